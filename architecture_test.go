@@ -1,0 +1,61 @@
+package parley_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/parley-rtc/parley"
+
+// TestImportDirection enforces the layering of DEVELOPERS.md:
+// cmd, bench → signaling → room → sfu; turn stands alone; client may use only
+// signaling's message types; configs only gathers Config types.
+func TestImportDirection(t *testing.T) {
+	rules := []struct {
+		pkg    string
+		banned []string
+	}{
+		{"sfu", []string{"room", "signaling", "configs", "turn", "bench", "client", "cmd"}},
+		{"room", []string{"signaling", "configs", "turn", "bench", "client", "cmd"}},
+		{"signaling/call", []string{"room", "sfu", "configs", "bench", "client", "cmd"}},
+		{"signaling", []string{"configs", "bench", "client", "cmd"}},
+		{"turn", []string{"sfu", "room", "signaling", "configs", "bench", "client", "cmd"}},
+		{"client", []string{"sfu", "room", "configs", "bench", "cmd", "turn"}},
+	}
+	for _, rule := range rules {
+		t.Run(rule.pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", "./"+rule.pkg+"/...").CombinedOutput()
+			if err != nil {
+				if strings.Contains(string(out), "matched no packages") {
+					t.Skipf("%s has no packages yet", rule.pkg)
+				}
+				t.Fatalf("go list %s: %v\n%s", rule.pkg, err, out)
+			}
+			for _, dep := range strings.Fields(string(out)) {
+				for _, b := range rule.banned {
+					if dep == module+"/"+b || strings.HasPrefix(dep, module+"/"+b+"/") {
+						t.Errorf("%s depends on %s (imports point cmd,bench → signaling → room → sfu)", rule.pkg, dep)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestClientUsesOnlyMessageTypes: client may import signaling's message types
+// (signaling/protocol) and nothing else of the server.
+func TestClientUsesOnlyMessageTypes(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./client/...").CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "matched no packages") {
+			t.Skip("client has no packages yet")
+		}
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if strings.HasPrefix(imp, module+"/") && imp != module+"/signaling/protocol" && !strings.HasPrefix(imp, module+"/client") {
+			t.Errorf("client imports %s; it may import only %s/signaling/protocol", imp, module)
+		}
+	}
+}
