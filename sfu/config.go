@@ -1,0 +1,94 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Bounds of the tunable values; Validate enforces them and names the key it rejects.
+const (
+	minPLIThrottle     = 100 * time.Millisecond
+	maxPLIThrottle     = 10 * time.Second
+	minSenderQueueSize = 16
+	maxSenderQueueSize = 16384
+	minBufferPackets   = 16
+	maxBufferPackets   = 32768 // a power of two below 2^16, so slot = seq % size never aliases within a window
+)
+
+// Config is the media plane's configuration, embedded under the key `rtc` in the root
+// configuration.
+type Config struct {
+	// UDPPort is the single UDP port every PeerConnection shares (ICE UDP mux). 0 picks an
+	// ephemeral port (tests).
+	UDPPort int `mapstructure:"udp_port"`
+	// BindAddress is the local IP the UDP socket binds to.
+	BindAddress string `mapstructure:"bind_address"`
+	// NodeIP is the IP advertised in host candidates. When it is a loopback address,
+	// loopback candidates are enabled (local development and tests).
+	NodeIP string `mapstructure:"node_ip"`
+	// NAT1To1IPs are the public IPs of a deployment behind a 1:1 NAT; they replace the
+	// host candidate address. When empty and NodeIP differs from BindAddress, NodeIP is used.
+	NAT1To1IPs []string `mapstructure:"nat_1to1_ips"`
+	// PLIThrottle is the minimum interval between two keyframe requests sent to a
+	// publisher for one track (100ms..10s).
+	PLIThrottle time.Duration `mapstructure:"pli_throttle"`
+	// SenderQueueSize is the number of packets a subscriber's Sender queues before it drops
+	// (16..16384).
+	SenderQueueSize int `mapstructure:"sender_queue_size"`
+	// VideoBufferPackets is the number of packets a video Receiver keeps for NACK answers
+	// (a power of two, 16..32768).
+	VideoBufferPackets int `mapstructure:"video_buffer_packets"`
+	// AudioBufferPackets is the same for audio (a power of two, 16..32768).
+	AudioBufferPackets int `mapstructure:"audio_buffer_packets"`
+}
+
+// DefaultConfig returns the configuration of a working local server.
+func DefaultConfig() Config {
+	return Config{
+		UDPPort:            7882,
+		BindAddress:        "127.0.0.1",
+		NodeIP:             "127.0.0.1",
+		PLIThrottle:        500 * time.Millisecond,
+		SenderQueueSize:    1024,
+		VideoBufferPackets: 1024,
+		AudioBufferPackets: 256,
+	}
+}
+
+// Validate checks every field; each error names its key under `rtc`.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("rtc.%s: "+format, append([]any{key}, args...)...))
+	}
+	if c.UDPPort < 0 || c.UDPPort > 65535 {
+		add("udp_port", "must be 0..65535, got %d", c.UDPPort)
+	}
+	if net.ParseIP(c.BindAddress) == nil {
+		add("bind_address", "%q is not an IP address", c.BindAddress)
+	}
+	if ip := net.ParseIP(c.NodeIP); ip == nil || ip.IsUnspecified() {
+		add("node_ip", "%q is not a specific IP address", c.NodeIP)
+	}
+	for i, s := range c.NAT1To1IPs {
+		if ip := net.ParseIP(s); ip == nil || ip.IsUnspecified() {
+			add("nat_1to1_ips", "entry %d: %q is not a specific IP address", i, s)
+		}
+	}
+	if c.PLIThrottle < minPLIThrottle || c.PLIThrottle > maxPLIThrottle {
+		add("pli_throttle", "must be %s..%s, got %s", minPLIThrottle, maxPLIThrottle, c.PLIThrottle)
+	}
+	if c.SenderQueueSize < minSenderQueueSize || c.SenderQueueSize > maxSenderQueueSize {
+		add("sender_queue_size", "must be %d..%d, got %d", minSenderQueueSize, maxSenderQueueSize, c.SenderQueueSize)
+	}
+	checkBuffer := func(key string, n int) {
+		if n < minBufferPackets || n > maxBufferPackets || n&(n-1) != 0 {
+			add(key, "must be a power of two in %d..%d, got %d", minBufferPackets, maxBufferPackets, n)
+		}
+	}
+	checkBuffer("video_buffer_packets", c.VideoBufferPackets)
+	checkBuffer("audio_buffer_packets", c.AudioBufferPackets)
+	return errors.Join(errs...)
+}

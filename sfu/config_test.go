@@ -1,0 +1,61 @@
+package sfu
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(*Config)
+		wantKey string // "" = valid
+	}{
+		{"default", func(*Config) {}, ""},
+		{"ephemeral port", func(c *Config) { c.UDPPort = 0 }, ""},
+		{"negative port", func(c *Config) { c.UDPPort = -1 }, "rtc.udp_port: must be 0..65535"},
+		{"port too big", func(c *Config) { c.UDPPort = 65536 }, "rtc.udp_port"},
+		{"bind not an IP", func(c *Config) { c.BindAddress = "localhost" }, "rtc.bind_address"},
+		{"bind unspecified ok", func(c *Config) { c.BindAddress = "0.0.0.0" }, ""},
+		{"node ip empty", func(c *Config) { c.NodeIP = "" }, "rtc.node_ip"},
+		{"node ip unspecified", func(c *Config) { c.NodeIP = "0.0.0.0" }, "rtc.node_ip"},
+		{"nat ips ok", func(c *Config) { c.NAT1To1IPs = []string{"203.0.113.7"} }, ""},
+		{"nat ip bad", func(c *Config) { c.NAT1To1IPs = []string{"203.0.113.7", "x"} }, "rtc.nat_1to1_ips: entry 1"},
+		{"pli throttle too small", func(c *Config) { c.PLIThrottle = 99 * time.Millisecond }, "rtc.pli_throttle"},
+		{"pli throttle min", func(c *Config) { c.PLIThrottle = 100 * time.Millisecond }, ""},
+		{"pli throttle too big", func(c *Config) { c.PLIThrottle = 11 * time.Second }, "rtc.pli_throttle"},
+		{"queue too small", func(c *Config) { c.SenderQueueSize = 15 }, "rtc.sender_queue_size"},
+		{"queue too big", func(c *Config) { c.SenderQueueSize = 16385 }, "rtc.sender_queue_size"},
+		{"queue any size", func(c *Config) { c.SenderQueueSize = 1000 }, ""},
+		{"video not power of two", func(c *Config) { c.VideoBufferPackets = 1000 }, "rtc.video_buffer_packets"},
+		{"video too big", func(c *Config) { c.VideoBufferPackets = 65536 }, "rtc.video_buffer_packets"},
+		{"audio zero", func(c *Config) { c.AudioBufferPackets = 0 }, "rtc.audio_buffer_packets"},
+		{"audio 16", func(c *Config) { c.AudioBufferPackets = 16 }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.change(&cfg)
+			err := cfg.Validate()
+			if tt.wantKey == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantKey) {
+				t.Fatalf("Validate() = %v, want an error naming %q", err, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestDefaultConfigValues(t *testing.T) {
+	c := DefaultConfig()
+	if c.UDPPort != 7882 || c.BindAddress != "127.0.0.1" || c.NodeIP != "127.0.0.1" ||
+		c.PLIThrottle != 500*time.Millisecond || c.SenderQueueSize != 1024 ||
+		c.VideoBufferPackets != 1024 || c.AudioBufferPackets != 256 {
+		t.Fatalf("DefaultConfig() = %+v", c)
+	}
+}

@@ -1,0 +1,42 @@
+// Package sfu is Parley's media plane: it terminates WebRTC PeerConnections and forwards
+// RTP from publishers to subscribers without decoding.
+//
+// It owns:
+//
+//   - Engine: the webrtc.API (codecs Opus, VP8, VP9, H.264, AV1; header extensions mid,
+//     rid, repaired-rid, ssrc-audio-level, abs-send-time, transport-wide-cc; an explicit
+//     interceptor registry: NACK generator, receiver reports, sender reports, TWCC header
+//     extension — no NACK responder) and the one UDP socket all PeerConnections share
+//     through the ICE UDP mux. NewEngine opens nothing; Start opens the socket; Close is
+//     idempotent.
+//   - Peer: one PeerConnection, publisher (client offers) or subscriber (server offers).
+//   - Receiver: one published track; its packet buffer answers NACKs.
+//   - DownTrack: one (subscriber, track); rewrites SSRC, payload type, sequence numbers and
+//     timestamps; answers NACKs; forwards PLI/FIR to the publisher (throttled per track).
+//   - Sender: the single writer of one subscriber Peer, with a bounded queue.
+//
+// Goroutines and the state they own:
+//
+//   - Receiver read goroutine (one per published track): parses packets, writes the
+//     Receiver's packet buffer (under its own RWMutex, per track), and runs every
+//     DownTrack's forwarding state (rewriter, needKeyframe, seq history writes). The
+//     DownTrack list is copy-on-write behind an atomic.Pointer; adding or removing a
+//     DownTrack takes the Receiver's mutex, forwarding never does.
+//   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
+//     the report interceptors see it.
+//   - DownTrack RTCP goroutine (one per DownTrack): owns the NACK responder and the RTT
+//     estimate; reads the seq history (atomics) and the Receiver buffer (read lock);
+//     enqueues resends on the Sender.
+//   - Sender writer goroutine (one per subscriber Peer): owns the slots it took from the
+//     queue until it frees them, and the reused rtp.Header. Enqueue (any goroutine) copies
+//     into a free slot under the Sender's own mutex and never blocks: a full queue drops,
+//     and a video DownTrack then waits for the next keyframe after a throttled PLI, so a
+//     slow subscriber never delays the publisher or other subscribers.
+//   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,
+//     the DownTrack and Receiver sets). Callbacks run outside the lock: candidates and
+//     connection state on pion's goroutines, OnTrack on pion's track goroutine,
+//     OnNegotiationNeeded on a short-lived goroutine per coalesced request.
+//
+// Nothing here logs per packet or allocates per packet in steady state; time-dependent
+// logic takes now as a parameter.
+package sfu

@@ -1,0 +1,282 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Engine owns the webrtc.API every Peer is built from (codecs, header extensions, an
+// explicit interceptor registry) and the one UDP socket all PeerConnections share
+// through the ICE UDP mux.
+type Engine struct {
+	cfg    Config
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	conn    *net.UDPConn
+	mux     ice.UDPMux
+	api     *webrtc.API
+	peers   map[*Peer]struct{}
+}
+
+// NewEngine validates cfg and returns an Engine; it opens nothing (see Start).
+func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sfu engine: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, logger: logger, peers: make(map[*Peer]struct{})}, nil
+}
+
+// Start opens the UDP socket on bind_address:udp_port and builds the API.
+func (e *Engine) Start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrEngineClosed
+	}
+	if e.started {
+		return nil
+	}
+	addr := &net.UDPAddr{IP: net.ParseIP(e.cfg.BindAddress), Port: e.cfg.UDPPort}
+	conn, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return fmt.Errorf("sfu engine: listen on %s: %w", addr, err)
+	}
+	loggerFactory := pionLoggerFactory{logger: e.logger}
+	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), conn)
+	api, err := e.buildAPI(mux, loggerFactory)
+	if err != nil {
+		_ = mux.Close()
+		return fmt.Errorf("sfu engine: %w", err)
+	}
+	e.conn, e.mux, e.api, e.started = conn, mux, api, true
+	e.logger.Info("media plane listening", "udp", conn.LocalAddr().String(), "node_ip", e.cfg.NodeIP)
+	return nil
+}
+
+// UDPAddr is the address of the shared UDP socket; nil before Start.
+func (e *Engine) UDPAddr() *net.UDPAddr {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.conn == nil {
+		return nil
+	}
+	return e.conn.LocalAddr().(*net.UDPAddr)
+}
+
+// Close closes every Peer and the socket. Idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	peers := make([]*Peer, 0, len(e.peers))
+	for p := range e.peers {
+		peers = append(peers, p)
+	}
+	mux := e.mux
+	e.mu.Unlock()
+
+	var errs []error
+	for _, p := range peers {
+		errs = append(errs, p.Close())
+	}
+	if mux != nil {
+		if err := mux.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("sfu engine: close udp mux: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewPeer creates one PeerConnection for a participant in the given role.
+func (e *Engine) NewPeer(opts PeerOptions) (*Peer, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrEngineClosed
+	}
+	if !e.started {
+		return nil, ErrNotStarted
+	}
+	p, err := newPeer(e, opts)
+	if err != nil {
+		return nil, err
+	}
+	e.peers[p] = struct{}{}
+	return p, nil
+}
+
+// forgetPeer is called by Peer.Close.
+func (e *Engine) forgetPeer(p *Peer) {
+	e.mu.Lock()
+	delete(e.peers, p)
+	e.mu.Unlock()
+}
+
+// buildAPI assembles codecs, header extensions, interceptors and ICE settings.
+func (e *Engine) buildAPI(mux ice.UDPMux, loggerFactory pionLoggerFactory) (*webrtc.API, error) {
+	media := &webrtc.MediaEngine{}
+	if err := registerCodecs(media); err != nil {
+		return nil, err
+	}
+	registry, err := buildInterceptors(loggerFactory)
+	if err != nil {
+		return nil, err
+	}
+	settings := webrtc.SettingEngine{LoggerFactory: loggerFactory}
+	settings.SetICEUDPMux(mux)
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if ip := net.ParseIP(e.cfg.BindAddress); ip.To4() != nil {
+		settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	} else {
+		settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP6})
+	}
+	nodeIP := net.ParseIP(e.cfg.NodeIP)
+	if nodeIP.IsLoopback() {
+		settings.SetIncludeLoopbackCandidate(true)
+		settings.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	switch {
+	case len(e.cfg.NAT1To1IPs) > 0:
+		settings.SetNAT1To1IPs(e.cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	case !nodeIP.Equal(net.ParseIP(e.cfg.BindAddress)):
+		settings.SetNAT1To1IPs([]string{e.cfg.NodeIP}, webrtc.ICECandidateTypeHost)
+	}
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(media),
+		webrtc.WithInterceptorRegistry(registry),
+		webrtc.WithSettingEngine(settings),
+	), nil
+}
+
+// Payload types the server offers to subscribers (publishers' offers keep theirs).
+const (
+	payloadTypeOpus = 111
+	payloadTypeVP8  = 96
+	payloadTypeVP9  = 98
+	payloadTypeH264 = 102
+	payloadTypeAV1  = 45
+)
+
+func registerCodecs(media *webrtc.MediaEngine) error {
+	videoFeedback := []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBNACK},
+		{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+		{Type: webrtc.TypeRTCPFBGoogREMB},
+		{Type: webrtc.TypeRTCPFBTransportCC},
+	}
+	codecs := []struct {
+		kind  webrtc.RTPCodecType
+		codec webrtc.RTPCodecParameters
+	}{
+		{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+				SDPFmtpLine: "minptime=10;useinbandfec=1",
+			},
+			PayloadType: payloadTypeOpus,
+		}},
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
+			},
+			PayloadType: payloadTypeVP8,
+		}},
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeVP9, ClockRate: 90000, SDPFmtpLine: "profile-id=0",
+				RTCPFeedback: videoFeedback,
+			},
+			PayloadType: payloadTypeVP9,
+		}},
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+				RTCPFeedback: videoFeedback,
+			},
+			PayloadType: payloadTypeH264,
+		}},
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeAV1, ClockRate: 90000, RTCPFeedback: videoFeedback,
+			},
+			PayloadType: payloadTypeAV1,
+		}},
+	}
+	for _, c := range codecs {
+		if err := media.RegisterCodec(c.codec, c.kind); err != nil {
+			return fmt.Errorf("register codec %s: %w", c.codec.MimeType, err)
+		}
+	}
+	extensions := []struct {
+		uri   string
+		kinds []webrtc.RTPCodecType
+	}{
+		{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{sdp.AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
+		{sdp.ABSSendTimeURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.TransportCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+	}
+	for _, ext := range extensions {
+		for _, kind := range ext.kinds {
+			if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ext.uri}, kind); err != nil {
+				return fmt.Errorf("register header extension %s: %w", ext.uri, err)
+			}
+		}
+	}
+	return nil
+}
+
+// buildInterceptors is the explicit interceptor chain: NACK generator and receiver
+// reports toward publishers, sender reports and the transport-wide-cc header extension
+// toward subscribers. No NACK responder: DownTracks answer NACKs from the Receiver's
+// buffer.
+func buildInterceptors(loggerFactory pionLoggerFactory) (*interceptor.Registry, error) {
+	registry := &interceptor.Registry{}
+	nackGenerator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(loggerFactory))
+	if err != nil {
+		return nil, fmt.Errorf("nack generator: %w", err)
+	}
+	receiverReports, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(loggerFactory))
+	if err != nil {
+		return nil, fmt.Errorf("receiver reports: %w", err)
+	}
+	senderReports, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(loggerFactory))
+	if err != nil {
+		return nil, fmt.Errorf("sender reports: %w", err)
+	}
+	twccExtension, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("transport-wide-cc header extension: %w", err)
+	}
+	registry.Add(nackGenerator)
+	registry.Add(receiverReports)
+	registry.Add(senderReports)
+	registry.Add(twccExtension)
+	return registry, nil
+}

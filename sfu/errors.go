@@ -1,0 +1,25 @@
+package sfu
+
+import "errors"
+
+// Sentinel errors; returned wrapped with context, test with errors.Is.
+var (
+	// ErrNotStarted: the Engine has no socket yet (call Start) or is closed.
+	ErrNotStarted = errors.New("sfu: engine not started")
+	// ErrEngineClosed: the Engine was closed.
+	ErrEngineClosed = errors.New("sfu: engine closed")
+	// ErrWrongRole: the method does not apply to this Peer's role.
+	ErrWrongRole = errors.New("sfu: wrong peer role")
+	// ErrPeerClosed: the Peer was closed.
+	ErrPeerClosed = errors.New("sfu: peer closed")
+	// ErrOfferPending: CreateOffer was called while the previous offer awaits its answer.
+	ErrOfferPending = errors.New("sfu: offer awaits its answer")
+	// ErrNoOfferPending: HandleAnswer without an outstanding offer.
+	ErrNoOfferPending = errors.New("sfu: no offer awaits an answer")
+	// ErrReceiverClosed: the published track has ended.
+	ErrReceiverClosed = errors.New("sfu: receiver closed")
+	// ErrCodecNotNegotiated: the subscriber does not accept the published track's codec.
+	ErrCodecNotNegotiated = errors.New("sfu: codec not negotiated")
+	// ErrMalformedRTP: a packet could not be parsed as RTP.
+	ErrMalformedRTP = errors.New("sfu: malformed RTP packet")
+)

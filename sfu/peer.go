@@ -1,0 +1,479 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// PeerRole says who offers on a PeerConnection.
+type PeerRole int
+
+const (
+	// RolePublisher: the client offers its tracks, the server answers and receives.
+	RolePublisher PeerRole = iota + 1
+	// RoleSubscriber: the server offers DownTracks, the client answers and receives.
+	RoleSubscriber
+)
+
+func (r PeerRole) String() string {
+	switch r {
+	case RolePublisher:
+		return "publisher"
+	case RoleSubscriber:
+		return "subscriber"
+	}
+	return fmt.Sprintf("PeerRole(%d)", int(r))
+}
+
+// PeerOptions configures NewPeer.
+type PeerOptions struct {
+	// ID is the participant's ID (userId); a publisher's tracks carry it as StreamID.
+	ID   string
+	Role PeerRole
+}
+
+// Peer is one PeerConnection of one participant. Callbacks run on pion's goroutines (or
+// one short-lived goroutine per negotiation request) and never under the Peer's lock.
+type Peer struct {
+	id     string
+	role   PeerRole
+	engine *Engine
+	pc     *webrtc.PeerConnection
+	logger *slog.Logger
+	sender *Sender // subscriber role
+
+	emitMu sync.Mutex // serializes delivery of local ICE candidates, keeping their order
+
+	mu                sync.Mutex
+	closed            bool
+	localSent         bool
+	pendingLocal      []webrtc.ICECandidateInit
+	remoteSet         bool
+	pendingRemote     []webrtc.ICECandidateInit
+	offerPending      bool
+	negotiationNeeded bool // DownTracks changed since the last offer
+	negotiationQueued bool // a goroutine is about to fire onNegotiationNeeded
+	onICECandidate    func(webrtc.ICECandidateInit)
+	onTrack           func(*Receiver)
+	onNegotiation     func()
+	onState           func(webrtc.PeerConnectionState)
+	downTracks        map[*DownTrack]struct{}
+	receivers         map[*Receiver]struct{}
+
+	wg sync.WaitGroup // RTCP goroutines, negotiation goroutines, the Sender
+}
+
+func newPeer(e *Engine, opts PeerOptions) (*Peer, error) {
+	if opts.Role != RolePublisher && opts.Role != RoleSubscriber {
+		return nil, fmt.Errorf("new peer %q: role %v: %w", opts.ID, opts.Role, ErrWrongRole)
+	}
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("new peer %q: %w", opts.ID, err)
+	}
+	p := &Peer{
+		id:         opts.ID,
+		role:       opts.Role,
+		engine:     e,
+		pc:         pc,
+		logger:     e.logger.With("peer", opts.ID, "role", opts.Role.String()),
+		downTracks: make(map[*DownTrack]struct{}),
+		receivers:  make(map[*Receiver]struct{}),
+	}
+	pc.OnICECandidate(p.handleLocalCandidate)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.mu.Lock()
+		f := p.onState
+		p.mu.Unlock()
+		if f != nil {
+			f(s)
+		}
+	})
+	if opts.Role == RolePublisher {
+		pc.OnTrack(p.handleRemoteTrack)
+	} else {
+		p.sender = newSender(e.cfg.SenderQueueSize)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.sender.run()
+		}()
+	}
+	return p, nil
+}
+
+// ID is the participant's ID.
+func (p *Peer) ID() string { return p.id }
+
+// Role is publisher or subscriber.
+func (p *Peer) Role() PeerRole { return p.role }
+
+// HandleOffer applies a publisher's offer and returns the answer (publisher role).
+// Candidates come separately through OnICECandidate once MarkLocalDescriptionSent is called.
+func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	if p.role != RolePublisher {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer on %s: %w", p.role, ErrWrongRole)
+	}
+	if err := p.pc.SetRemoteDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
+	}
+	p.flushRemoteCandidates()
+	answer, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: create answer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(answer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set local description: %w", err)
+	}
+	return answer, nil
+}
+
+// CreateOffer creates the next offer of a subscriber Peer; the next one can only be
+// created after HandleAnswer (ErrOfferPending).
+func (p *Peer) CreateOffer() (webrtc.SessionDescription, error) {
+	if p.role != RoleSubscriber {
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer on %s: %w", p.role, ErrWrongRole)
+	}
+	p.mu.Lock()
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", ErrPeerClosed)
+	case p.offerPending:
+		p.mu.Unlock()
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", ErrOfferPending)
+	}
+	p.offerPending = true
+	p.negotiationNeeded = false
+	p.mu.Unlock()
+
+	offer, err := p.pc.CreateOffer(nil)
+	if err == nil {
+		err = p.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.offerPending = false
+		p.negotiationNeeded = true
+		p.mu.Unlock()
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", err)
+	}
+	return offer, nil
+}
+
+// HandleAnswer applies the subscriber's answer to the pending offer; when DownTracks
+// changed meanwhile, OnNegotiationNeeded fires again.
+func (p *Peer) HandleAnswer(answer webrtc.SessionDescription) error {
+	if p.role != RoleSubscriber {
+		return fmt.Errorf("handle answer on %s: %w", p.role, ErrWrongRole)
+	}
+	p.mu.Lock()
+	pending := p.offerPending
+	p.mu.Unlock()
+	if !pending {
+		return fmt.Errorf("handle answer: %w", ErrNoOfferPending)
+	}
+	err := p.pc.SetRemoteDescription(answer)
+	if err == nil {
+		p.flushRemoteCandidates()
+	}
+	p.mu.Lock()
+	p.offerPending = false
+	if err != nil {
+		p.negotiationNeeded = true // the next offer starts over
+	}
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("handle answer: set remote description: %w", err)
+	}
+	return nil
+}
+
+// AddICECandidate adds a remote candidate, or keeps it until the remote description is set.
+func (p *Peer) AddICECandidate(c webrtc.ICECandidateInit) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("add ice candidate: %w", ErrPeerClosed)
+	}
+	if !p.remoteSet {
+		p.pendingRemote = append(p.pendingRemote, c)
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	if err := p.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("add ice candidate: %w", err)
+	}
+	return nil
+}
+
+func (p *Peer) flushRemoteCandidates() {
+	p.mu.Lock()
+	p.remoteSet = true
+	pending := p.pendingRemote
+	p.pendingRemote = nil
+	p.mu.Unlock()
+	for _, c := range pending {
+		if err := p.pc.AddICECandidate(c); err != nil {
+			p.logger.Debug("add queued ice candidate", "err", err)
+		}
+	}
+}
+
+// OnICECandidate sets the function that receives local candidates (after
+// MarkLocalDescriptionSent; earlier ones are queued).
+func (p *Peer) OnICECandidate(f func(webrtc.ICECandidateInit)) {
+	p.mu.Lock()
+	p.onICECandidate = f
+	p.mu.Unlock()
+	p.flushLocalCandidates()
+}
+
+// MarkLocalDescriptionSent says the offer/answer is on the wire: queued local candidates
+// go out now, later ones immediately.
+func (p *Peer) MarkLocalDescriptionSent() {
+	p.mu.Lock()
+	p.localSent = true
+	p.mu.Unlock()
+	p.flushLocalCandidates()
+}
+
+func (p *Peer) handleLocalCandidate(c *webrtc.ICECandidate) {
+	if c == nil {
+		return // gathering complete
+	}
+	p.emitMu.Lock()
+	defer p.emitMu.Unlock()
+	p.mu.Lock()
+	f := p.onICECandidate
+	if !p.localSent || f == nil || len(p.pendingLocal) > 0 {
+		p.pendingLocal = append(p.pendingLocal, c.ToJSON())
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	f(c.ToJSON())
+}
+
+func (p *Peer) flushLocalCandidates() {
+	p.emitMu.Lock()
+	defer p.emitMu.Unlock()
+	p.mu.Lock()
+	f := p.onICECandidate
+	if !p.localSent || f == nil {
+		p.mu.Unlock()
+		return
+	}
+	pending := p.pendingLocal
+	p.pendingLocal = nil
+	p.mu.Unlock()
+	for _, c := range pending {
+		f(c)
+	}
+}
+
+// OnTrack sets the function called with each new published track (publisher role).
+// The Receiver is already reading; the function may add DownTracks right away.
+func (p *Peer) OnTrack(f func(*Receiver)) {
+	p.mu.Lock()
+	p.onTrack = f
+	p.mu.Unlock()
+}
+
+// OnNegotiationNeeded sets the function called when DownTracks changed and a new offer
+// is needed (subscriber role). Calls are coalesced and never happen while an offer
+// awaits its answer.
+func (p *Peer) OnNegotiationNeeded(f func()) {
+	p.mu.Lock()
+	p.onNegotiation = f
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+}
+
+// OnConnectionStateChange sets the function called on PeerConnection state changes.
+func (p *Peer) OnConnectionStateChange(f func(webrtc.PeerConnectionState)) {
+	p.mu.Lock()
+	p.onState = f
+	p.mu.Unlock()
+}
+
+// requestNegotiation records a DownTrack change.
+func (p *Peer) requestNegotiation() {
+	p.mu.Lock()
+	p.negotiationNeeded = true
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+}
+
+// scheduleNegotiationLocked starts one goroutine to fire onNegotiation unless one is
+// queued already or an offer is outstanding. Caller holds p.mu.
+func (p *Peer) scheduleNegotiationLocked() {
+	if !p.negotiationNeeded || p.offerPending || p.negotiationQueued || p.closed || p.onNegotiation == nil {
+		return
+	}
+	p.negotiationQueued = true
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.mu.Lock()
+		p.negotiationQueued = false
+		f := p.onNegotiation
+		fire := p.negotiationNeeded && !p.offerPending && !p.closed && f != nil
+		p.mu.Unlock()
+		if fire {
+			f()
+		}
+	}()
+}
+
+// handleRemoteTrack wraps a publisher's new track in a Receiver.
+func (p *Peer) handleRemoteTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPReceiver) {
+	cfg := p.engine.cfg
+	size := cfg.AudioBufferPackets
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		size = cfg.VideoBufferPackets
+	}
+	r := newReceiver(receiverParams{
+		trackID:       track.ID(),
+		streamID:      p.id,
+		kind:          track.Kind(),
+		codec:         track.Codec(),
+		ssrc:          uint32(track.SSRC()),
+		bufferPackets: size,
+		pliThrottle:   cfg.PLIThrottle,
+		writeRTCP:     p.pc.WriteRTCP,
+		logger:        p.logger.With("track", track.ID()),
+	})
+	r.track, r.rtpReceiver = track, rtpReceiver
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		_ = rtpReceiver.Stop()
+		return
+	}
+	p.receivers[r] = struct{}{}
+	f := p.onTrack
+	p.mu.Unlock()
+
+	r.start()
+	r.OnClose(func() {
+		p.mu.Lock()
+		delete(p.receivers, r)
+		p.mu.Unlock()
+	})
+	p.logger.Debug("published track", "track", r.trackID, "kind", r.kind.String(), "codec", r.codec.MimeType)
+	if f != nil {
+		f(r)
+	}
+}
+
+// AddDownTrack starts sending r to this subscriber and requests negotiation.
+func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
+	if p.role != RoleSubscriber {
+		return nil, fmt.Errorf("add down track on %s: %w", p.role, ErrWrongRole)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock() // held across the add so a concurrent remove sees a complete DownTrack
+	if p.closed {
+		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), ErrPeerClosed)
+	}
+	d := newDownTrack(r, p.sender, p)
+	if err := r.addDownTrack(d); err != nil {
+		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
+	}
+	transceiver, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
+		Direction: webrtc.RTPTransceiverDirectionSendonly,
+	})
+	if err != nil {
+		r.removeDownTrack(d)
+		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
+	}
+	d.rtpSender = transceiver.Sender()
+	p.downTracks[d] = struct{}{}
+	p.wg.Add(1)
+	go p.readDownTrackRTCP(d)
+	p.negotiationNeeded = true
+	p.scheduleNegotiationLocked()
+	return d, nil
+}
+
+// RemoveDownTrack stops sending d and requests negotiation. Removing a DownTrack twice
+// (or after its track ended) is not an error.
+func (p *Peer) RemoveDownTrack(d *DownTrack) error {
+	if p.role != RoleSubscriber {
+		return fmt.Errorf("remove down track on %s: %w", p.role, ErrWrongRole)
+	}
+	d.receiver.removeDownTrack(d)
+	p.mu.Lock()
+	if _, ok := p.downTracks[d]; !ok || p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	delete(p.downTracks, d)
+	p.mu.Unlock()
+	if err := p.pc.RemoveTrack(d.rtpSender); err != nil {
+		return fmt.Errorf("remove down track %s: %w", d.ID(), err)
+	}
+	p.requestNegotiation()
+	return nil
+}
+
+// readDownTrackRTCP is the RTCP goroutine of one DownTrack: NACKs, PLI/FIR, reports.
+func (p *Peer) readDownTrackRTCP(d *DownTrack) {
+	defer p.wg.Done()
+	var buf [maxPacketSize]byte
+	for {
+		n, _, err := d.rtpSender.Read(buf[:])
+		if err != nil {
+			return
+		}
+		d.handleRTCP(buf[:n], time.Now())
+	}
+}
+
+// Close closes the PeerConnection: a publisher's tracks end (their DownTracks go away),
+// a subscriber's DownTracks stop. Idempotent; waits for the Peer's goroutines.
+func (p *Peer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	downTracks := make([]*DownTrack, 0, len(p.downTracks))
+	for d := range p.downTracks {
+		downTracks = append(downTracks, d)
+	}
+	p.downTracks = map[*DownTrack]struct{}{}
+	receivers := make([]*Receiver, 0, len(p.receivers))
+	for r := range p.receivers {
+		receivers = append(receivers, r)
+	}
+	p.mu.Unlock()
+
+	for _, d := range downTracks {
+		d.receiver.removeDownTrack(d)
+	}
+	var errs []error
+	if err := p.pc.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close peer %s: %w", p.id, err))
+	}
+	if p.sender != nil {
+		p.sender.close()
+	}
+	for _, r := range receivers {
+		_ = r.Close()
+		r.wait()
+	}
+	p.wg.Wait()
+	p.engine.forgetPeer(p)
+	return errors.Join(errs...)
+}

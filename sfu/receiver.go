@@ -1,0 +1,238 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Receiver is one published track. Its read goroutine is the only one that parses
+// packets, writes the packet buffer and runs the DownTracks' forwarding; the DownTrack
+// list is copy-on-write behind an atomic.Pointer so the read goroutine never takes a
+// lock shared with other tracks or rooms.
+type Receiver struct {
+	trackID  string
+	streamID string
+	kind     webrtc.RTPCodecType
+	codec    webrtc.RTPCodecParameters
+	ssrc     uint32
+	keyframe keyframeDetector
+	logger   *slog.Logger
+
+	buffer     *packetBuffer
+	downTracks atomic.Pointer[[]*DownTrack]
+	pli        throttle
+	writeRTCP  func([]rtcp.Packet) error // to the publisher; nil in unit tests
+
+	// Source of packets when attached to a PeerConnection; nil in unit tests.
+	track       *webrtc.TrackRemote
+	rtpReceiver *webrtc.RTPReceiver
+
+	mu      sync.Mutex // guards closed, onClose and DownTrack list changes
+	closed  bool
+	onClose []func()
+	wg      sync.WaitGroup
+
+	// Read goroutine.
+	readBuf [maxPacketSize]byte
+	pkt     rtpPacket
+	dropped uint64 // malformed packets
+}
+
+// receiverParams describes a published track.
+type receiverParams struct {
+	trackID, streamID string
+	kind              webrtc.RTPCodecType
+	codec             webrtc.RTPCodecParameters
+	ssrc              uint32
+	bufferPackets     int
+	pliThrottle       time.Duration
+	writeRTCP         func([]rtcp.Packet) error
+	logger            *slog.Logger
+}
+
+func newReceiver(p receiverParams) *Receiver {
+	r := &Receiver{
+		trackID:   p.trackID,
+		streamID:  p.streamID,
+		kind:      p.kind,
+		codec:     p.codec,
+		ssrc:      p.ssrc,
+		keyframe:  keyframeDetectorFor(p.codec.MimeType),
+		logger:    p.logger,
+		buffer:    newPacketBuffer(p.bufferPackets),
+		writeRTCP: p.writeRTCP,
+	}
+	r.pli.interval = p.pliThrottle
+	empty := []*DownTrack{}
+	r.downTracks.Store(&empty)
+	return r
+}
+
+// TrackID is the published track's ID (as the publisher named it).
+func (r *Receiver) TrackID() string { return r.trackID }
+
+// StreamID is the publisher's participant ID.
+func (r *Receiver) StreamID() string { return r.streamID }
+
+// Kind is audio or video.
+func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
+
+// Codec is the codec the publisher sends.
+func (r *Receiver) Codec() webrtc.RTPCodecParameters { return r.codec }
+
+// OnClose registers f to run once when the published track ends; immediately when it
+// already has.
+func (r *Receiver) OnClose(f func()) {
+	r.mu.Lock()
+	if !r.closed {
+		r.onClose = append(r.onClose, f)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	f()
+}
+
+// Close ends the published track: it stops reading, removes every DownTrack from its
+// subscriber and runs the OnClose functions. Idempotent. The read goroutines exit soon
+// after; the publisher Peer's Close waits for them.
+func (r *Receiver) Close() error {
+	r.finish()
+	if r.rtpReceiver != nil {
+		if err := r.rtpReceiver.Stop(); err != nil {
+			return fmt.Errorf("close receiver %s: %w", r.trackID, err)
+		}
+	}
+	return nil
+}
+
+// wait blocks until the read goroutines have exited.
+func (r *Receiver) wait() { r.wg.Wait() }
+
+// finish marks the track ended and detaches everything; it runs once, from whichever
+// of Close and the read goroutine comes first.
+func (r *Receiver) finish() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	callbacks := r.onClose
+	r.onClose = nil
+	empty := []*DownTrack{}
+	tracks := *r.downTracks.Swap(&empty)
+	r.mu.Unlock()
+
+	for _, d := range tracks {
+		if d.peer != nil {
+			if err := d.peer.RemoveDownTrack(d); err != nil {
+				r.logger.Debug("remove down track after track end", "track", r.trackID, "err", err)
+			}
+		}
+	}
+	for _, f := range callbacks {
+		f()
+	}
+}
+
+// addDownTrack starts forwarding to d.
+func (r *Receiver) addDownTrack(d *DownTrack) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrReceiverClosed
+	}
+	old := *r.downTracks.Load()
+	next := make([]*DownTrack, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, d)
+	r.downTracks.Store(&next)
+	return nil
+}
+
+// removeDownTrack stops forwarding to d; false when d was not attached.
+func (r *Receiver) removeDownTrack(d *DownTrack) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.downTracks.Load()
+	for i, x := range old {
+		if x == d {
+			next := make([]*DownTrack, 0, len(old)-1)
+			next = append(next, old[:i]...)
+			next = append(next, old[i+1:]...)
+			r.downTracks.Store(&next)
+			return true
+		}
+	}
+	return false
+}
+
+// start runs the read goroutines of a track attached to a PeerConnection.
+func (r *Receiver) start() {
+	r.wg.Add(2)
+	go r.readLoop()
+	go r.readRTCPLoop()
+}
+
+// readLoop reads the track until it ends, then finishes the Receiver.
+func (r *Receiver) readLoop() {
+	defer r.wg.Done()
+	defer r.finish()
+	for {
+		n, _, err := r.track.Read(r.readBuf[:])
+		if err != nil {
+			r.logger.Debug("published track ended", "track", r.trackID, "stream", r.streamID,
+				"err", err, "malformed_packets", r.dropped)
+			return
+		}
+		_ = r.writePacket(r.readBuf[:n], time.Now())
+	}
+}
+
+// readRTCPLoop drains the publisher's RTCP for this track so the interceptors (receiver
+// reports) see its sender reports.
+func (r *Receiver) readRTCPLoop() {
+	defer r.wg.Done()
+	var buf [maxPacketSize]byte
+	for {
+		if _, _, err := r.rtpReceiver.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// writePacket takes one incoming RTP packet: parse, store, fan out. Read goroutine only;
+// no allocation.
+func (r *Receiver) writePacket(raw []byte, now time.Time) error {
+	p := &r.pkt
+	if err := parseRTP(raw, p); err != nil {
+		r.dropped++
+		return err
+	}
+	if r.keyframe != nil {
+		p.Keyframe = r.keyframe(p.Payload)
+	}
+	r.buffer.put(p)
+	for _, d := range *r.downTracks.Load() {
+		d.forward(p, now)
+	}
+	return nil
+}
+
+// requestKeyframe sends a PLI to the publisher unless one went out within pli_throttle.
+// Safe for concurrent use.
+func (r *Receiver) requestKeyframe(now time.Time) {
+	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil || !r.pli.allow(now) {
+		return
+	}
+	if err := r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.ssrc}}); err != nil {
+		r.logger.Debug("send PLI", "track", r.trackID, "err", err)
+	}
+}
