@@ -1,0 +1,216 @@
+package turn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxPionAllocationLifetime is the longest lifetime pion/turn grants to a client that asks
+// for one (LIFETIME attribute); max_allocation_lifetime may not exceed it.
+const maxPionAllocationLifetime = time.Hour
+
+// minSecretLength is the shortest accepted REST-API shared secret.
+const minSecretLength = 16
+
+// Config is the embedded TURN server's configuration, the `turn` section of the root config.
+type Config struct {
+	// Enabled starts the TURN server with Parley.
+	Enabled bool `mapstructure:"enabled"`
+	// Realm is the long-term-credential realm.
+	Realm string `mapstructure:"realm"`
+	// BindAddress is the IP the TURN listeners (UDP, TCP, TLS) bind to.
+	BindAddress string `mapstructure:"bind_address"`
+	// UDPPort is the TURN/UDP listening port.
+	UDPPort int `mapstructure:"udp_port"`
+	// TCPPort is the TURN/TCP listening port.
+	TCPPort int `mapstructure:"tcp_port"`
+	// TLSPort is the TURN/TLS listening port; 0 disables TURN over TLS.
+	TLSPort int `mapstructure:"tls_port"`
+	// CertFile and KeyFile are the PEM certificate and key for TURN over TLS.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// DevSelfSigned makes a self-signed certificate at start when no cert_file/key_file
+	// is given (development only: browsers refuse it for turns: URLs).
+	DevSelfSigned bool `mapstructure:"dev_self_signed"`
+	// RelayIP is the relay address advertised to clients (XOR-RELAYED-ADDRESS).
+	RelayIP string `mapstructure:"relay_ip"`
+	// RelayBindAddress is where relay sockets bind; empty means BindAddress.
+	RelayBindAddress string `mapstructure:"relay_bind_address"`
+	// RelayPortMin and RelayPortMax bound the relay ports (inclusive).
+	RelayPortMin int `mapstructure:"relay_port_min"`
+	RelayPortMax int `mapstructure:"relay_port_max"`
+	// Secret is the TURN REST API shared secret (coturn's static-auth-secret). Empty
+	// means a random secret is generated at start (credentials do not survive a restart).
+	Secret string `mapstructure:"secret"`
+	// CredentialTTL is how long credentials from Credentials stay valid. An expired
+	// credential can neither allocate nor refresh, so it also bounds a relayed session.
+	CredentialTTL time.Duration `mapstructure:"credential_ttl"`
+	// AllocationQuotaPerUser is how many allocations one userId may hold at once.
+	AllocationQuotaPerUser int `mapstructure:"allocation_quota_per_user"`
+	// MaxAllocationLifetime is the lifetime of an allocation between refreshes
+	// (granted when the client asks for none or for more than pion's one-hour cap).
+	MaxAllocationLifetime time.Duration `mapstructure:"max_allocation_lifetime"`
+	// AllowCIDRs are peer networks (CIDR or single IP) relayed to even when special-purpose.
+	AllowCIDRs []string `mapstructure:"allow_cidrs"`
+	// DenyCIDRs are peer networks (CIDR or single IP) never relayed to.
+	DenyCIDRs []string `mapstructure:"deny_cidrs"`
+	// ServerMediaAddresses are the SFU's own media addresses ("ip" or "ip:port"), always
+	// allowed as peers (unless denied) even when loopback or private.
+	ServerMediaAddresses []string `mapstructure:"server_media_addresses"`
+	// StaticUsers maps user → password for fixed long-term credentials (testing only).
+	StaticUsers map[string]string `mapstructure:"static_users"`
+}
+
+// DefaultConfig returns a working local TURN configuration.
+func DefaultConfig() Config {
+	return Config{
+		Enabled:                true,
+		Realm:                  "parley",
+		BindAddress:            "127.0.0.1",
+		UDPPort:                3478,
+		TCPPort:                3478,
+		TLSPort:                5349,
+		DevSelfSigned:          true,
+		RelayIP:                "127.0.0.1",
+		RelayPortMin:           49160,
+		RelayPortMax:           49200,
+		CredentialTTL:          12 * time.Hour,
+		AllocationQuotaPerUser: 10,
+		MaxAllocationLifetime:  time.Hour,
+	}
+}
+
+// Validate checks the section; each error names its key (turn.xxx).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("turn.%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	if c.Realm == "" {
+		bad("realm", "must not be empty")
+	}
+	if _, err := netip.ParseAddr(c.BindAddress); err != nil {
+		bad("bind_address", "%q is not an IP address", c.BindAddress)
+	}
+	checkPort := func(key string, p int, zeroOK bool) {
+		if (p == 0 && !zeroOK) || p < 0 || p > 65535 {
+			bad(key, "port %d out of range 1..65535", p)
+		}
+	}
+	checkPort("udp_port", c.UDPPort, false)
+	checkPort("tcp_port", c.TCPPort, false)
+	checkPort("tls_port", c.TLSPort, true)
+	if c.TLSPort != 0 && c.TLSPort == c.TCPPort {
+		bad("tls_port", "must differ from tcp_port (%d)", c.TCPPort)
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		bad("cert_file", "cert_file and key_file must be set together")
+	}
+	if c.TLSPort != 0 && c.CertFile == "" && !c.DevSelfSigned {
+		bad("cert_file", "tls_port %d needs cert_file/key_file or dev_self_signed", c.TLSPort)
+	}
+	if ip, err := netip.ParseAddr(c.RelayIP); err != nil || ip.IsUnspecified() {
+		bad("relay_ip", "%q is not a specific IP address", c.RelayIP)
+	}
+	if c.RelayBindAddress != "" {
+		if _, err := netip.ParseAddr(c.RelayBindAddress); err != nil {
+			bad("relay_bind_address", "%q is not an IP address", c.RelayBindAddress)
+		}
+	}
+	checkPort("relay_port_min", c.RelayPortMin, false)
+	checkPort("relay_port_max", c.RelayPortMax, false)
+	if c.RelayPortMin > c.RelayPortMax {
+		bad("relay_port_min", "must be <= relay_port_max (%d > %d)", c.RelayPortMin, c.RelayPortMax)
+	}
+	if c.Secret != "" && len(c.Secret) < minSecretLength {
+		bad("secret", "must be at least %d characters (or empty for an ephemeral one)", minSecretLength)
+	}
+	if c.CredentialTTL <= 0 {
+		bad("credential_ttl", "must be positive, got %s", c.CredentialTTL)
+	}
+	if c.AllocationQuotaPerUser < 1 {
+		bad("allocation_quota_per_user", "must be >= 1, got %d", c.AllocationQuotaPerUser)
+	}
+	if c.MaxAllocationLifetime < time.Minute || c.MaxAllocationLifetime > maxPionAllocationLifetime {
+		bad("max_allocation_lifetime", "must be between 1m and %s, got %s", maxPionAllocationLifetime, c.MaxAllocationLifetime)
+	}
+	for i, s := range c.AllowCIDRs {
+		if _, err := parsePrefix(s); err != nil {
+			bad(fmt.Sprintf("allow_cidrs[%d]", i), "%v", err)
+		}
+	}
+	for i, s := range c.DenyCIDRs {
+		if _, err := parsePrefix(s); err != nil {
+			bad(fmt.Sprintf("deny_cidrs[%d]", i), "%v", err)
+		}
+	}
+	for i, s := range c.ServerMediaAddresses {
+		if _, err := parseMediaAddress(s); err != nil {
+			bad(fmt.Sprintf("server_media_addresses[%d]", i), "%v", err)
+		}
+	}
+	for user, pass := range c.StaticUsers {
+		if user == "" || pass == "" {
+			bad("static_users", "user names and passwords must not be empty")
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// relayBindAddress is where relay sockets bind.
+func (c Config) relayBindAddress() string {
+	if c.RelayBindAddress != "" {
+		return c.RelayBindAddress
+	}
+	return c.BindAddress
+}
+
+// parsePrefix accepts a CIDR ("10.0.0.0/8") or a single IP ("10.0.0.1").
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR: %w", s, err)
+		}
+		return p.Masked(), nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither a CIDR nor an IP address", s)
+	}
+	ip = ip.Unmap()
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
+}
+
+// mediaAddress is one server_media_addresses entry; Port 0 allows every port.
+type mediaAddress struct {
+	IP   netip.Addr
+	Port uint16
+}
+
+// parseMediaAddress accepts "ip", "ip:port" or "[ipv6]:port".
+func parseMediaAddress(s string) (mediaAddress, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return mediaAddress{IP: ip.Unmap()}, nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return mediaAddress{}, fmt.Errorf("%q is neither an IP address nor ip:port", s)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return mediaAddress{}, fmt.Errorf("%q: host %q is not an IP address", s, host)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 {
+		return mediaAddress{}, fmt.Errorf("%q: port %q out of range 1..65535", s, port)
+	}
+	return mediaAddress{IP: ip.Unmap(), Port: uint16(n)}, nil
+}

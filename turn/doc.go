@@ -1,0 +1,59 @@
+// Package turn is Parley's embedded TURN server (RFC 8656 over UDP, TCP and TLS), built on
+// pion/turn/v5. It stands alone: it imports no other Parley package.
+//
+// # What it owns
+//
+//   - Config (the `turn` section): listeners, relay address and port range, the TURN REST
+//     API secret, credential TTL, per-user quota, allocation lifetime, peer allow/deny lists.
+//   - Server: New (validates, starts nothing), Start (opens the listeners and starts pion's
+//     server), Close (idempotent; cuts client connections, ends allocations and waits for
+//     pion's goroutines to let go), Addrs, Stats.
+//   - Credentials / ICEServers: TURN REST API credentials as coturn's use-auth-secret
+//     understands them: username "<expiry unix time>:<userId>", password
+//     base64(HMAC-SHA1(secret, username)). Signaling puts ICEServers into the login result.
+//
+// # Credentials
+//
+// A request is authenticated when its username parses as "<expiry>:<userId>" (userId
+// non-empty, may contain ':'), the expiry is in the future and MESSAGE-INTEGRITY matches the
+// key derived from the password above and the configured realm (compared by pion in
+// constant time). Expired credentials can neither allocate nor refresh, so credential_ttl
+// (default 12h: longer than any call, shorter than coturn's customary day) also bounds a
+// relayed session; signaling should hand out fresh credentials at each login. static_users
+// adds fixed user/password pairs for tests. An empty secret is replaced by a random one at
+// New (logged as ephemeral: credentials then die with the process and differ per node).
+//
+// # Relay safety
+//
+// A client may relay only to allowed peers (checked on CreatePermission, ChannelBind and
+// TCP Connect): deny_cidrs always refuse; server_media_addresses (the SFU's own media
+// addresses, "ip" or "ip:port") and allow_cidrs allow; otherwise loopback, RFC 1918, CGNAT
+// 100.64/10, link-local, multicast, unspecified, documentation, benchmarking, reserved,
+// unique-local fc00::/7 and the IPv4-embedding IPv6 transition prefixes are refused. For an
+// "ip:port" media address that the other rules would refuse, every relayed packet's port is
+// checked too. Each userId holds at most allocation_quota_per_user allocations (486 Allocation
+// Quota Reached). max_allocation_lifetime is the lifetime granted when a client asks for none
+// (pion caps requested lifetimes at one hour). Garbage on the listening ports is dropped by
+// pion's STUN parser; the server keeps serving.
+//
+// # Ports (defaults)
+//
+//	3478/udp, 3478/tcp  TURN              (udp_port, tcp_port)
+//	5349/tcp            TURN over TLS     (tls_port, 0 disables; self-signed unless cert_file/key_file)
+//	49160-49200/udp     relay addresses   (relay_port_min..relay_port_max, advertised as relay_ip)
+//
+// # Goroutines and state
+//
+// pion runs one read loop per UDP socket, one accept loop per TCP/TLS listener, one read
+// loop per client connection and one relay loop per allocation; they call back into
+// authenticate, quotaHandler, permissionHandler, onAuth and the relayGenerator concurrently.
+// Everything those callbacks touch is either immutable after New (Config, secret, static
+// users, peerPolicy), atomic (counters behind Stats) or behind its own mutex (userQuota,
+// logThrottle, closeTracker). Server.mu guards only the lifecycle fields (started, closed,
+// pion server, addresses). TLS handshakes run in a goroutine per connection
+// (tlsHandshakeListener) with a 10 s bound, so a stalled client blocks nobody.
+//
+// Refusals (malformed or expired username, bad credentials, quota, forbidden peer) are
+// counted by reason and logged at most 5 times per reason per 10 s; pion's own log lines go
+// through the same throttle at debug (its Info is per packet) or warn level.
+package turn

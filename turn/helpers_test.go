@@ -1,0 +1,188 @@
+package turn
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	pionturn "github.com/pion/turn/v5"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testSecret is the shared secret of the test servers.
+const testSecret = "parley-test-secret-0123456789"
+
+// startServer starts a TURN server on 127.0.0.1 with kernel-chosen listening ports; edit
+// adjusts the configuration first. The server is closed at the end of the test.
+func startServer(t *testing.T, edit func(*Config)) *Server {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Secret = testSecret
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(cfg, testLogger(t))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.anyPorts = true
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// testLogger writes to the test log at debug level when -v, else discards.
+func testLogger(t *testing.T) *slog.Logger {
+	if !testing.Verbose() {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// quietPion is a pion logger factory for the test clients that drops everything.
+func quietPion() pionLoggerFactory {
+	return pionLoggerFactory{throttle: newLogThrottle(slog.New(slog.DiscardHandler), time.Second, 1, time.Now)}
+}
+
+// transport selects how a test client reaches the TURN server.
+type transport string
+
+const (
+	overUDP transport = "udp"
+	overTCP transport = "tcp"
+	overTLS transport = "tls"
+)
+
+// turnClient is a pion TURN client connected to s over tr; closed at test end.
+type turnClient struct {
+	*pionturn.Client
+	conn net.PacketConn
+}
+
+func dialClient(t *testing.T, s *Server, tr transport, username, password string) *turnClient {
+	t.Helper()
+	addrs := s.Addrs()
+	var conn net.PacketConn
+	var serverAddr string
+	switch tr {
+	case overUDP:
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, serverAddr = pc, addrs.UDP.String()
+	case overTCP:
+		c, err := net.Dial("tcp4", addrs.TCP.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, serverAddr = pionturn.NewSTUNConn(c), addrs.TCP.String()
+	case overTLS:
+		roots := x509.NewCertPool()
+		roots.AddCert(s.certificateLeaf())
+		c, err := tls.Dial("tcp4", addrs.TLS.String(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, serverAddr = pionturn.NewSTUNConn(c), addrs.TLS.String()
+	}
+	client, err := pionturn.NewClient(&pionturn.ClientConfig{
+		TURNServerAddr: serverAddr,
+		STUNServerAddr: serverAddr,
+		Username:       username,
+		Password:       password,
+		Realm:          "parley",
+		Conn:           conn,
+		LoggerFactory:  quietPion(),
+		RTO:            200 * time.Millisecond,
+	})
+	if err != nil {
+		_ = conn.Close()
+		t.Fatal(err)
+	}
+	if err := client.Listen(); err != nil {
+		client.Close()
+		_ = conn.Close()
+		t.Fatal(err)
+	}
+	tc := &turnClient{Client: client, conn: conn}
+	t.Cleanup(func() {
+		client.Close()
+		_ = conn.Close()
+	})
+	return tc
+}
+
+// allocate makes a UDP allocation; the relay conn is closed at test end.
+func (c *turnClient) allocate(t *testing.T) (net.PacketConn, error) {
+	t.Helper()
+	relay, err := c.Allocate()
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = relay.Close() })
+	return relay, nil
+}
+
+// echoPeer is a UDP peer on 127.0.0.1 that sends every datagram back; closed at test end.
+func echoPeer(t *testing.T) *net.UDPAddr {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if _, err := pc.WriteTo(buf[:n], from); err != nil && errors.Is(err, net.ErrClosed) {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = pc.Close()
+		wg.Wait()
+	})
+	return pc.LocalAddr().(*net.UDPAddr)
+}
+
+// waitFor polls cond until true or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,210 @@
+package turn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// closeTracker lets Server.Close wait for what pion's goroutines hold: the listeners'
+// read/accept loops, the client TCP/TLS connections and the relay sockets. pion's own Close
+// only closes the listening sockets and returns; waiting for these makes Close complete.
+// It also remembers the open client connections so Close can cut them (pion does not).
+type closeTracker struct {
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+func newCloseTracker() *closeTracker {
+	return &closeTracker{conns: map[*trackedConn]struct{}{}}
+}
+
+func (t *closeTracker) add()  { t.wg.Add(1) }
+func (t *closeTracker) done() { t.wg.Done() }
+
+// closeConns closes every client connection still open.
+func (t *closeTracker) closeConns() {
+	t.mu.Lock()
+	conns := make([]*trackedConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// wait blocks until everything tracked is closed or timeout passes; it reports which.
+func (t *closeTracker) wait(timeout time.Duration) bool {
+	finished := make(chan struct{})
+	go func() {
+		t.wg.Wait()
+		close(finished)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-finished:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+// trackedPacketConn is the TURN UDP listening socket; pion's read loop is over once
+// ReadFrom fails.
+type trackedPacketConn struct {
+	net.PacketConn
+	tracker *closeTracker
+	once    sync.Once
+}
+
+func newTrackedPacketConn(pc net.PacketConn, t *closeTracker) *trackedPacketConn {
+	t.add()
+	return &trackedPacketConn{PacketConn: pc, tracker: t}
+}
+
+func (c *trackedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(p)
+	if err != nil {
+		c.once.Do(c.tracker.done)
+	}
+	return n, addr, err
+}
+
+// trackedListener is a TURN TCP listening socket; its accepted connections are tracked.
+type trackedListener struct {
+	net.Listener
+	tracker *closeTracker
+	once    sync.Once
+}
+
+func newTrackedListener(ln net.Listener, t *closeTracker) *trackedListener {
+	t.add()
+	return &trackedListener{Listener: ln, tracker: t}
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		l.once.Do(l.tracker.done)
+		return nil, err
+	}
+	tc := &trackedConn{Conn: conn, tracker: l.tracker}
+	l.tracker.add()
+	l.tracker.mu.Lock()
+	l.tracker.conns[tc] = struct{}{}
+	l.tracker.mu.Unlock()
+	return tc, nil
+}
+
+// trackedConn is one client TCP/TLS connection.
+type trackedConn struct {
+	net.Conn
+	tracker *closeTracker
+	once    sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.tracker.mu.Lock()
+		delete(c.tracker.conns, c)
+		c.tracker.mu.Unlock()
+		c.tracker.done()
+	})
+	return err
+}
+
+// tlsHandshakeListener completes each TLS handshake in its own goroutine, bounded by
+// timeout, before handing the *tls.Conn to pion (which type-asserts *tls.Conn). A client
+// that fails or stalls the handshake is closed here: it neither blocks other clients nor
+// leaks its socket (pion does not close a connection whose handshake fails).
+type tlsHandshakeListener struct {
+	inner   net.Listener
+	config  *tls.Config
+	timeout time.Duration
+
+	ready     chan *tls.Conn
+	closing   chan struct{}
+	closeOnce sync.Once
+	loops     sync.WaitGroup
+}
+
+func newTLSHandshakeListener(inner net.Listener, config *tls.Config, timeout time.Duration) *tlsHandshakeListener {
+	return &tlsHandshakeListener{
+		inner:   inner,
+		config:  config,
+		timeout: timeout,
+		ready:   make(chan *tls.Conn),
+		closing: make(chan struct{}),
+	}
+}
+
+// start runs the accept loop; Close stops it.
+func (l *tlsHandshakeListener) start() {
+	l.loops.Add(1)
+	go l.acceptLoop()
+}
+
+func (l *tlsHandshakeListener) acceptLoop() {
+	defer l.loops.Done()
+	for {
+		raw, err := l.inner.Accept()
+		if err != nil {
+			return
+		}
+		l.loops.Add(1)
+		go l.handshake(raw)
+	}
+}
+
+func (l *tlsHandshakeListener) handshake(raw net.Conn) {
+	defer l.loops.Done()
+	conn := tls.Server(raw, l.config)
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	err := conn.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		_ = conn.Close()
+		return
+	}
+	select {
+	case l.ready <- conn:
+	case <-l.closing:
+		_ = conn.Close()
+	}
+}
+
+func (l *tlsHandshakeListener) Accept() (net.Conn, error) {
+	select {
+	case conn := <-l.ready:
+		return conn, nil
+	case <-l.closing:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting; handshakes in flight end when Server.Close cuts their
+// connections (or at their timeout).
+func (l *tlsHandshakeListener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.closing)
+		err = l.inner.Close()
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	})
+	return err
+}
+
+// wait blocks until the accept loop and every handshake goroutine have returned.
+func (l *tlsHandshakeListener) wait() { l.loops.Wait() }
+
+func (l *tlsHandshakeListener) Addr() net.Addr { return l.inner.Addr() }

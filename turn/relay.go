@@ -1,0 +1,244 @@
+package turn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	pionturn "github.com/pion/turn/v5"
+)
+
+// Relay errors returned to pion (which answers the client with an error response).
+var (
+	// ErrQuotaExceeded: the userId already holds its allocation quota.
+	ErrQuotaExceeded = errors.New("TURN allocation quota exceeded")
+	// ErrPeerNotAllowed: the peer address is refused by the relay policy.
+	ErrPeerNotAllowed = errors.New("TURN peer address not allowed")
+)
+
+// userQuota counts live allocations per userId. Any goroutine may use it.
+type userQuota struct {
+	limit int
+	mu    sync.Mutex
+	held  map[string]int
+}
+
+func newUserQuota(limit int) *userQuota {
+	return &userQuota{limit: limit, held: map[string]int{}}
+}
+
+// hasRoom reports whether userID may make one more allocation (advisory: acquire decides).
+func (q *userQuota) hasRoom(userID string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.held[userID] < q.limit
+}
+
+// acquire takes one slot for userID, or reports false when the quota is used up.
+func (q *userQuota) acquire(userID string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.held[userID] >= q.limit {
+		return false
+	}
+	q.held[userID]++
+	return true
+}
+
+func (q *userQuota) release(userID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.held[userID] <= 1 {
+		delete(q.held, userID)
+		return
+	}
+	q.held[userID]--
+}
+
+// relayGenerator is the pion RelayAddressGenerator of every listener. It wraps pion's port
+// range generator so that each allocation's relay socket holds a quota slot of its userId
+// until pion closes it, counts the relayed bytes, and checks the peer policy per packet for
+// the port-restricted server media addresses. pion calls it from its request goroutines.
+type relayGenerator struct {
+	inner   *pionturn.RelayAddressGeneratorPortRange
+	policy  *peerPolicy
+	quota   *userQuota
+	stats   *counters
+	tracker *closeTracker
+	refuse  func(reason RefusalReason, client net.Addr, detail string)
+}
+
+func (g *relayGenerator) Validate() error { return g.inner.Validate() }
+
+// AllocatePacketConn opens a UDP relay socket. pion also calls it with an empty UserID to
+// probe for a free even port (EVEN-PORT); such probes are closed at once and not counted.
+func (g *relayGenerator) AllocatePacketConn(conf pionturn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	if conf.UserID == "" {
+		return g.inner.AllocatePacketConn(conf)
+	}
+	if !g.quota.acquire(conf.UserID) {
+		g.refuse(RefusedQuota, nil, "user "+conf.UserID)
+		return nil, nil, fmt.Errorf("user %q: %w", conf.UserID, ErrQuotaExceeded)
+	}
+	conn, addr, err := g.inner.AllocatePacketConn(conf)
+	if err != nil {
+		g.quota.release(conf.UserID)
+		return nil, nil, err
+	}
+	g.opened()
+	return &relayPacketConn{PacketConn: conn, gen: g, userID: conf.UserID}, addr, nil
+}
+
+// AllocateListener opens a TCP relay listener (RFC 6062 allocations).
+func (g *relayGenerator) AllocateListener(conf pionturn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
+	if !g.quota.acquire(conf.UserID) {
+		g.refuse(RefusedQuota, nil, "user "+conf.UserID)
+		return nil, nil, fmt.Errorf("user %q: %w", conf.UserID, ErrQuotaExceeded)
+	}
+	ln, addr, err := g.inner.AllocateListener(conf)
+	if err != nil {
+		g.quota.release(conf.UserID)
+		return nil, nil, err
+	}
+	g.opened()
+	return &relayListener{Listener: ln, gen: g, userID: conf.UserID}, addr, nil
+}
+
+// AllocateConn dials a TCP peer for an RFC 6062 Connect request; pion has already checked
+// the permission, the policy is checked again here with the port.
+func (g *relayGenerator) AllocateConn(conf pionturn.AllocateConnConfig) (net.Conn, error) {
+	if ap, ok := addrPortOf(conf.RemoteAddr); !ok || !g.policy.allowIP(ap.Addr()) || !g.policy.allowAddr(ap) {
+		g.refuse(RefusedPeer, nil, fmt.Sprintf("user %s connect to %v", conf.UserID, conf.RemoteAddr))
+		return nil, fmt.Errorf("connect to %v: %w", conf.RemoteAddr, ErrPeerNotAllowed)
+	}
+	conn, err := g.inner.AllocateConn(conf)
+	if err != nil {
+		return nil, err
+	}
+	return &relayedConn{Conn: conn, stats: g.stats}, nil
+}
+
+func (g *relayGenerator) opened() {
+	g.stats.allocationsTotal.Add(1)
+	g.stats.allocationsActive.Add(1)
+	g.tracker.add()
+}
+
+// closed runs once per relay socket, when pion closes it (allocation deleted or expired).
+func (g *relayGenerator) closed(userID string) {
+	g.quota.release(userID)
+	g.stats.allocationsActive.Add(-1)
+	g.tracker.done()
+}
+
+// relayPacketConn is one UDP allocation's relay socket. pion's relay goroutine of the
+// allocation calls ReadFrom; request goroutines call WriteTo.
+type relayPacketConn struct {
+	net.PacketConn
+	gen       *relayGenerator
+	userID    string
+	closeOnce sync.Once
+}
+
+func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil {
+			return n, addr, err
+		}
+		if !c.allowed(addr) {
+			continue
+		}
+		c.gen.stats.bytesFromPeers.Add(uint64(n))
+		return n, addr, nil
+	}
+}
+
+func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if !c.allowed(addr) {
+		return 0, fmt.Errorf("relay to %v: %w", addr, ErrPeerNotAllowed)
+	}
+	n, err := c.PacketConn.WriteTo(p, addr)
+	c.gen.stats.bytesToPeers.Add(uint64(n))
+	return n, err
+}
+
+// allowed applies the per-packet port check (only port-restricted media IPs pay for it).
+func (c *relayPacketConn) allowed(addr net.Addr) bool {
+	if len(c.gen.policy.portRestricted) == 0 {
+		return true
+	}
+	ap, ok := addrPortOf(addr)
+	if ok && c.gen.policy.allowAddr(ap) {
+		return true
+	}
+	c.gen.stats.refusals[RefusedRelayPacket].Add(1)
+	return false
+}
+
+func (c *relayPacketConn) Close() error {
+	err := c.PacketConn.Close()
+	c.closeOnce.Do(func() { c.gen.closed(c.userID) })
+	return err
+}
+
+// relayListener is one TCP allocation's relay listener; pion's allocation goroutine
+// accepts on it.
+type relayListener struct {
+	net.Listener
+	gen       *relayGenerator
+	userID    string
+	closeOnce sync.Once
+}
+
+func (l *relayListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if ap, ok := addrPortOf(conn.RemoteAddr()); !ok || !l.gen.policy.allowAddr(ap) {
+			l.gen.stats.refusals[RefusedRelayPacket].Add(1)
+			_ = conn.Close()
+			continue
+		}
+		return &relayedConn{Conn: conn, stats: l.gen.stats}, nil
+	}
+}
+
+func (l *relayListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { l.gen.closed(l.userID) })
+	return err
+}
+
+// relayedConn is one TCP connection with a peer; it counts the relayed bytes.
+type relayedConn struct {
+	net.Conn
+	stats *counters
+}
+
+func (c *relayedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.stats.bytesFromPeers.Add(uint64(n))
+	return n, err
+}
+
+func (c *relayedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.stats.bytesToPeers.Add(uint64(n))
+	return n, err
+}
+
+// addrPortOf converts a UDP or TCP address without allocating.
+func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
+	switch v := a.(type) {
+	case *net.UDPAddr:
+		return v.AddrPort(), true
+	case *net.TCPAddr:
+		return v.AddrPort(), true
+	}
+	return netip.AddrPort{}, false
+}
