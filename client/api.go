@@ -1,0 +1,165 @@
+package client
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/webrtc/v4"
+)
+
+// Header extension URIs the client negotiates.
+const (
+	AudioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+	MidURI        = "urn:ietf:params:rtp-hdrext:sdes:mid"
+)
+
+// Payload types the client offers (the answerer's choice wins when it answers).
+const (
+	opusPayloadType = 111
+	vp8PayloadType  = 96
+)
+
+// PeerConfig configures one client PeerConnection.
+type PeerConfig struct {
+	// Loopback restricts ICE to UDP over IPv4 on the loopback interface, includes loopback
+	// candidates and disables mDNS: what tests and a same-host bench need.
+	Loopback bool
+	// ICEServers are passed to the PeerConnection (STUN/TURN); empty on loopback.
+	ICEServers []webrtc.ICEServer
+	// DropRate (0..1) is the fraction of incoming RTP packets of NACK-enabled streams that a
+	// client-side interceptor placed before the NACK generator drops, to simulate loss on
+	// the path towards this client. 0 disables it.
+	DropRate float64
+	// DropSeed seeds the drop decisions so a run is reproducible.
+	DropSeed int64
+	// NACKInterval is how often the NACK generator reports missing packets (default 50ms).
+	NACKInterval time.Duration
+	// Logger receives connection-level logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c PeerConfig) validate() error {
+	if c.DropRate < 0 || c.DropRate > 1 {
+		return fmt.Errorf("client: drop rate %v out of range 0..1: %w", c.DropRate, ErrInvalidConfig)
+	}
+	if c.NACKInterval < 0 {
+		return fmt.Errorf("client: negative NACK interval %s: %w", c.NACKInterval, ErrInvalidConfig)
+	}
+	return nil
+}
+
+func (c PeerConfig) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// NewAPI builds a pion API for one client PeerConnection: codecs Opus and VP8 (with NACK
+// and PLI feedback on video), the ssrc-audio-level and mid header extensions, and an
+// explicit interceptor chain: the loss simulator (when DropRate > 0), NACK generator and
+// responder, receiver and sender reports. No default interceptors are registered.
+func NewAPI(cfg PeerConfig) (*webrtc.API, error) {
+	api, _, err := newAPI(cfg)
+	return api, err
+}
+
+// newAPI is NewAPI that also returns the loss simulator (nil when DropRate is 0).
+func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, nil, err
+	}
+	media := &webrtc.MediaEngine{}
+	videoFeedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	codecs := []struct {
+		params webrtc.RTPCodecParameters
+		kind   webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+			PayloadType:        opusPayloadType,
+		}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback},
+			PayloadType:        vp8PayloadType,
+		}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := media.RegisterCodec(c.params, c.kind); err != nil {
+			return nil, nil, fmt.Errorf("client: register codec %s: %w", c.params.MimeType, err)
+		}
+	}
+	extensions := []struct {
+		uri   string
+		kinds []webrtc.RTPCodecType
+	}{
+		{MidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
+	}
+	for _, ext := range extensions {
+		for _, kind := range ext.kinds {
+			if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ext.uri}, kind); err != nil {
+				return nil, nil, fmt.Errorf("client: register header extension %s: %w", ext.uri, err)
+			}
+		}
+	}
+
+	registry := &interceptor.Registry{}
+	// Order matters for incoming RTP: the first factory reads from the network, so the
+	// loss simulator sits before the NACK generator and the generator sees the holes.
+	var dropper *dropInterceptorFactory
+	if cfg.DropRate > 0 {
+		dropper = &dropInterceptorFactory{rate: cfg.DropRate, seed: cfg.DropSeed}
+		registry.Add(dropper)
+	}
+	nackInterval := cfg.NACKInterval
+	if nackInterval == 0 {
+		nackInterval = 50 * time.Millisecond
+	}
+	generator, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(nackInterval))
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: nack generator: %w", err)
+	}
+	responder, err := nack.NewResponderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: nack responder: %w", err)
+	}
+	receiverReports, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: receiver reports: %w", err)
+	}
+	senderReports, err := report.NewSenderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: sender reports: %w", err)
+	}
+	registry.Add(generator)
+	registry.Add(responder)
+	registry.Add(receiverReports)
+	registry.Add(senderReports)
+
+	settings := webrtc.SettingEngine{}
+	if cfg.Loopback {
+		settings.SetIncludeLoopbackCandidate(true)
+		settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		settings.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if dropper != nil {
+		// The simulated loss happens after SRTP decryption, so the SRTP layer has already
+		// seen the sequence numbers that the NACKed retransmissions carry again; its replay
+		// protection would discard every repair.
+		settings.DisableSRTPReplayProtection(true)
+	}
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(media),
+		webrtc.WithInterceptorRegistry(registry),
+		webrtc.WithSettingEngine(settings),
+	), dropper, nil
+}

@@ -1,0 +1,24 @@
+// Package client is the smallest Go SDK for Parley that tests and the bench need: a
+// Publisher that offers and sends synthetic Opus and VP8 tracks, and a Subscriber that
+// answers the server's offers and checks every packet it receives (sequence continuity,
+// duplicates, payload integrity, latency, track end).
+//
+// It imports nothing of the server but signaling/protocol (wire types), so it can talk to
+// any deployment the way a real SDK would. Signaling transport is the caller's job: the
+// Publisher and Subscriber expose SDP and ICE candidates; both hold back local candidates
+// until the caller says the local description was sent and queue remote candidates until
+// the remote description is set (the two trickle races).
+//
+// Goroutines and state:
+//   - Publisher: one send goroutine per track (started by Start, ended by Stop/Close) owns
+//     that track's RTP sequence, timestamp and synthetic counters; one RTCP reader per
+//     sender (ended when the PeerConnection closes) flags keyframe requests through an
+//     atomic. Counters read by Stats are atomics.
+//   - Subscriber: pion's OnTrack goroutine becomes that track's read loop; it alone writes
+//     the track's counters, under a per-track mutex that Tracks takes to snapshot them.
+//   - Close waits for every goroutine the value started; it is idempotent.
+//
+// Every PeerConnection gets its own webrtc.API (NewAPI): Opus and VP8, the mid and
+// ssrc-audio-level header extensions, and an explicit interceptor chain (optional loss
+// simulator, NACK generator and responder, RTCP receiver and sender reports).
+package client

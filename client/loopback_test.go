@@ -1,0 +1,175 @@
+package client
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// connectDirect wires a Publisher straight to a Subscriber (no server): the publisher's
+// offer is the subscriber's offer to answer, candidates cross over in-process.
+func connectDirect(t *testing.T, pub *Publisher, sub *Subscriber) {
+	t.Helper()
+	pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		if err := sub.AddICECandidate(c); err != nil {
+			t.Errorf("subscriber AddICECandidate: %v", err)
+		}
+	})
+	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		if err := pub.AddICECandidate(c); err != nil {
+			t.Errorf("publisher AddICECandidate: %v", err)
+		}
+	})
+	offer, err := pub.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.MarkLocalDescriptionSent()
+	answer, err := sub.HandleOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
+	sub.MarkLocalDescriptionSent()
+	waitFor(t, 10*time.Second, "publisher connected", func() bool {
+		return pub.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func trackOfKind(tracks []TrackStats, kind webrtc.RTPCodecType) (TrackStats, bool) {
+	for _, tr := range tracks {
+		if tr.Kind == kind {
+			return tr, true
+		}
+	}
+	return TrackStats{}, false
+}
+
+func TestPublisherToSubscriberDirect(t *testing.T) {
+	tests := []struct {
+		name     string
+		dropRate float64
+	}{
+		{"clean", 0},
+		{"5% loss repaired by NACK", 0.05},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub, err := NewPublisher(PublisherConfig{Peer: PeerConfig{Loopback: true}, StreamID: "alice", AudioLevel: 42, VoiceActivity: true, KeyframeInterval: 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pub.Close()
+			sub, err := NewSubscriber(SubscriberConfig{Peer: PeerConfig{Loopback: true, DropRate: tt.dropRate, DropSeed: 7}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			connectDirect(t, pub, sub)
+			if err := pub.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "2 s of media", func() bool { return pub.Stats().AudioPackets >= 100 })
+			pub.Stop()
+			sent := pub.Stats()
+			// With loss, the last few packets may be dropped with nothing after them to
+			// reveal the hole; everything before them must arrive.
+			tail := uint32(0)
+			if tt.dropRate > 0 {
+				tail = 5
+			}
+			waitFor(t, 10*time.Second, "every packet to arrive", func() bool {
+				a, okA := trackOfKind(sub.Tracks(), webrtc.RTPCodecTypeAudio)
+				v, okV := trackOfKind(sub.Tracks(), webrtc.RTPCodecTypeVideo)
+				return okA && okV && a.LastBlockSeq+1 == sent.AudioPackets && v.LastBlockSeq+1+tail >= sent.VideoPackets &&
+					v.BlockGaps == 0 && v.SeqGaps == 0
+			})
+			tracks := sub.Tracks()
+			if len(tracks) != 2 {
+				t.Fatalf("got %d tracks, want 2: %+v", len(tracks), tracks)
+			}
+			for _, tr := range tracks {
+				if tr.StreamID != "alice" {
+					t.Errorf("track %s stream %q, want alice", tr.TrackID, tr.StreamID)
+				}
+				if tr.PayloadErrors != 0 || tr.SeqGaps != 0 || tr.BlockGaps != 0 || tr.Duplicates != 0 {
+					t.Errorf("track %+v: want no errors, gaps or duplicates", tr)
+				}
+				if tr.FirstBlockSeq != 0 {
+					t.Errorf("track %s first block %d, want 0 (direct connection loses nothing)", tr.TrackID, tr.FirstBlockSeq)
+				}
+				if tr.Unique != uint64(tr.LastBlockSeq)+1 {
+					t.Errorf("track %s: %d unique packets for blocks 0..%d", tr.TrackID, tr.Unique, tr.LastBlockSeq)
+				}
+			}
+			audio, _ := trackOfKind(tracks, webrtc.RTPCodecTypeAudio)
+			if audio.AudioLevel != 0x80|42 {
+				t.Errorf("audio level %#x, want %#x", audio.AudioLevel, 0x80|42)
+			}
+			video, _ := trackOfKind(tracks, webrtc.RTPCodecTypeVideo)
+			if !video.FirstKeyframe || video.Keyframes < 2 {
+				t.Errorf("video first keyframe %v, keyframes %d", video.FirstKeyframe, video.Keyframes)
+			}
+			if tt.dropRate > 0 {
+				if sub.Dropped() == 0 || video.OutOfOrder == 0 {
+					t.Errorf("dropped %d, out of order %d: the loss simulator did not act", sub.Dropped(), video.OutOfOrder)
+				}
+			} else if sub.Dropped() != 0 {
+				t.Errorf("dropped %d without a drop rate", sub.Dropped())
+			}
+			if err := pub.Close(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "tracks to end", func() bool {
+				for _, tr := range sub.Tracks() {
+					if !tr.Ended && !tr.EndedOtherwise {
+						return false
+					}
+				}
+				return true
+			})
+			if err := sub.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sub.Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  PublisherConfig
+	}{
+		{"nothing to publish", PublisherConfig{NoAudio: true, NoVideo: true}},
+		{"audio level", PublisherConfig{AudioLevel: 128}},
+		{"negative fps", PublisherConfig{VideoFPS: -1}},
+		{"drop rate", PublisherConfig{Peer: PeerConfig{DropRate: 1.5}}},
+		{"negative nack interval", PublisherConfig{Peer: PeerConfig{NACKInterval: -1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewPublisher(tt.cfg)
+			if err == nil {
+				p.Close()
+				t.Fatal("NewPublisher accepted an invalid config")
+			}
+		})
+	}
+}

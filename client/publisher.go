@@ -1,0 +1,396 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// MaxPayloadSize bounds the RTP payload of every packet the Publisher sends.
+const MaxPayloadSize = 1188
+
+// Synthetic media timing.
+const (
+	audioPacketInterval = 20 * time.Millisecond
+	audioSamplesPer20ms = 960 // 48 kHz
+	audioFillerBytes    = 80
+	videoClockRate      = 90000
+)
+
+// PublisherConfig configures a Publisher. The zero value (plus Peer) publishes audio and
+// video with the defaults below.
+type PublisherConfig struct {
+	Peer PeerConfig
+	// StreamID is the msid stream id of both tracks (default "parley").
+	StreamID string
+	// NoAudio / NoVideo leave that track out.
+	NoAudio bool
+	NoVideo bool
+	// AudioLevel is the RFC 6464 level written in every audio packet: 0 (loudest) ..127
+	// (silence), in -dBov.
+	AudioLevel uint8
+	// VoiceActivity sets the V bit of the audio level.
+	VoiceActivity bool
+	// VideoFPS is the frame rate (default 30).
+	VideoFPS int
+	// VideoBitrate is the target bitrate in bits per second (default 500 kbit/s);
+	// keyframes are three times the size of other frames.
+	VideoBitrate int
+	// KeyframeInterval is the number of frames between keyframes (default 60); a PLI or
+	// FIR from the remote side forces the next frame to be a keyframe.
+	KeyframeInterval int
+	// Width and Height go into the keyframe header (default 640x480).
+	Width, Height uint16
+}
+
+func (c *PublisherConfig) setDefaults() error {
+	if c.NoAudio && c.NoVideo {
+		return fmt.Errorf("client: publisher with neither audio nor video: %w", ErrInvalidConfig)
+	}
+	if c.AudioLevel > 127 {
+		return fmt.Errorf("client: audio level %d out of range 0..127: %w", c.AudioLevel, ErrInvalidConfig)
+	}
+	if c.VideoFPS < 0 || c.VideoBitrate < 0 || c.KeyframeInterval < 0 || c.VideoFPS > 240 {
+		return fmt.Errorf("client: video fps %d, bitrate %d, keyframe interval %d: %w",
+			c.VideoFPS, c.VideoBitrate, c.KeyframeInterval, ErrInvalidConfig)
+	}
+	if c.StreamID == "" {
+		c.StreamID = "parley"
+	}
+	if c.VideoFPS == 0 {
+		c.VideoFPS = 30
+	}
+	if c.VideoBitrate == 0 {
+		c.VideoBitrate = 500_000
+	}
+	if c.KeyframeInterval == 0 {
+		c.KeyframeInterval = 60
+	}
+	if c.Width == 0 || c.Height == 0 {
+		c.Width, c.Height = 640, 480
+	}
+	return nil
+}
+
+// PublisherStats counts what a Publisher sent.
+type PublisherStats struct {
+	AudioPackets     uint32 // the next audio sequence; every packet 0..AudioPackets-1 was sent
+	VideoPackets     uint32 // the next video packet sequence
+	VideoFrames      uint32
+	Keyframes        uint32
+	KeyframeRequests uint32 // PLI and FIR received
+	NACKs            uint32 // generic NACK packets received (the responder answers them)
+}
+
+// Publisher is a PeerConnection that offers and sends a synthetic Opus track and a
+// synthetic VP8 track. Its methods are safe for concurrent use.
+type Publisher struct {
+	cfg     PublisherConfig
+	log     *slog.Logger
+	pc      *webrtc.PeerConnection
+	trickle *trickle
+
+	audio, video             *webrtc.TrackLocalStaticRTP
+	audioSender, videoSender *webrtc.RTPSender
+
+	audioPackets, videoPackets, videoFrames, keyframes, keyframeRequests, nacks atomic.Uint32
+	keyframeWanted                                                              atomic.Bool
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	stop     chan struct{} // closed by Stop or Close: the send loops end
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// NewPublisher builds the PeerConnection and its tracks; nothing is sent until Start.
+func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	api, _, err := newAPI(cfg.Peer)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.Peer.ICEServers})
+	if err != nil {
+		return nil, fmt.Errorf("client: new peer connection: %w", err)
+	}
+	p := &Publisher{cfg: cfg, log: cfg.Peer.logger(), pc: pc, trickle: newTrickle(pc), stop: make(chan struct{})}
+	if !cfg.NoAudio {
+		if p.audio, p.audioSender, err = p.addTrack(webrtc.MimeTypeOpus, 48000, 2, "audio"); err != nil {
+			_ = pc.Close()
+			return nil, err
+		}
+	}
+	if !cfg.NoVideo {
+		if p.video, p.videoSender, err = p.addTrack(webrtc.MimeTypeVP8, videoClockRate, 0, "video"); err != nil {
+			_ = pc.Close()
+			return nil, err
+		}
+	}
+	for _, s := range []*webrtc.RTPSender{p.audioSender, p.videoSender} {
+		if s != nil {
+			p.wg.Add(1)
+			go p.readRTCP(s)
+		}
+	}
+	return p, nil
+}
+
+func (p *Publisher) addTrack(mime string, clockRate uint32, channels uint16, id string) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender, error) {
+	track, err := webrtc.NewTrackLocalStaticRTP(
+		webrtc.RTPCodecCapability{MimeType: mime, ClockRate: clockRate, Channels: channels}, id, p.cfg.StreamID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: new %s track: %w", id, err)
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: add %s transceiver: %w", id, err)
+	}
+	return track, tr.Sender(), nil
+}
+
+// readRTCP drains the sender's RTCP (so the NACK responder and reports see it) and turns
+// PLI/FIR into a keyframe on the next video frame. It ends when the PeerConnection closes.
+func (p *Publisher) readRTCP(s *webrtc.RTPSender) {
+	defer p.wg.Done()
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.TransportLayerNack:
+				p.nacks.Add(1)
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.keyframeRequests.Add(1)
+				p.keyframeWanted.Store(true)
+			}
+		}
+	}
+}
+
+// CreateOffer creates the offer and sets it as the local description.
+func (p *Publisher) CreateOffer() (webrtc.SessionDescription, error) {
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("client: create offer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("client: set local offer: %w", err)
+	}
+	return offer, nil
+}
+
+// SetAnswer applies the remote answer. The offer is on the wire by then, so local
+// candidates held back so far are released too.
+func (p *Publisher) SetAnswer(answer webrtc.SessionDescription) error {
+	if err := p.pc.SetRemoteDescription(answer); err != nil {
+		return fmt.Errorf("client: set remote answer: %w", err)
+	}
+	p.trickle.markLocalSent()
+	if err := p.trickle.remoteDescriptionSet(); err != nil {
+		return fmt.Errorf("client: add queued candidate: %w", err)
+	}
+	return nil
+}
+
+// MarkLocalDescriptionSent releases local candidates before the answer arrives; call it
+// once the offer has been sent.
+func (p *Publisher) MarkLocalDescriptionSent() { p.trickle.markLocalSent() }
+
+// AddICECandidate adds a remote candidate, queueing it until the answer is set.
+func (p *Publisher) AddICECandidate(c webrtc.ICECandidateInit) error {
+	if err := p.trickle.addRemote(c); err != nil {
+		return fmt.Errorf("client: add candidate: %w", err)
+	}
+	return nil
+}
+
+// OnICECandidate sets the handler of local candidates (called once the offer is sent).
+func (p *Publisher) OnICECandidate(fn func(webrtc.ICECandidateInit)) { p.trickle.setOnLocal(fn) }
+
+// OnConnectionStateChange sets the PeerConnection state handler.
+func (p *Publisher) OnConnectionStateChange(fn func(webrtc.PeerConnectionState)) {
+	p.pc.OnConnectionStateChange(fn)
+}
+
+// ConnectionState returns the PeerConnection state.
+func (p *Publisher) ConnectionState() webrtc.PeerConnectionState { return p.pc.ConnectionState() }
+
+// Start begins sending: one audio packet every 20 ms and VideoFPS video frames a second.
+// Call it after SetAnswer (the audio level extension ID comes from the negotiation).
+func (p *Publisher) Start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if p.started {
+		return errors.New("client: publisher already started")
+	}
+	p.started = true
+	if p.audio != nil {
+		levelID := 0
+		for _, ext := range p.audioSender.GetParameters().HeaderExtensions {
+			if ext.URI == AudioLevelURI {
+				levelID = ext.ID
+			}
+		}
+		p.wg.Add(1)
+		go p.sendAudio(uint8(levelID))
+	}
+	if p.video != nil {
+		p.wg.Add(1)
+		go p.sendVideo()
+	}
+	return nil
+}
+
+// Stop stops sending and keeps the PeerConnection (so NACKs can still be answered).
+func (p *Publisher) Stop() {
+	p.stopOnce.Do(func() { close(p.stop) })
+}
+
+// Stats returns what was sent so far.
+func (p *Publisher) Stats() PublisherStats {
+	return PublisherStats{
+		AudioPackets:     p.audioPackets.Load(),
+		VideoPackets:     p.videoPackets.Load(),
+		VideoFrames:      p.videoFrames.Load(),
+		Keyframes:        p.keyframes.Load(),
+		KeyframeRequests: p.keyframeRequests.Load(),
+		NACKs:            p.nacks.Load(),
+	}
+}
+
+// Close stops sending, closes the PeerConnection and waits for every goroutine. It is
+// idempotent.
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	p.Stop()
+	err := p.pc.Close()
+	p.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("client: close publisher: %w", err)
+	}
+	return nil
+}
+
+func (p *Publisher) sendAudio(levelExtID uint8) {
+	defer p.wg.Done()
+	ticker := time.NewTicker(audioPacketInterval)
+	defer ticker.Stop()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Timestamp: rand.Uint32(), SequenceNumber: uint16(rand.Uint32())}}
+	level := p.cfg.AudioLevel
+	if p.cfg.VoiceActivity {
+		level |= 0x80
+	}
+	buf := make([]byte, 0, syntheticOverheadLen+audioFillerBytes)
+	for seq := uint32(0); ; seq++ {
+		select {
+		case <-p.stop:
+			return
+		case <-ticker.C:
+		}
+		pkt.Payload = appendSynthetic(buf[:0], Synthetic{Kind: PayloadAudio, Seq: seq, SentAtNs: time.Now().UnixNano(), Filler: audioFillerBytes})
+		pkt.Marker = seq == 0
+		if levelExtID != 0 {
+			if err := pkt.SetExtension(levelExtID, []byte{level}); err != nil {
+				p.log.Warn("audio level extension", "err", err)
+				levelExtID = 0
+			}
+		}
+		if err := p.audio.WriteRTP(pkt); err != nil {
+			p.log.Debug("audio write ended", "err", err)
+			return
+		}
+		p.audioPackets.Store(seq + 1)
+		pkt.SequenceNumber++
+		pkt.Timestamp += audioSamplesPer20ms
+	}
+}
+
+func (p *Publisher) sendVideo() {
+	defer p.wg.Done()
+	fps := p.cfg.VideoFPS
+	ticker := time.NewTicker(time.Second / time.Duration(fps))
+	defer ticker.Stop()
+	start := time.Now()
+	baseTS := rand.Uint32()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32())}}
+	frameSize := p.cfg.VideoBitrate / 8 / fps
+	buf := make([]byte, 0, MaxPayloadSize)
+	var packetSeq uint32
+	for frame := uint32(0); ; frame++ {
+		select {
+		case <-p.stop:
+			return
+		case <-ticker.C:
+		}
+		keyframe := frame%uint32(p.cfg.KeyframeInterval) == 0 || p.keyframeWanted.Swap(false)
+		size := frameSize
+		if keyframe {
+			size *= 3
+		}
+		// Timestamps follow the wall clock so that a late tick does not squeeze frames.
+		pkt.Timestamp = baseTS + uint32(time.Since(start)*videoClockRate/time.Second)
+		sentAt := time.Now().UnixNano()
+		for remaining, first := size, true; first || remaining > 0; first = false {
+			buf = buf[:0]
+			desc := byte(0)
+			if first {
+				desc = vp8DescStart
+			}
+			buf = append(buf, desc)
+			if first {
+				buf = appendVP8FrameHeader(buf, keyframe, size, p.cfg.Width, p.cfg.Height)
+			}
+			filler := max(min(remaining, MaxPayloadSize-len(buf)-syntheticOverheadLen), 0)
+			remaining -= filler
+			flags := uint8(0)
+			if keyframe {
+				flags |= FlagKeyframe
+			}
+			if first {
+				flags |= FlagFrameStart
+			}
+			if remaining <= 0 {
+				flags |= FlagFrameEnd
+			}
+			pkt.Payload = appendSynthetic(buf, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: packetSeq, Frame: frame, SentAtNs: sentAt, Filler: filler})
+			pkt.Marker = remaining <= 0
+			if err := p.video.WriteRTP(pkt); err != nil {
+				p.log.Debug("video write ended", "err", err)
+				return
+			}
+			packetSeq++
+			p.videoPackets.Store(packetSeq)
+			pkt.SequenceNumber++
+			if remaining <= 0 {
+				break
+			}
+		}
+		p.videoFrames.Store(frame + 1)
+		if keyframe {
+			p.keyframes.Add(1)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package client
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// TrackStats describes one remote track as a Subscriber saw it.
+type TrackStats struct {
+	TrackID  string
+	StreamID string // the publisher's user ID when the server is Parley
+	Kind     webrtc.RTPCodecType
+	SSRC     uint32
+
+	Packets    uint64 // every packet read, duplicates included
+	Unique     uint64 // distinct RTP sequence numbers
+	Duplicates uint64 // packets whose RTP sequence number was seen before
+	OutOfOrder uint64 // packets older than the newest one seen (retransmissions arrive so)
+	SeqGaps    uint64 // RTP sequence numbers missing between the lowest and highest received
+
+	PayloadErrors  uint64 // packets that are not in the synthetic format or fail its checks
+	FirstBlockSeq  uint32 // lowest synthetic sequence received
+	LastBlockSeq   uint32 // highest synthetic sequence received
+	BlockGaps      uint64 // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
+	Keyframes      uint64 // video frame starts flagged keyframe
+	FirstKeyframe  bool   // the first video packet received started a keyframe
+	LatencyMean    time.Duration
+	LatencyMax     time.Duration
+	AudioLevel     int  // last ssrc-audio-level value (V bit included), -1 when none was seen
+	Ended          bool // the track ended (read returned io.EOF)
+	EndedOtherwise bool // the read loop stopped with another error (PeerConnection closed)
+}
+
+// seqWindowMargin lets packets older than the first one received (retransmissions that
+// overtake nothing) still be recorded.
+const seqWindowMargin = 1 << 12
+
+// seqSet records which sequence numbers (extended to 64 bits) were seen.
+type seqSet struct {
+	started  bool
+	base     uint64 // bit 0 of bits is sequence base
+	lo, hi   uint64
+	bits     []uint64
+	distinct uint64
+}
+
+// add records seq and reports whether it was new.
+func (s *seqSet) add(seq uint64) bool {
+	if !s.started {
+		s.started = true
+		s.base = seq - min(seq, seqWindowMargin)
+		s.lo, s.hi = seq, seq
+	}
+	if seq < s.base {
+		return true // older than anything trackable: counted, never a duplicate
+	}
+	i := seq - s.base
+	for uint64(len(s.bits))*64 <= i {
+		s.bits = append(s.bits, 0)
+	}
+	word, bit := i/64, uint64(1)<<(i%64)
+	if s.bits[word]&bit != 0 {
+		return false
+	}
+	s.bits[word] |= bit
+	s.distinct++
+	s.lo, s.hi = min(s.lo, seq), max(s.hi, seq)
+	return true
+}
+
+func (s *seqSet) gaps() uint64 {
+	if !s.started {
+		return 0
+	}
+	return s.hi - s.lo + 1 - s.distinct
+}
+
+// trackCounter accumulates one track's stats. The track's read goroutine writes, anyone
+// reads a snapshot; mu guards everything.
+type trackCounter struct {
+	mu           sync.Mutex
+	stats        TrackStats
+	payloadKind  PayloadKind
+	levelExtID   uint8
+	lastRTPSeq   uint16
+	extRTPSeq    uint64
+	rtpSeqs      seqSet
+	blockSeqs    seqSet
+	latencySum   time.Duration
+	latencyCount int64
+	sawFirst     bool
+}
+
+func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, levelExtID uint8) *trackCounter {
+	c := &trackCounter{levelExtID: levelExtID, payloadKind: PayloadAudio}
+	if kind == webrtc.RTPCodecTypeVideo {
+		c.payloadKind = PayloadVideo
+	}
+	c.stats = TrackStats{TrackID: trackID, StreamID: streamID, Kind: kind, AudioLevel: -1}
+	return c
+}
+
+func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := &c.stats
+	st.Packets++
+	st.SSRC = pkt.SSRC
+	// Extend the 16-bit sequence number relative to the last one seen.
+	if !c.sawFirst {
+		c.extRTPSeq = 1<<32 + uint64(pkt.SequenceNumber)
+	} else {
+		c.extRTPSeq = uint64(int64(c.extRTPSeq) + int64(int16(pkt.SequenceNumber-c.lastRTPSeq)))
+	}
+	c.lastRTPSeq = pkt.SequenceNumber
+	ext := c.extRTPSeq
+	if c.sawFirst && ext < c.rtpSeqs.hi {
+		st.OutOfOrder++
+	}
+	if c.rtpSeqs.add(ext) {
+		st.Unique++
+	} else {
+		st.Duplicates++
+	}
+	if c.levelExtID != 0 {
+		if v := pkt.GetExtension(c.levelExtID); len(v) >= 1 {
+			st.AudioLevel = int(v[0])
+		}
+	}
+	block, err := ParsePacketPayload(c.payloadKind, pkt.Payload)
+	if err != nil {
+		st.PayloadErrors++
+		c.sawFirst = true
+		return
+	}
+	if c.payloadKind == PayloadVideo {
+		if !c.sawFirst {
+			st.FirstKeyframe = block.Flags&FlagKeyframe != 0 && block.Flags&FlagFrameStart != 0
+		}
+		if block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart {
+			st.Keyframes++
+		}
+	}
+	c.sawFirst = true
+	c.blockSeqs.add(uint64(block.Seq))
+	st.FirstBlockSeq, st.LastBlockSeq = uint32(c.blockSeqs.lo), uint32(c.blockSeqs.hi)
+	latency := now.Sub(time.Unix(0, block.SentAtNs))
+	c.latencySum += latency
+	c.latencyCount++
+	st.LatencyMax = max(st.LatencyMax, latency)
+}
+
+func (c *trackCounter) badPacket() {
+	c.mu.Lock()
+	c.stats.Packets++
+	c.stats.PayloadErrors++
+	c.mu.Unlock()
+}
+
+func (c *trackCounter) end(eof bool) {
+	c.mu.Lock()
+	if eof {
+		c.stats.Ended = true
+	} else {
+		c.stats.EndedOtherwise = true
+	}
+	c.mu.Unlock()
+}
+
+func (c *trackCounter) snapshot() TrackStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stats
+	st.SeqGaps = c.rtpSeqs.gaps()
+	st.BlockGaps = c.blockSeqs.gaps()
+	if c.latencyCount > 0 {
+		st.LatencyMean = c.latencySum / time.Duration(c.latencyCount)
+	}
+	return st
+}

@@ -1,0 +1,55 @@
+package client
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+func TestTrackCounterSequences(t *testing.T) {
+	audio := func(seq uint32) []byte {
+		return appendSynthetic(nil, Synthetic{Kind: PayloadAudio, Seq: seq, SentAtNs: time.Now().UnixNano(), Filler: 4})
+	}
+	tests := []struct {
+		name                                string
+		rtpSeqs                             []uint16
+		wantGaps, wantDup, wantOOO, wantUnq uint64
+	}{
+		{"in order", []uint16{10, 11, 12, 13}, 0, 0, 0, 4},
+		{"wraps", []uint16{65534, 65535, 0, 1}, 0, 0, 0, 4},
+		{"gap", []uint16{1, 2, 5}, 2, 0, 0, 3},
+		{"gap repaired late", []uint16{1, 2, 4, 5, 3}, 0, 0, 1, 5},
+		{"duplicate", []uint16{1, 2, 2, 3}, 0, 1, 0, 3},
+		{"old duplicate", []uint16{1, 2, 3, 2}, 0, 1, 1, 3},
+		{"older than first", []uint16{100, 101, 99}, 0, 0, 1, 3},
+		{"gap across wrap", []uint16{65535, 1}, 1, 0, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTrackCounter("a", "s", webrtc.RTPCodecTypeAudio, 0)
+			for _, s := range tt.rtpSeqs {
+				// The block sequence mirrors the RTP sequence so both checks agree.
+				c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: s}, Payload: audio(uint32(s) + 1000)}, time.Now())
+			}
+			st := c.snapshot()
+			if st.SeqGaps != tt.wantGaps || st.Duplicates != tt.wantDup || st.OutOfOrder != tt.wantOOO || st.Unique != tt.wantUnq {
+				t.Fatalf("gaps %d dup %d ooo %d unique %d; want %d %d %d %d",
+					st.SeqGaps, st.Duplicates, st.OutOfOrder, st.Unique, tt.wantGaps, tt.wantDup, tt.wantOOO, tt.wantUnq)
+			}
+			if st.PayloadErrors != 0 || st.Packets != uint64(len(tt.rtpSeqs)) {
+				t.Fatalf("payload errors %d, packets %d", st.PayloadErrors, st.Packets)
+			}
+		})
+	}
+}
+
+func TestTrackCounterPayloadErrors(t *testing.T) {
+	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, 0)
+	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte{0x10, 1, 2, 3}}, time.Now())
+	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 2}, Payload: appendSynthetic(nil, Synthetic{Kind: PayloadAudio})}, time.Now())
+	if st := c.snapshot(); st.PayloadErrors != 2 || st.Packets != 2 {
+		t.Fatalf("payload errors %d, packets %d; want 2, 2", st.PayloadErrors, st.Packets)
+	}
+}

@@ -1,0 +1,48 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is the `room` section of the root configuration.
+type Config struct {
+	// EmptyTimeout is how long a room stays open with nobody in it.
+	EmptyTimeout time.Duration `mapstructure:"empty_timeout"`
+	// VolumeInterval is how often audio levels are reported to the room.
+	VolumeInterval time.Duration `mapstructure:"volume_interval"`
+	// QualityInterval is how often network quality is reported to the room.
+	QualityInterval time.Duration `mapstructure:"quality_interval"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		EmptyTimeout:    30 * time.Second,
+		VolumeInterval:  300 * time.Millisecond,
+		QualityInterval: 2 * time.Second,
+	}
+}
+
+// Validate checks every field; each error names its key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.EmptyTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("room.empty_timeout: must be > 0, got %s", c.EmptyTimeout))
+	}
+	if err := inRange(c.VolumeInterval, 100*time.Millisecond, 5*time.Second); err != nil {
+		errs = append(errs, fmt.Errorf("room.volume_interval: %w", err))
+	}
+	if err := inRange(c.QualityInterval, 500*time.Millisecond, 60*time.Second); err != nil {
+		errs = append(errs, fmt.Errorf("room.quality_interval: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func inRange(d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return fmt.Errorf("must be within %s..%s, got %s", lo, hi, d)
+	}
+	return nil
+}
