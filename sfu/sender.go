@@ -100,11 +100,15 @@ func (s *Sender) run() {
 		}
 
 		s.mu.Lock()
+		for k := 0; k < n; k++ { // drop references to removed DownTracks
+			s.slots[(start+k)%len(s.slots)].track = nil
+		}
 		s.head = (start + n) % len(s.slots)
 		s.count -= n
-		for k := 0; k < n; k++ { // drop references to removed DownTracks
-			i := (start + k) % len(s.slots)
-			s.slots[i].track = nil
+		if s.count == 0 {
+			// Restart at slot 0 so a queue that keeps up reuses the same few,
+			// cache-warm slots instead of cycling through all of them.
+			s.head = 0
 		}
 		s.mu.Unlock()
 	}

@@ -1,0 +1,109 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// FuzzReceiverWrite feeds arbitrary bytes to the Receiver's packet path (RTP parsing,
+// keyframe detection, buffering, rewriting, queueing) with one bound subscriber.
+func FuzzReceiverWrite(f *testing.F) {
+	f.Add(rtpBytes(1, 1, false, false, vp8Payload(true, 1)))
+	f.Add(rtpBytes(65535, 4294967295, true, true, vp8Payload(false, 2)))
+	f.Add([]byte{0x80})
+	f.Add([]byte{0xBF, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1})                      // 15 CSRCs claimed
+	f.Add([]byte{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xBE, 0xDE, 0xFF, 0xFF}) // extension past the end
+	f.Add([]byte{0xA0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 2, 3, 200})           // padding longer than the packet
+	f.Add([]byte{0xA0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4})             // padding only
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rec := &rtcpRecorder{}
+		r := testReceiver(webrtc.RTPCodecTypeVideo, rec)
+		s := newSender(16)
+		w := &fakeTrackWriter{}
+		bindTestDownTrack(r, s, w)
+		var p rtpPacket
+		err := parseRTP(raw, &p)
+		if err == nil && (len(p.Payload) > len(raw)-12) {
+			t.Fatalf("payload of %d bytes from a %d-byte packet", len(p.Payload), len(raw))
+		}
+		if werr := r.writePacket(raw, testNow); (werr == nil) != (err == nil) {
+			t.Fatalf("writePacket error %v, parseRTP error %v", werr, err)
+		}
+		// Split the input into packets too, so sequences of odd packets are exercised.
+		for i := 0; i+12 <= len(raw); i += 12 {
+			_ = r.writePacket(raw[i:], testNow.Add(time.Duration(i)*time.Millisecond))
+		}
+		drainSender(s)
+		for _, got := range w.snapshot() {
+			if got.header.SSRC != 0xBEEF || got.header.Extension {
+				t.Fatalf("forwarded header not rewritten: %+v", got.header)
+			}
+		}
+	})
+}
+
+// FuzzKeyframeDetectors: no detector may panic or read past its input.
+func FuzzKeyframeDetectors(f *testing.F) {
+	f.Add(vp8Payload(true, 0))
+	f.Add([]byte{0x90, 0x80, 0x81, 0x00})       // VP8 with X, 2-byte picture ID, truncated
+	f.Add([]byte{0x90, 0xF0, 0x12, 0x34, 0x00}) // VP8 with I, L, T/K
+	f.Add([]byte{0x08, 0x01})                   // VP9 keyframe start / AV1 N bit
+	f.Add([]byte{0x18, 0x00, 0x02, 0x67, 0x42}) // H.264 STAP-A with SPS
+	f.Add([]byte{0x18, 0x00, 0x00})             // STAP-A with a zero-sized unit
+	f.Add([]byte{0x7C, 0x85})                   // FU-A start of IDR
+	f.Add([]byte{0x65})                         // IDR
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		for _, mime := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeVP9, webrtc.MimeTypeH264, webrtc.MimeTypeAV1} {
+			keyframeDetectorFor(mime)(payload)
+		}
+	})
+}
+
+// FuzzSubscriberRTCP feeds arbitrary bytes to a DownTrack's RTCP handler (NACK, PLI,
+// FIR, reports) after some packets were forwarded, so NACKs can hit real history.
+func FuzzSubscriberRTCP(f *testing.F) {
+	seed := func(p rtcp.Packet) {
+		b, err := p.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	seed(&rtcp.TransportLayerNack{MediaSSRC: 0xBEEF, Nacks: []rtcp.NackPair{{PacketID: 3, LostPackets: 0xFFFF}}})
+	seed(&rtcp.PictureLossIndication{MediaSSRC: 0xBEEF})
+	seed(&rtcp.FullIntraRequest{MediaSSRC: 0xBEEF, FIR: []rtcp.FIREntry{{SSRC: 0xBEEF, SequenceNumber: 1}}})
+	seed(&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 0xBEEF, LastSenderReport: 12345, Delay: 99}}})
+	seed(&rtcp.SenderReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 0xBEEF, LastSenderReport: 1, Delay: 0xFFFFFFFF}}})
+	compound, _ := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: 1},
+		&rtcp.TransportLayerNack{MediaSSRC: 0xBEEF, Nacks: []rtcp.NackPair{{PacketID: 0}}},
+	})
+	f.Add(compound)
+	f.Add([]byte{0x81, 0xCD, 0x00, 0x01})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rec := &rtcpRecorder{}
+		r := testReceiver(webrtc.RTPCodecTypeVideo, rec)
+		s := newSender(64)
+		d := bindTestDownTrack(r, s, &fakeTrackWriter{})
+		d.rw.startAt(0, 0)
+		for i := uint16(0); i < 8; i++ {
+			_ = r.writePacket(rtpBytes(100+i, uint32(i), false, false, vp8Payload(i == 0, i)), testNow)
+		}
+		drainSender(s)
+		for i := 0; i < 5; i++ {
+			d.handleRTCP(raw, testNow.Add(time.Duration(i)*time.Millisecond))
+		}
+		if d.rtt <= 0 || d.rtt >= 10*time.Second {
+			t.Fatalf("rtt = %s", d.rtt)
+		}
+		s.mu.Lock()
+		queued := s.count
+		s.mu.Unlock()
+		if queued > 8*maxResends {
+			t.Fatalf("%d resends queued for 8 packets", queued)
+		}
+	})
+}
