@@ -1,0 +1,444 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// Errors of Conn.Notify.
+var (
+	ErrConnClosed     = errors.New("signaling: connection closed")
+	ErrWriteQueueFull = errors.New("signaling: write queue full, connection closed")
+)
+
+const (
+	// inboundQueueSize bounds the requests read but not yet handled, per connection; when
+	// it is full the reader waits (backpressure on a client that pipelines requests).
+	inboundQueueSize = 32
+	// closeGrace bounds the closing handshake: after our close frame the peer has this long
+	// to answer before the socket is torn down.
+	closeGrace = time.Second
+	// lingerTimeout bounds the discarding of unread input before closing the socket, so the
+	// peer receives our close frame instead of a reset.
+	lingerTimeout = time.Second
+	// abortCloseWait bounds the close frame write of an aborted connection.
+	abortCloseWait = 100 * time.Millisecond
+)
+
+// Session is the per-connection logic the Server drives (implemented by the session layer).
+type Session interface {
+	// HandleRequest runs one request and returns its result (marshalled into the response)
+	// or an error (see ResponseError). Requests of a connection are handled one at a time,
+	// in arrival order, on the connection's dispatch goroutine; ctx is the connection's
+	// context, cancelled when the connection closes. For a JSON-RPC notification (no id)
+	// the result is discarded.
+	HandleRequest(ctx context.Context, req protocol.Request) (any, error)
+	// HandleClose runs once after the connection closed and its reader, writer and
+	// dispatch goroutines ended.
+	HandleClose()
+}
+
+// Conn is one WebSocket signaling connection.
+//
+// Goroutines: the reader (the HTTP handler's goroutine) reads and decodes messages and
+// answers malformed ones; the dispatcher runs Session.HandleRequest in order; the writer
+// owns every write to the socket (responses, notifications, pings, the close frame) and
+// drains a bounded queue. Notify, Close, OnClose, Context, RemoteAddr and ID are safe
+// from any goroutine.
+type Conn struct {
+	id     uint64
+	ws     *websocket.Conn
+	cfg    Config
+	logger *slog.Logger
+	remote string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	out     chan []byte           // encoded messages for the writer
+	inbound chan protocol.Request // decoded requests for the dispatcher
+	closing chan struct{}         // closed once when the connection starts closing
+
+	mu           sync.Mutex
+	closed       bool      // closing has been closed
+	closeCode    int       // close frame status
+	closeReason  string    // close frame reason
+	flush        bool      // write the queued messages before the close frame
+	closeBy      time.Time // once closing: read deadline for the peer's close answer
+	onClose      []func()
+	closeHandled bool
+}
+
+func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, remote string) *Conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Conn{
+		id:      id,
+		ws:      ws,
+		cfg:     cfg,
+		logger:  logger.With("conn", id, "remote", remote),
+		remote:  remote,
+		ctx:     ctx,
+		cancel:  cancel,
+		out:     make(chan []byte, cfg.WriteQueueSize),
+		inbound: make(chan protocol.Request, inboundQueueSize),
+		closing: make(chan struct{}),
+	}
+}
+
+// ID is the server-unique number of the connection (for logs).
+func (c *Conn) ID() uint64 { return c.id }
+
+// RemoteAddr is the peer's address as seen by the HTTP server.
+func (c *Conn) RemoteAddr() string { return c.remote }
+
+// Context is cancelled when the connection starts closing.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Logger is the connection's logger (tagged with its id and remote address).
+func (c *Conn) Logger() *slog.Logger { return c.logger }
+
+// OnClose registers fn to run once after the connection closed (after Session.HandleClose).
+// On an already closed connection fn runs at once.
+func (c *Conn) OnClose(fn func()) {
+	c.mu.Lock()
+	if !c.closeHandled {
+		c.onClose = append(c.onClose, fn)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	fn()
+}
+
+// Notify queues a notification without blocking. If the write queue is full the client is
+// not reading: the connection is closed (1008) and ErrWriteQueueFull returned.
+func (c *Conn) Notify(method string, params any) error {
+	n, err := protocol.NewNotification(method, params)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("notify %s: %w", method, err)
+	}
+	return c.enqueue(b)
+}
+
+// Close starts a graceful close: messages queued so far are written, then a close frame
+// with code and reason, then the socket is closed. It does not wait; it is idempotent
+// (the first code wins) and safe from any goroutine, including handlers.
+func (c *Conn) Close(code int, reason string) {
+	c.startClosing(code, reason, true)
+}
+
+// abort closes without flushing the queue (the peer is gone or not reading).
+func (c *Conn) abort(code int, reason string) {
+	c.startClosing(code, reason, false)
+}
+
+func (c *Conn) startClosing(code int, reason string, flush bool) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeCode, c.closeReason, c.flush = code, truncateReason(reason), flush
+	c.closeBy = time.Now().Add(closeGrace)
+	if flush {
+		c.closeBy = c.closeBy.Add(c.cfg.WriteTimeout) // time to write the queue first
+	}
+	close(c.closing)
+	// Bound the wait of a reader blocked on a silent peer. Set under mu so the reader
+	// cannot overwrite it with a keep-alive deadline (see extendReadDeadline).
+	_ = c.ws.NetConn().SetReadDeadline(c.closeBy)
+	if !flush {
+		// Unblock a writer stuck on a peer that does not read; write refuses new writes.
+		_ = c.ws.NetConn().SetWriteDeadline(time.Now())
+	}
+	c.mu.Unlock()
+	c.cancel()
+}
+
+// truncateReason keeps a close reason within the 123 bytes a control frame allows.
+func truncateReason(s string) string {
+	if len(s) > 123 {
+		return s[:123]
+	}
+	return s
+}
+
+func (c *Conn) enqueue(b []byte) error {
+	select {
+	case <-c.closing:
+		return ErrConnClosed
+	default:
+	}
+	select {
+	case c.out <- b:
+		return nil
+	default:
+		c.logger.Warn("write queue full, closing slow connection", "queue", cap(c.out))
+		c.abort(websocket.ClosePolicyViolation, "write queue overflow")
+		return ErrWriteQueueFull
+	}
+}
+
+// extendReadDeadline gives the peer ping_interval + pong_timeout to send anything (a
+// message or a pong), or the close grace once the connection is closing.
+func (c *Conn) extendReadDeadline() {
+	c.mu.Lock()
+	deadline := time.Now().Add(c.cfg.PingInterval + c.cfg.PongTimeout)
+	if c.closed {
+		deadline = c.closeBy
+	}
+	_ = c.ws.NetConn().SetReadDeadline(deadline)
+	c.mu.Unlock()
+}
+
+// serve runs the connection until it closes; it is called on the HTTP handler goroutine
+// and returns after every goroutine of the connection ended and the close hooks ran.
+func (c *Conn) serve(session Session) {
+	c.ws.SetReadLimit(int64(c.cfg.MaxMessageBytes))
+	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
+	c.ws.SetPingHandler(func(data string) error {
+		c.extendReadDeadline()
+		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.cfg.WriteTimeout))
+		if errors.Is(err, websocket.ErrCloseSent) || isTimeout(err) {
+			return nil
+		}
+		return err
+	})
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	writerDone := make(chan struct{})
+	go func() { defer wg.Done(); defer close(writerDone); c.writeLoop() }()
+	go func() { defer wg.Done(); c.dispatchLoop(session) }()
+
+	unread := c.readLoop()
+	<-writerDone
+	if unread {
+		c.linger()
+	}
+	_ = c.ws.Close()
+	wg.Wait()
+
+	c.runCloseHooks(session)
+}
+
+// readLoop reads until the connection fails or closes. It reports whether the peer may
+// still be sending a message we stopped reading (an oversized one).
+func (c *Conn) readLoop() (unread bool) {
+	for {
+		c.extendReadDeadline()
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.readFailed(err)
+			return errors.Is(err, websocket.ErrReadLimit)
+		}
+		req, perr := protocol.DecodeRequest(data)
+		if perr != nil {
+			c.logger.Debug("bad request", "code", perr.Code, "error", perr.Message)
+			c.respond(req.ID, nil, perr)
+			continue
+		}
+		select {
+		case c.inbound <- req:
+		case <-c.closing:
+			return false
+		}
+	}
+}
+
+// readFailed starts closing after a read error, choosing the close frame to send.
+func (c *Conn) readFailed(err error) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		// The peer closed; gorilla already answered its close frame.
+		c.logger.Debug("peer closed", "code", ce.Code, "reason", ce.Text)
+		c.abort(websocket.CloseNormalClosure, "")
+	case errors.Is(err, websocket.ErrReadLimit):
+		// gorilla already sent 1009; the abort's close frame is then refused as ErrCloseSent.
+		c.logger.Info("message too big, closing", "limit", c.cfg.MaxMessageBytes)
+		c.abort(websocket.CloseMessageTooBig, "message too big")
+	case isTimeout(err):
+		c.logger.Info("no message or pong in time, closing")
+		c.abort(websocket.CloseGoingAway, "keep-alive timeout")
+	default:
+		c.logger.Debug("read failed", "error", err)
+		c.abort(websocket.CloseAbnormalClosure, "")
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (c *Conn) dispatchLoop(session Session) {
+	for {
+		select {
+		case <-c.closing:
+			return
+		case req := <-c.inbound:
+			if session == nil {
+				continue
+			}
+			result, err := c.handle(session, req)
+			if req.IsNotification() {
+				if err != nil {
+					c.logger.Debug("notification failed", "method", req.Method, "error", err)
+				}
+				continue
+			}
+			if err != nil {
+				wire, internal := ResponseError(err)
+				if internal {
+					c.logger.Error("handler failed", "method", req.Method, "error", err)
+				}
+				c.respond(req.ID, nil, wire)
+				continue
+			}
+			c.respond(req.ID, result, nil)
+		}
+	}
+}
+
+// handle runs one request, turning a panic into an internal error.
+func (c *Conn) handle(session Session, req protocol.Request) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("handler panicked", "method", req.Method, "panic", r, "stack", string(debug.Stack()))
+			result, err = nil, fmt.Errorf("handler %s panicked: %v", req.Method, r)
+		}
+	}()
+	return session.HandleRequest(c.ctx, req)
+}
+
+// respond queues a response. A result that cannot be marshalled becomes -32603.
+func (c *Conn) respond(id json.RawMessage, result any, perr *protocol.Error) {
+	var resp protocol.Response
+	if perr != nil {
+		resp = protocol.NewErrorResponse(id, perr)
+	} else {
+		var err error
+		resp, err = protocol.NewResponse(id, result)
+		if err != nil {
+			c.logger.Error("cannot marshal result", "error", err)
+			resp = protocol.NewErrorResponse(id, protocol.NewError(protocol.CodeInternalError, ""))
+		}
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		// Only a Data value of an error can fail here; send the error without it.
+		c.logger.Error("cannot marshal response", "error", err)
+		b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(resp.Error.Code, resp.Error.Message)))
+	}
+	_ = c.enqueue(b)
+}
+
+func (c *Conn) writeLoop() {
+	ping := time.NewTicker(c.cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-c.out:
+			if err := c.write(b); err != nil {
+				c.logger.Debug("write failed", "error", err)
+				c.abort(websocket.CloseAbnormalClosure, "")
+				c.writeClose()
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+				c.logger.Debug("ping failed", "error", err)
+				c.abort(websocket.CloseAbnormalClosure, "")
+				c.writeClose()
+				return
+			}
+		case <-c.closing:
+			c.writeClose()
+			return
+		}
+	}
+}
+
+func (c *Conn) write(b []byte) error {
+	c.mu.Lock()
+	if c.closed && !c.flush {
+		c.mu.Unlock()
+		return ErrConnClosed
+	}
+	err := c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// writeClose flushes the queue when the close is graceful, then sends the close frame.
+func (c *Conn) writeClose() {
+	c.mu.Lock()
+	code, reason, flush := c.closeCode, c.closeReason, c.flush
+	c.mu.Unlock()
+	if flush {
+	drain:
+		for {
+			select {
+			case b := <-c.out:
+				if c.write(b) != nil {
+					break drain
+				}
+			default:
+				break drain
+			}
+		}
+	}
+	if code == websocket.CloseAbnormalClosure || code == websocket.CloseNoStatusReceived {
+		return // reserved codes are never sent; the peer is gone anyway
+	}
+	wait := c.cfg.WriteTimeout
+	if !flush && wait > abortCloseWait {
+		wait = abortCloseWait // the peer is gone or not reading: do not wait on it
+	}
+	msg := websocket.FormatCloseMessage(code, reason)
+	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wait))
+}
+
+// linger discards the rest of an oversized message for a short while, so that closing the
+// socket with unread input does not send a TCP reset that would destroy our close frame
+// before the peer reads it.
+func (c *Conn) linger() {
+	nc := c.ws.NetConn()
+	_ = nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, nc)
+}
+
+func (c *Conn) runCloseHooks(session Session) {
+	if session != nil {
+		session.HandleClose()
+	}
+	c.mu.Lock()
+	hooks := c.onClose
+	c.onClose = nil
+	c.closeHandled = true
+	c.mu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
+}

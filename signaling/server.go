@@ -1,0 +1,248 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// Config is the `signaling` section of the root configuration.
+type Config struct {
+	// MaxMessageBytes bounds one client message; a larger one closes the socket with 1009.
+	MaxMessageBytes int `mapstructure:"max_message_bytes"`
+	// PingInterval is how often the server pings; PongTimeout is how long after that it
+	// waits for a pong (or any message) before closing the connection.
+	PingInterval time.Duration `mapstructure:"ping_interval"`
+	PongTimeout  time.Duration `mapstructure:"pong_timeout"`
+	// WriteTimeout bounds one write to the socket.
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// WriteQueueSize is the number of outgoing messages a connection may have queued; a
+	// client that lets it overflow is disconnected (1008).
+	WriteQueueSize int `mapstructure:"write_queue_size"`
+	// ReconnectGrace is how long a session outlives its dropped connection, waiting for a
+	// login with its resumeToken (used by the session layer).
+	ReconnectGrace time.Duration `mapstructure:"reconnect_grace"`
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) allowed to connect;
+	// empty means same-origin only, "*" allows any origin.
+	AllowedOrigins []string `mapstructure:"allowed_origins"`
+}
+
+// DefaultConfig returns the defaults: 64 KiB messages, ping every 20 s, 10 s pong timeout,
+// 10 s write timeout, 256 queued messages, 10 s reconnect grace, same-origin only.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessageBytes: 64 * 1024,
+		PingInterval:    20 * time.Second,
+		PongTimeout:     10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		WriteQueueSize:  256,
+		ReconnectGrace:  10 * time.Second,
+	}
+}
+
+// Validate checks the section; each error names its key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxMessageBytes < 1024 || c.MaxMessageBytes > 16<<20 {
+		errs = append(errs, fmt.Errorf("signaling.max_message_bytes: must be 1024..16777216, got %d", c.MaxMessageBytes))
+	}
+	if c.PingInterval < 10*time.Millisecond || c.PingInterval > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("signaling.ping_interval: must be 10ms..10m, got %s", c.PingInterval))
+	}
+	if c.PongTimeout < 10*time.Millisecond || c.PongTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("signaling.pong_timeout: must be 10ms..10m, got %s", c.PongTimeout))
+	}
+	if c.WriteTimeout < 10*time.Millisecond || c.WriteTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("signaling.write_timeout: must be 10ms..10m, got %s", c.WriteTimeout))
+	}
+	if c.WriteQueueSize < 1 || c.WriteQueueSize > 1<<16 {
+		errs = append(errs, fmt.Errorf("signaling.write_queue_size: must be 1..65536, got %d", c.WriteQueueSize))
+	}
+	if c.ReconnectGrace < 0 || c.ReconnectGrace > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("signaling.reconnect_grace: must be 0..10m, got %s", c.ReconnectGrace))
+	}
+	for i, o := range c.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("signaling.allowed_origins[%d]: %q is not \"*\" or scheme://host[:port]", i, o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SessionFactory makes the Session of a new connection. It runs on the connection's HTTP
+// handler goroutine before any message is read; it may keep c to Notify and Close later.
+type SessionFactory func(c *Conn) Session
+
+// Server accepts WebSocket signaling connections (mount it at GET /ws) and runs each with
+// a Session made by its SessionFactory.
+//
+// Concurrency: the connection set and the closed/draining flags are guarded by mu; each
+// connection runs on its own HTTP handler goroutine plus the writer and dispatcher it
+// starts; wg counts the connections still running.
+type Server struct {
+	cfg        Config
+	logger     *slog.Logger
+	newSession SessionFactory
+	upgrader   websocket.Upgrader
+
+	mu       sync.Mutex
+	conns    map[*Conn]struct{}
+	nextID   uint64
+	closed   bool
+	draining bool
+	wg       sync.WaitGroup
+}
+
+// NewServer validates cfg and returns a server; it starts nothing. A nil logger discards.
+func NewServer(cfg Config, logger *slog.Logger, newSession SessionFactory) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if newSession == nil {
+		return nil, errors.New("signaling: NewServer needs a SessionFactory")
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{
+		cfg:        cfg,
+		logger:     logger,
+		newSession: newSession,
+		conns:      make(map[*Conn]struct{}),
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.WriteTimeout,
+		CheckOrigin:      s.checkOrigin,
+	}
+	return s, nil
+}
+
+// Config returns the server's configuration.
+func (s *Server) Config() Config { return s.cfg }
+
+// checkOrigin applies signaling.allowed_origins (empty: same-origin or no Origin header).
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser
+	}
+	if len(s.cfg.AllowedOrigins) == 0 {
+		u, err := url.Parse(origin)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+	for _, allowed := range s.cfg.AllowedOrigins {
+		if allowed == "*" || strings.EqualFold(strings.TrimSuffix(allowed, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP upgrades the request to a WebSocket and serves it until it closes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "error", err)
+		return // the upgrader has answered
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(s.cfg.WriteTimeout))
+		_ = ws.Close()
+		return
+	}
+	s.nextID++
+	c := newConn(s.nextID, ws, s.cfg, s.logger, r.RemoteAddr)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+
+	c.logger.Debug("connection open")
+	session := s.newSession(c)
+	if session == nil {
+		c.logger.Error("session factory returned nil; closing")
+		c.abort(websocket.CloseInternalServerErr, "no session")
+	}
+	c.serve(session)
+	c.logger.Debug("connection closed")
+}
+
+// Drain tells every connected client that the server is going away (onServerDraining)
+// and marks the server as draining (Draining reports it; the session layer refuses new
+// calls and rooms with protocol.CodeServerDraining). Connections stay open.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	conns := s.snapshot()
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Notify(protocol.EventServerDraining, protocol.ServerDrainingEvent{})
+	}
+}
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// ConnCount is the number of open connections.
+func (s *Server) ConnCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Close refuses new connections, closes every connection (1001 going away, after their
+// queued messages) and waits until all their goroutines and close hooks finished.
+// It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.snapshot()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close(websocket.CloseGoingAway, "server shutting down")
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) snapshot() []*Conn {
+	out := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}

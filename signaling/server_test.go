@@ -1,0 +1,697 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitFor polls cond with a generous deadline (no timing assertions).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testEnv is a Server with a fake session layer built on a Dispatcher.
+type testEnv struct {
+	t        *testing.T
+	srv      *Server
+	http     *httptest.Server
+	url      string
+	disp     *Dispatcher[*testSession]
+	verifier *Verifier
+
+	closedSessions atomic.Int32
+	floodErr       chan error // the error Notify returned in "flood"
+	hookRan        chan uint64
+	conns          chan *Conn
+}
+
+type testSession struct {
+	env  *testEnv
+	conn *Conn
+	user string // set by login
+}
+
+func (s *testSession) HandleRequest(ctx context.Context, req protocol.Request) (any, error) {
+	return s.env.disp.Dispatch(ctx, s, req)
+}
+
+func (s *testSession) HandleClose() { s.env.closedSessions.Add(1) }
+
+type echoParams struct {
+	Text string `json:"text"`
+}
+
+func (p echoParams) Validate() error {
+	if p.Text == "" {
+		return protocol.InvalidParams("text", "required")
+	}
+	return nil
+}
+
+type floodParams struct {
+	Count int `json:"count"`
+	Bytes int `json:"bytes"`
+}
+
+func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
+	t.Helper()
+	cfg := DefaultConfig()
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	env := &testEnv{t: t, disp: NewDispatcher[*testSession](), floodErr: make(chan error, 16), hookRan: make(chan uint64, 16), conns: make(chan *Conn, 16)}
+	env.verifier = testVerifier(t)
+	env.registerHandlers()
+	srv, err := NewServer(cfg, nil, func(c *Conn) Session {
+		c.OnClose(func() { env.hookRan <- c.ID() })
+		env.conns <- c
+		return &testSession{env: env, conn: c}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.srv = srv
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", srv)
+	env.http = httptest.NewServer(mux) // listens on 127.0.0.1
+	env.url = "ws" + strings.TrimPrefix(env.http.URL, "http") + "/ws"
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("Server.Close: %v", err)
+		}
+		env.http.Close()
+	})
+	return env
+}
+
+func (env *testEnv) registerHandlers() {
+	d := env.disp
+	d.SetGuard(func(ctx context.Context, s *testSession, method string) error {
+		if method == "guarded" && s.user == "" {
+			return protocol.NewError(protocol.CodeNotLoggedIn, "")
+		}
+		return nil
+	})
+	Register(d, "echo", func(ctx context.Context, s *testSession, p echoParams) (echoParams, error) { return p, nil })
+	Register(d, "guarded", func(ctx context.Context, s *testSession, p protocol.Empty) (protocol.Empty, error) {
+		return protocol.Empty{}, nil
+	})
+	Register(d, protocol.MethodLogin, func(ctx context.Context, s *testSession, p protocol.LoginParams) (protocol.LoginResult, error) {
+		claims, err := env.verifier.Verify(p.SDKAppID, p.UserID, p.UserSig, testNow)
+		if err != nil {
+			return protocol.LoginResult{}, fmt.Errorf("login: %w", err)
+		}
+		s.user = claims.UserID
+		return protocol.LoginResult{UserID: claims.UserID, ExpiresAt: claims.ExpiresAt.Unix()}, nil
+	})
+	Register(d, protocol.MethodCall, func(ctx context.Context, s *testSession, p protocol.CallMethodParams) (protocol.CallStartResult, error) {
+		return protocol.CallStartResult{CallID: "c1", RoomID: protocol.IntRoom(1)}, nil
+	})
+	Register(d, protocol.MethodJoinRoom, func(ctx context.Context, s *testSession, p protocol.JoinRoomParams) (protocol.Empty, error) {
+		return protocol.Empty{}, nil
+	})
+	Register(d, protocol.MethodStartRemoteView, func(ctx context.Context, s *testSession, p protocol.StartRemoteViewParams) (protocol.Empty, error) {
+		return protocol.Empty{}, nil
+	})
+	Register(d, "fail", func(ctx context.Context, s *testSession, p protocol.Empty) (protocol.Empty, error) {
+		return protocol.Empty{}, errors.New("database password is hunter2")
+	})
+	Register(d, "noSuchCall", func(ctx context.Context, s *testSession, p protocol.Empty) (protocol.Empty, error) {
+		return protocol.Empty{}, fmt.Errorf("join %q: %w", "c9", protocol.NewError(protocol.CodeNoSuchCall, ""))
+	})
+	Register(d, "panic", func(ctx context.Context, s *testSession, p protocol.Empty) (protocol.Empty, error) {
+		panic("boom")
+	})
+	Register(d, "kick", func(ctx context.Context, s *testSession, p protocol.Empty) (protocol.Empty, error) {
+		if err := s.conn.Notify(protocol.EventKickedOffline, protocol.KickedOfflineEvent{}); err != nil {
+			return protocol.Empty{}, err
+		}
+		s.conn.Close(4000+protocol.CodeKicked%1000, "kicked")
+		return protocol.Empty{}, nil
+	})
+	Register(d, "flood", func(ctx context.Context, s *testSession, p floodParams) (protocol.Empty, error) {
+		payload := map[string]string{"blob": strings.Repeat("x", p.Bytes)}
+		var err error
+		for i := 0; i < p.Count && err == nil; i++ {
+			err = s.conn.Notify("onFlood", payload)
+		}
+		env.floodErr <- err
+		return protocol.Empty{}, nil
+	})
+}
+
+func (env *testEnv) dial(header http.Header) *websocket.Conn {
+	env.t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(env.url, header)
+	if err != nil {
+		env.t.Fatalf("dial %s: %v", env.url, err)
+	}
+	_ = resp.Body.Close()
+	env.t.Cleanup(func() { _ = ws.Close() })
+	return ws
+}
+
+// wireResponse is a response as the client sees it.
+type wireResponse struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  json.RawMessage `json:"result"`
+	Error   *protocol.Error `json:"error"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params"`
+}
+
+// readMsg reads the next message (a response or a notification).
+func readMsg(t *testing.T, ws *websocket.Conn) wireResponse {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var r wireResponse
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("bad message %s: %v", data, err)
+	}
+	if r.JSONRPC != "2.0" {
+		t.Fatalf("message without jsonrpc 2.0: %s", data)
+	}
+	return r
+}
+
+func sendRaw(t *testing.T, ws *websocket.Conn, raw string) {
+	t.Helper()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(raw)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// rpc sends a request with a numeric id and returns its response, skipping notifications.
+func rpc(t *testing.T, ws *websocket.Conn, id int, method string, params any) wireResponse {
+	t.Helper()
+	p, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendRaw(t, ws, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, id, method, p))
+	for {
+		r := readMsg(t, ws)
+		if r.Method != "" {
+			continue
+		}
+		if string(r.ID) != fmt.Sprint(id) {
+			t.Fatalf("response id %s, want %d", r.ID, id)
+		}
+		return r
+	}
+}
+
+func wantError(t *testing.T, r wireResponse, code int, msgContains string) {
+	t.Helper()
+	if r.Error == nil {
+		t.Fatalf("result %s, want error %d", r.Result, code)
+	}
+	if r.Error.Code != code || !strings.Contains(r.Error.Message, msgContains) {
+		t.Fatalf("error %d %q, want %d containing %q", r.Error.Code, r.Error.Message, code, msgContains)
+	}
+	if r.Result != nil {
+		t.Fatalf("error response also has result %s", r.Result)
+	}
+}
+
+func TestEchoAndLogin(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	r := rpc(t, ws, 1, "echo", echoParams{Text: "hi"})
+	if r.Error != nil || string(r.Result) != `{"text":"hi"}` {
+		t.Fatalf("echo = %+v", r)
+	}
+	wantError(t, rpc(t, ws, 2, "guarded", nil), protocol.CodeNotLoggedIn, "not logged in")
+
+	sig, err := MintUserSig(testApp, []byte(testSecret), "alice", time.Hour, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, rpc(t, ws, 3, protocol.MethodLogin, protocol.LoginParams{SDKAppID: testApp, UserID: "bob", UserSig: sig}),
+		protocol.CodeUserSigInvalid, "")
+	wantError(t, rpc(t, ws, 4, protocol.MethodLogin, protocol.LoginParams{SDKAppID: 5, UserID: "alice", UserSig: sig}),
+		protocol.CodeUnknownApp, "")
+	r = rpc(t, ws, 5, protocol.MethodLogin, protocol.LoginParams{SDKAppID: testApp, UserID: "alice", UserSig: sig})
+	var res protocol.LoginResult
+	if r.Error != nil || json.Unmarshal(r.Result, &res) != nil || res.UserID != "alice" {
+		t.Fatalf("login = %+v", r)
+	}
+	if r := rpc(t, ws, 6, "guarded", nil); r.Error != nil {
+		t.Fatalf("guarded after login: %+v", r.Error)
+	}
+}
+
+func TestMalformedJSONKeepsSocketOpen(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	sendRaw(t, ws, `{"jsonrpc":"2.0","id":1,"method":`)
+	r := readMsg(t, ws)
+	if string(r.ID) != "null" {
+		t.Errorf("parse error id = %s, want null", r.ID)
+	}
+	wantError(t, r, protocol.CodeParseError, "parse error")
+	if r := rpc(t, ws, 2, "echo", echoParams{Text: "still here"}); r.Error != nil {
+		t.Fatalf("request after parse error: %+v", r.Error)
+	}
+}
+
+func TestInvalidRequests(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	tests := []struct {
+		name   string
+		raw    string
+		wantID string
+		code   int
+	}{
+		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a"}}]`, "null", protocol.CodeInvalidRequest},
+		{"not an object", `"echo"`, "null", protocol.CodeInvalidRequest},
+		{"no version", `{"id":3,"method":"echo"}`, "3", protocol.CodeInvalidRequest},
+		{"no method", `{"jsonrpc":"2.0","id":"q"}`, `"q"`, protocol.CodeInvalidRequest},
+		{"unknown method", `{"jsonrpc":"2.0","id":4,"method":"teleport"}`, "4", protocol.CodeMethodNotFound},
+		{"binary garbage", "\xff\xfe", "null", protocol.CodeParseError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sendRaw(t, ws, tt.raw)
+			r := readMsg(t, ws)
+			if string(r.ID) != tt.wantID {
+				t.Errorf("id = %s, want %s", r.ID, tt.wantID)
+			}
+			wantError(t, r, tt.code, "")
+		})
+	}
+}
+
+func TestInvalidParamsNameTheField(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	tests := []struct {
+		name   string
+		method string
+		params string
+		code   int
+		field  string
+	}{
+		{"wrong type nested", protocol.MethodCall, `{"userId":"bob","mediaType":2,"params":{"timeout":"x"}}`, protocol.CodeInvalidParams, "params.timeout"},
+		{"wrong type top", protocol.MethodCall, `{"userId":7,"mediaType":2}`, protocol.CodeInvalidParams, "userId"},
+		{"float for int", protocol.MethodCall, `{"userId":"bob","mediaType":1.5}`, protocol.CodeInvalidParams, "mediaType"},
+		{"missing required", protocol.MethodCall, `{"mediaType":2}`, protocol.CodeInvalidParams, "userId"},
+		{"validate code kept", protocol.MethodCall, `{"userId":"bob","mediaType":9}`, protocol.CodeInvalidMediaType, "mediaType"},
+		{"timeout range", protocol.MethodCall, `{"userId":"bob","mediaType":1,"params":{"timeout":5}}`, protocol.CodeInvalidTimeout, "params.timeout"},
+		{"custom unmarshaler", protocol.MethodJoinRoom, `{"roomId":true}`, protocol.CodeInvalidParams, "roomId"},
+		{"room range", protocol.MethodJoinRoom, `{"roomId":2147483648}`, protocol.CodeInvalidRoomID, "roomId"},
+		{"embedded struct field", protocol.MethodStartRemoteView, `{"userId":"bob","width":"wide"}`, protocol.CodeInvalidParams, "width"},
+		{"params array", protocol.MethodCall, `[1,2]`, protocol.CodeInvalidParams, "params"},
+		{"absent params", protocol.MethodCall, `null`, protocol.CodeInvalidParams, "userId"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sendRaw(t, ws, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, i, tt.method, tt.params))
+			r := readMsg(t, ws)
+			wantError(t, r, tt.code, tt.field+":")
+			var data protocol.FieldErrorData
+			raw, _ := json.Marshal(r.Error.Data)
+			if json.Unmarshal(raw, &data) != nil || data.Field != tt.field {
+				t.Errorf("error data = %s, want field %q", raw, tt.field)
+			}
+		})
+	}
+	// Unknown members are ignored.
+	sendRaw(t, ws, `{"jsonrpc":"2.0","id":99,"method":"echo","params":{"text":"a","future":{"x":1}}}`)
+	if r := readMsg(t, ws); r.Error != nil {
+		t.Fatalf("unknown member refused: %+v", r.Error)
+	}
+}
+
+func TestHandlerErrors(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	r := rpc(t, ws, 1, "fail", nil)
+	wantError(t, r, protocol.CodeInternalError, "internal error")
+	if strings.Contains(r.Error.Message, "hunter2") {
+		t.Fatal("internal error detail leaked to the client")
+	}
+	wantError(t, rpc(t, ws, 2, "noSuchCall", nil), protocol.CodeNoSuchCall, "no such call")
+	wantError(t, rpc(t, ws, 3, "panic", nil), protocol.CodeInternalError, "internal error")
+	if r := rpc(t, ws, 4, "echo", echoParams{Text: "alive"}); r.Error != nil {
+		t.Fatalf("after panic: %+v", r.Error)
+	}
+}
+
+func TestNotificationGetsNoResponse(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	sendRaw(t, ws, `{"jsonrpc":"2.0","method":"echo","params":{"text":"n"}}`)
+	sendRaw(t, ws, `{"jsonrpc":"2.0","method":"teleport"}`)
+	r := rpc(t, ws, 7, "echo", echoParams{Text: "r"})
+	if string(r.Result) != `{"text":"r"}` {
+		t.Fatalf("first response is %+v, want the one for id 7", r)
+	}
+}
+
+func TestOversizedMessageClosesWith1009(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.MaxMessageBytes = 64 * 1024 })
+	big := env.dial(nil)
+	other := env.dial(nil)
+
+	payload := `{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"` + strings.Repeat("a", 1<<20) + `"}}`
+	// The server may close before the whole frame is sent; the close frame still arrives.
+	_ = big.WriteMessage(websocket.TextMessage, []byte(payload))
+	_ = big.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := big.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		t.Fatalf("read after 1 MiB message: %v, want close 1009", err)
+	}
+	if r := rpc(t, other, 2, "echo", echoParams{Text: "unaffected"}); r.Error != nil {
+		t.Fatalf("other connection: %+v", r.Error)
+	}
+	waitFor(t, "the big connection's session to close", func() bool { return env.closedSessions.Load() == 1 })
+
+	// A message just under the limit passes.
+	text := strings.Repeat("b", 60*1024)
+	if r := rpc(t, other, 3, "echo", echoParams{Text: text}); r.Error != nil {
+		t.Fatalf("60 KiB message: %+v", r.Error)
+	}
+}
+
+func TestSlowReaderIsDisconnected(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.WriteQueueSize = 8; c.WriteTimeout = 30 * time.Second })
+	slow := env.dial(nil)
+	healthy := env.dial(nil)
+
+	// The slow client asks for far more than the socket buffers and the queue hold, and
+	// never reads.
+	sendRaw(t, slow, `{"jsonrpc":"2.0","id":1,"method":"flood","params":{"count":100000,"bytes":4096}}`)
+	select {
+	case err := <-env.floodErr:
+		if !errors.Is(err, ErrWriteQueueFull) {
+			t.Fatalf("Notify error = %v, want ErrWriteQueueFull", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("flood never overflowed")
+	}
+	waitFor(t, "the slow session to close", func() bool { return env.closedSessions.Load() == 1 })
+	if r := rpc(t, healthy, 2, "echo", echoParams{Text: "fine"}); r.Error != nil {
+		t.Fatalf("healthy connection: %+v", r.Error)
+	}
+	if n := env.srv.ConnCount(); n != 1 {
+		t.Errorf("ConnCount = %d, want 1", n)
+	}
+}
+
+func TestKeepAlive(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) {
+		c.PingInterval = 20 * time.Millisecond
+		c.PongTimeout = 100 * time.Millisecond
+	})
+
+	// A reading client answers pings (gorilla's default ping handler) and stays.
+	alive := env.dial(nil)
+	var pings atomic.Int32
+	alive.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return alive.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	responses := make(chan wireResponse, 1)
+	readErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			_, data, err := alive.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			var r wireResponse
+			_ = json.Unmarshal(data, &r)
+			responses <- r
+		}
+	}()
+	// Enough pings that a connection without pongs would have been closed several times.
+	waitFor(t, "20 pings", func() bool { return pings.Load() >= 20 })
+	sendRaw(t, alive, `{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"ok"}}`)
+	select {
+	case r := <-responses:
+		if r.Error != nil {
+			t.Fatalf("echo: %+v", r.Error)
+		}
+	case err := <-readErr:
+		t.Fatalf("kept-alive connection closed: %v", err)
+	}
+
+	// A client that never reads never answers a ping: the server closes it.
+	mute := env.dial(nil)
+	waitFor(t, "the mute connection's session to close", func() bool { return env.closedSessions.Load() == 1 })
+	mute.SetPingHandler(func(string) error { return nil }) // the server is gone: do not answer
+	var closeErr error
+	for closeErr == nil {
+		_ = mute.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, closeErr = mute.ReadMessage()
+	}
+	if !websocket.IsCloseError(closeErr, websocket.CloseGoingAway) {
+		t.Errorf("mute connection ended with %v, want close 1001", closeErr)
+	}
+	_ = alive.Close()
+	wg.Wait()
+}
+
+func TestKickFlushesThenCloses(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	sendRaw(t, ws, `{"jsonrpc":"2.0","id":1,"method":"kick"}`)
+	r := readMsg(t, ws)
+	if r.Method != protocol.EventKickedOffline {
+		t.Fatalf("first message %+v, want %s", r, protocol.EventKickedOffline)
+	}
+	_, _, err := ws.ReadMessage()
+	if !websocket.IsCloseError(err, 4007) {
+		t.Fatalf("after kick: %v, want close 4007", err)
+	}
+	waitFor(t, "the close hook", func() bool { return len(env.hookRan) == 1 })
+}
+
+func TestServerCloseWaitsForConnections(t *testing.T) {
+	env := newTestEnv(t, nil)
+	var clients []*websocket.Conn
+	for i := 0; i < 3; i++ {
+		ws := env.dial(nil)
+		if r := rpc(t, ws, 1, "echo", echoParams{Text: "x"}); r.Error != nil {
+			t.Fatal(r.Error)
+		}
+		clients = append(clients, ws)
+	}
+	// Answer the closing handshake like a browser would.
+	var wg sync.WaitGroup
+	closeCodes := make(chan error, len(clients))
+	for _, ws := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					closeCodes <- err
+					return
+				}
+			}
+		}()
+	}
+	if err := env.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close returned: every session and hook has finished.
+	if n := env.closedSessions.Load(); n != 3 {
+		t.Errorf("closed sessions = %d after Close, want 3", n)
+	}
+	if n := len(env.hookRan); n != 3 {
+		t.Errorf("OnClose hooks run = %d after Close, want 3", n)
+	}
+	if n := env.srv.ConnCount(); n != 0 {
+		t.Errorf("ConnCount = %d after Close", n)
+	}
+	wg.Wait()
+	close(closeCodes)
+	for err := range closeCodes {
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Errorf("client saw %v, want close 1001", err)
+		}
+	}
+	if err := env.srv.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	_, resp, err := websocket.DefaultDialer.Dial(env.url, nil)
+	if err == nil {
+		t.Fatal("dial after Close succeeded")
+	}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial after Close: %v, want 503", err)
+	}
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+}
+
+func TestDrainNotifiesClients(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	if env.srv.Draining() {
+		t.Fatal("draining before Drain")
+	}
+	waitFor(t, "the connection to register", func() bool { return env.srv.ConnCount() == 1 })
+	env.srv.Drain()
+	if r := readMsg(t, ws); r.Method != protocol.EventServerDraining {
+		t.Fatalf("got %+v, want %s", r, protocol.EventServerDraining)
+	}
+	if !env.srv.Draining() {
+		t.Fatal("Draining() false after Drain")
+	}
+	if r := rpc(t, ws, 1, "echo", echoParams{Text: "still served"}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+}
+
+func TestOriginCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		allowed []string
+		origin  string
+		ok      bool
+	}{
+		{"no origin header", nil, "", true},
+		{"same origin", nil, "SAME", true},
+		{"cross origin refused", nil, "https://evil.example", false},
+		{"listed origin", []string{"https://app.example"}, "https://app.example", true},
+		{"unlisted origin", []string{"https://app.example"}, "https://evil.example", false},
+		{"wildcard", []string{"*"}, "https://anything.example", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(c *Config) { c.AllowedOrigins = tt.allowed })
+			h := http.Header{}
+			switch tt.origin {
+			case "":
+			case "SAME":
+				h.Set("Origin", env.http.URL)
+			default:
+				h.Set("Origin", tt.origin)
+			}
+			ws, resp, err := websocket.DefaultDialer.Dial(env.url, h)
+			if resp != nil {
+				_ = resp.Body.Close()
+			}
+			if (err == nil) != tt.ok {
+				t.Fatalf("dial error = %v, want ok=%v", err, tt.ok)
+			}
+			if ws != nil {
+				_ = ws.Close()
+			}
+		})
+	}
+}
+
+func TestOnCloseAfterClose(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ws := env.dial(nil)
+	c := <-env.conns
+	if c.RemoteAddr() == "" || c.ID() == 0 || c.Context().Err() != nil {
+		t.Fatalf("conn %d remote %q ctx %v", c.ID(), c.RemoteAddr(), c.Context().Err())
+	}
+	_ = ws.Close()
+	waitFor(t, "the hook", func() bool { return len(env.hookRan) == 1 })
+	if c.Context().Err() == nil {
+		t.Error("context not cancelled after close")
+	}
+	ran := false
+	c.OnClose(func() { ran = true })
+	if !ran {
+		t.Error("OnClose on a closed connection did not run at once")
+	}
+	if err := c.Notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: "a"}); !errors.Is(err, ErrConnClosed) {
+		t.Errorf("Notify after close = %v, want ErrConnClosed", err)
+	}
+}
+
+func TestNilSessionRefused(t *testing.T) {
+	srv, err := NewServer(DefaultConfig(), nil, func(*Conn) Session { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseInternalServerErr) {
+		t.Fatalf("read = %v, want close 1011", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default: %v", err)
+	}
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		key    string
+	}{
+		{"tiny messages", func(c *Config) { c.MaxMessageBytes = 10 }, "signaling.max_message_bytes"},
+		{"no ping", func(c *Config) { c.PingInterval = 0 }, "signaling.ping_interval"},
+		{"no pong", func(c *Config) { c.PongTimeout = 0 }, "signaling.pong_timeout"},
+		{"no write timeout", func(c *Config) { c.WriteTimeout = 0 }, "signaling.write_timeout"},
+		{"no queue", func(c *Config) { c.WriteQueueSize = 0 }, "signaling.write_queue_size"},
+		{"negative grace", func(c *Config) { c.ReconnectGrace = -1 }, "signaling.reconnect_grace"},
+		{"bad origin", func(c *Config) { c.AllowedOrigins = []string{"app.example"} }, "signaling.allowed_origins[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("Validate() = %v, want error naming %s", err, tt.key)
+			}
+			if _, err := NewServer(c, nil, func(*Conn) Session { return nil }); err == nil {
+				t.Fatal("NewServer accepted an invalid config")
+			}
+		})
+	}
+	if _, err := NewServer(DefaultConfig(), nil, nil); err == nil {
+		t.Fatal("NewServer accepted a nil SessionFactory")
+	}
+}
