@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/parley-rtc/parley/configs"
+)
+
+// runServe loads the configuration, starts the server and blocks until SIGINT/SIGTERM.
+func runServe(args []string, _ io.Writer, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("parley", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file (see configs/parley.yaml)")
+	configs.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := configs.Load(*configPath, fs)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return 2
+	}
+	logger := newLogger(cfg.Log, stderr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger, nil); err != nil {
+		logger.Error("parley stopped with an error", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the server until ctx is done, then shuts it down within the drain timeout.
+// ready, if not nil, receives the started server (tests use it to find the addresses).
+func serve(ctx context.Context, cfg configs.Config, logger *slog.Logger, ready chan<- *server) error {
+	srv, err := newServer(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := srv.start(); err != nil {
+		_ = srv.shutdown(context.Background())
+		return err
+	}
+	if ready != nil {
+		ready <- srv
+	}
+	<-ctx.Done()
+	logger.Info("shutting down", "drain_timeout", cfg.HTTP.DrainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.DrainTimeout)
+	defer cancel()
+	if err := srv.shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg configs.LogConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

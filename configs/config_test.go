@@ -1,0 +1,125 @@
+package configs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "parley.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := load("", nil, noEnv)
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if cfg.HTTP.Address != "127.0.0.1:7880" {
+		t.Errorf("http.address = %q", cfg.HTTP.Address)
+	}
+}
+
+func TestLoadRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		wantErr error
+		wantKey string
+	}{
+		{"unknown top-level key", "colour: blue\n", ErrUnknownKey, `"colour"`},
+		{"unknown nested key", "http:\n  adress: 127.0.0.1:1\n", ErrUnknownKey, `"http.adress"`},
+		{"bad port", "http:\n  address: 127.0.0.1:70000\n", ErrInvalid, "http.address"},
+		{"port not a number", "http:\n  address: 127.0.0.1:http\n", ErrInvalid, "http.address"},
+		{"negative timeout", "http:\n  drain_timeout: -5s\n", ErrInvalid, "http.drain_timeout"},
+		{"bad media port", "rtc:\n  udp_port: 70000\n", ErrInvalid, "rtc.udp_port"},
+		{"negative room timeout", "room:\n  empty_timeout: -1s\n", ErrInvalid, "room.empty_timeout"},
+		{"bad turn port", "turn:\n  udp_port: -3\n", ErrInvalid, "turn.udp_port"},
+		{"unknown rtc key", "rtc:\n  node_ipp: 1.2.3.4\n", ErrUnknownKey, `"rtc.node_ipp"`},
+		{"bad log format", "log:\n  format: xml\n", ErrInvalid, "log.format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(writeFile(t, tt.file), nil, noEnv)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantKey) {
+				t.Errorf("error %q does not name %s", err, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
+	file := writeFile(t, "http:\n  address: 127.0.0.1:1001\n  drain_timeout: 7s\nlog:\n  level: debug\n")
+	env := map[string]string{
+		"PARLEY_HTTP_ADDRESS": "127.0.0.1:1002",
+		"PARLEY_LOG_FORMAT":   "json",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	if err := fs.Parse([]string{"--http.address=127.0.0.1:1003"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(file, fs, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Address != "127.0.0.1:1003" {
+		t.Errorf("flag should win: address = %q", cfg.HTTP.Address)
+	}
+	if cfg.Log.Format != "json" {
+		t.Errorf("env should beat default: format = %q", cfg.Log.Format)
+	}
+	if cfg.Log.Level != "debug" {
+		t.Errorf("file should beat default: level = %q", cfg.Log.Level)
+	}
+	if cfg.HTTP.DrainTimeout != 7*time.Second {
+		t.Errorf("file duration: %s", cfg.HTTP.DrainTimeout)
+	}
+
+	// Without the flag, env beats the file.
+	cfg, err = load(file, nil, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Address != "127.0.0.1:1002" {
+		t.Errorf("env should beat file: address = %q", cfg.HTTP.Address)
+	}
+}
+
+// TestSampleFilesAreCompleteAndValid keeps configs/*.yaml in step with the code: every key
+// appears in parley.yaml (commented or not), and each sample loads.
+func TestSampleFilesAreCompleteAndValid(t *testing.T) {
+	body, err := os.ReadFile("parley.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		leaf := k[strings.LastIndex(k, ".")+1:]
+		if !strings.Contains(string(body), leaf+":") {
+			t.Errorf("parley.yaml does not document %s", k)
+		}
+	}
+	samples, _ := filepath.Glob("*.yaml")
+	for _, s := range samples {
+		if _, err := load(s, nil, noEnv); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}
