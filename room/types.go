@@ -1,0 +1,126 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Sentinel errors; returned wrapped with context, test with errors.Is.
+var (
+	// ErrAlreadyInRoom: the userId already has a participant in that room.
+	ErrAlreadyInRoom = errors.New("user already in room")
+	// ErrManagerClosed: the Manager was closed.
+	ErrManagerClosed = errors.New("room manager closed")
+	// ErrParticipantLeft: the participant has left its room.
+	ErrParticipantLeft = errors.New("participant left")
+	// ErrOwnTracks: a participant asked to view its own tracks.
+	ErrOwnTracks = errors.New("participant cannot view its own tracks")
+	// ErrInvalidTarget: a target name is neither "publisher" nor "subscriber".
+	ErrInvalidTarget = errors.New("invalid peer target")
+	// ErrInvalidUserID: an empty userId.
+	ErrInvalidUserID = errors.New("invalid user id")
+)
+
+// Target names one of a participant's two PeerConnections.
+type Target int
+
+const (
+	// TargetPublisher is the PeerConnection the client offers and sends on.
+	TargetPublisher Target = iota + 1
+	// TargetSubscriber is the PeerConnection the server offers and sends on.
+	TargetSubscriber
+)
+
+// String is the wire name: "publisher" or "subscriber".
+func (t Target) String() string {
+	switch t {
+	case TargetPublisher:
+		return "publisher"
+	case TargetSubscriber:
+		return "subscriber"
+	}
+	return fmt.Sprintf("Target(%d)", int(t))
+}
+
+// ParseTarget parses a wire name.
+func ParseTarget(s string) (Target, error) {
+	switch s {
+	case "publisher":
+		return TargetPublisher, nil
+	case "subscriber":
+		return TargetSubscriber, nil
+	}
+	return 0, fmt.Errorf("target %q is not publisher or subscriber: %w", s, ErrInvalidTarget)
+}
+
+// TrackKind is audio or video.
+type TrackKind int
+
+const (
+	// KindAudio is a microphone track.
+	KindAudio TrackKind = iota + 1
+	// KindVideo is a camera track.
+	KindVideo
+)
+
+func (k TrackKind) String() string {
+	switch k {
+	case KindAudio:
+		return "audio"
+	case KindVideo:
+		return "video"
+	}
+	return fmt.Sprintf("TrackKind(%d)", int(k))
+}
+
+func kindOf(t webrtc.RTPCodecType) TrackKind {
+	if t == webrtc.RTPCodecTypeVideo {
+		return KindVideo
+	}
+	return KindAudio
+}
+
+// Signaller carries one participant's negotiation messages to its client (implemented by
+// the session). Calls come from sfu goroutines, never under a room lock.
+type Signaller interface {
+	// SendSubscriberOffer sends the server's offer on the subscriber PeerConnection; the
+	// client answers through Participant.HandleSubscriberAnswer.
+	SendSubscriberOffer(offer webrtc.SessionDescription)
+	// SendCandidate sends a local ICE candidate of the target PeerConnection.
+	SendCandidate(target Target, c webrtc.ICECandidateInit)
+}
+
+// Listener hears room changes (implemented by signaling). Calls come from the room's event
+// goroutine, one at a time and in the order the changes happened, without room locks held.
+type Listener interface {
+	// ParticipantJoined: the participant's first PeerConnection reached connected.
+	ParticipantJoined(room ID, userID string)
+	// ParticipantLeft: after Leave, only when ParticipantJoined was reported.
+	ParticipantLeft(room ID, userID string)
+	TrackPublished(room ID, userID string, kind TrackKind)
+	TrackUnpublished(room ID, userID string, kind TrackKind)
+	TrackMuted(room ID, userID string, kind TrackKind, muted bool)
+	// RoomClosed: the room was empty for room.empty_timeout, or the Manager closed.
+	RoomClosed(room ID)
+}
+
+// NopListener ignores every event.
+type NopListener struct{}
+
+func (NopListener) ParticipantJoined(ID, string)           {}
+func (NopListener) ParticipantLeft(ID, string)             {}
+func (NopListener) TrackPublished(ID, string, TrackKind)   {}
+func (NopListener) TrackUnpublished(ID, string, TrackKind) {}
+func (NopListener) TrackMuted(ID, string, TrackKind, bool) {}
+func (NopListener) RoomClosed(ID)                          {}
+
+// ParticipantInfo is a participant's published state.
+type ParticipantInfo struct {
+	UserID         string
+	AudioPublished bool
+	AudioMuted     bool
+	VideoPublished bool
+	VideoMuted     bool
+}
