@@ -194,7 +194,7 @@ func checkOutput(t testing.TB, m *Machine, before map[string]map[string]bool, ou
 	}
 	for _, e := range out.Events {
 		id := payloadCallID(t, e.Payload)
-		ok := before[id][e.To] || after[id][e.To] || (id == out.CallID && e.To == newCaller)
+		ok := before[id][e.To] || after[id][e.To] || (id == out.CallID && e.To == newCaller && before[id] == nil)
 		if !ok {
 			t.Fatalf("event %s to %s outside call %s\n%s", e.Name, e.To, id, describeEvents(out.Events))
 		}
