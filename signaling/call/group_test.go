@@ -196,9 +196,11 @@ func TestGroupCallTransitions(t *testing.T) {
 			},
 		},
 		{
-			name:    "G7 joinInGroupCall enters an active group call",
-			setup:   oneIn,
-			act:     func(m *Machine) (Output, error) { return m.JoinInGroupCall(at(10), erin, protocol.IntRoom(1001), "g1", protocol.MediaTypeVideo) },
+			name:  "G7 joinInGroupCall enters an active group call",
+			setup: oneIn,
+			act: func(m *Machine) (Output, error) {
+				return m.JoinInGroupCall(at(10), erin, protocol.IntRoom(1001), "g1", protocol.MediaTypeVideo)
+			},
 			events:  []Event{ev("erin", nBegin, c1.begin(roleCalled))},
 			actions: []RoomAction{c1.join("erin", "")},
 			check: func(t *testing.T, h *harness, out Output) {
