@@ -37,8 +37,8 @@ const (
 	abortCloseWait = 100 * time.Millisecond
 )
 
-// Session is the per-connection logic the Server drives (implemented by the session layer).
-type Session interface {
+// SessionHandler is the per-connection logic the Server drives (implemented by the session layer).
+type SessionHandler interface {
 	// HandleRequest runs one request and returns its result (marshalled into the response)
 	// or an error (see ResponseError). Requests of a connection are handled one at a time,
 	// in arrival order, on the connection's dispatch goroutine; ctx is the connection's
@@ -53,7 +53,7 @@ type Session interface {
 // Conn is one WebSocket signaling connection.
 //
 // Goroutines: the reader (the HTTP handler's goroutine) reads and decodes messages and
-// answers malformed ones; the dispatcher runs Session.HandleRequest in order; the writer
+// answers malformed ones; the dispatcher runs SessionHandler.HandleRequest in order; the writer
 // owns every write to the socket (responses, notifications, pings, the close frame) and
 // drains a bounded queue. Notify, Close, OnClose, Context, RemoteAddr and ID are safe
 // from any goroutine.
@@ -109,7 +109,7 @@ func (c *Conn) Context() context.Context { return c.ctx }
 // Logger is the connection's logger (tagged with its id and remote address).
 func (c *Conn) Logger() *slog.Logger { return c.logger }
 
-// OnClose registers fn to run once after the connection closed (after Session.HandleClose).
+// OnClose registers fn to run once after the connection closed (after SessionHandler.HandleClose).
 // On an already closed connection fn runs at once.
 func (c *Conn) OnClose(fn func()) {
 	c.mu.Lock()
@@ -210,7 +210,7 @@ func (c *Conn) extendReadDeadline() {
 
 // serve runs the connection until it closes; it is called on the HTTP handler goroutine
 // and returns after every goroutine of the connection ended and the close hooks ran.
-func (c *Conn) serve(session Session) {
+func (c *Conn) serve(session SessionHandler) {
 	c.ws.SetReadLimit(int64(c.cfg.MaxMessageBytes))
 	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
 	c.ws.SetPingHandler(func(data string) error {
@@ -289,7 +289,7 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (c *Conn) dispatchLoop(session Session) {
+func (c *Conn) dispatchLoop(session SessionHandler) {
 	for {
 		select {
 		case <-c.closing:
@@ -319,7 +319,7 @@ func (c *Conn) dispatchLoop(session Session) {
 }
 
 // handle runs one request, turning a panic into an internal error.
-func (c *Conn) handle(session Session, req protocol.Request) (result any, err error) {
+func (c *Conn) handle(session SessionHandler, req protocol.Request) (result any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.logger.Error("handler panicked", "method", req.Method, "panic", r, "stack", string(debug.Stack()))
@@ -429,7 +429,7 @@ func (c *Conn) linger() {
 	_, _ = io.Copy(io.Discard, nc)
 }
 
-func (c *Conn) runCloseHooks(session Session) {
+func (c *Conn) runCloseHooks(session SessionHandler) {
 	if session != nil {
 		session.HandleClose()
 	}

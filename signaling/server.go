@@ -83,12 +83,12 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// SessionFactory makes the Session of a new connection. It runs on the connection's HTTP
+// SessionFactory makes the SessionHandler of a new connection. It runs on the connection's HTTP
 // handler goroutine before any message is read; it may keep c to Notify and Close later.
-type SessionFactory func(c *Conn) Session
+type SessionFactory func(c *Conn) SessionHandler
 
 // Server accepts WebSocket signaling connections (mount it at GET /ws) and runs each with
-// a Session made by its SessionFactory.
+// a SessionHandler made by its SessionFactory.
 //
 // Concurrency: the connection set and the closed/draining flags are guarded by mu; each
 // connection runs on its own HTTP handler goroutine plus the writer and dispatcher it

@@ -85,7 +85,7 @@ func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
 	env := &testEnv{t: t, disp: NewDispatcher[*testSession](), floodErr: make(chan error, 16), hookRan: make(chan uint64, 16), conns: make(chan *Conn, 16)}
 	env.verifier = testVerifier(t)
 	env.registerHandlers()
-	srv, err := NewServer(cfg, nil, func(c *Conn) Session {
+	srv, err := NewServer(cfg, nil, func(c *Conn) SessionHandler {
 		c.OnClose(func() { env.hookRan <- c.ID() })
 		env.conns <- c
 		return &testSession{env: env, conn: c}
@@ -642,7 +642,7 @@ func TestOnCloseAfterClose(t *testing.T) {
 }
 
 func TestNilSessionRefused(t *testing.T) {
-	srv, err := NewServer(DefaultConfig(), nil, func(*Conn) Session { return nil })
+	srv, err := NewServer(DefaultConfig(), nil, func(*Conn) SessionHandler { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,7 +686,7 @@ func TestConfigValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.key) {
 				t.Fatalf("Validate() = %v, want error naming %s", err, tt.key)
 			}
-			if _, err := NewServer(c, nil, func(*Conn) Session { return nil }); err == nil {
+			if _, err := NewServer(c, nil, func(*Conn) SessionHandler { return nil }); err == nil {
 				t.Fatal("NewServer accepted an invalid config")
 			}
 		})
