@@ -147,7 +147,7 @@ func fmtpValue(line, key string) string {
 // forward sends one incoming packet to the subscriber. Called by the Receiver's read
 // goroutine only; no allocation.
 func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
-	if d.binding.Load() == nil {
+	if d.binding.Load() == nil || (d.peer != nil && !d.peer.mediaReady.Load()) {
 		return
 	}
 	if len(p.Payload) == 0 { // padding only: never forwarded, and leaves no gap

@@ -14,7 +14,7 @@ func FuzzReceiverWrite(f *testing.F) {
 	f.Add(rtpBytes(1, 1, false, false, vp8Payload(true, 1)))
 	f.Add(rtpBytes(65535, 4294967295, true, true, vp8Payload(false, 2)))
 	f.Add([]byte{0x80})
-	f.Add([]byte{0xBF, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1})                      // 15 CSRCs claimed
+	f.Add([]byte{0xBF, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1})                         // 15 CSRCs claimed
 	f.Add([]byte{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xBE, 0xDE, 0xFF, 0xFF}) // extension past the end
 	f.Add([]byte{0xA0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 2, 3, 200})           // padding longer than the packet
 	f.Add([]byte{0xA0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4})             // padding only

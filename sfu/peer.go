@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -49,6 +50,10 @@ type Peer struct {
 
 	emitMu sync.Mutex // serializes delivery of local ICE candidates, keeping their order
 
+	// mediaReady turns true once SRTP is up: before that pion silently drops what a
+	// DownTrack writes, so DownTracks hold back (and video then starts at a keyframe).
+	mediaReady atomic.Bool
+
 	mu                sync.Mutex
 	closed            bool
 	localSent         bool
@@ -87,6 +92,9 @@ func newPeer(e *Engine, opts PeerOptions) (*Peer, error) {
 	}
 	pc.OnICECandidate(p.handleLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			p.markMediaReady()
+		}
 		p.mu.Lock()
 		f := p.onState
 		p.mu.Unlock()
@@ -105,6 +113,17 @@ func newPeer(e *Engine, opts PeerOptions) (*Peer, error) {
 		}()
 	}
 	return p, nil
+}
+
+// markMediaReady runs on pion's state-change goroutine once the PeerConnection is
+// connected. The DTLS transport reports Connected under its lock only after the SRTP
+// sessions exist, so reading its state waits for them.
+func (p *Peer) markMediaReady() {
+	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil &&
+		sctp.Transport().State() != webrtc.DTLSTransportStateConnected {
+		return
+	}
+	p.mediaReady.Store(true)
 }
 
 // ID is the participant's ID.
@@ -321,12 +340,12 @@ func (p *Peer) scheduleNegotiationLocked() {
 	p.negotiationQueued = true
 	p.wg.Add(1)
 	go func() {
-		defer p.wg.Done()
 		p.mu.Lock()
 		p.negotiationQueued = false
 		f := p.onNegotiation
 		fire := p.negotiationNeeded && !p.offerPending && !p.closed && f != nil
 		p.mu.Unlock()
+		p.wg.Done() // before the callback: it may Close the Peer, which waits on wg
 		if fire {
 			f()
 		}

@@ -113,7 +113,13 @@ func TestPublishSubscribeOverLoopback(t *testing.T) {
 	receivers := make(chan *Receiver, 4)
 	closedReceivers := make(chan string, 4)
 	pub.OnTrack(func(r *Receiver) {
-		r.OnClose(func() { closedReceivers <- r.TrackID() })
+		r.OnClose(func() {
+			closedReceivers <- r.TrackID()
+			// Closing the publisher from its own track's OnClose must not deadlock.
+			if err := pub.Close(); err != nil {
+				t.Errorf("publisher Close from OnClose: %v", err)
+			}
+		})
 		receivers <- r
 	})
 
@@ -346,7 +352,11 @@ func checkContinuous(t *testing.T, name string, rec *received, sent map[uint16][
 	inBase := map[bool]uint16{true: 1000, false: 60000}[video]
 	first := pkts[0]
 	if video && !isVP8KeyframeStart(first.Payload) {
-		t.Errorf("%s: first packet is not a keyframe", name)
+		ids := []uint16{}
+		for _, p := range pkts[:min(len(pkts), 12)] {
+			ids = append(ids, idOf(p))
+		}
+		t.Errorf("%s: first packet is not a keyframe; first ids %v seqs from %d", name, ids, first.SequenceNumber)
 	}
 	offset := first.SequenceNumber - (inBase + idOf(first))
 	for i, p := range pkts {

@@ -112,7 +112,7 @@ func (r *Receiver) Close() error {
 	return nil
 }
 
-// wait blocks until the read goroutines have exited.
+// wait blocks until the read goroutines have stopped reading.
 func (r *Receiver) wait() { r.wg.Wait() }
 
 // finish marks the track ended and detaches everything; it runs once, from whichever
@@ -181,19 +181,21 @@ func (r *Receiver) start() {
 	go r.readRTCPLoop()
 }
 
-// readLoop reads the track until it ends, then finishes the Receiver.
+// readLoop reads the track until it ends, then finishes the Receiver. It counts as
+// stopped (wait returns) before finish runs the OnClose functions, so those may close
+// the publisher Peer without waiting for themselves.
 func (r *Receiver) readLoop() {
-	defer r.wg.Done()
-	defer r.finish()
 	for {
 		n, _, err := r.track.Read(r.readBuf[:])
 		if err != nil {
 			r.logger.Debug("published track ended", "track", r.trackID, "stream", r.streamID,
 				"err", err, "malformed_packets", r.dropped)
-			return
+			break
 		}
 		_ = r.writePacket(r.readBuf[:n], time.Now())
 	}
+	r.wg.Done()
+	r.finish()
 }
 
 // readRTCPLoop drains the publisher's RTCP for this track so the interceptors (receiver
