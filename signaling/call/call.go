@@ -128,7 +128,8 @@ func (c *call) beginTalk(m *member, now time.Time) {
 	}
 }
 
-// endTalk closes m's IN_CALL segment at now and returns its whole seconds.
+// endTalk closes m's IN_CALL segment at now and returns its whole seconds (0 if the
+// clock went backwards).
 func (c *call) endTalk(m *member, now time.Time) int64 {
 	d := now.Sub(m.began)
 	if d < 0 {
@@ -182,13 +183,10 @@ func (c *call) received(m *member, now time.Time) protocol.CallReceivedEvent {
 	}
 }
 
-// remainingSeconds rounds the time left up to whole seconds.
+// remainingSeconds rounds the time left up to whole seconds (callers only ask while the
+// deadline is ahead).
 func remainingSeconds(deadline, now time.Time) int {
-	d := deadline.Sub(now)
-	if d <= 0 {
-		return 0
-	}
-	return int((d + time.Second - 1) / time.Second)
+	return int((deadline.Sub(now) + time.Second - 1) / time.Second)
 }
 
 // roomAction is a join/leave of m.

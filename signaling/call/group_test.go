@@ -40,7 +40,7 @@ func TestGroupCallTransitions(t *testing.T) {
 			},
 		},
 		{
-			name:  "G2 first invitee accepts",
+			name:  "G2 first invitee accepts (D14)",
 			setup: ringing,
 			act:   func(m *Machine) (Output, error) { return m.Accept(at(5), "bob", "", 0) },
 			events: []Event{
@@ -59,7 +59,7 @@ func TestGroupCallTransitions(t *testing.T) {
 			},
 		},
 		{
-			name:  "G2 second invitee accepts",
+			name:  "G2 second invitee accepts (D14)",
 			setup: oneIn,
 			act:   func(m *Machine) (Output, error) { return m.Accept(at(8), "carol", "", 0) },
 			events: []Event{

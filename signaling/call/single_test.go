@@ -218,6 +218,16 @@ func TestSingleCallTransitions(t *testing.T) {
 			actions: []RoomAction{c1.leave("alice", ""), c1.leave("bob", "")},
 		},
 		{
+			name:  "5.3#9 a clock that went backwards counts zero seconds",
+			setup: talking,
+			act:   func(m *Machine) (Output, error) { return m.Hangup(at(4), "alice") },
+			events: []Event{
+				ev("alice", nEnd, c1.end(roleCaller, 0, "alice")),
+				ev("bob", nEnd, c1.end(roleCalled, 0, "alice")),
+			},
+			actions: []RoomAction{c1.leave("alice", ""), c1.leave("bob", "")},
+		},
+		{
 			name:  "5.3#10 callee switches to audio in call (D18)",
 			setup: talking,
 			act:   func(m *Machine) (Output, error) { return m.SwitchMediaType(at(10), "bob", protocol.MediaTypeAudio) },
