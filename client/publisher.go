@@ -109,7 +109,8 @@ type Publisher struct {
 	closed   bool
 	stop     chan struct{} // closed by Stop or Close: the send loops end
 	stopOnce sync.Once
-	wg       sync.WaitGroup
+	sending  sync.WaitGroup // the send loops
+	wg       sync.WaitGroup // the RTCP readers
 }
 
 // NewPublisher builds the PeerConnection and its tracks; nothing is sent until Start.
@@ -240,6 +241,11 @@ func (p *Publisher) Start() error {
 	if p.started {
 		return errors.New("client: publisher already started")
 	}
+	select {
+	case <-p.stop:
+		return errors.New("client: publisher stopped")
+	default:
+	}
 	p.started = true
 	if p.audio != nil {
 		levelID := 0
@@ -248,19 +254,23 @@ func (p *Publisher) Start() error {
 				levelID = ext.ID
 			}
 		}
-		p.wg.Add(1)
+		p.sending.Add(1)
 		go p.sendAudio(uint8(levelID))
 	}
 	if p.video != nil {
-		p.wg.Add(1)
+		p.sending.Add(1)
 		go p.sendVideo()
 	}
 	return nil
 }
 
-// Stop stops sending and keeps the PeerConnection (so NACKs can still be answered).
+// Stop stops sending and waits for the send loops, so Stats is final afterwards; the
+// PeerConnection stays up (NACKs are still answered). Idempotent.
 func (p *Publisher) Stop() {
+	p.mu.Lock()
 	p.stopOnce.Do(func() { close(p.stop) })
+	p.mu.Unlock()
+	p.sending.Wait()
 }
 
 // Stats returns what was sent so far.
@@ -295,7 +305,7 @@ func (p *Publisher) Close() error {
 }
 
 func (p *Publisher) sendAudio(levelExtID uint8) {
-	defer p.wg.Done()
+	defer p.sending.Done()
 	ticker := time.NewTicker(audioPacketInterval)
 	defer ticker.Stop()
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Timestamp: rand.Uint32(), SequenceNumber: uint16(rand.Uint32())}}
@@ -329,7 +339,7 @@ func (p *Publisher) sendAudio(levelExtID uint8) {
 }
 
 func (p *Publisher) sendVideo() {
-	defer p.wg.Done()
+	defer p.sending.Done()
 	fps := p.cfg.VideoFPS
 	ticker := time.NewTicker(time.Second / time.Duration(fps))
 	defer ticker.Stop()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -161,9 +162,15 @@ func (s *Subscriber) handleTrack(track *webrtc.TrackRemote, receiver *webrtc.RTP
 	s.readTrack(track, c)
 }
 
+// keyframeRequestInterval spaces the PLIs of a video track that has not had a keyframe.
+const keyframeRequestInterval = 300 * time.Millisecond
+
 func (s *Subscriber) readTrack(track *webrtc.TrackRemote, c *trackCounter) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
+	// Like a decoder, a video track that starts without a keyframe asks for one.
+	waitingKeyframe := track.Kind() == webrtc.RTPCodecTypeVideo
+	var lastPLI time.Time
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
@@ -175,6 +182,16 @@ func (s *Subscriber) readTrack(track *webrtc.TrackRemote, c *trackCounter) {
 			c.badPacket()
 			continue
 		}
-		c.add(&pkt, time.Now())
+		now := time.Now()
+		if c.add(&pkt, now) {
+			waitingKeyframe = false
+		}
+		if waitingKeyframe && now.Sub(lastPLI) >= keyframeRequestInterval {
+			lastPLI = now
+			pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(track.SSRC())}}
+			if err := s.pc.WriteRTCP(pli); err == nil {
+				c.pliSent()
+			}
+		}
 	}
 }

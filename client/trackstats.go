@@ -27,6 +27,7 @@ type TrackStats struct {
 	BlockGaps      uint64 // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
 	Keyframes      uint64 // video frame starts flagged keyframe
 	FirstKeyframe  bool   // the first video packet received started a keyframe
+	PLIsSent       uint64 // keyframe requests sent because the video did not start with one
 	LatencyMean    time.Duration
 	LatencyMax     time.Duration
 	AudioLevel     int  // last ssrc-audio-level value (V bit included), -1 when none was seen
@@ -103,7 +104,8 @@ func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, levelEx
 	return c
 }
 
-func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) {
+// add records one packet and reports whether it starts a keyframe.
+func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := &c.stats
@@ -134,7 +136,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) {
 	if err != nil {
 		st.PayloadErrors++
 		c.sawFirst = true
-		return
+		return false
 	}
 	if c.payloadKind == PayloadVideo {
 		if !c.sawFirst {
@@ -142,6 +144,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) {
 		}
 		if block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart {
 			st.Keyframes++
+			keyframeStart = true
 		}
 	}
 	c.sawFirst = true
@@ -151,6 +154,13 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) {
 	c.latencySum += latency
 	c.latencyCount++
 	st.LatencyMax = max(st.LatencyMax, latency)
+	return keyframeStart
+}
+
+func (c *trackCounter) pliSent() {
+	c.mu.Lock()
+	c.stats.PLIsSent++
+	c.mu.Unlock()
 }
 
 func (c *trackCounter) badPacket() {
