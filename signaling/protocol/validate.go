@@ -70,8 +70,8 @@ func checkUserID(field, id string) error {
 	return nil
 }
 
-// checkInvitees checks a userIdList: not empty (3010), at most MaxInvitees (3009), every
-// entry a valid userId (1005), no duplicates (-32602).
+// checkInvitees checks a userIdList: not empty (3010), at most MaxInvitees entries (3009),
+// every entry a valid userId (1005). Duplicates are allowed: the call layer counts them once.
 func checkInvitees(field string, ids []string) error {
 	if len(ids) == 0 {
 		return FieldError(CodeNoInvitees, field, "at least one userId is required")
@@ -79,16 +79,10 @@ func checkInvitees(field string, ids []string) error {
 	if len(ids) > MaxInvitees {
 		return FieldError(CodeTooManyInvitees, field, "at most "+strconv.Itoa(MaxInvitees)+" user IDs")
 	}
-	seen := make(map[string]struct{}, len(ids))
 	for i, id := range ids {
-		f := field + "[" + strconv.Itoa(i) + "]"
-		if err := checkUserID(f, id); err != nil {
+		if err := checkUserID(field+"["+strconv.Itoa(i)+"]", id); err != nil {
 			return err
 		}
-		if _, dup := seen[id]; dup {
-			return InvalidParams(f, "duplicate userId "+id)
-		}
-		seen[id] = struct{}{}
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func TestParamsValidate(t *testing.T) {
 		{"group no id", GroupCallParams{UserIDList: []string{"b"}, MediaType: 1}, CodeInvalidParams, "groupId"},
 		{"group empty", GroupCallParams{GroupID: "g", MediaType: 1}, CodeNoInvitees, "userIdList"},
 		{"group bad entry", GroupCallParams{GroupID: "g", UserIDList: []string{"b", "c d"}, MediaType: 1}, CodeInvalidUserID, "userIdList[1]"},
-		{"group duplicate", GroupCallParams{GroupID: "g", UserIDList: []string{"b", "b"}, MediaType: 1}, CodeInvalidParams, "userIdList[1]"},
+		{"group duplicate counts once later", GroupCallParams{GroupID: "g", UserIDList: []string{"b", "b"}, MediaType: 1}, 0, ""},
 		{"calls too many", CallsParams{UserIDList: tooMany, MediaType: 1}, CodeTooManyInvitees, "userIdList"},
 		{"calls ok", CallsParams{UserIDList: []string{"b"}, MediaType: 1, Params: CallParams{ChatGroupID: "g"}}, 0, ""},
 		{"accept empty", AcceptParams{}, 0, ""},
