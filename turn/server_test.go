@@ -393,3 +393,38 @@ func TestEphemeralSecret(t *testing.T) {
 		t.Errorf("same username %q/%q must get different passwords under different secrets", ua, ub)
 	}
 }
+
+// An allocation whose credential expires can no longer be used: every later request
+// (CreatePermission here, Refresh likewise) is re-authenticated and refused.
+func TestCredentialExpiresDuringAllocation(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	cfg := DefaultConfig()
+	cfg.Secret = testSecret
+	cfg.CredentialTTL = time.Hour
+	s, err := New(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.anyPorts = true
+	s.now = clock.Now
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+
+	user, pass, _ := s.Credentials("hank", clock.Now())
+	client := dialClient(t, s, overUDP, user, pass)
+	if _, err := client.allocate(t); err != nil {
+		t.Fatalf("Allocate: %v", err)
+	}
+	if err := client.CreatePermission(&net.UDPAddr{IP: net.IPv4(1, 1, 1, 1), Port: 5000}); err != nil {
+		t.Fatalf("CreatePermission before expiry: %v", err)
+	}
+	clock.Advance(time.Hour + time.Second)
+	if err := client.CreatePermission(&net.UDPAddr{IP: net.IPv4(1, 1, 1, 2), Port: 5000}); err == nil {
+		t.Fatal("CreatePermission with an expired credential succeeded")
+	}
+	if got := s.Stats().Refusals[RefusedExpired]; got == 0 {
+		t.Error("expired refusal not counted")
+	}
+}
