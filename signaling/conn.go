@@ -138,7 +138,8 @@ func (c *Conn) Notify(method string, params any) error {
 
 // Close starts a graceful close: messages queued so far are written, then a close frame
 // with code and reason, then the socket is closed. It does not wait; it is idempotent
-// (the first code wins) and safe from any goroutine, including handlers.
+// (the first code wins) and safe from any goroutine, including handlers (a handler that
+// closes its own connection gets no response sent: notify before closing instead).
 func (c *Conn) Close(code int, reason string) {
 	c.startClosing(code, reason, true)
 }
@@ -266,6 +267,14 @@ func (c *Conn) readLoop() (unread bool) {
 // readFailed starts closing after a read error, choosing the close frame to send.
 func (c *Conn) readFailed(err error) {
 	var ce *websocket.CloseError
+	select {
+	case <-c.closing:
+		if !errors.As(err, &ce) {
+			c.logger.Debug("closing: peer did not finish the close handshake", "error", err)
+		}
+		return
+	default:
+	}
 	switch {
 	case errors.As(err, &ce):
 		// The peer closed; gorilla already answered its close frame.
