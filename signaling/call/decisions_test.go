@@ -319,8 +319,8 @@ func TestProductDecisions(t *testing.T) {
 			setup: groupOneIn,
 			act:   func(m *Machine) (Output, error) { return m.InviteUser(at(6), bob, []string{"carol", "alice"}, 0) },
 			check: func(t *testing.T, h *harness, out Output) {
-				if len(out.Invited) != 0 {
-					t.Errorf("invited = %v", out.Invited)
+				if out.Invited == nil || len(out.Invited) != 0 {
+					t.Errorf("invited = %#v, want an empty list", out.Invited)
 				}
 			},
 		},

@@ -46,7 +46,7 @@ func (m *Machine) InviteUser(now time.Time, inviter Profile, invitees []string, 
 			u, len(c.members), len(fresh), m.cfg.MaxMembers, ErrTooManyInvitees)
 	}
 
-	out := Output{CallID: c.id, RoomID: c.room, Invited: fresh}
+	out := Output{CallID: c.id, RoomID: c.room, Invited: append([]string{}, fresh...)}
 	if len(fresh) > 0 && c.scene == protocol.SceneSingle {
 		c.scene = protocol.SceneGroup
 	}
