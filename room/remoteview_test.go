@@ -82,10 +82,6 @@ func TestRemoteViewFollowsStartAndStop(t *testing.T) {
 	for _, w := range []*wire{alice, bob} {
 		w.checkNoErrors(t)
 	}
-	checkOrder(t, l, []string{
-		"2147483647 joined alice",
-		"2147483647 published alice video",
-		"2147483647 joined bob",
-		"2147483647 muted alice video true",
-	})
+	checkOrder(t, l, []string{"2147483647 joined alice", "2147483647 published alice video", "2147483647 muted alice video true"})
+	checkOrder(t, l, []string{"2147483647 joined bob", "2147483647 muted alice video true"})
 }
