@@ -200,6 +200,11 @@ func (p *Participant) Leave() error {
 	err := p.closePeers()
 
 	r.mu.Lock()
+	// A Receiver's OnClose may still be on its way (the sfu runs it after Close returns):
+	// unpublish here so TrackUnpublished always precedes ParticipantLeft.
+	for rcv, kind := range p.published {
+		p.unpublishLocked(rcv, kind)
+	}
 	r.removeLocked(p)
 	if p.joinedReported {
 		user := p.userID
@@ -282,6 +287,13 @@ func (p *Participant) trackEnded(rcv *sfu.Receiver, kind TrackKind) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	p.unpublishLocked(rcv, kind)
+}
+
+// unpublishLocked forgets the published track rcv and reports it, once. Caller holds
+// room.mu.
+func (p *Participant) unpublishLocked(rcv *sfu.Receiver, kind TrackKind) {
+	r := p.room
 	if _, ok := p.published[rcv]; !ok {
 		return
 	}
