@@ -301,9 +301,9 @@ func (w *wire) track(streamID string, kind webrtc.RTPCodecType) (client.TrackSta
 func describe(tracks []client.TrackStats) string {
 	var b strings.Builder
 	for _, tr := range tracks {
-		fmt.Fprintf(&b, "\n  %s/%s %s: packets %d unique %d dup %d ooo %d seqgaps %d blocks %d..%d blockgaps %d payloaderr %d ended %v",
+		fmt.Fprintf(&b, "\n  %s/%s %s: packets %d unique %d dup %d ooo %d seqgaps %d blocks %d..%d blockgaps %d payloaderr %d ended %v firstkey %v plis %d",
 			tr.StreamID, tr.TrackID, tr.Kind, tr.Packets, tr.Unique, tr.Duplicates, tr.OutOfOrder, tr.SeqGaps,
-			tr.FirstBlockSeq, tr.LastBlockSeq, tr.BlockGaps, tr.PayloadErrors, tr.Ended)
+			tr.FirstBlockSeq, tr.LastBlockSeq, tr.BlockGaps, tr.PayloadErrors, tr.Ended, tr.FirstKeyframe, tr.PLIsSent)
 	}
 	return b.String()
 }
