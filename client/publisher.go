@@ -363,44 +363,71 @@ func (p *Publisher) sendVideo() {
 		// Timestamps follow the wall clock so that a late tick does not squeeze frames.
 		pkt.Timestamp = baseTS + uint32(time.Since(start)*videoClockRate/time.Second)
 		sentAt := time.Now().UnixNano()
-		for remaining, first := size, true; first || remaining > 0; first = false {
-			buf = buf[:0]
-			desc := byte(0)
-			if first {
-				desc = vp8DescStart
-			}
-			buf = append(buf, desc)
-			if first {
-				buf = appendVP8FrameHeader(buf, keyframe, size, p.cfg.Width, p.cfg.Height)
-			}
-			filler := max(min(remaining, MaxPayloadSize-len(buf)-syntheticOverheadLen), 0)
-			remaining -= filler
-			flags := uint8(0)
-			if keyframe {
-				flags |= FlagKeyframe
-			}
-			if first {
-				flags |= FlagFrameStart
-			}
-			if remaining <= 0 {
-				flags |= FlagFrameEnd
-			}
-			pkt.Payload = appendSynthetic(buf, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: packetSeq, Frame: frame, SentAtNs: sentAt, Filler: filler})
-			pkt.Marker = remaining <= 0
+		err := packetizeFrame(buf, videoFrame{
+			number: frame, keyframe: keyframe, size: size, firstSeq: packetSeq, sentAtNs: sentAt,
+			width: p.cfg.Width, height: p.cfg.Height,
+		}, func(payload []byte, last bool) error {
+			pkt.Payload, pkt.Marker = payload, last
 			if err := p.video.WriteRTP(pkt); err != nil {
-				p.log.Debug("video write ended", "err", err)
-				return
+				return err
 			}
 			packetSeq++
 			p.videoPackets.Store(packetSeq)
 			pkt.SequenceNumber++
-			if remaining <= 0 {
-				break
-			}
+			return nil
+		})
+		if err != nil {
+			p.log.Debug("video write ended", "err", err)
+			return
 		}
 		p.videoFrames.Store(frame + 1)
 		if keyframe {
 			p.keyframes.Add(1)
 		}
+	}
+}
+
+// videoFrame describes one synthetic video frame to packetize.
+type videoFrame struct {
+	number        uint32
+	keyframe      bool
+	size          int    // filler bytes in the whole frame
+	firstSeq      uint32 // synthetic sequence of the frame's first packet
+	sentAtNs      int64
+	width, height uint16
+}
+
+// packetizeFrame splits f into RTP payloads of at most MaxPayloadSize bytes, built in buf
+// (capacity MaxPayloadSize), and hands each to emit; last marks the frame's final packet.
+// The first payload carries the VP8 frame header; every one carries a synthetic block.
+func packetizeFrame(buf []byte, f videoFrame, emit func(payload []byte, last bool) error) error {
+	seq := f.firstSeq
+	for remaining, first := f.size, true; ; first = false {
+		buf = buf[:0]
+		flags := uint8(0)
+		if f.keyframe {
+			flags |= FlagKeyframe
+		}
+		if first {
+			buf = append(buf, vp8DescStart)
+			buf = appendVP8FrameHeader(buf, f.keyframe, f.size, f.width, f.height)
+			flags |= FlagFrameStart
+		} else {
+			buf = append(buf, 0)
+		}
+		filler := max(min(remaining, MaxPayloadSize-len(buf)-syntheticOverheadLen), 0)
+		remaining -= filler
+		last := remaining <= 0
+		if last {
+			flags |= FlagFrameEnd
+		}
+		payload := appendSynthetic(buf, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs, Filler: filler})
+		if err := emit(payload, last); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		seq++
 	}
 }

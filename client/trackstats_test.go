@@ -53,3 +53,9 @@ func TestTrackCounterPayloadErrors(t *testing.T) {
 		t.Fatalf("payload errors %d, packets %d; want 2, 2", st.PayloadErrors, st.Packets)
 	}
 }
+
+var fixedNow = time.Unix(1_700_000_000, 0)
+
+func rtpPacketWith(payload []byte) *rtp.Packet {
+	return &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 1}, Payload: payload}
+}
