@@ -16,9 +16,13 @@
 //     atomic. Counters read by Stats are atomics.
 //   - Subscriber: pion's OnTrack goroutine becomes that track's read loop; it alone writes
 //     the track's counters, under a per-track mutex that Tracks takes to snapshot them.
+//     Like a decoder, it sends a PLI while a video track has not yet had a keyframe.
 //   - Close waits for every goroutine the value started; it is idempotent.
 //
 // Every PeerConnection gets its own webrtc.API (NewAPI): Opus and VP8, the mid and
 // ssrc-audio-level header extensions, and an explicit interceptor chain (optional loss
-// simulator, NACK generator and responder, RTCP receiver and sender reports).
+// simulator, NACK generator and responder, RTCP receiver and sender reports). The loss
+// simulator drops after SRTP decryption, so it turns off SRTP replay protection (the
+// repairs reuse sequence numbers SRTP has already seen); it only drops packets of streams
+// that negotiated NACK, since other losses could never be repaired.
 package client
