@@ -136,7 +136,9 @@ func TestTypedMethods(t *testing.T) {
 			`{"sdkAppId":7,"userId":"alice","userSig":"sig","resumeToken":"tok"}`,
 			protocol.LoginResult{UserID: "alice"}, protocol.LoginResult{UserID: "alice"}},
 		{protocol.MethodLogout, func(ctx context.Context, c *Conn) (any, error) { return nil, c.Logout(ctx) }, "", nil, nil},
-		{protocol.MethodSetSelfInfo, func(ctx context.Context, c *Conn) (any, error) { return nil, c.SetSelfInfo(ctx, "Al", "https://a/b.png") },
+		{protocol.MethodSetSelfInfo, func(ctx context.Context, c *Conn) (any, error) {
+			return nil, c.SetSelfInfo(ctx, "Al", "https://a/b.png")
+		},
 			`{"nickname":"Al","avatar":"https://a/b.png"}`, nil, nil},
 		{protocol.MethodEnableMultiDeviceAbility, func(ctx context.Context, c *Conn) (any, error) { return nil, c.EnableMultiDeviceAbility(ctx, true) },
 			`{"enable":true}`, nil, nil},

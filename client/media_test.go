@@ -1,0 +1,188 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// joinFake dials the fake SFU's server, logs in as userID and joins the room.
+func joinFake(t *testing.T, ctx context.Context, fs *fakeServer, userID string) *Conn {
+	t.Helper()
+	c := dial(t, fs, Options{Peer: PeerConfig{Loopback: true}})
+	if _, err := c.Login(ctx, 1, userID, "sig"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.JoinRoom(ctx, protocol.IntRoom(1)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func checkTrack(t *testing.T, c *Conn, publisher string, kind webrtc.RTPCodecType) {
+	t.Helper()
+	ctx := testContext(t)
+	tr, err := c.WaitRemoteTrack(ctx, publisher, kind, 25)
+	if err != nil {
+		t.Fatalf("%s: %v (tracks %+v, media errors %v)", c.UserID(), err, c.RemoteTracks(""), c.MediaErrors())
+	}
+	if tr.PayloadErrors != 0 {
+		t.Errorf("%s: %s track of %s has %d payload errors", c.UserID(), kind, publisher, tr.PayloadErrors)
+	}
+}
+
+func TestMediaThroughFakeSFU(t *testing.T) {
+	sfu, fs := newFakeSFU(t)
+	ctx := testContext(t)
+
+	// alice publishes first.
+	alice := joinFake(t, ctx, fs, "alice")
+	if err := alice.StartMedia(ctx, MediaOptions{Audio: true, Video: true, KeyframeInterval: 10, AudioLevel: 30}); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.StartMedia(ctx, MediaOptions{Audio: true}); !errors.Is(err, ErrMediaStarted) {
+		t.Fatalf("second StartMedia: %v, want ErrMediaStarted", err)
+	}
+	if alice.Publisher() == nil || alice.Subscriber() == nil {
+		t.Fatal("alice has no Publisher or Subscriber")
+	}
+	if st := alice.Publisher().ConnectionState(); st != webrtc.PeerConnectionStateConnected {
+		t.Fatalf("publisher %s after StartMedia", st)
+	}
+
+	// bob joins: the server offers alice's tracks at once, before bob starts media. The
+	// offer and its candidates must wait for StartMedia.
+	bob := joinFake(t, ctx, fs, "bob")
+	if _, err := bob.WaitEvent(ctx, protocol.MethodOffer, nil); err != nil {
+		t.Fatal(err)
+	}
+	if bob.Subscriber() != nil {
+		t.Fatal("bob has a Subscriber before StartMedia")
+	}
+	if err := bob.StartMedia(ctx, MediaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if bob.Publisher() != nil {
+		t.Fatal("a receive-only StartMedia created a Publisher")
+	}
+	checkTrack(t, bob, "alice", webrtc.RTPCodecTypeAudio)
+	checkTrack(t, bob, "alice", webrtc.RTPCodecTypeVideo)
+
+	// carol publishes later: alice and bob renegotiate their subscribers, one offer at a
+	// time.
+	carol := joinFake(t, ctx, fs, "carol")
+	if err := carol.StartMedia(ctx, MediaOptions{Audio: true, Video: true, KeyframeInterval: 10}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Conn{alice, bob} {
+		checkTrack(t, c, "carol", webrtc.RTPCodecTypeAudio)
+		checkTrack(t, c, "carol", webrtc.RTPCodecTypeVideo)
+	}
+	checkTrack(t, carol, "alice", webrtc.RTPCodecTypeVideo)
+	if n := bob.EventCount(protocol.MethodOffer); n < 2 {
+		t.Errorf("bob answered %d offers, want a re-offer", n)
+	}
+	sfu.mu.Lock()
+	members := append([]*fakeMember(nil), sfu.members...)
+	sfu.mu.Unlock()
+	for _, m := range members {
+		m.mu.Lock()
+		pending := m.offerPending
+		m.mu.Unlock()
+		if pending {
+			t.Errorf("%s: the last subscriber offer was not answered", m.userID)
+		}
+	}
+	if got := len(alice.RemoteTracks("carol")); got != 2 {
+		t.Errorf("alice has %d tracks of carol, want 2", got)
+	}
+	for _, c := range []*Conn{alice, bob, carol} {
+		if errs := c.MediaErrors(); len(errs) != 0 {
+			t.Errorf("%s media errors: %v", c.UserID(), errs)
+		}
+	}
+
+	// StopMedia closes both PeerConnections and can be repeated.
+	sent := alice.Publisher()
+	if err := alice.StopMedia(); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.StopMedia(); err != nil {
+		t.Fatal(err)
+	}
+	if alice.Publisher() != nil || alice.Subscriber() != nil || alice.RemoteTracks("") != nil {
+		t.Error("media still there after StopMedia")
+	}
+	if st := sent.ConnectionState(); st != webrtc.PeerConnectionStateClosed {
+		t.Errorf("publisher %s after StopMedia", st)
+	}
+}
+
+func TestStartMediaRejectedOffer(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, req protocol.Request) {
+		switch req.Method {
+		case protocol.MethodLogin:
+			fc.respond(req, protocol.LoginResult{UserID: "alice"})
+		case protocol.MethodOffer:
+			fc.respondError(req, protocol.NewError(protocol.CodeNotInRoom, ""))
+		default:
+			fc.respond(req, nil)
+		}
+	})
+	c := dial(t, fs, Options{Peer: PeerConfig{Loopback: true}})
+	ctx := testContext(t)
+	if _, err := c.Login(ctx, 1, "alice", "sig"); err != nil {
+		t.Fatal(err)
+	}
+	err := c.StartMedia(ctx, MediaOptions{Audio: true})
+	if protocol.ErrorCode(err) != protocol.CodeNotInRoom {
+		t.Fatalf("StartMedia: %v, want code %d", err, protocol.CodeNotInRoom)
+	}
+	if c.Publisher() != nil || c.Subscriber() != nil {
+		t.Fatal("a failed StartMedia left media up")
+	}
+	// After the failure a new attempt is allowed (and fails the same way here).
+	if err := c.StartMedia(ctx, MediaOptions{Audio: true}); errors.Is(err, ErrMediaStarted) {
+		t.Fatalf("retry: %v", err)
+	}
+}
+
+func TestStartMediaContextCancelled(t *testing.T) {
+	// The server never answers the offer: StartMedia gives up with the context.
+	fs := newFakeServer(t, func(fc *fakeConn, req protocol.Request) {
+		switch req.Method {
+		case protocol.MethodLogin:
+			fc.respond(req, protocol.LoginResult{UserID: "alice"})
+		case protocol.MethodOffer:
+		default:
+			fc.respond(req, nil)
+		}
+	})
+	c := dial(t, fs, Options{Peer: PeerConfig{Loopback: true}})
+	if _, err := c.Login(testContext(t), 1, "alice", "sig"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(testContext(t))
+	go func() {
+		waitFor(t, 10*time.Second, "the offer", func() bool {
+			for _, r := range fs.conn(0).requests() {
+				if r.Method == protocol.MethodOffer {
+					return true
+				}
+			}
+			return false
+		})
+		cancel()
+	}()
+	if err := c.StartMedia(ctx, MediaOptions{Video: true}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("StartMedia: %v, want context.Canceled", err)
+	}
+	if c.Publisher() != nil {
+		t.Fatal("publisher left after a cancelled StartMedia")
+	}
+}
