@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,9 +27,21 @@ func testConfig(t *testing.T) configs.Config {
 	cfg := configs.Default()
 	cfg.HTTP.Address = "127.0.0.1:0"
 	cfg.RTC.UDPPort = 0
-	cfg.TURN.UDPPort, cfg.TURN.TCPPort, cfg.TURN.TLSPort = 0, 0, 0
+	port := freePort(t)
+	cfg.TURN.UDPPort, cfg.TURN.TCPPort, cfg.TURN.TLSPort = port, port, 0
 	cfg.HTTP.DrainTimeout = 5 * time.Second
 	return cfg
+}
+
+// freePort finds a port free for TCP (and most likely UDP) on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestServeHealthAndCleanShutdown(t *testing.T) {
@@ -37,7 +50,12 @@ func TestServeHealthAndCleanShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
 
-	srv := <-ready
+	var srv *server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve failed to start: %v", err)
+	}
 	resp, err := http.Get("http://" + srv.httpAddr() + "/healthz")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,11 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+	"github.com/parley-rtc/parley/turn"
 )
 
 // server assembles Parley's parts behind one HTTP listener. newServer starts nothing;
@@ -18,6 +23,10 @@ import (
 type server struct {
 	cfg    configs.Config
 	logger *slog.Logger
+
+	engine    *sfu.Engine
+	signaling *signaling.Service
+	turn      *turn.Server // nil when turn.enabled is false
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -29,6 +38,31 @@ type server struct {
 
 func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux()}
+	engine, err := sfu.NewEngine(cfg.RTC, logger.With("component", "sfu"))
+	if err != nil {
+		return nil, err
+	}
+	s.engine = engine
+	if cfg.TURN.Enabled {
+		if len(cfg.TURN.ServerMediaAddresses) == 0 {
+			cfg.TURN.ServerMediaAddresses = mediaAddresses(cfg)
+		}
+		if s.turn, err = turn.New(cfg.TURN, logger.With("component", "turn")); err != nil {
+			return nil, err
+		}
+	}
+	svc, err := signaling.NewService(signaling.ServiceConfig{
+		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room,
+	}, signaling.Deps{
+		Engine:     engine,
+		ICEServers: s.iceServers,
+		Logger:     logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.signaling = svc
+	s.mux.Handle("GET /ws", svc.Handler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -41,8 +75,18 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 	return s, nil
 }
 
-// start opens the HTTP listener and serves in the background.
+// start opens the media socket, the TURN listeners and the HTTP listener.
 func (s *server) start() error {
+	if err := s.engine.Start(); err != nil {
+		return fmt.Errorf("start media: %w", err)
+	}
+	s.logger.Info("media listening", "udp", s.engine.UDPAddr().String(), "node_ip", s.cfg.RTC.NodeIP)
+	if s.turn != nil {
+		if err := s.turn.Start(); err != nil {
+			return fmt.Errorf("start turn: %w", err)
+		}
+		s.logger.Info("turn listening", "addresses", fmt.Sprintf("%+v", s.turn.Addrs()))
+	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Address)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTP.Address, err)
@@ -69,7 +113,33 @@ func (s *server) httpAddr() string {
 // shutdown stops accepting, closes sessions, rooms and peers, and waits for them.
 func (s *server) shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.closeErr = s.http.Shutdown(ctx)
+		s.signaling.Drain()
+		err := s.http.Shutdown(ctx)
+		err = errors.Join(err, s.signaling.Close())
+		if s.turn != nil {
+			err = errors.Join(err, s.turn.Close())
+		}
+		s.closeErr = errors.Join(err, s.engine.Close())
 	})
 	return s.closeErr
+}
+
+// iceServers are the TURN servers (with fresh REST credentials) a user gets at login.
+func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
+	if s.turn == nil {
+		return nil
+	}
+	host := s.cfg.TURN.RelayIP
+	var out []protocol.ICEServer
+	for _, ice := range s.turn.ICEServers(userID, now, host) {
+		out = append(out, protocol.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
+	}
+	return out
+}
+
+// mediaAddresses are the SFU's own media addresses, which TURN may relay to although
+// they are loopback or private.
+func mediaAddresses(cfg configs.Config) []string {
+	out := []string{cfg.RTC.NodeIP}
+	return append(out, cfg.RTC.NAT1To1IPs...)
 }

@@ -1,0 +1,188 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// newDispatcher registers every method of the protocol.
+func newDispatcher() *Dispatcher[*session] {
+	d := NewDispatcher[*session]()
+	d.SetGuard(func(_ context.Context, sess *session, method string) error {
+		if method != protocol.MethodLogin && !sess.loggedIn() {
+			return protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+		}
+		return nil
+	})
+	reg(d, protocol.MethodLogin, (*session).login)
+	reg(d, protocol.MethodLogout, (*session).logout)
+	reg(d, protocol.MethodSetSelfInfo, (*session).setSelfInfo)
+	reg(d, protocol.MethodEnableMultiDeviceAbility, (*session).enableMultiDevice)
+	registerCallMethods(d)
+	registerMediaMethods(d)
+	return d
+}
+
+// login verifies the userSig (D1), resumes or starts the session, kicks older sessions of
+// the user unless multi-device is on (D4), arms the expiry timer (D2) and sends
+// onSdkReady (D3) plus any invitation still ringing for the user (D9).
+func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.LoginResult, error) {
+	s := sess.svc
+	now := s.now()
+	claims, err := s.verifier.Verify(p.SDKAppID, p.UserID, p.UserSig, now)
+	if err != nil {
+		return protocol.LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.server.Draining() {
+		return protocol.LoginResult{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
+	}
+	current := sess.UserID()
+	switch {
+	case current != "" && current != p.UserID:
+		return protocol.LoginResult{}, protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this session is logged in as %q", current)
+	case current == p.UserID:
+		// A fresh userSig on a logged-in session (D2): only the expiry changes.
+		sess.armExpiry(claims.ExpiresAt)
+		return sess.loginResult(now), nil
+	}
+
+	if old := s.resumable[p.ResumeToken]; p.ResumeToken != "" && old != nil && old.UserID() == p.UserID {
+		old.attach(sess.adapter)
+		old.armExpiry(claims.ExpiresAt)
+		old.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
+		return old.loginResult(now), nil
+	}
+
+	if u := s.users[p.UserID]; u != nil && !u.multiDevice {
+		for _, older := range append([]*session(nil), u.sessions...) {
+			older.notify(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
+			s.endSessionLocked(older, protocol.CancelReasonDisconnect)
+			older.closeConn(closeKicked, "logged in elsewhere")
+		}
+	}
+	sess.mu.Lock()
+	sess.userID = p.UserID
+	sess.resumeToken = randomHex(16)
+	sess.mu.Unlock()
+	u := s.registerLocked(sess)
+	_ = u
+	sess.armExpiry(claims.ExpiresAt)
+	sess.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
+	for _, ev := range s.machine.PendingInvitations(now, p.UserID) {
+		sess.notify(ev.Name, ev.Payload)
+	}
+	return sess.loginResult(now), nil
+}
+
+func (sess *session) loginResult(now time.Time) protocol.LoginResult {
+	sess.mu.Lock()
+	res := protocol.LoginResult{UserID: sess.userID, ResumeToken: sess.resumeToken, ExpiresAt: sess.sigExpires.Unix()}
+	sess.mu.Unlock()
+	res.ICEServers = []protocol.ICEServer{}
+	if sess.svc.iceServers != nil {
+		res.ICEServers = sess.svc.iceServers(res.UserID, now)
+	}
+	return res
+}
+
+// armExpiry schedules onUserSigExpired at exp and the logout at exp + grace (D2).
+func (sess *session) armExpiry(exp time.Time) {
+	s := sess.svc
+	sess.mu.Lock()
+	sess.sigExpires = exp
+	oldSig, oldGrace := sess.sigTimer, sess.graceTimer
+	sess.sigTimer, sess.graceTimer = nil, nil
+	sess.mu.Unlock()
+	s.stopTimer(oldSig)
+	s.stopTimer(oldGrace)
+	if exp.IsZero() {
+		return
+	}
+	grace := s.cfg.Auth.SigExpiryGrace
+	t := s.afterFunc(exp.Sub(s.now()), func() {
+		sess.notify(protocol.EventUserSigExpired, protocol.UserSigExpiredEvent{GraceSeconds: int(grace / time.Second)})
+		sess.setGraceTimer(s.afterFunc(grace, func() {
+			s.mu.Lock()
+			s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
+			s.mu.Unlock()
+			sess.closeConn(closeLoggedOut, "userSig expired")
+		}))
+	})
+	sess.mu.Lock()
+	sess.sigTimer = t
+	sess.mu.Unlock()
+}
+
+// logout ends the session's presence: its call ends for it, it leaves its room.
+func (sess *session) logout(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+	s := sess.svc
+	s.mu.Lock()
+	s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
+	s.mu.Unlock()
+	sess.mu.Lock()
+	sess.userID = "" // back to the login gate; the connection stays open
+	sess.ended = false
+	sess.mu.Unlock()
+	return protocol.Empty{}, nil
+}
+
+// setSelfInfo stores the profile invitations carry (D5).
+func (sess *session) setSelfInfo(_ context.Context, p protocol.SetSelfInfoParams) (protocol.Empty, error) {
+	s := sess.svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[sess.UserID()]; u != nil {
+		u.profile.Nickname, u.profile.Avatar = p.Nickname, p.Avatar
+	}
+	return protocol.Empty{}, nil
+}
+
+// enableMultiDevice turns the user's multi-device mode on or off (D4).
+func (sess *session) enableMultiDevice(_ context.Context, p protocol.EnableMultiDeviceAbilityParams) (protocol.Empty, error) {
+	s := sess.svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[sess.UserID()]; u != nil {
+		u.multiDevice = p.Enable
+	}
+	return protocol.Empty{}, nil
+}
+
+// callError maps the call machine's sentinel errors to protocol errors.
+func callError(err error) error {
+	codes := []struct {
+		target error
+		code   int
+	}{
+		{call.ErrNotRinging, protocol.CodeNoCallRinging},
+		{call.ErrNotInCall, protocol.CodeNotInCall},
+		{call.ErrNoSuchCall, protocol.CodeNoSuchCall},
+		{call.ErrSelfInvite, protocol.CodeCannotInviteSelf},
+		{call.ErrCallerBusy, protocol.CodeAlreadyInCall},
+		{call.ErrAlreadyInCall, protocol.CodeAlreadyInCall},
+		{call.ErrInvalidTimeout, protocol.CodeInvalidTimeout},
+		{call.ErrInvalidMediaType, protocol.CodeInvalidMediaType},
+		{call.ErrGroupMediaSwitch, protocol.CodeMediaSwitchNotAllowed},
+		{call.ErrTooManyInvitees, protocol.CodeTooManyInvitees},
+		{call.ErrNoInvitees, protocol.CodeNoInvitees},
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.target) {
+			return protocol.NewError(c.code, err.Error())
+		}
+	}
+	return err
+}
+
+// reg registers a Session method expression as the handler of method.
+func reg[P, R any](d *Dispatcher[*session], method string, fn func(*session, context.Context, P) (R, error)) {
+	Register(d, method, func(ctx context.Context, sess *session, p P) (R, error) { return fn(sess, ctx, p) })
+}

@@ -1,0 +1,162 @@
+package signaling
+
+import (
+	"context"
+
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+func registerCallMethods(d *Dispatcher[*session]) {
+	reg(d, protocol.MethodCall, (*session).call)
+	reg(d, protocol.MethodGroupCall, (*session).groupCall)
+	reg(d, protocol.MethodCalls, (*session).calls)
+	reg(d, protocol.MethodAccept, (*session).accept)
+	reg(d, protocol.MethodReject, (*session).reject)
+	reg(d, protocol.MethodIgnore, (*session).ignore)
+	reg(d, protocol.MethodHangup, (*session).hangup)
+	reg(d, protocol.MethodInviteUser, (*session).inviteUser)
+	reg(d, protocol.MethodJoinInGroupCall, (*session).joinInGroupCall)
+	reg(d, protocol.MethodJoin, (*session).join)
+	reg(d, protocol.MethodSwitchCallMediaType, (*session).switchCallMediaType)
+	reg(d, protocol.MethodQueryRecentCalls, (*session).queryRecentCalls)
+	reg(d, protocol.MethodDeleteRecordCalls, (*session).deleteRecordCalls)
+}
+
+// withMachine runs op on the call machine under the Service lock and carries out its
+// output; the session becomes the user's call session when markCallSession is set.
+func (sess *session) withMachine(markCallSession bool, op func(m *call.Machine, u *user) (call.Output, error)) (call.Output, error) {
+	s := sess.svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[sess.UserID()]
+	if u == nil {
+		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+	}
+	out, err := op(s.machine, u)
+	if err != nil {
+		return call.Output{}, callError(err)
+	}
+	if markCallSession {
+		u.callSession = sess.id
+	}
+	s.executeLocked(out, sess)
+	return out, nil
+}
+
+// startCall is the shared body of call, groupCall and calls (D7).
+func (sess *session) startCall(req call.CallRequest, params protocol.CallParams) (protocol.CallStartResult, error) {
+	s := sess.svc
+	if s.Draining() {
+		return protocol.CallStartResult{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
+	}
+	req.RoomID = params.RoomID
+	req.Timeout = params.Timeout
+	req.UserData = params.UserData
+	req.OfflinePushInfo = params.OfflinePushInfo
+	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
+		req.Caller = u.profile
+		return m.Call(s.now(), req)
+	})
+	if err != nil {
+		return protocol.CallStartResult{}, err
+	}
+	return protocol.CallStartResult{CallID: out.CallID, RoomID: out.RoomID}, nil
+}
+
+func (sess *session) call(_ context.Context, p protocol.CallMethodParams) (protocol.CallStartResult, error) {
+	return sess.startCall(call.CallRequest{Kind: call.KindSingle, Invitees: []string{p.UserID}, MediaType: p.MediaType}, p.Params)
+}
+
+func (sess *session) groupCall(_ context.Context, p protocol.GroupCallParams) (protocol.CallStartResult, error) {
+	return sess.startCall(call.CallRequest{Kind: call.KindGroup, GroupID: p.GroupID, Invitees: p.UserIDList, MediaType: p.MediaType}, p.Params)
+}
+
+func (sess *session) calls(_ context.Context, p protocol.CallsParams) (protocol.CallStartResult, error) {
+	return sess.startCall(call.CallRequest{Kind: call.KindCalls, ChatGroupID: p.Params.ChatGroupID, Invitees: p.UserIDList, MediaType: p.MediaType}, p.Params)
+}
+
+func (sess *session) accept(_ context.Context, p protocol.AcceptParams) (protocol.Empty, error) {
+	_, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.Accept(sess.svc.now(), u.id, sess.id, p.MediaType)
+	})
+	return protocol.Empty{}, err
+}
+
+func (sess *session) reject(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.Reject(sess.svc.now(), u.id, sess.id)
+	})
+	return protocol.Empty{}, err
+}
+
+func (sess *session) ignore(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.Ignore(sess.svc.now(), u.id, sess.id)
+	})
+	return protocol.Empty{}, err
+}
+
+func (sess *session) hangup(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.Hangup(sess.svc.now(), u.id)
+	})
+	return protocol.Empty{}, err
+}
+
+func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) (protocol.InviteUserResult, error) {
+	out, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.InviteUser(sess.svc.now(), u.profile, p.UserIDList, p.Params.Timeout)
+	})
+	if err != nil {
+		return protocol.InviteUserResult{}, err
+	}
+	invited := out.Invited
+	if invited == nil {
+		invited = []string{}
+	}
+	return protocol.InviteUserResult{UserIDList: invited}, nil
+}
+
+func (sess *session) joinInGroupCall(_ context.Context, p protocol.JoinInGroupCallParams) (protocol.CallStartResult, error) {
+	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.JoinInGroupCall(sess.svc.now(), u.profile, p.RoomID, p.GroupID, p.MediaType)
+	})
+	if err != nil {
+		return protocol.CallStartResult{}, err
+	}
+	return protocol.CallStartResult{CallID: out.CallID, RoomID: out.RoomID}, nil
+}
+
+func (sess *session) join(_ context.Context, p protocol.JoinParams) (protocol.CallStartResult, error) {
+	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.Join(sess.svc.now(), u.profile, p.CallID)
+	})
+	if err != nil {
+		return protocol.CallStartResult{}, err
+	}
+	return protocol.CallStartResult{CallID: out.CallID, RoomID: out.RoomID}, nil
+}
+
+func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCallMediaTypeParams) (protocol.Empty, error) {
+	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		return m.SwitchMediaType(sess.svc.now(), u.id, p.MediaType)
+	})
+	return protocol.Empty{}, err
+}
+
+func (sess *session) queryRecentCalls(ctx context.Context, p protocol.QueryRecentCallsParams) (protocol.QueryRecentCallsResult, error) {
+	recs, err := sess.svc.records.Query(ctx, sess.UserID(), RecordQuery{Begin: p.Begin, End: p.End, Result: p.ResultType})
+	if err != nil {
+		return protocol.QueryRecentCallsResult{}, err
+	}
+	return protocol.QueryRecentCallsResult{Records: recs}, nil
+}
+
+func (sess *session) deleteRecordCalls(ctx context.Context, p protocol.DeleteRecordCallsParams) (protocol.DeleteRecordCallsResult, error) {
+	deleted, err := sess.svc.records.Delete(ctx, sess.UserID(), p.CallIDList)
+	if err != nil {
+		return protocol.DeleteRecordCallsResult{}, err
+	}
+	return protocol.DeleteRecordCallsResult{Deleted: deleted}, nil
+}

@@ -1,0 +1,151 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+func registerMediaMethods(d *Dispatcher[*session]) {
+	reg(d, protocol.MethodJoinRoom, (*session).joinRoom)
+	reg(d, protocol.MethodLeaveRoom, (*session).leaveRoom)
+	reg(d, protocol.MethodStartRemoteView, (*session).startRemoteView)
+	reg(d, protocol.MethodStopRemoteView, (*session).stopRemoteView)
+	reg(d, protocol.MethodSetRemoteViewQuality, (*session).setRemoteViewQuality)
+	Register(d, protocol.MethodOpenCamera, muteHandler(room.KindVideo, false))
+	Register(d, protocol.MethodCloseCamera, muteHandler(room.KindVideo, true))
+	Register(d, protocol.MethodOpenMicrophone, muteHandler(room.KindAudio, false))
+	Register(d, protocol.MethodCloseMicrophone, muteHandler(room.KindAudio, true))
+	reg(d, protocol.MethodOffer, (*session).offer)
+	reg(d, protocol.MethodAnswer, (*session).answer)
+	reg(d, protocol.MethodTrickle, (*session).trickle)
+}
+
+// joinRoom enters a room without a call (D23).
+func (sess *session) joinRoom(_ context.Context, p protocol.JoinRoomParams) (protocol.Empty, error) {
+	if sess.svc.Draining() {
+		return protocol.Empty{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
+	}
+	id, err := roomIDFromWire(p.RoomID)
+	if err != nil {
+		return protocol.Empty{}, protocol.FieldError(protocol.CodeInvalidRoomID, "roomId", err.Error())
+	}
+	if _, _, err := sess.currentParticipant(); err == nil {
+		return protocol.Empty{}, protocol.NewError(protocol.CodeAlreadyInRoom, "already in a room: leave it first")
+	}
+	if err := sess.enterRoom(id); err != nil {
+		if errors.Is(err, room.ErrAlreadyInRoom) {
+			return protocol.Empty{}, protocol.NewError(protocol.CodeAlreadyInRoom, "this user is already in that room on another session")
+		}
+		return protocol.Empty{}, err
+	}
+	return protocol.Empty{}, nil
+}
+
+// leaveRoom leaves the session's room; when that room is the user's call, it is a hangup.
+func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+	_, id, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	s := sess.svc
+	s.mu.Lock()
+	if st := s.machine.UserState(sess.UserID()); st.State == call.InCall {
+		if snap, ok := s.machine.Snapshot(st.CallID); ok && snap.RoomID == roomIDToWire(id) {
+			if out, err := s.machine.Hangup(s.now(), sess.UserID()); err == nil {
+				s.executeLocked(out, sess)
+			}
+		}
+	}
+	s.mu.Unlock()
+	sess.exitRoom()
+	return protocol.Empty{}, nil
+}
+
+// startRemoteView subscribes to a user's video (D24); the wish is kept until that user
+// publishes.
+func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteViewParams) (protocol.Empty, error) {
+	part, _, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	if p.UserID == sess.UserID() {
+		return protocol.Empty{}, protocol.InvalidParams("userId", "is yourself: render your own camera locally")
+	}
+	return protocol.Empty{}, part.StartRemoteView(p.UserID)
+}
+
+func (sess *session) stopRemoteView(_ context.Context, p protocol.StopRemoteViewParams) (protocol.Empty, error) {
+	part, _, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	return protocol.Empty{}, part.StopRemoteView(p.UserID)
+}
+
+// setRemoteViewQuality records the wanted size of a subscribed video. Until simulcast
+// layer selection lands, every subscriber receives the single published layer.
+func (sess *session) setRemoteViewQuality(_ context.Context, _ protocol.SetRemoteViewQualityParams) (protocol.Empty, error) {
+	_, _, err := sess.currentParticipant()
+	return protocol.Empty{}, err
+}
+
+// muteHandler reports the user's camera or microphone state (D19).
+func muteHandler(kind room.TrackKind, muted bool) HandlerFunc[*session, protocol.Empty, protocol.Empty] {
+	return func(_ context.Context, sess *session, _ protocol.Empty) (protocol.Empty, error) {
+		part, _, err := sess.currentParticipant()
+		if err != nil {
+			return protocol.Empty{}, err
+		}
+		part.SetMuted(kind, muted)
+		return protocol.Empty{}, nil
+	}
+}
+
+// offer negotiates the publisher PeerConnection (the client offers).
+func (sess *session) offer(_ context.Context, p protocol.OfferParams) (protocol.OfferResult, error) {
+	part, _, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.OfferResult{}, err
+	}
+	answer, err := part.HandlePublisherOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: p.SDP.SDP})
+	if err != nil {
+		return protocol.OfferResult{}, protocol.FieldError(protocol.CodeNegotiationFailed, "sdp", err.Error())
+	}
+	return protocol.OfferResult{SDP: protocol.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}}, nil
+}
+
+// answer completes a subscriber negotiation (the server offered).
+func (sess *session) answer(_ context.Context, p protocol.AnswerParams) (protocol.Empty, error) {
+	part, _, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	if err := part.HandleSubscriberAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: p.SDP.SDP}); err != nil {
+		return protocol.Empty{}, protocol.FieldError(protocol.CodeNegotiationFailed, "sdp", err.Error())
+	}
+	return protocol.Empty{}, nil
+}
+
+// trickle adds a client ICE candidate to one of its PeerConnections.
+func (sess *session) trickle(_ context.Context, p protocol.TrickleParams) (protocol.Empty, error) {
+	part, _, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	target, err := room.ParseTarget(string(p.Target))
+	if err != nil {
+		return protocol.Empty{}, protocol.InvalidParams("target", err.Error())
+	}
+	c := webrtc.ICECandidateInit{Candidate: p.Candidate.Candidate, SDPMid: p.Candidate.SDPMid,
+		SDPMLineIndex: p.Candidate.SDPMLineIndex, UsernameFragment: p.Candidate.UsernameFragment}
+	if err := part.AddICECandidate(target, c); err != nil {
+		return protocol.Empty{}, protocol.FieldError(protocol.CodeNegotiationFailed, "candidate", err.Error())
+	}
+	return protocol.Empty{}, nil
+}

@@ -1,0 +1,99 @@
+package signaling
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// RecordQuery selects a user's call records: BeginTime within [Begin, End] (unix seconds;
+// 0 = unbounded) and Result (0 = any).
+type RecordQuery struct {
+	Begin, End float64
+	Result     protocol.CallResult
+}
+
+// RecordStore keeps the call history (D22). The session layer adds a record per user when a
+// call ends; queryRecentCalls and deleteRecordCalls read and delete a user's own records.
+// Implementations must be safe for concurrent use.
+type RecordStore interface {
+	Add(ctx context.Context, records []protocol.CallRecord) error
+	Query(ctx context.Context, userID string, q RecordQuery) ([]protocol.CallRecord, error)
+	// Delete removes the user's records of the given calls and returns the callIds deleted.
+	Delete(ctx context.Context, userID string, callIDs []string) ([]string, error)
+}
+
+// MemoryRecords is a RecordStore in memory, newest first per user, bounded per user.
+type MemoryRecords struct {
+	mu      sync.Mutex
+	perUser int
+	byUser  map[string][]protocol.CallRecord
+}
+
+// NewMemoryRecords keeps at most perUser records per user (oldest dropped); 0 means 1000.
+func NewMemoryRecords(perUser int) *MemoryRecords {
+	if perUser <= 0 {
+		perUser = 1000
+	}
+	return &MemoryRecords{perUser: perUser, byUser: make(map[string][]protocol.CallRecord)}
+}
+
+// Add stores records.
+func (m *MemoryRecords) Add(_ context.Context, records []protocol.CallRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range records {
+		list := append([]protocol.CallRecord{r}, m.byUser[r.UserID]...)
+		if len(list) > m.perUser {
+			list = list[:m.perUser]
+		}
+		m.byUser[r.UserID] = list
+	}
+	return nil
+}
+
+// Query returns the user's matching records, newest first.
+func (m *MemoryRecords) Query(_ context.Context, userID string, q RecordQuery) ([]protocol.CallRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []protocol.CallRecord{}
+	for _, r := range m.byUser[userID] {
+		if q.Matches(r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Delete removes the user's records of callIDs.
+func (m *MemoryRecords) Delete(_ context.Context, userID string, callIDs []string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	deleted := []string{}
+	kept := m.byUser[userID][:0]
+	for _, r := range m.byUser[userID] {
+		if slices.Contains(callIDs, r.CallID) {
+			if !slices.Contains(deleted, r.CallID) {
+				deleted = append(deleted, r.CallID)
+			}
+			continue
+		}
+		kept = append(kept, r)
+	}
+	m.byUser[userID] = kept
+	return deleted, nil
+}
+
+// Matches reports whether r falls in the query's window and result type.
+func (q RecordQuery) Matches(r protocol.CallRecord) bool {
+	t := float64(r.BeginTime)
+	if q.Begin > 0 && t < q.Begin {
+		return false
+	}
+	if q.End > 0 && t > q.End {
+		return false
+	}
+	return q.Result == protocol.CallResultUnknown || r.Result == q.Result
+}
