@@ -1,15 +1,23 @@
 // Package client is the smallest Go SDK for Parley that tests and the bench need: a
-// Publisher that offers and sends synthetic Opus and VP8 tracks, and a Subscriber that
-// answers the server's offers and checks every packet it receives (sequence continuity,
-// duplicates, payload integrity, latency, track end).
+// signaling Conn (Dial: JSON-RPC 2.0 over WebSocket, a typed method per protocol method,
+// an ordered event log with waiters and On handlers, StartMedia/StopMedia that negotiate
+// both PeerConnections), a Publisher that offers and sends synthetic Opus and VP8 tracks,
+// and a Subscriber that answers the server's offers and checks every packet it receives
+// (sequence continuity, duplicates, payload integrity, latency, track end).
 //
 // It imports nothing of the server but signaling/protocol (wire types), so it can talk to
-// any deployment the way a real SDK would. Signaling transport is the caller's job: the
-// Publisher and Subscriber expose SDP and ICE candidates; both hold back local candidates
-// until the caller says the local description was sent and queue remote candidates until
-// the remote description is set (the two trickle races).
+// any deployment the way a real SDK would. The Publisher and Subscriber can also be used
+// with another signaling transport: they expose SDP and ICE candidates; both hold back
+// local candidates until the caller says the local description was sent and queue remote
+// candidates until the remote description is set (the two trickle races).
 //
 // Goroutines and state:
+//   - Conn (conn.go, events.go, media.go): the reader goroutine owns socket reads,
+//     completes pending requests (map by id under pendingMu) and appends notifications to
+//     the event log; the handler goroutine runs On handlers in order; the media worker
+//     goroutine applies the server's offer/trickle notifications one at a time and owns
+//     answering them. Writes are serialised by a mutex. Dial starts the three, Close ends
+//     them (and the media) and is idempotent.
 //   - Publisher: one send goroutine per track (started by Start, ended by Stop/Close) owns
 //     that track's RTP sequence, timestamp and synthetic counters; one RTCP reader per
 //     sender (ended when the PeerConnection closes) flags keyframe requests through an
