@@ -396,6 +396,14 @@ func (c *Conn) CloseStatus() (code int, reason string) {
 	return c.closeCode, c.closeText
 }
 
+// Abort drops the socket without a close handshake, as a network failure would (the
+// server keeps the session for its reconnect grace, so tests can Resume it on a new
+// Conn). Media keeps running; pending requests fail with ErrClosed. Close is still needed
+// to end the Conn's goroutines and media.
+func (c *Conn) Abort() {
+	_ = c.ws.Close()
+}
+
 // Close stops media, closes the WebSocket (with a close handshake when the server is still
 // there) and waits for every goroutine of the Conn. It is idempotent. Do not call it from
 // an On handler (it waits for the handler dispatcher).

@@ -606,3 +606,30 @@ func TestUndecodableMessagesAreSkipped(t *testing.T) {
 		t.Errorf("%d events logged from garbage", n)
 	}
 }
+
+func TestAbortDropsTheSocket(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, req protocol.Request) {
+		if req.Method == "x" {
+			fc.respond(req, nil)
+		}
+	})
+	c := dial(t, fs, Options{})
+	ctx := testContext(t)
+	if err := c.Request(ctx, "x", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	pending := make(chan error, 1)
+	go func() { pending <- c.Request(ctx, "never", nil, nil) }()
+	waitFor(t, 10*time.Second, "the request to reach the server", func() bool { return len(fs.conn(0).requests()) == 2 })
+	c.Abort()
+	if err := <-pending; !errors.Is(err, ErrClosed) {
+		t.Fatalf("pending request: %v, want ErrClosed", err)
+	}
+	<-c.Done()
+	if code, _ := c.CloseStatus(); code != 0 {
+		t.Errorf("close status %d after an abort, want none", code)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -218,8 +218,19 @@ func (m *mediaState) answer(sub *Subscriber, gen uint64, sdp string) {
 		SDP:    protocol.SessionDescription{Type: webrtc.SDPTypeAnswer.String(), SDP: answer.SDP},
 	}
 	if err := m.c.roundTrip(m.c.ctx, protocol.MethodAnswer, params, nil, sub.MarkLocalDescriptionSent); err != nil {
-		m.fail(gen, err)
+		m.failUnlessLeft(gen, err)
 	}
+}
+
+// failUnlessLeft records err unless the server answered "not in a room": the call ended or
+// the room was left while a re-offer or a candidate was in flight, which is not a
+// negotiation failure (the media session is over; StopMedia closes it).
+func (m *mediaState) failUnlessLeft(gen uint64, err error) {
+	if protocol.ErrorCode(err) == protocol.CodeNotInRoom {
+		m.c.log.Debug("negotiation after leaving the room", "err", err)
+		return
+	}
+	m.fail(gen, err)
 }
 
 // fail records a media error unless it belongs to a media session that was stopped since
@@ -255,7 +266,7 @@ func (m *mediaState) trickler(target protocol.Target, gen uint64) func(webrtc.IC
 		}}
 		m.c.requestAsync(protocol.MethodTrickle, params, func(err error) {
 			if err != nil && !errors.Is(err, ErrClosed) {
-				m.fail(gen, err)
+				m.failUnlessLeft(gen, err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,5 +185,82 @@ func TestStartMediaContextCancelled(t *testing.T) {
 	}
 	if c.Publisher() != nil {
 		t.Fatal("publisher left after a cancelled StartMedia")
+	}
+}
+
+// serverOffer makes a real SDP offer with one audio track, as the server would send.
+func serverOffer(t *testing.T) string {
+	t.Helper()
+	api, err := NewAPI(PeerConfig{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return offer.SDP
+}
+
+func TestSubscriberAnswerErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		code       int
+		wantRecord bool
+	}{
+		{"left the room meanwhile", protocol.CodeNotInRoom, false},
+		{"answer rejected", protocol.CodeNegotiationFailed, true},
+	}
+	offer := serverOffer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFakeServer(t, func(fc *fakeConn, req protocol.Request) {
+				switch req.Method {
+				case protocol.MethodLogin:
+					fc.respond(req, protocol.LoginResult{UserID: "bob"})
+					fc.notify(protocol.MethodOffer, protocol.OfferParams{Target: protocol.TargetSubscriber, SDP: protocol.SessionDescription{Type: "offer", SDP: offer}})
+				case protocol.MethodAnswer:
+					fc.respondError(req, protocol.NewError(tt.code, ""))
+					// The worker handles notifications in order: once this marker's error
+					// is recorded, the answer's outcome is too.
+					fc.notify(protocol.MethodTrickle, protocol.TrickleParams{Target: "marker"})
+				default:
+					fc.respond(req, nil)
+				}
+			})
+			c := dial(t, fs, Options{Peer: PeerConfig{Loopback: true}})
+			ctx := testContext(t)
+			if _, err := c.Login(ctx, 1, "bob", "sig"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.StartMedia(ctx, MediaOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "the marker", func() bool {
+				for _, err := range c.MediaErrors() {
+					if strings.Contains(err.Error(), "marker") {
+						return true
+					}
+				}
+				return false
+			})
+			recorded := false
+			for _, err := range c.MediaErrors() {
+				if protocol.ErrorCode(err) == tt.code {
+					recorded = true
+				}
+			}
+			if recorded != tt.wantRecord {
+				t.Errorf("answer error %d recorded %v, want %v (errors %v)", tt.code, recorded, tt.wantRecord, c.MediaErrors())
+			}
+		})
 	}
 }
