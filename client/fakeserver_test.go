@@ -18,7 +18,7 @@ import (
 // fakeServer is a JSON-RPC WebSocket server for the client's tests: each connection's
 // requests go, in order, to handle on that connection's read goroutine.
 type fakeServer struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	handle func(fc *fakeConn, req protocol.Request)
 
@@ -38,7 +38,7 @@ type fakeConn struct {
 	state   any                // per-connection state of the test's handler
 }
 
-func newFakeServer(t *testing.T, handle func(fc *fakeConn, req protocol.Request)) *fakeServer {
+func newFakeServer(t testing.TB, handle func(fc *fakeConn, req protocol.Request)) *fakeServer {
 	t.Helper()
 	fs := &fakeServer{t: t, handle: handle}
 	upgrader := websocket.Upgrader{}
@@ -81,17 +81,20 @@ func (fs *fakeServer) Close() {
 // conn returns the i-th connection, waiting for it to be accepted.
 func (fs *fakeServer) conn(i int) *fakeConn {
 	fs.t.Helper()
-	var fc *fakeConn
-	waitFor(fs.t, 10*time.Second, "server connection", func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		fs.mu.Lock()
-		defer fs.mu.Unlock()
 		if len(fs.conns) > i {
-			fc = fs.conns[i]
-			return true
+			fc := fs.conns[i]
+			fs.mu.Unlock()
+			return fc
 		}
-		return false
-	})
-	return fc
+		fs.mu.Unlock()
+		if time.Now().After(deadline) {
+			fs.t.Fatalf("timed out waiting for server connection %d", i)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (fc *fakeConn) readLoop() {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -260,6 +261,31 @@ func TestSubscriberAnswerErrors(t *testing.T) {
 			}
 			if recorded != tt.wantRecord {
 				t.Errorf("answer error %d recorded %v, want %v (errors %v)", tt.code, recorded, tt.wantRecord, c.MediaErrors())
+			}
+		})
+	}
+}
+
+func TestPeerConfigICEServers(t *testing.T) {
+	login := protocol.LoginResult{UserID: "alice", ICEServers: []protocol.ICEServer{
+		{URLs: []string{"turn:127.0.0.1:3478?transport=udp"}, Username: "u", Credential: "p"},
+	}}
+	fromLogin := []webrtc.ICEServer{{URLs: []string{"turn:127.0.0.1:3478?transport=udp"}, Username: "u", Credential: "p"}}
+	explicit := []webrtc.ICEServer{{URLs: []string{"stun:127.0.0.1:3478"}}}
+	tests := []struct {
+		name string
+		peer PeerConfig
+		want []webrtc.ICEServer
+	}{
+		{"loopback ignores the login's servers", PeerConfig{Loopback: true}, nil},
+		{"login servers by default", PeerConfig{}, fromLogin},
+		{"configured servers win", PeerConfig{ICEServers: explicit}, explicit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Conn{opts: Options{Peer: tt.peer}}
+			if got := c.peerConfig(login).ICEServers; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ICE servers %+v, want %+v", got, tt.want)
 			}
 		})
 	}
