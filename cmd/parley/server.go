@@ -16,6 +16,7 @@ import (
 	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 	"github.com/parley-rtc/parley/turn"
+	"github.com/parley-rtc/parley/web"
 )
 
 // server assembles Parley's parts behind one HTTP listener. newServer starts nothing;
@@ -67,6 +68,11 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	webHandler, err := newWebHandler(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("/", webHandler) // the demo page at /, the SDK at /sdk/, POST /dev/usersig in dev mode
 	s.http = &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -142,4 +148,24 @@ func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
 func mediaAddresses(cfg configs.Config) []string {
 	out := []string{cfg.RTC.NodeIP}
 	return append(out, cfg.RTC.NAT1To1IPs...)
+}
+
+// newWebHandler serves the browser SDK and the demo page; in dev mode the page can get
+// userSigs for the development app (or the first configured app) from the server.
+func newWebHandler(cfg configs.Config, logger *slog.Logger) (http.Handler, error) {
+	opts := web.Options{DevMode: cfg.Auth.DevMode, Logger: logger.With("component", "web")}
+	if cfg.Auth.DevMode {
+		verifier, err := signaling.NewVerifier(cfg.Auth)
+		if err != nil {
+			return nil, err
+		}
+		opts.MintUserSig = verifier.Mint
+		opts.DevSDKAppID = cfg.Auth.Apps[0].SDKAppID
+		for _, app := range cfg.Auth.Apps {
+			if app.SDKAppID == signaling.DevSDKAppID {
+				opts.DevSDKAppID = app.SDKAppID
+			}
+		}
+	}
+	return web.Handler(opts), nil
 }

@@ -1,0 +1,425 @@
+// Parley demo page: sign in, call a user or join a room, and talk.
+// Uses only the public SDK (/sdk/parley.js). window.parleyDemo exposes the engine and the
+// received events for debugging (and for the browser tests).
+
+import { MediaType, NetworkQuality, ParleyCallEngine } from '/sdk/parley.js';
+
+const EVENTS = [
+  'onSdkReady', 'onError', 'onKickedOffline', 'onUserSigExpired', 'onUserJoin', 'onUserLeave',
+  'onUserVideoAvailable', 'onUserAudioAvailable', 'onUserVoiceVolumeChanged',
+  'onUserNetworkQualityChanged', 'onServerDraining', 'onCallReceived', 'onCallCancelled',
+  'onCallBegin', 'onCallEnd', 'onCallMediaTypeChanged', 'onUserAccept', 'onUserReject',
+  'onUserNoResponse', 'onUserLineBusy', 'onGroupCallInviteeListUpdate', 'onConnectionStateChanged',
+];
+const MAX_EVENTS = 2000;
+const MAX_LOG_LINES = 200;
+
+const $ = (id) => document.getElementById(id);
+
+const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const engine = ParleyCallEngine.createInstance({ url: wsURL });
+
+/** What the page shows: 'signin' | 'lobby' | 'incall'. */
+const state = {
+  view: 'signin',
+  userId: '',
+  voiceProcessing: true,
+  /** in a call (callId) or a room (roomId) */
+  callId: null,
+  roomId: null,
+  mediaType: MediaType.VIDEO,
+  beganAt: 0,
+  timer: 0,
+  micOn: false,
+  cameraOn: false,
+  ringing: null,
+};
+
+const events = [];
+window.parleyDemo = { engine, events, state };
+
+// ---- views ----
+
+function show(view) {
+  state.view = view;
+  $('signin').hidden = view !== 'signin';
+  $('lobby').hidden = view !== 'lobby';
+  $('incall').hidden = view !== 'incall';
+  $('logout').hidden = view === 'signin';
+}
+
+let toastTimer = 0;
+function toast(text) {
+  const el = $('toast');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+function log(name, payload) {
+  events.push({ name, payload, at: Date.now() });
+  if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+  if (name === 'onUserVoiceVolumeChanged' || name === 'onUserNetworkQualityChanged') return; // too chatty for the list
+  const li = document.createElement('li');
+  li.textContent = `${new Date().toLocaleTimeString()} ${name} ${JSON.stringify(payload)}`;
+  const list = $('log');
+  list.prepend(li);
+  while (list.children.length > MAX_LOG_LINES) list.lastChild.remove();
+}
+
+function fail(err) {
+  log('error', { code: err.code, message: err.message });
+  toast(err.message || String(err));
+}
+
+// ---- sign in ----
+
+async function devUserSig(userId) {
+  const res = await fetch('/dev/usersig', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ userId }),
+  });
+  if (res.status === 404) return null; // not a dev-mode server
+  if (!res.ok) throw new Error(`userSig: ${res.status} ${(await res.text()).trim()}`);
+  return res.json();
+}
+
+$('signin-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const userId = $('user-id').value.trim();
+  state.voiceProcessing = $('voice-processing').checked;
+  $('signin-button').disabled = true;
+  try {
+    let creds;
+    if ($('sig-fields').hidden) {
+      creds = await devUserSig(userId);
+      if (!creds) {
+        $('sig-fields').hidden = false;
+        toast('Paste a userSig for this server');
+        return;
+      }
+    } else {
+      creds = { sdkAppId: Number($('sdk-app-id').value), userSig: $('user-sig').value.trim() };
+    }
+    await engine.login({ sdkAppId: creds.sdkAppId, userId, userSig: creds.userSig });
+    state.userId = userId;
+    $('me').textContent = userId;
+    $('local-name').textContent = `${userId} (you)`;
+    show('lobby');
+  } catch (err) {
+    fail(err);
+  } finally {
+    $('signin-button').disabled = false;
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  await leaveCallUI();
+  await engine.logout().catch(fail);
+  $('me').textContent = '';
+  show('signin');
+});
+
+// ---- starting calls ----
+
+$('call-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const mediaType = Number(ev.submitter ? ev.submitter.dataset.media : MediaType.VIDEO);
+  const callee = $('callee').value.trim();
+  try {
+    const res = await engine.call({ userId: callee, mediaType });
+    state.callId = res.callId;
+    state.mediaType = mediaType;
+    $('outgoing').textContent = `Calling ${callee}…`;
+    $('outgoing').hidden = false;
+    enterCallUI(`Call with ${callee}`, false);
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('room-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const raw = $('room-id').value.trim();
+  const roomId = /^[0-9]+$/.test(raw) ? Number(raw) : raw;
+  try {
+    await engine.joinRoom({ roomId });
+    state.roomId = roomId;
+    state.mediaType = MediaType.VIDEO;
+    enterCallUI(`Room ${raw}`, true);
+    await openDevices();
+  } catch (err) {
+    fail(err);
+  }
+});
+
+// ---- ringing ----
+
+engine.on('onCallReceived', (ev) => {
+  state.ringing = ev;
+  $('ring-caller').textContent = ev.callerNickname || ev.callerId;
+  $('ring-kind').textContent = ev.mediaType === MediaType.AUDIO ? 'Audio call' : 'Video call';
+  $('accept-audio').hidden = ev.mediaType === MediaType.AUDIO;
+  $('ringing').showModal();
+});
+
+function closeRinging() {
+  state.ringing = null;
+  if ($('ringing').open) $('ringing').close();
+}
+
+async function answer(mediaType) {
+  const ring = state.ringing;
+  closeRinging();
+  if (!ring) return;
+  try {
+    await engine.accept(mediaType ? { mediaType } : undefined);
+    state.callId = ring.callId;
+    state.mediaType = mediaType || ring.mediaType;
+    enterCallUI(`Call with ${ring.callerId}`, false);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+$('accept').addEventListener('click', () => answer(0));
+$('accept-audio').addEventListener('click', () => answer(MediaType.AUDIO));
+$('reject').addEventListener('click', async () => {
+  closeRinging();
+  await engine.reject().catch(fail);
+});
+
+// ---- in the call ----
+
+function enterCallUI(title, began) {
+  $('call-title').textContent = title;
+  $('call-duration').textContent = began ? '00:00' : 'ringing…';
+  $('tile-local').classList.toggle('no-video', state.mediaType !== MediaType.VIDEO);
+  $('to-audio').disabled = state.roomId !== null || state.mediaType !== MediaType.VIDEO;
+  show('incall');
+  if (began) startTimer();
+}
+
+function startTimer() {
+  if (state.timer) return;
+  state.beganAt = Date.now();
+  const tick = () => {
+    const s = Math.floor((Date.now() - state.beganAt) / 1000);
+    $('call-duration').textContent = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  };
+  tick();
+  state.timer = setInterval(tick, 1000);
+}
+
+async function openDevices() {
+  await engine.openMicrophone({ audioProcessing: state.voiceProcessing });
+  state.micOn = true;
+  if (state.mediaType === MediaType.VIDEO) {
+    await engine.openCamera({ element: $('local-video') });
+    state.cameraOn = true;
+  }
+  $('tile-local').classList.toggle('no-video', !state.cameraOn);
+  syncButtons();
+}
+
+function syncButtons() {
+  $('toggle-mic').textContent = state.micOn ? 'Mic on' : 'Mic off';
+  $('toggle-mic').classList.toggle('off', !state.micOn);
+  $('toggle-camera').textContent = state.cameraOn ? 'Camera on' : 'Camera off';
+  $('toggle-camera').classList.toggle('off', !state.cameraOn);
+  $('toggle-camera').disabled = state.mediaType !== MediaType.VIDEO;
+  $('tile-local').classList.toggle('muted-mic', !state.micOn);
+}
+
+engine.on('onCallBegin', async (ev) => {
+  state.callId = ev.callId;
+  state.mediaType = ev.mediaType;
+  $('outgoing').hidden = true;
+  $('to-audio').disabled = ev.mediaType !== MediaType.VIDEO;
+  startTimer();
+  try {
+    await openDevices();
+  } catch (err) {
+    fail(err);
+  }
+});
+
+async function leaveCallUI() {
+  clearInterval(state.timer);
+  state.timer = 0;
+  state.callId = null;
+  state.roomId = null;
+  closeRinging();
+  for (const tile of [...document.querySelectorAll('.tile.remote')]) tile.remove();
+  if (state.cameraOn) await engine.closeCamera().catch(fail);
+  if (state.micOn) await engine.closeMicrophone().catch(fail);
+  state.cameraOn = state.micOn = false;
+  $('outgoing').hidden = true;
+  if (state.view === 'incall') show('lobby');
+}
+
+engine.on('onCallEnd', (ev) => {
+  if (ev.callId !== state.callId) return;
+  toast(`Call ended after ${ev.totalTime} s`);
+  leaveCallUI();
+});
+
+engine.on('onCallCancelled', (ev) => {
+  if (state.ringing && state.ringing.callId === ev.callId) {
+    closeRinging();
+    toast(`Missed call (${ev.reason})`);
+    return;
+  }
+  if (ev.callId !== state.callId) return;
+  toast(`Call not connected (${ev.reason})`);
+  leaveCallUI();
+});
+
+for (const [name, text] of [['onUserReject', 'rejected'], ['onUserNoResponse', 'did not answer'], ['onUserLineBusy', 'is busy']]) {
+  engine.on(name, (ev) => toast(`${ev.userId} ${text}`));
+}
+
+$('hangup').addEventListener('click', async () => {
+  try {
+    if (state.roomId !== null && state.callId === null) await engine.leaveRoom();
+    else await engine.hangup();
+  } catch (err) {
+    fail(err);
+  }
+  await leaveCallUI();
+});
+
+$('toggle-mic').addEventListener('click', async () => {
+  try {
+    if (state.micOn) await engine.closeMicrophone();
+    else await engine.openMicrophone({ audioProcessing: state.voiceProcessing });
+    state.micOn = !state.micOn;
+  } catch (err) {
+    fail(err);
+  }
+  syncButtons();
+});
+
+$('toggle-camera').addEventListener('click', async () => {
+  try {
+    if (state.cameraOn) await engine.closeCamera();
+    else await engine.openCamera({ element: $('local-video') });
+    state.cameraOn = !state.cameraOn;
+  } catch (err) {
+    fail(err);
+  }
+  $('tile-local').classList.toggle('no-video', !state.cameraOn);
+  syncButtons();
+});
+
+$('to-audio').addEventListener('click', () => {
+  engine.switchCallMediaType(MediaType.AUDIO).catch(fail);
+});
+
+engine.on('onCallMediaTypeChanged', (ev) => {
+  state.mediaType = ev.newMediaType;
+  if (ev.newMediaType === MediaType.AUDIO) {
+    state.cameraOn = false; // the SDK closes the camera
+    $('tile-local').classList.add('no-video');
+    for (const tile of document.querySelectorAll('.tile.remote')) tile.classList.add('no-video');
+    $('to-audio').disabled = true;
+    toast('Switched to an audio call');
+  }
+  syncButtons();
+});
+
+// ---- remote users ----
+
+function tileFor(userId) {
+  let tile = document.getElementById(`tile-${userId}`);
+  if (tile) return tile;
+  tile = $('tile-local').cloneNode(true);
+  tile.id = `tile-${userId}`;
+  tile.classList.remove('local', 'muted-mic');
+  tile.classList.add('remote', 'no-video');
+  tile.dataset.userId = userId;
+  const video = tile.querySelector('video');
+  video.removeAttribute('id');
+  video.srcObject = null;
+  tile.querySelector('.name').removeAttribute('id');
+  tile.querySelector('.name').textContent = userId;
+  tile.querySelector('.avatar').textContent = userId.slice(0, 2).toUpperCase();
+  tile.querySelector('.volume-level').style.width = '0';
+  for (const bar of tile.querySelectorAll('.quality i')) bar.classList.remove('lit');
+  $('grid').appendChild(tile);
+  return tile;
+}
+
+engine.on('onUserJoin', (ev) => {
+  tileFor(ev.userId);
+});
+
+engine.on('onUserLeave', (ev) => {
+  const tile = document.getElementById(`tile-${ev.userId}`);
+  if (tile) tile.remove();
+});
+
+engine.on('onUserVideoAvailable', async (ev) => {
+  const tile = tileFor(ev.userId);
+  tile.classList.toggle('no-video', !ev.isVideoAvailable);
+  try {
+    if (ev.isVideoAvailable && state.mediaType === MediaType.VIDEO) {
+      await engine.startRemoteView({ userId: ev.userId, element: tile.querySelector('video') });
+    } else if (!ev.isVideoAvailable) {
+      await engine.stopRemoteView({ userId: ev.userId });
+    }
+  } catch (err) {
+    fail(err);
+  }
+});
+
+engine.on('onUserAudioAvailable', (ev) => {
+  tileFor(ev.userId).classList.toggle('muted-mic', !ev.isAudioAvailable);
+});
+
+function tileOrLocal(userId) {
+  return userId === state.userId ? $('tile-local') : document.getElementById(`tile-${userId}`);
+}
+
+engine.on('onUserVoiceVolumeChanged', (ev) => {
+  for (const [userId, volume] of Object.entries(ev.volumeMap || {})) {
+    const tile = tileOrLocal(userId);
+    if (tile) tile.querySelector('.volume-level').style.width = `${Math.max(0, Math.min(100, volume))}%`;
+  }
+});
+
+engine.on('onUserNetworkQualityChanged', (ev) => {
+  for (const { userId, quality } of ev.networkQualityList || []) {
+    const tile = tileOrLocal(userId);
+    if (!tile) continue;
+    const meter = tile.querySelector('.quality');
+    // 1 excellent → 5 bars … 5 very bad → 1 bar; 6 down and 0 unknown → none.
+    const bars = quality >= NetworkQuality.EXCELLENT && quality <= NetworkQuality.VERY_BAD ? 6 - quality : 0;
+    meter.querySelectorAll('i').forEach((bar, i) => bar.classList.toggle('lit', i < bars));
+    meter.classList.toggle('poor', quality === NetworkQuality.POOR);
+    meter.classList.toggle('bad', quality >= NetworkQuality.BAD);
+    meter.title = `network quality: ${['unknown', 'excellent', 'good', 'poor', 'bad', 'very bad', 'down'][quality] || quality}`;
+  }
+});
+
+// ---- session ----
+
+engine.on('onConnectionStateChanged', (ev) => {
+  const el = $('connection');
+  el.textContent = ev.state === 'connected' ? 'online' : ev.state;
+  el.className = `pill ${ev.state === 'connected' ? 'pill-on' : ev.state === 'reconnecting' ? 'pill-wait' : 'pill-off'}`;
+});
+
+engine.on('onKickedOffline', () => {
+  toast('Signed in elsewhere');
+  leaveCallUI();
+  show('signin');
+});
+
+engine.on('onUserSigExpired', () => toast('Your userSig expired: sign in again'));
+engine.on('onServerDraining', () => toast('The server is restarting: new calls will fail for a moment'));
+engine.on('onError', (ev) => toast(`Error ${ev.code}: ${ev.message}`));
+
+for (const name of EVENTS) engine.on(name, (payload) => log(name, payload));
+
+show('signin');

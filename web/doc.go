@@ -1,0 +1,14 @@
+// Package web serves Parley's browser side: the SDK (sdk/parley.js and the modules it
+// imports, at /sdk/) and the demo page (demo/, at /), both embedded in the binary, plus
+// the development-only userSig endpoint POST /dev/usersig, which exists only when
+// Options.DevMode is set (auth.dev_mode).
+//
+// The package holds no mutable state and starts no goroutines: Handler builds an
+// immutable http.Handler that is safe for concurrent use by the HTTP server's goroutines.
+// It does not import package signaling: the server passes a userSig minting function in
+// Options (signaling.Verifier.Mint).
+//
+// Files: web.go (Handler, Options, the embedded files), usersig.go (the dev endpoint and
+// its request parser). The browser tests (browser_test.go) drive headless Chromium against
+// a full in-process server inside a private network namespace.
+package web

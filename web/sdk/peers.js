@@ -1,0 +1,296 @@
+// Parley SDK — the two PeerConnections of one room session (signaling/PROTOCOL.md §6).
+//
+// MediaSession owns a publisher RTCPeerConnection (the client offers with the `offer`
+// request; the answer is its result) and a subscriber RTCPeerConnection (the server offers
+// with the `offer` notification; the client replies with the `answer` request). Both
+// trickle candidates with `trickle`. Trickle race: local candidates wait until the
+// offer/answer they follow was written to the socket, and remote candidates wait until the
+// remote description they belong to is set. Negotiations of one PeerConnection run one at
+// a time on a promise chain.
+
+import { ParleyError, SdkErrorCode } from './rpc.js';
+
+/** Simulcast layers, lowest first (rids q/h/f as the SFU expects). */
+const SIMULCAST_LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
+/** A camera at least this wide is published as three simulcast layers. */
+export const SIMULCAST_MIN_WIDTH = 640;
+
+/**
+ * One PeerConnection with its candidate queues.
+ */
+class Leg {
+  /**
+   * @param {'publisher'|'subscriber'} target
+   * @param {RTCConfiguration} config
+   * @param {(target: string, c: RTCIceCandidateInit) => void} sendCandidate
+   * @param {(err: ParleyError) => void} onError
+   */
+  constructor(target, config, sendCandidate, onError) {
+    this.target = target;
+    this.pc = new RTCPeerConnection(config);
+    this.chain = Promise.resolve();
+    /** local candidates may go out (the description they follow was sent) */
+    this.localSent = false;
+    /** @type {RTCIceCandidateInit[]} */
+    this.localQueue = [];
+    /** remote candidates may be applied (the remote description is set) */
+    this.remoteReady = false;
+    /** @type {RTCIceCandidateInit[]} */
+    this.remoteQueue = [];
+    this._send = sendCandidate;
+    this._onError = onError;
+    this.pc.onicecandidate = (ev) => {
+      if (!ev.candidate || !ev.candidate.candidate) return; // end of gathering: not signalled
+      const c = ev.candidate.toJSON();
+      if (this.localSent) this._send(target, c);
+      else this.localQueue.push(c);
+    };
+  }
+
+  /** Runs fn after every earlier negotiation step of this PeerConnection. */
+  serial(fn) {
+    const next = this.chain.then(fn);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  /** The description was written to the socket: release the queued local candidates. */
+  markLocalSent() {
+    this.localSent = true;
+    const q = this.localQueue;
+    this.localQueue = [];
+    for (const c of q) this._send(this.target, c);
+  }
+
+  /** The remote description is set: apply the queued remote candidates. */
+  async markRemoteReady() {
+    this.remoteReady = true;
+    const q = this.remoteQueue;
+    this.remoteQueue = [];
+    for (const c of q) await this._addCandidate(c);
+  }
+
+  /** @param {RTCIceCandidateInit} c */
+  async addRemoteCandidate(c) {
+    if (!this.remoteReady) {
+      this.remoteQueue.push(c);
+      return;
+    }
+    await this._addCandidate(c);
+  }
+
+  async _addCandidate(c) {
+    try {
+      await this.pc.addIceCandidate(c.candidate ? c : null);
+    } catch (err) {
+      // A candidate of an older ICE generation is harmless; report it for debugging.
+      this._onError(new ParleyError(SdkErrorCode.NEGOTIATION, `${this.target}: add ICE candidate: ${err.message}`));
+    }
+  }
+
+  close() {
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.oniceconnectionstatechange = null;
+    this.pc.close();
+  }
+}
+
+/**
+ * The media of one room: publishes local tracks, receives everyone else's.
+ */
+export class MediaSession {
+  /**
+   * @param {{
+   *   request: (method: string, params: object) => Promise<any>,
+   *   iceServers: RTCIceServer[],
+   *   simulcast: boolean,
+   *   onRemoteTrack: (userId: string, track: MediaStreamTrack) => void,
+   *   onRemoteTrackGone: (userId: string, track: MediaStreamTrack) => void,
+   *   onError: (err: ParleyError) => void,
+   * }} opts
+   */
+  constructor(opts) {
+    this._request = opts.request;
+    this._simulcast = opts.simulcast;
+    this._onRemoteTrack = opts.onRemoteTrack;
+    this._onRemoteTrackGone = opts.onRemoteTrackGone;
+    this._onError = opts.onError;
+    this._closed = false;
+    /** @type {MediaStream} the stream all published tracks belong to */
+    this._localStream = new MediaStream();
+    /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
+    this._transceivers = { audio: null, video: null };
+    const config = { iceServers: opts.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    const send = (target, c) => this._sendCandidate(target, c);
+    this._pub = new Leg('publisher', config, send, opts.onError);
+    this._sub = new Leg('subscriber', config, send, opts.onError);
+    this._sub.pc.ontrack = (ev) => this._remoteTrack(ev);
+    this._pub.pc.oniceconnectionstatechange = () => {
+      if (this._pub.pc.iceConnectionState === 'failed') this.restartIce();
+    };
+  }
+
+  /** @returns {boolean} whether video is published with simulcast layers */
+  get simulcastActive() {
+    const t = this._transceivers.video;
+    return !!t && t.sender.getParameters().encodings.length > 1;
+  }
+
+  /**
+   * Publishes track as the session's audio or video, replaces the current one, or (track
+   * null) stops sending that kind without renegotiating.
+   * @param {'audio'|'video'} kind
+   * @param {MediaStreamTrack|null} track
+   * @returns {Promise<void>}
+   */
+  async setTrack(kind, track) {
+    if (this._closed) return;
+    const existing = this._transceivers[kind];
+    if (existing) {
+      for (const t of this._localStream.getTracks()) {
+        if (t.kind === kind) this._localStream.removeTrack(t);
+      }
+      if (track) this._localStream.addTrack(track);
+      await existing.sender.replaceTrack(track);
+      return;
+    }
+    if (!track) return;
+    this._localStream.addTrack(track);
+    /** @type {RTCRtpTransceiverInit} */
+    const init = { direction: 'sendonly', streams: [this._localStream] };
+    if (kind === 'video' && this._simulcast && (track.getSettings().width || 0) >= SIMULCAST_MIN_WIDTH) {
+      init.sendEncodings = SIMULCAST_LAYERS.map((l) => ({ ...l }));
+    }
+    this._transceivers[kind] = this._pub.pc.addTransceiver(track, init);
+    await this.negotiatePublisher(false);
+  }
+
+  /**
+   * Sends a publisher offer and applies the server's answer.
+   * @param {boolean} iceRestart
+   * @returns {Promise<void>}
+   */
+  negotiatePublisher(iceRestart) {
+    const leg = this._pub;
+    return leg.serial(async () => {
+      if (this._closed) return;
+      try {
+        leg.localSent = false;
+        leg.remoteReady = false;
+        const offer = await leg.pc.createOffer({ iceRestart });
+        await leg.pc.setLocalDescription(offer);
+        const pending = this._request('offer', { target: 'publisher', sdp: { type: 'offer', sdp: offer.sdp } });
+        leg.markLocalSent(); // the offer is on the wire
+        const result = await pending;
+        if (this._closed) return;
+        await leg.pc.setRemoteDescription(result.sdp);
+        await leg.markRemoteReady();
+      } catch (err) {
+        throw asNegotiationError('publisher', err);
+      }
+    });
+  }
+
+  /** Restarts ICE on the publisher (the side this client offers on). */
+  restartIce() {
+    if (this._closed || !this._pub.pc.localDescription) return Promise.resolve();
+    return this.negotiatePublisher(true).catch((err) => this._onError(err));
+  }
+
+  /**
+   * Applies a server offer on the subscriber and answers it.
+   * @param {RTCSessionDescriptionInit} sdp
+   * @returns {Promise<void>}
+   */
+  handleOffer(sdp) {
+    const leg = this._sub;
+    return leg.serial(async () => {
+      if (this._closed) return;
+      try {
+        leg.localSent = false;
+        await leg.pc.setRemoteDescription(sdp);
+        await leg.markRemoteReady();
+        const answer = await leg.pc.createAnswer();
+        await leg.pc.setLocalDescription(answer);
+        const pending = this._request('answer', { target: 'subscriber', sdp: { type: 'answer', sdp: answer.sdp } });
+        leg.markLocalSent();
+        await pending;
+      } catch (err) {
+        throw asNegotiationError('subscriber', err);
+      }
+    });
+  }
+
+  /**
+   * A server candidate for one of the PeerConnections.
+   * @param {'publisher'|'subscriber'} target
+   * @param {RTCIceCandidateInit} candidate
+   */
+  handleTrickle(target, candidate) {
+    if (this._closed) return Promise.resolve();
+    const leg = target === 'subscriber' ? this._sub : this._pub;
+    return leg.addRemoteCandidate(candidate);
+  }
+
+  /**
+   * Both PeerConnections' statistics.
+   * @returns {Promise<{publisher: RTCStatsReport, subscriber: RTCStatsReport}>}
+   */
+  async getStats() {
+    const [publisher, subscriber] = await Promise.all([this._pub.pc.getStats(), this._sub.pc.getStats()]);
+    return { publisher, subscriber };
+  }
+
+  /** @returns {{publisher: RTCPeerConnection, subscriber: RTCPeerConnection}} */
+  get peerConnections() {
+    return { publisher: this._pub.pc, subscriber: this._sub.pc };
+  }
+
+  /** Closes both PeerConnections. Idempotent. Local tracks are not stopped. */
+  close() {
+    if (this._closed) return;
+    this._closed = true;
+    this._pub.close();
+    this._sub.close();
+  }
+
+  _sendCandidate(target, c) {
+    if (this._closed) return;
+    const candidate = { candidate: c.candidate };
+    if (c.sdpMid != null) candidate.sdpMid = c.sdpMid;
+    if (c.sdpMLineIndex != null) candidate.sdpMLineIndex = c.sdpMLineIndex;
+    if (c.usernameFragment != null) candidate.usernameFragment = c.usernameFragment;
+    this._request('trickle', { target, candidate }).catch((err) => {
+      if (err.code !== SdkErrorCode.CONNECTION_LOST && err.code !== SdkErrorCode.NOT_CONNECTED) this._onError(err);
+    });
+  }
+
+  /** @param {RTCTrackEvent} ev */
+  _remoteTrack(ev) {
+    const stream = ev.streams[0];
+    if (!stream) return; // the server always sets the stream id (= publisher's userId)
+    const userId = stream.id;
+    const track = ev.track;
+    this._onRemoteTrack(userId, track);
+    const gone = () => {
+      if (this._closed) return;
+      this._onRemoteTrackGone(userId, track);
+    };
+    stream.addEventListener('removetrack', (e) => {
+      if (e.track === track) gone();
+    });
+    track.addEventListener('ended', gone, { once: true });
+  }
+}
+
+/** Wraps a failure of a local WebRTC step (server errors keep their code). */
+function asNegotiationError(target, err) {
+  if (err instanceof ParleyError) return err;
+  return new ParleyError(SdkErrorCode.NEGOTIATION, `${target} negotiation: ${err && err.message ? err.message : err}`);
+}

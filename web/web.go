@@ -1,0 +1,118 @@
+package web
+
+import (
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+//go:embed sdk demo
+var files embed.FS
+
+// ErrNoMinter: Options.DevMode is set but Options.MintUserSig is nil.
+var ErrNoMinter = errors.New("web: dev mode needs a MintUserSig function")
+
+// MintFunc makes a userSig for userID in app sdkAppID valid from now for ttl
+// (signaling.Verifier.Mint has this signature).
+type MintFunc func(sdkAppID int, userID string, ttl time.Duration, now time.Time) (string, error)
+
+// DefaultDevUserSigTTL is how long a development userSig stays valid.
+const DefaultDevUserSigTTL = 24 * time.Hour
+
+// Options configure Handler.
+type Options struct {
+	// DevMode mounts POST /dev/usersig, which hands anyone a userSig for any userId. Only
+	// for local development (auth.dev_mode); without it the path does not exist (404).
+	DevMode bool
+	// DevSDKAppID is the app the development userSigs are for.
+	DevSDKAppID int
+	// MintUserSig signs development userSigs; required with DevMode.
+	MintUserSig MintFunc
+	// DevUserSigTTL is the development userSigs' lifetime (0 → DefaultDevUserSigTTL).
+	DevUserSigTTL time.Duration
+	// Now is the clock (nil → time.Now).
+	Now func() time.Time
+	// Logger receives request errors (nil → discarded).
+	Logger *slog.Logger
+}
+
+// Validate reports a dev mode without a minting function.
+func (o Options) Validate() error {
+	if o.DevMode && o.MintUserSig == nil {
+		return ErrNoMinter
+	}
+	return nil
+}
+
+// Handler serves the demo page at /, the SDK at /sdk/ and, in dev mode, POST /dev/usersig.
+// Mount it at "/" next to the server's other routes (GET /ws, GET /healthz). Options that
+// fail Validate leave the dev endpoint out and log why.
+func Handler(opts Options) http.Handler {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	sdk := mustSub("sdk")
+	demo := mustSub("demo")
+	mux.Handle("/sdk/", onlyGet(http.StripPrefix("/sdk/", http.FileServerFS(sdk))))
+	mux.Handle("/", onlyGet(http.FileServerFS(demo)))
+	mux.Handle("/dev/", http.NotFoundHandler())
+	switch err := opts.Validate(); {
+	case err != nil:
+		logger.Error("development userSig endpoint disabled", "error", err)
+	case opts.DevMode:
+		mux.Handle("POST /dev/usersig", newDevUserSigHandler(opts, logger))
+		mux.HandleFunc("/dev/usersig", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		})
+	}
+	return withHeaders(mux)
+}
+
+// onlyGet answers other methods than GET and HEAD with 405. (Method patterns such as
+// "GET /" would make the mux answer 405 to POST /dev/usersig when dev mode is off; that
+// path must not exist then.)
+func onlyGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// mustSub is a subtree of the embedded files; the directories are compiled in, so a
+// failure is a build defect.
+func mustSub(dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic("web: embedded directory " + dir + ": " + err.Error())
+	}
+	return sub
+}
+
+// contentSecurityPolicy lets the page load only its own scripts and styles, talk to its
+// own origin (HTTP and WebSocket) and show media streams.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"connect-src 'self' ws: wss:; img-src 'self' data: https:; media-src 'self' blob: mediastream:; " +
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// withHeaders adds the security and caching headers of every response: the files are
+// embedded without modification times, so browsers revalidate them each time.
+func withHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
