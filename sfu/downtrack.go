@@ -31,6 +31,7 @@ type DownTrack struct {
 	isVideo  bool
 
 	binding   atomic.Pointer[downTrackBinding]
+	layers    *downTrackLayers  // simulcast layer choice (simulcast_downtrack.go); nil for a single-layer track
 	rtpSender *webrtc.RTPSender // set once by the subscriber Peer under its lock
 
 	// Receiver read goroutine.
@@ -65,6 +66,9 @@ func newDownTrack(r *Receiver, s *Sender, p *Peer) *DownTrack {
 		rtt:          defaultRTT,
 	}
 	d.rw.startAt(uint16(rand.Uint32()), rand.Uint32())
+	if r.sim != nil {
+		d.layers = newDownTrackLayers(r.codec)
+	}
 	return d
 }
 
@@ -74,7 +78,8 @@ func (d *DownTrack) Receiver() *Receiver { return d.receiver }
 // ID is the published track's ID (webrtc.TrackLocal).
 func (d *DownTrack) ID() string { return d.receiver.TrackID() }
 
-// RID is empty: simulcast layers are not selected yet (webrtc.TrackLocal).
+// RID is empty: a subscriber receives one layer of a simulcast track as one plain
+// stream (webrtc.TrackLocal).
 func (d *DownTrack) RID() string { return "" }
 
 // StreamID is the publisher's participant ID (webrtc.TrackLocal).
@@ -96,7 +101,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		writer:      ctx.WriteStream(),
 	})
 	if d.isVideo {
-		d.receiver.requestKeyframe(time.Now())
+		d.requestKeyframe(time.Now())
 	}
 	return codec, nil
 }
@@ -197,7 +202,7 @@ func (d *DownTrack) handleRTCP(raw []byte, now time.Time) {
 				}
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			d.receiver.requestKeyframe(now)
+			d.requestKeyframe(now)
 		case *rtcp.ReceiverReport:
 			d.updateRTT(p.Reports, now)
 		case *rtcp.SenderReport:
@@ -208,15 +213,19 @@ func (d *DownTrack) handleRTCP(raw []byte, now time.Time) {
 
 // resend queues the packet sent as outSeq again, if the responder allows it.
 func (d *DownTrack) resend(outSeq uint16, now time.Time) {
-	inSeq, outTS, ok := d.history.get(outSeq)
+	inSeq, layer, outTS, ok := d.history.getLayer(outSeq)
 	if !ok || !d.nack.allow(outSeq, now, d.rtt) {
 		return
 	}
-	n, marker, ok := d.receiver.buffer.get(inSeq, d.scratch[:])
+	buffer, munge := d.resendSource(layer)
+	if buffer == nil {
+		return
+	}
+	n, marker, ok := buffer.get(inSeq, d.scratch[:])
 	if !ok {
 		return
 	}
-	d.sender.enqueue(d, outSeq, outTS, marker, d.scratch[:n])
+	d.sender.enqueueMunged(d, outSeq, outTS, marker, d.scratch[:n], munge)
 }
 
 // updateRTT takes the round-trip time from a report block about our stream:

@@ -354,6 +354,10 @@ func (p *Peer) scheduleNegotiationLocked() {
 
 // handleRemoteTrack wraps a publisher's new track in a Receiver.
 func (p *Peer) handleRemoteTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPReceiver) {
+	if track.RID() != "" {
+		p.handleSimulcastTrack(track, rtpReceiver) // simulcast_peer.go
+		return
+	}
 	cfg := p.engine.cfg
 	size := cfg.AudioBufferPackets
 	if track.Kind() == webrtc.RTPCodecTypeVideo {

@@ -28,6 +28,7 @@ type Receiver struct {
 	downTracks atomic.Pointer[[]*DownTrack]
 	pli        throttle
 	writeRTCP  func([]rtcp.Packet) error // to the publisher; nil in unit tests
+	sim        *simulcastReceiver        // rid layers (simulcast.go); nil for a single-layer track
 
 	// Source of packets when attached to a PeerConnection; nil in unit tests.
 	track       *webrtc.TrackRemote

@@ -44,6 +44,12 @@ func newSender(size int) *Sender {
 // enqueue copies one rewritten packet into the queue; false when the queue is full or
 // closed. Safe for concurrent use; no allocation.
 func (s *Sender) enqueue(track *DownTrack, seq uint16, ts uint32, marker bool, payload []byte) bool {
+	return s.enqueueMunged(track, seq, ts, marker, payload, vp8Munge{})
+}
+
+// enqueueMunged is enqueue that also renumbers the copy's VP8 picture ID and TL0PICIDX
+// (simulcast layer switches).
+func (s *Sender) enqueueMunged(track *DownTrack, seq uint16, ts uint32, marker bool, payload []byte, m vp8Munge) bool {
 	if len(payload) > maxPacketSize {
 		return false
 	}
@@ -62,6 +68,7 @@ func (s *Sender) enqueue(track *DownTrack, seq uint16, ts uint32, marker bool, p
 	slot.ts = ts
 	slot.marker = marker
 	slot.n = copy(slot.data[:], payload)
+	m.apply(slot.data[:slot.n])
 	wasEmpty := s.count == 0
 	s.count++
 	s.mu.Unlock()

@@ -1,0 +1,294 @@
+package sfu
+
+import (
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Timing of layer bookkeeping (evaluated on the layers' read goroutines, from the
+// packets' arrival times).
+const (
+	bitrateWindow       = 500 * time.Millisecond // bitrate measurement window
+	layerInactiveAfter  = 1500 * time.Millisecond
+	layerCheckInterval  = 250 * time.Millisecond // how often a layer looks for activity changes
+	bitrateSmoothingNum = 1                      // new window weight: num/den
+	bitrateSmoothingDen = 2
+)
+
+// LayerInfo describes one simulcast layer of a published video track.
+type LayerInfo struct {
+	RID     string
+	Width   int  // from the last keyframe; 0 until one arrived
+	Height  int  // from the last keyframe; 0 until one arrived
+	Bitrate int  // measured, bits per second
+	Active  bool // packets arrived within 1.5 s of the newest packet of any layer
+}
+
+// simulcastReceiver holds the layers of a simulcast Receiver. The slice is fixed at
+// creation; each layer's mutable state is its own (atomics, or its read goroutine's).
+type simulcastReceiver struct {
+	layers     []*layer // publisher order, smallest first
+	running    atomic.Int32
+	sizeOf     frameSizeParser
+	activeMask atomic.Uint32 // which layers were active at the last check
+}
+
+// layer is one rid of a simulcast track: its own SSRC, packet buffer, keyframe throttle,
+// size and bitrate, and the read goroutines of its pion track.
+type layer struct {
+	index  int
+	rid    string
+	owner  *Receiver
+	buffer *packetBuffer
+	pli    throttle
+
+	ssrc         atomic.Uint32
+	width        atomic.Int32
+	height       atomic.Int32
+	bitrate      atomic.Int64
+	lastPacketNs atomic.Int64
+	attached     bool                // under owner.mu
+	track        *webrtc.TrackRemote // set before the read goroutine starts
+
+	// Read goroutine.
+	readBuf     [maxPacketSize]byte
+	pkt         rtpPacket
+	windowStart int64
+	windowBytes int64
+	nextCheck   int64
+	dropped     uint64
+}
+
+// orderRIDs returns the rids smallest layer first: q, h, f when those are the names,
+// else the order the publisher's SDP lists them in.
+func orderRIDs(rids []string) []string {
+	out := slices.Clone(rids)
+	rank := map[string]int{"q": 0, "h": 1, "f": 2}
+	for _, rid := range out {
+		if _, ok := rank[rid]; !ok {
+			return out
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return rank[a] - rank[b] })
+	return out
+}
+
+// newSimulcastReceiver is a Receiver whose packets come from up to maxLayers rid
+// layers (ordered smallest first) that attach as pion reports them.
+func newSimulcastReceiver(p receiverParams, rids []string) *Receiver {
+	r := newReceiver(p)
+	sim := &simulcastReceiver{sizeOf: frameSizeParserFor(p.codec.MimeType)}
+	for i, rid := range rids {
+		if i == maxLayers {
+			break
+		}
+		l := &layer{index: i, rid: rid, owner: r, buffer: r.buffer}
+		if i > 0 {
+			l.buffer = newPacketBuffer(p.bufferPackets)
+		}
+		l.pli.interval = p.pliThrottle
+		sim.layers = append(sim.layers, l)
+	}
+	r.sim = sim
+	return r
+}
+
+// Simulcast reports whether the track is published in several rid layers.
+func (r *Receiver) Simulcast() bool { return r.sim != nil }
+
+// Layers describes the simulcast layers, smallest first; nil for a single-layer track.
+func (r *Receiver) Layers() []LayerInfo {
+	if r.sim == nil {
+		return nil
+	}
+	var views [maxLayers]layerView
+	r.sim.layerViews(&views)
+	out := make([]LayerInfo, len(r.sim.layers))
+	for i, l := range r.sim.layers {
+		out[i] = LayerInfo{
+			RID: l.rid, Width: views[i].width, Height: views[i].height,
+			Bitrate: views[i].bitrate, Active: views[i].active,
+		}
+	}
+	return out
+}
+
+// layerViews fills views with what selection needs; returns the count. A layer is
+// active when its last packet is recent compared to the newest packet of any layer, so
+// selection needs no clock. No allocation.
+func (s *simulcastReceiver) layerViews(views *[maxLayers]layerView) int {
+	newest := s.newestPacket()
+	for i, l := range s.layers {
+		views[i] = layerView{
+			active: l.active(newest), width: int(l.width.Load()), height: int(l.height.Load()),
+			bitrate: int(l.bitrate.Load()),
+		}
+	}
+	return len(s.layers)
+}
+
+// newestPacket is the arrival time (UnixNano) of the newest packet of any layer.
+func (s *simulcastReceiver) newestPacket() int64 {
+	var newest int64
+	for _, l := range s.layers {
+		newest = max(newest, l.lastPacketNs.Load())
+	}
+	return newest
+}
+
+func (l *layer) active(now int64) bool {
+	last := l.lastPacketNs.Load()
+	return last != 0 && now-last < int64(layerInactiveAfter)
+}
+
+// attachLayer starts reading a layer's pion track; false when the rid is unknown, the
+// layer is attached already or the Receiver has finished.
+func (r *Receiver) attachLayer(track *webrtc.TrackRemote) bool {
+	var l *layer
+	for _, x := range r.sim.layers {
+		if x.rid == track.RID() {
+			l = x
+		}
+	}
+	if l == nil {
+		return false
+	}
+	r.mu.Lock()
+	if r.closed || l.attached {
+		r.mu.Unlock()
+		return false
+	}
+	l.attached = true
+	l.track = track
+	l.ssrc.Store(uint32(track.SSRC()))
+	r.sim.running.Add(1)
+	r.wg.Add(2)
+	r.mu.Unlock()
+	go l.readLoop()
+	go l.readRTCPLoop()
+	return true
+}
+
+// readLoop reads the layer's track until it ends; the last layer to end finishes the
+// Receiver.
+func (l *layer) readLoop() {
+	r := l.owner
+	for {
+		n, _, err := l.track.Read(l.readBuf[:])
+		if err != nil {
+			r.logger.Debug("simulcast layer ended", "track", r.trackID, "rid", l.rid,
+				"err", err, "malformed_packets", l.dropped)
+			break
+		}
+		_ = l.writePacket(l.readBuf[:n], time.Now())
+	}
+	r.wg.Done()
+	if r.sim.running.Add(-1) == 0 {
+		r.finish()
+	}
+}
+
+// readRTCPLoop drains the publisher's RTCP for this layer (sender reports).
+func (l *layer) readRTCPLoop() {
+	r := l.owner
+	defer r.wg.Done()
+	var buf [maxPacketSize]byte
+	for {
+		if _, _, err := r.rtpReceiver.ReadSimulcast(buf[:], l.rid); err != nil {
+			return
+		}
+	}
+}
+
+// writePacket takes one packet of this layer: parse, learn size and bitrate, store, fan
+// out to the DownTracks forwarding or waiting for this layer. Read goroutine only; no
+// allocation.
+func (l *layer) writePacket(raw []byte, now time.Time) error {
+	r := l.owner
+	p := &l.pkt
+	if err := parseRTP(raw, p); err != nil {
+		l.dropped++
+		return err
+	}
+	nowNs := now.UnixNano()
+	wasActive := l.active(nowNs)
+	l.lastPacketNs.Store(nowNs)
+	changed := !wasActive
+	if r.keyframe != nil {
+		p.Keyframe = r.keyframe(p.Payload)
+	}
+	if p.Keyframe && r.sim.sizeOf != nil {
+		if w, h, ok := r.sim.sizeOf(p.Payload); ok && (int32(w) != l.width.Load() || int32(h) != l.height.Load()) {
+			l.width.Store(int32(w))
+			l.height.Store(int32(h))
+			changed = true
+		}
+	}
+	l.measure(len(raw), nowNs)
+	l.buffer.put(p)
+	if nowNs >= l.nextCheck {
+		l.nextCheck = nowNs + int64(layerCheckInterval)
+		changed = r.sim.activityChanged(nowNs) || changed
+	}
+	if changed {
+		r.reselectLayers(now)
+	}
+	for _, d := range *r.downTracks.Load() {
+		d.forwardLayer(l, p, now)
+	}
+	return nil
+}
+
+// measure adds one packet to the bitrate window and closes the window when it is over.
+func (l *layer) measure(bytes int, now int64) {
+	if l.windowStart == 0 {
+		l.windowStart = now
+	}
+	l.windowBytes += int64(bytes)
+	elapsed := now - l.windowStart
+	if elapsed < int64(bitrateWindow) {
+		return
+	}
+	rate := l.windowBytes * 8 * int64(time.Second) / elapsed
+	if old := l.bitrate.Load(); old != 0 {
+		rate = (old*(bitrateSmoothingDen-bitrateSmoothingNum) + rate*bitrateSmoothingNum) / bitrateSmoothingDen
+	}
+	l.bitrate.Store(rate)
+	l.windowStart, l.windowBytes = now, 0
+}
+
+// activityChanged recomputes which layers are active and reports whether that changed
+// since the last check (by any layer's goroutine).
+func (s *simulcastReceiver) activityChanged(now int64) bool {
+	var mask uint32
+	for i, l := range s.layers {
+		if l.active(now) {
+			mask |= 1 << i
+		}
+	}
+	return s.activeMask.Swap(mask) != mask
+}
+
+// reselectLayers lets every DownTrack choose its layer again (sizes, activity or
+// bitrates changed).
+func (r *Receiver) reselectLayers(now time.Time) {
+	for _, d := range *r.downTracks.Load() {
+		d.updateTargetLayer(now)
+	}
+}
+
+// requestKeyframe sends a PLI for this layer unless one went out within pli_throttle.
+func (l *layer) requestKeyframe(now time.Time) {
+	r := l.owner
+	ssrc := l.ssrc.Load()
+	if r.writeRTCP == nil || ssrc == 0 || !l.pli.allow(now) {
+		return
+	}
+	if err := r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		r.logger.Debug("send PLI", "track", r.trackID, "rid", l.rid, "err", err)
+	}
+}

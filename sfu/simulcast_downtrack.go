@@ -1,0 +1,264 @@
+package sfu
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrackLayers is a DownTrack's simulcast state: which layer it forwards (current),
+// which it wants (target), and what the subscriber asked for.
+//
+// Ownership: every layer's read goroutine may call forwardLayer, so the forwarding state
+// (the DownTrack's rewriter and history writes, and the fields below mu) is guarded by
+// mu. Layers the DownTrack neither forwards nor wants return after two atomic loads
+// without taking it. The wish fields are atomics set by any goroutine.
+type downTrackLayers struct {
+	current atomic.Int32 // layer being forwarded, -1 while waiting for a keyframe
+	target  atomic.Int32 // layer wanted, -1 until one is active
+	wantW   atomic.Int32
+	wantH   atomic.Int32
+	pinned  atomic.Int32 // explicit layer, -1 automatic
+	budget  atomic.Int64 // bits per second, 0 unlimited
+
+	switches atomic.Uint64
+	munges   [maxLayers]atomic.Uint32 // each layer's VP8 renumbering (packed), for resends
+
+	mu          sync.Mutex
+	isVP8       bool
+	clockRate   uint32
+	lastSentNs  int64
+	munge       vp8Munge // of the current layer
+	havePicture bool     // lastPicture/lastTL0 hold what was last sent
+	lastPicture uint16
+	lastTL0     uint8
+	pictureMask uint16
+}
+
+func newDownTrackLayers(codec webrtc.RTPCodecParameters) *downTrackLayers {
+	s := &downTrackLayers{
+		isVP8:     strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8),
+		clockRate: codec.ClockRate,
+	}
+	s.current.Store(-1)
+	s.target.Store(-1)
+	s.pinned.Store(-1)
+	return s
+}
+
+// SetWantedSize sets the picture size the subscriber wants: it receives the smallest
+// layer that covers it (10 % tolerance, either orientation), the largest when none does.
+// 0, 0 means as large as the bandwidth allows. No effect on a single-layer track.
+func (d *DownTrack) SetWantedSize(width, height int) {
+	if d.layers == nil {
+		return
+	}
+	d.layers.wantW.Store(int32(max(width, 0)))
+	d.layers.wantH.Store(int32(max(height, 0)))
+	d.updateTargetLayer(time.Now())
+}
+
+// SetTargetLayer pins the layer to forward (index into Receiver.Layers); -1 returns to
+// choosing by wanted size. An inactive pinned layer is ignored while it is inactive.
+func (d *DownTrack) SetTargetLayer(layer int) {
+	if d.layers == nil {
+		return
+	}
+	if layer < -1 || layer >= len(d.receiver.sim.layers) {
+		layer = -1
+	}
+	d.layers.pinned.Store(int32(layer))
+	d.updateTargetLayer(time.Now())
+}
+
+// SetBitrateBudget caps what this video may use, in bits per second (0 = no cap): the
+// chosen layer steps down until its measured bitrate fits.
+func (d *DownTrack) SetBitrateBudget(bps int64) {
+	if d.layers == nil {
+		return
+	}
+	if d.layers.budget.Swap(max(bps, 0)) != max(bps, 0) {
+		d.updateTargetLayer(time.Now())
+	}
+}
+
+// CurrentLayer is the layer being forwarded, -1 when none (single-layer tracks: 0).
+func (d *DownTrack) CurrentLayer() int {
+	if d.layers == nil {
+		return 0
+	}
+	return int(d.layers.current.Load())
+}
+
+// TargetLayer is the layer the DownTrack switches to at its next keyframe.
+func (d *DownTrack) TargetLayer() int {
+	if d.layers == nil {
+		return 0
+	}
+	return int(d.layers.target.Load())
+}
+
+// LayerSwitches counts how often forwarding started on a layer (the first start included).
+func (d *DownTrack) LayerSwitches() uint64 {
+	if d.layers == nil {
+		return 0
+	}
+	return d.layers.switches.Load()
+}
+
+// updateTargetLayer chooses the layer again from the current wish and layer state; on a
+// change it asks the new layer for a keyframe. Any goroutine; no allocation.
+func (d *DownTrack) updateTargetLayer(now time.Time) {
+	s := d.layers
+	var views [maxLayers]layerView
+	n := d.receiver.sim.layerViews(&views)
+	next := chooseLayer(views[:n], layerWish{
+		width: int(s.wantW.Load()), height: int(s.wantH.Load()),
+		pinned: int(s.pinned.Load()), budget: s.budget.Load(),
+	})
+	if next < 0 {
+		return // nothing arrives: keep the target until something does
+	}
+	if s.target.Swap(int32(next)) == int32(next) {
+		return
+	}
+	if s.current.Load() != int32(next) && d.isVideo {
+		d.receiver.sim.layers[next].requestKeyframe(now)
+	}
+}
+
+// requestKeyframe asks the publisher for a keyframe of what this DownTrack sends (or is
+// about to send), throttled per layer.
+func (d *DownTrack) requestKeyframe(now time.Time) {
+	if d.layers == nil {
+		d.receiver.requestKeyframe(now)
+		return
+	}
+	i := d.layers.target.Load()
+	if i < 0 {
+		i = d.layers.current.Load()
+	}
+	if i >= 0 {
+		d.receiver.sim.layers[i].requestKeyframe(now)
+	}
+}
+
+// forwardLayer is forward for a simulcast track: packets of the current layer are sent;
+// the target layer's first keyframe switches over. Called by the layers' read
+// goroutines; no allocation.
+func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
+	s := d.layers
+	idx := int32(l.index)
+	if s.target.Load() < 0 {
+		d.updateTargetLayer(now)
+	}
+	if idx != s.target.Load() && idx != s.current.Load() {
+		return
+	}
+	if d.binding.Load() == nil || (d.peer != nil && !d.peer.mediaReady.Load()) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current, target := s.current.Load(), s.target.Load()
+	if idx == target && target != current {
+		if !p.Keyframe || len(p.Payload) == 0 {
+			l.requestKeyframe(now) // throttled; repeats a request that got lost
+			return
+		}
+		d.switchLayer(l, p, now)
+		current = idx
+	}
+	if idx != current {
+		return
+	}
+	if len(p.Payload) == 0 { // padding only
+		d.rw.drop(p.SequenceNumber)
+		return
+	}
+	r, ok := d.rw.next(p.SequenceNumber, p.Timestamp)
+	if !ok {
+		return
+	}
+	if !d.sender.enqueueMunged(d, r.seq, r.ts, p.Marker, p.Payload, s.munge) {
+		d.rw.drop(p.SequenceNumber)
+		// The frame is broken: wait for a keyframe of the target layer.
+		s.current.Store(-1)
+		d.requestKeyframe(now)
+		return
+	}
+	d.rw.commit(r)
+	d.history.putLayer(r.seq, p.SequenceNumber, uint8(idx), r.ts)
+	if r.advance {
+		s.lastSentNs = now.UnixNano()
+		if s.isVP8 {
+			s.notePicture(p.Payload)
+		}
+	}
+}
+
+// notePicture remembers the picture ID and TL0PICIDX as sent. Caller holds mu.
+func (s *downTrackLayers) notePicture(payload []byte) {
+	var desc vp8Descriptor
+	if !parseVP8Descriptor(payload, &desc) || !desc.hasPicture {
+		return
+	}
+	s.pictureMask = desc.pictureIDMask()
+	s.lastPicture = desc.pictureID
+	s.lastTL0 = desc.tl0PicIdx
+	if s.munge.active {
+		s.lastPicture = (desc.pictureID + s.munge.pictureID) & s.pictureMask
+		s.lastTL0 = desc.tl0PicIdx + s.munge.tl0PicIdx
+	}
+	s.havePicture = true
+}
+
+// switchLayer makes l the current layer, starting at its keyframe p: output sequence
+// numbers continue right after the last sent one, the timestamp advances by the wall
+// time since then, and VP8 picture IDs / TL0PICIDX continue from the last sent ones.
+// Caller holds mu.
+func (d *DownTrack) switchLayer(l *layer, p *rtpPacket, now time.Time) {
+	s := d.layers
+	if d.rw.started {
+		delta := uint32(1)
+		if elapsed := now.UnixNano() - s.lastSentNs; s.lastSentNs != 0 && elapsed > 0 {
+			delta = max(uint32(elapsed*int64(s.clockRate)/int64(time.Second)), 1)
+		}
+		d.rw.restart(delta)
+	}
+	m := vp8Munge{}
+	if s.isVP8 && s.havePicture {
+		var desc vp8Descriptor
+		if parseVP8Descriptor(p.Payload, &desc) && desc.hasPicture {
+			m.active = true
+			m.pictureID = (s.lastPicture + 1 - desc.pictureID) & desc.pictureIDMask()
+			m.tl0PicIdx = s.lastTL0 + 1 - desc.tl0PicIdx
+		}
+	}
+	s.munge = m
+	s.munges[l.index].Store(m.pack())
+	s.current.Store(int32(l.index))
+	s.switches.Add(1)
+}
+
+// resendSource is where a NACKed packet of layer i is read from and how it is renumbered.
+func (d *DownTrack) resendSource(i uint8) (*packetBuffer, vp8Munge) {
+	if d.layers == nil {
+		return d.receiver.buffer, vp8Munge{}
+	}
+	if int(i) >= len(d.receiver.sim.layers) {
+		return nil, vp8Munge{}
+	}
+	return d.receiver.sim.layers[i].buffer, unpackVP8Munge(d.layers.munges[i].Load())
+}
+
+// restart makes the next packet start a new input stream (another simulcast layer):
+// output continues at lastOut+1, tsDelta after the last output timestamp.
+func (w *rewriter) restart(tsDelta uint32) {
+	w.started = false
+	w.closeGap = false
+	w.lastTS += tsDelta
+}
