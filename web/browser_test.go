@@ -1,0 +1,215 @@
+package web
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The server's per-user voice volume (onUserVoiceVolumeChanged, D20) and network quality
+// (onUserNetworkQualityChanged, D21) events come from issue 5. While a flag is false the
+// test does not require the event; when it is true the test waits for the event and checks
+// its values.
+const (
+	serverSendsVoiceVolume    = true
+	serverSendsNetworkQuality = true
+)
+
+// Chromium sends its higher simulcast layers only when its bandwidth estimate grows, which
+// needs transport-wide-cc (or REMB) feedback from the SFU on the publisher PeerConnection
+// (issue 4). While this flag is false the test checks that the SDK offers the three layers
+// q/h/f but not that all three are sent.
+const serverSendsPublisherBandwidthFeedback = false
+
+// publisherLayersJS describes the publisher's video layers and its bandwidth estimate.
+const publisherLayersJS = `(async () => {
+  const s = await window.parleyDemo.engine.getStats();
+  const out = [];
+  s.publisher.forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video') {
+      out.push(r.rid + ': ' + (r.frameWidth || 0) + 'x' + (r.frameHeight || 0) + ' frames ' + (r.framesEncoded || 0) + ' limited by ' + r.qualityLimitationReason);
+    }
+    if (r.type === 'candidate-pair' && r.nominated) out.push('available outgoing bitrate ' + r.availableOutgoingBitrate);
+  });
+  return out.sort().join('; ');
+})()`
+
+// screenshotDirEnv names an extra directory for the in-call screenshot (the docs keep one
+// at docs/screenshots/demo-call.png); it is always written to the test's artifact directory.
+const screenshotDirEnv = "PARLEY_SCREENSHOT_DIR"
+
+// mediaStats is what statsJS reports of a page's PeerConnections.
+type mediaStats struct {
+	VideoFramesDecoded int      `json:"videoFramesDecoded"`
+	VideoWidth         int      `json:"videoWidth"`
+	VideoHeight        int      `json:"videoHeight"`
+	AudioBytesReceived int      `json:"audioBytesReceived"`
+	AudioLevel         float64  `json:"audioLevel"`
+	PublishedRIDs      []string `json:"publishedRids"`
+}
+
+// statsJS sums the subscriber's inbound-rtp and lists the publisher's sending simulcast
+// layers, from the SDK's getStats.
+const statsJS = `(async () => {
+  const s = await window.parleyDemo.engine.getStats();
+  const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
+  if (!s) return out;
+  s.subscriber.forEach((r) => {
+    if (r.type !== 'inbound-rtp') return;
+    if (r.kind === 'video') {
+      out.videoFramesDecoded += r.framesDecoded || 0;
+      out.videoWidth = Math.max(out.videoWidth, r.frameWidth || 0);
+      out.videoHeight = Math.max(out.videoHeight, r.frameHeight || 0);
+    } else if (r.kind === 'audio') {
+      out.audioBytesReceived += r.bytesReceived || 0;
+      out.audioLevel = Math.max(out.audioLevel, r.audioLevel || 0);
+    }
+  });
+  s.publisher.forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video' && (r.framesEncoded || 0) > 0) out.publishedRids.push(r.rid || '');
+  });
+  out.publishedRids.sort();
+  return out;
+})()`
+
+// eventCountJS counts the page's received events of one name that match a condition on
+// the payload p.
+func eventCountJS(name, cond string) string {
+	if cond == "" {
+		cond = "true"
+	}
+	return fmt.Sprintf("window.parleyDemo.events.filter((e) => e.name === %q && ((p) => %s)(e.payload)).length", name, cond)
+}
+
+func signIn(b *browser, baseURL, userID string) {
+	b.t.Helper()
+	b.do(
+		chromedp.Navigate(baseURL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
+		chromedp.SetValue(chromedp.CSS("#user-id"), userID),
+		chromedp.Click(chromedp.CSS("#voice-processing")), // off: deterministic audio levels
+		chromedp.Click(chromedp.CSS("#signin-button")),
+	)
+	waitFor[bool](b, "the lobby", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
+}
+
+// waitMediaFlowing waits until b decodes video and receives audio, then checks that both
+// keep growing.
+func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
+	t.Helper()
+	waitFor[bool](b, "decoded video and received audio", `(async () => {
+	  const s = await (`+statsJS+`);
+	  return s.videoFramesDecoded > 30 && s.audioBytesReceived > 2000;
+	})()`, 45*time.Second)
+	first := eval[mediaStats](b, statsJS)
+	waitFor[bool](b, "more decoded frames and audio bytes", fmt.Sprintf(`(async () => {
+	  const s = await (%s);
+	  return s.videoFramesDecoded > %d && s.audioBytesReceived > %d;
+	})()`, statsJS, first.VideoFramesDecoded, first.AudioBytesReceived), 20*time.Second)
+	return eval[mediaStats](b, statsJS)
+}
+
+// TestBrowserCall: alice calls bob from the demo page, bob accepts, both see and hear each
+// other, get volume and quality events, alice switches to audio and hangs up.
+func TestBrowserCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
+	if err := writeSineWAV(wav, 10); err != nil {
+		t.Fatal(err)
+	}
+	alice := newBrowser(t, "alice", wav)
+	bob := newBrowser(t, "bob", wav)
+	signIn(alice, srv.URL, "alice")
+	signIn(bob, srv.URL, "bob")
+
+	alice.do(
+		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
+		chromedp.Click(chromedp.CSS("#call-video")),
+	)
+	waitFor[bool](bob, "the ringing dialog", `document.getElementById('ringing').open`, 20*time.Second)
+	if got := eval[string](bob, `document.getElementById('ring-caller').textContent`); got != "alice" {
+		t.Fatalf("bob's ringing dialog names %q, want alice", got)
+	}
+	bob.do(chromedp.Click(chromedp.CSS("#accept")))
+	for _, b := range []*browser{alice, bob} {
+		waitFor[int](b, "onCallBegin", eventCountJS("onCallBegin", "p.mediaType === 2"), 20*time.Second)
+	}
+
+	// Both decode each other's video and receive audio.
+	for _, b := range []*browser{alice, bob} {
+		st := waitMediaFlowing(t, b)
+		t.Logf("%s receives: %+v", b.name, st)
+		if st.VideoWidth == 0 || st.VideoHeight == 0 {
+			t.Errorf("%s: decoded video has no size: %+v", b.name, st)
+		}
+		// The camera is 1280×720, wide enough for three simulcast layers q/h/f.
+		if w := eval[int](b, `document.getElementById('local-video').videoWidth`); w != 1280 {
+			t.Errorf("%s: camera is %d wide, want 1280", b.name, w)
+		}
+		if !eval[bool](b, `window.parleyDemo.engine.isSimulcastPublishing`) {
+			t.Errorf("%s: the SDK did not publish simulcast", b.name)
+		}
+	}
+	for _, b := range []*browser{alice, bob} {
+		t.Logf("%s publishes: %s", b.name, eval[string](b, publisherLayersJS))
+		if !serverSendsPublisherBandwidthFeedback {
+			continue
+		}
+		// Chromium adds the higher layers as its bandwidth estimate grows.
+		waitFor[bool](b, "three simulcast layers sent", `(async () => (await (`+statsJS+`)).publishedRids.join() === 'f,h,q')()`, 30*time.Second)
+	}
+	// The remote tile shows the other user's video.
+	waitFor[bool](alice, "bob's tile playing video",
+		`(() => { const v = document.querySelector('#tile-bob video'); return !!v && v.videoWidth > 0 && !document.getElementById('tile-bob').classList.contains('no-video'); })()`,
+		20*time.Second)
+
+	if serverSendsVoiceVolume {
+		for _, pair := range [][2]*browser{{alice, bob}, {bob, alice}} {
+			me, other := pair[0], pair[1]
+			waitFor[int](me, "a non-zero voice volume of "+other.name,
+				eventCountJS("onUserVoiceVolumeChanged", fmt.Sprintf("p.volumeMap && p.volumeMap[%q] > 0 && p.volumeMap[%q] <= 100", other.name, other.name)),
+				30*time.Second)
+		}
+	}
+	if serverSendsNetworkQuality {
+		for _, pair := range [][2]*browser{{alice, bob}, {bob, alice}} {
+			me, other := pair[0], pair[1]
+			// On loopback without loss the quality must be excellent or good (1 or 2).
+			waitFor[int](me, "a plausible network quality of "+other.name,
+				eventCountJS("onUserNetworkQualityChanged", fmt.Sprintf("(p.networkQualityList || []).some((q) => q.userId === %q && q.quality >= 1 && q.quality <= 2)", other.name)),
+				30*time.Second)
+		}
+	}
+
+	dirs := []string{t.ArtifactDir()}
+	if d := os.Getenv(screenshotDirEnv); d != "" {
+		dirs = append(dirs, d)
+	}
+	alice.screenshot("demo-call.png", dirs...)
+
+	// Alice switches to audio: both get onCallMediaTypeChanged, the cameras close.
+	alice.do(chromedp.Click(chromedp.CSS("#to-audio")))
+	for _, b := range []*browser{alice, bob} {
+		waitFor[int](b, "onCallMediaTypeChanged to audio",
+			eventCountJS("onCallMediaTypeChanged", "p.oldMediaType === 2 && p.newMediaType === 1"), 20*time.Second)
+		waitFor[bool](b, "the camera closed", `document.getElementById('local-video').srcObject === null && document.getElementById('tile-local').classList.contains('no-video')`, 20*time.Second)
+	}
+	waitFor[int](bob, "alice's video unavailable", eventCountJS("onUserVideoAvailable", `p.userId === "alice" && !p.isVideoAvailable`), 20*time.Second)
+
+	// Alice hangs up: both get onCallEnd and return to the lobby.
+	alice.do(chromedp.Click(chromedp.CSS("#hangup")))
+	for _, b := range []*browser{alice, bob} {
+		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", "p.totalTime >= 0"), 20*time.Second)
+		waitFor[bool](b, "the lobby after the call", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
+	}
+	for _, b := range []*browser{alice, bob} {
+		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
+			b.dumpOutput()
+			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
+		}
+	}
+}

@@ -1,0 +1,275 @@
+package web
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/call"
+)
+
+// chromiumPath is the browser the tests drive (Debian package chromium; `make test`
+// installs it).
+const chromiumPath = "/usr/bin/chromium"
+
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// testServer is a whole Parley server in process: media engine, signaling on /ws, and
+// this package's handler on /, listening on 127.0.0.1.
+type testServer struct {
+	URL string
+}
+
+func startTestServer(t *testing.T, devMode bool) *testServer {
+	t.Helper()
+	logger := testLogger()
+	rtc := sfu.DefaultConfig()
+	rtc.UDPPort = 0
+	engine, err := sfu.NewEngine(rtc, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := signaling.ServiceConfig{
+		Signaling: signaling.DefaultConfig(),
+		Auth:      signaling.DefaultAuthConfig(),
+		Call:      call.DefaultConfig(),
+		Room:      room.DefaultConfig(),
+	}
+	cfg.Auth.DevMode = devMode
+	if !devMode {
+		cfg.Auth.Apps = []signaling.AppCredential{{SDKAppID: 1400000002, Secret: "a-production-like-secret-0123456789"}}
+	}
+	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{DevMode: devMode, DevSDKAppID: cfg.Auth.Apps[0].SDKAppID, Logger: logger}
+	if devMode {
+		verifier, err := signaling.NewVerifier(cfg.Auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.MintUserSig = verifier.Mint
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", svc.Handler())
+	mux.Handle("/", Handler(opts))
+	srv := httptest.NewServer(mux) // binds 127.0.0.1
+	t.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			t.Errorf("signaling close: %v", err)
+		}
+		srv.Close()
+		if err := engine.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return &testServer{URL: srv.URL}
+}
+
+// writeSineWAV writes a 48 kHz mono 16-bit WAV of a 440 Hz sine at −20 dBFS: Chromium's
+// fake microphone plays it in a loop, so the published audio level is deterministic.
+func writeSineWAV(path string, seconds int) error {
+	const rate = 48000
+	n := rate * seconds
+	amplitude := math.Pow(10, -20.0/20) * 32767
+	data := make([]byte, 44+2*n)
+	copy(data[0:], "RIFF")
+	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*n))
+	copy(data[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(data[16:], 16)
+	binary.LittleEndian.PutUint16(data[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(data[22:], 1) // mono
+	binary.LittleEndian.PutUint32(data[24:], rate)
+	binary.LittleEndian.PutUint32(data[28:], rate*2)
+	binary.LittleEndian.PutUint16(data[32:], 2)
+	binary.LittleEndian.PutUint16(data[34:], 16)
+	copy(data[36:], "data")
+	binary.LittleEndian.PutUint32(data[40:], uint32(2*n))
+	for i := 0; i < n; i++ {
+		v := int16(math.Round(amplitude * math.Sin(2*math.Pi*440*float64(i)/rate)))
+		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(v))
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// browser is one headless Chromium with one tab.
+type browser struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+
+	mu     sync.Mutex
+	done   bool
+	output []string // console messages and exceptions of the page
+}
+
+// newBrowser starts Chromium with a fake camera and a fake microphone playing wavPath.
+// The browser stops when the test ends.
+func newBrowser(t *testing.T, name, wavPath string) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("Chromium is required for the browser tests: %v (run `make deps` or apt-get install chromium)", err)
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatalf("unshare is required: %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("use-fake-device-for-media-stream", "fps=30"),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", wavPath),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{t: t, name: name}
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen))
+	b.ctx = ctx
+	t.Cleanup(func() {
+		b.mu.Lock()
+		b.done = true
+		b.mu.Unlock()
+		if err := chromedp.Cancel(ctx); err != nil {
+			t.Logf("%s: stop browser: %v", name, err)
+		}
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil { // starts the browser and its tab
+		t.Fatalf("%s: start Chromium: %v", name, err)
+	}
+	return b
+}
+
+// listen keeps the page's console output (it runs on chromedp's reader goroutine).
+func (b *browser) listen(ev any) {
+	var line string
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		line = fmt.Sprintf("console.%s:", e.Type)
+		for _, a := range e.Args {
+			if len(a.Value) > 0 {
+				line += " " + string(a.Value)
+			} else {
+				line += " " + a.Description
+			}
+		}
+	case *runtime.EventExceptionThrown:
+		line = "exception: " + e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil {
+			line += " " + e.ExceptionDetails.Exception.Description
+		}
+	default:
+		return
+	}
+	b.mu.Lock()
+	if !b.done {
+		b.output = append(b.output, line)
+	}
+	b.mu.Unlock()
+}
+
+// dumpOutput logs the page's console output (on failure, for diagnosis).
+func (b *browser) dumpOutput() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.output {
+		b.t.Logf("%s page: %s", b.name, l)
+	}
+}
+
+// do runs chromedp steps with a deadline.
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.dumpOutput()
+		b.t.Fatalf("%s: %v", b.name, err)
+	}
+}
+
+// eval evaluates a JavaScript expression (awaiting a promise) and returns its value.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.dumpOutput()
+		b.t.Fatalf("%s: evaluate %s: %v", b.name, expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it returns a non-zero value of T or the
+// deadline passes, and returns that value.
+func waitFor[T comparable](b *browser, what, expr string, deadline time.Duration) T {
+	b.t.Helper()
+	var zero T
+	end := time.Now().Add(deadline)
+	for {
+		v := eval[T](b, expr)
+		if v != zero {
+			return v
+		}
+		if time.Now().After(end) {
+			b.dumpOutput()
+			b.t.Fatalf("%s: timed out after %s waiting for %s (%s)", b.name, deadline, what, expr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// screenshot writes a PNG of the page to each directory.
+func (b *browser) screenshot(file string, dirs ...string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("%s: screenshot: %v", b.name, err)
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+		path := filepath.Join(dir, file)
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+		b.t.Logf("screenshot: %s", path)
+	}
+}
