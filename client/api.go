@@ -100,6 +100,7 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 		kinds []webrtc.RTPCodecType
 	}{
 		{MidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{RIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}}, // simulcast layers (simulcast.go)
 		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
 	}
 	for _, ext := range extensions {

@@ -49,6 +49,9 @@ type PublisherConfig struct {
 	KeyframeInterval int
 	// Width and Height go into the keyframe header (default 640x480).
 	Width, Height uint16
+	// Simulcast, when set, sends the video as these rid layers (smallest first) instead
+	// of one stream; VideoBitrate, Width and Height are then unused (simulcast.go).
+	Simulcast []SimulcastLayer
 }
 
 func (c *PublisherConfig) setDefaults() error {
@@ -100,6 +103,7 @@ type Publisher struct {
 
 	audio, video             *webrtc.TrackLocalStaticRTP
 	audioSender, videoSender *webrtc.RTPSender
+	simulcast                *simulcastVideo // instead of video when PublisherConfig.Simulcast is set
 
 	audioPackets, videoPackets, videoFrames, keyframes, keyframeRequests, nacks atomic.Uint32
 	keyframeWanted                                                              atomic.Bool
@@ -133,7 +137,13 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 			return nil, err
 		}
 	}
-	if !cfg.NoVideo {
+	if !cfg.NoVideo && len(cfg.Simulcast) > 0 {
+		if p.simulcast, err = p.addSimulcastVideo(); err != nil {
+			_ = pc.Close()
+			p.wg.Wait()
+			return nil, err
+		}
+	} else if !cfg.NoVideo {
 		if p.video, p.videoSender, err = p.addTrack(webrtc.MimeTypeVP8, videoClockRate, 0, "video"); err != nil {
 			_ = pc.Close()
 			return nil, err
@@ -260,6 +270,10 @@ func (p *Publisher) Start() error {
 	if p.video != nil {
 		p.sending.Add(1)
 		go p.sendVideo()
+	}
+	if p.simulcast != nil {
+		p.sending.Add(1)
+		go p.sendSimulcast()
 	}
 	return nil
 }

@@ -30,9 +30,10 @@ type TrackStats struct {
 	PLIsSent       uint64 // keyframe requests sent because the video did not start with one
 	LatencyMean    time.Duration
 	LatencyMax     time.Duration
-	AudioLevel     int  // last ssrc-audio-level value (V bit included), -1 when none was seen
-	Ended          bool // the track ended (read returned io.EOF)
-	EndedOtherwise bool // the read loop stopped with another error (PeerConnection closed)
+	AudioLevel     int        // last ssrc-audio-level value (V bit included), -1 when none was seen
+	Ended          bool       // the track ended (read returned io.EOF)
+	EndedOtherwise bool       // the read loop stopped with another error (PeerConnection closed)
+	Simulcast      LayerStats // video sent by a simulcast Publisher (simulcast.go)
 }
 
 // seqWindowMargin lets packets older than the first one received (retransmissions that
@@ -93,6 +94,7 @@ type trackCounter struct {
 	latencySum   time.Duration
 	latencyCount int64
 	sawFirst     bool
+	layers       layerCounter
 }
 
 func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, levelExtID uint8) *trackCounter {
@@ -139,6 +141,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 		return false
 	}
 	if c.payloadKind == PayloadVideo {
+		c.layers.observe(pkt.Payload, block)
 		if !c.sawFirst {
 			st.FirstKeyframe = block.Flags&FlagKeyframe != 0 && block.Flags&FlagFrameStart != 0
 		}
@@ -186,6 +189,7 @@ func (c *trackCounter) snapshot() TrackStats {
 	st := c.stats
 	st.SeqGaps = c.rtpSeqs.gaps()
 	st.BlockGaps = c.blockSeqs.gaps()
+	st.Simulcast = c.layers.stats
 	if c.latencyCount > 0 {
 		st.LatencyMean = c.latencySum / time.Duration(c.latencyCount)
 	}

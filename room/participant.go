@@ -29,6 +29,7 @@ type Participant struct {
 	published      map[*sfu.Receiver]TrackKind      // this participant's tracks
 	downTracks     map[*sfu.Receiver]*sfu.DownTrack // others' tracks on this subscriber Peer
 	wantVideo      map[string]bool                  // StartRemoteView targets, by userId
+	wantSize       map[string]VideoSize             // wanted video size, by userId (quality.go)
 }
 
 func newParticipant(m *Manager, userID string, sig Signaller) (*Participant, error) {
@@ -50,6 +51,7 @@ func newParticipant(m *Manager, userID string, sig Signaller) (*Participant, err
 		published:  make(map[*sfu.Receiver]TrackKind),
 		downTracks: make(map[*sfu.Receiver]*sfu.DownTrack),
 		wantVideo:  make(map[string]bool),
+		wantSize:   make(map[string]VideoSize),
 	}
 	pub.OnICECandidate(func(c webrtc.ICECandidateInit) { sig.SendCandidate(TargetPublisher, c) })
 	sub.OnICECandidate(func(c webrtc.ICECandidateInit) { sig.SendCandidate(TargetSubscriber, c) })
@@ -141,6 +143,7 @@ func (p *Participant) setRemoteView(publisherUserID string, view bool) error {
 		p.wantVideo[publisherUserID] = true
 	} else {
 		delete(p.wantVideo, publisherUserID)
+		delete(p.wantSize, publisherUserID)
 	}
 	publisher := r.findLocked(publisherUserID)
 	if publisher == nil {
@@ -244,6 +247,7 @@ func (p *Participant) subscribeLocked(rcv *sfu.Receiver) {
 		return
 	}
 	p.downTracks[rcv] = dt
+	p.applyWantedSizeLocked(dt)
 }
 
 // unsubscribeLocked removes rcv from this participant's subscriber Peer. Caller holds

@@ -77,6 +77,10 @@ func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteVi
 	if p.UserID == sess.UserID() {
 		return protocol.Empty{}, protocol.InvalidParams("userId", "is yourself: render your own camera locally")
 	}
+	width, height := wantedSize(p.VideoQuality)
+	if err := part.SetRemoteViewQuality(p.UserID, width, height); err != nil {
+		return protocol.Empty{}, err
+	}
 	return protocol.Empty{}, part.StartRemoteView(p.UserID)
 }
 
@@ -88,11 +92,27 @@ func (sess *session) stopRemoteView(_ context.Context, p protocol.StopRemoteView
 	return protocol.Empty{}, part.StopRemoteView(p.UserID)
 }
 
-// setRemoteViewQuality records the wanted size of a subscribed video. Until simulcast
-// layer selection lands, every subscriber receives the single published layer.
-func (sess *session) setRemoteViewQuality(_ context.Context, _ protocol.SetRemoteViewQualityParams) (protocol.Empty, error) {
-	_, _, err := sess.currentParticipant()
-	return protocol.Empty{}, err
+// setRemoteViewQuality changes the wanted size of a remote video: a simulcast track
+// switches to the smallest layer that covers it (at that layer's next keyframe).
+func (sess *session) setRemoteViewQuality(_ context.Context, p protocol.SetRemoteViewQualityParams) (protocol.Empty, error) {
+	part, _, err := sess.currentParticipant()
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	if p.UserID == sess.UserID() {
+		return protocol.Empty{}, protocol.InvalidParams("userId", "is yourself: render your own camera locally")
+	}
+	width, height := wantedSize(p.VideoQuality)
+	return protocol.Empty{}, part.SetRemoteViewQuality(p.UserID, width, height)
+}
+
+// wantedSize is the picture size a VideoQuality asks for: explicit width/height when
+// given, else the Resolution's size; 0, 0 for no preference.
+func wantedSize(q protocol.VideoQuality) (width, height int) {
+	if q.Width > 0 || q.Height > 0 {
+		return q.Width, q.Height
+	}
+	return q.Resolution.Size()
 }
 
 // muteHandler reports the user's camera or microphone state (D19).

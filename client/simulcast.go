@@ -1,0 +1,353 @@
+package client
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// RIDURI is the RTP stream ID header extension that names a simulcast layer.
+const RIDURI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+
+// SimulcastLayer is one synthetic simulcast layer of the Publisher's video.
+type SimulcastLayer struct {
+	RID           string
+	Width, Height uint16 // written in the layer's VP8 keyframe headers
+	Bitrate       int    // bits per second; keyframes are three times a frame's size
+}
+
+// DefaultSimulcastLayers are q 320×180 at 150 kbit/s, h 640×360 at 500 kbit/s and
+// f 1280×720 at 1.5 Mbit/s.
+func DefaultSimulcastLayers() []SimulcastLayer {
+	return []SimulcastLayer{
+		{RID: "q", Width: 320, Height: 180, Bitrate: 150_000},
+		{RID: "h", Width: 640, Height: 360, Bitrate: 500_000},
+		{RID: "f", Width: 1280, Height: 720, Bitrate: 1_500_000},
+	}
+}
+
+// The synthetic block of a simulcast packet carries its layer index + 1 in flag bits
+// 3..4 (0: not simulcast).
+const (
+	flagLayerShift = 3
+	flagLayerMask  = 0x3 << flagLayerShift
+	maxSimulcast   = 3
+)
+
+// LayerOf returns the simulcast layer index a synthetic block was sent on, -1 when it
+// was not sent as simulcast.
+func LayerOf(s Synthetic) int {
+	return int(s.Flags&flagLayerMask>>flagLayerShift) - 1
+}
+
+// simulcastVideo is the Publisher's simulcast video: one transceiver, one track per layer.
+type simulcastVideo struct {
+	transceiver *webrtc.RTPTransceiver
+	sender      *webrtc.RTPSender
+	layers      []*simulcastTrack
+}
+
+type simulcastTrack struct {
+	index          int
+	cfg            SimulcastLayer
+	track          *webrtc.TrackLocalStaticRTP
+	keyframeWanted atomic.Bool
+	packets        atomic.Uint32
+	frames         atomic.Uint32
+	keyframes      atomic.Uint32
+	requests       atomic.Uint32
+}
+
+// SimulcastLayerStats counts what the Publisher sent on one layer.
+type SimulcastLayerStats struct {
+	RID              string
+	Packets          uint32
+	Frames           uint32
+	Keyframes        uint32
+	KeyframeRequests uint32 // PLI and FIR for this layer's SSRC
+}
+
+func validateSimulcast(layers []SimulcastLayer) error {
+	if len(layers) > maxSimulcast {
+		return fmt.Errorf("client: %d simulcast layers, at most %d: %w", len(layers), maxSimulcast, ErrInvalidConfig)
+	}
+	seen := map[string]bool{}
+	for _, l := range layers {
+		if l.RID == "" || seen[l.RID] || l.Width == 0 || l.Height == 0 || l.Bitrate <= 0 {
+			return fmt.Errorf("client: simulcast layer %+v: %w", l, ErrInvalidConfig)
+		}
+		seen[l.RID] = true
+	}
+	return nil
+}
+
+// addSimulcastVideo adds the video transceiver with one encoding per layer.
+func (p *Publisher) addSimulcastVideo() (*simulcastVideo, error) {
+	if err := validateSimulcast(p.cfg.Simulcast); err != nil {
+		return nil, err
+	}
+	v := &simulcastVideo{}
+	for i, l := range p.cfg.Simulcast {
+		track, err := webrtc.NewTrackLocalStaticRTP(
+			webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: videoClockRate},
+			"video", p.cfg.StreamID, webrtc.WithRTPStreamID(l.RID))
+		if err != nil {
+			return nil, fmt.Errorf("client: new simulcast track %s: %w", l.RID, err)
+		}
+		if i == 0 {
+			tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				return nil, fmt.Errorf("client: add simulcast transceiver: %w", err)
+			}
+			v.transceiver, v.sender = tr, tr.Sender()
+		} else if err := v.sender.AddEncoding(track); err != nil {
+			return nil, fmt.Errorf("client: add simulcast encoding %s: %w", l.RID, err)
+		}
+		v.layers = append(v.layers, &simulcastTrack{index: i, cfg: l, track: track})
+	}
+	for _, l := range v.layers {
+		p.wg.Add(1)
+		go p.readSimulcastRTCP(v.sender, l)
+	}
+	return v, nil
+}
+
+// readSimulcastRTCP turns PLI/FIR for one layer into a keyframe on its next frame.
+func (p *Publisher) readSimulcastRTCP(s *webrtc.RTPSender, l *simulcastTrack) {
+	defer p.wg.Done()
+	for {
+		pkts, _, err := s.ReadSimulcastRTCP(l.cfg.RID)
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.TransportLayerNack:
+				p.nacks.Add(1)
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.keyframeRequests.Add(1)
+				l.requests.Add(1)
+				l.keyframeWanted.Store(true)
+			}
+		}
+	}
+}
+
+// SimulcastStats returns what each simulcast layer sent; nil without simulcast.
+func (p *Publisher) SimulcastStats() []SimulcastLayerStats {
+	if p.simulcast == nil {
+		return nil
+	}
+	out := make([]SimulcastLayerStats, len(p.simulcast.layers))
+	for i, l := range p.simulcast.layers {
+		out[i] = SimulcastLayerStats{
+			RID: l.cfg.RID, Packets: l.packets.Load(), Frames: l.frames.Load(),
+			Keyframes: l.keyframes.Load(), KeyframeRequests: l.requests.Load(),
+		}
+	}
+	return out
+}
+
+// simulcastLayerState is one layer's sending state, owned by the send loop.
+type simulcastLayerState struct {
+	pkt       rtp.Packet
+	baseTS    uint32
+	pictureID uint16
+	tl0       uint8
+	packetSeq uint32
+}
+
+// sendSimulcast sends every layer's frame on each tick. pion's RTPSender does not write
+// the mid and rid header extensions on simulcast encodings, so each packet carries them
+// here (the server needs them to tell the layers apart). Every frame is a base-layer
+// frame: picture ID and TL0PICIDX both advance by one per frame.
+func (p *Publisher) sendSimulcast() {
+	defer p.sending.Done()
+	v := p.simulcast
+	var midID, ridID uint8
+	for _, ext := range v.sender.GetParameters().HeaderExtensions {
+		switch ext.URI {
+		case MidURI:
+			midID = uint8(ext.ID)
+		case RIDURI:
+			ridID = uint8(ext.ID)
+		}
+	}
+	mid := []byte(v.transceiver.Mid())
+	fps := p.cfg.VideoFPS
+	ticker := time.NewTicker(time.Second / time.Duration(fps))
+	defer ticker.Stop()
+	start := time.Now()
+	states := make([]*simulcastLayerState, len(v.layers))
+	for i, l := range v.layers {
+		st := &simulcastLayerState{
+			baseTS: rand.Uint32(), pictureID: uint16(rand.Uint32()) & 0x7fff, tl0: uint8(rand.Uint32()),
+			pkt: rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32())}},
+		}
+		if midID != 0 {
+			_ = st.pkt.SetExtension(midID, mid)
+		}
+		if ridID != 0 {
+			_ = st.pkt.SetExtension(ridID, []byte(l.cfg.RID))
+		}
+		states[i] = st
+	}
+	buf := make([]byte, 0, MaxPayloadSize)
+	for frame := uint32(0); ; frame++ {
+		select {
+		case <-p.stop:
+			return
+		case <-ticker.C:
+		}
+		elapsed := time.Since(start)
+		sentAt := time.Now().UnixNano()
+		for i, l := range v.layers {
+			st := states[i]
+			keyframe := frame%uint32(p.cfg.KeyframeInterval) == 0 || l.keyframeWanted.Swap(false)
+			size := l.cfg.Bitrate / 8 / fps
+			if keyframe {
+				size *= 3
+			}
+			st.pkt.Timestamp = st.baseTS + uint32(elapsed*videoClockRate/time.Second)
+			err := packetizeSimulcastFrame(buf, simulcastFrame{
+				videoFrame: videoFrame{
+					number: frame, keyframe: keyframe, size: size, firstSeq: st.packetSeq, sentAtNs: sentAt,
+					width: l.cfg.Width, height: l.cfg.Height,
+				},
+				layer: i, pictureID: st.pictureID, tl0: st.tl0,
+			}, func(payload []byte, last bool) error {
+				st.pkt.Payload, st.pkt.Marker = payload, last
+				if err := l.track.WriteRTP(&st.pkt); err != nil {
+					return err
+				}
+				st.packetSeq++
+				l.packets.Store(st.packetSeq)
+				p.videoPackets.Add(1)
+				st.pkt.SequenceNumber++
+				return nil
+			})
+			if err != nil {
+				p.log.Debug("simulcast write ended", "rid", l.cfg.RID, "err", err)
+				return
+			}
+			st.pictureID = (st.pictureID + 1) & 0x7fff
+			st.tl0++
+			l.frames.Store(frame + 1)
+			if keyframe {
+				l.keyframes.Add(1)
+			}
+		}
+		p.videoFrames.Store(frame + 1)
+	}
+}
+
+// simulcastFrame is a videoFrame of one simulcast layer.
+type simulcastFrame struct {
+	videoFrame
+	layer     int
+	pictureID uint16
+	tl0       uint8
+}
+
+// packetizeSimulcastFrame is packetizeFrame with an extended VP8 payload descriptor
+// (15-bit picture ID and TL0PICIDX) and the layer in the synthetic block's flags.
+func packetizeSimulcastFrame(buf []byte, f simulcastFrame, emit func(payload []byte, last bool) error) error {
+	seq := f.firstSeq
+	for remaining, first := f.size, true; ; first = false {
+		buf = buf[:0]
+		flags := uint8(f.layer+1) << flagLayerShift
+		if f.keyframe {
+			flags |= FlagKeyframe
+		}
+		desc := byte(vp8DescExtended)
+		if first {
+			desc |= vp8DescStart
+			flags |= FlagFrameStart
+		}
+		buf = append(buf, desc, vp8ExtPictureID|vp8ExtTL0PicIdx)
+		buf = binary.BigEndian.AppendUint16(buf, 0x8000|f.pictureID&0x7fff)
+		buf = append(buf, f.tl0)
+		if first {
+			buf = appendVP8FrameHeader(buf, f.keyframe, f.size, f.width, f.height)
+		}
+		filler := max(min(remaining, MaxPayloadSize-len(buf)-syntheticOverheadLen), 0)
+		remaining -= filler
+		last := remaining <= 0
+		if last {
+			flags |= FlagFrameEnd
+		}
+		payload := appendSynthetic(buf, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs, Filler: filler})
+		if err := emit(payload, last); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		seq++
+	}
+}
+
+// LayerStats is what a Subscriber saw of the simulcast layers on one video track.
+type LayerStats struct {
+	Packets         uint64 // packets sent as simulcast
+	Layer           int    // layer of the last such packet
+	LayerChanges    uint64 // times the layer differed from the previous packet's
+	BadSwitches     uint64 // layer changes not at the first packet of a keyframe
+	Width, Height   int    // from the last keyframe header
+	Frames          [maxSimulcast]uint64
+	PictureIDBreaks uint64 // frame starts whose picture ID is not the previous one + 1
+	TL0Breaks       uint64 // frame starts whose TL0PICIDX is not the previous one + 1
+}
+
+// layerCounter accumulates LayerStats; owned by the trackCounter (under its mutex).
+type layerCounter struct {
+	stats       LayerStats
+	havePicture bool
+	lastPicture uint16
+	lastTL0     uint8
+}
+
+// observe records one video packet whose synthetic block parsed.
+func (c *layerCounter) observe(payload []byte, block Synthetic) {
+	layer := LayerOf(block)
+	if layer < 0 || len(payload) < 5 || payload[0]&vp8DescExtended == 0 || payload[1]&(vp8ExtPictureID|vp8ExtTL0PicIdx) != vp8ExtPictureID|vp8ExtTL0PicIdx || payload[2]&vp8PictureIDLong == 0 {
+		return
+	}
+	st := &c.stats
+	start := block.Flags&FlagFrameStart != 0
+	keyStart := start && block.Flags&FlagKeyframe != 0
+	if st.Packets > 0 && layer != st.Layer {
+		st.LayerChanges++
+		if !keyStart {
+			st.BadSwitches++
+		}
+	}
+	st.Packets++
+	st.Layer = layer
+	if !start {
+		return
+	}
+	st.Frames[layer]++
+	pic := binary.BigEndian.Uint16(payload[2:]) & 0x7fff
+	tl0 := payload[4]
+	if c.havePicture {
+		if pic != (c.lastPicture+1)&0x7fff {
+			st.PictureIDBreaks++
+		}
+		if tl0 != c.lastTL0+1 {
+			st.TL0Breaks++
+		}
+	}
+	c.havePicture, c.lastPicture, c.lastTL0 = true, pic, tl0
+	if keyStart && len(payload) >= 5+vp8KeyframeHeader {
+		h := payload[5:]
+		st.Width = int(binary.LittleEndian.Uint16(h[6:]) & 0x3fff)
+		st.Height = int(binary.LittleEndian.Uint16(h[8:]) & 0x3fff)
+	}
+}

@@ -1,0 +1,102 @@
+package client
+
+import (
+	"errors"
+	"testing"
+)
+
+// simulcastPackets packetizes one frame and returns copies of its payloads.
+func simulcastPackets(t *testing.T, f simulcastFrame) [][]byte {
+	t.Helper()
+	var out [][]byte
+	err := packetizeSimulcastFrame(make([]byte, 0, MaxPayloadSize), f, func(payload []byte, last bool) error {
+		if len(payload) > MaxPayloadSize {
+			t.Fatalf("payload of %d bytes", len(payload))
+		}
+		out = append(out, append([]byte(nil), payload...))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPacketizeSimulcastFrame(t *testing.T) {
+	f := simulcastFrame{
+		videoFrame: videoFrame{number: 4, keyframe: true, size: 3000, firstSeq: 10, sentAtNs: 1, width: 1280, height: 720},
+		layer:      2, pictureID: 0x7fff, tl0: 255,
+	}
+	pkts := simulcastPackets(t, f)
+	if len(pkts) != 3 {
+		t.Fatalf("%d packets, want 3", len(pkts))
+	}
+	for i, p := range pkts {
+		block, err := ParsePacketPayload(PayloadVideo, p)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		if LayerOf(block) != 2 || block.Seq != 10+uint32(i) || (block.Flags&FlagFrameStart != 0) != (i == 0) || block.Flags&FlagKeyframe == 0 {
+			t.Fatalf("packet %d: block %+v layer %d", i, block, LayerOf(block))
+		}
+		if p[0]&vp8DescExtended == 0 || p[2] != 0xff || p[3] != 0xff || p[4] != 255 {
+			t.Fatalf("packet %d: descriptor % x", i, p[:5])
+		}
+	}
+	if LayerOf(Synthetic{Flags: FlagKeyframe}) != -1 {
+		t.Fatal("a non-simulcast block has a layer")
+	}
+}
+
+func TestLayerCounter(t *testing.T) {
+	frame := func(layer int, keyframe bool, pic uint16, tl0 uint8) [][]byte {
+		return simulcastPackets(t, simulcastFrame{
+			videoFrame: videoFrame{keyframe: keyframe, size: 2000, width: uint16(320 << layer), height: uint16(180 << layer)},
+			layer:      layer, pictureID: pic, tl0: tl0,
+		})
+	}
+	var c layerCounter
+	feed := func(pkts [][]byte) {
+		for _, p := range pkts {
+			block, err := ParsePacketPayload(PayloadVideo, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.observe(p, block)
+		}
+	}
+	feed(frame(1, true, 0x7ffe, 254))
+	feed(frame(1, false, 0x7fff, 255))
+	feed(frame(2, true, 0, 0)) // a clean switch at a keyframe, numbering continues across wraps
+	st := c.stats
+	if st.Layer != 2 || st.LayerChanges != 1 || st.BadSwitches != 0 || st.PictureIDBreaks != 0 || st.TL0Breaks != 0 {
+		t.Fatalf("clean sequence: %+v", st)
+	}
+	if st.Width != 1280 || st.Height != 720 || st.Frames != [3]uint64{0, 2, 1} {
+		t.Fatalf("sizes/frames: %+v", st)
+	}
+	feed(frame(0, false, 5, 7)) // a switch without keyframe and a broken numbering
+	st = c.stats
+	if st.BadSwitches != 1 || st.PictureIDBreaks != 1 || st.TL0Breaks != 1 {
+		t.Fatalf("broken sequence: %+v", st)
+	}
+}
+
+func TestValidateSimulcast(t *testing.T) {
+	tests := []struct {
+		name   string
+		layers []SimulcastLayer
+		ok     bool
+	}{
+		{"default", DefaultSimulcastLayers(), true},
+		{"duplicate rid", []SimulcastLayer{{RID: "q", Width: 1, Height: 1, Bitrate: 1}, {RID: "q", Width: 1, Height: 1, Bitrate: 1}}, false},
+		{"no size", []SimulcastLayer{{RID: "q", Bitrate: 1}}, false},
+		{"four layers", append(DefaultSimulcastLayers(), SimulcastLayer{RID: "x", Width: 1, Height: 1, Bitrate: 1}), false},
+	}
+	for _, tc := range tests {
+		err := validateSimulcast(tc.layers)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}

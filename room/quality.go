@@ -1,0 +1,63 @@
+package room
+
+import (
+	"fmt"
+
+	"github.com/parley-rtc/parley/sfu"
+)
+
+// VideoSize is the picture size a subscriber wants of a remote video; zero means no
+// preference (the largest layer the bandwidth allows).
+type VideoSize struct {
+	Width, Height int
+}
+
+// SetRemoteViewQuality records the size this participant wants of publisherUserID's
+// video. For a simulcast track it receives the smallest layer that covers the size;
+// single-layer tracks are unaffected. The wish applies to the current video and to
+// later ones until StopRemoteView, and may be given before StartRemoteView.
+func (p *Participant) SetRemoteViewQuality(publisherUserID string, width, height int) error {
+	if publisherUserID == p.userID {
+		return fmt.Errorf("remote view quality of %q by itself: %w", p.userID, ErrOwnTracks)
+	}
+	if publisherUserID == "" {
+		return fmt.Errorf("remote view quality by %q: %w", p.userID, ErrInvalidUserID)
+	}
+	r := p.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.left {
+		return fmt.Errorf("remote view quality by %q: %w", p.userID, ErrParticipantLeft)
+	}
+	size := VideoSize{Width: max(width, 0), Height: max(height, 0)}
+	p.wantSize[publisherUserID] = size
+	for rcv, dt := range p.downTracks {
+		if rcv.StreamID() == publisherUserID {
+			dt.SetWantedSize(size.Width, size.Height)
+		}
+	}
+	return nil
+}
+
+// applyWantedSizeLocked gives a new DownTrack the wish recorded for its publisher.
+// Caller holds room.mu.
+func (p *Participant) applyWantedSizeLocked(dt *sfu.DownTrack) {
+	if size, ok := p.wantSize[dt.StreamID()]; ok {
+		dt.SetWantedSize(size.Width, size.Height)
+	}
+}
+
+// RemoteVideoLayer reports which simulcast layer of publisherUserID's video this
+// participant receives (current) and is switching to (target); ok is false when it
+// receives no simulcast video of that user.
+func (p *Participant) RemoteVideoLayer(publisherUserID string) (current, target int, ok bool) {
+	r := p.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for rcv, dt := range p.downTracks {
+		if rcv.StreamID() == publisherUserID && rcv.Simulcast() {
+			return dt.CurrentLayer(), dt.TargetLayer(), true
+		}
+	}
+	return 0, 0, false
+}

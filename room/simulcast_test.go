@@ -1,0 +1,183 @@
+package room_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/room"
+	"github.com/pion/webrtc/v4"
+)
+
+// publishSimulcast gives w a Publisher that sends audio and three simulcast video layers
+// (q 320×180, h 640×360, f 1280×720), negotiates it and starts sending.
+func publishSimulcast(t *testing.T, w *wire) {
+	t.Helper()
+	pub, err := client.NewPublisher(client.PublisherConfig{
+		Peer: client.PeerConfig{Loopback: true}, StreamID: w.userID, AudioLevel: 30,
+		Simulcast: client.DefaultSimulcastLayers(), KeyframeInterval: 150,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.pub = pub // before the offer: the server's candidates for it follow the answer
+	t.Cleanup(func() {
+		if err := pub.Close(); err != nil {
+			t.Errorf("simulcast publisher close: %v", err)
+		}
+	})
+	pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetPublisher, c)) })
+	})
+	offer, err := pub.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan webrtc.SessionDescription, 1)
+	w.toServer.send(func() {
+		answer, err := w.part.HandlePublisherOffer(offer)
+		if err != nil {
+			w.fail(err)
+			close(answered)
+			return
+		}
+		answered <- answer
+	})
+	pub.MarkLocalDescriptionSent()
+	answer, ok := <-answered
+	if !ok {
+		t.Fatalf("simulcast offer rejected: %v", w.errors())
+	}
+	if err := pub.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the simulcast publisher to connect", func() bool {
+		return pub.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// videoLayers returns the simulcast stats of the video w receives from publisher.
+func (w *wire) videoLayers(publisher string) client.LayerStats {
+	tr, _ := w.track(publisher, webrtc.RTPCodecTypeVideo)
+	return tr.Simulcast
+}
+
+// checkCleanVideo fails when w's video from publisher had a sequence gap, a layer switch
+// that was not at a keyframe, or a break in picture ID / TL0PICIDX numbering.
+func checkCleanVideo(t *testing.T, w *wire, publisher string) {
+	t.Helper()
+	tr, _ := w.track(publisher, webrtc.RTPCodecTypeVideo)
+	st := tr.Simulcast
+	if tr.SeqGaps != 0 || tr.PayloadErrors != 0 || !tr.FirstKeyframe || st.BadSwitches != 0 || st.PictureIDBreaks != 0 || st.TL0Breaks != 0 {
+		t.Errorf("%s's video of %s: seq gaps %d, payload errors %d, first keyframe %v, layer stats %+v",
+			w.userID, publisher, tr.SeqGaps, tr.PayloadErrors, tr.FirstKeyframe, st)
+	}
+}
+
+// TestSimulcastLayersFollowWishes: a publisher sends three layers; subscribers asking
+// for 640×360, 1280×720 and nothing receive h, f and f (from the media: the VP8
+// keyframe size and the synthetic layer tag); a changed wish switches at a keyframe
+// with no sequence gap and no break in the picture ID sequence.
+func TestSimulcastLayersFollowWishes(t *testing.T) {
+	engine := startEngine(t)
+	m := newManager(t, room.DefaultConfig(), engine, &recordingListener{})
+	id, err := room.NewStringID("simulcast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := join(t, m, id, "alice", wireOptions{})
+	publishSimulcast(t, alice)
+	r, _ := m.Room(id)
+	waitFor(t, 10*time.Second, "alice's video to be published", func() bool {
+		infos := r.Participants()
+		return len(infos) == 1 && infos[0].VideoPublished
+	})
+
+	type viewer struct {
+		w          *wire
+		wantW      int
+		wantH      int
+		wantLayer  int
+		width      int
+		height     int
+		started    time.Time
+		firstFrame time.Duration
+	}
+	viewers := []*viewer{
+		{w: join(t, m, id, "bob", wireOptions{}), wantW: 640, wantH: 360, wantLayer: 1, width: 640, height: 360},
+		{w: join(t, m, id, "carol", wireOptions{}), wantW: 1280, wantH: 720, wantLayer: 2, width: 1280, height: 720},
+		{w: join(t, m, id, "dave", wireOptions{}), wantLayer: 2, width: 1280, height: 720},
+	}
+	for _, v := range viewers {
+		if v.wantW != 0 {
+			if err := v.w.part.SetRemoteViewQuality("alice", v.wantW, v.wantH); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v.started = time.Now()
+		if err := v.w.part.StartRemoteView("alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 15*time.Second, "every viewer to receive its layer", func() bool {
+		done := true
+		for _, v := range viewers {
+			st := v.w.videoLayers("alice")
+			if st.Packets > 0 && v.firstFrame == 0 {
+				v.firstFrame = time.Since(v.started)
+			}
+			done = done && st.Layer == v.wantLayer && st.Frames[v.wantLayer] >= 30
+		}
+		return done
+	})
+	for _, v := range viewers {
+		st := v.w.videoLayers("alice")
+		if st.Width != v.width || st.Height != v.height {
+			t.Errorf("%s decodes %d×%d, want %d×%d", v.w.userID, st.Width, st.Height, v.width, v.height)
+		}
+		if cur, _, ok := v.w.part.RemoteVideoLayer("alice"); !ok || cur != v.wantLayer {
+			t.Errorf("%s: RemoteVideoLayer = %d %v, want %d", v.w.userID, cur, ok, v.wantLayer)
+		}
+		checkCleanVideo(t, v.w, "alice")
+		t.Logf("%s: first video packet %s after StartRemoteView", v.w.userID, v.firstFrame.Round(time.Millisecond))
+	}
+
+	// bob now wants 1280×720, carol 320×180.
+	switches := []struct {
+		v         *viewer
+		w, h      int
+		wantLayer int
+	}{{viewers[0], 1280, 720, 2}, {viewers[1], 320, 180, 0}}
+	for _, s := range switches {
+		before := s.v.w.videoLayers("alice")
+		asked := time.Now()
+		if err := s.v.w.part.SetRemoteViewQuality("alice", s.w, s.h); err != nil {
+			t.Fatal(err)
+		}
+		var switched time.Duration
+		waitFor(t, 15*time.Second, fmt.Sprintf("%s to switch to layer %d", s.v.w.userID, s.wantLayer), func() bool {
+			st := s.v.w.videoLayers("alice")
+			if st.Layer == s.wantLayer && switched == 0 {
+				switched = time.Since(asked)
+			}
+			return st.Layer == s.wantLayer && st.Frames[s.wantLayer] >= before.Frames[s.wantLayer]+30
+		})
+		st := s.v.w.videoLayers("alice")
+		if st.LayerChanges != before.LayerChanges+1 {
+			t.Errorf("%s: %d layer changes for one wish (before %d)", s.v.w.userID, st.LayerChanges, before.LayerChanges)
+		}
+		checkCleanVideo(t, s.v.w, "alice")
+		t.Logf("%s: layer switch %d→%d took %s", s.v.w.userID, before.Layer, s.wantLayer, switched.Round(time.Millisecond))
+	}
+	if st := viewers[2].w.videoLayers("alice"); st.LayerChanges != 0 {
+		t.Errorf("dave's layer changed without a wish: %+v", st)
+	}
+	t.Logf("publisher layers: %+v", alice.pub.SimulcastStats())
+	for _, v := range append(viewers, &viewer{w: alice}) {
+		v.w.checkNoErrors(t)
+	}
+}
