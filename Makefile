@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test deps fmt-check vet unit build bench fuzz
+.PHONY: test deps fmt-check vet unit build bench fuzz browser screenshot
 
 ## test: everything CI checks — formatting, vet, and every test with the race detector.
 test: deps fmt-check vet unit
@@ -18,8 +18,18 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
+## unit: every package's tests. ./web's tests re-run themselves inside a private network
+## namespace (unshare -n) and drive headless Chromium, so they need root or user namespaces.
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## browser: only the browser SDK and demo page tests (headless Chromium, two users).
+browser: deps
+	$(GO) test -race -count=1 -timeout 5m -v ./web/...
+
+## screenshot: refresh docs/screenshots/demo-call.png from the browser call test.
+screenshot: deps
+	PARLEY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserCall ./web/
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/parley ./cmd/parley

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages Parley's tests use when they are missing, so `make test`
 # works on a fresh Debian machine: Chromium (browser tests) and coturn (turnutils_uclient,
-# the TURN client nobody here wrote). Needs root or passwordless sudo; prints what it does.
+# the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace).
+# Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || need+=(coturn)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)  # browser tests run in a network namespace
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo -n"

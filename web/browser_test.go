@@ -113,16 +113,16 @@ func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
 	return eval[mediaStats](b, statsJS)
 }
 
-// TestBrowserCall: alice calls bob from the demo page, bob accepts, both see and hear each
-// other, get volume and quality events, alice switches to audio and hangs up.
-func TestBrowserCall(t *testing.T) {
-	srv := startTestServer(t, true)
+// startVideoCall opens two browsers, signs alice and bob in on the demo page, and has alice
+// video-call bob, who accepts from the ringing dialog.
+func startVideoCall(t *testing.T, srv *testServer) (alice, bob *browser) {
+	t.Helper()
 	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
 	if err := writeSineWAV(wav, 10); err != nil {
 		t.Fatal(err)
 	}
-	alice := newBrowser(t, "alice", wav)
-	bob := newBrowser(t, "bob", wav)
+	alice = newBrowser(t, "alice", wav)
+	bob = newBrowser(t, "bob", wav)
 	signIn(alice, srv.URL, "alice")
 	signIn(bob, srv.URL, "bob")
 
@@ -138,6 +138,14 @@ func TestBrowserCall(t *testing.T) {
 	for _, b := range []*browser{alice, bob} {
 		waitFor[int](b, "onCallBegin", eventCountJS("onCallBegin", "p.mediaType === 2"), 20*time.Second)
 	}
+	return alice, bob
+}
+
+// TestBrowserCall: alice calls bob from the demo page, bob accepts, both see and hear each
+// other, get volume and quality events, alice switches to audio and hangs up.
+func TestBrowserCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	alice, bob := startVideoCall(t, srv)
 
 	// Both decode each other's video and receive audio.
 	for _, b := range []*browser{alice, bob} {
@@ -209,6 +217,45 @@ func TestBrowserCall(t *testing.T) {
 	for _, b := range []*browser{alice, bob} {
 		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
 			b.dumpOutput()
+			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
+		}
+	}
+}
+
+// publisherUfragJS is the ICE username fragment of the publisher's current offer (an ICE
+// restart changes it).
+const publisherUfragJS = `window.parleyDemo.engine._media._pub.pc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1]`
+
+// TestBrowserReconnect: alice's WebSocket drops in a call; the SDK reconnects, resumes the
+// session with its resumeToken and restarts ICE, and the call goes on until alice hangs up.
+func TestBrowserReconnect(t *testing.T) {
+	srv := startTestServer(t, true)
+	alice, bob := startVideoCall(t, srv)
+	waitMediaFlowing(t, alice)
+	before := waitMediaFlowing(t, bob)
+	token := eval[string](alice, `window.parleyDemo.engine._session.resumeToken`)
+	ufrag := eval[string](alice, publisherUfragJS)
+
+	// Drop the socket as a network change would (3000: an application close code).
+	eval[bool](alice, `(window.parleyDemo.engine._rpc._ws.close(3000, 'network change'), true)`)
+	waitFor[int](alice, "the reconnecting state", eventCountJS("onConnectionStateChanged", `p.state === 'reconnecting'`), 10*time.Second)
+	waitFor[bool](alice, "the connection back", eventCountJS("onConnectionStateChanged", `p.state === 'connected'`)+" >= 2", 30*time.Second)
+	if got := eval[string](alice, `window.parleyDemo.engine._session.resumeToken`); got != token {
+		t.Fatalf("the session was not resumed: resume token %q, want %q", got, token)
+	}
+	// The publisher's ICE restart was answered and bob still decodes alice's video.
+	waitFor[bool](alice, "the publisher connected after the ICE restart",
+		fmt.Sprintf(`window.parleyDemo.engine._media._pub.pc.connectionState === 'connected' && %s !== %q`, publisherUfragJS, ufrag), 20*time.Second)
+	waitFor[bool](bob, "alice's video still decoded", fmt.Sprintf(`(async () => (await (%s)).videoFramesDecoded > %d + 30)()`, statsJS, before.VideoFramesDecoded), 30*time.Second)
+	waitMediaFlowing(t, alice)
+
+	// The call survived: alice's hangup ends it on both sides.
+	alice.do(chromedp.Click(chromedp.CSS("#hangup")))
+	for _, b := range []*browser{alice, bob} {
+		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", ""), 20*time.Second)
+	}
+	for _, b := range []*browser{alice, bob} {
+		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
 			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
 		}
 	}

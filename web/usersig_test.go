@@ -172,3 +172,38 @@ func FuzzParseDevUserSigRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestDevUserSigOnServer asks a whole server (signaling + this handler) over HTTP: the
+// endpoint answers in dev mode and does not exist with auth.dev_mode off.
+func TestDevUserSigOnServer(t *testing.T) {
+	tests := []struct {
+		name     string
+		devMode  bool
+		wantCode int
+	}{
+		{name: "dev mode", devMode: true, wantCode: http.StatusOK},
+		{name: "production", devMode: false, wantCode: http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startTestServer(t, tt.devMode)
+			res, err := http.Post(srv.URL+"/dev/usersig", "application/json", strings.NewReader(`{"userId":"alice"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != tt.wantCode {
+				t.Fatalf("POST /dev/usersig: status %d, want %d", res.StatusCode, tt.wantCode)
+			}
+			page, err := http.Get(srv.URL + "/sdk/parley.js")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page.Body.Close()
+			if page.StatusCode != http.StatusOK {
+				t.Fatalf("GET /sdk/parley.js: %d", page.StatusCode)
+			}
+		})
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
