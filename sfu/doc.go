@@ -14,6 +14,15 @@
 //   - DownTrack: one (subscriber, track); rewrites SSRC, payload type, sequence numbers and
 //     timestamps; answers NACKs; forwards PLI/FIR to the publisher (throttled per track).
 //   - Sender: the single writer of one subscriber Peer, with a bounded queue.
+//   - Simulcast (simulcast*.go, layerselect.go, videoheader.go, h264sps.go): a publisher's
+//     rid layers of one video track form ONE Receiver with up to four layers, each with its
+//     own SSRC, packet buffer, PLI throttle, size (from VP8/VP9 keyframe headers and H.264
+//     SPS) and measured bitrate. A DownTrack of such a Receiver forwards one layer: the
+//     smallest that covers the subscriber's wanted size (SetWantedSize), a pinned one
+//     (SetTargetLayer), stepping down while over its bitrate budget (SetBitrateBudget). It
+//     switches only at a keyframe of the target layer (asking for one, throttled per
+//     layer); sequence numbers, timestamps, VP8 picture ID and TL0PICIDX stay continuous
+//     (the descriptor is renumbered in the Sender slot's copy).
 //
 // Goroutines and the state they own:
 //
@@ -27,6 +36,14 @@
 //   - DownTrack RTCP goroutine (one per DownTrack): owns the NACK responder and the RTT
 //     estimate; reads the seq history (atomics) and the Receiver buffer (read lock);
 //     enqueues resends on the Sender.
+//   - Simulcast layer read goroutines (two per attached layer: RTP and RTCP): each writes
+//     its layer's buffer and statistics (atomics) and offers every packet to the
+//     Receiver's DownTracks. A DownTrack whose current and target layer differ from the
+//     packet's returns after two atomic loads; otherwise it takes its own mutex
+//     (downTrackLayers.mu, never shared between DownTracks), which guards its rewriter,
+//     history writes and renumbering — two layers' goroutines meet there only around a
+//     switch. Wishes (size, pin, budget) and the target layer are atomics any goroutine
+//     sets; the last layer goroutine to end finishes the Receiver.
 //   - Sender writer goroutine (one per subscriber Peer): owns the slots it took from the
 //     queue until it frees them, and the reused rtp.Header. Enqueue (any goroutine) copies
 //     into a free slot under the Sender's own mutex and never blocks: a full queue drops,
