@@ -70,7 +70,8 @@ type Service struct {
 	mu        sync.Mutex
 	machine   *call.Machine
 	users     map[string]*user
-	resumable map[string]*session // resume token → logged-in session
+	resumable map[string]*session             // resume token → logged-in session
+	present   map[room.ID]map[string]*session // users whose media session is up, per room (roomevents.go)
 	deadline  *time.Timer
 	closed    bool
 
@@ -114,6 +115,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		hooks:      deps.Hooks,
 		users:      make(map[string]*user),
 		resumable:  make(map[string]*session),
+		present:    make(map[room.ID]map[string]*session),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -187,9 +189,8 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.deadline != nil {
-		s.deadline.Stop()
-	}
+	s.stopTimer(s.deadline)
+	s.deadline = nil
 	s.mu.Unlock()
 
 	err := s.server.Close() // runs every connection's HandleClose

@@ -1,0 +1,199 @@
+package signaling_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// testClock is real time plus an offset the test can advance (for totalTime).
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// stack is a whole Parley server in process: media engine, signaling service, /ws.
+type stack struct {
+	t       testing.TB
+	engine  *sfu.Engine
+	service *signaling.Service
+	http    *httptest.Server
+	clock   *testClock
+	url     string
+	records *signaling.MemoryRecords
+}
+
+type signalingConfig = signaling.ServiceConfig
+
+type stackOption func(*signalingConfig)
+
+const protocolDevApp = signaling.DevSDKAppID
+
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func newStack(t testing.TB, opts ...stackOption) *stack {
+	t.Helper()
+	rtc := sfu.DefaultConfig()
+	rtc.UDPPort = 0
+	engine, err := sfu.NewEngine(rtc, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := signaling.ServiceConfig{
+		Signaling: signaling.DefaultConfig(),
+		Auth:      signaling.DefaultAuthConfig(),
+		Call:      call.DefaultConfig(),
+		Room:      room.DefaultConfig(),
+	}
+	cfg.Room.EmptyTimeout = time.Second
+	for _, o := range opts {
+		o(&cfg)
+	}
+	st := &stack{t: t, engine: engine, clock: &testClock{}, records: signaling.NewMemoryRecords(0)}
+	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger(), Now: st.clock.Now, Records: st.records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.service = svc
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", svc.Handler())
+	st.http = httptest.NewServer(mux)
+	st.url = "ws" + strings.TrimPrefix(st.http.URL, "http") + "/ws"
+	t.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			t.Errorf("service close: %v", err)
+		}
+		st.http.Close()
+		if err := engine.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return st
+}
+
+func ctxT(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func sig(t testing.TB, userID string, ttl time.Duration) string {
+	t.Helper()
+	s, err := signaling.MintUserSig(signaling.DevSDKAppID, []byte(signaling.DevSecret), userID, ttl, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// dial opens a connection without logging in.
+func (st *stack) dial(t testing.TB) *client.Conn {
+	t.Helper()
+	c, err := client.Dial(ctxT(t, 10*time.Second), st.url, client.Options{Peer: client.PeerConfig{Loopback: true}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// login dials and logs userID in.
+func (st *stack) login(t *testing.T, userID string) *client.Conn {
+	t.Helper()
+	c := st.dial(t)
+	if _, err := c.Login(ctxT(t, 10*time.Second), signaling.DevSDKAppID, userID, sig(t, userID, time.Hour)); err != nil {
+		t.Fatalf("login %s: %v", userID, err)
+	}
+	if _, err := c.WaitEvent(ctxT(t, 5*time.Second), protocol.EventSdkReady, nil); err != nil {
+		t.Fatalf("%s: no onSdkReady: %v", userID, err)
+	}
+	return c
+}
+
+// wantCode asserts err is a protocol error with code.
+func wantCode(t *testing.T, err error, code int) *protocol.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want error code %d, got success", code)
+	}
+	perr, ok := protocolError(err)
+	if !ok {
+		t.Fatalf("want protocol error %d, got %v", code, err)
+	}
+	if perr.Code != code {
+		t.Fatalf("want code %d, got %d (%s)", code, perr.Code, perr.Message)
+	}
+	return perr
+}
+
+func protocolError(err error) (*protocol.Error, bool) {
+	for e := err; e != nil; {
+		if p, ok := e.(*protocol.Error); ok {
+			return p, true
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			return nil, false
+		}
+		e = u.Unwrap()
+	}
+	return nil, false
+}
+
+// waitFor decodes the next event name of c into T, failing the test on timeout.
+func waitFor[T any](t *testing.T, c *client.Conn, name string, match func(T) bool) T {
+	t.Helper()
+	v, err := client.WaitFor(ctxT(t, 15*time.Second), c, name, match)
+	if err != nil {
+		t.Fatalf("%s: waiting for %s: %v\nevents: %s", c.UserID(), name, err, eventNames(c))
+	}
+	return v
+}
+
+func eventNames(c *client.Conn) string {
+	var names []string
+	for _, e := range c.Events() {
+		if e.Name != protocol.MethodTrickle {
+			names = append(names, e.Name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+func goroutines() int { return runtime.NumGoroutine() }
