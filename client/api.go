@@ -38,6 +38,13 @@ type PeerConfig struct {
 	DropRate float64
 	// DropSeed seeds the drop decisions so a run is reproducible.
 	DropSeed int64
+	// UnrepairedLoss (0..1) is a fraction of the incoming RTP packets of every stream,
+	// evenly spaced by sequence number, discarded after the NACK generator: loss that no
+	// retransmission repairs, which this client's receiver reports show (impairment.go).
+	UnrepairedLoss float64
+	// Link, when set, can cut this PeerConnection's media path: RTP and RTCP in both
+	// directions are discarded while ICE keeps it connected (impairment.go).
+	Link *LinkSwitch
 	// NACKInterval is how often the NACK generator reports missing packets (default 50ms).
 	NACKInterval time.Duration
 	// Logger receives connection-level logs; nil discards them.
@@ -47,6 +54,9 @@ type PeerConfig struct {
 func (c PeerConfig) validate() error {
 	if c.DropRate < 0 || c.DropRate > 1 {
 		return fmt.Errorf("client: drop rate %v out of range 0..1: %w", c.DropRate, ErrInvalidConfig)
+	}
+	if c.UnrepairedLoss < 0 || c.UnrepairedLoss > 1 {
+		return fmt.Errorf("client: unrepaired loss %v out of range 0..1: %w", c.UnrepairedLoss, ErrInvalidConfig)
 	}
 	if c.NACKInterval < 0 {
 		return fmt.Errorf("client: negative NACK interval %s: %w", c.NACKInterval, ErrInvalidConfig)
@@ -114,6 +124,9 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	registry := &interceptor.Registry{}
 	// Order matters for incoming RTP: the first factory reads from the network, so the
 	// loss simulator sits before the NACK generator and the generator sees the holes.
+	if cfg.Link != nil {
+		registry.Add(cfg.Link)
+	}
 	var dropper *dropInterceptorFactory
 	if cfg.DropRate > 0 {
 		dropper = &dropInterceptorFactory{rate: cfg.DropRate, seed: cfg.DropSeed}
@@ -141,6 +154,9 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	}
 	registry.Add(generator)
 	registry.Add(responder)
+	if cfg.UnrepairedLoss > 0 {
+		registry.Add(&unrepairedLossFactory{rate: cfg.UnrepairedLoss})
+	}
 	registry.Add(receiverReports)
 	registry.Add(senderReports)
 

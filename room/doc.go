@@ -23,4 +23,31 @@
 //     are queued under Room.mu, delivered without it.
 //   - The empty timeout is a time.AfterFunc armed when the last participant leaves and
 //     disarmed (by generation) when someone joins.
+//   - Each room has one ticker goroutine (tickers.go; started with the room, stopped when
+//     it closes, awaited by Manager.Close) that owns the volume and quality state. It
+//     copies the member list under Room.mu, reads the sfu's statistics through their
+//     lock-free snapshots (Receiver.Stats/Volume, Peer.DownlinkStats), and queues its
+//     Listener calls under Room.mu like every other event; it never touches the packet
+//     path.
+//
+// Voice volume (D20): every room.volume_interval each participant that publishes audio
+// gets the volume of its loudest audio track, from the RFC 6464 audio level of its
+// packets as mapped by package sfu/audiolevel (0 dBov → 100, -20 dBov steady → 67,
+// -30 dBov at 40 % activity → 40, -60 dBov and quieter, silence, no packet for 1 s, or
+// muted → 0). The map goes to Listener.VoiceVolumes unless it equals the previous one.
+//
+// Network quality (D21): every room.quality_interval each participant's quality is the
+// quality.Estimator result (formula and thresholds in sfu/quality/score.go; 5 % audio
+// loss → Poor, 20 % → Vbad; worse levels apply at once, better ones after two windows)
+// over one window of samples (linkquality.go): per published track the packets expected
+// and lost since the previous tick from its sequence numbers, and its jitter; per
+// received track the subscriber's receiver reports since the previous tick (expected and
+// lost from the extended highest sequence number and the cumulative loss; the first
+// report's fraction lost), jitter and RTT. The uplink has no RTT of its own (see sfu's
+// linkstats.go) and is scored with the user's downlink RTT. Down (6): connected, and no
+// RTP and no RTCP from the user for more than 5 s (counted from its last packet, or from
+// when it connected) — unless it publishes nothing, receives nothing and its
+// PeerConnections are up, when nothing is expected from it. Unknown (0): not connected
+// yet, or no window with enough data yet. Listener.NetworkQuality gets every participant,
+// in join order, every interval; Down shows within 5 s plus one quality interval.
 package room

@@ -47,10 +47,13 @@ func newManager(t *testing.T, cfg room.Config, engine *sfu.Engine, l room.Listen
 	return m
 }
 
-// recordingListener records every Listener call as a line such as "joined alice".
+// recordingListener records every Listener call as a line such as "joined alice"; the
+// periodic volume and quality reports go to their own lists (metrics_test.go).
 type recordingListener struct {
-	mu     sync.Mutex
-	events []string
+	mu      sync.Mutex
+	events  []string
+	volumes []volumeReport
+	quality []qualityReport
 }
 
 func (l *recordingListener) add(format string, args ...any) {
@@ -73,6 +76,18 @@ func (l *recordingListener) TrackMuted(id room.ID, user string, k room.TrackKind
 	l.add("%s muted %s %s %v", id, user, k, muted)
 }
 func (l *recordingListener) RoomClosed(id room.ID) { l.add("%s closed", id) }
+
+func (l *recordingListener) VoiceVolumes(id room.ID, volumes map[string]int) {
+	l.mu.Lock()
+	l.volumes = append(l.volumes, volumeReport{room: id, at: time.Now(), volumes: volumes})
+	l.mu.Unlock()
+}
+
+func (l *recordingListener) NetworkQuality(id room.ID, list []room.UserQuality) {
+	l.mu.Lock()
+	l.quality = append(l.quality, qualityReport{room: id, at: time.Now(), list: list})
+	l.mu.Unlock()
+}
 
 func (l *recordingListener) snapshot() []string {
 	l.mu.Lock()
@@ -185,6 +200,12 @@ type wireOptions struct {
 	publish  bool
 	dropRate float64
 	audioOff bool
+	// Link statistics tests (metrics_test.go): audioLevel 0 keeps the default 30 (-30 dBov);
+	// videoOff publishes audio only; loss and link impair the client's network path.
+	audioLevel uint8
+	videoOff   bool
+	loss       float64
+	link       *client.LinkSwitch
 }
 
 // join builds the client, joins the room and, when publishing, negotiates the publisher
@@ -195,14 +216,19 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 	var err error
 	w.sub, err = client.NewSubscriber(client.SubscriberConfig{Peer: client.PeerConfig{
 		Loopback: true, DropRate: opts.dropRate, DropSeed: int64(len(userID)),
+		UnrepairedLoss: opts.loss, Link: opts.link,
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if opts.publish {
+		level := opts.audioLevel
+		if level == 0 {
+			level = 30
+		}
 		w.pub, err = client.NewPublisher(client.PublisherConfig{
-			Peer: client.PeerConfig{Loopback: true}, StreamID: userID, AudioLevel: 30, VoiceActivity: true,
-			NoAudio: opts.audioOff,
+			Peer: client.PeerConfig{Loopback: true, Link: opts.link}, StreamID: userID, AudioLevel: level, VoiceActivity: true,
+			NoAudio: opts.audioOff, NoVideo: opts.videoOff,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -282,8 +308,9 @@ func (w *wire) close() {
 	if err := w.sub.Close(); err != nil {
 		w.t.Errorf("%s subscriber close: %v", w.userID, err)
 	}
-	w.toServer.close()
+	// The client side first: its messages may still queue answers towards the server.
 	w.toClient.close()
+	w.toServer.close()
 }
 
 // track returns the subscriber's stats of the kind track published by streamID.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/pion/webrtc/v4"
@@ -24,6 +25,7 @@ type Participant struct {
 	// Guarded by room.mu.
 	left           bool
 	joinedReported bool
+	joinedAt       time.Time // when joinedReported turned true
 	audioMuted     bool
 	videoMuted     bool
 	published      map[*sfu.Receiver]TrackKind      // this participant's tracks
@@ -329,6 +331,7 @@ func (p *Participant) reportJoinedLocked() {
 		return
 	}
 	p.joinedReported = true
+	p.joinedAt = time.Now()
 	user := p.userID
 	p.room.emitLocked(func(l Listener, id ID) { l.ParticipantJoined(id, user) })
 }

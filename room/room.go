@@ -14,6 +14,7 @@ type Room struct {
 	id      ID
 	manager *Manager
 	events  *eventQueue
+	tickers *roomTickers // volume and quality reports (tickers.go)
 
 	// mu guards everything below and the room-guarded fields of its Participants. Lock
 	// order: Manager.mu, then Room.mu, then sfu locks (AddDownTrack/RemoveDownTrack are
@@ -27,7 +28,7 @@ type Room struct {
 }
 
 func newRoom(m *Manager, id ID) *Room {
-	return &Room{id: id, manager: m, events: newEventQueue()}
+	return &Room{id: id, manager: m, events: newEventQueue(), tickers: newRoomTickers()}
 }
 
 // start runs the event goroutine. Caller holds Manager.mu.
@@ -37,6 +38,7 @@ func (r *Room) start() {
 		defer r.manager.eventGoroutines.Done()
 		r.events.run()
 	}()
+	r.startTickers()
 }
 
 // ID is the room's ID.
@@ -160,6 +162,7 @@ func (r *Room) closeLocked() {
 		r.emptyTimer = nil
 	}
 	id, l := r.id, r.manager.listener
+	r.tickers.close()
 	r.events.push(func() { l.RoomClosed(id) })
 	r.events.close()
 }

@@ -104,6 +104,20 @@ type Listener interface {
 	TrackMuted(room ID, userID string, kind TrackKind, muted bool)
 	// RoomClosed: the room was empty for room.empty_timeout, or the Manager closed.
 	RoomClosed(room ID)
+	// VoiceVolumes: every room.volume_interval, the volume 0..100 of every participant
+	// that publishes audio (muted or silent → 0), unless equal to the previous report.
+	// The map is the Listener's to keep.
+	VoiceVolumes(room ID, volumes map[string]int)
+	// NetworkQuality: every room.quality_interval, the quality 0..6 of every participant,
+	// in join order. The slice is the Listener's to keep.
+	NetworkQuality(room ID, list []UserQuality)
+}
+
+// UserQuality is one participant's network quality: 0 Unknown, 1 Excellent .. 5 Vbad,
+// 6 Down (the values of sfu/quality.Quality and of the wire enum).
+type UserQuality struct {
+	UserID  string
+	Quality int
 }
 
 // NopListener ignores every event.
@@ -115,6 +129,8 @@ func (NopListener) TrackPublished(ID, string, TrackKind)   {}
 func (NopListener) TrackUnpublished(ID, string, TrackKind) {}
 func (NopListener) TrackMuted(ID, string, TrackKind, bool) {}
 func (NopListener) RoomClosed(ID)                          {}
+func (NopListener) VoiceVolumes(ID, map[string]int)        {}
+func (NopListener) NetworkQuality(ID, []UserQuality)       {}
 
 // ParticipantInfo is a participant's published state.
 type ParticipantInfo struct {

@@ -54,6 +54,14 @@
 //     connection state on pion's goroutines, OnTrack on pion's track goroutine,
 //     OnNegotiationNeeded on a short-lived goroutine per coalesced request.
 //
+// Link statistics (linkstats.go): each Receiver (each simulcast layer) counts on its read
+// goroutine the packets, bytes, sequence numbers (quality.SequenceTracker), RFC 3550
+// jitter and the RFC 6464 audio level (audiolevel.Meter, extension ID from the
+// publisher's negotiated parameters), all published as atomics; each DownTrack's RTCP
+// goroutine records the subscriber's receiver reports (loss, jitter, RTT = now - LSR -
+// DLSR), NACKed packets and PLI/FIR. Receiver.Stats/Volume/SetMuted and
+// Peer.DownlinkStats read them lock-free for the room's tickers.
+//
 // Nothing here logs per packet or allocates per packet in steady state; time-dependent
 // logic takes now as a parameter.
 package sfu

@@ -43,6 +43,8 @@ type DownTrack struct {
 	nack    *nackResponder
 	rtt     time.Duration
 	scratch [maxPacketSize]byte
+
+	downlink downlinkCounters // what the subscriber reports (linkstats.go)
 }
 
 // downTrackBinding is what the subscriber's PeerConnection negotiated for the track.
@@ -190,6 +192,11 @@ func (d *DownTrack) handleRTCP(raw []byte, now time.Time) {
 	if err != nil {
 		return
 	}
+	var ssrc uint32
+	if b := d.binding.Load(); b != nil {
+		ssrc = b.ssrc
+	}
+	d.downlink.observeRTCP(pkts, ssrc, now)
 	for _, pkt := range pkts {
 		switch p := pkt.(type) {
 		case *rtcp.TransportLayerNack:

@@ -375,6 +375,7 @@ func (p *Peer) handleRemoteTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.
 		logger:        p.logger.With("track", track.ID()),
 	})
 	r.track, r.rtpReceiver = track, rtpReceiver
+	r.uplink.audioLevelID = audioLevelExtensionID(rtpReceiver)
 
 	p.mu.Lock()
 	if p.closed {

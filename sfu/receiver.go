@@ -43,6 +43,8 @@ type Receiver struct {
 	readBuf [maxPacketSize]byte
 	pkt     rtpPacket
 	dropped uint64 // malformed packets
+
+	uplink uplinkCounters // link statistics and voice volume (linkstats.go)
 }
 
 // receiverParams describes a published track.
@@ -208,6 +210,7 @@ func (r *Receiver) readRTCPLoop() {
 		if _, _, err := r.rtpReceiver.Read(buf[:]); err != nil {
 			return
 		}
+		r.uplink.lastRTCP.Store(time.Now().UnixNano())
 	}
 }
 
@@ -219,6 +222,7 @@ func (r *Receiver) writePacket(raw []byte, now time.Time) error {
 		r.dropped++
 		return err
 	}
+	r.uplink.observe(raw, p, r.codec.ClockRate, now)
 	if r.keyframe != nil {
 		p.Keyframe = r.keyframe(p.Payload)
 	}

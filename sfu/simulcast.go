@@ -61,6 +61,8 @@ type layer struct {
 	windowBytes int64
 	nextCheck   int64
 	dropped     uint64
+
+	uplink uplinkCounters // this layer's link statistics (linkstats.go)
 }
 
 // orderRIDs returns the rids smallest layer first: q, h, f when those are the names,
@@ -201,6 +203,7 @@ func (l *layer) readRTCPLoop() {
 		if _, _, err := r.rtpReceiver.ReadSimulcast(buf[:], l.rid); err != nil {
 			return
 		}
+		l.uplink.lastRTCP.Store(time.Now().UnixNano())
 	}
 }
 
@@ -214,6 +217,7 @@ func (l *layer) writePacket(raw []byte, now time.Time) error {
 		l.dropped++
 		return err
 	}
+	l.uplink.observe(raw, p, r.codec.ClockRate, now)
 	nowNs := now.UnixNano()
 	wasActive := l.active(nowNs)
 	l.lastPacketNs.Store(nowNs)

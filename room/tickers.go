@@ -1,0 +1,184 @@
+package room
+
+import (
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/sfu/quality"
+	"github.com/pion/webrtc/v4"
+)
+
+// roomTickers stops the room's ticker goroutine, once.
+type roomTickers struct {
+	stop chan struct{}
+	once sync.Once
+}
+
+func newRoomTickers() *roomTickers { return &roomTickers{stop: make(chan struct{})} }
+
+func (t *roomTickers) close() { t.once.Do(func() { close(t.stop) }) }
+
+// startTickers runs the room's ticker goroutine: every room.volume_interval it reports the
+// voice volumes, every room.quality_interval the network quality of every user. It reads
+// the sfu's statistics only through their lock-free snapshots and takes Room.mu briefly
+// to list the members; it stops when the room closes (Manager.Close waits for it).
+func (r *Room) startTickers() {
+	r.manager.eventGoroutines.Add(1)
+	go func() {
+		defer r.manager.eventGoroutines.Done()
+		r.runTickers(r.tickers.stop)
+	}()
+}
+
+func (r *Room) runTickers(stop <-chan struct{}) {
+	defaults := DefaultConfig()
+	volumeInterval, qualityInterval := r.manager.cfg.VolumeInterval, r.manager.cfg.QualityInterval
+	if volumeInterval <= 0 {
+		volumeInterval = defaults.VolumeInterval
+	}
+	if qualityInterval <= 0 {
+		qualityInterval = defaults.QualityInterval
+	}
+	volumeTicker := time.NewTicker(volumeInterval)
+	defer volumeTicker.Stop()
+	qualityTicker := time.NewTicker(qualityInterval)
+	defer qualityTicker.Stop()
+
+	var lastVolumes map[string]int
+	links := map[*Participant]*userLink{}
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-volumeTicker.C:
+			lastVolumes = r.volumeTick(now, lastVolumes)
+		case now := <-qualityTicker.C:
+			r.qualityTick(now, links)
+		}
+	}
+}
+
+// memberView is what a tick needs of one participant, copied under Room.mu.
+type memberView struct {
+	p           *Participant
+	connected   bool
+	connectedAt time.Time
+	audioMuted  bool
+	audio       []*sfu.Receiver
+	published   int
+}
+
+func (r *Room) memberViews() []memberView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]memberView, 0, len(r.participants))
+	for _, p := range r.participants {
+		v := memberView{
+			p: p, connected: p.joinedReported && !p.left, connectedAt: p.joinedAt,
+			audioMuted: p.audioMuted, published: len(p.published),
+		}
+		for rcv, kind := range p.published {
+			if kind == KindAudio {
+				v.audio = append(v.audio, rcv)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// volumeTick reports every audio publisher's volume (the loudest of its audio tracks;
+// muted → 0) unless the map equals the previous report. It returns the map reported last.
+func (r *Room) volumeTick(now time.Time, last map[string]int) map[string]int {
+	volumes := map[string]int{}
+	members := r.memberViews()
+	for _, m := range members {
+		if len(m.audio) == 0 {
+			continue
+		}
+		volume := 0
+		for _, rcv := range m.audio {
+			rcv.SetMuted(m.audioMuted)
+			volume = max(volume, rcv.Volume(now))
+		}
+		volumes[m.p.userID] = volume
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range members {
+		if m.p.left {
+			delete(volumes, m.p.userID)
+		}
+	}
+	if r.closed || maps.Equal(volumes, last) {
+		return last
+	}
+	report := maps.Clone(volumes)
+	r.emitLocked(func(l Listener, id ID) { l.VoiceVolumes(id, report) })
+	return volumes
+}
+
+// qualityTick updates every user's quality estimator and reports the list, in join order.
+func (r *Room) qualityTick(now time.Time, links map[*Participant]*userLink) {
+	members := r.memberViews()
+	present := make(map[*Participant]bool, len(members))
+	list := make([]UserQuality, 0, len(members))
+	for _, m := range members {
+		present[m.p] = true
+		link := links[m.p]
+		if link == nil {
+			link = newUserLink(quality.Config{})
+			links[m.p] = link
+		}
+		q := link.update(now, m.snapshot())
+		list = append(list, UserQuality{UserID: m.p.userID, Quality: int(q)})
+	}
+	for p := range links {
+		if !present[p] {
+			delete(links, p)
+		}
+	}
+	if len(list) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := list[:0]
+	for i, m := range members {
+		if !m.p.left {
+			kept = append(kept, list[i])
+		}
+	}
+	if r.closed || len(kept) == 0 {
+		return
+	}
+	r.emitLocked(func(l Listener, id ID) { l.NetworkQuality(id, kept) })
+}
+
+// snapshot reads the member's link statistics (lock-free sfu snapshots).
+func (m memberView) snapshot() linkSnapshot {
+	s := linkSnapshot{connected: m.connected, connectedAt: m.connectedAt}
+	if !m.connected {
+		return s
+	}
+	receivers := m.p.pub.Receivers()
+	s.uplink = make(map[*sfu.Receiver]sfu.UplinkStats, len(receivers))
+	for _, rcv := range receivers {
+		s.uplink[rcv] = rcv.Stats()
+	}
+	s.downlink = m.p.sub.DownlinkStats().Tracks
+	s.idle = len(receivers) == 0 && m.published == 0 && len(s.downlink) == 0 &&
+		peerUp(m.p.pub) && peerUp(m.p.sub)
+	return s
+}
+
+// peerUp: the PeerConnection is not disconnected, failed or closed.
+func peerUp(p *sfu.Peer) bool {
+	switch p.ConnectionState() {
+	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		return false
+	}
+	return true
+}
