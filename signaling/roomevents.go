@@ -6,69 +6,96 @@ import (
 )
 
 // roomListener turns room changes into events for the users in the room (D15, D19). It
-// runs on the rooms' event goroutines.
+// runs on the rooms' event goroutines, one goroutine per room, in the order of the room's
+// changes.
+//
+// A user is "present" from its ParticipantJoined (its media session is up) to its
+// ParticipantLeft. Only present users get a room's events, and about present users only:
+// a newcomer learns who is present and what they publish when it becomes present itself,
+// so nobody hears of a user twice or before its onUserJoin.
 type roomListener struct{ s *Service }
 
-// membersLocked returns the sessions in room id, by user.
-func (s *Service) membersLocked(id room.ID) map[string]*session {
-	out := map[string]*session{}
-	r, ok := s.rooms.Room(id)
-	if !ok {
-		return out
-	}
-	for _, info := range r.Participants() {
-		if u := s.users[info.UserID]; u != nil {
-			for _, sess := range u.sessions {
-				if sess.inRoom(id) {
-					out[info.UserID] = sess
-				}
+// sessionInRoomLocked is userID's session that is in room id, or nil.
+func (s *Service) sessionInRoomLocked(id room.ID, userID string) *session {
+	if u := s.users[userID]; u != nil {
+		for _, sess := range u.sessions {
+			if sess.inRoom(id) {
+				return sess
 			}
 		}
 	}
-	return out
+	return nil
 }
 
-// toOthers sends an event to everyone in the room but userID.
-func (l roomListener) toOthers(id room.ID, userID, method string, params any) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	for uid, sess := range l.s.membersLocked(id) {
-		if uid != userID {
-			sess.notify(method, params)
-		}
-	}
-}
-
-// ParticipantJoined: the others get onUserJoin; the newcomer learns who is there and what
-// they publish.
-func (l roomListener) ParticipantJoined(id room.ID, userID string) {
-	wire := roomIDToWire(id)
-	l.toOthers(id, userID, protocol.EventUserJoin, protocol.UserJoinEvent{UserID: userID, RoomID: wire})
-
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	members := l.s.membersLocked(id)
-	self := members[userID]
-	r, ok := l.s.rooms.Room(id)
-	if self == nil || !ok {
-		return
+// infoLocked is userID's published state in room id.
+func (s *Service) infoLocked(id room.ID, userID string) (room.ParticipantInfo, bool) {
+	r, ok := s.rooms.Room(id)
+	if !ok {
+		return room.ParticipantInfo{}, false
 	}
 	for _, info := range r.Participants() {
 		if info.UserID == userID {
-			continue
+			return info, true
 		}
-		self.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: info.UserID, RoomID: wire})
-		if info.VideoPublished && !info.VideoMuted {
-			self.notify(protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: info.UserID, IsVideoAvailable: true})
-		}
-		if info.AudioPublished && !info.AudioMuted {
-			self.notify(protocol.EventUserAudioAvailable, protocol.UserAudioAvailableEvent{UserID: info.UserID, IsAudioAvailable: true})
-		}
+	}
+	return room.ParticipantInfo{}, false
+}
+
+// tellAvailability sends what info's user publishes to sess (D19).
+func tellAvailability(sess *session, info room.ParticipantInfo) {
+	if info.VideoPublished && !info.VideoMuted {
+		sess.notify(protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: info.UserID, IsVideoAvailable: true})
+	}
+	if info.AudioPublished && !info.AudioMuted {
+		sess.notify(protocol.EventUserAudioAvailable, protocol.UserAudioAvailableEvent{UserID: info.UserID, IsAudioAvailable: true})
 	}
 }
 
+// ParticipantJoined: the present users get onUserJoin and the newcomer's availability; the
+// newcomer gets the same about each of them (D15, D19).
+func (l roomListener) ParticipantJoined(id room.ID, userID string) {
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	self := s.sessionInRoomLocked(id, userID)
+	if self == nil {
+		return
+	}
+	wire := roomIDToWire(id)
+	present := s.present[id]
+	if present == nil {
+		present = map[string]*session{}
+		s.present[id] = present
+	}
+	selfInfo, _ := s.infoLocked(id, userID)
+	for other, sess := range present {
+		sess.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: userID, RoomID: wire})
+		tellAvailability(sess, selfInfo)
+		self.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: other, RoomID: wire})
+		if info, ok := s.infoLocked(id, other); ok {
+			tellAvailability(self, info)
+		}
+	}
+	present[userID] = self
+}
+
+// ParticipantLeft: the other present users get onUserLeave (D15), even those leaving at
+// the same moment (both sides of an ended 1v1 call).
 func (l roomListener) ParticipantLeft(id room.ID, userID string) {
-	l.toOthers(id, userID, protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: userID, RoomID: roomIDToWire(id)})
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	present := s.present[id]
+	if _, ok := present[userID]; !ok {
+		return
+	}
+	delete(present, userID)
+	for _, sess := range present {
+		sess.notify(protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: userID, RoomID: roomIDToWire(id)})
+	}
+	if len(present) == 0 {
+		delete(s.present, id)
+	}
 }
 
 func (l roomListener) TrackPublished(id room.ID, userID string, kind room.TrackKind) {
@@ -83,21 +110,33 @@ func (l roomListener) TrackMuted(id room.ID, userID string, kind room.TrackKind,
 	l.available(id, userID, kind, !muted)
 }
 
-func (l roomListener) RoomClosed(room.ID) {}
-
-func (l roomListener) available(id room.ID, userID string, kind room.TrackKind, on bool) {
-	if kind == room.KindVideo {
-		l.toOthers(id, userID, protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: userID, IsVideoAvailable: on})
-		return
-	}
-	l.toOthers(id, userID, protocol.EventUserAudioAvailable, protocol.UserAudioAvailableEvent{UserID: userID, IsAudioAvailable: on})
+// RoomClosed forgets the room.
+func (l roomListener) RoomClosed(id room.ID) {
+	l.s.mu.Lock()
+	delete(l.s.present, id)
+	l.s.mu.Unlock()
 }
 
-// toAll sends an event to everyone in the room, the user it is about included.
+// toOthers sends an event about a present user to the other present users.
+func (l roomListener) toOthers(id room.ID, userID, method string, params any) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	present := l.s.present[id]
+	if _, ok := present[userID]; !ok {
+		return // told with its onUserJoin instead
+	}
+	for uid, sess := range present {
+		if uid != userID {
+			sess.notify(method, params)
+		}
+	}
+}
+
+// toAll sends an event to every present user of the room.
 func (l roomListener) toAll(id room.ID, method string, params any) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	for _, sess := range l.s.membersLocked(id) {
+	for _, sess := range l.s.present[id] {
 		sess.notify(method, params)
 	}
 }
@@ -116,4 +155,12 @@ func (l roomListener) NetworkQuality(id room.ID, list []room.UserQuality) {
 		out = append(out, protocol.NetworkQualityInfo{UserID: q.UserID, Quality: protocol.NetworkQuality(q.Quality)})
 	}
 	l.toAll(id, protocol.EventUserNetworkQualityChanged, protocol.UserNetworkQualityChangedEvent{NetworkQualityList: out})
+}
+
+func (l roomListener) available(id room.ID, userID string, kind room.TrackKind, on bool) {
+	if kind == room.KindVideo {
+		l.toOthers(id, userID, protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: userID, IsVideoAvailable: on})
+		return
+	}
+	l.toOthers(id, userID, protocol.EventUserAudioAvailable, protocol.UserAudioAvailableEvent{UserID: userID, IsAudioAvailable: on})
 }
