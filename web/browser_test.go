@@ -260,3 +260,43 @@ func TestBrowserReconnect(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserRoom: alice joins a room and publishes; bob joins later (the server negotiates
+// his subscriber as soon as he is in, possibly before the joinRoom result); both see and
+// hear each other; leaving takes both back to the lobby.
+func TestBrowserRoom(t *testing.T) {
+	srv := startTestServer(t, true)
+	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
+	if err := writeSineWAV(wav, 10); err != nil {
+		t.Fatal(err)
+	}
+	alice := newBrowser(t, "alice", wav)
+	bob := newBrowser(t, "bob", wav)
+	signIn(alice, srv.URL, "alice")
+	signIn(bob, srv.URL, "bob")
+	joinRoom := func(b *browser) {
+		b.do(
+			chromedp.SetValue(chromedp.CSS("#room-id"), "standup"),
+			chromedp.Click(chromedp.CSS("#join-room")),
+		)
+		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall' && window.parleyDemo.state.cameraOn`, 20*time.Second)
+	}
+	joinRoom(alice)
+	waitFor[bool](alice, "the camera published", `window.parleyDemo.engine.isSimulcastPublishing`, 20*time.Second)
+	joinRoom(bob)
+	for _, b := range []*browser{alice, bob} {
+		st := waitMediaFlowing(t, b)
+		t.Logf("%s receives: %+v", b.name, st)
+	}
+	for _, b := range []*browser{alice, bob} {
+		b.do(chromedp.Click(chromedp.CSS("#hangup")))
+		waitFor[bool](b, "the lobby after leaving", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
+		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
+			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
+		}
+		if b == alice {
+			waitFor[int](bob, "alice's leave", eventCountJS("onUserLeave", `p.userId === "alice"`), 20*time.Second)
+			waitFor[bool](bob, "alice's tile removed", `document.getElementById('tile-alice') === null`, 20*time.Second)
+		}
+	}
+}

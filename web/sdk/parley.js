@@ -60,6 +60,9 @@ export const ErrorCode = Object.freeze({
   NEGOTIATION_FAILED: 4004, UNKNOWN_USER: 4005, SERVER_DRAINING: 5001,
 });
 
+/** Bound of the negotiation messages kept while no media session exists. */
+const MAX_EARLY_SIGNALS = 200;
+
 const RESOLUTION_SIZES = {
   108: [640, 360], 62: [640, 480], 110: [960, 540], 64: [960, 720], 112: [1280, 720], 114: [1920, 1080],
 };
@@ -110,6 +113,8 @@ export class ParleyCallEngine {
     this._roomKey = null;
     /** @type {MediaSession|null} */
     this._media = null;
+    /** @type {{method: string, params: any}[]} negotiation messages that came before the media session */
+    this._early = [];
     /** @type {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} */
     this._local = { audio: null, video: null };
     /** @type {HTMLVideoElement|null} */
@@ -583,12 +588,11 @@ export class ParleyCallEngine {
   _notification(method, params) {
     switch (method) {
       case 'offer':
-        if (params.target === 'subscriber' && this._media) {
-          this._media.handleOffer(params.sdp).catch((err) => this._reportError(err));
-        }
-        return;
       case 'trickle':
-        if (this._media) this._media.handleTrickle(params.target, params.candidate);
+        // The server may negotiate as soon as it put the user in a room, before the
+        // joinRoom result or onCallBegin: keep those messages for the media session.
+        if (this._media) this._applySignal(this._media, method, params);
+        else if (this._early.length < MAX_EARLY_SIGNALS) this._early.push({ method, params });
         return;
       case 'onCallReceived':
         this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: Role.CALLED };
@@ -626,9 +630,18 @@ export class ParleyCallEngine {
 
   // ---- internals: media ----
 
+  _applySignal(media, method, params) {
+    if (method === 'offer') {
+      if (params.target === 'subscriber') media.handleOffer(params.sdp).catch((err) => this._reportError(err));
+      return;
+    }
+    media.handleTrickle(params.target, params.candidate);
+  }
+
   _startMedia(roomId) {
     const key = JSON.stringify(roomId);
     if (this._media && this._roomKey === key) return;
+    const early = this._media ? [] : this._early;
     this._endMedia();
     this._roomKey = key;
     const media = new MediaSession({
@@ -640,6 +653,7 @@ export class ParleyCallEngine {
       onError: (err) => this._reportError(err),
     });
     this._media = media;
+    for (const { method, params } of early) this._applySignal(media, method, params);
     const publish = async () => {
       // Add the open devices before the first offer: one negotiation for both.
       const tasks = [];
@@ -652,6 +666,7 @@ export class ParleyCallEngine {
   }
 
   _endMedia() {
+    this._early = [];
     if (this._media) this._media.close();
     this._media = null;
     this._roomKey = null;

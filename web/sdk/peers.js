@@ -210,6 +210,7 @@ export class MediaSession {
    */
   handleOffer(sdp) {
     const leg = this._sub;
+    leg.remoteReady = false; // candidates from now on belong to this offer: hold them until it is applied
     return leg.serial(async () => {
       if (this._closed) return;
       try {
