@@ -28,6 +28,7 @@ type server struct {
 	engine    *sfu.Engine
 	signaling *signaling.Service
 	turn      *turn.Server // nil when turn.enabled is false
+	records   signaling.RecordStore
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -38,7 +39,7 @@ type server struct {
 }
 
 func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux()}
+	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux(), records: signaling.NewMemoryRecords(0)}
 	engine, err := sfu.NewEngine(cfg.RTC, logger.With("component", "sfu"))
 	if err != nil {
 		return nil, err
@@ -56,6 +57,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room,
 	}, signaling.Deps{
 		Engine:     engine,
+		Records:    s.records,
 		ICEServers: s.iceServers,
 		Logger:     logger,
 	})
@@ -68,6 +70,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	s.mux.HandleFunc("GET /readyz", s.readyz) // drain.go
 	webHandler, err := newWebHandler(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -116,10 +119,11 @@ func (s *server) httpAddr() string {
 	return s.listener.Addr().String()
 }
 
-// shutdown stops accepting, closes sessions, rooms and peers, and waits for them.
+// shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes
+// sessions, rooms and peers, and waits for them.
 func (s *server) shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.signaling.Drain()
+		s.drain(ctx)
 		err := s.http.Shutdown(ctx)
 		err = errors.Join(err, s.signaling.Close())
 		if s.turn != nil {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// drainPoll is how often a draining server checks whether its calls have ended.
+const drainPoll = 50 * time.Millisecond
+
+// drainCloseReserve is the part of the drain timeout kept for closing sessions, rooms and
+// sockets after the calls ended (at most 5 s, at least a fifth of the timeout).
+func drainCloseReserve(timeout time.Duration) time.Duration {
+	return min(timeout/5, 5*time.Second)
+}
+
+// drain is the first phase of a graceful shutdown: new logins, calls and rooms are refused
+// and /readyz answers 503; connected clients get onServerDraining. Calls may end on their
+// own until the drain deadline (ctx's deadline less the close reserve); the calls still
+// going then are ended by the server, their records written.
+func (s *server) drain(ctx context.Context) {
+	s.signaling.Drain()
+	wait := time.Duration(0)
+	if deadline, ok := ctx.Deadline(); ok {
+		left := time.Until(deadline)
+		wait = left - drainCloseReserve(left)
+	}
+	active := s.signaling.ActiveCalls()
+	if active > 0 {
+		s.logger.Info("draining: waiting for calls to end", "calls", active, "wait", wait.Round(time.Millisecond))
+	}
+	if wait > 0 && active > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		ticker := time.NewTicker(drainPoll)
+		defer ticker.Stop()
+	waiting:
+		for s.signaling.ActiveCalls() > 0 {
+			select {
+			case <-timer.C:
+				break waiting
+			case <-ctx.Done():
+				break waiting
+			case <-ticker.C:
+			}
+		}
+	}
+	if n := s.signaling.ActiveCalls(); n > 0 {
+		s.logger.Info("draining: ending the remaining calls", "calls", n)
+		s.signaling.EndAllCalls()
+	}
+}
+
+// readyz answers 200 while the server accepts new sessions and calls, 503 while it
+// drains or after it closed (load balancers stop sending users here).
+func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.signaling.Draining() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("draining\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
