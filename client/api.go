@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,6 +33,22 @@ type PeerConfig struct {
 	Loopback bool
 	// ICEServers are passed to the PeerConnection (STUN/TURN); empty on loopback.
 	ICEServers []webrtc.ICEServer
+	// RelayOnly sets webrtc.ICETransportPolicyRelay: only relay (TURN) candidates are
+	// used, so all media goes through a TURN server. A Conn then takes the login result's
+	// iceServers even when Loopback is set (and ICEServers is empty).
+	RelayOnly bool
+	// ICEServerURLFilter, when set, keeps only the login result's ICE server URLs it
+	// accepts (e.g. to force TURN over one transport); servers left with no URL are dropped.
+	ICEServerURLFilter func(url string) bool
+	// TURNTLSConfig verifies turns: (TURN over TLS) servers, e.g. with a RootCAs pool that
+	// holds a development certificate. pion's ICE agent verifies turns: servers against the
+	// system roots only and offers no way to add a root; when this is set, TCP connections
+	// to the turns: servers of ICEServers are dialled through SettingEngine.SetICEProxyDialer
+	// with this configuration instead (ServerName defaults to the URL's host).
+	TURNTLSConfig *tls.Config
+	// NetworkTypes, when set, replaces the candidate network types (Loopback's UDP4), e.g.
+	// []webrtc.NetworkType{webrtc.NetworkTypeTCP4} to connect with ICE over TCP only.
+	NetworkTypes []webrtc.NetworkType
 	// DropRate (0..1) is the fraction of incoming RTP packets of NACK-enabled streams that a
 	// client-side interceptor placed before the NACK generator drops, to simulate loss on
 	// the path towards this client. 0 disables it.
@@ -62,6 +79,15 @@ func (c PeerConfig) validate() error {
 		return fmt.Errorf("client: negative NACK interval %s: %w", c.NACKInterval, ErrInvalidConfig)
 	}
 	return nil
+}
+
+// configuration is the webrtc.Configuration of a PeerConnection built from c.
+func (c PeerConfig) configuration() webrtc.Configuration {
+	conf := webrtc.Configuration{ICEServers: c.ICEServers}
+	if c.RelayOnly {
+		conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return conf
 }
 
 func (c PeerConfig) logger() *slog.Logger {
@@ -167,6 +193,16 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 		settings.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 		settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 		settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if len(cfg.NetworkTypes) > 0 {
+		settings.SetNetworkTypes(cfg.NetworkTypes)
+	}
+	if cfg.TURNTLSConfig != nil {
+		dialer, err := newTURNTLSDialer(cfg.ICEServers, cfg.TURNTLSConfig)
+		if err != nil {
+			return nil, nil, err
+		}
+		settings.SetICEProxyDialer(dialer)
 	}
 	if dropper != nil {
 		// The simulated loss happens after SRTP decryption, so the SRTP layer has already

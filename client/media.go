@@ -384,15 +384,26 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 	return pub.Start()
 }
 
-// peerConfig is Options.Peer with the login's ICE servers when none are configured and
-// the connection is not loopback-only.
+// peerConfig is Options.Peer with the login's ICE servers (those URLs ICEServerURLFilter
+// keeps) when none are configured and the connection is relay-only or not loopback-only.
 func (c *Conn) peerConfig(login protocol.LoginResult) PeerConfig {
 	peer := c.opts.Peer
-	if peer.Loopback || len(peer.ICEServers) > 0 {
+	if (peer.Loopback && !peer.RelayOnly) || len(peer.ICEServers) > 0 {
 		return peer
 	}
 	for _, s := range login.ICEServers {
-		peer.ICEServers = append(peer.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+		urls := s.URLs
+		if peer.ICEServerURLFilter != nil {
+			urls = nil
+			for _, u := range s.URLs {
+				if peer.ICEServerURLFilter(u) {
+					urls = append(urls, u)
+				}
+			}
+		}
+		if len(urls) > 0 {
+			peer.ICEServers = append(peer.ICEServers, webrtc.ICEServer{URLs: urls, Username: s.Username, Credential: s.Credential})
+		}
 	}
 	return peer
 }

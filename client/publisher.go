@@ -126,7 +126,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.Peer.ICEServers})
+	pc, err := api.NewPeerConnection(cfg.Peer.configuration())
 	if err != nil {
 		return nil, fmt.Errorf("client: new peer connection: %w", err)
 	}

@@ -39,7 +39,7 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.Peer.ICEServers})
+	pc, err := api.NewPeerConnection(cfg.Peer.configuration())
 	if err != nil {
 		return nil, fmt.Errorf("client: new peer connection: %w", err)
 	}
