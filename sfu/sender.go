@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtp"
 )
@@ -21,6 +22,12 @@ type Sender struct {
 	wake   chan struct{}
 
 	header rtp.Header // reused by the writer goroutine for every packet
+
+	// Counters for metrics (stats.go): written by the writer goroutine (forwarded) and
+	// by a refused enqueue (dropped); read at scrape time.
+	forwardedPackets atomic.Uint64
+	forwardedBytes   atomic.Uint64
+	dropped          atomic.Uint64
 }
 
 type senderSlot struct {
@@ -51,11 +58,16 @@ func (s *Sender) enqueue(track *DownTrack, seq uint16, ts uint32, marker bool, p
 // (simulcast layer switches).
 func (s *Sender) enqueueMunged(track *DownTrack, seq uint16, ts uint32, marker bool, payload []byte, m vp8Munge) bool {
 	if len(payload) > maxPacketSize {
+		s.dropped.Add(1)
 		return false
 	}
 	s.mu.Lock()
 	if s.closed || s.count == len(s.slots) {
+		full := !s.closed
 		s.mu.Unlock()
+		if full {
+			s.dropped.Add(1)
+		}
 		return false
 	}
 	i := s.head + s.count
@@ -141,7 +153,10 @@ func (s *Sender) write(slot *senderSlot) {
 	h.Extensions = h.Extensions[:0]
 	h.PaddingSize = 0
 	// A write error means the transport is closing; the Peer's state handling reports it.
-	_, _ = b.writer.WriteRTP(h, slot.data[:slot.n])
+	if _, err := b.writer.WriteRTP(h, slot.data[:slot.n]); err == nil {
+		s.forwardedPackets.Add(1)
+		s.forwardedBytes.Add(uint64(slot.n))
+	}
 }
 
 // close stops the writer (queued packets are discarded); the writer goroutine returns

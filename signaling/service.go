@@ -35,8 +35,11 @@ type Deps struct {
 	// login result; nil gives none.
 	ICEServers func(userID string, now time.Time) []protocol.ICEServer
 	// Hooks observe calls and sessions (webhooks, metrics); nil ignores them.
-	Hooks  Hooks
-	Logger *slog.Logger
+	Hooks Hooks
+	// RoomEvents observes room changes after the Service handled them (metrics, webhooks);
+	// nil ignores them. Calls come from the rooms' event goroutines (roomobserver.go).
+	RoomEvents room.Listener
+	Logger     *slog.Logger
 	// Now is the clock (tests inject one); nil is time.Now.
 	Now func() time.Time
 }
@@ -126,7 +129,11 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	if s.hooks == nil {
 		s.hooks = nopHooks{}
 	}
-	s.rooms = room.NewManager(cfg.Room, deps.Engine, roomListener{s}, logger.With("component", "room"))
+	var listener room.Listener = roomListener{s}
+	if deps.RoomEvents != nil {
+		listener = teeListener{primary: listener, observer: deps.RoomEvents}
+	}
+	s.rooms = room.NewManager(cfg.Room, deps.Engine, listener, logger.With("component", "room"))
 	s.machine = call.New(cfg.Call, idSource{s})
 	s.dispatcher = newDispatcher()
 	s.server, err = NewServer(cfg.Signaling, logger.With("component", "signaling"), s.newConnSession)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/ops/metrics"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/call"
@@ -29,6 +30,7 @@ type server struct {
 	signaling *signaling.Service
 	turn      *turn.Server // nil when turn.enabled is false
 	records   signaling.RecordStore
+	metrics   *metrics.Metrics
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -39,7 +41,7 @@ type server struct {
 }
 
 func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux(), records: signaling.NewMemoryRecords(0)}
+	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux(), records: signaling.NewMemoryRecords(0), metrics: metrics.New()}
 	engine, err := sfu.NewEngine(cfg.RTC, logger.With("component", "sfu"))
 	if err != nil {
 		return nil, err
@@ -58,6 +60,8 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 	}, signaling.Deps{
 		Engine:     engine,
 		Records:    s.records,
+		Hooks:      hookFanout{s.metrics},
+		RoomEvents: roomFanout{s.metrics},
 		ICEServers: s.iceServers,
 		Logger:     logger,
 	})
@@ -65,7 +69,9 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	s.signaling = svc
+	s.metrics.Attach(metrics.Sources{Engine: engine, Service: svc, TURN: s.turn})
 	s.mux.Handle("GET /ws", svc.Handler())
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// scrape GETs /metrics and returns every sample by its series ("name" or
+// "name{labels}" as exposed).
+func scrape(t *testing.T, r *running) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(r.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	out := make(map[string]float64)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad sample line %q", line)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMetricsMoveDuringACall: /metrics exposes every parley_ family of issue 9 and the
+// Go runtime's, and the values follow a real 1v1 video call with media.
+func TestMetricsMoveDuringACall(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Room.QualityInterval = 500 * time.Millisecond
+	r := startServe(t, cfg)
+
+	idle := scrape(t, r)
+	for _, series := range []string{
+		"parley_rooms", "parley_participants", `parley_published_tracks{kind="audio"}`, `parley_subscribed_tracks{kind="video"}`,
+		"parley_forwarded_packets_total", "parley_forwarded_bytes_total", "parley_received_packets_total",
+		"parley_nacks_total", "parley_plis_total", "parley_dropped_packets_total", "parley_signaling_sessions",
+		`parley_calls_ended_total{result="answered"}`, `parley_calls_ended_total{result="unanswered"}`,
+		"parley_call_setup_seconds_count", `parley_network_quality_participants{quality="excellent"}`,
+		"parley_turn_allocations", `parley_turn_relayed_bytes_total{direction="to_peers"}`, "parley_calls_active",
+		"parley_draining", "go_goroutines", "go_memstats_heap_alloc_bytes",
+	} {
+		if _, ok := idle[series]; !ok {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+	if idle["parley_rooms"] != 0 || idle["parley_forwarded_packets_total"] != 0 || idle["parley_signaling_sessions"] != 0 {
+		t.Fatalf("idle server: rooms %v forwarded %v sessions %v", idle["parley_rooms"], idle["parley_forwarded_packets_total"], idle["parley_signaling_sessions"])
+	}
+
+	alice, bob := login(t, r.wsURL(), "alice"), login(t, r.wsURL(), "bob")
+	startCall(t, alice, bob)
+	ctx := ctxFor(t, 60*time.Second)
+	for _, c := range []*client.Conn{alice, bob} {
+		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
+			t.Fatalf("%s: start media: %v", c.UserID(), err)
+		}
+	}
+	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+		if err := pair[0].StartRemoteView(ctx, pair[1].UserID(), protocol.VideoQuality{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+			if _, err := pair[0].WaitRemoteTrack(ctx, pair[1].UserID(), kind, 20); err != nil {
+				t.Fatalf("%s: %v", pair[0].UserID(), err)
+			}
+		}
+	}
+
+	var during map[string]float64
+	eventually(t, 20*time.Second, "quality reports for both users", func() bool {
+		during = scrape(t, r)
+		n := 0.0
+		for _, q := range []string{"excellent", "good", "poor", "bad", "vbad", "down", "unknown"} {
+			n += during[`parley_network_quality_participants{quality="`+q+`"}`]
+		}
+		return n == 2
+	})
+	want := map[string]float64{
+		"parley_rooms": 1, "parley_participants": 2, "parley_signaling_sessions": 2, "parley_calls_active": 1,
+		`parley_published_tracks{kind="audio"}`: 2, `parley_published_tracks{kind="video"}`: 2,
+		`parley_subscribed_tracks{kind="audio"}`: 2, `parley_subscribed_tracks{kind="video"}`: 2,
+		`parley_peer_connections{role="publisher"}`: 2, "parley_calls_began_total": 1, "parley_call_setup_seconds_count": 1,
+	}
+	for series, v := range want {
+		if during[series] != v {
+			t.Errorf("during the call %s = %v, want %v", series, during[series], v)
+		}
+	}
+	for _, series := range []string{"parley_forwarded_packets_total", "parley_forwarded_bytes_total", "parley_received_packets_total", "parley_received_bytes_total"} {
+		if during[series] <= 0 {
+			t.Errorf("during the call %s = %v, want > 0", series, during[series])
+		}
+	}
+	eventually(t, 20*time.Second, "forwarded packets to grow", func() bool {
+		return scrape(t, r)["parley_forwarded_packets_total"] > during["parley_forwarded_packets_total"]
+	})
+
+	if err := alice.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var after map[string]float64
+	eventually(t, 20*time.Second, "the call to be counted as ended", func() bool {
+		after = scrape(t, r)
+		return after[`parley_calls_ended_total{result="answered"}`] == 1 && after["parley_calls_active"] == 0
+	})
+	eventually(t, 20*time.Second, "the participants to leave", func() bool {
+		after = scrape(t, r)
+		return after["parley_participants"] == 0 && after[`parley_subscribed_tracks{kind="video"}`] == 0
+	})
+	if after["parley_forwarded_packets_total"] < during["parley_forwarded_packets_total"] {
+		t.Fatalf("forwarded packets went down after the peers closed: %v < %v",
+			after["parley_forwarded_packets_total"], during["parley_forwarded_packets_total"])
+	}
+}

@@ -1,0 +1,193 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/turn"
+)
+
+// collector reads the live counters of the media plane, rooms, signaling and TURN at
+// scrape time. Media counters live on Peers, Receivers and DownTracks that come and go;
+// the accumulators keep each one's last value once it is gone so the totals never
+// decrease (counts between a part's last scrape and its end are not seen).
+type collector struct {
+	src     Sources
+	metrics *Metrics
+
+	mu         sync.Mutex // serialises Collect; guards the accumulators
+	senders    accumulator[*sfu.Peer]
+	receivers  accumulator[*sfu.Receiver]
+	downTracks accumulator[*sfu.DownTrack]
+
+	rooms, participants, peers, published, subscribed *prometheus.Desc
+	received, receivedBytes                           *prometheus.Desc
+	forwarded, forwardedBytes, dropped                *prometheus.Desc
+	nacks, plis                                       *prometheus.Desc
+	sessions, callsActive, draining                   *prometheus.Desc
+	quality                                           *prometheus.Desc
+	turnAllocations, turnAllocationsTotal             *prometheus.Desc
+	turnRelayed, turnRefusals                         *prometheus.Desc
+}
+
+func newCollector(src Sources, m *Metrics) *collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &collector{
+		src:                  src,
+		metrics:              m,
+		rooms:                d("parley_rooms", "Open rooms."),
+		participants:         d("parley_participants", "Participants in open rooms."),
+		peers:                d("parley_peer_connections", "Server PeerConnections by role.", "role"),
+		published:            d("parley_published_tracks", "Published tracks (Receivers) by kind.", "kind"),
+		subscribed:           d("parley_subscribed_tracks", "Subscribed tracks (DownTracks) by kind.", "kind"),
+		received:             d("parley_received_packets_total", "RTP packets received from publishers."),
+		receivedBytes:        d("parley_received_bytes_total", "RTP bytes received from publishers."),
+		forwarded:            d("parley_forwarded_packets_total", "RTP packets sent to subscribers, retransmissions included."),
+		forwardedBytes:       d("parley_forwarded_bytes_total", "RTP payload bytes sent to subscribers."),
+		dropped:              d("parley_dropped_packets_total", "Packets a slow subscriber's full queue refused."),
+		nacks:                d("parley_nacks_total", "Packets subscribers asked for again (NACK)."),
+		plis:                 d("parley_plis_total", "Keyframe requests (PLI and FIR) from subscribers."),
+		sessions:             d("parley_signaling_sessions", "Logged-in signaling sessions."),
+		callsActive:          d("parley_calls_active", "Calls ringing or in progress."),
+		draining:             d("parley_draining", "1 while the server drains (refuses new sessions and calls)."),
+		quality:              d("parley_network_quality_participants", "Participants by their latest network quality.", "quality"),
+		turnAllocations:      d("parley_turn_allocations", "TURN allocations alive."),
+		turnAllocationsTotal: d("parley_turn_allocations_total", "TURN allocations made since start."),
+		turnRelayed:          d("parley_turn_relayed_bytes_total", "Payload bytes relayed by TURN, by direction.", "direction"),
+		turnRefusals:         d("parley_turn_refusals_total", "Refused TURN requests by reason.", "reason"),
+	}
+}
+
+// Describe sends every descriptor (prometheus.Collector).
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, desc := range []*prometheus.Desc{
+		c.rooms, c.participants, c.peers, c.published, c.subscribed, c.received, c.receivedBytes,
+		c.forwarded, c.forwardedBytes, c.dropped, c.nacks, c.plis, c.sessions, c.callsActive,
+		c.draining, c.quality, c.turnAllocations, c.turnAllocationsTotal, c.turnRelayed, c.turnRefusals,
+	} {
+		ch <- desc
+	}
+}
+
+// Collect reads the current values (prometheus.Collector).
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(desc *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), labels...)
+	}
+	if svc := c.src.Service; svc != nil {
+		gauge(c.rooms, float64(svc.Rooms().Rooms()))
+		gauge(c.participants, float64(svc.Rooms().Participants()))
+		gauge(c.sessions, float64(svc.Sessions()))
+		gauge(c.callsActive, float64(svc.ActiveCalls()))
+		draining := 0.0
+		if svc.Draining() {
+			draining = 1
+		}
+		gauge(c.draining, draining)
+	}
+	if c.src.Engine != nil {
+		c.collectMedia(gauge, counter)
+	}
+	for level, n := range c.metrics.qualityDistribution() {
+		gauge(c.quality, float64(n), qualityLevels[level])
+	}
+	if c.src.TURN != nil {
+		st := c.src.TURN.Stats()
+		gauge(c.turnAllocations, float64(st.AllocationsActive))
+		counter(c.turnAllocationsTotal, st.AllocationsTotal)
+		counter(c.turnRelayed, st.RelayedBytesToPeers, "to_peers")
+		counter(c.turnRelayed, st.RelayedBytesFromPeers, "from_peers")
+		for reason, n := range st.Refusals {
+			counter(c.turnRefusals, n, turn.RefusalReason(reason).String())
+		}
+	}
+}
+
+// collectMedia walks the Engine's Peers: publishers' Receivers, subscribers' writers and
+// DownTracks.
+func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string), counter func(*prometheus.Desc, uint64, ...string)) {
+	senders := make(map[*sfu.Peer]counts)
+	receivers := make(map[*sfu.Receiver]counts)
+	downTracks := make(map[*sfu.DownTrack]counts)
+	var publishers, subscribers int
+	published := map[webrtc.RTPCodecType]int{webrtc.RTPCodecTypeAudio: 0, webrtc.RTPCodecTypeVideo: 0}
+	subscribed := map[webrtc.RTPCodecType]int{webrtc.RTPCodecTypeAudio: 0, webrtc.RTPCodecTypeVideo: 0}
+	for _, p := range c.src.Engine.Peers() {
+		switch p.Role() {
+		case sfu.RolePublisher:
+			publishers++
+			for _, r := range p.Receivers() {
+				st := r.Stats()
+				receivers[r] = counts{st.Packets, st.Bytes}
+				published[r.Kind()]++
+			}
+		case sfu.RoleSubscriber:
+			subscribers++
+			st := p.SenderStats()
+			senders[p] = counts{st.ForwardedPackets, st.ForwardedBytes, st.Dropped}
+			for _, t := range p.DownlinkStats().Tracks {
+				downTracks[t.Track] = counts{t.NACKed, t.PLIs}
+				subscribed[t.Kind]++
+			}
+		}
+	}
+	gauge(c.peers, float64(publishers), "publisher")
+	gauge(c.peers, float64(subscribers), "subscriber")
+	for kind, n := range published {
+		gauge(c.published, float64(n), kind.String())
+	}
+	for kind, n := range subscribed {
+		gauge(c.subscribed, float64(n), kind.String())
+	}
+	rx := c.receivers.update(receivers)
+	counter(c.received, rx[0])
+	counter(c.receivedBytes, rx[1])
+	tx := c.senders.update(senders)
+	counter(c.forwarded, tx[0])
+	counter(c.forwardedBytes, tx[1])
+	counter(c.dropped, tx[2])
+	fb := c.downTracks.update(downTracks)
+	counter(c.nacks, fb[0])
+	counter(c.plis, fb[1])
+}
+
+// counts are up to three counters of one part.
+type counts [3]uint64
+
+func (a *counts) add(b counts) {
+	for i := range a {
+		a[i] += b[i]
+	}
+}
+
+// accumulator turns the counters of parts that come and go into totals that never
+// decrease: a part that disappeared keeps contributing its last seen values.
+type accumulator[K comparable] struct {
+	retired counts
+	last    map[K]counts
+}
+
+// update takes the current parts' counters and returns the totals.
+func (a *accumulator[K]) update(current map[K]counts) counts {
+	for k, v := range a.last {
+		if _, ok := current[k]; !ok {
+			a.retired.add(v)
+		}
+	}
+	a.last = current
+	total := a.retired
+	for _, v := range current {
+		total.add(v)
+	}
+	return total
+}

@@ -1,0 +1,38 @@
+package sfu
+
+// Accessors for server-wide metrics. A metrics collector calls them at scrape time; they
+// read the atomics the packet goroutines keep anyway and add no work per packet.
+
+// SenderStats counts what one subscriber Peer's writer did since the Peer was created.
+type SenderStats struct {
+	// ForwardedPackets and ForwardedBytes (RTP payload) count packets handed to the
+	// subscriber's transport, retransmissions included.
+	ForwardedPackets uint64
+	ForwardedBytes   uint64
+	// Dropped counts packets the subscriber's full queue refused (a slow subscriber).
+	Dropped uint64
+}
+
+// SenderStats returns the writer counters of a subscriber Peer (zero for a publisher).
+// Safe from any goroutine; lock-free.
+func (p *Peer) SenderStats() SenderStats {
+	if p.sender == nil {
+		return SenderStats{}
+	}
+	return SenderStats{
+		ForwardedPackets: p.sender.forwardedPackets.Load(),
+		ForwardedBytes:   p.sender.forwardedBytes.Load(),
+		Dropped:          p.sender.dropped.Load(),
+	}
+}
+
+// Peers returns the Engine's open Peers (a snapshot; a Peer may close right after).
+func (e *Engine) Peers() []*Peer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Peer, 0, len(e.peers))
+	for p := range e.peers {
+		out = append(out, p)
+	}
+	return out
+}
