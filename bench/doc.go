@@ -1,0 +1,34 @@
+// Package bench is Parley's load harness (cmd/parley-bench): it connects simulated
+// users to a Parley server by URL, each with its own WebSocket (client.Conn), its own
+// publisher PeerConnection (client.Publisher: synthetic Opus with the audio-level
+// extension and synthetic VP8, optionally three simulcast layers) and its own measuring
+// subscriber PeerConnection, and reports what the load cost the server.
+//
+// Scenarios (Scenario, scenario.go): room (N rooms × P video publishers + A audio
+// publishers + S subscribers that view given videos at given sizes), calls (N concurrent
+// 1v1 calls through the call layer: call → accept → media → hangup, at a call rate with a
+// hold time), churn (users joining and leaving at a rate, to expose leaks), and the named
+// reference loads a1, a2, b, c (Reference).
+//
+// Measures (Report, report.go): join time (socket open → media flowing), time to first
+// frame (startRemoteView → first keyframe), call setup time and failures by cause,
+// received bitrate, loss (from RTP sequence numbers), end-to-end latency (from the send
+// time in every synthetic payload) and interarrival jitter, and for a server whose pid
+// is known its CPU seconds, RSS and threads from /proc, goroutines and forwarded
+// packets from /metrics when it serves them. Forwarded packets fall back to what the
+// subscribers received plus what they lost. The derived figures are server CPU-seconds
+// per 1000 forwarded packets and forwarded packets per second per core.
+//
+// Goroutines and state:
+//   - Run's goroutine owns the scenario: it paces joins (one goroutine per joining
+//     participant, joined before the next phase), the measurement window and the leave.
+//   - The recorder's sampling goroutine (recorder.go) samples the server and the meter
+//     once a second for the series and the progress line; its mutex guards the phase and
+//     the window snapshots the scenario goroutine sets.
+//   - Per participant: the client.Conn's goroutines (its handler goroutine applies the
+//     server's offers and candidates for the bench's PeerConnections), the Publisher's
+//     send loops, and one pion OnTrack goroutine per received track that alone owns its
+//     trackReader and adds to the meter's atomic counters and lock-free histograms.
+//   - runner.mu guards the join/failure/call counters. Every goroutine a run starts has
+//     ended when Run returns.
+package bench

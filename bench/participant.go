@@ -1,0 +1,310 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// leaveTimeout bounds the logout a participant sends before closing its socket.
+const leaveTimeout = 3 * time.Second
+
+// Errors a run can fail with; each is wrapped with what was being done.
+var (
+	// ErrUnreachable: the signaling URL does not accept a WebSocket.
+	ErrUnreachable = errors.New("server unreachable")
+	// ErrWrongSecret: the server rejected a userSig minted with the given app and secret.
+	ErrWrongSecret = errors.New("wrong secret or app id")
+	// ErrInvalidScenario: the scenario cannot be run as configured.
+	ErrInvalidScenario = errors.New("invalid scenario")
+)
+
+// Publishing says what a participant sends.
+type Publishing struct {
+	Audio bool `json:"audio" yaml:"audio"`
+	Video bool `json:"video" yaml:"video"`
+	// Simulcast sends the video as three layers (client.DefaultSimulcastLayers: 150, 500,
+	// 1500 kbit/s); otherwise one 1280×720 stream at VideoBitrate.
+	Simulcast bool `json:"simulcast" yaml:"simulcast"`
+	// VideoBitrate of the single-stream video in bit/s (default 1.5 Mbit/s).
+	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate"`
+}
+
+// target is where and as whom participants connect.
+type target struct {
+	url      string
+	appID    int
+	secret   []byte
+	loopback bool
+	logger   *slog.Logger
+	meter    *meter
+}
+
+// participant is one simulated user: its own WebSocket (client.Conn), its own publisher
+// PeerConnection (client.Publisher) when it publishes, and its own measuring subscriber
+// PeerConnection (receiver). The Conn's handler goroutine applies the server's offers and
+// candidates; mu guards the view request times read by the read loops.
+type participant struct {
+	id     string
+	target *target
+	conn   *client.Conn
+	pub    *client.Publisher
+	recv   *receiver
+	unreg  []func()
+
+	dialStart time.Time
+	joined    sync.Once
+	mediaUp   chan struct{} // closed when media flows (first packet received or publisher sending)
+
+	mu         sync.Mutex
+	viewAsked  map[string]time.Time
+	firstFrame map[string]time.Time
+}
+
+// connect dials, logs in and builds the receiver; nothing is joined yet.
+func connect(ctx context.Context, tg *target, userID string) (*participant, error) {
+	p := &participant{
+		id: userID, target: tg, dialStart: time.Now(), mediaUp: make(chan struct{}),
+		viewAsked: map[string]time.Time{}, firstFrame: map[string]time.Time{},
+	}
+	conn, err := client.Dial(ctx, tg.url, client.Options{Logger: tg.logger})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s: %w: %w", userID, ErrUnreachable, err)
+	}
+	p.conn = conn
+	sig, err := signaling.MintUserSig(tg.appID, tg.secret, userID, 24*time.Hour, time.Now())
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("bench: mint userSig for %s: %w", userID, err)
+	}
+	login, err := conn.Login(ctx, tg.appID, userID, sig)
+	if err != nil {
+		_ = conn.Close()
+		switch protocol.ErrorCode(err) {
+		case protocol.CodeUserSigInvalid, protocol.CodeUnknownApp:
+			return nil, fmt.Errorf("bench: login %s rejected (code %d): %w", userID, protocol.ErrorCode(err), ErrWrongSecret)
+		}
+		return nil, fmt.Errorf("bench: login %s: %w", userID, err)
+	}
+	api, err := client.NewAPI(tg.peerConfig())
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	recv, err := newReceiver(api, webrtc.Configuration{ICEServers: tg.iceServers(login)}, tg.meter)
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	p.recv = recv
+	recv.onFirstPacket = func(time.Time) { p.markMediaUp() }
+	recv.onFirstKeyframe = p.sawKeyframe
+	recv.setOnLocal(func(c webrtc.ICECandidateInit) { p.trickle(protocol.TargetSubscriber, c) })
+	p.unreg = append(p.unreg,
+		conn.On(protocol.MethodOffer, p.handleOffer),
+		conn.On(protocol.MethodTrickle, p.handleTrickle),
+	)
+	return p, nil
+}
+
+func (tg *target) peerConfig() client.PeerConfig {
+	return client.PeerConfig{Loopback: tg.loopback, Logger: tg.logger}
+}
+
+func (tg *target) iceServers(login protocol.LoginResult) []webrtc.ICEServer {
+	if tg.loopback {
+		return nil
+	}
+	var out []webrtc.ICEServer
+	for _, s := range login.ICEServers {
+		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return out
+}
+
+func (p *participant) markMediaUp() {
+	p.joined.Do(func() {
+		p.target.meter.joinTime.Record(time.Since(p.dialStart))
+		close(p.mediaUp)
+	})
+}
+
+func (p *participant) sawKeyframe(publisher string, at time.Time) {
+	p.mu.Lock()
+	asked, ok := p.viewAsked[publisher]
+	_, seen := p.firstFrame[publisher]
+	if !seen {
+		p.firstFrame[publisher] = at
+	}
+	p.mu.Unlock()
+	if ok && !seen {
+		p.target.meter.firstFrame.Record(at.Sub(asked))
+	}
+}
+
+// trickle sends a local candidate as a notification (no response to wait for).
+func (p *participant) trickle(target protocol.Target, c webrtc.ICECandidateInit) {
+	_ = p.conn.Notify(protocol.MethodTrickle, protocol.TrickleParams{Target: target, Candidate: protocol.ICECandidate{
+		Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment,
+	}})
+}
+
+// handleOffer answers a server offer for the subscriber PeerConnection (handler goroutine).
+func (p *participant) handleOffer(ev client.Event) {
+	var params protocol.OfferParams
+	if err := ev.Decode(&params); err != nil || params.Target != protocol.TargetSubscriber {
+		return
+	}
+	answer, err := p.recv.handleOffer(params.SDP.SDP)
+	if err != nil {
+		p.target.logger.Warn("subscriber offer", "user", p.id, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = p.conn.Request(ctx, protocol.MethodAnswer, protocol.AnswerParams{
+		Target: protocol.TargetSubscriber,
+		SDP:    protocol.SessionDescription{Type: webrtc.SDPTypeAnswer.String(), SDP: answer},
+	}, nil)
+	if err != nil && protocol.ErrorCode(err) != protocol.CodeNotInRoom {
+		p.target.logger.Warn("subscriber answer", "user", p.id, "err", err)
+	}
+	p.recv.answerSent()
+}
+
+// handleTrickle adds a server candidate to the right PeerConnection (handler goroutine).
+func (p *participant) handleTrickle(ev client.Event) {
+	var params protocol.TrickleParams
+	if err := ev.Decode(&params); err != nil {
+		return
+	}
+	c := webrtc.ICECandidateInit{
+		Candidate: params.Candidate.Candidate, SDPMid: params.Candidate.SDPMid,
+		SDPMLineIndex: params.Candidate.SDPMLineIndex, UsernameFragment: params.Candidate.UsernameFragment,
+	}
+	var err error
+	switch params.Target {
+	case protocol.TargetSubscriber:
+		err = p.recv.addCandidate(c)
+	case protocol.TargetPublisher:
+		p.mu.Lock()
+		pub := p.pub
+		p.mu.Unlock()
+		if pub != nil {
+			err = pub.AddICECandidate(c)
+		}
+	}
+	if err != nil {
+		p.target.logger.Debug("server candidate", "user", p.id, "err", err)
+	}
+}
+
+// publish negotiates the publisher PeerConnection and starts sending once it connects.
+func (p *participant) publish(ctx context.Context, what Publishing) error {
+	cfg := client.PublisherConfig{
+		Peer: p.target.peerConfig(), StreamID: p.id, NoAudio: !what.Audio, NoVideo: !what.Video,
+		AudioLevel: 30, VoiceActivity: true, VideoFPS: 30, KeyframeInterval: 120,
+		VideoBitrate: what.VideoBitrate, Width: 1280, Height: 720,
+	}
+	if cfg.VideoBitrate == 0 {
+		cfg.VideoBitrate = 1_500_000
+	}
+	if what.Simulcast {
+		cfg.Simulcast = client.DefaultSimulcastLayers()
+	}
+	login, _ := p.conn.LoginResult()
+	cfg.Peer.ICEServers = p.target.iceServers(login)
+	pub, err := client.NewPublisher(cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %s: publisher: %w", p.id, err)
+	}
+	p.mu.Lock()
+	p.pub = pub
+	p.mu.Unlock()
+	connected, failed := make(chan struct{}), make(chan struct{})
+	var connectedOnce, failedOnce sync.Once
+	pub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			connectedOnce.Do(func() { close(connected) })
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			failedOnce.Do(func() { close(failed) })
+		}
+	})
+	pub.OnICECandidate(func(c webrtc.ICECandidateInit) { p.trickle(protocol.TargetPublisher, c) })
+	offer, err := pub.CreateOffer()
+	if err != nil {
+		return fmt.Errorf("bench: %s: %w", p.id, err)
+	}
+	var res protocol.OfferResult
+	if err := p.conn.Request(ctx, protocol.MethodOffer, protocol.OfferParams{
+		Target: protocol.TargetPublisher,
+		SDP:    protocol.SessionDescription{Type: webrtc.SDPTypeOffer.String(), SDP: offer.SDP},
+	}, &res); err != nil {
+		return fmt.Errorf("bench: %s: publisher offer: %w", p.id, err)
+	}
+	if err := pub.SetAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.SDP.SDP}); err != nil {
+		return fmt.Errorf("bench: %s: %w", p.id, err)
+	}
+	select {
+	case <-connected:
+	case <-failed:
+		return fmt.Errorf("bench: %s: publisher connection %s", p.id, pub.ConnectionState())
+	case <-ctx.Done():
+		return fmt.Errorf("bench: %s: publisher connect: %w", p.id, ctx.Err())
+	}
+	if err := pub.Start(); err != nil {
+		return fmt.Errorf("bench: %s: publisher start: %w", p.id, err)
+	}
+	return nil
+}
+
+// view asks for publisher's video at the given size (0×0: any).
+func (p *participant) view(ctx context.Context, publisher string, width, height int) error {
+	p.mu.Lock()
+	p.viewAsked[publisher] = time.Now()
+	p.mu.Unlock()
+	q := protocol.VideoQuality{Width: width, Height: height}
+	if err := p.conn.StartRemoteView(ctx, publisher, q); err != nil {
+		return fmt.Errorf("bench: %s views %s: %w", p.id, publisher, err)
+	}
+	return nil
+}
+
+// waitMedia waits until media flows to or from this participant.
+func (p *participant) waitMedia(ctx context.Context) error {
+	select {
+	case <-p.mediaUp:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("bench: %s: no media: %w", p.id, ctx.Err())
+	}
+}
+
+// close logs out (so the server frees the session at once rather than keeping it for a
+// resume), then closes the PeerConnections and the socket. Safe to call once.
+func (p *participant) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	_ = p.conn.Logout(ctx)
+	for _, u := range p.unreg {
+		u()
+	}
+	p.mu.Lock()
+	pub := p.pub
+	p.mu.Unlock()
+	if pub != nil {
+		_ = pub.Close()
+	}
+	_ = p.recv.close()
+	_ = p.conn.Close()
+}

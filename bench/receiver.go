@@ -1,0 +1,293 @@
+package bench
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/client"
+)
+
+// Offsets in the client's synthetic block (client/payload.go): magic "PY", kind, flags,
+// seq (4), frame (4), sent-at unix ns (8), filler length (2).
+const (
+	synthHeaderLen   = 22
+	synthFlagsOffset = 3
+	synthSentOffset  = 12
+)
+
+// keyframeRequestInterval spaces the PLIs of a video track that has not had a keyframe.
+const keyframeRequestInterval = 300 * time.Millisecond
+
+// receiver is one participant's subscriber PeerConnection: it answers the server's offers
+// and measures every packet of every track cheaply (no payload verification: the client
+// package's Subscriber does that in tests; here the bench must cost little CPU per
+// packet). Local candidates wait until the first answer was sent; remote candidates wait
+// until the first offer is applied (the trickle races).
+//
+// The offer/answer methods run on the Conn's handler goroutine; pion's OnTrack goroutine
+// becomes that track's read loop and alone writes its trackReader; mu guards the trickle
+// state.
+type receiver struct {
+	pc    *webrtc.PeerConnection
+	meter *meter
+
+	// onFirstPacket is called once, from a read loop, when the first packet arrives;
+	// onFirstKeyframe once per video track with the publisher's user ID.
+	onFirstPacket   func(at time.Time)
+	onFirstKeyframe func(publisher string, at time.Time)
+	firstPacket     sync.Once
+
+	mu            sync.Mutex
+	localSent     bool
+	pendingLocal  []webrtc.ICECandidateInit
+	onLocal       func(webrtc.ICECandidateInit)
+	remoteSet     bool
+	pendingRemote []webrtc.ICECandidateInit
+	closed        bool
+	wg            sync.WaitGroup
+}
+
+func newReceiver(api *webrtc.API, cfg webrtc.Configuration, m *meter) (*receiver, error) {
+	pc, err := api.NewPeerConnection(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bench: subscriber peer connection: %w", err)
+	}
+	r := &receiver{pc: pc, meter: m}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		r.mu.Lock()
+		if !r.localSent || r.onLocal == nil {
+			r.pendingLocal = append(r.pendingLocal, init)
+			r.mu.Unlock()
+			return
+		}
+		fn := r.onLocal
+		r.mu.Unlock()
+		fn(init)
+	})
+	pc.OnTrack(r.handleTrack)
+	return r, nil
+}
+
+// setOnLocal sets where local candidates go once the first answer was sent.
+func (r *receiver) setOnLocal(fn func(webrtc.ICECandidateInit)) {
+	r.mu.Lock()
+	r.onLocal = fn
+	r.mu.Unlock()
+}
+
+// handleOffer applies a server offer and returns the answer.
+func (r *receiver) handleOffer(sdp string) (string, error) {
+	if err := r.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return "", fmt.Errorf("bench: subscriber offer: %w", err)
+	}
+	r.mu.Lock()
+	r.remoteSet = true
+	pending := r.pendingRemote
+	r.pendingRemote = nil
+	r.mu.Unlock()
+	for _, c := range pending {
+		if err := r.pc.AddICECandidate(c); err != nil {
+			return "", fmt.Errorf("bench: queued subscriber candidate: %w", err)
+		}
+	}
+	answer, err := r.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("bench: subscriber answer: %w", err)
+	}
+	if err := r.pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("bench: subscriber local answer: %w", err)
+	}
+	return answer.SDP, nil
+}
+
+// answerSent releases the local candidates held back until the first answer was sent.
+func (r *receiver) answerSent() {
+	r.mu.Lock()
+	if r.localSent {
+		r.mu.Unlock()
+		return
+	}
+	r.localSent = true
+	pending, fn := r.pendingLocal, r.onLocal
+	r.pendingLocal = nil
+	r.mu.Unlock()
+	if fn == nil {
+		return
+	}
+	for _, c := range pending {
+		fn(c)
+	}
+}
+
+// addCandidate adds a server candidate, queueing it until the first offer is applied.
+func (r *receiver) addCandidate(c webrtc.ICECandidateInit) error {
+	r.mu.Lock()
+	if !r.remoteSet {
+		r.pendingRemote = append(r.pendingRemote, c)
+		r.mu.Unlock()
+		return nil
+	}
+	r.mu.Unlock()
+	if err := r.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("bench: subscriber candidate: %w", err)
+	}
+	return nil
+}
+
+// close closes the PeerConnection and waits for the read loops; idempotent.
+func (r *receiver) close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	err := r.pc.Close()
+	r.wg.Wait()
+	return err
+}
+
+func (r *receiver) handleTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	defer r.wg.Done()
+	t := &trackReader{publisher: track.StreamID(), kind: track.Kind(), ssrc: uint32(track.SSRC())}
+	r.meter.addTrack(t)
+	t.read(track, r)
+}
+
+// trackReader measures one remote track. The read loop owns every field but the
+// atomics, which the meter reads.
+type trackReader struct {
+	publisher string
+	kind      webrtc.RTPCodecType
+	ssrc      uint32
+
+	packets  atomic.Uint64
+	jitterNs atomic.Int64
+
+	started     bool
+	highest     uint64 // extended RTP sequence number
+	lastSeq     uint16
+	haveTransit bool
+	lastTransit int64   // arrival - send, ns
+	jitter      float64 // RFC 3550 interarrival jitter, ns
+}
+
+func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
+	m := r.meter
+	buf := make([]byte, 1500)
+	var hdr rtp.Header
+	video := t.kind == webrtc.RTPCodecTypeVideo
+	waitingKeyframe := video
+	var lastPLI time.Time
+	for {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		hlen, err := hdr.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		r.firstPacket.Do(func() {
+			if r.onFirstPacket != nil {
+				r.onFirstPacket(now)
+			}
+		})
+		t.packets.Add(1)
+		m.packets.Add(1)
+		m.bytes.Add(uint64(n))
+		t.countSequence(hdr.SequenceNumber, m)
+		payload := buf[hlen:n]
+		if hdr.Padding && len(payload) > 0 {
+			payload = payload[:max(len(payload)-int(payload[len(payload)-1]), 0)]
+		}
+		if video {
+			vp8, err := client.ParseVP8(payload)
+			if err != nil {
+				m.padding.Add(1)
+				continue
+			}
+			payload = vp8.Payload
+		}
+		if len(payload) < synthHeaderLen || payload[0] != 'P' || payload[1] != 'Y' {
+			m.padding.Add(1)
+			continue
+		}
+		sent := int64(binary.BigEndian.Uint64(payload[synthSentOffset:]))
+		t.observeTransit(now.UnixNano() - sent)
+		if m.measuring.Load() {
+			if video {
+				m.latencyVideo.Record(now.Sub(time.Unix(0, sent)))
+			} else {
+				m.latencyAudio.Record(now.Sub(time.Unix(0, sent)))
+			}
+		}
+		if !video {
+			continue
+		}
+		flags := payload[synthFlagsOffset]
+		keyStart := flags&(client.FlagKeyframe|client.FlagFrameStart) == client.FlagKeyframe|client.FlagFrameStart
+		if keyStart && waitingKeyframe {
+			waitingKeyframe = false
+			if r.onFirstKeyframe != nil {
+				r.onFirstKeyframe(t.publisher, now)
+			}
+		}
+		if waitingKeyframe && now.Sub(lastPLI) >= keyframeRequestInterval {
+			lastPLI = now
+			_ = r.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(track.SSRC())}})
+		}
+	}
+}
+
+// countSequence advances the expected packet count by how far seq moves the highest
+// extended sequence number seen (older packets, e.g. retransmissions, add nothing).
+func (t *trackReader) countSequence(seq uint16, m *meter) {
+	if !t.started {
+		t.started = true
+		t.highest = 1<<32 + uint64(seq)
+		t.lastSeq = seq
+		m.expected.Add(1)
+		return
+	}
+	ext := uint64(int64(t.highest) + int64(int16(seq-t.lastSeq)))
+	if ext > t.highest {
+		m.expected.Add(ext - t.highest)
+		t.highest = ext
+		t.lastSeq = seq
+	}
+}
+
+// observeTransit updates the interarrival jitter (RFC 3550 §6.4.1) with the send time
+// carried in the payload in place of the RTP timestamp.
+func (t *trackReader) observeTransit(transit int64) {
+	if t.haveTransit {
+		d := float64(transit - t.lastTransit)
+		if d < 0 {
+			d = -d
+		}
+		t.jitter += (d - t.jitter) / 16
+		t.jitterNs.Store(int64(t.jitter))
+	}
+	t.haveTransit, t.lastTransit = true, transit
+}

@@ -1,0 +1,379 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the result of one run (JSON-encoded with --out).
+type Report struct {
+	Scenario Scenario  `json:"scenario"`
+	RunID    string    `json:"run_id"`
+	URL      string    `json:"url"`
+	Started  time.Time `json:"started"`
+	Machine  Machine   `json:"machine"`
+
+	Target      int            `json:"target_participants"`
+	Attempts    int            `json:"join_attempts"`
+	Joined      int            `json:"joined"`
+	Failures    map[string]int `json:"failures,omitempty"`
+	JoinTime    Summary        `json:"join_time"`           // socket open → media flowing
+	FirstFrame  Summary        `json:"time_to_first_frame"` // startRemoteView → first keyframe
+	Calls       *CallStats     `json:"calls,omitempty"`
+	AudioTracks int            `json:"audio_tracks"`
+	VideoTracks int            `json:"video_tracks"`
+
+	// The measurement window (after ramp-up and settle).
+	WindowSeconds   float64 `json:"window_seconds"`
+	RxPackets       uint64  `json:"rx_packets"`
+	RxPacketsPerSec float64 `json:"rx_packets_per_sec"`
+	RxMbps          float64 `json:"rx_mbps"`
+	ExpectedPackets uint64  `json:"expected_packets"`
+	LostPackets     uint64  `json:"lost_packets"`
+	LossPercent     float64 `json:"loss_percent"`
+	LatencyAudio    Summary `json:"latency_audio"`
+	LatencyVideo    Summary `json:"latency_video"`
+	JitterAudioMs   float64 `json:"jitter_audio_ms"`
+	JitterVideoMs   float64 `json:"jitter_video_ms"`
+
+	Server ServerStats `json:"server"`
+	// BenchCPUSeconds is this process's CPU time in the window (clients share the machine).
+	BenchCPUSeconds float64  `json:"bench_cpu_seconds"`
+	Series          []Sample `json:"series,omitempty"`
+}
+
+// CallStats are the figures of a calls scenario.
+type CallStats struct {
+	Attempted int     `json:"attempted"`
+	Succeeded int     `json:"succeeded"`
+	Setup     Summary `json:"setup_time"` // call request → media flowing both ways
+}
+
+// ServerStats are the server's figures in the window; -1 (or "") when unknown.
+type ServerStats struct {
+	PID              int     `json:"pid,omitempty"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUPercent       float64 `json:"cpu_percent"` // of one core
+	RSSStartMB       float64 `json:"rss_start_mb"`
+	RSSMaxMB         float64 `json:"rss_max_mb"`
+	RSSEndMB         float64 `json:"rss_end_mb"`
+	Threads          int64   `json:"threads_end"`
+	GoroutinesStart  int64   `json:"goroutines_start"`
+	GoroutinesEnd    int64   `json:"goroutines_end"`
+	ForwardedPackets float64 `json:"forwarded_packets"`
+	ForwardedSource  string  `json:"forwarded_source"` // "metrics" or "subscribers" (received + lost)
+	ForwardedPerSec  float64 `json:"forwarded_packets_per_sec"`
+	ForwardedMbps    float64 `json:"forwarded_mbps"`
+	// CPUSecondsPer1000 is server CPU-seconds per 1000 forwarded packets.
+	CPUSecondsPer1000 float64 `json:"cpu_seconds_per_1000_forwarded"`
+	// ForwardedPerCoreSecond is forwarded packets per second of one fully used core.
+	ForwardedPerCoreSecond float64 `json:"forwarded_packets_per_core_second"`
+}
+
+// Sample is one second of the run.
+type Sample struct {
+	T               float64 `json:"t"`
+	RxPacketsPerSec float64 `json:"rx_pps"`
+	RxMbps          float64 `json:"rx_mbps"`
+	LossPercent     float64 `json:"loss_percent"`
+	ServerCPU       float64 `json:"server_cpu_percent"`
+	RSSMB           float64 `json:"rss_mb"`
+	Goroutines      int64   `json:"goroutines"`
+}
+
+// Machine describes where the bench ran.
+type Machine struct {
+	CPUModel  string `json:"cpu_model"`
+	Cores     int    `json:"cores"`
+	MemoryMB  int64  `json:"memory_mb"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+}
+
+// DescribeMachine reads the CPU model and memory from /proc.
+func DescribeMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, CPUModel: "unknown"}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		_ = f.Close()
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var kb int64
+			if _, err := fmt.Sscanf(sc.Text(), "MemTotal: %d kB", &kb); err == nil {
+				m.MemoryMB = kb / 1024
+				break
+			}
+		}
+		_ = f.Close()
+	}
+	return m
+}
+
+func newReport(cfg Config, runID string) *Report {
+	return &Report{
+		Scenario: cfg.Scenario, RunID: runID, URL: cfg.URL, Started: time.Now().UTC(),
+		Machine: DescribeMachine(), Target: cfg.Scenario.participants(),
+		Server: ServerStats{PID: cfg.ServerPID},
+	}
+}
+
+// finish fills the report from the meter, the failures and the window snapshots.
+func (r *runner) finish(rep *Report, rc *recorder) {
+	m := r.meter
+	r.mu.Lock()
+	rep.Joined, rep.Attempts = r.joined, r.attempts
+	if r.cfg.Scenario.Kind == KindCalls {
+		rep.Calls = &CallStats{Attempted: r.calls.attempted, Succeeded: r.calls.succeeded, Setup: r.calls.setup.Summary()}
+	}
+	if len(r.failures) > 0 {
+		rep.Failures = maps.Clone(r.failures)
+	}
+	r.mu.Unlock()
+	rep.JoinTime, rep.FirstFrame = m.joinTime.Summary(), m.firstFrame.Summary()
+	rep.LatencyAudio, rep.LatencyVideo = m.latencyAudio.Summary(), m.latencyVideo.Summary()
+	ja, jv := m.jitter()
+	rep.JitterAudioMs, rep.JitterVideoMs = ms(ja), ms(jv)
+	rep.AudioTracks, rep.VideoTracks = m.trackCount()
+
+	rc.mu.Lock()
+	rep.Series = slices.Clone(rc.series)
+	start, end, first, last := rc.windowStart, rc.windowEnd, rc.first, rc.lastServer
+	rc.mu.Unlock()
+	srv := &rep.Server
+	srv.CPUSeconds, srv.CPUPercent, srv.ForwardedPackets = -1, -1, -1
+	srv.RSSStartMB, srv.RSSMaxMB, srv.RSSEndMB = mb(first.RSSBytes), -1, mb(last.RSSBytes)
+	srv.Threads, srv.GoroutinesStart, srv.GoroutinesEnd = last.Threads, first.Goroutines, last.Goroutines
+	for _, s := range rep.Series {
+		srv.RSSMaxMB = max(srv.RSSMaxMB, s.RSSMB)
+	}
+	if start == nil || end == nil {
+		return
+	}
+	win := end.counters.at.Sub(start.counters.at).Seconds()
+	rep.WindowSeconds = win
+	rep.RxPackets = end.counters.packets - start.counters.packets
+	rxBytes := end.counters.bytes - start.counters.bytes
+	rep.ExpectedPackets = end.counters.expected - start.counters.expected
+	received := rep.RxPackets - (end.counters.padding - start.counters.padding)
+	if rep.ExpectedPackets > received {
+		rep.LostPackets = rep.ExpectedPackets - received
+	}
+	rep.LossPercent = lossPercent(start.counters, end.counters)
+	rep.BenchCPUSeconds = end.selfCPU - start.selfCPU
+	if win <= 0 {
+		return
+	}
+	rep.RxPacketsPerSec = float64(rep.RxPackets) / win
+	rep.RxMbps = float64(rxBytes) * 8 / win / 1e6
+
+	// Forwarded packets: the server's own counter when /metrics has one, otherwise what
+	// the subscribers received plus what they lost.
+	fwdBytes := float64(rxBytes)
+	if start.server.ForwardedPackets >= 0 && end.server.ForwardedPackets >= 0 {
+		srv.ForwardedPackets = float64(end.server.ForwardedPackets - start.server.ForwardedPackets)
+		srv.ForwardedSource = "metrics"
+		if start.server.ForwardedBytes >= 0 && end.server.ForwardedBytes >= 0 {
+			fwdBytes = float64(end.server.ForwardedBytes - start.server.ForwardedBytes)
+		}
+	} else {
+		srv.ForwardedPackets = float64(rep.RxPackets + rep.LostPackets)
+		srv.ForwardedSource = "subscribers"
+	}
+	srv.ForwardedPerSec = srv.ForwardedPackets / win
+	srv.ForwardedMbps = fwdBytes * 8 / win / 1e6
+	if start.server.CPUSeconds >= 0 && end.server.CPUSeconds >= 0 {
+		srv.CPUSeconds = end.server.CPUSeconds - start.server.CPUSeconds
+		srv.CPUPercent = srv.CPUSeconds / win * 100
+		if srv.ForwardedPackets > 0 {
+			srv.CPUSecondsPer1000 = srv.CPUSeconds / (srv.ForwardedPackets / 1000)
+		}
+		if srv.CPUSeconds > 0 {
+			srv.ForwardedPerCoreSecond = srv.ForwardedPackets / srv.CPUSeconds
+		}
+	}
+}
+
+func mb(b int64) float64 {
+	if b < 0 {
+		return -1
+	}
+	return float64(b) / (1 << 20)
+}
+
+// WriteJSON writes the report to path.
+func (rep *Report) WriteJSON(path string) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: encode report: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: write report: %w", err)
+	}
+	return nil
+}
+
+// ReadReport reads a report written by WriteJSON.
+func ReadReport(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: read report: %w", err)
+	}
+	var rep Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return nil, fmt.Errorf("bench: report %s: %w", path, err)
+	}
+	return &rep, nil
+}
+
+// metric is one line of the table and of a comparison.
+type metric struct {
+	name  string
+	value float64
+	unit  string
+	known bool
+}
+
+func (rep *Report) metrics() []metric {
+	s := rep.Server
+	km := func(name string, v float64, unit string) metric { return metric{name, v, unit, v >= 0} }
+	out := []metric{
+		km("participants joined", float64(rep.Joined), fmt.Sprintf("of %d", rep.Target)),
+		km("join failures", float64(sumFailures(rep.Failures)), ""),
+		km("join time p50", rep.JoinTime.P50, "ms"),
+		km("join time p95", rep.JoinTime.P95, "ms"),
+		km("join time p99", rep.JoinTime.P99, "ms"),
+		km("first frame p50", rep.FirstFrame.P50, "ms"),
+		km("first frame p95", rep.FirstFrame.P95, "ms"),
+		km("first frame p99", rep.FirstFrame.P99, "ms"),
+	}
+	if rep.Calls != nil {
+		out = append(out,
+			km("calls attempted", float64(rep.Calls.Attempted), ""),
+			km("calls succeeded", float64(rep.Calls.Succeeded), ""),
+			km("call setup p50", rep.Calls.Setup.P50, "ms"),
+			km("call setup p95", rep.Calls.Setup.P95, "ms"),
+			km("call setup p99", rep.Calls.Setup.P99, "ms"),
+		)
+	}
+	out = append(out,
+		km("window", rep.WindowSeconds, "s"),
+		km("received bitrate", rep.RxMbps, "Mb/s"),
+		km("received packets/s", rep.RxPacketsPerSec, "pkt/s"),
+		km("loss", rep.LossPercent, "%"),
+		km("latency audio p50", rep.LatencyAudio.P50, "ms"),
+		km("latency audio p95", rep.LatencyAudio.P95, "ms"),
+		km("latency audio p99", rep.LatencyAudio.P99, "ms"),
+		km("latency video p50", rep.LatencyVideo.P50, "ms"),
+		km("latency video p95", rep.LatencyVideo.P95, "ms"),
+		km("latency video p99", rep.LatencyVideo.P99, "ms"),
+		km("jitter audio", rep.JitterAudioMs, "ms"),
+		km("jitter video", rep.JitterVideoMs, "ms"),
+		km("server CPU", s.CPUPercent, "% of a core"),
+		km("server RSS max", s.RSSMaxMB, "MiB"),
+		km("server RSS end", s.RSSEndMB, "MiB"),
+		km("server threads", float64(s.Threads), ""),
+		km("server goroutines start", float64(s.GoroutinesStart), ""),
+		km("server goroutines end", float64(s.GoroutinesEnd), ""),
+		km("forwarded packets/s", s.ForwardedPerSec, "pkt/s ("+s.ForwardedSource+")"),
+		km("forwarded bitrate", s.ForwardedMbps, "Mb/s"),
+		metric{"CPU-s per 1000 forwarded", s.CPUSecondsPer1000, "s", s.CPUSeconds >= 0 && s.ForwardedPackets > 0},
+		metric{"forwarded pkt/s per core", s.ForwardedPerCoreSecond, "pkt/s", s.CPUSeconds > 0},
+		km("bench CPU", rep.BenchCPUSeconds/max(rep.WindowSeconds, 1)*100, "% of a core"),
+	)
+	return out
+}
+
+func sumFailures(f map[string]int) int {
+	n := 0
+	for _, v := range f {
+		n += v
+	}
+	return n
+}
+
+func formatValue(v float64) string {
+	switch {
+	case v == math.Trunc(v) && abs(v) < 1e15:
+		return fmt.Sprintf("%.0f", v)
+	case v < 0.1 && v > -0.1:
+		return fmt.Sprintf("%.4f", v)
+	case v < 100 && v > -100:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.0f", v)
+	}
+}
+
+// WriteTable prints the report as a table.
+func (rep *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario %s (%s)\t%s\n", rep.Scenario.Name, rep.Scenario.Kind, rep.URL)
+	for _, m := range rep.metrics() {
+		v := "n/a"
+		if m.known {
+			v = formatValue(m.value)
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\n", m.name, v, m.unit)
+	}
+	for _, cause := range slices.Sorted(maps.Keys(rep.Failures)) {
+		fmt.Fprintf(tw, "failure\t%d × %s\n", rep.Failures[cause], cause)
+	}
+	return tw.Flush()
+}
+
+// WriteComparison prints old → new for every figure, with the relative change.
+func WriteComparison(w io.Writer, old, cur *Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "compare\t%s (%s)\t→ %s (%s)\tchange\n", old.Scenario.Name, old.Started.Format(time.DateTime), cur.Scenario.Name, cur.Started.Format(time.DateTime))
+	olds := map[string]metric{}
+	for _, m := range old.metrics() {
+		olds[m.name] = m
+	}
+	for _, m := range cur.metrics() {
+		o, ok := olds[m.name]
+		ov, nv, change := "n/a", "n/a", ""
+		if ok && o.known {
+			ov = formatValue(o.value)
+		}
+		if m.known {
+			nv = formatValue(m.value)
+		}
+		if ok && o.known && m.known {
+			switch {
+			case o.value != 0:
+				change = fmt.Sprintf("%+.1f%%", (m.value-o.value)/abs(o.value)*100)
+			case m.value != 0:
+				change = "new"
+			default:
+				change = "="
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t→ %s %s\t%s\n", m.name, ov, nv, m.unit, change)
+	}
+	return tw.Flush()
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

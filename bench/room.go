@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// roomSeat is one participant of a room scenario: what it publishes and which videos it
+// views (at which size).
+type roomSeat struct {
+	room    protocol.RoomID
+	userID  string
+	publish Publishing
+	views   []roomView
+}
+
+type roomView struct {
+	publisher     string
+	width, height int
+}
+
+// seats lists every participant of the room scenario, publishers first.
+func (r *runner) seats() (publishers, subscribers []roomSeat) {
+	s := r.cfg.Scenario
+	for room := range s.Rooms {
+		id := protocol.StrRoom(fmt.Sprintf("bench_%s_%d", r.runID, room))
+		for i := range s.VideoPublishers {
+			publishers = append(publishers, roomSeat{room: id, userID: r.userID("v", room, i), publish: Publishing{
+				Audio: s.PublisherAudio, Video: true, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate,
+			}})
+		}
+		for i := range s.AudioPublishers {
+			publishers = append(publishers, roomSeat{room: id, userID: r.userID("a", room, i), publish: Publishing{Audio: true}})
+		}
+		for i := range s.Subscribers {
+			seat := roomSeat{room: id, userID: r.userID("s", room, i)}
+			for k := range s.Views {
+				v := roomView{publisher: r.userID("v", room, k), width: s.LowWidth, height: s.LowHeight}
+				if k < s.HighViews {
+					v.width, v.height = s.HighWidth, s.HighHeight
+				}
+				seat.views = append(seat.views, v)
+			}
+			subscribers = append(subscribers, seat)
+		}
+	}
+	return publishers, subscribers
+}
+
+// runRoom joins the publishers, then the subscribers, at the ramp rate; settles; measures.
+func (r *runner) runRoom(ctx context.Context, rc *recorder) error {
+	s := r.cfg.Scenario
+	publishers, subscribers := r.seats()
+	var (
+		mu  sync.Mutex
+		all []*participant
+	)
+	defer func() { closeAll(all) }()
+	keep := func(p *participant) {
+		mu.Lock()
+		all = append(all, p)
+		mu.Unlock()
+	}
+	rc.setPhase("joining")
+	pace := time.NewTicker(time.Duration(float64(time.Second) / s.Ramp))
+	defer pace.Stop()
+	for _, group := range [][]roomSeat{publishers, subscribers} {
+		var wg sync.WaitGroup
+		for _, seat := range group {
+			select {
+			case <-ctx.Done():
+				wg.Wait()
+				return ctx.Err()
+			case <-pace.C:
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p := r.joinSeat(ctx, seat); p != nil {
+					keep(p)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if r.noneJoined() {
+		return errNoneJoined(r)
+	}
+	rc.setPhase("settling")
+	if !sleepCtx(ctx, s.Settle) {
+		return ctx.Err()
+	}
+	rc.measure(ctx)
+	return ctx.Err()
+}
+
+// joinSeat connects, joins the room, publishes and views; nil when it failed (counted).
+func (r *runner) joinSeat(ctx context.Context, seat roomSeat) *participant {
+	r.mu.Lock()
+	r.attempts++
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.JoinTimeout)
+	defer cancel()
+	p, err := connect(ctx, r.target, seat.userID)
+	if err != nil {
+		r.fail(failureCause("connect", err))
+		return nil
+	}
+	stage, err := r.enterRoom(ctx, p, seat)
+	if err != nil {
+		r.cfg.Logger.Warn("join failed", "user", seat.userID, "stage", stage, "err", err)
+		r.fail(failureCause(stage, err))
+		p.close()
+		return nil
+	}
+	r.joinedOne()
+	return p
+}
+
+func (r *runner) enterRoom(ctx context.Context, p *participant, seat roomSeat) (stage string, err error) {
+	if err := p.conn.JoinRoom(ctx, seat.room); err != nil {
+		return "joinRoom", err
+	}
+	if seat.publish.Audio || seat.publish.Video {
+		if err := p.publish(ctx, seat.publish); err != nil {
+			return "publish", err
+		}
+	}
+	for _, v := range seat.views {
+		if err := p.view(ctx, v.publisher, v.width, v.height); err != nil {
+			return "startRemoteView", err
+		}
+	}
+	if seat.publish.Audio || seat.publish.Video {
+		p.markMediaUp() // a publisher's media flows once it sends
+		return "", nil
+	}
+	if err := p.waitMedia(ctx); err != nil {
+		return "media", err
+	}
+	return "", nil
+}
+
+func (r *runner) noneJoined() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.joined == 0
+}
+
+func (r *runner) failureSummary() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.failures))
+	for k, v := range r.failures {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkMedia fails unless the report shows media received without loss and positive
+// latencies, and server figures derived from /proc and the subscribers.
+func checkMedia(t *testing.T, rep *Report, audioTracks, videoTracks int) {
+	t.Helper()
+	if len(rep.Failures) != 0 {
+		t.Errorf("failures: %v", rep.Failures)
+	}
+	if rep.AudioTracks != audioTracks || rep.VideoTracks != videoTracks {
+		t.Errorf("tracks: %d audio, %d video; want %d, %d", rep.AudioTracks, rep.VideoTracks, audioTracks, videoTracks)
+	}
+	if rep.WindowSeconds < 1 || rep.RxPackets == 0 || rep.RxMbps <= 0 || rep.ExpectedPackets == 0 {
+		t.Errorf("no media in the window: %.1f s, %d packets, %.2f Mb/s, %d expected",
+			rep.WindowSeconds, rep.RxPackets, rep.RxMbps, rep.ExpectedPackets)
+	}
+	if rep.LostPackets != 0 || rep.LossPercent != 0 {
+		t.Errorf("loss on loopback: %d packets (%.3f %%)", rep.LostPackets, rep.LossPercent)
+	}
+	if rep.LatencyAudio.Count == 0 || rep.LatencyAudio.P50 <= 0 || rep.LatencyAudio.P99 < rep.LatencyAudio.P50 {
+		t.Errorf("audio latency %+v", rep.LatencyAudio)
+	}
+	if videoTracks > 0 && (rep.LatencyVideo.Count == 0 || rep.LatencyVideo.P50 <= 0 || rep.LatencyVideo.P99 < rep.LatencyVideo.P50) {
+		t.Errorf("video latency %+v", rep.LatencyVideo)
+	}
+	if rep.JoinTime.Count == 0 || rep.JoinTime.P50 <= 0 {
+		t.Errorf("join time %+v", rep.JoinTime)
+	}
+	s := rep.Server
+	if s.CPUSeconds <= 0 || s.ForwardedPackets <= 0 || s.CPUSecondsPer1000 <= 0 || s.ForwardedPerCoreSecond <= 0 || s.RSSMaxMB <= 0 {
+		t.Errorf("server figures %+v", s)
+	}
+	if s.ForwardedSource == "subscribers" && s.ForwardedPackets != float64(rep.RxPackets+rep.LostPackets) {
+		t.Errorf("forwarded %v, received %d + lost %d", s.ForwardedPackets, rep.RxPackets, rep.LostPackets)
+	}
+	var table bytes.Buffer
+	err := rep.WriteTable(&table)
+	t.Logf("report:\n%s", table.String())
+	if err != nil || !strings.Contains(table.String(), "CPU-s per 1000 forwarded") {
+		t.Errorf("table (%v):\n%s", err, table.String())
+	}
+}
+
+// TestRoomTiny: one publisher (audio + simulcast video), three subscribers viewing its
+// video at 720p, for 3 s against an in-process server.
+func TestRoomTiny(t *testing.T) {
+	url := startServer(t)
+	s := Scenario{
+		Name: "tiny", Kind: KindRoom, VideoPublishers: 1, PublisherAudio: true, Simulcast: true,
+		Subscribers: 3, Views: 1, HighViews: 1, Ramp: 20, Settle: time.Second, Duration: 3 * time.Second,
+	}
+	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Joined != 4 || rep.Target != 4 {
+		t.Errorf("joined %d of %d, want 4 of 4", rep.Joined, rep.Target)
+	}
+	checkMedia(t, rep, 3, 3)
+	if rep.FirstFrame.Count != 3 || rep.FirstFrame.P50 <= 0 {
+		t.Errorf("time to first frame %+v, want 3 values", rep.FirstFrame)
+	}
+	// The subscribers asked for 1280×720: 1.5 Mb/s each plus audio.
+	if rep.RxMbps < 3 {
+		t.Errorf("received %.2f Mb/s, want ≥ 3 (three subscribers of the 720p layer)", rep.RxMbps)
+	}
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := rep.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	old, err := ReadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmp bytes.Buffer
+	if err := WriteComparison(&cmp, old, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cmp.String(), "loss") || !strings.Contains(cmp.String(), "+0.0%") {
+		t.Errorf("comparison of a report with itself:\n%s", cmp.String())
+	}
+}
+
+// TestCallsTiny: two concurrent 1v1 video calls set up through the call layer.
+func TestCallsTiny(t *testing.T) {
+	url := startServer(t)
+	s := Scenario{
+		Name: "tiny-calls", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000,
+		CallRate: 10, Settle: time.Second, Duration: 3 * time.Second,
+	}
+	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Calls == nil || rep.Calls.Attempted != 2 || rep.Calls.Succeeded != 2 || rep.Calls.Setup.P50 <= 0 {
+		t.Fatalf("calls %+v", rep.Calls)
+	}
+	checkMedia(t, rep, 4, 4)
+}
+
+// TestChurnTiny: users join and leave; every join succeeds and the window sees media.
+func TestChurnTiny(t *testing.T) {
+	url := startServer(t)
+	s := Scenario{
+		Name: "tiny-churn", Kind: KindChurn, ChurnRate: 4, Hold: time.Second,
+		Settle: 100 * time.Millisecond, Duration: 2 * time.Second,
+	}
+	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Joined < 6 || rep.Joined != rep.Attempts || len(rep.Failures) != 0 {
+		t.Errorf("joined %d of %d attempts, failures %v", rep.Joined, rep.Attempts, rep.Failures)
+	}
+	if rep.RxPackets == 0 || rep.JoinTime.Count != uint64(rep.Joined) {
+		t.Errorf("churn: %d packets received, join times %+v", rep.RxPackets, rep.JoinTime)
+	}
+}
+
+// TestBadInputFailsFast: an unreachable URL, a wrong secret and impossible scenarios
+// fail before any load, with a message that says what is wrong.
+func TestBadInputFailsFast(t *testing.T) {
+	url := startServer(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "ws://" + l.Addr().String() + "/ws"
+	_ = l.Close()
+	good := Scenario{Kind: KindRoom, AudioPublishers: 1, Subscribers: 1, Duration: time.Second}
+	with := func(mod func(*Scenario)) Scenario {
+		s := good
+		mod(&s)
+		return s
+	}
+	tests := []struct {
+		name    string
+		cfg     Config
+		want    error
+		message string
+	}{
+		{"unreachable", devConfig(deadURL, good), ErrUnreachable, "cannot reach the server"},
+		{"wrong secret", func() Config { c := devConfig(url, good); c.Secret = "not-the-secret-of-this-app"; return c }(), ErrWrongSecret, "wrong secret"},
+		{"unknown app", func() Config { c := devConfig(url, good); c.AppID = 42; return c }(), ErrWrongSecret, "wrong secret"},
+		{"not a ws URL", devConfig("http://127.0.0.1:1/ws", good), ErrInvalidScenario, "not ws://"},
+		{"no secret", func() Config { c := devConfig(url, good); c.Secret = ""; return c }(), ErrInvalidScenario, "secret"},
+		{"views without subscribers", devConfig(url, with(func(s *Scenario) { s.VideoPublishers, s.Subscribers, s.Views = 1, 0, 1 })), ErrInvalidScenario, "no subscribers"},
+		{"more views than publishers", devConfig(url, with(func(s *Scenario) { s.VideoPublishers, s.Views = 1, 3 })), ErrInvalidScenario, "3 videos"},
+		{"negative size", devConfig(url, with(func(s *Scenario) { s.Subscribers = -2 })), ErrInvalidScenario, "negative subscribers"},
+		{"short duration", devConfig(url, with(func(s *Scenario) { s.Duration = 500 * time.Millisecond })), ErrInvalidScenario, "shorter than 1s"},
+		{"no publishers", devConfig(url, with(func(s *Scenario) { s.AudioPublishers = 0 })), ErrInvalidScenario, "no publishers"},
+		{"nothing to receive", devConfig(url, with(func(s *Scenario) { s.AudioPublishers, s.VideoPublishers = 0, 1 })), ErrInvalidScenario, "receive nothing"},
+		{"no calls", devConfig(url, Scenario{Kind: KindCalls, Duration: time.Second}), ErrInvalidScenario, "no calls"},
+		{"unknown kind", devConfig(url, Scenario{Kind: "party", Duration: time.Second}), ErrInvalidScenario, "unknown kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			rep, err := Run(runCtx(t, time.Minute), tt.cfg)
+			if rep != nil || !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("Run = %v, %v; want %v mentioning %q", rep, err, tt.want, tt.message)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("took %s to fail", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,214 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 on Linux).
+const clockTicks = 100
+
+// ServerSample is one look at the server: CPU time and memory from /proc (when the
+// bench knows its pid) and counters from /metrics (when it serves them). A figure that
+// could not be read is -1.
+type ServerSample struct {
+	At               time.Time `json:"at"`
+	CPUSeconds       float64   `json:"cpu_seconds"`
+	RSSBytes         int64     `json:"rss_bytes"`
+	Threads          int64     `json:"threads"`
+	Goroutines       int64     `json:"goroutines"`
+	ForwardedPackets int64     `json:"forwarded_packets"`
+	ForwardedBytes   int64     `json:"forwarded_bytes"`
+}
+
+// serverProbe samples a server by pid (/proc) and metrics URL; either may be unset.
+type serverProbe struct {
+	pid        int
+	metricsURL string
+	http       *http.Client
+}
+
+func newServerProbe(pid int, metricsURL string) *serverProbe {
+	return &serverProbe{pid: pid, metricsURL: metricsURL, http: &http.Client{Timeout: 2 * time.Second}}
+}
+
+func (p *serverProbe) sample(ctx context.Context) ServerSample {
+	s := ServerSample{At: time.Now(), CPUSeconds: -1, RSSBytes: -1, Threads: -1, Goroutines: -1, ForwardedPackets: -1, ForwardedBytes: -1}
+	if p.pid > 0 {
+		if cpu, err := procCPUSeconds(p.pid); err == nil {
+			s.CPUSeconds = cpu
+		}
+		if rss, threads, err := procStatus(p.pid); err == nil {
+			s.RSSBytes, s.Threads = rss, threads
+		}
+	}
+	if p.metricsURL != "" {
+		if m, err := p.scrape(ctx); err == nil {
+			if v, ok := m.sum("go_goroutines"); ok {
+				s.Goroutines = int64(v)
+			}
+			if v, ok := m.sumAny("parley_forwarded_packets_total", "parley_sfu_forwarded_packets_total", "parley_rtp_forwarded_packets_total"); ok {
+				s.ForwardedPackets = int64(v)
+			}
+			if v, ok := m.sumAny("parley_forwarded_bytes_total", "parley_sfu_forwarded_bytes_total", "parley_rtp_forwarded_bytes_total"); ok {
+				s.ForwardedBytes = int64(v)
+			}
+			if s.CPUSeconds < 0 {
+				if v, ok := m.sum("process_cpu_seconds_total"); ok {
+					s.CPUSeconds = v
+				}
+			}
+			if s.RSSBytes < 0 {
+				if v, ok := m.sum("process_resident_memory_bytes"); ok {
+					s.RSSBytes = int64(v)
+				}
+			}
+		}
+	}
+	return s
+}
+
+// procCPUSeconds is utime+stime of pid.
+func procCPUSeconds(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStat(string(data))
+}
+
+// parseProcStat reads utime and stime (fields 14 and 15) of a /proc/<pid>/stat line; the
+// command name (field 2) may contain spaces and parentheses, so fields are counted from
+// the last ')'.
+func parseProcStat(line string) (float64, error) {
+	end := strings.LastIndexByte(line, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("bench: /proc stat without command name")
+	}
+	fields := strings.Fields(line[end+1:])
+	// fields[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("bench: /proc stat has %d fields", len(fields)+2)
+	}
+	utime, err1 := strconv.ParseUint(fields[11], 10, 64)
+	stime, err2 := strconv.ParseUint(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bench: /proc stat times %q %q", fields[11], fields[12])
+	}
+	return float64(utime+stime) / clockTicks, nil
+}
+
+// procStatus reads VmRSS and Threads of pid.
+func procStatus(pid int) (rss, threads int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	return parseProcStatus(f)
+}
+
+func parseProcStatus(r io.Reader) (rss, threads int64, err error) {
+	rss, threads = -1, -1
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		key, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(value)
+		if len(fields) == 0 {
+			continue
+		}
+		n, perr := strconv.ParseInt(fields[0], 10, 64)
+		if perr != nil {
+			continue
+		}
+		switch key {
+		case "VmRSS":
+			rss = n * 1024 // kB
+		case "Threads":
+			threads = n
+		}
+	}
+	if rss < 0 {
+		return 0, 0, fmt.Errorf("bench: no VmRSS in /proc status")
+	}
+	return rss, threads, sc.Err()
+}
+
+// metrics is a parsed Prometheus text exposition: metric name → sum over its series.
+type metrics map[string]float64
+
+func (m metrics) sum(name string) (float64, bool) {
+	v, ok := m[name]
+	return v, ok
+}
+
+func (m metrics) sumAny(names ...string) (float64, bool) {
+	for _, n := range names {
+		if v, ok := m[n]; ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func (p *serverProbe) scrape(ctx context.Context) (metrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil, fmt.Errorf("bench: %s: HTTP %d", p.metricsURL, resp.StatusCode)
+	}
+	return parseMetrics(io.LimitReader(resp.Body, 8<<20))
+}
+
+// parseMetrics sums every sample of each metric name (labels ignored); comments and
+// malformed lines are skipped.
+func parseMetrics(r io.Reader) (metrics, error) {
+	m := metrics{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, rest := line, ""
+		if i := strings.IndexAny(line, "{ "); i >= 0 {
+			name, rest = line[:i], line[i:]
+		}
+		if strings.HasPrefix(rest, "{") {
+			end := strings.LastIndexByte(rest, '}')
+			if end < 0 {
+				continue
+			}
+			rest = rest[end+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			continue
+		}
+		m[name] += v
+	}
+	return m, sc.Err()
+}

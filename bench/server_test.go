@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/call"
+)
+
+func testLogger() *slog.Logger {
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startServer runs a whole Parley server in this process on 127.0.0.1 (media engine,
+// signaling service, /ws) and returns its WebSocket URL; it is closed by t.Cleanup.
+func startServer(t *testing.T) string {
+	t.Helper()
+	rtc := sfu.DefaultConfig()
+	rtc.UDPPort = 0
+	engine, err := sfu.NewEngine(rtc, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := signaling.ServiceConfig{
+		Signaling: signaling.DefaultConfig(),
+		Auth:      signaling.DefaultAuthConfig(),
+		Call:      call.DefaultConfig(),
+		Room:      room.DefaultConfig(),
+	}
+	cfg.Room.EmptyTimeout = time.Second
+	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", svc.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			t.Errorf("service close: %v", err)
+		}
+		srv.Close()
+		if err := engine.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+}
+
+func devConfig(url string, s Scenario) Config {
+	return Config{
+		URL: url, AppID: signaling.DevSDKAppID, Secret: signaling.DevSecret, Scenario: s,
+		ServerPID: os.Getpid(), Logger: testLogger(), Progress: io.Discard,
+	}
+}
+
+func runCtx(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
