@@ -23,6 +23,10 @@ type Config struct {
 	// UDPPort is the single UDP port every PeerConnection shares (ICE UDP mux). 0 picks an
 	// ephemeral port (tests).
 	UDPPort int `mapstructure:"udp_port"`
+	// TCPPort is the TCP port on which every PeerConnection also accepts ICE over TCP
+	// (passive candidates, ICE TCP mux), for clients whose UDP is blocked. 0 follows
+	// udp_port (the same number; any free port when udp_port is 0), -1 disables ICE-TCP.
+	TCPPort int `mapstructure:"tcp_port"`
 	// BindAddress is the local IP the UDP socket binds to.
 	BindAddress string `mapstructure:"bind_address"`
 	// NodeIP is the IP advertised in host candidates. When it is a loopback address,
@@ -57,6 +61,17 @@ func DefaultConfig() Config {
 	}
 }
 
+// iceTCPEnabled reports whether ICE over TCP is accepted.
+func (c Config) iceTCPEnabled() bool { return c.TCPPort != -1 }
+
+// iceTCPPort is the port the ICE-TCP listener binds (0 = any free port).
+func (c Config) iceTCPPort() int {
+	if c.TCPPort == 0 {
+		return c.UDPPort
+	}
+	return c.TCPPort
+}
+
 // Validate checks every field; each error names its key under `rtc`.
 func (c Config) Validate() error {
 	var errs []error
@@ -65,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	if c.UDPPort < 0 || c.UDPPort > 65535 {
 		add("udp_port", "must be 0..65535, got %d", c.UDPPort)
+	}
+	if c.TCPPort < -1 || c.TCPPort > 65535 {
+		add("tcp_port", "must be -1 (disabled), 0 (same as udp_port) or 1..65535, got %d", c.TCPPort)
 	}
 	if net.ParseIP(c.BindAddress) == nil {
 		add("bind_address", "%q is not an IP address", c.BindAddress)

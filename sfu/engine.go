@@ -18,8 +18,9 @@ import (
 )
 
 // Engine owns the webrtc.API every Peer is built from (codecs, header extensions, an
-// explicit interceptor registry) and the one UDP socket all PeerConnections share
-// through the ICE UDP mux.
+// explicit interceptor registry), the one UDP socket all PeerConnections share through the
+// ICE UDP mux and, unless tcp_port is -1, the TCP listener they share for ICE over TCP
+// (passive candidates) through the ICE TCP mux.
 type Engine struct {
 	cfg    Config
 	logger *slog.Logger
@@ -29,6 +30,8 @@ type Engine struct {
 	closed  bool
 	conn    *net.UDPConn
 	mux     ice.UDPMux
+	tcpLn   net.Listener // nil when ICE-TCP is disabled
+	tcpMux  ice.TCPMux
 	api     *webrtc.API
 	peers   map[*Peer]struct{}
 }
@@ -44,7 +47,8 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 	return &Engine{cfg: cfg, logger: logger, peers: make(map[*Peer]struct{})}, nil
 }
 
-// Start opens the UDP socket on bind_address:udp_port and builds the API.
+// Start opens the UDP socket on bind_address:udp_port and the ICE-TCP listener (see
+// Config.TCPPort), and builds the API.
 func (e *Engine) Start() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -61,14 +65,54 @@ func (e *Engine) Start() error {
 	}
 	loggerFactory := pionLoggerFactory{logger: e.logger}
 	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), conn)
-	api, err := e.buildAPI(mux, loggerFactory)
+	var tcpLn net.Listener
+	var tcpMux ice.TCPMux
+	if e.cfg.iceTCPEnabled() {
+		tcpAddr := &net.TCPAddr{IP: net.ParseIP(e.cfg.BindAddress), Port: e.cfg.iceTCPPort()}
+		if tcpLn, err = net.ListenTCP("tcp", tcpAddr); err != nil {
+			_ = mux.Close()
+			return fmt.Errorf("sfu engine: rtc.tcp_port: listen on %s: %w", tcpAddr, err)
+		}
+		tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{
+			Listener:       tcpLn,
+			Logger:         loggerFactory.NewLogger("tcpmux"),
+			ReadBufferSize: iceTCPReadBufferPackets,
+			// A full write buffer drops packets instead of blocking the subscriber's Sender.
+			WriteBufferSize: iceTCPWriteBufferBytes,
+		})
+	}
+	api, err := e.buildAPI(mux, tcpMux, loggerFactory)
 	if err != nil {
 		_ = mux.Close()
+		if tcpMux != nil {
+			_ = tcpMux.Close()
+		}
 		return fmt.Errorf("sfu engine: %w", err)
 	}
-	e.conn, e.mux, e.api, e.started = conn, mux, api, true
-	e.logger.Info("media plane listening", "udp", conn.LocalAddr().String(), "node_ip", e.cfg.NodeIP)
+	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.started = conn, mux, tcpLn, tcpMux, api, true
+	tcpListening := "disabled"
+	if tcpLn != nil {
+		tcpListening = tcpLn.Addr().String()
+	}
+	e.logger.Info("media plane listening", "udp", conn.LocalAddr().String(), "tcp", tcpListening, "node_ip", e.cfg.NodeIP)
 	return nil
+}
+
+// ICE-TCP mux buffers: packets queued per connection for reading, bytes per connection
+// for writing.
+const (
+	iceTCPReadBufferPackets = 256
+	iceTCPWriteBufferBytes  = 1 << 20
+)
+
+// TCPAddr is the address of the ICE-TCP listener; nil before Start or when disabled.
+func (e *Engine) TCPAddr() *net.TCPAddr {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tcpLn == nil {
+		return nil
+	}
+	return e.tcpLn.Addr().(*net.TCPAddr)
 }
 
 // UDPAddr is the address of the shared UDP socket; nil before Start.
@@ -93,7 +137,7 @@ func (e *Engine) Close() error {
 	for p := range e.peers {
 		peers = append(peers, p)
 	}
-	mux := e.mux
+	mux, tcpMux := e.mux, e.tcpMux
 	e.mu.Unlock()
 
 	var errs []error
@@ -103,6 +147,11 @@ func (e *Engine) Close() error {
 	if mux != nil {
 		if err := mux.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("sfu engine: close udp mux: %w", err))
+		}
+	}
+	if tcpMux != nil {
+		if err := tcpMux.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("sfu engine: close tcp mux: %w", err))
 		}
 	}
 	return errors.Join(errs...)
@@ -134,7 +183,7 @@ func (e *Engine) forgetPeer(p *Peer) {
 }
 
 // buildAPI assembles codecs, header extensions, interceptors and ICE settings.
-func (e *Engine) buildAPI(mux ice.UDPMux, loggerFactory pionLoggerFactory) (*webrtc.API, error) {
+func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
 		return nil, err
@@ -146,11 +195,18 @@ func (e *Engine) buildAPI(mux ice.UDPMux, loggerFactory pionLoggerFactory) (*web
 	settings := webrtc.SettingEngine{LoggerFactory: loggerFactory}
 	settings.SetICEUDPMux(mux)
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	networkTypes := []webrtc.NetworkType{webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP6}
 	if ip := net.ParseIP(e.cfg.BindAddress); ip.To4() != nil {
-		settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	} else {
-		settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP6})
+		networkTypes = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4}
 	}
+	if tcpMux != nil {
+		// Passive candidates on the shared listener; never dial clients (active TCP).
+		settings.SetICETCPMux(tcpMux)
+		settings.DisableActiveTCP(true)
+	} else {
+		networkTypes = networkTypes[:1]
+	}
+	settings.SetNetworkTypes(networkTypes)
 	nodeIP := net.ParseIP(e.cfg.NodeIP)
 	if nodeIP.IsLoopback() {
 		settings.SetIncludeLoopbackCandidate(true)
