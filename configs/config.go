@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
@@ -23,6 +24,23 @@ type Config struct {
 	Auth      signaling.AuthConfig `mapstructure:"auth"`
 	Signaling signaling.Config     `mapstructure:"signaling"`
 	TURN      turn.Config          `mapstructure:"turn"`
+	Records   sqlrecords.Config    `mapstructure:"records"`
+	Admin     AdminConfig          `mapstructure:"admin"`
+}
+
+// AdminConfig protects the admin HTTP API (GET /api/v1/calls).
+type AdminConfig struct {
+	// APIKey is the bearer key of the admin API; empty disables the API (every request
+	// gets 401). At least 16 characters.
+	APIKey string `mapstructure:"api_key"`
+}
+
+// Validate checks the admin section.
+func (c AdminConfig) Validate() error {
+	if c.APIKey != "" && len(c.APIKey) < 16 {
+		return fmt.Errorf("admin.api_key: must be empty (API disabled) or at least 16 characters, got %d", len(c.APIKey))
+	}
+	return nil
 }
 
 // HTTPConfig is the HTTP listener that serves the WebSocket signaling, health and the SDK.
@@ -49,6 +67,7 @@ func Default() Config {
 		Auth:      signaling.DefaultAuthConfig(),
 		Signaling: signaling.DefaultConfig(),
 		TURN:      turn.DefaultConfig(),
+		Records:   sqlrecords.DefaultConfig(),
 	}
 }
 
@@ -62,6 +81,8 @@ func (c Config) Validate() error {
 		c.Auth.Validate(),
 		c.Signaling.Validate(),
 		c.TURN.Validate(),
+		c.Records.Validate(),
+		c.Admin.Validate(),
 	)
 }
 
