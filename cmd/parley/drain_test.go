@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -64,8 +65,13 @@ func TestDrainEndsCallsWithRecordsWithinTimeout(t *testing.T) {
 	if took > cfg.HTTP.DrainTimeout {
 		t.Fatalf("shutdown took %s, more than drain_timeout %s", took, cfg.HTTP.DrainTimeout)
 	}
+	store, err := sqlrecords.Open(context.Background(), cfg.Records.SQLitePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
 	for _, user := range []string{"alice", "bob"} {
-		recs, err := r.srv.records.Query(context.Background(), user, signaling.RecordQuery{})
+		recs, err := store.Query(context.Background(), user, signaling.RecordQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,6 +30,7 @@ func testConfig(t *testing.T) configs.Config {
 	port := freePort(t)
 	cfg.TURN.UDPPort, cfg.TURN.TCPPort, cfg.TURN.TLSPort = port, port, 0
 	cfg.HTTP.DrainTimeout = 5 * time.Second
+	cfg.Records.SQLitePath = filepath.Join(t.TempDir(), "parley.db")
 	return cfg
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/ops/metrics"
+	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/call"
@@ -29,7 +30,7 @@ type server struct {
 	engine    *sfu.Engine
 	signaling *signaling.Service
 	turn      *turn.Server // nil when turn.enabled is false
-	records   signaling.RecordStore
+	records   *sqlrecords.Store
 	metrics   *metrics.Metrics
 
 	mux      *http.ServeMux
@@ -40,8 +41,16 @@ type server struct {
 	closeErr  error
 }
 
-func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux(), records: signaling.NewMemoryRecords(0), metrics: metrics.New()}
+func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
+	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux(), metrics: metrics.New()}
+	if s.records, err = sqlrecords.Open(context.Background(), cfg.Records.SQLitePath); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = s.records.Close()
+		}
+	}()
 	engine, err := sfu.NewEngine(cfg.RTC, logger.With("component", "sfu"))
 	if err != nil {
 		return nil, err
@@ -72,6 +81,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (*server, error) {
 	s.metrics.Attach(metrics.Sources{Engine: engine, Service: svc, TURN: s.turn})
 	s.mux.Handle("GET /ws", svc.Handler())
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	s.mux.Handle("GET /api/v1/calls", newCallsAPI(cfg.Admin.APIKey, s.records, logger.With("component", "admin")))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -132,6 +142,7 @@ func (s *server) shutdown(ctx context.Context) error {
 		s.drain(ctx)
 		err := s.http.Shutdown(ctx)
 		err = errors.Join(err, s.signaling.Close())
+		err = errors.Join(err, s.records.Close())
 		if s.turn != nil {
 			err = errors.Join(err, s.turn.Close())
 		}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/ops/sqlrecords"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+const testAdminKey = "test-admin-key-0123456789"
+
+// getCalls calls the admin API with the given Authorization header ("" = none).
+func getCalls(t *testing.T, r *running, query, auth string) (int, CallsResponse) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, r.url("/api/v1/calls"+query), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var out CallsResponse
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatalf("calls API body %q: %v", body, err)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// TestRecordsSurviveRestartAndAdminAPI: a call's records are written to the SQLite file,
+// are still there after the server restarts (queryRecentCalls and the admin API read
+// them), and the admin API refuses a missing or wrong key.
+func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Admin.APIKey = testAdminKey
+	first := startServe(t, cfg)
+	alice, bob := login(t, first.wsURL(), "alice"), login(t, first.wsURL(), "bob")
+	started := startCall(t, alice, bob)
+	ctx := ctxFor(t, 20*time.Second)
+	if err := alice.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.WaitCallEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := first.stop(t, 20*time.Second); err != nil {
+		t.Fatalf("first server: %v", err)
+	}
+
+	second := startServe(t, cfg)
+	alice = login(t, second.wsURL(), "alice")
+	recent, err := alice.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recent.Records) != 1 || recent.Records[0].CallID != started.CallID || recent.Records[0].Result != protocol.CallResultOutgoing {
+		t.Fatalf("alice's history after restart: %+v", recent.Records)
+	}
+
+	auth := []struct {
+		name   string
+		header string
+		want   int
+	}{
+		{"no key", "", http.StatusUnauthorized},
+		{"wrong key", "Bearer " + testAdminKey + "x", http.StatusUnauthorized},
+		{"key without Bearer", testAdminKey, http.StatusUnauthorized},
+		{"empty bearer", "Bearer ", http.StatusUnauthorized},
+		{"right key", "Bearer " + testAdminKey, http.StatusOK},
+	}
+	for _, tt := range auth {
+		if code, _ := getCalls(t, second, "?userId=alice", tt.header); code != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, code, tt.want)
+		}
+	}
+	key := "Bearer " + testAdminKey
+	queries := []struct {
+		query string
+		want  int // records
+	}{
+		{"", 2},
+		{"?userId=alice", 1},
+		{"?userId=bob&result=2", 1},
+		{"?userId=bob&result=1", 0},
+		{"?begin=" + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10), 0},
+		{"?end=" + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + "&limit=1", 1},
+	}
+	for _, tt := range queries {
+		code, body := getCalls(t, second, tt.query, key)
+		if code != http.StatusOK || len(body.Calls) != tt.want {
+			t.Errorf("GET /api/v1/calls%s: %d with %d calls, want 200 with %d", tt.query, code, len(body.Calls), tt.want)
+		}
+	}
+	for _, bad := range []string{"?result=9", "?begin=x", "?limit=0", "?begin=20&end=10", "?colour=blue"} {
+		if code, _ := getCalls(t, second, bad, key); code != http.StatusBadRequest {
+			t.Errorf("GET /api/v1/calls%s: %d, want 400", bad, code)
+		}
+	}
+}
+
+// TestAdminAPIDisabledWithoutKey: with no admin.api_key nothing is served, whatever the
+// request presents.
+func TestAdminAPIDisabledWithoutKey(t *testing.T) {
+	r := startServe(t, testConfig(t))
+	for _, header := range []string{"", "Bearer ", "Bearer anything-at-all-here"} {
+		if code, _ := getCalls(t, r, "", header); code != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %d, want 401", header, code)
+		}
+	}
+}
+
+// TestSIGTERMDuringCallExitsZeroWithRecord sends a real SIGTERM to the test process while
+// runServe (the command's code path) serves a call: the call ends with its records in the
+// SQLite file and runServe returns exit code 0 within the drain timeout.
+func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "calls.db")
+	port := freePort(t)
+	drain := 4 * time.Second
+	args := []string{
+		"--http.address", fmt.Sprintf("127.0.0.1:%d", port), "--rtc.udp_port", "0", "--turn.enabled=false",
+		"--http.drain_timeout", drain.String(), "--records.sqlite_path", dbPath, "--log.level", "error",
+	}
+	exit := make(chan int, 1)
+	var stderr safeBuffer
+	go func() { exit <- run(args, io.Discard, &stderr) }()
+	base := fmt.Sprintf("127.0.0.1:%d", port)
+	eventually(t, 20*time.Second, "the server to answer /healthz", func() bool {
+		select {
+		case code := <-exit:
+			t.Fatalf("parley exited %d: %s", code, stderr.String())
+		default:
+		}
+		return httpStatus(t, "http://"+base+"/healthz", nil) == http.StatusOK
+	})
+	alice, bob := login(t, "ws://"+base+"/ws", "alice"), login(t, "ws://"+base+"/ws", "bob")
+	started := startCall(t, alice, bob)
+
+	sent := time.Now()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("exit code %d after SIGTERM: %s", code, stderr.String())
+		}
+		if took := time.Since(sent); took > drain {
+			t.Fatalf("exited %s after SIGTERM, more than drain_timeout %s", took, drain)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("parley did not exit after SIGTERM")
+	}
+	if _, err := alice.WaitEvent(ctxFor(t, 5*time.Second), protocol.EventServerDraining, nil); err != nil {
+		t.Fatalf("alice was not told the server drains: %v", err)
+	}
+	store, err := sqlrecords.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, user := range []string{"alice", "bob"} {
+		recs, err := store.Query(context.Background(), user, signaling.RecordQuery{})
+		if err != nil || len(recs) != 1 || recs[0].CallID != started.CallID {
+			t.Fatalf("%s's records after SIGTERM: %+v %v", user, recs, err)
+		}
+	}
+}
