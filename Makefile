@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test deps fmt-check vet unit build bench fuzz browser screenshot
+.PHONY: test deps fmt-check vet unit build bench bench-micro fuzz browser screenshot
 
 ## test: everything CI checks — formatting, vet, and every test with the race detector.
 test: deps fmt-check vet unit
@@ -34,6 +34,13 @@ screenshot: deps
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/parley ./cmd/parley
 
-## bench: the allocation/throughput micro-benchmarks of the media plane.
-bench:
+## bench: the standard load suite (a few minutes on 2 cores): reference loads a1/a2/b/c, calls,
+## churn and step-up searches, each against a parley server it starts; writes docs/benchmarks.md
+## (machine, commands, results) and JSON reports in bin/bench-results/.
+bench: build
+	$(GO) build -o bin/parley-bench ./cmd/parley-bench
+	bin/parley-bench suite --server-bin bin/parley --doc docs/benchmarks.md --out-dir bin/bench-results
+
+## bench-micro: the allocation/throughput micro-benchmarks of the media plane.
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...

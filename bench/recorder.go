@@ -31,6 +31,8 @@ type windowEdge struct {
 	counters counters
 	server   ServerSample
 	selfCPU  float64
+	// busy and total jiffies of the whole machine (0 when unknown)
+	machineBusy, machineTotal uint64
 }
 
 func newRecorder(r *runner, rep *Report) *recorder {
@@ -125,7 +127,11 @@ func (rc *recorder) setPhase(p string) {
 
 func (rc *recorder) edge(ctx context.Context) *windowEdge {
 	self, _ := procCPUSeconds(os.Getpid())
-	return &windowEdge{counters: rc.r.meter.snapshot(time.Now()), server: rc.r.probe.sample(ctx), selfCPU: self}
+	busy, total, _ := machineCPU()
+	return &windowEdge{
+		counters: rc.r.meter.snapshot(time.Now()), server: rc.r.probe.sample(ctx), selfCPU: self,
+		machineBusy: busy, machineTotal: total,
+	}
 }
 
 // beginWindow starts the measurement: latencies are recorded from now on.

@@ -48,8 +48,11 @@ type Report struct {
 
 	Server ServerStats `json:"server"`
 	// BenchCPUSeconds is this process's CPU time in the window (clients share the machine).
-	BenchCPUSeconds float64  `json:"bench_cpu_seconds"`
-	Series          []Sample `json:"series,omitempty"`
+	BenchCPUSeconds float64 `json:"bench_cpu_seconds"`
+	// MachineBusyPercent is how busy all cores of the machine were in the window (the
+	// server, the bench and anything else running); near 100 the machine is saturated.
+	MachineBusyPercent float64  `json:"machine_busy_percent"`
+	Series             []Sample `json:"series,omitempty"`
 }
 
 // CallStats are the figures of a calls scenario.
@@ -178,6 +181,10 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	}
 	rep.LossPercent = lossPercent(start.counters, end.counters)
 	rep.BenchCPUSeconds = end.selfCPU - start.selfCPU
+	rep.MachineBusyPercent = -1
+	if dt := end.machineTotal - start.machineTotal; dt > 0 && start.machineTotal > 0 {
+		rep.MachineBusyPercent = float64(end.machineBusy-start.machineBusy) / float64(dt) * 100
+	}
 	if win <= 0 {
 		return
 	}
@@ -254,23 +261,25 @@ type metric struct {
 func (rep *Report) metrics() []metric {
 	s := rep.Server
 	km := func(name string, v float64, unit string) metric { return metric{name, v, unit, v >= 0} }
+	// A percentile of an empty histogram is unknown, not 0.
+	pm := func(name string, sum Summary, v float64) metric { return metric{name, v, "ms", sum.Count > 0} }
 	out := []metric{
 		km("participants joined", float64(rep.Joined), fmt.Sprintf("of %d", rep.Target)),
 		km("join failures", float64(sumFailures(rep.Failures)), ""),
-		km("join time p50", rep.JoinTime.P50, "ms"),
-		km("join time p95", rep.JoinTime.P95, "ms"),
-		km("join time p99", rep.JoinTime.P99, "ms"),
-		km("first frame p50", rep.FirstFrame.P50, "ms"),
-		km("first frame p95", rep.FirstFrame.P95, "ms"),
-		km("first frame p99", rep.FirstFrame.P99, "ms"),
+		pm("join time p50", rep.JoinTime, rep.JoinTime.P50),
+		pm("join time p95", rep.JoinTime, rep.JoinTime.P95),
+		pm("join time p99", rep.JoinTime, rep.JoinTime.P99),
+		pm("first frame p50", rep.FirstFrame, rep.FirstFrame.P50),
+		pm("first frame p95", rep.FirstFrame, rep.FirstFrame.P95),
+		pm("first frame p99", rep.FirstFrame, rep.FirstFrame.P99),
 	}
 	if rep.Calls != nil {
 		out = append(out,
 			km("calls attempted", float64(rep.Calls.Attempted), ""),
 			km("calls succeeded", float64(rep.Calls.Succeeded), ""),
-			km("call setup p50", rep.Calls.Setup.P50, "ms"),
-			km("call setup p95", rep.Calls.Setup.P95, "ms"),
-			km("call setup p99", rep.Calls.Setup.P99, "ms"),
+			pm("call setup p50", rep.Calls.Setup, rep.Calls.Setup.P50),
+			pm("call setup p95", rep.Calls.Setup, rep.Calls.Setup.P95),
+			pm("call setup p99", rep.Calls.Setup, rep.Calls.Setup.P99),
 		)
 	}
 	out = append(out,
@@ -278,14 +287,14 @@ func (rep *Report) metrics() []metric {
 		km("received bitrate", rep.RxMbps, "Mb/s"),
 		km("received packets/s", rep.RxPacketsPerSec, "pkt/s"),
 		km("loss", rep.LossPercent, "%"),
-		km("latency audio p50", rep.LatencyAudio.P50, "ms"),
-		km("latency audio p95", rep.LatencyAudio.P95, "ms"),
-		km("latency audio p99", rep.LatencyAudio.P99, "ms"),
-		km("latency video p50", rep.LatencyVideo.P50, "ms"),
-		km("latency video p95", rep.LatencyVideo.P95, "ms"),
-		km("latency video p99", rep.LatencyVideo.P99, "ms"),
-		km("jitter audio", rep.JitterAudioMs, "ms"),
-		km("jitter video", rep.JitterVideoMs, "ms"),
+		pm("latency audio p50", rep.LatencyAudio, rep.LatencyAudio.P50),
+		pm("latency audio p95", rep.LatencyAudio, rep.LatencyAudio.P95),
+		pm("latency audio p99", rep.LatencyAudio, rep.LatencyAudio.P99),
+		pm("latency video p50", rep.LatencyVideo, rep.LatencyVideo.P50),
+		pm("latency video p95", rep.LatencyVideo, rep.LatencyVideo.P95),
+		pm("latency video p99", rep.LatencyVideo, rep.LatencyVideo.P99),
+		metric{"jitter audio", rep.JitterAudioMs, "ms", rep.LatencyAudio.Count > 0},
+		metric{"jitter video", rep.JitterVideoMs, "ms", rep.LatencyVideo.Count > 0},
 		km("server CPU", s.CPUPercent, "% of a core"),
 		km("server RSS max", s.RSSMaxMB, "MiB"),
 		km("server RSS end", s.RSSEndMB, "MiB"),
@@ -297,6 +306,7 @@ func (rep *Report) metrics() []metric {
 		metric{"CPU-s per 1000 forwarded", s.CPUSecondsPer1000, "s", s.CPUSeconds >= 0 && s.ForwardedPackets > 0},
 		metric{"forwarded pkt/s per core", s.ForwardedPerCoreSecond, "pkt/s", s.CPUSeconds > 0},
 		km("bench CPU", rep.BenchCPUSeconds/max(rep.WindowSeconds, 1)*100, "% of a core"),
+		km("machine busy", rep.MachineBusyPercent, "% of all cores"),
 	)
 	return out
 }

@@ -54,10 +54,10 @@ func (p *serverProbe) sample(ctx context.Context) ServerSample {
 			if v, ok := m.sum("go_goroutines"); ok {
 				s.Goroutines = int64(v)
 			}
-			if v, ok := m.sumAny("parley_forwarded_packets_total", "parley_sfu_forwarded_packets_total", "parley_rtp_forwarded_packets_total"); ok {
+			if v, ok := m.sum("parley_forwarded_packets_total"); ok {
 				s.ForwardedPackets = int64(v)
 			}
-			if v, ok := m.sumAny("parley_forwarded_bytes_total", "parley_sfu_forwarded_bytes_total", "parley_rtp_forwarded_bytes_total"); ok {
+			if v, ok := m.sum("parley_forwarded_bytes_total"); ok {
 				s.ForwardedBytes = int64(v)
 			}
 			if s.CPUSeconds < 0 {
@@ -152,15 +152,6 @@ func (m metrics) sum(name string) (float64, bool) {
 	return v, ok
 }
 
-func (m metrics) sumAny(names ...string) (float64, bool) {
-	for _, n := range names {
-		if v, ok := m[n]; ok {
-			return v, true
-		}
-	}
-	return 0, false
-}
-
 func (p *serverProbe) scrape(ctx context.Context) (metrics, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
 	if err != nil {
@@ -211,4 +202,28 @@ func parseMetrics(r io.Reader) (metrics, error) {
 		m[name] += v
 	}
 	return m, sc.Err()
+}
+
+// machineCPU reads the busy and total jiffies of all CPUs from /proc/stat.
+func machineCPU() (busy, total uint64, err error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, fmt.Errorf("bench: /proc/stat first line %q", line)
+	}
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bench: /proc/stat field %q", f)
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total, nil
 }

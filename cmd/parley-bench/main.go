@@ -1,0 +1,236 @@
+// Command parley-bench loads a Parley server with simulated WebRTC users (package bench)
+// and reports what it cost the server.
+//
+//	parley-bench --scenario a1 --start-server --out a1.json
+//	parley-bench --url ws://host:7880/ws --secret S --scenario room --video-publishers 2 --subscribers 20
+//	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/parley-rtc/parley/bench"
+	"github.com/parley-rtc/parley/signaling"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "suite" {
+		return runSuite(ctx, args[1:], stdout, stderr)
+	}
+	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parley-bench: %v\n", err)
+		return 2
+	}
+	rep, err := runOnce(ctx, opts, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley-bench: %v\n", err)
+		return 1
+	}
+	return writeResults(rep, opts, stdout, stderr)
+}
+
+// options are the parsed command line.
+type options struct {
+	cfg         bench.Config
+	startServer bool
+	serverBin   string
+	out         string
+	compare     string
+	quiet       bool
+}
+
+// size parses WIDTHxHEIGHT.
+type size struct{ w, h *int }
+
+func (s size) String() string {
+	if s.w == nil {
+		return ""
+	}
+	return fmt.Sprintf("%dx%d", *s.w, *s.h)
+}
+
+func (s size) Set(v string) error {
+	ws, hs, ok := strings.Cut(v, "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w < 0 || h < 0 {
+		return fmt.Errorf("%q is not WIDTHxHEIGHT", v)
+	}
+	*s.w, *s.h = w, h
+	return nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("parley-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o           options
+		sc          bench.Scenario
+		scenario    string
+		config      string
+		logLevel    string
+		noSimulcast bool
+	)
+	fs.StringVar(&o.cfg.URL, "url", "ws://127.0.0.1:7880/ws", "signaling WebSocket URL of the server")
+	fs.IntVar(&o.cfg.AppID, "app", signaling.DevSDKAppID, "SDKAppID the userSigs are minted for")
+	fs.StringVar(&o.cfg.Secret, "secret", signaling.DevSecret, "the app's secret (HS256) to mint userSigs")
+	fs.StringVar(&scenario, "scenario", "room", "room | calls | churn | a1 | a2 | b | c (reference loads)")
+	fs.StringVar(&config, "config", "", "YAML scenario file (keys as in bench.Scenario); flags set explicitly win")
+	fs.IntVar(&sc.Rooms, "rooms", 0, "rooms (room, churn)")
+	fs.IntVar(&sc.VideoPublishers, "video-publishers", 0, "video publishers per room")
+	fs.BoolVar(&sc.PublisherAudio, "publisher-audio", false, "video publishers also send audio")
+	fs.IntVar(&sc.AudioPublishers, "audio-publishers", 0, "audio-only publishers per room")
+	fs.BoolVar(&sc.Simulcast, "simulcast", false, "video as three simulcast layers (150/500/1500 kbit/s)")
+	fs.BoolVar(&noSimulcast, "no-simulcast", false, "video as one 1280x720 stream (overrides a reference load's simulcast)")
+	fs.IntVar(&sc.VideoBitrate, "video-bitrate", 0, "single-stream video bitrate, bit/s (default 1500000)")
+	fs.IntVar(&sc.Subscribers, "subscribers", 0, "subscribers per room (with c: 60, 90, 130)")
+	fs.IntVar(&sc.Views, "views", 0, "videos each subscriber views")
+	fs.IntVar(&sc.HighViews, "high-views", 0, "of which at the high size")
+	fs.Var(size{&sc.HighWidth, &sc.HighHeight}, "high-size", "high view size WxH (default 1280x720)")
+	fs.Var(size{&sc.LowWidth, &sc.LowHeight}, "low-size", "low view size WxH (default 320x180)")
+	fs.IntVar(&sc.Calls, "calls", 0, "concurrent 1v1 calls (calls)")
+	fs.Float64Var(&sc.CallRate, "call-rate", 0, "calls started per second (default ramp/2)")
+	fs.DurationVar(&sc.Hold, "hold", 0, "call length or churn stay (0: calls last to the end; churn 5s)")
+	fs.BoolVar(&sc.CallVideo, "call-video", false, "video calls (audio calls otherwise)")
+	fs.Float64Var(&sc.ChurnRate, "churn-rate", 0, "churn: users joining per second (default ramp)")
+	fs.BoolVar(&sc.ChurnVideo, "churn-video", false, "churning users also publish video")
+	fs.Float64Var(&sc.Ramp, "ramp", bench.DefaultRamp, "participants joining per second")
+	fs.DurationVar(&sc.Settle, "settle", bench.DefaultSettle, "wait after the last join before measuring")
+	fs.DurationVar(&sc.Duration, "duration", bench.DefaultDuration, "measurement window")
+	fs.DurationVar(&o.cfg.JoinTimeout, "join-timeout", bench.DefaultJoinTimeout, "one participant's join")
+	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
+	fs.StringVar(&o.compare, "compare", "", "print the differences to this earlier JSON report")
+	fs.IntVar(&o.cfg.ServerPID, "server-pid", 0, "pid of a local server to sample through /proc")
+	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "server /metrics URL (default derived from --url)")
+	fs.BoolVar(&o.startServer, "start-server", false, "start a parley server on free loopback ports and measure it")
+	fs.StringVar(&o.serverBin, "server-bin", "", "parley binary for --start-server (default: next to parley-bench, then $PATH)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.StringVar(&logLevel, "log-level", "error", "bench log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	var base bench.Scenario
+	switch {
+	case config != "":
+		s, err := bench.LoadScenario(config)
+		if err != nil {
+			return o, err
+		}
+		base = s
+	case bench.IsReference(scenario):
+		s, err := bench.Reference(scenario, sc.Subscribers)
+		if err != nil {
+			return o, err
+		}
+		base = s
+	default:
+		base = bench.Scenario{Kind: bench.Kind(scenario), Ramp: bench.DefaultRamp, Settle: bench.DefaultSettle, Duration: bench.DefaultDuration}
+	}
+	// Explicit flags override the base; the base's own values stay otherwise.
+	apply := map[string]func(){
+		"rooms": func() { base.Rooms = sc.Rooms }, "video-publishers": func() { base.VideoPublishers = sc.VideoPublishers },
+		"publisher-audio": func() { base.PublisherAudio = sc.PublisherAudio }, "audio-publishers": func() { base.AudioPublishers = sc.AudioPublishers },
+		"simulcast": func() { base.Simulcast = sc.Simulcast }, "no-simulcast": func() { base.Simulcast = !noSimulcast },
+		"video-bitrate": func() { base.VideoBitrate = sc.VideoBitrate }, "subscribers": func() { base.Subscribers = sc.Subscribers },
+		"views": func() { base.Views = sc.Views }, "high-views": func() { base.HighViews = sc.HighViews },
+		"high-size": func() { base.HighWidth, base.HighHeight = sc.HighWidth, sc.HighHeight },
+		"low-size":  func() { base.LowWidth, base.LowHeight = sc.LowWidth, sc.LowHeight },
+		"calls":     func() { base.Calls = sc.Calls }, "call-rate": func() { base.CallRate = sc.CallRate },
+		"hold": func() { base.Hold = sc.Hold }, "call-video": func() { base.CallVideo = sc.CallVideo },
+		"churn-rate": func() { base.ChurnRate = sc.ChurnRate }, "churn-video": func() { base.ChurnVideo = sc.ChurnVideo },
+		"ramp": func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
+		"duration": func() { base.Duration = sc.Duration },
+	}
+	for name, fn := range apply {
+		if set[name] {
+			fn()
+		}
+	}
+	base.SetDefaults()
+	if err := base.Validate(); err != nil {
+		return o, err
+	}
+	o.cfg.Scenario = base
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return o, fmt.Errorf("--log-level %q: %v", logLevel, err)
+	}
+	o.cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if !o.quiet {
+		o.cfg.Progress = stderr
+	}
+	if o.startServer && set["url"] {
+		return o, errors.New("--start-server picks its own URL; drop --url")
+	}
+	return o, nil
+}
+
+// runOnce runs the configured scenario, starting a server first with --start-server.
+func runOnce(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
+	if o.startServer {
+		srv, err := startServer(ctx, o.serverBin)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := srv.stop(); err != nil {
+				fmt.Fprintf(stderr, "parley-bench: server: %v (log: %s)\n", err, srv.logPath)
+			}
+		}()
+		o.cfg.URL, o.cfg.ServerPID, o.cfg.MetricsURL = srv.wsURL, srv.pid, srv.metricsURL
+	}
+	return bench.Run(ctx, o.cfg)
+}
+
+func writeResults(rep *bench.Report, o options, stdout, stderr io.Writer) int {
+	if err := rep.WriteTable(stdout); err != nil {
+		fmt.Fprintf(stderr, "parley-bench: %v\n", err)
+		return 1
+	}
+	if o.out != "" {
+		if err := rep.WriteJSON(o.out); err != nil {
+			fmt.Fprintf(stderr, "parley-bench: %v\n", err)
+			return 1
+		}
+	}
+	if o.compare != "" {
+		old, err := bench.ReadReport(o.compare)
+		if err != nil {
+			fmt.Fprintf(stderr, "parley-bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout)
+		if err := bench.WriteComparison(stdout, old, rep); err != nil {
+			fmt.Fprintf(stderr, "parley-bench: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}

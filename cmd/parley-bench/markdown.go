@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parley-rtc/parley/bench"
+)
+
+func num(v float64, format string) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+// writeMarkdown renders docs/benchmarks.md from the suite's runs.
+func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load string, took time.Duration) {
+	m := bench.DescribeMachine()
+	fmt.Fprintf(w, "# Parley benchmarks\n\n")
+	fmt.Fprintf(w, "Written by `make bench` (`parley-bench suite`) on %s; the suite took %s.\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
+	fmt.Fprintf(w, "Every run starts its own `parley` server (bin/parley, TURN off, log level warn) on free\n")
+	fmt.Fprintf(w, "loopback ports and drives it with simulated users from the same machine: each user has its\n")
+	fmt.Fprintf(w, "own WebSocket and its own pair of DTLS-SRTP PeerConnections (pion), so the bench's clients\n")
+	fmt.Fprintf(w, "compete with the server for the same cores. JSON reports are in `%s/`.\n\n", o.outDir)
+	fmt.Fprintf(w, "## Machine\n\n| | |\n|---|---|\n")
+	fmt.Fprintf(w, "| CPU | %s |\n| cores | %d |\n| RAM | %d MiB |\n| Go | %s (%s) |\n| load average at start | %s |\n\n",
+		m.CPUModel, m.Cores, m.MemoryMB, m.GoVersion, runtime.GOOS+"/"+runtime.GOARCH, load)
+	fmt.Fprintf(w, "Other engineers' builds and tests ran on this machine at the same time, so the figures are\n")
+	fmt.Fprintf(w, "noisy; \"machine busy\" is how busy all cores were during the window (server + bench + others).\n\n")
+
+	fmt.Fprintf(w, "## Commands\n\n```sh\nmake bench   # = make build && go build -o bin/parley-bench ./cmd/parley-bench && bin/parley-bench suite\n")
+	fmt.Fprintf(w, "bin/parley-bench suite --doc docs/benchmarks.md --out-dir %s --duration %s --search-duration %s\n",
+		o.outDir, o.duration, o.searchDuration)
+	fmt.Fprintf(w, "# one reference load (60 s window as in the reference), against a server it starts:\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario c --subscribers 90 --out c90.json\n")
+	fmt.Fprintf(w, "# against a running server, comparing with an earlier report:\n")
+	fmt.Fprintf(w, "bin/parley-bench --url ws://127.0.0.1:7880/ws --server-pid $(pidof parley) --scenario a1 --compare a1.json\n```\n\n")
+
+	fmt.Fprintf(w, "## How figures are measured\n\n")
+	fmt.Fprintf(w, "- **Forwarded packets**: the server's `parley_forwarded_packets_total` from `/metrics` (every RTP packet\n")
+	fmt.Fprintf(w, "  sent to subscribers, retransmissions included); without it, what the subscribers received plus what\n")
+	fmt.Fprintf(w, "  they lost (column *source*). Forwarded Mb/s counts RTP payload bytes (the server's counter).\n")
+	fmt.Fprintf(w, "- **CPU-s / 1000 pkts**: server user+system CPU seconds (`/proc/<pid>/stat`) in the window divided by\n")
+	fmt.Fprintf(w, "  forwarded packets / 1000; **pkts/s per core** is its inverse scaled to one core-second.\n")
+	fmt.Fprintf(w, "- **Loss**: from each received track's RTP sequence numbers (expected − received) in the window.\n")
+	fmt.Fprintf(w, "- **Latency**: receive time − send time carried in every synthetic payload (same clock), p50/p95/p99.\n")
+	fmt.Fprintf(w, "- **Join**: socket open → media flowing (first packet received; publishers: sending). **First frame**:\n")
+	fmt.Fprintf(w, "  startRemoteView → first keyframe of that video. **Setup** (calls): call request → media both ways.\n\n")
+
+	fmt.Fprintf(w, "## Reference loads and the standard suite\n\n")
+	fmt.Fprintf(w, "Window %s each (the reference uses 60 s: `--duration 60s`).\n\n", o.duration)
+	fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range runs {
+		if r.group != "reference" && r.group != "calls" && r.group != "churn" {
+			continue
+		}
+		row(w, r)
+	}
+	fmt.Fprintf(w, "\nReference figures of another SFU on this machine kind (CPU-s per 1000 forwarded packets): a1 ≈ 0.035,\n")
+	fmt.Fprintf(w, "a2 ≈ 0.023, b ≈ 0.026, c ≈ 0.020.\n\n")
+	for _, r := range runs {
+		if r.group == "calls" && r.rep != nil && r.rep.Calls != nil {
+			c := r.rep.Calls
+			fmt.Fprintf(w, "Calls (%s): %d attempted, %d set up; setup p50/p95/p99 %.0f/%.0f/%.0f ms.\n", r.rep.Scenario.Name,
+				c.Attempted, c.Succeeded, c.Setup.P50, c.Setup.P95, c.Setup.P99)
+		}
+		if r.group == "churn" && r.rep != nil {
+			s := r.rep.Server
+			fmt.Fprintf(w, "Churn: %d users joined and left (failures: %v); server goroutines %s at start, %s after everyone left; RSS %s → %s MiB.\n",
+				r.rep.Joined, failures(r.rep), num(float64(s.GoroutinesStart), "%.0f"), num(float64(s.GoroutinesEnd), "%.0f"),
+				num(s.RSSStartMB, "%.0f"), num(s.RSSEndMB, "%.0f"))
+		}
+	}
+	fmt.Fprintf(w, "\n## Largest load sustained with < 1 %% loss\n\n")
+	fmt.Fprintf(w, "Step up until loss ≥ 1 %%, a join fails, or the machine is saturated (≥ 95 %% busy), %s window per step.\n\n", o.searchDuration)
+	for _, sr := range searches(o.searchDuration) {
+		var steps []suiteRun
+		for _, r := range runs {
+			if r.group == sr.name {
+				steps = append(steps, r)
+			}
+		}
+		sort.Slice(steps, func(i, j int) bool { return steps[i].step < steps[j].step })
+		best := 0
+		var stopReason string
+		for _, r := range steps {
+			if r.rep != nil && sustained(r.rep) {
+				best = r.step
+				continue
+			}
+			stopReason = stopCause(r)
+			break
+		}
+		if stopReason == "" {
+			stopReason = "the step list or the time budget ended first; the limit is higher"
+		}
+		fmt.Fprintf(w, "### %s\n\n**Sustained: %d %s** (stopped: %s).\n\n", sr.name, best, sr.unit, stopReason)
+		fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
+		fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range steps {
+			row(w, r)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func stopCause(r suiteRun) string {
+	switch {
+	case r.rep == nil:
+		return fmt.Sprintf("step %d failed: %v", r.step, r.err)
+	case r.rep.Joined != r.rep.Target || len(r.rep.Failures) > 0:
+		return fmt.Sprintf("at %d, %d of %d joined (%s)", r.step, r.rep.Joined, r.rep.Target, failures(r.rep))
+	case r.rep.LossPercent >= 1:
+		return fmt.Sprintf("at %d, loss %.2f %%", r.step, r.rep.LossPercent)
+	default:
+		return fmt.Sprintf("at %d, the machine was %.0f %% busy (saturated)", r.step, r.rep.MachineBusyPercent)
+	}
+}
+
+func failures(rep *bench.Report) string {
+	if len(rep.Failures) == 0 {
+		return "none"
+	}
+	var parts []string
+	for k, v := range rep.Failures {
+		parts = append(parts, fmt.Sprintf("%d × %s", v, k))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}
+
+func row(w *strings.Builder, r suiteRun) {
+	if r.rep == nil {
+		fmt.Fprintf(w, "| %s | | failed: %v | | | | | | | | | | | | |\n", r.group, r.err)
+		return
+	}
+	rep, s := r.rep, r.rep.Server
+	cpuPer := "n/a"
+	if s.CPUSecondsPer1000 > 0 {
+		cpuPer = fmt.Sprintf("%.4f", s.CPUSecondsPer1000)
+	}
+	fmt.Fprintf(w, "| %s | %d/%d | %s | %s | %s | %s | %s | %s | %.2f %% | %.1f/%.1f/%.1f | %.1f/%.1f/%.1f | %.0f/%.0f | %.0f/%.0f | %s | %s |\n",
+		rep.Scenario.Name, rep.Joined, rep.Target, num(s.ForwardedPerSec, "%.0f"), num(s.ForwardedMbps, "%.1f"),
+		num(s.CPUPercent, "%.0f %%"), cpuPer, num(s.ForwardedPerCoreSecond, "%.0f"), num(s.RSSMaxMB, "%.0f MiB"),
+		rep.LossPercent, rep.LatencyAudio.P50, rep.LatencyAudio.P95, rep.LatencyAudio.P99,
+		rep.LatencyVideo.P50, rep.LatencyVideo.P95, rep.LatencyVideo.P99, rep.JoinTime.P50, rep.JoinTime.P95,
+		rep.FirstFrame.P50, rep.FirstFrame.P95, num(rep.MachineBusyPercent, "%.0f %%"), s.ForwardedSource)
+}
