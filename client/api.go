@@ -11,6 +11,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -62,6 +64,11 @@ type PeerConfig struct {
 	// Link, when set, can cut this PeerConnection's media path: RTP and RTCP in both
 	// directions are discarded while ICE keeps it connected (impairment.go).
 	Link *LinkSwitch
+	// Downlink, when set, limits the rate of the media towards this PeerConnection
+	// (shaper.go) and turns on transport-wide congestion control feedback (the
+	// transport-wide-cc header extension and the TWCC feedback sender), so the sending
+	// side can estimate the limited link.
+	Downlink *DownlinkShaper
 	// NACKInterval is how often the NACK generator reports missing packets (default 50ms).
 	NACKInterval time.Duration
 	// Logger receives connection-level logs; nil discards them.
@@ -113,6 +120,9 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	}
 	media := &webrtc.MediaEngine{}
 	videoFeedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	if cfg.Downlink != nil {
+		videoFeedback = append(videoFeedback, webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC})
+	}
 	codecs := []struct {
 		params webrtc.RTPCodecParameters
 		kind   webrtc.RTPCodecType
@@ -139,6 +149,12 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 		{RIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}}, // simulcast layers (simulcast.go)
 		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
 	}
+	if cfg.Downlink != nil {
+		extensions = append(extensions, struct {
+			uri   string
+			kinds []webrtc.RTPCodecType
+		}{sdp.TransportCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}})
+	}
 	for _, ext := range extensions {
 		for _, kind := range ext.kinds {
 			if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ext.uri}, kind); err != nil {
@@ -152,6 +168,15 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	// loss simulator sits before the NACK generator and the generator sees the holes.
 	if cfg.Link != nil {
 		registry.Add(cfg.Link)
+	}
+	if cfg.Downlink != nil {
+		// The bottleneck, then the TWCC feedback sender, which so reports its losses.
+		registry.Add(cfg.Downlink)
+		feedback, err := twcc.NewSenderInterceptor()
+		if err != nil {
+			return nil, nil, fmt.Errorf("client: twcc feedback sender: %w", err)
+		}
+		registry.Add(feedback)
 	}
 	var dropper *dropInterceptorFactory
 	if cfg.DropRate > 0 {

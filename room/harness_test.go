@@ -206,6 +206,8 @@ type wireOptions struct {
 	videoOff   bool
 	loss       float64
 	link       *client.LinkSwitch
+	// downlink limits the rate towards the subscriber (bandwidth adaptation tests).
+	downlink *client.DownlinkShaper
 }
 
 // join builds the client, joins the room and, when publishing, negotiates the publisher
@@ -216,7 +218,7 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 	var err error
 	w.sub, err = client.NewSubscriber(client.SubscriberConfig{Peer: client.PeerConfig{
 		Loopback: true, DropRate: opts.dropRate, DropSeed: int64(len(userID)),
-		UnrepairedLoss: opts.loss, Link: opts.link,
+		UnrepairedLoss: opts.loss, Link: opts.link, Downlink: opts.downlink,
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -214,6 +214,8 @@ func (d *DownTrack) handleRTCP(raw []byte, now time.Time) {
 			d.updateRTT(p.Reports, now)
 		case *rtcp.SenderReport:
 			d.updateRTT(p.Reports, now)
+		case *rtcp.TransportLayerCC, *rtcp.ReceiverEstimatedMaximumBitrate:
+			d.noteBandwidthFeedback(p, now) // bandwidth.go
 		}
 	}
 }

@@ -34,6 +34,8 @@ type Engine struct {
 	tcpMux  ice.TCPMux
 	api     *webrtc.API
 	peers   map[*Peer]struct{}
+
+	estimators estimatorRouter // each new PeerConnection's GCC estimator (bandwidth.go)
 }
 
 // NewEngine validates cfg and returns an Engine; it opens nothing (see Start).
@@ -188,7 +190,7 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionL
 	if err := registerCodecs(media); err != nil {
 		return nil, err
 	}
-	registry, err := buildInterceptors(loggerFactory)
+	registry, err := buildInterceptors(loggerFactory, &e.estimators)
 	if err != nil {
 		return nil, err
 	}
@@ -310,9 +312,10 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 
 // buildInterceptors is the explicit interceptor chain: NACK generator and receiver
 // reports toward publishers, sender reports and the transport-wide-cc header extension
-// toward subscribers. No NACK responder: DownTracks answer NACKs from the Receiver's
-// buffer.
-func buildInterceptors(loggerFactory pionLoggerFactory) (*interceptor.Registry, error) {
+// toward subscribers, and a GCC estimator per PeerConnection fed by the subscribers'
+// transport-wide feedback (bandwidth.go). No NACK responder: DownTracks answer NACKs
+// from the Receiver's buffer.
+func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRouter) (*interceptor.Registry, error) {
 	registry := &interceptor.Registry{}
 	nackGenerator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(loggerFactory))
 	if err != nil {
@@ -332,7 +335,14 @@ func buildInterceptors(loggerFactory pionLoggerFactory) (*interceptor.Registry, 
 	}
 	registry.Add(nackGenerator)
 	registry.Add(receiverReports)
+	congestion, err := newEstimatorFactory(estimators)
+	if err != nil {
+		return nil, fmt.Errorf("congestion control: %w", err)
+	}
 	registry.Add(senderReports)
+	// Before the TWCC header extension: that one (outermost on the way out) numbers a
+	// packet first, then the estimator records it as sent.
+	registry.Add(congestion)
 	registry.Add(twccExtension)
 	return registry, nil
 }

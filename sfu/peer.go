@@ -46,7 +46,8 @@ type Peer struct {
 	engine *Engine
 	pc     *webrtc.PeerConnection
 	logger *slog.Logger
-	sender *Sender // subscriber role
+	sender *Sender              // subscriber role
+	bw     *bandwidthController // subscriber role (bandwidth.go)
 
 	emitMu sync.Mutex // serializes delivery of local ICE candidates, keeping their order
 
@@ -111,6 +112,11 @@ func newPeer(e *Engine, opts PeerOptions) (*Peer, error) {
 			defer p.wg.Done()
 			p.sender.run()
 		}()
+	}
+	if estimator := e.estimators.take(pc.ID()); opts.Role == RoleSubscriber {
+		p.bw = newBandwidthController(estimator, allocatorConfig{})
+		p.wg.Add(1)
+		go p.runBandwidth()
 	}
 	return p, nil
 }
@@ -492,6 +498,9 @@ func (p *Peer) Close() error {
 	}
 	if p.sender != nil {
 		p.sender.close()
+	}
+	if p.bw != nil {
+		p.bw.close()
 	}
 	for _, r := range receivers {
 		_ = r.Close()

@@ -1,0 +1,229 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/rtcp"
+)
+
+// Downlink bandwidth adaptation of a subscriber Peer. The estimate comes from pion's
+// send-side GCC (transport-wide congestion control feedback, registered in the Engine's
+// interceptor registry through cc.NewInterceptor) or, for a client that only sends
+// REMB, from its REMB; where both arrive the lower wins. The Peer's bandwidth goroutine
+// ticks every bandwidthTick, gathers what each video DownTrack could use, lets the
+// pure bandwidthAllocator (allocator.go) decide and applies the result with
+// SetBitrateBudget. Nothing here runs per packet.
+
+const (
+	// bandwidthTick is how often a subscriber Peer reallocates its downlink.
+	bandwidthTick = 200 * time.Millisecond
+	// feedbackFresh: an estimate counts only while its feedback keeps arriving.
+	feedbackFresh = 2 * time.Second
+	// initialDownlinkEstimate is GCC's estimate before its first feedback: high enough
+	// that a subscriber starts with the layer it asks for.
+	initialDownlinkEstimate = 3_000_000
+	minDownlinkEstimate     = 50_000
+)
+
+// newEstimatorFactory is the cc interceptor factory of the Engine's registry: one GCC
+// estimator (without pacing: the Sender already writes from one goroutine) per
+// PeerConnection, handed to router by PeerConnection ID.
+func newEstimatorFactory(router *estimatorRouter) (*cc.InterceptorFactory, error) {
+	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEInitialBitrate(initialDownlinkEstimate),
+			gcc.SendSideBWEMinBitrate(minDownlinkEstimate),
+		)
+	})
+	if err != nil {
+		return nil, err
+	}
+	factory.OnNewPeerConnection(router.put)
+	return factory, nil
+}
+
+// estimatorRouter passes each PeerConnection's estimator from the interceptor factory
+// (called inside webrtc.API.NewPeerConnection) to the Peer built around it.
+type estimatorRouter struct {
+	mu   sync.Mutex
+	byID map[string]cc.BandwidthEstimator
+}
+
+func (r *estimatorRouter) put(id string, e cc.BandwidthEstimator) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byID == nil {
+		r.byID = make(map[string]cc.BandwidthEstimator)
+	}
+	r.byID[id] = e
+}
+
+// take returns and forgets the estimator of PeerConnection id (nil when none was made).
+func (r *estimatorRouter) take(id string) cc.BandwidthEstimator {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.byID[id]
+	delete(r.byID, id)
+	return e
+}
+
+// bandwidthController is a subscriber Peer's downlink state. The feedback atomics are
+// written by the DownTracks' RTCP goroutines; the rest belongs to the bandwidth goroutine.
+type bandwidthController struct {
+	estimator cc.BandwidthEstimator // nil when the Engine made none
+
+	lastTWCCNs atomic.Int64
+	rembBps    atomic.Int64
+	lastREMBNs atomic.Int64
+	estimate   atomic.Int64 // the last estimate allocated, bits per second; 0 unknown
+
+	stop     chan struct{}
+	stopOnce sync.Once
+
+	// Bandwidth goroutine.
+	alloc   *bandwidthAllocator
+	levels  map[*DownTrack]int
+	videos  []*DownTrack
+	demands []videoDemand
+	current []int
+}
+
+func newBandwidthController(estimator cc.BandwidthEstimator, cfg allocatorConfig) *bandwidthController {
+	return &bandwidthController{
+		estimator: estimator,
+		stop:      make(chan struct{}),
+		alloc:     newBandwidthAllocator(cfg),
+		levels:    make(map[*DownTrack]int),
+	}
+}
+
+// noteTWCC records that transport-wide feedback arrived (GCC reads it in the interceptor).
+func (b *bandwidthController) noteTWCC(now time.Time) { b.lastTWCCNs.Store(now.UnixNano()) }
+
+// noteREMB records a REMB from the subscriber.
+func (b *bandwidthController) noteREMB(bps float32, now time.Time) {
+	b.rembBps.Store(int64(bps))
+	b.lastREMBNs.Store(now.UnixNano())
+}
+
+// currentEstimate is the downlink estimate at now: GCC's while TWCC feedback arrives,
+// REMB's while REMBs arrive, the lower of the two when both do; 0 when neither does.
+func (b *bandwidthController) currentEstimate(now time.Time) int64 {
+	var est int64
+	nowNs := now.UnixNano()
+	if b.estimator != nil {
+		if last := b.lastTWCCNs.Load(); last != 0 && nowNs-last < int64(feedbackFresh) {
+			est = int64(b.estimator.GetTargetBitrate())
+		}
+	}
+	if last := b.lastREMBNs.Load(); last != 0 && nowNs-last < int64(feedbackFresh) {
+		if remb := b.rembBps.Load(); remb > 0 && (est == 0 || remb < est) {
+			est = remb
+		}
+	}
+	return est
+}
+
+func (b *bandwidthController) close() { b.stopOnce.Do(func() { close(b.stop) }) }
+
+// DownlinkEstimate is the subscriber's downlink estimate in bits per second as last
+// allocated (0: unknown — no congestion control feedback arrives — or a publisher Peer).
+func (p *Peer) DownlinkEstimate() int64 {
+	if p.bw == nil {
+		return 0
+	}
+	return p.bw.estimate.Load()
+}
+
+// runBandwidth is the bandwidth goroutine of a subscriber Peer.
+func (p *Peer) runBandwidth() {
+	defer p.wg.Done()
+	ticker := time.NewTicker(bandwidthTick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-p.bw.stop:
+			return
+		case now := <-ticker.C:
+			p.allocateBandwidth(now)
+		}
+	}
+}
+
+// allocateBandwidth shares the current estimate among the video DownTracks.
+func (p *Peer) allocateBandwidth(now time.Time) {
+	b := p.bw
+	b.videos = b.videos[:0]
+	audio := 0
+	p.mu.Lock()
+	for d := range p.downTracks {
+		switch {
+		case !d.isVideo:
+			audio++
+		case d.layers != nil:
+			b.videos = append(b.videos, d)
+		}
+	}
+	p.mu.Unlock()
+
+	b.demands = b.demands[:0]
+	b.current = b.current[:0]
+	for _, d := range b.videos {
+		var v videoDemand
+		d.videoDemand(&v)
+		level, ok := b.levels[d]
+		if !ok {
+			level = v.wanted
+		}
+		b.demands = append(b.demands, v)
+		b.current = append(b.current, level)
+	}
+	estimate := b.currentEstimate(now)
+	b.estimate.Store(estimate)
+	b.alloc.allocate(now, estimate, audio, b.demands, b.current)
+
+	clear(b.levels) // forget removed DownTracks
+	for i, d := range b.videos {
+		b.levels[d] = b.current[i]
+		d.SetBitrateBudget(b.demands[i].budgetFor(b.current[i]))
+	}
+}
+
+// videoDemand fills v with what this simulcast DownTrack could use: the measured bitrate
+// of each active layer, smallest first, and the rank its wish asks for.
+func (d *DownTrack) videoDemand(v *videoDemand) {
+	var views [maxLayers]layerView
+	n := d.receiver.sim.layerViews(&views)
+	var order [maxLayers]int
+	v.n = rankLayers(views[:n], &order)
+	s := d.layers
+	want := chooseLayer(views[:n], layerWish{
+		width: int(s.wantW.Load()), height: int(s.wantH.Load()), pinned: int(s.pinned.Load()),
+	})
+	v.wanted = v.n - 1
+	for k := 0; k < v.n; k++ {
+		v.rates[k] = int64(views[order[k]].bitrate)
+		if order[k] == want {
+			v.wanted = k
+		}
+	}
+}
+
+// noteBandwidthFeedback passes the subscriber's congestion control feedback to its Peer.
+// Called by the DownTrack's RTCP goroutine.
+func (d *DownTrack) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
+	if d.peer == nil || d.peer.bw == nil {
+		return
+	}
+	switch fb := pkt.(type) {
+	case *rtcp.TransportLayerCC:
+		d.peer.bw.noteTWCC(now)
+	case *rtcp.ReceiverEstimatedMaximumBitrate:
+		d.peer.bw.noteREMB(fb.Bitrate, now)
+	}
+}
