@@ -73,7 +73,8 @@ const RESOLUTION_SIZES = {
  * @typedef {{callId: string, roomId: RoomId}} CallStartResult
  * @typedef {{userId: string, resumeToken: string, iceServers: RTCIceServer[], expiresAt: number}} LoginResult
  * @typedef {HTMLElement|string} ViewElement an element or its id; a <video> is used as is, another element gets a <video> child
- * @typedef {{url: string, simulcast?: boolean, reconnect?: boolean, reconnectTimeoutMs?: number, requestTimeoutMs?: number}} EngineOptions
+ * @typedef {{url: string, simulcast?: boolean, reconnect?: boolean, reconnectTimeoutMs?: number, requestTimeoutMs?: number, iceTransportPolicy?: RTCIceTransportPolicy}} EngineOptions
+ *   iceTransportPolicy 'relay' sends all media through the TURN servers of the login result (default 'all')
  */
 
 /**
@@ -88,6 +89,9 @@ export class ParleyCallEngine {
   static createInstance(options) {
     if (!options || typeof options.url !== 'string' || options.url === '') {
       throw new ParleyError(ErrorCode.INVALID_PARAMS, 'createInstance: url is required');
+    }
+    if (options.iceTransportPolicy !== undefined && !['all', 'relay'].includes(options.iceTransportPolicy)) {
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, "createInstance: iceTransportPolicy must be 'all' or 'relay'");
     }
     return new ParleyCallEngine(options);
   }
@@ -647,6 +651,7 @@ export class ParleyCallEngine {
     const media = new MediaSession({
       request: (m, p) => this._request(m, p),
       iceServers: (this._session && this._session.iceServers) || [],
+      iceTransportPolicy: this._opts.iceTransportPolicy || 'all',
       simulcast: this._opts.simulcast,
       onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
       onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),

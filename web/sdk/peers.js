@@ -109,6 +109,7 @@ export class MediaSession {
    * @param {{
    *   request: (method: string, params: object) => Promise<any>,
    *   iceServers: RTCIceServer[],
+   *   iceTransportPolicy: RTCIceTransportPolicy,
    *   simulcast: boolean,
    *   onRemoteTrack: (userId: string, track: MediaStreamTrack) => void,
    *   onRemoteTrackGone: (userId: string, track: MediaStreamTrack) => void,
@@ -126,7 +127,9 @@ export class MediaSession {
     this._localStream = new MediaStream();
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
     this._transceivers = { audio: null, video: null };
-    const config = { iceServers: opts.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    const config = {
+      iceServers: opts.iceServers, iceTransportPolicy: opts.iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+    };
     const send = (target, c) => this._sendCandidate(target, c);
     this._pub = new Leg('publisher', config, send, opts.onError);
     this._sub = new Leg('subscriber', config, send, opts.onError);
