@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/ops/sqlrecords"
+	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
@@ -26,6 +27,7 @@ type Config struct {
 	TURN      turn.Config          `mapstructure:"turn"`
 	Records   sqlrecords.Config    `mapstructure:"records"`
 	Admin     AdminConfig          `mapstructure:"admin"`
+	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
 }
 
 // AdminConfig protects the admin HTTP API (GET /api/v1/calls).
@@ -68,6 +70,7 @@ func Default() Config {
 		Signaling: signaling.DefaultConfig(),
 		TURN:      turn.DefaultConfig(),
 		Records:   sqlrecords.DefaultConfig(),
+		Webhooks:  webhooks.DefaultConfig(),
 	}
 }
 
@@ -83,6 +86,7 @@ func (c Config) Validate() error {
 		c.TURN.Validate(),
 		c.Records.Validate(),
 		c.Admin.Validate(),
+		c.Webhooks.Validate(),
 	)
 }
 

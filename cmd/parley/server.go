@@ -13,6 +13,7 @@ import (
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/ops/metrics"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
+	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/call"
@@ -32,6 +33,7 @@ type server struct {
 	turn      *turn.Server // nil when turn.enabled is false
 	records   *sqlrecords.Store
 	metrics   *metrics.Metrics
+	webhooks  *webhooks.Dispatcher
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -51,6 +53,9 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 			_ = s.records.Close()
 		}
 	}()
+	if s.webhooks, err = webhooks.New(cfg.Webhooks, logger.With("component", "webhooks")); err != nil {
+		return nil, err
+	}
 	engine, err := sfu.NewEngine(cfg.RTC, logger.With("component", "sfu"))
 	if err != nil {
 		return nil, err
@@ -69,8 +74,8 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}, signaling.Deps{
 		Engine:     engine,
 		Records:    s.records,
-		Hooks:      hookFanout{s.metrics},
-		RoomEvents: roomFanout{s.metrics},
+		Hooks:      hookFanout{s.metrics, s.webhooks},
+		RoomEvents: roomFanout{s.metrics, s.webhooks},
 		ICEServers: s.iceServers,
 		Logger:     logger,
 	})
@@ -112,6 +117,7 @@ func (s *server) start() error {
 		}
 		s.logger.Info("turn listening", "addresses", fmt.Sprintf("%+v", s.turn.Addrs()))
 	}
+	s.webhooks.Start()
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Address)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTP.Address, err)
@@ -143,6 +149,7 @@ func (s *server) shutdown(ctx context.Context) error {
 		err := s.http.Shutdown(ctx)
 		err = errors.Join(err, s.signaling.Close())
 		err = errors.Join(err, s.records.Close())
+		err = errors.Join(err, s.webhooks.Close(ctx)) // flushes the last events until the drain deadline
 		if s.turn != nil {
 			err = errors.Join(err, s.turn.Close())
 		}

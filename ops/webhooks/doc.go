@@ -1,0 +1,15 @@
+// Package webhooks POSTs signed JSON events about calls and rooms to operator URLs.
+//
+// Events: call_began, call_ended (with result and totalTime), invitee_offline (spec D9:
+// an invitation to a user with no session), room_started (its first participant's media
+// connected) and room_finished (the room closed). Each request carries
+// X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body with webhooks.secret>.
+//
+// Ownership: the Hooks and room.Listener methods run on the caller's goroutine (the
+// signaling Service with its lock held, or a room's event goroutine); they only marshal
+// the event and offer it to each URL's bounded queue, never blocking (a full queue drops
+// the event and counts it). One worker goroutine per URL owns that URL's deliveries: it
+// sends events in order and retries the head event with exponential backoff, so a
+// failing receiver delays only its own later events. Start starts the workers; Close
+// stops accepting and lets them flush until its context ends.
+package webhooks
