@@ -153,9 +153,10 @@ func searches(d time.Duration) []search {
 	}
 }
 
-// sustained: everyone joined, loss < 1 % and the machine not saturated.
+// sustained: everyone joined and loss < 1 %. Machine saturation is shown (machine busy)
+// but does not stop a search: on a shared machine it includes other people's work.
 func sustained(rep *bench.Report) bool {
-	return rep.Joined == rep.Target && len(rep.Failures) == 0 && rep.LossPercent < 1 && rep.MachineBusyPercent < 95
+	return rep.Joined == rep.Target && len(rep.Failures) == 0 && rep.LossPercent < 1
 }
 
 func runSuiteScenario(ctx context.Context, o suiteOptions, s bench.Scenario, stderr io.Writer) (*bench.Report, error) {
