@@ -89,6 +89,14 @@ func (l *recordingListener) NetworkQuality(id room.ID, list []room.UserQuality) 
 	l.mu.Unlock()
 }
 
+func (l *recordingListener) PublishLayersChanged(id room.ID, user string, layers []room.PublishLayer) {
+	var b strings.Builder
+	for _, x := range layers {
+		fmt.Fprintf(&b, " %s:%v", x.RID, x.Active)
+	}
+	l.add("%s layers %s%s", id, user, b.String())
+}
+
 func (l *recordingListener) snapshot() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -283,6 +283,7 @@ func (p *Participant) trackPublished(rcv *sfu.Receiver) {
 	r.emitLocked(func(l Listener, id ID) { l.TrackPublished(id, user, kind) })
 	r.mu.Unlock()
 	p.log.Debug("track published", "track", rcv.TrackID(), "kind", kind.String())
+	rcv.OnWantedLayers(func(wanted []sfu.WantedLayer) { r.wantedLayersChanged(user, wanted) }) // quality.go
 	// Registered after the bookkeeping: runs at once if the track already ended.
 	rcv.OnClose(func() { p.trackEnded(rcv, kind) })
 }

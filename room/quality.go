@@ -39,6 +39,17 @@ func (p *Participant) SetRemoteViewQuality(publisherUserID string, width, height
 	return nil
 }
 
+// wantedLayersChanged reports that the subscribers now need other simulcast layers of
+// user's video. Called by the sfu from any goroutine, never under room.mu; only queues.
+func (r *Room) wantedLayersChanged(user string, wanted []sfu.WantedLayer) {
+	layers := make([]PublishLayer, len(wanted))
+	for i, w := range wanted {
+		layers[i] = PublishLayer{RID: w.RID, Active: w.Wanted}
+	}
+	l, id := r.manager.listener, r.id
+	r.events.push(func() { l.PublishLayersChanged(id, user, layers) })
+}
+
 // applyWantedSizeLocked gives a new DownTrack the wish recorded for its publisher.
 // Caller holds room.mu.
 func (p *Participant) applyWantedSizeLocked(dt *sfu.DownTrack) {

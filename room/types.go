@@ -111,6 +111,16 @@ type Listener interface {
 	// NetworkQuality: every room.quality_interval, the quality 0..6 of every participant,
 	// in join order. The slice is the Listener's to keep.
 	NetworkQuality(room ID, list []UserQuality)
+	// PublishLayersChanged: which simulcast layers of userID's video some subscriber
+	// needs changed (layers smallest first); the publisher may stop encoding the
+	// inactive ones until a later call marks them active. The slice is the Listener's.
+	PublishLayersChanged(room ID, userID string, layers []PublishLayer)
+}
+
+// PublishLayer is one simulcast layer of a published video and whether it is needed.
+type PublishLayer struct {
+	RID    string
+	Active bool
 }
 
 // UserQuality is one participant's network quality: 0 Unknown, 1 Excellent .. 5 Vbad,
@@ -123,14 +133,15 @@ type UserQuality struct {
 // NopListener ignores every event.
 type NopListener struct{}
 
-func (NopListener) ParticipantJoined(ID, string)           {}
-func (NopListener) ParticipantLeft(ID, string)             {}
-func (NopListener) TrackPublished(ID, string, TrackKind)   {}
-func (NopListener) TrackUnpublished(ID, string, TrackKind) {}
-func (NopListener) TrackMuted(ID, string, TrackKind, bool) {}
-func (NopListener) RoomClosed(ID)                          {}
-func (NopListener) VoiceVolumes(ID, map[string]int)        {}
-func (NopListener) NetworkQuality(ID, []UserQuality)       {}
+func (NopListener) ParticipantJoined(ID, string)                    {}
+func (NopListener) ParticipantLeft(ID, string)                      {}
+func (NopListener) TrackPublished(ID, string, TrackKind)            {}
+func (NopListener) TrackUnpublished(ID, string, TrackKind)          {}
+func (NopListener) TrackMuted(ID, string, TrackKind, bool)          {}
+func (NopListener) RoomClosed(ID)                                   {}
+func (NopListener) VoiceVolumes(ID, map[string]int)                 {}
+func (NopListener) NetworkQuality(ID, []UserQuality)                {}
+func (NopListener) PublishLayersChanged(ID, string, []PublishLayer) {}
 
 // ParticipantInfo is a participant's published state.
 type ParticipantInfo struct {

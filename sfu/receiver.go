@@ -147,6 +147,7 @@ func (r *Receiver) finish() {
 
 // addDownTrack starts forwarding to d.
 func (r *Receiver) addDownTrack(d *DownTrack) error {
+	defer r.updateWantedLayers() // after the unlock (simulcast_pause.go)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -162,6 +163,7 @@ func (r *Receiver) addDownTrack(d *DownTrack) error {
 
 // removeDownTrack stops forwarding to d; false when d was not attached.
 func (r *Receiver) removeDownTrack(d *DownTrack) bool {
+	defer r.updateWantedLayers() // after the unlock (simulcast_pause.go)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := *r.downTracks.Load()

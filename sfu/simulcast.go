@@ -35,6 +35,7 @@ type simulcastReceiver struct {
 	running    atomic.Int32
 	sizeOf     frameSizeParser
 	activeMask atomic.Uint32 // which layers were active at the last check
+	demand     layerDemand   // which layers subscribers want (simulcast_pause.go)
 }
 
 // layer is one rid of a simulcast track: its own SSRC, packet buffer, keyframe throttle,
@@ -283,6 +284,7 @@ func (r *Receiver) reselectLayers(now time.Time) {
 	for _, d := range *r.downTracks.Load() {
 		d.updateTargetLayer(now)
 	}
+	r.updateWantedLayers()
 }
 
 // requestKeyframe sends a PLI for this layer unless one went out within pli_throttle.

@@ -59,6 +59,7 @@ func (d *DownTrack) SetWantedSize(width, height int) {
 	d.layers.wantW.Store(int32(max(width, 0)))
 	d.layers.wantH.Store(int32(max(height, 0)))
 	d.updateTargetLayer(time.Now())
+	d.receiver.updateWantedLayers()
 }
 
 // SetTargetLayer pins the layer to forward (index into Receiver.Layers); -1 returns to
@@ -72,6 +73,7 @@ func (d *DownTrack) SetTargetLayer(layer int) {
 	}
 	d.layers.pinned.Store(int32(layer))
 	d.updateTargetLayer(time.Now())
+	d.receiver.updateWantedLayers()
 }
 
 // SetBitrateBudget caps what this video may use, in bits per second (0 = no cap): the

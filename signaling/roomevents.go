@@ -157,6 +157,20 @@ func (l roomListener) NetworkQuality(id room.ID, list []room.UserQuality) {
 	l.toAll(id, protocol.EventUserNetworkQualityChanged, protocol.UserNetworkQualityChangedEvent{NetworkQualityList: out})
 }
 
+// PublishLayersChanged: the publisher alone gets onPublishLayersChanged with which of
+// its simulcast layers some subscriber needs.
+func (l roomListener) PublishLayersChanged(id room.ID, userID string, layers []room.PublishLayer) {
+	out := make([]protocol.PublishLayerState, len(layers))
+	for i, x := range layers {
+		out[i] = protocol.PublishLayerState{RID: x.RID, Active: x.Active}
+	}
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if sess, ok := l.s.present[id][userID]; ok {
+		sess.notify(protocol.EventPublishLayersChanged, protocol.PublishLayersChangedEvent{UserID: userID, Layers: out})
+	}
+}
+
 func (l roomListener) available(id room.ID, userID string, kind room.TrackKind, on bool) {
 	if kind == room.KindVideo {
 		l.toOthers(id, userID, protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: userID, IsVideoAvailable: on})

@@ -50,3 +50,8 @@ func (t teeListener) NetworkQuality(id room.ID, list []room.UserQuality) {
 	t.primary.NetworkQuality(id, list)
 	t.observer.NetworkQuality(id, list)
 }
+
+func (t teeListener) PublishLayersChanged(id room.ID, userID string, layers []room.PublishLayer) {
+	t.primary.PublishLayersChanged(id, userID, layers)
+	t.observer.PublishLayersChanged(id, userID, layers)
+}

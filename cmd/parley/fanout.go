@@ -79,3 +79,9 @@ func (f roomFanout) NetworkQuality(id room.ID, list []room.UserQuality) {
 		l.NetworkQuality(id, list)
 	}
 }
+
+func (f roomFanout) PublishLayersChanged(id room.ID, userID string, layers []room.PublishLayer) {
+	for _, l := range f {
+		l.PublishLayersChanged(id, userID, layers)
+	}
+}
