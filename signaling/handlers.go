@@ -93,11 +93,14 @@ func (sess *session) loginResult(now time.Time) protocol.LoginResult {
 	return res
 }
 
-// armExpiry schedules onUserSigExpired at exp and the logout at exp + grace (D2).
+// armExpiry schedules onUserSigExpired at exp and the logout at exp + grace (D2). A later
+// armExpiry (a fresh userSig) supersedes both, even when the first timer already fired.
 func (sess *session) armExpiry(exp time.Time) {
 	s := sess.svc
 	sess.mu.Lock()
 	sess.sigExpires = exp
+	sess.sigGen++
+	gen := sess.sigGen
 	oldSig, oldGrace := sess.sigTimer, sess.graceTimer
 	sess.sigTimer, sess.graceTimer = nil, nil
 	sess.mu.Unlock()
@@ -106,15 +109,37 @@ func (sess *session) armExpiry(exp time.Time) {
 	if exp.IsZero() {
 		return
 	}
+	current := func() bool {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return sess.sigGen == gen && !sess.ended
+	}
 	grace := s.cfg.Auth.SigExpiryGrace
 	t := s.afterFunc(exp.Sub(s.now()), func() {
+		if !current() {
+			return
+		}
 		sess.notify(protocol.EventUserSigExpired, protocol.UserSigExpiredEvent{GraceSeconds: int(grace / time.Second)})
-		sess.setGraceTimer(s.afterFunc(grace, func() {
+		graceTimer := s.afterFunc(grace, func() {
 			s.mu.Lock()
+			if !current() {
+				s.mu.Unlock()
+				return
+			}
 			s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 			s.mu.Unlock()
 			sess.closeConn(closeLoggedOut, "userSig expired")
-		}))
+		})
+		sess.mu.Lock()
+		if sess.sigGen != gen {
+			sess.mu.Unlock()
+			s.stopTimer(graceTimer)
+			return
+		}
+		old := sess.graceTimer
+		sess.graceTimer = graceTimer
+		sess.mu.Unlock()
+		s.stopTimer(old)
 	})
 	sess.mu.Lock()
 	sess.sigTimer = t

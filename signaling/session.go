@@ -44,6 +44,7 @@ type session struct {
 	backlog     []queuedNote
 	participant *room.Participant
 	roomID      room.ID
+	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
 	sigTimer    *time.Timer // fires at the userSig's exp (D2)
 	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
 }
