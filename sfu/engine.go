@@ -310,8 +310,8 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 	return nil
 }
 
-// buildInterceptors is the explicit interceptor chain: NACK generator and receiver
-// reports toward publishers, sender reports and the transport-wide-cc header extension
+// buildInterceptors is the explicit interceptor chain: transport-wide-cc feedback, NACK
+// generator and receiver reports toward publishers, sender reports and the transport-wide-cc header extension
 // toward subscribers, and a GCC estimator per PeerConnection fed by the subscribers'
 // transport-wide feedback (bandwidth.go). No NACK responder: DownTracks answer NACKs
 // from the Receiver's buffer.
@@ -333,6 +333,13 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	if err != nil {
 		return nil, fmt.Errorf("transport-wide-cc header extension: %w", err)
 	}
+	// Transport-wide feedback toward publishers: without it a browser's send-side estimate
+	// never grows past its start value and it sends only its lowest simulcast layer.
+	twccFeedback, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("transport-wide-cc feedback: %w", err)
+	}
+	registry.Add(twccFeedback)
 	registry.Add(nackGenerator)
 	registry.Add(receiverReports)
 	congestion, err := newEstimatorFactory(estimators)

@@ -23,7 +23,7 @@ const (
 // needs transport-wide-cc (or REMB) feedback from the SFU on the publisher PeerConnection
 // (issue 4). While this flag is false the test checks that the SDK offers the three layers
 // q/h/f but not that all three are sent.
-const serverSendsPublisherBandwidthFeedback = false
+const serverSendsPublisherBandwidthFeedback = true
 
 // publisherLayersJS describes the publisher's video layers and its bandwidth estimate.
 const publisherLayersJS = `(async () => {
