@@ -381,11 +381,16 @@ export class ParleyCallEngine {
   }
 
   /**
-   * Changes the wanted quality (simulcast layer) of a viewed video.
-   * @param {{userId: string, resolution: number}} params
+   * Changes the wanted quality (simulcast layer) of a viewed video: a Resolution (108, 62,
+   * 110, 64, 112, 114) or an explicit width/height.
+   * @param {{userId: string, resolution?: number, width?: number, height?: number}} params
    */
   setRemoteViewQuality(params) {
-    return this._request('setRemoteViewQuality', { userId: params.userId, resolution: params.resolution });
+    const q = { userId: params.userId };
+    if (params.resolution) q.resolution = params.resolution;
+    if (params.width) q.width = params.width;
+    if (params.height) q.height = params.height;
+    return this._request('setRemoteViewQuality', q);
   }
 
   /**

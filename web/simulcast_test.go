@@ -1,0 +1,72 @@
+package web
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserSimulcastLayersByWish: alice publishes her 1280×720 camera as three simulcast
+// layers from Chromium; bob and carol, also Chromium, view her asking for 640×360 and for
+// 320×180, and decode frames of those heights.
+func TestBrowserSimulcastLayersByWish(t *testing.T) {
+	srv := startTestServer(t, true)
+	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
+	if err := writeSineWAV(wav, 10); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, carol := newBrowser(t, "alice", wav), newBrowser(t, "bob", wav), newBrowser(t, "carol", wav)
+	for _, b := range []*browser{alice, bob, carol} {
+		signIn(b, srv.URL, b.name)
+		b.do(
+			chromedp.SetValue(chromedp.CSS("#room-id"), "layers"),
+			chromedp.Click(chromedp.CSS("#join-room")),
+		)
+		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall'`, 20*time.Second)
+	}
+	waitFor[bool](alice, "three simulcast layers sent",
+		`(async () => (await (`+statsJS+`)).publishedRids.join() === 'f,h,q')()`, 45*time.Second)
+
+	wishes := []struct {
+		b      *browser
+		wish   string
+		height int
+	}{
+		{bob, `{userId: 'alice', resolution: 108}`, 360},
+		{carol, `{userId: 'alice', width: 320, height: 180}`, 180},
+	}
+	for _, w := range wishes {
+		eval[bool](w.b, `(async () => { await window.parleyDemo.engine.setRemoteViewQuality(`+w.wish+`); return true; })()`)
+	}
+	// Each viewer's decoded height of alice's video follows its wish.
+	aliceHeightJS := `(async () => {
+	  const s = await window.parleyDemo.engine.getStats();
+	  let h = 0;
+	  s.subscriber.forEach((r) => {
+	    if (r.type === 'inbound-rtp' && r.kind === 'video' && r.trackIdentifier) {
+	      const track = window.parleyDemo.engine._remote.get('alice')?.video;
+	      if (track && track.id === r.trackIdentifier) h = r.frameHeight || 0;
+	    }
+	  });
+	  return h;
+	})()`
+	for _, w := range wishes {
+		waitFor[int](w.b, "alice's video at the wished height", `(async () => (await `+aliceHeightJS+`) === `+itoa(w.height)+` ? 1 : 0)()`, 45*time.Second)
+		t.Logf("%s decodes alice at height %d", w.b.name, eval[int](w.b, aliceHeightJS))
+	}
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{digits[n%10]}, b...)
+		n /= 10
+	}
+	return string(b)
+}
