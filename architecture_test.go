@@ -16,12 +16,14 @@ func TestImportDirection(t *testing.T) {
 		pkg    string
 		banned []string
 	}{
-		{"sfu", []string{"room", "signaling", "configs", "turn", "bench", "client", "cmd"}},
-		{"room", []string{"signaling", "configs", "turn", "bench", "client", "cmd"}},
-		{"signaling/call", []string{"room", "sfu", "configs", "bench", "client", "cmd"}},
-		{"signaling", []string{"configs", "bench", "client", "cmd"}},
-		{"turn", []string{"sfu", "room", "signaling", "configs", "bench", "client", "cmd"}},
-		{"client", []string{"sfu", "room", "configs", "bench", "cmd", "turn"}},
+		{"sfu", []string{"room", "signaling", "configs", "turn", "bench", "client", "cmd", "ops", "web"}},
+		{"room", []string{"signaling", "configs", "turn", "bench", "client", "cmd", "ops", "web"}},
+		{"signaling/call", []string{"room", "sfu", "configs", "bench", "client", "cmd", "ops", "web"}},
+		{"signaling", []string{"configs", "bench", "client", "cmd", "ops", "web"}},
+		{"turn", []string{"sfu", "room", "signaling", "configs", "bench", "client", "cmd", "ops", "web"}},
+		{"client", []string{"sfu", "room", "configs", "bench", "cmd", "turn", "ops", "web"}},
+		{"web", []string{"sfu", "room", "signaling/call", "configs", "bench", "client", "cmd", "ops", "turn"}},
+		{"ops", []string{"bench", "client", "cmd", "web"}},
 	}
 	for _, rule := range rules {
 		t.Run(rule.pkg, func(t *testing.T) {
@@ -43,19 +45,18 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-// TestClientUsesOnlyMessageTypes: client may import signaling's message types
-// (signaling/protocol) and nothing else of the server.
-func TestClientUsesOnlyMessageTypes(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./client/...").CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "matched no packages") {
-			t.Skip("client has no packages yet")
+// TestClientsUseOnlyMessageTypes: the Go client and the web package may import signaling's
+// message types (signaling/protocol) and nothing else of the server.
+func TestClientsUseOnlyMessageTypes(t *testing.T) {
+	for _, pkg := range []string{"client", "web"} {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./"+pkg+"/...").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
 		}
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, imp := range strings.Fields(string(out)) {
-		if strings.HasPrefix(imp, module+"/") && imp != module+"/signaling/protocol" && !strings.HasPrefix(imp, module+"/client") {
-			t.Errorf("client imports %s; it may import only %s/signaling/protocol", imp, module)
+		for _, imp := range strings.Fields(string(out)) {
+			if strings.HasPrefix(imp, module+"/") && imp != module+"/signaling/protocol" && !strings.HasPrefix(imp, module+"/"+pkg) {
+				t.Errorf("%s imports %s; it may import only %s/signaling/protocol", pkg, imp, module)
+			}
 		}
 	}
 }
