@@ -165,7 +165,17 @@ func (sess *session) notify(method string, params any) {
 		return
 	}
 	sess.mu.Unlock()
-	if err := conn.Notify(method, params); err != nil && !errors.Is(err, ErrConnClosed) {
+	err := conn.Notify(method, params)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrConnClosed):
+		// The socket is going away but the session may resume: keep the event for it.
+		sess.mu.Lock()
+		if !sess.ended && len(sess.backlog) < backlogLimit {
+			sess.backlog = append(sess.backlog, queuedNote{method, params})
+		}
+		sess.mu.Unlock()
+	default:
 		conn.Logger().Warn("notification dropped", "method", method, "error", err)
 	}
 }
