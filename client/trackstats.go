@@ -21,19 +21,23 @@ type TrackStats struct {
 	OutOfOrder uint64 // packets older than the newest one seen (retransmissions arrive so)
 	SeqGaps    uint64 // RTP sequence numbers missing between the lowest and highest received
 
-	PayloadErrors  uint64 // packets that are not in the synthetic format or fail its checks
-	FirstBlockSeq  uint32 // lowest synthetic sequence received
-	LastBlockSeq   uint32 // highest synthetic sequence received
-	BlockGaps      uint64 // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
-	Keyframes      uint64 // video frame starts flagged keyframe
-	FirstKeyframe  bool   // the first video packet received started a keyframe
-	PLIsSent       uint64 // keyframe requests sent because the video did not start with one
-	LatencyMean    time.Duration
-	LatencyMax     time.Duration
-	AudioLevel     int        // last ssrc-audio-level value (V bit included), -1 when none was seen
-	Ended          bool       // the track ended (read returned io.EOF)
-	EndedOtherwise bool       // the read loop stopped with another error (PeerConnection closed)
-	Simulcast      LayerStats // video sent by a simulcast Publisher (simulcast.go)
+	PayloadErrors uint64 // packets that are not in the synthetic format or fail its checks
+	FirstBlockSeq uint32 // lowest synthetic sequence received
+	LastBlockSeq  uint32 // highest synthetic sequence received
+	BlockGaps     uint64 // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
+	Keyframes     uint64 // video frame starts flagged keyframe
+	// CompleteKeyframes counts keyframes received whole (start to marker packet, no
+	// sequence gap); FirstCompleteKeyframe is when the first one was complete.
+	CompleteKeyframes     uint64
+	FirstCompleteKeyframe time.Time
+	FirstKeyframe         bool   // the first video packet received started a keyframe
+	PLIsSent              uint64 // keyframe requests sent because the video did not start with one
+	LatencyMean           time.Duration
+	LatencyMax            time.Duration
+	AudioLevel            int        // last ssrc-audio-level value (V bit included), -1 when none was seen
+	Ended                 bool       // the track ended (read returned io.EOF)
+	EndedOtherwise        bool       // the read loop stopped with another error (PeerConnection closed)
+	Simulcast             LayerStats // video sent by a simulcast Publisher (simulcast.go)
 }
 
 // seqWindowMargin lets packets older than the first one received (retransmissions that
@@ -95,6 +99,8 @@ type trackCounter struct {
 	latencyCount int64
 	sawFirst     bool
 	layers       layerCounter
+	keyOpen      bool   // a keyframe is being received without a gap so far
+	keyNext      uint64 // its next extended RTP sequence number
 }
 
 func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, levelExtID uint8) *trackCounter {
@@ -148,6 +154,21 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 		if block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart {
 			st.Keyframes++
 			keyframeStart = true
+			c.keyOpen, c.keyNext = true, ext
+		}
+		if c.keyOpen {
+			switch {
+			case ext != c.keyNext:
+				c.keyOpen = false
+			case pkt.Marker:
+				c.keyOpen = false
+				st.CompleteKeyframes++
+				if st.FirstCompleteKeyframe.IsZero() {
+					st.FirstCompleteKeyframe = now
+				}
+			default:
+				c.keyNext++
+			}
 		}
 	}
 	c.sawFirst = true

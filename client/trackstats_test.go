@@ -59,3 +59,40 @@ var fixedNow = time.Unix(1_700_000_000, 0)
 func rtpPacketWith(payload []byte) *rtp.Packet {
 	return &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 1}, Payload: payload}
 }
+
+// A keyframe counts as complete when every packet from its start to its marker packet
+// arrived in order; a gap inside it does not count.
+func TestTrackCounterCompleteKeyframes(t *testing.T) {
+	frame := func(number uint32, keyframe bool) [][]byte {
+		var out [][]byte
+		buf := make([]byte, 0, MaxPayloadSize)
+		err := packetizeFrame(buf, videoFrame{number: number, keyframe: keyframe, size: 3000, firstSeq: number * 10, sentAtNs: 1, width: 640, height: 360},
+			func(payload []byte, _ bool) error {
+				out = append(out, append([]byte(nil), payload...))
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, 0)
+	seq := uint16(100)
+	send := func(payloads [][]byte, skip int) time.Time {
+		at := fixedNow.Add(time.Duration(seq) * time.Millisecond)
+		for i, p := range payloads {
+			if i != skip {
+				c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Marker: i == len(payloads)-1}, Payload: p}, at)
+			}
+			seq++
+		}
+		return at
+	}
+	send(frame(1, true), 1) // a keyframe with a hole
+	send(frame(2, false), -1)
+	at := send(frame(3, true), -1)
+	st := c.snapshot()
+	if st.Keyframes != 2 || st.CompleteKeyframes != 1 || !st.FirstCompleteKeyframe.Equal(at) {
+		t.Fatalf("keyframes %d complete %d first complete at %v; want 2, 1, %v", st.Keyframes, st.CompleteKeyframes, st.FirstCompleteKeyframe, at)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/room"
 	"github.com/pion/webrtc/v4"
 )
@@ -32,7 +33,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // TestSimulcastViewCyclesAndSwitchTimes repeats StopRemoteView/StartRemoteView and
 // wish changes over real PeerConnections: every new video starts with a keyframe, every
 // switch lands on the wanted layer at a keyframe with continuous numbering. It logs the
-// time from StartRemoteView to the first keyframe packet of the new video (first frame)
+// time from StartRemoteView to the first complete keyframe of the new video (first frame)
 // and from SetRemoteViewQuality to the first packet of the new layer (switch), p50/p95,
 // for docs/performance.md:
 //
@@ -61,14 +62,15 @@ func TestSimulcastViewCyclesAndSwitchTimes(t *testing.T) {
 		if err := bob.part.StartRemoteView("alice"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "a keyframe of the new video", func() bool {
+		var tr client.TrackStats
+		waitFor(t, 10*time.Second, "a complete keyframe of the new video", func() bool {
 			if bob.videoTracks("alice") <= before {
 				return false
 			}
-			tr, _ := bob.track("alice", webrtc.RTPCodecTypeVideo)
-			return tr.Keyframes > 0
+			tr, _ = bob.track("alice", webrtc.RTPCodecTypeVideo)
+			return tr.CompleteKeyframes > 0
 		})
-		first = append(first, time.Since(started))
+		first = append(first, tr.FirstCompleteKeyframe.Sub(started))
 
 		w, h, wantLayer := layerOf(i)
 		if bob.videoLayers("alice").Layer == wantLayer {
@@ -92,7 +94,7 @@ func TestSimulcastViewCyclesAndSwitchTimes(t *testing.T) {
 	}
 	slices.Sort(first)
 	slices.Sort(switches)
-	t.Logf("first frame after StartRemoteView: p50 %s p95 %s (n=%d)", percentile(first, 0.5).Round(time.Millisecond),
+	t.Logf("first complete keyframe after StartRemoteView: p50 %s p95 %s (n=%d)", percentile(first, 0.5).Round(time.Millisecond),
 		percentile(first, 0.95).Round(time.Millisecond), len(first))
 	t.Logf("layer switch after SetRemoteViewQuality: p50 %s p95 %s (n=%d)", percentile(switches, 0.5).Round(time.Millisecond),
 		percentile(switches, 0.95).Round(time.Millisecond), len(switches))

@@ -24,6 +24,18 @@
 //     layer); sequence numbers, timestamps, VP8 picture ID and TL0PICIDX stay continuous
 //     (the descriptor is renumbered in the Sender slot's copy).
 //
+// Bandwidth (allocator.go, bandwidth.go): every PeerConnection gets a pion send-side GCC
+// estimator (cc interceptor, no pacer) in the Engine's registry; a subscriber Peer reads
+// it while transport-wide feedback arrives, and the subscriber's REMB (the lower wins). A
+// per-subscriber-Peer goroutine ticks every 200 ms: the pure bandwidthAllocator reserves
+// audio, steps video down when the estimate stays under 80 % of the use for 400 ms, up
+// one rank at a time with 15 % headroom every 3 s or as a probe with backoff, and
+// applies it with DownTrack.SetBitrateBudget.
+// Layer pausing (simulcast_pause.go): a simulcast Receiver reports through
+// OnWantedLayers which layers some DownTrack's wish needs (the lowest always).
+// Fast first frame (fastfirst.go): a new DownTrack starts from the layer's buffered last
+// keyframe when it is recent and complete.
+//
 // Goroutines and the state they own:
 //
 //   - Receiver read goroutine (one per published track): parses packets, writes the
@@ -49,6 +61,9 @@
 //     into a free slot under the Sender's own mutex and never blocks: a full queue drops,
 //     and a video DownTrack then waits for the next keyframe after a throttled PLI, so a
 //     slow subscriber never delays the publisher or other subscribers.
+//   - Bandwidth goroutine (one per subscriber Peer): owns the allocator and the levels;
+//     reads the estimator, the feedback atomics the DownTrack RTCP goroutines write, and
+//     the DownTrack set under the Peer's mutex.
 //   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,
 //     the DownTrack and Receiver sets). Callbacks run outside the lock: candidates and
 //     connection state on pion's goroutines, OnTrack on pion's track goroutine,

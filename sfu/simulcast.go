@@ -64,6 +64,8 @@ type layer struct {
 	dropped     uint64
 
 	uplink uplinkCounters // this layer's link statistics (linkstats.go)
+
+	keyframes keyframeMark // where the last keyframe starts (fastfirst.go); read goroutine
 }
 
 // orderRIDs returns the rids smallest layer first: q, h, f when those are the names,
@@ -235,6 +237,7 @@ func (l *layer) writePacket(raw []byte, now time.Time) error {
 	}
 	l.measure(len(raw), nowNs)
 	l.buffer.put(p)
+	l.keyframes.note(p)
 	if nowNs >= l.nextCheck {
 		l.nextCheck = nowNs + int64(layerCheckInterval)
 		changed = r.sim.activityChanged(nowNs) || changed

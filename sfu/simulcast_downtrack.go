@@ -25,17 +25,20 @@ type downTrackLayers struct {
 	budget  atomic.Int64 // bits per second, 0 unlimited
 
 	switches atomic.Uint64
+	replays  atomic.Uint64            // starts from a buffered keyframe (fastfirst.go)
 	munges   [maxLayers]atomic.Uint32 // each layer's VP8 renumbering (packed), for resends
 
-	mu          sync.Mutex
-	isVP8       bool
-	clockRate   uint32
-	lastSentNs  int64
-	munge       vp8Munge // of the current layer
-	havePicture bool     // lastPicture/lastTL0 hold what was last sent
-	lastPicture uint16
-	lastTL0     uint8
-	pictureMask uint16
+	mu            sync.Mutex
+	isVP8         bool
+	clockRate     uint32
+	lastSentNs    int64
+	munge         vp8Munge // of the current layer
+	havePicture   bool     // lastPicture/lastTL0 hold what was last sent
+	lastPicture   uint16
+	lastTL0       uint8
+	pictureMask   uint16
+	replay        [maxPacketSize]byte // a buffered packet being replayed (fastfirst.go)
+	replayRefused keyframeMark        // the keyframe a replay was last refused from
 }
 
 func newDownTrackLayers(codec webrtc.RTPCodecParameters) *downTrackLayers {
@@ -167,30 +170,41 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 	defer s.mu.Unlock()
 	current, target := s.current.Load(), s.target.Load()
 	if idx == target && target != current {
-		if !p.Keyframe || len(p.Payload) == 0 {
+		switch {
+		case p.Keyframe && len(p.Payload) > 0:
+			d.switchLayer(l, p, now)
+		case current < 0 && d.replayFromKeyframe(l, p, now): // fastfirst.go
+		default:
 			l.requestKeyframe(now) // throttled; repeats a request that got lost
 			return
 		}
-		d.switchLayer(l, p, now)
 		current = idx
 	}
 	if idx != current {
 		return
 	}
+	d.sendLayerPacket(l, p, now)
+}
+
+// sendLayerPacket rewrites and queues one packet of the current layer; false when the
+// queue refused it (forwarding then waits for a keyframe). Caller holds mu.
+func (d *DownTrack) sendLayerPacket(l *layer, p *rtpPacket, now time.Time) bool {
+	s := d.layers
+	idx := int32(l.index)
 	if len(p.Payload) == 0 { // padding only
 		d.rw.drop(p.SequenceNumber)
-		return
+		return true
 	}
 	r, ok := d.rw.next(p.SequenceNumber, p.Timestamp)
 	if !ok {
-		return
+		return true
 	}
 	if !d.sender.enqueueMunged(d, r.seq, r.ts, p.Marker, p.Payload, s.munge) {
 		d.rw.drop(p.SequenceNumber)
 		// The frame is broken: wait for a keyframe of the target layer.
 		s.current.Store(-1)
 		d.requestKeyframe(now)
-		return
+		return false
 	}
 	d.rw.commit(r)
 	d.history.putLayer(r.seq, p.SequenceNumber, uint8(idx), r.ts)
@@ -200,6 +214,7 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 			s.notePicture(p.Payload)
 		}
 	}
+	return true
 }
 
 // notePicture remembers the picture ID and TL0PICIDX as sent. Caller holds mu.

@@ -1,0 +1,113 @@
+package sfu
+
+import "time"
+
+// Fast first frame: a simulcast DownTrack that starts forwarding (a new subscriber) does
+// not wait for a fresh keyframe when its layer's packet
+// buffer still holds every packet since the layer's last keyframe: it sends them at once
+// and continues live. The replay is bounded (maxReplayPackets, maxReplaySpan) because
+// the subscriber plays the replayed frames at their own pace, so the span becomes
+// start-up latency that its jitter buffer must drain; beyond the bounds it asks for a
+// keyframe (PLI) as before. A DownTrack that already sent something (another layer, or
+// a stream that broke) waits for a live keyframe instead: replaying there would shift
+// its timestamps ahead of the wall clock with every switch.
+
+const (
+	// maxReplayPackets bounds the packets sent at once from the buffer: the burst goes
+	// out back to back, and a longer one overflowed a (race-instrumented) pion
+	// receiver on loopback — the losses were NACK-repaired but arrived out of order.
+	maxReplayPackets = 48
+	// maxReplaySpan bounds the media time between the buffered keyframe and now.
+	maxReplaySpan = 700 * time.Millisecond
+)
+
+// keyframeMark is where a layer's last keyframe starts. Written and read by the layer's
+// read goroutine only (writePacket, then forwardLayer on the same goroutine).
+type keyframeMark struct {
+	valid bool
+	seq   uint16
+	ts    uint32
+}
+
+func (m *keyframeMark) note(p *rtpPacket) {
+	if p.Keyframe && len(p.Payload) > 0 {
+		m.valid, m.seq, m.ts = true, p.SequenceNumber, p.Timestamp
+	}
+}
+
+// has reports whether seq is still stored.
+func (b *packetBuffer) has(seq uint16) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	s := &b.slots[seq&b.mask]
+	return s.valid && s.seq == seq
+}
+
+// load copies packet seq into p, its payload into dst; false when it is gone.
+func (b *packetBuffer) load(seq uint16, p *rtpPacket, dst []byte) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	s := &b.slots[seq&b.mask]
+	if !s.valid || s.seq != seq {
+		return false
+	}
+	n := copy(dst, s.data[:s.n])
+	*p = rtpPacket{SequenceNumber: seq, Timestamp: s.ts, Marker: s.marker, Payload: dst[:n]}
+	return true
+}
+
+// replayFromKeyframe starts a DownTrack that forwards nothing yet on layer l from the
+// layer's last buffered keyframe, sending every packet before the live packet p (which
+// the caller then sends). It reports whether it did; false leaves the DownTrack
+// untouched when the replay is out of bounds or incomplete, or stopped (current -1) when
+// the Sender's queue refused a packet. Layer l's read goroutine, caller holds mu; no
+// allocation.
+func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bool {
+	s := d.layers
+	mark := l.keyframes
+	count := p.SequenceNumber - mark.seq
+	if d.rw.started || !mark.valid || mark == s.replayRefused || count == 0 || count > maxReplayPackets ||
+		int64(p.Timestamp-mark.ts)*int64(time.Second) > int64(maxReplaySpan)*int64(s.clockRate) {
+		return false
+	}
+	s.replayRefused = mark // one attempt per keyframe: the checks below take locks
+	if int(count) > d.sender.free()/2 {
+		return false // leave room for live traffic
+	}
+	for seq := mark.seq; seq != p.SequenceNumber; seq++ {
+		if !l.buffer.has(seq) {
+			return false
+		}
+	}
+	var old rtpPacket
+	for seq := mark.seq; seq != p.SequenceNumber; seq++ {
+		if !l.buffer.load(seq, &old, s.replay[:]) {
+			s.current.Store(-1)
+			return false
+		}
+		if seq == mark.seq {
+			d.switchLayer(l, &old, now)
+		}
+		if !d.sendLayerPacket(l, &old, now) {
+			return false
+		}
+	}
+	s.replayRefused = keyframeMark{}
+	s.replays.Add(1)
+	return true
+}
+
+// free is the number of packets the queue can take now.
+func (s *Sender) free() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.slots) - s.count
+}
+
+// Replays counts how often forwarding started from a buffered keyframe.
+func (d *DownTrack) Replays() uint64 {
+	if d.layers == nil {
+		return 0
+	}
+	return d.layers.replays.Load()
+}
