@@ -329,7 +329,7 @@ func (c *Conn) handleMessage(data []byte) {
 	}
 	ev := c.events.add(msg.Notification.Method, msg.Notification.Params, time.Now())
 	switch ev.Name {
-	case protocol.MethodOffer, protocol.MethodTrickle:
+	case protocol.MethodOffer, protocol.MethodTrickle, protocol.EventPublishLayersChanged:
 		c.media.enqueue(ev)
 	}
 	c.handlers.enqueue(ev)

@@ -37,6 +37,9 @@ type MediaOptions struct {
 	// keyframes (default 640x480).
 	VideoFPS, VideoBitrate, KeyframeInterval int
 	Width, Height                            uint16
+	// Simulcast, when set, publishes the video as these rid layers (smallest first);
+	// the Conn then follows onPublishLayersChanged, pausing the layers no one needs.
+	Simulcast []SimulcastLayer
 	// DropRate (0..1) and DropSeed simulate loss on the received media (subscriber side),
 	// before the NACK generator, so the server's retransmissions can be observed.
 	DropRate float64
@@ -133,6 +136,20 @@ func (m *mediaState) process(t mediaTask) {
 // apply carries out one server negotiation notification.
 func (m *mediaState) apply(ev Event) {
 	switch ev.Name {
+	case protocol.EventPublishLayersChanged:
+		var p protocol.PublishLayersChangedEvent
+		if err := ev.Decode(&p); err != nil {
+			m.fail(0, err)
+			return
+		}
+		m.mu.Lock()
+		pub := m.pub
+		m.mu.Unlock()
+		if pub != nil {
+			for _, l := range p.Layers {
+				pub.SetSimulcastLayerActive(l.RID, l.Active)
+			}
+		}
 	case protocol.MethodTrickle:
 		var p protocol.TrickleParams
 		if err := ev.Decode(&p); err != nil {
@@ -332,7 +349,7 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 		Peer: peer, StreamID: login.UserID, NoAudio: !opts.Audio, NoVideo: !opts.Video,
 		AudioLevel: opts.AudioLevel, VoiceActivity: opts.VoiceActivity, VideoFPS: opts.VideoFPS,
 		VideoBitrate: opts.VideoBitrate, KeyframeInterval: opts.KeyframeInterval,
-		Width: opts.Width, Height: opts.Height,
+		Width: opts.Width, Height: opts.Height, Simulcast: opts.Simulcast,
 	})
 	if err != nil {
 		return err

@@ -62,6 +62,7 @@ type simulcastTrack struct {
 	frames         atomic.Uint32
 	keyframes      atomic.Uint32
 	requests       atomic.Uint32
+	paused         atomic.Bool // not encoded nor sent (SetSimulcastLayerActive)
 }
 
 // SimulcastLayerStats counts what the Publisher sent on one layer.
@@ -71,6 +72,25 @@ type SimulcastLayerStats struct {
 	Frames           uint32
 	Keyframes        uint32
 	KeyframeRequests uint32 // PLI and FIR for this layer's SSRC
+	Paused           bool   // the server said no subscriber needs it (onPublishLayersChanged)
+}
+
+// SetSimulcastLayerActive stops (false) or resumes (true) encoding and sending the
+// simulcast layer rid, as onPublishLayersChanged asks; a resumed layer starts with a
+// keyframe. It reports whether the layer exists.
+func (p *Publisher) SetSimulcastLayerActive(rid string, active bool) bool {
+	if p.simulcast == nil {
+		return false
+	}
+	for _, l := range p.simulcast.layers {
+		if l.cfg.RID == rid {
+			if l.paused.Swap(!active) && active {
+				l.keyframeWanted.Store(true)
+			}
+			return true
+		}
+	}
+	return false
 }
 
 func validateSimulcast(layers []SimulcastLayer) error {
@@ -148,7 +168,7 @@ func (p *Publisher) SimulcastStats() []SimulcastLayerStats {
 	for i, l := range p.simulcast.layers {
 		out[i] = SimulcastLayerStats{
 			RID: l.cfg.RID, Packets: l.packets.Load(), Frames: l.frames.Load(),
-			Keyframes: l.keyframes.Load(), KeyframeRequests: l.requests.Load(),
+			Keyframes: l.keyframes.Load(), KeyframeRequests: l.requests.Load(), Paused: l.paused.Load(),
 		}
 	}
 	return out
@@ -208,6 +228,9 @@ func (p *Publisher) sendSimulcast() {
 		elapsed := time.Since(start)
 		sentAt := time.Now().UnixNano()
 		for i, l := range v.layers {
+			if l.paused.Load() {
+				continue
+			}
 			st := states[i]
 			keyframe := frame%uint32(p.cfg.KeyframeInterval) == 0 || l.keyframeWanted.Swap(false)
 			size := l.cfg.Bitrate / 8 / fps
