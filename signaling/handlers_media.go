@@ -68,7 +68,8 @@ func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Em
 }
 
 // startRemoteView subscribes to a user's video (D24); the wish is kept until that user
-// publishes.
+// publishes. Without a quality it keeps the one an earlier setRemoteViewQuality set (an
+// SDK may start the view when the video appears, after the application chose a size).
 func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteViewParams) (protocol.Empty, error) {
 	part, _, err := sess.currentParticipant()
 	if err != nil {
@@ -77,9 +78,10 @@ func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteVi
 	if p.UserID == sess.UserID() {
 		return protocol.Empty{}, protocol.InvalidParams("userId", "is yourself: render your own camera locally")
 	}
-	width, height := wantedSize(p.VideoQuality)
-	if err := part.SetRemoteViewQuality(p.UserID, width, height); err != nil {
-		return protocol.Empty{}, err
+	if width, height := wantedSize(p.VideoQuality); width > 0 || height > 0 {
+		if err := part.SetRemoteViewQuality(p.UserID, width, height); err != nil {
+			return protocol.Empty{}, err
+		}
 	}
 	return protocol.Empty{}, part.StartRemoteView(p.UserID)
 }
