@@ -21,7 +21,7 @@ vet:
 ## unit: every package's tests. ./web's tests re-run themselves inside a private network
 ## namespace (unshare -n) and drive headless Chromium, so they need root or user namespaces.
 unit:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -p 1 -timeout 30m $(PKGS)
 
 ## browser: only the browser SDK and demo page tests (headless Chromium, two users).
 browser: deps
