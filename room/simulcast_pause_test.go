@@ -28,6 +28,11 @@ func TestSimulcastUnusedLayersPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	onlyQ := id.String() + " layers alice q:true h:false f:false"
+	defer func() {
+		if t.Failed() {
+			t.Logf("events: %q; bob's video of alice: %+v", events.snapshot(), bob.videoLayers("alice"))
+		}
+	}()
 	waitFor(t, 15*time.Second, "alice to be told that only q is needed", func() bool {
 		return events.has(onlyQ) && bob.videoLayers("alice").Frames[0] >= 30
 	})

@@ -26,13 +26,16 @@ type layerDemand struct {
 
 // OnWantedLayers sets the function told the simulcast layers' wanted state whenever it
 // changes (from the goroutine that changed it: a wish, a DownTrack added or removed, a
-// layer's size or activity). It must not block. No effect on a single-layer track.
+// layer's size or activity). It is told at once when some layer is already unwanted (the
+// publisher starts with every layer). It must not block. No effect on a single-layer
+// track.
 func (r *Receiver) OnWantedLayers(f func([]WantedLayer)) {
 	if r.sim == nil {
 		return
 	}
 	r.sim.demand.mu.Lock()
 	r.sim.demand.onChange = f
+	r.sim.demand.mask = 0 // nothing reported to f yet: compare with every layer
 	r.sim.demand.mu.Unlock()
 	r.updateWantedLayers()
 }
