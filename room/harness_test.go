@@ -245,7 +245,12 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 		}
 	}
 	t.Cleanup(w.close)
+	// The server may offer (existing audio) before Join returns; the client's answer
+	// waits in the toServer queue until w.part is set.
+	joined := make(chan struct{})
+	w.toServer.send(func() { <-joined })
 	w.part, err = m.Join(id, userID, w)
+	close(joined)
 	if err != nil {
 		t.Fatalf("join %s as %s: %v", id, userID, err)
 	}
