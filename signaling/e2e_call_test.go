@@ -419,3 +419,33 @@ func TestUserSigExpiryAndRelogin(t *testing.T) {
 		t.Fatal("session outlived its userSig grace")
 	}
 }
+
+// TestCallsEntryPoint covers D7's calls(): one callee and no chatGroupId is 1v1; a
+// chatGroupId (top level or in params) makes a group call.
+func TestCallsEntryPoint(t *testing.T) {
+	st := newStack(t)
+	ctx := ctxT(t, 30*time.Second)
+	alice, bob, carol := st.login(t, "alice"), st.login(t, "bob"), st.login(t, "carol")
+
+	if _, err := alice.Calls(ctx, []string{"bob"}, protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if inv := waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil); inv.Scene != protocol.SceneSingle {
+		t.Fatalf("calls([bob]) scene %d, want single", inv.Scene)
+	}
+	if err := alice.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallCancelledEvent](t, bob, protocol.EventCallCancelled, nil)
+
+	err := alice.Request(ctx, protocol.MethodCalls, map[string]any{
+		"userIdList": []string{"carol"}, "mediaType": 1, "chatGroupId": "team",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := waitFor[protocol.CallReceivedEvent](t, carol, protocol.EventCallReceived, nil)
+	if inv.Scene != protocol.SceneGroup || inv.GroupID != "team" {
+		t.Fatalf("calls with a top-level chatGroupId: %+v", inv)
+	}
+}

@@ -73,7 +73,7 @@ func (sess *session) groupCall(_ context.Context, p protocol.GroupCallParams) (p
 }
 
 func (sess *session) calls(_ context.Context, p protocol.CallsParams) (protocol.CallStartResult, error) {
-	return sess.startCall(call.CallRequest{Kind: call.KindCalls, ChatGroupID: p.Params.ChatGroupID, Invitees: p.UserIDList, MediaType: p.MediaType}, p.Params)
+	return sess.startCall(call.CallRequest{Kind: call.KindCalls, ChatGroupID: p.GroupID(), Invitees: p.UserIDList, MediaType: p.MediaType}, p.Params)
 }
 
 func (sess *session) accept(_ context.Context, p protocol.AcceptParams) (protocol.Empty, error) {

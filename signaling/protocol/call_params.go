@@ -111,9 +111,20 @@ func (p GroupCallParams) Validate() error {
 // CallsParams are the params of "calls": 1v1 with one invitee and no params.chatGroupId,
 // group otherwise (D7).
 type CallsParams struct {
-	UserIDList []string   `json:"userIdList"`
-	MediaType  MediaType  `json:"mediaType"`
-	Params     CallParams `json:"params"`
+	UserIDList []string  `json:"userIdList"`
+	MediaType  MediaType `json:"mediaType"`
+	// ChatGroupID may also be given here, next to userIdList, as the Web/mini-program calls()
+	// does; params.chatGroupId wins when both are set.
+	ChatGroupID string     `json:"chatGroupId,omitempty"`
+	Params      CallParams `json:"params"`
+}
+
+// GroupID is the chat group that makes the request a group call (D7), "" for none.
+func (p CallsParams) GroupID() string {
+	if p.Params.ChatGroupID != "" {
+		return p.Params.ChatGroupID
+	}
+	return p.ChatGroupID
 }
 
 // Validate checks the invitees, the media type and the call params.
@@ -123,6 +134,9 @@ func (p CallsParams) Validate() error {
 	}
 	if err := checkMediaType("mediaType", p.MediaType); err != nil {
 		return err
+	}
+	if len(p.ChatGroupID) > MaxGroupIDLength {
+		return InvalidParams("chatGroupId", "at most "+strconv.Itoa(MaxGroupIDLength)+" bytes")
 	}
 	return p.Params.Validate()
 }
