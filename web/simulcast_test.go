@@ -56,6 +56,15 @@ func TestBrowserSimulcastLayersByWish(t *testing.T) {
 		waitFor[int](w.b, "alice's video at the wished height", `(async () => (await `+aliceHeightJS+`) === `+itoa(w.height)+` ? 1 : 0)()`, 45*time.Second)
 		t.Logf("%s decodes alice at height %d", w.b.name, eval[int](w.b, aliceHeightJS))
 	}
+
+	// Nobody wants 1280×720 now: the server tells alice (onPublishLayersChanged) and her
+	// SDK stops encoding f; q and h keep going.
+	waitFor[bool](alice, "the f encoding paused", `(() => {
+	  const enc = window.parleyDemo.engine._media.peerConnections.publisher.getSenders()
+	    .map((s) => s.getParameters().encodings || []).find((e) => e.length === 3) || [];
+	  const by = Object.fromEntries(enc.map((e) => [e.rid, e.active]));
+	  return by.f === false && by.h === true && by.q === true;
+	})()`, 30*time.Second)
 }
 
 func itoa(n int) string {

@@ -626,6 +626,9 @@ export class ParleyCallEngine {
       case 'onUserLeave':
         this._forgetRemote(params.userId);
         break;
+      case 'onPublishLayersChanged':
+        if (this._media) this._media.setSimulcastLayers(params.layers).catch((err) => this._reportError(err));
+        break;
       case 'onKickedOffline':
         this._credentials = null;
         this._session = null;

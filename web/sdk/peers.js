@@ -175,6 +175,29 @@ export class MediaSession {
   }
 
   /**
+   * Turns simulcast layers on and off as the server asks (onPublishLayersChanged): the
+   * browser stops encoding a layer nobody views and resumes it when someone does. Layers the
+   * server does not name keep their state. No renegotiation is needed.
+   * @param {{rid: string, active: boolean}[]} layers
+   * @returns {Promise<void>}
+   */
+  async setSimulcastLayers(layers) {
+    const t = this._transceivers.video;
+    if (this._closed || !t || !Array.isArray(layers)) return;
+    const params = t.sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const enc of params.encodings) {
+      const want = layers.find((l) => l.rid === enc.rid);
+      if (want && enc.active !== want.active) {
+        enc.active = want.active;
+        changed = true;
+      }
+    }
+    if (changed) await t.sender.setParameters(params);
+  }
+
+  /**
    * Sends a publisher offer and applies the server's answer.
    * @param {boolean} iceRestart
    * @returns {Promise<void>}
