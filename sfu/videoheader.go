@@ -136,6 +136,8 @@ func frameSizeParserFor(mimeType string) frameSizeParser {
 		return vp9FrameSize
 	case "video/h264":
 		return h264FrameSize
+	case "video/av1":
+		return av1FrameSize
 	}
 	return nil
 }

@@ -276,10 +276,12 @@ func FuzzVideoHeaders(f *testing.F) {
 	f.Add(buildSPS(spsSpec{profile: 100, chroma: 1, scaling: true, pocType: 1, widthMbs: 120, heightMaps: 68, frameMbsOnly: true}))
 	f.Add([]byte{0x78, 0x00, 0x03, 0x67, 0x42, 0x00})
 	f.Add([]byte{0x90, 0xc0, 0x7f, 0xff})
+	f.Add(append([]byte{0x18, 1 << 3}, av1SequenceHeader(av1SeqSpec{width: 1280, height: 720, timing: true, points: 2})...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		vp8FrameSize(b)
 		vp9FrameSize(b)
 		h264FrameSize(b)
+		av1FrameSize(b)
 		var before, after vp8Descriptor
 		okBefore := parseVP8Descriptor(b, &before)
 		c := bytes.Clone(b)
