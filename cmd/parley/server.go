@@ -110,12 +110,10 @@ func (s *server) start() error {
 	if err := s.engine.Start(); err != nil {
 		return fmt.Errorf("start media: %w", err)
 	}
-	s.logger.Info("media listening", "udp", s.engine.UDPAddr().String(), "node_ip", s.cfg.RTC.NodeIP)
 	if s.turn != nil {
 		if err := s.turn.Start(); err != nil {
 			return fmt.Errorf("start turn: %w", err)
 		}
-		s.logger.Info("turn listening", "addresses", fmt.Sprintf("%+v", s.turn.Addrs()))
 	}
 	s.webhooks.Start()
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Address)
