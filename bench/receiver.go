@@ -44,14 +44,11 @@ type receiver struct {
 	onFirstKeyframe func(publisher string, at time.Time)
 	firstPacket     sync.Once
 
-	mu            sync.Mutex
-	localSent     bool
-	pendingLocal  []webrtc.ICECandidateInit
-	onLocal       func(webrtc.ICECandidateInit)
-	remoteSet     bool
-	pendingRemote []webrtc.ICECandidateInit
-	closed        bool
-	wg            sync.WaitGroup
+	trickle *client.Trickle
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
 }
 
 func newReceiver(api *webrtc.API, cfg webrtc.Configuration, m *meter) (*receiver, error) {
@@ -59,47 +56,21 @@ func newReceiver(api *webrtc.API, cfg webrtc.Configuration, m *meter) (*receiver
 	if err != nil {
 		return nil, fmt.Errorf("bench: subscriber peer connection: %w", err)
 	}
-	r := &receiver{pc: pc, meter: m}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		init := c.ToJSON()
-		r.mu.Lock()
-		if !r.localSent || r.onLocal == nil {
-			r.pendingLocal = append(r.pendingLocal, init)
-			r.mu.Unlock()
-			return
-		}
-		fn := r.onLocal
-		r.mu.Unlock()
-		fn(init)
-	})
+	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc)}
 	pc.OnTrack(r.handleTrack)
 	return r, nil
 }
 
 // setOnLocal sets where local candidates go once the first answer was sent.
-func (r *receiver) setOnLocal(fn func(webrtc.ICECandidateInit)) {
-	r.mu.Lock()
-	r.onLocal = fn
-	r.mu.Unlock()
-}
+func (r *receiver) setOnLocal(fn func(webrtc.ICECandidateInit)) { r.trickle.OnLocal(fn) }
 
 // handleOffer applies a server offer and returns the answer.
 func (r *receiver) handleOffer(sdp string) (string, error) {
 	if err := r.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", fmt.Errorf("bench: subscriber offer: %w", err)
 	}
-	r.mu.Lock()
-	r.remoteSet = true
-	pending := r.pendingRemote
-	r.pendingRemote = nil
-	r.mu.Unlock()
-	for _, c := range pending {
-		if err := r.pc.AddICECandidate(c); err != nil {
-			return "", fmt.Errorf("bench: queued subscriber candidate: %w", err)
-		}
+	if err := r.trickle.RemoteDescriptionSet(); err != nil {
+		return "", fmt.Errorf("bench: queued subscriber candidate: %w", err)
 	}
 	answer, err := r.pc.CreateAnswer(nil)
 	if err != nil {
@@ -112,34 +83,11 @@ func (r *receiver) handleOffer(sdp string) (string, error) {
 }
 
 // answerSent releases the local candidates held back until the first answer was sent.
-func (r *receiver) answerSent() {
-	r.mu.Lock()
-	if r.localSent {
-		r.mu.Unlock()
-		return
-	}
-	r.localSent = true
-	pending, fn := r.pendingLocal, r.onLocal
-	r.pendingLocal = nil
-	r.mu.Unlock()
-	if fn == nil {
-		return
-	}
-	for _, c := range pending {
-		fn(c)
-	}
-}
+func (r *receiver) answerSent() { r.trickle.MarkLocalSent() }
 
 // addCandidate adds a server candidate, queueing it until the first offer is applied.
 func (r *receiver) addCandidate(c webrtc.ICECandidateInit) error {
-	r.mu.Lock()
-	if !r.remoteSet {
-		r.pendingRemote = append(r.pendingRemote, c)
-		r.mu.Unlock()
-		return nil
-	}
-	r.mu.Unlock()
-	if err := r.pc.AddICECandidate(c); err != nil {
+	if err := r.trickle.AddRemote(c); err != nil {
 		return fmt.Errorf("bench: subscriber candidate: %w", err)
 	}
 	return nil

@@ -99,3 +99,24 @@ func (t *trickle) remoteDescriptionSet() error {
 	}
 	return first
 }
+
+// Trickle is the exported form of the candidate queues, for other PeerConnections of a
+// Parley client (the bench's measuring subscriber): create it before negotiating, set
+// OnLocal, call MarkLocalSent once the offer or answer is on the wire, feed the server's
+// candidates to AddRemote and call RemoteDescriptionSet after SetRemoteDescription.
+type Trickle struct{ t *trickle }
+
+// NewTrickle takes over pc's OnICECandidate.
+func NewTrickle(pc *webrtc.PeerConnection) *Trickle { return &Trickle{t: newTrickle(pc)} }
+
+// OnLocal installs where local candidates go.
+func (t *Trickle) OnLocal(fn func(webrtc.ICECandidateInit)) { t.t.setOnLocal(fn) }
+
+// MarkLocalSent releases the local candidates held so far and lets later ones through.
+func (t *Trickle) MarkLocalSent() { t.t.markLocalSent() }
+
+// AddRemote adds a remote candidate now, or queues it until RemoteDescriptionSet.
+func (t *Trickle) AddRemote(c webrtc.ICECandidateInit) error { return t.t.addRemote(c) }
+
+// RemoteDescriptionSet adds the queued remote candidates; it returns the first error.
+func (t *Trickle) RemoteDescriptionSet() error { return t.t.remoteDescriptionSet() }

@@ -627,7 +627,9 @@ export class ParleyCallEngine {
         this._forgetRemote(params.userId);
         break;
       case 'onPublishLayersChanged':
-        if (this._media) this._media.setSimulcastLayers(params.layers).catch((err) => this._reportError(err));
+        if (this._media) {
+          this._media.setSimulcastLayers(params.layers).catch((err) => this._reportError(err));
+        }
         break;
       case 'onKickedOffline':
         this._credentials = null;

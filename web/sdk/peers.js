@@ -181,7 +181,15 @@ export class MediaSession {
    * @param {{rid: string, active: boolean}[]} layers
    * @returns {Promise<void>}
    */
-  async setSimulcastLayers(layers) {
+  setSimulcastLayers(layers) {
+    // One change at a time: getParameters/setParameters is a transaction per sender, and
+    // overlapping transactions fail.
+    const run = (this._layerChain || Promise.resolve()).then(() => this._applySimulcastLayers(layers));
+    this._layerChain = run.catch(() => {});
+    return run;
+  }
+
+  async _applySimulcastLayers(layers) {
     const t = this._transceivers.video;
     if (this._closed || !t || !Array.isArray(layers)) return;
     const params = t.sender.getParameters();
