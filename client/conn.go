@@ -99,6 +99,7 @@ type Conn struct {
 	writeMu sync.Mutex // one writer at a time on ws
 
 	nextID    atomic.Uint64
+	lastSeq   atomic.Uint64 // seq of the last notification received (for Resume)
 	pendingMu sync.Mutex
 	pending   map[uint64]responseFunc // requests awaiting their response
 	readErr   error                   // why the reader ended; set once, under pendingMu
@@ -327,6 +328,9 @@ func (c *Conn) handleMessage(data []byte) {
 		c.deliver(msg.Response)
 		return
 	}
+	if seq := msg.Notification.Seq; seq != 0 {
+		c.lastSeq.Store(seq) // the server writes a session's notifications in seq order
+	}
 	ev := c.events.add(msg.Notification.Method, msg.Notification.Params, time.Now())
 	switch ev.Name {
 	case protocol.MethodOffer, protocol.MethodTrickle, protocol.EventPublishLayersChanged:
@@ -334,6 +338,10 @@ func (c *Conn) handleMessage(data []byte) {
 	}
 	c.handlers.enqueue(ev)
 }
+
+// LastSeq is the seq of the last notification received on this connection: pass it to Resume
+// on a new connection so the server replays what this one missed.
+func (c *Conn) LastSeq() uint64 { return c.lastSeq.Load() }
 
 func (c *Conn) deliver(resp protocol.Response) {
 	id, err := strconv.ParseUint(string(resp.ID), 10, 64)

@@ -132,8 +132,8 @@ func TestTypedMethods(t *testing.T) {
 		{protocol.MethodLogin, func(ctx context.Context, c *Conn) (any, error) { return c.Login(ctx, 1400000001, "alice", "sig") },
 			`{"sdkAppId":1400000001,"userId":"alice","userSig":"sig"}`,
 			protocol.LoginResult{UserID: "alice", ResumeToken: "r", ExpiresAt: 9}, protocol.LoginResult{UserID: "alice", ResumeToken: "r", ExpiresAt: 9}},
-		{protocol.MethodLogin, func(ctx context.Context, c *Conn) (any, error) { return c.Resume(ctx, 7, "alice", "sig", "tok") },
-			`{"sdkAppId":7,"userId":"alice","userSig":"sig","resumeToken":"tok"}`,
+		{protocol.MethodLogin, func(ctx context.Context, c *Conn) (any, error) { return c.Resume(ctx, 7, "alice", "sig", "tok", 5) },
+			`{"sdkAppId":7,"userId":"alice","userSig":"sig","resumeToken":"tok","lastSeq":5}`,
 			protocol.LoginResult{UserID: "alice"}, protocol.LoginResult{UserID: "alice"}},
 		{protocol.MethodLogout, func(ctx context.Context, c *Conn) (any, error) { return nil, c.Logout(ctx) }, "", nil, nil},
 		{protocol.MethodSetSelfInfo, func(ctx context.Context, c *Conn) (any, error) {

@@ -19,9 +19,10 @@ func (c *Conn) Login(ctx context.Context, sdkAppID int, userID, userSig string) 
 }
 
 // Resume logs in with the resume token of an earlier login on another (dropped) socket,
-// re-attaching that session with its call and room.
-func (c *Conn) Resume(ctx context.Context, sdkAppID int, userID, userSig, resumeToken string) (protocol.LoginResult, error) {
-	return c.LoginWith(ctx, protocol.LoginParams{SDKAppID: sdkAppID, UserID: userID, UserSig: userSig, ResumeToken: resumeToken})
+// re-attaching that session with its call and room. lastSeq is the old connection's
+// LastSeq: the server replays the notifications after it.
+func (c *Conn) Resume(ctx context.Context, sdkAppID int, userID, userSig, resumeToken string, lastSeq uint64) (protocol.LoginResult, error) {
+	return c.LoginWith(ctx, protocol.LoginParams{SDKAppID: sdkAppID, UserID: userID, UserSig: userSig, ResumeToken: resumeToken, LastSeq: &lastSeq})
 }
 
 // LoginWith sends login with explicit params.

@@ -357,13 +357,69 @@ func TestResumeKeepsTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob2 := st.dial(t)
-	if _, err := bob2.Resume(ctx, protocolDevApp, "bob", sig(t, "bob", time.Hour), login.ResumeToken); err != nil {
+	if _, err := bob2.Resume(ctx, protocolDevApp, "bob", sig(t, "bob", time.Hour), login.ResumeToken, bob.LastSeq()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, bob2, protocol.EventCallMediaTypeChanged, func(e protocol.CallMediaTypeChangedEvent) bool {
 		return e.NewMediaType == protocol.MediaTypeVideo
 	})
 	if err := bob2.Hangup(ctx); err != nil {
+		t.Fatalf("resumed session is not in the call: %v", err)
+	}
+	waitFor[protocol.CallEndEvent](t, alice, protocol.EventCallEnd, nil)
+}
+
+// TestResumeReplaysAfterLastSeq: a resume replays exactly the kept notifications after the
+// client's lastSeq (here: the socket "lost" the last event before the drop), and nothing it
+// already had; periodic reports are not replayed.
+func TestResumeReplaysAfterLastSeq(t *testing.T) {
+	st := newStack(t)
+	ctx := ctxT(t, 30*time.Second)
+	alice, bob := st.login(t, "alice"), st.login(t, "bob")
+	login, _ := bob.LoginResult()
+	if _, err := alice.Call(ctx, "bob", protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
+	if err := bob.Accept(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallBeginEvent](t, alice, protocol.EventCallBegin, nil)
+	if err := alice.SwitchCallMediaType(ctx, protocol.MediaTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallMediaTypeChangedEvent](t, bob, protocol.EventCallMediaTypeChanged, nil)
+	switchSeq := bob.LastSeq()
+	if switchSeq == 0 {
+		t.Fatal("notifications carry no seq")
+	}
+
+	// bob pretends the socket lost the media type change: it resumes from the seq before.
+	bob2 := st.dial(t)
+	if _, err := bob2.Resume(ctx, protocolDevApp, "bob", sig(t, "bob", time.Hour), login.ResumeToken, switchSeq-1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallMediaTypeChangedEvent](t, bob2, protocol.EventCallMediaTypeChanged, nil)
+	waitFor[protocol.SdkReadyEvent](t, bob2, protocol.EventSdkReady, nil)
+	for _, name := range []string{protocol.EventCallReceived, protocol.EventCallBegin} {
+		if n := bob2.EventCount(name); n != 0 {
+			t.Errorf("%s replayed %d times although bob had it", name, n)
+		}
+	}
+	if bob2.LastSeq() <= switchSeq {
+		t.Errorf("seq went from %d to %d: not increasing across the resume", switchSeq, bob2.LastSeq())
+	}
+
+	// A second resume that saw everything gets nothing again.
+	bob3 := st.dial(t)
+	if _, err := bob3.Resume(ctx, protocolDevApp, "bob", sig(t, "bob", time.Hour), login.ResumeToken, bob2.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.SdkReadyEvent](t, bob3, protocol.EventSdkReady, nil)
+	if n := bob3.EventCount(protocol.EventCallMediaTypeChanged); n != 0 {
+		t.Errorf("onCallMediaTypeChanged replayed to a client that had it (%d)", n)
+	}
+	if err := bob3.Hangup(ctx); err != nil {
 		t.Fatalf("resumed session is not in the call: %v", err)
 	}
 	waitFor[protocol.CallEndEvent](t, alice, protocol.EventCallEnd, nil)

@@ -55,7 +55,7 @@ func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.
 	}
 
 	if old := s.resumable[p.ResumeToken]; p.ResumeToken != "" && old != nil && old.UserID() == p.UserID {
-		old.attach(sess.adapter)
+		old.attach(sess.adapter, p.LastSeq)
 		old.armExpiry(claims.ExpiresAt)
 		old.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
 		return old.loginResult(now), nil

@@ -13,9 +13,10 @@ import (
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
-// backlogLimit bounds the notifications kept for a session whose socket dropped, delivered
-// when it resumes within signaling.reconnect_grace.
-const backlogLimit = 512
+// retainLimit bounds the notifications a session keeps for a resume (the newest ones):
+// those its socket may have lost before the drop was noticed, and those sent while it
+// waits for the resume (signaling.reconnect_grace).
+const retainLimit = 512
 
 // closeKicked is the WebSocket close code of a session replaced by a newer login (D4) or
 // logged out by the server (userSig grace over).
@@ -41,7 +42,10 @@ type session struct {
 	resumeToken string
 	sigExpires  time.Time
 	ended       bool
-	backlog     []queuedNote
+	seq         uint64     // seq of the last notification
+	handedSeq   uint64     // seq of the last notification a live connection accepted
+	retained    []sentNote // non-ephemeral notifications, oldest first, ≤ retainLimit
+	evictedSeq  uint64     // seq of the newest notification pushed out of retained
 	participant *room.Participant
 	roomID      room.ID
 	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
@@ -49,9 +53,16 @@ type session struct {
 	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
 }
 
-type queuedNote struct {
-	method string
-	params any
+// sentNote is one encoded notification kept for a resume.
+type sentNote struct {
+	seq   uint64
+	frame []byte
+}
+
+// ephemeral notifications are periodic reports superseded by the next one: they are not
+// kept for a resume (a stale volume or quality is worse than none).
+func ephemeral(method string) bool {
+	return method == protocol.EventUserVoiceVolumeChanged || method == protocol.EventUserNetworkQualityChanged
 }
 
 // connSession adapts one WebSocket connection to the Session it currently speaks for: a
@@ -109,7 +120,7 @@ func (sess *session) markEnded() bool {
 		return false
 	}
 	sess.ended = true
-	sess.backlog = nil
+	sess.retained = nil
 	return true
 }
 
@@ -132,49 +143,69 @@ func (sess *session) isDetached() bool {
 }
 
 // attach moves the session onto a new connection (resume), closing the old one if it is
-// still open, and flushes what was queued meanwhile.
-func (sess *session) attach(cs *connSession) {
+// still open, and replays the kept notifications after lastSeq (nil: after the last one
+// the old connection accepted) ahead of any newer one.
+func (sess *session) attach(cs *connSession, lastSeq *uint64) {
 	sess.mu.Lock()
 	old := sess.conn
 	sess.conn = cs.conn
 	sess.adapter = cs
-	backlog := sess.backlog
-	sess.backlog = nil
 	grace := sess.graceTimer
 	sess.graceTimer = nil
+	from := sess.handedSeq
+	if lastSeq != nil {
+		from = *lastSeq
+	}
+	if sess.evictedSeq > from {
+		cs.conn.Logger().Warn("resume: some notifications after lastSeq were no longer kept", "lastSeq", from, "lastEvicted", sess.evictedSeq)
+	}
+	for _, n := range sess.retained {
+		if n.seq > from && cs.conn.enqueue(n.frame) == nil {
+			sess.handedSeq = n.seq
+		}
+	}
 	sess.mu.Unlock()
 	cs.sess = sess
 	sess.svc.stopTimer(grace)
 	if old != nil && old != cs.conn {
 		old.Close(closeKicked, "session resumed on another connection")
 	}
-	for _, n := range backlog {
-		_ = cs.conn.Notify(n.method, n.params)
-	}
 }
 
-// notify sends a notification, or queues it while the socket is gone.
+// notify numbers and sends a notification; unless it is ephemeral, it is also kept for a
+// resume (the socket may be dead without anybody knowing yet, or gone already).
 func (sess *session) notify(method string, params any) {
 	sess.mu.Lock()
+	defer sess.mu.Unlock()
 	conn := sess.conn
-	if conn == nil {
-		if !sess.ended && len(sess.backlog) < backlogLimit {
-			sess.backlog = append(sess.backlog, queuedNote{method, params})
-		}
-		sess.mu.Unlock()
+	keep := !ephemeral(method) && !sess.ended
+	if conn == nil && !keep {
 		return
 	}
-	sess.mu.Unlock()
-	err := conn.Notify(method, params)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrConnClosed):
-		// The socket is going away but the session may resume: keep the event for it.
-		sess.mu.Lock()
-		if !sess.ended && len(sess.backlog) < backlogLimit {
-			sess.backlog = append(sess.backlog, queuedNote{method, params})
+	sess.seq++
+	frame, err := protocol.EncodeNotification(method, params, sess.seq)
+	if err != nil {
+		sess.svc.log.Error("notification not encodable", "method", method, "error", err)
+		return
+	}
+	if keep {
+		if len(sess.retained) == retainLimit {
+			sess.evictedSeq = sess.retained[0].seq
+			copy(sess.retained, sess.retained[1:])
+			sess.retained = sess.retained[:retainLimit-1]
 		}
-		sess.mu.Unlock()
+		sess.retained = append(sess.retained, sentNote{seq: sess.seq, frame: frame})
+	}
+	if conn == nil {
+		return
+	}
+	// Enqueueing never blocks (a full queue closes the connection), so it happens under mu
+	// and the wire order is the seq order.
+	switch err := conn.enqueue(frame); {
+	case err == nil:
+		sess.handedSeq = sess.seq
+	case errors.Is(err, ErrConnClosed):
+		// The socket is going away; a resume replays what is kept.
 	default:
 		conn.Logger().Warn("notification dropped", "method", method, "error", err)
 	}

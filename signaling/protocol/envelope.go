@@ -33,10 +33,16 @@ type Response struct {
 
 // Notification is a server→client event (or a client→server request without id): it has a
 // method and params and is never answered.
+//
+// Seq numbers the server's notifications of one session (1, 2, 3 …, with gaps): a client
+// keeps the highest it received and passes it as LoginParams.LastSeq when it resumes, and
+// the server replays what it kept of the later ones (see PROTOCOL.md, Resume). Client→server
+// notifications carry no seq.
 type Notification struct {
 	JSONRPC string          `json:"jsonrpc"`
 	Method  string          `json:"method"`
 	Params  json.RawMessage `json:"params,omitempty"`
+	Seq     uint64          `json:"seq,omitempty"`
 }
 
 // requestWire is what DecodeRequest reads before checking each member.
@@ -120,6 +126,7 @@ type serverWire struct {
 	Params  json.RawMessage `json:"params"`
 	Result  json.RawMessage `json:"result"`
 	Error   *Error          `json:"error"`
+	Seq     uint64          `json:"seq"`
 }
 
 // DecodeServerMessage reads one server→client message (for clients).
@@ -132,7 +139,7 @@ func DecodeServerMessage(data []byte) (ServerMessage, error) {
 		return ServerMessage{}, fmt.Errorf("decode server message: jsonrpc is %q, want %q", w.JSONRPC, Version)
 	}
 	if w.Method != "" {
-		return ServerMessage{Notification: Notification{JSONRPC: w.JSONRPC, Method: w.Method, Params: w.Params}}, nil
+		return ServerMessage{Notification: Notification{JSONRPC: w.JSONRPC, Method: w.Method, Params: w.Params, Seq: w.Seq}}, nil
 	}
 	if w.ID == nil {
 		return ServerMessage{}, fmt.Errorf("decode server message: neither method nor id")
@@ -176,4 +183,18 @@ func NewNotification(method string, params any) (Notification, error) {
 		raw = b
 	}
 	return Notification{JSONRPC: Version, Method: method, Params: raw}, nil
+}
+
+// EncodeNotification marshals a server notification numbered seq (0: no seq member).
+func EncodeNotification(method string, params any, seq uint64) ([]byte, error) {
+	n, err := NewNotification(method, params)
+	if err != nil {
+		return nil, err
+	}
+	n.Seq = seq
+	b, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", method, err)
+	}
+	return b, nil
 }

@@ -85,6 +85,8 @@ func TestResponseAndNotificationRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	numbered := note
+	numbered.Seq = 7
 	tests := []struct {
 		name   string
 		msg    any
@@ -94,6 +96,7 @@ func TestResponseAndNotificationRoundTrip(t *testing.T) {
 		{"empty result", empty, `{"jsonrpc":"2.0","id":2,"result":{}}`},
 		{"error with null id", failed, `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}`},
 		{"notification", note, `{"jsonrpc":"2.0","method":"onSdkReady","params":{"userId":"alice"}}`},
+		{"numbered notification", numbered, `{"jsonrpc":"2.0","method":"onSdkReady","params":{"userId":"alice"},"seq":7}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,9 +111,18 @@ func TestResponseAndNotificationRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeServerMessage: %v", err)
 			}
-			_, isNote := tt.msg.(Notification)
+			n, isNote := tt.msg.(Notification)
 			if sm.IsResponse == isNote {
 				t.Fatalf("IsResponse = %v for %s", sm.IsResponse, b)
+			}
+			if isNote && sm.Notification.Seq != n.Seq {
+				t.Fatalf("seq = %d, want %d", sm.Notification.Seq, n.Seq)
+			}
+			if isNote {
+				enc, err := EncodeNotification(n.Method, SdkReadyEvent{UserID: "alice"}, n.Seq)
+				if err != nil || string(enc) != tt.wantJS {
+					t.Fatalf("EncodeNotification = %s, %v; want %s", enc, err, tt.wantJS)
+				}
 			}
 		})
 	}

@@ -2,12 +2,16 @@ package protocol
 
 // LoginParams are the params of "login". ResumeToken, when set, asks to re-attach a
 // session whose connection dropped less than signaling.reconnect_grace ago (its call and
-// room survive); the userSig is still verified.
+// room survive); the userSig is still verified. LastSeq, with a resume, is the highest
+// notification seq the client received on the dropped socket (0: none): the server
+// replays the later notifications it kept. Without LastSeq it replays only what it could
+// not hand to the old socket.
 type LoginParams struct {
-	SDKAppID    int    `json:"sdkAppId"`
-	UserID      string `json:"userId"`
-	UserSig     string `json:"userSig"`
-	ResumeToken string `json:"resumeToken,omitempty"`
+	SDKAppID    int     `json:"sdkAppId"`
+	UserID      string  `json:"userId"`
+	UserSig     string  `json:"userSig"`
+	ResumeToken string  `json:"resumeToken,omitempty"`
+	LastSeq     *uint64 `json:"lastSeq,omitempty"`
 }
 
 // Validate checks presence and shape; the signature is checked by the server.

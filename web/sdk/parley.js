@@ -109,6 +109,8 @@ export class ParleyCallEngine {
     this._credentials = null;
     /** @type {LoginResult|null} */
     this._session = null;
+    /** seq of the last notification received: sent as lastSeq when resuming */
+    this._lastSeq = 0;
     this._reconnecting = false;
     this._destroyed = false;
     /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number}|null} */
@@ -180,6 +182,7 @@ export class ParleyCallEngine {
   async login(params) {
     if (this._destroyed) throw new ParleyError(SdkErrorCode.INVALID_STATE, 'login: engine destroyed');
     if (!this._rpc || !this._rpc.isOpen) await this._connect();
+    this._lastSeq = 0;
     const result = await this._rpc.request('login', {
       sdkAppId: params.sdkAppId, userId: params.userId, userSig: params.userSig,
     });
@@ -522,7 +525,10 @@ export class ParleyCallEngine {
   async _connect() {
     const rpc = new RpcSocket(this._opts.url, {
       requestTimeoutMs: this._opts.requestTimeoutMs,
-      onNotification: (method, params) => this._notification(method, params),
+      onNotification: (method, params, seq) => {
+        if (typeof seq === 'number') this._lastSeq = seq;
+        this._notification(method, params);
+      },
       onClose: (ev) => this._socketClosed(rpc, ev),
     });
     this._rpc = rpc;
@@ -557,7 +563,7 @@ export class ParleyCallEngine {
       while (!this._destroyed) {
         try {
           await this._connect();
-          const res = await this._rpc.request('login', { ...this._credentials, resumeToken: oldToken });
+          const res = await this._rpc.request('login', { ...this._credentials, resumeToken: oldToken, lastSeq: this._lastSeq });
           this._session = res;
           if (res.resumeToken !== oldToken) {
             // The server no longer had the session: the call and room are gone.

@@ -50,7 +50,7 @@ export class ParleyError extends Error {
 export class RpcSocket {
   /**
    * @param {string} url ws:// or wss:// URL of the server's /ws endpoint
-   * @param {{onNotification: (method: string, params: any) => void,
+   * @param {{onNotification: (method: string, params: any, seq?: number) => void,
    *          onClose: (ev: {code: number, reason: string}) => void,
    *          requestTimeoutMs?: number}} opts
    */
@@ -145,7 +145,7 @@ export class RpcSocket {
     }
     if (msg === null || typeof msg !== 'object') return;
     if (typeof msg.method === 'string') {
-      this._onNotification(msg.method, msg.params || {});
+      this._onNotification(msg.method, msg.params || {}, msg.seq);
       return;
     }
     const waiter = this._pending.get(msg.id);
