@@ -26,7 +26,28 @@ const (
 const (
 	opusPayloadType = 111
 	vp8PayloadType  = 96
+	h264PayloadType = 102
 )
+
+// videoFeedbackTypes is every RTCP feedback the client's video may negotiate (transport-cc
+// only with PeerConfig.Downlink).
+func videoFeedbackTypes(transportCC bool) []webrtc.RTCPFeedback {
+	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	if transportCC {
+		fb = append(fb, webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC})
+	}
+	return fb
+}
+
+// registeredCodec is codec as a transceiver's codec preference: the payload type comes from
+// the API's registration, the feedback is what both have.
+func registeredCodec(codec webrtc.RTPCodecCapability) (webrtc.RTPCodecParameters, bool) {
+	if codec.MimeType != webrtc.MimeTypeVP8 && codec.MimeType != webrtc.MimeTypeH264 {
+		return webrtc.RTPCodecParameters{}, false
+	}
+	codec.RTCPFeedback = videoFeedbackTypes(true)
+	return webrtc.RTPCodecParameters{RTPCodecCapability: codec}, true
+}
 
 // PeerConfig configures one client PeerConnection.
 type PeerConfig struct {
@@ -104,8 +125,8 @@ func (c PeerConfig) logger() *slog.Logger {
 	return c.Logger
 }
 
-// NewAPI builds a pion API for one client PeerConnection: codecs Opus and VP8 (with NACK
-// and PLI feedback on video), the ssrc-audio-level and mid header extensions, and an
+// NewAPI builds a pion API for one client PeerConnection: codecs Opus, VP8 and H.264
+// (packetization mode 1, profile-level-id 42e01f; NACK and PLI feedback on video), the ssrc-audio-level and mid header extensions, and an
 // explicit interceptor chain: the loss simulator (when DropRate > 0), NACK generator and
 // responder, receiver and sender reports. No default interceptors are registered.
 func NewAPI(cfg PeerConfig) (*webrtc.API, error) {
@@ -119,10 +140,7 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 		return nil, nil, err
 	}
 	media := &webrtc.MediaEngine{}
-	videoFeedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
-	if cfg.Downlink != nil {
-		videoFeedback = append(videoFeedback, webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC})
-	}
+	videoFeedback := videoFeedbackTypes(cfg.Downlink != nil)
 	codecs := []struct {
 		params webrtc.RTPCodecParameters
 		kind   webrtc.RTPCodecType
@@ -134,6 +152,10 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 		{webrtc.RTPCodecParameters{
 			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback},
 			PayloadType:        vp8PayloadType,
+		}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264FmtpLine, RTCPFeedback: videoFeedback},
+			PayloadType:        h264PayloadType,
 		}, webrtc.RTPCodecTypeVideo},
 	}
 	for _, c := range codecs {

@@ -63,13 +63,17 @@ func TestPublisherToSubscriberDirect(t *testing.T) {
 	tests := []struct {
 		name     string
 		dropRate float64
+		codec    VideoCodec
 	}{
-		{"clean", 0},
-		{"5% loss repaired by NACK", 0.05},
+		{"clean", 0, VideoCodecVP8},
+		{"5% loss repaired by NACK", 0.05, VideoCodecVP8},
+		{"h264 clean", 0, VideoCodecH264},
+		{"h264 5% loss repaired by NACK", 0.05, VideoCodecH264},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub, err := NewPublisher(PublisherConfig{Peer: PeerConfig{Loopback: true}, StreamID: "alice", AudioLevel: 42, VoiceActivity: true, KeyframeInterval: 30})
+			pub, err := NewPublisher(PublisherConfig{Peer: PeerConfig{Loopback: true}, StreamID: "alice", AudioLevel: 42, VoiceActivity: true, KeyframeInterval: 30,
+				VideoCodec: tt.codec, Width: 1920, Height: 1080, AudioPayloadSize: ReferenceAudioPayloadSize})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,12 +125,18 @@ func TestPublisherToSubscriberDirect(t *testing.T) {
 				}
 			}
 			audio, _ := trackOfKind(tracks, webrtc.RTPCodecTypeAudio)
+			if audio.PayloadBytes != audio.Packets*ReferenceAudioPayloadSize {
+				t.Errorf("audio: %d payload bytes in %d packets, want %d each", audio.PayloadBytes, audio.Packets, ReferenceAudioPayloadSize)
+			}
 			if audio.AudioLevel != 0x80|42 {
 				t.Errorf("audio level %#x, want %#x", audio.AudioLevel, 0x80|42)
 			}
 			video, _ := trackOfKind(tracks, webrtc.RTPCodecTypeVideo)
-			if !video.FirstKeyframe || video.Keyframes < 2 {
-				t.Errorf("video first keyframe %v, keyframes %d", video.FirstKeyframe, video.Keyframes)
+			if !video.FirstKeyframe || video.Keyframes < 2 || (tt.dropRate == 0 && video.CompleteKeyframes < 2) {
+				t.Errorf("video first keyframe %v, keyframes %d (%d complete)", video.FirstKeyframe, video.Keyframes, video.CompleteKeyframes)
+			}
+			if video.Codec != tt.codec || audio.Codec != "" {
+				t.Errorf("video track codec %q, want %q; audio %q", video.Codec, tt.codec, audio.Codec)
 			}
 			if tt.dropRate > 0 {
 				if sub.Dropped() == 0 || video.OutOfOrder == 0 {
@@ -164,6 +174,10 @@ func TestConfigValidation(t *testing.T) {
 		{"nothing to publish", PublisherConfig{NoAudio: true, NoVideo: true}},
 		{"audio level", PublisherConfig{AudioLevel: 128}},
 		{"negative fps", PublisherConfig{VideoFPS: -1}},
+		{"unknown codec", PublisherConfig{VideoCodec: "av1"}},
+		{"odd h264 size", PublisherConfig{VideoCodec: VideoCodecH264, Width: 641, Height: 480}},
+		{"audio payload smaller than a block", PublisherConfig{AudioPayloadSize: syntheticOverheadLen - 1}},
+		{"audio payload too large", PublisherConfig{AudioPayloadSize: MaxPayloadSize + 1}},
 		{"drop rate", PublisherConfig{Peer: PeerConfig{DropRate: 1.5}}},
 		{"negative nack interval", PublisherConfig{Peer: PeerConfig{NACKInterval: -1}}},
 	}

@@ -25,9 +25,11 @@ const (
 
 // MediaOptions configures StartMedia.
 type MediaOptions struct {
-	// Audio and Video select the tracks to publish (synthetic Opus and VP8, stream id =
-	// the user id). Neither: receive only, no publisher PeerConnection.
+	// Audio and Video select the tracks to publish (synthetic Opus and VP8 or H.264, stream
+	// id = the user id). Neither: receive only, no publisher PeerConnection.
 	Audio, Video bool
+	// VideoCodec frames the video: VideoCodecVP8 (default) or VideoCodecH264.
+	VideoCodec VideoCodec
 	// AudioLevel (0 loudest .. 127 silence) and VoiceActivity go into every audio packet's
 	// ssrc-audio-level extension.
 	AudioLevel    uint8
@@ -349,7 +351,7 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 		Peer: peer, StreamID: login.UserID, NoAudio: !opts.Audio, NoVideo: !opts.Video,
 		AudioLevel: opts.AudioLevel, VoiceActivity: opts.VoiceActivity, VideoFPS: opts.VideoFPS,
 		VideoBitrate: opts.VideoBitrate, KeyframeInterval: opts.KeyframeInterval,
-		Width: opts.Width, Height: opts.Height, Simulcast: opts.Simulcast,
+		Width: opts.Width, Height: opts.Height, Simulcast: opts.Simulcast, VideoCodec: opts.VideoCodec,
 	})
 	if err != nil {
 		return err

@@ -27,8 +27,8 @@ func TestPacketizeFrame(t *testing.T) {
 				packets, filler int
 				sawLast         bool
 			)
-			err := packetizeFrame(buf, videoFrame{number: 9, keyframe: tt.keyframe, size: tt.size, firstSeq: 100, sentAtNs: 5, width: 640, height: 480},
-				func(payload []byte, last bool) error {
+			err := packetizeFrame(buf, videoFrame{number: 9, keyframe: tt.keyframe, size: tt.size, firstSeq: 100, sentAtNs: 5},
+				vp8Codec{width: 640, height: 480}, func(payload []byte, last bool) error {
 					if sawLast {
 						t.Fatal("packet after the last one")
 					}
@@ -68,7 +68,7 @@ func TestPacketizeFrame(t *testing.T) {
 func TestPacketizeFrameStopsOnError(t *testing.T) {
 	stop := errors.New("stop")
 	calls := 0
-	err := packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{size: 10_000}, func([]byte, bool) error {
+	err := packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{size: 10_000}, vp8Codec{}, func([]byte, bool) error {
 		calls++
 		return stop
 	})
@@ -78,25 +78,56 @@ func TestPacketizeFrameStopsOnError(t *testing.T) {
 }
 
 func TestTrackCounterAddDoesNotAllocate(t *testing.T) {
-	c := newTrackCounter("v", "s", 2, 0)
-	buf := make([]byte, 0, MaxPayloadSize)
-	var payload []byte
-	_ = packetizeFrame(buf, videoFrame{keyframe: true, size: 500}, func(p []byte, _ bool) error { payload = p; return nil })
-	pkt := rtpPacketWith(payload)
-	allocs := testing.AllocsPerRun(1000, func() {
-		pkt.SequenceNumber++
-		c.add(pkt, fixedNow)
-	})
-	// The sequence bitsets grow by one word every 64 packets: amortized, well under one.
-	if allocs > 0.1 {
-		t.Fatalf("%.2f allocations per packet", allocs)
+	for _, codec := range []VideoCodec{VideoCodecVP8, VideoCodecH264} {
+		t.Run(string(codec), func(t *testing.T) {
+			c := newTrackCounter("v", "s", 2, codec, 0)
+			buf := make([]byte, 0, MaxPayloadSize)
+			var payloads [][]byte
+			_ = packetizeFrame(buf, videoFrame{keyframe: true, size: 3000}, newFrameCodec(codec, 1280, 720), func(p []byte, _ bool) error {
+				payloads = append(payloads, append([]byte(nil), p...))
+				return nil
+			})
+			pkt := rtpPacketWith(payloads[0])
+			i := 0
+			allocs := testing.AllocsPerRun(1000, func() {
+				pkt.SequenceNumber++
+				pkt.Payload = payloads[i%len(payloads)]
+				i++
+				c.add(pkt, fixedNow)
+			})
+			// The sequence bitsets grow by one word every 64 packets: amortized, well under one.
+			if allocs > 0.1 {
+				t.Fatalf("%.2f allocations per packet", allocs)
+			}
+			if st := c.snapshot(); st.PayloadErrors != 0 {
+				t.Fatalf("%d payload errors", st.PayloadErrors)
+			}
+		})
+	}
+}
+
+func TestPacketizeFrameDoesNotAllocate(t *testing.T) {
+	for _, codec := range []VideoCodec{VideoCodecVP8, VideoCodecH264} {
+		t.Run(string(codec), func(t *testing.T) {
+			fc := newFrameCodec(codec, 1280, 720)
+			buf := make([]byte, 0, MaxPayloadSize)
+			emit := func([]byte, bool) error { return nil }
+			n := uint32(0)
+			allocs := testing.AllocsPerRun(200, func() {
+				n++
+				_ = packetizeFrame(buf, videoFrame{number: n, keyframe: n%2 == 0, size: 6000, simulcast: true, layer: 2}, fc, emit)
+			})
+			if allocs != 0 {
+				t.Fatalf("%.2f allocations per frame", allocs)
+			}
+		})
 	}
 }
 
 func BenchmarkTrackCounterAdd(b *testing.B) {
-	c := newTrackCounter("v", "s", 2, 0)
+	c := newTrackCounter("v", "s", 2, VideoCodecVP8, 0)
 	var payload []byte
-	_ = packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{size: 1100}, func(p []byte, _ bool) error { payload = p; return nil })
+	_ = packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{size: 1100}, vp8Codec{}, func(p []byte, _ bool) error { payload = p; return nil })
 	pkt := rtpPacketWith(payload)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(payload)))

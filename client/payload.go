@@ -11,10 +11,26 @@ import (
 //	magic "PY" (2) | kind (1) | flags (1) | seq (4) | frame (4) | sent-at unix ns (8) |
 //	filler length (2) | filler (n) | CRC-32 IEEE of everything before (4)
 //
-// after the codec's own header (none for Opus; VP8 payload descriptor and, on a frame's
-// first packet, the VP8 frame header). The filler is a pattern derived from seq, so a
-// receiver can check every byte. seq counts packets per track from 0; frame counts video
-// frames (0 for audio).
+// after the codec's own header. The filler is a pattern derived from seq, so a receiver
+// can check every byte. seq counts packets per track from 0; frame counts video frames
+// (0 for audio). Where the block sits:
+//
+//   - Opus: the block is the whole payload.
+//   - VP8: after the payload descriptor and, on a frame's first packet, the VP8 frame
+//     header (3 bytes, 10 for a keyframe); the block runs to the payload's end.
+//   - H.264 (RFC 6184, packetization mode 1): a frame's slice (IDR for a keyframe, else
+//     non-IDR) is one NAL unit whose data is the concatenation of the blocks of its
+//     packets. A slice that fits one packet goes as a single NAL unit packet (NAL header,
+//     then the block); a larger one as FU-A fragments (FU indicator, FU header, then one
+//     block per fragment; S on the first, E on the last). A keyframe first sends a STAP-A
+//     of the SPS (the layer's width and height, cropped when not a multiple of 16), the
+//     PPS and a user data unregistered SEI (payload type 5, uuid "parley-synthetic") whose
+//     user data is a block without filler, followed by the rbsp trailing byte 0x80. So
+//     every packet, the STAP-A included, carries exactly one block and seq stays exact;
+//     the STAP-A's block has FlagFrameStart, and the slice's first fragment then does
+//     not. FlagFrameEnd is on the packet with the E bit (or the single NAL unit), and
+//     FlagKeyframe on every packet of an IDR access unit. Block bytes are not escaped
+//     (emulation prevention): receivers read NAL units from the RTP framing.
 const (
 	syntheticMagic0      = 'P'
 	syntheticMagic1      = 'Y'
@@ -194,8 +210,8 @@ func ParseVP8(b []byte) (VP8Packet, error) {
 	return p, nil
 }
 
-// ParsePacketPayload parses the RTP payload of a synthetic track of the given kind and
-// checks that the codec framing agrees with the block's flags.
+// ParsePacketPayload parses the RTP payload of a synthetic track of the given kind (video:
+// VP8) and checks that the codec framing agrees with the block's flags.
 func ParsePacketPayload(kind PayloadKind, payload []byte) (Synthetic, error) {
 	switch kind {
 	case PayloadAudio:
@@ -205,25 +221,75 @@ func ParsePacketPayload(kind PayloadKind, payload []byte) (Synthetic, error) {
 		}
 		return s, err
 	case PayloadVideo:
-		vp8, err := ParseVP8(payload)
-		if err != nil {
-			return Synthetic{}, err
-		}
-		s, err := ParseSynthetic(vp8.Payload)
-		if err != nil {
-			return Synthetic{}, err
-		}
-		if s.Kind != PayloadVideo {
-			return Synthetic{}, fmt.Errorf("audio block on a video track: %w", ErrBadPayload)
-		}
-		if vp8.Start != (s.Flags&FlagFrameStart != 0) {
-			return Synthetic{}, fmt.Errorf("VP8 start bit %v disagrees with block flags %#x: %w", vp8.Start, s.Flags, ErrBadPayload)
-		}
-		if vp8.Start && vp8.Keyframe != (s.Flags&FlagKeyframe != 0) {
-			return Synthetic{}, fmt.Errorf("VP8 keyframe bit %v disagrees with block flags %#x: %w", vp8.Keyframe, s.Flags, ErrBadPayload)
-		}
-		return s, nil
+		return ParseVideoPayload(VideoCodecVP8, payload)
 	default:
 		return Synthetic{}, fmt.Errorf("payload kind %d: %w", kind, ErrBadPayload)
 	}
+}
+
+// videoFraming is what a video packet's codec header says of the frame.
+type videoFraming struct {
+	start, end bool // first / last packet of the frame (end: unknown for VP8)
+	keyframe   bool
+	knowsEnd   bool // H.264 marks a frame's last packet in its framing
+}
+
+// VideoBlock returns the synthetic block a video RTP payload of codec carries, without
+// verifying it (the bench reads its flags and send time cheaply).
+func VideoBlock(codec VideoCodec, payload []byte) ([]byte, error) {
+	block, _, err := splitVideoPayload(codec, payload)
+	return block, err
+}
+
+func splitVideoPayload(codec VideoCodec, payload []byte) ([]byte, videoFraming, error) {
+	switch codec {
+	case VideoCodecVP8:
+		vp8, err := ParseVP8(payload)
+		if err != nil {
+			return nil, videoFraming{}, err
+		}
+		return vp8.Payload, videoFraming{start: vp8.Start, keyframe: vp8.Keyframe}, nil
+	case VideoCodecH264:
+		h, err := ParseH264(payload)
+		if err != nil {
+			return nil, videoFraming{}, err
+		}
+		lead := h.Type == h264STAPA
+		return h.Block, videoFraming{
+			start:    lead || (h.NALType == h264NALSlice && h.Start),
+			end:      !lead && h.End,
+			keyframe: h.Keyframe(), knowsEnd: true,
+		}, nil
+	default:
+		return nil, videoFraming{}, fmt.Errorf("video codec %q: %w", codec, ErrBadPayload)
+	}
+}
+
+// ParseVideoPayload parses and verifies the RTP payload of a synthetic video track sent
+// as codec, and checks that the codec framing agrees with the block's flags: VP8's start
+// bit with FlagFrameStart (and its keyframe bit, on a start); for H.264, FlagFrameStart
+// on the STAP-A or the start of a non-IDR slice, FlagFrameEnd on the slice's last packet,
+// FlagKeyframe on every packet of an IDR access unit.
+func ParseVideoPayload(codec VideoCodec, payload []byte) (Synthetic, error) {
+	block, fr, err := splitVideoPayload(codec, payload)
+	if err != nil {
+		return Synthetic{}, err
+	}
+	s, err := ParseSynthetic(block)
+	if err != nil {
+		return Synthetic{}, err
+	}
+	if s.Kind != PayloadVideo {
+		return Synthetic{}, fmt.Errorf("audio block on a video track: %w", ErrBadPayload)
+	}
+	if fr.start != (s.Flags&FlagFrameStart != 0) {
+		return Synthetic{}, fmt.Errorf("%s frame start %v disagrees with block flags %#x: %w", codec, fr.start, s.Flags, ErrBadPayload)
+	}
+	if (fr.start || fr.knowsEnd) && fr.keyframe != (s.Flags&FlagKeyframe != 0) {
+		return Synthetic{}, fmt.Errorf("%s keyframe %v disagrees with block flags %#x: %w", codec, fr.keyframe, s.Flags, ErrBadPayload)
+	}
+	if fr.knowsEnd && fr.end != (s.Flags&FlagFrameEnd != 0) {
+		return Synthetic{}, fmt.Errorf("%s frame end %v disagrees with block flags %#x: %w", codec, fr.end, s.Flags, ErrBadPayload)
+	}
+	return s, nil
 }

@@ -21,8 +21,12 @@ const MaxPayloadSize = 1188
 const (
 	audioPacketInterval = 20 * time.Millisecond
 	audioSamplesPer20ms = 960 // 48 kHz
-	audioFillerBytes    = 80
-	videoClockRate      = 90000
+	// defaultAudioPayloadSize is the Opus payload of the Publisher's default audio: a block
+	// with 80 filler bytes. The bench's reference model sends 80-byte payloads
+	// (ReferenceAudioPayloadSize).
+	defaultAudioPayloadSize = syntheticOverheadLen + 80
+	videoClockRate          = 90000
+	maxVideoFPS             = 240
 )
 
 // PublisherConfig configures a Publisher. The zero value (plus Peer) publishes audio and
@@ -39,6 +43,12 @@ type PublisherConfig struct {
 	AudioLevel uint8
 	// VoiceActivity sets the V bit of the audio level.
 	VoiceActivity bool
+	// AudioPayloadSize is the size of every audio RTP payload, the synthetic block included
+	// (default 106: the block and 80 filler bytes; at least 26, the block without filler).
+	// ReferenceAudioPayloadSize is the 32 kbit/s Opus payload of the reference loads.
+	AudioPayloadSize int
+	// VideoCodec frames the synthetic video as VP8 (default) or H.264 (payload.go).
+	VideoCodec VideoCodec
 	// VideoFPS is the frame rate (default 30).
 	VideoFPS int
 	// VideoBitrate is the target bitrate in bits per second (default 500 kbit/s);
@@ -47,7 +57,8 @@ type PublisherConfig struct {
 	// KeyframeInterval is the number of frames between keyframes (default 60); a PLI or
 	// FIR from the remote side forces the next frame to be a keyframe.
 	KeyframeInterval int
-	// Width and Height go into the keyframe header (default 640x480).
+	// Width and Height go into the keyframe header (VP8) or SPS (H.264; both even) (default
+	// 640x480).
 	Width, Height uint16
 	// Simulcast, when set, sends the video as these rid layers (smallest first) instead
 	// of one stream; VideoBitrate, Width and Height are then unused (simulcast.go).
@@ -61,9 +72,20 @@ func (c *PublisherConfig) setDefaults() error {
 	if c.AudioLevel > 127 {
 		return fmt.Errorf("client: audio level %d out of range 0..127: %w", c.AudioLevel, ErrInvalidConfig)
 	}
-	if c.VideoFPS < 0 || c.VideoBitrate < 0 || c.KeyframeInterval < 0 || c.VideoFPS > 240 {
+	if c.VideoFPS < 0 || c.VideoBitrate < 0 || c.KeyframeInterval < 0 || c.VideoFPS > maxVideoFPS {
 		return fmt.Errorf("client: video fps %d, bitrate %d, keyframe interval %d: %w",
 			c.VideoFPS, c.VideoBitrate, c.KeyframeInterval, ErrInvalidConfig)
+	}
+	codec, err := ParseVideoCodec(string(c.VideoCodec))
+	if err != nil {
+		return err
+	}
+	c.VideoCodec = codec
+	if c.AudioPayloadSize == 0 {
+		c.AudioPayloadSize = defaultAudioPayloadSize
+	}
+	if c.AudioPayloadSize < syntheticOverheadLen || c.AudioPayloadSize > MaxPayloadSize {
+		return fmt.Errorf("client: audio payload of %d bytes, %d..%d: %w", c.AudioPayloadSize, syntheticOverheadLen, MaxPayloadSize, ErrInvalidConfig)
 	}
 	if c.StreamID == "" {
 		c.StreamID = "parley"
@@ -80,6 +102,9 @@ func (c *PublisherConfig) setDefaults() error {
 	if c.Width == 0 || c.Height == 0 {
 		c.Width, c.Height = 640, 480
 	}
+	if c.VideoCodec == VideoCodecH264 && (c.Width%2 != 0 || c.Height%2 != 0) {
+		return fmt.Errorf("client: H.264 picture %dx%d: width and height must be even: %w", c.Width, c.Height, ErrInvalidConfig)
+	}
 	return nil
 }
 
@@ -87,14 +112,18 @@ func (c *PublisherConfig) setDefaults() error {
 type PublisherStats struct {
 	AudioPackets     uint32 // the next audio sequence; every packet 0..AudioPackets-1 was sent
 	VideoPackets     uint32 // the next video packet sequence
-	VideoFrames      uint32
-	Keyframes        uint32
+	VideoFrames      uint32 // with simulcast, the frames of all layers together
+	Keyframes        uint32 // likewise
 	KeyframeRequests uint32 // PLI and FIR received
 	NACKs            uint32 // generic NACK packets received (the responder answers them)
 }
 
+// ReferenceAudioPayloadSize is the Opus payload of the reference loads: 80 bytes every
+// 20 ms (32 kbit/s), synthetic block included.
+const ReferenceAudioPayloadSize = 80
+
 // Publisher is a PeerConnection that offers and sends a synthetic Opus track and a
-// synthetic VP8 track. Its methods are safe for concurrent use.
+// synthetic VP8 or H.264 track. Its methods are safe for concurrent use.
 type Publisher struct {
 	cfg     PublisherConfig
 	log     *slog.Logger
@@ -132,7 +161,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	}
 	p := &Publisher{cfg: cfg, log: cfg.Peer.logger(), pc: pc, trickle: newTrickle(pc), stop: make(chan struct{})}
 	if !cfg.NoAudio {
-		if p.audio, p.audioSender, err = p.addTrack(webrtc.MimeTypeOpus, 48000, 2, "audio"); err != nil {
+		if p.audio, p.audioSender, err = p.addTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio"); err != nil {
 			_ = pc.Close()
 			return nil, err
 		}
@@ -144,7 +173,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 			return nil, err
 		}
 	} else if !cfg.NoVideo {
-		if p.video, p.videoSender, err = p.addTrack(webrtc.MimeTypeVP8, videoClockRate, 0, "video"); err != nil {
+		if p.video, p.videoSender, err = p.addTrack(cfg.VideoCodec.capability(), "video"); err != nil {
 			_ = pc.Close()
 			return nil, err
 		}
@@ -158,17 +187,33 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	return p, nil
 }
 
-func (p *Publisher) addTrack(mime string, clockRate uint32, channels uint16, id string) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender, error) {
-	track, err := webrtc.NewTrackLocalStaticRTP(
-		webrtc.RTPCodecCapability{MimeType: mime, ClockRate: clockRate, Channels: channels}, id, p.cfg.StreamID)
+func (p *Publisher) addTrack(codec webrtc.RTPCodecCapability, id string) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender, error) {
+	track, err := webrtc.NewTrackLocalStaticRTP(codec, id, p.cfg.StreamID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("client: new %s track: %w", id, err)
 	}
-	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	tr, err := p.addTransceiver(track, codec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("client: add %s transceiver: %w", id, err)
 	}
 	return track, tr.Sender(), nil
+}
+
+// addTransceiver adds a send-only transceiver for track that offers codec only (the API
+// registers VP8 and H.264, and the server must not answer with the codec not sent).
+func (p *Publisher) addTransceiver(track webrtc.TrackLocal, codec webrtc.RTPCodecCapability) (*webrtc.RTPTransceiver, error) {
+	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	params, ok := registeredCodec(codec)
+	if !ok {
+		return tr, nil
+	}
+	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{params}); err != nil {
+		return nil, fmt.Errorf("codec preferences %s: %w", codec.MimeType, err)
+	}
+	return tr, nil
 }
 
 // readRTCP drains the sender's RTCP (so the NACK responder and reports see it) and turns
@@ -327,14 +372,15 @@ func (p *Publisher) sendAudio(levelExtID uint8) {
 	if p.cfg.VoiceActivity {
 		level |= 0x80
 	}
-	buf := make([]byte, 0, syntheticOverheadLen+audioFillerBytes)
+	buf := make([]byte, 0, p.cfg.AudioPayloadSize)
+	filler := p.cfg.AudioPayloadSize - syntheticOverheadLen
 	for seq := uint32(0); ; seq++ {
 		select {
 		case <-p.stop:
 			return
 		case <-ticker.C:
 		}
-		pkt.Payload = appendSynthetic(buf[:0], Synthetic{Kind: PayloadAudio, Seq: seq, SentAtNs: time.Now().UnixNano(), Filler: audioFillerBytes})
+		pkt.Payload = appendSynthetic(buf[:0], Synthetic{Kind: PayloadAudio, Seq: seq, SentAtNs: time.Now().UnixNano(), Filler: filler})
 		pkt.Marker = seq == 0
 		if levelExtID != 0 {
 			if err := pkt.SetExtension(levelExtID, []byte{level}); err != nil {
@@ -362,6 +408,7 @@ func (p *Publisher) sendVideo() {
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32())}}
 	frameSize := p.cfg.VideoBitrate / 8 / fps
 	buf := make([]byte, 0, MaxPayloadSize)
+	codec := newFrameCodec(p.cfg.VideoCodec, p.cfg.Width, p.cfg.Height)
 	var packetSeq uint32
 	for frame := uint32(0); ; frame++ {
 		select {
@@ -379,8 +426,7 @@ func (p *Publisher) sendVideo() {
 		sentAt := time.Now().UnixNano()
 		err := packetizeFrame(buf, videoFrame{
 			number: frame, keyframe: keyframe, size: size, firstSeq: packetSeq, sentAtNs: sentAt,
-			width: p.cfg.Width, height: p.cfg.Height,
-		}, func(payload []byte, last bool) error {
+		}, codec, func(payload []byte, last bool) error {
 			pkt.Payload, pkt.Marker = payload, last
 			if err := p.video.WriteRTP(pkt); err != nil {
 				return err
@@ -398,50 +444,5 @@ func (p *Publisher) sendVideo() {
 		if keyframe {
 			p.keyframes.Add(1)
 		}
-	}
-}
-
-// videoFrame describes one synthetic video frame to packetize.
-type videoFrame struct {
-	number        uint32
-	keyframe      bool
-	size          int    // filler bytes in the whole frame
-	firstSeq      uint32 // synthetic sequence of the frame's first packet
-	sentAtNs      int64
-	width, height uint16
-}
-
-// packetizeFrame splits f into RTP payloads of at most MaxPayloadSize bytes, built in buf
-// (capacity MaxPayloadSize), and hands each to emit; last marks the frame's final packet.
-// The first payload carries the VP8 frame header; every one carries a synthetic block.
-func packetizeFrame(buf []byte, f videoFrame, emit func(payload []byte, last bool) error) error {
-	seq := f.firstSeq
-	for remaining, first := f.size, true; ; first = false {
-		buf = buf[:0]
-		flags := uint8(0)
-		if f.keyframe {
-			flags |= FlagKeyframe
-		}
-		if first {
-			buf = append(buf, vp8DescStart)
-			buf = appendVP8FrameHeader(buf, f.keyframe, f.size, f.width, f.height)
-			flags |= FlagFrameStart
-		} else {
-			buf = append(buf, 0)
-		}
-		filler := max(min(remaining, MaxPayloadSize-len(buf)-syntheticOverheadLen), 0)
-		remaining -= filler
-		last := remaining <= 0
-		if last {
-			flags |= FlagFrameEnd
-		}
-		payload := appendSynthetic(buf, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs, Filler: filler})
-		if err := emit(payload, last); err != nil {
-			return err
-		}
-		if last {
-			return nil
-		}
-		seq++
 	}
 }

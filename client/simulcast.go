@@ -18,17 +18,20 @@ const RIDURI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 // SimulcastLayer is one synthetic simulcast layer of the Publisher's video.
 type SimulcastLayer struct {
 	RID           string
-	Width, Height uint16 // written in the layer's VP8 keyframe headers
+	Width, Height uint16 // written in the layer's keyframes (VP8 frame header, H.264 SPS)
 	Bitrate       int    // bits per second; keyframes are three times a frame's size
+	// FPS is the layer's frame rate (0: PublisherConfig.VideoFPS). Each layer sends on its
+	// own clock; KeyframeInterval counts the layer's own frames.
+	FPS int
 }
 
-// DefaultSimulcastLayers are q 320×180 at 150 kbit/s, h 640×360 at 500 kbit/s and
-// f 1280×720 at 1.5 Mbit/s.
+// DefaultSimulcastLayers are the reference media model's layers: q 320×180 at 15 fps and
+// 150 kbit/s, h 640×360 at 20 fps and 500 kbit/s, f 1280×720 at 30 fps and 1.7 Mbit/s.
 func DefaultSimulcastLayers() []SimulcastLayer {
 	return []SimulcastLayer{
-		{RID: "q", Width: 320, Height: 180, Bitrate: 150_000},
-		{RID: "h", Width: 640, Height: 360, Bitrate: 500_000},
-		{RID: "f", Width: 1280, Height: 720, Bitrate: 1_500_000},
+		{RID: "q", Width: 320, Height: 180, Bitrate: 150_000, FPS: 15},
+		{RID: "h", Width: 640, Height: 360, Bitrate: 500_000, FPS: 20},
+		{RID: "f", Width: 1280, Height: 720, Bitrate: 1_700_000, FPS: 30},
 	}
 }
 
@@ -93,13 +96,14 @@ func (p *Publisher) SetSimulcastLayerActive(rid string, active bool) bool {
 	return false
 }
 
-func validateSimulcast(layers []SimulcastLayer) error {
+func validateSimulcast(layers []SimulcastLayer, codec VideoCodec) error {
 	if len(layers) > maxSimulcast {
 		return fmt.Errorf("client: %d simulcast layers, at most %d: %w", len(layers), maxSimulcast, ErrInvalidConfig)
 	}
 	seen := map[string]bool{}
 	for _, l := range layers {
-		if l.RID == "" || seen[l.RID] || l.Width == 0 || l.Height == 0 || l.Bitrate <= 0 {
+		odd := codec == VideoCodecH264 && (l.Width%2 != 0 || l.Height%2 != 0)
+		if l.RID == "" || seen[l.RID] || l.Width == 0 || l.Height == 0 || l.Bitrate <= 0 || l.FPS < 0 || l.FPS > maxVideoFPS || odd {
 			return fmt.Errorf("client: simulcast layer %+v: %w", l, ErrInvalidConfig)
 		}
 		seen[l.RID] = true
@@ -109,19 +113,21 @@ func validateSimulcast(layers []SimulcastLayer) error {
 
 // addSimulcastVideo adds the video transceiver with one encoding per layer.
 func (p *Publisher) addSimulcastVideo() (*simulcastVideo, error) {
-	if err := validateSimulcast(p.cfg.Simulcast); err != nil {
+	if err := validateSimulcast(p.cfg.Simulcast, p.cfg.VideoCodec); err != nil {
 		return nil, err
 	}
 	v := &simulcastVideo{}
+	capability := p.cfg.VideoCodec.capability()
 	for i, l := range p.cfg.Simulcast {
-		track, err := webrtc.NewTrackLocalStaticRTP(
-			webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: videoClockRate},
-			"video", p.cfg.StreamID, webrtc.WithRTPStreamID(l.RID))
+		track, err := webrtc.NewTrackLocalStaticRTP(capability, "video", p.cfg.StreamID, webrtc.WithRTPStreamID(l.RID))
 		if err != nil {
 			return nil, fmt.Errorf("client: new simulcast track %s: %w", l.RID, err)
 		}
+		if l.FPS == 0 {
+			l.FPS = p.cfg.VideoFPS
+		}
 		if i == 0 {
-			tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			tr, err := p.addTransceiver(track, capability)
 			if err != nil {
 				return nil, fmt.Errorf("client: add simulcast transceiver: %w", err)
 			}
@@ -177,15 +183,20 @@ func (p *Publisher) SimulcastStats() []SimulcastLayerStats {
 // simulcastLayerState is one layer's sending state, owned by the send loop.
 type simulcastLayerState struct {
 	pkt       rtp.Packet
+	codec     frameCodec
 	baseTS    uint32
 	pictureID uint16
 	tl0       uint8
 	packetSeq uint32
+	frame     uint32        // the layer's next frame number
+	interval  time.Duration // 1/FPS
+	due       time.Time     // when the layer's next frame is due
 }
 
-// sendSimulcast sends every layer's frame on each tick. pion's RTPSender does not write
-// the mid and rid header extensions on simulcast encodings, so each packet carries them
-// here (the server needs them to tell the layers apart). Every frame is a base-layer
+// sendSimulcast sends each layer's frames on the layer's own clock (its FPS), with RTP
+// timestamps from the time elapsed since the start. pion's RTPSender does not write the
+// mid and rid header extensions on simulcast encodings, so each packet carries them here
+// (the server needs them to tell the layers apart). Every VP8 frame is a base-layer
 // frame: picture ID and TL0PICIDX both advance by one per frame.
 func (p *Publisher) sendSimulcast() {
 	defer p.sending.Done()
@@ -200,15 +211,15 @@ func (p *Publisher) sendSimulcast() {
 		}
 	}
 	mid := []byte(v.transceiver.Mid())
-	fps := p.cfg.VideoFPS
-	ticker := time.NewTicker(time.Second / time.Duration(fps))
-	defer ticker.Stop()
 	start := time.Now()
 	states := make([]*simulcastLayerState, len(v.layers))
 	for i, l := range v.layers {
+		interval := time.Second / time.Duration(l.cfg.FPS)
 		st := &simulcastLayerState{
+			codec:  newFrameCodec(p.cfg.VideoCodec, l.cfg.Width, l.cfg.Height),
 			baseTS: rand.Uint32(), pictureID: uint16(rand.Uint32()) & 0x7fff, tl0: uint8(rand.Uint32()),
-			pkt: rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32())}},
+			pkt:      rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32())}},
+			interval: interval, due: start.Add(interval),
 		}
 		if midID != 0 {
 			_ = st.pkt.SetExtension(midID, mid)
@@ -219,101 +230,82 @@ func (p *Publisher) sendSimulcast() {
 		states[i] = st
 	}
 	buf := make([]byte, 0, MaxPayloadSize)
-	for frame := uint32(0); ; frame++ {
+	timer := time.NewTimer(time.Until(nextDue(states)))
+	defer timer.Stop()
+	for {
 		select {
 		case <-p.stop:
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
-		elapsed := time.Since(start)
-		sentAt := time.Now().UnixNano()
+		now := time.Now()
 		for i, l := range v.layers {
+			st := states[i]
+			if st.due.After(now) {
+				continue
+			}
+			// A late wake-up skips the frames it missed, as a ticker would.
+			for !st.due.After(now) {
+				st.due = st.due.Add(st.interval)
+			}
 			if l.paused.Load() {
 				continue
 			}
-			st := states[i]
-			keyframe := frame%uint32(p.cfg.KeyframeInterval) == 0 || l.keyframeWanted.Swap(false)
-			size := l.cfg.Bitrate / 8 / fps
-			if keyframe {
-				size *= 3
-			}
-			st.pkt.Timestamp = st.baseTS + uint32(elapsed*videoClockRate/time.Second)
-			err := packetizeSimulcastFrame(buf, simulcastFrame{
-				videoFrame: videoFrame{
-					number: frame, keyframe: keyframe, size: size, firstSeq: st.packetSeq, sentAtNs: sentAt,
-					width: l.cfg.Width, height: l.cfg.Height,
-				},
-				layer: i, pictureID: st.pictureID, tl0: st.tl0,
-			}, func(payload []byte, last bool) error {
-				st.pkt.Payload, st.pkt.Marker = payload, last
-				if err := l.track.WriteRTP(&st.pkt); err != nil {
-					return err
-				}
-				st.packetSeq++
-				l.packets.Store(st.packetSeq)
-				p.videoPackets.Add(1)
-				st.pkt.SequenceNumber++
-				return nil
-			})
-			if err != nil {
+			if err := p.sendSimulcastFrame(buf, l, st, now.Sub(start), now.UnixNano()); err != nil {
 				p.log.Debug("simulcast write ended", "rid", l.cfg.RID, "err", err)
 				return
 			}
-			st.pictureID = (st.pictureID + 1) & 0x7fff
-			st.tl0++
-			l.frames.Store(frame + 1)
-			if keyframe {
-				l.keyframes.Add(1)
-			}
 		}
-		p.videoFrames.Store(frame + 1)
+		timer.Reset(time.Until(nextDue(states)))
 	}
 }
 
-// simulcastFrame is a videoFrame of one simulcast layer.
-type simulcastFrame struct {
-	videoFrame
-	layer     int
-	pictureID uint16
-	tl0       uint8
+// nextDue is the earliest time a layer's frame is due.
+func nextDue(states []*simulcastLayerState) time.Time {
+	next := states[0].due
+	for _, st := range states[1:] {
+		if st.due.Before(next) {
+			next = st.due
+		}
+	}
+	return next
 }
 
-// packetizeSimulcastFrame is packetizeFrame with an extended VP8 payload descriptor
-// (15-bit picture ID and TL0PICIDX) and the layer in the synthetic block's flags.
-func packetizeSimulcastFrame(buf []byte, f simulcastFrame, emit func(payload []byte, last bool) error) error {
-	seq := f.firstSeq
-	for remaining, first := f.size, true; ; first = false {
-		buf = buf[:0]
-		flags := uint8(f.layer+1) << flagLayerShift
-		if f.keyframe {
-			flags |= FlagKeyframe
-		}
-		desc := byte(vp8DescExtended)
-		if first {
-			desc |= vp8DescStart
-			flags |= FlagFrameStart
-		}
-		buf = append(buf, desc, vp8ExtPictureID|vp8ExtTL0PicIdx)
-		buf = binary.BigEndian.AppendUint16(buf, 0x8000|f.pictureID&0x7fff)
-		buf = append(buf, f.tl0)
-		if first {
-			buf = appendVP8FrameHeader(buf, f.keyframe, f.size, f.width, f.height)
-		}
-		filler := max(min(remaining, MaxPayloadSize-len(buf)-syntheticOverheadLen), 0)
-		remaining -= filler
-		last := remaining <= 0
-		if last {
-			flags |= FlagFrameEnd
-		}
-		payload := appendSynthetic(buf, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs, Filler: filler})
-		if err := emit(payload, last); err != nil {
+// sendSimulcastFrame sends the layer's next frame.
+func (p *Publisher) sendSimulcastFrame(buf []byte, l *simulcastTrack, st *simulcastLayerState, elapsed time.Duration, sentAt int64) error {
+	keyframe := st.frame%uint32(p.cfg.KeyframeInterval) == 0 || l.keyframeWanted.Swap(false)
+	size := l.cfg.Bitrate / 8 / l.cfg.FPS
+	if keyframe {
+		size *= 3
+	}
+	st.pkt.Timestamp = st.baseTS + uint32(elapsed*videoClockRate/time.Second)
+	err := packetizeFrame(buf, videoFrame{
+		number: st.frame, keyframe: keyframe, size: size, firstSeq: st.packetSeq, sentAtNs: sentAt,
+		simulcast: true, layer: l.index, pictureID: st.pictureID, tl0: st.tl0,
+	}, st.codec, func(payload []byte, last bool) error {
+		st.pkt.Payload, st.pkt.Marker = payload, last
+		if err := l.track.WriteRTP(&st.pkt); err != nil {
 			return err
 		}
-		if last {
-			return nil
-		}
-		seq++
+		st.packetSeq++
+		l.packets.Store(st.packetSeq)
+		p.videoPackets.Add(1)
+		st.pkt.SequenceNumber++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	st.pictureID = (st.pictureID + 1) & 0x7fff
+	st.tl0++
+	st.frame++
+	l.frames.Store(st.frame)
+	p.videoFrames.Add(1)
+	if keyframe {
+		l.keyframes.Add(1)
+		p.keyframes.Add(1)
+	}
+	return nil
 }
 
 // LayerStats is what a Subscriber saw of the simulcast layers on one video track.
@@ -322,7 +314,7 @@ type LayerStats struct {
 	Layer           int    // layer of the last such packet
 	LayerChanges    uint64 // times the layer differed from the previous packet's
 	BadSwitches     uint64 // layer changes not at the first packet of a keyframe
-	Width, Height   int    // from the last keyframe header
+	Width, Height   int    // from the last VP8 keyframe header (0 for H.264)
 	Frames          [maxSimulcast]uint64
 	PictureIDBreaks uint64 // frame starts whose picture ID is not the previous one + 1
 	TL0Breaks       uint64 // frame starts whose TL0PICIDX is not the previous one + 1
@@ -336,10 +328,15 @@ type layerCounter struct {
 	lastTL0     uint8
 }
 
-// observe records one video packet whose synthetic block parsed.
-func (c *layerCounter) observe(payload []byte, block Synthetic) {
+// observe records one video packet of codec whose synthetic block parsed. Picture ID and
+// TL0PICIDX continuity and the picture size are VP8's (H.264 leaves them at zero).
+func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic) {
 	layer := LayerOf(block)
-	if layer < 0 || len(payload) < 5 || payload[0]&vp8DescExtended == 0 || payload[1]&(vp8ExtPictureID|vp8ExtTL0PicIdx) != vp8ExtPictureID|vp8ExtTL0PicIdx || payload[2]&vp8PictureIDLong == 0 {
+	if layer < 0 {
+		return
+	}
+	vp8 := codec == VideoCodecVP8
+	if vp8 && (len(payload) < 5 || payload[0]&vp8DescExtended == 0 || payload[1]&(vp8ExtPictureID|vp8ExtTL0PicIdx) != vp8ExtPictureID|vp8ExtTL0PicIdx || payload[2]&vp8PictureIDLong == 0) {
 		return
 	}
 	st := &c.stats
@@ -357,6 +354,9 @@ func (c *layerCounter) observe(payload []byte, block Synthetic) {
 		return
 	}
 	st.Frames[layer]++
+	if !vp8 {
+		return
+	}
 	pic := binary.BigEndian.Uint16(payload[2:]) & 0x7fff
 	tl0 := payload[4]
 	if c.havePicture {

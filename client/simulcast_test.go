@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// simulcastPackets packetizes one frame and returns copies of its payloads.
-func simulcastPackets(t *testing.T, f simulcastFrame) [][]byte {
+// framePackets packetizes one frame and returns copies of its payloads.
+func framePackets(t *testing.T, f videoFrame, codec frameCodec) [][]byte {
 	t.Helper()
 	var out [][]byte
-	err := packetizeSimulcastFrame(make([]byte, 0, MaxPayloadSize), f, func(payload []byte, last bool) error {
+	err := packetizeFrame(make([]byte, 0, MaxPayloadSize), f, codec, func(payload []byte, last bool) error {
 		if len(payload) > MaxPayloadSize {
 			t.Fatalf("payload of %d bytes", len(payload))
 		}
@@ -23,11 +23,11 @@ func simulcastPackets(t *testing.T, f simulcastFrame) [][]byte {
 }
 
 func TestPacketizeSimulcastFrame(t *testing.T) {
-	f := simulcastFrame{
-		videoFrame: videoFrame{number: 4, keyframe: true, size: 3000, firstSeq: 10, sentAtNs: 1, width: 1280, height: 720},
-		layer:      2, pictureID: 0x7fff, tl0: 255,
+	f := videoFrame{
+		number: 4, keyframe: true, size: 3000, firstSeq: 10, sentAtNs: 1,
+		simulcast: true, layer: 2, pictureID: 0x7fff, tl0: 255,
 	}
-	pkts := simulcastPackets(t, f)
+	pkts := framePackets(t, f, vp8Codec{width: 1280, height: 720})
 	if len(pkts) != 3 {
 		t.Fatalf("%d packets, want 3", len(pkts))
 	}
@@ -50,10 +50,9 @@ func TestPacketizeSimulcastFrame(t *testing.T) {
 
 func TestLayerCounter(t *testing.T) {
 	frame := func(layer int, keyframe bool, pic uint16, tl0 uint8) [][]byte {
-		return simulcastPackets(t, simulcastFrame{
-			videoFrame: videoFrame{keyframe: keyframe, size: 2000, width: uint16(320 << layer), height: uint16(180 << layer)},
-			layer:      layer, pictureID: pic, tl0: tl0,
-		})
+		return framePackets(t, videoFrame{
+			keyframe: keyframe, size: 2000, simulcast: true, layer: layer, pictureID: pic, tl0: tl0,
+		}, vp8Codec{width: uint16(320 << layer), height: uint16(180 << layer)})
 	}
 	var c layerCounter
 	feed := func(pkts [][]byte) {
@@ -62,7 +61,7 @@ func TestLayerCounter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.observe(p, block)
+			c.observe(VideoCodecVP8, p, block)
 		}
 	}
 	feed(frame(1, true, 0x7ffe, 254))
@@ -86,15 +85,21 @@ func TestValidateSimulcast(t *testing.T) {
 	tests := []struct {
 		name   string
 		layers []SimulcastLayer
+		codec  VideoCodec
 		ok     bool
 	}{
-		{"default", DefaultSimulcastLayers(), true},
-		{"duplicate rid", []SimulcastLayer{{RID: "q", Width: 1, Height: 1, Bitrate: 1}, {RID: "q", Width: 1, Height: 1, Bitrate: 1}}, false},
-		{"no size", []SimulcastLayer{{RID: "q", Bitrate: 1}}, false},
-		{"four layers", append(DefaultSimulcastLayers(), SimulcastLayer{RID: "x", Width: 1, Height: 1, Bitrate: 1}), false},
+		{"default", DefaultSimulcastLayers(), VideoCodecVP8, true},
+		{"default h264", DefaultSimulcastLayers(), VideoCodecH264, true},
+		{"duplicate rid", []SimulcastLayer{{RID: "q", Width: 1, Height: 1, Bitrate: 1}, {RID: "q", Width: 1, Height: 1, Bitrate: 1}}, VideoCodecVP8, false},
+		{"no size", []SimulcastLayer{{RID: "q", Bitrate: 1}}, VideoCodecVP8, false},
+		{"four layers", append(DefaultSimulcastLayers(), SimulcastLayer{RID: "x", Width: 1, Height: 1, Bitrate: 1}), VideoCodecVP8, false},
+		{"negative fps", []SimulcastLayer{{RID: "q", Width: 2, Height: 2, Bitrate: 1, FPS: -1}}, VideoCodecVP8, false},
+		{"fps too high", []SimulcastLayer{{RID: "q", Width: 2, Height: 2, Bitrate: 1, FPS: 241}}, VideoCodecVP8, false},
+		{"odd size for h264", []SimulcastLayer{{RID: "q", Width: 321, Height: 180, Bitrate: 1}}, VideoCodecH264, false},
+		{"odd size for vp8", []SimulcastLayer{{RID: "q", Width: 321, Height: 180, Bitrate: 1}}, VideoCodecVP8, true},
 	}
 	for _, tc := range tests {
-		err := validateSimulcast(tc.layers)
+		err := validateSimulcast(tc.layers, tc.codec)
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
 			t.Errorf("%s: %v", tc.name, err)
 		}

@@ -144,7 +144,8 @@ func (s *Subscriber) handleTrack(track *webrtc.TrackRemote, receiver *webrtc.RTP
 			}
 		}
 	}
-	c := newTrackCounter(track.ID(), track.StreamID(), track.Kind(), levelID)
+	codec, _ := VideoCodecOfMimeType(track.Codec().MimeType)
+	c := newTrackCounter(track.ID(), track.StreamID(), track.Kind(), codec, levelID)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -15,17 +15,19 @@ type TrackStats struct {
 	Kind     webrtc.RTPCodecType
 	SSRC     uint32
 
-	Packets    uint64 // every packet read, duplicates included
-	Unique     uint64 // distinct RTP sequence numbers
-	Duplicates uint64 // packets whose RTP sequence number was seen before
-	OutOfOrder uint64 // packets older than the newest one seen (retransmissions arrive so)
-	SeqGaps    uint64 // RTP sequence numbers missing between the lowest and highest received
+	Packets      uint64 // every packet read, duplicates included
+	PayloadBytes uint64 // RTP payload bytes of those packets
+	Unique       uint64 // distinct RTP sequence numbers
+	Duplicates   uint64 // packets whose RTP sequence number was seen before
+	OutOfOrder   uint64 // packets older than the newest one seen (retransmissions arrive so)
+	SeqGaps      uint64 // RTP sequence numbers missing between the lowest and highest received
 
-	PayloadErrors uint64 // packets that are not in the synthetic format or fail its checks
-	FirstBlockSeq uint32 // lowest synthetic sequence received
-	LastBlockSeq  uint32 // highest synthetic sequence received
-	BlockGaps     uint64 // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
-	Keyframes     uint64 // video frame starts flagged keyframe
+	PayloadErrors uint64     // packets that are not in the synthetic format or fail its checks
+	FirstBlockSeq uint32     // lowest synthetic sequence received
+	LastBlockSeq  uint32     // highest synthetic sequence received
+	BlockGaps     uint64     // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
+	Codec         VideoCodec // of a video track: from the negotiated mime type
+	Keyframes     uint64     // video frame starts flagged keyframe
 	// CompleteKeyframes counts keyframes received whole (start to marker packet, no
 	// sequence gap); FirstCompleteKeyframe is when the first one was complete.
 	CompleteKeyframes     uint64
@@ -90,6 +92,7 @@ type trackCounter struct {
 	mu           sync.Mutex
 	stats        TrackStats
 	payloadKind  PayloadKind
+	codec        VideoCodec // of a video track
 	levelExtID   uint8
 	lastRTPSeq   uint16
 	extRTPSeq    uint64
@@ -103,12 +106,19 @@ type trackCounter struct {
 	keyNext      uint64 // its next extended RTP sequence number
 }
 
-func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, levelExtID uint8) *trackCounter {
-	c := &trackCounter{levelExtID: levelExtID, payloadKind: PayloadAudio}
+// newTrackCounter counts a track of kind; codec frames its video (VP8 when unknown).
+func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, codec VideoCodec, levelExtID uint8) *trackCounter {
+	if codec == "" {
+		codec = VideoCodecVP8
+	}
+	c := &trackCounter{levelExtID: levelExtID, payloadKind: PayloadAudio, codec: codec}
 	if kind == webrtc.RTPCodecTypeVideo {
 		c.payloadKind = PayloadVideo
 	}
 	c.stats = TrackStats{TrackID: trackID, StreamID: streamID, Kind: kind, AudioLevel: -1}
+	if kind == webrtc.RTPCodecTypeVideo {
+		c.stats.Codec = codec
+	}
 	return c
 }
 
@@ -118,6 +128,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 	defer c.mu.Unlock()
 	st := &c.stats
 	st.Packets++
+	st.PayloadBytes += uint64(len(pkt.Payload))
 	st.SSRC = pkt.SSRC
 	// Extend the 16-bit sequence number relative to the last one seen.
 	if !c.sawFirst {
@@ -140,14 +151,20 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 			st.AudioLevel = int(v[0])
 		}
 	}
-	block, err := ParsePacketPayload(c.payloadKind, pkt.Payload)
+	var block Synthetic
+	var err error
+	if c.payloadKind == PayloadVideo {
+		block, err = ParseVideoPayload(c.codec, pkt.Payload)
+	} else {
+		block, err = ParsePacketPayload(PayloadAudio, pkt.Payload)
+	}
 	if err != nil {
 		st.PayloadErrors++
 		c.sawFirst = true
 		return false
 	}
 	if c.payloadKind == PayloadVideo {
-		c.layers.observe(pkt.Payload, block)
+		c.layers.observe(c.codec, pkt.Payload, block)
 		if !c.sawFirst {
 			st.FirstKeyframe = block.Flags&FlagKeyframe != 0 && block.Flags&FlagFrameStart != 0
 		}

@@ -28,7 +28,7 @@ func TestTrackCounterSequences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newTrackCounter("a", "s", webrtc.RTPCodecTypeAudio, 0)
+			c := newTrackCounter("a", "s", webrtc.RTPCodecTypeAudio, "", 0)
 			for _, s := range tt.rtpSeqs {
 				// The block sequence mirrors the RTP sequence so both checks agree.
 				c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: s}, Payload: audio(uint32(s) + 1000)}, time.Now())
@@ -46,7 +46,7 @@ func TestTrackCounterSequences(t *testing.T) {
 }
 
 func TestTrackCounterPayloadErrors(t *testing.T) {
-	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, 0)
+	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, VideoCodecVP8, 0)
 	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte{0x10, 1, 2, 3}}, time.Now())
 	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 2}, Payload: appendSynthetic(nil, Synthetic{Kind: PayloadAudio})}, time.Now())
 	if st := c.snapshot(); st.PayloadErrors != 2 || st.Packets != 2 {
@@ -66,7 +66,7 @@ func TestTrackCounterCompleteKeyframes(t *testing.T) {
 	frame := func(number uint32, keyframe bool) [][]byte {
 		var out [][]byte
 		buf := make([]byte, 0, MaxPayloadSize)
-		err := packetizeFrame(buf, videoFrame{number: number, keyframe: keyframe, size: 3000, firstSeq: number * 10, sentAtNs: 1, width: 640, height: 360},
+		err := packetizeFrame(buf, videoFrame{number: number, keyframe: keyframe, size: 3000, firstSeq: number * 10, sentAtNs: 1}, vp8Codec{width: 640, height: 360},
 			func(payload []byte, _ bool) error {
 				out = append(out, append([]byte(nil), payload...))
 				return nil
@@ -76,7 +76,7 @@ func TestTrackCounterCompleteKeyframes(t *testing.T) {
 		}
 		return out
 	}
-	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, 0)
+	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, VideoCodecVP8, 0)
 	seq := uint16(100)
 	send := func(payloads [][]byte, skip int) time.Time {
 		at := fixedNow.Add(time.Duration(seq) * time.Millisecond)
