@@ -236,6 +236,19 @@ func eval[T any](b *browser, expr string) T {
 
 // waitFor polls a JavaScript condition until it returns a non-zero value of T or the
 // deadline passes, and returns that value.
+// poll evaluates the boolean expr until it is true (true) or deadline passes (false).
+func poll(b *browser, expr string, deadline time.Duration) bool {
+	b.t.Helper()
+	for end := time.Now().Add(deadline); ; time.Sleep(100 * time.Millisecond) {
+		if eval[bool](b, expr) {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
 func waitFor[T comparable](b *browser, what, expr string, deadline time.Duration) T {
 	b.t.Helper()
 	var zero T

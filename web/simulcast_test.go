@@ -26,8 +26,10 @@ func TestBrowserSimulcastLayersByWish(t *testing.T) {
 		)
 		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall'`, 20*time.Second)
 	}
-	waitFor[bool](alice, "three simulcast layers sent",
-		`(async () => (await (`+statsJS+`)).publishedRids.join() === 'f,h,q')()`, 45*time.Second)
+	if !poll(alice, `(async () => (await (`+statsJS+`)).publishedRids.join() === 'f,h,q')()`, 45*time.Second) {
+		alice.dumpOutput()
+		t.Fatalf("alice: Chromium did not send all three simulcast layers in 45 s; its encodings: %s", eval[string](alice, senderLayersJS))
+	}
 
 	wishes := []struct {
 		b      *browser
@@ -79,3 +81,20 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// senderLayersJS describes the publisher's video encodings: active flag, frames encoded,
+// size and why Chromium limits quality (cpu, bandwidth) — for failure messages.
+const senderLayersJS = `(async () => {
+  const pc = window.parleyDemo.engine._media.peerConnections.publisher;
+  const active = {};
+  pc.getSenders().forEach((s) => (s.getParameters().encodings || []).forEach((e) => { active[e.rid || ''] = e.active; }));
+  const out = [];
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video') {
+      out.push(r.rid + ': active=' + active[r.rid || ''] + ' framesEncoded=' + (r.framesEncoded || 0) + ' ' +
+        (r.frameWidth || 0) + 'x' + (r.frameHeight || 0) + ' limitation=' + r.qualityLimitationReason +
+        ' bytesSent=' + (r.bytesSent || 0));
+    }
+  });
+  return out.sort().join('; ');
+})()`
