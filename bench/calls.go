@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -161,7 +162,7 @@ func (r *runner) establish(ctx context.Context, pair *callPair) (stage string, e
 			return "onCallBegin", err
 		}
 	}
-	what := Publishing{Audio: true, Video: s.CallVideo, VideoBitrate: s.VideoBitrate}
+	what := Publishing{Audio: true, Video: s.CallVideo, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec)}
 	errs := make(chan error, 2)
 	for _, p := range []*participant{pair.caller, pair.callee} {
 		go func() { errs <- p.publish(ctx, what) }()

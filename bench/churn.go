@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -32,7 +33,7 @@ loop:
 		seat := roomSeat{
 			room:    protocol.StrRoom(fmt.Sprintf("bench_%s_%d", r.runID, room)),
 			userID:  r.userID("u", room, i),
-			publish: Publishing{Audio: true, Video: s.ChurnVideo, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate},
+			publish: Publishing{Audio: true, Video: s.ChurnVideo, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec)},
 		}
 		wg.Add(1)
 		go func() {

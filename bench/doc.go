@@ -1,14 +1,17 @@
 // Package bench is Parley's load harness (cmd/parley-bench): it connects simulated
 // users to a Parley server by URL, each with its own WebSocket (client.Conn), its own
 // publisher PeerConnection (client.Publisher: synthetic Opus with the audio-level
-// extension and synthetic VP8, optionally three simulcast layers) and its own measuring
-// subscriber PeerConnection, and reports what the load cost the server.
+// extension, 80-byte payloads every 20 ms, and synthetic VP8 or H.264 video — Scenario.Codec,
+// --codec — optionally as three simulcast layers 320×180@15, 640×360@20, 1280×720@30 fps at
+// 150 kbit/s, 500 kbit/s, 1.7 Mbit/s) and its own measuring subscriber PeerConnection, which
+// finds each packet's synthetic block by the track's negotiated codec, and reports what the
+// load cost the server.
 //
 // Scenarios (Scenario, scenario.go): room (N rooms × P video publishers + A audio
 // publishers + S subscribers that view given videos at given sizes), calls (N concurrent
 // 1v1 calls through the call layer: call → accept → media → hangup, at a call rate with a
 // hold time), churn (users joining and leaving at a rate, to expose leaks), and the named
-// reference loads a1, a2, b, c (Reference).
+// reference loads a1, a2, b, c (Reference; 60 s measurement windows by default).
 //
 // Measures (Report, report.go): join time (socket open → media flowing), time to first
 // frame (startRemoteView → first keyframe), call setup time and failures by cause,

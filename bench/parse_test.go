@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -155,6 +156,51 @@ func TestReferenceLoads(t *testing.T) {
 	}
 }
 
+func TestScenarioCodec(t *testing.T) {
+	tests := []struct {
+		codec, want string
+		ok          bool
+	}{
+		{"", "vp8", true}, {"vp8", "vp8", true}, {"h264", "h264", true},
+		{"H264", "", false}, {"av1", "", false}, {"h265", "", false},
+	}
+	for _, tt := range tests {
+		s := Scenario{Kind: KindRoom, AudioPublishers: 1, Codec: tt.codec}
+		s.SetDefaults()
+		err := s.Validate()
+		if (err == nil) != tt.ok {
+			t.Errorf("codec %q: %v, want ok=%v", tt.codec, err, tt.ok)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalidScenario) || !strings.Contains(err.Error(), "unknown codec") {
+				t.Errorf("codec %q: error %v", tt.codec, err)
+			}
+			continue
+		}
+		if s.Codec != tt.want {
+			t.Errorf("codec %q became %q, want %q", tt.codec, s.Codec, tt.want)
+		}
+	}
+}
+
+func TestVideoDescription(t *testing.T) {
+	tests := []struct {
+		s    Scenario
+		want string
+	}{
+		{Scenario{Kind: KindRoom, VideoPublishers: 1, Simulcast: true, Codec: "h264"}, "h264 simulcast"},
+		{Scenario{Kind: KindRoom, VideoPublishers: 1}, "vp8"},
+		{Scenario{Kind: KindRoom, AudioPublishers: 3, Codec: "h264"}, "none"},
+		{Scenario{Kind: KindCalls, CallVideo: true, Simulcast: true, Codec: "vp8"}, "vp8"},
+	}
+	for _, tt := range tests {
+		if got := tt.s.videoDescription(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
 func TestLoadScenario(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
@@ -165,8 +211,22 @@ func TestLoadScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "fan" || s.Subscribers != 5 || s.Duration != 30*time.Second || s.Ramp != DefaultRamp || s.Validate() != nil {
+	if s.Name != "fan" || s.Subscribers != 5 || s.Duration != 30*time.Second || s.Ramp != DefaultRamp || s.Codec != "vp8" || s.Validate() != nil {
 		t.Errorf("loaded %+v (%v)", s, s.Validate())
+	}
+	h264 := filepath.Join(dir, "h264.yaml")
+	if err := os.WriteFile(h264, []byte("kind: room\nvideo_publishers: 1\nsimulcast: true\ncodec: h264\nsubscribers: 1\nviews: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := LoadScenario(h264); err != nil || s.Codec != "h264" || s.Validate() != nil {
+		t.Errorf("codec h264: %+v, %v", s, err)
+	}
+	vp9 := filepath.Join(dir, "vp9.yaml")
+	if err := os.WriteFile(vp9, []byte("kind: room\naudio_publishers: 1\ncodec: vp9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := LoadScenario(vp9); err != nil || !errors.Is(s.Validate(), ErrInvalidScenario) {
+		t.Errorf("codec vp9: %v, validate %v", err, s.Validate())
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("kind: room\nsubscriberz: 5\n"), 0o644); err != nil {

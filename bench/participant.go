@@ -32,9 +32,12 @@ var (
 type Publishing struct {
 	Audio bool `json:"audio" yaml:"audio"`
 	Video bool `json:"video" yaml:"video"`
-	// Simulcast sends the video as three layers (client.DefaultSimulcastLayers: 150, 500,
-	// 1500 kbit/s); otherwise one 1280×720 stream at VideoBitrate.
+	// Simulcast sends the video as three layers (client.DefaultSimulcastLayers: 320×180 at
+	// 15 fps and 150 kbit/s, 640×360 at 20 fps and 500 kbit/s, 1280×720 at 30 fps and
+	// 1.7 Mbit/s); otherwise one 1280×720 stream at 30 fps and VideoBitrate.
 	Simulcast bool `json:"simulcast" yaml:"simulcast"`
+	// Codec frames the video: client.VideoCodecVP8 (default) or client.VideoCodecH264.
+	Codec client.VideoCodec `json:"codec,omitempty" yaml:"codec"`
 	// VideoBitrate of the single-stream video in bit/s (default 1.5 Mbit/s).
 	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate"`
 }
@@ -209,10 +212,13 @@ func (p *participant) handleTrickle(ev client.Event) {
 }
 
 // publish negotiates the publisher PeerConnection and starts sending once it connects.
+// The media follow the reference model: 80-byte Opus payloads every 20 ms, a keyframe
+// every 120 frames of a layer.
 func (p *participant) publish(ctx context.Context, what Publishing) error {
 	cfg := client.PublisherConfig{
 		Peer: p.target.peerConfig(), StreamID: p.id, NoAudio: !what.Audio, NoVideo: !what.Video,
-		AudioLevel: 30, VoiceActivity: true, VideoFPS: 30, KeyframeInterval: 120,
+		AudioLevel: 30, VoiceActivity: true, AudioPayloadSize: client.ReferenceAudioPayloadSize,
+		VideoCodec: what.Codec, VideoFPS: 30, KeyframeInterval: 120,
 		VideoBitrate: what.VideoBitrate, Width: 1280, Height: 720,
 	}
 	if cfg.VideoBitrate == 0 {

@@ -144,6 +144,9 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 	buf := make([]byte, 1500)
 	var hdr rtp.Header
 	video := t.kind == webrtc.RTPCodecTypeVideo
+	// The video's framing follows the negotiated codec (VP8 or H.264); an unknown one
+	// makes every packet count as padding.
+	codec, _ := client.VideoCodecOfMimeType(track.Codec().MimeType)
 	waitingKeyframe := video
 	var lastPLI time.Time
 	for {
@@ -170,12 +173,12 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 			payload = payload[:max(len(payload)-int(payload[len(payload)-1]), 0)]
 		}
 		if video {
-			vp8, err := client.ParseVP8(payload)
+			block, err := client.VideoBlock(codec, payload)
 			if err != nil {
 				m.padding.Add(1)
 				continue
 			}
-			payload = vp8.Payload
+			payload = block
 		}
 		if len(payload) < synthHeaderLen || payload[0] != 'P' || payload[1] != 'Y' {
 			m.padding.Add(1)

@@ -335,7 +335,7 @@ func formatValue(v float64) string {
 // WriteTable prints the report as a table.
 func (rep *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "scenario %s (%s)\t%s\n", rep.Scenario.Name, rep.Scenario.Kind, rep.URL)
+	fmt.Fprintf(tw, "scenario %s (%s, video %s)\t%s\n", rep.Scenario.Name, rep.Scenario.Kind, rep.Scenario.videoDescription(), rep.URL)
 	for _, m := range rep.metrics() {
 		v := "n/a"
 		if m.known {

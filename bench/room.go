@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -31,6 +32,7 @@ func (r *runner) seats() (publishers, subscribers []roomSeat) {
 		for i := range s.VideoPublishers {
 			publishers = append(publishers, roomSeat{room: id, userID: r.userID("v", room, i), publish: Publishing{
 				Audio: s.PublisherAudio, Video: true, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate,
+				Codec: client.VideoCodec(s.Codec),
 			}})
 		}
 		for i := range s.AudioPublishers {

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -51,12 +52,12 @@ func checkMedia(t *testing.T, rep *Report, audioTracks, videoTracks int) {
 	}
 }
 
-// TestRoomTiny: one publisher (audio + simulcast video), three subscribers viewing its
-// video at 720p, for 3 s against an in-process server.
-func TestRoomTiny(t *testing.T) {
-	url := startServer(t)
+// runTinyRoom runs a room of one video publisher with audio and three subscribers viewing
+// its video at 720p, for 3 s, and checks what every tiny room must show.
+func runTinyRoom(t *testing.T, url string, simulcast bool, codec string) *Report {
+	t.Helper()
 	s := Scenario{
-		Name: "tiny", Kind: KindRoom, VideoPublishers: 1, PublisherAudio: true, Simulcast: true,
+		Name: "tiny", Kind: KindRoom, VideoPublishers: 1, PublisherAudio: true, Simulcast: simulcast, Codec: codec,
 		Subscribers: 3, Views: 1, HighViews: 1, Ramp: 20, Settle: time.Second, Duration: 3 * time.Second,
 	}
 	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
@@ -70,10 +71,24 @@ func TestRoomTiny(t *testing.T) {
 	if rep.FirstFrame.Count != 3 || rep.FirstFrame.P50 <= 0 {
 		t.Errorf("time to first frame %+v, want 3 values", rep.FirstFrame)
 	}
-	// The subscribers asked for 1280×720: 1.5 Mb/s each plus audio.
+	// The subscribers asked for 1280×720: 1.5-1.7 Mb/s each plus audio, none of it taken
+	// for padding (the receiver found every packet's block).
 	if rep.RxMbps < 3 {
 		t.Errorf("received %.2f Mb/s, want ≥ 3 (three subscribers of the 720p layer)", rep.RxMbps)
 	}
+	var table bytes.Buffer
+	_ = rep.WriteTable(&table)
+	if !strings.Contains(table.String(), "video "+codec) {
+		t.Errorf("table does not show the codec %s:\n%s", codec, table.String())
+	}
+	return rep
+}
+
+// TestRoomTiny: one publisher (audio + simulcast VP8 video), three subscribers viewing its
+// video at 720p, for 3 s against an in-process server; the report survives JSON.
+func TestRoomTiny(t *testing.T) {
+	url := startServer(t)
+	rep := runTinyRoom(t, url, true, "vp8")
 	path := filepath.Join(t.TempDir(), "report.json")
 	if err := rep.WriteJSON(path); err != nil {
 		t.Fatal(err)
@@ -88,6 +103,17 @@ func TestRoomTiny(t *testing.T) {
 	}
 	if !strings.Contains(cmp.String(), "loss") || !strings.Contains(cmp.String(), "+0.0%") {
 		t.Errorf("comparison of a report with itself:\n%s", cmp.String())
+	}
+}
+
+// TestRoomTinyH264: the tiny room with H.264 video through the real server, simulcast
+// and single-stream: every packet arrives (loss 0), latencies and first frames measured.
+func TestRoomTinyH264(t *testing.T) {
+	url := startServer(t)
+	for _, simulcast := range []bool{true, false} {
+		t.Run(fmt.Sprintf("simulcast=%v", simulcast), func(t *testing.T) {
+			runTinyRoom(t, url, simulcast, "h264")
+		})
 	}
 }
 

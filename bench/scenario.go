@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/parley-rtc/parley/client"
 )
 
 // Kind is what a scenario does.
@@ -31,6 +33,8 @@ type Scenario struct {
 	PublisherAudio  bool `json:"publisher_audio,omitempty" yaml:"publisher_audio"` // video publishers also send audio
 	AudioPublishers int  `json:"audio_publishers,omitempty" yaml:"audio_publishers"`
 	Simulcast       bool `json:"simulcast,omitempty" yaml:"simulcast"`
+	// Codec of the synthetic video: "vp8" (default) or "h264".
+	Codec string `json:"codec,omitempty" yaml:"codec"`
 	// VideoBitrate is the single-stream video bitrate in bit/s (default 1.5 Mbit/s).
 	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate"`
 	Subscribers  int `json:"subscribers,omitempty" yaml:"subscribers"`
@@ -74,6 +78,9 @@ func (s *Scenario) SetDefaults() {
 	}
 	if s.Ramp == 0 {
 		s.Ramp = DefaultRamp
+	}
+	if s.Codec == "" {
+		s.Codec = string(client.VideoCodecVP8)
 	}
 	if s.Duration == 0 {
 		s.Duration = DefaultDuration
@@ -119,6 +126,10 @@ func (s *Scenario) Validate() error {
 		if v < 0 {
 			return bad("negative %s (%d)", name, v)
 		}
+	}
+	codec, err := client.ParseVideoCodec(s.Codec)
+	if err != nil || codec != client.VideoCodec(s.Codec) {
+		return bad("unknown codec %q (vp8, h264)", s.Codec)
 	}
 	if s.Duration < time.Second {
 		return bad("duration %s is shorter than 1s", s.Duration)
@@ -176,8 +187,9 @@ func (s *Scenario) participants() int {
 }
 
 // Reference returns a named reference load (docs/benchmarks.md, the shared reference
-// loads): a1, a2, b, c. subscribers overrides the subscriber count when > 0 (c is run
-// with 60, 90 and 130).
+// loads): a1, a2, b, c, measured for DefaultDuration (60 s) after DefaultSettle, with VP8
+// video (set Codec for H.264). subscribers overrides the subscriber count when > 0 (c is
+// run with 60, 90 and 130).
 func Reference(name string, subscribers int) (Scenario, error) {
 	s := Scenario{Name: name, Kind: KindRoom, Rooms: 1, Ramp: DefaultRamp, Settle: DefaultSettle, Duration: DefaultDuration}
 	switch name {
@@ -197,6 +209,23 @@ func Reference(name string, subscribers int) (Scenario, error) {
 	}
 	s.SetDefaults()
 	return s, nil
+}
+
+// videoDescription says how video is sent: codec and simulcast, or "none".
+func (s *Scenario) videoDescription() string {
+	video := s.VideoPublishers > 0 || (s.Kind == KindCalls && s.CallVideo) || (s.Kind == KindChurn && s.ChurnVideo)
+	codec := s.Codec
+	if codec == "" { // a report written before the codec was recorded
+		codec = string(client.VideoCodecVP8)
+	}
+	switch {
+	case !video:
+		return "none"
+	case s.Simulcast && s.Kind != KindCalls:
+		return codec + " simulcast"
+	default:
+		return codec
+	}
 }
 
 // IsReference reports whether name is a reference load.

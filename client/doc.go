@@ -1,8 +1,9 @@
 // Package client is the smallest Go SDK for Parley that tests and the bench need: a
 // signaling Conn (Dial: JSON-RPC 2.0 over WebSocket, a typed method per protocol method,
 // an ordered event log with waiters and On handlers, StartMedia/StopMedia that negotiate
-// both PeerConnections), a Publisher that offers and sends synthetic Opus and VP8 tracks,
-// and a Subscriber that answers the server's offers and checks every packet it receives
+// both PeerConnections), a Publisher that offers and sends synthetic Opus and VP8 or H.264
+// tracks (single stream or simulcast layers, each layer on its own frame rate), and a
+// Subscriber that answers the server's offers and checks every packet it receives
 // (sequence continuity, duplicates, payload integrity, latency, track end).
 //
 // It imports nothing of the server but signaling/protocol (wire types), so it can talk to
@@ -19,7 +20,8 @@
 //     answering them. Writes are serialised by a mutex. Dial starts the three, Close ends
 //     them (and the media) and is idempotent.
 //   - Publisher: one send goroutine per track (started by Start, ended by Stop/Close) owns
-//     that track's RTP sequence, timestamp and synthetic counters; one RTCP reader per
+//     that track's RTP sequence, timestamp and synthetic counters (the simulcast one owns
+//     every layer's, and sends each layer's frame when the layer's own clock is due); one RTCP reader per
 //     sender (ended when the PeerConnection closes) flags keyframe requests through an
 //     atomic. Counters read by Stats are atomics.
 //   - Subscriber: pion's OnTrack goroutine becomes that track's read loop; it alone writes
@@ -27,7 +29,15 @@
 //     Like a decoder, it sends a PLI while a video track has not yet had a keyframe.
 //   - Close waits for every goroutine the value started; it is idempotent.
 //
-// Every PeerConnection gets its own webrtc.API (NewAPI): Opus and VP8, the mid and
+// Synthetic media (payload.go, packetize.go, h264.go): every RTP packet carries one
+// verifiable block (send time, sequence, frame, flags, filler, CRC) after the codec's
+// framing. One packetizer splits a frame into payloads of at most MaxPayloadSize bytes and
+// asks a small frameCodec for the framing: VP8 (payload descriptor, frame header) or H.264
+// (RFC 6184: a keyframe's STAP-A of SPS with the layer's size, PPS and an SEI holding a
+// block; the slice as one NAL unit or FU-A fragments). The Subscriber parses by the track's
+// negotiated mime type (ParseVideoPayload).
+//
+// Every PeerConnection gets its own webrtc.API (NewAPI): Opus, VP8 and H.264, the mid and
 // ssrc-audio-level header extensions, and an explicit interceptor chain (optional loss
 // simulator, NACK generator and responder, RTCP receiver and sender reports). The loss
 // simulator drops after SRTP decryption, so it turns off SRTP replay protection (the

@@ -36,17 +36,21 @@ func streamSupportsNACK(info *interceptor.StreamInfo) bool {
 }
 
 // BindRemoteStream wraps the stream's reader. Each stream has its own generator seeded
-// from the configured seed and the SSRC, read only by that stream's read goroutine.
+// from the configured seed and the SSRC, read only by that stream's read goroutine. The
+// stream's first packet is never dropped: with nothing received before it, no NACK could
+// ever ask for it again.
 func (d *dropInterceptor) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
 	if !streamSupportsNACK(info) {
 		return reader
 	}
 	rate := d.factory.rate
 	rng := rand.New(rand.NewPCG(uint64(d.factory.seed), uint64(info.SSRC)))
+	first := true
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		for {
 			n, attr, err := reader.Read(b, a)
-			if err != nil || rng.Float64() >= rate {
+			if err != nil || first || rng.Float64() >= rate {
+				first = first && err != nil
 				return n, attr, err
 			}
 			d.factory.dropped.Add(1)

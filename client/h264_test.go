@@ -324,12 +324,17 @@ func TestVideoCodecNames(t *testing.T) {
 func FuzzParseH264Payload(f *testing.F) {
 	for _, keyframe := range []bool{true, false} {
 		var pkts [][]byte
-		_ = packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{keyframe: keyframe, size: 1500}, newH264Codec(1920, 1080),
+		_ = packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{keyframe: keyframe, size: 40}, newH264Codec(1920, 1080),
 			func(p []byte, _ bool) error { pkts = append(pkts, append([]byte(nil), p...)); return nil })
 		for _, p := range pkts {
 			f.Add(p)
 		}
 	}
+	video := func(flags uint8) Synthetic { return Synthetic{Kind: PayloadVideo, Flags: flags, Seq: 8, Filler: 5} }
+	f.Add(h264Payload([]byte{0x7c, 0x85}, video(FlagKeyframe)))
+	f.Add(h264Payload([]byte{0x5c, 0x81}, video(FlagFrameStart)))
+	f.Add(h264Payload([]byte{0x5c, 0x01}, video(0)))
+	f.Add(h264Payload([]byte{0x5c, 0x41}, video(FlagFrameEnd)))
 	f.Add([]byte{0x78, 0x00, 0x01, 0x67, 0x00, 0x01, 0x68})
 	f.Add([]byte{0x5c, 0xc1})
 	f.Fuzz(func(t *testing.T, payload []byte) {

@@ -1,7 +1,7 @@
 // Command parley-bench loads a Parley server with simulated WebRTC users (package bench)
 // and reports what it cost the server.
 //
-//	parley-bench --scenario a1 --start-server --out a1.json
+//	parley-bench --scenario a1 --codec h264 --start-server --out a1.json
 //	parley-bench --url ws://host:7880/ws --secret S --scenario room --video-publishers 2 --subscribers 20
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
 package main
@@ -101,8 +101,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&sc.VideoPublishers, "video-publishers", 0, "video publishers per room")
 	fs.BoolVar(&sc.PublisherAudio, "publisher-audio", false, "video publishers also send audio")
 	fs.IntVar(&sc.AudioPublishers, "audio-publishers", 0, "audio-only publishers per room")
-	fs.BoolVar(&sc.Simulcast, "simulcast", false, "video as three simulcast layers (150/500/1500 kbit/s)")
+	fs.BoolVar(&sc.Simulcast, "simulcast", false, "video as three simulcast layers (320x180@15 150 kbit/s, 640x360@20 500 kbit/s, 1280x720@30 1.7 Mbit/s)")
 	fs.BoolVar(&noSimulcast, "no-simulcast", false, "video as one 1280x720 stream (overrides a reference load's simulcast)")
+	fs.StringVar(&sc.Codec, "codec", "vp8", "synthetic video codec: vp8 | h264")
 	fs.IntVar(&sc.VideoBitrate, "video-bitrate", 0, "single-stream video bitrate, bit/s (default 1500000)")
 	fs.IntVar(&sc.Subscribers, "subscribers", 0, "subscribers per room (with c: 60, 90, 130)")
 	fs.IntVar(&sc.Views, "views", 0, "videos each subscriber views")
@@ -117,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&sc.ChurnVideo, "churn-video", false, "churning users also publish video")
 	fs.Float64Var(&sc.Ramp, "ramp", bench.DefaultRamp, "participants joining per second")
 	fs.DurationVar(&sc.Settle, "settle", bench.DefaultSettle, "wait after the last join before measuring")
-	fs.DurationVar(&sc.Duration, "duration", bench.DefaultDuration, "measurement window")
+	fs.DurationVar(&sc.Duration, "duration", bench.DefaultDuration, "measurement window (60s, as the reference loads)")
 	fs.DurationVar(&o.cfg.JoinTimeout, "join-timeout", bench.DefaultJoinTimeout, "one participant's join")
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.compare, "compare", "", "print the differences to this earlier JSON report")
@@ -158,6 +159,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"rooms": func() { base.Rooms = sc.Rooms }, "video-publishers": func() { base.VideoPublishers = sc.VideoPublishers },
 		"publisher-audio": func() { base.PublisherAudio = sc.PublisherAudio }, "audio-publishers": func() { base.AudioPublishers = sc.AudioPublishers },
 		"simulcast": func() { base.Simulcast = sc.Simulcast }, "no-simulcast": func() { base.Simulcast = !noSimulcast },
+		"codec":         func() { base.Codec = sc.Codec },
 		"video-bitrate": func() { base.VideoBitrate = sc.VideoBitrate }, "subscribers": func() { base.Subscribers = sc.Subscribers },
 		"views": func() { base.Views = sc.Views }, "high-views": func() { base.HighViews = sc.HighViews },
 		"high-size": func() { base.HighWidth, base.HighHeight = sc.HighWidth, sc.HighHeight },

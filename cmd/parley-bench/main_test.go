@@ -35,6 +35,11 @@ func TestParseFlags(t *testing.T) {
 		{"calls", []string{"--scenario", "calls", "--calls", "3", "--call-video", "--hold", "2s"}, func(s bench.Scenario) bool {
 			return s.Kind == bench.KindCalls && s.Calls == 3 && s.CallVideo && s.Hold == 2*time.Second && s.CallRate == 2.5
 		}, ""},
+		{"a1 in h264", []string{"--scenario", "a1", "--codec", "h264"}, func(s bench.Scenario) bool {
+			return s.Name == "a1" && s.Codec == "h264" && s.Simulcast && s.Duration == time.Minute
+		}, ""},
+		{"default codec", []string{"--scenario", "c"}, func(s bench.Scenario) bool { return s.Codec == "vp8" }, ""},
+		{"unknown codec", []string{"--scenario", "a2", "--codec", "vp9"}, nil, "unknown codec \"vp9\""},
 		{"impossible", []string{"--subscribers", "0", "--views", "1", "--video-publishers", "1"}, nil, "no subscribers"},
 		{"negative", []string{"--scenario", "calls", "--calls", "-1"}, nil, "negative calls"},
 		{"bad size", []string{"--low-size", "big"}, nil, "WIDTHxHEIGHT"},

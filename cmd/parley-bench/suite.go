@@ -21,7 +21,8 @@ type suiteOptions struct {
 	serverBin      string
 	doc            string
 	outDir         string
-	duration       time.Duration
+	duration       time.Duration // reference loads
+	otherDuration  time.Duration // calls and churn
 	searchDuration time.Duration
 	budget         time.Duration
 	quiet          bool
@@ -50,9 +51,10 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.serverBin, "server-bin", "", "parley binary (default: next to parley-bench, then $PATH)")
 	fs.StringVar(&o.doc, "doc", "docs/benchmarks.md", "markdown file to write the results to")
 	fs.StringVar(&o.outDir, "out-dir", "bin/bench-results", "directory for the JSON reports")
-	fs.DurationVar(&o.duration, "duration", 20*time.Second, "measurement window of the reference loads")
+	fs.DurationVar(&o.duration, "duration", bench.DefaultDuration, "measurement window of the reference loads (60s, as the reference)")
+	fs.DurationVar(&o.otherDuration, "other-duration", 20*time.Second, "measurement window of the calls and churn runs")
 	fs.DurationVar(&o.searchDuration, "search-duration", 10*time.Second, "measurement window of each search step")
-	fs.DurationVar(&o.budget, "budget", 12*time.Minute, "stop starting search steps after this much time")
+	fs.DurationVar(&o.budget, "budget", 16*time.Minute, "stop starting search steps after this much time")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -84,17 +86,16 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return rep
 	}
 
-	for _, name := range []string{"a1", "a2", "b", "c"} {
-		s, _ := bench.Reference(name, 0)
+	for _, s := range referenceRuns() {
 		s.Duration = o.duration
 		one("reference", 0, s)
 	}
 	calls := bench.Scenario{Name: "calls-10", Kind: bench.KindCalls, Calls: 10, CallVideo: true, VideoBitrate: 500_000,
-		Ramp: 10, Settle: 3 * time.Second, Duration: o.duration}
+		Ramp: 10, Settle: 3 * time.Second, Duration: o.otherDuration}
 	calls.SetDefaults()
 	one("calls", 10, calls)
 	churn := bench.Scenario{Name: "churn", Kind: bench.KindChurn, ChurnRate: 5, Hold: 3 * time.Second,
-		Settle: 3 * time.Second, Duration: o.duration}
+		Settle: 3 * time.Second, Duration: o.otherDuration}
 	churn.SetDefaults()
 	one("churn", 0, churn)
 
@@ -121,6 +122,20 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintf(stderr, "wrote %s and %s/*.json in %s\n", o.doc, o.outDir, time.Since(started).Round(time.Second))
 	return 0
+}
+
+// referenceRuns are the suite's reference loads: a1 (VP8 and H.264), a2, b, c.
+func referenceRuns() []bench.Scenario {
+	var out []bench.Scenario
+	for _, name := range []string{"a1", "a1-h264", "a2", "b", "c"} {
+		ref, codec, _ := strings.Cut(name, "-")
+		s, _ := bench.Reference(ref, 0)
+		if codec != "" {
+			s.Name, s.Codec = name, codec
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // searches are the three step-up searches of the suite.
