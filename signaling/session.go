@@ -13,10 +13,14 @@ import (
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
-// retainLimit bounds the notifications a session keeps for a resume (the newest ones):
+// retainLimit and retainBytesLimit bound the notifications a session keeps for a resume
+// (the newest ones; SDP offers are the big ones):
 // those its socket may have lost before the drop was noticed, and those sent while it
 // waits for the resume (signaling.reconnect_grace).
-const retainLimit = 512
+const (
+	retainLimit      = 512
+	retainBytesLimit = 256 << 10
+)
 
 // closeKicked is the WebSocket close code of a session replaced by a newer login (D4) or
 // logged out by the server (userSig grace over).
@@ -44,7 +48,8 @@ type session struct {
 	ended       bool
 	seq         uint64     // seq of the last notification
 	handedSeq   uint64     // seq of the last notification a live connection accepted
-	retained    []sentNote // non-ephemeral notifications, oldest first, ≤ retainLimit
+	retained    []sentNote // non-ephemeral notifications, oldest first, within the limits
+	retainedLen int        // bytes of the frames in retained
 	evictedSeq  uint64     // seq of the newest notification pushed out of retained
 	participant *room.Participant
 	roomID      room.ID
@@ -120,7 +125,7 @@ func (sess *session) markEnded() bool {
 		return false
 	}
 	sess.ended = true
-	sess.retained = nil
+	sess.retained, sess.retainedLen = nil, 0
 	return true
 }
 
@@ -189,12 +194,7 @@ func (sess *session) notify(method string, params any) {
 		return
 	}
 	if keep {
-		if len(sess.retained) == retainLimit {
-			sess.evictedSeq = sess.retained[0].seq
-			copy(sess.retained, sess.retained[1:])
-			sess.retained = sess.retained[:retainLimit-1]
-		}
-		sess.retained = append(sess.retained, sentNote{seq: sess.seq, frame: frame})
+		sess.retain(sentNote{seq: sess.seq, frame: frame})
 	}
 	if conn == nil {
 		return
@@ -208,6 +208,21 @@ func (sess *session) notify(method string, params any) {
 		// The socket is going away; a resume replays what is kept.
 	default:
 		conn.Logger().Warn("notification dropped", "method", method, "error", err)
+	}
+}
+
+// retain keeps n, evicting the oldest notes beyond the limits. Called with mu held.
+func (sess *session) retain(n sentNote) {
+	sess.retained = append(sess.retained, n)
+	sess.retainedLen += len(n.frame)
+	drop := 0
+	for len(sess.retained)-drop > retainLimit || (sess.retainedLen > retainBytesLimit && drop < len(sess.retained)-1) {
+		sess.evictedSeq = sess.retained[drop].seq
+		sess.retainedLen -= len(sess.retained[drop].frame)
+		drop++
+	}
+	if drop > 0 {
+		sess.retained = append(sess.retained[:0], sess.retained[drop:]...)
 	}
 }
 
