@@ -2,7 +2,8 @@
 // signaling Conn (Dial: JSON-RPC 2.0 over WebSocket, a typed method per protocol method,
 // an ordered event log with waiters and On handlers, StartMedia/StopMedia that negotiate
 // both PeerConnections), a Publisher that offers and sends synthetic Opus and VP8 or H.264
-// tracks (single stream or simulcast layers, each layer on its own frame rate), and a
+// tracks (single stream or simulcast layers, each layer on its own frame rate) or the
+// frames of a VP8 IVF and an Opus Ogg file, and a
 // Subscriber that answers the server's offers and checks every packet it receives
 // (sequence continuity, duplicates, payload integrity, latency, track end).
 //
@@ -20,7 +21,7 @@
 //     answering them. Writes are serialised by a mutex. Dial starts the three, Close ends
 //     them (and the media) and is idempotent.
 //   - Publisher: one send goroutine per track (started by Start, ended by Stop/Close) owns
-//     that track's RTP sequence, timestamp and synthetic counters (the simulcast one owns
+//     that track's RTP sequence, timestamp, synthetic counters and file position (the simulcast one owns
 //     every layer's, and sends each layer's frame when the layer's own clock is due); one RTCP reader per
 //     sender (ended when the PeerConnection closes) flags keyframe requests through an
 //     atomic. Counters read by Stats are atomics.
@@ -36,6 +37,21 @@
 // (RFC 6184: a keyframe's STAP-A of SPS with the layer's size, PPS and an SEI holding a
 // block; the slice as one NAL unit or FU-A fragments). The Subscriber parses by the track's
 // negotiated mime type (ParseVideoPayload).
+//
+// Media files (ivffile.go, oggfile.go, fileplayer.go): instead of synthetic media a
+// Publisher can send a VP8 IVF file (LoadIVF: pion's ivfreader, frame headers checked, the
+// first frame a keyframe) and an Opus Ogg file (LoadOgg: pion's oggreader for the pages,
+// split into packets by their lacing values, each packet's duration from its TOC byte).
+// Loaded files are immutable and shared by any number of Publishers. A send loop paces
+// the frames at the file's own times (filePlayer), looping with RTP timestamps and
+// sequence numbers that keep increasing; VP8 frames go through the same packetizer as
+// synthetic ones (their bytes instead of blocks), and a keyframe request skips to the
+// file's next keyframe. SampleIVF and SampleOgg write small valid files without an
+// encoder. Receivers decide per track from its first packets whether it is synthetic
+// (ClassifyBlock: the block's CRC must verify) or real media, which is measured without
+// latency (TrackStats.Source, Latencies) and whose packets all count as PayloadErrors (so
+// a synthetic stream damaged from its first packet still fails integrity checks); jitter
+// (RFC 3550, Jitter) comes from the RTP timestamps for both.
 //
 // Every PeerConnection gets its own webrtc.API (NewAPI): Opus, VP8 and H.264, the mid and
 // ssrc-audio-level header extensions, and an explicit interceptor chain (optional loss

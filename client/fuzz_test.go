@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 
@@ -81,4 +82,58 @@ func canceledContext() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// FuzzParseIVF: any bytes either fail with ErrMediaFile or give a playable video: frames
+// with data, the first a keyframe, times not going back, a positive loop period.
+func FuzzParseIVF(f *testing.F) {
+	f.Add(SampleIVF(64, 48, 3, 30, 20))
+	f.Add(SampleIVF(64, 48, 1, 1, 10)[:40])
+	f.Add([]byte("DKIF\x00\x00\x20\x00VP80"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ParseIVF(data)
+		if err != nil {
+			if !errors.Is(err, ErrMediaFile) {
+				t.Fatalf("error without ErrMediaFile: %v", err)
+			}
+			return
+		}
+		if len(v.frames) == 0 || !v.frames[0].keyframe || v.period <= 0 {
+			t.Fatalf("%d frames, period %d", len(v.frames), v.period)
+		}
+		for i, fr := range v.frames {
+			if len(fr.data) < vp8InterHeader || (i > 0 && fr.ticks < v.frames[i-1].ticks) || fr.ticks >= v.period {
+				t.Fatalf("frame %d: %d bytes at %d (period %d)", i, len(fr.data), fr.ticks, v.period)
+			}
+		}
+	})
+}
+
+// FuzzParseOgg: any bytes either fail with ErrMediaFile or give Opus packets that fit an
+// RTP payload, at increasing times within the loop period.
+func FuzzParseOgg(f *testing.F) {
+	sample, err := SampleOgg(3, 20)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sample)
+	f.Add(sample[:len(sample)-5])
+	f.Add([]byte("OggS"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseOgg(data)
+		if err != nil {
+			if !errors.Is(err, ErrMediaFile) {
+				t.Fatalf("error without ErrMediaFile: %v", err)
+			}
+			return
+		}
+		if len(a.packets) == 0 || a.period <= 0 {
+			t.Fatalf("%d packets, period %d", len(a.packets), a.period)
+		}
+		for i, p := range a.packets {
+			if len(p.data) == 0 || len(p.data) > MaxPayloadSize || (i > 0 && p.ticks <= a.packets[i-1].ticks) || p.ticks >= a.period {
+				t.Fatalf("packet %d: %d bytes at %d (period %d)", i, len(p.data), p.ticks, a.period)
+			}
+		}
+	})
 }

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +41,27 @@ func connectDirect(t *testing.T, pub *Publisher, sub *Subscriber) {
 	})
 }
 
+// startDirect builds a Publisher and a Subscriber, connects them (connectDirect) and
+// starts sending; both are closed when the test ends.
+func startDirect(t *testing.T, pubCfg PublisherConfig, subCfg SubscriberConfig) (*Publisher, *Subscriber) {
+	t.Helper()
+	pub, err := NewPublisher(pubCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	sub, err := NewSubscriber(subCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	connectDirect(t, pub, sub)
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return pub, sub
+}
+
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -72,21 +95,9 @@ func TestPublisherToSubscriberDirect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub, err := NewPublisher(PublisherConfig{Peer: PeerConfig{Loopback: true}, StreamID: "alice", AudioLevel: 42, VoiceActivity: true, KeyframeInterval: 30,
-				VideoCodec: tt.codec, Width: 1920, Height: 1080, AudioPayloadSize: ReferenceAudioPayloadSize})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pub.Close()
-			sub, err := NewSubscriber(SubscriberConfig{Peer: PeerConfig{Loopback: true, DropRate: tt.dropRate, DropSeed: 7}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
-			connectDirect(t, pub, sub)
-			if err := pub.Start(); err != nil {
-				t.Fatal(err)
-			}
+			pub, sub := startDirect(t, PublisherConfig{Peer: PeerConfig{Loopback: true}, StreamID: "alice", AudioLevel: 42, VoiceActivity: true, KeyframeInterval: 30,
+				VideoCodec: tt.codec, Width: 1920, Height: 1080, AudioPayloadSize: ReferenceAudioPayloadSize},
+				SubscriberConfig{Peer: PeerConfig{Loopback: true, DropRate: tt.dropRate, DropSeed: 7}})
 			waitFor(t, 10*time.Second, "2 s of media", func() bool { return pub.Stats().AudioPackets >= 100 })
 			pub.Stop()
 			sent := pub.Stats()
@@ -167,19 +178,26 @@ func TestPublisherToSubscriberDirect(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	video, err := ParseIVF(SampleIVF(64, 64, 2, 30, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  PublisherConfig
+		want string // in the message, when set
 	}{
-		{"nothing to publish", PublisherConfig{NoAudio: true, NoVideo: true}},
-		{"audio level", PublisherConfig{AudioLevel: 128}},
-		{"negative fps", PublisherConfig{VideoFPS: -1}},
-		{"unknown codec", PublisherConfig{VideoCodec: "av1"}},
-		{"odd h264 size", PublisherConfig{VideoCodec: VideoCodecH264, Width: 641, Height: 480}},
-		{"audio payload smaller than a block", PublisherConfig{AudioPayloadSize: syntheticOverheadLen - 1}},
-		{"audio payload too large", PublisherConfig{AudioPayloadSize: MaxPayloadSize + 1}},
-		{"drop rate", PublisherConfig{Peer: PeerConfig{DropRate: 1.5}}},
-		{"negative nack interval", PublisherConfig{Peer: PeerConfig{NACKInterval: -1}}},
+		{"video file with simulcast", PublisherConfig{VideoFile: video, Simulcast: DefaultSimulcastLayers()}, "simulcast"},
+		{"video file as h264", PublisherConfig{VideoFile: video, VideoCodec: VideoCodecH264}, "is VP8"},
+		{"nothing to publish", PublisherConfig{NoAudio: true, NoVideo: true}, ""},
+		{"audio level", PublisherConfig{AudioLevel: 128}, ""},
+		{"negative fps", PublisherConfig{VideoFPS: -1}, ""},
+		{"unknown codec", PublisherConfig{VideoCodec: "av1"}, ""},
+		{"odd h264 size", PublisherConfig{VideoCodec: VideoCodecH264, Width: 641, Height: 480}, ""},
+		{"audio payload smaller than a block", PublisherConfig{AudioPayloadSize: syntheticOverheadLen - 1}, ""},
+		{"audio payload too large", PublisherConfig{AudioPayloadSize: MaxPayloadSize + 1}, ""},
+		{"drop rate", PublisherConfig{Peer: PeerConfig{DropRate: 1.5}}, ""},
+		{"negative nack interval", PublisherConfig{Peer: PeerConfig{NACKInterval: -1}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +205,9 @@ func TestConfigValidation(t *testing.T) {
 			if err == nil {
 				p.Close()
 				t.Fatal("NewPublisher accepted an invalid config")
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrInvalidConfig mentioning %q", err, tt.want)
 			}
 		})
 	}

@@ -42,6 +42,11 @@ type MediaOptions struct {
 	// Simulcast, when set, publishes the video as these rid layers (smallest first);
 	// the Conn then follows onPublishLayersChanged, pausing the layers no one needs.
 	Simulcast []SimulcastLayer
+	// VideoFile and AudioFile, when set, are sent instead of the synthetic video and audio
+	// (PublisherConfig.VideoFile, AudioFile: at the file's pace, looping; not with
+	// Simulcast or H.264).
+	VideoFile *IVFVideo
+	AudioFile *OggOpus
 	// DropRate (0..1) and DropSeed simulate loss on the received media (subscriber side),
 	// before the NACK generator, so the server's retransmissions can be observed.
 	DropRate float64
@@ -352,6 +357,7 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 		AudioLevel: opts.AudioLevel, VoiceActivity: opts.VoiceActivity, VideoFPS: opts.VideoFPS,
 		VideoBitrate: opts.VideoBitrate, KeyframeInterval: opts.KeyframeInterval,
 		Width: opts.Width, Height: opts.Height, Simulcast: opts.Simulcast, VideoCodec: opts.VideoCodec,
+		VideoFile: opts.VideoFile, AudioFile: opts.AudioFile,
 	})
 	if err != nil {
 		return err

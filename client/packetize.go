@@ -63,6 +63,10 @@ type videoFrame struct {
 	layer     int
 	pictureID uint16 // VP8 extended descriptor (simulcast)
 	tl0       uint8
+	// data, when not nil, is a real encoded frame (VP8 from a file, fileplayer.go): its
+	// packets carry the codec's descriptor and consecutive slices of data instead of
+	// synthetic blocks (the frame header is part of data); size is then len(data).
+	data []byte
 }
 
 // frameCodec writes a codec's framing around the synthetic blocks of a frame.
@@ -80,7 +84,8 @@ type frameCodec interface {
 
 // packetizeFrame splits f into RTP payloads of at most MaxPayloadSize bytes, built in buf
 // (capacity MaxPayloadSize), and hands each to emit; last marks the frame's final packet.
-// Every payload carries one synthetic block, after the codec's header.
+// Every payload carries one synthetic block after the codec's header, or, for a real
+// frame (f.data), the next slice of the frame's bytes.
 func packetizeFrame(buf []byte, f videoFrame, codec frameCodec, emit func(payload []byte, last bool) error) error {
 	seq := f.firstSeq
 	base := uint8(0)
@@ -92,26 +97,40 @@ func packetizeFrame(buf []byte, f videoFrame, codec frameCodec, emit func(payloa
 	}
 	start := FlagFrameStart
 	lead := Synthetic{Kind: PayloadVideo, Flags: base | start, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs}
-	if payload, ok := codec.appendLead(buf[:0], f, lead); ok {
-		if err := emit(payload, false); err != nil {
-			return err
+	if f.data == nil {
+		if payload, ok := codec.appendLead(buf[:0], f, lead); ok {
+			if err := emit(payload, false); err != nil {
+				return err
+			}
+			seq++
+			start = 0
 		}
-		seq++
-		start = 0
 	}
 	for remaining, first := f.size, true; ; first = false {
-		filler := max(min(remaining, MaxPayloadSize-codec.dataHeaderLen(f, first)-syntheticOverheadLen), 0)
-		remaining -= filler
+		room := MaxPayloadSize - codec.dataHeaderLen(f, first)
+		var n int // bytes of f.data, or filler bytes of the block
+		if f.data != nil {
+			n = min(remaining, room)
+		} else {
+			n = max(min(remaining, room-syntheticOverheadLen), 0)
+		}
+		remaining -= n
 		last := remaining <= 0
-		flags := base
-		if first {
-			flags |= start
-		}
-		if last {
-			flags |= FlagFrameEnd
-		}
 		b := codec.appendDataHeader(buf[:0], f, first, last)
-		payload := appendSynthetic(b, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs, Filler: filler})
+		var payload []byte
+		if f.data != nil {
+			off := len(f.data) - remaining - n
+			payload = append(b, f.data[off:off+n]...)
+		} else {
+			flags := base
+			if first {
+				flags |= start
+			}
+			if last {
+				flags |= FlagFrameEnd
+			}
+			payload = appendSynthetic(b, Synthetic{Kind: PayloadVideo, Flags: flags, Seq: seq, Frame: f.number, SentAtNs: f.sentAtNs, Filler: n})
+		}
 		if err := emit(payload, last); err != nil {
 			return err
 		}
@@ -123,7 +142,8 @@ func packetizeFrame(buf []byte, f videoFrame, codec frameCodec, emit func(payloa
 }
 
 // vp8Codec frames VP8: a payload descriptor on every packet (extended with a 15-bit
-// picture ID and TL0PICIDX for simulcast) and the frame header on the first.
+// picture ID and TL0PICIDX for simulcast) and, for a synthetic frame, the frame header on
+// the first (a real frame's bytes start with their own).
 type vp8Codec struct {
 	width, height uint16 // written in keyframe headers
 }
@@ -135,7 +155,7 @@ func (vp8Codec) dataHeaderLen(f videoFrame, first bool) int {
 	if f.simulcast {
 		n = 5
 	}
-	if first {
+	if first && f.data == nil {
 		n += vp8InterHeader
 		if f.keyframe {
 			n += vp8KeyframeHeader - vp8InterHeader
@@ -156,7 +176,7 @@ func (c vp8Codec) appendDataHeader(buf []byte, f videoFrame, first, _ bool) []by
 	} else {
 		buf = append(buf, desc)
 	}
-	if first {
+	if first && f.data == nil {
 		buf = appendVP8FrameHeader(buf, f.keyframe, f.size, c.width, c.height)
 	}
 	return buf

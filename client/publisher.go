@@ -63,6 +63,16 @@ type PublisherConfig struct {
 	// Simulcast, when set, sends the video as these rid layers (smallest first) instead
 	// of one stream; VideoBitrate, Width and Height are then unused (simulcast.go).
 	Simulcast []SimulcastLayer
+	// VideoFile, when set, sends this VP8 file's frames (LoadIVF) at the file's pace,
+	// looping, instead of synthetic video (fileplayer.go): VideoFPS, VideoBitrate,
+	// KeyframeInterval, Width and Height are then unused, and a keyframe request makes the
+	// next frame the file's next keyframe. One file is one stream: not with Simulcast, and
+	// VP8 only. Its packets carry no synthetic block, so receivers measure no latency.
+	VideoFile *IVFVideo
+	// AudioFile, when set, sends this file's Opus packets (LoadOgg) at the file's pace,
+	// looping, instead of synthetic audio; AudioPayloadSize is then unused, the audio level
+	// extension is written as configured.
+	AudioFile *OggOpus
 }
 
 func (c *PublisherConfig) setDefaults() error {
@@ -81,6 +91,12 @@ func (c *PublisherConfig) setDefaults() error {
 		return err
 	}
 	c.VideoCodec = codec
+	if c.VideoFile != nil && len(c.Simulcast) > 0 {
+		return fmt.Errorf("client: video file %q is one stream; simulcast needs an encoding per layer: %w", c.VideoFile.Path(), ErrInvalidConfig)
+	}
+	if c.VideoFile != nil && codec != VideoCodecVP8 {
+		return fmt.Errorf("client: video file %q is VP8, the video codec is %s: %w", c.VideoFile.Path(), codec, ErrInvalidConfig)
+	}
 	if c.AudioPayloadSize == 0 {
 		c.AudioPayloadSize = defaultAudioPayloadSize
 	}
@@ -123,7 +139,8 @@ type PublisherStats struct {
 const ReferenceAudioPayloadSize = 80
 
 // Publisher is a PeerConnection that offers and sends a synthetic Opus track and a
-// synthetic VP8 or H.264 track. Its methods are safe for concurrent use.
+// synthetic VP8 or H.264 track, or the frames of media files (VideoFile, AudioFile). Its
+// methods are safe for concurrent use.
 type Publisher struct {
 	cfg     PublisherConfig
 	log     *slog.Logger
@@ -285,8 +302,8 @@ func (p *Publisher) OnConnectionStateChange(fn func(webrtc.PeerConnectionState))
 // ConnectionState returns the PeerConnection state.
 func (p *Publisher) ConnectionState() webrtc.PeerConnectionState { return p.pc.ConnectionState() }
 
-// Start begins sending: one audio packet every 20 ms and VideoFPS video frames a second.
-// Call it after SetAnswer (the audio level extension ID comes from the negotiation).
+// Start begins sending: one audio packet every 20 ms and VideoFPS video frames a second,
+// or the media files at their own pace. Call it after SetAnswer (the audio level extension ID comes from the negotiation).
 func (p *Publisher) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -310,11 +327,19 @@ func (p *Publisher) Start() error {
 			}
 		}
 		p.sending.Add(1)
-		go p.sendAudio(uint8(levelID))
+		if p.cfg.AudioFile != nil {
+			go p.sendAudioFile(uint8(levelID))
+		} else {
+			go p.sendAudio(uint8(levelID))
+		}
 	}
 	if p.video != nil {
 		p.sending.Add(1)
-		go p.sendVideo()
+		if p.cfg.VideoFile != nil {
+			go p.sendVideoFile()
+		} else {
+			go p.sendVideo()
+		}
 	}
 	if p.simulcast != nil {
 		p.sending.Add(1)
@@ -368,10 +393,7 @@ func (p *Publisher) sendAudio(levelExtID uint8) {
 	ticker := time.NewTicker(audioPacketInterval)
 	defer ticker.Stop()
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Timestamp: rand.Uint32(), SequenceNumber: uint16(rand.Uint32())}}
-	level := p.cfg.AudioLevel
-	if p.cfg.VoiceActivity {
-		level |= 0x80
-	}
+	level := p.audioLevel()
 	buf := make([]byte, 0, p.cfg.AudioPayloadSize)
 	filler := p.cfg.AudioPayloadSize - syntheticOverheadLen
 	for seq := uint32(0); ; seq++ {
@@ -382,12 +404,7 @@ func (p *Publisher) sendAudio(levelExtID uint8) {
 		}
 		pkt.Payload = appendSynthetic(buf[:0], Synthetic{Kind: PayloadAudio, Seq: seq, SentAtNs: time.Now().UnixNano(), Filler: filler})
 		pkt.Marker = seq == 0
-		if levelExtID != 0 {
-			if err := pkt.SetExtension(levelExtID, []byte{level}); err != nil {
-				p.log.Warn("audio level extension", "err", err)
-				levelExtID = 0
-			}
-		}
+		levelExtID = p.setAudioLevel(pkt, levelExtID, level)
 		if err := p.audio.WriteRTP(pkt); err != nil {
 			p.log.Debug("audio write ended", "err", err)
 			return
@@ -396,6 +413,28 @@ func (p *Publisher) sendAudio(levelExtID uint8) {
 		pkt.SequenceNumber++
 		pkt.Timestamp += audioSamplesPer20ms
 	}
+}
+
+// audioLevel is the ssrc-audio-level byte of every audio packet: level and V bit.
+func (p *Publisher) audioLevel() byte {
+	level := p.cfg.AudioLevel
+	if p.cfg.VoiceActivity {
+		level |= 0x80
+	}
+	return level
+}
+
+// setAudioLevel writes the audio level extension (ID extID, 0: none) into pkt and returns
+// the ID to use for the next packet (0 once writing failed).
+func (p *Publisher) setAudioLevel(pkt *rtp.Packet, extID uint8, level byte) uint8 {
+	if extID == 0 {
+		return 0
+	}
+	if err := pkt.SetExtension(extID, []byte{level}); err != nil {
+		p.log.Warn("audio level extension", "err", err)
+		return 0
+	}
+	return extID
 }
 
 func (p *Publisher) sendVideo() {
@@ -424,25 +463,36 @@ func (p *Publisher) sendVideo() {
 		// Timestamps follow the wall clock so that a late tick does not squeeze frames.
 		pkt.Timestamp = baseTS + uint32(time.Since(start)*videoClockRate/time.Second)
 		sentAt := time.Now().UnixNano()
-		err := packetizeFrame(buf, videoFrame{
+		err := p.writeVideoFrame(buf, pkt, videoFrame{
 			number: frame, keyframe: keyframe, size: size, firstSeq: packetSeq, sentAtNs: sentAt,
-		}, codec, func(payload []byte, last bool) error {
-			pkt.Payload, pkt.Marker = payload, last
-			if err := p.video.WriteRTP(pkt); err != nil {
-				return err
-			}
-			packetSeq++
-			p.videoPackets.Store(packetSeq)
-			pkt.SequenceNumber++
-			return nil
-		})
+		}, codec, &packetSeq)
 		if err != nil {
 			p.log.Debug("video write ended", "err", err)
 			return
 		}
-		p.videoFrames.Store(frame + 1)
-		if keyframe {
-			p.keyframes.Add(1)
-		}
 	}
+}
+
+// writeVideoFrame packetizes f (packetizeFrame) into pkt, whose timestamp is set, writes
+// every packet to the video track and counts packets, frames and keyframes; packetSeq is
+// the track's packet count, advanced per packet written.
+func (p *Publisher) writeVideoFrame(buf []byte, pkt *rtp.Packet, f videoFrame, codec frameCodec, packetSeq *uint32) error {
+	err := packetizeFrame(buf, f, codec, func(payload []byte, last bool) error {
+		pkt.Payload, pkt.Marker = payload, last
+		if err := p.video.WriteRTP(pkt); err != nil {
+			return err
+		}
+		*packetSeq++
+		p.videoPackets.Store(*packetSeq)
+		pkt.SequenceNumber++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.videoFrames.Store(f.number + 1)
+	if f.keyframe {
+		p.keyframes.Add(1)
+	}
+	return nil
 }

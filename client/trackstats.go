@@ -22,24 +22,38 @@ type TrackStats struct {
 	OutOfOrder   uint64 // packets older than the newest one seen (retransmissions arrive so)
 	SeqGaps      uint64 // RTP sequence numbers missing between the lowest and highest received
 
-	PayloadErrors uint64     // packets that are not in the synthetic format or fail its checks
+	// Source is what the packets carry, decided from the first packets with a payload
+	// (ClassifyBlock): synthetic blocks, or real media (a Publisher's media file). Real
+	// media has no block: every packet counts in PayloadErrors (so integrity checks of
+	// synthetic media stay strict), the block fields stay zero and latency is absent
+	// (Latencies 0); the RTP figures, Frames and Keyframes are measured all the same.
+	Source MediaSource
+	// Jitter is the RFC 3550 interarrival jitter from the RTP timestamps (Jitter).
+	Jitter time.Duration
+	// Frames counts video frames: new packets with the RTP marker bit.
+	Frames uint64
+
+	PayloadErrors uint64     // packets that are not in the synthetic format or fail its checks (real media: all)
 	FirstBlockSeq uint32     // lowest synthetic sequence received
 	LastBlockSeq  uint32     // highest synthetic sequence received
 	BlockGaps     uint64     // synthetic sequences missing between FirstBlockSeq and LastBlockSeq
 	Codec         VideoCodec // of a video track: from the negotiated mime type
-	Keyframes     uint64     // video frame starts flagged keyframe
+	Keyframes     uint64     // video frame starts flagged keyframe (real media: by the VP8 frame tag)
 	// CompleteKeyframes counts keyframes received whole (start to marker packet, no
 	// sequence gap); FirstCompleteKeyframe is when the first one was complete.
 	CompleteKeyframes     uint64
 	FirstCompleteKeyframe time.Time
 	FirstKeyframe         bool   // the first video packet received started a keyframe
 	PLIsSent              uint64 // keyframe requests sent because the video did not start with one
-	LatencyMean           time.Duration
-	LatencyMax            time.Duration
-	AudioLevel            int        // last ssrc-audio-level value (V bit included), -1 when none was seen
-	Ended                 bool       // the track ended (read returned io.EOF)
-	EndedOtherwise        bool       // the read loop stopped with another error (PeerConnection closed)
-	Simulcast             LayerStats // video sent by a simulcast Publisher (simulcast.go)
+	// Latencies counts the packets whose latency (receive time − the block's send time)
+	// was measured; when 0 (real media), LatencyMean and LatencyMax are absent, not 0.
+	Latencies      uint64
+	LatencyMean    time.Duration
+	LatencyMax     time.Duration
+	AudioLevel     int        // last ssrc-audio-level value (V bit included), -1 when none was seen
+	Ended          bool       // the track ended (read returned io.EOF)
+	EndedOtherwise bool       // the read loop stopped with another error (PeerConnection closed)
+	Simulcast      LayerStats // video sent by a simulcast Publisher (simulcast.go)
 }
 
 // seqWindowMargin lets packets older than the first one received (retransmissions that
@@ -89,21 +103,21 @@ func (s *seqSet) gaps() uint64 {
 // trackCounter accumulates one track's stats. The track's read goroutine writes, anyone
 // reads a snapshot; mu guards everything.
 type trackCounter struct {
-	mu           sync.Mutex
-	stats        TrackStats
-	payloadKind  PayloadKind
-	codec        VideoCodec // of a video track
-	levelExtID   uint8
-	lastRTPSeq   uint16
-	extRTPSeq    uint64
-	rtpSeqs      seqSet
-	blockSeqs    seqSet
-	latencySum   time.Duration
-	latencyCount int64
-	sawFirst     bool
-	layers       layerCounter
-	keyOpen      bool   // a keyframe is being received without a gap so far
-	keyNext      uint64 // its next extended RTP sequence number
+	mu          sync.Mutex
+	stats       TrackStats
+	payloadKind PayloadKind
+	codec       VideoCodec // of a video track
+	levelExtID  uint8
+	lastRTPSeq  uint16
+	extRTPSeq   uint64
+	rtpSeqs     seqSet
+	blockSeqs   seqSet
+	latencySum  time.Duration
+	sawFirst    bool
+	layers      layerCounter
+	keyOpen     bool   // a keyframe is being received without a gap so far
+	keyNext     uint64 // its next extended RTP sequence number
+	jitter      Jitter
 }
 
 // newTrackCounter counts a track of kind; codec frames its video (VP8 when unknown).
@@ -111,9 +125,10 @@ func newTrackCounter(trackID, streamID string, kind webrtc.RTPCodecType, codec V
 	if codec == "" {
 		codec = VideoCodecVP8
 	}
-	c := &trackCounter{levelExtID: levelExtID, payloadKind: PayloadAudio, codec: codec}
+	c := &trackCounter{levelExtID: levelExtID, payloadKind: PayloadAudio, codec: codec, jitter: NewJitter(opusClockRate)}
 	if kind == webrtc.RTPCodecTypeVideo {
 		c.payloadKind = PayloadVideo
+		c.jitter = NewJitter(videoClockRate)
 	}
 	c.stats = TrackStats{TrackID: trackID, StreamID: streamID, Kind: kind, AudioLevel: -1}
 	if kind == webrtc.RTPCodecTypeVideo {
@@ -130,72 +145,119 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 	st.Packets++
 	st.PayloadBytes += uint64(len(pkt.Payload))
 	st.SSRC = pkt.SSRC
+	first := !c.sawFirst
+	c.sawFirst = true
 	// Extend the 16-bit sequence number relative to the last one seen.
-	if !c.sawFirst {
+	if first {
 		c.extRTPSeq = 1<<32 + uint64(pkt.SequenceNumber)
 	} else {
 		c.extRTPSeq = uint64(int64(c.extRTPSeq) + int64(int16(pkt.SequenceNumber-c.lastRTPSeq)))
 	}
 	c.lastRTPSeq = pkt.SequenceNumber
 	ext := c.extRTPSeq
-	if c.sawFirst && ext < c.rtpSeqs.hi {
+	newest := first || ext > c.rtpSeqs.hi
+	if !first && ext < c.rtpSeqs.hi {
 		st.OutOfOrder++
 	}
-	if c.rtpSeqs.add(ext) {
+	fresh := c.rtpSeqs.add(ext)
+	if fresh {
 		st.Unique++
 	} else {
 		st.Duplicates++
+	}
+	if newest {
+		c.jitter.Observe(pkt.Timestamp, now)
 	}
 	if c.levelExtID != 0 {
 		if v := pkt.GetExtension(c.levelExtID); len(v) >= 1 {
 			st.AudioLevel = int(v[0])
 		}
 	}
+	video := c.payloadKind == PayloadVideo
+	if video && fresh && pkt.Marker {
+		st.Frames++
+	}
+	if st.Source == SourceUnknown && len(pkt.Payload) > 0 {
+		st.Source = c.classify(pkt.Payload)
+	}
+	if st.Source != SourceSynthetic {
+		// Real media, or not decided yet: no block (a payload error), and only the codec
+		// framing says anything.
+		st.PayloadErrors++
+		if !video {
+			return false
+		}
+		keyStart, err := VideoKeyframeStart(c.codec, pkt.Payload)
+		if err != nil {
+			return false
+		}
+		c.observeKeyframe(keyStart, first, ext, pkt.Marker, now)
+		return keyStart
+	}
 	var block Synthetic
 	var err error
-	if c.payloadKind == PayloadVideo {
+	if video {
 		block, err = ParseVideoPayload(c.codec, pkt.Payload)
 	} else {
 		block, err = ParsePacketPayload(PayloadAudio, pkt.Payload)
 	}
 	if err != nil {
 		st.PayloadErrors++
-		c.sawFirst = true
 		return false
 	}
-	if c.payloadKind == PayloadVideo {
+	if video {
 		c.layers.observe(c.codec, pkt.Payload, block)
-		if !c.sawFirst {
-			st.FirstKeyframe = block.Flags&FlagKeyframe != 0 && block.Flags&FlagFrameStart != 0
-		}
-		if block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart {
-			st.Keyframes++
-			keyframeStart = true
-			c.keyOpen, c.keyNext = true, ext
-		}
-		if c.keyOpen {
-			switch {
-			case ext != c.keyNext:
-				c.keyOpen = false
-			case pkt.Marker:
-				c.keyOpen = false
-				st.CompleteKeyframes++
-				if st.FirstCompleteKeyframe.IsZero() {
-					st.FirstCompleteKeyframe = now
-				}
-			default:
-				c.keyNext++
-			}
-		}
+		keyframeStart = block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart
+		c.observeKeyframe(keyframeStart, first, ext, pkt.Marker, now)
 	}
-	c.sawFirst = true
 	c.blockSeqs.add(uint64(block.Seq))
 	st.FirstBlockSeq, st.LastBlockSeq = uint32(c.blockSeqs.lo), uint32(c.blockSeqs.hi)
 	latency := now.Sub(time.Unix(0, block.SentAtNs))
 	c.latencySum += latency
-	c.latencyCount++
+	st.Latencies++
 	st.LatencyMax = max(st.LatencyMax, latency)
 	return keyframeStart
+}
+
+// classify decides the track's source from one packet's payload (ClassifyBlock); a video
+// payload whose framing does not parse decides nothing.
+func (c *trackCounter) classify(payload []byte) MediaSource {
+	if c.payloadKind != PayloadVideo {
+		return ClassifyBlock(payload)
+	}
+	block, err := VideoBlock(c.codec, payload)
+	if err != nil {
+		return SourceUnknown
+	}
+	return ClassifyBlock(block)
+}
+
+// observeKeyframe counts a video packet toward keyframes: keyStart says it starts one,
+// first that it is the track's first packet, ext is its extended sequence number.
+func (c *trackCounter) observeKeyframe(keyStart, first bool, ext uint64, marker bool, now time.Time) {
+	st := &c.stats
+	if first {
+		st.FirstKeyframe = keyStart
+	}
+	if keyStart {
+		st.Keyframes++
+		c.keyOpen, c.keyNext = true, ext
+	}
+	if !c.keyOpen {
+		return
+	}
+	switch {
+	case ext != c.keyNext:
+		c.keyOpen = false
+	case marker:
+		c.keyOpen = false
+		st.CompleteKeyframes++
+		if st.FirstCompleteKeyframe.IsZero() {
+			st.FirstCompleteKeyframe = now
+		}
+	default:
+		c.keyNext++
+	}
 }
 
 func (c *trackCounter) pliSent() {
@@ -228,8 +290,9 @@ func (c *trackCounter) snapshot() TrackStats {
 	st.SeqGaps = c.rtpSeqs.gaps()
 	st.BlockGaps = c.blockSeqs.gaps()
 	st.Simulcast = c.layers.stats
-	if c.latencyCount > 0 {
-		st.LatencyMean = c.latencySum / time.Duration(c.latencyCount)
+	st.Jitter = c.jitter.Value()
+	if st.Latencies > 0 {
+		st.LatencyMean = c.latencySum / time.Duration(st.Latencies)
 	}
 	return st
 }

@@ -45,12 +45,19 @@ func TestTrackCounterSequences(t *testing.T) {
 	}
 }
 
+// Once a track's first packet carried a verified block, packets without one are errors.
 func TestTrackCounterPayloadErrors(t *testing.T) {
 	c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, VideoCodecVP8, 0)
-	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte{0x10, 1, 2, 3}}, time.Now())
-	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 2}, Payload: appendSynthetic(nil, Synthetic{Kind: PayloadAudio})}, time.Now())
-	if st := c.snapshot(); st.PayloadErrors != 2 || st.Packets != 2 {
-		t.Fatalf("payload errors %d, packets %d; want 2, 2", st.PayloadErrors, st.Packets)
+	var good []byte
+	_ = packetizeFrame(make([]byte, 0, MaxPayloadSize), videoFrame{keyframe: true, size: 100}, vp8Codec{}, func(p []byte, _ bool) error {
+		good = append([]byte(nil), p...)
+		return nil
+	})
+	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: good}, time.Now())
+	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 2}, Payload: []byte{0x10, 1, 2, 3}}, time.Now())
+	c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: 3}, Payload: appendSynthetic([]byte{0}, Synthetic{Kind: PayloadAudio})}, time.Now())
+	if st := c.snapshot(); st.PayloadErrors != 2 || st.Packets != 3 || st.Source != SourceSynthetic || st.Latencies != 1 {
+		t.Fatalf("payload errors %d, packets %d, source %s, latencies %d; want 2, 3, synthetic, 1", st.PayloadErrors, st.Packets, st.Source, st.Latencies)
 	}
 }
 
