@@ -162,7 +162,10 @@ func (r *runner) establish(ctx context.Context, pair *callPair) (stage string, e
 			return "onCallBegin", err
 		}
 	}
-	what := Publishing{Audio: true, Video: s.CallVideo, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec)}
+	what := Publishing{
+		Audio: true, Video: s.CallVideo, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec),
+		VideoFile: r.videoFile, AudioFile: r.audioFile,
+	}
 	errs := make(chan error, 2)
 	for _, p := range []*participant{pair.caller, pair.callee} {
 		go func() { errs <- p.publish(ctx, what) }()

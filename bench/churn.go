@@ -31,9 +31,12 @@ loop:
 		}
 		room := i % s.Rooms
 		seat := roomSeat{
-			room:    protocol.StrRoom(fmt.Sprintf("bench_%s_%d", r.runID, room)),
-			userID:  r.userID("u", room, i),
-			publish: Publishing{Audio: true, Video: s.ChurnVideo, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec)},
+			room:   protocol.StrRoom(fmt.Sprintf("bench_%s_%d", r.runID, room)),
+			userID: r.userID("u", room, i),
+			publish: Publishing{
+				Audio: true, Video: s.ChurnVideo, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec),
+				VideoFile: r.videoFile, AudioFile: r.audioFile,
+			},
 		}
 		wg.Add(1)
 		go func() {

@@ -5,7 +5,11 @@
 // --codec — optionally as three simulcast layers 320×180@15, 640×360@20, 1280×720@30 fps at
 // 150 kbit/s, 500 kbit/s, 1.7 Mbit/s) and its own measuring subscriber PeerConnection, which
 // finds each packet's synthetic block by the track's negotiated codec, and reports what the
-// load cost the server.
+// load cost the server. With Scenario.VideoFile / AudioFile (--video-file, --audio-file)
+// publishers send a VP8 IVF / Opus Ogg file instead (client.LoadIVF, LoadOgg: loaded and
+// checked once per run, before any load, and shared); receivers tell file tracks from
+// synthetic ones by their first packets (client.ClassifyBlock) and measure them without
+// latency, which the report shows as n/a.
 //
 // Scenarios (Scenario, scenario.go): room (N rooms × P video publishers + A audio
 // publishers + S subscribers that view given videos at given sizes), calls (N concurrent
@@ -16,7 +20,8 @@
 // Measures (Report, report.go): join time (socket open → media flowing), time to first
 // frame (startRemoteView → first keyframe), call setup time and failures by cause,
 // received bitrate, loss (from RTP sequence numbers), end-to-end latency (from the send
-// time in every synthetic payload) and interarrival jitter, and for a server whose pid
+// time in every synthetic payload) and RFC 3550 interarrival jitter (from the RTP
+// timestamps), and for a server whose pid
 // is known its CPU seconds, RSS and threads from /proc, goroutines and forwarded
 // packets from /metrics when it serves them. Forwarded packets fall back to what the
 // subscribers received plus what they lost. The derived figures are server CPU-seconds

@@ -21,7 +21,10 @@ type meter struct {
 	packets  atomic.Uint64 // RTP packets received (retransmissions and duplicates included)
 	bytes    atomic.Uint64 // RTP bytes received (headers included)
 	expected atomic.Uint64 // packets the sequence numbers say were sent
-	padding  atomic.Uint64 // packets without a synthetic block (padding, probes)
+	padding  atomic.Uint64 // packets without a payload, or without a block on a synthetic track
+	// frames counts video packets with the RTP marker that advanced their stream (the
+	// last packet of a frame); keyframes the packets that start a keyframe.
+	frames, keyframes atomic.Uint64
 
 	mu     sync.Mutex
 	tracks []*trackReader
@@ -31,12 +34,14 @@ type meter struct {
 type counters struct {
 	at                                time.Time
 	packets, bytes, expected, padding uint64
+	frames, keyframes                 uint64
 }
 
 func (m *meter) snapshot(now time.Time) counters {
 	return counters{
 		at: now, packets: m.packets.Load(), bytes: m.bytes.Load(),
 		expected: m.expected.Load(), padding: m.padding.Load(),
+		frames: m.frames.Load(), keyframes: m.keyframes.Load(),
 	}
 }
 
@@ -46,7 +51,8 @@ func (m *meter) addTrack(t *trackReader) {
 	m.mu.Unlock()
 }
 
-// jitter returns the mean interarrival jitter of the audio and of the video tracks.
+// jitter returns the mean interarrival jitter of the audio and of the video tracks; -1
+// for a kind without a track that received two packets.
 func (m *meter) jitter() (audio, video time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -66,6 +72,8 @@ func (m *meter) jitter() (audio, video time.Duration) {
 	for i := range sums {
 		if counts[i] > 0 {
 			sums[i] /= time.Duration(counts[i])
+		} else {
+			sums[i] = -1
 		}
 	}
 	return sums[0], sums[1]

@@ -40,6 +40,10 @@ type Publishing struct {
 	Codec client.VideoCodec `json:"codec,omitempty" yaml:"codec"`
 	// VideoBitrate of the single-stream video in bit/s (default 1.5 Mbit/s).
 	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate"`
+	// VideoFile and AudioFile, when not nil, are sent instead of synthetic media
+	// (Scenario.VideoFile, AudioFile, loaded once per run and shared).
+	VideoFile *client.IVFVideo `json:"-" yaml:"-"`
+	AudioFile *client.OggOpus  `json:"-" yaml:"-"`
 }
 
 // target is where and as whom participants connect.
@@ -212,14 +216,15 @@ func (p *participant) handleTrickle(ev client.Event) {
 }
 
 // publish negotiates the publisher PeerConnection and starts sending once it connects.
-// The media follow the reference model: 80-byte Opus payloads every 20 ms, a keyframe
-// every 120 frames of a layer.
+// The synthetic media follow the reference model: 80-byte Opus payloads every 20 ms, a
+// keyframe every 120 frames of a layer; media files are sent as they are.
 func (p *participant) publish(ctx context.Context, what Publishing) error {
 	cfg := client.PublisherConfig{
 		Peer: p.target.peerConfig(), StreamID: p.id, NoAudio: !what.Audio, NoVideo: !what.Video,
 		AudioLevel: 30, VoiceActivity: true, AudioPayloadSize: client.ReferenceAudioPayloadSize,
 		VideoCodec: what.Codec, VideoFPS: 30, KeyframeInterval: 120,
 		VideoBitrate: what.VideoBitrate, Width: 1280, Height: 720,
+		VideoFile: what.VideoFile, AudioFile: what.AudioFile,
 	}
 	if cfg.VideoBitrate == 0 {
 		cfg.VideoBitrate = 1_500_000

@@ -26,9 +26,9 @@ const (
 const keyframeRequestInterval = 300 * time.Millisecond
 
 // receiver is one participant's subscriber PeerConnection: it answers the server's offers
-// and measures every packet of every track cheaply (no payload verification: the client
-// package's Subscriber does that in tests; here the bench must cost little CPU per
-// packet). Local candidates wait until the first answer was sent; remote candidates wait
+// and measures every packet of every track cheaply (no payload verification beyond the
+// first packets that decide whether a track is synthetic: the client package's
+// Subscriber does that in tests; here the bench must cost little CPU per packet). Local candidates wait until the first answer was sent; remote candidates wait
 // until the first offer is applied (the trickle races).
 //
 // The offer/answer methods run on the Conn's handler goroutine; pion's OnTrack goroutine
@@ -131,12 +131,13 @@ type trackReader struct {
 	packets  atomic.Uint64
 	jitterNs atomic.Int64
 
-	started     bool
-	highest     uint64 // extended RTP sequence number
-	lastSeq     uint16
-	haveTransit bool
-	lastTransit int64   // arrival - send, ns
-	jitter      float64 // RFC 3550 interarrival jitter, ns
+	started bool
+	highest uint64 // extended RTP sequence number
+	lastSeq uint16
+	// source is decided from the first packets with a payload (client.ClassifyBlock):
+	// synthetic blocks carry the send time, real media (a publisher's media file) does not.
+	source client.MediaSource
+	jitter client.Jitter // RFC 3550, from the RTP timestamps
 }
 
 func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
@@ -147,6 +148,7 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 	// The video's framing follows the negotiated codec (VP8 or H.264); an unknown one
 	// makes every packet count as padding.
 	codec, _ := client.VideoCodecOfMimeType(track.Codec().MimeType)
+	t.jitter = client.NewJitter(track.Codec().ClockRate)
 	waitingKeyframe := video
 	var lastPLI time.Time
 	for {
@@ -167,37 +169,33 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 		t.packets.Add(1)
 		m.packets.Add(1)
 		m.bytes.Add(uint64(n))
-		t.countSequence(hdr.SequenceNumber, m)
+		newest := t.countSequence(hdr.SequenceNumber, m)
+		if newest {
+			t.jitter.Observe(hdr.Timestamp, now)
+			t.jitterNs.Store(int64(t.jitter.Value()))
+		}
 		payload := buf[hlen:n]
 		if hdr.Padding && len(payload) > 0 {
 			payload = payload[:max(len(payload)-int(payload[len(payload)-1]), 0)]
 		}
-		if video {
-			block, err := client.VideoBlock(codec, payload)
-			if err != nil {
-				m.padding.Add(1)
-				continue
-			}
-			payload = block
-		}
-		if len(payload) < synthHeaderLen || payload[0] != 'P' || payload[1] != 'Y' {
+		if len(payload) == 0 {
 			m.padding.Add(1)
 			continue
 		}
-		sent := int64(binary.BigEndian.Uint64(payload[synthSentOffset:]))
-		t.observeTransit(now.UnixNano() - sent)
-		if m.measuring.Load() {
-			if video {
-				m.latencyVideo.Record(now.Sub(time.Unix(0, sent)))
-			} else {
-				m.latencyAudio.Record(now.Sub(time.Unix(0, sent)))
-			}
+		keyStart, counted := t.observePayload(video, codec, payload, now, m)
+		if !counted {
+			m.padding.Add(1)
+			continue
 		}
 		if !video {
 			continue
 		}
-		flags := payload[synthFlagsOffset]
-		keyStart := flags&(client.FlagKeyframe|client.FlagFrameStart) == client.FlagKeyframe|client.FlagFrameStart
+		if newest && hdr.Marker {
+			m.frames.Add(1)
+		}
+		if keyStart {
+			m.keyframes.Add(1)
+		}
 		if keyStart && waitingKeyframe {
 			waitingKeyframe = false
 			if r.onFirstKeyframe != nil {
@@ -211,34 +209,60 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 	}
 }
 
+// observePayload measures one packet's payload: the latency of a synthetic block; for
+// video, whether it starts a keyframe (the block's flags, or for real media the codec
+// framing). counted is false for a synthetic track's packet without a block (padding).
+func (t *trackReader) observePayload(video bool, codec client.VideoCodec, payload []byte, now time.Time, m *meter) (keyStart, counted bool) {
+	if t.source != client.SourceReal {
+		block := payload
+		var err error
+		if video {
+			block, err = client.VideoBlock(codec, payload)
+		}
+		if t.source == client.SourceUnknown && err == nil {
+			t.source = client.ClassifyBlock(block)
+		}
+		if t.source == client.SourceSynthetic {
+			if err != nil || len(block) < synthHeaderLen || block[0] != 'P' || block[1] != 'Y' {
+				return false, false
+			}
+			sent := int64(binary.BigEndian.Uint64(block[synthSentOffset:]))
+			if m.measuring.Load() {
+				if video {
+					m.latencyVideo.Record(now.Sub(time.Unix(0, sent)))
+				} else {
+					m.latencyAudio.Record(now.Sub(time.Unix(0, sent)))
+				}
+			}
+			flags := block[synthFlagsOffset]
+			return video && flags&(client.FlagKeyframe|client.FlagFrameStart) == client.FlagKeyframe|client.FlagFrameStart, true
+		}
+	}
+	// Real media, or not decided yet: no send time; the codec framing tells keyframes.
+	if !video {
+		return false, true
+	}
+	keyStart, _ = client.VideoKeyframeStart(codec, payload)
+	return keyStart, true
+}
+
 // countSequence advances the expected packet count by how far seq moves the highest
-// extended sequence number seen (older packets, e.g. retransmissions, add nothing).
-func (t *trackReader) countSequence(seq uint16, m *meter) {
+// extended sequence number seen (older packets, e.g. retransmissions, add nothing); it
+// reports whether seq is the newest so far.
+func (t *trackReader) countSequence(seq uint16, m *meter) bool {
 	if !t.started {
 		t.started = true
 		t.highest = 1<<32 + uint64(seq)
 		t.lastSeq = seq
 		m.expected.Add(1)
-		return
+		return true
 	}
 	ext := uint64(int64(t.highest) + int64(int16(seq-t.lastSeq)))
-	if ext > t.highest {
-		m.expected.Add(ext - t.highest)
-		t.highest = ext
-		t.lastSeq = seq
+	if ext <= t.highest {
+		return false
 	}
-}
-
-// observeTransit updates the interarrival jitter (RFC 3550 §6.4.1) with the send time
-// carried in the payload in place of the RTP timestamp.
-func (t *trackReader) observeTransit(transit int64) {
-	if t.haveTransit {
-		d := float64(transit - t.lastTransit)
-		if d < 0 {
-			d = -d
-		}
-		t.jitter += (d - t.jitter) / 16
-		t.jitterNs.Store(int64(t.jitter))
-	}
-	t.haveTransit, t.lastTransit = true, transit
+	m.expected.Add(ext - t.highest)
+	t.highest = ext
+	t.lastSeq = seq
+	return true
 }

@@ -38,13 +38,21 @@ type Report struct {
 	RxPackets       uint64  `json:"rx_packets"`
 	RxPacketsPerSec float64 `json:"rx_packets_per_sec"`
 	RxMbps          float64 `json:"rx_mbps"`
+	// RxFrames counts received video frames (marker packets), RxKeyframes keyframe starts.
+	RxFrames        uint64  `json:"rx_video_frames"`
+	RxFramesPerSec  float64 `json:"rx_video_frames_per_sec"`
+	RxKeyframes     uint64  `json:"rx_keyframes"`
 	ExpectedPackets uint64  `json:"expected_packets"`
 	LostPackets     uint64  `json:"lost_packets"`
 	LossPercent     float64 `json:"loss_percent"`
-	LatencyAudio    Summary `json:"latency_audio"`
-	LatencyVideo    Summary `json:"latency_video"`
-	JitterAudioMs   float64 `json:"jitter_audio_ms"`
-	JitterVideoMs   float64 `json:"jitter_video_ms"`
+	// Latencies come from the send time in synthetic payloads: with media files
+	// (Scenario.VideoFile, AudioFile) that kind has none (Count 0, shown as n/a).
+	LatencyAudio Summary `json:"latency_audio"`
+	LatencyVideo Summary `json:"latency_video"`
+	// Jitter is the RFC 3550 interarrival jitter from the RTP timestamps, the mean over
+	// the tracks at the end of the run; -1 when no track of that kind had two packets.
+	JitterAudioMs float64 `json:"jitter_audio_ms"`
+	JitterVideoMs float64 `json:"jitter_video_ms"`
 
 	Server ServerStats `json:"server"`
 	// BenchCPUSeconds is this process's CPU time in the window (clients share the machine).
@@ -153,7 +161,7 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	rep.JoinTime, rep.FirstFrame = m.joinTime.Summary(), m.firstFrame.Summary()
 	rep.LatencyAudio, rep.LatencyVideo = m.latencyAudio.Summary(), m.latencyVideo.Summary()
 	ja, jv := m.jitter()
-	rep.JitterAudioMs, rep.JitterVideoMs = ms(ja), ms(jv)
+	rep.JitterAudioMs, rep.JitterVideoMs = jitterMs(ja), jitterMs(jv)
 	rep.AudioTracks, rep.VideoTracks = m.trackCount()
 
 	rc.mu.Lock()
@@ -174,6 +182,8 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	rep.WindowSeconds = win
 	rep.RxPackets = end.counters.packets - start.counters.packets
 	rxBytes := end.counters.bytes - start.counters.bytes
+	rep.RxFrames = end.counters.frames - start.counters.frames
+	rep.RxKeyframes = end.counters.keyframes - start.counters.keyframes
 	rep.ExpectedPackets = end.counters.expected - start.counters.expected
 	received := rep.RxPackets - (end.counters.padding - start.counters.padding)
 	if rep.ExpectedPackets > received {
@@ -190,6 +200,7 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	}
 	rep.RxPacketsPerSec = float64(rep.RxPackets) / win
 	rep.RxMbps = float64(rxBytes) * 8 / win / 1e6
+	rep.RxFramesPerSec = float64(rep.RxFrames) / win
 
 	// Forwarded packets: the server's own counter when /metrics has one, otherwise what
 	// the subscribers received plus what they lost.
@@ -216,6 +227,14 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 			srv.ForwardedPerCoreSecond = srv.ForwardedPackets / srv.CPUSeconds
 		}
 	}
+}
+
+// jitterMs is a jitter in milliseconds, -1 when unknown (negative).
+func jitterMs(d time.Duration) float64 {
+	if d < 0 {
+		return -1
+	}
+	return ms(d)
 }
 
 func mb(b int64) float64 {
@@ -282,19 +301,30 @@ func (rep *Report) metrics() []metric {
 			pm("call setup p99", rep.Calls.Setup, rep.Calls.Setup.P99),
 		)
 	}
+	// File media carries no send time: its latency is absent, and the unit says why.
+	audioLatency, videoLatency := "ms", "ms"
+	if rep.Scenario.AudioFile != "" {
+		audioLatency = "ms (file audio carries no send time)"
+	}
+	if rep.Scenario.VideoFile != "" {
+		videoLatency = "ms (file video carries no send time)"
+	}
+	lm := func(name, unit string, sum Summary, v float64) metric { return metric{name, v, unit, sum.Count > 0} }
 	out = append(out,
 		km("window", rep.WindowSeconds, "s"),
 		km("received bitrate", rep.RxMbps, "Mb/s"),
 		km("received packets/s", rep.RxPacketsPerSec, "pkt/s"),
+		km("received video frames/s", rep.RxFramesPerSec, "frames/s"),
+		km("received keyframes", float64(rep.RxKeyframes), ""),
 		km("loss", rep.LossPercent, "%"),
-		pm("latency audio p50", rep.LatencyAudio, rep.LatencyAudio.P50),
-		pm("latency audio p95", rep.LatencyAudio, rep.LatencyAudio.P95),
-		pm("latency audio p99", rep.LatencyAudio, rep.LatencyAudio.P99),
-		pm("latency video p50", rep.LatencyVideo, rep.LatencyVideo.P50),
-		pm("latency video p95", rep.LatencyVideo, rep.LatencyVideo.P95),
-		pm("latency video p99", rep.LatencyVideo, rep.LatencyVideo.P99),
-		metric{"jitter audio", rep.JitterAudioMs, "ms", rep.LatencyAudio.Count > 0},
-		metric{"jitter video", rep.JitterVideoMs, "ms", rep.LatencyVideo.Count > 0},
+		lm("latency audio p50", audioLatency, rep.LatencyAudio, rep.LatencyAudio.P50),
+		lm("latency audio p95", audioLatency, rep.LatencyAudio, rep.LatencyAudio.P95),
+		lm("latency audio p99", audioLatency, rep.LatencyAudio, rep.LatencyAudio.P99),
+		lm("latency video p50", videoLatency, rep.LatencyVideo, rep.LatencyVideo.P50),
+		lm("latency video p95", videoLatency, rep.LatencyVideo, rep.LatencyVideo.P95),
+		lm("latency video p99", videoLatency, rep.LatencyVideo, rep.LatencyVideo.P99),
+		metric{"jitter audio", rep.JitterAudioMs, "ms", rep.JitterAudioMs >= 0 && rep.AudioTracks > 0},
+		metric{"jitter video", rep.JitterVideoMs, "ms", rep.JitterVideoMs >= 0 && rep.VideoTracks > 0},
 		km("server CPU", s.CPUPercent, "% of a core"),
 		km("server RSS max", s.RSSMaxMB, "MiB"),
 		km("server RSS end", s.RSSEndMB, "MiB"),
@@ -335,7 +365,8 @@ func formatValue(v float64) string {
 // WriteTable prints the report as a table.
 func (rep *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "scenario %s (%s, video %s)\t%s\n", rep.Scenario.Name, rep.Scenario.Kind, rep.Scenario.videoDescription(), rep.URL)
+	fmt.Fprintf(tw, "scenario %s (%s, video %s, audio %s)\t%s\n", rep.Scenario.Name, rep.Scenario.Kind,
+		rep.Scenario.videoDescription(), rep.Scenario.audioDescription(), rep.URL)
 	for _, m := range rep.metrics() {
 		v := "n/a"
 		if m.known {

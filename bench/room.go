@@ -32,11 +32,11 @@ func (r *runner) seats() (publishers, subscribers []roomSeat) {
 		for i := range s.VideoPublishers {
 			publishers = append(publishers, roomSeat{room: id, userID: r.userID("v", room, i), publish: Publishing{
 				Audio: s.PublisherAudio, Video: true, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate,
-				Codec: client.VideoCodec(s.Codec),
+				Codec: client.VideoCodec(s.Codec), VideoFile: r.videoFile, AudioFile: r.audioFile,
 			}})
 		}
 		for i := range s.AudioPublishers {
-			publishers = append(publishers, roomSeat{room: id, userID: r.userID("a", room, i), publish: Publishing{Audio: true}})
+			publishers = append(publishers, roomSeat{room: id, userID: r.userID("a", room, i), publish: Publishing{Audio: true, AudioFile: r.audioFile}})
 		}
 		for i := range s.Subscribers {
 			seat := roomSeat{room: id, userID: r.userID("s", room, i)}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley-rtc/parley/client"
 )
 
 // Defaults of Config.
@@ -95,6 +97,11 @@ type runner struct {
 	meter  *meter
 	probe  *serverProbe
 
+	// videoFile and audioFile are the scenario's media files (nil: synthetic media),
+	// loaded once and shared by every publisher.
+	videoFile *client.IVFVideo
+	audioFile *client.OggOpus
+
 	mu       sync.Mutex
 	failures map[string]int
 	joined   int
@@ -123,9 +130,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	id := make([]byte, 3)
 	_, _ = rand.Read(id)
 	m := &meter{}
+	var err error
 	r := &runner{
 		cfg: cfg, runID: hex.EncodeToString(id), meter: m, failures: map[string]int{},
 		probe: newServerProbe(cfg.ServerPID, cfg.MetricsURL),
+	}
+	if r.videoFile, r.audioFile, err = cfg.Scenario.loadMedia(); err != nil {
+		return nil, err
 	}
 	r.target = &target{
 		url: cfg.URL, appID: cfg.AppID, secret: []byte(cfg.Secret),
@@ -137,7 +148,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := newReport(cfg, r.runID)
 	rec := newRecorder(r, rep)
 	rec.start(ctx)
-	var err error
 	switch cfg.Scenario.Kind {
 	case KindRoom:
 		err = r.runRoom(ctx, rec)

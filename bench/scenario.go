@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,7 +38,15 @@ type Scenario struct {
 	Codec string `json:"codec,omitempty" yaml:"codec"`
 	// VideoBitrate is the single-stream video bitrate in bit/s (default 1.5 Mbit/s).
 	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate"`
-	Subscribers  int `json:"subscribers,omitempty" yaml:"subscribers"`
+	// VideoFile and AudioFile, when set, are a VP8 IVF file and an Opus Ogg file every
+	// publisher sends (at the file's pace, looping) instead of synthetic video and audio
+	// (room, calls and churn). File media carries no send time: receivers measure all but
+	// latency, which the report shows as n/a. A video file is one VP8 stream: not with
+	// simulcast (room, churn) or codec h264; VideoBitrate is then unused. A YAML scenario's
+	// relative paths are relative to the YAML file.
+	VideoFile   string `json:"video_file,omitempty" yaml:"video_file"`
+	AudioFile   string `json:"audio_file,omitempty" yaml:"audio_file"`
+	Subscribers int    `json:"subscribers,omitempty" yaml:"subscribers"`
 	// Views is how many publishers' videos each subscriber takes; the first HighViews
 	// at HighWidth×HighHeight, the others at LowWidth×LowHeight.
 	Views      int `json:"views,omitempty" yaml:"views"`
@@ -134,6 +143,17 @@ func (s *Scenario) Validate() error {
 	if s.Duration < time.Second {
 		return bad("duration %s is shorter than 1s", s.Duration)
 	}
+	if s.VideoFile != "" {
+		if codec != client.VideoCodecVP8 {
+			return bad("video file %s is VP8 but the codec is %s", s.VideoFile, codec)
+		}
+		if s.Simulcast && s.Kind != KindCalls {
+			return bad("video file %s is one stream; simulcast needs three encodings (drop simulcast: --no-simulcast)", s.VideoFile)
+		}
+	}
+	if _, _, err := s.loadMedia(); err != nil {
+		return err
+	}
 	if s.Settle < 0 || s.Hold < 0 {
 		return bad("negative settle or hold time")
 	}
@@ -221,11 +241,45 @@ func (s *Scenario) videoDescription() string {
 	switch {
 	case !video:
 		return "none"
+	case s.VideoFile != "":
+		return codec + " file " + filepath.Base(s.VideoFile)
 	case s.Simulcast && s.Kind != KindCalls:
 		return codec + " simulcast"
 	default:
 		return codec
 	}
+}
+
+// audioDescription says how audio is sent: "synthetic", "file NAME", or "none".
+func (s *Scenario) audioDescription() string {
+	audio := s.AudioPublishers > 0 || s.PublisherAudio || s.Kind == KindCalls || s.Kind == KindChurn
+	switch {
+	case !audio:
+		return "none"
+	case s.AudioFile != "":
+		return "file " + filepath.Base(s.AudioFile)
+	default:
+		return "synthetic"
+	}
+}
+
+// loadMedia loads the scenario's media files (nil when not set); errors name the file and
+// wrap ErrInvalidScenario and client.ErrMediaFile.
+func (s *Scenario) loadMedia() (*client.IVFVideo, *client.OggOpus, error) {
+	var video *client.IVFVideo
+	var audio *client.OggOpus
+	var err error
+	if s.VideoFile != "" {
+		if video, err = client.LoadIVF(s.VideoFile); err != nil {
+			return nil, nil, fmt.Errorf("bench: scenario %q: %w: %w", s.Name, err, ErrInvalidScenario)
+		}
+	}
+	if s.AudioFile != "" {
+		if audio, err = client.LoadOgg(s.AudioFile); err != nil {
+			return nil, nil, fmt.Errorf("bench: scenario %q: %w: %w", s.Name, err, ErrInvalidScenario)
+		}
+	}
+	return video, audio, nil
 }
 
 // IsReference reports whether name is a reference load.
@@ -238,7 +292,7 @@ func IsReference(name string) bool {
 }
 
 // LoadScenario reads a scenario from a YAML file (keys as in the Scenario's yaml tags;
-// durations like "30s").
+// durations like "30s"; video_file and audio_file relative to the YAML file).
 func LoadScenario(path string) (Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -249,6 +303,11 @@ func LoadScenario(path string) (Scenario, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
 		return Scenario{}, fmt.Errorf("bench: scenario %s: %v: %w", path, err, ErrInvalidScenario)
+	}
+	for _, file := range []*string{&s.VideoFile, &s.AudioFile} {
+		if *file != "" && !filepath.IsAbs(*file) {
+			*file = filepath.Join(filepath.Dir(path), *file)
+		}
 	}
 	s.SetDefaults()
 	return s, nil

@@ -3,7 +3,13 @@
 //
 //	parley-bench --scenario a1 --codec h264 --start-server --out a1.json
 //	parley-bench --url ws://host:7880/ws --secret S --scenario room --video-publishers 2 --subscribers 20
+//	parley-bench --start-server --scenario a2 --video-file clip.ivf --audio-file speech.ogg
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
+//
+// Publishers send synthetic media (every payload carries its send time, so latency is
+// measured) unless --video-file (VP8 IVF) or --audio-file (Opus Ogg) is given: then they
+// send the file's frames at its pace, looping, and the report shows that kind's latency as
+// n/a (loss, jitter, bitrate, frames and first frame are still measured).
 package main
 
 import (
@@ -105,6 +111,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&noSimulcast, "no-simulcast", false, "video as one 1280x720 stream (overrides a reference load's simulcast)")
 	fs.StringVar(&sc.Codec, "codec", "vp8", "synthetic video codec: vp8 | h264")
 	fs.IntVar(&sc.VideoBitrate, "video-bitrate", 0, "single-stream video bitrate, bit/s (default 1500000)")
+	fs.StringVar(&sc.VideoFile, "video-file", "", "VP8 IVF file the video publishers send (looping, at its pace) instead of synthetic video; one stream: not with simulcast or h264; video latency is then n/a")
+	fs.StringVar(&sc.AudioFile, "audio-file", "", "Opus Ogg file the publishers send (looping, at its pace) instead of synthetic audio; audio latency is then n/a")
 	fs.IntVar(&sc.Subscribers, "subscribers", 0, "subscribers per room (with c: 60, 90, 130)")
 	fs.IntVar(&sc.Views, "views", 0, "videos each subscriber views")
 	fs.IntVar(&sc.HighViews, "high-views", 0, "of which at the high size")
@@ -159,7 +167,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"rooms": func() { base.Rooms = sc.Rooms }, "video-publishers": func() { base.VideoPublishers = sc.VideoPublishers },
 		"publisher-audio": func() { base.PublisherAudio = sc.PublisherAudio }, "audio-publishers": func() { base.AudioPublishers = sc.AudioPublishers },
 		"simulcast": func() { base.Simulcast = sc.Simulcast }, "no-simulcast": func() { base.Simulcast = !noSimulcast },
-		"codec":         func() { base.Codec = sc.Codec },
+		"codec":      func() { base.Codec = sc.Codec },
+		"video-file": func() { base.VideoFile = sc.VideoFile }, "audio-file": func() { base.AudioFile = sc.AudioFile },
 		"video-bitrate": func() { base.VideoBitrate = sc.VideoBitrate }, "subscribers": func() { base.Subscribers = sc.Subscribers },
 		"views": func() { base.Views = sc.Views }, "high-views": func() { base.HighViews = sc.HighViews },
 		"high-size": func() { base.HighWidth, base.HighHeight = sc.HighWidth, sc.HighHeight },

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/parley-rtc/parley/bench"
+	"github.com/parley-rtc/parley/client"
 )
 
 func TestMain(m *testing.M) {
@@ -72,5 +75,54 @@ func TestRunUnreachable(t *testing.T) {
 	code := run(context.Background(), []string{"--url", "ws://127.0.0.1:1/ws", "--audio-publishers", "1", "--subscribers", "1", "--quiet"}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "cannot reach the server") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// --video-file and --audio-file reach the scenario; a file that is not VP8 IVF / Opus Ogg
+// or a video file with simulcast or H.264 fails at parse time, naming the file.
+func TestParseFlagsMediaFiles(t *testing.T) {
+	dir := t.TempDir()
+	video, audio := filepath.Join(dir, "clip.ivf"), filepath.Join(dir, "speech.ogg")
+	ogg, err := client.SampleOgg(10, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(video, client.SampleIVF(320, 180, 10, 30, 500), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(audio, ogg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	room := []string{"--video-publishers", "1", "--publisher-audio", "--subscribers", "2", "--views", "1"}
+	tests := []struct {
+		name string
+		args []string
+		err  string
+	}{
+		{"both files", append([]string{"--video-file", video, "--audio-file", audio}, room...), ""},
+		{"a2 with a video file", []string{"--scenario", "a2", "--video-file", video}, ""},
+		{"missing file", append([]string{"--video-file", filepath.Join(dir, "nope.ivf")}, room...), "nope.ivf"},
+		{"ogg as video", append([]string{"--video-file", audio}, room...), "video file " + audio + ": not an IVF file"},
+		{"ivf as audio", append([]string{"--audio-file", video}, room...), "audio file " + video + ": not an Ogg Opus file"},
+		{"a1 is simulcast", []string{"--scenario", "a1", "--video-file", video}, "simulcast"},
+		{"h264", append([]string{"--video-file", video, "--codec", "h264"}, room...), "is VP8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			o, err := parseFlags(tt.args, &stderr)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.cfg.Scenario.VideoFile != video {
+				t.Fatalf("scenario %+v", o.cfg.Scenario)
+			}
+		})
 	}
 }

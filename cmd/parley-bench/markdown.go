@@ -50,7 +50,9 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "- **CPU-s / 1000 pkts**: server user+system CPU seconds (`/proc/<pid>/stat`) in the window divided by\n")
 	fmt.Fprintf(w, "  forwarded packets / 1000; **pkts/s per core** is its inverse scaled to one core-second.\n")
 	fmt.Fprintf(w, "- **Loss**: from each received track's RTP sequence numbers (expected − received) in the window.\n")
-	fmt.Fprintf(w, "- **Latency**: receive time − send time carried in every synthetic payload (same clock), p50/p95/p99.\n")
+	fmt.Fprintf(w, "- **Latency**: receive time − send time carried in every synthetic payload (same clock), p50/p95/p99;\n")
+	fmt.Fprintf(w, "  n/a for media files, which carry no send time. **Jitter** (table and JSON): RFC 3550 interarrival\n")
+	fmt.Fprintf(w, "  jitter from the RTP timestamps.\n")
 	fmt.Fprintf(w, "- **Join**: socket open → media flowing (first packet received; publishers: sending). **First frame**:\n")
 	fmt.Fprintf(w, "  startRemoteView → first keyframe of that video. **Setup** (calls): call request → media both ways.\n\n")
 
@@ -68,6 +70,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "- Subscribers view the first publisher at 1280×720 and the others at 320×180 (`startRemoteView` with\n")
 	fmt.Fprintf(w, "  that size), and ask for a keyframe (PLI) until one arrives. Parley sends every publisher's audio to\n")
 	fmt.Fprintf(w, "  everyone in the room, so publishers also receive the other publishers' audio; that counts as forwarded.\n\n")
+	writeFileMediaSection(w)
 	fmt.Fprintf(w, "## Reference loads and the standard suite\n\n")
 	fmt.Fprintf(w, "Window %s each for the reference loads (a1 also with H.264 as a1-h264), %s for calls and churn.\n\n", o.duration, o.otherDuration)
 	fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
@@ -178,3 +181,33 @@ func pct(s bench.Summary, p99 bool) string {
 	}
 	return fmt.Sprintf("%.0f/%.0f", s.P50, s.P95)
 }
+
+// fileMediaSection documents --video-file and --audio-file (docs/benchmarks.md).
+const fileMediaSection = `## Media files instead of synthetic media
+
+- ` + "`--video-file F.ivf`" + ` (YAML ` + "`video_file:`" + `) makes every video publisher send a VP8 IVF file, and
+  ` + "`--audio-file F.ogg`" + ` (YAML ` + "`audio_file:`" + `) every publisher's audio an Opus Ogg file, in the room,
+  calls and churn scenarios. Frames go at the file's pace (the IVF time base; each Opus packet's
+  duration, which is what the granule positions count) and loop; RTP timestamps and sequence numbers
+  keep increasing across loops. A keyframe request makes the next frame the file's next keyframe
+  (the first frame of an IVF file is one). Each file is loaded once per run and shared.
+- Checked before any load: a file that cannot be read or is not VP8 IVF / Opus Ogg (mono or stereo)
+  stops the bench with a message naming it, and so does a video file with simulcast (one file is one
+  stream: add ` + "`--no-simulcast`" + ` to a1 or c) or with ` + "`--codec h264`" + `.
+- Receivers decide per track from its first packets whether it carries synthetic blocks (the block's
+  CRC must verify, so real media that happens to hold the magic is not mistaken for a block). File
+  media carries no send time: its latency is n/a. Loss (RTP sequence numbers), jitter, bitrate, frames,
+  keyframes (VP8 frame tag) and time to first frame are measured as for synthetic media.
+
+` + "```sh" + `
+# e.g. files made with ffmpeg:
+#   ffmpeg -i in.mp4 -an -c:v libvpx -b:v 1500k -g 120 -s 1280x720 clip.ivf
+#   ffmpeg -i in.wav -c:a libopus -b:a 32k -frame_duration 20 speech.ogg
+bin/parley-bench --start-server --scenario room --video-publishers 2 --publisher-audio --subscribers 10 \
+  --views 2 --high-views 1 --video-file clip.ivf --audio-file speech.ogg --out room-files.json
+bin/parley-bench --start-server --scenario calls --calls 10 --call-video --video-file clip.ivf --audio-file speech.ogg
+` + "```" + `
+
+`
+
+func writeFileMediaSection(w *strings.Builder) { w.WriteString(fileMediaSection) }
