@@ -20,6 +20,8 @@ func TestMain(m *testing.M) {
 }
 
 func TestParseFlags(t *testing.T) {
+	video, audio := sampleMediaFiles(t)
+	room := []string{"--video-publishers", "1", "--publisher-audio", "--subscribers", "2", "--views", "1"}
 	tests := []struct {
 		name  string
 		args  []string
@@ -48,6 +50,17 @@ func TestParseFlags(t *testing.T) {
 		{"bad size", []string{"--low-size", "big"}, nil, "WIDTHxHEIGHT"},
 		{"start-server and url", []string{"--start-server", "--url", "ws://x/ws", "--audio-publishers", "1", "--subscribers", "1"}, nil, "drop --url"},
 		{"unknown reference", []string{"--scenario", "z"}, nil, "unknown kind"},
+		// Media files reach the scenario; a file that is not VP8 IVF / Opus Ogg, or a video
+		// file with simulcast or H.264, fails at parse time naming the file.
+		{"both files", append([]string{"--video-file", video, "--audio-file", audio}, room...), func(s bench.Scenario) bool {
+			return s.VideoFile == video && s.AudioFile == audio
+		}, ""},
+		{"a2 with a video file", []string{"--scenario", "a2", "--video-file", video}, func(s bench.Scenario) bool { return s.VideoFile == video }, ""},
+		{"missing file", append([]string{"--video-file", video + ".missing"}, room...), nil, "clip.ivf.missing"},
+		{"ogg as video", append([]string{"--video-file", audio}, room...), nil, "video file " + audio + ": not an IVF file"},
+		{"ivf as audio", append([]string{"--audio-file", video}, room...), nil, "audio file " + video + ": not an Ogg Opus file"},
+		{"a1 is simulcast", []string{"--scenario", "a1", "--video-file", video}, nil, "simulcast"},
+		{"file as h264", append([]string{"--video-file", video, "--codec", "h264"}, room...), nil, "is VP8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,11 +91,11 @@ func TestRunUnreachable(t *testing.T) {
 	}
 }
 
-// --video-file and --audio-file reach the scenario; a file that is not VP8 IVF / Opus Ogg
-// or a video file with simulcast or H.264 fails at parse time, naming the file.
-func TestParseFlagsMediaFiles(t *testing.T) {
+// sampleMediaFiles writes a small VP8 IVF and Opus Ogg file for the file flags.
+func sampleMediaFiles(t *testing.T) (video, audio string) {
+	t.Helper()
 	dir := t.TempDir()
-	video, audio := filepath.Join(dir, "clip.ivf"), filepath.Join(dir, "speech.ogg")
+	video, audio = filepath.Join(dir, "clip.ivf"), filepath.Join(dir, "speech.ogg")
 	ogg, err := client.SampleOgg(10, 40)
 	if err != nil {
 		t.Fatal(err)
@@ -93,36 +106,5 @@ func TestParseFlagsMediaFiles(t *testing.T) {
 	if err := os.WriteFile(audio, ogg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	room := []string{"--video-publishers", "1", "--publisher-audio", "--subscribers", "2", "--views", "1"}
-	tests := []struct {
-		name string
-		args []string
-		err  string
-	}{
-		{"both files", append([]string{"--video-file", video, "--audio-file", audio}, room...), ""},
-		{"a2 with a video file", []string{"--scenario", "a2", "--video-file", video}, ""},
-		{"missing file", append([]string{"--video-file", filepath.Join(dir, "nope.ivf")}, room...), "nope.ivf"},
-		{"ogg as video", append([]string{"--video-file", audio}, room...), "video file " + audio + ": not an IVF file"},
-		{"ivf as audio", append([]string{"--audio-file", video}, room...), "audio file " + video + ": not an Ogg Opus file"},
-		{"a1 is simulcast", []string{"--scenario", "a1", "--video-file", video}, "simulcast"},
-		{"h264", append([]string{"--video-file", video, "--codec", "h264"}, room...), "is VP8"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			o, err := parseFlags(tt.args, &stderr)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if o.cfg.Scenario.VideoFile != video {
-				t.Fatalf("scenario %+v", o.cfg.Scenario)
-			}
-		})
-	}
+	return video, audio
 }
