@@ -56,6 +56,7 @@ func (sess *session) startCall(req call.CallRequest, params protocol.CallParams)
 	req.OfflinePushInfo = params.OfflinePushInfo
 	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
 		req.Caller = u.profile
+		req.Session = sess.id
 		return m.Call(s.now(), req)
 	})
 	if err != nil {
@@ -120,7 +121,7 @@ func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) 
 
 func (sess *session) joinInGroupCall(_ context.Context, p protocol.JoinInGroupCallParams) (protocol.CallStartResult, error) {
 	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
-		return m.JoinInGroupCall(sess.svc.now(), u.profile, p.RoomID, p.GroupID, p.MediaType)
+		return m.JoinInGroupCall(sess.svc.now(), u.profile, sess.id, p.RoomID, p.GroupID, p.MediaType)
 	})
 	if err != nil {
 		return protocol.CallStartResult{}, err
@@ -130,7 +131,7 @@ func (sess *session) joinInGroupCall(_ context.Context, p protocol.JoinInGroupCa
 
 func (sess *session) join(_ context.Context, p protocol.JoinParams) (protocol.CallStartResult, error) {
 	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
-		return m.Join(sess.svc.now(), u.profile, p.CallID)
+		return m.Join(sess.svc.now(), u.profile, sess.id, p.CallID)
 	})
 	if err != nil {
 		return protocol.CallStartResult{}, err

@@ -387,33 +387,53 @@ func (s *Service) registerLocked(sess *session) *user {
 }
 
 // endSessionLocked logs a session out for reason: its call ends for it (as hangup,
-// cancel or reject by its state), it leaves its room and its timers stop. The connection
-// is not closed here.
+// cancel or reject by its state; D4), it leaves its room and its timers stop. The
+// session hears its own call end (onCallEnd / onCallCancelled, after an onKickedOffline
+// the caller sent) while its connection is still there; the connection is not closed here.
 func (s *Service) endSessionLocked(sess *session, reason string) {
 	u := s.users[sess.userID]
 	if u == nil || !sess.markEnded() {
 		return
 	}
 	delete(s.resumable, sess.resumeToken)
+	if s.sessionInCallLocked(u, sess) {
+		out, err := s.machine.Disconnect(s.now(), u.id, reason)
+		if err == nil {
+			s.executeLocked(out, sess)
+		}
+	}
 	for i, other := range u.sessions {
 		if other == sess {
 			u.sessions = append(u.sessions[:i], u.sessions[i+1:]...)
 			break
 		}
 	}
-	if u.callSession == sess.id || len(u.sessions) == 0 {
-		if st := s.machine.UserState(u.id); st.State != call.Idle {
-			out, err := s.machine.Disconnect(s.now(), u.id, reason)
-			if err == nil {
-				s.executeLocked(out, sess)
-			}
-		}
+	if u.callSession == sess.id {
 		u.callSession = ""
 	}
 	sess.exitRoom()
 	sess.stopTimers()
 	if len(u.sessions) == 0 {
 		delete(s.users, u.id)
+	}
+}
+
+// sessionInCallLocked reports whether the user's call ends when sess (one of u's sessions)
+// ends: when it is the user's last session, or when it is the session that dials or takes
+// part in the call. A ringing invitation keeps ringing on the user's other sessions (D4).
+func (s *Service) sessionInCallLocked(u *user, sess *session) bool {
+	st := s.machine.UserState(u.id)
+	switch {
+	case st.State == call.Idle:
+		return false
+	case len(u.sessions) <= 1:
+		return true
+	case st.State == call.Ringing:
+		return false
+	case st.Session != "":
+		return st.Session == sess.id
+	default:
+		return u.callSession == sess.id
 	}
 }
 

@@ -19,7 +19,7 @@ type member struct {
 	// that stale heap entries are recognised).
 	deadline time.Time
 	timer    uint64
-	// session is the session that accepted ("" when unknown).
+	// session is the session that called, accepted or joined ("" when unknown).
 	session string
 	began   time.Time
 }

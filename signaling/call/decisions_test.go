@@ -95,6 +95,45 @@ func TestProductDecisions(t *testing.T) {
 			},
 			actions: []RoomAction{c1.leave("alice", ""), c1.leave("bob", "s1")},
 		},
+		{
+			name: "D4 the caller's events go to the session that called",
+			setup: func(h *harness) {
+				h.ok(h.m.Call(at(0), CallRequest{Caller: alice, Invitees: []string{"bob"}, MediaType: video, Kind: KindSingle, Session: "a1"}))
+			},
+			act: func(m *Machine) (Output, error) { return m.Accept(at(5), "bob", "", 0) },
+			events: []Event{
+				evOnly("alice", "a1", nAccept, c1.user("bob")),
+				evOnly("alice", "a1", nBegin, c1.begin(roleCaller)),
+				ev("bob", nBegin, c1.begin(roleCalled)),
+			},
+			actions: []RoomAction{c1.join("alice", "a1"), c1.join("bob", "")},
+			check: func(t *testing.T, h *harness, out Output) {
+				if st := h.m.UserState("alice"); st.Session != "a1" {
+					t.Errorf("caller session = %q", st.Session)
+				}
+			},
+		},
+		{
+			name:  "D4 a joiner's call events go to the session that joined",
+			setup: groupOneIn,
+			act:   func(m *Machine) (Output, error) { return m.Join(at(7), erin, "e1", "call-1") },
+			events: []Event{
+				evOnly("erin", "e1", nBegin, g1.begin(roleCalled)),
+			},
+			actions: []RoomAction{g1.join("erin", "e1")},
+		},
+		{
+			name:  "D4 a ringing user joining from one session stops the others ringing",
+			setup: groupOneIn,
+			act:   func(m *Machine) (Output, error) { return m.Join(at(7), carol, "c2", "call-1") },
+			events: []Event{
+				evExcept("carol", "c2", nCancelled, g1.cancelled("carol", "answeredElsewhere", roleCalled)),
+				ev("alice", nAccept, g1.user("carol")),
+				ev("bob", nAccept, g1.user("carol")),
+				evOnly("carol", "c2", nBegin, g1.begin(roleCalled)),
+			},
+			actions: []RoomAction{g1.join("carol", "c2")},
+		},
 		// D6 identity.
 		{
 			name:  "D6 every call gets its own callId and allocated room",
@@ -338,28 +377,28 @@ func TestProductDecisions(t *testing.T) {
 			},
 			check: sceneIs("call-1", protocol.SceneGroup, ""),
 		},
-		{name: "D17 join of an unknown call fails", act: func(m *Machine) (Output, error) { return m.Join(at(0), erin, "nope") }, err: ErrNoSuchCall},
-		{name: "D17 join of an unanswered call fails", setup: groupRinging, act: func(m *Machine) (Output, error) { return m.Join(at(1), erin, "call-1") }, err: ErrNoSuchCall},
+		{name: "D17 join of an unknown call fails", act: func(m *Machine) (Output, error) { return m.Join(at(0), erin, "", "nope") }, err: ErrNoSuchCall},
+		{name: "D17 join of an unanswered call fails", setup: groupRinging, act: func(m *Machine) (Output, error) { return m.Join(at(1), erin, "", "call-1") }, err: ErrNoSuchCall},
 		{
 			name:  "D17 join of a 1v1 call fails",
 			setup: func(h *harness) { ringing(h); h.accept(1, "bob", "") },
-			act:   func(m *Machine) (Output, error) { return m.Join(at(2), erin, "call-1") },
+			act:   func(m *Machine) (Output, error) { return m.Join(at(2), erin, "", "call-1") },
 			err:   ErrNoSuchCall,
 		},
 		{name: "D17 joinInGroupCall of another group fails", setup: groupOneIn, act: func(m *Machine) (Output, error) {
-			return m.JoinInGroupCall(at(6), erin, protocol.IntRoom(1001), "g2", 0)
+			return m.JoinInGroupCall(at(6), erin, "", protocol.IntRoom(1001), "g2", 0)
 		}, err: ErrNoSuchCall},
 		{name: "D17 joinInGroupCall of another room fails", setup: groupOneIn, act: func(m *Machine) (Output, error) {
-			return m.JoinInGroupCall(at(6), erin, protocol.StrRoom("1001"), "g1", 0)
+			return m.JoinInGroupCall(at(6), erin, "", protocol.StrRoom("1001"), "g1", 0)
 		}, err: ErrNoSuchCall},
 		{name: "D17 joinInGroupCall with a bad media type fails", setup: groupOneIn, act: func(m *Machine) (Output, error) {
-			return m.JoinInGroupCall(at(6), erin, protocol.IntRoom(1001), "g1", 5)
+			return m.JoinInGroupCall(at(6), erin, "", protocol.IntRoom(1001), "g1", 5)
 		}, err: ErrInvalidMediaType},
 		{
 			name:  "D17 joinInGroupCall with audio takes the call's media type",
 			setup: groupOneIn,
 			act: func(m *Machine) (Output, error) {
-				return m.JoinInGroupCall(at(6), erin, protocol.IntRoom(1001), "g1", audio)
+				return m.JoinInGroupCall(at(6), erin, "", protocol.IntRoom(1001), "g1", audio)
 			},
 			events:  []Event{ev("erin", nBegin, g1.begin(roleCalled))},
 			actions: []RoomAction{g1.join("erin", "")},
@@ -370,14 +409,14 @@ func TestProductDecisions(t *testing.T) {
 				groupOneIn(h)
 				h.single(6, erin, "frank")
 			},
-			act: func(m *Machine) (Output, error) { return m.Join(at(7), erin, "call-1") },
+			act: func(m *Machine) (Output, error) { return m.Join(at(7), erin, "", "call-1") },
 			err: ErrAlreadyInCall,
 		},
-		{name: "D17 join of one's own call fails", setup: groupOneIn, act: func(m *Machine) (Output, error) { return m.Join(at(7), bob, "call-1") }, err: ErrAlreadyInCall},
+		{name: "D17 join of one's own call fails", setup: groupOneIn, act: func(m *Machine) (Output, error) { return m.Join(at(7), bob, "", "call-1") }, err: ErrAlreadyInCall},
 		{
 			name:  "D17 join while ringing for that call accepts it",
 			setup: groupOneIn,
-			act:   func(m *Machine) (Output, error) { return m.Join(at(7), carol, "call-1") },
+			act:   func(m *Machine) (Output, error) { return m.Join(at(7), carol, "", "call-1") },
 			events: []Event{
 				ev("alice", nAccept, g1.user("carol")),
 				ev("bob", nAccept, g1.user("carol")),
@@ -394,7 +433,7 @@ func TestProductDecisions(t *testing.T) {
 				h.accept(3, "dave", "")
 			},
 			act: func(m *Machine) (Output, error) {
-				return m.JoinInGroupCall(at(4), erin, protocol.IntRoom(1002), "g1", 0)
+				return m.JoinInGroupCall(at(4), erin, "", protocol.IntRoom(1002), "g1", 0)
 			},
 			events:  []Event{ev("erin", nBegin, cx{id: "call-1", room: protocol.IntRoom(1002), media: video, scene: protocol.SceneGroup, group: "g1"}.begin(roleCalled))},
 			actions: []RoomAction{cx{id: "call-1", room: protocol.IntRoom(1002), media: video}.join("erin", "")},
@@ -407,7 +446,7 @@ func TestProductDecisions(t *testing.T) {
 				h.accept(2, "carol", "")
 				h.hangup(3, "alice")
 			},
-			act:     func(m *Machine) (Output, error) { return m.Join(at(4), alice, "call-1") },
+			act:     func(m *Machine) (Output, error) { return m.Join(at(4), alice, "", "call-1") },
 			events:  []Event{ev("alice", nBegin, g1.begin(roleCaller))},
 			actions: []RoomAction{g1.join("alice", "")},
 		},

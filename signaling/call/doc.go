@@ -22,5 +22,6 @@
 //   - a group call in which nobody is IN_CALL any more ends, cancelling ringing invitees;
 //   - after ignore the caller's onCallCancelled says "busy", so ignore and busy look the same
 //     to the caller (D11);
-//   - after a user accepted on a session, that user's call events go to that session only.
+//   - after a user called, accepted or joined on a session, that user's call events go to
+//     that session only (its other sessions are not in the call).
 package call

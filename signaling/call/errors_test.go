@@ -66,7 +66,7 @@ func TestMembershipCap(t *testing.T) {
 		act  func(m *Machine) (Output, error)
 	}{
 		{"inviteUser beyond the cap", func(m *Machine) (Output, error) { return m.InviteUser(at(2), bob, []string{"dave"}, 0) }},
-		{"join beyond the cap", func(m *Machine) (Output, error) { return m.Join(at(2), dave, "call-1") }},
+		{"join beyond the cap", func(m *Machine) (Output, error) { return m.Join(at(2), dave, "", "call-1") }},
 		{"call beyond the cap", func(m *Machine) (Output, error) {
 			return m.Call(at(2), CallRequest{Caller: dave, Invitees: []string{"erin", "frank", "gina"}, MediaType: protocol.MediaTypeVideo, Kind: KindCalls})
 		}},

@@ -199,7 +199,7 @@ func TestGroupCallTransitions(t *testing.T) {
 			name:  "G7 joinInGroupCall enters an active group call",
 			setup: oneIn,
 			act: func(m *Machine) (Output, error) {
-				return m.JoinInGroupCall(at(10), erin, protocol.IntRoom(1001), "g1", protocol.MediaTypeVideo)
+				return m.JoinInGroupCall(at(10), erin, "", protocol.IntRoom(1001), "g1", protocol.MediaTypeVideo)
 			},
 			events:  []Event{ev("erin", nBegin, c1.begin(roleCalled))},
 			actions: []RoomAction{c1.join("erin", "")},
@@ -213,7 +213,7 @@ func TestGroupCallTransitions(t *testing.T) {
 		{
 			name:    "G7 join by callId enters an active group call",
 			setup:   oneIn,
-			act:     func(m *Machine) (Output, error) { return m.Join(at(10), erin, "call-1") },
+			act:     func(m *Machine) (Output, error) { return m.Join(at(10), erin, "", "call-1") },
 			events:  []Event{ev("erin", nBegin, c1.begin(roleCalled))},
 			actions: []RoomAction{c1.join("erin", "")},
 		},

@@ -106,7 +106,7 @@ func (m *Machine) Call(now time.Time, req CallRequest) (Output, error) {
 		caller: req.Caller, userData: req.UserData, push: req.OfflinePushInfo,
 		state: Inviting, createdAt: now,
 	}
-	callerMem := &member{user: caller, state: Dialing, role: protocol.RoleCaller}
+	callerMem := &member{user: caller, state: Dialing, role: protocol.RoleCaller, session: req.Session}
 	c.participation(caller, protocol.RoleCaller)
 	var pending []*member
 	var busy []string

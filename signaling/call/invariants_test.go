@@ -308,10 +308,10 @@ func drive(t testing.TB, src opSource, steps int) {
 			out, err = m.InviteUser(now, user(), users(), timeouts[pick(4)])
 		case 9:
 			id, _ := existingCall()
-			out, err = m.Join(now, user(), id)
+			out, err = m.Join(now, user(), "", id)
 		case 10:
 			_, room := existingCall()
-			out, err = m.JoinInGroupCall(now, user(), room, []string{"g1", ""}[pick(2)], medias[pick(4)])
+			out, err = m.JoinInGroupCall(now, user(), "", room, []string{"g1", ""}[pick(2)], medias[pick(4)])
 		case 11:
 			out, err = m.SwitchMediaType(now, user().UserID, medias[pick(4)])
 		case 12:

@@ -83,20 +83,21 @@ func (m *Machine) InviteUser(now time.Time, inviter Profile, invitees []string, 
 	return out, nil
 }
 
-// Join enters the active group call callID without an invitation (D17, G7, join({callId})).
-// An unknown call, one nobody accepted yet, or a 1v1 call → ErrNoSuchCall. See joinCall.
-func (m *Machine) Join(now time.Time, p Profile, callID string) (Output, error) {
+// Join enters the active group call callID without an invitation (D17, G7, join({callId}))
+// from session (empty when unknown). An unknown call, one nobody accepted yet, or a 1v1
+// call → ErrNoSuchCall. See joinCall.
+func (m *Machine) Join(now time.Time, p Profile, session, callID string) (Output, error) {
 	c := m.calls[callID]
 	if c == nil || c.state != Active || c.scene != protocol.SceneGroup {
 		return Output{}, fmt.Errorf("join by %s of call %q: %w", p.UserID, callID, ErrNoSuchCall)
 	}
-	return m.joinCall(now, c, p)
+	return m.joinCall(now, c, p, session)
 }
 
-// JoinInGroupCall enters the active group call of groupID in roomID (D17, G7). No such
-// active group call → ErrNoSuchCall. mediaType must be 0, audio or video; the joiner takes
-// the call's media type. See joinCall.
-func (m *Machine) JoinInGroupCall(now time.Time, p Profile, roomID protocol.RoomID, groupID string, mediaType protocol.MediaType) (Output, error) {
+// JoinInGroupCall enters the active group call of groupID in roomID (D17, G7) from session
+// (empty when unknown). No such active group call → ErrNoSuchCall. mediaType must be 0,
+// audio or video; the joiner takes the call's media type. See joinCall.
+func (m *Machine) JoinInGroupCall(now time.Time, p Profile, session string, roomID protocol.RoomID, groupID string, mediaType protocol.MediaType) (Output, error) {
 	if mediaType != protocol.MediaTypeUnknown && !mediaType.Valid() {
 		return Output{}, fmt.Errorf("joinInGroupCall by %s: media type %d: %w", p.UserID, mediaType, ErrInvalidMediaType)
 	}
@@ -111,18 +112,18 @@ func (m *Machine) JoinInGroupCall(now time.Time, p Profile, roomID protocol.Room
 	if found == nil {
 		return Output{}, fmt.Errorf("joinInGroupCall by %s of group %q in room %s: %w", p.UserID, groupID, roomID, ErrNoSuchCall)
 	}
-	return m.joinCall(now, found, p)
+	return m.joinCall(now, found, p, session)
 }
 
-// joinCall makes p IN_CALL in active group call c: p gets onCallBegin and joins the room;
-// the others learn of it from the room (onUserJoin, D15). A user ringing for c joins as if
-// it accepted; a user otherwise in a call → ErrAlreadyInCall; a full call →
-// ErrTooManyInvitees.
-func (m *Machine) joinCall(now time.Time, c *call, p Profile) (Output, error) {
+// joinCall makes p IN_CALL in active group call c on session: p gets onCallBegin and joins
+// the room; the others learn of it from the room (onUserJoin, D15). A user ringing for c
+// joins as if it accepted on session; a user otherwise in a call → ErrAlreadyInCall; a
+// full call → ErrTooManyInvitees.
+func (m *Machine) joinCall(now time.Time, c *call, p Profile, session string) (Output, error) {
 	u := p.UserID
 	if cur, mem := m.lookup(u); mem != nil {
 		if cur == c && mem.state == Ringing {
-			return m.Accept(now, u, "", protocol.MediaTypeUnknown)
+			return m.Accept(now, u, session, protocol.MediaTypeUnknown)
 		}
 		return Output{}, fmt.Errorf("join by %s of call %s: %w", u, c.id, ErrAlreadyInCall)
 	}
@@ -130,7 +131,7 @@ func (m *Machine) joinCall(now time.Time, c *call, p Profile) (Output, error) {
 		return Output{}, fmt.Errorf("join by %s of call %s: %d members: %w", u, c.id, len(c.members), ErrTooManyInvitees)
 	}
 	part := c.participation(u, protocol.RoleCalled)
-	mem := &member{user: u, role: part.role}
+	mem := &member{user: u, role: part.role, session: session}
 	c.members = append(c.members, mem)
 	m.users[u] = c
 	c.beginTalk(mem, now)

@@ -48,7 +48,7 @@ func TestCallRecords(t *testing.T) {
 		MediaType: protocol.MediaTypeAudio, Kind: KindGroup}))
 	h.accept(11, "bob", "")
 	h.ok(h.m.Reject(at(12), "carol", ""))
-	h.ok(h.m.Join(at(21), Profile{UserID: "gina"}, "call-2"))
+	h.ok(h.m.Join(at(21), Profile{UserID: "gina"}, "", "call-2"))
 	h.ok(h.m.Tick(at(31)), nil) // dave and erin's own call-1 invitation time out
 	h.hangup(41, "gina")
 	out := h.hangup(51, "bob")

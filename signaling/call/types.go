@@ -88,6 +88,9 @@ type CallRequest struct {
 	UserData        string
 	OfflinePushInfo json.RawMessage
 	Kind            Kind
+	// Session is the caller's session that places the call: the caller's call events go
+	// to it only (D4: a user's other sessions are not in the call). Empty → every session.
+	Session string
 }
 
 // Event is one notification to send. It goes to user To: to all of its sessions, or only
@@ -122,8 +125,7 @@ func (k ActionKind) String() string {
 }
 
 // RoomAction is a room join or leave for the session layer to perform. Session is the
-// session that accepted (empty when the user's session is not known to the machine: the
-// caller, a joiner, or any user on LeaveRoom with no accepting session).
+// session that called, accepted or joined (empty when the machine was not told it).
 type RoomAction struct {
 	Kind      ActionKind
 	UserID    string
@@ -204,8 +206,8 @@ func (s State) String() string {
 	}
 }
 
-// UserStatus is a user's state, its call (empty when Idle) and, after an accept, the
-// session that accepted.
+// UserStatus is a user's state, its call (empty when Idle) and the session that called,
+// accepted or joined (empty while ringing or when not told).
 type UserStatus struct {
 	State   State
 	CallID  string
