@@ -1189,3 +1189,65 @@ func TestSpecRoomEventsOfAGroupCall(t *testing.T) {
 	must(t, alice.Hangup(ctx))
 	waitFor[protocol.CallEndEvent](t, bob, protocol.EventCallEnd, nil)
 }
+
+// TestSpecSessionEndsDuringACall checks D2 (the call goes on through the userSig grace,
+// then the session ends as if it had hung up and closes with 4003) and §5.3#14 transport
+// loss (after the reconnect grace a ringing invitee's call is rejected for it).
+func TestSpecSessionEndsDuringACall(t *testing.T) {
+	st := newStack(t, func(c *signalingConfig) {
+		c.Auth.SigExpiryGrace = 1500 * time.Millisecond
+		c.Signaling.ReconnectGrace = 300 * time.Millisecond
+	})
+	ctx := ctxT(t, 60*time.Second)
+
+	t.Run("D2 userSig expiry in a call", func(t *testing.T) {
+		tr := newTracer(t)
+		alice := st.dial(t)
+		_, err := alice.Login(ctx, protocolDevApp, "x1alice", sig(t, "x1alice", 2*time.Second))
+		must(t, err)
+		bob := st.login(t, "x1bob")
+		started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+		must(t, err)
+		accepted(t, alice, bob)
+		waitFor[protocol.UserSigExpiredEvent](t, alice, protocol.EventUserSigExpired, nil)
+		// In the grace the call goes on.
+		must(t, bob.SwitchCallMediaType(ctx, video))
+		tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin), ev(protocol.EventCallMediaTypeChanged, "newMediaType", 2))
+		select {
+		case <-alice.Done():
+		case <-ctx.Done():
+			t.Fatal("session outlived its userSig grace")
+		}
+		if code, _ := alice.CloseStatus(); code != 4003 {
+			t.Fatalf("close status %d, want 4003", code)
+		}
+		tr.check(alice, ev(protocol.EventCallEnd, "callId", started.CallID, "userId", "x1alice", "role", 1))
+		tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin), ev(protocol.EventCallMediaTypeChanged),
+			ev(protocol.EventCallEnd, "callId", started.CallID, "userId", "x1alice", "role", 2))
+	})
+
+	t.Run("§5.3#14 a ringing invitee whose socket is lost", func(t *testing.T) {
+		tr := newTracer(t)
+		us := st.users(t, "x2", "alice", "bob")
+		alice, bob := us[0], us[1]
+		started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+		must(t, err)
+		waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
+		bob.Abort()
+		waitFor[protocol.CallCancelledEvent](t, alice, protocol.EventCallCancelled, nil)
+		tr.expect(alice, ev(protocol.EventUserReject, "callId", started.CallID, "userId", bob.UserID()),
+			ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", alice.UserID(), "role", 1))
+	})
+
+	t.Run("§5.3#14 a dialing caller whose socket is lost", func(t *testing.T) {
+		tr := newTracer(t)
+		us := st.users(t, "x3", "alice", "bob")
+		alice, bob := us[0], us[1]
+		started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+		must(t, err)
+		alice.Abort()
+		waitFor[protocol.CallCancelledEvent](t, bob, protocol.EventCallCancelled, nil)
+		tr.expect(bob, ev(protocol.EventCallReceived),
+			ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", "x3alice", "role", 2))
+	})
+}
