@@ -72,7 +72,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "  everyone in the room, so publishers also receive the other publishers' audio; that counts as forwarded.\n\n")
 	writeFileMediaSection(w)
 	fmt.Fprintf(w, "## Reference loads and the standard suite\n\n")
-	fmt.Fprintf(w, "Window %s each for the reference loads (a1 also with H.264 as a1-h264), %s for calls and churn.\n\n", o.duration, o.otherDuration)
+	fmt.Fprintf(w, "Window %s each for the reference loads (a1 also with H.264 as a1-h264; c also with 90 and 130 subscribers as c-90 and c-130), %s for calls and churn.\n\n", o.duration, o.otherDuration)
 	fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {

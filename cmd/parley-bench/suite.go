@@ -54,7 +54,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&o.duration, "duration", bench.DefaultDuration, "measurement window of the reference loads (60s, as the reference)")
 	fs.DurationVar(&o.otherDuration, "other-duration", 20*time.Second, "measurement window of the calls and churn runs")
 	fs.DurationVar(&o.searchDuration, "search-duration", 10*time.Second, "measurement window of each search step")
-	fs.DurationVar(&o.budget, "budget", 16*time.Minute, "stop starting search steps after this much time")
+	fs.DurationVar(&o.budget, "budget", 20*time.Minute, "stop starting search steps after this much time")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -124,14 +124,18 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// referenceRuns are the suite's reference loads: a1 (VP8 and H.264), a2, b, c.
+// referenceRuns are the suite's reference loads: a1 (VP8 and H.264), a2, b, c, and c with
+// 90 and 130 subscribers (the reference runs c at those sizes to find the knee).
 func referenceRuns() []bench.Scenario {
+	runs := []struct {
+		name, codec string
+		subscribers int
+	}{{"a1", "", 0}, {"a1", "h264", 0}, {"a2", "", 0}, {"b", "", 0}, {"c", "", 0}, {"c", "", 90}, {"c", "", 130}}
 	var out []bench.Scenario
-	for _, name := range []string{"a1", "a1-h264", "a2", "b", "c"} {
-		ref, codec, _ := strings.Cut(name, "-")
-		s, _ := bench.Reference(ref, 0)
-		if codec != "" {
-			s.Name, s.Codec = name, codec
+	for _, r := range runs {
+		s, _ := bench.Reference(r.name, r.subscribers)
+		if r.codec != "" {
+			s.Name, s.Codec = s.Name+"-"+r.codec, r.codec
 		}
 		out = append(out, s)
 	}
