@@ -34,7 +34,8 @@
 // gets the volume of its loudest audio track, from the RFC 6464 audio level of its
 // packets as mapped by package sfu/audiolevel (0 dBov → 100, -20 dBov steady → 67,
 // -30 dBov at 40 % activity → 40, -60 dBov and quieter, silence, no packet for 1 s, or
-// muted → 0). The map goes to Listener.VoiceVolumes unless it equals the previous one.
+// muted → 0). The map goes to Listener.VoiceVolumes unless it equals the previous one and
+// no participant joined since (then it goes again, for the newcomer's sake).
 //
 // Network quality (D21): every room.quality_interval each participant's quality is the
 // quality.Estimator result (formula and thresholds in sfu/quality/score.go; 5 % audio

@@ -333,6 +333,7 @@ func (p *Participant) reportJoinedLocked() {
 	}
 	p.joinedReported = true
 	p.joinedAt = time.Now()
+	p.room.joinedReports++
 	user := p.userID
 	p.room.emitLocked(func(l Listener, id ID) { l.ParticipantJoined(id, user) })
 }

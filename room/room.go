@@ -25,6 +25,9 @@ type Room struct {
 	closed       bool
 	emptyTimer   *time.Timer
 	emptyGen     uint64 // bumped whenever the room stops being empty or closes
+	// joinedReports counts the ParticipantJoined reports: a volume report follows every
+	// change, so a newcomer gets the current map even when the volumes hold still.
+	joinedReports uint64
 }
 
 func newRoom(m *Manager, id ID) *Room {

@@ -46,7 +46,7 @@ func (r *Room) runTickers(stop <-chan struct{}) {
 	qualityTicker := time.NewTicker(qualityInterval)
 	defer qualityTicker.Stop()
 
-	var lastVolumes map[string]int
+	var lastVolumes volumeReport
 	links := map[*Participant]*userLink{}
 	for {
 		select {
@@ -89,9 +89,18 @@ func (r *Room) memberViews() []memberView {
 	return out
 }
 
+// volumeReport is what the previous volume report said and to how many joined
+// participants (Room.joinedReports at the time).
+type volumeReport struct {
+	volumes map[string]int
+	joined  uint64
+}
+
 // volumeTick reports every audio publisher's volume (the loudest of its audio tracks;
-// muted → 0) unless the map equals the previous report. It returns the map reported last.
-func (r *Room) volumeTick(now time.Time, last map[string]int) map[string]int {
+// muted → 0) unless the map equals the previous report and nobody joined since: a
+// participant that joined after it has not heard the map yet (the listener leaves out
+// the users who did). It returns the report made last.
+func (r *Room) volumeTick(now time.Time, last volumeReport) volumeReport {
 	volumes := map[string]int{}
 	members := r.memberViews()
 	for _, m := range members {
@@ -112,12 +121,16 @@ func (r *Room) volumeTick(now time.Time, last map[string]int) map[string]int {
 			delete(volumes, m.p.userID)
 		}
 	}
-	if r.closed || maps.Equal(volumes, last) {
+	if r.closed || (maps.Equal(volumes, last.volumes) && last.joined == r.joinedReports) {
 		return last
+	}
+	if len(volumes) == 0 && len(last.volumes) == 0 {
+		// Nobody publishes audio, and nobody heard otherwise: nothing to tell.
+		return volumeReport{volumes: last.volumes, joined: r.joinedReports}
 	}
 	report := maps.Clone(volumes)
 	r.emitLocked(func(l Listener, id ID) { l.VoiceVolumes(id, report) })
-	return volumes
+	return volumeReport{volumes: volumes, joined: r.joinedReports}
 }
 
 // qualityTick updates every user's quality estimator and reports the list, in join order.

@@ -105,8 +105,9 @@ type Listener interface {
 	// RoomClosed: the room was empty for room.empty_timeout, or the Manager closed.
 	RoomClosed(room ID)
 	// VoiceVolumes: every room.volume_interval, the volume 0..100 of every participant
-	// that publishes audio (muted or silent → 0), unless equal to the previous report.
-	// The map is the Listener's to keep.
+	// that publishes audio (muted or silent → 0), unless equal to the previous report
+	// and no participant joined since (a newcomer must hear the current map; the listener
+	// drops the repeat for those who heard it). The map is the Listener's to keep.
 	VoiceVolumes(room ID, volumes map[string]int)
 	// NetworkQuality: every room.quality_interval, the quality 0..6 of every participant,
 	// in join order. The slice is the Listener's to keep.

@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"maps"
+
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -90,11 +92,13 @@ func (l roomListener) ParticipantLeft(id room.ID, userID string) {
 		return
 	}
 	delete(present, userID)
+	delete(s.volumesSent[id], userID)
 	for _, sess := range present {
 		sess.notify(protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: userID, RoomID: roomIDToWire(id)})
 	}
 	if len(present) == 0 {
 		delete(s.present, id)
+		delete(s.volumesSent, id)
 	}
 }
 
@@ -114,6 +118,7 @@ func (l roomListener) TrackMuted(id room.ID, userID string, kind room.TrackKind,
 func (l roomListener) RoomClosed(id room.ID) {
 	l.s.mu.Lock()
 	delete(l.s.present, id)
+	delete(l.s.volumesSent, id)
 	l.s.mu.Unlock()
 }
 
@@ -142,9 +147,33 @@ func (l roomListener) toAll(id room.ID, method string, params any) {
 }
 
 // VoiceVolumes: everyone gets onUserVoiceVolumeChanged with every audio publisher's
-// volume, self included (D20).
+// volume, self included, unless it equals the last map that user got (D20). The room
+// repeats an unchanged map when someone joined, so a newcomer hears the current volumes.
+// The map is never modified (the room made it for the listeners), so it is kept as is.
 func (l roomListener) VoiceVolumes(id room.ID, volumes map[string]int) {
-	l.toAll(id, protocol.EventUserVoiceVolumeChanged, protocol.UserVoiceVolumeChangedEvent{VolumeMap: volumes})
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	present := s.present[id]
+	if len(present) == 0 {
+		return
+	}
+	if s.volumesSent == nil {
+		s.volumesSent = make(map[room.ID]map[string]map[string]int)
+	}
+	sent := s.volumesSent[id]
+	if sent == nil {
+		sent = make(map[string]map[string]int, len(present))
+		s.volumesSent[id] = sent
+	}
+	event := protocol.UserVoiceVolumeChangedEvent{VolumeMap: volumes}
+	for userID, sess := range present {
+		if last, ok := sent[userID]; ok && maps.Equal(last, volumes) {
+			continue
+		}
+		sent[userID] = volumes
+		sess.notify(protocol.EventUserVoiceVolumeChanged, event)
+	}
 }
 
 // NetworkQuality: everyone gets onUserNetworkQualityChanged with every user's quality,

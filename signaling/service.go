@@ -79,6 +79,10 @@ type Service struct {
 	closed    bool
 
 	timers sync.WaitGroup // deadline and session timer callbacks in flight
+
+	// volumesSent (under mu) is the last onUserVoiceVolumeChanged map each present user
+	// got, per room; made on first use (roomevents.go: D20, no repeated event).
+	volumesSent map[room.ID]map[string]map[string]int
 }
 
 // user is what the Service knows of one userId across its sessions.
