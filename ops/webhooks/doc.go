@@ -1,8 +1,9 @@
 // Package webhooks POSTs signed JSON events about calls and rooms to operator URLs.
 //
-// Events: call_began, call_ended (with result and totalTime), invitee_offline (spec D9:
-// an invitation to a user with no session), room_started (its first participant's media
-// connected) and room_finished (the room closed). Each request carries
+// Events: call_began, call_ended (with result, totalTime and the per-user call records
+// of spec D22), invitee_offline (spec D9: an invitation to a user with no session, with
+// the caller's profile, mediaType, userData and offlinePushInfo), room_started (its first
+// participant's media connected) and room_finished (the room closed). Each request carries
 // X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body with webhooks.secret>.
 //
 // Ownership: the Hooks and room.Listener methods run on the caller's goroutine (the

@@ -1,6 +1,8 @@
 package webhooks
 
 import (
+	"encoding/json"
+
 	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -24,29 +26,58 @@ type Envelope struct {
 	Data      any    `json:"data"`
 }
 
-// CallData describes a call in call_began and call_ended. Times are unix seconds;
-// BeganAt is 0 for a call nobody accepted. Result and TotalTime (seconds active) are set
-// in call_ended.
+// CallData describes a call in call_began and call_ended (spec D22). Times are unix
+// seconds. BeginTime is when the call began (the first accept), or when it was made for
+// a call nobody accepted, as in the caller's record; BeganAt is 0 for a call nobody
+// accepted. Result (answered, cancelled, unanswered), EndedAt, TotalTime (seconds
+// active) and Records (one per user: role, result missed/incoming/outgoing, beginTime
+// and totalTime of that user, exactly as queryRecentCalls and the calls API return
+// them) are set in call_ended.
 type CallData struct {
-	CallID    string             `json:"callId"`
-	RoomID    protocol.RoomID    `json:"roomId"`
-	Scene     protocol.Scene     `json:"scene"`
-	MediaType protocol.MediaType `json:"mediaType"`
-	GroupID   string             `json:"groupId,omitempty"`
-	Caller    string             `json:"caller"`
-	Invitees  []string           `json:"invitees"`
-	CreatedAt int64              `json:"createdAt"`
-	BeganAt   int64              `json:"beganAt"`
-	EndedAt   int64              `json:"endedAt,omitempty"`
-	Result    string             `json:"result,omitempty"` // answered, cancelled, unanswered
-	TotalTime int64              `json:"totalTime"`
+	CallID    string                `json:"callId"`
+	RoomID    protocol.RoomID       `json:"roomId"`
+	Scene     protocol.Scene        `json:"scene"`
+	MediaType protocol.MediaType    `json:"mediaType"`
+	GroupID   string                `json:"groupId"`
+	Caller    string                `json:"caller"`
+	Invitees  []string              `json:"invitees"`
+	CreatedAt int64                 `json:"createdAt"`
+	BeginTime int64                 `json:"beginTime"`
+	BeganAt   int64                 `json:"beganAt"`
+	EndedAt   int64                 `json:"endedAt,omitempty"`
+	Result    string                `json:"result,omitempty"`
+	TotalTime int64                 `json:"totalTime"`
+	Records   []protocol.CallRecord `json:"records,omitempty"`
 }
 
-// InviteeOfflineData is an invitation to a user with no session (D9).
+// InviteeOfflineData is an invitation to a user with no session (spec D9), for an app
+// server to send a push: the call, the caller's profile, the media type, the caller's
+// offlinePushInfo and userData at the top level, and the whole invitation the invitee
+// gets on login.
 type InviteeOfflineData struct {
-	CallID     string                     `json:"callId"`
-	Invitee    string                     `json:"invitee"`
+	CallID          string             `json:"callId"`
+	Invitee         string             `json:"invitee"`
+	CallerID        string             `json:"callerId"`
+	CallerNickname  string             `json:"callerNickname"`
+	CallerAvatar    string             `json:"callerAvatar"`
+	MediaType       protocol.MediaType `json:"mediaType"`
+	Scene           protocol.Scene     `json:"scene"`
+	GroupID         string             `json:"groupId"`
+	RoomID          protocol.RoomID    `json:"roomId"`
+	UserData        string             `json:"userData"`
+	OfflinePushInfo json.RawMessage    `json:"offlinePushInfo,omitempty"`
+	// Timeout is how many seconds the invitation still rings.
+	Timeout    int                        `json:"timeout"`
 	Invitation protocol.CallReceivedEvent `json:"invitation"`
+}
+
+func inviteeOfflineData(invitee string, inv protocol.CallReceivedEvent) InviteeOfflineData {
+	return InviteeOfflineData{
+		CallID: inv.CallID, Invitee: invitee, CallerID: inv.CallerID, CallerNickname: inv.CallerNickname,
+		CallerAvatar: inv.CallerAvatar, MediaType: inv.MediaType, Scene: inv.Scene, GroupID: inv.GroupID,
+		RoomID: inv.RoomID, UserData: inv.UserData, OfflinePushInfo: inv.OfflinePushInfo, Timeout: inv.Timeout,
+		Invitation: inv,
+	}
 }
 
 // RoomData names the room of room_started and room_finished.
@@ -58,12 +89,15 @@ func callData(c call.CallSummary) CallData {
 	d := CallData{
 		CallID: c.CallID, RoomID: c.RoomID, Scene: c.Scene, MediaType: c.MediaType, GroupID: c.GroupID,
 		Caller: c.Caller, Invitees: append([]string{}, c.Invitees...), Result: string(c.Outcome),
+		Records: c.Records,
 	}
 	if !c.CreatedAt.IsZero() {
 		d.CreatedAt = c.CreatedAt.Unix()
+		d.BeginTime = d.CreatedAt
 	}
 	if !c.BeganAt.IsZero() {
 		d.BeganAt = c.BeganAt.Unix()
+		d.BeginTime = d.BeganAt
 	}
 	if !c.EndedAt.IsZero() {
 		d.EndedAt = c.EndedAt.Unix()

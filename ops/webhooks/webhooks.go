@@ -250,7 +250,9 @@ func (d *Dispatcher) CallEnded(c call.CallSummary) { d.emit(EventCallEnded, call
 
 // InviteeOffline queues invitee_offline (signaling.Hooks; non-blocking).
 func (d *Dispatcher) InviteeOffline(callID, invitee string, inv protocol.CallReceivedEvent) {
-	d.emit(EventInviteeOffline, InviteeOfflineData{CallID: callID, Invitee: invitee, Invitation: inv})
+	data := inviteeOfflineData(invitee, inv)
+	data.CallID = callID
+	d.emit(EventInviteeOffline, data)
 }
 
 // ParticipantJoined queues room_started for a room's first connected participant

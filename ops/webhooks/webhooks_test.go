@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,11 +100,20 @@ func emitScenario(d *Dispatcher) {
 		CallID: "call-1", RoomID: protocol.IntRoom(123456789), Scene: protocol.SceneSingle, MediaType: protocol.MediaTypeVideo,
 		Caller: "alice", Invitees: []string{"bob"}, CreatedAt: t0, BeganAt: t0.Add(2 * time.Second),
 	}
-	d.InviteeOffline("call-0", "carol", protocol.CallReceivedEvent{CallID: "call-0", CallerID: "alice"})
+	d.InviteeOffline("call-0", "carol", protocol.CallReceivedEvent{
+		CallID: "call-0", CallerID: "alice", CallerNickname: "Alice", CallerAvatar: "https://example.com/a.png",
+		MediaType: protocol.MediaTypeVideo, UserData: "hi", OfflinePushInfo: json.RawMessage(`{"title":"Alice calls"}`), Timeout: 30,
+	})
 	d.CallBegan(c)
 	d.ParticipantJoined(rid, "alice")
 	d.ParticipantJoined(rid, "bob") // not a second room_started
 	c.Outcome, c.EndedAt = call.OutcomeAnswered, t0.Add(62*time.Second)
+	c.Records = []protocol.CallRecord{
+		{CallID: "call-1", UserID: "alice", Caller: "alice", Invitees: []string{"bob"}, Scene: protocol.SceneSingle, MediaType: protocol.MediaTypeVideo,
+			RoomID: protocol.IntRoom(123456789), Role: protocol.RoleCaller, Result: protocol.CallResultOutgoing, BeginTime: t0.Unix() + 2, TotalTime: 60},
+		{CallID: "call-1", UserID: "bob", Caller: "alice", Invitees: []string{"bob"}, Scene: protocol.SceneSingle, MediaType: protocol.MediaTypeVideo,
+			RoomID: protocol.IntRoom(123456789), Role: protocol.RoleCalled, Result: protocol.CallResultIncoming, BeginTime: t0.Unix() + 2, TotalTime: 60},
+	}
 	d.CallEnded(c)
 	d.RoomClosed(rid)
 	other, _ := room.NewStringID("never-started")
@@ -136,6 +146,42 @@ func TestReceiverGetsSignedEventsInOrder(t *testing.T) {
 	}
 	if data.CallID != "call-1" || data.Result != "answered" || data.TotalTime != 60 || data.Caller != "alice" || data.RoomID != protocol.IntRoom(123456789) {
 		t.Fatalf("call_ended data %+v", data)
+	}
+	if data.BeginTime != 1_700_000_002 || len(data.Records) != 2 || data.Records[1].UserID != "bob" || data.Records[1].Result != protocol.CallResultIncoming {
+		t.Fatalf("call_ended beginTime and records %+v", data)
+	}
+	// The members of each payload, exactly (spec D9, D22).
+	members := func(v any) string {
+		raw, _ := json.Marshal(v)
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return strings.Join(keys, ",")
+	}
+	want := []string{
+		"callId,callerAvatar,callerId,callerNickname,groupId,invitation,invitee,mediaType,offlinePushInfo,roomId,scene,timeout,userData",
+		"beganAt,beginTime,callId,caller,createdAt,groupId,invitees,mediaType,roomId,scene,totalTime",
+		"roomId",
+		"beganAt,beginTime,callId,caller,createdAt,endedAt,groupId,invitees,mediaType,records,result,roomId,scene,totalTime",
+		"roomId",
+	}
+	for i, env := range got {
+		if m := members(env.Data); m != want[i] {
+			t.Errorf("%s members %s, want %s", env.Event, m, want[i])
+		}
+	}
+	offline, _ := json.Marshal(got[0].Data)
+	var inv InviteeOfflineData
+	if err := json.Unmarshal(offline, &inv); err != nil {
+		t.Fatal(err)
+	}
+	if inv.CallID != "call-0" || inv.Invitee != "carol" || inv.CallerID != "alice" || inv.CallerNickname != "Alice" ||
+		inv.MediaType != protocol.MediaTypeVideo || inv.UserData != "hi" || string(inv.OfflinePushInfo) != `{"title":"Alice calls"}` || inv.Timeout != 30 {
+		t.Fatalf("invitee_offline data %+v", inv)
 	}
 	if rcv.bad != 0 {
 		t.Fatalf("%d requests with a bad signature", rcv.bad)

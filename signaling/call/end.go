@@ -1,6 +1,7 @@
 package call
 
 import (
+	"slices"
 	"time"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -116,7 +117,10 @@ func (m *Machine) settle(now time.Time, c *call, out *Output, reason, by string)
 // finish ends c: records for everyone who took part or was invited (D22), the summary, and
 // the call is forgotten.
 func (m *Machine) finish(now time.Time, c *call, out *Output, outcome Outcome) {
-	out.Records = append(out.Records, c.records()...)
-	out.Ended = append(out.Ended, c.summary(outcome, now))
+	records := c.records()
+	out.Records = append(out.Records, records...)
+	summary := c.summary(outcome, now)
+	summary.Records = slices.Clone(records)
+	out.Ended = append(out.Ended, summary)
 	m.forget(c)
 }

