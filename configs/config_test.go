@@ -30,6 +30,20 @@ func TestDefaultsAreValid(t *testing.T) {
 	if cfg.HTTP.Address != "127.0.0.1:7880" {
 		t.Errorf("http.address = %q", cfg.HTTP.Address)
 	}
+	// Spec D20 and D21: volume every 300 ms, network quality every 2 s by default.
+	if cfg.Room.VolumeInterval != 300*time.Millisecond || cfg.Room.QualityInterval != 2*time.Second {
+		t.Errorf("room.volume_interval = %s, room.quality_interval = %s", cfg.Room.VolumeInterval, cfg.Room.QualityInterval)
+	}
+	// Both ends of D20's 100ms..5s are allowed.
+	for _, v := range []string{"100ms", "5s"} {
+		cfg, err := load(writeFile(t, "room:\n  volume_interval: "+v+"\n"), nil, noEnv)
+		if err != nil {
+			t.Fatalf("room.volume_interval %s: %v", v, err)
+		}
+		if got, _ := time.ParseDuration(v); cfg.Room.VolumeInterval != got {
+			t.Errorf("room.volume_interval %s loaded as %s", v, cfg.Room.VolumeInterval)
+		}
+	}
 }
 
 func TestLoadRejectsBadInput(t *testing.T) {
@@ -46,6 +60,9 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"negative timeout", "http:\n  drain_timeout: -5s\n", ErrInvalid, "http.drain_timeout"},
 		{"bad media port", "rtc:\n  udp_port: 70000\n", ErrInvalid, "rtc.udp_port"},
 		{"negative room timeout", "room:\n  empty_timeout: -1s\n", ErrInvalid, "room.empty_timeout"},
+		{"volume interval under 100ms (D20)", "room:\n  volume_interval: 99ms\n", ErrInvalid, "room.volume_interval"},
+		{"volume interval over 5s (D20)", "room:\n  volume_interval: 5001ms\n", ErrInvalid, "room.volume_interval"},
+		{"quality interval zero (D21)", "room:\n  quality_interval: 0s\n", ErrInvalid, "room.quality_interval"},
 		{"bad turn port", "turn:\n  udp_port: -3\n", ErrInvalid, "turn.udp_port"},
 		{"unknown rtc key", "rtc:\n  node_ipp: 1.2.3.4\n", ErrUnknownKey, `"rtc.node_ipp"`},
 		{"bad log format", "log:\n  format: xml\n", ErrInvalid, "log.format"},
