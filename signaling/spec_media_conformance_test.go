@@ -457,3 +457,52 @@ func TestSpecMediaErrors(t *testing.T) {
 	must(t, raw(alice, protocol.MethodStartRemoteView, map[string]any{"userId": bob.UserID()}))
 	must(t, alice.LeaveRoom(ctx))
 }
+
+// TestSpecUnpublishAndEarlyView checks D19 for unpublishing (a user who stops its media
+// but stays in the room is no longer available, then is again when it publishes anew) and
+// D24 for a startRemoteView given before the publisher is there (it applies when the
+// publisher's video arrives) and for viewing again after stopRemoteView.
+func TestSpecUnpublishAndEarlyView(t *testing.T) {
+	st := newStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "d19u", "alice", "bob")
+	alice, bob := us[0], us[1]
+	id := protocol.StrRoom("d19u-room")
+	inRoom(t, bob, id, client.MediaOptions{Audio: true})
+	must(t, bob.StartRemoteView(ctx, alice.UserID(), protocol.VideoQuality{}))
+	inRoom(t, alice, id, client.MediaOptions{Audio: true, Video: true})
+	sawJoin(t, bob, alice.UserID(), id)
+	sawVideo(t, bob, alice.UserID(), true)
+	sawAudio(t, bob, alice.UserID(), true)
+	if _, err := bob.WaitRemoteTrack(ctx, alice.UserID(), webrtc.RTPCodecTypeVideo, 60); err != nil {
+		t.Fatalf("startRemoteView before alice joined: %v", err)
+	}
+
+	// View again after a stop: the video comes back.
+	must(t, bob.StopRemoteView(ctx, alice.UserID()))
+	must(t, bob.StartRemoteView(ctx, alice.UserID(), protocol.VideoQuality{}))
+	before := videoPackets(bob, alice.UserID())
+	waitUntil(t, ctx, "bob's video of alice to come back", func() bool { return videoPackets(bob, alice.UserID()) >= before+60 })
+
+	// alice unpublishes: her media stops while she is still in the room. Publishing again
+	// takes a new room session (her PeerConnections are gone): leave, join, publish.
+	must(t, alice.StopMedia())
+	sawVideo(t, bob, alice.UserID(), false)
+	sawAudio(t, bob, alice.UserID(), false)
+	must(t, alice.LeaveRoom(ctx))
+	waitFor(t, bob, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == alice.UserID() })
+	inRoom(t, alice, id, client.MediaOptions{Audio: true})
+	// (EventCount takes the event log's lock: never call it inside a waitFor match.)
+	waitUntil(t, ctx, "bob to hear alice join again with her audio on", func() bool {
+		audio := decoded[protocol.UserAudioAvailableEvent](t, bob, protocol.EventUserAudioAvailable)
+		last := audio[len(audio)-1]
+		return bob.EventCount(protocol.EventUserJoin) == 2 && len(audio) == 3 && last.UserID == alice.UserID() && last.IsAudioAvailable
+	})
+	if _, err := bob.WaitRemoteTrack(ctx, alice.UserID(), webrtc.RTPCodecTypeAudio, 25); err != nil {
+		t.Fatal(err)
+	}
+	// Her new session publishes no video: nobody is told it is on again.
+	for _, e := range decoded[protocol.UserVideoAvailableEvent](t, bob, protocol.EventUserVideoAvailable)[2:] {
+		t.Fatalf("bob heard %+v after alice came back without video", e)
+	}
+}
