@@ -24,6 +24,8 @@ var (
 	ErrMediaStarted = errors.New("media already started")
 	// ErrNotLoggedIn is returned by StartMedia before a successful Login.
 	ErrNotLoggedIn = errors.New("not logged in")
+	// ErrNoPublisher is returned by RestartICE when media runs without a Publisher.
+	ErrNoPublisher = errors.New("no publisher")
 )
 
 // Defaults of Options.

@@ -1,7 +1,7 @@
 // Package client is the smallest Go SDK for Parley that tests and the bench need: a
 // signaling Conn (Dial: JSON-RPC 2.0 over WebSocket, a typed method per protocol method,
 // an ordered event log with waiters and On handlers, StartMedia/StopMedia that negotiate
-// both PeerConnections), a Publisher that offers and sends synthetic Opus and VP8 or H.264
+// both PeerConnections and RestartICE that renews their ICE as after a network change), a Publisher that offers and sends synthetic Opus and VP8 or H.264
 // tracks (single stream or simulcast layers, each layer on its own frame rate) or the
 // frames of a VP8 IVF and an Opus Ogg file, and a
 // Subscriber that answers the server's offers and checks every packet it receives

@@ -409,6 +409,34 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 	return pub.Start()
 }
 
+// RestartICE renews ICE on both PeerConnections, as after a network change: it sends the
+// Publisher's offer with new ICE credentials and applies the answer; the server then
+// restarts ICE on the Subscriber with its next offer, which the Subscriber answers as any
+// other. It returns once the publisher's answer is applied (ErrNoPublisher when receiving
+// only).
+func (c *Conn) RestartICE(ctx context.Context) error {
+	pub := c.Publisher()
+	if pub == nil {
+		return fmt.Errorf("client: restart ice: %w", ErrNoPublisher)
+	}
+	offer, err := pub.CreateRestartOffer()
+	if err != nil {
+		return fmt.Errorf("client: restart ice: %w", err)
+	}
+	var res protocol.OfferResult
+	params := protocol.OfferParams{
+		Target: protocol.TargetPublisher,
+		SDP:    protocol.SessionDescription{Type: webrtc.SDPTypeOffer.String(), SDP: offer.SDP},
+	}
+	if err := c.roundTrip(ctx, protocol.MethodOffer, params, &res, pub.MarkLocalDescriptionSent); err != nil {
+		return fmt.Errorf("client: restart ice: %w", err)
+	}
+	if err := pub.SetAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.SDP.SDP}); err != nil {
+		return fmt.Errorf("client: restart ice: %w", err)
+	}
+	return nil
+}
+
 // peerConfig is Options.Peer with the login's ICE servers (those URLs ICEServerURLFilter
 // keeps) when none are configured and the connection is relay-only or not loopback-only.
 func (c *Conn) peerConfig(login protocol.LoginResult) PeerConfig {

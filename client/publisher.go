@@ -266,6 +266,26 @@ func (p *Publisher) CreateOffer() (webrtc.SessionDescription, error) {
 	return offer, nil
 }
 
+// CreateRestartOffer creates an offer with new ICE credentials (an ICE restart, e.g.
+// after a network change) and sets it as the local description. Candidates of the new
+// generation wait for MarkLocalDescriptionSent, the server's for SetAnswer.
+func (p *Publisher) CreateRestartOffer() (webrtc.SessionDescription, error) {
+	p.trickle.restart()
+	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("client: create restart offer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("client: set local restart offer: %w", err)
+	}
+	return offer, nil
+}
+
+// RemoteDescription is the server's answer applied last (nil before the first one).
+func (p *Publisher) RemoteDescription() *webrtc.SessionDescription {
+	return p.pc.CurrentRemoteDescription()
+}
+
 // SetAnswer applies the remote answer. The offer is on the wire by then, so local
 // candidates held back so far are released too.
 func (p *Publisher) SetAnswer(answer webrtc.SessionDescription) error {

@@ -98,6 +98,11 @@ func (s *Subscriber) OnTrack(fn func(TrackStats)) {
 // ConnectionState returns the PeerConnection state.
 func (s *Subscriber) ConnectionState() webrtc.PeerConnectionState { return s.pc.ConnectionState() }
 
+// RemoteDescription is the server's offer applied last (nil before the first one).
+func (s *Subscriber) RemoteDescription() *webrtc.SessionDescription {
+	return s.pc.CurrentRemoteDescription()
+}
+
 // Dropped returns how many packets the loss simulator (PeerConfig.DropRate) discarded.
 func (s *Subscriber) Dropped() uint64 {
 	if s.dropper == nil {

@@ -84,6 +84,15 @@ func (t *trickle) addRemote(c webrtc.ICECandidateInit) error {
 	return t.pc.AddICECandidate(c)
 }
 
+// restart starts a new ICE generation: local candidates wait again until the new offer is
+// on the wire, remote ones until the new remote description is set.
+func (t *trickle) restart() {
+	t.mu.Lock()
+	t.localSent = false
+	t.remoteSet = false
+	t.mu.Unlock()
+}
+
 // remoteDescriptionSet adds the queued remote candidates. It returns the first error.
 func (t *trickle) remoteDescriptionSet() error {
 	t.mu.Lock()

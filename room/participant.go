@@ -58,7 +58,18 @@ func newParticipant(m *Manager, userID string, sig Signaller) (*Participant, err
 	pub.OnICECandidate(func(c webrtc.ICECandidateInit) { sig.SendCandidate(TargetPublisher, c) })
 	sub.OnICECandidate(func(c webrtc.ICECandidateInit) { sig.SendCandidate(TargetSubscriber, c) })
 	pub.OnConnectionStateChange(p.connectionStateChanged)
-	sub.OnConnectionStateChange(p.connectionStateChanged)
+	sub.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
+		if state == webrtc.PeerConnectionStateFailed {
+			// The client's network changed or broke: offer new ICE credentials, which
+			// gathers afresh on both sides (the client restarts its publisher itself).
+			p.log.Info("subscriber connection failed, restarting ICE")
+			sub.RestartICE()
+		}
+		p.connectionStateChanged(state)
+	})
+	// A client that restarts ICE on its publisher (network change) needs new candidates on
+	// the subscriber too, and only the server can offer them there.
+	pub.OnICERestart(sub.RestartICE)
 	pub.OnTrack(p.trackPublished)
 	sub.OnNegotiationNeeded(p.negotiateSubscriber)
 	return p, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,12 +63,15 @@ type Peer struct {
 	remoteSet         bool
 	pendingRemote     []webrtc.ICECandidateInit
 	offerPending      bool
-	negotiationNeeded bool // DownTracks changed since the last offer
-	negotiationQueued bool // a goroutine is about to fire onNegotiationNeeded
+	restartICE        bool   // subscriber: the next offer restarts ICE (RestartICE)
+	remoteUfrag       string // publisher: the ICE username fragment of the last applied offer
+	negotiationNeeded bool   // DownTracks changed since the last offer
+	negotiationQueued bool   // a goroutine is about to fire onNegotiationNeeded
 	onICECandidate    func(webrtc.ICECandidateInit)
 	onTrack           func(*Receiver)
 	onNegotiation     func()
 	onState           func(webrtc.PeerConnectionState)
+	onICERestart      func()
 	downTracks        map[*DownTrack]struct{}
 	receivers         map[*Receiver]struct{}
 
@@ -140,10 +144,13 @@ func (p *Peer) Role() PeerRole { return p.role }
 
 // HandleOffer applies a publisher's offer and returns the answer (publisher role).
 // Candidates come separately through OnICECandidate once MarkLocalDescriptionSent is called.
+// An offer with new ICE credentials restarts ICE: the candidates gathered for it are held
+// back until MarkLocalDescriptionSent, and OnICERestart fires once the answer is set.
 func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
 	if p.role != RolePublisher {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer on %s: %w", p.role, ErrWrongRole)
 	}
+	ufrag := iceUfrag(offer.SDP)
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
 	}
@@ -152,10 +159,66 @@ func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescr
 	if err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: create answer: %w", err)
 	}
+	p.mu.Lock()
+	restart := p.remoteUfrag != "" && ufrag != p.remoteUfrag
+	if restart {
+		p.localSent = false // the restart's candidates follow the answer
+	}
+	p.mu.Unlock()
 	if err := p.pc.SetLocalDescription(answer); err != nil {
+		if restart {
+			p.MarkLocalDescriptionSent()
+		}
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set local description: %w", err)
 	}
+	p.mu.Lock()
+	p.remoteUfrag = ufrag
+	onRestart := p.onICERestart
+	p.mu.Unlock()
+	if restart {
+		p.logger.Debug("publisher restarted ICE")
+		if onRestart != nil {
+			onRestart()
+		}
+	}
 	return answer, nil
+}
+
+// OnICERestart sets the function called when a publisher's offer restarted ICE (after its
+// answer is set), so the other PeerConnection of the same client can restart too.
+func (p *Peer) OnICERestart(f func()) {
+	p.mu.Lock()
+	p.onICERestart = f
+	p.mu.Unlock()
+}
+
+// RestartICE makes the next offer of a subscriber Peer restart ICE (new credentials, new
+// candidates) and asks for that offer now, or after the answer to an outstanding one. A
+// publisher Peer is restarted by its client's offer, so there it does nothing.
+func (p *Peer) RestartICE() {
+	if p.role != RoleSubscriber {
+		return
+	}
+	p.mu.Lock()
+	p.restartICE = true
+	p.negotiationNeeded = true
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+}
+
+// iceUfrag is the first a=ice-ufrag value of an SDP ("" without one). With BUNDLE every
+// section carries the same credentials, so the first one names the ICE generation.
+func iceUfrag(sdp string) string {
+	const attr = "a=ice-ufrag:"
+	i := strings.Index(sdp, attr)
+	if i < 0 {
+		return ""
+	}
+	v := sdp[i+len(attr):]
+	if end := strings.IndexAny(v, "\r\n"); end >= 0 {
+		v = v[:end]
+	}
+	return strings.TrimSpace(v)
 }
 
 // CreateOffer creates the next offer of a subscriber Peer; the next one can only be
@@ -175,9 +238,18 @@ func (p *Peer) CreateOffer() (webrtc.SessionDescription, error) {
 	}
 	p.offerPending = true
 	p.negotiationNeeded = false
+	restart := p.restartICE
+	p.restartICE = false
+	if restart {
+		p.localSent = false // the restart's candidates follow the offer
+	}
 	p.mu.Unlock()
 
-	offer, err := p.pc.CreateOffer(nil)
+	var options *webrtc.OfferOptions
+	if restart {
+		options = &webrtc.OfferOptions{ICERestart: true}
+	}
+	offer, err := p.pc.CreateOffer(options)
 	if err == nil {
 		err = p.pc.SetLocalDescription(offer)
 	}
@@ -185,6 +257,7 @@ func (p *Peer) CreateOffer() (webrtc.SessionDescription, error) {
 		p.mu.Lock()
 		p.offerPending = false
 		p.negotiationNeeded = true
+		p.restartICE = p.restartICE || restart
 		p.mu.Unlock()
 		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", err)
 	}

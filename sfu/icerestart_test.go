@@ -1,0 +1,117 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pion/webrtc/v4"
+)
+
+func TestICEUfrag(t *testing.T) {
+	for _, tc := range []struct{ name, sdp, want string }{
+		{"none", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", ""},
+		{"crlf", "v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:x\r\n", "abcd"},
+		{"lf", "v=0\na=ice-ufrag:efgh\na=ice-pwd:x\n", "efgh"},
+		{"first of several", "a=ice-ufrag:one\r\nm=audio\r\na=ice-ufrag:two\r\n", "one"},
+		{"at the end", "v=0\r\na=ice-ufrag:tail", "tail"},
+		{"empty value", "a=ice-ufrag:\r\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := iceUfrag(tc.sdp); got != tc.want {
+				t.Fatalf("iceUfrag = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSubscriberRestartICE: RestartICE asks for an offer with new ICE credentials, holds
+// the new candidates until that offer is on the wire, and the client's answer completes it.
+// On a publisher Peer it does nothing.
+func TestSubscriberRestartICE(t *testing.T) {
+	e := newTestEngine(t)
+	sub, err := e.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var fired atomic.Int32
+	sub.OnNegotiationNeeded(func() { fired.Add(1) })
+	var candMu sync.Mutex
+	var candidates []webrtc.ICECandidateInit
+	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		candMu.Lock()
+		candidates = append(candidates, c)
+		candMu.Unlock()
+	})
+	candidateCount := func() int {
+		candMu.Lock()
+		defer candMu.Unlock()
+		return len(candidates)
+	}
+	client := newClientPC(t)
+	if _, err := sub.AddDownTrack(testReceiver(webrtc.RTPCodecTypeAudio, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return fired.Load() == 1 })
+
+	negotiate := func() webrtc.SessionDescription {
+		t.Helper()
+		offer, err := sub.CreateOffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := client.SetRemoteDescription(offer); err != nil {
+			t.Fatal(err)
+		}
+		answer, err := client.CreateAnswer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := client.SetLocalDescription(answer); err != nil {
+			t.Fatal(err)
+		}
+		return offer
+	}
+	first := negotiate()
+	sub.MarkLocalDescriptionSent()
+	if err := sub.HandleAnswer(*client.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return candidateCount() > 0 })
+	before := candidateCount()
+
+	sub.RestartICE()
+	waitFor(t, func() bool { return fired.Load() == 2 })
+	restart := negotiate()
+	if iceUfrag(restart.SDP) == "" || iceUfrag(restart.SDP) == iceUfrag(first.SDP) {
+		t.Fatalf("restart offer ufrag %q, first offer %q: want a new one", iceUfrag(restart.SDP), iceUfrag(first.SDP))
+	}
+	if got := candidateCount(); got != before {
+		t.Fatalf("%d candidates of the restart went out before its offer", got-before)
+	}
+	sub.MarkLocalDescriptionSent()
+	if err := sub.HandleAnswer(*client.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return candidateCount() > before })
+	// The next plain renegotiation keeps the credentials.
+	sub.requestNegotiation()
+	waitFor(t, func() bool { return fired.Load() == 3 })
+	if again := negotiate(); iceUfrag(again.SDP) != iceUfrag(restart.SDP) {
+		t.Fatalf("a renegotiation after the restart changed ufrag %q to %q", iceUfrag(restart.SDP), iceUfrag(again.SDP))
+	}
+
+	pub, err := e.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	pub.RestartICE()
+	pub.mu.Lock()
+	restartWanted := pub.restartICE
+	pub.mu.Unlock()
+	if restartWanted {
+		t.Fatal("RestartICE on a publisher Peer marked a restart")
+	}
+}
