@@ -70,15 +70,20 @@ type mediaState struct {
 	c    *Conn
 	wake chan struct{} // capacity 1
 
-	mu         sync.Mutex
-	queue      []mediaTask
-	gen        uint64
-	active     bool        // between StartMedia and StopMedia
-	pub        *Publisher  // set by StartMedia
-	created    *Subscriber // set by StartMedia; closed by StopMedia
-	sub        *Subscriber // set by the worker when it attaches created
-	pendingSub []Event     // subscriber notifications received while sub is nil
-	errs       []error
+	mu        sync.Mutex
+	queue     []mediaTask
+	gen       uint64
+	active    bool             // between StartMedia and StopMedia
+	pub       *Publisher       // set by StartMedia
+	created   *Subscriber      // set by StartMedia (or replaced by renewSubscriber); closed by StopMedia
+	sub       *Subscriber      // set by the worker when it attaches created
+	subConfig SubscriberConfig // how StartMedia made created, for renewSubscriber
+	// stoppedSession is the server subscriber PeerConnection (sdpSession) that StopMedia
+	// abandoned: its later offers are dropped; the server renews it on the next publisher
+	// offer from a new PeerConnection.
+	stoppedSession string
+	pendingSub     []Event // subscriber notifications received while sub is nil
+	errs           []error
 }
 
 func newMediaState(c *Conn) *mediaState {
@@ -176,12 +181,27 @@ func (m *mediaState) apply(ev Event) {
 		}
 		m.mu.Lock()
 		sub, gen := m.sub, m.gen
+		if m.stoppedSession != "" && sdpSession(p.SDP.SDP) == m.stoppedSession {
+			m.mu.Unlock()
+			m.c.log.Debug("offer of a subscriber PeerConnection closed by StopMedia dropped", "seq", ev.Seq)
+			return
+		}
 		if sub == nil {
 			m.keepPendingLocked(ev)
 			m.mu.Unlock()
 			return
 		}
 		m.mu.Unlock()
+		if sub.isOtherSession(p.SDP.SDP) {
+			// The server made a new PeerConnection (it renews both when this client
+			// offered from a new publisher): answer it from a new Subscriber too.
+			renewed, err := m.renewSubscriber(sub, gen)
+			if err != nil {
+				m.fail(gen, err)
+				return
+			}
+			sub = renewed
+		}
 		m.answer(sub, gen, p.SDP.SDP)
 	}
 }
@@ -227,6 +247,32 @@ func (m *mediaState) keepPendingLocked(ev Event) {
 		return
 	}
 	m.pendingSub = append(m.pendingSub, ev)
+}
+
+// renewSubscriber replaces old, the running Subscriber of media session gen, with a new
+// one made the same way, and closes old.
+func (m *mediaState) renewSubscriber(old *Subscriber, gen uint64) (*Subscriber, error) {
+	m.mu.Lock()
+	cfg := m.subConfig
+	m.mu.Unlock()
+	sub, err := NewSubscriber(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client: renew subscriber: %w", err)
+	}
+	m.mu.Lock()
+	if gen != m.gen || m.sub != old {
+		m.mu.Unlock()
+		_ = sub.Close()
+		return nil, fmt.Errorf("client: renew subscriber: %w", ErrClosed)
+	}
+	m.sub, m.created = sub, sub
+	m.mu.Unlock()
+	sub.OnICECandidate(m.trickler(protocol.TargetSubscriber, gen))
+	m.c.log.Debug("server offered from a new subscriber PeerConnection: subscriber renewed")
+	if err := old.Close(); err != nil {
+		m.c.log.Debug("close replaced subscriber", "err", err)
+	}
+	return sub, nil
 }
 
 // answer applies a subscriber offer and sends the answer; the Subscriber's candidates
@@ -345,6 +391,7 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 		return ErrClosed
 	}
 	m.created = sub
+	m.subConfig = SubscriberConfig{Peer: subPeer}
 	m.mu.Unlock()
 	sub.OnICECandidate(m.trickler(protocol.TargetSubscriber, gen))
 	m.push(mediaTask{attach: sub, gen: gen})
@@ -463,8 +510,11 @@ func (c *Conn) peerConfig(login protocol.LoginResult) PeerConfig {
 
 // StopMedia closes the Publisher and Subscriber (call it when the call ended or the room
 // was left; a later StartMedia builds new ones for the next room). Subscriber offers and
-// candidates not yet applied are dropped. It is idempotent and returns the first close
-// error.
+// candidates not yet applied are dropped, and so are later offers of the closed
+// subscriber's server PeerConnection. A StartMedia that publishes in the same room makes
+// the server replace both of its PeerConnections (PROTOCOL.md §6 rule 8); a receive-only
+// one there gets no offer: leave and join the room again instead. It is idempotent and
+// returns the first close error.
 func (c *Conn) StopMedia() error {
 	m := c.media
 	m.mu.Lock()
@@ -473,6 +523,11 @@ func (c *Conn) StopMedia() error {
 	pub, sub := m.pub, m.created
 	m.pub, m.created, m.sub = nil, nil, nil
 	m.pendingSub = nil
+	if sub != nil {
+		if d := sub.RemoteDescription(); d != nil {
+			m.stoppedSession = sdpSession(d.SDP)
+		}
+	}
 	m.mu.Unlock()
 	var errs []error
 	if pub != nil {

@@ -98,6 +98,14 @@ func (s *Subscriber) OnTrack(fn func(TrackStats)) {
 // ConnectionState returns the PeerConnection state.
 func (s *Subscriber) ConnectionState() webrtc.PeerConnectionState { return s.pc.ConnectionState() }
 
+// isOtherSession reports whether offer comes from another server PeerConnection than the
+// offers applied so far (another o= session id or DTLS fingerprint); false before the
+// first one.
+func (s *Subscriber) isOtherSession(offer string) bool {
+	applied := s.pc.CurrentRemoteDescription()
+	return applied != nil && sdpSession(offer) != sdpSession(applied.SDP)
+}
+
 // RemoteDescription is the server's offer applied last (nil before the first one).
 func (s *Subscriber) RemoteDescription() *webrtc.SessionDescription {
 	return s.pc.CurrentRemoteDescription()

@@ -6,11 +6,16 @@
 // subscriber Peer (the server offers). Audio of every publisher is forwarded to everyone
 // else in the room; video only to the participants that called StartRemoteView for that
 // publisher (remembered before the publisher joins or publishes, applied when it does).
-// A participant never receives its own tracks.
+// A participant never receives its own tracks. A publisher offer from a new client
+// PeerConnection (another SDP session: the client closed its pair and made new ones)
+// replaces both Peers (Participant.renewPeers); a publisher ICE restart makes the
+// subscriber Peer restart ICE with its next offer, and so does its own ICE failure.
 //
 // Locks and goroutines:
-//   - Manager.mu guards the room map; Room.mu guards membership, published tracks, mute
-//     state, view requests and DownTrack bookkeeping of every participant of that room.
+//   - Manager.mu guards the room map; Room.mu guards membership, each participant's
+//     current Peers, published tracks, mute state, view requests and DownTrack
+//     bookkeeping of every participant of that room. A Peer's callbacks tell the current
+//     pair from a replaced one through Participant.activePub (atomic, no lock).
 //     Order: Manager.mu, then Room.mu, then the sfu's own locks. Neither is ever taken on
 //     the packet path (the sfu forwards without them). Peers and Receivers are closed
 //     without Room.mu held, because their close runs callbacks that take it.

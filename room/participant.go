@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-rtc/parley/sfu"
@@ -16,13 +17,18 @@ type Participant struct {
 	userID string
 	sig    Signaller
 	log    *slog.Logger
-	pub    *sfu.Peer
-	sub    *sfu.Peer
+	engine *sfu.Engine
 
 	// room is set once by Room.add, before any callback can need it.
 	room *Room
 
+	// activePub is pub while the participant is in the room (nil after Leave): the Peers'
+	// callbacks compare it with their own publisher without taking room.mu.
+	activePub atomic.Pointer[sfu.Peer]
+
 	// Guarded by room.mu.
+	pub            *sfu.Peer // replaced when the client offers from a new PeerConnection (renewPeers)
+	sub            *sfu.Peer // replaced together with pub
 	left           bool
 	joinedReported bool
 	joinedAt       time.Time // when joinedReported turned true
@@ -35,31 +41,51 @@ type Participant struct {
 }
 
 func newParticipant(m *Manager, userID string, sig Signaller) (*Participant, error) {
-	pub, err := m.engine.NewPeer(sfu.PeerOptions{ID: userID, Role: sfu.RolePublisher})
-	if err != nil {
-		return nil, fmt.Errorf("publisher peer: %w", err)
-	}
-	sub, err := m.engine.NewPeer(sfu.PeerOptions{ID: userID, Role: sfu.RoleSubscriber})
-	if err != nil {
-		_ = pub.Close()
-		return nil, fmt.Errorf("subscriber peer: %w", err)
-	}
 	p := &Participant{
 		userID:     userID,
 		sig:        sig,
 		log:        m.log.With("user", userID),
-		pub:        pub,
-		sub:        sub,
+		engine:     m.engine,
 		published:  make(map[*sfu.Receiver]TrackKind),
 		downTracks: make(map[*sfu.Receiver]*sfu.DownTrack),
 		wantVideo:  make(map[string]bool),
 		wantSize:   make(map[string]VideoSize),
 	}
-	pub.OnICECandidate(func(c webrtc.ICECandidateInit) { sig.SendCandidate(TargetPublisher, c) })
-	sub.OnICECandidate(func(c webrtc.ICECandidateInit) { sig.SendCandidate(TargetSubscriber, c) })
+	pub, sub, err := p.newPeers()
+	if err != nil {
+		return nil, err
+	}
+	p.pub, p.sub = pub, sub
+	p.activePub.Store(pub)
+	return p, nil
+}
+
+// newPeers makes a publisher and a subscriber Peer wired to this participant. Their
+// callbacks do nothing once the pair has been replaced (renewPeers) or closed.
+func (p *Participant) newPeers() (pub, sub *sfu.Peer, err error) {
+	pub, err = p.engine.NewPeer(sfu.PeerOptions{ID: p.userID, Role: sfu.RolePublisher})
+	if err != nil {
+		return nil, nil, fmt.Errorf("publisher peer: %w", err)
+	}
+	sub, err = p.engine.NewPeer(sfu.PeerOptions{ID: p.userID, Role: sfu.RoleSubscriber})
+	if err != nil {
+		_ = pub.Close()
+		return nil, nil, fmt.Errorf("subscriber peer: %w", err)
+	}
+	current := func() bool { return p.activePub.Load() == pub }
+	pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		if current() {
+			p.sig.SendCandidate(TargetPublisher, c)
+		}
+	})
+	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		if current() {
+			p.sig.SendCandidate(TargetSubscriber, c)
+		}
+	})
 	pub.OnConnectionStateChange(p.connectionStateChanged)
 	sub.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		if state == webrtc.PeerConnectionStateFailed {
+		if state == webrtc.PeerConnectionStateFailed && current() {
 			// The client's network changed or broke: offer new ICE credentials, which
 			// gathers afresh on both sides (the client restarts its publisher itself).
 			p.log.Info("subscriber connection failed, restarting ICE")
@@ -71,8 +97,20 @@ func newParticipant(m *Manager, userID string, sig Signaller) (*Participant, err
 	// the subscriber too, and only the server can offer them there.
 	pub.OnICERestart(sub.RestartICE)
 	pub.OnTrack(p.trackPublished)
-	sub.OnNegotiationNeeded(p.negotiateSubscriber)
-	return p, nil
+	sub.OnNegotiationNeeded(func() {
+		if current() {
+			p.negotiateSubscriber(sub)
+		}
+	})
+	return pub, sub, nil
+}
+
+// peers returns the current publisher and subscriber Peers.
+func (p *Participant) peers() (pub, sub *sfu.Peer) {
+	r := p.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.pub, p.sub
 }
 
 // UserID is the participant's user ID.
@@ -84,17 +122,59 @@ func (p *Participant) Room() *Room { return p.room }
 // HandlePublisherOffer applies the client's offer on the publisher Peer and returns the
 // answer. Local candidates flow through Signaller.SendCandidate from now on, possibly
 // before the caller has sent the answer: clients queue remote candidates until their
-// remote description is set.
+// remote description is set. An offer from a new client PeerConnection (the client closed
+// its pair and made new ones) first replaces both Peers (renewPeers).
 func (p *Participant) HandlePublisherOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
 	if p.hasLeft() {
 		return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, ErrParticipantLeft)
 	}
-	answer, err := p.pub.HandleOffer(offer)
+	pub, _ := p.peers()
+	if pub.IsOtherSession(offer) {
+		if err := p.renewPeers(); err != nil {
+			return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, err)
+		}
+		pub, _ = p.peers()
+	}
+	answer, err := pub.HandleOffer(offer)
 	if err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, err)
 	}
-	p.pub.MarkLocalDescriptionSent()
+	pub.MarkLocalDescriptionSent()
 	return answer, nil
+}
+
+// renewPeers replaces both Peers with new ones for a client that made new
+// PeerConnections: the old publisher's tracks end (others see them unpublished), the new
+// subscriber Peer gets every track the old one forwarded and offers them afresh.
+func (p *Participant) renewPeers() error {
+	pub, sub, err := p.newPeers()
+	if err != nil {
+		return fmt.Errorf("renew peers: %w", err)
+	}
+	r := p.room
+	r.mu.Lock()
+	if p.left {
+		r.mu.Unlock()
+		return errors.Join(ErrParticipantLeft, pub.Close(), sub.Close())
+	}
+	oldPub, oldSub := p.pub, p.sub
+	p.pub, p.sub = pub, sub
+	p.activePub.Store(pub)
+	forwarded := make([]*sfu.Receiver, 0, len(p.downTracks))
+	for rcv := range p.downTracks {
+		forwarded = append(forwarded, rcv)
+	}
+	p.downTracks = make(map[*sfu.Receiver]*sfu.DownTrack) // the old subscriber's Close stops them
+	for _, rcv := range forwarded {
+		p.subscribeLocked(rcv)
+	}
+	r.mu.Unlock()
+	p.log.Info("client made new PeerConnections: peers renewed")
+	// Closing the old publisher ends its Receivers; trackEnded unpublishes them.
+	if err := errors.Join(oldPub.Close(), oldSub.Close()); err != nil {
+		p.log.Debug("close replaced peers", "err", err)
+	}
+	return nil
 }
 
 // HandleSubscriberAnswer applies the client's answer to the last subscriber offer.
@@ -102,7 +182,8 @@ func (p *Participant) HandleSubscriberAnswer(answer webrtc.SessionDescription) e
 	if p.hasLeft() {
 		return fmt.Errorf("subscriber answer from %q: %w", p.userID, ErrParticipantLeft)
 	}
-	if err := p.sub.HandleAnswer(answer); err != nil {
+	_, sub := p.peers()
+	if err := sub.HandleAnswer(answer); err != nil {
 		return fmt.Errorf("subscriber answer from %q: %w", p.userID, err)
 	}
 	return nil
@@ -113,12 +194,13 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 	if p.hasLeft() {
 		return fmt.Errorf("candidate from %q: %w", p.userID, ErrParticipantLeft)
 	}
+	pub, sub := p.peers()
 	var err error
 	switch target {
 	case TargetPublisher:
-		err = p.pub.AddICECandidate(c)
+		err = pub.AddICECandidate(c)
 	case TargetSubscriber:
-		err = p.sub.AddICECandidate(c)
+		err = sub.AddICECandidate(c)
 	default:
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrInvalidTarget)
 	}
@@ -208,6 +290,7 @@ func (p *Participant) Leave() error {
 		return nil
 	}
 	p.left = true
+	p.activePub.Store(nil)
 	p.downTracks = make(map[*sfu.Receiver]*sfu.DownTrack) // the subscriber Peer's Close stops them
 	r.mu.Unlock()
 
@@ -234,7 +317,8 @@ func (p *Participant) Leave() error {
 }
 
 func (p *Participant) closePeers() error {
-	return errors.Join(p.pub.Close(), p.sub.Close())
+	pub, sub := p.peers()
+	return errors.Join(pub.Close(), sub.Close())
 }
 
 func (p *Participant) hasLeft() bool {
@@ -351,11 +435,8 @@ func (p *Participant) reportJoinedLocked() {
 
 // negotiateSubscriber is the subscriber Peer's OnNegotiationNeeded callback: offer, send,
 // then release the candidates held back until the offer was on the wire.
-func (p *Participant) negotiateSubscriber() {
-	if p.hasLeft() {
-		return
-	}
-	offer, err := p.sub.CreateOffer()
+func (p *Participant) negotiateSubscriber(sub *sfu.Peer) {
+	offer, err := sub.CreateOffer()
 	if err != nil {
 		if !errors.Is(err, sfu.ErrPeerClosed) && !errors.Is(err, sfu.ErrOfferPending) {
 			p.log.Warn("subscriber offer", "err", err)
@@ -363,5 +444,5 @@ func (p *Participant) negotiateSubscriber() {
 		return
 	}
 	p.sig.SendSubscriberOffer(offer)
-	p.sub.MarkLocalDescriptionSent()
+	sub.MarkLocalDescriptionSent()
 }

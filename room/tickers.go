@@ -63,6 +63,7 @@ func (r *Room) runTickers(stop <-chan struct{}) {
 // memberView is what a tick needs of one participant, copied under Room.mu.
 type memberView struct {
 	p           *Participant
+	pub, sub    *sfu.Peer
 	connected   bool
 	connectedAt time.Time
 	audioMuted  bool
@@ -76,7 +77,7 @@ func (r *Room) memberViews() []memberView {
 	out := make([]memberView, 0, len(r.participants))
 	for _, p := range r.participants {
 		v := memberView{
-			p: p, connected: p.joinedReported && !p.left, connectedAt: p.joinedAt,
+			p: p, pub: p.pub, sub: p.sub, connected: p.joinedReported && !p.left, connectedAt: p.joinedAt,
 			audioMuted: p.audioMuted, published: len(p.published),
 		}
 		for rcv, kind := range p.published {
@@ -176,14 +177,14 @@ func (m memberView) snapshot() linkSnapshot {
 	if !m.connected {
 		return s
 	}
-	receivers := m.p.pub.Receivers()
+	receivers := m.pub.Receivers()
 	s.uplink = make(map[*sfu.Receiver]sfu.UplinkStats, len(receivers))
 	for _, rcv := range receivers {
 		s.uplink[rcv] = rcv.Stats()
 	}
-	s.downlink = m.p.sub.DownlinkStats().Tracks
+	s.downlink = m.sub.DownlinkStats().Tracks
 	s.idle = len(receivers) == 0 && m.published == 0 && len(s.downlink) == 0 &&
-		peerUp(m.p.pub) && peerUp(m.p.sub)
+		peerUp(m.pub) && peerUp(m.sub)
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,10 +62,11 @@ type Peer struct {
 	remoteSet         bool
 	pendingRemote     []webrtc.ICECandidateInit
 	offerPending      bool
-	restartICE        bool   // subscriber: the next offer restarts ICE (RestartICE)
-	remoteUfrag       string // publisher: the ICE username fragment of the last applied offer
-	negotiationNeeded bool   // DownTracks changed since the last offer
-	negotiationQueued bool   // a goroutine is about to fire onNegotiationNeeded
+	restartICE        bool         // subscriber: the next offer restarts ICE (RestartICE)
+	remoteUfrag       string       // publisher: the ICE username fragment of the last applied offer
+	remoteSession     sdpSessionID // publisher: who made the last applied offer
+	negotiationNeeded bool         // DownTracks changed since the last offer
+	negotiationQueued bool         // a goroutine is about to fire onNegotiationNeeded
 	onICECandidate    func(webrtc.ICECandidateInit)
 	onTrack           func(*Receiver)
 	onNegotiation     func()
@@ -150,7 +150,7 @@ func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescr
 	if p.role != RolePublisher {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer on %s: %w", p.role, ErrWrongRole)
 	}
-	ufrag := iceUfrag(offer.SDP)
+	ufrag, session := iceUfrag(offer.SDP), sdpSession(offer.SDP)
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
 	}
@@ -173,6 +173,7 @@ func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescr
 	}
 	p.mu.Lock()
 	p.remoteUfrag = ufrag
+	p.remoteSession = session
 	onRestart := p.onICERestart
 	p.mu.Unlock()
 	if restart {
@@ -182,6 +183,17 @@ func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescr
 		}
 	}
 	return answer, nil
+}
+
+// IsOtherSession reports whether offer comes from another PeerConnection than the offers
+// this publisher Peer applied so far (another SDP origin session or DTLS fingerprint): the
+// client closed its PeerConnection and made a new one, which this Peer cannot serve. False
+// before the first offer.
+func (p *Peer) IsOtherSession(offer webrtc.SessionDescription) bool {
+	p.mu.Lock()
+	applied := p.remoteSession
+	p.mu.Unlock()
+	return applied != (sdpSessionID{}) && sdpSession(offer.SDP) != applied
 }
 
 // OnICERestart sets the function called when a publisher's offer restarted ICE (after its
@@ -204,21 +216,6 @@ func (p *Peer) RestartICE() {
 	p.negotiationNeeded = true
 	p.scheduleNegotiationLocked()
 	p.mu.Unlock()
-}
-
-// iceUfrag is the first a=ice-ufrag value of an SDP ("" without one). With BUNDLE every
-// section carries the same credentials, so the first one names the ICE generation.
-func iceUfrag(sdp string) string {
-	const attr = "a=ice-ufrag:"
-	i := strings.Index(sdp, attr)
-	if i < 0 {
-		return ""
-	}
-	v := sdp[i+len(attr):]
-	if end := strings.IndexAny(v, "\r\n"); end >= 0 {
-		v = v[:end]
-	}
-	return strings.TrimSpace(v)
 }
 
 // CreateOffer creates the next offer of a subscriber Peer; the next one can only be

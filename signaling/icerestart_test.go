@@ -93,3 +93,111 @@ func TestICERestartRenewsBothPeerConnections(t *testing.T) {
 		t.Fatalf("receive-only RestartICE: %v, want ErrNoPublisher", err)
 	}
 }
+
+// countVideoAvailable counts me's onUserVideoAvailable(other, on) events.
+func countVideoAvailable(t *testing.T, me *client.Conn, other string, on bool) int {
+	n := 0
+	for _, e := range decoded[protocol.UserVideoAvailableEvent](t, me, protocol.EventUserVideoAvailable) {
+		if e.UserID == other && e.IsVideoAvailable == on {
+			n++
+		}
+	}
+	return n
+}
+
+// TestNewPeerConnectionsInTheSameRoom: a client closes its PeerConnections and makes new
+// ones without leaving the room (Go client: StopMedia, StartMedia). Its first publisher
+// offer from the new PeerConnection makes the server replace both of its own (PROTOCOL.md
+// §6 rule 8): the others see the old tracks end and the new ones arrive, and media flows
+// both ways again on the new pair.
+func TestNewPeerConnectionsInTheSameRoom(t *testing.T) {
+	st := newStack(t)
+	alice, bob := st.login(t, "alice"), st.login(t, "bob")
+	ctx := ctxT(t, 60*time.Second)
+	id := protocol.IntRoom(777)
+	for _, c := range []*client.Conn{alice, bob} {
+		must(t, c.JoinRoom(ctx, id))
+		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
+			t.Fatalf("%s: start media: %v", c.UserID(), err)
+		}
+	}
+	must(t, bob.StartRemoteView(ctx, "alice", protocol.VideoQuality{}))
+	must(t, alice.StartRemoteView(ctx, "bob", protocol.VideoQuality{}))
+	if _, err := bob.WaitRemoteTrack(ctx, "alice", webrtc.RTPCodecTypeVideo, 30); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.WaitRemoteTrack(ctx, "bob", webrtc.RTPCodecTypeVideo, 30); err != nil {
+		t.Fatal(err)
+	}
+	oldSub := alice.Subscriber()
+	oldSession := oldSub.RemoteDescription().SDP
+
+	must(t, alice.StopMedia())
+	sawVideo(t, bob, "alice", false) // the closed PeerConnection's tracks end (ICE/DTLS teardown)
+	if err := alice.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
+		t.Fatalf("StartMedia again in the same room: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for countVideoAvailable(t, bob, "alice", true) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("bob never saw alice's new video; events: %s", eventNames(bob))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Bob still views alice (his startRemoteView outlives her republishing) and alice's
+	// new subscriber gets bob's audio and video from the server's new PeerConnection.
+	if _, err := bob.WaitRemoteTrack(ctx, "alice", webrtc.RTPCodecTypeVideo, 30); err != nil {
+		t.Fatalf("alice's new video at bob: %v", err)
+	}
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := alice.WaitRemoteTrack(ctx, "bob", kind, 30); err != nil {
+			t.Fatalf("bob's %s at alice's new subscriber: %v", kind, err)
+		}
+	}
+	if alice.Subscriber() == oldSub {
+		t.Fatal("alice's subscriber was not replaced")
+	}
+	if newSession := alice.Subscriber().RemoteDescription().SDP; remoteUfrag(&webrtc.SessionDescription{SDP: newSession}) ==
+		remoteUfrag(&webrtc.SessionDescription{SDP: oldSession}) {
+		t.Fatal("the server answered the new subscriber from its old PeerConnection")
+	}
+	if errs := alice.MediaErrors(); len(errs) != 0 {
+		t.Fatalf("alice's media errors: %v", errs)
+	}
+}
+
+// TestNewPeerConnectionsAfterAnEarlyStop: alice stops her media before the server offered
+// her anything, so the first offer her next Subscriber applies comes from the server's old
+// subscriber PeerConnection; her new publisher then makes the server renew both, and the
+// Go client answers the renewed subscriber from a new Subscriber of its own.
+func TestNewPeerConnectionsAfterAnEarlyStop(t *testing.T) {
+	st := newStack(t)
+	alice, bob := st.login(t, "alice"), st.login(t, "bob")
+	ctx := ctxT(t, 60*time.Second)
+	id := protocol.IntRoom(778)
+	must(t, alice.JoinRoom(ctx, id))
+	if err := alice.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, alice.StopMedia())
+
+	must(t, bob.JoinRoom(ctx, id))
+	if err := bob.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The server offers bob's audio to alice's old subscriber PeerConnection; she keeps the
+	// offer for her next StartMedia.
+	waitFor(t, alice, protocol.MethodOffer, func(p protocol.OfferParams) bool { return p.Target == protocol.TargetSubscriber })
+	if err := alice.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.WaitRemoteTrack(ctx, "bob", webrtc.RTPCodecTypeAudio, 50); err != nil {
+		t.Fatalf("bob's audio at alice: %v", err)
+	}
+	if _, err := bob.WaitRemoteTrack(ctx, "alice", webrtc.RTPCodecTypeAudio, 50); err != nil {
+		t.Fatalf("alice's audio at bob: %v", err)
+	}
+	if errs := alice.MediaErrors(); len(errs) != 0 {
+		t.Fatalf("alice's media errors: %v", errs)
+	}
+}
