@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,28 @@ func FuzzSubscriberRTCP(f *testing.F) {
 		s.mu.Unlock()
 		if queued > 8*maxResends {
 			t.Fatalf("%d resends queued for 8 packets", queued)
+		}
+	})
+}
+
+// FuzzSDPIdentity feeds arbitrary client SDP to the readers of its ICE generation and
+// session identity: they never panic, and what they return is a trimmed value of the SDP.
+func FuzzSDPIdentity(f *testing.F) {
+	f.Add("v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\na=fingerprint:sha-256 AB:CD\r\na=ice-ufrag:abcd\r\n")
+	f.Add("o=\r\na=ice-ufrag:\r\na=fingerprint:")
+	f.Add("o=onlyuser\na=ice-ufrag: spaced \n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, sdp string) {
+		ufrag := iceUfrag(sdp)
+		if ufrag != strings.TrimSpace(ufrag) || !strings.Contains(sdp, ufrag) {
+			t.Fatalf("ufrag %q is not a trimmed part of the SDP", ufrag)
+		}
+		id := sdpSession(sdp)
+		if !strings.Contains(sdp, id.origin) || !strings.Contains(sdp, id.fingerprint) {
+			t.Fatalf("session %+v is not part of the SDP", id)
+		}
+		if sdpSession(sdp) != id {
+			t.Fatal("sdpSession is not deterministic")
 		}
 	})
 }
