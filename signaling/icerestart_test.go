@@ -75,6 +75,10 @@ func TestICERestartRenewsBothPeerConnections(t *testing.T) {
 	if _, err := alice.WaitRemoteTrack(ctx, "bob", webrtc.RTPCodecTypeAudio, audio.Packets+50); err != nil {
 		t.Fatalf("bob's audio at alice after her ICE restart: %v", err)
 	}
+	// A restart is not a new PeerConnection: alice's tracks never ended for bob.
+	if n := countVideoAvailable(t, bob, "alice", false); n != 0 {
+		t.Fatalf("bob saw alice's video end %d times across her ICE restart", n)
+	}
 	for _, s := range []interface {
 		ConnectionState() webrtc.PeerConnectionState
 	}{alice.Publisher(), alice.Subscriber()} {

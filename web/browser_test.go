@@ -226,6 +226,10 @@ func TestBrowserCall(t *testing.T) {
 // restart changes it).
 const publisherUfragJS = `window.parleyDemo.engine._media._pub.pc.localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1]`
 
+// subscriberServerUfragJS is the ICE username fragment of the server's current subscriber
+// offer (the server's ICE restart changes it).
+const subscriberServerUfragJS = `window.parleyDemo.engine._media._sub.pc.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1]`
+
 // TestBrowserReconnect: alice's WebSocket drops in a call; the SDK reconnects, resumes the
 // session with its resumeToken and restarts ICE, and the call goes on until alice hangs up.
 func TestBrowserReconnect(t *testing.T) {
@@ -235,6 +239,7 @@ func TestBrowserReconnect(t *testing.T) {
 	before := waitMediaFlowing(t, bob)
 	token := eval[string](alice, `window.parleyDemo.engine._session.resumeToken`)
 	ufrag := eval[string](alice, publisherUfragJS)
+	subUfrag := eval[string](alice, subscriberServerUfragJS)
 
 	// Drop the socket as a network change would (3000: an application close code).
 	eval[bool](alice, `(window.parleyDemo.engine._rpc._ws.close(3000, 'network change'), true)`)
@@ -247,6 +252,9 @@ func TestBrowserReconnect(t *testing.T) {
 	waitFor[bool](alice, "the publisher connected after the ICE restart",
 		fmt.Sprintf(`window.parleyDemo.engine._media._pub.pc.connectionState === 'connected' && %s !== %q`, publisherUfragJS, ufrag), 20*time.Second)
 	waitFor[bool](bob, "alice's video still decoded", fmt.Sprintf(`(async () => (await (%s)).videoFramesDecoded > %d + 30)()`, statsJS, before.VideoFramesDecoded), 30*time.Second)
+	// The server restarted ICE on alice's subscriber too, and she still decodes bob.
+	waitFor[bool](alice, "the subscriber connected after the server's ICE restart",
+		fmt.Sprintf(`window.parleyDemo.engine._media._sub.pc.connectionState === 'connected' && %s !== %q`, subscriberServerUfragJS, subUfrag), 20*time.Second)
 	waitMediaFlowing(t, alice)
 
 	// The call survived: alice's hangup ends it on both sides.
