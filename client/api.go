@@ -82,6 +82,9 @@ type PeerConfig struct {
 	// evenly spaced by sequence number, discarded after the NACK generator: loss that no
 	// retransmission repairs, which this client's receiver reports show (impairment.go).
 	UnrepairedLoss float64
+	// Network, when set, can cut this PeerConnection's whole network path, ICE included
+	// (netswitch.go; requires Loopback; not with NewAPI).
+	Network *NetworkSwitch
 	// Link, when set, can cut this PeerConnection's media path: RTP and RTCP in both
 	// directions are discarded while ICE keeps it connected (impairment.go).
 	Link *LinkSwitch
@@ -102,6 +105,9 @@ func (c PeerConfig) validate() error {
 	}
 	if c.UnrepairedLoss < 0 || c.UnrepairedLoss > 1 {
 		return fmt.Errorf("client: unrepaired loss %v out of range 0..1: %w", c.UnrepairedLoss, ErrInvalidConfig)
+	}
+	if c.Network != nil && !c.Loopback {
+		return fmt.Errorf("client: a network switch needs a loopback PeerConfig: %w", ErrInvalidConfig)
 	}
 	if c.NACKInterval < 0 {
 		return fmt.Errorf("client: negative NACK interval %s: %w", c.NACKInterval, ErrInvalidConfig)
@@ -130,14 +136,26 @@ func (c PeerConfig) logger() *slog.Logger {
 // explicit interceptor chain: the loss simulator (when DropRate > 0), NACK generator and
 // responder, receiver and sender reports. No default interceptors are registered.
 func NewAPI(cfg PeerConfig) (*webrtc.API, error) {
+	if cfg.Network != nil {
+		return nil, fmt.Errorf("client: NewAPI cannot own a network switch's socket: %w", ErrInvalidConfig)
+	}
 	api, _, err := newAPI(cfg)
 	return api, err
 }
 
-// newAPI is NewAPI that also returns the loss simulator (nil when DropRate is 0).
-func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
+// apiParts are what newAPI makes besides the API.
+type apiParts struct {
+	dropper *dropInterceptorFactory // the loss simulator, nil when DropRate is 0
+	// closeNetwork closes the socket of PeerConfig.Network (a no-op without one); call it
+	// after the PeerConnection closed.
+	closeNetwork func() error
+}
+
+// newAPI is NewAPI that also returns the loss simulator and the network switch's socket.
+func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
+	parts := apiParts{closeNetwork: func() error { return nil }}
 	if err := cfg.validate(); err != nil {
-		return nil, nil, err
+		return nil, parts, err
 	}
 	media := &webrtc.MediaEngine{}
 	videoFeedback := videoFeedbackTypes(cfg.Downlink != nil)
@@ -160,7 +178,7 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	}
 	for _, c := range codecs {
 		if err := media.RegisterCodec(c.params, c.kind); err != nil {
-			return nil, nil, fmt.Errorf("client: register codec %s: %w", c.params.MimeType, err)
+			return nil, parts, fmt.Errorf("client: register codec %s: %w", c.params.MimeType, err)
 		}
 	}
 	extensions := []struct {
@@ -180,7 +198,7 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	for _, ext := range extensions {
 		for _, kind := range ext.kinds {
 			if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ext.uri}, kind); err != nil {
-				return nil, nil, fmt.Errorf("client: register header extension %s: %w", ext.uri, err)
+				return nil, parts, fmt.Errorf("client: register header extension %s: %w", ext.uri, err)
 			}
 		}
 	}
@@ -196,14 +214,13 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 		registry.Add(cfg.Downlink)
 		feedback, err := twcc.NewSenderInterceptor()
 		if err != nil {
-			return nil, nil, fmt.Errorf("client: twcc feedback sender: %w", err)
+			return nil, parts, fmt.Errorf("client: twcc feedback sender: %w", err)
 		}
 		registry.Add(feedback)
 	}
-	var dropper *dropInterceptorFactory
 	if cfg.DropRate > 0 {
-		dropper = &dropInterceptorFactory{rate: cfg.DropRate, seed: cfg.DropSeed}
-		registry.Add(dropper)
+		parts.dropper = &dropInterceptorFactory{rate: cfg.DropRate, seed: cfg.DropSeed}
+		registry.Add(parts.dropper)
 	}
 	nackInterval := cfg.NACKInterval
 	if nackInterval == 0 {
@@ -211,19 +228,19 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	}
 	generator, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(nackInterval))
 	if err != nil {
-		return nil, nil, fmt.Errorf("client: nack generator: %w", err)
+		return nil, parts, fmt.Errorf("client: nack generator: %w", err)
 	}
 	responder, err := nack.NewResponderInterceptor()
 	if err != nil {
-		return nil, nil, fmt.Errorf("client: nack responder: %w", err)
+		return nil, parts, fmt.Errorf("client: nack responder: %w", err)
 	}
 	receiverReports, err := report.NewReceiverInterceptor()
 	if err != nil {
-		return nil, nil, fmt.Errorf("client: receiver reports: %w", err)
+		return nil, parts, fmt.Errorf("client: receiver reports: %w", err)
 	}
 	senderReports, err := report.NewSenderInterceptor()
 	if err != nil {
-		return nil, nil, fmt.Errorf("client: sender reports: %w", err)
+		return nil, parts, fmt.Errorf("client: sender reports: %w", err)
 	}
 	registry.Add(generator)
 	registry.Add(responder)
@@ -247,19 +264,24 @@ func newAPI(cfg PeerConfig) (*webrtc.API, *dropInterceptorFactory, error) {
 	if cfg.TURNTLSConfig != nil {
 		dialer, err := newTURNTLSDialer(cfg.ICEServers, cfg.TURNTLSConfig)
 		if err != nil {
-			return nil, nil, err
+			return nil, parts, err
 		}
 		settings.SetICEProxyDialer(dialer)
 	}
-	if dropper != nil {
+	if parts.dropper != nil {
 		// The simulated loss happens after SRTP decryption, so the SRTP layer has already
 		// seen the sequence numbers that the NACKed retransmissions carry again; its replay
 		// protection would discard every repair.
 		settings.DisableSRTPReplayProtection(true)
 	}
+	if cfg.Network != nil {
+		if parts.closeNetwork, err = switchedUDPMux(&settings, cfg.Network); err != nil {
+			return nil, parts, err
+		}
+	}
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(media),
 		webrtc.WithInterceptorRegistry(registry),
 		webrtc.WithSettingEngine(settings),
-	), dropper, nil
+	), parts, nil
 }

@@ -19,14 +19,19 @@ import (
 // PeerConnections stay connected: the remote side sees a user that is connected but sends
 // no media and no RTCP. The zero value is a closed (working) link; safe for concurrent use.
 type LinkSwitch struct {
+	cutter
+}
+
+// cutter is the on/off state of a LinkSwitch or NetworkSwitch.
+type cutter struct {
 	cut atomic.Bool
 }
 
-// SetCut cuts (true) or restores (false) the link.
-func (s *LinkSwitch) SetCut(cut bool) { s.cut.Store(cut) }
+// SetCut cuts (true) or restores (false) the path.
+func (c *cutter) SetCut(cut bool) { c.cut.Store(cut) }
 
-// Cut reports whether the link is cut.
-func (s *LinkSwitch) Cut() bool { return s.cut.Load() }
+// Cut reports whether the path is cut.
+func (c *cutter) Cut() bool { return c.cut.Load() }
 
 func (s *LinkSwitch) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &linkInterceptor{link: s}, nil

@@ -198,6 +198,10 @@ func TestConfigValidation(t *testing.T) {
 		{"audio payload too large", PublisherConfig{AudioPayloadSize: MaxPayloadSize + 1}, ""},
 		{"drop rate", PublisherConfig{Peer: PeerConfig{DropRate: 1.5}}, ""},
 		{"negative nack interval", PublisherConfig{Peer: PeerConfig{NACKInterval: -1}}, ""},
+		{"network switch off loopback", PublisherConfig{Peer: PeerConfig{Network: &NetworkSwitch{}}}, "loopback"},
+	}
+	if _, err := NewAPI(PeerConfig{Loopback: true, Network: &NetworkSwitch{}}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("NewAPI with a network switch: %v, want ErrInvalidConfig", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,9 +56,10 @@ type MediaOptions struct {
 // mediaTask is one unit of the media worker: a server notification (offer, trickle) or
 // the attachment of a new Subscriber.
 type mediaTask struct {
-	ev     Event
-	attach *Subscriber
-	gen    uint64
+	ev       Event
+	attach   *Subscriber
+	attached chan struct{} // closed once attach's pending messages are applied
+	gen      uint64
 }
 
 // mediaState owns the Conn's Publisher and Subscriber. The media worker goroutine (run)
@@ -131,6 +132,7 @@ func (m *mediaState) process(t mediaTask) {
 		m.mu.Lock()
 		if t.gen != m.gen {
 			m.mu.Unlock()
+			close(t.attached)
 			return
 		}
 		m.sub = t.attach
@@ -140,6 +142,7 @@ func (m *mediaState) process(t mediaTask) {
 		for _, ev := range pending {
 			m.apply(ev)
 		}
+		close(t.attached)
 		return
 	}
 	m.apply(t.ev)
@@ -394,9 +397,21 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 	m.subConfig = SubscriberConfig{Peer: subPeer}
 	m.mu.Unlock()
 	sub.OnICECandidate(m.trickler(protocol.TargetSubscriber, gen))
-	m.push(mediaTask{attach: sub, gen: gen})
+	attached := make(chan struct{})
+	m.push(mediaTask{attach: sub, attached: attached, gen: gen})
 	if !opts.Audio && !opts.Video {
 		return nil
+	}
+	// The subscriber offers that came before StartMedia are answered before the publisher
+	// offers: the server handles a session's requests in order, so an answer to an offer
+	// of a server PeerConnection that the publisher offer replaces (PROTOCOL.md §6 rule 8)
+	// reaches it before the replacement, never the new one.
+	select {
+	case <-attached:
+	case <-c.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("client: answering the pending subscriber offers: %w", ctx.Err())
 	}
 
 	pub, err := NewPublisher(PublisherConfig{

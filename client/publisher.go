@@ -146,6 +146,8 @@ type Publisher struct {
 	log     *slog.Logger
 	pc      *webrtc.PeerConnection
 	trickle *trickle
+	// closeNetwork closes the PeerConfig.Network socket after the PeerConnection.
+	closeNetwork func() error
 
 	audio, video             *webrtc.TrackLocalStaticRTP
 	audioSender, videoSender *webrtc.RTPSender
@@ -168,30 +170,31 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	api, _, err := newAPI(cfg.Peer)
+	api, parts, err := newAPI(cfg.Peer)
 	if err != nil {
 		return nil, err
 	}
 	pc, err := api.NewPeerConnection(cfg.Peer.configuration())
 	if err != nil {
+		_ = parts.closeNetwork()
 		return nil, fmt.Errorf("client: new peer connection: %w", err)
 	}
-	p := &Publisher{cfg: cfg, log: cfg.Peer.logger(), pc: pc, trickle: newTrickle(pc), stop: make(chan struct{})}
+	p := &Publisher{cfg: cfg, log: cfg.Peer.logger(), pc: pc, trickle: newTrickle(pc), stop: make(chan struct{}), closeNetwork: parts.closeNetwork}
 	if !cfg.NoAudio {
 		if p.audio, p.audioSender, err = p.addTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio"); err != nil {
-			_ = pc.Close()
+			_ = errors.Join(pc.Close(), parts.closeNetwork())
 			return nil, err
 		}
 	}
 	if !cfg.NoVideo && len(cfg.Simulcast) > 0 {
 		if p.simulcast, err = p.addSimulcastVideo(); err != nil {
-			_ = pc.Close()
+			_ = errors.Join(pc.Close(), parts.closeNetwork())
 			p.wg.Wait()
 			return nil, err
 		}
 	} else if !cfg.NoVideo {
 		if p.video, p.videoSender, err = p.addTrack(cfg.VideoCodec.capability(), "video"); err != nil {
-			_ = pc.Close()
+			_ = errors.Join(pc.Close(), parts.closeNetwork())
 			return nil, err
 		}
 	}
@@ -400,7 +403,7 @@ func (p *Publisher) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	p.Stop()
-	err := p.pc.Close()
+	err := errors.Join(p.pc.Close(), p.closeNetwork())
 	p.wg.Wait()
 	if err != nil {
 		return fmt.Errorf("client: close publisher: %w", err)

@@ -25,6 +25,8 @@ type Subscriber struct {
 	pc      *webrtc.PeerConnection
 	trickle *trickle
 	dropper *dropInterceptorFactory
+	// closeNetwork closes the PeerConfig.Network socket after the PeerConnection.
+	closeNetwork func() error
 
 	mu      sync.Mutex
 	tracks  []*trackCounter
@@ -35,15 +37,16 @@ type Subscriber struct {
 
 // NewSubscriber builds the PeerConnection; it connects once HandleOffer has been called.
 func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
-	api, dropper, err := newAPI(cfg.Peer)
+	api, parts, err := newAPI(cfg.Peer)
 	if err != nil {
 		return nil, err
 	}
 	pc, err := api.NewPeerConnection(cfg.Peer.configuration())
 	if err != nil {
+		_ = parts.closeNetwork()
 		return nil, fmt.Errorf("client: new peer connection: %w", err)
 	}
-	s := &Subscriber{log: cfg.Peer.logger(), pc: pc, trickle: newTrickle(pc), dropper: dropper}
+	s := &Subscriber{log: cfg.Peer.logger(), pc: pc, trickle: newTrickle(pc), dropper: parts.dropper, closeNetwork: parts.closeNetwork}
 	pc.OnTrack(s.handleTrack)
 	return s, nil
 }
@@ -140,7 +143,7 @@ func (s *Subscriber) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	err := s.pc.Close()
+	err := errors.Join(s.pc.Close(), s.closeNetwork())
 	s.wg.Wait()
 	if err != nil {
 		return fmt.Errorf("client: close subscriber: %w", err)

@@ -14,6 +14,8 @@ const (
 	minSenderQueueSize = 16
 	maxSenderQueueSize = 16384
 	minBufferPackets   = 16
+	minICETimeout      = 100 * time.Millisecond
+	maxICETimeout      = 10 * time.Minute
 	maxBufferPackets   = 32768 // a power of two below 2^16, so slot = seq % size never aliases within a window
 )
 
@@ -46,6 +48,14 @@ type Config struct {
 	VideoBufferPackets int `mapstructure:"video_buffer_packets"`
 	// AudioBufferPackets is the same for audio (a power of two, 16..32768).
 	AudioBufferPackets int `mapstructure:"audio_buffer_packets"`
+	// ICEDisconnectedTimeout is how long a PeerConnection hears nothing from its client
+	// before its ICE state turns disconnected; ICEFailedTimeout is how much longer before
+	// it turns failed (then a subscriber restarts ICE, see room). ICEKeepaliveInterval is
+	// how often an idle connection sends an ICE keepalive; it must be shorter than
+	// ICEDisconnectedTimeout. Each 100ms..10m.
+	ICEDisconnectedTimeout time.Duration `mapstructure:"ice_disconnected_timeout"`
+	ICEFailedTimeout       time.Duration `mapstructure:"ice_failed_timeout"`
+	ICEKeepaliveInterval   time.Duration `mapstructure:"ice_keepalive_interval"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -58,6 +68,10 @@ func DefaultConfig() Config {
 		SenderQueueSize:    1024,
 		VideoBufferPackets: 1024,
 		AudioBufferPackets: 256,
+		// pion's defaults.
+		ICEDisconnectedTimeout: 5 * time.Second,
+		ICEFailedTimeout:       25 * time.Second,
+		ICEKeepaliveInterval:   2 * time.Second,
 	}
 }
 
@@ -108,5 +122,20 @@ func (c Config) Validate() error {
 	}
 	checkBuffer("video_buffer_packets", c.VideoBufferPackets)
 	checkBuffer("audio_buffer_packets", c.AudioBufferPackets)
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"ice_disconnected_timeout", c.ICEDisconnectedTimeout},
+		{"ice_failed_timeout", c.ICEFailedTimeout},
+		{"ice_keepalive_interval", c.ICEKeepaliveInterval},
+	} {
+		if t.d < minICETimeout || t.d > maxICETimeout {
+			add(t.key, "must be %s..%s, got %s", minICETimeout, maxICETimeout, t.d)
+		}
+	}
+	if c.ICEKeepaliveInterval >= c.ICEDisconnectedTimeout {
+		add("ice_keepalive_interval", "must be shorter than ice_disconnected_timeout (%s), got %s", c.ICEDisconnectedTimeout, c.ICEKeepaliveInterval)
+	}
 	return errors.Join(errs...)
 }

@@ -32,6 +32,14 @@ func TestConfigValidate(t *testing.T) {
 		{"video too big", func(c *Config) { c.VideoBufferPackets = 65536 }, "rtc.video_buffer_packets"},
 		{"audio zero", func(c *Config) { c.AudioBufferPackets = 0 }, "rtc.audio_buffer_packets"},
 		{"audio 16", func(c *Config) { c.AudioBufferPackets = 16 }, ""},
+		{"ice disconnected too small", func(c *Config) { c.ICEDisconnectedTimeout = 99 * time.Millisecond }, "rtc.ice_disconnected_timeout"},
+		{"ice failed zero", func(c *Config) { c.ICEFailedTimeout = 0 }, "rtc.ice_failed_timeout"},
+		{"ice failed too big", func(c *Config) { c.ICEFailedTimeout = 11 * time.Minute }, "rtc.ice_failed_timeout"},
+		{"ice keepalive negative", func(c *Config) { c.ICEKeepaliveInterval = -time.Second }, "rtc.ice_keepalive_interval"},
+		{"ice keepalive not below disconnected", func(c *Config) { c.ICEKeepaliveInterval = 5 * time.Second }, "rtc.ice_keepalive_interval: must be shorter"},
+		{"ice short for tests", func(c *Config) {
+			c.ICEDisconnectedTimeout, c.ICEFailedTimeout, c.ICEKeepaliveInterval = time.Second, time.Second, 200*time.Millisecond
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,7 +63,8 @@ func TestDefaultConfigValues(t *testing.T) {
 	c := DefaultConfig()
 	if c.UDPPort != 7882 || c.BindAddress != "127.0.0.1" || c.NodeIP != "127.0.0.1" ||
 		c.PLIThrottle != 500*time.Millisecond || c.SenderQueueSize != 1024 ||
-		c.VideoBufferPackets != 1024 || c.AudioBufferPackets != 256 {
+		c.VideoBufferPackets != 1024 || c.AudioBufferPackets != 256 ||
+		c.ICEDisconnectedTimeout != 5*time.Second || c.ICEFailedTimeout != 25*time.Second || c.ICEKeepaliveInterval != 2*time.Second {
 		t.Fatalf("DefaultConfig() = %+v", c)
 	}
 }

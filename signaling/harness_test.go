@@ -65,8 +65,17 @@ func testLogger() *slog.Logger {
 
 func newStack(t testing.TB, opts ...stackOption) *stack {
 	t.Helper()
+	return newStackRTC(t, nil, opts...)
+}
+
+// newStackRTC is newStack whose media configuration rtcOpt changes first (when not nil).
+func newStackRTC(t testing.TB, rtcOpt func(*sfu.Config), opts ...stackOption) *stack {
+	t.Helper()
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
+	if rtcOpt != nil {
+		rtcOpt(&rtc)
+	}
 	engine, err := sfu.NewEngine(rtc, testLogger())
 	if err != nil {
 		t.Fatal(err)

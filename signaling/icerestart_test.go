@@ -9,6 +9,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -203,5 +205,54 @@ func TestNewPeerConnectionsAfterAnEarlyStop(t *testing.T) {
 	}
 	if errs := alice.MediaErrors(); len(errs) != 0 {
 		t.Fatalf("alice's media errors: %v", errs)
+	}
+}
+
+// TestFailedSubscriberRestartsICE: a receive-only user's network goes away (every datagram
+// of her subscriber PeerConnection is lost, ICE included) and comes back. The server sees
+// the subscriber fail, restarts ICE with a new offer by itself (she has no publisher to
+// restart from), and once the network is back the audio she hears flows again.
+func TestFailedSubscriberRestartsICE(t *testing.T) {
+	st := newStackRTC(t, func(c *sfu.Config) {
+		c.ICEDisconnectedTimeout, c.ICEFailedTimeout, c.ICEKeepaliveInterval = 500*time.Millisecond, 500*time.Millisecond, 100*time.Millisecond
+	})
+	ctx := ctxT(t, 60*time.Second)
+	network := &client.NetworkSwitch{}
+	alice, err := client.Dial(ctx, st.url, client.Options{Peer: client.PeerConfig{Loopback: true, Network: network}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = alice.Close() })
+	if _, err := alice.Login(ctx, signaling.DevSDKAppID, "alice", sig(t, "alice", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	bob := st.login(t, "bob")
+	id := protocol.StrRoom("outage")
+	must(t, alice.JoinRoom(ctx, id))
+	if err := alice.StartMedia(ctx, client.MediaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, bob.JoinRoom(ctx, id))
+	if err := bob.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+		t.Fatal(err)
+	}
+	heard, err := alice.WaitRemoteTrack(ctx, "bob", webrtc.RTPCodecTypeAudio, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ufrag := remoteUfrag(alice.Subscriber().RemoteDescription())
+
+	network.SetCut(true)
+	deadline := time.Now().Add(15 * time.Second)
+	for remoteUfrag(alice.Subscriber().RemoteDescription()) == ufrag {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never restarted ICE on alice's failed subscriber")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stalled := alice.Subscriber().Tracks()[0].Packets
+	network.SetCut(false)
+	if _, err := alice.WaitRemoteTrack(ctx, "bob", webrtc.RTPCodecTypeAudio, max(stalled, heard.Packets)+50); err != nil {
+		t.Fatalf("bob's audio after alice's network came back: %v", err)
 	}
 }
