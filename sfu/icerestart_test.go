@@ -25,30 +25,38 @@ func TestICEUfrag(t *testing.T) {
 	}
 }
 
+// newRecordingSubscriber makes a subscriber Peer of e (closed at the end of the test) that
+// counts its OnNegotiationNeeded calls and records the local candidates it delivers.
+func newRecordingSubscriber(t *testing.T, e *Engine) (sub *Peer, fired *atomic.Int32, candidates func() []webrtc.ICECandidateInit) {
+	t.Helper()
+	sub, err := e.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	fired = &atomic.Int32{}
+	sub.OnNegotiationNeeded(func() { fired.Add(1) })
+	var mu sync.Mutex
+	var delivered []webrtc.ICECandidateInit
+	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		mu.Lock()
+		delivered = append(delivered, c)
+		mu.Unlock()
+	})
+	return sub, fired, func() []webrtc.ICECandidateInit {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]webrtc.ICECandidateInit(nil), delivered...)
+	}
+}
+
 // TestSubscriberRestartICE: RestartICE asks for an offer with new ICE credentials, holds
 // the new candidates until that offer is on the wire, and the client's answer completes it.
 // On a publisher Peer it does nothing.
 func TestSubscriberRestartICE(t *testing.T) {
 	e := newTestEngine(t)
-	sub, err := e.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	var fired atomic.Int32
-	sub.OnNegotiationNeeded(func() { fired.Add(1) })
-	var candMu sync.Mutex
-	var candidates []webrtc.ICECandidateInit
-	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-		candMu.Lock()
-		candidates = append(candidates, c)
-		candMu.Unlock()
-	})
-	candidateCount := func() int {
-		candMu.Lock()
-		defer candMu.Unlock()
-		return len(candidates)
-	}
+	sub, fired, recorded := newRecordingSubscriber(t, e)
+	candidateCount := func() int { return len(recorded()) }
 	client := newClientPC(t)
 	if _, err := sub.AddDownTrack(testReceiver(webrtc.RTPCodecTypeAudio, nil)); err != nil {
 		t.Fatal(err)
@@ -78,7 +86,10 @@ func TestSubscriberRestartICE(t *testing.T) {
 	if err := sub.HandleAnswer(*client.LocalDescription()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return candidateCount() > 0 })
+	// Every candidate of the first ICE generation is out once its gathering completed.
+	waitFor(t, func() bool {
+		return candidateCount() > 0 && sub.pc.ICEGatheringState() == webrtc.ICEGatheringStateComplete
+	})
 	before := candidateCount()
 
 	sub.RestartICE()

@@ -2,8 +2,6 @@ package sfu
 
 import (
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -54,20 +52,7 @@ func TestEngineLifecycle(t *testing.T) {
 
 func TestSubscriberNegotiationIsCoalescedAndWaitsForAnswer(t *testing.T) {
 	e := newTestEngine(t)
-	sub, err := e.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	var fired atomic.Int32
-	sub.OnNegotiationNeeded(func() { fired.Add(1) })
-	var candMu sync.Mutex
-	var candidates []webrtc.ICECandidateInit
-	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-		candMu.Lock()
-		candidates = append(candidates, c)
-		candMu.Unlock()
-	})
+	sub, fired, candidates := newRecordingSubscriber(t, e)
 	client := newClientPC(t)
 
 	audio := testReceiver(webrtc.RTPCodecTypeAudio, nil)
@@ -103,9 +88,7 @@ func TestSubscriberNegotiationIsCoalescedAndWaitsForAnswer(t *testing.T) {
 	if queued || fired.Load() != firedBefore {
 		t.Fatal("negotiation requested while an offer awaits its answer")
 	}
-	candMu.Lock()
-	early := len(candidates)
-	candMu.Unlock()
+	early := len(candidates())
 	if early != 0 {
 		t.Fatalf("%d local candidates delivered before MarkLocalDescriptionSent", early)
 	}
@@ -122,9 +105,7 @@ func TestSubscriberNegotiationIsCoalescedAndWaitsForAnswer(t *testing.T) {
 	}
 	sub.MarkLocalDescriptionSent()
 	waitFor(t, func() bool {
-		candMu.Lock()
-		defer candMu.Unlock()
-		return len(candidates) > 0
+		return len(candidates()) > 0
 	})
 	// ...and it fires once the answer is in.
 	if err := sub.HandleAnswer(answer); err != nil {
