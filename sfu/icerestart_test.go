@@ -69,16 +69,7 @@ func TestSubscriberRestartICE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := client.SetRemoteDescription(offer); err != nil {
-			t.Fatal(err)
-		}
-		answer, err := client.CreateAnswer(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := client.SetLocalDescription(answer); err != nil {
-			t.Fatal(err)
-		}
+		clientAnswer(t, client, offer)
 		return offer
 	}
 	first := negotiate()

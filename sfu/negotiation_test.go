@@ -7,6 +7,23 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
+// clientAnswer applies a server offer on the client PeerConnection and returns its answer,
+// set as the client's local description.
+func clientAnswer(t *testing.T, client *webrtc.PeerConnection, offer webrtc.SessionDescription) webrtc.SessionDescription {
+	t.Helper()
+	if err := client.SetRemoteDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := client.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	return answer
+}
+
 func TestEngineLifecycle(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.UDPPort = 0
@@ -93,16 +110,7 @@ func TestSubscriberNegotiationIsCoalescedAndWaitsForAnswer(t *testing.T) {
 		t.Fatalf("%d local candidates delivered before MarkLocalDescriptionSent", early)
 	}
 
-	if err := client.SetRemoteDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := client.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
+	answer := clientAnswer(t, client, offer)
 	sub.MarkLocalDescriptionSent()
 	waitFor(t, func() bool {
 		return len(candidates()) > 0
@@ -120,16 +128,7 @@ func TestSubscriberNegotiationIsCoalescedAndWaitsForAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := client.SetRemoteDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer, err = client.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
+	answer = clientAnswer(t, client, offer)
 	if err := sub.HandleAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
