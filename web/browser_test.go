@@ -307,4 +307,15 @@ func TestBrowserRoom(t *testing.T) {
 			waitFor[bool](bob, "alice's tile removed", `document.getElementById('tile-alice') === null`, 20*time.Second)
 		}
 	}
+	// Out of the room, a negotiation request that crossed the leave on the wire gets "not
+	// in a room" (4002): dropped, not reported. Other media failures are reported.
+	lateAnswer := `window.parleyDemo.engine._request('answer', {target: 'subscriber', sdp: {type: 'answer', sdp: 'v=0'}})
+	  .then(() => 'accepted', (err) => (window.parleyDemo.engine._reportMediaError(err), String(err.code)))`
+	if code := eval[string](bob, lateAnswer); code != "4002" {
+		t.Fatalf("an answer after leaving got %s, want 4002", code)
+	}
+	eval[bool](bob, `(window.parleyDemo.engine._reportMediaError({code: 4004, message: 'bad sdp'}), true)`)
+	if got := eval[string](bob, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError').map((e) => e.payload.code))`); got != "[4004]" {
+		t.Fatalf("onError codes after a late answer and a negotiation failure: %s, want [4004]", got)
+	}
 }

@@ -172,6 +172,16 @@ export class ParleyCallEngine {
     this._emit('onError', { code: err.code ?? SdkErrorCode.NEGOTIATION, message: err.message || String(err) });
   }
 
+  /**
+   * Reports a failure of the media session's own requests (offer, answer, trickle) unless
+   * the server answered "not in a room": the call ended or the room was left while the
+   * request was on its way, which needs no attention.
+   */
+  _reportMediaError(err) {
+    if (err && err.code === ErrorCode.NOT_IN_ROOM) return;
+    this._reportError(err);
+  }
+
   // ---- session ----
 
   /**
@@ -652,7 +662,7 @@ export class ParleyCallEngine {
 
   _applySignal(media, method, params) {
     if (method === 'offer') {
-      if (params.target === 'subscriber') media.handleOffer(params.sdp).catch((err) => this._reportError(err));
+      if (params.target === 'subscriber') media.handleOffer(params.sdp).catch((err) => this._reportMediaError(err));
       return;
     }
     media.handleTrickle(params.target, params.candidate);
@@ -671,7 +681,7 @@ export class ParleyCallEngine {
       simulcast: this._opts.simulcast,
       onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
       onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),
-      onError: (err) => this._reportError(err),
+      onError: (err) => this._reportMediaError(err),
     });
     this._media = media;
     for (const { method, params } of early) this._applySignal(media, method, params);
@@ -683,7 +693,7 @@ export class ParleyCallEngine {
       }
       await Promise.all(tasks);
     };
-    publish().catch((err) => this._reportError(err));
+    publish().catch((err) => this._reportMediaError(err));
   }
 
   _endMedia() {
