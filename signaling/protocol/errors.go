@@ -23,6 +23,7 @@ const (
 	CodeInvalidUserID   = 1005 // a userId outside [A-Za-z0-9_-]{1,64}
 	CodeAlreadyLoggedIn = 1006 // login on a session that is logged in as another user
 	CodeKicked          = 1007 // the session was replaced by a newer login of the same user
+	CodeTooManySessions = 1008 // the user already has auth.max_sessions_per_user sessions
 
 	// Profile (2xxx).
 	CodeNicknameTooLong = 2001 // nickname longer than 500 bytes (or not valid UTF-8)
@@ -39,16 +40,25 @@ const (
 	CodeInvalidMediaType      = 3008 // mediaType other than 1 (audio) or 2 (video)
 	CodeTooManyInvitees       = 3009 // more than MaxInvitees user IDs in one request
 	CodeNoInvitees            = 3010 // an empty invitee list
+	CodeRoomInUse             = 3011 // the caller's roomId is used by another call or by a room outside calls
 
 	// Rooms and media (4xxx).
-	CodeInvalidRoomID     = 4001 // roomId outside 1..2147483647 / 1..64 bytes of the allowed set
-	CodeNotInRoom         = 4002 // a media method without being in a room
-	CodeAlreadyInRoom     = 4003 // joinRoom while in a room
-	CodeNegotiationFailed = 4004 // the SDP was rejected
-	CodeUnknownUser       = 4005 // startRemoteView/stopRemoteView of a user who is not in the room
+	CodeInvalidRoomID      = 4001 // roomId outside 1..2147483647 / 1..64 bytes of the allowed set
+	CodeNotInRoom          = 4002 // a media method without being in a room
+	CodeAlreadyInRoom      = 4003 // joinRoom while in a room
+	CodeNegotiationFailed  = 4004 // the SDP was rejected
+	CodeUnknownUser        = 4005 // startRemoteView/stopRemoteView of a user who is not in the room
+	CodeRoomForbidden      = 4006 // no right to enter the room (a call's room, or no grant for it)
+	CodeRoomGrantInvalid   = 4007 // roomGrant malformed, bad signature, or for another app, user or room
+	CodeRoomGrantExpired   = 4008 // roomGrant exp is in the past
+	CodeTooManyRemoteViews = 4009 // more remote-view wishes than the room allows
+	CodeTooManyCandidates  = 4010 // more ICE candidates queued or trickled than a PeerConnection takes
 
 	// Server (5xxx).
 	CodeServerDraining = 5001 // the server is shutting down and takes no new calls or rooms
+
+	// Limits (6xxx).
+	CodeRateLimited = 6001 // a rate limit (failed logins per IP, invitations per user, trickles per second)
 )
 
 // codeMessages is the default message of each code; NewError without a message uses it.
@@ -83,6 +93,14 @@ var codeMessages = map[int]string{
 	CodeNegotiationFailed:     "negotiation failed",
 	CodeUnknownUser:           "unknown user",
 	CodeServerDraining:        "server draining",
+	CodeTooManySessions:       "too many sessions",
+	CodeRoomInUse:             "room in use",
+	CodeRoomForbidden:         "room forbidden",
+	CodeRoomGrantInvalid:      "room grant invalid",
+	CodeRoomGrantExpired:      "room grant expired",
+	CodeTooManyRemoteViews:    "too many remote views",
+	CodeTooManyCandidates:     "too many ICE candidates",
+	CodeRateLimited:           "rate limited",
 }
 
 // Codes returns every error code the protocol defines, in no particular order.
