@@ -36,10 +36,17 @@ func NewManager(cfg Config, engine *sfu.Engine, listener Listener, logger *slog.
 	return &Manager{cfg: cfg, engine: engine, listener: listener, log: logger, rooms: make(map[ID]*Room)}
 }
 
-// Join adds userID to the room id, creating the room on first join. It builds the
-// participant's publisher and subscriber Peers and subscribes it to the audio already
-// published in the room. ErrAlreadyInRoom when userID is in that room already.
+// Join adds userID to the room id with every right (FullRights), creating the room on
+// first join. It builds the participant's publisher and subscriber Peers and subscribes it
+// to the audio already published in the room. ErrAlreadyInRoom when userID is in that room
+// already.
 func (m *Manager) Join(id ID, userID string, sig Signaller) (*Participant, error) {
+	return m.JoinWithRights(id, userID, FullRights, sig)
+}
+
+// JoinWithRights is Join with the participant's rights: without Publish its tracks are
+// not forwarded (nobody is told of them); without Subscribe it receives no media.
+func (m *Manager) JoinWithRights(id ID, userID string, rights Rights, sig Signaller) (*Participant, error) {
 	if id.IsZero() {
 		return nil, fmt.Errorf("join: %w", ErrInvalidRoomID)
 	}
@@ -50,7 +57,7 @@ func (m *Manager) Join(id ID, userID string, sig Signaller) (*Participant, error
 		return nil, err
 	}
 	// Building PeerConnections takes a while: do it outside the locks, then re-check.
-	p, err := newParticipant(m, userID, sig)
+	p, err := newParticipant(m, userID, rights, sig)
 	if err != nil {
 		return nil, fmt.Errorf("join room %s as %q: %w", id, userID, err)
 	}

@@ -15,6 +15,7 @@ import (
 // sends) and a subscriber Peer (the server offers what the user receives).
 type Participant struct {
 	userID string
+	rights Rights // fixed at Join
 	sig    Signaller
 	log    *slog.Logger
 	engine *sfu.Engine
@@ -40,9 +41,10 @@ type Participant struct {
 	wantSize       map[string]VideoSize             // wanted video size, by userId (quality.go)
 }
 
-func newParticipant(m *Manager, userID string, sig Signaller) (*Participant, error) {
+func newParticipant(m *Manager, userID string, rights Rights, sig Signaller) (*Participant, error) {
 	p := &Participant{
 		userID:     userID,
+		rights:     rights,
 		sig:        sig,
 		log:        m.log.With("user", userID),
 		engine:     m.engine,
@@ -112,6 +114,9 @@ func (p *Participant) peers() (pub, sub *sfu.Peer) {
 	defer r.mu.Unlock()
 	return p.pub, p.sub
 }
+
+// Rights are what the participant may do in the room.
+func (p *Participant) Rights() Rights { return p.rights }
 
 // UserID is the participant's user ID.
 func (p *Participant) UserID() string { return p.userID }
@@ -331,7 +336,7 @@ func (p *Participant) hasLeft() bool {
 // subscribeLocked adds rcv to this participant's subscriber Peer unless it is there
 // already. Caller holds room.mu.
 func (p *Participant) subscribeLocked(rcv *sfu.Receiver) {
-	if p.left {
+	if p.left || !p.rights.Subscribe {
 		return
 	}
 	if _, ok := p.downTracks[rcv]; ok {
@@ -372,6 +377,13 @@ func (p *Participant) trackPublished(rcv *sfu.Receiver) {
 		return
 	}
 	p.reportJoinedLocked()
+	if !p.rights.Publish {
+		// No publish right: the track is not forwarded and nobody hears of it.
+		r.mu.Unlock()
+		p.log.Info("track refused: no publish right", "track", rcv.TrackID(), "kind", kind.String())
+		_ = rcv.Close()
+		return
+	}
 	p.published[rcv] = kind
 	r.publishedLocked(p, rcv, kind)
 	user := p.userID

@@ -39,12 +39,26 @@ var allowedStrIDChars = func() (set [256]bool) {
 }()
 
 // ID identifies a room: either an integer 1..2147483647 or a string of 1..64 bytes from
-// the allowed character set. The two kinds never meet: integer 123 and string "123" are
-// different rooms. ID is comparable and usable as a map key; the zero ID means "no room".
+// the allowed character set, within one application (tenant). The two kinds never meet:
+// integer 123 and string "123" are different rooms, and so are room 123 of app A and room
+// 123 of app B (InApp). ID is comparable and usable as a map key; the zero ID means "no
+// room". The wire forms (MarshalJSON, the protocol's RoomId) carry no app: the app is the
+// one of the session that names the room.
 type ID struct {
+	app   int64
 	intID int64
 	strID string
 }
+
+// InApp returns id within application app (an SDKAppID; 0 is "no app", for tests and
+// tools that run one tenant).
+func (id ID) InApp(app int) ID {
+	id.app = int64(app)
+	return id
+}
+
+// App is the application the room belongs to (0 when none was set).
+func (id ID) App() int { return int(id.app) }
 
 // NewIntID returns the integer room id, or an error wrapping ErrInvalidRoomID when id is
 // outside 1..2147483647.
@@ -93,6 +107,12 @@ func ParseID(intID int64, strID string) (ID, error) {
 	return NewStringID(strID)
 }
 
+// WithoutApp is id with no app: the room as the wire names it.
+func (id ID) WithoutApp() ID {
+	id.app = 0
+	return id
+}
+
 // IsZero reports whether id is the zero value (no room).
 func (id ID) IsZero() bool { return id.intID == 0 && id.strID == "" }
 
@@ -105,8 +125,12 @@ func (id ID) Int() int64 { return id.intID }
 // Str returns the string room name, "" for an integer room.
 func (id ID) Str() string { return id.strID }
 
-// String renders id for logs: 123 for an integer room, "abc" (quoted) for a string room.
+// String renders id for logs: 123 for an integer room, "abc" (quoted) for a string room,
+// prefixed with "app/" when the room belongs to an app (1400000001/123).
 func (id ID) String() string {
+	if id.app != 0 && !id.IsZero() {
+		return strconv.FormatInt(id.app, 10) + "/" + id.WithoutApp().String()
+	}
 	switch {
 	case id.intID != 0:
 		return strconv.FormatInt(id.intID, 10)

@@ -327,3 +327,33 @@ func FuzzIDUnmarshalJSON(f *testing.F) {
 		checkIDInvariants(t, id)
 	})
 }
+
+// TestIDInApp: the same wire room of two apps is two rooms; the app shows in logs, never on
+// the wire.
+func TestIDInApp(t *testing.T) {
+	i, _ := NewIntID(123)
+	str, _ := NewStringID("123")
+	a, b := i.InApp(1400000001), i.InApp(1400000002)
+	tests := []struct {
+		name  string
+		x, y  ID
+		equal bool
+	}{
+		{"same app", a, i.InApp(1400000001), true},
+		{"two apps", a, b, false},
+		{"app and none", a, i, false},
+		{"int and string in one app", a, str.InApp(1400000001), false},
+		{"without app", a.WithoutApp(), i, true},
+	}
+	for _, tt := range tests {
+		if (tt.x == tt.y) != tt.equal {
+			t.Errorf("%s: %v == %v is %v", tt.name, tt.x, tt.y, !tt.equal)
+		}
+	}
+	if a.App() != 1400000001 || a.String() != "1400000001/123" || str.InApp(7).String() != `7/"123"` {
+		t.Fatalf("App %d, String %s", a.App(), a.String())
+	}
+	if wire, err := a.MarshalJSON(); err != nil || string(wire) != "123" {
+		t.Fatalf("wire form %s %v, want 123", wire, err)
+	}
+}

@@ -152,3 +152,29 @@ type ParticipantInfo struct {
 	VideoPublished bool
 	VideoMuted     bool
 }
+
+// Rights are what a participant may do in its room (the call service grants both to the
+// users of a call; a room grant names them for a room outside calls).
+type Rights struct {
+	// Publish: the participant's tracks are forwarded to the others.
+	Publish bool
+	// Subscribe: the participant receives the others' tracks.
+	Subscribe bool
+}
+
+// FullRights are publish and subscribe.
+var FullRights = Rights{Publish: true, Subscribe: true}
+
+// String renders the rights as the grant claim lists them ("publish,subscribe").
+func (r Rights) String() string {
+	switch {
+	case r.Publish && r.Subscribe:
+		return "publish,subscribe"
+	case r.Publish:
+		return "publish"
+	case r.Subscribe:
+		return "subscribe"
+	default:
+		return "none"
+	}
+}

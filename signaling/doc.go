@@ -6,10 +6,14 @@
 //   - Server and Conn own the sockets: per connection a reader goroutine, a dispatch
 //     goroutine that runs requests one at a time in arrival order, and a writer goroutine
 //     draining a bounded queue.
-//   - Service owns the call machine, the user registry (userId → sessions), the resume
-//     table and the invitation deadline timer, all under Service.mu. Every machine input
-//     runs under that lock and its output (room joins/leaves, events, records, hooks) is
-//     carried out before the lock is released, so events keep the machine's order.
+//   - Service owns one tenant per configured app (SDKAppID): its call machine, its user
+//     registry (userId → sessions) and its invitation deadline timer; plus the resume
+//     table and room presence, all under Service.mu. A user is (SDKAppID, userId) and a
+//     room is room.ID in its app (D26). Every machine input runs under that lock and its
+//     output (room joins/leaves, events, records, hooks) is carried out before the lock is
+//     released, so events keep the machine's order.
+//   - rights.go decides who may enter which room (D27): a call's users only, or a room
+//     grant, or any user of an app with open_rooms.
 //   - session is one logged-in presence of a user; it outlives its socket for
 //     signaling.reconnect_grace (resume with the login's resumeToken). Its fields are
 //     guarded by session.mu, taken after Service.mu.

@@ -44,39 +44,50 @@ func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.
 	if s.closed || s.server.Draining() {
 		return protocol.LoginResult{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
 	}
-	current := sess.UserID()
+	t := s.tenants[claims.SDKAppID]
+	if t == nil { // Verify accepts configured apps only, and every one has a tenant
+		return protocol.LoginResult{}, fmt.Errorf("login: SDKAppID %d has no tenant: %w", claims.SDKAppID, ErrUnknownApp)
+	}
+	app, current := sess.identity()
 	switch {
-	case current != "" && current != p.UserID:
-		return protocol.LoginResult{}, protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this session is logged in as %q", current)
-	case current == p.UserID:
+	case current != "" && (current != p.UserID || app != p.SDKAppID):
+		return protocol.LoginResult{}, protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this session is logged in as %q of SDKAppID %d", current, app)
+	case current != "":
 		// A fresh userSig on a logged-in session (D2): only the expiry changes.
 		sess.armExpiry(claims.ExpiresAt)
 		return sess.loginResult(now), nil
 	}
 
-	if old := s.resumable[p.ResumeToken]; p.ResumeToken != "" && old != nil && old.UserID() == p.UserID {
-		old.attach(sess.adapter, p.LastSeq)
-		old.armExpiry(claims.ExpiresAt)
-		old.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
-		return old.loginResult(now), nil
+	if old := s.resumable[p.ResumeToken]; p.ResumeToken != "" && old != nil {
+		if oldApp, oldUser := old.identity(); oldApp == p.SDKAppID && oldUser == p.UserID {
+			old.attach(sess.adapter, p.LastSeq)
+			old.armExpiry(claims.ExpiresAt)
+			old.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
+			return old.loginResult(now), nil
+		}
 	}
 
-	if u := s.users[p.UserID]; u != nil && !u.multiDevice {
-		for _, older := range append([]*session(nil), u.sessions...) {
-			older.notify(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
-			s.endSessionLocked(older, protocol.CancelReasonDisconnect)
-			older.closeConn(closeKicked, "logged in elsewhere")
+	if u := t.users[p.UserID]; u != nil {
+		if !u.multiDevice {
+			for _, older := range append([]*session(nil), u.sessions...) {
+				older.notify(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
+				s.endSessionLocked(older, protocol.CancelReasonDisconnect)
+				older.closeConn(closeKicked, "logged in elsewhere")
+			}
+		} else if max := s.cfg.Signaling.MaxSessionsPerUser; len(u.sessions) >= max {
+			return protocol.LoginResult{}, protocol.Errorf(protocol.CodeTooManySessions,
+				"user %q already has %d sessions (signaling.max_sessions_per_user): log one out first", p.UserID, max)
 		}
 	}
 	sess.mu.Lock()
+	sess.app = p.SDKAppID
 	sess.userID = p.UserID
 	sess.resumeToken = randomHex(16)
 	sess.mu.Unlock()
-	u := s.registerLocked(sess)
-	_ = u
+	s.registerLocked(t, sess)
 	sess.armExpiry(claims.ExpiresAt)
 	sess.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
-	for _, ev := range s.machine.PendingInvitations(now, p.UserID) {
+	for _, ev := range t.machine.PendingInvitations(now, p.UserID) {
 		sess.notify(ev.Name, ev.Payload)
 	}
 	return sess.loginResult(now), nil
@@ -153,7 +164,7 @@ func (sess *session) logout(_ context.Context, _ protocol.Empty) (protocol.Empty
 	s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 	s.mu.Unlock()
 	sess.mu.Lock()
-	sess.userID = "" // back to the login gate; the connection stays open
+	sess.userID, sess.app = "", 0 // back to the login gate; the connection stays open
 	sess.ended = false
 	sess.mu.Unlock()
 	return protocol.Empty{}, nil
@@ -164,7 +175,7 @@ func (sess *session) setSelfInfo(_ context.Context, p protocol.SetSelfInfoParams
 	s := sess.svc
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.users[sess.UserID()]; u != nil {
+	if u := s.userLocked(sess); u != nil {
 		u.profile.Nickname, u.profile.Avatar = p.Nickname, p.Avatar
 	}
 	return protocol.Empty{}, nil
@@ -175,7 +186,7 @@ func (sess *session) enableMultiDevice(_ context.Context, p protocol.EnableMulti
 	s := sess.svc
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.users[sess.UserID()]; u != nil {
+	if u := s.userLocked(sess); u != nil {
 		u.multiDevice = p.Enable
 	}
 	return protocol.Empty{}, nil

@@ -29,18 +29,18 @@ func (sess *session) withMachine(markCallSession bool, op func(m *call.Machine, 
 	s := sess.svc
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[sess.UserID()]
+	u := s.userLocked(sess)
 	if u == nil {
 		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
 	}
-	out, err := op(s.machine, u)
+	out, err := op(u.tenant.machine, u)
 	if err != nil {
 		return call.Output{}, callError(err)
 	}
 	if markCallSession {
 		u.callSession = sess.id
 	}
-	s.executeLocked(out, sess)
+	s.executeLocked(u.tenant, out, sess)
 	return out, nil
 }
 
@@ -55,6 +55,9 @@ func (sess *session) startCall(req call.CallRequest, params protocol.CallParams)
 	req.UserData = params.UserData
 	req.OfflinePushInfo = params.OfflinePushInfo
 	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := s.roomFreeLocked(u.tenant, req.RoomID); err != nil {
+			return call.Output{}, err
+		}
 		req.Caller = u.profile
 		req.Session = sess.id
 		return m.Call(s.now(), req)
@@ -147,7 +150,8 @@ func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCal
 }
 
 func (sess *session) queryRecentCalls(ctx context.Context, p protocol.QueryRecentCallsParams) (protocol.QueryRecentCallsResult, error) {
-	recs, err := sess.svc.records.Query(ctx, sess.UserID(), RecordQuery{Begin: p.Begin, End: p.End, Result: p.ResultType})
+	app, userID := sess.identity()
+	recs, err := sess.svc.records.Query(ctx, app, userID, RecordQuery{Begin: p.Begin, End: p.End, Result: p.ResultType})
 	if err != nil {
 		return protocol.QueryRecentCallsResult{}, err
 	}
@@ -155,7 +159,8 @@ func (sess *session) queryRecentCalls(ctx context.Context, p protocol.QueryRecen
 }
 
 func (sess *session) deleteRecordCalls(ctx context.Context, p protocol.DeleteRecordCallsParams) (protocol.DeleteRecordCallsResult, error) {
-	deleted, err := sess.svc.records.Delete(ctx, sess.UserID(), p.CallIDList)
+	app, userID := sess.identity()
+	deleted, err := sess.svc.records.Delete(ctx, app, userID, p.CallIDList)
 	if err != nil {
 		return protocol.DeleteRecordCallsResult{}, err
 	}

@@ -26,19 +26,26 @@ func registerMediaMethods(d *Dispatcher[*session]) {
 	reg(d, protocol.MethodTrickle, (*session).trickle)
 }
 
-// joinRoom enters a room without a call (D23).
+// joinRoom enters a room without a call (D23), with the rights the room allows (D27,
+// rights.go).
 func (sess *session) joinRoom(_ context.Context, p protocol.JoinRoomParams) (protocol.Empty, error) {
 	if sess.svc.Draining() {
 		return protocol.Empty{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
 	}
+	app, _ := sess.identity()
 	id, err := roomIDFromWire(p.RoomID)
 	if err != nil {
 		return protocol.Empty{}, protocol.FieldError(protocol.CodeInvalidRoomID, "roomId", err.Error())
 	}
+	id = id.InApp(app)
 	if _, _, err := sess.currentParticipant(); err == nil {
 		return protocol.Empty{}, protocol.NewError(protocol.CodeAlreadyInRoom, "already in a room: leave it first")
 	}
-	if err := sess.enterRoom(id); err != nil {
+	rights, err := sess.roomRights(p)
+	if err != nil {
+		return protocol.Empty{}, err
+	}
+	if err := sess.enterRoomWithRights(id, rights); err != nil {
 		if errors.Is(err, room.ErrAlreadyInRoom) {
 			return protocol.Empty{}, protocol.NewError(protocol.CodeAlreadyInRoom, "this user is already in that room on another session")
 		}
@@ -55,10 +62,13 @@ func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Em
 	}
 	s := sess.svc
 	s.mu.Lock()
-	if st := s.machine.UserState(sess.UserID()); st.State == call.InCall {
-		if snap, ok := s.machine.Snapshot(st.CallID); ok && snap.RoomID == roomIDToWire(id) {
-			if out, err := s.machine.Hangup(s.now(), sess.UserID()); err == nil {
-				s.executeLocked(out, sess)
+	if u := s.userLocked(sess); u != nil {
+		m := u.tenant.machine
+		if st := m.UserState(u.id); st.State == call.InCall {
+			if snap, ok := m.Snapshot(st.CallID); ok && snap.RoomID == roomIDToWire(id) {
+				if out, err := m.Hangup(s.now(), u.id); err == nil {
+					s.executeLocked(u.tenant, out, sess)
+				}
 			}
 		}
 	}

@@ -16,20 +16,27 @@ type RecordQuery struct {
 }
 
 // RecordStore keeps the call history (D22). The session layer adds a record per user when a
-// call ends; queryRecentCalls and deleteRecordCalls read and delete a user's own records.
-// Implementations must be safe for concurrent use.
+// call ends, with its SDKAppID set; queryRecentCalls and deleteRecordCalls read and delete
+// a user's own records: a user is (SDKAppID, userId), so equal userIds of two apps never
+// see each other's records (D26). Implementations must be safe for concurrent use.
 type RecordStore interface {
 	Add(ctx context.Context, records []protocol.CallRecord) error
-	Query(ctx context.Context, userID string, q RecordQuery) ([]protocol.CallRecord, error)
+	Query(ctx context.Context, sdkAppID int, userID string, q RecordQuery) ([]protocol.CallRecord, error)
 	// Delete removes the user's records of the given calls and returns the callIds deleted.
-	Delete(ctx context.Context, userID string, callIDs []string) ([]string, error)
+	Delete(ctx context.Context, sdkAppID int, userID string, callIDs []string) ([]string, error)
+}
+
+// recordOwner is the user a record belongs to: (SDKAppID, userId).
+type recordOwner struct {
+	app  int
+	user string
 }
 
 // MemoryRecords is a RecordStore in memory, newest first per user, bounded per user.
 type MemoryRecords struct {
 	mu      sync.Mutex
 	perUser int
-	byUser  map[string][]protocol.CallRecord
+	byUser  map[recordOwner][]protocol.CallRecord
 }
 
 // NewMemoryRecords keeps at most perUser records per user (oldest dropped); 0 means 1000.
@@ -37,7 +44,7 @@ func NewMemoryRecords(perUser int) *MemoryRecords {
 	if perUser <= 0 {
 		perUser = 1000
 	}
-	return &MemoryRecords{perUser: perUser, byUser: make(map[string][]protocol.CallRecord)}
+	return &MemoryRecords{perUser: perUser, byUser: make(map[recordOwner][]protocol.CallRecord)}
 }
 
 // Add stores records.
@@ -45,21 +52,22 @@ func (m *MemoryRecords) Add(_ context.Context, records []protocol.CallRecord) er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range records {
-		list := append([]protocol.CallRecord{r}, m.byUser[r.UserID]...)
+		owner := recordOwner{r.SDKAppID, r.UserID}
+		list := append([]protocol.CallRecord{r}, m.byUser[owner]...)
 		if len(list) > m.perUser {
 			list = list[:m.perUser]
 		}
-		m.byUser[r.UserID] = list
+		m.byUser[owner] = list
 	}
 	return nil
 }
 
 // Query returns the user's matching records, newest first.
-func (m *MemoryRecords) Query(_ context.Context, userID string, q RecordQuery) ([]protocol.CallRecord, error) {
+func (m *MemoryRecords) Query(_ context.Context, sdkAppID int, userID string, q RecordQuery) ([]protocol.CallRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []protocol.CallRecord{}
-	for _, r := range m.byUser[userID] {
+	for _, r := range m.byUser[recordOwner{sdkAppID, userID}] {
 		if q.Matches(r) {
 			out = append(out, r)
 		}
@@ -68,12 +76,13 @@ func (m *MemoryRecords) Query(_ context.Context, userID string, q RecordQuery) (
 }
 
 // Delete removes the user's records of callIDs.
-func (m *MemoryRecords) Delete(_ context.Context, userID string, callIDs []string) ([]string, error) {
+func (m *MemoryRecords) Delete(_ context.Context, sdkAppID int, userID string, callIDs []string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	owner := recordOwner{sdkAppID, userID}
 	deleted := []string{}
-	kept := m.byUser[userID][:0]
-	for _, r := range m.byUser[userID] {
+	kept := m.byUser[owner][:0]
+	for _, r := range m.byUser[owner] {
 		if slices.Contains(callIDs, r.CallID) {
 			if !slices.Contains(deleted, r.CallID) {
 				deleted = append(deleted, r.CallID)
@@ -82,7 +91,7 @@ func (m *MemoryRecords) Delete(_ context.Context, userID string, callIDs []strin
 		}
 		kept = append(kept, r)
 	}
-	m.byUser[userID] = kept
+	m.byUser[owner] = kept
 	return deleted, nil
 }
 

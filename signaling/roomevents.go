@@ -17,9 +17,13 @@ import (
 // so nobody hears of a user twice or before its onUserJoin.
 type roomListener struct{ s *Service }
 
-// sessionInRoomLocked is userID's session that is in room id, or nil.
+// sessionInRoomLocked is userID's session that is in room id (a room of its app), or nil.
 func (s *Service) sessionInRoomLocked(id room.ID, userID string) *session {
-	if u := s.users[userID]; u != nil {
+	t := s.tenants[id.App()]
+	if t == nil {
+		return nil
+	}
+	if u := t.users[userID]; u != nil {
 		for _, sess := range u.sessions {
 			if sess.inRoom(id) {
 				return sess

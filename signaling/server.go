@@ -32,6 +32,10 @@ type Config struct {
 	// ReconnectGrace is how long a session outlives its dropped connection, waiting for a
 	// login with its resumeToken (used by the session layer).
 	ReconnectGrace time.Duration `mapstructure:"reconnect_grace"`
+	// MaxSessionsPerUser caps the sessions one user (SDKAppID, userId) may have at once
+	// with multi-device on (without it a new login replaces the old session); a login
+	// beyond it fails with CodeTooManySessions.
+	MaxSessionsPerUser int `mapstructure:"max_sessions_per_user"`
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) allowed to connect;
 	// empty means same-origin only, "*" allows any origin.
 	AllowedOrigins []string `mapstructure:"allowed_origins"`
@@ -47,6 +51,8 @@ func DefaultConfig() Config {
 		WriteTimeout:    10 * time.Second,
 		WriteQueueSize:  256,
 		ReconnectGrace:  10 * time.Second,
+
+		MaxSessionsPerUser: 10,
 	}
 }
 
@@ -70,6 +76,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconnectGrace < 0 || c.ReconnectGrace > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("signaling.reconnect_grace: must be 0..10m, got %s", c.ReconnectGrace))
+	}
+	if c.MaxSessionsPerUser < 1 || c.MaxSessionsPerUser > 1000 {
+		errs = append(errs, fmt.Errorf("signaling.max_sessions_per_user: must be 1..1000, got %d", c.MaxSessionsPerUser))
 	}
 	for i, o := range c.AllowedOrigins {
 		if o == "*" {

@@ -45,19 +45,25 @@ type Deps struct {
 }
 
 // Hooks observe what the Service does. Calls come with the Service lock held: they must
-// not block (queue the work) and must not call back into the Service.
+// not block (queue the work) and must not call back into the Service. A CallSummary
+// carries its app (SDKAppID); InviteeOffline names it.
 type Hooks interface {
 	CallBegan(call.CallSummary)
 	CallEnded(call.CallSummary)
-	InviteeOffline(callID string, invitee string, invitation protocol.CallReceivedEvent)
+	InviteeOffline(sdkAppID int, callID string, invitee string, invitation protocol.CallReceivedEvent)
 }
 
 // Service is Parley's signaling: it accepts WebSocket sessions, logs users in, runs the
 // call state machine and maps calls onto rooms.
 //
-// Concurrency: mu guards the call machine, the user registry, the resume table and the
-// deadline timer; it is taken before any Session.mu. Room events arrive on the rooms'
-// event goroutines and take mu too; nothing holding mu waits for a room event goroutine.
+// Tenancy (D26): every identity is (SDKAppID, userId). Each configured app is a tenant
+// with its own call machine, users and invitation deadline; rooms carry their app in
+// room.ID, so RoomId 123 of app A and of app B are different rooms.
+//
+// Concurrency: mu guards the tenants (call machines, user registries, deadline timers),
+// the resume table and the room presence; it is taken before any Session.mu. Room events
+// arrive on the rooms' event goroutines and take mu too; nothing holding mu waits for a
+// room event goroutine.
 type Service struct {
 	cfg        ServiceConfig
 	log        *slog.Logger
@@ -71,11 +77,9 @@ type Service struct {
 	dispatcher *Dispatcher[*session]
 
 	mu        sync.Mutex
-	machine   *call.Machine
-	users     map[string]*user
+	tenants   map[int]*tenant                 // by SDKAppID: one per configured app, made by NewService
 	resumable map[string]*session             // resume token → logged-in session
 	present   map[room.ID]map[string]*session // users whose media session is up, per room (roomevents.go)
-	deadline  *time.Timer
 	closed    bool
 
 	timers sync.WaitGroup // deadline and session timer callbacks in flight
@@ -85,8 +89,18 @@ type Service struct {
 	volumesSent map[room.ID]map[string]map[string]int
 }
 
-// user is what the Service knows of one userId across its sessions.
+// tenant is one application (SDKAppID): its call machine, its users and the timer of its
+// machine's next invitation deadline. Guarded by Service.mu.
+type tenant struct {
+	app      int
+	machine  *call.Machine
+	users    map[string]*user
+	deadline *time.Timer
+}
+
+// user is what the Service knows of one (SDKAppID, userId) across its sessions.
 type user struct {
+	tenant      *tenant
 	id          string
 	profile     call.Profile
 	multiDevice bool
@@ -120,7 +134,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		records:    deps.Records,
 		iceServers: deps.ICEServers,
 		hooks:      deps.Hooks,
-		users:      make(map[string]*user),
+		tenants:    make(map[int]*tenant, len(cfg.Auth.Apps)),
 		resumable:  make(map[string]*session),
 		present:    make(map[room.ID]map[string]*session),
 	}
@@ -138,7 +152,11 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		listener = teeListener{primary: listener, observer: deps.RoomEvents}
 	}
 	s.rooms = room.NewManager(cfg.Room, deps.Engine, listener, logger.With("component", "room"))
-	s.machine = call.New(cfg.Call, idSource{s})
+	for _, app := range cfg.Auth.Apps {
+		t := &tenant{app: app.SDKAppID, users: make(map[string]*user)}
+		t.machine = call.New(cfg.Call, idSource{s, t})
+		s.tenants[app.SDKAppID] = t
+	}
 	s.dispatcher = newDispatcher()
 	s.server, err = NewServer(cfg.Signaling, logger.With("component", "signaling"), s.newConnSession)
 	if err != nil {
@@ -164,8 +182,10 @@ func (s *Service) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, u := range s.users {
-		n += len(u.sessions)
+	for _, t := range s.tenants {
+		for _, u := range t.users {
+			n += len(u.sessions)
+		}
 	}
 	return n
 }
@@ -174,18 +194,24 @@ func (s *Service) Sessions() int {
 func (s *Service) ActiveCalls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.machine.CallIDs())
+	n := 0
+	for _, t := range s.tenants {
+		n += len(t.machine.CallIDs())
+	}
+	return n
 }
 
 // EndAllCalls hangs up every call (graceful drain after its timeout); records are written.
 func (s *Service) EndAllCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, u := range s.users {
-		if st := s.machine.UserState(u.id); st.State != call.Idle {
-			out, err := s.machine.Disconnect(s.now(), u.id, protocol.CancelReasonDisconnect)
-			if err == nil {
-				s.executeLocked(out, nil)
+	for _, t := range s.tenants {
+		for _, u := range t.users {
+			if st := t.machine.UserState(u.id); st.State != call.Idle {
+				out, err := t.machine.Disconnect(s.now(), u.id, protocol.CancelReasonDisconnect)
+				if err == nil {
+					s.executeLocked(t, out, nil)
+				}
 			}
 		}
 	}
@@ -200,15 +226,19 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.stopTimer(s.deadline)
-	s.deadline = nil
+	for _, t := range s.tenants {
+		s.stopTimer(t.deadline)
+		t.deadline = nil
+	}
 	s.mu.Unlock()
 
 	err := s.server.Close() // runs every connection's HandleClose
 	s.mu.Lock()
 	var all []*session
-	for _, u := range s.users {
-		all = append(all, u.sessions...)
+	for _, t := range s.tenants {
+		for _, u := range t.users {
+			all = append(all, u.sessions...)
+		}
 	}
 	for _, sess := range all {
 		s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
@@ -239,35 +269,43 @@ func (s *Service) stopTimer(t *time.Timer) {
 
 // ---- executing the call machine's output ----
 
-// executeLocked carries out a machine output: room joins and leaves first (so a client
-// that gets onCallBegin finds its room ready), then events, records and hooks. by is the
-// session whose request produced out (nil for timers).
-func (s *Service) executeLocked(out call.Output, by *session) {
+// executeLocked carries out an output of t's machine: room joins and leaves first (so a
+// client that gets onCallBegin finds its room ready), then events, records and hooks, each
+// stamped with t's app. by is the session whose request produced out (nil for timers).
+func (s *Service) executeLocked(t *tenant, out call.Output, by *session) {
 	for _, a := range out.Actions {
-		s.roomActionLocked(a, by)
+		s.roomActionLocked(t, a, by)
 	}
 	for _, ev := range out.Events {
-		s.deliverLocked(ev)
+		s.deliverLocked(t, ev)
 	}
 	if len(out.Records) > 0 {
+		for i := range out.Records {
+			out.Records[i].SDKAppID = t.app
+		}
 		if err := s.records.Add(context.Background(), out.Records); err != nil {
-			s.log.Error("store call records", "error", err)
+			s.log.Error("store call records", "app", t.app, "error", err)
 		}
 	}
 	for _, b := range out.Began {
+		b.SDKAppID = t.app
 		s.hooks.CallBegan(b)
 	}
 	for _, e := range out.Ended {
+		e.SDKAppID = t.app
+		for i := range e.Records {
+			e.Records[i].SDKAppID = t.app
+		}
 		s.hooks.CallEnded(e)
 	}
-	s.armDeadlineLocked()
+	s.armDeadlineLocked(t)
 }
 
 // deliverLocked sends one event to the addressed sessions of its user. An invitation to a
 // user with no session is kept by the machine (PendingInvitations) and reported to the
 // InviteeOffline hook (D9).
-func (s *Service) deliverLocked(ev call.Event) {
-	u := s.users[ev.To]
+func (s *Service) deliverLocked(t *tenant, ev call.Event) {
+	u := t.users[ev.To]
 	sent := 0
 	if u != nil {
 		for _, sess := range u.sessions {
@@ -283,14 +321,15 @@ func (s *Service) deliverLocked(ev call.Event) {
 	}
 	if sent == 0 && ev.Name == protocol.EventCallReceived {
 		if inv, ok := ev.Payload.(protocol.CallReceivedEvent); ok {
-			s.hooks.InviteeOffline(inv.CallID, ev.To, inv)
+			s.hooks.InviteeOffline(t.app, inv.CallID, ev.To, inv)
 		}
 	}
 }
 
-// roomActionLocked joins or leaves the call's room for the user's call session.
-func (s *Service) roomActionLocked(a call.RoomAction, by *session) {
-	u := s.users[a.UserID]
+// roomActionLocked joins or leaves the call's room (in t's app) for the user's call
+// session.
+func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session) {
+	u := t.users[a.UserID]
 	if u == nil {
 		return
 	}
@@ -302,7 +341,7 @@ func (s *Service) roomActionLocked(a call.RoomAction, by *session) {
 			return
 		}
 		u.callSession = sess.id
-		id, err := roomIDFromWire(a.RoomID)
+		id, err := t.roomID(a.RoomID)
 		if err != nil {
 			s.log.Error("call has an invalid room", "call", a.CallID, "room", a.RoomID.String(), "error", err)
 			return
@@ -311,7 +350,7 @@ func (s *Service) roomActionLocked(a call.RoomAction, by *session) {
 			s.log.Warn("call room join failed", "user", a.UserID, "call", a.CallID, "error", err)
 		}
 	case call.LeaveRoom:
-		if id, err := roomIDFromWire(a.RoomID); err == nil {
+		if id, err := t.roomID(a.RoomID); err == nil {
 			for _, cand := range u.sessions {
 				if cand.inRoom(id) {
 					cand.exitRoom()
@@ -337,7 +376,7 @@ func (s *Service) callSessionLocked(u *user, named string, by *session) *session
 			}
 		}
 	}
-	if by != nil && by.userID == u.id {
+	if by != nil && by.userID == u.id && by.app == u.tenant.app {
 		return by
 	}
 	if len(u.sessions) > 0 {
@@ -346,16 +385,16 @@ func (s *Service) callSessionLocked(u *user, named string, by *session) *session
 	return nil
 }
 
-// armDeadlineLocked points the deadline timer at the machine's next invitation timeout.
-func (s *Service) armDeadlineLocked() {
-	if s.deadline != nil {
-		s.stopTimer(s.deadline)
-		s.deadline = nil
+// armDeadlineLocked points t's deadline timer at its machine's next invitation timeout.
+func (s *Service) armDeadlineLocked(t *tenant) {
+	if t.deadline != nil {
+		s.stopTimer(t.deadline)
+		t.deadline = nil
 	}
 	if s.closed {
 		return
 	}
-	at, ok := s.machine.NextDeadline()
+	at, ok := t.machine.NextDeadline()
 	if !ok {
 		return
 	}
@@ -363,27 +402,36 @@ func (s *Service) armDeadlineLocked() {
 	if d < 0 {
 		d = 0
 	}
-	s.deadline = s.afterFunc(d, s.onDeadline)
+	t.deadline = s.afterFunc(d, func() { s.onDeadline(t) })
 }
 
-func (s *Service) onDeadline() {
+func (s *Service) onDeadline(t *tenant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	s.deadline = nil
-	s.executeLocked(s.machine.Tick(s.now()), nil)
+	t.deadline = nil
+	s.executeLocked(t, t.machine.Tick(s.now()), nil)
 }
 
 // ---- sessions ----
 
-// registerLocked adds a logged-in session to its user.
-func (s *Service) registerLocked(sess *session) *user {
-	u := s.users[sess.userID]
+// userLocked is the session's user (nil before login or after its last session ended).
+func (s *Service) userLocked(sess *session) *user {
+	app, id := sess.identity()
+	if t := s.tenants[app]; t != nil {
+		return t.users[id]
+	}
+	return nil
+}
+
+// registerLocked adds a logged-in session to its user in its app's tenant.
+func (s *Service) registerLocked(t *tenant, sess *session) *user {
+	u := t.users[sess.userID]
 	if u == nil {
-		u = &user{id: sess.userID, profile: call.Profile{UserID: sess.userID}}
-		s.users[sess.userID] = u
+		u = &user{tenant: t, id: sess.userID, profile: call.Profile{UserID: sess.userID}}
+		t.users[sess.userID] = u
 	}
 	u.sessions = append(u.sessions, sess)
 	s.resumable[sess.resumeToken] = sess
@@ -395,15 +443,16 @@ func (s *Service) registerLocked(sess *session) *user {
 // session hears its own call end (onCallEnd / onCallCancelled, after an onKickedOffline
 // the caller sent) while its connection is still there; the connection is not closed here.
 func (s *Service) endSessionLocked(sess *session, reason string) {
-	u := s.users[sess.userID]
+	u := s.userLocked(sess)
 	if u == nil || !sess.markEnded() {
 		return
 	}
+	t := u.tenant
 	delete(s.resumable, sess.resumeToken)
 	if s.sessionInCallLocked(u, sess) {
-		out, err := s.machine.Disconnect(s.now(), u.id, reason)
+		out, err := t.machine.Disconnect(s.now(), u.id, reason)
 		if err == nil {
-			s.executeLocked(out, sess)
+			s.executeLocked(t, out, sess)
 		}
 	}
 	for i, other := range u.sessions {
@@ -418,7 +467,7 @@ func (s *Service) endSessionLocked(sess *session, reason string) {
 	sess.exitRoom()
 	sess.stopTimers()
 	if len(u.sessions) == 0 {
-		delete(s.users, u.id)
+		delete(t.users, u.id)
 	}
 }
 
@@ -426,7 +475,7 @@ func (s *Service) endSessionLocked(sess *session, reason string) {
 // ends: when it is the user's last session, or when it is the session that dials or takes
 // part in the call. A ringing invitation keeps ringing on the user's other sessions (D4).
 func (s *Service) sessionInCallLocked(u *user, sess *session) bool {
-	st := s.machine.UserState(u.id)
+	st := u.tenant.machine.UserState(u.id)
 	switch {
 	case st.State == call.Idle:
 		return false
@@ -443,7 +492,11 @@ func (s *Service) sessionInCallLocked(u *user, sess *session) bool {
 
 // ---- identifiers ----
 
-type idSource struct{ s *Service }
+// idSource makes the call ids and rooms of one tenant's machine.
+type idSource struct {
+	s *Service
+	t *tenant
+}
 
 // NewCallID is 128 random bits in hex.
 func (idSource) NewCallID() string { return randomHex(16) }
@@ -458,22 +511,28 @@ func (ids idSource) AllocateRoomID() protocol.RoomID {
 			panic(fmt.Sprintf("crypto/rand: %v", err))
 		}
 		id := protocol.IntRoom(lo + n.Int64())
-		rid, _ := roomIDFromWire(id)
-		if _, busy := ids.s.rooms.Room(rid); !busy && !ids.s.roomHasCallLocked(id) {
+		rid, _ := ids.t.roomID(id)
+		if _, busy := ids.s.rooms.Room(rid); !busy && !ids.t.roomHasCallLocked(id) {
 			return id
 		}
 	}
 }
 
-// roomHasCallLocked reports whether a live call uses room id (the machine is called
-// with mu held, so this runs under it).
-func (s *Service) roomHasCallLocked(id protocol.RoomID) bool {
-	for _, cid := range s.machine.CallIDs() {
-		if snap, ok := s.machine.Snapshot(cid); ok && snap.RoomID == id {
+// roomHasCallLocked reports whether a live call of the tenant uses room id (the machine
+// is called with Service.mu held, so this runs under it).
+func (t *tenant) roomHasCallLocked(id protocol.RoomID) bool {
+	for _, cid := range t.machine.CallIDs() {
+		if snap, ok := t.machine.Snapshot(cid); ok && snap.RoomID == id {
 			return true
 		}
 	}
 	return false
+}
+
+// roomID is the tenant's room named by the wire id r.
+func (t *tenant) roomID(r protocol.RoomID) (room.ID, error) {
+	id, err := roomIDFromWire(r)
+	return id.InApp(t.app), err
 }
 
 func randomHex(n int) string {
@@ -499,6 +558,6 @@ func roomIDToWire(id room.ID) protocol.RoomID {
 
 type nopHooks struct{}
 
-func (nopHooks) CallBegan(call.CallSummary)                                {}
-func (nopHooks) CallEnded(call.CallSummary)                                {}
-func (nopHooks) InviteeOffline(string, string, protocol.CallReceivedEvent) {}
+func (nopHooks) CallBegan(call.CallSummary)                                     {}
+func (nopHooks) CallEnded(call.CallSummary)                                     {}
+func (nopHooks) InviteeOffline(int, string, string, protocol.CallReceivedEvent) {}

@@ -42,6 +42,7 @@ type session struct {
 	mu          sync.Mutex
 	conn        *Conn
 	adapter     *connSession // the connection adapter that currently routes to this session
+	app         int          // SDKAppID of the login (0 until login); with userID the identity (D26)
 	userID      string       // empty until login
 	resumeToken string
 	sigExpires  time.Time
@@ -116,6 +117,13 @@ func (sess *session) UserID() string {
 }
 
 func (sess *session) loggedIn() bool { return sess.UserID() != "" }
+
+// identity is the logged-in (SDKAppID, userId); ("", 0) before login.
+func (sess *session) identity() (app int, userID string) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.app, sess.userID
+}
 
 // markEnded flips the session to ended once; false if it already was.
 func (sess *session) markEnded() bool {
@@ -255,9 +263,14 @@ func (sess *session) stopTimers() {
 
 // ---- rooms ----
 
-// enterRoom joins room id (leaving another room first). Joining the room it is in is a
-// no-op.
+// enterRoom joins room id (leaving another room first); id is already in the session's
+// app (tenant.roomID). Joining the room it is in is a no-op.
 func (sess *session) enterRoom(id room.ID) error {
+	return sess.enterRoomWithRights(id, room.FullRights)
+}
+
+// enterRoomWithRights is enterRoom with the participant's rights in the room (D27).
+func (sess *session) enterRoomWithRights(id room.ID, rights room.Rights) error {
 	sess.mu.Lock()
 	current, currentID := sess.participant, sess.roomID
 	userID := sess.userID
@@ -268,7 +281,7 @@ func (sess *session) enterRoom(id room.ID) error {
 		}
 		sess.exitRoom()
 	}
-	p, err := sess.svc.rooms.Join(id, userID, sess)
+	p, err := sess.svc.rooms.JoinWithRights(id, userID, rights, sess)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ type callLister interface {
 	List(ctx context.Context, f sqlrecords.Filter) ([]protocol.CallRecord, error)
 }
 
-// callsAPI serves GET /api/v1/calls?userId=&begin=&end=&result=&limit= to operators who
+// callsAPI serves GET /api/v1/calls?sdkAppId=&userId=&begin=&end=&result=&limit= to operators who
 // present admin.api_key as a bearer token. With no key configured every request is
 // refused.
 type callsAPI struct {
@@ -70,13 +71,13 @@ func (a *callsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(CallsResponse{Calls: calls})
 }
 
-// parseCallsFilter reads userId (empty = every user), begin and end (unix seconds),
+// parseCallsFilter reads sdkAppId (empty = every app), userId (empty = every user), begin and end (unix seconds),
 // result (0 any, 1 missed, 2 incoming, 3 outgoing) and limit (1..1000, default 1000).
 func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
 	q := r.URL.Query()
 	for key := range q {
 		switch key {
-		case "userId", "begin", "end", "result", "limit":
+		case "sdkAppId", "userId", "begin", "end", "result", "limit":
 		default:
 			return sqlrecords.Filter{}, fmt.Errorf("unknown parameter %q", key)
 		}
@@ -84,6 +85,13 @@ func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
 	f := sqlrecords.Filter{UserID: q.Get("userId")}
 	if len(f.UserID) > 256 {
 		return f, fmt.Errorf("userId: longer than 256 bytes")
+	}
+	if s := q.Get("sdkAppId"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > math.MaxInt32 {
+			return f, fmt.Errorf("sdkAppId: %q is not a positive integer", s)
+		}
+		f.SDKAppID = n
 	}
 	var err error
 	if f.Begin, err = floatParam(q.Get("begin"), "begin"); err != nil {

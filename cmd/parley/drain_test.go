@@ -71,7 +71,7 @@ func TestDrainEndsCallsWithRecordsWithinTimeout(t *testing.T) {
 	}
 	defer store.Close()
 	for _, user := range []string{"alice", "bob"} {
-		recs, err := store.Query(context.Background(), user, signaling.RecordQuery{})
+		recs, err := store.Query(context.Background(), signaling.DevSDKAppID, user, signaling.RecordQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

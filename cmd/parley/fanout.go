@@ -23,9 +23,9 @@ func (f hookFanout) CallEnded(c call.CallSummary) {
 	}
 }
 
-func (f hookFanout) InviteeOffline(callID, invitee string, inv protocol.CallReceivedEvent) {
+func (f hookFanout) InviteeOffline(app int, callID, invitee string, inv protocol.CallReceivedEvent) {
 	for _, h := range f {
-		h.InviteeOffline(callID, invitee, inv)
+		h.InviteeOffline(app, callID, invitee, inv)
 	}
 }
 

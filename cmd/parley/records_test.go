@@ -98,6 +98,8 @@ func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
 	}{
 		{"", 2},
 		{"?userId=alice", 1},
+		{"?sdkAppId=" + strconv.Itoa(signaling.DevSDKAppID) + "&userId=alice", 1},
+		{"?sdkAppId=1400000002&userId=alice", 0}, // another app's alice (D26)
 		{"?userId=bob&result=2", 1},
 		{"?userId=bob&result=1", 0},
 		{"?begin=" + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10), 0},
@@ -109,7 +111,7 @@ func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
 			t.Errorf("GET /api/v1/calls%s: %d with %d calls, want 200 with %d", tt.query, code, len(body.Calls), tt.want)
 		}
 	}
-	for _, bad := range []string{"?result=9", "?begin=x", "?limit=0", "?begin=20&end=10", "?colour=blue"} {
+	for _, bad := range []string{"?result=9", "?begin=x", "?limit=0", "?begin=20&end=10", "?colour=blue", "?sdkAppId=0", "?sdkAppId=x"} {
 		if code, _ := getCalls(t, second, bad, key); code != http.StatusBadRequest {
 			t.Errorf("GET /api/v1/calls%s: %d, want 400", bad, code)
 		}
@@ -178,7 +180,7 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 	}
 	defer store.Close()
 	for _, user := range []string{"alice", "bob"} {
-		recs, err := store.Query(context.Background(), user, signaling.RecordQuery{})
+		recs, err := store.Query(context.Background(), signaling.DevSDKAppID, user, signaling.RecordQuery{})
 		if err != nil || len(recs) != 1 || recs[0].CallID != started.CallID {
 			t.Fatalf("%s's records after SIGTERM: %+v %v", user, recs, err)
 		}

@@ -108,7 +108,7 @@ func (m *Metrics) CallEnded(c call.CallSummary) {
 }
 
 // InviteeOffline counts an invitation to an offline user (signaling.Hooks).
-func (m *Metrics) InviteeOffline(string, string, protocol.CallReceivedEvent) {
+func (m *Metrics) InviteeOffline(int, string, string, protocol.CallReceivedEvent) {
 	m.inviteeOffline.Inc()
 }
 

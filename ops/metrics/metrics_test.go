@@ -43,7 +43,7 @@ func TestCallHooks(t *testing.T) {
 	m.CallEnded(call.CallSummary{CallID: "c1", Outcome: call.OutcomeAnswered})
 	m.CallEnded(call.CallSummary{CallID: "c2", Outcome: call.OutcomeUnanswered})
 	m.CallEnded(call.CallSummary{CallID: "c3", Outcome: call.OutcomeUnanswered})
-	m.InviteeOffline("c2", "bob", protocol.CallReceivedEvent{CallID: "c2"})
+	m.InviteeOffline(1400000001, "c2", "bob", protocol.CallReceivedEvent{CallID: "c2"})
 
 	tests := []struct {
 		name string

@@ -53,6 +53,7 @@ var _ signaling.RecordStore = (*Store)(nil)
 const schema = `
 CREATE TABLE IF NOT EXISTS call_records (
 	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	sdk_app_id INTEGER NOT NULL DEFAULT 0, -- the app (tenant) of the user; 0 in databases made before tenancy
 	call_id    TEXT    NOT NULL,
 	user_id    TEXT    NOT NULL,
 	caller     TEXT    NOT NULL,
@@ -66,8 +67,20 @@ CREATE TABLE IF NOT EXISTS call_records (
 	begin_time INTEGER NOT NULL,
 	total_time INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS call_records_user_time ON call_records (user_id, begin_time);
 CREATE INDEX IF NOT EXISTS call_records_time ON call_records (begin_time);
+`
+
+// migrations bring a database made by an earlier version up to the schema: each runs when
+// its column is missing. Records made before tenancy get sdk_app_id 0 (the admin API lists
+// them with sdkAppId=0; no user of a configured app sees them).
+var migrations = []struct{ column, stmt string }{
+	{"sdk_app_id", `ALTER TABLE call_records ADD COLUMN sdk_app_id INTEGER NOT NULL DEFAULT 0`},
+}
+
+// indexes are made after the migrations (they may name migrated columns).
+const indexes = `
+DROP INDEX IF EXISTS call_records_user_time;
+CREATE INDEX IF NOT EXISTS call_records_app_user_time ON call_records (sdk_app_id, user_id, begin_time);
 `
 
 // Open opens (creating if needed) the database at path and its schema. It starts no
@@ -89,7 +102,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open call records %s: create schema: %w", path, err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open call records %s: %w", path, err)
+	}
 	return &Store{db: db}, nil
+}
+
+// migrate adds the columns an older database lacks, then the indexes.
+func migrate(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('call_records')`)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("read schema: %w", err)
+		}
+		have[name] = true
+	}
+	rows.Close()
+	for _, m := range migrations {
+		if !have[m.column] {
+			if _, err := db.ExecContext(ctx, m.stmt); err != nil {
+				return fmt.Errorf("add column %s: %w", m.column, err)
+			}
+		}
+	}
+	if _, err := db.ExecContext(ctx, indexes); err != nil {
+		return fmt.Errorf("create indexes: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database. Idempotent.
@@ -106,8 +152,8 @@ func (s *Store) Add(ctx context.Context, records []protocol.CallRecord) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_records
-		(call_id, user_id, caller, invitees, scene, media_type, group_id, room_id, role, result, begin_time, total_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(sdk_app_id, call_id, user_id, caller, invitees, scene, media_type, group_id, room_id, role, result, begin_time, total_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return s.wrap("add call records", err)
 	}
@@ -125,7 +171,7 @@ func (s *Store) Add(ctx context.Context, records []protocol.CallRecord) error {
 		if err != nil {
 			return fmt.Errorf("add call record %s: %w", r.CallID, err)
 		}
-		if _, err := stmt.ExecContext(ctx, r.CallID, r.UserID, r.Caller, string(inv), int(r.Scene), int(r.MediaType),
+		if _, err := stmt.ExecContext(ctx, r.SDKAppID, r.CallID, r.UserID, r.Caller, string(inv), int(r.Scene), int(r.MediaType),
 			r.GroupID, string(room), int(r.Role), int(r.Result), r.BeginTime, r.TotalTime); err != nil {
 			return s.wrap("add call record "+r.CallID, err)
 		}
@@ -133,15 +179,20 @@ func (s *Store) Add(ctx context.Context, records []protocol.CallRecord) error {
 	return s.wrap("add call records", tx.Commit())
 }
 
-// Query returns the user's matching records, newest first (signaling.RecordStore).
-func (s *Store) Query(ctx context.Context, userID string, q signaling.RecordQuery) ([]protocol.CallRecord, error) {
-	return s.List(ctx, Filter{UserID: userID, Begin: q.Begin, End: q.End, Result: q.Result})
+// Query returns the matching records of the user (sdkAppID, userID), newest first
+// (signaling.RecordStore).
+func (s *Store) Query(ctx context.Context, sdkAppID int, userID string, q signaling.RecordQuery) ([]protocol.CallRecord, error) {
+	if sdkAppID == 0 || userID == "" {
+		return []protocol.CallRecord{}, nil // a user always has both; never an unfiltered list
+	}
+	return s.List(ctx, Filter{SDKAppID: sdkAppID, UserID: userID, Begin: q.Begin, End: q.End, Result: q.Result})
 }
 
-// Filter selects records for List: UserID ("" = every user), BeginTime within
-// [Begin, End] (unix seconds; 0 = unbounded), Result (0 = any), at most Limit (0 means
-// MaxListLimit; larger values are capped).
+// Filter selects records for List: SDKAppID (0 = every app, the operator's view),
+// UserID ("" = every user), BeginTime within [Begin, End] (unix seconds; 0 = unbounded),
+// Result (0 = any), at most Limit (0 means MaxListLimit; larger values are capped).
 type Filter struct {
+	SDKAppID   int
 	UserID     string
 	Begin, End float64
 	Result     protocol.CallResult
@@ -152,6 +203,9 @@ type Filter struct {
 func (s *Store) List(ctx context.Context, f Filter) ([]protocol.CallRecord, error) {
 	var where []string
 	var args []any
+	if f.SDKAppID != 0 {
+		where, args = append(where, "sdk_app_id = ?"), append(args, f.SDKAppID)
+	}
 	if f.UserID != "" {
 		where, args = append(where, "user_id = ?"), append(args, f.UserID)
 	}
@@ -168,7 +222,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]protocol.CallRecord, erro
 	if limit <= 0 || limit > MaxListLimit {
 		limit = MaxListLimit
 	}
-	query := `SELECT call_id, user_id, caller, invitees, scene, media_type, group_id, room_id, role, result,
+	query := `SELECT sdk_app_id, call_id, user_id, caller, invitees, scene, media_type, group_id, room_id, role, result,
 		begin_time, total_time FROM call_records`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -185,7 +239,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]protocol.CallRecord, erro
 		var r protocol.CallRecord
 		var inv, room string
 		var scene, media, role, result int
-		if err := rows.Scan(&r.CallID, &r.UserID, &r.Caller, &inv, &scene, &media, &r.GroupID, &room, &role, &result,
+		if err := rows.Scan(&r.SDKAppID, &r.CallID, &r.UserID, &r.Caller, &inv, &scene, &media, &r.GroupID, &room, &role, &result,
 			&r.BeginTime, &r.TotalTime); err != nil {
 			return nil, s.wrap("read call record", err)
 		}
@@ -201,8 +255,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]protocol.CallRecord, erro
 	return out, s.wrap("query call records", rows.Err())
 }
 
-// Delete removes the user's records of callIDs and returns the callIds deleted.
-func (s *Store) Delete(ctx context.Context, userID string, callIDs []string) ([]string, error) {
+// Delete removes the records of callIDs of the user (sdkAppID, userID) and returns the
+// callIds deleted.
+func (s *Store) Delete(ctx context.Context, sdkAppID int, userID string, callIDs []string) ([]string, error) {
 	deleted := []string{}
 	if len(callIDs) == 0 {
 		return deleted, nil
@@ -213,7 +268,7 @@ func (s *Store) Delete(ctx context.Context, userID string, callIDs []string) ([]
 	}
 	defer func() { _ = tx.Rollback() }()
 	for _, id := range callIDs {
-		res, err := tx.ExecContext(ctx, `DELETE FROM call_records WHERE user_id = ? AND call_id = ?`, userID, id)
+		res, err := tx.ExecContext(ctx, `DELETE FROM call_records WHERE sdk_app_id = ? AND user_id = ? AND call_id = ?`, sdkAppID, userID, id)
 		if err != nil {
 			return nil, s.wrap("delete call record "+id, err)
 		}

@@ -17,11 +17,13 @@ const (
 )
 
 // Envelope is the JSON body of every request. Seq counts the events of this server
-// process from 1 (receivers can spot gaps: dropped or given-up events).
+// process from 1 (receivers can spot gaps: dropped or given-up events). SDKAppID is the
+// app (tenant) the event belongs to: its calls, users and rooms (D26).
 type Envelope struct {
 	ID        string `json:"id"`
 	Seq       uint64 `json:"seq"`
 	Event     string `json:"event"`
+	SDKAppID  int    `json:"sdkAppId"`
 	CreatedAt int64  `json:"createdAt"` // unix milliseconds
 	Data      any    `json:"data"`
 }

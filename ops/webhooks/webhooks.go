@@ -160,11 +160,11 @@ func (d *Dispatcher) Stats() Stats {
 }
 
 // emit marshals one event and offers it to every URL's queue without blocking.
-func (d *Dispatcher) emit(event string, data any) {
+func (d *Dispatcher) emit(event string, app int, data any) {
 	if len(d.targets) == 0 {
 		return
 	}
-	env := Envelope{ID: randomID(), Seq: d.seq.Add(1), Event: event, CreatedAt: d.now().UnixMilli(), Data: data}
+	env := Envelope{ID: randomID(), Seq: d.seq.Add(1), Event: event, SDKAppID: app, CreatedAt: d.now().UnixMilli(), Data: data}
 	body, err := json.Marshal(env)
 	if err != nil {
 		d.log.Error("webhook event does not marshal", "event", event, "error", err)
@@ -243,16 +243,16 @@ func (d *Dispatcher) post(url string, del delivery) error {
 }
 
 // CallBegan queues call_began (signaling.Hooks; non-blocking).
-func (d *Dispatcher) CallBegan(c call.CallSummary) { d.emit(EventCallBegan, callData(c)) }
+func (d *Dispatcher) CallBegan(c call.CallSummary) { d.emit(EventCallBegan, c.SDKAppID, callData(c)) }
 
 // CallEnded queues call_ended with result and totalTime (signaling.Hooks; non-blocking).
-func (d *Dispatcher) CallEnded(c call.CallSummary) { d.emit(EventCallEnded, callData(c)) }
+func (d *Dispatcher) CallEnded(c call.CallSummary) { d.emit(EventCallEnded, c.SDKAppID, callData(c)) }
 
 // InviteeOffline queues invitee_offline (signaling.Hooks; non-blocking).
-func (d *Dispatcher) InviteeOffline(callID, invitee string, inv protocol.CallReceivedEvent) {
+func (d *Dispatcher) InviteeOffline(app int, callID, invitee string, inv protocol.CallReceivedEvent) {
 	data := inviteeOfflineData(invitee, inv)
 	data.CallID = callID
-	d.emit(EventInviteeOffline, data)
+	d.emit(EventInviteeOffline, app, data)
 }
 
 // ParticipantJoined queues room_started for a room's first connected participant
@@ -263,7 +263,7 @@ func (d *Dispatcher) ParticipantJoined(id room.ID, _ string) {
 	d.rooms[id] = true
 	d.roomsMu.Unlock()
 	if first {
-		d.emit(EventRoomStarted, RoomData{RoomID: wireRoomID(id)})
+		d.emit(EventRoomStarted, id.App(), RoomData{RoomID: wireRoomID(id)})
 	}
 }
 
@@ -274,7 +274,7 @@ func (d *Dispatcher) RoomClosed(id room.ID) {
 	delete(d.rooms, id)
 	d.roomsMu.Unlock()
 	if started {
-		d.emit(EventRoomFinished, RoomData{RoomID: wireRoomID(id)})
+		d.emit(EventRoomFinished, id.App(), RoomData{RoomID: wireRoomID(id)})
 	}
 }
 

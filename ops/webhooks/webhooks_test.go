@@ -96,11 +96,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func emitScenario(d *Dispatcher) {
 	t0 := time.Unix(1_700_000_000, 0)
 	rid, _ := room.NewIntID(123456789)
+	rid = rid.InApp(scenarioApp)
 	c := call.CallSummary{
-		CallID: "call-1", RoomID: protocol.IntRoom(123456789), Scene: protocol.SceneSingle, MediaType: protocol.MediaTypeVideo,
+		SDKAppID: scenarioApp, CallID: "call-1", RoomID: protocol.IntRoom(123456789), Scene: protocol.SceneSingle, MediaType: protocol.MediaTypeVideo,
 		Caller: "alice", Invitees: []string{"bob"}, CreatedAt: t0, BeganAt: t0.Add(2 * time.Second),
 	}
-	d.InviteeOffline("call-0", "carol", protocol.CallReceivedEvent{
+	d.InviteeOffline(scenarioApp, "call-0", "carol", protocol.CallReceivedEvent{
 		CallID: "call-0", CallerID: "alice", CallerNickname: "Alice", CallerAvatar: "https://example.com/a.png",
 		MediaType: protocol.MediaTypeVideo, UserData: "hi", OfflinePushInfo: json.RawMessage(`{"title":"Alice calls"}`), Timeout: 30,
 	})
@@ -117,8 +118,12 @@ func emitScenario(d *Dispatcher) {
 	d.CallEnded(c)
 	d.RoomClosed(rid)
 	other, _ := room.NewStringID("never-started")
+	other = other.InApp(scenarioApp)
 	d.RoomClosed(other) // no room_finished without room_started
 }
+
+// scenarioApp is the app (tenant) of every scenario event: each envelope names it.
+const scenarioApp = 1400000007
 
 var scenarioEvents = []string{EventInviteeOffline, EventCallBegan, EventRoomStarted, EventCallEnded, EventRoomFinished}
 
@@ -137,6 +142,9 @@ func TestReceiverGetsSignedEventsInOrder(t *testing.T) {
 	for i, env := range got {
 		if env.Event != scenarioEvents[i] || env.Seq != uint64(i+1) {
 			t.Fatalf("event %d: %s seq %d, want %s seq %d", i, env.Event, env.Seq, scenarioEvents[i], i+1)
+		}
+		if env.SDKAppID != scenarioApp {
+			t.Fatalf("event %d (%s): sdkAppId %d, want %d", i, env.Event, env.SDKAppID, scenarioApp)
 		}
 	}
 	ended, _ := json.Marshal(got[3].Data)

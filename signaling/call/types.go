@@ -150,6 +150,9 @@ const (
 
 // CallSummary describes a call that began (Outcome empty, EndedAt zero) or ended.
 type CallSummary struct {
+	// SDKAppID is the app of the call: the machine leaves it 0, the session layer (one
+	// machine per app) sets it before hooks see the summary.
+	SDKAppID  int
 	CallID    string
 	RoomID    protocol.RoomID
 	Scene     protocol.Scene

@@ -254,6 +254,9 @@ type InviteeListUpdateEvent struct {
 // CallRecord is one user's entry in the call history (D22). BeginTime is unix seconds (the
 // user's begin, or the invitation time when the user never talked); TotalTime is seconds.
 type CallRecord struct {
+	// SDKAppID is the app the call belongs to (D26); the server sets it when it stores the
+	// record. Omitted when 0 (a record made outside a server).
+	SDKAppID  int        `json:"sdkAppId,omitempty"`
 	CallID    string     `json:"callId"`
 	UserID    string     `json:"userId"`
 	Caller    string     `json:"caller"`

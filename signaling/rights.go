@@ -1,0 +1,58 @@
+package signaling
+
+import (
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// Room rights (D27). Who may enter which room of an app:
+//
+//   - The room of a live call admits only the users of that call. The call service puts
+//     them there itself (accept, join, joinInGroupCall: roomActionLocked); joinRoom into a
+//     call's room is refused with CodeRoomForbidden for anyone else, whatever grant they
+//     hold, while the call lives.
+//   - Any other room needs a room grant (grant.go) naming the app, the user, the room in
+//     its exact form and the rights, unless the app is configured with open_rooms.
+
+// roomRights decides whether sess may joinRoom p.RoomID and with which rights; the error
+// is a protocol error (CodeRoomForbidden, CodeRoomGrantInvalid, CodeRoomGrantExpired).
+func (sess *session) roomRights(p protocol.JoinRoomParams) (room.Rights, error) {
+	s := sess.svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userLocked(sess)
+	if u == nil {
+		return room.Rights{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+	}
+	t := u.tenant
+	if t.roomHasCallLocked(p.RoomID) {
+		if st := t.machine.UserState(u.id); st.State == call.InCall {
+			if snap, ok := t.machine.Snapshot(st.CallID); ok && snap.RoomID == p.RoomID {
+				return room.FullRights, nil
+			}
+		}
+		return room.Rights{}, protocol.Errorf(protocol.CodeRoomForbidden,
+			"room %s belongs to a call you are not in", p.RoomID.String())
+	}
+	return room.FullRights, nil
+}
+
+// roomFreeLocked refuses a caller-chosen room that is in use (CodeRoomInUse): the room of
+// another live call of the app, or a room with people in it outside calls. A call's room
+// admits the call's users only, so a call must not take over a room others are in, nor
+// share one with another call. Zero r (the server picks a free room) passes.
+func (s *Service) roomFreeLocked(t *tenant, r protocol.RoomID) error {
+	if r.IsZero() {
+		return nil
+	}
+	id, err := t.roomID(r)
+	if err != nil {
+		return nil // the machine answers CodeInvalidRoomID
+	}
+	rm, open := s.rooms.Room(id)
+	if (open && len(rm.Participants()) > 0) || t.roomHasCallLocked(r) {
+		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use: pick another roomId or none", r.String())
+	}
+	return nil
+}
