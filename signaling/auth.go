@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -38,6 +39,9 @@ var (
 type AppCredential struct {
 	SDKAppID int    `mapstructure:"sdk_app_id"`
 	Secret   string `mapstructure:"secret"`
+	// OpenRooms lets any logged-in user of the app join any of its rooms with joinRoom,
+	// without a room grant (development only; default false).
+	OpenRooms bool `mapstructure:"open_rooms"`
 }
 
 // AuthConfig is the `auth` section of the root configuration.
@@ -99,16 +103,20 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// userSigClaims is the JWT body: sub, app, iat, exp, optional nbf.
+// userSigClaims is the JWT body: sub, app, iat, exp, optional nbf. Type and Room are read
+// only to refuse a room grant (typ "room", grant.go) presented as a userSig.
 type userSigClaims struct {
 	jwt.RegisteredClaims
-	App int `json:"app"`
+	App  int             `json:"app"`
+	Type string          `json:"typ,omitempty"`
+	Room json.RawMessage `json:"room,omitempty"`
 }
 
 // Verifier checks userSigs against the configured app secrets. It is immutable after
 // NewVerifier and safe for concurrent use.
 type Verifier struct {
-	secrets map[int][]byte
+	secrets   map[int][]byte
+	openRooms map[int]bool
 }
 
 // NewVerifier validates cfg and indexes its secrets.
@@ -116,12 +124,19 @@ func NewVerifier(cfg AuthConfig) (*Verifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	v := &Verifier{secrets: make(map[int][]byte, len(cfg.Apps))}
+	v := &Verifier{secrets: make(map[int][]byte, len(cfg.Apps)), openRooms: make(map[int]bool)}
 	for _, app := range cfg.Apps {
 		v.secrets[app.SDKAppID] = []byte(app.Secret)
+		if app.OpenRooms {
+			v.openRooms[app.SDKAppID] = true
+		}
 	}
 	return v, nil
 }
+
+// OpenRooms reports whether sdkAppID is configured with open_rooms: its users may join
+// any of its rooms without a room grant. False for an unknown app.
+func (v *Verifier) OpenRooms(sdkAppID int) bool { return v.openRooms[sdkAppID] }
 
 // Verify checks that userSig is an HS256 JWT signed with the secret of sdkAppID, whose
 // app claim is sdkAppID, whose sub is userID, and that is valid at now. The error wraps
@@ -165,6 +180,9 @@ func (v *Verifier) Verify(sdkAppID int, userID, userSig string, now time.Time) (
 	if claims.Subject != userID {
 		return Claims{}, fmt.Errorf("verify userSig: issued for another userId: %w", ErrUserSigInvalid)
 	}
+	if claims.Type == roomGrantType || (claims.Room != nil && string(claims.Room) != "null") {
+		return Claims{}, fmt.Errorf("verify userSig: a room grant is not a userSig: %w", ErrUserSigInvalid)
+	}
 	out := Claims{UserID: claims.Subject, SDKAppID: claims.App, ExpiresAt: claims.ExpiresAt.Time}
 	if claims.IssuedAt != nil {
 		out.IssuedAt = claims.IssuedAt.Time
@@ -194,29 +212,43 @@ func expiry(c userSigClaims) string {
 // MintUserSig makes an HS256 userSig for userID in app appID, valid from now for ttl
 // (claims sub, app, iat, exp). Used by `parley token`, tests and the bench harness.
 func MintUserSig(appID int, secret []byte, userID string, ttl time.Duration, now time.Time) (string, error) {
+	if err := checkMintArgs(appID, secret, userID, ttl); err != nil {
+		return "", fmt.Errorf("mint userSig: %w", err)
+	}
+	return signHS256("userSig", secret, userSigClaims{RegisteredClaims: mintedClaims(userID, ttl, now), App: appID})
+}
+
+// checkMintArgs checks what every minted token (userSig, room grant) needs.
+func checkMintArgs(appID int, secret []byte, userID string, ttl time.Duration) error {
 	if appID <= 0 {
-		return "", fmt.Errorf("mint userSig: SDKAppID must be positive, got %d", appID)
+		return fmt.Errorf("SDKAppID must be positive, got %d", appID)
 	}
 	if len(secret) < MinSecretBytes {
-		return "", fmt.Errorf("mint userSig: secret must be at least %d bytes", MinSecretBytes)
+		return fmt.Errorf("secret must be at least %d bytes", MinSecretBytes)
 	}
 	if !protocol.ValidUserID(userID) {
-		return "", fmt.Errorf("mint userSig: userId %q: %w", userID, ErrInvalidUserID)
+		return fmt.Errorf("userId %q: %w", userID, ErrInvalidUserID)
 	}
 	if ttl <= 0 {
-		return "", fmt.Errorf("mint userSig: ttl must be positive, got %s", ttl)
+		return fmt.Errorf("ttl must be positive, got %s", ttl)
 	}
-	claims := userSigClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   userID,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-		App: appID,
+	return nil
+}
+
+// mintedClaims are the sub, iat and exp of a token minted at now for ttl.
+func mintedClaims(userID string, ttl time.Duration, now time.Time) jwt.RegisteredClaims {
+	return jwt.RegisteredClaims{
+		Subject:   userID,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 	}
+}
+
+// signHS256 signs claims with secret; what names the token in the error.
+func signHS256(what string, secret []byte, claims jwt.Claims) (string, error) {
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 	if err != nil {
-		return "", fmt.Errorf("mint userSig: %w", err)
+		return "", fmt.Errorf("mint %s: %w", what, err)
 	}
 	return s, nil
 }

@@ -19,6 +19,9 @@
 //     guarded by session.mu, taken after Service.mu.
 //   - Room events arrive on each room's event goroutine (room.Listener) and take
 //     Service.mu; nothing that holds Service.mu waits for a room event goroutine.
+//   - Verifier (auth.go, grant.go) is immutable after NewVerifier: it checks userSigs and
+//     room grants (HS256 JWTs signed with the app's secret; a grant carries typ "room",
+//     so neither is accepted as the other) and knows which apps have open_rooms.
 //
 // The wire types live in signaling/protocol (the Go client imports only that package);
 // PROTOCOL.md documents every method, event and error code.

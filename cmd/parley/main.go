@@ -2,6 +2,8 @@
 //
 //	parley [--config FILE] [--KEY=VALUE ...]      run the server (defaults serve 127.0.0.1:7880)
 //	parley token --app ID --user ID [--ttl 1h]    print a userSig for development
+//	parley token --user ID --room ROOM [--rights publish,subscribe]
+//	                                              print a room grant for joinRoom
 //	parley healthcheck [--url URL]                exit 0 when the server answers /healthz
 package main
 
@@ -39,6 +41,10 @@ Usage:
   parley [serve] [--config FILE] [--KEY=VALUE ...]   run the server
   parley token --app ID --user ID [--ttl 1h] [--config FILE]
                                                 print a userSig (JWT HS256) for development
+  parley token --app ID --user ID --room ROOM [--rights publish,subscribe] [--ttl 1h]
+                                                print a room grant (JWT HS256) for joinRoom;
+                                                ROOM 123 is an integer room, '"123"' or
+                                                standup a string room
   parley healthcheck [--url http://127.0.0.1:7880/healthz]
                                                 exit 0 when the server is healthy
 

@@ -9,7 +9,8 @@
 // Files: envelope.go (envelopes and decoding), errors.go (codes), methods.go (method
 // names), session_params.go, call_params.go, media_params.go (params and results),
 // events.go (session and media events), call_events.go (call events, RoomID, MediaType and
-// call records), validate.go (value checks).
+// call records), room_grant.go (room grant rights and size limit), validate.go (value
+// checks).
 //
 // Every params struct with constraints has a Validate method returning a *Error whose
 // message names the offending field. The package holds no state and starts no goroutines;

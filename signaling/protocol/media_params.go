@@ -45,11 +45,40 @@ func (r Resolution) Valid() bool {
 // JoinRoomParams are the params of "joinRoom" (a room without a call, D23).
 type JoinRoomParams struct {
 	RoomID RoomID `json:"roomId"`
+	// RoomGrant is the room grant (a JWT signed with the app's secret, PROTOCOL.md §4.3)
+	// that gives this user rights to this room.
+	RoomGrant string `json:"roomGrant,omitempty"`
+	// PrivateMapKey is an alias of RoomGrant under the name TRTC apps know; Grant picks
+	// whichever is set.
+	PrivateMapKey string `json:"privateMapKey,omitempty"`
 }
 
-// Validate checks the room id: required (-32602), in range and charset (4001).
+// Grant is the room grant the client sent: roomGrant, or else privateMapKey ("" for none).
+func (p JoinRoomParams) Grant() string {
+	if p.RoomGrant != "" {
+		return p.RoomGrant
+	}
+	return p.PrivateMapKey
+}
+
+// Validate checks the room id: required (-32602), in range and charset (4001); and the
+// grant: at most MaxRoomGrantBytes, and roomGrant and privateMapKey not two different
+// values (-32602).
 func (p JoinRoomParams) Validate() error {
-	return checkRoomID("roomId", p.RoomID)
+	if err := checkRoomID("roomId", p.RoomID); err != nil {
+		return err
+	}
+	tooLong := "must be at most " + strconv.Itoa(MaxRoomGrantBytes) + " bytes"
+	if len(p.RoomGrant) > MaxRoomGrantBytes {
+		return InvalidParams("roomGrant", tooLong)
+	}
+	if len(p.PrivateMapKey) > MaxRoomGrantBytes {
+		return InvalidParams("privateMapKey", tooLong)
+	}
+	if p.RoomGrant != "" && p.PrivateMapKey != "" && p.RoomGrant != p.PrivateMapKey {
+		return InvalidParams("privateMapKey", "differs from roomGrant; send one of them")
+	}
+	return nil
 }
 
 // VideoQuality is the wanted quality of a remote video: a Resolution or an explicit
