@@ -97,9 +97,11 @@ func (sess *session) loginResult(now time.Time) protocol.LoginResult {
 	sess.mu.Lock()
 	res := protocol.LoginResult{UserID: sess.userID, ResumeToken: sess.resumeToken, ExpiresAt: sess.sigExpires.Unix()}
 	sess.mu.Unlock()
-	res.ICEServers = []protocol.ICEServer{}
 	if sess.svc.iceServers != nil {
 		res.ICEServers = sess.svc.iceServers(res.UserID, now)
+	}
+	if res.ICEServers == nil {
+		res.ICEServers = []protocol.ICEServer{} // always an array on the wire, [] for none
 	}
 	return res
 }

@@ -23,6 +23,9 @@ func TestCallOverICETCP(t *testing.T) {
 	peer := client.PeerConfig{Loopback: true, NetworkTypes: []webrtc.NetworkType{webrtc.NetworkTypeTCP4}}
 	alice := loginWithPeer(t, r.wsURL(), "alice", peer)
 	bob := loginWithPeer(t, r.wsURL(), "bob", peer)
+	if res, _ := alice.LoginResult(); res.ICEServers == nil || len(res.ICEServers) != 0 {
+		t.Fatalf("with TURN disabled the login result has iceServers %#v, want [] (never null)", res.ICEServers)
+	}
 	ctx := ctxFor(t, 60*time.Second)
 	videoCall(t, ctx, alice, bob)
 

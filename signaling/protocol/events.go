@@ -14,8 +14,8 @@ const (
 	EventUserVoiceVolumeChanged    = "onUserVoiceVolumeChanged"
 	EventUserNetworkQualityChanged = "onUserNetworkQualityChanged"
 	EventServerDraining            = "onServerDraining"
-	// EventPublishLayersChanged is reserved for telling a publisher which simulcast layers
-	// are wanted; no payload is defined yet and the server does not send it.
+	// EventPublishLayersChanged tells a simulcast publisher which of its layers some
+	// subscriber needs (PublishLayersChangedEvent); it goes to the publisher alone.
 	EventPublishLayersChanged = "onPublishLayersChanged"
 )
 
