@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -124,7 +125,11 @@ func (r *runner) joinSeat(ctx context.Context, seat roomSeat) *participant {
 }
 
 func (r *runner) enterRoom(ctx context.Context, p *participant, seat roomSeat) (stage string, err error) {
-	if err := p.conn.JoinRoom(ctx, seat.room); err != nil {
+	grant, err := p.target.roomGrant(seat)
+	if err != nil {
+		return "joinRoom", err
+	}
+	if err := p.conn.JoinRoomWithGrant(ctx, seat.room, grant); err != nil {
 		return "joinRoom", err
 	}
 	if seat.publish.Audio || seat.publish.Video {
@@ -145,6 +150,17 @@ func (r *runner) enterRoom(ctx context.Context, p *participant, seat roomSeat) (
 		return "media", err
 	}
 	return "", nil
+}
+
+// roomGrant is the seat's room grant, minted with the app secret like the userSigs: a
+// publisher may publish and subscribe, a subscriber only subscribe.
+func (tg *target) roomGrant(seat roomSeat) (string, error) {
+	rights := signaling.Rights{Subscribe: true, Publish: seat.publish.Audio || seat.publish.Video}
+	grant, err := signaling.MintRoomGrant(tg.appID, tg.secret, seat.userID, seat.room, rights, 24*time.Hour, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("bench: mint room grant for %s: %w", seat.userID, err)
+	}
+	return grant, nil
 }
 
 func (r *runner) noneJoined() bool {

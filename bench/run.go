@@ -30,7 +30,7 @@ const (
 type Config struct {
 	// URL is the signaling WebSocket (ws://host:port/ws).
 	URL string
-	// AppID and Secret mint the userSigs (HS256).
+	// AppID and Secret mint the userSigs and, for room scenarios, the room grants (HS256).
 	AppID  int
 	Secret string
 	// Scenario is the load (SetDefaults is applied, then Validate).

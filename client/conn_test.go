@@ -176,6 +176,9 @@ func TestTypedMethods(t *testing.T) {
 		{protocol.MethodDeleteRecordCalls, func(ctx context.Context, c *Conn) (any, error) { return c.DeleteRecordCalls(ctx, []string{"c1", "c2"}) },
 			`{"callIdList":["c1","c2"]}`, protocol.DeleteRecordCallsResult{Deleted: []string{"c1"}}, protocol.DeleteRecordCallsResult{Deleted: []string{"c1"}}},
 		{protocol.MethodJoinRoom, func(ctx context.Context, c *Conn) (any, error) { return nil, c.JoinRoom(ctx, room) }, `{"roomId":81123}`, nil, nil},
+		{protocol.MethodJoinRoom, func(ctx context.Context, c *Conn) (any, error) {
+			return nil, c.JoinRoomWithGrant(ctx, protocol.StrRoom("81123"), "grant.jwt.sig")
+		}, `{"roomId":"81123","roomGrant":"grant.jwt.sig"}`, nil, nil},
 		{protocol.MethodLeaveRoom, func(ctx context.Context, c *Conn) (any, error) { return nil, c.LeaveRoom(ctx) }, "", nil, nil},
 		{protocol.MethodStartRemoteView, func(ctx context.Context, c *Conn) (any, error) {
 			return nil, c.StartRemoteView(ctx, "bob", protocol.VideoQuality{Resolution: protocol.Resolution1280x720})

@@ -159,9 +159,20 @@ func (c *Conn) DeleteRecordCalls(ctx context.Context, callIDs []string) (protoco
 
 // ---- rooms and media ----
 
-// JoinRoom joins a room without a call; then call StartMedia.
+// JoinRoom joins a room without a call and without a room grant, which only an app with
+// auth.apps[].open_rooms allows (else 4006); then call StartMedia. See JoinRoomWithGrant.
 func (c *Conn) JoinRoom(ctx context.Context, roomID protocol.RoomID) error {
-	return c.Request(ctx, protocol.MethodJoinRoom, protocol.JoinRoomParams{RoomID: roomID}, nil)
+	return c.JoinRoomWithGrant(ctx, roomID, "")
+}
+
+// JoinRoomWithGrant joins a room without a call, presenting grant: a room grant for this
+// user and room made by the app's server with the app's secret (PROTOCOL.md §4.3; TRTC
+// calls it privateMapKey). Its rights decide whether the user's media is forwarded
+// (publish) and whether the user receives the room's media (subscribe). Errors: 4006 no
+// grant on an app without open_rooms, 4007 a grant for another app, user or room (or
+// malformed), 4008 an expired one. Then call StartMedia.
+func (c *Conn) JoinRoomWithGrant(ctx context.Context, roomID protocol.RoomID, grant string) error {
+	return c.Request(ctx, protocol.MethodJoinRoom, protocol.JoinRoomParams{RoomID: roomID, RoomGrant: grant}, nil)
 }
 
 // LeaveRoom leaves the room (a hangup when it is the user's call room).

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
 // The server's per-user voice volume (onUserVoiceVolumeChanged, D20) and network quality
@@ -283,11 +286,20 @@ func TestBrowserRoom(t *testing.T) {
 	signIn(alice, srv.URL, "alice")
 	signIn(bob, srv.URL, "bob")
 	joinRoom := func(b *browser) {
+		// Record the joinRoom params the page sends: they carry a room grant for this user
+		// and room, which the page got from the dev endpoint.
+		eval[bool](b, `(() => { const e = window.parleyDemo.engine, req = e._request.bind(e);
+		  e._request = (m, p) => { if (m === 'joinRoom') window.joinRoomParams = p; return req(m, p); }; return true; })()`)
 		b.do(
 			chromedp.SetValue(chromedp.CSS("#room-id"), "standup"),
 			chromedp.Click(chromedp.CSS("#join-room")),
 		)
 		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall' && window.parleyDemo.state.cameraOn`, 20*time.Second)
+		grant := eval[string](b, `window.joinRoomParams.roomGrant || ''`)
+		rights, err := devVerifier(t).VerifyRoomGrant(signaling.DevSDKAppID, b.name, protocol.StrRoom("standup"), grant, time.Now())
+		if err != nil || !rights.Publish || !rights.Subscribe {
+			t.Fatalf("%s joined with room grant %q: %+v, %v", b.name, grant, rights, err)
+		}
 	}
 	joinRoom(alice)
 	waitFor[bool](alice, "the camera published", `window.parleyDemo.engine.isSimulcastPublishing`, 20*time.Second)

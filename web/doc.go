@@ -1,14 +1,15 @@
 // Package web serves Parley's browser side: the SDK (sdk/parley.js and the modules it
 // imports, at /sdk/) and the demo page (demo/, at /), both embedded in the binary, plus
-// the development-only userSig endpoint POST /dev/usersig, which exists only when
-// Options.DevMode is set (auth.dev_mode).
+// the development-only endpoints POST /dev/usersig (a userSig) and POST /dev/roomgrant (a
+// room grant for joinRoom), which exist only when Options.DevMode is set (auth.dev_mode).
 //
 // The package holds no mutable state and starts no goroutines: Handler builds an
 // immutable http.Handler that is safe for concurrent use by the HTTP server's goroutines.
-// It does not import package signaling: the server passes a userSig minting function in
-// Options (signaling.Verifier.Mint).
+// It does not import package signaling: the server passes the minting functions in
+// Options (signaling.Verifier.Mint, MintRoomGrant).
 //
-// Files: web.go (Handler, Options, the embedded files), usersig.go (the dev endpoint and
-// its request parser). The browser tests (browser_test.go) drive headless Chromium against
+// Files: web.go (Handler, Options, the embedded files), usersig.go (the userSig dev
+// endpoint, its request parser, the shared dev endpoint skeleton), roomgrant.go (the room
+// grant dev endpoint and its request parser). The browser tests (browser_test.go) drive headless Chromium against
 // a full in-process server inside a private network namespace.
 package web

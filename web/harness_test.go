@@ -74,6 +74,7 @@ func startTestServer(t *testing.T, devMode bool) *testServer {
 			t.Fatal(err)
 		}
 		opts.MintUserSig = verifier.Mint
+		opts.MintRoomGrant = verifier.MintRoomGrant
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", svc.Handler())

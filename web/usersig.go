@@ -48,6 +48,21 @@ func parseDevUserSigRequest(body []byte) (devUserSigRequest, error) {
 
 // newDevUserSigHandler answers POST /dev/usersig {userId} with a userSig for that user.
 func newDevUserSigHandler(opts Options, logger *slog.Logger) http.Handler {
+	return devTokenHandler(opts, logger, "userSig", maxDevUserSigRequestBytes, parseDevUserSigRequest,
+		func(req devUserSigRequest, t time.Time, ttl time.Duration) (any, error) {
+			sig, err := opts.MintUserSig(opts.DevSDKAppID, req.UserID, ttl, t)
+			if err != nil {
+				return nil, err
+			}
+			return devUserSigResponse{SDKAppID: opts.DevSDKAppID, UserID: req.UserID, UserSig: sig, ExpiresAt: t.Add(ttl).Unix()}, nil
+		})
+}
+
+// devTokenHandler is the skeleton of the dev endpoints: read at most limit bytes of body,
+// parse it (400 with the parser's message), mint at now for the development TTL (500,
+// logged), answer the minted value as JSON. what names the token in messages.
+func devTokenHandler[Req any](opts Options, logger *slog.Logger, what string, limit int64,
+	parse func([]byte) (Req, error), mint func(req Req, now time.Time, ttl time.Duration) (any, error)) http.Handler {
 	ttl := opts.DevUserSigTTL
 	if ttl <= 0 {
 		ttl = DefaultDevUserSigTTL
@@ -57,26 +72,23 @@ func newDevUserSigHandler(opts Options, logger *slog.Logger) http.Handler {
 		now = time.Now
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxDevUserSigRequestBytes+1))
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
 			http.Error(w, "cannot read the request body", http.StatusBadRequest)
 			return
 		}
-		req, err := parseDevUserSigRequest(body)
+		req, err := parse(body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		t := now()
-		sig, err := opts.MintUserSig(opts.DevSDKAppID, req.UserID, ttl, t)
+		res, err := mint(req, now(), ttl)
 		if err != nil {
-			logger.Error("mint development userSig", "user", req.UserID, "error", err)
-			http.Error(w, "cannot make a userSig", http.StatusInternalServerError)
+			logger.Error("mint development "+what, "request", req, "error", err)
+			http.Error(w, "cannot make a "+what, http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(devUserSigResponse{
-			SDKAppID: opts.DevSDKAppID, UserID: req.UserID, UserSig: sig, ExpiresAt: t.Add(ttl).Unix(),
-		})
+		_ = json.NewEncoder(w).Encode(res)
 	})
 }

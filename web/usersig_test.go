@@ -24,7 +24,8 @@ func devVerifier(t testing.TB) *signaling.Verifier {
 }
 
 func devOptions(t testing.TB) Options {
-	return Options{DevMode: true, DevSDKAppID: signaling.DevSDKAppID, MintUserSig: devVerifier(t).Mint}
+	v := devVerifier(t)
+	return Options{DevMode: true, DevSDKAppID: signaling.DevSDKAppID, MintUserSig: v.Mint, MintRoomGrant: v.MintRoomGrant}
 }
 
 func do(t *testing.T, h http.Handler, method, path, body string) *http.Response {
@@ -33,6 +34,24 @@ func do(t *testing.T, h http.Handler, method, path, body string) *http.Response 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Result()
+}
+
+// doDev sends a request to a dev endpoint and checks its status; on 200 it decodes the
+// JSON answer into out and reports true.
+func doDev(t *testing.T, h http.Handler, method, path, body string, wantCode int, out any) bool {
+	t.Helper()
+	res := do(t, h, method, path, body)
+	if res.StatusCode != wantCode {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("status %d, want %d (%s)", res.StatusCode, wantCode, b)
+	}
+	if wantCode != http.StatusOK {
+		return false
+	}
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
 
 func TestDevUserSigEndpoint(t *testing.T) {
@@ -55,17 +74,9 @@ func TestDevUserSigEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := do(t, h, tt.method, "/dev/usersig", tt.body)
-			if res.StatusCode != tt.wantCode {
-				b, _ := io.ReadAll(res.Body)
-				t.Fatalf("status %d, want %d (%s)", res.StatusCode, tt.wantCode, b)
-			}
-			if tt.wantCode != http.StatusOK {
-				return
-			}
 			var got devUserSigResponse
-			if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
-				t.Fatal(err)
+			if !doDev(t, h, tt.method, "/dev/usersig", tt.body, tt.wantCode, &got) {
+				return
 			}
 			claims, err := devVerifier(t).Verify(got.SDKAppID, got.UserID, got.UserSig, time.Now())
 			if err != nil {
@@ -78,22 +89,27 @@ func TestDevUserSigEndpoint(t *testing.T) {
 	}
 }
 
-// TestDevUserSigAbsentWithoutDevMode: with auth.dev_mode off the endpoint does not exist.
+// TestDevUserSigAbsentWithoutDevMode: with auth.dev_mode off (or a minter missing) the
+// dev endpoints do not exist.
 func TestDevUserSigAbsentWithoutDevMode(t *testing.T) {
+	v := devVerifier(t)
 	tests := []struct {
 		name string
 		opts Options
 	}{
-		{name: "dev mode off", opts: Options{MintUserSig: devVerifier(t).Mint, DevSDKAppID: signaling.DevSDKAppID}},
+		{name: "dev mode off", opts: Options{MintUserSig: v.Mint, MintRoomGrant: v.MintRoomGrant, DevSDKAppID: signaling.DevSDKAppID}},
 		{name: "dev mode without minter", opts: Options{DevMode: true}},
+		{name: "dev mode without room grant minter", opts: Options{DevMode: true, MintUserSig: v.Mint, DevSDKAppID: signaling.DevSDKAppID}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := Handler(tt.opts)
 			for _, method := range []string{http.MethodPost, http.MethodGet} {
-				res := do(t, h, method, "/dev/usersig", `{"userId":"alice"}`)
-				if res.StatusCode != http.StatusNotFound {
-					t.Fatalf("%s /dev/usersig: status %d, want 404", method, res.StatusCode)
+				for _, path := range []string{"/dev/usersig", "/dev/roomgrant"} {
+					res := do(t, h, method, path, `{"userId":"alice","roomId":1}`)
+					if res.StatusCode != http.StatusNotFound {
+						t.Fatalf("%s %s: status %d, want 404", method, path, res.StatusCode)
+					}
 				}
 			}
 			// The page and the SDK are still served.
@@ -107,6 +123,12 @@ func TestDevUserSigAbsentWithoutDevMode(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	if err := (Options{DevMode: true}).Validate(); !errors.Is(err, ErrNoMinter) {
 		t.Fatalf("Validate = %v, want ErrNoMinter", err)
+	}
+	if err := (Options{DevMode: true, MintUserSig: devVerifier(t).Mint}).Validate(); !errors.Is(err, ErrNoMinter) {
+		t.Fatalf("Validate without MintRoomGrant = %v, want ErrNoMinter", err)
+	}
+	if err := devOptions(t).Validate(); err != nil {
+		t.Fatalf("Validate of dev options = %v", err)
 	}
 	if err := (Options{}).Validate(); err != nil {
 		t.Fatalf("Validate of production options = %v", err)
@@ -174,7 +196,7 @@ func FuzzParseDevUserSigRequest(f *testing.F) {
 }
 
 // TestDevUserSigOnServer asks a whole server (signaling + this handler) over HTTP: the
-// endpoint answers in dev mode and does not exist with auth.dev_mode off.
+// endpoints answer in dev mode and do not exist with auth.dev_mode off.
 func TestDevUserSigOnServer(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -187,13 +209,15 @@ func TestDevUserSigOnServer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startTestServer(t, tt.devMode)
-			res, err := http.Post(srv.URL+"/dev/usersig", "application/json", strings.NewReader(`{"userId":"alice"}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			if res.StatusCode != tt.wantCode {
-				t.Fatalf("POST /dev/usersig: status %d, want %d", res.StatusCode, tt.wantCode)
+			for _, path := range []string{"/dev/usersig", "/dev/roomgrant"} {
+				res, err := http.Post(srv.URL+path, "application/json", strings.NewReader(`{"userId":"alice","roomId":"standup"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != tt.wantCode {
+					t.Fatalf("POST %s: status %d, want %d", path, res.StatusCode, tt.wantCode)
+				}
 			}
 			page, err := http.Get(srv.URL + "/sdk/parley.js")
 			if err != nil {

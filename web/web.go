@@ -12,26 +12,30 @@ import (
 //go:embed sdk demo
 var files embed.FS
 
-// ErrNoMinter: Options.DevMode is set but Options.MintUserSig is nil.
-var ErrNoMinter = errors.New("web: dev mode needs a MintUserSig function")
+// ErrNoMinter: Options.DevMode is set but Options.MintUserSig or MintRoomGrant is nil.
+var ErrNoMinter = errors.New("web: dev mode needs MintUserSig and MintRoomGrant functions")
 
 // MintFunc makes a userSig for userID in app sdkAppID valid from now for ttl
 // (signaling.Verifier.Mint has this signature).
 type MintFunc func(sdkAppID int, userID string, ttl time.Duration, now time.Time) (string, error)
 
-// DefaultDevUserSigTTL is how long a development userSig stays valid.
+// DefaultDevUserSigTTL is how long a development userSig or room grant stays valid.
 const DefaultDevUserSigTTL = 24 * time.Hour
 
 // Options configure Handler.
 type Options struct {
-	// DevMode mounts POST /dev/usersig, which hands anyone a userSig for any userId. Only
-	// for local development (auth.dev_mode); without it the path does not exist (404).
+	// DevMode mounts POST /dev/usersig and POST /dev/roomgrant, which hand anyone a
+	// userSig for any userId and a room grant for any room. Only for local development
+	// (auth.dev_mode); without it the paths do not exist (404).
 	DevMode bool
-	// DevSDKAppID is the app the development userSigs are for.
+	// DevSDKAppID is the app the development userSigs and room grants are for.
 	DevSDKAppID int
 	// MintUserSig signs development userSigs; required with DevMode.
 	MintUserSig MintFunc
-	// DevUserSigTTL is the development userSigs' lifetime (0 → DefaultDevUserSigTTL).
+	// MintRoomGrant signs development room grants; required with DevMode.
+	MintRoomGrant RoomGrantFunc
+	// DevUserSigTTL is the lifetime of development userSigs and room grants (0 →
+	// DefaultDevUserSigTTL).
 	DevUserSigTTL time.Duration
 	// Now is the clock (nil → time.Now).
 	Now func() time.Time
@@ -41,13 +45,14 @@ type Options struct {
 
 // Validate reports a dev mode without a minting function.
 func (o Options) Validate() error {
-	if o.DevMode && o.MintUserSig == nil {
+	if o.DevMode && (o.MintUserSig == nil || o.MintRoomGrant == nil) {
 		return ErrNoMinter
 	}
 	return nil
 }
 
-// Handler serves the demo page at /, the SDK at /sdk/ and, in dev mode, POST /dev/usersig.
+// Handler serves the demo page at /, the SDK at /sdk/ and, in dev mode, POST /dev/usersig
+// and POST /dev/roomgrant.
 // Mount it at "/" next to the server's other routes (GET /ws, GET /healthz). Options that
 // fail Validate leave the dev endpoint out and log why.
 func Handler(opts Options) http.Handler {
@@ -63,13 +68,16 @@ func Handler(opts Options) http.Handler {
 	mux.Handle("/dev/", http.NotFoundHandler())
 	switch err := opts.Validate(); {
 	case err != nil:
-		logger.Error("development userSig endpoint disabled", "error", err)
+		logger.Error("development userSig and room grant endpoints disabled", "error", err)
 	case opts.DevMode:
 		mux.Handle("POST /dev/usersig", newDevUserSigHandler(opts, logger))
-		mux.HandleFunc("/dev/usersig", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "use POST", http.StatusMethodNotAllowed)
-		})
+		mux.Handle("POST /dev/roomgrant", newDevRoomGrantHandler(opts, logger))
+		for _, path := range []string{"/dev/usersig", "/dev/roomgrant"} {
+			mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Allow", http.MethodPost)
+				http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			})
+		}
 	}
 	return withHeaders(mux)
 }

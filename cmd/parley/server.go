@@ -96,7 +96,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mux.Handle("/", webHandler) // the demo page at /, the SDK at /sdk/, POST /dev/usersig in dev mode
+	s.mux.Handle("/", webHandler) // the demo page at /, the SDK at /sdk/, POST /dev/usersig and /dev/roomgrant in dev mode
 	s.http = &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -177,7 +177,8 @@ func mediaAddresses(cfg configs.Config) []string {
 }
 
 // newWebHandler serves the browser SDK and the demo page; in dev mode the page can get
-// userSigs for the development app (or the first configured app) from the server.
+// userSigs and room grants for the development app (or the first configured app) from
+// the server.
 func newWebHandler(cfg configs.Config, logger *slog.Logger) (http.Handler, error) {
 	opts := web.Options{DevMode: cfg.Auth.DevMode, Logger: logger.With("component", "web")}
 	if cfg.Auth.DevMode {
@@ -186,6 +187,7 @@ func newWebHandler(cfg configs.Config, logger *slog.Logger) (http.Handler, error
 			return nil, err
 		}
 		opts.MintUserSig = verifier.Mint
+		opts.MintRoomGrant = verifier.MintRoomGrant
 		opts.DevSDKAppID = cfg.Auth.Apps[0].SDKAppID
 		for _, app := range cfg.Auth.Apps {
 			if app.SDKAppID == signaling.DevSDKAppID {

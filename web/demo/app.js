@@ -75,13 +75,26 @@ function fail(err) {
 
 // ---- sign in ----
 
-async function devUserSig(userId) {
-  const res = await fetch('/dev/usersig', {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ userId }),
+/** POSTs body to a dev-mode endpoint; null when the server has none (not in dev mode). */
+async function devPost(path, body, what) {
+  const res = await fetch(path, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   });
   if (res.status === 404) return null; // not a dev-mode server
-  if (!res.ok) throw new Error(`userSig: ${res.status} ${(await res.text()).trim()}`);
+  if (!res.ok) throw new Error(`${what}: ${res.status} ${(await res.text()).trim()}`);
   return res.json();
+}
+
+const devUserSig = (userId) => devPost('/dev/usersig', { userId }, 'userSig');
+
+/**
+ * The room grant for joining roomId: pasted (servers without dev mode), or made by a
+ * dev-mode server (/dev/roomgrant). undefined: none (an app with open_rooms needs none).
+ */
+async function roomGrantFor(roomId) {
+  if (!$('room-grant').hidden) return $('room-grant').value.trim() || undefined;
+  const res = await devPost('/dev/roomgrant', { userId: state.userId, roomId, rights: ['publish', 'subscribe'] }, 'room grant');
+  return res ? res.roomGrant : undefined;
 }
 
 $('signin-form').addEventListener('submit', async (ev) => {
@@ -103,6 +116,7 @@ $('signin-form').addEventListener('submit', async (ev) => {
     }
     await engine.login({ sdkAppId: creds.sdkAppId, userId, userSig: creds.userSig });
     state.userId = userId;
+    $('room-grant').hidden = $('sig-fields').hidden; // a pasted userSig goes with a pasted room grant
     $('me').textContent = userId;
     $('local-name').textContent = `${userId} (you)`;
     show('lobby');
@@ -143,7 +157,7 @@ $('room-form').addEventListener('submit', async (ev) => {
   const raw = $('room-id').value.trim();
   const roomId = /^[0-9]+$/.test(raw) ? Number(raw) : raw;
   try {
-    await engine.joinRoom({ roomId });
+    await engine.joinRoom({ roomId, roomGrant: await roomGrantFor(roomId) });
     state.roomId = roomId;
     state.mediaType = MediaType.VIDEO;
     enterCallUI(`Room ${raw}`, true);

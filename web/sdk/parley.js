@@ -348,11 +348,18 @@ export class ParleyCallEngine {
   // ---- rooms and media ----
 
   /**
-   * Joins a room without a call and starts its media session.
-   * @param {{roomId: RoomId}} params
+   * Joins a room without a call and starts its media session. roomGrant is the room grant
+   * your server made for this user and room with the app's secret (PROTOCOL.md §4.3;
+   * privateMapKey, TRTC's name, is accepted too); it is needed unless the app has
+   * open_rooms. Its rights decide whether your media is forwarded (publish) and whether
+   * you receive the room's (subscribe).
+   * @param {{roomId: RoomId, roomGrant?: string, privateMapKey?: string}} params
    */
   async joinRoom(params) {
-    await this._request('joinRoom', { roomId: params.roomId });
+    const req = { roomId: params.roomId };
+    const grant = params.roomGrant || params.privateMapKey;
+    if (grant) req.roomGrant = grant;
+    await this._request('joinRoom', req);
     this._startMedia(params.roomId);
   }
 
