@@ -173,7 +173,7 @@ func TestBadInput(t *testing.T) {
 		stillServes(t)
 	})
 	t.Run("garbage SDP", func(t *testing.T) {
-		if err := alice.JoinRoom(ctx, protocol.IntRoom(4242)); err != nil {
+		if err := joinRoomGranted(ctx, t, alice, protocol.IntRoom(4242)); err != nil {
 			t.Fatal(err)
 		}
 		err := alice.Request(ctx, protocol.MethodOffer, protocol.OfferParams{

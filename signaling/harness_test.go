@@ -206,3 +206,21 @@ func eventNames(c *client.Conn) string {
 }
 
 func goroutines() int { return runtime.NumGoroutine() }
+
+// grant mints a room grant of the development app for userID in roomID.
+func grant(t testing.TB, userID string, roomID protocol.RoomID, rights protocol.RoomRights) string {
+	t.Helper()
+	g, err := signaling.MintRoomGrant(signaling.DevSDKAppID, []byte(signaling.DevSecret), userID, roomID, rights, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// joinRoomGranted joins c (a user of the development app) to roomID with a grant of
+// publish and subscribe (D27).
+func joinRoomGranted(ctx context.Context, t testing.TB, c *client.Conn, roomID protocol.RoomID) error {
+	t.Helper()
+	p := protocol.JoinRoomParams{RoomID: roomID, RoomGrant: grant(t, c.UserID(), roomID, protocol.RoomRights{Publish: true, Subscribe: true})}
+	return c.Request(ctx, protocol.MethodJoinRoom, p, nil)
+}

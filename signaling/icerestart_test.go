@@ -37,7 +37,7 @@ func TestICERestartRenewsBothPeerConnections(t *testing.T) {
 	ctx := ctxT(t, 60*time.Second)
 	id := protocol.StrRoom("ice-restart")
 	for _, c := range []*client.Conn{alice, bob} {
-		must(t, c.JoinRoom(ctx, id))
+		must(t, joinRoomGranted(ctx, t, c, id))
 		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
 			t.Fatalf("%s: start media: %v", c.UserID(), err)
 		}
@@ -91,7 +91,7 @@ func TestICERestartRenewsBothPeerConnections(t *testing.T) {
 
 	// A receive-only client has no publisher to restart.
 	carol := st.login(t, "carol")
-	must(t, carol.JoinRoom(ctx, id))
+	must(t, joinRoomGranted(ctx, t, carol, id))
 	if err := carol.StartMedia(ctx, client.MediaOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestNewPeerConnectionsInTheSameRoom(t *testing.T) {
 	ctx := ctxT(t, 60*time.Second)
 	id := protocol.IntRoom(777)
 	for _, c := range []*client.Conn{alice, bob} {
-		must(t, c.JoinRoom(ctx, id))
+		must(t, joinRoomGranted(ctx, t, c, id))
 		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
 			t.Fatalf("%s: start media: %v", c.UserID(), err)
 		}
@@ -181,13 +181,13 @@ func TestNewPeerConnectionsAfterAnEarlyStop(t *testing.T) {
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 60*time.Second)
 	id := protocol.IntRoom(778)
-	must(t, alice.JoinRoom(ctx, id))
+	must(t, joinRoomGranted(ctx, t, alice, id))
 	if err := alice.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
 		t.Fatal(err)
 	}
 	must(t, alice.StopMedia())
 
-	must(t, bob.JoinRoom(ctx, id))
+	must(t, joinRoomGranted(ctx, t, bob, id))
 	if err := bob.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -228,11 +228,11 @@ func TestFailedSubscriberRestartsICE(t *testing.T) {
 	}
 	bob := st.login(t, "bob")
 	id := protocol.StrRoom("outage")
-	must(t, alice.JoinRoom(ctx, id))
+	must(t, joinRoomGranted(ctx, t, alice, id))
 	if err := alice.StartMedia(ctx, client.MediaOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	must(t, bob.JoinRoom(ctx, id))
+	must(t, joinRoomGranted(ctx, t, bob, id))
 	if err := bob.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
 		t.Fatal(err)
 	}

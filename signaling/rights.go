@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"fmt"
+
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -19,6 +21,14 @@ import (
 // is a protocol error (CodeRoomForbidden, CodeRoomGrantInvalid, CodeRoomGrantExpired).
 func (sess *session) roomRights(p protocol.JoinRoomParams) (room.Rights, error) {
 	s := sess.svc
+	app, userID := sess.identity()
+	// The grant is checked before the lock: a signature check is no I/O, but it is the
+	// slowest step and needs nothing the lock guards.
+	var granted Rights
+	var grantErr error
+	if grant := p.Grant(); grant != "" {
+		granted, grantErr = s.verifier.VerifyRoomGrant(app, userID, p.RoomID, grant, s.now())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.userLocked(sess)
@@ -35,7 +45,16 @@ func (sess *session) roomRights(p protocol.JoinRoomParams) (room.Rights, error) 
 		return room.Rights{}, protocol.Errorf(protocol.CodeRoomForbidden,
 			"room %s belongs to a call you are not in", p.RoomID.String())
 	}
-	return room.FullRights, nil
+	switch {
+	case s.verifier.OpenRooms(t.app):
+		return room.FullRights, nil
+	case p.Grant() == "":
+		return room.Rights{}, protocol.Errorf(protocol.CodeRoomForbidden,
+			"room %s needs a roomGrant for you (made with the app's secret)", p.RoomID.String())
+	case grantErr != nil:
+		return room.Rights{}, fmt.Errorf("joinRoom: %w", grantErr)
+	}
+	return room.Rights{Publish: granted.Publish, Subscribe: granted.Subscribe}, nil
 }
 
 // roomFreeLocked refuses a caller-chosen room that is in use (CodeRoomInUse): the room of

@@ -41,7 +41,7 @@ func (st *stack) loginPeer(t *testing.T, userID string, peer client.PeerConfig) 
 func inRoom(t *testing.T, c *client.Conn, id protocol.RoomID, opts client.MediaOptions) {
 	t.Helper()
 	ctx := ctxT(t, 30*time.Second)
-	must(t, c.JoinRoom(ctx, id))
+	must(t, joinRoomGranted(ctx, t, c, id))
 	if err := c.StartMedia(ctx, opts); err != nil {
 		t.Fatalf("%s: start media: %v", c.UserID(), err)
 	}
@@ -420,7 +420,7 @@ func TestSpecMediaErrors(t *testing.T) {
 			wantCode(t, raw(alice, tt.method, tt.params), protocol.CodeNotInRoom)
 		})
 	}
-	must(t, alice.JoinRoom(ctx, protocol.StrRoom("d25-room")))
+	must(t, joinRoomGranted(ctx, t, alice, protocol.StrRoom("d25-room")))
 	inside := []struct {
 		name   string
 		method string
