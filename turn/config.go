@@ -59,8 +59,11 @@ type Config struct {
 	AllowCIDRs []string `mapstructure:"allow_cidrs"`
 	// DenyCIDRs are peer networks (CIDR or single IP) never relayed to.
 	DenyCIDRs []string `mapstructure:"deny_cidrs"`
-	// ServerMediaAddresses are the SFU's own media addresses ("ip" or "ip:port"), always
-	// allowed as peers (unless denied) even when loopback or private.
+	// ServerMediaAddresses are the SFU's media ports on the server's own IPs,
+	// "ip:port/udp", "ip:port/tcp" or "ip:port" (both); a port is required. These IPs are
+	// reachable through the relay only on the listed ports (UDP relaying on the /udp ones,
+	// TCP allocations on the /tcp ones), even when loopback or private, and never on any
+	// other port, whatever allow_cidrs says; deny_cidrs still refuse them.
 	ServerMediaAddresses []string `mapstructure:"server_media_addresses"`
 	// StaticUsers maps user → password for fixed long-term credentials (testing only).
 	StaticUsers map[string]string `mapstructure:"static_users"`
@@ -150,15 +153,22 @@ func (c Config) Validate() error {
 			bad(fmt.Sprintf("deny_cidrs[%d]", i), "%v", err)
 		}
 	}
-	for i, s := range c.ServerMediaAddresses {
-		if _, err := parseMediaAddress(s); err != nil {
-			bad(fmt.Sprintf("server_media_addresses[%d]", i), "%v", err)
-		}
-	}
+	errs = append(errs, c.validateMediaAddresses())
 	for user, pass := range c.StaticUsers {
 		if user == "" || pass == "" {
 			bad("static_users", "user names and passwords must not be empty")
 			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateMediaAddresses checks server_media_addresses; each error names its entry.
+func (c Config) validateMediaAddresses() error {
+	var errs []error
+	for i, s := range c.ServerMediaAddresses {
+		if _, err := parseMediaAddress(s); err != nil {
+			errs = append(errs, fmt.Errorf("turn.server_media_addresses[%d]: %w", i, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -189,20 +199,39 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
 
-// mediaAddress is one server_media_addresses entry; Port 0 allows every port.
+// mediaAddress is one server_media_addresses entry: a port of one of the server's own IPs
+// and the relay transports that may reach it.
 type mediaAddress struct {
 	IP   netip.Addr
 	Port uint16
+	UDP  bool // UDP allocations may send to it (and receive from it)
+	TCP  bool // TCP allocations (RFC 6062) may CONNECT to it
 }
 
-// parseMediaAddress accepts "ip", "ip:port" or "[ipv6]:port".
+// parseMediaAddress accepts "ip:port" or "[ipv6]:port", optionally followed by "/udp" or
+// "/tcp" (without one the entry serves both transports). A bare IP is refused: it would
+// open every port of that host to the relay's users.
 func parseMediaAddress(s string) (mediaAddress, error) {
-	if ip, err := netip.ParseAddr(s); err == nil {
-		return mediaAddress{IP: ip.Unmap()}, nil
+	m := mediaAddress{UDP: true, TCP: true}
+	hostPort := s
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		switch strings.ToLower(s[i+1:]) {
+		case "udp":
+			m.TCP = false
+		case "tcp":
+			m.UDP = false
+		default:
+			return mediaAddress{}, fmt.Errorf("%q: transport %q is neither udp nor tcp", s, s[i+1:])
+		}
+		hostPort = s[:i]
 	}
-	host, port, err := net.SplitHostPort(s)
+	if ip, err := netip.ParseAddr(hostPort); err == nil {
+		return mediaAddress{}, fmt.Errorf("%q has no port: a bare IP would let TURN clients reach every port of that host; "+
+			"name the SFU's media port (%q)", s, netip.AddrPortFrom(ip, 7882).String()+"/udp")
+	}
+	host, port, err := net.SplitHostPort(hostPort)
 	if err != nil {
-		return mediaAddress{}, fmt.Errorf("%q is neither an IP address nor ip:port", s)
+		return mediaAddress{}, fmt.Errorf("%q is not ip:port[/udp|/tcp]", s)
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
@@ -212,5 +241,6 @@ func parseMediaAddress(s string) (mediaAddress, error) {
 	if err != nil || n == 0 {
 		return mediaAddress{}, fmt.Errorf("%q: port %q out of range 1..65535", s, port)
 	}
-	return mediaAddress{IP: ip.Unmap(), Port: uint16(n)}, nil
+	m.IP, m.Port = ip.Unmap(), uint16(n)
+	return m, nil
 }

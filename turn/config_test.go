@@ -53,7 +53,14 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		{"allow cidr", func(c *Config) { c.AllowCIDRs = []string{"10.0.0.0/8", "10.0.0.300/8"} }, "turn.allow_cidrs[1]"},
 		{"allow single ip", func(c *Config) { c.AllowCIDRs = []string{"127.0.0.1", "fd00::/8"} }, ""},
 		{"deny cidr", func(c *Config) { c.DenyCIDRs = []string{"nope"} }, "turn.deny_cidrs[0]"},
-		{"media ip", func(c *Config) { c.ServerMediaAddresses = []string{"10.0.0.5", "10.0.0.5:7882", "[::1]:7882"} }, ""},
+		{"media addresses", func(c *Config) {
+			c.ServerMediaAddresses = []string{"10.0.0.5:7882", "10.0.0.5:7882/udp", "10.0.0.5:7883/tcp", "[::1]:7882/UDP"}
+		}, ""},
+		{"media bare ip", func(c *Config) { c.ServerMediaAddresses = []string{"10.0.0.5:7882", "10.0.0.5"} }, "turn.server_media_addresses[1]: \"10.0.0.5\" has no port"},
+		{"media bare public ip", func(c *Config) { c.ServerMediaAddresses = []string{"1.1.1.1"} }, "turn.server_media_addresses[0]: \"1.1.1.1\" has no port"},
+		{"media bare ip udp", func(c *Config) { c.ServerMediaAddresses = []string{"fd00::5/udp"} }, "turn.server_media_addresses[0]: \"fd00::5/udp\" has no port"},
+		{"media transport", func(c *Config) { c.ServerMediaAddresses = []string{"10.0.0.5:7882/sctp"} }, "turn.server_media_addresses[0]"},
+		{"media cidr", func(c *Config) { c.ServerMediaAddresses = []string{"10.0.0.0/8"} }, "turn.server_media_addresses[0]"},
 		{"media port zero", func(c *Config) { c.ServerMediaAddresses = []string{"10.0.0.5:0"} }, "turn.server_media_addresses[0]"},
 		{"media host name", func(c *Config) { c.ServerMediaAddresses = []string{"sfu:7882"} }, "turn.server_media_addresses[0]"},
 		{"static user empty password", func(c *Config) { c.StaticUsers = map[string]string{"u": ""} }, "turn.static_users"},

@@ -100,6 +100,17 @@ var (
 	uclientReceived = regexp.MustCompile(`Total transmit time is \d+`)
 )
 
+// uclientArgs are turnutils_uclient's arguments for 2 clients × 50 messages of 200 bytes
+// to the peer on 127.0.0.1:peerPort through the TURN server on 127.0.0.1:port; extra
+// (credentials, transport) go first.
+func uclientArgs(peerPort, port int, extra ...string) []string {
+	args := append([]string{}, extra...)
+	return append(args,
+		"-e", "127.0.0.1", "-r", strconv.Itoa(peerPort),
+		"-n", "50", "-m", "2", "-l", "200", "-X",
+		"-p", strconv.Itoa(port), "127.0.0.1")
+}
+
 // runUclient runs turnutils_uclient with args and returns its combined output.
 func runUclient(t *testing.T, binary string, args ...string) (string, error) {
 	t.Helper()
@@ -117,13 +128,7 @@ func TestCoturnClientInterop(t *testing.T) {
 	now := time.Now()
 	user, pass, _ := s.Credentials("coturn-user", now)
 
-	base := func(port int, extra ...string) []string {
-		args := append([]string{}, extra...)
-		return append(args,
-			"-e", "127.0.0.1", "-r", strconv.Itoa(peerPort),
-			"-n", "50", "-m", "2", "-l", "200", "-X",
-			"-p", strconv.Itoa(port), "127.0.0.1")
-	}
+	base := func(port int, extra ...string) []string { return uclientArgs(peerPort, port, extra...) }
 	relayed := []struct {
 		name string
 		args []string
@@ -185,6 +190,51 @@ func TestCoturnClientInterop(t *testing.T) {
 			}
 			if after.AllocationsTotal != before.AllocationsTotal {
 				t.Errorf("an allocation was made with refused credentials")
+			}
+		})
+	}
+}
+
+// TestCoturnClientMediaPortOnly: the server's own IP (127.0.0.1 here) is reachable only on
+// its media ports. coturn's client relays to the peer when the peer is the UDP media port
+// ("127.0.0.1:<peer>/udp"), and not a single datagram when the media port is another one.
+func TestCoturnClientMediaPortOnly(t *testing.T) {
+	uclient, peerBinary := coturnTools(t)
+	peerPort := startCoturnPeer(t, peerBinary)
+	tests := []struct {
+		name    string
+		media   int
+		relayed bool
+	}{
+		{"peer is the media port", peerPort, true},
+		{"peer is another port", freeUDPPort(t), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, func(c *Config) {
+				c.ServerMediaAddresses = []string{"127.0.0.1:" + strconv.Itoa(tc.media) + "/udp"}
+			})
+			user, pass, _ := s.Credentials("coturn-user", time.Now())
+			// -c: no RTCP allocations (they would send to peer port + 1).
+			out, err := runUclient(t, uclient, uclientArgs(peerPort, portOf(s.Addrs().UDP), "-c", "-u", user, "-w", pass)...)
+			st := s.Stats()
+			if tc.relayed {
+				if err != nil {
+					t.Fatalf("turnutils_uclient: %v\n%s", err, out)
+				}
+				if lost := uclientLost.FindStringSubmatch(out); lost == nil || lost[1] != "0" {
+					t.Fatalf("turnutils_uclient lost packets or did not finish:\n%s", out)
+				}
+				if st.RelayedBytesToPeers < 2*50*200 || st.RelayedBytesFromPeers < 2*50*200 {
+					t.Errorf("relayed %d bytes to and %d from the peer, want >= %d each", st.RelayedBytesToPeers, st.RelayedBytesFromPeers, 2*50*200)
+				}
+				return
+			}
+			if st.RelayedBytesToPeers != 0 || st.RelayedBytesFromPeers != 0 {
+				t.Errorf("relayed %d bytes to and %d from a non-media port, want 0:\n%s", st.RelayedBytesToPeers, st.RelayedBytesFromPeers, out)
+			}
+			if st.Refusals[RefusedRelayPacket] < 2*50 {
+				t.Errorf("relay packet refusals %d, want >= %d (every datagram)", st.Refusals[RefusedRelayPacket], 2*50)
 			}
 		})
 	}

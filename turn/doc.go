@@ -5,9 +5,9 @@
 //
 //   - Config (the `turn` section): listeners, relay address and port range, the TURN REST
 //     API secret, credential TTL, per-user quota, allocation lifetime, peer allow/deny lists.
-//   - Server: New (validates, starts nothing), Start (opens the listeners and starts pion's
-//     server), Close (idempotent; cuts client connections, ends allocations and waits for
-//     pion's goroutines to let go), Addrs, Stats.
+//   - Server: New (validates, starts nothing), SetServerMediaAddresses (before Start),
+//     Start (opens the listeners and starts pion's server), Close (idempotent; cuts client
+//     connections, ends allocations and waits for pion's goroutines to let go), Addrs, Stats.
 //   - Credentials / ICEServers: TURN REST API credentials as coturn's use-auth-secret
 //     understands them: username "<expiry unix time>:<userId>", password
 //     base64(HMAC-SHA1(secret, username)). Signaling puts ICEServers into the login result.
@@ -25,14 +25,19 @@
 //
 // # Relay safety
 //
-// A client may relay only to allowed peers (checked on CreatePermission, ChannelBind and
-// TCP Connect): deny_cidrs always refuse; server_media_addresses (the SFU's own media
-// addresses, "ip" or "ip:port") and allow_cidrs allow; otherwise loopback, RFC 1918, CGNAT
-// 100.64/10, link-local, multicast, unspecified, documentation, benchmarking, reserved,
-// unique-local fc00::/7 and the IPv4-embedding IPv6 transition prefixes are refused. For an
-// "ip:port" media address that the other rules would refuse, every relayed packet's port is
-// checked too. Each userId holds at most allocation_quota_per_user allocations (486 Allocation
-// Quota Reached). max_allocation_lifetime is the lifetime granted when a client asks for none
+// The relay is a path to the SFU, not into the server's host. A client may relay only to
+// allowed peers (checked on CreatePermission, ChannelBind and TCP Connect): deny_cidrs
+// always refuse; the IPs of server_media_addresses (the server's own addresses, each entry
+// "ip:port/udp", "ip:port/tcp" or "ip:port" for both; a port is required) are reachable
+// only on their listed ports, per transport: every UDP datagram to or from them is checked
+// against the /udp ports, every TCP Connect and incoming peer connection against the /tcp
+// ports, whatever allow_cidrs says, so the HTTP port, /metrics, TURN's own ports and any
+// other service on those IPs stay out of reach; allow_cidrs allow other peers; otherwise
+// loopback, RFC 1918, CGNAT 100.64/10, link-local, multicast, unspecified, documentation,
+// benchmarking, reserved, unique-local fc00::/7 and the IPv4-embedding IPv6 transition
+// prefixes are refused. SetServerMediaAddresses replaces the list before Start (for media
+// ports known only once the SFU has bound them). Each userId holds at most
+// allocation_quota_per_user allocations (486 Allocation Quota Reached). max_allocation_lifetime is the lifetime granted when a client asks for none
 // (pion caps requested lifetimes at one hour). Garbage on the listening ports is dropped by
 // pion's STUN parser; the server keeps serving.
 //
@@ -47,7 +52,7 @@
 // pion runs one read loop per UDP socket, one accept loop per TCP/TLS listener, one read
 // loop per client connection and one relay loop per allocation; they call back into
 // authenticate, quotaHandler, permissionHandler, onAuth and the relayGenerator concurrently.
-// Everything those callbacks touch is either immutable after New (Config, secret, static
+// Everything those callbacks touch is either fixed before Start (Config, secret, static
 // users, peerPolicy), atomic (counters behind Stats) or behind its own mutex (userQuota,
 // logThrottle, closeTracker). Server.mu guards only the lifecycle fields (started, closed,
 // pion server, addresses). TLS handshakes run in a goroutine per connection

@@ -4,10 +4,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,6 +156,14 @@ func echoPeer(t *testing.T) *net.UDPAddr {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveUDPEcho(t, pc, nil)
+	return pc.LocalAddr().(*net.UDPAddr)
+}
+
+// serveUDPEcho sends every datagram pc receives back and counts them in received (if not
+// nil); pc is closed at test end.
+func serveUDPEcho(t *testing.T, pc net.PacketConn, received *atomic.Int64) {
+	t.Helper()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -164,6 +174,9 @@ func echoPeer(t *testing.T) *net.UDPAddr {
 			if err != nil {
 				return
 			}
+			if received != nil {
+				received.Add(1)
+			}
 			if _, err := pc.WriteTo(buf[:n], from); err != nil && errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -173,7 +186,82 @@ func echoPeer(t *testing.T) *net.UDPAddr {
 		_ = pc.Close()
 		wg.Wait()
 	})
-	return pc.LocalAddr().(*net.UDPAddr)
+}
+
+// serveTCPEcho accepts on ln, counts the connections in accepted (if not nil) and echoes
+// what each sends; ln and the connections are closed at test end.
+func serveTCPEcho(t *testing.T, ln net.Listener, accepted *atomic.Int64) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if accepted != nil {
+				accepted.Add(1)
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(conn, conn)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+}
+
+// samePortSockets opens a UDP socket and a TCP listener on 127.0.0.1 with the same port
+// number (a media port is one number for both transports).
+func samePortSockets(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for attempt := 0; attempt < 20; attempt++ {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp4", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		_ = pc.Close()
+	}
+	t.Fatal("no port number free for both UDP and TCP on 127.0.0.1")
+	return nil, nil
+}
+
+// tcpAllocation is a pion client's RFC 6062 TCP allocation.
+type tcpAllocation interface {
+	Dial(network, address string) (net.Conn, error)
+	Close() error
+}
+
+// allocateTCP makes a TCP allocation (the client must be connected over TCP or TLS); it
+// is closed at test end.
+func (c *turnClient) allocateTCP(t *testing.T) tcpAllocation {
+	t.Helper()
+	alloc, err := c.AllocateTCP()
+	if err != nil {
+		t.Fatalf("AllocateTCP: %v", err)
+	}
+	t.Cleanup(func() { _ = alloc.Close() })
+	return alloc
 }
 
 // waitFor polls cond until true or a generous deadline passes.

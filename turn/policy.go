@@ -51,27 +51,49 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
-// peerPolicy decides which peers an allocation may relay to. It is built once from the
-// Config and read-only afterwards, so any goroutine may use it without locking.
+// relayTransport is the transport of an allocation's peer side.
+type relayTransport uint8
+
+const (
+	relayUDP relayTransport = iota // UDP allocations (Send, ChannelData, datagrams from peers)
+	relayTCP                       // TCP allocations (RFC 6062 Connect, connections from peers)
+)
+
+// ownPorts are the ports of one of the server's own IPs that the relay may reach, per
+// transport.
+type ownPorts struct {
+	udp []uint16
+	tcp []uint16
+}
+
+func (o ownPorts) allows(tr relayTransport, port uint16) bool {
+	ports := o.udp
+	if tr == relayTCP {
+		ports = o.tcp
+	}
+	for _, p := range ports {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+// peerPolicy decides which peers an allocation may relay to. It is built before Start and
+// read-only afterwards, so any goroutine may use it without locking.
 type peerPolicy struct {
 	deny  []netip.Prefix
 	allow []netip.Prefix
-	// mediaAnyPort holds the server media IPs allowed on every port.
-	mediaAnyPort map[netip.Addr]bool
-	// mediaPorts holds the server media IPs allowed only on listed ports.
-	mediaPorts map[netip.Addr][]uint16
-	// portRestricted are the IPs the general rules refuse but a port-specific media
-	// address allows: traffic to and from them is checked per packet (port included).
-	portRestricted map[netip.Addr][]uint16
+	// own maps each IP of server_media_addresses (the server's own addresses) to its
+	// media ports. These IPs are reachable only on those ports, per transport, whatever
+	// allow_cidrs and the special-purpose rule say: the relay is a path to the SFU, not
+	// to the HTTP port, /metrics or anything else listening on the host.
+	own map[netip.Addr]ownPorts
 }
 
 // newPeerPolicy builds the policy from a validated Config.
 func newPeerPolicy(cfg Config) (*peerPolicy, error) {
-	p := &peerPolicy{
-		mediaAnyPort:   map[netip.Addr]bool{},
-		mediaPorts:     map[netip.Addr][]uint16{},
-		portRestricted: map[netip.Addr][]uint16{},
-	}
+	p := &peerPolicy{own: map[netip.Addr]ownPorts{}}
 	for _, s := range cfg.DenyCIDRs {
 		pr, err := parsePrefix(s)
 		if err != nil {
@@ -91,49 +113,40 @@ func newPeerPolicy(cfg Config) (*peerPolicy, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.Port == 0 {
-			p.mediaAnyPort[m.IP] = true
-		} else {
-			p.mediaPorts[m.IP] = append(p.mediaPorts[m.IP], m.Port)
+		o := p.own[m.IP]
+		if m.UDP {
+			o.udp = append(o.udp, m.Port)
 		}
-	}
-	for ip, ports := range p.mediaPorts {
-		if !p.mediaAnyPort[ip] && !p.generallyAllowed(ip) {
-			p.portRestricted[ip] = ports
+		if m.TCP {
+			o.tcp = append(o.tcp, m.Port)
 		}
+		p.own[m.IP] = o
 	}
 	return p, nil
 }
 
-// allowIP reports whether a permission towards ip may be installed (any port).
+// allowIP reports whether a permission towards ip may be installed. For the server's own
+// IPs the port is judged later, per packet or connection (allowPort).
 func (p *peerPolicy) allowIP(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if !ip.IsValid() || containsAddr(p.deny, ip) {
 		return false
 	}
-	if p.mediaAnyPort[ip] || len(p.mediaPorts[ip]) > 0 {
+	if _, own := p.own[ip]; own {
 		return true
 	}
 	return p.generallyAllowed(ip)
 }
 
-// allowAddr reports whether one packet may go to or come from addr. Only the IPs that
-// are allowed solely through a port-specific media address need the port check; every
-// other IP was already judged when its permission was installed.
-func (p *peerPolicy) allowAddr(addr netip.AddrPort) bool {
-	if len(p.portRestricted) == 0 {
+// allowPort reports whether one packet (UDP) or connection (TCP) may go to or come from
+// addr. Only the server's own IPs need the port check; every other IP was already judged
+// when its permission was installed.
+func (p *peerPolicy) allowPort(tr relayTransport, addr netip.AddrPort) bool {
+	if len(p.own) == 0 {
 		return true
 	}
-	ports, restricted := p.portRestricted[addr.Addr().Unmap()]
-	if !restricted {
-		return true
-	}
-	for _, port := range ports {
-		if port == addr.Port() {
-			return true
-		}
-	}
-	return false
+	ports, own := p.own[addr.Addr().Unmap()]
+	return !own || ports.allows(tr, addr.Port())
 }
 
 // generallyAllowed applies allow_cidrs and the special-purpose rule (not deny, not media).

@@ -7,7 +7,7 @@ import (
 
 func TestPeerPolicyAllowIP(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.ServerMediaAddresses = []string{"10.1.2.3", "192.168.7.7:7882", "fd00::5"}
+	cfg.ServerMediaAddresses = []string{"10.1.2.3:7882", "192.168.7.7:7882/udp", "[fd00::5]:7882/tcp"}
 	cfg.AllowCIDRs = []string{"172.20.0.0/16", "fe80::1"}
 	cfg.DenyCIDRs = []string{"8.8.8.0/24", "172.20.9.0/24", "10.1.2.3"}
 	policy, err := newPeerPolicy(cfg)
@@ -62,7 +62,7 @@ func TestPeerPolicyAllowIP(t *testing.T) {
 		{"172.32.0.0", true},
 		{"11.0.0.1", true},
 		// server media addresses
-		{"192.168.7.7", true}, // port-restricted, the permission itself is allowed
+		{"192.168.7.7", true}, // the permission is allowed, the port is checked per packet
 		{"fd00::5", true},
 		// allow_cidrs
 		{"172.20.1.1", true},
@@ -84,29 +84,56 @@ func TestPeerPolicyAllowIP(t *testing.T) {
 	}
 }
 
-func TestPeerPolicyAllowAddrPorts(t *testing.T) {
+// TestPeerPolicyAllowPort: the server's own IPs (server_media_addresses) are reachable
+// only on their media ports, UDP relaying on the /udp ones and TCP allocations on the /tcp
+// ones, whether they are private, loopback, public or in allow_cidrs.
+func TestPeerPolicyAllowPort(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.ServerMediaAddresses = []string{"192.168.7.7:7882", "192.168.7.7:7883", "127.0.0.1", "127.0.0.1:9", "1.1.1.1:53"}
+	cfg.ServerMediaAddresses = []string{
+		"192.168.7.7:7882/udp", "192.168.7.7:7883/tcp", // private node_ip
+		"1.1.1.1:7882/udp", "1.1.1.1:7882/tcp", // public (1:1 NAT) address
+		"127.0.0.1:9", // loopback, both transports
+		"[2606:4700::1111]:7882/UDP",
+		"11.0.0.1:7882/udp", // also in allow_cidrs
+	}
+	cfg.AllowCIDRs = []string{"11.0.0.0/8"}
 	policy, err := newPeerPolicy(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		addr    string
-		allowed bool
+		addr string
+		udp  bool
+		tcp  bool
 	}{
-		{"192.168.7.7:7882", true},
-		{"192.168.7.7:7883", true},
-		{"192.168.7.7:7884", false},
-		{"[::ffff:192.168.7.7]:7884", false},
-		{"127.0.0.1:1234", true}, // an any-port entry wins
-		{"1.1.1.1:80", true},     // public anyway: the port entry does not restrict it
-		{"8.8.8.8:1", true},
+		{"192.168.7.7:7882", true, false},
+		{"192.168.7.7:7883", false, true},
+		{"192.168.7.7:7880", false, false}, // the HTTP port
+		{"[::ffff:192.168.7.7]:7880", false, false},
+		{"1.1.1.1:7882", true, true},
+		{"1.1.1.1:7880", false, false}, // public, but the server's own: media ports only
+		{"1.1.1.1:3478", false, false}, // TURN itself
+		{"1.1.1.1:49160", false, false},
+		{"127.0.0.1:9", true, true},
+		{"127.0.0.1:7880", false, false},
+		{"[2606:4700::1111]:7882", true, false},
+		{"[2606:4700::1111]:443", false, false},
+		{"11.0.0.1:7882", true, false},
+		{"11.0.0.1:80", false, false}, // allow_cidrs does not open the other ports
+		{"11.0.0.2:80", true, true},   // not the server's: judged by its permission alone
+		{"8.8.8.8:1", true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.addr, func(t *testing.T) {
-			if got := policy.allowAddr(netip.MustParseAddrPort(tc.addr)); got != tc.allowed {
-				t.Errorf("allowAddr(%s) = %v, want %v", tc.addr, got, tc.allowed)
+			ap := netip.MustParseAddrPort(tc.addr)
+			if got := policy.allowPort(relayUDP, ap); got != tc.udp {
+				t.Errorf("allowPort(udp, %s) = %v, want %v", tc.addr, got, tc.udp)
+			}
+			if got := policy.allowPort(relayTCP, ap); got != tc.tcp {
+				t.Errorf("allowPort(tcp, %s) = %v, want %v", tc.addr, got, tc.tcp)
+			}
+			if !policy.allowIP(ap.Addr()) {
+				t.Errorf("allowIP(%s) = false: the permission must be allowed, the port decides", ap.Addr())
 			}
 		})
 	}
@@ -116,10 +143,11 @@ func TestPeerPolicyAllowAddrPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		open.allowAddr(netip.MustParseAddrPort("192.168.7.7:7884"))
-		policy.allowAddr(netip.MustParseAddrPort("192.168.7.7:7884"))
+		open.allowPort(relayUDP, netip.MustParseAddrPort("192.168.7.7:7884"))
+		policy.allowPort(relayUDP, netip.MustParseAddrPort("192.168.7.7:7884"))
+		policy.allowPort(relayTCP, netip.MustParseAddrPort("1.1.1.1:7882"))
 	})
 	if allocs != 0 {
-		t.Errorf("allowAddr allocates %.0f times per call pair, want 0", allocs)
+		t.Errorf("allowPort allocates %.0f times per call triple, want 0", allocs)
 	}
 }

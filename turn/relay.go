@@ -59,8 +59,8 @@ func (q *userQuota) release(userID string) {
 
 // relayGenerator is the pion RelayAddressGenerator of every listener. It wraps pion's port
 // range generator so that each allocation's relay socket holds a quota slot of its userId
-// until pion closes it, counts the relayed bytes, and checks the peer policy per packet for
-// the port-restricted server media addresses. pion calls it from its request goroutines.
+// until pion closes it, counts the relayed bytes, and checks the ports of the server's own
+// IPs per packet (UDP) and per connection (TCP). pion calls it from its request goroutines.
 type relayGenerator struct {
 	inner   *pionturn.RelayAddressGeneratorPortRange
 	policy  *peerPolicy
@@ -107,9 +107,10 @@ func (g *relayGenerator) AllocateListener(conf pionturn.AllocateListenerConfig) 
 }
 
 // AllocateConn dials a TCP peer for an RFC 6062 Connect request; pion has already checked
-// the permission, the policy is checked again here with the port.
+// the permission, the policy is checked again here with the port: on the server's own IPs
+// only the TCP media ports (pion answers the refusal with 447 Connection Timeout or Failure).
 func (g *relayGenerator) AllocateConn(conf pionturn.AllocateConnConfig) (net.Conn, error) {
-	if ap, ok := addrPortOf(conf.RemoteAddr); !ok || !g.policy.allowIP(ap.Addr()) || !g.policy.allowAddr(ap) {
+	if ap, ok := addrPortOf(conf.RemoteAddr); !ok || !g.policy.allowIP(ap.Addr()) || !g.policy.allowPort(relayTCP, ap) {
 		g.refuse(RefusedPeer, nil, fmt.Sprintf("user %s connect to %v", conf.UserID, conf.RemoteAddr))
 		return nil, fmt.Errorf("connect to %v: %w", conf.RemoteAddr, ErrPeerNotAllowed)
 	}
@@ -165,13 +166,14 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return n, err
 }
 
-// allowed applies the per-packet port check (only port-restricted media IPs pay for it).
+// allowed applies the per-packet port check: on the server's own IPs only the UDP media
+// ports (a map lookup per packet, none when server_media_addresses is empty).
 func (c *relayPacketConn) allowed(addr net.Addr) bool {
-	if len(c.gen.policy.portRestricted) == 0 {
+	if len(c.gen.policy.own) == 0 {
 		return true
 	}
 	ap, ok := addrPortOf(addr)
-	if ok && c.gen.policy.allowAddr(ap) {
+	if ok && c.gen.policy.allowPort(relayUDP, ap) {
 		return true
 	}
 	c.gen.stats.refusals[RefusedRelayPacket].Add(1)
@@ -199,7 +201,7 @@ func (l *relayListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ap, ok := addrPortOf(conn.RemoteAddr()); !ok || !l.gen.policy.allowAddr(ap) {
+		if ap, ok := addrPortOf(conn.RemoteAddr()); !ok || !l.gen.policy.allowPort(relayTCP, ap) {
 			l.gen.stats.refusals[RefusedRelayPacket].Add(1)
 			_ = conn.Close()
 			continue

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -109,11 +110,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 func (s *Server) Start() (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return ErrClosed
-	case s.started:
-		return ErrAlreadyStarted
+	if err := s.notStartedLocked(); err != nil {
+		return err
 	}
 	s.started = true
 	if !s.cfg.Enabled {
@@ -212,6 +210,39 @@ func (s *Server) Start() (err error) {
 	s.addrs.UDP, s.addrs.TCP = udpConn.LocalAddr(), tcpListener.Addr()
 	s.logger.Info("turn: started", "udp", s.addrs.UDP, "tcp", s.addrs.TCP, "tls", s.addrs.TLS,
 		"relay_ip", s.cfg.RelayIP, "relay_ports", fmt.Sprintf("%d-%d", s.cfg.RelayPortMin, s.cfg.RelayPortMax))
+	return nil
+}
+
+// SetServerMediaAddresses replaces turn.server_media_addresses (same form, checked as
+// Validate checks it). Only before Start: it lets the caller name the SFU's media ports
+// once the SFU has bound them (they may be configured as 0, any free port).
+func (s *Server) SetServerMediaAddresses(addrs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.notStartedLocked(); err != nil {
+		return err
+	}
+	cfg := s.cfg
+	cfg.ServerMediaAddresses = slices.Clone(addrs)
+	if err := cfg.validateMediaAddresses(); err != nil {
+		return err
+	}
+	policy, err := newPeerPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	s.cfg, s.policy = cfg, policy
+	return nil
+}
+
+// notStartedLocked reports why the server can no longer be set up or started (s.mu held).
+func (s *Server) notStartedLocked() error {
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.started:
+		return ErrAlreadyStarted
+	}
 	return nil
 }
 

@@ -62,9 +62,6 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}
 	s.engine = engine
 	if cfg.TURN.Enabled {
-		if len(cfg.TURN.ServerMediaAddresses) == 0 {
-			cfg.TURN.ServerMediaAddresses = mediaAddresses(cfg)
-		}
 		if s.turn, err = turn.New(cfg.TURN, logger.With("component", "turn")); err != nil {
 			return nil, err
 		}
@@ -111,6 +108,9 @@ func (s *server) start() error {
 		return fmt.Errorf("start media: %w", err)
 	}
 	if s.turn != nil {
+		if err := s.setTURNMediaAddresses(); err != nil { // turn_media.go
+			return err
+		}
 		if err := s.turn.Start(); err != nil {
 			return fmt.Errorf("start turn: %w", err)
 		}
@@ -167,13 +167,6 @@ func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
 		out = append(out, protocol.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
 	}
 	return out
-}
-
-// mediaAddresses are the SFU's own media addresses, which TURN may relay to although
-// they are loopback or private.
-func mediaAddresses(cfg configs.Config) []string {
-	out := []string{cfg.RTC.NodeIP}
-	return append(out, cfg.RTC.NAT1To1IPs...)
 }
 
 // newWebHandler serves the browser SDK and the demo page; in dev mode the page can get
