@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -72,8 +73,13 @@ func (a *callsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // parseCallsFilter reads userId (empty = every user), begin and end (unix seconds),
 // result (0 any, 1 missed, 2 incoming, 3 outgoing) and limit (1..1000, default 1000).
+// A query string that does not parse is an error: r.URL.Query() would drop the pairs it
+// cannot read (";" separators, bad escapes) and so widen the filter to every user.
 func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return sqlrecords.Filter{}, fmt.Errorf("query string: %v (separate parameters with &, percent-encode other characters)", err)
+	}
 	for key := range q {
 		switch key {
 		case "userId", "begin", "end", "result", "limit":
@@ -85,7 +91,6 @@ func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
 	if len(f.UserID) > 256 {
 		return f, fmt.Errorf("userId: longer than 256 bytes")
 	}
-	var err error
 	if f.Begin, err = floatParam(q.Get("begin"), "begin"); err != nil {
 		return f, err
 	}
