@@ -176,7 +176,7 @@ func TestBadInputFailsFast(t *testing.T) {
 		message string
 	}{
 		{"unreachable", devConfig(deadURL, good), ErrUnreachable, "cannot reach the server"},
-		{"wrong secret", func() Config { c := devConfig(url, good); c.Secret = "not-the-secret-of-this-app"; return c }(), ErrWrongSecret, "wrong secret"},
+		{"wrong secret", func() Config { c := devConfig(url, good); c.Secret = "not-the-secret-of-this-app-0123456789"; return c }(), ErrWrongSecret, "wrong secret"},
 		{"unknown app", func() Config { c := devConfig(url, good); c.AppID = 42; return c }(), ErrWrongSecret, "wrong secret"},
 		{"not a ws URL", devConfig("http://127.0.0.1:1/ws", good), ErrInvalidScenario, "not ws://"},
 		{"no secret", func() Config { c := devConfig(url, good); c.Secret = ""; return c }(), ErrInvalidScenario, "secret"},

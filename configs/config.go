@@ -19,6 +19,7 @@ import (
 // defaults and validation. The YAML file, PARLEY_* variables and flags use the same keys.
 type Config struct {
 	HTTP      HTTPConfig           `mapstructure:"http"`
+	Metrics   MetricsConfig        `mapstructure:"metrics"`
 	Log       LogConfig            `mapstructure:"log"`
 	RTC       sfu.Config           `mapstructure:"rtc"`
 	Room      room.Config          `mapstructure:"room"`
@@ -33,24 +34,47 @@ type Config struct {
 // AdminConfig protects the admin HTTP API (GET /api/v1/calls).
 type AdminConfig struct {
 	// APIKey is the bearer key of the admin API; empty disables the API (every request
-	// gets 401). At least 16 characters.
+	// gets 401). At least signaling.MinSecretBytes (32) bytes, not a sample placeholder
+	// (safety.go).
 	APIKey string `mapstructure:"api_key"`
 }
 
 // Validate checks the admin section.
 func (c AdminConfig) Validate() error {
-	if c.APIKey != "" && len(c.APIKey) < 16 {
-		return fmt.Errorf("admin.api_key: must be empty (API disabled) or at least 16 characters, got %d", len(c.APIKey))
+	if c.APIKey == "" {
+		return nil
 	}
-	return nil
+	return checkSecret("admin.api_key", c.APIKey)
 }
 
 // HTTPConfig is the HTTP listener that serves the WebSocket signaling, health and the SDK.
+// The timeouts and the header limit apply to every HTTP listener (metrics.address too).
 type HTTPConfig struct {
 	// Address is host:port to listen on.
 	Address string `mapstructure:"address"`
 	// DrainTimeout bounds a graceful shutdown.
 	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
+	// ReadHeaderTimeout bounds reading a request's headers (a slow client is cut off).
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included (not a WebSocket after
+	// its upgrade).
+	ReadTimeout time.Duration `mapstructure:"read_timeout"`
+	// WriteTimeout bounds writing a response (not a WebSocket after its upgrade).
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// IdleTimeout closes a keep-alive connection that waits this long for its next request.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's line and headers; a larger request gets 431.
+	MaxHeaderBytes int `mapstructure:"max_header_bytes"`
+	// MaxConnsPerIP caps the open connections of one remote IP on http.address (WebSocket
+	// sessions included); more are closed at accept. 0 = no cap.
+	MaxConnsPerIP int `mapstructure:"max_conns_per_ip"`
+}
+
+// MetricsConfig places /metrics.
+type MetricsConfig struct {
+	// Address is host:port of a listener that serves only GET /metrics; empty serves
+	// /metrics on http.address instead.
+	Address string `mapstructure:"address"`
 }
 
 // LogConfig selects the log level and format.
@@ -62,7 +86,11 @@ type LogConfig struct {
 // Default returns the configuration of a working local server.
 func Default() Config {
 	return Config{
-		HTTP:      HTTPConfig{Address: "127.0.0.1:7880", DrainTimeout: 30 * time.Second},
+		HTTP: HTTPConfig{
+			Address: "127.0.0.1:7880", DrainTimeout: 30 * time.Second,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		RTC:       sfu.DefaultConfig(),
 		Room:      room.DefaultConfig(),
@@ -78,6 +106,7 @@ func Default() Config {
 func (c Config) Validate() error {
 	return errors.Join(
 		c.HTTP.Validate(),
+		c.Metrics.Validate(),
 		c.Log.Validate(),
 		c.RTC.Validate(),
 		c.Room.Validate(),
@@ -87,25 +116,65 @@ func (c Config) Validate() error {
 		c.Records.Validate(),
 		c.Admin.Validate(),
 		c.Webhooks.Validate(),
+		c.validateAcrossSections(), // safety.go
 	)
 }
 
 // Validate checks the HTTP section.
 func (c HTTPConfig) Validate() error {
-	host, port, err := net.SplitHostPort(c.Address)
-	if err != nil {
-		return fmt.Errorf("http.address: %q is not host:port: %v", c.Address, err)
-	}
-	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
-		return fmt.Errorf("http.address: host %q is not an IP address", host)
-	}
-	if err := validPort(port); err != nil {
-		return fmt.Errorf("http.address: %v", err)
+	var errs []error
+	if err := validListenAddress(c.Address); err != nil {
+		errs = append(errs, fmt.Errorf("http.address: %w", err))
 	}
 	if c.DrainTimeout < 0 {
-		return fmt.Errorf("http.drain_timeout: must not be negative, got %s", c.DrainTimeout)
+		errs = append(errs, fmt.Errorf("http.drain_timeout: must not be negative, got %s", c.DrainTimeout))
+	}
+	timeouts := []struct {
+		key string
+		v   time.Duration
+	}{
+		{"http.read_header_timeout", c.ReadHeaderTimeout}, {"http.read_timeout", c.ReadTimeout},
+		{"http.write_timeout", c.WriteTimeout}, {"http.idle_timeout", c.IdleTimeout},
+	}
+	for _, t := range timeouts {
+		if t.v < 100*time.Millisecond || t.v > time.Hour {
+			errs = append(errs, fmt.Errorf("%s: must be 100ms..1h, got %s", t.key, t.v))
+		}
+	}
+	if c.ReadTimeout < c.ReadHeaderTimeout {
+		errs = append(errs, fmt.Errorf("http.read_timeout: %s is shorter than http.read_header_timeout %s", c.ReadTimeout, c.ReadHeaderTimeout))
+	}
+	if c.MaxHeaderBytes < 4096 || c.MaxHeaderBytes > 1<<20 {
+		errs = append(errs, fmt.Errorf("http.max_header_bytes: must be 4096..1048576, got %d", c.MaxHeaderBytes))
+	}
+	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1<<20 {
+		errs = append(errs, fmt.Errorf("http.max_conns_per_ip: must be 0 (no cap)..1048576, got %d", c.MaxConnsPerIP))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the metrics section.
+func (c MetricsConfig) Validate() error {
+	if c.Address == "" {
+		return nil
+	}
+	if err := validListenAddress(c.Address); err != nil {
+		return fmt.Errorf("metrics.address: %w (or empty to serve /metrics on http.address)", err)
 	}
 	return nil
+}
+
+// validListenAddress accepts host:port with an IP or "localhost" (or no host: every
+// interface) and a port 0..65535.
+func validListenAddress(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %v", addr, err)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return fmt.Errorf("host %q is not an IP address", host)
+	}
+	return validPort(port)
 }
 
 // Validate checks the log section.

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,22 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"bad turn port", "turn:\n  udp_port: -3\n", ErrInvalid, "turn.udp_port"},
 		{"unknown rtc key", "rtc:\n  node_ipp: 1.2.3.4\n", ErrUnknownKey, `"rtc.node_ipp"`},
 		{"bad log format", "log:\n  format: xml\n", ErrInvalid, "log.format"},
+		{"dev mode on a public address", "http:\n  address: 0.0.0.0:7880\n", ErrInvalid, "auth.dev_mode"},
+		{"dev secret outside dev mode", "auth:\n  dev_mode: false\n", ErrInvalid, "auth.apps[0].secret"},
+		{"app secret under 32 bytes", "auth:\n  dev_mode: false\n  apps:\n    - sdk_app_id: 7\n      secret: " + strings.Repeat("s", 31) + "\n", ErrInvalid, "auth.apps[0].secret"},
+		{"production sample's placeholder", "auth:\n  dev_mode: false\n  apps:\n    - sdk_app_id: 7\n      secret: " + SamplePlaceholderSecret + "\n", ErrInvalid, "auth.apps[0].secret"},
+		{"turn secret under 32 bytes", "turn:\n  secret: " + strings.Repeat("t", 31) + "\n", ErrInvalid, "turn.secret"},
+		{"development secret as turn secret", "turn:\n  secret: parley-development-secret-do-not-deploy\n", ErrInvalid, "turn.secret"},
+		{"admin key under 32 bytes", "admin:\n  api_key: " + strings.Repeat("a", 31) + "\n", ErrInvalid, "admin.api_key"},
+		{"placeholder as admin key", "admin:\n  api_key: " + SamplePlaceholderSecret + "\n", ErrInvalid, "admin.api_key"},
+		{"no header timeout", "http:\n  read_header_timeout: 0s\n", ErrInvalid, "http.read_header_timeout"},
+		{"read timeout under header timeout", "http:\n  read_timeout: 5s\n", ErrInvalid, "http.read_timeout"},
+		{"idle timeout over 1h", "http:\n  idle_timeout: 2h\n", ErrInvalid, "http.idle_timeout"},
+		{"write timeout negative", "http:\n  write_timeout: -1s\n", ErrInvalid, "http.write_timeout"},
+		{"header limit under 4096", "http:\n  max_header_bytes: 100\n", ErrInvalid, "http.max_header_bytes"},
+		{"negative per-IP cap", "http:\n  max_conns_per_ip: -1\n", ErrInvalid, "http.max_conns_per_ip"},
+		{"metrics address not host:port", "metrics:\n  address: nowhere\n", ErrInvalid, "metrics.address"},
+		{"metrics on the http listener", "metrics:\n  address: 127.0.0.1:7880\n", ErrInvalid, "metrics.address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,11 +152,37 @@ func TestSampleFilesAreCompleteAndValid(t *testing.T) {
 	}
 	samples, _ := filepath.Glob("*.yaml")
 	for _, s := range samples {
-		if strings.HasPrefix(s, "docker-compose") {
-			continue // a Compose file, not a Parley configuration
+		if strings.HasPrefix(s, "docker-compose") || s == "parley.production.yaml" {
+			continue // a Compose file, not a Parley configuration; the production sample below
 		}
 		if _, err := load(s, nil, noEnv); err != nil {
 			t.Errorf("%s: %v", s, err)
 		}
+	}
+}
+
+// TestProductionSampleNeedsRealSecrets: parley.production.yaml as shipped does not start
+// (its auth.apps secret is the placeholder); with a real secret it does, with dev mode
+// off and /metrics on a loopback listener of its own.
+func TestProductionSampleNeedsRealSecrets(t *testing.T) {
+	if _, err := load("parley.production.yaml", nil, noEnv); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "auth.apps[0].secret") {
+		t.Fatalf("the sample with its placeholder: err = %v, want one naming auth.apps[0].secret", err)
+	}
+	body, err := os.ReadFile("parley.production.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := strings.ReplaceAll(string(body), SamplePlaceholderSecret, strings.Repeat("r", 32))
+	if real == string(body) {
+		t.Fatal("the production sample does not hold SamplePlaceholderSecret")
+	}
+	cfg, err := load(writeFile(t, real), nil, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _, _ := net.SplitHostPort(cfg.Metrics.Address)
+	if cfg.Auth.DevMode || !net.ParseIP(host).IsLoopback() || cfg.Metrics.Address == cfg.HTTP.Address {
+		t.Fatalf("auth.dev_mode %v, metrics.address %q (http.address %q): want dev mode off and /metrics on loopback",
+			cfg.Auth.DevMode, cfg.Metrics.Address, cfg.HTTP.Address)
 	}
 }

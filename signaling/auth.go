@@ -19,9 +19,10 @@ const (
 	DevSecret   = "parley-development-secret-do-not-deploy"
 )
 
-// Limits of userSig handling.
+// Limits of userSig handling. MinSecretBytes is the shortest app secret (HS256 key): 32
+// bytes, the size of the SHA-256 output, so the key is not what an attacker guesses.
 const (
-	MinSecretBytes  = 16
+	MinSecretBytes  = 32
 	maxUserSigBytes = 4096
 	maxSigGrace     = 24 * time.Hour
 )
@@ -46,7 +47,7 @@ type AppCredential struct {
 
 // AuthConfig is the `auth` section of the root configuration.
 type AuthConfig struct {
-	// Apps lists the SDKAppIDs and their HS256 secrets (at least 16 bytes each).
+	// Apps lists the SDKAppIDs and their HS256 secrets (at least MinSecretBytes each).
 	Apps []AppCredential `mapstructure:"apps"`
 	// DevMode allows DevSecret and lets the demo page obtain userSigs from the server.
 	DevMode bool `mapstructure:"dev_mode"`

@@ -15,9 +15,9 @@ import (
 
 const (
 	testApp    = 1400000042
-	testSecret = "0123456789abcdef-test-secret"
+	testSecret = "0123456789abcdef-test-secret-0123456789"
 	otherApp   = 1400000043
-	otherKey   = "fedcba9876543210-other-secret"
+	otherKey   = "fedcba9876543210-other-secret-9876543210"
 )
 
 var testNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -162,6 +162,9 @@ func TestAuthConfigValidate(t *testing.T) {
 	}{
 		{"no apps", func(c *AuthConfig) { c.Apps = nil }, "auth.apps:"},
 		{"short secret", func(c *AuthConfig) { c.Apps = append(c.Apps, AppCredential{SDKAppID: 5, Secret: "short"}) }, "auth.apps[1].secret"},
+		{"31-byte secret", func(c *AuthConfig) {
+			c.Apps = append(c.Apps, AppCredential{SDKAppID: 5, Secret: strings.Repeat("s", 31)})
+		}, "auth.apps[1].secret"},
 		{"zero id", func(c *AuthConfig) { c.Apps[0].SDKAppID = 0 }, "auth.apps[0].sdk_app_id"},
 		{"duplicate id", func(c *AuthConfig) { c.Apps = append(c.Apps, AppCredential{SDKAppID: DevSDKAppID, Secret: testSecret}) }, "auth.apps[1].sdk_app_id"},
 		{"dev secret outside dev mode", func(c *AuthConfig) { c.DevMode = false }, "auth.apps[0].secret"},

@@ -114,7 +114,7 @@ func TestBadInput(t *testing.T) {
 		nosend bool
 	}{
 		{"forged userSig", signaling.DevSDKAppID, "mallory", func() string {
-			s, _ := signaling.MintUserSig(signaling.DevSDKAppID, []byte("some-other-secret-0123456789"), "mallory", time.Hour, time.Now())
+			s, _ := signaling.MintUserSig(signaling.DevSDKAppID, []byte("some-other-secret-0123456789-0123456789"), "mallory", time.Hour, time.Now())
 			return s
 		}, protocol.CodeUserSigInvalid, false},
 		{"expired userSig", signaling.DevSDKAppID, "mallory", func() string {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -143,22 +145,45 @@ func NewServer(cfg Config, logger *slog.Logger, newSession SessionFactory) (*Ser
 // Config returns the server's configuration.
 func (s *Server) Config() Config { return s.cfg }
 
-// checkOrigin applies signaling.allowed_origins (empty: same-origin or no Origin header).
+// checkOrigin applies signaling.allowed_origins. A request without an Origin header is
+// not from a browser and passes. Empty allowed_origins accepts a same-origin request only
+// when its Host is a loopback host: a page of an attacker's domain that DNS rebinding
+// points at this server has the same host in Origin and Host, so "same origin" proves
+// nothing for a public name. A refused request gets 403 (from the upgrader) and a log line.
 func (s *Server) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true // not a browser
 	}
+	ok := false
 	if len(s.cfg.AllowedOrigins) == 0 {
 		u, err := url.Parse(origin)
-		return err == nil && strings.EqualFold(u.Host, r.Host)
+		ok = err == nil && strings.EqualFold(u.Host, r.Host) && IsLoopbackHost(r.Host)
 	}
 	for _, allowed := range s.cfg.AllowedOrigins {
 		if allowed == "*" || strings.EqualFold(strings.TrimSuffix(allowed, "/"), origin) {
-			return true
+			ok = true
 		}
 	}
-	return false
+	if !ok {
+		s.logger.Warn("websocket refused: origin not allowed (list it in signaling.allowed_origins)",
+			"origin", origin, "host", r.Host, "remote", r.RemoteAddr)
+	}
+	return ok
+}
+
+// IsLoopbackHost reports whether hostport ("host" or "host:port", IPv6 in brackets or
+// not) names this machine's loopback: "localhost", 127.0.0.0/8 or ::1.
+func IsLoopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves it until it closes.

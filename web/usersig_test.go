@@ -150,6 +150,8 @@ func TestStaticFiles(t *testing.T) {
 		{path: "/sdk/peers.js", wantCode: 200, wantType: "text/javascript", wantContent: "export class MediaSession"},
 		{path: "/sdk/rpc.js", wantCode: 200, wantType: "text/javascript", wantContent: "export class RpcSocket"},
 		{path: "/nope.js", wantCode: 404},
+		{path: "/%ff", wantCode: 400, wantContent: "not valid UTF-8"}, // not a 500 from the file server
+		{path: "/sdk/%c3%28", wantCode: 400, wantContent: "not valid UTF-8"},
 		{path: "/sdk/", wantCode: 200, wantType: "text/html"}, // directory listing of the SDK's modules
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 //go:embed sdk demo
@@ -79,7 +80,19 @@ func Handler(opts Options) http.Handler {
 			})
 		}
 	}
-	return withHeaders(mux)
+	return withHeaders(validPath(mux))
+}
+
+// validPath answers 400 to a URL path that is not UTF-8 (GET /%ff): the file servers
+// would find no valid file name in it and answer 500.
+func validPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) {
+			http.Error(w, "bad request: the URL path is not valid UTF-8", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // onlyGet answers other methods than GET and HEAD with 405. (Method patterns such as

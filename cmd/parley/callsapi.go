@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -73,8 +74,13 @@ func (a *callsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // parseCallsFilter reads sdkAppId (empty = every app), userId (empty = every user), begin and end (unix seconds),
 // result (0 any, 1 missed, 2 incoming, 3 outgoing) and limit (1..1000, default 1000).
+// A query string that does not parse is an error: r.URL.Query() would drop the pairs it
+// cannot read (";" separators, bad escapes) and so widen the filter to every user.
 func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return sqlrecords.Filter{}, fmt.Errorf("query string: %v (separate parameters with &, percent-encode other characters)", err)
+	}
 	for key := range q {
 		switch key {
 		case "sdkAppId", "userId", "begin", "end", "result", "limit":
@@ -93,7 +99,6 @@ func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
 		}
 		f.SDKAppID = n
 	}
-	var err error
 	if f.Begin, err = floatParam(q.Get("begin"), "begin"); err != nil {
 		return f, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/parley-rtc/parley/ops/sqlrecords"
@@ -13,6 +14,7 @@ func FuzzCallsFilter(f *testing.F) {
 	for _, seed := range []string{
 		"", "userId=alice", "begin=1&end=2&result=3&limit=10", "begin=NaN", "end=-1", "result=4",
 		"limit=1001", "begin=1e309", "userId=%zz", "a=b", "begin=2&end=1", "limit=0x10", "userId=a&userId=b",
+		"userId=alice;bob", "userId=a;", ";", "userId=a&%",
 	} {
 		f.Add(seed)
 	}
@@ -20,6 +22,9 @@ func FuzzCallsFilter(f *testing.F) {
 		req := httptest.NewRequest("GET", "/api/v1/calls", nil)
 		req.URL.RawQuery = query
 		fl, err := parseCallsFilter(req)
+		if _, perr := url.ParseQuery(query); perr != nil && err == nil {
+			t.Fatalf("%q does not parse (%v) but gave the filter %+v", query, perr, fl)
+		}
 		if err != nil {
 			return
 		}

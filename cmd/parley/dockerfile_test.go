@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -135,14 +136,25 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
-// TestProductionConfigLoads: the production sample is valid with its secrets from the
-// environment, has dev mode off, a 1:1 NAT address, a TURN certificate and a persistent
-// records file; the compose example publishes every exposed port.
+// TestProductionConfigLoads: the production sample, its placeholder replaced by a real
+// app secret, is valid with its secrets from the environment, has dev mode off, a 1:1 NAT
+// address, a TURN certificate and a persistent records file; the compose example
+// publishes every exposed port.
 func TestProductionConfigLoads(t *testing.T) {
-	t.Setenv("PARLEY_ADMIN_API_KEY", "prod-admin-key-0123456789")
+	const adminKey = "prod-admin-key-0123456789-0123456789"
+	t.Setenv("PARLEY_ADMIN_API_KEY", adminKey)
 	t.Setenv("PARLEY_WEBHOOKS_SECRET", "prod-webhook-secret-0123456789")
 	t.Setenv("PARLEY_WEBHOOKS_URLS", "https://hooks.example.com/parley,https://backup.example.com/parley")
-	cfg, err := configs.Load("../../configs/parley.production.yaml", nil)
+	sample, err := os.ReadFile("../../configs/parley.production.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "parley.yaml")
+	mounted := strings.ReplaceAll(string(sample), configs.SamplePlaceholderSecret, "prod-app-secret-0123456789-0123456789")
+	if err := os.WriteFile(path, []byte(mounted), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +167,7 @@ func TestProductionConfigLoads(t *testing.T) {
 		t.Error("TURN TLS has no real certificate")
 	case cfg.Records.SQLitePath != "/data/parley.db":
 		t.Errorf("records.sqlite_path %q is not on the /data volume", cfg.Records.SQLitePath)
-	case cfg.Admin.APIKey != "prod-admin-key-0123456789" || len(cfg.Webhooks.URLs) != 2:
+	case cfg.Admin.APIKey != adminKey || len(cfg.Webhooks.URLs) != 2:
 		t.Errorf("secrets from the environment were not applied: %+v %+v", cfg.Admin, cfg.Webhooks.URLs)
 	}
 	compose, err := os.ReadFile("../../configs/docker-compose.yaml")

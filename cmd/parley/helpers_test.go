@@ -37,10 +37,16 @@ func quietLogger() *slog.Logger {
 // of the test if the test did not stop it.
 func startServe(t *testing.T, cfg configs.Config) *running {
 	t.Helper()
+	return startServeLogged(t, cfg, quietLogger())
+}
+
+// startServeLogged is startServe with the server's logger.
+func startServeLogged(t *testing.T, cfg configs.Config, logger *slog.Logger) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan *server, 1)
-	go func() { r.done <- serve(ctx, cfg, quietLogger(), ready) }()
+	go func() { r.done <- serve(ctx, cfg, logger, ready) }()
 	select {
 	case r.srv = <-ready:
 	case err := <-r.done:

@@ -90,6 +90,8 @@ func TestBadConfigFailsAtStartNamingTheKey(t *testing.T) {
 		{"unknown key", "http:\n  adress: x\n", "http.adress"},
 		{"bad port", "rtc:\n  udp_port: 99999\n", "rtc.udp_port"},
 		{"negative timeout", "room:\n  empty_timeout: -2s\n", "room.empty_timeout"},
+		{"dev mode on a public address", "http:\n  address: 0.0.0.0:0\n", "http.address"},
+		{"sample placeholder secret", "auth:\n  dev_mode: false\n  apps:\n    - sdk_app_id: 7\n      secret: " + configs.SamplePlaceholderSecret + "\n", "auth.apps[0].secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

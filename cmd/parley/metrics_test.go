@@ -18,7 +18,13 @@ import (
 // "name{labels}" as exposed).
 func scrape(t *testing.T, r *running) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(r.url("/metrics"))
+	return scrapeURL(t, r.url("/metrics"))
+}
+
+// scrapeURL is scrape of the metrics at url (a metrics.address listener).
+func scrapeURL(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/ops/metrics"
@@ -22,8 +28,9 @@ import (
 	"github.com/parley-rtc/parley/web"
 )
 
-// server assembles Parley's parts behind one HTTP listener. newServer starts nothing;
-// start opens the sockets; shutdown drains and closes everything, once.
+// server assembles Parley's parts behind one HTTP listener (and, with metrics.address, a
+// second one for /metrics). newServer starts nothing; start opens the sockets; shutdown
+// drains and closes everything, once.
 type server struct {
 	cfg    configs.Config
 	logger *slog.Logger
@@ -38,6 +45,10 @@ type server struct {
 	mux      *http.ServeMux
 	http     *http.Server
 	listener net.Listener
+
+	metricsHTTP     *http.Server // nil when /metrics is on the main listener
+	metricsListener net.Listener
+	connsRefused    atomic.Uint64 // connections closed at accept by http.max_conns_per_ip
 
 	closeOnce sync.Once
 	closeErr  error
@@ -62,6 +73,11 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}
 	s.engine = engine
 	if cfg.TURN.Enabled {
+		if cfg.TURN.Secret == "" { // reported with the other conveniences (logConveniences)
+			if cfg.TURN.Secret, err = ephemeralSecret(); err != nil {
+				return nil, err
+			}
+		}
 		if s.turn, err = turn.New(cfg.TURN, logger.With("component", "turn")); err != nil {
 			return nil, err
 		}
@@ -81,8 +97,18 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}
 	s.signaling = svc
 	s.metrics.Attach(metrics.Sources{Engine: engine, Service: svc, TURN: s.turn})
+	s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_http_conns_refused_total",
+		Help: "HTTP connections closed at accept because their IP had http.max_conns_per_ip open.",
+	}, func() float64 { return float64(s.connsRefused.Load()) }))
 	s.mux.Handle("GET /ws", svc.Handler())
-	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	if cfg.Metrics.Address == "" {
+		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	} else {
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", s.metrics.Handler())
+		s.metricsHTTP = newHTTPServer(cfg.HTTP, metricsMux, logger)
+	}
 	s.mux.Handle("GET /api/v1/calls", newCallsAPI(cfg.Admin.APIKey, s.records, logger.With("component", "admin")))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -94,12 +120,50 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		return nil, err
 	}
 	s.mux.Handle("/", webHandler) // the demo page at /, the SDK at /sdk/, POST /dev/usersig and /dev/roomgrant in dev mode
-	s.http = &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+	s.http = newHTTPServer(cfg.HTTP, s.mux, logger)
+	logConveniences(s.cfg, logger) // s.cfg: turn.secret as configured, before the ephemeral one
+	return s, nil
+}
+
+// newHTTPServer is an HTTP server with the http section's timeouts and header limit.
+func newHTTPServer(c configs.HTTPConfig, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return s, nil
+}
+
+// logConveniences names every development convenience that is on in one line: for
+// information in dev mode (which Validate allows on a loopback listener only), as a
+// warning otherwise.
+func logConveniences(cfg configs.Config, logger *slog.Logger) {
+	list := cfg.Conveniences()
+	if len(list) == 0 {
+		return
+	}
+	names := make([]string, len(list))
+	for i, c := range list {
+		names[i] = c.String()
+	}
+	if cfg.Auth.DevMode {
+		logger.Info("development setup on loopback, not for deployment", "conveniences", strings.Join(names, "; "))
+		return
+	}
+	logger.Warn("development conveniences are on", "conveniences", strings.Join(names, "; "))
+}
+
+// ephemeralSecret is a random TURN secret for this process (turn.secret empty).
+func ephemeralSecret() (string, error) {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("generate TURN secret: %w", err)
+	}
+	return base64.RawStdEncoding.EncodeToString(buf), nil
 }
 
 // start opens the media socket, the TURN listeners and the HTTP listener.
@@ -120,15 +184,32 @@ func (s *server) start() error {
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTP.Address, err)
 	}
+	if s.cfg.HTTP.MaxConnsPerIP > 0 {
+		ln = newPerIPListener(ln, s.cfg.HTTP.MaxConnsPerIP, &s.connsRefused, s.logger.With("component", "http"))
+	}
 	s.listener = ln
 	s.logger.Info("http listening", "address", ln.Addr().String(),
 		"websocket", "ws://"+ln.Addr().String()+"/ws", "health", "http://"+ln.Addr().String()+"/healthz")
+	s.serveHTTP(s.http, ln)
+	if s.metricsHTTP == nil {
+		return nil
+	}
+	mln, err := net.Listen("tcp", s.cfg.Metrics.Address)
+	if err != nil {
+		return fmt.Errorf("listen metrics %s: %w", s.cfg.Metrics.Address, err)
+	}
+	s.metricsListener = mln
+	s.logger.Info("metrics listening", "metrics", "http://"+mln.Addr().String()+"/metrics")
+	s.serveHTTP(s.metricsHTTP, mln)
+	return nil
+}
+
+func (s *server) serveHTTP(srv *http.Server, ln net.Listener) {
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("http server stopped", "error", err)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("http server stopped", "address", ln.Addr().String(), "error", err)
 		}
 	}()
-	return nil
 }
 
 // httpAddr is the address the HTTP listener got (useful with port 0).
@@ -139,12 +220,23 @@ func (s *server) httpAddr() string {
 	return s.listener.Addr().String()
 }
 
+// metricsAddr is the address of the metrics listener ("" when /metrics is on httpAddr).
+func (s *server) metricsAddr() string {
+	if s.metricsListener == nil {
+		return ""
+	}
+	return s.metricsListener.Addr().String()
+}
+
 // shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes
 // sessions, rooms and peers, and waits for them.
 func (s *server) shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.drain(ctx)
 		err := s.http.Shutdown(ctx)
+		if s.metricsHTTP != nil {
+			err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
+		}
 		err = errors.Join(err, s.signaling.Close())
 		err = errors.Join(err, s.records.Close())
 		err = errors.Join(err, s.webhooks.Close(ctx)) // flushes the last events until the drain deadline

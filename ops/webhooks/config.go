@@ -42,7 +42,7 @@ func (c Config) Validate() error {
 	for i, raw := range c.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("webhooks.urls[%d]: %q is not an http(s) URL", i, raw))
+			errs = append(errs, fmt.Errorf("webhooks.urls[%d]: %q is not an http(s) URL", i, redactURL(raw)))
 		}
 	}
 	if len(c.URLs) > 0 && len(c.Secret) < 16 {
@@ -64,4 +64,16 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("webhooks.backoff_max: must be backoff_initial..1h, got %s", c.BackoffMax))
 	}
 	return errors.Join(errs...)
+}
+
+// redactURL is raw for logs and errors: without userinfo (user:password@), query and
+// fragment, which may carry the receiver's credentials. url.URL.Redacted hides only the
+// password. A URL that does not parse is not shown at all.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,9 +79,11 @@ var (
 	_ room.Listener   = (*Dispatcher)(nil)
 )
 
-// target is one URL with its queue; its worker goroutine is the only reader.
+// target is one URL with its queue; its worker goroutine is the only reader. shown is
+// the URL as logs and errors carry it (redactURL).
 type target struct {
 	url   string
+	shown string
 	queue chan delivery
 }
 
@@ -106,7 +109,7 @@ func New(cfg Config, logger *slog.Logger) (*Dispatcher, error) {
 		ctx:    ctx, cancel: cancel,
 	}
 	for _, u := range cfg.URLs {
-		d.targets = append(d.targets, &target{url: u, queue: make(chan delivery, cfg.QueueSize)})
+		d.targets = append(d.targets, &target{url: u, shown: redactURL(u), queue: make(chan delivery, cfg.QueueSize)})
 	}
 	return d, nil
 }
@@ -181,7 +184,7 @@ func (d *Dispatcher) emit(event string, app int, data any) {
 		case t.queue <- delivery{event: event, id: env.ID, body: body}:
 		default:
 			if n := d.dropped.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th... drop
-				d.log.Warn("webhook queue full: event dropped", "url", t.url, "event", event, "dropped_total", n)
+				d.log.Warn("webhook queue full: event dropped", "url", t.shown, "event", event, "dropped_total", n)
 			}
 		}
 	}
@@ -198,18 +201,18 @@ func (d *Dispatcher) run(t *target) {
 func (d *Dispatcher) deliver(t *target, del delivery) {
 	wait := d.cfg.BackoffInitial
 	for attempt := 1; ; attempt++ {
-		err := d.post(t.url, del)
+		err := d.post(t, del)
 		if err == nil {
 			d.delivered.Add(1)
 			return
 		}
 		if attempt >= d.cfg.MaxAttempts || d.ctx.Err() != nil {
 			d.givenUp.Add(1)
-			d.log.Warn("webhook given up", "url", t.url, "event", del.event, "id", del.id, "attempts", attempt, "error", err)
+			d.log.Warn("webhook given up", "url", t.shown, "event", del.event, "id", del.id, "attempts", attempt, "error", err)
 			return
 		}
 		d.retries.Add(1)
-		d.log.Debug("webhook failed; retrying", "url", t.url, "event", del.event, "attempt", attempt, "in", wait, "error", err)
+		d.log.Debug("webhook failed; retrying", "url", t.shown, "event", del.event, "attempt", attempt, "in", wait, "error", err)
 		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
@@ -220,8 +223,15 @@ func (d *Dispatcher) deliver(t *target, del delivery) {
 	}
 }
 
-func (d *Dispatcher) post(url string, del delivery) error {
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, url, bytes.NewReader(del.body))
+// post sends one attempt. Its error never carries the URL's credentials: a *url.Error
+// (every error of http.Client.Do) names the redacted URL.
+func (d *Dispatcher) post(t *target, del delivery) (err error) {
+	defer func() {
+		if uerr, ok := err.(*url.Error); ok {
+			err = &url.Error{Op: uerr.Op, URL: t.shown, Err: uerr.Err}
+		}
+	}()
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, t.url, bytes.NewReader(del.body))
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -321,4 +324,72 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLogsRedactURLs: the credentials a webhook URL carries (user:password@ and the
+// query) appear in no log line and no error, for a failing receiver, an unreachable one,
+// a full queue and a URL the configuration refuses; the host and path still show.
+func TestLogsRedactURLs(t *testing.T) {
+	failing := newReceiver(t, 1000)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + ln.Addr().String()
+	ln.Close()
+	withSecrets := func(base string) string {
+		return strings.Replace(base, "http://", "http://hookuser:hookpass@", 1) + "/parley/hook?token=querysecret#fragsecret"
+	}
+	var logs strings.Builder // read after Close, which waits for the workers that log
+	cfg := testConfig(withSecrets(failing.srv.URL), withSecrets(unreachable))
+	cfg.MaxAttempts = 2
+	cfg.QueueSize = 1
+	d, err := New(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ { // before Start: the queues of 1 fill and drop
+		d.CallBegan(call.CallSummary{CallID: "x"})
+	}
+	d.Start()
+	waitUntil(t, "both URLs to give their event up", func() bool { return d.Stats().GivenUp == 2 })
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bad := DefaultConfig()
+	bad.URLs, bad.Secret = []string{"ftp://hookuser:hookpass@127.0.0.1/parley/hook?token=querysecret"}, testSecret
+	out := logs.String() + "\n" + bad.Validate().Error()
+	for _, want := range []string{"webhook given up", "webhook failed; retrying", "webhook queue full", "connection refused", "127.0.0.1", "/parley/hook", "webhooks.urls[0]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs and errors lack %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"hookuser", "hookpass", "querysecret", "fragsecret", "token="} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logs and errors show %q:\n%s", secret, out)
+		}
+	}
+}
+
+// FuzzRedactURL: a redacted URL has no userinfo, query or fragment left.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{
+		"https://u:p@hooks.example.com/x?token=t#f", "http://u@127.0.0.1:1/", "http://[::1]:80/a?", "ftp://x", "%zz",
+		"http://a b/", "//u:p@host/p", "http://host/p?a=b;c", "http://u:p%40x@host",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		shown := redactURL(raw)
+		u, err := url.Parse(shown)
+		if err != nil {
+			if shown != "(unparsable URL)" {
+				t.Fatalf("%q → %q does not parse: %v", raw, shown, err)
+			}
+			return
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("%q → %q keeps userinfo, query or fragment", raw, shown)
+		}
+	})
 }
