@@ -38,44 +38,54 @@ func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.
 	if err != nil {
 		return protocol.LoginResult{}, fmt.Errorf("login: %w", err)
 	}
-
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	res, acting, err := sess.loginLocked(p, claims, now)
+	s.mu.Unlock()
+	if acting != nil {
+		<-acting.settled() // onSdkReady (and a resume's replay) before the result
+	}
+	return res, err
+}
+
+// loginLocked is login under Service.mu; acting is the session whose queued notifications
+// the result must follow.
+func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time.Time) (_ protocol.LoginResult, acting *session, _ error) {
+	s := sess.svc
 	if s.closed || s.server.Draining() {
-		return protocol.LoginResult{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
+		return protocol.LoginResult{}, nil, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
 	}
 	t := s.tenants[claims.SDKAppID]
 	if t == nil { // Verify accepts configured apps only, and every one has a tenant
-		return protocol.LoginResult{}, fmt.Errorf("login: SDKAppID %d has no tenant: %w", claims.SDKAppID, ErrUnknownApp)
+		return protocol.LoginResult{}, nil, fmt.Errorf("login: SDKAppID %d has no tenant: %w", claims.SDKAppID, ErrUnknownApp)
 	}
 	app, current := sess.identity()
 	switch {
 	case current != "" && (current != p.UserID || app != p.SDKAppID):
-		return protocol.LoginResult{}, protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this session is logged in as %q of SDKAppID %d", current, app)
+		return protocol.LoginResult{}, nil, protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this session is logged in as %q of SDKAppID %d", current, app)
 	case current != "":
 		// A fresh userSig on a logged-in session (D2): only the expiry changes.
 		sess.armExpiry(claims.ExpiresAt)
-		return sess.loginResult(now), nil
+		return sess.loginResult(now), nil, nil
 	}
 
 	if old := s.resumable[p.ResumeToken]; p.ResumeToken != "" && old != nil {
 		if oldApp, oldUser := old.identity(); oldApp == p.SDKAppID && oldUser == p.UserID {
 			old.attach(sess.adapter, p.LastSeq)
 			old.armExpiry(claims.ExpiresAt)
-			old.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
-			return old.loginResult(now), nil
+			old.post(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
+			return old.loginResult(now), old, nil
 		}
 	}
 
 	if u := t.users[p.UserID]; u != nil {
 		if !u.multiDevice {
 			for _, older := range append([]*session(nil), u.sessions...) {
-				older.notify(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
+				older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
 				s.endSessionLocked(older, protocol.CancelReasonDisconnect)
-				older.closeConn(closeKicked, "logged in elsewhere")
+				older.later(func() { older.closeConn(closeKicked, "logged in elsewhere") })
 			}
 		} else if max := s.cfg.Signaling.MaxSessionsPerUser; len(u.sessions) >= max {
-			return protocol.LoginResult{}, protocol.Errorf(protocol.CodeTooManySessions,
+			return protocol.LoginResult{}, nil, protocol.Errorf(protocol.CodeTooManySessions,
 				"user %q already has %d sessions (signaling.max_sessions_per_user): log one out first", p.UserID, max)
 		}
 	}
@@ -86,11 +96,11 @@ func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.
 	sess.mu.Unlock()
 	s.registerLocked(t, sess)
 	sess.armExpiry(claims.ExpiresAt)
-	sess.notify(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
+	sess.post(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
 	for _, ev := range t.machine.PendingInvitations(now, p.UserID) {
-		sess.notify(ev.Name, ev.Payload)
+		sess.post(ev.Name, ev.Payload)
 	}
-	return sess.loginResult(now), nil
+	return sess.loginResult(now), sess, nil
 }
 
 func (sess *session) loginResult(now time.Time) protocol.LoginResult {
@@ -132,7 +142,7 @@ func (sess *session) armExpiry(exp time.Time) {
 		if !current() {
 			return
 		}
-		sess.notify(protocol.EventUserSigExpired, protocol.UserSigExpiredEvent{GraceSeconds: int(grace / time.Second)})
+		sess.post(protocol.EventUserSigExpired, protocol.UserSigExpiredEvent{GraceSeconds: int(grace / time.Second)})
 		graceTimer := s.afterFunc(grace, func() {
 			s.mu.Lock()
 			if !current() {
@@ -140,8 +150,8 @@ func (sess *session) armExpiry(exp time.Time) {
 				return
 			}
 			s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
+			sess.later(func() { sess.closeConn(closeLoggedOut, "userSig expired") })
 			s.mu.Unlock()
-			sess.closeConn(closeLoggedOut, "userSig expired")
 		})
 		sess.mu.Lock()
 		if sess.sigGen != gen {
@@ -165,6 +175,7 @@ func (sess *session) logout(_ context.Context, _ protocol.Empty) (protocol.Empty
 	s.mu.Lock()
 	s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 	s.mu.Unlock()
+	<-sess.settled() // the session hears its own call end before the result (D4)
 	sess.mu.Lock()
 	sess.userID, sess.app = "", 0 // back to the login gate; the connection stays open
 	sess.ended = false

@@ -23,24 +23,29 @@ func registerCallMethods(d *Dispatcher[*session]) {
 	reg(d, protocol.MethodDeleteRecordCalls, (*session).deleteRecordCalls)
 }
 
-// withMachine runs op on the call machine under the Service lock and carries out its
-// output; the session becomes the user's call session when markCallSession is set.
+// withMachine runs op on the call machine under the Service lock and queues its output on
+// the sessions' effects (effects.go); the session becomes the user's call session when
+// markCallSession is set. It returns once the session's own effects have run: no other
+// user's request waits for them.
 func (sess *session) withMachine(markCallSession bool, op func(m *call.Machine, u *user) (call.Output, error)) (call.Output, error) {
 	s := sess.svc
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.userLocked(sess)
 	if u == nil {
+		s.mu.Unlock()
 		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
 	}
 	out, err := op(u.tenant.machine, u)
 	if err != nil {
+		s.mu.Unlock()
 		return call.Output{}, callError(err)
 	}
 	if markCallSession {
 		u.callSession = sess.id
 	}
 	s.executeLocked(u.tenant, out, sess)
+	s.mu.Unlock()
+	<-sess.settled() // its room joined and its events sent before the result
 	return out, nil
 }
 

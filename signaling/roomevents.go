@@ -50,10 +50,10 @@ func (s *Service) infoLocked(id room.ID, userID string) (room.ParticipantInfo, b
 // tellAvailability sends what info's user publishes to sess (D19).
 func tellAvailability(sess *session, info room.ParticipantInfo) {
 	if info.VideoPublished && !info.VideoMuted {
-		sess.notify(protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: info.UserID, IsVideoAvailable: true})
+		sess.post(protocol.EventUserVideoAvailable, protocol.UserVideoAvailableEvent{UserID: info.UserID, IsVideoAvailable: true})
 	}
 	if info.AudioPublished && !info.AudioMuted {
-		sess.notify(protocol.EventUserAudioAvailable, protocol.UserAudioAvailableEvent{UserID: info.UserID, IsAudioAvailable: true})
+		sess.post(protocol.EventUserAudioAvailable, protocol.UserAudioAvailableEvent{UserID: info.UserID, IsAudioAvailable: true})
 	}
 }
 
@@ -75,9 +75,9 @@ func (l roomListener) ParticipantJoined(id room.ID, userID string) {
 	}
 	selfInfo, _ := s.infoLocked(id, userID)
 	for other, sess := range present {
-		sess.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: userID, RoomID: wire})
+		sess.post(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: userID, RoomID: wire})
 		tellAvailability(sess, selfInfo)
-		self.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: other, RoomID: wire})
+		self.post(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: other, RoomID: wire})
 		if info, ok := s.infoLocked(id, other); ok {
 			tellAvailability(self, info)
 		}
@@ -98,7 +98,7 @@ func (l roomListener) ParticipantLeft(id room.ID, userID string) {
 	delete(present, userID)
 	delete(s.volumesSent[id], userID)
 	for _, sess := range present {
-		sess.notify(protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: userID, RoomID: roomIDToWire(id)})
+		sess.post(protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: userID, RoomID: roomIDToWire(id)})
 	}
 	if len(present) == 0 {
 		delete(s.present, id)
@@ -136,7 +136,7 @@ func (l roomListener) toOthers(id room.ID, userID, method string, params any) {
 	}
 	for uid, sess := range present {
 		if uid != userID {
-			sess.notify(method, params)
+			sess.post(method, params)
 		}
 	}
 }
@@ -146,7 +146,7 @@ func (l roomListener) toAll(id room.ID, method string, params any) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	for _, sess := range l.s.present[id] {
-		sess.notify(method, params)
+		sess.post(method, params)
 	}
 }
 
@@ -176,7 +176,7 @@ func (l roomListener) VoiceVolumes(id room.ID, volumes map[string]int) {
 			continue
 		}
 		sent[userID] = volumes
-		sess.notify(protocol.EventUserVoiceVolumeChanged, event)
+		sess.post(protocol.EventUserVoiceVolumeChanged, event)
 	}
 }
 
@@ -200,7 +200,7 @@ func (l roomListener) PublishLayersChanged(id room.ID, userID string, layers []r
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if sess, ok := l.s.present[id][userID]; ok {
-		sess.notify(protocol.EventPublishLayersChanged, protocol.PublishLayersChangedEvent{UserID: userID, Layers: out})
+		sess.post(protocol.EventPublishLayersChanged, protocol.PublishLayersChangedEvent{UserID: userID, Layers: out})
 	}
 }
 

@@ -82,7 +82,10 @@ type Service struct {
 	present   map[room.ID]map[string]*session // users whose media session is up, per room (roomevents.go)
 	closed    bool
 
-	timers sync.WaitGroup // deadline and session timer callbacks in flight
+	timers  sync.WaitGroup // deadline and session timer callbacks in flight
+	effects sync.WaitGroup // running effect queues (effects.go)
+	// background carries out effects no session asked for (records of a timeout).
+	background serial
 
 	// volumesSent (under mu) is the last onUserVoiceVolumeChanged map each present user
 	// got, per room; made on first use (roomevents.go: D20, no repeated event).
@@ -141,6 +144,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.background.wg = &s.effects
 	if s.records == nil {
 		s.records = NewMemoryRecords(0)
 	}
@@ -201,12 +205,14 @@ func (s *Service) ActiveCalls() int {
 	return n
 }
 
-// EndAllCalls hangs up every call (graceful drain after its timeout); records are written.
+// EndAllCalls hangs up every call (graceful drain after its timeout) and returns once the
+// users heard it (their effects ran) and the records are written.
 func (s *Service) EndAllCalls() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var told []*session
 	for _, t := range s.tenants {
 		for _, u := range t.users {
+			told = append(told, u.sessions...)
 			if st := t.machine.UserState(u.id); st.State != call.Idle {
 				out, err := t.machine.Disconnect(s.now(), u.id, protocol.CancelReasonDisconnect)
 				if err == nil {
@@ -215,6 +221,11 @@ func (s *Service) EndAllCalls() {
 			}
 		}
 	}
+	s.mu.Unlock()
+	for _, sess := range told {
+		<-sess.settled()
+	}
+	<-s.background.barrier()
 }
 
 // Close closes every session (their calls end as on disconnect), the rooms and the
@@ -244,8 +255,9 @@ func (s *Service) Close() error {
 		s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 	}
 	s.mu.Unlock()
-	err = errors.Join(err, s.rooms.Close())
 	s.timers.Wait()
+	s.effects.Wait() // the sessions' last effects: leaving rooms, records
+	err = errors.Join(err, s.rooms.Close())
 	return err
 }
 
@@ -269,22 +281,34 @@ func (s *Service) stopTimer(t *time.Timer) {
 
 // ---- executing the call machine's output ----
 
-// executeLocked carries out an output of t's machine: room joins and leaves first (so a
-// client that gets onCallBegin finds its room ready), then events, records and hooks, each
-// stamped with t's app. by is the session whose request produced out (nil for timers).
+// executeLocked carries out an output of t's machine. Under the lock it only updates the
+// registry and queues the work on the sessions' effects (effects.go): room joins and leaves
+// first (so a client that gets onCallBegin finds its room ready), then events; records
+// are written from the acting session's queue (or the background one), hooks are told at
+// once (they only queue). Everything is stamped with t's app. by is the session whose
+// request produced out (nil for timers).
 func (s *Service) executeLocked(t *tenant, out call.Output, by *session) {
+	var leaves leaveChain
 	for _, a := range out.Actions {
-		s.roomActionLocked(t, a, by)
+		s.roomActionLocked(t, a, by, &leaves)
 	}
 	for _, ev := range out.Events {
 		s.deliverLocked(t, ev)
 	}
 	if len(out.Records) > 0 {
-		for i := range out.Records {
-			out.Records[i].SDKAppID = t.app
+		records := out.Records
+		for i := range records {
+			records[i].SDKAppID = t.app
 		}
-		if err := s.records.Add(context.Background(), out.Records); err != nil {
-			s.log.Error("store call records", "app", t.app, "error", err)
+		write := func() {
+			if err := s.records.Add(context.Background(), records); err != nil {
+				s.log.Error("store call records", "app", t.app, "error", err)
+			}
+		}
+		if by != nil {
+			by.later(write)
+		} else {
+			s.background.do(write)
 		}
 	}
 	for _, b := range out.Began {
@@ -315,7 +339,7 @@ func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 			if ev.ExceptSession != "" && sess.id == ev.ExceptSession {
 				continue
 			}
-			sess.notify(ev.Name, ev.Payload)
+			sess.post(ev.Name, ev.Payload)
 			sent++
 		}
 	}
@@ -326,9 +350,28 @@ func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 	}
 }
 
+// leaveChain orders the room leaves of one machine output: each waits for the one before
+// it, so the room sees them in the machine's order (the user who hung up leaves first and
+// the others, still present, hear onUserLeave, D15). A leave only ever waits for one queued
+// earlier, so the queues cannot wait for each other in a circle.
+type leaveChain struct{ last <-chan struct{} }
+
+// then queues leave on sess after the chain's previous leave.
+func (c *leaveChain) then(sess *session, leave func()) {
+	prev, done := c.last, make(chan struct{})
+	c.last = done
+	sess.later(func() {
+		if prev != nil {
+			<-prev
+		}
+		leave()
+		close(done)
+	})
+}
+
 // roomActionLocked joins or leaves the call's room (in t's app) for the user's call
 // session.
-func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session) {
+func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session, leaves *leaveChain) {
 	u := t.users[a.UserID]
 	if u == nil {
 		return
@@ -346,15 +389,19 @@ func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session) {
 			s.log.Error("call has an invalid room", "call", a.CallID, "room", a.RoomID.String(), "error", err)
 			return
 		}
-		if err := sess.enterRoom(id); err != nil {
-			s.log.Warn("call room join failed", "user", a.UserID, "call", a.CallID, "error", err)
-		}
+		sess.later(func() {
+			if err := sess.enterRoom(id); err != nil {
+				s.log.Warn("call room join failed", "user", a.UserID, "call", a.CallID, "error", err)
+			}
+		})
 	case call.LeaveRoom:
 		if id, err := t.roomID(a.RoomID); err == nil {
 			for _, cand := range u.sessions {
-				if cand.inRoom(id) {
-					cand.exitRoom()
-				}
+				leaves.then(cand, func() {
+					if cand.inRoom(id) {
+						cand.exitRoom()
+					}
+				})
 			}
 		}
 		if u.callSession != "" && (sess == nil || sess.id == u.callSession) {
@@ -464,7 +511,7 @@ func (s *Service) endSessionLocked(sess *session, reason string) {
 	if u.callSession == sess.id {
 		u.callSession = ""
 	}
-	sess.exitRoom()
+	sess.later(sess.exitRoom)
 	sess.stopTimers()
 	if len(u.sessions) == 0 {
 		delete(t.users, u.id)

@@ -38,6 +38,9 @@ const (
 type session struct {
 	svc *Service
 	id  string
+	// effects carries out, in order, what the Service decided for this session: room joins
+	// and leaves, notifications (post), closing the socket (effects.go).
+	effects serial
 
 	mu          sync.Mutex
 	conn        *Conn
@@ -81,12 +84,15 @@ type connSession struct {
 
 func (s *Service) newConnSession(c *Conn) SessionHandler {
 	cs := &connSession{svc: s, conn: c}
-	cs.sess = &session{svc: s, id: randomHex(8), conn: c, adapter: cs}
+	cs.sess = s.newSession(c, cs)
 	return cs
 }
 
-// HandleRequest dispatches the request to the session's handlers.
+// HandleRequest dispatches the request to the session's handlers once the effects already
+// decided for the session have run: a request sees (and its answer follows) every event
+// the server sent the session before it.
 func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) (any, error) {
+	<-cs.sess.settled()
 	return cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
 }
 
@@ -106,6 +112,25 @@ func (cs *connSession) HandleClose() {
 		}
 	}))
 }
+
+// newSession is a fresh, not yet logged-in session of connection c.
+func (s *Service) newSession(c *Conn, cs *connSession) *session {
+	sess := &session{svc: s, id: randomHex(8), conn: c, adapter: cs}
+	sess.effects.wg = &s.effects
+	return sess
+}
+
+// later queues fn on the session's effects (effects.go).
+func (sess *session) later(fn func()) { sess.effects.do(fn) }
+
+// post queues a notification behind the session's earlier effects, so a client that gets
+// onCallBegin finds its room joined, and events keep the order the Service decided them.
+func (sess *session) post(method string, params any) {
+	sess.effects.do(func() { sess.notify(method, params) })
+}
+
+// settled returns a channel closed when every effect queued so far has run.
+func (sess *session) settled() <-chan struct{} { return sess.effects.barrier() }
 
 // ---- state ----
 
