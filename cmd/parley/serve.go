@@ -15,13 +15,12 @@ import (
 )
 
 // runServe loads the configuration, starts the server and blocks until SIGINT/SIGTERM.
-func runServe(args []string, _ io.Writer, stderr io.Writer) int {
+func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("parley", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration file (see configs/parley.yaml)")
 	configs.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, usage, args, stdout, stderr); !ok {
+		return code
 	}
 	cfg, err := configs.Load(*configPath, fs)
 	if err != nil {
