@@ -37,10 +37,16 @@ func quietLogger() *slog.Logger {
 // of the test if the test did not stop it.
 func startServe(t *testing.T, cfg configs.Config) *running {
 	t.Helper()
+	return startServeLogging(t, cfg, quietLogger())
+}
+
+// startServeLogging is startServe with the server logging to logger.
+func startServeLogging(t *testing.T, cfg configs.Config, logger *slog.Logger) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan *server, 1)
-	go func() { r.done <- serve(ctx, cfg, quietLogger(), ready) }()
+	go func() { r.done <- serve(ctx, cfg, logger, ready) }()
 	select {
 	case r.srv = <-ready:
 	case err := <-r.done:

@@ -204,3 +204,42 @@ func TestCLIUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestStartupLogsDemoURL: the start-up log names the demo page's URL, and that URL serves
+// the demo page.
+func TestStartupLogsDemoURL(t *testing.T) {
+	var logs safeBuffer
+	r := startServeLogging(t, testConfig(t), slog.New(slog.NewTextHandler(&logs, nil)))
+	want := `level=INFO msg="demo page" url=` + r.url("/")
+	if !strings.Contains(logs.String(), want+"\n") {
+		t.Fatalf("the start-up log has no %q:\n%s", want, logs.String())
+	}
+	resp, err := http.Get(r.url("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "<title>Parley demo</title>") {
+		t.Fatalf("GET %s: %s %s, %d bytes", r.url("/"), resp.Status, resp.Header.Get("Content-Type"), len(body))
+	}
+}
+
+// TestDemoURL: a listener on every interface is announced through loopback.
+func TestDemoURL(t *testing.T) {
+	tests := []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 7880}, "http://127.0.0.1:7880/"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 80}, "http://192.0.2.7:80/"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 7880}, "http://127.0.0.1:7880/"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 7880}, "http://[::1]:7880/"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9}, "http://[::1]:9/"},
+	}
+	for _, tt := range tests {
+		if got := demoURL(tt.addr); got != tt.want {
+			t.Errorf("demoURL(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}

@@ -123,6 +123,7 @@ func (s *server) start() error {
 	s.listener = ln
 	s.logger.Info("http listening", "address", ln.Addr().String(),
 		"websocket", "ws://"+ln.Addr().String()+"/ws", "health", "http://"+ln.Addr().String()+"/healthz")
+	s.logger.Info("demo page", "url", demoURL(ln.Addr())) // the web handler is mounted at / (newServer)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("http server stopped", "error", err)
