@@ -8,7 +8,7 @@ import (
 
 const module = "github.com/parley-rtc/parley"
 
-// TestImportDirection enforces the layering of DEVELOPERS.md:
+// TestImportDirection enforces the layering of docs/architecture.md and README.md (Layout):
 // cmd, bench → signaling → room → sfu; turn stands alone; client may use only
 // signaling's message types; configs only gathers Config types.
 func TestImportDirection(t *testing.T) {

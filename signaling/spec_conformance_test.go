@@ -1,7 +1,7 @@
 package signaling_test
 
-// Black-box conformance checks of the call service against /work/shared/spec/calls.md
-// (§4 RoomId, §5 transitions, §9 decisions D3–D18, D22) and signaling/PROTOCOL.md. Every
+// Black-box conformance checks of the call service against the product decisions D3–D18 and
+// D22 of docs/decisions.md and against signaling/PROTOCOL.md (RoomIds, call methods). Every
 // check drives real WebSocket clients through the real server and compares, per user,
 // the exact sequence of call events (names, order and payload members) with the spec's.
 //

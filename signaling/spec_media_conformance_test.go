@@ -1,7 +1,7 @@
 package signaling_test
 
-// Black-box conformance checks of the media-facing decisions of /work/shared/spec/calls.md
-// §9 — D19 availability, D20 voice volume, D21 network quality, D23 rooms without calls,
+// Black-box conformance checks of the media-facing decisions of docs/decisions.md
+// — D19 availability, D20 voice volume, D21 network quality, D23 rooms without calls,
 // D24 subscriptions, D25 error objects of the room and media methods — against
 // signaling/PROTOCOL.md, with real WebSocket clients and real PeerConnections over
 // loopback. Intervals are shortened through the server configuration where the spec

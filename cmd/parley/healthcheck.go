@@ -10,13 +10,12 @@ import (
 )
 
 // runHealthcheck is the container HEALTHCHECK: GET the health URL, exit 0 on 200.
-func runHealthcheck(args []string, _ io.Writer, stderr io.Writer) int {
+func runHealthcheck(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("healthcheck", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	url := fs.String("url", "http://127.0.0.1:7880/healthz", "health endpoint to probe")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, "Usage:\n"+healthcheckUsage, args, stdout, stderr); !ok {
+		return code
 	}
 	client := &http.Client{Timeout: *timeout}
 	resp, err := client.Get(*url)

@@ -131,3 +131,117 @@ func TestTokenSubcommandMintsAVerifiableUserSig(t *testing.T) {
 		t.Fatalf("token without --user: exit %d", code)
 	}
 }
+
+// TestCLIUsage: -h/--help of every command prints its usage to stdout and exits 0; a bad
+// flag or a stray argument prints the error and the usage to stderr and exits 2; a first
+// argument that is neither a flag nor a command is refused (exit 2) naming the commands,
+// instead of starting the server. Cases that would start a server if the check they test
+// were gone carry a bad rtc.udp_port, so that such a regression fails fast here.
+func TestCLIUsage(t *testing.T) {
+	const badPort = "--rtc.udp_port=99999"
+	var (
+		serverUsage      = []string{"Usage:", "parley [serve]", "parley token", "parley healthcheck", "Flags:", "--http.address", "--config"}
+		tokenUsage       = []string{"Usage:", "parley token", "Flags:", "--rights", "--room", "--ttl"}
+		healthcheckUsage = []string{"Usage:", "parley healthcheck", "Flags:", "--url", "--timeout"}
+		commands         = []string{"serve", "token", "healthcheck", "help"}
+	)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string // stdout contains each; stderr is empty
+		wantErr  []string // stderr starts with wantErr[0] and contains each; stdout is empty
+	}{
+		{"--help", []string{"--help"}, 0, serverUsage, nil},
+		{"-h", []string{"-h"}, 0, serverUsage, nil},
+		{"serve --help", []string{"serve", "--help"}, 0, serverUsage, nil},
+		{"serve -h", []string{"serve", "-h"}, 0, serverUsage, nil},
+		{"help", []string{"help"}, 0, serverUsage, nil},
+		{"help token", []string{"help", "token"}, 0, tokenUsage, nil},
+		{"token --help", []string{"token", "--help"}, 0, tokenUsage, nil},
+		{"token -h", []string{"token", "-h"}, 0, tokenUsage, nil},
+		{"healthcheck --help", []string{"healthcheck", "--help"}, 0, healthcheckUsage, nil},
+		{"healthcheck -h", []string{"healthcheck", "-h"}, 0, healthcheckUsage, nil},
+
+		{"token --ttl bogus", []string{"token", "--user", "alice", "--ttl", "bogus"}, 2, nil,
+			append([]string{`token: invalid argument "bogus" for "--ttl" flag`}, tokenUsage...)},
+		{"--bogus", []string{"--bogus"}, 2, nil, append([]string{"parley: unknown flag: --bogus"}, serverUsage...)},
+		{"serve --bogus", []string{"serve", "--bogus"}, 2, nil, append([]string{"parley: unknown flag: --bogus"}, serverUsage...)},
+		{"serve stray argument", []string{"serve", "extra", badPort}, 2, nil, append([]string{`parley: unexpected argument "extra"`}, serverUsage...)},
+		{"healthcheck --bogus", []string{"healthcheck", "--bogus"}, 2, nil,
+			append([]string{"healthcheck: unknown flag: --bogus"}, healthcheckUsage...)},
+		{"healthcheck bad timeout", []string{"healthcheck", "--timeout", "soon"}, 2, nil,
+			append([]string{`healthcheck: invalid argument "soon" for "--timeout" flag`}, healthcheckUsage...)},
+		{"healthcheck stray argument", []string{"healthcheck", "http://127.0.0.1:1/healthz"}, 2, nil,
+			append([]string{`healthcheck: unexpected argument "http://127.0.0.1:1/healthz"`}, healthcheckUsage...)},
+
+		{"unknown command", []string{"bogus", badPort}, 2, nil, append([]string{`parley: unknown command "bogus"`}, commands...)},
+		{"mistyped token", []string{"tokn", "--user", "alice", badPort}, 2, nil, append([]string{`parley: unknown command "tokn"`}, commands...)},
+		{"mistyped serve", []string{"server", badPort}, 2, nil, append([]string{`parley: unknown command "server"`}, commands...)},
+		{"help of an unknown command", []string{"help", "bogus"}, 2, nil, append([]string{`parley: unknown command "bogus"`}, commands...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			got, quiet := stdout.String(), stderr.String()
+			want := tt.wantOut
+			if tt.wantCode != 0 {
+				got, quiet, want = stderr.String(), stdout.String(), tt.wantErr
+				if !strings.HasPrefix(got, want[0]) {
+					t.Errorf("stderr does not start with %q: %q", want[0], got)
+				}
+			}
+			if quiet != "" {
+				t.Errorf("the other stream is not empty: %q", quiet)
+			}
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output does not contain %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+// TestStartupLogsDemoURL: the start-up log names the demo page's URL, and that URL serves
+// the demo page.
+func TestStartupLogsDemoURL(t *testing.T) {
+	var logs safeBuffer
+	r := startServeLogged(t, testConfig(t), slog.New(slog.NewTextHandler(&logs, nil)))
+	want := `level=INFO msg="demo page" url=` + r.url("/")
+	if !strings.Contains(logs.String(), want+"\n") {
+		t.Fatalf("the start-up log has no %q:\n%s", want, logs.String())
+	}
+	resp, err := http.Get(r.url("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "<title>Parley demo</title>") {
+		t.Fatalf("GET %s: %s %s, %d bytes", r.url("/"), resp.Status, resp.Header.Get("Content-Type"), len(body))
+	}
+}
+
+// TestDemoURL: a listener on every interface is announced through loopback.
+func TestDemoURL(t *testing.T) {
+	tests := []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 7880}, "http://127.0.0.1:7880/"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 80}, "http://192.0.2.7:80/"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 7880}, "http://127.0.0.1:7880/"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 7880}, "http://[::1]:7880/"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9}, "http://[::1]:9/"},
+	}
+	for _, tt := range tests {
+		if got := demoURL(tt.addr); got != tt.want {
+			t.Errorf("demoURL(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}

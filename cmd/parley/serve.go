@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,13 +16,12 @@ import (
 )
 
 // runServe loads the configuration, starts the server and blocks until SIGINT/SIGTERM.
-func runServe(args []string, _ io.Writer, stderr io.Writer) int {
+func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("parley", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration file (see configs/parley.yaml)")
 	configs.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, usage, args, stdout, stderr); !ok {
+		return code
 	}
 	cfg, err := configs.Load(*configPath, fs)
 	if err != nil {
@@ -70,4 +70,20 @@ func newLogger(cfg configs.LogConfig, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// demoURL is the address of the demo page a browser on this machine can open: a listener
+// on every interface (0.0.0.0 or [::]) is reached through loopback.
+func demoURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

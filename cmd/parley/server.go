@@ -190,6 +190,7 @@ func (s *server) start() error {
 	s.listener = ln
 	s.logger.Info("http listening", "address", ln.Addr().String(),
 		"websocket", "ws://"+ln.Addr().String()+"/ws", "health", "http://"+ln.Addr().String()+"/healthz")
+	s.logger.Info("demo page", "url", demoURL(ln.Addr())) // the web handler is mounted at / (newServer)
 	s.serveHTTP(s.http, ln)
 	if s.metricsHTTP == nil {
 		return nil

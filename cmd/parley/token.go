@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -22,23 +21,14 @@ import (
 // tests.
 func runToken(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration file holding auth.apps")
 	app := fs.Int("app", signaling.DevSDKAppID, "SDKAppID to sign for")
 	user := fs.String("user", "", "userId ([A-Za-z0-9_-]{1,64})")
 	ttl := fs.Duration("ttl", time.Hour, "validity of the token")
 	room := fs.String("room", "", `print a room grant for this room instead of a userSig: digits are an integer room (123), a JSON string a string room ('"123"'), anything else a string room (standup)`)
 	rightsFlag := fs.String("rights", "publish,subscribe", "with --room: the rights of the grant, comma-separated: publish, subscribe or both")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0 // pflag printed the usage
-		}
-		fmt.Fprintf(stderr, "token: %v\n%s", err, fs.FlagUsages())
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "token: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, "Usage:\n"+tokenUsage, args, stdout, stderr); !ok {
+		return code
 	}
 	if *user == "" {
 		fmt.Fprintln(stderr, "token: --user is required")

@@ -1,5 +1,7 @@
 // Package sqlrecords keeps the call history (signaling.RecordStore) in SQLite through the
-// pure-Go modernc.org/sqlite driver, so the server stays a static CGO_ENABLED=0 binary.
+// pure-Go github.com/ncruces/go-sqlite3 driver (SQLite translated to Go), so the server
+// stays a static CGO_ENABLED=0 binary; docs/decisions.md ("SQLite driver") says why this
+// driver.
 //
 // It sits beside signaling, not inside it: signaling owns the RecordStore interface and an
 // in-memory implementation; cmd/parley chooses this store and also serves its List to the

@@ -221,7 +221,7 @@ func TestTenantsAreSeparate(t *testing.T) {
 func TestMigratesRecordsFromBeforeTenancy(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite", "file:"+path)
+	old, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}

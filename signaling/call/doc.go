@@ -1,5 +1,6 @@
-// Package call is Parley's call state machine: the pure rules of spec/calls.md §5 and the
-// product decisions D4, D6–D18 and D22, with no I/O, no goroutines and no timers.
+// Package call is Parley's call state machine: the pure rules of the call life cycle
+// (signaling/PROTOCOL.md §4.2, §5.2) and the product decisions D4, D6–D18 and D22
+// (docs/decisions.md), with no I/O, no goroutines and no timers.
 //
 // Every input (Call, Accept, Reject, Ignore, Hangup, Disconnect, InviteUser, Join,
 // JoinInGroupCall, SwitchMediaType, Tick) takes the current time and returns an Output: the
