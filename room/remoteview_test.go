@@ -98,12 +98,7 @@ func TestPendingRemoteViewsBounded(t *testing.T) {
 	m := newManager(t, cfg, engine, &recordingListener{})
 	id, _ := room.NewStringID("wishes")
 	alice := join(t, m, id, "alice", wireOptions{publish: true})
-	waitFor(t, 10*time.Second, "alice's publisher to connect", func() bool {
-		return alice.pub.ConnectionState() == webrtc.PeerConnectionStateConnected
-	})
-	if err := alice.pub.Start(); err != nil {
-		t.Fatal(err)
-	}
+	startPublishing(t, alice)
 	bob := join(t, m, id, "bob", wireOptions{})
 	if err := bob.part.StartRemoteView("alice"); err != nil {
 		t.Fatal(err)
