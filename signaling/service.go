@@ -24,6 +24,7 @@ type ServiceConfig struct {
 	Auth      AuthConfig
 	Call      call.Config
 	Room      room.Config
+	Limits    LimitsConfig // zero: DefaultLimitsConfig
 }
 
 // Deps are the Service's collaborators. Engine is required; the rest have defaults.
@@ -67,6 +68,7 @@ type Service struct {
 	records    RecordStore
 	iceServers func(string, time.Time) []protocol.ICEServer
 	hooks      Hooks
+	limits     *limiters // limits.go
 	server     *Server
 	dispatcher *Dispatcher[*session]
 
@@ -101,7 +103,10 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	if deps.Engine == nil {
 		return nil, errors.New("signaling: NewService needs an sfu.Engine")
 	}
-	if err := errors.Join(cfg.Signaling.Validate(), cfg.Auth.Validate(), cfg.Room.Validate()); err != nil {
+	if cfg.Limits == (LimitsConfig{}) {
+		cfg.Limits = DefaultLimitsConfig()
+	}
+	if err := errors.Join(cfg.Signaling.Validate(), cfg.Auth.Validate(), cfg.Room.Validate(), cfg.Limits.Validate()); err != nil {
 		return nil, err
 	}
 	verifier, err := NewVerifier(cfg.Auth)
@@ -120,6 +125,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		records:    deps.Records,
 		iceServers: deps.ICEServers,
 		hooks:      deps.Hooks,
+		limits:     newLimiters(cfg.Limits),
 		users:      make(map[string]*user),
 		resumable:  make(map[string]*session),
 		present:    make(map[room.ID]map[string]*session),

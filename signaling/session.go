@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -53,9 +54,10 @@ type session struct {
 	evictedSeq  uint64     // seq of the newest notification pushed out of retained
 	participant *room.Participant
 	roomID      room.ID
-	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
-	sigTimer    *time.Timer // fires at the userSig's exp (D2)
-	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
+	sigGen      uint64        // bumped by every armExpiry; stale expiry timers do nothing
+	sigTimer    *time.Timer   // fires at the userSig's exp (D2)
+	graceTimer  *time.Timer   // fires at the end of the D2 grace, or of the reconnect grace
+	trickles    *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
 }
 
 // sentNote is one encoded notification kept for a resume.
@@ -84,9 +86,12 @@ func (s *Service) newConnSession(c *Conn) SessionHandler {
 	return cs
 }
 
-// HandleRequest dispatches the request to the session's handlers.
+// HandleRequest dispatches the request to the session's handlers; a connection without
+// a logged-in session must log in within signaling.login_timeout (Conn.SetLoggedIn).
 func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) (any, error) {
-	return cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
+	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
+	cs.conn.SetLoggedIn(cs.sess.loggedIn())
+	return result, err
 }
 
 // HandleClose keeps a logged-in session for the reconnect grace, then logs it out.
