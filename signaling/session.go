@@ -54,10 +54,11 @@ type session struct {
 	evictedSeq  uint64     // seq of the newest notification pushed out of retained
 	participant *room.Participant
 	roomID      room.ID
-	sigGen      uint64        // bumped by every armExpiry; stale expiry timers do nothing
-	sigTimer    *time.Timer   // fires at the userSig's exp (D2)
-	graceTimer  *time.Timer   // fires at the end of the D2 grace, or of the reconnect grace
-	trickles    *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
+	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
+	sigTimer    *time.Timer // fires at the userSig's exp (D2)
+	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
+
+	trickles *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
 }
 
 // sentNote is one encoded notification kept for a resume.
