@@ -382,11 +382,7 @@ func TestPipelinedRequestsBackpressure(t *testing.T) {
 
 	r := st.raw(t)
 	ws := r.ws
-	login, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "login", "params": protocol.LoginParams{
-		SDKAppID: protocolDevApp, UserID: "piper", UserSig: sig(t, "piper", time.Hour)}})
-	if resp := r.roundTrip(string(login)); resp.Error != nil {
-		t.Fatalf("login: %+v", resp.Error)
-	}
+	rawLogin(t, r, "piper")
 
 	pad := strings.Repeat("p", 2048)
 	request := func(i int) string {
