@@ -66,6 +66,11 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"bad turn port", "turn:\n  udp_port: -3\n", ErrInvalid, "turn.udp_port"},
 		{"unknown rtc key", "rtc:\n  node_ipp: 1.2.3.4\n", ErrUnknownKey, `"rtc.node_ipp"`},
 		{"bad log format", "log:\n  format: xml\n", ErrInvalid, "log.format"},
+		{"invitation burst below one request", "limits:\n  invitations_burst: 8\n", ErrInvalid, "limits.invitations_burst"},
+		{"unknown limits key", "limits:\n  trickles: 5\n", ErrUnknownKey, `"limits.trickles"`},
+		{"bad deny cidr", "rtc:\n  deny_candidate_cidrs: [10.0.0.0/40]\n", ErrInvalid, "rtc.deny_candidate_cidrs"},
+		{"zero login timeout", "signaling:\n  login_timeout: 0s\n", ErrInvalid, "signaling.login_timeout"},
+		{"zero pending remote views", "room:\n  max_pending_remote_views: 0\n", ErrInvalid, "room.max_pending_remote_views"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

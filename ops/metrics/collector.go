@@ -31,6 +31,7 @@ type collector struct {
 	quality                                           *prometheus.Desc
 	turnAllocations, turnAllocationsTotal             *prometheus.Desc
 	turnRelayed, turnRefusals                         *prometheus.Desc
+	limitRefusals, pipelineWaits                      *prometheus.Desc
 }
 
 func newCollector(src Sources, m *Metrics) *collector {
@@ -60,6 +61,8 @@ func newCollector(src Sources, m *Metrics) *collector {
 		turnAllocationsTotal: d("parley_turn_allocations_total", "TURN allocations made since start."),
 		turnRelayed:          d("parley_turn_relayed_bytes_total", "Payload bytes relayed by TURN, by direction.", "direction"),
 		turnRefusals:         d("parley_turn_refusals_total", "Refused TURN requests by reason.", "reason"),
+		limitRefusals:        d("parley_limit_refusals_total", "Requests and candidates refused, and sockets closed, by the limit they crossed.", "limit"),
+		pipelineWaits:        d("parley_signaling_pipeline_waits_total", "Answers that waited for a pipelining client to read (back-pressure)."),
 	}
 }
 
@@ -69,6 +72,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.rooms, c.participants, c.peers, c.published, c.subscribed, c.received, c.receivedBytes,
 		c.forwarded, c.forwardedBytes, c.dropped, c.nacks, c.plis, c.sessions, c.callsActive,
 		c.draining, c.quality, c.turnAllocations, c.turnAllocationsTotal, c.turnRelayed, c.turnRefusals,
+		c.limitRefusals, c.pipelineWaits,
 	} {
 		ch <- desc
 	}
@@ -94,6 +98,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			draining = 1
 		}
 		gauge(c.draining, draining)
+		c.collectLimits(counter)
 	}
 	if c.src.Engine != nil {
 		c.collectMedia(gauge, counter)
@@ -159,6 +164,31 @@ func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string
 	fb := c.downTracks.update(downTracks)
 	counter(c.nacks, fb[0])
 	counter(c.plis, fb[1])
+}
+
+// collectLimits reads the refusal counters of the signaling limits (signaling/limits.go),
+// the rooms (room.max_pending_remote_views) and the media plane (ICE candidates).
+func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...string)) {
+	st := c.src.Service.LimitStats()
+	for _, l := range []struct {
+		name string
+		n    uint64
+	}{
+		{"failed_logins", st.FailedLogins},
+		{"invitations", st.Invitations},
+		{"trickles", st.Trickles},
+		{"login_timeout", st.LoginTimeouts},
+		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
+	} {
+		counter(c.limitRefusals, l.n, l.name)
+	}
+	counter(c.pipelineWaits, st.PipelineWaits)
+	if c.src.Engine != nil {
+		cr := c.src.Engine.CandidateRefusals()
+		counter(c.limitRefusals, cr.Pending, "pending_candidates")
+		counter(c.limitRefusals, cr.Total, "remote_candidates")
+		counter(c.limitRefusals, cr.Denied, "denied_candidates")
+	}
 }
 
 // counts are up to three counters of one part.
