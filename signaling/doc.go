@@ -5,7 +5,11 @@
 // Ownership:
 //   - Server and Conn own the sockets: per connection a reader goroutine, a dispatch
 //     goroutine that runs requests one at a time in arrival order, and a writer goroutine
-//     draining a bounded queue.
+//     draining a bounded queue. Answers take at most replyWindow places of that queue:
+//     when they are all taken the dispatcher waits, then the reader (back-pressure on a
+//     pipelining client). A connection must log in within signaling.login_timeout.
+//   - limits.go holds the rate limits (token buckets per client IP, per user, per
+//     session) and maps the media plane's limit errors to 4009/4010.
 //   - Service owns the call machine, the user registry (userId → sessions), the resume
 //     table and the invitation deadline timer, all under Service.mu. Every machine input
 //     runs under that lock and its output (room joins/leaves, events, records, hooks) is
