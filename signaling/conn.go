@@ -394,6 +394,11 @@ func (c *Conn) respond(id json.RawMessage, result any, perr *protocol.Error) {
 		b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(resp.Error.Code, resp.Error.Message)))
 	}
 	select {
+	case <-c.closing:
+		return // a closing connection takes no more messages (see Close)
+	default:
+	}
+	select {
 	case c.replies <- struct{}{}:
 	default:
 		c.stats.pipelineWaits.Add(1)
