@@ -214,12 +214,19 @@ func newKeyedBuckets(limit rate.Limit, burst int) *keyedBuckets {
 	}
 }
 
-// get returns key's bucket; without create, nil when key has none.
+// get returns key's bucket (the overflow bucket when the map is full); without create,
+// nil when key has none.
 func (k *keyedBuckets) get(key string, now time.Time, create bool) *rate.Limiter {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if b, ok := k.buckets[key]; ok || !create {
+	if b, ok := k.buckets[key]; ok {
 		return b
+	}
+	if !create {
+		if len(k.buckets) >= maxBucketKeys {
+			return k.overflow
+		}
+		return nil
 	}
 	if len(k.buckets) >= k.sweepAt {
 		for key, b := range k.buckets {

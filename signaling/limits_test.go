@@ -63,6 +63,9 @@ func TestKeyedBucketsStayBounded(t *testing.T) {
 	if b := k.get("one too many", t1, true); b != k.overflow {
 		t.Fatal("a key beyond the cap got its own bucket")
 	}
+	if b := k.get("looked up", t1, false); b != k.overflow {
+		t.Fatal("a lookup beyond the cap does not see the overflow bucket")
+	}
 }
 
 func TestClientKey(t *testing.T) {
