@@ -81,7 +81,7 @@ type Conn struct {
 	cancel context.CancelFunc
 	stats  *connStats // the Server's counters
 
-	out     chan outMessage       // encoded messages for the writer
+	out     chan outMessage       // encoded messages for the writer (answers: at most replyWindow)
 	inbound chan protocol.Request // decoded requests for the dispatcher
 	replies chan struct{}         // one token per response in out (replyWindow)
 	closing chan struct{}         // closed once when the connection starts closing
@@ -108,16 +108,14 @@ type outMessage struct {
 func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Conn{
-		id:     id,
-		ws:     ws,
-		cfg:    cfg,
-		logger: logger.With("conn", id, "remote", remote),
-		remote: remote,
-		ctx:    ctx,
-		cancel: cancel,
-		stats:  stats,
-		// Responses take at most replyWindow places, so notifications always have
-		// write_queue_size.
+		id:      id,
+		ws:      ws,
+		cfg:     cfg,
+		logger:  logger.With("conn", id, "remote", remote),
+		remote:  remote,
+		ctx:     ctx,
+		cancel:  cancel,
+		stats:   stats,
 		out:     make(chan outMessage, cfg.WriteQueueSize+replyWindow),
 		inbound: make(chan protocol.Request, inboundQueueSize),
 		replies: make(chan struct{}, replyWindow),
