@@ -29,6 +29,8 @@ type Config struct {
 	Records   sqlrecords.Config    `mapstructure:"records"`
 	Admin     AdminConfig          `mapstructure:"admin"`
 	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
+
+	Limits signaling.LimitsConfig `mapstructure:"limits"` // rate limits on what clients ask for
 }
 
 // AdminConfig protects the admin HTTP API (GET /api/v1/calls).
@@ -96,6 +98,7 @@ func Default() Config {
 		Room:      room.DefaultConfig(),
 		Auth:      signaling.DefaultAuthConfig(),
 		Signaling: signaling.DefaultConfig(),
+		Limits:    signaling.DefaultLimitsConfig(),
 		TURN:      turn.DefaultConfig(),
 		Records:   sqlrecords.DefaultConfig(),
 		Webhooks:  webhooks.DefaultConfig(),
@@ -112,6 +115,7 @@ func (c Config) Validate() error {
 		c.Room.Validate(),
 		c.Auth.Validate(),
 		c.Signaling.Validate(),
+		c.Limits.Validate(),
 		c.TURN.Validate(),
 		c.Records.Validate(),
 		c.Admin.Validate(),

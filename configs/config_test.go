@@ -83,6 +83,11 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"negative per-IP cap", "http:\n  max_conns_per_ip: -1\n", ErrInvalid, "http.max_conns_per_ip"},
 		{"metrics address not host:port", "metrics:\n  address: nowhere\n", ErrInvalid, "metrics.address"},
 		{"metrics on the http listener", "metrics:\n  address: 127.0.0.1:7880\n", ErrInvalid, "metrics.address"},
+		{"invitation burst below one request", "limits:\n  invitations_burst: 8\n", ErrInvalid, "limits.invitations_burst"},
+		{"unknown limits key", "limits:\n  trickles: 5\n", ErrUnknownKey, `"limits.trickles"`},
+		{"bad deny cidr", "rtc:\n  deny_candidate_cidrs: [10.0.0.0/40]\n", ErrInvalid, "rtc.deny_candidate_cidrs"},
+		{"zero login timeout", "signaling:\n  login_timeout: 0s\n", ErrInvalid, "signaling.login_timeout"},
+		{"zero pending remote views", "room:\n  max_pending_remote_views: 0\n", ErrInvalid, "room.max_pending_remote_views"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

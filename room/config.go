@@ -14,6 +14,10 @@ type Config struct {
 	VolumeInterval time.Duration `mapstructure:"volume_interval"`
 	// QualityInterval is how often network quality is reported to the room.
 	QualityInterval time.Duration `mapstructure:"quality_interval"`
+	// MaxPendingRemoteViews bounds a participant's remote-view wishes (StartRemoteView,
+	// SetRemoteViewQuality) for users who are not in the room (1..1024); one more is
+	// refused with ErrTooManyRemoteViews. Wishes for users in the room are not counted.
+	MaxPendingRemoteViews int `mapstructure:"max_pending_remote_views"`
 }
 
 // DefaultConfig returns the documented defaults.
@@ -22,6 +26,8 @@ func DefaultConfig() Config {
 		EmptyTimeout:    30 * time.Second,
 		VolumeInterval:  300 * time.Millisecond,
 		QualityInterval: 2 * time.Second,
+		// Remote-view wishes for users not (yet) in the room.
+		MaxPendingRemoteViews: 32,
 	}
 }
 
@@ -36,6 +42,9 @@ func (c Config) Validate() error {
 	}
 	if err := inRange(c.QualityInterval, 500*time.Millisecond, 60*time.Second); err != nil {
 		errs = append(errs, fmt.Errorf("room.quality_interval: %w", err))
+	}
+	if c.MaxPendingRemoteViews < 1 || c.MaxPendingRemoteViews > 1024 {
+		errs = append(errs, fmt.Errorf("room.max_pending_remote_views: must be 1..1024, got %d", c.MaxPendingRemoteViews))
 	}
 	return errors.Join(errs...)
 }

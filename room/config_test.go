@@ -23,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"quality at upper bound", func(c *Config) { c.QualityInterval = time.Minute }, ""},
 		{"quality too short", func(c *Config) { c.QualityInterval = 499 * time.Millisecond }, "room.quality_interval: must be within 500ms..1m0s"},
 		{"quality too long", func(c *Config) { c.QualityInterval = 61 * time.Second }, "room.quality_interval"},
+		{"no pending remote views", func(c *Config) { c.MaxPendingRemoteViews = 0 }, "room.max_pending_remote_views: must be 1..1024"},
+		{"too many pending remote views", func(c *Config) { c.MaxPendingRemoteViews = 1025 }, "room.max_pending_remote_views"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestDefaultConfigValues(t *testing.T) {
 	c := DefaultConfig()
-	if c.EmptyTimeout != 30*time.Second || c.VolumeInterval != 300*time.Millisecond || c.QualityInterval != 2*time.Second {
+	if c.EmptyTimeout != 30*time.Second || c.VolumeInterval != 300*time.Millisecond || c.QualityInterval != 2*time.Second || c.MaxPendingRemoteViews != 32 {
 		t.Fatalf("DefaultConfig() = %+v", c)
 	}
 }

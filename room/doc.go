@@ -5,7 +5,9 @@
 // Each Participant has two sfu Peers: a publisher Peer (the client offers) and a
 // subscriber Peer (the server offers). Audio of every publisher is forwarded to everyone
 // else in the room; video only to the participants that called StartRemoteView for that
-// publisher (remembered before the publisher joins or publishes, applied when it does).
+// publisher (remembered before the publisher joins or publishes, applied when it does;
+// at most room.max_pending_remote_views such wishes for users not in the room, see
+// remoteviews.go).
 // A participant never receives its own tracks. A publisher offer from a new client
 // PeerConnection (another SDP session: the client closed its pair and made new ones)
 // replaces both Peers (Participant.renewPeers); a publisher ICE restart makes the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/parley-rtc/parley/sfu"
 )
@@ -22,6 +23,8 @@ type Manager struct {
 	closed bool
 
 	eventGoroutines sync.WaitGroup // one per room ever opened
+
+	remoteViewRefusals atomic.Uint64 // wishes refused by room.max_pending_remote_views (remoteviews.go)
 }
 
 // NewManager returns a Manager; it starts nothing. A nil listener ignores events; a nil

@@ -240,6 +240,9 @@ func (p *Participant) setRemoteView(publisherUserID string, view bool) error {
 		return fmt.Errorf("remote view by %q: %w", p.userID, ErrParticipantLeft)
 	}
 	if view {
+		if err := p.admitWishLocked(publisherUserID); err != nil {
+			return err
+		}
 		p.wantVideo[publisherUserID] = true
 	} else {
 		delete(p.wantVideo, publisherUserID)

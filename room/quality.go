@@ -29,6 +29,9 @@ func (p *Participant) SetRemoteViewQuality(publisherUserID string, width, height
 	if p.left {
 		return fmt.Errorf("remote view quality by %q: %w", p.userID, ErrParticipantLeft)
 	}
+	if err := p.admitWishLocked(publisherUserID); err != nil {
+		return err
+	}
 	size := VideoSize{Width: max(width, 0), Height: max(height, 0)}
 	p.wantSize[publisherUserID] = size
 	for rcv, dt := range p.downTracks {

@@ -1,6 +1,7 @@
 package room_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -84,4 +85,57 @@ func TestRemoteViewFollowsStartAndStop(t *testing.T) {
 	}
 	checkOrder(t, l, []string{"2147483647 joined alice", "2147483647 published alice video", "2147483647 muted alice video true"})
 	checkOrder(t, l, []string{"2147483647 joined bob", "2147483647 muted alice video true"})
+}
+
+// TestPendingRemoteViewsBounded: wishes for users who are not in the room stop at
+// room.max_pending_remote_views (ErrTooManyRemoteViews, counted); repeating a wish,
+// wishing for a user in the room and wishing again after StopRemoteView are allowed, and
+// alice's video keeps reaching bob throughout.
+func TestPendingRemoteViewsBounded(t *testing.T) {
+	engine := startEngine(t)
+	cfg := room.DefaultConfig()
+	cfg.MaxPendingRemoteViews = 3
+	m := newManager(t, cfg, engine, &recordingListener{})
+	id, _ := room.NewStringID("wishes")
+	alice := join(t, m, id, "alice", wireOptions{publish: true})
+	startPublishing(t, alice)
+	bob := join(t, m, id, "bob", wireOptions{})
+	if err := bob.part.StartRemoteView("alice"); err != nil {
+		t.Fatal(err)
+	}
+	videoOfAlice := func() uint64 {
+		tr, _ := bob.track("alice", webrtc.RTPCodecTypeVideo)
+		return tr.Packets
+	}
+	waitFor(t, 10*time.Second, "bob to see alice", func() bool { return videoOfAlice() > 30 })
+
+	steps := []struct {
+		name string
+		wish func() error
+		want error
+	}{
+		{"ghost1", func() error { return bob.part.StartRemoteView("ghost1") }, nil},
+		{"ghost2 by quality", func() error { return bob.part.SetRemoteViewQuality("ghost2", 640, 360) }, nil},
+		{"ghost3", func() error { return bob.part.StartRemoteView("ghost3") }, nil},
+		{"ghost4 over the bound", func() error { return bob.part.StartRemoteView("ghost4") }, room.ErrTooManyRemoteViews},
+		{"ghost5 quality over the bound", func() error { return bob.part.SetRemoteViewQuality("ghost5", 1, 1) }, room.ErrTooManyRemoteViews},
+		{"ghost2 view after its quality", func() error { return bob.part.StartRemoteView("ghost2") }, nil},
+		{"ghost1 again", func() error { return bob.part.StartRemoteView("ghost1") }, nil},
+		{"a user in the room", func() error { return bob.part.SetRemoteViewQuality("alice", 320, 180) }, nil},
+		{"stop ghost3", func() error { return bob.part.StopRemoteView("ghost3") }, nil},
+		{"ghost4 after a stop", func() error { return bob.part.StartRemoteView("ghost4") }, nil},
+		{"ghost6 over the bound again", func() error { return bob.part.StartRemoteView("ghost6") }, room.ErrTooManyRemoteViews},
+	}
+	for _, st := range steps {
+		if err := st.wish(); !errors.Is(err, st.want) || (st.want == nil) != (err == nil) {
+			t.Fatalf("%s: %v, want %v", st.name, err, st.want)
+		}
+	}
+	if n := m.RemoteViewRefusals(); n != 3 {
+		t.Fatalf("%d refusals counted, want 3", n)
+	}
+	before := videoOfAlice()
+	waitFor(t, 10*time.Second, "alice's video to keep flowing to bob", func() bool { return videoOfAlice() > before+30 })
+	bob.checkNoErrors(t)
+	alice.checkNoErrors(t)
 }

@@ -21,6 +21,9 @@ var (
 	ErrInvalidTarget = errors.New("invalid peer target")
 	// ErrInvalidUserID: an empty userId.
 	ErrInvalidUserID = errors.New("invalid user id")
+	// ErrTooManyRemoteViews: a remote-view wish beyond room.max_pending_remote_views for
+	// users who are not in the room.
+	ErrTooManyRemoteViews = errors.New("too many remote-view wishes for users not in the room")
 )
 
 // Target names one of a participant's two PeerConnections.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -17,6 +18,7 @@ const (
 	minICETimeout      = 100 * time.Millisecond
 	maxICETimeout      = 10 * time.Minute
 	maxBufferPackets   = 32768 // a power of two below 2^16, so slot = seq % size never aliases within a window
+	maxCandidatesLimit = 4096
 )
 
 // Config is the media plane's configuration, embedded under the key `rtc` in the root
@@ -56,6 +58,20 @@ type Config struct {
 	ICEDisconnectedTimeout time.Duration `mapstructure:"ice_disconnected_timeout"`
 	ICEFailedTimeout       time.Duration `mapstructure:"ice_failed_timeout"`
 	ICEKeepaliveInterval   time.Duration `mapstructure:"ice_keepalive_interval"`
+	// MaxPendingCandidates bounds the remote ICE candidates one PeerConnection queues
+	// before its remote description is set (1..4096, at most max_remote_candidates); more
+	// are refused with ErrTooManyCandidates.
+	MaxPendingCandidates int `mapstructure:"max_pending_candidates"`
+	// MaxRemoteCandidates bounds the remote ICE candidates one PeerConnection takes per
+	// ICE generation: those trickled since the generation began (queued ones included)
+	// plus those in its latest remote description (1..4096). A trickled candidate beyond
+	// it, or a description carrying more, is refused with ErrTooManyCandidates. An ICE
+	// restart (a description with new credentials) starts a new count.
+	MaxRemoteCandidates int `mapstructure:"max_remote_candidates"`
+	// DenyCandidateCIDRs are the address prefixes (CIDR, or a single IP) remote
+	// candidates must not point the ICE agent at: a trickled one is refused with
+	// ErrCandidateDenied, one in an offer or answer is removed from it.
+	DenyCandidateCIDRs []string `mapstructure:"deny_candidate_cidrs"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -72,6 +88,11 @@ func DefaultConfig() Config {
 		ICEDisconnectedTimeout: 5 * time.Second,
 		ICEFailedTimeout:       25 * time.Second,
 		ICEKeepaliveInterval:   2 * time.Second,
+		MaxPendingCandidates:   64,
+		MaxRemoteCandidates:    256,
+		// Link-local addresses, which include the cloud metadata service 169.254.169.254,
+		// and the IPv6 metadata address of EC2.
+		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
 	}
 }
 
@@ -137,5 +158,28 @@ func (c Config) Validate() error {
 	if c.ICEKeepaliveInterval >= c.ICEDisconnectedTimeout {
 		add("ice_keepalive_interval", "must be shorter than ice_disconnected_timeout (%s), got %s", c.ICEDisconnectedTimeout, c.ICEKeepaliveInterval)
 	}
+	if c.MaxRemoteCandidates < 1 || c.MaxRemoteCandidates > maxCandidatesLimit {
+		add("max_remote_candidates", "must be 1..%d, got %d", maxCandidatesLimit, c.MaxRemoteCandidates)
+	}
+	if c.MaxPendingCandidates < 1 || c.MaxPendingCandidates > c.MaxRemoteCandidates {
+		add("max_pending_candidates", "must be 1..max_remote_candidates (%d), got %d", c.MaxRemoteCandidates, c.MaxPendingCandidates)
+	}
+	for i, s := range c.DenyCandidateCIDRs {
+		if _, err := parsePrefix(s); err != nil {
+			add("deny_candidate_cidrs", "entry %d: %v", i, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// parsePrefix reads a CIDR or a single IP address (a prefix of its full length).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR or an IP address", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

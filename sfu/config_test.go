@@ -37,6 +37,13 @@ func TestConfigValidate(t *testing.T) {
 		{"ice failed too big", func(c *Config) { c.ICEFailedTimeout = 11 * time.Minute }, "rtc.ice_failed_timeout"},
 		{"ice keepalive negative", func(c *Config) { c.ICEKeepaliveInterval = -time.Second }, "rtc.ice_keepalive_interval"},
 		{"ice keepalive not below disconnected", func(c *Config) { c.ICEKeepaliveInterval = 5 * time.Second }, "rtc.ice_keepalive_interval: must be shorter"},
+		{"pending candidates zero", func(c *Config) { c.MaxPendingCandidates = 0 }, "rtc.max_pending_candidates"},
+		{"pending above total", func(c *Config) { c.MaxPendingCandidates = c.MaxRemoteCandidates + 1 }, "rtc.max_pending_candidates"},
+		{"total candidates too big", func(c *Config) { c.MaxRemoteCandidates = 4097 }, "rtc.max_remote_candidates"},
+		{"deny cidr bad", func(c *Config) { c.DenyCandidateCIDRs = []string{"10.0.0.0/8", "10.0.0.0/33"} }, "rtc.deny_candidate_cidrs: entry 1"},
+		{"deny cidr with zone", func(c *Config) { c.DenyCandidateCIDRs = []string{"fe80::1%eth0"} }, "rtc.deny_candidate_cidrs: entry 0"},
+		{"deny single IPs and none", func(c *Config) { c.DenyCandidateCIDRs = []string{"127.0.0.1", "::1"} }, ""},
+		{"deny nothing", func(c *Config) { c.DenyCandidateCIDRs = nil }, ""},
 		{"ice short for tests", func(c *Config) {
 			c.ICEDisconnectedTimeout, c.ICEFailedTimeout, c.ICEKeepaliveInterval = time.Second, time.Second, 200*time.Millisecond
 		}, ""},

@@ -10,6 +10,10 @@
 //     through the ICE UDP mux. NewEngine opens nothing; Start opens the socket; Close is
 //     idempotent.
 //   - Peer: one PeerConnection, publisher (client offers) or subscriber (server offers).
+//     Remote candidates pass the Engine's policy (candidates.go) before they reach ICE:
+//     addresses in rtc.deny_candidate_cidrs are refused when trickled and removed from
+//     descriptions; at most rtc.max_pending_candidates wait for the remote description
+//     and rtc.max_remote_candidates are taken per ICE generation.
 //   - Receiver: one published track; its packet buffer answers NACKs.
 //   - DownTrack: one (subscriber, track); rewrites SSRC, payload type, sequence numbers and
 //     timestamps; answers NACKs; forwards PLI/FIR to the publisher (throttled per track).

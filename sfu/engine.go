@@ -36,6 +36,7 @@ type Engine struct {
 	peers   map[*Peer]struct{}
 
 	estimators estimatorRouter // each new PeerConnection's GCC estimator (bandwidth.go)
+	candidates *candidateGuard // remote candidate policy and refusal counts (candidates.go)
 }
 
 // NewEngine validates cfg and returns an Engine; it opens nothing (see Start).
@@ -46,7 +47,7 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, logger: logger, peers: make(map[*Peer]struct{})}, nil
+	return &Engine{cfg: cfg, logger: logger, peers: make(map[*Peer]struct{}), candidates: newCandidateGuard(cfg)}, nil
 }
 
 // Start opens the UDP socket on bind_address:udp_port and the ICE-TCP listener (see

@@ -20,6 +20,11 @@ var (
 	ErrReceiverClosed = errors.New("sfu: receiver closed")
 	// ErrCodecNotNegotiated: the subscriber does not accept the published track's codec.
 	ErrCodecNotNegotiated = errors.New("sfu: codec not negotiated")
+	// ErrTooManyCandidates: a remote ICE candidate beyond rtc.max_pending_candidates
+	// (queued before the remote description) or rtc.max_remote_candidates.
+	ErrTooManyCandidates = errors.New("sfu: too many ICE candidates")
+	// ErrCandidateDenied: a remote ICE candidate's address is in rtc.deny_candidate_cidrs.
+	ErrCandidateDenied = errors.New("sfu: ICE candidate address denied")
 	// ErrMalformedRTP: a packet could not be parsed as RTP.
 	ErrMalformedRTP = errors.New("sfu: malformed RTP packet")
 )

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,41 @@ func FuzzSDPIdentity(f *testing.F) {
 		}
 		if sdpSession(sdp) != id {
 			t.Fatal("sdpSession is not deterministic")
+		}
+	})
+}
+
+// FuzzCandidateFilter feeds arbitrary descriptions to the remote-candidate filter: it
+// must keep every line but the denied candidates, leave no denied candidate, count
+// the candidate lines it keeps, and change nothing on a second pass.
+func FuzzCandidateFilter(f *testing.F) {
+	f.Add("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=candidate:1 1 udp 2130706431 169.254.169.254 4444 typ host\r\n")
+	f.Add("a=candidate:1 1 udp 2130706431 127.0.0.1 4444 typ host\na=candidate:2 1 udp 1 fe80::1%eth0 9 typ host\n")
+	f.Add("a=candidate:3 1 tcp 1 ::ffff:169.254.1.1 9 typ host tcptype passive\r\na=end-of-candidates\r\n")
+	f.Add("a=candidate:4 1 udp 1 fd00:ec2::254 9 typ srflx raddr 0.0.0.0 rport 0\r\n")
+	f.Add("a=candidate:5 1 udp 1 host.local 9 typ host\r\na=candidate:\r\na=candidate")
+	f.Fuzz(func(t *testing.T, sdp string) {
+		g := newCandidateGuard(DefaultConfig())
+		out, kept := g.filterSDP(sdp)
+		candidateLines := 0
+		for line := range strings.Lines(out) {
+			value, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "a=")
+			if !ok || !strings.HasPrefix(value, "candidate:") {
+				continue
+			}
+			candidateLines++
+			if errors.Is(g.screen(value), ErrCandidateDenied) {
+				t.Fatalf("denied candidate kept: %q", line)
+			}
+		}
+		if candidateLines != kept {
+			t.Fatalf("kept %d candidate lines, counted %d", candidateLines, kept)
+		}
+		if again, n := g.filterSDP(out); again != out || n != kept {
+			t.Fatalf("second pass changed the description: %q -> %q", out, again)
+		}
+		if len(out) > len(sdp) {
+			t.Fatalf("filter added text: %q -> %q", sdp, out)
 		}
 	})
 }

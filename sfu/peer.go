@@ -61,6 +61,7 @@ type Peer struct {
 	pendingLocal      []webrtc.ICECandidateInit
 	remoteSet         bool
 	pendingRemote     []webrtc.ICECandidateInit
+	candidates        remoteCandidates // counted against the caps (candidates.go)
 	offerPending      bool
 	restartICE        bool         // subscriber: the next offer restarts ICE (RestartICE)
 	remoteUfrag       string       // publisher: the ICE username fragment of the last applied offer
@@ -151,9 +152,15 @@ func (p *Peer) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescr
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer on %s: %w", p.role, ErrWrongRole)
 	}
 	ufrag, session := iceUfrag(offer.SDP), sdpSession(offer.SDP)
+	sdp, candidates, err := p.screenDescription(offer.SDP)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", err)
+	}
+	offer.SDP = sdp
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
 	}
+	p.noteRemoteDescription(sdp, candidates)
 	p.flushRemoteCandidates()
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
@@ -273,8 +280,15 @@ func (p *Peer) HandleAnswer(answer webrtc.SessionDescription) error {
 	if !pending {
 		return fmt.Errorf("handle answer: %w", ErrNoOfferPending)
 	}
-	err := p.pc.SetRemoteDescription(answer)
+	sdp, candidates, err := p.screenDescription(answer.SDP)
 	if err == nil {
+		answer.SDP = sdp
+		if err = p.pc.SetRemoteDescription(answer); err != nil {
+			err = fmt.Errorf("set remote description: %w", err)
+		}
+	}
+	if err == nil {
+		p.noteRemoteDescription(sdp, candidates)
 		p.flushRemoteCandidates()
 	}
 	p.mu.Lock()
@@ -285,17 +299,23 @@ func (p *Peer) HandleAnswer(answer webrtc.SessionDescription) error {
 	p.scheduleNegotiationLocked()
 	p.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("handle answer: set remote description: %w", err)
+		return fmt.Errorf("handle answer: %w", err)
 	}
 	return nil
 }
 
-// AddICECandidate adds a remote candidate, or keeps it until the remote description is set.
+// AddICECandidate adds a remote candidate, or keeps it until the remote description is
+// set. It refuses a candidate whose address is denied (ErrCandidateDenied), one beyond the
+// caps (ErrTooManyCandidates) and one pion could not parse; none of them reaches ICE.
 func (p *Peer) AddICECandidate(c webrtc.ICECandidateInit) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return fmt.Errorf("add ice candidate: %w", ErrPeerClosed)
+	}
+	if err := p.admitLocked(c.Candidate); err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("add ice candidate: %w", err)
 	}
 	if !p.remoteSet {
 		p.pendingRemote = append(p.pendingRemote, c)

@@ -18,11 +18,15 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// newTestEngine starts an Engine on an ephemeral loopback port.
-func newTestEngine(t *testing.T) *Engine {
+// newTestEngine starts an Engine on an ephemeral loopback port; opts change the
+// configuration first.
+func newTestEngine(t *testing.T, opts ...func(*Config)) *Engine {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.UDPPort = 0
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var logger *slog.Logger
 	if os.Getenv("SFU_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

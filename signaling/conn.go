@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,6 +28,14 @@ const (
 	// inboundQueueSize bounds the requests read but not yet handled, per connection; when
 	// it is full the reader waits (backpressure on a client that pipelines requests).
 	inboundQueueSize = 32
+	// replyWindow bounds the responses queued but not yet written, per connection; when
+	// it is full the dispatcher (and the reader, for malformed requests) waits for the
+	// writer, so a pipelining client that reads slowly is slowed down, never closed.
+	replyWindow = 32
+	// MaxPipelinedRequests bounds the requests of one connection the server has read and
+	// not yet answered: the inbound queue, the reply window, one request the reader holds
+	// and one the dispatcher runs.
+	MaxPipelinedRequests = inboundQueueSize + replyWindow + 2
 	// closeGrace bounds the closing handshake: after our close frame the peer has this long
 	// to answer before the socket is torn down.
 	closeGrace = time.Second
@@ -36,6 +45,10 @@ const (
 	// abortCloseWait bounds the close frame write of an aborted connection.
 	abortCloseWait = 100 * time.Millisecond
 )
+
+// CloseLoginTimeout is the WebSocket close status of a connection that did not log in
+// within signaling.login_timeout (PROTOCOL.md §1).
+const CloseLoginTimeout = 4008
 
 // SessionHandler is the per-connection logic the Server drives (implemented by the session layer).
 type SessionHandler interface {
@@ -66,10 +79,13 @@ type Conn struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+	stats  *connStats // the Server's counters
 
-	out     chan []byte           // encoded messages for the writer
+	out     chan outMessage       // encoded messages for the writer (answers: at most replyWindow)
 	inbound chan protocol.Request // decoded requests for the dispatcher
+	replies chan struct{}         // one token per response in out (replyWindow)
 	closing chan struct{}         // closed once when the connection starts closing
+	pending atomic.Int64          // requests read and not yet answered
 
 	mu           sync.Mutex
 	closed       bool      // closing has been closed
@@ -79,9 +95,17 @@ type Conn struct {
 	closeBy      time.Time // once closing: read deadline for the peer's close answer
 	onClose      []func()
 	closeHandled bool
+	loggedIn     bool        // SetLoggedIn(true) since the last SetLoggedIn(false)
+	loginTimer   *time.Timer // closes the connection at the login deadline
 }
 
-func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, remote string) *Conn {
+// outMessage is one encoded message for the writer; a reply holds a replies token.
+type outMessage struct {
+	b     []byte
+	reply bool
+}
+
+func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Conn{
 		id:      id,
@@ -91,8 +115,10 @@ func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, rem
 		remote:  remote,
 		ctx:     ctx,
 		cancel:  cancel,
-		out:     make(chan []byte, cfg.WriteQueueSize),
+		stats:   stats,
+		out:     make(chan outMessage, cfg.WriteQueueSize+replyWindow),
 		inbound: make(chan protocol.Request, inboundQueueSize),
+		replies: make(chan struct{}, replyWindow),
 		closing: make(chan struct{}),
 	}
 }
@@ -162,6 +188,9 @@ func (c *Conn) startClosing(code int, reason string, flush bool) {
 		c.closeBy = c.closeBy.Add(c.cfg.WriteTimeout) // time to write the queue first
 	}
 	close(c.closing)
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
 	// Bound the wait of a reader blocked on a silent peer. Set under mu so the reader
 	// cannot overwrite it with a keep-alive deadline (see extendReadDeadline).
 	_ = c.ws.NetConn().SetReadDeadline(c.closeBy)
@@ -188,7 +217,7 @@ func (c *Conn) enqueue(b []byte) error {
 	default:
 	}
 	select {
-	case c.out <- b:
+	case c.out <- outMessage{b: b}:
 		return nil
 	default:
 		c.logger.Warn("write queue full, closing slow connection", "queue", cap(c.out))
@@ -223,6 +252,7 @@ func (c *Conn) serve(session SessionHandler) {
 		return err
 	})
 
+	c.SetLoggedIn(false) // arms the login deadline
 	var wg sync.WaitGroup
 	wg.Add(2)
 	writerDone := make(chan struct{})
@@ -250,6 +280,7 @@ func (c *Conn) readLoop() (unread bool) {
 			c.readFailed(err)
 			return errors.Is(err, websocket.ErrReadLimit)
 		}
+		c.stats.notePending(c.pending.Add(1))
 		req, perr := protocol.DecodeRequest(data)
 		if perr != nil {
 			c.logger.Debug("bad request", "code", perr.Code, "error", perr.Message)
@@ -309,6 +340,7 @@ func (c *Conn) dispatchLoop(session SessionHandler) {
 			}
 			result, err := c.handle(session, req)
 			if req.IsNotification() {
+				c.pending.Add(-1) // never answered
 				if err != nil {
 					c.logger.Debug("notification failed", "method", req.Method, "error", err)
 				}
@@ -338,7 +370,9 @@ func (c *Conn) handle(session SessionHandler, req protocol.Request) (result any,
 	return session.HandleRequest(c.ctx, req)
 }
 
-// respond queues a response. A result that cannot be marshalled becomes -32603.
+// respond queues a response, waiting while replyWindow responses wait for the writer
+// (backpressure: the caller stops reading or dispatching). A result that cannot be
+// marshalled becomes -32603.
 func (c *Conn) respond(id json.RawMessage, result any, perr *protocol.Error) {
 	var resp protocol.Response
 	if perr != nil {
@@ -357,7 +391,25 @@ func (c *Conn) respond(id json.RawMessage, result any, perr *protocol.Error) {
 		c.logger.Error("cannot marshal response", "error", err)
 		b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(resp.Error.Code, resp.Error.Message)))
 	}
-	_ = c.enqueue(b)
+	select {
+	case <-c.closing:
+		return // a closing connection takes no more messages (see Close)
+	default:
+	}
+	select {
+	case c.replies <- struct{}{}:
+	default:
+		c.stats.pipelineWaits.Add(1)
+		select {
+		case c.replies <- struct{}{}:
+		case <-c.closing:
+			return
+		}
+	}
+	select {
+	case c.out <- outMessage{b: b, reply: true}:
+	case <-c.closing:
+	}
 }
 
 func (c *Conn) writeLoop() {
@@ -365,8 +417,12 @@ func (c *Conn) writeLoop() {
 	defer ping.Stop()
 	for {
 		select {
-		case b := <-c.out:
-			if err := c.write(b); err != nil {
+		case m := <-c.out:
+			if m.reply {
+				<-c.replies
+				c.pending.Add(-1)
+			}
+			if err := c.write(m.b); err != nil {
 				c.logger.Debug("write failed", "error", err)
 				c.abort(websocket.CloseAbnormalClosure, "")
 				c.writeClose()
@@ -409,8 +465,8 @@ func (c *Conn) writeClose() {
 	drain:
 		for {
 			select {
-			case b := <-c.out:
-				if c.write(b) != nil {
+			case m := <-c.out:
+				if c.write(m.b) != nil {
 					break drain
 				}
 			default:
@@ -450,4 +506,35 @@ func (c *Conn) runCloseHooks(session SessionHandler) {
 	for _, fn := range hooks {
 		fn()
 	}
+}
+
+// SetLoggedIn tells the connection whether its session is logged in. Until it is (from
+// the start, and again after a logout) the connection must log in within
+// signaling.login_timeout, or it is closed with CloseLoginTimeout.
+func (c *Conn) SetLoggedIn(loggedIn bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || loggedIn == c.loggedIn && (loggedIn || c.loginTimer != nil) {
+		return
+	}
+	c.loggedIn = loggedIn
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+		c.loginTimer = nil
+	}
+	if loggedIn {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(c.cfg.LoginTimeout, func() {
+		c.mu.Lock()
+		expired := c.loginTimer == t && !c.closed
+		c.mu.Unlock()
+		if expired {
+			c.stats.loginTimeouts.Add(1)
+			c.logger.Info("no login in time, closing", "timeout", c.cfg.LoginTimeout)
+			c.Close(CloseLoginTimeout, "login timeout")
+		}
+	})
+	c.loginTimer = t
 }

@@ -5,13 +5,17 @@
 // Ownership:
 //   - Server and Conn own the sockets: per connection a reader goroutine, a dispatch
 //     goroutine that runs requests one at a time in arrival order, and a writer goroutine
-//     draining a bounded queue.
+//     draining a bounded queue. Answers take at most replyWindow places of that queue:
+//     when they are all taken the dispatcher waits, then the reader (back-pressure on a
+//     pipelining client). A connection must log in within signaling.login_timeout.
+//   - limits.go holds the rate limits (token buckets per client IP, per user, per
+//     session) and maps the media plane's limit errors to 4009/4010.
 //   - Service owns one tenant per configured app (SDKAppID): its call machine, its user
 //     registry (userId → sessions) and its invitation deadline timer; plus the resume
 //     table and room presence, all under Service.mu. A user is (SDKAppID, userId) and a
-//     room is room.ID in its app (D26). Every machine input runs under that lock and its
-//     output (room joins/leaves, events, records, hooks) is carried out before the lock is
-//     released, so events keep the machine's order.
+//     room is room.ID in its app (D26). Every machine input runs under that lock; its
+//     output is queued on the sessions' effects (effects.go: room joins/leaves, events,
+//     record writes) and carried out after the lock is released, in each session's order.
 //   - rights.go decides who may enter which room (D27): a call's users only, or a room
 //     grant, or any user of an app with open_rooms.
 //   - session is one logged-in presence of a user; it outlives its socket for

@@ -236,7 +236,7 @@ func TestChurnLeavesNoGoroutines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("churn is long")
 	}
-	st := newStack(t)
+	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 5*time.Minute)
 	baseline := goroutines()
 	alice, bob := st.dial(t), st.dial(t)
@@ -287,7 +287,7 @@ func churnCycle(ctx context.Context, t testing.TB, alice, bob *client.Conn) {
 // BenchmarkCallSetup: login of two users, call, accept, hangup (events awaited), logout —
 // in process over loopback WebSockets. Reports setups/s.
 func BenchmarkCallSetup(b *testing.B) {
-	st := newStack(b)
+	st := newStack(b, manyInvitations)
 	ctx := context.Background()
 	alice, bob := st.dial(b), st.dial(b)
 	b.ResetTimer()

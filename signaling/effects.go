@@ -11,7 +11,7 @@ import "sync"
 //
 // Concurrency: mu guards queue and running; fns run without it.
 type serial struct {
-	wg *sync.WaitGroup // the owner's count of running queues (Service.effects)
+	count *runCount // the owner's count of running queues (Service.effects)
 
 	mu      sync.Mutex
 	queue   []func()
@@ -31,7 +31,7 @@ func (q *serial) do(fn func()) {
 	q.running = true
 	q.mu.Unlock()
 	if start {
-		q.wg.Add(1)
+		q.count.add(1)
 		go q.run()
 	}
 }
@@ -44,7 +44,7 @@ func (q *serial) barrier() <-chan struct{} {
 }
 
 func (q *serial) run() {
-	defer q.wg.Done()
+	defer q.count.add(-1)
 	for {
 		q.mu.Lock()
 		if len(q.queue) == 0 {
@@ -61,4 +61,34 @@ func (q *serial) run() {
 		q.mu.Unlock()
 		fn()
 	}
+}
+
+// runCount counts running goroutines. Unlike a sync.WaitGroup it may grow from zero while
+// someone waits (a room event may queue an effect while the Service closes): wait returns
+// when the count is zero.
+type runCount struct {
+	mu   sync.Mutex
+	n    int
+	zero *sync.Cond // made on first use, on mu
+}
+
+func (c *runCount) add(d int) {
+	c.mu.Lock()
+	c.n += d
+	if c.n == 0 && c.zero != nil {
+		c.zero.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+// wait blocks until no counted goroutine runs.
+func (c *runCount) wait() {
+	c.mu.Lock()
+	if c.zero == nil {
+		c.zero = sync.NewCond(&c.mu)
+	}
+	for c.n > 0 {
+		c.zero.Wait()
+	}
+	c.mu.Unlock()
 }

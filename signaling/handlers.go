@@ -34,8 +34,12 @@ func newDispatcher() *Dispatcher[*session] {
 func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.LoginResult, error) {
 	s := sess.svc
 	now := s.now()
+	if err := sess.checkLoginRate(now); err != nil {
+		return protocol.LoginResult{}, err
+	}
 	claims, err := s.verifier.Verify(p.SDKAppID, p.UserID, p.UserSig, now)
 	if err != nil {
+		sess.loginFailed(now)
 		return protocol.LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	s.mu.Lock()

@@ -55,6 +55,9 @@ func (sess *session) startCall(req call.CallRequest, params protocol.CallParams)
 	if s.Draining() {
 		return protocol.CallStartResult{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
 	}
+	if err := sess.checkInvitations(len(req.Invitees)); err != nil {
+		return protocol.CallStartResult{}, err
+	}
 	req.RoomID = params.RoomID
 	req.Timeout = params.Timeout
 	req.UserData = params.UserData
@@ -114,6 +117,9 @@ func (sess *session) hangup(_ context.Context, _ protocol.Empty) (protocol.Empty
 }
 
 func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) (protocol.InviteUserResult, error) {
+	if err := sess.checkInvitations(len(p.UserIDList)); err != nil {
+		return protocol.InviteUserResult{}, err
+	}
 	out, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
 		return m.InviteUser(sess.svc.now(), u.profile, p.UserIDList, p.Params.Timeout)
 	})

@@ -91,10 +91,10 @@ func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteVi
 	}
 	if width, height := wantedSize(p.VideoQuality); width > 0 || height > 0 {
 		if err := part.SetRemoteViewQuality(p.UserID, width, height); err != nil {
-			return protocol.Empty{}, err
+			return protocol.Empty{}, remoteViewError(err)
 		}
 	}
-	return protocol.Empty{}, part.StartRemoteView(p.UserID)
+	return protocol.Empty{}, remoteViewError(part.StartRemoteView(p.UserID))
 }
 
 func (sess *session) stopRemoteView(_ context.Context, p protocol.StopRemoteViewParams) (protocol.Empty, error) {
@@ -116,7 +116,7 @@ func (sess *session) setRemoteViewQuality(_ context.Context, p protocol.SetRemot
 		return protocol.Empty{}, protocol.InvalidParams("userId", "is yourself: render your own camera locally")
 	}
 	width, height := wantedSize(p.VideoQuality)
-	return protocol.Empty{}, part.SetRemoteViewQuality(p.UserID, width, height)
+	return protocol.Empty{}, remoteViewError(part.SetRemoteViewQuality(p.UserID, width, height))
 }
 
 // wantedSize is the picture size a VideoQuality asks for: explicit width/height when
@@ -148,7 +148,7 @@ func (sess *session) offer(_ context.Context, p protocol.OfferParams) (protocol.
 	}
 	answer, err := part.HandlePublisherOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: p.SDP.SDP})
 	if err != nil {
-		return protocol.OfferResult{}, protocol.FieldError(protocol.CodeNegotiationFailed, "sdp", err.Error())
+		return protocol.OfferResult{}, mediaError(err, "sdp")
 	}
 	return protocol.OfferResult{SDP: protocol.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}}, nil
 }
@@ -160,13 +160,16 @@ func (sess *session) answer(_ context.Context, p protocol.AnswerParams) (protoco
 		return protocol.Empty{}, err
 	}
 	if err := part.HandleSubscriberAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: p.SDP.SDP}); err != nil {
-		return protocol.Empty{}, protocol.FieldError(protocol.CodeNegotiationFailed, "sdp", err.Error())
+		return protocol.Empty{}, mediaError(err, "sdp")
 	}
 	return protocol.Empty{}, nil
 }
 
 // trickle adds a client ICE candidate to one of its PeerConnections.
 func (sess *session) trickle(_ context.Context, p protocol.TrickleParams) (protocol.Empty, error) {
+	if err := sess.checkTrickleRate(); err != nil {
+		return protocol.Empty{}, err
+	}
 	part, _, err := sess.currentParticipant()
 	if err != nil {
 		return protocol.Empty{}, err
@@ -178,7 +181,7 @@ func (sess *session) trickle(_ context.Context, p protocol.TrickleParams) (proto
 	c := webrtc.ICECandidateInit{Candidate: p.Candidate.Candidate, SDPMid: p.Candidate.SDPMid,
 		SDPMLineIndex: p.Candidate.SDPMLineIndex, UsernameFragment: p.Candidate.UsernameFragment}
 	if err := part.AddICECandidate(target, c); err != nil {
-		return protocol.Empty{}, protocol.FieldError(protocol.CodeNegotiationFailed, "candidate", err.Error())
+		return protocol.Empty{}, mediaError(err, "candidate")
 	}
 	return protocol.Empty{}, nil
 }

@@ -88,6 +88,7 @@ func newStackRTC(t testing.TB, rtcOpt func(*sfu.Config), opts ...stackOption) *s
 		Auth:      signaling.DefaultAuthConfig(),
 		Call:      call.DefaultConfig(),
 		Room:      room.DefaultConfig(),
+		Limits:    signaling.DefaultLimitsConfig(),
 	}
 	cfg.Room.EmptyTimeout = time.Second
 	for _, o := range opts {
@@ -113,6 +114,11 @@ func newStackRTC(t testing.TB, rtcOpt func(*sfu.Config), opts ...stackOption) *s
 		}
 	})
 	return st
+}
+
+// manyInvitations lifts limits.invitations_* for tests that make calls in a loop.
+func manyInvitations(c *signalingConfig) {
+	c.Limits.InvitationsPerMinute, c.Limits.InvitationsBurst = 100_000, 100_000
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {

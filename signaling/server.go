@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -41,10 +42,14 @@ type Config struct {
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) allowed to connect;
 	// empty means same-origin only, "*" allows any origin.
 	AllowedOrigins []string `mapstructure:"allowed_origins"`
+	// LoginTimeout is how long a connection may stay without a logged-in session: from
+	// its start and again after a logout. Then it is closed with CloseLoginTimeout (4008).
+	LoginTimeout time.Duration `mapstructure:"login_timeout"`
 }
 
 // DefaultConfig returns the defaults: 64 KiB messages, ping every 20 s, 10 s pong timeout,
-// 10 s write timeout, 256 queued messages, 10 s reconnect grace, same-origin only.
+// 10 s write timeout, 256 queued messages, 10 s reconnect grace, same-origin only, 10 s
+// to log in.
 func DefaultConfig() Config {
 	return Config{
 		MaxMessageBytes: 64 * 1024,
@@ -53,6 +58,7 @@ func DefaultConfig() Config {
 		WriteTimeout:    10 * time.Second,
 		WriteQueueSize:  256,
 		ReconnectGrace:  10 * time.Second,
+		LoginTimeout:    10 * time.Second,
 
 		MaxSessionsPerUser: 10,
 	}
@@ -81,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSessionsPerUser < 1 || c.MaxSessionsPerUser > 1000 {
 		errs = append(errs, fmt.Errorf("signaling.max_sessions_per_user: must be 1..1000, got %d", c.MaxSessionsPerUser))
+	}
+	if c.LoginTimeout < 10*time.Millisecond || c.LoginTimeout > time.Hour {
+		errs = append(errs, fmt.Errorf("signaling.login_timeout: must be 10ms..1h, got %s", c.LoginTimeout))
 	}
 	for i, o := range c.AllowedOrigins {
 		if o == "*" {
@@ -116,6 +125,47 @@ type Server struct {
 	closed   bool
 	draining bool
 	wg       sync.WaitGroup
+
+	stats connStats // counters every connection updates
+}
+
+// connStats are the Server's counters, updated by its connections.
+type connStats struct {
+	loginTimeouts atomic.Uint64 // connections closed with CloseLoginTimeout
+	pipelineWaits atomic.Uint64 // responses that waited for the reply window
+	pipelinePeak  atomic.Int64  // most requests one connection had read and not answered
+}
+
+// notePending raises the pipeline peak to n.
+func (s *connStats) notePending(n int64) {
+	for {
+		peak := s.pipelinePeak.Load()
+		if n <= peak || s.pipelinePeak.CompareAndSwap(peak, n) {
+			return
+		}
+	}
+}
+
+// ServerStats are counters of the Server since it was made.
+type ServerStats struct {
+	// LoginTimeouts: connections closed because they did not log in within
+	// signaling.login_timeout.
+	LoginTimeouts uint64
+	// PipelineWaits: responses that waited because the reply window of their connection
+	// was full (a client pipelining requests faster than it reads the answers).
+	PipelineWaits uint64
+	// PipelinePeak: the most requests one connection had read and not yet answered (at
+	// most MaxPipelinedRequests).
+	PipelinePeak int64
+}
+
+// Stats returns the Server's counters.
+func (s *Server) Stats() ServerStats {
+	return ServerStats{
+		LoginTimeouts: s.stats.loginTimeouts.Load(),
+		PipelineWaits: s.stats.pipelineWaits.Load(),
+		PipelinePeak:  s.stats.pipelinePeak.Load(),
+	}
 }
 
 // NewServer validates cfg and returns a server; it starts nothing. A nil logger discards.
@@ -210,7 +260,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.nextID++
-	c := newConn(s.nextID, ws, s.cfg, s.logger, r.RemoteAddr)
+	c := newConn(s.nextID, ws, s.cfg, s.logger, r.RemoteAddr, &s.stats)
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()

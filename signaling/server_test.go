@@ -83,6 +83,7 @@ type floodParams struct {
 func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
 	t.Helper()
 	cfg := DefaultConfig()
+	cfg.LoginTimeout = time.Hour // the test sessions never log in (Conn.SetLoggedIn)
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -762,6 +763,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no write timeout", func(c *Config) { c.WriteTimeout = 0 }, "signaling.write_timeout"},
 		{"no queue", func(c *Config) { c.WriteQueueSize = 0 }, "signaling.write_queue_size"},
 		{"negative grace", func(c *Config) { c.ReconnectGrace = -1 }, "signaling.reconnect_grace"},
+		{"no login timeout", func(c *Config) { c.LoginTimeout = 0 }, "signaling.login_timeout"},
+		{"login timeout over an hour", func(c *Config) { c.LoginTimeout = time.Hour + 1 }, "signaling.login_timeout"},
 		{"bad origin", func(c *Config) { c.AllowedOrigins = []string{"app.example"} }, "signaling.allowed_origins[0]"},
 	}
 	for _, tt := range tests {

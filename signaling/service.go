@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ type ServiceConfig struct {
 	Auth      AuthConfig
 	Call      call.Config
 	Room      room.Config
+	Limits    LimitsConfig // zero: DefaultLimitsConfig
 }
 
 // Deps are the Service's collaborators. Engine is required; the rest have defaults.
@@ -73,6 +75,7 @@ type Service struct {
 	records    RecordStore
 	iceServers func(string, time.Time) []protocol.ICEServer
 	hooks      Hooks
+	limits     *limiters // limits.go
 	server     *Server
 	dispatcher *Dispatcher[*session]
 
@@ -83,7 +86,7 @@ type Service struct {
 	closed    bool
 
 	timers  sync.WaitGroup // deadline and session timer callbacks in flight
-	effects sync.WaitGroup // running effect queues (effects.go)
+	effects runCount       // running effect queues (effects.go)
 	// background carries out effects no session asked for (records of a timeout).
 	background serial
 
@@ -118,7 +121,10 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	if deps.Engine == nil {
 		return nil, errors.New("signaling: NewService needs an sfu.Engine")
 	}
-	if err := errors.Join(cfg.Signaling.Validate(), cfg.Auth.Validate(), cfg.Room.Validate()); err != nil {
+	if cfg.Limits == (LimitsConfig{}) {
+		cfg.Limits = DefaultLimitsConfig()
+	}
+	if err := errors.Join(cfg.Signaling.Validate(), cfg.Auth.Validate(), cfg.Room.Validate(), cfg.Limits.Validate()); err != nil {
 		return nil, err
 	}
 	verifier, err := NewVerifier(cfg.Auth)
@@ -138,13 +144,14 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		iceServers: deps.ICEServers,
 		hooks:      deps.Hooks,
 		tenants:    make(map[int]*tenant, len(cfg.Auth.Apps)),
+		limits:     newLimiters(cfg.Limits),
 		resumable:  make(map[string]*session),
 		present:    make(map[room.ID]map[string]*session),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.background.wg = &s.effects
+	s.background.count = &s.effects
 	if s.records == nil {
 		s.records = NewMemoryRecords(0)
 	}
@@ -192,6 +199,29 @@ func (s *Service) Sessions() int {
 		}
 	}
 	return n
+}
+
+// AppLoad is what one app (tenant) has on this server.
+type AppLoad struct {
+	SDKAppID int
+	Sessions int // logged-in sessions
+	Calls    int // calls ringing or in progress
+}
+
+// Apps is the load of every configured app (metrics), by SDKAppID ascending.
+func (s *Service) Apps() []AppLoad {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]AppLoad, 0, len(s.tenants))
+	for _, t := range s.tenants {
+		a := AppLoad{SDKAppID: t.app, Calls: len(t.machine.CallIDs())}
+		for _, u := range t.users {
+			a.Sessions += len(u.sessions)
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y AppLoad) int { return x.SDKAppID - y.SDKAppID })
+	return out
 }
 
 // ActiveCalls is the number of calls ringing or in progress.
@@ -256,8 +286,9 @@ func (s *Service) Close() error {
 	}
 	s.mu.Unlock()
 	s.timers.Wait()
-	s.effects.Wait() // the sessions' last effects: leaving rooms, records
+	s.effects.wait() // the sessions' last effects: leaving rooms, records
 	err = errors.Join(err, s.rooms.Close())
+	s.effects.wait() // what the rooms' last events queued
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -60,6 +61,8 @@ type session struct {
 	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
 	sigTimer    *time.Timer // fires at the userSig's exp (D2)
 	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
+
+	trickles *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
 }
 
 // sentNote is one encoded notification kept for a resume.
@@ -90,10 +93,13 @@ func (s *Service) newConnSession(c *Conn) SessionHandler {
 
 // HandleRequest dispatches the request to the session's handlers once the effects already
 // decided for the session have run: a request sees (and its answer follows) every event
-// the server sent the session before it.
+// the server sent the session before it. A connection without a logged-in session must
+// log in within signaling.login_timeout (Conn.SetLoggedIn).
 func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) (any, error) {
 	<-cs.sess.settled()
-	return cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
+	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
+	cs.conn.SetLoggedIn(cs.sess.loggedIn())
+	return result, err
 }
 
 // HandleClose keeps a logged-in session for the reconnect grace, then logs it out.
@@ -116,7 +122,7 @@ func (cs *connSession) HandleClose() {
 // newSession is a fresh, not yet logged-in session of connection c.
 func (s *Service) newSession(c *Conn, cs *connSession) *session {
 	sess := &session{svc: s, id: randomHex(8), conn: c, adapter: cs}
-	sess.effects.wg = &s.effects
+	sess.effects.count = &s.effects
 	return sess
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -113,6 +114,8 @@ func TestMetricsMoveDuringACall(t *testing.T) {
 		`parley_published_tracks{kind="audio"}`: 2, `parley_published_tracks{kind="video"}`: 2,
 		`parley_subscribed_tracks{kind="audio"}`: 2, `parley_subscribed_tracks{kind="video"}`: 2,
 		`parley_peer_connections{role="publisher"}`: 2, "parley_calls_began_total": 1, "parley_call_setup_seconds_count": 1,
+		`parley_app_sessions{app="` + strconv.Itoa(signaling.DevSDKAppID) + `"}`: 2,
+		`parley_app_calls_active{app="` + strconv.Itoa(signaling.DevSDKAppID) + `"}`: 1,
 	}
 	for series, v := range want {
 		if during[series] != v {
@@ -143,5 +146,63 @@ func TestMetricsMoveDuringACall(t *testing.T) {
 	if after["parley_forwarded_packets_total"] < during["parley_forwarded_packets_total"] {
 		t.Fatalf("forwarded packets went down after the peers closed: %v < %v",
 			after["parley_forwarded_packets_total"], during["parley_forwarded_packets_total"])
+	}
+}
+
+// TestLimitMetrics: /metrics has parley_limit_refusals_total for every limit from the
+// start, and the series count what the limits refuse.
+func TestLimitMetrics(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Limits.FailedLoginsBurst = 1
+	cfg.Room.MaxPendingRemoteViews = 1
+	r := startServe(t, cfg)
+	series := func(limit string) string { return `parley_limit_refusals_total{limit="` + limit + `"}` }
+	idle := scrape(t, r)
+	for _, limit := range []string{"failed_logins", "invitations", "trickles", "login_timeout", "remote_views",
+		"pending_candidates", "remote_candidates", "denied_candidates"} {
+		if v, ok := idle[series(limit)]; !ok || v != 0 {
+			t.Errorf("idle server: %s = %v (present %v), want 0", series(limit), v, ok)
+		}
+	}
+	if _, ok := idle["parley_signaling_pipeline_waits_total"]; !ok {
+		t.Error("/metrics lacks parley_signaling_pipeline_waits_total")
+	}
+
+	ctx := ctxFor(t, 30*time.Second)
+	alice := login(t, r.wsURL(), "alice")
+	grant, err := signaling.MintRoomGrant(signaling.DevSDKAppID, []byte(signaling.DevSecret), "alice", protocol.StrRoom("limits"),
+		protocol.RoomRights{Publish: true, Subscribe: true}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.JoinRoomWithGrant(ctx, protocol.StrRoom("limits"), grant); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.StartRemoteView(ctx, "ghost1", protocol.VideoQuality{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.StartRemoteView(ctx, "ghost2", protocol.VideoQuality{}); !isCode(err, protocol.CodeTooManyRemoteViews) {
+		t.Fatalf("second pending wish: %v, want 4009", err)
+	}
+	metadata := protocol.ICECandidate{Candidate: "candidate:1 1 udp 2130706431 169.254.169.254 80 typ host"}
+	err = alice.Request(ctx, protocol.MethodTrickle, protocol.TrickleParams{Target: protocol.TargetPublisher, Candidate: metadata}, nil)
+	if !isCode(err, protocol.CodeNegotiationFailed) {
+		t.Fatalf("metadata candidate: %v, want 4004", err)
+	}
+	mallory, err := client.Dial(ctx, r.wsURL(), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mallory.Close()
+	for _, want := range []int{protocol.CodeUserSigInvalid, protocol.CodeRateLimited} {
+		if _, err := mallory.Login(ctx, signaling.DevSDKAppID, "mallory", "forged"); !isCode(err, want) {
+			t.Fatalf("forged login: %v, want %d", err, want)
+		}
+	}
+	after := scrape(t, r)
+	for limit, want := range map[string]float64{"failed_logins": 1, "remote_views": 1, "denied_candidates": 1, "invitations": 0} {
+		if got := after[series(limit)]; got != want {
+			t.Errorf("%s = %v, want %v", series(limit), got, want)
+		}
 	}
 }

@@ -83,7 +83,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		}
 	}
 	svc, err := signaling.NewService(signaling.ServiceConfig{
-		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room,
+		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room, Limits: cfg.Limits,
 	}, signaling.Deps{
 		Engine:     engine,
 		Records:    s.records,

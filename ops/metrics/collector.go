@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strconv"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -28,9 +29,11 @@ type collector struct {
 	forwarded, forwardedBytes, dropped                *prometheus.Desc
 	nacks, plis                                       *prometheus.Desc
 	sessions, callsActive, draining                   *prometheus.Desc
+	appSessions, appCalls                             *prometheus.Desc
 	quality                                           *prometheus.Desc
 	turnAllocations, turnAllocationsTotal             *prometheus.Desc
 	turnRelayed, turnRefusals                         *prometheus.Desc
+	limitRefusals, pipelineWaits                      *prometheus.Desc
 }
 
 func newCollector(src Sources, m *Metrics) *collector {
@@ -54,12 +57,16 @@ func newCollector(src Sources, m *Metrics) *collector {
 		plis:                 d("parley_plis_total", "Keyframe requests (PLI and FIR) from subscribers."),
 		sessions:             d("parley_signaling_sessions", "Logged-in signaling sessions."),
 		callsActive:          d("parley_calls_active", "Calls ringing or in progress."),
+		appSessions:          d("parley_app_sessions", "Logged-in sessions by app (SDKAppID).", "app"),
+		appCalls:             d("parley_app_calls_active", "Calls ringing or in progress by app (SDKAppID).", "app"),
 		draining:             d("parley_draining", "1 while the server drains (refuses new sessions and calls)."),
 		quality:              d("parley_network_quality_participants", "Participants by their latest network quality.", "quality"),
 		turnAllocations:      d("parley_turn_allocations", "TURN allocations alive."),
 		turnAllocationsTotal: d("parley_turn_allocations_total", "TURN allocations made since start."),
 		turnRelayed:          d("parley_turn_relayed_bytes_total", "Payload bytes relayed by TURN, by direction.", "direction"),
 		turnRefusals:         d("parley_turn_refusals_total", "Refused TURN requests by reason.", "reason"),
+		limitRefusals:        d("parley_limit_refusals_total", "Requests and candidates refused, and sockets closed, by the limit they crossed.", "limit"),
+		pipelineWaits:        d("parley_signaling_pipeline_waits_total", "Answers that waited for a pipelining client to read (back-pressure)."),
 	}
 }
 
@@ -69,6 +76,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.rooms, c.participants, c.peers, c.published, c.subscribed, c.received, c.receivedBytes,
 		c.forwarded, c.forwardedBytes, c.dropped, c.nacks, c.plis, c.sessions, c.callsActive,
 		c.draining, c.quality, c.turnAllocations, c.turnAllocationsTotal, c.turnRelayed, c.turnRefusals,
+		c.limitRefusals, c.pipelineWaits, c.appSessions, c.appCalls,
 	} {
 		ch <- desc
 	}
@@ -89,11 +97,17 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.participants, float64(svc.Rooms().Participants()))
 		gauge(c.sessions, float64(svc.Sessions()))
 		gauge(c.callsActive, float64(svc.ActiveCalls()))
+		for _, a := range svc.Apps() {
+			app := strconv.Itoa(a.SDKAppID)
+			gauge(c.appSessions, float64(a.Sessions), app)
+			gauge(c.appCalls, float64(a.Calls), app)
+		}
 		draining := 0.0
 		if svc.Draining() {
 			draining = 1
 		}
 		gauge(c.draining, draining)
+		c.collectLimits(counter)
 	}
 	if c.src.Engine != nil {
 		c.collectMedia(gauge, counter)
@@ -159,6 +173,31 @@ func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string
 	fb := c.downTracks.update(downTracks)
 	counter(c.nacks, fb[0])
 	counter(c.plis, fb[1])
+}
+
+// collectLimits reads the refusal counters of the signaling limits (signaling/limits.go),
+// the rooms (room.max_pending_remote_views) and the media plane (ICE candidates).
+func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...string)) {
+	st := c.src.Service.LimitStats()
+	for _, l := range []struct {
+		name string
+		n    uint64
+	}{
+		{"failed_logins", st.FailedLogins},
+		{"invitations", st.Invitations},
+		{"trickles", st.Trickles},
+		{"login_timeout", st.LoginTimeouts},
+		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
+	} {
+		counter(c.limitRefusals, l.n, l.name)
+	}
+	counter(c.pipelineWaits, st.PipelineWaits)
+	if c.src.Engine != nil {
+		cr := c.src.Engine.CandidateRefusals()
+		counter(c.limitRefusals, cr.Pending, "pending_candidates")
+		counter(c.limitRefusals, cr.Total, "remote_candidates")
+		counter(c.limitRefusals, cr.Denied, "denied_candidates")
+	}
 }
 
 // counts are up to three counters of one part.

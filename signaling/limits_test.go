@@ -1,0 +1,90 @@
+package signaling
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLimitsConfigValidate(t *testing.T) {
+	if err := DefaultLimitsConfig().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	tests := []struct {
+		name   string
+		mutate func(*LimitsConfig)
+		key    string
+	}{
+		{"no failed logins", func(c *LimitsConfig) { c.FailedLoginsPerMinute = 0 }, "limits.failed_logins_per_minute"},
+		{"no failed login burst", func(c *LimitsConfig) { c.FailedLoginsBurst = 0 }, "limits.failed_logins_burst"},
+		{"no invitations", func(c *LimitsConfig) { c.InvitationsPerMinute = 0 }, "limits.invitations_per_minute"},
+		{"burst below one full request", func(c *LimitsConfig) { c.InvitationsBurst = 31 }, "limits.invitations_burst: must be 32.."},
+		{"negative trickles", func(c *LimitsConfig) { c.TricklesPerSecond = -1 }, "limits.trickles_per_second"},
+		{"trickle burst too big", func(c *LimitsConfig) { c.TricklesBurst = 100_001 }, "limits.trickles_burst"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultLimitsConfig()
+			tt.mutate(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.key)
+			}
+		})
+	}
+}
+
+// TestKeyedBucketsStayBounded: buckets that refilled are forgotten at the next sweep;
+// with maxBucketKeys buckets in use, new keys share the overflow bucket.
+func TestKeyedBucketsStayBounded(t *testing.T) {
+	k := newKeyedBuckets(1, 2) // one token a second, burst 2
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range sweepAtLeast {
+		k.get(fmt.Sprint("a", i), t0, true).AllowN(t0, 1)
+	}
+	if k.get("a0", t0, false) == nil || k.get("absent", t0, false) != nil {
+		t.Fatal("get without create")
+	}
+	if n := k.len(); n != sweepAtLeast {
+		t.Fatalf("%d buckets, want %d", n, sweepAtLeast)
+	}
+	// A second later every bucket is full again: the next new key sweeps them away.
+	t1 := t0.Add(time.Second)
+	k.get("b", t1, true).AllowN(t1, 1)
+	if n := k.len(); n != 1 {
+		t.Fatalf("%d buckets after the sweep, want 1", n)
+	}
+	for i := range maxBucketKeys {
+		k.get(fmt.Sprint("c", i), t1, true).AllowN(t1, 1)
+	}
+	if n := k.len(); n != maxBucketKeys {
+		t.Fatalf("%d buckets, want the cap %d", n, maxBucketKeys)
+	}
+	if b := k.get("one too many", t1, true); b != k.overflow {
+		t.Fatal("a key beyond the cap got its own bucket")
+	}
+	if b := k.get("looked up", t1, false); b != k.overflow {
+		t.Fatal("a lookup beyond the cap does not see the overflow bucket")
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	tests := []struct{ remote, want string }{
+		{"127.0.0.1:50000", "127.0.0.1"},
+		{"203.0.113.7:1", "203.0.113.7"},
+		{"[::ffff:203.0.113.7]:1", "203.0.113.7"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:80", "2001:db8:1:2::/64"},
+		{"[fe80::1%eth0]:80", "fe80::/64"},
+		{"not an address", "not an address"},
+	}
+	for _, tt := range tests {
+		sess := &session{conn: &Conn{remote: tt.remote}}
+		if got := sess.clientKey(); got != tt.want {
+			t.Errorf("clientKey(%s) = %q, want %q", tt.remote, got, tt.want)
+		}
+	}
+	if got := (&session{}).clientKey(); got != "" {
+		t.Errorf("clientKey without a connection = %q", got)
+	}
+}
