@@ -114,7 +114,7 @@ func TestMetricsMoveDuringACall(t *testing.T) {
 		`parley_published_tracks{kind="audio"}`: 2, `parley_published_tracks{kind="video"}`: 2,
 		`parley_subscribed_tracks{kind="audio"}`: 2, `parley_subscribed_tracks{kind="video"}`: 2,
 		`parley_peer_connections{role="publisher"}`: 2, "parley_calls_began_total": 1, "parley_call_setup_seconds_count": 1,
-		`parley_app_sessions{app="` + strconv.Itoa(signaling.DevSDKAppID) + `"}`: 2,
+		`parley_app_sessions{app="` + strconv.Itoa(signaling.DevSDKAppID) + `"}`:     2,
 		`parley_app_calls_active{app="` + strconv.Itoa(signaling.DevSDKAppID) + `"}`: 1,
 	}
 	for series, v := range want {
