@@ -89,6 +89,9 @@ type Service struct {
 	effects runCount       // running effect queues (effects.go)
 	// background carries out effects no session asked for (records of a timeout).
 	background serial
+	// beforeJoin, when set (tests: export_test.go), runs on a session's effects queue
+	// before it joins a room: it simulates a slow PeerConnection build.
+	beforeJoin func(userID string)
 
 	// volumesSent (under mu) is the last onUserVoiceVolumeChanged map each present user
 	// got, per room; made on first use (roomevents.go: D20, no repeated event).

@@ -306,6 +306,9 @@ func (sess *session) enterRoomWithRights(id room.ID, rights room.Rights) error {
 	current, currentID := sess.participant, sess.roomID
 	userID := sess.userID
 	sess.mu.Unlock()
+	if hook := sess.svc.beforeJoin; hook != nil {
+		hook(userID)
+	}
 	if current != nil {
 		if currentID == id {
 			return nil

@@ -1,0 +1,5 @@
+package signaling
+
+// SetBeforeJoin makes fn run on a session's effects queue before each room join (a slow
+// PeerConnection build in tests). Set it before any session exists.
+func (s *Service) SetBeforeJoin(fn func(userID string)) { s.beforeJoin = fn }
