@@ -31,7 +31,7 @@ type Participant struct {
 	activeSub atomic.Pointer[sfu.Peer]
 
 	// Guarded by room.mu.
-	pub            *sfu.Peer // nil until the client's first offer; replaced by renewPeers
+	pub            *sfu.Peer // nil until the client's first offer; replaced by buildPeers(renew)
 	sub            *sfu.Peer // nil until needed (peers.go); replaced together with pub
 	subBuilding    bool      // a subscriber Peer is being built in the background
 	early          bool      // joined early and not activated yet (early.go)
@@ -78,7 +78,7 @@ func (p *Participant) Room() *Room { return p.room }
 // flow through Signaller.SendCandidate from now on, possibly before the caller has sent
 // the answer: clients queue remote candidates until their remote description is set. An
 // offer from a new client PeerConnection (the client closed its pair and made new ones)
-// first replaces both Peers (renewPeers).
+// first replaces both Peers (buildPeers, peers.go).
 func (p *Participant) HandlePublisherOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
 	pub, err := p.publisherFor(offer)
 	if err != nil {
