@@ -90,8 +90,15 @@ func eventCountJS(name, cond string) string {
 
 func signIn(b *browser, baseURL, userID string) {
 	b.t.Helper()
+	signInAt(b, baseURL+"/", userID)
+}
+
+// signInAt is signIn on the demo page at pageURL (which may carry options, e.g.
+// ?earlyMedia=0).
+func signInAt(b *browser, pageURL, userID string) {
+	b.t.Helper()
 	b.do(
-		chromedp.Navigate(baseURL+"/"),
+		chromedp.Navigate(pageURL),
 		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
 		chromedp.SetValue(chromedp.CSS("#user-id"), userID),
 		chromedp.Click(chromedp.CSS("#voice-processing")), // off: deterministic audio levels
