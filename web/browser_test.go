@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -127,12 +126,8 @@ func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
 // video-call bob, who accepts from the ringing dialog.
 func startVideoCall(t *testing.T, srv *testServer) (alice, bob *browser) {
 	t.Helper()
-	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
-	if err := writeSineWAV(wav, 10); err != nil {
-		t.Fatal(err)
-	}
-	alice = newBrowser(t, "alice", wav)
-	bob = newBrowser(t, "bob", wav)
+	bs := newBrowsers(t, "alice", "bob")
+	alice, bob = bs[0], bs[1]
 	signIn(alice, srv.URL, "alice")
 	signIn(bob, srv.URL, "bob")
 
@@ -170,6 +165,10 @@ func TestBrowserCall(t *testing.T) {
 		}
 		if !eval[bool](b, `window.parleyDemo.engine.isSimulcastPublishing`) {
 			t.Errorf("%s: the SDK did not publish simulcast", b.name)
+		}
+		// Chromium's send bandwidth estimate starts at the SDK's startBitrateKbps (1000).
+		if !eval[bool](b, `/a=fmtp:\d+ .*x-google-start-bitrate=1000/.test(window.parleyDemo.engine._media.peerConnections.publisher.remoteDescription.sdp)`) {
+			t.Errorf("%s: the publisher's answer carries no start bitrate for video", b.name)
 		}
 	}
 	for _, b := range []*browser{alice, bob} {
@@ -284,12 +283,8 @@ func TestBrowserReconnect(t *testing.T) {
 // hear each other; leaving takes both back to the lobby.
 func TestBrowserRoom(t *testing.T) {
 	srv := startTestServer(t, true)
-	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
-	if err := writeSineWAV(wav, 10); err != nil {
-		t.Fatal(err)
-	}
-	alice := newBrowser(t, "alice", wav)
-	bob := newBrowser(t, "bob", wav)
+	bs := newBrowsers(t, "alice", "bob")
+	alice, bob := bs[0], bs[1]
 	signIn(alice, srv.URL, "alice")
 	signIn(bob, srv.URL, "bob")
 	joinRoom := func(b *browser) {

@@ -1,7 +1,8 @@
 // Parley demo page: sign in, call a user (or several: a group call) or join a room, and talk.
 // Uses only the public SDK (/sdk/parley.js). window.parleyDemo exposes the engine and the
-// received events for debugging (and for the browser tests). ?earlyMedia=0 in the page's
-// URL turns the SDK's early media off (for comparing accept → first frame).
+// received events for debugging (and for the browser tests). Options in the page's URL:
+// ?earlyMedia=0 turns the SDK's early media off, ?startBitrateKbps=N sets the SDK's
+// startBitrateKbps (for comparing accept → first frame).
 
 import { MediaType, NetworkQuality, ParleyCallEngine } from '/sdk/parley.js';
 
@@ -18,8 +19,11 @@ const MAX_LOG_LINES = 200;
 const $ = (id) => document.getElementById(id);
 
 const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const pageOptions = new URLSearchParams(location.search);
 const engine = ParleyCallEngine.createInstance({
-  url: wsURL, earlyMedia: new URLSearchParams(location.search).get('earlyMedia') !== '0',
+  url: wsURL,
+  earlyMedia: pageOptions.get('earlyMedia') !== '0',
+  ...(pageOptions.has('startBitrateKbps') ? { startBitrateKbps: Number(pageOptions.get('startBitrateKbps')) } : {}),
 });
 
 /** What the page shows: 'signin' | 'lobby' | 'incall'. */
