@@ -165,6 +165,7 @@ func TestTypedMethods(t *testing.T) {
 			return c.JoinInGroupCall(ctx, protocol.StrRoom("r1"), "g1", protocol.MediaTypeVideo)
 		}, `{"roomId":"r1","groupId":"g1","mediaType":2}`, start, start},
 		{protocol.MethodJoin, func(ctx context.Context, c *Conn) (any, error) { return c.Join(ctx, "c1") }, `{"callId":"c1"}`, start, start},
+		{protocol.MethodPrepareCall, func(ctx context.Context, c *Conn) (any, error) { return c.PrepareCall(ctx, "c1") }, `{"callId":"c1"}`, start, start},
 		{protocol.MethodSwitchCallMediaType, func(ctx context.Context, c *Conn) (any, error) {
 			return nil, c.SwitchCallMediaType(ctx, protocol.MediaTypeAudio)
 		}, `{"mediaType":1}`, nil, nil},

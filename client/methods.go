@@ -138,6 +138,17 @@ func (c *Conn) Join(ctx context.Context, callID string) (protocol.CallStartResul
 	return res, err
 }
 
+// PrepareCall enters the room of a call that rings (the invitee, on onCallReceived) or
+// that this user dials (the caller, after Call), so that StartMedia can connect the
+// PeerConnections before the answer: nothing is sent or received, and nobody is told,
+// until the call begins for this user. The room is left when the call ends without it.
+// Errors: 3004 when the user is not dialing or ringing in that call.
+func (c *Conn) PrepareCall(ctx context.Context, callID string) (protocol.CallStartResult, error) {
+	var res protocol.CallStartResult
+	err := c.Request(ctx, protocol.MethodPrepareCall, protocol.PrepareCallParams{CallID: callID}, &res)
+	return res, err
+}
+
 // SwitchCallMediaType switches the 1v1 call to mediaType.
 func (c *Conn) SwitchCallMediaType(ctx context.Context, mediaType protocol.MediaType) error {
 	return c.Request(ctx, protocol.MethodSwitchCallMediaType, protocol.SwitchCallMediaTypeParams{MediaType: mediaType}, nil)

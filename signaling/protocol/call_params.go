@@ -202,6 +202,17 @@ func (p JoinParams) Validate() error {
 	return checkOpaqueID("callId", p.CallID, MaxCallIDLength)
 }
 
+// PrepareCallParams are the params of "prepareCall": the ringing or dialing call whose room
+// the session enters early, to have its media connected before the answer.
+type PrepareCallParams struct {
+	CallID string `json:"callId"`
+}
+
+// Validate checks the callId.
+func (p PrepareCallParams) Validate() error {
+	return checkOpaqueID("callId", p.CallID, MaxCallIDLength)
+}
+
 // SwitchCallMediaTypeParams are the params of "switchCallMediaType" (D18).
 type SwitchCallMediaTypeParams struct {
 	MediaType MediaType `json:"mediaType"`

@@ -20,6 +20,7 @@ const (
 	MethodInviteUser          = "inviteUser"
 	MethodJoinInGroupCall     = "joinInGroupCall"
 	MethodJoin                = "join"
+	MethodPrepareCall         = "prepareCall"
 	MethodSwitchCallMediaType = "switchCallMediaType"
 	MethodQueryRecentCalls    = "queryRecentCalls"
 	MethodDeleteRecordCalls   = "deleteRecordCalls"
@@ -46,7 +47,7 @@ func Methods() []string {
 	return []string{
 		MethodLogin, MethodLogout, MethodSetSelfInfo, MethodEnableMultiDeviceAbility,
 		MethodCall, MethodGroupCall, MethodCalls, MethodAccept, MethodReject, MethodIgnore,
-		MethodHangup, MethodInviteUser, MethodJoinInGroupCall, MethodJoin,
+		MethodHangup, MethodInviteUser, MethodJoinInGroupCall, MethodJoin, MethodPrepareCall,
 		MethodSwitchCallMediaType, MethodQueryRecentCalls, MethodDeleteRecordCalls,
 		MethodJoinRoom, MethodLeaveRoom, MethodStartRemoteView, MethodStopRemoteView,
 		MethodSetRemoteViewQuality, MethodOpenCamera, MethodCloseCamera, MethodOpenMicrophone,
