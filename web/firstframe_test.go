@@ -36,23 +36,37 @@ const (
 	startBitrateEnv = "PARLEY_START_BITRATE_KBPS"
 )
 
-// firstFramePollerJS (re)starts a poller in the page: every 20 ms it reads the SDK's
-// getStats and records, per remote user, when (performance.timeOrigin + performance.now(),
-// ms: comparable across the browsers of one machine) its video was first decoded
-// (framesDecoded > 0, with the frame size then) and its audio first received. The demo's
-// tile of a user maps the stats' trackIdentifier to the user.
+// firstFramePollerJS (re)starts a timeline recorder in the page, in ms of
+// performance.timeOrigin + performance.now() (comparable across the browsers of one
+// machine): when the call began (onCallBegin), when the publisher and subscriber
+// PeerConnections were first connected, when each other user's video was announced
+// (onUserVideoAvailable), and, from the SDK's getStats polled every 20 ms, when each other
+// user's audio was first received and its video first decoded (framesDecoded > 0, with the
+// frame size then). The SDK's remote tracks map the stats' trackIdentifier to the user.
 const firstFramePollerJS = `(() => {
+  const e = window.parleyDemo.engine;
+  const now = () => performance.timeOrigin + performance.now();
   if (window.__ff) clearInterval(window.__ff.timer);
-  const ff = { video: {}, audio: {}, timer: 0 };
+  const ff = { begin: 0, pub: 0, sub: 0, avail: {}, audio: {}, video: {}, timer: 0 };
+  window.__ff = ff;
+  if (!window.__ffHooked) {
+    window.__ffHooked = true;
+    e.on('onCallBegin', () => { if (!window.__ff.begin) window.__ff.begin = now(); });
+    e.on('onUserVideoAvailable', (p) => {
+      if (p.isVideoAvailable && !window.__ff.avail[p.userId]) window.__ff.avail[p.userId] = now();
+    });
+  }
   let busy = false;
   ff.timer = setInterval(async () => {
-    if (busy) return;
+    if (busy || !e._media) return;
     busy = true;
     try {
-      const e = window.parleyDemo.engine;
+      const pcs = e._media.peerConnections;
+      if (!ff.pub && pcs.publisher.connectionState === 'connected') ff.pub = now();
+      if (!ff.sub && pcs.subscriber.connectionState === 'connected') ff.sub = now();
       const s = await e.getStats();
       if (!s) return;
-      const t = performance.timeOrigin + performance.now();
+      const t = now();
       const owner = {};
       for (const [userId, r] of e._remote) {
         if (r.video) owner[r.video.id] = userId;
@@ -70,18 +84,21 @@ const firstFramePollerJS = `(() => {
       busy = false;
     }
   }, 20);
-  window.__ff = ff;
   return true;
 })()`
 
-// firstFrames is what the poller recorded.
-type firstFrames struct {
+// pageTimeline is what firstFramePollerJS recorded (0: not yet).
+type pageTimeline struct {
+	Begin float64            `json:"begin"`
+	Pub   float64            `json:"pub"`
+	Sub   float64            `json:"sub"`
+	Avail map[string]float64 `json:"avail"`
+	Audio map[string]float64 `json:"audio"`
 	Video map[string]struct {
 		T float64 `json:"t"`
 		W int     `json:"w"`
 		H int     `json:"h"`
 	} `json:"video"`
-	Audio map[string]float64 `json:"audio"`
 }
 
 // acceptJS takes the time and clicks the ringing dialog's Accept (the demo's handler calls
@@ -116,12 +133,18 @@ type ringingState struct {
 	Subscriber    string `json:"subscriber"`
 }
 
-// firstFrameRun is one page's result in one call: ms from its reference accept to the
-// first decoded frame of every other member (the last of them).
+// firstFrameRun is one page's timeline in one call, in ms from its reference accept
+// (negative: before it; NaN: never): ms is the first decoded frame of every other member
+// (the last of them), the others are the steps on the way.
 type firstFrameRun struct {
 	ms     float64
 	height int // height of that last first frame
+	steps  [len(timelineSteps)]float64
 }
+
+// timelineSteps name firstFrameRun.steps: onCallBegin, publisher and subscriber
+// PeerConnection connected, every other member's video announced, and its audio received.
+var timelineSteps = [...]string{"begin", "pub up", "sub up", "video on", "audio in"}
 
 // TestBrowserAcceptToFirstFrame: 1v1 and 3-party video calls from the demo page, each
 // firstFrameCalls times with early media on and off (interleaved on, off, off, on, …).
@@ -182,15 +205,23 @@ func TestBrowserAcceptToFirstFrame(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	t.Logf("accept → first decoded remote frame (ms; group: every other member's video):")
+	t.Logf("accept → first decoded remote frame, ms (group: every other member's video); p50 of the steps on the way (%s):", strings.Join(timelineSteps[:], ", "))
 	for _, k := range keys {
 		ms := make([]float64, len(results[k]))
 		heights := map[int]int{}
+		steps := make([]string, len(timelineSteps))
 		for i, r := range results[k] {
 			ms[i] = r.ms
 			heights[r.height]++
 		}
-		t.Logf("  %-28s p50 %5.0f  p95 %5.0f  n %2d  first frame heights %v", k, percentile(ms, 50), percentile(ms, 95), len(ms), heights)
+		for j := range timelineSteps {
+			v := make([]float64, len(results[k]))
+			for i, r := range results[k] {
+				v[i] = r.steps[j]
+			}
+			steps[j] = fmt.Sprintf("%.0f", percentile(v, 50))
+		}
+		t.Logf("  %-20s p50 %5.0f  p95 %5.0f  n %2d  steps %s  first frame heights %v", k, percentile(ms, 50), percentile(ms, 95), len(ms), strings.Join(steps, " / "), heights)
 	}
 	for _, b := range pages {
 		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
@@ -299,26 +330,35 @@ func waitFirstFrames(t *testing.T, b *browser, firstAccept, ref float64, others 
 		b.dumpOutput()
 		t.Fatalf("%s: no video of all of %v within %s of the accept: %s", b.name, others, firstFrameLimit, eval[string](b, `JSON.stringify(window.__ff)`))
 	}
-	var ff firstFrames
-	if err := json.Unmarshal([]byte(eval[string](b, `JSON.stringify(window.__ff)`)), &ff); err != nil {
+	var tl pageTimeline
+	if err := json.Unmarshal([]byte(eval[string](b, `JSON.stringify(window.__ff)`)), &tl); err != nil {
 		t.Fatal(err)
 	}
-	var run firstFrameRun
-	for user, v := range ff.Video {
+	for user, v := range tl.Video {
 		if v.T < firstAccept {
 			t.Fatalf("%s decoded %s's video %.0f ms before the accept", b.name, user, firstAccept-v.T)
 		}
 	}
-	for user, at := range ff.Audio {
+	for user, at := range tl.Audio {
 		if at < firstAccept {
 			t.Fatalf("%s received %s's audio %.0f ms before the accept", b.name, user, firstAccept-at)
 		}
 	}
-	for _, u := range others {
-		v := ff.Video[u]
-		if ms := v.T - ref; ms >= run.ms {
-			run = firstFrameRun{ms: ms, height: v.H}
+	since := func(at float64) float64 {
+		if at == 0 {
+			return math.NaN()
 		}
+		return at - ref
+	}
+	run := firstFrameRun{ms: math.Inf(-1)}
+	run.steps = [len(timelineSteps)]float64{since(tl.Begin), since(tl.Pub), since(tl.Sub), math.Inf(-1), math.Inf(-1)}
+	for _, u := range others {
+		v := tl.Video[u]
+		if ms := v.T - ref; ms >= run.ms {
+			run.ms, run.height = ms, v.H
+		}
+		run.steps[3] = max(run.steps[3], since(tl.Avail[u]))
+		run.steps[4] = max(run.steps[4], since(tl.Audio[u]))
 	}
 	return run
 }
@@ -336,12 +376,12 @@ func hangUpAll(bs ...*browser) {
 	}
 }
 
-// percentile is the nearest-rank p-th percentile of ms.
+// percentile is the nearest-rank p-th percentile of ms, NaNs (never happened) left out.
 func percentile(ms []float64, p float64) float64 {
-	if len(ms) == 0 {
+	s := slices.DeleteFunc(slices.Clone(ms), math.IsNaN)
+	if len(s) == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(ms)
 	slices.Sort(s)
 	rank := int(math.Ceil(p / 100 * float64(len(s))))
 	return s[max(rank-1, 0)]
