@@ -105,6 +105,7 @@ type tenant struct {
 	machine  *call.Machine
 	users    map[string]*user
 	deadline *time.Timer
+	early    map[string]*earlyEntry // userId → its session prepared in a ringing call's room (early.go)
 }
 
 // user is what the Service knows of one (SDKAppID, userId) across its sessions.
@@ -167,7 +168,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	}
 	s.rooms = room.NewManager(cfg.Room, deps.Engine, listener, logger.With("component", "room"))
 	for _, app := range cfg.Auth.Apps {
-		t := &tenant{app: app.SDKAppID, users: make(map[string]*user)}
+		t := &tenant{app: app.SDKAppID, users: make(map[string]*user), early: make(map[string]*earlyEntry)}
 		t.machine = call.New(cfg.Call, idSource{s, t})
 		s.tenants[app.SDKAppID] = t
 	}
@@ -326,6 +327,7 @@ func (s *Service) executeLocked(t *tenant, out call.Output, by *session) {
 	for _, a := range out.Actions {
 		s.roomActionLocked(t, a, by, &leaves)
 	}
+	s.sweepEarlyLocked(t, out, &leaves)
 	for _, ev := range out.Events {
 		s.deliverLocked(t, ev)
 	}
@@ -423,8 +425,12 @@ func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session, le
 			s.log.Error("call has an invalid room", "call", a.CallID, "room", a.RoomID.String(), "error", err)
 			return
 		}
+		earlyGone := t.takeEarlyLocked(u.id, sess, id)
 		sess.later(func() {
-			if err := sess.enterRoom(id); err != nil {
+			if earlyGone != nil {
+				<-earlyGone // another device's early participant left the room first
+			}
+			if err := sess.enterCallRoom(id); err != nil {
 				s.log.Warn("call room join failed", "user", a.UserID, "call", a.CallID, "error", err)
 			}
 		})
@@ -530,6 +536,9 @@ func (s *Service) endSessionLocked(sess *session, reason string) {
 	}
 	t := u.tenant
 	delete(s.resumable, sess.resumeToken)
+	if e := t.early[u.id]; e != nil && e.sess == sess {
+		delete(t.early, u.id) // its room is left below
+	}
 	if s.sessionInCallLocked(u, sess) {
 		out, err := t.machine.Disconnect(s.now(), u.id, reason)
 		if err == nil {
