@@ -87,9 +87,31 @@ func eventCountJS(name, cond string) string {
 	return fmt.Sprintf("window.parleyDemo.events.filter((e) => e.name === %q && ((p) => %s)(e.payload)).length", name, cond)
 }
 
+// checkNoErrors fails the test for every onError event a page got (and logs its console).
+func checkNoErrors(t *testing.T, bs ...*browser) {
+	t.Helper()
+	for _, b := range bs {
+		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
+			b.dumpOutput()
+			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
+		}
+	}
+}
+
 func signIn(b *browser, baseURL, userID string) {
 	b.t.Helper()
 	signInAt(b, baseURL+"/", userID)
+}
+
+// signedInBrowsers starts one browser per name (newBrowsers) and signs each in on the
+// demo page as that user.
+func signedInBrowsers(t *testing.T, srv *testServer, names ...string) []*browser {
+	t.Helper()
+	bs := newBrowsers(t, names...)
+	for _, b := range bs {
+		signIn(b, srv.URL, b.name)
+	}
+	return bs
 }
 
 // signInAt is signIn on the demo page at pageURL (which may carry options, e.g.
@@ -126,10 +148,8 @@ func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
 // video-call bob, who accepts from the ringing dialog.
 func startVideoCall(t *testing.T, srv *testServer) (alice, bob *browser) {
 	t.Helper()
-	bs := newBrowsers(t, "alice", "bob")
+	bs := signedInBrowsers(t, srv, "alice", "bob")
 	alice, bob = bs[0], bs[1]
-	signIn(alice, srv.URL, "alice")
-	signIn(bob, srv.URL, "bob")
 
 	alice.do(
 		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
@@ -223,12 +243,7 @@ func TestBrowserCall(t *testing.T) {
 		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", "p.totalTime >= 0"), 20*time.Second)
 		waitFor[bool](b, "the lobby after the call", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
 	}
-	for _, b := range []*browser{alice, bob} {
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			b.dumpOutput()
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
-	}
+	checkNoErrors(t, alice, bob)
 }
 
 // publisherUfragJS is the ICE username fragment of the publisher's current offer (an ICE
@@ -271,11 +286,7 @@ func TestBrowserReconnect(t *testing.T) {
 	for _, b := range []*browser{alice, bob} {
 		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", ""), 20*time.Second)
 	}
-	for _, b := range []*browser{alice, bob} {
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
-	}
+	checkNoErrors(t, alice, bob)
 }
 
 // TestBrowserRoom: alice joins a room and publishes; bob joins later (the server negotiates
@@ -283,10 +294,8 @@ func TestBrowserReconnect(t *testing.T) {
 // hear each other; leaving takes both back to the lobby.
 func TestBrowserRoom(t *testing.T) {
 	srv := startTestServer(t, true)
-	bs := newBrowsers(t, "alice", "bob")
+	bs := signedInBrowsers(t, srv, "alice", "bob")
 	alice, bob := bs[0], bs[1]
-	signIn(alice, srv.URL, "alice")
-	signIn(bob, srv.URL, "bob")
 	joinRoom := func(b *browser) {
 		// Record the joinRoom params the page sends: they carry a room grant for this user
 		// and room, which the page got from the dev endpoint.
@@ -313,9 +322,7 @@ func TestBrowserRoom(t *testing.T) {
 	for _, b := range []*browser{alice, bob} {
 		b.do(chromedp.Click(chromedp.CSS("#hangup")))
 		waitFor[bool](b, "the lobby after leaving", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
+		checkNoErrors(t, b)
 		if b == alice {
 			waitFor[int](bob, "alice's leave", eventCountJS("onUserLeave", `p.userId === "alice"`), 20*time.Second)
 			waitFor[bool](bob, "alice's tile removed", `document.getElementById('tile-alice') === null`, 20*time.Second)

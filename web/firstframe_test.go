@@ -223,11 +223,7 @@ func TestBrowserAcceptToFirstFrame(t *testing.T) {
 		}
 		t.Logf("  %-20s p50 %5.0f  p95 %5.0f  n %2d  steps %s  first frame heights %v", k, percentile(ms, 50), percentile(ms, 95), len(ms), strings.Join(steps, " / "), heights)
 	}
-	for _, b := range pages {
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
-	}
+	checkNoErrors(t, pages...)
 }
 
 func modeLabel(early bool) string {
