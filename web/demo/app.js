@@ -255,6 +255,12 @@ async function openDevices() {
   try {
     await Promise.all([mic, camera]);
   } finally {
+    if (state.view !== 'incall') {
+      // The call ended while the devices opened: close them again.
+      if (state.cameraOn) await engine.closeCamera().catch(fail);
+      if (state.micOn) await engine.closeMicrophone().catch(fail);
+      state.cameraOn = state.micOn = false;
+    }
     $('tile-local').classList.toggle('no-video', !state.cameraOn);
     syncButtons();
   }
