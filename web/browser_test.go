@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -88,10 +87,39 @@ func eventCountJS(name, cond string) string {
 	return fmt.Sprintf("window.parleyDemo.events.filter((e) => e.name === %q && ((p) => %s)(e.payload)).length", name, cond)
 }
 
+// checkNoErrors fails the test for every onError event a page got (and logs its console).
+func checkNoErrors(t *testing.T, bs ...*browser) {
+	t.Helper()
+	for _, b := range bs {
+		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
+			b.dumpOutput()
+			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
+		}
+	}
+}
+
 func signIn(b *browser, baseURL, userID string) {
 	b.t.Helper()
+	signInAt(b, baseURL+"/", userID)
+}
+
+// signedInBrowsers starts one browser per name (newBrowsers) and signs each in on the
+// demo page as that user.
+func signedInBrowsers(t *testing.T, srv *testServer, names ...string) []*browser {
+	t.Helper()
+	bs := newBrowsers(t, names...)
+	for _, b := range bs {
+		signIn(b, srv.URL, b.name)
+	}
+	return bs
+}
+
+// signInAt is signIn on the demo page at pageURL (which may carry options, e.g.
+// ?earlyMedia=0).
+func signInAt(b *browser, pageURL, userID string) {
+	b.t.Helper()
 	b.do(
-		chromedp.Navigate(baseURL+"/"),
+		chromedp.Navigate(pageURL),
 		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
 		chromedp.SetValue(chromedp.CSS("#user-id"), userID),
 		chromedp.Click(chromedp.CSS("#voice-processing")), // off: deterministic audio levels
@@ -120,14 +148,8 @@ func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
 // video-call bob, who accepts from the ringing dialog.
 func startVideoCall(t *testing.T, srv *testServer) (alice, bob *browser) {
 	t.Helper()
-	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
-	if err := writeSineWAV(wav, 10); err != nil {
-		t.Fatal(err)
-	}
-	alice = newBrowser(t, "alice", wav)
-	bob = newBrowser(t, "bob", wav)
-	signIn(alice, srv.URL, "alice")
-	signIn(bob, srv.URL, "bob")
+	bs := signedInBrowsers(t, srv, "alice", "bob")
+	alice, bob = bs[0], bs[1]
 
 	alice.do(
 		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
@@ -163,6 +185,10 @@ func TestBrowserCall(t *testing.T) {
 		}
 		if !eval[bool](b, `window.parleyDemo.engine.isSimulcastPublishing`) {
 			t.Errorf("%s: the SDK did not publish simulcast", b.name)
+		}
+		// Chromium's send bandwidth estimate starts at the SDK's startBitrateKbps (1000).
+		if !eval[bool](b, `/a=fmtp:\d+ .*x-google-start-bitrate=1000/.test(window.parleyDemo.engine._media.peerConnections.publisher.remoteDescription.sdp)`) {
+			t.Errorf("%s: the publisher's answer carries no start bitrate for video", b.name)
 		}
 	}
 	for _, b := range []*browser{alice, bob} {
@@ -217,12 +243,7 @@ func TestBrowserCall(t *testing.T) {
 		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", "p.totalTime >= 0"), 20*time.Second)
 		waitFor[bool](b, "the lobby after the call", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
 	}
-	for _, b := range []*browser{alice, bob} {
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			b.dumpOutput()
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
-	}
+	checkNoErrors(t, alice, bob)
 }
 
 // publisherUfragJS is the ICE username fragment of the publisher's current offer (an ICE
@@ -265,11 +286,7 @@ func TestBrowserReconnect(t *testing.T) {
 	for _, b := range []*browser{alice, bob} {
 		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", ""), 20*time.Second)
 	}
-	for _, b := range []*browser{alice, bob} {
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
-	}
+	checkNoErrors(t, alice, bob)
 }
 
 // TestBrowserRoom: alice joins a room and publishes; bob joins later (the server negotiates
@@ -277,14 +294,8 @@ func TestBrowserReconnect(t *testing.T) {
 // hear each other; leaving takes both back to the lobby.
 func TestBrowserRoom(t *testing.T) {
 	srv := startTestServer(t, true)
-	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
-	if err := writeSineWAV(wav, 10); err != nil {
-		t.Fatal(err)
-	}
-	alice := newBrowser(t, "alice", wav)
-	bob := newBrowser(t, "bob", wav)
-	signIn(alice, srv.URL, "alice")
-	signIn(bob, srv.URL, "bob")
+	bs := signedInBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
 	joinRoom := func(b *browser) {
 		// Record the joinRoom params the page sends: they carry a room grant for this user
 		// and room, which the page got from the dev endpoint.
@@ -311,9 +322,7 @@ func TestBrowserRoom(t *testing.T) {
 	for _, b := range []*browser{alice, bob} {
 		b.do(chromedp.Click(chromedp.CSS("#hangup")))
 		waitFor[bool](b, "the lobby after leaving", `window.parleyDemo.state.view === 'lobby'`, 20*time.Second)
-		if n := eval[int](b, eventCountJS("onError", "")); n != 0 {
-			t.Errorf("%s got %d onError events: %s", b.name, n, eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError'))`))
-		}
+		checkNoErrors(t, b)
 		if b == alice {
 			waitFor[int](bob, "alice's leave", eventCountJS("onUserLeave", `p.userId === "alice"`), 20*time.Second)
 			waitFor[bool](bob, "alice's tile removed", `document.getElementById('tile-alice') === null`, 20*time.Second)

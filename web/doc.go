@@ -10,6 +10,8 @@
 //
 // Files: web.go (Handler, Options, the embedded files), usersig.go (the userSig dev
 // endpoint, its request parser, the shared dev endpoint skeleton), roomgrant.go (the room
-// grant dev endpoint and its request parser). The browser tests (browser_test.go) drive headless Chromium against
-// a full in-process server inside a private network namespace.
+// grant dev endpoint and its request parser). The browser tests (browser_test.go and the
+// others that use harness_test.go) drive headless Chromium against a full in-process
+// server inside a private network namespace; firstframe_test.go measures accept → first
+// decoded remote frame with the SDK's early media on and off.
 package web

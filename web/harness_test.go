@@ -118,6 +118,21 @@ func writeSineWAV(path string, seconds int) error {
 	return os.WriteFile(path, data, 0o644)
 }
 
+// newBrowsers starts one browser per name (newBrowser), whose fake microphones all play
+// the sine of writeSineWAV.
+func newBrowsers(t *testing.T, names ...string) []*browser {
+	t.Helper()
+	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
+	if err := writeSineWAV(wav, 10); err != nil {
+		t.Fatal(err)
+	}
+	bs := make([]*browser, len(names))
+	for i, name := range names {
+		bs[i] = newBrowser(t, name, wav)
+	}
+	return bs
+}
+
 // browser is one headless Chromium with one tab.
 type browser struct {
 	t    *testing.T

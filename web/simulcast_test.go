@@ -1,7 +1,6 @@
 package web
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,11 +12,8 @@ import (
 // 320×180, and decode frames of those heights.
 func TestBrowserSimulcastLayersByWish(t *testing.T) {
 	srv := startTestServer(t, true)
-	wav := filepath.Join(t.TempDir(), "sine-440hz-20dbfs.wav")
-	if err := writeSineWAV(wav, 10); err != nil {
-		t.Fatal(err)
-	}
-	alice, bob, carol := newBrowser(t, "alice", wav), newBrowser(t, "bob", wav), newBrowser(t, "carol", wav)
+	bs := newBrowsers(t, "alice", "bob", "carol")
+	alice, bob, carol := bs[0], bs[1], bs[2]
 	for _, b := range []*browser{alice, bob, carol} {
 		signIn(b, srv.URL, b.name)
 		b.do(

@@ -1,6 +1,8 @@
-// Parley demo page: sign in, call a user or join a room, and talk.
+// Parley demo page: sign in, call a user (or several: a group call) or join a room, and talk.
 // Uses only the public SDK (/sdk/parley.js). window.parleyDemo exposes the engine and the
-// received events for debugging (and for the browser tests).
+// received events for debugging (and for the browser tests). Options in the page's URL:
+// ?earlyMedia=0 turns the SDK's early media off, ?startBitrateKbps=N sets the SDK's
+// startBitrateKbps (for comparing accept → first frame).
 
 import { MediaType, NetworkQuality, ParleyCallEngine } from '/sdk/parley.js';
 
@@ -17,7 +19,12 @@ const MAX_LOG_LINES = 200;
 const $ = (id) => document.getElementById(id);
 
 const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-const engine = ParleyCallEngine.createInstance({ url: wsURL });
+const pageOptions = new URLSearchParams(location.search);
+const engine = ParleyCallEngine.createInstance({
+  url: wsURL,
+  earlyMedia: pageOptions.get('earlyMedia') !== '0',
+  ...(pageOptions.has('startBitrateKbps') ? { startBitrateKbps: Number(pageOptions.get('startBitrateKbps')) } : {}),
+});
 
 /** What the page shows: 'signin' | 'lobby' | 'incall'. */
 const state = {
@@ -33,6 +40,10 @@ const state = {
   micOn: false,
   cameraOn: false,
   ringing: null,
+  /** openDevices of the current call, once started (at accept, or at onCallBegin) */
+  devices: null,
+  /** users whose video this page asked for (startRemoteView) */
+  viewing: new Set(),
 };
 
 const events = [];
@@ -139,14 +150,18 @@ $('logout').addEventListener('click', async () => {
 $('call-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const mediaType = Number(ev.submitter ? ev.submitter.dataset.media : MediaType.VIDEO);
-  const callee = $('callee').value.trim();
+  const callees = $('callee').value.split(',').map((u) => u.trim()).filter((u) => u !== '');
   try {
-    const res = await engine.call({ userId: callee, mediaType });
+    const res = callees.length === 1
+      ? await engine.call({ userId: callees[0], mediaType })
+      : await engine.calls({ userIdList: callees, mediaType });
     state.callId = res.callId;
     state.mediaType = mediaType;
-    $('outgoing').textContent = `Calling ${callee}…`;
+    $('outgoing').textContent = `Calling ${callees.join(', ')}…`;
     $('outgoing').hidden = false;
-    enterCallUI(`Call with ${callee}`, false);
+    enterCallUI(`Call with ${callees.join(', ')}`, false);
+    // Ask for their video now: it flows the moment they accept, without a round trip then.
+    for (const userId of callees) viewRemote(userId);
   } catch (err) {
     fail(err);
   }
@@ -161,7 +176,7 @@ $('room-form').addEventListener('submit', async (ev) => {
     state.roomId = roomId;
     state.mediaType = MediaType.VIDEO;
     enterCallUI(`Room ${raw}`, true);
-    await openDevices();
+    await startDevices();
   } catch (err) {
     fail(err);
   }
@@ -186,13 +201,20 @@ async function answer(mediaType) {
   const ring = state.ringing;
   closeRinging();
   if (!ring) return;
+  state.callId = ring.callId;
+  state.mediaType = mediaType || ring.mediaType;
+  const others = [ring.callerId, ...(ring.calleeIdList || [])].filter((u) => u !== state.userId);
+  enterCallUI(`Call with ${others.join(', ')}`, false);
   try {
-    await engine.accept(mediaType ? { mediaType } : undefined);
-    state.callId = ring.callId;
-    state.mediaType = mediaType || ring.mediaType;
-    enterCallUI(`Call with ${ring.callerId}`, false);
+    // The user accepted: open the devices (not before: a ringing page keeps them off) and
+    // ask for the others' video, all alongside the accept instead of after onCallBegin.
+    const accepted = engine.accept(mediaType ? { mediaType } : undefined);
+    for (const userId of others) viewRemote(userId);
+    startDevices();
+    await accepted;
   } catch (err) {
     fail(err);
+    await leaveCallUI();
   }
 }
 
@@ -226,14 +248,28 @@ function startTimer() {
 }
 
 async function openDevices() {
-  await engine.openMicrophone({ audioProcessing: state.voiceProcessing });
-  state.micOn = true;
-  if (state.mediaType === MediaType.VIDEO) {
-    await engine.openCamera({ element: $('local-video') });
-    state.cameraOn = true;
+  const mic = engine.openMicrophone({ audioProcessing: state.voiceProcessing }).then(() => { state.micOn = true; });
+  const camera = state.mediaType === MediaType.VIDEO
+    ? engine.openCamera({ element: $('local-video') }).then(() => { state.cameraOn = true; })
+    : Promise.resolve();
+  try {
+    await Promise.all([mic, camera]);
+  } finally {
+    if (state.view !== 'incall') {
+      // The call ended while the devices opened: close them again.
+      if (state.cameraOn) await engine.closeCamera().catch(fail);
+      if (state.micOn) await engine.closeMicrophone().catch(fail);
+      state.cameraOn = state.micOn = false;
+    }
+    $('tile-local').classList.toggle('no-video', !state.cameraOn);
+    syncButtons();
   }
-  $('tile-local').classList.toggle('no-video', !state.cameraOn);
-  syncButtons();
+}
+
+/** Opens the devices once per call (at accept, or at onCallBegin for the caller). */
+function startDevices() {
+  if (!state.devices) state.devices = openDevices().catch(fail);
+  return state.devices;
 }
 
 function syncButtons() {
@@ -251,11 +287,7 @@ engine.on('onCallBegin', async (ev) => {
   $('outgoing').hidden = true;
   $('to-audio').disabled = ev.mediaType !== MediaType.VIDEO;
   startTimer();
-  try {
-    await openDevices();
-  } catch (err) {
-    fail(err);
-  }
+  await startDevices();
 });
 
 async function leaveCallUI() {
@@ -263,6 +295,8 @@ async function leaveCallUI() {
   state.timer = 0;
   state.callId = null;
   state.roomId = null;
+  state.devices = null;
+  state.viewing.clear();
   closeRinging();
   for (const tile of [...document.querySelectorAll('.tile.remote')]) tile.remove();
   if (state.cameraOn) await engine.closeCamera().catch(fail);
@@ -290,7 +324,14 @@ engine.on('onCallCancelled', (ev) => {
 });
 
 for (const [name, text] of [['onUserReject', 'rejected'], ['onUserNoResponse', 'did not answer'], ['onUserLineBusy', 'is busy']]) {
-  engine.on(name, (ev) => toast(`${ev.userId} ${text}`));
+  engine.on(name, (ev) => {
+    toast(`${ev.userId} ${text}`);
+    if (ev.callId !== state.callId) return;
+    // In a group call that goes on: that user's tile and video wish go.
+    const tile = document.getElementById(`tile-${ev.userId}`);
+    if (tile) tile.remove();
+    if (state.viewing.delete(ev.userId)) engine.stopRemoteView({ userId: ev.userId }).catch(() => {});
+  });
 }
 
 $('hangup').addEventListener('click', async () => {
@@ -369,22 +410,31 @@ engine.on('onUserJoin', (ev) => {
 });
 
 engine.on('onUserLeave', (ev) => {
+  state.viewing.delete(ev.userId);
   const tile = document.getElementById(`tile-${ev.userId}`);
   if (tile) tile.remove();
 });
 
+/**
+ * Shows userId's tile and, in a video call, asks for its video (once): the SDK keeps the
+ * wish until the call's media starts, so the video flows as soon as the user publishes.
+ */
+function viewRemote(userId) {
+  const tile = tileFor(userId);
+  if (state.mediaType !== MediaType.VIDEO || state.viewing.has(userId)) return;
+  state.viewing.add(userId);
+  engine.startRemoteView({ userId, element: tile.querySelector('video') }).catch(fail);
+}
+
 engine.on('onUserVideoAvailable', async (ev) => {
   const tile = tileFor(ev.userId);
   tile.classList.toggle('no-video', !ev.isVideoAvailable);
-  try {
-    if (ev.isVideoAvailable && state.mediaType === MediaType.VIDEO) {
-      await engine.startRemoteView({ userId: ev.userId, element: tile.querySelector('video') });
-    } else if (!ev.isVideoAvailable) {
-      await engine.stopRemoteView({ userId: ev.userId });
-    }
-  } catch (err) {
-    fail(err);
+  if (ev.isVideoAvailable) {
+    viewRemote(ev.userId);
+    return;
   }
+  if (!state.viewing.delete(ev.userId)) return;
+  await engine.stopRemoteView({ userId: ev.userId }).catch(fail);
 });
 
 engine.on('onUserAudioAvailable', (ev) => {

@@ -17,6 +17,16 @@
 // local devices and publish them; remote audio plays by itself; remote video is forwarded
 // between startRemoteView and stopRemoteView and shown in the element given there.
 //
+// Early media (option earlyMedia, default on): a dialing caller (once call/calls/groupCall
+// returned) and a ringing invitee (on onCallReceived) ask the server to enter the call's
+// room early (prepareCall) and connect both PeerConnections while the call rings, with
+// send transceivers that carry no device yet. No device is opened for it: a ringing
+// invitee's camera and microphone stay off, and even a device the invitee's app opened
+// sends nothing before accept. At accept (invitee) or onCallBegin (caller) openCamera /
+// openMicrophone put the device's track on its sender (replaceTrack, no renegotiation).
+// If prepareCall fails (an older server, a call already over), media starts at
+// onCallBegin as without the option.
+//
 // Reconnection: when the socket drops while logged in, the engine reconnects with backoff
 // and logs in again with the resumeToken; the server re-attaches the session (call and
 // room kept) and the engine restarts ICE on its publisher PeerConnection.
@@ -73,9 +83,14 @@ const RESOLUTION_SIZES = {
  * @typedef {{callId: string, roomId: RoomId}} CallStartResult
  * @typedef {{userId: string, resumeToken: string, iceServers: RTCIceServer[], expiresAt: number}} LoginResult
  * @typedef {HTMLElement|string} ViewElement an element or its id; a <video> is used as is, another element gets a <video> child
- * @typedef {{url: string, simulcast?: boolean, reconnect?: boolean, reconnectTimeoutMs?: number, requestTimeoutMs?: number, iceTransportPolicy?: RTCIceTransportPolicy}} EngineOptions
- *   iceTransportPolicy 'relay' sends all media through the TURN servers of the login result (default 'all')
+ * @typedef {{url: string, simulcast?: boolean, reconnect?: boolean, reconnectTimeoutMs?: number, requestTimeoutMs?: number, iceTransportPolicy?: RTCIceTransportPolicy, earlyMedia?: boolean, startBitrateKbps?: number}} EngineOptions
+ *   iceTransportPolicy 'relay' sends all media through the TURN servers of the login result (default 'all');
+ *   earlyMedia connects the call's PeerConnections while it rings (default true);
+ *   startBitrateKbps is where Chromium's send bandwidth estimate starts (default 1000; 0: the browser's own)
  */
+
+/** Default EngineOptions.startBitrateKbps. */
+const DEFAULT_START_BITRATE_KBPS = 1000;
 
 /**
  * The call engine. Create it with ParleyCallEngine.createInstance.
@@ -93,13 +108,21 @@ export class ParleyCallEngine {
     if (options.iceTransportPolicy !== undefined && !['all', 'relay'].includes(options.iceTransportPolicy)) {
       throw new ParleyError(ErrorCode.INVALID_PARAMS, "createInstance: iceTransportPolicy must be 'all' or 'relay'");
     }
+    if (options.earlyMedia !== undefined && typeof options.earlyMedia !== 'boolean') {
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, 'createInstance: earlyMedia must be a boolean');
+    }
+    const kbps = options.startBitrateKbps;
+    if (kbps !== undefined && (typeof kbps !== 'number' || !Number.isFinite(kbps) || kbps < 0)) {
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, 'createInstance: startBitrateKbps must be a number >= 0');
+    }
     return new ParleyCallEngine(options);
   }
 
   /** @param {EngineOptions} options */
   constructor(options) {
     this._opts = {
-      simulcast: true, reconnect: true, reconnectTimeoutMs: 30000, requestTimeoutMs: 15000, ...options,
+      simulcast: true, reconnect: true, reconnectTimeoutMs: 30000, requestTimeoutMs: 15000,
+      earlyMedia: true, startBitrateKbps: DEFAULT_START_BITRATE_KBPS, ...options,
     };
     /** @type {Map<string, Set<Function>>} */
     this._handlers = new Map();
@@ -119,6 +142,14 @@ export class ParleyCallEngine {
     this._roomKey = null;
     /** @type {MediaSession|null} */
     this._media = null;
+    /**
+     * The early media session of a call that has not begun for this user (prepareCall
+     * succeeded): accepted says whether the user's open devices may go on its senders (the
+     * caller: always; an invitee: after accept); announce holds the openCamera/closeCamera
+     * and openMicrophone/closeMicrophone request to send when the call begins, by kind.
+     * @type {{callId: string, accepted: boolean, announce: {audio?: string, video?: string}}|null}
+     */
+    this._prep = null;
     /** @type {{method: string, params: any}[]} negotiation messages that came before the media session */
     this._early = [];
     /** @type {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} */
@@ -126,7 +157,11 @@ export class ParleyCallEngine {
     /** @type {HTMLVideoElement|null} */
     this._localView = null;
     this._videoParams = { resolution: Resolution.R1280x720, resolutionMode: ResolutionMode.LANDSCAPE };
-    /** @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null}>} */
+    /**
+     * Remote users: their tracks, audio element, view, and the startRemoteView params kept
+     * while the call has no media yet (wish).
+     * @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null, wish: object|null}>}
+     */
     this._remote = new Map();
     this._onOnline = () => this._networkChanged();
     if (typeof window !== 'undefined') window.addEventListener('online', this._onOnline);
@@ -233,6 +268,7 @@ export class ParleyCallEngine {
   async call(params) {
     const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: params.params || {} });
     this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    this._prepareCall(res.callId, params.mediaType);
     return res;
   }
 
@@ -244,6 +280,7 @@ export class ParleyCallEngine {
   async calls(params) {
     const res = await this._request('calls', { userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {} });
     this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    this._prepareCall(res.callId, params.mediaType);
     return res;
   }
 
@@ -257,6 +294,7 @@ export class ParleyCallEngine {
       groupId: params.groupId, userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {},
     });
     this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    this._prepareCall(res.callId, params.mediaType);
     return res;
   }
 
@@ -267,17 +305,26 @@ export class ParleyCallEngine {
   accept(opts) {
     const params = {};
     if (opts && opts.mediaType) params.mediaType = opts.mediaType;
-    return this._request('accept', params);
+    const pending = this._request('accept', params);
+    if (this._prep && !this._prep.accepted) {
+      // The user accepted: the devices it opened may go on the early senders now (the
+      // server forwards them once the call began for this user).
+      this._prep.accepted = true;
+      this._publishOpenDevices();
+    }
+    return pending;
   }
 
   /** Rejects the ringing call. */
-  reject() {
-    return this._request('reject', {});
+  async reject() {
+    await this._request('reject', {});
+    this._dropEarlyMedia();
   }
 
   /** Ignores the ringing call (the caller sees the line busy). */
-  ignore() {
-    return this._request('ignore', {});
+  async ignore() {
+    await this._request('ignore', {});
+    this._dropEarlyMedia();
   }
 
   /** Leaves (or, before anyone accepted, cancels) the current call. */
@@ -374,7 +421,9 @@ export class ParleyCallEngine {
 
   /**
    * Shows a user's video in element: asks the server to forward it and attaches the track
-   * when it arrives.
+   * when it arrives. During a call that has no media yet (dialing, or ringing without early
+   * media) the wish is kept and sent as soon as the call's media starts, so a view started
+   * at once for the other party costs no round trip after accept.
    * @param {{userId: string, element: ViewElement, resolution?: number}} params
    */
   async startRemoteView(params) {
@@ -384,6 +433,10 @@ export class ParleyCallEngine {
     if (r.video) attachTrack(view, r.video);
     const req = { userId: params.userId };
     if (params.resolution) req.resolution = params.resolution;
+    if (this._keepsWishes()) {
+      r.wish = req;
+      return;
+    }
     await this._request('startRemoteView', req);
   }
 
@@ -396,6 +449,10 @@ export class ParleyCallEngine {
     if (r && r.view) {
       r.view.srcObject = null;
       r.view = null;
+    }
+    if (this._keepsWishes()) {
+      if (r) r.wish = null;
+      return;
     }
     await this._request('stopRemoteView', { userId: params.userId });
   }
@@ -410,6 +467,11 @@ export class ParleyCallEngine {
     if (params.resolution) q.resolution = params.resolution;
     if (params.width) q.width = params.width;
     if (params.height) q.height = params.height;
+    const r = this._remote.get(params.userId);
+    if (this._keepsWishes() && r && r.wish) {
+      r.wish = q; // startRemoteView takes the same members
+      return Promise.resolve({});
+    }
     return this._request('setRemoteViewQuality', q);
   }
 
@@ -432,10 +494,7 @@ export class ParleyCallEngine {
       this._localView.muted = true;
       attachTrack(this._localView, this._local.video);
     }
-    if (this._media) {
-      await this._media.setTrack('video', this._local.video);
-      await this._request('openCamera', {});
-    }
+    await this._deviceChanged('video', this._local.video, 'openCamera');
     return this._local.video;
   }
 
@@ -444,12 +503,7 @@ export class ParleyCallEngine {
     const track = this._local.video;
     this._local.video = null;
     if (this._localView) this._localView.srcObject = null;
-    if (this._media) {
-      await this._media.setTrack('video', null);
-      await this._request('closeCamera', {}).catch((err) => {
-        if (err.code !== ErrorCode.NOT_IN_ROOM) throw err;
-      });
-    }
+    await this._deviceChanged('video', null, 'closeCamera');
     if (track) track.stop();
   }
 
@@ -466,10 +520,7 @@ export class ParleyCallEngine {
       if (params.deviceId) audio.deviceId = { exact: params.deviceId };
       this._local.audio = await captureTrack({ audio });
     }
-    if (this._media) {
-      await this._media.setTrack('audio', this._local.audio);
-      await this._request('openMicrophone', {});
-    }
+    await this._deviceChanged('audio', this._local.audio, 'openMicrophone');
     return this._local.audio;
   }
 
@@ -477,13 +528,30 @@ export class ParleyCallEngine {
   async closeMicrophone() {
     const track = this._local.audio;
     this._local.audio = null;
-    if (this._media) {
-      await this._media.setTrack('audio', null);
-      await this._request('closeMicrophone', {}).catch((err) => {
-        if (err.code !== ErrorCode.NOT_IN_ROOM) throw err;
-      });
-    }
+    await this._deviceChanged('audio', null, 'closeMicrophone');
     if (track) track.stop();
+  }
+
+  /**
+   * Puts kind's device track (null: none) on the media session's sender and tells the
+   * server with method (openCamera, closeCamera, openMicrophone, closeMicrophone); a close
+   * that crosses the end of the room is not an error. On an early media session the
+   * request waits for the call's begin, and an invitee's track waits for its accept.
+   * @param {'audio'|'video'} kind
+   * @param {MediaStreamTrack|null} track
+   * @param {string} method
+   */
+  async _deviceChanged(kind, track, method) {
+    const media = this._media;
+    if (!media) return;
+    if (!track || !this._prep || this._prep.accepted) await media.setTrack(kind, track);
+    if (this._prep) {
+      this._prep.announce[kind] = method;
+      return;
+    }
+    await this._request(method, {}).catch((err) => {
+      if (track || err.code !== ErrorCode.NOT_IN_ROOM) throw err;
+    });
   }
 
   /**
@@ -628,10 +696,14 @@ export class ParleyCallEngine {
         return;
       case 'onCallReceived':
         this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: Role.CALLED };
+        // Before the app hears of the call: prepareCall goes out ahead of an accept its
+        // handler may send at once.
+        this._prepareCall(params.callId, params.mediaType);
         break;
       case 'onCallBegin':
         this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: params.role };
         this._startMedia(params.roomId);
+        this._callBegan(params.callId);
         break;
       case 'onCallEnd':
       case 'onCallCancelled':
@@ -675,36 +747,112 @@ export class ParleyCallEngine {
     media.handleTrickle(params.target, params.candidate);
   }
 
-  _startMedia(roomId) {
+  /**
+   * Early media: asks the server to put this session in the call's room now (prepareCall)
+   * and starts the media session with send transceivers and no device (the caller's
+   * already open devices excepted). Any failure — an older server (-32601), a call already
+   * over (3004), a room already entered (4003) — is silent: media starts at onCallBegin as
+   * without early media.
+   * @param {string} callId
+   * @param {number} mediaType
+   */
+  async _prepareCall(callId, mediaType) {
+    if (!this._opts.earlyMedia || this._media) return;
+    let res;
+    try {
+      res = await this._request('prepareCall', { callId });
+    } catch {
+      return;
+    }
+    const call = this._call;
+    // The call ended, or began and started its media, while prepareCall was on its way.
+    if (!call || call.callId !== callId || this._media) return;
+    this._prep = { callId, accepted: call.role === Role.CALLER, announce: {} };
+    try {
+      this._startMedia(res.roomId !== undefined ? res.roomId : call.roomId, mediaType === MediaType.AUDIO ? ['audio'] : ['audio', 'video']);
+    } catch (err) {
+      this._endMedia();
+      this._reportMediaError(err);
+    }
+  }
+
+  /**
+   * The call began for this user: an early media session becomes the call's, its senders
+   * get the open devices, and the device requests made while early go out.
+   * @param {string} callId
+   */
+  _callBegan(callId) {
+    const prep = this._prep;
+    if (!prep || prep.callId !== callId || !this._media) return;
+    this._prep = null;
+    this._publishOpenDevices();
+    for (const method of Object.values(prep.announce)) {
+      this._request(method, {}).catch((err) => this._reportMediaError(err));
+    }
+  }
+
+  /** Ends the early media session of a call the user rejected or ignored. */
+  _dropEarlyMedia() {
+    if (this._prep) this._endMedia();
+  }
+
+  /** @returns {boolean} whether remote-view wishes wait for the media of the current call */
+  _keepsWishes() {
+    return !this._media && this._call !== null;
+  }
+
+  /** Puts the open devices on the media session's senders (replaceTrack on existing ones). */
+  _publishOpenDevices() {
+    const media = this._media;
+    if (!media) return;
+    const tasks = [];
+    for (const kind of ['audio', 'video']) {
+      if (this._local[kind]) tasks.push(media.setTrack(kind, this._local[kind]));
+    }
+    Promise.all(tasks).catch((err) => this._reportMediaError(err));
+  }
+
+  /**
+   * Starts the media session of roomId (nothing when it runs already). earlyKinds: the
+   * session is an early one (this._prep is set) and gets a send transceiver per kind.
+   * @param {RoomId} roomId
+   * @param {('audio'|'video')[]} [earlyKinds]
+   */
+  _startMedia(roomId, earlyKinds) {
     const key = JSON.stringify(roomId);
     if (this._media && this._roomKey === key) return;
-    const early = this._media ? [] : this._early;
-    this._endMedia();
+    if (this._media) this._endMedia(); // another room: its messages and views are gone
+    const early = this._early;
+    this._early = [];
     this._roomKey = key;
     const media = new MediaSession({
       request: (m, p) => this._request(m, p),
       iceServers: (this._session && this._session.iceServers) || [],
       iceTransportPolicy: this._opts.iceTransportPolicy || 'all',
       simulcast: this._opts.simulcast,
+      startBitrateKbps: this._opts.startBitrateKbps,
       onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
       onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),
       onError: (err) => this._reportMediaError(err),
     });
     this._media = media;
     for (const { method, params } of early) this._applySignal(media, method, params);
-    const publish = async () => {
-      // Add the open devices before the first offer: one negotiation for both.
-      const tasks = [];
-      for (const kind of ['audio', 'video']) {
-        if (this._local[kind]) tasks.push(media.setTrack(kind, this._local[kind]));
-      }
-      await Promise.all(tasks);
-    };
-    publish().catch((err) => this._reportMediaError(err));
+    for (const r of this._remote.values()) {
+      if (!r.wish) continue;
+      this._request('startRemoteView', r.wish).catch((err) => this._reportMediaError(err));
+      r.wish = null;
+    }
+    if (!earlyKinds) {
+      this._publishOpenDevices();
+      return;
+    }
+    const tracks = this._prep.accepted ? this._local : {};
+    media.prepare({ kinds: earlyKinds, videoWidth: this._targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
   }
 
   _endMedia() {
     this._early = [];
+    this._prep = null;
     if (this._media) this._media.close();
     this._media = null;
     this._roomKey = null;
@@ -714,7 +862,7 @@ export class ParleyCallEngine {
   _remoteEntry(userId) {
     let r = this._remote.get(userId);
     if (!r) {
-      r = { audio: null, video: null, audioEl: null, view: null };
+      r = { audio: null, video: null, audioEl: null, view: null, wish: null };
       this._remote.set(userId, r);
     }
     return r;

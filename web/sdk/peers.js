@@ -6,7 +6,8 @@
 // trickle candidates with `trickle`. Trickle race: local candidates wait until the
 // offer/answer they follow was written to the socket, and remote candidates wait until the
 // remote description they belong to is set. Negotiations of one PeerConnection run one at
-// a time on a promise chain.
+// a time on a promise chain. For early media, prepare adds send transceivers before any
+// device is open; setTrack later fills them with replaceTrack, without renegotiating.
 
 import { ParleyError, SdkErrorCode } from './rpc.js';
 
@@ -19,6 +20,60 @@ const SIMULCAST_LAYERS = [
 
 /** A camera at least this wide is published as three simulcast layers. */
 export const SIMULCAST_MIN_WIDTH = 640;
+
+/** Video codecs whose send bitrate the start-bitrate hint applies to (not rtx, red, ulpfec). */
+const VIDEO_CODECS = /^(VP8|VP9|H264|AV1)$/i;
+
+/**
+ * Adds Chromium's start-bitrate hint (x-google-start-bitrate, kbit/s) to every video codec
+ * of a remote description. Chromium reads a send codec's parameters from the remote
+ * description, so this sets where its bandwidth estimate starts when it sends to that
+ * peer: the first frames are encoded at that rate instead of Chromium's default 300 kbit/s
+ * ramp. Other browsers ignore the parameter. kbps 0 returns sdp unchanged.
+ * @param {string} sdp
+ * @param {number} kbps
+ * @returns {string}
+ */
+export function withStartBitrate(sdp, kbps) {
+  if (!kbps || typeof sdp !== 'string') return sdp;
+  const param = `x-google-start-bitrate=${Math.round(kbps)}`;
+  const lines = sdp.split('\r\n');
+  const out = [];
+  let video = false;
+  /** payload types of the current video section's codecs that need the hint */
+  let pending = new Map(); // pt → index in out of its rtpmap line
+  const flush = () => {
+    // Codecs without an fmtp line get one right after their rtpmap line (from the end, so
+    // the recorded indexes stay valid).
+    for (const [pt, at] of [...pending].sort((a, b) => b[1] - a[1])) out.splice(at + 1, 0, `a=fmtp:${pt} ${param}`);
+    pending = new Map();
+  };
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      flush();
+      video = line.startsWith('m=video');
+      out.push(line);
+      continue;
+    }
+    if (video) {
+      const rtpmap = /^a=rtpmap:(\d+) ([^/]+)\//.exec(line);
+      if (rtpmap && VIDEO_CODECS.test(rtpmap[2])) {
+        pending.set(rtpmap[1], out.length);
+      }
+      const fmtp = /^a=fmtp:(\d+) (.*)$/.exec(line);
+      if (fmtp && pending.has(fmtp[1])) {
+        pending.delete(fmtp[1]);
+        if (!fmtp[2].includes('x-google-start-bitrate')) {
+          out.push(fmtp[2].trim() === '' ? `a=fmtp:${fmtp[1]} ${param}` : `${line};${param}`);
+          continue;
+        }
+      }
+    }
+    out.push(line);
+  }
+  flush();
+  return out.join('\r\n');
+}
 
 /**
  * One PeerConnection with its candidate queues.
@@ -111,6 +166,7 @@ export class MediaSession {
    *   iceServers: RTCIceServer[],
    *   iceTransportPolicy: RTCIceTransportPolicy,
    *   simulcast: boolean,
+   *   startBitrateKbps: number,
    *   onRemoteTrack: (userId: string, track: MediaStreamTrack) => void,
    *   onRemoteTrackGone: (userId: string, track: MediaStreamTrack) => void,
    *   onError: (err: ParleyError) => void,
@@ -119,6 +175,7 @@ export class MediaSession {
   constructor(opts) {
     this._request = opts.request;
     this._simulcast = opts.simulcast;
+    this._startBitrateKbps = opts.startBitrateKbps || 0;
     this._onRemoteTrack = opts.onRemoteTrack;
     this._onRemoteTrackGone = opts.onRemoteTrackGone;
     this._onError = opts.onError;
@@ -164,14 +221,41 @@ export class MediaSession {
       return;
     }
     if (!track) return;
-    this._localStream.addTrack(track);
+    this._addTransceiver(kind, track, track.getSettings().width || 0);
+    await this.negotiatePublisher(false);
+  }
+
+  /**
+   * Early media: adds a send transceiver for each kind, with the track of tracks[kind] or
+   * none yet, and negotiates the publisher once, so ICE and DTLS finish before any device
+   * is open. setTrack later puts the device's track on its sender (replaceTrack, no
+   * renegotiation).
+   * @param {{kinds: ('audio'|'video')[], videoWidth: number, tracks: {audio?: MediaStreamTrack|null, video?: MediaStreamTrack|null}}} p
+   *   videoWidth is the camera width to expect (it decides simulcast when there is no track yet)
+   * @returns {Promise<void>}
+   */
+  async prepare(p) {
+    if (this._closed) return;
+    for (const kind of p.kinds) {
+      if (this._transceivers[kind]) continue;
+      const track = p.tracks[kind] || null;
+      this._addTransceiver(kind, track, track ? track.getSettings().width || 0 : p.videoWidth);
+    }
+    await this.negotiatePublisher(false);
+  }
+
+  /**
+   * Adds the publisher transceiver of kind, sending track (or nothing yet when null);
+   * video at least SIMULCAST_MIN_WIDTH wide gets the simulcast layers.
+   */
+  _addTransceiver(kind, track, width) {
+    if (track) this._localStream.addTrack(track);
     /** @type {RTCRtpTransceiverInit} */
     const init = { direction: 'sendonly', streams: [this._localStream] };
-    if (kind === 'video' && this._simulcast && (track.getSettings().width || 0) >= SIMULCAST_MIN_WIDTH) {
+    if (kind === 'video' && this._simulcast && width >= SIMULCAST_MIN_WIDTH) {
       init.sendEncodings = SIMULCAST_LAYERS.map((l) => ({ ...l }));
     }
-    this._transceivers[kind] = this._pub.pc.addTransceiver(track, init);
-    await this.negotiatePublisher(false);
+    this._transceivers[kind] = this._pub.pc.addTransceiver(track || kind, init);
   }
 
   /**
@@ -223,7 +307,8 @@ export class MediaSession {
         leg.markLocalSent(); // the offer is on the wire
         const result = await pending;
         if (this._closed) return;
-        await leg.pc.setRemoteDescription(result.sdp);
+        const answer = result.sdp || {};
+        await leg.pc.setRemoteDescription({ type: answer.type, sdp: withStartBitrate(answer.sdp, this._startBitrateKbps) });
         await leg.markRemoteReady();
       } catch (err) {
         throw asNegotiationError('publisher', err);
