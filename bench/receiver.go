@@ -39,10 +39,12 @@ type receiver struct {
 	meter *meter
 
 	// onFirstPacket is called once, from a read loop, when the first packet arrives;
+	// onTrackFirstPacket once per track, with its publisher's user ID and kind;
 	// onFirstKeyframe once per video track with the publisher's user ID.
-	onFirstPacket   func(at time.Time)
-	onFirstKeyframe func(publisher string, at time.Time)
-	firstPacket     sync.Once
+	onFirstPacket      func(at time.Time)
+	onTrackFirstPacket func(publisher string, kind webrtc.RTPCodecType, at time.Time)
+	onFirstKeyframe    func(publisher string, at time.Time)
+	firstPacket        sync.Once
 
 	trickle *client.Trickle
 
@@ -151,6 +153,7 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 	t.jitter = client.NewJitter(track.Codec().ClockRate)
 	waitingKeyframe := video
 	var lastPLI time.Time
+	firstSeen := false
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
@@ -166,6 +169,12 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 				r.onFirstPacket(now)
 			}
 		})
+		if !firstSeen {
+			firstSeen = true
+			if r.onTrackFirstPacket != nil {
+				r.onTrackFirstPacket(t.publisher, t.kind, now)
+			}
+		}
 		t.packets.Add(1)
 		m.packets.Add(1)
 		m.bytes.Add(uint64(n))

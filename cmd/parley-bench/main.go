@@ -120,8 +120,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(size{&sc.LowWidth, &sc.LowHeight}, "low-size", "low view size WxH (default 320x180)")
 	fs.IntVar(&sc.Calls, "calls", 0, "concurrent 1v1 calls (calls)")
 	fs.Float64Var(&sc.CallRate, "call-rate", 0, "calls started per second (default ramp/2)")
-	fs.DurationVar(&sc.Hold, "hold", 0, "call length or churn stay (0: calls last to the end; churn 5s)")
+	fs.DurationVar(&sc.Hold, "hold", 0, "call length or churn stay (0: calls last to the end, signaling-only calls hang up at once; churn 5s)")
 	fs.BoolVar(&sc.CallVideo, "call-video", false, "video calls (audio calls otherwise)")
+	fs.BoolVar(&sc.EarlyMedia, "early-media", false, "calls: caller and callee prepareCall, publish (and view each other's video) before the accept")
+	fs.BoolVar(&sc.SignalingOnly, "signaling-only", false, "calls without media: each pair logs in once and repeats call, accept, onCallBegin, hangup, onCallEnd (--hold between; 0: at once); reports setups/s")
 	fs.Float64Var(&sc.ChurnRate, "churn-rate", 0, "churn: users joining per second (default ramp)")
 	fs.BoolVar(&sc.ChurnVideo, "churn-video", false, "churning users also publish video")
 	fs.Float64Var(&sc.Ramp, "ramp", bench.DefaultRamp, "participants joining per second")
@@ -175,6 +177,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"low-size":  func() { base.LowWidth, base.LowHeight = sc.LowWidth, sc.LowHeight },
 		"calls":     func() { base.Calls = sc.Calls }, "call-rate": func() { base.CallRate = sc.CallRate },
 		"hold": func() { base.Hold = sc.Hold }, "call-video": func() { base.CallVideo = sc.CallVideo },
+		"early-media": func() { base.EarlyMedia = sc.EarlyMedia }, "signaling-only": func() { base.SignalingOnly = sc.SignalingOnly },
 		"churn-rate": func() { base.ChurnRate = sc.ChurnRate }, "churn-video": func() { base.ChurnVideo = sc.ChurnVideo },
 		"ramp": func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
 		"duration": func() { base.Duration = sc.Duration },

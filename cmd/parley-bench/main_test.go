@@ -40,6 +40,15 @@ func TestParseFlags(t *testing.T) {
 		{"calls", []string{"--scenario", "calls", "--calls", "3", "--call-video", "--hold", "2s"}, func(s bench.Scenario) bool {
 			return s.Kind == bench.KindCalls && s.Calls == 3 && s.CallVideo && s.Hold == 2*time.Second && s.CallRate == 2.5
 		}, ""},
+		{"early media", []string{"--scenario", "calls", "--calls", "4", "--call-video", "--hold", "3s", "--early-media"}, func(s bench.Scenario) bool {
+			return s.Kind == bench.KindCalls && s.EarlyMedia && !s.SignalingOnly && s.CallVideo && s.Hold == 3*time.Second
+		}, ""},
+		{"signaling only", []string{"--scenario", "calls", "--calls", "32", "--signaling-only", "--call-rate", "100"}, func(s bench.Scenario) bool {
+			return s.SignalingOnly && !s.EarlyMedia && s.Calls == 32 && s.CallRate == 100 && s.Hold == 0
+		}, ""},
+		{"early media and signaling only", []string{"--scenario", "calls", "--calls", "1", "--early-media", "--signaling-only"}, nil, "choose one"},
+		{"early media in a room", []string{"--audio-publishers", "1", "--subscribers", "1", "--early-media"}, nil, "options of the calls kind"},
+		{"signaling only with a file", []string{"--scenario", "calls", "--calls", "1", "--signaling-only", "--audio-file", audio}, nil, "drop video_file and audio_file"},
 		{"a1 in h264", []string{"--scenario", "a1", "--codec", "h264"}, func(s bench.Scenario) bool {
 			return s.Name == "a1" && s.Codec == "h264" && s.Simulcast && s.Duration == time.Minute
 		}, ""},

@@ -85,9 +85,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "a2 ≈ 0.023, b ≈ 0.026, c ≈ 0.020.\n\n")
 	for _, r := range runs {
 		if r.group == "calls" && r.rep != nil && r.rep.Calls != nil {
-			c := r.rep.Calls
-			fmt.Fprintf(w, "Calls (%s): %d attempted, %d set up; setup p50/p95/p99 %.0f/%.0f/%.0f ms.\n", r.rep.Scenario.Name,
-				c.Attempted, c.Succeeded, c.Setup.P50, c.Setup.P95, c.Setup.P99)
+			fmt.Fprintf(w, "Calls (%s): %s.\n", r.rep.Scenario.Name, callsSummary(r.rep))
 		}
 		if r.group == "churn" && r.rep != nil {
 			s := r.rep.Server
@@ -127,6 +125,30 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// callsSummary is one sentence of a calls run's figures: counts, setups/s, setup time
+// and accept → first media (p50/p95/p99/max).
+func callsSummary(rep *bench.Report) string {
+	c := rep.Calls
+	out := fmt.Sprintf("%d attempted, %d set up; %s setups/s; setup p50/p95/p99 %.0f/%.0f/%.0f ms",
+		c.Attempted, c.Succeeded, num(c.SetupsPerSec, "%.1f"), c.Setup.P50, c.Setup.P95, c.Setup.P99)
+	if rep.Scenario.SignalingOnly {
+		return out + fmt.Sprintf("; cycle p50/p95/p99 %.0f/%.0f/%.0f ms", c.Cycle.P50, c.Cycle.P95, c.Cycle.P99)
+	}
+	out += "; accept → first audio p50/p95/p99/max " + quantiles(c.AcceptToAudio) + " ms"
+	if rep.Scenario.CallVideo {
+		out += ", video " + quantiles(c.AcceptToVideo) + " ms, keyframe " + quantiles(c.AcceptToKeyframe) + " ms"
+	}
+	return out + fmt.Sprintf(" (%d first packets before the accept)", c.MediaBeforeAccept)
+}
+
+// quantiles renders p50/p95/p99/max of a summary, "–" when it has no values.
+func quantiles(s bench.Summary) string {
+	if s.Count == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f/%.0f/%.0f/%.0f", s.P50, s.P95, s.P99, s.Max)
 }
 
 func stopCause(r suiteRun) string {
