@@ -4,7 +4,10 @@
 //	parley-bench --scenario a1 --codec h264 --start-server --out a1.json
 //	parley-bench --url ws://host:7880/ws --secret S --scenario room --video-publishers 2 --subscribers 20
 //	parley-bench --start-server --scenario a2 --video-file clip.ivf --audio-file speech.ogg
+//	parley-bench --start-server --scenario calls --calls 6 --call-video --hold 3s --early-media
+//	parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
+//	parley-bench callsetup --duration 20s            call setup: early media off/on, signaling-only setups/s
 //
 // Publishers send synthetic media (every payload carries its send time, so latency is
 // measured) unless --video-file (VP8 IVF) or --audio-file (Opus Ogg) is given: then they
@@ -39,6 +42,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "suite" {
 		return runSuite(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "callsetup" {
+		return runCallSetup(ctx, args[1:], stdout, stderr)
 	}
 	opts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
