@@ -42,6 +42,11 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario c --subscribers 90 --out c90.json\n")
 	fmt.Fprintf(w, "# a1 with H.264 video instead of VP8:\n")
 	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario a1 --codec h264 --out a1-h264.json\n")
+	fmt.Fprintf(w, "# 1v1 video calls of 3 s with media ready before the answer (prepareCall), and signaling-only calls:\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario calls --calls 6 --call-video --hold 3s --early-media --out calls-early.json\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50 --duration 20s\n")
+	fmt.Fprintf(w, "# the call setup section alone (early media off/on, signaling-only setups/s at 1, 8, 32 pairs):\n")
+	fmt.Fprintf(w, "bin/parley-bench callsetup --duration 20s\n")
 	fmt.Fprintf(w, "# against a running server, comparing with an earlier report:\n")
 	fmt.Fprintf(w, "bin/parley-bench --url ws://127.0.0.1:7880/ws --server-pid $(pidof parley) --scenario a1 --compare a1.json\n```\n\n")
 
