@@ -25,6 +25,7 @@ type callMeter struct {
 	attempted                                int
 	succeeded                                int
 	mediaBeforeAccept                        int
+	notPreConnected                          int // early media: sides whose subscriber was not connected at the accept
 }
 
 // runCalls keeps s.Calls call slots busy: each slot sets up a call (call → accept →
@@ -230,7 +231,7 @@ func (r *runner) ring(ctx context.Context, pair *callPair, callID string, what P
 	callerDone := make(chan result, 1)
 	if early {
 		go func() {
-			stage, err := pair.caller.prepare(ctx, callID, pair.callee.id, what)
+			stage, err := r.prepare(ctx, pair.caller, callID, pair.callee.id, what)
 			callerDone <- result{stage, err}
 		}()
 	} else {
@@ -247,7 +248,7 @@ func (r *runner) ring(ctx context.Context, pair *callPair, callID string, what P
 		if !early {
 			return "", nil
 		}
-		return pair.callee.prepare(ctx, callID, pair.caller.id, what)
+		return r.prepare(ctx, pair.callee, callID, pair.caller.id, what)
 	}
 	stage, err = callee()
 	if err != nil {
@@ -260,9 +261,16 @@ func (r *runner) ring(ctx context.Context, pair *callPair, callID string, what P
 	return stage, err
 }
 
+// ringLimit bounds how long an early-media call rings, after both publishers are
+// connected, for each side's subscriber PeerConnection to connect (the server offers a
+// pre-connected one while the call rings): a ringing phone gives it seconds.
+const ringLimit = 2 * time.Second
+
 // prepare is one side's early media: prepareCall, startRemoteView of the other party's
-// video (a video call), publish (until the publisher PeerConnection is connected).
-func (p *participant) prepare(ctx context.Context, callID, other string, what Publishing) (stage string, err error) {
+// video (a video call), publish (until the publisher PeerConnection is connected), then
+// up to ringLimit for the subscriber PeerConnection to connect; when it does not, the
+// call is counted in notPreConnected and goes on.
+func (r *runner) prepare(ctx context.Context, p *participant, callID, other string, what Publishing) (stage string, err error) {
 	if _, err := p.conn.PrepareCall(ctx, callID); err != nil {
 		return "prepareCall", err
 	}
@@ -273,6 +281,17 @@ func (p *participant) prepare(ctx context.Context, callID, other string, what Pu
 	}
 	if err := p.publish(ctx, what); err != nil {
 		return "publish", err
+	}
+	ring := time.NewTimer(ringLimit)
+	defer ring.Stop()
+	select {
+	case <-p.recv.connected:
+	case <-ring.C:
+		r.mu.Lock()
+		r.calls.notPreConnected++
+		r.mu.Unlock()
+	case <-ctx.Done():
+		return "ring", ctx.Err()
 	}
 	return "", nil
 }

@@ -48,6 +48,10 @@ type receiver struct {
 
 	trickle *client.Trickle
 
+	// connected is closed when the PeerConnection first reaches connected.
+	connected     chan struct{}
+	connectedOnce sync.Once
+
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup
@@ -58,8 +62,13 @@ func newReceiver(api *webrtc.API, cfg webrtc.Configuration, m *meter) (*receiver
 	if err != nil {
 		return nil, fmt.Errorf("bench: subscriber peer connection: %w", err)
 	}
-	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc)}
+	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc), connected: make(chan struct{})}
 	pc.OnTrack(r.handleTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			r.connectedOnce.Do(func() { close(r.connected) })
+		}
+	})
 	return r, nil
 }
 

@@ -87,6 +87,9 @@ type CallStats struct {
 	// MediaBeforeAccept counts those first packets that arrived before the accept was
 	// sent (recorded as 0 ms): the server forwarded media before the call began.
 	MediaBeforeAccept int `json:"media_before_accept"`
+	// NotPreConnected (early media) counts sides whose subscriber PeerConnection was not
+	// connected within 2 s of ringing after their publisher connected (accepted anyway).
+	NotPreConnected int `json:"not_pre_connected"`
 }
 
 // ServerStats are the server's figures in the window; -1 (or "") when unknown.
@@ -175,7 +178,7 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 		rep.Calls = &CallStats{
 			Attempted: c.attempted, Succeeded: c.succeeded, Setup: c.setup.Summary(), Cycle: c.cycle.Summary(),
 			AcceptToAudio: c.acceptAudio.Summary(), AcceptToVideo: c.acceptVideo.Summary(),
-			AcceptToKeyframe: c.acceptKeyframe.Summary(), MediaBeforeAccept: c.mediaBeforeAccept,
+			AcceptToKeyframe: c.acceptKeyframe.Summary(), MediaBeforeAccept: c.mediaBeforeAccept, NotPreConnected: c.notPreConnected,
 			WindowSetups: -1, SetupsPerSec: -1,
 		}
 	}
@@ -395,7 +398,11 @@ func (rep *Report) callMetrics() []metric {
 		quantiles("accept→first video", c.AcceptToVideo)
 		quantiles("accept→first keyframe", c.AcceptToKeyframe)
 	}
-	return append(out, metric{"media before accept", float64(c.MediaBeforeAccept), "first packets", true})
+	out = append(out, metric{"media before accept", float64(c.MediaBeforeAccept), "first packets", true})
+	if sc.EarlyMedia {
+		out = append(out, metric{"not pre-connected at accept", float64(c.NotPreConnected), "sides (subscriber PeerConnection)", true})
+	}
+	return out
 }
 
 func sumFailures(f map[string]int) int {

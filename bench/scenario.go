@@ -63,8 +63,9 @@ type Scenario struct {
 	CallVideo bool          `json:"call_video,omitempty" yaml:"call_video"`
 	// EarlyMedia (calls): media ready before the answer. The caller after its call and
 	// the callee on the invitation send prepareCall (signaling/PROTOCOL.md), publish and,
-	// in video calls, startRemoteView each other; the callee accepts once both
-	// publishers are connected. Without it both publish and view after onCallBegin.
+	// in video calls, startRemoteView each other; the callee accepts once both sides'
+	// publisher and subscriber PeerConnections are connected (the subscriber waited for
+	// at most 2 s). Without it both publish and view after onCallBegin.
 	EarlyMedia bool `json:"early_media,omitempty" yaml:"early_media"`
 	// SignalingOnly (calls): no media and no PeerConnection. Each of the Calls pairs logs
 	// in once and repeats call → invitation → accept → onCallBegin on both → hangup →

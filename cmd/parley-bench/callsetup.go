@@ -145,25 +145,25 @@ func parseCounts(v string) ([]int, error) {
 // writeCallSetupTables renders the call setup runs: media calls (early media off and
 // on) with setups/s and accept → first media, then signaling-only setups/s by pairs.
 func writeCallSetupTables(w *strings.Builder, runs []suiteRun) {
-	fmt.Fprintf(w, "| load | early media | calls set up (failed) | setups/s | setup p50/p95 ms | accept → first audio p50/p95/p99/max ms | → first video | → first keyframe | before accept | server CPU | machine busy |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| load | early media | calls set up (failed) | setups/s | setup p50/p95 ms | accept → first audio p50/p95/p99/max ms | → first video | → first keyframe | before accept | not pre-connected | server CPU | machine busy |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		if r.scenario.SignalingOnly {
 			continue
 		}
 		if r.rep == nil || r.rep.Calls == nil {
-			fmt.Fprintf(w, "| %s | failed: %v | | | | | | | | | |\n", r.scenario.Name, r.err)
+			fmt.Fprintf(w, "| %s | failed: %v | | | | | | | | | | |\n", r.scenario.Name, r.err)
 			continue
 		}
 		rep, c := r.rep, r.rep.Calls
-		early := "off"
+		early, notPre := "off", "–"
 		if rep.Scenario.EarlyMedia {
-			early = "on"
+			early, notPre = "on", strconv.Itoa(c.NotPreConnected)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d (%d) | %s | %s | %s | %s | %s | %d | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %d (%d) | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
 			rep.Scenario.Name, early, c.Succeeded, sumFailures(rep), num(c.SetupsPerSec, "%.2f"), pct(c.Setup, false),
 			quantiles(c.AcceptToAudio), quantiles(c.AcceptToVideo), quantiles(c.AcceptToKeyframe), c.MediaBeforeAccept,
-			num(rep.Server.CPUPercent, "%.0f %%"), num(rep.MachineBusyPercent, "%.0f %%"))
+			notPre, num(rep.Server.CPUPercent, "%.0f %%"), num(rep.MachineBusyPercent, "%.0f %%"))
 	}
 	fmt.Fprintf(w, "\n| load | pairs | setups/s | setup p50/p95/p99 ms | cycle p50/p95/p99 ms | failures | server CPU | machine busy |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")

@@ -66,7 +66,9 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "  to end and start again). **Accept → first media**: from the callee's `accept` being sent to the first\n")
 	fmt.Fprintf(w, "  RTP packet of the other party's audio, of its video and of its first keyframe reaching each side\n")
 	fmt.Fprintf(w, "  (two values per call), over every call of the run; *before accept* counts first packets that came\n")
-	fmt.Fprintf(w, "  before it. **Early media**: both sides `prepareCall`, publish and view each other while it rings.\n\n")
+	fmt.Fprintf(w, "  before it. **Early media**: both sides `prepareCall`, publish and view each other while it rings;\n")
+	fmt.Fprintf(w, "  the callee accepts once both publishers and subscribers are connected (*not pre-connected*: sides\n")
+	fmt.Fprintf(w, "  whose subscriber was not connected 2 s after their publisher; accepted anyway).\n\n")
 
 	fmt.Fprintf(w, "## Media model (synthetic, no encoders)\n\n")
 	fmt.Fprintf(w, "- Video: VP8 (default) or H.264 (`--codec h264`, YAML `codec: h264`; Constrained Baseline 42e01f,\n")
@@ -182,7 +184,11 @@ func callsSummary(rep *bench.Report) string {
 	if rep.Scenario.CallVideo {
 		out += ", video " + quantiles(c.AcceptToVideo) + " ms, keyframe " + quantiles(c.AcceptToKeyframe) + " ms"
 	}
-	return out + fmt.Sprintf(" (%d first packets before the accept)", c.MediaBeforeAccept)
+	out += fmt.Sprintf(" (%d first packets before the accept", c.MediaBeforeAccept)
+	if rep.Scenario.EarlyMedia {
+		out += fmt.Sprintf("; %d sides not pre-connected", c.NotPreConnected)
+	}
+	return out + ")"
 }
 
 // quantiles renders p50/p95/p99/max of a summary, "–" when it has no values.
