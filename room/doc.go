@@ -1,26 +1,48 @@
 // Package room owns rooms and their participants: the room ID (a tagged union of an
 // integer and a string room), the Manager that opens a room on its first join and closes
-// it after room.empty_timeout empty, and the forwarding rules between participants.
+// it after room.empty_timeout empty (at once, for a room joined with
+// JoinOptions.CloseWhenEmpty: a call's room ends with its call), and the forwarding rules
+// between participants.
 //
-// Each Participant has two sfu Peers: a publisher Peer (the client offers) and a
-// subscriber Peer (the server offers). Audio of every publisher is forwarded to everyone
+// Each Participant has up to two sfu Peers: a publisher Peer (the client offers) and a
+// subscriber Peer (the server offers). Join builds neither (peers.go): the client's first
+// publisher offer builds both, and a participant the room has something to send to
+// (another's audio, a video it views) without a subscriber Peer gets one built in the
+// background (clients that only receive never offer). Until then the participant's
+// wishes are kept and what it should receive is derived from the room when its
+// subscriber Peer is installed; a candidate or subscriber answer for a Peer that does
+// not exist yet fails with ErrNotNegotiated. A user who never negotiates in a room where
+// nobody publishes costs no PeerConnection.
+//
+// Early participants (JoinOptions.Early, early.go) negotiate (their subscriber Peer
+// pre-connected: sfu PeerOptions.PreConnect) but are not announced (no
+// ParticipantJoined, no quality or volume report, no TrackMuted; Room.Participants
+// flags them Early), their tracks are held and they receive nothing until
+// Participant.Activate, which publishes the held tracks, subscribes them as their wishes
+// say and reports ParticipantJoined when a PeerConnection is up.
+//
+// Audio of every publisher is forwarded to everyone
 // else in the room; video only to the participants that called StartRemoteView for that
 // publisher (remembered before the publisher joins or publishes, applied when it does;
 // at most room.max_pending_remote_views such wishes for users not in the room, see
 // remoteviews.go).
 // A participant never receives its own tracks. A publisher offer from a new client
 // PeerConnection (another SDP session: the client closed its pair and made new ones)
-// replaces both Peers (Participant.renewPeers); a publisher ICE restart makes the
+// replaces both Peers (Participant.buildPeers); a publisher ICE restart makes the
 // subscriber Peer restart ICE with its next offer, and so does its own ICE failure.
 //
 // Locks and goroutines:
 //   - Manager.mu guards the room map; Room.mu guards membership, each participant's
-//     current Peers, published tracks, mute state, view requests and DownTrack
-//     bookkeeping of every participant of that room. A Peer's callbacks tell the current
-//     pair from a replaced one through Participant.activePub (atomic, no lock).
-//     Order: Manager.mu, then Room.mu, then the sfu's own locks. Neither is ever taken on
-//     the packet path (the sfu forwards without them). Peers and Receivers are closed
-//     without Room.mu held, because their close runs callbacks that take it.
+//     current Peers, early state, published and held tracks, mute state, view requests
+//     and DownTrack bookkeeping of every participant of that room. A Peer's callbacks
+//     tell the current Peer from a replaced one through Participant.activePub and
+//     activeSub (atomics, no lock). Order: Manager.mu, then Room.mu, then the sfu's own
+//     locks. Neither is ever taken on the packet path (the sfu forwards without them).
+//     Peers are built without either lock (built first, then installed under Room.mu
+//     after re-checking that the participant has not left); Peers and Receivers are
+//     closed without Room.mu held, because their close runs callbacks that take it.
+//   - A subscriber Peer built in the background runs on a goroutine of its own
+//     (Manager.builds; Manager.Close waits for them after every participant left).
 //   - Callbacks from the sfu (OnTrack, Receiver.OnClose, connection state) run on sfu and
 //     pion goroutines and take Room.mu briefly. OnNegotiationNeeded runs on the sfu's
 //     negotiation goroutine, which calls Signaller.SendSubscriberOffer; local candidates
@@ -29,7 +51,9 @@
 //     that delivers Listener calls one at a time in the order the changes happened; events
 //     are queued under Room.mu, delivered without it.
 //   - The empty timeout is a time.AfterFunc armed when the last participant leaves and
-//     disarmed (by generation) when someone joins.
+//     disarmed (by generation) when someone joins. In a room that closes when empty, the
+//     last Leave closes it itself (Manager.closeIfStillEmpty after releasing Room.mu,
+//     by the same generation check).
 //   - Each room has one ticker goroutine (tickers.go; started with the room, stopped when
 //     it closes, awaited by Manager.Close) that owns the volume and quality state. It
 //     copies the member list under Room.mu, reads the sfu's statistics through their

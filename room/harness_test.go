@@ -216,6 +216,8 @@ type wireOptions struct {
 	link       *client.LinkSwitch
 	// downlink limits the rate towards the subscriber (bandwidth adaptation tests).
 	downlink *client.DownlinkShaper
+	// early joins with JoinOptions.Early (early_test.go).
+	early bool
 }
 
 // join builds the client, joins the room and, when publishing, negotiates the publisher
@@ -249,7 +251,7 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 	// waits in the toServer queue until w.part is set.
 	joined := make(chan struct{})
 	w.toServer.send(func() { <-joined })
-	w.part, err = m.Join(id, userID, w)
+	w.part, err = m.JoinWith(id, userID, room.JoinOptions{Rights: room.FullRights, Early: opts.early}, w)
 	close(joined)
 	if err != nil {
 		t.Fatalf("join %s as %s: %v", id, userID, err)

@@ -11,7 +11,8 @@ import (
 )
 
 // Manager owns the rooms of one server: it creates a room on its first join and closes it
-// once it has been empty for room.empty_timeout.
+// once it has been empty for room.empty_timeout, or at once for a room joined with
+// JoinOptions.CloseWhenEmpty.
 type Manager struct {
 	cfg      Config
 	engine   *sfu.Engine
@@ -23,6 +24,7 @@ type Manager struct {
 	closed bool
 
 	eventGoroutines sync.WaitGroup // one per room ever opened
+	builds          sync.WaitGroup // subscriber Peers built in the background (peers.go)
 
 	remoteViewRefusals atomic.Uint64 // wishes refused by room.max_pending_remote_views (remoteviews.go)
 }
@@ -39,35 +41,47 @@ func NewManager(cfg Config, engine *sfu.Engine, listener Listener, logger *slog.
 	return &Manager{cfg: cfg, engine: engine, listener: listener, log: logger, rooms: make(map[ID]*Room)}
 }
 
+// JoinOptions say how a participant joins (Manager.JoinWith).
+type JoinOptions struct {
+	// Rights are what the participant may do; the zero value is neither publish nor
+	// subscribe (Join gives FullRights).
+	Rights Rights
+	// Early: the participant may negotiate (its Peers are built, ICE and DTLS complete)
+	// but nobody is told of it, its tracks are held and it receives nothing until
+	// Participant.Activate (early.go).
+	Early bool
+	// CloseWhenEmpty: the room closes as soon as its last participant leaves instead of
+	// after room.empty_timeout. It sticks to the room once one join asked for it.
+	CloseWhenEmpty bool
+}
+
 // Join adds userID to the room id with every right (FullRights), creating the room on
-// first join. It builds the participant's publisher and subscriber Peers and subscribes it
-// to the audio already published in the room. ErrAlreadyInRoom when userID is in that room
-// already.
+// first join. ErrAlreadyInRoom when userID is in that room already.
 func (m *Manager) Join(id ID, userID string, sig Signaller) (*Participant, error) {
-	return m.JoinWithRights(id, userID, FullRights, sig)
+	return m.JoinWith(id, userID, JoinOptions{Rights: FullRights}, sig)
 }
 
 // JoinWithRights is Join with the participant's rights: without Publish its tracks are
 // not forwarded (nobody is told of them); without Subscribe it receives no media.
 func (m *Manager) JoinWithRights(id ID, userID string, rights Rights, sig Signaller) (*Participant, error) {
+	return m.JoinWith(id, userID, JoinOptions{Rights: rights}, sig)
+}
+
+// JoinWith adds userID to the room id as opts say, creating the room on first join.
+// It builds no PeerConnection: the participant's Peers are built when its client first
+// negotiates, or when the room has something to send it (peers.go). ErrAlreadyInRoom
+// when userID is in that room already.
+func (m *Manager) JoinWith(id ID, userID string, opts JoinOptions, sig Signaller) (*Participant, error) {
 	if id.IsZero() {
 		return nil, fmt.Errorf("join: %w", ErrInvalidRoomID)
 	}
 	if userID == "" {
 		return nil, fmt.Errorf("join room %s: empty user id: %w", id, ErrInvalidUserID)
 	}
-	if err := m.checkJoin(id, userID); err != nil {
-		return nil, err
-	}
-	// Building PeerConnections takes a while: do it outside the locks, then re-check.
-	p, err := newParticipant(m, userID, rights, sig)
-	if err != nil {
-		return nil, fmt.Errorf("join room %s as %q: %w", id, userID, err)
-	}
+	p := newParticipant(m, userID, opts, sig)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		p.closePeers()
 		return nil, fmt.Errorf("join room %s: %w", id, ErrManagerClosed)
 	}
 	r, ok := m.rooms[id]
@@ -76,26 +90,13 @@ func (m *Manager) JoinWithRights(id ID, userID string, rights Rights, sig Signal
 		m.rooms[id] = r
 		r.start()
 	}
-	err = r.add(p)
+	err := r.add(p, opts.CloseWhenEmpty)
 	m.mu.Unlock()
 	if err != nil {
-		p.closePeers()
 		return nil, err
 	}
-	m.log.Debug("participant joined room", "room", id.String(), "user", userID)
+	m.log.Debug("participant joined room", "room", id.String(), "user", userID, "early", opts.Early)
 	return p, nil
-}
-
-func (m *Manager) checkJoin(id ID, userID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return fmt.Errorf("join room %s: %w", id, ErrManagerClosed)
-	}
-	if r, ok := m.rooms[id]; ok && r.Participant(userID) != nil {
-		return fmt.Errorf("join room %s as %q: %w", id, userID, ErrAlreadyInRoom)
-	}
-	return nil
 }
 
 // Room returns the open room id.
@@ -113,8 +114,9 @@ func (m *Manager) Rooms() int {
 	return len(m.rooms)
 }
 
-// closeIfStillEmpty is the empty-timeout callback: it closes r unless someone joined since
-// the timer of generation gen was armed.
+// closeIfStillEmpty closes r unless someone joined since it became empty at generation
+// gen: the empty-timeout callback, and Leave of the last participant of a room that
+// closes when empty.
 func (m *Manager) closeIfStillEmpty(r *Room, gen uint64) {
 	m.mu.Lock()
 	closed := r.closeIfEmpty(gen)
@@ -123,7 +125,7 @@ func (m *Manager) closeIfStillEmpty(r *Room, gen uint64) {
 	}
 	m.mu.Unlock()
 	if closed {
-		m.log.Debug("room closed after empty timeout", "room", r.id.String())
+		m.log.Debug("room closed empty", "room", r.id.String())
 	}
 }
 
@@ -155,5 +157,6 @@ func (m *Manager) Close() error {
 		m.mu.Unlock()
 	}
 	m.eventGoroutines.Wait() // rooms closed here and earlier by their empty timeout
+	m.builds.Wait()          // every participant left: a build under way closes what it built
 	return errors.Join(errs...)
 }

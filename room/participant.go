@@ -12,7 +12,8 @@ import (
 )
 
 // Participant is one user in one room, with a publisher Peer (the client offers and
-// sends) and a subscriber Peer (the server offers what the user receives).
+// sends) and a subscriber Peer (the server offers what the user receives), each built
+// only when needed (peers.go).
 type Participant struct {
 	userID string
 	rights Rights // fixed at Join
@@ -23,96 +24,44 @@ type Participant struct {
 	// room is set once by Room.add, before any callback can need it.
 	room *Room
 
-	// activePub is pub while the participant is in the room (nil after Leave): the Peers'
-	// callbacks compare it with their own publisher without taking room.mu.
+	// activePub and activeSub are pub and sub while the participant is in the room (nil
+	// before they are built and after Leave): the Peers' callbacks compare them with
+	// their own Peer without taking room.mu.
 	activePub atomic.Pointer[sfu.Peer]
+	activeSub atomic.Pointer[sfu.Peer]
 
 	// Guarded by room.mu.
-	pub            *sfu.Peer // replaced when the client offers from a new PeerConnection (renewPeers)
-	sub            *sfu.Peer // replaced together with pub
+	pub            *sfu.Peer // nil until the client's first offer; replaced by buildPeers(renew)
+	sub            *sfu.Peer // nil until needed (peers.go); replaced together with pub
+	subBuilding    bool      // a subscriber Peer is being built in the background
+	early          bool      // joined early and not activated yet (early.go)
+	connected      bool      // one of its PeerConnections reached connected
 	left           bool
 	joinedReported bool
 	joinedAt       time.Time // when joinedReported turned true
 	audioMuted     bool
 	videoMuted     bool
 	published      map[*sfu.Receiver]TrackKind      // this participant's tracks
+	held           map[*sfu.Receiver]TrackKind      // its tracks that arrived while early
 	downTracks     map[*sfu.Receiver]*sfu.DownTrack // others' tracks on this subscriber Peer
 	wantVideo      map[string]bool                  // StartRemoteView targets, by userId
 	wantSize       map[string]VideoSize             // wanted video size, by userId (quality.go)
 }
 
-func newParticipant(m *Manager, userID string, rights Rights, sig Signaller) (*Participant, error) {
-	p := &Participant{
+func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) *Participant {
+	return &Participant{
 		userID:     userID,
-		rights:     rights,
+		rights:     opts.Rights,
 		sig:        sig,
 		log:        m.log.With("user", userID),
 		engine:     m.engine,
+		early:      opts.Early,
 		published:  make(map[*sfu.Receiver]TrackKind),
+		held:       make(map[*sfu.Receiver]TrackKind),
 		downTracks: make(map[*sfu.Receiver]*sfu.DownTrack),
 		wantVideo:  make(map[string]bool),
 		wantSize:   make(map[string]VideoSize),
 	}
-	pub, sub, err := p.newPeers()
-	if err != nil {
-		return nil, err
-	}
-	p.pub, p.sub = pub, sub
-	p.activePub.Store(pub)
-	return p, nil
-}
-
-// newPeers makes a publisher and a subscriber Peer wired to this participant. Their
-// callbacks do nothing once the pair has been replaced (renewPeers) or closed.
-func (p *Participant) newPeers() (pub, sub *sfu.Peer, err error) {
-	pub, err = p.engine.NewPeer(sfu.PeerOptions{ID: p.userID, Role: sfu.RolePublisher})
-	if err != nil {
-		return nil, nil, fmt.Errorf("publisher peer: %w", err)
-	}
-	sub, err = p.engine.NewPeer(sfu.PeerOptions{ID: p.userID, Role: sfu.RoleSubscriber})
-	if err != nil {
-		_ = pub.Close()
-		return nil, nil, fmt.Errorf("subscriber peer: %w", err)
-	}
-	current := func() bool { return p.activePub.Load() == pub }
-	pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-		if current() {
-			p.sig.SendCandidate(TargetPublisher, c)
-		}
-	})
-	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-		if current() {
-			p.sig.SendCandidate(TargetSubscriber, c)
-		}
-	})
-	pub.OnConnectionStateChange(p.connectionStateChanged)
-	sub.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		if state == webrtc.PeerConnectionStateFailed && current() {
-			// The client's network changed or broke: offer new ICE credentials, which
-			// gathers afresh on both sides (the client restarts its publisher itself).
-			p.log.Info("subscriber connection failed, restarting ICE")
-			sub.RestartICE()
-		}
-		p.connectionStateChanged(state)
-	})
-	// A client that restarts ICE on its publisher (network change) needs new candidates on
-	// the subscriber too, and only the server can offer them there.
-	pub.OnICERestart(sub.RestartICE)
-	pub.OnTrack(p.trackPublished)
-	sub.OnNegotiationNeeded(func() {
-		if current() {
-			p.negotiateSubscriber(sub)
-		}
-	})
-	return pub, sub, nil
-}
-
-// peers returns the current publisher and subscriber Peers.
-func (p *Participant) peers() (pub, sub *sfu.Peer) {
-	r := p.room
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return p.pub, p.sub
 }
 
 // Rights are what the participant may do in the room.
@@ -125,20 +74,15 @@ func (p *Participant) UserID() string { return p.userID }
 func (p *Participant) Room() *Room { return p.room }
 
 // HandlePublisherOffer applies the client's offer on the publisher Peer and returns the
-// answer. Local candidates flow through Signaller.SendCandidate from now on, possibly
-// before the caller has sent the answer: clients queue remote candidates until their
-// remote description is set. An offer from a new client PeerConnection (the client closed
-// its pair and made new ones) first replaces both Peers (renewPeers).
+// answer. The first offer builds the participant's Peers (peers.go). Local candidates
+// flow through Signaller.SendCandidate from now on, possibly before the caller has sent
+// the answer: clients queue remote candidates until their remote description is set. An
+// offer from a new client PeerConnection (the client closed its pair and made new ones)
+// first replaces both Peers (buildPeers, peers.go).
 func (p *Participant) HandlePublisherOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
-	if p.hasLeft() {
-		return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, ErrParticipantLeft)
-	}
-	pub, _ := p.peers()
-	if pub.IsOtherSession(offer) {
-		if err := p.renewPeers(); err != nil {
-			return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, err)
-		}
-		pub, _ = p.peers()
+	pub, err := p.publisherFor(offer)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, err)
 	}
 	answer, err := pub.HandleOffer(offer)
 	if err != nil {
@@ -148,68 +92,42 @@ func (p *Participant) HandlePublisherOffer(offer webrtc.SessionDescription) (web
 	return answer, nil
 }
 
-// renewPeers replaces both Peers with new ones for a client that made new
-// PeerConnections: the old publisher's tracks end (others see them unpublished), the new
-// subscriber Peer gets every track the old one forwarded and offers them afresh.
-func (p *Participant) renewPeers() error {
-	pub, sub, err := p.newPeers()
-	if err != nil {
-		return fmt.Errorf("renew peers: %w", err)
-	}
-	r := p.room
-	r.mu.Lock()
-	if p.left {
-		r.mu.Unlock()
-		return errors.Join(ErrParticipantLeft, pub.Close(), sub.Close())
-	}
-	oldPub, oldSub := p.pub, p.sub
-	p.pub, p.sub = pub, sub
-	p.activePub.Store(pub)
-	forwarded := make([]*sfu.Receiver, 0, len(p.downTracks))
-	for rcv := range p.downTracks {
-		forwarded = append(forwarded, rcv)
-	}
-	p.downTracks = make(map[*sfu.Receiver]*sfu.DownTrack) // the old subscriber's Close stops them
-	for _, rcv := range forwarded {
-		p.subscribeLocked(rcv)
-	}
-	r.mu.Unlock()
-	p.log.Info("client made new PeerConnections: peers renewed")
-	// Closing the old publisher ends its Receivers; trackEnded unpublishes them.
-	if err := errors.Join(oldPub.Close(), oldSub.Close()); err != nil {
-		p.log.Debug("close replaced peers", "err", err)
-	}
-	return nil
-}
-
-// HandleSubscriberAnswer applies the client's answer to the last subscriber offer.
+// HandleSubscriberAnswer applies the client's answer to the last subscriber offer;
+// ErrNotNegotiated when the server never offered (no subscriber Peer yet).
 func (p *Participant) HandleSubscriberAnswer(answer webrtc.SessionDescription) error {
-	if p.hasLeft() {
-		return fmt.Errorf("subscriber answer from %q: %w", p.userID, ErrParticipantLeft)
+	_, sub, err := p.currentPeers()
+	if err == nil && sub == nil {
+		err = fmt.Errorf("subscriber: %w", ErrNotNegotiated)
 	}
-	_, sub := p.peers()
+	if err != nil {
+		return fmt.Errorf("subscriber answer from %q: %w", p.userID, err)
+	}
 	if err := sub.HandleAnswer(answer); err != nil {
 		return fmt.Errorf("subscriber answer from %q: %w", p.userID, err)
 	}
 	return nil
 }
 
-// AddICECandidate adds a client candidate to the target Peer.
+// AddICECandidate adds a client candidate to the target Peer; ErrNotNegotiated when
+// that PeerConnection was not negotiated yet (no publisher offer, no subscriber offer).
 func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) error {
-	if p.hasLeft() {
-		return fmt.Errorf("candidate from %q: %w", p.userID, ErrParticipantLeft)
+	pub, sub, err := p.currentPeers()
+	if err != nil {
+		return fmt.Errorf("candidate from %q: %w", p.userID, err)
 	}
-	pub, sub := p.peers()
-	var err error
+	var peer *sfu.Peer
 	switch target {
 	case TargetPublisher:
-		err = pub.AddICECandidate(c)
+		peer = pub
 	case TargetSubscriber:
-		err = sub.AddICECandidate(c)
+		peer = sub
 	default:
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrInvalidTarget)
 	}
-	if err != nil {
+	if peer == nil {
+		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrNotNegotiated)
+	}
+	if err := peer.AddICECandidate(c); err != nil {
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, err)
 	}
 	return nil
@@ -266,7 +184,8 @@ func (p *Participant) setRemoteView(publisherUserID string, view bool) error {
 	return errors.Join(errs...)
 }
 
-// SetMuted records the mute state of the participant's kind track and reports a change.
+// SetMuted records the mute state of the participant's kind track and reports a change
+// (not while early: nobody hears of an early participant; Room.Participants shows it).
 func (p *Participant) SetMuted(kind TrackKind, muted bool) {
 	r := p.room
 	r.mu.Lock()
@@ -284,12 +203,16 @@ func (p *Participant) SetMuted(kind TrackKind, muted bool) {
 		return
 	}
 	*state = muted
+	if p.early {
+		return
+	}
 	user := p.userID
 	r.emitLocked(func(l Listener, id ID) { l.TrackMuted(id, user, kind, muted) })
 }
 
-// Leave unpublishes the participant's tracks (subscribers see them end), closes both
-// Peers and removes it from the room. Idempotent.
+// Leave unpublishes the participant's tracks (subscribers see them end), closes its
+// Peers (none when it never negotiated) and removes it from the room; the last one out
+// of a room that closes when empty closes it. Idempotent.
 func (p *Participant) Leave() error {
 	r := p.room
 	r.mu.Lock()
@@ -299,12 +222,14 @@ func (p *Participant) Leave() error {
 	}
 	p.left = true
 	p.activePub.Store(nil)
+	p.activeSub.Store(nil)
+	pub, sub := p.pub, p.sub
 	p.downTracks = make(map[*sfu.Receiver]*sfu.DownTrack) // the subscriber Peer's Close stops them
 	r.mu.Unlock()
 
 	// Closing the publisher ends its Receivers; their OnClose callbacks (trackEnded) take
 	// the room lock, remove the DownTracks from the others and report TrackUnpublished.
-	err := p.closePeers()
+	err := closePeers(pub, sub)
 
 	r.mu.Lock()
 	// A Receiver's OnClose may still be on its way (the sfu runs it after Close returns):
@@ -312,34 +237,53 @@ func (p *Participant) Leave() error {
 	for rcv, kind := range p.published {
 		p.unpublishLocked(rcv, kind)
 	}
-	r.removeLocked(p)
+	clear(p.held) // never announced
+	closeNow, gen := r.removeLocked(p)
 	if p.joinedReported {
 		user := p.userID
 		r.emitLocked(func(l Listener, id ID) { l.ParticipantLeft(id, user) })
 	}
 	r.mu.Unlock()
+	if closeNow {
+		r.manager.closeIfStillEmpty(r, gen)
+	}
 	if err != nil {
 		return fmt.Errorf("leave room %s as %q: %w", r.id, p.userID, err)
 	}
 	return nil
 }
 
-func (p *Participant) closePeers() error {
-	pub, sub := p.peers()
-	return errors.Join(pub.Close(), sub.Close())
+// closePeers closes the Peers that exist.
+func closePeers(peers ...*sfu.Peer) error {
+	var errs []error
+	for _, peer := range peers {
+		if peer != nil {
+			errs = append(errs, peer.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
-func (p *Participant) hasLeft() bool {
+// currentPeers returns the current Peers (nil until built), ErrParticipantLeft after Leave.
+func (p *Participant) currentPeers() (pub, sub *sfu.Peer, err error) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return p.left
+	if p.left {
+		return nil, nil, ErrParticipantLeft
+	}
+	return p.pub, p.sub, nil
 }
 
 // subscribeLocked adds rcv to this participant's subscriber Peer unless it is there
-// already. Caller holds room.mu.
+// already; an early participant receives nothing, and one without a subscriber Peer gets
+// one built (subscribeAllLocked then adds rcv). Caller holds room.mu.
 func (p *Participant) subscribeLocked(rcv *sfu.Receiver) {
-	if p.left || !p.rights.Subscribe {
+	if p.left || p.early || !p.rights.Subscribe {
+		return
+	}
+	if p.sub == nil {
+		p.requestSubscriberLocked()
 		return
 	}
 	if _, ok := p.downTracks[rcv]; ok {
@@ -353,6 +297,22 @@ func (p *Participant) subscribeLocked(rcv *sfu.Receiver) {
 	}
 	p.downTracks[rcv] = dt
 	p.applyWantedSizeLocked(dt)
+}
+
+// subscribeAllLocked subscribes the participant to everything the room forwards to it:
+// every other participant's published audio, and the video of those it views. Caller
+// holds room.mu.
+func (p *Participant) subscribeAllLocked() {
+	for _, publisher := range p.room.participants {
+		if publisher == p {
+			continue
+		}
+		for rcv, kind := range publisher.published {
+			if kind == KindAudio || p.wantVideo[publisher.userID] {
+				p.subscribeLocked(rcv)
+			}
+		}
+	}
 }
 
 // unsubscribeLocked removes rcv from this participant's subscriber Peer. Caller holds
@@ -369,7 +329,8 @@ func (p *Participant) unsubscribeLocked(rcv *sfu.Receiver) error {
 	return nil
 }
 
-// trackPublished is the publisher Peer's OnTrack callback (pion's track goroutine).
+// trackPublished is the publisher Peer's OnTrack callback (pion's track goroutine). An
+// early participant's track is held until Activate.
 func (p *Participant) trackPublished(rcv *sfu.Receiver) {
 	kind := kindOf(rcv.Kind())
 	r := p.room
@@ -379,7 +340,10 @@ func (p *Participant) trackPublished(rcv *sfu.Receiver) {
 		_ = rcv.Close()
 		return
 	}
-	p.reportJoinedLocked()
+	p.connected = true // a track arrives over a connected PeerConnection
+	if !p.early {
+		p.reportJoinedLocked()
+	}
 	if !p.rights.Publish {
 		// No publish right: the track is not forwarded and nobody hears of it.
 		r.mu.Unlock()
@@ -387,23 +351,45 @@ func (p *Participant) trackPublished(rcv *sfu.Receiver) {
 		_ = rcv.Close()
 		return
 	}
-	p.published[rcv] = kind
-	r.publishedLocked(p, rcv, kind)
-	user := p.userID
-	r.emitLocked(func(l Listener, id ID) { l.TrackPublished(id, user, kind) })
+	early := p.early
+	if early {
+		p.held[rcv] = kind
+	} else {
+		p.publishLocked(rcv, kind)
+	}
 	r.mu.Unlock()
-	p.log.Debug("track published", "track", rcv.TrackID(), "kind", kind.String())
-	rcv.OnWantedLayers(func(wanted []sfu.WantedLayer) { r.wantedLayersChanged(user, wanted) }) // quality.go
+	if !early {
+		p.watchLayers(rcv)
+	}
 	// Registered after the bookkeeping: runs at once if the track already ended.
 	rcv.OnClose(func() { p.trackEnded(rcv, kind) })
 }
 
-// trackEnded runs once when a published track ends (its Receiver already removed its
-// DownTracks from the subscribers' Peers).
+// publishLocked makes rcv one of the participant's published tracks: the others get it
+// as their wishes say and hear of it. Caller holds room.mu.
+func (p *Participant) publishLocked(rcv *sfu.Receiver, kind TrackKind) {
+	r := p.room
+	p.published[rcv] = kind
+	r.publishedLocked(p, rcv, kind)
+	user := p.userID
+	r.emitLocked(func(l Listener, id ID) { l.TrackPublished(id, user, kind) })
+	p.log.Debug("track published", "track", rcv.TrackID(), "kind", kind.String())
+}
+
+// watchLayers reports the simulcast layers of published track rcv that its subscribers
+// need (quality.go). Called without room.mu.
+func (p *Participant) watchLayers(rcv *sfu.Receiver) {
+	r, user := p.room, p.userID
+	rcv.OnWantedLayers(func(wanted []sfu.WantedLayer) { r.wantedLayersChanged(user, wanted) })
+}
+
+// trackEnded runs once when a published or held track ends (its Receiver already
+// removed its DownTracks from the subscribers' Peers).
 func (p *Participant) trackEnded(rcv *sfu.Receiver, kind TrackKind) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(p.held, rcv)
 	p.unpublishLocked(rcv, kind)
 }
 
@@ -430,7 +416,11 @@ func (p *Participant) connectionStateChanged(state webrtc.PeerConnectionState) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !p.left {
+	if p.left {
+		return
+	}
+	p.connected = true
+	if !p.early {
 		p.reportJoinedLocked()
 	}
 }

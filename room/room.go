@@ -25,6 +25,9 @@ type Room struct {
 	closed       bool
 	emptyTimer   *time.Timer
 	emptyGen     uint64 // bumped whenever the room stops being empty or closes
+	// closeWhenEmpty: a join asked for JoinOptions.CloseWhenEmpty; the last Leave closes
+	// the room instead of arming emptyTimer.
+	closeWhenEmpty bool
 	// joinedReports counts the ParticipantJoined reports: a volume report follows every
 	// change, so a newcomer gets the current map even when the volumes hold still.
 	joinedReports uint64
@@ -54,13 +57,15 @@ func (r *Room) Participant(userID string) *Participant {
 	return r.findLocked(userID)
 }
 
-// Participants returns every participant's published state, in join order.
+// Participants returns every participant's published state, in join order. Early
+// participants (not yet activated) are listed with Early set and nothing published: the
+// others must not hear of them.
 func (r *Room) Participants() []ParticipantInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]ParticipantInfo, 0, len(r.participants))
 	for _, p := range r.participants {
-		info := ParticipantInfo{UserID: p.userID, AudioMuted: p.audioMuted, VideoMuted: p.videoMuted}
+		info := ParticipantInfo{UserID: p.userID, Early: p.early, AudioMuted: p.audioMuted, VideoMuted: p.videoMuted}
 		for _, kind := range p.published {
 			switch kind {
 			case KindAudio:
@@ -90,9 +95,10 @@ func (r *Room) members() []*Participant {
 	return append([]*Participant(nil), r.participants...)
 }
 
-// add inserts p and subscribes it to the audio already published. Caller holds
+// add inserts p and subscribes it to the audio already published (which builds its
+// subscriber Peer in the background when there is any, peers.go). Caller holds
 // Manager.mu (so the room cannot close meanwhile).
-func (r *Room) add(p *Participant) error {
+func (r *Room) add(p *Participant, closeWhenEmpty bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -106,34 +112,33 @@ func (r *Room) add(p *Participant) error {
 		r.emptyTimer = nil
 	}
 	r.emptyGen++
+	r.closeWhenEmpty = r.closeWhenEmpty || closeWhenEmpty
 	p.room = r
 	r.participants = append(r.participants, p)
-	for _, publisher := range r.participants {
-		if publisher == p {
-			continue
-		}
-		for rcv, kind := range publisher.published {
-			if kind == KindAudio {
-				p.subscribeLocked(rcv)
-			}
-		}
-	}
+	p.subscribeAllLocked()
 	return nil
 }
 
-// removeLocked drops p from the member list and arms the empty timer when it was the last.
-func (r *Room) removeLocked(p *Participant) {
+// removeLocked drops p from the member list. When it was the last, it arms the empty
+// timer, or, in a room that closes when empty, returns closeNow and the generation to
+// pass to Manager.closeIfStillEmpty once the caller released r.mu.
+func (r *Room) removeLocked(p *Participant) (closeNow bool, gen uint64) {
 	for i, x := range r.participants {
 		if x == p {
 			r.participants = append(r.participants[:i], r.participants[i+1:]...)
 			break
 		}
 	}
-	if len(r.participants) == 0 && !r.closed && r.emptyTimer == nil {
-		r.emptyGen++
-		gen := r.emptyGen
-		r.emptyTimer = time.AfterFunc(r.manager.cfg.EmptyTimeout, func() { r.manager.closeIfStillEmpty(r, gen) })
+	if len(r.participants) > 0 || r.closed || r.emptyTimer != nil {
+		return false, 0
 	}
+	r.emptyGen++
+	emptyGen := r.emptyGen
+	if r.closeWhenEmpty {
+		return true, emptyGen
+	}
+	r.emptyTimer = time.AfterFunc(r.manager.cfg.EmptyTimeout, func() { r.manager.closeIfStillEmpty(r, emptyGen) })
+	return false, 0
 }
 
 // closeIfEmpty closes the room when it is still empty since timer generation gen.
@@ -177,8 +182,8 @@ func (r *Room) emitLocked(ev func(l Listener, id ID)) {
 	r.events.push(func() { ev(l, id) })
 }
 
-// publishedLocked is called when publisher's new track rcv is known: every other
-// participant gets its audio, and its video when it asked for it.
+// publishedLocked is called when publisher's new track rcv is published: every other
+// participant gets its audio, and its video when it asked for it (early ones nothing).
 func (r *Room) publishedLocked(publisher *Participant, rcv *sfu.Receiver, kind TrackKind) {
 	for _, p := range r.participants {
 		if p == publisher {

@@ -71,11 +71,16 @@ type memberView struct {
 	published   int
 }
 
+// memberViews lists the participants the reports are about: early ones are not (nobody
+// may hear of them, and they publish nothing yet).
 func (r *Room) memberViews() []memberView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]memberView, 0, len(r.participants))
 	for _, p := range r.participants {
+		if p.early {
+			continue
+		}
 		v := memberView{
 			p: p, pub: p.pub, sub: p.sub, connected: p.joinedReported && !p.left, connectedAt: p.joinedAt,
 			audioMuted: p.audioMuted, published: len(p.published),
@@ -177,19 +182,28 @@ func (m memberView) snapshot() linkSnapshot {
 	if !m.connected {
 		return s
 	}
-	receivers := m.pub.Receivers()
+	var receivers []*sfu.Receiver
+	if m.pub != nil {
+		receivers = m.pub.Receivers()
+	}
 	s.uplink = make(map[*sfu.Receiver]sfu.UplinkStats, len(receivers))
 	for _, rcv := range receivers {
 		s.uplink[rcv] = rcv.Stats()
 	}
-	s.downlink = m.sub.DownlinkStats().Tracks
+	if m.sub != nil {
+		s.downlink = m.sub.DownlinkStats().Tracks
+	}
 	s.idle = len(receivers) == 0 && m.published == 0 && len(s.downlink) == 0 &&
 		peerUp(m.pub) && peerUp(m.sub)
 	return s
 }
 
-// peerUp: the PeerConnection is not disconnected, failed or closed.
+// peerUp: the PeerConnection is not disconnected, failed or closed; a Peer not built
+// (the client never needed it) is not down either.
 func peerUp(p *sfu.Peer) bool {
+	if p == nil {
+		return true
+	}
 	switch p.ConnectionState() {
 	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		return false

@@ -24,6 +24,11 @@ var (
 	// ErrTooManyRemoteViews: a remote-view wish beyond room.max_pending_remote_views for
 	// users who are not in the room.
 	ErrTooManyRemoteViews = errors.New("too many remote-view wishes for users not in the room")
+	// ErrNotNegotiated: a subscriber answer or a candidate for a PeerConnection the
+	// participant does not have yet (its client has not negotiated it: the publisher
+	// PeerConnection starts with the client's first offer, the subscriber one with the
+	// server's first offer).
+	ErrNotNegotiated = errors.New("peer connection not negotiated yet")
 )
 
 // Target names one of a participant's two PeerConnections.
@@ -98,14 +103,16 @@ type Signaller interface {
 // Listener hears room changes (implemented by signaling). Calls come from the room's event
 // goroutine, one at a time and in the order the changes happened, without room locks held.
 type Listener interface {
-	// ParticipantJoined: the participant's first PeerConnection reached connected.
+	// ParticipantJoined: the participant's first PeerConnection reached connected; for
+	// an early participant (JoinOptions.Early) not before Participant.Activate.
 	ParticipantJoined(room ID, userID string)
 	// ParticipantLeft: after Leave, only when ParticipantJoined was reported.
 	ParticipantLeft(room ID, userID string)
 	TrackPublished(room ID, userID string, kind TrackKind)
 	TrackUnpublished(room ID, userID string, kind TrackKind)
 	TrackMuted(room ID, userID string, kind TrackKind, muted bool)
-	// RoomClosed: the room was empty for room.empty_timeout, or the Manager closed.
+	// RoomClosed: the room was empty for room.empty_timeout, its last participant left a
+	// room that closes when empty (JoinOptions.CloseWhenEmpty), or the Manager closed.
 	RoomClosed(room ID)
 	// VoiceVolumes: every room.volume_interval, the volume 0..100 of every participant
 	// that publishes audio (muted or silent → 0), unless equal to the previous report
@@ -149,7 +156,10 @@ func (NopListener) PublishLayersChanged(ID, string, []PublishLayer) {}
 
 // ParticipantInfo is a participant's published state.
 type ParticipantInfo struct {
-	UserID         string
+	UserID string
+	// Early: joined with JoinOptions.Early and not activated yet; nothing it publishes
+	// is published yet, and nobody may be told of it (signaling skips it).
+	Early          bool
 	AudioPublished bool
 	AudioMuted     bool
 	VideoPublished bool

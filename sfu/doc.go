@@ -9,6 +9,14 @@
 //     extension — no NACK responder) and the one UDP socket all PeerConnections share
 //     through the ICE UDP mux. NewEngine opens nothing; Start opens the socket; Close is
 //     idempotent.
+//   - The DTLS certificate (certificate.go): one ECDSA P-256 certificate per process,
+//     made by Start with pion's webrtc.GenerateCertificate and given to every
+//     PeerConnection (webrtc.Configuration.Certificates), so every Peer presents the
+//     same fingerprint and a PeerConnection costs no key generation. DTLS still derives
+//     fresh keys per connection (ECDHE). The certificate is valid for about a month;
+//     NewPeer replaces it when it expires within 7 days (Peers already made keep theirs).
+//     NewPeer builds the PeerConnection without the Engine's lock (Engine.buildMu only
+//     pairs pion's PeerConnection with its congestion estimator).
 //   - Peer: one PeerConnection, publisher (client offers) or subscriber (server offers).
 //     Remote candidates pass the Engine's policy (candidates.go) before they reach ICE:
 //     addresses in rtc.deny_candidate_cidrs are refused when trickled and removed from
@@ -17,7 +25,13 @@
 //   - Receiver: one published track; its packet buffer answers NACKs.
 //   - DownTrack: one (subscriber, track); rewrites SSRC, payload type, sequence numbers and
 //     timestamps; answers NACKs; forwards PLI/FIR to the publisher (throttled per track).
-//   - Sender: the single writer of one subscriber Peer, with a bounded queue.
+//   - Sender: the single writer of one subscriber Peer, with a bounded queue. A
+//     subscriber Peer allocates the queue's slots (rtc.sender_queue_size packets of up
+//     to 1500 bytes each) and starts its Sender and bandwidth goroutines with its first
+//     DownTrack (AddDownTrack, never on the packet path): a subscriber that receives
+//     nothing costs neither. PeerOptions.PreConnect makes a subscriber negotiate at once
+//     with one receive-only audio section that never carries media, so ICE and DTLS are
+//     up before its first DownTrack (which then costs one renegotiation, no handshake).
 //   - Simulcast (simulcast*.go, layerselect.go, videoheader.go, h264sps.go): a publisher's
 //     rid layers of one video track form ONE Receiver with up to four layers, each with its
 //     own SSRC, packet buffer, PLI throttle, size (from VP8/VP9 keyframe headers and H.264
@@ -60,12 +74,12 @@
 //     history writes and renumbering — two layers' goroutines meet there only around a
 //     switch. Wishes (size, pin, budget) and the target layer are atomics any goroutine
 //     sets; the last layer goroutine to end finishes the Receiver.
-//   - Sender writer goroutine (one per subscriber Peer): owns the slots it took from the
+//   - Sender writer goroutine (one per subscriber Peer, from its first DownTrack): owns the slots it took from the
 //     queue until it frees them, and the reused rtp.Header. Enqueue (any goroutine) copies
 //     into a free slot under the Sender's own mutex and never blocks: a full queue drops,
 //     and a video DownTrack then waits for the next keyframe after a throttled PLI, so a
 //     slow subscriber never delays the publisher or other subscribers.
-//   - Bandwidth goroutine (one per subscriber Peer): owns the allocator and the levels;
+//   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
 //     reads the estimator, the feedback atomics the DownTrack RTCP goroutines write, and
 //     the DownTrack set under the Peer's mutex.
 //   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -34,6 +35,12 @@ type Engine struct {
 	tcpMux  ice.TCPMux
 	api     *webrtc.API
 	peers   map[*Peer]struct{}
+	cert    webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
+
+	// buildMu serializes api.NewPeerConnection and the estimator hand-over (the router
+	// keys estimators by PeerConnection ID, which pion makes from the clock), without
+	// holding mu across PeerConnection work.
+	buildMu sync.Mutex
 
 	estimators estimatorRouter // each new PeerConnection's GCC estimator (bandwidth.go)
 	candidates *candidateGuard // remote candidate policy and refusal counts (candidates.go)
@@ -50,8 +57,9 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 	return &Engine{cfg: cfg, logger: logger, peers: make(map[*Peer]struct{}), candidates: newCandidateGuard(cfg)}, nil
 }
 
-// Start opens the UDP socket on bind_address:udp_port and the ICE-TCP listener (see
-// Config.TCPPort), and builds the API.
+// Start makes the DTLS certificate every PeerConnection shares (certificate.go), opens
+// the UDP socket on bind_address:udp_port and the ICE-TCP listener (see Config.TCPPort),
+// and builds the API.
 func (e *Engine) Start() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -61,6 +69,11 @@ func (e *Engine) Start() error {
 	if e.started {
 		return nil
 	}
+	cert, err := newCertificate()
+	if err != nil {
+		return fmt.Errorf("sfu engine: %w", err)
+	}
+	e.cert = cert
 	addr := &net.UDPAddr{IP: net.ParseIP(e.cfg.BindAddress), Port: e.cfg.UDPPort}
 	conn, err := net.ListenUDP("udp", addr)
 	if err != nil {
@@ -160,21 +173,37 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
-// NewPeer creates one PeerConnection for a participant in the given role.
+// NewPeer creates one PeerConnection for a participant in the given role, with the
+// Engine's shared DTLS certificate. The Engine's lock is not held while the
+// PeerConnection is built.
 func (e *Engine) NewPeer(opts PeerOptions) (*Peer, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return nil, ErrEngineClosed
 	}
 	if !e.started {
+		e.mu.Unlock()
 		return nil, ErrNotStarted
 	}
-	p, err := newPeer(e, opts)
+	api := e.api
+	cert, err := e.certificateLocked(time.Now())
+	e.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("new peer %q: %w", opts.ID, err)
+	}
+	p, err := newPeer(e, api, cert, opts)
 	if err != nil {
 		return nil, err
 	}
+	e.mu.Lock()
+	if e.closed { // Close did not see this Peer: close it here
+		e.mu.Unlock()
+		_ = p.Close()
+		return nil, ErrEngineClosed
+	}
 	e.peers[p] = struct{}{}
+	e.mu.Unlock()
 	return p, nil
 }
 

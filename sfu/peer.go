@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -36,6 +37,11 @@ type PeerOptions struct {
 	// ID is the participant's ID (userId); a publisher's tracks carry it as StreamID.
 	ID   string
 	Role PeerRole
+	// PreConnect (subscriber role): negotiate at once, before any DownTrack, with one
+	// receive-only audio section that never carries media, so that ICE and DTLS are up
+	// when the first DownTrack comes (which then costs one renegotiation and no
+	// handshake). The section stays for the Peer's life; clients answer it inactive.
+	PreConnect bool
 }
 
 // Peer is one PeerConnection of one participant. Callbacks run on pion's goroutines (or
@@ -46,8 +52,8 @@ type Peer struct {
 	engine *Engine
 	pc     *webrtc.PeerConnection
 	logger *slog.Logger
-	sender *Sender              // subscriber role
-	bw     *bandwidthController // subscriber role (bandwidth.go)
+	sender *Sender              // subscriber role; its slots and goroutine start with the first DownTrack
+	bw     *bandwidthController // subscriber role (bandwidth.go); its goroutine starts with the first DownTrack
 
 	emitMu sync.Mutex // serializes delivery of local ICE candidates, keeping their order
 
@@ -75,15 +81,22 @@ type Peer struct {
 	onICERestart      func()
 	downTracks        map[*DownTrack]struct{}
 	receivers         map[*Receiver]struct{}
+	sending           bool // subscriber: the Sender's slots and the sending goroutines exist
 
 	wg sync.WaitGroup // RTCP goroutines, negotiation goroutines, the Sender
 }
 
-func newPeer(e *Engine, opts PeerOptions) (*Peer, error) {
+func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptions) (*Peer, error) {
 	if opts.Role != RolePublisher && opts.Role != RoleSubscriber {
 		return nil, fmt.Errorf("new peer %q: role %v: %w", opts.ID, opts.Role, ErrWrongRole)
 	}
-	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	e.buildMu.Lock()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
+	var estimator cc.BandwidthEstimator
+	if err == nil {
+		estimator = e.estimators.take(pc.ID())
+	}
+	e.buildMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("new peer %q: %w", opts.ID, err)
 	}
@@ -110,20 +123,38 @@ func newPeer(e *Engine, opts PeerOptions) (*Peer, error) {
 	})
 	if opts.Role == RolePublisher {
 		pc.OnTrack(p.handleRemoteTrack)
-	} else {
-		p.sender = newSender(e.cfg.SenderQueueSize)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.sender.run()
-		}()
+		return p, nil
 	}
-	if estimator := e.estimators.take(pc.ID()); opts.Role == RoleSubscriber {
-		p.bw = newBandwidthController(estimator, allocatorConfig{})
-		p.wg.Add(1)
-		go p.runBandwidth()
+	p.sender = newIdleSender(e.cfg.SenderQueueSize)
+	p.bw = newBandwidthController(estimator, allocatorConfig{})
+	if opts.PreConnect {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionRecvonly,
+		}); err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("new peer %q: pre-connect section: %w", opts.ID, err)
+		}
+		p.negotiationNeeded = true // offered once OnNegotiationNeeded is set
 	}
 	return p, nil
+}
+
+// startSendingLocked gives a subscriber its Sender's slots and starts the Sender and
+// bandwidth goroutines, once, with its first DownTrack: a subscriber that never receives
+// anything costs neither the queue (rtc.sender_queue_size slots of one packet each) nor
+// the goroutines. Caller holds p.mu and has checked that the Peer is open.
+func (p *Peer) startSendingLocked() {
+	if p.sending {
+		return
+	}
+	p.sending = true
+	p.sender.reserve()
+	p.wg.Add(2)
+	go func() {
+		defer p.wg.Done()
+		p.sender.run()
+	}()
+	go p.runBandwidth()
 }
 
 // markMediaReady runs on pion's state-change goroutine once the PeerConnection is
@@ -505,6 +536,7 @@ func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
 	if p.closed {
 		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), ErrPeerClosed)
 	}
+	p.startSendingLocked()
 	d := newDownTrack(r, p.sender, p)
 	if err := r.addDownTrack(d); err != nil {
 		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)

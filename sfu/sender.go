@@ -15,10 +15,11 @@ import (
 // its own packets.
 type Sender struct {
 	mu     sync.Mutex
-	slots  []senderSlot
-	head   int  // index of the oldest queued slot
-	count  int  // queued slots; slots [head, head+count) belong to the writer goroutine
-	closed bool // no more enqueues; the writer exits
+	size   int          // slots to allocate (reserve)
+	slots  []senderSlot // nil until reserve
+	head   int          // index of the oldest queued slot
+	count  int          // queued slots; slots [head, head+count) belong to the writer goroutine
+	closed bool         // no more enqueues; the writer exits
 	wake   chan struct{}
 
 	header rtp.Header // reused by the writer goroutine for every packet
@@ -42,9 +43,24 @@ type senderSlot struct {
 // newSender returns a Sender with size preallocated slots. It starts nothing: run the
 // writer with go s.run().
 func newSender(size int) *Sender {
-	return &Sender{
-		slots: make([]senderSlot, size),
-		wake:  make(chan struct{}, 1),
+	s := newIdleSender(size)
+	s.reserve()
+	return s
+}
+
+// newIdleSender returns a Sender whose size slots are allocated by reserve, which a
+// subscriber Peer calls with its first DownTrack (not on the packet path). Until then
+// the queue has no room: nothing can enqueue without a DownTrack anyway.
+func newIdleSender(size int) *Sender {
+	return &Sender{size: size, wake: make(chan struct{}, 1)}
+}
+
+// reserve allocates the slots, once.
+func (s *Sender) reserve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slots == nil {
+		s.slots = make([]senderSlot, s.size)
 	}
 }
 

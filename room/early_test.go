@@ -1,0 +1,179 @@
+package room_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+// peerOf returns user's open Peer of the role, nil when it has none.
+func peerOf(e *sfu.Engine, user string, role sfu.PeerRole) *sfu.Peer {
+	for _, p := range peersOf(e, user) {
+		if p.Role() == role {
+			return p
+		}
+	}
+	return nil
+}
+
+// firstPackets records when each (receiver, publisher, kind) got its first packet after
+// start (client.Subscriber.OnTrack fires on a track's first packet).
+type firstPackets struct {
+	mu    sync.Mutex
+	start time.Time
+	at    map[string]time.Duration
+}
+
+func (f *firstPackets) watch(w *wire) {
+	w.sub.OnTrack(func(tr client.TrackStats) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.at[fmt.Sprintf("%s<-%s %s", w.userID, tr.StreamID, tr.Kind)] = time.Since(f.start)
+	})
+}
+
+func (f *firstPackets) snapshot() map[string]time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]time.Duration, len(f.at))
+	for k, v := range f.at {
+		out[k] = v
+	}
+	return out
+}
+
+// TestEarlyParticipantMedia: bob joins early and publishes, carol joins early and only
+// receives, alice is in the room and publishes. While early, bob's PeerConnections
+// connect (the subscriber one pre-connected) and his tracks reach the server, but nobody
+// hears of him or carol, his tracks go to nobody and neither receives anything. Activate
+// makes them normal participants at once: announced, bob's tracks forwarded, both
+// receiving what they asked for while early. The test logs Activate → first packet.
+func TestEarlyParticipantMedia(t *testing.T) {
+	engine := startEngine(t)
+	l := &recordingListener{}
+	cfg := room.DefaultConfig()
+	cfg.QualityInterval = 500 * time.Millisecond
+	m := newManager(t, cfg, engine, l)
+	id, err := room.NewStringID("early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := join(t, m, id, "alice", wireOptions{publish: true})
+	bob := join(t, m, id, "bob", wireOptions{publish: true, early: true})
+	carol := join(t, m, id, "carol", wireOptions{early: true})
+	for _, view := range []struct {
+		w    *wire
+		user string
+	}{{bob, "alice"}, {alice, "bob"}, {carol, "bob"}} {
+		if err := view.w.part.StartRemoteView(view.user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startPublishing(t, alice, bob)
+	waitFor(t, 10*time.Second, "bob's pre-connected subscriber to connect", func() bool {
+		return bob.sub.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	connectedAt := time.Now()
+	bobPub, bobSub, aliceSub := peerOf(engine, "bob", sfu.RolePublisher), peerOf(engine, "bob", sfu.RoleSubscriber), peerOf(engine, "alice", sfu.RoleSubscriber)
+	if bobPub == nil || bobSub == nil || aliceSub == nil {
+		t.Fatalf("peers: bob %v/%v, alice's subscriber %v", bobPub, bobSub, aliceSub)
+	}
+	// Bob's media reaches the server, and a quality report and alice's volume come after
+	// his connection: what would have gone to or been told of him had time to.
+	waitFor(t, 15*time.Second, "bob's tracks at the server, a quality report and a volume report", func() bool {
+		receivers := bobPub.Receivers()
+		if len(receivers) != 2 {
+			return false
+		}
+		for _, rcv := range receivers {
+			if rcv.Stats().Packets < 50 {
+				return false
+			}
+		}
+		q, v := l.qualityReports(), l.volumeReports()
+		return len(q) > 0 && q[len(q)-1].at.After(connectedAt) && len(v) > 0 && v[len(v)-1].at.After(connectedAt)
+	})
+	for _, ev := range l.snapshot() {
+		for _, user := range []string{"bob", "carol"} {
+			if ev == `"early" joined `+user || ev == `"early" published `+user+" audio" || ev == `"early" published `+user+" video" {
+				t.Errorf("event %q while %s is early", ev, user)
+			}
+		}
+	}
+	for _, q := range l.qualityReports() {
+		for _, uq := range q.list {
+			if uq.UserID != "alice" {
+				t.Errorf("quality report lists %s while early: %v", uq.UserID, q.list)
+			}
+		}
+	}
+	for _, v := range l.volumeReports() {
+		if _, ok := v.volumes["bob"]; ok {
+			t.Errorf("volume report has early bob: %v", v.volumes)
+		}
+	}
+	r, _ := m.Room(id)
+	for _, info := range r.Participants() {
+		early := info.UserID != "alice"
+		if info.Early != early || (early && (info.AudioPublished || info.VideoPublished)) {
+			t.Errorf("Participants() entry %+v while bob and carol are early", info)
+		}
+	}
+	for _, s := range []*sfu.Peer{bobSub, aliceSub} {
+		if st := s.SenderStats(); st.ForwardedPackets != 0 {
+			t.Errorf("%s's subscriber forwarded %d packets while bob is early", s.ID(), st.ForwardedPackets)
+		}
+	}
+	for _, w := range []*wire{alice, bob, carol} {
+		if tracks := w.sub.Tracks(); len(tracks) != 0 {
+			t.Errorf("%s received while bob and carol are early:%s", w.userID, describe(tracks))
+		}
+	}
+	if peers := peersOf(engine, "carol"); len(peers) != 0 {
+		t.Errorf("carol, early and never offering, has %d Peers", len(peers))
+	}
+
+	first := &firstPackets{at: map[string]time.Duration{}}
+	for _, w := range []*wire{alice, bob, carol} {
+		first.watch(w)
+	}
+	first.start = time.Now()
+	for _, w := range []*wire{bob, carol} {
+		if err := w.part.Activate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"bob<-alice audio", "bob<-alice video", "alice<-bob audio", "alice<-bob video",
+		"carol<-alice audio", "carol<-bob audio", "carol<-bob video",
+	}
+	waitFor(t, 15*time.Second, "every subscription to deliver", func() bool {
+		got := first.snapshot()
+		for _, k := range want {
+			if _, ok := got[k]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	got := first.snapshot()
+	for _, k := range want {
+		t.Logf("Activate → first packet %s: %v", k, got[k].Round(100*time.Microsecond))
+	}
+	if _, ok := got["carol<-alice video"]; ok {
+		t.Error("carol received alice's video without viewing it")
+	}
+	for _, kind := range []string{"audio", "video"} {
+		checkOrder(t, l, []string{`"early" joined bob`, `"early" published bob ` + kind})
+	}
+	waitFor(t, 10*time.Second, "carol's join once her subscriber connects", func() bool { return l.has(`"early" joined carol`) })
+	for _, w := range []*wire{alice, bob, carol} {
+		w.checkNoErrors(t)
+	}
+}
