@@ -155,7 +155,7 @@ func runTinyCalls(t *testing.T, url string, s Scenario) *Report {
 		sum  Summary
 	}{{"audio", c.AcceptToAudio}, {"video", c.AcceptToVideo}, {"keyframe", c.AcceptToKeyframe}}
 	for _, ch := range checks {
-		if ch.sum.Count != sides || ch.sum.P50 <= 0 || ch.sum.Max < ch.sum.P99 || ch.sum.Max > c.Setup.Max {
+		if ch.sum.Count != sides || ch.sum.P50 <= 0 || ch.sum.Max > c.Setup.Max { // quantiles are bucket midpoints; the max is exact
 			t.Errorf("accept → first %s %+v: want %d values in (0, setup max %.0f ms]", ch.name, ch.sum, sides, c.Setup.Max)
 		}
 	}
