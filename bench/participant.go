@@ -11,8 +11,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
-	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
+	"github.com/parley-rtc/parley/signaling/token"
 )
 
 // leaveTimeout bounds the logout a participant sends before closing its socket.
@@ -91,7 +91,7 @@ func connect(ctx context.Context, tg *target, userID string, media bool) (*parti
 		return nil, fmt.Errorf("bench: %s: %w: %w", userID, ErrUnreachable, err)
 	}
 	p.conn = conn
-	sig, err := signaling.MintUserSig(tg.appID, tg.secret, userID, 24*time.Hour, time.Now())
+	sig, err := token.MintUserSig(tg.appID, tg.secret, userID, 24*time.Hour, time.Now())
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("bench: mint userSig for %s: %w", userID, err)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
-	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
+	"github.com/parley-rtc/parley/signaling/token"
 )
 
 // roomSeat is one participant of a room scenario: what it publishes and which videos it
@@ -155,8 +155,8 @@ func (r *runner) enterRoom(ctx context.Context, p *participant, seat roomSeat) (
 // roomGrant is the seat's room grant, minted with the app secret like the userSigs: a
 // publisher may publish and subscribe, a subscriber only subscribe.
 func (tg *target) roomGrant(seat roomSeat) (string, error) {
-	rights := signaling.Rights{Subscribe: true, Publish: seat.publish.Audio || seat.publish.Video}
-	grant, err := signaling.MintRoomGrant(tg.appID, tg.secret, seat.userID, seat.room, rights, 24*time.Hour, time.Now())
+	rights := protocol.RoomRights{Subscribe: true, Publish: seat.publish.Audio || seat.publish.Video}
+	grant, err := token.MintRoomGrant(tg.appID, tg.secret, seat.userID, seat.room, rights, 24*time.Hour, time.Now())
 	if err != nil {
 		return "", fmt.Errorf("bench: mint room grant for %s: %w", seat.userID, err)
 	}

@@ -108,8 +108,10 @@ func (p *Participant) HandleSubscriberAnswer(answer webrtc.SessionDescription) e
 	return nil
 }
 
-// AddICECandidate adds a client candidate to the target Peer; ErrNotNegotiated when
-// that PeerConnection was not negotiated yet (no publisher offer, no subscriber offer).
+// AddICECandidate adds a client candidate to the target Peer. A publisher candidate
+// before the first offer builds the Peers (the client is negotiating) and waits for the
+// offer; a subscriber candidate before the server offered is ErrNotNegotiated. A denied
+// address is refused either way (sfu.ErrCandidateDenied).
 func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) error {
 	pub, sub, err := p.currentPeers()
 	if err != nil {
@@ -125,7 +127,17 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrInvalidTarget)
 	}
 	if peer == nil {
-		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrNotNegotiated)
+		if err := p.engine.ScreenCandidate(c.Candidate); err != nil {
+			return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, err)
+		}
+		if target == TargetSubscriber {
+			return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrNotNegotiated)
+		}
+		// A publisher candidate ahead of the offer: the client is negotiating, so its
+		// Peers are built now and the candidate waits for the offer (rtc.max_pending_candidates).
+		if peer, err = p.buildPeers(false, sub == nil); err != nil {
+			return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, err)
+		}
 	}
 	if err := peer.AddICECandidate(c); err != nil {
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, err)

@@ -43,6 +43,16 @@ func (e *Engine) CandidateRefusals() CandidateRefusals {
 	return CandidateRefusals{Pending: g.pending.Load(), Total: g.total.Load(), Denied: g.denied.Load()}
 }
 
+// ScreenCandidate checks one remote candidate against rtc.deny_candidate_cidrs (counting
+// a refusal) for a caller that has no Peer to add it to yet: ErrCandidateDenied, a parse
+// error, or nil.
+func (e *Engine) ScreenCandidate(value string) error {
+	if value == "" {
+		return nil
+	}
+	return e.candidates.screen(value)
+}
+
 // screen checks one remote candidate (the attribute value, with or without its
 // "candidate:" prefix): ErrCandidateDenied when its address is in a denied prefix, a
 // parse error when pion would refuse it too, nil otherwise. Candidates pion discards by

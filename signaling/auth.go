@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,19 +9,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
+	"github.com/parley-rtc/parley/signaling/token"
 )
 
 // Development credentials: DefaultConfig registers this app so a local server works
 // without configuration. Validate refuses DevSecret unless auth.dev_mode is true.
 const (
-	DevSDKAppID = 1400000001
-	DevSecret   = "parley-development-secret-do-not-deploy"
+	DevSDKAppID = token.DevSDKAppID
+	DevSecret   = token.DevSecret
 )
 
 // Limits of userSig handling. MinSecretBytes is the shortest app secret (HS256 key): 32
 // bytes, the size of the SHA-256 output, so the key is not what an attacker guesses.
 const (
-	MinSecretBytes  = 32
+	MinSecretBytes  = token.MinSecretBytes
 	maxUserSigBytes = 4096
 	maxSigGrace     = 24 * time.Hour
 )
@@ -33,7 +33,7 @@ var (
 	ErrUserSigInvalid = protocol.NewError(protocol.CodeUserSigInvalid, "")
 	ErrUserSigExpired = protocol.NewError(protocol.CodeUserSigExpired, "")
 	ErrUnknownApp     = protocol.NewError(protocol.CodeUnknownApp, "")
-	ErrInvalidUserID  = protocol.NewError(protocol.CodeInvalidUserID, "")
+	ErrInvalidUserID  = token.ErrInvalidUserID
 )
 
 // AppCredential is one application allowed to log users in.
@@ -104,14 +104,8 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// userSigClaims is the JWT body: sub, app, iat, exp, optional nbf. Type and Room are read
-// only to refuse a room grant (typ "room", grant.go) presented as a userSig.
-type userSigClaims struct {
-	jwt.RegisteredClaims
-	App  int             `json:"app"`
-	Type string          `json:"typ,omitempty"`
-	Room json.RawMessage `json:"room,omitempty"`
-}
+// userSigClaims is the JWT body of a userSig (package token writes it).
+type userSigClaims = token.UserSigClaims
 
 // Verifier checks userSigs against the configured app secrets. It is immutable after
 // NewVerifier and safe for concurrent use.
@@ -181,7 +175,7 @@ func (v *Verifier) Verify(sdkAppID int, userID, userSig string, now time.Time) (
 	if claims.Subject != userID {
 		return Claims{}, fmt.Errorf("verify userSig: issued for another userId: %w", ErrUserSigInvalid)
 	}
-	if claims.Type == roomGrantType || (claims.Room != nil && string(claims.Room) != "null") {
+	if claims.Type == token.GrantType || (claims.Room != nil && string(claims.Room) != "null") {
 		return Claims{}, fmt.Errorf("verify userSig: a room grant is not a userSig: %w", ErrUserSigInvalid)
 	}
 	out := Claims{UserID: claims.Subject, SDKAppID: claims.App, ExpiresAt: claims.ExpiresAt.Time}
@@ -211,45 +205,7 @@ func expiry(c userSigClaims) string {
 }
 
 // MintUserSig makes an HS256 userSig for userID in app appID, valid from now for ttl
-// (claims sub, app, iat, exp). Used by `parley token`, tests and the bench harness.
+// (token.MintUserSig).
 func MintUserSig(appID int, secret []byte, userID string, ttl time.Duration, now time.Time) (string, error) {
-	if err := checkMintArgs(appID, secret, userID, ttl); err != nil {
-		return "", fmt.Errorf("mint userSig: %w", err)
-	}
-	return signHS256("userSig", secret, userSigClaims{RegisteredClaims: mintedClaims(userID, ttl, now), App: appID})
-}
-
-// checkMintArgs checks what every minted token (userSig, room grant) needs.
-func checkMintArgs(appID int, secret []byte, userID string, ttl time.Duration) error {
-	if appID <= 0 {
-		return fmt.Errorf("SDKAppID must be positive, got %d", appID)
-	}
-	if len(secret) < MinSecretBytes {
-		return fmt.Errorf("secret must be at least %d bytes", MinSecretBytes)
-	}
-	if !protocol.ValidUserID(userID) {
-		return fmt.Errorf("userId %q: %w", userID, ErrInvalidUserID)
-	}
-	if ttl <= 0 {
-		return fmt.Errorf("ttl must be positive, got %s", ttl)
-	}
-	return nil
-}
-
-// mintedClaims are the sub, iat and exp of a token minted at now for ttl.
-func mintedClaims(userID string, ttl time.Duration, now time.Time) jwt.RegisteredClaims {
-	return jwt.RegisteredClaims{
-		Subject:   userID,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}
-}
-
-// signHS256 signs claims with secret; what names the token in the error.
-func signHS256(what string, secret []byte, claims jwt.Claims) (string, error) {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
-	if err != nil {
-		return "", fmt.Errorf("mint %s: %w", what, err)
-	}
-	return s, nil
+	return token.MintUserSig(appID, secret, userID, ttl, now)
 }

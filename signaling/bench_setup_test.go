@@ -20,7 +20,7 @@ import (
 func BenchmarkCallSetupParallel(b *testing.B) {
 	for _, pairsPerProc := range []int{1, 8, 32} {
 		b.Run("pairs-per-cpu-"+strconv.Itoa(pairsPerProc), func(b *testing.B) {
-			st := newStack(b)
+			st := newStack(b, manyInvitations)
 			var next atomic.Int64
 			b.SetParallelism(pairsPerProc)
 			b.ResetTimer()

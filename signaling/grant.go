@@ -10,11 +10,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
+	"github.com/parley-rtc/parley/signaling/token"
 )
-
-// roomGrantType is the typ claim of every room grant. A userSig never has it, so neither
-// token is accepted as the other (Verify refuses a typ "room" or a room claim).
-const roomGrantType = "room"
 
 // Sentinel errors of VerifyRoomGrant (PROTOCOL.md §7): a handler may return them wrapped
 // and the client gets the code.
@@ -28,16 +25,8 @@ var (
 // protocol so the web package can name it without importing signaling.
 type Rights = protocol.RoomRights
 
-// roomGrantClaims is the JWT body of a room grant: typ "room", app, sub, room, rights, iat,
-// exp, optional nbf. room stays raw so the JSON type (number or string) decides the kind
-// of room id.
-type roomGrantClaims struct {
-	jwt.RegisteredClaims
-	Type   string          `json:"typ"`
-	App    int             `json:"app"`
-	Room   json.RawMessage `json:"room"`
-	Rights []string        `json:"rights"`
-}
+// roomGrantClaims is the JWT body of a room grant (package token writes it).
+type roomGrantClaims = token.RoomGrantClaims
 
 // grantRoom reads the room claim: a JSON number is an integer room, a JSON string a
 // string room (123 and "123" differ); the id must be valid (protocol.ValidRoomID, the same
@@ -93,8 +82,8 @@ func (v *Verifier) VerifyRoomGrant(sdkAppID int, userID string, roomID protocol.
 	if err != nil && !expired {
 		return Rights{}, fmt.Errorf("room grant: %v: %w", err, ErrRoomGrantInvalid)
 	}
-	if claims.Type != roomGrantType {
-		return Rights{}, fmt.Errorf("room grant: typ %.16q is not %q: %w", claims.Type, roomGrantType, ErrRoomGrantInvalid)
+	if claims.Type != token.GrantType {
+		return Rights{}, fmt.Errorf("room grant: typ %.16q is not %q: %w", claims.Type, token.GrantType, ErrRoomGrantInvalid)
 	}
 	if claims.Subject != userID {
 		return Rights{}, fmt.Errorf("room grant: made for another userId: %w", ErrRoomGrantInvalid)
@@ -126,29 +115,9 @@ func (v *Verifier) MintRoomGrant(sdkAppID int, userID string, roomID protocol.Ro
 	return MintRoomGrant(sdkAppID, secret, userID, roomID, rights, ttl, now)
 }
 
-// MintRoomGrant makes an HS256 room grant (claims typ "room", app, sub, room, rights, iat,
-// exp) that lets userID of app appID join roomID with rights, valid from now for ttl.
-// App servers do the same with their JWT library (PROTOCOL.md §4.3); `parley token
-// --room`, tests and the bench harness use this.
+// MintRoomGrant makes an HS256 room grant that lets userID of app appID join roomID with
+// rights, valid from now for ttl (token.MintRoomGrant; App servers do the same with their
+// JWT library, PROTOCOL.md §4.3).
 func MintRoomGrant(appID int, secret []byte, userID string, roomID protocol.RoomID, rights Rights, ttl time.Duration, now time.Time) (string, error) {
-	if err := checkMintArgs(appID, secret, userID, ttl); err != nil {
-		return "", fmt.Errorf("mint room grant: %w", err)
-	}
-	if _, err := roomIDFromWire(roomID); err != nil {
-		return "", fmt.Errorf("mint room grant: %w", err)
-	}
-	if rights.IsZero() {
-		return "", errors.New("mint room grant: at least one right (publish, subscribe) is needed")
-	}
-	room, err := roomID.MarshalJSON()
-	if err != nil {
-		return "", fmt.Errorf("mint room grant: %w", err)
-	}
-	return signHS256("room grant", secret, roomGrantClaims{
-		RegisteredClaims: mintedClaims(userID, ttl, now),
-		Type:             roomGrantType,
-		App:              appID,
-		Room:             room,
-		Rights:           rights.Names(),
-	})
+	return token.MintRoomGrant(appID, secret, userID, roomID, rights, ttl, now)
 }

@@ -18,6 +18,7 @@ func registerCallMethods(d *Dispatcher[*session]) {
 	reg(d, protocol.MethodInviteUser, (*session).inviteUser)
 	reg(d, protocol.MethodJoinInGroupCall, (*session).joinInGroupCall)
 	reg(d, protocol.MethodJoin, (*session).join)
+	reg(d, protocol.MethodPrepareCall, (*session).prepareCall)
 	reg(d, protocol.MethodSwitchCallMediaType, (*session).switchCallMediaType)
 	reg(d, protocol.MethodQueryRecentCalls, (*session).queryRecentCalls)
 	reg(d, protocol.MethodDeleteRecordCalls, (*session).deleteRecordCalls)

@@ -45,7 +45,7 @@ func (sess *session) joinRoom(_ context.Context, p protocol.JoinRoomParams) (pro
 	if err != nil {
 		return protocol.Empty{}, err
 	}
-	if err := sess.enterRoomWithRights(id, rights); err != nil {
+	if err := sess.enterRoomWith(id, room.JoinOptions{Rights: rights}); err != nil {
 		if errors.Is(err, room.ErrAlreadyInRoom) {
 			return protocol.Empty{}, protocol.NewError(protocol.CodeAlreadyInRoom, "this user is already in that room on another session")
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -229,4 +231,21 @@ func joinRoomGranted(ctx context.Context, t testing.TB, c *client.Conn, roomID p
 	t.Helper()
 	p := protocol.JoinRoomParams{RoomID: roomID, RoomGrant: grant(t, c.UserID(), roomID, protocol.RoomRights{Publish: true, Subscribe: true})}
 	return c.Request(ctx, protocol.MethodJoinRoom, p, nil)
+}
+
+// waitPublishing waits until c's publisher PeerConnection is connected and has sent more
+// than n packets of audio and of video.
+func waitPublishing(t *testing.T, c *client.Conn, n uint32) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pub := c.Publisher()
+		if pub != nil && pub.ConnectionState() == webrtc.PeerConnectionStateConnected && pub.Stats().AudioPackets > n && pub.Stats().VideoPackets > n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the publisher never connected and sent %d packets", c.UserID(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

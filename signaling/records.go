@@ -32,7 +32,8 @@ type recordOwner struct {
 	user string
 }
 
-// MemoryRecords is a RecordStore in memory, newest first per user, bounded per user.
+// MemoryRecords is a RecordStore in memory, oldest first per user (answers newest first),
+// bounded per user.
 type MemoryRecords struct {
 	mu      sync.Mutex
 	perUser int
@@ -53,9 +54,9 @@ func (m *MemoryRecords) Add(_ context.Context, records []protocol.CallRecord) er
 	defer m.mu.Unlock()
 	for _, r := range records {
 		owner := recordOwner{r.SDKAppID, r.UserID}
-		list := append([]protocol.CallRecord{r}, m.byUser[owner]...)
-		if len(list) > m.perUser {
-			list = list[:m.perUser]
+		list := append(m.byUser[owner], r) // oldest first: adding is an append
+		if len(list) >= 2*m.perUser {      // trimmed now and then, not at every add
+			list = append(list[:0], list[len(list)-m.perUser:]...)
 		}
 		m.byUser[owner] = list
 	}
@@ -67,9 +68,10 @@ func (m *MemoryRecords) Query(_ context.Context, sdkAppID int, userID string, q 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []protocol.CallRecord{}
-	for _, r := range m.byUser[recordOwner{sdkAppID, userID}] {
-		if q.Matches(r) {
-			out = append(out, r)
+	list := m.byUser[recordOwner{sdkAppID, userID}]
+	for i := len(list) - 1; i >= max(0, len(list)-m.perUser); i-- {
+		if q.Matches(list[i]) {
+			out = append(out, list[i])
 		}
 	}
 	return out, nil

@@ -167,17 +167,7 @@ func TestRightsSeparatePublishAndSubscribe(t *testing.T) {
 	if err := listener.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		pub := listener.Publisher()
-		if pub != nil && pub.ConnectionState() == webrtc.PeerConnectionStateConnected && pub.Stats().AudioPackets > 50 && pub.Stats().VideoPackets > 50 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the listener's publisher never connected and sent")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitPublishing(t, listener, 50)
 	for _, c := range []*client.Conn{viewer, talker} {
 		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}); err != nil {
 			t.Fatal(err)

@@ -58,6 +58,7 @@ type session struct {
 	evictedSeq  uint64     // seq of the newest notification pushed out of retained
 	participant *room.Participant
 	roomID      room.ID
+	early       bool        // participant joined early (prepareCall) and not yet activated
 	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
 	sigTimer    *time.Timer // fires at the userSig's exp (D2)
 	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
@@ -294,33 +295,45 @@ func (sess *session) stopTimers() {
 
 // ---- rooms ----
 
-// enterRoom joins room id (leaving another room first); id is already in the session's
-// app (tenant.roomID). Joining the room it is in is a no-op.
-func (sess *session) enterRoom(id room.ID) error {
-	return sess.enterRoomWithRights(id, room.FullRights)
+// enterCallRoom joins the room of the session's call (leaving another room first) with
+// every right; the room closes as soon as the call's last user left it. id is already in
+// the session's app (tenant.roomID). In that room already: an early participant (prepared
+// while the call rang, early.go) becomes an ordinary one in place; otherwise a no-op.
+func (sess *session) enterCallRoom(id room.ID) error {
+	return sess.enterRoomWith(id, room.JoinOptions{Rights: room.FullRights, CloseWhenEmpty: true})
 }
 
-// enterRoomWithRights is enterRoom with the participant's rights in the room (D27).
-func (sess *session) enterRoomWithRights(id room.ID, rights room.Rights) error {
+// enterRoomWith joins room id with opts (rights D27, early, closing when empty), leaving
+// another room first. Joining the room it is in activates an early participant unless
+// opts ask for an early one again, and otherwise does nothing.
+func (sess *session) enterRoomWith(id room.ID, opts room.JoinOptions) error {
 	sess.mu.Lock()
-	current, currentID := sess.participant, sess.roomID
+	current, currentID, early := sess.participant, sess.roomID, sess.early
 	userID := sess.userID
 	sess.mu.Unlock()
-	if hook := sess.svc.beforeJoin; hook != nil {
-		hook(userID)
-	}
 	if current != nil {
 		if currentID == id {
+			if early && !opts.Early {
+				if err := current.Activate(); err != nil {
+					return err
+				}
+				sess.mu.Lock()
+				sess.early = false
+				sess.mu.Unlock()
+			}
 			return nil
 		}
 		sess.exitRoom()
 	}
-	p, err := sess.svc.rooms.JoinWithRights(id, userID, rights, sess)
+	if hook := sess.svc.beforeJoin; hook != nil {
+		hook(userID)
+	}
+	p, err := sess.svc.rooms.JoinWith(id, userID, opts, sess)
 	if err != nil {
 		return err
 	}
 	sess.mu.Lock()
-	sess.participant, sess.roomID = p, id
+	sess.participant, sess.roomID, sess.early = p, id, opts.Early
 	sess.mu.Unlock()
 	return nil
 }
@@ -329,7 +342,7 @@ func (sess *session) enterRoomWithRights(id room.ID, rights room.Rights) error {
 func (sess *session) exitRoom() {
 	sess.mu.Lock()
 	p := sess.participant
-	sess.participant, sess.roomID = nil, room.ID{}
+	sess.participant, sess.roomID, sess.early = nil, room.ID{}, false
 	sess.mu.Unlock()
 	if p != nil {
 		if err := p.Leave(); err != nil {

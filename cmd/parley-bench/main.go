@@ -29,7 +29,7 @@ import (
 	"syscall"
 
 	"github.com/parley-rtc/parley/bench"
-	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/token"
 )
 
 func main() {
@@ -105,8 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		noSimulcast bool
 	)
 	fs.StringVar(&o.cfg.URL, "url", "ws://127.0.0.1:7880/ws", "signaling WebSocket URL of the server")
-	fs.IntVar(&o.cfg.AppID, "app", signaling.DevSDKAppID, "SDKAppID the userSigs are minted for")
-	fs.StringVar(&o.cfg.Secret, "secret", signaling.DevSecret, "the app's secret (HS256) to mint userSigs")
+	fs.IntVar(&o.cfg.AppID, "app", token.DevSDKAppID, "SDKAppID the userSigs are minted for")
+	fs.StringVar(&o.cfg.Secret, "secret", token.DevSecret, "the app's secret (HS256) to mint userSigs")
 	fs.StringVar(&scenario, "scenario", "room", "room | calls | churn | a1 | a2 | b | c (reference loads)")
 	fs.StringVar(&config, "config", "", "YAML scenario file (keys as in bench.Scenario); flags set explicitly win")
 	fs.IntVar(&sc.Rooms, "rooms", 0, "rooms (room, churn)")

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/bench"
-	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/token"
 )
 
 // suiteOptions configure the standard suite (make bench).
@@ -186,7 +186,7 @@ func runSuiteScenario(ctx context.Context, o suiteOptions, s bench.Scenario, std
 		_ = os.Remove(srv.logPath)
 	}()
 	cfg := bench.Config{
-		URL: srv.wsURL, AppID: signaling.DevSDKAppID, Secret: signaling.DevSecret, Scenario: s,
+		URL: srv.wsURL, AppID: token.DevSDKAppID, Secret: token.DevSecret, Scenario: s,
 		ServerPID: srv.pid, MetricsURL: srv.metricsURL,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
