@@ -25,6 +25,7 @@ type callMeter struct {
 	attempted                                int
 	succeeded                                int
 	mediaBeforeAccept                        int
+	prepared                                 int // early media: sides that prepared before the accept
 	notPreConnected                          int // early media: sides whose subscriber was not connected at the accept
 }
 
@@ -284,15 +285,20 @@ func (r *runner) prepare(ctx context.Context, p *participant, callID, other stri
 	}
 	ring := time.NewTimer(ringLimit)
 	defer ring.Stop()
+	preConnected := true
 	select {
 	case <-p.recv.connected:
 	case <-ring.C:
-		r.mu.Lock()
-		r.calls.notPreConnected++
-		r.mu.Unlock()
+		preConnected = false
 	case <-ctx.Done():
 		return "ring", ctx.Err()
 	}
+	r.mu.Lock()
+	r.calls.prepared++
+	if !preConnected {
+		r.calls.notPreConnected++
+	}
+	r.mu.Unlock()
 	return "", nil
 }
 

@@ -87,6 +87,9 @@ type CallStats struct {
 	// MediaBeforeAccept counts those first packets that arrived before the accept was
 	// sent (recorded as 0 ms): the server forwarded media before the call began.
 	MediaBeforeAccept int `json:"media_before_accept"`
+	// Prepared (early media) counts sides that prepared the call before the accept
+	// (prepareCall, startRemoteView, publisher connected).
+	Prepared int `json:"prepared_sides"`
 	// NotPreConnected (early media) counts sides whose subscriber PeerConnection was not
 	// connected within 2 s of ringing after their publisher connected (accepted anyway).
 	NotPreConnected int `json:"not_pre_connected"`
@@ -178,7 +181,8 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 		rep.Calls = &CallStats{
 			Attempted: c.attempted, Succeeded: c.succeeded, Setup: c.setup.Summary(), Cycle: c.cycle.Summary(),
 			AcceptToAudio: c.acceptAudio.Summary(), AcceptToVideo: c.acceptVideo.Summary(),
-			AcceptToKeyframe: c.acceptKeyframe.Summary(), MediaBeforeAccept: c.mediaBeforeAccept, NotPreConnected: c.notPreConnected,
+			AcceptToKeyframe: c.acceptKeyframe.Summary(), MediaBeforeAccept: c.mediaBeforeAccept,
+			Prepared: c.prepared, NotPreConnected: c.notPreConnected,
 			WindowSetups: -1, SetupsPerSec: -1,
 		}
 	}
@@ -400,7 +404,9 @@ func (rep *Report) callMetrics() []metric {
 	}
 	out = append(out, metric{"media before accept", float64(c.MediaBeforeAccept), "first packets", true})
 	if sc.EarlyMedia {
-		out = append(out, metric{"not pre-connected at accept", float64(c.NotPreConnected), "sides (subscriber PeerConnection)", true})
+		out = append(out,
+			metric{"prepared before accept", float64(c.Prepared), "sides", true},
+			metric{"not pre-connected at accept", float64(c.NotPreConnected), "sides (subscriber PeerConnection)", true})
 	}
 	return out
 }

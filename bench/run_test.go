@@ -136,6 +136,37 @@ func TestCallsTiny(t *testing.T) {
 	checkMedia(t, rep, 4, 4)
 }
 
+// TestCallsTinyEarlyMedia: 1v1 video calls of 1 s, cycling, with early media (both sides
+// prepareCall, view and publish before the accept): calls succeed, setups/s counts the
+// window's setups, accept → first media is measured for every side and kind, and no
+// media reaches anyone before the accept.
+func TestCallsTinyEarlyMedia(t *testing.T) {
+	url := startServer(t)
+	s := Scenario{
+		Name: "tiny-early", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000, EarlyMedia: true,
+		Hold: time.Second, CallRate: 10, Settle: time.Second, Duration: 4 * time.Second,
+	}
+	rep := runTinyCalls(t, url, s)
+	c := rep.Calls
+	if c.Succeeded < 2 || c.WindowSetups < 1 || c.SetupsPerSec <= 0 {
+		t.Errorf("%d calls set up, %d in the window (%.2f/s)", c.Succeeded, c.WindowSetups, c.SetupsPerSec)
+	}
+	if c.Prepared < 2*c.Succeeded || c.NotPreConnected > c.Prepared {
+		t.Errorf("%d sides prepared (%d not pre-connected) for %d calls, want both sides of each", c.Prepared, c.NotPreConnected, c.Succeeded)
+	}
+	if len(rep.Failures) != 0 {
+		t.Errorf("failures: %v", rep.Failures)
+	}
+	var table bytes.Buffer
+	_ = rep.WriteTable(&table)
+	for _, want := range []string{"calls, early media", "call setups/s", "accept→first video p95", "not pre-connected at accept"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table without %q:\n%s", want, table.String())
+		}
+	}
+	t.Logf("report:\n%s", table.String())
+}
+
 // runTinyCalls runs a calls scenario with media and checks what every such run shows:
 // each succeeded call measured accept → first audio (and video and keyframe in a video
 // call) on both sides, nothing before the accept, and the JSON report keeps the figures.
