@@ -22,11 +22,13 @@ type callMeter struct {
 	cycle Histogram // signaling only: call request → onCallEnd on both
 	// accept sent → first packet of the other party's audio, video, keyframe; per side
 	acceptAudio, acceptVideo, acceptKeyframe Histogram
-	attempted                                int
-	succeeded                                int
-	mediaBeforeAccept                        int
-	prepared                                 int // early media: sides that prepared before the accept
-	notPreConnected                          int // early media: sides whose subscriber was not connected at the accept
+	// accept sent → onCallBegin, → the first subscriber offer after it; per side
+	acceptBegin, acceptOffer Histogram
+	attempted                int
+	succeeded                int
+	mediaBeforeAccept        int
+	prepared                 int // early media: sides that prepared before the accept
+	notPreConnected          int // early media: sides whose subscriber was not connected at the accept
 }
 
 // runCalls keeps s.Calls call slots busy: each slot sets up a call (call → accept →
@@ -332,6 +334,15 @@ func (r *runner) firstMedia(ctx context.Context, pair *callPair, acceptAt time.T
 			}
 			samples = append(samples, sample{k.hist, d})
 		}
+		// Where the time went: the signaling that came before the media.
+		for _, sig := range []struct {
+			name string
+			hist *Histogram
+		}{{protocol.EventCallBegin, &r.calls.acceptBegin}, {protocol.MethodOffer, &r.calls.acceptOffer}} {
+			if at, ok := firstEventAfter(side[0].conn.Events(), sig.name, acceptAt); ok {
+				samples = append(samples, sample{sig.hist, at.Sub(acceptAt)})
+			}
+		}
 	}
 	for _, s := range samples {
 		s.hist.Record(s.d)
@@ -340,6 +351,16 @@ func (r *runner) firstMedia(ctx context.Context, pair *callPair, acceptAt time.T
 	r.calls.mediaBeforeAccept += early
 	r.mu.Unlock()
 	return nil
+}
+
+// firstEventAfter is when the first notification named name at or after t arrived.
+func firstEventAfter(events []client.Event, name string, t time.Time) (time.Time, bool) {
+	for _, ev := range events {
+		if ev.Name == name && !ev.Received.Before(t) {
+			return ev.Received, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // hangup ends the call from the caller's side, waits for onCallEnd on both and closes

@@ -84,6 +84,10 @@ type CallStats struct {
 	AcceptToAudio    Summary `json:"accept_to_first_audio"`
 	AcceptToVideo    Summary `json:"accept_to_first_video"`
 	AcceptToKeyframe Summary `json:"accept_to_first_keyframe"`
+	// Where the time between the accept and the media went, per side: accept sent →
+	// onCallBegin received, → the first subscriber offer received after the accept.
+	AcceptToCallBegin  Summary `json:"accept_to_call_begin"`
+	AcceptToFirstOffer Summary `json:"accept_to_first_offer"`
 	// MediaBeforeAccept counts those first packets that arrived before the accept was
 	// sent (recorded as 0 ms): the server forwarded media before the call began.
 	MediaBeforeAccept int `json:"media_before_accept"`
@@ -182,6 +186,7 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 			Attempted: c.attempted, Succeeded: c.succeeded, Setup: c.setup.Summary(), Cycle: c.cycle.Summary(),
 			AcceptToAudio: c.acceptAudio.Summary(), AcceptToVideo: c.acceptVideo.Summary(),
 			AcceptToKeyframe: c.acceptKeyframe.Summary(), MediaBeforeAccept: c.mediaBeforeAccept,
+			AcceptToCallBegin: c.acceptBegin.Summary(), AcceptToFirstOffer: c.acceptOffer.Summary(),
 			Prepared: c.prepared, NotPreConnected: c.notPreConnected,
 			WindowSetups: -1, SetupsPerSec: -1,
 		}
@@ -397,6 +402,8 @@ func (rep *Report) callMetrics() []metric {
 		quantiles("call cycle", c.Cycle)
 		return out
 	}
+	quantiles("accept→onCallBegin", c.AcceptToCallBegin)
+	quantiles("accept→first subscriber offer", c.AcceptToFirstOffer)
 	quantiles("accept→first audio", c.AcceptToAudio)
 	if sc.CallVideo {
 		quantiles("accept→first video", c.AcceptToVideo)

@@ -190,6 +190,9 @@ func runTinyCalls(t *testing.T, url string, s Scenario) *Report {
 			t.Errorf("accept → first %s %+v: want %d values in (0, setup max %.0f ms]", ch.name, ch.sum, sides, c.Setup.Max)
 		}
 	}
+	if c.AcceptToCallBegin.Count != sides || c.AcceptToCallBegin.Max > c.Setup.Max || c.AcceptToFirstOffer.Count > sides {
+		t.Errorf("accept → onCallBegin %+v, → first subscriber offer %+v: want %d values", c.AcceptToCallBegin, c.AcceptToFirstOffer, sides)
+	}
 	if c.MediaBeforeAccept != 0 {
 		t.Errorf("%d first packets arrived before the accept", c.MediaBeforeAccept)
 	}

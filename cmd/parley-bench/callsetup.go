@@ -145,14 +145,14 @@ func parseCounts(v string) ([]int, error) {
 // writeCallSetupTables renders the call setup runs: media calls (early media off and
 // on) with setups/s and accept → first media, then signaling-only setups/s by pairs.
 func writeCallSetupTables(w *strings.Builder, runs []suiteRun) {
-	fmt.Fprintf(w, "| load | early media | calls set up (failed) | setups/s | setup p50/p95 ms | accept → first audio p50/p95/p99/max ms | → first video | → first keyframe | before accept | not pre-connected | server CPU | machine busy |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| load | early media | calls set up (failed) | setups/s | setup p50/p95 ms | accept → onCallBegin p50/p95 ms | → first subscriber offer | accept → first audio p50/p95/p99/max ms | → first video | → first keyframe | before accept | not pre-connected | server CPU | machine busy |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		if r.scenario.SignalingOnly {
 			continue
 		}
 		if r.rep == nil || r.rep.Calls == nil {
-			fmt.Fprintf(w, "| %s | failed: %v | | | | | | | | | | |\n", r.scenario.Name, r.err)
+			fmt.Fprintf(w, "| %s | failed: %v | | | | | | | | | | | | |\n", r.scenario.Name, r.err)
 			continue
 		}
 		rep, c := r.rep, r.rep.Calls
@@ -160,9 +160,9 @@ func writeCallSetupTables(w *strings.Builder, runs []suiteRun) {
 		if rep.Scenario.EarlyMedia {
 			early, notPre = "on", strconv.Itoa(c.NotPreConnected)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d (%d) | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %d (%d) | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
 			rep.Scenario.Name, early, c.Succeeded, sumFailures(rep), num(c.SetupsPerSec, "%.2f"), pct(c.Setup, false),
-			quantiles(c.AcceptToAudio), quantiles(c.AcceptToVideo), quantiles(c.AcceptToKeyframe), c.MediaBeforeAccept,
+			pct1(c.AcceptToCallBegin), pct1(c.AcceptToFirstOffer), quantiles(c.AcceptToAudio), quantiles(c.AcceptToVideo), quantiles(c.AcceptToKeyframe), c.MediaBeforeAccept,
 			notPre, num(rep.Server.CPUPercent, "%.0f %%"), num(rep.MachineBusyPercent, "%.0f %%"))
 	}
 	fmt.Fprintf(w, "\n| load | pairs | setups/s | setup p50/p95/p99 ms | cycle p50/p95/p99 ms | failures | server CPU | machine busy |\n")
@@ -182,6 +182,14 @@ func writeCallSetupTables(w *strings.Builder, runs []suiteRun) {
 			num(rep.MachineBusyPercent, "%.0f %%"))
 	}
 	fmt.Fprintln(w)
+}
+
+// pct1 renders p50/p95 with a decimal, "–" when the summary has no values.
+func pct1(s bench.Summary) string {
+	if s.Count == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f/%.1f", s.P50, s.P95)
 }
 
 func sumFailures(rep *bench.Report) int {

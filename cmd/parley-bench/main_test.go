@@ -156,6 +156,7 @@ func TestCallSetupTables(t *testing.T) {
 	}
 	media := &bench.Report{Scenario: scenarios[1], Calls: &bench.CallStats{
 		Succeeded: 40, SetupsPerSec: 1.75, Setup: sum(200), AcceptToAudio: sum(31), AcceptToVideo: sum(42), AcceptToKeyframe: sum(53), NotPreConnected: 1,
+		AcceptToCallBegin: sum(1), AcceptToFirstOffer: sum(20),
 	}, Failures: map[string]int{"media: x": 2}, MachineBusyPercent: 80, Server: bench.ServerStats{CPUPercent: 35}}
 	signal := &bench.Report{Scenario: scenarios[3], Calls: &bench.CallStats{Succeeded: 900, SetupsPerSec: 321, Setup: sum(5), Cycle: sum(9)},
 		MachineBusyPercent: 90, Server: bench.ServerStats{CPUPercent: 60}}
@@ -169,7 +170,7 @@ func TestCallSetupTables(t *testing.T) {
 	writeCallSetupTables(&md, runs)
 	for _, want := range []string{
 		"| calls-6 | failed: no server |",
-		"| calls-6-early | on | 40 (2) | 1.75 | 200/201 | 31/32/33/34 | 42/43/44/45 | 53/54/55/56 | 0 | 1 | 35 % | 80 % |",
+		"| calls-6-early | on | 40 (2) | 1.75 | 200/201 | 1.0/2.0 | 20.0/21.0 | 31/32/33/34 | 42/43/44/45 | 53/54/55/56 | 0 | 1 | 35 % | 80 % |",
 		"| signaling-8 | 8 | 321 | 5.0/6.0/7.0 | 9.0/10.0/11.0 | 0 | 60 % | 90 % |",
 		"| signaling-32 | 32 | failed: boom |",
 	} {
