@@ -14,16 +14,20 @@
 // Scenarios (Scenario, scenario.go): room (N rooms × P video publishers + A audio
 // publishers + S subscribers that view given videos at given sizes), calls (N concurrent
 // 1v1 calls through the call layer: call → accept → media → hangup, at a call rate with a
-// hold time), churn (users joining and leaving at a rate, to expose leaks), and the named
+// hold time; with Scenario.EarlyMedia both sides prepareCall, publish and view each other
+// while the call rings, before the accept; with Scenario.SignalingOnly N pairs without
+// media or PeerConnections repeat call → accept → onCallBegin → hangup → onCallEnd),
+// churn (users joining and leaving at a rate, to expose leaks), and the named
 // reference loads a1, a2, b, c (Reference; 60 s measurement windows by default).
 //
 // Measures (Report, report.go): join time (socket open → media flowing), time to first
-// frame (startRemoteView → first keyframe), call setup time and failures by cause,
-// received bitrate, loss (from RTP sequence numbers), end-to-end latency (from the send
-// time in every synthetic payload) and RFC 3550 interarrival jitter (from the RTP
-// timestamps), and for a server whose pid
-// is known its CPU seconds, RSS and threads from /proc, goroutines and forwarded
-// packets from /metrics when it serves them. Forwarded packets fall back to what the
+// frame (startRemoteView → first keyframe), call setup time and failures by cause, call
+// setups per second in the window, accept → first media (the callee's accept sent → the
+// first packet of the other party's audio, video and first keyframe at each side;
+// arrivals.go), received bitrate, loss (from RTP sequence numbers), end-to-end latency
+// (from the send time in every synthetic payload) and RFC 3550 interarrival jitter (from
+// the RTP timestamps), and for a server whose pid is known its CPU seconds, RSS and
+// threads from /proc, goroutines and forwarded packets from /metrics when it serves them. Forwarded packets fall back to what the
 // subscribers received plus what they lost. The derived figures are server CPU-seconds
 // per 1000 forwarded packets and forwarded packets per second per core.
 //
@@ -37,6 +41,9 @@
 //     server's offers and candidates for the bench's PeerConnections), the Publisher's
 //     send loops, and one pion OnTrack goroutine per received track that alone owns its
 //     trackReader and adds to the meter's atomic counters and lock-free histograms.
+//   - Calls: one goroutine per call slot (calls.go, callsignal.go); with early media the
+//     caller's preparation runs in one more goroutine while the slot's goroutine waits
+//     for the invitation and prepares the callee; it is waited for before the accept.
 //   - runner.mu guards the join/failure/call counters. Every goroutine a run starts has
 //     ended when Run returns.
 package bench

@@ -25,6 +25,8 @@ type meter struct {
 	// frames counts video packets with the RTP marker that advanced their stream (the
 	// last packet of a frame); keyframes the packets that start a keyframe.
 	frames, keyframes atomic.Uint64
+	// setups counts completed call setups (calls scenario), for setups/s in the window.
+	setups atomic.Uint64
 
 	mu     sync.Mutex
 	tracks []*trackReader
@@ -35,13 +37,14 @@ type counters struct {
 	at                                time.Time
 	packets, bytes, expected, padding uint64
 	frames, keyframes                 uint64
+	setups                            uint64
 }
 
 func (m *meter) snapshot(now time.Time) counters {
 	return counters{
 		at: now, packets: m.packets.Load(), bytes: m.bytes.Load(),
 		expected: m.expected.Load(), padding: m.padding.Load(),
-		frames: m.frames.Load(), keyframes: m.keyframes.Load(),
+		frames: m.frames.Load(), keyframes: m.keyframes.Load(), setups: m.setups.Load(),
 	}
 }
 

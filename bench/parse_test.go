@@ -236,3 +236,62 @@ func TestLoadScenario(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+// TestCallModes: early_media and signaling_only are validated with the other options:
+// calls only, not both, no media files without media; YAML reaches both keys.
+func TestCallModes(t *testing.T) {
+	calls := Scenario{Kind: KindCalls, Calls: 2}
+	video, _ := writeSampleMedia(t, t.TempDir()) // a real file: only the mode can be wrong
+	tests := []struct {
+		name string
+		mod  func(*Scenario)
+		err  string // "" = valid
+	}{
+		{"plain calls", func(*Scenario) {}, ""},
+		{"early media", func(s *Scenario) { s.EarlyMedia, s.CallVideo = true, true }, ""},
+		{"signaling only", func(s *Scenario) { s.SignalingOnly = true }, ""},
+		{"signaling only video call", func(s *Scenario) { s.SignalingOnly, s.CallVideo = true, true }, ""},
+		{"both", func(s *Scenario) { s.EarlyMedia, s.SignalingOnly = true, true }, "choose one"},
+		{"signaling only with a video file", func(s *Scenario) { s.SignalingOnly, s.VideoFile = true, video }, "drop video_file"},
+		{"early media with a video file", func(s *Scenario) { s.EarlyMedia, s.CallVideo, s.VideoFile = true, true, video }, ""},
+		{"early media in a room", func(s *Scenario) { s.Kind, s.AudioPublishers, s.EarlyMedia = KindRoom, 1, true }, "options of the calls kind, not room"},
+		{"signaling only in churn", func(s *Scenario) { s.Kind, s.SignalingOnly = KindChurn, true }, "options of the calls kind, not churn"},
+		{"early media without calls", func(s *Scenario) { s.Calls, s.EarlyMedia = 0, true }, "no calls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := calls
+			tt.mod(&s)
+			s.SetDefaults()
+			err := s.Validate()
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidScenario) || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Validate = %v, want %q", err, tt.err)
+			}
+		})
+	}
+
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		yaml          string
+		early, signal bool
+		kind          string
+	}{
+		{"kind: calls\ncalls: 4\ncall_video: true\nearly_media: true\nhold: 3s\n", true, false, "calls, early media"},
+		{"kind: calls\ncalls: 8\nsignaling_only: true\n", false, true, "calls, signaling only"},
+	} {
+		path := filepath.Join(dir, "calls.yaml")
+		if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := LoadScenario(path)
+		if err != nil || s.Validate() != nil || s.EarlyMedia != tt.early || s.SignalingOnly != tt.signal || s.kindDescription() != tt.kind {
+			t.Errorf("%q: %+v, %v, %v", tt.yaml, s, err, s.Validate())
+		}
+	}
+}

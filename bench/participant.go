@@ -58,8 +58,9 @@ type target struct {
 
 // participant is one simulated user: its own WebSocket (client.Conn), its own publisher
 // PeerConnection (client.Publisher) when it publishes, and its own measuring subscriber
-// PeerConnection (receiver). The Conn's handler goroutine applies the server's offers and
-// candidates; mu guards the view request times read by the read loops.
+// PeerConnection (receiver; none for a signaling-only user). The Conn's handler goroutine
+// applies the server's offers and candidates; mu guards the view request times read by
+// the read loops; arrivals has its own lock.
 type participant struct {
 	id     string
 	target *target
@@ -72,13 +73,15 @@ type participant struct {
 	joined    sync.Once
 	mediaUp   chan struct{} // closed when media flows (first packet received or publisher sending)
 
+	arrivals arrivals // first packets and keyframes per remote publisher
+
 	mu         sync.Mutex
 	viewAsked  map[string]time.Time
 	firstFrame map[string]time.Time
 }
 
-// connect dials, logs in and builds the receiver; nothing is joined yet.
-func connect(ctx context.Context, tg *target, userID string) (*participant, error) {
+// connect dials, logs in and, with media, builds the receiver; nothing is joined yet.
+func connect(ctx context.Context, tg *target, userID string, media bool) (*participant, error) {
 	p := &participant{
 		id: userID, target: tg, dialStart: time.Now(), mediaUp: make(chan struct{}),
 		viewAsked: map[string]time.Time{}, firstFrame: map[string]time.Time{},
@@ -102,6 +105,9 @@ func connect(ctx context.Context, tg *target, userID string) (*participant, erro
 		}
 		return nil, fmt.Errorf("bench: login %s: %w", userID, err)
 	}
+	if !media {
+		return p, nil
+	}
 	api, err := client.NewAPI(tg.peerConfig())
 	if err != nil {
 		_ = conn.Close()
@@ -114,6 +120,13 @@ func connect(ctx context.Context, tg *target, userID string) (*participant, erro
 	}
 	p.recv = recv
 	recv.onFirstPacket = func(time.Time) { p.markMediaUp() }
+	recv.onTrackFirstPacket = func(publisher string, kind webrtc.RTPCodecType, at time.Time) {
+		if kind == webrtc.RTPCodecTypeVideo {
+			p.arrivals.mark(publisher, arrivedVideo, at)
+		} else {
+			p.arrivals.mark(publisher, arrivedAudio, at)
+		}
+	}
 	recv.onFirstKeyframe = p.sawKeyframe
 	recv.setOnLocal(func(c webrtc.ICECandidateInit) { p.trickle(protocol.TargetSubscriber, c) })
 	p.unreg = append(p.unreg,
@@ -146,6 +159,7 @@ func (p *participant) markMediaUp() {
 }
 
 func (p *participant) sawKeyframe(publisher string, at time.Time) {
+	p.arrivals.mark(publisher, arrivedKeyframe, at)
 	p.mu.Lock()
 	asked, ok := p.viewAsked[publisher]
 	_, seen := p.firstFrame[publisher]
@@ -316,6 +330,8 @@ func (p *participant) close() {
 	if pub != nil {
 		_ = pub.Close()
 	}
-	_ = p.recv.close()
+	if p.recv != nil {
+		_ = p.recv.close()
+	}
 	_ = p.conn.Close()
 }

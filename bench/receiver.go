@@ -39,12 +39,18 @@ type receiver struct {
 	meter *meter
 
 	// onFirstPacket is called once, from a read loop, when the first packet arrives;
+	// onTrackFirstPacket once per track, with its publisher's user ID and kind;
 	// onFirstKeyframe once per video track with the publisher's user ID.
-	onFirstPacket   func(at time.Time)
-	onFirstKeyframe func(publisher string, at time.Time)
-	firstPacket     sync.Once
+	onFirstPacket      func(at time.Time)
+	onTrackFirstPacket func(publisher string, kind webrtc.RTPCodecType, at time.Time)
+	onFirstKeyframe    func(publisher string, at time.Time)
+	firstPacket        sync.Once
 
 	trickle *client.Trickle
+
+	// connected is closed when the PeerConnection first reaches connected.
+	connected     chan struct{}
+	connectedOnce sync.Once
 
 	mu     sync.Mutex
 	closed bool
@@ -56,8 +62,13 @@ func newReceiver(api *webrtc.API, cfg webrtc.Configuration, m *meter) (*receiver
 	if err != nil {
 		return nil, fmt.Errorf("bench: subscriber peer connection: %w", err)
 	}
-	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc)}
+	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc), connected: make(chan struct{})}
 	pc.OnTrack(r.handleTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			r.connectedOnce.Do(func() { close(r.connected) })
+		}
+	})
 	return r, nil
 }
 
@@ -151,6 +162,7 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 	t.jitter = client.NewJitter(track.Codec().ClockRate)
 	waitingKeyframe := video
 	var lastPLI time.Time
+	firstSeen := false
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
@@ -166,6 +178,12 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 				r.onFirstPacket(now)
 			}
 		})
+		if !firstSeen {
+			firstSeen = true
+			if r.onTrackFirstPacket != nil {
+				r.onTrackFirstPacket(t.publisher, t.kind, now)
+			}
+		}
 		t.packets.Add(1)
 		m.packets.Add(1)
 		m.bytes.Add(uint64(n))

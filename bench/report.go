@@ -63,11 +63,40 @@ type Report struct {
 	Series             []Sample `json:"series,omitempty"`
 }
 
-// CallStats are the figures of a calls scenario.
+// CallStats are the figures of a calls scenario. The times are over every call of the
+// run (ramp-up included); the setups per second over the measurement window.
 type CallStats struct {
-	Attempted int     `json:"attempted"`
-	Succeeded int     `json:"succeeded"`
-	Setup     Summary `json:"setup_time"` // call request → media flowing both ways
+	Attempted int `json:"attempted"`
+	Succeeded int `json:"succeeded"`
+	// Setup: call request → the other party's media reached both sides (signaling only:
+	// → onCallBegin on both).
+	Setup Summary `json:"setup_time"`
+	// Cycle (signaling only): call request → onCallEnd on both after the hangup.
+	Cycle Summary `json:"cycle_time"`
+	// WindowSetups are the setups completed in the measurement window, SetupsPerSec
+	// them per second of the window; -1 when calls cannot end in the window (media calls
+	// without a hold time last to the end of the run).
+	WindowSetups int64   `json:"window_setups"`
+	SetupsPerSec float64 `json:"setups_per_sec"`
+	// Accept → first media: from the callee's accept being sent to the first RTP packet of
+	// the other party's audio, of its video, and of its first keyframe reaching each side
+	// (two values per call: caller and callee). None in signaling-only runs.
+	AcceptToAudio    Summary `json:"accept_to_first_audio"`
+	AcceptToVideo    Summary `json:"accept_to_first_video"`
+	AcceptToKeyframe Summary `json:"accept_to_first_keyframe"`
+	// Where the time between the accept and the media went, per side: accept sent →
+	// onCallBegin received, → the first subscriber offer received after the accept.
+	AcceptToCallBegin  Summary `json:"accept_to_call_begin"`
+	AcceptToFirstOffer Summary `json:"accept_to_first_offer"`
+	// MediaBeforeAccept counts those first packets that arrived before the accept was
+	// sent (recorded as 0 ms): the server forwarded media before the call began.
+	MediaBeforeAccept int `json:"media_before_accept"`
+	// Prepared (early media) counts sides that prepared the call before the accept
+	// (prepareCall, startRemoteView, publisher connected).
+	Prepared int `json:"prepared_sides"`
+	// NotPreConnected (early media) counts sides whose subscriber PeerConnection was not
+	// connected within 2 s of ringing after their publisher connected (accepted anyway).
+	NotPreConnected int `json:"not_pre_connected"`
 }
 
 // ServerStats are the server's figures in the window; -1 (or "") when unknown.
@@ -152,7 +181,15 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	r.mu.Lock()
 	rep.Joined, rep.Attempts = r.joined, r.attempts
 	if r.cfg.Scenario.Kind == KindCalls {
-		rep.Calls = &CallStats{Attempted: r.calls.attempted, Succeeded: r.calls.succeeded, Setup: r.calls.setup.Summary()}
+		c := &r.calls
+		rep.Calls = &CallStats{
+			Attempted: c.attempted, Succeeded: c.succeeded, Setup: c.setup.Summary(), Cycle: c.cycle.Summary(),
+			AcceptToAudio: c.acceptAudio.Summary(), AcceptToVideo: c.acceptVideo.Summary(),
+			AcceptToKeyframe: c.acceptKeyframe.Summary(), MediaBeforeAccept: c.mediaBeforeAccept,
+			AcceptToCallBegin: c.acceptBegin.Summary(), AcceptToFirstOffer: c.acceptOffer.Summary(),
+			Prepared: c.prepared, NotPreConnected: c.notPreConnected,
+			WindowSetups: -1, SetupsPerSec: -1,
+		}
 	}
 	if len(r.failures) > 0 {
 		rep.Failures = maps.Clone(r.failures)
@@ -180,6 +217,10 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	}
 	win := end.counters.at.Sub(start.counters.at).Seconds()
 	rep.WindowSeconds = win
+	if sc := r.cfg.Scenario; rep.Calls != nil && win > 0 && (sc.SignalingOnly || sc.Hold > 0) {
+		rep.Calls.WindowSetups = int64(end.counters.setups - start.counters.setups)
+		rep.Calls.SetupsPerSec = float64(rep.Calls.WindowSetups) / win
+	}
 	rep.RxPackets = end.counters.packets - start.counters.packets
 	rxBytes := end.counters.bytes - start.counters.bytes
 	rep.RxFrames = end.counters.frames - start.counters.frames
@@ -293,13 +334,7 @@ func (rep *Report) metrics() []metric {
 		pm("first frame p99", rep.FirstFrame, rep.FirstFrame.P99),
 	}
 	if rep.Calls != nil {
-		out = append(out,
-			km("calls attempted", float64(rep.Calls.Attempted), ""),
-			km("calls succeeded", float64(rep.Calls.Succeeded), ""),
-			pm("call setup p50", rep.Calls.Setup, rep.Calls.Setup.P50),
-			pm("call setup p95", rep.Calls.Setup, rep.Calls.Setup.P95),
-			pm("call setup p99", rep.Calls.Setup, rep.Calls.Setup.P99),
-		)
+		out = append(out, rep.callMetrics()...)
 	}
 	// File media carries no send time: its latency is absent, and the unit says why.
 	audioLatency, videoLatency := "ms", "ms"
@@ -341,6 +376,48 @@ func (rep *Report) metrics() []metric {
 	return out
 }
 
+// callMetrics are the calls scenario's lines: counts, setups/s, setup (and, signaling
+// only, cycle) times, accept → first media.
+func (rep *Report) callMetrics() []metric {
+	c, sc := rep.Calls, rep.Scenario
+	setups := "setups/s (in the window)"
+	if c.SetupsPerSec < 0 {
+		setups = "setups/s (calls last to the end: set a hold time)"
+	}
+	out := []metric{
+		{"calls attempted", float64(c.Attempted), "", true},
+		{"calls succeeded", float64(c.Succeeded), "", true},
+		{"call setups/s", c.SetupsPerSec, setups, c.SetupsPerSec >= 0},
+	}
+	quantiles := func(name string, sum Summary) {
+		for _, q := range []struct {
+			name string
+			v    float64
+		}{{"p50", sum.P50}, {"p95", sum.P95}, {"p99", sum.P99}, {"max", sum.Max}} {
+			out = append(out, metric{name + " " + q.name, q.v, "ms", sum.Count > 0})
+		}
+	}
+	quantiles("call setup", c.Setup)
+	if sc.SignalingOnly {
+		quantiles("call cycle", c.Cycle)
+		return out
+	}
+	quantiles("accept→onCallBegin", c.AcceptToCallBegin)
+	quantiles("accept→first subscriber offer", c.AcceptToFirstOffer)
+	quantiles("accept→first audio", c.AcceptToAudio)
+	if sc.CallVideo {
+		quantiles("accept→first video", c.AcceptToVideo)
+		quantiles("accept→first keyframe", c.AcceptToKeyframe)
+	}
+	out = append(out, metric{"media before accept", float64(c.MediaBeforeAccept), "first packets", true})
+	if sc.EarlyMedia {
+		out = append(out,
+			metric{"prepared before accept", float64(c.Prepared), "sides", true},
+			metric{"not pre-connected at accept", float64(c.NotPreConnected), "sides (subscriber PeerConnection)", true})
+	}
+	return out
+}
+
 func sumFailures(f map[string]int) int {
 	n := 0
 	for _, v := range f {
@@ -365,7 +442,7 @@ func formatValue(v float64) string {
 // WriteTable prints the report as a table.
 func (rep *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "scenario %s (%s, video %s, audio %s)\t%s\n", rep.Scenario.Name, rep.Scenario.Kind,
+	fmt.Fprintf(tw, "scenario %s (%s, video %s, audio %s)\t%s\n", rep.Scenario.Name, rep.Scenario.kindDescription(),
 		rep.Scenario.videoDescription(), rep.Scenario.audioDescription(), rep.URL)
 	for _, m := range rep.metrics() {
 		v := "n/a"

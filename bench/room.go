@@ -108,7 +108,7 @@ func (r *runner) joinSeat(ctx context.Context, seat roomSeat) *participant {
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.JoinTimeout)
 	defer cancel()
-	p, err := connect(ctx, r.target, seat.userID)
+	p, err := connect(ctx, r.target, seat.userID, true)
 	if err != nil {
 		r.fail(failureCause("connect", err))
 		return nil

@@ -165,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 func (r *runner) preflight(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
 	defer cancel()
-	p, err := connect(ctx, r.target, "bench_probe_"+r.runID)
+	p, err := connect(ctx, r.target, "bench_probe_"+r.runID, false)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrWrongSecret):

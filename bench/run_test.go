@@ -117,21 +117,130 @@ func TestRoomTinyH264(t *testing.T) {
 	}
 }
 
-// TestCallsTiny: two concurrent 1v1 video calls set up through the call layer.
+// TestCallsTiny: two concurrent 1v1 video calls set up through the call layer, media
+// published after the accept; accept → first audio, video and keyframe measured on both
+// sides of each call, none of it before the accept.
 func TestCallsTiny(t *testing.T) {
 	url := startServer(t)
 	s := Scenario{
 		Name: "tiny-calls", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000,
 		CallRate: 10, Settle: time.Second, Duration: 3 * time.Second,
 	}
+	rep := runTinyCalls(t, url, s)
+	if rep.Calls.Attempted != 2 || rep.Calls.Succeeded != 2 {
+		t.Fatalf("calls %+v", rep.Calls)
+	}
+	if rep.Calls.SetupsPerSec != -1 || rep.Calls.WindowSetups != -1 {
+		t.Errorf("setups/s %v (%d in the window) for calls held to the end, want unknown (-1)", rep.Calls.SetupsPerSec, rep.Calls.WindowSetups)
+	}
+	checkMedia(t, rep, 4, 4)
+}
+
+// TestCallsTinyEarlyMedia: 1v1 video calls of 1 s, cycling, with early media (both sides
+// prepareCall, view and publish before the accept): calls succeed, setups/s counts the
+// window's setups, accept → first media is measured for every side and kind, and no
+// media reaches anyone before the accept.
+func TestCallsTinyEarlyMedia(t *testing.T) {
+	url := startServer(t)
+	s := Scenario{
+		Name: "tiny-early", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000, EarlyMedia: true,
+		Hold: time.Second, CallRate: 10, Settle: time.Second, Duration: 4 * time.Second,
+	}
+	rep := runTinyCalls(t, url, s)
+	c := rep.Calls
+	if c.Succeeded < 2 || c.WindowSetups < 1 || c.SetupsPerSec <= 0 {
+		t.Errorf("%d calls set up, %d in the window (%.2f/s)", c.Succeeded, c.WindowSetups, c.SetupsPerSec)
+	}
+	if c.Prepared < 2*c.Succeeded || c.NotPreConnected > c.Prepared {
+		t.Errorf("%d sides prepared (%d not pre-connected) for %d calls, want both sides of each", c.Prepared, c.NotPreConnected, c.Succeeded)
+	}
+	if len(rep.Failures) != 0 {
+		t.Errorf("failures: %v", rep.Failures)
+	}
+	var table bytes.Buffer
+	_ = rep.WriteTable(&table)
+	for _, want := range []string{"calls, early media", "call setups/s", "accept→first video p95", "not pre-connected at accept"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table without %q:\n%s", want, table.String())
+		}
+	}
+	t.Logf("report:\n%s", table.String())
+}
+
+// runTinyCalls runs a calls scenario with media and checks what every such run shows:
+// each succeeded call measured accept → first audio (and video and keyframe in a video
+// call) on both sides, nothing before the accept, and the JSON report keeps the figures.
+func runTinyCalls(t *testing.T, url string, s Scenario) *Report {
+	t.Helper()
 	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Calls == nil || rep.Calls.Attempted != 2 || rep.Calls.Succeeded != 2 || rep.Calls.Setup.P50 <= 0 {
-		t.Fatalf("calls %+v", rep.Calls)
+	c := rep.Calls
+	if c == nil || c.Setup.P50 <= 0 {
+		t.Fatalf("calls %+v", c)
 	}
-	checkMedia(t, rep, 4, 4)
+	sides := uint64(2 * c.Succeeded)
+	checks := []struct {
+		name string
+		sum  Summary
+	}{{"audio", c.AcceptToAudio}, {"video", c.AcceptToVideo}, {"keyframe", c.AcceptToKeyframe}}
+	for _, ch := range checks {
+		if ch.sum.Count != sides || ch.sum.P50 <= 0 || ch.sum.Max > c.Setup.Max { // quantiles are bucket midpoints; the max is exact
+			t.Errorf("accept → first %s %+v: want %d values in (0, setup max %.0f ms]", ch.name, ch.sum, sides, c.Setup.Max)
+		}
+	}
+	if c.AcceptToCallBegin.Count != sides || c.AcceptToCallBegin.Max > c.Setup.Max || c.AcceptToFirstOffer.Count > sides {
+		t.Errorf("accept → onCallBegin %+v, → first subscriber offer %+v: want %d values", c.AcceptToCallBegin, c.AcceptToFirstOffer, sides)
+	}
+	if c.MediaBeforeAccept != 0 {
+		t.Errorf("%d first packets arrived before the accept", c.MediaBeforeAccept)
+	}
+	path := filepath.Join(t.TempDir(), "calls.json")
+	if err := rep.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(path)
+	if err != nil || back.Calls == nil || back.Calls.AcceptToVideo != c.AcceptToVideo || back.Calls.SetupsPerSec != c.SetupsPerSec {
+		t.Errorf("JSON report: %+v, %v", back, err)
+	}
+	return rep
+}
+
+// TestCallsSignalingOnly: pairs without media repeat call → accept → onCallBegin →
+// hangup → onCallEnd; setups/s counts the window's setups, no PeerConnection is made
+// (no track, no packet).
+func TestCallsSignalingOnly(t *testing.T) {
+	url := startServer(t)
+	s := Scenario{
+		Name: "tiny-signaling", Kind: KindCalls, Calls: 2, SignalingOnly: true,
+		CallRate: 20, Settle: 200 * time.Millisecond, Duration: 2 * time.Second,
+	}
+	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Calls
+	if len(rep.Failures) != 0 || rep.Joined != 4 {
+		t.Errorf("failures %v, %d joined", rep.Failures, rep.Joined)
+	}
+	if c.WindowSetups < 2 || c.SetupsPerSec <= 0 || c.Succeeded < int(c.WindowSetups) || c.Attempted < c.Succeeded {
+		t.Errorf("calls %+v", c)
+	}
+	if c.Setup.Count != uint64(c.Succeeded) || c.Cycle.Count == 0 || c.Cycle.P50 < c.Setup.P50 || c.AcceptToAudio.Count != 0 {
+		t.Errorf("setup %+v, cycle %+v, accept → audio %+v", c.Setup, c.Cycle, c.AcceptToAudio)
+	}
+	if rep.AudioTracks+rep.VideoTracks != 0 || rep.RxPackets != 0 {
+		t.Errorf("signaling only received %d tracks, %d packets", rep.AudioTracks+rep.VideoTracks, rep.RxPackets)
+	}
+	var table bytes.Buffer
+	_ = rep.WriteTable(&table)
+	for _, want := range []string{"calls, signaling only", "call setups/s", "call cycle p50"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table without %q:\n%s", want, table.String())
+		}
+	}
+	t.Logf("report:\n%s", table.String())
 }
 
 // TestChurnTiny: users join and leave; every join succeeds and the window sees media.

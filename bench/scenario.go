@@ -61,6 +61,17 @@ type Scenario struct {
 	CallRate  float64       `json:"call_rate,omitempty" yaml:"call_rate"` // calls started per second
 	Hold      time.Duration `json:"hold,omitempty" yaml:"hold"`           // call (or churn stay) length; 0 = to the end
 	CallVideo bool          `json:"call_video,omitempty" yaml:"call_video"`
+	// EarlyMedia (calls): media ready before the answer. The caller after its call and
+	// the callee on the invitation send prepareCall (signaling/PROTOCOL.md), publish and,
+	// in video calls, startRemoteView each other; the callee accepts once both sides'
+	// publisher and subscriber PeerConnections are connected (the subscriber waited for
+	// at most 2 s). Without it both publish and view after onCallBegin.
+	EarlyMedia bool `json:"early_media,omitempty" yaml:"early_media"`
+	// SignalingOnly (calls): no media and no PeerConnection. Each of the Calls pairs logs
+	// in once and repeats call → invitation → accept → onCallBegin on both → hangup →
+	// onCallEnd on both; Hold, when set, is the time between onCallBegin and the hangup
+	// (0: hang up at once). The report's setups/s is the throughput of the call layer.
+	SignalingOnly bool `json:"signaling_only,omitempty" yaml:"signaling_only"`
 
 	// churn: users join a room at ChurnRate per second, publish audio (and video with
 	// ChurnVideo), stay Hold, and leave.
@@ -157,6 +168,9 @@ func (s *Scenario) Validate() error {
 	if s.Settle < 0 || s.Hold < 0 {
 		return bad("negative settle or hold time")
 	}
+	if s.Kind != KindCalls && (s.EarlyMedia || s.SignalingOnly) {
+		return bad("early_media and signaling_only are options of the calls kind, not %s", s.Kind)
+	}
 	if s.Ramp <= 0 || s.CallRate < 0 || s.ChurnRate < 0 {
 		return bad("ramp %v, call rate %v and churn rate %v must be positive", s.Ramp, s.CallRate, s.ChurnRate)
 	}
@@ -183,6 +197,12 @@ func (s *Scenario) Validate() error {
 	case KindCalls:
 		if s.Calls < 1 {
 			return bad("no calls")
+		}
+		if s.SignalingOnly && s.EarlyMedia {
+			return bad("early_media prepares media, signaling_only has none: choose one")
+		}
+		if s.SignalingOnly && (s.VideoFile != "" || s.AudioFile != "") {
+			return bad("signaling_only sends no media: drop video_file and audio_file")
 		}
 	case KindChurn:
 		if s.Rooms < 1 || s.ChurnRate <= 0 {
@@ -231,9 +251,21 @@ func Reference(name string, subscribers int) (Scenario, error) {
 	return s, nil
 }
 
+// kindDescription is the kind with the calls mode: "calls, early media", "calls,
+// signaling only".
+func (s *Scenario) kindDescription() string {
+	switch {
+	case s.Kind == KindCalls && s.SignalingOnly:
+		return "calls, signaling only"
+	case s.Kind == KindCalls && s.EarlyMedia:
+		return "calls, early media"
+	}
+	return string(s.Kind)
+}
+
 // videoDescription says how video is sent: codec and simulcast, or "none".
 func (s *Scenario) videoDescription() string {
-	video := s.VideoPublishers > 0 || (s.Kind == KindCalls && s.CallVideo) || (s.Kind == KindChurn && s.ChurnVideo)
+	video := s.VideoPublishers > 0 || (s.Kind == KindCalls && s.CallVideo && !s.SignalingOnly) || (s.Kind == KindChurn && s.ChurnVideo)
 	codec := s.Codec
 	if codec == "" { // a report written before the codec was recorded
 		codec = string(client.VideoCodecVP8)
@@ -252,7 +284,7 @@ func (s *Scenario) videoDescription() string {
 
 // audioDescription says how audio is sent: "synthetic", "file NAME", or "none".
 func (s *Scenario) audioDescription() string {
-	audio := s.AudioPublishers > 0 || s.PublisherAudio || s.Kind == KindCalls || s.Kind == KindChurn
+	audio := s.AudioPublishers > 0 || s.PublisherAudio || (s.Kind == KindCalls && !s.SignalingOnly) || s.Kind == KindChurn
 	switch {
 	case !audio:
 		return "none"

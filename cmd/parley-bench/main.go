@@ -4,7 +4,10 @@
 //	parley-bench --scenario a1 --codec h264 --start-server --out a1.json
 //	parley-bench --url ws://host:7880/ws --secret S --scenario room --video-publishers 2 --subscribers 20
 //	parley-bench --start-server --scenario a2 --video-file clip.ivf --audio-file speech.ogg
+//	parley-bench --start-server --scenario calls --calls 6 --call-video --hold 3s --early-media
+//	parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
+//	parley-bench callsetup --duration 20s            call setup: early media off/on, signaling-only setups/s
 //
 // Publishers send synthetic media (every payload carries its send time, so latency is
 // measured) unless --video-file (VP8 IVF) or --audio-file (Opus Ogg) is given: then they
@@ -39,6 +42,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "suite" {
 		return runSuite(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "callsetup" {
+		return runCallSetup(ctx, args[1:], stdout, stderr)
 	}
 	opts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -120,8 +126,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(size{&sc.LowWidth, &sc.LowHeight}, "low-size", "low view size WxH (default 320x180)")
 	fs.IntVar(&sc.Calls, "calls", 0, "concurrent 1v1 calls (calls)")
 	fs.Float64Var(&sc.CallRate, "call-rate", 0, "calls started per second (default ramp/2)")
-	fs.DurationVar(&sc.Hold, "hold", 0, "call length or churn stay (0: calls last to the end; churn 5s)")
+	fs.DurationVar(&sc.Hold, "hold", 0, "call length or churn stay (0: calls last to the end, signaling-only calls hang up at once; churn 5s)")
 	fs.BoolVar(&sc.CallVideo, "call-video", false, "video calls (audio calls otherwise)")
+	fs.BoolVar(&sc.EarlyMedia, "early-media", false, "calls: caller and callee prepareCall, publish (and view each other's video) before the accept")
+	fs.BoolVar(&sc.SignalingOnly, "signaling-only", false, "calls without media: each pair logs in once and repeats call, accept, onCallBegin, hangup, onCallEnd (--hold between; 0: at once); reports setups/s")
 	fs.Float64Var(&sc.ChurnRate, "churn-rate", 0, "churn: users joining per second (default ramp)")
 	fs.BoolVar(&sc.ChurnVideo, "churn-video", false, "churning users also publish video")
 	fs.Float64Var(&sc.Ramp, "ramp", bench.DefaultRamp, "participants joining per second")
@@ -175,6 +183,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"low-size":  func() { base.LowWidth, base.LowHeight = sc.LowWidth, sc.LowHeight },
 		"calls":     func() { base.Calls = sc.Calls }, "call-rate": func() { base.CallRate = sc.CallRate },
 		"hold": func() { base.Hold = sc.Hold }, "call-video": func() { base.CallVideo = sc.CallVideo },
+		"early-media": func() { base.EarlyMedia = sc.EarlyMedia }, "signaling-only": func() { base.SignalingOnly = sc.SignalingOnly },
 		"churn-rate": func() { base.ChurnRate = sc.ChurnRate }, "churn-video": func() { base.ChurnVideo = sc.ChurnVideo },
 		"ramp": func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
 		"duration": func() { base.Duration = sc.Duration },

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +42,15 @@ func TestParseFlags(t *testing.T) {
 		{"calls", []string{"--scenario", "calls", "--calls", "3", "--call-video", "--hold", "2s"}, func(s bench.Scenario) bool {
 			return s.Kind == bench.KindCalls && s.Calls == 3 && s.CallVideo && s.Hold == 2*time.Second && s.CallRate == 2.5
 		}, ""},
+		{"early media", []string{"--scenario", "calls", "--calls", "4", "--call-video", "--hold", "3s", "--early-media"}, func(s bench.Scenario) bool {
+			return s.Kind == bench.KindCalls && s.EarlyMedia && !s.SignalingOnly && s.CallVideo && s.Hold == 3*time.Second
+		}, ""},
+		{"signaling only", []string{"--scenario", "calls", "--calls", "32", "--signaling-only", "--call-rate", "100"}, func(s bench.Scenario) bool {
+			return s.SignalingOnly && !s.EarlyMedia && s.Calls == 32 && s.CallRate == 100 && s.Hold == 0
+		}, ""},
+		{"early media and signaling only", []string{"--scenario", "calls", "--calls", "1", "--early-media", "--signaling-only"}, nil, "choose one"},
+		{"early media in a room", []string{"--audio-publishers", "1", "--subscribers", "1", "--early-media"}, nil, "options of the calls kind"},
+		{"signaling only with a file", []string{"--scenario", "calls", "--calls", "1", "--signaling-only", "--audio-file", audio}, nil, "drop video_file and audio_file"},
 		{"a1 in h264", []string{"--scenario", "a1", "--codec", "h264"}, func(s bench.Scenario) bool {
 			return s.Name == "a1" && s.Codec == "h264" && s.Simulcast && s.Duration == time.Minute
 		}, ""},
@@ -107,4 +118,64 @@ func sampleMediaFiles(t *testing.T) (video, audio string) {
 		t.Fatal(err)
 	}
 	return video, audio
+}
+
+func TestParseCounts(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []int
+		ok   bool
+	}{
+		{"1,8,32", []int{1, 8, 32}, true}, {" 4 ", []int{4}, true},
+		{"", nil, false}, {"1,,2", nil, false}, {"0", nil, false}, {"-3", nil, false}, {"x", nil, false},
+	}
+	for _, tt := range tests {
+		got, err := parseCounts(tt.in)
+		if (err == nil) != tt.ok || !slices.Equal(got, tt.want) {
+			t.Errorf("parseCounts(%q) = %v, %v; want %v ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestCallSetupTables: the call setup plan's runs are valid scenarios, and the markdown
+// shows each run's setups/s, accept → first media and failures, signaling-only runs in
+// their own table, a failed run by name.
+func TestCallSetupTables(t *testing.T) {
+	plan := defaultCallSetupPlan(20 * time.Second)
+	scenarios := plan.scenarios()
+	if len(scenarios) != 5 || !scenarios[1].EarlyMedia || scenarios[0].EarlyMedia || !scenarios[4].SignalingOnly || scenarios[4].Calls != 32 {
+		t.Fatalf("plan %+v", scenarios)
+	}
+	for _, s := range scenarios {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+	sum := func(p50 float64) bench.Summary {
+		return bench.Summary{Count: 10, P50: p50, P95: p50 + 1, P99: p50 + 2, Max: p50 + 3}
+	}
+	media := &bench.Report{Scenario: scenarios[1], Calls: &bench.CallStats{
+		Succeeded: 40, SetupsPerSec: 1.75, Setup: sum(200), AcceptToAudio: sum(31), AcceptToVideo: sum(42), AcceptToKeyframe: sum(53), NotPreConnected: 1,
+		AcceptToCallBegin: sum(1), AcceptToFirstOffer: sum(20),
+	}, Failures: map[string]int{"media: x": 2}, MachineBusyPercent: 80, Server: bench.ServerStats{CPUPercent: 35}}
+	signal := &bench.Report{Scenario: scenarios[3], Calls: &bench.CallStats{Succeeded: 900, SetupsPerSec: 321, Setup: sum(5), Cycle: sum(9)},
+		MachineBusyPercent: 90, Server: bench.ServerStats{CPUPercent: 60}}
+	runs := []suiteRun{
+		{scenario: scenarios[0], err: errors.New("no server")},
+		{scenario: scenarios[1], rep: media},
+		{scenario: scenarios[3], rep: signal},
+		{scenario: scenarios[4], err: errors.New("boom")},
+	}
+	var md strings.Builder
+	writeCallSetupTables(&md, runs)
+	for _, want := range []string{
+		"| calls-6 | failed: no server |",
+		"| calls-6-early | on | 40 (2) | 1.75 | 200/201 | 1.0/2.0 | 20.0/21.0 | 31/32/33/34 | 42/43/44/45 | 53/54/55/56 | 0 | 1 | 35 % | 80 % |",
+		"| signaling-8 | 8 | 321 | 5.0/6.0/7.0 | 9.0/10.0/11.0 | 0 | 60 % | 90 % |",
+		"| signaling-32 | 32 | failed: boom |",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown without %q:\n%s", want, md.String())
+		}
+	}
 }

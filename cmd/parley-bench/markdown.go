@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +24,8 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "# Parley benchmarks\n\n")
 	fmt.Fprintf(w, "Written by `make bench` (`parley-bench suite`) on %s; the suite took %s.\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
-	fmt.Fprintf(w, "Every run starts its own `parley` server (bin/parley, TURN off, log level warn) on free\n")
+	fmt.Fprintf(w, "Every run starts its own `parley` server (bin/parley, TURN off, log level warn, invitation limit\n")
+	fmt.Fprintf(w, "raised so that a signaling-only pair may call as fast as it can) on free\n")
 	fmt.Fprintf(w, "loopback ports and drives it with simulated users from the same machine: each user has its\n")
 	fmt.Fprintf(w, "own WebSocket and its own pair of DTLS-SRTP PeerConnections (pion), so the bench's clients\n")
 	fmt.Fprintf(w, "compete with the server for the same cores. JSON reports are in `%s/`.\n\n", o.outDir)
@@ -40,6 +42,11 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario c --subscribers 90 --out c90.json\n")
 	fmt.Fprintf(w, "# a1 with H.264 video instead of VP8:\n")
 	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario a1 --codec h264 --out a1-h264.json\n")
+	fmt.Fprintf(w, "# 1v1 video calls of 3 s with media ready before the answer (prepareCall), and signaling-only calls:\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario calls --calls 6 --call-video --hold 3s --early-media --out calls-early.json\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50 --duration 20s\n")
+	fmt.Fprintf(w, "# the call setup section alone (early media off/on, signaling-only setups/s at 1, 8, 32 pairs):\n")
+	fmt.Fprintf(w, "bin/parley-bench callsetup --duration 20s\n")
 	fmt.Fprintf(w, "# against a running server, comparing with an earlier report:\n")
 	fmt.Fprintf(w, "bin/parley-bench --url ws://127.0.0.1:7880/ws --server-pid $(pidof parley) --scenario a1 --compare a1.json\n```\n\n")
 
@@ -54,7 +61,15 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "  n/a for media files, which carry no send time. **Jitter** (table and JSON): RFC 3550 interarrival\n")
 	fmt.Fprintf(w, "  jitter from the RTP timestamps.\n")
 	fmt.Fprintf(w, "- **Join**: socket open → media flowing (first packet received; publishers: sending). **First frame**:\n")
-	fmt.Fprintf(w, "  startRemoteView → first keyframe of that video. **Setup** (calls): call request → media both ways.\n\n")
+	fmt.Fprintf(w, "  startRemoteView → first keyframe of that video. **Setup** (calls): call request → media both ways.\n")
+	fmt.Fprintf(w, "- **Setups/s** (calls): call setups completed in the window per second (media calls need a hold time\n")
+	fmt.Fprintf(w, "  to end and start again). **Accept → first media**: from the callee's `accept` being sent to the first\n")
+	fmt.Fprintf(w, "  RTP packet of the other party's audio, of its video and of its first keyframe reaching each side\n")
+	fmt.Fprintf(w, "  (two values per call), over every call of the run, and where the time went: accept → `onCallBegin`,\n")
+	fmt.Fprintf(w, "  → the first subscriber `offer` after the accept; *before accept* counts first packets that came\n")
+	fmt.Fprintf(w, "  before it. **Early media**: both sides `prepareCall`, publish and view each other while it rings;\n")
+	fmt.Fprintf(w, "  the callee accepts once both publishers and subscribers are connected (*not pre-connected*: sides\n")
+	fmt.Fprintf(w, "  whose subscriber was not connected 2 s after their publisher; accepted anyway).\n\n")
 
 	fmt.Fprintf(w, "## Media model (synthetic, no encoders)\n\n")
 	fmt.Fprintf(w, "- Video: VP8 (default) or H.264 (`--codec h264`, YAML `codec: h264`; Constrained Baseline 42e01f,\n")
@@ -85,9 +100,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "a2 ≈ 0.023, b ≈ 0.026, c ≈ 0.020.\n\n")
 	for _, r := range runs {
 		if r.group == "calls" && r.rep != nil && r.rep.Calls != nil {
-			c := r.rep.Calls
-			fmt.Fprintf(w, "Calls (%s): %d attempted, %d set up; setup p50/p95/p99 %.0f/%.0f/%.0f ms.\n", r.rep.Scenario.Name,
-				c.Attempted, c.Succeeded, c.Setup.P50, c.Setup.P95, c.Setup.P99)
+			fmt.Fprintf(w, "Calls (%s): %s.\n", r.rep.Scenario.Name, callsSummary(r.rep))
 		}
 		if r.group == "churn" && r.rep != nil {
 			s := r.rep.Server
@@ -96,6 +109,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 				num(s.RSSStartMB, "%.0f"), num(s.RSSEndMB, "%.0f"))
 		}
 	}
+	writeCallSetupSection(w, o, runs)
 	fmt.Fprintf(w, "\n## Largest load sustained with < 1 %% loss\n\n")
 	fmt.Fprintf(w, "Step up until loss ≥ 1 %% or a join fails (or the time budget ends), %s window per step; \"machine busy\" shows saturation.\n\n", o.searchDuration)
 	for _, sr := range searches(o.searchDuration) {
@@ -127,6 +141,63 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// writeCallSetupSection renders the suite's call setup runs (callSetupPlan).
+func writeCallSetupSection(w *strings.Builder, o suiteOptions, runs []suiteRun) {
+	var setup []suiteRun
+	for _, r := range runs {
+		if r.group == callSetupGroup {
+			setup = append(setup, r)
+		}
+	}
+	if len(setup) == 0 {
+		return
+	}
+	p := defaultCallSetupPlan(o.otherDuration)
+	fmt.Fprintf(w, "\n## Call setup\n\n")
+	fmt.Fprintf(w, "%d concurrent 1v1 audio+video calls (500 kbit/s VP8 each way) of %s, cycling, with early media off and on;\n", p.calls, p.hold)
+	fmt.Fprintf(w, "then signaling-only calls (no PeerConnection: call → accept → onCallBegin on both → hangup → onCallEnd on both,\n")
+	fmt.Fprintf(w, "each pair logged in once) at %s concurrent pairs. Window %s each (`parley-bench callsetup` runs these alone).\n\n",
+		joinCounts(p.pairs), o.otherDuration)
+	writeCallSetupTables(w, setup)
+}
+
+// joinCounts renders 1, 8, 32.
+func joinCounts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// callsSummary is one sentence of a calls run's figures: counts, setups/s, setup time
+// and accept → first media (p50/p95/p99/max).
+func callsSummary(rep *bench.Report) string {
+	c := rep.Calls
+	out := fmt.Sprintf("%d attempted, %d set up; %s setups/s; setup p50/p95/p99 %.0f/%.0f/%.0f ms",
+		c.Attempted, c.Succeeded, num(c.SetupsPerSec, "%.1f"), c.Setup.P50, c.Setup.P95, c.Setup.P99)
+	if rep.Scenario.SignalingOnly {
+		return out + fmt.Sprintf("; cycle p50/p95/p99 %.0f/%.0f/%.0f ms", c.Cycle.P50, c.Cycle.P95, c.Cycle.P99)
+	}
+	out += "; accept → first audio p50/p95/p99/max " + quantiles(c.AcceptToAudio) + " ms"
+	if rep.Scenario.CallVideo {
+		out += ", video " + quantiles(c.AcceptToVideo) + " ms, keyframe " + quantiles(c.AcceptToKeyframe) + " ms"
+	}
+	out += fmt.Sprintf(" (%d first packets before the accept", c.MediaBeforeAccept)
+	if rep.Scenario.EarlyMedia {
+		out += fmt.Sprintf("; %d sides not pre-connected", c.NotPreConnected)
+	}
+	return out + ")"
+}
+
+// quantiles renders p50/p95/p99/max of a summary, "–" when it has no values.
+func quantiles(s bench.Summary) string {
+	if s.Count == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f/%.0f/%.0f/%.0f", s.P50, s.P95, s.P99, s.Max)
 }
 
 func stopCause(r suiteRun) string {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,10 +29,11 @@ type suiteOptions struct {
 
 // suiteRun is one run of the suite and its report (nil when it failed).
 type suiteRun struct {
-	group string
-	step  int
-	rep   *bench.Report
-	err   error
+	group    string
+	step     int
+	scenario bench.Scenario
+	rep      *bench.Report
+	err      error
 }
 
 // search is a step-up search for the largest load with < 1 % loss.
@@ -74,16 +74,9 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	load := loadAverage()
 	var runs []suiteRun
 	one := func(group string, step int, s bench.Scenario) *bench.Report {
-		fmt.Fprintf(stderr, "== %s (%s)\n", s.Name, group)
-		rep, err := runSuiteScenario(ctx, o, s, stderr)
-		runs = append(runs, suiteRun{group: group, step: step, rep: rep, err: err})
-		if err != nil {
-			fmt.Fprintf(stderr, "parley-bench: %s: %v\n", s.Name, err)
-			return nil
-		}
-		_ = rep.WriteTable(stdout)
-		_ = rep.WriteJSON(filepath.Join(o.outDir, s.Name+".json"))
-		return rep
+		r := runReported(ctx, o, group, step, s, stdout, stderr)
+		runs = append(runs, r)
+		return r.rep
 	}
 
 	for _, s := range referenceRuns() {
@@ -98,6 +91,9 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Settle: 3 * time.Second, Duration: o.otherDuration}
 	churn.SetDefaults()
 	one("churn", 0, churn)
+	for _, s := range defaultCallSetupPlan(o.otherDuration).scenarios() {
+		one(callSetupGroup, 0, s)
+	}
 
 	for _, sr := range searches(o.searchDuration) {
 		for _, n := range sr.steps {
