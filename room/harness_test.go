@@ -123,11 +123,15 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// queue runs messages in order on one goroutine, like one direction of a WebSocket.
+// queue runs messages in order on one goroutine, like one direction of a WebSocket. A
+// message sent after close is dropped (a server goroutine may still negotiate while the
+// test closes its wire, as on a socket that went away).
 type queue struct {
 	ch   chan func()
 	done chan struct{}
-	once sync.Once
+
+	mu     sync.Mutex // orders send against close
+	closed bool
 }
 
 func newQueue() *queue {
@@ -141,10 +145,21 @@ func newQueue() *queue {
 	return q
 }
 
-func (q *queue) send(f func()) { q.ch <- f }
+func (q *queue) send(f func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.ch <- f
+	}
+}
 
 func (q *queue) close() {
-	q.once.Do(func() { close(q.ch) })
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
+	}
+	q.mu.Unlock()
 	<-q.done
 }
 
