@@ -132,9 +132,10 @@ func (r *Receiver) Layers() []LayerInfo {
 	}
 	var views [maxLayers]layerView
 	r.sim.layerViews(&views)
+	newest := r.sim.newestPacket()
 	out := make([]LayerInfo, len(r.sim.layers))
 	for i, l := range r.sim.layers {
-		active := l.active(r.sim.newestPacket())
+		active := l.active(newest)
 		out[i] = LayerInfo{
 			RID: l.rid, Width: views[i].width, Height: views[i].height,
 			Bitrate: views[i].bitrate, Active: active, Settling: active && !views[i].active,
