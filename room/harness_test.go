@@ -15,11 +15,15 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// startEngine starts an sfu.Engine on an ephemeral loopback port, closed at cleanup.
-func startEngine(t *testing.T) *sfu.Engine {
+// startEngine starts an sfu.Engine on an ephemeral loopback port, closed at cleanup;
+// opts change the configuration first.
+func startEngine(t *testing.T, opts ...func(*sfu.Config)) *sfu.Engine {
 	t.Helper()
 	cfg := sfu.DefaultConfig()
 	cfg.UDPPort = 0
+	for _, o := range opts {
+		o(&cfg)
+	}
 	engine, err := sfu.NewEngine(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +177,8 @@ type wire struct {
 	sub      *client.Subscriber
 	toClient *queue // server → client
 	toServer *queue // client → server
+	// candidateDelay holds each candidate back, both ways, before the other side gets it.
+	candidateDelay time.Duration
 
 	mu     sync.Mutex
 	errs   []error
@@ -208,6 +214,7 @@ func (w *wire) SendSubscriberOffer(offer webrtc.SessionDescription) {
 // SendCandidate delivers a server candidate to the client's matching PeerConnection.
 func (w *wire) SendCandidate(target room.Target, c webrtc.ICECandidateInit) {
 	w.toClient.send(func() {
+		time.Sleep(w.candidateDelay)
 		switch target {
 		case room.TargetPublisher:
 			if w.pub != nil {
@@ -233,13 +240,19 @@ type wireOptions struct {
 	downlink *client.DownlinkShaper
 	// early joins with JoinOptions.Early (early_test.go).
 	early bool
+	// keyframeInterval is the publisher's keyframe interval in frames (0: the client's
+	// default, 60).
+	keyframeInterval int
+	// candidateDelay holds the candidates back both ways (a connection that takes long
+	// to set up).
+	candidateDelay time.Duration
 }
 
 // join builds the client, joins the room and, when publishing, negotiates the publisher
 // PeerConnection (media starts with w.pub.Start).
 func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOptions) *wire {
 	t.Helper()
-	w := &wire{t: t, userID: userID, toClient: newQueue(), toServer: newQueue()}
+	w := &wire{t: t, userID: userID, toClient: newQueue(), toServer: newQueue(), candidateDelay: opts.candidateDelay}
 	var err error
 	w.sub, err = client.NewSubscriber(client.SubscriberConfig{Peer: client.PeerConfig{
 		Loopback: true, DropRate: opts.dropRate, DropSeed: int64(len(userID)),
@@ -255,7 +268,7 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 		}
 		w.pub, err = client.NewPublisher(client.PublisherConfig{
 			Peer: client.PeerConfig{Loopback: true, Link: opts.link}, StreamID: userID, AudioLevel: level, VoiceActivity: true,
-			NoAudio: opts.audioOff, NoVideo: opts.videoOff,
+			NoAudio: opts.audioOff, NoVideo: opts.videoOff, KeyframeInterval: opts.keyframeInterval,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -272,7 +285,10 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 		t.Fatalf("join %s as %s: %v", id, userID, err)
 	}
 	w.sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-		w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetSubscriber, c)) })
+		w.toServer.send(func() {
+			time.Sleep(w.candidateDelay)
+			w.fail(w.part.AddICECandidate(room.TargetSubscriber, c))
+		})
 	})
 	if opts.publish {
 		w.pub.OnICECandidate(func(c webrtc.ICECandidateInit) {

@@ -16,6 +16,9 @@ type allocatorConfig struct {
 	DownHold time.Duration
 	// UpInterval is the least time between two step-ups, and after a step-down.
 	UpInterval time.Duration
+	// UpHold is how long the estimate must have covered a step up without a break
+	// (with UpHeadroom for a step, without it for a probe) before it is taken.
+	UpHold time.Duration
 	// ProbeTrial is how long a step-up the estimate did not cover is on trial: a
 	// step-down within it is a failed probe and doubles the wait before the next one.
 	ProbeTrial time.Duration
@@ -40,6 +43,9 @@ func (c allocatorConfig) withDefaults() allocatorConfig {
 	if c.UpInterval == 0 {
 		c.UpInterval = 3 * time.Second
 	}
+	if c.UpHold == 0 {
+		c.UpHold = 3 * time.Second
+	}
 	if c.ProbeTrial == 0 {
 		c.ProbeTrial = 2 * time.Second
 	}
@@ -57,19 +63,14 @@ func (c allocatorConfig) withDefaults() allocatorConfig {
 
 // videoDemand is what one simulcast video could use.
 type videoDemand struct {
-	rates  [maxLayers]int64 // measured bitrate of each active layer, smallest picture first
-	n      int              // active layers
-	wanted int              // the rank the subscriber's wish asks for
-}
-
-// budgetFor is the SetBitrateBudget value that lets chooseLayer pick rank level: 0 (no
-// cap) at or above the wanted rank, else halfway to the next rank's bitrate so that
-// measurement jitter moves neither way.
-func (v *videoDemand) budgetFor(level int) int64 {
-	if level >= v.wanted || level+1 >= v.n {
-		return 0
-	}
-	return (v.rates[level] + v.rates[level+1]) / 2
+	// rates: the bitrate of each active layer, smallest picture first, as measured but
+	// never below a smaller layer's (a top layer that its publisher is still ramping up
+	// costs at least what the layer below costs once it has grown).
+	rates  [maxLayers]int64
+	layers [maxLayers]int // the layer index of each rank
+	n      int            // active layers
+	wanted int            // the rank the subscriber's wish asks for
+	fresh  bool           // a new video, or its wish changed: fit it at once
 }
 
 // bandwidthAllocator decides, tick by tick, the rank each video may use.
@@ -80,6 +81,13 @@ type bandwidthAllocator struct {
 	overSince    time.Time // the estimate first fell below the use; zero while it covers it
 	probeUntil   time.Time // a probe is on trial until then; zero when none is
 	probeBackoff time.Duration
+	known        bool // an estimate arrived once: an unknown one later holds the levels
+
+	// The step up being watched: coverSince/headroomSince are when the estimate started
+	// to cover it without a break (without/with UpHeadroom); zero while it does not.
+	candidate     [2]int // video, level
+	coverSince    time.Time
+	headroomSince time.Time
 }
 
 func newBandwidthAllocator(cfg allocatorConfig) *bandwidthAllocator {
@@ -88,14 +96,22 @@ func newBandwidthAllocator(cfg allocatorConfig) *bandwidthAllocator {
 }
 
 // allocate updates levels (one per demand, the rank each video may use) for the
-// estimate (bits per second; <= 0: unknown, nothing is capped) at now. New videos should
-// come in at their wanted rank. When the estimate has stayed below DownTolerance of the
-// use for DownHold, it steps down at once until the use fits the estimate. It steps up
-// one rank of one video at a time: when the estimate covers the step with headroom
-// (UpHeadroom), no sooner than UpInterval after the last change; when it covers the step without that headroom, as a probe on trial,
-// no sooner than the probe backoff after it (a probe undone by a step-down during its
-// trial doubles the backoff). The estimate itself grows only a few per cent a second
-// (GCC), so steps up follow it. It returns whether any level changed. No allocation.
+// estimate (bits per second; <= 0: unknown) at now.
+//
+//   - A fresh video (new, or its wish changed) gets at once the highest rank up to its
+//     wish whose use fits the estimate (its wish when the estimate is unknown).
+//   - Unknown estimate: until one arrives the videos get what they wish; once one did, a
+//     gap in the feedback holds the levels (a lost estimate is no reason to go up).
+//   - Down: when the estimate has stayed below DownTolerance of the use for DownHold,
+//     the videos using the most step down at once until the use fits.
+//   - Up: one rank of one video at a time, the one using the least: when the estimate
+//     has covered the step with UpHeadroom for UpHold without a break and UpInterval
+//     has passed since the last change; or as a probe on trial when it has covered it
+//     without the headroom for UpHold and the probe backoff has passed (a probe undone
+//     by a step-down during its trial doubles the backoff). The estimate itself grows
+//     only a few per cent a second (GCC), so steps up follow it.
+//
+// It returns whether any level changed. No allocation.
 func (a *bandwidthAllocator) allocate(now time.Time, estimate int64, audioTracks int, demands []videoDemand, levels []int) bool {
 	changed := false
 	for i := range demands { // a lowered wish or a lost layer applies at once
@@ -107,19 +123,39 @@ func (a *bandwidthAllocator) allocate(now time.Time, estimate int64, audioTracks
 			levels[i], changed = 0, true
 		}
 	}
+	available := max(estimate-int64(audioTracks)*a.cfg.AudioReserve, 0)
+	for i := range demands {
+		if !demands[i].fresh {
+			continue
+		}
+		level := max(min(demands[i].wanted, demands[i].n-1), 0)
+		if estimate > 0 {
+			others := usedBy(demands, levels) - demands[i].rateAt(levels[i])
+			for level > 0 && others+demands[i].rates[level] > available {
+				level--
+			}
+		}
+		if levels[i] != level {
+			levels[i], changed = level, true
+		}
+	}
 	if estimate <= 0 {
-		for i := range demands {
-			if top := max(min(demands[i].wanted, demands[i].n-1), 0); levels[i] != top {
-				levels[i], changed = top, true
+		if !a.known {
+			for i := range demands {
+				if top := max(min(demands[i].wanted, demands[i].n-1), 0); levels[i] != top {
+					levels[i], changed = top, true
+				}
 			}
 		}
 		a.overSince, a.probeUntil = time.Time{}, time.Time{}
+		a.coverSince, a.headroomSince = time.Time{}, time.Time{}
 		return changed
 	}
-	available := max(estimate-int64(audioTracks)*a.cfg.AudioReserve, 0)
+	a.known = true
 	use := usedBy(demands, levels)
 
 	if float64(available) < a.cfg.DownTolerance*float64(use) {
+		a.coverSince, a.headroomSince = time.Time{}, time.Time{}
 		if a.overSince.IsZero() {
 			a.overSince = now
 		}
@@ -146,30 +182,55 @@ func (a *bandwidthAllocator) allocate(now time.Time, estimate int64, audioTracks
 
 	i := lowestBelowWish(demands, levels)
 	if i < 0 {
+		a.coverSince, a.headroomSince = time.Time{}, time.Time{}
 		return changed
 	}
 	d := &demands[i]
 	next := use - d.rates[levels[i]] + d.rates[levels[i]+1]
+	if a.candidate != [2]int{i, levels[i]} {
+		a.candidate = [2]int{i, levels[i]}
+		a.coverSince, a.headroomSince = time.Time{}, time.Time{}
+	}
+	a.coverSince = heldSince(a.coverSince, next <= available, now)
+	a.headroomSince = heldSince(a.headroomSince, float64(next)*a.cfg.UpHeadroom <= float64(available), now)
 	since := now.Sub(a.lastChange)
 	switch {
-	case float64(next)*a.cfg.UpHeadroom <= float64(available) && since >= a.cfg.UpInterval:
-	case next <= available && since >= a.probeBackoff && a.probeUntil.IsZero():
+	case !a.headroomSince.IsZero() && now.Sub(a.headroomSince) >= a.cfg.UpHold && since >= a.cfg.UpInterval:
+	case !a.coverSince.IsZero() && now.Sub(a.coverSince) >= a.cfg.UpHold && since >= a.probeBackoff && a.probeUntil.IsZero():
 		a.probeUntil = now.Add(a.cfg.ProbeTrial)
 	default:
 		return changed
 	}
 	levels[i]++
 	a.lastChange = now
+	a.coverSince, a.headroomSince = time.Time{}, time.Time{}
 	return true
+}
+
+// heldSince is since while cond holds (now when it starts to), zero when it does not.
+func heldSince(since time.Time, cond bool, now time.Time) time.Time {
+	switch {
+	case !cond:
+		return time.Time{}
+	case since.IsZero():
+		return now
+	}
+	return since
+}
+
+// rateAt is the bitrate at rank level, 0 for a video without active layers.
+func (v *videoDemand) rateAt(level int) int64 {
+	if v.n == 0 {
+		return 0
+	}
+	return v.rates[level]
 }
 
 // usedBy is the bitrate the videos use at their levels.
 func usedBy(demands []videoDemand, levels []int) int64 {
 	var use int64
 	for i := range demands {
-		if demands[i].n > 0 {
-			use += demands[i].rates[levels[i]]
-		}
+		use += demands[i].rateAt(levels[i])
 	}
 	return use
 }

@@ -50,22 +50,41 @@ func TestAllocatorStepsDownAllAtOnce(t *testing.T) {
 }
 
 func TestAllocatorStepsUpWithHysteresis(t *testing.T) {
-	a := newBandwidthAllocator(allocatorConfig{})
 	t0 := time.Unix(1000, 0)
-	demands := []videoDemand{threeLayers(2)}
-	levels := []int{0}
-	a.lastChange = t0 // just stepped down
-	// 2.5M covers f with headroom, but not before UpInterval (3 s) since the change, and
-	// then one rank at a time, each UpInterval apart.
-	want := map[time.Duration]int{
-		0: 0, time.Second: 0, 2900 * time.Millisecond: 0, 3 * time.Second: 1,
-		4 * time.Second: 1, 5900 * time.Millisecond: 1, 6 * time.Second: 2, 9 * time.Second: 2,
+	tests := []struct {
+		name     string
+		estimate func(at time.Duration) int64
+		want     map[time.Duration]int
+	}{
+		// 2.5M covers f with headroom: a step once it has done so for UpHold (3 s) and
+		// UpInterval (3 s) passed since the last change, one rank at a time.
+		{"steady", func(time.Duration) int64 { return 2_500_000 }, map[time.Duration]int{
+			0: 0, time.Second: 0, 2900 * time.Millisecond: 0, 3 * time.Second: 1,
+			4 * time.Second: 1, 6 * time.Second: 1, 6100 * time.Millisecond: 2, 9 * time.Second: 2,
+		}},
+		// The same estimate every other tick, and one that covers nothing between: each
+		// break restarts the hold, so nothing moves.
+		{"covered with breaks", func(at time.Duration) int64 {
+			if at%(200*time.Millisecond) == 0 {
+				return 2_500_000
+			}
+			return 400_000
+		}, map[time.Duration]int{3 * time.Second: 0, 9 * time.Second: 0}},
 	}
-	for at := time.Duration(0); at <= 9*time.Second; at += 100 * time.Millisecond {
-		a.allocate(t0.Add(at), 2_500_000, 1, demands, levels)
-		if w, ok := want[at]; ok && levels[0] != w {
-			t.Fatalf("at %s: level %d, want %d", at, levels[0], w)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newBandwidthAllocator(allocatorConfig{})
+			a.known = true
+			demands := []videoDemand{threeLayers(2)}
+			levels := []int{0}
+			a.lastChange = t0 // just stepped down
+			for at := time.Duration(0); at <= 9*time.Second; at += 100 * time.Millisecond {
+				a.allocate(t0.Add(at), tc.estimate(at), 1, demands, levels)
+				if w, ok := tc.want[at]; ok && levels[0] != w {
+					t.Fatalf("at %s: level %d, want %d", at, levels[0], w)
+				}
+			}
+		})
 	}
 }
 
@@ -75,38 +94,71 @@ func TestAllocatorProbesWithBackoff(t *testing.T) {
 	demands := []videoDemand{threeLayers(1)}
 	levels := []int{0}
 	a.lastChange = t0
-	at := func(d time.Duration, est int64) int {
-		a.allocate(t0.Add(d), est, 0, demands, levels)
-		return levels[0]
+	steps := []struct {
+		at       time.Duration
+		estimate int64
+		want     int
+		why      string
+	}{
+		{10 * time.Second, 300_000, 0, "300k does not cover h (500k) at all"},
+		// 520k covers h without the 15 % headroom: a probe once it has for UpHold (3 s).
+		{10100 * time.Millisecond, 520_000, 0, "probe before the estimate held"},
+		{13 * time.Second, 520_000, 0, "probe before UpHold"},
+		{13100 * time.Millisecond, 520_000, 1, "no probe at 520k held for 3 s"},
+		// The link does not carry it: below 80 % of the use, back down after the hold.
+		{13500 * time.Millisecond, 350_000, 1, "failed probe undone before the hold"},
+		{13900 * time.Millisecond, 350_000, 0, "failed probe not undone"},
+		// The backoff doubled to 6 s after that step down.
+		{14 * time.Second, 520_000, 0, "probe again at once"},
+		{19800 * time.Millisecond, 520_000, 0, "probe again before the backoff"},
+		{19900 * time.Millisecond, 520_000, 1, "no probe after the backoff"},
+		// This time the estimate holds past the trial (2 s).
+		{21 * time.Second, 520_000, 1, "probe dropped during its trial"},
+		{22 * time.Second, 520_000, 1, "probe dropped although covered"},
 	}
-	// 300k does not cover h (500k) at all: no step up however long it lasts.
-	if l := at(10*time.Second, 300_000); l != 0 {
-		t.Fatalf("stepped up to %d under 300k", l)
+	for _, s := range steps {
+		a.allocate(t0.Add(s.at), s.estimate, 0, demands, levels)
+		if levels[0] != s.want {
+			t.Fatalf("at %s with %d bit/s: level %d, want %d (%s)", s.at, s.estimate, levels[0], s.want, s.why)
+		}
 	}
-	// 520k covers h without the 15 % headroom: a probe, at once (10 s since the change).
-	if l := at(10100*time.Millisecond, 520_000); l != 1 {
-		t.Fatalf("no probe at 520k: level %d", l)
-	}
-	// The link does not carry it: the estimate falls below 80 % of the use, back down
-	// after the hold.
-	at(10500*time.Millisecond, 350_000)
-	if l := at(10900*time.Millisecond, 350_000); l != 0 {
-		t.Fatalf("failed probe not undone: level %d", l)
-	}
-	// The backoff doubled to 6 s after that step down.
-	if l := at(16800*time.Millisecond, 520_000); l != 0 {
-		t.Fatalf("probe again before the backoff: level %d", l)
-	}
-	if l := at(16900*time.Millisecond, 520_000); l != 1 {
-		t.Fatalf("no probe after the backoff: level %d", l)
-	}
-	// This time the estimate holds past the trial: the backoff returns to UpInterval.
-	at(18*time.Second, 520_000)
-	if l := at(19*time.Second, 520_000); l != 1 {
-		t.Fatalf("probe dropped although covered: level %d", l)
-	}
+	// The probe held: the backoff returns to UpInterval.
 	if a.probeBackoff != 3*time.Second || !a.probeUntil.IsZero() {
 		t.Fatalf("after a probe that held: backoff %s, trial until %v", a.probeBackoff, a.probeUntil)
+	}
+}
+
+// A new video, or one whose wish changed, gets at once the highest rank up to its wish
+// that fits; a gap in the feedback after an estimate arrived holds the levels.
+func TestAllocatorFitsFreshWishesAndHoldsWithoutFeedback(t *testing.T) {
+	a := newBandwidthAllocator(allocatorConfig{})
+	t0 := time.Unix(1000, 0)
+	demands := []videoDemand{threeLayers(0), threeLayers(2)}
+	levels := []int{0, 2}
+	a.allocate(t0, 1_000_000, 0, demands, levels) // 150k + 1.5M over 1M: the hold starts
+	// The first video's wish rises to f: 1.5M + 1.5M do not fit, 500k + 1.5M neither,
+	// so it stays on q.
+	demands[0].wanted, demands[0].fresh = 2, true
+	a.allocate(t0.Add(100*time.Millisecond), 1_000_000, 0, demands, levels)
+	if levels[0] != 0 {
+		t.Fatalf("fresh wish beyond the estimate: level %d, want 0", levels[0])
+	}
+	a.allocate(t0.Add(500*time.Millisecond), 1_000_000, 0, demands, levels) // after DownHold
+	if levels[1] != 1 {
+		t.Fatalf("over the estimate for DownHold: levels %v, want f stepped down to h", levels)
+	}
+	demands[0].fresh = false
+	// The feedback stops: nothing moves up, however long.
+	for at := time.Second; at < 20*time.Second; at += 100 * time.Millisecond {
+		if a.allocate(t0.Add(at), 0, 0, demands, levels) {
+			t.Fatalf("levels changed to %v without an estimate", levels)
+		}
+	}
+	// A fresh wish without an estimate gets what it asks for.
+	demands[1].fresh = true
+	a.allocate(t0.Add(20*time.Second), 0, 0, demands, levels)
+	if levels[1] != 2 {
+		t.Fatalf("fresh wish without an estimate: level %d, want 2", levels[1])
 	}
 }
 
@@ -120,12 +172,6 @@ func TestAllocatorFollowsWishAndUnknownEstimate(t *testing.T) {
 	}
 	if levels[0] != 2 || levels[1] != 0 || levels[2] != 0 {
 		t.Fatalf("unknown estimate: levels %v, want [2 0 0]", levels)
-	}
-	if b := demands[0].budgetFor(2); b != 0 {
-		t.Fatalf("budget at the wanted rank %d, want 0 (no cap)", b)
-	}
-	if b := demands[0].budgetFor(1); b != 1_000_000 {
-		t.Fatalf("budget for h %d, want halfway to f", b)
 	}
 }
 

@@ -14,9 +14,10 @@ import (
 // send-side GCC (transport-wide congestion control feedback, registered in the Engine's
 // interceptor registry through cc.NewInterceptor) or, for a client that only sends
 // REMB, from its REMB; where both arrive the lower wins. The Peer's bandwidth goroutine
-// ticks every bandwidthTick, gathers what each video DownTrack could use, lets the
-// pure bandwidthAllocator (allocator.go) decide and applies the result with
-// SetBitrateBudget. Nothing here runs per packet.
+// ticks every bandwidthTick (and at once when a wish changes), gathers what each video
+// DownTrack could use, lets the pure bandwidthAllocator (allocator.go) decide the rank of
+// each and caps each DownTrack at the layer of its rank (setLayerCap). Nothing here runs
+// per packet.
 
 const (
 	// bandwidthTick is how often a subscriber Peer reallocates its downlink.
@@ -84,21 +85,37 @@ type bandwidthController struct {
 
 	stop     chan struct{}
 	stopOnce sync.Once
+	wakeup   chan struct{} // a wish changed: allocate now
 
 	// Bandwidth goroutine.
 	alloc   *bandwidthAllocator
-	levels  map[*DownTrack]int
+	levels  map[*DownTrack]videoLevel
 	videos  []*DownTrack
 	demands []videoDemand
 	current []int
+}
+
+// videoLevel is the rank the allocator gave a video, and the wish it was fitted to.
+type videoLevel struct {
+	level   int
+	wishGen uint32
 }
 
 func newBandwidthController(estimator cc.BandwidthEstimator, cfg allocatorConfig) *bandwidthController {
 	return &bandwidthController{
 		estimator: estimator,
 		stop:      make(chan struct{}),
+		wakeup:    make(chan struct{}, 1),
 		alloc:     newBandwidthAllocator(cfg),
-		levels:    make(map[*DownTrack]int),
+		levels:    make(map[*DownTrack]videoLevel),
+	}
+}
+
+// wake makes the bandwidth goroutine allocate now (a wish changed). Never blocks.
+func (b *bandwidthController) wake() {
+	select {
+	case b.wakeup <- struct{}{}:
+	default:
 	}
 }
 
@@ -151,6 +168,8 @@ func (p *Peer) runBandwidth() {
 			return
 		case now := <-ticker.C:
 			p.allocateBandwidth(now)
+		case <-p.bw.wakeup:
+			p.allocateBandwidth(time.Now())
 		}
 	}
 }
@@ -175,13 +194,11 @@ func (p *Peer) allocateBandwidth(now time.Time) {
 	b.current = b.current[:0]
 	for _, d := range b.videos {
 		var v videoDemand
-		d.videoDemand(&v)
-		level, ok := b.levels[d]
-		if !ok {
-			level = v.wanted
-		}
+		gen := d.videoDemand(&v)
+		last, ok := b.levels[d]
+		v.fresh = !ok || last.wishGen != gen
 		b.demands = append(b.demands, v)
-		b.current = append(b.current, level)
+		b.current = append(b.current, last.level)
 	}
 	estimate := b.currentEstimate(now)
 	b.estimate.Store(estimate)
@@ -189,29 +206,40 @@ func (p *Peer) allocateBandwidth(now time.Time) {
 
 	clear(b.levels) // forget removed DownTracks
 	for i, d := range b.videos {
-		b.levels[d] = b.current[i]
-		d.SetBitrateBudget(b.demands[i].budgetFor(b.current[i]))
+		v := &b.demands[i]
+		b.levels[d] = videoLevel{level: b.current[i], wishGen: d.layers.wishGen.Load()}
+		switch {
+		case !b.alloc.known:
+			d.setLayerCap(-1, now) // no estimate ever: the wish decides
+		case v.n > 0:
+			d.setLayerCap(v.layers[b.current[i]], now)
+		}
 	}
 }
 
-// videoDemand fills v with what this simulcast DownTrack could use: the measured bitrate
-// of each active layer, smallest first, and the rank its wish asks for.
-func (d *DownTrack) videoDemand(v *videoDemand) {
+// videoDemand fills v with what this simulcast DownTrack could use: the bitrate of each
+// active layer, smallest first (never below a smaller layer's), and the rank its wish
+// asks for. It returns the wish generation it saw.
+func (d *DownTrack) videoDemand(v *videoDemand) uint32 {
+	s := d.layers
+	gen := s.wishGen.Load()
 	var views [maxLayers]layerView
 	n := d.receiver.sim.layerViews(&views)
-	var order [maxLayers]int
-	v.n = rankLayers(views[:n], &order)
-	s := d.layers
+	v.n = rankLayers(views[:n], &v.layers)
 	want := chooseLayer(views[:n], layerWish{
 		width: int(s.wantW.Load()), height: int(s.wantH.Load()), pinned: int(s.pinned.Load()),
 	})
 	v.wanted = v.n - 1
 	for k := 0; k < v.n; k++ {
-		v.rates[k] = int64(views[order[k]].bitrate)
-		if order[k] == want {
+		v.rates[k] = int64(views[v.layers[k]].bitrate)
+		if k > 0 {
+			v.rates[k] = max(v.rates[k], v.rates[k-1])
+		}
+		if v.layers[k] == want {
 			v.wanted = k
 		}
 	}
+	return gen
 }
 
 // noteBandwidthFeedback passes the subscriber's congestion control feedback to its Peer.

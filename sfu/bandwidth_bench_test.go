@@ -18,7 +18,7 @@ import (
 //	go test -run xxx -bench BenchmarkSubscriberInterceptorWrite -benchmem ./sfu/
 func BenchmarkSubscriberInterceptorWrite(b *testing.B) {
 	var router estimatorRouter
-	full, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &router)
+	full, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &router, &arrivalStamps{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,17 +24,22 @@ func withCandidates(sdp string, values ...string) string {
 	return sdp
 }
 
-// publishingClient is a client PeerConnection with an audio track and its offer, set as
-// its local description.
-func publishingClient(t *testing.T) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+// publishingClient is a client PeerConnection with tracks (an audio track when none is
+// given) and its offer, set as its local description.
+func publishingClient(t *testing.T, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
 	client := newClientPC(t)
-	audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "alice")
-	if err != nil {
-		t.Fatal(err)
+	if len(tracks) == 0 {
+		audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tracks = append(tracks, audio)
 	}
-	if _, err := client.AddTrack(audio); err != nil {
-		t.Fatal(err)
+	for _, tr := range tracks {
+		if _, err := client.AddTrack(tr); err != nil {
+			t.Fatal(err)
+		}
 	}
 	offer, err := client.CreateOffer(nil)
 	if err != nil {
@@ -161,14 +166,7 @@ func TestDeniedCandidatesNeverReachICE(t *testing.T) {
 	client, offer := publishingClient(t)
 	connectCandidates(t, client, pub)
 	offer.SDP = withCandidates(offer.SDP, hostCandidate("169.254.169.254", 4444), hostCandidate("127.0.0.1", 4445))
-	answer, err := pub.HandleOffer(offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.SetRemoteDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	pub.MarkLocalDescriptionSent()
+	answerOffer(t, client, pub, offer)
 
 	denied := []struct{ name, ip string }{
 		{"cloud metadata", "169.254.169.254"},

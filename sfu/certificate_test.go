@@ -109,9 +109,8 @@ func TestPeersShareCertificate(t *testing.T) {
 		}
 		return true
 	})
-	if !sub.mediaReady.Load() {
-		t.Error("a pre-connected subscriber without DownTracks is connected but not media-ready")
-	}
+	// Media-ready follows Connected on pion's state-change callback, a moment later.
+	waitFor(t, sub.mediaReady.Load) // a pre-connected subscriber without DownTracks becomes media-ready
 	// Nothing was sent to the subscriber: its queue and goroutines were never made.
 	sub.mu.Lock()
 	sending := sub.sending

@@ -5,10 +5,11 @@
 //
 //   - Engine: the webrtc.API (codecs Opus, VP8, VP9, H.264, AV1; header extensions mid,
 //     rid, repaired-rid, ssrc-audio-level, abs-send-time, transport-wide-cc; an explicit
-//     interceptor registry: NACK generator, receiver reports, sender reports, TWCC header
-//     extension — no NACK responder) and the one UDP socket all PeerConnections share
-//     through the ICE UDP mux. NewEngine opens nothing; Start opens the socket; Close is
-//     idempotent.
+//     interceptor registry: transport-wide feedback toward publishers (twcc.go), NACK
+//     generator, receiver reports, sender reports, TWCC header extension, GCC — no NACK
+//     responder) and the one UDP socket all PeerConnections share
+//     through the ICE UDP mux (reads stamped with their arrival time, twcc.go). NewEngine
+//     opens nothing; Start opens the socket; Close is idempotent.
 //   - The DTLS certificate (certificate.go): one ECDSA P-256 certificate per process,
 //     made by Start with pion's webrtc.GenerateCertificate and given to every
 //     PeerConnection (webrtc.Configuration.Certificates), so every Peer presents the
@@ -37,18 +38,34 @@
 //     own SSRC, packet buffer, PLI throttle, size (from VP8/VP9 keyframe headers and H.264
 //     SPS) and measured bitrate. A DownTrack of such a Receiver forwards one layer: the
 //     smallest that covers the subscriber's wanted size (SetWantedSize), a pinned one
-//     (SetTargetLayer), stepping down while over its bitrate budget (SetBitrateBudget). It
-//     switches only at a keyframe of the target layer (asking for one, throttled per
-//     layer); sequence numbers, timestamps, VP8 picture ID and TL0PICIDX stay continuous
-//     (the descriptor is renumbered in the Sender slot's copy).
+//     (SetTargetLayer), no larger than the layer its downlink allows (the bandwidth
+//     goroutine's cap). A layer without packets for 1 s is inactive; one the publisher
+//     stopped on its own while wanted is chosen again only after it has sent for 4 s
+//     (layerSettle). A DownTrack switches only at a keyframe of the target layer and
+//     forwards its current layer until then (which stays wanted, so it is not paused);
+//     sequence numbers, timestamps, VP8 picture ID and TL0PICIDX stay continuous (the
+//     descriptor is renumbered in the Sender slot's copy).
+//
+// Keyframe requests (PLI) are throttled per layer (rtc.pli_throttle) and repeated every
+// pli_throttle while the keyframe waited for does not come. A request for a new need —
+// a switch to another layer, or the first packet a new DownTrack can send — goes out at
+// once even within the throttle when a keyframe of that layer arrived after the last
+// request: that keyframe passed before this DownTrack could use it (the one asked for
+// when a DownTrack is bound arrives before the subscriber's DTLS is up).
 //
 // Bandwidth (allocator.go, bandwidth.go): every PeerConnection gets a pion send-side GCC
 // estimator (cc interceptor, no pacer) in the Engine's registry; a subscriber Peer reads
 // it while transport-wide feedback arrives, and the subscriber's REMB (the lower wins). A
-// per-subscriber-Peer goroutine ticks every 200 ms: the pure bandwidthAllocator reserves
-// audio, steps video down when the estimate stays under 80 % of the use for 400 ms, up
-// one rank at a time with 15 % headroom every 3 s or as a probe with backoff, and
-// applies it with DownTrack.SetBitrateBudget.
+// per-subscriber-Peer goroutine ticks every 200 ms (and at once when a wish changes):
+// the pure bandwidthAllocator reserves audio, fits a new or changed wish at once to the
+// estimate, steps video down when the estimate stays under 80 % of the use for 400 ms,
+// up one rank at a time when the estimate has covered the step for 3 s without a break
+// (with 15 % headroom, ≥ 3 s after the last change; or as a probe with backoff), holds
+// the levels while the feedback stops, and caps each DownTrack at the layer of its rank.
+//
+// Feedback toward publishers (twcc.go): transport-wide congestion control feedback
+// reports each packet's arrival as read from the UDP socket (stamped by the ICE UDP
+// mux's read goroutine), not as read by the track's goroutine.
 // Layer pausing (simulcast_pause.go): a simulcast Receiver reports through
 // OnWantedLayers which layers some DownTrack's wish needs (the lowest always).
 // Fast first frame (fastfirst.go): a new DownTrack starts from the layer's buffered last

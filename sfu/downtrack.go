@@ -37,6 +37,7 @@ type DownTrack struct {
 	// Receiver read goroutine.
 	rw           rewriter
 	needKeyframe bool
+	firstAsked   bool // the keyframe request of the first packet written went out (forward)
 	history      *seqHistory
 
 	// RTCP goroutine.
@@ -164,7 +165,7 @@ func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
 	if d.needKeyframe {
 		if !p.Keyframe {
 			d.rw.drop(p.SequenceNumber)
-			d.receiver.requestKeyframe(now)
+			d.receiver.requestKeyframe(now, d.firstRequest())
 			return
 		}
 		d.needKeyframe = false
@@ -177,12 +178,25 @@ func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
 		d.rw.drop(p.SequenceNumber)
 		if d.isVideo { // the frame is broken: wait for the next keyframe
 			d.needKeyframe = true
-			d.receiver.requestKeyframe(now)
+			d.receiver.requestKeyframe(now, false)
 		}
 		return
 	}
 	d.rw.commit(r)
 	d.history.put(r.seq, p.SequenceNumber, r.ts)
+}
+
+// firstRequest reports, once, that the DownTrack has forwarded nothing yet: its first
+// keyframe request from the packet path goes out even within pli_throttle when the
+// keyframe asked for earlier has passed (a request made when the DownTrack was bound
+// is answered before the subscriber's DTLS is up, and that keyframe is never sent).
+// Forwarding goroutine (for a simulcast track under downTrackLayers.mu).
+func (d *DownTrack) firstRequest() bool {
+	if d.rw.started || d.firstAsked {
+		return false
+	}
+	d.firstAsked = true
+	return true
 }
 
 // handleRTCP processes one compound RTCP packet from the subscriber. Called by the

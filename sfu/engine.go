@@ -80,7 +80,8 @@ func (e *Engine) Start() error {
 		return fmt.Errorf("sfu engine: listen on %s: %w", addr, err)
 	}
 	loggerFactory := pionLoggerFactory{logger: e.logger}
-	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), conn)
+	stamps := &arrivalStamps{} // arrival times for the publishers' feedback (twcc.go)
+	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), &stampingConn{UDPConn: conn, stamps: stamps})
 	var tcpLn net.Listener
 	var tcpMux ice.TCPMux
 	if e.cfg.iceTCPEnabled() {
@@ -97,7 +98,7 @@ func (e *Engine) Start() error {
 			WriteBufferSize: iceTCPWriteBufferBytes,
 		})
 	}
-	api, err := e.buildAPI(mux, tcpMux, loggerFactory)
+	api, err := e.buildAPI(mux, tcpMux, loggerFactory, stamps)
 	if err != nil {
 		_ = mux.Close()
 		if tcpMux != nil {
@@ -215,12 +216,12 @@ func (e *Engine) forgetPeer(p *Peer) {
 }
 
 // buildAPI assembles codecs, header extensions, interceptors and ICE settings.
-func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory) (*webrtc.API, error) {
+func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
 		return nil, err
 	}
-	registry, err := buildInterceptors(loggerFactory, &e.estimators)
+	registry, err := buildInterceptors(loggerFactory, &e.estimators, stamps)
 	if err != nil {
 		return nil, err
 	}
@@ -341,12 +342,13 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 	return nil
 }
 
-// buildInterceptors is the explicit interceptor chain: transport-wide-cc feedback, NACK
-// generator and receiver reports toward publishers, sender reports and the transport-wide-cc header extension
-// toward subscribers, and a GCC estimator per PeerConnection fed by the subscribers'
+// buildInterceptors is the explicit interceptor chain: transport-wide-cc feedback with
+// socket arrival times (twcc.go), NACK generator and receiver reports toward
+// publishers, sender reports and the transport-wide-cc header extension toward
+// subscribers, and a GCC estimator per PeerConnection fed by the subscribers'
 // transport-wide feedback (bandwidth.go). No NACK responder: DownTracks answer NACKs
 // from the Receiver's buffer.
-func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRouter) (*interceptor.Registry, error) {
+func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRouter, stamps *arrivalStamps) (*interceptor.Registry, error) {
 	registry := &interceptor.Registry{}
 	nackGenerator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(loggerFactory))
 	if err != nil {
@@ -366,11 +368,7 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	}
 	// Transport-wide feedback toward publishers: without it a browser's send-side estimate
 	// never grows past its start value and it sends only its lowest simulcast layer.
-	twccFeedback, err := twcc.NewSenderInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("transport-wide-cc feedback: %w", err)
-	}
-	registry.Add(twccFeedback)
+	registry.Add(&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval})
 	registry.Add(nackGenerator)
 	registry.Add(receiverReports)
 	congestion, err := newEstimatorFactory(estimators)

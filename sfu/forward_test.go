@@ -292,3 +292,75 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A DownTrack bound before its subscriber's DTLS is up misses the keyframe its bind asked
+// for (and when the connection took long, that keyframe is too old to start from); its
+// first packet after that asks again at once, within pli_throttle, and only once (the
+// next request waits for the throttle as usual).
+func TestFirstPacketAsksForKeyframeAgain(t *testing.T) {
+	tests := []struct {
+		name      string
+		simulcast bool
+	}{{"single layer", false}, {"simulcast", true}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &rtcpRecorder{}
+			now := testNow
+			var write func(keyframe bool)
+			var r *Receiver
+			if tc.simulcast {
+				f := newSimFixture(t)
+				r, rec = f.receiver, f.rtcp
+				write = func(keyframe bool) {
+					for i, src := range f.sources {
+						for _, raw := range src.next(keyframe, 2) {
+							if err := r.sim.layers[i].writePacket(raw, now); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+				}
+			} else {
+				r = testReceiver(webrtc.RTPCodecTypeVideo, rec)
+				seq := uint16(1)
+				write = func(keyframe bool) {
+					if err := r.writePacket(rtpBytes(seq, uint32(seq)*3000, true, false, vp8Payload(keyframe, seq)), now); err != nil {
+						t.Fatal(err)
+					}
+					seq++
+				}
+			}
+			r.pli.interval = 5 * time.Second // longer than the connection setup below
+			if r.sim != nil {
+				for _, l := range r.sim.layers {
+					l.pli.interval = r.pli.interval
+				}
+			}
+			write(true)                           // the publisher's first keyframe: layer sizes known
+			now = now.Add(600 * time.Millisecond) // past pli_throttle, the layers still active
+			p := &Peer{}                          // the subscriber: not connected yet
+			d := bindTestDownTrack(r, newSender(256), &fakeTrackWriter{})
+			d.peer = p
+			d.setWantedSize(1280, 720, now)
+			d.requestKeyframe(now) // as Bind does
+			asked := rec.count()
+			now = now.Add(30 * time.Millisecond)
+			write(true)               // the answer, before the subscriber can receive it
+			for n := 0; n < 25; n++ { // too long ago to start from it (fastfirst.go)
+				now = now.Add(33 * time.Millisecond)
+				write(false)
+			}
+			p.mediaReady.Store(true)
+			now = now.Add(30 * time.Millisecond)
+			write(false)
+			if got := rec.count() - asked; got != 1 {
+				t.Fatalf("keyframe requests after the first packet: %d, want 1 at once", got)
+			}
+			now = now.Add(30 * time.Millisecond)
+			write(false)
+			if got := rec.count() - asked; got != 1 {
+				t.Fatalf("keyframe requests after the second packet: %d, want still 1 (throttled)", got)
+			}
+		})
+	}
+}

@@ -1,12 +1,14 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -163,6 +165,43 @@ func FuzzCandidateFilter(f *testing.F) {
 		}
 		if len(out) > len(sdp) {
 			t.Fatalf("filter added text: %q -> %q", sdp, out)
+		}
+	})
+}
+
+// FuzzTransportSequence: the transport-wide sequence number parser of the publishers'
+// feedback (twcc.go) finds what pion's rtp.Header finds, never panics, and the socket's
+// arrival stamps take any datagram.
+func FuzzTransportSequence(f *testing.F) {
+	for _, profile := range []uint16{0xBEDE, 0x1000} {
+		h := rtp.Header{Version: 2, SequenceNumber: 7, SSRC: 9, Extension: true, ExtensionProfile: profile}
+		_ = h.SetExtension(1, []byte{0xAB})
+		_ = h.SetExtension(3, []byte{0x12, 0x34})
+		raw, err := (&rtp.Packet{Header: h, Payload: []byte{1, 2, 3}}).Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw, uint8(3))
+	}
+	f.Add([]byte{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xBE, 0xDE, 0, 1, 0, 0x31, 1, 2}, uint8(3))  // padding first
+	f.Add([]byte{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xBE, 0xDE, 0, 1, 0xF1, 1, 2, 3}, uint8(15)) // reserved id
+	f.Add([]byte{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x10, 0x00, 0, 1, 3, 9, 1, 2}, uint8(3))     // two-byte, too long
+	f.Add([]byte{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xBE, 0xDE, 0xFF, 0xFF}, uint8(3))           // past the end
+	f.Fuzz(func(t *testing.T, raw []byte, id uint8) {
+		var stamps arrivalStamps
+		stamps.record(raw, 1)
+		got, ok := transportSequence(raw, id)
+		var h rtp.Header
+		if _, err := h.Unmarshal(raw); err != nil || raw[0]>>6 != 2 || id == 0 || id > 14 && h.ExtensionProfile == 0xBEDE {
+			return
+		}
+		ext := h.GetExtension(id)
+		want, wantOK := uint16(0), len(ext) >= 2
+		if wantOK {
+			want = binary.BigEndian.Uint16(ext)
+		}
+		if ok != wantOK || got != want {
+			t.Fatalf("transportSequence = %d %v, pion's header: extension %d = % x", got, ok, id, ext)
 		}
 	})
 }

@@ -10,16 +10,16 @@ const coverTolerance = 0.9
 
 // layerView is what layer selection knows about one layer.
 type layerView struct {
-	active        bool // packets arrived recently
+	active        bool // packets arrived recently, and the layer is not settling (simulcast.go)
 	width, height int  // from the last keyframe; 0 when none was seen
 	bitrate       int  // measured, bits per second
 }
 
 // layerWish is what one subscriber asks for.
 type layerWish struct {
-	width, height int   // wanted size; 0, 0 = as large as the budget allows
-	pinned        int   // an explicit layer index, -1 for automatic
-	budget        int64 // bits per second available for this video, 0 = unlimited
+	width, height int // wanted size; 0, 0 = as large as the cap allows
+	pinned        int // an explicit layer index, -1 for automatic
+	limit         int // 1 + the largest layer the downlink allows (bandwidth allocation); 0 = no cap
 }
 
 // rankLayers orders the layer indices from smallest to largest picture: by area when
@@ -61,7 +61,8 @@ func covers(w, h, wantW, wantH int) bool {
 
 // chooseLayer picks the layer one subscriber should receive, or -1 when no layer is
 // active. The wanted layer is the pinned one, else the smallest whose size covers the
-// wish, else the largest; then, while its bitrate exceeds the budget, the next smaller.
+// wish, else the largest; then no larger than the cap (layer limit-1, or the largest
+// active layer not larger than it; the smallest active layer when every one is larger).
 // No allocation.
 func chooseLayer(views []layerView, wish layerWish) int {
 	var order [maxLayers]int
@@ -86,10 +87,26 @@ func chooseLayer(views []layerView, wish layerWish) int {
 			}
 		}
 	}
-	if wish.budget > 0 {
-		for pick > 0 && int64(views[order[pick]].bitrate) > wish.budget {
-			pick--
-		}
+	if c := wish.limit - 1; c >= 0 && c < len(views) {
+		pick = min(pick, capRank(views, order[:n], c))
 	}
 	return order[pick]
+}
+
+// capRank is the rank position of the largest active layer (order from rankLayers) that
+// is not larger than layer c: by area when both sizes are known, else by index; 0 when
+// none is.
+func capRank(views []layerView, order []int, c int) int {
+	best := 0
+	for k, i := range order {
+		a, b := views[i], views[c]
+		notLarger := i <= c
+		if a.width > 0 && b.width > 0 {
+			notLarger = a.width*a.height <= b.width*b.height
+		}
+		if notLarger {
+			best = k
+		}
+	}
+	return best
 }

@@ -554,6 +554,9 @@ func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
 	go p.readDownTrackRTCP(d)
 	p.negotiationNeeded = true
 	p.scheduleNegotiationLocked()
+	if d.layers != nil {
+		p.bw.wake() // its first layer cap comes from the current estimate
+	}
 	return d, nil
 }
 

@@ -86,6 +86,19 @@ func connectCandidates(t *testing.T, client *webrtc.PeerConnection, server *Peer
 	})
 }
 
+// answerOffer lets publisher Peer pub answer the client's offer and sets the answer.
+func answerOffer(t *testing.T, client *webrtc.PeerConnection, pub *Peer, offer webrtc.SessionDescription) {
+	t.Helper()
+	answer, err := pub.HandleOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SetRemoteDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	pub.MarkLocalDescriptionSent()
+}
+
 // received is what the subscribing client got on one track.
 type received struct {
 	mu      sync.Mutex
@@ -229,14 +242,7 @@ func TestPublishSubscribeOverLoopback(t *testing.T) {
 	if err := pubClient.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := pub.HandleOffer(offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pubClient.SetRemoteDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	pub.MarkLocalDescriptionSent()
+	answerOffer(t, pubClient, pub, offer)
 
 	// Send: video every 5 ms with a keyframe every 10 packets, audio alongside.
 	sentVideo := map[uint16][]byte{}

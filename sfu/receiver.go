@@ -27,6 +27,7 @@ type Receiver struct {
 	buffer     *packetBuffer
 	downTracks atomic.Pointer[[]*DownTrack]
 	pli        throttle
+	lastKeyNs  atomic.Int64              // arrival of the last keyframe start (UnixNano)
 	writeRTCP  func([]rtcp.Packet) error // to the publisher; nil in unit tests
 	sim        *simulcastReceiver        // rid layers (simulcast.go); nil for a single-layer track
 
@@ -228,6 +229,9 @@ func (r *Receiver) writePacket(raw []byte, now time.Time) error {
 	if r.keyframe != nil {
 		p.Keyframe = r.keyframe(p.Payload)
 	}
+	if p.Keyframe {
+		r.lastKeyNs.Store(now.UnixNano())
+	}
 	r.buffer.put(p)
 	for _, d := range *r.downTracks.Load() {
 		d.forward(p, now)
@@ -235,10 +239,15 @@ func (r *Receiver) writePacket(raw []byte, now time.Time) error {
 	return nil
 }
 
-// requestKeyframe sends a PLI to the publisher unless one went out within pli_throttle.
-// Safe for concurrent use.
-func (r *Receiver) requestKeyframe(now time.Time) {
-	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil || !r.pli.allow(now) {
+// requestKeyframe sends a PLI to the publisher unless one went out within pli_throttle;
+// with fresh, also within it when a keyframe arrived since that one (it answered a need
+// that is not this one: see keyframe requests in doc.go). Safe for concurrent use.
+func (r *Receiver) requestKeyframe(now time.Time, fresh bool) {
+	answered := int64(0)
+	if fresh {
+		answered = r.lastKeyNs.Load()
+	}
+	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil || !r.pli.allowAnswered(now, answered) {
 		return
 	}
 	if err := r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.ssrc}}); err != nil {

@@ -12,8 +12,16 @@ import (
 // Timing of layer bookkeeping (evaluated on the layers' read goroutines, from the
 // packets' arrival times).
 const (
-	bitrateWindow       = 500 * time.Millisecond // bitrate measurement window
-	layerInactiveAfter  = 1500 * time.Millisecond
+	bitrateWindow = 500 * time.Millisecond // bitrate measurement window
+	// layerInactiveAfter: a layer without a packet for this long (compared with the
+	// newest packet of any layer) is inactive: its subscribers move to another layer.
+	layerInactiveAfter = time.Second
+	// layerSettle: a layer the publisher stopped on its own (while some subscriber wanted
+	// it: a browser drops its top layers when its own bandwidth estimate falls) counts as
+	// inactive for layer selection until it has sent again for this long, so a layer
+	// that comes and goes is not chosen every time it comes back. A layer the server
+	// paused (simulcast_pause.go) is chosen again as soon as it sends.
+	layerSettle         = 4 * time.Second
 	layerCheckInterval  = 250 * time.Millisecond // how often a layer looks for activity changes
 	bitrateSmoothingNum = 1                      // new window weight: num/den
 	bitrateSmoothingDen = 2
@@ -25,7 +33,10 @@ type LayerInfo struct {
 	Width   int  // from the last keyframe; 0 until one arrived
 	Height  int  // from the last keyframe; 0 until one arrived
 	Bitrate int  // measured, bits per second
-	Active  bool // packets arrived within 1.5 s of the newest packet of any layer
+	Active  bool // packets arrived within 1 s of the newest packet of any layer
+	// Settling: active again after the publisher stopped it on its own; not chosen for
+	// subscribers until it has sent for 4 s (layerSettle).
+	Settling bool
 }
 
 // simulcastReceiver holds the layers of a simulcast Receiver. The slice is fixed at
@@ -34,8 +45,9 @@ type simulcastReceiver struct {
 	layers     []*layer // publisher order, smallest first
 	running    atomic.Int32
 	sizeOf     frameSizeParser
-	activeMask atomic.Uint32 // which layers were active at the last check
+	activeMask atomic.Uint32 // which layers were selectable at the last check
 	demand     layerDemand   // which layers subscribers want (simulcast_pause.go)
+	wanted     atomic.Uint32 // demand's last mask, for the read goroutines
 }
 
 // layer is one rid of a simulcast track: its own SSRC, packet buffer, keyframe throttle,
@@ -52,8 +64,15 @@ type layer struct {
 	height       atomic.Int32
 	bitrate      atomic.Int64
 	lastPacketNs atomic.Int64
-	attached     bool                // under owner.mu
-	track        *webrtc.TrackRemote // set before the read goroutine starts
+	lastKeyNs    atomic.Int64 // arrival of the last keyframe start (requestKeyframe)
+	// resumedNs is when the layer sent again after the publisher stopped it on its own
+	// (layerSettle); 0 when it did not. pausedByUs: the layer was reported unwanted and
+	// has not sent while wanted since. Written by the read goroutine (and pausedByUs by
+	// updateWantedLayers).
+	resumedNs  atomic.Int64
+	pausedByUs atomic.Bool
+	attached   bool                // under owner.mu
+	track      *webrtc.TrackRemote // set before the read goroutine starts
 
 	// Read goroutine.
 	readBuf     [maxPacketSize]byte
@@ -87,6 +106,7 @@ func orderRIDs(rids []string) []string {
 func newSimulcastReceiver(p receiverParams, rids []string) *Receiver {
 	r := newReceiver(p)
 	sim := &simulcastReceiver{sizeOf: frameSizeParserFor(p.codec.MimeType)}
+	sim.wanted.Store(1<<min(len(rids), maxLayers) - 1) // the publisher starts with every layer
 	for i, rid := range rids {
 		if i == maxLayers {
 			break
@@ -112,28 +132,50 @@ func (r *Receiver) Layers() []LayerInfo {
 	}
 	var views [maxLayers]layerView
 	r.sim.layerViews(&views)
+	newest := r.sim.newestPacket()
 	out := make([]LayerInfo, len(r.sim.layers))
 	for i, l := range r.sim.layers {
+		active := l.active(newest)
 		out[i] = LayerInfo{
 			RID: l.rid, Width: views[i].width, Height: views[i].height,
-			Bitrate: views[i].bitrate, Active: views[i].active,
+			Bitrate: views[i].bitrate, Active: active, Settling: active && !views[i].active,
 		}
 	}
 	return out
 }
 
 // layerViews fills views with what selection needs; returns the count. A layer is
-// active when its last packet is recent compared to the newest packet of any layer, so
+// active when it is selectable (selectableMask) at the newest packet of any layer, so
 // selection needs no clock. No allocation.
 func (s *simulcastReceiver) layerViews(views *[maxLayers]layerView) int {
-	newest := s.newestPacket()
+	selectable := s.selectableMask(s.newestPacket())
 	for i, l := range s.layers {
 		views[i] = layerView{
-			active: l.active(newest), width: int(l.width.Load()), height: int(l.height.Load()),
+			active: selectable&(1<<i) != 0, width: int(l.width.Load()), height: int(l.height.Load()),
 			bitrate: int(l.bitrate.Load()),
 		}
 	}
 	return len(s.layers)
+}
+
+// selectableMask is the set of layers subscribers may be given at now: the active ones
+// that are not settling (layerSettle), or every active one when all of them are (the
+// whole track came back after a gap: nothing to wait for).
+func (s *simulcastReceiver) selectableMask(now int64) uint32 {
+	var active, settled uint32
+	for i, l := range s.layers {
+		if !l.active(now) {
+			continue
+		}
+		active |= 1 << i
+		if resumed := l.resumedNs.Load(); resumed == 0 || now-resumed >= int64(layerSettle) {
+			settled |= 1 << i
+		}
+	}
+	if settled == 0 {
+		return active
+	}
+	return settled
 }
 
 // newestPacket is the arrival time (UnixNano) of the newest packet of any layer.
@@ -148,6 +190,24 @@ func (s *simulcastReceiver) newestPacket() int64 {
 func (l *layer) active(now int64) bool {
 	last := l.lastPacketNs.Load()
 	return last != 0 && now-last < int64(layerInactiveAfter)
+}
+
+// noteArrival records a packet at now for activity and settling. Read goroutine.
+func (l *layer) noteArrival(now int64) (wasActive bool) {
+	wasActive = l.active(now)
+	wanted := l.owner.sim.wanted.Load()&(1<<l.index) != 0
+	switch {
+	case wasActive:
+		if wanted && l.pausedByUs.Load() {
+			l.pausedByUs.Store(false) // sending while wanted: a later stop is the publisher's
+		}
+	case l.lastPacketNs.Load() != 0 && !l.pausedByUs.Load():
+		l.resumedNs.Store(now) // back after stopping on its own: settle first
+	default:
+		l.resumedNs.Store(0) // the first packet, or back after the server's pause
+	}
+	l.lastPacketNs.Store(now)
+	return wasActive
 }
 
 // attachLayer starts reading a layer's pion track; false when the rid is unknown, the
@@ -222,11 +282,12 @@ func (l *layer) writePacket(raw []byte, now time.Time) error {
 	}
 	l.uplink.observe(raw, p, r.codec.ClockRate, now)
 	nowNs := now.UnixNano()
-	wasActive := l.active(nowNs)
-	l.lastPacketNs.Store(nowNs)
-	changed := !wasActive
+	changed := !l.noteArrival(nowNs)
 	if r.keyframe != nil {
 		p.Keyframe = r.keyframe(p.Payload)
+	}
+	if p.Keyframe {
+		l.lastKeyNs.Store(nowNs)
 	}
 	if p.Keyframe && r.sim.sizeOf != nil {
 		if w, h, ok := r.sim.sizeOf(p.Payload); ok && (int32(w) != l.width.Load() || int32(h) != l.height.Load()) {
@@ -269,15 +330,10 @@ func (l *layer) measure(bytes int, now int64) {
 	l.windowStart, l.windowBytes = now, 0
 }
 
-// activityChanged recomputes which layers are active and reports whether that changed
-// since the last check (by any layer's goroutine).
+// activityChanged recomputes which layers are selectable and reports whether that
+// changed since the last check (by any layer's goroutine).
 func (s *simulcastReceiver) activityChanged(now int64) bool {
-	var mask uint32
-	for i, l := range s.layers {
-		if l.active(now) {
-			mask |= 1 << i
-		}
-	}
+	mask := s.selectableMask(now)
 	return s.activeMask.Swap(mask) != mask
 }
 
@@ -290,11 +346,16 @@ func (r *Receiver) reselectLayers(now time.Time) {
 	r.updateWantedLayers()
 }
 
-// requestKeyframe sends a PLI for this layer unless one went out within pli_throttle.
-func (l *layer) requestKeyframe(now time.Time) {
+// requestKeyframe sends a PLI for this layer unless one went out within pli_throttle;
+// with fresh, also within it when a keyframe of the layer arrived since that one.
+func (l *layer) requestKeyframe(now time.Time, fresh bool) {
 	r := l.owner
 	ssrc := l.ssrc.Load()
-	if r.writeRTCP == nil || ssrc == 0 || !l.pli.allow(now) {
+	answered := int64(0)
+	if fresh {
+		answered = l.lastKeyNs.Load()
+	}
+	if r.writeRTCP == nil || ssrc == 0 || !l.pli.allowAnswered(now, answered) {
 		return
 	}
 	if err := r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {

@@ -21,8 +21,9 @@ type downTrackLayers struct {
 	target  atomic.Int32 // layer wanted, -1 until one is active
 	wantW   atomic.Int32
 	wantH   atomic.Int32
-	pinned  atomic.Int32 // explicit layer, -1 automatic
-	budget  atomic.Int64 // bits per second, 0 unlimited
+	pinned  atomic.Int32  // explicit layer, -1 automatic
+	cap     atomic.Int32  // the largest layer the downlink allows (bandwidth.go), -1 no cap
+	wishGen atomic.Uint32 // counts wish changes (the allocator fits a changed wish at once)
 
 	switches atomic.Uint64
 	replays  atomic.Uint64            // starts from a buffered keyframe (fastfirst.go)
@@ -49,25 +50,30 @@ func newDownTrackLayers(codec webrtc.RTPCodecParameters) *downTrackLayers {
 	s.current.Store(-1)
 	s.target.Store(-1)
 	s.pinned.Store(-1)
+	s.cap.Store(-1)
 	return s
 }
 
 // SetWantedSize sets the picture size the subscriber wants: it receives the smallest
-// layer that covers it (10 % tolerance, either orientation), the largest when none does.
-// 0, 0 means as large as the bandwidth allows. No effect on a single-layer track.
-func (d *DownTrack) SetWantedSize(width, height int) {
+// layer that covers it (10 % tolerance, either orientation), the largest when none does,
+// and no larger than its downlink allows. 0, 0 means as large as the downlink allows. No
+// effect on a single-layer track.
+func (d *DownTrack) SetWantedSize(width, height int) { d.setWantedSize(width, height, time.Now()) }
+
+func (d *DownTrack) setWantedSize(width, height int, now time.Time) {
 	if d.layers == nil {
 		return
 	}
 	d.layers.wantW.Store(int32(max(width, 0)))
 	d.layers.wantH.Store(int32(max(height, 0)))
-	d.updateTargetLayer(time.Now())
-	d.receiver.updateWantedLayers()
+	d.wishChanged(now)
 }
 
 // SetTargetLayer pins the layer to forward (index into Receiver.Layers); -1 returns to
 // choosing by wanted size. An inactive pinned layer is ignored while it is inactive.
-func (d *DownTrack) SetTargetLayer(layer int) {
+func (d *DownTrack) SetTargetLayer(layer int) { d.setTargetLayer(layer, time.Now()) }
+
+func (d *DownTrack) setTargetLayer(layer int, now time.Time) {
 	if d.layers == nil {
 		return
 	}
@@ -75,18 +81,28 @@ func (d *DownTrack) SetTargetLayer(layer int) {
 		layer = -1
 	}
 	d.layers.pinned.Store(int32(layer))
-	d.updateTargetLayer(time.Now())
-	d.receiver.updateWantedLayers()
+	d.wishChanged(now)
 }
 
-// SetBitrateBudget caps what this video may use, in bits per second (0 = no cap): the
-// chosen layer steps down until its measured bitrate fits.
-func (d *DownTrack) SetBitrateBudget(bps int64) {
+// wishChanged chooses the layer again, reports the wanted layers and lets the
+// subscriber's bandwidth goroutine fit the new wish at once (bandwidth.go).
+func (d *DownTrack) wishChanged(now time.Time) {
+	d.layers.wishGen.Add(1)
+	d.updateTargetLayer(now)
+	d.receiver.updateWantedLayers()
+	if d.peer != nil && d.peer.bw != nil {
+		d.peer.bw.wake()
+	}
+}
+
+// setLayerCap sets the largest layer (index into Receiver.Layers) this video may use,
+// -1 for none; the bandwidth goroutine's decision (bandwidth.go).
+func (d *DownTrack) setLayerCap(layer int, now time.Time) {
 	if d.layers == nil {
 		return
 	}
-	if d.layers.budget.Swap(max(bps, 0)) != max(bps, 0) {
-		d.updateTargetLayer(time.Now())
+	if d.layers.cap.Swap(int32(layer)) != int32(layer) {
+		d.updateTargetLayer(now)
 	}
 }
 
@@ -122,7 +138,7 @@ func (d *DownTrack) updateTargetLayer(now time.Time) {
 	n := d.receiver.sim.layerViews(&views)
 	next := chooseLayer(views[:n], layerWish{
 		width: int(s.wantW.Load()), height: int(s.wantH.Load()),
-		pinned: int(s.pinned.Load()), budget: s.budget.Load(),
+		pinned: int(s.pinned.Load()), limit: int(s.cap.Load()) + 1,
 	})
 	if next < 0 {
 		return // nothing arrives: keep the target until something does
@@ -131,7 +147,9 @@ func (d *DownTrack) updateTargetLayer(now time.Time) {
 		return
 	}
 	if s.current.Load() != int32(next) && d.isVideo {
-		d.receiver.sim.layers[next].requestKeyframe(now)
+		// At once, even within pli_throttle when the layer's last keyframe came after the
+		// last request: that keyframe passed before this DownTrack wanted the layer.
+		d.receiver.sim.layers[next].requestKeyframe(now, true)
 	}
 }
 
@@ -139,7 +157,7 @@ func (d *DownTrack) updateTargetLayer(now time.Time) {
 // about to send), throttled per layer.
 func (d *DownTrack) requestKeyframe(now time.Time) {
 	if d.layers == nil {
-		d.receiver.requestKeyframe(now)
+		d.receiver.requestKeyframe(now, false)
 		return
 	}
 	i := d.layers.target.Load()
@@ -147,7 +165,7 @@ func (d *DownTrack) requestKeyframe(now time.Time) {
 		i = d.layers.current.Load()
 	}
 	if i >= 0 {
-		d.receiver.sim.layers[i].requestKeyframe(now)
+		d.receiver.sim.layers[i].requestKeyframe(now, false)
 	}
 }
 
@@ -167,7 +185,6 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	current, target := s.current.Load(), s.target.Load()
 	if idx == target && target != current {
 		switch {
@@ -175,15 +192,20 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 			d.switchLayer(l, p, now)
 		case current < 0 && d.replayFromKeyframe(l, p, now): // fastfirst.go
 		default:
-			l.requestKeyframe(now) // throttled; repeats a request that got lost
+			// Throttled: repeats, every pli_throttle, a request that got no keyframe.
+			l.requestKeyframe(now, d.firstRequest())
+			s.mu.Unlock()
 			return
+		}
+		if current >= 0 {
+			defer d.receiver.updateWantedLayers() // the old layer may pause now (after the unlock)
 		}
 		current = idx
 	}
-	if idx != current {
-		return
+	if idx == current {
+		d.sendLayerPacket(l, p, now)
 	}
-	d.sendLayerPacket(l, p, now)
+	s.mu.Unlock()
 }
 
 // sendLayerPacket rewrites and queues one packet of the current layer; false when the

@@ -7,8 +7,10 @@ import "sync"
 // function whenever that set changes, so the publisher can stop encoding the others and
 // start again when one is asked for. The lowest layer always counts as wanted (a new
 // subscriber starts on it at once), and so does a layer that never sent a packet
-// (nothing is known about it yet). Bandwidth budgets do not pause layers: a subscriber
-// held down by its downlink should find its wanted layer running when the link recovers.
+// (nothing is known about it yet), and the layer a DownTrack still forwards while it
+// waits for the keyframe of its next one (so the picture keeps moving until the
+// switch). Bandwidth caps do not pause layers: a subscriber held down by its downlink
+// should find its wanted layer running when the link recovers.
 
 // WantedLayer says whether any subscriber needs one simulcast layer.
 type WantedLayer struct {
@@ -37,6 +39,7 @@ func (r *Receiver) OnWantedLayers(f func([]WantedLayer)) {
 	r.sim.demand.onChange = f
 	r.sim.demand.mask = 0 // nothing reported to f yet: compare with every layer
 	r.sim.demand.mu.Unlock()
+	// r.sim.wanted keeps the last mask: the publisher still sends what it was told last.
 	r.updateWantedLayers()
 }
 
@@ -82,6 +85,9 @@ func (r *Receiver) wantedLayerMask() uint32 {
 		if i := chooseLayer(views[:n], wish); i >= 0 {
 			mask |= 1 << i
 		}
+		if c := d.layers.current.Load(); c >= 0 && int(c) < n {
+			mask |= 1 << c // until the switch to its target
+		}
 	}
 	return mask
 }
@@ -102,7 +108,13 @@ func (r *Receiver) updateWantedLayers() {
 	if mask == d.mask {
 		return
 	}
+	for i, l := range r.sim.layers {
+		if d.mask&^mask&(1<<i) != 0 {
+			l.pausedByUs.Store(true) // a stop that follows is the server's doing (layerSettle)
+		}
+	}
 	d.mask = mask
+	r.sim.wanted.Store(mask)
 	if d.onChange != nil {
 		d.onChange(r.sim.wantedList(mask))
 	}

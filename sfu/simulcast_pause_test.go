@@ -3,6 +3,7 @@ package sfu
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // wantedRecorder keeps every OnWantedLayers report as "q:true h:false ..." strings.
@@ -71,5 +72,52 @@ func TestSimulcastWantedLayers(t *testing.T) {
 	f.receiver.removeDownTrack(dt)
 	if got := rec.last(); got != "q:on h:off f:off" || len(rec.reports) != n {
 		t.Fatalf("after removing the DownTrack: %q (%d reports, want %d)", got, len(rec.reports), n)
+	}
+}
+
+// A layer that comes back is chosen again at once when the server had paused it (no
+// wish needed it), and only after layerSettle when the publisher stopped it on its own.
+func TestSimulcastResumedLayerSettles(t *testing.T) {
+	tests := []struct {
+		name      string
+		wishWhile [2]int // the wish while f is stopped (1280×720 after it)
+		settles   bool
+	}{
+		{"paused by the server", [2]int{320, 180}, false},
+		{"stopped by the publisher", [2]int{1280, 720}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSimFixture(t)
+			dt := bindTestDownTrack(f.receiver, newSender(4096), &fakeTrackWriter{})
+			dt.setWantedSize(1280, 720, f.now)
+			for n := 0; n < 10; n++ {
+				f.step()
+			}
+			dt.setWantedSize(tc.wishWhile[0], tc.wishWhile[1], f.now)
+			all := f.sources
+			f.sources = all[:2] // f stops
+			for n := 0; n < 45; n++ {
+				f.step()
+			}
+			if dt.TargetLayer() == 2 {
+				t.Fatal("f still the target 1.5 s after it stopped")
+			}
+			dt.setWantedSize(1280, 720, f.now)
+			f.sources = all
+			f.step()
+			if got := dt.TargetLayer() == 2; got == tc.settles {
+				t.Fatalf("target %d right after f came back; layers %+v", dt.TargetLayer(), f.receiver.Layers())
+			}
+			if settling := f.receiver.Layers()[2].Settling; settling != tc.settles {
+				t.Fatalf("Layers()[2].Settling = %v, want %v", settling, tc.settles)
+			}
+			for n := 0; n < int(layerSettle/(33*time.Millisecond))+9; n++ {
+				f.step()
+			}
+			if dt.TargetLayer() != 2 {
+				t.Fatalf("target %d after f sent for layerSettle", dt.TargetLayer())
+			}
+		})
 	}
 }

@@ -257,13 +257,12 @@ func TestSimulcastPinnedLayerBudgetAndInactiveLayer(t *testing.T) {
 	if dt.TargetLayer() != 2 {
 		t.Fatalf("automatic without a wish targets %d, want 2", dt.TargetLayer())
 	}
-	// A budget below f's bitrate but above h's.
-	info := f.receiver.Layers()
-	dt.SetBitrateBudget(int64(info[1].Bitrate+info[2].Bitrate) / 2)
+	// The downlink allows h at most.
+	dt.setLayerCap(1, f.now)
 	if dt.TargetLayer() != 1 {
-		t.Fatalf("budget between h and f: target %d (layers %+v)", dt.TargetLayer(), info)
+		t.Fatalf("capped at h: target %d (layers %+v)", dt.TargetLayer(), f.receiver.Layers())
 	}
-	dt.SetBitrateBudget(0)
+	dt.setLayerCap(-1, f.now)
 	// f stops: after layerInactiveAfter the DownTrack wants h.
 	f.sources = f.sources[:2]
 	for n := 0; n < 60; n++ {
@@ -340,6 +339,7 @@ func TestChooseLayer(t *testing.T) {
 	fl := layerView{active: true, width: 1280, height: 720, bitrate: 1_500_000}
 	unknown := layerView{active: true}
 	off := layerView{width: 1280, height: 720}
+	hOff := layerView{width: 640, height: 360}
 	tests := []struct {
 		name  string
 		views []layerView
@@ -357,8 +357,12 @@ func TestChooseLayer(t *testing.T) {
 		{"none active", []layerView{{}, {}}, layerWish{pinned: -1}, -1},
 		{"pinned", []layerView{q, h, fl}, layerWish{width: 1280, height: 720, pinned: 0}, 0},
 		{"pinned inactive", []layerView{q, h, off}, layerWish{pinned: 2}, 1},
-		{"budget steps down", []layerView{q, h, fl}, layerWish{pinned: -1, budget: 600_000}, 1},
-		{"budget below q keeps q", []layerView{q, h, fl}, layerWish{pinned: -1, budget: 10_000}, 0},
+		{"capped at h", []layerView{q, h, fl}, layerWish{pinned: -1, limit: 2}, 1},
+		{"capped at q", []layerView{q, h, fl}, layerWish{pinned: -1, limit: 1}, 0},
+		{"cap at an inactive layer: the next smaller", []layerView{q, hOff, fl}, layerWish{pinned: -1, limit: 2}, 0},
+		{"cap above the wish", []layerView{q, h, fl}, layerWish{width: 320, height: 180, pinned: -1, limit: 3}, 0},
+		{"cap applies to a pinned layer", []layerView{q, h, fl}, layerWish{pinned: 2, limit: 2}, 1},
+		{"cap by size when the publisher lists f first", []layerView{fl, h, q}, layerWish{pinned: -1, limit: 2}, 1},
 		{"sizes unknown: by index", []layerView{unknown, unknown, unknown}, layerWish{width: 320, height: 180, pinned: -1}, 2},
 		{"publisher lists f first", []layerView{fl, h, q}, layerWish{width: 640, height: 360, pinned: -1}, 1},
 		{"publisher lists f first, no wish", []layerView{fl, h, q}, layerWish{pinned: -1}, 0},
@@ -452,5 +456,102 @@ func BenchmarkForwardSimulcast(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/3, "ns/packet")
 		})
+	}
+}
+
+// A switch asks for the target layer's keyframe at once, even within pli_throttle when
+// the layer's last requested keyframe has already passed; it asks again every
+// pli_throttle while none comes; the old layer keeps flowing, and stays wanted (not
+// paused), until the switch.
+func TestSimulcastSwitchKeyframeRequestsAndNoGap(t *testing.T) {
+	f := newSimFixture(t)
+	wanted := &wantedRecorder{}
+	f.receiver.OnWantedLayers(wanted.record)
+	s, w := newSender(4096), &fakeTrackWriter{}
+	dt := bindTestDownTrack(f.receiver, s, w)
+	dt.setWantedSize(320, 180, f.now)
+	frame := func(keyframes ...int) { // one frame of every layer; keyframes on the given ones
+		for i, src := range f.sources {
+			key := false
+			for _, k := range keyframes {
+				key = key || k == i
+			}
+			for _, raw := range src.next(key, 2) {
+				if err := f.receiver.sim.layers[i].writePacket(raw, f.now); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		f.now = f.now.Add(33 * time.Millisecond)
+	}
+	plis := func() int { // keyframe requests for f so far
+		f.rtcp.mu.Lock()
+		defer f.rtcp.mu.Unlock()
+		n := 0
+		for _, p := range f.rtcp.pkts {
+			if p.(*rtcp.PictureLossIndication).MediaSSRC == 0x1002 {
+				n++
+			}
+		}
+		return n
+	}
+	frame(0, 1, 2)
+	for n := 0; n < 3; n++ {
+		frame()
+	}
+	if dt.CurrentLayer() != 0 || wanted.last() != "q:on h:off f:off" {
+		t.Fatalf("start: current %d, wanted %q", dt.CurrentLayer(), wanted.last())
+	}
+	// Someone else's request for f, answered by f's keyframe 66 ms later.
+	f.receiver.sim.layers[2].requestKeyframe(f.now, false)
+	frame()
+	frame(2)
+	before := plis()
+	dt.setWantedSize(1280, 720, f.now) // 100 ms after that request
+	if got := plis(); got != before+1 {
+		t.Fatalf("keyframe requests for f at the switch: %d, want 1 at once (the last one was answered)", got-before)
+	}
+	// No keyframe comes: q keeps flowing, and f is asked again after pli_throttle.
+	for n := 0; n < 16; n++ { // f's packets from 0 to 495 ms after the request
+		frame()
+	}
+	if got := plis(); got != before+1 {
+		t.Fatalf("keyframe requests within pli_throttle: %d, want 1", got-before)
+	}
+	frame() // 528 ms
+	if got := plis(); got != before+2 {
+		t.Fatalf("keyframe requests after pli_throttle without a keyframe: %d, want 2", got-before)
+	}
+	frame(2)
+	frame()
+	if dt.CurrentLayer() != 2 {
+		t.Fatalf("after f's keyframe: current %d", dt.CurrentLayer())
+	}
+
+	// Back to q: f stays wanted until q's keyframe switches the DownTrack over.
+	dt.setWantedSize(320, 180, f.now)
+	frame()
+	if got := wanted.last(); got != "q:on h:off f:on" {
+		t.Fatalf("waiting for q's keyframe: wanted %q, want f still on", got)
+	}
+	frame(0)
+	if got := wanted.last(); got != "q:on h:off f:off" || dt.CurrentLayer() != 0 {
+		t.Fatalf("after the switch to q: wanted %q, current %d", got, dt.CurrentLayer())
+	}
+	drainSender(s)
+	got := w.snapshot()
+	if layers := checkContinuity(t, "switches", got); len(layers) != 3 {
+		t.Fatalf("layers %v, want q, f, q", layers)
+	}
+	// No gap: every frame of the old layer until the switch was forwarded (in the step of
+	// the switch to f, q's frame and then f's keyframe).
+	frames := 0
+	for _, p := range got {
+		if p.header.Marker {
+			frames++
+		}
+	}
+	if want := 4 + 2 + 17 + 2 + 1 + 1 + 1; frames != want {
+		t.Fatalf("%d frames forwarded, want %d", frames, want)
 	}
 }

@@ -1,0 +1,283 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
+)
+
+// Transport-wide congestion control feedback toward publishers
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01). A browser's send-side estimate
+// (and so the simulcast layers it sends) follows the arrival times this feedback
+// reports: delays that grow read as congestion. The arrival time of a packet is when
+// the Engine's UDP socket read it (arrivalStamps, written by the ICE UDP mux's read
+// goroutine), not when the track's read goroutine got it after ICE, DTLS/SRTP and the
+// other interceptors: on a busy server those goroutines run late, and stamps taken
+// there report the server's own scheduling delays to the publisher as a queue on its
+// link (docs/decisions.md, "Publisher bandwidth feedback under load"). Packets without
+// a socket stamp (ICE over TCP) are stamped when read, as before. The feedback is built
+// and sent every twccFeedbackInterval by one goroutine per PeerConnection; packets are
+// recorded under a mutex by the goroutine that reads them (no hand-off to that
+// goroutine, which would hold up the reader when it runs late).
+
+const (
+	// arrivalSlotBits sizes the stamp table: 16384 packets between socket and track read.
+	arrivalSlotBits = 14
+	// arrivalMaxAge: a stamp older than this when its packet is read belongs to an
+	// earlier packet with the same SSRC and sequence number.
+	arrivalMaxAge = 2 * time.Second
+	// twccFeedbackInterval is how often feedback goes to each publisher (pion's and
+	// libwebrtc's default).
+	twccFeedbackInterval = 100 * time.Millisecond
+)
+
+// arrivalStamps remembers when the socket read each RTP packet, by SSRC and sequence
+// number (SRTP leaves the RTP header in the clear). A fixed table of slots, written by
+// the socket's read goroutine and read by the tracks' read goroutines, lock-free; a
+// packet whose slot was taken by a later one simply has no stamp.
+type arrivalStamps struct {
+	slots [1 << arrivalSlotBits]arrivalSlot
+}
+
+type arrivalSlot struct {
+	key atomic.Uint64 // arrivalKey; 0 while empty or being written
+	ns  atomic.Int64  // UnixNano
+}
+
+func arrivalKey(ssrc uint32, seq uint16) uint64 { return 1<<63 | uint64(ssrc)<<16 | uint64(seq) }
+
+func (a *arrivalStamps) slot(key uint64) *arrivalSlot {
+	return &a.slots[(key*0x9E3779B97F4A7C15)>>(64-arrivalSlotBits)]
+}
+
+// record notes that datagram b arrived at now (UnixNano) when it is an RTP packet: first
+// byte 128..191 (RFC 7983) and not RTCP (payload type 192..223). No allocation.
+func (a *arrivalStamps) record(b []byte, now int64) {
+	if len(b) < 12 || b[0]>>6 != 2 || (b[1] >= 192 && b[1] <= 223) {
+		return
+	}
+	k := arrivalKey(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]))
+	s := a.slot(k)
+	s.key.Store(0)
+	s.ns.Store(now)
+	s.key.Store(k)
+}
+
+// arrival is when the socket read packet ssrc/seq; false when that is unknown or not
+// within arrivalMaxAge before now.
+func (a *arrivalStamps) arrival(ssrc uint32, seq uint16, now int64) (int64, bool) {
+	k := arrivalKey(ssrc, seq)
+	s := a.slot(k)
+	if s.key.Load() != k {
+		return 0, false
+	}
+	ns := s.ns.Load()
+	if s.key.Load() != k || ns > now || now-ns > int64(arrivalMaxAge) {
+		return 0, false
+	}
+	return ns, true
+}
+
+// stampingConn is the Engine's UDP socket as the ICE UDP mux sees it: every datagram
+// read is stamped (arrivalStamps) before the mux hands it on. It offers the mux the
+// allocation-free netip reads and writes of *net.UDPConn.
+type stampingConn struct {
+	*net.UDPConn
+	stamps *arrivalStamps
+}
+
+// ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter).
+func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+	if err == nil {
+		c.stamps.record(b[:n], time.Now().UnixNano())
+	}
+	return n, addr, err
+}
+
+// WriteToAddrPort writes one datagram (ice.AddrPortReaderWriter).
+func (c *stampingConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return c.UDPConn.WriteToUDPAddrPort(b, addr)
+}
+
+// ReadFrom reads one datagram and stamps it (net.PacketConn).
+func (c *stampingConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.UDPConn.ReadFrom(b)
+	if err == nil {
+		c.stamps.record(b[:n], time.Now().UnixNano())
+	}
+	return n, addr, err
+}
+
+// feedbackFactory makes one feedbackSender per PeerConnection (interceptor.Factory).
+type feedbackFactory struct {
+	stamps   *arrivalStamps
+	interval time.Duration
+}
+
+func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &feedbackSender{
+		stamps:   f.stamps,
+		interval: f.interval,
+		startNs:  time.Now().UnixNano(),
+		recorder: twcc.NewRecorder(rand.Uint32()),
+		done:     make(chan struct{}),
+	}, nil
+}
+
+// feedbackSender records the transport-wide sequence number and arrival time of every
+// packet a publisher sends and returns them as TransportLayerCC feedback.
+type feedbackSender struct {
+	interceptor.NoOp
+	stamps   *arrivalStamps
+	interval time.Duration
+	startNs  int64
+
+	mu       sync.Mutex // guards recorder and closed
+	recorder *twcc.Recorder
+	closed   bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// BindRTCPWriter starts the feedback goroutine (once per PeerConnection).
+func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.wg.Add(1)
+		go s.loop(w)
+	}
+	return w
+}
+
+// BindRemoteStream records each packet of a stream that carries transport-wide
+// sequence numbers as it is read.
+func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return reader
+	}
+	ssrc := info.SSRC
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, a, err := reader.Read(b, a)
+		if err == nil {
+			s.note(b[:n], ssrc, id, time.Now())
+		}
+		return n, a, err
+	})
+}
+
+// note records one packet read at now: at its socket arrival when known. No allocation.
+func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Time) {
+	tseq, ok := transportSequence(pkt, extID)
+	if !ok {
+		return
+	}
+	at := now.UnixNano()
+	if ns, ok := s.stamps.arrival(binary.BigEndian.Uint32(pkt[8:12]), binary.BigEndian.Uint16(pkt[2:4]), at); ok {
+		at = ns
+	}
+	s.mu.Lock()
+	s.recorder.Record(ssrc, tseq, (at-s.startNs)/int64(time.Microsecond))
+	s.mu.Unlock()
+}
+
+// loop sends the feedback every interval until Close.
+func (s *feedbackSender) loop(w interceptor.RTCPWriter) {
+	defer s.wg.Done()
+	ticker := time.NewTicker(s.interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-ticker.C:
+		}
+		s.mu.Lock()
+		pkts := s.recorder.BuildFeedbackPacket()
+		s.mu.Unlock()
+		if len(pkts) > 0 {
+			_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
+		}
+	}
+}
+
+// Close stops the feedback goroutine. Idempotent.
+func (s *feedbackSender) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// transportSequence finds the transport-wide sequence number (header extension id, one-
+// or two-byte form, RFC 8285, parsed as pion's rtp.Header does) in RTP packet pkt; false
+// when the packet is malformed or has none. No allocation.
+func transportSequence(pkt []byte, id uint8) (uint16, bool) {
+	if len(pkt) < 12 || pkt[0]>>6 != 2 || pkt[0]&0x10 == 0 {
+		return 0, false
+	}
+	off := 12 + 4*int(pkt[0]&0x0f)
+	if len(pkt) < off+4 {
+		return 0, false
+	}
+	profile := binary.BigEndian.Uint16(pkt[off:])
+	end := off + 4 + 4*int(binary.BigEndian.Uint16(pkt[off+2:]))
+	if end > len(pkt) {
+		return 0, false
+	}
+	ext := pkt[off+4 : end]
+	if profile != 0xBEDE && profile != 0x1000 {
+		return 0, false
+	}
+	for i := 0; i < len(ext); {
+		if ext[i] == 0 { // padding
+			i++
+			continue
+		}
+		var eid uint8
+		var n int
+		if profile == 0xBEDE {
+			eid, n = ext[i]>>4, int(ext[i]&0x0f)+1
+			if eid == 15 || eid == 0 {
+				return 0, false // reserved, or padding with a length: no more extensions
+			}
+			i++
+		} else {
+			if i+1 >= len(ext) {
+				return 0, false
+			}
+			eid, n = ext[i], int(ext[i+1])
+			i += 2
+		}
+		if i+n > len(ext) {
+			return 0, false
+		}
+		if eid == id { // the first element with the id counts
+			if n < 2 {
+				return 0, false
+			}
+			return binary.BigEndian.Uint16(ext[i:]), true
+		}
+		i += n
+	}
+	return 0, false
+}

@@ -1,0 +1,244 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// feedbackArrivals adds the arrival time (µs, on the feedback's reference clock) of
+// every packet fb reports as received to arrivals, by transport-wide sequence number.
+func feedbackArrivals(fb *rtcp.TransportLayerCC, arrivals map[uint16]int64) {
+	at := int64(fb.ReferenceTime) * 64000
+	seq, deltas := fb.BaseSequenceNumber, fb.RecvDeltas
+	status := func(s uint16) {
+		if s != rtcp.TypeTCCPacketNotReceived && len(deltas) > 0 {
+			at += deltas[0].Delta
+			deltas = deltas[1:]
+			arrivals[seq] = at
+		}
+		seq++
+	}
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for i := uint16(0); i < c.RunLength; i++ {
+				status(c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, s := range c.SymbolList {
+				status(s)
+			}
+		}
+	}
+}
+
+// TestPublisherFeedbackReportsSocketArrival: a publisher sends a packet every 10 ms with
+// transport-wide sequence numbers while the server's read goroutine of its track is held
+// up for 400 ms (as on a CPU-starved server). The feedback must report the packets as
+// they reached the server's socket (10 ms apart), not as the late goroutine read them
+// (a 400 ms gap, then a burst): a browser's delay-based estimator reads the latter as a
+// queue building on its link and lowers its bitrate.
+func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
+	engine := newTestEngine(t)
+	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	receivers := make(chan *Receiver, 1)
+	pub.OnTrack(func(r *Receiver) { receivers <- r })
+
+	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, offer := publishingClient(t, video)
+	sender := client.GetSenders()[0]
+	connectCandidates(t, client, pub)
+	answerOffer(t, client, pub, offer)
+	var extID uint8
+	for _, e := range sender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			extID = uint8(e.ID)
+		}
+	}
+	if extID == 0 {
+		t.Fatal("transport-wide-cc not negotiated")
+	}
+
+	// The client's feedback: arrival time per transport-wide sequence number.
+	var mu sync.Mutex
+	arrivals := map[uint16]int64{}
+	sent := map[uint16]time.Time{}
+	go func() {
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			for _, p := range pkts {
+				if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+					feedbackArrivals(fb, arrivals)
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	stop := make(chan struct{})
+	var sending sync.WaitGroup
+	sending.Add(1)
+	go func() {
+		defer sending.Done()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for seq := uint16(0); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%30 == 0, seq)}
+			if err := pkt.SetExtension(extID, binary.BigEndian.AppendUint16(nil, seq)); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			sent[seq] = time.Now()
+			mu.Unlock()
+			if err := video.WriteRTP(pkt); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		sending.Wait()
+	}()
+	reported := func(seq uint16) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		_, ok := arrivals[seq]
+		return ok
+	}
+	lastSent := func() uint16 {
+		mu.Lock()
+		defer mu.Unlock()
+		return uint16(len(sent) - 1)
+	}
+
+	r := <-receivers
+	waitFor(t, func() bool { return reported(20) })
+	// Hold up the track's read goroutine: its next write to the packet buffer waits.
+	r.buffer.mu.Lock()
+	from := lastSent()
+	time.Sleep(400 * time.Millisecond)
+	to := lastSent()
+	r.buffer.mu.Unlock()
+	waitFor(t, func() bool { return reported(to + 20) })
+
+	// Between consecutive packets, the reported arrival gap follows the send gap.
+	mu.Lock()
+	defer mu.Unlock()
+	var worst time.Duration
+	compared := 0
+	for seq := from; seq != to+20; seq++ {
+		a0, ok0 := arrivals[seq]
+		a1, ok1 := arrivals[seq+1]
+		if !ok0 || !ok1 {
+			continue
+		}
+		arrivalGap := time.Duration(a1-a0) * time.Microsecond
+		sendGap := sent[seq+1].Sub(sent[seq])
+		worst = max(worst, arrivalGap-sendGap, sendGap-arrivalGap)
+		compared++
+	}
+	t.Logf("packets %d..%d sent while the read goroutine was held 400 ms: worst difference between reported arrival gap and send gap %s (%d pairs)",
+		from, to, worst.Round(100*time.Microsecond), compared)
+	if compared < int(to-from) {
+		t.Fatalf("only %d of %d packet pairs reported", compared, to-from+20)
+	}
+	if worst > 200*time.Millisecond {
+		t.Fatalf("feedback reports an arrival gap %s off the send gap: the read goroutine's delay, not the socket's arrival", worst)
+	}
+}
+
+// feedbackFixture is a publisher's feedbackSender with its socket stamps and one RTP
+// packet carrying a transport-wide sequence number (extension id 3); record stamps and
+// records the packet numbered n (both sequence numbers) at now.
+type feedbackFixture struct {
+	stamps *arrivalStamps
+	sender *feedbackSender
+	raw    []byte
+}
+
+func newFeedbackFixture(tb testing.TB) *feedbackFixture {
+	stamps := &arrivalStamps{}
+	i, err := (&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval}).NewInterceptor("")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := rtp.Header{Version: 2, SSRC: 0x1234}
+	if err := h.SetExtension(3, []byte{0, 0}); err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := h.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &feedbackFixture{stamps: stamps, sender: i.(*feedbackSender), raw: raw}
+}
+
+func (f *feedbackFixture) record(n uint16, now time.Time) {
+	binary.BigEndian.PutUint16(f.raw[2:], n)
+	binary.BigEndian.PutUint16(f.raw[len(f.raw)-4:], n)
+	f.stamps.record(f.raw, now.UnixNano())
+	f.sender.note(f.raw, 0x1234, 3, now)
+}
+
+// BenchmarkPublisherFeedbackRecord: one publisher packet through the socket stamp and the
+// feedback recorder (the per-packet work of twcc.go), with a feedback built every 100
+// packets as the feedback goroutine does.
+func BenchmarkPublisherFeedbackRecord(b *testing.B) {
+	f := newFeedbackFixture(b)
+	now := testNow
+	b.ReportAllocs()
+	for k := 0; k < b.N; k++ {
+		f.record(uint16(k), now)
+		if k%100 == 99 {
+			f.sender.mu.Lock()
+			f.sender.recorder.BuildFeedbackPacket()
+			f.sender.mu.Unlock()
+		}
+		now = now.Add(time.Millisecond)
+	}
+}
+
+// TestPublisherFeedbackRecordDoesNotAllocate: stamping and recording a packet allocate
+// nothing (building the feedback, every 100 ms, does).
+func TestPublisherFeedbackRecordDoesNotAllocate(t *testing.T) {
+	f := newFeedbackFixture(t)
+	now := testNow
+	n := uint16(0)
+	record := func() {
+		f.record(n, now)
+		n++
+		now = now.Add(time.Millisecond)
+	}
+	for k := 0; k < 1000; k++ { // the recorder's window grows to its size first
+		record()
+	}
+	if allocs := testing.AllocsPerRun(1000, record); allocs != 0 {
+		t.Fatalf("%.2f allocations per packet", allocs)
+	}
+	if at, ok := f.stamps.arrival(0x1234, n-1, now.UnixNano()); !ok || at != now.Add(-time.Millisecond).UnixNano() {
+		t.Fatalf("arrival of the last packet: %d %v", at, ok)
+	}
+}
