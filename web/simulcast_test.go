@@ -7,15 +7,49 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// pinnedSendKbps is the send bandwidth estimate TestBrowserSimulcastLayersByWish pins
+// alice's Chromium to: above what its simulcast allocator needs to send all three layers
+// (q's 150 and h's 500 kbit/s, the SDK's maxBitrate of each, plus f's 600 kbit/s minimum
+// at 1280×720) with room for audio and packet overhead.
+const pinnedSendKbps = 1600
+
+// pinSendBitrateJS makes the page's Chromium keep its send bandwidth estimate at kbps:
+// every answer it is given (the server's answer to the publisher's offer, already carrying
+// the SDK's x-google-start-bitrate) gets x-google-min-bitrate and x-google-max-bitrate
+// beside it, which Chromium reads from the remote description as the bounds of its
+// estimate. The server still sends its feedback; Chromium just cannot go below kbps.
+func pinSendBitrateJS(kbps int) string {
+	k := itoa(kbps)
+	return `(() => {
+	  const set = RTCPeerConnection.prototype.setRemoteDescription;
+	  RTCPeerConnection.prototype.setRemoteDescription = function (desc, ...rest) {
+	    if (desc && desc.type === 'answer' && typeof desc.sdp === 'string') {
+	      desc = {type: desc.type, sdp: desc.sdp.replace(/x-google-start-bitrate=\d+/g,
+	        'x-google-start-bitrate=` + k + `;x-google-min-bitrate=` + k + `;x-google-max-bitrate=` + itoa(kbps*2) + `')};
+	    }
+	    return set.call(this, desc, ...rest);
+	  };
+	  return true;
+	})()`
+}
+
 // TestBrowserSimulcastLayersByWish: alice publishes her 1280×720 camera as three simulcast
 // layers from Chromium; bob and carol, also Chromium, view her asking for 640×360 and for
 // 320×180, and decode frames of those heights.
+//
+// The test is about the server's layer choice, not about Chromium's bandwidth estimation:
+// alice's send estimate is pinned (pinSendBitrateJS) so that she sends all three layers on
+// a busy machine too. TestBrowserCall still checks that the three layers come with the
+// estimate left to the server's feedback.
 func TestBrowserSimulcastLayersByWish(t *testing.T) {
 	srv := startTestServer(t, true)
 	bs := newBrowsers(t, "alice", "bob", "carol")
 	alice, bob, carol := bs[0], bs[1], bs[2]
 	for _, b := range []*browser{alice, bob, carol} {
 		signIn(b, srv.URL, b.name)
+		if b == alice {
+			eval[bool](b, pinSendBitrateJS(pinnedSendKbps))
+		}
 		b.do(
 			chromedp.SetValue(chromedp.CSS("#room-id"), "layers"),
 			chromedp.Click(chromedp.CSS("#join-room")),
@@ -24,7 +58,11 @@ func TestBrowserSimulcastLayersByWish(t *testing.T) {
 	}
 	if !poll(alice, `(async () => (await (`+statsJS+`)).publishedRids.join() === 'f,h,q')()`, 45*time.Second) {
 		alice.dumpOutput()
-		t.Fatalf("alice: Chromium did not send all three simulcast layers in 45 s; its encodings: %s", eval[string](alice, senderLayersJS))
+		t.Fatalf("alice: Chromium did not send all three simulcast layers in 45 s; its encodings: %s; %s",
+			eval[string](alice, senderLayersJS), eval[string](alice, publisherLayersJS))
+	}
+	if fmtp := eval[string](alice, `window.parleyDemo.engine._media.peerConnections.publisher.remoteDescription.sdp.match(/x-google-min-bitrate=\d+/)?.[0] || ''`); fmtp != "x-google-min-bitrate="+itoa(pinnedSendKbps) {
+		t.Fatalf("alice's publisher answer carries %q, want the pinned x-google-min-bitrate", fmtp)
 	}
 
 	wishes := []struct {
