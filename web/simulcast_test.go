@@ -64,6 +64,7 @@ func TestBrowserSimulcastLayersByWish(t *testing.T) {
 	if fmtp := eval[string](alice, `window.parleyDemo.engine._media.peerConnections.publisher.remoteDescription.sdp.match(/x-google-min-bitrate=\d+/)?.[0] || ''`); fmtp != "x-google-min-bitrate="+itoa(pinnedSendKbps) {
 		t.Fatalf("alice's publisher answer carries %q, want the pinned x-google-min-bitrate", fmtp)
 	}
+	t.Logf("alice publishes: %s", eval[string](alice, publisherLayersJS))
 
 	wishes := []struct {
 		b      *browser
