@@ -43,9 +43,9 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 		return protocol.CallStartResult{}, protocol.Errorf(protocol.CodeNoSuchCall, "callId %q: you are not dialing or ringing in it", p.CallID)
 	}
 	res := protocol.CallStartResult{CallID: p.CallID, RoomID: snap.RoomID}
-	if st.State == call.InCall || t.earlyOf(u.id) != nil {
+	if e := t.early[u.id]; st.State == call.InCall || e != nil {
 		s.mu.Unlock() // in the call already, or prepared on this or another device
-		if e := t.earlyOf(u.id); e != nil && e.sess != sess {
+		if e != nil && e.sess != sess {
 			return res, protocol.NewError(protocol.CodeAlreadyInRoom, "another device of this user prepared the call")
 		}
 		return res, nil
@@ -76,9 +76,6 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 	}
 	return res, nil
 }
-
-// earlyOf is the user's early entry, or nil. Called with Service.mu held.
-func (t *tenant) earlyOf(userID string) *earlyEntry { return t.early[userID] }
 
 // sweepEarlyLocked takes out of their rooms the early sessions of the users out touched
 // whose call ended for them without beginning (reject, cancel, timeout, busy, answered

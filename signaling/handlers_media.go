@@ -7,7 +7,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/room"
-	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -62,14 +61,9 @@ func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Em
 	}
 	s := sess.svc
 	s.mu.Lock()
-	if u := s.userLocked(sess); u != nil {
-		m := u.tenant.machine
-		if st := m.UserState(u.id); st.State == call.InCall {
-			if snap, ok := m.Snapshot(st.CallID); ok && snap.RoomID == roomIDToWire(id) {
-				if out, err := m.Hangup(s.now(), u.id); err == nil {
-					s.executeLocked(u.tenant, out, sess)
-				}
-			}
+	if u := s.userLocked(sess); u != nil && u.tenant.inCallRoomLocked(u.id, roomIDToWire(id)) {
+		if out, err := u.tenant.machine.Hangup(s.now(), u.id); err == nil {
+			s.executeLocked(u.tenant, out, sess)
 		}
 	}
 	s.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/parley-rtc/parley/room"
-	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -37,10 +36,8 @@ func (sess *session) roomRights(p protocol.JoinRoomParams) (room.Rights, error) 
 	}
 	t := u.tenant
 	if t.roomHasCallLocked(p.RoomID) {
-		if st := t.machine.UserState(u.id); st.State == call.InCall {
-			if snap, ok := t.machine.Snapshot(st.CallID); ok && snap.RoomID == p.RoomID {
-				return room.FullRights, nil
-			}
+		if t.inCallRoomLocked(u.id, p.RoomID) {
+			return room.FullRights, nil
 		}
 		return room.Rights{}, protocol.Errorf(protocol.CodeRoomForbidden,
 			"room %s belongs to a call you are not in", p.RoomID.String())

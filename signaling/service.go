@@ -430,6 +430,16 @@ func (t *tenant) roomHasCallLocked(id protocol.RoomID) bool {
 	return false
 }
 
+// inCallRoomLocked reports whether userID is IN_CALL in a call whose room is r.
+func (t *tenant) inCallRoomLocked(userID string, r protocol.RoomID) bool {
+	st := t.machine.UserState(userID)
+	if st.State != call.InCall {
+		return false
+	}
+	snap, ok := t.machine.Snapshot(st.CallID)
+	return ok && snap.RoomID == r
+}
+
 // roomID is the tenant's room named by the wire id r.
 func (t *tenant) roomID(r protocol.RoomID) (room.ID, error) {
 	id, err := roomIDFromWire(r)
