@@ -136,6 +136,9 @@ func (rc *recorder) edge(ctx context.Context) *windowEdge {
 
 // beginWindow starts the measurement: latencies are recorded from now on.
 func (rc *recorder) beginWindow(ctx context.Context) {
+	if f := rc.r.cfg.WindowStart; f != nil {
+		f()
+	}
 	e := rc.edge(ctx)
 	rc.r.meter.measuring.Store(true)
 	rc.mu.Lock()
@@ -152,6 +155,9 @@ func (rc *recorder) endWindow(ctx context.Context) {
 	rc.windowEnd = e
 	rc.phase = "leaving"
 	rc.mu.Unlock()
+	if f := rc.r.cfg.WindowEnd; f != nil {
+		f()
+	}
 }
 
 // measure runs the window: begin, wait the scenario's duration (or ctx), end.

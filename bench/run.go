@@ -46,6 +46,10 @@ type Config struct {
 	Progress io.Writer
 	// Logger receives warnings of the participants; nil discards them.
 	Logger *slog.Logger
+	// WindowStart and WindowEnd, when set, run on the scenario's goroutine right before
+	// the measurement window starts and right after it ends, while the load runs (e.g. to
+	// start and stop a CPU profile of the server: cmd/parley-bench --cpuprofile).
+	WindowStart, WindowEnd func()
 }
 
 func (c *Config) check() error {
@@ -141,6 +145,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.target = &target{
 		url: cfg.URL, appID: cfg.AppID, secret: []byte(cfg.Secret),
 		loopback: isLoopbackHost(cfg.URL), logger: cfg.Logger, meter: m,
+		noTransportCC: cfg.Scenario.NoTransportCC,
 	}
 	if err := r.preflight(ctx); err != nil {
 		return nil, err

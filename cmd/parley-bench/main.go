@@ -132,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&sc.SignalingOnly, "signaling-only", false, "calls without media: each pair logs in once and repeats call, accept, onCallBegin, hangup, onCallEnd (--hold between; 0: at once); reports setups/s")
 	fs.Float64Var(&sc.ChurnRate, "churn-rate", 0, "churn: users joining per second (default ramp)")
 	fs.BoolVar(&sc.ChurnVideo, "churn-video", false, "churning users also publish video")
+	fs.BoolVar(&sc.NoTransportCC, "no-transport-cc", false, "clients negotiate no transport-wide congestion control (by default they do, as browsers: the server's congestion control is measured)")
 	fs.Float64Var(&sc.Ramp, "ramp", bench.DefaultRamp, "participants joining per second")
 	fs.DurationVar(&sc.Settle, "settle", bench.DefaultSettle, "wait after the last join before measuring")
 	fs.DurationVar(&sc.Duration, "duration", bench.DefaultDuration, "measurement window (60s, as the reference loads)")
@@ -185,7 +186,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"hold": func() { base.Hold = sc.Hold }, "call-video": func() { base.CallVideo = sc.CallVideo },
 		"early-media": func() { base.EarlyMedia = sc.EarlyMedia }, "signaling-only": func() { base.SignalingOnly = sc.SignalingOnly },
 		"churn-rate": func() { base.ChurnRate = sc.ChurnRate }, "churn-video": func() { base.ChurnVideo = sc.ChurnVideo },
-		"ramp": func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
+		"no-transport-cc": func() { base.NoTransportCC = sc.NoTransportCC },
+		"ramp":            func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
 		"duration": func() { base.Duration = sc.Duration },
 	}
 	for name, fn := range apply {
