@@ -66,10 +66,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type options struct {
 	cfg         bench.Config
 	startServer bool
+	nodes       int // servers to start with startServer
 	serverBin   string
-	out         string
-	compare     string
-	quiet       bool
+	// cpuProfile (with startServer) is where the server writes its CPU profile of the
+	// window; signalProfile toggles the profile of servers given by pid.
+	cpuProfile    string
+	signalProfile bool
+	out           string
+	compare       string
+	quiet         bool
 }
 
 // size parses WIDTHxHEIGHT.
@@ -98,13 +103,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	var (
 		o           options
+		nf          nodeFlags
 		sc          bench.Scenario
 		scenario    string
 		config      string
 		logLevel    string
 		noSimulcast bool
 	)
-	fs.StringVar(&o.cfg.URL, "url", "ws://127.0.0.1:7880/ws", "signaling WebSocket URL of the server")
+	fs.Var(listFlag{&nf.urls}, "url", "signaling WebSocket URL of the server (default "+defaultURL+"); repeat it (or use commas) for several nodes: rooms and calls are spread over them in turn")
 	fs.IntVar(&o.cfg.AppID, "app", token.DevSDKAppID, "SDKAppID the userSigs are minted for")
 	fs.StringVar(&o.cfg.Secret, "secret", token.DevSecret, "the app's secret (HS256) to mint userSigs")
 	fs.StringVar(&scenario, "scenario", "room", "room | calls | churn | a1 | a2 | b | c (reference loads)")
@@ -139,9 +145,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.JoinTimeout, "join-timeout", bench.DefaultJoinTimeout, "one participant's join")
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.compare, "compare", "", "print the differences to this earlier JSON report")
-	fs.IntVar(&o.cfg.ServerPID, "server-pid", 0, "pid of a local server to sample through /proc")
-	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "server /metrics URL (default derived from --url)")
+	fs.Var(listFlag{&nf.pids}, "server-pid", "pid of a local server to sample through /proc (one per --url, in order)")
+	fs.Var(listFlag{&nf.metrics}, "metrics-url", "server /metrics URL (default derived from --url; one per --url, in order)")
 	fs.BoolVar(&o.startServer, "start-server", false, "start a parley server on free loopback ports and measure it")
+	fs.IntVar(&o.nodes, "nodes", 1, "with --start-server: start this many independent servers and spread the load over them")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --start-server: the server writes a CPU profile of the measurement window to FILE (FILE.1, FILE.2 … with --nodes); read it with go tool pprof")
+	fs.BoolVar(&o.signalProfile, "signal-profile", false, "send SIGUSR1 to each --server-pid at the window's start and end: a server run with --cpuprofile FILE --cpuprofile-signal profiles the window (SIGUSR1 kills a process without that flag)")
 	fs.StringVar(&o.serverBin, "server-bin", "", "parley binary for --start-server (default: next to parley-bench, then $PATH)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.StringVar(&logLevel, "log-level", "error", "bench log level: debug, info, warn, error")
@@ -208,8 +217,27 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if !o.quiet {
 		o.cfg.Progress = stderr
 	}
-	if o.startServer && set["url"] {
-		return o, errors.New("--start-server picks its own URL; drop --url")
+	switch {
+	case o.startServer && (set["url"] || set["server-pid"] || set["metrics-url"]):
+		return o, errors.New("--start-server picks its own URL; drop --url, --server-pid and --metrics-url")
+	case o.nodes < 1:
+		return o, fmt.Errorf("--nodes %d: at least one", o.nodes)
+	case o.nodes > 1 && !o.startServer:
+		return o, errors.New("--nodes starts servers: it needs --start-server (give running servers as several --url)")
+	case o.cpuProfile != "" && !o.startServer:
+		return o, errors.New("--cpuprofile profiles a server parley-bench starts (--start-server); for a running server use --signal-profile")
+	case o.signalProfile && o.startServer:
+		return o, errors.New("--signal-profile is for servers given by --server-pid; with --start-server use --cpuprofile FILE")
+	}
+	nodes, err := nf.nodes()
+	if err != nil {
+		return o, err
+	}
+	o.cfg.Nodes = nodes
+	if o.signalProfile {
+		if err := signalProfiles(&o.cfg, stderr); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }
@@ -217,16 +245,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // runOnce runs the configured scenario, starting a server first with --start-server.
 func runOnce(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
 	if o.startServer {
-		srv, err := startServer(ctx, o.serverBin)
+		nodes, stop, err := startServers(ctx, o.serverBin, o.nodes, o.cpuProfile, stderr)
 		if err != nil {
 			return nil, err
 		}
 		defer func() {
-			if err := srv.stop(); err != nil {
-				fmt.Fprintf(stderr, "parley-bench: server: %v (log: %s)\n", err, srv.logPath)
+			stop()
+			for i := range o.nodes {
+				if o.cpuProfile != "" {
+					fmt.Fprintf(stderr, "CPU profile of the window: %s (go tool pprof -top %s)\n", profilePath(o.cpuProfile, i, o.nodes), profilePath(o.cpuProfile, i, o.nodes))
+				}
 			}
 		}()
-		o.cfg.URL, o.cfg.ServerPID, o.cfg.MetricsURL = srv.wsURL, srv.pid, srv.metricsURL
+		o.cfg.Nodes = nodes
+		if o.cpuProfile != "" {
+			if err := signalProfiles(&o.cfg, stderr); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return bench.Run(ctx, o.cfg)
 }
