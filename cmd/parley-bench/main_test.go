@@ -229,3 +229,35 @@ func TestParseNodeFlags(t *testing.T) {
 		t.Errorf("--signal-profile: window hooks not set (%v)", err)
 	}
 }
+
+// TestMarkdownOnlyThisRun: docs/benchmarks.md shows each load's CPU in % of one core and
+// its CPU-seconds per 1000 forwarded packets, all from the suite's own runs, and no
+// figures of another server or another day.
+func TestMarkdownOnlyThisRun(t *testing.T) {
+	c, err := bench.Reference("c", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &bench.Report{Scenario: c, Joined: 64, Target: 64, Server: bench.ServerStats{
+		CPUPercent: 75, CPUSecondsPer1000: 0.0163, ForwardedPerSec: 46000, ForwardedPerCoreSecond: 61333,
+		ForwardedMbps: 200, RSSMaxMB: 300, ForwardedSource: "metrics",
+	}}
+	var md strings.Builder
+	writeMarkdown(&md, suiteOptions{outDir: "bin/bench-results", duration: time.Minute}, []suiteRun{{group: "reference", scenario: c, rep: rep}}, "1 1 1", time.Minute)
+	for _, want := range []string{
+		"| load | users | fwd pkt/s | fwd Mb/s | server CPU (% of one core) | CPU-s / 1000 pkts |",
+		"| c | 64/64 | 46000 | 200.0 | 75 % | 0.0163 | 61333 |",
+		"negotiate transport-wide congestion control",
+		"--cpuprofile c.pprof",
+		"--nodes 2",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown without %q", want)
+		}
+	}
+	for _, unwanted := range []string{"another SFU", "Reference figures", "a1 ≈"} {
+		if strings.Contains(md.String(), unwanted) {
+			t.Errorf("markdown has %q: figures not measured in this run", unwanted)
+		}
+	}
+}
