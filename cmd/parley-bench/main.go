@@ -8,6 +8,9 @@
 //	parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
 //	parley-bench callsetup --duration 20s            call setup: early media off/on, signaling-only setups/s
+//	parley-bench --start-server --scenario c --cpuprofile c.pprof   a CPU profile of the server's window
+//	parley-bench --url ws://a:7880/ws --url ws://b:7880/ws --scenario calls --calls 20 --hold 3s
+//	parley-bench --start-server --nodes 2 --scenario calls --calls 20 --hold 3s   per-node CPU
 //
 // Publishers send synthetic media (every payload carries its send time, so latency is
 // measured) unless --video-file (VP8 IVF) or --audio-file (Opus Ogg) is given: then they
