@@ -56,9 +56,13 @@ func checkMedia(t *testing.T, rep *Report, audioTracks, videoTracks int) {
 // its video at 720p, for 3 s, and checks what every tiny room must show.
 func runTinyRoom(t *testing.T, url string, simulcast bool, codec string) *Report {
 	t.Helper()
+	// No transport-wide feedback: the check below needs the 720p layer, and with feedback
+	// the server's GCC may step a subscriber down when a busy test machine delays
+	// packets (the layer then follows the estimate, not the wish; sfu/allocator.go).
+	// TestClientsNegotiateTransportCC and the calls and churn tests run with it.
 	s := Scenario{
 		Name: "tiny", Kind: KindRoom, VideoPublishers: 1, PublisherAudio: true, Simulcast: simulcast, Codec: codec,
-		Subscribers: 3, Views: 1, HighViews: 1, Ramp: 20, Settle: time.Second, Duration: 3 * time.Second,
+		Subscribers: 3, Views: 1, HighViews: 1, NoTransportCC: true, Ramp: 20, Settle: time.Second, Duration: 3 * time.Second,
 	}
 	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
 	if err != nil {
