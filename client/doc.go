@@ -55,7 +55,10 @@
 //
 // Every PeerConnection gets its own webrtc.API (NewAPI): Opus, VP8 and H.264, the mid and
 // ssrc-audio-level header extensions, and an explicit interceptor chain (optional loss
-// simulator, NACK generator and responder, RTCP receiver and sender reports). The loss
+// simulator, NACK generator and responder, RTCP receiver and sender reports; with
+// PeerConfig.TransportCC also transport-wide congestion control as browsers negotiate it:
+// the transport-wide-cc extension numbering what it sends and TWCC feedback on what it
+// receives). The loss
 // simulator drops after SRTP decryption, so it turns off SRTP replay protection (the
 // repairs reuse sequence numbers SRTP has already seen); it only drops packets of streams
 // that negotiated NACK, since other losses could never be repaired.
