@@ -21,6 +21,8 @@ func TestSDKCORS(t *testing.T) {
 		{name: "listed origin", allowed: []string{"https://app.example", "http://127.0.0.1:9000"}, path: "/sdk/parley.js", origin: "http://127.0.0.1:9000", wantAllow: "http://127.0.0.1:9000", wantVary: true},
 		{name: "listed with a trailing slash, other case", allowed: []string{"https://App.Example/"}, path: "/sdk/rpc.js", origin: "https://app.example", wantAllow: "https://app.example", wantVary: true},
 		{name: "any origin", allowed: []string{"*"}, path: "/sdk/peers.js", origin: "https://elsewhere.example", wantAllow: "https://elsewhere.example", wantVary: true},
+		{name: "declarations", allowed: []string{"https://app.example"}, path: "/sdk/parley.d.ts", origin: "https://app.example", wantAllow: "https://app.example", wantVary: true},
+		{name: "package.json", allowed: []string{"https://app.example"}, path: "/sdk/package.json", origin: "https://app.example", wantAllow: "https://app.example", wantVary: true},
 		{name: "origin not listed", allowed: []string{"https://app.example"}, path: "/sdk/parley.js", origin: "https://evil.example", wantVary: true},
 		{name: "a prefix is not the origin", allowed: []string{"https://app.example"}, path: "/sdk/parley.js", origin: "https://app.example.evil", wantVary: true},
 		{name: "no origins configured", path: "/sdk/parley.js", origin: "https://app.example", wantVary: true},

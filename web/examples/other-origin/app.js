@@ -1,0 +1,106 @@
+// @ts-check
+// A minimal 1v1 call page on the app's own origin, using the Parley SDK through the import
+// map of index.html. Checked by tsc against the SDK's declarations (web/tsc_test.go).
+// window.parleyExample exposes the engine and the events it got, for the tests.
+
+import { ParleyCallEngine, MediaType, CallStatus } from '@parley-rtc/sdk';
+
+/** @typedef {import('@parley-rtc/sdk').EngineEventName} EngineEventName */
+
+/** @param {string} id @returns {HTMLElement} */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`no #${id}`);
+  return el;
+}
+
+/** @param {string} id @returns {string} */
+function inputValue(id) {
+  return /** @type {HTMLInputElement} */ ($(id)).value.trim();
+}
+
+/** @param {string} id @param {string} text */
+function show(id, text) {
+  $(id).textContent = text;
+}
+
+const server = new URL(/** @type {any} */ (window).parleyServer || 'http://127.0.0.1:7880');
+const wsURL = `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}/ws`;
+const engine = ParleyCallEngine.createInstance({ url: wsURL });
+
+/** @type {{name: string, payload: unknown}[]} */
+const events = [];
+/** @type {EngineEventName[]} */
+const recorded = [
+  'onSdkReady', 'onError', 'onCallReceived', 'onCallBegin', 'onCallEnd', 'onCallCancelled',
+  'onUserVideoAvailable', 'onCallStatusChanged', 'onDeviceListUpdated', 'onConnectionStateChanged',
+];
+for (const name of recorded) engine.on(name, (payload) => events.push({ name, payload }));
+
+engine.on('onConnectionStateChanged', ({ state }) => show('connection', state));
+engine.on('onError', ({ code, message }) => console.warn('parley error', code, message));
+
+engine.on('onCallStatusChanged', ({ status }) => {
+  show('status', status);
+  $('dial').hidden = status !== CallStatus.IDLE;
+  $('call').hidden = status === CallStatus.IDLE;
+  if (status !== CallStatus.WAITING) $('incoming').hidden = true;
+});
+
+engine.on('onCallReceived', ({ callerId, callerNickname }) => {
+  show('caller', callerNickname || callerId);
+  $('incoming').hidden = false;
+  /** @type {HTMLButtonElement} */ ($('accept')).focus();
+});
+
+/** The user on the other side of the current call. */
+let peer = '';
+
+engine.on('onCallReceived', ({ callerId }) => {
+  peer = callerId;
+});
+
+engine.on('onCallBegin', async ({ mediaType }) => {
+  await engine.openMicrophone();
+  if (mediaType === MediaType.VIDEO) await engine.openCamera({ element: 'local' });
+});
+
+engine.on('onUserVideoAvailable', ({ userId, isVideoAvailable }) => {
+  if (!isVideoAvailable || userId !== peer) return;
+  engine.startRemoteView({
+    userId,
+    element: 'remote',
+    callback: {
+      onLoading: () => show('view-state', 'loading'),
+      onPlaying: () => show('view-state', 'playing'),
+      onError: ({ message }) => show('view-state', `error: ${message}`),
+    },
+  }).catch((/** @type {Error} */ err) => console.warn('startRemoteView', err.message));
+});
+
+engine.on('onCallEnd', () => {
+  engine.closeCamera();
+  engine.closeMicrophone();
+  show('view-state', '–');
+});
+
+$('login').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  await engine.login({ sdkAppId: Number(inputValue('sdk-app-id')), userId: inputValue('user-id'), userSig: inputValue('user-sig') });
+  $('login').hidden = true;
+  $('dial').hidden = false;
+});
+
+$('dial').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const submitter = /** @type {SubmitEvent} */ (ev).submitter;
+  const mediaType = submitter && submitter.id === 'call-audio' ? MediaType.AUDIO : MediaType.VIDEO;
+  peer = inputValue('callee');
+  await engine.calls({ userIdList: [peer], mediaType, timeout: 30 });
+});
+
+$('accept').addEventListener('click', () => engine.accept());
+$('reject').addEventListener('click', () => engine.reject());
+$('hangup').addEventListener('click', () => engine.hangup());
+
+/** @type {any} */ (window).parleyExample = { engine, events };
