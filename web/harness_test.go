@@ -43,6 +43,13 @@ type testServer struct {
 
 func startTestServer(t *testing.T, devMode bool) *testServer {
 	t.Helper()
+	return startTestServerFor(t, devMode, nil)
+}
+
+// startTestServerFor is startTestServer whose signaling.allowed_origins (WebSocket origin
+// check and the SDK's CORS) are allowedOrigins.
+func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *testServer {
+	t.Helper()
 	logger := testLogger()
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
@@ -60,6 +67,7 @@ func startTestServer(t *testing.T, devMode bool) *testServer {
 		Room:      room.DefaultConfig(),
 	}
 	cfg.Auth.DevMode = devMode
+	cfg.Signaling.AllowedOrigins = allowedOrigins
 	if !devMode {
 		cfg.Auth.Apps = []signaling.AppCredential{{SDKAppID: 1400000002, Secret: "a-production-like-secret-0123456789"}}
 	}
@@ -67,7 +75,7 @@ func startTestServer(t *testing.T, devMode bool) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{DevMode: devMode, DevSDKAppID: cfg.Auth.Apps[0].SDKAppID, Logger: logger}
+	opts := Options{DevMode: devMode, DevSDKAppID: cfg.Auth.Apps[0].SDKAppID, AllowedOrigins: allowedOrigins, Logger: logger}
 	if devMode {
 		verifier, err := signaling.NewVerifier(cfg.Auth)
 		if err != nil {

@@ -47,17 +47,14 @@ engine.on('onCallStatusChanged', ({ status }) => {
   if (status !== CallStatus.WAITING) $('incoming').hidden = true;
 });
 
-engine.on('onCallReceived', ({ callerId, callerNickname }) => {
-  show('caller', callerNickname || callerId);
-  $('incoming').hidden = false;
-  /** @type {HTMLButtonElement} */ ($('accept')).focus();
-});
-
 /** The user on the other side of the current call. */
 let peer = '';
 
-engine.on('onCallReceived', ({ callerId }) => {
+engine.on('onCallReceived', ({ callerId, callerNickname }) => {
   peer = callerId;
+  show('caller', callerNickname || callerId);
+  $('incoming').hidden = false;
+  /** @type {HTMLButtonElement} */ ($('accept')).focus();
 });
 
 engine.on('onCallBegin', async ({ mediaType }) => {
@@ -71,12 +68,22 @@ engine.on('onUserVideoAvailable', ({ userId, isVideoAvailable }) => {
     userId,
     element: 'remote',
     callback: {
-      onLoading: () => show('view-state', 'loading'),
-      onPlaying: () => show('view-state', 'playing'),
-      onError: ({ message }) => show('view-state', `error: ${message}`),
+      onLoading: (ev) => viewState('loading', ev),
+      onPlaying: (ev) => viewState('playing', ev),
+      onError: (ev) => viewState(`error: ${ev.message}`, ev),
     },
   }).catch((/** @type {Error} */ err) => console.warn('startRemoteView', err.message));
 });
+
+/**
+ * Shows the remote view's playback state (and records it as an event 'view').
+ * @param {string} state
+ * @param {{userId: string}} ev
+ */
+function viewState(state, ev) {
+  show('view-state', state);
+  events.push({ name: 'view', payload: { state, userId: ev.userId } });
+}
 
 engine.on('onCallEnd', () => {
   engine.closeCamera();
