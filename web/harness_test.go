@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,6 +233,18 @@ func (b *browser) dumpOutput() {
 	for _, l := range b.output {
 		b.t.Logf("%s page: %s", b.name, l)
 	}
+}
+
+// outputContains reports whether a console message or exception of the page contains s.
+func (b *browser) outputContains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.output {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // do runs chromedp steps with a deadline.

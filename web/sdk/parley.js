@@ -673,7 +673,7 @@ export class ParleyCallEngine {
    * @param {'front'|'back'|{facingMode?: 'user'|'environment', deviceId?: string}} camera
    * @returns {Promise<void>}
    */
-  switchCamera(camera) {
+  async switchCamera(camera) {
     return this._switchSource('video', cameraChoice(camera));
   }
 
@@ -684,11 +684,9 @@ export class ParleyCallEngine {
    * @param {{deviceType: 'camera'|'microphone'|'speaker', deviceId: string}} params
    * @returns {Promise<void>}
    */
-  switchDevice(params) {
+  async switchDevice(params) {
     const type = checkDeviceType(params && params.deviceType, 'switchDevice');
-    if (typeof params.deviceId !== 'string') {
-      return Promise.reject(new ParleyError(ErrorCode.INVALID_PARAMS, 'switchDevice: deviceId must be a string'));
-    }
+    if (typeof params.deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'switchDevice: deviceId must be a string');
     if (type === 'speaker') return this.selectAudioPlaybackDevice(params.deviceId);
     const choice = params.deviceId ? { deviceId: { exact: params.deviceId } } : {};
     return this._switchSource(type === 'camera' ? 'video' : 'audio', choice);
@@ -718,14 +716,13 @@ export class ParleyCallEngine {
    * userId is the local preview. Applies now and to views started later.
    * @param {{userId?: string, fillMode?: 'fill'|'fit', rotation?: 0|90|180|270}} params
    */
-  setVideoRenderParams(params) {
+  async setVideoRenderParams(params) {
     const rp = checkRenderParams(params || {});
     const self = this._credentials ? this._credentials.userId : '';
     const key = !params.userId || params.userId === self ? '' : params.userId;
     this._render.set(key, { ...this._render.get(key), ...rp });
     const el = key === '' ? this._localView : (this._remote.get(key) || { view: null }).view;
     if (el) applyRenderParams(el, this._render.get(key));
-    return Promise.resolve();
   }
 
   /**
