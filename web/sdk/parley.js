@@ -154,6 +154,8 @@ export class ParleyCallEngine {
     this._audioProcessing = true;
     /** @type {string|null} the audio output of selectAudioPlaybackDevice ('' default), null: never chosen */
     this._speaker = null;
+    /** muteAllRemoteAudio: the remote users' audio plays muted */
+    this._remoteAudioMuted = false;
     /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams by userId ('' = local) */
     this._render = new Map();
     /** @type {{maxBitrate?: number, maxFramerate?: number}} setVideoEncoderParams' sender limits */
@@ -678,6 +680,20 @@ export class ParleyCallEngine {
   }
 
   /**
+   * Mutes (true) or unmutes the playback of every remote user's audio, now and for users
+   * who join later: the speaker button of a call UI. Only this page stops playing it; the
+   * server keeps forwarding it (volume events go on).
+   * @param {boolean} mute
+   */
+  async muteAllRemoteAudio(mute) {
+    if (typeof mute !== 'boolean') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'muteAllRemoteAudio: mute must be a boolean');
+    this._remoteAudioMuted = mute;
+    for (const r of this._remote.values()) {
+      if (r.audioEl) r.audioEl.muted = mute;
+    }
+  }
+
+  /**
    * How a user's video is drawn: fillMode 'fill' covers the view (cropping), 'fit' shows
    * the whole frame; rotation (0, 90, 180, 270) turns it clockwise. userId '' or the own
    * userId is the local preview. Applies now and to views started later.
@@ -1117,6 +1133,7 @@ export class ParleyCallEngine {
       if (!r.audioEl) {
         r.audioEl = new Audio();
         r.audioEl.autoplay = true;
+        r.audioEl.muted = this._remoteAudioMuted;
         if (this._speaker) setSpeaker(r.audioEl, this._speaker).catch((err) => this._reportError(err));
       }
       attachTrack(r.audioEl, track);
