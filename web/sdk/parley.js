@@ -849,6 +849,7 @@ export class ParleyCallEngine {
     if (this._destroyed) return;
     this._destroyed = true;
     this._endMedia();
+    this._setCall(null);
     for (const kind of ['audio', 'video']) {
       if (this._local[kind]) this._local[kind].stop();
       this._local[kind] = null;
@@ -889,6 +890,7 @@ export class ParleyCallEngine {
     if (!resumable) {
       this._emit('onConnectionStateChanged', { state: 'disconnected', code: ev.code, reason: ev.reason });
       this._endMedia();
+      this._setCall(null); // the session, and its call, are gone
       return;
     }
     this._emit('onConnectionStateChanged', { state: 'reconnecting', code: ev.code, reason: ev.reason });
@@ -919,11 +921,13 @@ export class ParleyCallEngine {
         } catch (err) {
           if (err.code > 0) { // the server refused the login (expired userSig, …)
             this._endMedia();
+            this._setCall(null);
             this._reportError(err);
             return;
           }
           if (Date.now() + delay > deadline) {
             this._endMedia();
+            this._setCall(null);
             this._emit('onConnectionStateChanged', { state: 'disconnected' });
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'could not reconnect'));
             return;
