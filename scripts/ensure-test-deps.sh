@@ -2,8 +2,9 @@
 # Installs the system packages Parley's tests use when they are missing, so `make test`
 # works on a fresh Debian machine: Chromium (browser tests) and coturn (turnutils_uclient,
 # the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace),
-# Node.js with npm, and TypeScript (pinned, from the npm registry, into .cache/typescript,
-# which git ignores) for the tsc check of the SDK's declarations (web/tsc_test.go).
+# Node.js with npm, and from the npm registry (pinned, into .cache, which git ignores)
+# TypeScript for the tsc check of the SDK's declarations (web/tsc_test.go) and MediaPipe's
+# selfie segmentation for the background blur test (web/effects_test.go).
 # Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
@@ -27,4 +28,14 @@ if [ "$("$ts_dir/node_modules/.bin/tsc" --version 2>/dev/null)" != "Version $ts_
 	echo "ensure-test-deps: installing typescript@$ts_version into $ts_dir"
 	mkdir -p "$ts_dir"
 	npm install --prefix "$ts_dir" --no-audit --no-fund --silent "typescript@$ts_version" >/dev/null
+fi
+
+# MediaPipe's selfie segmentation (model and WebAssembly runtime, no download at run time) for
+# the background blur test (web/effects_test.go) into .cache/mediapipe.
+mp_version=0.1.1675465747
+mp_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache/mediapipe"
+if ! grep -qs "\"version\": \"$mp_version\"" "$mp_dir/node_modules/@mediapipe/selfie_segmentation/package.json"; then
+	echo "ensure-test-deps: installing @mediapipe/selfie_segmentation@$mp_version into $mp_dir"
+	mkdir -p "$mp_dir"
+	npm install --prefix "$mp_dir" --no-audit --no-fund --silent "@mediapipe/selfie_segmentation@$mp_version" >/dev/null
 fi

@@ -261,7 +261,14 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 // eval evaluates a JavaScript expression (awaiting a promise) and returns its value.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	return evalWithin[T](b, expr, 30*time.Second)
+}
+
+// evalWithin is eval with a deadline d, for a promise that takes long (or a page whose
+// main thread is busy for long stretches).
+func evalWithin[T any](b *browser, expr string, d time.Duration) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, d)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {

@@ -25,10 +25,18 @@ func onExamplePage(t *testing.T, expr string) string {
 	return out
 }
 
-// serveExample serves examples/other-origin on its own origin (another port of 127.0.0.1).
+// mediapipeDir is where scripts/ensure-test-deps.sh installs @mediapipe/selfie_segmentation
+// (relative to this package's directory).
+const mediapipeDir = "../.cache/mediapipe/node_modules/@mediapipe/selfie_segmentation"
+
+// serveExample serves examples/other-origin on its own origin (another port of 127.0.0.1),
+// and at /mp/ the MediaPipe package when it is installed (an app serves its own copy).
 func serveExample(t *testing.T) string {
 	t.Helper()
-	site := httptest.NewServer(http.FileServerFS(os.DirFS("examples/other-origin")))
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServerFS(os.DirFS("examples/other-origin")))
+	mux.Handle("/mp/", http.StripPrefix("/mp/", http.FileServerFS(os.DirFS(mediapipeDir))))
+	site := httptest.NewServer(mux)
 	t.Cleanup(site.Close)
 	return site.URL
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,13 +66,7 @@ func TestBrowserSelfieSegmentationCost(t *testing.T) {
 	b.do(chromedp.Navigate(site.URL + "/"))
 	// The page's main thread is busy for long stretches (WebAssembly compile, inference), so
 	// one evaluation awaits the whole run.
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Minute)
-	defer cancel()
-	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.done`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		b.dumpOutput()
-		t.Fatalf("segmentation page: %v", err)
-	}
+	got := evalWithin[string](b, `window.done`, 10*time.Minute)
 	if len(got) < 5 || got[:5] != "mask " {
 		b.dumpOutput()
 		t.Fatalf("segmentation: %s", got)

@@ -91,7 +91,7 @@ func TestSDKDeclarationsMatchModule(t *testing.T) {
 	}
 	dts := readFile(t, "sdk/parley.d.ts")
 
-	declared := submatches(`(?m)^export declare (?:const|class) (\w+)`, dts)
+	declared := submatches(`(?m)^export declare (?:const|class|function) (\w+)`, dts)
 	sameSet(t, "exports", shape.Exports, declared)
 
 	class := between(t, dts, "export declare class ParleyCallEngine {", "\n}")

@@ -70,6 +70,20 @@ export declare class ParleyError extends Error {
   data: unknown;
 }
 
+/** A person-segmentation model: a mask whose alpha is opaque on the person. */
+export interface Segmenter {
+  segment(frame: HTMLVideoElement): Promise<CanvasImageSource>;
+}
+
+/** The parts of MediaPipe's SelfieSegmentation (npm @mediapipe/selfie_segmentation) the adapter uses. */
+export interface SelfieSegmentationLike {
+  send(inputs: { image: HTMLVideoElement }): Promise<void>;
+  onResults(listener: (results: { segmentationMask: CanvasImageSource }) => void): void;
+}
+
+/** Adapts a MediaPipe SelfieSegmentation instance to a Segmenter. */
+export declare function fromSelfieSegmentation(seg: SelfieSegmentationLike): Segmenter;
+
 /** A room: an integer room (1..2147483647), a string room, or both spellings of TRTC. */
 export type RoomId = number | string | { intRoomId?: number; strRoomId?: string };
 
@@ -245,10 +259,13 @@ export declare class ParleyCallEngine {
   muteAllRemoteAudio(mute: boolean): Promise<void>;
   setVideoRenderParams(params: { userId?: string } & RenderParams): Promise<void>;
   setLogLevel(level: LogLevel | LogLevelName): void;
-  /** Always rejects with SdkErrorCode.NOT_SUPPORTED: no segmentation model is shipped (web/README.md). */
-  setBlurBackground(level: number | { level: number }): Promise<never>;
-  /** Always rejects with SdkErrorCode.NOT_SUPPORTED: no segmentation model is shipped (web/README.md). */
-  setVirtualBackground(image: string | { image: string }): Promise<never>;
+  /**
+   * Blurs the camera's background (level 1..10, 0 off) with the person mask of a segmenter the
+   * app supplies; rejects with SdkErrorCode.NOT_SUPPORTED when none was given (web/README.md).
+   */
+  setBlurBackground(level: number | { level: number }, opts?: { segmenter?: Segmenter }): Promise<void>;
+  /** Replaces the camera's background with an image URL ('' off); the segmenter as for setBlurBackground. */
+  setVirtualBackground(image: string | { image: string }, opts?: { segmenter?: Segmenter }): Promise<void>;
   /** Always rejects with SdkErrorCode.NOT_SUPPORTED: no face model is shipped (web/README.md). */
   setBeautyLevel(level: number | { level: number }): Promise<never>;
 

@@ -38,17 +38,18 @@ import {
 import {
   CallStatus, ErrorCode, MediaType, NetworkQuality, RESOLUTION_SIZES, Resolution, ResolutionMode, Role, Scene,
 } from './enums.js';
+import { BackgroundEffect, fromSelfieSegmentation } from './effects.js';
 import { LogLevel, log, parseLogLevel, setLevel } from './log.js';
 import { MediaSession, SIMULCAST_MIN_WIDTH } from './peers.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
 
 export {
   CallStatus, ErrorCode, LogLevel, MediaType, NetworkQuality, ParleyError, Resolution, ResolutionMode, Role, Scene, SdkErrorCode,
-  SIMULCAST_MIN_WIDTH,
+  SIMULCAST_MIN_WIDTH, fromSelfieSegmentation,
 };
 
-/** Why setBlurBackground / setVirtualBackground are refused (web/README.md, D41). */
-const NO_SEGMENTATION = 'background effects need a person-segmentation model, which this SDK does not ship (see web/README.md, "Background blur")';
+/** Why setBlurBackground / setVirtualBackground are refused without a segmenter (web/README.md, D41). */
+const NO_SEGMENTATION = 'no segmentation model: pass {segmenter} (e.g. fromSelfieSegmentation(new SelfieSegmentation(…))), see web/README.md, "Background blur"';
 
 /** Bound of the negotiation messages kept while no media session exists. */
 const MAX_EARLY_SIGNALS = 200;
@@ -156,6 +157,12 @@ export class ParleyCallEngine {
     this._speaker = null;
     /** muteAllRemoteAudio: the remote users' audio plays muted */
     this._remoteAudioMuted = false;
+    /** @type {import('./effects.js').Segmenter|null} the app's segmenter (setBlurBackground / setVirtualBackground) */
+    this._segmenter = null;
+    /** @type {import('./effects.js').EffectMode|null} the background effect wanted (null: none) */
+    this._effectMode = null;
+    /** @type {BackgroundEffect|null} the effect running on the open camera */
+    this._effect = null;
     /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams by userId ('' = local) */
     this._render = new Map();
     /** @type {{maxBitrate?: number, maxFramerate?: number}} setVideoEncoderParams' sender limits */
@@ -525,8 +532,9 @@ export class ParleyCallEngine {
       if (this._sendLimits.maxFramerate) video.frameRate = { ideal: this._sendLimits.maxFramerate };
       this._local.video = await captureTrack({ video });
     }
+    await this._applyEffect(false);
     this._showLocal();
-    await this._deviceChanged('video', this._local.video, 'openCamera');
+    await this._deviceChanged('video', this._sentVideo(), 'openCamera');
     return this._local.video;
   }
 
@@ -534,6 +542,8 @@ export class ParleyCallEngine {
   async closeCamera() {
     const track = this._local.video;
     this._local.video = null;
+    if (this._effect) this._effect.stop();
+    this._effect = null;
     if (this._localView) this._localView.srcObject = null;
     await this._deviceChanged('video', null, 'closeCamera');
     if (track) track.stop();
@@ -720,23 +730,45 @@ export class ParleyCallEngine {
   }
 
   /**
-   * Background blur needs a person-segmentation model; this SDK ships none (web/README.md,
-   * "Background blur"). Rejects with SdkErrorCode.NOT_SUPPORTED.
-   * @param {number|{level: number}} _level
-   * @returns {Promise<never>}
+   * Blurs the camera's background: level 1..10 (a blur of 2 px per level), 0 turns it off.
+   * The person mask comes from a segmenter the app supplies once (opts.segmenter, e.g.
+   * fromSelfieSegmentation(new SelfieSegmentation({locateFile})) of the npm package
+   * @mediapipe/selfie_segmentation; the SDK ships no model: web/README.md, "Background
+   * blur"); without one it rejects with SdkErrorCode.NOT_SUPPORTED. The processed track
+   * replaces the camera's on the preview and the sender (replaceTrack, no renegotiation),
+   * now or when the camera opens; camera switches keep it.
+   * @param {number|{level: number}} level
+   * @param {{segmenter?: import('./effects.js').Segmenter}} [opts]
    */
-  setBlurBackground(_level) { // eslint-disable-line no-unused-vars
-    return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, `setBlurBackground: ${NO_SEGMENTATION}`));
+  async setBlurBackground(level, opts) {
+    const l = level !== null && typeof level === 'object' ? level.level : level;
+    if (!Number.isInteger(l) || l < 0 || l > 10) throw new ParleyError(ErrorCode.INVALID_PARAMS, 'setBlurBackground: level must be an integer 0..10 (0: off)');
+    await this._setEffect(l === 0 ? null : { blurPx: 2 * l }, opts, 'setBlurBackground');
   }
 
   /**
-   * A virtual background needs a person-segmentation model; this SDK ships none. Rejects
-   * with SdkErrorCode.NOT_SUPPORTED.
-   * @param {string|{image: string}} _image
-   * @returns {Promise<never>}
+   * Replaces the camera's background with an image (a URL the page may draw: same origin
+   * or CORS), '' turns it off. The segmenter as for setBlurBackground.
+   * @param {string|{image: string}} image
+   * @param {{segmenter?: import('./effects.js').Segmenter}} [opts]
    */
-  setVirtualBackground(_image) { // eslint-disable-line no-unused-vars
-    return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, `setVirtualBackground: ${NO_SEGMENTATION}`));
+  async setVirtualBackground(image, opts) {
+    const url = image !== null && typeof image === 'object' ? image.image : image;
+    if (typeof url !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'setVirtualBackground: image must be a URL string');
+    if (url === '') {
+      await this._setEffect(null, opts, 'setVirtualBackground');
+      return;
+    }
+    if (!(opts && opts.segmenter) && !this._segmenter) throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, `setVirtualBackground: ${NO_SEGMENTATION}`);
+    const img = new Image();
+    img.crossOrigin = 'anonymous';
+    img.src = url;
+    try {
+      await img.decode();
+    } catch {
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, `setVirtualBackground: cannot load ${url}`);
+    }
+    await this._setEffect({ image: img }, opts, 'setVirtualBackground');
   }
 
   /**
@@ -776,19 +808,73 @@ export class ParleyCallEngine {
       return;
     }
     this._local[kind] = track;
-    if (kind === 'video') this._showLocal();
-    const media = this._media;
-    if (media && (!this._prep || this._prep.accepted)) await media.setTrack(kind, track);
+    if (kind === 'video' && this._effect) {
+      await this._effect.setSource(track); // the effect's output stays on the sender
+    } else {
+      if (kind === 'video') this._showLocal();
+      const media = this._media;
+      if (media && (!this._prep || this._prep.accepted)) await media.setTrack(kind, track);
+    }
     old.stop();
     log.info('switched', kind, 'to', track.label);
   }
 
-  /** Shows the camera in the local view (muted, with its render params). */
+  /** Shows the camera (with its background effect) in the local view (muted, with its render params). */
   _showLocal() {
-    if (!this._localView || !this._local.video) return;
+    const track = this._sentVideo();
+    if (!this._localView || !track) return;
     this._localView.muted = true;
     applyRenderParams(this._localView, this._render.get(''));
-    attachTrack(this._localView, this._local.video);
+    attachTrack(this._localView, track);
+  }
+
+  /** @returns {MediaStreamTrack|null} the video to show and send: the effect's output, else the camera */
+  _sentVideo() {
+    return this._effect ? this._effect.output : this._local.video;
+  }
+
+  /**
+   * Sets the wanted background effect (null: none) and applies it to the open camera.
+   * @param {import('./effects.js').EffectMode|null} mode
+   * @param {{segmenter?: import('./effects.js').Segmenter}|undefined} opts
+   * @param {string} method for the error message
+   */
+  async _setEffect(mode, opts, method) {
+    if (opts && opts.segmenter) {
+      if (typeof opts.segmenter.segment !== 'function') throw new ParleyError(ErrorCode.INVALID_PARAMS, `${method}: segmenter needs a segment(frame) method`);
+      this._segmenter = opts.segmenter;
+    }
+    if (mode && !this._segmenter) throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, `${method}: ${NO_SEGMENTATION}`);
+    this._effectMode = mode;
+    await this._applyEffect(true);
+  }
+
+  /**
+   * Makes the open camera's effect match _effectMode: starts, changes or stops it. send: put
+   * the resulting track on the preview and (when published) the sender (replaceTrack);
+   * openCamera passes false and publishes itself.
+   * @param {boolean} send
+   */
+  async _applyEffect(send) {
+    const cam = this._local.video;
+    const live = !!cam && cam.readyState !== 'ended';
+    if (!this._effectMode || !live || !this._segmenter) {
+      if (!this._effect) return;
+      this._effect.stop();
+      this._effect = null;
+    } else if (this._effect) {
+      this._effect.setMode(this._effectMode);
+      if (this._effect.source !== cam) await this._effect.setSource(/** @type {MediaStreamTrack} */ (cam));
+      return;
+    } else {
+      const effect = new BackgroundEffect(this._segmenter, (err) => this._reportError(new ParleyError(SdkErrorCode.MEDIA_DEVICE, `background effect: ${err.message}`)));
+      await effect.start(/** @type {MediaStreamTrack} */ (cam), this._effectMode);
+      this._effect = effect;
+    }
+    if (!send || !live) return;
+    this._showLocal();
+    const media = this._media;
+    if (media && (!this._prep || this._prep.accepted)) await media.setTrack('video', this._sentVideo());
   }
 
   /**
@@ -850,6 +936,8 @@ export class ParleyCallEngine {
     this._destroyed = true;
     this._endMedia();
     this._setCall(null);
+    if (this._effect) this._effect.stop();
+    this._effect = null;
     for (const kind of ['audio', 'video']) {
       if (this._local[kind]) this._local[kind].stop();
       this._local[kind] = null;
@@ -1067,8 +1155,10 @@ export class ParleyCallEngine {
     const media = this._media;
     if (!media) return;
     const tasks = [];
-    for (const kind of ['audio', 'video']) {
-      if (this._local[kind]) tasks.push(media.setTrack(kind, this._local[kind]));
+    const tracks = { audio: this._local.audio, video: this._sentVideo() };
+    for (const kind of /** @type {('audio'|'video')[]} */ (['audio', 'video'])) {
+      const track = tracks[kind];
+      if (track) tasks.push(media.setTrack(kind, track));
     }
     Promise.all(tasks).catch((err) => this._reportMediaError(err));
   }
@@ -1108,7 +1198,7 @@ export class ParleyCallEngine {
       this._publishOpenDevices();
       return;
     }
-    const tracks = this._prep.accepted ? this._local : {};
+    const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._sentVideo() } : {};
     media.prepare({ kinds: earlyKinds, videoWidth: this._targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
   }
 
