@@ -32,8 +32,9 @@ const sharpnessJS = `(() => {
 // renegotiation, the frames are blurred (measured on the preview, so that the simulcast
 // layer bob receives does not change the figure) and bob keeps decoding them. The fake
 // camera shows no person, so the mask leaves most of the frame to the background: this
-// shows the pipeline, not how well the model finds a person. Level 0 puts the camera's own
-// track back.
+// shows the pipeline, not how well the model finds a person. A camera switch keeps the
+// effect; setVirtualBackground shows an image where the background was; level 0 puts the
+// camera's own track back.
 func TestBrowserSDKBackgroundBlur(t *testing.T) {
 	if _, err := os.Stat(mediapipeDir + "/selfie_segmentation.js"); err != nil {
 		t.Skipf("SKIPPED: @mediapipe/selfie_segmentation is not installed (%v); run `make deps` (scripts/ensure-test-deps.sh)", err)
@@ -75,6 +76,27 @@ func TestBrowserSDKBackgroundBlur(t *testing.T) {
 	if got := eval[string](alice, negotiationsJS); got != negotiations {
 		t.Errorf("alice negotiated again: %s, before the blur %s", got, negotiations)
 	}
+
+	// A camera switch keeps the effect: its source changes, the sender keeps its track.
+	evalWithin[bool](alice, `window.parleyExample.engine.switchCamera('front').then(() => true)`, 2*time.Minute)
+	if !eval[bool](alice, `(() => { const e = window.parleyExample.engine; return e._effect.source === e._local.video && e._local.video.readyState === 'live' && `+senderTrackJS("video")+` === e._effect.output.id; })()`) {
+		t.Errorf("after switchCamera the effect does not process the new camera, or the sender lost its track")
+	}
+
+	// A virtual background: where the mask leaves the background (a corner of the fake
+	// camera's frame), the preview shows the image (solid magenta).
+	evalWithin[bool](alice, `(async () => {
+	  const c = document.createElement('canvas'); c.width = 64; c.height = 36;
+	  const x = c.getContext('2d'); x.fillStyle = '#ff00ff'; x.fillRect(0, 0, 64, 36);
+	  await window.parleyExample.engine.setVirtualBackground(c.toDataURL());
+	  return true;
+	})()`, 2*time.Minute)
+	waitFor[bool](alice, "the image in a corner of the preview", `(() => {
+	  const v = document.getElementById('local'), c = document.createElement('canvas'); c.width = 32; c.height = 18;
+	  const x = c.getContext('2d', {willReadFrequently: true}); x.drawImage(v, 0, 0, 32, 18);
+	  const [r, g, b] = x.getImageData(1, 1, 1, 1).data;
+	  return r > 200 && g < 60 && b > 200;
+	})()`, 2*time.Minute)
 
 	// Level 0: the camera's track goes back on the sender, the effect's track ends.
 	evalWithin[bool](alice, `window.parleyExample.engine.setBlurBackground(0).then(() => true)`, 2*time.Minute)
