@@ -57,7 +57,7 @@ func TestBrowserSDKBackgroundBlur(t *testing.T) {
 	  await window.parleyExample.engine.setBlurBackground(10, {segmenter: sdk.fromSelfieSegmentation(seg)});
 	  return true;
 	})()`, 5*time.Minute)
-	if !evalWithin[bool](alice, `(() => { const e = window.parleyExample.engine; return `+senderTrackJS("video")+` === e._effect.output.id && e._effect.output.id !== e._local.video.id; })()`, 2*time.Minute) {
+	if !evalWithin[bool](alice, `(() => { const e = window.parleyExample.engine; return `+senderTrackJS("video")+` === e._local.effect.output.id && e._local.effect.output.id !== e._local.video.id; })()`, 2*time.Minute) {
 		t.Errorf("alice's video sender does not send the effect's track")
 	}
 	before := eval[mediaStats](bob, stats)
@@ -79,7 +79,7 @@ func TestBrowserSDKBackgroundBlur(t *testing.T) {
 
 	// A camera switch keeps the effect: its source changes, the sender keeps its track.
 	evalWithin[bool](alice, `window.parleyExample.engine.switchCamera('front').then(() => true)`, 2*time.Minute)
-	if !eval[bool](alice, `(() => { const e = window.parleyExample.engine; return e._effect.source === e._local.video && e._local.video.readyState === 'live' && `+senderTrackJS("video")+` === e._effect.output.id; })()`) {
+	if !eval[bool](alice, `(() => { const e = window.parleyExample.engine; return e._local.effect.source === e._local.video && e._local.video.readyState === 'live' && `+senderTrackJS("video")+` === e._local.effect.output.id; })()`) {
 		t.Errorf("after switchCamera the effect does not process the new camera, or the sender lost its track")
 	}
 
@@ -100,7 +100,7 @@ func TestBrowserSDKBackgroundBlur(t *testing.T) {
 
 	// Level 0: the camera's track goes back on the sender, the effect's track ends.
 	evalWithin[bool](alice, `window.parleyExample.engine.setBlurBackground(0).then(() => true)`, 2*time.Minute)
-	if !evalWithin[bool](alice, `(() => { const e = window.parleyExample.engine; return !e._effect && `+senderTrackJS("video")+` === e._local.video.id; })()`, 2*time.Minute) {
+	if !evalWithin[bool](alice, `(() => { const e = window.parleyExample.engine; return !e._local.effect && `+senderTrackJS("video")+` === e._local.video.id; })()`, 2*time.Minute) {
 		t.Errorf("after setBlurBackground(0) alice's sender does not send the camera's track")
 	}
 	checkNoErrors(t, withExampleEvents(alice), withExampleEvents(bob))

@@ -32,13 +32,14 @@
 // room kept) and the engine restarts ICE on its publisher PeerConnection.
 
 import {
-  applyRenderParams, attachTrack, cameraChoice, canSelectSpeaker, captureTrack, checkDeviceType, checkRenderParams, listDevices,
-  setSpeaker, videoElementFor, watchPlayback,
+  applyRenderParams, attachTrack, cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices, setSpeaker,
+  videoElementFor, watchPlayback,
 } from './devices.js';
 import {
-  CallStatus, ErrorCode, MediaType, NetworkQuality, RESOLUTION_SIZES, Resolution, ResolutionMode, Role, Scene,
+  CallStatus, ErrorCode, MediaType, NetworkQuality, Resolution, ResolutionMode, Role, Scene,
 } from './enums.js';
-import { BackgroundEffect, fromSelfieSegmentation } from './effects.js';
+import { LocalMedia } from './local.js';
+import { fromSelfieSegmentation } from './effects.js';
 import { LogLevel, log, parseLogLevel, setLevel } from './log.js';
 import { MediaSession, SIMULCAST_MIN_WIDTH } from './peers.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
@@ -48,8 +49,6 @@ export {
   SIMULCAST_MIN_WIDTH, fromSelfieSegmentation,
 };
 
-/** Why setBlurBackground / setVirtualBackground are refused without a segmenter (web/README.md, D41). */
-const NO_SEGMENTATION = 'no segmentation model: pass {segmenter} (e.g. fromSelfieSegmentation(new SelfieSegmentation(…))), see web/README.md, "Background blur"';
 
 /** Bound of the negotiation messages kept while no media session exists. */
 const MAX_EARLY_SIGNALS = 200;
@@ -134,11 +133,14 @@ export class ParleyCallEngine {
     this._prep = null;
     /** @type {{method: string, params: any}[]} negotiation messages that came before the media session */
     this._early = [];
-    /** @type {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} */
-    this._local = { audio: null, video: null };
-    /** @type {HTMLVideoElement|null} */
-    this._localView = null;
-    this._videoParams = { resolution: Resolution.R1280x720, resolutionMode: ResolutionMode.LANDSCAPE };
+    /** the user's camera, microphone and preview (local.js) */
+    this._local = new LocalMedia({
+      publish: (kind, track) => {
+        const media = this._media;
+        return media && (!this._prep || this._prep.accepted) ? media.setTrack(kind, track) : Promise.resolve();
+      },
+      onError: (err) => this._reportError(err),
+    });
     /**
      * Remote users: their tracks, audio element, view, and the startRemoteView params kept
      * while the call has no media yet (wish).
@@ -146,27 +148,12 @@ export class ParleyCallEngine {
      * @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null, wish: object|null, unwatch: (() => void)|null}>}
      */
     this._remote = new Map();
-    /**
-     * Device choices (switchCamera, switchDevice) applied by openCamera / openMicrophone,
-     * and the microphone's audio processing.
-     * @type {{video: MediaTrackConstraints, audio: MediaTrackConstraints}}
-     */
-    this._devicePrefs = { video: {}, audio: {} };
-    this._audioProcessing = true;
     /** @type {string|null} the audio output of selectAudioPlaybackDevice ('' default), null: never chosen */
     this._speaker = null;
     /** muteAllRemoteAudio: the remote users' audio plays muted */
     this._remoteAudioMuted = false;
-    /** @type {import('./effects.js').Segmenter|null} the app's segmenter (setBlurBackground / setVirtualBackground) */
-    this._segmenter = null;
-    /** @type {import('./effects.js').EffectMode|null} the background effect wanted (null: none) */
-    this._effectMode = null;
-    /** @type {BackgroundEffect|null} the effect running on the open camera */
-    this._effect = null;
-    /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams by userId ('' = local) */
+    /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams of remote users */
     this._render = new Map();
-    /** @type {{maxBitrate?: number, maxFramerate?: number}} setVideoEncoderParams' sender limits */
-    this._sendLimits = {};
     this._onOnline = () => this._networkChanged();
     if (typeof window !== 'undefined') window.addEventListener('online', this._onOnline);
     this._onDeviceChange = () => {
@@ -523,28 +510,14 @@ export class ParleyCallEngine {
    * @returns {Promise<MediaStreamTrack>}
    */
   async openCamera(params = {}) {
-    if (params.element) this._localView = videoElementFor(params.element);
-    if (!this._local.video || this._local.video.readyState === 'ended') {
-      const [w, h] = this._targetSize(params);
-      const size = params.exact ? { width: { exact: w }, height: { exact: h } } : { width: { ideal: w }, height: { ideal: h } };
-      const video = { ...size, ...this._devicePrefs.video };
-      if (params.deviceId) video.deviceId = { exact: params.deviceId };
-      if (this._sendLimits.maxFramerate) video.frameRate = { ideal: this._sendLimits.maxFramerate };
-      this._local.video = await captureTrack({ video });
-    }
-    await this._applyEffect(false);
-    this._showLocal();
-    await this._deviceChanged('video', this._sentVideo(), 'openCamera');
-    return this._local.video;
+    const track = await this._local.openCamera(params);
+    await this._deviceChanged('video', this._local.sentVideo, 'openCamera');
+    return track;
   }
 
   /** Stops the camera; others get onUserVideoAvailable(false). */
   async closeCamera() {
-    const track = this._local.video;
-    this._local.video = null;
-    if (this._effect) this._effect.stop();
-    this._effect = null;
-    if (this._localView) this._localView.srcObject = null;
+    const track = this._local.takeCamera();
     await this._deviceChanged('video', null, 'closeCamera');
     if (track) track.stop();
   }
@@ -556,21 +529,14 @@ export class ParleyCallEngine {
    * @returns {Promise<MediaStreamTrack>}
    */
   async openMicrophone(params = {}) {
-    if (!this._local.audio || this._local.audio.readyState === 'ended') {
-      const processing = params.audioProcessing !== false;
-      this._audioProcessing = processing;
-      const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, ...this._devicePrefs.audio };
-      if (params.deviceId) audio.deviceId = { exact: params.deviceId };
-      this._local.audio = await captureTrack({ audio });
-    }
-    await this._deviceChanged('audio', this._local.audio, 'openMicrophone');
-    return this._local.audio;
+    const track = await this._local.openMicrophone(params);
+    await this._deviceChanged('audio', track, 'openMicrophone');
+    return track;
   }
 
   /** Stops the microphone; others get onUserAudioAvailable(false). */
   async closeMicrophone() {
-    const track = this._local.audio;
-    this._local.audio = null;
+    const track = this._local.takeMicrophone();
     await this._deviceChanged('audio', null, 'closeMicrophone');
     if (track) track.stop();
   }
@@ -606,27 +572,8 @@ export class ParleyCallEngine {
    * @param {{resolution?: number, resolutionMode?: number, videoFps?: number, videoBitrate?: number}} params
    */
   async setVideoEncoderParams(params) {
-    const bad = (what) => new ParleyError(ErrorCode.INVALID_PARAMS, `setVideoEncoderParams: ${what}`);
-    if (params.resolution !== undefined && !RESOLUTION_SIZES[params.resolution]) throw bad(`unknown resolution ${params.resolution}`);
-    if (params.resolutionMode !== undefined && !Object.values(ResolutionMode).includes(params.resolutionMode)) {
-      throw bad('resolutionMode must be 0 (landscape) or 1 (portrait)');
-    }
-    const inRange = (v, lo, hi) => v === undefined || v === 0 || (Number.isInteger(v) && v >= lo && v <= hi);
-    if (!inRange(params.videoFps, 1, 60)) throw bad('videoFps must be an integer 1..60 (0: no limit)');
-    if (!inRange(params.videoBitrate, 30, 20000)) throw bad('videoBitrate must be an integer 30..20000 kbit/s (0: no limit)');
-    if (params.resolution !== undefined) this._videoParams.resolution = params.resolution;
-    if (params.resolutionMode !== undefined) this._videoParams.resolutionMode = params.resolutionMode;
-    if (params.videoFps !== undefined) this._sendLimits.maxFramerate = params.videoFps || undefined;
-    if (params.videoBitrate !== undefined) this._sendLimits.maxBitrate = params.videoBitrate ? params.videoBitrate * 1000 : undefined;
-    if (this._local.video) {
-      const [w, h] = this._targetSize({});
-      /** @type {MediaTrackConstraints} */
-      const c = { width: { ideal: w }, height: { ideal: h } };
-      if (this._sendLimits.maxFramerate) c.frameRate = { ideal: this._sendLimits.maxFramerate };
-      await this._local.video.applyConstraints(c);
-    }
-    if (this._media) await this._media.setSendLimits(this._sendLimits);
-    log.info('setVideoEncoderParams', this._videoParams, this._sendLimits);
+    const limits = await this._local.setEncoderParams(params);
+    if (this._media) await this._media.setSendLimits(limits);
   }
 
   // ---- devices and views (devices.js) ----
@@ -653,7 +600,7 @@ export class ParleyCallEngine {
    * @returns {Promise<void>}
    */
   async switchCamera(camera) {
-    return this._switchSource('video', cameraChoice(camera));
+    return this._local.switchSource('video', cameraChoice(camera));
   }
 
   /**
@@ -668,7 +615,7 @@ export class ParleyCallEngine {
     if (typeof params.deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'switchDevice: deviceId must be a string');
     if (type === 'speaker') return this.selectAudioPlaybackDevice(params.deviceId);
     const choice = params.deviceId ? { deviceId: { exact: params.deviceId } } : {};
-    return this._switchSource(type === 'camera' ? 'video' : 'audio', choice);
+    return this._local.switchSource(type === 'camera' ? 'video' : 'audio', choice);
   }
 
   /**
@@ -712,10 +659,13 @@ export class ParleyCallEngine {
   async setVideoRenderParams(params) {
     const rp = checkRenderParams(params || {});
     const self = this._credentials ? this._credentials.userId : '';
-    const key = !params.userId || params.userId === self ? '' : params.userId;
-    this._render.set(key, { ...this._render.get(key), ...rp });
-    const el = key === '' ? this._localView : (this._remote.get(key) || { view: null }).view;
-    if (el) applyRenderParams(el, this._render.get(key));
+    if (!params.userId || params.userId === self) {
+      this._local.setRender(rp);
+      return;
+    }
+    this._render.set(params.userId, { ...this._render.get(params.userId), ...rp });
+    const r = this._remote.get(params.userId);
+    if (r && r.view) applyRenderParams(r.view, this._render.get(params.userId));
   }
 
   /**
@@ -740,10 +690,8 @@ export class ParleyCallEngine {
    * @param {number|{level: number}} level
    * @param {{segmenter?: import('./effects.js').Segmenter}} [opts]
    */
-  async setBlurBackground(level, opts) {
-    const l = level !== null && typeof level === 'object' ? level.level : level;
-    if (!Number.isInteger(l) || l < 0 || l > 10) throw new ParleyError(ErrorCode.INVALID_PARAMS, 'setBlurBackground: level must be an integer 0..10 (0: off)');
-    await this._setEffect(l === 0 ? null : { blurPx: 2 * l }, opts, 'setBlurBackground');
+  setBlurBackground(level, opts) {
+    return this._local.setBlur(level, opts);
   }
 
   /**
@@ -752,23 +700,8 @@ export class ParleyCallEngine {
    * @param {string|{image: string}} image
    * @param {{segmenter?: import('./effects.js').Segmenter}} [opts]
    */
-  async setVirtualBackground(image, opts) {
-    const url = image !== null && typeof image === 'object' ? image.image : image;
-    if (typeof url !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'setVirtualBackground: image must be a URL string');
-    if (url === '') {
-      await this._setEffect(null, opts, 'setVirtualBackground');
-      return;
-    }
-    if (!(opts && opts.segmenter) && !this._segmenter) throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, `setVirtualBackground: ${NO_SEGMENTATION}`);
-    const img = new Image();
-    img.crossOrigin = 'anonymous';
-    img.src = url;
-    try {
-      await img.decode();
-    } catch {
-      throw new ParleyError(ErrorCode.INVALID_PARAMS, `setVirtualBackground: cannot load ${url}`);
-    }
-    await this._setEffect({ image: img }, opts, 'setVirtualBackground');
+  setVirtualBackground(image, opts) {
+    return this._local.setBackgroundImage(image, opts);
   }
 
   /**
@@ -779,102 +712,6 @@ export class ParleyCallEngine {
    */
   setBeautyLevel(_level) { // eslint-disable-line no-unused-vars
     return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, 'setBeautyLevel: skin smoothing needs a face model, which this SDK does not ship (see web/README.md, "Background blur")'));
-  }
-
-  /**
-   * Records a device choice of kind and, when that device is open, captures the chosen one
-   * and puts it in place: the local preview, and the sender (replaceTrack, no
-   * renegotiation) when published. The old track stops after the new one runs.
-   * @param {'audio'|'video'} kind
-   * @param {MediaTrackConstraints} choice
-   */
-  async _switchSource(kind, choice) {
-    this._devicePrefs[kind] = choice;
-    const old = this._local[kind];
-    if (!old || old.readyState === 'ended') return;
-    /** @type {MediaTrackConstraints} */
-    let c;
-    if (kind === 'video') {
-      const [w, h] = this._targetSize({});
-      c = { width: { ideal: w }, height: { ideal: h }, ...choice };
-      if (this._sendLimits.maxFramerate) c.frameRate = { ideal: this._sendLimits.maxFramerate };
-    } else {
-      const p = this._audioProcessing;
-      c = { echoCancellation: p, noiseSuppression: p, autoGainControl: p, ...choice };
-    }
-    const track = await captureTrack({ [kind]: c });
-    if (this._local[kind] !== old || this._destroyed) { // closed or switched meanwhile
-      track.stop();
-      return;
-    }
-    this._local[kind] = track;
-    if (kind === 'video' && this._effect) {
-      await this._effect.setSource(track); // the effect's output stays on the sender
-    } else {
-      if (kind === 'video') this._showLocal();
-      const media = this._media;
-      if (media && (!this._prep || this._prep.accepted)) await media.setTrack(kind, track);
-    }
-    old.stop();
-    log.info('switched', kind, 'to', track.label);
-  }
-
-  /** Shows the camera (with its background effect) in the local view (muted, with its render params). */
-  _showLocal() {
-    const track = this._sentVideo();
-    if (!this._localView || !track) return;
-    this._localView.muted = true;
-    applyRenderParams(this._localView, this._render.get(''));
-    attachTrack(this._localView, track);
-  }
-
-  /** @returns {MediaStreamTrack|null} the video to show and send: the effect's output, else the camera */
-  _sentVideo() {
-    return this._effect ? this._effect.output : this._local.video;
-  }
-
-  /**
-   * Sets the wanted background effect (null: none) and applies it to the open camera.
-   * @param {import('./effects.js').EffectMode|null} mode
-   * @param {{segmenter?: import('./effects.js').Segmenter}|undefined} opts
-   * @param {string} method for the error message
-   */
-  async _setEffect(mode, opts, method) {
-    if (opts && opts.segmenter) {
-      if (typeof opts.segmenter.segment !== 'function') throw new ParleyError(ErrorCode.INVALID_PARAMS, `${method}: segmenter needs a segment(frame) method`);
-      this._segmenter = opts.segmenter;
-    }
-    if (mode && !this._segmenter) throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, `${method}: ${NO_SEGMENTATION}`);
-    this._effectMode = mode;
-    await this._applyEffect(true);
-  }
-
-  /**
-   * Makes the open camera's effect match _effectMode: starts, changes or stops it. send: put
-   * the resulting track on the preview and (when published) the sender (replaceTrack);
-   * openCamera passes false and publishes itself.
-   * @param {boolean} send
-   */
-  async _applyEffect(send) {
-    const cam = this._local.video;
-    const live = !!cam && cam.readyState !== 'ended';
-    if (!this._effectMode || !live || !this._segmenter) {
-      if (!this._effect) return;
-      this._effect.stop();
-      this._effect = null;
-    } else if (this._effect) {
-      this._effect.setMode(this._effectMode);
-      if (this._effect.source !== cam) await this._effect.setSource(/** @type {MediaStreamTrack} */ (cam));
-      return;
-    } else {
-      const effect = new BackgroundEffect(this._segmenter, (err) => this._reportError(new ParleyError(SdkErrorCode.MEDIA_DEVICE, `background effect: ${err.message}`)));
-      await effect.start(/** @type {MediaStreamTrack} */ (cam), this._effectMode);
-      this._effect = effect;
-    }
-    if (!send || !live) return;
-    this._showLocal();
-    const media = this._media;
-    if (media && (!this._prep || this._prep.accepted)) await media.setTrack('video', this._sentVideo());
   }
 
   /**
@@ -936,12 +773,7 @@ export class ParleyCallEngine {
     this._destroyed = true;
     this._endMedia();
     this._setCall(null);
-    if (this._effect) this._effect.stop();
-    this._effect = null;
-    for (const kind of ['audio', 'video']) {
-      if (this._local[kind]) this._local[kind].stop();
-      this._local[kind] = null;
-    }
+    this._local.close();
     if (typeof window !== 'undefined') window.removeEventListener('online', this._onOnline);
     if (typeof navigator !== 'undefined' && navigator.mediaDevices && navigator.mediaDevices.removeEventListener) {
       navigator.mediaDevices.removeEventListener('devicechange', this._onDeviceChange);
@@ -1155,7 +987,7 @@ export class ParleyCallEngine {
     const media = this._media;
     if (!media) return;
     const tasks = [];
-    const tracks = { audio: this._local.audio, video: this._sentVideo() };
+    const tracks = { audio: this._local.audio, video: this._local.sentVideo };
     for (const kind of /** @type {('audio'|'video')[]} */ (['audio', 'video'])) {
       const track = tracks[kind];
       if (track) tasks.push(media.setTrack(kind, track));
@@ -1182,7 +1014,7 @@ export class ParleyCallEngine {
       iceTransportPolicy: this._opts.iceTransportPolicy || 'all',
       simulcast: this._opts.simulcast,
       startBitrateKbps: this._opts.startBitrateKbps,
-      sendLimits: { ...this._sendLimits },
+      sendLimits: { ...this._local.sendLimits },
       onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
       onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),
       onError: (err) => this._reportMediaError(err),
@@ -1198,8 +1030,8 @@ export class ParleyCallEngine {
       this._publishOpenDevices();
       return;
     }
-    const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._sentVideo() } : {};
-    media.prepare({ kinds: earlyKinds, videoWidth: this._targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
+    const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._local.sentVideo } : {};
+    media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
   }
 
   _endMedia() {
@@ -1257,14 +1089,6 @@ export class ParleyCallEngine {
     if (r.audioEl) r.audioEl.srcObject = null;
     if (r.view) r.view.srcObject = null;
     this._remote.delete(userId);
-  }
-
-  _targetSize(params) {
-    let [w, h] = RESOLUTION_SIZES[this._videoParams.resolution];
-    if (params.width) w = params.width;
-    if (params.height) h = params.height;
-    if (this._videoParams.resolutionMode === ResolutionMode.PORTRAIT && w > h) [w, h] = [h, w];
-    return [w, h];
   }
 }
 
