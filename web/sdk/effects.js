@@ -135,6 +135,12 @@ export class BackgroundEffect {
    * @param {CanvasImageSource} mask
    */
   _draw(mask) {
+    const v = this._video;
+    if (v.videoWidth && (v.videoWidth !== this._canvas.width || v.videoHeight !== this._canvas.height)) {
+      // The camera's size changed (setVideoEncoderParams, another camera): follow it.
+      this._canvas.width = v.videoWidth;
+      this._canvas.height = v.videoHeight;
+    }
     const { width: w, height: h } = this._canvas;
     const ctx = this._ctx;
     ctx.save();

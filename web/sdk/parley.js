@@ -31,14 +31,12 @@
 // and logs in again with the resumeToken; the server re-attaches the session (call and
 // room kept) and the engine restarts ICE on its publisher PeerConnection.
 
-import {
-  applyRenderParams, attachTrack, cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices, setSpeaker,
-  videoElementFor, watchPlayback,
-} from './devices.js';
+import { cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices, videoElementFor } from './devices.js';
 import {
   CallStatus, ErrorCode, MediaType, NetworkQuality, Resolution, ResolutionMode, Role, Scene,
 } from './enums.js';
 import { LocalMedia } from './local.js';
+import { RemoteViews } from './remote.js';
 import { fromSelfieSegmentation } from './effects.js';
 import { LogLevel, log, parseLogLevel, setLevel } from './log.js';
 import { MediaSession, SIMULCAST_MIN_WIDTH } from './peers.js';
@@ -141,19 +139,10 @@ export class ParleyCallEngine {
       },
       onError: (err) => this._reportError(err),
     });
-    /**
-     * Remote users: their tracks, audio element, view, and the startRemoteView params kept
-     * while the call has no media yet (wish).
-     * unwatch stops the view's playback callbacks.
-     * @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null, wish: object|null, unwatch: (() => void)|null}>}
-     */
-    this._remote = new Map();
-    /** @type {string|null} the audio output of selectAudioPlaybackDevice ('' default), null: never chosen */
-    this._speaker = null;
-    /** muteAllRemoteAudio: the remote users' audio plays muted */
-    this._remoteAudioMuted = false;
-    /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams of remote users */
-    this._render = new Map();
+    /** the other users' tracks, audio and views (remote.js) */
+    this._views = new RemoteViews((err) => this._reportError(err));
+    /** the same users by userId (RemoteViews.users) */
+    this._remote = this._views.users;
     this._onOnline = () => this._networkChanged();
     if (typeof window !== 'undefined') window.addEventListener('online', this._onOnline);
     this._onDeviceChange = () => {
@@ -443,15 +432,8 @@ export class ParleyCallEngine {
    * @param {{userId: string, element: ViewElement, resolution?: number, callback?: import('./devices.js').ViewCallbacks}} params
    */
   async startRemoteView(params) {
-    const view = videoElementFor(params.element);
-    const r = this._remoteEntry(params.userId);
-    if (r.unwatch) r.unwatch();
-    r.unwatch = null;
-    r.view = view;
-    applyRenderParams(view, this._render.get(params.userId));
     const cb = params.callback;
-    if (cb) r.unwatch = watchPlayback(view, params.userId, cb);
-    if (r.video) attachTrack(view, r.video);
+    const r = this._views.attach(params.userId, videoElementFor(params.element), cb);
     const req = { userId: params.userId };
     if (params.resolution) req.resolution = params.resolution;
     if (this._keepsWishes()) {
@@ -471,13 +453,7 @@ export class ParleyCallEngine {
    * @param {{userId: string}} params
    */
   async stopRemoteView(params) {
-    const r = this._remote.get(params.userId);
-    if (r && r.unwatch) r.unwatch();
-    if (r) r.unwatch = null;
-    if (r && r.view) {
-      r.view.srcObject = null;
-      r.view = null;
-    }
+    const r = this._views.detach(params.userId);
     if (this._keepsWishes()) {
       if (r) r.wish = null;
       return;
@@ -630,9 +606,7 @@ export class ParleyCallEngine {
       throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, 'selectAudioPlaybackDevice: this browser cannot choose an audio output (no setSinkId)');
     }
     if (typeof deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'selectAudioPlaybackDevice: deviceId must be a string');
-    const els = [...this._remote.values()].map((r) => r.audioEl).filter((el) => el);
-    await Promise.all(els.map((el) => setSpeaker(el, deviceId)));
-    this._speaker = deviceId;
+    await this._views.setSpeaker(deviceId);
     log.info('audio output', deviceId || 'default');
   }
 
@@ -644,10 +618,7 @@ export class ParleyCallEngine {
    */
   async muteAllRemoteAudio(mute) {
     if (typeof mute !== 'boolean') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'muteAllRemoteAudio: mute must be a boolean');
-    this._remoteAudioMuted = mute;
-    for (const r of this._remote.values()) {
-      if (r.audioEl) r.audioEl.muted = mute;
-    }
+    this._views.setMuted(mute);
   }
 
   /**
@@ -663,9 +634,7 @@ export class ParleyCallEngine {
       this._local.setRender(rp);
       return;
     }
-    this._render.set(params.userId, { ...this._render.get(params.userId), ...rp });
-    const r = this._remote.get(params.userId);
-    if (r && r.view) applyRenderParams(r.view, this._render.get(params.userId));
+    this._views.setRender(params.userId, rp);
   }
 
   /**
@@ -900,7 +869,7 @@ export class ParleyCallEngine {
         }
         break;
       case 'onUserLeave':
-        this._forgetRemote(params.userId);
+        this._views.forget(params.userId);
         break;
       case 'onPublishLayersChanged':
         if (this._media) {
@@ -1015,8 +984,8 @@ export class ParleyCallEngine {
       simulcast: this._opts.simulcast,
       startBitrateKbps: this._opts.startBitrateKbps,
       sendLimits: { ...this._local.sendLimits },
-      onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
-      onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),
+      onRemoteTrack: (userId, track) => this._views.trackAdded(userId, track),
+      onRemoteTrackGone: (userId, track) => this._views.trackGone(userId, track),
       onError: (err) => this._reportMediaError(err),
     });
     this._media = media;
@@ -1040,55 +1009,7 @@ export class ParleyCallEngine {
     if (this._media) this._media.close();
     this._media = null;
     this._roomKey = null;
-    for (const userId of [...this._remote.keys()]) this._forgetRemote(userId);
-  }
-
-  _remoteEntry(userId) {
-    let r = this._remote.get(userId);
-    if (!r) {
-      r = { audio: null, video: null, audioEl: null, view: null, wish: null, unwatch: null };
-      this._remote.set(userId, r);
-    }
-    return r;
-  }
-
-  _remoteTrack(userId, track) {
-    const r = this._remoteEntry(userId);
-    if (track.kind === 'audio') {
-      r.audio = track;
-      if (!r.audioEl) {
-        r.audioEl = new Audio();
-        r.audioEl.autoplay = true;
-        r.audioEl.muted = this._remoteAudioMuted;
-        if (this._speaker) setSpeaker(r.audioEl, this._speaker).catch((err) => this._reportError(err));
-      }
-      attachTrack(r.audioEl, track);
-    } else {
-      r.video = track;
-      if (r.view) attachTrack(r.view, track);
-    }
-  }
-
-  _remoteTrackGone(userId, track) {
-    const r = this._remote.get(userId);
-    if (!r) return;
-    if (r.audio === track) {
-      r.audio = null;
-      if (r.audioEl) r.audioEl.srcObject = null;
-    }
-    if (r.video === track) {
-      r.video = null;
-      if (r.view) r.view.srcObject = null;
-    }
-  }
-
-  _forgetRemote(userId) {
-    const r = this._remote.get(userId);
-    if (!r) return;
-    if (r.unwatch) r.unwatch();
-    if (r.audioEl) r.audioEl.srcObject = null;
-    if (r.view) r.view.srcObject = null;
-    this._remote.delete(userId);
+    this._views.forgetAll();
   }
 }
 
