@@ -1,0 +1,273 @@
+package web
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// The call kit's tests drive the demo page at / (web/demo/), which is built on
+// <parley-call-kit> (web/kit/). kitWait is the deadline of each step: generous, the
+// machine is shared.
+const kitWait = 45 * time.Second
+
+// kitJS is the kit element of the page.
+const kitJS = `window.parleyDemo.kit`
+
+// kitButtonJS finds the kit's visible button for action (shadow DOM).
+func kitButtonJS(action string) string {
+	return fmt.Sprintf(`[...%s.shadowRoot.querySelectorAll('[data-action=%q]')].find((el) => el.getClientRects().length > 0)`, kitJS, action)
+}
+
+// kitSignIn opens the demo page and signs userID in (voice processing off: deterministic
+// audio levels).
+func kitSignIn(b *browser, baseURL, userID string) {
+	b.t.Helper()
+	b.do(
+		chromedp.Navigate(baseURL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
+		chromedp.SetValue(chromedp.CSS("#user-id"), userID),
+		chromedp.Click(chromedp.CSS("#voice-processing")),
+		chromedp.Click(chromedp.CSS("#signin-button")),
+	)
+	waitFor[bool](b, "the lobby", `window.parleyDemo.state.view === 'lobby'`, kitWait)
+}
+
+// kitBrowsers starts one browser per name and signs each in on the demo page.
+func kitBrowsers(t *testing.T, srv *testServer, names ...string) []*browser {
+	t.Helper()
+	bs := newBrowsers(t, names...)
+	for _, b := range bs {
+		kitSignIn(b, srv.URL, b.name)
+	}
+	return bs
+}
+
+// waitKitStatus waits until the kit's status is status.
+func waitKitStatus(b *browser, status string) {
+	b.t.Helper()
+	waitFor[bool](b, "kit status "+status, fmt.Sprintf(`%s.status === %q`, kitJS, status), kitWait)
+}
+
+// kitClick clicks the kit's visible button for action with the mouse, after checking
+// that it lies inside the viewport (not below the fold).
+func kitClick(b *browser, action string) {
+	b.t.Helper()
+	type rect struct{ X, Y, Bottom, Right, VH, VW float64 }
+	r := waitFor[rect](b, "the "+action+" button", fmt.Sprintf(`(() => {
+	  const el = %s;
+	  if (!el || el.disabled) return {x: 0, y: 0, bottom: 0, right: 0, vh: 0, vw: 0};
+	  const r = el.getBoundingClientRect();
+	  return {x: r.left + r.width / 2, y: r.top + r.height / 2, bottom: r.bottom, right: r.right, vh: innerHeight, vw: innerWidth};
+	})()`, kitButtonJS(action)), kitWait)
+	if r.Bottom > r.VH || r.Right > r.VW {
+		b.t.Fatalf("%s: the %s button ends at %.0f,%.0f, outside the %.0fx%.0f viewport", b.name, action, r.Right, r.Bottom, r.VW, r.VH)
+	}
+	b.do(chromedp.MouseClickXY(r.X, r.Y))
+}
+
+// kitFocused is the data-action (or the tag) of the element focused in the kit.
+const kitFocusedJS = `(() => { const a = ` + kitJS + `.shadowRoot.activeElement; return a ? (a.dataset.action || a.tagName) : ''; })()`
+
+// tabTo presses Tab until the kit's focused control is action (at most 25 times) and
+// fails when it never gets there.
+func tabTo(b *browser, action string) {
+	b.t.Helper()
+	for i := 0; i < 25; i++ {
+		if eval[string](b, kitFocusedJS) == action {
+			return
+		}
+		b.do(chromedp.KeyEvent(kb.Tab))
+	}
+	b.t.Fatalf("%s: Tab never reached the %s button (focus on %q)", b.name, action, eval[string](b, kitFocusedJS))
+}
+
+// kitNoErrors fails for every error the kit or the engine reported on a page.
+func kitNoErrors(t *testing.T, bs ...*browser) {
+	t.Helper()
+	checkNoErrors(t, bs...)
+	for _, b := range bs {
+		if got := eval[string](b, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'kitError'))`); got != "[]" {
+			t.Errorf("%s: the kit reported errors: %s", b.name, got)
+		}
+		if got := eval[string](b, `document.getElementById('toast').hidden ? '' : document.getElementById('toast').textContent`); got != "" {
+			t.Errorf("%s: the page shows the toast %q", b.name, got)
+		}
+	}
+}
+
+// tileJS is a kit tile of userID.
+func tileJS(userID string) string {
+	return fmt.Sprintf(`%s.shadowRoot.querySelector('.stage .tile[data-user-id=%q]')`, kitJS, userID)
+}
+
+// tilePlayingJS: userID's tile shows a playing video.
+func tilePlayingJS(userID string) string {
+	return fmt.Sprintf(`(() => { const t = %s; return !!t && !t.classList.contains('no-video') && t.querySelector('video').videoWidth > 0; })()`, tileJS(userID))
+}
+
+// kitScreenshot writes the page to the test's artifact directory and, with
+// PARLEY_SCREENSHOT_DIR set, there too (docs/screenshots).
+func kitScreenshot(t *testing.T, b *browser, file string) {
+	t.Helper()
+	dirs := []string{t.ArtifactDir()}
+	if d := os.Getenv(screenshotDirEnv); d != "" {
+		dirs = append(dirs, d)
+	}
+	time.Sleep(300 * time.Millisecond) // let the last frame paint (a picture, not a condition)
+	b.screenshot(file, dirs...)
+}
+
+// waitHearing waits until b receives audio at a level that is the other side's sine (not
+// silence) and the received bytes keep growing.
+func waitHearing(t *testing.T, b *browser) {
+	t.Helper()
+	waitFor[bool](b, "audible audio", `(async () => { const s = await (`+statsJS+`); return s.audioBytesReceived > 2000 && s.audioLevel > 0.01; })()`, kitWait)
+	first := eval[mediaStats](b, statsJS)
+	waitFor[bool](b, "more audio", fmt.Sprintf(`(async () => (await (%s)).audioBytesReceived > %d)()`, statsJS, first.AudioBytesReceived), kitWait)
+}
+
+// publisherSDPJS is the publisher's local description (a renegotiation changes it).
+const publisherSDPJS = `window.parleyDemo.engine._media.peerConnections.publisher.localDescription.sdp`
+
+// TestKitCall: alice calls bob from the demo page's people list; bob's kit rings with
+// alice's name and focuses Accept, alice's shows her preview and the hang-up button on
+// screen; bob accepts with the keyboard; both see and hear each other with volume and
+// network-quality indicators; bob switches his microphone (and camera, with two)
+// mid-call without renegotiation and alice keeps hearing him; alice minimizes and
+// restores; her kit speaks Chinese after a language switch; bob hangs up with the
+// keyboard; no side reports an error; both histories list the call.
+func TestKitCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+
+	alice.do(
+		chromedp.SetValue(chromedp.CSS("#add-user"), "bob"),
+		chromedp.Click(chromedp.CSS("#add-form button")),
+	)
+	waitFor[bool](alice, "bob in the people list", `!!document.querySelector('#people li[data-user-id="bob"]')`, kitWait)
+	alice.do(chromedp.Click(chromedp.CSS(`#people li[data-user-id="bob"] button.btn-primary`)))
+
+	// Outgoing: the local preview plays, the callee is named, ringback sounds, and the
+	// hang-up button is on screen.
+	waitKitStatus(alice, "DIALING_C2C")
+	waitFor[bool](alice, "the local preview", tilePlayingJS("alice"), kitWait)
+	if got := eval[string](alice, kitJS+`.shadowRoot.querySelector('[data-ref=dialingWho]').textContent`); got != "bob" {
+		t.Errorf("alice's outgoing screen names %q, want bob", got)
+	}
+	waitFor[bool](alice, "the ringback", kitJS+`.bell === 'outgoing'`, kitWait)
+
+	// Incoming: alice's name, the ringtone, and the focus on Accept.
+	waitKitStatus(bob, "BE_INVITED")
+	if got := eval[string](bob, kitJS+`.shadowRoot.getElementById('in-name').textContent`); got != "alice" {
+		t.Errorf("bob's incoming screen names %q, want alice", got)
+	}
+	waitFor[bool](bob, "the ringtone", kitJS+`.bell === 'incoming'`, kitWait)
+	waitFor[bool](bob, "the focus on Accept", kitFocusedJS+` === 'accept'`, kitWait)
+	kitScreenshot(t, bob, "kit-incoming.png")
+	kitScreenshot(t, alice, "kit-outgoing.png")
+	// The hang-up button of the outgoing screen is inside the viewport (kitClick checks).
+	r := eval[float64](alice, `(() => { const r = (`+kitButtonJS("hangup")+`).getBoundingClientRect(); return innerHeight - r.bottom; })()`)
+	if r < 0 {
+		t.Errorf("alice's hang-up button is %.0f px below the fold", -r)
+	}
+
+	// Keyboard-only accept.
+	bob.do(chromedp.KeyEvent(kb.Enter))
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_C2C_VIDEO")
+		if got := eval[string](b, kitJS+`.bell`); got != "" {
+			t.Errorf("%s: the %s tone still sounds in the call", b.name, got)
+		}
+	}
+	for _, pair := range [][2]*browser{{alice, bob}, {bob, alice}} {
+		me, other := pair[0], pair[1]
+		st := waitMediaFlowing(t, me)
+		t.Logf("%s receives: %+v", me.name, st)
+		waitHearing(t, me)
+		waitFor[bool](me, other.name+"'s tile playing", tilePlayingJS(other.name), kitWait)
+		waitFor[bool](me, other.name+"'s volume meter moving", tileJS(other.name)+`.querySelector('.volume').getAttribute('aria-valuenow') > 0`, kitWait)
+		// The quality a loaded machine measures varies; the tile shows a known one (1..6)
+		// and as many bars as it means.
+		q := waitFor[int](me, other.name+"'s network quality shown", `Number(`+tileJS(other.name)+`.querySelector('.quality').dataset.quality)`, kitWait)
+		if bars := eval[int](me, tileJS(other.name)+`.querySelectorAll('.quality i.lit').length`); bars != []int{0, 4, 3, 2, 1, 1, 0}[q] {
+			t.Errorf("%s: %s's quality %d shows %d bars", me.name, other.name, q, bars)
+		}
+	}
+	waitFor[bool](alice, "the call duration", kitJS+`.shadowRoot.querySelector('[data-ref=duration]').textContent >= '00:01'`, kitWait)
+	kitScreenshot(t, alice, "kit-1v1.png")
+
+	// Device switch mid-call: the new device's track goes on the same sender.
+	sdp := eval[string](bob, publisherSDPJS)
+	kitClick(bob, "devices")
+	type devices struct{ Cameras, Mics int }
+	n := waitFor[devices](bob, "the device lists", kitJS+`.shadowRoot.querySelector('select[data-device=audioinput]').options.length > 1 ? {cameras: `+kitJS+`.shadowRoot.querySelector('select[data-device=videoinput]').options.length, mics: `+kitJS+`.shadowRoot.querySelector('select[data-device=audioinput]').options.length} : {cameras: 0, mics: 0}`, kitWait)
+	t.Logf("bob's fake devices: %d cameras, %d microphones", n.Cameras, n.Mics)
+	switchTo := func(kind, trackJS string) {
+		before := eval[string](bob, trackJS+`.getSettings().deviceId`)
+		next := eval[string](bob, fmt.Sprintf(`(() => { const s = %s.shadowRoot.querySelector('select[data-device=%s]');
+		  const o = [...s.options].find((o) => o.value !== %q); s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return o.value; })()`, kitJS, kind, before))
+		waitFor[bool](bob, "the "+kind+" switched", fmt.Sprintf(`(() => { const t = %s; return !!t && t.readyState === 'live' && t.getSettings().deviceId === %q; })()`, trackJS, next), kitWait)
+	}
+	switchTo("audioinput", `window.parleyDemo.engine._local.audio`)
+	if n.Cameras > 1 {
+		switchTo("videoinput", `window.parleyDemo.engine._local.video`)
+	}
+	waitHearing(t, alice)
+	waitMediaFlowing(t, alice)
+	if got := eval[string](bob, publisherSDPJS); got != sdp {
+		t.Errorf("bob's publisher renegotiated for the device switch")
+	}
+	bob.do(chromedp.KeyEvent(kb.Escape)) // closes the device panel
+	waitFor[bool](bob, "the device panel closed", kitJS+`.shadowRoot.querySelector('[data-ref=devicePanel]').hidden`, kitWait)
+
+	// Minimize: Picture-in-Picture where the browser grants it, else the mini view.
+	kitClick(alice, "minimize")
+	mode := waitFor[string](alice, "the float window", kitJS+`.floatMode`, kitWait)
+	t.Logf("alice minimized as %q", mode)
+	waitFor[bool](alice, "onMinimized", `window.parleyDemo.kit.isMinimized`, kitWait)
+	eval[bool](alice, kitJS+`.restore().then(() => true)`)
+	waitKitStatus(alice, "CALLING_C2C_VIDEO")
+	// The mini view (no Picture-in-Picture): it shows bob's video, and Enter restores.
+	eval[bool](alice, kitJS+`.enablePictureInPicture(false) || true`)
+	kitClick(alice, "minimize")
+	waitFor[bool](alice, "the mini view playing bob", kitJS+`.floatMode === 'mini' && `+kitJS+`.shadowRoot.querySelector('[data-ref=miniVideo]').videoWidth > 0`, kitWait)
+	if eval[bool](alice, `!`+kitJS+`.shadowRoot.querySelector('[data-ref=call]').hidden`) {
+		t.Errorf("alice's call screen still shows while minimized")
+	}
+	kitScreenshot(t, alice, "kit-minimized.png")
+	waitFor[bool](alice, "the focus on the mini view", kitFocusedJS+` === 'SECTION'`, kitWait)
+	alice.do(chromedp.KeyEvent(kb.Enter))
+	waitFor[bool](alice, "the call restored", `!`+kitJS+`.isMinimized && !`+kitJS+`.shadowRoot.querySelector('[data-ref=call]').hidden`, kitWait)
+
+	// i18n: the page's language select switches the kit.
+	setLanguage := func(b *browser, lang string) {
+		b.do(chromedp.SetValue(chromedp.CSS("#language"), lang))
+		eval[bool](b, `document.getElementById('language').dispatchEvent(new Event('change'))`)
+	}
+	setLanguage(alice, "zh-cn")
+	waitFor[bool](alice, "Chinese labels", `(`+kitButtonJS("mic")+`).getAttribute('aria-label') === '关闭麦克风'`, kitWait)
+	setLanguage(alice, "en")
+	waitFor[bool](alice, "English labels", `(`+kitButtonJS("mic")+`).getAttribute('aria-label') === 'Mute microphone'`, kitWait)
+
+	// Keyboard-only hang up on bob's side.
+	tabTo(bob, "hangup")
+	bob.do(chromedp.KeyEvent(kb.Enter))
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+		waitFor[bool](b, "the devices closed", `window.parleyDemo.engine._local.video === null && window.parleyDemo.engine._local.audio === null`, kitWait)
+	}
+	kitNoErrors(t, alice, bob)
+
+	// History: both list the call.
+	callID := eval[string](alice, `window.parleyDemo.events.find((e) => e.name === 'onCallBegin').payload.callId`)
+	for _, b := range bs {
+		waitFor[bool](b, "the call in the history", fmt.Sprintf(`(window.parleyDemo.history.refresh(), !!window.parleyDemo.history.shadowRoot.querySelector('li[data-call-id=%q]'))`, callID), kitWait)
+	}
+	kitScreenshot(t, bob, "kit-history.png")
+}
