@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages Parley's tests use when they are missing, so `make test`
 # works on a fresh Debian machine: Chromium (browser tests) and coturn (turnutils_uclient,
-# the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace).
+# the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace),
+# Node.js with npm, and TypeScript (pinned, from the npm registry, into .cache/typescript,
+# which git ignores) for the tsc check of the SDK's declarations (web/tsc_test.go).
 # Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
@@ -9,9 +11,20 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || need+=(coturn)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)  # browser tests run in a network namespace
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-[ ${#need[@]} -eq 0 ] && exit 0
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo -n"
-echo "ensure-test-deps: installing ${need[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # tsc runs on Node.js
+if [ ${#need[@]} -ne 0 ]; then
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo -n"
+	echo "ensure-test-deps: installing ${need[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# TypeScript: the version web/tsc_test.go expects (its typescriptVersion) in .cache/typescript.
+ts_version=5.9.3
+ts_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache/typescript"
+if [ "$("$ts_dir/node_modules/.bin/tsc" --version 2>/dev/null)" != "Version $ts_version" ]; then
+	echo "ensure-test-deps: installing typescript@$ts_version into $ts_dir"
+	mkdir -p "$ts_dir"
+	npm install --prefix "$ts_dir" --no-audit --no-fund --silent "typescript@$ts_version" >/dev/null
+fi

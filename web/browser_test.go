@@ -136,6 +136,13 @@ func signInAt(b *browser, pageURL, userID string) {
 // keep growing.
 func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
 	t.Helper()
+	return waitMediaFlowingOf(t, b, statsJS)
+}
+
+// waitMediaFlowingOf is waitMediaFlowing with statsJS, a statsJS-like expression (for
+// pages other than the demo page).
+func waitMediaFlowingOf(t *testing.T, b *browser, statsJS string) mediaStats {
+	t.Helper()
 	waitFor[bool](b, "decoded video and received audio", `(async () => {
 	  const s = await (`+statsJS+`);
 	  return s.videoFramesDecoded > 30 && s.audioBytesReceived > 2000;

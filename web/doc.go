@@ -1,5 +1,7 @@
 // Package web serves Parley's browser side: the SDK (sdk/parley.js and the modules it
-// imports, at /sdk/) and the demo page (demo/, at /), both embedded in the binary, plus
+// imports, with its package.json and TypeScript declarations parley.d.ts, at /sdk/, with
+// CORS headers for Options.AllowedOrigins) and the demo page (demo/, at /), both embedded
+// in the binary, plus
 // the development-only endpoints POST /dev/usersig (a userSig) and POST /dev/roomgrant (a
 // room grant for joinRoom), which exist only when Options.DevMode is set (auth.dev_mode).
 //
@@ -13,5 +15,8 @@
 // grant dev endpoint and its request parser). The browser tests (browser_test.go and the
 // others that use harness_test.go) drive headless Chromium against a full in-process
 // server inside a private network namespace; firstframe_test.go measures accept → first
-// decoded remote frame with the SDK's early media on and off.
+// decoded remote frame with the SDK's early media on and off. examples/other-origin (not
+// embedded) is an app page on its own origin that imports the SDK: otherorigin_test.go and
+// devices_test.go call through it, tsc_test.go type-checks it and the declarations, and
+// cors_test.go checks the /sdk/ CORS headers.
 package web

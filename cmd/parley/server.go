@@ -266,7 +266,9 @@ func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
 // userSigs and room grants for the development app (or the first configured app) from
 // the server.
 func newWebHandler(cfg configs.Config, logger *slog.Logger) (http.Handler, error) {
-	opts := web.Options{DevMode: cfg.Auth.DevMode, Logger: logger.With("component", "web")}
+	opts := web.Options{
+		DevMode: cfg.Auth.DevMode, AllowedOrigins: cfg.Signaling.AllowedOrigins, Logger: logger.With("component", "web"),
+	}
 	if cfg.Auth.DevMode {
 		verifier, err := signaling.NewVerifier(cfg.Auth)
 		if err != nil {

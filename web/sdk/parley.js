@@ -31,10 +31,20 @@
 // and logs in again with the resumeToken; the server re-attaches the session (call and
 // room kept) and the engine restarts ICE on its publisher PeerConnection.
 
+import {
+  applyRenderParams, cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices, setSpeaker, watchPlayback,
+} from './devices.js';
+import { LogLevel, log, parseLogLevel, setLevel } from './log.js';
 import { MediaSession, SIMULCAST_MIN_WIDTH } from './peers.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
 
-export { ParleyError, SdkErrorCode, SIMULCAST_MIN_WIDTH };
+export { LogLevel, ParleyError, SdkErrorCode, SIMULCAST_MIN_WIDTH };
+
+/** Call status of callStatus and onCallStatusChanged. @readonly @enum {string} */
+export const CallStatus = Object.freeze({ IDLE: 'idle', WAITING: 'waiting', CONNECTED: 'connected' });
+
+/** Why setBlurBackground / setVirtualBackground are refused (web/README.md, D41). */
+const NO_SEGMENTATION = 'background effects need a person-segmentation model, which this SDK does not ship (see web/README.md, "Background blur")';
 
 /** Call media type. @readonly @enum {number} */
 export const MediaType = Object.freeze({ UNKNOWN: 0, AUDIO: 1, VIDEO: 2 });
@@ -80,6 +90,8 @@ const RESOLUTION_SIZES = {
 /**
  * @typedef {number|string|{intRoomId?: number, strRoomId?: string}} RoomId
  * @typedef {{roomId?: RoomId, timeout?: number, userData?: string, offlinePushInfo?: object, chatGroupId?: string}} CallParams
+ * @typedef {{roomID?: number, strRoomID?: string, timeout?: number, userData?: string, offlinePushInfo?: object}} FlatCallParams
+ *   the TUICallEngine Web SDK's flat call params (callParamsOf)
  * @typedef {{callId: string, roomId: RoomId}} CallStartResult
  * @typedef {{userId: string, resumeToken: string, iceServers: RTCIceServer[], expiresAt: number}} LoginResult
  * @typedef {HTMLElement|string} ViewElement an element or its id; a <video> is used as is, another element gets a <video> child
@@ -136,8 +148,10 @@ export class ParleyCallEngine {
     this._lastSeq = 0;
     this._reconnecting = false;
     this._destroyed = false;
-    /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number}|null} */
+    /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean}|null} */
     this._call = null;
+    /** @type {string} the CallStatus last reported with onCallStatusChanged */
+    this._status = CallStatus.IDLE;
     /** the room the media session belongs to, or null */
     this._roomKey = null;
     /** @type {MediaSession|null} */
@@ -160,11 +174,31 @@ export class ParleyCallEngine {
     /**
      * Remote users: their tracks, audio element, view, and the startRemoteView params kept
      * while the call has no media yet (wish).
-     * @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null, wish: object|null}>}
+     * unwatch stops the view's playback callbacks.
+     * @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null, wish: object|null, unwatch: (() => void)|null}>}
      */
     this._remote = new Map();
+    /**
+     * Device choices (switchCamera, switchDevice) applied by openCamera / openMicrophone,
+     * and the microphone's audio processing.
+     * @type {{video: MediaTrackConstraints, audio: MediaTrackConstraints}}
+     */
+    this._devicePrefs = { video: {}, audio: {} };
+    this._audioProcessing = true;
+    /** @type {string|null} the audio output of selectAudioPlaybackDevice ('' default), null: never chosen */
+    this._speaker = null;
+    /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams by userId ('' = local) */
+    this._render = new Map();
+    /** @type {{maxBitrate?: number, maxFramerate?: number}} setVideoEncoderParams' sender limits */
+    this._sendLimits = {};
     this._onOnline = () => this._networkChanged();
     if (typeof window !== 'undefined') window.addEventListener('online', this._onOnline);
+    this._onDeviceChange = () => {
+      listDevices().then((list) => this._emit('onDeviceListUpdated', list), (err) => this._reportError(err));
+    };
+    if (typeof navigator !== 'undefined' && navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener('devicechange', this._onDeviceChange);
+    }
   }
 
   // ---- events ----
@@ -198,12 +232,13 @@ export class ParleyCallEngine {
       try {
         h(payload);
       } catch (err) {
-        console.error(`parley: ${event} handler threw`, err); // eslint-disable-line no-console
+        log.error(`${event} handler threw`, err);
       }
     }
   }
 
   _reportError(err) {
+    log.warn('onError', err.code, err.message || String(err));
     this._emit('onError', { code: err.code ?? SdkErrorCode.NEGOTIATION, message: err.message || String(err) });
   }
 
@@ -244,13 +279,17 @@ export class ParleyCallEngine {
       this._credentials = null;
       this._session = null;
       this._endMedia();
-      this._call = null;
+      this._setCall(null);
     }
   }
 
-  /** @param {{nickname?: string, avatar?: string}} params */
+  /**
+   * Sets the nickname and avatar later invitations carry; nickName is TUICallEngine's
+   * spelling of nickname (nickname wins when both are given).
+   * @param {{nickname?: string, nickName?: string, avatar?: string}} params
+   */
   setSelfInfo(params) {
-    return this._request('setSelfInfo', { nickname: params.nickname || '', avatar: params.avatar || '' });
+    return this._request('setSelfInfo', { nickname: params.nickname ?? params.nickName ?? '', avatar: params.avatar || '' });
   }
 
   /** @param {boolean|{enable: boolean}} enable */
@@ -261,26 +300,35 @@ export class ParleyCallEngine {
   // ---- calls ----
 
   /**
-   * Starts a 1v1 call.
-   * @param {{userId: string, mediaType: number, params?: CallParams}} params
+   * Starts a 1v1 call. The CallParams may also be given flat, as the TUICallEngine Web SDK
+   * takes them (see callParamsOf).
+   * @param {{userId: string, mediaType: number, params?: CallParams} & FlatCallParams} params
    * @returns {Promise<CallStartResult>}
    */
   async call(params) {
-    const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: params.params || {} });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: callParamsOf(params) });
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, params.mediaType);
     return res;
   }
 
   /**
-   * Calls one user (1v1) or several (group, or with params.chatGroupId).
-   * @param {{userIdList: string[], mediaType: number, params?: CallParams}} params
+   * Calls one user (1v1) or several (group, or with a chat group). The chat group may be
+   * params.chatGroupId or, as the Web SDK has it, a top-level chatGroupId (chatGroupID);
+   * the CallParams may be flat (callParamsOf). userIDList and type are accepted for
+   * userIdList and mediaType.
+   * @param {{userIdList?: string[], userIDList?: string[], mediaType?: number, type?: number,
+   *   chatGroupId?: string, chatGroupID?: string, params?: CallParams} & FlatCallParams} params
    * @returns {Promise<CallStartResult>}
    */
   async calls(params) {
-    const res = await this._request('calls', { userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {} });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
-    this._prepareCall(res.callId, params.mediaType);
+    const mediaType = params.mediaType ?? params.type;
+    const req = { userIdList: params.userIdList ?? params.userIDList, mediaType, params: callParamsOf(params) };
+    const chatGroupId = params.chatGroupId ?? params.chatGroupID;
+    if (chatGroupId) req.chatGroupId = chatGroupId;
+    const res = await this._request('calls', req);
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType, role: Role.CALLER });
+    this._prepareCall(res.callId, mediaType);
     return res;
   }
 
@@ -293,7 +341,7 @@ export class ParleyCallEngine {
     const res = await this._request('groupCall', {
       groupId: params.groupId, userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {},
     });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, params.mediaType);
     return res;
   }
@@ -319,19 +367,21 @@ export class ParleyCallEngine {
   async reject() {
     await this._request('reject', {});
     this._dropEarlyMedia();
+    this._setCall(null);
   }
 
   /** Ignores the ringing call (the caller sees the line busy). */
   async ignore() {
     await this._request('ignore', {});
     this._dropEarlyMedia();
+    this._setCall(null);
   }
 
   /** Leaves (or, before anyone accepted, cancels) the current call. */
   async hangup() {
     await this._request('hangup', {});
     this._endMedia();
-    this._call = null;
+    this._setCall(null);
   }
 
   /**
@@ -350,7 +400,7 @@ export class ParleyCallEngine {
    */
   async joinInGroupCall(params) {
     const res = await this._request('joinInGroupCall', { roomId: params.roomId, groupId: params.groupId, mediaType: params.mediaType });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLED };
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLED });
     return res;
   }
 
@@ -361,7 +411,7 @@ export class ParleyCallEngine {
    */
   async join(params) {
     const res = await this._request('join', { callId: params.callId });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: MediaType.UNKNOWN, role: Role.CALLED };
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: MediaType.UNKNOWN, role: Role.CALLED });
     return res;
   }
 
@@ -423,13 +473,21 @@ export class ParleyCallEngine {
    * Shows a user's video in element: asks the server to forward it and attaches the track
    * when it arrives. During a call that has no media yet (dialing, or ringing without early
    * media) the wish is kept and sent as soon as the call's media starts, so a view started
-   * at once for the other party costs no round trip after accept.
-   * @param {{userId: string, element: ViewElement, resolution?: number}} params
+   * at once for the other party costs no round trip after accept. callback (TUICallEngine's
+   * view callback) hears of the view's playback: onLoading at once and whenever it stalls or
+   * the video is gone, onPlaying when frames play, onError when the element or the request
+   * fails; it is called until stopRemoteView.
+   * @param {{userId: string, element: ViewElement, resolution?: number, callback?: import('./devices.js').ViewCallbacks}} params
    */
   async startRemoteView(params) {
     const view = videoElementFor(params.element);
     const r = this._remoteEntry(params.userId);
+    if (r.unwatch) r.unwatch();
+    r.unwatch = null;
     r.view = view;
+    applyRenderParams(view, this._render.get(params.userId));
+    const cb = params.callback;
+    if (cb) r.unwatch = watchPlayback(view, params.userId, cb);
     if (r.video) attachTrack(view, r.video);
     const req = { userId: params.userId };
     if (params.resolution) req.resolution = params.resolution;
@@ -437,7 +495,12 @@ export class ParleyCallEngine {
       r.wish = req;
       return;
     }
-    await this._request('startRemoteView', req);
+    try {
+      await this._request('startRemoteView', req);
+    } catch (err) {
+      if (cb && cb.onError) cb.onError({ userId: params.userId, code: err.code, message: err.message });
+      throw err;
+    }
   }
 
   /**
@@ -446,6 +509,8 @@ export class ParleyCallEngine {
    */
   async stopRemoteView(params) {
     const r = this._remote.get(params.userId);
+    if (r && r.unwatch) r.unwatch();
+    if (r) r.unwatch = null;
     if (r && r.view) {
       r.view.srcObject = null;
       r.view = null;
@@ -486,14 +551,12 @@ export class ParleyCallEngine {
     if (!this._local.video || this._local.video.readyState === 'ended') {
       const [w, h] = this._targetSize(params);
       const size = params.exact ? { width: { exact: w }, height: { exact: h } } : { width: { ideal: w }, height: { ideal: h } };
-      const video = { ...size };
+      const video = { ...size, ...this._devicePrefs.video };
       if (params.deviceId) video.deviceId = { exact: params.deviceId };
+      if (this._sendLimits.maxFramerate) video.frameRate = { ideal: this._sendLimits.maxFramerate };
       this._local.video = await captureTrack({ video });
     }
-    if (this._localView) {
-      this._localView.muted = true;
-      attachTrack(this._localView, this._local.video);
-    }
+    this._showLocal();
     await this._deviceChanged('video', this._local.video, 'openCamera');
     return this._local.video;
   }
@@ -516,7 +579,8 @@ export class ParleyCallEngine {
   async openMicrophone(params = {}) {
     if (!this._local.audio || this._local.audio.readyState === 'ended') {
       const processing = params.audioProcessing !== false;
-      const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing };
+      this._audioProcessing = processing;
+      const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, ...this._devicePrefs.audio };
       if (params.deviceId) audio.deviceId = { exact: params.deviceId };
       this._local.audio = await captureTrack({ audio });
     }
@@ -555,21 +619,193 @@ export class ParleyCallEngine {
   }
 
   /**
-   * Sets the camera's capture size (applied now when the camera is open).
-   * @param {{resolution?: number, resolutionMode?: number}} params
+   * Sets the published video: the camera's capture size (resolution, resolutionMode), its
+   * frame rate (videoFps, 1..60: capture constraint and the senders' maxFramerate) and the
+   * send bitrate (videoBitrate in kbit/s, 30..20000: maxBitrate of the full simulcast layer,
+   * the lower layers at most that). Applied now when the camera is open or published (no
+   * renegotiation), and to later cameras and calls. 0 lifts a frame-rate or bitrate limit.
+   * @param {{resolution?: number, resolutionMode?: number, videoFps?: number, videoBitrate?: number}} params
    */
   async setVideoEncoderParams(params) {
-    if (params.resolution !== undefined) {
-      if (!RESOLUTION_SIZES[params.resolution]) {
-        throw new ParleyError(ErrorCode.INVALID_PARAMS, `setVideoEncoderParams: unknown resolution ${params.resolution}`);
-      }
-      this._videoParams.resolution = params.resolution;
+    const bad = (what) => new ParleyError(ErrorCode.INVALID_PARAMS, `setVideoEncoderParams: ${what}`);
+    if (params.resolution !== undefined && !RESOLUTION_SIZES[params.resolution]) throw bad(`unknown resolution ${params.resolution}`);
+    if (params.resolutionMode !== undefined && !Object.values(ResolutionMode).includes(params.resolutionMode)) {
+      throw bad('resolutionMode must be 0 (landscape) or 1 (portrait)');
     }
+    const inRange = (v, lo, hi) => v === undefined || v === 0 || (Number.isInteger(v) && v >= lo && v <= hi);
+    if (!inRange(params.videoFps, 1, 60)) throw bad('videoFps must be an integer 1..60 (0: no limit)');
+    if (!inRange(params.videoBitrate, 30, 20000)) throw bad('videoBitrate must be an integer 30..20000 kbit/s (0: no limit)');
+    if (params.resolution !== undefined) this._videoParams.resolution = params.resolution;
     if (params.resolutionMode !== undefined) this._videoParams.resolutionMode = params.resolutionMode;
+    if (params.videoFps !== undefined) this._sendLimits.maxFramerate = params.videoFps || undefined;
+    if (params.videoBitrate !== undefined) this._sendLimits.maxBitrate = params.videoBitrate ? params.videoBitrate * 1000 : undefined;
     if (this._local.video) {
       const [w, h] = this._targetSize({});
-      await this._local.video.applyConstraints({ width: { ideal: w }, height: { ideal: h } });
+      /** @type {MediaTrackConstraints} */
+      const c = { width: { ideal: w }, height: { ideal: h } };
+      if (this._sendLimits.maxFramerate) c.frameRate = { ideal: this._sendLimits.maxFramerate };
+      await this._local.video.applyConstraints(c);
     }
+    if (this._media) await this._media.setSendLimits(this._sendLimits);
+    log.info('setVideoEncoderParams', this._videoParams, this._sendLimits);
+  }
+
+  // ---- devices and views (devices.js) ----
+
+  /**
+   * The page's cameras, microphones and speakers (enumerateDevices; labels are empty until
+   * the page was allowed a device once). With a deviceType, only that type's list.
+   * @param {'camera'|'microphone'|'speaker'} [deviceType]
+   * @returns {Promise<import('./devices.js').DeviceInfo[]>}
+   */
+  async getDeviceList(deviceType) {
+    const list = await listDevices();
+    if (deviceType === undefined) return [...list.cameras, ...list.microphones, ...list.speakers];
+    const type = checkDeviceType(deviceType, 'getDeviceList');
+    return type === 'camera' ? list.cameras : type === 'microphone' ? list.microphones : list.speakers;
+  }
+
+  /**
+   * Switches to another camera: 'front' / 'back' (facingMode user / environment, as well as
+   * the browser can match it), or {facingMode} / {deviceId}. An open camera is replaced at
+   * once (replaceTrack on its sender: no renegotiation, the others keep receiving); the
+   * choice also applies to the next openCamera.
+   * @param {'front'|'back'|{facingMode?: 'user'|'environment', deviceId?: string}} camera
+   * @returns {Promise<void>}
+   */
+  async switchCamera(camera) {
+    return this._switchSource('video', cameraChoice(camera));
+  }
+
+  /**
+   * Switches the camera, microphone or speaker to deviceId (one of getDeviceList). An open
+   * camera or microphone is replaced during a call without renegotiation; the speaker is
+   * selectAudioPlaybackDevice.
+   * @param {{deviceType: 'camera'|'microphone'|'speaker', deviceId: string}} params
+   * @returns {Promise<void>}
+   */
+  async switchDevice(params) {
+    const type = checkDeviceType(params && params.deviceType, 'switchDevice');
+    if (typeof params.deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'switchDevice: deviceId must be a string');
+    if (type === 'speaker') return this.selectAudioPlaybackDevice(params.deviceId);
+    const choice = params.deviceId ? { deviceId: { exact: params.deviceId } } : {};
+    return this._switchSource(type === 'camera' ? 'video' : 'audio', choice);
+  }
+
+  /**
+   * Plays the remote audio on the output device deviceId ('' the default), now and for
+   * users who join later. Rejects with SdkErrorCode.NOT_SUPPORTED where the browser cannot
+   * choose an output (no HTMLMediaElement.setSinkId).
+   * @param {string} deviceId
+   * @returns {Promise<void>}
+   */
+  async selectAudioPlaybackDevice(deviceId) {
+    if (!canSelectSpeaker()) {
+      throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, 'selectAudioPlaybackDevice: this browser cannot choose an audio output (no setSinkId)');
+    }
+    if (typeof deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'selectAudioPlaybackDevice: deviceId must be a string');
+    const els = [...this._remote.values()].map((r) => r.audioEl).filter((el) => el);
+    await Promise.all(els.map((el) => setSpeaker(el, deviceId)));
+    this._speaker = deviceId;
+    log.info('audio output', deviceId || 'default');
+  }
+
+  /**
+   * How a user's video is drawn: fillMode 'fill' covers the view (cropping), 'fit' shows
+   * the whole frame; rotation (0, 90, 180, 270) turns it clockwise. userId '' or the own
+   * userId is the local preview. Applies now and to views started later.
+   * @param {{userId?: string, fillMode?: 'fill'|'fit', rotation?: 0|90|180|270}} params
+   */
+  async setVideoRenderParams(params) {
+    const rp = checkRenderParams(params || {});
+    const self = this._credentials ? this._credentials.userId : '';
+    const key = !params.userId || params.userId === self ? '' : params.userId;
+    this._render.set(key, { ...this._render.get(key), ...rp });
+    const el = key === '' ? this._localView : (this._remote.get(key) || { view: null }).view;
+    if (el) applyRenderParams(el, this._render.get(key));
+  }
+
+  /**
+   * Sets the SDK's console logging: LogLevel or 'debug' | 'info' | 'warn' (the default) |
+   * 'error' | 'none'. One level for the page.
+   * @param {number|string} level
+   */
+  setLogLevel(level) {
+    const parsed = parseLogLevel(level);
+    if (parsed === undefined) throw new ParleyError(ErrorCode.INVALID_PARAMS, `setLogLevel: unknown level ${level}`);
+    setLevel(parsed);
+  }
+
+  /**
+   * Background blur needs a person-segmentation model; this SDK ships none (web/README.md,
+   * "Background blur"). Rejects with SdkErrorCode.NOT_SUPPORTED.
+   * @param {number|{level: number}} _level
+   * @returns {Promise<never>}
+   */
+  setBlurBackground(_level) { // eslint-disable-line no-unused-vars
+    return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, `setBlurBackground: ${NO_SEGMENTATION}`));
+  }
+
+  /**
+   * A virtual background needs a person-segmentation model; this SDK ships none. Rejects
+   * with SdkErrorCode.NOT_SUPPORTED.
+   * @param {string|{image: string}} _image
+   * @returns {Promise<never>}
+   */
+  setVirtualBackground(_image) { // eslint-disable-line no-unused-vars
+    return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, `setVirtualBackground: ${NO_SEGMENTATION}`));
+  }
+
+  /**
+   * Beauty filters (skin smoothing) need face landmarks; a filter over the whole frame is not
+   * one. Rejects with SdkErrorCode.NOT_SUPPORTED (web/README.md, "Background blur").
+   * @param {number|{level: number}} _level
+   * @returns {Promise<never>}
+   */
+  setBeautyLevel(_level) { // eslint-disable-line no-unused-vars
+    return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, 'setBeautyLevel: skin smoothing needs a face model, which this SDK does not ship (see web/README.md, "Background blur")'));
+  }
+
+  /**
+   * Records a device choice of kind and, when that device is open, captures the chosen one
+   * and puts it in place: the local preview, and the sender (replaceTrack, no
+   * renegotiation) when published. The old track stops after the new one runs.
+   * @param {'audio'|'video'} kind
+   * @param {MediaTrackConstraints} choice
+   */
+  async _switchSource(kind, choice) {
+    this._devicePrefs[kind] = choice;
+    const old = this._local[kind];
+    if (!old || old.readyState === 'ended') return;
+    /** @type {MediaTrackConstraints} */
+    let c;
+    if (kind === 'video') {
+      const [w, h] = this._targetSize({});
+      c = { width: { ideal: w }, height: { ideal: h }, ...choice };
+      if (this._sendLimits.maxFramerate) c.frameRate = { ideal: this._sendLimits.maxFramerate };
+    } else {
+      const p = this._audioProcessing;
+      c = { echoCancellation: p, noiseSuppression: p, autoGainControl: p, ...choice };
+    }
+    const track = await captureTrack({ [kind]: c });
+    if (this._local[kind] !== old || this._destroyed) { // closed or switched meanwhile
+      track.stop();
+      return;
+    }
+    this._local[kind] = track;
+    if (kind === 'video') this._showLocal();
+    const media = this._media;
+    if (media && (!this._prep || this._prep.accepted)) await media.setTrack(kind, track);
+    old.stop();
+    log.info('switched', kind, 'to', track.label);
+  }
+
+  /** Shows the camera in the local view (muted, with its render params). */
+  _showLocal() {
+    if (!this._localView || !this._local.video) return;
+    this._localView.muted = true;
+    applyRenderParams(this._localView, this._render.get(''));
+    attachTrack(this._localView, this._local.video);
   }
 
   /**
@@ -587,7 +823,42 @@ export class ParleyCallEngine {
 
   /** @returns {{callId: string, roomId: RoomId, mediaType: number, role: number}|null} the current call */
   get currentCall() {
-    return this._call ? { ...this._call } : null;
+    if (!this._call) return null;
+    const { began, ...call } = this._call; // eslint-disable-line no-unused-vars
+    return call;
+  }
+
+  /**
+   * The user's call status: 'idle' (no call), 'waiting' (dialing, or ringing for this
+   * user), 'connected' (the call began for this user). Changes are reported with
+   * onCallStatusChanged {status, previous, callId}.
+   * @returns {'idle'|'waiting'|'connected'}
+   */
+  get callStatus() {
+    return /** @type {'idle'|'waiting'|'connected'} */ (this._status);
+  }
+
+  /** @returns {'idle'|'waiting'|'connected'} the same as callStatus (TUICallEngine's getter as a method) */
+  getCallStatus() {
+    return this.callStatus;
+  }
+
+  /**
+   * Sets the current call (null: none) and reports a change of callStatus. A call that
+   * began stays begun when a later result for the same call (join, call) sets it again.
+   * @param {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean}|null} call
+   */
+  _setCall(call) {
+    const prev = this._call;
+    if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
+    this._call = call;
+    const status = !call ? CallStatus.IDLE : call.began ? CallStatus.CONNECTED : CallStatus.WAITING;
+    if (status === this._status) return;
+    const previous = this._status;
+    this._status = status;
+    const callId = call ? call.callId : prev ? prev.callId : '';
+    log.info('call status', previous, '→', status, callId);
+    this._emit('onCallStatusChanged', { status, previous, callId });
   }
 
   /** Closes the connection, the media and the local devices. The engine is unusable after. */
@@ -600,6 +871,9 @@ export class ParleyCallEngine {
       this._local[kind] = null;
     }
     if (typeof window !== 'undefined') window.removeEventListener('online', this._onOnline);
+    if (typeof navigator !== 'undefined' && navigator.mediaDevices && navigator.mediaDevices.removeEventListener) {
+      navigator.mediaDevices.removeEventListener('devicechange', this._onDeviceChange);
+    }
     if (this._rpc) this._rpc.close(1000, 'destroyed');
     this._rpc = null;
     this._handlers.clear();
@@ -653,7 +927,7 @@ export class ParleyCallEngine {
           if (res.resumeToken !== oldToken) {
             // The server no longer had the session: the call and room are gone.
             this._endMedia();
-            this._call = null;
+            this._setCall(null);
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
           } else if (this._media) {
             await this._media.restartIce();
@@ -695,25 +969,25 @@ export class ParleyCallEngine {
         else if (this._early.length < MAX_EARLY_SIGNALS) this._early.push({ method, params });
         return;
       case 'onCallReceived':
-        this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: Role.CALLED };
+        this._setCall({ callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: Role.CALLED });
         // Before the app hears of the call: prepareCall goes out ahead of an accept its
         // handler may send at once.
         this._prepareCall(params.callId, params.mediaType);
         break;
       case 'onCallBegin':
-        this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: params.role };
+        this._setCall({ callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: params.role, began: true });
         this._startMedia(params.roomId);
         this._callBegan(params.callId);
         break;
       case 'onCallEnd':
       case 'onCallCancelled':
         if (this._call && this._call.callId === params.callId) {
-          this._call = null;
+          this._setCall(null);
           this._endMedia();
         }
         break;
       case 'onCallMediaTypeChanged':
-        if (this._call && this._call.callId === params.callId) this._call.mediaType = params.newMediaType;
+        if (this._call && this._call.callId === params.callId) this._call = { ...this._call, mediaType: params.newMediaType };
         if (params.newMediaType === MediaType.AUDIO && this._local.video) {
           this.closeCamera().catch((err) => this._reportError(err));
         }
@@ -729,7 +1003,7 @@ export class ParleyCallEngine {
       case 'onKickedOffline':
         this._credentials = null;
         this._session = null;
-        this._call = null;
+        this._setCall(null);
         this._endMedia();
         break;
       default:
@@ -831,6 +1105,7 @@ export class ParleyCallEngine {
       iceTransportPolicy: this._opts.iceTransportPolicy || 'all',
       simulcast: this._opts.simulcast,
       startBitrateKbps: this._opts.startBitrateKbps,
+      sendLimits: { ...this._sendLimits },
       onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
       onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),
       onError: (err) => this._reportMediaError(err),
@@ -862,7 +1137,7 @@ export class ParleyCallEngine {
   _remoteEntry(userId) {
     let r = this._remote.get(userId);
     if (!r) {
-      r = { audio: null, video: null, audioEl: null, view: null, wish: null };
+      r = { audio: null, video: null, audioEl: null, view: null, wish: null, unwatch: null };
       this._remote.set(userId, r);
     }
     return r;
@@ -875,6 +1150,7 @@ export class ParleyCallEngine {
       if (!r.audioEl) {
         r.audioEl = new Audio();
         r.audioEl.autoplay = true;
+        if (this._speaker) setSpeaker(r.audioEl, this._speaker).catch((err) => this._reportError(err));
       }
       attachTrack(r.audioEl, track);
     } else {
@@ -899,6 +1175,7 @@ export class ParleyCallEngine {
   _forgetRemote(userId) {
     const r = this._remote.get(userId);
     if (!r) return;
+    if (r.unwatch) r.unwatch();
     if (r.audioEl) r.audioEl.srcObject = null;
     if (r.view) r.view.srcObject = null;
     this._remote.delete(userId);
@@ -911,6 +1188,25 @@ export class ParleyCallEngine {
     if (this._videoParams.resolutionMode === ResolutionMode.PORTRAIT && w > h) [w, h] = [h, w];
     return [w, h];
   }
+}
+
+/**
+ * The protocol's CallParams of a call / calls request: params.params, plus the flat members
+ * the TUICallEngine Web SDK takes next to the user list — roomID (an integer room),
+ * strRoomID (a string room; wins over roomID), timeout, userData, offlinePushInfo. A member
+ * of params.params wins over its flat form.
+ * @param {{params?: CallParams} & FlatCallParams} p
+ * @returns {CallParams}
+ */
+function callParamsOf(p) {
+  /** @type {CallParams} */
+  const out = {};
+  const room = p.strRoomID || p.roomID;
+  if (room) out.roomId = room;
+  for (const key of ['timeout', 'userData', 'offlinePushInfo']) {
+    if (p[key] !== undefined) out[key] = p[key];
+  }
+  return { ...out, ...(p.params || {}) };
 }
 
 /** getUserMedia for one kind, with errors as ParleyError(MEDIA_DEVICE). */
