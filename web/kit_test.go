@@ -271,3 +271,138 @@ func TestKitCall(t *testing.T) {
 	}
 	kitScreenshot(t, bob, "kit-history.png")
 }
+
+// notificationSpyJS makes the page look hidden and records the system notifications the
+// kit shows (window.notes) with permission granted: a headless browser has no
+// notification center to look at.
+const notificationSpyJS = `(() => {
+  Object.defineProperty(document, 'hidden', {get: () => true, configurable: true});
+  window.notes = [];
+  window.Notification = class { constructor(title, opts) { window.notes.push({title, body: opts.body, open: true}); this.n = window.notes[window.notes.length - 1]; }
+    close() { this.n.open = false; } static get permission() { return 'granted'; } static requestPermission() { return Promise.resolve('granted'); } };
+  return true;
+})()`
+
+// TestKitVoiceAnswerMuteModeBanner: bob's kit speaks Chinese and is in mute mode: alice's
+// video call rings without a tone on bob's side (alice hears ringback), the incoming
+// screen is in Chinese, bob answers with voice and both hear each other in an audio call
+// without cameras. Then bob turns mute mode off and the incoming banner on; with the page
+// hidden, alice's next call shows the banner, rings, and raises a system notification;
+// bob rejects from the banner and both kits are idle.
+func TestKitVoiceAnswerMuteModeBanner(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	bob.do(chromedp.SetValue(chromedp.CSS("#language"), "zh-cn"), chromedp.Click(chromedp.CSS("#mute-mode")))
+	eval[bool](bob, `document.getElementById('language').dispatchEvent(new Event('change'))`)
+	waitFor[bool](bob, "the kit in Chinese", kitJS+`.language === 'zh-cn'`, kitWait)
+
+	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
+	waitKitStatus(bob, "BE_INVITED")
+	waitFor[bool](alice, "alice's ringback", kitJS+`.bell === 'outgoing'`, kitWait)
+	if got := eval[string](bob, kitJS+`.bell`); got != "" {
+		t.Errorf("bob's kit in mute mode sounds the %q tone", got)
+	}
+	if got := eval[string](bob, `(`+kitButtonJS("accept")+`).getAttribute('aria-label')`); got != "接听" {
+		t.Errorf("bob's accept button says %q, want 接听", got)
+	}
+	kitClick(bob, "answerVoice")
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_C2C_AUDIO")
+	}
+	for _, b := range bs {
+		waitHearing(t, b)
+		waitFor[bool](b, "the camera closed", `window.parleyDemo.engine._local.video === null`, kitWait)
+		if eval[bool](b, `!!(`+kitButtonJS("camera")+`)`) {
+			t.Errorf("%s: an audio call shows a camera button", b.name)
+		}
+	}
+	kitClick(alice, "hangup")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+
+	// The banner: mute mode off, banner on, the page hidden.
+	bob.do(chromedp.Click(chromedp.CSS("#mute-mode")), chromedp.Click(chromedp.CSS("#banner")))
+	eval[bool](bob, notificationSpyJS)
+	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
+	waitKitStatus(bob, "BE_INVITED")
+	waitFor[bool](bob, "the banner", `!`+kitJS+`.shadowRoot.querySelector('[data-ref=banner]').hidden && `+kitJS+`.shadowRoot.querySelector('[data-ref=incoming]').hidden`, kitWait)
+	waitFor[bool](bob, "the ringtone", kitJS+`.bell === 'incoming'`, kitWait)
+	if got := eval[string](bob, `JSON.stringify(window.notes)`); got != `[{"title":"来电","body":"alice 邀请你通话","open":true}]` {
+		t.Errorf("bob's notifications: %s", got)
+	}
+	kitClick(bob, "reject")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+	if got := eval[string](bob, `JSON.stringify(window.notes.map((n) => n.open))`); got != "[false]" {
+		t.Errorf("the notification stayed open after the reject: %s", got)
+	}
+	kitNoErrors(t, alice, bob)
+}
+
+// TestKitGroupCall: alice video-calls bob and carol; both accept; each of the three sees
+// the two others in the grid; alice opens the member list and invites dave from it; dave
+// accepts and all four see the three others; the speaker view puts one tile on top.
+func TestKitGroupCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob", "carol", "dave")
+	alice, bob, carol, dave := bs[0], bs[1], bs[2], bs[3]
+	eval[bool](alice, `(document.getElementById('add-user').value = 'dave', document.querySelector('#add-form button').click(), true)`)
+	waitFor[bool](alice, "dave in alice's people", `window.parleyDemo.kit.contacts.some((c) => c.userId === 'dave')`, kitWait)
+
+	eval[bool](alice, kitJS+`.groupCall({userIdList: ['bob', 'carol'], type: 2}).then(() => true)`)
+	waitKitStatus(alice, "DIALING_GROUP")
+	for _, b := range []*browser{bob, carol} {
+		waitKitStatus(b, "BE_INVITED")
+		kitClick(b, "accept")
+	}
+	sees := func(b *browser, others ...*browser) {
+		t.Helper()
+		for _, o := range others {
+			if o != b {
+				waitFor[bool](b, o.name+"'s tile playing", tilePlayingJS(o.name), 60*time.Second)
+			}
+		}
+	}
+	for _, b := range []*browser{alice, bob, carol} {
+		waitKitStatus(b, "CALLING_GROUP_VIDEO")
+		sees(b, alice, bob, carol)
+	}
+
+	kitClick(alice, "invite")
+	waitFor[bool](alice, "the member list", kitJS+`.shadowRoot.querySelectorAll('[data-ref=memberList] li').length === 3`, kitWait)
+	waitFor[bool](alice, "dave offered", `!!`+kitJS+`.shadowRoot.querySelector('[data-invite=dave]')`, kitWait)
+	eval[bool](alice, `(`+kitJS+`.shadowRoot.querySelector('[data-invite=dave]').click(), true)`)
+	waitKitStatus(dave, "BE_INVITED")
+	for _, b := range []*browser{alice, bob, carol} {
+		waitFor[bool](b, "dave ringing in the call", tileJS("dave")+` && `+tileJS("dave")+`.classList.contains('ringing')`, kitWait)
+	}
+	kitClick(dave, "accept")
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_GROUP_VIDEO")
+		sees(b, bs...)
+		if n := eval[int](b, kitJS+`.shadowRoot.querySelectorAll('.stage .tile').length`); n != 4 {
+			t.Errorf("%s: %d tiles, want 4", b.name, n)
+		}
+	}
+	waitFor[bool](alice, "dave joined in the member list", kitJS+`.shadowRoot.querySelector('[data-ref=memberList] li[data-user-id=dave] .state').textContent === 'in the call'`, kitWait)
+	alice.do(chromedp.KeyEvent(kb.Escape))
+	waitFor[bool](alice, "the member list closed", kitJS+`.shadowRoot.querySelector('[data-ref=invitePanel]').hidden`, kitWait)
+	if cols := eval[string](alice, kitJS+`.shadowRoot.querySelector('.stage').style.getPropertyValue('--cols')`); cols != "2" {
+		t.Errorf("a grid of 4 has %q columns, want 2", cols)
+	}
+	kitScreenshot(t, alice, "kit-group.png")
+
+	kitClick(alice, "layout")
+	waitFor[bool](alice, "the speaker view", kitJS+`.shadowRoot.querySelector('.stage').classList.contains('speaker') && `+kitJS+`.shadowRoot.querySelectorAll('.stage .tile.main').length === 1`, kitWait)
+
+	for _, b := range bs {
+		eval[bool](b, kitJS+`.hangup().then(() => true)`)
+	}
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+	kitNoErrors(t, bs...)
+}

@@ -73,7 +73,7 @@ func Handler(opts Options) http.Handler {
 	mux.Handle("/sdk/", onlyGet(withCORS(opts.AllowedOrigins, http.StripPrefix("/sdk/", http.FileServerFS(sdk)))))
 	mux.Handle("/", onlyGet(http.FileServerFS(demo)))
 	mux.Handle("/dev/", http.NotFoundHandler())
-	mux.Handle("/kit/", onlyGet(http.StripPrefix("/kit/", http.FileServerFS(mustSub("kit")))))
+	mux.Handle("/kit/", onlyGet(withCORS(opts.AllowedOrigins, http.StripPrefix("/kit/", http.FileServerFS(mustSub("kit"))))))
 	switch err := opts.Validate(); {
 	case err != nil:
 		logger.Error("development userSig and room grant endpoints disabled", "error", err)

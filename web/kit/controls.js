@@ -47,17 +47,22 @@ export const controls = {
     this._render();
   },
 
-  /** The next camera (front/back on phones, the next one listed elsewhere). */
+  /**
+   * The next camera: the next one listed where there are several, else the other facing
+   * (front / back) where the engine can switch it.
+   */
   async _switchCamera() {
     const s = this._s;
     try {
-      if (typeof this._engine.switchCamera === 'function') {
-        await this._engine.switchCamera();
-      } else {
-        const cams = (await listDevices()).videoinput;
-        const current = trackDeviceId(s.members.local().video.srcObject && s.members.local().video.srcObject.getVideoTracks()[0]);
+      const cams = (await listDevices()).videoinput;
+      const stream = s.members.local().video.srcObject;
+      const current = trackDeviceId(stream && stream.getVideoTracks()[0]);
+      if (cams.length > 1) {
         const i = cams.findIndex((c) => c.deviceId === current);
-        if (cams.length > 1) await this._switchDevice('videoinput', cams[(i + 1) % cams.length].deviceId);
+        await this._switchDevice('videoinput', cams[(i + 1) % cams.length].deviceId);
+      } else if (typeof this._engine.switchCamera === 'function') {
+        this._facing = this._facing === 'back' ? 'front' : 'back';
+        await this._engine.switchCamera(this._facing);
       }
     } catch (err) {
       this._fail(err);
@@ -146,12 +151,14 @@ export const controls = {
     if (fn) fn();
   },
 
+  /** Opens panel name ('' closes the open one and gives the focus back to its button). */
   _panel(name) {
+    const was = this._s.panel;
     this._s.panel = name;
     if (name === 'devices') this._fillDevicePanel();
     this._render();
     if (name) this._focusFirst(name === 'devices' ? this._ref.devicePanel : this._ref.invitePanel);
-    else this._btn('hangup').focus();
+    else if (was) this._btn(was).focus();
   },
 
   /** Escape closes a panel; Tab stays inside a full-page screen. */

@@ -38,7 +38,7 @@ export function trackDeviceId(track) {
  */
 export async function switchDevice(engine, kind, deviceId, local) {
   if (kind === 'audiooutput') {
-    if (typeof engine.selectAudioPlaybackDevice === 'function') await engine.selectAudioPlaybackDevice({ deviceId });
+    if (typeof engine.selectAudioPlaybackDevice === 'function') await engine.selectAudioPlaybackDevice(deviceId);
     return;
   }
   if (typeof engine.switchDevice === 'function') {

@@ -120,6 +120,7 @@ export class ParleyCallKit extends HTMLElement {
     on('onUserVoiceVolumeChanged', this._onVolume);
     on('onUserNetworkQualityChanged', this._onQuality);
     on('onKickedOffline', () => this._end(''));
+    on('onDeviceListUpdated', () => { if (this._s.panel === 'devices') this._fillDevicePanel(); });
     this._localTile();
   }
 
@@ -479,8 +480,13 @@ export class ParleyCallKit extends HTMLElement {
     const engine = this._engine;
     const local = s.members.local();
     const mic = engine.openMicrophone({ audioProcessing: this._opts.audioProcessing }).then(() => { s.micOn = true; });
+    // The call may have become an audio call while the camera opened (the other side
+    // answered with voice): then it closes again.
     const cam = s.mediaType === MediaType.VIDEO
-      ? engine.openCamera({ element: local.video }).then(() => { s.camOn = true; })
+      ? engine.openCamera({ element: local.video }).then(() => {
+        if (this._s === s && s.mediaType === MediaType.VIDEO) s.camOn = true;
+        else return engine.closeCamera();
+      })
       : Promise.resolve();
     s.devices = Promise.allSettled([mic, cam]).then((results) => {
       for (const r of results) if (r.status === 'rejected' && this._s === s) this._fail(r.reason);
