@@ -413,6 +413,9 @@ function viewRemote(userId) {
 }
 
 engine.on('onUserVideoAvailable', async (ev) => {
+  // After onCallEnd the server still reports the others' tracks going away: the call's
+  // tiles are gone and stay gone.
+  if (state.view !== 'incall') return;
   const tile = tileFor(ev.userId);
   tile.classList.toggle('no-video', !ev.isVideoAvailable);
   if (ev.isVideoAvailable) {
@@ -426,6 +429,7 @@ engine.on('onUserVideoAvailable', async (ev) => {
 });
 
 engine.on('onUserAudioAvailable', (ev) => {
+  if (state.view !== 'incall') return;
   tileFor(ev.userId).classList.toggle('muted-mic', !ev.isAudioAvailable);
 });
 
