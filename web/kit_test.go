@@ -3,6 +3,9 @@ package web
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,11 +174,20 @@ func TestKitCall(t *testing.T) {
 	waitFor[bool](bob, "the focus on Accept", kitFocusedJS+` === 'accept'`, kitWait)
 	kitScreenshot(t, bob, "kit-incoming.png")
 	kitScreenshot(t, alice, "kit-outgoing.png")
-	// The hang-up button of the outgoing screen is inside the viewport (kitClick checks).
-	r := eval[float64](alice, `(() => { const r = (`+kitButtonJS("hangup")+`).getBoundingClientRect(); return innerHeight - r.bottom; })()`)
-	if r < 0 {
-		t.Errorf("alice's hang-up button is %.0f px below the fold", -r)
+	// Every control of the outgoing screen, Hang up included, is inside the viewport, on a
+	// desktop window and on phone-sized ones.
+	for _, vp := range []struct{ w, h int64 }{{0, 0}, {390, 740}, {740, 390}} {
+		if vp.w != 0 {
+			alice.do(chromedp.EmulateViewport(vp.w, vp.h))
+		}
+		outside := eval[string](alice, `[...`+kitJS+`.shadowRoot.querySelectorAll('.controls button')].filter((b) => b.getClientRects().length > 0)
+		  .filter((b) => { const r = b.getBoundingClientRect(); return r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth; })
+		  .map((b) => b.dataset.action).join()`)
+		if outside != "" {
+			t.Errorf("alice's outgoing screen at %dx%d: controls outside the viewport: %s", vp.w, vp.h, outside)
+		}
 	}
+	alice.do(chromedp.EmulateReset())
 
 	// Keyboard-only accept.
 	bob.do(chromedp.KeyEvent(kb.Enter))
@@ -405,4 +417,57 @@ func TestKitGroupCall(t *testing.T) {
 		waitKitStatus(b, "IDLE")
 	}
 	kitNoErrors(t, bs...)
+}
+
+// declaredMembers lists the member names declared in class name of a .d.ts file.
+func declaredMembers(t *testing.T, path, name string) []string {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := regexp.MustCompile(`(?s)export declare class ` + name + ` extends HTMLElement \{\n(.*?)\n\}`).FindSubmatch(src)
+	if body == nil {
+		t.Fatalf("%s declares no class %s", path, name)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^  (?:readonly )?(\w+)[(:<]`).FindAllSubmatch(body[1], -1) {
+		if n := string(m[1]); !seen[n] && n != "addEventListener" {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestKitDeclarationsMatchElement: kit/parley-call-kit.d.ts declares exactly the public
+// methods, getters and callback properties of <parley-call-kit> and
+// <parley-call-history> as the browser sees them (names without a leading underscore;
+// custom element callbacks left out). tsc checks the declarations themselves
+// (TestSDKTypeScript).
+func TestKitDeclarationsMatchElement(t *testing.T) {
+	srv := startTestServer(t, true)
+	b := newBrowsers(t, "page")[0]
+	b.do(chromedp.Navigate(srv.URL + "/"))
+	waitFor[bool](b, "the kit defined", `!!customElements.get('parley-call-kit') && !!customElements.get('parley-call-history')`, kitWait)
+	tests := []struct{ class, tag string }{
+		{class: "ParleyCallKit", tag: "parley-call-kit"},
+		{class: "ParleyCallHistory", tag: "parley-call-history"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.class, func(t *testing.T) {
+			got := eval[[]string](b, fmt.Sprintf(`(() => {
+			  const el = document.createElement(%q), names = new Set(Object.keys(el));
+			  for (const n of Object.getOwnPropertyNames(customElements.get(%q).prototype)) names.add(n);
+			  const internal = ['constructor', 'connectedCallback', 'disconnectedCallback', 'attributeChangedCallback'];
+			  return [...names].filter((n) => !n.startsWith('_') && !internal.includes(n)).sort();
+			})()`, tt.tag, tt.tag))
+			want := declaredMembers(t, "kit/parley-call-kit.d.ts", tt.class)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("%s members:\n in the browser: %v\n declared:       %v", tt.class, got, want)
+			}
+		})
+	}
 }

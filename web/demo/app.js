@@ -250,7 +250,7 @@ async function refreshHistory() {
   }
 }
 
-kit.addEventListener('error', (ev) => events.push({ name: 'kitError', payload: ev.detail, at: Date.now() }));
+kit.addEventListener('kitError', (ev) => events.push({ name: 'kitError', payload: ev.detail, at: Date.now() }));
 history.addEventListener('callback', (ev) => call(ev.detail.userIdList, ev.detail.type));
 kit.addEventListener('afterCalling', () => refreshHistory());
 kit.addEventListener('beforeCalling', (ev) => addPeople(ev.detail.userIdList));

@@ -187,7 +187,7 @@ export const controls = {
   _fail(err) {
     const message = (err && err.message) || String(err);
     this._toast(this._t('errorPrefix', { message }));
-    this.dispatchEvent(new CustomEvent('error', { detail: { code: err && err.code, message } }));
+    this.dispatchEvent(new CustomEvent('kitError', { detail: { code: err && err.code, message } }));
   },
 
   /** Media requests that crossed the end of the call ("not in a room") are not errors. */
