@@ -267,6 +267,13 @@ func TestKitCall(t *testing.T) {
 	setLanguage(alice, "en")
 	waitFor[bool](alice, "English labels", `(`+kitButtonJS("mic")+`).getAttribute('aria-label') === 'Mute microphone'`, kitWait)
 
+	// Switch to audio: both kits show an audio call and the cameras close.
+	kitClick(alice, "toAudio")
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_C2C_AUDIO")
+		waitFor[bool](b, "the camera closed", `window.parleyDemo.engine._local.video === null`, kitWait)
+	}
+
 	// Keyboard-only hang up on bob's side.
 	tabTo(bob, "hangup")
 	bob.do(chromedp.KeyEvent(kb.Enter))
@@ -407,8 +414,28 @@ func TestKitGroupCall(t *testing.T) {
 	}
 	kitScreenshot(t, alice, "kit-group.png")
 
+	// Bob turns his camera and microphone off: the others see his avatar and the muted
+	// microphone; his camera back on, his video plays again on their kept views (D44).
+	kitClick(bob, "camera")
+	kitClick(bob, "mic")
+	waitFor[bool](bob, "the labels saying the next action", `(`+kitButtonJS("camera")+`).getAttribute('aria-label') === 'Turn camera on' && (`+kitButtonJS("mic")+`).getAttribute('aria-label') === 'Unmute microphone'`, kitWait)
+	for _, b := range []*browser{alice, carol, dave} {
+		waitFor[bool](b, "bob's avatar and muted microphone", tileJS("bob")+`.classList.contains('no-video') && `+tileJS("bob")+`.classList.contains('muted-mic')`, kitWait)
+	}
+	kitClick(bob, "camera")
+	kitClick(bob, "mic")
+	for _, b := range []*browser{alice, carol, dave} {
+		waitFor[bool](b, "bob's video back", tilePlayingJS("bob")+` && !`+tileJS("bob")+`.classList.contains('muted-mic')`, 60*time.Second)
+	}
+
 	kitClick(alice, "layout")
 	waitFor[bool](alice, "the speaker view", kitJS+`.shadowRoot.querySelector('.stage').classList.contains('speaker') && `+kitJS+`.shadowRoot.querySelectorAll('.stage .tile.main').length === 1`, kitWait)
+
+	// Full screen and back.
+	kitClick(alice, "fullscreen")
+	waitFor[bool](alice, "full screen", `document.fullscreenElement === `+kitJS+` && (`+kitButtonJS("fullscreen")+`).getAttribute('aria-label') === 'Exit full screen'`, kitWait)
+	kitClick(alice, "fullscreen")
+	waitFor[bool](alice, "full screen left", `document.fullscreenElement === null && (`+kitButtonJS("fullscreen")+`).getAttribute('aria-label') === 'Enter full screen'`, kitWait)
 
 	for _, b := range bs {
 		eval[bool](b, kitJS+`.hangup().then(() => true)`)
