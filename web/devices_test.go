@@ -22,7 +22,8 @@ func senderTrackJS(kind string) string {
 // old one stopped, no new offer or answer on either side, bob keeps decoding and
 // hearing her), limits her video (setVideoEncoderParams: the senders' parameters and the
 // sent frames follow), sets how views render (setVideoRenderParams), chooses the audio
-// output (selectAudioPlaybackDevice) and the log level (setLogLevel); background effects
+// output (selectAudioPlaybackDevice), mutes the others' audio (muteAllRemoteAudio) and
+// sets the log level (setLogLevel); background effects
 // are refused with NOT_SUPPORTED.
 func TestBrowserSDKDevices(t *testing.T) {
 	alice, bob := startExampleCall(t)
@@ -115,6 +116,13 @@ func TestBrowserSDKDevices(t *testing.T) {
 	  await window.parleyExample.engine.selectAudioPlaybackDevice(id); return id + ' ' + window.parleyExample.engine._remote.get('bob').audioEl.sinkId; })()`)
 	if id, got, _ := strings.Cut(sink, " "); id != got {
 		t.Errorf("selectAudioPlaybackDevice(%q): the audio element plays on %q", id, got)
+	}
+
+	// The speaker button: bob's audio element plays muted, then unmuted again.
+	for _, mute := range []bool{true, false} {
+		if got := eval[bool](alice, fmt.Sprintf(`%s.muteAllRemoteAudio(%t).then(() => window.parleyExample.engine._remote.get('bob').audioEl.muted)`, e, mute)); got != mute {
+			t.Errorf("muteAllRemoteAudio(%t): bob's audio element muted %t", mute, got)
+		}
 	}
 
 	// Logging: 'debug' prints the SDK's messages, 'none' nothing; a bad level throws.

@@ -238,6 +238,13 @@ func TestKitCall(t *testing.T) {
 	bob.do(chromedp.KeyEvent(kb.Escape)) // closes the device panel
 	waitFor[bool](bob, "the device panel closed", kitJS+`.shadowRoot.querySelector('[data-ref=devicePanel]').hidden`, kitWait)
 
+	// The speaker button mutes and unmutes the others' audio.
+	remoteAudioMutedJS := `[...window.parleyDemo.engine._remote.values()].filter((r) => r.audioEl).map((r) => r.audioEl.muted).join()`
+	kitClick(alice, "speaker")
+	waitFor[bool](alice, "bob's audio muted", remoteAudioMutedJS+` === 'true' && (`+kitButtonJS("speaker")+`).getAttribute('aria-label') === 'Unmute speaker'`, kitWait)
+	kitClick(alice, "speaker")
+	waitFor[bool](alice, "bob's audio playing", remoteAudioMutedJS+` === 'false' && (`+kitButtonJS("speaker")+`).getAttribute('aria-label') === 'Mute speaker'`, kitWait)
+
 	// Minimize: Picture-in-Picture where the browser grants it, else the mini view.
 	kitClick(alice, "minimize")
 	mode := waitFor[string](alice, "the float window", kitJS+`.floatMode`, kitWait)

@@ -39,12 +39,29 @@ const requestLogJS = `(() => { const e = window.parleyExample.engine, req = e._r
   e._request = (m, p) => { window.requestLog[m] = (window.requestLog[m] || 0) + 1; return req(m, p); };
   return true; })()`
 
-// startExampleCall starts a Parley server whose allowed_origins is a second origin that
+// startExampleCall opens the example page for alice and bob (openExamplePages) and has
+// alice video-call bob, who accepts on the page.
+func startExampleCall(t *testing.T) (alice, bob *browser) {
+	t.Helper()
+	alice, bob = openExamplePages(t)
+	alice.do(
+		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
+		chromedp.Click(chromedp.CSS("#call-video")),
+	)
+	waitFor[bool](bob, "the incoming call", `!document.getElementById('incoming').hidden && document.getElementById('caller').textContent === 'alice'`, 20*time.Second)
+	bob.do(chromedp.Click(chromedp.CSS("#accept")))
+	for _, b := range []*browser{alice, bob} {
+		waitFor[int](b, "onCallBegin", onExamplePage(t, eventCountJS("onCallBegin", "p.mediaType === 2")), 20*time.Second)
+	}
+	return alice, bob
+}
+
+// openExamplePages starts a Parley server whose allowed_origins is a second origin that
 // serves the example page, opens the page there in two browsers (it imports the SDK from
 // the Parley server, cross-origin), logs alice and bob in through the page's form with
-// userSigs minted here (as an app's backend would), counts their requests (requestLogJS),
-// and has alice video-call bob, who accepts on the page.
-func startExampleCall(t *testing.T) (alice, bob *browser) {
+// userSigs minted here (as an app's backend would) and counts their requests
+// (requestLogJS).
+func openExamplePages(t *testing.T) (alice, bob *browser) {
 	t.Helper()
 	site := serveExample(t)
 	srv := startTestServerFor(t, true, []string{site})
@@ -68,15 +85,6 @@ func startExampleCall(t *testing.T) (alice, bob *browser) {
 		)
 		waitFor[int](b, "onSdkReady", onExamplePage(t, eventCountJS("onSdkReady", "")), 20*time.Second)
 		eval[bool](b, requestLogJS)
-	}
-	alice.do(
-		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
-		chromedp.Click(chromedp.CSS("#call-video")),
-	)
-	waitFor[bool](bob, "the incoming call", `!document.getElementById('incoming').hidden && document.getElementById('caller').textContent === 'alice'`, 20*time.Second)
-	bob.do(chromedp.Click(chromedp.CSS("#accept")))
-	for _, b := range bs {
-		waitFor[int](b, "onCallBegin", onExamplePage(t, eventCountJS("onCallBegin", "p.mediaType === 2")), 20*time.Second)
 	}
 	return alice, bob
 }

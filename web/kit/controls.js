@@ -33,14 +33,12 @@ export const controls = {
     this._render();
   },
 
-  /** Speaker on/off: the engine's playback mute where it has one (web/README.md). */
+  /** Speaker on/off: the others' audio plays muted or not (the engine's muteAllRemoteAudio). */
   async _toggleSpeaker() {
     const s = this._s;
-    const mute = s.speakerOn;
     try {
-      if (typeof this._engine.muteAllRemoteAudio === 'function') await this._engine.muteAllRemoteAudio(mute);
-      else if (this._engine._remote) for (const r of this._engine._remote.values()) if (r.audioEl) r.audioEl.muted = mute;
-      s.speakerOn = !mute;
+      await this._engine.muteAllRemoteAudio(s.speakerOn);
+      s.speakerOn = !s.speakerOn;
     } catch (err) {
       this._fail(err);
     }

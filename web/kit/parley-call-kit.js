@@ -376,6 +376,7 @@ export class ParleyCallKit extends HTMLElement {
     if (s.minimized === 'pip') exitPictureInPicture(...this.shadowRoot.querySelectorAll('video'));
     if (document.fullscreenElement === this) document.exitFullscreen().catch(() => {});
     const engine = this._engine;
+    if (!s.speakerOn) engine.muteAllRemoteAudio(false).catch(() => {}); // the next call is heard
     const devices = s.devices || Promise.resolve();
     devices.finally(() => {
       if (this._s.phase !== 'idle') return; // a new call uses them

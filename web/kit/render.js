@@ -94,6 +94,7 @@ export function renderKit(kit) {
   showAction(root, 'camera', video);
   label(kit._btn('speaker'), t(s.speakerOn ? 'speakerOff' : 'speakerOn'), s.speakerOn ? 'speaker' : 'speakerOff');
   kit._btn('speaker').classList.toggle('off', !s.speakerOn);
+  showAction(root, 'speaker', !!kit._engine && typeof kit._engine.muteAllRemoteAudio === 'function');
   label(kit._btn('switchCamera'), t('switchCamera'));
   showAction(root, 'switchCamera', video);
   kit._btn('switchCamera').disabled = !s.camOn;

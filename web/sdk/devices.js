@@ -1,12 +1,10 @@
-// Parley SDK — devices and views: the device list, capture constraints of a chosen device,
-// audio playback devices, how a <video> renders (fill mode, rotation) and the playback
-// callbacks of a remote view. Helpers without state of their own; the engine (parley.js)
-// keeps the choices.
+// Parley SDK — devices and views: the device list, capturing a device (getUserMedia) and
+// the constraints of a chosen one, audio playback devices, the <video> of a view, how it
+// renders (fill mode, rotation) and the playback callbacks of a remote view. Helpers
+// without state of their own; the engine (parley.js) keeps the choices.
 
+import { ErrorCode } from './enums.js';
 import { ParleyError, SdkErrorCode } from './rpc.js';
-
-/** The server's "invalid params" code (ErrorCode.INVALID_PARAMS of parley.js), used for bad arguments. */
-const INVALID_PARAMS = -32602;
 
 /** Device types of getDeviceList and switchDevice, with the MediaDeviceInfo.kind of each. */
 const DEVICE_KINDS = Object.freeze({ camera: 'videoinput', microphone: 'audioinput', speaker: 'audiooutput' });
@@ -28,7 +26,7 @@ const DEVICE_KINDS = Object.freeze({ camera: 'videoinput', microphone: 'audioinp
  */
 export function checkDeviceType(type, method) {
   if (typeof type === 'string' && Object.hasOwn(DEVICE_KINDS, type)) return /** @type {DeviceType} */ (type);
-  throw new ParleyError(INVALID_PARAMS, `${method}: deviceType must be 'camera', 'microphone' or 'speaker'`);
+  throw new ParleyError(ErrorCode.INVALID_PARAMS, `${method}: deviceType must be 'camera', 'microphone' or 'speaker'`);
 }
 
 /**
@@ -63,7 +61,7 @@ export function cameraChoice(camera) {
     if (typeof camera.deviceId === 'string' && camera.deviceId !== '') return { deviceId: { exact: camera.deviceId } };
     if (camera.facingMode === 'user' || camera.facingMode === 'environment') return { facingMode: { ideal: camera.facingMode } };
   }
-  throw new ParleyError(INVALID_PARAMS, "switchCamera: give 'front', 'back', {facingMode: 'user'|'environment'} or {deviceId}");
+  throw new ParleyError(ErrorCode.INVALID_PARAMS, "switchCamera: give 'front', 'back', {facingMode: 'user'|'environment'} or {deviceId}");
 }
 
 /** @returns {boolean} whether this browser can choose an audio output (HTMLMediaElement.setSinkId) */
@@ -94,13 +92,13 @@ export function checkRenderParams(p) {
   const out = {};
   if (p.fillMode !== undefined) {
     if (p.fillMode !== 'fill' && p.fillMode !== 'fit') {
-      throw new ParleyError(INVALID_PARAMS, "setVideoRenderParams: fillMode must be 'fill' or 'fit'");
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, "setVideoRenderParams: fillMode must be 'fill' or 'fit'");
     }
     out.fillMode = p.fillMode;
   }
   if (p.rotation !== undefined) {
     if (![0, 90, 180, 270].includes(p.rotation)) {
-      throw new ParleyError(INVALID_PARAMS, 'setVideoRenderParams: rotation must be 0, 90, 180 or 270');
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, 'setVideoRenderParams: rotation must be 0, 90, 180 or 270');
     }
     out.rotation = p.rotation;
   }
@@ -149,4 +147,48 @@ export function watchPlayback(el, userId, cb) {
   if (el.paused || el.readyState < 3) loading();
   else call(cb.onPlaying, { userId });
   return () => ac.abort();
+}
+
+/** getUserMedia for one kind, with errors as ParleyError(MEDIA_DEVICE). */
+export async function captureTrack(constraints) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new ParleyError(SdkErrorCode.MEDIA_DEVICE, 'getUserMedia is not available (a secure origin is required)');
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    return stream.getTracks()[0];
+  } catch (err) {
+    throw new ParleyError(SdkErrorCode.MEDIA_DEVICE, `getUserMedia: ${err.name}: ${err.message}`);
+  }
+}
+
+/**
+ * The <video> to render into: the element itself, or a <video> child created in it.
+ * @param {ViewElement} el
+ * @returns {HTMLVideoElement}
+ */
+export function videoElementFor(el) {
+  const node = typeof el === 'string' ? document.getElementById(el) : el;
+  if (!node) throw new ParleyError(ErrorCode.INVALID_PARAMS, `no element ${el}`);
+  if (node instanceof HTMLVideoElement) return node;
+  let video = node.querySelector('video');
+  if (!video) {
+    video = document.createElement('video');
+    video.style.width = '100%';
+    video.style.height = '100%';
+    node.appendChild(video);
+  }
+  return video;
+}
+
+/** Plays track in a media element (video elements stay muted: audio has its own). */
+export function attachTrack(el, track) {
+  if (el instanceof HTMLVideoElement) {
+    el.muted = true;
+    el.playsInline = true;
+  }
+  el.autoplay = true;
+  el.srcObject = new MediaStream([track]);
+  const p = el.play();
+  if (p && p.catch) p.catch(() => {}); // autoplay policies: playback starts on the next gesture
 }

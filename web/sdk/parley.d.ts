@@ -241,6 +241,8 @@ export declare class ParleyCallEngine {
   switchCamera(camera: 'front' | 'back' | { facingMode?: 'user' | 'environment'; deviceId?: string }): Promise<void>;
   switchDevice(params: { deviceType: DeviceType; deviceId: string }): Promise<void>;
   selectAudioPlaybackDevice(deviceId: string): Promise<void>;
+  /** Mutes (true) or unmutes the playback of every remote user's audio, now and for later ones. */
+  muteAllRemoteAudio(mute: boolean): Promise<void>;
   setVideoRenderParams(params: { userId?: string } & RenderParams): Promise<void>;
   setLogLevel(level: LogLevel | LogLevelName): void;
   /** Always rejects with SdkErrorCode.NOT_SUPPORTED: no segmentation model is shipped (web/README.md). */

@@ -32,60 +32,27 @@
 // room kept) and the engine restarts ICE on its publisher PeerConnection.
 
 import {
-  applyRenderParams, cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices, setSpeaker, watchPlayback,
+  applyRenderParams, attachTrack, cameraChoice, canSelectSpeaker, captureTrack, checkDeviceType, checkRenderParams, listDevices,
+  setSpeaker, videoElementFor, watchPlayback,
 } from './devices.js';
+import {
+  CallStatus, ErrorCode, MediaType, NetworkQuality, RESOLUTION_SIZES, Resolution, ResolutionMode, Role, Scene,
+} from './enums.js';
 import { LogLevel, log, parseLogLevel, setLevel } from './log.js';
 import { MediaSession, SIMULCAST_MIN_WIDTH } from './peers.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
 
-export { LogLevel, ParleyError, SdkErrorCode, SIMULCAST_MIN_WIDTH };
-
-/** Call status of callStatus and onCallStatusChanged. @readonly @enum {string} */
-export const CallStatus = Object.freeze({ IDLE: 'idle', WAITING: 'waiting', CONNECTED: 'connected' });
+export {
+  CallStatus, ErrorCode, LogLevel, MediaType, NetworkQuality, ParleyError, Resolution, ResolutionMode, Role, Scene, SdkErrorCode,
+  SIMULCAST_MIN_WIDTH,
+};
 
 /** Why setBlurBackground / setVirtualBackground are refused (web/README.md, D41). */
 const NO_SEGMENTATION = 'background effects need a person-segmentation model, which this SDK does not ship (see web/README.md, "Background blur")';
 
-/** Call media type. @readonly @enum {number} */
-export const MediaType = Object.freeze({ UNKNOWN: 0, AUDIO: 1, VIDEO: 2 });
-
-/** Role in a call. @readonly @enum {number} */
-export const Role = Object.freeze({ NONE: 0, CALLER: 1, CALLED: 2 });
-
-/** Call scene. @readonly @enum {number} */
-export const Scene = Object.freeze({ GROUP: 0, MULTI: 1, SINGLE: 2 });
-
-/** Network quality of onUserNetworkQualityChanged. @readonly @enum {number} */
-export const NetworkQuality = Object.freeze({
-  UNKNOWN: 0, EXCELLENT: 1, GOOD: 2, POOR: 3, BAD: 4, VERY_BAD: 5, DOWN: 6,
-});
-
-/** Video resolutions, numbered as the protocol. @readonly @enum {number} */
-export const Resolution = Object.freeze({
-  R640x360: 108, R640x480: 62, R960x540: 110, R960x720: 64, R1280x720: 112, R1920x1080: 114,
-});
-
-/** Orientation of setVideoEncoderParams. @readonly @enum {number} */
-export const ResolutionMode = Object.freeze({ LANDSCAPE: 0, PORTRAIT: 1 });
-
-/** Server error codes (signaling/PROTOCOL.md §7). @readonly @enum {number} */
-export const ErrorCode = Object.freeze({
-  PARSE_ERROR: -32700, INVALID_REQUEST: -32600, METHOD_NOT_FOUND: -32601, INVALID_PARAMS: -32602,
-  INTERNAL_ERROR: -32603, NOT_LOGGED_IN: 1001, USER_SIG_INVALID: 1002, USER_SIG_EXPIRED: 1003,
-  UNKNOWN_APP: 1004, INVALID_USER_ID: 1005, ALREADY_LOGGED_IN: 1006, KICKED: 1007,
-  NICKNAME_TOO_LONG: 2001, AVATAR_NOT_URL: 2002, INVALID_TIMEOUT: 3001, NO_CALL_RINGING: 3002,
-  NOT_IN_CALL: 3003, NO_SUCH_CALL: 3004, CANNOT_INVITE_SELF: 3005, ALREADY_IN_CALL: 3006,
-  MEDIA_SWITCH_NOT_ALLOWED: 3007, INVALID_MEDIA_TYPE: 3008, TOO_MANY_INVITEES: 3009,
-  NO_INVITEES: 3010, INVALID_ROOM_ID: 4001, NOT_IN_ROOM: 4002, ALREADY_IN_ROOM: 4003,
-  NEGOTIATION_FAILED: 4004, UNKNOWN_USER: 4005, SERVER_DRAINING: 5001,
-});
-
 /** Bound of the negotiation messages kept while no media session exists. */
 const MAX_EARLY_SIGNALS = 200;
 
-const RESOLUTION_SIZES = {
-  108: [640, 360], 62: [640, 480], 110: [960, 540], 64: [960, 720], 112: [1280, 720], 114: [1920, 1080],
-};
 
 /**
  * @typedef {number|string|{intRoomId?: number, strRoomId?: string}} RoomId
@@ -187,6 +154,8 @@ export class ParleyCallEngine {
     this._audioProcessing = true;
     /** @type {string|null} the audio output of selectAudioPlaybackDevice ('' default), null: never chosen */
     this._speaker = null;
+    /** muteAllRemoteAudio: the remote users' audio plays muted */
+    this._remoteAudioMuted = false;
     /** @type {Map<string, import('./devices.js').RenderParams>} setVideoRenderParams by userId ('' = local) */
     this._render = new Map();
     /** @type {{maxBitrate?: number, maxFramerate?: number}} setVideoEncoderParams' sender limits */
@@ -711,6 +680,20 @@ export class ParleyCallEngine {
   }
 
   /**
+   * Mutes (true) or unmutes the playback of every remote user's audio, now and for users
+   * who join later: the speaker button of a call UI. Only this page stops playing it; the
+   * server keeps forwarding it (volume events go on).
+   * @param {boolean} mute
+   */
+  async muteAllRemoteAudio(mute) {
+    if (typeof mute !== 'boolean') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'muteAllRemoteAudio: mute must be a boolean');
+    this._remoteAudioMuted = mute;
+    for (const r of this._remote.values()) {
+      if (r.audioEl) r.audioEl.muted = mute;
+    }
+  }
+
+  /**
    * How a user's video is drawn: fillMode 'fill' covers the view (cropping), 'fit' shows
    * the whole frame; rotation (0, 90, 180, 270) turns it clockwise. userId '' or the own
    * userId is the local preview. Applies now and to views started later.
@@ -866,6 +849,7 @@ export class ParleyCallEngine {
     if (this._destroyed) return;
     this._destroyed = true;
     this._endMedia();
+    this._setCall(null);
     for (const kind of ['audio', 'video']) {
       if (this._local[kind]) this._local[kind].stop();
       this._local[kind] = null;
@@ -906,6 +890,7 @@ export class ParleyCallEngine {
     if (!resumable) {
       this._emit('onConnectionStateChanged', { state: 'disconnected', code: ev.code, reason: ev.reason });
       this._endMedia();
+      this._setCall(null); // the session, and its call, are gone
       return;
     }
     this._emit('onConnectionStateChanged', { state: 'reconnecting', code: ev.code, reason: ev.reason });
@@ -936,11 +921,13 @@ export class ParleyCallEngine {
         } catch (err) {
           if (err.code > 0) { // the server refused the login (expired userSig, …)
             this._endMedia();
+            this._setCall(null);
             this._reportError(err);
             return;
           }
           if (Date.now() + delay > deadline) {
             this._endMedia();
+            this._setCall(null);
             this._emit('onConnectionStateChanged', { state: 'disconnected' });
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'could not reconnect'));
             return;
@@ -1150,6 +1137,7 @@ export class ParleyCallEngine {
       if (!r.audioEl) {
         r.audioEl = new Audio();
         r.audioEl.autoplay = true;
+        r.audioEl.muted = this._remoteAudioMuted;
         if (this._speaker) setSpeaker(r.audioEl, this._speaker).catch((err) => this._reportError(err));
       }
       attachTrack(r.audioEl, track);
@@ -1207,50 +1195,6 @@ function callParamsOf(p) {
     if (p[key] !== undefined) out[key] = p[key];
   }
   return { ...out, ...(p.params || {}) };
-}
-
-/** getUserMedia for one kind, with errors as ParleyError(MEDIA_DEVICE). */
-async function captureTrack(constraints) {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    throw new ParleyError(SdkErrorCode.MEDIA_DEVICE, 'getUserMedia is not available (a secure origin is required)');
-  }
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia(constraints);
-    return stream.getTracks()[0];
-  } catch (err) {
-    throw new ParleyError(SdkErrorCode.MEDIA_DEVICE, `getUserMedia: ${err.name}: ${err.message}`);
-  }
-}
-
-/**
- * The <video> to render into: the element itself, or a <video> child created in it.
- * @param {ViewElement} el
- * @returns {HTMLVideoElement}
- */
-function videoElementFor(el) {
-  const node = typeof el === 'string' ? document.getElementById(el) : el;
-  if (!node) throw new ParleyError(ErrorCode.INVALID_PARAMS, `no element ${el}`);
-  if (node instanceof HTMLVideoElement) return node;
-  let video = node.querySelector('video');
-  if (!video) {
-    video = document.createElement('video');
-    video.style.width = '100%';
-    video.style.height = '100%';
-    node.appendChild(video);
-  }
-  return video;
-}
-
-/** Plays track in a media element (video elements stay muted: audio has its own). */
-function attachTrack(el, track) {
-  if (el instanceof HTMLVideoElement) {
-    el.muted = true;
-    el.playsInline = true;
-  }
-  el.autoplay = true;
-  el.srcObject = new MediaStream([track]);
-  const p = el.play();
-  if (p && p.catch) p.catch(() => {}); // autoplay policies: playback starts on the next gesture
 }
 
 function sleep(ms) {
