@@ -176,6 +176,8 @@ func TestKitCall(t *testing.T) {
 	kitScreenshot(t, alice, "kit-outgoing.png")
 	// Every control of the outgoing screen, Hang up included, is inside the viewport, on a
 	// desktop window and on phone-sized ones.
+	type size struct{ W, H int64 }
+	window := eval[size](alice, `({w: innerWidth, h: innerHeight})`)
 	for _, vp := range []struct{ w, h int64 }{{0, 0}, {390, 740}, {740, 390}} {
 		if vp.w != 0 {
 			alice.do(chromedp.EmulateViewport(vp.w, vp.h))
@@ -187,7 +189,7 @@ func TestKitCall(t *testing.T) {
 			t.Errorf("alice's outgoing screen at %dx%d: controls outside the viewport: %s", vp.w, vp.h, outside)
 		}
 	}
-	alice.do(chromedp.EmulateReset())
+	alice.do(chromedp.EmulateViewport(window.W, window.H)) // back to the window's size
 
 	// Keyboard-only accept.
 	bob.do(chromedp.KeyEvent(kb.Enter))
