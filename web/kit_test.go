@@ -298,6 +298,18 @@ func TestKitCall(t *testing.T) {
 		waitFor[bool](b, "the call in the history", fmt.Sprintf(`(window.parleyDemo.history.refresh(), !!window.parleyDemo.history.shadowRoot.querySelector('li[data-call-id=%q]'))`, callID), kitWait)
 	}
 	kitScreenshot(t, bob, "kit-history.png")
+
+	// Calling back from the history rings alice; she rejects.
+	type point struct{ X, Y float64 }
+	p := eval[point](bob, fmt.Sprintf(`(() => { const r = window.parleyDemo.history.shadowRoot.querySelector('li[data-call-id=%q] button').getBoundingClientRect();
+	  return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()`, callID))
+	bob.do(chromedp.MouseClickXY(p.X, p.Y))
+	waitKitStatus(bob, "DIALING_C2C")
+	waitKitStatus(alice, "BE_INVITED")
+	kitClick(alice, "reject")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
 }
 
 // notificationSpyJS makes the page look hidden and records the system notifications the

@@ -15,7 +15,7 @@
 import { Bell } from './bell.js';
 import { controls } from './controls.js';
 import { enterPictureInPicture, exitPictureInPicture, makeDraggable } from './float.js';
-import { languageKey, translator } from './i18n.js';
+import { languageKey, normalizeLanguage, translator } from './i18n.js';
 import { kitStyleSheet } from './styles.js';
 import { createTile, setAvatar, TEMPLATE } from './view.js';
 import { CallStatus, MediaType, Members } from './members.js';
@@ -82,7 +82,7 @@ export class ParleyCallKit extends HTMLElement {
   }
 
   attributeChangedCallback(name, _old, value) {
-    if (name === 'lang' && value) this.setLanguage(value);
+    if (name === 'lang' && normalizeLanguage(value)) this.setLanguage(value); // other languages: unchanged
     else this._render();
   }
 
