@@ -98,9 +98,13 @@ func checkNoErrors(t *testing.T, bs ...*browser) {
 	}
 }
 
+// labPath is the engine lab page (web/demo/lab/), the SDK without the call kit, which
+// the engine's browser tests drive; the demo page at / is built on the kit (kit_test.go).
+const labPath = "/lab/"
+
 func signIn(b *browser, baseURL, userID string) {
 	b.t.Helper()
-	signInAt(b, baseURL+"/", userID)
+	signInAt(b, baseURL+labPath, userID)
 }
 
 // signedInBrowsers starts one browser per name (newBrowsers) and signs each in on the

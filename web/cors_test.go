@@ -27,6 +27,8 @@ func TestSDKCORS(t *testing.T) {
 		{name: "a prefix is not the origin", allowed: []string{"https://app.example"}, path: "/sdk/parley.js", origin: "https://app.example.evil", wantVary: true},
 		{name: "no origins configured", path: "/sdk/parley.js", origin: "https://app.example", wantVary: true},
 		{name: "no Origin header", allowed: []string{"*"}, path: "/sdk/parley.js", wantVary: true},
+		{name: "call kit", allowed: []string{"https://app.example"}, path: "/kit/parley-call-kit.js", origin: "https://app.example", wantAllow: "https://app.example", wantVary: true},
+		{name: "call kit, origin not listed", allowed: []string{"https://app.example"}, path: "/kit/render.js", origin: "https://evil.example", wantVary: true},
 		{name: "demo page is not shared", allowed: []string{"https://app.example"}, path: "/", origin: "https://app.example"},
 	}
 	for _, tt := range tests {

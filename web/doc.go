@@ -20,4 +20,9 @@
 // devices_test.go, callparams_test.go and effects_test.go (background blur with MediaPipe's
 // model) call through it, tsc_test.go type-checks it and the declarations, and cors_test.go
 // checks the /sdk/ CORS headers; segmentation_test.go measures the model's cost.
+//
+// The call kit (kit/, at /kit/, with the same CORS headers as /sdk/) is the
+// <parley-call-kit> and <parley-call-history> web components; the demo page at / is built
+// on it, and demo/lab/ (at /lab/) is the page of the SDK alone that the engine's browser
+// tests drive (labPath). kit_test.go drives the kit on the demo page.
 package web

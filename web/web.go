@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-//go:embed sdk demo
+//go:embed sdk demo kit
 var files embed.FS
 
 // ErrNoMinter: Options.DevMode is set but Options.MintUserSig or MintRoomGrant is nil.
@@ -58,8 +58,8 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Handler serves the demo page at /, the SDK at /sdk/ and, in dev mode, POST /dev/usersig
-// and POST /dev/roomgrant.
+// Handler serves the demo page at /, the SDK at /sdk/, the call kit at /kit/ and, in dev
+// mode, POST /dev/usersig and POST /dev/roomgrant.
 // Mount it at "/" next to the server's other routes (GET /ws, GET /healthz). Options that
 // fail Validate leave the dev endpoint out and log why.
 func Handler(opts Options) http.Handler {
@@ -73,6 +73,7 @@ func Handler(opts Options) http.Handler {
 	mux.Handle("/sdk/", onlyGet(withCORS(opts.AllowedOrigins, http.StripPrefix("/sdk/", http.FileServerFS(sdk)))))
 	mux.Handle("/", onlyGet(http.FileServerFS(demo)))
 	mux.Handle("/dev/", http.NotFoundHandler())
+	mux.Handle("/kit/", onlyGet(withCORS(opts.AllowedOrigins, http.StripPrefix("/kit/", http.FileServerFS(mustSub("kit"))))))
 	switch err := opts.Validate(); {
 	case err != nil:
 		logger.Error("development userSig and room grant endpoints disabled", "error", err)
