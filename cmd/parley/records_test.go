@@ -67,6 +67,10 @@ func testRecordsSurviveRestartAndAdminAPI(t *testing.T, cfg configs.Config) {
 	if _, err := bob.WaitCallEnd(ctx); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 20*time.Second, "both records written", func() bool {
+		m := scrape(t, first)
+		return m["parley_records_written_total"] == 2 && m["parley_records_dropped_total"] == 0 && m["parley_records_queued"] == 0
+	})
 	if err, _ := first.stop(t, 20*time.Second); err != nil {
 		t.Fatalf("first server: %v", err)
 	}

@@ -103,6 +103,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Name: "parley_http_conns_refused_total",
 		Help: "HTTP connections closed at accept because their IP had http.max_conns_per_ip open.",
 	}, func() float64 { return float64(s.connsRefused.Load()) }))
+	s.registerRecordsMetrics()
 	s.mux.Handle("GET /ws", svc.Handler())
 	if cfg.Metrics.Address == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
@@ -245,6 +246,24 @@ func openRecords(ctx context.Context, cfg records.Config, logger *slog.Logger) (
 		return nil, err
 	}
 	return records.NewWriter(store, 0, logger), nil
+}
+
+// registerRecordsMetrics exposes the records Writer's counters (D48).
+func (s *server) registerRecordsMetrics() {
+	stat := func(f func(records.WriterStats) float64) func() float64 {
+		return func() float64 { return f(s.records.Stats()) }
+	}
+	s.metrics.Registry().MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_records_written_total", Help: "Call records the records store took.",
+		}, stat(func(w records.WriterStats) float64 { return float64(w.Written) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_records_dropped_total", Help: "Call records lost: refused by a full write queue or failed three times.",
+		}, stat(func(w records.WriterStats) float64 { return float64(w.Dropped) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_records_queued", Help: "Call records waiting to be written.",
+		}, stat(func(w records.WriterStats) float64 { return float64(w.Queued) })),
+	)
 }
 
 // shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes
