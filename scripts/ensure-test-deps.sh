@@ -4,7 +4,10 @@
 # the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace),
 # Node.js with npm, and from the npm registry (pinned, into .cache, which git ignores)
 # TypeScript for the tsc check of the SDK's declarations (web/tsc_test.go) and MediaPipe's
-# selfie segmentation for the background blur test (web/effects_test.go).
+# selfie segmentation for the background blur test (web/effects_test.go);
+# redis-server and PostgreSQL (internal/testservers starts them for the cluster and records
+# tests; it looks for initdb/postgres in /usr/lib/postgresql/<version>/bin, where Debian puts
+# them, not on PATH).
 # Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
@@ -12,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || need+=(coturn)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)  # browser tests run in a network namespace
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # tsc runs on Node.js
 if [ ${#need[@]} -ne 0 ]; then
 	sudo=""

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -45,11 +48,14 @@ func getCalls(t *testing.T, r *running, query, auth string) (int, CallsResponse)
 	return resp.StatusCode, out
 }
 
-// TestRecordsSurviveRestartAndAdminAPI: a call's records are written to the SQLite file,
-// are still there after the server restarts (queryRecentCalls and the admin API read
-// them), and the admin API refuses a missing or wrong key.
+// TestRecordsSurviveRestartAndAdminAPI: a call's records are written to the database of
+// each records.driver, are still there after the server restarts (queryRecentCalls and the
+// admin API read them), and the admin API refuses a missing or wrong key.
 func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
-	cfg := testConfig(t)
+	forEachRecordsDriver(t, testRecordsSurviveRestartAndAdminAPI)
+}
+
+func testRecordsSurviveRestartAndAdminAPI(t *testing.T, cfg configs.Config) {
 	cfg.Admin.APIKey = testAdminKey
 	first := startServe(t, cfg)
 	alice, bob := login(t, first.wsURL(), "alice"), login(t, first.wsURL(), "bob")
@@ -61,6 +67,10 @@ func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
 	if _, err := bob.WaitCallEnd(ctx); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 20*time.Second, "both records written", func() bool {
+		m := scrape(t, first)
+		return m["parley_records_written_total"] == 2 && m["parley_records_dropped_total"] == 0 && m["parley_records_queued"] == 0
+	})
 	if err, _ := first.stop(t, 20*time.Second); err != nil {
 		t.Fatalf("first server: %v", err)
 	}
@@ -144,7 +154,7 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 		"--http.drain_timeout", drain.String(), "--records.sqlite_path", dbPath, "--log.level", "error",
 	}
 	exit := make(chan int, 1)
-	var stderr safeBuffer
+	var stderr testservers.SyncBuffer
 	go func() { exit <- run(args, io.Discard, &stderr) }()
 	base := fmt.Sprintf("127.0.0.1:%d", port)
 	eventually(t, 20*time.Second, "the server to answer /healthz", func() bool {
@@ -186,5 +196,20 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 		if err != nil || len(recs) != 1 || recs[0].CallID != started.CallID {
 			t.Fatalf("%s's records after SIGTERM: %+v %v", user, recs, err)
 		}
+	}
+}
+
+// forEachRecordsDriver runs test once per records.driver, as a subtest named after it,
+// with testConfig's configuration using that driver (postgres: a server of the
+// subtest's own).
+func forEachRecordsDriver(t *testing.T, test func(t *testing.T, cfg configs.Config)) {
+	for _, driver := range []string{records.DriverSQLite, records.DriverPostgres} {
+		t.Run(driver, func(t *testing.T) {
+			cfg := testConfig(t)
+			if driver == records.DriverPostgres {
+				cfg.Records.Driver, cfg.Records.PostgresDSN = driver, testservers.StartPostgres(t)
+			}
+			test(t, cfg)
+		})
 	}
 }
