@@ -14,7 +14,7 @@
 // candidates until the remote description is set (the two trickle races).
 //
 // Goroutines and state:
-//   - Conn (conn.go, events.go, media.go): the reader goroutine owns socket reads,
+//   - Conn (conn.go, events.go, media.go, mediastate.go): the reader goroutine owns socket reads,
 //     completes pending requests (map by id under pendingMu) and appends notifications to
 //     the event log; the handler goroutine runs On handlers in order; the media worker
 //     goroutine applies the server's offer/trickle notifications one at a time and owns
