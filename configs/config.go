@@ -29,6 +29,7 @@ type Config struct {
 	Records   sqlrecords.Config    `mapstructure:"records"`
 	Admin     AdminConfig          `mapstructure:"admin"`
 	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
+	WHIP      signaling.WHIPConfig `mapstructure:"whip"` // WHIP ingest (docs/whip.md)
 
 	Limits signaling.LimitsConfig `mapstructure:"limits"` // rate limits on what clients ask for
 }
@@ -102,6 +103,7 @@ func Default() Config {
 		TURN:      turn.DefaultConfig(),
 		Records:   sqlrecords.DefaultConfig(),
 		Webhooks:  webhooks.DefaultConfig(),
+		WHIP:      signaling.DefaultWHIPConfig(),
 	}
 }
 
@@ -120,6 +122,7 @@ func (c Config) Validate() error {
 		c.Records.Validate(),
 		c.Admin.Validate(),
 		c.Webhooks.Validate(),
+		c.WHIP.Validate(),
 		c.validateAcrossSections(), // safety.go
 	)
 }

@@ -41,6 +41,7 @@ type server struct {
 	records   *sqlrecords.Store
 	metrics   *metrics.Metrics
 	webhooks  *webhooks.Dispatcher
+	whip      *signaling.WHIP // nil when whip.enabled is false
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -102,6 +103,12 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Help: "HTTP connections closed at accept because their IP had http.max_conns_per_ip open.",
 	}, func() float64 { return float64(s.connsRefused.Load()) }))
 	s.mux.Handle("GET /ws", svc.Handler())
+	if cfg.WHIP.Enabled {
+		if s.whip, err = svc.NewWHIP(cfg.WHIP); err != nil {
+			return nil, err
+		}
+		s.mux.Handle("/whip/", s.whip) // POST /whip/{roomId}, PATCH and DELETE /whip/sessions/{id} (docs/whip.md)
+	}
 	if cfg.Metrics.Address == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
 	} else {
@@ -237,6 +244,9 @@ func (s *server) shutdown(ctx context.Context) error {
 		err := s.http.Shutdown(ctx)
 		if s.metricsHTTP != nil {
 			err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
+		}
+		if s.whip != nil {
+			err = errors.Join(err, s.whip.Close())
 		}
 		err = errors.Join(err, s.signaling.Close())
 		err = errors.Join(err, s.records.Close())
