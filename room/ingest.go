@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pion/webrtc/v4"
@@ -48,4 +49,46 @@ func (p *Participant) observePublisherState(pub *sfu.Peer, current func() bool) 
 			obs.PublisherState(state)
 		}
 	})
+}
+
+// ErrNothingPublished: the user is not in the room, or publishes nothing there (yet).
+var ErrNothingPublished = errors.New("user publishes nothing in the room")
+
+// Viewers (WHEP, signaling/whip.go) receive one publisher's tracks on a PeerConnection
+// of their own, outside the room's membership: nobody hears of them and the room's
+// subscription rules do not apply. They take the tracks published when they start.
+
+// PublishedTracks returns the tracks userID publishes in room id (audio before video),
+// or ErrNothingPublished. An early participant's held tracks are not published.
+func (m *Manager) PublishedTracks(id ID, userID string) ([]*sfu.Receiver, error) {
+	r, ok := m.Room(id)
+	if !ok {
+		return nil, fmt.Errorf("tracks of %q in room %s: %w", userID, id, ErrNothingPublished)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*sfu.Receiver
+	if p := r.findLocked(userID); p != nil && !p.left {
+		for _, kind := range []TrackKind{KindAudio, KindVideo} {
+			for rcv, k := range p.published {
+				if k == kind {
+					out = append(out, rcv)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("tracks of %q in room %s: %w", userID, id, ErrNothingPublished)
+	}
+	return out, nil
+}
+
+// NewViewerPeer makes a subscriber Peer for a viewer (sfu.Peer.AnswerViewer); the caller
+// owns and closes it.
+func (m *Manager) NewViewerPeer(viewerID string) (*sfu.Peer, error) {
+	peer, err := m.engine.NewPeer(sfu.PeerOptions{ID: viewerID, Role: sfu.RoleSubscriber})
+	if err != nil {
+		return nil, fmt.Errorf("viewer peer: %w", err)
+	}
+	return peer, nil
 }

@@ -68,6 +68,11 @@ func (s *Service) NewWHIP(cfg WHIPConfig) (*WHIP, error) {
 	w.mux.HandleFunc("PATCH /whip/sessions/{id}", w.patch)
 	w.mux.HandleFunc("DELETE /whip/sessions/{id}", w.delete)
 	w.mux.HandleFunc("OPTIONS /whip/sessions/{id}", w.options)
+	w.mux.HandleFunc("POST /whep/{room}/{user}", w.view) // whep.go
+	w.mux.HandleFunc("OPTIONS /whep/{room}/{user}", w.options)
+	w.mux.HandleFunc("PATCH /whep/sessions/{id}", w.patch)
+	w.mux.HandleFunc("DELETE /whep/sessions/{id}", w.delete)
+	w.mux.HandleFunc("OPTIONS /whep/sessions/{id}", w.options)
 	return w, nil
 }
 
@@ -149,36 +154,53 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		httpError(rw, http.StatusNotFound, "no such WHIP endpoint: "+err.Error())
 		return
 	}
-	if !hasMediaType(r, mimeSDP) {
-		httpError(rw, http.StatusUnsupportedMediaType, "the body must be "+mimeSDP)
+	holder, offer, ufrag, ok := w.readOffer(rw, r, wire, true)
+	if !ok {
 		return
 	}
-	holder, status, err := w.authorize(r, wire)
+	ws, answer, status, err := w.start(r.Context(), holder, offer, ufrag)
 	if err != nil {
 		httpError(rw, status, err.Error())
 		return
+	}
+	w.created(rw, ws, answer)
+}
+
+// readOffer checks a POST's content type, grant (the publish right for WHIP, subscribe
+// for WHEP) and SDP offer in that order, answering the first failure; it returns the
+// grant's holder, the offer and its ICE ufrag.
+func (w *WHIP) readOffer(rw http.ResponseWriter, r *http.Request, wire protocol.RoomID, publish bool) (grantHolder, string, string, bool) {
+	if !hasMediaType(r, mimeSDP) {
+		httpError(rw, http.StatusUnsupportedMediaType, "the body must be "+mimeSDP)
+		return grantHolder{}, "", "", false
+	}
+	holder, status, err := w.authorize(r, wire, publish)
+	if err != nil {
+		httpError(rw, status, err.Error())
+		return grantHolder{}, "", "", false
 	}
 	body, err := readBody(rw, r, w.cfg.MaxBodyBytes)
 	if err != nil {
 		httpError(rw, http.StatusRequestEntityTooLarge, err.Error())
-		return
+		return grantHolder{}, "", "", false
 	}
 	ufrag, err := checkOffer(body)
 	if err != nil {
 		httpError(rw, http.StatusBadRequest, err.Error())
-		return
+		return grantHolder{}, "", "", false
 	}
-	ws, answer, status, err := w.start(r.Context(), holder, string(body), ufrag)
-	if err != nil {
-		httpError(rw, status, err.Error())
-		return
-	}
+	return holder, string(body), ufrag, true
+}
+
+// created writes the 201 answer of a new session: the SDP answer, its resource, its ETag
+// and the ICE servers (TURN with fresh REST credentials) as Link headers.
+func (w *WHIP) created(rw http.ResponseWriter, ws *whipSession, answer string) {
 	h := rw.Header()
 	h.Set("Content-Type", mimeSDP)
-	h.Set("Location", "/whip/sessions/"+ws.id)
+	h.Set("Location", "/"+ws.kind+"/sessions/"+ws.id)
 	h.Set("ETag", quoteETag(ws.currentETag()))
 	h.Set("Accept-Patch", mimeSDPFrag)
-	for _, link := range iceServerLinks(w.svc.iceServers, holder.userID, w.svc.now()) {
+	for _, link := range iceServerLinks(w.svc.iceServers, ws.user.userID, w.svc.now()) {
 		h.Add("Link", link)
 	}
 	rw.WriteHeader(http.StatusCreated)
@@ -186,8 +208,9 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 }
 
 // authorize checks the bearer room grant: 401 without a valid one, 403 when it is for
-// another room or lacks the publish right, 503 while the server drains.
-func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID) (grantHolder, int, error) {
+// another room or lacks the right needed (publish for WHIP, subscribe for WHEP), 503
+// while the server drains.
+func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID, publish bool) (grantHolder, int, error) {
 	grant, err := bearerGrant(r)
 	if err == nil {
 		var h grantHolder
@@ -197,8 +220,10 @@ func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID) (grantHolder, in
 			switch {
 			case got != want:
 				return grantHolder{}, http.StatusForbidden, fmt.Errorf("the room grant is for room %s, not %s", h.room, wire)
-			case !h.rights.Publish:
+			case publish && !h.rights.Publish:
 				return grantHolder{}, http.StatusForbidden, errors.New("the room grant has no publish right")
+			case !publish && !h.rights.Subscribe:
+				return grantHolder{}, http.StatusForbidden, errors.New("the room grant has no subscribe right")
 			case w.svc.Draining():
 				return grantHolder{}, http.StatusServiceUnavailable, errors.New("the server is shutting down")
 			}
@@ -211,8 +236,7 @@ func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID) (grantHolder, in
 // start makes the session of an offer: its user joins the room with the publish right
 // only, the offer is applied and the answer (with the server's candidates) returned.
 func (w *WHIP) start(ctx context.Context, h grantHolder, offer, ufrag string) (*whipSession, string, int, error) {
-	id, _ := roomIDFromWire(h.room)
-	ws := &whipSession{w: w, id: randomHex(16), user: userKey{h.app, h.userID}, room: id.InApp(h.app), offer: offer, ufrag: ufrag, etag: randomHex(8)}
+	ws := w.newSession("whip", h, offer, ufrag)
 	if status, err := w.admit(ws); err != nil {
 		return nil, "", status, err
 	}
@@ -225,16 +249,12 @@ func (w *WHIP) start(ctx context.Context, h grantHolder, offer, ufrag string) (*
 		}
 		return nil, "", http.StatusServiceUnavailable, fmt.Errorf("join room %s: %v", h.room, err)
 	}
-	ws.mu.Lock()
-	ws.participant = p
-	ended := ws.ended
-	ws.mu.Unlock()
-	if ended { // Close ended it meanwhile
-		_ = p.Leave()
+	m := publisherMedia{p}
+	if !ws.setMedia(m) {
 		return nil, "", http.StatusServiceUnavailable, errors.New("the server is shutting down")
 	}
 	w.svc.addIngest(ws.room, h.userID, ws.presence)
-	answer, status, err := ws.negotiate(ctx, p, offer)
+	answer, status, err := ws.negotiate(ctx, m, offer)
 	if err != nil {
 		w.end(ws, "offer refused")
 		return nil, "", status, err
@@ -263,7 +283,7 @@ func (w *WHIP) admit(ws *whipSession) (int, error) {
 
 // end ends ws once: it leaves the table, its user leaves the room.
 func (w *WHIP) end(ws *whipSession, reason string) {
-	p, ok := ws.markEnded()
+	m, ok := ws.markEnded()
 	if !ok {
 		return
 	}
@@ -276,11 +296,11 @@ func (w *WHIP) end(ws *whipSession, reason string) {
 	if ws.presence != nil {
 		w.svc.removeIngest(ws.room, ws.user.userID, ws.presence)
 	}
-	if p != nil {
-		if err := p.Leave(); err != nil {
-			w.log.Debug("whip leave room", "session", ws.id, "error", err)
+	if m != nil {
+		if err := m.close(); err != nil {
+			w.log.Debug("close session media", "session", ws.id, "error", err)
 		}
-		w.log.Info("whip session ended", "session", ws.id, "user", ws.user.userID, "room", ws.room.String(), "reason", reason)
+		w.log.Info(ws.kind+" session ended", "session", ws.id, "user", ws.user.userID, "room", ws.room.String(), "reason", reason)
 	}
 }
 
@@ -289,8 +309,9 @@ func (w *WHIP) lookup(rw http.ResponseWriter, r *http.Request) *whipSession {
 	w.mu.Lock()
 	ws := w.sessions[r.PathValue("id")]
 	w.mu.Unlock()
-	if ws == nil {
-		httpError(rw, http.StatusNotFound, "no such WHIP session")
+	if ws == nil || !strings.HasPrefix(r.URL.Path, "/"+ws.kind+"/") {
+		httpError(rw, http.StatusNotFound, "no such session")
+		return nil
 	}
 	return ws
 }

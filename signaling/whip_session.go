@@ -14,44 +14,83 @@ import (
 	"github.com/parley-rtc/parley/room"
 )
 
-// whipSession is one WHIP publisher: its room participant, the offer it made (an ICE
-// restart rewrites its credentials) and the ETag of its ICE session.
+// whipSession is one WHIP publisher or WHEP viewer: its media (a room participant, or a
+// viewer PeerConnection), the offer it made (an ICE restart rewrites its credentials)
+// and the ETag of its ICE session.
 //
 // Concurrency: patching serializes the PATCHes of the session (held through an ICE
 // restart's negotiation); mu guards the fields below it and is held only briefly (pion's
 // goroutines take it in stateChanged), never while taking WHIP.mu.
 type whipSession struct {
 	w        *WHIP
+	kind     string // "whip" or "whep": the first segment of its resource's path
 	id       string // the resource id: 128 random bits, the capability PATCH and DELETE need
 	user     userKey
-	room     room.ID // in the user's app
-	presence *session
+	room     room.ID  // in the user's app
+	presence *session // WHIP: the publisher's stand-in in the room events
 
 	patching sync.Mutex
 
-	mu          sync.Mutex
-	participant *room.Participant
-	offer       string // the last offer applied
-	ufrag       string // its ICE username fragment
-	etag        string
-	connected   bool
-	ended       bool
-	timer       *time.Timer // whip.connect_timeout
+	mu        sync.Mutex
+	media     sessionMedia // nil until set up
+	offer     string       // the last offer applied
+	ufrag     string       // its ICE username fragment
+	etag      string
+	connected bool
+	ended     bool
+	timer     *time.Timer // whip.connect_timeout
 }
 
-// negotiate applies offer on p's publisher and returns the answer with the server's
-// candidates (waiting at most whip.gather_timeout for them).
-func (ws *whipSession) negotiate(ctx context.Context, p *room.Participant, offer string) (string, int, error) {
-	if _, err := p.HandlePublisherOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+// sessionMedia is the media side of a session.
+type sessionMedia interface {
+	// answer applies an offer and returns the answer with the server's candidates, or
+	// the HTTP status of the failure with its error.
+	answer(ctx context.Context, offer string) (string, int, error)
+	addCandidate(c webrtc.ICECandidateInit) error
+	close() error
+}
+
+// publisherMedia is a WHIP publisher's room participant (publish right only).
+type publisherMedia struct{ p *room.Participant }
+
+func (m publisherMedia) answer(ctx context.Context, offer string) (string, int, error) {
+	if _, err := m.p.HandlePublisherOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", http.StatusBadRequest, fmt.Errorf("offer refused: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, ws.w.cfg.GatherTimeout)
-	defer cancel()
-	answer, err := p.GatheredPublisherAnswer(ctx)
+	answer, err := m.p.GatheredPublisherAnswer(ctx)
 	if err != nil {
 		return "", http.StatusInternalServerError, fmt.Errorf("answer: %v", err)
 	}
 	return answer.SDP, 0, nil
+}
+
+func (m publisherMedia) addCandidate(c webrtc.ICECandidateInit) error {
+	return m.p.AddICECandidate(room.TargetPublisher, c)
+}
+
+func (m publisherMedia) close() error { return m.p.Leave() }
+
+// setMedia installs the session's media, unless the session ended meanwhile (Close):
+// then it closes m and reports false.
+func (ws *whipSession) setMedia(m sessionMedia) bool {
+	ws.mu.Lock()
+	ended := ws.ended
+	if !ended {
+		ws.media = m
+	}
+	ws.mu.Unlock()
+	if ended {
+		_ = m.close()
+	}
+	return !ended
+}
+
+// negotiate applies offer and returns the answer with the server's candidates (waiting
+// at most whip.gather_timeout for them).
+func (ws *whipSession) negotiate(ctx context.Context, m sessionMedia, offer string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, ws.w.cfg.GatherTimeout)
+	defer cancel()
+	return m.answer(ctx, offer)
 }
 
 // patch applies a trickle fragment: new ICE credentials restart ICE and return the
@@ -61,17 +100,17 @@ func (ws *whipSession) patch(ctx context.Context, frag sdpFrag, ifMatch string) 
 	ws.patching.Lock()
 	defer ws.patching.Unlock()
 	ws.mu.Lock()
-	p, ended, offer, ufrag, etag := ws.participant, ws.ended, ws.offer, ws.ufrag, ws.etag
+	m, ended, offer, ufrag, etag := ws.media, ws.ended, ws.offer, ws.ufrag, ws.etag
 	ws.mu.Unlock()
-	if ended {
-		return "", "", http.StatusNotFound, errors.New("no such WHIP session")
+	if ended || m == nil {
+		return "", "", http.StatusNotFound, errors.New("no such session")
 	}
 	if ifMatch != "" && ifMatch != "*" && ifMatch != quoteETag(etag) {
 		return "", "", http.StatusPreconditionFailed, errors.New("If-Match does not name the current ICE session")
 	}
 	if frag.Ufrag != "" && frag.Ufrag != ufrag {
 		offer = withICECredentials(offer, frag.Ufrag, frag.Pwd)
-		full, st, err := ws.negotiate(ctx, p, offer)
+		full, st, err := ws.negotiate(ctx, m, offer)
 		if err != nil {
 			return "", "", st, err
 		}
@@ -88,7 +127,7 @@ func (ws *whipSession) patch(ctx context.Context, frag sdpFrag, ifMatch string) 
 		if c.Mid != "" {
 			init.SDPMid = &c.Mid
 		}
-		if err := p.AddICECandidate(room.TargetPublisher, init); err != nil {
+		if err := m.addCandidate(init); err != nil {
 			return "", "", http.StatusBadRequest, fmt.Errorf("candidate refused: %v", err)
 		}
 	}
@@ -102,9 +141,9 @@ func (ws *whipSession) currentETag() string {
 	return ws.etag
 }
 
-// markEnded flips the session to ended once and returns its participant (nil when it
-// never joined); false when it had ended already.
-func (ws *whipSession) markEnded() (*room.Participant, bool) {
+// markEnded flips the session to ended once and returns its media (nil when it had none
+// yet); false when it had ended already.
+func (ws *whipSession) markEnded() (sessionMedia, bool) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.ended {
@@ -114,7 +153,7 @@ func (ws *whipSession) markEnded() (*room.Participant, bool) {
 	if ws.timer != nil {
 		ws.timer.Stop()
 	}
-	return ws.participant, true
+	return ws.media, true
 }
 
 // armConnectTimer ends the session unless its PeerConnection connects within

@@ -54,14 +54,7 @@ type whipPublisher struct {
 // newWHIPPeer is a send-only PeerConnection with an Opus and a VP8 track, on loopback.
 func newWHIPPeer(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample, *webrtc.TrackLocalStaticSample) {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc := loopbackPeerConnection(t)
 	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "obs")
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +69,21 @@ func newWHIPPeer(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStatic
 		}
 	}
 	return pc, audio, video
+}
+
+// loopbackPeerConnection is a pion PeerConnection with default codecs that gathers
+// on the loopback interface only (UDP4), as the test server listens there.
+func loopbackPeerConnection(t *testing.T) *webrtc.PeerConnection {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc
 }
 
 // gatheredOffer makes pc's offer and waits for its candidates (a WHIP client without

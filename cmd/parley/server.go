@@ -108,6 +108,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 			return nil, err
 		}
 		s.mux.Handle("/whip/", s.whip) // POST /whip/{roomId}, PATCH and DELETE /whip/sessions/{id} (docs/whip.md)
+		s.mux.Handle("/whep/", s.whip) // POST /whep/{roomId}/{userId}, PATCH and DELETE /whep/sessions/{id}
 	}
 	if cfg.Metrics.Address == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())

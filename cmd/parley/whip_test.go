@@ -5,14 +5,14 @@ import (
 	"testing"
 )
 
-// TestWHIPMounted: with whip.enabled the server answers WHIP at /whip/ (GET on an
-// endpoint is not a WHIP method: 405; a session that does not exist: 404 from WHIP, with
-// its plain-text message); without it /whip/ is not served (the web handler's 404).
+// TestWHIPMounted: with whip.enabled the server answers WHIP at /whip/ and WHEP at
+// /whep/ (GET on an endpoint is not one of their methods: 405); without it neither is
+// served (the web handler's 404).
 func TestWHIPMounted(t *testing.T) {
 	tests := []struct {
 		name     string
 		enabled  bool
-		endpoint int // GET /whip/123
+		endpoint int // GET /whip/123 and GET /whep/123/alice
 	}{
 		{"enabled", true, http.StatusMethodNotAllowed},
 		{"disabled", false, http.StatusNotFound},
@@ -22,8 +22,10 @@ func TestWHIPMounted(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.WHIP.Enabled = tt.enabled
 			r := startServe(t, cfg)
-			if code := httpStatus(t, r.url("/whip/123"), nil); code != tt.endpoint {
-				t.Fatalf("GET /whip/123: %d, want %d", code, tt.endpoint)
+			for _, path := range []string{"/whip/123", "/whep/123/alice"} {
+				if code := httpStatus(t, r.url(path), nil); code != tt.endpoint {
+					t.Fatalf("GET %s: %d, want %d", path, code, tt.endpoint)
+				}
 			}
 		})
 	}
