@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/room"
@@ -30,6 +31,7 @@ type Config struct {
 	Admin     AdminConfig          `mapstructure:"admin"`
 	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
 	WHIP      signaling.WHIPConfig `mapstructure:"whip"` // WHIP ingest (docs/whip.md)
+	Recording recording.Config     `mapstructure:"recording"`
 
 	Limits signaling.LimitsConfig `mapstructure:"limits"` // rate limits on what clients ask for
 }
@@ -104,6 +106,7 @@ func Default() Config {
 		Records:   sqlrecords.DefaultConfig(),
 		Webhooks:  webhooks.DefaultConfig(),
 		WHIP:      signaling.DefaultWHIPConfig(),
+		Recording: recording.DefaultConfig(),
 	}
 }
 
@@ -123,6 +126,7 @@ func (c Config) Validate() error {
 		c.Admin.Validate(),
 		c.Webhooks.Validate(),
 		c.WHIP.Validate(),
+		c.Recording.Validate(),
 		c.validateAcrossSections(), // safety.go
 	)
 }

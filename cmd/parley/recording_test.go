@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/ops/recording"
+	"github.com/parley-rtc/parley/ops/webhooks"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// adminRequest sends an admin API request with the test key and decodes a JSON answer
+// into out (when not nil); it returns the status and the raw body.
+func adminRequest(t *testing.T, method, url string, body any, out any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctxFor(t, 30*time.Second), method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %s: %v", method, url, raw, err)
+		}
+	}
+	return resp.StatusCode, raw
+}
+
+// TestRecordACall: the admin API records a 1v1 call's room: four files (audio and video
+// of both users) with a manifest, each readable (IVF frames, Ogg pages) and about as
+// long as the recording; recording_finished carries the manifest; the API's errors.
+func TestRecordACall(t *testing.T) {
+	const secret = "cmd-webhook-secret-0123456789"
+	var mu sync.Mutex
+	var finished []webhooks.Envelope
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var env webhooks.Envelope
+		if json.Unmarshal(body, &env) == nil && env.Event == webhooks.EventRecordingFinished {
+			mu.Lock()
+			finished = append(finished, env)
+			mu.Unlock()
+		}
+	}))
+	defer rcv.Close()
+	cfg := testConfig(t)
+	cfg.Admin.APIKey = testAdminKey
+	cfg.Recording.Dir = t.TempDir()
+	cfg.Webhooks.URLs, cfg.Webhooks.Secret = []string{rcv.URL}, secret
+	r := startServe(t, cfg)
+	api := r.url("/api/v1/recordings")
+
+	alice, bob := login(t, r.wsURL(), "alice"), login(t, r.wsURL(), "bob")
+	started := startCall(t, alice, bob)
+	ctx := ctxFor(t, 60*time.Second)
+	// File media: its Opus packets say 20 ms (the recorder's Ogg pages count samples from
+	// them), its VP8 frames are valid frame headers.
+	dir := t.TempDir()
+	ogg, err := client.SampleOgg(500, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.ogg"), ogg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "v.ivf"), client.SampleIVF(320, 240, 300, 30, 300), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	audio, err := client.LoadOgg(filepath.Join(dir, "a.ogg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := client.LoadIVF(filepath.Join(dir, "v.ivf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client.Conn{alice, bob} {
+		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true, AudioFile: audio, VideoFile: video}); err != nil {
+			t.Fatalf("%s: %v", c.UserID(), err)
+		}
+	}
+	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+		if _, err := pair[0].WaitRemoteTrack(ctx, pair[1].UserID(), webrtc.RTPCodecTypeAudio, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var info recording.Info
+	if code, body := adminRequest(t, http.MethodPost, api, map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": started.RoomID}, &info); code != http.StatusCreated {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	if code, body := adminRequest(t, http.MethodPost, api, map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": started.RoomID}, nil); code != http.StatusConflict {
+		t.Fatalf("second start: %d %s, want 409", code, body)
+	}
+	begin := time.Now()
+	time.Sleep(4 * time.Second) // the length of the recorded call, not a wait for something
+	var manifest recording.Info
+	if code, body := adminRequest(t, http.MethodPost, api+"/"+info.ID+"/stop", nil, &manifest); code != http.StatusOK {
+		t.Fatalf("stop: %d %s", code, body)
+	}
+	recorded := time.Since(begin)
+
+	if len(manifest.Tracks) != 4 {
+		t.Fatalf("manifest tracks %+v, want audio and video of alice and bob", manifest.Tracks)
+	}
+	for _, tr := range manifest.Tracks {
+		if tr.Packets == 0 || tr.StartOffsetMs < 0 || (tr.UserID != "alice" && tr.UserID != "bob") {
+			t.Fatalf("track %+v", tr)
+		}
+		code, body := adminRequest(t, http.MethodGet, api+"/"+info.ID+"/files/"+tr.File, nil, nil)
+		if code != http.StatusOK {
+			t.Fatalf("download %s: %d", tr.File, code)
+		}
+		length := mediaLength(t, tr, body)
+		if want := recorded - time.Duration(tr.StartOffsetMs)*time.Millisecond; length < want-time.Second || length > want+time.Second {
+			t.Errorf("%s lasts %s, the recording %s after its start offset: not within 1 s", tr.File, length, want)
+		}
+		if _, err := exec.LookPath("ffprobe"); err == nil {
+			out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", r.srv.cfg.Recording.Dir+"/"+info.ID+"/"+tr.File).CombinedOutput()
+			if err != nil || !strings.Contains(strings.ToLower(tr.Codec), strings.TrimSpace(string(out))) {
+				t.Errorf("ffprobe %s: %s %v", tr.File, out, err)
+			}
+		}
+	}
+	var list struct{ Recordings []recording.Info }
+	if code, _ := adminRequest(t, http.MethodGet, api, nil, &list); code != http.StatusOK || len(list.Recordings) != 1 || len(list.Recordings[0].Tracks) != 4 {
+		t.Fatalf("list: %d %+v", code, list)
+	}
+	if code, _ := adminRequest(t, http.MethodGet, api+"/"+info.ID+"/files/..%2Fparley.db", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("a file outside the manifest: %d, want 404", code)
+	}
+	if code, _ := adminRequest(t, http.MethodPost, api+"/nope/stop", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("stop of an unknown recording: %d, want 404", code)
+	}
+	eventually(t, 20*time.Second, "recording_finished", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(finished) == 1
+	})
+	if alice.UserID() == "" || protocol.RoomID(started.RoomID).IsZero() {
+		t.Fatal("no call")
+	}
+}
+
+// mediaLength is how long a recorded file plays: IVF from its frame timestamps and time
+// base, Ogg from its last granule position (48 kHz Opus).
+func mediaLength(t *testing.T, tr recording.TrackFile, body []byte) time.Duration {
+	t.Helper()
+	switch {
+	case strings.HasSuffix(tr.File, ".ivf"):
+		rd, hdr, err := ivfreader.NewWith(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", tr.File, err)
+		}
+		if hdr.FourCC != "VP80" {
+			t.Fatalf("%s: FourCC %q", tr.File, hdr.FourCC)
+		}
+		var first, last uint64
+		frames := 0
+		for {
+			_, fh, err := rd.ParseNextFrame()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Fatalf("%s: frame %d: %v", tr.File, frames, err)
+				}
+				break
+			}
+			if frames == 0 {
+				first = fh.Timestamp
+			}
+			last = fh.Timestamp
+			frames++
+		}
+		if frames < 10 {
+			t.Fatalf("%s: %d frames", tr.File, frames)
+		}
+		// ivfreader reports a frame's pts times den/num; the pts is in num/den seconds.
+		num, den := uint64(hdr.TimebaseNumerator), uint64(hdr.TimebaseDenominator)
+		pts := (last - first) * num / den
+		return time.Duration(pts*num) * time.Second / time.Duration(den)
+	case strings.HasSuffix(tr.File, ".ogg"):
+		rd, _, err := oggreader.NewWith(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", tr.File, err)
+		}
+		var granule uint64
+		pages := 0
+		for {
+			_, ph, err := rd.ParseNextPage()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Fatalf("%s: page %d: %v", tr.File, pages, err)
+				}
+				break
+			}
+			granule = max(granule, ph.GranulePosition)
+			pages++
+		}
+		return time.Duration(granule) * time.Second / 48000
+	}
+	t.Fatalf("unexpected file %s", tr.File)
+	return 0
+}
