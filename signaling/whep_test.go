@@ -144,6 +144,49 @@ func TestWHEPViewsPublisher(t *testing.T) {
 	waitUntil(t, ctx, "the viewer sessions to end with the publisher's tracks", func() bool { return w.Sessions() == 0 })
 }
 
+// TestWHIPSimulcastToWHEP: a WHIP publisher that offers simulcast (three rid layers,
+// 320, 640 and 1280 wide) is one video with layers: a WHEP player with ?layer=low gets
+// the 320-wide layer only, one with ?layer=high a larger one.
+func TestWHIPSimulcastToWHEP(t *testing.T) {
+	st := newStack(t)
+	_, base := st.whipServer(t, signaling.DefaultWHIPConfig())
+	roomID := protocol.IntRoom(31)
+	publishWHIP(t, base, "31", grant(t, "obs", roomID, protocol.RoomRights{Publish: true}), 320, 640, 1280)
+	ctx := ctxT(t, 90*time.Second)
+	viewer := grant(t, "viewer", roomID, protocol.RoomRights{Subscribe: true})
+	waitUntil(t, ctx, "obs to publish audio and video", func() bool {
+		r, ok := st.service.Rooms().Room(roomIn(t, roomID))
+		if !ok {
+			return false
+		}
+		for _, p := range r.Participants() {
+			if p.UserID == "obs" && p.AudioPublished && p.VideoPublished {
+				return true
+			}
+		}
+		return false
+	})
+	low, code, msg := playWHEP(t, base, "/whep/31/obs?layer=low", viewer)
+	if low == nil {
+		t.Fatalf("WHEP POST: %d %s", code, msg)
+	}
+	waitUntil(t, ctx, "three 320-wide keyframes on the low player", func() bool {
+		_, _, widths := low.counts()
+		return widths[320] >= 3
+	})
+	if _, _, widths := low.counts(); len(widths) != 1 {
+		t.Fatalf("the low player got keyframes of widths %v, want 320 only", widths)
+	}
+	high, status, body := playWHEP(t, base, "/whep/31/obs?layer=high", grant(t, "viewer2", roomID, protocol.RoomRights{Subscribe: true}))
+	if high == nil {
+		t.Fatalf("WHEP POST: %d %s", status, body)
+	}
+	waitUntil(t, ctx, "a keyframe wider than 320 on the high player", func() bool {
+		_, _, widths := high.counts()
+		return widths[640]+widths[1280] > 0
+	})
+}
+
 // TestWHEPErrors: what is wrong with a WHEP request, and DELETE.
 func TestWHEPErrors(t *testing.T) {
 	st := newStack(t)

@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -51,38 +56,74 @@ type whipPublisher struct {
 	wg       sync.WaitGroup
 }
 
-// newWHIPPeer is a send-only PeerConnection with an Opus and a VP8 track, on loopback.
-func newWHIPPeer(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample, *webrtc.TrackLocalStaticSample) {
+// whipVideo is a WHIP publisher's video: one track, or one per simulcast layer, each
+// with the width its keyframes say.
+type whipVideo struct {
+	transceiver *webrtc.RTPTransceiver
+	layers      []videoLayer
+}
+
+type videoLayer struct {
+	track *webrtc.TrackLocalStaticRTP
+	rid   string // "" without simulcast
+	width uint16
+	pack  rtp.Packetizer
+}
+
+// newWHIPPeer is a send-only PeerConnection on loopback with an Opus track and a VP8
+// video: one track 640 wide, or with several widths one simulcast layer each (rids l0,
+// l1, ... smallest first).
+func newWHIPPeer(t *testing.T, widths ...uint16) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample, *whipVideo) {
 	t.Helper()
 	pc := loopbackPeerConnection(t)
 	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "obs")
-	if err != nil {
+	must(t, err)
+	if _, err := pc.AddTransceiverFromTrack(audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
 		t.Fatal(err)
 	}
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "obs")
-	if err != nil {
-		t.Fatal(err)
+	if len(widths) == 0 {
+		widths = []uint16{640}
 	}
-	for _, tr := range []webrtc.TrackLocal{audio, video} {
-		if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
+	v := &whipVideo{}
+	for i, w := range widths {
+		l := videoLayer{width: w, pack: rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)}
+		var opts []func(*webrtc.TrackLocalStaticRTP)
+		if len(widths) > 1 {
+			l.rid = fmt.Sprintf("l%d", i)
+			opts = append(opts, webrtc.WithRTPStreamID(l.rid))
 		}
+		l.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "obs", opts...)
+		must(t, err)
+		if i == 0 {
+			v.transceiver, err = pc.AddTransceiverFromTrack(l.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			must(t, err)
+		} else {
+			must(t, v.transceiver.Sender().AddEncoding(l.track))
+		}
+		v.layers = append(v.layers, l)
 	}
-	return pc, audio, video
+	return pc, audio, v
 }
 
-// loopbackPeerConnection is a pion PeerConnection with default codecs that gathers
-// on the loopback interface only (UDP4), as the test server listens there.
+// loopbackPeerConnection is a pion PeerConnection with default codecs and interceptors
+// and the mid and rid header extensions (simulcast), that gathers on the loopback
+// interface only (UDP4), as the test server listens there.
 func loopbackPeerConnection(t *testing.T) *webrtc.PeerConnection {
 	t.Helper()
+	m := &webrtc.MediaEngine{}
+	must(t, m.RegisterDefaultCodecs())
+	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+		must(t, m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo))
+	}
+	must(t, m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeAudio))
+	reg := &interceptor.Registry{}
+	must(t, webrtc.RegisterDefaultInterceptors(m, reg))
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	must(t, err)
 	return pc
 }
 
@@ -131,10 +172,10 @@ func whipRequest(t *testing.T, method, url, contentType, bearer, body string, he
 }
 
 // publishWHIP publishes into roomPath (the URL form of the RoomId) with bearer and
-// starts sending media; the test ends it.
-func publishWHIP(t *testing.T, base, roomPath, bearer string) *whipPublisher {
+// starts sending media (video as newWHIPPeer makes it for widths); the test ends it.
+func publishWHIP(t *testing.T, base, roomPath, bearer string, widths ...uint16) *whipPublisher {
 	t.Helper()
-	pc, audio, video := newWHIPPeer(t)
+	pc, audio, video := newWHIPPeer(t, widths...)
 	p := &whipPublisher{pc: pc, stop: make(chan struct{})}
 	t.Cleanup(p.close)
 	status, h, body := whipRequest(t, http.MethodPost, base+"/whip/"+roomPath, "application/sdp", bearer, gatheredOffer(t, pc), nil)
@@ -163,9 +204,20 @@ func publishWHIP(t *testing.T, base, roomPath, bearer string) *whipPublisher {
 	return p
 }
 
-// send writes 20 ms Opus frames and 30 fps VP8 frames (a keyframe every 30) until stop.
-func (p *whipPublisher) send(audio, video *webrtc.TrackLocalStaticSample) {
+// send writes 20 ms Opus frames and ~33 fps VP8 frames on each layer (a keyframe every
+// 30) until stop. pion does not write the mid and rid header extensions on simulcast
+// encodings, so a simulcast layer's packets carry them here (as a real client's do).
+func (p *whipPublisher) send(audio *webrtc.TrackLocalStaticSample, video *whipVideo) {
 	defer p.wg.Done()
+	var midID, ridID uint8
+	for _, ext := range video.transceiver.Sender().GetParameters().HeaderExtensions {
+		switch ext.URI {
+		case sdp.SDESMidURI:
+			midID = uint8(ext.ID)
+		case sdp.SDESRTPStreamIDURI:
+			ridID = uint8(ext.ID)
+		}
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for n := 0; ; n++ {
@@ -175,14 +227,23 @@ func (p *whipPublisher) send(audio, video *webrtc.TrackLocalStaticSample) {
 		case <-tick.C:
 		}
 		_ = audio.WriteSample(media.Sample{Data: []byte{0xfc, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
-		if n%3 != 2 { // 2 of 3 ticks ≈ 33 fps
-			_ = video.WriteSample(media.Sample{Data: vp8Frame(n%45 == 0), Duration: 33 * time.Millisecond})
+		if n%3 == 2 { // 2 of 3 ticks ≈ 33 fps
+			continue
+		}
+		for _, l := range video.layers {
+			for _, pkt := range l.pack.Packetize(vp8Frame(n%45 == 0, l.width), 2970) {
+				if l.rid != "" && midID != 0 && ridID != 0 {
+					_ = pkt.SetExtension(midID, []byte(video.transceiver.Mid()))
+					_ = pkt.SetExtension(ridID, []byte(l.rid))
+				}
+				_ = l.track.WriteRTP(pkt)
+			}
 		}
 	}
 }
 
-// vp8Frame is a VP8 frame whose header says keyframe (640x360) or inter frame.
-func vp8Frame(key bool) []byte {
+// vp8Frame is a VP8 frame whose header says keyframe (width × width*9/16) or inter frame.
+func vp8Frame(key bool, width uint16) []byte {
 	tag := uint32(1<<4) | uint32(100)<<5
 	if !key {
 		tag |= 1
@@ -190,8 +251,8 @@ func vp8Frame(key bool) []byte {
 	b := []byte{byte(tag), byte(tag >> 8), byte(tag >> 16)}
 	if key {
 		b = append(b, 0x9d, 0x01, 0x2a)
-		b = binary.LittleEndian.AppendUint16(b, 640)
-		b = binary.LittleEndian.AppendUint16(b, 360)
+		b = binary.LittleEndian.AppendUint16(b, width)
+		b = binary.LittleEndian.AppendUint16(b, width*9/16)
 	}
 	return append(b, bytes.Repeat([]byte{0x55}, 400)...)
 }
