@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Parley's tests use when they are missing, so `make test`
 # works on a fresh Debian machine: Chromium (browser tests) and coturn (turnutils_uclient,
-# the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace).
+# the TURN client nobody here wrote), unshare and ip (the browser tests' network namespace),
+# ffmpeg (ffprobe and decoding of recorded files).
 # Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || need+=(coturn)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)  # browser tests run in a network namespace
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)  # recording test: encodes its media, probes and decodes the files (~55 MB)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo -n"

@@ -87,27 +87,7 @@ func TestRecordACall(t *testing.T) {
 	alice, bob := login(t, r.wsURL(), "alice"), login(t, r.wsURL(), "bob")
 	started := startCall(t, alice, bob)
 	ctx := ctxFor(t, 60*time.Second)
-	// File media: its Opus packets say 20 ms (the recorder's Ogg pages count samples from
-	// them), its VP8 frames are valid frame headers.
-	dir := t.TempDir()
-	ogg, err := client.SampleOgg(500, 60)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "a.ogg"), ogg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "v.ivf"), client.SampleIVF(320, 240, 300, 30, 300), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	audio, err := client.LoadOgg(filepath.Join(dir, "a.ogg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	video, err := client.LoadIVF(filepath.Join(dir, "v.ivf"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	audio, video, real := testMediaFiles(t)
 	for _, c := range []*client.Conn{alice, bob} {
 		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true, AudioFile: audio, VideoFile: video}); err != nil {
 			t.Fatalf("%s: %v", c.UserID(), err)
@@ -146,13 +126,17 @@ func TestRecordACall(t *testing.T) {
 			t.Fatalf("download %s: %d", tr.File, code)
 		}
 		length := mediaLength(t, tr, body)
-		if want := recorded - time.Duration(tr.StartOffsetMs)*time.Millisecond; length < want-time.Second || length > want+time.Second {
+		want := recorded - time.Duration(tr.StartOffsetMs)*time.Millisecond
+		if length < want-time.Second || length > want+time.Second {
 			t.Errorf("%s lasts %s, the recording %s after its start offset: not within 1 s", tr.File, length, want)
 		}
-		if _, err := exec.LookPath("ffprobe"); err == nil {
-			out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", r.srv.cfg.Recording.Dir+"/"+info.ID+"/"+tr.File).CombinedOutput()
-			if err != nil || !strings.Contains(strings.ToLower(tr.Codec), strings.TrimSpace(string(out))) {
-				t.Errorf("ffprobe %s: %s %v", tr.File, out, err)
+		if real { // encoded by ffmpeg: ffprobe and a decode must agree
+			path := filepath.Join(cfg.Recording.Dir, info.ID, tr.File)
+			if d := ffprobeLength(t, path, tr.Codec); d < want-time.Second || d > want+time.Second {
+				t.Errorf("ffprobe: %s lasts %s, want %s within 1 s", tr.File, d, want)
+			}
+			if out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(out) != 0 {
+				t.Errorf("ffmpeg cannot decode %s: %s %v", tr.File, out, err)
 			}
 		}
 	}
@@ -174,6 +158,69 @@ func TestRecordACall(t *testing.T) {
 	if alice.UserID() == "" || protocol.RoomID(started.RoomID).IsZero() {
 		t.Fatal("no call")
 	}
+}
+
+// testMediaFiles are the users' media: VP8 and Opus encoded by ffmpeg (libvpx, libopus)
+// when it is installed (real reports true: the recorded files must then decode), else
+// client's sample files (valid containers and frame headers around filler).
+func testMediaFiles(t *testing.T) (audio *client.OggOpus, video *client.IVFVideo, real bool) {
+	t.Helper()
+	dir := t.TempDir()
+	a, v := filepath.Join(dir, "a.ogg"), filepath.Join(dir, "v.ivf")
+	if _, err := exec.LookPath("ffmpeg"); err == nil {
+		for _, args := range [][]string{
+			{"-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "10", "-c:v", "libvpx", "-g", "30", "-b:v", "300k", v},
+			{"-f", "lavfi", "-i", "sine=frequency=440:duration=10", "-c:a", "libopus", "-frame_duration", "20", a},
+		} {
+			if out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg %v: %s %v", args, out, err)
+			}
+		}
+		real = true
+	} else {
+		ogg, err := client.SampleOgg(500, 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(a, ogg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(v, client.SampleIVF(320, 240, 300, 30, 300), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("ffmpeg is not installed: sample media, no ffprobe or decoding check (scripts/ensure-test-deps.sh installs it)")
+	}
+	audio, err := client.LoadOgg(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err = client.LoadIVF(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audio, video, real
+}
+
+// ffprobeLength checks with ffprobe that path holds one stream of codec (a mime type)
+// and returns the time between its first and last packet (IVF headers state no usable
+// duration for a 1/90000 time base, so packets are read).
+func ffprobeLength(t *testing.T, path, codec string) time.Duration {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path).CombinedOutput()
+	if name := strings.TrimSpace(string(out)); err != nil || name == "" || !strings.Contains(strings.ToLower(codec), name) {
+		t.Fatalf("ffprobe %s: %q %v, want codec %s", path, out, err, codec)
+	}
+	out, err = exec.Command("ffprobe", "-v", "error", "-select_streams", "0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path).Output()
+	lines := strings.Fields(string(out))
+	if err != nil || len(lines) < 2 {
+		t.Fatalf("ffprobe packets of %s: %d lines, %v", path, len(lines), err)
+	}
+	first, err1 := time.ParseDuration(strings.Trim(lines[0], ",") + "s")
+	last, err2 := time.ParseDuration(strings.Trim(lines[len(lines)-1], ",") + "s")
+	if err1 != nil || err2 != nil {
+		t.Fatalf("ffprobe packets of %s: %q .. %q", path, lines[0], lines[len(lines)-1])
+	}
+	return last - first
 }
 
 // mediaLength is how long a recorded file plays: IVF from its frame timestamps and time
