@@ -84,20 +84,7 @@ func TestRecordACall(t *testing.T) {
 	r := startServe(t, cfg)
 	api := r.url("/api/v1/recordings")
 
-	alice, bob := login(t, r.wsURL(), "alice"), login(t, r.wsURL(), "bob")
-	started := startCall(t, alice, bob)
-	ctx := ctxFor(t, 60*time.Second)
-	audio, video, real := testMediaFiles(t)
-	for _, c := range []*client.Conn{alice, bob} {
-		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true, AudioFile: audio, VideoFile: video}); err != nil {
-			t.Fatalf("%s: %v", c.UserID(), err)
-		}
-	}
-	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
-		if _, err := pair[0].WaitRemoteTrack(ctx, pair[1].UserID(), webrtc.RTPCodecTypeAudio, 10); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, _, started, real := callWithMedia(t, r)
 
 	var info recording.Info
 	if code, body := adminRequest(t, http.MethodPost, api, map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": started.RoomID}, &info); code != http.StatusCreated {
@@ -155,9 +142,57 @@ func TestRecordACall(t *testing.T) {
 		defer mu.Unlock()
 		return len(finished) == 1
 	})
-	if alice.UserID() == "" || protocol.RoomID(started.RoomID).IsZero() {
-		t.Fatal("no call")
+}
+
+// TestRecordEveryCall: with recording.calls each call's room is recorded from its begin
+// to its end, without the admin API starting it: after the hangup the list shows the
+// stopped recording with both users' audio and video.
+func TestRecordEveryCall(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Admin.APIKey = testAdminKey
+	cfg.Recording.Dir = t.TempDir()
+	cfg.Recording.Calls = true
+	r := startServe(t, cfg)
+	alice, _, started, _ := callWithMedia(t, r)
+	time.Sleep(2 * time.Second) // the call's length, not a wait for something
+	if err := alice.Hangup(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
 	}
+	var list struct{ Recordings []recording.Info }
+	eventually(t, 30*time.Second, "the call's recording to stop", func() bool {
+		code, _ := adminRequest(t, http.MethodGet, r.url("/api/v1/recordings"), nil, &list)
+		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].StoppedAt != 0
+	})
+	got := list.Recordings[0]
+	if got.RoomID != started.RoomID || got.SDKAppID != signaling.DevSDKAppID || len(got.Tracks) != 4 {
+		t.Fatalf("recording %+v of the call in room %s", got, started.RoomID)
+	}
+	for _, tr := range got.Tracks {
+		if tr.Packets == 0 {
+			t.Fatalf("track %+v recorded nothing", tr)
+		}
+	}
+}
+
+// callWithMedia has alice call bob, both send audio and video (testMediaFiles) and hear
+// each other; real says whether the media are encoded by ffmpeg.
+func callWithMedia(t *testing.T, r *running) (alice, bob *client.Conn, started protocol.CallStartResult, real bool) {
+	t.Helper()
+	alice, bob = login(t, r.wsURL(), "alice"), login(t, r.wsURL(), "bob")
+	started = startCall(t, alice, bob)
+	ctx := ctxFor(t, 60*time.Second)
+	audio, video, real := testMediaFiles(t)
+	for _, c := range []*client.Conn{alice, bob} {
+		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true, AudioFile: audio, VideoFile: video}); err != nil {
+			t.Fatalf("%s: %v", c.UserID(), err)
+		}
+	}
+	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+		if _, err := pair[0].WaitRemoteTrack(ctx, pair[1].UserID(), webrtc.RTPCodecTypeAudio, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return alice, bob, started, real
 }
 
 // testMediaFiles are the users' media: VP8 and Opus encoded by ffmpeg (libvpx, libopus)

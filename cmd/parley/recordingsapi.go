@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -110,11 +111,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// recorderEvents hands room events to the recorder once it exists (it needs the room
-// manager, which the signaling Service builds after taking its room listeners).
+// recorderEvents hands room events and call hooks to the recorder once it exists (it
+// needs the room manager, which the signaling Service builds after taking its listeners).
 type recorderEvents struct {
 	room.NopListener
-	rec atomic.Pointer[recording.Recorder]
+	rec   atomic.Pointer[recording.Recorder]
+	calls bool // recording.calls
 }
 
 func (e *recorderEvents) TrackPublished(id room.ID, userID string, kind room.TrackKind) {
@@ -122,6 +124,21 @@ func (e *recorderEvents) TrackPublished(id room.ID, userID string, kind room.Tra
 		r.TrackPublished(id, userID, kind)
 	}
 }
+
+// CallBegan and CallEnded record every call with recording.calls (signaling.Hooks).
+func (e *recorderEvents) CallBegan(c call.CallSummary) {
+	if r := e.rec.Load(); r != nil && e.calls {
+		r.CallBegan(c)
+	}
+}
+
+func (e *recorderEvents) CallEnded(c call.CallSummary) {
+	if r := e.rec.Load(); r != nil && e.calls {
+		r.CallEnded(c)
+	}
+}
+
+func (e *recorderEvents) InviteeOffline(int, string, string, protocol.CallReceivedEvent) {}
 
 func (e *recorderEvents) RoomClosed(id room.ID) {
 	if r := e.rec.Load(); r != nil {

@@ -85,13 +85,13 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 			return nil, err
 		}
 	}
-	recEvents := &recorderEvents{} // recordingsapi.go
+	recEvents := &recorderEvents{calls: cfg.Recording.Calls} // recordingsapi.go
 	svc, err := signaling.NewService(signaling.ServiceConfig{
 		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room, Limits: cfg.Limits,
 	}, signaling.Deps{
 		Engine:     engine,
 		Records:    s.records,
-		Hooks:      hookFanout{s.metrics, s.webhooks},
+		Hooks:      hookFanout{s.metrics, s.webhooks, recEvents},
 		RoomEvents: roomFanout{s.metrics, s.webhooks, recEvents},
 		ICEServers: s.iceServers,
 		Logger:     logger,

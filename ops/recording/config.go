@@ -15,9 +15,12 @@ type Config struct {
 	QueuePackets int `mapstructure:"queue_packets"`
 	// MaxRecordings caps the recordings running at once.
 	MaxRecordings int `mapstructure:"max_recordings"`
+	// Calls records every call's room from its begin to its end (needs Dir).
+	Calls bool `mapstructure:"calls"`
 }
 
-// DefaultConfig returns the defaults: disabled, 1024 packets per track, 16 recordings.
+// DefaultConfig returns the defaults: disabled, 1024 packets per track, 16 recordings,
+// calls not recorded.
 func DefaultConfig() Config { return Config{QueuePackets: 1024, MaxRecordings: 16} }
 
 // Validate checks the section; each error names its key.
@@ -28,6 +31,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRecordings < 1 || c.MaxRecordings > 10000 {
 		errs = append(errs, fmt.Errorf("recording.max_recordings: must be 1..10000, got %d", c.MaxRecordings))
+	}
+	if c.Calls && c.Dir == "" {
+		errs = append(errs, errors.New("recording.calls: needs recording.dir"))
 	}
 	return errors.Join(errs...)
 }

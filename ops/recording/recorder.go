@@ -61,7 +61,10 @@ type Recorder struct {
 	recs   map[string]*recording // every recording of this process, by id
 	active map[room.ID]*recording
 	closed bool
-	wg     sync.WaitGroup // attach and stop goroutines started by room events
+	wg     sync.WaitGroup // attach and stop goroutines started by room events and call hooks
+
+	queue    []func() // call hooks' work, in order (calls.go)
+	draining bool     // a goroutine runs queue
 }
 
 // New builds a Recorder of the rooms of rooms; mediaAddr is the media engine's UDP

@@ -92,6 +92,7 @@ func TestConfigValidate(t *testing.T) {
 		{"defaults", DefaultConfig(), ""},
 		{"tiny queue", Config{QueuePackets: 1, MaxRecordings: 1}, "recording.queue_packets"},
 		{"no recordings", Config{QueuePackets: 64}, "recording.max_recordings"},
+		{"calls without a directory", Config{QueuePackets: 64, MaxRecordings: 1, Calls: true}, "recording.calls"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
