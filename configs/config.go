@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/ops/records"
+	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -29,6 +30,8 @@ type Config struct {
 	Records   records.Config       `mapstructure:"records"`
 	Admin     AdminConfig          `mapstructure:"admin"`
 	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
+	WHIP      signaling.WHIPConfig `mapstructure:"whip"` // WHIP ingest (docs/whip.md)
+	Recording recording.Config     `mapstructure:"recording"`
 
 	Limits signaling.LimitsConfig `mapstructure:"limits"` // rate limits on what clients ask for
 }
@@ -102,6 +105,8 @@ func Default() Config {
 		TURN:      turn.DefaultConfig(),
 		Records:   records.DefaultConfig(),
 		Webhooks:  webhooks.DefaultConfig(),
+		WHIP:      signaling.DefaultWHIPConfig(),
+		Recording: recording.DefaultConfig(),
 	}
 }
 
@@ -120,6 +125,8 @@ func (c Config) Validate() error {
 		c.Records.Validate(),
 		c.Admin.Validate(),
 		c.Webhooks.Validate(),
+		c.WHIP.Validate(),
+		c.Recording.Validate(),
 		c.validateAcrossSections(), // safety.go
 	)
 }

@@ -165,7 +165,7 @@ func (p *Participant) newPublisherPeer() (*sfu.Peer, error) {
 	}
 	current := func() bool { return p.activePub.Load() == pub }
 	p.sendCandidates(pub, TargetPublisher, current)
-	pub.OnConnectionStateChange(p.connectionStateChanged)
+	p.observePublisherState(pub, current) // ingest.go: connectionStateChanged, and the Signaller when it observes
 	// A client that restarts ICE on its publisher (network change) needs new candidates
 	// on the subscriber too, and only the server can offer them there.
 	pub.OnICERestart(func() {

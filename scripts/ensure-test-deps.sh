@@ -7,7 +7,7 @@
 # selfie segmentation for the background blur test (web/effects_test.go);
 # redis-server and PostgreSQL (internal/testservers starts them for the cluster and records
 # tests; it looks for initdb/postgres in /usr/lib/postgresql/<version>/bin, where Debian puts
-# them, not on PATH).
+# them, not on PATH); ffmpeg (ffprobe and decoding of recorded files).
 # Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
@@ -15,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || need+=(coturn)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)  # browser tests run in a network namespace
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)  # recording test: encodes its media, probes and decodes the files (~55 MB)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # tsc runs on Node.js

@@ -19,6 +19,9 @@ type roomListener struct{ s *Service }
 
 // sessionInRoomLocked is userID's session that is in room id (a room of its app), or nil.
 func (s *Service) sessionInRoomLocked(id room.ID, userID string) *session {
+	if sess := s.ingest[id][userID]; sess != nil { // a WHIP publisher (whip_session.go)
+		return sess
+	}
 	t := s.tenants[id.App()]
 	if t == nil {
 		return nil

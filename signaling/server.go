@@ -201,23 +201,29 @@ func (s *Server) Config() Config { return s.cfg }
 // points at this server has the same host in Origin and Host, so "same origin" proves
 // nothing for a public name. A refused request gets 403 (from the upgrader) and a log line.
 func (s *Server) checkOrigin(r *http.Request) bool {
+	ok := originAllowed(s.cfg.AllowedOrigins, r)
+	if !ok {
+		s.logger.Warn("websocket refused: origin not allowed (list it in signaling.allowed_origins)",
+			"origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
+	}
+	return ok
+}
+
+// originAllowed is checkOrigin's rule without the log line (WHIP's CORS uses it too).
+func originAllowed(allowedOrigins []string, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true // not a browser
 	}
 	ok := false
-	if len(s.cfg.AllowedOrigins) == 0 {
+	if len(allowedOrigins) == 0 {
 		u, err := url.Parse(origin)
 		ok = err == nil && strings.EqualFold(u.Host, r.Host) && IsLoopbackHost(r.Host)
 	}
-	for _, allowed := range s.cfg.AllowedOrigins {
+	for _, allowed := range allowedOrigins {
 		if allowed == "*" || strings.EqualFold(strings.TrimSuffix(allowed, "/"), origin) {
 			ok = true
 		}
-	}
-	if !ok {
-		s.logger.Warn("websocket refused: origin not allowed (list it in signaling.allowed_origins)",
-			"origin", origin, "host", r.Host, "remote", r.RemoteAddr)
 	}
 	return ok
 }

@@ -82,6 +82,7 @@ type Service struct {
 	tenants   map[int]*tenant                 // by SDKAppID: one per configured app, made by NewService
 	resumable map[string]*session             // resume token → logged-in session
 	present   map[room.ID]map[string]*session // users whose media session is up, per room (roomevents.go)
+	ingest    map[room.ID]map[string]*session // WHIP publishers' sessions, per room (whip_session.go); made on first use
 	closed    bool
 
 	timers  sync.WaitGroup // deadline and session timer callbacks in flight

@@ -89,9 +89,14 @@ func decoded[T any](t *testing.T, c *client.Conn, name string) []T {
 
 // videoPackets is how many video packets of publisher c has received (0: no video track).
 func videoPackets(c *client.Conn, publisher string) uint64 {
+	return trackPackets(c, publisher, webrtc.RTPCodecTypeVideo)
+}
+
+// trackPackets is how many packets of kind of publisher c has received.
+func trackPackets(c *client.Conn, publisher string, kind webrtc.RTPCodecType) uint64 {
 	var n uint64
 	for _, tr := range c.RemoteTracks(publisher) {
-		if tr.Kind == webrtc.RTPCodecTypeVideo {
+		if tr.Kind == kind {
 			n += tr.Packets
 		}
 	}

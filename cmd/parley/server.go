@@ -20,6 +20,7 @@ import (
 	"github.com/parley-rtc/parley/ops/metrics"
 	"github.com/parley-rtc/parley/ops/pgrecords"
 	"github.com/parley-rtc/parley/ops/records"
+	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/sfu"
@@ -43,6 +44,8 @@ type server struct {
 	records   *records.Writer // over the store records.driver names
 	metrics   *metrics.Metrics
 	webhooks  *webhooks.Dispatcher
+	whip      *signaling.WHIP // nil when whip.enabled is false
+	recorder  *recording.Recorder
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -84,13 +87,14 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 			return nil, err
 		}
 	}
+	recEvents := &recorderEvents{calls: cfg.Recording.Calls} // recordingsapi.go
 	svc, err := signaling.NewService(signaling.ServiceConfig{
 		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room, Limits: cfg.Limits,
 	}, signaling.Deps{
 		Engine:     engine,
 		Records:    s.records,
-		Hooks:      hookFanout{s.metrics, s.webhooks},
-		RoomEvents: roomFanout{s.metrics, s.webhooks},
+		Hooks:      hookFanout{s.metrics, s.webhooks, recEvents},
+		RoomEvents: roomFanout{s.metrics, s.webhooks, recEvents},
 		ICEServers: s.iceServers,
 		Logger:     logger,
 	})
@@ -105,6 +109,13 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}, func() float64 { return float64(s.connsRefused.Load()) }))
 	s.registerRecordsMetrics()
 	s.mux.Handle("GET /ws", svc.Handler())
+	if cfg.WHIP.Enabled {
+		if s.whip, err = svc.NewWHIP(cfg.WHIP); err != nil {
+			return nil, err
+		}
+		s.mux.Handle("/whip/", s.whip) // POST /whip/{roomId}, PATCH and DELETE /whip/sessions/{id} (docs/whip.md)
+		s.mux.Handle("/whep/", s.whip) // POST /whep/{roomId}/{userId}, PATCH and DELETE /whep/sessions/{id}
+	}
 	if cfg.Metrics.Address == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
 	} else {
@@ -112,7 +123,17 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		metricsMux.Handle("GET /metrics", s.metrics.Handler())
 		s.metricsHTTP = newHTTPServer(cfg.HTTP, metricsMux, logger)
 	}
-	s.mux.Handle("GET /api/v1/calls", newCallsAPI(cfg.Admin.APIKey, s.records, logger.With("component", "admin")))
+	calls := newCallsAPI(cfg.Admin.APIKey, s.records, logger.With("component", "admin"))
+	s.mux.Handle("GET /api/v1/calls", calls)
+	if s.recorder, err = recording.New(cfg.Recording, svc.Rooms(), engine.UDPAddr, func(m recording.Info) {
+		s.webhooks.RecordingFinished(m.SDKAppID, m)
+	}, logger.With("component", "recording")); err != nil {
+		return nil, err
+	}
+	recEvents.rec.Store(s.recorder)
+	recordings := newRecordingsAPI(calls, s.recorder, logger.With("component", "admin"))
+	s.mux.Handle("/api/v1/recordings", recordings)
+	s.mux.Handle("/api/v1/recordings/", recordings)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -275,6 +296,10 @@ func (s *server) shutdown(ctx context.Context) error {
 		if s.metricsHTTP != nil {
 			err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
 		}
+		if s.whip != nil {
+			err = errors.Join(err, s.whip.Close())
+		}
+		err = errors.Join(err, s.recorder.Close()) // completes the files of running recordings
 		err = errors.Join(err, s.signaling.Close())
 		err = errors.Join(err, s.records.Close())     // after signaling: its last records are queued
 		err = errors.Join(err, s.webhooks.Close(ctx)) // flushes the last events until the drain deadline

@@ -3,7 +3,8 @@
 // Events: call_began, call_ended (with result, totalTime and the per-user call records
 // of spec D22), invitee_offline (spec D9: an invitation to a user with no session, with
 // the caller's profile, mediaType, userData and offlinePushInfo), room_started (its first
-// participant's media connected) and room_finished (the room closed). Each request carries
+// participant's media connected), room_finished (the room closed) and recording_finished
+// (a stopped recording's manifest, ops/recording). Each request carries
 // X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body with webhooks.secret>.
 //
 // Ownership: the Hooks and room.Listener methods run on the caller's goroutine (the

@@ -14,6 +14,8 @@ const (
 	EventInviteeOffline = "invitee_offline"
 	EventRoomStarted    = "room_started"
 	EventRoomFinished   = "room_finished"
+	// EventRecordingFinished carries a stopped recording's manifest (ops/recording.Info).
+	EventRecordingFinished = "recording_finished"
 )
 
 // Envelope is the JSON body of every request. Seq counts the events of this server

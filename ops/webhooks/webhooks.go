@@ -288,6 +288,11 @@ func (d *Dispatcher) RoomClosed(id room.ID) {
 	}
 }
 
+// RecordingFinished queues recording_finished with a stopped recording's manifest.
+func (d *Dispatcher) RecordingFinished(app int, manifest any) {
+	d.emit(EventRecordingFinished, app, manifest)
+}
+
 func wireRoomID(id room.ID) protocol.RoomID {
 	if id.IsInt() {
 		return protocol.IntRoom(id.Int())

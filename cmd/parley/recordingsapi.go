@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/parley-rtc/parley/ops/recording"
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// recordingsAPI is the admin API of room recording (admin.api_key as bearer token, as
+// GET /api/v1/calls):
+//
+//	POST /api/v1/recordings               {"sdkAppId": 1400000001, "roomId": 123}  → 201 Info
+//	GET  /api/v1/recordings                                                      → {"recordings": [Info]}
+//	POST /api/v1/recordings/{id}/stop                                            → 200 Info (the manifest)
+//	GET  /api/v1/recordings/{id}/files/{name}                                    → the file
+type recordingsAPI struct {
+	auth *callsAPI // its admin key check
+	rec  *recording.Recorder
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+func newRecordingsAPI(auth *callsAPI, rec *recording.Recorder, logger *slog.Logger) *recordingsAPI {
+	a := &recordingsAPI{auth: auth, rec: rec, log: logger, mux: http.NewServeMux()}
+	a.mux.HandleFunc("POST /api/v1/recordings", a.start)
+	a.mux.HandleFunc("GET /api/v1/recordings", a.list)
+	a.mux.HandleFunc("POST /api/v1/recordings/{id}/stop", a.stop)
+	a.mux.HandleFunc("GET /api/v1/recordings/{id}/files/{name}", a.file)
+	return a
+}
+
+func (a *recordingsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.auth.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
+		writeJSONError(w, http.StatusUnauthorized, "missing or wrong admin key")
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// startRequest names the room to record: its app and its RoomId (a number is an integer
+// room, a string a string room).
+type startRequest struct {
+	SDKAppID int             `json:"sdkAppId"`
+	RoomID   protocol.RoomID `json:"roomId"`
+}
+
+func (a *recordingsAPI) start(w http.ResponseWriter, r *http.Request) {
+	var req startRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	id, err := room.ParseID(req.RoomID.Int, req.RoomID.Str)
+	if err != nil || req.SDKAppID <= 0 {
+		writeJSONError(w, http.StatusBadRequest, "sdkAppId and a valid roomId are needed")
+		return
+	}
+	info, err := a.rec.Start(id.InApp(req.SDKAppID))
+	switch {
+	case errors.Is(err, recording.ErrDisabled):
+		writeJSONError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, recording.ErrAlreadyRecording):
+		writeJSONError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, recording.ErrTooMany), errors.Is(err, recording.ErrClosed):
+		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
+	case err != nil:
+		a.log.Error("start recording", "error", err)
+		writeJSONError(w, http.StatusInternalServerError, "recording could not start")
+	default:
+		writeJSON(w, http.StatusCreated, info)
+	}
+}
+
+func (a *recordingsAPI) list(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string][]recording.Info{"recordings": a.rec.List()})
+}
+
+func (a *recordingsAPI) stop(w http.ResponseWriter, r *http.Request) {
+	info, err := a.rec.Stop(r.PathValue("id"))
+	switch {
+	case errors.Is(err, recording.ErrUnknown):
+		writeJSONError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		a.log.Error("stop recording", "error", err)
+		writeJSONError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, info)
+	}
+}
+
+func (a *recordingsAPI) file(w http.ResponseWriter, r *http.Request) {
+	path, err := a.rec.File(r.PathValue("id"), r.PathValue("name"))
+	if err != nil {
+		writeJSONError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	http.ServeFile(w, r, path)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// recorderEvents hands room events and call hooks to the recorder once it exists (it
+// needs the room manager, which the signaling Service builds after taking its listeners).
+type recorderEvents struct {
+	room.NopListener
+	rec   atomic.Pointer[recording.Recorder]
+	calls bool // recording.calls
+}
+
+func (e *recorderEvents) TrackPublished(id room.ID, userID string, kind room.TrackKind) {
+	if r := e.rec.Load(); r != nil {
+		r.TrackPublished(id, userID, kind)
+	}
+}
+
+// CallBegan and CallEnded record every call with recording.calls (signaling.Hooks).
+func (e *recorderEvents) CallBegan(c call.CallSummary) {
+	if r := e.rec.Load(); r != nil && e.calls {
+		r.CallBegan(c)
+	}
+}
+
+func (e *recorderEvents) CallEnded(c call.CallSummary) {
+	if r := e.rec.Load(); r != nil && e.calls {
+		r.CallEnded(c)
+	}
+}
+
+func (e *recorderEvents) InviteeOffline(int, string, string, protocol.CallReceivedEvent) {}
+
+func (e *recorderEvents) RoomClosed(id room.ID) {
+	if r := e.rec.Load(); r != nil {
+		r.RoomClosed(id)
+	}
+}

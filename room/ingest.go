@@ -1,0 +1,94 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/sfu"
+)
+
+// Ingest participants (WHIP publishers, signaling/whip.go) have no signaling channel
+// after their answer: they need the answer with the server's candidates in it, and the
+// server must notice on its own when their PeerConnection fails or closes.
+
+// PublisherStateObserver is implemented by a Signaller that wants the state changes of
+// the participant's current publisher PeerConnection (called on pion's goroutine, never
+// under a room lock).
+type PublisherStateObserver interface {
+	PublisherState(state webrtc.PeerConnectionState)
+}
+
+// GatheredPublisherAnswer waits until the publisher Peer gathered its ICE candidates for
+// the last answer (HandlePublisherOffer) and returns that answer with them (ctx bounds
+// the wait). ErrNotNegotiated before the first offer, ErrParticipantLeft after Leave.
+func (p *Participant) GatheredPublisherAnswer(ctx context.Context) (webrtc.SessionDescription, error) {
+	pub, _, err := p.currentPeers()
+	if err == nil && pub == nil {
+		err = ErrNotNegotiated
+	}
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("publisher answer of %q: %w", p.userID, err)
+	}
+	answer, err := pub.GatheredLocalDescription(ctx)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("publisher answer of %q: %w", p.userID, err)
+	}
+	return answer, nil
+}
+
+// observePublisherState tells the Signaller, when it is a PublisherStateObserver, the
+// states of pub while it is the current publisher Peer.
+func (p *Participant) observePublisherState(pub *sfu.Peer, current func() bool) {
+	obs, ok := p.sig.(PublisherStateObserver)
+	pub.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
+		p.connectionStateChanged(state)
+		if ok && current() {
+			obs.PublisherState(state)
+		}
+	})
+}
+
+// ErrNothingPublished: the user is not in the room, or publishes nothing there (yet).
+var ErrNothingPublished = errors.New("user publishes nothing in the room")
+
+// Viewers (WHEP, signaling/whip.go) receive one publisher's tracks on a PeerConnection
+// of their own, outside the room's membership: nobody hears of them and the room's
+// subscription rules do not apply. They take the tracks published when they start.
+
+// PublishedTracks returns the tracks userID publishes in room id (audio before video),
+// or ErrNothingPublished. An early participant's held tracks are not published.
+func (m *Manager) PublishedTracks(id ID, userID string) ([]*sfu.Receiver, error) {
+	r, ok := m.Room(id)
+	if !ok {
+		return nil, fmt.Errorf("tracks of %q in room %s: %w", userID, id, ErrNothingPublished)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*sfu.Receiver
+	if p := r.findLocked(userID); p != nil && !p.left {
+		for _, kind := range []TrackKind{KindAudio, KindVideo} {
+			for rcv, k := range p.published {
+				if k == kind {
+					out = append(out, rcv)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("tracks of %q in room %s: %w", userID, id, ErrNothingPublished)
+	}
+	return out, nil
+}
+
+// NewViewerPeer makes a subscriber Peer for a viewer (sfu.Peer.AnswerViewer); the caller
+// owns and closes it.
+func (m *Manager) NewViewerPeer(viewerID string) (*sfu.Peer, error) {
+	peer, err := m.engine.NewPeer(sfu.PeerOptions{ID: viewerID, Role: sfu.RoleSubscriber})
+	if err != nil {
+		return nil, fmt.Errorf("viewer peer: %w", err)
+	}
+	return peer, nil
+}
