@@ -18,8 +18,8 @@ import (
 // (draft-holmer-rmcat-transport-wide-cc-extensions-01). A browser's send-side estimate
 // (and so the simulcast layers it sends) follows the arrival times this feedback
 // reports: delays that grow read as congestion. The arrival time of a packet is when
-// the Engine's UDP socket read it (arrivalStamps, written by the ICE UDP mux's read
-// goroutine), not when the track's read goroutine got it after ICE, DTLS/SRTP and the
+// the kernel received it on the Engine's UDP socket (SO_TIMESTAMPNS, Linux), else when
+// the socket read it (arrivalStamps, written by the ICE UDP mux's read goroutine), not when the track's read goroutine got it after ICE, DTLS/SRTP and the
 // other interceptors: on a busy server those goroutines run late, and stamps taken
 // there report the server's own scheduling delays to the publisher as a queue on its
 // link (docs/decisions.md, "Publisher bandwidth feedback under load"). Packets without
@@ -87,18 +87,40 @@ func (a *arrivalStamps) arrival(ssrc uint32, seq uint16, now int64) (int64, bool
 }
 
 // stampingConn is the Engine's UDP socket as the ICE UDP mux sees it: every datagram
-// read is stamped (arrivalStamps) before the mux hands it on. It offers the mux the
-// allocation-free netip reads and writes of *net.UDPConn.
+// read is stamped (arrivalStamps) before the mux hands it on, with the kernel's receive
+// time where the socket gives it (rxstamp_linux.go), else the time of the read. It
+// offers the mux the allocation-free netip reads and writes of *net.UDPConn.
 type stampingConn struct {
 	*net.UDPConn
 	stamps *arrivalStamps
+	kernel bool                   // SO_TIMESTAMPNS is on: datagrams carry the kernel's receive time
+	hold   atomic.Pointer[func()] // tests: runs before each read (holds the read goroutine)
+}
+
+func newStampingConn(conn *net.UDPConn, stamps *arrivalStamps) *stampingConn {
+	return &stampingConn{UDPConn: conn, stamps: stamps, kernel: enableRxTimestamps(conn)}
 }
 
 // ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter).
 func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+	if h := c.hold.Load(); h != nil {
+		(*h)()
+	}
+	if !c.kernel {
+		n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		if err == nil {
+			c.stamps.record(b[:n], time.Now().UnixNano())
+		}
+		return n, addr, err
+	}
+	var oob [rxOOBSize]byte
+	n, oobn, _, addr, err := c.UDPConn.ReadMsgUDPAddrPort(b, oob[:])
 	if err == nil {
-		c.stamps.record(b[:n], time.Now().UnixNano())
+		at := rxTimestamp(oob[:oobn])
+		if at == 0 {
+			at = time.Now().UnixNano()
+		}
+		c.stamps.record(b[:n], at)
 	}
 	return n, addr, err
 }

@@ -40,12 +40,38 @@ func feedbackArrivals(fb *rtcp.TransportLayerCC, arrivals map[uint16]int64) {
 }
 
 // TestPublisherFeedbackReportsSocketArrival: a publisher sends a packet every 10 ms with
-// transport-wide sequence numbers while the server's read goroutine of its track is held
-// up for 400 ms (as on a CPU-starved server). The feedback must report the packets as
-// they reached the server's socket (10 ms apart), not as the late goroutine read them
-// (a 400 ms gap, then a burst): a browser's delay-based estimator reads the latter as a
-// queue building on its link and lowers its bitrate.
+// transport-wide sequence numbers while the server is held up for 400 ms: the read
+// goroutine of its track (as on a CPU-starved server), or the socket's read goroutine (as
+// when the whole process stalls: the datagrams wait in the kernel's socket buffer). The
+// feedback must report the packets as they reached the server's socket (10 ms apart), not
+// as the late goroutine read them (a 400 ms gap, then a burst): a browser's delay-based
+// estimator reads the latter as a queue building on its link and lowers its bitrate.
 func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
+	tests := []struct {
+		name string
+		hold func(e *Engine, r *Receiver) (release func())
+	}{
+		{"track read goroutine", func(_ *Engine, r *Receiver) func() {
+			r.buffer.mu.Lock() // the track's next write to its packet buffer waits
+			return r.buffer.mu.Unlock
+		}},
+		{"socket read goroutine", func(e *Engine, _ *Receiver) func() {
+			var gate sync.Mutex
+			gate.Lock()
+			wait := func() { gate.Lock(); gate.Unlock() } //nolint:staticcheck // an empty critical section: waits for release
+			e.stamping.hold.Store(&wait)
+			return func() {
+				e.stamping.hold.Store(nil)
+				gate.Unlock()
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { testFeedbackUnderHold(t, tc.hold) })
+	}
+}
+
+func testFeedbackUnderHold(t *testing.T, hold func(e *Engine, r *Receiver) (release func())) {
 	engine := newTestEngine(t)
 	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
 	if err != nil {
@@ -136,12 +162,11 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 
 	r := <-receivers
 	waitFor(t, func() bool { return reported(20) })
-	// Hold up the track's read goroutine: its next write to the packet buffer waits.
-	r.buffer.mu.Lock()
+	release := hold(engine, r)
 	from := lastSent()
 	time.Sleep(400 * time.Millisecond)
 	to := lastSent()
-	r.buffer.mu.Unlock()
+	release()
 	waitFor(t, func() bool { return reported(to + 20) })
 
 	// Between consecutive packets, the reported arrival gap follows the send gap.
@@ -160,7 +185,7 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 		worst = max(worst, arrivalGap-sendGap, sendGap-arrivalGap)
 		compared++
 	}
-	t.Logf("packets %d..%d sent while the read goroutine was held 400 ms: worst difference between reported arrival gap and send gap %s (%d pairs)",
+	t.Logf("packets %d..%d sent while the goroutine was held 400 ms: worst difference between reported arrival gap and send gap %s (%d pairs)",
 		from, to, worst.Round(100*time.Microsecond), compared)
 	if compared < int(to-from) {
 		t.Fatalf("only %d of %d packet pairs reported", compared, to-from+20)
