@@ -44,7 +44,8 @@ const (
 // the socket's read goroutine and read by the tracks' read goroutines, lock-free; a
 // packet whose slot was taken by a later one simply has no stamp.
 type arrivalStamps struct {
-	slots [1 << arrivalSlotBits]arrivalSlot
+	slots  [1 << arrivalSlotBits]arrivalSlot
+	routes feedbackRoutes // streams whose feedback the socket records (twccroute.go)
 }
 
 type arrivalSlot struct {
@@ -64,11 +65,13 @@ func (a *arrivalStamps) record(b []byte, now int64) {
 	if len(b) < 12 || b[0]>>6 != 2 || (b[1] >= 192 && b[1] <= 223) {
 		return
 	}
-	k := arrivalKey(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]))
+	ssrc, seq := binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4])
+	k := arrivalKey(ssrc, seq)
 	s := a.slot(k)
 	s.key.Store(0)
 	s.ns.Store(now)
 	s.key.Store(k)
+	a.routes.recordAtSocket(b, ssrc, seq, now)
 }
 
 // arrival is when the socket read packet ssrc/seq; false when that is unknown or not
@@ -163,8 +166,9 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards recorder and closed
+	mu       sync.Mutex // guards recorder, routes and closed
 	recorder *twcc.Recorder
+	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	closed   bool
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -194,10 +198,11 @@ func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader i
 		return reader
 	}
 	ssrc := info.SSRC
+	route := s.route(ssrc, id) // from now on the socket records this stream (twccroute.go)
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
 		if err == nil {
-			s.note(b[:n], ssrc, id, time.Now())
+			s.noteAtTrack(route, b[:n], ssrc, id, time.Now())
 		}
 		return n, a, err
 	})
@@ -213,9 +218,7 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 	if ns, ok := s.stamps.arrival(binary.BigEndian.Uint32(pkt[8:12]), binary.BigEndian.Uint16(pkt[2:4]), at); ok {
 		at = ns
 	}
-	s.mu.Lock()
-	s.recorder.Record(ssrc, tseq, (at-s.startNs)/int64(time.Microsecond))
-	s.mu.Unlock()
+	s.record(ssrc, tseq, at)
 }
 
 // loop sends the feedback every interval until Close.
@@ -244,6 +247,10 @@ func (s *feedbackSender) Close() error {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
+		for _, r := range s.routes {
+			s.stamps.routes.remove(r)
+		}
+		s.routes = nil
 	}
 	s.mu.Unlock()
 	s.wg.Wait()

@@ -223,7 +223,7 @@ func newFeedbackFixture(tb testing.TB) *feedbackFixture {
 
 func (f *feedbackFixture) record(n uint16, now time.Time) {
 	binary.BigEndian.PutUint16(f.raw[2:], n)
-	binary.BigEndian.PutUint16(f.raw[len(f.raw)-4:], n)
+	binary.BigEndian.PutUint16(f.raw[len(f.raw)-3:], n) // the one-byte element: id/len, then the number
 	f.stamps.record(f.raw, now.UnixNano())
 	f.sender.note(f.raw, 0x1234, 3, now)
 }
@@ -265,5 +265,30 @@ func TestPublisherFeedbackRecordDoesNotAllocate(t *testing.T) {
 	}
 	if at, ok := f.stamps.arrival(0x1234, n-1, now.UnixNano()); !ok || at != now.Add(-time.Millisecond).UnixNano() {
 		t.Fatalf("arrival of the last packet: %d %v", at, ok)
+	}
+	// With a route the socket records the packet (twccroute.go), and the track skips it.
+	route := f.sender.route(0x1234, 3)
+	if route == nil {
+		t.Fatal("no route")
+	}
+	routed := func() {
+		binary.BigEndian.PutUint16(f.raw[2:], n)
+		binary.BigEndian.PutUint16(f.raw[len(f.raw)-3:], n) // the one-byte element: id/len, then the number
+		f.stamps.record(f.raw, now.UnixNano())
+		f.sender.noteAtTrack(route, f.raw, 0x1234, 3, now)
+		n++
+		now = now.Add(time.Millisecond)
+	}
+	if allocs := testing.AllocsPerRun(1000, routed); allocs != 0 {
+		t.Fatalf("%.2f allocations per packet recorded at the socket", allocs)
+	}
+	if !route.recordedAtSocket(n - 1) {
+		t.Fatal("the socket did not record the routed packets")
+	}
+	if err := f.sender.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if f.stamps.routes.lookup(0x1234) != nil {
+		t.Fatal("the route outlives its feedbackSender")
 	}
 }
