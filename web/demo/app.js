@@ -40,7 +40,7 @@ const state = {
   micOn: false,
   cameraOn: false,
   ringing: null,
-  /** openDevices of the current call, once started (at accept; the caller's when it calls) */
+  /** openDevices of the current call, once started (at accept, or at onCallBegin) */
   devices: null,
   /** users whose video this page asked for (startRemoteView) */
   viewing: new Set(),
@@ -162,9 +162,6 @@ $('call-form').addEventListener('submit', async (ev) => {
     enterCallUI(`Call with ${callees.join(', ')}`, false);
     // Ask for their video now: it flows the moment they accept, without a round trip then.
     for (const userId of callees) viewRemote(userId);
-    // The caller's own preview while it rings: the camera and encoder are running when the
-    // call begins (the server forwards nothing before an accept).
-    startDevices();
   } catch (err) {
     fail(err);
   }
@@ -269,7 +266,7 @@ async function openDevices() {
   }
 }
 
-/** Opens the devices once per call (at accept; the caller's when it calls). */
+/** Opens the devices once per call (at accept, or at onCallBegin for the caller). */
 function startDevices() {
   if (!state.devices) state.devices = openDevices().catch(fail);
   return state.devices;
