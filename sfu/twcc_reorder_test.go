@@ -12,32 +12,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// feedbackStatuses calls f with each packet a feedback reports: its transport-wide
-// sequence number and whether it was received.
-func feedbackStatuses(fb *rtcp.TransportLayerCC, f func(seq uint16, received bool)) {
-	seq := fb.BaseSequenceNumber
-	n := uint16(0)
-	status := func(s uint16) {
-		if n < fb.PacketStatusCount {
-			f(seq, s != rtcp.TypeTCCPacketNotReceived)
-		}
-		seq++
-		n++
-	}
-	for _, c := range fb.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for i := uint16(0); i < c.RunLength; i++ {
-				status(c.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				status(s)
-			}
-		}
-	}
-}
-
 // TestPublisherFeedbackReportsNoFalseLoss: a publisher sends audio and video packets
 // (one transport-wide sequence) while the server's read goroutine of the video track is
 // held up for 400 ms, as on a CPU-starved server where the tracks' goroutines run in any
@@ -63,19 +37,7 @@ func TestPublisherFeedbackReportsNoFalseLoss(t *testing.T) {
 	}
 	// As Chromium (156): no cryptex, so the transport-wide numbers are readable at the
 	// socket (twccroute.go).
-	client := newClientPCWith(t, webrtc.Configuration{RTPHeaderEncryptionPolicy: webrtc.RTPHeaderEncryptionPolicyDisable})
-	for _, tr := range []webrtc.TrackLocal{audio, video} {
-		if _, err := client.AddTrack(tr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	offer, err := client.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
+	client, offer := publishingClientWith(t, webrtc.Configuration{RTPHeaderEncryptionPolicy: webrtc.RTPHeaderEncryptionPolicyDisable}, audio, video)
 	connectCandidates(t, client, pub)
 	answerOffer(t, client, pub, offer)
 	extIDs := map[string]uint8{} // by kind
@@ -105,7 +67,7 @@ func TestPublisherFeedbackReportsNoFalseLoss(t *testing.T) {
 				for _, p := range pkts {
 					if fb, ok := p.(*rtcp.TransportLayerCC); ok {
 						feedbacks++
-						feedbackStatuses(fb, func(seq uint16, ok bool) {
+						walkFeedback(fb, func(seq uint16, ok bool, _ int64) {
 							if ok {
 								received[seq] = true
 							} else if !received[seq] {
@@ -118,38 +80,20 @@ func TestPublisherFeedbackReportsNoFalseLoss(t *testing.T) {
 			}
 		}()
 	}
-	stop := make(chan struct{})
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq / 2, Timestamp: uint32(seq) * 480}, Payload: []byte{0xfc, 1, 2, 3}}
-			track, kind := audio, "audio"
-			if seq%2 == 1 {
-				pkt = &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq / 2, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%60 == 1, seq/2)}
-				track, kind = video, "video"
-			}
-			if err := pkt.SetExtension(extIDs[kind], binary.BigEndian.AppendUint16(nil, seq)); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := track.WriteRTP(pkt); err != nil {
-				return
-			}
+	stop := sendEvery(5*time.Millisecond, func(seq uint16) bool {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq / 2, Timestamp: uint32(seq) * 480}, Payload: []byte{0xfc, 1, 2, 3}}
+		track, kind := audio, "audio"
+		if seq%2 == 1 {
+			pkt = &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq / 2, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%60 == 1, seq/2)}
+			track, kind = video, "video"
 		}
-	}()
-	defer func() {
-		close(stop)
-		sending.Wait()
-	}()
+		if err := pkt.SetExtension(extIDs[kind], binary.BigEndian.AppendUint16(nil, seq)); err != nil {
+			t.Error(err)
+			return false
+		}
+		return track.WriteRTP(pkt) == nil
+	})
+	defer stop()
 	var videoRcv *Receiver
 	for videoRcv == nil {
 		select {

@@ -12,18 +12,61 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
+// sendEvery calls send(n), n = 0, 1, 2, …, every interval on its own goroutine until send
+// returns false or stop is called (stop waits for the goroutine).
+func sendEvery(interval time.Duration, send func(n uint16) bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for n := uint16(0); ; n++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if !send(n) {
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // feedbackArrivals adds the arrival time (µs, on the feedback's reference clock) of
 // every packet fb reports as received to arrivals, by transport-wide sequence number.
 func feedbackArrivals(fb *rtcp.TransportLayerCC, arrivals map[uint16]int64) {
-	at := int64(fb.ReferenceTime) * 64000
-	seq, deltas := fb.BaseSequenceNumber, fb.RecvDeltas
-	status := func(s uint16) {
-		if s != rtcp.TypeTCCPacketNotReceived && len(deltas) > 0 {
-			at += deltas[0].Delta
-			deltas = deltas[1:]
+	walkFeedback(fb, func(seq uint16, received bool, at int64) {
+		if received {
 			arrivals[seq] = at
 		}
+	})
+}
+
+// walkFeedback calls f with each packet fb reports: its transport-wide sequence number,
+// whether it was received and, if so, its arrival time (µs, on the reference clock).
+func walkFeedback(fb *rtcp.TransportLayerCC, f func(seq uint16, received bool, at int64)) {
+	at := int64(fb.ReferenceTime) * 64000
+	seq, deltas := fb.BaseSequenceNumber, fb.RecvDeltas
+	n := uint16(0)
+	status := func(s uint16) {
+		switch {
+		case n >= fb.PacketStatusCount: // a status vector's padding
+		case s != rtcp.TypeTCCPacketNotReceived && len(deltas) > 0:
+			at += deltas[0].Delta
+			deltas = deltas[1:]
+			f(seq, true, at)
+		case s == rtcp.TypeTCCPacketNotReceived:
+			f(seq, false, 0)
+		}
 		seq++
+		n++
 	}
 	for _, c := range fb.PacketChunks {
 		switch c := c.(type) {
@@ -118,36 +161,18 @@ func testFeedbackUnderHold(t *testing.T, hold func(e *Engine, r *Receiver) (rele
 			mu.Unlock()
 		}
 	}()
-	stop := make(chan struct{})
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%30 == 0, seq)}
-			if err := pkt.SetExtension(extID, binary.BigEndian.AppendUint16(nil, seq)); err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			sent[seq] = time.Now()
-			mu.Unlock()
-			if err := video.WriteRTP(pkt); err != nil {
-				return
-			}
+	stop := sendEvery(10*time.Millisecond, func(seq uint16) bool {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%30 == 0, seq)}
+		if err := pkt.SetExtension(extID, binary.BigEndian.AppendUint16(nil, seq)); err != nil {
+			t.Error(err)
+			return false
 		}
-	}()
-	defer func() {
-		close(stop)
-		sending.Wait()
-	}()
+		mu.Lock()
+		sent[seq] = time.Now()
+		mu.Unlock()
+		return video.WriteRTP(pkt) == nil
+	})
+	defer stop()
 	reported := func(seq uint16) bool {
 		mu.Lock()
 		defer mu.Unlock()
