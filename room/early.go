@@ -40,6 +40,10 @@ func (p *Participant) Activate() error {
 		return nil
 	}
 	p.early = false
+	// One offer per subscriber for everything this adds (the held audio and video, and
+	// what p receives), not one offer per track each waiting for the previous answer.
+	release := r.holdNegotiationsLocked()
+	defer release()
 	if p.connected {
 		p.reportJoinedLocked()
 	}
@@ -64,4 +68,21 @@ func (p *Participant) Early() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return p.early
+}
+
+// holdNegotiationsLocked holds every participant's subscriber Peer
+// (sfu.Peer.HoldNegotiation) until the returned release, which may be called after
+// room.mu is released. Caller holds room.mu.
+func (r *Room) holdNegotiationsLocked() (release func()) {
+	var releases []func()
+	for _, q := range r.participants {
+		if q.sub != nil {
+			releases = append(releases, q.sub.HoldNegotiation())
+		}
+	}
+	return func() {
+		for _, f := range releases {
+			f()
+		}
+	}
 }

@@ -144,6 +144,10 @@ func TestEarlyParticipantMedia(t *testing.T) {
 		first.watch(w)
 	}
 	first.start = time.Now()
+	offersBefore := map[*wire]int32{}
+	for _, w := range []*wire{alice, bob, carol} {
+		offersBefore[w] = w.offers.Load()
+	}
 	for _, w := range []*wire{bob, carol} {
 		if err := w.part.Activate(); err != nil {
 			t.Fatal(err)
@@ -168,6 +172,13 @@ func TestEarlyParticipantMedia(t *testing.T) {
 	}
 	if _, ok := got["carol<-alice video"]; ok {
 		t.Error("carol received alice's video without viewing it")
+	}
+	// Each subscriber got what the activations added in one offer: alice bob's audio and
+	// video, bob alice's, carol alice's audio and bob's audio and video.
+	for _, w := range []*wire{alice, bob, carol} {
+		if n := w.offers.Load() - offersBefore[w]; n != 1 {
+			t.Errorf("%s's subscriber got %d offers after the activations, want 1", w.userID, n)
+		}
 	}
 	for _, kind := range []string{"audio", "video"} {
 		checkOrder(t, l, []string{`"early" joined bob`, `"early" published bob ` + kind})

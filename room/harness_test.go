@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,6 +180,7 @@ type wire struct {
 	toServer *queue // client → server
 	// candidateDelay holds each candidate back, both ways, before the other side gets it.
 	candidateDelay time.Duration
+	offers         atomic.Int32 // subscriber offers sent to the client
 
 	mu     sync.Mutex
 	errs   []error
@@ -198,6 +200,7 @@ func (w *wire) fail(err error) {
 
 // SendSubscriberOffer delivers the server's offer to the client, which answers.
 func (w *wire) SendSubscriberOffer(offer webrtc.SessionDescription) {
+	w.offers.Add(1)
 	w.toClient.send(func() {
 		answer, err := w.sub.HandleOffer(offer)
 		if err != nil {

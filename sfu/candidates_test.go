@@ -28,7 +28,13 @@ func withCandidates(sdp string, values ...string) string {
 // given) and its offer, set as its local description.
 func publishingClient(t *testing.T, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
-	client := newClientPC(t)
+	return publishingClientWith(t, webrtc.Configuration{}, tracks...)
+}
+
+// publishingClientWith is publishingClient with a PeerConnection configuration.
+func publishingClientWith(t *testing.T, config webrtc.Configuration, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+	t.Helper()
+	client := newClientPCWith(t, config)
 	if len(tracks) == 0 {
 		audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "alice")
 		if err != nil {

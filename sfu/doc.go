@@ -64,12 +64,17 @@
 // the levels while the feedback stops, and caps each DownTrack at the layer of its rank.
 //
 // Feedback toward publishers (twcc.go): transport-wide congestion control feedback
-// reports each packet's arrival as read from the UDP socket (stamped by the ICE UDP
-// mux's read goroutine), not as read by the track's goroutine.
+// reports each packet's arrival as the kernel received it on the UDP socket
+// (SO_TIMESTAMPNS on Linux, rxstamp_linux.go; elsewhere when the ICE UDP mux's read
+// goroutine read it), not as read by the track's goroutine; the mux's read goroutine
+// also records the transport-wide numbers of routed streams in arrival order
+// (twccroute.go), so a late track goroutine never makes a packet look lost.
 // Layer pausing (simulcast_pause.go): a simulcast Receiver reports through
 // OnWantedLayers which layers some DownTrack's wish needs (the lowest always).
 // Fast first frame (fastfirst.go): a new DownTrack starts from the layer's buffered last
-// keyframe when it is recent and complete.
+// keyframe when it is recent and complete, or on a smaller layer whose keyframe is at
+// hand when its target's is not. Peer.HoldNegotiation (negotiationhold.go) lets the
+// room add several DownTracks to one offer.
 //
 // Goroutines and the state they own:
 //

@@ -26,16 +26,17 @@ type Engine struct {
 	cfg    Config
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	conn    *net.UDPConn
-	mux     ice.UDPMux
-	tcpLn   net.Listener // nil when ICE-TCP is disabled
-	tcpMux  ice.TCPMux
-	api     *webrtc.API
-	peers   map[*Peer]struct{}
-	cert    webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	conn     *net.UDPConn
+	stamping *stampingConn // conn as the mux reads it (twcc.go)
+	mux      ice.UDPMux
+	tcpLn    net.Listener // nil when ICE-TCP is disabled
+	tcpMux   ice.TCPMux
+	api      *webrtc.API
+	peers    map[*Peer]struct{}
+	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
 	// buildMu serializes api.NewPeerConnection and the estimator hand-over (the router
 	// keys estimators by PeerConnection ID, which pion makes from the clock), without
@@ -81,7 +82,8 @@ func (e *Engine) Start() error {
 	}
 	loggerFactory := pionLoggerFactory{logger: e.logger}
 	stamps := &arrivalStamps{} // arrival times for the publishers' feedback (twcc.go)
-	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), &stampingConn{UDPConn: conn, stamps: stamps})
+	stamping := newStampingConn(conn, stamps)
+	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), stamping)
 	var tcpLn net.Listener
 	var tcpMux ice.TCPMux
 	if e.cfg.iceTCPEnabled() {
@@ -107,6 +109,7 @@ func (e *Engine) Start() error {
 		return fmt.Errorf("sfu engine: %w", err)
 	}
 	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.started = conn, mux, tcpLn, tcpMux, api, true
+	e.stamping = stamping
 	tcpListening := "disabled"
 	if tcpLn != nil {
 		tcpListening = tcpLn.Addr().String()

@@ -11,6 +11,14 @@ import "time"
 // keyframe (PLI) as before. A DownTrack that already sent something (another layer, or
 // a stream that broke) waits for a live keyframe instead: replaying there would shift
 // its timestamps ahead of the wall clock with every switch.
+//
+// Start below the target: a DownTrack that forwards nothing yet starts on a smaller layer
+// when its target layer cannot start now — its last packet found no keyframe to replay
+// (a keyframe was requested), or it sent nothing for startBelowSilence (paused by the
+// publisher, or not sent at the start bitrate) — and the smaller layer can: a live
+// keyframe, or a replay within the bounds above. The target's keyframe then switches it
+// up as any switch does. A viewer sees a smaller picture at once instead of a black tile
+// for a keyframe round trip, or for the second it takes to find that a layer stopped.
 
 const (
 	// maxReplayPackets bounds the packets sent at once from the buffer: the burst goes
@@ -19,6 +27,9 @@ const (
 	maxReplayPackets = 48
 	// maxReplaySpan bounds the media time between the buffered keyframe and now.
 	maxReplaySpan = 700 * time.Millisecond
+	// startBelowSilence is how long a target layer may send nothing before a DownTrack
+	// that waits for it starts on a smaller layer (several frame intervals at 30 fps).
+	startBelowSilence = 150 * time.Millisecond
 )
 
 // keyframeMark is where a layer's last keyframe starts. Written and read by the layer's
@@ -66,11 +77,11 @@ func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bo
 	s := d.layers
 	mark := l.keyframes
 	count := p.SequenceNumber - mark.seq
-	if d.rw.started || !mark.valid || mark == s.replayRefused || count == 0 || count > maxReplayPackets ||
+	if d.rw.started || !mark.valid || mark == s.replayRefused[l.index] || count == 0 || count > maxReplayPackets ||
 		int64(p.Timestamp-mark.ts)*int64(time.Second) > int64(maxReplaySpan)*int64(s.clockRate) {
 		return false
 	}
-	s.replayRefused = mark // one attempt per keyframe: the checks below take locks
+	s.replayRefused[l.index] = mark // one attempt per keyframe: the checks below take locks
 	if int(count) > d.sender.free()/2 {
 		return false // leave room for live traffic
 	}
@@ -92,9 +103,45 @@ func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bo
 			return false
 		}
 	}
-	s.replayRefused = keyframeMark{}
+	s.replayRefused[l.index] = keyframeMark{}
 	s.replays.Add(1)
 	return true
+}
+
+// mayStartBelow reports, lock-free, whether a packet of layer idx may start this
+// DownTrack below its target: it forwards nothing yet and idx is a smaller layer (the
+// publisher's order: q, h, f). Any layer read goroutine; no allocation.
+func (s *downTrackLayers) mayStartBelow(idx int32) bool {
+	return s.current.Load() < 0 && idx < s.target.Load()
+}
+
+// startBelowTarget starts a DownTrack that forwards nothing yet on layer l, smaller than
+// its target, when the target cannot start now (see above) and l can: at l's live
+// keyframe p, or from l's buffered keyframe (the packets before p; the caller then sends
+// p). Layer l's read goroutine, caller holds mu; no allocation.
+func (d *DownTrack) startBelowTarget(l *layer, p *rtpPacket, now time.Time) bool {
+	s := d.layers
+	target := s.target.Load()
+	silent := now.UnixNano()-d.receiver.sim.layers[target].lastPacketNs.Load() > int64(startBelowSilence)
+	if s.targetWaited != target && !silent {
+		return false // the target may still start at its next packet
+	}
+	if p.Keyframe && len(p.Payload) > 0 {
+		d.switchLayer(l, p, now)
+	} else if !d.replayFromKeyframe(l, p, now) {
+		return false
+	}
+	s.startsBelow.Add(1)
+	return true
+}
+
+// StartsBelow counts how often forwarding started on a layer smaller than the target
+// because the target had no keyframe at hand.
+func (d *DownTrack) StartsBelow() uint64 {
+	if d.layers == nil {
+		return 0
+	}
+	return d.layers.startsBelow.Load()
 }
 
 // free is the number of packets the queue can take now.

@@ -74,6 +74,7 @@ type Peer struct {
 	remoteSession     sdpSessionID // publisher: who made the last applied offer
 	negotiationNeeded bool         // DownTracks changed since the last offer
 	negotiationQueued bool         // a goroutine is about to fire onNegotiationNeeded
+	negotiationHolds  int          // HoldNegotiation calls not released yet (negotiationhold.go)
 	onICECandidate    func(webrtc.ICECandidateInit)
 	onTrack           func(*Receiver)
 	onNegotiation     func()
@@ -371,7 +372,7 @@ func (p *Peer) requestNegotiation() {
 // scheduleNegotiationLocked starts one goroutine to fire onNegotiation unless one is
 // queued already or an offer is outstanding. Caller holds p.mu.
 func (p *Peer) scheduleNegotiationLocked() {
-	if !p.negotiationNeeded || p.offerPending || p.negotiationQueued || p.closed || p.onNegotiation == nil {
+	if !p.negotiationNeeded || p.offerPending || p.negotiationQueued || p.negotiationHolds > 0 || p.closed || p.onNegotiation == nil {
 		return
 	}
 	p.negotiationQueued = true

@@ -49,6 +49,12 @@ func newTestEngine(t *testing.T, opts ...func(*Config)) *Engine {
 // newClientPC is a plain pion PeerConnection standing in for a browser, on loopback.
 func newClientPC(t *testing.T) *webrtc.PeerConnection {
 	t.Helper()
+	return newClientPCWith(t, webrtc.Configuration{})
+}
+
+// newClientPCWith is newClientPC with a PeerConnection configuration.
+func newClientPCWith(t *testing.T, config webrtc.Configuration) *webrtc.PeerConnection {
+	t.Helper()
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -64,7 +70,7 @@ func newClientPC(t *testing.T) *webrtc.PeerConnection {
 	settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,10 @@ type downTrackLayers struct {
 	cap     atomic.Int32  // the largest layer the downlink allows (bandwidth.go), -1 no cap
 	wishGen atomic.Uint32 // counts wish changes (the allocator fits a changed wish at once)
 
-	switches atomic.Uint64
-	replays  atomic.Uint64            // starts from a buffered keyframe (fastfirst.go)
-	munges   [maxLayers]atomic.Uint32 // each layer's VP8 renumbering (packed), for resends
+	switches    atomic.Uint64
+	replays     atomic.Uint64            // starts from a buffered keyframe (fastfirst.go)
+	startsBelow atomic.Uint64            // starts below the target layer (fastfirst.go)
+	munges      [maxLayers]atomic.Uint32 // each layer's VP8 renumbering (packed), for resends
 
 	mu            sync.Mutex
 	isVP8         bool
@@ -38,8 +39,9 @@ type downTrackLayers struct {
 	lastPicture   uint16
 	lastTL0       uint8
 	pictureMask   uint16
-	replay        [maxPacketSize]byte // a buffered packet being replayed (fastfirst.go)
-	replayRefused keyframeMark        // the keyframe a replay was last refused from
+	replay        [maxPacketSize]byte     // a buffered packet being replayed (fastfirst.go)
+	replayRefused [maxLayers]keyframeMark // per layer, the keyframe a replay was last refused from
+	targetWaited  int32                   // the target layer that could not start at its last packet, -1 none (fastfirst.go)
 }
 
 func newDownTrackLayers(codec webrtc.RTPCodecParameters) *downTrackLayers {
@@ -51,6 +53,7 @@ func newDownTrackLayers(codec webrtc.RTPCodecParameters) *downTrackLayers {
 	s.target.Store(-1)
 	s.pinned.Store(-1)
 	s.cap.Store(-1)
+	s.targetWaited = -1
 	return s
 }
 
@@ -178,7 +181,7 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 	if s.target.Load() < 0 {
 		d.updateTargetLayer(now)
 	}
-	if idx != s.target.Load() && idx != s.current.Load() {
+	if idx != s.target.Load() && idx != s.current.Load() && !s.mayStartBelow(idx) {
 		return
 	}
 	if d.binding.Load() == nil || (d.peer != nil && !d.peer.mediaReady.Load()) {
@@ -192,6 +195,9 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 			d.switchLayer(l, p, now)
 		case current < 0 && d.replayFromKeyframe(l, p, now): // fastfirst.go
 		default:
+			if current < 0 {
+				s.targetWaited = target // a smaller layer may start first (fastfirst.go)
+			}
 			// Throttled: repeats, every pli_throttle, a request that got no keyframe.
 			l.requestKeyframe(now, d.firstRequest())
 			s.mu.Unlock()
@@ -199,6 +205,12 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 		}
 		if current >= 0 {
 			defer d.receiver.updateWantedLayers() // the old layer may pause now (after the unlock)
+		}
+		current = idx
+	} else if current < 0 && idx < target {
+		if !d.startBelowTarget(l, p, now) { // fastfirst.go
+			s.mu.Unlock()
+			return
 		}
 		current = idx
 	}

@@ -70,6 +70,7 @@ type simFixture struct {
 	frame    int
 	now      time.Time
 	rtcp     *rtcpRecorder
+	stopped  [3]bool // layers that send nothing at step
 }
 
 func newSimFixture(t testing.TB) *simFixture {
@@ -98,6 +99,9 @@ func keyframeAt(i, n int) bool { return n == 0 || (n+10*i)%30 == 0 }
 // step sends one frame (2 packets) of every layer.
 func (f *simFixture) step() {
 	for i, s := range f.sources {
+		if f.stopped[i] {
+			continue
+		}
 		for _, raw := range s.next(keyframeAt(i, f.frame), 2) {
 			if err := f.receiver.sim.layers[i].writePacket(raw, f.now); err != nil {
 				f.t.Fatal(err)

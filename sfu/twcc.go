@@ -18,8 +18,8 @@ import (
 // (draft-holmer-rmcat-transport-wide-cc-extensions-01). A browser's send-side estimate
 // (and so the simulcast layers it sends) follows the arrival times this feedback
 // reports: delays that grow read as congestion. The arrival time of a packet is when
-// the Engine's UDP socket read it (arrivalStamps, written by the ICE UDP mux's read
-// goroutine), not when the track's read goroutine got it after ICE, DTLS/SRTP and the
+// the kernel received it on the Engine's UDP socket (SO_TIMESTAMPNS, Linux), else when
+// the socket read it (arrivalStamps, written by the ICE UDP mux's read goroutine), not when the track's read goroutine got it after ICE, DTLS/SRTP and the
 // other interceptors: on a busy server those goroutines run late, and stamps taken
 // there report the server's own scheduling delays to the publisher as a queue on its
 // link (docs/decisions.md, "Publisher bandwidth feedback under load"). Packets without
@@ -44,7 +44,8 @@ const (
 // the socket's read goroutine and read by the tracks' read goroutines, lock-free; a
 // packet whose slot was taken by a later one simply has no stamp.
 type arrivalStamps struct {
-	slots [1 << arrivalSlotBits]arrivalSlot
+	slots  [1 << arrivalSlotBits]arrivalSlot
+	routes feedbackRoutes // streams whose feedback the socket records (twccroute.go)
 }
 
 type arrivalSlot struct {
@@ -64,11 +65,13 @@ func (a *arrivalStamps) record(b []byte, now int64) {
 	if len(b) < 12 || b[0]>>6 != 2 || (b[1] >= 192 && b[1] <= 223) {
 		return
 	}
-	k := arrivalKey(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]))
+	ssrc, seq := binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4])
+	k := arrivalKey(ssrc, seq)
 	s := a.slot(k)
 	s.key.Store(0)
 	s.ns.Store(now)
 	s.key.Store(k)
+	a.routes.recordAtSocket(b, ssrc, seq, now)
 }
 
 // arrival is when the socket read packet ssrc/seq; false when that is unknown or not
@@ -87,18 +90,40 @@ func (a *arrivalStamps) arrival(ssrc uint32, seq uint16, now int64) (int64, bool
 }
 
 // stampingConn is the Engine's UDP socket as the ICE UDP mux sees it: every datagram
-// read is stamped (arrivalStamps) before the mux hands it on. It offers the mux the
-// allocation-free netip reads and writes of *net.UDPConn.
+// read is stamped (arrivalStamps) before the mux hands it on, with the kernel's receive
+// time where the socket gives it (rxstamp_linux.go), else the time of the read. It
+// offers the mux the allocation-free netip reads and writes of *net.UDPConn.
 type stampingConn struct {
 	*net.UDPConn
 	stamps *arrivalStamps
+	kernel bool                   // SO_TIMESTAMPNS is on: datagrams carry the kernel's receive time
+	hold   atomic.Pointer[func()] // tests: runs before each read (holds the read goroutine)
+}
+
+func newStampingConn(conn *net.UDPConn, stamps *arrivalStamps) *stampingConn {
+	return &stampingConn{UDPConn: conn, stamps: stamps, kernel: enableRxTimestamps(conn)}
 }
 
 // ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter).
 func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+	if h := c.hold.Load(); h != nil {
+		(*h)()
+	}
+	if !c.kernel {
+		n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		if err == nil {
+			c.stamps.record(b[:n], time.Now().UnixNano())
+		}
+		return n, addr, err
+	}
+	var oob [rxOOBSize]byte
+	n, oobn, _, addr, err := c.UDPConn.ReadMsgUDPAddrPort(b, oob[:])
 	if err == nil {
-		c.stamps.record(b[:n], time.Now().UnixNano())
+		at := rxTimestamp(oob[:oobn])
+		if at == 0 {
+			at = time.Now().UnixNano()
+		}
+		c.stamps.record(b[:n], at)
 	}
 	return n, addr, err
 }
@@ -141,8 +166,9 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards recorder and closed
+	mu       sync.Mutex // guards recorder, routes and closed
 	recorder *twcc.Recorder
+	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	closed   bool
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -172,10 +198,11 @@ func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader i
 		return reader
 	}
 	ssrc := info.SSRC
+	route := s.route(ssrc, id) // from now on the socket records this stream (twccroute.go)
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
 		if err == nil {
-			s.note(b[:n], ssrc, id, time.Now())
+			s.noteAtTrack(route, b[:n], ssrc, id, time.Now())
 		}
 		return n, a, err
 	})
@@ -191,9 +218,7 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 	if ns, ok := s.stamps.arrival(binary.BigEndian.Uint32(pkt[8:12]), binary.BigEndian.Uint16(pkt[2:4]), at); ok {
 		at = ns
 	}
-	s.mu.Lock()
-	s.recorder.Record(ssrc, tseq, (at-s.startNs)/int64(time.Microsecond))
-	s.mu.Unlock()
+	s.record(ssrc, tseq, at)
 }
 
 // loop sends the feedback every interval until Close.
@@ -222,6 +247,10 @@ func (s *feedbackSender) Close() error {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
+		for _, r := range s.routes {
+			s.stamps.routes.remove(r)
+		}
+		s.routes = nil
 	}
 	s.mu.Unlock()
 	s.wg.Wait()

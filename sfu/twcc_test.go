@@ -12,18 +12,61 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
+// sendEvery calls send(n), n = 0, 1, 2, …, every interval on its own goroutine until send
+// returns false or stop is called (stop waits for the goroutine).
+func sendEvery(interval time.Duration, send func(n uint16) bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for n := uint16(0); ; n++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if !send(n) {
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // feedbackArrivals adds the arrival time (µs, on the feedback's reference clock) of
 // every packet fb reports as received to arrivals, by transport-wide sequence number.
 func feedbackArrivals(fb *rtcp.TransportLayerCC, arrivals map[uint16]int64) {
-	at := int64(fb.ReferenceTime) * 64000
-	seq, deltas := fb.BaseSequenceNumber, fb.RecvDeltas
-	status := func(s uint16) {
-		if s != rtcp.TypeTCCPacketNotReceived && len(deltas) > 0 {
-			at += deltas[0].Delta
-			deltas = deltas[1:]
+	walkFeedback(fb, func(seq uint16, received bool, at int64) {
+		if received {
 			arrivals[seq] = at
 		}
+	})
+}
+
+// walkFeedback calls f with each packet fb reports: its transport-wide sequence number,
+// whether it was received and, if so, its arrival time (µs, on the reference clock).
+func walkFeedback(fb *rtcp.TransportLayerCC, f func(seq uint16, received bool, at int64)) {
+	at := int64(fb.ReferenceTime) * 64000
+	seq, deltas := fb.BaseSequenceNumber, fb.RecvDeltas
+	n := uint16(0)
+	status := func(s uint16) {
+		switch {
+		case n >= fb.PacketStatusCount: // a status vector's padding
+		case s != rtcp.TypeTCCPacketNotReceived && len(deltas) > 0:
+			at += deltas[0].Delta
+			deltas = deltas[1:]
+			f(seq, true, at)
+		case s == rtcp.TypeTCCPacketNotReceived:
+			f(seq, false, 0)
+		}
 		seq++
+		n++
 	}
 	for _, c := range fb.PacketChunks {
 		switch c := c.(type) {
@@ -40,12 +83,38 @@ func feedbackArrivals(fb *rtcp.TransportLayerCC, arrivals map[uint16]int64) {
 }
 
 // TestPublisherFeedbackReportsSocketArrival: a publisher sends a packet every 10 ms with
-// transport-wide sequence numbers while the server's read goroutine of its track is held
-// up for 400 ms (as on a CPU-starved server). The feedback must report the packets as
-// they reached the server's socket (10 ms apart), not as the late goroutine read them
-// (a 400 ms gap, then a burst): a browser's delay-based estimator reads the latter as a
-// queue building on its link and lowers its bitrate.
+// transport-wide sequence numbers while the server is held up for 400 ms: the read
+// goroutine of its track (as on a CPU-starved server), or the socket's read goroutine (as
+// when the whole process stalls: the datagrams wait in the kernel's socket buffer). The
+// feedback must report the packets as they reached the server's socket (10 ms apart), not
+// as the late goroutine read them (a 400 ms gap, then a burst): a browser's delay-based
+// estimator reads the latter as a queue building on its link and lowers its bitrate.
 func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
+	tests := []struct {
+		name string
+		hold func(e *Engine, r *Receiver) (release func())
+	}{
+		{"track read goroutine", func(_ *Engine, r *Receiver) func() {
+			r.buffer.mu.Lock() // the track's next write to its packet buffer waits
+			return r.buffer.mu.Unlock
+		}},
+		{"socket read goroutine", func(e *Engine, _ *Receiver) func() {
+			var gate sync.Mutex
+			gate.Lock()
+			wait := func() { gate.Lock(); gate.Unlock() } //nolint:staticcheck // an empty critical section: waits for release
+			e.stamping.hold.Store(&wait)
+			return func() {
+				e.stamping.hold.Store(nil)
+				gate.Unlock()
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { testFeedbackUnderHold(t, tc.hold) })
+	}
+}
+
+func testFeedbackUnderHold(t *testing.T, hold func(e *Engine, r *Receiver) (release func())) {
 	engine := newTestEngine(t)
 	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
 	if err != nil {
@@ -92,36 +161,18 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	stop := make(chan struct{})
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%30 == 0, seq)}
-			if err := pkt.SetExtension(extID, binary.BigEndian.AppendUint16(nil, seq)); err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			sent[seq] = time.Now()
-			mu.Unlock()
-			if err := video.WriteRTP(pkt); err != nil {
-				return
-			}
+	stop := sendEvery(10*time.Millisecond, func(seq uint16) bool {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 900}, Payload: vp8Payload(seq%30 == 0, seq)}
+		if err := pkt.SetExtension(extID, binary.BigEndian.AppendUint16(nil, seq)); err != nil {
+			t.Error(err)
+			return false
 		}
-	}()
-	defer func() {
-		close(stop)
-		sending.Wait()
-	}()
+		mu.Lock()
+		sent[seq] = time.Now()
+		mu.Unlock()
+		return video.WriteRTP(pkt) == nil
+	})
+	defer stop()
 	reported := func(seq uint16) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -136,12 +187,11 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 
 	r := <-receivers
 	waitFor(t, func() bool { return reported(20) })
-	// Hold up the track's read goroutine: its next write to the packet buffer waits.
-	r.buffer.mu.Lock()
+	release := hold(engine, r)
 	from := lastSent()
 	time.Sleep(400 * time.Millisecond)
 	to := lastSent()
-	r.buffer.mu.Unlock()
+	release()
 	waitFor(t, func() bool { return reported(to + 20) })
 
 	// Between consecutive packets, the reported arrival gap follows the send gap.
@@ -160,7 +210,7 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 		worst = max(worst, arrivalGap-sendGap, sendGap-arrivalGap)
 		compared++
 	}
-	t.Logf("packets %d..%d sent while the read goroutine was held 400 ms: worst difference between reported arrival gap and send gap %s (%d pairs)",
+	t.Logf("packets %d..%d sent while the goroutine was held 400 ms: worst difference between reported arrival gap and send gap %s (%d pairs)",
 		from, to, worst.Round(100*time.Microsecond), compared)
 	if compared < int(to-from) {
 		t.Fatalf("only %d of %d packet pairs reported", compared, to-from+20)
@@ -198,7 +248,7 @@ func newFeedbackFixture(tb testing.TB) *feedbackFixture {
 
 func (f *feedbackFixture) record(n uint16, now time.Time) {
 	binary.BigEndian.PutUint16(f.raw[2:], n)
-	binary.BigEndian.PutUint16(f.raw[len(f.raw)-4:], n)
+	binary.BigEndian.PutUint16(f.raw[len(f.raw)-3:], n) // the one-byte element: id/len, then the number
 	f.stamps.record(f.raw, now.UnixNano())
 	f.sender.note(f.raw, 0x1234, 3, now)
 }
@@ -240,5 +290,30 @@ func TestPublisherFeedbackRecordDoesNotAllocate(t *testing.T) {
 	}
 	if at, ok := f.stamps.arrival(0x1234, n-1, now.UnixNano()); !ok || at != now.Add(-time.Millisecond).UnixNano() {
 		t.Fatalf("arrival of the last packet: %d %v", at, ok)
+	}
+	// With a route the socket records the packet (twccroute.go), and the track skips it.
+	route := f.sender.route(0x1234, 3)
+	if route == nil {
+		t.Fatal("no route")
+	}
+	routed := func() {
+		binary.BigEndian.PutUint16(f.raw[2:], n)
+		binary.BigEndian.PutUint16(f.raw[len(f.raw)-3:], n) // the one-byte element: id/len, then the number
+		f.stamps.record(f.raw, now.UnixNano())
+		f.sender.noteAtTrack(route, f.raw, 0x1234, 3, now)
+		n++
+		now = now.Add(time.Millisecond)
+	}
+	if allocs := testing.AllocsPerRun(1000, routed); allocs != 0 {
+		t.Fatalf("%.2f allocations per packet recorded at the socket", allocs)
+	}
+	if !route.recordedAtSocket(n - 1) {
+		t.Fatal("the socket did not record the routed packets")
+	}
+	if err := f.sender.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if f.stamps.routes.lookup(0x1234) != nil {
+		t.Fatal("the route outlives its feedbackSender")
 	}
 }

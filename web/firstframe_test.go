@@ -47,7 +47,7 @@ const firstFramePollerJS = `(() => {
   const e = window.parleyDemo.engine;
   const now = () => performance.timeOrigin + performance.now();
   if (window.__ff) clearInterval(window.__ff.timer);
-  const ff = { begin: 0, pub: 0, sub: 0, avail: {}, audio: {}, video: {}, timer: 0 };
+  const ff = { begin: 0, pub: 0, sub: 0, cam: 0, enc: 0, avail: {}, track: {}, rtp: {}, audio: {}, video: {}, timer: 0 };
   window.__ff = ff;
   if (!window.__ffHooked) {
     window.__ffHooked = true;
@@ -64,6 +64,7 @@ const firstFramePollerJS = `(() => {
       const pcs = e._media.peerConnections;
       if (!ff.pub && pcs.publisher.connectionState === 'connected') ff.pub = now();
       if (!ff.sub && pcs.subscriber.connectionState === 'connected') ff.sub = now();
+      if (!ff.cam && pcs.publisher.getSenders().some((x) => x.track && x.track.kind === 'video')) ff.cam = now();
       const s = await e.getStats();
       if (!s) return;
       const t = now();
@@ -71,10 +72,15 @@ const firstFramePollerJS = `(() => {
       for (const [userId, r] of e._remote) {
         if (r.video) owner[r.video.id] = userId;
         if (r.audio) owner[r.audio.id] = userId;
+        if (r.video && !ff.track[userId]) ff.track[userId] = t;
       }
+      if (!ff.enc) s.publisher.forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video' && (r.framesEncoded || 0) > 0) ff.enc = t;
+      });
       s.subscriber.forEach((r) => {
         if (r.type !== 'inbound-rtp') return;
         const user = owner[r.trackIdentifier] || '?';
+        if (r.kind === 'video' && (r.packetsReceived || 0) > 0 && !ff.rtp[user]) ff.rtp[user] = t;
         if (r.kind === 'video' && (r.framesDecoded || 0) > 0 && !ff.video[user]) {
           ff.video[user] = { t, w: r.frameWidth || 0, h: r.frameHeight || 0 };
         }
@@ -92,7 +98,11 @@ type pageTimeline struct {
 	Begin float64            `json:"begin"`
 	Pub   float64            `json:"pub"`
 	Sub   float64            `json:"sub"`
+	Cam   float64            `json:"cam"`
+	Enc   float64            `json:"enc"`
 	Avail map[string]float64 `json:"avail"`
+	Track map[string]float64 `json:"track"`
+	RTP   map[string]float64 `json:"rtp"`
 	Audio map[string]float64 `json:"audio"`
 	Video map[string]struct {
 		T float64 `json:"t"`
@@ -140,6 +150,7 @@ type firstFrameRun struct {
 	ms     float64
 	height int // height of that last first frame
 	steps  [len(timelineSteps)]float64
+	tl     pageTimeline
 }
 
 // timelineSteps name firstFrameRun.steps: onCallBegin, publisher and subscriber
@@ -263,6 +274,7 @@ func groupCall(t *testing.T, alice, bob, carol *browser, early bool) []firstFram
 		waitFirstFrames(t, bob, first, tBob, "alice", "carol"),
 		waitFirstFrames(t, carol, first, tCarol, "alice", "bob"),
 	}
+	logTimelines(t, first, []*browser{alice, bob, carol}, runs)
 	hangUpAll(alice, bob, carol)
 	return runs
 }
@@ -346,7 +358,7 @@ func waitFirstFrames(t *testing.T, b *browser, firstAccept, ref float64, others 
 		}
 		return at - ref
 	}
-	run := firstFrameRun{ms: math.Inf(-1)}
+	run := firstFrameRun{ms: math.Inf(-1), tl: tl}
 	run.steps = [len(timelineSteps)]float64{since(tl.Begin), since(tl.Pub), since(tl.Sub), math.Inf(-1), math.Inf(-1)}
 	for _, u := range others {
 		v := tl.Video[u]
@@ -381,4 +393,45 @@ func percentile(ms []float64, p float64) float64 {
 	slices.Sort(s)
 	rank := int(math.Ceil(p / 100 * float64(len(s))))
 	return s[max(rank-1, 0)]
+}
+
+// keyframeStatsJS sums up a page's keyframes: per simulcast layer it encoded, keyframes
+// encoded and keyframe requests (PLI) received; per user it receives, keyframes decoded and
+// PLIs sent.
+const keyframeStatsJS = `(async () => {
+  const e = window.parleyDemo.engine;
+  const s = await e.getStats();
+  if (!s) return '';
+  const owner = {};
+  for (const [userId, r] of e._remote) if (r.video) owner[r.video.id] = userId;
+  const out = [];
+  s.publisher.forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video') out.push(r.rid + ' kf ' + (r.keyFramesEncoded || 0) + ' pli ' + (r.pliCount || 0));
+  });
+  s.subscriber.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') out.push('<-' + (owner[r.trackIdentifier] || '?') + ' kf ' + (r.keyFramesDecoded || 0) + ' pli ' + (r.pliCount || 0) + ' ' + (r.frameHeight || 0) + 'p');
+  });
+  return out.sort().join(', ');
+})()`
+
+// logTimelines logs where the time of one call went, in ms from the call's first accept:
+// per page its onCallBegin, camera on its sender and first encoded frame; per page and
+// other member, that member's video track, first video packet and first decoded frame;
+// and the pages' keyframe counters (keyframeStatsJS).
+func logTimelines(t *testing.T, first float64, bs []*browser, runs []firstFrameRun) {
+	t.Helper()
+	at := func(v float64) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f", v-first)
+	}
+	for i, b := range bs {
+		tl := runs[i].tl
+		line := fmt.Sprintf("%s: begin %s cam %s enc %s;", b.name, at(tl.Begin), at(tl.Cam), at(tl.Enc))
+		for _, o := range slices.Sorted(maps.Keys(tl.Video)) {
+			line += fmt.Sprintf(" <-%s avail %s track %s rtp %s dec %s (%dp);", o, at(tl.Avail[o]), at(tl.Track[o]), at(tl.RTP[o]), at(tl.Video[o].T), tl.Video[o].H)
+		}
+		t.Logf("  %s [%s]", line, eval[string](b, keyframeStatsJS))
+	}
 }

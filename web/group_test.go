@@ -48,6 +48,54 @@ const startVideoStabilitySampler = `(async () => {
   return true;
 })()`
 
+// publisherPressureJS reports the page's send side: Chromium's send bandwidth estimate
+// (availableOutgoingBitrate of the nominated candidate pair, bit/s) and how long its video
+// encoder has been limited by bandwidth and by CPU (qualityLimitationDurations, seconds;
+// the largest over the simulcast layers).
+const publisherPressureJS = `(async () => {
+  const s = await window.parleyDemo.engine.getStats();
+  const out = {estimate: 0, bandwidth: 0, cpu: 0};
+  if (!s) return out;
+  s.publisher.forEach((r) => {
+    if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate) out.estimate = r.availableOutgoingBitrate;
+    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.qualityLimitationDurations) {
+      out.bandwidth = Math.max(out.bandwidth, r.qualityLimitationDurations.bandwidth || 0);
+      out.cpu = Math.max(out.cpu, r.qualityLimitationDurations.cpu || 0);
+    }
+  });
+  return out;
+})()`
+
+// startPublisherSampler samples publisherPressureJS every 500 ms (window.pubSamples).
+const startPublisherSampler = `(async () => {
+  const first = await (` + publisherPressureJS + `);
+  const acc = {first, last: first, estimates: []};
+  window.pubSamples = acc;
+  window.pubSampler = setInterval(async () => {
+    const now = await (` + publisherPressureJS + `);
+    if (now.estimate) acc.estimates.push(now.estimate);
+    acc.last = now;
+  }, 500);
+  return true;
+})()`
+
+// stopPublisherSampler stops it and returns the lowest and the median estimate (kbit/s)
+// and the seconds limited by bandwidth and by CPU over the sampled time.
+const stopPublisherSampler = `(() => {
+  clearInterval(window.pubSampler);
+  const acc = window.pubSamples, e = acc.estimates.slice().sort((a, b) => a - b);
+  return {minKbps: e.length ? Math.round(e[0] / 1000) : 0, medianKbps: e.length ? Math.round(e[e.length >> 1] / 1000) : 0,
+    bandwidthS: acc.last.bandwidth - acc.first.bandwidth, cpuS: acc.last.cpu - acc.first.cpu};
+})()`
+
+// publisherPressure is what stopPublisherSampler returns.
+type publisherPressure struct {
+	MinKbps    int     `json:"minKbps"`
+	MedianKbps int     `json:"medianKbps"`
+	BandwidthS float64 `json:"bandwidthS"`
+	CPUS       float64 `json:"cpuS"`
+}
+
 // videoStability is what the sampler gathered for one remote user.
 type videoStability struct {
 	FramesDecoded        int      `json:"framesDecoded"`
@@ -106,11 +154,14 @@ func TestBrowserGroupCallStability(t *testing.T) {
 	}
 	for _, b := range bs {
 		eval[bool](b, startVideoStabilitySampler)
+		eval[bool](b, startPublisherSampler)
 	}
 	time.Sleep(groupWatchTime) // the call runs; the pages sample it
 	for _, b := range bs {
 		got := eval[map[string]videoStability](b, stopVideoStabilitySampler)
-		t.Logf("%s publishes: %s", b.name, eval[string](b, publisherLayersJS))
+		pp := eval[publisherPressure](b, stopPublisherSampler)
+		t.Logf("%s publishes: %s; over %s: send estimate min %d median %d kbit/s, encoder limited by bandwidth %.1f s, by CPU %.1f s",
+			b.name, eval[string](b, publisherLayersJS), groupWatchTime, pp.MinKbps, pp.MedianKbps, pp.BandwidthS, pp.CPUS)
 		for _, o := range others(b) {
 			v, ok := got[o]
 			t.Logf("%s watching %s for %s: framesDecoded %d, freezeCount %d, totalFreezesDuration %.2f s, resolution changes %d %v",
