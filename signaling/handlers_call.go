@@ -112,7 +112,7 @@ func (sess *session) ignore(_ context.Context, _ protocol.Empty) (protocol.Empty
 
 func (sess *session) hangup(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
-		return m.Hangup(sess.svc.now(), u.id)
+		return m.HangupFrom(sess.svc.now(), u.id, sess.id)
 	})
 	return protocol.Empty{}, err
 }
