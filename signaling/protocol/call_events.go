@@ -13,7 +13,8 @@ import (
 //
 // JSON: an integer room is a number, a string room is a string. Decoding also accepts the
 // object {"intRoomId": n, "strRoomId": "s"}, where a non-zero intRoomId wins. Nothing else is
-// checked here; the room package validates ranges and characters.
+// checked here (an integer beyond int64 decodes as math.MaxInt64 or math.MinInt64); the
+// validators check ranges and characters.
 type RoomID struct {
 	Int int64
 	Str string
@@ -79,9 +80,9 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		}
 		var n int64
 		if len(obj.IntRoomID) > 0 && string(obj.IntRoomID) != "null" {
-			v, err := strconv.ParseInt(string(obj.IntRoomID), 10, 64)
+			v, err := parseIntRoom(obj.IntRoomID)
 			if err != nil {
-				return fmt.Errorf("%w: intRoomId %s", errRoomIDSyntax, obj.IntRoomID)
+				return fmt.Errorf("%w: intRoomId %s", errRoomIDSyntax, truncateForError(obj.IntRoomID))
 			}
 			n = v
 		}
@@ -92,13 +93,23 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		}
 		return nil
 	default:
-		n, err := strconv.ParseInt(string(data), 10, 64)
+		n, err := parseIntRoom(data)
 		if err != nil {
 			return fmt.Errorf("%w: %s", errRoomIDSyntax, truncateForError(data))
 		}
 		*r = RoomID{Int: n}
 		return nil
 	}
+}
+
+// parseIntRoom reads an integer room. An integer beyond int64 saturates: it is a room
+// number out of range (4001 by ValidRoomID), not a value of the wrong JSON type.
+func parseIntRoom(data []byte) (int64, error) {
+	n, err := strconv.ParseInt(string(data), 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return n, nil // ParseInt saturates to math.MaxInt64 / math.MinInt64
+	}
+	return n, err
 }
 
 // truncateForError keeps error messages short when the input is large.

@@ -1,0 +1,78 @@
+package signaling_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// TestQAParamsOnTheWire sends params the way any client may write them (raw JSON over a
+// real WebSocket) and checks the documented code and data.field of PROTOCOL.md §2 and §7:
+// RoomId rules of spec §4 (int 1..2^31-1, string ≤ 64 bytes of the 89 characters, 123 ≠
+// "123"), userIds of D1, the timeout of D8, media types, invitee lists. A request that is
+// accepted is answered with a result (and its call is hung up again).
+func TestQAParamsOnTheWire(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	r := st.raw(t)
+	rawLogin(t, r, "qpalice")
+	call := func(params string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"qpbob","mediaType":1,"params":` + params + `}}`
+	}
+	tests := []struct {
+		name, request string
+		code          int    // 0: a result
+		field         string // data.field of the error
+	}{
+		{"int room at the top", call(`{"roomId":2147483647}`), 0, ""},
+		{"int room 2^31", call(`{"roomId":2147483648}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"int room beyond int64", call(`{"roomId":99999999999999999999}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"negative int room beyond int64", call(`{"roomId":-99999999999999999999}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"intRoomId beyond int64", call(`{"roomId":{"intRoomId":99999999999999999999}}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"negative room", call(`{"roomId":-1}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"fractional room names the member", call(`{"roomId":12.5}`), protocol.CodeInvalidParams, "params.roomId"},
+		{"boolean room names the member", call(`{"roomId":true}`), protocol.CodeInvalidParams, "params.roomId"},
+		{"string room of 64 bytes", call(`{"roomId":"` + strings.Repeat("r", 64) + `"}`), 0, ""},
+		{"string room of 65 bytes", call(`{"roomId":"` + strings.Repeat("r", 65) + `"}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"string room with a slash", call(`{"roomId":"a/b"}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"string room in unicode", call(`{"roomId":"raum\u00e9"}`), protocol.CodeInvalidRoomID, "params.roomId"},
+		{"both kinds: the int wins", call(`{"roomId":{"intRoomId":5,"strRoomId":"ab"}}`), 0, ""},
+		{"timeout 9", call(`{"timeout":9}`), protocol.CodeInvalidTimeout, "params.timeout"},
+		{"timeout 601", call(`{"timeout":601}`), protocol.CodeInvalidTimeout, "params.timeout"},
+		{"timeout as a string", call(`{"timeout":"30"}`), protocol.CodeInvalidParams, "params.timeout"},
+		{"unicode callee", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"b\u00f6b","mediaType":1}}`, protocol.CodeInvalidUserID, "userId"},
+		{"callee of 65 characters", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"` + strings.Repeat("b", 65) + `","mediaType":1}}`, protocol.CodeInvalidUserID, "userId"},
+		{"empty callee", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"","mediaType":1}}`, protocol.CodeInvalidParams, "userId"},
+		{"media type 3", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"qpbob","mediaType":3}}`, protocol.CodeInvalidMediaType, "mediaType"},
+		{"self call", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"qpalice","mediaType":1}}`, protocol.CodeCannotInviteSelf, ""},
+		{"33 invitees", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"g","mediaType":1,"userIdList":["u` + strings.Repeat(`","u`, 32) + `"]}}`, protocol.CodeTooManyInvitees, "userIdList"},
+		{"no invitees", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"g","mediaType":1,"userIdList":[]}}`, protocol.CodeNoInvitees, "userIdList"},
+		{"bad invitee named by index", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"g","mediaType":1,"userIdList":["ok","n o"]}}`, protocol.CodeInvalidUserID, "userIdList[1]"},
+		{"joinInGroupCall room beyond int64", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":1e400,"groupId":"g","mediaType":1}}`, protocol.CodeInvalidParams, "roomId"},
+		{"joinInGroupCall string room 123 is not int 123", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":"123","groupId":"g","mediaType":1}}`, protocol.CodeNoSuchCall, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := r.roundTrip(tc.request)
+			if tc.code == 0 {
+				if resp.Error != nil {
+					t.Fatalf("want a result, got %d %s", resp.Error.Code, resp.Error.Message)
+				}
+				if hang := r.roundTrip(`{"jsonrpc":"2.0","id":2,"method":"hangup"}`); hang.Error != nil {
+					t.Fatalf("hangup: %+v", hang.Error)
+				}
+				return
+			}
+			wantWireError(t, resp, tc.code, "")
+			if tc.field == "" {
+				return
+			}
+			raw, _ := json.Marshal(resp.Error.Data)
+			var data struct{ Field string }
+			if err := json.Unmarshal(raw, &data); err != nil || data.Field != tc.field {
+				t.Fatalf("data %s, want field %q (%s)", raw, tc.field, resp.Error.Message)
+			}
+		})
+	}
+}
