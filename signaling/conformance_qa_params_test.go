@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -73,6 +74,33 @@ func TestQAParamsOnTheWire(t *testing.T) {
 			if err := json.Unmarshal(raw, &data); err != nil || data.Field != tc.field {
 				t.Fatalf("data %s, want field %q (%s)", raw, tc.field, resp.Error.Message)
 			}
+		})
+	}
+}
+
+// TestQAInviteUserIgnoresTheRoom checks D6 (spec §9, §4 "inviteUser"): the RoomId in
+// inviteUser's params is ignored, whatever it is; the invitee joins the inviter's room.
+func TestQAInviteUserIgnoresTheRoom(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	for i, room := range []protocol.RoomID{protocol.IntRoom(42), protocol.StrRoom("a/b"), protocol.IntRoom(-5), protocol.IntRoom(1 << 40)} {
+		t.Run(room.String(), func(t *testing.T) {
+			us := st.users(t, "qi"+itoa(i), "alice", "bob", "carol")
+			alice, bob, carol := us[0], us[1], us[2]
+			started, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{})
+			must(t, err)
+			accepted(t, alice, bob)
+			res, err := alice.InviteUser(ctx, []string{carol.UserID()}, protocol.CallParams{RoomID: room})
+			must(t, err)
+			if len(res.UserIDList) != 1 || res.UserIDList[0] != carol.UserID() {
+				t.Fatalf("invited %v", res.UserIDList)
+			}
+			got := waitFor[protocol.CallReceivedEvent](t, carol, protocol.EventCallReceived, nil)
+			if got.RoomID != started.RoomID || got.CallID != started.CallID {
+				t.Fatalf("carol invited to call %s room %s, want %s room %s", got.CallID, got.RoomID, started.CallID, started.RoomID)
+			}
+			must(t, alice.Hangup(ctx))
+			must(t, bob.Hangup(ctx))
 		})
 	}
 }
