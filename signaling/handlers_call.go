@@ -122,7 +122,8 @@ func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) 
 		return protocol.InviteUserResult{}, err
 	}
 	out, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
-		return m.InviteUser(sess.svc.now(), u.profile, p.UserIDList, p.Params.Timeout)
+		return m.InviteUserWith(sess.svc.now(), u.profile, p.UserIDList, call.Invitation{
+			Timeout: p.Params.Timeout, UserData: p.Params.UserData, OfflinePushInfo: p.Params.OfflinePushInfo})
 	})
 	if err != nil {
 		return protocol.InviteUserResult{}, err

@@ -117,7 +117,8 @@ func (m *Machine) Call(now time.Time, req CallRequest) (Output, error) {
 			busy = append(busy, u)
 			continue
 		}
-		pending = append(pending, &member{user: u, state: Ringing, role: protocol.RoleCalled, inviter: req.Caller})
+		pending = append(pending, &member{user: u, state: Ringing, role: protocol.RoleCalled, inviter: req.Caller,
+			userData: req.UserData, push: req.OfflinePushInfo})
 	}
 	out := Output{CallID: id, RoomID: room}
 	if len(pending) == 0 {
