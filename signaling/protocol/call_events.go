@@ -13,8 +13,8 @@ import (
 //
 // JSON: an integer room is a number, a string room is a string. Decoding also accepts the
 // object {"intRoomId": n, "strRoomId": "s"}, where a non-zero intRoomId wins. Nothing else is
-// checked here (an integer beyond int64 decodes as math.MaxInt64 or math.MinInt64); the
-// validators check ranges and characters.
+// checked here but int64 overflow (a *Error with CodeInvalidRoomID); the validators check
+// ranges and characters.
 type RoomID struct {
 	Int int64
 	Str string
@@ -81,6 +81,10 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		var n int64
 		if len(obj.IntRoomID) > 0 && string(obj.IntRoomID) != "null" {
 			v, err := parseIntRoom(obj.IntRoomID)
+			var perr *Error
+			if errors.As(err, &perr) {
+				return perr
+			}
 			if err != nil {
 				return fmt.Errorf("%w: intRoomId %s", errRoomIDSyntax, truncateForError(obj.IntRoomID))
 			}
@@ -94,6 +98,10 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		return nil
 	default:
 		n, err := parseIntRoom(data)
+		var perr *Error
+		if errors.As(err, &perr) {
+			return perr
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %s", errRoomIDSyntax, truncateForError(data))
 		}
@@ -102,15 +110,18 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 	}
 }
 
-// parseIntRoom reads an integer room. An integer beyond int64 saturates: it is a room
-// number out of range (4001 by ValidRoomID), not a value of the wrong JSON type.
+// parseIntRoom reads an integer room. An integer beyond int64 is a room number out of
+// range (a *Error with CodeInvalidRoomID), not a value of the wrong JSON type.
 func parseIntRoom(data []byte) (int64, error) {
 	n, err := strconv.ParseInt(string(data), 10, 64)
 	if errors.Is(err, strconv.ErrRange) {
-		return n, nil // ParseInt saturates to math.MaxInt64 / math.MinInt64
+		return 0, NewError(CodeInvalidRoomID, roomIDRangeMessage)
 	}
 	return n, err
 }
+
+// roomIDRangeMessage says what a valid RoomId is (4001).
+const roomIDRangeMessage = "must be an integer 1..2147483647 or a string of 1..64 allowed characters"
 
 // truncateForError keeps error messages short when the input is large.
 func truncateForError(b []byte) string {
