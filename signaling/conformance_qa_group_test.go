@@ -58,3 +58,38 @@ func TestQAInviteUserCarriesItsParams(t *testing.T) {
 		})
 	}
 }
+
+// TestQAFullCall checks the bound on a call's users (32 invitees and the caller, PROTOCOL.md
+// §4.2): a group call may ring 32 users, and once 33 users are in it (ringing or in the
+// call) inviteUser, join and joinInGroupCall fail with 3009 and the call goes on.
+func TestQAFullCall(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	alice := st.login(t, "qfalice")
+	invitees := make([]string, protocol.MaxInvitees)
+	for i := range invitees {
+		invitees[i] = "qfu" + itoa(i) // offline: they ring all the same (D9)
+	}
+	started, err := alice.GroupCall(ctx, "qfg", invitees, audio, protocol.CallParams{})
+	must(t, err)
+	first := st.login(t, invitees[0])
+	waitFor[protocol.CallReceivedEvent](t, first, protocol.EventCallReceived, nil)
+	accepted(t, alice, first)
+
+	late := st.login(t, "qflate")
+	_, err = late.Join(ctx, started.CallID)
+	wantCode(t, err, protocol.CodeTooManyInvitees)
+	_, err = late.JoinInGroupCall(ctx, started.RoomID, "qfg", audio)
+	wantCode(t, err, protocol.CodeTooManyInvitees)
+	_, err = first.InviteUser(ctx, []string{late.UserID()}, protocol.CallParams{})
+	wantCode(t, err, protocol.CodeTooManyInvitees)
+
+	must(t, first.Hangup(ctx)) // 32 users left: one more may join
+	res, err := late.Join(ctx, started.CallID)
+	must(t, err)
+	if res.CallID != started.CallID {
+		t.Fatalf("joined %s, want %s", res.CallID, started.CallID)
+	}
+	must(t, alice.Hangup(ctx))
+	must(t, late.Hangup(ctx))
+}

@@ -51,6 +51,8 @@ func TestQAParamsOnTheWire(t *testing.T) {
 		{"no invitees", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"g","mediaType":1,"userIdList":[]}}`, protocol.CodeNoInvitees, "userIdList"},
 		{"bad invitee named by index", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"g","mediaType":1,"userIdList":["ok","n o"]}}`, protocol.CodeInvalidUserID, "userIdList[1]"},
 		{"joinInGroupCall room beyond int64", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":1e400,"groupId":"g","mediaType":1}}`, protocol.CodeInvalidParams, "roomId"},
+		{"params of a scalar", `{"jsonrpc":"2.0","id":1,"method":"logout","params":"x"}`, protocol.CodeInvalidRequest, ""},
+		{"params of an array (JSON-RPC by-position)", `{"jsonrpc":"2.0","id":1,"method":"setSelfInfo","params":["n",""]}`, protocol.CodeInvalidParams, "params"},
 		{"joinInGroupCall string room 123 is not int 123", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":"123","groupId":"g","mediaType":1}}`, protocol.CodeNoSuchCall, ""},
 	}
 	for _, tc := range tests {
