@@ -45,3 +45,47 @@ func TestQAMultiDeviceRinging(t *testing.T) {
 		})
 	}
 }
+
+// TestQAOtherSessionIsNotInTheCall checks D4 with PROTOCOL.md §3 ("its other sessions are
+// not in the call"): a multi-device user's session that did not call, accept or join cannot
+// hang up, switch the media of, or invite into the call another of its sessions is in
+// (3003), whether that session dials or talks; the call and its events stay as they were.
+func TestQAOtherSessionIsNotInTheCall(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qo", "alice", "bob", "carol")
+	alice1, bob, carol := us[0], us[1], us[2]
+	must(t, alice1.EnableMultiDeviceAbility(ctx, true))
+	alice2 := st.login(t, alice1.UserID())
+	tr := newTracer(t)
+	started, err := alice1.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	acts := []struct {
+		name string
+		do   func() error
+	}{
+		{"hangup", func() error { return alice2.Hangup(ctx) }},
+		{"switchCallMediaType", func() error { return alice2.SwitchCallMediaType(ctx, video) }},
+		{"inviteUser", func() error {
+			_, err := alice2.InviteUser(ctx, []string{carol.UserID()}, protocol.CallParams{})
+			return err
+		}},
+	}
+	for _, phase := range []string{"dialing", "in the call"} {
+		if phase == "in the call" {
+			accepted(t, alice1, bob)
+		}
+		for _, a := range acts {
+			t.Run(phase+": "+a.name, func(t *testing.T) {
+				wantCode(t, a.do(), protocol.CodeNotInCall)
+			})
+		}
+	}
+	tr.expect(alice2)
+	tr.expect(carol)
+	tr.expect(bob, ev(protocol.EventCallReceived, "mediaType", 1), ev(protocol.EventCallBegin, "mediaType", 1))
+	must(t, alice1.Hangup(ctx))
+	tr.expect(alice1, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin, "callId", started.CallID),
+		ev(protocol.EventCallEnd, "callId", started.CallID, "userId", alice1.UserID()))
+	tr.expect(alice2)
+}
