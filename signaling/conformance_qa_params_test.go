@@ -106,3 +106,30 @@ func TestQAInviteUserIgnoresTheRoom(t *testing.T) {
 		})
 	}
 }
+
+// TestQAMethodErrorLists checks codes the method sections of PROTOCOL.md name besides the
+// generic ones: 3011 from call and groupCall for a room a live call uses (D6, D27; 123 and
+// "123" differ), 3001 from inviteUser for a bad timeout (D8).
+func TestQAMethodErrorLists(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qe", "alice", "bob", "carol", "dave", "erin")
+	alice, bob, carol, dave, erin := us[0], us[1], us[2], us[3], us[4]
+	_, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{RoomID: protocol.IntRoom(777)})
+	must(t, err)
+	_, err = carol.Call(ctx, dave.UserID(), audio, protocol.CallParams{RoomID: protocol.IntRoom(777)})
+	wantCode(t, err, protocol.CodeRoomInUse)
+	_, err = carol.GroupCall(ctx, "qeg", []string{dave.UserID()}, audio, protocol.CallParams{RoomID: protocol.IntRoom(777)})
+	wantCode(t, err, protocol.CodeRoomInUse)
+	_, err = carol.Calls(ctx, []string{dave.UserID()}, audio, protocol.CallParams{RoomID: protocol.IntRoom(777)})
+	wantCode(t, err, protocol.CodeRoomInUse)
+	_, err = carol.Call(ctx, dave.UserID(), audio, protocol.CallParams{RoomID: protocol.StrRoom("777")})
+	must(t, err)
+	accepted(t, alice, bob)
+	for _, timeout := range []int{5, 601, -1} {
+		_, err = alice.InviteUser(ctx, []string{erin.UserID()}, protocol.CallParams{Timeout: timeout})
+		wantCode(t, err, protocol.CodeInvalidTimeout)
+	}
+	must(t, alice.Hangup(ctx))
+	must(t, carol.Hangup(ctx))
+}
