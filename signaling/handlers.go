@@ -67,9 +67,11 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 	case current != "" && (current != p.UserID || app != p.SDKAppID):
 		return protocol.LoginResult{}, nil, protocol.Errorf(protocol.CodeAlreadyLoggedIn, "this session is logged in as %q of SDKAppID %d", current, app)
 	case current != "":
-		// A fresh userSig on a logged-in session (D2): only the expiry changes.
+		// A fresh userSig on a logged-in session (D2): only the expiry changes; it is a
+		// login all the same, so onSdkReady comes before the result (D3).
 		sess.armExpiry(claims.ExpiresAt)
-		return sess.loginResult(now), nil, nil
+		sess.post(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
+		return sess.loginResult(now), sess, nil
 	}
 
 	if old := s.resumable[p.ResumeToken]; p.ResumeToken != "" && old != nil {

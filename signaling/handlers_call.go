@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -112,9 +113,24 @@ func (sess *session) ignore(_ context.Context, _ protocol.Empty) (protocol.Empty
 
 func (sess *session) hangup(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
-		return m.Hangup(sess.svc.now(), u.id)
+		if err := sess.inUsersCall(m, u, "hangup"); err != nil {
+			return call.Output{}, err
+		}
+		return m.HangupFrom(sess.svc.now(), u.id, sess.id)
 	})
 	return protocol.Empty{}, err
+}
+
+// inUsersCall fails with call.ErrNotInCall (3003) when u dials or takes part in a call from
+// another of its sessions: those are not in the call (D4, PROTOCOL.md §3), so they cannot
+// end it, switch its media or invite into it. A ringing invitation rings on every session
+// and any of them may answer it.
+func (sess *session) inUsersCall(m *call.Machine, u *user, op string) error {
+	st := m.UserState(u.id)
+	if (st.State == call.Dialing || st.State == call.InCall) && st.Session != "" && st.Session != sess.id {
+		return fmt.Errorf("%s by %s: the call is on another session of the user: %w", op, u.id, call.ErrNotInCall)
+	}
+	return nil
 }
 
 func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) (protocol.InviteUserResult, error) {
@@ -122,7 +138,11 @@ func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) 
 		return protocol.InviteUserResult{}, err
 	}
 	out, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
-		return m.InviteUser(sess.svc.now(), u.profile, p.UserIDList, p.Params.Timeout)
+		if err := sess.inUsersCall(m, u, "inviteUser"); err != nil {
+			return call.Output{}, err
+		}
+		return m.InviteUserWith(sess.svc.now(), u.profile, p.UserIDList, call.Invitation{
+			Timeout: p.Params.Timeout, UserData: p.Params.UserData, OfflinePushInfo: p.Params.OfflinePushInfo})
 	})
 	if err != nil {
 		return protocol.InviteUserResult{}, err
@@ -156,6 +176,9 @@ func (sess *session) join(_ context.Context, p protocol.JoinParams) (protocol.Ca
 
 func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCallMediaTypeParams) (protocol.Empty, error) {
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := sess.inUsersCall(m, u, "switchCallMediaType"); err != nil {
+			return call.Output{}, err
+		}
 		return m.SwitchMediaType(sess.svc.now(), u.id, p.MediaType)
 	})
 	return protocol.Empty{}, err

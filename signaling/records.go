@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -63,7 +64,9 @@ func (m *MemoryRecords) Add(_ context.Context, records []protocol.CallRecord) er
 	return nil
 }
 
-// Query returns the user's matching records, newest first.
+// Query returns the user's matching records, newest first: by BeginTime, the later added
+// first among equal ones (as ops/sqlrecords orders them). A call that began later may have
+// ended, and been added, earlier (a missed call while in another one).
 func (m *MemoryRecords) Query(_ context.Context, sdkAppID int, userID string, q RecordQuery) ([]protocol.CallRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -74,6 +77,7 @@ func (m *MemoryRecords) Query(_ context.Context, sdkAppID int, userID string, q 
 			out = append(out, list[i])
 		}
 	}
+	slices.SortStableFunc(out, func(a, b protocol.CallRecord) int { return cmp.Compare(b.BeginTime, a.BeginTime) })
 	return out, nil
 }
 

@@ -141,11 +141,18 @@ func failingMember(raw json.RawMessage, t reflect.Type) string {
 			continue
 		}
 		if json.Unmarshal(val, reflect.New(ft).Interface()) != nil {
+			if inner := failingMember(val, ft); inner != "" && !reflect.PointerTo(ft).Implements(jsonUnmarshaler) {
+				return key + "." + inner // e.g. "params.roomId" of a call
+			}
 			return key
 		}
 	}
 	return ""
 }
+
+// jsonUnmarshaler is the interface of types that decode themselves (RoomID): their members
+// are not the client's.
+var jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 
 // memberTypeFold is memberType with encoding/json's case-insensitive key matching.
 func memberTypeFold(t reflect.Type, key string) reflect.Type {

@@ -13,8 +13,11 @@ type member struct {
 	user  string
 	state State // Dialing, Ringing or InCall
 	role  protocol.Role
-	// inviter invited a ringing member (its profile is shown in onCallReceived).
-	inviter Profile
+	// inviter invited a ringing member (its profile is shown in onCallReceived), with
+	// the userData and offlinePushInfo of that invitation.
+	inviter  Profile
+	userData string
+	push     json.RawMessage
 	// deadline and timer identify the ringing timer (timer changes with every invitation so
 	// that stale heap entries are recognised).
 	deadline time.Time
@@ -172,14 +175,14 @@ func (c *call) received(m *member, now time.Time) protocol.CallReceivedEvent {
 		CalleeIDList:    c.ringing(),
 		GroupID:         c.group,
 		MediaType:       c.media,
-		UserData:        c.userData,
+		UserData:        m.userData,
 		RoomID:          c.room,
 		Scene:           c.scene,
 		Role:            protocol.RoleCalled,
 		CallerNickname:  m.inviter.Nickname,
 		CallerAvatar:    m.inviter.Avatar,
 		Timeout:         remainingSeconds(m.deadline, now),
-		OfflinePushInfo: c.push,
+		OfflinePushInfo: m.push,
 	}
 }
 

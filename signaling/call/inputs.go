@@ -117,7 +117,8 @@ func (m *Machine) Call(now time.Time, req CallRequest) (Output, error) {
 			busy = append(busy, u)
 			continue
 		}
-		pending = append(pending, &member{user: u, state: Ringing, role: protocol.RoleCalled, inviter: req.Caller})
+		pending = append(pending, &member{user: u, state: Ringing, role: protocol.RoleCalled, inviter: req.Caller,
+			userData: req.UserData, push: req.OfflinePushInfo})
 	}
 	out := Output{CallID: id, RoomID: room}
 	if len(pending) == 0 {
@@ -233,6 +234,17 @@ func (m *Machine) Ignore(now time.Time, u, session string) (Output, error) {
 // two IN_CALL and nobody ringing, ends for everyone; RINGING rejects (as Reject with no
 // session). Idle → ErrNotInCall.
 func (m *Machine) Hangup(now time.Time, u string) (Output, error) {
+	return m.HangupFrom(now, u, "")
+}
+
+// HangupFrom is Hangup by u's session: a ringing u rejects exactly as Reject from session,
+// so u's other sessions get onCallCancelled "rejectedElsewhere" (D4).
+func (m *Machine) HangupFrom(now time.Time, u, session string) (Output, error) {
+	if c, mem := m.lookup(u); mem != nil && mem.state == Ringing {
+		out := Output{CallID: c.id, RoomID: c.room}
+		m.dropInvitee(now, c, mem, &out, dropReject, session)
+		return out, nil
+	}
 	return m.depart(now, u, "hangup", "", protocol.CancelReasonCancel)
 }
 

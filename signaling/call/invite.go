@@ -1,6 +1,7 @@
 package call
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -15,6 +16,22 @@ import (
 // IN_CALL participant gets onGroupCallInviteeListUpdate(the ringing invitees). Output.Invited
 // lists the new invitees. Inviting into a 1v1 call turns it into a group call.
 func (m *Machine) InviteUser(now time.Time, inviter Profile, invitees []string, timeout int) (Output, error) {
+	return m.InviteUserWith(now, inviter, invitees, Invitation{Timeout: timeout})
+}
+
+// Invitation is what an inviteUser request gives its invitees besides the call: the
+// ringing time in seconds (0 → default), and the userData and offlinePushInfo their
+// onCallReceived (and the invitee-offline webhook) carry; empty ones take the call's
+// (spec §1.2.B inviteUser: its params carry the timeout and the offline push content).
+type Invitation struct {
+	Timeout         int
+	UserData        string
+	OfflinePushInfo json.RawMessage
+}
+
+// InviteUserWith is InviteUser with the invitation's own userData and offlinePushInfo.
+func (m *Machine) InviteUserWith(now time.Time, inviter Profile, invitees []string, inv Invitation) (Output, error) {
+	timeout := inv.Timeout
 	u := inviter.UserID
 	c, mem := m.lookup(u)
 	if mem == nil || mem.state != InCall {
@@ -54,7 +71,13 @@ func (m *Machine) InviteUser(now time.Time, inviter Profile, invitees []string, 
 	for _, v := range fresh {
 		c.noteInvited(v)
 		p := c.participation(v, protocol.RoleCalled)
-		nm := &member{user: v, state: Ringing, role: p.role, inviter: inviter}
+		nm := &member{user: v, state: Ringing, role: p.role, inviter: inviter, userData: c.userData, push: c.push}
+		if inv.UserData != "" {
+			nm.userData = inv.UserData
+		}
+		if len(inv.OfflinePushInfo) > 0 {
+			nm.push = inv.OfflinePushInfo
+		}
 		c.members = append(c.members, nm)
 		m.users[v] = c
 		m.arm(c, nm, now.Add(ring))

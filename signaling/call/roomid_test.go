@@ -2,6 +2,7 @@ package call
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -52,8 +53,11 @@ func TestRoomIDJSON(t *testing.T) {
 	if err := direct.UnmarshalJSON([]byte("  ")); err == nil {
 		t.Errorf("blank input accepted")
 	}
-	if err := direct.UnmarshalJSON([]byte("123456789012345678901234567890123456789")); err == nil {
-		t.Errorf("overflowing integer accepted")
+	for _, in := range []string{"123456789012345678901234567890123456789", "-99999999999999999999", `{"intRoomId":99999999999999999999}`} {
+		var perr *protocol.Error
+		if err := direct.UnmarshalJSON([]byte(in)); !errors.As(err, &perr) || perr.Code != protocol.CodeInvalidRoomID {
+			t.Errorf("overflowing integer %s: %v, want a %d error (out of range, not of the wrong type)", in, err, protocol.CodeInvalidRoomID)
+		}
 	}
 	marshal := []struct {
 		in   protocol.RoomID

@@ -13,7 +13,8 @@ import (
 //
 // JSON: an integer room is a number, a string room is a string. Decoding also accepts the
 // object {"intRoomId": n, "strRoomId": "s"}, where a non-zero intRoomId wins. Nothing else is
-// checked here; the room package validates ranges and characters.
+// checked here but int64 overflow (a *Error with CodeInvalidRoomID); the validators check
+// ranges and characters.
 type RoomID struct {
 	Int int64
 	Str string
@@ -79,9 +80,13 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		}
 		var n int64
 		if len(obj.IntRoomID) > 0 && string(obj.IntRoomID) != "null" {
-			v, err := strconv.ParseInt(string(obj.IntRoomID), 10, 64)
+			v, err := parseIntRoom(obj.IntRoomID)
+			var perr *Error
+			if errors.As(err, &perr) {
+				return perr
+			}
 			if err != nil {
-				return fmt.Errorf("%w: intRoomId %s", errRoomIDSyntax, obj.IntRoomID)
+				return fmt.Errorf("%w: intRoomId %s", errRoomIDSyntax, truncateForError(obj.IntRoomID))
 			}
 			n = v
 		}
@@ -92,7 +97,11 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		}
 		return nil
 	default:
-		n, err := strconv.ParseInt(string(data), 10, 64)
+		n, err := parseIntRoom(data)
+		var perr *Error
+		if errors.As(err, &perr) {
+			return perr
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %s", errRoomIDSyntax, truncateForError(data))
 		}
@@ -100,6 +109,19 @@ func (r *RoomID) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 }
+
+// parseIntRoom reads an integer room. An integer beyond int64 is a room number out of
+// range (a *Error with CodeInvalidRoomID), not a value of the wrong JSON type.
+func parseIntRoom(data []byte) (int64, error) {
+	n, err := strconv.ParseInt(string(data), 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, NewError(CodeInvalidRoomID, roomIDRangeMessage)
+	}
+	return n, err
+}
+
+// roomIDRangeMessage says what a valid RoomId is (4001).
+const roomIDRangeMessage = "must be an integer 1..2147483647 or a string of 1..64 allowed characters"
 
 // truncateForError keeps error messages short when the input is large.
 func truncateForError(b []byte) string {

@@ -161,12 +161,15 @@ type InviteUserParams struct {
 	Params     CallParams `json:"params"`
 }
 
-// Validate checks the invitees and the call params.
+// Validate checks the invitees and the call params but not params.roomId, which inviteUser
+// ignores (D6: invitees join the inviter's room).
 func (p InviteUserParams) Validate() error {
 	if err := checkInvitees("userIdList", p.UserIDList); err != nil {
 		return err
 	}
-	return p.Params.Validate()
+	params := p.Params
+	params.RoomID = RoomID{}
+	return params.Validate()
 }
 
 // InviteUserResult lists the user IDs that were invited.

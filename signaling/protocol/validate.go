@@ -142,8 +142,7 @@ func checkRoomID(field string, r RoomID) error {
 		return InvalidParams(field, "required")
 	}
 	if !ValidRoomID(r) {
-		return FieldError(CodeInvalidRoomID, field,
-			"must be an integer 1..2147483647 or a string of 1..64 allowed characters")
+		return FieldError(CodeInvalidRoomID, field, roomIDRangeMessage)
 	}
 	return nil
 }

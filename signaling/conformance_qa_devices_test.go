@@ -1,0 +1,91 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// TestQAMultiDeviceRinging checks D4 (spec §9) with PROTOCOL.md §3 and §4.2 ("a ringing
+// invitee's hangup is a reject"): whichever way one session of a multi-device user turns
+// an invitation down, that session hears its own reason and the user's other sessions hear
+// "rejectedElsewhere"; the caller sees the decline once.
+func TestQAMultiDeviceRinging(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	tests := []struct {
+		name     string
+		decline  func(*testing.T, *client.Conn) error
+		reason   string // on the declining session
+		noticeTo string // what the caller gets
+	}{
+		{"hangup while ringing", func(_ *testing.T, c *client.Conn) error { return c.Hangup(ctx) }, "reject", protocol.EventUserReject},
+		{"reject", func(_ *testing.T, c *client.Conn) error { return c.Reject(ctx) }, "reject", protocol.EventUserReject},
+		{"ignore", func(_ *testing.T, c *client.Conn) error { return c.Ignore(ctx) }, "ignore", protocol.EventUserLineBusy},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			us := st.users(t, "qmd"+itoa(i), "alice", "bob")
+			alice, bob1 := us[0], us[1]
+			tr := newTracer(t)
+			must(t, bob1.EnableMultiDeviceAbility(ctx, true))
+			bob2 := st.login(t, bob1.UserID())
+			started, err := alice.Call(ctx, bob1.UserID(), video, protocol.CallParams{})
+			must(t, err)
+			tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID))
+			tr.expect(bob1, ev(protocol.EventCallReceived, "callId", started.CallID))
+			must(t, tc.decline(t, bob1))
+			tr.expect(bob1, ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", bob1.UserID(), "reason", tc.reason))
+			tr.expect(bob2, ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", bob1.UserID(), "reason", "rejectedElsewhere"))
+			tr.expect(alice, ev(tc.noticeTo, "userId", bob1.UserID()),
+				ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", alice.UserID(), "role", 1))
+			wantCode(t, bob2.Accept(ctx, 0), protocol.CodeNoCallRinging)
+		})
+	}
+}
+
+// TestQAOtherSessionIsNotInTheCall checks D4 with PROTOCOL.md §3 ("its other sessions are
+// not in the call"): a multi-device user's session that did not call, accept or join cannot
+// hang up, switch the media of, or invite into the call another of its sessions is in
+// (3003), whether that session dials or talks; the call and its events stay as they were.
+func TestQAOtherSessionIsNotInTheCall(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qo", "alice", "bob", "carol")
+	alice1, bob, carol := us[0], us[1], us[2]
+	must(t, alice1.EnableMultiDeviceAbility(ctx, true))
+	alice2 := st.login(t, alice1.UserID())
+	tr := newTracer(t)
+	started, err := alice1.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	acts := []struct {
+		name string
+		do   func() error
+	}{
+		{"hangup", func() error { return alice2.Hangup(ctx) }},
+		{"switchCallMediaType", func() error { return alice2.SwitchCallMediaType(ctx, video) }},
+		{"inviteUser", func() error {
+			_, err := alice2.InviteUser(ctx, []string{carol.UserID()}, protocol.CallParams{})
+			return err
+		}},
+	}
+	for _, phase := range []string{"dialing", "in the call"} {
+		if phase == "in the call" {
+			accepted(t, alice1, bob)
+		}
+		for _, a := range acts {
+			t.Run(phase+": "+a.name, func(t *testing.T) {
+				wantCode(t, a.do(), protocol.CodeNotInCall)
+			})
+		}
+	}
+	tr.expect(alice2)
+	tr.expect(carol)
+	tr.expect(bob, ev(protocol.EventCallReceived, "mediaType", 1), ev(protocol.EventCallBegin, "mediaType", 1))
+	must(t, alice1.Hangup(ctx))
+	tr.expect(alice1, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin, "callId", started.CallID),
+		ev(protocol.EventCallEnd, "callId", started.CallID, "userId", alice1.UserID()))
+	tr.expect(alice2)
+}
