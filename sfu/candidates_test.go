@@ -26,7 +26,7 @@ func withCandidates(sdp string, values ...string) string {
 
 // publishingClient is a client PeerConnection with tracks (an audio track when none is
 // given) and its offer, set as its local description.
-func publishingClient(t *testing.T, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+func publishingClient(t testing.TB, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
 	client := newClientPC(t)
 	if len(tracks) == 0 {
