@@ -135,13 +135,17 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 	}
 
 	r := <-receivers
-	waitFor(t, func() bool { return reported(20) })
-	// Hold up the track's read goroutine: its next write to the packet buffer waits.
-	r.buffer.mu.Lock()
+	// A subscriber's queue (without its writer): the track's read goroutine takes the
+	// queue's lock for each packet it forwards there, from the first keyframe on.
+	queue := newSender(4096)
+	bindTestDownTrack(r, queue, &fakeTrackWriter{})
+	waitFor(t, func() bool { return reported(20) && queue.queued() > 0 })
+	// Hold up the track's read goroutine: its next forward to the queue waits.
+	queue.mu.Lock()
 	from := lastSent()
 	time.Sleep(400 * time.Millisecond)
 	to := lastSent()
-	r.buffer.mu.Unlock()
+	queue.mu.Unlock()
 	waitFor(t, func() bool { return reported(to + 20) })
 
 	// Between consecutive packets, the reported arrival gap follows the send gap.
