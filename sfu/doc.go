@@ -120,6 +120,11 @@
 // DLSR), NACKed packets and PLI/FIR. Receiver.Stats/Volume/SetMuted and
 // Peer.DownlinkStats read them lock-free for the room's tickers.
 //
+// Totals (totals.go): Engine.MediaTotals sums the counters of open Peers and what ended
+// ones counted: an ended Receiver or removed DownTrack folds into its Peer (under the
+// Peer's mutex), a closed Peer into the Engine (under the Engine's mutex, after the
+// Peer's goroutines stopped).
+//
 // Nothing here logs per packet or allocates per packet in steady state; time-dependent
 // logic takes now as a parameter.
 package sfu

@@ -42,6 +42,8 @@ type Engine struct {
 	// holding mu across PeerConnection work.
 	buildMu sync.Mutex
 
+	closedTotals MediaTotals // what closed Peers counted (totals.go); guarded by mu
+
 	estimators estimatorRouter // each new PeerConnection's GCC estimator (bandwidth.go)
 	candidates *candidateGuard // remote candidate policy and refusal counts (candidates.go)
 }
@@ -208,10 +210,14 @@ func (e *Engine) NewPeer(opts PeerOptions) (*Peer, error) {
 	return p, nil
 }
 
-// forgetPeer is called by Peer.Close.
+// forgetPeer is called by Peer.Close once the Peer's goroutines have stopped: its final
+// counters fold into the Engine's totals as it leaves the set.
 func (e *Engine) forgetPeer(p *Peer) {
 	e.mu.Lock()
-	delete(e.peers, p)
+	if _, ok := e.peers[p]; ok {
+		delete(e.peers, p)
+		e.closedTotals.add(p.mediaTotals())
+	}
 	e.mu.Unlock()
 }
 

@@ -81,7 +81,8 @@ type Peer struct {
 	onICERestart      func()
 	downTracks        map[*DownTrack]struct{}
 	receivers         map[*Receiver]struct{}
-	sending           bool // subscriber: the Sender's slots and the sending goroutines exist
+	sending           bool        // subscriber: the Sender's slots and the sending goroutines exist
+	endedTotals       MediaTotals // counters of ended Receivers and removed DownTracks (totals.go)
 
 	wg sync.WaitGroup // RTCP goroutines, negotiation goroutines, the Sender
 }
@@ -427,7 +428,12 @@ func (p *Peer) handleRemoteTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.
 	r.start()
 	r.OnClose(func() {
 		p.mu.Lock()
-		delete(p.receivers, r)
+		// A closing Peer keeps its Receivers: their final counters fold in with the
+		// Peer's once their goroutines have stopped (forgetPeer).
+		if _, ok := p.receivers[r]; ok && !p.closed {
+			delete(p.receivers, r)
+			p.foldLocked(receiverTotals(r))
+		}
 		p.mu.Unlock()
 	})
 	p.logger.Debug("published track", "track", r.trackID, "kind", r.kind.String(), "codec", r.codec.MimeType)
@@ -483,6 +489,7 @@ func (p *Peer) RemoveDownTrack(d *DownTrack) error {
 		return nil
 	}
 	delete(p.downTracks, d)
+	p.foldLocked(downTrackTotals(d))
 	p.mu.Unlock()
 	if err := p.pc.RemoveTrack(d.rtpSender); err != nil {
 		return fmt.Errorf("remove down track %s: %w", d.ID(), err)
@@ -517,7 +524,6 @@ func (p *Peer) Close() error {
 	for d := range p.downTracks {
 		downTracks = append(downTracks, d)
 	}
-	p.downTracks = map[*DownTrack]struct{}{}
 	receivers := make([]*Receiver, 0, len(p.receivers))
 	for r := range p.receivers {
 		receivers = append(receivers, r)
