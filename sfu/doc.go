@@ -84,9 +84,15 @@
 //     DownTrack takes the Receiver's mutex, forwarding never does.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
 //     the report interceptors see it.
-//   - DownTrack RTCP goroutine (one per DownTrack): owns the NACK responder and the RTT
-//     estimate; reads the seq history (atomics) and checks the Receiver buffer
-//     (lock-free); enqueues resends on the Sender.
+//   - Subscriber RTCP goroutine (one per subscriber Peer, from its first DownTrack,
+//     whatever the number of its tracks; rtcpreader.go): pion's SRTCP session goroutine
+//     writes every RTCP packet the subscriber sends, tagged with the SSRC it is addressed
+//     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
+//     its own SettingEngine.BufferFactory); this goroutine reads it, feeds transport-wide
+//     feedback to the Peer's GCC estimator and hands each packet to the DownTrack bound
+//     to its SSRC (a copy-on-write list, Peer.rtcpTracks). It owns every DownTrack's NACK
+//     responder and RTT estimate; reads the seq history (atomics) and checks the Receiver
+//     buffer (lock-free); enqueues resends on the Sender.
 //   - Simulcast layer read goroutines (two per attached layer: RTP and RTCP): each writes
 //     its layer's buffer and statistics (atomics) and offers every packet to the
 //     Receiver's DownTracks. A DownTrack whose current and target layer differ from the
@@ -105,7 +111,7 @@
 //     next keyframe after a throttled PLI, so a slow subscriber never delays the
 //     publisher or other subscribers.
 //   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
-//     reads the estimator, the feedback atomics the DownTrack RTCP goroutines write, and
+//     reads the estimator, the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.
 //   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,
 //     the DownTrack and Receiver sets). Callbacks run outside the lock: candidates and
@@ -115,8 +121,8 @@
 // Link statistics (linkstats.go): each Receiver (each simulcast layer) counts on its read
 // goroutine the packets, bytes, sequence numbers (quality.SequenceTracker), RFC 3550
 // jitter and the RFC 6464 audio level (audiolevel.Meter, extension ID from the
-// publisher's negotiated parameters), all published as atomics; each DownTrack's RTCP
-// goroutine records the subscriber's receiver reports (loss, jitter, RTT = now - LSR -
+// publisher's negotiated parameters), all published as atomics; the subscriber's RTCP
+// goroutine records for each DownTrack the subscriber's receiver reports (loss, jitter, RTT = now - LSR -
 // DLSR), NACKed packets and PLI/FIR. Receiver.Stats/Volume/SetMuted and
 // Peer.DownlinkStats read them lock-free for the room's tickers.
 //

@@ -20,8 +20,8 @@ const defaultRTT = 100 * time.Millisecond
 // subscriber's NACKs from the Receiver's buffer and forwards its PLI/FIR to the publisher.
 //
 // State ownership: the forwarding fields (rewriter, needKeyframe, history writes) belong to
-// the Receiver's read goroutine; the RTCP fields (nack, rtt) belong to the DownTrack's
-// RTCP goroutine; binding is atomic (pion binds from its own goroutines and the Sender
+// the Receiver's read goroutine; the RTCP fields (nack, rtt) belong to the subscriber
+// Peer's RTCP goroutine (rtcpreader.go); binding is atomic (pion binds from its own goroutines and the Sender
 // reads it), and so is overwritten (the Sender sets it, forwarding takes it).
 type DownTrack struct {
 	receiver *Receiver
@@ -213,12 +213,18 @@ func (d *DownTrack) firstRequest() bool {
 }
 
 // handleRTCP processes one compound RTCP packet from the subscriber. Called by the
-// DownTrack's RTCP goroutine only.
+// subscriber Peer's RTCP goroutine only (rtcpreader.go).
 func (d *DownTrack) handleRTCP(raw []byte, now time.Time) {
 	pkts, err := rtcp.Unmarshal(raw)
 	if err != nil {
 		return
 	}
+	d.handlePackets(pkts, now)
+}
+
+// handlePackets processes the subscriber's RTCP packets about this DownTrack. RTCP
+// goroutine.
+func (d *DownTrack) handlePackets(pkts []rtcp.Packet, now time.Time) {
 	var ssrc uint32
 	if b := d.binding.Load(); b != nil {
 		ssrc = b.ssrc

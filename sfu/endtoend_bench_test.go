@@ -248,52 +248,22 @@ type loopbackCall struct {
 func newLoopbackCall(tb testing.TB, subscribers int) *loopbackCall {
 	tb.Helper()
 	c := &loopbackCall{engine: newTestEngine(tb), gate: newDeliveryGate(subscribers)}
+	var err error
 	for i, key := range []bool{false, true} {
 		c.payloads[i] = make([]byte, benchPayloadSize)
 		copy(c.payloads[i], vp8Payload(key, 0))
 	}
 	tb.Cleanup(c.readers.Wait) // after the clients closed (cleanups run last first)
-	pub, err := c.engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c.pub = pub
-	tb.Cleanup(func() { _ = pub.Close() })
-	receivers := make(chan *Receiver, 1)
-	pub.OnTrack(func(r *Receiver) { receivers <- r })
 	c.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice-media")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pubClient, offer := publishingClient(tb, c.video)
-	connectCandidates(tb, pubClient, pub)
-	answerOffer(tb, pubClient, pub, offer)
+	var receivers <-chan *Receiver
+	c.pub, receivers = publish(tb, c.engine, c.video)
 
 	// Keyframes until every subscriber has some (the Receiver appears with the first).
-	stop := make(chan struct{})
-	var priming sync.WaitGroup
-	priming.Add(1)
-	go func() {
-		defer priming.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				c.write(true)
-			}
-		}
-	}()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-			priming.Wait()
-		}
-	}()
+	stop := repeat(20*time.Millisecond, func() { c.write(true) })
+	defer stop()
 	select {
 	case c.receiver = <-receivers:
 	case <-time.After(20 * time.Second):
@@ -311,10 +281,64 @@ func newLoopbackCall(tb testing.TB, subscribers int) *loopbackCall {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	close(stop)
-	priming.Wait()
+	stop()
 	c.gate.settle()
 	return c
+}
+
+// publish connects a publisher Peer "alice" of engine with a pion client sending tracks;
+// its Receivers arrive on the channel with their first packets.
+func publish(tb testing.TB, engine *Engine, tracks ...webrtc.TrackLocal) (*Peer, <-chan *Receiver) {
+	tb.Helper()
+	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = pub.Close() })
+	receivers := make(chan *Receiver, len(tracks))
+	pub.OnTrack(func(r *Receiver) { receivers <- r })
+	client, offer := publishingClient(tb, tracks...)
+	connectCandidates(tb, client, pub)
+	answerOffer(tb, client, pub, offer)
+	return pub, receivers
+}
+
+// repeat runs f every interval on a goroutine until the returned stop (idempotent) is
+// called.
+func repeat(interval time.Duration, f func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				f()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+// negotiate lets subscriber Peer sub offer its DownTracks to its client and applies the
+// client's answer.
+func negotiate(tb testing.TB, sub *Peer, client *webrtc.PeerConnection) {
+	tb.Helper()
+	offer, err := sub.CreateOffer()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	answer := clientAnswer(tb, client, offer)
+	sub.MarkLocalDescriptionSent()
+	if err := sub.HandleAnswer(answer); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // addSubscriber makes subscriber i: a Peer with one DownTrack, negotiated at once, and a
@@ -345,15 +369,7 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 	if _, err := sub.AddDownTrack(c.receiver); err != nil {
 		tb.Fatal(err)
 	}
-	offer, err := sub.CreateOffer()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	answer := clientAnswer(tb, client, offer)
-	sub.MarkLocalDescriptionSent()
-	if err := sub.HandleAnswer(answer); err != nil {
-		tb.Fatal(err)
-	}
+	negotiate(tb, sub, client)
 }
 
 // write publishes one packet; every 16th (and every priming one) is a keyframe, so a

@@ -26,16 +26,17 @@ type Engine struct {
 	cfg    Config
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	conn    *net.UDPConn
-	mux     ice.UDPMux
-	tcpLn   net.Listener // nil when ICE-TCP is disabled
-	tcpMux  ice.TCPMux
-	api     *webrtc.API
-	peers   map[*Peer]struct{}
-	cert    webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	conn     *net.UDPConn
+	mux      ice.UDPMux
+	tcpLn    net.Listener // nil when ICE-TCP is disabled
+	tcpMux   ice.TCPMux
+	api      *webrtc.API // publishers' (subscribers get their own: subscriberAPI)
+	apiParts apiParts
+	peers    map[*Peer]struct{}
+	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
 	// buildMu serializes api.NewPeerConnection and the estimator hand-over (the router
 	// keys estimators by PeerConnection ID, which pion makes from the clock), without
@@ -100,7 +101,7 @@ func (e *Engine) Start() error {
 			WriteBufferSize: iceTCPWriteBufferBytes,
 		})
 	}
-	api, err := e.buildAPI(mux, tcpMux, loggerFactory, stamps)
+	parts, err := e.buildAPI(mux, tcpMux, loggerFactory, stamps)
 	if err != nil {
 		_ = mux.Close()
 		if tcpMux != nil {
@@ -108,7 +109,9 @@ func (e *Engine) Start() error {
 		}
 		return fmt.Errorf("sfu engine: %w", err)
 	}
-	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.started = conn, mux, tcpLn, tcpMux, api, true
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(parts.media), webrtc.WithInterceptorRegistry(parts.registry),
+		webrtc.WithSettingEngine(parts.settings))
+	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.apiParts, e.started = conn, mux, tcpLn, tcpMux, api, parts, true
 	tcpListening := "disabled"
 	if tcpLn != nil {
 		tcpListening = tcpLn.Addr().String()
@@ -222,14 +225,14 @@ func (e *Engine) forgetPeer(p *Peer) {
 }
 
 // buildAPI assembles codecs, header extensions, interceptors and ICE settings.
-func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (*webrtc.API, error) {
+func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (apiParts, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
-		return nil, err
+		return apiParts{}, err
 	}
 	registry, err := buildInterceptors(loggerFactory, &e.estimators, stamps)
 	if err != nil {
-		return nil, err
+		return apiParts{}, err
 	}
 	settings := webrtc.SettingEngine{LoggerFactory: loggerFactory}
 	settings.SetICEUDPMux(mux)
@@ -259,11 +262,7 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionL
 	case !nodeIP.Equal(net.ParseIP(e.cfg.BindAddress)):
 		settings.SetNAT1To1IPs([]string{e.cfg.NodeIP}, webrtc.ICECandidateTypeHost)
 	}
-	return webrtc.NewAPI(
-		webrtc.WithMediaEngine(media),
-		webrtc.WithInterceptorRegistry(registry),
-		webrtc.WithSettingEngine(settings),
-	), nil
+	return apiParts{media: media, registry: registry, settings: settings}, nil
 }
 
 // Payload types the server offers to subscribers (publishers' offers keep theirs).
