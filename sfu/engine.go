@@ -385,5 +385,6 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	// packet first, then the estimator records it as sent.
 	registry.Add(congestion)
 	registry.Add(twccExtension)
+	registry.Add(&reusedAttributes{}) // outermost: one Attributes map per local stream (attributes.go)
 	return registry, nil
 }
