@@ -6,7 +6,6 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
@@ -28,12 +27,9 @@ func BenchmarkSubscriberInterceptorWrite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	twccExtension, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		b.Fatal(err)
-	}
 	withoutGCC.Add(senderReports)
-	withoutGCC.Add(twccExtension)
+	withoutGCC.Add(twccNumberingFactory{})
+	withoutGCC.Add(&reusedAttributes{})
 	b.Run("engine", func(b *testing.B) { benchmarkChainWrite(b, full) })
 	b.Run("without-gcc", func(b *testing.B) { benchmarkChainWrite(b, withoutGCC) })
 }
@@ -76,9 +72,9 @@ func chainWriter(tb testing.TB, registry *interceptor.Registry) (write func()) {
 }
 
 // The Engine's interceptors allocate no more per written packet than pion's GCC send
-// history (its list element and the interface value holding the entry) and the TWCC
-// header extension (its 2-byte value) do: the per-packet Attributes map is reused
-// (attributes.go).
+// history does (its list element and the interface value holding the entry): the
+// per-packet Attributes map is reused (attributes.go) and the transport-wide sequence
+// number written into a buffer of the stream (twccseq.go).
 func TestSubscriberInterceptorWriteAllocations(t *testing.T) {
 	var router estimatorRouter
 	registry, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &router, &arrivalStamps{})
@@ -89,7 +85,7 @@ func TestSubscriberInterceptorWriteAllocations(t *testing.T) {
 	for range 100 { // past the history's first growth
 		write()
 	}
-	if allocs := testing.AllocsPerRun(1000, write); allocs > 3 {
-		t.Fatalf("%.1f allocations per written packet, want ≤ 3 (pion's send history and TWCC extension)", allocs)
+	if allocs := testing.AllocsPerRun(1000, write); allocs > 2 {
+		t.Fatalf("%.1f allocations per written packet, want ≤ 2 (pion's send history)", allocs)
 	}
 }

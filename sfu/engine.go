@@ -13,7 +13,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -367,10 +366,6 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	if err != nil {
 		return nil, fmt.Errorf("sender reports: %w", err)
 	}
-	twccExtension, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("transport-wide-cc header extension: %w", err)
-	}
 	// Transport-wide feedback toward publishers: without it a browser's send-side estimate
 	// never grows past its start value and it sends only its lowest simulcast layer.
 	registry.Add(&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval})
@@ -384,7 +379,7 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	// Before the TWCC header extension: that one (outermost on the way out) numbers a
 	// packet first, then the estimator records it as sent.
 	registry.Add(congestion)
-	registry.Add(twccExtension)
-	registry.Add(&reusedAttributes{}) // outermost: one Attributes map per local stream (attributes.go)
+	registry.Add(twccNumberingFactory{}) // the TWCC header extension (twccseq.go)
+	registry.Add(&reusedAttributes{})    // outermost: one Attributes map per local stream (attributes.go)
 	return registry, nil
 }
