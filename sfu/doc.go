@@ -6,9 +6,9 @@
 //   - Engine: the webrtc.API (codecs Opus, VP8, VP9, H.264, AV1; header extensions mid,
 //     rid, repaired-rid, ssrc-audio-level, abs-send-time, transport-wide-cc; an explicit
 //     interceptor registry: transport-wide feedback toward publishers (twcc.go), NACK
-//     generator, receiver reports, sender reports, TWCC header extension, GCC — no NACK
-//     responder — and, outermost, one reused Attributes map per local stream,
-//     attributes.go) and the one UDP socket all PeerConnections share
+//     generator, receiver reports, sender reports, GCC, the TWCC header extension
+//     (Parley's own numbering into a buffer per stream, twccseq.go) — no NACK responder
+//     — and, outermost, one reused Attributes map per local stream, attributes.go) and the one UDP socket all PeerConnections share
 //     through the ICE UDP mux (reads stamped with their arrival time, twcc.go). NewEngine
 //     opens nothing; Start opens the socket; Close is idempotent.
 //   - The DTLS certificate (certificate.go): one ECDSA P-256 certificate per process,
