@@ -33,7 +33,7 @@ type Engine struct {
 	tcpLn    net.Listener // nil when ICE-TCP is disabled
 	tcpMux   ice.TCPMux
 	api      *webrtc.API // publishers' (subscribers get their own: subscriberAPI)
-	apiParts apiParts
+	apiParts apiParts    // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
 	peers    map[*Peer]struct{}
 	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
