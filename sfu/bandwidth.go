@@ -245,13 +245,20 @@ func (d *DownTrack) videoDemand(v *videoDemand) uint32 {
 // noteBandwidthFeedback passes the subscriber's congestion control feedback to its Peer.
 // Called by the DownTrack's RTCP goroutine.
 func (d *DownTrack) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
-	if d.peer == nil || d.peer.bw == nil {
+	if d.peer != nil {
+		d.peer.noteBandwidthFeedback(pkt, now)
+	}
+}
+
+// noteBandwidthFeedback records transport-wide feedback and REMB of a subscriber Peer.
+func (p *Peer) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
+	if p.bw == nil {
 		return
 	}
 	switch fb := pkt.(type) {
 	case *rtcp.TransportLayerCC:
-		d.peer.bw.noteTWCC(now)
+		p.bw.noteTWCC(now)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
-		d.peer.bw.noteREMB(fb.Bitrate, now)
+		p.bw.noteREMB(fb.Bitrate, now)
 	}
 }

@@ -26,13 +26,13 @@ func withCandidates(sdp string, values ...string) string {
 
 // publishingClient is a client PeerConnection with tracks (an audio track when none is
 // given) and its offer, set as its local description.
-func publishingClient(t *testing.T, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+func publishingClient(t testing.TB, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
 	return publishingClientWith(t, webrtc.Configuration{}, tracks...)
 }
 
 // publishingClientWith is publishingClient with a PeerConnection configuration.
-func publishingClientWith(t *testing.T, config webrtc.Configuration, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+func publishingClientWith(t testing.TB, config webrtc.Configuration, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
 	client := newClientPCWith(t, config)
 	if len(tracks) == 0 {

@@ -6,8 +6,9 @@
 //   - Engine: the webrtc.API (codecs Opus, VP8, VP9, H.264, AV1; header extensions mid,
 //     rid, repaired-rid, ssrc-audio-level, abs-send-time, transport-wide-cc; an explicit
 //     interceptor registry: transport-wide feedback toward publishers (twcc.go), NACK
-//     generator, receiver reports, sender reports, TWCC header extension, GCC — no NACK
-//     responder) and the one UDP socket all PeerConnections share
+//     generator, receiver reports, sender reports, GCC, the TWCC header extension
+//     (Parley's own numbering into a buffer per stream, twccseq.go) — no NACK responder
+//     — and, outermost, one reused Attributes map per local stream, attributes.go) and the one UDP socket all PeerConnections share
 //     through the ICE UDP mux (reads stamped with their arrival time, twcc.go). NewEngine
 //     opens nothing; Start opens the socket; Close is idempotent.
 //   - The DTLS certificate (certificate.go): one ECDSA P-256 certificate per process,
@@ -23,12 +24,16 @@
 //     addresses in rtc.deny_candidate_cidrs are refused when trickled and removed from
 //     descriptions; at most rtc.max_pending_candidates wait for the remote description
 //     and rtc.max_remote_candidates are taken per ICE generation.
-//   - Receiver: one published track; its packet buffer answers NACKs.
+//   - Receiver: one published track; its packet buffer (a seqlock per slot,
+//     packetbuffer.go) is where subscribers' Senders read forwarded packets from and
+//     NACKs are answered from.
 //   - DownTrack: one (subscriber, track); rewrites SSRC, payload type, sequence numbers and
 //     timestamps; answers NACKs; forwards PLI/FIR to the publisher (throttled per track).
-//   - Sender: the single writer of one subscriber Peer, with a bounded queue. A
-//     subscriber Peer allocates the queue's slots (rtc.sender_queue_size packets of up
-//     to 1500 bytes each) and starts its Sender and bandwidth goroutines with its first
+//   - Sender: the single writer of one subscriber Peer, with a bounded queue of
+//     references into the Receivers' packet buffers (buffer, input sequence number, new
+//     numbering), never copies of payloads. A subscriber Peer allocates the queue's slots
+//     (rtc.sender_queue_size references of 32 bytes each) and starts its Sender and
+//     bandwidth goroutines with its first
 //     DownTrack (AddDownTrack, never on the packet path): a subscriber that receives
 //     nothing costs neither. PeerOptions.PreConnect makes a subscriber negotiate at once
 //     with one receive-only audio section that never carries media, so ICE and DTLS are
@@ -79,15 +84,21 @@
 // Goroutines and the state they own:
 //
 //   - Receiver read goroutine (one per published track): parses packets, writes the
-//     Receiver's packet buffer (under its own RWMutex, per track), and runs every
+//     Receiver's packet buffer (its only writer: each slot a seqlock), and runs every
 //     DownTrack's forwarding state (rewriter, needKeyframe, seq history writes). The
 //     DownTrack list is copy-on-write behind an atomic.Pointer; adding or removing a
 //     DownTrack takes the Receiver's mutex, forwarding never does.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
 //     the report interceptors see it.
-//   - DownTrack RTCP goroutine (one per DownTrack): owns the NACK responder and the RTT
-//     estimate; reads the seq history (atomics) and the Receiver buffer (read lock);
-//     enqueues resends on the Sender.
+//   - Subscriber RTCP goroutine (one per subscriber Peer, from its first DownTrack,
+//     whatever the number of its tracks; rtcpreader.go): pion's SRTCP session goroutine
+//     writes every RTCP packet the subscriber sends, tagged with the SSRC it is addressed
+//     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
+//     its own SettingEngine.BufferFactory); this goroutine reads it, feeds transport-wide
+//     feedback to the Peer's GCC estimator and hands each packet to the DownTrack bound
+//     to its SSRC (a copy-on-write list, Peer.rtcpTracks). It owns every DownTrack's NACK
+//     responder and RTT estimate; reads the seq history (atomics) and checks the Receiver
+//     buffer (lock-free); enqueues resends on the Sender.
 //   - Simulcast layer read goroutines (two per attached layer: RTP and RTCP): each writes
 //     its layer's buffer and statistics (atomics) and offers every packet to the
 //     Receiver's DownTracks. A DownTrack whose current and target layer differ from the
@@ -97,12 +108,16 @@
 //     switch. Wishes (size, pin, budget) and the target layer are atomics any goroutine
 //     sets; the last layer goroutine to end finishes the Receiver.
 //   - Sender writer goroutine (one per subscriber Peer, from its first DownTrack): owns the slots it took from the
-//     queue until it frees them, and the reused rtp.Header. Enqueue (any goroutine) copies
-//     into a free slot under the Sender's own mutex and never blocks: a full queue drops,
-//     and a video DownTrack then waits for the next keyframe after a throttled PLI, so a
-//     slow subscriber never delays the publisher or other subscribers.
+//     queue until it frees them, the reused rtp.Header and the payload scratch it copies
+//     each packet into from the Receiver's buffer (lock-free; readers write nothing
+//     shared, so subscribers never contend) at write time. Enqueue (any goroutine)
+//     stores a reference in a free slot under the Sender's own mutex and never blocks: a
+//     full queue drops, and so does the writer when the buffer slot was overwritten
+//     before it got there (DownTrack.overwritten); a video DownTrack then waits for the
+//     next keyframe after a throttled PLI, so a slow subscriber never delays the
+//     publisher or other subscribers.
 //   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
-//     reads the estimator, the feedback atomics the DownTrack RTCP goroutines write, and
+//     reads the estimator, the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.
 //   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,
 //     the DownTrack and Receiver sets). Callbacks run outside the lock: candidates and
@@ -112,10 +127,15 @@
 // Link statistics (linkstats.go): each Receiver (each simulcast layer) counts on its read
 // goroutine the packets, bytes, sequence numbers (quality.SequenceTracker), RFC 3550
 // jitter and the RFC 6464 audio level (audiolevel.Meter, extension ID from the
-// publisher's negotiated parameters), all published as atomics; each DownTrack's RTCP
-// goroutine records the subscriber's receiver reports (loss, jitter, RTT = now - LSR -
+// publisher's negotiated parameters), all published as atomics; the subscriber's RTCP
+// goroutine records for each DownTrack the subscriber's receiver reports (loss, jitter, RTT = now - LSR -
 // DLSR), NACKed packets and PLI/FIR. Receiver.Stats/Volume/SetMuted and
 // Peer.DownlinkStats read them lock-free for the room's tickers.
+//
+// Totals (totals.go): Engine.MediaTotals sums the counters of open Peers and what ended
+// ones counted: an ended Receiver or removed DownTrack folds into its Peer (under the
+// Peer's mutex), a closed Peer into the Engine (under the Engine's mutex, after the
+// Peer's goroutines stopped).
 //
 // Nothing here logs per packet or allocates per packet in steady state; time-dependent
 // logic takes now as a parameter.

@@ -20,9 +20,9 @@ const defaultRTT = 100 * time.Millisecond
 // subscriber's NACKs from the Receiver's buffer and forwards its PLI/FIR to the publisher.
 //
 // State ownership: the forwarding fields (rewriter, needKeyframe, history writes) belong to
-// the Receiver's read goroutine; the RTCP fields (nack, rtt, scratch) belong to the
-// DownTrack's RTCP goroutine; binding is atomic (pion binds from its own goroutines and
-// the Sender reads it).
+// the Receiver's read goroutine; the RTCP fields (nack, rtt) belong to the subscriber
+// Peer's RTCP goroutine (rtcpreader.go); binding is atomic (pion binds from its own goroutines and the Sender
+// reads it), and so is overwritten (the Sender sets it, forwarding takes it).
 type DownTrack struct {
 	receiver *Receiver
 	sender   *Sender
@@ -41,9 +41,12 @@ type DownTrack struct {
 	history      *seqHistory
 
 	// RTCP goroutine.
-	nack    *nackResponder
-	rtt     time.Duration
-	scratch [maxPacketSize]byte
+	nack *nackResponder
+	rtt  time.Duration
+
+	// overwritten: the Sender dropped a queued packet whose buffer slot was reused before
+	// it could write it; forwarding then waits for a keyframe (takeOverwritten).
+	overwritten atomic.Bool
 
 	downlink downlinkCounters // what the subscriber reports (linkstats.go)
 }
@@ -162,6 +165,9 @@ func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
 		d.rw.drop(p.SequenceNumber)
 		return
 	}
+	if d.takeOverwritten() {
+		d.needKeyframe = true
+	}
 	if d.needKeyframe {
 		if !p.Keyframe {
 			d.rw.drop(p.SequenceNumber)
@@ -174,7 +180,7 @@ func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
 	if !ok {
 		return
 	}
-	if !d.sender.enqueue(d, r.seq, r.ts, p.Marker, p.Payload) {
+	if !d.sender.enqueue(d, d.receiver.buffer, p.SequenceNumber, r.seq, r.ts, vp8Munge{}) {
 		d.rw.drop(p.SequenceNumber)
 		if d.isVideo { // the frame is broken: wait for the next keyframe
 			d.needKeyframe = true
@@ -184,6 +190,13 @@ func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
 	}
 	d.rw.commit(r)
 	d.history.put(r.seq, p.SequenceNumber, r.ts)
+}
+
+// takeOverwritten reports, once, that the Sender dropped a packet of this DownTrack
+// because its buffer slot was reused before the write: the subscriber's frame is broken,
+// so video waits for a keyframe. One atomic load per packet while nothing was dropped.
+func (d *DownTrack) takeOverwritten() bool {
+	return d.isVideo && d.overwritten.Load() && d.overwritten.Swap(false)
 }
 
 // firstRequest reports, once, that the DownTrack has forwarded nothing yet: its first
@@ -200,12 +213,18 @@ func (d *DownTrack) firstRequest() bool {
 }
 
 // handleRTCP processes one compound RTCP packet from the subscriber. Called by the
-// DownTrack's RTCP goroutine only.
+// subscriber Peer's RTCP goroutine only (rtcpreader.go).
 func (d *DownTrack) handleRTCP(raw []byte, now time.Time) {
 	pkts, err := rtcp.Unmarshal(raw)
 	if err != nil {
 		return
 	}
+	d.handlePackets(pkts, now)
+}
+
+// handlePackets processes the subscriber's RTCP packets about this DownTrack. RTCP
+// goroutine.
+func (d *DownTrack) handlePackets(pkts []rtcp.Packet, now time.Time) {
 	var ssrc uint32
 	if b := d.binding.Load(); b != nil {
 		ssrc = b.ssrc
@@ -241,14 +260,10 @@ func (d *DownTrack) resend(outSeq uint16, now time.Time) {
 		return
 	}
 	buffer, munge := d.resendSource(layer)
-	if buffer == nil {
+	if buffer == nil || !buffer.has(inSeq) {
 		return
 	}
-	n, marker, ok := buffer.get(inSeq, d.scratch[:])
-	if !ok {
-		return
-	}
-	d.sender.enqueueMunged(d, outSeq, outTS, marker, d.scratch[:n], munge)
+	d.sender.enqueue(d, buffer, inSeq, outSeq, outTS, munge)
 }
 
 // updateRTT takes the round-trip time from a report block about our stream:

@@ -13,7 +13,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -34,7 +33,8 @@ type Engine struct {
 	mux      ice.UDPMux
 	tcpLn    net.Listener // nil when ICE-TCP is disabled
 	tcpMux   ice.TCPMux
-	api      *webrtc.API
+	api      *webrtc.API // publishers' (subscribers get their own: subscriberAPI)
+	apiParts apiParts    // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
 	peers    map[*Peer]struct{}
 	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
@@ -42,6 +42,8 @@ type Engine struct {
 	// keys estimators by PeerConnection ID, which pion makes from the clock), without
 	// holding mu across PeerConnection work.
 	buildMu sync.Mutex
+
+	closedTotals MediaTotals // what closed Peers counted (totals.go); guarded by mu
 
 	estimators estimatorRouter // each new PeerConnection's GCC estimator (bandwidth.go)
 	candidates *candidateGuard // remote candidate policy and refusal counts (candidates.go)
@@ -100,7 +102,7 @@ func (e *Engine) Start() error {
 			WriteBufferSize: iceTCPWriteBufferBytes,
 		})
 	}
-	api, err := e.buildAPI(mux, tcpMux, loggerFactory, stamps)
+	parts, err := e.buildAPI(mux, tcpMux, loggerFactory, stamps)
 	if err != nil {
 		_ = mux.Close()
 		if tcpMux != nil {
@@ -108,7 +110,9 @@ func (e *Engine) Start() error {
 		}
 		return fmt.Errorf("sfu engine: %w", err)
 	}
-	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.started = conn, mux, tcpLn, tcpMux, api, true
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(parts.media), webrtc.WithInterceptorRegistry(parts.registry),
+		webrtc.WithSettingEngine(parts.settings))
+	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.apiParts, e.started = conn, mux, tcpLn, tcpMux, api, parts, true
 	e.stamping = stamping
 	tcpListening := "disabled"
 	if tcpLn != nil {
@@ -211,22 +215,26 @@ func (e *Engine) NewPeer(opts PeerOptions) (*Peer, error) {
 	return p, nil
 }
 
-// forgetPeer is called by Peer.Close.
+// forgetPeer is called by Peer.Close once the Peer's goroutines have stopped: its final
+// counters fold into the Engine's totals as it leaves the set.
 func (e *Engine) forgetPeer(p *Peer) {
 	e.mu.Lock()
-	delete(e.peers, p)
+	if _, ok := e.peers[p]; ok {
+		delete(e.peers, p)
+		e.closedTotals.add(p.mediaTotals())
+	}
 	e.mu.Unlock()
 }
 
 // buildAPI assembles codecs, header extensions, interceptors and ICE settings.
-func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (*webrtc.API, error) {
+func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (apiParts, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
-		return nil, err
+		return apiParts{}, err
 	}
 	registry, err := buildInterceptors(loggerFactory, &e.estimators, stamps)
 	if err != nil {
-		return nil, err
+		return apiParts{}, err
 	}
 	settings := webrtc.SettingEngine{LoggerFactory: loggerFactory}
 	settings.SetICEUDPMux(mux)
@@ -256,11 +264,7 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionL
 	case !nodeIP.Equal(net.ParseIP(e.cfg.BindAddress)):
 		settings.SetNAT1To1IPs([]string{e.cfg.NodeIP}, webrtc.ICECandidateTypeHost)
 	}
-	return webrtc.NewAPI(
-		webrtc.WithMediaEngine(media),
-		webrtc.WithInterceptorRegistry(registry),
-		webrtc.WithSettingEngine(settings),
-	), nil
+	return apiParts{media: media, registry: registry, settings: settings}, nil
 }
 
 // Payload types the server offers to subscribers (publishers' offers keep theirs).
@@ -365,10 +369,6 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	if err != nil {
 		return nil, fmt.Errorf("sender reports: %w", err)
 	}
-	twccExtension, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("transport-wide-cc header extension: %w", err)
-	}
 	// Transport-wide feedback toward publishers: without it a browser's send-side estimate
 	// never grows past its start value and it sends only its lowest simulcast layer.
 	registry.Add(&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval})
@@ -382,6 +382,7 @@ func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRou
 	// Before the TWCC header extension: that one (outermost on the way out) numbers a
 	// packet first, then the estimator records it as sent.
 	registry.Add(congestion)
-	registry.Add(twccExtension)
+	registry.Add(twccNumberingFactory{}) // the TWCC header extension (twccseq.go)
+	registry.Add(&reusedAttributes{})    // outermost: one Attributes map per local stream (attributes.go)
 	return registry, nil
 }

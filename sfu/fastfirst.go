@@ -46,27 +46,6 @@ func (m *keyframeMark) note(p *rtpPacket) {
 	}
 }
 
-// has reports whether seq is still stored.
-func (b *packetBuffer) has(seq uint16) bool {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	s := &b.slots[seq&b.mask]
-	return s.valid && s.seq == seq
-}
-
-// load copies packet seq into p, its payload into dst; false when it is gone.
-func (b *packetBuffer) load(seq uint16, p *rtpPacket, dst []byte) bool {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	s := &b.slots[seq&b.mask]
-	if !s.valid || s.seq != seq {
-		return false
-	}
-	n := copy(dst, s.data[:s.n])
-	*p = rtpPacket{SequenceNumber: seq, Timestamp: s.ts, Marker: s.marker, Payload: dst[:n]}
-	return true
-}
-
 // replayFromKeyframe starts a DownTrack that forwards nothing yet on layer l from the
 // layer's last buffered keyframe, sending every packet before the live packet p (which
 // the caller then sends). It reports whether it did; false leaves the DownTrack

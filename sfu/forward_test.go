@@ -65,6 +65,19 @@ func TestForwardRewritesStartsAtKeyframeAndStripsExtensions(t *testing.T) {
 	}
 }
 
+// videoWriter returns a function that writes r's next VP8 packet (sequence numbers from
+// 100, timestamp 10 × seq, the payload tagged with seq) at *now.
+func videoWriter(t *testing.T, r *Receiver, now *time.Time) func(keyframe bool) {
+	seq := uint16(100)
+	return func(keyframe bool) {
+		t.Helper()
+		if err := r.writePacket(rtpBytes(seq, uint32(seq)*10, false, false, vp8Payload(keyframe, seq)), *now); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+	}
+}
+
 func TestSlowSubscriberDropsUntilKeyframeWithoutGap(t *testing.T) {
 	rec := &rtcpRecorder{}
 	r := testReceiver(webrtc.RTPCodecTypeVideo, rec)
@@ -74,14 +87,7 @@ func TestSlowSubscriberDropsUntilKeyframeWithoutGap(t *testing.T) {
 	bindTestDownTrack(r, fast, fastW)
 
 	now := testNow
-	seq := uint16(100)
-	write := func(keyframe bool) {
-		t.Helper()
-		if err := r.writePacket(rtpBytes(seq, uint32(seq)*10, false, false, vp8Payload(keyframe, seq)), now); err != nil {
-			t.Fatal(err)
-		}
-		seq++
-	}
+	write := videoWriter(t, r, &now)
 	write(true)
 	for i := 0; i < 19; i++ { // the slow queue holds 16: 4 drops
 		write(false)
@@ -121,6 +127,51 @@ func TestSlowSubscriberDropsUntilKeyframeWithoutGap(t *testing.T) {
 	}
 	if got[16].header.Timestamp-got[0].header.Timestamp != 250 {
 		t.Fatalf("timestamps must keep real time across the drop: delta %d", got[16].header.Timestamp-got[0].header.Timestamp)
+	}
+}
+
+// A subscriber's writer that falls behind by more than the Receiver's buffer finds the
+// oldest queued packets overwritten: it drops them (never a wrong payload), the publisher
+// is never held up, and the video DownTrack waits for the next keyframe, continuing
+// without a further gap.
+func TestWriterDropsOverwrittenPacketsAndWaitsForKeyframe(t *testing.T) {
+	rec := &rtcpRecorder{}
+	r := testReceiver(webrtc.RTPCodecTypeVideo, rec)
+	r.buffer = newPacketBuffer(16)
+	s := newSender(64)
+	w := &fakeTrackWriter{}
+	bindTestDownTrack(r, s, w)
+	now := testNow
+	write := videoWriter(t, r, &now)
+	write(true)
+	for i := 0; i < 19; i++ { // 20 queued, the buffer keeps the last 16
+		write(false)
+	}
+	drainSender(s)
+	got := w.snapshot()
+	if len(got) != 16 || s.dropped.Load() != 4 {
+		t.Fatalf("wrote %d, dropped %d; want the 16 still buffered written and 4 dropped", len(got), s.dropped.Load())
+	}
+	for i, p := range got {
+		if !bytes.Equal(p.payload, vp8Payload(false, 104+uint16(i))) {
+			t.Fatalf("packet %d: payload %x, want that of seq %d", i, p.payload, 104+i)
+		}
+	}
+	plis := rec.count()
+	for i := 0; i < 3; i++ { // the frame is broken: wait for a keyframe
+		write(false)
+	}
+	if rec.count() != plis+1 {
+		t.Fatalf("PLIs after the drop: %d, want 1", rec.count()-plis)
+	}
+	write(true)
+	drainSender(s)
+	got = w.snapshot()
+	if len(got) != 17 || !bytes.Equal(got[16].payload, vp8Payload(true, 123)) {
+		t.Fatalf("after the drop: %d packets written, want 17 ending with the keyframe of seq 123", len(got))
+	}
+	if got[16].header.SequenceNumber != got[15].header.SequenceNumber+1 {
+		t.Fatalf("gap between %d and the keyframe %d", got[15].header.SequenceNumber, got[16].header.SequenceNumber)
 	}
 }
 
@@ -276,7 +327,7 @@ func TestSenderWriterGoroutine(t *testing.T) {
 	}
 	s.close()
 	<-done
-	if s.enqueue(nil, 1, 1, false, []byte{1}) {
+	if s.enqueue(nil, r.buffer, 1, 1, 1, vp8Munge{}) {
 		t.Fatal("enqueue after close succeeded")
 	}
 }

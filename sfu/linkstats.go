@@ -347,8 +347,10 @@ type DownlinkStats struct {
 func (p *Peer) DownlinkStats() DownlinkStats {
 	p.mu.Lock()
 	tracks := make([]*DownTrack, 0, len(p.downTracks))
-	for d := range p.downTracks {
-		tracks = append(tracks, d)
+	if !p.closed { // a closed Peer keeps its DownTracks only for its totals (totals.go)
+		for d := range p.downTracks {
+			tracks = append(tracks, d)
+		}
 	}
 	p.mu.Unlock()
 	out := DownlinkStats{Tracks: make([]DownTrackStats, 0, len(tracks))}
@@ -362,10 +364,14 @@ func (p *Peer) DownlinkStats() DownlinkStats {
 	return out
 }
 
-// Receivers returns the published tracks of a publisher Peer that have not ended.
+// Receivers returns the published tracks of a publisher Peer that have not ended (none
+// once the Peer is closed).
 func (p *Peer) Receivers() []*Receiver {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
 	out := make([]*Receiver, 0, len(p.receivers))
 	for r := range p.receivers {
 		out = append(out, r)

@@ -9,7 +9,7 @@ import (
 
 // clientAnswer applies a server offer on the client PeerConnection and returns its answer,
 // set as the client's local description.
-func clientAnswer(t *testing.T, client *webrtc.PeerConnection, offer webrtc.SessionDescription) webrtc.SessionDescription {
+func clientAnswer(t testing.TB, client *webrtc.PeerConnection, offer webrtc.SessionDescription) webrtc.SessionDescription {
 	t.Helper()
 	if err := client.SetRemoteDescription(offer); err != nil {
 		t.Fatal(err)

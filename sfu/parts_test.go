@@ -2,6 +2,9 @@ package sfu
 
 import (
 	"bytes"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -109,5 +112,63 @@ func TestSeqHistory(t *testing.T) {
 	h.put(64, 1, 1) // same slot as 0
 	if _, _, ok := h.get(0); ok {
 		t.Fatal("overwritten entry still answered")
+	}
+}
+
+// Readers copy packets out of the buffer while its writer keeps overwriting the slots:
+// a copy is either the whole packet asked for or refused, never a mix of two packets.
+func TestPacketBufferConcurrentReads(t *testing.T) {
+	b := newPacketBuffer(16)
+	payload := func(seq uint16, dst []byte) []byte {
+		n := 100 + int(seq)%900
+		for i := range dst[:n] {
+			dst[i] = byte(seq)
+		}
+		return dst[:n]
+	}
+	var newest atomic.Uint32
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	errs := make(chan string, 4)
+	for range 2 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			var dst [maxPacketSize]byte
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				seq := uint16(newest.Load()) - 13 - uint16(k%3) // slots the next puts overwrite
+				n, ts, marker, ok := b.read(seq, dst[:])
+				if !ok {
+					continue
+				}
+				if n != 100+int(seq)%900 || ts != uint32(seq)*3 || marker != (seq%2 == 0) {
+					errs <- fmt.Sprintf("seq %d: length %d ts %d marker %v", seq, n, ts, marker)
+					return
+				}
+				for _, c := range dst[:n] {
+					if c != byte(seq) {
+						errs <- fmt.Sprintf("seq %d: torn payload", seq)
+						return
+					}
+				}
+			}
+		}()
+	}
+	var src [maxPacketSize]byte
+	for seq := uint16(1); seq != 0 && len(errs) == 0; seq++ {
+		b.put(&rtpPacket{SequenceNumber: seq, Timestamp: uint32(seq) * 3, Marker: seq%2 == 0, Payload: payload(seq, src[:])})
+		newest.Store(uint32(seq))
+	}
+	close(stop)
+	readers.Wait()
+	select {
+	case e := <-errs:
+		t.Fatal(e)
+	default:
 	}
 }

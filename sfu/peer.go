@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
@@ -54,6 +53,9 @@ type Peer struct {
 	logger *slog.Logger
 	sender *Sender              // subscriber role; its slots and goroutine start with the first DownTrack
 	bw     *bandwidthController // subscriber role (bandwidth.go); its goroutine starts with the first DownTrack
+	rtcp   *peerRTCP            // subscriber role: the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
+
+	rtcpTracks atomic.Pointer[[]*DownTrack] // subscriber: the DownTracks, for the RTCP goroutine (copy on write)
 
 	emitMu sync.Mutex // serializes delivery of local ICE candidates, keeping their order
 
@@ -82,7 +84,8 @@ type Peer struct {
 	onICERestart      func()
 	downTracks        map[*DownTrack]struct{}
 	receivers         map[*Receiver]struct{}
-	sending           bool // subscriber: the Sender's slots and the sending goroutines exist
+	sending           bool        // subscriber: the Sender's slots and the sending goroutines exist
+	endedTotals       MediaTotals // counters of ended Receivers and removed DownTracks (totals.go)
 
 	wg sync.WaitGroup // RTCP goroutines, negotiation goroutines, the Sender
 }
@@ -90,6 +93,11 @@ type Peer struct {
 func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptions) (*Peer, error) {
 	if opts.Role != RolePublisher && opts.Role != RoleSubscriber {
 		return nil, fmt.Errorf("new peer %q: role %v: %w", opts.ID, opts.Role, ErrWrongRole)
+	}
+	var rtcpQueue *peerRTCP
+	if opts.Role == RoleSubscriber { // its own API: RTCP per PeerConnection (rtcpreader.go)
+		rtcpQueue = newPeerRTCP()
+		api = e.subscriberAPI(rtcpQueue)
 	}
 	e.buildMu.Lock()
 	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
@@ -109,7 +117,9 @@ func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptio
 		logger:     e.logger.With("peer", opts.ID, "role", opts.Role.String()),
 		downTracks: make(map[*DownTrack]struct{}),
 		receivers:  make(map[*Receiver]struct{}),
+		rtcp:       rtcpQueue,
 	}
+	p.setRTCPTracksLocked() // empty; nothing else can see p yet
 	pc.OnICECandidate(p.handleLocalCandidate)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
@@ -140,22 +150,23 @@ func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptio
 	return p, nil
 }
 
-// startSendingLocked gives a subscriber its Sender's slots and starts the Sender and
-// bandwidth goroutines, once, with its first DownTrack: a subscriber that never receives
-// anything costs neither the queue (rtc.sender_queue_size slots of one packet each) nor
-// the goroutines. Caller holds p.mu and has checked that the Peer is open.
+// startSendingLocked gives a subscriber its Sender's slots and starts the Sender, RTCP
+// and bandwidth goroutines, once, with its first DownTrack: a subscriber that never
+// receives anything costs neither the queue (rtc.sender_queue_size slots) nor the
+// goroutines. Caller holds p.mu and has checked that the Peer is open.
 func (p *Peer) startSendingLocked() {
 	if p.sending {
 		return
 	}
 	p.sending = true
 	p.sender.reserve()
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go func() {
 		defer p.wg.Done()
 		p.sender.run()
 	}()
 	go p.runBandwidth()
+	go p.readRTCP()
 }
 
 // markMediaReady runs on pion's state-change goroutine once the PeerConnection is
@@ -428,7 +439,12 @@ func (p *Peer) handleRemoteTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.
 	r.start()
 	r.OnClose(func() {
 		p.mu.Lock()
-		delete(p.receivers, r)
+		// A closing Peer keeps its Receivers: their final counters fold in with the
+		// Peer's once their goroutines have stopped (forgetPeer).
+		if _, ok := p.receivers[r]; ok && !p.closed {
+			delete(p.receivers, r)
+			p.foldLocked(receiverTotals(r))
+		}
 		p.mu.Unlock()
 	})
 	p.logger.Debug("published track", "track", r.trackID, "kind", r.kind.String(), "codec", r.codec.MimeType)
@@ -461,8 +477,7 @@ func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
 	}
 	d.rtpSender = transceiver.Sender()
 	p.downTracks[d] = struct{}{}
-	p.wg.Add(1)
-	go p.readDownTrackRTCP(d)
+	p.setRTCPTracksLocked()
 	p.negotiationNeeded = true
 	p.scheduleNegotiationLocked()
 	if d.layers != nil {
@@ -484,25 +499,14 @@ func (p *Peer) RemoveDownTrack(d *DownTrack) error {
 		return nil
 	}
 	delete(p.downTracks, d)
+	p.setRTCPTracksLocked()
+	p.foldLocked(downTrackTotals(d))
 	p.mu.Unlock()
 	if err := p.pc.RemoveTrack(d.rtpSender); err != nil {
 		return fmt.Errorf("remove down track %s: %w", d.ID(), err)
 	}
 	p.requestNegotiation()
 	return nil
-}
-
-// readDownTrackRTCP is the RTCP goroutine of one DownTrack: NACKs, PLI/FIR, reports.
-func (p *Peer) readDownTrackRTCP(d *DownTrack) {
-	defer p.wg.Done()
-	var buf [maxPacketSize]byte
-	for {
-		n, _, err := d.rtpSender.Read(buf[:])
-		if err != nil {
-			return
-		}
-		d.handleRTCP(buf[:n], time.Now())
-	}
 }
 
 // Close closes the PeerConnection: a publisher's tracks end (their DownTracks go away),
@@ -518,7 +522,6 @@ func (p *Peer) Close() error {
 	for d := range p.downTracks {
 		downTracks = append(downTracks, d)
 	}
-	p.downTracks = map[*DownTrack]struct{}{}
 	receivers := make([]*Receiver, 0, len(p.receivers))
 	for r := range p.receivers {
 		receivers = append(receivers, r)
@@ -534,6 +537,9 @@ func (p *Peer) Close() error {
 	}
 	if p.sender != nil {
 		p.sender.close()
+	}
+	if p.rtcp != nil {
+		p.rtcp.close()
 	}
 	if p.bw != nil {
 		p.bw.close()

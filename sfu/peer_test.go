@@ -20,7 +20,7 @@ import (
 
 // newTestEngine starts an Engine on an ephemeral loopback port; opts change the
 // configuration first.
-func newTestEngine(t *testing.T, opts ...func(*Config)) *Engine {
+func newTestEngine(t testing.TB, opts ...func(*Config)) *Engine {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.UDPPort = 0
@@ -47,13 +47,13 @@ func newTestEngine(t *testing.T, opts ...func(*Config)) *Engine {
 }
 
 // newClientPC is a plain pion PeerConnection standing in for a browser, on loopback.
-func newClientPC(t *testing.T) *webrtc.PeerConnection {
+func newClientPC(t testing.TB) *webrtc.PeerConnection {
 	t.Helper()
 	return newClientPCWith(t, webrtc.Configuration{})
 }
 
 // newClientPCWith is newClientPC with a PeerConnection configuration.
-func newClientPCWith(t *testing.T, config webrtc.Configuration) *webrtc.PeerConnection {
+func newClientPCWith(t testing.TB, config webrtc.Configuration) *webrtc.PeerConnection {
 	t.Helper()
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
@@ -79,7 +79,7 @@ func newClientPCWith(t *testing.T, config webrtc.Configuration) *webrtc.PeerConn
 }
 
 // connectCandidates trickles the client's candidates to the server Peer and back.
-func connectCandidates(t *testing.T, client *webrtc.PeerConnection, server *Peer) {
+func connectCandidates(t testing.TB, client *webrtc.PeerConnection, server *Peer) {
 	client.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			if err := server.AddICECandidate(c.ToJSON()); err != nil && !errors.Is(err, ErrPeerClosed) {
@@ -93,7 +93,7 @@ func connectCandidates(t *testing.T, client *webrtc.PeerConnection, server *Peer
 }
 
 // answerOffer lets publisher Peer pub answer the client's offer and sets the answer.
-func answerOffer(t *testing.T, client *webrtc.PeerConnection, pub *Peer, offer webrtc.SessionDescription) {
+func answerOffer(t testing.TB, client *webrtc.PeerConnection, pub *Peer, offer webrtc.SessionDescription) {
 	t.Helper()
 	answer, err := pub.HandleOffer(offer)
 	if err != nil {

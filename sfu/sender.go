@@ -9,10 +9,14 @@ import (
 
 // Sender is the single writer of one subscriber Peer: a bounded queue of rewritten
 // packets and the goroutine that hands them to pion. Any number of Receivers (and RTCP
-// goroutines answering NACKs) enqueue concurrently; enqueue copies the payload into a
-// preallocated slot and never blocks — a full queue refuses the packet and the caller
-// (the DownTrack) decides what a drop means. A slow subscriber therefore only ever drops
-// its own packets.
+// goroutines answering NACKs) enqueue concurrently; enqueue stores a reference to the
+// packet in its Receiver's packet buffer (buffer, input sequence number) with the
+// packet's new numbering, never a copy of the payload, and never blocks — a full queue
+// refuses the packet and the caller (the DownTrack) decides what a drop means. The
+// writer copies each payload out of the buffer when it writes it and drops the packet
+// when the buffer slot was overwritten meanwhile (the DownTrack then waits for a
+// keyframe, as after a refused enqueue). A slow subscriber therefore only ever drops its
+// own packets.
 type Sender struct {
 	mu     sync.Mutex
 	size   int          // slots to allocate (reserve)
@@ -22,22 +26,26 @@ type Sender struct {
 	closed bool         // no more enqueues; the writer exits
 	wake   chan struct{}
 
-	header rtp.Header // reused by the writer goroutine for every packet
+	header  rtp.Header          // reused by the writer goroutine for every packet
+	payload [maxPacketSize]byte // writer goroutine: the payload being written
 
-	// Counters for metrics (stats.go): written by the writer goroutine (forwarded) and
-	// by a refused enqueue (dropped); read at scrape time.
+	// Counters for metrics (stats.go): written by the writer goroutine (forwarded, and
+	// dropped for an overwritten slot) and by a refused enqueue (dropped); read at
+	// scrape time.
 	forwardedPackets atomic.Uint64
 	forwardedBytes   atomic.Uint64
 	dropped          atomic.Uint64
 }
 
+// senderSlot is one queued packet: where its payload is (buffer, inSeq) and what the
+// subscriber sees (seq, ts, the VP8 renumbering of a simulcast layer switch).
 type senderSlot struct {
 	track  *DownTrack
+	buffer *packetBuffer
+	inSeq  uint16
 	seq    uint16
 	ts     uint32
-	marker bool
-	n      int
-	data   [maxPacketSize]byte
+	munge  vp8Munge
 }
 
 // newSender returns a Sender with size preallocated slots. It starts nothing: run the
@@ -64,19 +72,10 @@ func (s *Sender) reserve() {
 	}
 }
 
-// enqueue copies one rewritten packet into the queue; false when the queue is full or
-// closed. Safe for concurrent use; no allocation.
-func (s *Sender) enqueue(track *DownTrack, seq uint16, ts uint32, marker bool, payload []byte) bool {
-	return s.enqueueMunged(track, seq, ts, marker, payload, vp8Munge{})
-}
-
-// enqueueMunged is enqueue that also renumbers the copy's VP8 picture ID and TL0PICIDX
-// (simulcast layer switches).
-func (s *Sender) enqueueMunged(track *DownTrack, seq uint16, ts uint32, marker bool, payload []byte, m vp8Munge) bool {
-	if len(payload) > maxPacketSize {
-		s.dropped.Add(1)
-		return false
-	}
+// enqueue queues packet inSeq of buffer, sent as seq and ts and renumbered with m
+// (simulcast layer switches; the zero vp8Munge changes nothing); false when the queue is
+// full or closed. Safe for concurrent use; no allocation.
+func (s *Sender) enqueue(track *DownTrack, buffer *packetBuffer, inSeq, seq uint16, ts uint32, m vp8Munge) bool {
 	s.mu.Lock()
 	if s.closed || s.count == len(s.slots) {
 		full := !s.closed
@@ -90,13 +89,7 @@ func (s *Sender) enqueueMunged(track *DownTrack, seq uint16, ts uint32, marker b
 	if i >= len(s.slots) {
 		i -= len(s.slots)
 	}
-	slot := &s.slots[i]
-	slot.track = track
-	slot.seq = seq
-	slot.ts = ts
-	slot.marker = marker
-	slot.n = copy(slot.data[:], payload)
-	m.apply(slot.data[:slot.n])
+	s.slots[i] = senderSlot{track: track, buffer: buffer, inSeq: inSeq, seq: seq, ts: ts, munge: m}
 	wasEmpty := s.count == 0
 	s.count++
 	s.mu.Unlock()
@@ -135,8 +128,8 @@ func (s *Sender) run() {
 		}
 
 		s.mu.Lock()
-		for k := 0; k < n; k++ { // drop references to removed DownTracks
-			s.slots[(start+k)%len(s.slots)].track = nil
+		for k := 0; k < n; k++ { // drop references to removed DownTracks and buffers
+			s.slots[(start+k)%len(s.slots)] = senderSlot{}
 		}
 		s.head = (start + n) % len(s.slots)
 		s.count -= n
@@ -149,16 +142,24 @@ func (s *Sender) run() {
 	}
 }
 
-// write sends one slot with the reused header; a slot of an unbound DownTrack is skipped.
+// write sends one slot with the reused header; a slot of an unbound DownTrack is skipped,
+// one whose buffer slot was overwritten is dropped.
 func (s *Sender) write(slot *senderSlot) {
 	b := slot.track.binding.Load()
 	if b == nil {
 		return
 	}
+	n, _, marker, ok := slot.buffer.read(slot.inSeq, s.payload[:])
+	if !ok {
+		s.dropped.Add(1)
+		slot.track.overwritten.Store(true)
+		return
+	}
+	slot.munge.apply(s.payload[:n])
 	h := &s.header
 	h.Version = 2
 	h.Padding = false
-	h.Marker = slot.marker
+	h.Marker = marker
 	h.PayloadType = b.payloadType
 	h.SequenceNumber = slot.seq
 	h.Timestamp = slot.ts
@@ -169,9 +170,9 @@ func (s *Sender) write(slot *senderSlot) {
 	h.Extensions = h.Extensions[:0]
 	h.PaddingSize = 0
 	// A write error means the transport is closing; the Peer's state handling reports it.
-	if _, err := b.writer.WriteRTP(h, slot.data[:slot.n]); err == nil {
+	if _, err := b.writer.WriteRTP(h, s.payload[:n]); err == nil {
 		s.forwardedPackets.Add(1)
-		s.forwardedBytes.Add(uint64(slot.n))
+		s.forwardedBytes.Add(uint64(n))
 	}
 }
 

@@ -188,6 +188,10 @@ func (d *DownTrack) forwardLayer(l *layer, p *rtpPacket, now time.Time) {
 		return
 	}
 	s.mu.Lock()
+	if d.takeOverwritten() {
+		s.current.Store(-1) // the frame is broken: wait for a keyframe of the target layer
+		d.requestKeyframe(now)
+	}
 	current, target := s.current.Load(), s.target.Load()
 	if idx == target && target != current {
 		switch {
@@ -233,7 +237,7 @@ func (d *DownTrack) sendLayerPacket(l *layer, p *rtpPacket, now time.Time) bool 
 	if !ok {
 		return true
 	}
-	if !d.sender.enqueueMunged(d, r.seq, r.ts, p.Marker, p.Payload, s.munge) {
+	if !d.sender.enqueue(d, l.buffer, p.SequenceNumber, r.seq, r.ts, s.munge) {
 		d.rw.drop(p.SequenceNumber)
 		// The frame is broken: wait for a keyframe of the target layer.
 		s.current.Store(-1)

@@ -9,7 +9,8 @@ type SenderStats struct {
 	// subscriber's transport, retransmissions included.
 	ForwardedPackets uint64
 	ForwardedBytes   uint64
-	// Dropped counts packets the subscriber's full queue refused (a slow subscriber).
+	// Dropped counts packets of a slow subscriber: refused by its full queue, or
+	// overwritten in the publisher's buffer before its writer got to them.
 	Dropped uint64
 }
 

@@ -109,9 +109,9 @@ func TestPublisherFeedbackReportsNoFalseLoss(t *testing.T) {
 	mu.Lock()
 	clear(lostOnce)
 	mu.Unlock()
-	videoRcv.buffer.mu.Lock() // the video track's next write to its packet buffer waits
+	release := holdTrackReadGoroutine(t, videoRcv)
 	time.Sleep(400 * time.Millisecond)
-	videoRcv.buffer.mu.Unlock()
+	release()
 	mark := func() int { mu.Lock(); defer mu.Unlock(); return feedbacks }
 	after := mark()
 	waitFor(t, func() bool { return mark() > after+5 })

@@ -92,13 +92,12 @@ func walkFeedback(fb *rtcp.TransportLayerCC, f func(seq uint16, received bool, a
 func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 	tests := []struct {
 		name string
-		hold func(e *Engine, r *Receiver) (release func())
+		hold func(t *testing.T, e *Engine, r *Receiver) (release func())
 	}{
-		{"track read goroutine", func(_ *Engine, r *Receiver) func() {
-			r.buffer.mu.Lock() // the track's next write to its packet buffer waits
-			return r.buffer.mu.Unlock
+		{"track read goroutine", func(t *testing.T, _ *Engine, r *Receiver) func() {
+			return holdTrackReadGoroutine(t, r)
 		}},
-		{"socket read goroutine", func(e *Engine, _ *Receiver) func() {
+		{"socket read goroutine", func(_ *testing.T, e *Engine, _ *Receiver) func() {
 			var gate sync.Mutex
 			gate.Lock()
 			wait := func() { gate.Lock(); gate.Unlock() } //nolint:staticcheck // an empty critical section: waits for release
@@ -114,7 +113,19 @@ func TestPublisherFeedbackReportsSocketArrival(t *testing.T) {
 	}
 }
 
-func testFeedbackUnderHold(t *testing.T, hold func(e *Engine, r *Receiver) (release func())) {
+// holdTrackReadGoroutine holds up r's read goroutine until release is called: a
+// subscriber's queue (without its writer) whose lock the goroutine takes for each packet
+// it forwards there, from the first keyframe on.
+func holdTrackReadGoroutine(t *testing.T, r *Receiver) (release func()) {
+	t.Helper()
+	queue := newSender(4096)
+	bindTestDownTrack(r, queue, &fakeTrackWriter{})
+	waitFor(t, func() bool { return queue.queued() > 0 })
+	queue.mu.Lock() // the track's next forward to the queue waits
+	return queue.mu.Unlock
+}
+
+func testFeedbackUnderHold(t *testing.T, hold func(t *testing.T, e *Engine, r *Receiver) (release func())) {
 	engine := newTestEngine(t)
 	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
 	if err != nil {
@@ -187,7 +198,7 @@ func testFeedbackUnderHold(t *testing.T, hold func(e *Engine, r *Receiver) (rele
 
 	r := <-receivers
 	waitFor(t, func() bool { return reported(20) })
-	release := hold(engine, r)
+	release := hold(t, engine, r)
 	from := lastSent()
 	time.Sleep(400 * time.Millisecond)
 	to := lastSent()

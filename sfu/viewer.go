@@ -83,8 +83,7 @@ func (p *Peer) addViewerDownTrack(r *Receiver) (*DownTrack, error) {
 	}
 	d.rtpSender = sender
 	p.downTracks[d] = struct{}{}
-	p.wg.Add(1)
-	go p.readDownTrackRTCP(d)
+	p.setRTCPTracksLocked() // its RTCP comes through the Peer's one reader (rtcpreader.go)
 	if d.layers != nil {
 		p.bw.wake()
 	}

@@ -12,17 +12,13 @@ import (
 )
 
 // collector reads the live counters of the media plane, rooms, signaling and TURN at
-// scrape time. Media counters live on Peers, Receivers and DownTracks that come and go;
-// the accumulators keep each one's last value once it is gone so the totals never
-// decrease (counts between a part's last scrape and its end are not seen).
+// scrape time. The media counters are the Engine's totals (sfu.MediaTotals), into which
+// Peers, Receivers and DownTracks fold their final counts when they end.
 type collector struct {
 	src     Sources
 	metrics *Metrics
 
-	mu         sync.Mutex // serialises Collect; guards the accumulators
-	senders    accumulator[*sfu.Peer]
-	receivers  accumulator[*sfu.Receiver]
-	downTracks accumulator[*sfu.DownTrack]
+	mu sync.Mutex // serialises Collect
 
 	rooms, participants, peers, published, subscribed *prometheus.Desc
 	received, receivedBytes                           *prometheus.Desc
@@ -52,7 +48,7 @@ func newCollector(src Sources, m *Metrics) *collector {
 		receivedBytes:        d("parley_received_bytes_total", "RTP bytes received from publishers."),
 		forwarded:            d("parley_forwarded_packets_total", "RTP packets sent to subscribers, retransmissions included."),
 		forwardedBytes:       d("parley_forwarded_bytes_total", "RTP payload bytes sent to subscribers."),
-		dropped:              d("parley_dropped_packets_total", "Packets a slow subscriber's full queue refused."),
+		dropped:              d("parley_dropped_packets_total", "Packets a slow subscriber dropped: its full queue refused them, or the publisher's buffer overwrote them before they were written."),
 		nacks:                d("parley_nacks_total", "Packets subscribers asked for again (NACK)."),
 		plis:                 d("parley_plis_total", "Keyframe requests (PLI and FIR) from subscribers."),
 		sessions:             d("parley_signaling_sessions", "Logged-in signaling sessions."),
@@ -127,12 +123,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// collectMedia walks the Engine's Peers: publishers' Receivers, subscribers' writers and
-// DownTracks.
+// collectMedia counts the Engine's Peers and tracks and reports its totals.
 func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string), counter func(*prometheus.Desc, uint64, ...string)) {
-	senders := make(map[*sfu.Peer]counts)
-	receivers := make(map[*sfu.Receiver]counts)
-	downTracks := make(map[*sfu.DownTrack]counts)
 	var publishers, subscribers int
 	published := map[webrtc.RTPCodecType]int{webrtc.RTPCodecTypeAudio: 0, webrtc.RTPCodecTypeVideo: 0}
 	subscribed := map[webrtc.RTPCodecType]int{webrtc.RTPCodecTypeAudio: 0, webrtc.RTPCodecTypeVideo: 0}
@@ -141,16 +133,11 @@ func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string
 		case sfu.RolePublisher:
 			publishers++
 			for _, r := range p.Receivers() {
-				st := r.Stats()
-				receivers[r] = counts{st.Packets, st.Bytes}
 				published[r.Kind()]++
 			}
 		case sfu.RoleSubscriber:
 			subscribers++
-			st := p.SenderStats()
-			senders[p] = counts{st.ForwardedPackets, st.ForwardedBytes, st.Dropped}
 			for _, t := range p.DownlinkStats().Tracks {
-				downTracks[t.Track] = counts{t.NACKed, t.PLIs}
 				subscribed[t.Kind]++
 			}
 		}
@@ -163,16 +150,14 @@ func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string
 	for kind, n := range subscribed {
 		gauge(c.subscribed, float64(n), kind.String())
 	}
-	rx := c.receivers.update(receivers)
-	counter(c.received, rx[0])
-	counter(c.receivedBytes, rx[1])
-	tx := c.senders.update(senders)
-	counter(c.forwarded, tx[0])
-	counter(c.forwardedBytes, tx[1])
-	counter(c.dropped, tx[2])
-	fb := c.downTracks.update(downTracks)
-	counter(c.nacks, fb[0])
-	counter(c.plis, fb[1])
+	t := c.src.Engine.MediaTotals()
+	counter(c.received, t.ReceivedPackets)
+	counter(c.receivedBytes, t.ReceivedBytes)
+	counter(c.forwarded, t.ForwardedPackets)
+	counter(c.forwardedBytes, t.ForwardedBytes)
+	counter(c.dropped, t.Dropped)
+	counter(c.nacks, t.NACKed)
+	counter(c.plis, t.PLIs)
 }
 
 // collectLimits reads the refusal counters of the signaling limits (signaling/limits.go),
@@ -198,35 +183,4 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		counter(c.limitRefusals, cr.Total, "remote_candidates")
 		counter(c.limitRefusals, cr.Denied, "denied_candidates")
 	}
-}
-
-// counts are up to three counters of one part.
-type counts [3]uint64
-
-func (a *counts) add(b counts) {
-	for i := range a {
-		a[i] += b[i]
-	}
-}
-
-// accumulator turns the counters of parts that come and go into totals that never
-// decrease: a part that disappeared keeps contributing its last seen values.
-type accumulator[K comparable] struct {
-	retired counts
-	last    map[K]counts
-}
-
-// update takes the current parts' counters and returns the totals.
-func (a *accumulator[K]) update(current map[K]counts) counts {
-	for k, v := range a.last {
-		if _, ok := current[k]; !ok {
-			a.retired.add(v)
-		}
-	}
-	a.last = current
-	total := a.retired
-	for _, v := range current {
-		total.add(v)
-	}
-	return total
 }

@@ -8,6 +8,7 @@
 //
 // Ownership: the hook methods run with the signaling Service lock held and only update
 // prometheus counters (atomic) or, for quality, a map behind Metrics.qualityMu. The
-// scrape collector (collector.go) runs on the HTTP handler goroutine; its accumulators
-// are guarded by collector.mu, so concurrent scrapes are serialised.
+// scrape collector (collector.go) runs on the HTTP handler goroutine and takes
+// collector.mu, so concurrent scrapes are serialised; the media counters are the sfu
+// Engine's totals (sfu.MediaTotals), which keep what closed Peers counted.
 package metrics

@@ -14,28 +14,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestAccumulatorNeverDecreases(t *testing.T) {
-	type part struct{ name string }
-	a, b := &part{"a"}, &part{"b"}
-	steps := []struct {
-		name    string
-		current map[*part]counts
-		want    counts
-	}{
-		{"empty", map[*part]counts{}, counts{}},
-		{"one part", map[*part]counts{a: {5, 50, 1}}, counts{5, 50, 1}},
-		{"two parts", map[*part]counts{a: {7, 70, 1}, b: {1, 10, 0}}, counts{8, 80, 1}},
-		{"a gone: its last values stay", map[*part]counts{b: {3, 30, 2}}, counts{10, 100, 3}},
-		{"all gone", map[*part]counts{}, counts{10, 100, 3}},
-	}
-	var acc accumulator[*part]
-	for _, st := range steps {
-		if got := acc.update(st.current); got != st.want {
-			t.Fatalf("%s: totals %v, want %v", st.name, got, st.want)
-		}
-	}
-}
-
 func TestCallHooks(t *testing.T) {
 	m := New()
 	t0 := time.Unix(1_700_000_000, 0)

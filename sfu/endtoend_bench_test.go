@@ -1,0 +1,409 @@
+package sfu
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// The media plane's whole path, measured against the floor it cannot go below:
+//
+//	go test -run '^$' -bench 'BenchmarkSRTPFloor|BenchmarkForwardEndToEnd' -benchmem -count 5 ./sfu/
+//
+// Both send packets of benchPayloadSize bytes in bursts of benchBurst and wait until
+// every receiver has the burst before the next one, so neither overflows a socket
+// buffer. Besides ns/op (wall time per published packet) they report, per packet
+// delivered to one receiver: wall time (ns/fwd-pkt), the process's CPU time, user and
+// system (cpu-ns/fwd-pkt), heap allocations (allocs/fwd-pkt) and lost packets.
+
+const (
+	benchPayloadSize = 1100
+	benchBurst       = 32
+)
+
+// processCPU is the CPU time (user + system) the process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// deliveryGate lets the sending goroutine wait until every receiver counted target
+// packets. Receivers count on their own goroutines; the last one to reach the target
+// wakes the sender. A burst whose packets stay missing for a second counts as lost.
+type deliveryGate struct {
+	counts []atomic.Uint64
+	target atomic.Uint64
+	done   chan struct{}
+	timer  *time.Timer
+	lost   uint64
+}
+
+func newDeliveryGate(receivers int) *deliveryGate {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &deliveryGate{counts: make([]atomic.Uint64, receivers), done: make(chan struct{}, 1), timer: t}
+}
+
+// received counts one packet of receiver i.
+func (g *deliveryGate) received(i int) {
+	if g.counts[i].Add(1) >= g.target.Load() && g.all() {
+		select {
+		case g.done <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (g *deliveryGate) all() bool {
+	t := g.target.Load()
+	for i := range g.counts {
+		if g.counts[i].Load() < t {
+			return false
+		}
+	}
+	return true
+}
+
+// wait returns when every receiver has target packets, or after a second without them
+// (the missing ones count as lost and the counts move up to target).
+func (g *deliveryGate) wait(target uint64) {
+	g.target.Store(target)
+	g.timer.Reset(time.Second)
+	defer g.timer.Stop()
+	for !g.all() {
+		select {
+		case <-g.done: // may be left over from an earlier burst: check again
+		case <-g.timer.C:
+			for i := range g.counts {
+				if c := g.counts[i].Load(); c < target {
+					g.lost += target - c
+					g.counts[i].Add(target - c)
+				}
+			}
+			return
+		}
+	}
+}
+
+// reset zeroes the counts (nothing may be in flight).
+func (g *deliveryGate) reset() {
+	for i := range g.counts {
+		g.counts[i].Store(0)
+	}
+	g.target.Store(0)
+	g.lost = 0
+}
+
+// settle waits until the counts stop moving (what was in flight arrived), then resets.
+func (g *deliveryGate) settle() {
+	sum := func() (s uint64) {
+		for i := range g.counts {
+			s += g.counts[i].Load()
+		}
+		return s
+	}
+	for prev := sum() + 1; prev != sum(); {
+		prev = sum()
+		time.Sleep(300 * time.Millisecond)
+	}
+	g.reset()
+}
+
+// benchMeter takes the CPU and allocation readings around the timed loop.
+type benchMeter struct {
+	cpu     time.Duration
+	mallocs uint64
+	start   time.Time
+}
+
+func (m *benchMeter) begin() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.mallocs, m.cpu, m.start = ms.Mallocs, processCPU(), time.Now()
+}
+
+// end reports per delivered packet (packets published × receivers).
+func (m *benchMeter) end(b *testing.B, delivered uint64, lost uint64) {
+	elapsed, cpu := time.Since(m.start), processCPU()-m.cpu
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if delivered == 0 {
+		return
+	}
+	d := float64(delivered)
+	b.ReportMetric(float64(elapsed.Nanoseconds())/d, "ns/fwd-pkt")
+	b.ReportMetric(float64(cpu.Nanoseconds())/d, "cpu-ns/fwd-pkt")
+	b.ReportMetric(float64(ms.Mallocs-m.mallocs)/d, "allocs/fwd-pkt")
+	b.ReportMetric(float64(lost), "lost")
+}
+
+// BenchmarkSRTPFloor: one goroutine seals RTP packets with AES-128-GCM SRTP (pion/srtp)
+// and writes them to a loopback UDP socket, a second one reads and decrypts them.
+// Nothing forwards anything: no media server can do less per packet.
+func BenchmarkSRTPFloor(b *testing.B) {
+	key, salt := make([]byte, 16), make([]byte, 12)
+	_, _ = rand.Read(key)
+	_, _ = rand.Read(salt)
+	enc, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dec, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tx, err := net.DialUDP("udp4", nil, rx.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gate := newDeliveryGate(1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var buf, plain [maxPacketSize]byte
+		var h rtp.Header
+		for {
+			n, err := rx.Read(buf[:])
+			if err != nil {
+				return
+			}
+			if _, err := dec.DecryptRTP(plain[:0], buf[:n], &h); err == nil {
+				gate.received(0)
+			}
+		}
+	}()
+	defer func() {
+		_ = tx.Close()
+		_ = rx.Close()
+		wg.Wait()
+	}()
+
+	h := rtp.Header{Version: 2, PayloadType: 96, SSRC: 0x1234}
+	var raw, sealed [maxPacketSize]byte
+	hn, err := h.MarshalTo(raw[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := hn + benchPayloadSize
+	var m benchMeter
+	var sent uint64
+	b.ReportAllocs()
+	m.begin()
+	for b.Loop() {
+		h.SequenceNumber++
+		h.Timestamp += 3000
+		if _, err := h.MarshalTo(raw[:]); err != nil {
+			b.Fatal(err)
+		}
+		out, err := enc.EncryptRTP(sealed[:0], raw[:n], &h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.Write(out); err != nil {
+			b.Fatal(err)
+		}
+		if sent++; sent%benchBurst == 0 {
+			gate.wait(sent)
+		}
+	}
+	gate.wait(sent)
+	m.end(b, sent, gate.lost)
+}
+
+// loopbackCall is a real Engine with one publisher Peer sending one VP8 track and
+// subscriber Peers receiving it, each Peer with a pion client PeerConnection over
+// loopback DTLS-SRTP.
+type loopbackCall struct {
+	engine   *Engine
+	pub      *Peer
+	video    *webrtc.TrackLocalStaticRTP
+	receiver *Receiver
+	subs     []*Peer
+	gate     *deliveryGate
+	seq      uint16
+	payloads [2][]byte // delta, keyframe
+	readers  sync.WaitGroup
+}
+
+// newLoopbackCall connects a publisher and subscribers clients; every subscriber has
+// received packets when it returns, and nothing is in flight.
+func newLoopbackCall(tb testing.TB, subscribers int) *loopbackCall {
+	tb.Helper()
+	c := &loopbackCall{engine: newTestEngine(tb), gate: newDeliveryGate(subscribers)}
+	var err error
+	for i, key := range []bool{false, true} {
+		c.payloads[i] = make([]byte, benchPayloadSize)
+		copy(c.payloads[i], vp8Payload(key, 0))
+	}
+	tb.Cleanup(c.readers.Wait) // after the clients closed (cleanups run last first)
+	c.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice-media")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var receivers <-chan *Receiver
+	c.pub, receivers = publish(tb, c.engine, c.video)
+
+	// Keyframes until every subscriber has some (the Receiver appears with the first).
+	stop := repeat(20*time.Millisecond, func() { c.write(true) })
+	defer stop()
+	select {
+	case c.receiver = <-receivers:
+	case <-time.After(20 * time.Second):
+		tb.Fatal("the published track did not arrive")
+	}
+	for i := 0; i < subscribers; i++ {
+		c.addSubscriber(tb, i)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i := range c.gate.counts {
+		for c.gate.counts[i].Load() == 0 {
+			if time.Now().After(deadline) {
+				tb.Fatalf("subscriber %d received nothing", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	stop()
+	c.gate.settle()
+	return c
+}
+
+// publish connects a publisher Peer "alice" of engine with a pion client sending tracks;
+// its Receivers arrive on the channel with their first packets.
+func publish(tb testing.TB, engine *Engine, tracks ...webrtc.TrackLocal) (*Peer, <-chan *Receiver) {
+	tb.Helper()
+	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = pub.Close() })
+	receivers := make(chan *Receiver, len(tracks))
+	pub.OnTrack(func(r *Receiver) { receivers <- r })
+	client, offer := publishingClient(tb, tracks...)
+	connectCandidates(tb, client, pub)
+	answerOffer(tb, client, pub, offer)
+	return pub, receivers
+}
+
+// repeat runs f every interval on a goroutine until the returned stop (idempotent) is
+// called.
+func repeat(interval time.Duration, f func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				f()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+// negotiate lets subscriber Peer sub offer its DownTracks to its client and applies the
+// client's answer.
+func negotiate(tb testing.TB, sub *Peer, client *webrtc.PeerConnection) {
+	tb.Helper()
+	offer, err := sub.CreateOffer()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	answer := clientAnswer(tb, client, offer)
+	sub.MarkLocalDescriptionSent()
+	if err := sub.HandleAnswer(answer); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// addSubscriber makes subscriber i: a Peer with one DownTrack, negotiated at once, and a
+// client that counts what it reads.
+func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
+	tb.Helper()
+	sub, err := c.engine.NewPeer(PeerOptions{ID: fmt.Sprintf("sub%d", i), Role: RoleSubscriber})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.subs = append(c.subs, sub)
+	tb.Cleanup(func() { _ = sub.Close() })
+	client := newClientPC(tb)
+	connectCandidates(tb, client, sub)
+	client.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		c.readers.Add(1)
+		go func() {
+			defer c.readers.Done()
+			var buf [maxPacketSize]byte
+			for {
+				if _, _, err := track.Read(buf[:]); err != nil {
+					return
+				}
+				c.gate.received(i)
+			}
+		}()
+	})
+	if _, err := sub.AddDownTrack(c.receiver); err != nil {
+		tb.Fatal(err)
+	}
+	negotiate(tb, sub, client)
+}
+
+// write publishes one packet; every 16th (and every priming one) is a keyframe, so a
+// subscriber whose queue dropped a packet resumes soon.
+func (c *loopbackCall) write(keyframe bool) {
+	c.seq++
+	p := c.payloads[0]
+	if keyframe || c.seq%16 == 0 {
+		p = c.payloads[1]
+	}
+	_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{
+		Version: 2, SequenceNumber: c.seq, Timestamp: uint32(c.seq/4) * 3000, Marker: c.seq%4 == 3,
+	}, Payload: p})
+}
+
+// BenchmarkForwardEndToEnd: packets written by a publishing client until every
+// subscribing client has read them, through a real Engine over loopback DTLS-SRTP —
+// pion on both sides included. One op is one published packet.
+func BenchmarkForwardEndToEnd(b *testing.B) {
+	for _, n := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			c := newLoopbackCall(b, n)
+			var m benchMeter
+			var sent uint64
+			b.ReportAllocs()
+			m.begin()
+			for b.Loop() {
+				c.write(false)
+				if sent++; sent%benchBurst == 0 {
+					c.gate.wait(sent)
+				}
+			}
+			c.gate.wait(sent)
+			m.end(b, sent*uint64(n), c.gate.lost)
+		})
+	}
+}

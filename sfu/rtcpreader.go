@@ -1,0 +1,205 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/transport/v5/packetio"
+	"github.com/pion/webrtc/v4"
+)
+
+// RTCP per PeerConnection: pion's SRTCP session (one read goroutine per PeerConnection)
+// decrypts what a subscriber sends and writes each RTCP packet into the buffer of the
+// SRTCP stream it is addressed to (one stream per SSRC). A subscriber Peer's
+// PeerConnection is built with its own SettingEngine.BufferFactory (Engine.subscriberAPI),
+// so every one of those stream buffers is a peerRTCPStream that tags the packet with its
+// SSRC and queues it into the Peer's one bounded queue; the Peer's RTCP goroutine reads
+// that queue and hands each packet to the DownTrack bound to the SSRC (NACK, PLI/FIR,
+// reports) and the transport-wide feedback to the Peer's congestion-control estimator.
+// So a subscriber has one RTCP goroutine whatever the number of its tracks, where a
+// reader per track (RTPSender.Read) used to need one each.
+//
+// pion's interceptors see no RTCP of subscriber PeerConnections that way (nobody calls
+// RTPSender.Read); of the Engine's interceptors only the GCC estimator reads RTCP
+// (bandwidth.go), and the RTCP goroutine feeds it directly.
+
+// rtcpQueueBytes bounds the RTCP a subscriber may have queued for its RTCP goroutine; more
+// is dropped (as pion drops RTCP into a full stream buffer).
+const rtcpQueueBytes = 100_000
+
+// rtpStreamBytes bounds each RTP stream buffer of a subscriber PeerConnection (none
+// carries media; the size is pion's default).
+const rtpStreamBytes = 1_000_000
+
+// peerRTCP is a subscriber Peer's RTCP queue and the buffers pion's SRTCP session writes.
+type peerRTCP struct {
+	queue *packetio.Buffer // [ssrc(4) | RTCP packet], written by pion, read by the RTCP goroutine
+
+	mu      sync.Mutex // serializes writers (pion has one per PeerConnection; one scratch)
+	scratch [4 + maxPacketSize]byte
+
+	dropped atomic.Uint64 // packets the full queue refused
+
+	// RTCP goroutine.
+	buf  [4 + maxPacketSize]byte
+	pkts []rtcp.Packet // reused for the estimator
+}
+
+func newPeerRTCP() *peerRTCP {
+	q := packetio.NewBuffer()
+	q.SetLimitSize(rtcpQueueBytes)
+	return &peerRTCP{queue: q}
+}
+
+// bufferFactory is the SettingEngine.BufferFactory of the subscriber's PeerConnection.
+func (q *peerRTCP) bufferFactory(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	if kind == packetio.RTCPBufferPacket {
+		return &peerRTCPStream{owner: q, ssrc: ssrc, closed: make(chan struct{})}
+	}
+	b := packetio.NewBuffer()
+	b.SetLimitSize(rtpStreamBytes)
+	return &rtpStreamBuffer{b}
+}
+
+// push queues one RTCP packet addressed to ssrc. pion's SRTCP goroutine; no allocation
+// once the queue has grown.
+func (q *peerRTCP) push(ssrc uint32, pkt []byte) {
+	if len(pkt) > maxPacketSize {
+		q.dropped.Add(1)
+		return
+	}
+	q.mu.Lock()
+	binary.BigEndian.PutUint32(q.scratch[:4], ssrc)
+	n := copy(q.scratch[4:], pkt)
+	_, err := q.queue.Write(q.scratch[:4+n], nil)
+	q.mu.Unlock()
+	if err != nil {
+		q.dropped.Add(1)
+	}
+}
+
+// close ends the RTCP goroutine's reads.
+func (q *peerRTCP) close() { _ = q.queue.Close() }
+
+// peerRTCPStream is the buffer of one SRTCP stream (one SSRC) of a subscriber
+// PeerConnection: what pion writes goes to the Peer's queue; nobody reads it.
+type peerRTCPStream struct {
+	owner     *peerRTCP
+	ssrc      uint32
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (s *peerRTCPStream) Write(b []byte) (int, error) {
+	s.owner.push(s.ssrc, b)
+	return len(b), nil
+}
+
+// Read blocks until the stream is closed: the Peer's RTCP goroutine reads the queue.
+func (s *peerRTCPStream) Read([]byte) (int, error) {
+	<-s.closed
+	return 0, io.EOF
+}
+
+func (s *peerRTCPStream) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return nil
+}
+
+// rtpStreamBuffer is pion's default RTP stream buffer (a limited packetio.Buffer).
+type rtpStreamBuffer struct{ *packetio.Buffer }
+
+func (b *rtpStreamBuffer) Read(p []byte) (int, error) {
+	n, _, err := b.Buffer.Read(p, nil)
+	return n, err
+}
+
+func (b *rtpStreamBuffer) Write(p []byte) (int, error) { return b.Buffer.Write(p, nil) }
+
+func (b *rtpStreamBuffer) ReadWithAttributes(p []byte, a packetio.Attributes) (int, packetio.Attributes, error) {
+	return b.Buffer.Read(p, a)
+}
+
+func (b *rtpStreamBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
+	return b.Buffer.Write(p, a)
+}
+
+// subscriberAPI is the Engine's API with rtcp's buffer factory: the one a subscriber
+// Peer's PeerConnection is built from. It shares the Engine's codecs, interceptor
+// registry and settings (sockets, ICE); building it allocates a few small objects.
+func (e *Engine) subscriberAPI(q *peerRTCP) *webrtc.API {
+	settings := e.apiParts.settings
+	settings.BufferFactory = q.bufferFactory
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(e.apiParts.media),
+		webrtc.WithInterceptorRegistry(e.apiParts.registry),
+		webrtc.WithSettingEngine(settings),
+	)
+}
+
+// apiParts are what Engine.buildAPI assembled, kept to build subscribers' APIs.
+type apiParts struct {
+	media    *webrtc.MediaEngine
+	registry *interceptor.Registry
+	settings webrtc.SettingEngine
+}
+
+// readRTCP is a subscriber Peer's RTCP goroutine: it dispatches every RTCP packet of the
+// PeerConnection until the Peer closes.
+func (p *Peer) readRTCP() {
+	defer p.wg.Done()
+	q := p.rtcp
+	for {
+		n, _, err := q.queue.Read(q.buf[:], nil)
+		if err != nil {
+			return
+		}
+		if n < 4 {
+			continue
+		}
+		p.dispatchRTCP(binary.BigEndian.Uint32(q.buf[:4]), q.buf[4:n], time.Now())
+	}
+}
+
+// dispatchRTCP hands one RTCP packet addressed to ssrc to the DownTrack sending ssrc and
+// its transport-wide feedback to the estimator. RTCP goroutine.
+func (p *Peer) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
+	pkts, err := rtcp.Unmarshal(raw)
+	if err != nil {
+		return
+	}
+	q := p.rtcp
+	q.pkts = q.pkts[:0]
+	for _, pkt := range pkts {
+		if _, ok := pkt.(*rtcp.TransportLayerCC); ok {
+			q.pkts = append(q.pkts, pkt)
+		}
+	}
+	if len(q.pkts) > 0 && p.bw != nil && p.bw.estimator != nil {
+		_ = p.bw.estimator.WriteRTCP(q.pkts, nil)
+	}
+	for _, d := range *p.rtcpTracks.Load() {
+		if b := d.binding.Load(); b != nil && b.ssrc == ssrc {
+			d.handlePackets(pkts, now)
+			return
+		}
+	}
+	for _, pkt := range pkts { // about no current DownTrack: still bandwidth feedback
+		p.noteBandwidthFeedback(pkt, now)
+	}
+}
+
+// setRTCPTracksLocked publishes the DownTrack set to the RTCP goroutine (copy on write).
+// Caller holds p.mu.
+func (p *Peer) setRTCPTracksLocked() {
+	tracks := make([]*DownTrack, 0, len(p.downTracks))
+	for d := range p.downTracks {
+		tracks = append(tracks, d)
+	}
+	p.rtcpTracks.Store(&tracks)
+}

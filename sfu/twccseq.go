@@ -1,0 +1,52 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+// twccNumbering writes the transport-wide sequence number (transport-wide-cc header
+// extension) into every packet a PeerConnection sends, one counter per PeerConnection,
+// as pion's twcc.HeaderExtensionInterceptor does, but into a 2-byte buffer of the stream
+// instead of a new one per packet. The header keeps a reference to that buffer only
+// during the Write (the interceptors below and SRTP read it synchronously; the Sender
+// resets the extensions before its next packet), and a local stream is written by one
+// goroutine only (its subscriber Peer's Sender).
+type twccNumbering struct {
+	interceptor.NoOp
+	next atomic.Uint32
+}
+
+// twccNumberingFactory makes one twccNumbering per PeerConnection (interceptor.Factory).
+type twccNumberingFactory struct{}
+
+func (twccNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &twccNumbering{}, nil
+}
+
+// BindLocalStream numbers the stream's packets when it negotiated transport-wide-cc.
+func (t *twccNumbering) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
+			id = uint8(e.ID)
+			break
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	var value [2]byte
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		binary.BigEndian.PutUint16(value[:], uint16(t.next.Add(1)-1))
+		if err := h.SetExtension(id, value[:]); err != nil {
+			return 0, fmt.Errorf("transport-wide sequence number: %w", err)
+		}
+		return w.Write(h, payload, a)
+	})
+}
