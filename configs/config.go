@@ -7,8 +7,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/recording"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
