@@ -9,6 +9,7 @@ require (
 	github.com/pion/interceptor v0.1.51
 	github.com/pion/turn/v5 v5.1.3
 	github.com/pion/webrtc/v4 v4.2.26
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/spf13/viper v1.21.0
 )
 
@@ -16,6 +17,7 @@ require (
 	github.com/ncruces/go-sqlite3-wasm/v6 v6.5.35401 // indirect
 	github.com/ncruces/julianday v1.0.0 // indirect
 	github.com/pion/transport/v5 v5.1.4 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 )
 
 require (
