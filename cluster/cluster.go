@@ -19,13 +19,13 @@ var ErrUnavailable = errors.New("cluster: Redis unavailable")
 
 // Redis keys (docs/architecture.md, "Cluster"). Every key starts with "parley:".
 const (
-	keyNodes      = "parley:nodes"   // set of node ids that registered (pruned when their key expired)
-	keyNodePrefix = "parley:node:"   // + id: the node's registration (JSON Node), TTL NodeTTL
-	keyInbox      = "parley:inbox:"  // + id: the node's inbox stream
-	keyOwner      = "parley:owner:"  // + SDKAppID: id of the node that owns the tenant, TTL NodeTTL
-	keyOwned      = "parley:owned:"  // + id: set of the SDKAppIDs whose lease the node renews
-	inboxMaxLen   = 10000            // entries an inbox keeps when its reader stalls (approximate trim)
-	inboxTTLTimes = 10               // an inbox outlives its node's last beat by this many NodeTTLs
+	keyNodes      = "parley:nodes"  // set of node ids that registered (pruned when their key expired)
+	keyNodePrefix = "parley:node:"  // + id: the node's registration (JSON Node), TTL NodeTTL
+	keyInbox      = "parley:inbox:" // + id: the node's inbox stream
+	keyOwner      = "parley:owner:" // + SDKAppID: id of the node that owns the tenant, TTL NodeTTL
+	keyOwned      = "parley:owned:" // + id: set of the SDKAppIDs whose lease the node renews
+	inboxMaxLen   = 10000           // entries an inbox keeps when its reader stalls (approximate trim)
+	inboxTTLTimes = 10              // an inbox outlives its node's last beat by this many NodeTTLs
 )
 
 // Load is a node's current work, reported with every heartbeat.
