@@ -81,3 +81,20 @@ func TestClientsUseOnlyMessageTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestTestServersOnlyInTests: internal/testservers (real redis-server and PostgreSQL for
+// tests) is imported by _test.go files only, never linked into a binary.
+func TestTestServersOnlyInTests(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "./...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ": ")
+		for _, imp := range strings.Fields(imports) {
+			if imp == module+"/internal/testservers" {
+				t.Errorf("%s imports internal/testservers outside its tests", pkg)
+			}
+		}
+	}
+}

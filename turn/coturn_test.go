@@ -1,15 +1,15 @@
 package turn
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os/exec"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-rtc/parley/internal/testservers"
 )
 
 // These tests drive the server with coturn's turnutils_uclient and turnutils_peer
@@ -46,7 +46,7 @@ func startCoturnPeer(t *testing.T, binary string) int {
 	port := freeUDPPort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, "-L", "127.0.0.1", "-p", strconv.Itoa(port))
-	var out lockedBuffer
+	var out testservers.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -76,23 +76,6 @@ func startCoturnPeer(t *testing.T, binary string) int {
 		return err == nil && string(buf[:n]) == "ping"
 	})
 	return port
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var (

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -244,7 +245,7 @@ func TestStartupLogNamesConveniences(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig(t)
 			tt.mutate(t, &cfg)
-			var buf safeBuffer
+			var buf testservers.SyncBuffer
 			startServeLogged(t, cfg, slog.New(slog.NewTextHandler(&buf, nil)))
 			var lines []string
 			for _, line := range strings.Split(buf.String(), "\n") {

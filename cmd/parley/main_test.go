@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/signaling"
 )
 
@@ -210,7 +211,7 @@ func TestCLIUsage(t *testing.T) {
 // TestStartupLogsDemoURL: the start-up log names the demo page's URL, and that URL serves
 // the demo page.
 func TestStartupLogsDemoURL(t *testing.T) {
-	var logs safeBuffer
+	var logs testservers.SyncBuffer
 	r := startServeLogged(t, testConfig(t), slog.New(slog.NewTextHandler(&logs, nil)))
 	want := `level=INFO msg="demo page" url=` + r.url("/")
 	if !strings.Contains(logs.String(), want+"\n") {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -144,7 +145,7 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 		"--http.drain_timeout", drain.String(), "--records.sqlite_path", dbPath, "--log.level", "error",
 	}
 	exit := make(chan int, 1)
-	var stderr safeBuffer
+	var stderr testservers.SyncBuffer
 	go func() { exit <- run(args, io.Discard, &stderr) }()
 	base := fmt.Sprintf("127.0.0.1:%d", port)
 	eventually(t, 20*time.Second, "the server to answer /healthz", func() bool {
