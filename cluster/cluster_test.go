@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-rtc/parley/internal/testservers"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -49,7 +51,7 @@ func TestConfigValidate(t *testing.T) {
 // region; a node that stops heart-beating is gone within NodeTTL plus a beat (the gone
 // callback runs once), and one that closes is gone at the next beat.
 func TestNodesSeeEachOtherAndDeath(t *testing.T) {
-	r := startRedis(t)
+	r := testservers.RunRedis(t)
 	var mu sync.Mutex
 	var gone []string
 	a := startNode(t, testConfig(r, "a", "eu"), Load{Sessions: 3}, nil)
@@ -83,7 +85,7 @@ func TestNodesSeeEachOtherAndDeath(t *testing.T) {
 // asking node's region when one is there; it stays with its owner while that lives, moves
 // when the owner dies, and a draining owner gives its tenants up.
 func TestOwnerPlacement(t *testing.T) {
-	r := startRedis(t)
+	r := testservers.RunRedis(t)
 	ctx := context.Background()
 	eu := startNode(t, testConfig(r, "eu1", "eu"), Load{Sessions: 50}, nil)
 	us1 := startNode(t, testConfig(r, "us1", "us"), Load{Sessions: 10}, nil)
@@ -144,7 +146,7 @@ func TestOwnerPlacement(t *testing.T) {
 // TestInboxKeepsOrder: messages one goroutine sends to a node arrive complete and in order;
 // sending to a node that is not alive fails with ErrNodeGone.
 func TestInboxKeepsOrder(t *testing.T) {
-	r := startRedis(t)
+	r := testservers.RunRedis(t)
 	const n = 500
 	got := make(chan Message, n)
 	a := startNode(t, testConfig(r, "a", ""), Load{}, nil)
@@ -171,17 +173,17 @@ func TestInboxKeepsOrder(t *testing.T) {
 // with ErrUnavailable; once Redis is back (empty) the node registers again, is ready and
 // its inbox works.
 func TestRedisOutageAndReturn(t *testing.T) {
-	r := startRedis(t)
+	r := testservers.RunRedis(t)
 	got := make(chan Message, 1)
 	a := startNode(t, testConfig(r, "a", ""), Load{}, nil)
 	startNode(t, testConfig(r, "b", ""), Load{}, func(m Message) { got <- m })
 	ctx := context.Background()
-	r.stop()
+	r.Stop()
 	waitFor(t, "a not ready", func() bool { return errors.Is(a.Ready(ctx), ErrUnavailable) })
 	if _, err := a.Owner(ctx, 1); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Owner without Redis: %v", err)
 	}
-	r.start()
+	r.Restart(t)
 	waitFor(t, "a ready again", func() bool { return a.Ready(ctx) == nil })
 	waitFor(t, "a sees b again", func() bool { _, ok := a.Node("b"); return ok })
 	if err := a.Send(ctx, "b", Message{Kind: "after"}); err != nil {

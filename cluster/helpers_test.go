@@ -2,69 +2,11 @@ package cluster
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/parley-rtc/parley/internal/testservers"
 )
-
-// redisServer is a real redis-server child process on 127.0.0.1 (stopped at cleanup).
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startRedis starts redis-server on a free loopback port; the test is skipped loudly when
-// it is not installed (scripts/ensure-test-deps.sh installs it).
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("SKIPPED LOUDLY: redis-server is not installed (run scripts/ensure-test-deps.sh)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &redisServer{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-// start runs the server and waits until it answers PING.
-func (r *redisServer) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
-	defer c.Close()
-	waitFor(r.t, "redis-server answers PING", func() bool {
-		return c.Ping(context.Background()).Err() == nil
-	})
-}
-
-// stop kills the server and waits for it to exit; stopping a stopped server does nothing.
-func (r *redisServer) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
 
 // waitFor polls cond until it holds, failing the test after 20 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -79,8 +21,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // testConfig is a fast cluster config on r.
-func testConfig(r *redisServer, id, region string) Config {
-	return Config{RedisURL: r.url(), NodeID: id, Region: region, Heartbeat: 100 * time.Millisecond, NodeTTL: 500 * time.Millisecond}
+func testConfig(r *testservers.Redis, id, region string) Config {
+	return Config{RedisURL: r.URL, NodeID: id, Region: region, Heartbeat: 100 * time.Millisecond, NodeTTL: 500 * time.Millisecond}
 }
 
 // startNode starts a node (closed at cleanup) with a fixed load and inbox handler h.
