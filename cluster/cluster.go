@@ -109,6 +109,12 @@ func New(cfg Config, self Self, handler func(Message), logger *slog.Logger) (*Cl
 	}, nil
 }
 
+// Advertise sets the addresses the node registers (known once its listeners are bound).
+// Call it before Start.
+func (c *Cluster) Advertise(signalingURL, mediaAddress string) {
+	c.self.SignalingURL, c.self.MediaAddress = signalingURL, mediaAddress
+}
+
 // ID is this node's id (configured or generated).
 func (c *Cluster) ID() string { return c.cfg.NodeID }
 

@@ -14,10 +14,17 @@ import (
 // TestVideoCall1v1 is the whole 1v1 flow over real WebSockets and PeerConnections: alice
 // calls bob (video), bob accepts, each receives the other's audio and video, alice hangs
 // up, both get onCallEnd with the right totalTime, and the call is in both histories.
-func TestVideoCall1v1(t *testing.T) {
+func TestVideoCall1v1(t *testing.T) { videoCall1v1(t, newStack) }
+
+// TestClusterVideoCall1v1 is TestVideoCall1v1 with alice and bob on two nodes and the call
+// and the room on a third (D50).
+func TestClusterVideoCall1v1(t *testing.T) { videoCall1v1(t, newClusterStack) }
+
+func videoCall1v1(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 60*time.Second)
+	st.wantSessionsOnOwner(t, 2)
 
 	if err := alice.SetSelfInfo(ctx, "Alice", "https://example.com/alice.png"); err != nil {
 		t.Fatal(err)
