@@ -1,0 +1,92 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// TestClusterOwnerDeathEndsItsCalls: when the node that owns the app (and runs its calls)
+// leaves the cluster, the users relayed through the other nodes hear their calls end — a
+// call in progress with onCallEnd, a ringing one with onCallCancelled("disconnect") — and
+// their sockets close with 4012; they log in again and a surviving node takes the app.
+func TestClusterOwnerDeathEndsItsCalls(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "d", "alice", "bob", "carol", "dave") // n1, n2, n0, n1
+	alice, bob, dave := us[0], us[1], us[3]
+	talking, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, bob)
+	ringing, err := dave.Call(ctx, us[2].UserID(), protocol.MediaTypeVideo, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallReceivedEvent](t, us[2], protocol.EventCallReceived, nil)
+
+	if err := st.cl.Close(); err != nil { // n0 leaves: its lease and registration go
+		t.Fatal(err)
+	}
+	for _, c := range []*client.Conn{alice, bob} {
+		end := waitFor(t, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == talking.CallID })
+		if end.RoomID != talking.RoomID {
+			t.Fatalf("%s: onCallEnd %+v", c.UserID(), end)
+		}
+	}
+	cancelled := waitFor(t, dave, protocol.EventCallCancelled, func(e protocol.CallCancelledEvent) bool { return e.CallID == ringing.CallID })
+	if cancelled.Reason != protocol.CancelReasonDisconnect || cancelled.Role != protocol.RoleCaller {
+		t.Fatalf("dave's onCallCancelled %+v, want reason disconnect as caller", cancelled)
+	}
+	for _, c := range []*client.Conn{alice, bob, dave} {
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+			t.Fatalf("%s: socket still open after its owner left", c.UserID())
+		}
+		if code, _ := c.CloseStatus(); code != 4012 {
+			t.Fatalf("%s: close code %d, want 4012", c.UserID(), code)
+		}
+	}
+
+	st.nodes = st.nodes[1:] // n1 and n2 are left: alice again on n2, bob on n1
+	alice2, bob2 := st.login(t, alice.UserID()), st.login(t, bob.UserID())
+	again, err := alice2.Call(ctx, bob2.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice2, bob2)
+	if err := bob2.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice2, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == again.CallID })
+	if st.nodes[0].service.Sessions()+st.nodes[1].service.Sessions() != 2 {
+		t.Fatalf("sessions after the new logins: n1 %d, n2 %d", st.nodes[0].service.Sessions(), st.nodes[1].service.Sessions())
+	}
+}
+
+// TestClusterFrontDeathEndsItsUsersCalls: when a node that only relays (the front of one
+// party) leaves the cluster, the owner treats its users as disconnected: after
+// signaling.reconnect_grace their calls end for the others (onCallEnd).
+func TestClusterFrontDeathEndsItsUsersCalls(t *testing.T) {
+	st := newClusterStack(t, func(c *signalingConfig) { c.Signaling.ReconnectGrace = 500 * time.Millisecond })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "f", "alice", "bob") // n1, n2
+	alice, bob := us[0], us[1]
+	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, bob)
+	if err := st.nodes[1].cl.Close(); err != nil { // n1, alice's front, leaves
+		t.Fatal(err)
+	}
+	end := waitFor(t, bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+	if end.UserID != alice.UserID() {
+		t.Fatalf("bob's onCallEnd %+v, want ended by alice", end)
+	}
+	waitUntil(t, ctx, "alice's session ended on the owner", func() bool { return st.service.Sessions() == 1 })
+}
