@@ -58,6 +58,22 @@ type Self struct {
 	Load         func() Load
 }
 
+// quietRedisLog routes go-redis's own log (one line per failed dial, process-wide) to
+// slog at debug level once; the heartbeat reports an outage once instead.
+var quietRedisLog sync.Once
+
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.Default().DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+// seen is a node and when its registration was last read.
+type seen struct {
+	Node
+	at time.Time
+}
+
 // Cluster is this node's membership of the cluster.
 type Cluster struct {
 	cfg     Config
@@ -68,9 +84,11 @@ type Cluster struct {
 
 	mu       sync.Mutex
 	draining bool
-	alive    map[string]Node // live nodes at the last heartbeat, this one included
+	alive    map[string]seen // nodes seen registered within NodeTTL, this one included
+	held     map[string]bool // SDKAppIDs whose lease this node holds (renewed and restored by beat)
 	gone     []func(id string)
 	lastBeat time.Time // last heartbeat that reached Redis
+	failing  bool      // the last heartbeat failed
 	started  bool
 	closed   bool
 	cancel   context.CancelFunc
@@ -103,9 +121,11 @@ func New(cfg Config, self Self, handler func(Message), logger *slog.Logger) (*Cl
 		handler = func(Message) {}
 	}
 	opts.DialTimeout = cfg.Heartbeat
+	opts.DialerRetries = 1 // a heartbeat retries anyway; a refused dial fails at once
+	quietRedisLog.Do(func() { redis.SetLogger(redisLogger{}) })
 	return &Cluster{
 		cfg: cfg, self: self, rdb: redis.NewClient(opts), handler: handler,
-		log: logger.With("node", cfg.NodeID), alive: make(map[string]Node),
+		log: logger.With("node", cfg.NodeID), alive: make(map[string]seen), held: make(map[string]bool),
 	}, nil
 }
 
@@ -122,7 +142,9 @@ func (c *Cluster) ID() string { return c.cfg.NodeID }
 func (c *Cluster) Region() string { return c.cfg.Region }
 
 // OnNodeGone registers fn to run (on the heartbeat goroutine) with the id of each node
-// that was alive at one heartbeat and is not at the next. Call it before Start.
+// that has not been registered for NodeTTL (it stopped heart-beating or closed). A node
+// missing only because Redis restarted empty re-registers within a heartbeat and is not
+// declared gone. Call it before Start.
 func (c *Cluster) OnNodeGone(fn func(id string)) {
 	c.mu.Lock()
 	c.gone = append(c.gone, fn)
@@ -186,6 +208,7 @@ func (c *Cluster) Close() error {
 func (c *Cluster) SetDraining(ctx context.Context) error {
 	c.mu.Lock()
 	c.draining = true
+	clear(c.held)
 	c.mu.Unlock()
 	return c.releaseLeases(ctx)
 }
@@ -204,13 +227,13 @@ func (c *Cluster) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Nodes is the live nodes at the last heartbeat, by id.
+// Nodes is the live nodes (registered within NodeTTL as of the last heartbeat), by id.
 func (c *Cluster) Nodes() []Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]Node, 0, len(c.alive))
 	for _, n := range c.alive {
-		out = append(out, n)
+		out = append(out, n.Node)
 	}
 	slices.SortFunc(out, func(a, b Node) int { return cmpString(a.ID, b.ID) })
 	return out
@@ -221,7 +244,7 @@ func (c *Cluster) Node(id string) (Node, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, ok := c.alive[id]
-	return n, ok
+	return n.Node, ok
 }
 
 func cmpString(a, b string) int {
@@ -275,26 +298,61 @@ func (c *Cluster) beat(ctx context.Context) error {
 		return err
 	}
 	ttl := c.cfg.NodeTTL
+	c.mu.Lock()
+	args := []any{c.ID(), keyOwner, ttl.Milliseconds()}
+	for app := range c.held {
+		args = append(args, app)
+	}
+	c.mu.Unlock()
 	pipe := c.rdb.Pipeline()
-	pipe.Set(ctx, keyNodePrefix+c.ID(), b, ttl)
+	var renew *redis.Cmd
+	if draining { // gives up what a beat in flight at SetDraining may have renewed
+		releaseScript.Eval(ctx, pipe, []string{keyOwned + c.ID()}, c.ID(), keyOwner)
+	} else {
+		renew = renewScript.Eval(ctx, pipe, []string{keyOwned + c.ID()}, args...)
+	}
+	pipe.Set(ctx, keyNodePrefix+c.ID(), b, ttl) // after the release: seen draining = leases gone
 	pipe.SAdd(ctx, keyNodes, c.ID())
 	pipe.PExpire(ctx, keyInbox+c.ID(), inboxTTLTimes*ttl)
-	renewScript.Eval(ctx, pipe, []string{keyOwned + c.ID()}, c.ID(), keyOwner, ttl.Milliseconds())
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		c.markFailing()
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	alive, err := c.readNodes(ctx)
+	var held []string
+	if renew != nil {
+		held, _ = renew.StringSlice()
+	}
+	registered, err := c.readNodes(ctx)
 	if err != nil {
+		c.markFailing()
 		return err
 	}
 	c.mu.Lock()
+	if c.failing {
+		// Back after an outage (Redis may have restarted empty): every node known before
+		// gets NodeTTL from now to register again before it counts as gone.
+		for id, n := range c.alive {
+			n.at = now
+			c.alive[id] = n
+		}
+		c.failing = false
+	}
+	for id, n := range registered {
+		c.alive[id] = seen{Node: n, at: now}
+	}
 	var gone []string
-	for id := range c.alive {
-		if _, ok := alive[id]; !ok {
+	for id, n := range c.alive {
+		if now.Sub(n.at) > ttl {
 			gone = append(gone, id)
+			delete(c.alive, id)
 		}
 	}
-	c.alive = alive
+	if !draining {
+		c.held = make(map[string]bool, len(held))
+		for _, app := range held {
+			c.held[app] = true
+		}
+	}
 	c.lastBeat = now
 	fns := slices.Clone(c.gone)
 	c.mu.Unlock()
@@ -306,6 +364,13 @@ func (c *Cluster) beat(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// markFailing notes a heartbeat that did not reach Redis.
+func (c *Cluster) markFailing() {
+	c.mu.Lock()
+	c.failing = true
+	c.mu.Unlock()
 }
 
 // readNodes reads every registered node; ids whose registration expired leave the set.

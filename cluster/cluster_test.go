@@ -170,22 +170,42 @@ func TestInboxKeepsOrder(t *testing.T) {
 }
 
 // TestRedisOutageAndReturn: with Redis stopped the node is not ready and Owner refuses
-// with ErrUnavailable; once Redis is back (empty) the node registers again, is ready and
-// its inbox works.
+// with ErrUnavailable; when Redis comes back empty the nodes register again without
+// declaring each other gone, the owner takes its lease back (another node asking gets the
+// same owner), and the inboxes work.
 func TestRedisOutageAndReturn(t *testing.T) {
 	r := testservers.RunRedis(t)
 	got := make(chan Message, 1)
-	a := startNode(t, testConfig(r, "a", ""), Load{}, nil)
-	startNode(t, testConfig(r, "b", ""), Load{}, func(m Message) { got <- m })
+	var mu sync.Mutex
+	var gone []string
+	a := startNode(t, testConfig(r, "a", "x"), Load{}, nil)
+	a.OnNodeGone(func(id string) { mu.Lock(); gone = append(gone, id); mu.Unlock() })
+	b := startNode(t, testConfig(r, "b", "y"), Load{}, func(m Message) { got <- m })
 	ctx := context.Background()
+	waitFor(t, "a sees b", func() bool { _, ok := a.Node("b"); return ok })
+	if n, err := a.Owner(ctx, 7); err != nil || n.ID != "a" {
+		t.Fatalf("owner of app 7: %+v %v, want a (its region)", n, err)
+	}
+	waitFor(t, "a holds app 7", func() bool { return a.Owns(7) })
+
 	r.Stop()
 	waitFor(t, "a not ready", func() bool { return errors.Is(a.Ready(ctx), ErrUnavailable) })
 	if _, err := a.Owner(ctx, 1); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Owner without Redis: %v", err)
 	}
+	time.Sleep(2 * a.cfg.NodeTTL) // an outage longer than the TTL
 	r.Restart(t)
 	waitFor(t, "a ready again", func() bool { return a.Ready(ctx) == nil })
-	waitFor(t, "a sees b again", func() bool { _, ok := a.Node("b"); return ok })
+	waitFor(t, "b ready again", func() bool { return b.Ready(ctx) == nil })
+	time.Sleep(2 * a.cfg.NodeTTL) // time enough to declare b gone, were it
+	mu.Lock()
+	if len(gone) != 0 {
+		t.Fatalf("nodes declared gone after a Redis restart: %v", gone)
+	}
+	mu.Unlock()
+	if n, err := b.Owner(ctx, 7); err != nil || n.ID != "a" {
+		t.Fatalf("owner of app 7 after the restart: %+v %v, want a still (b, asking, would take a free app)", n, err)
+	}
 	if err := a.Send(ctx, "b", Message{Kind: "after"}); err != nil {
 		t.Fatal(err)
 	}

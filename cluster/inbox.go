@@ -28,11 +28,14 @@ func (c *Cluster) Send(ctx context.Context, to string, m Message) error {
 	if _, ok := c.liveNode(ctx, to); !ok {
 		return fmt.Errorf("send %s to %s: %w", m.Kind, to, ErrNodeGone)
 	}
-	err := c.rdb.XAdd(ctx, &redis.XAddArgs{
+	pipe := c.rdb.Pipeline()
+	pipe.XAdd(ctx, &redis.XAddArgs{
 		Stream: keyInbox + to, MaxLen: inboxMaxLen, Approx: true,
 		Values: []any{"k", m.Kind, "f", c.ID(), "c", m.Conn, "b", m.Body},
-	}).Err()
-	if err != nil {
+	})
+	// An inbox whose node closed meanwhile goes away on its own.
+	pipe.PExpire(ctx, keyInbox+to, inboxTTLTimes*c.cfg.NodeTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("send %s to %s: %w: %w", m.Kind, to, ErrUnavailable, err)
 	}
 	return nil

@@ -22,18 +22,30 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 return ARGV[1]`)
 
-// renewScript renews the leases of the apps in KEYS[1] still held by node ARGV[1]
-// (lease keys are ARGV[2]..app) for ARGV[3] ms and forgets the others.
+// renewScript renews for ARGV[3] ms the leases (keys ARGV[2]..app) of node ARGV[1]: of
+// the apps in its set KEYS[1] and of the apps ARGV[4..] it held at its last beat. A lease
+// that is gone (expired, or Redis restarted empty) is taken again; one another node holds
+// is dropped. It returns the apps the node holds now.
 var renewScript = redis.NewScript(`
-for _, app in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local apps = redis.call('SMEMBERS', KEYS[1])
+for i = 4, #ARGV do table.insert(apps, ARGV[i]) end
+local held = {}
+for _, app in ipairs(apps) do
   local k = ARGV[2] .. app
-  if redis.call('GET', k) == ARGV[1] then
+  local cur = redis.call('GET', k)
+  if not cur then
+    redis.call('SET', k, ARGV[1], 'PX', ARGV[3])
+    cur = ARGV[1]
+  end
+  if cur == ARGV[1] then
     redis.call('PEXPIRE', k, ARGV[3])
+    redis.call('SADD', KEYS[1], app)
+    table.insert(held, app)
   else
     redis.call('SREM', KEYS[1], app)
   end
 end
-return 0`)
+return held`)
 
 // releaseScript deletes the leases in KEYS[1]'s apps still held by node ARGV[1].
 var releaseScript = redis.NewScript(`
@@ -56,10 +68,11 @@ func (c *Cluster) Owner(ctx context.Context, app int) (Node, error) {
 	}
 	dead := ""
 	if cur != "" {
-		if n, ok := c.liveNode(ctx, cur); ok {
+		if n, ok := c.liveNode(ctx, cur); ok && !n.Draining {
+			c.noteHeld(app, n.ID)
 			return n, nil
 		}
-		dead = cur // its registration expired: the lease is stale
+		dead = cur // its registration expired or it drains: the lease is stale
 	}
 	cand, ok := c.placement()
 	if !ok {
@@ -71,12 +84,27 @@ func (c *Cluster) Owner(ctx context.Context, app int) (Node, error) {
 		return Node{}, fmt.Errorf("owner of app %d: %w: %w", app, ErrUnavailable, err)
 	}
 	if got == cand.ID {
+		c.noteHeld(app, got)
 		return cand, nil
 	}
 	if n, ok := c.liveNode(ctx, got); ok {
+		c.noteHeld(app, got)
 		return n, nil // another node claimed it first
 	}
 	return Node{}, fmt.Errorf("owner of app %d: lease held by %s, which is not alive: %w", app, got, ErrNoNode)
+}
+
+// noteHeld remembers that this node owns app when owner is this node (its heartbeat then
+// keeps the lease, even across a Redis restart).
+func (c *Cluster) noteHeld(app int, owner string) {
+	if owner != c.ID() {
+		return
+	}
+	c.mu.Lock()
+	if !c.draining {
+		c.held[strconv.Itoa(app)] = true
+	}
+	c.mu.Unlock()
 }
 
 // liveNode is node id if it is registered now (the last heartbeat's view, else Redis).
@@ -90,6 +118,13 @@ func (c *Cluster) liveNode(ctx context.Context, id string) (Node, bool) {
 	}
 	n, ok := alive[id]
 	return n, ok
+}
+
+// Owns reports whether this node held app's lease at its last heartbeat or took it since.
+func (c *Cluster) Owns(app int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held[strconv.Itoa(app)]
 }
 
 // placement is the least loaded live node that is not draining, preferring this node's

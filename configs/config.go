@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/room"
@@ -31,6 +32,8 @@ type Config struct {
 	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
 
 	Limits signaling.LimitsConfig `mapstructure:"limits"` // rate limits on what clients ask for
+
+	Cluster cluster.Config `mapstructure:"cluster"` // other nodes through Redis; empty redis_url: one node
 }
 
 // AdminConfig protects the admin HTTP API (GET /api/v1/calls).
@@ -102,6 +105,7 @@ func Default() Config {
 		TURN:      turn.DefaultConfig(),
 		Records:   sqlrecords.DefaultConfig(),
 		Webhooks:  webhooks.DefaultConfig(),
+		Cluster:   cluster.DefaultConfig(),
 	}
 }
 
@@ -120,6 +124,7 @@ func (c Config) Validate() error {
 		c.Records.Validate(),
 		c.Admin.Validate(),
 		c.Webhooks.Validate(),
+		c.Cluster.Validate(),
 		c.validateAcrossSections(), // safety.go
 	)
 }

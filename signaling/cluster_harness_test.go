@@ -31,6 +31,7 @@ func newClusterStack(t testing.TB, opts ...stackOption) *stack {
 		waitUntil(t, ctxT(t, 20*time.Second), n.cl.ID()+" sees every node", func() bool { return len(n.cl.Nodes()) == clusterNodes })
 	}
 	nodes[0].nodes = nodes
+	nodes[0].redis = r
 	return nodes[0]
 }
 

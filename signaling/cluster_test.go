@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -89,4 +91,58 @@ func TestClusterFrontDeathEndsItsUsersCalls(t *testing.T) {
 		t.Fatalf("bob's onCallEnd %+v, want ended by alice", end)
 	}
 	waitUntil(t, ctx, "alice's session ended on the owner", func() bool { return st.service.Sessions() == 1 })
+}
+
+// TestClusterRedisOutageKeepsCallsAndMedia: with Redis stopped, a call between a user
+// relayed through another node and a user on the owner keeps its media flowing both ways
+// (it goes to the owner's media address, not through Redis); a request through a front
+// fails with 5002 meanwhile; the owner's user may hang up, and the relayed user hears
+// onCallEnd once Redis is back (the owner retries its messages in order); new calls work.
+func TestClusterRedisOutageKeepsCallsAndMedia(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "o", "alice", "bob", "carol") // n1, n2, n0 (the owner)
+	alice, bob, carol := us[0], us[1], us[2]
+	started, err := alice.Call(ctx, carol.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, carol)
+	for _, c := range []*client.Conn{alice, carol} {
+		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+			t.Fatalf("%s: start media: %v", c.UserID(), err)
+		}
+	}
+	heard := func(me, other *client.Conn, atLeast uint64) uint64 {
+		t.Helper()
+		tr, err := me.WaitRemoteTrack(ctx, other.UserID(), webrtc.RTPCodecTypeAudio, atLeast)
+		if err != nil {
+			t.Fatalf("%s: %v", me.UserID(), err)
+		}
+		return tr.Packets
+	}
+	before := [2]uint64{heard(alice, carol, 20), heard(carol, alice, 20)}
+
+	st.redis.Stop()
+	waitUntil(t, ctx, "the fronts see Redis gone", func() bool {
+		return st.nodes[1].cl.Ready(ctx) != nil && st.nodes[2].cl.Ready(ctx) != nil
+	})
+	heard(alice, carol, before[0]+100) // 2 s of audio more, without Redis
+	heard(carol, alice, before[1]+100)
+	_, err = bob.Call(ctx, carol.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	wantCode(t, err, protocol.CodeClusterUnavailable)
+	if err := carol.Hangup(ctx); err != nil { // on the owner: no Redis needed
+		t.Fatal(err)
+	}
+	waitFor(t, carol, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+
+	st.redis.Restart(t)
+	waitFor(t, alice, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+	waitUntil(t, ctx, "n2 ready again", func() bool { return st.nodes[2].cl.Ready(ctx) == nil })
+	again, err := bob.Call(ctx, alice.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == again.CallID })
+	st.wantSessionsOnOwner(t, 3)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
@@ -56,7 +57,8 @@ type stack struct {
 	// dial picks them in turn.
 	nodes []*stack
 	dials atomic.Int64
-	cl    *cluster.Cluster // this node's cluster membership (nil: a single node)
+	cl    *cluster.Cluster   // this node's cluster membership (nil: a single node)
+	redis *testservers.Redis // the cluster's Redis (nil: a single node)
 }
 
 type signalingConfig = signaling.ServiceConfig

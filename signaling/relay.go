@@ -52,7 +52,8 @@ type relayClose struct {
 // Concurrency: mu guards the two maps; messages arrive on the cluster's inbox goroutine
 // (HandleClusterMessage), which never blocks on a session.
 type relays struct {
-	cl *cluster.Cluster
+	cl   *cluster.Cluster
+	stop chan struct{} // closed when the Service closes: no more retries (relay_owner.go)
 
 	mu     sync.Mutex
 	fronts map[string]*relayFront // this node is the front: by relay key
@@ -108,6 +109,18 @@ func (s *Service) NodeGone(id string) {
 	}
 	for _, f := range fronts {
 		f.ownerLost()
+	}
+}
+
+// shutdown stops the retries of messages to other nodes (Service.Close: a closing node
+// does not wait for Redis). Idempotent.
+func (r *relays) shutdown() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
 	}
 }
 

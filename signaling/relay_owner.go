@@ -9,9 +9,17 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// Retries of a message to a front while Redis is unreachable (D53).
+const (
+	relayRetryMin    = 100 * time.Millisecond
+	relayRetryMax    = time.Second
+	relayOutageLimit = 30 * time.Second
 )
 
 // relayBack is the owner's side of a connection another node (front) relays: the wire of
@@ -96,13 +104,33 @@ func (rb *relayBack) run(req protocol.Request) (result any, err error) {
 	return rb.cs.HandleRequest(rb.ctx, req)
 }
 
-// send queues one message to the front.
+// send queues one message to the front. While Redis is unreachable the message is retried
+// (and the ones queued after it wait: the order holds) for up to relayOutageLimit; then, or
+// when the front died, the connection counts as lost.
 func (rb *relayBack) send(kind string, body []byte) {
 	rb.out.do(func() {
-		if err := rb.svc.relays.send(rb.front, kind, rb.key, body); err != nil {
-			rb.log.Debug("relay message not sent", "kind", kind, "error", err)
-			if errors.Is(err, cluster.ErrNodeGone) {
+		start := time.Now()
+		for delay := relayRetryMin; ; delay = min(2*delay, relayRetryMax) {
+			err := rb.svc.relays.send(rb.front, kind, rb.key, body)
+			switch {
+			case err == nil:
+				return
+			case errors.Is(err, cluster.ErrNodeGone), time.Since(start) > relayOutageLimit:
+				rb.log.Info("relay lost", "kind", kind, "error", err)
 				rb.gone()
+				return
+			case rb.ctx.Err() != nil:
+				return
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-rb.ctx.Done():
+				t.Stop()
+				return
+			case <-rb.svc.relays.stop:
+				t.Stop()
+				return
 			}
 		}
 	})

@@ -155,7 +155,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		limits:     newLimiters(cfg.Limits),
 		resumable:  make(map[string]*session),
 		present:    make(map[room.ID]map[string]*session),
-		relays:     relays{cl: deps.Cluster},
+		relays:     relays{cl: deps.Cluster, stop: make(chan struct{})},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -276,6 +276,7 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.relays.shutdown()
 	for _, t := range s.tenants {
 		s.stopTimer(t.deadline)
 		t.deadline = nil

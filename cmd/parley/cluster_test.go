@@ -1,0 +1,59 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// TestClusterOfTwoServers runs two parley servers (serve, as the binary does) with
+// cluster.redis_url on one real redis-server: users logged in on different servers call
+// each other; with Redis stopped both /readyz answer 503, the call in progress keeps
+// going, and a new login answers 5002 (cluster unavailable); with Redis back the servers
+// are ready again and take logins.
+func TestClusterOfTwoServers(t *testing.T) {
+	redis := testservers.RunRedis(t)
+	nodes := make([]*running, 2)
+	for i, id := range []string{"a", "b"} {
+		cfg := testConfig(t)
+		cfg.Cluster.RedisURL, cfg.Cluster.NodeID = redis.URL, id
+		cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
+		nodes[i] = startServe(t, cfg)
+	}
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, "both nodes registered", func() bool { return len(n.srv.cluster.Nodes()) == 2 })
+		if code := httpStatus(t, n.url("/readyz"), nil); code != http.StatusOK {
+			t.Fatalf("readyz of a node in a cluster: %d", code)
+		}
+	}
+	alice, bob := login(t, nodes[1].wsURL(), "alice"), login(t, nodes[0].wsURL(), "bob")
+	started := startCall(t, alice, bob) // the app went to a (least loaded, lowest id): alice is relayed
+
+	redis.Stop()
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, "readyz 503 without Redis", func() bool {
+			return httpStatus(t, n.url("/readyz"), nil) == http.StatusServiceUnavailable
+		})
+	}
+	if err := tryLogin(t, nodes[1].wsURL(), "carol"); !isCode(err, protocol.CodeClusterUnavailable) {
+		t.Fatalf("login without Redis: %v, want %d", err, protocol.CodeClusterUnavailable)
+	}
+	if err := bob.Hangup(ctxFor(t, 10*time.Second)); err != nil { // bob is on the owner
+		t.Fatal(err)
+	}
+	if _, err := bob.WaitEvent(ctxFor(t, 10*time.Second), protocol.EventCallEnd, nil); err != nil {
+		t.Fatalf("bob: no onCallEnd of call %s without Redis: %v", started.CallID, err)
+	}
+
+	redis.Restart(t)
+	for _, n := range nodes {
+		eventually(t, 10*time.Second, "readyz 200 with Redis back", func() bool {
+			return httpStatus(t, n.url("/readyz"), nil) == http.StatusOK
+		})
+	}
+	carol, dave := login(t, nodes[1].wsURL(), "carol"), login(t, nodes[0].wsURL(), "dave")
+	startCall(t, carol, dave)
+}
