@@ -227,6 +227,20 @@ func (c *Cluster) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Stats is what the node's metrics show of the cluster.
+type Stats struct {
+	Nodes     int  // live nodes, this one included
+	AppsOwned int  // apps whose lease this node holds
+	RedisUp   bool // the last heartbeat reached Redis within NodeTTL
+}
+
+// Stats reads the last heartbeat's view (no Redis round trip).
+func (c *Cluster) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Stats{Nodes: len(c.alive), AppsOwned: len(c.held), RedisUp: !c.failing && time.Since(c.lastBeat) <= c.cfg.NodeTTL}
+}
+
 // Nodes is the live nodes (registered within NodeTTL as of the last heartbeat), by id.
 func (c *Cluster) Nodes() []Node {
 	c.mu.Lock()

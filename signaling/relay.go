@@ -31,12 +31,16 @@ const (
 // (its calls were ended for the client first): log in again, without a resumeToken.
 const closeOwnerLost = 4012
 
+// relayRequest and relayResponse carry the number of the request on its connection: an
+// answer that comes after its request gave up waiting is dropped, not taken for the next.
 type relayRequest struct {
+	N      uint64           `json:"n"`
 	Remote string           `json:"remote"` // the client's address at the front
 	Req    protocol.Request `json:"req"`
 }
 
 type relayResponse struct {
+	N        uint64          `json:"n"`
 	Result   json.RawMessage `json:"result,omitempty"`
 	Error    *protocol.Error `json:"error,omitempty"`
 	LoggedIn bool            `json:"loggedIn"`
@@ -122,6 +126,14 @@ func (r *relays) shutdown() {
 	default:
 		close(r.stop)
 	}
+}
+
+// RelayedConnections counts the connections relayed between this node and others: as
+// front (the client's socket is here) and as owner (the session runs here).
+func (s *Service) RelayedConnections() (front, owner int) {
+	s.relays.mu.Lock()
+	defer s.relays.mu.Unlock()
+	return len(s.relays.fronts), len(s.relays.backs)
 }
 
 // send sends one relay message, bounded by the cluster's timeouts.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,8 +12,13 @@ import (
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
-// relaySendTimeout bounds one message to another node.
-const relaySendTimeout = 5 * time.Second
+// relaySendTimeout bounds one message to another node; relayAnswerTimeout the wait for the
+// owner's answer to a relayed request (a message lost with a Redis that restarted empty
+// must not hold the connection's requests forever).
+const (
+	relaySendTimeout   = 5 * time.Second
+	relayAnswerTimeout = 30 * time.Second
+)
 
 // errOwnerLost answers a relayed request whose owner node died.
 var errOwnerLost = errors.New("the node that owns this app is gone: log in again")
@@ -30,7 +36,8 @@ type relayFront struct {
 	lost  chan struct{} // closed when the owner died
 
 	mu      sync.Mutex
-	waiting chan relayResponse // the answer the dispatch goroutine waits for
+	n       uint64             // number of the last request sent
+	waiting chan relayResponse // the answer to request n, which the dispatch goroutine waits for
 	dead    bool               // owner lost or client gone
 	call    frontCall          // the client's call as its notifications told it
 	ended   string             // the callId of the last call that ended for the client
@@ -89,22 +96,28 @@ func (cs *connSession) relayTo(ctx context.Context, req protocol.Request) (*rela
 
 // forward sends req to the owner and returns its answer.
 func (f *relayFront) forward(ctx context.Context, req protocol.Request) (any, error) {
-	body, err := json.Marshal(relayRequest{Remote: f.conn.RemoteAddr(), Req: req})
-	if err != nil {
-		return nil, err
-	}
 	ch := make(chan relayResponse, 1)
 	f.mu.Lock()
 	if f.dead {
 		f.mu.Unlock()
 		return nil, clusterError(errOwnerLost)
 	}
+	f.n++
+	n := f.n
 	f.waiting = ch
 	f.mu.Unlock()
+	body, err := json.Marshal(relayRequest{N: n, Remote: f.conn.RemoteAddr(), Req: req})
+	if err != nil {
+		return nil, err
+	}
 	if err := f.svc.relays.send(f.owner, kindRequest, f.key, body); err != nil {
 		return nil, clusterError(err)
 	}
+	timeout := time.NewTimer(relayAnswerTimeout)
+	defer timeout.Stop()
 	select {
+	case <-timeout.C:
+		return nil, clusterError(fmt.Errorf("no answer from node %s within %v", f.owner, relayAnswerTimeout))
 	case r := <-ch:
 		f.conn.SetLoggedIn(r.LoggedIn)
 		if r.Error != nil {
@@ -129,7 +142,11 @@ func (f *relayFront) fromOwner(m cluster.Message) {
 		}
 		f.mu.Lock()
 		ch := f.waiting
-		f.waiting = nil
+		if r.N == f.n {
+			f.waiting = nil
+		} else {
+			ch = nil // the answer to a request that gave up waiting
+		}
 		f.mu.Unlock()
 		if ch != nil {
 			ch <- r

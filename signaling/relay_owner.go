@@ -69,11 +69,11 @@ func (s *Service) ownerRequest(m cluster.Message) {
 	if rb.front != m.From {
 		return
 	}
-	rb.reqs.do(func() { rb.handle(rr.Req) })
+	rb.reqs.do(func() { rb.handle(rr.N, rr.Req) })
 }
 
 // handle runs one request and queues its answer behind the notifications it caused.
-func (rb *relayBack) handle(req protocol.Request) {
+func (rb *relayBack) handle(n uint64, req protocol.Request) {
 	result, err := rb.run(req)
 	var r relayResponse
 	if err == nil {
@@ -88,7 +88,7 @@ func (rb *relayBack) handle(req protocol.Request) {
 		}
 		r = relayResponse{Error: wireErr}
 	}
-	r.LoggedIn = rb.loggedIn.Load()
+	r.N, r.LoggedIn = n, rb.loggedIn.Load()
 	body, _ := json.Marshal(r)
 	rb.send(kindResponse, body)
 }

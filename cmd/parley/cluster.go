@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/sfu"
 )
@@ -25,7 +27,35 @@ func (s *server) newCluster() (*cluster.Cluster, error) {
 		return nil, err
 	}
 	cl.OnNodeGone(func(id string) { s.signaling.NodeGone(id) })
+	s.registerClusterMetrics(cl)
 	return cl, nil
+}
+
+// registerClusterMetrics adds the cluster gauges to /metrics (read at scrape time).
+func (s *server) registerClusterMetrics(cl *cluster.Cluster) {
+	gauge := func(name, help string, labels prometheus.Labels, f func() float64) {
+		s.metrics.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
+	}
+	gauge("parley_cluster_nodes", "Live cluster nodes this node sees, itself included.", nil,
+		func() float64 { return float64(cl.Stats().Nodes) })
+	gauge("parley_cluster_apps_owned", "Apps (SDKAppIDs) whose calls and rooms run on this node.", nil,
+		func() float64 { return float64(cl.Stats().AppsOwned) })
+	gauge("parley_cluster_redis_up", "1 when the last heartbeat reached Redis within cluster.node_ttl.", nil, func() float64 {
+		if cl.Stats().RedisUp {
+			return 1
+		}
+		return 0
+	})
+	for _, side := range []string{"front", "owner"} {
+		gauge("parley_cluster_relayed_connections", "Connections relayed to another node (front: the socket is here; owner: the session runs here).",
+			prometheus.Labels{"side": side}, func() float64 {
+				front, owner := s.signaling.RelayedConnections()
+				if side == "front" {
+					return float64(front)
+				}
+				return float64(owner)
+			})
+	}
 }
 
 // startCluster registers the node with its bound addresses and starts its heartbeat.

@@ -31,12 +31,26 @@ func TestClusterOfTwoServers(t *testing.T) {
 	}
 	alice, bob := login(t, nodes[1].wsURL(), "alice"), login(t, nodes[0].wsURL(), "bob")
 	started := startCall(t, alice, bob) // the app went to a (least loaded, lowest id): alice is relayed
+	for i, want := range []map[string]float64{
+		{"parley_cluster_nodes": 2, "parley_cluster_apps_owned": 1, "parley_cluster_redis_up": 1,
+			`parley_cluster_relayed_connections{side="owner"}`: 1, `parley_cluster_relayed_connections{side="front"}`: 0},
+		{"parley_cluster_nodes": 2, "parley_cluster_apps_owned": 0, "parley_cluster_redis_up": 1,
+			`parley_cluster_relayed_connections{side="owner"}`: 0, `parley_cluster_relayed_connections{side="front"}`: 1},
+	} {
+		got := scrape(t, nodes[i])
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("node %d: %s = %v, want %v", i, k, got[k], v)
+			}
+		}
+	}
 
 	redis.Stop()
 	for _, n := range nodes {
 		eventually(t, 10*time.Second, "readyz 503 without Redis", func() bool {
 			return httpStatus(t, n.url("/readyz"), nil) == http.StatusServiceUnavailable
 		})
+		eventually(t, 10*time.Second, "parley_cluster_redis_up 0", func() bool { return scrape(t, n)["parley_cluster_redis_up"] == 0 })
 	}
 	if err := tryLogin(t, nodes[1].wsURL(), "carol"); !isCode(err, protocol.CodeClusterUnavailable) {
 		t.Fatalf("login without Redis: %v, want %d", err, protocol.CodeClusterUnavailable)
