@@ -36,7 +36,7 @@ func startChildNode(t *testing.T, redisURL, id string) *childNode {
 	n.cmd.Env = append(os.Environ(), childServeEnv+"=1",
 		"PARLEY_HTTP_ADDRESS="+n.addr, "PARLEY_RTC_UDP_PORT=0", "PARLEY_TURN_ENABLED=false",
 		"PARLEY_RECORDS_SQLITE_PATH="+filepath.Join(t.TempDir(), "parley.db"),
-		"PARLEY_CLUSTER_REDIS_URL="+redisURL, "PARLEY_CLUSTER_NODE_ID="+id,
+		"PARLEY_CLUSTER_REDIS_URL="+redisURL, "PARLEY_CLUSTER_NODE_ID="+id, "PARLEY_CLUSTER_REGION=region-"+id,
 		"PARLEY_CLUSTER_HEARTBEAT=200ms", "PARLEY_CLUSTER_NODE_TTL=1500ms",
 		"PARLEY_SIGNALING_RECONNECT_GRACE=500ms")
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
@@ -70,7 +70,7 @@ func (n *childNode) kill() {
 func clusterNode(t *testing.T, redisURL, id string) *running {
 	t.Helper()
 	cfg := testConfig(t)
-	cfg.Cluster.RedisURL, cfg.Cluster.NodeID = redisURL, id
+	cfg.Cluster.RedisURL, cfg.Cluster.NodeID, cfg.Cluster.Region = redisURL, id, "region-"+id
 	cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
 	cfg.Signaling.ReconnectGrace = 500 * time.Millisecond
 	return startServe(t, cfg)
@@ -85,12 +85,9 @@ func clusterNode(t *testing.T, redisURL, id string) *running {
 func TestClusterNodeKilled(t *testing.T) {
 	t.Run("owner", func(t *testing.T) {
 		redis := testservers.RunRedis(t)
-		owner := startChildNode(t, redis.URL, "a") // lowest id, equally loaded: it takes the app
+		owner := startChildNode(t, redis.URL, "a")
 		front := clusterNode(t, redis.URL, "b")
-		eventually(t, 10*time.Second, "b sees a", func() bool { return len(front.srv.cluster.Nodes()) == 2 })
-		alice, bob := login(t, front.wsURL(), "alice"), login(t, front.wsURL(), "bob")
-		started := startCall(t, alice, bob)
-		mediaFlows(t, alice, bob)
+		alice, bob, started := callAcross(t, front, owner.wsURL(), front.wsURL(), front.wsURL())
 
 		owner.kill()
 		killed := time.Now()
@@ -113,10 +110,7 @@ func TestClusterNodeKilled(t *testing.T) {
 		redis := testservers.RunRedis(t)
 		owner := clusterNode(t, redis.URL, "a")
 		front := startChildNode(t, redis.URL, "b")
-		eventually(t, 10*time.Second, "a sees b", func() bool { return len(owner.srv.cluster.Nodes()) == 2 })
-		alice, bob := login(t, front.wsURL(), "alice"), login(t, owner.wsURL(), "bob")
-		started := startCall(t, alice, bob)
-		mediaFlows(t, alice, bob)
+		_, bob, started := callAcross(t, owner, owner.wsURL(), front.wsURL(), owner.wsURL())
 
 		front.kill()
 		end, err := client.WaitFor(ctxFor(t, 20*time.Second), bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
@@ -127,6 +121,20 @@ func TestClusterNodeKilled(t *testing.T) {
 			t.Fatalf("bob's onCallEnd %+v, want ended by alice", end)
 		}
 	})
+}
+
+// callAcross waits until in-process node n sees both nodes, gives the app to the node at
+// ownerURL (a first login there: the node of the asking node's region takes a free app,
+// D51; each node has its own region), logs alice in at aliceURL and bob at bobURL, and has
+// alice call bob with audio flowing both ways.
+func callAcross(t *testing.T, n *running, ownerURL, aliceURL, bobURL string) (alice, bob *client.Conn, started protocol.CallStartResult) {
+	t.Helper()
+	eventually(t, 10*time.Second, "both nodes registered", func() bool { return len(n.srv.cluster.Nodes()) == 2 })
+	login(t, ownerURL, "first")
+	alice, bob = login(t, aliceURL, "alice"), login(t, bobURL, "bob")
+	started = startCall(t, alice, bob)
+	mediaFlows(t, alice, bob)
+	return alice, bob, started
 }
 
 // mediaFlows starts audio on both clients and waits until each hears the other.

@@ -18,10 +18,7 @@ func TestClusterOfTwoServers(t *testing.T) {
 	redis := testservers.RunRedis(t)
 	nodes := make([]*running, 2)
 	for i, id := range []string{"a", "b"} {
-		cfg := testConfig(t)
-		cfg.Cluster.RedisURL, cfg.Cluster.NodeID = redis.URL, id
-		cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
-		nodes[i] = startServe(t, cfg)
+		nodes[i] = clusterNode(t, redis.URL, id) // cluster_kill_test.go: each in its own region
 	}
 	for _, n := range nodes {
 		eventually(t, 10*time.Second, "both nodes registered", func() bool { return len(n.srv.cluster.Nodes()) == 2 })
@@ -29,8 +26,9 @@ func TestClusterOfTwoServers(t *testing.T) {
 			t.Fatalf("readyz of a node in a cluster: %d", code)
 		}
 	}
-	alice, bob := login(t, nodes[1].wsURL(), "alice"), login(t, nodes[0].wsURL(), "bob")
-	started := startCall(t, alice, bob) // the app went to a (least loaded, lowest id): alice is relayed
+	bob := login(t, nodes[0].wsURL(), "bob") // the first login: a takes the app (its region, D51)
+	alice := login(t, nodes[1].wsURL(), "alice")
+	started := startCall(t, alice, bob) // alice is relayed through b
 	for i, want := range []map[string]float64{
 		{"parley_cluster_nodes": 2, "parley_cluster_apps_owned": 1, "parley_cluster_redis_up": 1,
 			`parley_cluster_relayed_connections{side="owner"}`: 1, `parley_cluster_relayed_connections{side="front"}`: 0},
