@@ -146,3 +146,44 @@ func TestClusterRedisOutageKeepsCallsAndMedia(t *testing.T) {
 	waitFor(t, alice, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == again.CallID })
 	st.wantSessionsOnOwner(t, 3)
 }
+
+// TestClusterGroupVideoCall: a 3-party video group call with one user on each node (alice
+// on n1 calls, bob on n2 and carol on n0, the owner): every user receives the audio and
+// video of both others, undamaged.
+func TestClusterGroupVideoCall(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "v", "alice", "bob", "carol") // n1, n2, n0
+	st.wantSessionsOnOwner(t, 3)
+	alice := us[0]
+	if _, err := alice.GroupCall(ctx, "team", []string{us[1].UserID(), us[2].UserID()}, protocol.MediaTypeVideo, protocol.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, us[1])
+	must(t, us[2].Accept(ctx, 0))
+	waitFor[protocol.CallBeginEvent](t, us[2], protocol.EventCallBegin, nil)
+	for _, c := range us {
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}))
+		for _, other := range us {
+			if other != c {
+				must(t, c.StartRemoteView(ctx, other.UserID(), protocol.VideoQuality{}))
+			}
+		}
+	}
+	for _, me := range us {
+		for _, other := range us {
+			if other == me {
+				continue
+			}
+			for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+				tr, err := me.WaitRemoteTrack(ctx, other.UserID(), kind, 50)
+				if err != nil {
+					t.Fatalf("%s: %v", me.UserID(), err)
+				}
+				if tr.PayloadErrors != 0 {
+					t.Fatalf("%s: %s of %s has %d corrupted payloads", me.UserID(), kind, other.UserID(), tr.PayloadErrors)
+				}
+			}
+		}
+	}
+}
