@@ -187,3 +187,16 @@ func TestClusterGroupVideoCall(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterDrainingFrontRefusesLogins: a draining node relays no new login to the owner
+// (5001, as on one node); the other nodes still take them.
+func TestClusterDrainingFrontRefusesLogins(t *testing.T) {
+	st := newClusterStack(t)
+	st.users(t, "w", "alice") // n1: the app goes to n0
+	st.nodes[1].service.Drain()
+	refused := st.nodes[1].dial(t) // n1's own stack dials n1 only
+	_, err := refused.Login(ctxT(t, 10*time.Second), protocolDevApp, "wbob", sig(t, "wbob", time.Hour))
+	wantCode(t, err, protocol.CodeServerDraining)
+	st.login(t, "wbob") // n2
+	st.wantSessionsOnOwner(t, 2)
+}

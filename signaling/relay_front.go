@@ -69,8 +69,8 @@ func (cs *connSession) relayTo(ctx context.Context, req protocol.Request) (*rela
 	s.mu.Lock()
 	known := s.tenants[p.SDKAppID] != nil
 	s.mu.Unlock()
-	if !known {
-		return nil, nil // the local login answers 1004
+	if !known || s.Draining() {
+		return nil, nil // the local login answers 1004, or 5001 on a draining node
 	}
 	owner, err := s.relays.cl.Owner(ctx, p.SDKAppID)
 	if err != nil {
