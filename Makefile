@@ -27,9 +27,10 @@ unit:
 browser: deps
 	$(GO) test -race -count=1 -timeout 5m -v ./web/...
 
-## screenshot: refresh docs/screenshots/demo-call.png from the browser call test.
+## screenshot: refresh docs/screenshots/demo-call.png (engine lab) and kit-*.png (call kit)
+## from the browser tests.
 screenshot: deps
-	PARLEY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserCall ./web/
+	PARLEY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserCall|TestKit' ./web/
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/parley ./cmd/parley

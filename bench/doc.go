@@ -1,5 +1,7 @@
 // Package bench is Parley's load harness (cmd/parley-bench): it connects simulated
-// users to a Parley server by URL, each with its own WebSocket (client.Conn), its own
+// users to a Parley server by URL (or to several, Config.Nodes: rooms and calls go to
+// the nodes in turn, every member of a room and both parties of a call on one node, since
+// independent nodes share no users; docs/decisions.md D37), each with its own WebSocket (client.Conn), its own
 // publisher PeerConnection (client.Publisher: synthetic Opus with the audio-level
 // extension, 80-byte payloads every 20 ms, and synthetic VP8 or H.264 video — Scenario.Codec,
 // --codec — optionally as three simulcast layers 320×180@15, 640×360@20, 1280×720@30 fps at
@@ -9,7 +11,10 @@
 // publishers send a VP8 IVF / Opus Ogg file instead (client.LoadIVF, LoadOgg: loaded and
 // checked once per run, before any load, and shared); receivers tell file tracks from
 // synthetic ones by their first packets (client.ClassifyBlock) and measure them without
-// latency, which the report shows as n/a.
+// latency, which the report shows as n/a. Every PeerConnection negotiates transport-wide
+// congestion control as browsers do (client.PeerConfig.TransportCC; off with
+// Scenario.NoTransportCC), so the server's congestion control is part of what is measured
+// (D35).
 //
 // Scenarios (Scenario, scenario.go): room (N rooms × P video publishers + A audio
 // publishers + S subscribers that view given videos at given sizes), calls (N concurrent
@@ -29,7 +34,10 @@
 // the RTP timestamps), and for a server whose pid is known its CPU seconds, RSS and
 // threads from /proc, goroutines and forwarded packets from /metrics when it serves them. Forwarded packets fall back to what the
 // subscribers received plus what they lost. The derived figures are server CPU-seconds
-// per 1000 forwarded packets and forwarded packets per second per core.
+// per 1000 forwarded packets and forwarded packets per second per core; with several nodes
+// the server figures are the nodes' sums and Report.Nodes has each node's (nodes.go). A
+// report holds only what its run measured (D36). Config.WindowStart and WindowEnd run
+// as the window starts and ends (cmd/parley-bench uses them to profile the server).
 //
 // Goroutines and state:
 //   - Run's goroutine owns the scenario: it paces joins (one goroutine per joining

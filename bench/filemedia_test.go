@@ -152,7 +152,12 @@ func TestCallsTinyFiles(t *testing.T) {
 	video, audio := writeSampleMedia(t, t.TempDir())
 	s := Scenario{
 		Name: "tiny-calls-files", Kind: KindCalls, Calls: 2, CallVideo: true, VideoFile: video, AudioFile: audio,
-		CallRate: 10, Settle: time.Second, Duration: 3 * time.Second,
+		// Without transport-wide feedback: with it this test lost 1–12 % of the packets in
+		// about one run in four on a test machine at load average 20–60 (never without it
+		// in six runs there); the check below is about file playback, not congestion
+		// control (TestClientsNegotiateTransportCC covers that).
+		NoTransportCC: true,
+		CallRate:      10, Settle: time.Second, Duration: 3 * time.Second,
 	}
 	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
 	if err != nil {

@@ -54,6 +54,9 @@ type target struct {
 	loopback bool
 	logger   *slog.Logger
 	meter    *meter
+	// noTransportCC: the clients negotiate no transport-wide congestion control
+	// (Scenario.NoTransportCC).
+	noTransportCC bool
 }
 
 // participant is one simulated user: its own WebSocket (client.Conn), its own publisher
@@ -136,8 +139,11 @@ func connect(ctx context.Context, tg *target, userID string, media bool) (*parti
 	return p, nil
 }
 
+// peerConfig is every bench PeerConnection's configuration: transport-wide congestion
+// control as browsers negotiate it (unless Scenario.NoTransportCC), so the server's
+// congestion control runs for the bench's users as it does for browsers.
 func (tg *target) peerConfig() client.PeerConfig {
-	return client.PeerConfig{Loopback: tg.loopback, Logger: tg.logger}
+	return client.PeerConfig{Loopback: tg.loopback, Logger: tg.logger, TransportCC: !tg.noTransportCC}
 }
 
 func (tg *target) iceServers(login protocol.LoginResult) []webrtc.ICEServer {

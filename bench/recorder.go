@@ -29,7 +29,8 @@ type recorder struct {
 // windowEdge is the state at the start or end of the measurement window.
 type windowEdge struct {
 	counters counters
-	server   ServerSample
+	server   ServerSample   // the nodes' sum
+	nodes    []ServerSample // each node's
 	selfCPU  float64
 	// busy and total jiffies of the whole machine (0 when unknown)
 	machineBusy, machineTotal uint64
@@ -42,7 +43,7 @@ func newRecorder(r *runner, rep *Report) *recorder {
 func (rc *recorder) start(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	rc.first = rc.r.probe.sample(ctx)
+	rc.first, _ = rc.r.probe.sample(ctx)
 	go func() {
 		defer close(done)
 		ticker := time.NewTicker(sampleInterval)
@@ -56,7 +57,7 @@ func (rc *recorder) start(ctx context.Context) {
 			case <-ticker.C:
 			}
 			now := rc.r.meter.snapshot(time.Now())
-			srv := rc.r.probe.sample(ctx)
+			srv, _ := rc.r.probe.sample(ctx)
 			s := makeSample(prev, now, prevServer, srv, rc.first.At)
 			rc.mu.Lock()
 			rc.series = append(rc.series, s)
@@ -128,14 +129,18 @@ func (rc *recorder) setPhase(p string) {
 func (rc *recorder) edge(ctx context.Context) *windowEdge {
 	self, _ := procCPUSeconds(os.Getpid())
 	busy, total, _ := machineCPU()
+	server, nodes := rc.r.probe.sample(ctx)
 	return &windowEdge{
-		counters: rc.r.meter.snapshot(time.Now()), server: rc.r.probe.sample(ctx), selfCPU: self,
+		counters: rc.r.meter.snapshot(time.Now()), server: server, nodes: nodes, selfCPU: self,
 		machineBusy: busy, machineTotal: total,
 	}
 }
 
 // beginWindow starts the measurement: latencies are recorded from now on.
 func (rc *recorder) beginWindow(ctx context.Context) {
+	if f := rc.r.cfg.WindowStart; f != nil {
+		f()
+	}
 	e := rc.edge(ctx)
 	rc.r.meter.measuring.Store(true)
 	rc.mu.Lock()
@@ -152,6 +157,9 @@ func (rc *recorder) endWindow(ctx context.Context) {
 	rc.windowEnd = e
 	rc.phase = "leaving"
 	rc.mu.Unlock()
+	if f := rc.r.cfg.WindowEnd; f != nil {
+		f()
+	}
 }
 
 // measure runs the window: begin, wait the scenario's duration (or ctx), end.

@@ -54,7 +54,10 @@ type Report struct {
 	JitterAudioMs float64 `json:"jitter_audio_ms"`
 	JitterVideoMs float64 `json:"jitter_video_ms"`
 
+	// Server is the server's figures; with several nodes (Config.Nodes) the nodes' sums,
+	// and Nodes each node's.
 	Server ServerStats `json:"server"`
+	Nodes  []NodeStats `json:"nodes,omitempty"`
 	// BenchCPUSeconds is this process's CPU time in the window (clients share the machine).
 	BenchCPUSeconds float64 `json:"bench_cpu_seconds"`
 	// MachineBusyPercent is how busy all cores of the machine were in the window (the
@@ -168,11 +171,15 @@ func DescribeMachine() Machine {
 }
 
 func newReport(cfg Config, runID string) *Report {
-	return &Report{
-		Scenario: cfg.Scenario, RunID: runID, URL: cfg.URL, Started: time.Now().UTC(),
+	rep := &Report{
+		Scenario: cfg.Scenario, RunID: runID, URL: nodeURLs(cfg.Nodes), Started: time.Now().UTC(),
 		Machine: DescribeMachine(), Target: cfg.Scenario.participants(),
-		Server: ServerStats{PID: cfg.ServerPID},
+		Server: ServerStats{PID: cfg.Nodes[0].PID},
 	}
+	if len(cfg.Nodes) > 1 {
+		rep.Server.PID = 0
+	}
+	return rep
 }
 
 // finish fills the report from the meter, the failures and the window snapshots.
@@ -217,6 +224,7 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	}
 	win := end.counters.at.Sub(start.counters.at).Seconds()
 	rep.WindowSeconds = win
+	rep.Nodes = nodeStats(r.cfg.Nodes, start.nodes, end.nodes, win)
 	if sc := r.cfg.Scenario; rep.Calls != nil && win > 0 && (sc.SignalingOnly || sc.Hold > 0) {
 		rep.Calls.WindowSetups = int64(end.counters.setups - start.counters.setups)
 		rep.Calls.SetupsPerSec = float64(rep.Calls.WindowSetups) / win
@@ -360,7 +368,7 @@ func (rep *Report) metrics() []metric {
 		lm("latency video p99", videoLatency, rep.LatencyVideo, rep.LatencyVideo.P99),
 		metric{"jitter audio", rep.JitterAudioMs, "ms", rep.JitterAudioMs >= 0 && rep.AudioTracks > 0},
 		metric{"jitter video", rep.JitterVideoMs, "ms", rep.JitterVideoMs >= 0 && rep.VideoTracks > 0},
-		km("server CPU", s.CPUPercent, "% of a core"),
+		km("server CPU", s.CPUPercent, "% of one core"),
 		km("server RSS max", s.RSSMaxMB, "MiB"),
 		km("server RSS end", s.RSSEndMB, "MiB"),
 		km("server threads", float64(s.Threads), ""),
@@ -370,7 +378,7 @@ func (rep *Report) metrics() []metric {
 		km("forwarded bitrate", s.ForwardedMbps, "Mb/s"),
 		metric{"CPU-s per 1000 forwarded", s.CPUSecondsPer1000, "s", s.CPUSeconds >= 0 && s.ForwardedPackets > 0},
 		metric{"forwarded pkt/s per core", s.ForwardedPerCoreSecond, "pkt/s", s.CPUSeconds > 0},
-		km("bench CPU", rep.BenchCPUSeconds/max(rep.WindowSeconds, 1)*100, "% of a core"),
+		km("bench CPU", rep.BenchCPUSeconds/max(rep.WindowSeconds, 1)*100, "% of one core"),
 		km("machine busy", rep.MachineBusyPercent, "% of all cores"),
 	)
 	return out
@@ -450,6 +458,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			v = formatValue(m.value)
 		}
 		fmt.Fprintf(tw, "%s\t%s %s\n", m.name, v, m.unit)
+	}
+	for _, n := range rep.Nodes {
+		fmt.Fprintf(tw, "node %s\t%s\n", n.URL, n.summary())
 	}
 	for _, cause := range slices.Sorted(maps.Keys(rep.Failures)) {
 		fmt.Fprintf(tw, "failure\t%d × %s\n", rep.Failures[cause], cause)

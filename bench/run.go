@@ -26,10 +26,16 @@ const (
 	maxParallelCloses = 16
 )
 
-// Config is one bench run against one server.
+// Config is one bench run against one server (URL) or several (Nodes).
 type Config struct {
 	// URL is the signaling WebSocket (ws://host:port/ws).
 	URL string
+	// Nodes, instead of URL, ServerPID and MetricsURL, are several servers the load is
+	// spread over, round-robin by room (room, churn) or by call (calls): both parties of
+	// a call and every member of a room are on the same node, since independent nodes do
+	// not share rooms or users (docs/benchmarks.md, "Several nodes"). The report's server
+	// figures are the nodes' sums; Report.Nodes has each node's.
+	Nodes []Node
 	// AppID and Secret mint the userSigs and, for room scenarios, the room grants (HS256).
 	AppID  int
 	Secret string
@@ -46,6 +52,10 @@ type Config struct {
 	Progress io.Writer
 	// Logger receives warnings of the participants; nil discards them.
 	Logger *slog.Logger
+	// WindowStart and WindowEnd, when set, run on the scenario's goroutine right before
+	// the measurement window starts and right after it ends, while the load runs (e.g. to
+	// start and stop a CPU profile of the server: cmd/parley-bench --cpuprofile).
+	WindowStart, WindowEnd func()
 }
 
 func (c *Config) check() error {
@@ -55,19 +65,11 @@ func (c *Config) check() error {
 	if c.JoinTimeout <= 0 {
 		c.JoinTimeout = DefaultJoinTimeout
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return fmt.Errorf("bench: URL %q is not ws://host:port/path: %w", c.URL, ErrInvalidScenario)
+	if err := c.checkNodes(); err != nil {
+		return err
 	}
 	if c.AppID <= 0 || c.Secret == "" {
 		return fmt.Errorf("bench: an app id and a secret are needed to mint userSigs: %w", ErrInvalidScenario)
-	}
-	if c.MetricsURL == "" {
-		scheme := "http"
-		if u.Scheme == "wss" {
-			scheme = "https"
-		}
-		c.MetricsURL = scheme + "://" + u.Host + "/metrics"
 	}
 	c.Scenario.SetDefaults()
 	return c.Scenario.Validate()
@@ -91,11 +93,12 @@ func isLoopbackHost(rawURL string) bool {
 // runner is the state of one Run. failures is guarded by mu; everything else is set
 // before the participants start or owned by Run's goroutine.
 type runner struct {
-	cfg    Config
-	runID  string
-	target *target
-	meter  *meter
-	probe  *serverProbe
+	cfg   Config
+	runID string
+	// targets are the nodes (Config.Nodes) participants connect to, in order.
+	targets []*target
+	meter   *meter
+	probe   *clusterProbe
 
 	// videoFile and audioFile are the scenario's media files (nil: synthetic media),
 	// loaded once and shared by every publisher.
@@ -133,14 +136,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var err error
 	r := &runner{
 		cfg: cfg, runID: hex.EncodeToString(id), meter: m, failures: map[string]int{},
-		probe: newServerProbe(cfg.ServerPID, cfg.MetricsURL),
+		probe: newClusterProbe(cfg.Nodes),
 	}
 	if r.videoFile, r.audioFile, err = cfg.Scenario.loadMedia(); err != nil {
 		return nil, err
 	}
-	r.target = &target{
-		url: cfg.URL, appID: cfg.AppID, secret: []byte(cfg.Secret),
-		loopback: isLoopbackHost(cfg.URL), logger: cfg.Logger, meter: m,
+	for _, n := range cfg.Nodes {
+		r.targets = append(r.targets, &target{
+			url: n.URL, appID: cfg.AppID, secret: []byte(cfg.Secret),
+			loopback: isLoopbackHost(n.URL), logger: cfg.Logger, meter: m,
+			noTransportCC: cfg.Scenario.NoTransportCC,
+		})
 	}
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
@@ -161,23 +167,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, err
 }
 
-// preflight logs a probe user in and out: the URL, app and secret work.
+// preflight logs a probe user in and out of every node: the URLs, app and secret work.
 func (r *runner) preflight(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
 	defer cancel()
-	p, err := connect(ctx, r.target, "bench_probe_"+r.runID, false)
-	if err != nil {
-		switch {
-		case errors.Is(err, ErrWrongSecret):
-			return fmt.Errorf("bench: the server at %s rejected the userSig: wrong secret for app %d? (%w)", r.cfg.URL, r.cfg.AppID, err)
-		case errors.Is(err, ErrUnreachable):
-			return fmt.Errorf("bench: cannot reach the server at %s (is it running?): %w", r.cfg.URL, err)
+	for i, tg := range r.targets {
+		p, err := connect(ctx, tg, fmt.Sprintf("bench_probe_%s_%d", r.runID, i), false)
+		if err != nil {
+			switch {
+			case errors.Is(err, ErrWrongSecret):
+				return fmt.Errorf("bench: the server at %s rejected the userSig: wrong secret for app %d? (%w)", tg.url, r.cfg.AppID, err)
+			case errors.Is(err, ErrUnreachable):
+				return fmt.Errorf("bench: cannot reach the server at %s (is it running?): %w", tg.url, err)
+			}
+			return fmt.Errorf("bench: preflight login at %s: %w", tg.url, err)
 		}
-		return fmt.Errorf("bench: preflight login at %s: %w", r.cfg.URL, err)
+		p.close()
 	}
-	p.close()
 	return nil
 }
+
+// node is the target of the i-th room or call: the nodes in turn.
+func (r *runner) node(i int) *target { return r.targets[i%len(r.targets)] }
 
 func (r *runner) userID(role string, room, i int) string {
 	return fmt.Sprintf("b%s_r%d_%s%d", r.runID, room, role, i)

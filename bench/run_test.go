@@ -56,9 +56,13 @@ func checkMedia(t *testing.T, rep *Report, audioTracks, videoTracks int) {
 // its video at 720p, for 3 s, and checks what every tiny room must show.
 func runTinyRoom(t *testing.T, url string, simulcast bool, codec string) *Report {
 	t.Helper()
+	// No transport-wide feedback: the check below needs the 720p layer, and with feedback
+	// the server's GCC may step a subscriber down when a busy test machine delays
+	// packets (the layer then follows the estimate, not the wish; sfu/allocator.go).
+	// TestClientsNegotiateTransportCC and the calls and churn tests run with it.
 	s := Scenario{
 		Name: "tiny", Kind: KindRoom, VideoPublishers: 1, PublisherAudio: true, Simulcast: simulcast, Codec: codec,
-		Subscribers: 3, Views: 1, HighViews: 1, Ramp: 20, Settle: time.Second, Duration: 3 * time.Second,
+		Subscribers: 3, Views: 1, HighViews: 1, NoTransportCC: true, Ramp: 20, Settle: time.Second, Duration: 3 * time.Second,
 	}
 	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
 	if err != nil {
@@ -126,7 +130,7 @@ func TestCallsTiny(t *testing.T) {
 		Name: "tiny-calls", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000,
 		CallRate: 10, Settle: time.Second, Duration: 3 * time.Second,
 	}
-	rep := runTinyCalls(t, url, s)
+	rep := runTinyCalls(t, devConfig(url, s))
 	if rep.Calls.Attempted != 2 || rep.Calls.Succeeded != 2 {
 		t.Fatalf("calls %+v", rep.Calls)
 	}
@@ -146,7 +150,7 @@ func TestCallsTinyEarlyMedia(t *testing.T) {
 		Name: "tiny-early", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000, EarlyMedia: true,
 		Hold: time.Second, CallRate: 10, Settle: time.Second, Duration: 4 * time.Second,
 	}
-	rep := runTinyCalls(t, url, s)
+	rep := runTinyCalls(t, devConfig(url, s))
 	c := rep.Calls
 	if c.Succeeded < 2 || c.WindowSetups < 1 || c.SetupsPerSec <= 0 {
 		t.Errorf("%d calls set up, %d in the window (%.2f/s)", c.Succeeded, c.WindowSetups, c.SetupsPerSec)
@@ -170,9 +174,9 @@ func TestCallsTinyEarlyMedia(t *testing.T) {
 // runTinyCalls runs a calls scenario with media and checks what every such run shows:
 // each succeeded call measured accept → first audio (and video and keyframe in a video
 // call) on both sides, nothing before the accept, and the JSON report keeps the figures.
-func runTinyCalls(t *testing.T, url string, s Scenario) *Report {
+func runTinyCalls(t *testing.T, cfg Config) *Report {
 	t.Helper()
-	rep, err := Run(runCtx(t, 2*time.Minute), devConfig(url, s))
+	rep, err := Run(runCtx(t, 2*time.Minute), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,12 @@ type Scenario struct {
 	ChurnRate  float64 `json:"churn_rate,omitempty" yaml:"churn_rate"`
 	ChurnVideo bool    `json:"churn_video,omitempty" yaml:"churn_video"` // churning users also publish video
 
+	// NoTransportCC: the bench's PeerConnections negotiate no transport-wide congestion
+	// control (no transport-wide-cc extension, no TWCC feedback), so the server runs no
+	// congestion control for them — how the bench ran before it negotiated it as browsers
+	// do (docs/decisions.md D35); for comparisons only.
+	NoTransportCC bool `json:"no_transport_cc,omitempty" yaml:"no_transport_cc"`
+
 	Ramp     float64       `json:"ramp" yaml:"ramp"` // participants joining per second
 	Settle   time.Duration `json:"settle" yaml:"settle"`
 	Duration time.Duration `json:"duration" yaml:"duration"`

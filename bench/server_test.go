@@ -28,6 +28,14 @@ func testLogger() *slog.Logger {
 // signaling service, /ws) and returns its WebSocket URL; it is closed by t.Cleanup.
 func startServer(t *testing.T) string {
 	t.Helper()
+	url, _ := startServerEngine(t)
+	return url
+}
+
+// startServerEngine is startServer that also returns the server's media engine, for
+// tests that look at its Peers.
+func startServerEngine(t *testing.T) (string, *sfu.Engine) {
+	t.Helper()
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
 	engine, err := sfu.NewEngine(rtc, testLogger())
@@ -64,7 +72,7 @@ func startServer(t *testing.T) string {
 			t.Errorf("engine close: %v", err)
 		}
 	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", engine
 }
 
 func devConfig(url string, s Scenario) Config {

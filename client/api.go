@@ -30,7 +30,7 @@ const (
 )
 
 // videoFeedbackTypes is every RTCP feedback the client's video may negotiate (transport-cc
-// only with PeerConfig.Downlink).
+// only with PeerConfig.TransportCC or Downlink).
 func videoFeedbackTypes(transportCC bool) []webrtc.RTCPFeedback {
 	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
 	if transportCC {
@@ -93,6 +93,13 @@ type PeerConfig struct {
 	// transport-wide-cc header extension and the TWCC feedback sender), so the sending
 	// side can estimate the limited link.
 	Downlink *DownlinkShaper
+	// TransportCC negotiates transport-wide congestion control as browsers do: the
+	// transport-wide-cc header extension on audio and video, transport-cc feedback on
+	// video, a sequence number in every RTP packet this PeerConnection sends (pion's
+	// twcc header extension interceptor) and TWCC feedback for the packets it receives
+	// (pion's twcc sender interceptor), so the remote side runs its congestion control.
+	// Downlink turns on the feedback without numbering what this side sends.
+	TransportCC bool
 	// NACKInterval is how often the NACK generator reports missing packets (default 50ms).
 	NACKInterval time.Duration
 	// Logger receives connection-level logs; nil discards them.
@@ -134,7 +141,8 @@ func (c PeerConfig) logger() *slog.Logger {
 // NewAPI builds a pion API for one client PeerConnection: codecs Opus, VP8 and H.264
 // (packetization mode 1, profile-level-id 42e01f; NACK and PLI feedback on video), the ssrc-audio-level and mid header extensions, and an
 // explicit interceptor chain: the loss simulator (when DropRate > 0), NACK generator and
-// responder, receiver and sender reports. No default interceptors are registered.
+// responder, receiver and sender reports, and with TransportCC the transport-wide-cc
+// header extension and TWCC feedback. No default interceptors are registered.
 func NewAPI(cfg PeerConfig) (*webrtc.API, error) {
 	if cfg.Network != nil {
 		return nil, fmt.Errorf("client: NewAPI cannot own a network switch's socket: %w", ErrInvalidConfig)
@@ -158,7 +166,8 @@ func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
 		return nil, parts, err
 	}
 	media := &webrtc.MediaEngine{}
-	videoFeedback := videoFeedbackTypes(cfg.Downlink != nil)
+	transportCC := cfg.TransportCC || cfg.Downlink != nil
+	videoFeedback := videoFeedbackTypes(transportCC)
 	codecs := []struct {
 		params webrtc.RTPCodecParameters
 		kind   webrtc.RTPCodecType
@@ -189,7 +198,7 @@ func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
 		{RIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}}, // simulcast layers (simulcast.go)
 		{AudioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
 	}
-	if cfg.Downlink != nil {
+	if transportCC {
 		extensions = append(extensions, struct {
 			uri   string
 			kinds []webrtc.RTPCodecType
@@ -212,11 +221,22 @@ func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
 	if cfg.Downlink != nil {
 		// The bottleneck, then the TWCC feedback sender, which so reports its losses.
 		registry.Add(cfg.Downlink)
+	}
+	if transportCC {
 		feedback, err := twcc.NewSenderInterceptor()
 		if err != nil {
 			return nil, parts, fmt.Errorf("client: twcc feedback sender: %w", err)
 		}
 		registry.Add(feedback)
+	}
+	if cfg.TransportCC {
+		// The first factories wrap the network writer, so this one sees every packet that
+		// leaves, the NACK responder's retransmissions included, and numbers it.
+		numbering, err := twcc.NewHeaderExtensionInterceptor()
+		if err != nil {
+			return nil, parts, fmt.Errorf("client: twcc header extension: %w", err)
+		}
+		registry.Add(numbering)
 	}
 	if cfg.DropRate > 0 {
 		parts.dropper = &dropInterceptorFactory{rate: cfg.DropRate, seed: cfg.DropSeed}

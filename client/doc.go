@@ -14,7 +14,7 @@
 // candidates until the remote description is set (the two trickle races).
 //
 // Goroutines and state:
-//   - Conn (conn.go, events.go, media.go): the reader goroutine owns socket reads,
+//   - Conn (conn.go, events.go, media.go, mediastate.go): the reader goroutine owns socket reads,
 //     completes pending requests (map by id under pendingMu) and appends notifications to
 //     the event log; the handler goroutine runs On handlers in order; the media worker
 //     goroutine applies the server's offer/trickle notifications one at a time and owns
@@ -55,7 +55,10 @@
 //
 // Every PeerConnection gets its own webrtc.API (NewAPI): Opus, VP8 and H.264, the mid and
 // ssrc-audio-level header extensions, and an explicit interceptor chain (optional loss
-// simulator, NACK generator and responder, RTCP receiver and sender reports). The loss
+// simulator, NACK generator and responder, RTCP receiver and sender reports; with
+// PeerConfig.TransportCC also transport-wide congestion control as browsers negotiate it:
+// the transport-wide-cc extension numbering what it sends and TWCC feedback on what it
+// receives). The loss
 // simulator drops after SRTP decryption, so it turns off SRTP replay protection (the
 // repairs reuse sequence numbers SRTP has already seen); it only drops packets of streams
 // that negotiated NACK, since other losses could never be repaired.

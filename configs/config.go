@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/cluster"
-	"github.com/parley-rtc/parley/ops/sqlrecords"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -27,7 +27,7 @@ type Config struct {
 	Auth      signaling.AuthConfig `mapstructure:"auth"`
 	Signaling signaling.Config     `mapstructure:"signaling"`
 	TURN      turn.Config          `mapstructure:"turn"`
-	Records   sqlrecords.Config    `mapstructure:"records"`
+	Records   records.Config       `mapstructure:"records"`
 	Admin     AdminConfig          `mapstructure:"admin"`
 	Webhooks  webhooks.Config      `mapstructure:"webhooks"`
 
@@ -103,7 +103,7 @@ func Default() Config {
 		Signaling: signaling.DefaultConfig(),
 		Limits:    signaling.DefaultLimitsConfig(),
 		TURN:      turn.DefaultConfig(),
-		Records:   sqlrecords.DefaultConfig(),
+		Records:   records.DefaultConfig(),
 		Webhooks:  webhooks.DefaultConfig(),
 		Cluster:   cluster.DefaultConfig(),
 	}

@@ -98,9 +98,13 @@ func checkNoErrors(t *testing.T, bs ...*browser) {
 	}
 }
 
+// labPath is the engine lab page (web/demo/lab/), the SDK without the call kit, which
+// the engine's browser tests drive; the demo page at / is built on the kit (kit_test.go).
+const labPath = "/lab/"
+
 func signIn(b *browser, baseURL, userID string) {
 	b.t.Helper()
-	signInAt(b, baseURL+"/", userID)
+	signInAt(b, baseURL+labPath, userID)
 }
 
 // signedInBrowsers starts one browser per name (newBrowsers) and signs each in on the
@@ -131,6 +135,13 @@ func signInAt(b *browser, pageURL, userID string) {
 // waitMediaFlowing waits until b decodes video and receives audio, then checks that both
 // keep growing.
 func waitMediaFlowing(t *testing.T, b *browser) mediaStats {
+	t.Helper()
+	return waitMediaFlowingOf(t, b, statsJS)
+}
+
+// waitMediaFlowingOf is waitMediaFlowing with statsJS, a statsJS-like expression (for
+// pages other than the demo page).
+func waitMediaFlowingOf(t *testing.T, b *browser, statsJS string) mediaStats {
 	t.Helper()
 	waitFor[bool](b, "decoded video and received audio", `(async () => {
 	  const s = await (`+statsJS+`);

@@ -1,5 +1,7 @@
 // Package web serves Parley's browser side: the SDK (sdk/parley.js and the modules it
-// imports, at /sdk/) and the demo page (demo/, at /), both embedded in the binary, plus
+// imports, with its package.json and TypeScript declarations parley.d.ts, at /sdk/, with
+// CORS headers for Options.AllowedOrigins) and the demo page (demo/, at /), both embedded
+// in the binary, plus
 // the development-only endpoints POST /dev/usersig (a userSig) and POST /dev/roomgrant (a
 // room grant for joinRoom), which exist only when Options.DevMode is set (auth.dev_mode).
 //
@@ -13,5 +15,14 @@
 // grant dev endpoint and its request parser). The browser tests (browser_test.go and the
 // others that use harness_test.go) drive headless Chromium against a full in-process
 // server inside a private network namespace; firstframe_test.go measures accept → first
-// decoded remote frame with the SDK's early media on and off.
+// decoded remote frame with the SDK's early media on and off. examples/other-origin (not
+// embedded) is an app page on its own origin that imports the SDK: otherorigin_test.go,
+// devices_test.go, callparams_test.go and effects_test.go (background blur with MediaPipe's
+// model) call through it, tsc_test.go type-checks it and the declarations, and cors_test.go
+// checks the /sdk/ CORS headers; segmentation_test.go measures the model's cost.
+//
+// The call kit (kit/, at /kit/, with the same CORS headers as /sdk/) is the
+// <parley-call-kit> and <parley-call-history> web components; the demo page at / is built
+// on it, and demo/lab/ (at /lab/) is the page of the SDK alone that the engine's browser
+// tests drive (labPath). kit_test.go drives the kit on the demo page.
 package web

@@ -169,7 +169,7 @@ func TestBrowserAcceptToFirstFrame(t *testing.T) {
 		if !early {
 			q.Set("earlyMedia", "0")
 		}
-		page := srv.URL + "/?" + q.Encode()
+		page := srv.URL + labPath + "?" + q.Encode()
 		for _, b := range bs {
 			if mode[b] != page {
 				signInAt(b, page, b.name)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,13 @@ type testServer struct {
 
 func startTestServer(t *testing.T, devMode bool) *testServer {
 	t.Helper()
+	return startTestServerFor(t, devMode, nil)
+}
+
+// startTestServerFor is startTestServer whose signaling.allowed_origins (WebSocket origin
+// check and the SDK's CORS) are allowedOrigins.
+func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *testServer {
+	t.Helper()
 	logger := testLogger()
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
@@ -60,6 +68,7 @@ func startTestServer(t *testing.T, devMode bool) *testServer {
 		Room:      room.DefaultConfig(),
 	}
 	cfg.Auth.DevMode = devMode
+	cfg.Signaling.AllowedOrigins = allowedOrigins
 	if !devMode {
 		cfg.Auth.Apps = []signaling.AppCredential{{SDKAppID: 1400000002, Secret: "a-production-like-secret-0123456789"}}
 	}
@@ -67,7 +76,7 @@ func startTestServer(t *testing.T, devMode bool) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{DevMode: devMode, DevSDKAppID: cfg.Auth.Apps[0].SDKAppID, Logger: logger}
+	opts := Options{DevMode: devMode, DevSDKAppID: cfg.Auth.Apps[0].SDKAppID, AllowedOrigins: allowedOrigins, Logger: logger}
 	if devMode {
 		verifier, err := signaling.NewVerifier(cfg.Auth)
 		if err != nil {
@@ -226,6 +235,18 @@ func (b *browser) dumpOutput() {
 	}
 }
 
+// outputContains reports whether a console message or exception of the page contains s.
+func (b *browser) outputContains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.output {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // do runs chromedp steps with a deadline.
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
@@ -240,7 +261,14 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 // eval evaluates a JavaScript expression (awaiting a promise) and returns its value.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	return evalWithin[T](b, expr, 30*time.Second)
+}
+
+// evalWithin is eval with a deadline d, for a promise that takes long (or a page whose
+// main thread is busy for long stretches).
+func evalWithin[T any](b *browser, expr string, d time.Duration) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, d)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {

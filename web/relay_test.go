@@ -193,7 +193,7 @@ func TestBrowserRelayOnlyCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.do(chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
+		b.do(chromedp.Navigate(srv.URL+labPath), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
 		if !eval[bool](b, fmt.Sprintf(relayEngineJS, signaling.DevSDKAppID, user, sig)) {
 			t.Fatalf("%s: login failed", user)
 		}

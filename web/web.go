@@ -6,11 +6,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-//go:embed sdk demo
+//go:embed sdk demo kit
 var files embed.FS
 
 // ErrNoMinter: Options.DevMode is set but Options.MintUserSig or MintRoomGrant is nil.
@@ -38,6 +39,11 @@ type Options struct {
 	// DevUserSigTTL is the lifetime of development userSigs and room grants (0 →
 	// DefaultDevUserSigTTL).
 	DevUserSigTTL time.Duration
+	// AllowedOrigins are the browser origins (scheme://host[:port], or "*" for any) whose
+	// pages may import the SDK from /sdk/: its responses to them carry
+	// Access-Control-Allow-Origin. The server passes signaling.allowed_origins, the origins
+	// that may open a signaling socket, so an app page that may call may also load the SDK.
+	AllowedOrigins []string
 	// Now is the clock (nil → time.Now).
 	Now func() time.Time
 	// Logger receives request errors (nil → discarded).
@@ -52,8 +58,8 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Handler serves the demo page at /, the SDK at /sdk/ and, in dev mode, POST /dev/usersig
-// and POST /dev/roomgrant.
+// Handler serves the demo page at /, the SDK at /sdk/, the call kit at /kit/ and, in dev
+// mode, POST /dev/usersig and POST /dev/roomgrant.
 // Mount it at "/" next to the server's other routes (GET /ws, GET /healthz). Options that
 // fail Validate leave the dev endpoint out and log why.
 func Handler(opts Options) http.Handler {
@@ -64,9 +70,10 @@ func Handler(opts Options) http.Handler {
 	mux := http.NewServeMux()
 	sdk := mustSub("sdk")
 	demo := mustSub("demo")
-	mux.Handle("/sdk/", onlyGet(http.StripPrefix("/sdk/", http.FileServerFS(sdk))))
+	mux.Handle("/sdk/", onlyGet(withCORS(opts.AllowedOrigins, http.StripPrefix("/sdk/", http.FileServerFS(sdk)))))
 	mux.Handle("/", onlyGet(http.FileServerFS(demo)))
 	mux.Handle("/dev/", http.NotFoundHandler())
+	mux.Handle("/kit/", onlyGet(withCORS(opts.AllowedOrigins, http.StripPrefix("/kit/", http.FileServerFS(mustSub("kit"))))))
 	switch err := opts.Validate(); {
 	case err != nil:
 		logger.Error("development userSig and room grant endpoints disabled", "error", err)
@@ -107,6 +114,32 @@ func onlyGet(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withCORS lets pages of the allowed origins read the responses of next (the SDK's
+// modules: a module script of another origin is fetched in CORS mode and runs only with
+// Access-Control-Allow-Origin). An allowed Origin is echoed; another origin, or a request
+// without Origin, gets no CORS header. Vary: Origin tells caches that the answer depends on
+// it. The SDK is fetched with plain GETs, so there is no preflight (OPTIONS is a 405).
+func withCORS(allowed []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Origin")
+		if origin := r.Header.Get("Origin"); origin != "" && originAllowed(allowed, origin) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// originAllowed reports whether origin is in allowed (as signaling.allowed_origins
+// compares: case-insensitive, a trailing slash of the configured origin ignored, "*" any).
+func originAllowed(allowed []string, origin string) bool {
+	for _, a := range allowed {
+		if a == "*" || strings.EqualFold(strings.TrimSuffix(a, "/"), origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // mustSub is a subtree of the embedded files; the directories are compiled in, so a

@@ -8,6 +8,9 @@
 //	parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
 //	parley-bench callsetup --duration 20s            call setup: early media off/on, signaling-only setups/s
+//	parley-bench --start-server --scenario c --cpuprofile c.pprof   a CPU profile of the server's window
+//	parley-bench --url ws://a:7880/ws --url ws://b:7880/ws --scenario calls --calls 20 --hold 3s
+//	parley-bench --start-server --nodes 2 --scenario calls --calls 20 --hold 3s   per-node CPU
 //
 // Publishers send synthetic media (every payload carries its send time, so latency is
 // measured) unless --video-file (VP8 IVF) or --audio-file (Opus Ogg) is given: then they
@@ -66,10 +69,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type options struct {
 	cfg         bench.Config
 	startServer bool
+	nodes       int // servers to start with startServer
 	serverBin   string
-	out         string
-	compare     string
-	quiet       bool
+	// cpuProfile (with startServer) is where the server writes its CPU profile of the
+	// window; signalProfile toggles the profile of servers given by pid.
+	cpuProfile    string
+	signalProfile bool
+	out           string
+	compare       string
+	quiet         bool
 }
 
 // size parses WIDTHxHEIGHT.
@@ -98,13 +106,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	var (
 		o           options
+		nf          nodeFlags
 		sc          bench.Scenario
 		scenario    string
 		config      string
 		logLevel    string
 		noSimulcast bool
 	)
-	fs.StringVar(&o.cfg.URL, "url", "ws://127.0.0.1:7880/ws", "signaling WebSocket URL of the server")
+	fs.Var(listFlag{&nf.urls}, "url", "signaling WebSocket URL of the server (default "+defaultURL+"); repeat it (or use commas) for several nodes: rooms and calls are spread over them in turn")
 	fs.IntVar(&o.cfg.AppID, "app", token.DevSDKAppID, "SDKAppID the userSigs are minted for")
 	fs.StringVar(&o.cfg.Secret, "secret", token.DevSecret, "the app's secret (HS256) to mint userSigs")
 	fs.StringVar(&scenario, "scenario", "room", "room | calls | churn | a1 | a2 | b | c (reference loads)")
@@ -132,15 +141,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&sc.SignalingOnly, "signaling-only", false, "calls without media: each pair logs in once and repeats call, accept, onCallBegin, hangup, onCallEnd (--hold between; 0: at once); reports setups/s")
 	fs.Float64Var(&sc.ChurnRate, "churn-rate", 0, "churn: users joining per second (default ramp)")
 	fs.BoolVar(&sc.ChurnVideo, "churn-video", false, "churning users also publish video")
+	fs.BoolVar(&sc.NoTransportCC, "no-transport-cc", false, "clients negotiate no transport-wide congestion control (by default they do, as browsers: the server's congestion control is measured)")
 	fs.Float64Var(&sc.Ramp, "ramp", bench.DefaultRamp, "participants joining per second")
 	fs.DurationVar(&sc.Settle, "settle", bench.DefaultSettle, "wait after the last join before measuring")
 	fs.DurationVar(&sc.Duration, "duration", bench.DefaultDuration, "measurement window (60s, as the reference loads)")
 	fs.DurationVar(&o.cfg.JoinTimeout, "join-timeout", bench.DefaultJoinTimeout, "one participant's join")
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.compare, "compare", "", "print the differences to this earlier JSON report")
-	fs.IntVar(&o.cfg.ServerPID, "server-pid", 0, "pid of a local server to sample through /proc")
-	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "server /metrics URL (default derived from --url)")
+	fs.Var(listFlag{&nf.pids}, "server-pid", "pid of a local server to sample through /proc (one per --url, in order)")
+	fs.Var(listFlag{&nf.metrics}, "metrics-url", "server /metrics URL (default derived from --url; one per --url, in order)")
 	fs.BoolVar(&o.startServer, "start-server", false, "start a parley server on free loopback ports and measure it")
+	fs.IntVar(&o.nodes, "nodes", 1, "with --start-server: start this many independent servers and spread the load over them")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --start-server: the server writes a CPU profile of the measurement window to FILE (FILE.1, FILE.2 … with --nodes); read it with go tool pprof")
+	fs.BoolVar(&o.signalProfile, "signal-profile", false, "send SIGUSR1 to each --server-pid at the window's start and end: a server run with --cpuprofile FILE --cpuprofile-signal profiles the window (SIGUSR1 kills a process without that flag)")
 	fs.StringVar(&o.serverBin, "server-bin", "", "parley binary for --start-server (default: next to parley-bench, then $PATH)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.StringVar(&logLevel, "log-level", "error", "bench log level: debug, info, warn, error")
@@ -185,7 +198,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"hold": func() { base.Hold = sc.Hold }, "call-video": func() { base.CallVideo = sc.CallVideo },
 		"early-media": func() { base.EarlyMedia = sc.EarlyMedia }, "signaling-only": func() { base.SignalingOnly = sc.SignalingOnly },
 		"churn-rate": func() { base.ChurnRate = sc.ChurnRate }, "churn-video": func() { base.ChurnVideo = sc.ChurnVideo },
-		"ramp": func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
+		"no-transport-cc": func() { base.NoTransportCC = sc.NoTransportCC },
+		"ramp":            func() { base.Ramp = sc.Ramp }, "settle": func() { base.Settle = sc.Settle },
 		"duration": func() { base.Duration = sc.Duration },
 	}
 	for name, fn := range apply {
@@ -206,8 +220,27 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if !o.quiet {
 		o.cfg.Progress = stderr
 	}
-	if o.startServer && set["url"] {
-		return o, errors.New("--start-server picks its own URL; drop --url")
+	switch {
+	case o.startServer && (set["url"] || set["server-pid"] || set["metrics-url"]):
+		return o, errors.New("--start-server picks its own URL; drop --url, --server-pid and --metrics-url")
+	case o.nodes < 1:
+		return o, fmt.Errorf("--nodes %d: at least one", o.nodes)
+	case o.nodes > 1 && !o.startServer:
+		return o, errors.New("--nodes starts servers: it needs --start-server (give running servers as several --url)")
+	case o.cpuProfile != "" && !o.startServer:
+		return o, errors.New("--cpuprofile profiles a server parley-bench starts (--start-server); for a running server use --signal-profile")
+	case o.signalProfile && o.startServer:
+		return o, errors.New("--signal-profile is for servers given by --server-pid; with --start-server use --cpuprofile FILE")
+	}
+	nodes, err := nf.nodes()
+	if err != nil {
+		return o, err
+	}
+	o.cfg.Nodes = nodes
+	if o.signalProfile {
+		if err := signalProfiles(&o.cfg, stderr); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }
@@ -215,16 +248,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // runOnce runs the configured scenario, starting a server first with --start-server.
 func runOnce(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
 	if o.startServer {
-		srv, err := startServer(ctx, o.serverBin)
+		nodes, stop, err := startServers(ctx, o.serverBin, o.nodes, o.cpuProfile, stderr)
 		if err != nil {
 			return nil, err
 		}
 		defer func() {
-			if err := srv.stop(); err != nil {
-				fmt.Fprintf(stderr, "parley-bench: server: %v (log: %s)\n", err, srv.logPath)
+			stop()
+			for i := range o.nodes {
+				if o.cpuProfile != "" {
+					fmt.Fprintf(stderr, "CPU profile of the window: %s (go tool pprof -top %s)\n", profilePath(o.cpuProfile, i, o.nodes), profilePath(o.cpuProfile, i, o.nodes))
+				}
 			}
 		}()
-		o.cfg.URL, o.cfg.ServerPID, o.cfg.MetricsURL = srv.wsURL, srv.pid, srv.metricsURL
+		o.cfg.Nodes = nodes
+		if o.cpuProfile != "" {
+			if err := signalProfiles(&o.cfg, stderr); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return bench.Run(ctx, o.cfg)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,6 +177,87 @@ func TestCallSetupTables(t *testing.T) {
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown without %q:\n%s", want, md.String())
+		}
+	}
+}
+
+// TestParseNodeFlags: several --url are several nodes, with their pids and metrics URLs
+// in the same order; the node and profile flags refuse what cannot work.
+func TestParseNodeFlags(t *testing.T) {
+	load := []string{"--scenario", "calls", "--calls", "2"}
+	tests := []struct {
+		name  string
+		args  []string
+		nodes []bench.Node
+		err   string
+	}{
+		{"default", nil, []bench.Node{{URL: defaultURL}}, ""},
+		{"two urls", []string{"--url", "ws://127.0.0.1:1/ws", "--url", "ws://127.0.0.1:2/ws", "--server-pid", "11,12"},
+			[]bench.Node{{URL: "ws://127.0.0.1:1/ws", PID: 11}, {URL: "ws://127.0.0.1:2/ws", PID: 12}}, ""},
+		{"metrics per url", []string{"--url", "ws://a:1/ws,ws://b:2/ws", "--metrics-url", "http://a:9/metrics", "--metrics-url", "http://b:9/metrics"},
+			[]bench.Node{{URL: "ws://a:1/ws", MetricsURL: "http://a:9/metrics"}, {URL: "ws://b:2/ws", MetricsURL: "http://b:9/metrics"}}, ""},
+		{"pids do not match", []string{"--url", "ws://a:1/ws,ws://b:2/ws", "--server-pid", "11"}, nil, "1 --server-pid for 2 --url"},
+		{"bad pid", []string{"--server-pid", "x"}, nil, "not a pid"},
+		{"empty url", []string{"--url", "ws://a:1/ws,"}, nil, "empty value"},
+		{"nodes without start-server", []string{"--nodes", "2"}, nil, "needs --start-server"},
+		{"no nodes", []string{"--start-server", "--nodes", "0"}, nil, "at least one"},
+		{"start-server and pid", []string{"--start-server", "--server-pid", "3"}, nil, "drop --url, --server-pid"},
+		{"cpuprofile without start-server", []string{"--cpuprofile", "cpu.pprof"}, nil, "--start-server"},
+		{"signal-profile without pid", []string{"--signal-profile"}, nil, "needs the servers' pids"},
+		{"signal-profile with start-server", []string{"--start-server", "--signal-profile"}, nil, "use --cpuprofile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			o, err := parseFlags(append(slices.Clone(load), tt.args...), &stderr)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.cfg.Nodes, tt.nodes) {
+				t.Fatalf("nodes %+v, want %+v", o.cfg.Nodes, tt.nodes)
+			}
+		})
+	}
+	o, err := parseFlags(append(slices.Clone(load), "--server-pid", "11", "--signal-profile"), io.Discard)
+	if err != nil || o.cfg.WindowStart == nil || o.cfg.WindowEnd == nil {
+		t.Errorf("--signal-profile: window hooks not set (%v)", err)
+	}
+}
+
+// TestMarkdownOnlyThisRun: docs/benchmarks.md shows each load's CPU in % of one core and
+// its CPU-seconds per 1000 forwarded packets, all from the suite's own runs, and no
+// figures of another server or another day.
+func TestMarkdownOnlyThisRun(t *testing.T) {
+	c, err := bench.Reference("c", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &bench.Report{Scenario: c, Joined: 64, Target: 64, Server: bench.ServerStats{
+		CPUPercent: 75, CPUSecondsPer1000: 0.0163, ForwardedPerSec: 46000, ForwardedPerCoreSecond: 61333,
+		ForwardedMbps: 200, RSSMaxMB: 300, ForwardedSource: "metrics",
+	}}
+	var md strings.Builder
+	writeMarkdown(&md, suiteOptions{outDir: "bin/bench-results", duration: time.Minute}, []suiteRun{{group: "reference", scenario: c, rep: rep}}, "1 1 1", time.Minute)
+	for _, want := range []string{
+		"| load | users | fwd pkt/s | fwd Mb/s | server CPU (% of one core) | CPU-s / 1000 pkts |",
+		"| c | 64/64 | 46000 | 200.0 | 75 % | 0.0163 | 61333 |",
+		"negotiate transport-wide congestion control",
+		"--cpuprofile c.pprof",
+		"--nodes 2",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown without %q", want)
+		}
+	}
+	for _, unwanted := range []string{"another SFU", "Reference figures", "a1 ≈"} {
+		if strings.Contains(md.String(), unwanted) {
+			t.Errorf("markdown has %q: figures not measured in this run", unwanted)
 		}
 	}
 }

@@ -47,6 +47,11 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario calls --signaling-only --calls 32 --call-rate 50 --duration 20s\n")
 	fmt.Fprintf(w, "# the call setup section alone (early media off/on, signaling-only setups/s at 1, 8, 32 pairs):\n")
 	fmt.Fprintf(w, "bin/parley-bench callsetup --duration 20s\n")
+	fmt.Fprintf(w, "# c with a CPU profile of the server during the window (go tool pprof -top bin/parley c.pprof):\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario c --cpuprofile c.pprof --out c.json\n")
+	fmt.Fprintf(w, "# calls over two independent servers (both parties of a call on one node), per-node CPU in the report:\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --nodes 2 --scenario calls --calls 20 --call-video --hold 3s\n")
+	fmt.Fprintf(w, "bin/parley-bench --url ws://10.0.0.1:7880/ws --url ws://10.0.0.2:7880/ws --scenario calls --calls 20 --hold 3s\n")
 	fmt.Fprintf(w, "# against a running server, comparing with an earlier report:\n")
 	fmt.Fprintf(w, "bin/parley-bench --url ws://127.0.0.1:7880/ws --server-pid $(pidof parley) --scenario a1 --compare a1.json\n```\n\n")
 
@@ -54,8 +59,13 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "- **Forwarded packets**: the server's `parley_forwarded_packets_total` from `/metrics` (every RTP packet\n")
 	fmt.Fprintf(w, "  sent to subscribers, retransmissions included); without it, what the subscribers received plus what\n")
 	fmt.Fprintf(w, "  they lost (column *source*). Forwarded Mb/s counts RTP payload bytes (the server's counter).\n")
-	fmt.Fprintf(w, "- **CPU-s / 1000 pkts**: server user+system CPU seconds (`/proc/<pid>/stat`) in the window divided by\n")
-	fmt.Fprintf(w, "  forwarded packets / 1000; **pkts/s per core** is its inverse scaled to one core-second.\n")
+	fmt.Fprintf(w, "- **Server CPU**: server user+system CPU seconds (`/proc/<pid>/stat`) in the window per second of it, in\n")
+	fmt.Fprintf(w, "  %% of one core (200 %% = two cores busy).\n")
+	fmt.Fprintf(w, "- **CPU-s / 1000 pkts**: those CPU seconds divided by forwarded packets / 1000; **pkts/s per core** is\n")
+	fmt.Fprintf(w, "  its inverse scaled to one core-second.\n")
+	fmt.Fprintf(w, "- **Congestion control**: the bench's clients negotiate transport-wide congestion control as browsers\n")
+	fmt.Fprintf(w, "  do (transport-wide-cc numbers on what they send, TWCC feedback on what they receive), so the\n")
+	fmt.Fprintf(w, "  server's feedback and estimators run and are part of its CPU (`--no-transport-cc` turns it off).\n")
 	fmt.Fprintf(w, "- **Loss**: from each received track's RTP sequence numbers (expected − received) in the window.\n")
 	fmt.Fprintf(w, "- **Latency**: receive time − send time carried in every synthetic payload (same clock), p50/p95/p99;\n")
 	fmt.Fprintf(w, "  n/a for media files, which carry no send time. **Jitter** (table and JSON): RFC 3550 interarrival\n")
@@ -88,7 +98,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	writeFileMediaSection(w)
 	fmt.Fprintf(w, "## Reference loads and the standard suite\n\n")
 	fmt.Fprintf(w, "Window %s each for the reference loads (a1 also with H.264 as a1-h264; c also with 90 and 130 subscribers as c-90 and c-130), %s for calls and churn.\n\n", o.duration, o.otherDuration)
-	fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
+	fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU (%% of one core) | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		if r.group != "reference" && r.group != "calls" && r.group != "churn" {
@@ -96,8 +106,8 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 		}
 		row(w, r)
 	}
-	fmt.Fprintf(w, "\nReference figures of another SFU on this machine kind (CPU-s per 1000 forwarded packets): a1 ≈ 0.035,\n")
-	fmt.Fprintf(w, "a2 ≈ 0.023, b ≈ 0.026, c ≈ 0.020.\n\n")
+	fmt.Fprintf(w, "\nEvery figure above was measured in this run; the report compares nothing with figures of other\n")
+	fmt.Fprintf(w, "runs or other servers.\n\n")
 	for _, r := range runs {
 		if r.group == "calls" && r.rep != nil && r.rep.Calls != nil {
 			fmt.Fprintf(w, "Calls (%s): %s.\n", r.rep.Scenario.Name, callsSummary(r.rep))
@@ -134,7 +144,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 			stopReason = "the step list or the time budget ended first; the limit is higher"
 		}
 		fmt.Fprintf(w, "### %s\n\n**Sustained: %d %s** (stopped: %s).\n\n", sr.name, best, sr.unit, stopReason)
-		fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
+		fmt.Fprintf(w, "| load | users | fwd pkt/s | fwd Mb/s | server CPU (%% of one core) | CPU-s / 1000 pkts | pkts/s per core | RSS max | loss | audio p50/p95/p99 ms | video p50/p95/p99 ms | join p50/p95 ms | first frame p50/p95 ms | machine busy | source |\n")
 		fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range steps {
 			row(w, r)

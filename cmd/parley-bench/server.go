@@ -64,7 +64,7 @@ func freeUDPPort() (int, error) {
 
 // startServer runs the parley binary on free ports (TURN off, warnings logged to a
 // temporary file, the per-user invitation limit raised) and waits for /healthz.
-func startServer(ctx context.Context, bin string) (*server, error) {
+func startServer(ctx context.Context, bin string, extraArgs ...string) (*server, error) {
 	bin, err := findServerBinary(bin)
 	if err != nil {
 		return nil, err
@@ -88,6 +88,7 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 		// One signaling-only pair repeats calls far faster than a user's invitation
 		// limit (60 a minute) allows: raise it to its maximum.
 		"--limits.invitations_per_minute=100000", "--limits.invitations_burst=100000")
+	cmd.Args = append(cmd.Args, extraArgs...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()

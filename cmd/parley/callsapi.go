@@ -13,13 +13,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/parley-rtc/parley/ops/sqlrecords"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
-// callLister is what the calls API reads (sqlrecords.Store).
+// callLister is what the calls API reads (records.Store).
 type callLister interface {
-	List(ctx context.Context, f sqlrecords.Filter) ([]protocol.CallRecord, error)
+	List(ctx context.Context, f records.Filter) ([]protocol.CallRecord, error)
 }
 
 // callsAPI serves GET /api/v1/calls?sdkAppId=&userId=&begin=&end=&result=&limit= to operators who
@@ -76,19 +76,19 @@ func (a *callsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // result (0 any, 1 missed, 2 incoming, 3 outgoing) and limit (1..1000, default 1000).
 // A query string that does not parse is an error: r.URL.Query() would drop the pairs it
 // cannot read (";" separators, bad escapes) and so widen the filter to every user.
-func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
+func parseCallsFilter(r *http.Request) (records.Filter, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return sqlrecords.Filter{}, fmt.Errorf("query string: %v (separate parameters with &, percent-encode other characters)", err)
+		return records.Filter{}, fmt.Errorf("query string: %v (separate parameters with &, percent-encode other characters)", err)
 	}
 	for key := range q {
 		switch key {
 		case "sdkAppId", "userId", "begin", "end", "result", "limit":
 		default:
-			return sqlrecords.Filter{}, fmt.Errorf("unknown parameter %q", key)
+			return records.Filter{}, fmt.Errorf("unknown parameter %q", key)
 		}
 	}
-	f := sqlrecords.Filter{UserID: q.Get("userId")}
+	f := records.Filter{UserID: q.Get("userId")}
 	if len(f.UserID) > 256 {
 		return f, fmt.Errorf("userId: longer than 256 bytes")
 	}
@@ -117,8 +117,8 @@ func parseCallsFilter(r *http.Request) (sqlrecords.Filter, error) {
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > sqlrecords.MaxListLimit {
-			return f, fmt.Errorf("limit: %q is not 1..%d", s, sqlrecords.MaxListLimit)
+		if err != nil || n < 1 || n > records.MaxListLimit {
+			return f, fmt.Errorf("limit: %q is not 1..%d", s, records.MaxListLimit)
 		}
 		f.Limit = n
 	}

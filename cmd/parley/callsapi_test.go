@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/parley-rtc/parley/ops/sqlrecords"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -34,7 +34,7 @@ func FuzzCallsFilter(f *testing.F) {
 		if fl.Result < protocol.CallResultUnknown || fl.Result > protocol.CallResultOutgoing {
 			t.Fatalf("%q: result %d", query, fl.Result)
 		}
-		if fl.Limit < 0 || fl.Limit > sqlrecords.MaxListLimit || len(fl.UserID) > 256 {
+		if fl.Limit < 0 || fl.Limit > records.MaxListLimit || len(fl.UserID) > 256 {
 			t.Fatalf("%q: limit %d, user %d bytes", query, fl.Limit, len(fl.UserID))
 		}
 	})

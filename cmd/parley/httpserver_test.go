@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,25 @@ func TestStartupLogNamesConveniences(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSDKCORSFromAllowedOrigins: the server hands signaling.allowed_origins to the web
+// handler, so a page of a listed origin may import the SDK from /sdk/ and another may not.
+func TestSDKCORSFromAllowedOrigins(t *testing.T) {
+	cfg := configs.Default()
+	cfg.Signaling.AllowedOrigins = []string{"https://app.example"}
+	h, err := newWebHandler(cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for origin, want := range map[string]string{"https://app.example": "https://app.example", "https://other.example": ""} {
+		req := httptest.NewRequest(http.MethodGet, "/sdk/parley.js", nil)
+		req.Header.Set("Origin", origin)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Access-Control-Allow-Origin"); rec.Code != http.StatusOK || got != want {
+			t.Errorf("Origin %s: status %d, Access-Control-Allow-Origin %q, want 200 and %q", origin, rec.Code, got, want)
+		}
 	}
 }

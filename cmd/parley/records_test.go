@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -46,11 +48,14 @@ func getCalls(t *testing.T, r *running, query, auth string) (int, CallsResponse)
 	return resp.StatusCode, out
 }
 
-// TestRecordsSurviveRestartAndAdminAPI: a call's records are written to the SQLite file,
-// are still there after the server restarts (queryRecentCalls and the admin API read
-// them), and the admin API refuses a missing or wrong key.
+// TestRecordsSurviveRestartAndAdminAPI: a call's records are written to the database of
+// each records.driver, are still there after the server restarts (queryRecentCalls and the
+// admin API read them), and the admin API refuses a missing or wrong key.
 func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
-	cfg := testConfig(t)
+	forEachRecordsDriver(t, testRecordsSurviveRestartAndAdminAPI)
+}
+
+func testRecordsSurviveRestartAndAdminAPI(t *testing.T, cfg configs.Config) {
 	cfg.Admin.APIKey = testAdminKey
 	first := startServe(t, cfg)
 	alice, bob := login(t, first.wsURL(), "alice"), login(t, first.wsURL(), "bob")
@@ -62,6 +67,10 @@ func TestRecordsSurviveRestartAndAdminAPI(t *testing.T) {
 	if _, err := bob.WaitCallEnd(ctx); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 20*time.Second, "both records written", func() bool {
+		m := scrape(t, first)
+		return m["parley_records_written_total"] == 2 && m["parley_records_dropped_total"] == 0 && m["parley_records_queued"] == 0
+	})
 	if err, _ := first.stop(t, 20*time.Second); err != nil {
 		t.Fatalf("first server: %v", err)
 	}
@@ -134,7 +143,7 @@ func TestAdminAPIDisabledWithoutKey(t *testing.T) {
 
 // TestSIGTERMDuringCallExitsZeroWithRecord sends a real SIGTERM to the test process while
 // runServe (the command's code path) serves a call: the call ends with its records in the
-// SQLite file and runServe returns exit code 0 within the drain timeout.
+// SQLite file and runServe returns exit code 0 once the drain timeout ends the call.
 func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "calls.db")
@@ -168,11 +177,11 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit code %d after SIGTERM: %s", code, stderr.String())
 		}
-		if took := time.Since(sent); took > drain {
-			t.Fatalf("exited %s after SIGTERM, more than drain_timeout %s", took, drain)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("parley did not exit after SIGTERM")
+		t.Logf("exited %s after SIGTERM (drain_timeout %s)", time.Since(sent), drain)
+	case <-time.After(drain + 30*time.Second):
+		// The call never ends by itself: only the drain deadline ends it. The slack is for a
+		// busy machine, not a bound on how fast shutdown is.
+		t.Fatalf("parley did not exit within drain_timeout %s (+30 s) after SIGTERM", drain)
 	}
 	if _, err := alice.WaitEvent(ctxFor(t, 5*time.Second), protocol.EventServerDraining, nil); err != nil {
 		t.Fatalf("alice was not told the server drains: %v", err)
@@ -187,5 +196,20 @@ func TestSIGTERMDuringCallExitsZeroWithRecord(t *testing.T) {
 		if err != nil || len(recs) != 1 || recs[0].CallID != started.CallID {
 			t.Fatalf("%s's records after SIGTERM: %+v %v", user, recs, err)
 		}
+	}
+}
+
+// forEachRecordsDriver runs test once per records.driver, as a subtest named after it,
+// with testConfig's configuration using that driver (postgres: a server of the
+// subtest's own).
+func forEachRecordsDriver(t *testing.T, test func(t *testing.T, cfg configs.Config)) {
+	for _, driver := range []string{records.DriverSQLite, records.DriverPostgres} {
+		t.Run(driver, func(t *testing.T) {
+			cfg := testConfig(t)
+			if driver == records.DriverPostgres {
+				cfg.Records.Driver, cfg.Records.PostgresDSN = driver, testservers.StartPostgres(t)
+			}
+			test(t, cfg)
+		})
 	}
 }

@@ -19,6 +19,8 @@ import (
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("parley", pflag.ContinueOnError)
 	configPath := fs.String("config", "", "YAML configuration file (see configs/parley.yaml)")
+	cpuProfilePath := fs.String("cpuprofile", "", "write a CPU profile of the server to FILE (go tool pprof), from start to exit")
+	cpuProfileOnSignal := fs.Bool("cpuprofile-signal", false, "with --cpuprofile: profile from the first SIGUSR1 to the second (or to exit) instead")
 	configs.RegisterFlags(fs)
 	if code, ok := parseFlags(fs, usage, args, stdout, stderr); !ok {
 		return code
@@ -29,6 +31,22 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := newLogger(cfg.Log, stderr)
+	if *cpuProfileOnSignal && *cpuProfilePath == "" {
+		fmt.Fprintf(stderr, "parley: --cpuprofile-signal needs --cpuprofile FILE\n")
+		return 2
+	}
+	if *cpuProfilePath != "" {
+		profile, err := startCPUProfile(*cpuProfilePath, *cpuProfileOnSignal, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "parley: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := profile.stop(); err != nil {
+				logger.Error("CPU profile", "error", err)
+			}
+		}()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -19,6 +19,8 @@ import (
 	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/ops/metrics"
+	"github.com/parley-rtc/parley/ops/pgrecords"
+	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/sfu"
@@ -38,8 +40,8 @@ type server struct {
 
 	engine    *sfu.Engine
 	signaling *signaling.Service
-	turn      *turn.Server // nil when turn.enabled is false
-	records   *sqlrecords.Store
+	turn      *turn.Server    // nil when turn.enabled is false
+	records   *records.Writer // over the store records.driver names
 	metrics   *metrics.Metrics
 	webhooks  *webhooks.Dispatcher
 	cluster   *cluster.Cluster // nil: one node (cluster.go)
@@ -58,7 +60,7 @@ type server struct {
 
 func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	s := &server{cfg: cfg, logger: logger, mux: http.NewServeMux(), metrics: metrics.New()}
-	if s.records, err = sqlrecords.Open(context.Background(), cfg.Records.SQLitePath); err != nil {
+	if s.records, err = openRecords(context.Background(), cfg.Records, logger.With("component", "records")); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -107,6 +109,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Name: "parley_http_conns_refused_total",
 		Help: "HTTP connections closed at accept because their IP had http.max_conns_per_ip open.",
 	}, func() float64 { return float64(s.connsRefused.Load()) }))
+	s.registerRecordsMetrics()
 	s.mux.Handle("GET /ws", svc.Handler())
 	if cfg.Metrics.Address == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
@@ -239,6 +242,40 @@ func (s *server) metricsAddr() string {
 	return s.metricsListener.Addr().String()
 }
 
+// openRecords opens the store records.driver names, behind a Writer that takes the writes
+// off the signaling sessions' queues (docs/decisions.md D48).
+func openRecords(ctx context.Context, cfg records.Config, logger *slog.Logger) (*records.Writer, error) {
+	var store records.Store
+	var err error
+	if cfg.Driver == records.DriverPostgres {
+		store, err = pgrecords.Open(ctx, cfg.PostgresDSN)
+	} else {
+		store, err = sqlrecords.Open(ctx, cfg.SQLitePath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return records.NewWriter(store, 0, logger), nil
+}
+
+// registerRecordsMetrics exposes the records Writer's counters (D48).
+func (s *server) registerRecordsMetrics() {
+	stat := func(f func(records.WriterStats) float64) func() float64 {
+		return func() float64 { return f(s.records.Stats()) }
+	}
+	s.metrics.Registry().MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_records_written_total", Help: "Call records the records store took.",
+		}, stat(func(w records.WriterStats) float64 { return float64(w.Written) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_records_dropped_total", Help: "Call records lost: refused by a full write queue or failed three times.",
+		}, stat(func(w records.WriterStats) float64 { return float64(w.Dropped) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_records_queued", Help: "Call records waiting to be written.",
+		}, stat(func(w records.WriterStats) float64 { return float64(w.Queued) })),
+	)
+}
+
 // shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes
 // sessions, rooms and peers, and waits for them.
 func (s *server) shutdown(ctx context.Context) error {
@@ -252,7 +289,7 @@ func (s *server) shutdown(ctx context.Context) error {
 		if s.cluster != nil {
 			err = errors.Join(err, s.cluster.Close())
 		}
-		err = errors.Join(err, s.records.Close())
+		err = errors.Join(err, s.records.Close())     // after signaling: its last records are queued
 		err = errors.Join(err, s.webhooks.Close(ctx)) // flushes the last events until the drain deadline
 		if s.turn != nil {
 			err = errors.Join(err, s.turn.Close())
@@ -279,7 +316,9 @@ func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
 // userSigs and room grants for the development app (or the first configured app) from
 // the server.
 func newWebHandler(cfg configs.Config, logger *slog.Logger) (http.Handler, error) {
-	opts := web.Options{DevMode: cfg.Auth.DevMode, Logger: logger.With("component", "web")}
+	opts := web.Options{
+		DevMode: cfg.Auth.DevMode, AllowedOrigins: cfg.Signaling.AllowedOrigins, Logger: logger.With("component", "web"),
+	}
 	if cfg.Auth.DevMode {
 		verifier, err := signaling.NewVerifier(cfg.Auth)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -94,11 +95,12 @@ func members(t *testing.T, raw json.RawMessage) []string {
 // per user (callId, caller, invitees, scene, mediaType, groupId, role, result
 // missed/incoming/outgoing, beginTime, totalTime) that is the same over the protocol
 // (queryRecentCalls), the HTTP API (GET /api/v1/calls) and the call_ended webhook, and
-// call_began / call_ended carry the call's fields.
-func TestSpecRecordsEverywhere(t *testing.T) {
+// call_began / call_ended carry the call's fields. It runs with each records.driver.
+func TestSpecRecordsEverywhere(t *testing.T) { forEachRecordsDriver(t, testSpecRecordsEverywhere) }
+
+func testSpecRecordsEverywhere(t *testing.T, cfg configs.Config) {
 	const secret = "spec-records-webhook-secret-0123"
 	sink, hookURL := newWebhookSink(t, secret)
-	cfg := testConfig(t)
 	cfg.Admin.APIKey = testAdminKey
 	cfg.Webhooks.URLs = []string{hookURL}
 	cfg.Webhooks.Secret = secret

@@ -1,136 +1,123 @@
-// Parley demo page: sign in, call a user (or several: a group call) or join a room, and talk.
-// Uses only the public SDK (/sdk/parley.js). window.parleyDemo exposes the engine and the
-// received events for debugging (and for the browser tests). Options in the page's URL:
-// ?earlyMedia=0 turns the SDK's early media off, ?startBitrateKbps=N sets the SDK's
-// startBitrateKbps (for comparing accept → first frame).
+// Parley demo page, built on the call kit (/kit/parley-call-kit.js): sign in, keep a list
+// of people, call one (1v1) or several (group call), see the call history. The kit does
+// the ringing, the call screens and the devices; this page only starts calls and keeps
+// its lobby. window.parleyDemo exposes the engine, the kit and the received events (for
+// debugging and the browser tests). ?earlyMedia=0 turns the SDK's early media off.
 
-import { MediaType, NetworkQuality, ParleyCallEngine } from '/sdk/parley.js';
+import { MediaType, ParleyCallEngine } from '/sdk/parley.js';
+import { devPost, toast } from './common.js';
+import '/kit/parley-call-kit.js';
 
 const EVENTS = [
   'onSdkReady', 'onError', 'onKickedOffline', 'onUserSigExpired', 'onUserJoin', 'onUserLeave',
-  'onUserVideoAvailable', 'onUserAudioAvailable', 'onUserVoiceVolumeChanged',
-  'onUserNetworkQualityChanged', 'onServerDraining', 'onCallReceived', 'onCallCancelled',
+  'onUserVideoAvailable', 'onUserAudioAvailable', 'onServerDraining', 'onCallReceived', 'onCallCancelled',
   'onCallBegin', 'onCallEnd', 'onCallMediaTypeChanged', 'onUserAccept', 'onUserReject',
   'onUserNoResponse', 'onUserLineBusy', 'onGroupCallInviteeListUpdate', 'onConnectionStateChanged',
 ];
 const MAX_EVENTS = 2000;
-const MAX_LOG_LINES = 200;
+const MAX_PEOPLE = 50;
+const PEOPLE_KEY = 'parley-demo-people';
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const $ = (id) => document.getElementById(id);
-
-const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-const pageOptions = new URLSearchParams(location.search);
-const engine = ParleyCallEngine.createInstance({
-  url: wsURL,
-  earlyMedia: pageOptions.get('earlyMedia') !== '0',
-  ...(pageOptions.has('startBitrateKbps') ? { startBitrateKbps: Number(pageOptions.get('startBitrateKbps')) } : {}),
-});
-
-/** What the page shows: 'signin' | 'lobby' | 'incall'. */
-const state = {
-  view: 'signin',
-  userId: '',
-  voiceProcessing: true,
-  /** in a call (callId) or a room (roomId) */
-  callId: null,
-  roomId: null,
-  mediaType: MediaType.VIDEO,
-  beganAt: 0,
-  timer: 0,
-  micOn: false,
-  cameraOn: false,
-  ringing: null,
-  /** openDevices of the current call, once started (at accept, or at onCallBegin) */
-  devices: null,
-  /** users whose video this page asked for (startRemoteView) */
-  viewing: new Set(),
+/** The page's own texts (the kit translates itself). */
+const TEXTS = {
+  en: {
+    language: 'Language', offline: 'offline', online: 'online', reconnecting: 'reconnecting', disconnected: 'disconnected',
+    signOut: 'Sign out', signIn: 'Sign in', userId: 'User ID', nickname: 'Nickname (optional)',
+    pasteSig: 'This server does not issue development userSigs: paste one made by your backend.',
+    voiceProcessing: 'Voice processing (echo cancellation, noise suppression, gain control)',
+    lab: 'Engine lab: the SDK without the call kit', people: 'People', addPerson: 'Add a person by user ID', add: 'Add',
+    peopleEmpty: 'Add the user IDs of people to call.', groupVideo: 'Group video call', groupAudio: 'Group audio call',
+    settings: 'Call settings', muteMode: 'Mute mode (no ringtone)', banner: 'Incoming calls as a banner',
+    floatWindow: 'Allow minimizing a call', videoCall: 'Video call {name}', audioCall: 'Audio call {name}',
+    select: 'Select {name} for a group call', remove: 'Remove {name}', video: 'Video', audio: 'Audio',
+  },
+  'zh-cn': {
+    language: '语言', offline: '离线', online: '在线', reconnecting: '重连中', disconnected: '已断开',
+    signOut: '退出登录', signIn: '登录', userId: '用户 ID', nickname: '昵称（可选）',
+    pasteSig: '此服务器不签发开发用 userSig：请粘贴由你的后台生成的 userSig。',
+    voiceProcessing: '语音处理（回声消除、降噪、自动增益）',
+    lab: '引擎实验页：不带通话组件的 SDK', people: '联系人', addPerson: '按用户 ID 添加联系人', add: '添加',
+    peopleEmpty: '添加要呼叫的用户 ID。', groupVideo: '群组视频通话', groupAudio: '群组语音通话',
+    settings: '通话设置', muteMode: '静音模式（无铃声）', banner: '来电以横幅显示',
+    floatWindow: '允许最小化通话', videoCall: '视频呼叫 {name}', audioCall: '语音呼叫 {name}',
+    select: '选择 {name} 加入群组通话', remove: '删除 {name}', video: '视频', audio: '语音',
+  },
 };
 
-const events = [];
-window.parleyDemo = { engine, events, state };
+const $ = (id) => document.getElementById(id);
+const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const pageOptions = new URLSearchParams(location.search);
+const engine = ParleyCallEngine.createInstance({ url: wsURL, earlyMedia: pageOptions.get('earlyMedia') !== '0' });
+const kit = $('kit');
+const history = $('history');
 
-// ---- views ----
+const state = { view: 'signin', userId: '', lang: 'en', people: [], selected: new Set(), connection: 'offline' };
+const events = [];
+window.parleyDemo = { engine, kit, history, events, state };
+
+const t = (key, vars) => {
+  let s = (TEXTS[state.lang] || TEXTS.en)[key] || TEXTS.en[key] || key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replaceAll(`{${k}}`, v);
+  return s;
+};
 
 function show(view) {
   state.view = view;
   $('signin').hidden = view !== 'signin';
   $('lobby').hidden = view !== 'lobby';
-  $('incall').hidden = view !== 'incall';
   $('logout').hidden = view === 'signin';
 }
 
-let toastTimer = 0;
-function toast(text) {
-  const el = $('toast');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.hidden = true; }, 4000);
-}
-
-function log(name, payload) {
-  events.push({ name, payload, at: Date.now() });
-  if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
-  if (name === 'onUserVoiceVolumeChanged' || name === 'onUserNetworkQualityChanged') return; // too chatty for the list
-  const li = document.createElement('li');
-  li.textContent = `${new Date().toLocaleTimeString()} ${name} ${JSON.stringify(payload)}`;
-  const list = $('log');
-  list.prepend(li);
-  while (list.children.length > MAX_LOG_LINES) list.lastChild.remove();
-}
 
 function fail(err) {
-  log('error', { code: err.code, message: err.message });
-  toast(err.message || String(err));
+  toast((err && err.message) || String(err));
 }
+
+// ---- language ----
+
+function setLanguage(lang) {
+  state.lang = lang;
+  document.documentElement.lang = lang === 'zh-cn' ? 'zh-CN' : 'en';
+  $('language').value = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  $('connection').textContent = t(state.connection);
+  kit.setLanguage(lang);
+  history.setLanguage(lang);
+  renderPeople();
+}
+
+$('language').addEventListener('change', () => setLanguage($('language').value));
 
 // ---- sign in ----
 
-/** POSTs body to a dev-mode endpoint; null when the server has none (not in dev mode). */
-async function devPost(path, body, what) {
-  const res = await fetch(path, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-  });
-  if (res.status === 404) return null; // not a dev-mode server
-  if (!res.ok) throw new Error(`${what}: ${res.status} ${(await res.text()).trim()}`);
-  return res.json();
-}
-
-const devUserSig = (userId) => devPost('/dev/usersig', { userId }, 'userSig');
-
-/**
- * The room grant for joining roomId: pasted (servers without dev mode), or made by a
- * dev-mode server (/dev/roomgrant). undefined: none (an app with open_rooms needs none).
- */
-async function roomGrantFor(roomId) {
-  if (!$('room-grant').hidden) return $('room-grant').value.trim() || undefined;
-  const res = await devPost('/dev/roomgrant', { userId: state.userId, roomId, rights: ['publish', 'subscribe'] }, 'room grant');
-  return res ? res.roomGrant : undefined;
-}
 
 $('signin-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const userId = $('user-id').value.trim();
-  state.voiceProcessing = $('voice-processing').checked;
+  const nickname = $('nickname').value.trim();
   $('signin-button').disabled = true;
   try {
     let creds;
     if ($('sig-fields').hidden) {
-      creds = await devUserSig(userId);
+      creds = await devPost('/dev/usersig', { userId }, 'userSig');
       if (!creds) {
         $('sig-fields').hidden = false;
-        toast('Paste a userSig for this server');
         return;
       }
     } else {
       creds = { sdkAppId: Number($('sdk-app-id').value), userSig: $('user-sig').value.trim() };
     }
     await engine.login({ sdkAppId: creds.sdkAppId, userId, userSig: creds.userSig });
+    if (nickname) await engine.setSelfInfo({ nickname });
     state.userId = userId;
-    $('room-grant').hidden = $('sig-fields').hidden; // a pasted userSig goes with a pasted room grant
-    $('me').textContent = userId;
-    $('local-name').textContent = `${userId} (you)`;
+    $('me').textContent = nickname ? `${nickname} (${userId})` : userId;
+    kit.init({ engine, userId, nickname, audioProcessing: $('voice-processing').checked });
+    history.init({ engine, userId });
+    loadPeople();
+    applySettings();
     show('lobby');
+    await refreshHistory();
   } catch (err) {
     fail(err);
   } finally {
@@ -139,351 +126,154 @@ $('signin-form').addEventListener('submit', async (ev) => {
 });
 
 $('logout').addEventListener('click', async () => {
-  await leaveCallUI();
+  await kit.hangup().catch(() => {});
+  kit.detach();
   await engine.logout().catch(fail);
   $('me').textContent = '';
   show('signin');
 });
 
-// ---- starting calls ----
+// ---- people ----
 
-$('call-form').addEventListener('submit', async (ev) => {
+function loadPeople() {
+  let saved = [];
+  try {
+    saved = JSON.parse(localStorage.getItem(`${PEOPLE_KEY}:${state.userId}`) || '[]');
+  } catch {
+    saved = [];
+  }
+  state.people = (Array.isArray(saved) ? saved : []).filter((u) => typeof u === 'string' && USER_ID.test(u)).slice(0, MAX_PEOPLE);
+  state.selected.clear();
+  renderPeople();
+}
+
+function addPeople(userIds) {
+  let changed = false;
+  for (const u of userIds) {
+    if (!USER_ID.test(u) || u === state.userId || state.people.includes(u)) continue;
+    state.people.unshift(u);
+    changed = true;
+  }
+  if (!changed) return;
+  state.people = state.people.slice(0, MAX_PEOPLE);
+  localStorage.setItem(`${PEOPLE_KEY}:${state.userId}`, JSON.stringify(state.people));
+  renderPeople();
+}
+
+function removePerson(userId) {
+  state.people = state.people.filter((u) => u !== userId);
+  state.selected.delete(userId);
+  localStorage.setItem(`${PEOPLE_KEY}:${state.userId}`, JSON.stringify(state.people));
+  renderPeople();
+}
+
+function smallButton(text, aria, onClick, primary) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = `btn btn-small${primary ? ' btn-primary' : ''}`;
+  b.textContent = text;
+  b.setAttribute('aria-label', aria);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function renderPeople() {
+  const list = $('people');
+  list.textContent = '';
+  for (const userId of state.people) {
+    const li = document.createElement('li');
+    li.dataset.userId = userId;
+    const who = document.createElement('label');
+    who.className = 'who';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = state.selected.has(userId);
+    box.setAttribute('aria-label', t('select', { name: userId }));
+    box.addEventListener('change', () => {
+      if (box.checked) state.selected.add(userId);
+      else state.selected.delete(userId);
+      syncGroupButtons();
+    });
+    who.append(box, document.createTextNode(userId));
+    li.append(who,
+      smallButton(t('video'), t('videoCall', { name: userId }), () => call([userId], MediaType.VIDEO), true),
+      smallButton(t('audio'), t('audioCall', { name: userId }), () => call([userId], MediaType.AUDIO)),
+      smallButton('×', t('remove', { name: userId }), () => removePerson(userId)));
+    list.appendChild(li);
+  }
+  $('people-empty').hidden = state.people.length > 0;
+  kit.contacts = state.people.map((userId) => ({ userId }));
+  syncGroupButtons();
+}
+
+function syncGroupButtons() {
+  const n = [...state.selected].filter((u) => state.people.includes(u)).length;
+  $('group-video').disabled = n < 2;
+  $('group-audio').disabled = n < 2;
+}
+
+$('add-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const mediaType = Number(ev.submitter ? ev.submitter.dataset.media : MediaType.VIDEO);
-  const callees = $('callee').value.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  addPeople($('add-user').value.split(',').map((u) => u.trim()));
+  $('add-user').value = '';
+});
+
+/** Calls userIds: one is a 1v1 call, several a group call. */
+async function call(userIds, type) {
   try {
-    const res = callees.length === 1
-      ? await engine.call({ userId: callees[0], mediaType })
-      : await engine.calls({ userIdList: callees, mediaType });
-    state.callId = res.callId;
-    state.mediaType = mediaType;
-    $('outgoing').textContent = `Calling ${callees.join(', ')}…`;
-    $('outgoing').hidden = false;
-    enterCallUI(`Call with ${callees.join(', ')}`, false);
-    // Ask for their video now: it flows the moment they accept, without a round trip then.
-    for (const userId of callees) viewRemote(userId);
+    if (userIds.length === 1) await kit.call({ userId: userIds[0], type });
+    else await kit.groupCall({ userIdList: userIds, type });
   } catch (err) {
     fail(err);
   }
-});
+}
 
-$('room-form').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const raw = $('room-id').value.trim();
-  const roomId = /^[0-9]+$/.test(raw) ? Number(raw) : raw;
+$('group-video').addEventListener('click', () => call([...state.selected], MediaType.VIDEO));
+$('group-audio').addEventListener('click', () => call([...state.selected], MediaType.AUDIO));
+
+// ---- kit settings and history ----
+
+function applySettings() {
+  kit.enableMuteMode($('mute-mode').checked);
+  kit.enableIncomingBanner($('banner').checked);
+  kit.enableFloatWindow($('float-window').checked);
+}
+for (const id of ['mute-mode', 'banner', 'float-window']) $(id).addEventListener('change', applySettings);
+
+async function refreshHistory() {
   try {
-    await engine.joinRoom({ roomId, roomGrant: await roomGrantFor(roomId) });
-    state.roomId = roomId;
-    state.mediaType = MediaType.VIDEO;
-    enterCallUI(`Room ${raw}`, true);
-    await startDevices();
+    await history.refresh();
+    const others = history.records.flatMap((r) => [r.caller, ...(r.invitees || [])]).filter((u) => u !== state.userId);
+    addPeople([...new Set(others)].reverse());
   } catch (err) {
     fail(err);
   }
-});
-
-// ---- ringing ----
-
-engine.on('onCallReceived', (ev) => {
-  state.ringing = ev;
-  $('ring-caller').textContent = ev.callerNickname || ev.callerId;
-  $('ring-kind').textContent = ev.mediaType === MediaType.AUDIO ? 'Audio call' : 'Video call';
-  $('accept-audio').hidden = ev.mediaType === MediaType.AUDIO;
-  $('ringing').showModal();
-});
-
-function closeRinging() {
-  state.ringing = null;
-  if ($('ringing').open) $('ringing').close();
 }
 
-async function answer(mediaType) {
-  const ring = state.ringing;
-  closeRinging();
-  if (!ring) return;
-  state.callId = ring.callId;
-  state.mediaType = mediaType || ring.mediaType;
-  const others = [ring.callerId, ...(ring.calleeIdList || [])].filter((u) => u !== state.userId);
-  enterCallUI(`Call with ${others.join(', ')}`, false);
-  try {
-    // The user accepted: open the devices (not before: a ringing page keeps them off) and
-    // ask for the others' video, all alongside the accept instead of after onCallBegin.
-    const accepted = engine.accept(mediaType ? { mediaType } : undefined);
-    for (const userId of others) viewRemote(userId);
-    startDevices();
-    await accepted;
-  } catch (err) {
-    fail(err);
-    await leaveCallUI();
-  }
-}
-
-$('accept').addEventListener('click', () => answer(0));
-$('accept-audio').addEventListener('click', () => answer(MediaType.AUDIO));
-$('reject').addEventListener('click', async () => {
-  closeRinging();
-  await engine.reject().catch(fail);
-});
-
-// ---- in the call ----
-
-function enterCallUI(title, began) {
-  $('call-title').textContent = title;
-  $('call-duration').textContent = began ? '00:00' : 'ringing…';
-  $('tile-local').classList.toggle('no-video', state.mediaType !== MediaType.VIDEO);
-  $('to-audio').disabled = state.roomId !== null || state.mediaType !== MediaType.VIDEO;
-  show('incall');
-  if (began) startTimer();
-}
-
-function startTimer() {
-  if (state.timer) return;
-  state.beganAt = Date.now();
-  const tick = () => {
-    const s = Math.floor((Date.now() - state.beganAt) / 1000);
-    $('call-duration').textContent = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-  };
-  tick();
-  state.timer = setInterval(tick, 1000);
-}
-
-async function openDevices() {
-  const mic = engine.openMicrophone({ audioProcessing: state.voiceProcessing }).then(() => { state.micOn = true; });
-  const camera = state.mediaType === MediaType.VIDEO
-    ? engine.openCamera({ element: $('local-video') }).then(() => { state.cameraOn = true; })
-    : Promise.resolve();
-  try {
-    await Promise.all([mic, camera]);
-  } finally {
-    if (state.view !== 'incall') {
-      // The call ended while the devices opened: close them again.
-      if (state.cameraOn) await engine.closeCamera().catch(fail);
-      if (state.micOn) await engine.closeMicrophone().catch(fail);
-      state.cameraOn = state.micOn = false;
-    }
-    $('tile-local').classList.toggle('no-video', !state.cameraOn);
-    syncButtons();
-  }
-}
-
-/** Opens the devices once per call (at accept, or at onCallBegin for the caller). */
-function startDevices() {
-  if (!state.devices) state.devices = openDevices().catch(fail);
-  return state.devices;
-}
-
-function syncButtons() {
-  $('toggle-mic').textContent = state.micOn ? 'Mic on' : 'Mic off';
-  $('toggle-mic').classList.toggle('off', !state.micOn);
-  $('toggle-camera').textContent = state.cameraOn ? 'Camera on' : 'Camera off';
-  $('toggle-camera').classList.toggle('off', !state.cameraOn);
-  $('toggle-camera').disabled = state.mediaType !== MediaType.VIDEO;
-  $('tile-local').classList.toggle('muted-mic', !state.micOn);
-}
-
-engine.on('onCallBegin', async (ev) => {
-  state.callId = ev.callId;
-  state.mediaType = ev.mediaType;
-  $('outgoing').hidden = true;
-  $('to-audio').disabled = ev.mediaType !== MediaType.VIDEO;
-  startTimer();
-  await startDevices();
-});
-
-async function leaveCallUI() {
-  clearInterval(state.timer);
-  state.timer = 0;
-  state.callId = null;
-  state.roomId = null;
-  state.devices = null;
-  state.viewing.clear();
-  closeRinging();
-  for (const tile of [...document.querySelectorAll('.tile.remote')]) tile.remove();
-  if (state.cameraOn) await engine.closeCamera().catch(fail);
-  if (state.micOn) await engine.closeMicrophone().catch(fail);
-  state.cameraOn = state.micOn = false;
-  $('outgoing').hidden = true;
-  if (state.view === 'incall') show('lobby');
-}
-
-engine.on('onCallEnd', (ev) => {
-  if (ev.callId !== state.callId) return;
-  toast(`Call ended after ${ev.totalTime} s`);
-  leaveCallUI();
-});
-
-engine.on('onCallCancelled', (ev) => {
-  if (state.ringing && state.ringing.callId === ev.callId) {
-    closeRinging();
-    toast(`Missed call (${ev.reason})`);
-    return;
-  }
-  if (ev.callId !== state.callId) return;
-  toast(`Call not connected (${ev.reason})`);
-  leaveCallUI();
-});
-
-for (const [name, text] of [['onUserReject', 'rejected'], ['onUserNoResponse', 'did not answer'], ['onUserLineBusy', 'is busy']]) {
-  engine.on(name, (ev) => {
-    toast(`${ev.userId} ${text}`);
-    if (ev.callId !== state.callId) return;
-    // In a group call that goes on: that user's tile and video wish go.
-    const tile = document.getElementById(`tile-${ev.userId}`);
-    if (tile) tile.remove();
-    if (state.viewing.delete(ev.userId)) engine.stopRemoteView({ userId: ev.userId }).catch(() => {});
-  });
-}
-
-$('hangup').addEventListener('click', async () => {
-  try {
-    if (state.roomId !== null && state.callId === null) await engine.leaveRoom();
-    else await engine.hangup();
-  } catch (err) {
-    fail(err);
-  }
-  await leaveCallUI();
-});
-
-$('toggle-mic').addEventListener('click', async () => {
-  try {
-    if (state.micOn) await engine.closeMicrophone();
-    else await engine.openMicrophone({ audioProcessing: state.voiceProcessing });
-    state.micOn = !state.micOn;
-  } catch (err) {
-    fail(err);
-  }
-  syncButtons();
-});
-
-$('toggle-camera').addEventListener('click', async () => {
-  try {
-    if (state.cameraOn) await engine.closeCamera();
-    else await engine.openCamera({ element: $('local-video') });
-    state.cameraOn = !state.cameraOn;
-  } catch (err) {
-    fail(err);
-  }
-  $('tile-local').classList.toggle('no-video', !state.cameraOn);
-  syncButtons();
-});
-
-$('to-audio').addEventListener('click', () => {
-  engine.switchCallMediaType(MediaType.AUDIO).catch(fail);
-});
-
-engine.on('onCallMediaTypeChanged', (ev) => {
-  state.mediaType = ev.newMediaType;
-  if (ev.newMediaType === MediaType.AUDIO) {
-    state.cameraOn = false; // the SDK closes the camera
-    $('tile-local').classList.add('no-video');
-    for (const tile of document.querySelectorAll('.tile.remote')) tile.classList.add('no-video');
-    $('to-audio').disabled = true;
-    toast('Switched to an audio call');
-  }
-  syncButtons();
-});
-
-// ---- remote users ----
-
-function tileFor(userId) {
-  let tile = document.getElementById(`tile-${userId}`);
-  if (tile) return tile;
-  tile = $('tile-local').cloneNode(true);
-  tile.id = `tile-${userId}`;
-  tile.classList.remove('local', 'muted-mic');
-  tile.classList.add('remote', 'no-video');
-  tile.dataset.userId = userId;
-  const video = tile.querySelector('video');
-  video.removeAttribute('id');
-  video.srcObject = null;
-  tile.querySelector('.name').removeAttribute('id');
-  tile.querySelector('.name').textContent = userId;
-  tile.querySelector('.avatar').textContent = userId.slice(0, 2).toUpperCase();
-  tile.querySelector('.volume-level').style.width = '0';
-  for (const bar of tile.querySelectorAll('.quality i')) bar.classList.remove('lit');
-  $('grid').appendChild(tile);
-  return tile;
-}
-
-engine.on('onUserJoin', (ev) => {
-  tileFor(ev.userId);
-});
-
-engine.on('onUserLeave', (ev) => {
-  state.viewing.delete(ev.userId);
-  const tile = document.getElementById(`tile-${ev.userId}`);
-  if (tile) tile.remove();
-});
-
-/**
- * Shows userId's tile and, in a video call, asks for its video (once): the SDK keeps the
- * wish until the call's media starts, so the video flows as soon as the user publishes.
- */
-function viewRemote(userId) {
-  const tile = tileFor(userId);
-  if (state.mediaType !== MediaType.VIDEO || state.viewing.has(userId)) return;
-  state.viewing.add(userId);
-  engine.startRemoteView({ userId, element: tile.querySelector('video') }).catch(fail);
-}
-
-engine.on('onUserVideoAvailable', async (ev) => {
-  const tile = tileFor(ev.userId);
-  tile.classList.toggle('no-video', !ev.isVideoAvailable);
-  if (ev.isVideoAvailable) {
-    viewRemote(ev.userId);
-    return;
-  }
-  if (!state.viewing.delete(ev.userId)) return;
-  await engine.stopRemoteView({ userId: ev.userId }).catch(fail);
-});
-
-engine.on('onUserAudioAvailable', (ev) => {
-  tileFor(ev.userId).classList.toggle('muted-mic', !ev.isAudioAvailable);
-});
-
-function tileOrLocal(userId) {
-  return userId === state.userId ? $('tile-local') : document.getElementById(`tile-${userId}`);
-}
-
-engine.on('onUserVoiceVolumeChanged', (ev) => {
-  for (const [userId, volume] of Object.entries(ev.volumeMap || {})) {
-    const tile = tileOrLocal(userId);
-    if (tile) tile.querySelector('.volume-level').style.width = `${Math.max(0, Math.min(100, volume))}%`;
-  }
-});
-
-engine.on('onUserNetworkQualityChanged', (ev) => {
-  for (const { userId, quality } of ev.networkQualityList || []) {
-    const tile = tileOrLocal(userId);
-    if (!tile) continue;
-    const meter = tile.querySelector('.quality');
-    // 1 excellent → 5 bars … 5 very bad → 1 bar; 6 down and 0 unknown → none.
-    const bars = quality >= NetworkQuality.EXCELLENT && quality <= NetworkQuality.VERY_BAD ? 6 - quality : 0;
-    meter.querySelectorAll('i').forEach((bar, i) => bar.classList.toggle('lit', i < bars));
-    meter.classList.toggle('poor', quality === NetworkQuality.POOR);
-    meter.classList.toggle('bad', quality >= NetworkQuality.BAD);
-    meter.title = `network quality: ${['unknown', 'excellent', 'good', 'poor', 'bad', 'very bad', 'down'][quality] || quality}`;
-  }
-});
+kit.addEventListener('kitError', (ev) => events.push({ name: 'kitError', payload: ev.detail, at: Date.now() }));
+history.addEventListener('callback', (ev) => call(ev.detail.userIdList, ev.detail.type));
+kit.addEventListener('afterCalling', () => refreshHistory());
+kit.addEventListener('beforeCalling', (ev) => addPeople(ev.detail.userIdList));
 
 // ---- session ----
 
 engine.on('onConnectionStateChanged', (ev) => {
+  state.connection = ev.state === 'connected' ? 'online' : ev.state;
   const el = $('connection');
-  el.textContent = ev.state === 'connected' ? 'online' : ev.state;
+  el.textContent = t(state.connection);
   el.className = `pill ${ev.state === 'connected' ? 'pill-on' : ev.state === 'reconnecting' ? 'pill-wait' : 'pill-off'}`;
 });
-
-engine.on('onKickedOffline', () => {
-  toast('Signed in elsewhere');
-  leaveCallUI();
-  show('signin');
-});
-
+engine.on('onKickedOffline', () => { toast('Signed in elsewhere'); show('signin'); });
 engine.on('onUserSigExpired', () => toast('Your userSig expired: sign in again'));
-engine.on('onServerDraining', () => toast('The server is restarting: new calls will fail for a moment'));
 engine.on('onError', (ev) => toast(`Error ${ev.code}: ${ev.message}`));
 
-for (const name of EVENTS) engine.on(name, (payload) => log(name, payload));
+for (const name of EVENTS) {
+  engine.on(name, (payload) => {
+    events.push({ name, payload, at: Date.now() });
+    if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+  });
+}
 
+const browserLang = (navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-cn' : 'en';
+setLanguage(pageOptions.get('lang') === 'zh-cn' ? 'zh-cn' : browserLang);
 show('signin');

@@ -31,55 +31,32 @@
 // and logs in again with the resumeToken; the server re-attaches the session (call and
 // room kept) and the engine restarts ICE on its publisher PeerConnection.
 
+import { cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices, videoElementFor } from './devices.js';
+import {
+  CallStatus, ErrorCode, MediaType, NetworkQuality, Resolution, ResolutionMode, Role, Scene,
+} from './enums.js';
+import { LocalMedia } from './local.js';
+import { RemoteViews } from './remote.js';
+import { fromSelfieSegmentation } from './effects.js';
+import { LogLevel, log, parseLogLevel, setLevel } from './log.js';
 import { MediaSession, SIMULCAST_MIN_WIDTH } from './peers.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
 
-export { ParleyError, SdkErrorCode, SIMULCAST_MIN_WIDTH };
+export {
+  CallStatus, ErrorCode, LogLevel, MediaType, NetworkQuality, ParleyError, Resolution, ResolutionMode, Role, Scene, SdkErrorCode,
+  SIMULCAST_MIN_WIDTH, fromSelfieSegmentation,
+};
 
-/** Call media type. @readonly @enum {number} */
-export const MediaType = Object.freeze({ UNKNOWN: 0, AUDIO: 1, VIDEO: 2 });
-
-/** Role in a call. @readonly @enum {number} */
-export const Role = Object.freeze({ NONE: 0, CALLER: 1, CALLED: 2 });
-
-/** Call scene. @readonly @enum {number} */
-export const Scene = Object.freeze({ GROUP: 0, MULTI: 1, SINGLE: 2 });
-
-/** Network quality of onUserNetworkQualityChanged. @readonly @enum {number} */
-export const NetworkQuality = Object.freeze({
-  UNKNOWN: 0, EXCELLENT: 1, GOOD: 2, POOR: 3, BAD: 4, VERY_BAD: 5, DOWN: 6,
-});
-
-/** Video resolutions, numbered as the protocol. @readonly @enum {number} */
-export const Resolution = Object.freeze({
-  R640x360: 108, R640x480: 62, R960x540: 110, R960x720: 64, R1280x720: 112, R1920x1080: 114,
-});
-
-/** Orientation of setVideoEncoderParams. @readonly @enum {number} */
-export const ResolutionMode = Object.freeze({ LANDSCAPE: 0, PORTRAIT: 1 });
-
-/** Server error codes (signaling/PROTOCOL.md §7). @readonly @enum {number} */
-export const ErrorCode = Object.freeze({
-  PARSE_ERROR: -32700, INVALID_REQUEST: -32600, METHOD_NOT_FOUND: -32601, INVALID_PARAMS: -32602,
-  INTERNAL_ERROR: -32603, NOT_LOGGED_IN: 1001, USER_SIG_INVALID: 1002, USER_SIG_EXPIRED: 1003,
-  UNKNOWN_APP: 1004, INVALID_USER_ID: 1005, ALREADY_LOGGED_IN: 1006, KICKED: 1007,
-  NICKNAME_TOO_LONG: 2001, AVATAR_NOT_URL: 2002, INVALID_TIMEOUT: 3001, NO_CALL_RINGING: 3002,
-  NOT_IN_CALL: 3003, NO_SUCH_CALL: 3004, CANNOT_INVITE_SELF: 3005, ALREADY_IN_CALL: 3006,
-  MEDIA_SWITCH_NOT_ALLOWED: 3007, INVALID_MEDIA_TYPE: 3008, TOO_MANY_INVITEES: 3009,
-  NO_INVITEES: 3010, INVALID_ROOM_ID: 4001, NOT_IN_ROOM: 4002, ALREADY_IN_ROOM: 4003,
-  NEGOTIATION_FAILED: 4004, UNKNOWN_USER: 4005, SERVER_DRAINING: 5001,
-});
 
 /** Bound of the negotiation messages kept while no media session exists. */
 const MAX_EARLY_SIGNALS = 200;
 
-const RESOLUTION_SIZES = {
-  108: [640, 360], 62: [640, 480], 110: [960, 540], 64: [960, 720], 112: [1280, 720], 114: [1920, 1080],
-};
 
 /**
  * @typedef {number|string|{intRoomId?: number, strRoomId?: string}} RoomId
  * @typedef {{roomId?: RoomId, timeout?: number, userData?: string, offlinePushInfo?: object, chatGroupId?: string}} CallParams
+ * @typedef {{roomID?: number, strRoomID?: string, timeout?: number, userData?: string, offlinePushInfo?: object}} FlatCallParams
+ *   the TUICallEngine Web SDK's flat call params (callParamsOf)
  * @typedef {{callId: string, roomId: RoomId}} CallStartResult
  * @typedef {{userId: string, resumeToken: string, iceServers: RTCIceServer[], expiresAt: number}} LoginResult
  * @typedef {HTMLElement|string} ViewElement an element or its id; a <video> is used as is, another element gets a <video> child
@@ -136,8 +113,10 @@ export class ParleyCallEngine {
     this._lastSeq = 0;
     this._reconnecting = false;
     this._destroyed = false;
-    /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number}|null} */
+    /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean}|null} */
     this._call = null;
+    /** @type {string} the CallStatus last reported with onCallStatusChanged */
+    this._status = CallStatus.IDLE;
     /** the room the media session belongs to, or null */
     this._roomKey = null;
     /** @type {MediaSession|null} */
@@ -152,19 +131,26 @@ export class ParleyCallEngine {
     this._prep = null;
     /** @type {{method: string, params: any}[]} negotiation messages that came before the media session */
     this._early = [];
-    /** @type {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} */
-    this._local = { audio: null, video: null };
-    /** @type {HTMLVideoElement|null} */
-    this._localView = null;
-    this._videoParams = { resolution: Resolution.R1280x720, resolutionMode: ResolutionMode.LANDSCAPE };
-    /**
-     * Remote users: their tracks, audio element, view, and the startRemoteView params kept
-     * while the call has no media yet (wish).
-     * @type {Map<string, {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, audioEl: HTMLAudioElement|null, view: HTMLVideoElement|null, wish: object|null}>}
-     */
-    this._remote = new Map();
+    /** the user's camera, microphone and preview (local.js) */
+    this._local = new LocalMedia({
+      publish: (kind, track) => {
+        const media = this._media;
+        return media && (!this._prep || this._prep.accepted) ? media.setTrack(kind, track) : Promise.resolve();
+      },
+      onError: (err) => this._reportError(err),
+    });
+    /** the other users' tracks, audio and views (remote.js) */
+    this._views = new RemoteViews((err) => this._reportError(err));
+    /** the same users by userId (RemoteViews.users) */
+    this._remote = this._views.users;
     this._onOnline = () => this._networkChanged();
     if (typeof window !== 'undefined') window.addEventListener('online', this._onOnline);
+    this._onDeviceChange = () => {
+      listDevices().then((list) => this._emit('onDeviceListUpdated', list), (err) => this._reportError(err));
+    };
+    if (typeof navigator !== 'undefined' && navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener('devicechange', this._onDeviceChange);
+    }
   }
 
   // ---- events ----
@@ -198,12 +184,13 @@ export class ParleyCallEngine {
       try {
         h(payload);
       } catch (err) {
-        console.error(`parley: ${event} handler threw`, err); // eslint-disable-line no-console
+        log.error(`${event} handler threw`, err);
       }
     }
   }
 
   _reportError(err) {
+    log.warn('onError', err.code, err.message || String(err));
     this._emit('onError', { code: err.code ?? SdkErrorCode.NEGOTIATION, message: err.message || String(err) });
   }
 
@@ -244,13 +231,17 @@ export class ParleyCallEngine {
       this._credentials = null;
       this._session = null;
       this._endMedia();
-      this._call = null;
+      this._setCall(null);
     }
   }
 
-  /** @param {{nickname?: string, avatar?: string}} params */
+  /**
+   * Sets the nickname and avatar later invitations carry; nickName is TUICallEngine's
+   * spelling of nickname (nickname wins when both are given).
+   * @param {{nickname?: string, nickName?: string, avatar?: string}} params
+   */
   setSelfInfo(params) {
-    return this._request('setSelfInfo', { nickname: params.nickname || '', avatar: params.avatar || '' });
+    return this._request('setSelfInfo', { nickname: params.nickname ?? params.nickName ?? '', avatar: params.avatar || '' });
   }
 
   /** @param {boolean|{enable: boolean}} enable */
@@ -261,26 +252,35 @@ export class ParleyCallEngine {
   // ---- calls ----
 
   /**
-   * Starts a 1v1 call.
-   * @param {{userId: string, mediaType: number, params?: CallParams}} params
+   * Starts a 1v1 call. The CallParams may also be given flat, as the TUICallEngine Web SDK
+   * takes them (see callParamsOf).
+   * @param {{userId: string, mediaType: number, params?: CallParams} & FlatCallParams} params
    * @returns {Promise<CallStartResult>}
    */
   async call(params) {
-    const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: params.params || {} });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: callParamsOf(params) });
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, params.mediaType);
     return res;
   }
 
   /**
-   * Calls one user (1v1) or several (group, or with params.chatGroupId).
-   * @param {{userIdList: string[], mediaType: number, params?: CallParams}} params
+   * Calls one user (1v1) or several (group, or with a chat group). The chat group may be
+   * params.chatGroupId or, as the Web SDK has it, a top-level chatGroupId (chatGroupID);
+   * the CallParams may be flat (callParamsOf). userIDList and type are accepted for
+   * userIdList and mediaType.
+   * @param {{userIdList?: string[], userIDList?: string[], mediaType?: number, type?: number,
+   *   chatGroupId?: string, chatGroupID?: string, params?: CallParams} & FlatCallParams} params
    * @returns {Promise<CallStartResult>}
    */
   async calls(params) {
-    const res = await this._request('calls', { userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {} });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
-    this._prepareCall(res.callId, params.mediaType);
+    const mediaType = params.mediaType ?? params.type;
+    const req = { userIdList: params.userIdList ?? params.userIDList, mediaType, params: callParamsOf(params) };
+    const chatGroupId = params.chatGroupId ?? params.chatGroupID;
+    if (chatGroupId) req.chatGroupId = chatGroupId;
+    const res = await this._request('calls', req);
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType, role: Role.CALLER });
+    this._prepareCall(res.callId, mediaType);
     return res;
   }
 
@@ -293,7 +293,7 @@ export class ParleyCallEngine {
     const res = await this._request('groupCall', {
       groupId: params.groupId, userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {},
     });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER };
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, params.mediaType);
     return res;
   }
@@ -319,19 +319,21 @@ export class ParleyCallEngine {
   async reject() {
     await this._request('reject', {});
     this._dropEarlyMedia();
+    this._setCall(null);
   }
 
   /** Ignores the ringing call (the caller sees the line busy). */
   async ignore() {
     await this._request('ignore', {});
     this._dropEarlyMedia();
+    this._setCall(null);
   }
 
   /** Leaves (or, before anyone accepted, cancels) the current call. */
   async hangup() {
     await this._request('hangup', {});
     this._endMedia();
-    this._call = null;
+    this._setCall(null);
   }
 
   /**
@@ -350,7 +352,7 @@ export class ParleyCallEngine {
    */
   async joinInGroupCall(params) {
     const res = await this._request('joinInGroupCall', { roomId: params.roomId, groupId: params.groupId, mediaType: params.mediaType });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLED };
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLED });
     return res;
   }
 
@@ -361,7 +363,7 @@ export class ParleyCallEngine {
    */
   async join(params) {
     const res = await this._request('join', { callId: params.callId });
-    this._call = { callId: res.callId, roomId: res.roomId, mediaType: MediaType.UNKNOWN, role: Role.CALLED };
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: MediaType.UNKNOWN, role: Role.CALLED });
     return res;
   }
 
@@ -423,21 +425,27 @@ export class ParleyCallEngine {
    * Shows a user's video in element: asks the server to forward it and attaches the track
    * when it arrives. During a call that has no media yet (dialing, or ringing without early
    * media) the wish is kept and sent as soon as the call's media starts, so a view started
-   * at once for the other party costs no round trip after accept.
-   * @param {{userId: string, element: ViewElement, resolution?: number}} params
+   * at once for the other party costs no round trip after accept. callback (TUICallEngine's
+   * view callback) hears of the view's playback: onLoading at once and whenever it stalls or
+   * the video is gone, onPlaying when frames play, onError when the element or the request
+   * fails; it is called until stopRemoteView.
+   * @param {{userId: string, element: ViewElement, resolution?: number, callback?: import('./devices.js').ViewCallbacks}} params
    */
   async startRemoteView(params) {
-    const view = videoElementFor(params.element);
-    const r = this._remoteEntry(params.userId);
-    r.view = view;
-    if (r.video) attachTrack(view, r.video);
+    const cb = params.callback;
+    const r = this._views.attach(params.userId, videoElementFor(params.element), cb);
     const req = { userId: params.userId };
     if (params.resolution) req.resolution = params.resolution;
     if (this._keepsWishes()) {
       r.wish = req;
       return;
     }
-    await this._request('startRemoteView', req);
+    try {
+      await this._request('startRemoteView', req);
+    } catch (err) {
+      if (cb && cb.onError) cb.onError({ userId: params.userId, code: err.code, message: err.message });
+      throw err;
+    }
   }
 
   /**
@@ -445,11 +453,7 @@ export class ParleyCallEngine {
    * @param {{userId: string}} params
    */
   async stopRemoteView(params) {
-    const r = this._remote.get(params.userId);
-    if (r && r.view) {
-      r.view.srcObject = null;
-      r.view = null;
-    }
+    const r = this._views.detach(params.userId);
     if (this._keepsWishes()) {
       if (r) r.wish = null;
       return;
@@ -482,27 +486,14 @@ export class ParleyCallEngine {
    * @returns {Promise<MediaStreamTrack>}
    */
   async openCamera(params = {}) {
-    if (params.element) this._localView = videoElementFor(params.element);
-    if (!this._local.video || this._local.video.readyState === 'ended') {
-      const [w, h] = this._targetSize(params);
-      const size = params.exact ? { width: { exact: w }, height: { exact: h } } : { width: { ideal: w }, height: { ideal: h } };
-      const video = { ...size };
-      if (params.deviceId) video.deviceId = { exact: params.deviceId };
-      this._local.video = await captureTrack({ video });
-    }
-    if (this._localView) {
-      this._localView.muted = true;
-      attachTrack(this._localView, this._local.video);
-    }
-    await this._deviceChanged('video', this._local.video, 'openCamera');
-    return this._local.video;
+    const track = await this._local.openCamera(params);
+    await this._deviceChanged('video', this._local.sentVideo, 'openCamera');
+    return track;
   }
 
   /** Stops the camera; others get onUserVideoAvailable(false). */
   async closeCamera() {
-    const track = this._local.video;
-    this._local.video = null;
-    if (this._localView) this._localView.srcObject = null;
+    const track = this._local.takeCamera();
     await this._deviceChanged('video', null, 'closeCamera');
     if (track) track.stop();
   }
@@ -514,20 +505,14 @@ export class ParleyCallEngine {
    * @returns {Promise<MediaStreamTrack>}
    */
   async openMicrophone(params = {}) {
-    if (!this._local.audio || this._local.audio.readyState === 'ended') {
-      const processing = params.audioProcessing !== false;
-      const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing };
-      if (params.deviceId) audio.deviceId = { exact: params.deviceId };
-      this._local.audio = await captureTrack({ audio });
-    }
-    await this._deviceChanged('audio', this._local.audio, 'openMicrophone');
-    return this._local.audio;
+    const track = await this._local.openMicrophone(params);
+    await this._deviceChanged('audio', track, 'openMicrophone');
+    return track;
   }
 
   /** Stops the microphone; others get onUserAudioAvailable(false). */
   async closeMicrophone() {
-    const track = this._local.audio;
-    this._local.audio = null;
+    const track = this._local.takeMicrophone();
     await this._deviceChanged('audio', null, 'closeMicrophone');
     if (track) track.stop();
   }
@@ -555,21 +540,147 @@ export class ParleyCallEngine {
   }
 
   /**
-   * Sets the camera's capture size (applied now when the camera is open).
-   * @param {{resolution?: number, resolutionMode?: number}} params
+   * Sets the published video: the camera's capture size (resolution, resolutionMode), its
+   * frame rate (videoFps, 1..60: capture constraint and the senders' maxFramerate) and the
+   * send bitrate (videoBitrate in kbit/s, 30..20000: maxBitrate of the full simulcast layer,
+   * the lower layers at most that). Applied now when the camera is open or published (no
+   * renegotiation), and to later cameras and calls. 0 lifts a frame-rate or bitrate limit.
+   * @param {{resolution?: number, resolutionMode?: number, videoFps?: number, videoBitrate?: number}} params
    */
   async setVideoEncoderParams(params) {
-    if (params.resolution !== undefined) {
-      if (!RESOLUTION_SIZES[params.resolution]) {
-        throw new ParleyError(ErrorCode.INVALID_PARAMS, `setVideoEncoderParams: unknown resolution ${params.resolution}`);
-      }
-      this._videoParams.resolution = params.resolution;
+    const limits = await this._local.setEncoderParams(params);
+    if (this._media) await this._media.setSendLimits(limits);
+  }
+
+  // ---- devices and views (devices.js) ----
+
+  /**
+   * The page's cameras, microphones and speakers (enumerateDevices; labels are empty until
+   * the page was allowed a device once). With a deviceType, only that type's list.
+   * @param {'camera'|'microphone'|'speaker'} [deviceType]
+   * @returns {Promise<import('./devices.js').DeviceInfo[]>}
+   */
+  async getDeviceList(deviceType) {
+    const list = await listDevices();
+    if (deviceType === undefined) return [...list.cameras, ...list.microphones, ...list.speakers];
+    const type = checkDeviceType(deviceType, 'getDeviceList');
+    return type === 'camera' ? list.cameras : type === 'microphone' ? list.microphones : list.speakers;
+  }
+
+  /**
+   * Switches to another camera: 'front' / 'back' (facingMode user / environment, as well as
+   * the browser can match it), or {facingMode} / {deviceId}. An open camera is replaced at
+   * once (replaceTrack on its sender: no renegotiation, the others keep receiving); the
+   * choice also applies to the next openCamera.
+   * @param {'front'|'back'|{facingMode?: 'user'|'environment', deviceId?: string}} camera
+   * @returns {Promise<void>}
+   */
+  async switchCamera(camera) {
+    return this._local.switchSource('video', cameraChoice(camera));
+  }
+
+  /**
+   * Switches the camera, microphone or speaker to deviceId (one of getDeviceList). An open
+   * camera or microphone is replaced during a call without renegotiation; the speaker is
+   * selectAudioPlaybackDevice.
+   * @param {{deviceType: 'camera'|'microphone'|'speaker', deviceId: string}} params
+   * @returns {Promise<void>}
+   */
+  async switchDevice(params) {
+    const type = checkDeviceType(params && params.deviceType, 'switchDevice');
+    if (typeof params.deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'switchDevice: deviceId must be a string');
+    if (type === 'speaker') return this.selectAudioPlaybackDevice(params.deviceId);
+    const choice = params.deviceId ? { deviceId: { exact: params.deviceId } } : {};
+    return this._local.switchSource(type === 'camera' ? 'video' : 'audio', choice);
+  }
+
+  /**
+   * Plays the remote audio on the output device deviceId ('' the default), now and for
+   * users who join later. Rejects with SdkErrorCode.NOT_SUPPORTED where the browser cannot
+   * choose an output (no HTMLMediaElement.setSinkId).
+   * @param {string} deviceId
+   * @returns {Promise<void>}
+   */
+  async selectAudioPlaybackDevice(deviceId) {
+    if (!canSelectSpeaker()) {
+      throw new ParleyError(SdkErrorCode.NOT_SUPPORTED, 'selectAudioPlaybackDevice: this browser cannot choose an audio output (no setSinkId)');
     }
-    if (params.resolutionMode !== undefined) this._videoParams.resolutionMode = params.resolutionMode;
-    if (this._local.video) {
-      const [w, h] = this._targetSize({});
-      await this._local.video.applyConstraints({ width: { ideal: w }, height: { ideal: h } });
+    if (typeof deviceId !== 'string') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'selectAudioPlaybackDevice: deviceId must be a string');
+    await this._views.setSpeaker(deviceId);
+    log.info('audio output', deviceId || 'default');
+  }
+
+  /**
+   * Mutes (true) or unmutes the playback of every remote user's audio, now and for users
+   * who join later: the speaker button of a call UI. Only this page stops playing it; the
+   * server keeps forwarding it (volume events go on).
+   * @param {boolean} mute
+   */
+  async muteAllRemoteAudio(mute) {
+    if (typeof mute !== 'boolean') throw new ParleyError(ErrorCode.INVALID_PARAMS, 'muteAllRemoteAudio: mute must be a boolean');
+    this._views.setMuted(mute);
+  }
+
+  /**
+   * How a user's video is drawn: fillMode 'fill' covers the view (cropping), 'fit' shows
+   * the whole frame; rotation (0, 90, 180, 270) turns it clockwise. userId '' or the own
+   * userId is the local preview. Applies now and to views started later.
+   * @param {{userId?: string, fillMode?: 'fill'|'fit', rotation?: 0|90|180|270}} params
+   */
+  async setVideoRenderParams(params) {
+    const rp = checkRenderParams(params || {});
+    const self = this._credentials ? this._credentials.userId : '';
+    if (!params.userId || params.userId === self) {
+      this._local.setRender(rp);
+      return;
     }
+    this._views.setRender(params.userId, rp);
+  }
+
+  /**
+   * Sets the SDK's console logging: LogLevel or 'debug' | 'info' | 'warn' (the default) |
+   * 'error' | 'none'. One level for the page.
+   * @param {number|string} level
+   */
+  setLogLevel(level) {
+    const parsed = parseLogLevel(level);
+    if (parsed === undefined) throw new ParleyError(ErrorCode.INVALID_PARAMS, `setLogLevel: unknown level ${level}`);
+    setLevel(parsed);
+  }
+
+  /**
+   * Blurs the camera's background: level 1..10 (a blur of 2 px per level), 0 turns it off.
+   * The person mask comes from a segmenter the app supplies once (opts.segmenter, e.g.
+   * fromSelfieSegmentation(new SelfieSegmentation({locateFile})) of the npm package
+   * @mediapipe/selfie_segmentation; the SDK ships no model: web/README.md, "Background
+   * blur"); without one it rejects with SdkErrorCode.NOT_SUPPORTED. The processed track
+   * replaces the camera's on the preview and the sender (replaceTrack, no renegotiation),
+   * now or when the camera opens; camera switches keep it.
+   * @param {number|{level: number}} level
+   * @param {{segmenter?: import('./effects.js').Segmenter}} [opts]
+   */
+  setBlurBackground(level, opts) {
+    return this._local.setBlur(level, opts);
+  }
+
+  /**
+   * Replaces the camera's background with an image (a URL the page may draw: same origin
+   * or CORS), '' turns it off. The segmenter as for setBlurBackground.
+   * @param {string|{image: string}} image
+   * @param {{segmenter?: import('./effects.js').Segmenter}} [opts]
+   */
+  setVirtualBackground(image, opts) {
+    return this._local.setBackgroundImage(image, opts);
+  }
+
+  /**
+   * Beauty filters (skin smoothing) need face landmarks; a filter over the whole frame is not
+   * one. Rejects with SdkErrorCode.NOT_SUPPORTED (web/README.md, "Background blur").
+   * @param {number|{level: number}} _level
+   * @returns {Promise<never>}
+   */
+  setBeautyLevel(_level) { // eslint-disable-line no-unused-vars
+    return Promise.reject(new ParleyError(SdkErrorCode.NOT_SUPPORTED, 'setBeautyLevel: skin smoothing needs a face model, which this SDK does not ship (see web/README.md, "Background blur")'));
   }
 
   /**
@@ -587,7 +698,42 @@ export class ParleyCallEngine {
 
   /** @returns {{callId: string, roomId: RoomId, mediaType: number, role: number}|null} the current call */
   get currentCall() {
-    return this._call ? { ...this._call } : null;
+    if (!this._call) return null;
+    const { began, ...call } = this._call; // eslint-disable-line no-unused-vars
+    return call;
+  }
+
+  /**
+   * The user's call status: 'idle' (no call), 'waiting' (dialing, or ringing for this
+   * user), 'connected' (the call began for this user). Changes are reported with
+   * onCallStatusChanged {status, previous, callId}.
+   * @returns {'idle'|'waiting'|'connected'}
+   */
+  get callStatus() {
+    return /** @type {'idle'|'waiting'|'connected'} */ (this._status);
+  }
+
+  /** @returns {'idle'|'waiting'|'connected'} the same as callStatus (TUICallEngine's getter as a method) */
+  getCallStatus() {
+    return this.callStatus;
+  }
+
+  /**
+   * Sets the current call (null: none) and reports a change of callStatus. A call that
+   * began stays begun when a later result for the same call (join, call) sets it again.
+   * @param {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean}|null} call
+   */
+  _setCall(call) {
+    const prev = this._call;
+    if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
+    this._call = call;
+    const status = !call ? CallStatus.IDLE : call.began ? CallStatus.CONNECTED : CallStatus.WAITING;
+    if (status === this._status) return;
+    const previous = this._status;
+    this._status = status;
+    const callId = call ? call.callId : prev ? prev.callId : '';
+    log.info('call status', previous, '→', status, callId);
+    this._emit('onCallStatusChanged', { status, previous, callId });
   }
 
   /** Closes the connection, the media and the local devices. The engine is unusable after. */
@@ -595,11 +741,12 @@ export class ParleyCallEngine {
     if (this._destroyed) return;
     this._destroyed = true;
     this._endMedia();
-    for (const kind of ['audio', 'video']) {
-      if (this._local[kind]) this._local[kind].stop();
-      this._local[kind] = null;
-    }
+    this._setCall(null);
+    this._local.close();
     if (typeof window !== 'undefined') window.removeEventListener('online', this._onOnline);
+    if (typeof navigator !== 'undefined' && navigator.mediaDevices && navigator.mediaDevices.removeEventListener) {
+      navigator.mediaDevices.removeEventListener('devicechange', this._onDeviceChange);
+    }
     if (this._rpc) this._rpc.close(1000, 'destroyed');
     this._rpc = null;
     this._handlers.clear();
@@ -632,6 +779,7 @@ export class ParleyCallEngine {
     if (!resumable) {
       this._emit('onConnectionStateChanged', { state: 'disconnected', code: ev.code, reason: ev.reason });
       this._endMedia();
+      this._setCall(null); // the session, and its call, are gone
       return;
     }
     this._emit('onConnectionStateChanged', { state: 'reconnecting', code: ev.code, reason: ev.reason });
@@ -653,7 +801,7 @@ export class ParleyCallEngine {
           if (res.resumeToken !== oldToken) {
             // The server no longer had the session: the call and room are gone.
             this._endMedia();
-            this._call = null;
+            this._setCall(null);
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
           } else if (this._media) {
             await this._media.restartIce();
@@ -662,11 +810,13 @@ export class ParleyCallEngine {
         } catch (err) {
           if (err.code > 0) { // the server refused the login (expired userSig, …)
             this._endMedia();
+            this._setCall(null);
             this._reportError(err);
             return;
           }
           if (Date.now() + delay > deadline) {
             this._endMedia();
+            this._setCall(null);
             this._emit('onConnectionStateChanged', { state: 'disconnected' });
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'could not reconnect'));
             return;
@@ -695,31 +845,31 @@ export class ParleyCallEngine {
         else if (this._early.length < MAX_EARLY_SIGNALS) this._early.push({ method, params });
         return;
       case 'onCallReceived':
-        this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: Role.CALLED };
+        this._setCall({ callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: Role.CALLED });
         // Before the app hears of the call: prepareCall goes out ahead of an accept its
         // handler may send at once.
         this._prepareCall(params.callId, params.mediaType);
         break;
       case 'onCallBegin':
-        this._call = { callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: params.role };
+        this._setCall({ callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: params.role, began: true });
         this._startMedia(params.roomId);
         this._callBegan(params.callId);
         break;
       case 'onCallEnd':
       case 'onCallCancelled':
         if (this._call && this._call.callId === params.callId) {
-          this._call = null;
+          this._setCall(null);
           this._endMedia();
         }
         break;
       case 'onCallMediaTypeChanged':
-        if (this._call && this._call.callId === params.callId) this._call.mediaType = params.newMediaType;
+        if (this._call && this._call.callId === params.callId) this._call = { ...this._call, mediaType: params.newMediaType };
         if (params.newMediaType === MediaType.AUDIO && this._local.video) {
           this.closeCamera().catch((err) => this._reportError(err));
         }
         break;
       case 'onUserLeave':
-        this._forgetRemote(params.userId);
+        this._views.forget(params.userId);
         break;
       case 'onPublishLayersChanged':
         if (this._media) {
@@ -729,7 +879,7 @@ export class ParleyCallEngine {
       case 'onKickedOffline':
         this._credentials = null;
         this._session = null;
-        this._call = null;
+        this._setCall(null);
         this._endMedia();
         break;
       default:
@@ -806,8 +956,10 @@ export class ParleyCallEngine {
     const media = this._media;
     if (!media) return;
     const tasks = [];
-    for (const kind of ['audio', 'video']) {
-      if (this._local[kind]) tasks.push(media.setTrack(kind, this._local[kind]));
+    const tracks = { audio: this._local.audio, video: this._local.sentVideo };
+    for (const kind of /** @type {('audio'|'video')[]} */ (['audio', 'video'])) {
+      const track = tracks[kind];
+      if (track) tasks.push(media.setTrack(kind, track));
     }
     Promise.all(tasks).catch((err) => this._reportMediaError(err));
   }
@@ -831,8 +983,9 @@ export class ParleyCallEngine {
       iceTransportPolicy: this._opts.iceTransportPolicy || 'all',
       simulcast: this._opts.simulcast,
       startBitrateKbps: this._opts.startBitrateKbps,
-      onRemoteTrack: (userId, track) => this._remoteTrack(userId, track),
-      onRemoteTrackGone: (userId, track) => this._remoteTrackGone(userId, track),
+      sendLimits: { ...this._local.sendLimits },
+      onRemoteTrack: (userId, track) => this._views.trackAdded(userId, track),
+      onRemoteTrackGone: (userId, track) => this._views.trackGone(userId, track),
       onError: (err) => this._reportMediaError(err),
     });
     this._media = media;
@@ -846,8 +999,8 @@ export class ParleyCallEngine {
       this._publishOpenDevices();
       return;
     }
-    const tracks = this._prep.accepted ? this._local : {};
-    media.prepare({ kinds: earlyKinds, videoWidth: this._targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
+    const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._local.sentVideo } : {};
+    media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
   }
 
   _endMedia() {
@@ -856,105 +1009,27 @@ export class ParleyCallEngine {
     if (this._media) this._media.close();
     this._media = null;
     this._roomKey = null;
-    for (const userId of [...this._remote.keys()]) this._forgetRemote(userId);
-  }
-
-  _remoteEntry(userId) {
-    let r = this._remote.get(userId);
-    if (!r) {
-      r = { audio: null, video: null, audioEl: null, view: null, wish: null };
-      this._remote.set(userId, r);
-    }
-    return r;
-  }
-
-  _remoteTrack(userId, track) {
-    const r = this._remoteEntry(userId);
-    if (track.kind === 'audio') {
-      r.audio = track;
-      if (!r.audioEl) {
-        r.audioEl = new Audio();
-        r.audioEl.autoplay = true;
-      }
-      attachTrack(r.audioEl, track);
-    } else {
-      r.video = track;
-      if (r.view) attachTrack(r.view, track);
-    }
-  }
-
-  _remoteTrackGone(userId, track) {
-    const r = this._remote.get(userId);
-    if (!r) return;
-    if (r.audio === track) {
-      r.audio = null;
-      if (r.audioEl) r.audioEl.srcObject = null;
-    }
-    if (r.video === track) {
-      r.video = null;
-      if (r.view) r.view.srcObject = null;
-    }
-  }
-
-  _forgetRemote(userId) {
-    const r = this._remote.get(userId);
-    if (!r) return;
-    if (r.audioEl) r.audioEl.srcObject = null;
-    if (r.view) r.view.srcObject = null;
-    this._remote.delete(userId);
-  }
-
-  _targetSize(params) {
-    let [w, h] = RESOLUTION_SIZES[this._videoParams.resolution];
-    if (params.width) w = params.width;
-    if (params.height) h = params.height;
-    if (this._videoParams.resolutionMode === ResolutionMode.PORTRAIT && w > h) [w, h] = [h, w];
-    return [w, h];
-  }
-}
-
-/** getUserMedia for one kind, with errors as ParleyError(MEDIA_DEVICE). */
-async function captureTrack(constraints) {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    throw new ParleyError(SdkErrorCode.MEDIA_DEVICE, 'getUserMedia is not available (a secure origin is required)');
-  }
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia(constraints);
-    return stream.getTracks()[0];
-  } catch (err) {
-    throw new ParleyError(SdkErrorCode.MEDIA_DEVICE, `getUserMedia: ${err.name}: ${err.message}`);
+    this._views.forgetAll();
   }
 }
 
 /**
- * The <video> to render into: the element itself, or a <video> child created in it.
- * @param {ViewElement} el
- * @returns {HTMLVideoElement}
+ * The protocol's CallParams of a call / calls request: params.params, plus the flat members
+ * the TUICallEngine Web SDK takes next to the user list — roomID (an integer room),
+ * strRoomID (a string room; wins over roomID), timeout, userData, offlinePushInfo. A member
+ * of params.params wins over its flat form.
+ * @param {{params?: CallParams} & FlatCallParams} p
+ * @returns {CallParams}
  */
-function videoElementFor(el) {
-  const node = typeof el === 'string' ? document.getElementById(el) : el;
-  if (!node) throw new ParleyError(ErrorCode.INVALID_PARAMS, `no element ${el}`);
-  if (node instanceof HTMLVideoElement) return node;
-  let video = node.querySelector('video');
-  if (!video) {
-    video = document.createElement('video');
-    video.style.width = '100%';
-    video.style.height = '100%';
-    node.appendChild(video);
+function callParamsOf(p) {
+  /** @type {CallParams} */
+  const out = {};
+  const room = p.strRoomID || p.roomID;
+  if (room) out.roomId = room;
+  for (const key of ['timeout', 'userData', 'offlinePushInfo']) {
+    if (p[key] !== undefined) out[key] = p[key];
   }
-  return video;
-}
-
-/** Plays track in a media element (video elements stay muted: audio has its own). */
-function attachTrack(el, track) {
-  if (el instanceof HTMLVideoElement) {
-    el.muted = true;
-    el.playsInline = true;
-  }
-  el.autoplay = true;
-  el.srcObject = new MediaStream([track]);
-  const p = el.play();
-  if (p && p.catch) p.catch(() => {}); // autoplay policies: playback starts on the next gesture
+  return { ...out, ...(p.params || {}) };
 }
 
 function sleep(ms) {

@@ -167,6 +167,7 @@ export class MediaSession {
    *   iceTransportPolicy: RTCIceTransportPolicy,
    *   simulcast: boolean,
    *   startBitrateKbps: number,
+   *   sendLimits?: {maxBitrate?: number, maxFramerate?: number},
    *   onRemoteTrack: (userId: string, track: MediaStreamTrack) => void,
    *   onRemoteTrackGone: (userId: string, track: MediaStreamTrack) => void,
    *   onError: (err: ParleyError) => void,
@@ -184,6 +185,8 @@ export class MediaSession {
     this._localStream = new MediaStream();
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
     this._transceivers = { audio: null, video: null };
+    /** @type {{maxBitrate?: number, maxFramerate?: number}} video limits of setSendLimits */
+    this._sendLimits = opts.sendLimits || {};
     const config = {
       iceServers: opts.iceServers, iceTransportPolicy: opts.iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
     };
@@ -252,10 +255,54 @@ export class MediaSession {
     if (track) this._localStream.addTrack(track);
     /** @type {RTCRtpTransceiverInit} */
     const init = { direction: 'sendonly', streams: [this._localStream] };
-    if (kind === 'video' && this._simulcast && width >= SIMULCAST_MIN_WIDTH) {
-      init.sendEncodings = SIMULCAST_LAYERS.map((l) => ({ ...l }));
+    if (kind === 'video') {
+      const simulcast = this._simulcast && width >= SIMULCAST_MIN_WIDTH;
+      const limited = !!(this._sendLimits.maxBitrate || this._sendLimits.maxFramerate);
+      if (simulcast || limited) init.sendEncodings = withSendLimits(simulcast ? SIMULCAST_LAYERS : [{}], this._sendLimits);
     }
     this._transceivers[kind] = this._pub.pc.addTransceiver(track || kind, init);
+  }
+
+  /**
+   * Limits the published video (setVideoEncoderParams): maxBitrate (bit/s) caps the full
+   * layer and every lower layer at its default or at maxBitrate, whichever is less;
+   * maxFramerate caps every layer. Applied now with setParameters (no renegotiation) and to
+   * a video transceiver added later. 0 or undefined: no limit of the kind.
+   * @param {{maxBitrate?: number, maxFramerate?: number}} limits
+   * @returns {Promise<void>}
+   */
+  setSendLimits(limits) {
+    this._sendLimits = { ...this._sendLimits, ...limits };
+    return this._senderTransaction(async (sender) => {
+      const params = sender.getParameters();
+      if (!params.encodings || params.encodings.length === 0) return;
+      const rids = params.encodings.map((e) => e.rid);
+      const layers = rids.length > 1 ? rids.map((rid) => ({ ...SIMULCAST_LAYERS.find((l) => l.rid === rid) })) : [{}];
+      const want = withSendLimits(layers, this._sendLimits);
+      params.encodings.forEach((enc, i) => {
+        for (const key of ['maxBitrate', 'maxFramerate']) {
+          if (want[i][key] === undefined) delete enc[key];
+          else enc[key] = want[i][key];
+        }
+      });
+      await sender.setParameters(params);
+    });
+  }
+
+  /**
+   * Runs fn on the video sender after every earlier parameter change: getParameters /
+   * setParameters is a transaction per sender, and overlapping transactions fail.
+   * @param {(sender: RTCRtpSender) => Promise<void>} fn
+   * @returns {Promise<void>}
+   */
+  _senderTransaction(fn) {
+    const run = (this._paramChain || Promise.resolve()).then(() => {
+      const t = this._transceivers.video;
+      if (this._closed || !t) return undefined;
+      return fn(t.sender);
+    });
+    this._paramChain = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -266,17 +313,16 @@ export class MediaSession {
    * @returns {Promise<void>}
    */
   setSimulcastLayers(layers) {
-    // One change at a time: getParameters/setParameters is a transaction per sender, and
-    // overlapping transactions fail.
-    const run = (this._layerChain || Promise.resolve()).then(() => this._applySimulcastLayers(layers));
-    this._layerChain = run.catch(() => {});
-    return run;
+    return this._senderTransaction((sender) => this._applySimulcastLayers(sender, layers));
   }
 
-  async _applySimulcastLayers(layers) {
-    const t = this._transceivers.video;
-    if (this._closed || !t || !Array.isArray(layers)) return;
-    const params = t.sender.getParameters();
+  /**
+   * @param {RTCRtpSender} sender
+   * @param {{rid: string, active: boolean}[]} layers
+   */
+  async _applySimulcastLayers(sender, layers) {
+    if (!Array.isArray(layers)) return;
+    const params = sender.getParameters();
     if (!params.encodings || params.encodings.length < 2) return;
     let changed = false;
     for (const enc of params.encodings) {
@@ -286,7 +332,7 @@ export class MediaSession {
         changed = true;
       }
     }
-    if (changed) await t.sender.setParameters(params);
+    if (changed) await sender.setParameters(params);
   }
 
   /**
@@ -407,6 +453,24 @@ export class MediaSession {
     });
     track.addEventListener('ended', gone, { once: true });
   }
+}
+
+/**
+ * The send encodings of layers (lowest first) under limits: maxBitrate caps the last (full)
+ * layer and lowers any other layer's default above it; maxFramerate caps all.
+ * @param {RTCRtpEncodingParameters[]} layers
+ * @param {{maxBitrate?: number, maxFramerate?: number}} limits
+ * @returns {RTCRtpEncodingParameters[]}
+ */
+function withSendLimits(layers, limits) {
+  return layers.map((l, i) => {
+    const enc = { ...l };
+    if (limits.maxBitrate) {
+      enc.maxBitrate = i === layers.length - 1 ? limits.maxBitrate : Math.min(enc.maxBitrate || limits.maxBitrate, limits.maxBitrate);
+    }
+    if (limits.maxFramerate) enc.maxFramerate = limits.maxFramerate;
+    return enc;
+  });
 }
 
 /** Wraps a failure of a local WebRTC step (server errors keep their code). */

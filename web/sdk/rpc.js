@@ -25,6 +25,8 @@ export const SdkErrorCode = Object.freeze({
   RESUME_FAILED: -6,
   /** The method needs a state the engine is not in (e.g. startRemoteView outside a room). */
   INVALID_STATE: -7,
+  /** This browser, or this SDK, does not support the method (see the error's message). */
+  NOT_SUPPORTED: -8,
 });
 
 /** An error from the server (its JSON-RPC error object) or from the SDK itself. */

@@ -1,21 +1,48 @@
-package sqlrecords
+package records_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/ops/pgrecords"
+	"github.com/parley-rtc/parley/ops/records"
+	"github.com/parley-rtc/parley/ops/sqlrecords"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// driver is one records.driver for the tests: place makes an empty database (a SQLite
+// file, or a database on a PostgreSQL server of the test's own) and open opens a store on
+// it. The store tests run over drivers, so both answer alike.
+type driver struct {
+	name  string
+	place func(t *testing.T) string
+	open  func(ctx context.Context, place string) (records.Store, error)
+}
+
+var drivers = []driver{
+	{records.DriverSQLite,
+		func(t *testing.T) string { return filepath.Join(t.TempDir(), "calls db.sqlite") },
+		func(ctx context.Context, path string) (records.Store, error) { return sqlrecords.Open(ctx, path) }},
+	{records.DriverPostgres,
+		func(t *testing.T) string { return testservers.StartPostgres(t) },
+		func(ctx context.Context, dsn string) (records.Store, error) { return pgrecords.Open(ctx, dsn) }},
+}
+
+// forEachDriver runs test once per driver, as a subtest named after it.
+func forEachDriver(t *testing.T, test func(t *testing.T, d driver)) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) { test(t, d) })
+	}
+}
 
 func rec(callID, user string, begin int64, result protocol.CallResult) protocol.CallRecord {
 	return protocol.CallRecord{
@@ -36,9 +63,15 @@ func inApp(app int, r protocol.CallRecord) protocol.CallRecord {
 	return r
 }
 
-func open(t *testing.T, path string) *Store {
+func inStrRoom(r protocol.CallRecord) protocol.CallRecord {
+	r.RoomID = protocol.StrRoom("123")
+	return r
+}
+
+// open opens d's store on place; it is closed at the test's end.
+func open(t *testing.T, d driver, place string) records.Store {
 	t.Helper()
-	s, err := Open(context.Background(), path)
+	s, err := d.open(context.Background(), place)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,22 +87,25 @@ func ids(recs []protocol.CallRecord) []string {
 	return out
 }
 
-// TestQueryMatchesMemoryRecords: the SQLite store answers every query like the in-memory
-// store of the signaling package (same filters, newest first).
-func TestQueryMatchesMemoryRecords(t *testing.T) {
+// TestQueryMatchesMemoryRecords: each driver's store answers every query like the
+// in-memory store of the signaling package (same filters, newest first).
+func TestQueryMatchesMemoryRecords(t *testing.T) { forEachDriver(t, testQueryMatchesMemoryRecords) }
+
+func testQueryMatchesMemoryRecords(t *testing.T, d driver) {
 	ctx := context.Background()
-	records := []protocol.CallRecord{
+	recs := []protocol.CallRecord{
 		rec("c1", "alice", 1000, protocol.CallResultOutgoing),
 		rec("c2", "alice", 2000, protocol.CallResultMissed),
 		rec("c3", "alice", 3000, protocol.CallResultIncoming),
 		rec("c3", "bob", 3000, protocol.CallResultIncoming),
 		rec("c4", "alice", 4000, protocol.CallResultMissed),
 		inApp(appB, rec("c5", "alice", 5000, protocol.CallResultMissed)), // another app's alice (D26)
+		inStrRoom(rec("c6", "bob", 6000, protocol.CallResultIncoming)),   // room "123", not 123
 	}
-	sqlStore := open(t, filepath.Join(t.TempDir(), "calls.db"))
+	store := open(t, d, d.place(t))
 	mem := signaling.NewMemoryRecords(0)
-	for _, r := range records { // one call's records arrive together, calls in time order
-		if err := sqlStore.Add(ctx, []protocol.CallRecord{r}); err != nil {
+	for _, r := range recs { // one call's records arrive together, calls in time order
+		if err := store.Add(ctx, []protocol.CallRecord{r}); err != nil {
 			t.Fatal(err)
 		}
 		_ = mem.Add(ctx, []protocol.CallRecord{r})
@@ -84,42 +120,38 @@ func TestQueryMatchesMemoryRecords(t *testing.T) {
 		{"window", "alice", signaling.RecordQuery{Begin: 2000, End: 3000}, []string{"c3", "c2"}},
 		{"from", "alice", signaling.RecordQuery{Begin: 3500}, []string{"c4"}},
 		{"missed", "alice", signaling.RecordQuery{Result: protocol.CallResultMissed}, []string{"c4", "c2"}},
-		{"bob", "bob", signaling.RecordQuery{}, []string{"c3"}},
+		{"bob", "bob", signaling.RecordQuery{}, []string{"c6", "c3"}},
 		{"nobody", "dave", signaling.RecordQuery{}, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := sqlStore.Query(ctx, appA, tt.user, tt.q)
+			got, err := store.Query(ctx, appA, tt.user, tt.q)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(ids(got), tt.want) {
-				t.Fatalf("sqlite %v, want %v", ids(got), tt.want)
+				t.Fatalf("%s %v, want %v", d.name, ids(got), tt.want)
 			}
 			memGot, _ := mem.Query(ctx, appA, tt.user, tt.q)
 			if !reflect.DeepEqual(got, memGot) {
-				t.Fatalf("sqlite %+v\nmemory %+v", got, memGot)
+				t.Fatalf("%s %+v\nmemory %+v", d.name, got, memGot)
 			}
 		})
 	}
-	all, err := sqlStore.List(ctx, Filter{Limit: 2})
-	if err != nil || !reflect.DeepEqual(ids(all), []string{"c5", "c4"}) {
+	all, err := store.List(ctx, records.Filter{Limit: 2})
+	if err != nil || !reflect.DeepEqual(ids(all), []string{"c6", "c5"}) {
 		t.Fatalf("List limit 2: %v %v", ids(all), err)
 	}
 }
 
 func TestRecordsSurviveReopenAndDelete(t *testing.T) {
+	forEachDriver(t, testRecordsSurviveReopenAndDelete)
+}
+
+func testRecordsSurviveReopenAndDelete(t *testing.T, d driver) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dir with space", "calls.db")
-	if _, err := Open(ctx, path); err == nil {
-		t.Fatal("opened a database in a missing directory")
-	}
-	path = filepath.Join(t.TempDir(), "calls?.db")
-	if _, err := Open(ctx, path); err == nil {
-		t.Fatal("accepted a path with '?'")
-	}
-	path = filepath.Join(t.TempDir(), "calls db.sqlite")
-	first := open(t, path)
+	place := d.place(t)
+	first := open(t, d, place)
 	want := rec("c1", "alice", 1000, protocol.CallResultOutgoing)
 	if err := first.Add(ctx, []protocol.CallRecord{want, rec("c2", "alice", 2000, protocol.CallResultMissed)}); err != nil {
 		t.Fatal(err)
@@ -127,11 +159,11 @@ func TestRecordsSurviveReopenAndDelete(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := first.Query(ctx, appA, "alice", signaling.RecordQuery{}); !errors.Is(err, ErrClosed) {
+	if _, err := first.Query(ctx, appA, "alice", signaling.RecordQuery{}); !errors.Is(err, records.ErrClosed) {
 		t.Fatalf("query after close: %v, want ErrClosed", err)
 	}
 
-	second := open(t, path)
+	second := open(t, d, place)
 	got, err := second.Query(ctx, appA, "alice", signaling.RecordQuery{End: 1500})
 	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("after reopen: %+v %v, want %+v", got, err, want)
@@ -149,35 +181,13 @@ func TestRecordsSurviveReopenAndDelete(t *testing.T) {
 	}
 }
 
-func TestMemoryDatabase(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, ":memory:")
-	if err := s.Add(ctx, []protocol.CallRecord{rec("c1", "alice", 1, protocol.CallResultOutgoing)}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Query(ctx, appA, "alice", signaling.RecordQuery{})
-	if err != nil || len(got) != 1 {
-		t.Fatalf("%v %v", got, err)
-	}
-}
-
-func TestConfigValidateNamesTheKey(t *testing.T) {
-	for _, bad := range []string{"", "  ", "a.db?mode=ro"} {
-		err := Config{SQLitePath: bad}.Validate()
-		if err == nil || !strings.Contains(err.Error(), "records.sqlite_path") {
-			t.Errorf("path %q: %v", bad, err)
-		}
-	}
-	if err := DefaultConfig().Validate(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestTenantsAreSeparate: equal userIds of two apps never read or delete each other's
 // records (D26); the operator's List filters by app or sees all.
-func TestTenantsAreSeparate(t *testing.T) {
+func TestTenantsAreSeparate(t *testing.T) { forEachDriver(t, testTenantsAreSeparate) }
+
+func testTenantsAreSeparate(t *testing.T, d driver) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "calls.db"))
+	s := open(t, d, d.place(t))
 	if err := s.Add(ctx, []protocol.CallRecord{
 		rec("a1", "alice", 1000, protocol.CallResultOutgoing),
 		inApp(appB, rec("b1", "alice", 2000, protocol.CallResultIncoming)),
@@ -205,44 +215,12 @@ func TestTenantsAreSeparate(t *testing.T) {
 	if deleted, _ := s.Delete(ctx, appB, "alice", []string{"a1"}); len(deleted) != 0 {
 		t.Fatalf("app B's alice deleted app A's record: %v", deleted)
 	}
-	all, _ := s.List(ctx, Filter{UserID: "alice"})
-	onlyB, _ := s.List(ctx, Filter{SDKAppID: appB})
+	all, _ := s.List(ctx, records.Filter{UserID: "alice"})
+	onlyB, _ := s.List(ctx, records.Filter{SDKAppID: appB})
 	if !reflect.DeepEqual(ids(all), []string{"b1", "a1"}) || !reflect.DeepEqual(ids(onlyB), []string{"b1"}) {
 		t.Fatalf("list: all %v, app B %v", ids(all), ids(onlyB))
 	}
 	if onlyB[0].SDKAppID != appB {
 		t.Fatalf("record lost its app: %+v", onlyB[0])
-	}
-}
-
-// TestMigratesRecordsFromBeforeTenancy: a database made without sdk_app_id opens, gains
-// the column (old records get app 0, invisible to users of configured apps) and takes new
-// records.
-func TestMigratesRecordsFromBeforeTenancy(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := old.ExecContext(ctx, `CREATE TABLE call_records (
-		seq INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT NOT NULL, user_id TEXT NOT NULL, caller TEXT NOT NULL,
-		invitees TEXT NOT NULL, scene INTEGER NOT NULL, media_type INTEGER NOT NULL, group_id TEXT NOT NULL,
-		room_id TEXT NOT NULL, role INTEGER NOT NULL, result INTEGER NOT NULL, begin_time INTEGER NOT NULL,
-		total_time INTEGER NOT NULL);
-		CREATE INDEX call_records_user_time ON call_records (user_id, begin_time);
-		INSERT INTO call_records (call_id, user_id, caller, invitees, scene, media_type, group_id, room_id, role, result, begin_time, total_time)
-		VALUES ('old', 'alice', 'alice', '[]', 2, 1, '', '7', 1, 3, 500, 1);`); err != nil {
-		t.Fatal(err)
-	}
-	_ = old.Close()
-	s := open(t, path)
-	if err := s.Add(ctx, []protocol.CallRecord{rec("new", "alice", 1000, protocol.CallResultOutgoing)}); err != nil {
-		t.Fatal(err)
-	}
-	mine, _ := s.Query(ctx, appA, "alice", signaling.RecordQuery{})
-	legacy, _ := s.List(ctx, Filter{UserID: "alice"})
-	if !reflect.DeepEqual(ids(mine), []string{"new"}) || !reflect.DeepEqual(ids(legacy), []string{"new", "old"}) || legacy[1].SDKAppID != 0 {
-		t.Fatalf("after migration: app A %v, all %+v", ids(mine), legacy)
 	}
 }

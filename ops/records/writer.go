@@ -1,0 +1,222 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// DefaultQueueRecords is how many records a Writer holds unwritten before it refuses more.
+const DefaultQueueRecords = 10000
+
+// maxBatch is how many queued records one store.Add (one transaction) writes at most.
+const maxBatch = 500
+
+// writeAttempts and retryDelay: a failed batch is tried again twice, a second apart, so a
+// database restart or failover does not lose it, and a store that keeps failing (or is
+// down at shutdown) holds Close up only a few seconds.
+const (
+	writeAttempts = 3
+	retryDelay    = time.Second
+)
+
+// ErrQueueFull is returned by Add when the Writer holds DefaultQueueRecords unwritten
+// records: the records are dropped (and counted) rather than delaying the caller.
+var ErrQueueFull = errors.New("records: write queue full, records dropped")
+
+// WriterStats are a Writer's counters since it was made.
+type WriterStats struct {
+	Written uint64 // records the store took
+	Dropped uint64 // records refused by a full queue or lost after writeAttempts failures
+	Queued  int    // records waiting now
+}
+
+// Writer is a Store whose Add only queues: the records are written to the store by a
+// goroutine of the Writer, in the order they were added, so a slow or unreachable
+// database never holds up the signaling session that ended a call (signaling writes
+// records on the session's effect queue, where its later events wait). The queue is
+// bounded (ErrQueueFull). Query, Delete and List first wait until everything added before
+// them is written, so a user who just ended a call finds it in queryRecentCalls, as with
+// a synchronous store. Close writes what is queued, then closes the store.
+type Writer struct {
+	store Store
+	max   int
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	queue    [][]protocol.CallRecord // batches in Add order
+	queued   int                     // records in queue
+	added    uint64                  // batches accepted since New
+	done     uint64                  // batches written or dropped since New
+	progress chan struct{}           // closed (and replaced) when done advances
+	running  bool                    // the writing goroutine exists
+	idle     chan struct{}           // closed when the goroutine ends; nil while none runs
+	closed   bool
+	stats    WriterStats
+}
+
+var _ Store = (*Writer)(nil)
+
+// NewWriter makes a Writer over store that holds at most maxQueued records (0 means
+// DefaultQueueRecords). It starts nothing: the writing goroutine runs while there is work.
+func NewWriter(store Store, maxQueued int, logger *slog.Logger) *Writer {
+	if maxQueued <= 0 {
+		maxQueued = DefaultQueueRecords
+	}
+	return &Writer{store: store, max: maxQueued, log: logger, progress: make(chan struct{})}
+}
+
+// Add queues records and returns at once; ErrQueueFull (records dropped) when the queue
+// is full, ErrClosed after Close.
+func (w *Writer) Add(_ context.Context, records []protocol.CallRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return fmt.Errorf("add %d call records: %w", len(records), ErrClosed)
+	}
+	if w.queued+len(records) > w.max {
+		w.stats.Dropped += uint64(len(records))
+		return fmt.Errorf("add %d call records (%d waiting, dropped so far %d): %w",
+			len(records), w.queued, w.stats.Dropped, ErrQueueFull)
+	}
+	w.queue = append(w.queue, records)
+	w.queued += len(records)
+	w.added++
+	if !w.running {
+		w.running = true
+		w.idle = make(chan struct{})
+		go w.run(w.idle)
+	}
+	return nil
+}
+
+// run writes the queue until it is empty, then ends.
+func (w *Writer) run(idle chan struct{}) {
+	defer close(idle)
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		var batch []protocol.CallRecord
+		n := 0 // batches taken
+		for n < len(w.queue) && (n == 0 || len(batch)+len(w.queue[n]) <= maxBatch) {
+			batch = append(batch, w.queue[n]...)
+			n++
+		}
+		w.queue = w.queue[n:]
+		w.mu.Unlock()
+
+		err := w.write(batch)
+
+		w.mu.Lock()
+		w.queued -= len(batch)
+		if err != nil {
+			w.stats.Dropped += uint64(len(batch))
+		} else {
+			w.stats.Written += uint64(len(batch))
+		}
+		w.done += uint64(n)
+		close(w.progress)
+		w.progress = make(chan struct{})
+		w.mu.Unlock()
+	}
+}
+
+// write adds batch to the store, trying writeAttempts times; it logs a batch it loses.
+func (w *Writer) write(batch []protocol.CallRecord) error {
+	var err error
+	for attempt := 1; attempt <= writeAttempts; attempt++ {
+		if attempt > 1 {
+			time.Sleep(retryDelay)
+		}
+		if err = w.store.Add(context.Background(), batch); err == nil || errors.Is(err, ErrClosed) {
+			break
+		}
+		w.log.Warn("store call records: will retry", "records", len(batch), "attempt", attempt, "error", err)
+	}
+	if err != nil {
+		w.log.Error("store call records: records lost", "records", len(batch), "error", err)
+	}
+	return err
+}
+
+// flush waits until every batch added before it was written (or dropped), or ctx ends.
+func (w *Writer) flush(ctx context.Context) error {
+	w.mu.Lock()
+	target := w.added
+	for w.done < target {
+		ch := w.progress
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for queued call records: %w", ctx.Err())
+		}
+		w.mu.Lock()
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// Query answers after the writes queued before it (signaling.RecordStore).
+func (w *Writer) Query(ctx context.Context, sdkAppID int, userID string, q signaling.RecordQuery) ([]protocol.CallRecord, error) {
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	return w.store.Query(ctx, sdkAppID, userID, q)
+}
+
+// Delete deletes after the writes queued before it (signaling.RecordStore).
+func (w *Writer) Delete(ctx context.Context, sdkAppID int, userID string, callIDs []string) ([]string, error) {
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	return w.store.Delete(ctx, sdkAppID, userID, callIDs)
+}
+
+// List answers after the writes queued before it.
+func (w *Writer) List(ctx context.Context, f Filter) ([]protocol.CallRecord, error) {
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	return w.store.List(ctx, f)
+}
+
+// Stats returns the Writer's counters.
+func (w *Writer) Stats() WriterStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.stats
+	s.Queued = w.queued
+	return s
+}
+
+// Close refuses further Adds, waits until the queue is written (each batch at most
+// writeAttempts tries), then closes the store. Idempotent.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	idle := w.idle
+	running := w.running
+	w.mu.Unlock()
+	if running {
+		<-idle
+	}
+	return w.store.Close()
+}

@@ -1,0 +1,155 @@
+package records_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/ops/records"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestWriterLosesNothingOnClose: records added through a Writer from several goroutines
+// are all in the database after Close, read by a store opened afresh; Adds after Close
+// are refused.
+func TestWriterLosesNothingOnClose(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, d driver) {
+		ctx := context.Background()
+		place := d.place(t)
+		w := records.NewWriter(open(t, d, place), 0, quietLogger())
+		const writers, each = 4, 50
+		var wg sync.WaitGroup
+		for g := range writers {
+			wg.Go(func() {
+				for i := range each {
+					r := rec(fmt.Sprintf("c%d-%d", g, i), "alice", int64(1000+i), protocol.CallResultOutgoing)
+					if err := w.Add(ctx, []protocol.CallRecord{r}); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(ctx, []protocol.CallRecord{rec("late", "alice", 1, protocol.CallResultOutgoing)}); !errors.Is(err, records.ErrClosed) {
+			t.Fatalf("Add after Close: %v, want ErrClosed", err)
+		}
+		got, err := open(t, d, place).List(ctx, records.Filter{})
+		if err != nil || len(got) != writers*each {
+			t.Fatalf("a new store reads %d records (%v), want %d", len(got), err, writers*each)
+		}
+		if s := w.Stats(); s.Written != writers*each || s.Dropped != 0 || s.Queued != 0 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+}
+
+// gatedStore is a real (in-memory SQLite) store whose Add waits for the gate to open and
+// fails the first failures times.
+type gatedStore struct {
+	records.Store
+	gate     chan struct{}
+	opened   sync.Once
+	mu       sync.Mutex
+	failures int
+}
+
+// gatedWriter makes a Writer of maxQueued records over a gatedStore with a closed gate.
+// At the test's end the gate opens, then the Writer closes, so a failing test does not
+// hang.
+func gatedWriter(t *testing.T, failures, maxQueued int) (*gatedStore, *records.Writer) {
+	g := &gatedStore{Store: open(t, sqlite, ":memory:"), gate: make(chan struct{}), failures: failures}
+	w := records.NewWriter(g, maxQueued, quietLogger())
+	t.Cleanup(func() {
+		g.open()
+		_ = w.Close()
+	})
+	return g, w
+}
+
+func (g *gatedStore) open() { g.opened.Do(func() { close(g.gate) }) }
+
+func (g *gatedStore) Add(ctx context.Context, recs []protocol.CallRecord) error {
+	<-g.gate
+	g.mu.Lock()
+	fail := g.failures > 0
+	g.failures--
+	g.mu.Unlock()
+	if fail {
+		return errors.New("database unavailable")
+	}
+	return g.Store.Add(ctx, recs)
+}
+
+// TestWriterQueueIsBounded: while the database holds a write up, Add still returns at
+// once; past the queue's size records are refused (ErrQueueFull) and counted, the rest are
+// written when the database is back.
+func TestWriterQueueIsBounded(t *testing.T) {
+	ctx := context.Background()
+	store, w := gatedWriter(t, 0, 3)
+	for i := range 3 {
+		if err := w.Add(ctx, []protocol.CallRecord{rec(fmt.Sprint("c", i), "alice", int64(i+1), protocol.CallResultOutgoing)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := w.Add(ctx, []protocol.CallRecord{rec("c3", "alice", 4, protocol.CallResultOutgoing)})
+	if !errors.Is(err, records.ErrQueueFull) {
+		t.Fatalf("4th record into a queue of 3: %v, want ErrQueueFull", err)
+	}
+	if s := w.Stats(); s.Dropped != 1 || s.Queued != 3 {
+		t.Fatalf("stats %+v", s)
+	}
+	store.open()
+	got, err := w.Query(ctx, appA, "alice", signaling.RecordQuery{})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("after the database is back: %v %v", ids(got), err)
+	}
+}
+
+// TestWriterReadsItsWrites: a Query waits for the writes added before it (a user who just
+// ended a call finds it), bounded by its context.
+func TestWriterReadsItsWrites(t *testing.T) {
+	ctx := context.Background()
+	store, w := gatedWriter(t, 0, 0)
+	if err := w.Add(ctx, []protocol.CallRecord{rec("c1", "alice", 1000, protocol.CallResultOutgoing)}); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if got, err := w.Query(short, appA, "alice", signaling.RecordQuery{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Query while the write is held: %v %v, want it to wait (DeadlineExceeded)", ids(got), err)
+	}
+	store.open()
+	got, err := w.Query(ctx, appA, "alice", signaling.RecordQuery{})
+	if err != nil || !reflect.DeepEqual(ids(got), []string{"c1"}) {
+		t.Fatalf("Query after the write: %v %v", ids(got), err)
+	}
+}
+
+// TestWriterRetriesAFailedWrite: a write the database refuses once is tried again, not
+// lost.
+func TestWriterRetriesAFailedWrite(t *testing.T) {
+	ctx := context.Background()
+	store, w := gatedWriter(t, 1, 0)
+	store.open()
+	if err := w.Add(ctx, []protocol.CallRecord{rec("c1", "alice", 1000, protocol.CallResultOutgoing)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Query(ctx, appA, "alice", signaling.RecordQuery{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("after one failed attempt: %v %v", ids(got), err)
+	}
+	if s := w.Stats(); s.Written != 1 || s.Dropped != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
