@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,15 +36,7 @@ func TestClusterComposeNodes(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &compose); err != nil {
 		t.Fatal(err)
 	}
-	sample, err := os.ReadFile("../../configs/parley.production.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "parley.yaml")
-	mounted := strings.ReplaceAll(string(sample), configs.SamplePlaceholderSecret, "prod-app-secret-0123456789-0123456789")
-	if err := os.WriteFile(path, []byte(mounted), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := mountedProductionConfig(t) // dockerfile_test.go
 	haproxy, err := os.ReadFile("../../configs/haproxy.cluster.cfg")
 	if err != nil {
 		t.Fatal(err)
