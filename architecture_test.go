@@ -24,6 +24,7 @@ func TestImportDirection(t *testing.T) {
 		{"client", []string{"sfu", "room", "configs", "bench", "cmd", "turn", "ops", "web"}},
 		{"web", []string{"sfu", "room", "signaling/call", "configs", "bench", "client", "cmd", "ops", "turn"}},
 		{"ops", []string{"bench", "client", "cmd", "web"}},
+		{"cluster", []string{"sfu", "room", "signaling", "configs", "turn", "bench", "client", "cmd", "ops", "web"}},
 	}
 	for _, rule := range rules {
 		t.Run(rule.pkg, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/webhooks"
@@ -34,6 +35,8 @@ type Config struct {
 	Recording recording.Config     `mapstructure:"recording"`
 
 	Limits signaling.LimitsConfig `mapstructure:"limits"` // rate limits on what clients ask for
+
+	Cluster cluster.Config `mapstructure:"cluster"` // other nodes through Redis; empty redis_url: one node
 }
 
 // AdminConfig protects the admin HTTP API (GET /api/v1/calls).
@@ -107,6 +110,7 @@ func Default() Config {
 		Webhooks:  webhooks.DefaultConfig(),
 		WHIP:      signaling.DefaultWHIPConfig(),
 		Recording: recording.DefaultConfig(),
+		Cluster:   cluster.DefaultConfig(),
 	}
 }
 
@@ -127,6 +131,7 @@ func (c Config) Validate() error {
 		c.Webhooks.Validate(),
 		c.WHIP.Validate(),
 		c.Recording.Validate(),
+		c.Cluster.Validate(),
 		c.validateAcrossSections(), // safety.go
 	)
 }

@@ -13,7 +13,10 @@ import (
 // downlink is limited to 700 kbit/s (a client-side bottleneck before his TWCC feedback,
 // client.DownlinkShaper), the server's GCC estimate falls and bob drops to a lower layer
 // within a few seconds while carol keeps hers; when the limit is lifted, bob's layer
-// comes back (by probing: the estimate can only grow with what is sent).
+// comes back (by probing: the estimate can only grow with what is sent). The limits are
+// generous: on a CPU-starved machine the test's own clients stamp arrivals late, which the
+// delay-based estimate reads as a queue, so the climb back takes longer (seen: > 30 s at a
+// load average of 30 on 2 cores); the test is about adaptation, not its speed.
 func TestSimulcastBandwidthAdaptation(t *testing.T) {
 	engine := startEngine(t)
 	m := newManager(t, room.DefaultConfig(), engine, &recordingListener{})
@@ -36,7 +39,7 @@ func TestSimulcastBandwidthAdaptation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 15*time.Second, "bob and carol to receive the top layer", func() bool {
+	waitFor(t, 60*time.Second, "bob and carol to receive the top layer", func() bool {
 		b, c := bob.videoLayers("alice"), carol.videoLayers("alice")
 		return b.Layer == 2 && b.Frames[2] >= 60 && c.Layer == 2 && c.Frames[2] >= 60
 	})
@@ -45,7 +48,7 @@ func TestSimulcastBandwidthAdaptation(t *testing.T) {
 	bobLink.SetLimit(700_000)
 	limited := time.Now()
 	var down time.Duration
-	waitFor(t, 15*time.Second, "bob to drop below the top layer", func() bool {
+	waitFor(t, 60*time.Second, "bob to drop below the top layer", func() bool {
 		st := bob.videoLayers("alice")
 		if st.Layer < 2 && down == 0 {
 			down = time.Since(limited)
@@ -65,7 +68,7 @@ func TestSimulcastBandwidthAdaptation(t *testing.T) {
 	bobLink.SetLimit(0)
 	lifted := time.Now()
 	var up time.Duration
-	waitFor(t, 30*time.Second, "bob to return to the top layer", func() bool {
+	waitFor(t, 120*time.Second, "bob to return to the top layer", func() bool {
 		st := bob.videoLayers("alice")
 		if st.Layer == 2 && up == 0 {
 			up = time.Since(lifted)

@@ -14,10 +14,17 @@ import (
 // TestVideoCall1v1 is the whole 1v1 flow over real WebSockets and PeerConnections: alice
 // calls bob (video), bob accepts, each receives the other's audio and video, alice hangs
 // up, both get onCallEnd with the right totalTime, and the call is in both histories.
-func TestVideoCall1v1(t *testing.T) {
+func TestVideoCall1v1(t *testing.T) { videoCall1v1(t, newStack) }
+
+// TestClusterVideoCall1v1 is TestVideoCall1v1 with alice and bob on two nodes and the call
+// and the room on a third (D50).
+func TestClusterVideoCall1v1(t *testing.T) { videoCall1v1(t, newClusterStack) }
+
+func videoCall1v1(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 60*time.Second)
+	st.wantSessionsOnOwner(t, 2)
 
 	if err := alice.SetSelfInfo(ctx, "Alice", "https://example.com/alice.png"); err != nil {
 		t.Fatal(err)
@@ -109,6 +116,13 @@ func TestVideoCall1v1(t *testing.T) {
 // TestGroupCallInviteRejectTimeoutJoin covers a group call: invite, reject, no response
 // (short default timeout), inviteUser, and joinInGroupCall / join by callId.
 func TestGroupCallInviteRejectTimeoutJoin(t *testing.T) {
+	groupCallInviteRejectTimeoutJoin(t, newStack)
+}
+func TestClusterGroupCallInviteRejectTimeoutJoin(t *testing.T) {
+	groupCallInviteRejectTimeoutJoin(t, newClusterStack)
+}
+
+func groupCallInviteRejectTimeoutJoin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Call.DefaultTimeout = 1500 * time.Millisecond })
 	alice, bob, carol, dave := st.login(t, "alice"), st.login(t, "bob"), st.login(t, "carol"), st.login(t, "dave")
 	ctx := ctxT(t, 60*time.Second)
@@ -201,7 +215,10 @@ func TestGroupCallInviteRejectTimeoutJoin(t *testing.T) {
 }
 
 // TestBusyCancelIgnore covers D10 (busy), D11 (ignore) and D12 (cancel) across sessions.
-func TestBusyCancelIgnore(t *testing.T) {
+func TestBusyCancelIgnore(t *testing.T)        { busyCancelIgnore(t, newStack) }
+func TestClusterBusyCancelIgnore(t *testing.T) { busyCancelIgnore(t, newClusterStack) }
+
+func busyCancelIgnore(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob, carol := st.login(t, "alice"), st.login(t, "bob"), st.login(t, "carol")
 	ctx := ctxT(t, 30*time.Second)
@@ -259,7 +276,12 @@ func TestBusyCancelIgnore(t *testing.T) {
 }
 
 // TestMediaTypeSwitchAndVoiceAnswer covers D18.
-func TestMediaTypeSwitchAndVoiceAnswer(t *testing.T) {
+func TestMediaTypeSwitchAndVoiceAnswer(t *testing.T) { mediaTypeSwitchAndVoiceAnswer(t, newStack) }
+func TestClusterMediaTypeSwitchAndVoiceAnswer(t *testing.T) {
+	mediaTypeSwitchAndVoiceAnswer(t, newClusterStack)
+}
+
+func mediaTypeSwitchAndVoiceAnswer(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 30*time.Second)
@@ -286,7 +308,10 @@ func TestMediaTypeSwitchAndVoiceAnswer(t *testing.T) {
 }
 
 // TestKickAndMultiDevice covers D4.
-func TestKickAndMultiDevice(t *testing.T) {
+func TestKickAndMultiDevice(t *testing.T)        { kickAndMultiDevice(t, newStack) }
+func TestClusterKickAndMultiDevice(t *testing.T) { kickAndMultiDevice(t, newClusterStack) }
+
+func kickAndMultiDevice(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 30*time.Second)
 	first := st.login(t, "alice")
@@ -322,6 +347,13 @@ func TestKickAndMultiDevice(t *testing.T) {
 
 // TestOfflineInviteeGetsInvitationOnLogin covers D9.
 func TestOfflineInviteeGetsInvitationOnLogin(t *testing.T) {
+	offlineInviteeGetsInvitationOnLogin(t, newStack)
+}
+func TestClusterOfflineInviteeGetsInvitationOnLogin(t *testing.T) {
+	offlineInviteeGetsInvitationOnLogin(t, newClusterStack)
+}
+
+func offlineInviteeGetsInvitationOnLogin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 30*time.Second)
 	alice := st.login(t, "alice")
@@ -338,7 +370,10 @@ func TestOfflineInviteeGetsInvitationOnLogin(t *testing.T) {
 
 // TestResumeKeepsTheCall: a dropped socket resumes within the grace period with its
 // resumeToken; the call goes on and events sent meanwhile are delivered.
-func TestResumeKeepsTheCall(t *testing.T) {
+func TestResumeKeepsTheCall(t *testing.T)        { resumeKeepsTheCall(t, newStack) }
+func TestClusterResumeKeepsTheCall(t *testing.T) { resumeKeepsTheCall(t, newClusterStack) }
+
+func resumeKeepsTheCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
@@ -372,7 +407,12 @@ func TestResumeKeepsTheCall(t *testing.T) {
 // TestResumeReplaysAfterLastSeq: a resume replays exactly the kept notifications after the
 // client's lastSeq (here: the socket "lost" the last event before the drop), and nothing it
 // already had; periodic reports are not replayed.
-func TestResumeReplaysAfterLastSeq(t *testing.T) {
+func TestResumeReplaysAfterLastSeq(t *testing.T) { resumeReplaysAfterLastSeq(t, newStack) }
+func TestClusterResumeReplaysAfterLastSeq(t *testing.T) {
+	resumeReplaysAfterLastSeq(t, newClusterStack)
+}
+
+func resumeReplaysAfterLastSeq(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
@@ -426,7 +466,12 @@ func TestResumeReplaysAfterLastSeq(t *testing.T) {
 }
 
 // TestDisconnectEndsTheCallAfterGrace: without a resume, the call ends for the user.
-func TestDisconnectEndsTheCallAfterGrace(t *testing.T) {
+func TestDisconnectEndsTheCallAfterGrace(t *testing.T) { disconnectEndsTheCallAfterGrace(t, newStack) }
+func TestClusterDisconnectEndsTheCallAfterGrace(t *testing.T) {
+	disconnectEndsTheCallAfterGrace(t, newClusterStack)
+}
+
+func disconnectEndsTheCallAfterGrace(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Signaling.ReconnectGrace = 300 * time.Millisecond })
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
@@ -447,7 +492,10 @@ func TestDisconnectEndsTheCallAfterGrace(t *testing.T) {
 
 // TestUserSigExpiryAndRelogin covers D2: onUserSigExpired, then a fresh login in the grace
 // keeps the session; without it the session is closed.
-func TestUserSigExpiryAndRelogin(t *testing.T) {
+func TestUserSigExpiryAndRelogin(t *testing.T)        { userSigExpiryAndRelogin(t, newStack) }
+func TestClusterUserSigExpiryAndRelogin(t *testing.T) { userSigExpiryAndRelogin(t, newClusterStack) }
+
+func userSigExpiryAndRelogin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Auth.SigExpiryGrace = 1500 * time.Millisecond })
 	ctx := ctxT(t, 30*time.Second)
 
@@ -478,7 +526,10 @@ func TestUserSigExpiryAndRelogin(t *testing.T) {
 
 // TestCallsEntryPoint covers D7's calls(): one callee and no chatGroupId is 1v1; a
 // chatGroupId (top level or in params) makes a group call.
-func TestCallsEntryPoint(t *testing.T) {
+func TestCallsEntryPoint(t *testing.T)        { callsEntryPoint(t, newStack) }
+func TestClusterCallsEntryPoint(t *testing.T) { callsEntryPoint(t, newClusterStack) }
+
+func callsEntryPoint(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob, carol := st.login(t, "alice"), st.login(t, "bob"), st.login(t, "carol")

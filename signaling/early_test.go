@@ -44,6 +44,13 @@ func prepared(t *testing.T, st *stack, alice, bob *client.Conn) protocol.CallSta
 // rings; nothing reaches anyone and nobody is told before the accept; then media flows
 // both ways without new PeerConnections, and the room closes as soon as the call ends.
 func TestEarlyMediaIsSilentUntilTheCallBegins(t *testing.T) {
+	earlyMediaIsSilentUntilTheCallBegins(t, newStack)
+}
+func TestClusterEarlyMediaIsSilentUntilTheCallBegins(t *testing.T) {
+	earlyMediaIsSilentUntilTheCallBegins(t, newClusterStack)
+}
+
+func earlyMediaIsSilentUntilTheCallBegins(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
@@ -122,7 +129,12 @@ func TestEarlyMediaLeavesNothingBehind(t *testing.T) {
 // TestEarlyMediaOnAnotherDevice: with multi-device on, the device that prepared is taken
 // out when another device of the same user accepts; the accepting device joins the room
 // and the call's media flows to it.
-func TestEarlyMediaOnAnotherDevice(t *testing.T) {
+func TestEarlyMediaOnAnotherDevice(t *testing.T) { earlyMediaOnAnotherDevice(t, newStack) }
+func TestClusterEarlyMediaOnAnotherDevice(t *testing.T) {
+	earlyMediaOnAnotherDevice(t, newClusterStack)
+}
+
+func earlyMediaOnAnotherDevice(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	phone := st.login(t, "bob")

@@ -10,12 +10,15 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
@@ -50,6 +53,12 @@ type stack struct {
 	clock   *testClock
 	url     string
 	records *signaling.MemoryRecords
+	// nodes, in a cluster (cluster_harness_test.go): every node's stack, this one first;
+	// dial picks them in turn.
+	nodes []*stack
+	dials atomic.Int64
+	cl    *cluster.Cluster   // this node's cluster membership (nil: a single node)
+	redis *testservers.Redis // the cluster's Redis (nil: a single node)
 }
 
 type signalingConfig = signaling.ServiceConfig
@@ -72,6 +81,12 @@ func newStack(t testing.TB, opts ...stackOption) *stack {
 
 // newStackRTC is newStack whose media configuration rtcOpt changes first (when not nil).
 func newStackRTC(t testing.TB, rtcOpt func(*sfu.Config), opts ...stackOption) *stack {
+	t.Helper()
+	return buildStack(t, rtcOpt, nil, opts...)
+}
+
+// buildStack is newStackRTC of a node that joins cluster cl (nil: a single node).
+func buildStack(t testing.TB, rtcOpt func(*sfu.Config), cl *cluster.Cluster, opts ...stackOption) *stack {
 	t.Helper()
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
@@ -97,11 +112,12 @@ func newStackRTC(t testing.TB, rtcOpt func(*sfu.Config), opts ...stackOption) *s
 		o(&cfg)
 	}
 	st := &stack{t: t, engine: engine, clock: &testClock{}, records: signaling.NewMemoryRecords(0)}
-	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger(), Now: st.clock.Now, Records: st.records})
+	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger(), Now: st.clock.Now, Records: st.records, Cluster: cl})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.service = svc
+	st.cl = cl
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", svc.Handler())
 	st.http = httptest.NewServer(mux)
@@ -139,10 +155,14 @@ func sig(t testing.TB, userID string, ttl time.Duration) string {
 	return s
 }
 
-// dial opens a connection without logging in.
+// dial opens a connection without logging in (in a cluster: to the next node in turn).
 func (st *stack) dial(t testing.TB) *client.Conn {
 	t.Helper()
-	c, err := client.Dial(ctxT(t, 10*time.Second), st.url, client.Options{Peer: client.PeerConfig{Loopback: true}, Logger: testLogger()})
+	url := st.url
+	if len(st.nodes) > 0 {
+		url = st.nodes[int(st.dials.Add(1))%len(st.nodes)].url // n1, n2, n0, n1, …
+	}
+	c, err := client.Dial(ctxT(t, 10*time.Second), url, client.Options{Peer: client.PeerConfig{Loopback: true}, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,13 @@ func remoteUfrag(d *webrtc.SessionDescription) string {
 // credentials, restarts ICE on the client's subscriber with its next offer, and media
 // keeps flowing both ways.
 func TestICERestartRenewsBothPeerConnections(t *testing.T) {
+	iCERestartRenewsBothPeerConnections(t, newStack)
+}
+func TestClusterICERestartRenewsBothPeerConnections(t *testing.T) {
+	iCERestartRenewsBothPeerConnections(t, newClusterStack)
+}
+
+func iCERestartRenewsBothPeerConnections(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 60*time.Second)
@@ -116,7 +123,12 @@ func countVideoAvailable(t *testing.T, me *client.Conn, other string, on bool) i
 // offer from the new PeerConnection makes the server replace both of its own (PROTOCOL.md
 // §6 rule 8): the others see the old tracks end and the new ones arrive, and media flows
 // both ways again on the new pair.
-func TestNewPeerConnectionsInTheSameRoom(t *testing.T) {
+func TestNewPeerConnectionsInTheSameRoom(t *testing.T) { newPeerConnectionsInTheSameRoom(t, newStack) }
+func TestClusterNewPeerConnectionsInTheSameRoom(t *testing.T) {
+	newPeerConnectionsInTheSameRoom(t, newClusterStack)
+}
+
+func newPeerConnectionsInTheSameRoom(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 60*time.Second)
@@ -177,6 +189,13 @@ func TestNewPeerConnectionsInTheSameRoom(t *testing.T) {
 // subscriber PeerConnection; her new publisher then makes the server renew both, and the
 // Go client answers the renewed subscriber from a new Subscriber of its own.
 func TestNewPeerConnectionsAfterAnEarlyStop(t *testing.T) {
+	newPeerConnectionsAfterAnEarlyStop(t, newStack)
+}
+func TestClusterNewPeerConnectionsAfterAnEarlyStop(t *testing.T) {
+	newPeerConnectionsAfterAnEarlyStop(t, newClusterStack)
+}
+
+func newPeerConnectionsAfterAnEarlyStop(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	ctx := ctxT(t, 60*time.Second)

@@ -15,7 +15,12 @@ import (
 // TestStrangerCannotEnterACallRoom: while a call lives, a user of the same app who is not
 // in it cannot joinRoom its room (4006) nor start a call in it (3011); the callers hear
 // nothing of the attempt and keep their media (D27).
-func TestStrangerCannotEnterACallRoom(t *testing.T) {
+func TestStrangerCannotEnterACallRoom(t *testing.T) { strangerCannotEnterACallRoom(t, newStack) }
+func TestClusterStrangerCannotEnterACallRoom(t *testing.T) {
+	strangerCannotEnterACallRoom(t, newClusterStack)
+}
+
+func strangerCannotEnterACallRoom(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 60*time.Second)
 	alice, bob, mallory := st.login(t, "alice"), st.login(t, "bob"), st.login(t, "mallory")
@@ -67,7 +72,10 @@ func TestStrangerCannotEnterACallRoom(t *testing.T) {
 // TestRoomGrantsGateJoinRoom: outside calls, joinRoom needs a grant for exactly this app,
 // user and room (D27); an app with open_rooms needs none. Each refusal leaves the session
 // usable.
-func TestRoomGrantsGateJoinRoom(t *testing.T) {
+func TestRoomGrantsGateJoinRoom(t *testing.T)        { roomGrantsGateJoinRoom(t, newStack) }
+func TestClusterRoomGrantsGateJoinRoom(t *testing.T) { roomGrantsGateJoinRoom(t, newClusterStack) }
+
+func roomGrantsGateJoinRoom(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, withOtherApp, func(c *signalingConfig) {
 		c.Auth.Apps = append(c.Auth.Apps, signaling.AppCredential{SDKAppID: openApp, Secret: otherSecret + "-open", OpenRooms: true})
 	})
@@ -148,6 +156,13 @@ const openApp = 1400000003
 // forwarded nor announced; a publish-only user receives nothing; a user with both rights
 // hears the publisher (D27).
 func TestRightsSeparatePublishAndSubscribe(t *testing.T) {
+	rightsSeparatePublishAndSubscribe(t, newStack)
+}
+func TestClusterRightsSeparatePublishAndSubscribe(t *testing.T) {
+	rightsSeparatePublishAndSubscribe(t, newClusterStack)
+}
+
+func rightsSeparatePublishAndSubscribe(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	room := protocol.StrRoom("rights")

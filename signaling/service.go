@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling/call"
@@ -43,6 +44,9 @@ type Deps struct {
 	Logger     *slog.Logger
 	// Now is the clock (tests inject one); nil is time.Now.
 	Now func() time.Time
+	// Cluster joins this node to others (relay.go); nil is a single node. Its message
+	// handler must call HandleClusterMessage and its gone callback NodeGone.
+	Cluster *cluster.Cluster
 }
 
 // Hooks observe what the Service does. Calls come with the Service lock held: they must
@@ -77,6 +81,7 @@ type Service struct {
 	limits     *limiters // limits.go
 	server     *Server
 	dispatcher *Dispatcher[*session]
+	relays     relays // connections relayed to or from other nodes (relay.go)
 
 	mu        sync.Mutex
 	tenants   map[int]*tenant                 // by SDKAppID: one per configured app, made by NewService
@@ -151,6 +156,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		limits:     newLimiters(cfg.Limits),
 		resumable:  make(map[string]*session),
 		present:    make(map[room.ID]map[string]*session),
+		relays:     relays{cl: deps.Cluster, stop: make(chan struct{})},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -271,6 +277,7 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.relays.shutdown()
 	for _, t := range s.tenants {
 		s.stopTimer(t.deadline)
 		t.deadline = nil
@@ -291,6 +298,7 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.timers.Wait()
 	s.effects.wait() // the sessions' last effects: leaving rooms, records
+	s.closeRelays()  // after the relayed sessions' last notifications
 	err = errors.Join(err, s.rooms.Close())
 	s.effects.wait() // what the rooms' last events queued
 	return err

@@ -44,7 +44,7 @@ type session struct {
 	effects serial
 
 	mu          sync.Mutex
-	conn        *Conn
+	conn        wire         // the connection now speaking for the session (nil while detached)
 	adapter     *connSession // the connection adapter that currently routes to this session
 	app         int          // SDKAppID of the login (0 until login); with userID the identity (D26)
 	userID      string       // empty until login
@@ -82,11 +82,20 @@ func ephemeral(method string) bool {
 // fresh Session before login, possibly an older one after a resume.
 type connSession struct {
 	svc  *Service
-	conn *Conn
+	conn wire
 	sess *session // read and written only by the connection's dispatch goroutine and HandleClose
+	// front is set on a connection whose tenant another node owns: its requests go there
+	// (relay_front.go); relayed marks the owner's side of such a connection (relay_owner.go).
+	front   *relayFront
+	relayed bool
 }
 
 func (s *Service) newConnSession(c *Conn) SessionHandler {
+	return s.newWireSession(c)
+}
+
+// newWireSession adapts a connection (a WebSocket here, or one relayed from another node).
+func (s *Service) newWireSession(c wire) *connSession {
 	cs := &connSession{svc: s, conn: c}
 	cs.sess = s.newSession(c, cs)
 	return cs
@@ -97,6 +106,12 @@ func (s *Service) newConnSession(c *Conn) SessionHandler {
 // the server sent the session before it. A connection without a logged-in session must
 // log in within signaling.login_timeout (Conn.SetLoggedIn).
 func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) (any, error) {
+	if front, err := cs.relayTo(ctx, req); front != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return front.forward(ctx, req) // relay_front.go
+	}
 	<-cs.sess.settled()
 	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
 	cs.conn.SetLoggedIn(cs.sess.loggedIn())
@@ -105,6 +120,9 @@ func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) 
 
 // HandleClose keeps a logged-in session for the reconnect grace, then logs it out.
 func (cs *connSession) HandleClose() {
+	if cs.front != nil {
+		cs.front.clientGone()
+	}
 	sess := cs.sess
 	if !sess.detach(cs.conn) {
 		return // not logged in, replaced by a resume, or already ended
@@ -121,7 +139,7 @@ func (cs *connSession) HandleClose() {
 }
 
 // newSession is a fresh, not yet logged-in session of connection c.
-func (s *Service) newSession(c *Conn, cs *connSession) *session {
+func (s *Service) newSession(c wire, cs *connSession) *session {
 	sess := &session{svc: s, id: randomHex(8), conn: c, adapter: cs}
 	sess.effects.count = &s.effects
 	return sess
@@ -171,7 +189,7 @@ func (sess *session) markEnded() bool {
 
 // detach forgets conn if it is the session's connection and the session is logged in and
 // not ended; it reports whether the session now waits for a resume.
-func (sess *session) detach(conn *Conn) bool {
+func (sess *session) detach(conn wire) bool {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if sess.conn != conn || sess.userID == "" || sess.ended {

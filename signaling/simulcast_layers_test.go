@@ -86,7 +86,7 @@ func remoteVideo(c *client.Conn, userID string) (client.TrackStats, bool) {
 }
 
 // waitUntil polls cond until it holds, failing the test when ctx ends first.
-func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
+func waitUntil(t testing.TB, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
 	for !cond() {
 		select {

@@ -171,7 +171,10 @@ const (
 
 // TestSpecSingleCall checks the 1v1 rows of spec §5.3 and decisions D6–D8, D10–D12, D16,
 // D18 with exact event sequences for both sides.
-func TestSpecSingleCall(t *testing.T) {
+func TestSpecSingleCall(t *testing.T)        { specSingleCall(t, newStack) }
+func TestClusterSpecSingleCall(t *testing.T) { specSingleCall(t, newClusterStack) }
+
+func specSingleCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 120*time.Second)
 
@@ -459,7 +462,10 @@ func TestSpecSingleCall(t *testing.T) {
 
 // TestSpecGroupCall checks §5.4 G1–G3, G6–G9 and D7, D10, D11, D13, D14, D16–D18 for group
 // calls.
-func TestSpecGroupCall(t *testing.T) {
+func TestSpecGroupCall(t *testing.T)        { specGroupCall(t, newStack) }
+func TestClusterSpecGroupCall(t *testing.T) { specGroupCall(t, newClusterStack) }
+
+func specGroupCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 120*time.Second)
 
@@ -714,7 +720,10 @@ func TestSpecGroupCall(t *testing.T) {
 
 // TestSpecTimeouts checks §5.3#6, G4, D8, D9, D13 and D16 with a short default ringing
 // time.
-func TestSpecTimeouts(t *testing.T) {
+func TestSpecTimeouts(t *testing.T)        { specTimeouts(t, newStack) }
+func TestClusterSpecTimeouts(t *testing.T) { specTimeouts(t, newClusterStack) }
+
+func specTimeouts(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Call.DefaultTimeout = 1200 * time.Millisecond })
 	ctx := ctxT(t, 120*time.Second)
 
@@ -797,7 +806,10 @@ func TestSpecTimeouts(t *testing.T) {
 }
 
 // TestSpecSessions checks D3, D4 and logout against calls in each state.
-func TestSpecSessions(t *testing.T) {
+func TestSpecSessions(t *testing.T)        { specSessions(t, newStack) }
+func TestClusterSpecSessions(t *testing.T) { specSessions(t, newClusterStack) }
+
+func specSessions(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 120*time.Second)
 
@@ -974,7 +986,10 @@ func TestSpecSessions(t *testing.T) {
 
 // TestSpecErrors checks the documented error codes of the call methods (D25, PROTOCOL.md
 // §4.2 and §7), and that a failed request changes nothing.
-func TestSpecErrors(t *testing.T) {
+func TestSpecErrors(t *testing.T)        { specErrors(t, newStack) }
+func TestClusterSpecErrors(t *testing.T) { specErrors(t, newClusterStack) }
+
+func specErrors(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "e", "alice", "bob", "carol")
@@ -1128,7 +1143,12 @@ func wantCodeNamed(t *testing.T, name string, err error, code int) {
 // participant whose media session is up is announced to the others (onUserJoin with the
 // call's room), a latecomer that joined by callId learns who is there and what they
 // publish, microphone changes reach the others, and a hangup is an onUserLeave.
-func TestSpecRoomEventsOfAGroupCall(t *testing.T) {
+func TestSpecRoomEventsOfAGroupCall(t *testing.T) { specRoomEventsOfAGroupCall(t, newStack) }
+func TestClusterSpecRoomEventsOfAGroupCall(t *testing.T) {
+	specRoomEventsOfAGroupCall(t, newClusterStack)
+}
+
+func specRoomEventsOfAGroupCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	us := st.users(t, "r", "alice", "bob", "carol")
@@ -1193,7 +1213,12 @@ func TestSpecRoomEventsOfAGroupCall(t *testing.T) {
 // TestSpecSessionEndsDuringACall checks D2 (the call goes on through the userSig grace,
 // then the session ends as if it had hung up and closes with 4003) and §5.3#14 transport
 // loss (after the reconnect grace a ringing invitee's call is rejected for it).
-func TestSpecSessionEndsDuringACall(t *testing.T) {
+func TestSpecSessionEndsDuringACall(t *testing.T) { specSessionEndsDuringACall(t, newStack) }
+func TestClusterSpecSessionEndsDuringACall(t *testing.T) {
+	specSessionEndsDuringACall(t, newClusterStack)
+}
+
+func specSessionEndsDuringACall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) {
 		c.Auth.SigExpiryGrace = 1500 * time.Millisecond
 		c.Signaling.ReconnectGrace = 300 * time.Millisecond

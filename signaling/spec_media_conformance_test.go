@@ -117,7 +117,10 @@ func noCallEvents(t *testing.T, c *client.Conn) {
 // (availability on publish, camera and microphone changes, to the others only; a
 // newcomer learns the current state) and D24 (audio to everyone without asking, video
 // only between startRemoteView and stopRemoteView).
-func TestSpecRoomWithoutCall(t *testing.T) {
+func TestSpecRoomWithoutCall(t *testing.T)        { specRoomWithoutCall(t, newStack) }
+func TestClusterSpecRoomWithoutCall(t *testing.T) { specRoomWithoutCall(t, newClusterStack) }
+
+func specRoomWithoutCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	us := st.users(t, "d23", "alice", "bob", "carol", "dave", "erin")
@@ -263,7 +266,10 @@ func TestSpecRoomWithoutCall(t *testing.T) {
 // the room — the listener included, receive-only users not — to 0..100; a silent
 // publisher and a muted one are 0; an event equal to the previous one a user got is not
 // sent; a user who comes in when the volumes are steady still gets the current map.
-func TestSpecVoiceVolume(t *testing.T) {
+func TestSpecVoiceVolume(t *testing.T)        { specVoiceVolume(t, newStack) }
+func TestClusterSpecVoiceVolume(t *testing.T) { specVoiceVolume(t, newClusterStack) }
+
+func specVoiceVolume(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Room.VolumeInterval = 100 * time.Millisecond })
 	us := st.users(t, "d20", "alice", "bob", "carol", "dave")
 	alice, bob, carol, dave := us[0], us[1], us[2], us[3]
@@ -314,7 +320,10 @@ func TestSpecVoiceVolume(t *testing.T) {
 // room, self included, with 0..6; a user whose downlink loses a quarter of its packets is
 // rated by that downlink although its uplink is clean (the worse of both); a connected user
 // that sends no media and no RTCP for more than 5 s is 6 (Down).
-func TestSpecNetworkQuality(t *testing.T) {
+func TestSpecNetworkQuality(t *testing.T)        { specNetworkQuality(t, newStack) }
+func TestClusterSpecNetworkQuality(t *testing.T) { specNetworkQuality(t, newClusterStack) }
+
+func specNetworkQuality(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Room.QualityInterval = 500 * time.Millisecond })
 	ctx := ctxT(t, 90*time.Second)
 	link := &client.LinkSwitch{}
@@ -379,7 +388,10 @@ func TestSpecNetworkQuality(t *testing.T) {
 // TestSpecRemoteViewResolution checks D24's resolution choice: startRemoteView with
 // Resolution 108 (640×360) of a simulcast publisher delivers the 640×360 layer, and
 // setRemoteViewQuality with Resolution 114 (1920×1080) the largest one.
-func TestSpecRemoteViewResolution(t *testing.T) {
+func TestSpecRemoteViewResolution(t *testing.T)        { specRemoteViewResolution(t, newStack) }
+func TestClusterSpecRemoteViewResolution(t *testing.T) { specRemoteViewResolution(t, newClusterStack) }
+
+func specRemoteViewResolution(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "d24", "alice", "bob")
@@ -401,7 +413,10 @@ func TestSpecRemoteViewResolution(t *testing.T) {
 
 // TestSpecMediaErrors checks D25 for the room and media methods: JSON-RPC error objects
 // with the documented codes (PROTOCOL.md §7), and data.field naming a bad member.
-func TestSpecMediaErrors(t *testing.T) {
+func TestSpecMediaErrors(t *testing.T)        { specMediaErrors(t, newStack) }
+func TestClusterSpecMediaErrors(t *testing.T) { specMediaErrors(t, newClusterStack) }
+
+func specMediaErrors(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 30*time.Second)
 	us := st.users(t, "d25", "alice", "bob")
@@ -467,7 +482,12 @@ func TestSpecMediaErrors(t *testing.T) {
 // but stays in the room is no longer available, then is again when it publishes anew) and
 // D24 for a startRemoteView given before the publisher is there (it applies when the
 // publisher's video arrives) and for viewing again after stopRemoteView.
-func TestSpecUnpublishAndEarlyView(t *testing.T) {
+func TestSpecUnpublishAndEarlyView(t *testing.T) { specUnpublishAndEarlyView(t, newStack) }
+func TestClusterSpecUnpublishAndEarlyView(t *testing.T) {
+	specUnpublishAndEarlyView(t, newClusterStack)
+}
+
+func specUnpublishAndEarlyView(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "d19u", "alice", "bob")

@@ -41,7 +41,10 @@ func (st *stack) loginApp(t *testing.T, app int, secret, userID string) *client.
 // kick each other, invitations reach only the app's own user, both calls use RoomId 777
 // (two rooms), media and room events stay within each app, and each user's records are
 // its own (D26).
-func TestTwoAppsAreIndependent(t *testing.T) {
+func TestTwoAppsAreIndependent(t *testing.T)        { twoAppsAreIndependent(t, newStack) }
+func TestClusterTwoAppsAreIndependent(t *testing.T) { twoAppsAreIndependent(t, newClusterStack) }
+
+func twoAppsAreIndependent(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, withOtherApp)
 	ctx := ctxT(t, 60*time.Second)
 	aliceA, bobA := st.login(t, "alice"), st.login(t, "bob")
@@ -136,6 +139,13 @@ func TestTwoAppsAreIndependent(t *testing.T) {
 // not resume, kick or replace app A's session of the same userId, and a session logged in
 // for one app cannot log in again as the other.
 func TestLoginOfAnotherAppKeepsSessionsApart(t *testing.T) {
+	loginOfAnotherAppKeepsSessionsApart(t, newStack)
+}
+func TestClusterLoginOfAnotherAppKeepsSessionsApart(t *testing.T) {
+	loginOfAnotherAppKeepsSessionsApart(t, newClusterStack)
+}
+
+func loginOfAnotherAppKeepsSessionsApart(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, withOtherApp)
 	ctx := ctxT(t, 20*time.Second)
 	aliceA := st.login(t, "alice")
@@ -162,7 +172,10 @@ func TestLoginOfAnotherAppKeepsSessionsApart(t *testing.T) {
 // TestTooManySessions: with multi-device on, a user has at most
 // signaling.max_sessions_per_user sessions; the next login is refused with 1008 and the
 // existing ones keep working.
-func TestTooManySessions(t *testing.T) {
+func TestTooManySessions(t *testing.T)        { tooManySessions(t, newStack) }
+func TestClusterTooManySessions(t *testing.T) { tooManySessions(t, newClusterStack) }
+
+func tooManySessions(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Signaling.MaxSessionsPerUser = 2 })
 	ctx := ctxT(t, 20*time.Second)
 	first := st.login(t, "alice")

@@ -136,15 +136,10 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
-// TestProductionConfigLoads: the production sample, its placeholder replaced by a real
-// app secret, is valid with its secrets from the environment, has dev mode off, a 1:1 NAT
-// address, a TURN certificate and a persistent records file; the compose example
-// publishes every exposed port.
-func TestProductionConfigLoads(t *testing.T) {
-	const adminKey = "prod-admin-key-0123456789-0123456789"
-	t.Setenv("PARLEY_ADMIN_API_KEY", adminKey)
-	t.Setenv("PARLEY_WEBHOOKS_SECRET", "prod-webhook-secret-0123456789")
-	t.Setenv("PARLEY_WEBHOOKS_URLS", "https://hooks.example.com/parley,https://backup.example.com/parley")
+// mountedProductionConfig is the path of the production sample with its placeholder
+// replaced by a real app secret, as an operator mounts it.
+func mountedProductionConfig(t *testing.T) string {
+	t.Helper()
 	sample, err := os.ReadFile("../../configs/parley.production.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +149,19 @@ func TestProductionConfigLoads(t *testing.T) {
 	if err := os.WriteFile(path, []byte(mounted), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := configs.Load(path, nil)
+	return path
+}
+
+// TestProductionConfigLoads: the production sample, its placeholder replaced by a real
+// app secret, is valid with its secrets from the environment, has dev mode off, a 1:1 NAT
+// address, a TURN certificate and a persistent records file; the compose example
+// publishes every exposed port.
+func TestProductionConfigLoads(t *testing.T) {
+	const adminKey = "prod-admin-key-0123456789-0123456789"
+	t.Setenv("PARLEY_ADMIN_API_KEY", adminKey)
+	t.Setenv("PARLEY_WEBHOOKS_SECRET", "prod-webhook-secret-0123456789")
+	t.Setenv("PARLEY_WEBHOOKS_URLS", "https://hooks.example.com/parley,https://backup.example.com/parley")
+	cfg, err := configs.Load(mountedProductionConfig(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

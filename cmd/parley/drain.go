@@ -9,6 +9,9 @@ import (
 // drainPoll is how often a draining server checks whether its calls have ended.
 const drainPoll = 50 * time.Millisecond
 
+// readyzRedisTimeout bounds the Redis check of /readyz.
+const readyzRedisTimeout = time.Second
+
 // drainCloseReserve is the part of the drain timeout kept for closing sessions, rooms and
 // sockets after the calls ended (at most 5 s, at least a fifth of the timeout).
 func drainCloseReserve(timeout time.Duration) time.Duration {
@@ -21,6 +24,11 @@ func drainCloseReserve(timeout time.Duration) time.Duration {
 // going then are ended by the server, their records written.
 func (s *server) drain(ctx context.Context) {
 	s.signaling.Drain()
+	if s.cluster != nil { // no new apps here; new logins of this node's apps go elsewhere
+		if err := s.cluster.SetDraining(ctx); err != nil {
+			s.logger.Warn("draining: leases not given up", "error", err)
+		}
+	}
 	wait := time.Duration(0)
 	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline)
@@ -53,13 +61,21 @@ func (s *server) drain(ctx context.Context) {
 }
 
 // readyz answers 200 while the server accepts new sessions and calls, 503 while it
-// drains or after it closed (load balancers stop sending users here).
-func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
+// drains or after it closed, or while a cluster node cannot reach Redis (load balancers
+// stop sending users here).
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if s.signaling.Draining() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("draining\n"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyzRedisTimeout)
+	defer cancel()
+	if err := s.clusterReady(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("cluster unavailable\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

@@ -20,7 +20,17 @@ import (
 	"github.com/parley-rtc/parley/signaling"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaks. go-redis's dial probe (started after failed dials while a
+// test stops Redis) returns at its first probe after the client closed, up to 1 s later.
+//
+// With childServeEnv set the test binary is a parley server instead (cluster_kill_test.go
+// starts it as a child process, configured by PARLEY_* variables, to kill it with SIGKILL).
+func TestMain(m *testing.M) {
+	if os.Getenv(childServeEnv) != "" {
+		os.Exit(runServe(nil, os.Stdout, os.Stderr))
+	}
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"))
+}
 
 // testConfig is the default configuration on ephemeral loopback ports.
 func testConfig(t *testing.T) configs.Config {

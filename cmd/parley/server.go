@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/ops/metrics"
 	"github.com/parley-rtc/parley/ops/pgrecords"
@@ -46,6 +47,7 @@ type server struct {
 	webhooks  *webhooks.Dispatcher
 	whip      *signaling.WHIP // nil when whip.enabled is false
 	recorder  *recording.Recorder
+	cluster   *cluster.Cluster // nil: one node (cluster.go)
 
 	mux      *http.ServeMux
 	http     *http.Server
@@ -87,6 +89,9 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 			return nil, err
 		}
 	}
+	if s.cluster, err = s.newCluster(); err != nil {
+		return nil, err
+	}
 	recEvents := &recorderEvents{calls: cfg.Recording.Calls} // recordingsapi.go
 	svc, err := signaling.NewService(signaling.ServiceConfig{
 		Signaling: cfg.Signaling, Auth: cfg.Auth, Call: call.DefaultConfig(), Room: cfg.Room, Limits: cfg.Limits,
@@ -97,6 +102,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		RoomEvents: roomFanout{s.metrics, s.webhooks, recEvents},
 		ICEServers: s.iceServers,
 		Logger:     logger,
+		Cluster:    s.cluster,
 	})
 	if err != nil {
 		return nil, err
@@ -215,6 +221,10 @@ func (s *server) start() error {
 	s.logger.Info("http listening", "address", ln.Addr().String(),
 		"websocket", "ws://"+ln.Addr().String()+"/ws", "health", "http://"+ln.Addr().String()+"/healthz")
 	s.logger.Info("demo page", "url", demoURL(ln.Addr())) // the web handler is mounted at / (newServer)
+	// Join the cluster (cluster.go) before serving: a login may need another node.
+	if err := s.startCluster(); err != nil {
+		return err
+	}
 	s.serveHTTP(s.http, ln)
 	if s.metricsHTTP == nil {
 		return nil
@@ -301,6 +311,9 @@ func (s *server) shutdown(ctx context.Context) error {
 		}
 		err = errors.Join(err, s.recorder.Close()) // completes the files of running recordings
 		err = errors.Join(err, s.signaling.Close())
+		if s.cluster != nil {
+			err = errors.Join(err, s.cluster.Close())
+		}
 		err = errors.Join(err, s.records.Close())     // after signaling: its last records are queued
 		err = errors.Join(err, s.webhooks.Close(ctx)) // flushes the last events until the drain deadline
 		if s.turn != nil {

@@ -56,6 +56,9 @@ const (
 
 	// Server (5xxx).
 	CodeServerDraining = 5001 // the server is shutting down and takes no new calls or rooms
+	// CodeClusterUnavailable: the node cannot reach the cluster (Redis) or the node that
+	// owns the app; the session keeps what it has, new cross-node work is refused (D53).
+	CodeClusterUnavailable = 5002
 
 	// Limits (6xxx).
 	CodeRateLimited = 6001 // a rate limit (failed logins per IP, invitations per user, trickles per second)
@@ -68,6 +71,7 @@ var codeMessages = map[int]string{
 	CodeMethodNotFound:        "method not found",
 	CodeInvalidParams:         "invalid params",
 	CodeInternalError:         "internal error",
+	CodeClusterUnavailable:    "cluster unavailable",
 	CodeNotLoggedIn:           "not logged in",
 	CodeUserSigInvalid:        "userSig invalid",
 	CodeUserSigExpired:        "userSig expired",

@@ -1,0 +1,71 @@
+package cluster
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config is the cluster section of the configuration (configs/parley.yaml, cluster.*).
+type Config struct {
+	// RedisURL is the Redis server of the cluster (redis://host:port/db); empty runs a
+	// single node with no Redis at all.
+	RedisURL string `mapstructure:"redis_url"`
+	// NodeID names this node; empty generates one at start-up ("n-" and 12 hex digits).
+	NodeID string `mapstructure:"node_id"`
+	// Region labels the node; a tenant is placed in the region of its first user's node
+	// when a node there takes work (D51).
+	Region string `mapstructure:"region"`
+	// Heartbeat is how often the node renews its registration and its leases.
+	Heartbeat time.Duration `mapstructure:"heartbeat"`
+	// NodeTTL is how long a registration and a lease live without renewal: a node that
+	// stops heart-beating is dead (and its tenants free) NodeTTL after its last beat.
+	NodeTTL time.Duration `mapstructure:"node_ttl"`
+}
+
+// DefaultConfig is a single node (no Redis), 1 s heartbeats, 3 s TTL.
+func DefaultConfig() Config {
+	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second}
+}
+
+// Enabled reports whether a Redis URL is configured.
+func (c Config) Enabled() bool { return c.RedisURL != "" }
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// Validate checks the keys; each error names its key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			errs = append(errs, fmt.Errorf("cluster.redis_url: %w", err))
+		}
+	}
+	if c.NodeID != "" && !nodeIDPattern.MatchString(c.NodeID) {
+		errs = append(errs, fmt.Errorf("cluster.node_id %q: want 1..64 of [A-Za-z0-9_.-]", c.NodeID))
+	}
+	if len(c.Region) > 64 {
+		errs = append(errs, fmt.Errorf("cluster.region: %d bytes, at most 64", len(c.Region)))
+	}
+	if c.Heartbeat < 50*time.Millisecond {
+		errs = append(errs, fmt.Errorf("cluster.heartbeat %v: at least 50ms", c.Heartbeat))
+	}
+	if c.NodeTTL < 2*c.Heartbeat {
+		errs = append(errs, fmt.Errorf("cluster.node_ttl %v: at least twice cluster.heartbeat (%v)", c.NodeTTL, c.Heartbeat))
+	}
+	return errors.Join(errs...)
+}
+
+// newNodeID is "n-" and 48 random bits in hex.
+func newNodeID() string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return "n-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,50 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/internal/testservers"
+)
+
+// waitFor polls cond until it holds, failing the test after 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// testConfig is a fast cluster config on r.
+func testConfig(r *testservers.Redis, id, region string) Config {
+	return Config{RedisURL: r.URL, NodeID: id, Region: region, Heartbeat: 100 * time.Millisecond, NodeTTL: 500 * time.Millisecond}
+}
+
+// startNode starts a node (closed at cleanup) with a fixed load and inbox handler h.
+func startNode(t *testing.T, cfg Config, load Load, h func(Message)) *Cluster {
+	t.Helper()
+	c, err := New(cfg, Self{SignalingURL: "ws://" + cfg.NodeID + "/ws", Load: func() Load { return load }}, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// freeze stops c's goroutines without deregistering: the node stops heart-beating as a
+// killed process would.
+func freeze(c *Cluster) {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	cancel()
+	c.wg.Wait()
+}

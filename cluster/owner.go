@@ -1,0 +1,155 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNoNode is returned by Owner when no live, non-draining node can take a tenant.
+var ErrNoNode = errors.New("cluster: no live node takes new tenants")
+
+// claimScript sets the lease KEYS[1] to ARGV[1] for ARGV[2] ms unless it is held (or
+// held by the dead node ARGV[4], which it replaces), adds the app ARGV[3] to the new
+// owner's set KEYS[2], and returns the holder.
+var claimScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[4] then return cur end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return ARGV[1]`)
+
+// renewScript renews for ARGV[3] ms the leases (keys ARGV[2]..app) of node ARGV[1]: of
+// the apps in its set KEYS[1] and of the apps ARGV[4..] it held at its last beat. A lease
+// that is gone (expired, or Redis restarted empty) is taken again; one another node holds
+// is dropped. It returns the apps the node holds now.
+var renewScript = redis.NewScript(`
+local apps = redis.call('SMEMBERS', KEYS[1])
+for i = 4, #ARGV do table.insert(apps, ARGV[i]) end
+local held = {}
+for _, app in ipairs(apps) do
+  local k = ARGV[2] .. app
+  local cur = redis.call('GET', k)
+  if not cur then
+    redis.call('SET', k, ARGV[1], 'PX', ARGV[3])
+    cur = ARGV[1]
+  end
+  if cur == ARGV[1] then
+    redis.call('PEXPIRE', k, ARGV[3])
+    redis.call('SADD', KEYS[1], app)
+    table.insert(held, app)
+  else
+    redis.call('SREM', KEYS[1], app)
+  end
+end
+return held`)
+
+// releaseScript deletes the leases in KEYS[1]'s apps still held by node ARGV[1].
+var releaseScript = redis.NewScript(`
+for _, app in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local k = ARGV[2] .. app
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+redis.call('DEL', KEYS[1])
+return 0`)
+
+// Owner is the node that runs tenant app's call machine and rooms (D50). A lease held by
+// a live node is kept; otherwise the least loaded live node that is not draining takes
+// it, one in this node's region when there is one (D51). The lease lives NodeTTL and the
+// owner's heartbeat renews it.
+func (c *Cluster) Owner(ctx context.Context, app int) (Node, error) {
+	key := keyOwner + strconv.Itoa(app)
+	cur, err := c.rdb.Get(ctx, key).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Node{}, fmt.Errorf("owner of app %d: %w: %w", app, ErrUnavailable, err)
+	}
+	dead := ""
+	if cur != "" {
+		if n, ok := c.liveNode(ctx, cur); ok && !n.Draining {
+			c.noteHeld(app, n.ID)
+			return n, nil
+		}
+		dead = cur // its registration expired or it drains: the lease is stale
+	}
+	cand, ok := c.placement()
+	if !ok {
+		return Node{}, fmt.Errorf("owner of app %d: %w", app, ErrNoNode)
+	}
+	got, err := claimScript.Run(ctx, c.rdb, []string{key, keyOwned + cand.ID},
+		cand.ID, c.cfg.NodeTTL.Milliseconds(), app, dead).Text()
+	if err != nil {
+		return Node{}, fmt.Errorf("owner of app %d: %w: %w", app, ErrUnavailable, err)
+	}
+	if got == cand.ID {
+		c.noteHeld(app, got)
+		return cand, nil
+	}
+	if n, ok := c.liveNode(ctx, got); ok {
+		c.noteHeld(app, got)
+		return n, nil // another node claimed it first
+	}
+	return Node{}, fmt.Errorf("owner of app %d: lease held by %s, which is not alive: %w", app, got, ErrNoNode)
+}
+
+// noteHeld remembers that this node owns app when owner is this node (its heartbeat then
+// keeps the lease, even across a Redis restart).
+func (c *Cluster) noteHeld(app int, owner string) {
+	if owner != c.ID() {
+		return
+	}
+	c.mu.Lock()
+	if !c.draining {
+		c.held[strconv.Itoa(app)] = true
+	}
+	c.mu.Unlock()
+}
+
+// liveNode is node id if it is registered now (the last heartbeat's view, else Redis).
+func (c *Cluster) liveNode(ctx context.Context, id string) (Node, bool) {
+	if n, ok := c.Node(id); ok {
+		return n, true
+	}
+	alive, err := c.readNodes(ctx)
+	if err != nil {
+		return Node{}, false
+	}
+	n, ok := alive[id]
+	return n, ok
+}
+
+// Owns reports whether this node held app's lease at its last heartbeat or took it since.
+func (c *Cluster) Owns(app int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held[strconv.Itoa(app)]
+}
+
+// placement is the least loaded live node that is not draining, preferring this node's
+// region; ties go to the lower id.
+func (c *Cluster) placement() (Node, bool) {
+	var best Node
+	found, bestLocal := false, false
+	for _, n := range c.Nodes() {
+		if n.Draining {
+			continue
+		}
+		local := c.cfg.Region != "" && n.Region == c.cfg.Region
+		switch {
+		case !found, local && !bestLocal, local == bestLocal && n.Load.score() < best.Load.score():
+			best, found, bestLocal = n, true, local
+		}
+	}
+	return best, found
+}
+
+// releaseLeases gives up every lease this node holds.
+func (c *Cluster) releaseLeases(ctx context.Context) error {
+	err := releaseScript.Run(ctx, c.rdb, []string{keyOwned + c.ID()}, c.ID(), keyOwner).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("release leases of %s: %w: %w", c.ID(), ErrUnavailable, err)
+	}
+	return nil
+}

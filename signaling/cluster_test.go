@@ -1,0 +1,202 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// TestClusterOwnerDeathEndsItsCalls: when the node that owns the app (and runs its calls)
+// leaves the cluster, the users relayed through the other nodes hear their calls end — a
+// call in progress with onCallEnd, a ringing one with onCallCancelled("disconnect") — and
+// their sockets close with 4012; they log in again and a surviving node takes the app.
+func TestClusterOwnerDeathEndsItsCalls(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "d", "alice", "bob", "carol", "dave") // n1, n2, n0, n1
+	alice, bob, dave := us[0], us[1], us[3]
+	talking, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, bob)
+	ringing, err := dave.Call(ctx, us[2].UserID(), protocol.MediaTypeVideo, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallReceivedEvent](t, us[2], protocol.EventCallReceived, nil)
+
+	if err := st.cl.Close(); err != nil { // n0 leaves: its lease and registration go
+		t.Fatal(err)
+	}
+	for _, c := range []*client.Conn{alice, bob} {
+		end := waitFor(t, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == talking.CallID })
+		if end.RoomID != talking.RoomID {
+			t.Fatalf("%s: onCallEnd %+v", c.UserID(), end)
+		}
+	}
+	cancelled := waitFor(t, dave, protocol.EventCallCancelled, func(e protocol.CallCancelledEvent) bool { return e.CallID == ringing.CallID })
+	if cancelled.Reason != protocol.CancelReasonDisconnect || cancelled.Role != protocol.RoleCaller {
+		t.Fatalf("dave's onCallCancelled %+v, want reason disconnect as caller", cancelled)
+	}
+	for _, c := range []*client.Conn{alice, bob, dave} {
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+			t.Fatalf("%s: socket still open after its owner left", c.UserID())
+		}
+		if code, _ := c.CloseStatus(); code != 4012 {
+			t.Fatalf("%s: close code %d, want 4012", c.UserID(), code)
+		}
+	}
+
+	st.nodes = st.nodes[1:] // n1 and n2 are left: alice again on n2, bob on n1
+	alice2, bob2 := st.login(t, alice.UserID()), st.login(t, bob.UserID())
+	again, err := alice2.Call(ctx, bob2.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice2, bob2)
+	if err := bob2.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice2, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == again.CallID })
+	if st.nodes[0].service.Sessions()+st.nodes[1].service.Sessions() != 2 {
+		t.Fatalf("sessions after the new logins: n1 %d, n2 %d", st.nodes[0].service.Sessions(), st.nodes[1].service.Sessions())
+	}
+}
+
+// TestClusterFrontDeathEndsItsUsersCalls: when a node that only relays (the front of one
+// party) leaves the cluster, the owner treats its users as disconnected: after
+// signaling.reconnect_grace their calls end for the others (onCallEnd).
+func TestClusterFrontDeathEndsItsUsersCalls(t *testing.T) {
+	st := newClusterStack(t, func(c *signalingConfig) { c.Signaling.ReconnectGrace = 500 * time.Millisecond })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "f", "alice", "bob") // n1, n2
+	alice, bob := us[0], us[1]
+	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, bob)
+	if err := st.nodes[1].cl.Close(); err != nil { // n1, alice's front, leaves
+		t.Fatal(err)
+	}
+	end := waitFor(t, bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+	if end.UserID != alice.UserID() {
+		t.Fatalf("bob's onCallEnd %+v, want ended by alice", end)
+	}
+	waitUntil(t, ctx, "alice's session ended on the owner", func() bool { return st.service.Sessions() == 1 })
+}
+
+// TestClusterRedisOutageKeepsCallsAndMedia: with Redis stopped, a call between a user
+// relayed through another node and a user on the owner keeps its media flowing both ways
+// (it goes to the owner's media address, not through Redis); a request through a front
+// fails with 5002 meanwhile; the owner's user may hang up, and the relayed user hears
+// onCallEnd once Redis is back (the owner retries its messages in order); new calls work.
+func TestClusterRedisOutageKeepsCallsAndMedia(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "o", "alice", "bob", "carol") // n1, n2, n0 (the owner)
+	alice, bob, carol := us[0], us[1], us[2]
+	started, err := alice.Call(ctx, carol.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, carol)
+	for _, c := range []*client.Conn{alice, carol} {
+		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+			t.Fatalf("%s: start media: %v", c.UserID(), err)
+		}
+	}
+	heard := func(me, other *client.Conn, atLeast uint64) uint64 {
+		t.Helper()
+		tr, err := me.WaitRemoteTrack(ctx, other.UserID(), webrtc.RTPCodecTypeAudio, atLeast)
+		if err != nil {
+			t.Fatalf("%s: %v", me.UserID(), err)
+		}
+		return tr.Packets
+	}
+	before := [2]uint64{heard(alice, carol, 20), heard(carol, alice, 20)}
+
+	st.redis.Stop()
+	waitUntil(t, ctx, "the fronts see Redis gone", func() bool {
+		return st.nodes[1].cl.Ready(ctx) != nil && st.nodes[2].cl.Ready(ctx) != nil
+	})
+	heard(alice, carol, before[0]+100) // 2 s of audio more, without Redis
+	heard(carol, alice, before[1]+100)
+	_, err = bob.Call(ctx, carol.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	wantCode(t, err, protocol.CodeClusterUnavailable)
+	if err := carol.Hangup(ctx); err != nil { // on the owner: no Redis needed
+		t.Fatal(err)
+	}
+	waitFor(t, carol, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+
+	st.redis.Restart(t)
+	waitFor(t, alice, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+	waitUntil(t, ctx, "n2 ready again", func() bool { return st.nodes[2].cl.Ready(ctx) == nil })
+	again, err := bob.Call(ctx, alice.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == again.CallID })
+	st.wantSessionsOnOwner(t, 3)
+}
+
+// TestClusterGroupVideoCall: a 3-party video group call with one user on each node (alice
+// on n1 calls, bob on n2 and carol on n0, the owner): every user receives the audio and
+// video of both others, undamaged.
+func TestClusterGroupVideoCall(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "v", "alice", "bob", "carol") // n1, n2, n0
+	st.wantSessionsOnOwner(t, 3)
+	alice := us[0]
+	if _, err := alice.GroupCall(ctx, "team", []string{us[1].UserID(), us[2].UserID()}, protocol.MediaTypeVideo, protocol.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, us[1])
+	must(t, us[2].Accept(ctx, 0))
+	waitFor[protocol.CallBeginEvent](t, us[2], protocol.EventCallBegin, nil)
+	for _, c := range us {
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true}))
+		for _, other := range us {
+			if other != c {
+				must(t, c.StartRemoteView(ctx, other.UserID(), protocol.VideoQuality{}))
+			}
+		}
+	}
+	for _, me := range us {
+		for _, other := range us {
+			if other == me {
+				continue
+			}
+			for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+				tr, err := me.WaitRemoteTrack(ctx, other.UserID(), kind, 50)
+				if err != nil {
+					t.Fatalf("%s: %v", me.UserID(), err)
+				}
+				if tr.PayloadErrors != 0 {
+					t.Fatalf("%s: %s of %s has %d corrupted payloads", me.UserID(), kind, other.UserID(), tr.PayloadErrors)
+				}
+			}
+		}
+	}
+}
+
+// TestClusterDrainingFrontRefusesLogins: a draining node relays no new login to the owner
+// (5001, as on one node); the other nodes still take them.
+func TestClusterDrainingFrontRefusesLogins(t *testing.T) {
+	st := newClusterStack(t)
+	st.users(t, "w", "alice") // n1: the app goes to n0
+	st.nodes[1].service.Drain()
+	refused := st.nodes[1].dial(t) // n1's own stack dials n1 only
+	_, err := refused.Login(ctxT(t, 10*time.Second), protocolDevApp, "wbob", sig(t, "wbob", time.Hour))
+	wantCode(t, err, protocol.CodeServerDraining)
+	st.login(t, "wbob") // n2
+	st.wantSessionsOnOwner(t, 2)
+}

@@ -1,0 +1,199 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// Retries of a message to a front while Redis is unreachable (D53).
+const (
+	relayRetryMin    = 100 * time.Millisecond
+	relayRetryMax    = time.Second
+	relayOutageLimit = 30 * time.Second
+)
+
+// relayBack is the owner's side of a connection another node (front) relays: the wire of
+// the session that runs here. It queues its requests (reqs, in arrival order) and its
+// messages to the front (out, in the order the session produced them: notifications,
+// answers, the close), so the client sees them as over a local WebSocket.
+type relayBack struct {
+	svc    *Service
+	front  string
+	key    string
+	remote string
+	log    *slog.Logger
+	cs     *connSession
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	reqs     serial
+	out      serial
+	loggedIn atomic.Bool
+
+	mu     sync.Mutex
+	closed bool // Close was called or the front went away: no more messages to it
+}
+
+// ownerRequest runs a relayed request on its connection's queue (inbox goroutine).
+func (s *Service) ownerRequest(m cluster.Message) {
+	var rr relayRequest
+	if err := json.Unmarshal(m.Body, &rr); err != nil {
+		s.log.Warn("relayed request not decodable", "from", m.From, "error", err)
+		return
+	}
+	s.relays.mu.Lock()
+	rb := s.relays.backs[m.Conn]
+	if rb == nil {
+		if s.relays.backs == nil {
+			s.relays.backs = make(map[string]*relayBack)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		rb = &relayBack{svc: s, front: m.From, key: m.Conn, remote: rr.Remote, ctx: ctx, cancel: cancel,
+			log: s.log.With("relay", m.Conn, "front", m.From, "remote", rr.Remote)}
+		rb.reqs.count, rb.out.count = &s.effects, &s.effects
+		rb.cs = s.newWireSession(rb)
+		rb.cs.relayed = true
+		s.relays.backs[m.Conn] = rb
+	}
+	s.relays.mu.Unlock()
+	if rb.front != m.From {
+		return
+	}
+	rb.reqs.do(func() { rb.handle(rr.N, rr.Req) })
+}
+
+// handle runs one request and queues its answer behind the notifications it caused.
+func (rb *relayBack) handle(n uint64, req protocol.Request) {
+	result, err := rb.run(req)
+	var r relayResponse
+	if err == nil {
+		if r.Result, err = json.Marshal(result); err != nil {
+			err = fmt.Errorf("marshal %s result: %w", req.Method, err)
+		}
+	}
+	if err != nil {
+		wireErr, internal := ResponseError(err)
+		if internal {
+			rb.log.Error("handler failed", "method", req.Method, "error", err)
+		}
+		r = relayResponse{Error: wireErr}
+	}
+	r.N, r.LoggedIn = n, rb.loggedIn.Load()
+	body, _ := json.Marshal(r)
+	rb.send(kindResponse, body)
+}
+
+// run is HandleRequest with a panic turned into an internal error (as Conn.handle).
+func (rb *relayBack) run(req protocol.Request) (result any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rb.log.Error("handler panicked", "method", req.Method, "panic", p, "stack", string(debug.Stack()))
+			result, err = nil, fmt.Errorf("handler %s panicked: %v", req.Method, p)
+		}
+	}()
+	return rb.cs.HandleRequest(rb.ctx, req)
+}
+
+// send queues one message to the front. While Redis is unreachable the message is retried
+// (and the ones queued after it wait: the order holds) for up to relayOutageLimit; then, or
+// when the front died, the connection counts as lost.
+func (rb *relayBack) send(kind string, body []byte) {
+	rb.out.do(func() {
+		start := time.Now()
+		for delay := relayRetryMin; ; delay = min(2*delay, relayRetryMax) {
+			err := rb.svc.relays.send(rb.front, kind, rb.key, body)
+			switch {
+			case err == nil:
+				return
+			case errors.Is(err, cluster.ErrNodeGone), time.Since(start) > relayOutageLimit:
+				rb.log.Info("relay lost", "kind", kind, "error", err)
+				rb.gone()
+				return
+			case rb.ctx.Err() != nil:
+				return
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-rb.ctx.Done():
+				t.Stop()
+				return
+			case <-rb.svc.relays.stop:
+				t.Stop()
+				return
+			}
+		}
+	})
+}
+
+// gone ends the relayed connection as a socket loss: after the requests queued so far the
+// session waits signaling.reconnect_grace for a resume (HandleClose).
+func (rb *relayBack) gone() {
+	s := rb.svc
+	s.relays.mu.Lock()
+	if s.relays.backs[rb.key] != rb {
+		s.relays.mu.Unlock()
+		return
+	}
+	delete(s.relays.backs, rb.key)
+	s.relays.mu.Unlock()
+	rb.mu.Lock()
+	rb.closed = true
+	rb.mu.Unlock()
+	rb.cancel()
+	rb.reqs.do(rb.cs.HandleClose)
+}
+
+// ---- wire ----
+
+func (rb *relayBack) enqueue(frame []byte) error {
+	rb.mu.Lock()
+	closed := rb.closed
+	rb.mu.Unlock()
+	if closed {
+		return ErrConnClosed
+	}
+	rb.send(kindNote, frame)
+	return nil
+}
+
+// Close has the front close the client's WebSocket; the front then reports it gone.
+func (rb *relayBack) Close(code int, reason string) {
+	rb.mu.Lock()
+	closed := rb.closed
+	rb.closed = true
+	rb.mu.Unlock()
+	if closed {
+		return
+	}
+	body, _ := json.Marshal(relayClose{Code: code, Reason: truncateReason(reason)})
+	rb.send(kindClose, body)
+}
+
+func (rb *relayBack) Logger() *slog.Logger      { return rb.log }
+func (rb *relayBack) RemoteAddr() string        { return rb.remote }
+func (rb *relayBack) SetLoggedIn(loggedIn bool) { rb.loggedIn.Store(loggedIn) }
+
+// closeRelays has every front close its client's connection (Service.Close on the owner).
+func (s *Service) closeRelays() {
+	s.relays.mu.Lock()
+	backs := make([]*relayBack, 0, len(s.relays.backs))
+	for _, rb := range s.relays.backs {
+		backs = append(backs, rb)
+	}
+	s.relays.mu.Unlock()
+	for _, rb := range backs {
+		rb.Close(1001, "server shutting down")
+		rb.gone()
+	}
+}
