@@ -129,6 +129,11 @@ export class ParleyCallEngine {
      * @type {{callId: string, accepted: boolean, announce: {audio?: string, video?: string}}|null}
      */
     this._prep = null;
+    /**
+     * The last call or room ended and no other started since: view requests have nothing to
+     * act on and resolve without a request (D75).
+     */
+    this._ended = false;
     /** @type {{method: string, params: any}[]} negotiation messages that came before the media session */
     this._early = [];
     /** the user's camera, microphone and preview (local.js) */
@@ -408,6 +413,7 @@ export class ParleyCallEngine {
     const req = { roomId: params.roomId };
     const grant = params.roomGrant || params.privateMapKey;
     if (grant) req.roomGrant = grant;
+    this._ended = false;
     await this._request('joinRoom', req);
     this._startMedia(params.roomId);
   }
@@ -428,10 +434,12 @@ export class ParleyCallEngine {
    * at once for the other party costs no round trip after accept. callback (TUICallEngine's
    * view callback) hears of the view's playback: onLoading at once and whenever it stalls or
    * the video is gone, onPlaying when frames play, onError when the element or the request
-   * fails; it is called until stopRemoteView.
+   * fails; it is called until stopRemoteView. After the call or room ended (until the next
+   * one starts) it resolves and does nothing: an app's handler that runs late needs no care.
    * @param {{userId: string, element: ViewElement, resolution?: number, callback?: import('./devices.js').ViewCallbacks}} params
    */
   async startRemoteView(params) {
+    if (this._ended) return; // the call or room ended: nothing to view (D75)
     const cb = params.callback;
     const r = this._views.attach(params.userId, videoElementFor(params.element), cb);
     const req = { userId: params.userId };
@@ -441,7 +449,7 @@ export class ParleyCallEngine {
       return;
     }
     try {
-      await this._request('startRemoteView', req);
+      await this._viewRequest('startRemoteView', req);
     } catch (err) {
       if (cb && cb.onError) cb.onError({ userId: params.userId, code: err.code, message: err.message });
       throw err;
@@ -449,24 +457,28 @@ export class ParleyCallEngine {
   }
 
   /**
-   * Stops a user's video and detaches it from its element.
+   * Stops a user's video and detaches it from its element. Outside a room (the call ended,
+   * also while the request was on its way) there is nothing to stop: it resolves.
    * @param {{userId: string}} params
    */
   async stopRemoteView(params) {
     const r = this._views.detach(params.userId);
-    if (this._keepsWishes()) {
+    if (this._keepsWishes() || this._ended) {
       if (r) r.wish = null;
       return;
     }
-    await this._request('stopRemoteView', { userId: params.userId });
+    await this._request('stopRemoteView', { userId: params.userId }).catch((err) => {
+      if (err.code !== ErrorCode.NOT_IN_ROOM) throw err;
+    });
   }
 
   /**
    * Changes the wanted quality (simulcast layer) of a viewed video: a Resolution (108, 62,
-   * 110, 64, 112, 114) or an explicit width/height.
+   * 110, 64, 112, 114) or an explicit width/height. After the call or room ended it resolves
+   * and does nothing.
    * @param {{userId: string, resolution?: number, width?: number, height?: number}} params
    */
-  setRemoteViewQuality(params) {
+  async setRemoteViewQuality(params) {
     const q = { userId: params.userId };
     if (params.resolution) q.resolution = params.resolution;
     if (params.width) q.width = params.width;
@@ -474,9 +486,26 @@ export class ParleyCallEngine {
     const r = this._remote.get(params.userId);
     if (this._keepsWishes() && r && r.wish) {
       r.wish = q; // startRemoteView takes the same members
-      return Promise.resolve({});
+      return {};
     }
-    return this._request('setRemoteViewQuality', q);
+    if (this._ended) return {};
+    return this._viewRequest('setRemoteViewQuality', q);
+  }
+
+  /**
+   * Sends a remote-view request; "not in a room" (4002) because the media session it was
+   * sent in ended meanwhile (the call ended while it was on its way) resolves with {}.
+   * @param {string} method
+   * @param {object} params
+   */
+  async _viewRequest(method, params) {
+    const media = this._media;
+    try {
+      return await this._request(method, params);
+    } catch (err) {
+      if (err.code === ErrorCode.NOT_IN_ROOM && media && this._media !== media) return {};
+      throw err;
+    }
   }
 
   /**
@@ -725,6 +754,7 @@ export class ParleyCallEngine {
    */
   _setCall(call) {
     const prev = this._call;
+    if (call) this._ended = false;
     if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
     this._call = call;
     const status = !call ? CallStatus.IDLE : call.began ? CallStatus.CONNECTED : CallStatus.WAITING;
@@ -977,6 +1007,7 @@ export class ParleyCallEngine {
     const early = this._early;
     this._early = [];
     this._roomKey = key;
+    this._ended = false;
     const media = new MediaSession({
       request: (m, p) => this._request(m, p),
       iceServers: (this._session && this._session.iceServers) || [],
@@ -1004,6 +1035,7 @@ export class ParleyCallEngine {
   }
 
   _endMedia() {
+    this._ended = true;
     this._early = [];
     this._prep = null;
     if (this._media) this._media.close();
