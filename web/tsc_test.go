@@ -33,8 +33,10 @@ func tool(t *testing.T, name string, paths ...string) string {
 }
 
 // TestSDKTypeScript runs `tsc --noEmit -p tsconfig.json`: the SDK's declarations
-// (sdk/parley.d.ts) and the example page's script (examples/other-origin/app.js, which
-// imports '@parley-rtc/sdk' resolved through sdk/package.json) type-check in strict mode.
+// (sdk/parley.d.ts, kit/parley-call-kit.d.ts) and the example pages' scripts
+// (examples/other-origin/app.js, which imports '@parley-rtc/sdk' resolved through
+// sdk/package.json, and examples/call-kit/app.js, which also imports '@parley-rtc/kit' and
+// passes the SDK's engine to the kit) type-check in strict mode.
 func TestSDKTypeScript(t *testing.T) {
 	tsc := tool(t, "tsc", typescriptPath)
 	version, _ := exec.Command(tsc, "--version").Output()
