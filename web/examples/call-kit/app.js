@@ -5,22 +5,11 @@
 // window.parleyDemo, the name the kit tests read) exposes the engine, the kit and the
 // events both reported, for the tests.
 
-import { ParleyCallEngine, MediaType } from '@parley-rtc/sdk';
+import { ParleyCallEngine } from '@parley-rtc/sdk';
 import '@parley-rtc/kit'; // defines <parley-call-kit> and <parley-call-history>
+import { $, wireForms } from '../shared/forms.js';
 
 /** @typedef {import('@parley-rtc/sdk').EngineEventName} EngineEventName */
-
-/** @param {string} id @returns {HTMLElement} */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`no #${id}`);
-  return el;
-}
-
-/** @param {string} id @returns {string} */
-function inputValue(id) {
-  return /** @type {HTMLInputElement} */ ($(id)).value.trim();
-}
 
 const server = new URL(/** @type {any} */ (window).parleyServer || 'http://127.0.0.1:7880');
 const engine = ParleyCallEngine.createInstance({ url: `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}/ws` });
@@ -45,20 +34,9 @@ kit.addEventListener('kitError', (ev) => {
 engine.on('onError', (/** @type {{message: string}} */ ev) => toast(ev.message));
 kit.addEventListener('statusChanged', (ev) => events.push({ name: 'statusChanged', payload: ev.detail }));
 
-$('login').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const userId = inputValue('user-id');
-  await engine.login({ sdkAppId: Number(inputValue('sdk-app-id')), userId, userSig: inputValue('user-sig') });
-  kit.init({ engine, userId });
-  $('login').hidden = true;
-  $('dial').hidden = false;
-});
-
-$('dial').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const submitter = /** @type {SubmitEvent} */ (ev).submitter;
-  const type = submitter && submitter.id === 'call-audio' ? MediaType.AUDIO : MediaType.VIDEO;
-  await kit.call({ userId: inputValue('callee'), type });
+wireForms(engine, {
+  loggedIn: (userId) => kit.init({ engine, userId }),
+  dial: (userId, type) => kit.call({ userId, type }),
 });
 
 /** @type {any} */ (window).parleyExample = /** @type {any} */ (window).parleyDemo = { engine, kit, events };
