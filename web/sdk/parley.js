@@ -24,7 +24,7 @@
 // methods), engine-early.js (early media: the call's PeerConnections connect while it
 // rings), engine-room.js (joinRoom, the media session, remote views) and
 // engine-devices.js (devices, encoder and render params, effects, log level). All state
-// lives on the engine and is touched from the page's event loop only.
+// lives on the engine and is touched from the page's event loop only (D77).
 
 import { ErrorCode, CallStatus, MediaType, NetworkQuality, Resolution, ResolutionMode, Role, Scene } from './enums.js';
 import { LocalMedia } from './local.js';
