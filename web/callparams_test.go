@@ -12,7 +12,7 @@ import (
 // the invitee's onCallReceived shows that the server got them; a member of params wins over
 // its flat form.
 func TestBrowserSDKCallParams(t *testing.T) {
-	alice, bob := openExamplePages(t)
+	alice, bob := openExamplePages(t, sdkExamplePage)
 	e := `window.parleyExample.engine`
 	eval[bool](alice, e+`.setSelfInfo({nickName: 'Alice A.'}).then(() => true)`)
 	tests := []struct {

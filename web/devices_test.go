@@ -79,15 +79,17 @@ func TestBrowserSDKDevices(t *testing.T) {
 	eval[bool](alice, e+`.setVideoEncoderParams({resolution: 108, videoFps: 15, videoBitrate: 400}).then(() => true)`)
 	enc := eval[string](alice, `(() => { const s = window.parleyExample.engine._media.peerConnections.publisher.getSenders().find((s) => s.track && s.track.kind === 'video');
 	  return s.getParameters().encodings.map((e) => (e.rid || '-') + ':' + e.maxBitrate + '@' + e.maxFramerate).join(' '); })()`)
-	if enc != "q:150000@15 h:400000@15 f:400000@15" {
-		t.Errorf("video encodings %q, want q:150000@15 h:400000@15 f:400000@15", enc)
+	// Chromium encodes a 640×360 camera in two layers at most: the SDK fits q and h to ½
+	// and the whole picture (D76), each under the 400 kbit/s.
+	if enc != "q:400000@15 h:400000@15 f:400000@15" {
+		t.Errorf("video encodings %q, want q:400000@15 h:400000@15 f:400000@15", enc)
 	}
 	waitFor[bool](alice, "the camera at 640x360, at most 15 frames/s", `(() => { const s = window.parleyExample.engine._local.video.getSettings(); return s.width === 640 && s.height === 360 && s.frameRate <= 15; })()`, 10*time.Second)
-	// Chromium encodes a 640×360 camera in two layers at most; q (¼ size) is always sent.
-	sent := waitFor[string](alice, "the q layer at 160x90 (¼ of 640x360) and at most about 15 frames/s", `(async () => {
+	// q, always sent, is ½ of 640×360 now.
+	sent := waitFor[string](alice, "the q layer at 320x180 (½ of 640x360) and at most about 15 frames/s", `(async () => {
 	  const s = await window.parleyExample.engine.getStats();
 	  let out = '';
-	  s.publisher.forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid === 'q' && r.frameWidth === 160 && r.frameHeight === 90 && r.framesPerSecond > 0 && r.framesPerSecond <= 16) out = r.frameWidth + 'x' + r.frameHeight + ' ' + r.framesPerSecond + ' fps'; });
+	  s.publisher.forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid === 'q' && r.frameWidth === 320 && r.frameHeight === 180 && r.framesPerSecond > 0 && r.framesPerSecond <= 16) out = r.frameWidth + 'x' + r.frameHeight + ' ' + r.framesPerSecond + ' fps'; });
 	  return out;
 	})()`, 30*time.Second)
 	t.Logf("alice sends q at %s", sent)

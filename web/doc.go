@@ -17,9 +17,11 @@
 // server inside a private network namespace; firstframe_test.go measures accept → first
 // decoded remote frame with the SDK's early media on and off. examples/other-origin (not
 // embedded) is an app page on its own origin that imports the SDK: otherorigin_test.go,
-// devices_test.go, callparams_test.go and effects_test.go (background blur with MediaPipe's
+// devices_test.go, callparams_test.go, callend_test.go and effects_test.go (background blur with MediaPipe's
 // model) call through it, tsc_test.go type-checks it and the declarations, and cors_test.go
 // checks the /sdk/ CORS headers; segmentation_test.go measures the model's cost.
+// examples/call-kit is an app page on its own origin that drops <parley-call-kit> in
+// (TestKitOtherOrigin in otherorigin_test.go).
 //
 // The call kit (kit/, at /kit/, with the same CORS headers as /sdk/) is the
 // <parley-call-kit> and <parley-call-history> web components; the demo page at / is built

@@ -29,12 +29,19 @@ func onExamplePage(t *testing.T, expr string) string {
 // (relative to this package's directory).
 const mediapipeDir = "../.cache/mediapipe/node_modules/@mediapipe/selfie_segmentation"
 
-// serveExample serves examples/other-origin on its own origin (another port of 127.0.0.1),
-// and at /mp/ the MediaPipe package when it is installed (an app serves its own copy).
+// Example pages of examples/ on the second origin (serveExample).
+const (
+	sdkExamplePage = "/other-origin/" // the SDK alone
+	kitExamplePage = "/call-kit/"     // <parley-call-kit>
+)
+
+// serveExample serves the example pages of examples/ on their own origin (another port of
+// 127.0.0.1), e.g. sdkExamplePage, and at /mp/ the MediaPipe package when it is installed
+// (an app serves its own copy).
 func serveExample(t *testing.T) string {
 	t.Helper()
 	mux := http.NewServeMux()
-	mux.Handle("/", http.FileServerFS(os.DirFS("examples/other-origin")))
+	mux.Handle("/", http.FileServerFS(os.DirFS("examples")))
 	mux.Handle("/mp/", http.StripPrefix("/mp/", http.FileServerFS(os.DirFS(mediapipeDir))))
 	site := httptest.NewServer(mux)
 	t.Cleanup(site.Close)
@@ -51,7 +58,7 @@ const requestLogJS = `(() => { const e = window.parleyExample.engine, req = e._r
 // alice video-call bob, who accepts on the page.
 func startExampleCall(t *testing.T) (alice, bob *browser) {
 	t.Helper()
-	alice, bob = openExamplePages(t)
+	alice, bob = openExamplePages(t, sdkExamplePage)
 	alice.do(
 		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
 		chromedp.Click(chromedp.CSS("#call-video")),
@@ -65,11 +72,11 @@ func startExampleCall(t *testing.T) (alice, bob *browser) {
 }
 
 // openExamplePages starts a Parley server whose allowed_origins is a second origin that
-// serves the example page, opens the page there in two browsers (it imports the SDK from
-// the Parley server, cross-origin), logs alice and bob in through the page's form with
-// userSigs minted here (as an app's backend would) and counts their requests
-// (requestLogJS).
-func openExamplePages(t *testing.T) (alice, bob *browser) {
+// serves the example pages, opens page there in two browsers (it imports the SDK, and the
+// kit page the kit, from the Parley server, cross-origin), logs alice and bob in through
+// the page's form with userSigs minted here (as an app's backend would) and counts their
+// requests (requestLogJS).
+func openExamplePages(t *testing.T, page string) (alice, bob *browser) {
 	t.Helper()
 	site := serveExample(t)
 	srv := startTestServerFor(t, true, []string{site})
@@ -81,7 +88,7 @@ func openExamplePages(t *testing.T) (alice, bob *browser) {
 			t.Fatal(err)
 		}
 		b.do(
-			chromedp.Navigate(site+"/?server="+srv.URL),
+			chromedp.Navigate(site+page+"?server="+srv.URL),
 			chromedp.WaitVisible(chromedp.CSS("#login")),
 		)
 		waitFor[bool](b, "the SDK imported from "+srv.URL, `!!window.parleyExample`, 20*time.Second)
@@ -104,7 +111,7 @@ const statusesJS = `window.parleyExample.events.filter((e) => e.name === 'onCall
 // server's /sdk/ (CORS for signaling.allowed_origins) and makes a 1v1 video call through
 // it: both decode and hear each other; callStatus and onCallStatusChanged go idle →
 // waiting → connected → idle on both sides; the remote view's callback reports loading,
-// then playing, and a failing startRemoteView reports onError. A page of an origin that
+// then playing, and a startRemoteView the server refuses reports onError. A page of an origin that
 // is not allowed cannot import the SDK.
 func TestBrowserSDKOtherOrigin(t *testing.T) {
 	alice, bob := startExampleCall(t)
@@ -125,6 +132,18 @@ func TestBrowserSDKOtherOrigin(t *testing.T) {
 		t.Errorf("remote view callbacks %q, want loading:bob first, then playing:bob", got)
 	}
 
+	// A startRemoteView the server refuses (a view of oneself: invalid params) reports onError.
+	got := eval[string](alice, `(async () => {
+	  const seen = [];
+	  const el = document.createElement('div');
+	  const err = await window.parleyExample.engine.startRemoteView({userId: 'alice', element: el,
+	    callback: {onError: (e) => seen.push(e.userId + ':' + e.code)}}).then(() => 'resolved', (e) => String(e.code));
+	  return err + ' ' + seen.join();
+	})()`)
+	if got != "-32602 alice:-32602" {
+		t.Errorf("startRemoteView of oneself: %q, want the rejection and onError with -32602", got)
+	}
+
 	alice.do(chromedp.Click(chromedp.CSS("#hangup")))
 	for _, b := range []*browser{alice, bob} {
 		waitFor[bool](b, "idle after the hangup", `window.parleyExample.engine.callStatus === 'idle' && window.parleyExample.engine.getCallStatus() === 'idle'`, 20*time.Second)
@@ -132,23 +151,12 @@ func TestBrowserSDKOtherOrigin(t *testing.T) {
 			t.Errorf("%s: status changes %q, want idle>waiting waiting>connected connected>idle", b.name, got)
 		}
 	}
-	// Out of the call the server refuses startRemoteView (4002): the callback hears of it.
-	got := eval[string](alice, `(async () => {
-	  const seen = [];
-	  const el = document.createElement('div');
-	  const err = await window.parleyExample.engine.startRemoteView({userId: 'bob', element: el,
-	    callback: {onError: (e) => seen.push(e.userId + ':' + e.code)}}).then(() => 'resolved', (e) => String(e.code));
-	  return err + ' ' + seen.join();
-	})()`)
-	if got != "4002 bob:4002" {
-		t.Errorf("startRemoteView out of a call: %q, want the rejection and onError with 4002", got)
-	}
 	checkNoErrors(t, withExampleEvents(alice), withExampleEvents(bob))
 
 	// A page of an origin that is not in allowed_origins: the browser refuses the module.
 	other := serveExample(t)
 	sdkURL := eval[string](alice, `new URL('/sdk/parley.js', window.parleyServer).href`)
-	bob.do(chromedp.Navigate(other + "/?server=http://127.0.0.1:1"))
+	bob.do(chromedp.Navigate(other + sdkExamplePage + "?server=http://127.0.0.1:1"))
 	if got := eval[string](bob, fmt.Sprintf(`import(%q).then(() => 'imported', () => 'refused')`, sdkURL)); got != "refused" {
 		t.Errorf("a page of %s importing %s: %s, want refused", other, sdkURL, got)
 	}
@@ -159,4 +167,35 @@ func TestBrowserSDKOtherOrigin(t *testing.T) {
 func withExampleEvents(b *browser) *browser {
 	eval[bool](b, `(window.parleyDemo = window.parleyExample, true)`)
 	return b
+}
+
+// TestKitOtherOrigin: an app page on another origin drops <parley-call-kit> in, with the
+// kit and the SDK from the server's /kit/ and /sdk/ through its import map (CORS for
+// signaling.allowed_origins); alice calls bob through the page, bob's kit rings and he
+// accepts on it, both see and hear each other, alice hangs up on her kit, and neither the
+// kit nor the engine reports an error.
+func TestKitOtherOrigin(t *testing.T) {
+	alice, bob := openExamplePages(t, kitExamplePage)
+	alice.do(
+		chromedp.SetValue(chromedp.CSS("#callee"), "bob"),
+		chromedp.Click(chromedp.CSS("#call-video")),
+	)
+	waitKitStatus(alice, "DIALING_C2C")
+	waitKitStatus(bob, "BE_INVITED")
+	if got := eval[string](bob, kitJS+`.shadowRoot.getElementById('in-name').textContent`); got != "alice" {
+		t.Errorf("bob's incoming screen names %q, want alice", got)
+	}
+	kitClick(bob, "accept")
+	for _, b := range []*browser{alice, bob} {
+		waitKitStatus(b, "CALLING_C2C_VIDEO")
+		waitHearing(t, b)
+	}
+	waitFor[bool](alice, "bob's video in alice's kit", tilePlayingJS("bob"), kitWait)
+	waitFor[bool](bob, "alice's video in bob's kit", tilePlayingJS("alice"), kitWait)
+
+	kitClick(alice, "hangup")
+	for _, b := range []*browser{alice, bob} {
+		waitKitStatus(b, "IDLE")
+	}
+	kitNoErrors(t, alice, bob)
 }

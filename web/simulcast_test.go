@@ -33,6 +33,27 @@ func pinSendBitrateJS(kbps int) string {
 	})()`
 }
 
+// simulcastRoom starts a server and a browser per name, signs each in on the lab page and
+// has it join room; the first one's send estimate is pinned (pinSendBitrateJS), so that
+// it sends all three layers of its 1280×720 camera on a busy machine too.
+func simulcastRoom(t *testing.T, room string, names ...string) []*browser {
+	t.Helper()
+	srv := startTestServer(t, true)
+	bs := newBrowsers(t, names...)
+	for i, b := range bs {
+		signIn(b, srv.URL, b.name)
+		if i == 0 {
+			eval[bool](b, pinSendBitrateJS(pinnedSendKbps))
+		}
+		b.do(
+			chromedp.SetValue(chromedp.CSS("#room-id"), room),
+			chromedp.Click(chromedp.CSS("#join-room")),
+		)
+		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall'`, 20*time.Second)
+	}
+	return bs
+}
+
 // TestBrowserSimulcastLayersByWish: alice publishes her 1280×720 camera as three simulcast
 // layers from Chromium; bob and carol, also Chromium, view her asking for 640×360 and for
 // 320×180, and decode frames of those heights.
@@ -42,20 +63,8 @@ func pinSendBitrateJS(kbps int) string {
 // a busy machine too. TestBrowserCall still checks that the three layers come with the
 // estimate left to the server's feedback.
 func TestBrowserSimulcastLayersByWish(t *testing.T) {
-	srv := startTestServer(t, true)
-	bs := newBrowsers(t, "alice", "bob", "carol")
+	bs := simulcastRoom(t, "layers", "alice", "bob", "carol")
 	alice, bob, carol := bs[0], bs[1], bs[2]
-	for _, b := range []*browser{alice, bob, carol} {
-		signIn(b, srv.URL, b.name)
-		if b == alice {
-			eval[bool](b, pinSendBitrateJS(pinnedSendKbps))
-		}
-		b.do(
-			chromedp.SetValue(chromedp.CSS("#room-id"), "layers"),
-			chromedp.Click(chromedp.CSS("#join-room")),
-		)
-		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall'`, 20*time.Second)
-	}
 	if !poll(alice, `(async () => (await (`+statsJS+`)).publishedRids.join() === 'f,h,q')()`, 45*time.Second) {
 		alice.dumpOutput()
 		t.Fatalf("alice: Chromium did not send all three simulcast layers in 45 s; its encodings: %s; %s",
@@ -133,3 +142,35 @@ const senderLayersJS = `(async () => {
   });
   return out.sort().join('; ');
 })()`
+
+// TestBrowserSimulcastLayersFollowCaptureSize: alice publishes her 1280×720 camera as
+// three layers and bob views her at full size (the server pauses h, which nobody needs);
+// alice sets 640×360 with setVideoEncoderParams mid-call, at which size Chromium encodes
+// only two of the three encodings. Her SDK fits the layers to the new size (q ½, h the
+// whole picture) and resumes them, and bob decodes her at 640×360, not at the 160×90 of
+// q alone (D76).
+func TestBrowserSimulcastLayersFollowCaptureSize(t *testing.T) {
+	bs := simulcastRoom(t, "resize", "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	bobDecodesJS := func(w, h int) string {
+		return `(async () => { const s = await (` + statsJS + `); return s.videoWidth === ` + itoa(w) + ` && s.videoHeight === ` + itoa(h) + `; })()`
+	}
+	if !poll(bob, bobDecodesJS(1280, 720), 45*time.Second) {
+		t.Fatalf("bob does not decode alice at 1280x720; alice sends %s", eval[string](alice, senderLayersJS))
+	}
+	waitFor[bool](alice, "the h encoding paused", `(() => {
+	  const enc = window.parleyDemo.engine._media.peerConnections.publisher.getSenders()
+	    .map((s) => s.getParameters().encodings || []).find((e) => e.length === 3) || [];
+	  return enc.some((e) => e.rid === 'h' && e.active === false);
+	})()`, 30*time.Second)
+
+	eval[bool](alice, `(async () => { await window.parleyDemo.engine.setVideoEncoderParams({resolution: 108}); return true; })()`)
+	if !poll(bob, bobDecodesJS(640, 360), 45*time.Second) {
+		t.Fatalf("after alice's 640x360: bob decodes %s; alice sends %s", eval[string](bob, `(async () => { const s = await (`+statsJS+`); return s.videoWidth + 'x' + s.videoHeight; })()`), eval[string](alice, senderLayersJS))
+	}
+	if got := eval[string](alice, `window.parleyDemo.engine._media.peerConnections.publisher.getSenders()
+	    .map((s) => s.getParameters().encodings || []).find((e) => e.length === 3).map((e) => e.rid + ':' + e.scaleResolutionDownBy).join()`); got != "q:2,h:1,f:1" {
+		t.Errorf("alice's encodings at 640x360: %s, want q:2,h:1,f:1", got)
+	}
+	checkNoErrors(t, alice, bob)
+}

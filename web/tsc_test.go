@@ -33,8 +33,10 @@ func tool(t *testing.T, name string, paths ...string) string {
 }
 
 // TestSDKTypeScript runs `tsc --noEmit -p tsconfig.json`: the SDK's declarations
-// (sdk/parley.d.ts) and the example page's script (examples/other-origin/app.js, which
-// imports '@parley-rtc/sdk' resolved through sdk/package.json) type-check in strict mode.
+// (sdk/parley.d.ts, kit/parley-call-kit.d.ts) and the example pages' scripts
+// (examples/other-origin/app.js, which imports '@parley-rtc/sdk' resolved through
+// sdk/package.json, and examples/call-kit/app.js, which also imports '@parley-rtc/kit' and
+// passes the SDK's engine to the kit) type-check in strict mode.
 func TestSDKTypeScript(t *testing.T) {
 	tsc := tool(t, "tsc", typescriptPath)
 	version, _ := exec.Command(tsc, "--version").Output()
@@ -68,7 +70,7 @@ console.log(JSON.stringify({exports: Object.keys(m), members, statics: Object.ge
 
 // TestSDKDeclarationsMatchModule: every export of sdk/parley.js, every public method and
 // getter of ParleyCallEngine, every enum member (with its value), every event the server
-// sends (signaling/protocol Event* names) and every event the SDK emits itself is declared
+// sends (signaling/protocol Event* names) and every event the SDK's modules emit themselves is declared
 // in sdk/parley.d.ts, and the declarations name nothing the module lacks.
 func TestSDKDeclarationsMatchModule(t *testing.T) {
 	node := tool(t, "node")
@@ -121,7 +123,13 @@ func TestSDKDeclarationsMatchModule(t *testing.T) {
 	for _, f := range []string{"../signaling/protocol/events.go", "../signaling/protocol/call_events.go"} {
 		sent = append(sent, submatches(`(?m)^\s*Event\w+\s*=\s*"(on\w+)"`, readFile(t, f))...)
 	}
-	sent = append(sent, submatches(`_emit\('(on\w+)'`, readFile(t, "sdk/parley.js"))...)
+	modules, err := filepath.Glob("sdk/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range modules {
+		sent = append(sent, submatches(`_emit\('(on\w+)'`, readFile(t, m))...)
+	}
 	for _, e := range sent {
 		if !slices.Contains(declaredEvents, e) {
 			t.Errorf("event %s is not declared in EngineEvents", e)

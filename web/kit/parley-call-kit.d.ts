@@ -18,20 +18,20 @@ export declare const CallStatus: Readonly<{ [K in CallStatusValue]: K }> & {
 export interface KitEngine {
   on(event: string, handler: (payload: any) => void): void;
   off(event: string, handler?: (payload: any) => void): void;
-  call(params: { userId: string; mediaType: number; params?: object }): Promise<{ callId: string }>;
-  calls(params: { userIdList: string[]; mediaType: number; params?: object }): Promise<{ callId: string }>;
-  groupCall(params: { groupId: string; userIdList: string[]; mediaType: number; params?: object }): Promise<{ callId: string }>;
-  accept(opts?: { mediaType?: number }): Promise<unknown>;
+  call(params: { userId: string; mediaType: MediaTypeValue; params?: object }): Promise<{ callId: string }>;
+  calls(params: { userIdList: string[]; mediaType: MediaTypeValue; params?: object }): Promise<{ callId: string }>;
+  groupCall(params: { groupId: string; userIdList: string[]; mediaType: MediaTypeValue; params?: object }): Promise<{ callId: string }>;
+  accept(opts?: { mediaType?: MediaTypeValue }): Promise<unknown>;
   reject(): Promise<void>;
   hangup(): Promise<void>;
   inviteUser(params: { userIdList: string[]; params?: object }): Promise<unknown>;
-  switchCallMediaType(mediaType: number): Promise<unknown>;
+  switchCallMediaType(mediaType: MediaTypeValue): Promise<unknown>;
   startRemoteView(params: { userId: string; element: HTMLElement | string }): Promise<void>;
   openCamera(params?: { element?: HTMLElement | string; deviceId?: string }): Promise<MediaStreamTrack>;
   closeCamera(): Promise<void>;
   openMicrophone(params?: { deviceId?: string; audioProcessing?: boolean }): Promise<MediaStreamTrack>;
   closeMicrophone(): Promise<void>;
-  queryRecentCalls(params?: { begin?: number; end?: number; resultType?: number }): Promise<{ records: CallRecord[] }>;
+  queryRecentCalls(params?: { begin?: number; end?: number; resultType?: 0 | 1 | 2 | 3 }): Promise<{ records: CallRecord[] }>;
   switchDevice?(params: { deviceType: 'camera' | 'microphone' | 'speaker'; deviceId: string }): Promise<void>;
   switchCamera?(camera: 'front' | 'back' | { facingMode?: 'user' | 'environment'; deviceId?: string }): Promise<void>;
   selectAudioPlaybackDevice?(deviceId: string): Promise<void>;

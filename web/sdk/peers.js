@@ -21,6 +21,36 @@ const SIMULCAST_LAYERS = [
 /** A camera at least this wide is published as three simulcast layers. */
 export const SIMULCAST_MIN_WIDTH = 640;
 
+/**
+ * How many simulcast encodings Chromium (libwebrtc) encodes for a width×height capture:
+ * its VP8 simulcast table allows 3 layers from 960×540 pixels, 2 from 480×270, else 1, and
+ * leaves the highest encodings beyond that count unencoded even while they are active (a
+ * 640×360 camera with three encodings sends only q and h: D76).
+ * @param {number} width
+ * @param {number} height
+ * @returns {number}
+ */
+function encodedLayerCount(width, height) {
+  const px = width * height;
+  return px >= 960 * 540 ? 3 : px >= 480 * 270 ? 2 : 1;
+}
+
+/**
+ * The settings (SIMULCAST_LAYERS entries) of the encodings with these rids when Chromium
+ * encodes count of them: the encoded ones carry the whole picture, ½ and ¼ from the
+ * highest down, so the largest layer the server sees is the full capture; the ones beyond
+ * get the full layer's settings (they are not encoded).
+ * @param {(string|undefined)[]} rids
+ * @param {number} count
+ */
+function fittedLayers(rids, count) {
+  const shift = SIMULCAST_LAYERS.length - count;
+  return rids.map((rid) => {
+    const i = Math.max(0, SIMULCAST_LAYERS.findIndex((l) => l.rid === rid));
+    return { ...SIMULCAST_LAYERS[Math.min(i + shift, SIMULCAST_LAYERS.length - 1)] };
+  });
+}
+
 /** Video codecs whose send bitrate the start-bitrate hint applies to (not rtx, red, ulpfec). */
 const VIDEO_CODECS = /^(VP8|VP9|H264|AV1)$/i;
 
@@ -187,6 +217,8 @@ export class MediaSession {
     this._transceivers = { audio: null, video: null };
     /** @type {{maxBitrate?: number, maxFramerate?: number}} video limits of setSendLimits */
     this._sendLimits = opts.sendLimits || {};
+    /** the encodedLayerCount the simulcast encodings are fitted to (_fitEncodings) */
+    this._encodedLayers = SIMULCAST_LAYERS.length;
     const config = {
       iceServers: opts.iceServers, iceTransportPolicy: opts.iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
     };
@@ -221,11 +253,13 @@ export class MediaSession {
       }
       if (track) this._localStream.addTrack(track);
       await existing.sender.replaceTrack(track);
+      if (kind === 'video' && track) await this._senderTransaction((sender) => this._fitEncodings(sender));
       return;
     }
     if (!track) return;
     this._addTransceiver(kind, track, track.getSettings().width || 0);
     await this.negotiatePublisher(false);
+    if (kind === 'video') await this._senderTransaction((sender) => this._fitEncodings(sender));
   }
 
   /**
@@ -266,27 +300,50 @@ export class MediaSession {
   /**
    * Limits the published video (setVideoEncoderParams): maxBitrate (bit/s) caps the full
    * layer and every lower layer at its default or at maxBitrate, whichever is less;
-   * maxFramerate caps every layer. Applied now with setParameters (no renegotiation) and to
-   * a video transceiver added later. 0 or undefined: no limit of the kind.
+   * maxFramerate caps every layer. Applied now with setParameters (no renegotiation), with
+   * the layers fitted to the camera's current size (_fitEncodings), and to a video
+   * transceiver added later. 0 or undefined: no limit of the kind.
    * @param {{maxBitrate?: number, maxFramerate?: number}} limits
    * @returns {Promise<void>}
    */
   setSendLimits(limits) {
     this._sendLimits = { ...this._sendLimits, ...limits };
-    return this._senderTransaction(async (sender) => {
-      const params = sender.getParameters();
-      if (!params.encodings || params.encodings.length === 0) return;
-      const rids = params.encodings.map((e) => e.rid);
-      const layers = rids.length > 1 ? rids.map((rid) => ({ ...SIMULCAST_LAYERS.find((l) => l.rid === rid) })) : [{}];
-      const want = withSendLimits(layers, this._sendLimits);
-      params.encodings.forEach((enc, i) => {
-        for (const key of ['maxBitrate', 'maxFramerate']) {
-          if (want[i][key] === undefined) delete enc[key];
-          else enc[key] = want[i][key];
-        }
-      });
-      await sender.setParameters(params);
+    return this._senderTransaction((sender) => this._fitEncodings(sender));
+  }
+
+  /**
+   * Sets the video encodings' send limits and, with simulcast, fits the layers to the size
+   * of the track sent (encodedLayerCount, fittedLayers: scale and bitrate per layer). When
+   * the count of layers Chromium encodes changed, every layer is resumed, as at the first
+   * publish: the server's pauses (onPublishLayersChanged) were decided on the old layers
+   * (it may have paused the layer that now carries the full picture while it still asks
+   * for one Chromium no longer encodes), and it pauses again what nobody views once it sees
+   * the new sizes (D76).
+   * @param {RTCRtpSender} sender
+   */
+  async _fitEncodings(sender) {
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length === 0) return;
+    const simulcast = params.encodings.length > 1;
+    let layers = [{}];
+    if (simulcast) {
+      const size = sender.track ? sender.track.getSettings() : {};
+      const count = size.width && size.height ? encodedLayerCount(size.width, size.height) : this._encodedLayers;
+      if (count !== this._encodedLayers) {
+        this._encodedLayers = count;
+        for (const enc of params.encodings) enc.active = true;
+      }
+      layers = fittedLayers(params.encodings.map((e) => e.rid), count);
+    }
+    const want = withSendLimits(layers, this._sendLimits);
+    const keys = simulcast ? ['maxBitrate', 'maxFramerate', 'scaleResolutionDownBy'] : ['maxBitrate', 'maxFramerate'];
+    params.encodings.forEach((enc, i) => {
+      for (const key of keys) {
+        if (want[i][key] === undefined) delete enc[key];
+        else enc[key] = want[i][key];
+      }
     });
+    await sender.setParameters(params);
   }
 
   /**
@@ -456,8 +513,9 @@ export class MediaSession {
 }
 
 /**
- * The send encodings of layers (lowest first) under limits: maxBitrate caps the last (full)
- * layer and lowers any other layer's default above it; maxFramerate caps all.
+ * The send encodings of layers (lowest first) under limits: maxBitrate caps the full layer
+ * (the last, or one at scale 1) and lowers any other layer's default above it;
+ * maxFramerate caps all.
  * @param {RTCRtpEncodingParameters[]} layers
  * @param {{maxBitrate?: number, maxFramerate?: number}} limits
  * @returns {RTCRtpEncodingParameters[]}
@@ -466,7 +524,8 @@ function withSendLimits(layers, limits) {
   return layers.map((l, i) => {
     const enc = { ...l };
     if (limits.maxBitrate) {
-      enc.maxBitrate = i === layers.length - 1 ? limits.maxBitrate : Math.min(enc.maxBitrate || limits.maxBitrate, limits.maxBitrate);
+      const full = i === layers.length - 1 || enc.scaleResolutionDownBy === 1;
+      enc.maxBitrate = full ? limits.maxBitrate : Math.min(enc.maxBitrate || limits.maxBitrate, limits.maxBitrate);
     }
     if (limits.maxFramerate) enc.maxFramerate = limits.maxFramerate;
     return enc;

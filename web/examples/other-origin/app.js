@@ -4,20 +4,9 @@
 // window.parleyExample exposes the engine and the events it got, for the tests.
 
 import { ParleyCallEngine, MediaType, CallStatus } from '@parley-rtc/sdk';
+import { $, wireForms } from '../shared/forms.js';
 
 /** @typedef {import('@parley-rtc/sdk').EngineEventName} EngineEventName */
-
-/** @param {string} id @returns {HTMLElement} */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`no #${id}`);
-  return el;
-}
-
-/** @param {string} id @returns {string} */
-function inputValue(id) {
-  return /** @type {HTMLInputElement} */ ($(id)).value.trim();
-}
 
 /** @param {string} id @param {string} text */
 function show(id, text) {
@@ -91,19 +80,11 @@ engine.on('onCallEnd', () => {
   show('view-state', '–');
 });
 
-$('login').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  await engine.login({ sdkAppId: Number(inputValue('sdk-app-id')), userId: inputValue('user-id'), userSig: inputValue('user-sig') });
-  $('login').hidden = true;
-  $('dial').hidden = false;
-});
-
-$('dial').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const submitter = /** @type {SubmitEvent} */ (ev).submitter;
-  const mediaType = submitter && submitter.id === 'call-audio' ? MediaType.AUDIO : MediaType.VIDEO;
-  peer = inputValue('callee');
-  await engine.calls({ userIdList: [peer], mediaType, timeout: 30 });
+wireForms(engine, {
+  dial: (callee, mediaType) => {
+    peer = callee;
+    return engine.calls({ userIdList: [peer], mediaType, timeout: 30 });
+  },
 });
 
 $('accept').addEventListener('click', () => engine.accept());

@@ -1,0 +1,170 @@
+// Parley SDK — the engine's call methods (call, calls, groupCall, accept, …, the call
+// history) and the TUICallEngine Web SDK's flat call params. A part of ParleyCallEngine
+// (parley.js puts its methods on the engine's prototype); its state lives on the engine.
+
+import { MediaType, Role } from './enums.js';
+
+/** ParleyCallEngine's methods of this module (parley.js puts them on its prototype). */
+export class CallsPart {
+  /**
+   * Starts a 1v1 call. The CallParams may also be given flat, as the TUICallEngine Web SDK
+   * takes them (see callParamsOf).
+   * @param {{userId: string, mediaType: number, params?: import('./parley.js').CallParams} & import('./parley.js').FlatCallParams} params
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async call(params) {
+    const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: callParamsOf(params) });
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
+    this._prepareCall(res.callId, params.mediaType);
+    return res;
+  }
+
+  /**
+   * Calls one user (1v1) or several (group, or with a chat group). The chat group may be
+   * params.chatGroupId or, as the Web SDK has it, a top-level chatGroupId (chatGroupID);
+   * the CallParams may be flat (callParamsOf). userIDList and type are accepted for
+   * userIdList and mediaType.
+   * @param {{userIdList?: string[], userIDList?: string[], mediaType?: number, type?: number,
+   *   chatGroupId?: string, chatGroupID?: string, params?: CallParams} & FlatCallParams} params
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async calls(params) {
+    const mediaType = params.mediaType ?? params.type;
+    const req = { userIdList: params.userIdList ?? params.userIDList, mediaType, params: callParamsOf(params) };
+    const chatGroupId = params.chatGroupId ?? params.chatGroupID;
+    if (chatGroupId) req.chatGroupId = chatGroupId;
+    const res = await this._request('calls', req);
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType, role: Role.CALLER });
+    this._prepareCall(res.callId, mediaType);
+    return res;
+  }
+
+  /**
+   * Starts a group call.
+   * @param {{groupId: string, userIdList: string[], mediaType: number, params?: import('./parley.js').CallParams}} params
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async groupCall(params) {
+    const res = await this._request('groupCall', {
+      groupId: params.groupId, userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {},
+    });
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
+    this._prepareCall(res.callId, params.mediaType);
+    return res;
+  }
+
+  /**
+   * Accepts the ringing call; {mediaType: MediaType.AUDIO} answers a video call with voice.
+   * @param {{mediaType?: number}} [opts]
+   */
+  accept(opts) {
+    const params = {};
+    if (opts && opts.mediaType) params.mediaType = opts.mediaType;
+    const pending = this._request('accept', params);
+    if (this._prep && !this._prep.accepted) {
+      // The user accepted: the devices it opened may go on the early senders now (the
+      // server forwards them once the call began for this user).
+      this._prep.accepted = true;
+      this._publishOpenDevices();
+    }
+    return pending;
+  }
+
+  /** Rejects the ringing call. */
+  async reject() {
+    await this._request('reject', {});
+    this._dropEarlyMedia();
+    this._setCall(null);
+  }
+
+  /** Ignores the ringing call (the caller sees the line busy). */
+  async ignore() {
+    await this._request('ignore', {});
+    this._dropEarlyMedia();
+    this._setCall(null);
+  }
+
+  /** Leaves (or, before anyone accepted, cancels) the current call. */
+  async hangup() {
+    await this._request('hangup', {});
+    this._endMedia();
+    this._setCall(null);
+  }
+
+  /**
+   * Invites more users into the current group call.
+   * @param {{userIdList: string[], params?: import('./parley.js').CallParams}} params
+   * @returns {Promise<{userIdList: string[]}>}
+   */
+  inviteUser(params) {
+    return this._request('inviteUser', { userIdList: params.userIdList, params: params.params || {} });
+  }
+
+  /**
+   * Joins the active group call of a group and room.
+   * @param {{roomId: import('./parley.js').RoomId, groupId: string, mediaType: number}} params
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async joinInGroupCall(params) {
+    const res = await this._request('joinInGroupCall', { roomId: params.roomId, groupId: params.groupId, mediaType: params.mediaType });
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLED });
+    return res;
+  }
+
+  /**
+   * Joins an active group call by id.
+   * @param {{callId: string}} params
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async join(params) {
+    const res = await this._request('join', { callId: params.callId });
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: MediaType.UNKNOWN, role: Role.CALLED });
+    return res;
+  }
+
+  /**
+   * Switches the 1v1 call between audio and video; both sides get onCallMediaTypeChanged.
+   * @param {number|{mediaType: number}} mediaType
+   */
+  switchCallMediaType(mediaType) {
+    const m = typeof mediaType === 'object' ? mediaType.mediaType : mediaType;
+    return this._request('switchCallMediaType', { mediaType: m });
+  }
+
+  /**
+   * The user's call history.
+   * @param {{begin?: number, end?: number, resultType?: number}} [params]
+   * @returns {Promise<{records: object[]}>}
+   */
+  queryRecentCalls(params) {
+    return this._request('queryRecentCalls', params || {});
+  }
+
+  /**
+   * Deletes records of the user's call history.
+   * @param {{callIdList: string[]}} params
+   * @returns {Promise<{deleted: string[]}>}
+   */
+  deleteRecordCalls(params) {
+    return this._request('deleteRecordCalls', { callIdList: params.callIdList });
+  }
+}
+
+/**
+ * The protocol's CallParams of a call / calls request: params.params, plus the flat members
+ * the TUICallEngine Web SDK takes next to the user list — roomID (an integer room),
+ * strRoomID (a string room; wins over roomID), timeout, userData, offlinePushInfo. A member
+ * of params.params wins over its flat form.
+ * @param {{params?: import('./parley.js').CallParams} & import('./parley.js').FlatCallParams} p
+ * @returns {import('./parley.js').CallParams}
+ */
+function callParamsOf(p) {
+  /** @type {import('./parley.js').CallParams} */
+  const out = {};
+  const room = p.strRoomID || p.roomID;
+  if (room) out.roomId = room;
+  for (const key of ['timeout', 'userData', 'offlinePushInfo']) {
+    if (p[key] !== undefined) out[key] = p[key];
+  }
+  return { ...out, ...(p.params || {}) };
+}

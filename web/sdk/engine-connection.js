@@ -1,0 +1,96 @@
+// Parley SDK — the engine's connection: the socket, its requests, and reconnection. When
+// the socket drops while logged in, the engine reconnects with backoff and logs in again
+// with the resumeToken; the server re-attaches the session (call and room kept) and the
+// engine restarts ICE on its publisher PeerConnection. A part of ParleyCallEngine
+// (parley.js puts its methods on the engine's prototype); its state lives on the engine.
+
+import { log } from './log.js';
+import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
+
+/** ParleyCallEngine's methods of this module (parley.js puts them on its prototype). */
+export class ConnectionPart {
+  async _connect() {
+    const rpc = new RpcSocket(this._opts.url, {
+      requestTimeoutMs: this._opts.requestTimeoutMs,
+      onNotification: (method, params, seq) => {
+        if (typeof seq === 'number') this._lastSeq = seq;
+        this._notification(method, params);
+      },
+      onClose: (ev) => this._socketClosed(rpc, ev),
+    });
+    this._rpc = rpc;
+    await rpc.connect();
+    this._emit('onConnectionStateChanged', { state: 'connected' });
+  }
+
+  _request(method, params) {
+    if (!this._rpc) return Promise.reject(new ParleyError(SdkErrorCode.NOT_CONNECTED, `${method}: log in first`));
+    return this._rpc.request(method, params);
+  }
+
+  _socketClosed(rpc, ev) {
+    if (rpc !== this._rpc || this._destroyed) return;
+    const resumable = this._opts.reconnect && this._credentials && this._session && ev.code < 4000;
+    if (!resumable) {
+      this._emit('onConnectionStateChanged', { state: 'disconnected', code: ev.code, reason: ev.reason });
+      this._endMedia();
+      this._setCall(null); // the session, and its call, are gone
+      return;
+    }
+    this._emit('onConnectionStateChanged', { state: 'reconnecting', code: ev.code, reason: ev.reason });
+    this._reconnect();
+  }
+
+  async _reconnect() {
+    if (this._reconnecting) return;
+    this._reconnecting = true;
+    const deadline = Date.now() + this._opts.reconnectTimeoutMs;
+    let delay = 250;
+    const oldToken = this._session.resumeToken;
+    try {
+      while (!this._destroyed) {
+        try {
+          await this._connect();
+          const res = await this._rpc.request('login', { ...this._credentials, resumeToken: oldToken, lastSeq: this._lastSeq });
+          this._session = res;
+          if (res.resumeToken !== oldToken) {
+            // The server no longer had the session: the call and room are gone.
+            this._endMedia();
+            this._setCall(null);
+            this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
+          } else if (this._media) {
+            await this._media.restartIce();
+          }
+          return;
+        } catch (err) {
+          if (err.code > 0) { // the server refused the login (expired userSig, …)
+            this._endMedia();
+            this._setCall(null);
+            this._reportError(err);
+            return;
+          }
+          if (Date.now() + delay > deadline) {
+            this._endMedia();
+            this._setCall(null);
+            this._emit('onConnectionStateChanged', { state: 'disconnected' });
+            this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'could not reconnect'));
+            return;
+          }
+          await sleep(delay);
+          delay = Math.min(delay * 2, 4000);
+        }
+      }
+    } finally {
+      this._reconnecting = false;
+    }
+  }
+
+  /** The browser reports a network change: renew the publisher's ICE if the socket is up. */
+  _networkChanged() {
+    if (this._media && this._rpc && this._rpc.isOpen) this._media.restartIce();
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
