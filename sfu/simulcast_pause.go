@@ -60,16 +60,21 @@ func (s *simulcastReceiver) wantedList(mask uint32) []WantedLayer {
 	return out
 }
 
-// wantedLayerMask computes which layers some DownTrack's wish asks for. Layers that sent
-// packets count as available even while paused, so a wish can bring one back.
+// wantedLayerMask computes which layers some DownTrack's wish asks for. A layer that
+// sent packets counts as available while it is selectable (the last activity check) or
+// paused by the server, so a wish can bring a paused one back; a layer the publisher
+// stopped on its own does not (D78): a wish for it then wants the next layer, which the
+// server may have paused. Before the first activity check every layer that sent counts.
 func (r *Receiver) wantedLayerMask() uint32 {
 	s := r.sim
 	var views [maxLayers]layerView
 	n := s.layerViews(&views)
+	selectable := s.activeMask.Load()
 	mask := uint32(1) // the lowest layer
 	for i := 0; i < n; i++ {
-		seen := s.layers[i].lastPacketNs.Load() != 0
-		views[i].active = seen
+		l := s.layers[i]
+		seen := l.lastPacketNs.Load() != 0
+		views[i].active = seen && (selectable == 0 || selectable&(1<<i) != 0 || l.pausedByUs.Load())
 		if !seen {
 			mask |= 1 << i
 		}
@@ -108,9 +113,13 @@ func (r *Receiver) updateWantedLayers() {
 	if mask == d.mask {
 		return
 	}
+	newest := r.sim.newestPacket()
 	for i, l := range r.sim.layers {
-		if d.mask&^mask&(1<<i) != 0 {
-			l.pausedByUs.Store(true) // a stop that follows is the server's doing (layerSettle)
+		// A stop that follows is the server's doing (layerSettle) — unless the layer had
+		// stopped already: then the publisher stopped it, and its return must settle.
+		last := l.lastPacketNs.Load()
+		if d.mask&^mask&(1<<i) != 0 && last != 0 && newest-last < int64(layerInactiveAfter) {
+			l.pausedByUs.Store(true)
 		}
 	}
 	d.mask = mask

@@ -121,3 +121,40 @@ func TestSimulcastResumedLayerSettles(t *testing.T) {
 		})
 	}
 }
+
+// A layer the publisher stopped on its own (Chromium encodes fewer layers when its
+// capture gets smaller) is no longer available for wishes: the layer below it, which the
+// server had paused, is wanted again so the viewer gets more than the lowest layer.
+func TestSimulcastStoppedLayerWantsItsReplacement(t *testing.T) {
+	f := newSimFixture(t)
+	f.step() // every layer sends its first keyframe: sizes known
+	rec := &wantedRecorder{}
+	f.receiver.OnWantedLayers(rec.record)
+	dt := bindTestDownTrack(f.receiver, newSender(4096), &fakeTrackWriter{})
+	dt.setWantedSize(1280, 720, f.now)
+	if got := rec.last(); got != "q:on h:off f:on" {
+		t.Fatalf("after a 1280x720 wish: %q", got)
+	}
+	f.stopped[1] = true // h: paused by the server, the publisher stops it
+	for n := 0; n < 10; n++ {
+		f.step()
+	}
+	f.stopped[2] = true // f: the publisher stops it on its own
+	for n := 0; n < 45; n++ {
+		f.step()
+	}
+	// h is wanted (f too, as the layer still forwarded until the switch: harmless).
+	if got := rec.last(); got != "q:on h:on f:on" {
+		t.Fatalf("1.5 s after the publisher stopped f: %q (reports %q)", got, rec.reports)
+	}
+	f.stopped[1] = false // the publisher follows: h sends again, a keyframe within 30 frames
+	for n := 0; n < 35; n++ {
+		f.step()
+	}
+	if dt.TargetLayer() != 1 || dt.CurrentLayer() != 1 {
+		t.Fatalf("target %d, current %d once h sends again, want 1; layers %+v", dt.TargetLayer(), dt.CurrentLayer(), f.receiver.Layers())
+	}
+	if got := rec.last(); got != "q:on h:on f:off" {
+		t.Fatalf("after the switch to h: %q", got)
+	}
+}
