@@ -156,14 +156,12 @@ func (r *runner) setupCall(ctx context.Context, slot, n int) (*callPair, error) 
 // connectPair connects and logs in a caller and a callee (with their receivers when
 // media); the failure is counted.
 func (r *runner) connectPair(ctx context.Context, slot, n int, media bool) (*callPair, error) {
-	// Both parties on the slot's node: independent nodes do not share users.
-	tg := r.node(slot)
-	caller, err := connect(ctx, tg, r.userID("caller", slot, n), media)
+	caller, err := connect(ctx, r.node(r.memberNode(slot, 0)), r.userID("caller", slot, n), media)
 	if err != nil {
 		r.fail(failureCause("connect", err))
 		return nil, err
 	}
-	callee, err := connect(ctx, tg, r.userID("callee", slot, n), media)
+	callee, err := connect(ctx, r.node(r.memberNode(slot, 1)), r.userID("callee", slot, n), media)
 	if err != nil {
 		caller.close()
 		r.fail(failureCause("connect", err))

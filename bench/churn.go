@@ -32,7 +32,7 @@ loop:
 		room := i % s.Rooms
 		seat := roomSeat{
 			room:   protocol.StrRoom(fmt.Sprintf("bench_%s_%d", r.runID, room)),
-			node:   room,
+			node:   r.memberNode(room, i/s.Rooms),
 			userID: r.userID("u", room, i),
 			publish: Publishing{
 				Audio: true, Video: s.ChurnVideo, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate, Codec: client.VideoCodec(s.Codec),

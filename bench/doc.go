@@ -1,7 +1,9 @@
 // Package bench is Parley's load harness (cmd/parley-bench): it connects simulated
 // users to a Parley server by URL (or to several, Config.Nodes: rooms and calls go to
 // the nodes in turn, every member of a room and both parties of a call on one node, since
-// independent nodes share no users; docs/decisions.md D37), each with its own WebSocket (client.Conn), its own
+// independent nodes share no users; docs/decisions.md D37; with Config.Cluster the nodes are
+// one cluster and the members of a call or room go to different nodes in turn, after a
+// check of every node's parley_cluster_nodes, cluster.go, D56), each with its own WebSocket (client.Conn), its own
 // publisher PeerConnection (client.Publisher: synthetic Opus with the audio-level
 // extension, 80-byte payloads every 20 ms, and synthetic VP8 or H.264 video — Scenario.Codec,
 // --codec — optionally as three simulcast layers 320×180@15, 640×360@20, 1280×720@30 fps at

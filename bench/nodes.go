@@ -27,6 +27,12 @@ type NodeStats struct {
 	ForwardedPackets float64 `json:"forwarded_packets"` // from its /metrics; -1 without
 	// CPUSecondsPer1000 is the node's CPU-seconds per 1000 packets it forwarded.
 	CPUSecondsPer1000 float64 `json:"cpu_seconds_per_1000_forwarded"`
+	// ClusterNodes is how many live cluster nodes the node saw at the window's end,
+	// AppsOwned how many apps it owned (D50) and Relayed how many connections it relayed
+	// (as front or owner); -1 for a node not in a cluster.
+	ClusterNodes int64 `json:"cluster_nodes"`
+	AppsOwned    int64 `json:"apps_owned"`
+	Relayed      int64 `json:"relayed_connections"`
 }
 
 // metricsURLFor derives http(s)://host:port/metrics from a ws(s):// URL.
@@ -43,12 +49,16 @@ func metricsURLFor(wsURL string) (string, error) {
 }
 
 // checkNodes fills Config.Nodes: the one node of URL, ServerPID and MetricsURL when
-// Nodes is empty; each node's metrics URL. Nodes and URL are exclusive.
+// Nodes is empty; each node's metrics URL. Nodes and URL are exclusive; a cluster has at
+// least two nodes.
 func (c *Config) checkNodes() error {
 	if len(c.Nodes) == 0 {
 		c.Nodes = []Node{{URL: c.URL, PID: c.ServerPID, MetricsURL: c.MetricsURL}}
 	} else if c.URL != "" || c.ServerPID != 0 || c.MetricsURL != "" {
 		return fmt.Errorf("bench: give the servers either as Nodes or as URL, ServerPID and MetricsURL, not both: %w", ErrInvalidScenario)
+	}
+	if c.Cluster && len(c.Nodes) < 2 {
+		return fmt.Errorf("bench: a cluster run needs at least two nodes, got %d: %w", len(c.Nodes), ErrInvalidScenario)
 	}
 	seen := map[string]bool{}
 	for i := range c.Nodes {
@@ -128,7 +138,7 @@ func nodeStats(nodes []Node, start, end []ServerSample, win float64) []NodeStats
 	out := make([]NodeStats, len(nodes))
 	for i, n := range nodes {
 		st := NodeStats{URL: n.URL, PID: n.PID, CPUSeconds: -1, CPUPercent: -1, ForwardedPackets: -1, CPUSecondsPer1000: -1,
-			RSSEndMB: mb(end[i].RSSBytes)}
+			RSSEndMB: mb(end[i].RSSBytes), ClusterNodes: end[i].ClusterNodes, AppsOwned: end[i].AppsOwned, Relayed: end[i].Relayed}
 		if start[i].CPUSeconds >= 0 && end[i].CPUSeconds >= 0 && win > 0 {
 			st.CPUSeconds = end[i].CPUSeconds - start[i].CPUSeconds
 			st.CPUPercent = st.CPUSeconds / win * 100
@@ -153,6 +163,13 @@ func (n NodeStats) summary() string {
 		}
 		return fmt.Sprintf(format, v)
 	}
-	return fmt.Sprintf("CPU %s of one core, forwarded %s packets, CPU-s per 1000 forwarded %s, RSS end %s",
+	line := fmt.Sprintf("CPU %s of one core, forwarded %s packets, CPU-s per 1000 forwarded %s, RSS end %s",
 		known(n.CPUPercent, "%.0f %%"), known(n.ForwardedPackets, "%.0f"), known(n.CPUSecondsPer1000, "%.4f s"), known(n.RSSEndMB, "%.0f MiB"))
+	if n.Relayed >= 0 {
+		line += fmt.Sprintf(", %d relayed connections", n.Relayed)
+	}
+	if n.AppsOwned > 0 {
+		line += ", owns the app"
+	}
+	return line
 }

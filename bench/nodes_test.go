@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -110,6 +111,7 @@ func TestCheckNodes(t *testing.T) {
 		{"both", Config{URL: "ws://a/ws", Nodes: []Node{{URL: "ws://b/ws"}}}, nil, "not both"},
 		{"twice", Config{Nodes: []Node{{URL: "ws://b/ws"}, {URL: "ws://b/ws"}}}, nil, "given twice"},
 		{"not ws", Config{Nodes: []Node{{URL: "http://b/ws"}}}, nil, "is not ws://"},
+		{"cluster of one", Config{Cluster: true, URL: "ws://a/ws"}, nil, "at least two nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,5 +137,36 @@ func TestCheckNodes(t *testing.T) {
 	one := Config{URL: "ws://127.0.0.1:7880/ws", ServerPID: 7}
 	if err := one.checkNodes(); err != nil || one.Nodes[0].PID != 7 {
 		t.Errorf("one node %+v, %v", one.Nodes, err)
+	}
+}
+
+// TestMemberNode: without a cluster every member of a call or room is on its node; in a
+// cluster the members go to the nodes in turn, so a call's two parties are always on
+// different nodes.
+func TestMemberNode(t *testing.T) {
+	tests := []struct {
+		name    string
+		cluster bool
+		nodes   int
+		want    [][]int // [call or room][member] → node index
+	}{
+		{"independent", false, 2, [][]int{{0, 0, 0}, {1, 1, 1}, {0, 0, 0}}},
+		{"cluster of 2", true, 2, [][]int{{0, 1, 0}, {1, 0, 1}, {0, 1, 0}}},
+		{"cluster of 3", true, 3, [][]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &runner{cfg: Config{Cluster: tt.cluster}}
+			for i := range tt.nodes {
+				r.targets = append(r.targets, &target{url: fmt.Sprint(i)})
+			}
+			for i, members := range tt.want {
+				for k, want := range members {
+					if got := r.node(r.memberNode(i, k)).url; got != fmt.Sprint(want) {
+						t.Errorf("call %d member %d on node %s, want %d", i, k, got, want)
+					}
+				}
+			}
+		})
 	}
 }

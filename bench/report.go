@@ -58,6 +58,10 @@ type Report struct {
 	// and Nodes each node's.
 	Server ServerStats `json:"server"`
 	Nodes  []NodeStats `json:"nodes,omitempty"`
+	// Cluster: the run put the members of each call and room on different nodes
+	// (Config.Cluster); ClusterFormed: every node saw all the nodes at the window's end.
+	Cluster       bool `json:"cluster,omitempty"`
+	ClusterFormed bool `json:"cluster_formed,omitempty"`
 	// BenchCPUSeconds is this process's CPU time in the window (clients share the machine).
 	BenchCPUSeconds float64 `json:"bench_cpu_seconds"`
 	// MachineBusyPercent is how busy all cores of the machine were in the window (the
@@ -174,7 +178,7 @@ func newReport(cfg Config, runID string) *Report {
 	rep := &Report{
 		Scenario: cfg.Scenario, RunID: runID, URL: nodeURLs(cfg.Nodes), Started: time.Now().UTC(),
 		Machine: DescribeMachine(), Target: cfg.Scenario.participants(),
-		Server: ServerStats{PID: cfg.Nodes[0].PID},
+		Server: ServerStats{PID: cfg.Nodes[0].PID}, Cluster: cfg.Cluster,
 	}
 	if len(cfg.Nodes) > 1 {
 		rep.Server.PID = 0
@@ -225,6 +229,7 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	win := end.counters.at.Sub(start.counters.at).Seconds()
 	rep.WindowSeconds = win
 	rep.Nodes = nodeStats(r.cfg.Nodes, start.nodes, end.nodes, win)
+	rep.ClusterFormed = rep.Cluster && clusterFormed(rep.Nodes)
 	if sc := r.cfg.Scenario; rep.Calls != nil && win > 0 && (sc.SignalingOnly || sc.Hold > 0) {
 		rep.Calls.WindowSetups = int64(end.counters.setups - start.counters.setups)
 		rep.Calls.SetupsPerSec = float64(rep.Calls.WindowSetups) / win
@@ -461,6 +466,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	for _, n := range rep.Nodes {
 		fmt.Fprintf(tw, "node %s\t%s\n", n.URL, n.summary())
+	}
+	if rep.Cluster {
+		fmt.Fprintf(tw, "cluster\t%s\n", rep.clusterLine())
 	}
 	for _, cause := range slices.Sorted(maps.Keys(rep.Failures)) {
 		fmt.Fprintf(tw, "failure\t%d × %s\n", rep.Failures[cause], cause)

@@ -15,7 +15,7 @@ import (
 // views (at which size).
 type roomSeat struct {
 	room    protocol.RoomID
-	node    int // the room's index: its node is runner.node(node)
+	node    int // its node is runner.node(node): runner.memberNode of the room and the seat
 	userID  string
 	publish Publishing
 	views   []roomView
@@ -32,16 +32,16 @@ func (r *runner) seats() (publishers, subscribers []roomSeat) {
 	for room := range s.Rooms {
 		id := protocol.StrRoom(fmt.Sprintf("bench_%s_%d", r.runID, room))
 		for i := range s.VideoPublishers {
-			publishers = append(publishers, roomSeat{room: id, node: room, userID: r.userID("v", room, i), publish: Publishing{
+			publishers = append(publishers, roomSeat{room: id, node: r.memberNode(room, i), userID: r.userID("v", room, i), publish: Publishing{
 				Audio: s.PublisherAudio, Video: true, Simulcast: s.Simulcast, VideoBitrate: s.VideoBitrate,
 				Codec: client.VideoCodec(s.Codec), VideoFile: r.videoFile, AudioFile: r.audioFile,
 			}})
 		}
 		for i := range s.AudioPublishers {
-			publishers = append(publishers, roomSeat{room: id, node: room, userID: r.userID("a", room, i), publish: Publishing{Audio: true, AudioFile: r.audioFile}})
+			publishers = append(publishers, roomSeat{room: id, node: r.memberNode(room, s.VideoPublishers+i), userID: r.userID("a", room, i), publish: Publishing{Audio: true, AudioFile: r.audioFile}})
 		}
 		for i := range s.Subscribers {
-			seat := roomSeat{room: id, node: room, userID: r.userID("s", room, i)}
+			seat := roomSeat{room: id, node: r.memberNode(room, s.VideoPublishers+s.AudioPublishers+i), userID: r.userID("s", room, i)}
 			for k := range s.Views {
 				v := roomView{publisher: r.userID("v", room, k), width: s.LowWidth, height: s.LowHeight}
 				if k < s.HighViews {

@@ -33,9 +33,13 @@ type Config struct {
 	// Nodes, instead of URL, ServerPID and MetricsURL, are several servers the load is
 	// spread over, round-robin by room (room, churn) or by call (calls): both parties of
 	// a call and every member of a room are on the same node, since independent nodes do
-	// not share rooms or users (docs/benchmarks.md, "Several nodes"). The report's server
-	// figures are the nodes' sums; Report.Nodes has each node's.
+	// not share rooms or users (D37), unless Cluster. The report's server figures are the
+	// nodes' sums; Report.Nodes has each node's.
 	Nodes []Node
+	// Cluster: the Nodes are one Parley cluster (cluster.redis_url, docs/architecture.md):
+	// the members of a call or a room go to different nodes in turn (D56), and Run first
+	// checks through each node's /metrics that every node sees all the others.
+	Cluster bool
 	// AppID and Secret mint the userSigs and, for room scenarios, the room grants (HS256).
 	AppID  int
 	Secret string
@@ -147,6 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			loopback: isLoopbackHost(n.URL), logger: cfg.Logger, meter: m,
 			noTransportCC: cfg.Scenario.NoTransportCC,
 		})
+	}
+	if err := r.checkCluster(ctx); err != nil {
+		return nil, err
 	}
 	if err := r.preflight(ctx); err != nil {
 		return nil, err

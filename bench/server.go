@@ -26,6 +26,12 @@ type ServerSample struct {
 	Goroutines       int64     `json:"goroutines"`
 	ForwardedPackets int64     `json:"forwarded_packets"`
 	ForwardedBytes   int64     `json:"forwarded_bytes"`
+	// ClusterNodes, AppsOwned and Relayed are the node's parley_cluster_nodes,
+	// parley_cluster_apps_owned and parley_cluster_relayed_connections (both sides) gauges
+	// (a node in a cluster only).
+	ClusterNodes int64 `json:"cluster_nodes"`
+	AppsOwned    int64 `json:"apps_owned"`
+	Relayed      int64 `json:"relayed_connections"`
 }
 
 // serverProbe samples a server by pid (/proc) and metrics URL; either may be unset.
@@ -40,7 +46,7 @@ func newServerProbe(pid int, metricsURL string) *serverProbe {
 }
 
 func (p *serverProbe) sample(ctx context.Context) ServerSample {
-	s := ServerSample{At: time.Now(), CPUSeconds: -1, RSSBytes: -1, Threads: -1, Goroutines: -1, ForwardedPackets: -1, ForwardedBytes: -1}
+	s := ServerSample{At: time.Now(), CPUSeconds: -1, RSSBytes: -1, Threads: -1, Goroutines: -1, ForwardedPackets: -1, ForwardedBytes: -1, ClusterNodes: -1, AppsOwned: -1, Relayed: -1}
 	if p.pid > 0 {
 		if cpu, err := procCPUSeconds(p.pid); err == nil {
 			s.CPUSeconds = cpu
@@ -51,14 +57,14 @@ func (p *serverProbe) sample(ctx context.Context) ServerSample {
 	}
 	if p.metricsURL != "" {
 		if m, err := p.scrape(ctx); err == nil {
-			if v, ok := m.sum("go_goroutines"); ok {
-				s.Goroutines = int64(v)
-			}
-			if v, ok := m.sum("parley_forwarded_packets_total"); ok {
-				s.ForwardedPackets = int64(v)
-			}
-			if v, ok := m.sum("parley_forwarded_bytes_total"); ok {
-				s.ForwardedBytes = int64(v)
+			for name, dst := range map[string]*int64{
+				"go_goroutines": &s.Goroutines, "parley_forwarded_packets_total": &s.ForwardedPackets,
+				"parley_forwarded_bytes_total": &s.ForwardedBytes, "parley_cluster_nodes": &s.ClusterNodes,
+				"parley_cluster_apps_owned": &s.AppsOwned, "parley_cluster_relayed_connections": &s.Relayed,
+			} {
+				if v, ok := m.sum(name); ok {
+					*dst = int64(v)
+				}
 			}
 			if s.CPUSeconds < 0 {
 				if v, ok := m.sum("process_cpu_seconds_total"); ok {

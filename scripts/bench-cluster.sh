@@ -1,33 +1,24 @@
 #!/usr/bin/env bash
-# Measures signaling-only call setups/s against one node or a cluster of three nodes on
-# loopback (docs/architecture.md, "cluster"): builds parley and parley-bench into a temporary
-# directory, starts redis-server (cluster only) and the nodes on 127.0.0.1:7980-7982, runs
-# parley-bench with one --url per node (16 concurrent pairs, 20 s window), stops everything.
-#   scripts/bench-cluster.sh single|cluster
+# Measures call setups against one node or a three-node cluster on loopback
+# (docs/architecture.md, "cluster"): builds parley and parley-bench into a temporary
+# directory and runs parley-bench --start-server, which starts the nodes (and, for the
+# cluster, a redis-server they join: --cluster; the parties of every call are then on
+# different nodes) and stops them at the end. Without more arguments: signaling-only calls
+# (16 concurrent pairs, 20 s window); further arguments go to parley-bench.
+#   scripts/bench-cluster.sh single|cluster [parley-bench flags…]
 set -euo pipefail
-mode=${1:?usage: scripts/bench-cluster.sh single|cluster}
+mode=${1:?usage: scripts/bench-cluster.sh single|cluster [parley-bench flags]}
+shift
 dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT
+trap 'rm -rf "$dir"' EXIT
 go build -o "$dir/parley" ./cmd/parley
 go build -o "$dir/parley-bench" ./cmd/parley-bench
-nodes=1
-cluster=()
+nodes=(--nodes 1)
 if [ "$mode" = cluster ]; then
-  nodes=3
-  redis-server --port 16379 --bind 127.0.0.1 --save "" --appendonly no >"$dir/redis.log" 2>&1 &
-  pids+=($!)
-  cluster=(PARLEY_CLUSTER_REDIS_URL=redis://127.0.0.1:16379/0)
+  nodes=(--nodes 3 --cluster)
 fi
-urls=()
-for i in $(seq 0 $((nodes - 1))); do
-  env PARLEY_HTTP_ADDRESS="127.0.0.1:798$i" PARLEY_RTC_UDP_PORT=0 PARLEY_TURN_ENABLED=false \
-    PARLEY_RECORDS_SQLITE_PATH="$dir/n$i.db" PARLEY_LOG_LEVEL=warn \
-    PARLEY_LIMITS_INVITATIONS_PER_MINUTE=100000 PARLEY_LIMITS_INVITATIONS_BURST=100000 \
-    "${cluster[@]}" PARLEY_CLUSTER_NODE_ID="n$i" "$dir/parley" >"$dir/n$i.log" 2>&1 &
-  pids+=($!)
-  urls+=(--url "ws://127.0.0.1:798$i/ws")
-done
-sleep 3
-"$dir/parley-bench" "${urls[@]}" --scenario calls --signaling-only --calls 16 --settle 2s --duration 20s --quiet
+load=(--scenario calls --signaling-only --calls 16 --settle 2s --duration 20s)
+if [ $# -gt 0 ]; then
+  load=("$@")
+fi
+"$dir/parley-bench" --start-server --server-bin "$dir/parley" "${nodes[@]}" "${load[@]}" --quiet

@@ -11,6 +11,8 @@
 //	parley-bench --start-server --scenario c --cpuprofile c.pprof   a CPU profile of the server's window
 //	parley-bench --url ws://a:7880/ws --url ws://b:7880/ws --scenario calls --calls 20 --hold 3s
 //	parley-bench --start-server --nodes 2 --scenario calls --calls 20 --hold 3s   per-node CPU
+//	parley-bench --start-server --nodes 3 --cluster --scenario calls --signaling-only --calls 16
+//	parley-bench --cluster --url ws://a:7880/ws --url ws://b:7880/ws --scenario calls --calls 20
 //
 // Publishers send synthetic media (every payload carries its send time, so latency is
 // measured) unless --video-file (VP8 IVF) or --audio-file (Opus Ogg) is given: then they
@@ -151,7 +153,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(listFlag{&nf.pids}, "server-pid", "pid of a local server to sample through /proc (one per --url, in order)")
 	fs.Var(listFlag{&nf.metrics}, "metrics-url", "server /metrics URL (default derived from --url; one per --url, in order)")
 	fs.BoolVar(&o.startServer, "start-server", false, "start a parley server on free loopback ports and measure it")
-	fs.IntVar(&o.nodes, "nodes", 1, "with --start-server: start this many independent servers and spread the load over them")
+	fs.IntVar(&o.nodes, "nodes", 1, "with --start-server: start this many independent servers (one cluster with --cluster) and spread the load over them")
+	fs.BoolVar(&o.cfg.Cluster, "cluster", false, "the nodes are one cluster (cluster.redis_url): the two parties of each call and the members of a room go to different nodes; with --start-server, start a redis-server and join the nodes to it (needs redis-server on $PATH)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --start-server: the server writes a CPU profile of the measurement window to FILE (FILE.1, FILE.2 … with --nodes); read it with go tool pprof")
 	fs.BoolVar(&o.signalProfile, "signal-profile", false, "send SIGUSR1 to each --server-pid at the window's start and end: a server run with --cpuprofile FILE --cpuprofile-signal profiles the window (SIGUSR1 kills a process without that flag)")
 	fs.StringVar(&o.serverBin, "server-bin", "", "parley binary for --start-server (default: next to parley-bench, then $PATH)")
@@ -231,6 +234,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--cpuprofile profiles a server parley-bench starts (--start-server); for a running server use --signal-profile")
 	case o.signalProfile && o.startServer:
 		return o, errors.New("--signal-profile is for servers given by --server-pid; with --start-server use --cpuprofile FILE")
+	case o.cfg.Cluster && o.startServer && o.nodes < 2:
+		return o, fmt.Errorf("--cluster needs at least two nodes: add --nodes 2 or more (got %d)", o.nodes)
+	case o.cfg.Cluster && !o.startServer && len(nf.urls) < 2:
+		return o, fmt.Errorf("--cluster needs at least two nodes: give each node's --url (got %d)", len(nf.urls))
 	}
 	nodes, err := nf.nodes()
 	if err != nil {
@@ -248,7 +255,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // runOnce runs the configured scenario, starting a server first with --start-server.
 func runOnce(ctx context.Context, o options, stderr io.Writer) (*bench.Report, error) {
 	if o.startServer {
-		nodes, stop, err := startServers(ctx, o.serverBin, o.nodes, o.cpuProfile, stderr)
+		var redisURL string
+		if o.cfg.Cluster {
+			redis, err := startRedis(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer redis.stop()
+			redisURL = redis.url
+		}
+		nodes, stop, err := startServers(ctx, o.serverBin, o.nodes, o.cpuProfile, redisURL, stderr)
 		if err != nil {
 			return nil, err
 		}

@@ -205,6 +205,10 @@ func TestParseNodeFlags(t *testing.T) {
 		{"cpuprofile without start-server", []string{"--cpuprofile", "cpu.pprof"}, nil, "--start-server"},
 		{"signal-profile without pid", []string{"--signal-profile"}, nil, "needs the servers' pids"},
 		{"signal-profile with start-server", []string{"--start-server", "--signal-profile"}, nil, "use --cpuprofile"},
+		{"cluster of one started node", []string{"--start-server", "--cluster"}, nil, "--cluster needs at least two nodes: add --nodes"},
+		{"cluster of one url", []string{"--cluster", "--url", "ws://a:1/ws"}, nil, "--cluster needs at least two nodes: give each node's --url"},
+		{"cluster of two urls", []string{"--cluster", "--url", "ws://a:1/ws,ws://b:2/ws"},
+			[]bench.Node{{URL: "ws://a:1/ws"}, {URL: "ws://b:2/ws"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,6 +254,7 @@ func TestMarkdownOnlyThisRun(t *testing.T) {
 		"negotiate transport-wide congestion control",
 		"--cpuprofile c.pprof",
 		"--nodes 2",
+		"--nodes 3 --cluster",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown without %q", want)

@@ -52,6 +52,8 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "# calls over two independent servers (both parties of a call on one node), per-node CPU in the report:\n")
 	fmt.Fprintf(w, "bin/parley-bench --start-server --nodes 2 --scenario calls --calls 20 --call-video --hold 3s\n")
 	fmt.Fprintf(w, "bin/parley-bench --url ws://10.0.0.1:7880/ws --url ws://10.0.0.2:7880/ws --scenario calls --calls 20 --hold 3s\n")
+	fmt.Fprintf(w, "# calls over a cluster (a redis-server and 3 nodes it starts; the parties of each call on different nodes):\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --nodes 3 --cluster --scenario calls --signaling-only --calls 16 --duration 20s\n")
 	fmt.Fprintf(w, "# against a running server, comparing with an earlier report:\n")
 	fmt.Fprintf(w, "bin/parley-bench --url ws://127.0.0.1:7880/ws --server-pid $(pidof parley) --scenario a1 --compare a1.json\n```\n\n")
 

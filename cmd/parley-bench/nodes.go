@@ -70,8 +70,9 @@ func (f nodeFlags) nodes() ([]bench.Node, error) {
 }
 
 // startServers starts n parley servers (--start-server --nodes n), each writing its CPU
-// profile of the window to profilePath(i) when profile is set; stop stops them all.
-func startServers(ctx context.Context, bin string, n int, profile string, stderr io.Writer) (nodes []bench.Node, stop func(), err error) {
+// profile of the window to profilePath(i) when profile is set, and, with a redisURL
+// (--cluster), joined into one cluster as nodes n1, n2 …; stop stops them all.
+func startServers(ctx context.Context, bin string, n int, profile, redisURL string, stderr io.Writer) (nodes []bench.Node, stop func(), err error) {
 	var servers []*server
 	stop = func() {
 		for _, srv := range servers {
@@ -84,6 +85,9 @@ func startServers(ctx context.Context, bin string, n int, profile string, stderr
 		var extra []string
 		if profile != "" {
 			extra = []string{"--cpuprofile=" + profilePath(profile, i, n), "--cpuprofile-signal"}
+		}
+		if redisURL != "" {
+			extra = append(extra, "--cluster.redis_url="+redisURL, fmt.Sprintf("--cluster.node_id=n%d", i+1))
 		}
 		srv, err := startServer(ctx, bin, extra...)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,21 @@ func buildParley(t *testing.T) string {
 	return bin
 }
 
+// runReport runs parley-bench with args (quiet, the JSON report to path), fails the test
+// unless it exits 0, and returns the report and what it printed.
+func runReport(t *testing.T, path string, args ...string) (rep *bench.Report, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), append(args, "--quiet", "--out", path), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	rep, err := bench.ReadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, out.String(), errOut.String()
+}
+
 // TestStartedNodesWithProfile: --start-server --nodes 2 starts two parley processes, the
 // two calls go one to each (each node forwarded packets, counted by its own /metrics), the report
 // has each node's CPU and CPU-seconds per 1000 forwarded packets, and --cpuprofile makes
@@ -36,19 +52,9 @@ func TestStartedNodesWithProfile(t *testing.T) {
 	bin := buildParley(t)
 	dir := t.TempDir()
 	profile, report := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "report.json")
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{
+	rep, stdout, stderr := runReport(t, report,
 		"--start-server", "--nodes", "2", "--server-bin", bin, "--cpuprofile", profile,
-		"--scenario", "calls", "--calls", "2", "--call-rate", "10",
-		"--settle", "1s", "--duration", "3s", "--quiet", "--out", report,
-	}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	}
-	rep, err := bench.ReadReport(report)
-	if err != nil {
-		t.Fatal(err)
-	}
+		"--scenario", "calls", "--calls", "2", "--call-rate", "10", "--settle", "1s", "--duration", "3s")
 	// The calls last the whole run (no hold), so each node forwards through the window.
 	if len(rep.Failures) != 0 || rep.Calls == nil || rep.Calls.Succeeded != 2 {
 		t.Errorf("failures %v, calls %+v", rep.Failures, rep.Calls)
@@ -64,14 +70,14 @@ func TestStartedNodesWithProfile(t *testing.T) {
 	if rep.Server.ForwardedSource != "metrics" {
 		t.Errorf("forwarded packets from %q, want the servers' metrics", rep.Server.ForwardedSource)
 	}
-	if !strings.Contains(stdout.String(), "node "+rep.Nodes[1].URL) {
-		t.Errorf("table without the second node:\n%s", stdout.String())
+	if !strings.Contains(stdout, "node "+rep.Nodes[1].URL) {
+		t.Errorf("table without the second node:\n%s", stdout)
 	}
 	for i := range 2 {
 		path := profilePath(profile, i, 2)
 		f, err := os.Open(path)
 		if err != nil {
-			t.Fatalf("node %d wrote no profile: %v\nstderr:\n%s", i+1, err, stderr.String())
+			t.Fatalf("node %d wrote no profile: %v\nstderr:\n%s", i+1, err, stderr)
 		}
 		z, err := gzip.NewReader(f)
 		var data []byte
@@ -83,4 +89,55 @@ func TestStartedNodesWithProfile(t *testing.T) {
 			t.Errorf("profile %s: %d bytes, %v", path, len(data), err)
 		}
 	}
+}
+
+// TestStartedCluster: --start-server --nodes 2 --cluster starts a redis-server and two
+// nodes joined to it; the two parties of every call are on different nodes (each call
+// has one party relayed between the app's owner and the other node: as many relayed
+// connections as calls, counted on both nodes), every call succeeds, and the report says
+// the nodes formed a cluster. --cluster against independent nodes stops before any load:
+// their calls across nodes could never ring.
+func TestStartedCluster(t *testing.T) {
+	bin := buildParley(t)
+	const calls = 3 // odd: parties on one node per call would relay 2 or 4 connections, not 3
+	t.Run("cluster", func(t *testing.T) {
+		rep, stdout, _ := runReport(t, filepath.Join(t.TempDir(), "report.json"),
+			"--start-server", "--nodes", "2", "--cluster", "--server-bin", bin,
+			"--scenario", "calls", "--calls", strconv.Itoa(calls), "--call-rate", "10", "--settle", "1s", "--duration", "3s")
+		if len(rep.Failures) != 0 || rep.Calls == nil || rep.Calls.Succeeded != calls {
+			t.Errorf("failures %v, calls %+v", rep.Failures, rep.Calls)
+		}
+		if !rep.Cluster || !rep.ClusterFormed || len(rep.Nodes) != 2 {
+			t.Fatalf("cluster %v, formed %v, nodes %+v", rep.Cluster, rep.ClusterFormed, rep.Nodes)
+		}
+		owners, relayed := 0, int64(0)
+		for _, n := range rep.Nodes {
+			if n.ClusterNodes != 2 || n.CPUSeconds <= 0 {
+				t.Errorf("node %+v: want 2 live nodes seen and its CPU", n)
+			}
+			owners += int(n.AppsOwned)
+			relayed += n.Relayed
+		}
+		if owners != 1 || relayed != 2*calls {
+			t.Errorf("apps owned %d (want 1), relayed connections on both nodes %d (want %d: one party of each call)", owners, relayed, 2*calls)
+		}
+		if !strings.Contains(stdout, "the 2 nodes formed a cluster") {
+			t.Errorf("table without the cluster line:\n%s", stdout)
+		}
+	})
+	t.Run("independent nodes", func(t *testing.T) {
+		nodes, stop, err := startServers(context.Background(), bin, 2, "", "", io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{
+			"--cluster", "--url", nodes[0].URL, "--url", nodes[1].URL,
+			"--scenario", "calls", "--calls", "1", "--settle", "1s", "--duration", "2s", "--quiet",
+		}, &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "do not form a cluster") || !strings.Contains(stderr.String(), "runs alone") {
+			t.Fatalf("exit %d, stderr %q", code, stderr.String())
+		}
+	})
 }

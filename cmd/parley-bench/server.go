@@ -24,6 +24,7 @@ type server struct {
 	metricsURL string
 	logPath    string
 	logFile    *os.File
+	dataDir    string // its records database, removed at stop
 	exited     chan error
 }
 
@@ -63,7 +64,8 @@ func freeUDPPort() (int, error) {
 }
 
 // startServer runs the parley binary on free ports (TURN off, warnings logged to a
-// temporary file, the per-user invitation limit raised) and waits for /healthz.
+// temporary file, its own records database in a temporary directory rather than
+// ./parley.db, the per-user invitation limit raised) and waits for /healthz.
 func startServer(ctx context.Context, bin string, extraArgs ...string) (*server, error) {
 	bin, err := findServerBinary(bin)
 	if err != nil {
@@ -77,14 +79,19 @@ func startServer(ctx context.Context, bin string, extraArgs ...string) (*server,
 	if err != nil {
 		return nil, fmt.Errorf("free port: %w", err)
 	}
+	dataDir, err := os.MkdirTemp("", "parley-bench-data-*")
+	if err != nil {
+		return nil, err
+	}
 	logFile, err := os.CreateTemp("", "parley-bench-server-*.log")
 	if err != nil {
+		_ = os.RemoveAll(dataDir)
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", httpPort)
 	cmd := exec.Command(bin,
 		"--http.address="+addr, fmt.Sprintf("--rtc.udp_port=%d", udpPort),
-		"--turn.enabled=false", "--log.level=warn",
+		"--turn.enabled=false", "--log.level=warn", "--records.sqlite_path="+filepath.Join(dataDir, "parley.db"),
 		// One signaling-only pair repeats calls far faster than a user's invitation
 		// limit (60 a minute) allows: raise it to its maximum.
 		"--limits.invitations_per_minute=100000", "--limits.invitations_burst=100000")
@@ -92,11 +99,12 @@ func startServer(ctx context.Context, bin string, extraArgs ...string) (*server,
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
+		_ = os.RemoveAll(dataDir)
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	s := &server{
 		cmd: cmd, pid: cmd.Process.Pid, wsURL: "ws://" + addr + "/ws", metricsURL: "http://" + addr + "/metrics",
-		logPath: logFile.Name(), logFile: logFile, exited: make(chan error, 1),
+		logPath: logFile.Name(), logFile: logFile, dataDir: dataDir, exited: make(chan error, 1),
 	}
 	go func() { s.exited <- cmd.Wait() }()
 	deadline := time.Now().Add(serverStartTimeout)
@@ -113,6 +121,7 @@ func startServer(ctx context.Context, bin string, extraArgs ...string) (*server,
 		case err := <-s.exited:
 			s.exited <- err
 			_ = logFile.Close()
+			_ = os.RemoveAll(dataDir)
 			return nil, fmt.Errorf("server %s exited at start (%v); log: %s", bin, err, s.logPath)
 		case <-ctx.Done():
 			_ = s.stop()
@@ -126,8 +135,10 @@ func startServer(ctx context.Context, bin string, extraArgs ...string) (*server,
 	}
 }
 
-// stop sends SIGTERM, waits for the exit (SIGKILL after 10 s) and closes the log.
+// stop sends SIGTERM, waits for the exit (SIGKILL after 10 s), closes the log and removes
+// the records database.
 func (s *server) stop() error {
+	defer os.RemoveAll(s.dataDir)
 	defer s.logFile.Close()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
