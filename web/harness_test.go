@@ -40,8 +40,9 @@ func testLogger() *slog.Logger {
 // and WHEP on /whip/ and /whep/ (docs/whip.md), and this package's handler on /,
 // listening on 127.0.0.1.
 type testServer struct {
-	URL  string
-	WHIP *signaling.WHIP
+	URL   string
+	WHIP  *signaling.WHIP
+	Rooms *room.Manager
 }
 
 func startTestServer(t *testing.T, devMode bool) *testServer {
@@ -109,7 +110,7 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 			t.Errorf("engine close: %v", err)
 		}
 	})
-	return &testServer{URL: srv.URL, WHIP: whip}
+	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms()}
 }
 
 // writeSineWAV writes a 48 kHz mono 16-bit WAV of a 440 Hz sine at −20 dBFS: Chromium's

@@ -21,6 +21,9 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling"
 )
 
 // The WHIP and WHEP clients of these tests are written as an outsider would (OBS,
@@ -285,15 +288,35 @@ func (c *whepCounts) snapshot() (audio, video int, widths map[int]int) {
 	return c.audio, c.video, widths
 }
 
-// TestBrowserWHEPViewsChromium: a Chromium user publishes in a room (SDK joinRoom, camera
-// open); a WHEP player (pion, receive-only) POSTs /whep/{roomId}/{userId} with a
-// subscribe grant and receives the user's Opus and VP8, keyframes included.
-func TestBrowserWHEPViewsChromium(t *testing.T) {
-	srv := startTestServer(t, true)
-	alice := signedInBrowsers(t, srv, "alice")[0]
-	joinLabRoom(t, alice, "show")
-	waitFor[bool](alice, "the camera published", `window.parleyDemo.engine.isSimulcastPublishing`, 20*time.Second)
+// waitPublishing waits until userID publishes audio and video in the string room
+// roomName on the server: a WHEP viewer takes the tracks published when it starts
+// (docs/whip.md), and the server has a browser's video only from its first packet on.
+func waitPublishing(t *testing.T, srv *testServer, roomName, userID string) {
+	t.Helper()
+	id, err := room.ParseID(0, roomName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = id.InApp(signaling.DevSDKAppID)
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if r, ok := srv.Rooms.Room(id); ok {
+			for _, p := range r.Participants() {
+				if p.UserID == userID && p.AudioPublished && p.VideoPublished {
+					return
+				}
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s does not publish audio and video in room %q", userID, roomName)
+		}
+	}
+}
 
+// whepPlay is a WHEP player (pion, one receive-only audio and one video section) of
+// path with bearer; it returns the session's URL and what it receives. It stops when
+// the test ends.
+func whepPlay(t *testing.T, srv *testServer, path, bearer string) (string, *whepCounts) {
+	t.Helper()
 	pc := loopbackPeer(t)
 	counts := &whepCounts{widths: map[int]int{}}
 	var readers sync.WaitGroup
@@ -319,26 +342,48 @@ func TestBrowserWHEPViewsChromium(t *testing.T) {
 			}
 		}()
 	})
-	location := offerSDP(t, pc, srv.URL+"/whep/s:show/alice?layer=low", devRoomGrant(t, srv, "viewer", "show", "subscribe"))
+	return offerSDP(t, pc, srv.URL+path, bearer), counts
+}
 
-	deadline := time.Now().Add(45 * time.Second)
-	for {
-		a, v, widths := counts.snapshot()
-		if a > 100 && v > 100 && len(widths) > 0 {
-			t.Logf("the WHEP player got %d audio and %d video packets, keyframes by width %v", a, v, widths)
-			break
-		}
-		if time.Now().After(deadline) {
-			alice.dumpOutput()
-			t.Fatalf("the WHEP player got %d audio and %d video packets, keyframes by width %v; want > 100, > 100, one at least", a, v, widths)
-		}
-		time.Sleep(100 * time.Millisecond)
+// TestBrowserWHEPViewsChromium: a Chromium user publishes in a room (SDK joinRoom, camera
+// open, simulcast); a WHEP player (pion, receive-only) POSTs /whep/{roomId}/{userId} with
+// a subscribe grant and receives the user's Opus and VP8, keyframes included: with
+// ?layer=low only the 320-wide layer, without a hint the largest layer sent.
+func TestBrowserWHEPViewsChromium(t *testing.T) {
+	srv := startTestServer(t, true)
+	alice := signedInBrowsers(t, srv, "alice")[0]
+	joinLabRoom(t, alice, "show")
+	waitFor[bool](alice, "the camera published", `window.parleyDemo.engine.isSimulcastPublishing`, 20*time.Second)
+	waitPublishing(t, srv, "show", "alice")
+	grant := devRoomGrant(t, srv, "viewer", "show", "subscribe")
+	tests := []struct {
+		name, query string
+		ok          func(widths map[int]int) bool // the keyframes by width are right
+	}{
+		{"layer=low", "?layer=low", func(w map[int]int) bool { return w[320] >= 2 && len(w) == 1 }},
+		{"no hint: the largest layer", "", func(w map[int]int) bool { return w[1280] >= 1 }},
 	}
-	if status, _, body := httpRequest(t, http.MethodDelete, location, "", "", ""); status != http.StatusOK {
-		t.Fatalf("DELETE %s: %d %s", location, status, body)
-	}
-	if n := srv.WHIP.Sessions(); n != 0 {
-		t.Fatalf("%d WHEP sessions after DELETE, want 0", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			location, counts := whepPlay(t, srv, "/whep/s:show/alice"+tt.query, grant)
+			for end := time.Now().Add(45 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				a, v, widths := counts.snapshot()
+				if a > 100 && v > 100 && tt.ok(widths) {
+					t.Logf("the WHEP player got %d audio and %d video packets, keyframes by width %v", a, v, widths)
+					break
+				}
+				if time.Now().After(end) {
+					alice.dumpOutput()
+					t.Fatalf("the WHEP player got %d audio and %d video packets, keyframes by width %v", a, v, widths)
+				}
+			}
+			if status, _, body := httpRequest(t, http.MethodDelete, location, "", "", ""); status != http.StatusOK {
+				t.Fatalf("DELETE %s: %d %s", location, status, body)
+			}
+			if n := srv.WHIP.Sessions(); n != 0 {
+				t.Fatalf("%d WHEP sessions after DELETE, want 0", n)
+			}
+		})
 	}
 	checkNoErrors(t, alice)
 }
