@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -386,4 +388,60 @@ func TestBrowserWHEPViewsChromium(t *testing.T) {
 		})
 	}
 	checkNoErrors(t, alice)
+}
+
+// playerStatsJS is statsJS for the WHEP player page (examples/whep-player): its
+// PeerConnection's inbound-rtp.
+const playerStatsJS = `(async () => {
+  const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
+  if (!window.whepPlayer.pc) return out;
+  (await window.whepPlayer.pc.getStats()).forEach((r) => {
+    if (r.type !== 'inbound-rtp') return;
+    if (r.kind === 'video') {
+      out.videoFramesDecoded += r.framesDecoded || 0;
+      out.videoWidth = Math.max(out.videoWidth, r.frameWidth || 0);
+      out.videoHeight = Math.max(out.videoHeight, r.frameHeight || 0);
+    } else if (r.kind === 'audio') {
+      out.audioBytesReceived += r.bytesReceived || 0;
+      out.audioLevel = Math.max(out.audioLevel, r.audioLevel || 0);
+    }
+  });
+  return out;
+})()`
+
+// TestBrowserWHEPPlayerPage: the example WHEP player page (examples/whep-player, plain
+// RTCPeerConnection and fetch, on its own origin listed in allowed_origins) plays a WHIP
+// publisher (pion) in Chromium: it decodes the 320×240 video and hears the sine; Stop
+// DELETEs the viewer session.
+func TestBrowserWHEPPlayerPage(t *testing.T) {
+	site := httptest.NewServer(http.FileServerFS(os.DirFS("examples/whep-player")))
+	t.Cleanup(site.Close)
+	srv := startTestServerFor(t, true, []string{site.URL})
+	whipPublish(t, srv, "stage", devRoomGrant(t, srv, "obs", "stage", "publish"))
+	waitPublishing(t, srv, "stage", "obs")
+
+	b := newBrowsers(t, "viewer")[0]
+	b.do(
+		chromedp.Navigate(site.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#form")),
+		chromedp.SetValue(chromedp.CSS("#endpoint"), srv.URL+"/whep/s:stage/obs"),
+		chromedp.SetValue(chromedp.CSS("#token"), devRoomGrant(t, srv, "viewer", "stage", "subscribe")),
+		chromedp.Click(chromedp.CSS("#play")),
+	)
+	st := waitMediaFlowingOf(t, b, playerStatsJS)
+	t.Logf("the player page receives: %+v", st)
+	if st.VideoWidth != 320 || st.VideoHeight != 240 {
+		t.Errorf("the player decodes %d×%d, want obs's 320×240", st.VideoWidth, st.VideoHeight)
+	}
+	waitFor[bool](b, "obs's sine audible", `(async () => (await (`+playerStatsJS+`)).audioLevel > 0.05)()`, 20*time.Second)
+	waitFor[bool](b, "the video element playing", `document.getElementById('video').videoWidth === 320`, 20*time.Second)
+	if n := srv.WHIP.Sessions(); n != 2 {
+		t.Fatalf("%d WHIP and WHEP sessions, want 2", n)
+	}
+
+	b.do(chromedp.Click(chromedp.CSS("#stop")))
+	waitFor[bool](b, "the player stopped", `window.whepPlayer.status === 'stopped'`, 20*time.Second)
+	if n := srv.WHIP.Sessions(); n != 1 {
+		t.Fatalf("%d sessions after Stop, want 1 (the WHIP publisher)", n)
+	}
 }
