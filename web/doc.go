@@ -20,6 +20,9 @@
 // devices_test.go, callparams_test.go and effects_test.go (background blur with MediaPipe's
 // model) call through it, tsc_test.go type-checks it and the declarations, and cors_test.go
 // checks the /sdk/ CORS headers; segmentation_test.go measures the model's cost.
+// whip_test.go plays WHIP and WHEP (the test server mounts signaling.WHIP at /whip/ and
+// /whep/) between pion clients and Chromium, and through examples/whep-player (not
+// embedded), a WHEP player page with no Parley code.
 //
 // The call kit (kit/, at /kit/, with the same CORS headers as /sdk/) is the
 // <parley-call-kit> and <parley-call-history> web components; the demo page at / is built
