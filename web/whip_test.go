@@ -362,7 +362,8 @@ func TestBrowserWHEPViewsChromium(t *testing.T) {
 		name, query string
 		ok          func(widths map[int]int) bool // the keyframes by width are right
 	}{
-		{"layer=low", "?layer=low", func(w map[int]int) bool { return w[320] >= 2 && len(w) == 1 }},
+		// Chromium sends a keyframe when asked (the start of forwarding), rarely otherwise.
+		{"layer=low", "?layer=low", func(w map[int]int) bool { return w[320] >= 1 && len(w) == 1 }},
 		{"no hint: the largest layer", "", func(w map[int]int) bool { return w[1280] >= 1 }},
 	}
 	for _, tt := range tests {
@@ -370,7 +371,7 @@ func TestBrowserWHEPViewsChromium(t *testing.T) {
 			location, counts := whepPlay(t, srv, "/whep/s:show/alice"+tt.query, grant)
 			for end := time.Now().Add(45 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 				a, v, widths := counts.snapshot()
-				if a > 100 && v > 100 && tt.ok(widths) {
+				if a > 100 && v > 300 && tt.ok(widths) {
 					t.Logf("the WHEP player got %d audio and %d video packets, keyframes by width %v", a, v, widths)
 					break
 				}
