@@ -58,9 +58,20 @@ type mediaStats struct {
 // layers, from the SDK's getStats.
 const statsJS = `(async () => {
   const s = await window.parleyDemo.engine.getStats();
-  const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
+  ` + newMediaStatsJS + `
   if (!s) return out;
-  s.subscriber.forEach((r) => {
+  s.subscriber.forEach(addInbound);
+  s.publisher.forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video' && (r.framesEncoded || 0) > 0) out.publishedRids.push(r.rid || '');
+  });
+  out.publishedRids.sort();
+  return out;
+})()`
+
+// newMediaStatsJS declares out, an empty mediaStats, and addInbound, which adds one
+// inbound-rtp report of a getStats to it.
+const newMediaStatsJS = `const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
+  const addInbound = (r) => {
     if (r.type !== 'inbound-rtp') return;
     if (r.kind === 'video') {
       out.videoFramesDecoded += r.framesDecoded || 0;
@@ -70,13 +81,7 @@ const statsJS = `(async () => {
       out.audioBytesReceived += r.bytesReceived || 0;
       out.audioLevel = Math.max(out.audioLevel, r.audioLevel || 0);
     }
-  });
-  s.publisher.forEach((r) => {
-    if (r.type === 'outbound-rtp' && r.kind === 'video' && (r.framesEncoded || 0) > 0) out.publishedRids.push(r.rid || '');
-  });
-  out.publishedRids.sort();
-  return out;
-})()`
+  };`
 
 // eventCountJS counts the page's received events of one name that match a condition on
 // the payload p.

@@ -394,19 +394,8 @@ func TestBrowserWHEPViewsChromium(t *testing.T) {
 // playerStatsJS is statsJS for the WHEP player page (examples/whep-player): its
 // PeerConnection's inbound-rtp.
 const playerStatsJS = `(async () => {
-  const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
-  if (!window.whepPlayer.pc) return out;
-  (await window.whepPlayer.pc.getStats()).forEach((r) => {
-    if (r.type !== 'inbound-rtp') return;
-    if (r.kind === 'video') {
-      out.videoFramesDecoded += r.framesDecoded || 0;
-      out.videoWidth = Math.max(out.videoWidth, r.frameWidth || 0);
-      out.videoHeight = Math.max(out.videoHeight, r.frameHeight || 0);
-    } else if (r.kind === 'audio') {
-      out.audioBytesReceived += r.bytesReceived || 0;
-      out.audioLevel = Math.max(out.audioLevel, r.audioLevel || 0);
-    }
-  });
+  ` + newMediaStatsJS + `
+  if (window.whepPlayer.pc) (await window.whepPlayer.pc.getStats()).forEach(addInbound);
   return out;
 })()`
 
