@@ -58,9 +58,20 @@ type mediaStats struct {
 // layers, from the SDK's getStats.
 const statsJS = `(async () => {
   const s = await window.parleyDemo.engine.getStats();
-  const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
+  ` + newMediaStatsJS + `
   if (!s) return out;
-  s.subscriber.forEach((r) => {
+  s.subscriber.forEach(addInbound);
+  s.publisher.forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video' && (r.framesEncoded || 0) > 0) out.publishedRids.push(r.rid || '');
+  });
+  out.publishedRids.sort();
+  return out;
+})()`
+
+// newMediaStatsJS declares out, an empty mediaStats, and addInbound, which adds one
+// inbound-rtp report of a getStats to it.
+const newMediaStatsJS = `const out = {videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioBytesReceived: 0, audioLevel: 0, publishedRids: []};
+  const addInbound = (r) => {
     if (r.type !== 'inbound-rtp') return;
     if (r.kind === 'video') {
       out.videoFramesDecoded += r.framesDecoded || 0;
@@ -70,13 +81,7 @@ const statsJS = `(async () => {
       out.audioBytesReceived += r.bytesReceived || 0;
       out.audioLevel = Math.max(out.audioLevel, r.audioLevel || 0);
     }
-  });
-  s.publisher.forEach((r) => {
-    if (r.type === 'outbound-rtp' && r.kind === 'video' && (r.framesEncoded || 0) > 0) out.publishedRids.push(r.rid || '');
-  });
-  out.publishedRids.sort();
-  return out;
-})()`
+  };`
 
 // eventCountJS counts the page's received events of one name that match a condition on
 // the payload p.
@@ -307,25 +312,9 @@ func TestBrowserRoom(t *testing.T) {
 	srv := startTestServer(t, true)
 	bs := signedInBrowsers(t, srv, "alice", "bob")
 	alice, bob := bs[0], bs[1]
-	joinRoom := func(b *browser) {
-		// Record the joinRoom params the page sends: they carry a room grant for this user
-		// and room, which the page got from the dev endpoint.
-		eval[bool](b, `(() => { const e = window.parleyDemo.engine, req = e._request.bind(e);
-		  e._request = (m, p) => { if (m === 'joinRoom') window.joinRoomParams = p; return req(m, p); }; return true; })()`)
-		b.do(
-			chromedp.SetValue(chromedp.CSS("#room-id"), "standup"),
-			chromedp.Click(chromedp.CSS("#join-room")),
-		)
-		waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall' && window.parleyDemo.state.cameraOn`, 20*time.Second)
-		grant := eval[string](b, `window.joinRoomParams.roomGrant || ''`)
-		rights, err := devVerifier(t).VerifyRoomGrant(signaling.DevSDKAppID, b.name, protocol.StrRoom("standup"), grant, time.Now())
-		if err != nil || !rights.Publish || !rights.Subscribe {
-			t.Fatalf("%s joined with room grant %q: %+v, %v", b.name, grant, rights, err)
-		}
-	}
-	joinRoom(alice)
+	joinLabRoom(t, alice, "standup")
 	waitFor[bool](alice, "the camera published", `window.parleyDemo.engine.isSimulcastPublishing`, 20*time.Second)
-	joinRoom(bob)
+	joinLabRoom(t, bob, "standup")
 	for _, b := range []*browser{alice, bob} {
 		st := waitMediaFlowing(t, b)
 		t.Logf("%s receives: %+v", b.name, st)
@@ -349,5 +338,25 @@ func TestBrowserRoom(t *testing.T) {
 	eval[bool](bob, `(window.parleyDemo.engine._reportMediaError({code: 4004, message: 'bad sdp'}), true)`)
 	if got := eval[string](bob, `JSON.stringify(window.parleyDemo.events.filter((e) => e.name === 'onError').map((e) => e.payload.code))`); got != "[4004]" {
 		t.Fatalf("onError codes after a late answer and a negotiation failure: %s, want [4004]", got)
+	}
+}
+
+// joinLabRoom has b (signed in on the lab page) join the string room roomName with its
+// camera on, and checks the room grant its joinRoom carried: one the page got from the
+// dev endpoint for this user and room, with both rights.
+func joinLabRoom(t *testing.T, b *browser, roomName string) {
+	t.Helper()
+	// Record the joinRoom params the page sends.
+	eval[bool](b, `(() => { const e = window.parleyDemo.engine, req = e._request.bind(e);
+	  e._request = (m, p) => { if (m === 'joinRoom') window.joinRoomParams = p; return req(m, p); }; return true; })()`)
+	b.do(
+		chromedp.SetValue(chromedp.CSS("#room-id"), roomName),
+		chromedp.Click(chromedp.CSS("#join-room")),
+	)
+	waitFor[bool](b, "the room view", `window.parleyDemo.state.view === 'incall' && window.parleyDemo.state.cameraOn`, 20*time.Second)
+	grant := eval[string](b, `window.joinRoomParams.roomGrant || ''`)
+	rights, err := devVerifier(t).VerifyRoomGrant(signaling.DevSDKAppID, b.name, protocol.StrRoom(roomName), grant, time.Now())
+	if err != nil || !rights.Publish || !rights.Subscribe {
+		t.Fatalf("%s joined with room grant %q: %+v, %v", b.name, grant, rights, err)
 	}
 }

@@ -22,6 +22,9 @@
 // checks the /sdk/ CORS headers; segmentation_test.go measures the model's cost.
 // examples/call-kit is an app page on its own origin that drops <parley-call-kit> in
 // (TestKitOtherOrigin in otherorigin_test.go).
+// whip_test.go plays WHIP and WHEP (the test server mounts signaling.WHIP at /whip/ and
+// /whep/) between pion clients and Chromium, and through examples/whep-player (not
+// embedded), a WHEP player page with no Parley code.
 //
 // The call kit (kit/, at /kit/, with the same CORS headers as /sdk/) is the
 // <parley-call-kit> and <parley-call-history> web components; the demo page at / is built

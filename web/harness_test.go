@@ -36,10 +36,13 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// testServer is a whole Parley server in process: media engine, signaling on /ws, and
-// this package's handler on /, listening on 127.0.0.1.
+// testServer is a whole Parley server in process: media engine, signaling on /ws, WHIP
+// and WHEP on /whip/ and /whep/ (docs/whip.md), and this package's handler on /,
+// listening on 127.0.0.1.
 type testServer struct {
-	URL string
+	URL   string
+	WHIP  *signaling.WHIP
+	Rooms *room.Manager
 }
 
 func startTestServer(t *testing.T, devMode bool) *testServer {
@@ -85,11 +88,20 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 		opts.MintUserSig = verifier.Mint
 		opts.MintRoomGrant = verifier.MintRoomGrant
 	}
+	whip, err := svc.NewWHIP(signaling.DefaultWHIPConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", svc.Handler())
+	mux.Handle("/whip/", whip)
+	mux.Handle("/whep/", whip)
 	mux.Handle("/", Handler(opts))
 	srv := httptest.NewServer(mux) // binds 127.0.0.1
 	t.Cleanup(func() {
+		if err := whip.Close(); err != nil {
+			t.Errorf("whip close: %v", err)
+		}
 		if err := svc.Close(); err != nil {
 			t.Errorf("signaling close: %v", err)
 		}
@@ -98,7 +110,7 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 			t.Errorf("engine close: %v", err)
 		}
 	})
-	return &testServer{URL: srv.URL}
+	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms()}
 }
 
 // writeSineWAV writes a 48 kHz mono 16-bit WAV of a 440 Hz sine at −20 dBFS: Chromium's
