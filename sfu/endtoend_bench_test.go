@@ -387,9 +387,14 @@ func (c *loopbackCall) write(keyframe bool) {
 	}, Payload: p})
 }
 
-// benchBatchWrites turns rtc.batch_writes on for the end-to-end benchmarks when
-// SFU_BENCH_BATCH_WRITES=1 (docs/performance.md, batched writes).
-func benchBatchWrites(c *Config) { c.BatchWrites = os.Getenv("SFU_BENCH_BATCH_WRITES") == "1" }
+// benchBatchWrites sets rtc.batch_writes for the end-to-end benchmarks from
+// SFU_BENCH_BATCH_WRITES (1 on, 0 off; unset: the default), to compare both in one
+// binary (docs/performance.md, batched writes).
+func benchBatchWrites(c *Config) {
+	if v := os.Getenv("SFU_BENCH_BATCH_WRITES"); v != "" {
+		c.BatchWrites = v == "1"
+	}
+}
 
 // BenchmarkForwardEndToEnd: packets written by a publishing client until every
 // subscribing client has read them, through a real Engine over loopback DTLS-SRTP —
