@@ -9,20 +9,23 @@ import (
 )
 
 // udpPair is a sending socket wrapped in a batchWriter and a receiving socket, both on
-// 127.0.0.1.
-func udpPair(t *testing.T) (*batchWriter, *net.UDPConn, netip.AddrPort) {
+// the loopback address of network (udp4 or udp6; the test skips when it has none).
+func udpPair(t *testing.T, network string) (*batchWriter, *net.UDPConn, netip.AddrPort) {
 	t.Helper()
 	loop := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
-	send, err := net.ListenUDP("udp4", loop)
-	if err != nil {
-		t.Fatal(err)
+	if network == "udp6" {
+		loop = &net.UDPAddr{IP: net.IPv6loopback}
 	}
-	recv, err := net.ListenUDP("udp4", loop)
+	send, err := net.ListenUDP(network, loop)
+	if err != nil {
+		t.Skipf("no %s loopback: %v", network, err)
+	}
+	recv, err := net.ListenUDP(network, loop)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = send.Close(); _ = recv.Close() })
-	return newBatchWriter(send, true), recv, recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	return newBatchWriter(send, network == "udp4"), recv, recv.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
 // readDatagrams reads n datagrams from conn and checks that datagram i is payload(i).
@@ -47,14 +50,17 @@ func testDatagram(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, 1000+
 func TestBatchWriterWritesSeveralDatagramsPerSyscall(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
+		network string
 		packets int
 		flush   bool
 	}{
-		{"full queue", batchSize, false},
-		{"flushed after a run of writes", 3, true},
+		{"full queue", "udp4", batchSize, false},
+		{"flushed after a run of writes", "udp4", 3, true},
+		{"full queue, IPv6", "udp6", batchSize, false},
+		{"flushed after a run of writes, IPv6", "udp6", 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, recv, to := udpPair(t) // no flush goroutine: nothing is written by a timer
+			w, recv, to := udpPair(t, tc.network) // no flush goroutine: nothing is written by a timer
 			for i := 0; i < tc.packets; i++ {
 				if !w.queues(len(testDatagram(i)), to) {
 					t.Fatalf("datagram %d to %s is not queued", i, to)
@@ -81,7 +87,7 @@ func TestBatchWriterBoundsTheDelay(t *testing.T) {
 	if batchFlushInterval > time.Millisecond {
 		t.Fatalf("batchFlushInterval %s: the added delay must stay ≤ 1 ms", batchFlushInterval)
 	}
-	w, recv, to := udpPair(t)
+	w, recv, to := udpPair(t, "udp4")
 	go w.run()
 	defer w.close(true)
 	for round := 0; round < 3; round++ { // the goroutine re-arms after each flush
@@ -97,7 +103,7 @@ func TestBatchWriterBoundsTheDelay(t *testing.T) {
 // What a batch cannot carry is written at once by the caller: another address family
 // than the socket's, datagrams longer than a queue slot, anything after close.
 func TestBatchWriterQueuesOnlyWhatItCanWrite(t *testing.T) {
-	w, _, to := udpPair(t)
+	w, _, to := udpPair(t, "udp4")
 	v6 := netip.MustParseAddrPort("[::1]:5000")
 	for _, tc := range []struct {
 		name string
