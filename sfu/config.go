@@ -75,7 +75,7 @@ type Config struct {
 	// BatchWrites queues the datagrams written to the UDP socket per destination and
 	// writes several per syscall (sendmmsg): a subscriber's packets when its Sender has
 	// written what it had queued, anything else at most about 1 ms late (batchwrite.go,
-	// decision D58). On by default; false writes each datagram with its own syscall.
+	// decision D58). Off by default: each datagram is written with its own syscall.
 	BatchWrites bool `mapstructure:"batch_writes"`
 }
 
@@ -98,9 +98,8 @@ func DefaultConfig() Config {
 		// Link-local addresses, which include the cloud metadata service 169.254.169.254,
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
-		// Several datagrams per syscall: −7 % CPU per forwarded packet with 16
-		// subscribers (docs/performance.md, batched writes; decision D58).
-		BatchWrites: true,
+		// BatchWrites stays off: its gain is small and it skews pion's GCC send times
+		// (docs/performance.md, batched writes; decision D58).
 	}
 }
 
