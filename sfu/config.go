@@ -98,7 +98,7 @@ func DefaultConfig() Config {
 		// Link-local addresses, which include the cloud metadata service 169.254.169.254,
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
-		// BatchWrites stays off: its gain is small and it skews pion's GCC send times
+		// BatchWrites stays off: its gain is small and it may skew pion's GCC send times
 		// (docs/performance.md, batched writes; decision D58).
 	}
 }
