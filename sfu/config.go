@@ -72,6 +72,11 @@ type Config struct {
 	// candidates must not point the ICE agent at: a trickled one is refused with
 	// ErrCandidateDenied, one in an offer or answer is removed from it.
 	DenyCandidateCIDRs []string `mapstructure:"deny_candidate_cidrs"`
+	// BatchWrites queues the datagrams written to the UDP socket per destination and
+	// writes several per syscall (sendmmsg): a subscriber's packets when its Sender has
+	// written what it had queued, anything else at most about 1 ms late (batchwrite.go,
+	// decision D58). Off by default: each datagram is written with its own syscall.
+	BatchWrites bool `mapstructure:"batch_writes"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -93,6 +98,8 @@ func DefaultConfig() Config {
 		// Link-local addresses, which include the cloud metadata service 169.254.169.254,
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
+		// BatchWrites stays off: its gain is small and it may skew pion's GCC send times
+		// (docs/performance.md, batched writes; decision D58).
 	}
 }
 

@@ -9,8 +9,9 @@
 //     generator, receiver reports, sender reports, GCC, the TWCC header extension
 //     (Parley's own numbering into a buffer per stream, twccseq.go) — no NACK responder
 //     — and, outermost, one reused Attributes map per local stream, attributes.go) and the one UDP socket all PeerConnections share
-//     through the ICE UDP mux (reads stamped with their arrival time, twcc.go). NewEngine
-//     opens nothing; Start opens the socket; Close is idempotent.
+//     through the ICE UDP mux (reads stamped with their arrival time, twcc.go; writes
+//     queued per destination and sent several per sendmmsg with rtc.batch_writes,
+//     batchwrite.go). NewEngine opens nothing; Start opens the socket; Close is idempotent.
 //   - The DTLS certificate (certificate.go): one ECDSA P-256 certificate per process,
 //     made by Start with pion's webrtc.GenerateCertificate and given to every
 //     PeerConnection (webrtc.Configuration.Certificates), so every Peer presents the
@@ -116,6 +117,12 @@
 //     before it got there (DownTrack.overwritten); a video DownTrack then waits for the
 //     next keyframe after a throttled PLI, so a slow subscriber never delays the
 //     publisher or other subscribers.
+//   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
+//     every non-empty write queue batchFlushInterval after one became non-empty. Each
+//     queue (one of 64, chosen by destination address) has its own mutex: a writer holds
+//     it to copy a datagram in, and to write the queue when full; a subscriber's Sender
+//     writes its destination's queue after each run of writes (Peer.flushWrites), so
+//     subscribers share a queue only when their addresses hash alike.
 //   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
 //     reads the estimator, the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.

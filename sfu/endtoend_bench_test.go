@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -244,10 +245,11 @@ type loopbackCall struct {
 }
 
 // newLoopbackCall connects a publisher and subscribers clients; every subscriber has
-// received packets when it returns, and nothing is in flight.
-func newLoopbackCall(tb testing.TB, subscribers int) *loopbackCall {
+// received packets when it returns, and nothing is in flight. opts change the Engine's
+// configuration after benchBatchWrites.
+func newLoopbackCall(tb testing.TB, subscribers int, opts ...func(*Config)) *loopbackCall {
 	tb.Helper()
-	c := &loopbackCall{engine: newTestEngine(tb), gate: newDeliveryGate(subscribers)}
+	c := &loopbackCall{engine: newTestEngine(tb, append([]func(*Config){benchBatchWrites}, opts...)...), gate: newDeliveryGate(subscribers)}
 	var err error
 	for i, key := range []bool{false, true} {
 		c.payloads[i] = make([]byte, benchPayloadSize)
@@ -385,6 +387,15 @@ func (c *loopbackCall) write(keyframe bool) {
 	}, Payload: p})
 }
 
+// benchBatchWrites sets rtc.batch_writes for the end-to-end benchmarks from
+// SFU_BENCH_BATCH_WRITES (1 on, 0 off; unset: the default), to compare both in one
+// binary (docs/performance.md, batched writes).
+func benchBatchWrites(c *Config) {
+	if v := os.Getenv("SFU_BENCH_BATCH_WRITES"); v != "" {
+		c.BatchWrites = v == "1"
+	}
+}
+
 // BenchmarkForwardEndToEnd: packets written by a publishing client until every
 // subscribing client has read them, through a real Engine over loopback DTLS-SRTP —
 // pion on both sides included. One op is one published packet.
@@ -404,6 +415,9 @@ func BenchmarkForwardEndToEnd(b *testing.B) {
 			}
 			c.gate.wait(sent)
 			m.end(b, sent*uint64(n), c.gate.lost)
+			if w := c.engine.batch; w != nil && w.batches.Load() > 0 {
+				b.ReportMetric(float64(w.packets.Load())/float64(w.batches.Load()), "pkts/write")
+			}
 		})
 	}
 }

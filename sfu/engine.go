@@ -30,6 +30,7 @@ type Engine struct {
 	closed   bool
 	conn     *net.UDPConn
 	stamping *stampingConn // conn as the mux reads it (twcc.go)
+	batch    *batchWriter  // nil unless rtc.batch_writes (batchwrite.go)
 	mux      ice.UDPMux
 	tcpLn    net.Listener // nil when ICE-TCP is disabled
 	tcpMux   ice.TCPMux
@@ -78,13 +79,17 @@ func (e *Engine) Start() error {
 	}
 	e.cert = cert
 	addr := &net.UDPAddr{IP: net.ParseIP(e.cfg.BindAddress), Port: e.cfg.UDPPort}
-	conn, err := net.ListenUDP("udp", addr)
+	network, ipv4Socket := udpNetwork(e.cfg)
+	conn, err := net.ListenUDP(network, addr)
 	if err != nil {
 		return fmt.Errorf("sfu engine: listen on %s: %w", addr, err)
 	}
 	loggerFactory := pionLoggerFactory{logger: e.logger}
 	stamps := &arrivalStamps{} // arrival times for the publishers' feedback (twcc.go)
 	stamping := newStampingConn(conn, stamps)
+	if e.cfg.BatchWrites {
+		stamping.batch = newBatchWriter(conn, ipv4Socket)
+	}
 	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), stamping)
 	var tcpLn net.Listener
 	var tcpMux ice.TCPMux
@@ -113,13 +118,27 @@ func (e *Engine) Start() error {
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(parts.media), webrtc.WithInterceptorRegistry(parts.registry),
 		webrtc.WithSettingEngine(parts.settings))
 	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.apiParts, e.started = conn, mux, tcpLn, tcpMux, api, parts, true
-	e.stamping = stamping
+	e.stamping, e.batch = stamping, stamping.batch
+	if e.batch != nil {
+		go e.batch.run()
+	}
 	tcpListening := "disabled"
 	if tcpLn != nil {
 		tcpListening = tcpLn.Addr().String()
 	}
 	e.logger.Info("media plane listening", "udp", conn.LocalAddr().String(), "tcp", tcpListening, "node_ip", e.cfg.NodeIP)
 	return nil
+}
+
+// udpNetwork is the network the UDP socket listens on. With batched writes an IPv4
+// bind address gets an IPv4 socket ("udp4"): x/net's WriteBatch addresses each datagram
+// in its own family, which a dual-stack IPv6 socket (what "udp" makes of 0.0.0.0) refuses
+// for IPv4 destinations.
+func udpNetwork(cfg Config) (network string, ipv4Socket bool) {
+	if ip := net.ParseIP(cfg.BindAddress); cfg.BatchWrites && ip != nil && ip.To4() != nil {
+		return "udp4", true
+	}
+	return "udp", false
 }
 
 // ICE-TCP mux buffers: packets queued per connection for reading, bytes per connection
@@ -161,12 +180,15 @@ func (e *Engine) Close() error {
 	for p := range e.peers {
 		peers = append(peers, p)
 	}
-	mux, tcpMux := e.mux, e.tcpMux
+	mux, tcpMux, batch := e.mux, e.tcpMux, e.batch
 	e.mu.Unlock()
 
 	var errs []error
 	for _, p := range peers {
 		errs = append(errs, p.Close())
+	}
+	if batch != nil {
+		batch.close(true)
 	}
 	if mux != nil {
 		if err := mux.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, net.ErrClosed) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -51,9 +52,10 @@ type Peer struct {
 	engine *Engine
 	pc     *webrtc.PeerConnection
 	logger *slog.Logger
-	sender *Sender              // subscriber role; its slots and goroutine start with the first DownTrack
-	bw     *bandwidthController // subscriber role (bandwidth.go); its goroutine starts with the first DownTrack
-	rtcp   *peerRTCP            // subscriber role: the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
+	sender *Sender                        // subscriber role; its slots and goroutine start with the first DownTrack
+	remote atomic.Pointer[netip.AddrPort] // rtc.batch_writes: the selected UDP pair's remote address (batchwrite.go)
+	bw     *bandwidthController           // subscriber role (bandwidth.go); its goroutine starts with the first DownTrack
+	rtcp   *peerRTCP                      // subscriber role: the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
 
 	rtcpTracks atomic.Pointer[[]*DownTrack] // subscriber: the DownTracks, for the RTCP goroutine (copy on write)
 
@@ -137,6 +139,10 @@ func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptio
 		return p, nil
 	}
 	p.sender = newIdleSender(e.cfg.SenderQueueSize)
+	if e.batch != nil {
+		p.sender.afterRun = p.flushWrites
+		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)
+	}
 	p.bw = newBandwidthController(estimator, allocatorConfig{})
 	if opts.PreConnect {
 		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{

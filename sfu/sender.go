@@ -26,6 +26,8 @@ type Sender struct {
 	closed bool         // no more enqueues; the writer exits
 	wake   chan struct{}
 
+	afterRun func() // nil, or called by the writer after each run of writes (Peer.flushWrites)
+
 	header  rtp.Header          // reused by the writer goroutine for every packet
 	payload [maxPacketSize]byte // writer goroutine: the payload being written
 
@@ -125,6 +127,9 @@ func (s *Sender) run() {
 				i -= len(s.slots)
 			}
 			s.write(&s.slots[i])
+		}
+		if s.afterRun != nil {
+			s.afterRun()
 		}
 
 		s.mu.Lock()

@@ -98,6 +98,7 @@ type stampingConn struct {
 	stamps *arrivalStamps
 	kernel bool                   // SO_TIMESTAMPNS is on: datagrams carry the kernel's receive time
 	hold   atomic.Pointer[func()] // tests: runs before each read (holds the read goroutine)
+	batch  *batchWriter           // nil unless rtc.batch_writes (batchwrite.go)
 }
 
 func newStampingConn(conn *net.UDPConn, stamps *arrivalStamps) *stampingConn {
@@ -129,7 +130,12 @@ func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 }
 
 // WriteToAddrPort writes one datagram (ice.AddrPortReaderWriter).
+// With rtc.batch_writes it queues a copy of b for a batched write (batchwrite.go).
 func (c *stampingConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	if c.batch != nil && c.batch.queues(len(b), addr) {
+		c.batch.write(b, addr)
+		return len(b), nil
+	}
 	return c.UDPConn.WriteToUDPAddrPort(b, addr)
 }
 

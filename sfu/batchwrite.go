@@ -1,0 +1,242 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Batched writes (rtc.batch_writes, decision D58): the datagrams the ICE UDP mux writes
+// are queued per destination and leave several per syscall (sendmmsg through
+// golang.org/x/net's WriteBatch). A queue is written when it is full, when the
+// subscriber's Sender has written everything it had queued (Peer.flushWrites), and at
+// the latest batchFlushInterval after its first datagram by the flush goroutine.
+const (
+	batchShards        = 64 // queues, chosen by destination address
+	batchSize          = 16 // datagrams per queue, and at most per syscall
+	batchBufSize       = maxPacketSize
+	batchFlushInterval = 500 * time.Microsecond // with the flush goroutine's own delay, ≤ 1 ms
+)
+
+// batchWriter owns the queues. The queue of a destination is guarded by its shard's
+// mutex, which writers of other destinations share only when their addresses hash to
+// the same shard; the flush goroutine (run) takes each shard's mutex in turn.
+type batchWriter struct {
+	conn  batchConn
+	want4 bool // the socket is IPv4: only IPv4 destinations are queued (else IPv6 ones)
+
+	shards [batchShards]batchShard
+
+	armed   atomic.Bool   // a queue became non-empty since the flush goroutine last looked
+	pending chan struct{} // wakes the flush goroutine (capacity 1)
+	done    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+	closed  atomic.Bool
+
+	// Counters (tests, docs): syscalls made and datagrams they wrote.
+	batches atomic.Uint64
+	packets atomic.Uint64
+}
+
+// batchConn is what x/net's ipv4 and ipv6 PacketConns offer (sendmmsg on Linux).
+type batchConn interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// v6BatchConn adapts ipv6.PacketConn (its Message is the same type as ipv4's).
+type v6BatchConn struct{ c *ipv6.PacketConn }
+
+func (c v6BatchConn) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
+	return c.c.WriteBatch(ms, flags)
+}
+
+type batchShard struct {
+	mu    sync.Mutex
+	msgs  []ipv4.Message // batchSize messages, each with one batchBufSize buffer and a *net.UDPAddr
+	bufs  [][]byte
+	addrs []net.UDPAddr
+	n     int      // queued datagrams
+	_     [64]byte // keep neighbouring shards' mutexes off one cache line
+}
+
+// newBatchWriter returns the queues of conn; it starts nothing (go w.run()).
+func newBatchWriter(conn *net.UDPConn, ipv4Socket bool) *batchWriter {
+	w := &batchWriter{want4: ipv4Socket,
+		pending: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	if ipv4Socket {
+		w.conn = ipv4.NewPacketConn(conn)
+	} else {
+		w.conn = v6BatchConn{ipv6.NewPacketConn(conn)}
+	}
+	for i := range w.shards {
+		s := &w.shards[i]
+		s.msgs = make([]ipv4.Message, batchSize)
+		s.bufs = make([][]byte, batchSize)
+		s.addrs = make([]net.UDPAddr, batchSize)
+		for j := range s.msgs {
+			s.bufs[j] = make([]byte, batchBufSize)
+			s.addrs[j].IP = make(net.IP, net.IPv6len)
+			s.msgs[j].Buffers = make([][]byte, 1)
+			s.msgs[j].Addr = &s.addrs[j]
+		}
+	}
+	return w
+}
+
+// queues reports whether a datagram to addr of n bytes goes through a queue; the
+// others are written at once by the caller.
+func (w *batchWriter) queues(n int, addr netip.AddrPort) bool {
+	if n > batchBufSize || w.closed.Load() {
+		return false
+	}
+	a := addr.Addr()
+	if w.want4 {
+		return a.Is4()
+	}
+	return a.Is6() && !a.Is4In6()
+}
+
+func (w *batchWriter) shard(addr netip.AddrPort) *batchShard {
+	a := addr.Addr().As16()
+	h := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(addr.Port())<<16
+	h *= 0x9e3779b97f4a7c15 // Fibonacci hashing: the top bits depend on every input bit
+	return &w.shards[h>>58] // batchShards = 64 = 2^6
+}
+
+// write queues a copy of b for addr (queues(len(b), addr) must hold); a full queue is
+// written at once. No allocation.
+func (w *batchWriter) write(b []byte, addr netip.AddrPort) {
+	s := w.shard(addr)
+	s.mu.Lock()
+	i := s.n
+	ua := &s.addrs[i]
+	if addr.Addr().Is4() {
+		a4 := addr.Addr().As4()
+		ua.IP = append(ua.IP[:0], a4[:]...)
+	} else {
+		a16 := addr.Addr().As16()
+		ua.IP = append(ua.IP[:0], a16[:]...)
+	}
+	ua.Port = int(addr.Port())
+	s.msgs[i].Buffers[0] = s.bufs[i][:copy(s.bufs[i], b)]
+	s.n++
+	if s.n == batchSize {
+		w.flushLocked(s)
+	}
+	s.mu.Unlock()
+	if !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
+		select {
+		case w.pending <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flush writes the queue addr belongs to now (the end of a Sender's run of writes).
+func (w *batchWriter) flush(addr netip.AddrPort) {
+	s := w.shard(addr)
+	s.mu.Lock()
+	w.flushLocked(s)
+	s.mu.Unlock()
+}
+
+// flushLocked writes s's queued datagrams in as few syscalls as the kernel takes; a
+// datagram the kernel refuses is dropped (as a failed single write would lose it).
+func (w *batchWriter) flushLocked(s *batchShard) {
+	ms := s.msgs[:s.n]
+	for len(ms) > 0 {
+		n, err := w.conn.WriteBatch(ms, 0)
+		w.batches.Add(1)
+		if n > 0 {
+			w.packets.Add(uint64(n))
+			ms = ms[n:]
+		}
+		if err != nil {
+			ms = ms[min(1, len(ms)):]
+		}
+	}
+	s.n = 0
+}
+
+func (w *batchWriter) flushAll() {
+	for i := range w.shards {
+		s := &w.shards[i]
+		s.mu.Lock()
+		if s.n > 0 {
+			w.flushLocked(s)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// run is the flush goroutine: once a queue is non-empty it waits batchFlushInterval and
+// writes every queue. It returns after close, having written what was queued.
+func (w *batchWriter) run() {
+	defer close(w.stopped)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		select {
+		case <-w.done:
+			w.flushAll()
+			return
+		case <-w.pending:
+		}
+		t.Reset(batchFlushInterval)
+		select {
+		case <-w.done:
+			t.Stop()
+			w.flushAll()
+			return
+		case <-t.C:
+		}
+		w.armed.Store(false)
+		w.flushAll()
+	}
+}
+
+// close stops the flush goroutine after writing what is queued; later datagrams are
+// written one by one. Idempotent; waits for run only if it was started (started).
+func (w *batchWriter) close(started bool) {
+	w.once.Do(func() {
+		w.closed.Store(true)
+		close(w.done)
+	})
+	if started {
+		<-w.stopped
+	}
+	w.flushAll()
+}
+
+// rememberRemote records the remote address of a subscriber's selected candidate pair
+// (pion's ICE goroutine), where its Sender's writes go; nil for a pair over TCP.
+func (p *Peer) rememberRemote(pair *webrtc.ICECandidatePair) {
+	if pair == nil || pair.Remote == nil || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
+		p.remote.Store(nil)
+		return
+	}
+	ip, err := netip.ParseAddr(pair.Remote.Address)
+	if err != nil {
+		p.remote.Store(nil)
+		return
+	}
+	a := netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port)
+	p.remote.Store(&a)
+}
+
+// flushWrites writes the queue of the subscriber's remote address (its Sender's
+// goroutine, after each run of writes), so that a Sender's packets wait for a timer only
+// when the selected pair is unknown.
+func (p *Peer) flushWrites() {
+	if a := p.remote.Load(); a != nil {
+		p.engine.batch.flush(*a)
+	}
+}
