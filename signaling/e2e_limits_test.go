@@ -203,6 +203,53 @@ func TestLimitTrickles(t *testing.T) {
 	healthy.check(t)
 }
 
+// TestLimitMediaSwitches: a caller that toggles the media type faster than
+// limits.media_switches_per_minute beyond its burst gets 6001 "mediaSwitches"; the other
+// party got one onCallMediaTypeChanged per switch taken and no more, both sessions stay
+// up, and once the bucket refilled a switch goes through again.
+func TestLimitMediaSwitches(t *testing.T) {
+	const burst = 4
+	st, healthy := newLimitStack(t, "switch", func(c *signalingConfig) { c.Limits.MediaSwitchesPerMinute, c.Limits.MediaSwitchesBurst = 1, burst })
+	ctx := ctxT(t, 60*time.Second)
+	mallory, victim := st.login(t, "mallory"), st.login(t, "victim")
+	if _, err := mallory.Call(ctx, victim.UserID(), protocol.MediaTypeVideo, protocol.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallReceivedEvent](t, victim, protocol.EventCallReceived, nil)
+	accepted(t, mallory, victim)
+
+	media := []protocol.MediaType{protocol.MediaTypeAudio, protocol.MediaTypeVideo}
+	var limited error
+	taken := 0
+	for i := 0; i < 3*burst && limited == nil; i++ {
+		err := mallory.SwitchCallMediaType(ctx, media[i%2])
+		switch {
+		case protocol.ErrorCode(err) == protocol.CodeRateLimited:
+			limited = err
+		case err != nil:
+			t.Fatalf("switch %d: %v", i, err)
+		default:
+			taken++
+		}
+	}
+	if limited == nil || taken != burst {
+		t.Fatalf("%d switches taken before a refusal (%v), want the burst %d", taken, limited, burst)
+	}
+	wantRateLimited(t, limited, protocol.LimitMediaSwitches)
+	waitUntil(t, ctx, "the victim to get each switch taken", func() bool {
+		return victim.EventCount(protocol.EventCallMediaTypeChanged) == taken
+	})
+	st.clock.Advance(61 * time.Second)
+	must(t, mallory.SwitchCallMediaType(ctx, media[taken%2]))
+	waitUntil(t, ctx, "the switch after the refill", func() bool {
+		return victim.EventCount(protocol.EventCallMediaTypeChanged) == taken+1
+	})
+	if n := st.service.LimitStats().MediaSwitches; n != 1 {
+		t.Fatalf("%d switches counted as refused, want 1", n)
+	}
+	healthy.check(t)
+}
+
 // TestLimitFailedLogins: after limits.failed_logins_burst failed logins from one IP,
 // every login from it is refused with 6001 "failedLogins", a valid userSig included,
 // until a token refilled; sessions already logged in are unaffected and a call alongside

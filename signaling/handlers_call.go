@@ -175,6 +175,9 @@ func (sess *session) join(_ context.Context, p protocol.JoinParams) (protocol.Ca
 }
 
 func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCallMediaTypeParams) (protocol.Empty, error) {
+	if err := sess.checkMediaSwitchRate(); err != nil {
+		return protocol.Empty{}, err
+	}
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
 		if err := sess.inUsersCall(m, u, "switchCallMediaType"); err != nil {
 			return call.Output{}, err

@@ -34,18 +34,26 @@ type LimitsConfig struct {
 	// TricklesPerSecond and TricklesBurst bound the trickle requests per session.
 	TricklesPerSecond int `mapstructure:"trickles_per_second"`
 	TricklesBurst     int `mapstructure:"trickles_burst"`
+	// MediaSwitchesPerMinute and MediaSwitchesBurst bound switchCallMediaType per
+	// session: each switch is an event to every other member, so an unbounded toggle
+	// would flood them.
+	MediaSwitchesPerMinute int `mapstructure:"media_switches_per_minute"`
+	MediaSwitchesBurst     int `mapstructure:"media_switches_burst"`
 }
 
 // DefaultLimitsConfig returns the defaults: 10 failed logins a minute per IP (burst 20),
-// 60 invitees a minute per user (burst 64), 50 trickles a second per session (burst 100).
+// 60 invitees a minute per user (burst 64), 50 trickles a second per session (burst 100),
+// 30 media type switches a minute per session (burst 10).
 func DefaultLimitsConfig() LimitsConfig {
 	return LimitsConfig{
-		FailedLoginsPerMinute: 10,
-		FailedLoginsBurst:     20,
-		InvitationsPerMinute:  60,
-		InvitationsBurst:      64,
-		TricklesPerSecond:     50,
-		TricklesBurst:         100,
+		FailedLoginsPerMinute:  10,
+		FailedLoginsBurst:      20,
+		InvitationsPerMinute:   60,
+		InvitationsBurst:       64,
+		TricklesPerSecond:      50,
+		TricklesBurst:          100,
+		MediaSwitchesPerMinute: 30,
+		MediaSwitchesBurst:     10,
 	}
 }
 
@@ -63,6 +71,8 @@ func (c LimitsConfig) Validate() error {
 	check("invitations_burst", c.InvitationsBurst, protocol.MaxInvitees, 100_000)
 	check("trickles_per_second", c.TricklesPerSecond, 1, 100_000)
 	check("trickles_burst", c.TricklesBurst, 1, 100_000)
+	check("media_switches_per_minute", c.MediaSwitchesPerMinute, 1, 100_000)
+	check("media_switches_burst", c.MediaSwitchesBurst, 1, 100_000)
 	return errors.Join(errs...)
 }
 
@@ -72,7 +82,7 @@ type limiters struct {
 	failedLogins *keyedBuckets // by client IP
 	invitations  *keyedBuckets // by userId
 
-	refusedLogins, refusedInvitations, refusedTrickles atomic.Uint64
+	refusedLogins, refusedInvitations, refusedTrickles, refusedSwitches atomic.Uint64
 }
 
 func newLimiters(cfg LimitsConfig) *limiters {
@@ -86,8 +96,9 @@ func newLimiters(cfg LimitsConfig) *limiters {
 // LimitStats counts what the limits of the Service refused and how its connections
 // pushed back on pipelining clients (ops/metrics exposes them).
 type LimitStats struct {
-	// FailedLogins, Invitations, Trickles: requests refused with 6001, by limit.
-	FailedLogins, Invitations, Trickles uint64
+	// FailedLogins, Invitations, Trickles, MediaSwitches: requests refused with 6001, by
+	// limit.
+	FailedLogins, Invitations, Trickles, MediaSwitches uint64
 	ServerStats
 }
 
@@ -96,10 +107,11 @@ type LimitStats struct {
 func (s *Service) LimitStats() LimitStats {
 	l := s.limits
 	return LimitStats{
-		FailedLogins: l.refusedLogins.Load(),
-		Invitations:  l.refusedInvitations.Load(),
-		Trickles:     l.refusedTrickles.Load(),
-		ServerStats:  s.server.Stats(),
+		FailedLogins:  l.refusedLogins.Load(),
+		Invitations:   l.refusedInvitations.Load(),
+		Trickles:      l.refusedTrickles.Load(),
+		MediaSwitches: l.refusedSwitches.Load(),
+		ServerStats:   s.server.Stats(),
 	}
 }
 
@@ -140,14 +152,28 @@ func (sess *session) checkInvitations(n int) error {
 // checkTrickleRate takes a token from the session's trickle bucket.
 func (sess *session) checkTrickleRate() error {
 	l := sess.svc.limits
+	return sess.takeSessionToken(&sess.trickles, rate.Limit(l.cfg.TricklesPerSecond), l.cfg.TricklesBurst,
+		protocol.LimitTrickles, &l.refusedTrickles)
+}
+
+// checkMediaSwitchRate takes a token from the session's switchCallMediaType bucket.
+func (sess *session) checkMediaSwitchRate() error {
+	l := sess.svc.limits
+	return sess.takeSessionToken(&sess.switches, rate.Limit(float64(l.cfg.MediaSwitchesPerMinute)/60), l.cfg.MediaSwitchesBurst,
+		protocol.LimitMediaSwitches, &l.refusedSwitches)
+}
+
+// takeSessionToken takes a token from the session's bucket *b (made on first use, under
+// sess.mu) or counts the refusal and returns the 6001 error of limit.
+func (sess *session) takeSessionToken(b **rate.Limiter, r rate.Limit, burst int, limit string, refused *atomic.Uint64) error {
 	sess.mu.Lock()
-	if sess.trickles == nil {
-		sess.trickles = rate.NewLimiter(rate.Limit(l.cfg.TricklesPerSecond), l.cfg.TricklesBurst)
+	if *b == nil {
+		*b = rate.NewLimiter(r, burst)
 	}
-	b := sess.trickles
+	bucket := *b
 	sess.mu.Unlock()
-	if err := take(b, 1, sess.svc.now(), protocol.LimitTrickles); err != nil {
-		l.refusedTrickles.Add(1)
+	if err := take(bucket, 1, sess.svc.now(), limit); err != nil {
+		refused.Add(1)
 		return err
 	}
 	return nil

@@ -22,6 +22,8 @@ func TestLimitsConfigValidate(t *testing.T) {
 		{"burst below one full request", func(c *LimitsConfig) { c.InvitationsBurst = 31 }, "limits.invitations_burst: must be 32.."},
 		{"negative trickles", func(c *LimitsConfig) { c.TricklesPerSecond = -1 }, "limits.trickles_per_second"},
 		{"trickle burst too big", func(c *LimitsConfig) { c.TricklesBurst = 100_001 }, "limits.trickles_burst"},
+		{"zero media switches", func(c *LimitsConfig) { c.MediaSwitchesPerMinute = 0 }, "limits.media_switches_per_minute"},
+		{"media switch burst too big", func(c *LimitsConfig) { c.MediaSwitchesBurst = 100_001 }, "limits.media_switches_burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

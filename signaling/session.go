@@ -64,6 +64,7 @@ type session struct {
 	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
 
 	trickles *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
+	switches *rate.Limiter // limits.media_switches_per_minute, made on the first switchCallMediaType
 }
 
 // sentNote is one encoded notification kept for a resume.

@@ -171,6 +171,7 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		{"failed_logins", st.FailedLogins},
 		{"invitations", st.Invitations},
 		{"trickles", st.Trickles},
+		{"media_switches", st.MediaSwitches},
 		{"login_timeout", st.LoginTimeouts},
 		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
 	} {

@@ -7,9 +7,10 @@ import (
 
 // Names of the rate limits, in RateLimitData.Limit (PROTOCOL.md §7, Limits).
 const (
-	LimitFailedLogins = "failedLogins" // failed logins per client IP
-	LimitInvitations  = "invitations"  // invitees per user (call, groupCall, calls, inviteUser)
-	LimitTrickles     = "trickles"     // trickle requests per session
+	LimitFailedLogins  = "failedLogins"  // failed logins per client IP
+	LimitInvitations   = "invitations"   // invitees per user (call, groupCall, calls, inviteUser)
+	LimitTrickles      = "trickles"      // trickle requests per session
+	LimitMediaSwitches = "mediaSwitches" // switchCallMediaType requests per session
 )
 
 // RateLimitData is the Data of a CodeRateLimited error: which limit was hit and how long
