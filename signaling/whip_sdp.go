@@ -52,19 +52,32 @@ func roomPath(id protocol.RoomID) string {
 	return "s:" + url.PathEscape(id.Str)
 }
 
+// maxOfferSections bounds the m-sections of a WHIP or WHEP offer: one audio, one video
+// (simulcast layers are rids of the one video section) and room for a data channel.
+const maxOfferSections = 4
+
 // checkOffer parses an SDP offer and checks that it has at least one audio or video
-// section, each section with a mid (BUNDLE needs them) and one ICE username fragment for
-// all of them; it returns that ufrag.
+// section and at most one of each (every section would be a track the server sets up and
+// announces to the room), at most maxOfferSections in all, each section with a mid
+// (BUNDLE needs them) and one ICE username fragment for all of them; it returns that
+// ufrag.
 func checkOffer(body []byte) (ufrag string, err error) {
 	var desc sdp.SessionDescription
 	if err := desc.UnmarshalString(string(body)); err != nil {
 		return "", fmt.Errorf("not an SDP offer: %v", err)
 	}
+	if n := len(desc.MediaDescriptions); n > maxOfferSections {
+		return "", fmt.Errorf("SDP offer: %d m-sections, at most %d (one audio, one video)", n, maxOfferSections)
+	}
 	media := 0
+	kinds := map[string]int{}
 	for i, m := range desc.MediaDescriptions {
-		switch m.MediaName.Media {
+		switch kind := m.MediaName.Media; kind {
 		case "audio", "video":
 			media++
+			if kinds[kind]++; kinds[kind] > 1 {
+				return "", fmt.Errorf("SDP offer: m-section %d is a second %s section, at most one audio and one video", i, kind)
+			}
 		}
 		if _, ok := m.Attribute("mid"); !ok {
 			return "", fmt.Errorf("SDP offer: m-section %d has no a=mid", i)
