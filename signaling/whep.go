@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -33,6 +34,7 @@ func (w *WHIP) newSession(kind string, h grantHolder, offer, ufrag string) *whip
 	return &whipSession{
 		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, room: id.InApp(h.app),
 		offer: offer, ufrag: ufrag, etag: randomHex(8),
+		patches: rate.NewLimiter(rate.Limit(w.svc.limits.cfg.TricklesPerSecond), w.svc.limits.cfg.TricklesBurst),
 	}
 }
 

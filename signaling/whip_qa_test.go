@@ -58,3 +58,64 @@ func TestWHIPOfferSectionsBounded(t *testing.T) {
 	ctx := ctxT(t, 60*time.Second)
 	waitUntil(t, ctx, "the next publisher's session", func() bool { return pub.location != "" && w.Sessions() == 1 })
 }
+
+// TestWHIPRateLimits: WHIP has the WebSocket's rate limits. PATCHes of a session take
+// tokens of limits.trickles_* (a flood of trickles or ICE restarts gets 429 with
+// Retry-After; DELETE still works); POSTs without a valid grant take tokens of the
+// client IP's limits.failed_logins_* bucket, and once it is empty every POST from that
+// IP gets 429 — a valid grant too — as WebSocket logins do.
+func TestWHIPRateLimits(t *testing.T) {
+	st := newStack(t, func(c *signalingConfig) {
+		c.Limits.TricklesPerSecond, c.Limits.TricklesBurst = 1, 3
+		c.Limits.FailedLoginsPerMinute, c.Limits.FailedLoginsBurst = 1, 2
+	})
+	w, base := st.whipServer(t, signaling.DefaultWHIPConfig())
+	pub := publishWHIP(t, base, "700", grant(t, "obs", protocol.IntRoom(700), protocol.RoomRights{Publish: true}))
+	limited := false
+	for i := 0; i < 30 && !limited; i++ {
+		status, h, body := whipRequest(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", "a=end-of-candidates\r\n", nil)
+		switch status {
+		case http.StatusNoContent:
+		case http.StatusTooManyRequests:
+			if h.Get("Retry-After") == "" || !strings.Contains(body, "limits.trickles_per_second") {
+				t.Fatalf("429 without Retry-After or naming no limit: %v %q", h, body)
+			}
+			limited = true
+		default:
+			t.Fatalf("PATCH %d: %d %s", i, status, body)
+		}
+	}
+	if !limited {
+		t.Fatal("30 PATCHes in a row, none refused (limits.trickles_burst is 3)")
+	}
+	if st.service.LimitStats().Trickles == 0 {
+		t.Fatal("the refused PATCH is not counted")
+	}
+	if status, _, body := whipRequest(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusOK {
+		t.Fatalf("DELETE after the limit: %d %s", status, body)
+	}
+
+	valid := grant(t, "obs2", protocol.IntRoom(701), protocol.RoomRights{Publish: true})
+	pc := loopbackPeerConnection(t)
+	t.Cleanup(func() { _ = pc.Close() })
+	_, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	must(t, err)
+	offer := gatheredOffer(t, pc)
+	for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests} {
+		status, h, body := whipRequest(t, http.MethodPost, base+"/whip/701", "application/sdp", "forged."+strconv.Itoa(i)+".grant", offer, nil)
+		if status != want {
+			t.Fatalf("POST %d with a forged grant: %d %s, want %d", i, status, body, want)
+		}
+		if want == http.StatusTooManyRequests && h.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if status, _, body := whipRequest(t, http.MethodPost, base+"/whip/701", "application/sdp", valid, offer, nil); status != http.StatusTooManyRequests {
+		t.Fatalf("POST with a valid grant from the refused IP: %d %s, want 429", status, body)
+	}
+	if st.service.LimitStats().FailedLogins == 0 {
+		t.Fatal("the refused POSTs are not counted")
+	}
+	ctx := ctxT(t, 30*time.Second)
+	waitUntil(t, ctx, "no session", func() bool { return w.Sessions() == 0 })
+}
