@@ -14,7 +14,7 @@ import (
 
 // Parsers of what a WHIP/WHEP client sends besides its grant: the RoomId in the URL path,
 // the SDP offer (checked before pion sees it) and the trickle-ice-sdpfrag of a PATCH
-// (RFC 8840). Each has a fuzz target (whip_fuzz_test.go).
+// (RFC 8840). Each has a fuzz target (whip_parse_test.go; the headers' in whip_fuzz_test.go).
 
 // maxFragCandidates bounds the candidates of one PATCH (the media plane caps them per
 // PeerConnection too: rtc.max_remote_candidates).
