@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/parley-rtc/parley/room"
@@ -62,5 +63,56 @@ func TestStoppedRecordingsAreBounded(t *testing.T) {
 	}
 	if _, err := rec.Stop(running.ID); err != nil {
 		t.Fatalf("stop the running one: %v", err)
+	}
+}
+
+// TestFileRefusesOtherNames: File serves a stopped recording's manifest and the files it
+// lists, nothing else: no path out of the recording's directory, no other recording's
+// id, no running recording.
+func TestFileRefusesOtherNames(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Dir = dir
+	rec, err := New(cfg, room.NewManager(room.DefaultConfig(), nil, nil, nil), func() *net.UDPAddr { return nil }, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rec.Close() })
+	a, _ := room.NewIntID(1)
+	b, _ := room.NewIntID(2)
+	stopped, err := rec.Start(a.InApp(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rec.Stop(stopped.ID); err != nil {
+		t.Fatal(err)
+	}
+	running, err := rec.Start(b.InApp(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/secret", []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ id, name string }{
+		{stopped.ID, "../secret"},
+		{stopped.ID, "..%2fsecret"},
+		{stopped.ID, "/etc/passwd"},
+		{stopped.ID, "manifest.json/../../secret"},
+		{stopped.ID, ""},
+		{stopped.ID, "."},
+		{"../" + stopped.ID, ManifestFile},
+		{".", ManifestFile},
+		{"", ManifestFile},
+		{running.ID, ManifestFile},
+		{strings.ToUpper(stopped.ID), ManifestFile},
+	}
+	for _, tt := range tests {
+		if path, err := rec.File(tt.id, tt.name); !errors.Is(err, ErrUnknown) {
+			t.Errorf("File(%q, %q) = %q, %v; want ErrUnknown", tt.id, tt.name, path, err)
+		}
+	}
+	if path, err := rec.File(stopped.ID, ManifestFile); err != nil || path != dir+"/"+stopped.ID+"/"+ManifestFile {
+		t.Fatalf("the manifest: %q, %v", path, err)
 	}
 }
