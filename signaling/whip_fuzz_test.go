@@ -49,7 +49,9 @@ func FuzzVerifyGrantAlone(f *testing.F) {
 		jwt.MapClaims{"typ": "room", "sub": "alice", "app": testApp + 1, "room": 123, "rights": []string{"publish"}, "exp": testNow.Add(time.Hour).Unix()})
 	roomString := signClaims(f, jwt.SigningMethodHS256, []byte(testSecret),
 		jwt.MapClaims{"typ": "room", "sub": "alice", "app": testApp, "room": "s:123", "rights": []string{"publish"}, "exp": testNow.Add(time.Hour).Unix()})
-	for _, s := range []string{valid, validStr, userSig, none, otherApp, roomString, valid[:len(valid)/2], valid + "x", "", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."} {
+	badSub := signClaims(f, jwt.SigningMethodHS256, []byte(testSecret),
+		jwt.MapClaims{"typ": "room", "sub": "../x", "app": testApp, "room": 123, "rights": []string{"publish"}, "exp": testNow.Add(time.Hour).Unix()})
+	for _, s := range []string{valid, validStr, userSig, none, otherApp, roomString, badSub, valid[:len(valid)/2], valid + "x", "", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, grant string) {
@@ -67,7 +69,7 @@ func FuzzVerifyGrantAlone(f *testing.F) {
 		if grant != valid && grant != validStr && grant != roomString {
 			t.Fatalf("accepted %q as %+v", grant, h)
 		}
-		if h.app != testApp || h.userID != "alice" || !protocol.ValidRoomID(h.room) || h.rights.IsZero() {
+		if h.app != testApp || h.userID != "alice" || !protocol.ValidUserID(h.userID) || !protocol.ValidRoomID(h.room) || h.rights.IsZero() {
 			t.Fatalf("accepted %q as %+v", grant, h)
 		}
 	})

@@ -1,12 +1,14 @@
 package signaling_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/signaling"
@@ -118,4 +120,40 @@ func TestWHIPRateLimits(t *testing.T) {
 	}
 	ctx := ctxT(t, 30*time.Second)
 	waitUntil(t, ctx, "no session", func() bool { return w.Sessions() == 0 })
+}
+
+// TestWHIPGrantSubjectMustBeUserID: a WHIP or WHEP grant is the only thing that names the
+// user (there is no login), so its sub must be a userId ([A-Za-z0-9_-]{1,64}) like any
+// login's, even when the app's server signed it: else the publisher would join the room
+// under a name no SDK user can have (told to everyone in onUserJoin, written into the
+// recording's file names, the TURN username). Such a grant gets 401.
+func TestWHIPGrantSubjectMustBeUserID(t *testing.T) {
+	st := newStack(t)
+	w, base := st.whipServer(t, signaling.DefaultWHIPConfig())
+	pc, _, _ := newWHIPPeer(t)
+	t.Cleanup(func() { _ = pc.Close() })
+	offer := gatheredOffer(t, pc)
+	signed := func(sub string) string {
+		room, _ := json.Marshal(800)
+		g, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"typ": "room", "sub": sub, "app": signaling.DevSDKAppID, "room": json.RawMessage(room),
+			"rights": []string{"publish", "subscribe"}, "exp": time.Now().Add(time.Hour).Unix(),
+		}).SignedString([]byte(signaling.DevSecret))
+		must(t, err)
+		return g
+	}
+	for _, sub := range []string{"../../recordings/x", "", "a b", "obs\"", strings.Repeat("a", 65), "é"} {
+		for _, path := range []string{"/whip/800", "/whep/800/obs"} {
+			status, _, body := whipRequest(t, http.MethodPost, base+path, "application/sdp", signed(sub), offer, nil)
+			if status != http.StatusUnauthorized || !strings.Contains(body, "userId") {
+				t.Fatalf("POST %s with a grant for sub %q: %d %.200q, want 401 naming the userId", path, sub, status, body)
+			}
+		}
+	}
+	if n := w.Sessions(); n != 0 {
+		t.Fatalf("%d sessions", n)
+	}
+	if status, _, body := whipRequest(t, http.MethodPost, base+"/whip/800", "application/sdp", signed("obs"), offer, nil); status != http.StatusCreated {
+		t.Fatalf("the same grant for sub \"obs\": %d %s", status, body)
+	}
 }
