@@ -116,3 +116,17 @@ func TestFileRefusesOtherNames(t *testing.T) {
 		t.Fatalf("the manifest: %q, %v", path, err)
 	}
 }
+
+// TestTrackFileNameStaysInTheDirectory: a track's file is named after its user; a userId
+// that is not one ([A-Za-z0-9_-]{1,64}) is refused, so no name leaves the recording's
+// directory whatever reaches the recorder.
+func TestTrackFileNameStaysInTheDirectory(t *testing.T) {
+	for _, user := range []string{"../../x", "a/b", "", ".", "..", "a\\b", strings.Repeat("a", 65)} {
+		if name, err := trackFileName(user, "video", 1, "ivf"); err == nil {
+			t.Errorf("user %q: file %q", user, name)
+		}
+	}
+	if name, err := trackFileName("alice_1", "audio", 2, "ogg"); err != nil || name != "alice_1-audio-2.ogg" {
+		t.Fatalf("alice_1: %q, %v", name, err)
+	}
+}
