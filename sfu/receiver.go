@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,7 @@ type Receiver struct {
 
 	mu      sync.Mutex // guards closed, onClose and DownTrack list changes
 	closed  bool
-	onClose []func()
+	onClose []*func() // by pointer, so that the cancel function OnClose returns finds its own
 	wg      sync.WaitGroup
 
 	// Read goroutine.
@@ -91,16 +92,34 @@ func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
 func (r *Receiver) Codec() webrtc.RTPCodecParameters { return r.codec }
 
 // OnClose registers f to run once when the published track ends; immediately when it
-// already has.
-func (r *Receiver) OnClose(f func()) {
+// already has. The returned cancel unregisters f (a no-op once f ran or was cancelled):
+// whoever registers for less time than the track lives (a WHEP viewer) cancels when it
+// goes, so a long-lived track holds no functions of its past viewers.
+func (r *Receiver) OnClose(f func()) (cancel func()) {
 	r.mu.Lock()
 	if !r.closed {
-		r.onClose = append(r.onClose, f)
+		hook := &f
+		r.onClose = append(r.onClose, hook)
 		r.mu.Unlock()
-		return
+		return func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if i := slices.Index(r.onClose, hook); i >= 0 {
+				r.onClose = slices.Delete(r.onClose, i, i+1)
+			}
+		}
 	}
 	r.mu.Unlock()
 	f()
+	return func() {}
+}
+
+// CloseHooks is the number of OnClose functions waiting for the track's end (what a
+// track holds for others; tests check that viewers leave none behind).
+func (r *Receiver) CloseHooks() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.onClose)
 }
 
 // Close ends the published track: it stops reading, removes every DownTrack from its
@@ -142,7 +161,7 @@ func (r *Receiver) finish() {
 		}
 	}
 	for _, f := range callbacks {
-		f()
+		(*f)()
 	}
 }
 

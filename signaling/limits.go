@@ -117,14 +117,7 @@ func (s *Service) LimitStats() LimitStats {
 
 // checkLoginRate refuses a login from a client IP whose failed-login bucket is empty.
 func (sess *session) checkLoginRate(now time.Time) error {
-	l := sess.svc.limits
-	b := l.failedLogins.get(sess.clientKey(), now, false)
-	if b == nil {
-		return nil
-	}
-	if tokens := b.TokensAt(now); tokens < 1 {
-		l.refusedLogins.Add(1)
-		wait := time.Duration((1 - tokens) / float64(b.Limit()) * float64(time.Second))
+	if wait, ok := sess.svc.limits.checkFailedLogins(sess.clientKey(), now); !ok {
 		return protocol.RateLimited(protocol.LimitFailedLogins, wait)
 	}
 	return nil
@@ -179,6 +172,21 @@ func (sess *session) takeSessionToken(b **rate.Limiter, r rate.Limit, burst int,
 	return nil
 }
 
+// checkFailedLogins refuses a client (key: clientKeyOf) whose failed-login bucket is
+// empty, with the wait until a token refills (WHIP and WHEP POSTs; checkLoginRate is the
+// WebSocket login's).
+func (l *limiters) checkFailedLogins(key string, now time.Time) (time.Duration, bool) {
+	b := l.failedLogins.get(key, now, false)
+	if b == nil {
+		return 0, true
+	}
+	if tokens := b.TokensAt(now); tokens < 1 {
+		l.refusedLogins.Add(1)
+		return time.Duration((1 - tokens) / float64(b.Limit()) * float64(time.Second)), false
+	}
+	return 0, true
+}
+
 // take takes n tokens from b at now, or none and returns the 6001 error of limit.
 func take(b *rate.Limiter, n int, now time.Time, limit string) error {
 	r := b.ReserveN(now, n)
@@ -201,9 +209,15 @@ func (sess *session) clientKey() string {
 	if conn == nil {
 		return ""
 	}
-	ap, err := netip.ParseAddrPort(conn.RemoteAddr())
+	return clientKeyOf(conn.RemoteAddr())
+}
+
+// clientKeyOf is the bucket key of a client at remote ("ip:port"): the IP, or its /64
+// for IPv6.
+func clientKeyOf(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
-		return conn.RemoteAddr()
+		return remote
 	}
 	addr := ap.Addr().Unmap()
 	if addr.Is6() {

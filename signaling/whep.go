@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -32,6 +34,7 @@ func (w *WHIP) newSession(kind string, h grantHolder, offer, ufrag string) *whip
 	return &whipSession{
 		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, room: id.InApp(h.app),
 		offer: offer, ufrag: ufrag, etag: randomHex(8),
+		patches: rate.NewLimiter(rate.Limit(w.svc.limits.cfg.TricklesPerSecond), w.svc.limits.cfg.TricklesBurst),
 	}
 }
 
@@ -96,22 +99,42 @@ func (w *WHIP) startViewer(ctx context.Context, h grantHolder, publisher string,
 	var live atomic.Int32
 	live.Store(int32(len(tracks)))
 	for _, t := range tracks {
-		t.OnClose(func() {
+		m.unhook(t.OnClose(func() {
 			if live.Add(-1) == 0 {
 				w.async(func() { w.end(ws, "the publisher's tracks ended") })
 			}
-		})
+		}))
 	}
 	ws.armConnectTimer()
 	w.log.Info("whep session started", "session", ws.id, "user", h.userID, "publisher", publisher, "room", ws.room.String())
 	return ws, answer, 0, nil
 }
 
-// viewerMedia is a WHEP viewer's PeerConnection and the tracks it carries.
+// viewerMedia is a WHEP viewer's PeerConnection and the tracks it carries. The
+// publisher's tracks outlive many viewers: close cancels the viewer's OnClose functions
+// on them, which would otherwise keep every past session (and its offer) in memory for as
+// long as the publisher publishes.
 type viewerMedia struct {
 	peer   *sfu.Peer
 	tracks []*sfu.Receiver
 	size   [2]int // wanted picture size of the video (?layer=)
+
+	mu      sync.Mutex
+	closed  bool
+	cancels []func() // of the OnClose functions on tracks
+}
+
+// unhook keeps cancel to run at close (at once when the viewer closed already).
+func (m *viewerMedia) unhook(cancel func()) {
+	m.mu.Lock()
+	closed := m.closed
+	if !closed {
+		m.cancels = append(m.cancels, cancel)
+	}
+	m.mu.Unlock()
+	if closed {
+		cancel()
+	}
 }
 
 func (m *viewerMedia) answer(ctx context.Context, offer string) (string, int, error) {
@@ -135,7 +158,17 @@ func (m *viewerMedia) addCandidate(c webrtc.ICECandidateInit) error {
 	return m.peer.AddICECandidate(c)
 }
 
-func (m *viewerMedia) close() error { return m.peer.Close() }
+func (m *viewerMedia) close() error {
+	m.mu.Lock()
+	m.closed = true
+	cancels := m.cancels
+	m.cancels = nil
+	m.mu.Unlock()
+	for _, cancel := range cancels {
+		cancel()
+	}
+	return m.peer.Close()
+}
 
 var _ sessionMedia = (*viewerMedia)(nil)
 var _ sessionMedia = publisherMedia{}

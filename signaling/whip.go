@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -176,7 +177,7 @@ func (w *WHIP) readOffer(rw http.ResponseWriter, r *http.Request, wire protocol.
 	}
 	holder, status, err := w.authorize(r, wire, publish)
 	if err != nil {
-		httpError(rw, status, err.Error())
+		httpErr(rw, status, err)
 		return grantHolder{}, "", "", false
 	}
 	body, err := readBody(rw, r, w.cfg.MaxBodyBytes)
@@ -209,12 +210,28 @@ func (w *WHIP) created(rw http.ResponseWriter, ws *whipSession, answer string) {
 
 // authorize checks the bearer room grant: 401 without a valid one, 403 when it is for
 // another room or lacks the right needed (publish for WHIP, subscribe for WHEP), 503
-// while the server drains.
+// while the server drains. A request without a valid grant takes a token of its client
+// IP's failed-login bucket (limits.failed_logins_per_minute, as a WebSocket login whose
+// userSig fails); an IP whose bucket is empty gets 429 until a token refills.
 func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID, publish bool) (grantHolder, int, error) {
+	key, now := clientKeyOf(r.RemoteAddr), w.svc.now()
+	if wait, ok := w.svc.limits.checkFailedLogins(key, now); !ok {
+		return grantHolder{}, http.StatusTooManyRequests, &retryAfterError{wait,
+			errors.New("too many requests without a valid room grant from this address (limits.failed_logins_per_minute)")}
+	}
+	h, status, err := w.checkGrant(r, wire, publish, now)
+	if status == http.StatusUnauthorized {
+		w.svc.limits.failedLogins.get(key, now, true).AllowN(now, 1)
+	}
+	return h, status, err
+}
+
+// checkGrant is authorize without the rate limit.
+func (w *WHIP) checkGrant(r *http.Request, wire protocol.RoomID, publish bool, now time.Time) (grantHolder, int, error) {
 	grant, err := bearerGrant(r)
 	if err == nil {
 		var h grantHolder
-		if h, err = w.svc.verifier.verifyGrantAlone(grant, w.svc.now()); err == nil {
+		if h, err = w.svc.verifier.verifyGrantAlone(grant, now); err == nil {
 			want, _ := roomIDFromWire(wire)
 			got, _ := roomIDFromWire(h.room)
 			switch {
@@ -332,6 +349,10 @@ func (w *WHIP) patch(rw http.ResponseWriter, r *http.Request) {
 	if ws == nil {
 		return
 	}
+	if err := ws.checkPatchRate(); err != nil {
+		httpErr(rw, http.StatusTooManyRequests, err)
+		return
+	}
 	if !hasMediaType(r, mimeSDPFrag) {
 		httpError(rw, http.StatusUnsupportedMediaType, "the body must be "+mimeSDPFrag)
 		return
@@ -382,6 +403,25 @@ func httpError(rw http.ResponseWriter, status int, msg string) {
 		rw.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
 	}
 	http.Error(rw, msg, status)
+}
+
+// retryAfterError is a 429's error with the wait its Retry-After header says.
+type retryAfterError struct {
+	wait time.Duration
+	err  error
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// httpErr writes err as httpError does, with Retry-After (whole seconds, at least 1)
+// when err says how long to wait.
+func httpErr(rw http.ResponseWriter, status int, err error) {
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		rw.Header().Set("Retry-After", strconv.Itoa(int(max(1, (ra.wait+time.Second-1)/time.Second))))
+	}
+	httpError(rw, status, err.Error())
 }
 
 // quoteETag is an ETag header value (a strong validator).

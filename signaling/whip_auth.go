@@ -35,8 +35,9 @@ type grantHolder struct {
 
 // verifyGrantAlone checks a room grant that comes without a login (WHIP, WHEP): the app,
 // user and room it names are read from it unverified, then VerifyRoomGrant checks it
-// against exactly those (signature with that app's secret, typ, expiry, rights). The
-// caller compares the room with the one it serves.
+// against exactly those (signature with that app's secret, typ, expiry, rights). The user
+// must be a valid userId, as a login's. The caller compares the room with the one it
+// serves.
 func (v *Verifier) verifyGrantAlone(grant string, now time.Time) (grantHolder, error) {
 	if len(grant) > protocol.MaxRoomGrantBytes {
 		return grantHolder{}, fmt.Errorf("room grant longer than %d bytes: %w", protocol.MaxRoomGrantBytes, ErrRoomGrantInvalid)
@@ -44,6 +45,12 @@ func (v *Verifier) verifyGrantAlone(grant string, now time.Time) (grantHolder, e
 	var claims roomGrantClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(grant, &claims); err != nil {
 		return grantHolder{}, fmt.Errorf("room grant: %v: %w", err, ErrRoomGrantInvalid)
+	}
+	// No login checked the user: the grant's sub is the userId, held to a login's rule
+	// (it names the publisher to the room, in recordings' file names, in TURN usernames).
+	if !protocol.ValidUserID(claims.Subject) {
+		return grantHolder{}, fmt.Errorf("room grant: sub %.70q is not a userId ([A-Za-z0-9_-]{1,%d}): %w",
+			claims.Subject, protocol.MaxUserIDLength, ErrRoomGrantInvalid)
 	}
 	room, err := grantRoom(claims.Room)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -209,6 +211,7 @@ func FuzzCheckOffer(f *testing.F) {
 	f.Add([]byte("v=0\r\n"))
 	f.Add([]byte("v= o= 0 0 IN IP4 \ns=0\nt=0\nm=audio 0 UDP 0\na=mid:00\na=ice-ufrag\n")) // an empty ufrag
 	f.Add([]byte(strings.ReplaceAll(whipOffer, "\r\n", "\n")))
+	f.Add([]byte(whipOffer + whipOffer[strings.Index(whipOffer, "m="):])) // its sections twice
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ufrag, err := checkOffer(body)
 		if err == nil && ufrag == "" {
@@ -217,6 +220,10 @@ func FuzzCheckOffer(f *testing.F) {
 		if err == nil {
 			if _, err := answerFrag(string(body)); err != nil {
 				t.Fatalf("an accepted offer does not render as a fragment: %v", err)
+			}
+			var desc sdp.SessionDescription
+			if desc.UnmarshalString(string(body)) != nil || len(desc.MediaDescriptions) > maxOfferSections {
+				t.Fatalf("accepted an offer of more than %d sections", maxOfferSections)
 			}
 		}
 	})

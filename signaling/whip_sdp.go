@@ -14,7 +14,7 @@ import (
 
 // Parsers of what a WHIP/WHEP client sends besides its grant: the RoomId in the URL path,
 // the SDP offer (checked before pion sees it) and the trickle-ice-sdpfrag of a PATCH
-// (RFC 8840). Each has a fuzz target (whip_fuzz_test.go).
+// (RFC 8840). Each has a fuzz target (whip_parse_test.go; the headers' in whip_fuzz_test.go).
 
 // maxFragCandidates bounds the candidates of one PATCH (the media plane caps them per
 // PeerConnection too: rtc.max_remote_candidates).
@@ -52,19 +52,32 @@ func roomPath(id protocol.RoomID) string {
 	return "s:" + url.PathEscape(id.Str)
 }
 
+// maxOfferSections bounds the m-sections of a WHIP or WHEP offer: one audio, one video
+// (simulcast layers are rids of the one video section) and room for a data channel.
+const maxOfferSections = 4
+
 // checkOffer parses an SDP offer and checks that it has at least one audio or video
-// section, each section with a mid (BUNDLE needs them) and one ICE username fragment for
-// all of them; it returns that ufrag.
+// section and at most one of each (every section would be a track the server sets up and
+// announces to the room), at most maxOfferSections in all, each section with a mid
+// (BUNDLE needs them) and one ICE username fragment for all of them; it returns that
+// ufrag.
 func checkOffer(body []byte) (ufrag string, err error) {
 	var desc sdp.SessionDescription
 	if err := desc.UnmarshalString(string(body)); err != nil {
 		return "", fmt.Errorf("not an SDP offer: %v", err)
 	}
+	if n := len(desc.MediaDescriptions); n > maxOfferSections {
+		return "", fmt.Errorf("SDP offer: %d m-sections, at most %d (one audio, one video)", n, maxOfferSections)
+	}
 	media := 0
+	kinds := map[string]int{}
 	for i, m := range desc.MediaDescriptions {
-		switch m.MediaName.Media {
+		switch kind := m.MediaName.Media; kind {
 		case "audio", "video":
 			media++
+			if kinds[kind]++; kinds[kind] > 1 {
+				return "", fmt.Errorf("SDP offer: m-section %d is a second %s section, at most one audio and one video", i, kind)
+			}
 		}
 		if _, ok := m.Attribute("mid"); !ok {
 			return "", fmt.Errorf("SDP offer: m-section %d has no a=mid", i)

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
 // whipSession is one WHIP publisher or WHEP viewer: its media (a room participant, or a
@@ -30,6 +32,7 @@ type whipSession struct {
 	presence *session // WHIP: the publisher's stand-in in the room events
 
 	patching sync.Mutex
+	patches  *rate.Limiter // limits.trickles_per_second and trickles_burst: PATCHes of the session
 
 	mu        sync.Mutex
 	media     sessionMedia // nil until set up
@@ -132,6 +135,20 @@ func (ws *whipSession) patch(ctx context.Context, frag sdpFrag, ifMatch string) 
 		}
 	}
 	return answer, etag, 0, nil
+}
+
+// checkPatchRate takes a token of the session's PATCH bucket (the WebSocket trickle
+// limit: a PATCH is a trickle or an ICE restart), or refuses with the wait.
+func (ws *whipSession) checkPatchRate() error {
+	err := take(ws.patches, 1, ws.w.svc.now(), protocol.LimitTrickles)
+	var limited *protocol.Error
+	if !errors.As(err, &limited) {
+		return err
+	}
+	ws.w.svc.limits.refusedTrickles.Add(1)
+	d, _ := limited.RateLimit()
+	return &retryAfterError{time.Duration(d.RetryAfterMs) * time.Millisecond,
+		errors.New("too many PATCHes of this session (limits.trickles_per_second)")}
 }
 
 // currentETag is the ETag of the session's ICE session.

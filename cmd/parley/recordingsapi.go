@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -52,18 +54,30 @@ type startRequest struct {
 	RoomID   protocol.RoomID `json:"roomId"`
 }
 
-func (a *recordingsAPI) start(w http.ResponseWriter, r *http.Request) {
+// maxStartBody bounds the body of POST /api/v1/recordings.
+const maxStartBody = 4096
+
+// parseStartRequest reads the room a start request names (a fuzz target:
+// recordingsapi_test.go).
+func parseStartRequest(body io.Reader) (room.ID, error) {
 	var req startRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "body: "+err.Error())
-		return
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
+		return room.ID{}, fmt.Errorf("body: %v", err)
 	}
 	id, err := room.ParseID(req.RoomID.Int, req.RoomID.Str)
 	if err != nil || req.SDKAppID <= 0 {
-		writeJSONError(w, http.StatusBadRequest, "sdkAppId and a valid roomId are needed")
+		return room.ID{}, errors.New("sdkAppId and a valid roomId are needed")
+	}
+	return id.InApp(req.SDKAppID), nil
+}
+
+func (a *recordingsAPI) start(w http.ResponseWriter, r *http.Request) {
+	id, err := parseStartRequest(http.MaxBytesReader(w, r.Body, maxStartBody))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	info, err := a.rec.Start(id.InApp(req.SDKAppID))
+	info, err := a.rec.Start(id)
 	switch {
 	case errors.Is(err, recording.ErrDisabled):
 		writeJSONError(w, http.StatusNotFound, err.Error())

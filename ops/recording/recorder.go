@@ -47,6 +47,12 @@ type Info struct {
 // ManifestFile is the name of a stopped recording's manifest.
 const ManifestFile = "manifest.json"
 
+// MaxStoppedKept is how many stopped recordings the Recorder remembers (List, File): with
+// recording.calls every call makes one, so a table of all of them would grow for as long
+// as the process runs. Older ones leave the table (their directories stay in
+// recording.dir; the API answers 404 for them).
+const MaxStoppedKept = 1000
+
 // Recorder records rooms on request (Start, Stop) and hears of their new tracks as a
 // room.Listener (TrackPublished, RoomClosed: a closed room's recording stops).
 type Recorder struct {
@@ -58,8 +64,9 @@ type Recorder struct {
 	log        *slog.Logger
 
 	mu     sync.Mutex
-	recs   map[string]*recording // every recording of this process, by id
+	recs   map[string]*recording // the running and the last MaxStoppedKept stopped recordings, by id
 	active map[room.ID]*recording
+	done   []string // ids of the stopped recordings in recs, oldest first
 	closed bool
 	wg     sync.WaitGroup // attach and stop goroutines started by room events and call hooks
 
@@ -354,12 +361,25 @@ func (r *Recorder) Stop(recID string) (Info, error) {
 	rec.mu.Lock()
 	rec.final = info
 	rec.mu.Unlock()
+	r.forgetOld(rec.id)
 	r.log.Info("recording stopped", "recording", rec.id, "room", rec.room.String(), "tracks", len(info.Tracks))
 	r.onFinished(info)
 	if err != nil {
 		return info, fmt.Errorf("write manifest: %w", err)
 	}
 	return info, nil
+}
+
+// forgetOld notes the recording recID stopped and drops the oldest stopped recordings
+// beyond MaxStoppedKept from the table.
+func (r *Recorder) forgetOld(recID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done = append(r.done, recID)
+	for len(r.done) > MaxStoppedKept {
+		delete(r.recs, r.done[0])
+		r.done = slices.Delete(r.done, 0, 1)
+	}
 }
 
 // info is the recording's identity (no tracks).
@@ -371,8 +391,8 @@ func (rec *recording) info() Info {
 	return Info{ID: rec.id, SDKAppID: rec.room.App(), RoomID: wire, StartedAt: rec.started.UnixMilli()}
 }
 
-// List returns every recording of this process, oldest first: running ones without
-// tracks, stopped ones with their manifest.
+// List returns the recordings of this process, oldest first: running ones without
+// tracks, the last MaxStoppedKept stopped ones with their manifest.
 func (r *Recorder) List() []Info {
 	r.mu.Lock()
 	recs := make([]*recording, 0, len(r.recs))

@@ -17,6 +17,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/h264writer"
 	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
+
+	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
 // ErrCodecNotRecorded: a track whose codec has no file format here.
@@ -58,6 +60,16 @@ type trackRecorder struct {
 	writeErr         error
 }
 
+// trackFileName is the name of the n-th file of userID's tracks of kind: userID is a
+// valid userId (the signaling layer checks it; a name that could leave the recording's
+// directory is refused here too).
+func trackFileName(userID, kind string, n int, ext string) (string, error) {
+	if !protocol.ValidUserID(userID) {
+		return "", fmt.Errorf("record a track of %.70q: not a userId", userID)
+	}
+	return fmt.Sprintf("%s-%s-%d.%s", userID, kind, n, ext), nil
+}
+
 // newTrackRecorder creates the file for track of userID in dir.
 func newTrackRecorder(dir, userID string, n int, track *webrtc.TrackRemote, queue int, started time.Time) (*trackRecorder, error) {
 	codec := track.Codec()
@@ -73,7 +85,10 @@ func newTrackRecorder(dir, userID string, n int, track *webrtc.TrackRemote, queu
 	default:
 		return nil, fmt.Errorf("%s of %q: %w", codec.MimeType, userID, ErrCodecNotRecorded)
 	}
-	name := fmt.Sprintf("%s-%s-%d.%s", userID, track.Kind(), n, ext)
+	name, err := trackFileName(userID, track.Kind().String(), n, ext)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
 		return nil, fmt.Errorf("record %s: %w", name, err)
