@@ -2,6 +2,9 @@ package signaling_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,4 +184,40 @@ func TestSlowProfileStoreDelaysNobodyElse(t *testing.T) {
 	if p, _ := g.MemoryProfiles.Load(ctx, protocolDevApp, "slow"); p.Nickname != "Slow" {
 		t.Fatalf("stored %+v after setSelfInfo answered", p)
 	}
+}
+
+// BenchmarkMemoryProfilesHeap reports the heap one stored user takes in MemoryProfiles
+// (docs/decisions.md D54): a typical profile, and the largest one the protocol allows
+// (64-byte userId, 500-byte nickname, 2048-byte avatar).
+func BenchmarkMemoryProfilesHeap(b *testing.B) {
+	const users = 100_000
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, nick, avatar string
+		idPad              int
+	}{
+		{"typical", "Alice Example", "https://img.example.com/avatars/0123456789abcdef.png", 0},
+		{"largest", strings.Repeat("n", protocol.MaxNicknameBytes), "https://" + strings.Repeat("a", protocol.MaxAvatarBytes-8), protocol.MaxUserIDLength - 7},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				before := heapInUse()
+				m := signaling.NewMemoryProfiles(users)
+				for i := range users {
+					id := fmt.Sprintf("u%06d", i) + strings.Repeat("x", c.idPad)
+					_ = m.SaveProfile(ctx, protocolDevApp, id, strings.Clone(c.nick), strings.Clone(c.avatar))
+					_ = m.SaveMultiDevice(ctx, protocolDevApp, id, true)
+				}
+				b.ReportMetric(float64(heapInUse()-before)/users, "B/user")
+				runtime.KeepAlive(m)
+			}
+		})
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
