@@ -112,6 +112,26 @@ func profileOutlivesLastSession(t *testing.T, st *stack, between func()) {
 	waitFor(t, bob, protocol.EventCallCancelled, func(e protocol.CallCancelledEvent) bool { return e.CallID == started.CallID })
 }
 
+// TestClusterProfileWriteFailureKeepsTheChange (D55): with Redis stopped, setSelfInfo of a
+// user on the owner still answers, and the owner's next invitation carries the new
+// nickname (the write failed; the memory holds it).
+func TestClusterProfileWriteFailureKeepsTheChange(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "w", "alice", "bob", "carol", "dave", "erin", "frank") // n1, n2, n0, n1, n2, n0
+	carol, frank := us[2], us[5]                                             // on the owner
+	must(t, carol.SetSelfInfo(ctx, "Carol", ""))
+	st.redis.Stop()
+	waitUntil(t, ctx, "the owner sees Redis gone", func() bool { return st.cl.Ready(ctx) != nil })
+	must(t, carol.SetSelfInfo(ctx, "Carol B", "https://img.example/carol.png"))
+	started, err := carol.Call(ctx, frank.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	must(t, err)
+	got := waitFor(t, frank, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == started.CallID })
+	if got.CallerNickname != "Carol B" || got.CallerAvatar != "https://img.example/carol.png" {
+		t.Fatalf("onCallReceived caller %q %q during the outage, want the profile set during it", got.CallerNickname, got.CallerAvatar)
+	}
+}
+
 // gatedProfiles is a ProfileStore whose reads and writes for one user wait until the test
 // opens the gate (ignoring their context: a Redis that hangs).
 type gatedProfiles struct {
