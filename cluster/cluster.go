@@ -17,7 +17,8 @@ import (
 // refuses new cross-node work (D53).
 var ErrUnavailable = errors.New("cluster: Redis unavailable")
 
-// Redis keys (docs/architecture.md, "Cluster"). Every key starts with "parley:".
+// Redis keys (docs/architecture.md, "Cluster"; keyProfile in profile.go). Every key starts
+// with "parley:".
 const (
 	keyNodes      = "parley:nodes"  // set of node ids that registered (pruned when their key expired)
 	keyNodePrefix = "parley:node:"  // + id: the node's registration (JSON Node), TTL NodeTTL

@@ -28,6 +28,8 @@ func TestConfigValidate(t *testing.T) {
 		{"long region", func(c *Config) { c.Region = strings.Repeat("r", 65) }, "cluster.region"},
 		{"fast heartbeat", func(c *Config) { c.Heartbeat = time.Millisecond }, "cluster.heartbeat"},
 		{"short ttl", func(c *Config) { c.NodeTTL = c.Heartbeat }, "cluster.node_ttl"},
+		{"no profile expiry", func(c *Config) { c.ProfileTTL = 0 }, ""},
+		{"tiny profile ttl", func(c *Config) { c.ProfileTTL = time.Millisecond }, "cluster.profile_ttl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,11 +26,18 @@ type Config struct {
 	// NodeTTL is how long a registration and a lease live without renewal: a node that
 	// stops heart-beating is dead (and its tenants free) NodeTTL after its last beat.
 	NodeTTL time.Duration `mapstructure:"node_ttl"`
+	// ProfileTTL is how long a user's stored profile (nickname, avatar, multi-device
+	// flag) lives in Redis after the user last logged in or changed it; 0 keeps it forever.
+	ProfileTTL time.Duration `mapstructure:"profile_ttl"`
 }
 
-// DefaultConfig is a single node (no Redis), 1 s heartbeats, 3 s TTL.
+// DefaultProfileTTL is the default cluster.profile_ttl: 30 days.
+const DefaultProfileTTL = 30 * 24 * time.Hour
+
+// DefaultConfig is a single node (no Redis), 1 s heartbeats, 3 s TTL, profiles kept 30
+// days after their user's last login or change.
 func DefaultConfig() Config {
-	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second}
+	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second, ProfileTTL: DefaultProfileTTL}
 }
 
 // Enabled reports whether a Redis URL is configured.
@@ -57,6 +64,9 @@ func (c Config) Validate() error {
 	}
 	if c.NodeTTL < 2*c.Heartbeat {
 		errs = append(errs, fmt.Errorf("cluster.node_ttl %v: at least twice cluster.heartbeat (%v)", c.NodeTTL, c.Heartbeat))
+	}
+	if c.ProfileTTL != 0 && c.ProfileTTL < time.Second {
+		errs = append(errs, fmt.Errorf("cluster.profile_ttl %v: 0 (no expiry) or at least 1s", c.ProfileTTL))
 	}
 	return errors.Join(errs...)
 }

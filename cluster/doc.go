@@ -1,8 +1,9 @@
 // Package cluster joins Parley nodes through Redis (docs/architecture.md, "Cluster";
 // docs/decisions.md D50–D53): the node registry (each node's signaling URL, media address,
 // region, load and draining flag under a key with a TTL that a heartbeat renews), the
-// tenant ownership leases (which node runs an app's call machine and rooms) and each
-// node's inbox (a Redis Stream other nodes append messages to, read in order).
+// tenant ownership leases (which node runs an app's call machine and rooms), each
+// node's inbox (a Redis Stream other nodes append messages to, read in order) and the
+// users' profile hashes (profile.go: read and written by the caller's goroutine).
 //
 // It knows nothing of signaling: package signaling imports it, never the other way.
 //

@@ -87,6 +87,8 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"unknown limits key", "limits:\n  trickles: 5\n", ErrUnknownKey, `"limits.trickles"`},
 		{"bad deny cidr", "rtc:\n  deny_candidate_cidrs: [10.0.0.0/40]\n", ErrInvalid, "rtc.deny_candidate_cidrs"},
 		{"zero login timeout", "signaling:\n  login_timeout: 0s\n", ErrInvalid, "signaling.login_timeout"},
+		{"no stored profiles", "signaling:\n  max_stored_profiles: 0\n", ErrInvalid, "signaling.max_stored_profiles"},
+		{"profile ttl under a second", "cluster:\n  profile_ttl: 10ms\n", ErrInvalid, "cluster.profile_ttl"},
 		{"unknown records driver", "records:\n  driver: mysql\n", ErrInvalid, "records.driver"},
 		{"postgres records without a DSN", "records:\n  driver: postgres\n", ErrInvalid, "records.postgres_dsn"},
 		{"zero pending remote views", "room:\n  max_pending_remote_views: 0\n", ErrInvalid, "room.max_pending_remote_views"},

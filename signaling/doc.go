@@ -16,6 +16,10 @@
 //     room is room.ID in its app (D26). Every machine input runs under that lock; its
 //     output is queued on the sessions' effects (effects.go: room joins/leaves, events,
 //     record writes) and carried out after the lock is released, in each session's order.
+//   - profiles.go: the ProfileStore keeps each user's nickname, avatar and multi-device
+//     flag beyond its sessions (D54): MemoryProfiles (its own mutex) on one node, a Redis
+//     hash per user in a cluster. It is read by a login before Service.mu and written
+//     from the session's effects queue, never under Service.mu.
 //   - rights.go decides who may enter which room (D27): a call's users only, or a room
 //     grant, or any user of an app with open_rooms.
 //   - session is one logged-in presence of a user; it outlives its socket for

@@ -3,3 +3,6 @@ package signaling
 // SetBeforeJoin makes fn run on a session's effects queue before each room join (a slow
 // PeerConnection build in tests). Set it before any session exists.
 func (s *Service) SetBeforeJoin(fn func(userID string)) { s.beforeJoin = fn }
+
+// SetProfiles replaces the Service's ProfileStore (D54). Set it before any session exists.
+func (s *Service) SetProfiles(p ProfileStore) { s.profiles = p }

@@ -31,7 +31,7 @@ func newDispatcher() *Dispatcher[*session] {
 // login verifies the userSig (D1), resumes or starts the session, kicks older sessions of
 // the user unless multi-device is on (D4), arms the expiry timer (D2) and sends
 // onSdkReady (D3) plus any invitation still ringing for the user (D9).
-func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.LoginResult, error) {
+func (sess *session) login(ctx context.Context, p protocol.LoginParams) (protocol.LoginResult, error) {
 	s := sess.svc
 	now := s.now()
 	if err := sess.checkLoginRate(now); err != nil {
@@ -42,8 +42,10 @@ func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.
 		sess.loginFailed(now)
 		return protocol.LoginResult{}, fmt.Errorf("login: %w", err)
 	}
+	// The stored profile is read before the lock: it may wait on Redis (D54).
+	stored := s.loadProfile(ctx, claims.SDKAppID, p.UserID)
 	s.mu.Lock()
-	res, acting, err := sess.loginLocked(p, claims, now)
+	res, acting, err := sess.loginLocked(p, claims, now, stored)
 	s.mu.Unlock()
 	if acting != nil {
 		<-acting.settled() // onSdkReady (and a resume's replay) before the result
@@ -52,8 +54,8 @@ func (sess *session) login(_ context.Context, p protocol.LoginParams) (protocol.
 }
 
 // loginLocked is login under Service.mu; acting is the session whose queued notifications
-// the result must follow.
-func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time.Time) (_ protocol.LoginResult, acting *session, _ error) {
+// the result must follow. stored is the user's stored profile, for a user with no session.
+func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time.Time, stored StoredProfile) (_ protocol.LoginResult, acting *session, _ error) {
 	s := sess.svc
 	if s.closed || s.server.Draining() {
 		return protocol.LoginResult{}, nil, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
@@ -85,6 +87,7 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 
 	if u := t.users[p.UserID]; u != nil {
 		if !u.multiDevice {
+			stored = u.stored() // newer than the store's: its write may still be queued
 			for _, older := range append([]*session(nil), u.sessions...) {
 				older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
 				s.endSessionLocked(older, protocol.CancelReasonDisconnect)
@@ -100,7 +103,7 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 	sess.userID = p.UserID
 	sess.resumeToken = randomHex(16)
 	sess.mu.Unlock()
-	s.registerLocked(t, sess)
+	s.registerLocked(t, sess, stored)
 	sess.armExpiry(claims.ExpiresAt)
 	sess.post(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
 	for _, ev := range t.machine.PendingInvitations(now, p.UserID) {
@@ -189,25 +192,35 @@ func (sess *session) logout(_ context.Context, _ protocol.Empty) (protocol.Empty
 	return protocol.Empty{}, nil
 }
 
-// setSelfInfo stores the profile invitations carry (D5).
+// setSelfInfo sets the profile invitations carry (D5) and stores it beyond the user's
+// sessions (D54) before it answers.
 func (sess *session) setSelfInfo(_ context.Context, p protocol.SetSelfInfoParams) (protocol.Empty, error) {
 	s := sess.svc
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if u := s.userLocked(sess); u != nil {
 		u.profile.Nickname, u.profile.Avatar = p.Nickname, p.Avatar
+		s.storeProfileLocked(sess, u, func(ctx context.Context, app int, id string, sp StoredProfile) error {
+			return s.profiles.SaveProfile(ctx, app, id, sp.Nickname, sp.Avatar)
+		})
 	}
+	s.mu.Unlock()
+	<-sess.settled()
 	return protocol.Empty{}, nil
 }
 
-// enableMultiDevice turns the user's multi-device mode on or off (D4).
+// enableMultiDevice turns the user's multi-device mode on or off (D4) and stores it beyond
+// the user's sessions (D54) before it answers.
 func (sess *session) enableMultiDevice(_ context.Context, p protocol.EnableMultiDeviceAbilityParams) (protocol.Empty, error) {
 	s := sess.svc
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if u := s.userLocked(sess); u != nil {
 		u.multiDevice = p.Enable
+		s.storeProfileLocked(sess, u, func(ctx context.Context, app int, id string, sp StoredProfile) error {
+			return s.profiles.SaveMultiDevice(ctx, app, id, sp.MultiDevice)
+		})
 	}
+	s.mu.Unlock()
+	<-sess.settled()
 	return protocol.Empty{}, nil
 }
 

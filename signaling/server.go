@@ -45,11 +45,15 @@ type Config struct {
 	// LoginTimeout is how long a connection may stay without a logged-in session: from
 	// its start and again after a logout. Then it is closed with CloseLoginTimeout (4008).
 	LoginTimeout time.Duration `mapstructure:"login_timeout"`
+	// MaxStoredProfiles bounds the users whose profile (setSelfInfo, multi-device flag)
+	// a single node keeps after their last session (D54); the least recently used goes
+	// first. A cluster keeps them in Redis instead (cluster.profile_ttl).
+	MaxStoredProfiles int `mapstructure:"max_stored_profiles"`
 }
 
 // DefaultConfig returns the defaults: 64 KiB messages, ping every 20 s, 10 s pong timeout,
 // 10 s write timeout, 256 queued messages, 10 s reconnect grace, same-origin only, 10 s
-// to log in.
+// to log in, the profiles of 100000 users kept.
 func DefaultConfig() Config {
 	return Config{
 		MaxMessageBytes: 64 * 1024,
@@ -61,6 +65,7 @@ func DefaultConfig() Config {
 		LoginTimeout:    10 * time.Second,
 
 		MaxSessionsPerUser: 10,
+		MaxStoredProfiles:  100_000,
 	}
 }
 
@@ -87,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSessionsPerUser < 1 || c.MaxSessionsPerUser > 1000 {
 		errs = append(errs, fmt.Errorf("signaling.max_sessions_per_user: must be 1..1000, got %d", c.MaxSessionsPerUser))
+	}
+	if c.MaxStoredProfiles < 1 || c.MaxStoredProfiles > 10_000_000 {
+		errs = append(errs, fmt.Errorf("signaling.max_stored_profiles: must be 1..10000000, got %d", c.MaxStoredProfiles))
 	}
 	if c.LoginTimeout < 10*time.Millisecond || c.LoginTimeout > time.Hour {
 		errs = append(errs, fmt.Errorf("signaling.login_timeout: must be 10ms..1h, got %s", c.LoginTimeout))

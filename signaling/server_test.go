@@ -766,6 +766,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no login timeout", func(c *Config) { c.LoginTimeout = 0 }, "signaling.login_timeout"},
 		{"login timeout over an hour", func(c *Config) { c.LoginTimeout = time.Hour + 1 }, "signaling.login_timeout"},
 		{"bad origin", func(c *Config) { c.AllowedOrigins = []string{"app.example"} }, "signaling.allowed_origins[0]"},
+		{"no stored profiles", func(c *Config) { c.MaxStoredProfiles = 0 }, "signaling.max_stored_profiles"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

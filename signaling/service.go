@@ -47,6 +47,10 @@ type Deps struct {
 	// Cluster joins this node to others (relay.go); nil is a single node. Its message
 	// handler must call HandleClusterMessage and its gone callback NodeGone.
 	Cluster *cluster.Cluster
+	// Profiles keeps what users set about themselves beyond their sessions (D54); nil is
+	// Redis (cluster/profile.go) when Cluster is set, else NewMemoryProfiles of
+	// signaling.max_stored_profiles.
+	Profiles ProfileStore
 }
 
 // Hooks observe what the Service does. Calls come with the Service lock held: they must
@@ -76,6 +80,7 @@ type Service struct {
 	verifier   *Verifier
 	rooms      *room.Manager
 	records    RecordStore
+	profiles   ProfileStore // read before mu, written from the sessions' effects (profiles.go)
 	iceServers func(string, time.Time) []protocol.ICEServer
 	hooks      Hooks
 	limits     *limiters // limits.go
@@ -150,6 +155,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		now:        deps.Now,
 		verifier:   verifier,
 		records:    deps.Records,
+		profiles:   deps.Profiles,
 		iceServers: deps.ICEServers,
 		hooks:      deps.Hooks,
 		tenants:    make(map[int]*tenant, len(cfg.Auth.Apps)),
@@ -167,6 +173,13 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	}
 	if s.hooks == nil {
 		s.hooks = nopHooks{}
+	}
+	switch {
+	case s.profiles != nil:
+	case deps.Cluster != nil:
+		s.profiles = clusterProfiles{deps.Cluster}
+	default:
+		s.profiles = NewMemoryProfiles(cfg.Signaling.MaxStoredProfiles)
 	}
 	var listener room.Listener = roomListener{s}
 	if deps.RoomEvents != nil {
@@ -333,11 +346,13 @@ func (s *Service) userLocked(sess *session) *user {
 	return nil
 }
 
-// registerLocked adds a logged-in session to its user in its app's tenant.
-func (s *Service) registerLocked(t *tenant, sess *session) *user {
+// registerLocked adds a logged-in session to its user in its app's tenant; a user with no
+// session yet starts with the stored profile p (D54).
+func (s *Service) registerLocked(t *tenant, sess *session, p StoredProfile) *user {
 	u := t.users[sess.userID]
 	if u == nil {
-		u = &user{tenant: t, id: sess.userID, profile: call.Profile{UserID: sess.userID}}
+		u = &user{tenant: t, id: sess.userID, multiDevice: p.MultiDevice,
+			profile: call.Profile{UserID: sess.userID, Nickname: p.Nickname, Avatar: p.Avatar}}
 		t.users[sess.userID] = u
 	}
 	u.sessions = append(u.sessions, sess)
