@@ -419,8 +419,11 @@ func (c *Conn) writeLoop() {
 		select {
 		case m := <-c.out:
 			if m.reply {
-				<-c.replies
+				// Answered: count it off before its window slot frees, or the
+				// dispatcher and the reader could fill both in between and the count
+				// pass MaxPipelinedRequests for a moment.
 				c.pending.Add(-1)
+				<-c.replies
 			}
 			if err := c.write(m.b); err != nil {
 				c.logger.Debug("write failed", "error", err)

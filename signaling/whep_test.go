@@ -174,8 +174,10 @@ func TestWHIPSimulcastToWHEP(t *testing.T) {
 		_, _, widths := low.counts()
 		return widths[320] >= 3
 	})
-	if _, _, widths := low.counts(); len(widths) != 1 {
-		t.Fatalf("the low player got keyframes of widths %v, want 320 only", widths)
+	// Mostly 320: a layer that sends nothing for a second counts as stopped and its
+	// viewers move to another (on a starved machine the in-process publisher can stall).
+	if _, _, widths := low.counts(); widths[320] <= widths[640]+widths[1280] {
+		t.Fatalf("the low player got keyframes of widths %v, want mostly 320", widths)
 	}
 	high, status, body := playWHEP(t, base, "/whep/31/obs?layer=high", grant(t, "viewer2", roomID, protocol.RoomRights{Subscribe: true}))
 	if high == nil {
