@@ -49,6 +49,9 @@ type Node struct {
 	Draining     bool      `json:"draining"`
 	Load         Load      `json:"load"`
 	BeatAt       time.Time `json:"beatAt"`
+	// Boot is random per process: presence entries of an earlier process of the same
+	// node id do not count (presence.go).
+	Boot string `json:"boot"`
 }
 
 // Self is what this node registers besides its config: its addresses and a load probe
@@ -94,6 +97,8 @@ type Cluster struct {
 	closed   bool
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+
+	presence presenceTable // the logged-in WebSockets this node holds (presence.go)
 }
 
 // New checks cfg (which must be Enabled) and builds the Redis client; it starts nothing
@@ -127,6 +132,7 @@ func New(cfg Config, self Self, handler func(Message), logger *slog.Logger) (*Cl
 	return &Cluster{
 		cfg: cfg, self: self, rdb: redis.NewClient(opts), handler: handler,
 		log: logger.With("node", cfg.NodeID), alive: make(map[string]seen), held: make(map[string]bool),
+		presence: presenceTable{boot: newNodeID()[2:]},
 	}, nil
 }
 
@@ -197,6 +203,7 @@ func (c *Cluster) Close() error {
 	ctx, done := context.WithTimeout(context.Background(), c.cfg.Heartbeat)
 	defer done()
 	_ = c.releaseLeases(ctx)
+	c.dropPresence(ctx)
 	pipe := c.rdb.Pipeline()
 	pipe.Del(ctx, keyNodePrefix+c.ID(), keyInbox+c.ID())
 	pipe.SRem(ctx, keyNodes, c.ID())
@@ -306,7 +313,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 	now := time.Now()
 	me := Node{
 		ID: c.ID(), SignalingURL: c.self.SignalingURL, MediaAddress: c.self.MediaAddress,
-		Region: c.cfg.Region, Draining: draining, Load: c.self.Load(), BeatAt: now,
+		Region: c.cfg.Region, Draining: draining, Load: c.self.Load(), BeatAt: now, Boot: c.presence.boot,
 	}
 	b, err := json.Marshal(me)
 	if err != nil {
@@ -371,6 +378,9 @@ func (c *Cluster) beat(ctx context.Context) error {
 	c.lastBeat = now
 	fns := slices.Clone(c.gone)
 	c.mu.Unlock()
+	if err := c.flushPresence(ctx, true); err != nil {
+		c.log.Debug("presence not renewed", "error", err)
+	}
 	slices.Sort(gone)
 	for _, id := range gone {
 		c.log.Info("cluster node gone", "gone", id)
