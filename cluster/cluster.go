@@ -35,6 +35,10 @@ type Load struct {
 	Tracks   int     `json:"tracks"`
 	Sessions int     `json:"sessions"`
 	CPU      float64 `json:"cpu"` // cores busy in this process since the previous beat
+	// Connections is the logged-in WebSockets the node holds (its presence entries, D100);
+	// Relayed those of them whose session runs on another node. Reported, not scored.
+	Connections int `json:"connections"`
+	Relayed     int `json:"relayed"`
 }
 
 // score orders nodes for placement: lower is less loaded.
