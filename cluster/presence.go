@@ -20,8 +20,11 @@ import (
 // is not alive is ignored and deleted by readers.
 const keyPresence = "parley:presence:"
 
-func presenceKey(app int, userID string) string {
-	return keyPresence + strconv.Itoa(app) + ":" + userID
+func presenceKey(app int, userID string) string { return userKey(keyPresence, app, userID) }
+
+// userKey is the key of a user's hash under prefix: prefix, SDKAppID, ":", userId.
+func userKey(prefix string, app int, userID string) string {
+	return prefix + strconv.Itoa(app) + ":" + userID
 }
 
 // Presence is one logged-in WebSocket of a user.

@@ -66,15 +66,7 @@ func TestClusterPresence(t *testing.T) {
 	a3 := st.nodes[2].dial(t) // alice on n2 again: the session of n1 is kicked
 	_, err = a3.Login(ctx, signaling.DevSDKAppID, alice, sig(t, alice, time.Hour))
 	must(t, err)
-	waitFor[protocol.KickedOfflineEvent](t, a1, protocol.EventKickedOffline, nil)
-	select {
-	case <-a1.Done():
-	case <-ctx.Done():
-		t.Fatal("the kicked socket stays open")
-	}
-	if code, _ := a1.CloseStatus(); code != 4007 {
-		t.Fatalf("kicked with close code %d, want 4007", code)
-	}
+	kicked(ctx, t, a1)
 	st.wantPresence(t, alice, "n2")
 
 	bob := st.nodes[1].dial(t)
