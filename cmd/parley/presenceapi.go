@@ -40,9 +40,7 @@ type PresenceConnection struct {
 }
 
 func (a *presenceAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.auth.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
-		writeJSONError(w, http.StatusUnauthorized, "missing or wrong admin key")
+	if !a.auth.admit(w, r) {
 		return
 	}
 	app, user, err := parsePresenceQuery(r.URL.RawQuery)
