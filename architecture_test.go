@@ -2,6 +2,7 @@ package parley_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,8 +83,34 @@ func TestClientsUseOnlyMessageTypes(t *testing.T) {
 	}
 }
 
-// TestTestServersOnlyInTests: internal/testservers (real redis-server and PostgreSQL for
-// tests) is imported by _test.go files only, never linked into a binary.
+// TestBenchTestImports: the bench's _test.go files may also link the server, and only to
+// start one in the test process (bench/server_test.go: sfu.Engine, signaling.Service,
+// room and call configs) and to check what the server saw (the engine's peers per node,
+// bench/nodes_test.go and transportcc_test.go; a grant checked by signaling's Verifier,
+// grant_test.go). The load they drive still goes through the protocol only, since the
+// harness itself may import nothing of the server (TestClientsUseOnlyMessageTypes). Why
+// not the parley binary: cmd/parley is package main, so a test would have to build and
+// start it (minutes on a busy machine) and could then see the server only through
+// /metrics, not per PeerConnection. Anything beyond this list needs a reason here.
+func TestBenchTestImports(t *testing.T) {
+	allowed := []string{"bench", "client", "signaling/protocol", "signaling/token", "signaling", "signaling/call", "room", "sfu", "internal/testhttp"}
+	for _, pkg := range []string{"bench", "cmd/parley-bench"} {
+		out, err := exec.Command("go", "list", "-f", `{{join .TestImports "\n"}}`+"\n"+`{{join .XTestImports "\n"}}`, "./"+pkg+"/").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			rel, ok := strings.CutPrefix(imp, module+"/")
+			if ok && !slices.Contains(allowed, rel) {
+				t.Errorf("%s's tests import %s; they may import only %v of this module", pkg, imp, allowed)
+			}
+		}
+	}
+}
+
+// TestTestServersOnlyInTests: the test helpers internal/testservers (real redis-server and
+// PostgreSQL for tests) and internal/testhttp (the tests' HTTP request) are imported by
+// _test.go files only, never linked into a binary.
 func TestTestServersOnlyInTests(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "./...").CombinedOutput()
 	if err != nil {
@@ -92,8 +119,8 @@ func TestTestServersOnlyInTests(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ": ")
 		for _, imp := range strings.Fields(imports) {
-			if imp == module+"/internal/testservers" {
-				t.Errorf("%s imports internal/testservers outside its tests", pkg)
+			if imp == module+"/internal/testservers" || imp == module+"/internal/testhttp" {
+				t.Errorf("%s imports %s outside its tests", pkg, imp)
 			}
 		}
 	}

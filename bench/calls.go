@@ -69,14 +69,9 @@ func (r *runner) runCalls(ctx context.Context, rc *recorder) error {
 		case <-firstDone:
 		}
 	}
-	if r.noneJoined() {
-		return errNoneJoined(r)
+	if err := r.settleAndMeasure(ctx, rc); err != nil {
+		return err
 	}
-	rc.setPhase("settling")
-	if !sleepCtx(ctx, s.Settle) {
-		return ctx.Err()
-	}
-	rc.measure(ctx)
 	stopOnce()
 	rc.setPhase("hanging up")
 	return ctx.Err()

@@ -261,16 +261,7 @@ func (p *participant) publish(ctx context.Context, what Publishing) error {
 	p.mu.Lock()
 	p.pub = pub
 	p.mu.Unlock()
-	connected, failed := make(chan struct{}), make(chan struct{})
-	var connectedOnce, failedOnce sync.Once
-	pub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		switch s {
-		case webrtc.PeerConnectionStateConnected:
-			connectedOnce.Do(func() { close(connected) })
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			failedOnce.Do(func() { close(failed) })
-		}
-	})
+	connected, failed := client.WatchConnection(pub.OnConnectionStateChange)
 	pub.OnICECandidate(func(c webrtc.ICECandidateInit) { p.trickle(protocol.TargetPublisher, c) })
 	offer, err := pub.CreateOffer()
 	if err != nil {

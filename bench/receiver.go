@@ -49,8 +49,7 @@ type receiver struct {
 	trickle *client.Trickle
 
 	// connected is closed when the PeerConnection first reaches connected.
-	connected     chan struct{}
-	connectedOnce sync.Once
+	connected <-chan struct{}
 
 	mu     sync.Mutex
 	closed bool
@@ -62,13 +61,9 @@ func newReceiver(api *webrtc.API, cfg webrtc.Configuration, m *meter) (*receiver
 	if err != nil {
 		return nil, fmt.Errorf("bench: subscriber peer connection: %w", err)
 	}
-	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc), connected: make(chan struct{})}
+	r := &receiver{pc: pc, meter: m, trickle: client.NewTrickle(pc)}
 	pc.OnTrack(r.handleTrack)
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateConnected {
-			r.connectedOnce.Do(func() { close(r.connected) })
-		}
-	})
+	r.connected, _ = client.WatchConnection(pc.OnConnectionStateChange)
 	return r, nil
 }
 

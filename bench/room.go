@@ -91,11 +91,17 @@ func (r *runner) runRoom(ctx context.Context, rc *recorder) error {
 		}
 		wg.Wait()
 	}
+	return r.settleAndMeasure(ctx, rc)
+}
+
+// settleAndMeasure fails when nobody joined; otherwise it waits the scenario's Settle and
+// measures the window (the end of runRoom and runCalls).
+func (r *runner) settleAndMeasure(ctx context.Context, rc *recorder) error {
 	if r.noneJoined() {
 		return errNoneJoined(r)
 	}
 	rc.setPhase("settling")
-	if !sleepCtx(ctx, s.Settle) {
+	if !sleepCtx(ctx, r.cfg.Scenario.Settle) {
 		return ctx.Err()
 	}
 	rc.measure(ctx)

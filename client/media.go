@@ -140,16 +140,7 @@ func (c *Conn) startMedia(ctx context.Context, opts MediaOptions, login protocol
 	}
 	m.pub = pub
 	m.mu.Unlock()
-	connected, failed := make(chan struct{}), make(chan struct{})
-	var connectedOnce, failedOnce sync.Once
-	pub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		switch s {
-		case webrtc.PeerConnectionStateConnected:
-			connectedOnce.Do(func() { close(connected) })
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			failedOnce.Do(func() { close(failed) })
-		}
-	})
+	connected, failed := WatchConnection(pub.OnConnectionStateChange)
 	pub.OnICECandidate(m.trickler(protocol.TargetPublisher, gen))
 	offer, err := pub.CreateOffer()
 	if err != nil {
@@ -334,4 +325,22 @@ func (c *Conn) WaitRemoteTrack(ctx context.Context, userID string, kind webrtc.R
 		return TrackStats{}, fmt.Errorf("client: %s track of %s: %w", kind, userID, err)
 	}
 	return found, nil
+}
+
+// WatchConnection sets a PeerConnection state handler through set (the
+// OnConnectionStateChange of a webrtc.PeerConnection or a Publisher: it replaces any
+// other) and returns a channel closed when the connection first reaches connected and
+// one closed when it first fails or closes.
+func WatchConnection(set func(func(webrtc.PeerConnectionState))) (connected, failed <-chan struct{}) {
+	c, f := make(chan struct{}), make(chan struct{})
+	var connectedOnce, failedOnce sync.Once
+	set(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			connectedOnce.Do(func() { close(c) })
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			failedOnce.Do(func() { close(f) })
+		}
+	})
+	return c, f
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -288,5 +290,71 @@ func TestPeerConfigICEServers(t *testing.T) {
 				t.Errorf("ICE servers %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestWatchConnection: connected closes at the first connected state, failed at the first
+// failed or closed state; repeated states close nothing twice.
+func TestWatchConnection(t *testing.T) {
+	const (
+		connected  = webrtc.PeerConnectionStateConnected
+		failed     = webrtc.PeerConnectionStateFailed
+		closed     = webrtc.PeerConnectionStateClosed
+		connecting = webrtc.PeerConnectionStateConnecting
+	)
+	tests := []struct {
+		name                    string
+		states                  []webrtc.PeerConnectionState
+		wantConnected, wantFail bool
+	}{
+		{"none", nil, false, false},
+		{"connecting", []webrtc.PeerConnectionState{connecting}, false, false},
+		{"connected twice", []webrtc.PeerConnectionState{connecting, connected, connected}, true, false},
+		{"failed then closed", []webrtc.PeerConnectionState{failed, closed}, false, true},
+		{"connected then closed", []webrtc.PeerConnectionState{connected, closed, closed}, true, true},
+	}
+	isClosed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var handler func(webrtc.PeerConnectionState)
+			c, f := WatchConnection(func(h func(webrtc.PeerConnectionState)) { handler = h })
+			for _, s := range tt.states {
+				handler(s)
+			}
+			if isClosed(c) != tt.wantConnected || isClosed(f) != tt.wantFail {
+				t.Fatalf("connected %v, failed %v", isClosed(c), isClosed(f))
+			}
+		})
+	}
+}
+
+// TestCountRTCP: the publisher's RTCP readers count NACKs and PLI/FIRs, run keyframe for
+// each PLI/FIR and end at the first read error.
+func TestCountRTCP(t *testing.T) {
+	batches := [][]rtcp.Packet{
+		{&rtcp.TransportLayerNack{}, &rtcp.PictureLossIndication{}},
+		{&rtcp.ReceiverReport{}, &rtcp.FullIntraRequest{}, &rtcp.TransportLayerNack{}},
+	}
+	read := func() ([]rtcp.Packet, interceptor.Attributes, error) {
+		if len(batches) == 0 {
+			return nil, nil, errors.New("closed")
+		}
+		b := batches[0]
+		batches = batches[1:]
+		return b, nil, nil
+	}
+	var p Publisher
+	keyframes := 0
+	p.wg.Add(1)
+	p.countRTCP(read, func() { keyframes++ })
+	if s := p.Stats(); s.NACKs != 2 || s.KeyframeRequests != 2 || keyframes != 2 {
+		t.Fatalf("NACKs %d, keyframe requests %d, keyframe calls %d; want 2, 2, 2", s.NACKs, s.KeyframeRequests, keyframes)
 	}
 }

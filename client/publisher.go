@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -239,9 +240,15 @@ func (p *Publisher) addTransceiver(track webrtc.TrackLocal, codec webrtc.RTPCode
 // readRTCP drains the sender's RTCP (so the NACK responder and reports see it) and turns
 // PLI/FIR into a keyframe on the next video frame. It ends when the PeerConnection closes.
 func (p *Publisher) readRTCP(s *webrtc.RTPSender) {
+	p.countRTCP(s.ReadRTCP, func() { p.keyframeWanted.Store(true) })
+}
+
+// countRTCP reads RTCP with read until it fails, counting NACKs and PLI/FIRs; keyframe
+// runs for each PLI/FIR. It is a publisher goroutine (p.wg).
+func (p *Publisher) countRTCP(read func() ([]rtcp.Packet, interceptor.Attributes, error), keyframe func()) {
 	defer p.wg.Done()
 	for {
-		pkts, _, err := s.ReadRTCP()
+		pkts, _, err := read()
 		if err != nil {
 			return
 		}
@@ -251,7 +258,7 @@ func (p *Publisher) readRTCP(s *webrtc.RTPSender) {
 				p.nacks.Add(1)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				p.keyframeRequests.Add(1)
-				p.keyframeWanted.Store(true)
+				keyframe()
 			}
 		}
 	}

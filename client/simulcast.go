@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -146,23 +147,10 @@ func (p *Publisher) addSimulcastVideo() (*simulcastVideo, error) {
 
 // readSimulcastRTCP turns PLI/FIR for one layer into a keyframe on its next frame.
 func (p *Publisher) readSimulcastRTCP(s *webrtc.RTPSender, l *simulcastTrack) {
-	defer p.wg.Done()
-	for {
-		pkts, _, err := s.ReadSimulcastRTCP(l.cfg.RID)
-		if err != nil {
-			return
-		}
-		for _, pkt := range pkts {
-			switch pkt.(type) {
-			case *rtcp.TransportLayerNack:
-				p.nacks.Add(1)
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				p.keyframeRequests.Add(1)
-				l.requests.Add(1)
-				l.keyframeWanted.Store(true)
-			}
-		}
-	}
+	p.countRTCP(func() ([]rtcp.Packet, interceptor.Attributes, error) { return s.ReadSimulcastRTCP(l.cfg.RID) }, func() {
+		l.requests.Add(1)
+		l.keyframeWanted.Store(true)
+	})
 }
 
 // SimulcastStats returns what each simulcast layer sent; nil without simulcast.

@@ -35,6 +35,10 @@ type Load struct {
 	Tracks   int     `json:"tracks"`
 	Sessions int     `json:"sessions"`
 	CPU      float64 `json:"cpu"` // cores busy in this process since the previous beat
+	// Connections is the logged-in WebSockets the node holds (its presence entries, D100);
+	// Relayed those of them whose session runs on another node. Reported, not scored.
+	Connections int `json:"connections"`
+	Relayed     int `json:"relayed"`
 }
 
 // score orders nodes for placement: lower is less loaded.
@@ -49,6 +53,9 @@ type Node struct {
 	Draining     bool      `json:"draining"`
 	Load         Load      `json:"load"`
 	BeatAt       time.Time `json:"beatAt"`
+	// Boot is random per process: presence entries of an earlier process of the same
+	// node id do not count (presence.go).
+	Boot string `json:"boot"`
 }
 
 // Self is what this node registers besides its config: its addresses and a load probe
@@ -94,6 +101,8 @@ type Cluster struct {
 	closed   bool
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+
+	presence presenceTable // the logged-in WebSockets this node holds (presence.go)
 }
 
 // New checks cfg (which must be Enabled) and builds the Redis client; it starts nothing
@@ -127,6 +136,7 @@ func New(cfg Config, self Self, handler func(Message), logger *slog.Logger) (*Cl
 	return &Cluster{
 		cfg: cfg, self: self, rdb: redis.NewClient(opts), handler: handler,
 		log: logger.With("node", cfg.NodeID), alive: make(map[string]seen), held: make(map[string]bool),
+		presence: presenceTable{boot: newNodeID()[2:]},
 	}, nil
 }
 
@@ -197,6 +207,7 @@ func (c *Cluster) Close() error {
 	ctx, done := context.WithTimeout(context.Background(), c.cfg.Heartbeat)
 	defer done()
 	_ = c.releaseLeases(ctx)
+	c.dropPresence(ctx)
 	pipe := c.rdb.Pipeline()
 	pipe.Del(ctx, keyNodePrefix+c.ID(), keyInbox+c.ID())
 	pipe.SRem(ctx, keyNodes, c.ID())
@@ -306,7 +317,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 	now := time.Now()
 	me := Node{
 		ID: c.ID(), SignalingURL: c.self.SignalingURL, MediaAddress: c.self.MediaAddress,
-		Region: c.cfg.Region, Draining: draining, Load: c.self.Load(), BeatAt: now,
+		Region: c.cfg.Region, Draining: draining, Load: c.self.Load(), BeatAt: now, Boot: c.presence.boot,
 	}
 	b, err := json.Marshal(me)
 	if err != nil {
@@ -371,6 +382,9 @@ func (c *Cluster) beat(ctx context.Context) error {
 	c.lastBeat = now
 	fns := slices.Clone(c.gone)
 	c.mu.Unlock()
+	if err := c.flushPresence(ctx, true); err != nil {
+		c.log.Debug("presence not renewed", "error", err)
+	}
 	slices.Sort(gone)
 	for _, id := range gone {
 		c.log.Info("cluster node gone", "gone", id)

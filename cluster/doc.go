@@ -2,8 +2,11 @@
 // docs/decisions.md D50–D53): the node registry (each node's signaling URL, media address,
 // region, load and draining flag under a key with a TTL that a heartbeat renews), the
 // tenant ownership leases (which node runs an app's call machine and rooms), each
-// node's inbox (a Redis Stream other nodes append messages to, read in order) and the
-// users' profile hashes (profile.go: read and written by the caller's goroutine).
+// node's inbox (a Redis Stream other nodes append messages to, read in order), the
+// users' profile hashes (profile.go: read and written by the caller's goroutine) and the
+// users' presence hashes (presence.go, D100: which node holds each logged-in WebSocket;
+// the node's own entries are kept in memory under presenceTable.mu, and every write of
+// them to Redis — the caller's, or the heartbeat's renewal — runs under presenceTable.flush).
 //
 // It knows nothing of signaling: package signaling imports it, never the other way.
 //

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -13,9 +12,7 @@ import (
 // Config.ProfileTTL, renewed by every LoadProfile and SaveProfile.
 const keyProfile = "parley:profile:"
 
-func profileKey(app int, userID string) string {
-	return keyProfile + strconv.Itoa(app) + ":" + userID
-}
+func profileKey(app int, userID string) string { return userKey(keyProfile, app, userID) }
 
 // LoadProfile returns the profile fields stored for (app, userID) — an empty map when
 // there are none — and renews their TTL. A failure wraps ErrUnavailable.

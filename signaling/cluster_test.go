@@ -44,14 +44,7 @@ func TestClusterOwnerDeathEndsItsCalls(t *testing.T) {
 		t.Fatalf("dave's onCallCancelled %+v, want reason disconnect as caller", cancelled)
 	}
 	for _, c := range []*client.Conn{alice, bob, dave} {
-		select {
-		case <-c.Done():
-		case <-ctx.Done():
-			t.Fatalf("%s: socket still open after its owner left", c.UserID())
-		}
-		if code, _ := c.CloseStatus(); code != 4012 {
-			t.Fatalf("%s: close code %d, want 4012", c.UserID(), code)
-		}
+		closedWith(ctx, t, c, 4012) // its owner left
 	}
 
 	st.nodes = st.nodes[1:] // n1 and n2 are left: alice again on n2, bob on n1

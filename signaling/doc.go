@@ -20,6 +20,9 @@
 //     flag beyond its sessions (D54): MemoryProfiles (its own mutex) on one node, a Redis
 //     hash per user in a cluster. It is read by a login before Service.mu and written
 //     from the session's effects queue, never under Service.mu.
+//   - presence.go: in a cluster the node holding a logged-in WebSocket records it in Redis
+//     (D100). connSession.present is touched only by the connection's dispatch goroutine
+//     and then by HandleClose, which runs after it ended; the writes never hold Service.mu.
 //   - rights.go decides who may enter which room (D27): a call's users only, or a room
 //     grant, or any user of an app with open_rooms.
 //   - session is one logged-in presence of a user; it outlives its socket for

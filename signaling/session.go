@@ -89,6 +89,7 @@ type connSession struct {
 	// (relay_front.go); relayed marks the owner's side of such a connection (relay_owner.go).
 	front   *relayFront
 	relayed bool
+	present presenceNote // what this connection recorded in the cluster's presence (presence.go)
 }
 
 func (s *Service) newConnSession(c *Conn) SessionHandler {
@@ -111,16 +112,20 @@ func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) 
 		if err != nil {
 			return nil, err
 		}
-		return front.forward(ctx, req) // relay_front.go
+		result, err := front.forward(ctx, req) // relay_front.go
+		cs.syncPresence(ctx, req, err)
+		return result, err
 	}
 	<-cs.sess.settled()
 	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
 	cs.conn.SetLoggedIn(cs.sess.loggedIn())
+	cs.syncPresence(ctx, req, err)
 	return result, err
 }
 
 // HandleClose keeps a logged-in session for the reconnect grace, then logs it out.
 func (cs *connSession) HandleClose() {
+	cs.clearPresence(context.Background())
 	if cs.front != nil {
 		cs.front.clientGone()
 	}

@@ -10,6 +10,7 @@ package signaling_test
 // barrier) everything the server produced for it earlier is in its log.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -155,6 +156,26 @@ func accepted(t *testing.T, caller, callee *client.Conn) {
 		t.Fatalf("%s accept: %v", callee.UserID(), err)
 	}
 	waitFor[protocol.CallBeginEvent](t, caller, protocol.EventCallBegin, nil)
+}
+
+// kicked waits for c's onKickedOffline and its socket's close with 4007 (D4).
+func kicked(ctx context.Context, t *testing.T, c *client.Conn) {
+	t.Helper()
+	waitFor[protocol.KickedOfflineEvent](t, c, protocol.EventKickedOffline, nil)
+	closedWith(ctx, t, c, 4007)
+}
+
+// closedWith waits (until ctx ends) for the server to close c's socket with code.
+func closedWith(ctx context.Context, t *testing.T, c *client.Conn, code int) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Fatalf("%s: the socket stays open, want close %d", c.UserID(), code)
+	}
+	if got, _ := c.CloseStatus(); got != code {
+		t.Fatalf("%s: socket closed with %d, want %d", c.UserID(), got, code)
+	}
 }
 
 func must(t *testing.T, err error) {
@@ -823,19 +844,6 @@ func specSessions(t *testing.T, newStack func(testing.TB, ...stackOption) *stack
 		}
 	})
 
-	kicked := func(t *testing.T, c *client.Conn) {
-		t.Helper()
-		waitFor[protocol.KickedOfflineEvent](t, c, protocol.EventKickedOffline, nil)
-		select {
-		case <-c.Done():
-		case <-ctx.Done():
-			t.Fatal("kicked socket stayed open")
-		}
-		if code, _ := c.CloseStatus(); code != 4007 {
-			t.Fatalf("kicked socket closed with %d, want 4007", code)
-		}
-	}
-
 	t.Run("D4 a kicked participant hangs up", func(t *testing.T) {
 		us := st.users(t, "k1", "alice", "bob")
 		alice, bob := us[0], us[1]
@@ -845,7 +853,7 @@ func specSessions(t *testing.T, newStack func(testing.TB, ...stackOption) *stack
 		accepted(t, alice, bob)
 		tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin))
 		alice2 := st.login(t, alice.UserID())
-		kicked(t, alice)
+		kicked(ctx, t, alice)
 		tr.check(alice, ev(protocol.EventKickedOffline),
 			ev(protocol.EventCallEnd, "callId", started.CallID, "userId", alice.UserID(), "role", 1))
 		tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin),
@@ -864,7 +872,7 @@ func specSessions(t *testing.T, newStack func(testing.TB, ...stackOption) *stack
 		started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
 		must(t, err)
 		alice2 := st.login(t, alice.UserID())
-		kicked(t, alice)
+		kicked(ctx, t, alice)
 		tr.check(alice, ev(protocol.EventKickedOffline),
 			ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", alice.UserID(), "role", 1))
 		tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", alice.UserID(), "role", 2))
@@ -879,7 +887,7 @@ func specSessions(t *testing.T, newStack func(testing.TB, ...stackOption) *stack
 		must(t, err)
 		waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
 		bob2 := st.login(t, bob.UserID())
-		kicked(t, bob)
+		kicked(ctx, t, bob)
 		tr.check(bob, ev(protocol.EventCallReceived), ev(protocol.EventKickedOffline),
 			ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", bob.UserID(), "role", 2))
 		tr.expect(alice, ev(protocol.EventUserReject, "userId", bob.UserID()),
@@ -1238,14 +1246,7 @@ func specSessionEndsDuringACall(t *testing.T, newStack func(testing.TB, ...stack
 		// In the grace the call goes on.
 		must(t, bob.SwitchCallMediaType(ctx, video))
 		tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin), ev(protocol.EventCallMediaTypeChanged, "newMediaType", 2))
-		select {
-		case <-alice.Done():
-		case <-ctx.Done():
-			t.Fatal("session outlived its userSig grace")
-		}
-		if code, _ := alice.CloseStatus(); code != 4003 {
-			t.Fatalf("close status %d, want 4003", code)
-		}
+		closedWith(ctx, t, alice, 4003) // at the end of its userSig grace
 		tr.check(alice, ev(protocol.EventCallEnd, "callId", started.CallID, "userId", "x1alice", "role", 1))
 		tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin), ev(protocol.EventCallMediaTypeChanged),
 			ev(protocol.EventCallEnd, "callId", started.CallID, "userId", "x1alice", "role", 2))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -39,7 +40,7 @@ func TestWHEPViewersLeaveNothingOnTrack(t *testing.T) {
 		if p == nil {
 			t.Fatalf("POST %d: %d %s", i, status, body)
 		}
-		if status, _, body := whipRequest(t, http.MethodDelete, p.location, "", "", "", nil); status != http.StatusOK {
+		if status, _, body := testhttp.Do(t, http.MethodDelete, p.location, "", "", "", nil); status != http.StatusOK {
 			t.Fatalf("DELETE %d: %d %s", i, status, body)
 		}
 		p.close()

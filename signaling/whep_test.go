@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -45,7 +46,7 @@ func playWHEP(t *testing.T, base, path, bearer string) (*whepPlayer, int, string
 		p.wg.Add(1)
 		go p.read(track)
 	})
-	status, h, body := whipRequest(t, http.MethodPost, base+path, "application/sdp", bearer, gatheredOffer(t, pc), nil)
+	status, h, body := testhttp.Do(t, http.MethodPost, base+path, "application/sdp", bearer, gatheredOffer(t, pc), nil)
 	if status != http.StatusCreated {
 		return nil, status, body
 	}
@@ -221,10 +222,10 @@ func TestWHEPErrors(t *testing.T) {
 		t.Fatalf("POST: %d %s", status, body)
 	}
 	whipURL := base + "/whip/sessions/" + p.location[len(base+"/whep/sessions/"):]
-	if status, _, _ := whipRequest(t, http.MethodDelete, whipURL, "", "", "", nil); status != http.StatusNotFound {
+	if status, _, _ := testhttp.Do(t, http.MethodDelete, whipURL, "", "", "", nil); status != http.StatusNotFound {
 		t.Fatalf("DELETE of a WHEP session under /whip/: %d, want 404", status)
 	}
-	if status, _, _ := whipRequest(t, http.MethodDelete, p.location, "", "", "", nil); status != http.StatusOK {
+	if status, _, _ := testhttp.Do(t, http.MethodDelete, p.location, "", "", "", nil); status != http.StatusOK {
 		t.Fatalf("DELETE: %d", status)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -45,7 +46,7 @@ func TestWHIPOfferSectionsBounded(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			roomID := protocol.IntRoom(int64(600 + i))
-			status, _, body := whipRequest(t, http.MethodPost, base+"/whip/"+strconv.Itoa(600+i), "application/sdp",
+			status, _, body := testhttp.Do(t, http.MethodPost, base+"/whip/"+strconv.Itoa(600+i), "application/sdp",
 				grant(t, "obs", roomID, protocol.RoomRights{Publish: true}), offerOf(tt.audio, tt.video), nil)
 			if status != tt.want || !strings.Contains(body, "section") {
 				t.Fatalf("POST: %d %.200q, want %d naming the sections", status, body, tt.want)
@@ -75,7 +76,7 @@ func TestWHIPRateLimits(t *testing.T) {
 	pub := publishWHIP(t, base, "700", grant(t, "obs", protocol.IntRoom(700), protocol.RoomRights{Publish: true}))
 	limited := false
 	for i := 0; i < 30 && !limited; i++ {
-		status, h, body := whipRequest(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", "a=end-of-candidates\r\n", nil)
+		status, h, body := testhttp.Do(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", "a=end-of-candidates\r\n", nil)
 		switch status {
 		case http.StatusNoContent:
 		case http.StatusTooManyRequests:
@@ -93,7 +94,7 @@ func TestWHIPRateLimits(t *testing.T) {
 	if st.service.LimitStats().Trickles == 0 {
 		t.Fatal("the refused PATCH is not counted")
 	}
-	if status, _, body := whipRequest(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusOK {
+	if status, _, body := testhttp.Do(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusOK {
 		t.Fatalf("DELETE after the limit: %d %s", status, body)
 	}
 
@@ -104,7 +105,7 @@ func TestWHIPRateLimits(t *testing.T) {
 	must(t, err)
 	offer := gatheredOffer(t, pc)
 	for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests} {
-		status, h, body := whipRequest(t, http.MethodPost, base+"/whip/701", "application/sdp", "forged."+strconv.Itoa(i)+".grant", offer, nil)
+		status, h, body := testhttp.Do(t, http.MethodPost, base+"/whip/701", "application/sdp", "forged."+strconv.Itoa(i)+".grant", offer, nil)
 		if status != want {
 			t.Fatalf("POST %d with a forged grant: %d %s, want %d", i, status, body, want)
 		}
@@ -112,7 +113,7 @@ func TestWHIPRateLimits(t *testing.T) {
 			t.Fatal("429 without Retry-After")
 		}
 	}
-	if status, _, body := whipRequest(t, http.MethodPost, base+"/whip/701", "application/sdp", valid, offer, nil); status != http.StatusTooManyRequests {
+	if status, _, body := testhttp.Do(t, http.MethodPost, base+"/whip/701", "application/sdp", valid, offer, nil); status != http.StatusTooManyRequests {
 		t.Fatalf("POST with a valid grant from the refused IP: %d %s, want 429", status, body)
 	}
 	if st.service.LimitStats().FailedLogins == 0 {
@@ -144,7 +145,7 @@ func TestWHIPGrantSubjectMustBeUserID(t *testing.T) {
 	}
 	for _, sub := range []string{"../../recordings/x", "", "a b", "obs\"", strings.Repeat("a", 65), "é"} {
 		for _, path := range []string{"/whip/800", "/whep/800/obs"} {
-			status, _, body := whipRequest(t, http.MethodPost, base+path, "application/sdp", signed(sub), offer, nil)
+			status, _, body := testhttp.Do(t, http.MethodPost, base+path, "application/sdp", signed(sub), offer, nil)
 			if status != http.StatusUnauthorized || !strings.Contains(body, "userId") {
 				t.Fatalf("POST %s with a grant for sub %q: %d %.200q, want 401 naming the userId", path, sub, status, body)
 			}
@@ -153,7 +154,7 @@ func TestWHIPGrantSubjectMustBeUserID(t *testing.T) {
 	if n := w.Sessions(); n != 0 {
 		t.Fatalf("%d sessions", n)
 	}
-	if status, _, body := whipRequest(t, http.MethodPost, base+"/whip/800", "application/sdp", signed("obs"), offer, nil); status != http.StatusCreated {
+	if status, _, body := testhttp.Do(t, http.MethodPost, base+"/whip/800", "application/sdp", signed("obs"), offer, nil); status != http.StatusCreated {
 		t.Fatalf("the same grant for sub \"obs\": %d %s", status, body)
 	}
 }

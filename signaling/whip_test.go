@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -143,34 +143,6 @@ func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
 	return pc.LocalDescription().SDP
 }
 
-// whipRequest sends one WHIP request and returns the status, headers and body.
-func whipRequest(t *testing.T, method, url, contentType, bearer, body string, header http.Header) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t, 30*time.Second), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
-}
-
 // publishWHIP publishes into roomPath (the URL form of the RoomId) with bearer and
 // starts sending media (video as newWHIPPeer makes it for widths); the test ends it.
 func publishWHIP(t *testing.T, base, roomPath, bearer string, widths ...uint16) *whipPublisher {
@@ -178,7 +150,7 @@ func publishWHIP(t *testing.T, base, roomPath, bearer string, widths ...uint16) 
 	pc, audio, video := newWHIPPeer(t, widths...)
 	p := &whipPublisher{pc: pc, stop: make(chan struct{})}
 	t.Cleanup(p.close)
-	status, h, body := whipRequest(t, http.MethodPost, base+"/whip/"+roomPath, "application/sdp", bearer, gatheredOffer(t, pc), nil)
+	status, h, body := testhttp.Do(t, http.MethodPost, base+"/whip/"+roomPath, "application/sdp", bearer, gatheredOffer(t, pc), nil)
 	if status != http.StatusCreated {
 		t.Fatalf("WHIP POST: %d %s", status, body)
 	}
@@ -305,14 +277,14 @@ func TestWHIPPublishReachesRoom(t *testing.T) {
 		t.Fatalf("%d WHIP sessions, want 1", n)
 	}
 
-	if status, _, body := whipRequest(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusOK {
+	if status, _, body := testhttp.Do(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusOK {
 		t.Fatalf("DELETE: %d %s", status, body)
 	}
 	waitFor(t, bob, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == "obs" })
 	if n := w.Sessions(); n != 0 {
 		t.Fatalf("%d WHIP sessions after DELETE, want 0", n)
 	}
-	if status, _, _ := whipRequest(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusNotFound {
+	if status, _, _ := testhttp.Do(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusNotFound {
 		t.Fatalf("second DELETE: %d, want 404", status)
 	}
 }
@@ -338,7 +310,7 @@ func TestWHIPICERestart(t *testing.T) {
 	<-gathered
 	local := pub.pc.LocalDescription().SDP
 	frag := sdpLines(local, "a=ice-ufrag:", "a=ice-pwd:") + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n" + sdpLines(local, "a=candidate:")
-	status, h, body := whipRequest(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", frag, http.Header{"If-Match": {"*"}})
+	status, h, body := testhttp.Do(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", frag, http.Header{"If-Match": {"*"}})
 	if status != http.StatusOK || h.Get("Content-Type") != "application/trickle-ice-sdpfrag" {
 		t.Fatalf("ICE restart PATCH: %d %q %s", status, h.Get("Content-Type"), body)
 	}
@@ -359,7 +331,7 @@ func TestWHIPICERestart(t *testing.T) {
 	})
 
 	// The old ETag no longer matches.
-	if status, _, _ := whipRequest(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", "a=end-of-candidates\r\n", http.Header{"If-Match": {pub.etag}}); status != http.StatusPreconditionFailed {
+	if status, _, _ := testhttp.Do(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", "a=end-of-candidates\r\n", http.Header{"If-Match": {pub.etag}}); status != http.StatusPreconditionFailed {
 		t.Fatalf("PATCH with the old ETag: %d, want 412", status)
 	}
 }
@@ -418,7 +390,7 @@ func TestWHIPConnectTimeout(t *testing.T) {
 	offer := gatheredOffer(t, pc)
 	must(t, pc.Close()) // never answers ICE checks
 	roomID := protocol.IntRoom(5)
-	if status, _, body := whipRequest(t, http.MethodPost, base+"/whip/5", "application/sdp", grant(t, "obs", roomID, protocol.RoomRights{Publish: true}), offer, nil); status != http.StatusCreated {
+	if status, _, body := testhttp.Do(t, http.MethodPost, base+"/whip/5", "application/sdp", grant(t, "obs", roomID, protocol.RoomRights{Publish: true}), offer, nil); status != http.StatusCreated {
 		t.Fatalf("POST: %d %s", status, body)
 	}
 	waitUntil(t, ctxT(t, 30*time.Second), "the session to end and obs to leave", func() bool {
@@ -481,7 +453,7 @@ func TestWHIPErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, h, body := whipRequest(t, http.MethodPost, base+tt.path, tt.contentType, tt.bearer, tt.body, nil)
+			status, h, body := testhttp.Do(t, http.MethodPost, base+tt.path, tt.contentType, tt.bearer, tt.body, nil)
 			if status != tt.want {
 				t.Fatalf("POST %s: %d %s, want %d", tt.path, status, body, tt.want)
 			}
@@ -514,7 +486,7 @@ func TestWHIPErrors(t *testing.T) {
 			if tt.method == http.MethodPost {
 				bearer = pubGrant
 			}
-			if status, _, body := whipRequest(t, tt.method, tt.url, tt.contentType, bearer, tt.body, tt.header); status != tt.want {
+			if status, _, body := testhttp.Do(t, tt.method, tt.url, tt.contentType, bearer, tt.body, tt.header); status != tt.want {
 				t.Fatalf("%s %s: %d %s, want %d", tt.method, tt.url, status, body, tt.want)
 			}
 		})
@@ -522,7 +494,7 @@ func TestWHIPErrors(t *testing.T) {
 
 	t.Run("sessions per user", func(t *testing.T) {
 		publishWHIP(t, base, "124", grant(t, "obs", protocol.IntRoom(124), protocol.RoomRights{Publish: true}))
-		status, _, body := whipRequest(t, http.MethodPost, base+"/whip/125", "application/sdp", grant(t, "obs", protocol.IntRoom(125), protocol.RoomRights{Publish: true}), offer, nil)
+		status, _, body := testhttp.Do(t, http.MethodPost, base+"/whip/125", "application/sdp", grant(t, "obs", protocol.IntRoom(125), protocol.RoomRights{Publish: true}), offer, nil)
 		if status != http.StatusTooManyRequests {
 			t.Fatalf("third session of obs: %d %s, want 429", status, body)
 		}
@@ -535,13 +507,13 @@ func TestWHIPCORS(t *testing.T) {
 	st := newStack(t, func(c *signalingConfig) { c.Signaling.AllowedOrigins = []string{"https://studio.example"} })
 	_, base := st.whipServer(t, signaling.DefaultWHIPConfig())
 	preflight := http.Header{"Origin": {"https://studio.example"}, "Access-Control-Request-Method": {"POST"}}
-	status, h, _ := whipRequest(t, http.MethodOptions, base+"/whip/1", "", "", "", preflight)
+	status, h, _ := testhttp.Do(t, http.MethodOptions, base+"/whip/1", "", "", "", preflight)
 	if status != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "https://studio.example" ||
 		!strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") ||
 		!strings.Contains(h.Get("Access-Control-Expose-Headers"), "Location") || h.Get("Accept-Post") != "application/sdp" {
 		t.Fatalf("preflight: %d %v", status, h)
 	}
-	status, h, _ = whipRequest(t, http.MethodOptions, base+"/whip/1", "", "", "", http.Header{"Origin": {"https://evil.example"}})
+	status, h, _ = testhttp.Do(t, http.MethodOptions, base+"/whip/1", "", "", "", http.Header{"Origin": {"https://evil.example"}})
 	if status != http.StatusForbidden || h.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("foreign origin: %d %v", status, h)
 	}

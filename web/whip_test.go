@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling"
 )
@@ -39,40 +39,12 @@ func devRoomGrant(t *testing.T, srv *testServer, userID, roomName string, rights
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, _, body := httpRequest(t, http.MethodPost, srv.URL+"/dev/roomgrant", "application/json", "", string(req))
+	status, _, body := testhttp.Do(t, http.MethodPost, srv.URL+"/dev/roomgrant", "application/json", "", string(req), nil)
 	var res devRoomGrantResponse
 	if status != http.StatusOK || json.Unmarshal([]byte(body), &res) != nil || res.RoomGrant == "" {
 		t.Fatalf("POST /dev/roomgrant: %d %s", status, body)
 	}
 	return res.RoomGrant
-}
-
-// httpRequest sends one request (a bearer token if bearer is set) and returns the status,
-// headers and body.
-func httpRequest(t *testing.T, method, url, contentType, bearer, body string) (int, http.Header, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
 }
 
 // loopbackPeer is a pion PeerConnection with pion's default codecs and interceptors that
@@ -103,7 +75,7 @@ func offerSDP(t *testing.T, pc *webrtc.PeerConnection, endpoint, bearer string) 
 		t.Fatal(err)
 	}
 	<-gathered
-	status, h, body := httpRequest(t, http.MethodPost, endpoint, "application/sdp", bearer, pc.LocalDescription().SDP)
+	status, h, body := testhttp.Do(t, http.MethodPost, endpoint, "application/sdp", bearer, pc.LocalDescription().SDP, nil)
 	if status != http.StatusCreated || h.Get("Content-Type") != "application/sdp" {
 		t.Fatalf("POST %s: %d %q %s", endpoint, status, h.Get("Content-Type"), body)
 	}
@@ -380,7 +352,7 @@ func TestBrowserWHEPViewsChromium(t *testing.T) {
 					t.Fatalf("the WHEP player got %d audio and %d video packets, keyframes by width %v", a, v, widths)
 				}
 			}
-			if status, _, body := httpRequest(t, http.MethodDelete, location, "", "", ""); status != http.StatusOK {
+			if status, _, body := testhttp.Do(t, http.MethodDelete, location, "", "", "", nil); status != http.StatusOK {
 				t.Fatalf("DELETE %s: %d %s", location, status, body)
 			}
 			if n := srv.WHIP.Sessions(); n != 0 {

@@ -50,10 +50,18 @@ func (a *callsAPI) authorized(r *http.Request) bool {
 	return a.enabled && ok && match
 }
 
+// admit reports whether r carries the admin key; if not it answers 401 (every admin API).
+func (a *callsAPI) admit(w http.ResponseWriter, r *http.Request) bool {
+	if a.authorized(r) {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
+	writeJSONError(w, http.StatusUnauthorized, "missing or wrong admin key")
+	return false
+}
+
 func (a *callsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
-		writeJSONError(w, http.StatusUnauthorized, "missing or wrong admin key")
+	if !a.admit(w, r) {
 		return
 	}
 	f, err := parseCallsFilter(r)

@@ -28,6 +28,7 @@ func (s *server) newCluster() (*cluster.Cluster, error) {
 	}
 	cl.OnNodeGone(func(id string) { s.signaling.NodeGone(id) })
 	s.registerClusterMetrics(cl)
+	s.metrics.Registry().MustRegister(clusterNodesCollector{cl})
 	return cl, nil
 }
 
@@ -96,6 +97,8 @@ type loadProbe struct {
 
 func (p *loadProbe) load() cluster.Load {
 	l := cluster.Load{Rooms: p.s.signaling.Rooms().Rooms(), Sessions: p.s.signaling.Sessions()}
+	l.Connections = p.s.cluster.PresenceHeld()
+	l.Relayed, _ = p.s.signaling.RelayedConnections()
 	for _, peer := range p.s.engine.Peers() {
 		if peer.Role() == sfu.RolePublisher {
 			l.Tracks += len(peer.Receivers())

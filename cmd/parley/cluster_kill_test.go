@@ -73,6 +73,7 @@ func clusterNode(t *testing.T, redisURL, id string) *running {
 	cfg.Cluster.RedisURL, cfg.Cluster.NodeID, cfg.Cluster.Region = redisURL, id, "region-"+id
 	cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
 	cfg.Signaling.ReconnectGrace = 500 * time.Millisecond
+	cfg.Admin.APIKey = testAdminKey
 	return startServe(t, cfg)
 }
 
@@ -111,8 +112,12 @@ func TestClusterNodeKilled(t *testing.T) {
 		owner := clusterNode(t, redis.URL, "a")
 		front := startChildNode(t, redis.URL, "b")
 		_, bob, started := callAcross(t, owner, owner.wsURL(), front.wsURL(), owner.wsURL())
+		wantPresence(t, owner, "alice", "b")
 
 		front.kill()
+		killed := time.Now()
+		wantPresence(t, owner, "alice") // its entry goes with its heartbeat
+		t.Logf("alice's presence gone %v after the kill", time.Since(killed).Round(10*time.Millisecond))
 		end, err := client.WaitFor(ctxFor(t, 20*time.Second), bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
 		if err != nil {
 			t.Fatalf("bob: no onCallEnd after alice's node was killed: %v", err)

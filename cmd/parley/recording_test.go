@@ -20,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/signaling"
@@ -30,34 +31,20 @@ import (
 // into out (when not nil); it returns the status and the raw body.
 func adminRequest(t *testing.T, method, url string, body any, out any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctxFor(t, 30*time.Second), method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testAdminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
+	status, _, raw := testhttp.Do(t, method, url, "", testAdminKey, string(b), nil)
+	if out != nil && status < 300 {
+		if err := json.Unmarshal([]byte(raw), out); err != nil {
 			t.Fatalf("%s %s: %s: %v", method, url, raw, err)
 		}
 	}
-	return resp.StatusCode, raw
+	return status, []byte(raw)
 }
 
 // TestRecordACall: the admin API records a 1v1 call's room: four files (audio and video

@@ -39,9 +39,7 @@ func newRecordingsAPI(auth *callsAPI, rec *recording.Recorder, logger *slog.Logg
 }
 
 func (a *recordingsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.auth.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
-		writeJSONError(w, http.StatusUnauthorized, "missing or wrong admin key")
+	if !a.auth.admit(w, r) {
 		return
 	}
 	a.mux.ServeHTTP(w, r)

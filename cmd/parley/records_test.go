@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/ops/sqlrecords"
@@ -26,26 +27,18 @@ const testAdminKey = "test-admin-key-0123456789-0123456789"
 // getCalls calls the admin API with the given Authorization header ("" = none).
 func getCalls(t *testing.T, r *running, query, auth string) (int, CallsResponse) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, r.url("/api/v1/calls"+query), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := http.Header{}
 	if auth != "" {
-		req.Header.Set("Authorization", auth)
+		h.Set("Authorization", auth)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	status, _, body := testhttp.Do(t, http.MethodGet, r.url("/api/v1/calls"+query), "", "", "", h)
 	var out CallsResponse
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(body, &out); err != nil {
+	if status == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
 			t.Fatalf("calls API body %q: %v", body, err)
 		}
 	}
-	return resp.StatusCode, out
+	return status, out
 }
 
 // TestRecordsSurviveRestartAndAdminAPI: a call's records are written to the database of

@@ -131,6 +131,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}
 	calls := newCallsAPI(cfg.Admin.APIKey, s.records, logger.With("component", "admin"))
 	s.mux.Handle("GET /api/v1/calls", calls)
+	s.mux.Handle("GET /api/v1/presence", &presenceAPI{auth: calls, read: svc.Presence, log: logger.With("component", "admin")})
 	if s.recorder, err = recording.New(cfg.Recording, svc.Rooms(), engine.UDPAddr, func(m recording.Info) {
 		s.webhooks.RecordingFinished(m.SDKAppID, m)
 	}, logger.With("component", "recording")); err != nil {

@@ -205,13 +205,7 @@ func (m *Machine) Accept(now time.Time, u, session string, mediaType protocol.Me
 // "rejectedElsewhere" on its other sessions (D4); when no invitee is left ringing in an
 // unanswered call the caller gets onCallCancelled(userId = caller, "reject").
 func (m *Machine) Reject(now time.Time, u, session string) (Output, error) {
-	c, mem := m.lookup(u)
-	if mem == nil || mem.state != Ringing {
-		return Output{}, fmt.Errorf("reject by %s: %w", u, ErrNotRinging)
-	}
-	out := Output{CallID: c.id, RoomID: c.room}
-	m.dropInvitee(now, c, mem, &out, dropReject, session)
-	return out, nil
+	return m.dropRinging(now, u, session, "reject", dropReject)
 }
 
 // Ignore drops u's ringing invitation from session (D11, §5.3#5): every other member gets
@@ -220,12 +214,18 @@ func (m *Machine) Reject(now time.Time, u, session string) (Output, error) {
 // unanswered call the caller gets onCallCancelled(userId = caller, "busy"), exactly as if u
 // had been busy.
 func (m *Machine) Ignore(now time.Time, u, session string) (Output, error) {
+	return m.dropRinging(now, u, session, "ignore", dropIgnore)
+}
+
+// dropRinging drops u's ringing invitation from session as kind says (Reject, Ignore);
+// verb names the input in the error when u has no ringing invitation.
+func (m *Machine) dropRinging(now time.Time, u, session, verb string, kind dropKind) (Output, error) {
 	c, mem := m.lookup(u)
 	if mem == nil || mem.state != Ringing {
-		return Output{}, fmt.Errorf("ignore by %s: %w", u, ErrNotRinging)
+		return Output{}, fmt.Errorf("%s by %s: %w", verb, u, ErrNotRinging)
 	}
 	out := Output{CallID: c.id, RoomID: c.room}
-	m.dropInvitee(now, c, mem, &out, dropIgnore, session)
+	m.dropInvitee(now, c, mem, &out, kind, session)
 	return out, nil
 }
 
