@@ -4,26 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 )
 
-// fixedEstimator is a cc.BandwidthEstimator that always estimates bps.
-type fixedEstimator struct{ bps int }
-
-func (e fixedEstimator) AddStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	return w
-}
-func (fixedEstimator) WriteRTCP([]rtcp.Packet, interceptor.Attributes) error { return nil }
-func (e fixedEstimator) GetTargetBitrate() int                               { return e.bps }
-func (fixedEstimator) OnTargetBitrateChange(func(int))                       {}
-func (fixedEstimator) GetStats() map[string]any                              { return nil }
-func (fixedEstimator) Close() error                                          { return nil }
-
-var _ cc.BandwidthEstimator = fixedEstimator{}
-
-// The estimate is GCC's only while TWCC feedback arrives, REMB's while REMBs arrive, the
+// The estimate is the congestion controller's only while TWCC feedback arrives, REMB's while REMBs arrive, the
 // lower of the two when both do, unknown when neither does.
 func TestDownlinkEstimateSources(t *testing.T) {
 	t0 := time.Unix(1000, 0)
@@ -60,11 +44,12 @@ func TestDownlinkEstimateSources(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var est cc.BandwidthEstimator
+			var cc *congestionController
 			if tc.gcc > 0 {
-				est = fixedEstimator{bps: tc.gcc}
+				cc = newCongestionController(newSendHistory())
+				cc.target.Store(int64(tc.gcc))
 			}
-			p := &Peer{bw: newBandwidthController(est, allocatorConfig{})}
+			p := &Peer{bw: newBandwidthController(cc, allocatorConfig{})}
 			d := &DownTrack{peer: p, rtt: defaultRTT}
 			for _, raw := range tc.feedback {
 				d.handleRTCP(raw, t0)
