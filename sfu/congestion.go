@@ -82,7 +82,7 @@ type congestionController struct {
 	est      gccEstimator
 	highest  uint16 // highest transport-wide sequence number acknowledged so far
 	started  bool
-	rejected atomic.Uint64 // malformed feedback packets
+	rejected uint64 // malformed feedback packets (logged when the RTCP goroutine ends)
 }
 
 func newCongestionController(history *sendHistory) *congestionController {
@@ -98,7 +98,7 @@ func newCongestionController(history *sendHistory) *congestionController {
 func (c *congestionController) onFeedback(pkt []byte, now time.Time) error {
 	f, err := parseTWCC(pkt)
 	if err != nil {
-		c.rejected.Add(1)
+		c.rejected++
 		return err
 	}
 	c.est.begin(now)

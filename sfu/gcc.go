@@ -108,12 +108,7 @@ type gccEstimator struct {
 	target       int64
 }
 
-func newGCCEstimator(cfg gccConfig) *gccEstimator {
-	e := &gccEstimator{}
-	e.init(cfg)
-	return e
-}
-
+// init resets e to its state before any feedback.
 func (e *gccEstimator) init(cfg gccConfig) {
 	*e = gccEstimator{cfg: cfg, threshold: gccThresholdInit, delayBps: float64(cfg.Initial), lossBps: float64(cfg.Initial)}
 	e.target = e.clamp(cfg.Initial)

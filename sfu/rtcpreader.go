@@ -160,6 +160,9 @@ func (p *Peer) readRTCP() {
 	for {
 		n, _, err := q.queue.Read(q.buf[:], nil)
 		if err != nil {
+			if p.bw != nil && p.bw.cc != nil && p.bw.cc.rejected > 0 {
+				p.logger.Debug("subscriber RTCP ended", "malformed_feedback", p.bw.cc.rejected)
+			}
 			return
 		}
 		if n < 4 {

@@ -183,12 +183,19 @@ func TestParseTWCCRejectsMalformed(t *testing.T) {
 		{"padding larger than the packet", with(func(b []byte) []byte { b[0] |= 0x20; b[len(b)-1] = 200; return b })},
 		{"zero padding", with(func(b []byte) []byte { b[0] |= 0x20; b[len(b)-1] = 0; return b })},
 	}
-	for _, tc := range tests {
+	cc := newCongestionController(newSendHistory())
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := parseTWCC(tc.raw); !errors.Is(err, ErrMalformedFeedback) {
 				t.Fatalf("error %v, want ErrMalformedFeedback", err)
 			}
+			if err := cc.onFeedback(tc.raw, testNow); !errors.Is(err, ErrMalformedFeedback) || cc.rejected != uint64(i+1) {
+				t.Fatalf("congestion controller: error %v, %d rejected; want ErrMalformedFeedback, %d", err, cc.rejected, i+1)
+			}
 		})
+	}
+	if err := cc.onFeedback(good, testNow); err != nil || cc.target.Load() != initialDownlinkEstimate {
+		t.Fatalf("good feedback after bad: %v, estimate %d", err, cc.target.Load())
 	}
 }
 
