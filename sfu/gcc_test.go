@@ -104,6 +104,7 @@ func TestCongestionEstimatorScenarios(t *testing.T) {
 		sendBps    int64
 		capacity   int64
 		policer    bool
+		deepQueue  bool // 5 s instead of 200 ms: delay, no loss
 		follow     bool
 		silent     bool
 		minE, maxE int64 // bounds at the end of the phase
@@ -118,6 +119,10 @@ func TestCongestionEstimatorScenarios(t *testing.T) {
 		{"congestion onset: a queue building at 1.5 Mbit/s brings it under the capacity", []phase{
 			{d: 5 * time.Second, sendBps: 1_000_000, capacity: 1_500_000, minE: initialDownlinkEstimate},
 			{d: 2 * time.Second, sendBps: 2_000_000, capacity: 1_500_000, minE: 700_000, maxE: 1_500_000},
+		}},
+		{"congestion onset without loss: the delay trend alone brings it under the capacity", []phase{
+			{d: 5 * time.Second, sendBps: 1_000_000, capacity: 1_500_000, deepQueue: true, minE: initialDownlinkEstimate},
+			{d: 2 * time.Second, sendBps: 2_000_000, capacity: 1_500_000, deepQueue: true, minE: 700_000, maxE: 1_500_000},
 		}},
 		{"congestion: a sender following the estimate stays near the capacity", []phase{
 			{d: 20 * time.Second, sendBps: 2_500_000, capacity: 1_500_000, follow: true, minE: 900_000, maxE: 2_000_000},
@@ -144,6 +149,10 @@ func TestCongestionEstimatorScenarios(t *testing.T) {
 			s := newLinkSim(t)
 			for i, p := range tc.phases {
 				s.capacity, s.policer, s.silent = p.capacity, p.policer, p.silent
+				s.maxQueue = 200 * time.Millisecond
+				if p.deepQueue {
+					s.maxQueue = 5 * time.Second
+				}
 				got := s.run(p.d, p.sendBps, p.follow)
 				if got < p.minE || p.maxE > 0 && got > p.maxE {
 					t.Fatalf("phase %d: estimate %d bit/s, want within [%d, %d]", i, got, p.minE, p.maxE)
