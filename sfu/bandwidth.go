@@ -5,15 +5,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
 )
 
-// Downlink bandwidth adaptation of a subscriber Peer. The estimate comes from pion's
-// send-side GCC (transport-wide congestion control feedback, registered in the Engine's
-// interceptor registry through cc.NewInterceptor) or, for a client that only sends
-// REMB, from its REMB; where both arrive the lower wins. The Peer's bandwidth goroutine
+// Downlink bandwidth adaptation of a subscriber Peer. The estimate comes from the Peer's
+// own send-side congestion controller (transport-wide congestion control feedback,
+// congestion.go and gcc.go) or, for a client that only sends REMB, from its REMB; where
+// both arrive the lower wins. The Peer's bandwidth goroutine
 // ticks every bandwidthTick (and at once when a wish changes), gathers what each video
 // DownTrack could use, lets the pure bandwidthAllocator (allocator.go) decide the rank of
 // each and caps each DownTrack at the layer of its rank (setLayerCap). Nothing here runs
@@ -24,59 +22,17 @@ const (
 	bandwidthTick = 200 * time.Millisecond
 	// feedbackFresh: an estimate counts only while its feedback keeps arriving.
 	feedbackFresh = 2 * time.Second
-	// initialDownlinkEstimate is GCC's estimate before its first feedback: high enough
+	// initialDownlinkEstimate is the estimate before the first feedback: high enough
 	// that a subscriber starts with the layer it asks for.
 	initialDownlinkEstimate = 3_000_000
 	minDownlinkEstimate     = 50_000
+	maxDownlinkEstimate     = 50_000_000
 )
-
-// newEstimatorFactory is the cc interceptor factory of the Engine's registry: one GCC
-// estimator (without pacing: the Sender already writes from one goroutine) per
-// PeerConnection, handed to router by PeerConnection ID.
-func newEstimatorFactory(router *estimatorRouter) (*cc.InterceptorFactory, error) {
-	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-			gcc.SendSideBWEInitialBitrate(initialDownlinkEstimate),
-			gcc.SendSideBWEMinBitrate(minDownlinkEstimate),
-		)
-	})
-	if err != nil {
-		return nil, err
-	}
-	factory.OnNewPeerConnection(router.put)
-	return factory, nil
-}
-
-// estimatorRouter passes each PeerConnection's estimator from the interceptor factory
-// (called inside webrtc.API.NewPeerConnection) to the Peer built around it.
-type estimatorRouter struct {
-	mu   sync.Mutex
-	byID map[string]cc.BandwidthEstimator
-}
-
-func (r *estimatorRouter) put(id string, e cc.BandwidthEstimator) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.byID == nil {
-		r.byID = make(map[string]cc.BandwidthEstimator)
-	}
-	r.byID[id] = e
-}
-
-// take returns and forgets the estimator of PeerConnection id (nil when none was made).
-func (r *estimatorRouter) take(id string) cc.BandwidthEstimator {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e := r.byID[id]
-	delete(r.byID, id)
-	return e
-}
 
 // bandwidthController is a subscriber Peer's downlink state. The feedback atomics are
 // written by the DownTracks' RTCP goroutines; the rest belongs to the bandwidth goroutine.
 type bandwidthController struct {
-	estimator cc.BandwidthEstimator // nil when the Engine made none
+	cc *congestionController // nil: REMB only (tests)
 
 	lastTWCCNs atomic.Int64
 	rembBps    atomic.Int64
@@ -101,13 +57,13 @@ type videoLevel struct {
 	wishGen uint32
 }
 
-func newBandwidthController(estimator cc.BandwidthEstimator, cfg allocatorConfig) *bandwidthController {
+func newBandwidthController(cc *congestionController, cfg allocatorConfig) *bandwidthController {
 	return &bandwidthController{
-		estimator: estimator,
-		stop:      make(chan struct{}),
-		wakeup:    make(chan struct{}, 1),
-		alloc:     newBandwidthAllocator(cfg),
-		levels:    make(map[*DownTrack]videoLevel),
+		cc:     cc,
+		stop:   make(chan struct{}),
+		wakeup: make(chan struct{}, 1),
+		alloc:  newBandwidthAllocator(cfg),
+		levels: make(map[*DownTrack]videoLevel),
 	}
 }
 
@@ -119,7 +75,8 @@ func (b *bandwidthController) wake() {
 	}
 }
 
-// noteTWCC records that transport-wide feedback arrived (GCC reads it in the interceptor).
+// noteTWCC records that transport-wide feedback arrived (the RTCP goroutine fed it to
+// cc, rtcpreader.go).
 func (b *bandwidthController) noteTWCC(now time.Time) { b.lastTWCCNs.Store(now.UnixNano()) }
 
 // noteREMB records a REMB from the subscriber.
@@ -128,14 +85,14 @@ func (b *bandwidthController) noteREMB(bps float32, now time.Time) {
 	b.lastREMBNs.Store(now.UnixNano())
 }
 
-// currentEstimate is the downlink estimate at now: GCC's while TWCC feedback arrives,
+// currentEstimate is the downlink estimate at now: cc's while TWCC feedback arrives,
 // REMB's while REMBs arrive, the lower of the two when both do; 0 when neither does.
 func (b *bandwidthController) currentEstimate(now time.Time) int64 {
 	var est int64
 	nowNs := now.UnixNano()
-	if b.estimator != nil {
+	if b.cc != nil {
 		if last := b.lastTWCCNs.Load(); last != 0 && nowNs-last < int64(feedbackFresh) {
-			est = int64(b.estimator.GetTargetBitrate())
+			est = b.cc.target.Load()
 		}
 	}
 	if last := b.lastREMBNs.Load(); last != 0 && nowNs-last < int64(feedbackFresh) {
@@ -260,5 +217,16 @@ func (p *Peer) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
 		p.bw.noteTWCC(now)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
 		p.bw.noteREMB(fb.Bitrate, now)
+	}
+}
+
+// noteTransportFeedback feeds one transport-wide feedback packet (read in place) to the
+// subscriber's congestion controller. RTCP goroutine.
+func (p *Peer) noteTransportFeedback(pkt []byte, now time.Time) {
+	if p.bw == nil || p.bw.cc == nil {
+		return
+	}
+	if p.bw.cc.onFeedback(pkt, now) == nil {
+		p.bw.noteTWCC(now)
 	}
 }

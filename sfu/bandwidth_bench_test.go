@@ -5,33 +5,27 @@ import (
 	"testing"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
 
-// BenchmarkSubscriberInterceptorWrite measures what the Engine's interceptor chain (sender
-// reports, GCC estimator without pacer, TWCC header extension) costs per packet the
-// Sender writes: the part of the forwarding path that is pion's.
+// BenchmarkSubscriberInterceptorWrite measures what a subscriber's interceptor chain
+// (sender reports, TWCC header extension recording into the send history) costs per
+// packet the Sender writes: the part of the forwarding path that is pion's.
 //
 //	go test -run xxx -bench BenchmarkSubscriberInterceptorWrite -benchmem ./sfu/
 func BenchmarkSubscriberInterceptorWrite(b *testing.B) {
-	var router estimatorRouter
-	full, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &router, &arrivalStamps{})
+	factories := testInterceptorFactories(b)
+	b.Run("engine", func(b *testing.B) { benchmarkChainWrite(b, interceptorRegistry(factories, newSendHistory())) })
+	b.Run("without-history", func(b *testing.B) { benchmarkChainWrite(b, interceptorRegistry(factories, nil)) })
+}
+
+func testInterceptorFactories(tb testing.TB) []interceptor.Factory {
+	factories, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &arrivalStamps{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	// The same chain without the estimator, for comparison.
-	withoutGCC := &interceptor.Registry{}
-	senderReports, err := report.NewSenderInterceptor()
-	if err != nil {
-		b.Fatal(err)
-	}
-	withoutGCC.Add(senderReports)
-	withoutGCC.Add(twccNumberingFactory{})
-	withoutGCC.Add(&reusedAttributes{})
-	b.Run("engine", func(b *testing.B) { benchmarkChainWrite(b, full) })
-	b.Run("without-gcc", func(b *testing.B) { benchmarkChainWrite(b, withoutGCC) })
+	return factories
 }
 
 func benchmarkChainWrite(b *testing.B, registry *interceptor.Registry) {
@@ -71,21 +65,25 @@ func chainWriter(tb testing.TB, registry *interceptor.Registry) (write func()) {
 	}
 }
 
-// The Engine's interceptors allocate no more per written packet than pion's GCC send
-// history does (its list element and the interface value holding the entry): the
-// per-packet Attributes map is reused (attributes.go) and the transport-wide sequence
-// number written into a buffer of the stream (twccseq.go).
+// A subscriber's interceptors allocate nothing per written packet (no pion GCC; the
+// transport-wide sequence number is written into a buffer of the stream, twccseq.go) and
+// record each packet in the Peer's send history (congestion.go).
 func TestSubscriberInterceptorWriteAllocations(t *testing.T) {
-	var router estimatorRouter
-	registry, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &router, &arrivalStamps{})
-	if err != nil {
-		t.Fatal(err)
+	history := newSendHistory()
+	write := chainWriter(t, interceptorRegistry(testInterceptorFactories(t), history))
+	if allocs := testing.AllocsPerRun(1000, write); allocs != 0 {
+		t.Fatalf("%.1f allocations per written packet, want 0", allocs)
 	}
-	write := chainWriter(t, registry)
-	for range 100 { // past the history's first growth
+	for range 2000 {
 		write()
 	}
-	if allocs := testing.AllocsPerRun(1000, write); allocs > 2 {
-		t.Fatalf("%.1f allocations per written packet, want ≤ 2 (pion's send history)", allocs)
+	// 3001 packets written (numbered 0…3000): the last sendHistorySize are in the history.
+	for _, seq := range []uint16{3000, 3000 - sendHistorySize + 1} {
+		if _, size, ok := history.lookup(seq); !ok || size != 12+8+1100 {
+			t.Fatalf("history of %d: size %d, found %v; want %d bytes", seq, size, ok, 12+8+1100)
+		}
+	}
+	if _, _, ok := history.lookup(3000 - sendHistorySize); ok {
+		t.Fatal("a packet older than the ring still found")
 	}
 }

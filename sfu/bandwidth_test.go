@@ -4,26 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
 )
 
-// fixedEstimator is a cc.BandwidthEstimator that always estimates bps.
-type fixedEstimator struct{ bps int }
-
-func (e fixedEstimator) AddStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	return w
-}
-func (fixedEstimator) WriteRTCP([]rtcp.Packet, interceptor.Attributes) error { return nil }
-func (e fixedEstimator) GetTargetBitrate() int                               { return e.bps }
-func (fixedEstimator) OnTargetBitrateChange(func(int))                       {}
-func (fixedEstimator) GetStats() map[string]any                              { return nil }
-func (fixedEstimator) Close() error                                          { return nil }
-
-var _ cc.BandwidthEstimator = fixedEstimator{}
-
-// The estimate is GCC's only while TWCC feedback arrives, REMB's while REMBs arrive, the
+// The estimate is the congestion controller's only while TWCC feedback arrives, REMB's while REMBs arrive, the
 // lower of the two when both do, unknown when neither does.
 func TestDownlinkEstimateSources(t *testing.T) {
 	t0 := time.Unix(1000, 0)
@@ -60,11 +45,12 @@ func TestDownlinkEstimateSources(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var est cc.BandwidthEstimator
+			var cc *congestionController
 			if tc.gcc > 0 {
-				est = fixedEstimator{bps: tc.gcc}
+				cc = newCongestionController(newSendHistory())
+				cc.target.Store(int64(tc.gcc))
 			}
-			p := &Peer{bw: newBandwidthController(est, allocatorConfig{})}
+			p := &Peer{bw: newBandwidthController(cc, allocatorConfig{})}
 			d := &DownTrack{peer: p, rtt: defaultRTT}
 			for _, raw := range tc.feedback {
 				d.handleRTCP(raw, t0)
@@ -73,5 +59,47 @@ func TestDownlinkEstimateSources(t *testing.T) {
 				t.Fatalf("estimate %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// A subscriber's compound RTCP reaches both paths: transport-wide feedback the congestion
+// controller (read in place, no allocation), the rest the DownTracks and REMB.
+func TestDispatchFeedsCongestionController(t *testing.T) {
+	history := newSendHistory()
+	history.allocate()
+	cc := newCongestionController(history)
+	p := &Peer{rtcp: newPeerRTCP(), bw: newBandwidthController(cc, allocatorConfig{})}
+	p.setRTCPTracksLocked()
+	rec := twcc.NewRecorder(1)
+	for seq := range uint16(100) {
+		history.record(seq, 1200, int64(seq)*int64(5*time.Millisecond))
+		if seq != 50 {
+			rec.Record(1, seq, int64(seq)*5000+20_000)
+		}
+	}
+	feedback := rec.BuildFeedbackPacket()
+	twccOnly, err := feedback[0].Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compound []byte
+	for _, pkt := range append([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: 2, Reports: []rtcp.ReceptionReport{{SSRC: 1}}},
+	}, append(feedback, &rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 800_000, SSRCs: []uint32{1}})...) {
+		raw, err := pkt.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		compound = append(compound, raw...)
+	}
+	p.dispatchRTCP(1, compound, testNow)
+	if cc.highest != 99 || cc.est.acked.n != 99 {
+		t.Fatalf("controller saw up to %d, %d received; want 99, 99", cc.highest, cc.est.acked.n)
+	}
+	if got := p.bw.currentEstimate(testNow); got != 800_000 {
+		t.Fatalf("estimate %d, want the REMB's 800000 (below the controller's)", got)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { p.dispatchRTCP(1, twccOnly, testNow) }); allocs != 0 {
+		t.Fatalf("%.1f allocations per transport-wide feedback packet, want 0", allocs)
 	}
 }

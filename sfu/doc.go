@@ -6,9 +6,11 @@
 //   - Engine: the webrtc.API (codecs Opus, VP8, VP9, H.264, AV1; header extensions mid,
 //     rid, repaired-rid, ssrc-audio-level, abs-send-time, transport-wide-cc; an explicit
 //     interceptor registry: transport-wide feedback toward publishers (twcc.go), NACK
-//     generator, receiver reports, sender reports, GCC, the TWCC header extension
-//     (Parley's own numbering into a buffer per stream, twccseq.go) — no NACK responder
-//     — and, outermost, one reused Attributes map per local stream, attributes.go) and the one UDP socket all PeerConnections share
+//     generator, receiver reports, sender reports, the TWCC header extension
+//     (Parley's own numbering into a buffer per stream, twccseq.go, which on a
+//     subscriber's PeerConnection also records each packet in the Peer's send history,
+//     congestion.go), outermost — no NACK responder, no pion congestion controller) and
+//     the one UDP socket all PeerConnections share
 //     through the ICE UDP mux (reads stamped with their arrival time, twcc.go; writes
 //     queued per destination and sent several per sendmmsg with rtc.batch_writes,
 //     batchwrite.go). NewEngine opens nothing; Start opens the socket; Close is idempotent.
@@ -18,8 +20,7 @@
 //     same fingerprint and a PeerConnection costs no key generation. DTLS still derives
 //     fresh keys per connection (ECDHE). The certificate is valid for about a month;
 //     NewPeer replaces it when it expires within 7 days (Peers already made keep theirs).
-//     NewPeer builds the PeerConnection without the Engine's lock (Engine.buildMu only
-//     pairs pion's PeerConnection with its congestion estimator).
+//     NewPeer builds the PeerConnection without the Engine's lock.
 //   - Peer: one PeerConnection, publisher (client offers) or subscriber (server offers).
 //     Remote candidates pass the Engine's policy (candidates.go) before they reach ICE:
 //     addresses in rtc.deny_candidate_cidrs are refused when trickled and removed from
@@ -59,9 +60,14 @@
 // request: that keyframe passed before this DownTrack could use it (the one asked for
 // when a DownTrack is bound arrives before the subscriber's DTLS is up).
 //
-// Bandwidth (allocator.go, bandwidth.go): every PeerConnection gets a pion send-side GCC
-// estimator (cc interceptor, no pacer) in the Engine's registry; a subscriber Peer reads
-// it while transport-wide feedback arrives, and the subscriber's REMB (the lower wins). A
+// Bandwidth (allocator.go, bandwidth.go, congestion.go, gcc.go, twccfeedback.go): a
+// subscriber Peer runs its own send-side congestion control (decision D90): the
+// transport-wide numbering interceptor records each sent packet's number, size and send
+// time in the Peer's preallocated ring (sendHistory, 16 KiB, made when its first stream
+// is bound); its RTCP goroutine reads the transport-wide feedback in place (no
+// allocation) and runs a GCC-style estimator (delay trend with adaptive threshold and
+// AIMD, loss-based bound); the bandwidth goroutine reads its estimate (an atomic) while
+// feedback arrives, and the subscriber's REMB (the lower wins). A
 // per-subscriber-Peer goroutine ticks every 200 ms (and at once when a wish changes):
 // the pure bandwidthAllocator reserves audio, fits a new or changed wish at once to the
 // estimate, steps video down when the estimate stays under 80 % of the use for 400 ms,
@@ -96,7 +102,8 @@
 //     writes every RTCP packet the subscriber sends, tagged with the SSRC it is addressed
 //     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
 //     its own SettingEngine.BufferFactory); this goroutine reads it, feeds transport-wide
-//     feedback to the Peer's GCC estimator and hands each packet to the DownTrack bound
+//     feedback to the Peer's congestion controller (it owns the estimator; the send
+//     history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
 //     to its SSRC (a copy-on-write list, Peer.rtcpTracks). It owns every DownTrack's NACK
 //     responder and RTT estimate; reads the seq history (atomics) and checks the Receiver
 //     buffer (lock-free); enqueues resends on the Sender.
@@ -124,7 +131,7 @@
 //     writes its destination's queue after each run of writes (Peer.flushWrites), so
 //     subscribers share a queue only when their addresses hash alike.
 //   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
-//     reads the estimator, the feedback atomics the subscriber RTCP goroutine writes, and
+//     reads the estimate and the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.
 //   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,
 //     the DownTrack and Receiver sets). Callbacks run outside the lock: candidates and

@@ -39,14 +39,8 @@ type Engine struct {
 	peers    map[*Peer]struct{}
 	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
-	// buildMu serializes api.NewPeerConnection and the estimator hand-over (the router
-	// keys estimators by PeerConnection ID, which pion makes from the clock), without
-	// holding mu across PeerConnection work.
-	buildMu sync.Mutex
-
 	closedTotals MediaTotals // what closed Peers counted (totals.go); guarded by mu
 
-	estimators estimatorRouter // each new PeerConnection's GCC estimator (bandwidth.go)
 	candidates *candidateGuard // remote candidate policy and refusal counts (candidates.go)
 }
 
@@ -254,10 +248,11 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionL
 	if err := registerCodecs(media); err != nil {
 		return apiParts{}, err
 	}
-	registry, err := buildInterceptors(loggerFactory, &e.estimators, stamps)
+	factories, err := buildInterceptors(loggerFactory, stamps)
 	if err != nil {
 		return apiParts{}, err
 	}
+	registry := interceptorRegistry(factories, nil)
 	settings := webrtc.SettingEngine{LoggerFactory: loggerFactory}
 	settings.SetICEUDPMux(mux)
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -286,7 +281,7 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionL
 	case !nodeIP.Equal(net.ParseIP(e.cfg.BindAddress)):
 		settings.SetNAT1To1IPs([]string{e.cfg.NodeIP}, webrtc.ICECandidateTypeHost)
 	}
-	return apiParts{media: media, registry: registry, settings: settings}, nil
+	return apiParts{media: media, registry: registry, factories: factories, settings: settings}, nil
 }
 
 // Payload types the server offers to subscribers (publishers' offers keep theirs).
@@ -371,40 +366,43 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 	return nil
 }
 
-// buildInterceptors is the explicit interceptor chain: transport-wide-cc feedback with
-// socket arrival times (twcc.go), NACK generator and receiver reports toward
-// publishers, sender reports and the transport-wide-cc header extension toward
-// subscribers, and a GCC estimator per PeerConnection fed by the subscribers'
-// transport-wide feedback (bandwidth.go). No NACK responder: DownTracks answer NACKs
-// from the Receiver's buffer.
-func buildInterceptors(loggerFactory pionLoggerFactory, estimators *estimatorRouter, stamps *arrivalStamps) (*interceptor.Registry, error) {
-	registry := &interceptor.Registry{}
+// buildInterceptors is the explicit interceptor chain but its outermost one
+// (interceptorRegistry adds it): transport-wide-cc feedback with socket arrival times
+// (twcc.go), NACK generator and receiver reports toward publishers, sender reports
+// toward subscribers. No NACK responder: DownTracks answer NACKs from the Receiver's
+// buffer. No pion congestion controller: a subscriber Peer runs its own (congestion.go).
+func buildInterceptors(loggerFactory pionLoggerFactory, stamps *arrivalStamps) ([]interceptor.Factory, error) {
 	nackGenerator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(loggerFactory))
 	if err != nil {
-		return nil, fmt.Errorf("nack generator: %w", err)
+		return nil, err
 	}
 	receiverReports, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(loggerFactory))
 	if err != nil {
-		return nil, fmt.Errorf("receiver reports: %w", err)
+		return nil, err
 	}
 	senderReports, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(loggerFactory))
 	if err != nil {
-		return nil, fmt.Errorf("sender reports: %w", err)
+		return nil, err
 	}
-	// Transport-wide feedback toward publishers: without it a browser's send-side estimate
-	// never grows past its start value and it sends only its lowest simulcast layer.
-	registry.Add(&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval})
-	registry.Add(nackGenerator)
-	registry.Add(receiverReports)
-	congestion, err := newEstimatorFactory(estimators)
-	if err != nil {
-		return nil, fmt.Errorf("congestion control: %w", err)
+	return []interceptor.Factory{
+		// Transport-wide feedback toward publishers: without it a browser's send-side
+		// estimate has nothing to work with.
+		&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval},
+		nackGenerator,
+		receiverReports,
+		senderReports,
+	}, nil
+}
+
+// interceptorRegistry is factories followed, outermost, by the TWCC header extension
+// (recording into history when not nil: a subscriber Peer's, twccseq.go). Nothing in
+// the chain needs an Attributes map on the way out (the map pion's GCC made per packet,
+// which attributes.go reused until D90, went with it).
+func interceptorRegistry(factories []interceptor.Factory, history *sendHistory) *interceptor.Registry {
+	registry := &interceptor.Registry{}
+	for _, f := range factories {
+		registry.Add(f)
 	}
-	registry.Add(senderReports)
-	// Before the TWCC header extension: that one (outermost on the way out) numbers a
-	// packet first, then the estimator records it as sent.
-	registry.Add(congestion)
-	registry.Add(twccNumberingFactory{}) // the TWCC header extension (twccseq.go)
-	registry.Add(&reusedAttributes{})    // outermost: one Attributes map per local stream (attributes.go)
-	return registry, nil
+	registry.Add(twccNumberingFactory{history: history})
+	return registry
 }

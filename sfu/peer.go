@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -97,17 +96,12 @@ func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptio
 		return nil, fmt.Errorf("new peer %q: role %v: %w", opts.ID, opts.Role, ErrWrongRole)
 	}
 	var rtcpQueue *peerRTCP
-	if opts.Role == RoleSubscriber { // its own API: RTCP per PeerConnection (rtcpreader.go)
-		rtcpQueue = newPeerRTCP()
-		api = e.subscriberAPI(rtcpQueue)
+	var history *sendHistory
+	if opts.Role == RoleSubscriber { // its own API: RTCP per PeerConnection (rtcpreader.go), send history (congestion.go)
+		rtcpQueue, history = newPeerRTCP(), newSendHistory()
+		api = e.subscriberAPI(rtcpQueue, history)
 	}
-	e.buildMu.Lock()
 	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
-	var estimator cc.BandwidthEstimator
-	if err == nil {
-		estimator = e.estimators.take(pc.ID())
-	}
-	e.buildMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("new peer %q: %w", opts.ID, err)
 	}
@@ -143,7 +137,7 @@ func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptio
 		p.sender.afterRun = p.flushWrites
 		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)
 	}
-	p.bw = newBandwidthController(estimator, allocatorConfig{})
+	p.bw = newBandwidthController(newCongestionController(history), allocatorConfig{})
 	if opts.PreConnect {
 		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{
 			Direction: webrtc.RTPTransceiverDirectionRecvonly,

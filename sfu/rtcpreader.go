@@ -20,13 +20,13 @@ import (
 // so every one of those stream buffers is a peerRTCPStream that tags the packet with its
 // SSRC and queues it into the Peer's one bounded queue; the Peer's RTCP goroutine reads
 // that queue and hands each packet to the DownTrack bound to the SSRC (NACK, PLI/FIR,
-// reports) and the transport-wide feedback to the Peer's congestion-control estimator.
+// reports) and the transport-wide feedback to the Peer's congestion controller
+// (congestion.go).
 // So a subscriber has one RTCP goroutine whatever the number of its tracks, where a
 // reader per track (RTPSender.Read) used to need one each.
 //
 // pion's interceptors see no RTCP of subscriber PeerConnections that way (nobody calls
-// RTPSender.Read); of the Engine's interceptors only the GCC estimator reads RTCP
-// (bandwidth.go), and the RTCP goroutine feeds it directly.
+// RTPSender.Read); none of the Engine's interceptors needs a subscriber's RTCP.
 
 // rtcpQueueBytes bounds the RTCP a subscriber may have queued for its RTCP goroutine; more
 // is dropped (as pion drops RTCP into a full stream buffer).
@@ -47,7 +47,7 @@ type peerRTCP struct {
 
 	// RTCP goroutine.
 	buf  [4 + maxPacketSize]byte
-	pkts []rtcp.Packet // reused for the estimator
+	pkts []rtcp.Packet // the packets of a compound other than transport-wide feedback
 }
 
 func newPeerRTCP() *peerRTCP {
@@ -129,24 +129,27 @@ func (b *rtpStreamBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (
 	return b.Buffer.Write(p, a)
 }
 
-// subscriberAPI is the Engine's API with rtcp's buffer factory: the one a subscriber
-// Peer's PeerConnection is built from. It shares the Engine's codecs, interceptor
-// registry and settings (sockets, ICE); building it allocates a few small objects.
-func (e *Engine) subscriberAPI(q *peerRTCP) *webrtc.API {
+// subscriberAPI is the Engine's API with rtcp's buffer factory and an interceptor
+// registry whose transport-wide numbering records into history (congestion.go): the one
+// a subscriber Peer's PeerConnection is built from. It shares the Engine's codecs,
+// interceptor factories and settings (sockets, ICE); building it allocates a few small
+// objects.
+func (e *Engine) subscriberAPI(q *peerRTCP, history *sendHistory) *webrtc.API {
 	settings := e.apiParts.settings
 	settings.BufferFactory = q.bufferFactory
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(e.apiParts.media),
-		webrtc.WithInterceptorRegistry(e.apiParts.registry),
+		webrtc.WithInterceptorRegistry(interceptorRegistry(e.apiParts.factories, history)),
 		webrtc.WithSettingEngine(settings),
 	)
 }
 
 // apiParts are what Engine.buildAPI assembled, kept to build subscribers' APIs.
 type apiParts struct {
-	media    *webrtc.MediaEngine
-	registry *interceptor.Registry
-	settings webrtc.SettingEngine
+	media     *webrtc.MediaEngine
+	registry  *interceptor.Registry // publishers'
+	factories []interceptor.Factory // registry's, but the outermost (interceptorRegistry)
+	settings  webrtc.SettingEngine
 }
 
 // readRTCP is a subscriber Peer's RTCP goroutine: it dispatches every RTCP packet of the
@@ -157,6 +160,9 @@ func (p *Peer) readRTCP() {
 	for {
 		n, _, err := q.queue.Read(q.buf[:], nil)
 		if err != nil {
+			if p.bw != nil && p.bw.cc != nil && p.bw.cc.rejected > 0 {
+				p.logger.Debug("subscriber RTCP ended", "malformed_feedback", p.bw.cc.rejected)
+			}
 			return
 		}
 		if n < 4 {
@@ -166,30 +172,50 @@ func (p *Peer) readRTCP() {
 	}
 }
 
-// dispatchRTCP hands one RTCP packet addressed to ssrc to the DownTrack sending ssrc and
-// its transport-wide feedback to the estimator. RTCP goroutine.
+// dispatchRTCP feeds the transport-wide feedback in the compound RTCP packet raw,
+// addressed to ssrc, to the congestion controller (read in place, no allocation) and
+// hands the other packets to the DownTrack sending ssrc. RTCP goroutine.
 func (p *Peer) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
-	pkts, err := rtcp.Unmarshal(raw)
-	if err != nil {
+	rest, others := raw, false
+	for {
+		pkt, next, ok := nextRTCP(rest)
+		if !ok {
+			break
+		}
+		if isTWCC(pkt) {
+			p.noteTransportFeedback(pkt, now)
+		} else {
+			others = true
+		}
+		rest = next
+	}
+	if !others {
 		return
 	}
 	q := p.rtcp
 	q.pkts = q.pkts[:0]
-	for _, pkt := range pkts {
-		if _, ok := pkt.(*rtcp.TransportLayerCC); ok {
-			q.pkts = append(q.pkts, pkt)
+	for rest = raw; ; {
+		pkt, next, ok := nextRTCP(rest)
+		if !ok {
+			break
 		}
+		if !isTWCC(pkt) {
+			if pkts, err := rtcp.Unmarshal(pkt); err == nil {
+				q.pkts = append(q.pkts, pkts...)
+			}
+		}
+		rest = next
 	}
-	if len(q.pkts) > 0 && p.bw != nil && p.bw.estimator != nil {
-		_ = p.bw.estimator.WriteRTCP(q.pkts, nil)
+	if len(q.pkts) == 0 {
+		return
 	}
 	for _, d := range *p.rtcpTracks.Load() {
 		if b := d.binding.Load(); b != nil && b.ssrc == ssrc {
-			d.handlePackets(pkts, now)
+			d.handlePackets(q.pkts, now)
 			return
 		}
 	}
-	for _, pkt := range pkts { // about no current DownTrack: still bandwidth feedback
+	for _, pkt := range q.pkts { // about no current DownTrack: still bandwidth feedback
 		p.noteBandwidthFeedback(pkt, now)
 	}
 }

@@ -16,17 +16,22 @@ import (
 // instead of a new one per packet. The header keeps a reference to that buffer only
 // during the Write (the interceptors below and SRTP read it synchronously; the Sender
 // resets the extensions before its next packet), and a local stream is written by one
-// goroutine only (its subscriber Peer's Sender).
+// goroutine only (its subscriber Peer's Sender). With a sendHistory (a subscriber's
+// PeerConnection) it also records each numbered packet's size and send time there for the
+// Peer's congestion controller (congestion.go).
 type twccNumbering struct {
 	interceptor.NoOp
-	next atomic.Uint32
+	next    atomic.Uint32
+	history *sendHistory // nil: numbering only
 }
 
 // twccNumberingFactory makes one twccNumbering per PeerConnection (interceptor.Factory).
-type twccNumberingFactory struct{}
+// The Engine's registry has one without history; a subscriber Peer's API has one with
+// the Peer's history (Engine.subscriberAPI).
+type twccNumberingFactory struct{ history *sendHistory }
 
-func (twccNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &twccNumbering{}, nil
+func (f twccNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &twccNumbering{history: f.history}, nil
 }
 
 // BindLocalStream numbers the stream's packets when it negotiated transport-wide-cc.
@@ -42,10 +47,18 @@ func (t *twccNumbering) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		return w
 	}
 	var value [2]byte
+	history := t.history
+	if history != nil {
+		history.allocate() // at negotiation, never on the packet path
+	}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		binary.BigEndian.PutUint16(value[:], uint16(t.next.Add(1)-1))
+		seq := uint16(t.next.Add(1) - 1)
+		binary.BigEndian.PutUint16(value[:], seq)
 		if err := h.SetExtension(id, value[:]); err != nil {
 			return 0, fmt.Errorf("transport-wide sequence number: %w", err)
+		}
+		if history != nil {
+			history.record(seq, h.MarshalSize()+len(payload), history.clock())
 		}
 		return w.Write(h, payload, a)
 	})
