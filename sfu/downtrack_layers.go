@@ -75,12 +75,13 @@ func (d *DownTrack) LayerSwitches() uint64 { return d.fwd.switches.Load() }
 func (d *DownTrack) layered() bool { return d.fwd.layered }
 
 // updateTargetLayer chooses the layer again from the current wish and layer state; on a
-// change it asks the new layer for a keyframe. Any goroutine; no allocation.
+// change it asks the new layer for a keyframe. A single-layer track has nothing to
+// choose: its target is layer 0 from the start. Any goroutine; no allocation.
 func (d *DownTrack) updateTargetLayer(now time.Time) {
-	if !d.fwd.layered {
+	s := &d.fwd
+	if !s.layered {
 		return
 	}
-	s := &d.fwd
 	var views [maxLayers]layerView
 	n := d.receiver.sim.layerViews(&views)
 	next := chooseLayer(views[:n], layerWish{

@@ -12,8 +12,9 @@ import (
 // forwarder is a DownTrack's one forwarding path (D80): which layer of the Receiver it
 // forwards (current) and wants (target), what the subscriber asked for, the keyframe
 // waits, the drop policy and the munger. A single-layer track is a one-layer simulcast
-// track: its target is layer 0 from the start and never changes, and every rule below
-// is the same for it.
+// track: its target is layer 0 from the start and never changes (a simulcast track's
+// first choice, at its first active layer, asks for a keyframe as Bind does for a
+// single-layer one), and every rule below is the same for it.
 //
 // Ownership: the layers' read goroutines call DownTrack.forward. With one layer there is
 // one such goroutine and the state below mu is its own; with several, mu (this
@@ -51,9 +52,9 @@ func (f *forwarder) init(codec webrtc.RTPCodecParameters, kind webrtc.RTPCodecTy
 	f.m.clockRate = codec.ClockRate
 	f.m.trackPictures = f.layered && strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8)
 	f.current.Store(-1)
-	f.target.Store(-1)
+	f.target.Store(-1) // chosen when a layer is active (updateTargetLayer)
 	if !f.layered {
-		f.target.Store(0) // nothing to choose
+		f.target.Store(0) // nothing to choose; Bind asks for its keyframe
 	}
 	f.pinned.Store(-1)
 	f.cap.Store(-1)
