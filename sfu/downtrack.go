@@ -33,17 +33,17 @@ type DownTrack struct {
 	binding   atomic.Pointer[downTrackBinding]
 	rtpSender *webrtc.RTPSender // set once by the subscriber Peer under its lock
 
-	// Layers' read goroutines (forwarder.go).
-	fwd     forwarder
+	// overwritten: the Sender dropped a queued packet whose buffer slot was reused before
+	// it could write it; forwarding then waits for a keyframe (takeOverwritten).
+	overwritten atomic.Bool
+
+	// Layers' read goroutines (forwarder.go); next to each other, hot fields first.
 	history *seqHistory
+	fwd     forwarder
 
 	// RTCP goroutine.
 	nack *nackResponder
 	rtt  time.Duration
-
-	// overwritten: the Sender dropped a queued packet whose buffer slot was reused before
-	// it could write it; forwarding then waits for a keyframe (takeOverwritten).
-	overwritten atomic.Bool
 
 	downlink downlinkCounters // what the subscriber reports (linkstats.go)
 }

@@ -22,11 +22,15 @@ import (
 // DownTrack neither forwards nor wants return after two atomic loads without taking it.
 // The wish fields are atomics set by any goroutine.
 type forwarder struct {
-	layered bool // a simulcast Receiver: wishes, caps and mu apply
-	video   bool // a (re)start waits for a keyframe; audio starts at any packet
+	// Read or written for every packet: first, so that they share few cache lines.
+	current      atomic.Int32 // layer being forwarded, -1 while waiting for a keyframe
+	target       atomic.Int32 // layer wanted, -1 until one is active
+	layered      bool         // a simulcast Receiver: wishes, caps and mu apply
+	video        bool         // a (re)start waits for a keyframe; audio starts at any packet
+	firstAsked   bool         // the keyframe request of the first packet went out
+	targetWaited int32        // the target layer that could not start at its last packet, -1 none (fastfirst.go)
+	m            munger
 
-	current atomic.Int32 // layer being forwarded, -1 while waiting for a keyframe
-	target  atomic.Int32 // layer wanted, -1 until one is active
 	wantW   atomic.Int32
 	wantH   atomic.Int32
 	pinned  atomic.Int32  // explicit layer, -1 automatic
@@ -38,11 +42,8 @@ type forwarder struct {
 	startsBelow atomic.Uint64 // starts below the target layer (fastfirst.go)
 
 	mu            sync.Mutex
-	m             munger
-	firstAsked    bool                    // the keyframe request of the first packet went out
 	replay        *[maxPacketSize]byte    // a buffered packet being replayed (fastfirst.go); video only
 	replayRefused [maxLayers]keyframeMark // per layer, the keyframe a replay was last refused from
-	targetWaited  int32                   // the target layer that could not start at its last packet, -1 none (fastfirst.go)
 }
 
 func (f *forwarder) init(codec webrtc.RTPCodecParameters, kind webrtc.RTPCodecType, simulcast bool) {
@@ -164,16 +165,18 @@ func (d *DownTrack) forward(l *layer, p *rtpPacket, now time.Time) {
 		f.current.Store(-1) // the frame is broken: wait for a keyframe of the target layer
 		d.requestKeyframe(now)
 	}
-	in := fwdInput{
-		layer: idx, padding: len(p.Payload) == 0,
-		current: f.current.Load(), target: f.target.Load(),
-		started: f.m.rw.started, targetWaited: f.targetWaited, nowNs: now.UnixNano(),
+	in := fwdInput{layer: idx, padding: len(p.Payload) == 0, current: f.current.Load(), target: f.target.Load()}
+	act := fwdSend
+	if in.padding || idx != in.current || in.current != in.target {
+		// Anything but the steady state (a packet of the layer forwarded and wanted, which
+		// decideForward sends): the whole decision.
+		in.keyframe = !in.padding && (p.Keyframe || !f.video)
+		in.started, in.targetWaited, in.nowNs = f.m.rw.started, f.targetWaited, now.UnixNano()
+		if in.current < 0 && idx < in.target {
+			in.targetLastNs = d.receiver.layerAt(int(in.target)).lastPacketNs.Load()
+		}
+		act = decideForward(in)
 	}
-	in.keyframe = !in.padding && (p.Keyframe || !f.video)
-	if in.current < 0 && idx < in.target {
-		in.targetLastNs = d.receiver.layerAt(int(in.target)).lastPacketNs.Load()
-	}
-	act := decideForward(in)
 	switch act {
 	case fwdDrop:
 		f.m.drop(idx, p.SequenceNumber)
@@ -224,8 +227,8 @@ func (d *DownTrack) sendPacket(l *layer, p *rtpPacket, now time.Time) bool {
 		f.m.rw.drop(p.SequenceNumber)
 		return true
 	}
-	r, ok := f.m.rw.next(p.SequenceNumber, p.Timestamp)
-	if !ok {
+	var r rewrite
+	if !f.m.rw.next(p.SequenceNumber, p.Timestamp, &r) {
 		return true
 	}
 	if !d.sender.enqueue(d, l.buffer, p.SequenceNumber, r.seq, r.ts, f.m.vp8) {
@@ -236,7 +239,7 @@ func (d *DownTrack) sendPacket(l *layer, p *rtpPacket, now time.Time) bool {
 		}
 		return false
 	}
-	f.m.commit(r, p, now)
+	f.m.commit(&r, p, now.UnixNano())
 	d.history.putLayer(r.seq, p.SequenceNumber, uint8(l.index), r.ts)
 	return true
 }

@@ -28,6 +28,7 @@ func TestDecideForward(t *testing.T) {
 		{"single: delta after a break waits", fwdInput{layer: 0, current: -1, target: 0, started: true}, fwdWait},
 		{"single: keyframe after a break restarts", fwdInput{layer: 0, keyframe: true, current: -1, target: 0, started: true}, fwdSwitch},
 		{"single: delta while forwarding is sent", fwdInput{layer: 0, current: 0, target: 0, started: true}, fwdSend},
+		{"single: keyframe while forwarding is sent", fwdInput{layer: 0, keyframe: true, current: 0, target: 0, started: true}, fwdSend},
 		{"single: padding while forwarding closes up", fwdInput{layer: 0, padding: true, current: 0, target: 0, started: true}, fwdDrop},
 		{"single: padding while waiting asks nothing", fwdInput{layer: 0, padding: true, current: -1, target: 0}, fwdDrop},
 		{"single audio: any packet starts", fwdInput{layer: 0, keyframe: true, current: -1, target: 0}, fwdSwitch},

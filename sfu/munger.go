@@ -21,17 +21,19 @@ import (
 // Owned by the forwarder's goroutine (under forwarder.mu when several layers feed it);
 // munges is read by the RTCP goroutine for resends.
 type munger struct {
+	// Every packet.
 	rw            rewriter
 	layer         int32 // the layer rw follows; -1 before the first packet
 	clockRate     uint32
-	trackPictures bool // VP8 with several layers: remember the last sent picture ID
 	lastSentNs    int64
 	vp8           vp8Munge // of the layer followed
-	havePicture   bool     // lastPicture/lastTL0 hold what was last sent
-	lastPicture   uint16
-	lastTL0       uint8
-	pictureMask   uint16
-	munges        [maxLayers]atomic.Uint32 // each layer's VP8 renumbering (packed), for resends
+	trackPictures bool     // VP8 with several layers: remember the last sent picture ID
+
+	havePicture bool // lastPicture/lastTL0 hold what was last sent
+	lastPicture uint16
+	lastTL0     uint8
+	pictureMask uint16
+	munges      [maxLayers]atomic.Uint32 // each layer's VP8 renumbering (packed), for resends
 }
 
 // follows reports whether packets of layer continue the stream being renumbered.
@@ -71,14 +73,13 @@ func (m *munger) drop(layer int32, seq uint16) {
 }
 
 // commit records that p, renumbered as r by m.rw.next, was queued.
-func (m *munger) commit(r rewrite, p *rtpPacket, now time.Time) {
+func (m *munger) commit(r *rewrite, p *rtpPacket, nowNs int64) {
 	m.rw.commit(r)
-	if !r.advance {
-		return
-	}
-	m.lastSentNs = now.UnixNano()
-	if m.trackPictures {
-		m.notePicture(p.Payload)
+	if r.advance {
+		m.lastSentNs = nowNs
+		if m.trackPictures {
+			m.notePicture(p.Payload)
+		}
 	}
 }
 
