@@ -181,3 +181,26 @@ func TestForwarderSameRulesForOneLayerAndSimulcast(t *testing.T) {
 		})
 	}
 }
+
+// A simulcast subscriber whose queue overflowed restarts on the same layer at its next
+// keyframe: sequence numbers continue without a gap and, as at a layer switch, the VP8
+// picture ID and TL0PICIDX continue from the last sent ones (munger.switchTo).
+func TestSimulcastRestartOnSameLayerKeepsPictureIDs(t *testing.T) {
+	f := newSimFixture(t)
+	w, s := &fakeTrackWriter{}, newSender(8)
+	dt := bindTestDownTrack(f.receiver, s, w)
+	dt.SetWantedSize(1280, 720)
+	for n := 0; n < 13; n++ { // f's next keyframe is frame 10 (keyframeAt)
+		f.step()
+		if n < 4 || n > 8 { // frames 4-8 overflow the queue: the writer is stalled
+			drainSender(s)
+		}
+	}
+	if s.dropped.Load() == 0 {
+		t.Fatal("the queue never overflowed")
+	}
+	layers := checkContinuity(t, "restarted", w.snapshot())
+	if dt.CurrentLayer() != 2 || dt.LayerSwitches() < 2 || layers[len(layers)-1] != 2 {
+		t.Fatalf("current %d after %d starts, layers %v: want a restart on f", dt.CurrentLayer(), dt.LayerSwitches(), layers)
+	}
+}

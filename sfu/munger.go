@@ -13,7 +13,8 @@ import (
 //   - a drop (padding, a keyframe wait, a full queue) of the layer it follows closes the
 //     gap (rewriter.drop); packets of other layers leave it untouched;
 //   - a keyframe of the same layer continues that layer's numbering (offsets kept, so
-//     timestamps keep the publisher's clock);
+//     timestamps keep the publisher's clock); with several VP8 layers the picture ID and
+//     TL0PICIDX continue from the last sent ones, as at a switch;
 //   - a keyframe of another layer restarts the rewriter right after the last output, the
 //     timestamp advanced by the wall time since the last advancing packet, and VP8
 //     picture IDs / TL0PICIDX continue from the last sent ones.
@@ -41,15 +42,16 @@ func (m *munger) follows(layer int32) bool { return m.layer == layer }
 
 // switchTo makes layer the followed one, starting at its keyframe p (see munger).
 func (m *munger) switchTo(layer int32, p *rtpPacket, now time.Time) {
-	if m.rw.started && m.layer == layer {
-		return // the same stream: the gap since the last sent packet is closed already
-	}
-	if m.rw.started {
+	same := m.rw.started && m.layer == layer
+	if m.rw.started && !same {
 		delta := uint32(1)
 		if elapsed := now.UnixNano() - m.lastSentNs; m.lastSentNs != 0 && elapsed > 0 {
 			delta = max(uint32(elapsed*int64(m.clockRate)/int64(time.Second)), 1)
 		}
 		m.rw.restart(delta)
+	}
+	if same && !m.trackPictures {
+		return // the same stream: the gap since the last sent packet is closed already
 	}
 	v := vp8Munge{}
 	if m.trackPictures && m.havePicture {
