@@ -2,6 +2,11 @@ package sfu
 
 import "time"
 
+// A DownTrack's layer choice: the subscriber's wishes (size, pinned layer), the
+// downlink's cap and the target layer the forwarder (forwarder.go) switches to. A
+// single-layer track has nothing to choose: its target is layer 0 and the wishes are
+// ignored.
+
 // SetWantedSize sets the picture size the subscriber wants: it receives the smallest
 // layer that covers it (10 % tolerance, either orientation), the largest when none does,
 // and no larger than its downlink allows. 0, 0 means as large as the downlink allows. No

@@ -50,8 +50,8 @@ func (m *keyframeMark) note(p *rtpPacket) {
 // layer's last buffered keyframe, sending every packet before the live packet p (which
 // the caller then sends). It reports whether it did; false leaves the DownTrack
 // untouched when the replay is out of bounds or incomplete, or stopped (current -1) when
-// the Sender's queue refused a packet. Layer l's read goroutine, caller holds mu; no
-// allocation.
+// the Sender's queue refused a packet. Layer l's read goroutine (under forwarder.mu for a
+// simulcast track); no allocation.
 func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bool {
 	s := &d.fwd
 	mark := l.keyframes
