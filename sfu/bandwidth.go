@@ -141,7 +141,7 @@ func (p *Peer) allocateBandwidth(now time.Time) {
 		switch {
 		case !d.isVideo:
 			audio++
-		case d.layers != nil:
+		case d.layered():
 			b.videos = append(b.videos, d)
 		}
 	}
@@ -164,7 +164,7 @@ func (p *Peer) allocateBandwidth(now time.Time) {
 	clear(b.levels) // forget removed DownTracks
 	for i, d := range b.videos {
 		v := &b.demands[i]
-		b.levels[d] = videoLevel{level: b.current[i], wishGen: d.layers.wishGen.Load()}
+		b.levels[d] = videoLevel{level: b.current[i], wishGen: d.fwd.wishGen.Load()}
 		switch {
 		case !b.alloc.known:
 			d.setLayerCap(-1, now) // no estimate ever: the wish decides
@@ -178,7 +178,7 @@ func (p *Peer) allocateBandwidth(now time.Time) {
 // active layer, smallest first (never below a smaller layer's), and the rank its wish
 // asks for. It returns the wish generation it saw.
 func (d *DownTrack) videoDemand(v *videoDemand) uint32 {
-	s := d.layers
+	s := &d.fwd
 	gen := s.wishGen.Load()
 	var views [maxLayers]layerView
 	n := d.receiver.sim.layerViews(&views)

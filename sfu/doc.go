@@ -31,6 +31,12 @@
 //     NACKs are answered from.
 //   - DownTrack: one (subscriber, track); rewrites SSRC, payload type, sequence numbers and
 //     timestamps; answers NACKs; forwards PLI/FIR to the publisher (throttled per track).
+//   - One forwarder (forwarder.go, D80): every DownTrack, of a single-layer or a simulcast
+//     track, has one forwarder (layer choice, keyframe waits, drop policy, fast first
+//     frame) and one munger (munger.go: sequence numbers, timestamps, VP8 picture ID and
+//     TL0PICIDX). A single-layer track is a one-layer simulcast track: its Receiver has
+//     one layer (Receiver.one) and its read goroutine calls the same DownTrack.forward as
+//     the simulcast layers' goroutines; the decision is the pure decideForward.
 //   - Sender: the single writer of one subscriber Peer, with a bounded queue of
 //     references into the Receivers' packet buffers (buffer, input sequence number, new
 //     numbering), never copies of payloads. A subscriber Peer allocates the queue's slots
@@ -40,8 +46,8 @@
 //     nothing costs neither. PeerOptions.PreConnect makes a subscriber negotiate at once
 //     with one receive-only audio section that never carries media, so ICE and DTLS are
 //     up before its first DownTrack (which then costs one renegotiation, no handshake).
-//   - Simulcast (simulcast*.go, layerselect.go, videoheader.go, h264sps.go): a publisher's
-//     rid layers of one video track form ONE Receiver with up to four layers, each with its
+//   - Simulcast (simulcast*.go, downtrack_layers.go, layerselect.go, videoheader.go,
+//     h264sps.go): a publisher's rid layers of one video track form ONE Receiver with up to four layers, each with its
 //     own SSRC, packet buffer, PLI throttle, size (from VP8/VP9 keyframe headers and H.264
 //     SPS) and measured bitrate. A DownTrack of such a Receiver forwards one layer: the
 //     smallest that covers the subscriber's wanted size (SetWantedSize), a pinned one
@@ -83,8 +89,8 @@
 // (twccroute.go), so a late track goroutine never makes a packet look lost.
 // Layer pausing (simulcast_pause.go): a simulcast Receiver reports through
 // OnWantedLayers which layers some DownTrack's wish needs (the lowest always).
-// Fast first frame (fastfirst.go): a new DownTrack starts from the layer's buffered last
-// keyframe when it is recent and complete, or on a smaller layer whose keyframe is at
+// Fast first frame (fastfirst.go): a new video DownTrack (single-layer or simulcast) starts
+// from the layer's buffered last keyframe when it is recent and complete, or on a smaller layer whose keyframe is at
 // hand when its target's is not. Peer.HoldNegotiation (negotiationhold.go) lets the
 // room add several DownTracks to one offer.
 //
@@ -92,7 +98,8 @@
 //
 //   - Receiver read goroutine (one per published track): parses packets, writes the
 //     Receiver's packet buffer (its only writer: each slot a seqlock), and runs every
-//     DownTrack's forwarding state (rewriter, needKeyframe, seq history writes). The
+//     DownTrack's forwarder (munger, keyframe waits, seq history writes) without a lock:
+//     it is the forwarder's only goroutine. The
 //     DownTrack list is copy-on-write behind an atomic.Pointer; adding or removing a
 //     DownTrack takes the Receiver's mutex, forwarding never does.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
@@ -111,9 +118,9 @@
 //     its layer's buffer and statistics (atomics) and offers every packet to the
 //     Receiver's DownTracks. A DownTrack whose current and target layer differ from the
 //     packet's returns after two atomic loads; otherwise it takes its own mutex
-//     (downTrackLayers.mu, never shared between DownTracks), which guards its rewriter,
-//     history writes and renumbering — two layers' goroutines meet there only around a
-//     switch. Wishes (size, pin, budget) and the target layer are atomics any goroutine
+//     (forwarder.mu, never shared between DownTracks; taken only for simulcast tracks),
+//     which guards its munger, history writes and keyframe waits — two layers' goroutines
+//     meet there only around a switch. Wishes (size, pin, budget) and the target layer are atomics any goroutine
 //     sets; the last layer goroutine to end finishes the Receiver.
 //   - Sender writer goroutine (one per subscriber Peer, from its first DownTrack): owns the slots it took from the
 //     queue until it frees them, the reused rtp.Header and the payload scratch it copies

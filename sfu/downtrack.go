@@ -19,8 +19,8 @@ const defaultRTT = 100 * time.Millisecond
 // one continuous stream, strips the publisher's header extensions, answers the
 // subscriber's NACKs from the Receiver's buffer and forwards its PLI/FIR to the publisher.
 //
-// State ownership: the forwarding fields (rewriter, needKeyframe, history writes) belong to
-// the Receiver's read goroutine; the RTCP fields (nack, rtt) belong to the subscriber
+// State ownership: the forwarding state (fwd, history writes) belongs to the layers' read
+// goroutines (forwarder.go); the RTCP fields (nack, rtt) belong to the subscriber
 // Peer's RTCP goroutine (rtcpreader.go); binding is atomic (pion binds from its own goroutines and the Sender
 // reads it), and so is overwritten (the Sender sets it, forwarding takes it).
 type DownTrack struct {
@@ -31,22 +31,19 @@ type DownTrack struct {
 	isVideo  bool
 
 	binding   atomic.Pointer[downTrackBinding]
-	layers    *downTrackLayers  // simulcast layer choice (simulcast_downtrack.go); nil for a single-layer track
 	rtpSender *webrtc.RTPSender // set once by the subscriber Peer under its lock
-
-	// Receiver read goroutine.
-	rw           rewriter
-	needKeyframe bool
-	firstAsked   bool // the keyframe request of the first packet written went out (forward)
-	history      *seqHistory
-
-	// RTCP goroutine.
-	nack *nackResponder
-	rtt  time.Duration
 
 	// overwritten: the Sender dropped a queued packet whose buffer slot was reused before
 	// it could write it; forwarding then waits for a keyframe (takeOverwritten).
 	overwritten atomic.Bool
+
+	// Layers' read goroutines (forwarder.go); next to each other, hot fields first.
+	history *seqHistory
+	fwd     forwarder
+
+	// RTCP goroutine.
+	nack *nackResponder
+	rtt  time.Duration
 
 	downlink downlinkCounters // what the subscriber reports (linkstats.go)
 }
@@ -61,20 +58,17 @@ type downTrackBinding struct {
 func newDownTrack(r *Receiver, s *Sender, p *Peer) *DownTrack {
 	size := r.buffer.size()
 	d := &DownTrack{
-		receiver:     r,
-		sender:       s,
-		peer:         p,
-		codec:        r.codec,
-		isVideo:      r.kind == webrtc.RTPCodecTypeVideo,
-		needKeyframe: r.kind == webrtc.RTPCodecTypeVideo,
-		history:      newSeqHistory(size),
-		nack:         newNACKResponder(size),
-		rtt:          defaultRTT,
+		receiver: r,
+		sender:   s,
+		peer:     p,
+		codec:    r.codec,
+		isVideo:  r.kind == webrtc.RTPCodecTypeVideo,
+		history:  newSeqHistory(size),
+		nack:     newNACKResponder(size),
+		rtt:      defaultRTT,
 	}
-	d.rw.startAt(uint16(rand.Uint32()), rand.Uint32())
-	if r.sim != nil {
-		d.layers = newDownTrackLayers(r.codec)
-	}
+	d.fwd.init(r.codec, r.kind, r.sim != nil)
+	d.fwd.m.rw.startAt(uint16(rand.Uint32()), rand.Uint32())
 	return d
 }
 
@@ -153,63 +147,6 @@ func fmtpValue(line, key string) string {
 		}
 	}
 	return ""
-}
-
-// forward sends one incoming packet to the subscriber. Called by the Receiver's read
-// goroutine only; no allocation.
-func (d *DownTrack) forward(p *rtpPacket, now time.Time) {
-	if d.binding.Load() == nil || (d.peer != nil && !d.peer.mediaReady.Load()) {
-		return
-	}
-	if len(p.Payload) == 0 { // padding only: never forwarded, and leaves no gap
-		d.rw.drop(p.SequenceNumber)
-		return
-	}
-	if d.takeOverwritten() {
-		d.needKeyframe = true
-	}
-	if d.needKeyframe {
-		if !p.Keyframe {
-			d.rw.drop(p.SequenceNumber)
-			d.receiver.requestKeyframe(now, d.firstRequest())
-			return
-		}
-		d.needKeyframe = false
-	}
-	r, ok := d.rw.next(p.SequenceNumber, p.Timestamp)
-	if !ok {
-		return
-	}
-	if !d.sender.enqueue(d, d.receiver.buffer, p.SequenceNumber, r.seq, r.ts, vp8Munge{}) {
-		d.rw.drop(p.SequenceNumber)
-		if d.isVideo { // the frame is broken: wait for the next keyframe
-			d.needKeyframe = true
-			d.receiver.requestKeyframe(now, false)
-		}
-		return
-	}
-	d.rw.commit(r)
-	d.history.put(r.seq, p.SequenceNumber, r.ts)
-}
-
-// takeOverwritten reports, once, that the Sender dropped a packet of this DownTrack
-// because its buffer slot was reused before the write: the subscriber's frame is broken,
-// so video waits for a keyframe. One atomic load per packet while nothing was dropped.
-func (d *DownTrack) takeOverwritten() bool {
-	return d.isVideo && d.overwritten.Load() && d.overwritten.Swap(false)
-}
-
-// firstRequest reports, once, that the DownTrack has forwarded nothing yet: its first
-// keyframe request from the packet path goes out even within pli_throttle when the
-// keyframe asked for earlier has passed (a request made when the DownTrack was bound
-// is answered before the subscriber's DTLS is up, and that keyframe is never sent).
-// Forwarding goroutine (for a simulcast track under downTrackLayers.mu).
-func (d *DownTrack) firstRequest() bool {
-	if d.rw.started || d.firstAsked {
-		return false
-	}
-	d.firstAsked = true
-	return true
 }
 
 // handleRTCP processes one compound RTCP packet from the subscriber. Called by the

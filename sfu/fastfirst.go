@@ -2,7 +2,7 @@ package sfu
 
 import "time"
 
-// Fast first frame: a simulcast DownTrack that starts forwarding (a new subscriber) does
+// Fast first frame: a DownTrack (single-layer or simulcast: one forwarder.go) that starts forwarding (a new subscriber) does
 // not wait for a fresh keyframe when its layer's packet
 // buffer still holds every packet since the layer's last keyframe: it sends them at once
 // and continues live. The replay is bounded (maxReplayPackets, maxReplaySpan) because
@@ -33,7 +33,7 @@ const (
 )
 
 // keyframeMark is where a layer's last keyframe starts. Written and read by the layer's
-// read goroutine only (writePacket, then forwardLayer on the same goroutine).
+// read goroutine only (writePacket, then DownTrack.forward on the same goroutine).
 type keyframeMark struct {
 	valid bool
 	seq   uint16
@@ -50,14 +50,14 @@ func (m *keyframeMark) note(p *rtpPacket) {
 // layer's last buffered keyframe, sending every packet before the live packet p (which
 // the caller then sends). It reports whether it did; false leaves the DownTrack
 // untouched when the replay is out of bounds or incomplete, or stopped (current -1) when
-// the Sender's queue refused a packet. Layer l's read goroutine, caller holds mu; no
-// allocation.
+// the Sender's queue refused a packet. Layer l's read goroutine (under forwarder.mu for a
+// simulcast track); no allocation.
 func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bool {
-	s := d.layers
+	s := &d.fwd
 	mark := l.keyframes
 	count := p.SequenceNumber - mark.seq
-	if d.rw.started || !mark.valid || mark == s.replayRefused[l.index] || count == 0 || count > maxReplayPackets ||
-		int64(p.Timestamp-mark.ts)*int64(time.Second) > int64(maxReplaySpan)*int64(s.clockRate) {
+	if s.replay == nil || s.m.rw.started || !mark.valid || mark == s.replayRefused[l.index] || count == 0 || count > maxReplayPackets ||
+		int64(p.Timestamp-mark.ts)*int64(time.Second) > int64(maxReplaySpan)*int64(s.m.clockRate) {
 		return false
 	}
 	s.replayRefused[l.index] = mark // one attempt per keyframe: the checks below take locks
@@ -78,7 +78,7 @@ func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bo
 		if seq == mark.seq {
 			d.switchLayer(l, &old, now)
 		}
-		if !d.sendLayerPacket(l, &old, now) {
+		if !d.sendPacket(l, &old, now) {
 			return false
 		}
 	}
@@ -87,41 +87,9 @@ func (d *DownTrack) replayFromKeyframe(l *layer, p *rtpPacket, now time.Time) bo
 	return true
 }
 
-// mayStartBelow reports, lock-free, whether a packet of layer idx may start this
-// DownTrack below its target: it forwards nothing yet and idx is a smaller layer (the
-// publisher's order: q, h, f). Any layer read goroutine; no allocation.
-func (s *downTrackLayers) mayStartBelow(idx int32) bool {
-	return s.current.Load() < 0 && idx < s.target.Load()
-}
-
-// startBelowTarget starts a DownTrack that forwards nothing yet on layer l, smaller than
-// its target, when the target cannot start now (see above) and l can: at l's live
-// keyframe p, or from l's buffered keyframe (the packets before p; the caller then sends
-// p). Layer l's read goroutine, caller holds mu; no allocation.
-func (d *DownTrack) startBelowTarget(l *layer, p *rtpPacket, now time.Time) bool {
-	s := d.layers
-	target := s.target.Load()
-	silent := now.UnixNano()-d.receiver.sim.layers[target].lastPacketNs.Load() > int64(startBelowSilence)
-	if s.targetWaited != target && !silent {
-		return false // the target may still start at its next packet
-	}
-	if p.Keyframe && len(p.Payload) > 0 {
-		d.switchLayer(l, p, now)
-	} else if !d.replayFromKeyframe(l, p, now) {
-		return false
-	}
-	s.startsBelow.Add(1)
-	return true
-}
-
 // StartsBelow counts how often forwarding started on a layer smaller than the target
 // because the target had no keyframe at hand.
-func (d *DownTrack) StartsBelow() uint64 {
-	if d.layers == nil {
-		return 0
-	}
-	return d.layers.startsBelow.Load()
-}
+func (d *DownTrack) StartsBelow() uint64 { return d.fwd.startsBelow.Load() }
 
 // free is the number of packets the queue can take now.
 func (s *Sender) free() int {
@@ -131,9 +99,4 @@ func (s *Sender) free() int {
 }
 
 // Replays counts how often forwarding started from a buffered keyframe.
-func (d *DownTrack) Replays() uint64 {
-	if d.layers == nil {
-		return 0
-	}
-	return d.layers.replays.Load()
-}
+func (d *DownTrack) Replays() uint64 { return d.fwd.replays.Load() }

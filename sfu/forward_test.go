@@ -138,6 +138,7 @@ func TestWriterDropsOverwrittenPacketsAndWaitsForKeyframe(t *testing.T) {
 	rec := &rtcpRecorder{}
 	r := testReceiver(webrtc.RTPCodecTypeVideo, rec)
 	r.buffer = newPacketBuffer(16)
+	r.one.buffer = r.buffer // the single layer reads the same buffer
 	s := newSender(64)
 	w := &fakeTrackWriter{}
 	bindTestDownTrack(r, s, w)
@@ -381,11 +382,8 @@ func TestFirstPacketAsksForKeyframeAgain(t *testing.T) {
 					seq++
 				}
 			}
-			r.pli.interval = 5 * time.Second // longer than the connection setup below
-			if r.sim != nil {
-				for _, l := range r.sim.layers {
-					l.pli.interval = r.pli.interval
-				}
+			for i := 0; i < r.layerCount(); i++ {
+				r.layerAt(i).pli.interval = 5 * time.Second // longer than the connection setup below
 			}
 			write(true)                           // the publisher's first keyframe: layer sizes known
 			now = now.Add(600 * time.Millisecond) // past pli_throttle, the layers still active

@@ -92,7 +92,7 @@ func FuzzSubscriberRTCP(f *testing.F) {
 		r := testReceiver(webrtc.RTPCodecTypeVideo, rec)
 		s := newSender(64)
 		d := bindTestDownTrack(r, s, &fakeTrackWriter{})
-		d.rw.startAt(0, 0)
+		d.fwd.m.rw.startAt(0, 0)
 		for i := uint16(0); i < 8; i++ {
 			_ = r.writePacket(rtpBytes(100+i, uint32(i), false, false, vp8Payload(i == 0, i)), testNow)
 		}

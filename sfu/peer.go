@@ -480,7 +480,7 @@ func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
 	p.setRTCPTracksLocked()
 	p.negotiationNeeded = true
 	p.scheduleNegotiationLocked()
-	if d.layers != nil {
+	if d.layered() {
 		p.bw.wake() // its first layer cap comes from the current estimate
 	}
 	return d, nil

@@ -27,10 +27,11 @@ type Receiver struct {
 
 	buffer     *packetBuffer
 	downTracks atomic.Pointer[[]*DownTrack]
-	pli        throttle
-	lastKeyNs  atomic.Int64              // arrival of the last keyframe start (UnixNano)
 	writeRTCP  func([]rtcp.Packet) error // to the publisher; nil in unit tests
-	sim        *simulcastReceiver        // rid layers (simulcast.go); nil for a single-layer track
+	// one is the only layer of a single-layer track (its SSRC, PLI throttle, buffer and
+	// last keyframe): DownTracks forward it as a simulcast layer (forwarder.go, D80).
+	one *layer
+	sim *simulcastReceiver // rid layers (simulcast.go); nil for a single-layer track
 
 	// Source of packets when attached to a PeerConnection; nil in unit tests.
 	track       *webrtc.TrackRemote
@@ -41,10 +42,7 @@ type Receiver struct {
 	onClose []*func() // by pointer, so that the cancel function OnClose returns finds its own
 	wg      sync.WaitGroup
 
-	// Read goroutine.
-	readBuf [maxPacketSize]byte
-	pkt     rtpPacket
-	dropped uint64 // malformed packets
+	dropped uint64 // malformed packets; read goroutine
 
 	uplink uplinkCounters // link statistics and voice volume (linkstats.go)
 }
@@ -73,7 +71,9 @@ func newReceiver(p receiverParams) *Receiver {
 		buffer:    newPacketBuffer(p.bufferPackets),
 		writeRTCP: p.writeRTCP,
 	}
-	r.pli.interval = p.pliThrottle
+	r.one = &layer{owner: r, buffer: r.buffer}
+	r.one.pli.interval = p.pliThrottle
+	r.one.ssrc.Store(p.ssrc)
 	empty := []*DownTrack{}
 	r.downTracks.Store(&empty)
 	return r
@@ -211,13 +211,13 @@ func (r *Receiver) start() {
 // the publisher Peer without waiting for themselves.
 func (r *Receiver) readLoop() {
 	for {
-		n, _, err := r.track.Read(r.readBuf[:])
+		n, _, err := r.track.Read(r.one.readBuf[:])
 		if err != nil {
 			r.logger.Debug("published track ended", "track", r.trackID, "stream", r.streamID,
 				"err", err, "malformed_packets", r.dropped)
 			break
 		}
-		_ = r.writePacket(r.readBuf[:n], time.Now())
+		_ = r.writePacket(r.one.readBuf[:n], time.Now())
 	}
 	r.wg.Done()
 	r.finish()
@@ -239,7 +239,8 @@ func (r *Receiver) readRTCPLoop() {
 // writePacket takes one incoming RTP packet: parse, store, fan out. Read goroutine only;
 // no allocation.
 func (r *Receiver) writePacket(raw []byte, now time.Time) error {
-	p := &r.pkt
+	l := r.one
+	p := &l.pkt
 	if err := parseRTP(raw, p); err != nil {
 		r.dropped++
 		return err
@@ -249,27 +250,28 @@ func (r *Receiver) writePacket(raw []byte, now time.Time) error {
 		p.Keyframe = r.keyframe(p.Payload)
 	}
 	if p.Keyframe {
-		r.lastKeyNs.Store(now.UnixNano())
+		l.lastKeyNs.Store(now.UnixNano())
 	}
 	r.buffer.put(p)
+	l.keyframes.note(p)
 	for _, d := range *r.downTracks.Load() {
-		d.forward(p, now)
+		d.forward(l, p, now)
 	}
 	return nil
 }
 
-// requestKeyframe sends a PLI to the publisher unless one went out within pli_throttle;
-// with fresh, also within it when a keyframe arrived since that one (it answered a need
-// that is not this one: see keyframe requests in doc.go). Safe for concurrent use.
-func (r *Receiver) requestKeyframe(now time.Time, fresh bool) {
-	answered := int64(0)
-	if fresh {
-		answered = r.lastKeyNs.Load()
+// layerCount is the number of layers DownTracks choose from: 1 for a single-layer track.
+func (r *Receiver) layerCount() int {
+	if r.sim != nil {
+		return len(r.sim.layers)
 	}
-	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil || !r.pli.allowAnswered(now, answered) {
-		return
+	return 1
+}
+
+// layerAt is layer i (0 ≤ i < layerCount).
+func (r *Receiver) layerAt(i int) *layer {
+	if r.sim != nil {
+		return r.sim.layers[i]
 	}
-	if err := r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.ssrc}}); err != nil {
-		r.logger.Debug("send PLI", "track", r.trackID, "err", err)
-	}
+	return r.one
 }

@@ -116,7 +116,8 @@ func TestRewriter(t *testing.T) {
 					w.drop(s.inSeq)
 					continue
 				}
-				r, ok := w.next(s.inSeq, s.inTS)
+				var r rewrite
+				ok := w.next(s.inSeq, s.inTS, &r)
 				if ok != s.wantOK {
 					t.Fatalf("step %d (in %d): ok = %v, want %v", i, s.inSeq, ok, s.wantOK)
 				}
@@ -126,7 +127,7 @@ func TestRewriter(t *testing.T) {
 				if r.seq != s.wantSeq || r.ts != s.wantTS {
 					t.Fatalf("step %d (in %d/%d): out %d/%d, want %d/%d", i, s.inSeq, s.inTS, r.seq, r.ts, s.wantSeq, s.wantTS)
 				}
-				w.commit(r)
+				w.commit(&r)
 			}
 		})
 	}
@@ -135,13 +136,14 @@ func TestRewriter(t *testing.T) {
 func TestRewriterNextWithoutCommitChangesNothing(t *testing.T) {
 	var w rewriter
 	w.startAt(100, 0)
-	r, _ := w.next(10, 0)
-	w.commit(r)
-	if _, ok := w.next(11, 10); !ok { // the queue refuses it: no commit
+	var r rewrite
+	w.next(10, 0, &r)
+	w.commit(&r)
+	if ok := w.next(11, 10, &rewrite{}); !ok { // the queue refuses it: no commit
 		t.Fatal("next refused an in-order packet")
 	}
 	w.drop(11)
-	r, ok := w.next(12, 20)
+	ok := w.next(12, 20, &r)
 	if !ok || r.seq != 101 {
 		t.Fatalf("after a refused packet: seq %d ok %v, want 101", r.seq, ok)
 	}

@@ -50,7 +50,8 @@ type simulcastReceiver struct {
 	wanted     atomic.Uint32 // demand's last mask, for the read goroutines
 }
 
-// layer is one rid of a simulcast track: its own SSRC, packet buffer, keyframe throttle,
+// layer is one rid of a simulcast track (or the only layer of a single-layer track,
+// Receiver.one, whose packets its Receiver reads): its own SSRC, packet buffer, keyframe throttle,
 // size and bitrate, and the read goroutines of its pion track.
 type layer struct {
 	index  int
@@ -105,6 +106,7 @@ func orderRIDs(rids []string) []string {
 // layers (ordered smallest first) that attach as pion reports them.
 func newSimulcastReceiver(p receiverParams, rids []string) *Receiver {
 	r := newReceiver(p)
+	r.one = nil // the rid layers below replace it
 	sim := &simulcastReceiver{sizeOf: frameSizeParserFor(p.codec.MimeType)}
 	sim.wanted.Store(1<<min(len(rids), maxLayers) - 1) // the publisher starts with every layer
 	for i, rid := range rids {
@@ -307,7 +309,7 @@ func (l *layer) writePacket(raw []byte, now time.Time) error {
 		r.reselectLayers(now)
 	}
 	for _, d := range *r.downTracks.Load() {
-		d.forwardLayer(l, p, now)
+		d.forward(l, p, now)
 	}
 	return nil
 }
@@ -347,7 +349,9 @@ func (r *Receiver) reselectLayers(now time.Time) {
 }
 
 // requestKeyframe sends a PLI for this layer unless one went out within pli_throttle;
-// with fresh, also within it when a keyframe of the layer arrived since that one.
+// with fresh, also within it when a keyframe of the layer arrived since that one (it
+// answered a need that is not this one: see keyframe requests in doc.go). Safe for
+// concurrent use.
 func (l *layer) requestKeyframe(now time.Time, fresh bool) {
 	r := l.owner
 	ssrc := l.ssrc.Load()
@@ -355,7 +359,7 @@ func (l *layer) requestKeyframe(now time.Time, fresh bool) {
 	if fresh {
 		answered = l.lastKeyNs.Load()
 	}
-	if r.writeRTCP == nil || ssrc == 0 || !l.pli.allowAnswered(now, answered) {
+	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil || ssrc == 0 || !l.pli.allowAnswered(now, answered) {
 		return
 	}
 	if err := r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {

@@ -80,17 +80,15 @@ func (r *Receiver) wantedLayerMask() uint32 {
 		}
 	}
 	for _, d := range *r.downTracks.Load() {
-		if d.layers == nil {
-			continue
-		}
+		f := &d.fwd
 		wish := layerWish{
-			width: int(d.layers.wantW.Load()), height: int(d.layers.wantH.Load()),
-			pinned: int(d.layers.pinned.Load()),
+			width: int(f.wantW.Load()), height: int(f.wantH.Load()),
+			pinned: int(f.pinned.Load()),
 		}
 		if i := chooseLayer(views[:n], wish); i >= 0 {
 			mask |= 1 << i
 		}
-		if c := d.layers.current.Load(); c >= 0 && int(c) < n {
+		if c := f.current.Load(); c >= 0 && int(c) < n {
 			mask |= 1 << c // until the switch to its target
 		}
 	}

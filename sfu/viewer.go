@@ -84,7 +84,7 @@ func (p *Peer) addViewerDownTrack(r *Receiver) (*DownTrack, error) {
 	d.rtpSender = sender
 	p.downTracks[d] = struct{}{}
 	p.setRTCPTracksLocked() // its RTCP comes through the Peer's one reader (rtcpreader.go)
-	if d.layers != nil {
+	if d.layered() {
 		p.bw.wake()
 	}
 	return d, nil
