@@ -14,6 +14,9 @@ import (
 func newDispatcher() *Dispatcher[*session] {
 	d := NewDispatcher[*session]()
 	d.SetGuard(func(_ context.Context, sess *session, method string) error {
+		if err := sess.endedError(); err != nil {
+			return err // kicked or expired: its socket closes next (D108)
+		}
 		if method != protocol.MethodLogin && !sess.loggedIn() {
 			return protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
 		}
@@ -90,6 +93,7 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 			stored = u.stored() // newer than the store's: its write may still be queued
 			for _, older := range append([]*session(nil), u.sessions...) {
 				older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
+				older.endWith(protocol.CodeKicked)
 				s.endSessionLocked(older, protocol.CancelReasonDisconnect)
 				older.later(func() { older.closeConn(closeKicked, "logged in elsewhere") })
 			}
@@ -158,6 +162,7 @@ func (sess *session) armExpiry(exp time.Time) {
 				s.mu.Unlock()
 				return
 			}
+			sess.endWith(protocol.CodeUserSigExpired)
 			s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 			sess.later(func() { sess.closeConn(closeLoggedOut, "userSig expired") })
 			s.mu.Unlock()
