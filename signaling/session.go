@@ -51,7 +51,7 @@ type session struct {
 	resumeToken string
 	sigExpires  time.Time
 	ended       bool
-	endedWith   int // the code a request of an ended session gets (D108): 1007 kicked, 1003 userSig grace over, else 5001
+	endedWith   int        // the code a request of an ended session gets (D108): 1007 kicked, 1003 userSig grace over, else 5001
 	seq         uint64     // seq of the last notification
 	handedSeq   uint64     // seq of the last notification a live connection accepted
 	retained    []sentNote // non-ephemeral notifications, oldest first, within the limits
