@@ -87,3 +87,35 @@ func TestQAKickedSessionActsNoMore(t *testing.T) {
 	tr.expect(carol, ev(protocol.EventCallReceived, "callerId", alice.UserID()))
 	must(t, alice2.Hangup(ctx))
 }
+
+// TestQARingingSurvivesAFreshLogin checks D9 with D4 and D28 (D110): a ringing invitee whose
+// socket was lost (the app died) and who logs in again without its resume token within
+// signaling.reconnect_grace is an invitee with no online session that logs in while its
+// timer runs (D9): the new session gets the invitation, the caller hears nothing and the
+// call still begins on accept. Before, the fresh login kicked the lost session as if it
+// had rejected (D28): the caller got onUserReject and the call ended.
+func TestQARingingSurvivesAFreshLogin(t *testing.T) {
+	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Signaling.ReconnectGrace = time.Minute })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qf", "alice", "bob")
+	alice, bob := us[0], us[1]
+	tr := newTracer(t)
+	started, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{Timeout: 60})
+	must(t, err)
+	tr.expect(bob, ev(protocol.EventCallReceived, "callId", started.CallID))
+	server := st.service.Handler().(*signaling.Server)
+	bob.Abort()
+	waitUntil(t, ctx, "the server noticed bob's lost socket", func() bool { return server.ConnCount() == 1 })
+
+	bob2 := st.login(t, bob.UserID()) // no resume token: an app that restarted
+	tr.expect(alice)
+	got := waitFor[protocol.CallReceivedEvent](t, bob2, protocol.EventCallReceived, nil)
+	if got.CallID != started.CallID || got.Timeout < 1 || got.Timeout > 60 {
+		t.Fatalf("bob's new session got %+v, want the invitation of %s with the seconds left", got, started.CallID)
+	}
+	accepted(t, alice, bob2)
+	tr.expect(alice, ev(protocol.EventUserAccept, "userId", bob.UserID()), ev(protocol.EventCallBegin, "callId", started.CallID))
+	must(t, alice.Hangup(ctx))
+	tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID), ev(protocol.EventCallBegin, "callId", started.CallID),
+		ev(protocol.EventCallEnd, "callId", started.CallID))
+}

@@ -94,7 +94,9 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 			for _, older := range append([]*session(nil), u.sessions...) {
 				older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
 				older.endWith(protocol.CodeKicked)
-				s.endSessionLocked(older, protocol.CancelReasonDisconnect)
+				// A session whose socket is lost is not online: its ringing invitation
+				// goes on to this login, as to any invitee that logs in (D9, D110).
+				s.endSessionKeepingLocked(older, protocol.CancelReasonDisconnect, older.isDetached())
 				older.later(func() { older.closeConn(closeKicked, "logged in elsewhere") })
 			}
 		} else if max := s.cfg.Signaling.MaxSessionsPerUser; len(u.sessions) >= max {
