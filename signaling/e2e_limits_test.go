@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -246,6 +247,50 @@ func TestLimitMediaSwitches(t *testing.T) {
 	})
 	if n := st.service.LimitStats().MediaSwitches; n != 1 {
 		t.Fatalf("%d switches counted as refused, want 1", n)
+	}
+	healthy.check(t)
+}
+
+// TestLimitDeviceToggles: a user that turns its microphone off and on faster than
+// limits.device_toggles_per_minute beyond its burst gets 6001 "deviceToggles"; before, every
+// toggle was an onUserAudioAvailable to every other user of the room without bound, enough
+// to overflow their write queues (1008) and drop them. The other party got one event per
+// toggle taken and no more; both calls go on, and after the refill a toggle passes again.
+func TestLimitDeviceToggles(t *testing.T) {
+	const burst = 4
+	st, healthy := newLimitStack(t, "toggle", func(c *signalingConfig) { c.Limits.DeviceTogglesPerMinute, c.Limits.DeviceTogglesBurst = 1, burst })
+	ctx := ctxT(t, 60*time.Second)
+	pair := st.healthyCall(t, "mallory") // its check took 2 of mallory's tokens
+	mallory, victim := pair.a, pair.b
+	before := victim.EventCount(protocol.EventUserAudioAvailable)
+	toggles := []func(context.Context) error{mallory.CloseMicrophone, mallory.OpenMicrophone}
+	var limited error
+	taken := 0
+	for i := 0; i < 3*burst && limited == nil; i++ {
+		err := toggles[i%2](ctx)
+		switch {
+		case protocol.ErrorCode(err) == protocol.CodeRateLimited:
+			limited = err
+		case err != nil:
+			t.Fatalf("toggle %d: %v", i, err)
+		default:
+			taken++
+		}
+	}
+	if limited == nil || taken != burst-2 {
+		t.Fatalf("%d toggles taken before a refusal (%v), want the %d left of the burst", taken, limited, burst-2)
+	}
+	wantRateLimited(t, limited, protocol.LimitDeviceToggles)
+	waitUntil(t, ctx, "the victim to get each toggle taken", func() bool {
+		return victim.EventCount(protocol.EventUserAudioAvailable) == before+taken
+	})
+	st.clock.Advance(61 * time.Second)
+	must(t, toggles[taken%2](ctx))
+	waitUntil(t, ctx, "the toggle after the refill", func() bool {
+		return victim.EventCount(protocol.EventUserAudioAvailable) == before+taken+1
+	})
+	if n := st.service.LimitStats().DeviceToggles; n != 1 {
+		t.Fatalf("%d toggles counted as refused, want 1", n)
 	}
 	healthy.check(t)
 }

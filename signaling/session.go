@@ -66,6 +66,7 @@ type session struct {
 
 	trickles *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
 	switches *rate.Limiter // limits.media_switches_per_minute, made on the first switchCallMediaType
+	toggles  *rate.Limiter // limits.device_toggles_per_minute, made on the first camera/microphone request
 }
 
 // sentNote is one encoded notification kept for a resume.
