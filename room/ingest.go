@@ -83,6 +83,31 @@ func (m *Manager) PublishedTracks(id ID, userID string) ([]*sfu.Receiver, error)
 	return out, nil
 }
 
+// AwaitsVideo reports whether userID in room id announced video that is not published yet:
+// its publisher PeerConnection's offer sends a video section and no video track of it
+// arrived. A viewer that started now would miss it (WHEP waits for it, docs/whip.md).
+func (m *Manager) AwaitsVideo(id ID, userID string) bool {
+	r, ok := m.Room(id)
+	if !ok {
+		return false
+	}
+	r.mu.Lock()
+	p := r.findLocked(userID)
+	if p == nil || p.left {
+		r.mu.Unlock()
+		return false
+	}
+	for _, k := range p.published {
+		if k == KindVideo {
+			r.mu.Unlock()
+			return false
+		}
+	}
+	r.mu.Unlock()
+	pub, _, err := p.currentPeers()
+	return err == nil && pub != nil && pub.RemoteSends(webrtc.RTPCodecTypeVideo)
+}
+
 // NewViewerPeer makes a subscriber Peer for a viewer (sfu.Peer.AnswerViewer); the caller
 // owns and closes it.
 func (m *Manager) NewViewerPeer(viewerID string) (*sfu.Peer, error) {

@@ -89,3 +89,33 @@ func (p *Peer) addViewerDownTrack(r *Receiver) (*DownTrack, error) {
 	}
 	return d, nil
 }
+
+// RemoteSends reports whether the remote description of p (a publisher Peer) has a
+// section of kind that sends to the server (sendrecv or sendonly, port not 0): a track of
+// that kind is coming even before its first packet arrived. False before any description.
+func (p *Peer) RemoteSends(kind webrtc.RTPCodecType) bool {
+	desc := p.pc.RemoteDescription()
+	if desc == nil {
+		return false
+	}
+	parsed, err := desc.Unmarshal()
+	if err != nil {
+		return false
+	}
+	for _, md := range parsed.MediaDescriptions {
+		if md.MediaName.Media != kind.String() || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		sends := true // sendrecv is the default direction
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case "recvonly", "inactive":
+				sends = false
+			}
+		}
+		if sends {
+			return true
+		}
+	}
+	return false
+}

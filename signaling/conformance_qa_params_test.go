@@ -53,6 +53,11 @@ func TestQAParamsOnTheWire(t *testing.T) {
 		{"joinInGroupCall room beyond int64", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":1e400,"groupId":"g","mediaType":1}}`, protocol.CodeInvalidParams, "roomId"},
 		{"params of a scalar", `{"jsonrpc":"2.0","id":1,"method":"logout","params":"x"}`, protocol.CodeInvalidRequest, ""},
 		{"params of an array (JSON-RPC by-position)", `{"jsonrpc":"2.0","id":1,"method":"setSelfInfo","params":["n",""]}`, protocol.CodeInvalidParams, "params"},
+		{"offlinePushInfo object", call(`{"offlinePushInfo":{"title":"t","desc":"d"}}`), 0, ""},
+		{"offlinePushInfo null is absent", call(`{"offlinePushInfo":null}`), 0, ""},
+		{"offlinePushInfo as a string", call(`{"offlinePushInfo":"x"}`), protocol.CodeInvalidParams, "params.offlinePushInfo"},
+		{"offlinePushInfo as an array", call(`{"offlinePushInfo":[{"title":"t"}]}`), protocol.CodeInvalidParams, "params.offlinePushInfo"},
+		{"offlinePushInfo as a number", call(`{"offlinePushInfo":1}`), protocol.CodeInvalidParams, "params.offlinePushInfo"},
 		{"joinInGroupCall string room 123 is not int 123", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":"123","groupId":"g","mediaType":1}}`, protocol.CodeNoSuchCall, ""},
 	}
 	for _, tc := range tests {

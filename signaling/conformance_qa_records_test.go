@@ -11,26 +11,43 @@ import (
 // TestQARecordsOrderAndFilters checks D22 with PROTOCOL.md §4.2 queryRecentCalls /
 // deleteRecordCalls: records come newest first by beginTime (what the SQL store does and
 // what the begin/end filter reads), also when a later call ended first; resultType, begin
-// and end filter; a user deletes only its own records.
+// and end filter; a user deletes only its own records. A call that found the user busy is
+// not among its records (D10: the busy user hears nothing of it; D109).
 func TestQARecordsOrderAndFilters(t *testing.T) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
-	us := st.users(t, "qr", "alice", "bob", "carol")
-	alice, bob, carol := us[0], us[1], us[2]
+	us := st.users(t, "qr", "alice", "bob", "carol", "dave", "erin")
+	alice, bob, carol, dave, erin := us[0], us[1], us[2], us[3], us[4]
 
 	t0 := st.clock.Now().Unix()
-	long, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	long, err := alice.Call(ctx, dave.UserID(), audio, protocol.CallParams{})
 	must(t, err)
-	accepted(t, alice, bob)
+	accepted(t, alice, dave)
 	st.clock.Advance(3 * time.Second)
-	// carol's call to busy bob begins later and ends at once (D10): a missed call of bob's.
+	// bob misses the long call (invited late, rejects): his record of it begins at t0.
+	_, err = alice.InviteUser(ctx, []string{bob.UserID()}, protocol.CallParams{})
+	must(t, err)
+	waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
+	must(t, bob.Reject(ctx))
+	// carol's call to bob begins later and ends first: an incoming call of bob's.
 	short, err := carol.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
 	must(t, err)
-	waitFor[protocol.CallCancelledEvent](t, carol, protocol.EventCallCancelled, nil)
+	accepted(t, carol, bob)
+	// erin's call finds bob busy: the call is erin's, not bob's.
+	busy, err := erin.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	waitFor[protocol.CallCancelledEvent](t, erin, protocol.EventCallCancelled, nil)
+	must(t, carol.Hangup(ctx))
+	waitFor[protocol.CallEndEvent](t, bob, protocol.EventCallEnd, nil)
 	st.clock.Advance(3 * time.Second)
 	must(t, alice.Hangup(ctx))
-	waitFor[protocol.CallEndEvent](t, bob, protocol.EventCallEnd, nil)
+	waitFor[protocol.CallEndEvent](t, dave, protocol.EventCallEnd, nil)
 
+	erinRecs, err := erin.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+	must(t, err)
+	if len(erinRecs.Records) != 1 || erinRecs.Records[0].CallID != busy.CallID || !slices.Equal(erinRecs.Records[0].Invitees, []string{bob.UserID()}) {
+		t.Fatalf("erin's records %+v, want her outgoing call to bob", erinRecs.Records)
+	}
 	query := func(p protocol.QueryRecentCallsParams) []string {
 		t.Helper()
 		res, err := bob.QueryRecentCalls(ctx, p)
@@ -47,9 +64,9 @@ func TestQARecordsOrderAndFilters(t *testing.T) {
 		p    protocol.QueryRecentCallsParams
 		want []string
 	}{
-		{"all, newest begin first", protocol.QueryRecentCallsParams{}, []string{short.CallID, long.CallID}},
-		{"missed", protocol.QueryRecentCallsParams{ResultType: protocol.CallResultMissed}, []string{short.CallID}},
-		{"incoming", protocol.QueryRecentCallsParams{ResultType: protocol.CallResultIncoming}, []string{long.CallID}},
+		{"all, newest begin first, no busy call", protocol.QueryRecentCallsParams{}, []string{short.CallID, long.CallID}},
+		{"missed", protocol.QueryRecentCallsParams{ResultType: protocol.CallResultMissed}, []string{long.CallID}},
+		{"incoming", protocol.QueryRecentCallsParams{ResultType: protocol.CallResultIncoming}, []string{short.CallID}},
 		{"outgoing", protocol.QueryRecentCallsParams{ResultType: protocol.CallResultOutgoing}, []string{}},
 		{"begin after the first", protocol.QueryRecentCallsParams{Begin: mid}, []string{short.CallID}},
 		{"end before the second", protocol.QueryRecentCallsParams{End: mid}, []string{long.CallID}},

@@ -1,9 +1,11 @@
 package signaling_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -37,4 +39,83 @@ func TestQARenewalIsALogin(t *testing.T) {
 	must(t, bob.Hangup(ctx))
 	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin),
 		ev(protocol.EventCallEnd, "callId", started.CallID, "userId", bob.UserID()))
+}
+
+// TestQAKickedSessionActsNoMore checks D4 with D108: a request the kicked session's socket
+// sent, that the server handles after the kick (here: while the kicked session's effects
+// are still running, before its socket closes), does nothing and is answered 1007 (or not
+// at all, once the socket closed). Before, it ran as the user: a `call` from the dead
+// session started a call nobody could hang up (the new session was "not in the call").
+func TestQAKickedSessionActsNoMore(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	st.service.SetBeforeJoin(func(userID string) {
+		if userID == "qkalice" {
+			once.Do(func() { close(entered); <-release })
+		}
+	})
+	us := st.users(t, "qk", "alice", "bob", "carol")
+	alice, bob, carol := us[0], us[1], us[2]
+	tr := newTracer(t)
+	_, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	must(t, bob.Accept(ctx, 0)) // alice's room join now waits in the hook
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("alice never joined the call's room")
+	}
+	ghost := make(chan error, 1)
+	go func() {
+		_, err := alice.Call(ctx, carol.UserID(), audio, protocol.CallParams{})
+		ghost <- err
+	}()
+	alice2 := st.login(t, alice.UserID()) // kicks alice while her effects wait
+	close(release)
+	err = <-ghost
+	if perr, ok := protocolError(err); err == nil || ok && perr.Code != protocol.CodeKicked {
+		t.Fatalf("the kicked session's call: %v, want 1007 or no answer", err)
+	}
+	server := st.service.Handler().(*signaling.Server)
+	waitUntil(t, ctx, "the kicked connection is gone", func() bool { return server.ConnCount() == 3 })
+	tr.expect(carol)
+	if _, err := alice2.Call(ctx, carol.UserID(), audio, protocol.CallParams{}); err != nil {
+		t.Fatalf("the new session's call: %v (the user is busy in a call of the dead session?)", err)
+	}
+	tr.expect(carol, ev(protocol.EventCallReceived, "callerId", alice.UserID()))
+	must(t, alice2.Hangup(ctx))
+}
+
+// TestQARingingSurvivesAFreshLogin checks D9 with D4 and D28 (D110): a ringing invitee whose
+// socket was lost (the app died) and who logs in again without its resume token within
+// signaling.reconnect_grace is an invitee with no online session that logs in while its
+// timer runs (D9): the new session gets the invitation, the caller hears nothing and the
+// call still begins on accept. Before, the fresh login kicked the lost session as if it
+// had rejected (D28): the caller got onUserReject and the call ended.
+func TestQARingingSurvivesAFreshLogin(t *testing.T) {
+	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Signaling.ReconnectGrace = time.Minute })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qf", "alice", "bob")
+	alice, bob := us[0], us[1]
+	tr := newTracer(t)
+	started, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{Timeout: 60})
+	must(t, err)
+	tr.expect(bob, ev(protocol.EventCallReceived, "callId", started.CallID))
+	server := st.service.Handler().(*signaling.Server)
+	bob.Abort()
+	waitUntil(t, ctx, "the server noticed bob's lost socket", func() bool { return server.ConnCount() == 1 })
+
+	bob2 := st.login(t, bob.UserID()) // no resume token: an app that restarted
+	tr.expect(alice)
+	got := waitFor[protocol.CallReceivedEvent](t, bob2, protocol.EventCallReceived, nil)
+	if got.CallID != started.CallID || got.Timeout < 1 || got.Timeout > 60 {
+		t.Fatalf("bob's new session got %+v, want the invitation of %s with the seconds left", got, started.CallID)
+	}
+	accepted(t, alice, bob2)
+	tr.expect(alice, ev(protocol.EventUserAccept, "userId", bob.UserID()), ev(protocol.EventCallBegin, "callId", started.CallID))
+	must(t, alice.Hangup(ctx))
+	tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID), ev(protocol.EventCallBegin, "callId", started.CallID),
+		ev(protocol.EventCallEnd, "callId", started.CallID))
 }

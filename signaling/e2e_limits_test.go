@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -219,19 +220,7 @@ func TestLimitMediaSwitches(t *testing.T) {
 	accepted(t, mallory, victim)
 
 	media := []protocol.MediaType{protocol.MediaTypeAudio, protocol.MediaTypeVideo}
-	var limited error
-	taken := 0
-	for i := 0; i < 3*burst && limited == nil; i++ {
-		err := mallory.SwitchCallMediaType(ctx, media[i%2])
-		switch {
-		case protocol.ErrorCode(err) == protocol.CodeRateLimited:
-			limited = err
-		case err != nil:
-			t.Fatalf("switch %d: %v", i, err)
-		default:
-			taken++
-		}
-	}
+	taken, limited := untilRateLimited(t, 3*burst, func(i int) error { return mallory.SwitchCallMediaType(ctx, media[i%2]) })
 	if limited == nil || taken != burst {
 		t.Fatalf("%d switches taken before a refusal (%v), want the burst %d", taken, limited, burst)
 	}
@@ -248,6 +237,60 @@ func TestLimitMediaSwitches(t *testing.T) {
 		t.Fatalf("%d switches counted as refused, want 1", n)
 	}
 	healthy.check(t)
+}
+
+// TestLimitDeviceToggles: a user that turns its microphone off and on faster than
+// limits.device_toggles_per_minute beyond its burst gets 6001 "deviceToggles"; before, every
+// toggle was an onUserAudioAvailable to every other user of the room without bound, enough
+// to overflow their write queues (1008) and drop them. The other party got one event per
+// toggle taken and no more; both calls go on, and after the refill a toggle passes again.
+func TestLimitDeviceToggles(t *testing.T) {
+	const burst = 4
+	st, healthy := newLimitStack(t, "toggle", func(c *signalingConfig) { c.Limits.DeviceTogglesPerMinute, c.Limits.DeviceTogglesBurst = 1, burst })
+	ctx := ctxT(t, 60*time.Second)
+	mallory, victim := st.login(t, "mallory"), st.login(t, "victim")
+	roomID := protocol.IntRoom(90)
+	for _, c := range []*client.Conn{mallory, victim} {
+		inRoom(t, c, roomID, client.MediaOptions{Audio: true})
+	}
+	sawAudio(t, victim, mallory.UserID(), true)
+	before := victim.EventCount(protocol.EventUserAudioAvailable)
+	toggles := []func(context.Context) error{mallory.CloseMicrophone, mallory.OpenMicrophone}
+	taken, limited := untilRateLimited(t, 3*burst, func(i int) error { return toggles[i%2](ctx) })
+	if limited == nil || taken != burst {
+		t.Fatalf("%d toggles taken before a refusal (%v), want the burst %d", taken, limited, burst)
+	}
+	wantRateLimited(t, limited, protocol.LimitDeviceToggles)
+	waitUntil(t, ctx, "the victim to get each toggle taken", func() bool {
+		return victim.EventCount(protocol.EventUserAudioAvailable) == before+taken
+	})
+	st.clock.Advance(61 * time.Second)
+	must(t, toggles[taken%2](ctx))
+	waitUntil(t, ctx, "the toggle after the refill", func() bool {
+		return victim.EventCount(protocol.EventUserAudioAvailable) == before+taken+1
+	})
+	if n := st.service.LimitStats().DeviceToggles; n != 1 {
+		t.Fatalf("%d toggles counted as refused, want 1", n)
+	}
+	healthy.check(t)
+}
+
+// untilRateLimited calls do(0), do(1), … until one fails with 6001 (returned as limited)
+// or max calls passed; taken counts the calls that succeeded. Any other error fails t.
+func untilRateLimited(t *testing.T, max int, do func(i int) error) (taken int, limited error) {
+	t.Helper()
+	for i := 0; i < max && limited == nil; i++ {
+		err := do(i)
+		switch {
+		case protocol.ErrorCode(err) == protocol.CodeRateLimited:
+			limited = err
+		case err != nil:
+			t.Fatalf("request %d: %v", i, err)
+		default:
+			taken++
+		}
+	}
+	return taken, limited
 }
 
 // TestLimitFailedLogins: after limits.failed_logins_burst failed logins from one IP,

@@ -14,6 +14,9 @@ import (
 func newDispatcher() *Dispatcher[*session] {
 	d := NewDispatcher[*session]()
 	d.SetGuard(func(_ context.Context, sess *session, method string) error {
+		if err := sess.endedError(); err != nil {
+			return err // kicked or expired: its socket closes next (D108)
+		}
 		if method != protocol.MethodLogin && !sess.loggedIn() {
 			return protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
 		}
@@ -90,7 +93,10 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 			stored = u.stored() // newer than the store's: its write may still be queued
 			for _, older := range append([]*session(nil), u.sessions...) {
 				older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
-				s.endSessionLocked(older, protocol.CancelReasonDisconnect)
+				older.endWith(protocol.CodeKicked)
+				// A session whose socket is lost is not online: its ringing invitation
+				// goes on to this login, as to any invitee that logs in (D9, D110).
+				s.endSessionKeepingLocked(older, protocol.CancelReasonDisconnect, older.isDetached())
 				older.later(func() { older.closeConn(closeKicked, "logged in elsewhere") })
 			}
 		} else if max := s.cfg.Signaling.MaxSessionsPerUser; len(u.sessions) >= max {
@@ -158,6 +164,7 @@ func (sess *session) armExpiry(exp time.Time) {
 				s.mu.Unlock()
 				return
 			}
+			sess.endWith(protocol.CodeUserSigExpired)
 			s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 			sess.later(func() { sess.closeConn(closeLoggedOut, "userSig expired") })
 			s.mu.Unlock()

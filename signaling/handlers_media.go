@@ -125,6 +125,9 @@ func wantedSize(q protocol.VideoQuality) (width, height int) {
 // muteHandler reports the user's camera or microphone state (D19).
 func muteHandler(kind room.TrackKind, muted bool) HandlerFunc[*session, protocol.Empty, protocol.Empty] {
 	return func(_ context.Context, sess *session, _ protocol.Empty) (protocol.Empty, error) {
+		if err := sess.checkDeviceToggleRate(); err != nil {
+			return protocol.Empty{}, err
+		}
 		part, _, err := sess.currentParticipant()
 		if err != nil {
 			return protocol.Empty{}, err

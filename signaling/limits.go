@@ -39,11 +39,17 @@ type LimitsConfig struct {
 	// would flood them.
 	MediaSwitchesPerMinute int `mapstructure:"media_switches_per_minute"`
 	MediaSwitchesBurst     int `mapstructure:"media_switches_burst"`
+	// DeviceTogglesPerMinute and DeviceTogglesBurst bound openCamera, closeCamera,
+	// openMicrophone and closeMicrophone per session: each change is an event to every
+	// other user of the room.
+	DeviceTogglesPerMinute int `mapstructure:"device_toggles_per_minute"`
+	DeviceTogglesBurst     int `mapstructure:"device_toggles_burst"`
 }
 
 // DefaultLimitsConfig returns the defaults: 10 failed logins a minute per IP (burst 20),
 // 60 invitees a minute per user (burst 64), 50 trickles a second per session (burst 100),
-// 30 media type switches a minute per session (burst 10).
+// 30 media type switches a minute per session (burst 10), 120 camera/microphone toggles a
+// minute per session (burst 20).
 func DefaultLimitsConfig() LimitsConfig {
 	return LimitsConfig{
 		FailedLoginsPerMinute:  10,
@@ -54,6 +60,8 @@ func DefaultLimitsConfig() LimitsConfig {
 		TricklesBurst:          100,
 		MediaSwitchesPerMinute: 30,
 		MediaSwitchesBurst:     10,
+		DeviceTogglesPerMinute: 120,
+		DeviceTogglesBurst:     20,
 	}
 }
 
@@ -73,6 +81,8 @@ func (c LimitsConfig) Validate() error {
 	check("trickles_burst", c.TricklesBurst, 1, 100_000)
 	check("media_switches_per_minute", c.MediaSwitchesPerMinute, 1, 100_000)
 	check("media_switches_burst", c.MediaSwitchesBurst, 1, 100_000)
+	check("device_toggles_per_minute", c.DeviceTogglesPerMinute, 1, 100_000)
+	check("device_toggles_burst", c.DeviceTogglesBurst, 1, 100_000)
 	return errors.Join(errs...)
 }
 
@@ -82,7 +92,7 @@ type limiters struct {
 	failedLogins *keyedBuckets // by client IP
 	invitations  *keyedBuckets // by userId
 
-	refusedLogins, refusedInvitations, refusedTrickles, refusedSwitches atomic.Uint64
+	refusedLogins, refusedInvitations, refusedTrickles, refusedSwitches, refusedToggles atomic.Uint64
 }
 
 func newLimiters(cfg LimitsConfig) *limiters {
@@ -96,9 +106,9 @@ func newLimiters(cfg LimitsConfig) *limiters {
 // LimitStats counts what the limits of the Service refused and how its connections
 // pushed back on pipelining clients (ops/metrics exposes them).
 type LimitStats struct {
-	// FailedLogins, Invitations, Trickles, MediaSwitches: requests refused with 6001, by
-	// limit.
-	FailedLogins, Invitations, Trickles, MediaSwitches uint64
+	// FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles: requests refused
+	// with 6001, by limit.
+	FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles uint64
 	ServerStats
 }
 
@@ -111,6 +121,7 @@ func (s *Service) LimitStats() LimitStats {
 		Invitations:   l.refusedInvitations.Load(),
 		Trickles:      l.refusedTrickles.Load(),
 		MediaSwitches: l.refusedSwitches.Load(),
+		DeviceToggles: l.refusedToggles.Load(),
 		ServerStats:   s.server.Stats(),
 	}
 }
@@ -154,6 +165,13 @@ func (sess *session) checkMediaSwitchRate() error {
 	l := sess.svc.limits
 	return sess.takeSessionToken(&sess.switches, rate.Limit(float64(l.cfg.MediaSwitchesPerMinute)/60), l.cfg.MediaSwitchesBurst,
 		protocol.LimitMediaSwitches, &l.refusedSwitches)
+}
+
+// checkDeviceToggleRate takes a token from the session's camera/microphone bucket.
+func (sess *session) checkDeviceToggleRate() error {
+	l := sess.svc.limits
+	return sess.takeSessionToken(&sess.toggles, rate.Limit(float64(l.cfg.DeviceTogglesPerMinute)/60), l.cfg.DeviceTogglesBurst,
+		protocol.LimitDeviceToggles, &l.refusedToggles)
 }
 
 // takeSessionToken takes a token from the session's bucket *b (made on first use, under

@@ -24,6 +24,8 @@ func TestLimitsConfigValidate(t *testing.T) {
 		{"trickle burst too big", func(c *LimitsConfig) { c.TricklesBurst = 100_001 }, "limits.trickles_burst"},
 		{"zero media switches", func(c *LimitsConfig) { c.MediaSwitchesPerMinute = 0 }, "limits.media_switches_per_minute"},
 		{"media switch burst too big", func(c *LimitsConfig) { c.MediaSwitchesBurst = 100_001 }, "limits.media_switches_burst"},
+		{"zero device toggles", func(c *LimitsConfig) { c.DeviceTogglesPerMinute = 0 }, "limits.device_toggles_per_minute"},
+		{"device toggle burst too big", func(c *LimitsConfig) { c.DeviceTogglesBurst = 100_001 }, "limits.device_toggles_burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

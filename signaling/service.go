@@ -365,6 +365,12 @@ func (s *Service) registerLocked(t *tenant, sess *session, p StoredProfile) *use
 // session hears its own call end (onCallEnd / onCallCancelled, after an onKickedOffline
 // the caller sent) while its connection is still there; the connection is not closed here.
 func (s *Service) endSessionLocked(sess *session, reason string) {
+	s.endSessionKeepingLocked(sess, reason, false)
+}
+
+// endSessionKeepingLocked is endSessionLocked; with keepRinging a ringing invitation of the
+// user is not turned down: it waits for the user's next session (D9, D110).
+func (s *Service) endSessionKeepingLocked(sess *session, reason string, keepRinging bool) {
 	u := s.userLocked(sess)
 	if u == nil || !sess.markEnded() {
 		return
@@ -374,7 +380,8 @@ func (s *Service) endSessionLocked(sess *session, reason string) {
 	if e := t.early[u.id]; e != nil && e.sess == sess {
 		delete(t.early, u.id) // its room is left below
 	}
-	if s.sessionInCallLocked(u, sess) {
+	ringing := t.machine.UserState(u.id).State == call.Ringing
+	if s.sessionInCallLocked(u, sess) && !(keepRinging && ringing) {
 		out, err := t.machine.Disconnect(s.now(), u.id, reason)
 		if err == nil {
 			s.executeLocked(t, out, sess)

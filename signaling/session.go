@@ -51,6 +51,7 @@ type session struct {
 	resumeToken string
 	sigExpires  time.Time
 	ended       bool
+	endedWith   int        // the code a request of an ended session gets (D108): 1007 kicked, 1003 userSig grace over, else 5001
 	seq         uint64     // seq of the last notification
 	handedSeq   uint64     // seq of the last notification a live connection accepted
 	retained    []sentNote // non-ephemeral notifications, oldest first, within the limits
@@ -65,6 +66,7 @@ type session struct {
 
 	trickles *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
 	switches *rate.Limiter // limits.media_switches_per_minute, made on the first switchCallMediaType
+	toggles  *rate.Limiter // limits.device_toggles_per_minute, made on the first camera/microphone request
 }
 
 // sentNote is one encoded notification kept for a resume.
@@ -179,6 +181,30 @@ func (sess *session) identity() (app int, userID string) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	return sess.app, sess.userID
+}
+
+// endedError is the error of a request that reaches a session after it ended but before
+// its socket closed (D108): the session does nothing more. nil while it is not ended.
+func (sess *session) endedError() error {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	switch {
+	case !sess.ended:
+		return nil
+	case sess.endedWith == protocol.CodeKicked:
+		return protocol.NewError(protocol.CodeKicked, "the session was replaced by a newer login of the same user (onKickedOffline); log in on a new connection")
+	case sess.endedWith == protocol.CodeUserSigExpired:
+		return protocol.NewError(protocol.CodeUserSigExpired, "the session ended: its userSig expired and no fresh login came in time; log in on a new connection")
+	default: // Service.Close
+		return protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
+	}
+}
+
+// endWith records the code of endedError before the session is ended.
+func (sess *session) endWith(code int) {
+	sess.mu.Lock()
+	sess.endedWith = code
+	sess.mu.Unlock()
 }
 
 // markEnded flips the session to ended once; false if it already was.

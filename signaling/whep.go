@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
@@ -85,6 +87,9 @@ func (w *WHIP) startViewer(ctx context.Context, h grantHolder, publisher string,
 		return nil, "", http.StatusServiceUnavailable, err
 	}
 	peer.OnConnectionStateChange(ws.stateChanged)
+	if strings.Contains(offer, "m=video ") {
+		tracks = w.awaitVideo(ctx, ws.room, publisher, tracks)
+	}
 	m := &viewerMedia{peer: peer, tracks: tracks, size: size}
 	if !ws.setMedia(m) {
 		return nil, "", http.StatusServiceUnavailable, errors.New("the server is shutting down")
@@ -108,6 +113,41 @@ func (w *WHIP) startViewer(ctx context.Context, h grantHolder, publisher string,
 	ws.armConnectTimer()
 	w.log.Info("whep session started", "session", ws.id, "user", h.userID, "publisher", publisher, "room", ws.room.String())
 	return ws, answer, 0, nil
+}
+
+// viewerVideoWait bounds how long a WHEP answer waits for a video the publisher announced
+// (its offer sends video) but whose first packet has not arrived yet (docs/whip.md, D111).
+const viewerVideoWait = 5 * time.Second
+
+// awaitVideo returns the publisher's tracks once they include video, when tracks have
+// none and the publisher announced video: a WHEP player cannot be offered a track later,
+// so an answer without the video would leave it audio-only for the session's life. It
+// gives up (returning what there is) after viewerVideoWait, when the publisher no longer
+// announces video, or when ctx ends.
+func (w *WHIP) awaitVideo(ctx context.Context, id room.ID, publisher string, tracks []*sfu.Receiver) []*sfu.Receiver {
+	rooms := w.svc.rooms
+	if !rooms.AwaitsVideo(id, publisher) {
+		return tracks
+	}
+	deadline := time.NewTimer(viewerVideoWait)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return tracks
+		case <-deadline.C:
+			return tracks
+		case <-poll.C:
+		}
+		if !rooms.AwaitsVideo(id, publisher) {
+			if now, err := rooms.PublishedTracks(id, publisher); err == nil {
+				return now
+			}
+			return tracks
+		}
+	}
 }
 
 // viewerMedia is a WHEP viewer's PeerConnection and the tracks it carries. The

@@ -52,3 +52,38 @@ func TestWHEPViewersLeaveNothingOnTrack(t *testing.T) {
 			after, sessions, before)
 	}
 }
+
+// TestWHEPViewerWaitsForAnnouncedVideo (D111): a player that posts after the publisher's
+// audio arrived and before its announced video did gets the video too. WHEP (unlike the
+// WebSocket protocol) has no way to offer the player a track later, so before, such a
+// player stayed audio-only for the whole session.
+func TestWHEPViewerWaitsForAnnouncedVideo(t *testing.T) {
+	st := newStack(t)
+	_, base := st.whipServer(t, signaling.DefaultWHIPConfig())
+	roomID := protocol.IntRoom(78)
+	gate := make(chan struct{})
+	publishWHIPGated(t, base, "78", grant(t, "obs", roomID, protocol.RoomRights{Publish: true}), gate)
+	ctx := ctxT(t, 30*time.Second)
+	waitUntil(t, ctx, "the publisher's audio alone", func() bool {
+		tracks, err := st.service.Rooms().PublishedTracks(roomIn(t, roomID), "obs")
+		return err == nil && len(tracks) == 1
+	})
+	// The video starts once the server made the viewer's PeerConnection: after it looked
+	// at the publisher's tracks, so a server that does not wait answers without video.
+	go func() {
+		for ctx.Err() == nil {
+			for _, p := range st.engine.Peers() {
+				if p.ID() == "viewer" {
+					close(gate)
+					return
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	p, status, body := playWHEP(t, base, "/whep/78/obs", grant(t, "viewer", roomID, protocol.RoomRights{Subscribe: true}))
+	if p == nil {
+		t.Fatalf("WHEP POST: %d %s", status, body)
+	}
+	waitUntil(t, ctx, "video at the player", func() bool { _, video, _ := p.counts(); return video > 0 })
+}

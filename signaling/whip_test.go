@@ -54,6 +54,8 @@ type whipPublisher struct {
 	answer   string
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	// videoGate, when not nil, holds the video back until it is closed.
+	videoGate chan struct{}
 }
 
 // whipVideo is a WHIP publisher's video: one track, or one per simulcast layer, each
@@ -147,8 +149,15 @@ func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
 // starts sending media (video as newWHIPPeer makes it for widths); the test ends it.
 func publishWHIP(t *testing.T, base, roomPath, bearer string, widths ...uint16) *whipPublisher {
 	t.Helper()
+	return publishWHIPGated(t, base, roomPath, bearer, nil, widths...)
+}
+
+// publishWHIPGated is publishWHIP whose video (announced in the offer) is sent only once
+// videoGate is closed (nil: at once).
+func publishWHIPGated(t *testing.T, base, roomPath, bearer string, videoGate chan struct{}, widths ...uint16) *whipPublisher {
+	t.Helper()
 	pc, audio, video := newWHIPPeer(t, widths...)
-	p := &whipPublisher{pc: pc, stop: make(chan struct{})}
+	p := &whipPublisher{pc: pc, stop: make(chan struct{}), videoGate: videoGate}
 	t.Cleanup(p.close)
 	status, h, body := testhttp.Do(t, http.MethodPost, base+"/whip/"+roomPath, "application/sdp", bearer, gatheredOffer(t, pc), nil)
 	if status != http.StatusCreated {
@@ -201,6 +210,13 @@ func (p *whipPublisher) send(audio *webrtc.TrackLocalStaticSample, video *whipVi
 		_ = audio.WriteSample(media.Sample{Data: []byte{0xfc, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
 		if n%3 == 2 { // 2 of 3 ticks ≈ 33 fps
 			continue
+		}
+		if p.videoGate != nil {
+			select {
+			case <-p.videoGate:
+			default:
+				continue
+			}
 		}
 		for _, l := range video.layers {
 			for _, pkt := range l.pack.Packetize(vp8Frame(n%45 == 0, l.width), 2970) {

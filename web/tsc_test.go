@@ -117,6 +117,17 @@ func TestSDKDeclarationsMatchModule(t *testing.T) {
 		}
 	}
 
+	// ErrorCode names every code of signaling/protocol (PROTOCOL.md §7), nothing else.
+	var codes, named []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*Code\w+\s*=\s*(-?\d+)`).FindAllStringSubmatch(readFile(t, "../signaling/protocol/errors.go"), -1) {
+		codes = append(codes, m[1])
+	}
+	for _, v := range shape.Enums["ErrorCode"] {
+		b, _ := json.Marshal(v)
+		named = append(named, string(b))
+	}
+	sameSet(t, "ErrorCode values against signaling/protocol", named, codes)
+
 	events := between(t, dts, "export interface EngineEvents {", "\n}")
 	declaredEvents := submatches(`(?m)^  (on\w+):`, events)
 	var sent []string

@@ -172,6 +172,7 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		{"invitations", st.Invitations},
 		{"trickles", st.Trickles},
 		{"media_switches", st.MediaSwitches},
+		{"device_toggles", st.DeviceToggles},
 		{"login_timeout", st.LoginTimeouts},
 		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
 	} {

@@ -112,11 +112,11 @@ func (m *Machine) Call(now time.Time, req CallRequest) (Output, error) {
 	var busy []string
 	for _, u := range invitees {
 		c.noteInvited(u)
-		c.participation(u, protocol.RoleCalled)
 		if m.users[u] != nil {
-			busy = append(busy, u)
+			busy = append(busy, u) // no record of its own: it hears nothing of the call (D10, D109)
 			continue
 		}
+		c.participation(u, protocol.RoleCalled)
 		pending = append(pending, &member{user: u, state: Ringing, role: protocol.RoleCalled, inviter: req.Caller,
 			userData: req.UserData, push: req.OfflinePushInfo})
 	}

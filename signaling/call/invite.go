@@ -84,8 +84,7 @@ func (m *Machine) InviteUserWith(now time.Time, inviter Profile, invitees []stri
 		added = append(added, nm)
 	}
 	for _, v := range busy {
-		c.noteInvited(v)
-		c.participation(v, protocol.RoleCalled)
+		c.noteInvited(v) // listed as invited; no record of its own (D10, D109)
 	}
 	for _, nm := range added {
 		out.Events = append(out.Events, to(nm, protocol.EventCallReceived, c.received(nm, now)))

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -36,6 +37,10 @@ func (p CallParams) Validate() error {
 	}
 	if len(p.OfflinePushInfo) > MaxUserDataBytes {
 		return InvalidParams("params.offlinePushInfo", "at most "+strconv.Itoa(MaxUserDataBytes)+" bytes")
+	}
+	if push := bytes.TrimSpace(p.OfflinePushInfo); len(push) > 0 && push[0] != '{' && string(push) != "null" {
+		// Carried opaquely, but to app servers that read its members (title, desc, …).
+		return InvalidParams("params.offlinePushInfo", "must be an object")
 	}
 	if len(p.ChatGroupID) > MaxGroupIDLength {
 		return InvalidParams("params.chatGroupId", "at most "+strconv.Itoa(MaxGroupIDLength)+" bytes")

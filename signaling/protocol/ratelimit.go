@@ -11,6 +11,7 @@ const (
 	LimitInvitations   = "invitations"   // invitees per user (call, groupCall, calls, inviteUser)
 	LimitTrickles      = "trickles"      // trickle requests per session
 	LimitMediaSwitches = "mediaSwitches" // switchCallMediaType requests per session
+	LimitDeviceToggles = "deviceToggles" // openCamera/closeCamera/openMicrophone/closeMicrophone per session
 )
 
 // RateLimitData is the Data of a CodeRateLimited error: which limit was hit and how long

@@ -44,11 +44,14 @@ export declare const ErrorCode: {
   readonly PARSE_ERROR: -32700; readonly INVALID_REQUEST: -32600; readonly METHOD_NOT_FOUND: -32601; readonly INVALID_PARAMS: -32602;
   readonly INTERNAL_ERROR: -32603; readonly NOT_LOGGED_IN: 1001; readonly USER_SIG_INVALID: 1002; readonly USER_SIG_EXPIRED: 1003;
   readonly UNKNOWN_APP: 1004; readonly INVALID_USER_ID: 1005; readonly ALREADY_LOGGED_IN: 1006; readonly KICKED: 1007;
-  readonly NICKNAME_TOO_LONG: 2001; readonly AVATAR_NOT_URL: 2002; readonly INVALID_TIMEOUT: 3001; readonly NO_CALL_RINGING: 3002;
+  readonly TOO_MANY_SESSIONS: 1008;  readonly NICKNAME_TOO_LONG: 2001; readonly AVATAR_NOT_URL: 2002; readonly INVALID_TIMEOUT: 3001; readonly NO_CALL_RINGING: 3002;
   readonly NOT_IN_CALL: 3003; readonly NO_SUCH_CALL: 3004; readonly CANNOT_INVITE_SELF: 3005; readonly ALREADY_IN_CALL: 3006;
   readonly MEDIA_SWITCH_NOT_ALLOWED: 3007; readonly INVALID_MEDIA_TYPE: 3008; readonly TOO_MANY_INVITEES: 3009;
-  readonly NO_INVITEES: 3010; readonly INVALID_ROOM_ID: 4001; readonly NOT_IN_ROOM: 4002; readonly ALREADY_IN_ROOM: 4003;
-  readonly NEGOTIATION_FAILED: 4004; readonly UNKNOWN_USER: 4005; readonly SERVER_DRAINING: 5001;
+  readonly NO_INVITEES: 3010; readonly ROOM_IN_USE: 3011; readonly INVALID_ROOM_ID: 4001; readonly NOT_IN_ROOM: 4002; readonly ALREADY_IN_ROOM: 4003;
+  readonly NEGOTIATION_FAILED: 4004; readonly UNKNOWN_USER: 4005; readonly ROOM_FORBIDDEN: 4006;
+  readonly ROOM_GRANT_INVALID: 4007; readonly ROOM_GRANT_EXPIRED: 4008; readonly TOO_MANY_REMOTE_VIEWS: 4009;
+  readonly TOO_MANY_CANDIDATES: 4010; readonly SERVER_DRAINING: 5001; readonly CLUSTER_UNAVAILABLE: 5002;
+  readonly RATE_LIMITED: 6001;
 };
 
 /** SDK-side error codes (negative, outside the server's range). */
