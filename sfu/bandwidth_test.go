@@ -64,7 +64,7 @@ func TestDownlinkEstimateSources(t *testing.T) {
 			if tc.gcc > 0 {
 				est = fixedEstimator{bps: tc.gcc}
 			}
-			p := &Peer{bw: newBandwidthController(est, allocatorConfig{})}
+			p := &Subscriber{bw: newBandwidthController(est, allocatorConfig{})}
 			d := &DownTrack{peer: p, rtt: defaultRTT}
 			for _, raw := range tc.feedback {
 				d.handleRTCP(raw, t0)

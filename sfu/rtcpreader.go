@@ -151,7 +151,7 @@ type apiParts struct {
 
 // readRTCP is a subscriber Peer's RTCP goroutine: it dispatches every RTCP packet of the
 // PeerConnection until the Peer closes.
-func (p *Peer) readRTCP() {
+func (p *Subscriber) readRTCP() {
 	defer p.wg.Done()
 	q := p.rtcp
 	for {
@@ -168,7 +168,7 @@ func (p *Peer) readRTCP() {
 
 // dispatchRTCP hands one RTCP packet addressed to ssrc to the DownTrack sending ssrc and
 // its transport-wide feedback to the estimator. RTCP goroutine.
-func (p *Peer) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
+func (p *Subscriber) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
 	pkts, err := rtcp.Unmarshal(raw)
 	if err != nil {
 		return
@@ -196,7 +196,7 @@ func (p *Peer) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
 
 // setRTCPTracksLocked publishes the DownTrack set to the RTCP goroutine (copy on write).
 // Caller holds p.mu.
-func (p *Peer) setRTCPTracksLocked() {
+func (p *Subscriber) setRTCPTracksLocked() {
 	tracks := make([]*DownTrack, 0, len(p.downTracks))
 	for d := range p.downTracks {
 		tracks = append(tracks, d)
