@@ -322,6 +322,13 @@ func (s *fakeSubscriber) RestartICE() {
 	s.mu.Unlock()
 }
 
+// installed: open, and the room watches its negotiation.
+func (s *fakeSubscriber) installed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.onNegotiate != nil
+}
+
 func (s *fakeSubscriber) restartCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

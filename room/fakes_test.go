@@ -2,6 +2,7 @@ package room_test
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -55,12 +56,16 @@ func (f *fakePeers) ScreenCandidate(c string) error {
 	return nil
 }
 
-// pub and sub return user's latest publisher and subscriber (nil when none).
+// pub returns user's latest open publisher, sub its installed subscriber (the room set
+// its OnNegotiationNeeded: two may be built at once, one in the background and one with
+// the client's offer, and the room closes the one it does not install); nil when none.
 func (f *fakePeers) pub(user string) *fakePublisher {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if l := f.pubs[user]; len(l) > 0 {
-		return l[len(l)-1]
+	for _, p := range slices.Backward(f.pubs[user]) {
+		if !p.isClosed() {
+			return p
+		}
 	}
 	return nil
 }
@@ -68,8 +73,10 @@ func (f *fakePeers) pub(user string) *fakePublisher {
 func (f *fakePeers) sub(user string) *fakeSubscriber {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if l := f.subs[user]; len(l) > 0 {
-		return l[len(l)-1]
+	for _, s := range slices.Backward(f.subs[user]) {
+		if s.installed() {
+			return s
+		}
 	}
 	return nil
 }

@@ -116,16 +116,12 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 	if err != nil {
 		return fmt.Errorf("candidate from %q: %w", p.userID, err)
 	}
-	var peer mediaPeer
+	var peer mediaPeer // nil when the Peer is not built (a nil interface converts to nil)
 	switch target {
 	case TargetPublisher:
-		if pub != nil {
-			peer = pub
-		}
+		peer = pub
 	case TargetSubscriber:
-		if sub != nil {
-			peer = sub
-		}
+		peer = sub
 	default:
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrInvalidTarget)
 	}

@@ -195,13 +195,16 @@ func (m memberView) snapshot() linkSnapshot {
 		s.downlink = m.sub.DownlinkStats().Tracks
 	}
 	s.idle = len(receivers) == 0 && m.published == 0 && len(s.downlink) == 0 &&
-		(m.pub == nil || peerUp(m.pub)) && (m.sub == nil || peerUp(m.sub))
+		peerUp(m.pub) && peerUp(m.sub)
 	return s
 }
 
-// peerUp: the PeerConnection is not disconnected, failed or closed (a Peer not built,
-// because the client never needed it, is not down either: the caller checks).
+// peerUp: the PeerConnection is not disconnected, failed or closed; a Peer not built
+// (the client never needed it) is not down either.
 func peerUp(p mediaPeer) bool {
+	if p == nil {
+		return true
+	}
 	switch p.ConnectionState() {
 	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		return false

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -295,12 +294,11 @@ func (p *Subscriber) Close() error {
 	for _, d := range downTracks {
 		d.receiver.removeDownTrack(d)
 	}
-	var errs []error
-	errs = append(errs, p.closePC())
+	err := p.closePC()
 	p.sender.close()
 	p.rtcp.close()
 	p.bw.close()
 	p.wg.Wait()
 	p.engine.forgetPeer(p)
-	return errors.Join(errs...)
+	return err
 }
