@@ -342,3 +342,39 @@ func TestNetworkQualityOnFakes(t *testing.T) {
 		return len(r) > 0 && slices.Equal(r[len(r)-1].list, want)
 	})
 }
+
+// TestSimulcastViewsOnFakes: RemoteVideoLayer reports the layers of a simulcast video a
+// participant receives and nothing for a single-layer one; a size wished before the
+// view applies to the new down track; the layers a simulcast track's subscribers need go
+// to the listener as PublishLayersChanged of its publisher.
+func TestSimulcastViewsOnFakes(t *testing.T) {
+	f := newFakeRoom(t, room.DefaultConfig())
+	f.join("alice", room.JoinOptions{Rights: room.FullRights}, true)
+	layered := f.peers.pub("alice").publishSimulcast()
+	f.join("carol", room.JoinOptions{Rights: room.FullRights}, true)
+	f.peers.pub("carol").publish(video)
+	bob, _ := f.join("bob", room.JoinOptions{Rights: room.FullRights}, false)
+	if err := bob.SetRemoteViewQuality("alice", 640, 360); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"alice", "carol"} {
+		if err := bob.StartRemoteView(user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bobSub := f.waitSub("bob")
+	checkReceiving(t, "bob", bobSub, "alice video", "carol video")
+	down := bobSub.down("alice", video)
+	if w, h := down.wanted(); w != 640 || h != 360 {
+		t.Fatalf("wanted size %dx%d, want the 640x360 wished before the view", w, h)
+	}
+	down.setLayers(1, 2)
+	if cur, target, ok := bob.RemoteVideoLayer("alice"); !ok || cur != 1 || target != 2 {
+		t.Fatalf("RemoteVideoLayer(alice) = %d, %d, %v; want 1, 2, true", cur, target, ok)
+	}
+	if _, _, ok := bob.RemoteVideoLayer("carol"); ok {
+		t.Fatal("RemoteVideoLayer reports a single-layer video")
+	}
+	layered.wantLayers(sfu.WantedLayer{RID: "q", Wanted: true}, sfu.WantedLayer{RID: "h", Wanted: true}, sfu.WantedLayer{RID: "f", Wanted: false})
+	waitFor(t, 10*time.Second, "the layers event", func() bool { return f.l.has("77 layers alice q:true h:true f:false") })
+}

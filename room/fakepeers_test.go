@@ -160,7 +160,14 @@ func (p *fakePublisher) Tracks() []room.UpTrack {
 
 // publish makes a new track of kind arrive, as pion's OnTrack would.
 func (p *fakePublisher) publish(kind webrtc.RTPCodecType) *fakeTrack {
-	t := &fakeTrack{id: fmt.Sprintf("%s-%s-%d", p.id, kind, len(p.tracks)), stream: p.id, kind: kind}
+	return p.publishTrack(kind, false)
+}
+
+// publishSimulcast makes a simulcast video track arrive.
+func (p *fakePublisher) publishSimulcast() *fakeTrack { return p.publishTrack(video, true) }
+
+func (p *fakePublisher) publishTrack(kind webrtc.RTPCodecType, simulcast bool) *fakeTrack {
+	t := &fakeTrack{id: fmt.Sprintf("%s-%s-%d", p.id, kind, len(p.tracks)), stream: p.id, kind: kind, simulcast: simulcast}
 	p.mu.Lock()
 	p.tracks = append(p.tracks, t)
 	f := p.onTrack

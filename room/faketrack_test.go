@@ -35,6 +35,17 @@ func (t *fakeTrack) OnWantedLayers(f func([]sfu.WantedLayer)) {
 	t.mu.Unlock()
 }
 
+// wantLayers tells the room which layers the subscribers' wishes need, as the sfu's
+// Receiver does.
+func (t *fakeTrack) wantLayers(wanted ...sfu.WantedLayer) {
+	t.mu.Lock()
+	f := t.layers
+	t.mu.Unlock()
+	if f != nil {
+		f(wanted)
+	}
+}
+
 // Stats is what statsFn says; none without it.
 func (t *fakeTrack) Stats() sfu.UplinkStats {
 	t.mu.Lock()
@@ -141,6 +152,12 @@ func (d *fakeDown) SetWantedSize(width, height int) {
 }
 func (d *fakeDown) CurrentLayer() int { d.mu.Lock(); defer d.mu.Unlock(); return d.current }
 func (d *fakeDown) TargetLayer() int  { d.mu.Lock(); defer d.mu.Unlock(); return d.targetLayer }
+
+func (d *fakeDown) setLayers(current, target int) {
+	d.mu.Lock()
+	d.current, d.targetLayer = current, target
+	d.mu.Unlock()
+}
 
 func (d *fakeDown) wanted() (int, int) {
 	d.mu.Lock()
