@@ -4,8 +4,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/parley-rtc/parley/sfu"
 )
 
 // TestClientsNegotiateTransportCC: the bench's clients negotiate transport-wide congestion
@@ -39,10 +37,7 @@ func TestClientsNegotiateTransportCC(t *testing.T) {
 			cfg.WindowEnd = func() {
 				mu.Lock()
 				defer mu.Unlock()
-				for _, p := range engine.Peers() {
-					if p.Role() != sfu.RoleSubscriber {
-						continue
-					}
+				for _, p := range engine.Subscribers() {
 					subscribers++
 					if p.DownlinkEstimate() > 0 {
 						estimated++

@@ -4,8 +4,12 @@
 // JoinOptions.CloseWhenEmpty: a call's room ends with its call), and the forwarding rules
 // between participants.
 //
-// Each Participant has up to two sfu Peers: a publisher Peer (the client offers) and a
-// subscriber Peer (the server offers). Join builds neither (peers.go): the client's first
+// Each Participant has up to two Peers: a publisher Peer (the client offers; an
+// sfu.Publisher) and a subscriber Peer (the server offers; an sfu.Subscriber). The room
+// reaches them, their tracks and down tracks only through interfaces it owns (media.go,
+// D85: upTrack, downTrack, publisherPeer, subscriberPeer, built by a peerFactory); the
+// sfu types satisfy them through two thin adapters, and room tests of these rules run on
+// fakes without PeerConnections. Join builds neither (peers.go): the client's first
 // publisher offer builds both, and a participant the room has something to send to
 // (another's audio, a video it views) without a subscriber Peer gets one built in the
 // background (clients that only receive never offer). Until then the participant's
@@ -15,7 +19,7 @@
 // nobody publishes costs no PeerConnection.
 //
 // Early participants (JoinOptions.Early, early.go) negotiate (their subscriber Peer
-// pre-connected: sfu PeerOptions.PreConnect) but are not announced (no
+// pre-connected: sfu SubscriberOptions.PreConnect) but are not announced (no
 // ParticipantJoined, no quality or volume report, no TrackMuted; Room.Participants
 // flags them Early), their tracks are held and they receive nothing until
 // Participant.Activate, which publishes the held tracks, subscribes them as their wishes
@@ -36,7 +40,7 @@
 //     current Peers, early state, published and held tracks, mute state, view requests
 //     and DownTrack bookkeeping of every participant of that room. A Peer's callbacks
 //     tell the current Peer from a replaced one through Participant.activePub and
-//     activeSub (atomics, no lock). Order: Manager.mu, then Room.mu, then the sfu's own
+//     activeSub (activePeer: an atomic.Value, no lock). Order: Manager.mu, then Room.mu, then the sfu's own
 //     locks. Neither is ever taken on the packet path (the sfu forwards without them).
 //     Peers are built without either lock (built first, then installed under Room.mu
 //     after re-checking that the participant has not left); Peers and Receivers are
@@ -57,7 +61,7 @@
 //   - Each room has one ticker goroutine (tickers.go; started with the room, stopped when
 //     it closes, awaited by Manager.Close) that owns the volume and quality state. It
 //     copies the member list under Room.mu, reads the sfu's statistics through their
-//     lock-free snapshots (Receiver.Stats/Volume, Peer.DownlinkStats), and queues its
+//     lock-free snapshots (upTrack Stats/Volume, subscriberPeer DownlinkStats), and queues its
 //     Listener calls under Room.mu like every other event; it never touches the packet
 //     path.
 //

@@ -2,8 +2,6 @@ package room
 
 import (
 	"fmt"
-
-	"github.com/parley-rtc/parley/sfu"
 )
 
 // Early participants (JoinOptions.Early) get their media ready before they take part: a
@@ -47,7 +45,7 @@ func (p *Participant) Activate() error {
 	if p.connected {
 		p.reportJoinedLocked()
 	}
-	held := make([]*sfu.Receiver, 0, len(p.held))
+	held := make([]upTrack, 0, len(p.held))
 	for rcv, kind := range p.held {
 		p.publishLocked(rcv, kind)
 		held = append(held, rcv)
@@ -71,7 +69,7 @@ func (p *Participant) Early() bool {
 }
 
 // holdNegotiationsLocked holds every participant's subscriber Peer
-// (sfu.Peer.HoldNegotiation) until the returned release, which may be called after
+// (sfu.Subscriber.HoldNegotiation) until the returned release, which may be called after
 // room.mu is released. Caller holds room.mu.
 func (r *Room) holdNegotiationsLocked() (release func()) {
 	var releases []func()

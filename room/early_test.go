@@ -12,11 +12,21 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// peerOf returns user's open Peer of the role, nil when it has none.
-func peerOf(e *sfu.Engine, user string, role sfu.PeerRole) *sfu.Peer {
-	for _, p := range peersOf(e, user) {
-		if p.Role() == role {
+// publisherOf and subscriberOf return user's open Publisher and Subscriber, nil when it
+// has none.
+func publisherOf(e *sfu.Engine, user string) *sfu.Publisher {
+	for _, p := range e.Publishers() {
+		if p.ID() == user {
 			return p
+		}
+	}
+	return nil
+}
+
+func subscriberOf(e *sfu.Engine, user string) *sfu.Subscriber {
+	for _, s := range e.Subscribers() {
+		if s.ID() == user {
+			return s
 		}
 	}
 	return nil
@@ -80,7 +90,7 @@ func TestEarlyParticipantMedia(t *testing.T) {
 		return bob.sub.ConnectionState() == webrtc.PeerConnectionStateConnected
 	})
 	connectedAt := time.Now()
-	bobPub, bobSub, aliceSub := peerOf(engine, "bob", sfu.RolePublisher), peerOf(engine, "bob", sfu.RoleSubscriber), peerOf(engine, "alice", sfu.RoleSubscriber)
+	bobPub, bobSub, aliceSub := publisherOf(engine, "bob"), subscriberOf(engine, "bob"), subscriberOf(engine, "alice")
 	if bobPub == nil || bobSub == nil || aliceSub == nil {
 		t.Fatalf("peers: bob %v/%v, alice's subscriber %v", bobPub, bobSub, aliceSub)
 	}
@@ -125,7 +135,7 @@ func TestEarlyParticipantMedia(t *testing.T) {
 			t.Errorf("Participants() entry %+v while bob and carol are early", info)
 		}
 	}
-	for _, s := range []*sfu.Peer{bobSub, aliceSub} {
+	for _, s := range []*sfu.Subscriber{bobSub, aliceSub} {
 		if st := s.SenderStats(); st.ForwardedPackets != 0 {
 			t.Errorf("%s's subscriber forwarded %d packets while bob is early", s.ID(), st.ForwardedPackets)
 		}
@@ -135,8 +145,8 @@ func TestEarlyParticipantMedia(t *testing.T) {
 			t.Errorf("%s received while bob and carol are early:%s", w.userID, describe(tracks))
 		}
 	}
-	if peers := peersOf(engine, "carol"); len(peers) != 0 {
-		t.Errorf("carol, early and never offering, has %d Peers", len(peers))
+	if publisherOf(engine, "carol") != nil || subscriberOf(engine, "carol") != nil {
+		t.Error("carol, early and never offering, has Peers")
 	}
 
 	first := &firstPackets{at: map[string]time.Duration{}}

@@ -41,7 +41,7 @@ func (p *Participant) GatheredPublisherAnswer(ctx context.Context) (webrtc.Sessi
 
 // observePublisherState tells the Signaller, when it is a PublisherStateObserver, the
 // states of pub while it is the current publisher Peer.
-func (p *Participant) observePublisherState(pub *sfu.Peer, current func() bool) {
+func (p *Participant) observePublisherState(pub publisherPeer, current func() bool) {
 	obs, ok := p.sig.(PublisherStateObserver)
 	pub.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		p.connectionStateChanged(state)
@@ -71,8 +71,8 @@ func (m *Manager) PublishedTracks(id ID, userID string) ([]*sfu.Receiver, error)
 	if p := r.findLocked(userID); p != nil && !p.left {
 		for _, kind := range []TrackKind{KindAudio, KindVideo} {
 			for rcv, k := range p.published {
-				if k == kind {
-					out = append(out, rcv)
+				if r, ok := rcv.(*sfu.Receiver); ok && k == kind {
+					out = append(out, r)
 				}
 			}
 		}
@@ -108,10 +108,13 @@ func (m *Manager) AwaitsVideo(id ID, userID string) bool {
 	return err == nil && pub != nil && pub.RemoteSends(webrtc.RTPCodecTypeVideo)
 }
 
-// NewViewerPeer makes a subscriber Peer for a viewer (sfu.Peer.AnswerViewer); the caller
+// NewViewerPeer makes a Subscriber for a viewer (sfu.Subscriber.AnswerViewer); the caller
 // owns and closes it.
-func (m *Manager) NewViewerPeer(viewerID string) (*sfu.Peer, error) {
-	peer, err := m.engine.NewPeer(sfu.PeerOptions{ID: viewerID, Role: sfu.RoleSubscriber})
+func (m *Manager) NewViewerPeer(viewerID string) (*sfu.Subscriber, error) {
+	if m.engine == nil {
+		return nil, fmt.Errorf("viewer peer: %w", sfu.ErrNotStarted)
+	}
+	peer, err := m.engine.NewSubscriber(sfu.SubscriberOptions{ID: viewerID})
 	if err != nil {
 		return nil, fmt.Errorf("viewer peer: %w", err)
 	}

@@ -6,29 +6,16 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/room"
-	"github.com/parley-rtc/parley/sfu"
 	"github.com/pion/webrtc/v4"
 )
-
-// peersOf returns the engine's open Peers of user.
-func peersOf(e *sfu.Engine, user string) []*sfu.Peer {
-	var out []*sfu.Peer
-	for _, p := range e.Peers() {
-		if p.ID() == user {
-			out = append(out, p)
-		}
-	}
-	return out
-}
 
 // TestParticipantsWithoutNegotiationCostNoPeer: users who join and never negotiate (a
 // call answered but no media) build no PeerConnection, early or not, whatever they do in
 // the room; what needs a PeerConnection fails with ErrNotNegotiated; leaving tells nobody
 // of an early participant.
 func TestParticipantsWithoutNegotiationCostNoPeer(t *testing.T) {
-	engine := startEngine(t)
 	l := &recordingListener{}
-	m := newManager(t, shortTimeoutConfig(), engine, l)
+	m, peers := newFakeManager(t, shortTimeoutConfig(), l)
 	id := mustID(t, 14)
 	alice, err := m.Join(id, "alice", nopSignaller{})
 	if err != nil {
@@ -55,7 +42,7 @@ func TestParticipantsWithoutNegotiationCostNoPeer(t *testing.T) {
 			t.Errorf("%s: subscriber answer before any offer: %v, want ErrNotNegotiated", p.UserID(), err)
 		}
 	}
-	if n := len(engine.Peers()); n != 0 {
+	if n := peers.total(); n != 0 {
 		t.Fatalf("%d Peers for two users who never negotiated, want 0", n)
 	}
 	r, _ := m.Room(id)
@@ -85,7 +72,7 @@ func TestParticipantsWithoutNegotiationCostNoPeer(t *testing.T) {
 	if err := bob.Activate(); !errors.Is(err, room.ErrParticipantLeft) {
 		t.Errorf("Activate after Leave: %v, want ErrParticipantLeft", err)
 	}
-	if n := len(engine.Peers()); n != 0 {
+	if n := peers.total(); n != 0 {
 		t.Fatalf("%d Peers after both left, want 0", n)
 	}
 	// Alice's mute is told; early bob's is not (nobody may hear of him). Nobody connected:
@@ -110,9 +97,8 @@ func TestCloseWhenEmpty(t *testing.T) {
 		{name: "neither", closes: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			engine := startEngine(t)
 			l := &recordingListener{}
-			m := newManager(t, room.DefaultConfig(), engine, l)
+			m, _ := newFakeManager(t, room.DefaultConfig(), l)
 			id := mustID(t, 5)
 			alice, err := m.JoinWith(id, "alice", room.JoinOptions{Rights: room.FullRights, CloseWhenEmpty: tc.aliceClose}, nopSignaller{})
 			if err != nil {

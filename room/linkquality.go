@@ -18,7 +18,7 @@ type linkSnapshot struct {
 	// is disconnected, failed or closed, so no media and no RTCP are expected from it and
 	// their absence does not mean Down.
 	idle     bool
-	uplink   map[*sfu.Receiver]sfu.UplinkStats
+	uplink   map[upTrack]sfu.UplinkStats
 	downlink []sfu.DownTrackStats
 }
 
@@ -28,7 +28,7 @@ type linkSnapshot struct {
 type userLink struct {
 	estimator *quality.Estimator
 	previous  time.Time // time of the previous update; zero before the first
-	uplink    map[*sfu.Receiver]sfu.UplinkStats
+	uplink    map[upTrack]sfu.UplinkStats
 	downlink  map[*sfu.DownTrack]sfu.DownTrackStats
 	// lastActivity is the latest of: the last RTP or RTCP packet from the user (remembered
 	// across ticks, so it survives the end of a stream), the moment it connected, and the
@@ -39,7 +39,7 @@ type userLink struct {
 func newUserLink(cfg quality.Config) *userLink {
 	return &userLink{
 		estimator: quality.NewEstimator(cfg),
-		uplink:    map[*sfu.Receiver]sfu.UplinkStats{},
+		uplink:    map[upTrack]sfu.UplinkStats{},
 		downlink:  map[*sfu.DownTrack]sfu.DownTrackStats{},
 	}
 }
@@ -64,7 +64,7 @@ func (u *userLink) update(now time.Time, s linkSnapshot) quality.Quality {
 	}
 
 	up := make([]quality.LinkSample, 0, len(s.uplink))
-	nextUp := make(map[*sfu.Receiver]sfu.UplinkStats, len(s.uplink))
+	nextUp := make(map[upTrack]sfu.UplinkStats, len(s.uplink))
 	for key, cur := range s.uplink {
 		prev, ok := u.uplink[key]
 		up = append(up, uplinkSample(prev, ok, cur, elapsed))

@@ -35,9 +35,9 @@ func downlinkAt(track *sfu.DownTrack, kind webrtc.RTPCodecType, reports uint64, 
 }
 
 func TestUserLinkUplinkWindows(t *testing.T) {
-	rcv := new(sfu.Receiver)
-	up := func(expected, received uint64, last float64) map[*sfu.Receiver]sfu.UplinkStats {
-		return map[*sfu.Receiver]sfu.UplinkStats{rcv: uplinkAt(expected, received, at(last))}
+	var rcv upTrack = new(sfu.Receiver)
+	up := func(expected, received uint64, last float64) map[upTrack]sfu.UplinkStats {
+		return map[upTrack]sfu.UplinkStats{rcv: uplinkAt(expected, received, at(last))}
 	}
 	// Each step is one 2 s window of 50 packets/s audio. Cumulative loss would smooth the
 	// 20 % window to a few percent; the estimator must see the window's own loss.
@@ -106,7 +106,7 @@ func TestUserLinkDownlinkWindows(t *testing.T) {
 }
 
 func TestUserLinkDownRule(t *testing.T) {
-	rcv := new(sfu.Receiver)
+	var rcv upTrack = new(sfu.Receiver)
 	tests := []struct {
 		name  string
 		steps []linkSnapshot // one per second, from t=1
@@ -117,10 +117,10 @@ func TestUserLinkDownRule(t *testing.T) {
 		{"connected 6 s, nothing ever flowing", repeat(6, linkSnapshot{connected: true, connectedAt: at(0)}), quality.Down},
 		{"never connected", repeat(8, linkSnapshot{}), quality.Unknown},
 		{"its track ended 6 s ago; its PeerConnection failed", append(
-			[]linkSnapshot{{connected: true, connectedAt: at(0), uplink: map[*sfu.Receiver]sfu.UplinkStats{rcv: uplinkAt(50, 50, at(1))}}},
+			[]linkSnapshot{{connected: true, connectedAt: at(0), uplink: map[upTrack]sfu.UplinkStats{rcv: uplinkAt(50, 50, at(1))}}},
 			repeat(6, linkSnapshot{connected: true, connectedAt: at(0)})...), quality.Down},
 		{"its track ended 6 s ago, nothing left to expect", append(
-			[]linkSnapshot{{connected: true, connectedAt: at(0), uplink: map[*sfu.Receiver]sfu.UplinkStats{rcv: uplinkAt(50, 50, at(1))}}},
+			[]linkSnapshot{{connected: true, connectedAt: at(0), uplink: map[upTrack]sfu.UplinkStats{rcv: uplinkAt(50, 50, at(1))}}},
 			repeat(6, linkSnapshot{connected: true, connectedAt: at(0), idle: true})...), quality.Excellent},
 	}
 	for _, tt := range tests {

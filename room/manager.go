@@ -15,7 +15,8 @@ import (
 // JoinOptions.CloseWhenEmpty.
 type Manager struct {
 	cfg      Config
-	engine   *sfu.Engine
+	engine   *sfu.Engine // nil in tests on fakes (newManagerWith)
+	peers    peerFactory
 	listener Listener
 	log      *slog.Logger
 
@@ -32,13 +33,20 @@ type Manager struct {
 // NewManager returns a Manager; it starts nothing. A nil listener ignores events; a nil
 // logger discards logs.
 func NewManager(cfg Config, engine *sfu.Engine, listener Listener, logger *slog.Logger) *Manager {
+	m := newManagerWith(cfg, enginePeers{engine}, listener, logger)
+	m.engine = engine
+	return m
+}
+
+// newManagerWith is NewManager with the Peers peers builds (fakes in tests).
+func newManagerWith(cfg Config, peers peerFactory, listener Listener, logger *slog.Logger) *Manager {
 	if listener == nil {
 		listener = NopListener{}
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, engine: engine, listener: listener, log: logger, rooms: make(map[ID]*Room)}
+	return &Manager{cfg: cfg, peers: peers, listener: listener, log: logger, rooms: make(map[ID]*Room)}
 }
 
 // JoinOptions say how a participant joins (Manager.JoinWith).

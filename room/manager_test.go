@@ -31,8 +31,7 @@ func shortTimeoutConfig() room.Config {
 }
 
 func TestJoinRejectsSecondJoinOfSameUser(t *testing.T) {
-	engine := startEngine(t)
-	m := newManager(t, room.DefaultConfig(), engine, nil)
+	m, _ := newFakeManager(t, room.DefaultConfig(), nil)
 	r1, r2 := mustID(t, 1), mustID(t, 2)
 	strRoom, err := room.NewStringID("1")
 	if err != nil {
@@ -75,8 +74,7 @@ func TestJoinRejectsSecondJoinOfSameUser(t *testing.T) {
 }
 
 func TestJoinValidatesArguments(t *testing.T) {
-	engine := startEngine(t)
-	m := newManager(t, room.DefaultConfig(), engine, nil)
+	m, _ := newFakeManager(t, room.DefaultConfig(), nil)
 	if _, err := m.Join(room.ID{}, "alice", nopSignaller{}); !errors.Is(err, room.ErrInvalidRoomID) {
 		t.Errorf("zero room: %v, want ErrInvalidRoomID", err)
 	}
@@ -89,9 +87,8 @@ func TestJoinValidatesArguments(t *testing.T) {
 }
 
 func TestEmptyRoomClosesAfterTimeout(t *testing.T) {
-	engine := startEngine(t)
 	l := &recordingListener{}
-	m := newManager(t, shortTimeoutConfig(), engine, l)
+	m, _ := newFakeManager(t, shortTimeoutConfig(), l)
 	id := mustID(t, 7)
 	p, err := m.Join(id, "alice", nopSignaller{})
 	if err != nil {
@@ -121,9 +118,8 @@ func TestEmptyRoomClosesAfterTimeout(t *testing.T) {
 }
 
 func TestRejoinCancelsEmptyTimeout(t *testing.T) {
-	engine := startEngine(t)
 	l := &recordingListener{}
-	m := newManager(t, shortTimeoutConfig(), engine, l)
+	m, _ := newFakeManager(t, shortTimeoutConfig(), l)
 	id := mustID(t, 8)
 	p, err := m.Join(id, "alice", nopSignaller{})
 	if err != nil {
@@ -148,9 +144,8 @@ func TestRejoinCancelsEmptyTimeout(t *testing.T) {
 }
 
 func TestManagerCloseClosesRoomsAndIsIdempotent(t *testing.T) {
-	engine := startEngine(t)
 	l := &recordingListener{}
-	m := room.NewManager(room.DefaultConfig(), engine, l, nil)
+	m := room.NewManagerWith(room.DefaultConfig(), newFakePeers(), l, nil)
 	str, _ := room.NewStringID("lobby")
 	for _, id := range []room.ID{mustID(t, 1), str} {
 		if _, err := m.Join(id, "alice", nopSignaller{}); err != nil {
@@ -175,9 +170,8 @@ func TestManagerCloseClosesRoomsAndIsIdempotent(t *testing.T) {
 }
 
 func TestParticipantStateAndErrors(t *testing.T) {
-	engine := startEngine(t)
 	l := &recordingListener{}
-	m := newManager(t, room.DefaultConfig(), engine, l)
+	m, _ := newFakeManager(t, room.DefaultConfig(), l)
 	id := mustID(t, 3)
 	alice, err := m.Join(id, "alice", nopSignaller{})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/parley-rtc/parley/sfu"
@@ -19,7 +18,7 @@ type Participant struct {
 	rights Rights // fixed at Join
 	sig    Signaller
 	log    *slog.Logger
-	engine *sfu.Engine
+	peers  peerFactory
 
 	// room is set once by Room.add, before any callback can need it.
 	room *Room
@@ -27,25 +26,25 @@ type Participant struct {
 	// activePub and activeSub are pub and sub while the participant is in the room (nil
 	// before they are built and after Leave): the Peers' callbacks compare them with
 	// their own Peer without taking room.mu.
-	activePub atomic.Pointer[sfu.Peer]
-	activeSub atomic.Pointer[sfu.Peer]
+	activePub activePeer[publisherPeer]
+	activeSub activePeer[subscriberPeer]
 
 	// Guarded by room.mu.
-	pub            *sfu.Peer // nil until the client's first offer; replaced by buildPeers(renew)
-	sub            *sfu.Peer // nil until needed (peers.go); replaced together with pub
-	subBuilding    bool      // a subscriber Peer is being built in the background
-	early          bool      // joined early and not activated yet (early.go)
-	connected      bool      // one of its PeerConnections reached connected
+	pub            publisherPeer  // nil until the client's first offer; replaced by buildPeers(renew)
+	sub            subscriberPeer // nil until needed (peers.go); replaced together with pub
+	subBuilding    bool           // a subscriber Peer is being built in the background
+	early          bool           // joined early and not activated yet (early.go)
+	connected      bool           // one of its PeerConnections reached connected
 	left           bool
 	joinedReported bool
 	joinedAt       time.Time // when joinedReported turned true
 	audioMuted     bool
 	videoMuted     bool
-	published      map[*sfu.Receiver]TrackKind      // this participant's tracks
-	held           map[*sfu.Receiver]TrackKind      // its tracks that arrived while early
-	downTracks     map[*sfu.Receiver]*sfu.DownTrack // others' tracks on this subscriber Peer
-	wantVideo      map[string]bool                  // StartRemoteView targets, by userId
-	wantSize       map[string]VideoSize             // wanted video size, by userId (quality.go)
+	published      map[upTrack]TrackKind // this participant's tracks
+	held           map[upTrack]TrackKind // its tracks that arrived while early
+	downTracks     map[upTrack]downTrack // others' tracks on this subscriber Peer
+	wantVideo      map[string]bool       // StartRemoteView targets, by userId
+	wantSize       map[string]VideoSize  // wanted video size, by userId (quality.go)
 }
 
 func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) *Participant {
@@ -54,11 +53,11 @@ func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) 
 		rights:     opts.Rights,
 		sig:        sig,
 		log:        m.log.With("user", userID),
-		engine:     m.engine,
+		peers:      m.peers,
 		early:      opts.Early,
-		published:  make(map[*sfu.Receiver]TrackKind),
-		held:       make(map[*sfu.Receiver]TrackKind),
-		downTracks: make(map[*sfu.Receiver]*sfu.DownTrack),
+		published:  make(map[upTrack]TrackKind),
+		held:       make(map[upTrack]TrackKind),
+		downTracks: make(map[upTrack]downTrack),
 		wantVideo:  make(map[string]bool),
 		wantSize:   make(map[string]VideoSize),
 	}
@@ -117,7 +116,7 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 	if err != nil {
 		return fmt.Errorf("candidate from %q: %w", p.userID, err)
 	}
-	var peer *sfu.Peer
+	var peer mediaPeer // nil when the Peer is not built (a nil interface converts to nil)
 	switch target {
 	case TargetPublisher:
 		peer = pub
@@ -127,7 +126,7 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, ErrInvalidTarget)
 	}
 	if peer == nil {
-		if err := p.engine.ScreenCandidate(c.Candidate); err != nil {
+		if err := p.peers.ScreenCandidate(c.Candidate); err != nil {
 			return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, err)
 		}
 		if target == TargetSubscriber {
@@ -236,7 +235,7 @@ func (p *Participant) Leave() error {
 	p.activePub.Store(nil)
 	p.activeSub.Store(nil)
 	pub, sub := p.pub, p.sub
-	p.downTracks = make(map[*sfu.Receiver]*sfu.DownTrack) // the subscriber Peer's Close stops them
+	p.downTracks = make(map[upTrack]downTrack) // the subscriber Peer's Close stops them
 	r.mu.Unlock()
 
 	// Closing the publisher ends its Receivers; their OnClose callbacks (trackEnded) take
@@ -266,9 +265,9 @@ func (p *Participant) Leave() error {
 }
 
 // closePeers closes the Peers that exist.
-func closePeers(peers ...*sfu.Peer) error {
+func closePeers(pub publisherPeer, sub subscriberPeer) error {
 	var errs []error
-	for _, peer := range peers {
+	for _, peer := range []mediaPeer{pub, sub} {
 		if peer != nil {
 			errs = append(errs, peer.Close())
 		}
@@ -277,7 +276,7 @@ func closePeers(peers ...*sfu.Peer) error {
 }
 
 // currentPeers returns the current Peers (nil until built), ErrParticipantLeft after Leave.
-func (p *Participant) currentPeers() (pub, sub *sfu.Peer, err error) {
+func (p *Participant) currentPeers() (pub publisherPeer, sub subscriberPeer, err error) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -290,7 +289,7 @@ func (p *Participant) currentPeers() (pub, sub *sfu.Peer, err error) {
 // subscribeLocked adds rcv to this participant's subscriber Peer unless it is there
 // already; an early participant receives nothing, and one without a subscriber Peer gets
 // one built (subscribeAllLocked then adds rcv). Caller holds room.mu.
-func (p *Participant) subscribeLocked(rcv *sfu.Receiver) {
+func (p *Participant) subscribeLocked(rcv upTrack) {
 	if p.left || p.early || !p.rights.Subscribe {
 		return
 	}
@@ -329,7 +328,7 @@ func (p *Participant) subscribeAllLocked() {
 
 // unsubscribeLocked removes rcv from this participant's subscriber Peer. Caller holds
 // room.mu.
-func (p *Participant) unsubscribeLocked(rcv *sfu.Receiver) error {
+func (p *Participant) unsubscribeLocked(rcv upTrack) error {
 	dt, ok := p.downTracks[rcv]
 	if !ok {
 		return nil
@@ -343,7 +342,7 @@ func (p *Participant) unsubscribeLocked(rcv *sfu.Receiver) error {
 
 // trackPublished is the publisher Peer's OnTrack callback (pion's track goroutine). An
 // early participant's track is held until Activate.
-func (p *Participant) trackPublished(rcv *sfu.Receiver) {
+func (p *Participant) trackPublished(rcv upTrack) {
 	kind := kindOf(rcv.Kind())
 	r := p.room
 	r.mu.Lock()
@@ -379,7 +378,7 @@ func (p *Participant) trackPublished(rcv *sfu.Receiver) {
 
 // publishLocked makes rcv one of the participant's published tracks: the others get it
 // as their wishes say and hear of it. Caller holds room.mu.
-func (p *Participant) publishLocked(rcv *sfu.Receiver, kind TrackKind) {
+func (p *Participant) publishLocked(rcv upTrack, kind TrackKind) {
 	r := p.room
 	p.published[rcv] = kind
 	r.publishedLocked(p, rcv, kind)
@@ -390,14 +389,14 @@ func (p *Participant) publishLocked(rcv *sfu.Receiver, kind TrackKind) {
 
 // watchLayers reports the simulcast layers of published track rcv that its subscribers
 // need (quality.go). Called without room.mu.
-func (p *Participant) watchLayers(rcv *sfu.Receiver) {
+func (p *Participant) watchLayers(rcv upTrack) {
 	r, user := p.room, p.userID
 	rcv.OnWantedLayers(func(wanted []sfu.WantedLayer) { r.wantedLayersChanged(user, wanted) })
 }
 
 // trackEnded runs once when a published or held track ends (its Receiver already
 // removed its DownTracks from the subscribers' Peers).
-func (p *Participant) trackEnded(rcv *sfu.Receiver, kind TrackKind) {
+func (p *Participant) trackEnded(rcv upTrack, kind TrackKind) {
 	r := p.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -407,7 +406,7 @@ func (p *Participant) trackEnded(rcv *sfu.Receiver, kind TrackKind) {
 
 // unpublishLocked forgets the published track rcv and reports it, once. Caller holds
 // room.mu.
-func (p *Participant) unpublishLocked(rcv *sfu.Receiver, kind TrackKind) {
+func (p *Participant) unpublishLocked(rcv upTrack, kind TrackKind) {
 	r := p.room
 	if _, ok := p.published[rcv]; !ok {
 		return
@@ -452,7 +451,7 @@ func (p *Participant) reportJoinedLocked() {
 
 // negotiateSubscriber is the subscriber Peer's OnNegotiationNeeded callback: offer, send,
 // then release the candidates held back until the offer was on the wire.
-func (p *Participant) negotiateSubscriber(sub *sfu.Peer) {
+func (p *Participant) negotiateSubscriber(sub subscriberPeer) {
 	offer, err := sub.CreateOffer()
 	if err != nil {
 		if !errors.Is(err, sfu.ErrPeerClosed) && !errors.Is(err, sfu.ErrOfferPending) {

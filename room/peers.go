@@ -13,7 +13,7 @@ import (
 // that the participant is still there):
 //   - the client's first publisher offer builds both Peers (HandlePublisherOffer), the
 //     subscriber one pre-connected when the participant is early (sfu
-//     PeerOptions.PreConnect: ICE and DTLS come up before it receives anything);
+//     SubscriberOptions.PreConnect: ICE and DTLS come up before it receives anything);
 //   - a participant that has none when the room has something to send it (another's
 //     audio, a video it views) gets a subscriber Peer built in the background
 //     (requestSubscriberLocked): clients that receive only never offer (client.StartMedia
@@ -27,7 +27,7 @@ import (
 
 // publisherFor returns the publisher Peer that takes offer: the current one, or new Peers
 // at the first offer and for an offer from a new client PeerConnection.
-func (p *Participant) publisherFor(offer webrtc.SessionDescription) (*sfu.Peer, error) {
+func (p *Participant) publisherFor(offer webrtc.SessionDescription) (publisherPeer, error) {
 	pub, sub, err := p.currentPeers()
 	switch {
 	case err != nil:
@@ -45,7 +45,7 @@ func (p *Participant) publisherFor(offer webrtc.SessionDescription) (*sfu.Peer, 
 // both (renew: the client made new PeerConnections; the old publisher's tracks end,
 // others see them unpublished, the new subscriber Peer gets everything the old one
 // forwarded and offers it afresh).
-func (p *Participant) buildPeers(renew, withSub bool) (*sfu.Peer, error) {
+func (p *Participant) buildPeers(renew, withSub bool) (publisherPeer, error) {
 	r := p.room
 	r.mu.Lock()
 	preConnect := p.early
@@ -54,7 +54,7 @@ func (p *Participant) buildPeers(renew, withSub bool) (*sfu.Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sub *sfu.Peer
+	var sub subscriberPeer
 	if withSub {
 		if sub, err = p.newSubscriberPeer(preConnect); err != nil {
 			return nil, errors.Join(err, pub.Close())
@@ -72,16 +72,14 @@ func (p *Participant) buildPeers(renew, withSub bool) (*sfu.Peer, error) {
 		_ = closePeers(pub, sub)
 		return current, nil
 	}
-	stale := []*sfu.Peer{p.pub}
+	stalePub, staleSub := p.pub, sub // sub: one was built in the background meanwhile
 	p.pub = pub
 	p.activePub.Store(pub)
 	installSub := sub != nil && (renew || p.sub == nil)
 	if installSub {
-		stale = append(stale, p.sub)
-		p.downTracks = make(map[*sfu.Receiver]*sfu.DownTrack) // the old subscriber's Close stops them
+		staleSub = p.sub
+		p.downTracks = make(map[upTrack]downTrack) // the old subscriber's Close stops them
 		p.installSubLocked(sub)
-	} else {
-		stale = append(stale, sub) // one was built in the background meanwhile
 	}
 	r.mu.Unlock()
 	if installSub {
@@ -91,7 +89,7 @@ func (p *Participant) buildPeers(renew, withSub bool) (*sfu.Peer, error) {
 		p.log.Info("client made new PeerConnections: peers renewed")
 	}
 	// Closing the old publisher ends its Receivers; trackEnded unpublishes them.
-	if err := closePeers(stale...); err != nil {
+	if err := closePeers(stalePub, staleSub); err != nil {
 		p.log.Debug("close replaced peers", "err", err)
 	}
 	return pub, nil
@@ -139,7 +137,7 @@ func (p *Participant) buildSubscriber() {
 // installSubLocked makes sub the participant's subscriber Peer and subscribes it to
 // everything the room forwards to the participant. Caller holds room.mu; the caller
 // then calls watchNegotiation without it.
-func (p *Participant) installSubLocked(sub *sfu.Peer) {
+func (p *Participant) installSubLocked(sub subscriberPeer) {
 	p.sub = sub
 	p.activeSub.Store(sub)
 	p.subscribeAllLocked()
@@ -148,7 +146,7 @@ func (p *Participant) installSubLocked(sub *sfu.Peer) {
 // watchNegotiation makes sub offer whenever its DownTracks change (and now, when
 // subscribeAllLocked added some or it pre-connects), while it is the current one. Set
 // after installSubLocked so that no offer goes out for a Peer that is not installed.
-func (p *Participant) watchNegotiation(sub *sfu.Peer) {
+func (p *Participant) watchNegotiation(sub subscriberPeer) {
 	sub.OnNegotiationNeeded(func() {
 		if p.activeSub.Load() == sub {
 			p.negotiateSubscriber(sub)
@@ -158,8 +156,8 @@ func (p *Participant) watchNegotiation(sub *sfu.Peer) {
 
 // newPublisherPeer makes a publisher Peer wired to this participant; its callbacks do
 // nothing once it is no longer the current one.
-func (p *Participant) newPublisherPeer() (*sfu.Peer, error) {
-	pub, err := p.engine.NewPeer(sfu.PeerOptions{ID: p.userID, Role: sfu.RolePublisher})
+func (p *Participant) newPublisherPeer() (publisherPeer, error) {
+	pub, err := p.peers.NewPublisher(p.userID)
 	if err != nil {
 		return nil, fmt.Errorf("publisher peer: %w", err)
 	}
@@ -180,8 +178,8 @@ func (p *Participant) newPublisherPeer() (*sfu.Peer, error) {
 // newSubscriberPeer makes a subscriber Peer wired to this participant (OnNegotiationNeeded
 // comes with watchNegotiation); its callbacks do nothing once it is no longer the current
 // one.
-func (p *Participant) newSubscriberPeer(preConnect bool) (*sfu.Peer, error) {
-	sub, err := p.engine.NewPeer(sfu.PeerOptions{ID: p.userID, Role: sfu.RoleSubscriber, PreConnect: preConnect})
+func (p *Participant) newSubscriberPeer(preConnect bool) (subscriberPeer, error) {
+	sub, err := p.peers.NewSubscriber(p.userID, preConnect)
 	if err != nil {
 		return nil, fmt.Errorf("subscriber peer: %w", err)
 	}
@@ -200,7 +198,7 @@ func (p *Participant) newSubscriberPeer(preConnect bool) (*sfu.Peer, error) {
 }
 
 // sendCandidates sends peer's local candidates to the client while current() holds.
-func (p *Participant) sendCandidates(peer *sfu.Peer, target Target, current func() bool) {
+func (p *Participant) sendCandidates(peer mediaPeer, target Target, current func() bool) {
 	peer.OnICECandidate(func(c webrtc.ICECandidateInit) {
 		if current() {
 			p.sig.SendCandidate(target, c)

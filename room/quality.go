@@ -55,7 +55,7 @@ func (r *Room) wantedLayersChanged(user string, wanted []sfu.WantedLayer) {
 
 // applyWantedSizeLocked gives a new DownTrack the wish recorded for its publisher.
 // Caller holds room.mu.
-func (p *Participant) applyWantedSizeLocked(dt *sfu.DownTrack) {
+func (p *Participant) applyWantedSizeLocked(dt downTrack) {
 	if size, ok := p.wantSize[dt.StreamID()]; ok {
 		dt.SetWantedSize(size.Width, size.Height)
 	}

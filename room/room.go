@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/parley-rtc/parley/sfu"
 )
 
 // Room is one room: its participants, what they publish and who receives what. Its mutex
@@ -184,7 +182,7 @@ func (r *Room) emitLocked(ev func(l Listener, id ID)) {
 
 // publishedLocked is called when publisher's new track rcv is published: every other
 // participant gets its audio, and its video when it asked for it (early ones nothing).
-func (r *Room) publishedLocked(publisher *Participant, rcv *sfu.Receiver, kind TrackKind) {
+func (r *Room) publishedLocked(publisher *Participant, rcv upTrack, kind TrackKind) {
 	for _, p := range r.participants {
 		if p == publisher {
 			continue

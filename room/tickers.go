@@ -63,11 +63,12 @@ func (r *Room) runTickers(stop <-chan struct{}) {
 // memberView is what a tick needs of one participant, copied under Room.mu.
 type memberView struct {
 	p           *Participant
-	pub, sub    *sfu.Peer
+	pub         publisherPeer
+	sub         subscriberPeer
 	connected   bool
 	connectedAt time.Time
 	audioMuted  bool
-	audio       []*sfu.Receiver
+	audio       []upTrack
 	published   int
 }
 
@@ -182,11 +183,11 @@ func (m memberView) snapshot() linkSnapshot {
 	if !m.connected {
 		return s
 	}
-	var receivers []*sfu.Receiver
+	var receivers []upTrack
 	if m.pub != nil {
-		receivers = m.pub.Receivers()
+		receivers = m.pub.Tracks()
 	}
-	s.uplink = make(map[*sfu.Receiver]sfu.UplinkStats, len(receivers))
+	s.uplink = make(map[upTrack]sfu.UplinkStats, len(receivers))
 	for _, rcv := range receivers {
 		s.uplink[rcv] = rcv.Stats()
 	}
@@ -200,7 +201,7 @@ func (m memberView) snapshot() linkSnapshot {
 
 // peerUp: the PeerConnection is not disconnected, failed or closed; a Peer not built
 // (the client never needed it) is not down either.
-func peerUp(p *sfu.Peer) bool {
+func peerUp(p mediaPeer) bool {
 	if p == nil {
 		return true
 	}

@@ -107,7 +107,7 @@ func (b *bandwidthController) close() { b.stopOnce.Do(func() { close(b.stop) }) 
 
 // DownlinkEstimate is the subscriber's downlink estimate in bits per second as last
 // allocated (0: unknown — no congestion control feedback arrives — or a publisher Peer).
-func (p *Peer) DownlinkEstimate() int64 {
+func (p *Subscriber) DownlinkEstimate() int64 {
 	if p.bw == nil {
 		return 0
 	}
@@ -115,7 +115,7 @@ func (p *Peer) DownlinkEstimate() int64 {
 }
 
 // runBandwidth is the bandwidth goroutine of a subscriber Peer.
-func (p *Peer) runBandwidth() {
+func (p *Subscriber) runBandwidth() {
 	defer p.wg.Done()
 	ticker := time.NewTicker(bandwidthTick)
 	defer ticker.Stop()
@@ -132,7 +132,7 @@ func (p *Peer) runBandwidth() {
 }
 
 // allocateBandwidth shares the current estimate among the video DownTracks.
-func (p *Peer) allocateBandwidth(now time.Time) {
+func (p *Subscriber) allocateBandwidth(now time.Time) {
 	b := p.bw
 	b.videos = b.videos[:0]
 	audio := 0
@@ -208,7 +208,7 @@ func (d *DownTrack) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
 }
 
 // noteBandwidthFeedback records transport-wide feedback and REMB of a subscriber Peer.
-func (p *Peer) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
+func (p *Subscriber) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
 	if p.bw == nil {
 		return
 	}
@@ -222,7 +222,7 @@ func (p *Peer) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
 
 // noteTransportFeedback feeds one transport-wide feedback packet (read in place) to the
 // subscriber's congestion controller. RTCP goroutine.
-func (p *Peer) noteTransportFeedback(pkt []byte, now time.Time) {
+func (p *Subscriber) noteTransportFeedback(pkt []byte, now time.Time) {
 	if p.bw == nil || p.bw.cc == nil {
 		return
 	}

@@ -50,7 +50,7 @@ func TestDownlinkEstimateSources(t *testing.T) {
 				cc = newCongestionController(newSendHistory())
 				cc.target.Store(int64(tc.gcc))
 			}
-			p := &Peer{bw: newBandwidthController(cc, allocatorConfig{})}
+			p := &Subscriber{bw: newBandwidthController(cc, allocatorConfig{})}
 			d := &DownTrack{peer: p, rtt: defaultRTT}
 			for _, raw := range tc.feedback {
 				d.handleRTCP(raw, t0)
@@ -68,7 +68,7 @@ func TestDispatchFeedsCongestionController(t *testing.T) {
 	history := newSendHistory()
 	history.allocate()
 	cc := newCongestionController(history)
-	p := &Peer{rtcp: newPeerRTCP(), bw: newBandwidthController(cc, allocatorConfig{})}
+	p := &Subscriber{rtcp: newPeerRTCP(), bw: newBandwidthController(cc, allocatorConfig{})}
 	p.setRTCPTracksLocked()
 	rec := twcc.NewRecorder(1)
 	for seq := range uint16(100) {

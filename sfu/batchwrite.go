@@ -16,7 +16,7 @@ import (
 // Batched writes (rtc.batch_writes, decision D58): the datagrams the ICE UDP mux writes
 // are queued per destination and leave several per syscall (sendmmsg through
 // golang.org/x/net's WriteBatch). A queue is written when it is full, when the
-// subscriber's Sender has written everything it had queued (Peer.flushWrites), and at
+// subscriber's Sender has written everything it had queued (Subscriber.flushWrites), and at
 // the latest batchFlushInterval after its first datagram by the flush goroutine.
 const (
 	batchShards        = 64 // queues, chosen by destination address
@@ -218,7 +218,7 @@ func (w *batchWriter) close(started bool) {
 
 // rememberRemote records the remote address of a subscriber's selected candidate pair
 // (pion's ICE goroutine), where its Sender's writes go; nil for a pair over TCP.
-func (p *Peer) rememberRemote(pair *webrtc.ICECandidatePair) {
+func (p *Subscriber) rememberRemote(pair *webrtc.ICECandidatePair) {
 	if pair == nil || pair.Remote == nil || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
 		p.remote.Store(nil)
 		return
@@ -235,7 +235,7 @@ func (p *Peer) rememberRemote(pair *webrtc.ICECandidatePair) {
 // flushWrites writes the queue of the subscriber's remote address (its Sender's
 // goroutine, after each run of writes), so that a Sender's packets wait for a timer only
 // when the selected pair is unknown.
-func (p *Peer) flushWrites() {
+func (p *Subscriber) flushWrites() {
 	if a := p.remote.Load(); a != nil {
 		p.engine.batch.flush(*a)
 	}

@@ -113,7 +113,7 @@ type remoteCandidates struct {
 
 // admitLocked screens and counts one trickled candidate (empty: end of candidates,
 // queued but not counted) or refuses it. Caller holds p.mu.
-func (p *Peer) admitLocked(c string) error {
+func (p *transport) admitLocked(c string) error {
 	cfg, g := p.engine.cfg, p.engine.candidates
 	if c != "" {
 		if err := g.screen(c); err != nil {
@@ -139,7 +139,7 @@ func (p *Peer) admitLocked(c string) error {
 // screenDescription removes denied candidates from a remote description and refuses
 // one that carries more than rtc.max_remote_candidates; it returns the description to
 // apply and its candidate count.
-func (p *Peer) screenDescription(sdp string) (string, int, error) {
+func (p *transport) screenDescription(sdp string) (string, int, error) {
 	filtered, n := p.engine.candidates.filterSDP(sdp)
 	if max := p.engine.cfg.MaxRemoteCandidates; n > max {
 		p.engine.candidates.total.Add(1)
@@ -150,7 +150,7 @@ func (p *Peer) screenDescription(sdp string) (string, int, error) {
 
 // noteRemoteDescription records an applied remote description: new ICE credentials
 // start a new generation's count.
-func (p *Peer) noteRemoteDescription(sdp string, candidates int) {
+func (p *transport) noteRemoteDescription(sdp string, candidates int) {
 	ufrag := iceUfrag(sdp)
 	p.mu.Lock()
 	if p.candidates.ufrag != "" && ufrag != p.candidates.ufrag {

@@ -58,7 +58,7 @@ func publishingClientWith(t testing.TB, config webrtc.Configuration, tracks ...w
 }
 
 // remoteCandidates lists the addresses (ip:port) of the remote candidates p's ICE agent holds.
-func remoteCandidateAddrs(p *Peer) []string {
+func remoteCandidateAddrs(p *transport) []string {
 	var out []string
 	for _, s := range p.pc.GetStats() {
 		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
@@ -75,20 +75,20 @@ func remoteCandidateAddrs(p *Peer) []string {
 func TestCandidateCaps(t *testing.T) {
 	const pendingCap, totalCap = 4, 6
 	e := newTestEngine(t, func(c *Config) { c.MaxPendingCandidates, c.MaxRemoteCandidates = pendingCap, totalCap })
-	alice, err := e.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	alice, err := e.NewPublisher("alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, err := e.NewPeer(PeerOptions{ID: "bob", Role: RolePublisher})
+	bob, err := e.NewPublisher("bob")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := 40000
-	trickle := func(p *Peer) error {
+	trickle := func(p *Publisher) error {
 		port++
 		return p.AddICECandidate(webrtc.ICECandidateInit{Candidate: hostCandidate("127.0.0.1", port)})
 	}
-	endOfCandidates := func(p *Peer) error { return p.AddICECandidate(webrtc.ICECandidateInit{}) }
+	endOfCandidates := func(p *Publisher) error { return p.AddICECandidate(webrtc.ICECandidateInit{}) }
 	steps := []struct {
 		name string
 		add  func() error
@@ -165,7 +165,7 @@ func TestCandidateCaps(t *testing.T) {
 // candidates (trickled and in the SDP) do and the PeerConnection connects.
 func TestDeniedCandidatesNeverReachICE(t *testing.T) {
 	e := newTestEngine(t)
-	pub, err := e.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	pub, err := e.NewPublisher("alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,11 +194,11 @@ func TestDeniedCandidatesNeverReachICE(t *testing.T) {
 		t.Fatalf("allowed candidate refused: %v", err)
 	}
 	waitFor(t, func() bool {
-		have := remoteCandidateAddrs(pub)
+		have := remoteCandidateAddrs(&pub.transport)
 		return pub.pc.ConnectionState() == webrtc.PeerConnectionStateConnected &&
 			slices.Contains(have, "127.0.0.1:4445") && slices.Contains(have, "127.0.0.1:4447")
 	})
-	for _, addr := range remoteCandidateAddrs(pub) {
+	for _, addr := range remoteCandidateAddrs(&pub.transport) {
 		if !strings.HasPrefix(addr, "127.0.0.1:") {
 			t.Errorf("the ICE agent holds remote candidate %s", addr)
 		}

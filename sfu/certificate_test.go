@@ -47,9 +47,9 @@ func engineFingerprint(t *testing.T, e *Engine) string {
 func TestPeersShareCertificate(t *testing.T) {
 	e := newTestEngine(t)
 	want := engineFingerprint(t, e)
-	var servers []*Peer
+	var servers []candidatePeer
 	for _, user := range []string{"alice", "bob"} {
-		pub, err := e.NewPeer(PeerOptions{ID: user, Role: RolePublisher})
+		pub, err := e.NewPublisher(user)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestPeersShareCertificate(t *testing.T) {
 		servers = append(servers, pub)
 	}
 
-	sub, err := e.NewPeer(PeerOptions{ID: "carol", Role: RoleSubscriber, PreConnect: true})
+	sub, err := e.NewSubscriber(SubscriberOptions{ID: "carol", PreConnect: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestCertificateRenewedBeforeExpiry(t *testing.T) {
 // its first DownTrack, not when it is made.
 func TestSenderQueueWithFirstDownTrack(t *testing.T) {
 	e := newTestEngine(t, func(c *Config) { c.SenderQueueSize = 64 })
-	sub, err := e.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
+	sub, err := e.NewSubscriber(SubscriberOptions{ID: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}

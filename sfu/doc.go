@@ -19,9 +19,15 @@
 //     PeerConnection (webrtc.Configuration.Certificates), so every Peer presents the
 //     same fingerprint and a PeerConnection costs no key generation. DTLS still derives
 //     fresh keys per connection (ECDHE). The certificate is valid for about a month;
-//     NewPeer replaces it when it expires within 7 days (Peers already made keep theirs).
-//     NewPeer builds the PeerConnection without the Engine's lock.
-//   - Peer: one PeerConnection, publisher (client offers) or subscriber (server offers).
+//     NewPublisher and NewSubscriber replace it when it expires within 7 days (Peers
+//     already made keep theirs) and build the PeerConnection without the Engine's lock.
+//   - Peers (D85): a participant's two PeerConnections are two types over one transport
+//     (transport.go: the PeerConnection, the candidate policy, trickle ICE in trickle.go,
+//     connection state, close). Publisher (publisher.go): the client offers its tracks,
+//     the server answers and makes a Receiver per track (OnTrack). Subscriber
+//     (subscriber.go): the server offers DownTracks and the client answers, or a viewer
+//     offers and the server answers (AnswerViewer, viewer.go); it owns the Sender, the
+//     RTCP reader and the bandwidth goroutine. Neither has methods of the other's role.
 //     Remote candidates pass the Engine's policy (candidates.go) before they reach ICE:
 //     addresses in rtc.deny_candidate_cidrs are refused when trickled and removed from
 //     descriptions; at most rtc.max_pending_candidates wait for the remote description
@@ -39,11 +45,11 @@
 //     the simulcast layers' goroutines; the decision is the pure decideForward.
 //   - Sender: the single writer of one subscriber Peer, with a bounded queue of
 //     references into the Receivers' packet buffers (buffer, input sequence number, new
-//     numbering), never copies of payloads. A subscriber Peer allocates the queue's slots
+//     numbering), never copies of payloads. A Subscriber allocates the queue's slots
 //     (rtc.sender_queue_size references of 32 bytes each) and starts its Sender and
 //     bandwidth goroutines with its first
 //     DownTrack (AddDownTrack, never on the packet path): a subscriber that receives
-//     nothing costs neither. PeerOptions.PreConnect makes a subscriber negotiate at once
+//     nothing costs neither. SubscriberOptions.PreConnect makes a subscriber negotiate at once
 //     with one receive-only audio section that never carries media, so ICE and DTLS are
 //     up before its first DownTrack (which then costs one renegotiation, no handshake).
 //   - Simulcast (simulcast*.go, downtrack_layers.go, layerselect.go, videoheader.go,
@@ -91,7 +97,7 @@
 // OnWantedLayers which layers some DownTrack's wish needs (the lowest always).
 // Fast first frame (fastfirst.go): a new video DownTrack (single-layer or simulcast) starts
 // from the layer's buffered last keyframe when it is recent and complete, or on a smaller layer whose keyframe is at
-// hand when its target's is not. Peer.HoldNegotiation (negotiationhold.go) lets the
+// hand when its target's is not. Subscriber.HoldNegotiation (negotiationhold.go) lets the
 // room add several DownTracks to one offer.
 //
 // Goroutines and the state they own:
@@ -109,9 +115,9 @@
 //     writes every RTCP packet the subscriber sends, tagged with the SSRC it is addressed
 //     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
 //     its own SettingEngine.BufferFactory); this goroutine reads it, feeds transport-wide
-//     feedback to the Peer's congestion controller (it owns the estimator; the send
+//     feedback to the Subscriber's congestion controller (it owns the estimator; the send
 //     history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
-//     to its SSRC (a copy-on-write list, Peer.rtcpTracks). It owns every DownTrack's NACK
+//     to its SSRC (a copy-on-write list, Subscriber.rtcpTracks). It owns every DownTrack's NACK
 //     responder and RTT estimate; reads the seq history (atomics) and checks the Receiver
 //     buffer (lock-free); enqueues resends on the Sender.
 //   - Simulcast layer read goroutines (two per attached layer: RTP and RTCP): each writes
@@ -135,15 +141,18 @@
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds
 //     it to copy a datagram in, and to write the queue when full; a subscriber's Sender
-//     writes its destination's queue after each run of writes (Peer.flushWrites), so
+//     writes its destination's queue after each run of writes (Subscriber.flushWrites), so
 //     subscribers share a queue only when their addresses hash alike.
 //   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
 //     reads the estimate and the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.
-//   - Peer: its mutex guards signaling state (pending candidates, offer state, callbacks,
-//     the DownTrack and Receiver sets). Callbacks run outside the lock: candidates and
+//   - Publisher and Subscriber: the mutex of their transport (one per PeerConnection)
+//     guards signaling state: pending candidates and callbacks (transport), a
+//     Publisher's Receiver set and last offer's ICE credentials, a Subscriber's offer
+//     state and DownTrack set. Callbacks run outside the lock: candidates and
 //     connection state on pion's goroutines, OnTrack on pion's track goroutine,
-//     OnNegotiationNeeded on a short-lived goroutine per coalesced request.
+//     OnNegotiationNeeded on a short-lived goroutine per coalesced request (a
+//     Subscriber's WaitGroup, with its Sender, RTCP and bandwidth goroutines).
 //
 // Link statistics (linkstats.go): each Receiver (each simulcast layer) counts on its read
 // goroutine the packets, bytes, sequence numbers (quality.SequenceTracker), RFC 3550
@@ -151,7 +160,7 @@
 // publisher's negotiated parameters), all published as atomics; the subscriber's RTCP
 // goroutine records for each DownTrack the subscriber's receiver reports (loss, jitter, RTT = now - LSR -
 // DLSR), NACKed packets and PLI/FIR. Receiver.Stats/Volume/SetMuted and
-// Peer.DownlinkStats read them lock-free for the room's tickers.
+// Subscriber.DownlinkStats read them lock-free for the room's tickers.
 //
 // Totals (totals.go): Engine.MediaTotals sums the counters of open Peers and what ended
 // ones counted: an ended Receiver or removed DownTrack folds into its Peer (under the

@@ -26,7 +26,7 @@ const defaultRTT = 100 * time.Millisecond
 type DownTrack struct {
 	receiver *Receiver
 	sender   *Sender
-	peer     *Peer // the subscriber; nil in unit tests
+	peer     *Subscriber // nil in unit tests
 	codec    webrtc.RTPCodecParameters
 	isVideo  bool
 
@@ -55,7 +55,7 @@ type downTrackBinding struct {
 	writer      webrtc.TrackLocalWriter
 }
 
-func newDownTrack(r *Receiver, s *Sender, p *Peer) *DownTrack {
+func newDownTrack(r *Receiver, s *Sender, p *Subscriber) *DownTrack {
 	size := r.buffer.size()
 	d := &DownTrack{
 		receiver: r,

@@ -234,10 +234,10 @@ func BenchmarkSRTPFloor(b *testing.B) {
 // loopback DTLS-SRTP.
 type loopbackCall struct {
 	engine   *Engine
-	pub      *Peer
+	pub      *Publisher
 	video    *webrtc.TrackLocalStaticRTP
 	receiver *Receiver
-	subs     []*Peer
+	subs     []*Subscriber
 	gate     *deliveryGate
 	seq      uint16
 	payloads [2][]byte // delta, keyframe
@@ -290,9 +290,9 @@ func newLoopbackCall(tb testing.TB, subscribers int, opts ...func(*Config)) *loo
 
 // publish connects a publisher Peer "alice" of engine with a pion client sending tracks;
 // its Receivers arrive on the channel with their first packets.
-func publish(tb testing.TB, engine *Engine, tracks ...webrtc.TrackLocal) (*Peer, <-chan *Receiver) {
+func publish(tb testing.TB, engine *Engine, tracks ...webrtc.TrackLocal) (*Publisher, <-chan *Receiver) {
 	tb.Helper()
-	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	pub, err := engine.NewPublisher("alice")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func repeat(interval time.Duration, f func()) (stop func()) {
 
 // negotiate lets subscriber Peer sub offer its DownTracks to its client and applies the
 // client's answer.
-func negotiate(tb testing.TB, sub *Peer, client *webrtc.PeerConnection) {
+func negotiate(tb testing.TB, sub *Subscriber, client *webrtc.PeerConnection) {
 	tb.Helper()
 	offer, err := sub.CreateOffer()
 	if err != nil {
@@ -347,7 +347,7 @@ func negotiate(tb testing.TB, sub *Peer, client *webrtc.PeerConnection) {
 // client that counts what it reads.
 func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 	tb.Helper()
-	sub, err := c.engine.NewPeer(PeerOptions{ID: fmt.Sprintf("sub%d", i), Role: RoleSubscriber})
+	sub, err := c.engine.NewSubscriber(SubscriberOptions{ID: fmt.Sprintf("sub%d", i)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -36,7 +35,7 @@ type Engine struct {
 	tcpMux   ice.TCPMux
 	api      *webrtc.API // publishers' (subscribers get their own: subscriberAPI)
 	apiParts apiParts    // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
-	peers    map[*Peer]struct{}
+	peers    map[enginePeer]struct{}
 	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
 	closedTotals MediaTotals // what closed Peers counted (totals.go); guarded by mu
@@ -52,7 +51,7 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, logger: logger, peers: make(map[*Peer]struct{}), candidates: newCandidateGuard(cfg)}, nil
+	return &Engine{cfg: cfg, logger: logger, peers: make(map[enginePeer]struct{}), candidates: newCandidateGuard(cfg)}, nil
 }
 
 // Start makes the DTLS certificate every PeerConnection shares (certificate.go), opens
@@ -170,7 +169,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	peers := make([]*Peer, 0, len(e.peers))
+	peers := make([]enginePeer, 0, len(e.peers))
 	for p := range e.peers {
 		peers = append(peers, p)
 	}
@@ -197,43 +196,9 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
-// NewPeer creates one PeerConnection for a participant in the given role, with the
-// Engine's shared DTLS certificate. The Engine's lock is not held while the
-// PeerConnection is built.
-func (e *Engine) NewPeer(opts PeerOptions) (*Peer, error) {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil, ErrEngineClosed
-	}
-	if !e.started {
-		e.mu.Unlock()
-		return nil, ErrNotStarted
-	}
-	api := e.api
-	cert, err := e.certificateLocked(time.Now())
-	e.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("new peer %q: %w", opts.ID, err)
-	}
-	p, err := newPeer(e, api, cert, opts)
-	if err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	if e.closed { // Close did not see this Peer: close it here
-		e.mu.Unlock()
-		_ = p.Close()
-		return nil, ErrEngineClosed
-	}
-	e.peers[p] = struct{}{}
-	e.mu.Unlock()
-	return p, nil
-}
-
-// forgetPeer is called by Peer.Close once the Peer's goroutines have stopped: its final
+// forgetPeer is called by a Publisher's or Subscriber's Close once its goroutines have stopped: its final
 // counters fold into the Engine's totals as it leaves the set.
-func (e *Engine) forgetPeer(p *Peer) {
+func (e *Engine) forgetPeer(p enginePeer) {
 	e.mu.Lock()
 	if _, ok := e.peers[p]; ok {
 		delete(e.peers, p)

@@ -4,13 +4,22 @@ import (
 	"testing"
 )
 
-// BenchmarkNewPeer: what one Peer costs to make and close, per role (a call's participant
-// has one of each). The DTLS certificate and the subscriber's Sender queue dominate.
+// BenchmarkNewPeer: what one Publisher and one Subscriber cost to make and close (a
+// call's participant has one of each). The DTLS certificate and the subscriber's Sender queue dominate.
 //
 //	go test -run '^$' -bench BenchmarkNewPeer -benchmem ./sfu/
 func BenchmarkNewPeer(b *testing.B) {
-	for _, role := range []PeerRole{RolePublisher, RoleSubscriber} {
-		b.Run("role="+role.String(), func(b *testing.B) {
+	kinds := []struct {
+		name  string
+		build func(e *Engine) (interface{ Close() error }, error)
+	}{
+		{"publisher", func(e *Engine) (interface{ Close() error }, error) { return e.NewPublisher("alice") }},
+		{"subscriber", func(e *Engine) (interface{ Close() error }, error) {
+			return e.NewSubscriber(SubscriberOptions{ID: "alice"})
+		}},
+	}
+	for _, kind := range kinds {
+		b.Run("role="+kind.name, func(b *testing.B) {
 			e, err := NewEngine(func() Config { c := DefaultConfig(); c.UDPPort = 0; return c }(), nil)
 			if err != nil {
 				b.Fatal(err)
@@ -22,7 +31,7 @@ func BenchmarkNewPeer(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				p, err := e.NewPeer(PeerOptions{ID: "alice", Role: role})
+				p, err := kind.build(e)
 				if err != nil {
 					b.Fatal(err)
 				}

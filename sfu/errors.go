@@ -8,8 +8,6 @@ var (
 	ErrNotStarted = errors.New("sfu: engine not started")
 	// ErrEngineClosed: the Engine was closed.
 	ErrEngineClosed = errors.New("sfu: engine closed")
-	// ErrWrongRole: the method does not apply to this Peer's role.
-	ErrWrongRole = errors.New("sfu: wrong peer role")
 	// ErrPeerClosed: the Peer was closed.
 	ErrPeerClosed = errors.New("sfu: peer closed")
 	// ErrOfferPending: CreateOffer was called while the previous offer awaits its answer.

@@ -387,7 +387,7 @@ func TestFirstPacketAsksForKeyframeAgain(t *testing.T) {
 			}
 			write(true)                           // the publisher's first keyframe: layer sizes known
 			now = now.Add(600 * time.Millisecond) // past pli_throttle, the layers still active
-			p := &Peer{}                          // the subscriber: not connected yet
+			p := &Subscriber{}                    // not connected yet
 			d := bindTestDownTrack(r, newSender(256), &fakeTrackWriter{})
 			d.peer = p
 			d.setWantedSize(1280, 720, now)

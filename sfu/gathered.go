@@ -12,7 +12,7 @@ import (
 // completed (or ctx ends) and returns that description with every gathered candidate in
 // it. Endpoints that cannot trickle the server's candidates (WHIP and WHEP: the answer
 // is the only message the client gets) send it instead of what HandleOffer returned.
-func (p *Peer) GatheredLocalDescription(ctx context.Context) (webrtc.SessionDescription, error) {
+func (p *transport) GatheredLocalDescription(ctx context.Context) (webrtc.SessionDescription, error) {
 	select {
 	case <-webrtc.GatheringCompletePromise(p.pc):
 	case <-ctx.Done():

@@ -104,7 +104,7 @@ func (run stabilityRun) simulate(t *testing.T, span time.Duration) (res stabilit
 		f.now = f.now.Add(simFrame)
 	}
 
-	p := &Peer{downTracks: map[*DownTrack]struct{}{}, bw: newBandwidthController(nil, allocatorConfig{})}
+	p := &Subscriber{downTracks: map[*DownTrack]struct{}{}, bw: newBandwidthController(nil, allocatorConfig{})}
 	p.mediaReady.Store(true)
 	s := newSender(8192)
 	dt := bindTestDownTrack(f.receiver, s, &fakeTrackWriter{})

@@ -342,9 +342,8 @@ type DownlinkStats struct {
 	LastRTCP time.Time
 }
 
-// DownlinkStats returns the statistics of every current DownTrack of a subscriber Peer
-// (empty for a publisher). It allocates its result; it is meant for a periodic ticker.
-func (p *Peer) DownlinkStats() DownlinkStats {
+// DownlinkStats returns the statistics of every current DownTrack of the Subscriber. It allocates its result; it is meant for a periodic ticker.
+func (p *Subscriber) DownlinkStats() DownlinkStats {
 	p.mu.Lock()
 	tracks := make([]*DownTrack, 0, len(p.downTracks))
 	if !p.closed { // a closed Peer keeps its DownTracks only for its totals (totals.go)
@@ -362,26 +361,6 @@ func (p *Peer) DownlinkStats() DownlinkStats {
 		out.Tracks = append(out.Tracks, s)
 	}
 	return out
-}
-
-// Receivers returns the published tracks of a publisher Peer that have not ended (none
-// once the Peer is closed).
-func (p *Peer) Receivers() []*Receiver {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	out := make([]*Receiver, 0, len(p.receivers))
-	for r := range p.receivers {
-		out = append(out, r)
-	}
-	return out
-}
-
-// ConnectionState is the PeerConnection's current state.
-func (p *Peer) ConnectionState() webrtc.PeerConnectionState {
-	return p.pc.ConnectionState()
 }
 
 func rtpUnitsToDuration(units, clockRate uint32) time.Duration {

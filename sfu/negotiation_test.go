@@ -34,21 +34,15 @@ func TestEngineLifecycle(t *testing.T) {
 	if e.UDPAddr() != nil {
 		t.Fatal("UDPAddr before Start must be nil: NewEngine opens nothing")
 	}
-	if _, err := e.NewPeer(PeerOptions{ID: "a", Role: RolePublisher}); !errors.Is(err, ErrNotStarted) {
-		t.Fatalf("NewPeer before Start: %v, want ErrNotStarted", err)
+	if _, err := e.NewPublisher("a"); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("NewPublisher before Start: %v, want ErrNotStarted", err)
 	}
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.NewPeer(PeerOptions{ID: "a"}); !errors.Is(err, ErrWrongRole) {
-		t.Fatalf("NewPeer without a role: %v, want ErrWrongRole", err)
-	}
-	p, err := e.NewPeer(PeerOptions{ID: "a", Role: RolePublisher})
+	p, err := e.NewPublisher("a")
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := p.CreateOffer(); !errors.Is(err, ErrWrongRole) {
-		t.Fatalf("CreateOffer on a publisher: %v", err)
 	}
 	if err := e.Close(); err != nil { // closes the peer too
 		t.Fatal(err)

@@ -6,7 +6,7 @@ package sfu
 // first AddDownTrack starts an offer at once and the next ones wait for its answer: one
 // more offer/answer round trip with the subscriber before they can forward. Holds nest;
 // release is idempotent and starts the offer that was held back. Any goroutine.
-func (p *Peer) HoldNegotiation() (release func()) {
+func (p *Subscriber) HoldNegotiation() (release func()) {
 	p.mu.Lock()
 	p.negotiationHolds++
 	p.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 // them. Without the hold the first AddDownTrack queues an offer of its own at once.
 func TestHoldNegotiationOneOfferForTracksAddedTogether(t *testing.T) {
 	e := newTestEngine(t)
-	sub, err := e.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
+	sub, err := e.NewSubscriber(SubscriberOptions{ID: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}

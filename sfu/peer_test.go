@@ -78,8 +78,15 @@ func newClientPCWith(t testing.TB, config webrtc.Configuration) *webrtc.PeerConn
 	return pc
 }
 
+// candidatePeer is a Publisher or a Subscriber, as trickle ICE sees it.
+type candidatePeer interface {
+	AddICECandidate(webrtc.ICECandidateInit) error
+	OnICECandidate(func(webrtc.ICECandidateInit))
+	ConnectionState() webrtc.PeerConnectionState
+}
+
 // connectCandidates trickles the client's candidates to the server Peer and back.
-func connectCandidates(t testing.TB, client *webrtc.PeerConnection, server *Peer) {
+func connectCandidates(t testing.TB, client *webrtc.PeerConnection, server candidatePeer) {
 	client.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			if err := server.AddICECandidate(c.ToJSON()); err != nil && !errors.Is(err, ErrPeerClosed) {
@@ -93,7 +100,7 @@ func connectCandidates(t testing.TB, client *webrtc.PeerConnection, server *Peer
 }
 
 // answerOffer lets publisher Peer pub answer the client's offer and sets the answer.
-func answerOffer(t testing.TB, client *webrtc.PeerConnection, pub *Peer, offer webrtc.SessionDescription) {
+func answerOffer(t testing.TB, client *webrtc.PeerConnection, pub *Publisher, offer webrtc.SessionDescription) {
 	t.Helper()
 	answer, err := pub.HandleOffer(offer)
 	if err != nil {
@@ -125,11 +132,11 @@ func TestPublishSubscribeOverLoopback(t *testing.T) {
 	}
 
 	// Server side: a publisher and a subscriber Peer.
-	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	pub, err := engine.NewPublisher("alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := engine.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
+	sub, err := engine.NewSubscriber(SubscriberOptions{ID: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ type apiParts struct {
 
 // readRTCP is a subscriber Peer's RTCP goroutine: it dispatches every RTCP packet of the
 // PeerConnection until the Peer closes.
-func (p *Peer) readRTCP() {
+func (p *Subscriber) readRTCP() {
 	defer p.wg.Done()
 	q := p.rtcp
 	for {
@@ -175,7 +175,7 @@ func (p *Peer) readRTCP() {
 // dispatchRTCP feeds the transport-wide feedback in the compound RTCP packet raw,
 // addressed to ssrc, to the congestion controller (read in place, no allocation) and
 // hands the other packets to the DownTrack sending ssrc. RTCP goroutine.
-func (p *Peer) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
+func (p *Subscriber) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
 	rest, others := raw, false
 	for {
 		pkt, next, ok := nextRTCP(rest)
@@ -222,7 +222,7 @@ func (p *Peer) dispatchRTCP(ssrc uint32, raw []byte, now time.Time) {
 
 // setRTCPTracksLocked publishes the DownTrack set to the RTCP goroutine (copy on write).
 // Caller holds p.mu.
-func (p *Peer) setRTCPTracksLocked() {
+func (p *Subscriber) setRTCPTracksLocked() {
 	tracks := make([]*DownTrack, 0, len(p.downTracks))
 	for d := range p.downTracks {
 		tracks = append(tracks, d)

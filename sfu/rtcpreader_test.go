@@ -47,7 +47,7 @@ func TestSubscriberGoroutinesDoNotGrowWithTracks(t *testing.T) {
 		}
 	}))
 
-	sub, err := engine.NewPeer(PeerOptions{ID: "bob", Role: RoleSubscriber})
+	sub, err := engine.NewSubscriber(SubscriberOptions{ID: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ type Sender struct {
 	closed bool         // no more enqueues; the writer exits
 	wake   chan struct{}
 
-	afterRun func() // nil, or called by the writer after each run of writes (Peer.flushWrites)
+	afterRun func() // nil, or called by the writer after each run of writes (Subscriber.flushWrites)
 
 	header  rtp.Header          // reused by the writer goroutine for every packet
 	payload [maxPacketSize]byte // writer goroutine: the payload being written

@@ -5,7 +5,7 @@ import "github.com/pion/webrtc/v4"
 // handleSimulcastTrack takes one rid layer of a publisher's simulcast track. The first
 // layer pion reports creates the Receiver with every rid the offer announced and
 // publishes it (OnTrack); later layers of the same transceiver attach to it.
-func (p *Peer) handleSimulcastTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPReceiver) {
+func (p *Publisher) handleSimulcastTrack(track *webrtc.TrackRemote, rtpReceiver *webrtc.RTPReceiver) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

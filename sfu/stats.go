@@ -14,26 +14,12 @@ type SenderStats struct {
 	Dropped uint64
 }
 
-// SenderStats returns the writer counters of a subscriber Peer (zero for a publisher).
+// SenderStats returns the writer counters of the Subscriber.
 // Safe from any goroutine; lock-free.
-func (p *Peer) SenderStats() SenderStats {
-	if p.sender == nil {
-		return SenderStats{}
-	}
+func (p *Subscriber) SenderStats() SenderStats {
 	return SenderStats{
 		ForwardedPackets: p.sender.forwardedPackets.Load(),
 		ForwardedBytes:   p.sender.forwardedBytes.Load(),
 		Dropped:          p.sender.dropped.Load(),
 	}
-}
-
-// Peers returns the Engine's open Peers (a snapshot; a Peer may close right after).
-func (e *Engine) Peers() []*Peer {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]*Peer, 0, len(e.peers))
-	for p := range e.peers {
-		out = append(out, p)
-	}
-	return out
 }

@@ -11,7 +11,7 @@ import (
 // closed sender refuses without counting (not a slow subscriber).
 func TestSenderCountsDrops(t *testing.T) {
 	s := newSender(2)
-	p := &Peer{sender: s}
+	p := &Subscriber{sender: s}
 	r := testReceiver(webrtc.RTPCodecTypeVideo, nil)
 	w := &fakeTrackWriter{}
 	d := bindTestDownTrack(r, s, w)
@@ -37,8 +37,5 @@ func TestSenderCountsDrops(t *testing.T) {
 	s.enqueue(d, r.buffer, 1, 10, 0, vp8Munge{})
 	if got := p.SenderStats(); got.Dropped != 2 {
 		t.Fatalf("closed sender: %+v, want still 2 dropped", got)
-	}
-	if got := (&Peer{}).SenderStats(); got != (SenderStats{}) {
-		t.Fatalf("publisher peer: %+v", got)
 	}
 }

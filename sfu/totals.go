@@ -49,17 +49,26 @@ func (e *Engine) MediaTotals() MediaTotals {
 	return t
 }
 
-// mediaTotals is what this Peer counted: its Sender, its open Receivers and DownTracks,
-// and those that ended. Takes p.mu.
-func (p *Peer) mediaTotals() MediaTotals {
+// mediaTotals is what this Publisher counted: its open Receivers and those that ended.
+// Takes p.mu.
+func (p *Publisher) mediaTotals() MediaTotals {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.endedTotals
+	for r := range p.receivers {
+		t.add(receiverTotals(r))
+	}
+	return t
+}
+
+// mediaTotals is what this Subscriber counted: its Sender, its open DownTracks and
+// those that were removed. Takes p.mu.
+func (p *Subscriber) mediaTotals() MediaTotals {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := p.endedTotals
 	st := p.SenderStats()
 	t.add(MediaTotals{ForwardedPackets: st.ForwardedPackets, ForwardedBytes: st.ForwardedBytes, Dropped: st.Dropped})
-	for r := range p.receivers {
-		t.add(receiverTotals(r))
-	}
 	for d := range p.downTracks {
 		t.add(downTrackTotals(d))
 	}
@@ -67,4 +76,4 @@ func (p *Peer) mediaTotals() MediaTotals {
 }
 
 // foldLocked adds the final counters of a part leaving the Peer's sets. Caller holds p.mu.
-func (p *Peer) foldLocked(t MediaTotals) { p.endedTotals.add(t) }
+func (t *transport) foldLocked(m MediaTotals) { t.endedTotals.add(m) }

@@ -19,12 +19,15 @@ func TestEngineTotalsKeepClosedPeers(t *testing.T) {
 	if delivered == 0 {
 		t.Fatal("nothing delivered")
 	}
-	for _, p := range append(c.subs, c.pub) {
-		if err := p.Close(); err != nil {
+	for _, s := range c.subs {
+		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if peers := len(c.engine.Peers()); peers != 0 {
+	if err := c.pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if peers := c.engine.PeerCount(); peers != 0 {
 		t.Fatalf("%d Peers still open", peers)
 	}
 	after := c.engine.MediaTotals()

@@ -14,7 +14,7 @@ import (
 // AddICECandidate adds a remote candidate, or keeps it until the remote description is
 // set. It refuses a candidate whose address is denied (ErrCandidateDenied), one beyond the
 // caps (ErrTooManyCandidates) and one pion could not parse; none of them reaches ICE.
-func (p *Peer) AddICECandidate(c webrtc.ICECandidateInit) error {
+func (p *transport) AddICECandidate(c webrtc.ICECandidateInit) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -36,7 +36,7 @@ func (p *Peer) AddICECandidate(c webrtc.ICECandidateInit) error {
 	return nil
 }
 
-func (p *Peer) flushRemoteCandidates() {
+func (p *transport) flushRemoteCandidates() {
 	p.mu.Lock()
 	p.remoteSet = true
 	pending := p.pendingRemote
@@ -51,7 +51,7 @@ func (p *Peer) flushRemoteCandidates() {
 
 // OnICECandidate sets the function that receives local candidates (after
 // MarkLocalDescriptionSent; earlier ones are queued).
-func (p *Peer) OnICECandidate(f func(webrtc.ICECandidateInit)) {
+func (p *transport) OnICECandidate(f func(webrtc.ICECandidateInit)) {
 	p.mu.Lock()
 	p.onICECandidate = f
 	p.mu.Unlock()
@@ -60,14 +60,14 @@ func (p *Peer) OnICECandidate(f func(webrtc.ICECandidateInit)) {
 
 // MarkLocalDescriptionSent says the offer/answer is on the wire: queued local candidates
 // go out now, later ones immediately.
-func (p *Peer) MarkLocalDescriptionSent() {
+func (p *transport) MarkLocalDescriptionSent() {
 	p.mu.Lock()
 	p.localSent = true
 	p.mu.Unlock()
 	p.flushLocalCandidates()
 }
 
-func (p *Peer) handleLocalCandidate(c *webrtc.ICECandidate) {
+func (p *transport) handleLocalCandidate(c *webrtc.ICECandidate) {
 	if c == nil {
 		return // gathering complete
 	}
@@ -84,7 +84,7 @@ func (p *Peer) handleLocalCandidate(c *webrtc.ICECandidate) {
 	f(c.ToJSON())
 }
 
-func (p *Peer) flushLocalCandidates() {
+func (p *transport) flushLocalCandidates() {
 	p.emitMu.Lock()
 	defer p.emitMu.Unlock()
 	p.mu.Lock()

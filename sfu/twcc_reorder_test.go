@@ -20,7 +20,7 @@ import (
 // its rate on reported loss).
 func TestPublisherFeedbackReportsNoFalseLoss(t *testing.T) {
 	engine := newTestEngine(t)
-	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	pub, err := engine.NewPublisher("alice")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func holdTrackReadGoroutine(t *testing.T, r *Receiver) (release func()) {
 
 func testFeedbackUnderHold(t *testing.T, hold func(t *testing.T, e *Engine, r *Receiver) (release func())) {
 	engine := newTestEngine(t)
-	pub, err := engine.NewPeer(PeerOptions{ID: "alice", Role: RolePublisher})
+	pub, err := engine.NewPublisher("alice")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func FuzzParseTWCC(f *testing.F) {
 	for seq := range uint16(2000) {
 		history.record(seq, 1000, int64(seq)*int64(time.Millisecond))
 	}
-	p := &Peer{rtcp: newPeerRTCP(), bw: newBandwidthController(newCongestionController(history), allocatorConfig{})}
+	p := &Subscriber{rtcp: newPeerRTCP(), bw: newBandwidthController(newCongestionController(history), allocatorConfig{})}
 	p.setRTCPTracksLocked()
 	f.Add(marshalTWCC(f, &rtcp.TransportLayerCC{
 		BaseSequenceNumber: 65534, PacketStatusCount: 3, ReferenceTime: 100,

@@ -55,7 +55,7 @@ func earlyMediaIsSilentUntilTheCallBegins(t *testing.T, newStack func(testing.TB
 	ctx := ctxT(t, 90*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	prepared(t, st, alice, bob)
-	peers := len(st.engine.Peers())
+	peers := st.engine.PeerCount()
 	for _, c := range []*client.Conn{alice, bob} {
 		if tracks := c.RemoteTracks(""); len(tracks) != 0 {
 			t.Fatalf("%s received media before the accept: %+v", c.UserID(), tracks)
@@ -79,12 +79,12 @@ func earlyMediaIsSilentUntilTheCallBegins(t *testing.T, newStack func(testing.TB
 		}
 		waitFor(t, me, protocol.EventUserJoin, func(e protocol.UserJoinEvent) bool { return e.UserID == other.UserID() })
 	}
-	if n := len(st.engine.Peers()); n != peers {
+	if n := st.engine.PeerCount(); n != peers {
 		t.Fatalf("%d server PeerConnections after the accept, %d before: the early ones were not kept", n, peers)
 	}
 	must(t, alice.Hangup(ctx))
 	waitUntil(t, ctx, "the call's room to close", func() bool { return st.service.Rooms().Rooms() == 0 })
-	waitUntil(t, ctx, "the PeerConnections to close", func() bool { return len(st.engine.Peers()) == 0 })
+	waitUntil(t, ctx, "the PeerConnections to close", func() bool { return st.engine.PeerCount() == 0 })
 }
 
 // TestEarlyMediaLeavesNothingBehind: a call that ends while ringing — rejected, cancelled,
@@ -113,7 +113,7 @@ func TestEarlyMediaLeavesNothingBehind(t *testing.T) {
 			prepared(t, st, alice, bob)
 			tt.end(alice, bob)
 			waitUntil(t, ctx, "no room", func() bool { return st.service.Rooms().Rooms() == 0 })
-			waitUntil(t, ctx, "no PeerConnection", func() bool { return len(st.engine.Peers()) == 0 })
+			waitUntil(t, ctx, "no PeerConnection", func() bool { return st.engine.PeerCount() == 0 })
 			for _, c := range []*client.Conn{alice, bob} {
 				if tracks := c.RemoteTracks(""); len(tracks) != 0 {
 					t.Fatalf("%s received media from a call that never began: %+v", c.UserID(), tracks)

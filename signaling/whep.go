@@ -155,7 +155,7 @@ func (w *WHIP) awaitVideo(ctx context.Context, id room.ID, publisher string, tra
 // on them, which would otherwise keep every past session (and its offer) in memory for as
 // long as the publisher publishes.
 type viewerMedia struct {
-	peer   *sfu.Peer
+	peer   *sfu.Subscriber
 	tracks []*sfu.Receiver
 	size   [2]int // wanted picture size of the video (?layer=)
 

@@ -72,7 +72,7 @@ func TestWHEPViewerWaitsForAnnouncedVideo(t *testing.T) {
 	// at the publisher's tracks, so a server that does not wait answers without video.
 	go func() {
 		for ctx.Err() == nil {
-			for _, p := range st.engine.Peers() {
+			for _, p := range st.engine.Subscribers() {
 				if p.ID() == "viewer" {
 					close(gate)
 					return

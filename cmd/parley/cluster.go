@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-rtc/parley/cluster"
-	"github.com/parley-rtc/parley/sfu"
 )
 
 // newCluster joins the node to the cluster of cfg.Cluster (nil when cluster.redis_url is
@@ -99,10 +98,8 @@ func (p *loadProbe) load() cluster.Load {
 	l := cluster.Load{Rooms: p.s.signaling.Rooms().Rooms(), Sessions: p.s.signaling.Sessions()}
 	l.Connections = p.s.cluster.PresenceHeld()
 	l.Relayed, _ = p.s.signaling.RelayedConnections()
-	for _, peer := range p.s.engine.Peers() {
-		if peer.Role() == sfu.RolePublisher {
-			l.Tracks += len(peer.Receivers())
-		}
+	for _, pub := range p.s.engine.Publishers() {
+		l.Tracks += len(pub.Receivers())
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {

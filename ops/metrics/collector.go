@@ -7,7 +7,6 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/turn"
 )
 
@@ -128,18 +127,16 @@ func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string
 	var publishers, subscribers int
 	published := map[webrtc.RTPCodecType]int{webrtc.RTPCodecTypeAudio: 0, webrtc.RTPCodecTypeVideo: 0}
 	subscribed := map[webrtc.RTPCodecType]int{webrtc.RTPCodecTypeAudio: 0, webrtc.RTPCodecTypeVideo: 0}
-	for _, p := range c.src.Engine.Peers() {
-		switch p.Role() {
-		case sfu.RolePublisher:
-			publishers++
-			for _, r := range p.Receivers() {
-				published[r.Kind()]++
-			}
-		case sfu.RoleSubscriber:
-			subscribers++
-			for _, t := range p.DownlinkStats().Tracks {
-				subscribed[t.Kind]++
-			}
+	for _, p := range c.src.Engine.Publishers() {
+		publishers++
+		for _, r := range p.Receivers() {
+			published[r.Kind()]++
+		}
+	}
+	for _, s := range c.src.Engine.Subscribers() {
+		subscribers++
+		for _, t := range s.DownlinkStats().Tracks {
+			subscribed[t.Kind]++
 		}
 	}
 	gauge(c.peers, float64(publishers), "publisher")

@@ -4,7 +4,7 @@
 // to the recording) so the files can be combined later with ffmpeg.
 //
 // A recorder is a subscriber like any other: for each publisher it opens a viewer Peer
-// (room.Manager.NewViewerPeer, sfu.Peer.AnswerViewer) and an in-process pion
+// (room.Manager.NewViewerPeer, sfu.Subscriber.AnswerViewer) and an in-process pion
 // PeerConnection that receives it over loopback, so it reads from the same buffer a
 // subscriber reads through the same bounded Sender queue (a slow recorder drops its own
 // packets, never the call's). Between that PeerConnection and the disk each track has its

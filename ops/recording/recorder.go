@@ -111,7 +111,7 @@ type recording struct {
 
 // viewerPair is one viewer: the server's Peer and the recorder's PeerConnection.
 type viewerPair struct {
-	server *sfu.Peer
+	server *sfu.Subscriber
 	client *webrtc.PeerConnection
 }
 

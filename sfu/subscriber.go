@@ -1,0 +1,304 @@
+package sfu
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// SubscriberOptions configures Engine.NewSubscriber.
+type SubscriberOptions struct {
+	// ID is the participant's ID (userId).
+	ID string
+	// PreConnect: negotiate at once, before any DownTrack, with one receive-only audio
+	// section that never carries media, so that ICE and DTLS are up when the first
+	// DownTrack comes (which then costs one renegotiation and no handshake). The section
+	// stays for the Subscriber's life; clients answer it inactive.
+	PreConnect bool
+}
+
+// Subscriber is the PeerConnection a participant receives on: the server offers its
+// DownTracks (CreateOffer), the client answers (HandleAnswer); or, for a viewer, the
+// client offers and the server answers (AnswerViewer, viewer.go). Callbacks run on
+// pion's goroutines (or one short-lived goroutine per negotiation request) and never
+// under the Subscriber's lock.
+type Subscriber struct {
+	transport // its mu also guards the fields below
+
+	sender *Sender                        // its slots and goroutine start with the first DownTrack
+	remote atomic.Pointer[netip.AddrPort] // rtc.batch_writes: the selected UDP pair's remote address (batchwrite.go)
+	bw     *bandwidthController           // bandwidth.go; its goroutine starts with the first DownTrack
+	rtcp   *peerRTCP                      // the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
+
+	rtcpTracks atomic.Pointer[[]*DownTrack] // the DownTracks, for the RTCP goroutine (copy on write)
+
+	offerPending      bool
+	restartICE        bool // the next offer restarts ICE (RestartICE)
+	negotiationNeeded bool // DownTracks changed since the last offer
+	negotiationQueued bool // a goroutine is about to fire onNegotiation
+	negotiationHolds  int  // HoldNegotiation calls not released yet (negotiationhold.go)
+	onNegotiation     func()
+	downTracks        map[*DownTrack]struct{}
+	sending           bool // the Sender's slots and the sending goroutines exist
+
+	wg sync.WaitGroup // the RTCP, bandwidth and negotiation goroutines, the Sender
+}
+
+func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (*Subscriber, error) {
+	// Its own API: RTCP per PeerConnection (rtcpreader.go), send history (congestion.go).
+	rtcpQueue, history := newPeerRTCP(), newSendHistory()
+	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue}
+	if err := p.open(e, e.subscriberAPI(rtcpQueue, history), cert, opts.ID, "subscriber"); err != nil {
+		return nil, err
+	}
+	p.setRTCPTracksLocked() // empty; nothing else can see p yet
+	p.sender = newIdleSender(e.cfg.SenderQueueSize)
+	if e.batch != nil {
+		p.sender.afterRun = p.flushWrites
+		p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)
+	}
+	p.bw = newBandwidthController(newCongestionController(history), allocatorConfig{})
+	if opts.PreConnect {
+		if _, err := p.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionRecvonly,
+		}); err != nil {
+			_ = p.pc.Close()
+			return nil, fmt.Errorf("new subscriber %q: pre-connect section: %w", opts.ID, err)
+		}
+		p.negotiationNeeded = true // offered once OnNegotiationNeeded is set
+	}
+	return p, nil
+}
+
+// startSendingLocked gives the Subscriber its Sender's slots and starts the Sender, RTCP
+// and bandwidth goroutines, once, with its first DownTrack: a subscriber that never
+// receives anything costs neither the queue (rtc.sender_queue_size slots) nor the
+// goroutines. Caller holds p.mu and has checked that the Subscriber is open.
+func (p *Subscriber) startSendingLocked() {
+	if p.sending {
+		return
+	}
+	p.sending = true
+	p.sender.reserve()
+	p.wg.Add(3)
+	go func() {
+		defer p.wg.Done()
+		p.sender.run()
+	}()
+	go p.runBandwidth()
+	go p.readRTCP()
+}
+
+// RestartICE makes the next offer restart ICE (new credentials, new candidates) and asks
+// for that offer now, or after the answer to an outstanding one.
+func (p *Subscriber) RestartICE() {
+	p.mu.Lock()
+	p.restartICE = true
+	p.negotiationNeeded = true
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+}
+
+// CreateOffer creates the next offer; the next one can only be created after
+// HandleAnswer (ErrOfferPending).
+func (p *Subscriber) CreateOffer() (webrtc.SessionDescription, error) {
+	p.mu.Lock()
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", ErrPeerClosed)
+	case p.offerPending:
+		p.mu.Unlock()
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", ErrOfferPending)
+	}
+	p.offerPending = true
+	p.negotiationNeeded = false
+	restart := p.restartICE
+	p.restartICE = false
+	if restart {
+		p.localSent = false // the restart's candidates follow the offer
+	}
+	p.mu.Unlock()
+
+	var options *webrtc.OfferOptions
+	if restart {
+		options = &webrtc.OfferOptions{ICERestart: true}
+	}
+	offer, err := p.pc.CreateOffer(options)
+	if err == nil {
+		err = p.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.offerPending = false
+		p.negotiationNeeded = true
+		p.restartICE = p.restartICE || restart
+		p.mu.Unlock()
+		return webrtc.SessionDescription{}, fmt.Errorf("create offer: %w", err)
+	}
+	return offer, nil
+}
+
+// HandleAnswer applies the client's answer to the pending offer; when DownTracks
+// changed meanwhile, OnNegotiationNeeded fires again.
+func (p *Subscriber) HandleAnswer(answer webrtc.SessionDescription) error {
+	p.mu.Lock()
+	pending := p.offerPending
+	p.mu.Unlock()
+	if !pending {
+		return fmt.Errorf("handle answer: %w", ErrNoOfferPending)
+	}
+	sdp, candidates, err := p.screenDescription(answer.SDP)
+	if err == nil {
+		answer.SDP = sdp
+		if err = p.pc.SetRemoteDescription(answer); err != nil {
+			err = fmt.Errorf("set remote description: %w", err)
+		}
+	}
+	if err == nil {
+		p.noteRemoteDescription(sdp, candidates)
+		p.flushRemoteCandidates()
+	}
+	p.mu.Lock()
+	p.offerPending = false
+	if err != nil {
+		p.negotiationNeeded = true // the next offer starts over
+	}
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("handle answer: %w", err)
+	}
+	return nil
+}
+
+// OnNegotiationNeeded sets the function called when DownTracks changed and a new offer
+// is needed. Calls are coalesced and never happen while an offer awaits its answer.
+func (p *Subscriber) OnNegotiationNeeded(f func()) {
+	p.mu.Lock()
+	p.onNegotiation = f
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+}
+
+// requestNegotiation records a DownTrack change.
+func (p *Subscriber) requestNegotiation() {
+	p.mu.Lock()
+	p.negotiationNeeded = true
+	p.scheduleNegotiationLocked()
+	p.mu.Unlock()
+}
+
+// scheduleNegotiationLocked starts one goroutine to fire onNegotiation unless one is
+// queued already or an offer is outstanding. Caller holds p.mu.
+func (p *Subscriber) scheduleNegotiationLocked() {
+	if !p.negotiationNeeded || p.offerPending || p.negotiationQueued || p.negotiationHolds > 0 || p.closed || p.onNegotiation == nil {
+		return
+	}
+	p.negotiationQueued = true
+	p.wg.Add(1)
+	go func() {
+		p.mu.Lock()
+		p.negotiationQueued = false
+		f := p.onNegotiation
+		fire := p.negotiationNeeded && !p.offerPending && !p.closed && f != nil
+		p.mu.Unlock()
+		p.wg.Done() // before the callback: it may Close the Subscriber, which waits on wg
+		if fire {
+			f()
+		}
+	}()
+}
+
+// AddDownTrack starts sending r to this subscriber and requests negotiation.
+func (p *Subscriber) AddDownTrack(r *Receiver) (*DownTrack, error) {
+	return p.addDownTrack(r, true, func(d *DownTrack) (*webrtc.RTPSender, error) {
+		transceiver, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionSendonly,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return transceiver.Sender(), nil
+	})
+}
+
+// addDownTrack binds a new DownTrack of r to the section attach gives it, and requests
+// negotiation when negotiate. The Subscriber's lock is held across the add so a
+// concurrent remove sees a complete DownTrack.
+func (p *Subscriber) addDownTrack(r *Receiver, negotiate bool, attach func(*DownTrack) (*webrtc.RTPSender, error)) (*DownTrack, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), ErrPeerClosed)
+	}
+	p.startSendingLocked()
+	d := newDownTrack(r, p.sender, p)
+	if err := r.addDownTrack(d); err != nil {
+		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
+	}
+	sender, err := attach(d)
+	if err != nil {
+		r.removeDownTrack(d)
+		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
+	}
+	d.rtpSender = sender
+	p.downTracks[d] = struct{}{}
+	p.setRTCPTracksLocked() // its RTCP comes through the Subscriber's one reader (rtcpreader.go)
+	if negotiate {
+		p.negotiationNeeded = true
+		p.scheduleNegotiationLocked()
+	}
+	if d.layered() {
+		p.bw.wake() // its first layer cap comes from the current estimate
+	}
+	return d, nil
+}
+
+// RemoveDownTrack stops sending d and requests negotiation. Removing a DownTrack twice
+// (or after its track ended) is not an error.
+func (p *Subscriber) RemoveDownTrack(d *DownTrack) error {
+	d.receiver.removeDownTrack(d)
+	p.mu.Lock()
+	if _, ok := p.downTracks[d]; !ok || p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	delete(p.downTracks, d)
+	p.setRTCPTracksLocked()
+	p.foldLocked(downTrackTotals(d))
+	p.mu.Unlock()
+	if err := p.pc.RemoveTrack(d.rtpSender); err != nil {
+		return fmt.Errorf("remove down track %s: %w", d.ID(), err)
+	}
+	p.requestNegotiation()
+	return nil
+}
+
+// Close closes the PeerConnection: the DownTracks stop. Idempotent; waits for the
+// Subscriber's goroutines.
+func (p *Subscriber) Close() error {
+	if !p.markClosed() {
+		return nil
+	}
+	p.mu.Lock()
+	downTracks := make([]*DownTrack, 0, len(p.downTracks))
+	for d := range p.downTracks {
+		downTracks = append(downTracks, d)
+	}
+	p.mu.Unlock()
+
+	for _, d := range downTracks {
+		d.receiver.removeDownTrack(d)
+	}
+	err := p.closePC()
+	p.sender.close()
+	p.rtcp.close()
+	p.bw.close()
+	p.wg.Wait()
+	p.engine.forgetPeer(p)
+	return err
+}
