@@ -51,12 +51,12 @@ type session struct {
 	resumeToken string
 	sigExpires  time.Time
 	ended       bool
-	seq         uint64     // seq of the last notification
-	handedSeq   uint64     // seq of the last notification a live connection accepted
-	retained    []sentNote // non-ephemeral notifications, oldest first, within the limits
-	retainedLen int        // bytes of the frames in retained
-	evictedSeq  uint64     // seq of the newest notification pushed out of retained
-	participant *room.Participant
+	seq         uint64      // seq of the last notification
+	handedSeq   uint64      // seq of the last notification a live connection accepted
+	retained    []sentNote  // non-ephemeral notifications, oldest first, within the limits
+	retainedLen int         // bytes of the frames in retained
+	evictedSeq  uint64      // seq of the newest notification pushed out of retained
+	participant participant // in roomID: local, or on another node (rooms.go)
 	roomID      room.ID
 	early       bool        // participant joined early (prepareCall) and not yet activated
 	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
@@ -347,7 +347,7 @@ func (sess *session) enterRoomWith(id room.ID, opts room.JoinOptions) error {
 	if hook := sess.svc.beforeJoin; hook != nil {
 		hook(userID)
 	}
-	p, err := sess.svc.rooms.JoinWith(id, userID, opts, sess)
+	p, err := sess.svc.joinRoom(id, userID, opts, sess)
 	if err != nil {
 		return err
 	}
@@ -377,7 +377,7 @@ func (sess *session) inRoom(id room.ID) bool {
 }
 
 // currentParticipant is the session's room participant, or CodeNotInRoom.
-func (sess *session) currentParticipant() (*room.Participant, room.ID, error) {
+func (sess *session) currentParticipant() (participant, room.ID, error) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if sess.participant == nil {
