@@ -150,8 +150,14 @@ func TestClusterRedisOutageKeepsCallsAndMedia(t *testing.T) {
 // TestClusterGroupVideoCall: a 3-party video group call with one user on each node (alice
 // on n1 calls, bob on n2 and carol on n0, the owner): every user receives the audio and
 // video of both others, undamaged.
-func TestClusterGroupVideoCall(t *testing.T) {
-	st := newClusterStack(t)
+func TestClusterGroupVideoCall(t *testing.T) { groupVideoCall(t, newClusterStack) }
+
+// TestClusterPlacedGroupVideoCall is TestClusterGroupVideoCall with the room placed on a
+// fourth node (D95).
+func TestClusterPlacedGroupVideoCall(t *testing.T) { groupVideoCall(t, newPlacedClusterStack) }
+
+func groupVideoCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	us := st.users(t, "v", "alice", "bob", "carol") // n1, n2, n0
 	st.wantSessionsOnOwner(t, 3)

@@ -59,6 +59,10 @@ type stack struct {
 	dials atomic.Int64
 	cl    *cluster.Cluster   // this node's cluster membership (nil: a single node)
 	redis *testservers.Redis // the cluster's Redis (nil: a single node)
+	// media is the node the rooms are placed on (newPlacedClusterStack), not dialled.
+	media *stack
+	// extraLoad is added to the rooms the node registers as its load (cluster tests).
+	extraLoad atomic.Int64
 }
 
 type signalingConfig = signaling.ServiceConfig

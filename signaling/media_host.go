@@ -51,6 +51,7 @@ func (pl *placement) hostRequest(from, key string, body []byte) {
 			pl.hosted, pl.hrooms = make(map[string]*hostedParticipant), make(map[room.ID]*hostedRoom)
 		}
 		pl.hosted[key] = hp
+		pl.total++
 		hr := pl.hrooms[hp.id]
 		if hr == nil || hr.owner != from {
 			hr = &hostedRoom{owner: from}

@@ -135,6 +135,22 @@ type placement struct {
 	hosted map[string]*hostedParticipant // media node: by key
 	hrooms map[room.ID]*hostedRoom       // media node: rooms with hosted participants
 	outs   map[string]*serial            // media node: messages to each owner, in order
+	total  uint64                        // media node: participants ever hosted
+}
+
+// PlacementStats is what per-room placement (D95) holds now.
+type PlacementStats struct {
+	Remote      int    // participants of this node's sessions in rooms on other nodes
+	Hosted      int    // participants this node hosts for sessions of other nodes
+	HostedTotal uint64 // participants this node ever hosted
+}
+
+// PlacementStats reads the counts (metrics, tests).
+func (s *Service) PlacementStats() PlacementStats {
+	pl := &s.placement
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return PlacementStats{Remote: len(pl.parts), Hosted: len(pl.hosted), HostedTotal: pl.total}
 }
 
 // placedRoom is where a room lives and how many members this owner joined to it.
@@ -460,7 +476,7 @@ func (pl *placement) roomEvent(from string, body []byte) {
 // mediaNodeGone ends what lived on media node id (NodeGone): its participants' requests
 // fail at once; each user whose call is in one of its rooms leaves the call as on a lost
 // connection (call.Machine.Disconnect: onCallEnd, or onCallCancelled "disconnect" for a
-// call not yet begun); the users present in its rooms hear each other leave
+// call not yet begun); each user present in its rooms hears every other one leave
 // (onUserLeave), and every session is out of its room (the next media request answers
 // 4002 not in room; joinRoom places the room anew).
 func (pl *placement) mediaNodeGone(node string) {
@@ -511,20 +527,19 @@ func (pl *placement) mediaNodeGone(node string) {
 			}
 		})
 	}
-	present := make(map[room.ID][]string, len(rooms))
-	for _, id := range rooms {
-		for userID := range s.present[id] {
-			present[id] = append(present[id], userID)
+	for _, id := range rooms { // everyone present hears everyone else leave
+		present := s.present[id]
+		for userID, sess := range present {
+			for other := range present {
+				if other != userID {
+					sess.post(protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: other, RoomID: roomIDToWire(id)})
+				}
+			}
 		}
+		delete(s.present, id)
+		delete(s.volumesSent, id)
 	}
 	s.mu.Unlock()
-	l := roomListener{s}
-	for _, id := range rooms {
-		for _, userID := range present[id] {
-			l.ParticipantLeft(id, userID)
-		}
-		l.RoomClosed(id)
-	}
 }
 
 // holds reports whether p is the session's participant.
