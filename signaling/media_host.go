@@ -5,6 +5,7 @@ package signaling
 // room.Participants, and sends back their negotiation and the rooms' events.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -178,8 +179,9 @@ func (hp *hostedParticipant) SendCandidate(target room.Target, c webrtc.ICECandi
 }
 
 // toOwner queues a message to owner behind the ones queued before (answers, signals and
-// events keep their order). A failed send is logged: the owner notices a dead media node
-// by its heartbeat, and this node a dead owner (ownerGone).
+// events keep their order), retried while Redis is unreachable as the owner's messages to
+// fronts are (D53). A message that still fails is logged and dropped: the owner notices a
+// dead media node by its heartbeat, and this node a dead owner (ownerGone).
 func (pl *placement) toOwner(owner, kind, key string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -197,7 +199,7 @@ func (pl *placement) toOwner(owner, kind, key string, v any) {
 	}
 	pl.mu.Unlock()
 	q.do(func() {
-		if err := pl.s.relays.send(owner, kind, key, body); err != nil {
+		if err := pl.s.relays.sendRetrying(context.Background(), owner, kind, key, body); err != nil {
 			pl.s.log.Debug("media message not sent", "owner", owner, "kind", kind, "error", err)
 		}
 	})

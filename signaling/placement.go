@@ -13,7 +13,9 @@ package signaling
 // node's address, which the SDP and candidates carry.
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -46,6 +48,9 @@ const (
 	opActivate  = "activate"
 	opLeave     = "leave"
 )
+
+// errClusterSend marks a request that did not reach the media node's inbox.
+var errClusterSend = errors.New("media request not sent")
 
 // errMediaNodeLost answers a request to a participant whose media node died.
 var errMediaNodeLost = fmt.Errorf("the media node of this room is gone: %w", room.ErrParticipantLeft)
@@ -136,6 +141,7 @@ type placement struct {
 	hrooms map[room.ID]*hostedRoom       // media node: rooms with hosted participants
 	outs   map[string]*serial            // media node: messages to each owner, in order
 	total  uint64                        // media node: participants ever hosted
+	leaves serial                        // owner: leaves retried while Redis is unreachable
 }
 
 // PlacementStats is what per-room placement (D95) holds now.
@@ -304,7 +310,7 @@ func (rp *remoteParticipant) call(req mediaRequest) (mediaResponse, error) {
 		return mediaResponse{}, err
 	}
 	if err := pl.s.relays.send(rp.node, kindMediaRequest, rp.key, body); err != nil {
-		return mediaResponse{}, clusterError(err)
+		return mediaResponse{}, fmt.Errorf("%w: %w", errClusterSend, clusterError(err)) // a 5002 on the wire
 	}
 	timeout := time.NewTimer(relayAnswerTimeout)
 	defer timeout.Stop()
@@ -405,11 +411,31 @@ func (rp *remoteParticipant) Leave() error {
 		return nil
 	}
 	r, err := rp.call(mediaRequest{Op: opLeave})
-	if err == nil {
+	switch {
+	case err == nil:
 		rp.pl.noteMembers(rp.id, rp.node, r.Infos)
+	case errors.Is(err, errClusterSend):
+		rp.leaveLater() // Redis unreachable: the media node must still hear it (D53)
 	}
 	rp.forget()
 	return err
+}
+
+// leaveLater sends the leave again in the background, retried while Redis is unreachable
+// (relays.sendRetrying); its answer is not waited for.
+func (rp *remoteParticipant) leaveLater() {
+	pl := rp.pl
+	body, _ := json.Marshal(mediaRequest{Op: opLeave})
+	pl.mu.Lock()
+	if pl.leaves.count == nil {
+		pl.leaves.count = &pl.s.effects
+	}
+	pl.mu.Unlock()
+	pl.leaves.do(func() {
+		if err := pl.s.relays.sendRetrying(context.Background(), rp.node, kindMediaRequest, rp.key, body); err != nil {
+			pl.s.log.Info("leave of a remote room not delivered", "node", rp.node, "user", rp.userID, "error", err)
+		}
+	})
 }
 
 // signalled hands a media node's offer or candidate to the participant's session (inbox
@@ -440,12 +466,13 @@ func (pl *placement) roomEvent(from string, body []byte) {
 	pl.mu.Lock()
 	r := pl.rooms[id]
 	pl.mu.Unlock()
-	if r == nil || r.node != from {
-		if ev.Ev != evLeft && ev.Ev != evClosed {
-			return
-		}
+	switch {
+	case r != nil && r.node == from:
+	case r == nil && (ev.Ev == evLeft || ev.Ev == evClosed):
 		// Late events of a room its members all left: onUserLeave still goes to those
 		// present (the other side of an ended call hears the leave, as on one node).
+	default:
+		return // a room placed elsewhere since, or never through this node
 	}
 	pl.noteMembers(id, from, ev.Infos)
 	l := roomListener{pl.s}

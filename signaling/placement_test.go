@@ -169,3 +169,25 @@ func TestClusterMediaNodeDeathEndsItsCalls(t *testing.T) {
 	must(t, alice.Hangup(ctx))
 	waitFor(t, bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == again.CallID })
 }
+
+// TestClusterPlacedOwnerDeath: when the owner dies, the fronts end its users' calls as
+// without placement (D50), and the media node drops the participants it hosted for it.
+func TestClusterPlacedOwnerDeath(t *testing.T) {
+	st := newPlacedClusterStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "w", "alice", "bob") // n1, n2
+	alice, bob := us[0], us[1]
+	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	if n := st.media.service.PlacementStats().Hosted; n != 2 {
+		t.Fatalf("the media node hosts %d participants, want 2", n)
+	}
+	must(t, st.cl.Close()) // n0, the owner, leaves
+	for _, c := range []*client.Conn{alice, bob} {
+		waitFor(t, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+	}
+	waitUntil(t, ctx, "the media node drops the dead owner's participants", func() bool {
+		return st.media.service.PlacementStats().Hosted == 0 && st.media.service.Rooms().Rooms() == 0
+	})
+}
