@@ -75,7 +75,19 @@ func newClusterNode(t testing.TB, cfg cluster.Config, opts ...stackOption) *stac
 // front of any user. The test fails unless n3 hosted a participant.
 func newPlacedClusterStack(t testing.TB, opts ...stackOption) *stack {
 	t.Helper()
-	nodes := newClusterNodes(t, clusterNodes+1, func(c *cluster.Config) { c.RoomPlacement = cluster.PlacementLoad }, opts...)
+	return newPlacedCluster(t, nil, opts...)
+}
+
+// newPlacedCluster is newPlacedClusterStack whose nodes' cluster configs edit changes
+// too (nil: none).
+func newPlacedCluster(t testing.TB, edit func(*cluster.Config), opts ...stackOption) *stack {
+	t.Helper()
+	nodes := newClusterNodes(t, clusterNodes+1, func(c *cluster.Config) {
+		c.RoomPlacement = cluster.PlacementLoad
+		if edit != nil {
+			edit(c)
+		}
+	}, opts...)
 	st, media := nodes[0], nodes[clusterNodes]
 	st.nodes, st.media = nodes[:clusterNodes], media
 	// The app goes to n0 (all loads equal, the lowest id) before the loads change.

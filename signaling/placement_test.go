@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -104,6 +105,21 @@ func TestClusterPlacementPicksTheLeastLoadedNode(t *testing.T) {
 	}
 	must(t, alice.LeaveRoom(ctx))
 	waitFor(t, bob, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == alice.UserID() })
+}
+
+// TestClusterPlacementPrefersTheFirstUsersRegion: a room goes to a node of its first
+// member's front's region even when a node elsewhere is less loaded (D51, D95).
+func TestClusterPlacementPrefersTheFirstUsersRegion(t *testing.T) {
+	regions := map[string]string{"n0": "eu", "n1": "us", "n2": "eu", "n3": "eu"}
+	st := newPlacedCluster(t, func(c *cluster.Config) { c.Region = regions[c.NodeID] },
+		func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "g", "alice", "bob") // n1 (us), n2 (eu)
+	must(t, us[0].JoinRoom(ctx, protocol.IntRoom(7201)))
+	must(t, us[1].JoinRoom(ctx, protocol.IntRoom(7202)))
+	if got := st.roomsOn(); got[1] != 1 || got[3] != 1 || got[0]+got[2] != 0 {
+		t.Fatalf("rooms per node n0..n3 %v: want 7201 on n1 (the only us node) and 7202 on n3 (the least loaded in eu)", got)
+	}
 }
 
 // TestClusterMediaNodeDeathEndsItsCalls: when the media node of a room leaves the cluster
