@@ -175,7 +175,7 @@ func (st *stack) dial(t testing.TB) *client.Conn {
 }
 
 // login dials and logs userID in.
-func (st *stack) login(t *testing.T, userID string) *client.Conn {
+func (st *stack) login(t testing.TB, userID string) *client.Conn {
 	t.Helper()
 	c := st.dial(t)
 	if _, err := c.Login(ctxT(t, 10*time.Second), signaling.DevSDKAppID, userID, sig(t, userID, time.Hour)); err != nil {

@@ -207,3 +207,31 @@ func TestClusterPlacedOwnerDeath(t *testing.T) {
 		return st.media.service.PlacementStats().Hosted == 0 && st.media.service.Rooms().Rooms() == 0
 	})
 }
+
+// BenchmarkClusterMediaRequest is one media request (openMicrophone, answered by the
+// room) of a user whose session is on the owner, with the room on the owner or placed on
+// another node (D95): the cost of the hop to the media node and back through Redis.
+func BenchmarkClusterMediaRequest(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		newStack func(testing.TB, ...stackOption) *stack
+	}{{"owner", newClusterStack}, {"placed", newPlacedClusterStack}} {
+		b.Run(tc.name, func(b *testing.B) {
+			st := tc.newStack(b, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+			ctx := ctxT(b, 10*time.Minute)
+			var c *client.Conn
+			for _, name := range []string{"b1", "b2", "b0"} { // n1, n2, n0: b0's session is on the owner
+				c = st.login(b, name)
+			}
+			if err := c.JoinRoom(ctx, protocol.IntRoom(7300)); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := c.OpenMicrophone(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
