@@ -80,6 +80,10 @@ func (hp *hostedParticipant) run(req mediaRequest) mediaResponse {
 		if hp.p != nil || hp.ended {
 			return failedMedia(room.ErrAlreadyInRoom)
 		}
+		if req.Opts == nil {
+			hp.end()
+			return failedMedia(fmt.Errorf("join without options: %w", room.ErrInvalidUserID))
+		}
 		p, err := s.rooms.JoinWith(hp.id, req.User, *req.Opts, hp)
 		if err != nil {
 			hp.end()
