@@ -30,6 +30,9 @@ func TestConfigValidate(t *testing.T) {
 		{"short ttl", func(c *Config) { c.NodeTTL = c.Heartbeat }, "cluster.node_ttl"},
 		{"no profile expiry", func(c *Config) { c.ProfileTTL = 0 }, ""},
 		{"tiny profile ttl", func(c *Config) { c.ProfileTTL = time.Millisecond }, "cluster.profile_ttl"},
+		{"rooms by load", func(c *Config) { c.RoomPlacement = PlacementLoad }, ""},
+		{"rooms on owner", func(c *Config) { c.RoomPlacement = PlacementOwner }, ""},
+		{"bad room placement", func(c *Config) { c.RoomPlacement = "random" }, "cluster.room_placement"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,15 +29,25 @@ type Config struct {
 	// ProfileTTL is how long a user's stored profile (nickname, avatar, multi-device
 	// flag) lives in Redis after the user last logged in or changed it; 0 keeps it forever.
 	ProfileTTL time.Duration `mapstructure:"profile_ttl"`
+	// RoomPlacement says where an app's rooms live (D95): PlacementOwner ("owner", the
+	// default) on the node that owns the app, PlacementLoad ("load") each on the least
+	// loaded live node when it is created, in the region of its first user's node.
+	RoomPlacement string `mapstructure:"room_placement"`
 }
+
+// Values of cluster.room_placement.
+const (
+	PlacementOwner = "owner"
+	PlacementLoad  = "load"
+)
 
 // DefaultProfileTTL is the default cluster.profile_ttl: 30 days.
 const DefaultProfileTTL = 30 * 24 * time.Hour
 
 // DefaultConfig is a single node (no Redis), 1 s heartbeats, 3 s TTL, profiles kept 30
-// days after their user's last login or change.
+// days after their user's last login or change, rooms on the app's owner.
 func DefaultConfig() Config {
-	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second, ProfileTTL: DefaultProfileTTL}
+	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second, ProfileTTL: DefaultProfileTTL, RoomPlacement: PlacementOwner}
 }
 
 // Enabled reports whether a Redis URL is configured.
@@ -67,6 +77,11 @@ func (c Config) Validate() error {
 	}
 	if c.ProfileTTL != 0 && c.ProfileTTL < time.Second {
 		errs = append(errs, fmt.Errorf("cluster.profile_ttl %v: 0 (no expiry) or at least 1s", c.ProfileTTL))
+	}
+	switch c.RoomPlacement {
+	case "", PlacementOwner, PlacementLoad:
+	default:
+		errs = append(errs, fmt.Errorf("cluster.room_placement %q: want %q or %q", c.RoomPlacement, PlacementOwner, PlacementLoad))
 	}
 	return errors.Join(errs...)
 }

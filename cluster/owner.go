@@ -74,7 +74,7 @@ func (c *Cluster) Owner(ctx context.Context, app int) (Node, error) {
 		}
 		dead = cur // its registration expired or it drains: the lease is stale
 	}
-	cand, ok := c.placement()
+	cand, ok := c.placement(c.cfg.Region)
 	if !ok {
 		return Node{}, fmt.Errorf("owner of app %d: %w", app, ErrNoNode)
 	}
@@ -127,16 +127,25 @@ func (c *Cluster) Owns(app int) bool {
 	return c.held[strconv.Itoa(app)]
 }
 
-// placement is the least loaded live node that is not draining, preferring this node's
-// region; ties go to the lower id.
-func (c *Cluster) placement() (Node, bool) {
+// PlacesRooms reports whether cluster.room_placement is "load": each room on the node
+// PlaceRoom picks (D95), not on the app's owner.
+func (c *Cluster) PlacesRooms() bool { return c.cfg.RoomPlacement == PlacementLoad }
+
+// PlaceRoom picks the media node of a new room (D95): the least loaded live node that is
+// not draining, one of region when there is one ("" prefers none), ties to the lower id;
+// false when no live node takes work. It reads the last heartbeat's view only.
+func (c *Cluster) PlaceRoom(region string) (Node, bool) { return c.placement(region) }
+
+// placement is the least loaded live node that is not draining, preferring region; ties
+// go to the lower id.
+func (c *Cluster) placement(region string) (Node, bool) {
 	var best Node
 	found, bestLocal := false, false
 	for _, n := range c.Nodes() {
 		if n.Draining {
 			continue
 		}
-		local := c.cfg.Region != "" && n.Region == c.cfg.Region
+		local := region != "" && n.Region == region
 		switch {
 		case !found, local && !bestLocal, local == bestLocal && n.Load.score() < best.Load.score():
 			best, found, bestLocal = n, true, local

@@ -89,6 +89,7 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"zero login timeout", "signaling:\n  login_timeout: 0s\n", ErrInvalid, "signaling.login_timeout"},
 		{"no stored profiles", "signaling:\n  max_stored_profiles: 0\n", ErrInvalid, "signaling.max_stored_profiles"},
 		{"profile ttl under a second", "cluster:\n  profile_ttl: 10ms\n", ErrInvalid, "cluster.profile_ttl"},
+		{"unknown room placement", "cluster:\n  room_placement: random\n", ErrInvalid, "cluster.room_placement"},
 		{"unknown records driver", "records:\n  driver: mysql\n", ErrInvalid, "records.driver"},
 		{"postgres records without a DSN", "records:\n  driver: postgres\n", ErrInvalid, "records.postgres_dsn"},
 		{"zero pending remote views", "room:\n  max_pending_remote_views: 0\n", ErrInvalid, "room.max_pending_remote_views"},

@@ -92,7 +92,18 @@ func TestClusterFrontDeathEndsItsUsersCalls(t *testing.T) {
 // fails with 5002 meanwhile; the owner's user may hang up, and the relayed user hears
 // onCallEnd once Redis is back (the owner retries its messages in order); new calls work.
 func TestClusterRedisOutageKeepsCallsAndMedia(t *testing.T) {
-	st := newClusterStack(t)
+	redisOutageKeepsCallsAndMedia(t, newClusterStack)
+}
+
+// TestClusterPlacedRedisOutageKeepsCallsAndMedia is the same with the room on a fourth
+// node (D95): the media goes to that node, and the owner's leave reaches it once Redis is
+// back.
+func TestClusterPlacedRedisOutageKeepsCallsAndMedia(t *testing.T) {
+	redisOutageKeepsCallsAndMedia(t, newPlacedClusterStack)
+}
+
+func redisOutageKeepsCallsAndMedia(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	us := st.users(t, "o", "alice", "bob", "carol") // n1, n2, n0 (the owner)
 	alice, bob, carol := us[0], us[1], us[2]
@@ -138,13 +149,22 @@ func TestClusterRedisOutageKeepsCallsAndMedia(t *testing.T) {
 	}
 	waitFor(t, alice, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == again.CallID })
 	st.wantSessionsOnOwner(t, 3)
+	if st.media != nil {
+		waitUntil(t, ctx, "the media node hosts nobody after the hangup", func() bool { return st.media.service.PlacementStats().Hosted == 0 })
+	}
 }
 
 // TestClusterGroupVideoCall: a 3-party video group call with one user on each node (alice
 // on n1 calls, bob on n2 and carol on n0, the owner): every user receives the audio and
 // video of both others, undamaged.
-func TestClusterGroupVideoCall(t *testing.T) {
-	st := newClusterStack(t)
+func TestClusterGroupVideoCall(t *testing.T) { groupVideoCall(t, newClusterStack) }
+
+// TestClusterPlacedGroupVideoCall is TestClusterGroupVideoCall with the room placed on a
+// fourth node (D95).
+func TestClusterPlacedGroupVideoCall(t *testing.T) { groupVideoCall(t, newPlacedClusterStack) }
+
+func groupVideoCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t)
 	ctx := ctxT(t, 90*time.Second)
 	us := st.users(t, "v", "alice", "bob", "carol") // n1, n2, n0
 	st.wantSessionsOnOwner(t, 3)

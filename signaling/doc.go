@@ -30,6 +30,15 @@
 //     guarded by session.mu, taken after Service.mu.
 //   - Room events arrive on each room's event goroutine (room.Listener) and take
 //     Service.mu; nothing that holds Service.mu waits for a room event goroutine.
+//   - In a cluster (relay*.go, D50–D53) a connection whose app another node owns is
+//     relayed there; the owner's sessions hold a participant (rooms.go): a
+//     *room.Participant of this node's room.Manager, or with cluster.room_placement
+//     "load" a remoteParticipant whose room runs on another node (placement.go, D95;
+//     its requests wait for the media node's answer on the caller's goroutine). The
+//     media node hosts them (media_host.go): each hosted participant's requests run on
+//     its own serial queue, and its messages to an owner (answers, negotiation, room
+//     events) on one serial queue per owner, in order. placement.mu guards the maps of
+//     both sides; it is taken after Service.mu, never before.
 //   - Verifier (auth.go, grant.go) is immutable after NewVerifier: it checks userSigs and
 //     room grants (HS256 JWTs signed with the app's secret; a grant carries typ "room",
 //     so neither is accepted as the other) and knows which apps have open_rooms.

@@ -59,6 +59,10 @@ type stack struct {
 	dials atomic.Int64
 	cl    *cluster.Cluster   // this node's cluster membership (nil: a single node)
 	redis *testservers.Redis // the cluster's Redis (nil: a single node)
+	// media is the node the rooms are placed on (newPlacedClusterStack), not dialled.
+	media *stack
+	// extraLoad is added to the rooms the node registers as its load (cluster tests).
+	extraLoad atomic.Int64
 }
 
 type signalingConfig = signaling.ServiceConfig
@@ -171,7 +175,7 @@ func (st *stack) dial(t testing.TB) *client.Conn {
 }
 
 // login dials and logs userID in.
-func (st *stack) login(t *testing.T, userID string) *client.Conn {
+func (st *stack) login(t testing.TB, userID string) *client.Conn {
 	t.Helper()
 	c := st.dial(t)
 	if _, err := c.Login(ctxT(t, 10*time.Second), signaling.DevSDKAppID, userID, sig(t, userID, time.Hour)); err != nil {

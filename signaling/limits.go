@@ -315,6 +315,9 @@ func (k *keyedBuckets) len() int {
 // mediaError is the wire error of a failed offer, answer or trickle: 4010 for too many
 // ICE candidates, else 4004 naming field (a denied candidate address included).
 func mediaError(err error, field string) error {
+	if perr := (*protocol.Error)(nil); errors.As(err, &perr) {
+		return perr // a cluster error of a room on another node (5002)
+	}
 	if errors.Is(err, sfu.ErrTooManyCandidates) {
 		return protocol.FieldError(protocol.CodeTooManyCandidates, field, err.Error())
 	}

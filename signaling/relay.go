@@ -84,6 +84,14 @@ func (s *Service) HandleClusterMessage(m cluster.Message) {
 		if f != nil && f.owner == m.From {
 			f.fromOwner(m)
 		}
+	case kindMediaRequest:
+		s.placement.hostRequest(m.From, m.Conn, m.Body)
+	case kindMediaResponse:
+		s.placement.answered(m.Body)
+	case kindMediaSignal:
+		s.placement.signalled(m.From, m.Conn, m.Body)
+	case kindMediaEvent:
+		s.placement.roomEvent(m.From, m.Body)
 	default:
 		s.log.Warn("cluster message of unknown kind", "kind", m.Kind, "from", m.From)
 	}
@@ -92,7 +100,9 @@ func (s *Service) HandleClusterMessage(m cluster.Message) {
 // NodeGone ends what this node relays with a node that died (the cluster.Cluster gone
 // callback): as owner, the sessions of that front lose their connection (they end after
 // signaling.reconnect_grace, as on a socket loss); as front, the connections to that
-// owner hear their calls end and are closed with closeOwnerLost.
+// owner hear their calls end and are closed with closeOwnerLost; as owner, the calls and
+// rooms placed on it as a media node end (placement.go); as media node, the participants
+// it hosted for it as owner leave (media_host.go).
 func (s *Service) NodeGone(id string) {
 	s.relays.mu.Lock()
 	var backs []*relayBack
@@ -114,6 +124,8 @@ func (s *Service) NodeGone(id string) {
 	for _, f := range fronts {
 		f.ownerLost()
 	}
+	s.placement.mediaNodeGone(id) // rooms placed there (placement.go)
+	s.placement.ownerGone(id)     // rooms hosted for it (media_host.go)
 }
 
 // shutdown stops the retries of messages to other nodes (Service.Close: a closing node

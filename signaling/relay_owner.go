@@ -109,31 +109,39 @@ func (rb *relayBack) run(req protocol.Request) (result any, err error) {
 // when the front died, the connection counts as lost.
 func (rb *relayBack) send(kind string, body []byte) {
 	rb.out.do(func() {
-		start := time.Now()
-		for delay := relayRetryMin; ; delay = min(2*delay, relayRetryMax) {
-			err := rb.svc.relays.send(rb.front, kind, rb.key, body)
-			switch {
-			case err == nil:
-				return
-			case errors.Is(err, cluster.ErrNodeGone), time.Since(start) > relayOutageLimit:
-				rb.log.Info("relay lost", "kind", kind, "error", err)
-				rb.gone()
-				return
-			case rb.ctx.Err() != nil:
-				return
-			}
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-rb.ctx.Done():
-				t.Stop()
-				return
-			case <-rb.svc.relays.stop:
-				t.Stop()
-				return
-			}
+		if err := rb.svc.relays.sendRetrying(rb.ctx, rb.front, kind, rb.key, body); err != nil {
+			rb.log.Info("relay lost", "kind", kind, "error", err)
+			rb.gone()
 		}
 	})
+}
+
+// sendRetrying sends one message to node to, retrying while Redis is unreachable (D53).
+// It fails when the node is gone or Redis stayed unreachable for relayOutageLimit; it
+// gives up quietly (nil) when ctx ends or the Service closes.
+func (r *relays) sendRetrying(ctx context.Context, to, kind, key string, body []byte) error {
+	start := time.Now()
+	for delay := relayRetryMin; ; delay = min(2*delay, relayRetryMax) {
+		err := r.send(to, kind, key, body)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, cluster.ErrNodeGone), time.Since(start) > relayOutageLimit:
+			return err
+		case ctx.Err() != nil:
+			return nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-r.stop:
+			t.Stop()
+			return nil
+		}
+	}
 }
 
 // gone ends the relayed connection as a socket loss: after the requests queued so far the

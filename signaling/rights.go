@@ -66,8 +66,8 @@ func (s *Service) roomFreeLocked(t *tenant, r protocol.RoomID) error {
 	if err != nil {
 		return nil // the machine answers CodeInvalidRoomID
 	}
-	rm, open := s.rooms.Room(id)
-	if (open && len(rm.Participants()) > 0) || t.roomHasCallLocked(r) {
+	members, _ := s.roomMembers(id)
+	if len(members) > 0 || t.roomHasCallLocked(r) {
 		return protocol.Errorf(protocol.CodeRoomInUse, "room %s is in use: pick another roomId or none", r.String())
 	}
 	return nil

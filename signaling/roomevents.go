@@ -38,11 +38,8 @@ func (s *Service) sessionInRoomLocked(id room.ID, userID string) *session {
 
 // infoLocked is userID's published state in room id.
 func (s *Service) infoLocked(id room.ID, userID string) (room.ParticipantInfo, bool) {
-	r, ok := s.rooms.Room(id)
-	if !ok {
-		return room.ParticipantInfo{}, false
-	}
-	for _, info := range r.Participants() {
+	members, _ := s.roomMembers(id)
+	for _, info := range members {
 		if info.UserID == userID {
 			return info, true
 		}

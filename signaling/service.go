@@ -86,7 +86,8 @@ type Service struct {
 	limits     *limiters // limits.go
 	server     *Server
 	dispatcher *Dispatcher[*session]
-	relays     relays // connections relayed to or from other nodes (relay.go)
+	relays     relays    // connections relayed to or from other nodes (relay.go)
+	placement  placement // rooms on other nodes, and rooms hosted for other nodes (placement.go)
 
 	mu        sync.Mutex
 	tenants   map[int]*tenant                 // by SDKAppID: one per configured app, made by NewService
@@ -181,7 +182,11 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	default:
 		s.profiles = NewMemoryProfiles(cfg.Signaling.MaxStoredProfiles)
 	}
+	s.placement.s = s
 	var listener room.Listener = roomListener{s}
+	if deps.Cluster != nil {
+		listener = placementListener{pl: &s.placement, local: listener}
+	}
 	if deps.RoomEvents != nil {
 		listener = teeListener{primary: listener, observer: deps.RoomEvents}
 	}
@@ -444,7 +449,7 @@ func (ids idSource) AllocateRoomID() protocol.RoomID {
 		}
 		id := protocol.IntRoom(lo + n.Int64())
 		rid, _ := ids.t.roomID(id)
-		if _, busy := ids.s.rooms.Room(rid); !busy && !ids.t.roomHasCallLocked(id) {
+		if _, busy := ids.s.roomMembers(rid); !busy && !ids.t.roomHasCallLocked(id) {
 			return id
 		}
 	}

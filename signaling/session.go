@@ -51,13 +51,13 @@ type session struct {
 	resumeToken string
 	sigExpires  time.Time
 	ended       bool
-	endedWith   int        // the code a request of an ended session gets (D108): 1007 kicked, 1003 userSig grace over, else 5001
-	seq         uint64     // seq of the last notification
-	handedSeq   uint64     // seq of the last notification a live connection accepted
-	retained    []sentNote // non-ephemeral notifications, oldest first, within the limits
-	retainedLen int        // bytes of the frames in retained
-	evictedSeq  uint64     // seq of the newest notification pushed out of retained
-	participant *room.Participant
+	endedWith   int         // the code a request of an ended session gets (D108): 1007 kicked, 1003 userSig grace over, else 5001
+	seq         uint64      // seq of the last notification
+	handedSeq   uint64      // seq of the last notification a live connection accepted
+	retained    []sentNote  // non-ephemeral notifications, oldest first, within the limits
+	retainedLen int         // bytes of the frames in retained
+	evictedSeq  uint64      // seq of the newest notification pushed out of retained
+	participant participant // in roomID: local, or on another node (rooms.go)
 	roomID      room.ID
 	early       bool        // participant joined early (prepareCall) and not yet activated
 	sigGen      uint64      // bumped by every armExpiry; stale expiry timers do nothing
@@ -378,7 +378,7 @@ func (sess *session) enterRoomWith(id room.ID, opts room.JoinOptions) error {
 	if hook := sess.svc.beforeJoin; hook != nil {
 		hook(userID)
 	}
-	p, err := sess.svc.rooms.JoinWith(id, userID, opts, sess)
+	p, err := sess.svc.joinRoom(id, userID, opts, sess)
 	if err != nil {
 		return err
 	}
@@ -408,7 +408,7 @@ func (sess *session) inRoom(id room.ID) bool {
 }
 
 // currentParticipant is the session's room participant, or CodeNotInRoom.
-func (sess *session) currentParticipant() (*room.Participant, room.ID, error) {
+func (sess *session) currentParticipant() (participant, room.ID, error) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if sess.participant == nil {

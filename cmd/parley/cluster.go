@@ -56,6 +56,16 @@ func (s *server) registerClusterMetrics(cl *cluster.Cluster) {
 				return float64(owner)
 			})
 	}
+	for _, side := range []string{"remote", "hosted"} {
+		gauge("parley_cluster_room_participants", "Participants of rooms placed on another node than their session's (remote: the session is here; hosted: the room is here), D95.",
+			prometheus.Labels{"side": side}, func() float64 {
+				st := s.signaling.PlacementStats()
+				if side == "remote" {
+					return float64(st.Remote)
+				}
+				return float64(st.Hosted)
+			})
+	}
 }
 
 // startCluster registers the node with its bound addresses and starts its heartbeat.

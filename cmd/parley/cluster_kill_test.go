@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -28,8 +29,9 @@ type childNode struct {
 }
 
 // startChildNode starts node id of the cluster on redisURL as a child process and waits
-// until it serves; it is killed at cleanup if still running.
-func startChildNode(t *testing.T, redisURL, id string) *childNode {
+// until it serves; it is killed at cleanup if still running. env (KEY=value) overrides
+// its settings.
+func startChildNode(t *testing.T, redisURL, id string, env ...string) *childNode {
 	t.Helper()
 	n := &childNode{out: &testservers.SyncBuffer{}, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 	n.cmd = exec.Command(os.Args[0])
@@ -39,6 +41,7 @@ func startChildNode(t *testing.T, redisURL, id string) *childNode {
 		"PARLEY_CLUSTER_REDIS_URL="+redisURL, "PARLEY_CLUSTER_NODE_ID="+id, "PARLEY_CLUSTER_REGION=region-"+id,
 		"PARLEY_CLUSTER_HEARTBEAT=200ms", "PARLEY_CLUSTER_NODE_TTL=1500ms",
 		"PARLEY_SIGNALING_RECONNECT_GRACE=500ms")
+	n.cmd.Env = append(n.cmd.Env, env...) // the last value of a key wins
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := n.cmd.Start(); err != nil {
@@ -105,6 +108,41 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Logf("calls ended %v after the kill (cluster.node_ttl 1.5 s)", time.Since(killed).Round(10*time.Millisecond))
 		alice, bob = login(t, front.wsURL(), "alice"), login(t, front.wsURL(), "bob")
 		startCall(t, alice, bob)
+		mediaFlows(t, alice, bob)
+	})
+	t.Run("media", func(t *testing.T) { // D95, D96: the node a call's room was placed on
+		redis := testservers.RunRedis(t)
+		cfg := testConfig(t)
+		cfg.Cluster.RedisURL, cfg.Cluster.NodeID, cfg.Cluster.Region = redis.URL, "a", "region-a"
+		cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
+		cfg.Cluster.RoomPlacement = cluster.PlacementLoad
+		owner := startServe(t, cfg)
+		login(t, owner.wsURL(), "first") // a alone: the app is a's
+		media := startChildNode(t, redis.URL, "m", "PARLEY_CLUSTER_REGION=region-a")
+		eventually(t, 20*time.Second, "the owner sees the idle media node less loaded than itself", func() bool {
+			m, ok := owner.srv.cluster.Node("m")
+			return ok && m.Load.CPU < 0.01 && m.Load.Rooms+m.Load.Sessions+m.Load.Tracks == 0
+		})
+		alice, bob, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL()) // sessions on a
+		if got := scrape(t, owner)[`parley_cluster_room_participants{side="remote"}`]; got != 2 {
+			t.Fatalf("participants of the owner's sessions on another node: %v, want 2 (the room on m); nodes %+v", got, owner.srv.cluster.Nodes())
+		}
+
+		media.kill()
+		killed := time.Now()
+		ctx := ctxFor(t, 20*time.Second)
+		for _, c := range []*client.Conn{alice, bob} {
+			if _, err := client.WaitFor(ctx, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID }); err != nil {
+				t.Fatalf("%s: no onCallEnd after the media node was killed: %v", c.UserID(), err)
+			}
+		}
+		t.Logf("calls ended %v after the kill (cluster.node_ttl 1.5 s)", time.Since(killed).Round(10*time.Millisecond))
+		for _, c := range []*client.Conn{alice, bob} {
+			if err := c.StopMedia(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		startCall(t, alice, bob) // its room on a, the only node left
 		mediaFlows(t, alice, bob)
 	})
 	t.Run("front", func(t *testing.T) {

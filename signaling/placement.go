@@ -1,0 +1,384 @@
+package signaling
+
+// Per-room media placement (D95; docs/architecture.md, "cluster"). With
+// cluster.room_placement "load" the owner of an app keeps its call machine and sessions,
+// but each room lives on the media node chosen when the room is created (the least loaded
+// live node, in the region of its first user's node: cluster.PlaceRoom). A session whose
+// room is on another node holds a remoteParticipant (room_remote.go): each of its media requests (offer,
+// answer, trickle, views, mute, activate, leave) goes to the media node's inbox and
+// waits for the answer; the media node (media_host.go) runs them on a room.Participant of
+// its own room.Manager and sends back the participant's subscriber offers and candidates
+// and the room's events, which the owner hands to its roomListener as if the room were
+// local. The client keeps its one WebSocket; its PeerConnections connect to the media
+// node's address, which the SDP and candidates carry.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/call"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// Message kinds of per-room placement.
+const (
+	kindMediaRequest  = "mreq"  // owner → media node: mediaRequest
+	kindMediaResponse = "mresp" // media node → owner: mediaResponse
+	kindMediaSignal   = "msig"  // media node → owner: mediaSignal (the participant's negotiation)
+	kindMediaEvent    = "mev"   // media node → owner: mediaEvent (room.Listener)
+)
+
+// Operations of a mediaRequest.
+const (
+	opJoin      = "join"
+	opOffer     = "offer"
+	opAnswer    = "answer"
+	opCandidate = "candidate"
+	opView      = "view"
+	opUnview    = "unview"
+	opQuality   = "quality"
+	opMute      = "mute"
+	opActivate  = "activate"
+	opLeave     = "leave"
+)
+
+// errClusterSend marks a request that did not reach the media node's inbox.
+var errClusterSend = errors.New("media request not sent")
+
+// errMediaNodeLost answers a request to a participant whose media node died.
+var errMediaNodeLost = fmt.Errorf("the media node of this room is gone: %w", room.ErrParticipantLeft)
+
+// wireRoom is a room.ID with its app (the JSON form of room.ID carries none).
+type wireRoom struct {
+	App int     `json:"app"`
+	ID  room.ID `json:"id"`
+}
+
+func toWireRoom(id room.ID) wireRoom { return wireRoom{App: id.App(), ID: id.WithoutApp()} }
+func (w wireRoom) id() room.ID       { return w.ID.InApp(w.App) }
+
+// mediaRequest is one call of a remote participant's method.
+type mediaRequest struct {
+	N      uint64                   `json:"n"`
+	Op     string                   `json:"op"`
+	Room   *wireRoom                `json:"room,omitempty"` // join
+	User   string                   `json:"user,omitempty"` // join: the participant; views: the publisher
+	Opts   *room.JoinOptions        `json:"opts,omitempty"` // join
+	SDP    string                   `json:"sdp,omitempty"`
+	Target room.Target              `json:"target,omitempty"`
+	Cand   *webrtc.ICECandidateInit `json:"cand,omitempty"`
+	Width  int                      `json:"w,omitempty"`
+	Height int                      `json:"h,omitempty"`
+	Kind   room.TrackKind           `json:"kind,omitempty"`
+	Muted  bool                     `json:"muted,omitempty"`
+}
+
+// mediaResponse answers a mediaRequest; Err names the sentinel error (mediaErrors).
+type mediaResponse struct {
+	N     uint64                 `json:"n"`
+	SDP   string                 `json:"sdp,omitempty"`
+	Err   string                 `json:"err,omitempty"`
+	Msg   string                 `json:"msg,omitempty"`
+	Infos []room.ParticipantInfo `json:"infos,omitempty"` // the room's members after a join or leave
+}
+
+// mediaSignal is a server offer (SDP set) or candidate of a remote participant.
+type mediaSignal struct {
+	SDP    string                   `json:"sdp,omitempty"`
+	Target room.Target              `json:"target,omitempty"`
+	Cand   *webrtc.ICECandidateInit `json:"cand,omitempty"`
+}
+
+// Events of a mediaEvent, one per room.Listener method.
+const (
+	evJoined      = "joined"
+	evLeft        = "left"
+	evPublished   = "published"
+	evUnpublished = "unpublished"
+	evMuted       = "muted"
+	evClosed      = "closed"
+	evVolumes     = "volumes"
+	evQuality     = "quality"
+	evLayers      = "layers"
+)
+
+// mediaEvent is one room.Listener call of a room on a media node; Infos is the room's
+// members as the event goroutine saw them (membership and track events).
+type mediaEvent struct {
+	Room    wireRoom               `json:"room"`
+	Ev      string                 `json:"ev"`
+	User    string                 `json:"user,omitempty"`
+	Kind    room.TrackKind         `json:"kind,omitempty"`
+	Muted   bool                   `json:"muted,omitempty"`
+	Volumes map[string]int         `json:"volumes,omitempty"`
+	Quality []room.UserQuality     `json:"quality,omitempty"`
+	Layers  []room.PublishLayer    `json:"layers,omitempty"`
+	Infos   []room.ParticipantInfo `json:"infos,omitempty"`
+}
+
+// placement is the Service's share of per-room placement: as owner, where each room it
+// joined users to lives and its remote participants; as media node, the participants it
+// hosts for owners (media_host.go).
+//
+// Concurrency: mu guards every map; it is taken after Service.mu (roomMembers), never
+// before it, and never held while sending.
+type placement struct {
+	s *Service
+
+	mu     sync.Mutex
+	rooms  map[room.ID]*placedRoom       // owner: rooms with members joined through this node
+	parts  map[string]*remoteParticipant // owner: by key
+	calls  map[uint64]chan mediaResponse // owner: requests waiting for their answer
+	n      uint64                        // owner: number of the last request
+	hosted map[string]*hostedParticipant // media node: by key
+	hrooms map[room.ID]*hostedRoom       // media node: rooms with hosted participants
+	outs   map[string]*serial            // media node: messages to each owner, in order
+	total  uint64                        // media node: participants ever hosted
+	leaves serial                        // owner: leaves retried while Redis is unreachable
+}
+
+// PlacementStats is what per-room placement (D95) holds now.
+type PlacementStats struct {
+	Remote      int    // participants of this node's sessions in rooms on other nodes
+	Hosted      int    // participants this node hosts for sessions of other nodes
+	HostedTotal uint64 // participants this node ever hosted
+}
+
+// PlacementStats reads the counts (metrics, tests).
+func (s *Service) PlacementStats() PlacementStats {
+	pl := &s.placement
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return PlacementStats{Remote: len(pl.parts), Hosted: len(pl.hosted), HostedTotal: pl.total}
+}
+
+// placedRoom is where a room lives and how many members this owner joined to it.
+type placedRoom struct {
+	node    string // "" on this node
+	members int
+	infos   []room.ParticipantInfo // remote: its members as last reported
+}
+
+// place says where room id lives for a join by sess: node is "" for this node; placed
+// reports that the join is counted in the room's placement (release it when the member
+// leaves or the join fails). In a cluster with room placement on, a room nobody joined
+// yet through this owner (and not open here) goes to cluster.PlaceRoom in the region of
+// sess's front; its later members follow it there.
+func (pl *placement) place(id room.ID, sess *session) (node string, placed bool) {
+	cl := pl.s.relays.cl
+	if cl == nil || !cl.PlacesRooms() {
+		return "", false
+	}
+	region := cl.Region()
+	if front := sess.frontNode(); front != "" {
+		if n, ok := cl.Node(front); ok {
+			region = n.Region
+		}
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	r := pl.rooms[id]
+	if r == nil {
+		r = &placedRoom{}
+		if _, open := pl.s.rooms.Room(id); !open {
+			if n, ok := cl.PlaceRoom(region); ok && n.ID != cl.ID() {
+				r.node = n.ID
+			}
+		}
+		if pl.rooms == nil {
+			pl.rooms = make(map[room.ID]*placedRoom)
+		}
+		pl.rooms[id] = r
+	}
+	r.members++
+	return r.node, true
+}
+
+// release forgets one member placed in room id (its join failed or it left).
+func (pl *placement) release(id room.ID) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if r := pl.rooms[id]; r != nil {
+		r.members--
+		if r.members <= 0 {
+			delete(pl.rooms, id)
+		}
+	}
+}
+
+// members is the membership of remote room id as last reported; false for a room that is
+// not on another node.
+func (pl *placement) members(id room.ID) ([]room.ParticipantInfo, bool) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	r := pl.rooms[id]
+	if r == nil || r.node == "" {
+		return nil, false
+	}
+	return r.infos, true
+}
+
+// noteMembers keeps the membership of remote room id that node reported.
+func (pl *placement) noteMembers(id room.ID, node string, infos []room.ParticipantInfo) {
+	if infos == nil {
+		return
+	}
+	pl.mu.Lock()
+	if r := pl.rooms[id]; r != nil && r.node == node {
+		r.infos = infos
+	}
+	pl.mu.Unlock()
+}
+
+// frontNode is the node that holds the session's client socket: "" when this node does.
+func (sess *session) frontNode() string {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if rb, ok := sess.conn.(*relayBack); ok {
+		return rb.front
+	}
+	return ""
+}
+
+// signalled hands a media node's offer or candidate to the participant's session (inbox
+// goroutine; sess.notify never blocks).
+func (pl *placement) signalled(from, key string, body []byte) {
+	pl.mu.Lock()
+	rp := pl.parts[key]
+	pl.mu.Unlock()
+	var sig mediaSignal
+	if rp == nil || rp.node != from || json.Unmarshal(body, &sig) != nil {
+		return
+	}
+	if sig.Cand != nil {
+		rp.sess.SendCandidate(sig.Target, *sig.Cand)
+		return
+	}
+	rp.sess.SendSubscriberOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.SDP})
+}
+
+// roomEvent hands a remote room's event to the Service's listener as a local room's
+// (inbox goroutine; the listener takes Service.mu briefly and only queues).
+func (pl *placement) roomEvent(from string, body []byte) {
+	var ev mediaEvent
+	if json.Unmarshal(body, &ev) != nil {
+		return
+	}
+	id := ev.Room.id()
+	pl.mu.Lock()
+	r := pl.rooms[id]
+	pl.mu.Unlock()
+	switch {
+	case r != nil && r.node == from:
+	case r == nil && (ev.Ev == evLeft || ev.Ev == evClosed):
+		// Late events of a room its members all left: onUserLeave still goes to those
+		// present (the other side of an ended call hears the leave, as on one node).
+	default:
+		return // a room placed elsewhere since, or never through this node
+	}
+	pl.noteMembers(id, from, ev.Infos)
+	l := roomListener{pl.s}
+	switch ev.Ev {
+	case evJoined:
+		l.ParticipantJoined(id, ev.User)
+	case evLeft:
+		l.ParticipantLeft(id, ev.User)
+	case evPublished:
+		l.TrackPublished(id, ev.User, ev.Kind)
+	case evUnpublished:
+		l.TrackUnpublished(id, ev.User, ev.Kind)
+	case evMuted:
+		l.TrackMuted(id, ev.User, ev.Kind, ev.Muted)
+	case evClosed:
+		if r == nil {
+			l.RoomClosed(id)
+		}
+	case evVolumes:
+		l.VoiceVolumes(id, ev.Volumes)
+	case evQuality:
+		l.NetworkQuality(id, ev.Quality)
+	case evLayers:
+		l.PublishLayersChanged(id, ev.User, ev.Layers)
+	}
+}
+
+// mediaNodeGone ends what lived on media node id (NodeGone): its participants' requests
+// fail at once; each user whose call is in one of its rooms leaves the call as on a lost
+// connection (call.Machine.Disconnect: onCallEnd, or onCallCancelled "disconnect" for a
+// call not yet begun); each user present in its rooms hears every other one leave
+// (onUserLeave), and every session is out of its room (the next media request answers
+// 4002 not in room; joinRoom places the room anew).
+func (pl *placement) mediaNodeGone(node string) {
+	s := pl.s
+	pl.mu.Lock()
+	var lost []*remoteParticipant
+	for _, rp := range pl.parts {
+		if rp.node == node {
+			lost = append(lost, rp)
+			delete(pl.parts, rp.key) // its room's place is dropped below, not released
+		}
+	}
+	var rooms []room.ID
+	for id, r := range pl.rooms {
+		if r.node == node {
+			rooms = append(rooms, id)
+			delete(pl.rooms, id)
+		}
+	}
+	pl.mu.Unlock()
+	if len(lost) == 0 && len(rooms) == 0 {
+		return
+	}
+	s.log.Warn("media node gone: ending the calls and rooms it held", "node", node, "rooms", len(rooms), "participants", len(lost))
+	for _, rp := range lost {
+		rp.mu.Lock()
+		rp.gone = true
+		rp.mu.Unlock()
+		close(rp.lost)
+	}
+	s.mu.Lock()
+	for _, rp := range lost {
+		u := s.userLocked(rp.sess)
+		if u == nil {
+			continue
+		}
+		t := u.tenant
+		st := t.machine.UserState(u.id)
+		if snap, ok := t.machine.Snapshot(st.CallID); ok && st.State != call.Idle && snap.RoomID == roomIDToWire(rp.id) {
+			if out, err := t.machine.Disconnect(s.now(), u.id, protocol.CancelReasonDisconnect); err == nil {
+				s.executeLocked(t, out, rp.sess)
+			}
+		}
+		sess := rp.sess
+		sess.later(func() {
+			if sess.holds(rp) {
+				sess.exitRoom()
+			}
+		})
+	}
+	for _, id := range rooms { // everyone present hears everyone else leave
+		present := s.present[id]
+		for userID, sess := range present {
+			for other := range present {
+				if other != userID {
+					sess.post(protocol.EventUserLeave, protocol.UserLeaveEvent{UserID: other, RoomID: roomIDToWire(id)})
+				}
+			}
+		}
+		delete(s.present, id)
+		delete(s.volumesSent, id)
+	}
+	s.mu.Unlock()
+}
+
+// holds reports whether p is the session's participant.
+func (sess *session) holds(p participant) bool {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.participant == p
+}

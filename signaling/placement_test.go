@@ -1,0 +1,237 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// The call bodies of the one-node tests, with every room on a media node that is neither
+// the owner nor any user's front (newPlacedClusterStack, D95): the same events, real
+// media both ways.
+
+func TestClusterPlacedVideoCall1v1(t *testing.T) { videoCall1v1(t, newPlacedClusterStack) }
+
+// TestClusterPlacedConformance runs the media conformance bodies (room events, volumes,
+// network quality, remote-view sizes, media errors, early media, ICE restarts, rights,
+// media switches, the 1v1 and group call rows) with placed rooms.
+func TestClusterPlacedConformance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body func(*testing.T, func(testing.TB, ...stackOption) *stack)
+	}{
+		{"SpecSingleCall", specSingleCall},
+		{"SpecGroupCall", specGroupCall},
+		{"SpecRoomEventsOfAGroupCall", specRoomEventsOfAGroupCall},
+		{"SpecSessionEndsDuringACall", specSessionEndsDuringACall},
+		{"SpecRoomWithoutCall", specRoomWithoutCall},
+		{"SpecVoiceVolume", specVoiceVolume},
+		{"SpecNetworkQuality", specNetworkQuality},
+		{"SpecRemoteViewResolution", specRemoteViewResolution},
+		{"SpecMediaErrors", specMediaErrors},
+		{"SpecUnpublishAndEarlyView", specUnpublishAndEarlyView},
+		{"EarlyMediaIsSilentUntilTheCallBegins", earlyMediaIsSilentUntilTheCallBegins},
+		{"EarlyMediaOnAnotherDevice", earlyMediaOnAnotherDevice},
+		{"ICERestartRenewsBothPeerConnections", iCERestartRenewsBothPeerConnections},
+		{"NewPeerConnectionsInTheSameRoom", newPeerConnectionsInTheSameRoom},
+		{"NewPeerConnectionsAfterAnEarlyStop", newPeerConnectionsAfterAnEarlyStop},
+		{"RightsSeparatePublishAndSubscribe", rightsSeparatePublishAndSubscribe},
+		{"StrangerCannotEnterACallRoom", strangerCannotEnterACallRoom},
+		{"MediaTypeSwitchAndVoiceAnswer", mediaTypeSwitchAndVoiceAnswer},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.body(t, newPlacedClusterStack) })
+	}
+}
+
+// roomsOn is the number of open rooms of each node of st (dialled nodes, then the media
+// node).
+func (st *stack) roomsOn() []int {
+	var out []int
+	for _, n := range append(append([]*stack(nil), st.nodes...), st.media) {
+		out = append(out, n.service.Rooms().Rooms())
+	}
+	return out
+}
+
+// hearEachOther waits until a and b each received 20 audio packets of the other.
+func hearEachOther(t *testing.T, a, b *client.Conn) {
+	t.Helper()
+	for _, pair := range [][2]*client.Conn{{a, b}, {b, a}} {
+		if _, err := pair[0].WaitRemoteTrack(ctxT(t, 30*time.Second), pair[1].UserID(), webrtc.RTPCodecTypeAudio, 20); err != nil {
+			t.Fatalf("%s: %v", pair[0].UserID(), err)
+		}
+	}
+}
+
+// TestClusterPlacementPicksTheLeastLoadedNode: a new room goes to the least loaded live
+// node as the owner's registry shows it; its later members follow it there whatever the
+// loads say by then; a room on a node that no longer is the least loaded stays there.
+func TestClusterPlacementPicksTheLeastLoadedNode(t *testing.T) {
+	st := newPlacedClusterStack(t, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "l", "alice", "bob", "carol", "dave") // n1, n2, n0, n1
+	alice, bob, carol, dave := us[0], us[1], us[2], us[3]
+
+	must(t, alice.JoinRoom(ctx, protocol.IntRoom(7001))) // n3: the others pretend 100 rooms
+	if got := st.roomsOn(); got[3] != 1 || got[0]+got[1]+got[2] != 0 {
+		t.Fatalf("rooms per node n0..n3 %v: want room 7001 on n3", got)
+	}
+	st.media.extraLoad.Store(200)
+	st.nodes[2].extraLoad.Store(5)
+	st.waitLoads(t, st.media, st.nodes[2])
+	must(t, bob.JoinRoom(ctx, protocol.IntRoom(7001))) // follows the room to n3
+	must(t, carol.JoinRoom(ctx, protocol.IntRoom(7002)))
+	if got := st.roomsOn(); got[3] != 1 || got[2] != 1 || got[0]+got[1] != 0 {
+		t.Fatalf("rooms per node n0..n3 %v: want 7001 on n3 and 7002 on n2, the least loaded now", got)
+	}
+	if n := st.media.service.PlacementStats().Hosted; n != 2 {
+		t.Fatalf("n3 hosts %d participants, want alice and bob; stats n0 %+v n3 %+v", n, st.service.PlacementStats(), st.media.service.PlacementStats())
+	}
+	// Media flows in the room on n3 between users of n1 and n2.
+	for _, c := range []*client.Conn{alice, bob} {
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	}
+	waitFor(t, alice, protocol.EventUserJoin, func(e protocol.UserJoinEvent) bool { return e.UserID == bob.UserID() })
+	waitFor(t, bob, protocol.EventUserJoin, func(e protocol.UserJoinEvent) bool { return e.UserID == alice.UserID() })
+	hearEachOther(t, alice, bob)
+	must(t, dave.JoinRoom(ctx, protocol.IntRoom(7002))) // follows 7002 to n2
+	if got := st.roomsOn(); got[2] != 1 || got[3] != 1 {
+		t.Fatalf("rooms per node n0..n3 %v after dave joined 7002", got)
+	}
+	must(t, alice.LeaveRoom(ctx))
+	waitFor(t, bob, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == alice.UserID() })
+}
+
+// TestClusterPlacementPrefersTheFirstUsersRegion: a room goes to a node of its first
+// member's front's region even when a node elsewhere is less loaded (D51, D95).
+func TestClusterPlacementPrefersTheFirstUsersRegion(t *testing.T) {
+	regions := map[string]string{"n0": "eu", "n1": "us", "n2": "eu", "n3": "eu"}
+	st := newPlacedCluster(t, func(c *cluster.Config) { c.Region = regions[c.NodeID] },
+		func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "g", "alice", "bob") // n1 (us), n2 (eu)
+	must(t, us[0].JoinRoom(ctx, protocol.IntRoom(7201)))
+	must(t, us[1].JoinRoom(ctx, protocol.IntRoom(7202)))
+	if got := st.roomsOn(); got[1] != 1 || got[3] != 1 || got[0]+got[2] != 0 {
+		t.Fatalf("rooms per node n0..n3 %v: want 7201 on n1 (the only us node) and 7202 on n3 (the least loaded in eu)", got)
+	}
+}
+
+// TestClusterMediaNodeDeathEndsItsCalls: when the media node of a room leaves the cluster
+// without draining (its registration gone: dead for the others after node_ttl), the
+// owner ends the calls in its rooms as on a lost connection — each party hears onCallEnd
+// — and the users of a room outside calls hear each other leave (onUserLeave) and are
+// out of the room (4002 not in room); nothing hangs, and the next call is placed on a
+// live node.
+func TestClusterMediaNodeDeathEndsItsCalls(t *testing.T) {
+	st := newPlacedClusterStack(t, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "k", "alice", "bob", "carol", "dave") // n1, n2, n0, n1
+	alice, bob, carol, dave := us[0], us[1], us[2], us[3]
+	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeVideo, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	for _, c := range []*client.Conn{alice, bob} {
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	}
+	hearEachOther(t, alice, bob)
+	for _, c := range []*client.Conn{carol, dave} {
+		must(t, c.JoinRoom(ctx, protocol.IntRoom(7100)))
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	}
+	waitFor(t, carol, protocol.EventUserJoin, func(e protocol.UserJoinEvent) bool { return e.UserID == dave.UserID() })
+	waitFor(t, dave, protocol.EventUserJoin, func(e protocol.UserJoinEvent) bool { return e.UserID == carol.UserID() })
+	if got := st.roomsOn(); got[3] != 2 {
+		t.Fatalf("rooms per node n0..n3 %v: want both rooms on n3", got)
+	}
+
+	if err := st.media.cl.Close(); err != nil { // n3 leaves without draining
+		t.Fatal(err)
+	}
+	for _, c := range []*client.Conn{alice, bob} {
+		end := waitFor(t, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+		if end.RoomID != started.RoomID {
+			t.Fatalf("%s: onCallEnd %+v", c.UserID(), end)
+		}
+	}
+	waitFor(t, carol, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == dave.UserID() })
+	waitFor(t, dave, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == carol.UserID() })
+	waitUntil(t, ctx, "carol out of the dead room", func() bool {
+		perr, ok := protocolError(carol.StartRemoteView(ctx, dave.UserID(), protocol.VideoQuality{}))
+		return ok && perr.Code == protocol.CodeNotInRoom
+	})
+	if n := st.service.PlacementStats().Remote; n != 0 {
+		t.Fatalf("the owner keeps %d remote participants of the dead node", n)
+	}
+
+	st.nodes[1].extraLoad.Store(0) // the next room goes to the least loaded live node: n1
+	st.waitLoads(t, st.nodes[1])
+	again, err := bob.Call(ctx, alice.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, bob, alice)
+	if got := st.roomsOn(); got[1] != 1 {
+		t.Fatalf("rooms per node n0..n3 %v: want the new call's room on n1", got)
+	}
+	for _, c := range []*client.Conn{alice, bob} {
+		must(t, c.StopMedia()) // the PeerConnections of the dead node's room
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	}
+	hearEachOther(t, alice, bob)
+	must(t, alice.Hangup(ctx))
+	waitFor(t, bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == again.CallID })
+}
+
+// TestClusterPlacedOwnerDeath: when the owner dies, the fronts end its users' calls as
+// without placement (D50), and the media node drops the participants it hosted for it.
+func TestClusterPlacedOwnerDeath(t *testing.T) {
+	st := newPlacedClusterStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "w", "alice", "bob") // n1, n2
+	alice, bob := us[0], us[1]
+	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	if n := st.media.service.PlacementStats().Hosted; n != 2 {
+		t.Fatalf("the media node hosts %d participants, want 2", n)
+	}
+	must(t, st.cl.Close()) // n0, the owner, leaves
+	for _, c := range []*client.Conn{alice, bob} {
+		waitFor(t, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+	}
+	waitUntil(t, ctx, "the media node drops the dead owner's participants", func() bool {
+		return st.media.service.PlacementStats().Hosted == 0 && st.media.service.Rooms().Rooms() == 0
+	})
+}
+
+// BenchmarkClusterMediaRequest is one media request (openMicrophone, answered by the
+// room) of a user whose session is on the owner, with the room on the owner or placed on
+// another node (D95): the cost of the hop to the media node and back through Redis.
+func BenchmarkClusterMediaRequest(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		newStack func(testing.TB, ...stackOption) *stack
+	}{{"owner", newClusterStack}, {"placed", newPlacedClusterStack}} {
+		b.Run(tc.name, func(b *testing.B) {
+			st := tc.newStack(b, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+			ctx := ctxT(b, 10*time.Minute)
+			var c *client.Conn
+			for _, name := range []string{"b1", "b2", "b0"} { // n1, n2, n0: b0's session is on the owner
+				c = st.login(b, name)
+			}
+			if err := c.JoinRoom(ctx, protocol.IntRoom(7300)); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := c.OpenMicrophone(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
