@@ -37,11 +37,15 @@ type PeerOptions struct {
 	// ID is the participant's ID (userId); a publisher's tracks carry it as StreamID.
 	ID   string
 	Role PeerRole
-	// PreConnect (subscriber role): negotiate at once, before any DownTrack, with one
-	// receive-only audio section that never carries media, so that ICE and DTLS are up
-	// when the first DownTrack comes (which then costs one renegotiation and no
-	// handshake). The section stays for the Peer's life; clients answer it inactive.
+	// PreConnect (subscriber role): negotiate at once, before any DownTrack, so that ICE
+	// and DTLS are up when the first DownTrack comes (preconnect.go). Without Reserve the
+	// offer has one receive-only audio section that never carries media (clients answer
+	// it inactive; the first DownTrack then costs one renegotiation and no handshake).
 	PreConnect bool
+	// Reserve (with PreConnect): the send sections of the first offer, one per expected
+	// publisher stream and kind; the first DownTrack of each forwards without
+	// renegotiation. At most MaxReservedSections.
+	Reserve []ReservedSection
 }
 
 // Peer is one PeerConnection of one participant. Callbacks run on pion's goroutines (or
@@ -86,8 +90,9 @@ type Peer struct {
 	onICERestart      func()
 	downTracks        map[*DownTrack]struct{}
 	receivers         map[*Receiver]struct{}
-	sending           bool        // subscriber: the Sender's slots and the sending goroutines exist
-	endedTotals       MediaTotals // counters of ended Receivers and removed DownTracks (totals.go)
+	sending           bool               // subscriber: the Sender's slots and the sending goroutines exist
+	reserved          []*reservedSection // subscriber: sections of the pre-connect offer (preconnect.go)
+	endedTotals       MediaTotals        // counters of ended Receivers and removed DownTracks (totals.go)
 
 	wg sync.WaitGroup // RTCP goroutines, negotiation goroutines, the Sender
 }
@@ -145,13 +150,10 @@ func newPeer(e *Engine, api *webrtc.API, cert webrtc.Certificate, opts PeerOptio
 	}
 	p.bw = newBandwidthController(estimator, allocatorConfig{})
 	if opts.PreConnect {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{
-			Direction: webrtc.RTPTransceiverDirectionRecvonly,
-		}); err != nil {
+		if err := p.addPreConnectSections(opts.Reserve); err != nil {
 			_ = pc.Close()
-			return nil, fmt.Errorf("new peer %q: pre-connect section: %w", opts.ID, err)
+			return nil, fmt.Errorf("new peer %q: %w", opts.ID, err)
 		}
-		p.negotiationNeeded = true // offered once OnNegotiationNeeded is set
 	}
 	return p, nil
 }
@@ -474,18 +476,28 @@ func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
 	if err := r.addDownTrack(d); err != nil {
 		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
 	}
-	transceiver, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
-		Direction: webrtc.RTPTransceiverDirectionSendonly,
-	})
-	if err != nil {
-		r.removeDownTrack(d)
-		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
+	if rs := p.takeReservedLocked(r); rs != nil {
+		// A section negotiated for this stream and kind (preconnect.go): bound now, no offer.
+		if err := rs.transceiver.Sender().ReplaceTrack(d); err != nil {
+			r.removeDownTrack(d)
+			return nil, fmt.Errorf("add down track %s on its reserved section: %w", r.TrackID(), err)
+		}
+		rs.used = true
+		d.rtpSender = rs.transceiver.Sender()
+	} else {
+		transceiver, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionSendonly,
+		})
+		if err != nil {
+			r.removeDownTrack(d)
+			return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
+		}
+		d.rtpSender = transceiver.Sender()
+		p.negotiationNeeded = true
+		p.scheduleNegotiationLocked()
 	}
-	d.rtpSender = transceiver.Sender()
 	p.downTracks[d] = struct{}{}
 	p.setRTCPTracksLocked()
-	p.negotiationNeeded = true
-	p.scheduleNegotiationLocked()
 	if d.layers != nil {
 		p.bw.wake() // its first layer cap comes from the current estimate
 	}
