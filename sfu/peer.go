@@ -476,26 +476,21 @@ func (p *Peer) AddDownTrack(r *Receiver) (*DownTrack, error) {
 	if err := r.addDownTrack(d); err != nil {
 		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
 	}
-	if rs := p.takeReservedLocked(r); rs != nil {
-		// A section negotiated for this stream and kind (preconnect.go): bound now, no offer.
-		if err := rs.transceiver.Sender().ReplaceTrack(d); err != nil {
-			r.removeDownTrack(d)
-			return nil, fmt.Errorf("add down track %s on its reserved section: %w", r.TrackID(), err)
-		}
-		rs.used = true
-		d.rtpSender = rs.transceiver.Sender()
-	} else {
-		transceiver, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
+	// A section negotiated for this stream and kind (preconnect.go): bound now, no offer.
+	transceiver := p.useReservedLocked(d)
+	if transceiver == nil {
+		var err error
+		transceiver, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
 			Direction: webrtc.RTPTransceiverDirectionSendonly,
 		})
 		if err != nil {
 			r.removeDownTrack(d)
 			return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
 		}
-		d.rtpSender = transceiver.Sender()
 		p.negotiationNeeded = true
 		p.scheduleNegotiationLocked()
 	}
+	d.rtpSender = transceiver.Sender()
 	p.downTracks[d] = struct{}{}
 	p.setRTCPTracksLocked()
 	if d.layers != nil {

@@ -15,9 +15,11 @@ import (
 //     kind), each holding a placeholder track that sends nothing under the publisher's
 //     stream ID (msid). AddDownTrack puts the first DownTrack of that stream and kind on
 //     the reserved section (RTPSender.ReplaceTrack): it is bound and forwards at once, no
-//     offer and no answer (D104). Later DownTracks of the same stream and kind, and those
-//     of other streams, get sections of their own as always; a reserved section whose
-//     DownTrack is removed is stopped as any other (negotiated inactive) and not reused.
+//     offer and no answer (D104). Later DownTracks of the same stream and kind, those of
+//     other streams, and one the section refuses (a codec it did not negotiate; the
+//     section then counts as used) get sections of their own as always; a reserved
+//     section whose DownTrack is removed is stopped as any other (negotiated inactive)
+//     and not reused.
 //
 // The reserved sections are guarded by Peer.mu; AddDownTrack holds it across the
 // ReplaceTrack.
@@ -74,13 +76,21 @@ func (p *Peer) addPreConnectSections(reserve []ReservedSection) error {
 	return nil
 }
 
-// takeReservedLocked returns the unused reserved section for r's stream and kind, nil
-// when there is none. Caller holds p.mu.
-func (p *Peer) takeReservedLocked(r *Receiver) *reservedSection {
+// useReservedLocked puts d on the unused reserved section of its stream and kind and
+// returns that section's transceiver; nil when there is none or it refused d (the
+// section then counts as used, and d gets a section of its own). Caller holds p.mu.
+func (p *Peer) useReservedLocked(d *DownTrack) *webrtc.RTPTransceiver {
+	r := d.receiver
 	for _, rs := range p.reserved {
-		if !rs.used && rs.StreamID == r.StreamID() && rs.Kind == r.Kind() {
-			return rs
+		if rs.used || rs.StreamID != r.StreamID() || rs.Kind != r.Kind() {
+			continue
 		}
+		rs.used = true
+		if err := rs.transceiver.Sender().ReplaceTrack(d); err != nil {
+			p.logger.Debug("reserved section refused the down track", "track", r.TrackID(), "err", err)
+			return nil
+		}
+		return rs.transceiver
 	}
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 // for alice's audio and video. Its first offer carries them (send sections under alice's
 // stream ID); once the client answered and connected, alice's DownTracks take them and
 // their packets reach the client with no further offer, while a DownTrack of dave (nothing
-// reserved) and a second one of alice's video need a renegotiation as before. Without
+// reserved), a second one of alice's video and one whose codec the section did not
+// negotiate (it refuses it and counts as used) need a renegotiation as before. Without
 // reservations the offer has one receive-only audio section.
 func TestPreConnectReservedSections(t *testing.T) {
 	tests := []struct {
@@ -22,13 +23,16 @@ func TestPreConnectReservedSections(t *testing.T) {
 		reserve   []ReservedSection
 		stream    string
 		kind      webrtc.RTPCodecType
+		mime      string   // the published codec; "" the test receiver's
 		sections  []string // m= lines of the first offer, in order
 		offerless bool     // the DownTrack forwards without a new offer
+		used      int      // reserved sections used after it
 	}{
-		{"reserved video", []ReservedSection{{"alice", webrtc.RTPCodecTypeAudio}, {"alice", webrtc.RTPCodecTypeVideo}}, "alice", webrtc.RTPCodecTypeVideo, []string{"audio", "video"}, true},
-		{"reserved audio", []ReservedSection{{"alice", webrtc.RTPCodecTypeAudio}, {"alice", webrtc.RTPCodecTypeVideo}}, "alice", webrtc.RTPCodecTypeAudio, []string{"audio", "video"}, true},
-		{"other stream", []ReservedSection{{"alice", webrtc.RTPCodecTypeAudio}}, "dave", webrtc.RTPCodecTypeAudio, []string{"audio"}, false},
-		{"nothing reserved", nil, "alice", webrtc.RTPCodecTypeAudio, []string{"audio"}, false},
+		{"reserved video", []ReservedSection{{"alice", webrtc.RTPCodecTypeAudio}, {"alice", webrtc.RTPCodecTypeVideo}}, "alice", webrtc.RTPCodecTypeVideo, "", []string{"audio", "video"}, true, 1},
+		{"reserved audio", []ReservedSection{{"alice", webrtc.RTPCodecTypeAudio}, {"alice", webrtc.RTPCodecTypeVideo}}, "alice", webrtc.RTPCodecTypeAudio, "", []string{"audio", "video"}, true, 1},
+		{"codec not negotiated", []ReservedSection{{"alice", webrtc.RTPCodecTypeVideo}}, "alice", webrtc.RTPCodecTypeVideo, "video/x-none", []string{"video"}, false, 1},
+		{"other stream", []ReservedSection{{"alice", webrtc.RTPCodecTypeAudio}}, "dave", webrtc.RTPCodecTypeAudio, "", []string{"audio"}, false, 0},
+		{"nothing reserved", nil, "alice", webrtc.RTPCodecTypeAudio, "", []string{"audio"}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +71,9 @@ func TestPreConnectReservedSections(t *testing.T) {
 
 			r := testReceiver(tt.kind, nil)
 			r.streamID = tt.stream
+			if tt.mime != "" {
+				r.codec.MimeType = tt.mime
+			}
 			if _, err := sub.AddDownTrack(r); err != nil {
 				t.Fatal(err)
 			}
@@ -77,8 +84,8 @@ func TestPreConnectReservedSections(t *testing.T) {
 				t.Fatalf("negotiation needed after AddDownTrack = %v, want %v", needed, !tt.offerless)
 			}
 			total, used := sub.ReservedSections()
-			if want := map[bool]int{true: 1}[tt.offerless]; total != len(tt.reserve) || used != want {
-				t.Fatalf("ReservedSections() = %d, %d, want %d, %d", total, used, len(tt.reserve), want)
+			if total != len(tt.reserve) || used != tt.used {
+				t.Fatalf("ReservedSections() = %d, %d, want %d, %d", total, used, len(tt.reserve), tt.used)
 			}
 			if !tt.offerless {
 				return
