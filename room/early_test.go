@@ -38,6 +38,14 @@ func (f *firstPackets) watch(w *wire) {
 	})
 }
 
+// startNow starts the clock (under mu: the OnTrack callbacks read it on pion's
+// goroutines, and nothing else orders them after this write when no offer goes between).
+func (f *firstPackets) startNow() {
+	f.mu.Lock()
+	f.start = time.Now()
+	f.mu.Unlock()
+}
+
 // waitAll waits until every key of want got its first packet, logs the times and
 // returns them all.
 func (f *firstPackets) waitAll(t *testing.T, want []string) map[string]time.Duration {
@@ -163,7 +171,7 @@ func TestEarlyParticipantMedia(t *testing.T) {
 	for _, w := range []*wire{alice, bob, carol} {
 		first.watch(w)
 	}
-	first.start = time.Now()
+	first.startNow()
 	offersBefore := map[*wire]int32{}
 	for _, w := range []*wire{alice, bob, carol} {
 		offersBefore[w] = w.offers.Load()
@@ -251,7 +259,7 @@ func TestEarlyExpectedMediaNeedsNoOffer(t *testing.T) {
 	for _, w := range wires {
 		first.watch(w)
 	}
-	first.start = time.Now()
+	first.startNow()
 	for _, w := range wires {
 		if err := w.part.Activate(); err != nil {
 			t.Fatal(err)
