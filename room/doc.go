@@ -19,7 +19,9 @@
 // nobody publishes costs no PeerConnection.
 //
 // Early participants (JoinOptions.Early, early.go) negotiate (their subscriber Peer
-// pre-connected: sfu SubscriberOptions.PreConnect) but are not announced (no
+// pre-connected: sfu SubscriberOptions.PreConnect, with a send section reserved for each
+// expected user's audio and video, JoinOptions.Expect, so that their tracks forward
+// without a renegotiation) but are not announced (no
 // ParticipantJoined, no quality or volume report, no TrackMuted; Room.Participants
 // flags them Early), their tracks are held and they receive nothing until
 // Participant.Activate, which publishes the held tracks, subscribes them as their wishes

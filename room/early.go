@@ -2,6 +2,10 @@ package room
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/pion/webrtc/v4"
 )
 
 // Early participants (JoinOptions.Early) get their media ready before they take part: a
@@ -17,12 +21,52 @@ import (
 //   - receives nothing: no DownTracks. Its remote-view wishes (StartRemoteView,
 //     SetRemoteViewQuality) are kept and apply at Activate.
 //
-// Activate then publishes the held tracks (the others' subscriber Peers renegotiate to
-// add them), subscribes the participant to the room's audio and its wanted videos (its
-// pre-connected subscriber Peer renegotiates once: one server offer and the client's
-// answer, no ICE or DTLS), and reports ParticipantJoined when a PeerConnection is
+// Activate then publishes the held tracks, subscribes the participant to the room's
+// audio and its wanted videos, and reports ParticipantJoined when a PeerConnection is
 // already up (otherwise when one comes up). Leaving while early costs the others nothing
 // and tells them nothing.
+//
+// What a subscription costs after Activate: when the early participant joined with
+// JoinOptions.Expect (a call's other members), its pre-connected subscriber offered a
+// send section for each expected user's audio (and video, ExpectVideo) from the start
+// (sfu SubscriberOptions.Reserve), so their tracks forward at once, with no offer and no
+// answer (D104); so do the expected users' subscriptions to the participant's tracks
+// where their own subscriber Peers reserved sections for it (they were early too). Any
+// other subscription costs one renegotiation of the subscriber Peer (one server offer and
+// the client's answer, no ICE or DTLS).
+//
+// Timeline (debug log "early media timeline", per participant): at Activate, the time
+// since the join and whether a PeerConnection is up; each track the participant
+// publishes after Activate (its first packet reached the server), with the time since
+// Activate. The clients measure the rest (first packet received, first frame decoded).
+
+// MaxExpected bounds JoinOptions.Expect: the reserved sections of one subscriber Peer
+// (an audio and a video section per user) stay within sfu.MaxReservedSections.
+const MaxExpected = sfu.MaxReservedSections / 2
+
+// reservedSections are the sections an early participant's subscriber Peer reserves
+// for the users opts.Expect names (at most MaxExpected, not itself, each once).
+func reservedSections(self string, opts JoinOptions) []sfu.ReservedSection {
+	if !opts.Early || len(opts.Expect) == 0 {
+		return nil
+	}
+	var out []sfu.ReservedSection
+	seen := make(map[string]bool, len(opts.Expect))
+	for _, user := range opts.Expect {
+		if user == "" || user == self || seen[user] {
+			continue
+		}
+		if len(seen) == MaxExpected {
+			break
+		}
+		seen[user] = true
+		out = append(out, sfu.ReservedSection{StreamID: user, Kind: webrtc.RTPCodecTypeAudio})
+		if opts.ExpectVideo {
+			out = append(out, sfu.ReservedSection{StreamID: user, Kind: webrtc.RTPCodecTypeVideo})
+		}
+	}
+	return out
+}
 
 // Activate turns an early participant into a normal one at once (see above); a no-op
 // for a participant that is not early, ErrParticipantLeft after Leave.
@@ -38,6 +82,8 @@ func (p *Participant) Activate() error {
 		return nil
 	}
 	p.early = false
+	p.activatedAt = time.Now()
+	since, connected := p.activatedAt.Sub(p.enteredAt), p.connected
 	// One offer per subscriber for everything this adds (the held audio and video, and
 	// what p receives), not one offer per track each waiting for the previous answer.
 	release := r.holdNegotiationsLocked()
@@ -56,7 +102,8 @@ func (p *Participant) Activate() error {
 	for _, rcv := range held {
 		p.watchLayers(rcv)
 	}
-	p.log.Debug("participant activated", "room", r.id.String(), "tracks", len(held))
+	p.log.Debug("early media timeline", "room", r.id.String(), "step", "activated",
+		"sinceJoin", since.Round(time.Millisecond), "connected", connected, "heldTracks", len(held))
 	return nil
 }
 

@@ -48,6 +48,34 @@ func (f *firstPackets) watch(w *wire) {
 	})
 }
 
+// startNow starts the clock (under mu: the OnTrack callbacks read it on pion's
+// goroutines, and nothing else orders them after this write when no offer goes between).
+func (f *firstPackets) startNow() {
+	f.mu.Lock()
+	f.start = time.Now()
+	f.mu.Unlock()
+}
+
+// waitAll waits until every key of want got its first packet, logs the times and
+// returns them all.
+func (f *firstPackets) waitAll(t *testing.T, want []string) map[string]time.Duration {
+	t.Helper()
+	waitFor(t, 15*time.Second, "every subscription to deliver", func() bool {
+		got := f.snapshot()
+		for _, k := range want {
+			if _, ok := got[k]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	got := f.snapshot()
+	for _, k := range want {
+		t.Logf("Activate → first packet %s: %v", k, got[k].Round(100*time.Microsecond))
+	}
+	return got
+}
+
 func (f *firstPackets) snapshot() map[string]time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -153,7 +181,7 @@ func TestEarlyParticipantMedia(t *testing.T) {
 	for _, w := range []*wire{alice, bob, carol} {
 		first.watch(w)
 	}
-	first.start = time.Now()
+	first.startNow()
 	offersBefore := map[*wire]int32{}
 	for _, w := range []*wire{alice, bob, carol} {
 		offersBefore[w] = w.offers.Load()
@@ -167,19 +195,7 @@ func TestEarlyParticipantMedia(t *testing.T) {
 		"bob<-alice audio", "bob<-alice video", "alice<-bob audio", "alice<-bob video",
 		"carol<-alice audio", "carol<-bob audio", "carol<-bob video",
 	}
-	waitFor(t, 15*time.Second, "every subscription to deliver", func() bool {
-		got := first.snapshot()
-		for _, k := range want {
-			if _, ok := got[k]; !ok {
-				return false
-			}
-		}
-		return true
-	})
-	got := first.snapshot()
-	for _, k := range want {
-		t.Logf("Activate → first packet %s: %v", k, got[k].Round(100*time.Microsecond))
-	}
+	got := first.waitAll(t, want)
 	if _, ok := got["carol<-alice video"]; ok {
 		t.Error("carol received alice's video without viewing it")
 	}
@@ -195,6 +211,86 @@ func TestEarlyParticipantMedia(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "carol's join once her subscriber connects", func() bool { return l.has(`"early" joined carol`) })
 	for _, w := range []*wire{alice, bob, carol} {
+		w.checkNoErrors(t)
+	}
+}
+
+// TestEarlyExpectedMediaNeedsNoOffer: alice, bob and carol join a room early as a call's
+// members do, each expecting the other two (JoinOptions.Expect), publish and view each
+// other. Their pre-connected subscribers' first offers reserve a section for each other
+// member's audio and video, so after the activations every track forwards to everyone
+// without one more offer (TestEarlyParticipantMedia, without Expect, needs one).
+func TestEarlyExpectedMediaNeedsNoOffer(t *testing.T) {
+	engine := startEngine(t)
+	m := newManager(t, room.DefaultConfig(), engine, &recordingListener{})
+	id, err := room.NewStringID("early-expect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"alice", "bob", "carol"}
+	var wires []*wire
+	for _, u := range users {
+		var others []string
+		for _, o := range users {
+			if o != u {
+				others = append(others, o)
+			}
+		}
+		w := join(t, m, id, u, wireOptions{publish: true, early: true, expect: append(others, u, others[0])}) // itself and a repeat are skipped
+		for _, o := range others {
+			if err := w.part.StartRemoteView(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wires = append(wires, w)
+	}
+	startPublishing(t, wires...)
+	waitFor(t, 15*time.Second, "every pre-connected subscriber connected and every track at the server", func() bool {
+		for _, w := range wires {
+			pub := publisherOf(engine, w.userID)
+			if w.sub.ConnectionState() != webrtc.PeerConnectionStateConnected || pub == nil || len(pub.Receivers()) != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	offersBefore := map[*wire]int32{}
+	for _, w := range wires {
+		offersBefore[w] = w.offers.Load()
+		sub := subscriberOf(engine, w.userID)
+		if total, used := sub.ReservedSections(); total != 4 || used != 0 {
+			t.Fatalf("%s's subscriber has %d reserved sections (%d used) while early, want 4 (0)", w.userID, total, used)
+		}
+		if tracks := w.sub.Tracks(); len(tracks) != 0 {
+			t.Fatalf("%s received while early:%s", w.userID, describe(tracks))
+		}
+	}
+	first := &firstPackets{at: map[string]time.Duration{}}
+	for _, w := range wires {
+		first.watch(w)
+	}
+	first.startNow()
+	for _, w := range wires {
+		if err := w.part.Activate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for _, w := range wires {
+		for _, o := range users {
+			if o != w.userID {
+				want = append(want, w.userID+"<-"+o+" audio", w.userID+"<-"+o+" video")
+			}
+		}
+	}
+	first.waitAll(t, want)
+	for _, w := range wires {
+		if n := w.offers.Load() - offersBefore[w]; n != 0 {
+			t.Errorf("%s's subscriber got %d offers after the activations, want 0", w.userID, n)
+		}
+		if _, used := subscriberOf(engine, w.userID).ReservedSections(); used != 4 {
+			t.Errorf("%s's subscriber uses %d reserved sections, want 4", w.userID, used)
+		}
 		w.checkNoErrors(t)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/sfu"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -37,7 +38,7 @@ func (f *fakePeers) NewPublisher(id string) (room.PublisherPeer, error) {
 	return p, nil
 }
 
-func (f *fakePeers) NewSubscriber(id string, preConnect bool) (room.SubscriberPeer, error) {
+func (f *fakePeers) NewSubscriber(id string, preConnect bool, _ []sfu.ReservedSection) (room.SubscriberPeer, error) {
 	s := &fakeSubscriber{fakeTransport: fakeTransport{state: webrtc.PeerConnectionStateNew}, id: id,
 		preConnect: preConnect, negotiate: preConnect, downs: map[*fakeDown]bool{}}
 	f.mu.Lock()

@@ -241,8 +241,10 @@ type wireOptions struct {
 	link       *client.LinkSwitch
 	// downlink limits the rate towards the subscriber (bandwidth adaptation tests).
 	downlink *client.DownlinkShaper
-	// early joins with JoinOptions.Early (early_test.go).
-	early bool
+	// early joins with JoinOptions.Early (early_test.go); expect are its
+	// JoinOptions.Expect (with ExpectVideo).
+	early  bool
+	expect []string
 	// keyframeInterval is the publisher's keyframe interval in frames (0: the client's
 	// default, 60).
 	keyframeInterval int
@@ -282,7 +284,7 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 	// waits in the toServer queue until w.part is set.
 	joined := make(chan struct{})
 	w.toServer.send(func() { <-joined })
-	w.part, err = m.JoinWith(id, userID, room.JoinOptions{Rights: room.FullRights, Early: opts.early}, w)
+	w.part, err = m.JoinWith(id, userID, room.JoinOptions{Rights: room.FullRights, Early: opts.early, Expect: opts.expect, ExpectVideo: len(opts.expect) > 0}, w)
 	close(joined)
 	if err != nil {
 		t.Fatalf("join %s as %s: %v", id, userID, err)

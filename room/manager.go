@@ -58,6 +58,13 @@ type JoinOptions struct {
 	// but nobody is told of it, its tracks are held and it receives nothing until
 	// Participant.Activate (early.go).
 	Early bool
+	// Expect (with Early): the users whose media the early participant will receive (a
+	// call's other members). Its pre-connected subscriber Peer negotiates a send section
+	// for each one's audio, and video with ExpectVideo, in its first offer, so that at
+	// Activate (or when they publish later) their tracks forward without a renegotiation
+	// (early.go). At most MaxExpected users count; duplicates and its own ID are skipped.
+	Expect      []string
+	ExpectVideo bool
 	// CloseWhenEmpty: the room closes as soon as its last participant leaves instead of
 	// after room.empty_timeout. It sticks to the room once one join asked for it.
 	CloseWhenEmpty bool

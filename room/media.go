@@ -84,7 +84,9 @@ type subscriberPeer interface {
 // yet (the sfu.Engine through enginePeers).
 type peerFactory interface {
 	NewPublisher(id string) (publisherPeer, error)
-	NewSubscriber(id string, preConnect bool) (subscriberPeer, error)
+	// NewSubscriber builds a subscriber Peer; preConnect negotiates at once, with the
+	// sections reserve names (sfu.SubscriberOptions).
+	NewSubscriber(id string, preConnect bool, reserve []sfu.ReservedSection) (subscriberPeer, error)
 	ScreenCandidate(candidate string) error
 }
 
@@ -106,11 +108,11 @@ func (e enginePeers) NewPublisher(id string) (publisherPeer, error) {
 	return sfuPublisher{pub}, nil
 }
 
-func (e enginePeers) NewSubscriber(id string, preConnect bool) (subscriberPeer, error) {
+func (e enginePeers) NewSubscriber(id string, preConnect bool, reserve []sfu.ReservedSection) (subscriberPeer, error) {
 	if e.engine == nil {
 		return nil, sfu.ErrNotStarted
 	}
-	sub, err := e.engine.NewSubscriber(sfu.SubscriberOptions{ID: id, PreConnect: preConnect})
+	sub, err := e.engine.NewSubscriber(sfu.SubscriberOptions{ID: id, PreConnect: preConnect, Reserve: reserve})
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,14 @@ type Participant struct {
 	activeSub activePeer[subscriberPeer]
 
 	// Guarded by room.mu.
-	pub            publisherPeer  // nil until the client's first offer; replaced by buildPeers(renew)
-	sub            subscriberPeer // nil until needed (peers.go); replaced together with pub
-	subBuilding    bool           // a subscriber Peer is being built in the background
-	early          bool           // joined early and not activated yet (early.go)
-	connected      bool           // one of its PeerConnections reached connected
+	pub            publisherPeer         // nil until the client's first offer; replaced by buildPeers(renew)
+	sub            subscriberPeer        // nil until needed (peers.go); replaced together with pub
+	subBuilding    bool                  // a subscriber Peer is being built in the background
+	early          bool                  // joined early and not activated yet (early.go)
+	reserve        []sfu.ReservedSection // an early participant's expected media (early.go), fixed at Join
+	enteredAt      time.Time             // when it joined the room (early.go's timeline), fixed at Join
+	activatedAt    time.Time             // when Activate made it a normal participant (early.go's timeline)
+	connected      bool                  // one of its PeerConnections reached connected
 	left           bool
 	joinedReported bool
 	joinedAt       time.Time // when joinedReported turned true
@@ -55,6 +58,8 @@ func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) 
 		log:        m.log.With("user", userID),
 		peers:      m.peers,
 		early:      opts.Early,
+		reserve:    reservedSections(userID, opts),
+		enteredAt:  time.Now(),
 		published:  make(map[upTrack]TrackKind),
 		held:       make(map[upTrack]TrackKind),
 		downTracks: make(map[upTrack]downTrack),
@@ -362,13 +367,17 @@ func (p *Participant) trackPublished(rcv upTrack) {
 		_ = rcv.Close()
 		return
 	}
-	early := p.early
+	early, activatedAt := p.early, p.activatedAt
 	if early {
 		p.held[rcv] = kind
 	} else {
 		p.publishLocked(rcv, kind)
 	}
 	r.mu.Unlock()
+	if !activatedAt.IsZero() {
+		p.log.Debug("early media timeline", "room", r.id.String(), "step", "track published",
+			"kind", kind.String(), "sinceActivate", time.Since(activatedAt).Round(time.Millisecond))
+	}
 	if !early {
 		p.watchLayers(rcv)
 	}

@@ -13,7 +13,8 @@ import (
 // that the participant is still there):
 //   - the client's first publisher offer builds both Peers (HandlePublisherOffer), the
 //     subscriber one pre-connected when the participant is early (sfu
-//     SubscriberOptions.PreConnect: ICE and DTLS come up before it receives anything);
+//     SubscriberOptions.PreConnect: ICE and DTLS come up before it receives anything, with
+//     sections reserved for the media it expects, JoinOptions.Expect);
 //   - a participant that has none when the room has something to send it (another's
 //     audio, a video it views) gets a subscriber Peer built in the background
 //     (requestSubscriberLocked): clients that receive only never offer (client.StartMedia
@@ -50,13 +51,17 @@ func (p *Participant) buildPeers(renew, withSub bool) (publisherPeer, error) {
 	r.mu.Lock()
 	preConnect := p.early
 	r.mu.Unlock()
+	var reserve []sfu.ReservedSection
+	if preConnect {
+		reserve = p.reserve
+	}
 	pub, err := p.newPublisherPeer()
 	if err != nil {
 		return nil, err
 	}
 	var sub subscriberPeer
 	if withSub {
-		if sub, err = p.newSubscriberPeer(preConnect); err != nil {
+		if sub, err = p.newSubscriberPeer(preConnect, reserve); err != nil {
 			return nil, errors.Join(err, pub.Close())
 		}
 	}
@@ -113,7 +118,7 @@ func (p *Participant) requestSubscriberLocked() {
 
 // buildSubscriber is the background build of requestSubscriberLocked.
 func (p *Participant) buildSubscriber() {
-	sub, err := p.newSubscriberPeer(false)
+	sub, err := p.newSubscriberPeer(false, nil)
 	r := p.room
 	r.mu.Lock()
 	p.subBuilding = false
@@ -178,8 +183,8 @@ func (p *Participant) newPublisherPeer() (publisherPeer, error) {
 // newSubscriberPeer makes a subscriber Peer wired to this participant (OnNegotiationNeeded
 // comes with watchNegotiation); its callbacks do nothing once it is no longer the current
 // one.
-func (p *Participant) newSubscriberPeer(preConnect bool) (subscriberPeer, error) {
-	sub, err := p.peers.NewSubscriber(p.userID, preConnect)
+func (p *Participant) newSubscriberPeer(preConnect bool, reserve []sfu.ReservedSection) (subscriberPeer, error) {
+	sub, err := p.peers.NewSubscriber(p.userID, preConnect, reserve)
 	if err != nil {
 		return nil, fmt.Errorf("subscriber peer: %w", err)
 	}

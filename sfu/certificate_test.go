@@ -70,24 +70,7 @@ func TestPeersShareCertificate(t *testing.T) {
 		servers = append(servers, pub)
 	}
 
-	sub, err := e.NewSubscriber(SubscriberOptions{ID: "carol", PreConnect: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Close() })
-	client := newClientPC(t)
-	connectCandidates(t, client, sub)
-	offers := make(chan struct{}, 1)
-	sub.OnNegotiationNeeded(func() { offers <- struct{}{} })
-	select {
-	case <-offers:
-	case <-time.After(20 * time.Second):
-		t.Fatal("a pre-connecting subscriber asked for no offer")
-	}
-	offer, err := sub.CreateOffer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, client, _, offer := preConnectOffer(t, e, SubscriberOptions{ID: "carol", PreConnect: true})
 	if got := fingerprintOf(t, offer.SDP); !strings.EqualFold(got, want) {
 		t.Errorf("subscriber offer fingerprint %q, want the engine's %q", got, want)
 	}

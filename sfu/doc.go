@@ -50,8 +50,12 @@
 //     bandwidth goroutines with its first
 //     DownTrack (AddDownTrack, never on the packet path): a subscriber that receives
 //     nothing costs neither. SubscriberOptions.PreConnect makes a subscriber negotiate at once
-//     with one receive-only audio section that never carries media, so ICE and DTLS are
-//     up before its first DownTrack (which then costs one renegotiation, no handshake).
+//     (preconnect.go), so ICE and DTLS are up before its first DownTrack: with one
+//     receive-only audio section that never carries media (the first DownTrack then costs
+//     one renegotiation, no handshake), or with a send section per SubscriberOptions.Reserve
+//     entry (an expected publisher's stream ID and kind, a placeholder track that sends
+//     nothing); the first DownTrack of that stream and kind takes its section
+//     (RTPSender.ReplaceTrack) and forwards at once, without renegotiation (D104).
 //   - Simulcast (simulcast*.go, downtrack_layers.go, layerselect.go, videoheader.go,
 //     h264sps.go): a publisher's rid layers of one video track form ONE Receiver with up to four layers, each with its
 //     own SSRC, packet buffer, PLI throttle, size (from VP8/VP9 keyframe headers and H.264

@@ -23,6 +23,9 @@ var (
 	ErrTooManyCandidates = errors.New("sfu: too many ICE candidates")
 	// ErrCandidateDenied: a remote ICE candidate's address is in rtc.deny_candidate_cidrs.
 	ErrCandidateDenied = errors.New("sfu: ICE candidate address denied")
+	// ErrInvalidReserve: SubscriberOptions.Reserve has more than MaxReservedSections entries or
+	// a kind other than audio or video (preconnect.go).
+	ErrInvalidReserve = errors.New("sfu: invalid reserved sections")
 	// ErrMalformedRTP: a packet could not be parsed as RTP.
 	ErrMalformedRTP = errors.New("sfu: malformed RTP packet")
 )

@@ -13,11 +13,15 @@ import (
 type SubscriberOptions struct {
 	// ID is the participant's ID (userId).
 	ID string
-	// PreConnect: negotiate at once, before any DownTrack, with one receive-only audio
-	// section that never carries media, so that ICE and DTLS are up when the first
-	// DownTrack comes (which then costs one renegotiation and no handshake). The section
-	// stays for the Subscriber's life; clients answer it inactive.
+	// PreConnect: negotiate at once, before any DownTrack, so that ICE and DTLS are up
+	// when the first DownTrack comes (preconnect.go). Without Reserve the offer has one
+	// receive-only audio section that never carries media (clients answer it inactive;
+	// the first DownTrack then costs one renegotiation and no handshake).
 	PreConnect bool
+	// Reserve (with PreConnect): the send sections of the first offer, one per expected
+	// publisher stream and kind; the first DownTrack of each forwards without
+	// renegotiation. At most MaxReservedSections.
+	Reserve []ReservedSection
 }
 
 // Subscriber is the PeerConnection a participant receives on: the server offers its
@@ -42,7 +46,8 @@ type Subscriber struct {
 	negotiationHolds  int  // HoldNegotiation calls not released yet (negotiationhold.go)
 	onNegotiation     func()
 	downTracks        map[*DownTrack]struct{}
-	sending           bool // the Sender's slots and the sending goroutines exist
+	sending           bool               // the Sender's slots and the sending goroutines exist
+	reserved          []*reservedSection // sections of the pre-connect offer (preconnect.go)
 
 	wg sync.WaitGroup // the RTCP, bandwidth and negotiation goroutines, the Sender
 }
@@ -62,13 +67,10 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	}
 	p.bw = newBandwidthController(newCongestionController(history), allocatorConfig{})
 	if opts.PreConnect {
-		if _, err := p.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{
-			Direction: webrtc.RTPTransceiverDirectionRecvonly,
-		}); err != nil {
+		if err := p.addPreConnectSections(opts.Reserve); err != nil {
 			_ = p.pc.Close()
-			return nil, fmt.Errorf("new subscriber %q: pre-connect section: %w", opts.ID, err)
+			return nil, fmt.Errorf("new subscriber %q: %w", opts.ID, err)
 		}
-		p.negotiationNeeded = true // offered once OnNegotiationNeeded is set
 	}
 	return p, nil
 }
@@ -213,23 +215,28 @@ func (p *Subscriber) scheduleNegotiationLocked() {
 	}()
 }
 
-// AddDownTrack starts sending r to this subscriber and requests negotiation.
+// AddDownTrack starts sending r to this subscriber and requests negotiation, unless a
+// section reserved for r's stream and kind takes it (preconnect.go): then it is bound
+// now and needs no offer.
 func (p *Subscriber) AddDownTrack(r *Receiver) (*DownTrack, error) {
-	return p.addDownTrack(r, true, func(d *DownTrack) (*webrtc.RTPSender, error) {
+	return p.addDownTrack(r, func(d *DownTrack) (*webrtc.RTPSender, bool, error) {
+		if transceiver := p.useReservedLocked(d); transceiver != nil {
+			return transceiver.Sender(), false, nil
+		}
 		transceiver, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{
 			Direction: webrtc.RTPTransceiverDirectionSendonly,
 		})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return transceiver.Sender(), nil
+		return transceiver.Sender(), true, nil
 	})
 }
 
 // addDownTrack binds a new DownTrack of r to the section attach gives it, and requests
-// negotiation when negotiate. The Subscriber's lock is held across the add so a
-// concurrent remove sees a complete DownTrack.
-func (p *Subscriber) addDownTrack(r *Receiver, negotiate bool, attach func(*DownTrack) (*webrtc.RTPSender, error)) (*DownTrack, error) {
+// negotiation when attach says so. The Subscriber's lock is held across the add (and
+// attach) so a concurrent remove sees a complete DownTrack.
+func (p *Subscriber) addDownTrack(r *Receiver, attach func(*DownTrack) (*webrtc.RTPSender, bool, error)) (*DownTrack, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -240,7 +247,7 @@ func (p *Subscriber) addDownTrack(r *Receiver, negotiate bool, attach func(*Down
 	if err := r.addDownTrack(d); err != nil {
 		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)
 	}
-	sender, err := attach(d)
+	sender, negotiate, err := attach(d)
 	if err != nil {
 		r.removeDownTrack(d)
 		return nil, fmt.Errorf("add down track %s: %w", r.TrackID(), err)

@@ -63,5 +63,8 @@ func (p *Subscriber) addViewerDownTrack(r *Receiver) (*DownTrack, error) {
 	if !free {
 		return nil, fmt.Errorf("%s track %s: %w", r.Kind(), r.TrackID(), ErrNoOfferedSection)
 	}
-	return p.addDownTrack(r, false, func(d *DownTrack) (*webrtc.RTPSender, error) { return p.pc.AddTrack(d) })
+	return p.addDownTrack(r, func(d *DownTrack) (*webrtc.RTPSender, bool, error) {
+		sender, err := p.pc.AddTrack(d)
+		return sender, false, err
+	})
 }

@@ -13,6 +13,10 @@ import (
 // ringing invitee may enter the call's room early: its PeerConnections connect while the
 // call rings, but the room neither forwards nor announces it (room.JoinOptions.Early)
 // until the call begins for it, when the machine's JoinRoom action activates it in place.
+// Its subscriber PeerConnection's first offer already has a section for the audio (and,
+// in a video call, the video) of each other member of the call at that moment
+// (room.JoinOptions.Expect, D104): their media forwards at the accept without a
+// renegotiation.
 // When the call ends for the user without that, the sweep after each machine output takes
 // the session out of the room.
 
@@ -56,10 +60,16 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 		return protocol.CallStartResult{}, protocol.FieldError(protocol.CodeInvalidRoomID, "roomId", err.Error())
 	}
 	t.early[u.id] = &earlyEntry{sess: sess, callID: p.CallID, room: id}
+	opts := room.JoinOptions{Rights: room.FullRights, Early: true, CloseWhenEmpty: true, ExpectVideo: snap.MediaType == protocol.MediaTypeVideo}
+	for _, m := range snap.Members { // its subscriber reserves their media's sections (D104)
+		if m.UserID != u.id && len(opts.Expect) < room.MaxExpected {
+			opts.Expect = append(opts.Expect, m.UserID)
+		}
+	}
 	var joinErr error
 	// On the session's queue: an exit the sweep queues later runs after this join.
 	sess.later(func() {
-		joinErr = sess.enterRoomWith(id, room.JoinOptions{Rights: room.FullRights, Early: true, CloseWhenEmpty: true})
+		joinErr = sess.enterRoomWith(id, opts)
 	})
 	s.mu.Unlock()
 	<-sess.settled()

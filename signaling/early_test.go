@@ -42,7 +42,9 @@ func prepared(t *testing.T, st *stack, alice, bob *client.Conn) protocol.CallSta
 
 // TestEarlyMediaIsSilentUntilTheCallBegins: both sides connect their media while the call
 // rings; nothing reaches anyone and nobody is told before the accept; then media flows
-// both ways without new PeerConnections, and the room closes as soon as the call ends.
+// both ways without new PeerConnections and without a subscriber renegotiation (the
+// early subscribers reserved the other's audio and video), and the room closes as soon
+// as the call ends.
 func TestEarlyMediaIsSilentUntilTheCallBegins(t *testing.T) {
 	earlyMediaIsSilentUntilTheCallBegins(t, newStack)
 }
@@ -67,6 +69,10 @@ func earlyMediaIsSilentUntilTheCallBegins(t *testing.T, newStack func(testing.TB
 		}
 	}
 
+	offers := map[*client.Conn]int{}
+	for _, c := range []*client.Conn{alice, bob} {
+		offers[c] = c.EventCount(protocol.MethodOffer)
+	}
 	acceptedAt := time.Now()
 	must(t, bob.Accept(ctx, 0))
 	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
@@ -78,6 +84,12 @@ func earlyMediaIsSilentUntilTheCallBegins(t *testing.T, newStack func(testing.TB
 			t.Logf("accept → first %s packet at %s: %s", kind, me.UserID(), time.Since(acceptedAt).Round(time.Millisecond))
 		}
 		waitFor(t, me, protocol.EventUserJoin, func(e protocol.UserJoinEvent) bool { return e.UserID == other.UserID() })
+	}
+	for _, c := range []*client.Conn{alice, bob} {
+		// The early subscribers' first offers reserved the other's audio and video (D104).
+		if n := c.EventCount(protocol.MethodOffer) - offers[c]; n != 0 {
+			t.Errorf("%s got %d subscriber offers after the accept, want 0", c.UserID(), n)
+		}
 	}
 	if n := st.engine.PeerCount(); n != peers {
 		t.Fatalf("%d server PeerConnections after the accept, %d before: the early ones were not kept", n, peers)
