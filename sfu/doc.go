@@ -5,8 +5,11 @@
 //
 //   - Engine: the webrtc.API (codecs Opus, VP8, VP9, H.264, AV1; header extensions mid,
 //     rid, repaired-rid, ssrc-audio-level, abs-send-time, transport-wide-cc; an explicit
-//     interceptor registry: transport-wide feedback toward publishers (twcc.go), NACK
-//     generator, receiver reports, sender reports, the TWCC header extension
+//     interceptor registry: transport-wide feedback toward publishers (twcc.go), NACKs
+//     and receiver reports toward publishers (Parley's own, nackreporter.go, nackgen.go,
+//     receiverreport.go, D113: sequence numbers read in place into a preallocated ring per
+//     stream, no allocation per packet; one goroutine per PeerConnection sends them every
+//     100 ms / 1 s), pion's sender reports, the TWCC header extension
 //     (Parley's own numbering into a buffer per stream, twccseq.go, which on a
 //     subscriber's PeerConnection also records each packet in the Peer's send history,
 //     congestion.go), outermost — no NACK responder, no pion congestion controller) and
@@ -113,7 +116,12 @@
 //     DownTrack list is copy-on-write behind an atomic.Pointer; adding or removing a
 //     DownTrack takes the Receiver's mutex, forwarding never does.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
-//     the report interceptors see it.
+//     the report interceptors see it (nackreporter.go notes its sender reports there).
+//   - Publisher feedback goroutines (two per publisher PeerConnection, tickloop.go):
+//     transport-wide feedback (twcc.go) and NACKs plus receiver reports
+//     (nackreporter.go). The latter shares each stream's nackLog and receptionStats with
+//     the Receiver read goroutine, which writes them per packet under the stream's own
+//     mutex.
 //   - Subscriber RTCP goroutine (one per subscriber Peer, from its first DownTrack,
 //     whatever the number of its tracks; rtcpreader.go): pion's SRTCP session goroutine
 //     writes every RTCP packet the subscriber sends, tagged with the SSRC it is addressed

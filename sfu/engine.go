@@ -10,7 +10,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -333,18 +332,11 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 
 // buildInterceptors is the explicit interceptor chain but its outermost one
 // (interceptorRegistry adds it): transport-wide-cc feedback with socket arrival times
-// (twcc.go), NACK generator and receiver reports toward publishers, sender reports
-// toward subscribers. No NACK responder: DownTracks answer NACKs from the Receiver's
-// buffer. No pion congestion controller: a subscriber Peer runs its own (congestion.go).
+// (twcc.go), NACKs and receiver reports toward publishers (Parley's own, reading each
+// packet in place: nackreporter.go, D113), sender reports toward subscribers. No
+// NACK responder: DownTracks answer NACKs from the Receiver's buffer. No pion congestion
+// controller: a subscriber Peer runs its own (congestion.go).
 func buildInterceptors(loggerFactory pionLoggerFactory, stamps *arrivalStamps) ([]interceptor.Factory, error) {
-	nackGenerator, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(loggerFactory))
-	if err != nil {
-		return nil, err
-	}
-	receiverReports, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(loggerFactory))
-	if err != nil {
-		return nil, err
-	}
 	senderReports, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(loggerFactory))
 	if err != nil {
 		return nil, err
@@ -353,8 +345,7 @@ func buildInterceptors(loggerFactory pionLoggerFactory, stamps *arrivalStamps) (
 		// Transport-wide feedback toward publishers: without it a browser's send-side
 		// estimate has nothing to work with.
 		&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval},
-		nackGenerator,
-		receiverReports,
+		&nackReporterFactory{policy: defaultNACKPolicy, logger: loggerFactory.logger},
 		senderReports,
 	}, nil
 }

@@ -205,3 +205,36 @@ func FuzzTransportSequence(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNACKReporter feeds raw bytes as a publisher's RTP packet and as its compound
+// RTCP to the NACK and receiver-report interceptor (nackreporter.go): no panic, and
+// the sequence number and timestamp it reads are pion's (for version 2: pion's parser does
+// not check the version, this one skips other versions).
+func FuzzNACKReporter(f *testing.F) {
+	f.Add(rtpBytes(65535, 90000, true, true, []byte{1, 2, 3}))
+	sr, err := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.SenderReport{SSRC: 0x1234, NTPTime: 1 << 40},
+		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{Source: 0x1234, Items: []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: "x"}}}}},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sr)
+	f.Add(sr[:20])                                   // cut inside the sender report
+	f.Add([]byte{0x80, 200, 0xFF, 0xFF, 0, 0, 0x12}) // length past the end
+	f.Add([]byte{0x80, 200, 0, 0})                   // a sender report of one word
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		pf := &nackReporter{policy: defaultNACKPolicy, streams: map[uint32]*receivedStream{}}
+		s := &receivedStream{ssrc: 0x1234, nack: newNACKLog(defaultNACKPolicy), rx: receptionStats{clockRate: 90000}}
+		pf.streams[s.ssrc] = s
+		s.onRTP(rtpBytes(1, 1, false, false, nil), 1)
+		s.onRTP(raw, 2)
+		pf.onRTCP(raw, 3)
+		_ = pf.feedback(s, 4, true, make([]uint16, 0, nackLogSize))
+		seq, ts, ok := rtpSeqTimestamp(raw)
+		var h rtp.Header
+		if _, err := h.Unmarshal(raw); err == nil && h.Version == 2 && (!ok || seq != h.SequenceNumber || ts != h.Timestamp) {
+			t.Fatalf("read seq %d ts %d ok %v, pion reads %d %d", seq, ts, ok, h.SequenceNumber, h.Timestamp)
+		}
+	})
+}

@@ -160,7 +160,7 @@ func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error
 		interval: f.interval,
 		startNs:  time.Now().UnixNano(),
 		recorder: twcc.NewRecorder(rand.Uint32()),
-		done:     make(chan struct{}),
+		ticks:    newTickLoop(),
 	}, nil
 }
 
@@ -172,22 +172,17 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards recorder, routes and closed
+	mu       sync.Mutex // guards recorder, routes and ticks.closed
 	recorder *twcc.Recorder
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
-	closed   bool
-	done     chan struct{}
-	wg       sync.WaitGroup
+	ticks    tickLoop
 }
 
 // BindRTCPWriter starts the feedback goroutine (once per PeerConnection).
 func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed {
-		s.wg.Add(1)
-		go s.loop(w)
-	}
+	s.ticks.startLocked(s.interval, func() { s.send(w) })
 	return w
 }
 
@@ -227,39 +222,27 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 	s.record(ssrc, tseq, at)
 }
 
-// loop sends the feedback every interval until Close.
-func (s *feedbackSender) loop(w interceptor.RTCPWriter) {
-	defer s.wg.Done()
-	ticker := time.NewTicker(s.interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-ticker.C:
-		}
-		s.mu.Lock()
-		pkts := s.recorder.BuildFeedbackPacket()
-		s.mu.Unlock()
-		if len(pkts) > 0 {
-			_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
-		}
+// send writes the feedback gathered since the last interval.
+func (s *feedbackSender) send(w interceptor.RTCPWriter) {
+	s.mu.Lock()
+	pkts := s.recorder.BuildFeedbackPacket()
+	s.mu.Unlock()
+	if len(pkts) > 0 {
+		_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
 	}
 }
 
 // Close stops the feedback goroutine. Idempotent.
 func (s *feedbackSender) Close() error {
 	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.done)
+	if s.ticks.stopLocked() {
 		for _, r := range s.routes {
 			s.stamps.routes.remove(r)
 		}
 		s.routes = nil
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	s.ticks.wait()
 	return nil
 }
 

@@ -95,7 +95,7 @@ func (s *feedbackSender) route(ssrc uint32, extID uint8) *feedbackRoute {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.ticks.closed {
 		s.stamps.routes.remove(r)
 		return nil
 	}
