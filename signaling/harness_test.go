@@ -63,6 +63,8 @@ type stack struct {
 	media *stack
 	// extraLoad is added to the rooms the node registers as its load (cluster tests).
 	extraLoad atomic.Int64
+	// roomless marks a placed cluster whose test opens no room (its media node hosts nobody).
+	roomless bool
 }
 
 type signalingConfig = signaling.ServiceConfig

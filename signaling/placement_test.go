@@ -17,9 +17,10 @@ import (
 
 func TestClusterPlacedVideoCall1v1(t *testing.T) { videoCall1v1(t, newPlacedClusterStack) }
 
-// TestClusterPlacedConformance runs the media conformance bodies (room events, volumes,
-// network quality, remote-view sizes, media errors, early media, ICE restarts, rights,
-// media switches, the 1v1 and group call rows) with placed rooms.
+// TestClusterPlacedConformance runs every call-flow conformance body that the TestCluster*
+// tests run (calls, group calls, timeouts, sessions, errors, kicks and multi-device,
+// resume, room events, volumes, network quality, remote-view sizes, early media, ICE
+// restarts, rights, tenancy) with placed rooms; bodies that open no room run roomless.
 func TestClusterPlacedConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -43,9 +44,31 @@ func TestClusterPlacedConformance(t *testing.T) {
 		{"RightsSeparatePublishAndSubscribe", rightsSeparatePublishAndSubscribe},
 		{"StrangerCannotEnterACallRoom", strangerCannotEnterACallRoom},
 		{"MediaTypeSwitchAndVoiceAnswer", mediaTypeSwitchAndVoiceAnswer},
+		{"SpecTimeouts", specTimeouts},
+		{"SpecSessions", specSessions},
+		{"SpecErrors", specErrors},
+		{"GroupCallInviteRejectTimeoutJoin", groupCallInviteRejectTimeoutJoin},
+		{"BusyCancelIgnore", busyCancelIgnore},
+		{"KickAndMultiDevice", kickAndMultiDevice},
+		{"OfflineInviteeGetsInvitationOnLogin", roomless(offlineInviteeGetsInvitationOnLogin)},
+		{"ResumeKeepsTheCall", resumeKeepsTheCall},
+		{"ResumeReplaysAfterLastSeq", resumeReplaysAfterLastSeq},
+		{"DisconnectEndsTheCallAfterGrace", disconnectEndsTheCallAfterGrace},
+		{"UserSigExpiryAndRelogin", roomless(userSigExpiryAndRelogin)},
+		{"CallsEntryPoint", roomless(callsEntryPoint)},
+		{"RoomGrantsGateJoinRoom", roomGrantsGateJoinRoom},
+		{"TooManySessions", roomless(tooManySessions)},
+		{"TwoAppsAreIndependent", twoAppsAreIndependent},
+		{"LoginOfAnotherAppKeepsSessionsApart", roomless(loginOfAnotherAppKeepsSessionsApart)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.body(t, newPlacedClusterStack) })
 	}
+}
+
+// roomless runs body on a placed cluster whose media node need not host anyone: the body
+// opens no room.
+func roomless(body func(*testing.T, func(testing.TB, ...stackOption) *stack)) func(*testing.T, func(testing.TB, ...stackOption) *stack) {
+	return func(t *testing.T, _ func(testing.TB, ...stackOption) *stack) { body(t, newPlacedClusterStackRoomless) }
 }
 
 // roomsOn is the number of open rooms of each node of st (dialled nodes, then the media
@@ -56,6 +79,21 @@ func (st *stack) roomsOn() []int {
 		out = append(out, n.service.Rooms().Rooms())
 	}
 	return out
+}
+
+// openRooms is the number of open rooms of st's node, or of all its nodes in a cluster.
+func (st *stack) openRooms() int {
+	nodes := []*stack{st}
+	if len(st.nodes) > 0 {
+		nodes = st.nodes // st among them
+	}
+	n := 0
+	for _, node := range append(append([]*stack(nil), nodes...), st.media) {
+		if node != nil {
+			n += node.service.Rooms().Rooms()
+		}
+	}
+	return n
 }
 
 // hearEachOther waits until a and b each received 20 audio packets of the other.
