@@ -285,9 +285,16 @@ func (pl *placement) roomEvent(from string, body []byte) {
 	l := roomListener{pl.s}
 	switch ev.Ev {
 	case evJoined:
+		pl.adoptIngest(id, ev.User)
 		l.ParticipantJoined(id, ev.User)
 	case evLeft:
 		l.ParticipantLeft(id, ev.User)
+		pl.s.mu.Lock()
+		delete(pl.s.ingest[id], ev.User) // a WHIP publisher of the media node (adoptIngest)
+		if len(pl.s.ingest[id]) == 0 {
+			delete(pl.s.ingest, id)
+		}
+		pl.s.mu.Unlock()
 	case evPublished:
 		l.TrackPublished(id, ev.User, ev.Kind)
 	case evUnpublished:
@@ -305,6 +312,19 @@ func (pl *placement) roomEvent(from string, body []byte) {
 	case evLayers:
 		l.PublishLayersChanged(id, ev.User, ev.Layers)
 	}
+}
+
+// adoptIngest makes a member of remote room id that joined without a session of this
+// owner — a WHIP publisher served on the media node (D119) — an ingest session here, so
+// the room's events about it reach the others as on one node (whip_session.go).
+func (pl *placement) adoptIngest(id room.ID, userID string) {
+	s := pl.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessionInRoomLocked(id, userID) != nil {
+		return
+	}
+	s.setIngestLocked(id, userID, s.ingestSession(id.App(), userID))
 }
 
 // mediaNodeGone ends what lived on media node id (NodeGone): its participants' requests
@@ -372,6 +392,7 @@ func (pl *placement) mediaNodeGone(node string) {
 		}
 		delete(s.present, id)
 		delete(s.volumesSent, id)
+		delete(s.ingest, id)
 	}
 	s.mu.Unlock()
 }
