@@ -289,12 +289,9 @@ func (pl *placement) roomEvent(from string, body []byte) {
 		l.ParticipantJoined(id, ev.User)
 	case evLeft:
 		l.ParticipantLeft(id, ev.User)
-		pl.s.mu.Lock()
-		delete(pl.s.ingest[id], ev.User) // a WHIP publisher of the media node (adoptIngest)
-		if len(pl.s.ingest[id]) == 0 {
-			delete(pl.s.ingest, id)
+		if r != nil {
+			pl.dropIngest(id, ev.User)
 		}
-		pl.s.mu.Unlock()
 	case evPublished:
 		l.TrackPublished(id, ev.User, ev.Kind)
 	case evUnpublished:
@@ -316,7 +313,9 @@ func (pl *placement) roomEvent(from string, body []byte) {
 
 // adoptIngest makes a member of remote room id that joined without a session of this
 // owner — a WHIP publisher served on the media node (D119) — an ingest session here, so
-// the room's events about it reach the others as on one node (whip_session.go).
+// the room's events about it reach the others as on one node (whip_session.go), and it
+// counts as a member of the room's placement: a session joining while it publishes
+// follows the room to its node.
 func (pl *placement) adoptIngest(id room.ID, userID string) {
 	s := pl.s
 	s.mu.Lock()
@@ -325,6 +324,26 @@ func (pl *placement) adoptIngest(id room.ID, userID string) {
 		return
 	}
 	s.setIngestLocked(id, userID, s.ingestSession(id.App(), userID))
+	pl.mu.Lock()
+	if r := pl.rooms[id]; r != nil {
+		r.members++ // the room stays placed while the publisher is in it
+	}
+	pl.mu.Unlock()
+}
+
+// dropIngest forgets the adopted WHIP publisher userID of remote room id once it left.
+func (pl *placement) dropIngest(id room.ID, userID string) {
+	s := pl.s
+	s.mu.Lock()
+	_, adopted := s.ingest[id][userID]
+	delete(s.ingest[id], userID)
+	if len(s.ingest[id]) == 0 {
+		delete(s.ingest, id)
+	}
+	s.mu.Unlock()
+	if adopted {
+		pl.release(id)
+	}
 }
 
 // mediaNodeGone ends what lived on media node id (NodeGone): its participants' requests

@@ -31,7 +31,8 @@ func (st *stack) mountWHIP(t *testing.T) *signaling.WHIP {
 // node which neither owns the app nor holds the room are redirected (307) to the room's
 // media node and served in the placed room — the room's member hears onUserJoin and the
 // publisher's audio, the viewer gets it too, no second room of that RoomId opens
-// anywhere; DELETE at the session's absolute Location ends it there. A WHIP publisher of
+// anywhere; a user joining after the room's last session member left follows the room to
+// the publisher; DELETE at the session's absolute Location ends it there. A WHIP publisher of
 // a room nobody is in goes to the owner, and a user joining later lands in that room.
 func TestClusterPlacedWHIPAndWHEP(t *testing.T) {
 	st := newPlacedClusterStack(t)
@@ -62,10 +63,18 @@ func TestClusterPlacedWHIPAndWHEP(t *testing.T) {
 	if n := whips[3].Sessions(); n != 2 {
 		t.Fatalf("the media node serves %d WHIP/WHEP sessions, want 2", n)
 	}
+	must(t, alice.LeaveRoom(ctx)) // obs stays alone: the room stays placed on n3
+	st.media.extraLoad.Store(500) // a new room would go elsewhere now
+	st.waitLoads(t, st.media)
+	dave := st.viewer(t, "dave", stage)
+	sawJoin(t, dave, "obs", stage)
+	if got := st.roomsOn(); got[3] != 1 || got[0]+got[1]+got[2] != 0 {
+		t.Fatalf("rooms per node n0..n3 %v after dave joined: want stage on n3 only", got)
+	}
 	if status, _, body := testhttp.Do(t, http.MethodDelete, pub.location, "", "", "", nil); status != http.StatusOK {
 		t.Fatalf("DELETE %s: %d %s", pub.location, status, body)
 	}
-	waitFor(t, alice, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == "obs" })
+	waitFor(t, dave, protocol.EventUserLeave, func(e protocol.UserLeaveEvent) bool { return e.UserID == "obs" })
 
 	solo := protocol.StrRoom("solo")
 	publishWHIP(t, nodes[1].http.URL, "s:solo", grant(t, "obs2", solo, protocol.RoomRights{Publish: true}))
