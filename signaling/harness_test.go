@@ -222,7 +222,7 @@ func protocolError(err error) (*protocol.Error, bool) {
 }
 
 // waitFor decodes the next event name of c into T, failing the test on timeout.
-func waitFor[T any](t *testing.T, c *client.Conn, name string, match func(T) bool) T {
+func waitFor[T any](t testing.TB, c *client.Conn, name string, match func(T) bool) T {
 	t.Helper()
 	v, err := client.WaitFor(ctxT(t, 15*time.Second), c, name, match)
 	if err != nil {

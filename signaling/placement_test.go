@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -60,6 +62,18 @@ func TestClusterPlacedConformance(t *testing.T) {
 		{"TooManySessions", roomless(tooManySessions)},
 		{"TwoAppsAreIndependent", twoAppsAreIndependent},
 		{"LoginOfAnotherAppKeepsSessionsApart", roomless(loginOfAnotherAppKeepsSessionsApart)},
+		{"QAMultiDeviceRinging", roomless(qaMultiDeviceRinging)},
+		{"QAOtherSessionIsNotInTheCall", qaOtherSessionIsNotInTheCall},
+		{"QAInviteUserCarriesItsParams", qaInviteUserCarriesItsParams},
+		{"QAFullCall", qaFullCall},
+		{"QAParamsOnTheWire", roomless(qaParamsOnTheWire)},
+		{"QAInviteUserIgnoresTheRoom", qaInviteUserIgnoresTheRoom},
+		{"QAMethodErrorLists", qaMethodErrorLists},
+		{"QARecordsOrderAndFilters", qaRecordsOrderAndFilters},
+		{"QALeaveRoomOfACall", qaLeaveRoomOfACall},
+		{"QARenewalIsALogin", qaRenewalIsALogin},
+		{"QAKickedSessionActsNoMore", qaKickedSessionActsNoMore},
+		{"QARingingSurvivesAFreshLogin", qaRingingSurvivesAFreshLogin},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.body(t, newPlacedClusterStack) })
 	}
@@ -75,23 +89,38 @@ func roomless(body func(*testing.T, func(testing.TB, ...stackOption) *stack)) fu
 // node).
 func (st *stack) roomsOn() []int {
 	var out []int
-	for _, n := range append(append([]*stack(nil), st.nodes...), st.media) {
+	for _, n := range st.all() {
 		out = append(out, n.service.Rooms().Rooms())
+	}
+	return out
+}
+
+// all is st's node, or all its nodes in a cluster (the media node too).
+func (st *stack) all() []*stack {
+	if len(st.nodes) == 0 {
+		return []*stack{st}
+	}
+	out := append([]*stack(nil), st.nodes...) // st among them
+	if st.media != nil {
+		out = append(out, st.media)
 	}
 	return out
 }
 
 // openRooms is the number of open rooms of st's node, or of all its nodes in a cluster.
 func (st *stack) openRooms() int {
-	nodes := []*stack{st}
-	if len(st.nodes) > 0 {
-		nodes = st.nodes // st among them
-	}
 	n := 0
-	for _, node := range append(append([]*stack(nil), nodes...), st.media) {
-		if node != nil {
-			n += node.service.Rooms().Rooms()
-		}
+	for _, node := range st.all() {
+		n += node.service.Rooms().Rooms()
+	}
+	return n
+}
+
+// connCount is the number of WebSocket connections of st's node, or of all its nodes.
+func (st *stack) connCount() int {
+	n := 0
+	for _, node := range st.all() {
+		n += node.service.Handler().(*signaling.Server).ConnCount()
 	}
 	return n
 }
@@ -250,10 +279,7 @@ func TestClusterPlacedOwnerDeath(t *testing.T) {
 // room) of a user whose session is on the owner, with the room on the owner or placed on
 // another node (D95): the cost of the hop to the media node and back through Redis.
 func BenchmarkClusterMediaRequest(b *testing.B) {
-	for _, tc := range []struct {
-		name     string
-		newStack func(testing.TB, ...stackOption) *stack
-	}{{"owner", newClusterStack}, {"placed", newPlacedClusterStack}} {
+	for _, tc := range clusterModes {
 		b.Run(tc.name, func(b *testing.B) {
 			st := tc.newStack(b, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
 			ctx := ctxT(b, 10*time.Minute)
@@ -269,6 +295,64 @@ func BenchmarkClusterMediaRequest(b *testing.B) {
 				if err := c.OpenMicrophone(ctx); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// clusterModes are the room placements the cluster benchmarks compare: rooms on the owner
+// (D50) and placed on a fourth node (D95).
+var clusterModes = []struct {
+	name     string
+	newStack func(testing.TB, ...stackOption) *stack
+}{{"owner", newClusterStack}, {"placed", newPlacedClusterStack}}
+
+// BenchmarkClusterAcceptToFirstMedia is the time from a callee's accept of a 1v1 audio
+// call (caller and callee on two fronts) to the first audio packet of each party at the
+// other, both starting their media once accepted, with the room on the owner or placed.
+func BenchmarkClusterAcceptToFirstMedia(b *testing.B) {
+	for _, tc := range clusterModes {
+		b.Run(tc.name, func(b *testing.B) {
+			st := tc.newStack(b)
+			ctx := ctxT(b, 10*time.Minute)
+			st.login(b, "a0") // n1: the callers and callees below are on n2 and n0, n1 and n2, …
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				alice, bob := st.login(b, fmt.Sprintf("a%da", i)), st.login(b, fmt.Sprintf("a%db", i))
+				started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				waitFor(b, bob, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == started.CallID })
+				b.StartTimer()
+				if err := bob.Accept(ctx, 0); err != nil {
+					b.Fatal(err)
+				}
+				errs := make(chan error, 2)
+				for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+					go func() {
+						if err := pair[0].StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+							errs <- err
+							return
+						}
+						_, err := pair[0].WaitRemoteTrack(ctx, pair[1].UserID(), webrtc.RTPCodecTypeAudio, 1)
+						errs <- err
+					}()
+				}
+				for range 2 {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if err := alice.Hangup(ctx); err != nil {
+					b.Fatal(err)
+				}
+				for _, c := range []*client.Conn{alice, bob} {
+					_ = c.Close()
+				}
+				b.StartTimer()
 			}
 		})
 	}
