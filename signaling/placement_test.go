@@ -281,7 +281,10 @@ func TestClusterPlacedOwnerDeath(t *testing.T) {
 func BenchmarkClusterMediaRequest(b *testing.B) {
 	for _, tc := range clusterModes {
 		b.Run(tc.name, func(b *testing.B) {
-			st := tc.newStack(b, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+			st := tc.newStack(b, func(c *signalingConfig) {
+				c.Auth.Apps[0].OpenRooms = true
+				c.Limits.DeviceTogglesPerMinute, c.Limits.DeviceTogglesBurst = 100000, 100000 // D112: the most allowed
+			})
 			ctx := ctxT(b, 10*time.Minute)
 			var c *client.Conn
 			for _, name := range []string{"b1", "b2", "b0"} { // n1, n2, n0: b0's session is on the owner
