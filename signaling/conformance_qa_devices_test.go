@@ -12,7 +12,9 @@ import (
 // invitee's hangup is a reject"): whichever way one session of a multi-device user turns
 // an invitation down, that session hears its own reason and the user's other sessions hear
 // "rejectedElsewhere"; the caller sees the decline once.
-func TestQAMultiDeviceRinging(t *testing.T) {
+func TestQAMultiDeviceRinging(t *testing.T) { qaMultiDeviceRinging(t, newStack) }
+
+func qaMultiDeviceRinging(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	tests := []struct {
@@ -50,7 +52,9 @@ func TestQAMultiDeviceRinging(t *testing.T) {
 // not in the call"): a multi-device user's session that did not call, accept or join cannot
 // hang up, switch the media of, or invite into the call another of its sessions is in
 // (3003), whether that session dials or talks; the call and its events stay as they were.
-func TestQAOtherSessionIsNotInTheCall(t *testing.T) {
+func TestQAOtherSessionIsNotInTheCall(t *testing.T) { qaOtherSessionIsNotInTheCall(t, newStack) }
+
+func qaOtherSessionIsNotInTheCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qo", "alice", "bob", "carol")

@@ -14,7 +14,9 @@ import (
 // CallParams.userData ("delivered to callee in onCallReceived") and D9: an invitee added by
 // inviteUser gets the userData and offlinePushInfo of that inviteUser, online or on a later
 // login; without them it gets the call's.
-func TestQAInviteUserCarriesItsParams(t *testing.T) {
+func TestQAInviteUserCarriesItsParams(t *testing.T) { qaInviteUserCarriesItsParams(t, newStack) }
+
+func qaInviteUserCarriesItsParams(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qg", "alice", "bob", "carol")
@@ -62,7 +64,9 @@ func TestQAInviteUserCarriesItsParams(t *testing.T) {
 // TestQAFullCall checks the bound on a call's users (32 invitees and the caller, PROTOCOL.md
 // §4.2): a group call may ring 32 users, and once 33 users are in it (ringing or in the
 // call) inviteUser, join and joinInGroupCall fail with 3009 and the call goes on.
-func TestQAFullCall(t *testing.T) {
+func TestQAFullCall(t *testing.T) { qaFullCall(t, newStack) }
+
+func qaFullCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	alice := st.login(t, "qfalice")

@@ -14,7 +14,9 @@ import (
 // RoomId rules of spec §4 (int 1..2^31-1, string ≤ 64 bytes of the 89 characters, 123 ≠
 // "123"), userIds of D1, the timeout of D8, media types, invitee lists. A request that is
 // accepted is answered with a result (and its call is hung up again).
-func TestQAParamsOnTheWire(t *testing.T) {
+func TestQAParamsOnTheWire(t *testing.T) { qaParamsOnTheWire(t, newStack) }
+
+func qaParamsOnTheWire(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	r := st.raw(t)
 	rawLogin(t, r, "qpalice")
@@ -87,7 +89,9 @@ func TestQAParamsOnTheWire(t *testing.T) {
 
 // TestQAInviteUserIgnoresTheRoom checks D6 (spec §9, §4 "inviteUser"): the RoomId in
 // inviteUser's params is ignored, whatever it is; the invitee joins the inviter's room.
-func TestQAInviteUserIgnoresTheRoom(t *testing.T) {
+func TestQAInviteUserIgnoresTheRoom(t *testing.T) { qaInviteUserIgnoresTheRoom(t, newStack) }
+
+func qaInviteUserIgnoresTheRoom(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	for i, room := range []protocol.RoomID{protocol.IntRoom(42), protocol.StrRoom("a/b"), protocol.IntRoom(-5), protocol.IntRoom(1 << 40)} {
@@ -115,7 +119,9 @@ func TestQAInviteUserIgnoresTheRoom(t *testing.T) {
 // TestQAMethodErrorLists checks codes the method sections of PROTOCOL.md name besides the
 // generic ones: 3011 from call and groupCall for a room a live call uses (D6, D27; 123 and
 // "123" differ), 3001 from inviteUser for a bad timeout (D8).
-func TestQAMethodErrorLists(t *testing.T) {
+func TestQAMethodErrorLists(t *testing.T) { qaMethodErrorLists(t, newStack) }
+
+func qaMethodErrorLists(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qe", "alice", "bob", "carol", "dave", "erin")

@@ -13,7 +13,9 @@ import (
 // what the begin/end filter reads), also when a later call ended first; resultType, begin
 // and end filter; a user deletes only its own records. A call that found the user busy is
 // not among its records (D10: the busy user hears nothing of it; D109).
-func TestQARecordsOrderAndFilters(t *testing.T) {
+func TestQARecordsOrderAndFilters(t *testing.T) { qaRecordsOrderAndFilters(t, newStack) }
+
+func qaRecordsOrderAndFilters(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qr", "alice", "bob", "carol", "dave", "erin")

@@ -13,7 +13,9 @@ import (
 // onCallEnd, and the room is left); leaving a room entered early with prepareCall leaves
 // the invitation ringing (and the dialing caller dialing), and an accept still begins the
 // call.
-func TestQALeaveRoomOfACall(t *testing.T) {
+func TestQALeaveRoomOfACall(t *testing.T) { qaLeaveRoomOfACall(t, newStack) }
+
+func qaLeaveRoomOfACall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -13,7 +12,9 @@ import (
 // logged-in connection (what an app does on onUserSigExpired, re-initialising as the
 // TUICallEngine docs say) is a successful login, so onSdkReady comes again, before the
 // result; the session, its call and its resume token stay.
-func TestQARenewalIsALogin(t *testing.T) {
+func TestQARenewalIsALogin(t *testing.T) { qaRenewalIsALogin(t, newStack) }
+
+func qaRenewalIsALogin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Auth.SigExpiryGrace = time.Minute })
 	ctx := ctxT(t, 30*time.Second)
 	us := st.users(t, "qs", "alice", "bob")
@@ -46,7 +47,9 @@ func TestQARenewalIsALogin(t *testing.T) {
 // are still running, before its socket closes), does nothing and is answered 1007 (or not
 // at all, once the socket closed). Before, it ran as the user: a `call` from the dead
 // session started a call nobody could hang up (the new session was "not in the call").
-func TestQAKickedSessionActsNoMore(t *testing.T) {
+func TestQAKickedSessionActsNoMore(t *testing.T) { qaKickedSessionActsNoMore(t, newStack) }
+
+func qaKickedSessionActsNoMore(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -78,8 +81,7 @@ func TestQAKickedSessionActsNoMore(t *testing.T) {
 	if perr, ok := protocolError(err); err == nil || ok && perr.Code != protocol.CodeKicked {
 		t.Fatalf("the kicked session's call: %v, want 1007 or no answer", err)
 	}
-	server := st.service.Handler().(*signaling.Server)
-	waitUntil(t, ctx, "the kicked connection is gone", func() bool { return server.ConnCount() == 3 })
+	waitUntil(t, ctx, "the kicked connection is gone", func() bool { return st.connCount() == 3 })
 	tr.expect(carol)
 	if _, err := alice2.Call(ctx, carol.UserID(), audio, protocol.CallParams{}); err != nil {
 		t.Fatalf("the new session's call: %v (the user is busy in a call of the dead session?)", err)
@@ -94,7 +96,9 @@ func TestQAKickedSessionActsNoMore(t *testing.T) {
 // timer runs (D9): the new session gets the invitation, the caller hears nothing and the
 // call still begins on accept. Before, the fresh login kicked the lost session as if it
 // had rejected (D28): the caller got onUserReject and the call ended.
-func TestQARingingSurvivesAFreshLogin(t *testing.T) {
+func TestQARingingSurvivesAFreshLogin(t *testing.T) { qaRingingSurvivesAFreshLogin(t, newStack) }
+
+func qaRingingSurvivesAFreshLogin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Signaling.ReconnectGrace = time.Minute })
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qf", "alice", "bob")
@@ -103,9 +107,8 @@ func TestQARingingSurvivesAFreshLogin(t *testing.T) {
 	started, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{Timeout: 60})
 	must(t, err)
 	tr.expect(bob, ev(protocol.EventCallReceived, "callId", started.CallID))
-	server := st.service.Handler().(*signaling.Server)
 	bob.Abort()
-	waitUntil(t, ctx, "the server noticed bob's lost socket", func() bool { return server.ConnCount() == 1 })
+	waitUntil(t, ctx, "the server noticed bob's lost socket", func() bool { return st.connCount() == 1 })
 
 	bob2 := st.login(t, bob.UserID()) // no resume token: an app that restarted
 	tr.expect(alice)

@@ -38,7 +38,9 @@
 //     media node hosts them (media_host.go): each hosted participant's requests run on
 //     its own serial queue, and its messages to an owner (answers, negotiation, room
 //     events) on one serial queue per owner, in order. placement.mu guards the maps of
-//     both sides; it is taken after Service.mu, never before.
+//     both sides; it is taken after Service.mu, never before. A WHIP or WHEP POST that
+//     reaches a node which does not hold the room is redirected (307) to the one that
+//     does (whip_route.go, D119), on the request's goroutine.
 //   - Verifier (auth.go, grant.go) is immutable after NewVerifier: it checks userSigs and
 //     room grants (HS256 JWTs signed with the app's secret; a grant carries typ "room",
 //     so neither is accepted as the other) and knows which apps have open_rooms.

@@ -63,6 +63,10 @@ type stack struct {
 	media *stack
 	// extraLoad is added to the rooms the node registers as its load (cluster tests).
 	extraLoad atomic.Int64
+	// mux serves the node's HTTP endpoints (GET /ws; tests may mount more).
+	mux *http.ServeMux
+	// roomless marks a placed cluster whose test opens no room (its media node hosts nobody).
+	roomless bool
 }
 
 type signalingConfig = signaling.ServiceConfig
@@ -124,7 +128,7 @@ func buildStack(t testing.TB, rtcOpt func(*sfu.Config), cl *cluster.Cluster, opt
 	st.cl = cl
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", svc.Handler())
-	st.http = httptest.NewServer(mux)
+	st.mux, st.http = mux, httptest.NewServer(mux)
 	st.url = "ws" + strings.TrimPrefix(st.http.URL, "http") + "/ws"
 	t.Cleanup(func() {
 		if err := svc.Close(); err != nil {
@@ -218,7 +222,7 @@ func protocolError(err error) (*protocol.Error, bool) {
 }
 
 // waitFor decodes the next event name of c into T, failing the test on timeout.
-func waitFor[T any](t *testing.T, c *client.Conn, name string, match func(T) bool) T {
+func waitFor[T any](t testing.TB, c *client.Conn, name string, match func(T) bool) T {
 	t.Helper()
 	v, err := client.WaitFor(ctxT(t, 15*time.Second), c, name, match)
 	if err != nil {

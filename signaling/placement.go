@@ -285,9 +285,13 @@ func (pl *placement) roomEvent(from string, body []byte) {
 	l := roomListener{pl.s}
 	switch ev.Ev {
 	case evJoined:
+		pl.adoptIngest(id, ev.User)
 		l.ParticipantJoined(id, ev.User)
 	case evLeft:
 		l.ParticipantLeft(id, ev.User)
+		if r != nil {
+			pl.dropIngest(id, ev.User)
+		}
 	case evPublished:
 		l.TrackPublished(id, ev.User, ev.Kind)
 	case evUnpublished:
@@ -304,6 +308,41 @@ func (pl *placement) roomEvent(from string, body []byte) {
 		l.NetworkQuality(id, ev.Quality)
 	case evLayers:
 		l.PublishLayersChanged(id, ev.User, ev.Layers)
+	}
+}
+
+// adoptIngest makes a member of remote room id that joined without a session of this
+// owner — a WHIP publisher served on the media node (D119) — an ingest session here, so
+// the room's events about it reach the others as on one node (whip_session.go), and it
+// counts as a member of the room's placement: a session joining while it publishes
+// follows the room to its node.
+func (pl *placement) adoptIngest(id room.ID, userID string) {
+	s := pl.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessionInRoomLocked(id, userID) != nil {
+		return
+	}
+	s.setIngestLocked(id, userID, s.ingestSession(id.App(), userID))
+	pl.mu.Lock()
+	if r := pl.rooms[id]; r != nil {
+		r.members++ // the room stays placed while the publisher is in it
+	}
+	pl.mu.Unlock()
+}
+
+// dropIngest forgets the adopted WHIP publisher userID of remote room id once it left.
+func (pl *placement) dropIngest(id room.ID, userID string) {
+	s := pl.s
+	s.mu.Lock()
+	_, adopted := s.ingest[id][userID]
+	delete(s.ingest[id], userID)
+	if len(s.ingest[id]) == 0 {
+		delete(s.ingest, id)
+	}
+	s.mu.Unlock()
+	if adopted {
+		pl.release(id)
 	}
 }
 
@@ -372,6 +411,7 @@ func (pl *placement) mediaNodeGone(node string) {
 		}
 		delete(s.present, id)
 		delete(s.volumesSent, id)
+		delete(s.ingest, id)
 	}
 	s.mu.Unlock()
 }

@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -17,9 +19,10 @@ import (
 
 func TestClusterPlacedVideoCall1v1(t *testing.T) { videoCall1v1(t, newPlacedClusterStack) }
 
-// TestClusterPlacedConformance runs the media conformance bodies (room events, volumes,
-// network quality, remote-view sizes, media errors, early media, ICE restarts, rights,
-// media switches, the 1v1 and group call rows) with placed rooms.
+// TestClusterPlacedConformance runs every call-flow conformance body that the TestCluster*
+// tests run (calls, group calls, timeouts, sessions, errors, kicks and multi-device,
+// resume, room events, volumes, network quality, remote-view sizes, early media, ICE
+// restarts, rights, tenancy) with placed rooms; bodies that open no room run roomless.
 func TestClusterPlacedConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -43,19 +46,83 @@ func TestClusterPlacedConformance(t *testing.T) {
 		{"RightsSeparatePublishAndSubscribe", rightsSeparatePublishAndSubscribe},
 		{"StrangerCannotEnterACallRoom", strangerCannotEnterACallRoom},
 		{"MediaTypeSwitchAndVoiceAnswer", mediaTypeSwitchAndVoiceAnswer},
+		{"SpecTimeouts", specTimeouts},
+		{"SpecSessions", specSessions},
+		{"SpecErrors", specErrors},
+		{"GroupCallInviteRejectTimeoutJoin", groupCallInviteRejectTimeoutJoin},
+		{"BusyCancelIgnore", busyCancelIgnore},
+		{"KickAndMultiDevice", kickAndMultiDevice},
+		{"OfflineInviteeGetsInvitationOnLogin", roomless(offlineInviteeGetsInvitationOnLogin)},
+		{"ResumeKeepsTheCall", resumeKeepsTheCall},
+		{"ResumeReplaysAfterLastSeq", resumeReplaysAfterLastSeq},
+		{"DisconnectEndsTheCallAfterGrace", disconnectEndsTheCallAfterGrace},
+		{"UserSigExpiryAndRelogin", roomless(userSigExpiryAndRelogin)},
+		{"CallsEntryPoint", roomless(callsEntryPoint)},
+		{"RoomGrantsGateJoinRoom", roomGrantsGateJoinRoom},
+		{"TooManySessions", roomless(tooManySessions)},
+		{"TwoAppsAreIndependent", twoAppsAreIndependent},
+		{"LoginOfAnotherAppKeepsSessionsApart", roomless(loginOfAnotherAppKeepsSessionsApart)},
+		{"QAMultiDeviceRinging", roomless(qaMultiDeviceRinging)},
+		{"QAOtherSessionIsNotInTheCall", qaOtherSessionIsNotInTheCall},
+		{"QAInviteUserCarriesItsParams", qaInviteUserCarriesItsParams},
+		{"QAFullCall", qaFullCall},
+		{"QAParamsOnTheWire", roomless(qaParamsOnTheWire)},
+		{"QAInviteUserIgnoresTheRoom", qaInviteUserIgnoresTheRoom},
+		{"QAMethodErrorLists", qaMethodErrorLists},
+		{"QARecordsOrderAndFilters", qaRecordsOrderAndFilters},
+		{"QALeaveRoomOfACall", qaLeaveRoomOfACall},
+		{"QARenewalIsALogin", qaRenewalIsALogin},
+		{"QAKickedSessionActsNoMore", qaKickedSessionActsNoMore},
+		{"QARingingSurvivesAFreshLogin", qaRingingSurvivesAFreshLogin},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.body(t, newPlacedClusterStack) })
 	}
+}
+
+// roomless runs body on a placed cluster whose media node need not host anyone: the body
+// opens no room.
+func roomless(body func(*testing.T, func(testing.TB, ...stackOption) *stack)) func(*testing.T, func(testing.TB, ...stackOption) *stack) {
+	return func(t *testing.T, _ func(testing.TB, ...stackOption) *stack) { body(t, newPlacedClusterStackRoomless) }
 }
 
 // roomsOn is the number of open rooms of each node of st (dialled nodes, then the media
 // node).
 func (st *stack) roomsOn() []int {
 	var out []int
-	for _, n := range append(append([]*stack(nil), st.nodes...), st.media) {
+	for _, n := range st.all() {
 		out = append(out, n.service.Rooms().Rooms())
 	}
 	return out
+}
+
+// all is st's node, or all its nodes in a cluster (the media node too).
+func (st *stack) all() []*stack {
+	if len(st.nodes) == 0 {
+		return []*stack{st}
+	}
+	out := append([]*stack(nil), st.nodes...) // st among them
+	if st.media != nil {
+		out = append(out, st.media)
+	}
+	return out
+}
+
+// openRooms is the number of open rooms of st's node, or of all its nodes in a cluster.
+func (st *stack) openRooms() int {
+	n := 0
+	for _, node := range st.all() {
+		n += node.service.Rooms().Rooms()
+	}
+	return n
+}
+
+// connCount is the number of WebSocket connections of st's node, or of all its nodes.
+func (st *stack) connCount() int {
+	n := 0
+	for _, node := range st.all() {
+		n += node.service.Handler().(*signaling.Server).ConnCount()
+	}
+	return n
 }
 
 // hearEachOther waits until a and b each received 20 audio packets of the other.
@@ -212,12 +279,12 @@ func TestClusterPlacedOwnerDeath(t *testing.T) {
 // room) of a user whose session is on the owner, with the room on the owner or placed on
 // another node (D95): the cost of the hop to the media node and back through Redis.
 func BenchmarkClusterMediaRequest(b *testing.B) {
-	for _, tc := range []struct {
-		name     string
-		newStack func(testing.TB, ...stackOption) *stack
-	}{{"owner", newClusterStack}, {"placed", newPlacedClusterStack}} {
+	for _, tc := range clusterModes {
 		b.Run(tc.name, func(b *testing.B) {
-			st := tc.newStack(b, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+			st := tc.newStack(b, func(c *signalingConfig) {
+				c.Auth.Apps[0].OpenRooms = true
+				c.Limits.DeviceTogglesPerMinute, c.Limits.DeviceTogglesBurst = 100000, 100000 // D112: the most allowed
+			})
 			ctx := ctxT(b, 10*time.Minute)
 			var c *client.Conn
 			for _, name := range []string{"b1", "b2", "b0"} { // n1, n2, n0: b0's session is on the owner
@@ -231,6 +298,64 @@ func BenchmarkClusterMediaRequest(b *testing.B) {
 				if err := c.OpenMicrophone(ctx); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// clusterModes are the room placements the cluster benchmarks compare: rooms on the owner
+// (D50) and placed on a fourth node (D95).
+var clusterModes = []struct {
+	name     string
+	newStack func(testing.TB, ...stackOption) *stack
+}{{"owner", newClusterStack}, {"placed", newPlacedClusterStack}}
+
+// BenchmarkClusterAcceptToFirstMedia is the time from a callee's accept of a 1v1 audio
+// call (caller and callee on two fronts) to the first audio packet of each party at the
+// other, both starting their media once accepted, with the room on the owner or placed.
+func BenchmarkClusterAcceptToFirstMedia(b *testing.B) {
+	for _, tc := range clusterModes {
+		b.Run(tc.name, func(b *testing.B) {
+			st := tc.newStack(b)
+			ctx := ctxT(b, 10*time.Minute)
+			st.login(b, "a0") // n1: the callers and callees below are on n2 and n0, n1 and n2, …
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				alice, bob := st.login(b, fmt.Sprintf("a%da", i)), st.login(b, fmt.Sprintf("a%db", i))
+				started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				waitFor(b, bob, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == started.CallID })
+				b.StartTimer()
+				if err := bob.Accept(ctx, 0); err != nil {
+					b.Fatal(err)
+				}
+				errs := make(chan error, 2)
+				for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+					go func() {
+						if err := pair[0].StartMedia(ctx, client.MediaOptions{Audio: true}); err != nil {
+							errs <- err
+							return
+						}
+						_, err := pair[0].WaitRemoteTrack(ctx, pair[1].UserID(), webrtc.RTPCodecTypeAudio, 1)
+						errs <- err
+					}()
+				}
+				for range 2 {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if err := alice.Hangup(ctx); err != nil {
+					b.Fatal(err)
+				}
+				for _, c := range []*client.Conn{alice, bob} {
+					_ = c.Close()
+				}
+				b.StartTimer()
 			}
 		})
 	}

@@ -76,7 +76,7 @@ func twoAppsAreIndependent(t *testing.T, newStack func(testing.TB, ...stackOptio
 			t.Fatal(err)
 		}
 	}
-	if n := st.service.Rooms().Rooms(); n != 2 {
+	if n := st.openRooms(); n != 2 {
 		t.Fatalf("%d rooms for RoomId 777 of two apps, want 2", n)
 	}
 	for _, c := range []*client.Conn{aliceA, bobA, aliceB, bobB} {

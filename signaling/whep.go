@@ -32,9 +32,8 @@ var layerSizes = map[string][2]int{"low": {320, 180}, "medium": {640, 360}, "hig
 
 // newSession is a session of kind ("whip", "whep") for the holder of a verified grant.
 func (w *WHIP) newSession(kind string, h grantHolder, offer, ufrag string) *whipSession {
-	id, _ := roomIDFromWire(h.room)
 	return &whipSession{
-		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, room: id.InApp(h.app),
+		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, room: h.roomID(),
 		offer: offer, ufrag: ufrag, etag: randomHex(8),
 		patches: rate.NewLimiter(rate.Limit(w.svc.limits.cfg.TricklesPerSecond), w.svc.limits.cfg.TricklesBurst),
 	}
@@ -58,7 +57,7 @@ func (w *WHIP) view(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	holder, offer, ufrag, ok := w.readOffer(rw, r, wire, false)
-	if !ok {
+	if !ok || w.routed(rw, r, holder.roomID()) {
 		return
 	}
 	ws, answer, status, err := w.startViewer(r.Context(), holder, publisher, size, offer, ufrag)

@@ -156,7 +156,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	holder, offer, ufrag, ok := w.readOffer(rw, r, wire, true)
-	if !ok {
+	if !ok || w.routed(rw, r, holder.roomID()) {
 		return
 	}
 	ws, answer, status, err := w.start(r.Context(), holder, offer, ufrag)
@@ -198,7 +198,7 @@ func (w *WHIP) readOffer(rw http.ResponseWriter, r *http.Request, wire protocol.
 func (w *WHIP) created(rw http.ResponseWriter, ws *whipSession, answer string) {
 	h := rw.Header()
 	h.Set("Content-Type", mimeSDP)
-	h.Set("Location", "/"+ws.kind+"/sessions/"+ws.id)
+	h.Set("Location", w.sessionURL(ws))
 	h.Set("ETag", quoteETag(ws.currentETag()))
 	h.Set("Accept-Patch", mimeSDPFrag)
 	for _, link := range iceServerLinks(w.svc.iceServers, ws.user.userID, w.svc.now()) {

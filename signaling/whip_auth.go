@@ -9,6 +9,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/parley-rtc/parley/room"
+
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -31,6 +33,12 @@ type grantHolder struct {
 	userID string
 	room   protocol.RoomID
 	rights Rights
+}
+
+// roomID is the grant's room in its app.
+func (h grantHolder) roomID() room.ID {
+	id, _ := roomIDFromWire(h.room)
+	return id.InApp(h.app)
 }
 
 // verifyGrantAlone checks a room grant that comes without a login (WHIP, WHEP): the app,

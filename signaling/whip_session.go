@@ -217,6 +217,11 @@ func (s *Service) ingestSession(app int, userID string) *session {
 func (s *Service) addIngest(id room.ID, userID string, sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.setIngestLocked(id, userID, sess)
+}
+
+// setIngestLocked records sess as userID's ingest session in room id (Service.mu held).
+func (s *Service) setIngestLocked(id room.ID, userID string, sess *session) {
 	if s.ingest == nil {
 		s.ingest = make(map[room.ID]map[string]*session)
 	}
