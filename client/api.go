@@ -14,6 +14,8 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/internal/rxstamp"
 )
 
 // Header extension URIs the client negotiates.
@@ -147,20 +149,22 @@ func NewAPI(cfg PeerConfig) (*webrtc.API, error) {
 	if cfg.Network != nil {
 		return nil, fmt.Errorf("client: NewAPI cannot own a network switch's socket: %w", ErrInvalidConfig)
 	}
-	api, _, err := newAPI(cfg)
+	api, _, err := newAPI(cfg, false)
 	return api, err
 }
 
 // apiParts are what newAPI makes besides the API.
 type apiParts struct {
 	dropper *dropInterceptorFactory // the loss simulator, nil when DropRate is 0
-	// closeNetwork closes the socket of PeerConfig.Network (a no-op without one); call it
+	// closeNetwork closes the PeerConnection's own socket (a no-op without one); call it
 	// after the PeerConnection closed.
 	closeNetwork func() error
 }
 
-// newAPI is NewAPI that also returns the loss simulator and the network switch's socket.
-func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
+// newAPI is NewAPI that also returns the loss simulator and, with ownSocket, opens the
+// PeerConnection's own UDP socket (on loopback, with TWCC feedback or a network switch;
+// feedback.go, netswitch.go), which parts.closeNetwork closes.
+func newAPI(cfg PeerConfig, ownSocket bool) (*webrtc.API, apiParts, error) {
 	parts := apiParts{closeNetwork: func() error { return nil }}
 	if err := cfg.validate(); err != nil {
 		return nil, parts, err
@@ -218,16 +222,19 @@ func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
 	if cfg.Link != nil {
 		registry.Add(cfg.Link)
 	}
+	// A PeerConnection that owns its socket notes each packet's arrival there
+	// (feedback.go): the TWCC feedback and the bottleneck then see when it arrived, not
+	// when a goroutine got to it.
+	var stamps *rxstamp.Table
+	if ownSocket && cfg.Loopback && (transportCC || cfg.Network != nil) {
+		stamps = &rxstamp.Table{}
+	}
 	if cfg.Downlink != nil {
 		// The bottleneck, then the TWCC feedback sender, which so reports its losses.
-		registry.Add(cfg.Downlink)
+		registry.Add(&shaperFactory{shaper: cfg.Downlink, stamps: stamps})
 	}
 	if transportCC {
-		feedback, err := twcc.NewSenderInterceptor()
-		if err != nil {
-			return nil, parts, fmt.Errorf("client: twcc feedback sender: %w", err)
-		}
-		registry.Add(feedback)
+		registry.Add(&feedbackFactory{stamps: stamps})
 	}
 	if cfg.TransportCC {
 		// The first factories wrap the network writer, so this one sees every packet that
@@ -294,8 +301,8 @@ func newAPI(cfg PeerConfig) (*webrtc.API, apiParts, error) {
 		// protection would discard every repair.
 		settings.DisableSRTPReplayProtection(true)
 	}
-	if cfg.Network != nil {
-		if parts.closeNetwork, err = switchedUDPMux(&settings, cfg.Network); err != nil {
+	if stamps != nil {
+		if parts.closeNetwork, err = ownUDPMux(&settings, cfg.Network, stamps); err != nil {
 			return nil, parts, err
 		}
 	}

@@ -1,13 +1,6 @@
 package client
 
-import (
-	"fmt"
-	"net"
-
-	"github.com/pion/ice/v4"
-	"github.com/pion/logging"
-	"github.com/pion/webrtc/v4"
-)
+import "net"
 
 // NetworkSwitch cuts the whole network path of every PeerConnection configured with it
 // (PeerConfig.Network), as a network change or an outage would: while cut, every datagram
@@ -40,22 +33,4 @@ func (c *switchedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return len(b), nil // lost on the way
 	}
 	return c.PacketConn.WriteTo(b, addr)
-}
-
-// switchedUDPMux opens the PeerConnection's own UDP socket on 127.0.0.1 behind network and
-// installs it as the ICE UDP mux of settings. The returned function closes the socket;
-// call it after the PeerConnection closed.
-func switchedUDPMux(settings *webrtc.SettingEngine, network *NetworkSwitch) (func() error, error) {
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("client: network switch socket: %w", err)
-	}
-	quiet := logging.NewDefaultLoggerFactory()
-	quiet.DefaultLogLevel = logging.LogLevelDisabled
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{
-		Logger:  quiet.NewLogger("netswitch"),
-		UDPConn: &switchedConn{PacketConn: conn, network: network},
-	})
-	settings.SetICEUDPMux(mux)
-	return mux.Close, nil
 }

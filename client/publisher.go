@@ -171,7 +171,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	api, parts, err := newAPI(cfg.Peer)
+	api, parts, err := newAPI(cfg.Peer, true)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+
+	"github.com/parley-rtc/parley/internal/rxstamp"
 )
 
 // DownlinkShaper limits the rate of the media path towards a client, the way a slow
@@ -76,9 +78,21 @@ func (s *DownlinkShaper) NewInterceptor(string) (interceptor.Interceptor, error)
 	return &shaperInterceptor{shaper: s}, nil
 }
 
+// shaperFactory is a PeerConnection's DownlinkShaper: a packet enters the bottleneck at
+// its arrival on the PeerConnection's socket where stamps has it (feedback.go).
+type shaperFactory struct {
+	shaper *DownlinkShaper
+	stamps *rxstamp.Table
+}
+
+func (f *shaperFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &shaperInterceptor{shaper: f.shaper, stamps: f.stamps}, nil
+}
+
 type shaperInterceptor struct {
 	interceptor.NoOp
 	shaper *DownlinkShaper
+	stamps *rxstamp.Table // nil: packets enter when read
 }
 
 // BindRemoteStream drops the incoming RTP packets the bottleneck cannot carry.
@@ -89,7 +103,7 @@ func (i *shaperInterceptor) BindRemoteStream(_ *interceptor.StreamInfo, reader i
 			if err != nil {
 				return n, attr, err
 			}
-			if _, ok := i.shaper.admit(n, time.Now()); ok {
+			if _, ok := i.shaper.admit(n, arrival(i.stamps, b[:n], time.Now())); ok {
 				return n, attr, nil
 			}
 		}

@@ -37,7 +37,7 @@ type Subscriber struct {
 
 // NewSubscriber builds the PeerConnection; it connects once HandleOffer has been called.
 func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
-	api, parts, err := newAPI(cfg.Peer)
+	api, parts, err := newAPI(cfg.Peer, true)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,7 @@ func TestSimulcastBandwidthAdaptation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	watchReceivedLayers(t, "alice", bob, carol)
 	waitFor(t, 60*time.Second, "bob and carol to receive the top layer", func() bool {
 		b, c := bob.videoLayers("alice"), carol.videoLayers("alice")
 		return b.Layer == 2 && b.Frames[2] >= 60 && c.Layer == 2 && c.Frames[2] >= 60

@@ -96,7 +96,7 @@
 //
 // Feedback toward publishers (twcc.go): transport-wide congestion control feedback
 // reports each packet's arrival as the kernel received it on the UDP socket
-// (SO_TIMESTAMPNS on Linux, rxstamp_linux.go; elsewhere when the ICE UDP mux's read
+// (SO_TIMESTAMPNS on Linux, internal/rxstamp; elsewhere when the ICE UDP mux's read
 // goroutine read it), not as read by the track's goroutine; the mux's read goroutine
 // also records the transport-wide numbers of routed streams in arrival order
 // (twccroute.go), so a late track goroutine never makes a packet look lost.

@@ -12,6 +12,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
+
+	"github.com/parley-rtc/parley/internal/rxstamp"
 )
 
 // Transport-wide congestion control feedback toward publishers
@@ -29,69 +31,36 @@ import (
 // goroutine, which would hold up the reader when it runs late).
 
 const (
-	// arrivalSlotBits sizes the stamp table: 16384 packets between socket and track read.
-	arrivalSlotBits = 14
-	// arrivalMaxAge: a stamp older than this when its packet is read belongs to an
-	// earlier packet with the same SSRC and sequence number.
-	arrivalMaxAge = 2 * time.Second
 	// twccFeedbackInterval is how often feedback goes to each publisher (pion's and
 	// libwebrtc's default).
 	twccFeedbackInterval = 100 * time.Millisecond
 )
 
 // arrivalStamps remembers when the socket read each RTP packet, by SSRC and sequence
-// number (SRTP leaves the RTP header in the clear). A fixed table of slots, written by
-// the socket's read goroutine and read by the tracks' read goroutines, lock-free; a
-// packet whose slot was taken by a later one simply has no stamp.
+// number (rxstamp.Table, shared with the Go client SDK), and hands the packets of the
+// streams whose feedback the socket records to their routes.
 type arrivalStamps struct {
-	slots  [1 << arrivalSlotBits]arrivalSlot
+	table  rxstamp.Table
 	routes feedbackRoutes // streams whose feedback the socket records (twccroute.go)
 }
 
-type arrivalSlot struct {
-	key atomic.Uint64 // arrivalKey; 0 while empty or being written
-	ns  atomic.Int64  // UnixNano
-}
-
-func arrivalKey(ssrc uint32, seq uint16) uint64 { return 1<<63 | uint64(ssrc)<<16 | uint64(seq) }
-
-func (a *arrivalStamps) slot(key uint64) *arrivalSlot {
-	return &a.slots[(key*0x9E3779B97F4A7C15)>>(64-arrivalSlotBits)]
-}
-
-// record notes that datagram b arrived at now (UnixNano) when it is an RTP packet: first
-// byte 128..191 (RFC 7983) and not RTCP (payload type 192..223). No allocation.
+// record notes that datagram b arrived at now (UnixNano) when it is an RTP packet. No
+// allocation.
 func (a *arrivalStamps) record(b []byte, now int64) {
-	if len(b) < 12 || b[0]>>6 != 2 || (b[1] >= 192 && b[1] <= 223) {
-		return
+	if ssrc, seq, ok := a.table.Record(b, now); ok {
+		a.routes.recordAtSocket(b, ssrc, seq, now)
 	}
-	ssrc, seq := binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4])
-	k := arrivalKey(ssrc, seq)
-	s := a.slot(k)
-	s.key.Store(0)
-	s.ns.Store(now)
-	s.key.Store(k)
-	a.routes.recordAtSocket(b, ssrc, seq, now)
 }
 
 // arrival is when the socket read packet ssrc/seq; false when that is unknown or not
-// within arrivalMaxAge before now.
+// within rxstamp.MaxAge before now.
 func (a *arrivalStamps) arrival(ssrc uint32, seq uint16, now int64) (int64, bool) {
-	k := arrivalKey(ssrc, seq)
-	s := a.slot(k)
-	if s.key.Load() != k {
-		return 0, false
-	}
-	ns := s.ns.Load()
-	if s.key.Load() != k || ns > now || now-ns > int64(arrivalMaxAge) {
-		return 0, false
-	}
-	return ns, true
+	return a.table.Arrival(ssrc, seq, now)
 }
 
 // stampingConn is the Engine's UDP socket as the ICE UDP mux sees it: every datagram
 // read is stamped (arrivalStamps) before the mux hands it on, with the kernel's receive
-// time where the socket gives it (rxstamp_linux.go), else the time of the read. It
+// time where the socket gives it (internal/rxstamp), else the time of the read. It
 // offers the mux the allocation-free netip reads and writes of *net.UDPConn.
 type stampingConn struct {
 	*net.UDPConn
@@ -102,7 +71,7 @@ type stampingConn struct {
 }
 
 func newStampingConn(conn *net.UDPConn, stamps *arrivalStamps) *stampingConn {
-	return &stampingConn{UDPConn: conn, stamps: stamps, kernel: enableRxTimestamps(conn)}
+	return &stampingConn{UDPConn: conn, stamps: stamps, kernel: rxstamp.Enable(conn)}
 }
 
 // ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter).
@@ -110,20 +79,8 @@ func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	if h := c.hold.Load(); h != nil {
 		(*h)()
 	}
-	if !c.kernel {
-		n, addr, err := c.UDPConn.ReadFromUDPAddrPort(b)
-		if err == nil {
-			c.stamps.record(b[:n], time.Now().UnixNano())
-		}
-		return n, addr, err
-	}
-	var oob [rxOOBSize]byte
-	n, oobn, _, addr, err := c.UDPConn.ReadMsgUDPAddrPort(b, oob[:])
+	n, addr, at, err := rxstamp.Read(c.UDPConn, c.kernel, b)
 	if err == nil {
-		at := rxTimestamp(oob[:oobn])
-		if at == 0 {
-			at = time.Now().UnixNano()
-		}
 		c.stamps.record(b[:n], at)
 	}
 	return n, addr, err

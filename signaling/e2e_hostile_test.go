@@ -197,17 +197,37 @@ func TestHostileClients(t *testing.T) {
 		}()
 	}
 	wg.Add(1)
-	go func() { // failed logins, then a valid one from the same IP
+	go func() { // failed logins from one IP until its bucket refuses them
 		defer wg.Done()
-		mallory, err := client.Dial(ctx, st.url, client.Options{Logger: testLogger()})
-		if err != nil {
-			got.add("login dial", err)
-			return
-		}
-		defer mallory.Close()
-		for range signaling.DefaultLimitsConfig().FailedLoginsBurst + 5 {
+		// Whatever the speed: a socket that has not logged in within the login timeout is
+		// closed (4008), so mallory dials again and goes on from the same IP; and the
+		// bucket refills (10 a minute), so she tries until it is empty rather than a fixed
+		// number of times. The bound only ends a run whose limit never refuses.
+		var mallory *client.Conn
+		defer func() {
+			if mallory != nil {
+				_ = mallory.Close()
+			}
+		}()
+		for range 10 * signaling.DefaultLimitsConfig().FailedLoginsBurst {
+			if mallory == nil {
+				c, err := client.Dial(ctx, st.url, client.Options{Logger: testLogger()})
+				if err != nil {
+					got.add("login dial", err)
+					return
+				}
+				mallory = c
+			}
 			_, err := mallory.Login(ctx, protocolDevApp, "mallory", "forged")
+			if _, ok := protocolError(err); !ok && ctx.Err() == nil {
+				_ = mallory.Close() // closed by the login timeout: a new socket
+				mallory = nil
+				continue
+			}
 			got.add("login", err)
+			if d, ok := rateLimit(err); ok && d.Limit == protocol.LimitFailedLogins {
+				return
+			}
 		}
 	}()
 
@@ -231,6 +251,9 @@ func TestHostileClients(t *testing.T) {
 		if got.count(want.key) == 0 {
 			t.Errorf("%s: no %q in %v", want.what, want.key, got.seen)
 		}
+	}
+	if n, burst := got.count("login 1002"), signaling.DefaultLimitsConfig().FailedLoginsBurst; n < burst {
+		t.Errorf("%d forged logins refused before the limit, want at least the burst %d (%v)", n, burst, got.seen)
 	}
 	if n := got.count("junk -32700"); n != each*500 {
 		t.Errorf("%d junk messages answered, want %d (%v)", n, each*500, got.seen)

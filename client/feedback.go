@@ -1,0 +1,187 @@
+package client
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/internal/rxstamp"
+)
+
+// TWCC feedback with the kernel's arrival times (docs/decisions.md, D116). The feedback
+// reports when each packet arrived; the sender's delay-based estimate reads arrival gaps
+// that grow as a queue on its link and backs off. Stamped when this process's read
+// goroutine gets to a packet (as pion's twcc sender interceptor does), a client whose
+// goroutines are starved (a busy machine, a GC pause) reports its own scheduling delay as
+// congestion. A PeerConnection with its own socket (ownSocket: Loopback, Linux) reads its
+// datagrams with SO_TIMESTAMPNS (internal/rxstamp, as the server's socket does) and
+// notes each RTP packet's kernel receive time in an rxstamp.Table; the feedback sender
+// and the DownlinkShaper take a packet's arrival from there, and the time of the read
+// when the table has none (ICE over TCP or TURN, another OS).
+
+// twccFeedbackInterval is how often feedback goes to the sender (pion's default).
+const twccFeedbackInterval = 100 * time.Millisecond
+
+// arrival is when RTP packet pkt arrived: its stamp in stamps (nil: none), else now.
+func arrival(stamps *rxstamp.Table, pkt []byte, now time.Time) time.Time {
+	if stamps == nil || len(pkt) < 12 {
+		return now
+	}
+	ssrc, seq := binary.BigEndian.Uint32(pkt[8:12]), binary.BigEndian.Uint16(pkt[2:4])
+	if ns, ok := stamps.Arrival(ssrc, seq, now.UnixNano()); ok {
+		return time.Unix(0, ns)
+	}
+	return now
+}
+
+// stampedConn is a PeerConnection's own UDP socket: every datagram read is noted in
+// stamps with its arrival time (rxstamp.Read).
+type stampedConn struct {
+	*net.UDPConn
+	kernel bool
+	stamps *rxstamp.Table
+}
+
+func (c *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, at, err := rxstamp.Read(c.UDPConn, c.kernel, b)
+	if err != nil {
+		return n, nil, err
+	}
+	c.stamps.Record(b[:n], at)
+	return n, net.UDPAddrFromAddrPort(addr), nil
+}
+
+// ownUDPMux opens the PeerConnection's own UDP socket on 127.0.0.1, stamping into stamps
+// and, with network, behind the network switch, and installs it as the ICE UDP mux of
+// settings. The returned function closes the socket; call it after the PeerConnection
+// closed.
+func ownUDPMux(settings *webrtc.SettingEngine, network *NetworkSwitch, stamps *rxstamp.Table) (func() error, error) {
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("client: own socket: %w", err)
+	}
+	var conn net.PacketConn = &stampedConn{UDPConn: udp, kernel: rxstamp.Enable(udp), stamps: stamps}
+	if network != nil {
+		conn = &switchedConn{PacketConn: conn, network: network}
+	}
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: quiet.NewLogger("client-udp"), UDPConn: conn})
+	settings.SetICEUDPMux(mux)
+	return mux.Close, nil
+}
+
+// feedbackFactory makes the TWCC feedback sender of one PeerConnection.
+type feedbackFactory struct {
+	stamps *rxstamp.Table // nil: packets are stamped when read
+}
+
+func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &feedbackSender{stamps: f.stamps, startNs: time.Now().UnixNano(),
+		recorder: twcc.NewRecorder(rand.Uint32()), done: make(chan struct{})}, nil
+}
+
+// feedbackSender records the transport-wide sequence number and arrival of every packet
+// received and sends them as TransportLayerCC feedback every twccFeedbackInterval (one
+// goroutine, started by BindRTCPWriter, ended by Close). Packets are recorded under mu
+// by the goroutines that read them.
+type feedbackSender struct {
+	interceptor.NoOp
+	stamps  *rxstamp.Table
+	startNs int64
+
+	mu       sync.Mutex // guards recorder and closed
+	recorder *twcc.Recorder
+	closed   bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// BindRTCPWriter starts the feedback goroutine.
+func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.wg.Add(1)
+		go s.loop(w)
+	}
+	return w
+}
+
+// BindRemoteStream records each packet of a stream with transport-wide sequence numbers.
+func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return reader
+	}
+	ssrc := info.SSRC
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, a, err := reader.Read(b, a)
+		if err != nil {
+			return n, a, err
+		}
+		if a == nil {
+			a = interceptor.Attributes{}
+		}
+		h, herr := a.GetRTPHeader(b[:n])
+		if herr != nil {
+			return n, a, nil
+		}
+		var ext rtp.TransportCCExtension
+		if raw := h.GetExtension(id); raw == nil || ext.Unmarshal(raw) != nil {
+			return n, a, nil
+		}
+		at := arrival(s.stamps, b[:n], time.Now())
+		s.mu.Lock()
+		s.recorder.Record(ssrc, ext.TransportSequence, (at.UnixNano()-s.startNs)/int64(time.Microsecond))
+		s.mu.Unlock()
+		return n, a, nil
+	})
+}
+
+func (s *feedbackSender) loop(w interceptor.RTCPWriter) {
+	defer s.wg.Done()
+	ticker := time.NewTicker(twccFeedbackInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-ticker.C:
+		}
+		s.mu.Lock()
+		pkts := s.recorder.BuildFeedbackPacket()
+		s.mu.Unlock()
+		if len(pkts) > 0 {
+			_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
+		}
+	}
+}
+
+// Close stops the feedback goroutine. Idempotent.
+func (s *feedbackSender) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
