@@ -35,10 +35,12 @@ import (
 // other subscription costs one renegotiation of the subscriber Peer (one server offer and
 // the client's answer, no ICE or DTLS).
 //
-// Timeline (debug log "early media timeline", per participant): at Activate, the time
-// since the join and whether a PeerConnection is up; each track the participant
-// publishes after Activate (its first packet reached the server), with the time since
-// Activate. The clients measure the rest (first packet received, first frame decoded).
+// Timeline (debug log "early media timeline", per participant; steps in timeline.go):
+// the ICE and DTLS of each PeerConnection, Activate (with the time since the join and
+// whether a PeerConnection is up), each track the participant publishes (its first
+// packet reached the server) and the first packet of each track sent to it, each with
+// the time since the join and since Activate. The clients measure the rest (first
+// packet received, first frame decoded).
 
 // MaxExpected bounds JoinOptions.Expect: the reserved sections of one subscriber Peer
 // (an audio and a video section per user) stay within sfu.MaxReservedSections.
@@ -82,8 +84,8 @@ func (p *Participant) Activate() error {
 		return nil
 	}
 	p.early = false
-	p.activatedAt = time.Now()
-	since, connected := p.activatedAt.Sub(p.enteredAt), p.connected
+	activatedAt, connected := time.Now(), p.connected
+	p.activatedAt.Store(&activatedAt)
 	// One offer per subscriber for everything this adds (the held audio and video, and
 	// what p receives), not one offer per track each waiting for the previous answer.
 	release := r.holdNegotiationsLocked()
@@ -102,8 +104,7 @@ func (p *Participant) Activate() error {
 	for _, rcv := range held {
 		p.watchLayers(rcv)
 	}
-	p.log.Debug("early media timeline", "room", r.id.String(), "step", "activated",
-		"sinceJoin", since.Round(time.Millisecond), "connected", connected, "heldTracks", len(held))
+	p.timelineStep(StepActivated, activatedAt, "connected", connected, "heldTracks", len(held))
 	return nil
 }
 

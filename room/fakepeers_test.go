@@ -52,6 +52,10 @@ func (t *fakeTransport) OnConnectionStateChange(f func(webrtc.PeerConnectionStat
 	t.mu.Unlock()
 }
 
+// OnConnectStep: the fakes have no ICE or DTLS; the room's timeline of real Peers is
+// tested in timeline_test.go.
+func (t *fakeTransport) OnConnectStep(func(step string)) {}
+
 func (t *fakeTransport) ConnectionState() webrtc.PeerConnectionState {
 	t.mu.Lock()
 	defer t.mu.Unlock()

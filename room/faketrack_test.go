@@ -153,6 +153,9 @@ func (d *fakeDown) SetWantedSize(width, height int) {
 func (d *fakeDown) CurrentLayer() int { d.mu.Lock(); defer d.mu.Unlock(); return d.current }
 func (d *fakeDown) TargetLayer() int  { d.mu.Lock(); defer d.mu.Unlock(); return d.targetLayer }
 
+// OnFirstPacketSent: fake tracks carry no packets (timeline_test.go tests real ones).
+func (d *fakeDown) OnFirstPacketSent(func(at time.Time)) {}
+
 func (d *fakeDown) setLayers(current, target int) {
 	d.mu.Lock()
 	d.current, d.targetLayer = current, target

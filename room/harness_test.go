@@ -3,6 +3,7 @@ package room_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -43,7 +44,13 @@ func startEngine(t *testing.T, opts ...func(*sfu.Config)) *sfu.Engine {
 // newManager returns a Manager closed at cleanup (before the engine, registered later).
 func newManager(t *testing.T, cfg room.Config, engine *sfu.Engine, l room.Listener) *room.Manager {
 	t.Helper()
-	m := room.NewManager(cfg, engine, l, nil)
+	return newLoggingManager(t, cfg, engine, l, nil)
+}
+
+// newLoggingManager is newManager with a logger (nil: none).
+func newLoggingManager(t *testing.T, cfg room.Config, engine *sfu.Engine, l room.Listener, log *slog.Logger) *room.Manager {
+	t.Helper()
+	m := room.NewManager(cfg, engine, l, log)
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			t.Errorf("manager close: %v", err)

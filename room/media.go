@@ -38,6 +38,7 @@ type downTrack interface {
 	SetWantedSize(width, height int)
 	CurrentLayer() int
 	TargetLayer() int
+	OnFirstPacketSent(f func(at time.Time))
 }
 
 // mediaPeer is what both of a participant's PeerConnections offer: trickle ICE, state
@@ -47,6 +48,7 @@ type mediaPeer interface {
 	OnICECandidate(f func(webrtc.ICECandidateInit))
 	MarkLocalDescriptionSent()
 	OnConnectionStateChange(f func(webrtc.PeerConnectionState))
+	OnConnectStep(f func(step string)) // sfu.StepICEConnected, sfu.StepDTLSConnected
 	ConnectionState() webrtc.PeerConnectionState
 	Close() error
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-rtc/parley/sfu"
@@ -28,6 +29,9 @@ type Participant struct {
 	// their own Peer without taking room.mu.
 	activePub activePeer[publisherPeer]
 	activeSub activePeer[subscriberPeer]
+	// activatedAt: when Activate made it a normal participant (nil before); read by the
+	// timeline (timeline.go) from any goroutine.
+	activatedAt atomic.Pointer[time.Time]
 
 	// Guarded by room.mu.
 	pub            publisherPeer         // nil until the client's first offer; replaced by buildPeers(renew)
@@ -36,7 +40,6 @@ type Participant struct {
 	early          bool                  // joined early and not activated yet (early.go)
 	reserve        []sfu.ReservedSection // an early participant's expected media (early.go), fixed at Join
 	enteredAt      time.Time             // when it joined the room (early.go's timeline), fixed at Join
-	activatedAt    time.Time             // when Activate made it a normal participant (early.go's timeline)
 	connected      bool                  // one of its PeerConnections reached connected
 	left           bool
 	joinedReported bool
@@ -313,6 +316,7 @@ func (p *Participant) subscribeLocked(rcv upTrack) {
 	}
 	p.downTracks[rcv] = dt
 	p.applyWantedSizeLocked(dt)
+	p.watchFirstPacketSent(dt, rcv)
 }
 
 // subscribeAllLocked subscribes the participant to everything the room forwards to it:
@@ -367,17 +371,14 @@ func (p *Participant) trackPublished(rcv upTrack) {
 		_ = rcv.Close()
 		return
 	}
-	early, activatedAt := p.early, p.activatedAt
+	early := p.early
 	if early {
 		p.held[rcv] = kind
 	} else {
 		p.publishLocked(rcv, kind)
 	}
 	r.mu.Unlock()
-	if !activatedAt.IsZero() {
-		p.log.Debug("early media timeline", "room", r.id.String(), "step", "track published",
-			"kind", kind.String(), "sinceActivate", time.Since(activatedAt).Round(time.Millisecond))
-	}
+	p.timelineStep(StepTrackPublished, time.Now(), "kind", kind.String(), "held", early)
 	if !early {
 		p.watchLayers(rcv)
 	}

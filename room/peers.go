@@ -177,6 +177,7 @@ func (p *Participant) newPublisherPeer() (publisherPeer, error) {
 		}
 	})
 	pub.OnTrack(p.trackPublished)
+	p.watchConnectSteps(pub, "publisher")
 	return pub, nil
 }
 
@@ -199,6 +200,7 @@ func (p *Participant) newSubscriberPeer(preConnect bool, reserve []sfu.ReservedS
 		}
 		p.connectionStateChanged(state)
 	})
+	p.watchConnectSteps(sub, "subscriber")
 	return sub, nil
 }
 

@@ -46,6 +46,11 @@ type DownTrack struct {
 	rtt  time.Duration
 
 	downlink downlinkCounters // what the subscriber reports (linkstats.go)
+
+	// First packet queued (timeline.go): set once by the forwarding goroutine.
+	firstSentNs atomic.Int64
+	firstFired  atomic.Bool
+	onFirstSent atomic.Pointer[func(time.Time)]
 }
 
 // downTrackBinding is what the subscriber's PeerConnection negotiated for the track.

@@ -241,6 +241,9 @@ func (d *DownTrack) sendPacket(l *layer, p *rtpPacket, now time.Time) bool {
 	}
 	f.m.commit(&r, p, now.UnixNano())
 	d.history.putLayer(r.seq, p.SequenceNumber, uint8(l.index), r.ts)
+	if d.firstSentNs.Load() == 0 {
+		d.noteFirstSent(now) // timeline.go: once per DownTrack
+	}
 	return true
 }
 

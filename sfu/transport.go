@@ -39,7 +39,8 @@ type transport struct {
 	candidates     remoteCandidates // counted against the caps (candidates.go)
 	onICECandidate func(webrtc.ICECandidateInit)
 	onState        func(webrtc.PeerConnectionState)
-	endedTotals    MediaTotals // counters of ended Receivers and removed DownTracks (totals.go)
+	onStep         func(step string) // OnConnectStep (timeline.go)
+	endedTotals    MediaTotals       // counters of ended Receivers and removed DownTracks (totals.go)
 }
 
 // open builds the PeerConnection from api (the Engine's, or a Subscriber's own) and
@@ -51,6 +52,7 @@ func (t *transport) open(e *Engine, api *webrtc.API, cert webrtc.Certificate, id
 	}
 	t.id, t.engine, t.pc, t.logger = id, e, pc, e.logger.With("peer", id, "role", kind)
 	pc.OnICECandidate(t.handleLocalCandidate)
+	t.watchConnectSteps()
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
 			t.markMediaReady()
