@@ -27,6 +27,11 @@
 // Participant.Activate, which publishes the held tracks, subscribes them as their wishes
 // say and reports ParticipantJoined when a PeerConnection is up.
 //
+// Each participant's media timeline (timeline.go) goes to the debug log "early media
+// timeline", one line per step with a step attribute: ICE and DTLS connected of each
+// PeerConnection, activated, each track published (first packet in) and the first packet
+// out of each track sent to it, with the times since the join and since Activate.
+//
 // Audio of every publisher is forwarded to everyone
 // else in the room; video only to the participants that called StartRemoteView for that
 // publisher (remembered before the publisher joins or publishes, applied when it does;

@@ -106,6 +106,9 @@
 // from the layer's buffered last keyframe when it is recent and complete, or on a smaller layer whose keyframe is at
 // hand when its target's is not. Subscriber.HoldNegotiation (negotiationhold.go) lets the
 // room add several DownTracks to one offer.
+// Timeline (timeline.go): a Peer reports its ICE and DTLS connected (OnConnectStep) and a
+// DownTrack its first packet queued (OnFirstPacketSent, once, on a goroutine of its own:
+// the packet path pays one atomic load), for the room's "early media timeline" log.
 //
 // Goroutines and the state they own:
 //
