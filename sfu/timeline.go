@@ -18,7 +18,7 @@ const (
 
 // watchConnectSteps registers pion's ICE connection and DTLS transport state callbacks
 // of t.pc (open). pion calls the DTLS one under the DTLS transport's lock: t.step only
-// reads t.onStep and calls it.
+// loads t.onStep (no lock) and calls it.
 func (t *transport) watchConnectSteps() {
 	t.pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		if s == webrtc.ICEConnectionStateConnected {
@@ -35,11 +35,8 @@ func (t *transport) watchConnectSteps() {
 }
 
 func (t *transport) step(step string) {
-	t.mu.Lock()
-	f := t.onStep
-	t.mu.Unlock()
-	if f != nil {
-		f(step)
+	if f := t.onStep.Load(); f != nil {
+		(*f)(step)
 	}
 }
 
@@ -48,9 +45,7 @@ func (t *transport) step(step string) {
 // one under pion's DTLS transport lock: f must not call into the PeerConnection nor
 // wait for anything that does).
 func (t *transport) OnConnectStep(f func(step string)) {
-	t.mu.Lock()
-	t.onStep = f
-	t.mu.Unlock()
+	t.onStep.Store(&f)
 }
 
 // OnFirstPacketSent sets the function called once, on a goroutine of its own, with the

@@ -30,6 +30,10 @@ type transport struct {
 	// DownTrack writes, so DownTracks hold back (and video then starts at a keyframe).
 	mediaReady atomic.Bool
 
+	// onStep is OnConnectStep's function (timeline.go): atomic, as pion calls it under its
+	// DTLS transport lock.
+	onStep atomic.Pointer[func(step string)]
+
 	mu             sync.Mutex
 	closed         bool
 	localSent      bool
@@ -39,8 +43,7 @@ type transport struct {
 	candidates     remoteCandidates // counted against the caps (candidates.go)
 	onICECandidate func(webrtc.ICECandidateInit)
 	onState        func(webrtc.PeerConnectionState)
-	onStep         func(step string) // OnConnectStep (timeline.go)
-	endedTotals    MediaTotals       // counters of ended Receivers and removed DownTracks (totals.go)
+	endedTotals    MediaTotals // counters of ended Receivers and removed DownTracks (totals.go)
 }
 
 // open builds the PeerConnection from api (the Engine's, or a Subscriber's own) and
