@@ -67,7 +67,8 @@
 //     (SetTargetLayer), no larger than the layer its downlink allows (the bandwidth
 //     goroutine's cap). A layer without packets for 1 s is inactive; one the publisher
 //     stopped on its own while wanted is chosen again only after it has sent for 4 s
-//     (layerSettle). A DownTrack switches only at a keyframe of the target layer and
+//     (layerSettle); not after a pause of the whole track, when no other layer sent
+//     through its silence (D123). A DownTrack switches only at a keyframe of the target layer and
 //     forwards its current layer until then (which stays wanted, so it is not paused);
 //     sequence numbers, timestamps, VP8 picture ID and TL0PICIDX stay continuous (the
 //     descriptor is renumbered in the Sender slot's copy).

@@ -21,7 +21,13 @@ const (
 	// inactive for layer selection until it has sent again for this long, so a layer
 	// that comes and goes is not chosen every time it comes back. A layer the server
 	// paused (simulcast_pause.go) is chosen again as soon as it sends.
-	layerSettle         = 4 * time.Second
+	layerSettle = 4 * time.Second
+	// trackPauseGap: a layer with a gap this long did not send through another layer's
+	// silence, so it does not make that layer's return a stop of its own (D123): when
+	// the whole track pauses (the publisher's machine or link stalled), each layer's gap
+	// depends on where its last frame fell, and one may reach layerInactiveAfter while the
+	// others stay just below it.
+	trackPauseGap       = layerInactiveAfter / 2
 	layerCheckInterval  = 250 * time.Millisecond // how often a layer looks for activity changes
 	bitrateSmoothingNum = 1                      // new window weight: num/den
 	bitrateSmoothingDen = 2
@@ -72,8 +78,11 @@ type layer struct {
 	// updateWantedLayers).
 	resumedNs  atomic.Int64
 	pausedByUs atomic.Bool
-	attached   bool                // under owner.mu
-	track      *webrtc.TrackRemote // set before the read goroutine starts
+	// sendingSinceNs is the arrival of the layer's first packet, or of its first after a
+	// gap of trackPauseGap or more. Written by the read goroutine.
+	sendingSinceNs atomic.Int64
+	attached       bool                // under owner.mu
+	track          *webrtc.TrackRemote // set before the read goroutine starts
 
 	// Read goroutine.
 	readBuf     [maxPacketSize]byte
@@ -197,19 +206,38 @@ func (l *layer) active(now int64) bool {
 // noteArrival records a packet at now for activity and settling. Read goroutine.
 func (l *layer) noteArrival(now int64) (wasActive bool) {
 	wasActive = l.active(now)
+	last := l.lastPacketNs.Load()
 	wanted := l.owner.sim.wanted.Load()&(1<<l.index) != 0
 	switch {
 	case wasActive:
 		if wanted && l.pausedByUs.Load() {
 			l.pausedByUs.Store(false) // sending while wanted: a later stop is the publisher's
 		}
-	case l.lastPacketNs.Load() != 0 && !l.pausedByUs.Load():
+	case last != 0 && !l.pausedByUs.Load() && l.owner.sim.sentThrough(l, last):
 		l.resumedNs.Store(now) // back after stopping on its own: settle first
 	default:
-		l.resumedNs.Store(0) // the first packet, or back after the server's pause
+		// The first packet, back after the server's pause, or after a pause of the whole
+		// track (D123).
+		l.resumedNs.Store(0)
+	}
+	if last == 0 || now-last >= int64(trackPauseGap) {
+		l.sendingSinceNs.Store(now)
 	}
 	l.lastPacketNs.Store(now)
 	return wasActive
+}
+
+// sentThrough reports whether another layer kept sending while l was silent since last
+// (its last packet): one that sent trackPauseGap or more after it without a gap of
+// trackPauseGap since before it. Then l stopped on its own; otherwise the whole track
+// paused. Read goroutine of l.
+func (s *simulcastReceiver) sentThrough(l *layer, last int64) bool {
+	for _, o := range s.layers {
+		if o != l && o.lastPacketNs.Load()-last >= int64(trackPauseGap) && o.sendingSinceNs.Load() <= last {
+			return true
+		}
+	}
+	return false
 }
 
 // attachLayer starts reading a layer's pion track; false when the rid is unknown, the

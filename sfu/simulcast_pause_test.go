@@ -122,6 +122,48 @@ func TestSimulcastResumedLayerSettles(t *testing.T) {
 	}
 }
 
+// A layer back after a gap of just over layerInactiveAfter settles only when another
+// layer kept sending meanwhile (D123): when the whole track paused for a little less than
+// that (the publisher stalled), the top layer's last frame, one frame earlier than the
+// others', put its gap over the limit, and it is chosen again at once.
+func TestSimulcastResumeAfterWholeTrackPause(t *testing.T) {
+	tests := []struct {
+		name       string
+		othersSend bool // q and h send while f is silent
+		settles    bool
+	}{
+		{"the whole track paused", false, false},
+		{"f stopped alone", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSimFixture(t)
+			dt := bindTestDownTrack(f.receiver, newSender(4096), &fakeTrackWriter{})
+			dt.setWantedSize(1280, 720, f.now)
+			for n := 0; n < 10; n++ {
+				f.step()
+			}
+			f.stopped[2] = true
+			f.step() // f's last frame came one frame before q's and h's
+			if tc.othersSend {
+				for n := 0; n < 29; n++ { // f silent 1.023 s, q and h every 33 ms
+					f.step()
+				}
+			} else {
+				f.now = f.now.Add(950 * time.Millisecond) // everything silent: q and h 983 ms, f 1.016 s
+			}
+			f.stopped[2] = false
+			f.step()
+			if got := dt.TargetLayer() == 2; got == tc.settles {
+				t.Fatalf("target %d right after f came back; layers %+v", dt.TargetLayer(), f.receiver.Layers())
+			}
+			if settling := f.receiver.Layers()[2].Settling; settling != tc.settles {
+				t.Fatalf("Layers()[2].Settling = %v, want %v", settling, tc.settles)
+			}
+		})
+	}
+}
+
 // A layer the publisher stopped on its own (Chromium encodes fewer layers when its
 // capture gets smaller) is no longer available for wishes: the layer below it, which the
 // server had paused, is wanted again so the viewer gets more than the lowest layer.
