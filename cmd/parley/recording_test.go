@@ -20,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/webhooks"
@@ -303,4 +304,44 @@ func mediaLength(t *testing.T, tr recording.TrackFile, body []byte) time.Duratio
 	}
 	t.Fatalf("unexpected file %s", tr.File)
 	return 0
+}
+
+// TestClusterRecordPlacedRoom (D122): with cluster.room_placement load a call's room is on
+// the media node; a recording started through the owner's admin API is answered there
+// (307, followed by the client) and records both users' audio; the media node, which
+// hosts the room, serves a start itself (409: the room is being recorded); stop and the
+// manifest are on the media node.
+func TestClusterRecordPlacedRoom(t *testing.T) {
+	dir := t.TempDir()
+	owner, media := placedPair(t, func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir = testAdminKey, t.TempDir()
+	}, "PARLEY_ADMIN_API_KEY="+testAdminKey, "PARLEY_RECORDING_DIR="+dir)
+	_, _, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	start := map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": started.RoomID}
+	mediaAPI := "http://" + media.addr + "/api/v1/recordings"
+
+	var info recording.Info
+	if code, body := adminRequest(t, http.MethodPost, owner.url("/api/v1/recordings"), start, &info); code != http.StatusCreated {
+		t.Fatalf("start on the owner: %d %s", code, body)
+	}
+	if code, body := adminRequest(t, http.MethodPost, mediaAPI, start, nil); code != http.StatusConflict {
+		t.Fatalf("start on the media node: %d %s, want 409 (recorded there already)", code, body)
+	}
+	eventually(t, 30*time.Second, "the media node writes both users' audio", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, info.ID, "*"))
+		grown := 0
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > 4096 {
+				grown++
+			}
+		}
+		return grown == 2
+	})
+	var manifest recording.Info
+	if code, body := adminRequest(t, http.MethodPost, mediaAPI+"/"+info.ID+"/stop", nil, &manifest); code != http.StatusOK {
+		t.Fatalf("stop on the media node: %d %s", code, body)
+	}
+	if len(manifest.Tracks) != 2 || manifest.Tracks[0].Packets == 0 || manifest.Tracks[1].Packets == 0 {
+		t.Fatalf("manifest tracks %+v, want alice's and bob's audio", manifest.Tracks)
+	}
 }

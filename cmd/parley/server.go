@@ -138,7 +138,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		return nil, err
 	}
 	recEvents.rec.Store(s.recorder)
-	recordings := newRecordingsAPI(calls, s.recorder, logger.With("component", "admin"))
+	recordings := newRecordingsAPI(calls, s.recorder, svc.RouteHTTP, logger.With("component", "admin"))
 	s.mux.Handle("/api/v1/recordings", recordings)
 	s.mux.Handle("/api/v1/recordings/", recordings)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
