@@ -62,6 +62,18 @@ func (s *Service) RouteHTTP(ctx context.Context, id room.ID, r *http.Request) (s
 	return base + r.URL.RequestURI(), 0, nil
 }
 
+// RoomNode is the media node that room id is placed on by this owner (D95), "" when
+// the room is here or not placed (recording.calls, D122).
+func (s *Service) RoomNode(id room.ID) string {
+	pl := &s.placement
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pr := pl.rooms[id]; pr != nil {
+		return pr.node
+	}
+	return ""
+}
+
 // httpBase is the scheme and host of a node's HTTP endpoints, from its advertised
 // signaling URL (ws://host:port/ws → http://host:port; the WHIP and WHEP endpoints are
 // served next to /ws).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -112,7 +113,7 @@ func TestClusterNodeKilled(t *testing.T) {
 		mediaFlows(t, alice, bob)
 	})
 	t.Run("media", func(t *testing.T) { // D95, D96: the node a call's room was placed on
-		owner, media := placedPair(t, nil)
+		owner, media := placedPair(t, nil, nil)
 		alice, bob, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL()) // sessions on a
 		if got := scrape(t, owner)[`parley_cluster_room_participants{side="remote"}`]; got != 2 {
 			t.Fatalf("participants of the owner's sessions on another node: %v, want 2 (the room on m); nodes %+v", got, owner.srv.cluster.Nodes())
@@ -160,8 +161,8 @@ func TestClusterNodeKilled(t *testing.T) {
 // redis-server: owner, in process, owns the app (a first login there; edit changes its
 // config), and media, a child process in the owner's region (env overrides its
 // settings), is idle and seen by the owner as less loaded, so the next room is placed on
-// media (D95).
-func placedPair(t *testing.T, edit func(*configs.Config), env ...string) (owner *running, media *childNode) {
+// media (D95). logger (nil: quiet) is the owner's.
+func placedPair(t *testing.T, logger *slog.Logger, edit func(*configs.Config), env ...string) (owner *running, media *childNode) {
 	t.Helper()
 	redis := testservers.RunRedis(t)
 	cfg := testConfig(t)
@@ -171,7 +172,10 @@ func placedPair(t *testing.T, edit func(*configs.Config), env ...string) (owner 
 	if edit != nil {
 		edit(&cfg)
 	}
-	owner = startServe(t, cfg)
+	if logger == nil {
+		logger = quietLogger()
+	}
+	owner = startServeLogged(t, cfg, logger)
 	login(t, owner.wsURL(), "first") // a alone: the app is a's
 	media = startChildNode(t, redis.URL, "m", append([]string{"PARLEY_CLUSTER_REGION=region-a"}, env...)...)
 	eventually(t, 20*time.Second, "the owner sees the idle media node less loaded than itself", func() bool {

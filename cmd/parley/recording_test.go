@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testhttp"
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/signaling"
@@ -313,7 +315,7 @@ func mediaLength(t *testing.T, tr recording.TrackFile, body []byte) time.Duratio
 // manifest are on the media node.
 func TestClusterRecordPlacedRoom(t *testing.T) {
 	dir := t.TempDir()
-	owner, media := placedPair(t, func(cfg *configs.Config) {
+	owner, media := placedPair(t, nil, func(cfg *configs.Config) {
 		cfg.Admin.APIKey, cfg.Recording.Dir = testAdminKey, t.TempDir()
 	}, "PARLEY_ADMIN_API_KEY="+testAdminKey, "PARLEY_RECORDING_DIR="+dir)
 	_, _, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
@@ -343,5 +345,24 @@ func TestClusterRecordPlacedRoom(t *testing.T) {
 	}
 	if len(manifest.Tracks) != 2 || manifest.Tracks[0].Packets == 0 || manifest.Tracks[1].Packets == 0 {
 		t.Fatalf("manifest tracks %+v, want alice's and bob's audio", manifest.Tracks)
+	}
+}
+
+// TestClusterRecordEveryPlacedCall (D122): with recording.calls a call whose room the
+// owner placed on another node is not recorded in an empty room of the owner's: the
+// owner says which node holds it.
+func TestClusterRecordEveryPlacedCall(t *testing.T) {
+	var logs testservers.SyncBuffer
+	owner, _ := placedPair(t, slog.New(slog.NewTextHandler(&logs, nil)), func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir, cfg.Recording.Calls = testAdminKey, t.TempDir(), true
+	})
+	callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	eventually(t, 20*time.Second, "the owner's warning naming the media node", func() bool {
+		return strings.Contains(logs.String(), `msg="call not recorded: its room is on another node (D122)"`) &&
+			strings.Contains(logs.String(), "node=m")
+	})
+	var list struct{ Recordings []recording.Info }
+	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK || len(list.Recordings) != 0 {
+		t.Fatalf("the owner's recordings: %d %+v, want none", code, list.Recordings)
 	}
 }

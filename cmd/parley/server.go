@@ -137,6 +137,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}, logger.With("component", "recording")); err != nil {
 		return nil, err
 	}
+	s.recorder.Elsewhere = svc.RoomNode
 	recEvents.rec.Store(s.recorder)
 	recordings := newRecordingsAPI(calls, s.recorder, svc.RouteHTTP, logger.With("component", "admin"))
 	s.mux.Handle("/api/v1/recordings", recordings)

@@ -18,6 +18,12 @@ func (r *Recorder) CallBegan(c call.CallSummary) {
 	}
 	id = id.InApp(c.SDKAppID)
 	r.inOrder(func() {
+		if r.Elsewhere != nil {
+			if node := r.Elsewhere(id); node != "" {
+				r.log.Warn("call not recorded: its room is on another node (D122)", "call", c.CallID, "room", id.String(), "node", node)
+				return
+			}
+		}
 		if _, err := r.Start(id); err != nil {
 			r.log.Warn("call not recorded", "call", c.CallID, "room", id.String(), "error", err)
 		}
