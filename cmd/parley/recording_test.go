@@ -366,3 +366,26 @@ func TestClusterRecordEveryPlacedCall(t *testing.T) {
 		t.Fatalf("the owner's recordings: %d %+v, want none", code, list.Recordings)
 	}
 }
+
+// TestClusterRecordingBeforePlacement (D122): a recording started on the owner before its
+// room had a member (the owner serves it: no room is placed yet) stops, saying where the
+// room is, when the owner places the room on the media node at the call's begin.
+func TestClusterRecordingBeforePlacement(t *testing.T) {
+	var logs testservers.SyncBuffer
+	owner, _ := placedPair(t, slog.New(slog.NewTextHandler(&logs, nil)), func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir = testAdminKey, t.TempDir()
+	})
+	api := owner.url("/api/v1/recordings")
+	var info recording.Info
+	if code, body := adminRequest(t, http.MethodPost, api, map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": 4242}, &info); code != http.StatusCreated {
+		t.Fatalf("start on the owner: %d %s", code, body)
+	}
+	alice, bob := login(t, owner.wsURL(), "alice"), login(t, owner.wsURL(), "bob")
+	startCallWith(t, alice, bob, protocol.CallParams{RoomID: protocol.IntRoom(4242)})
+	eventually(t, 20*time.Second, "the owner's recording stopped, naming the media node", func() bool {
+		var list struct{ Recordings []recording.Info }
+		code, _ := adminRequest(t, http.MethodGet, api, nil, &list)
+		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].ID == info.ID && list.Recordings[0].StoppedAt != 0 &&
+			strings.Contains(logs.String(), "node=m")
+	})
+}

@@ -173,6 +173,14 @@ func (e *recorderEvents) CallEnded(c call.CallSummary) {
 
 func (e *recorderEvents) InviteeOffline(int, string, string, protocol.CallReceivedEvent) {}
 
+// RoomPlaced makes a recording of this node follow its room placed elsewhere (D122,
+// signaling.Deps.RoomPlaced).
+func (e *recorderEvents) RoomPlaced(id room.ID, node string) {
+	if r := e.rec.Load(); r != nil {
+		r.RoomPlaced(id, node)
+	}
+}
+
 func (e *recorderEvents) RoomClosed(id room.ID) {
 	if r := e.rec.Load(); r != nil {
 		r.RoomClosed(id)

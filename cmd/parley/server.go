@@ -103,6 +103,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		ICEServers: s.iceServers,
 		Logger:     logger,
 		Cluster:    s.cluster,
+		RoomPlaced: recEvents.RoomPlaced,
 	})
 	if err != nil {
 		return nil, err

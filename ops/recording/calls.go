@@ -50,6 +50,23 @@ func (r *Recorder) CallEnded(c call.CallSummary) {
 	})
 }
 
+// RoomPlaced stops the recording of room id on this node, which (the app's owner) has
+// just placed the room on media node node (D95): started here before the room had a
+// member (by the admin API, or by CallBegan, which runs before the call's joins), it
+// would stay empty. It says where the room is (D122). It only queues the work.
+func (r *Recorder) RoomPlaced(id room.ID, node string) {
+	r.inOrder(func() {
+		r.mu.Lock()
+		rec := r.active[id]
+		r.mu.Unlock()
+		if rec == nil {
+			return
+		}
+		r.log.Warn("recording stopped: its room is on another node (D122)", "recording", rec.id, "room", id.String(), "node", node)
+		_, _ = r.Stop(rec.id)
+	})
+}
+
 // inOrder runs fn after the functions queued before it, on one goroutine at a time that
 // Close waits for; nothing runs once the Recorder closed.
 func (r *Recorder) inOrder(fn func()) {
