@@ -130,16 +130,17 @@ type mediaEvent struct {
 type placement struct {
 	s *Service
 
-	mu     sync.Mutex
-	rooms  map[room.ID]*placedRoom       // owner: rooms with members joined through this node
-	parts  map[string]*remoteParticipant // owner: by key
-	calls  map[uint64]chan mediaResponse // owner: requests waiting for their answer
-	n      uint64                        // owner: number of the last request
-	hosted map[string]*hostedParticipant // media node: by key
-	hrooms map[room.ID]*hostedRoom       // media node: rooms with hosted participants
-	outs   map[string]*serial            // media node: messages to each owner, in order
-	total  uint64                        // media node: participants ever hosted
-	leaves serial                        // owner: leaves retried while Redis is unreachable
+	mu       sync.Mutex
+	rooms    map[room.ID]*placedRoom       // owner: rooms with members joined through this node
+	parts    map[string]*remoteParticipant // owner: by key
+	calls    map[uint64]chan mediaResponse // owner: requests waiting for their answer
+	n        uint64                        // owner: number of the last request
+	hosted   map[string]*hostedParticipant // media node: by key
+	hrooms   map[room.ID]*hostedRoom       // media node: rooms with hosted participants
+	outs     map[string]*serial            // media node: messages to each owner, in order
+	total    uint64                        // media node: participants ever hosted
+	leaves   serial                        // owner: leaves retried while Redis is unreachable
+	onPlaced func(room.ID, string)         // owner: Deps.RoomPlaced (set before use)
 }
 
 // PlacementStats is what per-room placement (D95) holds now.
@@ -181,9 +182,9 @@ func (pl *placement) place(id room.ID, sess *session) (node string, placed bool)
 		}
 	}
 	pl.mu.Lock()
-	defer pl.mu.Unlock()
 	r := pl.rooms[id]
-	if r == nil {
+	fresh := r == nil
+	if fresh {
 		r = &placedRoom{}
 		if _, open := pl.s.rooms.Room(id); !open {
 			if n, ok := cl.PlaceRoom(region); ok && n.ID != cl.ID() {
@@ -196,7 +197,12 @@ func (pl *placement) place(id room.ID, sess *session) (node string, placed bool)
 		pl.rooms[id] = r
 	}
 	r.members++
-	return r.node, true
+	node = r.node
+	pl.mu.Unlock()
+	if fresh && node != "" && pl.onPlaced != nil {
+		pl.onPlaced(id, node)
+	}
+	return node, true
 }
 
 // release forgets one member placed in room id (its join failed or it left).

@@ -51,6 +51,10 @@ type Deps struct {
 	// Redis (cluster/profile.go) when Cluster is set, else NewMemoryProfiles of
 	// signaling.max_stored_profiles.
 	Profiles ProfileStore
+	// RoomPlaced (may be nil) hears that this owner placed room id on media node node
+	// (D95), before the member that caused it joins there; it is called under no lock of
+	// the Service and must not block (recordings of this node follow the room, D122).
+	RoomPlaced func(id room.ID, node string)
 }
 
 // Hooks observe what the Service does. Calls come with the Service lock held: they must
@@ -183,6 +187,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		s.profiles = NewMemoryProfiles(cfg.Signaling.MaxStoredProfiles)
 	}
 	s.placement.s = s
+	s.placement.onPlaced = deps.RoomPlaced
 	var listener room.Listener = roomListener{s}
 	if deps.Cluster != nil {
 		listener = placementListener{pl: &s.placement, local: listener}

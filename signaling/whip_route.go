@@ -18,13 +18,15 @@ import (
 // errNoHTTPBase marks a node whose advertised signaling URL gives no HTTP address.
 var errNoHTTPBase = errors.New("the node advertises no ws:// or wss:// signaling URL")
 
-// routeHTTP decides where a WHIP or WHEP request for room id is served: "" here, else
-// the absolute URL on the node that holds (or will hold) the room, to answer with 307.
+// RouteHTTP decides where an HTTP request about room id is served — a WHIP or WHEP
+// offer, or the admin API's start of a recording (D122, cmd/parley): "" here, else the
+// absolute URL (r's path and query) on the node that holds (or will hold) the room, to
+// answer with 307; an error comes with the HTTP status to answer.
 // Here: a single node; the app's owner when the room is not placed on another node (a
 // room opened by WHIP on the owner stays there, and placement keeps later members in
 // it); a node that hosts the room for the owner (D95). Any other node redirects to the
 // owner, which redirects on to the room's media node when the room is placed.
-func (s *Service) routeHTTP(ctx context.Context, id room.ID, r *http.Request) (string, int, error) {
+func (s *Service) RouteHTTP(ctx context.Context, id room.ID, r *http.Request) (string, int, error) {
 	cl := s.relays.cl
 	if cl == nil {
 		return "", 0, nil
@@ -60,6 +62,18 @@ func (s *Service) routeHTTP(ctx context.Context, id room.ID, r *http.Request) (s
 	return base + r.URL.RequestURI(), 0, nil
 }
 
+// RoomNode is the media node that room id is placed on by this owner (D95), "" when
+// the room is here or not placed (recording.calls, D122).
+func (s *Service) RoomNode(id room.ID) string {
+	pl := &s.placement
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pr := pl.rooms[id]; pr != nil {
+		return pr.node
+	}
+	return ""
+}
+
 // httpBase is the scheme and host of a node's HTTP endpoints, from its advertised
 // signaling URL (ws://host:port/ws → http://host:port; the WHIP and WHEP endpoints are
 // served next to /ws).
@@ -82,7 +96,7 @@ func httpBase(signalingURL string) (string, error) {
 // routed answers a WHIP or WHEP offer that another node serves with 307 to it (RFC 9725
 // §4.5 allows redirects of the POST) and reports whether it did so or failed.
 func (w *WHIP) routed(rw http.ResponseWriter, r *http.Request, id room.ID) bool {
-	to, status, err := w.svc.routeHTTP(r.Context(), id, r)
+	to, status, err := w.svc.RouteHTTP(r.Context(), id, r)
 	switch {
 	case err != nil:
 		httpError(rw, status, err.Error())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/cluster"
+	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -111,18 +113,7 @@ func TestClusterNodeKilled(t *testing.T) {
 		mediaFlows(t, alice, bob)
 	})
 	t.Run("media", func(t *testing.T) { // D95, D96: the node a call's room was placed on
-		redis := testservers.RunRedis(t)
-		cfg := testConfig(t)
-		cfg.Cluster.RedisURL, cfg.Cluster.NodeID, cfg.Cluster.Region = redis.URL, "a", "region-a"
-		cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
-		cfg.Cluster.RoomPlacement = cluster.PlacementLoad
-		owner := startServe(t, cfg)
-		login(t, owner.wsURL(), "first") // a alone: the app is a's
-		media := startChildNode(t, redis.URL, "m", "PARLEY_CLUSTER_REGION=region-a")
-		eventually(t, 20*time.Second, "the owner sees the idle media node less loaded than itself", func() bool {
-			m, ok := owner.srv.cluster.Node("m")
-			return ok && m.Load.CPU < 0.01 && m.Load.Rooms+m.Load.Sessions+m.Load.Tracks == 0
-		})
+		owner, media := placedPair(t, nil, nil)
 		alice, bob, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL()) // sessions on a
 		if got := scrape(t, owner)[`parley_cluster_room_participants{side="remote"}`]; got != 2 {
 			t.Fatalf("participants of the owner's sessions on another node: %v, want 2 (the room on m); nodes %+v", got, owner.srv.cluster.Nodes())
@@ -164,6 +155,34 @@ func TestClusterNodeKilled(t *testing.T) {
 			t.Fatalf("bob's onCallEnd %+v, want ended by alice", end)
 		}
 	})
+}
+
+// placedPair starts a cluster of two nodes with cluster.room_placement load on a new
+// redis-server: owner, in process, owns the app (a first login there; edit changes its
+// config), and media, a child process in the owner's region (env overrides its
+// settings), is idle and seen by the owner as less loaded, so the next room is placed on
+// media (D95). logger (nil: quiet) is the owner's.
+func placedPair(t *testing.T, logger *slog.Logger, edit func(*configs.Config), env ...string) (owner *running, media *childNode) {
+	t.Helper()
+	redis := testservers.RunRedis(t)
+	cfg := testConfig(t)
+	cfg.Cluster.RedisURL, cfg.Cluster.NodeID, cfg.Cluster.Region = redis.URL, "a", "region-a"
+	cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
+	cfg.Cluster.RoomPlacement = cluster.PlacementLoad
+	if edit != nil {
+		edit(&cfg)
+	}
+	if logger == nil {
+		logger = quietLogger()
+	}
+	owner = startServeLogged(t, cfg, logger)
+	login(t, owner.wsURL(), "first") // a alone: the app is a's
+	media = startChildNode(t, redis.URL, "m", append([]string{"PARLEY_CLUSTER_REGION=region-a"}, env...)...)
+	eventually(t, 20*time.Second, "the owner sees the idle media node less loaded than itself", func() bool {
+		m, ok := owner.srv.cluster.Node("m")
+		return ok && m.Load.CPU < 0.01 && m.Load.Rooms+m.Load.Sessions+m.Load.Tracks == 0
+	})
+	return owner, media
 }
 
 // callAcross waits until in-process node n sees both nodes, gives the app to the node at

@@ -130,8 +130,14 @@ func isCode(err error, code int) bool {
 // onCallBegin.
 func startCall(t *testing.T, caller, callee *client.Conn) protocol.CallStartResult {
 	t.Helper()
+	return startCallWith(t, caller, callee, protocol.CallParams{})
+}
+
+// startCallWith is startCall with the call's params.
+func startCallWith(t *testing.T, caller, callee *client.Conn, params protocol.CallParams) protocol.CallStartResult {
+	t.Helper()
 	ctx := ctxFor(t, 20*time.Second)
-	started, err := caller.Call(ctx, callee.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	started, err := caller.Call(ctx, callee.UserID(), protocol.MediaTypeAudio, params)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}

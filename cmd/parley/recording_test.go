@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +21,9 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testhttp"
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/ops/webhooks"
 	"github.com/parley-rtc/parley/signaling"
@@ -303,4 +306,86 @@ func mediaLength(t *testing.T, tr recording.TrackFile, body []byte) time.Duratio
 	}
 	t.Fatalf("unexpected file %s", tr.File)
 	return 0
+}
+
+// TestClusterRecordPlacedRoom (D122): with cluster.room_placement load a call's room is on
+// the media node; a recording started through the owner's admin API is answered there
+// (307, followed by the client) and records both users' audio; the media node, which
+// hosts the room, serves a start itself (409: the room is being recorded); stop and the
+// manifest are on the media node.
+func TestClusterRecordPlacedRoom(t *testing.T) {
+	dir := t.TempDir()
+	owner, media := placedPair(t, nil, func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir = testAdminKey, t.TempDir()
+	}, "PARLEY_ADMIN_API_KEY="+testAdminKey, "PARLEY_RECORDING_DIR="+dir)
+	_, _, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	start := map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": started.RoomID}
+	mediaAPI := "http://" + media.addr + "/api/v1/recordings"
+
+	var info recording.Info
+	if code, body := adminRequest(t, http.MethodPost, owner.url("/api/v1/recordings"), start, &info); code != http.StatusCreated {
+		t.Fatalf("start on the owner: %d %s", code, body)
+	}
+	if code, body := adminRequest(t, http.MethodPost, mediaAPI, start, nil); code != http.StatusConflict {
+		t.Fatalf("start on the media node: %d %s, want 409 (recorded there already)", code, body)
+	}
+	eventually(t, 30*time.Second, "the media node writes both users' audio", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, info.ID, "*"))
+		grown := 0
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > 4096 {
+				grown++
+			}
+		}
+		return grown == 2
+	})
+	var manifest recording.Info
+	if code, body := adminRequest(t, http.MethodPost, mediaAPI+"/"+info.ID+"/stop", nil, &manifest); code != http.StatusOK {
+		t.Fatalf("stop on the media node: %d %s", code, body)
+	}
+	if len(manifest.Tracks) != 2 || manifest.Tracks[0].Packets == 0 || manifest.Tracks[1].Packets == 0 {
+		t.Fatalf("manifest tracks %+v, want alice's and bob's audio", manifest.Tracks)
+	}
+}
+
+// TestClusterRecordEveryPlacedCall (D122): with recording.calls a call whose room the
+// owner placed on another node is not recorded in an empty room of the owner's: the
+// owner says which node holds it.
+func TestClusterRecordEveryPlacedCall(t *testing.T) {
+	var logs testservers.SyncBuffer
+	owner, _ := placedPair(t, slog.New(slog.NewTextHandler(&logs, nil)), func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir, cfg.Recording.Calls = testAdminKey, t.TempDir(), true
+	})
+	callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	eventually(t, 20*time.Second, "the owner's warning naming the media node", func() bool {
+		return strings.Contains(logs.String(), `msg="call not recorded: its room is on another node (D122)"`) &&
+			strings.Contains(logs.String(), "node=m")
+	})
+	var list struct{ Recordings []recording.Info }
+	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK || len(list.Recordings) != 0 {
+		t.Fatalf("the owner's recordings: %d %+v, want none", code, list.Recordings)
+	}
+}
+
+// TestClusterRecordingBeforePlacement (D122): a recording started on the owner before its
+// room had a member (the owner serves it: no room is placed yet) stops, saying where the
+// room is, when the owner places the room on the media node at the call's begin.
+func TestClusterRecordingBeforePlacement(t *testing.T) {
+	var logs testservers.SyncBuffer
+	owner, _ := placedPair(t, slog.New(slog.NewTextHandler(&logs, nil)), func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir = testAdminKey, t.TempDir()
+	})
+	api := owner.url("/api/v1/recordings")
+	var info recording.Info
+	if code, body := adminRequest(t, http.MethodPost, api, map[string]any{"sdkAppId": signaling.DevSDKAppID, "roomId": 4242}, &info); code != http.StatusCreated {
+		t.Fatalf("start on the owner: %d %s", code, body)
+	}
+	alice, bob := login(t, owner.wsURL(), "alice"), login(t, owner.wsURL(), "bob")
+	startCallWith(t, alice, bob, protocol.CallParams{RoomID: protocol.IntRoom(4242)})
+	eventually(t, 20*time.Second, "the owner's recording stopped, naming the media node", func() bool {
+		var list struct{ Recordings []recording.Info }
+		code, _ := adminRequest(t, http.MethodGet, api, nil, &list)
+		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].ID == info.ID && list.Recordings[0].StoppedAt != 0 &&
+			strings.Contains(logs.String(), "node=m")
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,15 +23,25 @@ import (
 //	GET  /api/v1/recordings                                                      → {"recordings": [Info]}
 //	POST /api/v1/recordings/{id}/stop                                            → 200 Info (the manifest)
 //	GET  /api/v1/recordings/{id}/files/{name}                                    → the file
+//
+// In a cluster a start is answered where the room's media are (D122): a node that does
+// not hold the room answers 307 to the node that does (the owner, or the room's media
+// node with cluster.room_placement load), as WHIP (D119); list, stop and files answer
+// for the recordings of the node asked, the one that answered the start.
 type recordingsAPI struct {
-	auth *callsAPI // its admin key check
-	rec  *recording.Recorder
-	log  *slog.Logger
-	mux  *http.ServeMux
+	auth  *callsAPI // its admin key check
+	rec   *recording.Recorder
+	route routeFunc
+	log   *slog.Logger
+	mux   *http.ServeMux
 }
 
-func newRecordingsAPI(auth *callsAPI, rec *recording.Recorder, logger *slog.Logger) *recordingsAPI {
-	a := &recordingsAPI{auth: auth, rec: rec, log: logger, mux: http.NewServeMux()}
+// routeFunc says where a request about a room is served: "" here, else the URL to
+// redirect to, or an error with its HTTP status (signaling.Service.RouteHTTP).
+type routeFunc func(ctx context.Context, id room.ID, r *http.Request) (string, int, error)
+
+func newRecordingsAPI(auth *callsAPI, rec *recording.Recorder, route routeFunc, logger *slog.Logger) *recordingsAPI {
+	a := &recordingsAPI{auth: auth, rec: rec, route: route, log: logger, mux: http.NewServeMux()}
 	a.mux.HandleFunc("POST /api/v1/recordings", a.start)
 	a.mux.HandleFunc("GET /api/v1/recordings", a.list)
 	a.mux.HandleFunc("POST /api/v1/recordings/{id}/stop", a.stop)
@@ -73,6 +84,16 @@ func (a *recordingsAPI) start(w http.ResponseWriter, r *http.Request) {
 	id, err := parseStartRequest(http.MaxBytesReader(w, r.Body, maxStartBody))
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	to, status, err := a.route(r.Context(), id, r)
+	switch {
+	case err != nil:
+		writeJSONError(w, status, err.Error())
+		return
+	case to != "": // the room's media are on another node (D122)
+		w.Header().Set("Location", to)
+		writeJSONError(w, http.StatusTemporaryRedirect, "the room is served by "+to)
 		return
 	}
 	info, err := a.rec.Start(id)
@@ -151,6 +172,14 @@ func (e *recorderEvents) CallEnded(c call.CallSummary) {
 }
 
 func (e *recorderEvents) InviteeOffline(int, string, string, protocol.CallReceivedEvent) {}
+
+// RoomPlaced makes a recording of this node follow its room placed elsewhere (D122,
+// signaling.Deps.RoomPlaced).
+func (e *recorderEvents) RoomPlaced(id room.ID, node string) {
+	if r := e.rec.Load(); r != nil {
+		r.RoomPlaced(id, node)
+	}
+}
 
 func (e *recorderEvents) RoomClosed(id room.ID) {
 	if r := e.rec.Load(); r != nil {

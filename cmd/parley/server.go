@@ -103,6 +103,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		ICEServers: s.iceServers,
 		Logger:     logger,
 		Cluster:    s.cluster,
+		RoomPlaced: recEvents.RoomPlaced,
 	})
 	if err != nil {
 		return nil, err
@@ -137,8 +138,9 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}, logger.With("component", "recording")); err != nil {
 		return nil, err
 	}
+	s.recorder.Elsewhere = svc.RoomNode
 	recEvents.rec.Store(s.recorder)
-	recordings := newRecordingsAPI(calls, s.recorder, logger.With("component", "admin"))
+	recordings := newRecordingsAPI(calls, s.recorder, svc.RouteHTTP, logger.With("component", "admin"))
 	s.mux.Handle("/api/v1/recordings", recordings)
 	s.mux.Handle("/api/v1/recordings/", recordings)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -18,6 +18,12 @@ func (r *Recorder) CallBegan(c call.CallSummary) {
 	}
 	id = id.InApp(c.SDKAppID)
 	r.inOrder(func() {
+		if r.Elsewhere != nil {
+			if node := r.Elsewhere(id); node != "" {
+				r.log.Warn("call not recorded: its room is on another node (D122)", "call", c.CallID, "room", id.String(), "node", node)
+				return
+			}
+		}
 		if _, err := r.Start(id); err != nil {
 			r.log.Warn("call not recorded", "call", c.CallID, "room", id.String(), "error", err)
 		}
@@ -41,6 +47,23 @@ func (r *Recorder) CallEnded(c call.CallSummary) {
 		if rec != nil {
 			_, _ = r.Stop(rec.id)
 		}
+	})
+}
+
+// RoomPlaced stops the recording of room id on this node, which (the app's owner) has
+// just placed the room on media node node (D95): started here before the room had a
+// member (by the admin API, or by CallBegan, which runs before the call's joins), it
+// would stay empty. It says where the room is (D122). It only queues the work.
+func (r *Recorder) RoomPlaced(id room.ID, node string) {
+	r.inOrder(func() {
+		r.mu.Lock()
+		rec := r.active[id]
+		r.mu.Unlock()
+		if rec == nil {
+			return
+		}
+		r.log.Warn("recording stopped: its room is on another node (D122)", "recording", rec.id, "room", id.String(), "node", node)
+		_, _ = r.Stop(rec.id)
 	})
 }
 

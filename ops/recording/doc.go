@@ -15,4 +15,9 @@
 // tracks and viewers. Per track one goroutine reads RTP into the queue and one writes the
 // file; Stop and Close wait for them. Room events (TrackPublished, RoomClosed) arrive on
 // the rooms' event goroutines and only hand work to a goroutine the Recorder waits for.
+//
+// In a cluster a Recorder records the rooms of its node only (D122): the admin API starts
+// a recording where the room's media are; call hooks (CallBegan) and RoomPlaced, queued in
+// order on one goroutine (calls.go), skip or stop a recording whose room the owner placed
+// on another node (Elsewhere, set once before the first hook, names it).
 package recording

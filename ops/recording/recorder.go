@@ -72,6 +72,11 @@ type Recorder struct {
 
 	queue    []func() // call hooks' work, in order (calls.go)
 	draining bool     // a goroutine runs queue
+
+	// Elsewhere (may be nil; set before the first call hook) names the node whose media
+	// hold a room when it is not this one: in a cluster with cluster.room_placement load
+	// a call's room may be on another node, which recording.calls does not record (D122).
+	Elsewhere func(room.ID) string
 }
 
 // New builds a Recorder of the rooms of rooms; mediaAddr is the media engine's UDP
