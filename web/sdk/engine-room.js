@@ -159,7 +159,9 @@ export class RoomPart {
       return;
     }
     const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._local.sentVideo } : {};
-    media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks }).catch((err) => this._reportMediaError(err));
+    media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks }).catch((err) => {
+      if (this._media === media) this._reportMediaError(err); // not for a session that ended meanwhile (D75)
+    });
   }
 
   _endMedia() {

@@ -259,6 +259,7 @@ export class MediaSession {
     if (!track) return;
     this._addTransceiver(kind, track, track.getSettings().width || 0);
     await this.negotiatePublisher(false);
+    if (this._closed) return;
     if (kind === 'video') await this._senderTransaction((sender) => this._fitEncodings(sender));
   }
 
@@ -414,6 +415,10 @@ export class MediaSession {
         await leg.pc.setRemoteDescription({ type: answer.type, sdp: withStartBitrate(answer.sdp, this._startBitrateKbps) });
         await leg.markRemoteReady();
       } catch (err) {
+        // The session ended while the offer was on the wire (a call cancelled while its
+        // early offer was answered: the server tore the PeerConnection down first, D75):
+        // there is nothing left to report.
+        if (this._closed) return;
         throw asNegotiationError('publisher', err);
       }
     });
