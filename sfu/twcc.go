@@ -11,9 +11,9 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
-	"github.com/pion/sdp/v3"
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
+	"github.com/parley-rtc/parley/internal/transportcc"
 )
 
 // Transport-wide congestion control feedback toward publishers
@@ -146,12 +146,7 @@ func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RT
 // BindRemoteStream records each packet of a stream that carries transport-wide
 // sequence numbers as it is read.
 func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
-			id = uint8(e.ID)
-		}
-	}
+	id := transportcc.ExtensionID(info)
 	if id == 0 {
 		return reader
 	}
