@@ -448,7 +448,8 @@ func benchBatchWrites(c *Config) {
 
 // BenchmarkForwardEndToEnd: packets written by a publishing client until every
 // subscribing client has read them, through a real Engine over loopback DTLS-SRTP —
-// pion on both sides included. One op is one published packet.
+// pion on both sides included, the clients lean ones (leanclient_test.go, D145). One op is
+// one published packet.
 func BenchmarkForwardEndToEnd(b *testing.B) {
 	for _, n := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
