@@ -1,28 +1,20 @@
 package sfu
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 )
 
-// sendBursts publishes bursts of benchBurst packets on c, waiting after each until every
-// subscribing client has read them all (waitFor: lost packets must be repaired). The
-// gate's target counts the packets sent since its reset.
-func (c *loopbackCall) sendBursts(t *testing.T, bursts int) {
-	t.Helper()
+// sendBursts publishes bursts of benchBurst packets on c as the benchmark does, waiting
+// after each until every subscribing client has read it or a second passed (deliveryGate:
+// the rest counts as lost). The gate's target counts the packets sent since its reset.
+func (c *loopbackCall) sendBursts(bursts int) {
 	for range bursts {
 		for range benchBurst {
 			c.write(false)
 		}
-		target := c.gate.target.Add(benchBurst)
-		waitFor(t, func() bool {
-			for i := range c.gate.counts {
-				if c.gate.counts[i].Load() < target {
-					return false
-				}
-			}
-			return true
-		})
+		c.gate.wait(c.gate.target.Load() + benchBurst)
 	}
 }
 
@@ -38,23 +30,39 @@ func TestLeanClientsSendFeedback(t *testing.T) {
 		publisher:  func(seq uint16) bool { return seq%50 == 7 },
 		subscriber: func(seq uint16) bool { return seq%40 == 11 },
 	})
-	c.sendBursts(t, 10)
-	if c.responder.resent.Load() == 0 {
-		t.Error("the publishing client resent nothing; the server did not NACK its losses")
-	}
-	if c.repaired.Load() == 0 {
-		t.Error("no subscribing client got a lost packet again; the server did not answer their NACKs")
-	}
+	missing := "nothing checked yet"
+	defer func() {
+		if t.Failed() {
+			t.Logf("last missing: %s", missing)
+		}
+	}()
 	waitFor(t, func() bool {
-		c.sendBursts(t, 1) // keep the reports coming
-		for _, sub := range c.subs {
+		c.sendBursts(1) // keep losses, repairs and reports coming
+		switch {
+		case c.responder.resent.Load() == 0:
+			missing = "a resend by the publishing client (the server NACKs its losses)"
+		case c.repaired.Load() == 0:
+			missing = "a lost packet resent to a subscribing client (the server answers their NACKs)"
+		case c.responder.feedback.Load() == 0:
+			missing = "transport-wide feedback read by the publishing client"
+		default:
+			missing = ""
+		}
+		for i, sub := range c.subs {
 			s := sub.DownlinkStats()
-			if len(s.Tracks) != 1 || s.Tracks[0].Reports == 0 || s.Tracks[0].RTT == 0 || s.Tracks[0].NACKed == 0 ||
-				sub.bw.lastTWCCNs.Load() == 0 {
-				return false
+			switch {
+			case missing != "":
+			case len(s.Tracks) != 1:
+				missing = fmt.Sprintf("subscriber %d: %d DownTracks", i, len(s.Tracks))
+			case s.Tracks[0].Reports == 0 || s.Tracks[0].RTT == 0:
+				missing = fmt.Sprintf("subscriber %d: receiver reports with an RTT (%+v)", i, s.Tracks[0])
+			case s.Tracks[0].NACKed == 0:
+				missing = fmt.Sprintf("subscriber %d: NACKs", i)
+			case sub.bw.lastTWCCNs.Load() == 0:
+				missing = fmt.Sprintf("subscriber %d: transport-wide feedback at its congestion controller", i)
 			}
 		}
-		return c.responder.feedback.Load() > 0
+		return missing == ""
 	})
 }
 
@@ -70,10 +78,10 @@ func TestForwardEndToEndAllocations(t *testing.T) {
 	}
 	const subscribers, bursts = 1, 100
 	c := newLoopbackCall(t, subscribers)
-	c.sendBursts(t, 10) // past start-up
+	c.sendBursts(10) // past start-up
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	c.sendBursts(t, bursts)
+	c.sendBursts(bursts)
 	runtime.ReadMemStats(&after)
 	delivered := float64(bursts * benchBurst * subscribers)
 	if per := float64(after.Mallocs-before.Mallocs) / delivered; per > 1 {
