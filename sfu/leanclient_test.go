@@ -22,7 +22,7 @@ import (
 // built as a lean real client would build them, with interceptors that allocate nothing
 // per packet but still send what a browser sends. pion's defaults
 // (webrtc.RegisterDefaultInterceptors) allocate on every packet read and written
-// (docs/performance.md, "Media plane end to end"). A lean client's chain is the Engine's
+// (docs/performance.md, "Lean benchmark clients"; D145). A lean client's chain is the Engine's
 // own (buildInterceptors and the transport-wide numbering, interceptorRegistry):
 //   - receiving, it sends transport-wide feedback (twcc.go; the server's congestion
 //     controller reads it), NACKs and receiver reports (nackreporter.go) — what the
@@ -37,18 +37,17 @@ import (
 // feedback (pion's twcc.Recorder, on the server and in these clients) then grows to ≈ 5 KB
 // per 100 ms, and pion drops a datagram longer than its receive MTU (1460 bytes by
 // default; "mux: failed to read from packetio.Buffer short buffer"), so the server's
-// congestion controller saw two feedbacks a second from a lone subscriber. A lean client
-// therefore sends its feedback every leanFeedbackInterval (≈ 1 KB at that rate; a
-// browser sends every 50–250 ms, at rates where that stays small) and reads datagrams
-// up to leanReceiveMTU (the server's feedback to the publisher).
+// congestion controller took 2 feedbacks from a lone subscriber in a whole benchmark run.
+// A lean client therefore sends its feedback every leanFeedbackInterval (≈ 1 KB at that
+// rate) and reads datagrams up to leanReceiveMTU (the server's feedback to the publisher).
 const (
 	leanFeedbackInterval = 20 * time.Millisecond
 	leanReceiveMTU       = 8192
 )
 
 // leanClientInterceptors registers a lean client's chain. stamps is where its feedback
-// looks for socket arrival times (none: a client's socket does not stamp, so every packet
-// is stamped when its track reads it).
+// looks for socket arrival times; nothing writes them (a client's socket does not stamp),
+// so every packet is stamped when its track reads it, and the clients of a call share one.
 func leanClientInterceptors(stamps *arrivalStamps, responder *ringNACKResponderFactory) func(*webrtc.MediaEngine, *webrtc.SettingEngine) (*interceptor.Registry, error) {
 	return func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
 		if err := registerLeanFeedback(media); err != nil {
@@ -169,9 +168,9 @@ func (r *ringNACKResponder) BindRTCPReader(reader interceptor.RTCPReader) interc
 	return readingRTCP(reader, r.onRTCP)
 }
 
-// onRTCP resends what the generic NACKs (RFC 4585 section 6.2.1: sender and media SSRC,
-// then pairs of a lost packet ID and a bitmask of the 16 after it) in compound RTCP packet
-// raw, read at nowNs, ask for, read in place.
+// onRTCP answers the generic NACKs in compound RTCP packet raw, read at nowNs, in place
+// (RFC 4585 section 6.2.1: sender and media SSRC, then pairs of a lost packet ID and a
+// bitmask of the 16 after it), and counts the transport-wide feedback.
 func (r *ringNACKResponder) onRTCP(raw []byte, nowNs int64) {
 	now := time.Unix(0, nowNs)
 	for {
