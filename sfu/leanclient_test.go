@@ -32,36 +32,17 @@ import (
 //
 // and, outermost, a ringNACKResponder answering the server's NACKs for what it sent.
 
-// The benchmark's publishing client sends ≈ 40 000 packets a second on one
-// PeerConnection (one subscriber), a hundred times a camera's rate. Transport-wide
-// feedback (pion's twcc.Recorder, on the server and in these clients) then grows to ≈ 5 KB
-// per 100 ms, and pion drops a datagram longer than its receive MTU (1460 bytes by
-// default; "mux: failed to read from packetio.Buffer short buffer"), so the server's
-// congestion controller took 2 feedbacks from a lone subscriber in a whole benchmark run.
-// A lean client therefore sends its feedback every leanFeedbackInterval (≈ 1 KB at that
-// rate) and reads datagrams up to leanReceiveMTU (the server's feedback to the publisher).
-const (
-	leanFeedbackInterval = 20 * time.Millisecond
-	leanReceiveMTU       = 8192
-)
-
 // leanClientInterceptors registers a lean client's chain. stamps is where its feedback
 // looks for socket arrival times; nothing writes them (a client's socket does not stamp),
 // so every packet is stamped when its track reads it, and the clients of a call share one.
 func leanClientInterceptors(stamps *arrivalStamps, responder *ringNACKResponderFactory) func(*webrtc.MediaEngine, *webrtc.SettingEngine) (*interceptor.Registry, error) {
-	return func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
+	return func(media *webrtc.MediaEngine, _ *webrtc.SettingEngine) (*interceptor.Registry, error) {
 		if err := registerLeanFeedback(media); err != nil {
 			return nil, err
 		}
-		settings.SetReceiveMTU(leanReceiveMTU)
 		factories, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, stamps)
 		if err != nil {
 			return nil, err
-		}
-		for _, f := range factories {
-			if fb, ok := f.(*feedbackFactory); ok {
-				fb.interval = leanFeedbackInterval
-			}
 		}
 		registry := interceptorRegistry(factories, nil)
 		registry.Add(responder) // outermost: its resends are numbered anew, as a browser's are

@@ -34,6 +34,12 @@ const (
 	// twccFeedbackInterval is how often feedback goes to each publisher (pion's and
 	// libwebrtc's default).
 	twccFeedbackInterval = 100 * time.Millisecond
+	// twccFeedbackMaxPackets: feedback goes early, before the interval is over, once this
+	// many packets were recorded since the last one (D147). A feedback takes one or two
+	// bytes per packet and two per status chunk of 7–14 (pion's twcc.Recorder), so 500 keep
+	// it under 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate; a
+	// camera's 100 ms are 10–30 packets.
+	twccFeedbackMaxPackets = 500
 )
 
 // arrivalStamps remembers when the socket read each RTP packet, by SSRC and sequence
@@ -129,8 +135,9 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards recorder, routes and ticks.closed
+	mu       sync.Mutex // guards recorder, pending, routes and ticks.closed
 	recorder *twcc.Recorder
+	pending  int              // packets recorded since the last feedback was built
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	ticks    tickLoop
 }
@@ -178,6 +185,7 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 func (s *feedbackSender) send(w interceptor.RTCPWriter) {
 	s.mu.Lock()
 	pkts := s.recorder.BuildFeedbackPacket()
+	s.pending = 0
 	s.mu.Unlock()
 	if len(pkts) > 0 {
 		_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
