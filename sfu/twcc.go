@@ -26,9 +26,10 @@ import (
 // there report the server's own scheduling delays to the publisher as a queue on its
 // link (docs/decisions.md, "Publisher bandwidth feedback under load"). Packets without
 // a socket stamp (ICE over TCP) are stamped when read, as before. The feedback is built
-// and sent every twccFeedbackInterval by one goroutine per PeerConnection; packets are
-// recorded under a mutex by the goroutine that reads them (no hand-off to that
-// goroutine, which would hold up the reader when it runs late).
+// and sent every twccFeedbackInterval (or once twccFeedbackMaxPackets wait) by one
+// goroutine per PeerConnection; packets are recorded under a mutex by the goroutine that
+// reads them (no hand-off to that goroutine, which would hold up the reader when it runs
+// late).
 
 const (
 	// twccFeedbackInterval is how often feedback goes to each publisher (pion's and
