@@ -13,10 +13,10 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
+	"github.com/parley-rtc/parley/internal/transportcc"
 )
 
 // TWCC feedback with the kernel's arrival times (docs/decisions.md, D116). The feedback
@@ -121,12 +121,7 @@ func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RT
 
 // BindRemoteStream records each packet of a stream with transport-wide sequence numbers.
 func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
-			id = uint8(e.ID)
-		}
-	}
+	id := transportcc.ExtensionID(info)
 	if id == 0 {
 		return reader
 	}

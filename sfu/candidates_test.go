@@ -34,7 +34,12 @@ func publishingClient(t testing.TB, tracks ...webrtc.TrackLocal) (*webrtc.PeerCo
 // publishingClientWith is publishingClient with a PeerConnection configuration.
 func publishingClientWith(t testing.TB, config webrtc.Configuration, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
-	client := newClientPCWith(t, config)
+	return offerTracks(t, newClientPCWith(t, config), tracks...)
+}
+
+// offerTracks adds tracks (an Opus track when none) to client and sets its offer.
+func offerTracks(t testing.TB, client *webrtc.PeerConnection, tracks ...webrtc.TrackLocal) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+	t.Helper()
 	if len(tracks) == 0 {
 		audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "alice")
 		if err != nil {

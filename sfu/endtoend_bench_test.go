@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -230,18 +231,32 @@ func BenchmarkSRTPFloor(b *testing.B) {
 }
 
 // loopbackCall is a real Engine with one publisher Peer sending one VP8 track and
-// subscriber Peers receiving it, each Peer with a pion client PeerConnection over
-// loopback DTLS-SRTP.
+// subscriber Peers receiving it, each Peer with a lean pion client PeerConnection
+// (leanclient_test.go) over loopback DTLS-SRTP. The clients read their RTCP, so the
+// subscribing ones see the server's sender reports and the publishing one its NACKs.
 type loopbackCall struct {
-	engine   *Engine
-	pub      *Publisher
-	video    *webrtc.TrackLocalStaticRTP
-	receiver *Receiver
-	subs     []*Subscriber
-	gate     *deliveryGate
-	seq      uint16
-	payloads [2][]byte // delta, keyframe
-	readers  sync.WaitGroup
+	engine    *Engine
+	pub       *Publisher
+	video     *webrtc.TrackLocalStaticRTP
+	receiver  *Receiver
+	subs      []*Subscriber
+	gate      *deliveryGate
+	seq       uint16
+	pkt       rtp.Packet // reused by write (room for the transport-wide extension)
+	payloads  [2][]byte  // delta, keyframe
+	readers   sync.WaitGroup
+	loss      callLoss
+	stamps    *arrivalStamps // the clients' feedback, which finds no socket stamps in it
+	responder *ringNACKResponderFactory
+	repaired  atomic.Uint64 // packets subscribing clients lost (loss.subscriber) and got again
+}
+
+// callLoss makes a loopbackCall lose packets (tests): publisher picks published packets
+// whose first transmission the publishing client drops (ringNACKResponderFactory),
+// subscriber the packets whose first arrival at its socket each subscribing client drops
+// (lossyConn). nil picks none.
+type callLoss struct {
+	publisher, subscriber func(seq uint16) bool
 }
 
 // newLoopbackCall connects a publisher and subscribers clients; every subscriber has
@@ -249,7 +264,15 @@ type loopbackCall struct {
 // configuration after benchBatchWrites.
 func newLoopbackCall(tb testing.TB, subscribers int, opts ...func(*Config)) *loopbackCall {
 	tb.Helper()
-	c := &loopbackCall{engine: newTestEngine(tb, append([]func(*Config){benchBatchWrites}, opts...)...), gate: newDeliveryGate(subscribers)}
+	return newLossyLoopbackCall(tb, subscribers, callLoss{}, opts...)
+}
+
+// newLossyLoopbackCall is newLoopbackCall whose clients lose what loss picks.
+func newLossyLoopbackCall(tb testing.TB, subscribers int, loss callLoss, opts ...func(*Config)) *loopbackCall {
+	tb.Helper()
+	c := &loopbackCall{engine: newTestEngine(tb, append([]func(*Config){benchBatchWrites}, opts...)...), gate: newDeliveryGate(subscribers),
+		loss: loss, stamps: &arrivalStamps{}, responder: &ringNACKResponderFactory{size: 1024, drop: loss.publisher}}
+	c.pkt.Extensions = make([]rtp.Extension, 0, 1)
 	var err error
 	for i, key := range []bool{false, true} {
 		c.payloads[i] = make([]byte, benchPayloadSize)
@@ -261,7 +284,9 @@ func newLoopbackCall(tb testing.TB, subscribers int, opts ...func(*Config)) *loo
 		tb.Fatal(err)
 	}
 	var receivers <-chan *Receiver
-	c.pub, receivers = publish(tb, c.engine, c.video)
+	client := newClientPCWithInterceptors(tb, webrtc.Configuration{}, leanClientInterceptors(c.stamps, c.responder))
+	c.pub, receivers = publishFrom(tb, c.engine, client, c.video)
+	c.readUntilClosed(client.GetSenders()[0].Read, func() {}) // RTCP: the server's NACKs, reports, feedback
 
 	// Keyframes until every subscriber has some (the Receiver appears with the first).
 	stop := repeat(20*time.Millisecond, func() { c.write(true) })
@@ -292,6 +317,12 @@ func newLoopbackCall(tb testing.TB, subscribers int, opts ...func(*Config)) *loo
 // its Receivers arrive on the channel with their first packets.
 func publish(tb testing.TB, engine *Engine, tracks ...webrtc.TrackLocal) (*Publisher, <-chan *Receiver) {
 	tb.Helper()
+	return publishFrom(tb, engine, newClientPC(tb), tracks...)
+}
+
+// publishFrom is publish from the given client PeerConnection.
+func publishFrom(tb testing.TB, engine *Engine, client *webrtc.PeerConnection, tracks ...webrtc.TrackLocal) (*Publisher, <-chan *Receiver) {
+	tb.Helper()
 	pub, err := engine.NewPublisher("alice")
 	if err != nil {
 		tb.Fatal(err)
@@ -299,7 +330,7 @@ func publish(tb testing.TB, engine *Engine, tracks ...webrtc.TrackLocal) (*Publi
 	tb.Cleanup(func() { _ = pub.Close() })
 	receivers := make(chan *Receiver, len(tracks))
 	pub.OnTrack(func(r *Receiver) { receivers <- r })
-	client, offer := publishingClient(tb, tracks...)
+	client, offer := offerTracks(tb, client, tracks...)
 	connectCandidates(tb, client, pub)
 	answerOffer(tb, client, pub, offer)
 	return pub, receivers
@@ -353,20 +384,19 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 	}
 	c.subs = append(c.subs, sub)
 	tb.Cleanup(func() { _ = sub.Close() })
-	client := newClientPC(tb)
+	setup := leanClientInterceptors(c.stamps, c.responder)
+	if c.loss.subscriber != nil {
+		mux, lean := lossyUDPMux(tb, c.loss.subscriber, &c.repaired), setup
+		setup = func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
+			settings.SetICEUDPMux(mux)
+			return lean(media, settings)
+		}
+	}
+	client := newClientPCWithInterceptors(tb, webrtc.Configuration{}, setup)
 	connectCandidates(tb, client, sub)
-	client.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		c.readers.Add(1)
-		go func() {
-			defer c.readers.Done()
-			var buf [maxPacketSize]byte
-			for {
-				if _, _, err := track.Read(buf[:]); err != nil {
-					return
-				}
-				c.gate.received(i)
-			}
-		}()
+	client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		c.readUntilClosed(receiver.Read, func() {}) // RTCP: the server's sender reports
+		c.readUntilClosed(track.Read, func() { c.gate.received(i) })
 	})
 	if _, err := sub.AddDownTrack(c.receiver); err != nil {
 		tb.Fatal(err)
@@ -374,17 +404,37 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 	negotiate(tb, sub, client)
 }
 
+// readUntilClosed calls read (a client's track or its RTCP, through its interceptors) on
+// a goroutine until it fails (the client closed), and each after every packet read.
+func (c *loopbackCall) readUntilClosed(read func([]byte) (int, interceptor.Attributes, error), each func()) {
+	c.readers.Add(1)
+	go func() {
+		defer c.readers.Done()
+		var buf [maxPacketSize]byte
+		for {
+			if _, _, err := read(buf[:]); err != nil {
+				return
+			}
+			each()
+		}
+	}()
+}
+
 // write publishes one packet; every 16th (and every priming one) is a keyframe, so a
-// subscriber whose queue dropped a packet resumes soon.
+// subscriber whose queue dropped a packet resumes soon. The packet is reused, as a lean
+// client reuses its packets (pion copies it, and its Extensions, per write).
 func (c *loopbackCall) write(keyframe bool) {
 	c.seq++
 	p := c.payloads[0]
 	if keyframe || c.seq%16 == 0 {
 		p = c.payloads[1]
 	}
-	_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{
+	c.pkt.Header = rtp.Header{
 		Version: 2, SequenceNumber: c.seq, Timestamp: uint32(c.seq/4) * 3000, Marker: c.seq%4 == 3,
-	}, Payload: p})
+		Extensions: c.pkt.Extensions[:0],
+	}
+	c.pkt.Payload = p
+	_ = c.video.WriteRTP(&c.pkt)
 }
 
 // benchBatchWrites sets rtc.batch_writes for the end-to-end benchmarks from
@@ -398,7 +448,8 @@ func benchBatchWrites(c *Config) {
 
 // BenchmarkForwardEndToEnd: packets written by a publishing client until every
 // subscribing client has read them, through a real Engine over loopback DTLS-SRTP —
-// pion on both sides included. One op is one published packet.
+// pion on both sides included, the clients lean ones (leanclient_test.go, D145). One op is
+// one published packet.
 func BenchmarkForwardEndToEnd(b *testing.B) {
 	for _, n := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {

@@ -128,10 +128,16 @@ func (f *nackReporter) UnbindRemoteStream(info *interceptor.StreamInfo) {
 // BindRTCPReader notes the publisher's sender reports (for the receiver reports' LSR and
 // DLSR), read in place.
 func (f *nackReporter) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
+	return readingRTCP(reader, f.onRTCP)
+}
+
+// readingRTCP wraps reader: each compound RTCP packet read is passed to note with the
+// time it was read (UnixNano).
+func readingRTCP(reader interceptor.RTCPReader, note func(raw []byte, now int64)) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
 		if err == nil {
-			f.onRTCP(b[:n], time.Now().UnixNano())
+			note(b[:n], time.Now().UnixNano())
 		}
 		return n, a, err
 	})

@@ -55,15 +55,26 @@ func newClientPC(t testing.TB) *webrtc.PeerConnection {
 // newClientPCWith is newClientPC with a PeerConnection configuration.
 func newClientPCWith(t testing.TB, config webrtc.Configuration) *webrtc.PeerConnection {
 	t.Helper()
+	return newClientPCWithInterceptors(t, config, func(media *webrtc.MediaEngine, _ *webrtc.SettingEngine) (*interceptor.Registry, error) {
+		registry := &interceptor.Registry{}
+		return registry, webrtc.RegisterDefaultInterceptors(media, registry)
+	})
+}
+
+// newClientPCWithInterceptors is newClientPCWith whose interceptors (and the feedback and
+// header extensions they negotiate, registered in the media engine, and the settings
+// they need) interceptors chooses instead of pion's defaults.
+func newClientPCWithInterceptors(t testing.TB, config webrtc.Configuration, interceptors func(*webrtc.MediaEngine, *webrtc.SettingEngine) (*interceptor.Registry, error)) *webrtc.PeerConnection {
+	t.Helper()
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
-	registry := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
+	settings := webrtc.SettingEngine{}
+	registry, err := interceptors(media, &settings)
+	if err != nil {
 		t.Fatal(err)
 	}
-	settings := webrtc.SettingEngine{}
 	settings.SetIncludeLoopbackCandidate(true)
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	settings.SetInterfaceFilter(func(n string) bool { return n == "lo" })

@@ -7,15 +7,27 @@ import (
 
 // tickLoop is the one goroutine a publisher-side interceptor runs per PeerConnection
 // (transport-wide feedback, twcc.go; NACKs and receiver reports, nackreporter.go): started
-// by BindRTCPWriter, it calls tick every interval until Close. The owner's mutex guards
-// closed (the ...Locked methods are called with it held).
+// by BindRTCPWriter, it calls tick every interval, and once more after each poke, until
+// Close. The owner's mutex guards closed (the ...Locked methods are called with it held).
 type tickLoop struct {
 	closed bool
 	done   chan struct{}
+	early  chan struct{} // poke: one tick before the interval is over
 	wg     sync.WaitGroup
 }
 
-func newTickLoop() tickLoop { return tickLoop{done: make(chan struct{})} }
+func newTickLoop() tickLoop {
+	return tickLoop{done: make(chan struct{}), early: make(chan struct{}, 1)}
+}
+
+// poke makes the goroutine tick now, without waiting for the interval. Any goroutine;
+// never blocks, no allocation.
+func (l *tickLoop) poke() {
+	select {
+	case l.early <- struct{}{}:
+	default:
+	}
+}
 
 // startLocked runs tick every interval on a new goroutine, unless the loop is stopped.
 func (l *tickLoop) startLocked(interval time.Duration, tick func()) {
@@ -32,6 +44,7 @@ func (l *tickLoop) startLocked(interval time.Duration, tick func()) {
 			case <-l.done:
 				return
 			case <-ticker.C:
+			case <-l.early:
 			}
 			tick()
 		}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
-	"github.com/pion/sdp/v3"
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
+	"github.com/parley-rtc/parley/internal/transportcc"
 )
 
 // Transport-wide congestion control feedback toward publishers
@@ -26,14 +26,21 @@ import (
 // there report the server's own scheduling delays to the publisher as a queue on its
 // link (docs/decisions.md, "Publisher bandwidth feedback under load"). Packets without
 // a socket stamp (ICE over TCP) are stamped when read, as before. The feedback is built
-// and sent every twccFeedbackInterval by one goroutine per PeerConnection; packets are
-// recorded under a mutex by the goroutine that reads them (no hand-off to that
-// goroutine, which would hold up the reader when it runs late).
+// and sent every twccFeedbackInterval (or once twccFeedbackMaxPackets wait) by one
+// goroutine per PeerConnection; packets are recorded under a mutex by the goroutine that
+// reads them (no hand-off to that goroutine, which would hold up the reader when it runs
+// late).
 
 const (
 	// twccFeedbackInterval is how often feedback goes to each publisher (pion's and
 	// libwebrtc's default).
 	twccFeedbackInterval = 100 * time.Millisecond
+	// twccFeedbackMaxPackets: feedback goes early, before the interval is over, once this
+	// many packets were recorded since the last one (D147). A feedback takes one or two
+	// bytes per packet and two per status chunk of 7–14 (pion's twcc.Recorder), so 500 keep
+	// it under 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate; a
+	// camera's 100 ms are 10–30 packets.
+	twccFeedbackMaxPackets = 500
 )
 
 // arrivalStamps remembers when the socket read each RTP packet, by SSRC and sequence
@@ -129,8 +136,9 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards recorder, routes and ticks.closed
+	mu       sync.Mutex // guards recorder, pending, routes and ticks.closed
 	recorder *twcc.Recorder
+	pending  int              // packets recorded since the last feedback was built
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	ticks    tickLoop
 }
@@ -146,12 +154,7 @@ func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RT
 // BindRemoteStream records each packet of a stream that carries transport-wide
 // sequence numbers as it is read.
 func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
-			id = uint8(e.ID)
-		}
-	}
+	id := transportcc.ExtensionID(info)
 	if id == 0 {
 		return reader
 	}
@@ -183,6 +186,7 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 func (s *feedbackSender) send(w interceptor.RTCPWriter) {
 	s.mu.Lock()
 	pkts := s.recorder.BuildFeedbackPacket()
+	s.pending = 0
 	s.mu.Unlock()
 	if len(pkts) > 0 {
 		_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing

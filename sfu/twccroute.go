@@ -103,12 +103,18 @@ func (s *feedbackSender) route(ssrc uint32, extID uint8) *feedbackRoute {
 	return r
 }
 
-// record records transport-wide number tseq of stream ssrc, arrived at atNs. Any
-// goroutine; no allocation.
+// record records transport-wide number tseq of stream ssrc, arrived at atNs, and has the
+// feedback sent early once twccFeedbackMaxPackets are waiting. Any goroutine; no
+// allocation.
 func (s *feedbackSender) record(ssrc uint32, tseq uint16, atNs int64) {
 	s.mu.Lock()
 	s.recorder.Record(ssrc, tseq, (atNs-s.startNs)/int64(time.Microsecond))
+	s.pending++
+	full := s.pending == twccFeedbackMaxPackets
 	s.mu.Unlock()
+	if full {
+		s.ticks.poke()
+	}
 }
 
 // noteAtTrack records a packet that its track read at now and the socket did not record

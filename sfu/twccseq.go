@@ -7,7 +7,8 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
+
+	"github.com/parley-rtc/parley/internal/transportcc"
 )
 
 // twccNumbering writes the transport-wide sequence number (transport-wide-cc header
@@ -36,13 +37,7 @@ func (f twccNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, e
 
 // BindLocalStream numbers the stream's packets when it negotiated transport-wide-cc.
 func (t *twccNumbering) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI && e.ID > 0 && e.ID < 256 {
-			id = uint8(e.ID)
-			break
-		}
-	}
+	id := transportcc.ExtensionID(info)
 	if id == 0 {
 		return w
 	}
