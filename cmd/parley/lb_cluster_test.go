@@ -252,7 +252,7 @@ func mediaKeepsFlowing(t *testing.T, a, b *client.Conn) {
 // (what `docker compose stop` sends) drains the node of a user in a second call: haproxy's
 // /readyz check takes the node out (its log says so), new logins through haproxy land on
 // the other nodes, and the drained node's WebSocket keeps working — its call's media flows,
-// its hangup ends the call — after which the node exits 0.
+// a new call is refused with 5001, its hangup ends the call — after which the node exits 0.
 func TestClusterBehindHAProxy(t *testing.T) {
 	cl := startComposeCluster(t)
 	users := []string{"alice", "bob", "carol"}
@@ -329,6 +329,9 @@ func TestClusterBehindHAProxy(t *testing.T) {
 		}
 	}
 	mediaKeepsFlowing(t, drained, peer)
+	if _, err := drained.Call(ctxFor(t, 10*time.Second), "carol", protocol.MediaTypeAudio, protocol.CallParams{}); !isCode(err, protocol.CodeServerDraining) {
+		t.Fatalf("%s: a new call through the draining node: %v, want %d", drained.UserID(), err, protocol.CodeServerDraining)
+	}
 	if err := drained.Hangup(ctxFor(t, 10*time.Second)); err != nil {
 		t.Fatalf("%s: hangup through the draining node: %v", drained.UserID(), err)
 	}
