@@ -57,8 +57,10 @@ type composeCluster struct {
 //     host in production; here every client does).
 //
 // haproxy.cluster.cfg is used as it is but for its bind (:7880 → 127.0.0.1:port) and the
-// server addresses: parley1:7880… are compose DNS names, which haproxy resolves once at
-// start with libc and which do not exist outside the compose network.
+// server addresses: parley1:7880… are compose DNS names, which exist only on the compose
+// network (haproxy would start with those servers disabled). Its resolvers section, Docker's
+// DNS at 127.0.0.11, cannot work outside Docker; it stays, unused: haproxy resolves no IP
+// literal (strace showed no query sent).
 func startComposeCluster(t *testing.T) *composeCluster {
 	t.Helper()
 	redis := testservers.RunRedis(t)
