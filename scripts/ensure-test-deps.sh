@@ -7,7 +7,8 @@
 # selfie segmentation for the background blur test (web/effects_test.go);
 # redis-server and PostgreSQL (internal/testservers starts them for the cluster and records
 # tests; it looks for initdb/postgres in /usr/lib/postgresql/<version>/bin, where Debian puts
-# them, not on PATH); ffmpeg (ffprobe and decoding of recorded files).
+# them, not on PATH); HAProxy (cmd/parley's TestClusterBehindHAProxy runs
+# configs/haproxy.cluster.cfg in front of three nodes; Debian puts it in /usr/sbin); ffmpeg (ffprobe and decoding of recorded files).
 # Needs root or passwordless sudo; prints what it does.
 set -euo pipefail
 need=()
@@ -18,6 +19,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)  # recording test: encodes its media, probes and decodes the files (~55 MB)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)  # the load balancer of the cluster test (configs/haproxy.cluster.cfg)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # tsc runs on Node.js
 if [ ${#need[@]} -ne 0 ]; then
 	sudo=""

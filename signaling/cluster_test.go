@@ -201,6 +201,37 @@ func groupVideoCall(t *testing.T, newStack func(testing.TB, ...stackOption) *sta
 	}
 }
 
+// TestClusterDrainingFrontKeepsRelayedCalls: a draining front counts the calls of the
+// users it relays (RelayedCalls; ActiveCalls counts only the calls this node runs), which
+// its drain waits for (D130); it refuses their new calls and room joins with 5001 before
+// relaying them; once they hang up nothing is left to wait for.
+func TestClusterDrainingFrontKeepsRelayedCalls(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 30*time.Second)
+	us := st.users(t, "k", "alice", "bob", "carol") // n1, n2, n0: the app on n0
+	alice, bob := us[0], us[1]
+	front := st.nodes[1].service
+	talking, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted(t, alice, bob)
+	front.Drain()
+	if got, own := front.RelayedCalls(), front.ActiveCalls(); got != 1 || own != 0 {
+		t.Fatalf("draining front: RelayedCalls %d, ActiveCalls %d; want 1 and 0", got, own)
+	}
+	_, err = alice.Call(ctx, us[2].UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	wantCode(t, err, protocol.CodeServerDraining)
+	wantCode(t, alice.JoinRoom(ctx, protocol.StrRoom("k-room")), protocol.CodeServerDraining)
+	if err := alice.Hangup(ctx); err != nil {
+		t.Fatalf("hangup through the draining front: %v", err)
+	}
+	waitFor(t, bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == talking.CallID })
+	if n := front.RelayedCalls(); n != 0 {
+		t.Fatalf("RelayedCalls %d after the hangup", n)
+	}
+}
+
 // TestClusterDrainingFrontRefusesLogins: a draining node relays no new login to the owner
 // (5001, as on one node); the other nodes still take them.
 func TestClusterDrainingFrontRefusesLogins(t *testing.T) {

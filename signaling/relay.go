@@ -148,6 +148,29 @@ func (s *Service) RelayedConnections() (front, owner int) {
 	return len(s.relays.fronts), len(s.relays.backs)
 }
 
+// RelayedCalls counts the clients whose WebSocket is here and whose session runs on
+// another node (this node is their front) that are in a call, ringing or in progress, as
+// the owner's notifications and answers told the front (relayFront.call). A draining
+// front waits for these calls as for its own (cmd/parley drain.go, D130): they run on the
+// owner, so ActiveCalls does not count them.
+func (s *Service) RelayedCalls() int {
+	s.relays.mu.Lock()
+	fronts := make([]*relayFront, 0, len(s.relays.fronts))
+	for _, f := range s.relays.fronts {
+		fronts = append(fronts, f)
+	}
+	s.relays.mu.Unlock()
+	n := 0
+	for _, f := range fronts {
+		f.mu.Lock()
+		if f.call.ID != "" && !f.dead {
+			n++
+		}
+		f.mu.Unlock()
+	}
+	return n
+}
+
 // send sends one relay message, bounded by the cluster's timeouts.
 func (r *relays) send(to, kind, key string, body []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), relaySendTimeout)

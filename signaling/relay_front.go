@@ -94,8 +94,22 @@ func (cs *connSession) relayTo(ctx context.Context, req protocol.Request) (*rela
 	return f, nil
 }
 
+// startsWork reports whether method starts a call or enters a room: what a draining node
+// refuses with 5001, for the clients it relays too (D130), though their owner does not
+// drain.
+func startsWork(method string) bool {
+	switch method {
+	case protocol.MethodCall, protocol.MethodGroupCall, protocol.MethodCalls, protocol.MethodPrepareCall, protocol.MethodJoinRoom:
+		return true
+	}
+	return false
+}
+
 // forward sends req to the owner and returns its answer.
 func (f *relayFront) forward(ctx context.Context, req protocol.Request) (any, error) {
+	if f.svc.Draining() && startsWork(req.Method) {
+		return nil, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
+	}
 	ch := make(chan relayResponse, 1)
 	f.mu.Lock()
 	if f.dead {

@@ -322,6 +322,18 @@ func (s *Server) ConnCount() int {
 	return len(s.conns)
 }
 
+// PendingRequests is the number of requests read from the open connections and not yet
+// answered (their answers not yet handed to the connection's writer).
+func (s *Server) PendingRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := int64(0)
+	for c := range s.conns {
+		n += c.pending.Load()
+	}
+	return int(n)
+}
+
 // Close refuses new connections, closes every connection (1001 going away, after their
 // queued messages) and waits until all their goroutines and close hooks finished.
 // It is idempotent.

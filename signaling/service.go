@@ -221,6 +221,11 @@ func (s *Service) Drain() { s.server.Drain() }
 // Draining reports whether Drain was called.
 func (s *Service) Draining() bool { return s.server.Draining() }
 
+// PendingRequests is the number of requests of the open connections not yet answered
+// (Server.PendingRequests): a draining server lets them finish before it closes the
+// sockets (cmd/parley drain.go).
+func (s *Service) PendingRequests() int { return s.server.PendingRequests() }
+
 // Sessions is the number of logged-in sessions.
 func (s *Service) Sessions() int {
 	s.mu.Lock()

@@ -25,9 +25,10 @@ const childServeEnv = "PARLEY_TEST_CHILD_SERVE"
 
 // childNode is a parley server in a child process (this test binary), in a cluster.
 type childNode struct {
-	cmd  *exec.Cmd
-	out  *testservers.SyncBuffer
-	addr string
+	cmd    *exec.Cmd
+	out    *testservers.SyncBuffer
+	addr   string
+	exited chan struct{} // closed when the process ended and was reaped
 }
 
 // startChildNode starts node id of the cluster on redisURL as a child process and waits
@@ -35,20 +36,33 @@ type childNode struct {
 // its settings.
 func startChildNode(t *testing.T, redisURL, id string, env ...string) *childNode {
 	t.Helper()
-	n := &childNode{out: &testservers.SyncBuffer{}, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	n.cmd = exec.Command(os.Args[0])
-	n.cmd.Env = append(os.Environ(), childServeEnv+"=1",
-		"PARLEY_HTTP_ADDRESS="+n.addr, "PARLEY_RTC_UDP_PORT=0", "PARLEY_TURN_ENABLED=false",
-		"PARLEY_RECORDS_SQLITE_PATH="+filepath.Join(t.TempDir(), "parley.db"),
-		"PARLEY_CLUSTER_REDIS_URL="+redisURL, "PARLEY_CLUSTER_NODE_ID="+id, "PARLEY_CLUSTER_REGION=region-"+id,
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	return startChild(t, id, addr, nil, append([]string{
+		"PARLEY_HTTP_ADDRESS=" + addr, "PARLEY_RTC_UDP_PORT=0", "PARLEY_TURN_ENABLED=false",
+		"PARLEY_RECORDS_SQLITE_PATH=" + filepath.Join(t.TempDir(), "parley.db"),
+		"PARLEY_CLUSTER_REDIS_URL=" + redisURL, "PARLEY_CLUSTER_NODE_ID=" + id, "PARLEY_CLUSTER_REGION=region-" + id,
 		"PARLEY_CLUSTER_HEARTBEAT=200ms", "PARLEY_CLUSTER_NODE_TTL=1500ms",
-		"PARLEY_SIGNALING_RECONNECT_GRACE=500ms")
-	n.cmd.Env = append(n.cmd.Env, env...) // the last value of a key wins
+		"PARLEY_SIGNALING_RECONNECT_GRACE=500ms"}, env...)...)
+}
+
+// startChild starts this test binary as parley server id (TestMain) with the command-line
+// args and env (KEY=value after this process's environment: the last value of a key
+// wins), and waits until its /readyz at addr (its http.address) answers 200; it is killed
+// at cleanup if still running, its output logged if the test failed.
+func startChild(t *testing.T, id, addr string, args []string, env ...string) *childNode {
+	t.Helper()
+	n := &childNode{out: &testservers.SyncBuffer{}, addr: addr, exited: make(chan struct{})}
+	n.cmd = exec.Command(os.Args[0], args...)
+	n.cmd.Env = append(append(os.Environ(), childServeEnv+"=1"), env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() {
+		_ = n.cmd.Wait()
+		close(n.exited)
+	}()
 	t.Cleanup(func() {
 		n.kill()
 		if t.Failed() {
@@ -63,12 +77,11 @@ func startChildNode(t *testing.T, redisURL, id string, env ...string) *childNode
 
 func (n *childNode) wsURL() string { return "ws://" + n.addr + "/ws" }
 
-// kill ends the node with SIGKILL (no deregistration, no goodbye) and reaps it.
+// kill ends the node with SIGKILL (no deregistration, no goodbye) and waits until it is
+// reaped; idempotent.
 func (n *childNode) kill() {
-	if n.cmd.ProcessState == nil {
-		_ = n.cmd.Process.Kill()
-		_ = n.cmd.Wait()
-	}
+	_ = n.cmd.Process.Kill()
+	<-n.exited
 }
 
 // clusterNode starts an in-process node of the cluster on redisURL.

@@ -17,12 +17,19 @@ import (
 // composeVar is ${NAME}, ${NAME:-default} or ${NAME:?message} of a compose file.
 var composeVar = regexp.MustCompile(`\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}`)
 
-// TestClusterComposeNodes: every parley service of docker-compose.cluster.yaml, with the
-// production sample mounted and the variables an operator sets, loads a valid
-// configuration with the cluster's Redis, PostgreSQL records, its own node id and its own
-// published media port; HAProxy balances over exactly those nodes and checks /readyz.
-func TestClusterComposeNodes(t *testing.T) {
-	vars := map[string]string{"PARLEY_ADMIN_API_KEY": "prod-admin-key-0123456789-0123456789", "POSTGRES_PASSWORD": "pw"}
+// composeNode is a parley service of docker-compose.cluster.yaml: its published ports and
+// its environment with the compose variables replaced.
+type composeNode struct {
+	name  string
+	ports []string
+	env   map[string]string
+}
+
+// composeClusterNodes reads the parley services of docker-compose.cluster.yaml (sorted by
+// name) with vars as the operator's variables (a ${NAME:?} not in vars fails the test, a
+// ${NAME:-default} not in vars takes the default).
+func composeClusterNodes(t *testing.T, vars map[string]string) []composeNode {
+	t.Helper()
 	raw, err := os.ReadFile("../../configs/docker-compose.cluster.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +43,35 @@ func TestClusterComposeNodes(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &compose); err != nil {
 		t.Fatal(err)
 	}
+	var nodes []composeNode
+	for name, svc := range compose.Services {
+		if !strings.HasPrefix(name, "parley") {
+			continue
+		}
+		n := composeNode{name: name, ports: svc.Ports, env: make(map[string]string)}
+		for k, v := range svc.Environment {
+			n.env[k] = composeVar.ReplaceAllStringFunc(v, func(m string) string {
+				p := composeVar.FindStringSubmatch(m)
+				if val, ok := vars[p[1]]; ok {
+					return val
+				}
+				if p[2] == "?" {
+					t.Fatalf("%s: %s needs %s", name, k, p[1])
+				}
+				return p[3]
+			})
+		}
+		nodes = append(nodes, n)
+	}
+	slices.SortFunc(nodes, func(a, b composeNode) int { return strings.Compare(a.name, b.name) })
+	return nodes
+}
+
+// TestClusterComposeNodes: every parley service of docker-compose.cluster.yaml, with the
+// production sample mounted and the variables an operator sets, loads a valid
+// configuration with the cluster's Redis, PostgreSQL records, its own node id and its own
+// published media port; HAProxy balances over exactly those nodes and checks /readyz.
+func TestClusterComposeNodes(t *testing.T) {
 	path := mountedProductionConfig(t) // dockerfile_test.go
 	haproxy, err := os.ReadFile("../../configs/haproxy.cluster.cfg")
 	if err != nil {
@@ -45,22 +81,11 @@ func TestClusterComposeNodes(t *testing.T) {
 		t.Error("haproxy.cluster.cfg does not check /readyz")
 	}
 	var ids, nodes []string
-	for name, svc := range compose.Services {
-		if !strings.HasPrefix(name, "parley") {
-			continue
-		}
+	for _, svc := range composeClusterNodes(t, composeTestVars) {
+		name := svc.name
 		nodes = append(nodes, name)
-		for k, v := range svc.Environment {
-			t.Setenv(k, composeVar.ReplaceAllStringFunc(v, func(m string) string {
-				p := composeVar.FindStringSubmatch(m)
-				if val, ok := vars[p[1]]; ok {
-					return val
-				}
-				if p[2] == "?" {
-					t.Fatalf("%s: %s needs %s", name, k, p[1])
-				}
-				return p[3]
-			}))
+		for k, v := range svc.env {
+			t.Setenv(k, v)
 		}
 		cfg, err := configs.Load(path, nil)
 		if err != nil {
@@ -71,13 +96,13 @@ func TestClusterComposeNodes(t *testing.T) {
 			t.Errorf("%s: cluster.redis_url %q", name, cfg.Cluster.RedisURL)
 		case cfg.Records.Driver != records.DriverPostgres:
 			t.Errorf("%s: records.driver %q, want postgres (records shared by the nodes)", name, cfg.Records.Driver)
-		case !slices.Contains(svc.Ports, fmt.Sprintf("%d:%d/udp", cfg.RTC.UDPPort, cfg.RTC.UDPPort)):
-			t.Errorf("%s: media port %d/udp not published (%v)", name, cfg.RTC.UDPPort, svc.Ports)
+		case !slices.Contains(svc.ports, fmt.Sprintf("%d:%d/udp", cfg.RTC.UDPPort, cfg.RTC.UDPPort)):
+			t.Errorf("%s: media port %d/udp not published (%v)", name, cfg.RTC.UDPPort, svc.ports)
 		case !strings.Contains(string(haproxy), fmt.Sprintf("server %s %s:7880 check", name, name)):
 			t.Errorf("haproxy.cluster.cfg does not balance over %s", name)
 		}
 		ids = append(ids, cfg.Cluster.NodeID)
-		for k := range svc.Environment {
+		for k := range svc.env {
 			os.Unsetenv(k) // the next node starts from the same environment
 		}
 	}
@@ -86,3 +111,6 @@ func TestClusterComposeNodes(t *testing.T) {
 		t.Fatalf("nodes %v with ids %v, want three distinct", nodes, ids)
 	}
 }
+
+// composeTestVars are the variables an operator sets for docker-compose.cluster.yaml.
+var composeTestVars = map[string]string{"PARLEY_ADMIN_API_KEY": testAdminKey, "POSTGRES_PASSWORD": "pw"}

@@ -19,9 +19,15 @@ func drainCloseReserve(timeout time.Duration) time.Duration {
 }
 
 // drain is the first phase of a graceful shutdown: new logins, calls and rooms are refused
-// and /readyz answers 503; connected clients get onServerDraining. Calls may end on their
-// own until the drain deadline (ctx's deadline less the close reserve); the calls still
-// going then are ended by the server, their records written.
+// and /readyz answers 503; connected clients get onServerDraining. Until the drain
+// deadline (ctx's deadline less the close reserve) it waits for the calls this node runs
+// and, in a cluster, the calls of the clients whose sessions it relays to another node
+// (D130: their WebSockets stay open while their calls go on), then for the requests still
+// in flight, so that the hangup that ended the last call gets its answer before the
+// sockets close. The calls this node runs that are still going at the deadline are ended
+// by the server, their records written; a relayed client still in a call loses its socket
+// with the others, and its owner ends its call as for a lost connection (after
+// signaling.reconnect_grace).
 func (s *server) drain(ctx context.Context) {
 	s.signaling.Drain()
 	if s.cluster != nil { // no new apps here; new logins of this node's apps go elsewhere
@@ -34,17 +40,21 @@ func (s *server) drain(ctx context.Context) {
 		left := time.Until(deadline)
 		wait = left - drainCloseReserve(left)
 	}
-	active := s.signaling.ActiveCalls()
-	if active > 0 {
-		s.logger.Info("draining: waiting for calls to end", "calls", active, "wait", wait.Round(time.Millisecond))
+	active := func() int { return s.signaling.ActiveCalls() + s.signaling.RelayedCalls() }
+	if n := active(); n > 0 {
+		s.logger.Info("draining: waiting for calls to end", "calls", s.signaling.ActiveCalls(),
+			"relayed_calls", s.signaling.RelayedCalls(), "wait", wait.Round(time.Millisecond))
 	}
-	if wait > 0 && active > 0 {
+	// The answers of requests in flight when the last call ended (the hangup that ended
+	// it, relayed or not) are written before the sockets close.
+	busy := func() bool { return active() > 0 || s.signaling.PendingRequests() > 0 }
+	if wait > 0 && busy() {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		ticker := time.NewTicker(drainPoll)
 		defer ticker.Stop()
 	waiting:
-		for s.signaling.ActiveCalls() > 0 {
+		for busy() {
 			select {
 			case <-timer.C:
 				break waiting
@@ -53,6 +63,9 @@ func (s *server) drain(ctx context.Context) {
 			case <-ticker.C:
 			}
 		}
+	}
+	if n := s.signaling.RelayedCalls(); n > 0 {
+		s.logger.Info("draining: closing the sockets of relayed clients still in a call (their owners end the calls)", "relayed_calls", n)
 	}
 	if n := s.signaling.ActiveCalls(); n > 0 {
 		s.logger.Info("draining: ending the remaining calls", "calls", n)

@@ -107,16 +107,22 @@ func tryLogin(t *testing.T, wsURL, userID string) error {
 
 func dialLogin(t *testing.T, wsURL, userID string) (*client.Conn, error) {
 	t.Helper()
+	return dialLoginApp(t, wsURL, signaling.DevSDKAppID, signaling.DevSecret, userID)
+}
+
+// dialLoginApp dials and logs userID of app in with a userSig signed with secret.
+func dialLoginApp(t *testing.T, wsURL string, app int, secret, userID string) (*client.Conn, error) {
+	t.Helper()
 	c, err := client.Dial(ctxFor(t, 10*time.Second), wsURL, client.Options{Peer: client.PeerConfig{Loopback: true}})
 	if err != nil {
 		return nil, err
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	sig, err := signaling.MintUserSig(signaling.DevSDKAppID, []byte(signaling.DevSecret), userID, time.Hour, time.Now())
+	sig, err := signaling.MintUserSig(app, []byte(secret), userID, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Login(ctxFor(t, 10*time.Second), signaling.DevSDKAppID, userID, sig)
+	_, err = c.Login(ctxFor(t, 10*time.Second), app, userID, sig)
 	return c, err
 }
 

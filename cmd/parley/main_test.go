@@ -24,10 +24,11 @@ import (
 // test stops Redis) returns at its first probe after the client closed, up to 1 s later.
 //
 // With childServeEnv set the test binary is a parley server instead (cluster_kill_test.go
-// starts it as a child process, configured by PARLEY_* variables, to kill it with SIGKILL).
+// starts it as a child process, configured by PARLEY_* variables and its arguments, to
+// kill it with SIGKILL or stop it with SIGTERM).
 func TestMain(m *testing.M) {
 	if os.Getenv(childServeEnv) != "" {
-		os.Exit(runServe(nil, os.Stdout, os.Stderr))
+		os.Exit(runServe(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"))
 }

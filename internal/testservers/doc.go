@@ -1,10 +1,10 @@
-// Package testservers starts the real servers Parley's tests talk to — redis-server and
-// PostgreSQL — as child processes on 127.0.0.1, each on a free port with its files in a
+// Package testservers starts the real servers Parley's tests talk to — redis-server,
+// PostgreSQL and HAProxy — as child processes on 127.0.0.1, each on a free port with its files in a
 // private temporary directory, and stops them (and removes the files) at t.Cleanup.
 // Only _test.go files import it (architecture_test.go checks that no production package
 // does).
 //
-// The binaries come from Debian's redis-server and postgresql packages
+// The binaries come from Debian's redis-server, postgresql and haproxy packages
 // (scripts/ensure-test-deps.sh installs them). When a binary cannot be found the test is
 // skipped with a message starting "SKIPPING"; with CI=true in the environment it fails
 // instead, so a CI machine cannot pass by skipping.

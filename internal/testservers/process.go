@@ -24,7 +24,7 @@ var errExited = errors.New("server exited before it was ready")
 func missing(t testing.TB, what string) {
 	t.Helper()
 	msg := fmt.Sprintf("SKIPPING: %s not found — install it with scripts/ensure-test-deps.sh "+
-		"(Debian packages redis-server and postgresql)", what)
+		"(Debian packages redis-server, postgresql and haproxy)", what)
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg + " [CI=true: a missing test server is a failure]")
 	}

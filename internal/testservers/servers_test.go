@@ -1,14 +1,18 @@
 package testservers
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -143,4 +147,55 @@ func (r *recorder) Fatal(args ...any) {
 func (r *recorder) Skip(args ...any) {
 	r.skipped, r.msg = true, args[0].(string)
 	panic(r)
+}
+
+// TestHAProxyForwardsAndGoesAway: haproxy on the configuration the test wrote forwards its
+// port to a listener of the test, logs the connection, and after the cleanup its port is
+// closed.
+func TestHAProxyForwardsAndGoesAway(t *testing.T) {
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	go func() {
+		for {
+			c, err := backend.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("hello\n"))
+			c.Close()
+		}
+	}()
+	var addr string
+	t.Run("run", func(t *testing.T) {
+		h := RunHAProxy(t, func(port int) string {
+			return fmt.Sprintf("global\n  log stdout format raw local0 info\ndefaults\n  mode tcp\n  log global\n  option tcplog\n"+
+				"  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
+				"frontend f\n  bind 127.0.0.1:%d\n  default_backend b\nbackend b\n  server s1 %s\n", port, backend.Addr())
+		})
+		addr = h.Addr
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || line != "hello\n" {
+			t.Fatalf("through haproxy: %q %v", line, err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(h.Log(), " f b/s1 ") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no log line of the connection:\n%s", h.Log())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("haproxy still accepts connections after the test's cleanup")
+	}
 }
