@@ -49,9 +49,13 @@ type batchWriter struct {
 	once    sync.Once
 	closed  atomic.Bool
 
-	// Counters (tests, docs): syscalls made and datagrams they wrote.
-	batches atomic.Uint64
-	packets atomic.Uint64
+	gsoOff atomic.Bool // the kernel refused a coalesced write (batchgso.go): write datagram by datagram
+
+	// Counters (tests, docs): syscalls made, datagrams they wrote, and of those the ones
+	// sent in coalesced messages (UDP segmentation offload, batchgso.go).
+	batches   atomic.Uint64
+	packets   atomic.Uint64
+	segmented atomic.Uint64
 }
 
 // batchConn is what x/net's ipv4 and ipv6 PacketConns offer (sendmmsg on Linux).
@@ -72,6 +76,7 @@ type batchShard struct {
 	bufs  [][]byte
 	addrs []net.UDPAddr
 	stamp []queuedStamp // per message: the send history to restamp at the flush, or none
+	gso   gsoShard      // the messages coalesced for UDP segmentation offload (batchgso.go)
 	n     int           // queued datagrams
 
 	// sent maps the remote addresses of this shard's Subscribers to their send histories
@@ -101,6 +106,7 @@ func newBatchWriter(conn *net.UDPConn, ipv4Socket bool) *batchWriter {
 		s.bufs = make([][]byte, batchSize)
 		s.addrs = make([]net.UDPAddr, batchSize)
 		s.stamp = make([]queuedStamp, batchSize)
+		s.gso = newGSOShard()
 		for j := range s.msgs {
 			s.bufs[j] = make([]byte, batchBufSize)
 			s.addrs[j].IP = make(net.IP, net.IPv6len)
@@ -215,7 +221,16 @@ func (w *batchWriter) flushLocked(s *batchShard) {
 		st.history.restamp(st.seq, int64(now.Sub(st.history.base)))
 		*st = queuedStamp{}
 	}
-	ms := s.msgs[:s.n]
+	if gsoSupported && !w.gsoOff.Load() {
+		w.writeCoalesced(s)
+	} else {
+		w.writeEach(s.msgs[:s.n])
+	}
+	s.n = 0
+}
+
+// writeEach writes one message per datagram.
+func (w *batchWriter) writeEach(ms []ipv4.Message) {
 	for len(ms) > 0 {
 		n, err := w.conn.WriteBatch(ms, 0)
 		w.batches.Add(1)
@@ -227,7 +242,36 @@ func (w *batchWriter) flushLocked(s *batchShard) {
 			ms = ms[min(1, len(ms)):]
 		}
 	}
-	s.n = 0
+}
+
+// writeCoalesced writes s's queued datagrams with runs to one destination coalesced
+// (batchgso.go). A refused coalesced message turns coalescing off for good and its
+// datagrams and the rest go one by one; a refused single datagram is dropped.
+func (w *batchWriter) writeCoalesced(s *batchShard) {
+	ms, g := s.coalesce(), &s.gso
+	for k := 0; k < len(ms); {
+		n, err := w.conn.WriteBatch(ms[k:], 0)
+		w.batches.Add(1)
+		var sent, segmented int
+		for _, c := range g.segs[k : k+max(n, 0)] {
+			sent += c
+			if c > 1 {
+				segmented += c
+			}
+		}
+		w.packets.Add(uint64(sent))
+		w.segmented.Add(uint64(segmented))
+		k += max(n, 0)
+		if err == nil || k >= len(ms) {
+			continue
+		}
+		if g.segs[k] > 1 {
+			w.gsoOff.Store(true)
+			w.writeEach(s.msgs[g.first[k]:s.n])
+			return
+		}
+		k++
+	}
 }
 
 func (w *batchWriter) flushAll() {

@@ -324,3 +324,55 @@ func watchedHistory(w *batchWriter, addr netip.AddrPort, id uint8) *sendHistory 
 	w.watch(addr, h)
 	return h
 }
+
+// Runs of datagrams to one destination, all of one size but a shorter last one, leave
+// as one message with UDP segmentation offload (D141); the receiver still gets every
+// datagram, in order and intact. A different size or destination ends a run.
+func TestBatchWriterCoalescesRunsToOneDestination(t *testing.T) {
+	if !gsoSupported {
+		t.Skip("UDP segmentation offload is Linux's")
+	}
+	w, recv, to := udpPair(t, "udp4")
+	other, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otherTo := other.LocalAddr().(*net.UDPAddr).AddrPort()
+	for w.shard(to) != w.shard(otherTo) { // both in one queue, so that one flush meets both
+		_ = other.Close()
+		if other, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		otherTo = other.LocalAddr().(*net.UDPAddr).AddrPort()
+	}
+	sized := func(i, n int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, n) }
+	type datagram struct {
+		to   netip.AddrPort
+		data []byte
+	}
+	queued := []datagram{
+		{to, sized(0, 1100)}, {to, sized(1, 1100)}, {to, sized(2, 1100)}, {to, sized(3, 700)}, // a run of 4
+		{to, sized(4, 1100)}, {to, sized(5, 1100)}, // a run of 2
+		{otherTo, sized(6, 1100)},                // another destination: alone
+		{to, sized(7, 300)}, {to, sized(8, 900)}, // a longer one after a shorter: two runs of 1
+	}
+	for _, d := range queued {
+		w.write(d.data, d.to)
+	}
+	w.flush(to)
+	var mine [][]byte
+	for _, d := range queued {
+		if d.to == to {
+			mine = append(mine, d.data)
+		}
+	}
+	readDatagrams(t, recv, len(mine), func(i int) []byte { return mine[i] })
+	readDatagrams(t, other, 1, func(int) []byte { return queued[6].data })
+	if w.gsoOff.Load() {
+		t.Skip("this kernel refuses UDP_SEGMENT: everything went one by one")
+	}
+	if b, p, s := w.batches.Load(), w.packets.Load(), w.segmented.Load(); b != 1 || p != uint64(len(queued)) || s != 6 {
+		t.Fatalf("%d syscalls wrote %d datagrams, %d of them coalesced; want 1 syscall, %d datagrams, 6 coalesced (runs of 4 and 2)", b, p, s, len(queued))
+	}
+}
