@@ -179,9 +179,13 @@ func (w *batchWriter) write(b []byte, addr netip.AddrPort) {
 	}
 	ua.Port = int(addr.Port())
 	s.msgs[i].Buffers[0] = s.bufs[i][:copy(s.bufs[i], b)]
+	// A Subscriber's RTP packet to its watched address is written by its Sender, which
+	// flushes the queue after its run: only other datagrams need the flush goroutine.
+	byTimer := true
 	if h := s.sent[unmapped(addr)]; h != nil {
 		if seq, ok := h.sequenceOf(b); ok {
 			s.stamp[i] = queuedStamp{history: h, seq: seq}
+			byTimer = false
 		}
 	}
 	s.n++
@@ -189,7 +193,7 @@ func (w *batchWriter) write(b []byte, addr netip.AddrPort) {
 		w.flushLocked(s)
 	}
 	s.mu.Unlock()
-	if !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
+	if byTimer && !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
 		select {
 		case w.pending <- struct{}{}:
 		default:

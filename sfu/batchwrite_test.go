@@ -376,3 +376,31 @@ func TestBatchWriterCoalescesRunsToOneDestination(t *testing.T) {
 		t.Fatalf("%d syscalls wrote %d datagrams, %d of them coalesced; want 1 syscall, %d datagrams, 6 coalesced (runs of 4 and 2)", b, p, s, len(queued))
 	}
 }
+
+// A Subscriber's RTP packet to its watched address waits for its Sender's flush and does
+// not wake the flush goroutine; anything else (here RTCP to the same address) does.
+func TestBatchWriterWakesTheFlushGoroutineOnlyWhenNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rtcp bool
+		want bool
+	}{
+		{"RTP of the watched Subscriber", false, false},
+		{"RTCP to the same address", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, recv, to := udpPair(t, "udp4") // no flush goroutine: armed stays as write left it
+			watchedHistory(w, to, 5)
+			b := twccDatagram(t, 5, 1)
+			if tc.rtcp {
+				b[1] = 200
+			}
+			w.write(b, to)
+			if got := w.armed.Load(); got != tc.want {
+				t.Fatalf("flush goroutine woken = %v, want %v", got, tc.want)
+			}
+			w.flush(to)
+			readDatagrams(t, recv, 1, func(int) []byte { return b })
+		})
+	}
+}
