@@ -18,6 +18,14 @@ import (
 // golang.org/x/net's WriteBatch). A queue is written when it is full, when the
 // subscriber's Sender has written everything it had queued (Subscriber.flushWrites), and at
 // the latest batchFlushInterval after its first datagram by the flush goroutine.
+//
+// A subscriber's datagrams carry transport-wide sequence numbers whose send times its
+// congestion controller compares with their arrival times (congestion.go). The numbering
+// interceptor notes a packet's send time when pion writes it, but a queued datagram leaves
+// only at the flush; so each Subscriber registers its selected remote address with its
+// send history (watch), and the flush restamps every datagram it writes to such an
+// address with the time of the sendmmsg (decision D140): batching adds no delay noise to
+// the estimate.
 const (
 	batchShards        = 64 // queues, chosen by destination address
 	batchSize          = 16 // datagrams per queue, and at most per syscall
@@ -41,9 +49,13 @@ type batchWriter struct {
 	once    sync.Once
 	closed  atomic.Bool
 
-	// Counters (tests, docs): syscalls made and datagrams they wrote.
-	batches atomic.Uint64
-	packets atomic.Uint64
+	gsoOff atomic.Bool // the kernel refused a coalesced write (batchgso.go): write datagram by datagram
+
+	// Counters (tests, docs): syscalls made, datagrams they wrote, and of those the ones
+	// sent in coalesced messages (UDP segmentation offload, batchgso.go).
+	batches   atomic.Uint64
+	packets   atomic.Uint64
+	segmented atomic.Uint64
 }
 
 // batchConn is what x/net's ipv4 and ipv6 PacketConns offer (sendmmsg on Linux).
@@ -63,8 +75,20 @@ type batchShard struct {
 	msgs  []ipv4.Message // batchSize messages, each with one batchBufSize buffer and a *net.UDPAddr
 	bufs  [][]byte
 	addrs []net.UDPAddr
-	n     int      // queued datagrams
-	_     [64]byte // keep neighbouring shards' mutexes off one cache line
+	stamp []queuedStamp // per message: the send history to restamp at the flush, or none
+	gso   gsoShard      // the messages coalesced for UDP segmentation offload (batchgso.go)
+	n     int           // queued datagrams
+
+	// sent maps the remote addresses of this shard's Subscribers to their send histories
+	// (watch, unwatch); nil until the first.
+	sent map[netip.AddrPort]*sendHistory
+	_    [64]byte // keep neighbouring shards' mutexes off one cache line
+}
+
+// queuedStamp is where a queued datagram's send time goes: packet seq of history.
+type queuedStamp struct {
+	history *sendHistory
+	seq     uint16
 }
 
 // newBatchWriter returns the queues of conn; it starts nothing (go w.run()).
@@ -81,6 +105,8 @@ func newBatchWriter(conn *net.UDPConn, ipv4Socket bool) *batchWriter {
 		s.msgs = make([]ipv4.Message, batchSize)
 		s.bufs = make([][]byte, batchSize)
 		s.addrs = make([]net.UDPAddr, batchSize)
+		s.stamp = make([]queuedStamp, batchSize)
+		s.gso = newGSOShard()
 		for j := range s.msgs {
 			s.bufs[j] = make([]byte, batchBufSize)
 			s.addrs[j].IP = make(net.IP, net.IPv6len)
@@ -111,6 +137,32 @@ func (w *batchWriter) shard(addr netip.AddrPort) *batchShard {
 	return &w.shards[h>>58] // batchShards = 64 = 2^6
 }
 
+// watch makes the flush restamp the RTP packets queued for addr in history (a
+// Subscriber's selected remote address; pion's ICE goroutine, not the packet path).
+func (w *batchWriter) watch(addr netip.AddrPort, h *sendHistory) {
+	addr = unmapped(addr)
+	s := w.shard(addr)
+	s.mu.Lock()
+	if s.sent == nil {
+		s.sent = make(map[netip.AddrPort]*sendHistory)
+	}
+	s.sent[addr] = h
+	s.mu.Unlock()
+}
+
+// unwatch undoes watch(addr, h); a later watch of addr by another history stays.
+func (w *batchWriter) unwatch(addr netip.AddrPort, h *sendHistory) {
+	addr = unmapped(addr)
+	s := w.shard(addr)
+	s.mu.Lock()
+	if s.sent[addr] == h {
+		delete(s.sent, addr)
+	}
+	s.mu.Unlock()
+}
+
+func unmapped(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
+
 // write queues a copy of b for addr (queues(len(b), addr) must hold); a full queue is
 // written at once. No allocation.
 func (w *batchWriter) write(b []byte, addr netip.AddrPort) {
@@ -127,12 +179,21 @@ func (w *batchWriter) write(b []byte, addr netip.AddrPort) {
 	}
 	ua.Port = int(addr.Port())
 	s.msgs[i].Buffers[0] = s.bufs[i][:copy(s.bufs[i], b)]
+	// A Subscriber's RTP packet to its watched address is written by its Sender, which
+	// flushes the queue after its run: only other datagrams need the flush goroutine.
+	byTimer := true
+	if h := s.sent[unmapped(addr)]; h != nil {
+		if seq, ok := h.sequenceOf(b); ok {
+			s.stamp[i] = queuedStamp{history: h, seq: seq}
+			byTimer = false
+		}
+	}
 	s.n++
 	if s.n == batchSize {
 		w.flushLocked(s)
 	}
 	s.mu.Unlock()
-	if !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
+	if byTimer && !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
 		select {
 		case w.pending <- struct{}{}:
 		default:
@@ -150,8 +211,30 @@ func (w *batchWriter) flush(addr netip.AddrPort) {
 
 // flushLocked writes s's queued datagrams in as few syscalls as the kernel takes; a
 // datagram the kernel refuses is dropped (as a failed single write would lose it).
+// Each datagram of a watched address is restamped first with the time of the write.
 func (w *batchWriter) flushLocked(s *batchShard) {
-	ms := s.msgs[:s.n]
+	var now time.Time
+	for i := range s.stamp[:s.n] {
+		st := &s.stamp[i]
+		if st.history == nil {
+			continue
+		}
+		if now.IsZero() {
+			now = time.Now()
+		}
+		st.history.restamp(st.seq, int64(now.Sub(st.history.base)))
+		*st = queuedStamp{}
+	}
+	if gsoSupported && !w.gsoOff.Load() {
+		w.writeCoalesced(s)
+	} else {
+		w.writeEach(s.msgs[:s.n])
+	}
+	s.n = 0
+}
+
+// writeEach writes one message per datagram.
+func (w *batchWriter) writeEach(ms []ipv4.Message) {
 	for len(ms) > 0 {
 		n, err := w.conn.WriteBatch(ms, 0)
 		w.batches.Add(1)
@@ -163,7 +246,36 @@ func (w *batchWriter) flushLocked(s *batchShard) {
 			ms = ms[min(1, len(ms)):]
 		}
 	}
-	s.n = 0
+}
+
+// writeCoalesced writes s's queued datagrams with runs to one destination coalesced
+// (batchgso.go). A refused coalesced message turns coalescing off for good and its
+// datagrams and the rest go one by one; a refused single datagram is dropped.
+func (w *batchWriter) writeCoalesced(s *batchShard) {
+	ms, g := s.coalesce(), &s.gso
+	for k := 0; k < len(ms); {
+		n, err := w.conn.WriteBatch(ms[k:], 0)
+		w.batches.Add(1)
+		var sent, segmented int
+		for _, c := range g.segs[k : k+max(n, 0)] {
+			sent += c
+			if c > 1 {
+				segmented += c
+			}
+		}
+		w.packets.Add(uint64(sent))
+		w.segmented.Add(uint64(segmented))
+		k += max(n, 0)
+		if err == nil || k >= len(ms) {
+			continue
+		}
+		if g.segs[k] > 1 {
+			w.gsoOff.Store(true)
+			w.writeEach(s.msgs[g.first[k]:s.n])
+			return
+		}
+		k++
+	}
 }
 
 func (w *batchWriter) flushAll() {
@@ -217,19 +329,37 @@ func (w *batchWriter) close(started bool) {
 }
 
 // rememberRemote records the remote address of a subscriber's selected candidate pair
-// (pion's ICE goroutine), where its Sender's writes go; nil for a pair over TCP.
+// (pion's ICE goroutine), where its Sender's writes go, and has the flushes restamp its
+// packets there (watch); nil for a pair over TCP.
 func (p *Subscriber) rememberRemote(pair *webrtc.ICECandidatePair) {
-	if pair == nil || pair.Remote == nil || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
-		p.remote.Store(nil)
+	var next *netip.AddrPort
+	if pair != nil && pair.Remote != nil && pair.Remote.Protocol == webrtc.ICEProtocolUDP {
+		if ip, err := netip.ParseAddr(pair.Remote.Address); err == nil {
+			a := netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port)
+			next = &a
+		}
+	}
+	p.remoteMu.Lock()
+	defer p.remoteMu.Unlock()
+	if old := p.remote.Swap(next); old != nil {
+		p.engine.batch.unwatch(*old, p.history)
+	}
+	if next != nil && !p.remoteGone {
+		p.engine.batch.watch(*next, p.history)
+	}
+}
+
+// forgetRemote unwatches the Subscriber's remote address for good (Close).
+func (p *Subscriber) forgetRemote() {
+	if p.engine.batch == nil {
 		return
 	}
-	ip, err := netip.ParseAddr(pair.Remote.Address)
-	if err != nil {
-		p.remote.Store(nil)
-		return
+	p.remoteMu.Lock()
+	defer p.remoteMu.Unlock()
+	p.remoteGone = true
+	if old := p.remote.Swap(nil); old != nil {
+		p.engine.batch.unwatch(*old, p.history)
 	}
-	a := netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port)
-	p.remote.Store(&a)
 }
 
 // flushWrites writes the queue of the subscriber's remote address (its Sender's

@@ -75,7 +75,9 @@ type Config struct {
 	// BatchWrites queues the datagrams written to the UDP socket per destination and
 	// writes several per syscall (sendmmsg): a subscriber's packets when its Sender has
 	// written what it had queued, anything else at most about 1 ms late (batchwrite.go,
-	// decision D58). Off by default: each datagram is written with its own syscall.
+	// runs to one destination coalesced with UDP GSO, send times taken at the write;
+	// decisions D58, D140–D142). Off by default: each datagram is written with its own
+	// syscall.
 	BatchWrites bool `mapstructure:"batch_writes"`
 }
 
@@ -98,8 +100,8 @@ func DefaultConfig() Config {
 		// Link-local addresses, which include the cloud metadata service 169.254.169.254,
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
-		// BatchWrites stays off: its gain is small and it may skew pion's GCC send times
-		// (docs/performance.md, batched writes; decision D58).
+		// BatchWrites stays off: no gain on the reference loads (docs/performance.md,
+		// issue 16; decisions D58, D142).
 	}
 }
 

@@ -30,6 +30,7 @@ type sentPacket struct {
 type sendHistory struct {
 	base  time.Time // zero of the send times (monotonic)
 	slots atomic.Pointer[[sendHistorySize]sentPacket]
+	extID atomic.Uint32 // the transport-wide-cc header extension id, 0 until negotiated (restamping)
 }
 
 func newSendHistory() *sendHistory { return &sendHistory{base: time.Now()} }
@@ -55,6 +56,34 @@ func (h *sendHistory) record(seq uint16, size int, sentNs int64) {
 	s.meta.Store(0)
 	s.sentNs.Store(sentNs)
 	s.meta.Store(1<<32 | uint64(seq)<<16 | uint64(min(size, 0xffff)))
+}
+
+// restamp moves the send time of the packet numbered seq to sentNs, the moment its
+// datagram actually left (batchwrite.go: a queued datagram leaves at the flush, after
+// record noted the time the interceptor chain wrote it). A slot that holds another packet
+// by now is left alone. Called by whoever flushes the datagram's queue (under its shard's
+// lock); it cannot meet record's rewrite of the same slot, which comes sendHistorySize
+// packets later, long after the queue of batchSize datagrams was written.
+func (h *sendHistory) restamp(seq uint16, sentNs int64) {
+	slots := h.slots.Load()
+	if slots == nil {
+		return
+	}
+	s := &slots[seq%sendHistorySize]
+	if m := s.meta.Load(); m != 0 && uint16(m>>16) == seq {
+		s.sentNs.Store(sentNs)
+	}
+}
+
+// sequenceOf is the transport-wide sequence number of datagram b when it is an RTP
+// packet numbered by this history's PeerConnection (its header is in the clear in SRTP);
+// false for RTCP, STUN, DTLS or before negotiation. No allocation.
+func (h *sendHistory) sequenceOf(b []byte) (uint16, bool) {
+	id := h.extID.Load()
+	if id == 0 || len(b) < 2 || (b[1] >= 192 && b[1] <= 223) { // RTCP (RFC 5761)
+		return 0, false
+	}
+	return transportSequence(b, uint8(id))
 }
 
 // lookup returns what was recorded for seq; ok is false when its slot holds another

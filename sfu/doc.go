@@ -16,7 +16,9 @@
 //     the one UDP socket all PeerConnections share
 //     through the ICE UDP mux (reads stamped with their arrival time, twcc.go; writes
 //     queued per destination and sent several per sendmmsg with rtc.batch_writes,
-//     batchwrite.go). NewEngine opens nothing; Start opens the socket; Close is idempotent.
+//     batchwrite.go, runs to one destination coalesced with UDP GSO, batchgso.go; the flush
+//     restamps a Subscriber's packets in its send history with the time of the write,
+//     D140). NewEngine opens nothing; Start opens the socket; Close is idempotent.
 //   - The DTLS certificate (certificate.go): one ECDSA P-256 certificate per process,
 //     made by Start with pion's webrtc.GenerateCertificate and given to every
 //     PeerConnection (webrtc.Configuration.Certificates), so every Peer presents the
@@ -158,7 +160,10 @@
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds
 //     it to copy a datagram in, and to write the queue when full; a subscriber's Sender
 //     writes its destination's queue after each run of writes (Subscriber.flushWrites), so
-//     subscribers share a queue only when their addresses hash alike.
+//     subscribers share a queue only when their addresses hash alike. A queue's map of
+//     watched addresses (a Subscriber's remote address → its send history) is written by
+//     pion's ICE goroutine and Close (watch, unwatch) and read by writers, under the
+//     queue's mutex; the flush restamps send-history slots with atomic stores (D140).
 //   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
 //     reads the estimate and the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.

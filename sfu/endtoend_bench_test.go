@@ -468,6 +468,7 @@ func BenchmarkForwardEndToEnd(b *testing.B) {
 			m.end(b, sent*uint64(n), c.gate.lost)
 			if w := c.engine.batch; w != nil && w.batches.Load() > 0 {
 				b.ReportMetric(float64(w.packets.Load())/float64(w.batches.Load()), "pkts/write")
+				b.ReportMetric(float64(w.segmented.Load())/float64(max(w.packets.Load(), 1)), "coalesced/pkt")
 			}
 		})
 	}

@@ -32,10 +32,13 @@ type SubscriberOptions struct {
 type Subscriber struct {
 	transport // its mu also guards the fields below
 
-	sender *Sender                        // its slots and goroutine start with the first DownTrack
-	remote atomic.Pointer[netip.AddrPort] // rtc.batch_writes: the selected UDP pair's remote address (batchwrite.go)
-	bw     *bandwidthController           // bandwidth.go; its goroutine starts with the first DownTrack
-	rtcp   *peerRTCP                      // the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
+	sender     *Sender                        // its slots and goroutine start with the first DownTrack
+	remote     atomic.Pointer[netip.AddrPort] // rtc.batch_writes: the selected UDP pair's remote address (batchwrite.go)
+	history    *sendHistory                   // the congestion controller's send times (congestion.go)
+	remoteMu   sync.Mutex                     // serializes watching remote (pion's ICE goroutine, Close)
+	remoteGone bool                           // Close unwatched remote; guarded by remoteMu
+	bw         *bandwidthController           // bandwidth.go; its goroutine starts with the first DownTrack
+	rtcp       *peerRTCP                      // the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
 
 	rtcpTracks atomic.Pointer[[]*DownTrack] // the DownTracks, for the RTCP goroutine (copy on write)
 
@@ -55,7 +58,7 @@ type Subscriber struct {
 func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (*Subscriber, error) {
 	// Its own API: RTCP per PeerConnection (rtcpreader.go), send history (congestion.go).
 	rtcpQueue, history := newPeerRTCP(), newSendHistory()
-	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue}
+	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue, history: history}
 	if err := p.open(e, e.subscriberAPI(rtcpQueue, history), cert, opts.ID, "subscriber"); err != nil {
 		return nil, err
 	}
@@ -302,6 +305,7 @@ func (p *Subscriber) Close() error {
 		d.receiver.removeDownTrack(d)
 	}
 	err := p.closePC()
+	p.forgetRemote()
 	p.sender.close()
 	p.rtcp.close()
 	p.bw.close()

@@ -45,6 +45,7 @@ func (t *twccNumbering) BindLocalStream(info *interceptor.StreamInfo, w intercep
 	history := t.history
 	if history != nil {
 		history.allocate() // at negotiation, never on the packet path
+		history.extID.Store(uint32(id))
 	}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		seq := uint16(t.next.Add(1) - 1)
