@@ -20,11 +20,11 @@ func FuzzParseMetrics(f *testing.F) {
 		if m == nil {
 			return
 		}
-		if len(m.steps) > 65 {
+		if len(m.steps) > maxScrapedSteps {
 			t.Fatalf("%d steps kept", len(m.steps))
 		}
 		for step, b := range m.steps {
-			if len(b) > 256 {
+			if len(b) > maxScrapedBuckets {
 				t.Fatalf("step %q kept %d buckets", step, len(b))
 			}
 			_ = bucketSummary(step, nil, b)

@@ -21,6 +21,13 @@ import (
 // timelineMetric is the server's histogram of call steps (ops/metrics).
 const timelineMetric = "parley_call_timeline_seconds_bucket"
 
+// What one scrape keeps of it at most: steps, and buckets per step (/metrics is input the
+// bench does not control).
+const (
+	maxScrapedSteps   = 64
+	maxScrapedBuckets = 256
+)
+
 // Client steps (TimelineStep.Step with Source "client").
 const (
 	StepCallBegin         = "on_call_begin"
@@ -96,14 +103,19 @@ func (s stepBuckets) addBucketLine(labels string, v float64) {
 		}
 	}
 	bound, err := strconv.ParseFloat(le, 64)
-	if step == "" || !haveLE || err != nil || math.IsNaN(bound) || math.IsNaN(v) || len(s) > 64 {
-		return // bounded: a server reports a handful of steps
+	if step == "" || !haveLE || err != nil || math.IsNaN(bound) || math.IsNaN(v) {
+		return
 	}
-	if s[step] == nil {
-		s[step] = map[float64]float64{}
+	b := s[step]
+	if b == nil {
+		if len(s) >= maxScrapedSteps {
+			return // bounded: a server reports a handful of steps
+		}
+		b = map[float64]float64{}
+		s[step] = b
 	}
-	if len(s[step]) < 256 {
-		s[step][bound] += v
+	if _, ok := b[bound]; ok || len(b) < maxScrapedBuckets {
+		b[bound] += v
 	}
 }
 

@@ -2,9 +2,12 @@ package bench
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-rtc/parley/room"
 )
 
 // TestBucketSummary: the server steps' p50/p95/max from the difference of two scrapes
@@ -108,6 +111,14 @@ parley_call_timeline_seconds_bucket{step="first_rtp_out",le="+Inf"} 2
 		if !closeSteps(got[i], want[i]) {
 			t.Errorf("step %d: got %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestServerStepsAreTheRoomsSteps: the bench names the server's steps itself (it may
+// not import room); they are room.CallSteps, in order.
+func TestServerStepsAreTheRoomsSteps(t *testing.T) {
+	if !slices.Equal(serverSteps, room.CallSteps[:]) {
+		t.Errorf("bench's server steps %q, room's %q", serverSteps, room.CallSteps)
 	}
 }
 
