@@ -91,13 +91,15 @@ func TestClientsUseOnlyMessageTypes(t *testing.T) {
 // start one in the test process (bench/server_test.go: sfu.Engine, signaling.Service,
 // room and call configs) and to check what the server saw (the engine's peers per node,
 // bench/nodes_test.go and transportcc_test.go; a grant checked by signaling's Verifier,
-// grant_test.go). The load they drive still goes through the protocol only, since the
+// grant_test.go), and to serve that server's /metrics as cmd/parley does (ops/metrics: the
+// bench reads the calls' server-side timeline from it, D135). The load they drive still
+// goes through the protocol only, since the
 // harness itself may import nothing of the server (TestClientsUseOnlyMessageTypes). Why
 // not the parley binary: cmd/parley is package main, so a test would have to build and
 // start it (minutes on a busy machine) and could then see the server only through
 // /metrics, not per PeerConnection. Anything beyond this list needs a reason here.
 func TestBenchTestImports(t *testing.T) {
-	allowed := []string{"bench", "client", "signaling/protocol", "signaling/token", "signaling", "signaling/call", "room", "sfu", "internal/testhttp"}
+	allowed := []string{"bench", "client", "signaling/protocol", "signaling/token", "signaling", "signaling/call", "room", "sfu", "internal/testhttp", "ops/metrics"}
 	for _, pkg := range []string{"bench", "cmd/parley-bench"} {
 		out, err := exec.Command("go", "list", "-f", `{{join .TestImports "\n"}}`+"\n"+`{{join .XTestImports "\n"}}`, "./"+pkg+"/").CombinedOutput()
 		if err != nil {

@@ -14,6 +14,9 @@ const (
 	arrivedAudio    arrivalKind = "audio"    // the first RTP packet of its audio track
 	arrivedVideo    arrivalKind = "video"    // the first RTP packet of its video track
 	arrivedKeyframe arrivalKind = "keyframe" // the first packet of its video's first keyframe
+	// arrivedDecodable: the last packet (marker) of its first keyframe whose packets all
+	// came, in sequence, from the keyframe's first on (receiver.go: keyframeAssembly)
+	arrivedDecodable arrivalKind = "decodable"
 )
 
 type arrivalKey struct {

@@ -20,8 +20,9 @@ type callPair struct {
 type callMeter struct {
 	setup Histogram // call request → media both ways (signaling only: → onCallBegin on both)
 	cycle Histogram // signaling only: call request → onCallEnd on both
-	// accept sent → first packet of the other party's audio, video, keyframe; per side
-	acceptAudio, acceptVideo, acceptKeyframe Histogram
+	// accept sent → first packet of the other party's audio, video, keyframe, that
+	// keyframe complete (decodable), and its first packet of either kind; per side
+	acceptAudio, acceptVideo, acceptKeyframe, acceptDecodable, acceptFirstRTP Histogram
 	// accept sent → onCallBegin, → the first subscriber offer after it; per side
 	acceptBegin, acceptOffer Histogram
 	attempted                int
@@ -309,7 +310,8 @@ func (r *runner) firstMedia(ctx context.Context, pair *callPair, acceptAt time.T
 	}
 	kinds := []awaited{{arrivedAudio, &r.calls.acceptAudio}}
 	if r.cfg.Scenario.CallVideo {
-		kinds = append(kinds, awaited{arrivedVideo, &r.calls.acceptVideo}, awaited{arrivedKeyframe, &r.calls.acceptKeyframe})
+		kinds = append(kinds, awaited{arrivedVideo, &r.calls.acceptVideo}, awaited{arrivedKeyframe, &r.calls.acceptKeyframe},
+			awaited{arrivedDecodable, &r.calls.acceptDecodable})
 	}
 	type sample struct {
 		hist *Histogram
@@ -318,17 +320,22 @@ func (r *runner) firstMedia(ctx context.Context, pair *callPair, acceptAt time.T
 	var samples []sample
 	early := 0
 	for _, side := range [][2]*participant{{pair.caller, pair.callee}, {pair.callee, pair.caller}} {
+		var first time.Time // the first packet of the other party's, audio or video
 		for _, k := range kinds {
 			at, err := side[0].arrivals.wait(ctx, side[1].id, k.kind)
 			if err != nil {
 				return fmt.Errorf("bench: %s: %w", side[0].id, err)
 			}
 			d := at.Sub(acceptAt)
-			if d < 0 {
+			if d < 0 && k.kind != arrivedDecodable {
 				early++
 			}
 			samples = append(samples, sample{k.hist, d})
+			if (k.kind == arrivedAudio || k.kind == arrivedVideo) && (first.IsZero() || at.Before(first)) {
+				first = at
+			}
 		}
+		samples = append(samples, sample{&r.calls.acceptFirstRTP, first.Sub(acceptAt)})
 		// Where the time went: the signaling that came before the media.
 		for _, sig := range []struct {
 			name string

@@ -31,7 +31,9 @@
 // frame (startRemoteView → first keyframe), call setup time and failures by cause, call
 // setups per second in the window, accept → first media (the callee's accept sent → the
 // first packet of the other party's audio, video and first keyframe at each side;
-// arrivals.go), received bitrate, loss (from RTP sequence numbers), end-to-end latency
+// arrivals.go), the calls' timeline (timeline.go, D136: per step p50/p95/max from the
+// accept, the client steps measured here, the server's from its parley_call_timeline_seconds
+// on /metrics), received bitrate, loss (from RTP sequence numbers), end-to-end latency
 // (from the send time in every synthetic payload) and RFC 3550 interarrival jitter (from
 // the RTP timestamps), and for a server whose pid is known its CPU seconds, RSS and
 // threads from /proc, goroutines and forwarded packets from /metrics when it serves them. Forwarded packets fall back to what the

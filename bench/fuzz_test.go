@@ -11,10 +11,23 @@ func FuzzParseMetrics(f *testing.F) {
 	f.Add([]byte("parley_forwarded_packets_total{kind=\"video\"} 12\ngo_goroutines 3\n"))
 	f.Add([]byte("# HELP x\n{}\nx{a=\"}\"} NaN\ny +Inf\n"))
 	f.Add([]byte("\x00{ \n"))
+	f.Add([]byte("parley_call_timeline_seconds_bucket{step=\"room_join\",le=\"0.01\"} 3\nparley_call_timeline_seconds_bucket{le=\"+Inf\",step=\"a\\\",b\"} 4\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := parseMetrics(bytes.NewReader(data))
 		if err == nil && m == nil {
 			t.Fatal("nil map without error")
+		}
+		if m == nil {
+			return
+		}
+		if len(m.steps) > maxScrapedSteps {
+			t.Fatalf("%d steps kept", len(m.steps))
+		}
+		for step, b := range m.steps {
+			if len(b) > maxScrapedBuckets {
+				t.Fatalf("step %q kept %d buckets", step, len(b))
+			}
+			_ = bucketSummary(step, nil, b)
 		}
 	})
 }

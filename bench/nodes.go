@@ -118,6 +118,7 @@ func (c *clusterProbe) sample(ctx context.Context) (ServerSample, []ServerSample
 		sum.Goroutines = addKnown(sum.Goroutines, s.Goroutines)
 		sum.ForwardedPackets = addKnown(sum.ForwardedPackets, s.ForwardedPackets)
 		sum.ForwardedBytes = addKnown(sum.ForwardedBytes, s.ForwardedBytes)
+		sum.Timeline = sum.Timeline.add(s.Timeline)
 	}
 	return sum, per
 }

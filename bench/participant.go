@@ -131,6 +131,7 @@ func connect(ctx context.Context, tg *target, userID string, media bool) (*parti
 		}
 	}
 	recv.onFirstKeyframe = p.sawKeyframe
+	recv.onKeyframeComplete = func(publisher string, at time.Time) { p.arrivals.mark(publisher, arrivedDecodable, at) }
 	recv.setOnLocal(func(c webrtc.ICECandidateInit) { p.trickle(protocol.TargetSubscriber, c) })
 	p.unreg = append(p.unreg,
 		conn.On(protocol.MethodOffer, p.handleOffer),

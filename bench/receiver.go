@@ -40,10 +40,13 @@ type receiver struct {
 
 	// onFirstPacket is called once, from a read loop, when the first packet arrives;
 	// onTrackFirstPacket once per track, with its publisher's user ID and kind;
-	// onFirstKeyframe once per video track with the publisher's user ID.
+	// onFirstKeyframe once per video track with the publisher's user ID, at the first
+	// packet of its first keyframe; onKeyframeComplete once, when a keyframe's packets
+	// all came (keyframeAssembly: it could be decoded).
 	onFirstPacket      func(at time.Time)
 	onTrackFirstPacket func(publisher string, kind webrtc.RTPCodecType, at time.Time)
 	onFirstKeyframe    func(publisher string, at time.Time)
+	onKeyframeComplete func(publisher string, at time.Time)
 	firstPacket        sync.Once
 
 	trickle *client.Trickle
@@ -156,6 +159,8 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 	codec, _ := client.VideoCodecOfMimeType(track.Codec().MimeType)
 	t.jitter = client.NewJitter(track.Codec().ClockRate)
 	waitingKeyframe := video
+	var assembly keyframeAssembly // until one keyframe came whole
+	assembling := video
 	var lastPLI time.Time
 	firstSeen := false
 	for {
@@ -183,6 +188,9 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 		m.packets.Add(1)
 		m.bytes.Add(uint64(n))
 		newest := t.countSequence(hdr.SequenceNumber, m)
+		if assembling {
+			assembly.next(hdr.SequenceNumber)
+		}
 		if newest {
 			t.jitter.Observe(hdr.Timestamp, now)
 			t.jitterNs.Store(int64(t.jitter.Value()))
@@ -213,6 +221,12 @@ func (t *trackReader) read(track *webrtc.TrackRemote, r *receiver) {
 			waitingKeyframe = false
 			if r.onFirstKeyframe != nil {
 				r.onFirstKeyframe(t.publisher, now)
+			}
+		}
+		if assembling && assembly.frame(keyStart, hdr.Marker, hdr.SequenceNumber) {
+			assembling = false
+			if r.onKeyframeComplete != nil {
+				r.onKeyframeComplete(t.publisher, now)
 			}
 		}
 		if waitingKeyframe && now.Sub(lastPLI) >= keyframeRequestInterval {
@@ -278,4 +292,35 @@ func (t *trackReader) countSequence(seq uint16, m *meter) bool {
 	t.highest = ext
 	t.lastSeq = seq
 	return true
+}
+
+// keyframeAssembly tells when a keyframe's packets all came: from its first packet
+// (keyStart) to its last (the RTP marker) with no sequence number missing or out of
+// order (what a decoder needs; a keyframe with a gap waits for the next one). One
+// read loop owns it; no allocation.
+type keyframeAssembly struct {
+	active bool   // within a keyframe
+	broken bool   // a packet of it is missing
+	want   uint16 // the next sequence number
+}
+
+// next sees every packet's sequence number, padding included, before frame.
+func (k *keyframeAssembly) next(seq uint16) {
+	if k.active && seq != k.want {
+		k.broken = true
+	}
+	k.want = seq + 1
+}
+
+// frame sees a media packet: whether it starts a keyframe and ends a frame; true when
+// it completes a keyframe whose packets all came.
+func (k *keyframeAssembly) frame(keyStart, marker bool, seq uint16) bool {
+	if keyStart {
+		k.active, k.broken, k.want = true, false, seq+1
+	}
+	if !k.active || !marker {
+		return false
+	}
+	k.active = false
+	return !k.broken
 }

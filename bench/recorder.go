@@ -24,6 +24,9 @@ type recorder struct {
 	windowEnd   *windowEdge
 	first       ServerSample
 	lastServer  ServerSample
+	// final is a look at the server after the run (stop): the calls' timeline is the
+	// server's histogram from first to final.
+	final ServerSample
 }
 
 // windowEdge is the state at the start or end of the measurement window.
@@ -71,6 +74,12 @@ func (rc *recorder) start(ctx context.Context) {
 	rc.stop = func() {
 		cancel()
 		<-done
+		if rc.r.cfg.Scenario.Kind == KindCalls {
+			final, _ := rc.r.probe.sample(context.WithoutCancel(ctx))
+			rc.mu.Lock()
+			rc.final = final
+			rc.mu.Unlock()
+		}
 		if rc.r.cfg.Progress != nil {
 			fmt.Fprintln(rc.r.cfg.Progress)
 		}

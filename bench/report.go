@@ -95,6 +95,10 @@ type CallStats struct {
 	// onCallBegin received, → the first subscriber offer received after the accept.
 	AcceptToCallBegin  Summary `json:"accept_to_call_begin"`
 	AcceptToFirstOffer Summary `json:"accept_to_first_offer"`
+	// Timeline: where the time from the accept to the first decodable keyframe went, step
+	// by step (timeline.go): the client steps the bench measured, the server's from its
+	// parley_call_timeline_seconds (absent when /metrics has none).
+	Timeline []TimelineStep `json:"timeline,omitempty"`
 	// MediaBeforeAccept counts those first packets that arrived before the accept was
 	// sent (recorded as 0 ms): the server forwarded media before the call began.
 	MediaBeforeAccept int `json:"media_before_accept"`
@@ -215,7 +219,11 @@ func (r *runner) finish(rep *Report, rc *recorder) {
 	rc.mu.Lock()
 	rep.Series = slices.Clone(rc.series)
 	start, end, first, last := rc.windowStart, rc.windowEnd, rc.first, rc.lastServer
+	final := rc.final
 	rc.mu.Unlock()
+	if rep.Calls != nil {
+		rep.Calls.Timeline = r.calls.timeline(first.Timeline, final.Timeline)
+	}
 	srv := &rep.Server
 	srv.CPUSeconds, srv.CPUPercent, srv.ForwardedPackets = -1, -1, -1
 	srv.RSSStartMB, srv.RSSMaxMB, srv.RSSEndMB = mb(first.RSSBytes), -1, mb(last.RSSBytes)
@@ -421,6 +429,14 @@ func (rep *Report) callMetrics() []metric {
 	if sc.CallVideo {
 		quantiles("accept→first video", c.AcceptToVideo)
 		quantiles("accept→first keyframe", c.AcceptToKeyframe)
+	}
+	for _, st := range c.Timeline {
+		for _, q := range []struct {
+			name string
+			v    float64
+		}{{"p50", st.P50}, {"p95", st.P95}, {"max", st.Max}} {
+			out = append(out, metric{"timeline accept→" + st.Step + " (" + st.Source + ") " + q.name, q.v, "ms", true})
+		}
 	}
 	out = append(out, metric{"media before accept", float64(c.MediaBeforeAccept), "first packets", true})
 	if sc.EarlyMedia {

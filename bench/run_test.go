@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +126,7 @@ func TestRoomTinyH264(t *testing.T) {
 // published after the accept; accept → first audio, video and keyframe measured on both
 // sides of each call, none of it before the accept.
 func TestCallsTiny(t *testing.T) {
-	url := startServer(t)
+	url := startServerMetrics(t)
 	s := Scenario{
 		Name: "tiny-calls", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000,
 		CallRate: 10, Settle: time.Second, Duration: 3 * time.Second,
@@ -138,6 +139,7 @@ func TestCallsTiny(t *testing.T) {
 		t.Errorf("setups/s %v (%d in the window) for calls held to the end, want unknown (-1)", rep.Calls.SetupsPerSec, rep.Calls.WindowSetups)
 	}
 	checkMedia(t, rep, 4, 4)
+	checkTimeline(t, rep)
 }
 
 // TestCallsTinyEarlyMedia: 1v1 video calls of 1 s, cycling, with early media (both sides
@@ -145,7 +147,7 @@ func TestCallsTiny(t *testing.T) {
 // window's setups, accept → first media is measured for every side and kind, and no
 // media reaches anyone before the accept.
 func TestCallsTinyEarlyMedia(t *testing.T) {
-	url := startServer(t)
+	url := startServerMetrics(t)
 	s := Scenario{
 		Name: "tiny-early", Kind: KindCalls, Calls: 2, CallVideo: true, VideoBitrate: 300_000, EarlyMedia: true,
 		Hold: time.Second, CallRate: 10, Settle: time.Second, Duration: 4 * time.Second,
@@ -163,7 +165,9 @@ func TestCallsTinyEarlyMedia(t *testing.T) {
 	}
 	var table bytes.Buffer
 	_ = rep.WriteTable(&table)
-	for _, want := range []string{"calls, early media", "call setups/s", "accept→first video p95", "not pre-connected at accept"} {
+	checkTimeline(t, rep)
+	for _, want := range []string{"calls, early media", "call setups/s", "accept→first video p95", "not pre-connected at accept",
+		"timeline accept→first_rtp_out (server) p95", "timeline accept→first_keyframe_decodable (client) max"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table without %q:\n%s", want, table.String())
 		}
@@ -314,4 +318,55 @@ func TestBadInputFailsFast(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkTimeline checks a video calls run's timeline against a server with /metrics: every
+// step is there, the client's once per side of each call set up, the server's at least
+// once per participant of those calls; p50 ≤ p95 ≤ max; per side the first packet, the
+// first keyframe's first packet and that keyframe complete come in that order; the
+// server forwards nothing before the accept; with early media every join came before
+// it (0 ms), without it none; the server's first packet out comes before the client's
+// first packet received (its accept is later than the one the bench sent, so the
+// server's time cannot be longer, but for bucket resolution: max bound vs exact max).
+func checkTimeline(t *testing.T, rep *Report) {
+	t.Helper()
+	c := rep.Calls
+	sides := uint64(2 * c.Succeeded)
+	steps := map[string]TimelineStep{}
+	var order []string
+	for _, st := range c.Timeline {
+		steps[st.Step] = st
+		order = append(order, st.Step)
+	}
+	want := append(append([]string{StepCallBegin}, serverSteps...), StepFirstRTPReceived, StepKeyframeReceived, StepKeyframeDecodable)
+	if !slices.Equal(order, want) {
+		t.Fatalf("timeline steps %q, want %q", order, want)
+	}
+	for _, st := range c.Timeline {
+		switch {
+		case st.Source == timelineSourceClient && st.Count != sides:
+			t.Errorf("%s (client) has %d values, want %d (both sides of each call)", st.Step, st.Count, sides)
+		case st.Source == timelineSourceServer && st.Count < sides:
+			t.Errorf("%s (server) has %d values, want at least %d", st.Step, st.Count, sides)
+		case st.P50 < 0 || st.P50 > st.P95 || st.P95 > st.Max*1.07: // client quantiles are bucket midpoints (±6 %)
+			t.Errorf("%s: p50 %.1f, p95 %.1f, max %.1f ms out of order", st.Step, st.P50, st.P95, st.Max)
+		}
+	}
+	for _, pair := range [][2]string{{StepFirstRTPReceived, StepKeyframeReceived}, {StepKeyframeReceived, StepKeyframeDecodable}} {
+		a, b := steps[pair[0]], steps[pair[1]]
+		if a.P50 > b.P50 || a.Max > b.Max {
+			t.Errorf("%s (p50 %.1f, max %.1f ms) after %s (p50 %.1f, max %.1f ms)", pair[0], a.P50, a.Max, pair[1], b.P50, b.Max)
+		}
+	}
+	out, join := steps["first_rtp_out"], steps["room_join"]
+	if out.BeforeAccept != 0 || out.P50 <= 0 {
+		t.Errorf("server's first packet out %+v: want all after the accept", out)
+	}
+	if early := rep.Scenario.EarlyMedia; (early && join.BeforeAccept != join.Count) || (!early && join.BeforeAccept != 0) {
+		t.Errorf("room join %+v: %d of %d before the accept (early media %v)", join, join.BeforeAccept, join.Count, early)
+	}
+	if rx := steps[StepFirstRTPReceived]; out.P50 > rx.Max {
+		t.Errorf("server's first packet out p50 %.1f ms after the clients' last first packet received (%.1f ms)", out.P50, rx.Max)
+	}
+	t.Logf("timeline: %+v", c.Timeline)
 }

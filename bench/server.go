@@ -32,6 +32,8 @@ type ServerSample struct {
 	ClusterNodes int64 `json:"cluster_nodes"`
 	AppsOwned    int64 `json:"apps_owned"`
 	Relayed      int64 `json:"relayed_connections"`
+	// Timeline is the server's call step histogram (timeline.go); nil without one.
+	Timeline stepBuckets `json:"-"`
 }
 
 // serverProbe samples a server by pid (/proc) and metrics URL; either may be unset.
@@ -66,6 +68,7 @@ func (p *serverProbe) sample(ctx context.Context) ServerSample {
 					*dst = int64(v)
 				}
 			}
+			s.Timeline = m.steps
 			if s.CPUSeconds < 0 {
 				if v, ok := m.sum("process_cpu_seconds_total"); ok {
 					s.CPUSeconds = v
@@ -150,15 +153,19 @@ func parseProcStatus(r io.Reader) (rss, threads int64, err error) {
 	return rss, threads, sc.Err()
 }
 
-// metrics is a parsed Prometheus text exposition: metric name → sum over its series.
-type metrics map[string]float64
+// metrics is a parsed Prometheus text exposition: metric name → sum over its series, and
+// the buckets of the server's call step histogram by step (timeline.go).
+type metrics struct {
+	sums  map[string]float64
+	steps stepBuckets
+}
 
-func (m metrics) sum(name string) (float64, bool) {
-	v, ok := m[name]
+func (m *metrics) sum(name string) (float64, bool) {
+	v, ok := m.sums[name]
 	return v, ok
 }
 
-func (p *serverProbe) scrape(ctx context.Context) (metrics, error) {
+func (p *serverProbe) scrape(ctx context.Context) (*metrics, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
 	if err != nil {
 		return nil, err
@@ -175,10 +182,10 @@ func (p *serverProbe) scrape(ctx context.Context) (metrics, error) {
 	return parseMetrics(io.LimitReader(resp.Body, 8<<20))
 }
 
-// parseMetrics sums every sample of each metric name (labels ignored); comments and
-// malformed lines are skipped.
-func parseMetrics(r io.Reader) (metrics, error) {
-	m := metrics{}
+// parseMetrics sums every sample of each metric name (labels ignored) and keeps the
+// call step buckets by their labels; comments and malformed lines are skipped.
+func parseMetrics(r io.Reader) (*metrics, error) {
+	m := &metrics{sums: map[string]float64{}, steps: stepBuckets{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -186,7 +193,7 @@ func parseMetrics(r io.Reader) (metrics, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		name, rest := line, ""
+		name, rest, labels := line, "", ""
 		if i := strings.IndexAny(line, "{ "); i >= 0 {
 			name, rest = line[:i], line[i:]
 		}
@@ -195,7 +202,7 @@ func parseMetrics(r io.Reader) (metrics, error) {
 			if end < 0 {
 				continue
 			}
-			rest = rest[end+1:]
+			labels, rest = rest[1:end], rest[end+1:]
 		}
 		fields := strings.Fields(rest)
 		if len(fields) == 0 {
@@ -205,7 +212,10 @@ func parseMetrics(r io.Reader) (metrics, error) {
 		if err != nil {
 			continue
 		}
-		m[name] += v
+		m.sums[name] += v
+		if name == timelineMetric {
+			m.steps.addBucketLine(labels, v)
+		}
 	}
 	return m, sc.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	opsmetrics "github.com/parley-rtc/parley/ops/metrics"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
@@ -36,6 +37,20 @@ func startServer(t *testing.T) string {
 // tests that look at its Peers.
 func startServerEngine(t *testing.T) (string, *sfu.Engine) {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerMetrics is startServer that also serves the server's /metrics, wired as
+// cmd/parley wires it (call hooks, room events, call steps: the calls' timeline, D135).
+func startServerMetrics(t *testing.T) string {
+	t.Helper()
+	url, _ := startServerWith(t, opsmetrics.New())
+	return url
+}
+
+// startServerWith starts the server, with m's /metrics unless m is nil.
+func startServerWith(t *testing.T, m *opsmetrics.Metrics) (string, *sfu.Engine) {
+	t.Helper()
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
 	engine, err := sfu.NewEngine(rtc, testLogger())
@@ -56,12 +71,20 @@ func startServerEngine(t *testing.T) (string, *sfu.Engine) {
 	// A signaling-only pair repeats calls faster than one user's invitation limit allows
 	// (parley-bench --start-server raises it the same way).
 	cfg.Limits.InvitationsPerMinute, cfg.Limits.InvitationsBurst = 100_000, 100_000
-	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger()})
+	deps := signaling.Deps{Engine: engine, Logger: testLogger()}
+	if m != nil {
+		deps.Hooks, deps.RoomEvents, deps.CallSteps = m, m, m
+	}
+	svc, err := signaling.NewService(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", svc.Handler())
+	if m != nil {
+		m.Attach(opsmetrics.Sources{Engine: engine, Service: svc})
+		mux.Handle("GET /metrics", m.Handler())
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		if err := svc.Close(); err != nil {

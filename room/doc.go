@@ -30,7 +30,10 @@
 // Each participant's media timeline (timeline.go) goes to the debug log "early media
 // timeline", one line per step with a step attribute: ICE and DTLS connected of each
 // PeerConnection, activated, each track published (first packet in) and the first packet
-// out of each track sent to it, with the times since the join and since Activate.
+// out of each track sent to it, with the times since the join and since Activate. The same
+// steps of a call's participant go, once each and timed from the call's accept
+// (JoinOptions.AcceptedAt, Participant.ActivateAt), to the Manager's StepObserver
+// (calltimeline.go: atomics only, from the goroutines that see the steps; D135).
 //
 // Audio of every publisher is forwarded to everyone
 // else in the room; video only to the participants that called StartRemoteView for that

@@ -72,7 +72,13 @@ func reservedSections(self string, opts JoinOptions) []sfu.ReservedSection {
 
 // Activate turns an early participant into a normal one at once (see above); a no-op
 // for a participant that is not early, ErrParticipantLeft after Leave.
-func (p *Participant) Activate() error {
+func (p *Participant) Activate() error { return p.ActivateAt(time.Time{}) }
+
+// ActivateAt is Activate at the accept of the participant's call, acceptedAt (as the
+// server handled it): the origin of its call steps (calltimeline.go); zero is none. The
+// origin is set even when the participant was not early (it joined at the accept).
+func (p *Participant) ActivateAt(acceptedAt time.Time) error {
+	defer p.timeline.accepted(acceptedAt)
 	r := p.room
 	r.mu.Lock()
 	if p.left {
@@ -104,6 +110,7 @@ func (p *Participant) Activate() error {
 	for _, rcv := range held {
 		p.watchLayers(rcv)
 	}
+	p.timeline.note(stepActivated, activatedAt)
 	p.timelineStep(StepActivated, activatedAt, "connected", connected, "heldTracks", len(held))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-rtc/parley/sfu"
 )
@@ -18,6 +19,7 @@ type Manager struct {
 	engine   *sfu.Engine // nil in tests on fakes (newManagerWith)
 	peers    peerFactory
 	listener Listener
+	steps    StepObserver // call participants' steps (calltimeline.go); set before the first Join
 	log      *slog.Logger
 
 	mu     sync.Mutex // guards rooms and closed; taken before any Room.mu
@@ -68,6 +70,10 @@ type JoinOptions struct {
 	// CloseWhenEmpty: the room closes as soon as its last participant leaves instead of
 	// after room.empty_timeout. It sticks to the room once one join asked for it.
 	CloseWhenEmpty bool
+	// AcceptedAt (a call's participant joining at its accept): when the server handled
+	// the accept, the origin of the participant's call steps (calltimeline.go); zero for
+	// a join that is no call's, or an early one (ActivateAt gives it then).
+	AcceptedAt time.Time `json:",omitzero"`
 }
 
 // Join adds userID to the room id with every right (FullRights), creating the room on
@@ -94,6 +100,7 @@ func (m *Manager) JoinWith(id ID, userID string, opts JoinOptions, sig Signaller
 		return nil, fmt.Errorf("join room %s: empty user id: %w", id, ErrInvalidUserID)
 	}
 	p := newParticipant(m, userID, opts, sig)
+	p.timeline.room = id
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -111,6 +118,11 @@ func (m *Manager) JoinWith(id ID, userID string, opts JoinOptions, sig Signaller
 		return nil, err
 	}
 	m.log.Debug("participant joined room", "room", id.String(), "user", userID, "early", opts.Early)
+	p.timeline.note(stepRoomJoin, p.enteredAt)
+	if !opts.Early {
+		p.timeline.note(stepActivated, p.enteredAt)
+	}
+	p.timeline.accepted(opts.AcceptedAt)
 	return p, nil
 }
 

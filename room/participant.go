@@ -32,6 +32,8 @@ type Participant struct {
 	// activatedAt: when Activate made it a normal participant (nil before); read by the
 	// timeline (timeline.go) from any goroutine.
 	activatedAt atomic.Pointer[time.Time]
+	// timeline: the call steps for the Manager's StepObserver (calltimeline.go), atomic.
+	timeline callTimeline
 
 	// Guarded by room.mu.
 	pub            publisherPeer         // nil until the client's first offer; replaced by buildPeers(renew)
@@ -63,6 +65,7 @@ func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) 
 		early:      opts.Early,
 		reserve:    reservedSections(userID, opts),
 		enteredAt:  time.Now(),
+		timeline:   callTimeline{obs: m.steps, user: userID},
 		published:  make(map[upTrack]TrackKind),
 		held:       make(map[upTrack]TrackKind),
 		downTracks: make(map[upTrack]downTrack),
@@ -378,7 +381,9 @@ func (p *Participant) trackPublished(rcv upTrack) {
 		p.publishLocked(rcv, kind)
 	}
 	r.mu.Unlock()
-	p.timelineStep(StepTrackPublished, time.Now(), "kind", kind.String(), "held", early)
+	now := time.Now()
+	p.timeline.note(stepFirstRTPIn, now)
+	p.timelineStep(StepTrackPublished, now, "kind", kind.String(), "held", early)
 	if !early {
 		p.watchLayers(rcv)
 	}

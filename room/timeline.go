@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/parley-rtc/parley/sfu"
 )
 
 // A participant's media timeline: one debug log line "early media timeline" per step,
@@ -45,13 +47,27 @@ func (p *Participant) timelineStep(step string, at time.Time, attrs ...any) {
 // watchConnectSteps logs peer's ICE and DTLS steps. The callback runs under pion's DTLS
 // lock: it only logs.
 func (p *Participant) watchConnectSteps(peer mediaPeer, role string) {
-	peer.OnConnectStep(func(step string) { p.timelineStep(step, time.Now(), "role", role) })
+	ice, dtls := stepPublisherICE, stepPublisherDTLS
+	if role == "subscriber" {
+		ice, dtls = stepSubscriberICE, stepSubscriberDTLS
+	}
+	peer.OnConnectStep(func(step string) {
+		now := time.Now()
+		switch step {
+		case sfu.StepICEConnected:
+			p.timeline.note(ice, now)
+		case sfu.StepDTLSConnected:
+			p.timeline.note(dtls, now)
+		}
+		p.timelineStep(step, now, "role", role)
+	})
 }
 
 // watchFirstPacketSent logs the first packet of rcv sent to this participant over dt.
 func (p *Participant) watchFirstPacketSent(dt downTrack, rcv upTrack) {
 	publisher, kind := rcv.StreamID(), kindOf(rcv.Kind()).String()
 	dt.OnFirstPacketSent(func(at time.Time) {
+		p.timeline.note(stepFirstRTPOut, at)
 		p.timelineStep(StepFirstRTPOut, at, "publisher", publisher, "kind", kind)
 	})
 }

@@ -120,11 +120,12 @@ func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session, le
 			return
 		}
 		earlyGone := t.takeEarlyLocked(u.id, sess, id)
+		acceptedAt := s.now() // the origin of the call's steps (D135)
 		sess.later(func() {
 			if earlyGone != nil {
 				<-earlyGone // another device's early participant left the room first
 			}
-			if err := sess.enterCallRoom(id); err != nil {
+			if err := sess.enterCallRoom(id, acceptedAt); err != nil {
 				s.log.Warn("call room join failed", "user", a.UserID, "call", a.CallID, "error", err)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -121,7 +122,11 @@ func (hp *hostedParticipant) run(req mediaRequest) mediaResponse {
 	case opMute:
 		hp.p.SetMuted(req.Kind, req.Muted)
 	case opActivate:
-		err = hp.p.Activate()
+		var acceptedAt time.Time
+		if req.Opts != nil {
+			acceptedAt = req.Opts.AcceptedAt
+		}
+		err = hp.p.ActivateAt(acceptedAt)
 	case opLeave:
 		err = hp.leave()
 		r.Infos = hp.pl.infos(hp.id)

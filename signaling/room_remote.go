@@ -165,8 +165,10 @@ func (rp *remoteParticipant) SetMuted(kind room.TrackKind, muted bool) {
 	}
 }
 
-func (rp *remoteParticipant) Activate() error {
-	_, err := rp.call(mediaRequest{Op: opActivate})
+// ActivateAt carries the accept time in the request's options (JoinOptions.AcceptedAt):
+// the media node measures the call's steps from it (both nodes' clocks count).
+func (rp *remoteParticipant) ActivateAt(acceptedAt time.Time) error {
+	_, err := rp.call(mediaRequest{Op: opActivate, Opts: &room.JoinOptions{AcceptedAt: acceptedAt}})
 	return err
 }
 

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -20,7 +21,7 @@ type participant interface {
 	StopRemoteView(publisherUserID string) error
 	SetRemoteViewQuality(publisherUserID string, width, height int) error
 	SetMuted(kind room.TrackKind, muted bool)
-	Activate() error
+	ActivateAt(acceptedAt time.Time) error
 	Leave() error
 }
 

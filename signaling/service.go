@@ -41,7 +41,10 @@ type Deps struct {
 	// RoomEvents observes room changes after the Service handled them (metrics, webhooks);
 	// nil ignores them. Calls come from the rooms' event goroutines (roomobserver.go).
 	RoomEvents room.Listener
-	Logger     *slog.Logger
+	// CallSteps hears the steps of each call participant's media setup, timed from the
+	// call's accept (room.StepObserver, D135: the server's metrics); nil ignores them.
+	CallSteps room.StepObserver
+	Logger    *slog.Logger
 	// Now is the clock (tests inject one); nil is time.Now.
 	Now func() time.Time
 	// Cluster joins this node to others (relay.go); nil is a single node. Its message
@@ -196,6 +199,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 		listener = teeListener{primary: listener, observer: deps.RoomEvents}
 	}
 	s.rooms = room.NewManager(cfg.Room, deps.Engine, listener, logger.With("component", "room"))
+	s.rooms.SetStepObserver(deps.CallSteps)
 	for _, app := range cfg.Auth.Apps {
 		t := &tenant{app: app.SDKAppID, users: make(map[string]*user), early: make(map[string]*earlyEntry)}
 		t.machine = call.New(cfg.Call, idSource{s, t})

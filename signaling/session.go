@@ -349,8 +349,9 @@ func (sess *session) stopTimers() {
 // every right; the room closes as soon as the call's last user left it. id is already in
 // the session's app (tenant.roomID). In that room already: an early participant (prepared
 // while the call rang, early.go) becomes an ordinary one in place; otherwise a no-op.
-func (sess *session) enterCallRoom(id room.ID) error {
-	return sess.enterRoomWith(id, room.JoinOptions{Rights: room.FullRights, CloseWhenEmpty: true})
+// acceptedAt (the server's accept) is the origin of the participant's call steps (D135).
+func (sess *session) enterCallRoom(id room.ID, acceptedAt time.Time) error {
+	return sess.enterRoomWith(id, room.JoinOptions{Rights: room.FullRights, CloseWhenEmpty: true, AcceptedAt: acceptedAt})
 }
 
 // enterRoomWith joins room id with opts (rights D27, early, closing when empty), leaving
@@ -364,7 +365,7 @@ func (sess *session) enterRoomWith(id room.ID, opts room.JoinOptions) error {
 	if current != nil {
 		if currentID == id {
 			if early && !opts.Early {
-				if err := current.Activate(); err != nil {
+				if err := current.ActivateAt(opts.AcceptedAt); err != nil {
 					return err
 				}
 				sess.mu.Lock()

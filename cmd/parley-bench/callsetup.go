@@ -181,6 +181,13 @@ func writeCallSetupTables(w *strings.Builder, runs []suiteRun) {
 			c.Cycle.P50, c.Cycle.P95, c.Cycle.P99, sumFailures(rep), num(rep.Server.CPUPercent, "%.0f %%"),
 			num(rep.MachineBusyPercent, "%.0f %%"))
 	}
+	var media []*bench.Report
+	for _, r := range runs {
+		if !r.scenario.SignalingOnly {
+			media = append(media, r.rep)
+		}
+	}
+	writeTimelineTable(w, media) // where the media calls' setup time went
 	fmt.Fprintln(w)
 }
 

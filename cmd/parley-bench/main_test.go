@@ -158,6 +158,12 @@ func TestCallSetupTables(t *testing.T) {
 	media := &bench.Report{Scenario: scenarios[1], Calls: &bench.CallStats{
 		Succeeded: 40, SetupsPerSec: 1.75, Setup: sum(200), AcceptToAudio: sum(31), AcceptToVideo: sum(42), AcceptToKeyframe: sum(53), NotPreConnected: 1,
 		AcceptToCallBegin: sum(1), AcceptToFirstOffer: sum(20),
+		Timeline: []bench.TimelineStep{
+			{Step: bench.StepCallBegin, Source: "client", Count: 80, P50: 1.25, P95: 4, Max: 7},
+			{Step: "room_join", Source: "server", Count: 80, BeforeAccept: 80},
+			{Step: "first_rtp_out", Source: "server", Count: 80, P50: 21.4, P95: 45, Max: 50},
+			{Step: bench.StepKeyframeDecodable, Source: "client", Count: 80, P50: 42, P95: 67.6, Max: 206.5},
+		},
 	}, Failures: map[string]int{"media: x": 2}, MachineBusyPercent: 80, Server: bench.ServerStats{CPUPercent: 35}}
 	signal := &bench.Report{Scenario: scenarios[3], Calls: &bench.CallStats{Succeeded: 900, SetupsPerSec: 321, Setup: sum(5), Cycle: sum(9)},
 		MachineBusyPercent: 90, Server: bench.ServerStats{CPUPercent: 60}}
@@ -174,6 +180,11 @@ func TestCallSetupTables(t *testing.T) {
 		"| calls-6-early | on | 40 (2) | 1.75 | 200/201 | 1.0/2.0 | 20.0/21.0 | 31/32/33/34 | 42/43/44/45 | 53/54/55/56 | 0 | 1 | 35 % | 80 % |",
 		"| signaling-8 | 8 | 321 | 5.0/6.0/7.0 | 9.0/10.0/11.0 | 0 | 60 % | 90 % |",
 		"| signaling-32 | 32 | failed: boom |",
+		"| step | by | calls-6-early |",
+		"| `onCallBegin` received | client | 1.2/4.0/7.0 |",
+		"| room join | server | 0.0/0.0/0.0 (80 of 80 before) |",
+		"| first RTP out (forwarded to the viewer) | server | 21/45/50 |",
+		"| first keyframe decodable (all its packets) | client | 42/68/206 |",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown without %q:\n%s", want, md.String())

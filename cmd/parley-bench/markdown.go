@@ -81,7 +81,14 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "  → the first subscriber `offer` after the accept; *before accept* counts first packets that came\n")
 	fmt.Fprintf(w, "  before it. **Early media**: both sides `prepareCall`, publish and view each other while it rings;\n")
 	fmt.Fprintf(w, "  the callee accepts once both publishers and subscribers are connected (*not pre-connected*: sides\n")
-	fmt.Fprintf(w, "  whose subscriber was not connected 2 s after their publisher; accepted anyway).\n\n")
+	fmt.Fprintf(w, "  whose subscriber was not connected 2 s after their publisher; accepted anyway).\n")
+	fmt.Fprintf(w, "- **Timeline** (calls with media, D135, D136): per step p50/p95/max ms from the accept. The bench\n")
+	fmt.Fprintf(w, "  measures the client steps from the callee's `accept` sent, per side: `onCallBegin` received, the\n")
+	fmt.Fprintf(w, "  other party's first RTP packet, the first packet of its first keyframe and that keyframe complete\n")
+	fmt.Fprintf(w, "  (all its packets in sequence: decodable). The server steps (room join, activated, ICE and DTLS of\n")
+	fmt.Fprintf(w, "  each PeerConnection, first RTP in and out) come from the server's `parley_call_timeline_seconds`\n")
+	fmt.Fprintf(w, "  buckets on `/metrics`, timed from the server's accept, per participant (interpolated in the bucket;\n")
+	fmt.Fprintf(w, "  max = bucket bound; *n before*: done before the accept, counted as 0).\n\n")
 
 	fmt.Fprintf(w, "## Media model (synthetic, no encoders)\n\n")
 	fmt.Fprintf(w, "- Video: VP8 (default) or H.264 (`--codec h264`, YAML `codec: h264`; Constrained Baseline 42e01f,\n")
@@ -110,9 +117,11 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	}
 	fmt.Fprintf(w, "\nEvery figure above was measured in this run; the report compares nothing with figures of other\n")
 	fmt.Fprintf(w, "runs or other servers.\n\n")
+	var callReps []*bench.Report
 	for _, r := range runs {
 		if r.group == "calls" && r.rep != nil && r.rep.Calls != nil {
 			fmt.Fprintf(w, "Calls (%s): %s.\n", r.rep.Scenario.Name, callsSummary(r.rep))
+			callReps = append(callReps, r.rep)
 		}
 		if r.group == "churn" && r.rep != nil {
 			s := r.rep.Server
@@ -121,6 +130,7 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 				num(s.RSSStartMB, "%.0f"), num(s.RSSEndMB, "%.0f"))
 		}
 	}
+	writeTimelineTable(w, callReps)
 	writeCallSetupSection(w, o, runs)
 	fmt.Fprintf(w, "\n## Largest load sustained with < 1 %% loss\n\n")
 	fmt.Fprintf(w, "Step up until loss ≥ 1 %% or a join fails (or the time budget ends), %s window per step; \"machine busy\" shows saturation.\n\n", o.searchDuration)
@@ -202,6 +212,77 @@ func callsSummary(rep *bench.Report) string {
 		out += fmt.Sprintf("; %d sides not pre-connected", c.NotPreConnected)
 	}
 	return out + ")"
+}
+
+// timelineNames are the timeline steps as the markdown shows them (bench.TimelineStep).
+var timelineNames = map[string]string{
+	bench.StepCallBegin: "`onCallBegin` received", "room_join": "room join", "activated": "activated (media may flow)",
+	"publisher_ice_connected": "publisher ICE connected", "publisher_dtls_connected": "publisher DTLS connected",
+	"subscriber_ice_connected": "subscriber ICE connected", "subscriber_dtls_connected": "subscriber DTLS connected",
+	"first_rtp_in": "first RTP in (publisher's first packet)", "first_rtp_out": "first RTP out (forwarded to the viewer)",
+	bench.StepFirstRTPReceived: "first RTP received", bench.StepKeyframeReceived: "first keyframe received (first packet)",
+	bench.StepKeyframeDecodable: "first keyframe decodable (all its packets)",
+}
+
+// writeTimelineTable renders the calls' timeline of the runs with one (D135): one row per
+// step in the calls' order, one column per run with p50/p95/max ms from the accept and
+// how many of the values came before it (server steps).
+func writeTimelineTable(w *strings.Builder, reps []*bench.Report) {
+	var with []*bench.Report
+	var order []string
+	seen := map[string]string{} // step → source
+	for _, rep := range reps {
+		if rep == nil || rep.Calls == nil || len(rep.Calls.Timeline) == 0 {
+			continue
+		}
+		with = append(with, rep)
+		for _, st := range rep.Calls.Timeline {
+			if _, ok := seen[st.Step]; !ok {
+				seen[st.Step] = st.Source
+				order = append(order, st.Step)
+			}
+		}
+	}
+	if len(with) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nWhere the time from the accept goes (p50/p95/max ms; *client*: from the callee's `accept` sent, per side;\n")
+	fmt.Fprintf(w, "*server*: from the server's accept, per participant, its `parley_call_timeline_seconds` buckets, max = bucket bound;\n")
+	fmt.Fprintf(w, "(*n* before): values before the accept, counted as 0):\n\n| step | by |")
+	for _, rep := range with {
+		fmt.Fprintf(w, " %s |", rep.Scenario.Name)
+	}
+	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(with)))
+	for _, step := range order {
+		name := timelineNames[step]
+		if name == "" {
+			name = step
+		}
+		fmt.Fprintf(w, "| %s | %s |", name, seen[step])
+		for _, rep := range with {
+			cell := "–"
+			for _, st := range rep.Calls.Timeline {
+				if st.Step != step {
+					continue
+				}
+				cell = fmt.Sprintf("%s/%s/%s", msCell(st.P50), msCell(st.P95), msCell(st.Max))
+				if st.BeforeAccept > 0 {
+					cell += fmt.Sprintf(" (%d of %d before)", st.BeforeAccept, st.Count)
+				}
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+}
+
+// msCell renders milliseconds: one decimal below 10 ms, none above.
+func msCell(v float64) string {
+	if v < 10 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
 }
 
 // quantiles renders p50/p95/p99/max of a summary, "–" when it has no values.

@@ -100,6 +100,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Records:    s.records,
 		Hooks:      hookFanout{s.metrics, s.webhooks, recEvents},
 		RoomEvents: roomFanout{s.metrics, s.webhooks, recEvents},
+		CallSteps:  s.metrics,
 		ICEServers: s.iceServers,
 		Logger:     logger,
 		Cluster:    s.cluster,

@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -33,15 +34,24 @@ type Metrics struct {
 	callsEnded     *prometheus.CounterVec
 	callSetup      prometheus.Histogram
 	inviteeOffline prometheus.Counter
+	// callSteps: parley_call_timeline_seconds by step, resolved once (CallStep, D135).
+	callSteps map[string]prometheus.Observer
 
 	qualityMu sync.Mutex
 	quality   map[room.ID][]room.UserQuality // latest report per open room
 }
 
 var (
-	_ signaling.Hooks = (*Metrics)(nil)
-	_ room.Listener   = (*Metrics)(nil)
+	_ signaling.Hooks   = (*Metrics)(nil)
+	_ room.Listener     = (*Metrics)(nil)
+	_ room.StepObserver = (*Metrics)(nil)
 )
+
+// CallTimelineBuckets are the upper bounds (seconds) of parley_call_timeline_seconds:
+// 0 holds the steps done before the accept (early media), then fine enough from 1 ms to
+// 30 s for percentiles of a call's setup (parley-bench reads them, D135).
+var CallTimelineBuckets = []float64{0, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2,
+	0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30}
 
 // New builds the registry with the Go runtime and process collectors and the call
 // metrics; it starts nothing.
@@ -62,7 +72,18 @@ func New() *Metrics {
 		inviteeOffline: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_invitees_offline_total", Help: "Invitations to users with no session (kept for their next login).",
 		}),
-		quality: make(map[room.ID][]room.UserQuality),
+		quality:   make(map[room.ID][]room.UserQuality),
+		callSteps: make(map[string]prometheus.Observer, len(room.CallSteps)),
+	}
+	callTimeline := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_call_timeline_seconds",
+		Help: "Time from a call's accept (as this server handled it) to each step of a call participant's media setup, " +
+			"once per participant and step (room_join, activated, publisher/subscriber ICE and DTLS connected, " +
+			"first_rtp_in: its first packet reached the server, first_rtp_out: the first packet forwarded to it); 0: before the accept (early media).",
+		Buckets: CallTimelineBuckets,
+	}, []string{"step"})
+	for _, step := range room.CallSteps {
+		m.callSteps[step] = callTimeline.WithLabelValues(step) // present at 0 from the start
 	}
 	for _, outcome := range []call.Outcome{call.OutcomeAnswered, call.OutcomeCancelled, call.OutcomeUnanswered} {
 		m.callsEnded.WithLabelValues(string(outcome)) // present at 0 from the start
@@ -70,7 +91,7 @@ func New() *Metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.callsBegan, m.callsEnded, m.callSetup, m.inviteeOffline,
+		m.callsBegan, m.callsEnded, m.callSetup, m.inviteeOffline, callTimeline,
 	)
 	return m
 }
@@ -95,6 +116,14 @@ func (m *Metrics) CallBegan(c call.CallSummary) {
 		m.callSetup.Observe(c.BeganAt.Sub(c.CreatedAt).Seconds())
 	} else if !c.BeganAt.IsZero() {
 		m.callSetup.Observe(0)
+	}
+}
+
+// CallStep observes a call participant's step (room.StepObserver: lock-free, from any
+// goroutine).
+func (m *Metrics) CallStep(_ room.ID, _ string, step string, sinceAccept time.Duration) {
+	if o, ok := m.callSteps[step]; ok {
+		o.Observe(sinceAccept.Seconds())
 	}
 }
 

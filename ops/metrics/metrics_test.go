@@ -71,3 +71,57 @@ func TestQualityDistributionFollowsRooms(t *testing.T) {
 		t.Fatalf("after leave and close: %v", got)
 	}
 }
+
+// TestCallStepsHistogram: each call step goes to its own series of
+// parley_call_timeline_seconds, a step before the accept (0) into the bucket le="0";
+// a step the room does not name is ignored.
+func TestCallStepsHistogram(t *testing.T) {
+	m := New()
+	id, _ := room.NewIntID(7)
+	m.CallStep(id, "alice", room.CallStepRoomJoin, 0)
+	m.CallStep(id, "alice", room.CallStepFirstRTPOut, 40*time.Millisecond)
+	m.CallStep(id, "bob", room.CallStepFirstRTPOut, 60*time.Millisecond)
+	m.CallStep(id, "bob", "not a step", time.Second)
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type series struct {
+		count      uint64
+		sum        float64
+		beforeZero uint64 // the le="0" bucket
+	}
+	got := map[string]series{}
+	for _, f := range families {
+		if f.GetName() != "parley_call_timeline_seconds" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			h := metric.GetHistogram()
+			s := series{count: h.GetSampleCount(), sum: h.GetSampleSum()}
+			for _, b := range h.GetBucket() {
+				if b.GetUpperBound() == 0 {
+					s.beforeZero = b.GetCumulativeCount()
+				}
+			}
+			got[metric.GetLabel()[0].GetValue()] = s
+		}
+	}
+	tests := []struct {
+		step string
+		want series
+	}{
+		{room.CallStepRoomJoin, series{1, 0, 1}},
+		{room.CallStepFirstRTPOut, series{2, 0.1, 0}},
+		{room.CallStepActivated, series{0, 0, 0}},
+	}
+	for _, tt := range tests {
+		g := got[tt.step]
+		if g.count != tt.want.count || g.beforeZero != tt.want.beforeZero || g.sum < tt.want.sum-1e-9 || g.sum > tt.want.sum+1e-9 {
+			t.Errorf("%s: %+v, want %+v", tt.step, g, tt.want)
+		}
+	}
+	if len(got) != len(room.CallSteps) {
+		t.Errorf("%d step series, want one per room.CallSteps (%d): %v", len(got), len(room.CallSteps), got)
+	}
+}
