@@ -308,11 +308,12 @@ func mediaLength(t *testing.T, tr recording.TrackFile, body []byte) time.Duratio
 	return 0
 }
 
-// TestClusterRecordPlacedRoom (D122): with cluster.room_placement load a call's room is on
-// the media node; a recording started through the owner's admin API is answered there
-// (307, followed by the client) and records both users' audio; the media node, which
-// hosts the room, serves a start itself (409: the room is being recorded); stop and the
-// manifest are on the media node.
+// TestClusterRecordPlacedRoom (D122, D125): with cluster.room_placement load a call's room
+// is on the media node; a recording started through the owner's admin API is answered
+// there (307, followed by the client) and records both users' audio; the media node,
+// which hosts the room, serves a start itself (409: the room is being recorded). The
+// recording's id names the media node: the owner's list shows it, a stop sent to the
+// owner reaches the media node (307), and an id of a node not in the cluster answers 404.
 func TestClusterRecordPlacedRoom(t *testing.T) {
 	dir := t.TempDir()
 	owner, media := placedPair(t, nil, func(cfg *configs.Config) {
@@ -339,12 +340,20 @@ func TestClusterRecordPlacedRoom(t *testing.T) {
 		}
 		return grown == 2
 	})
+	var list recordingList
+	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK ||
+		len(list.Recordings) != 1 || list.Recordings[0].ID != info.ID || !strings.HasSuffix(info.ID, "@m") {
+		t.Fatalf("the owner's list: %d %+v, want recording %s of node m", code, list, info.ID)
+	}
 	var manifest recording.Info
-	if code, body := adminRequest(t, http.MethodPost, mediaAPI+"/"+info.ID+"/stop", nil, &manifest); code != http.StatusOK {
-		t.Fatalf("stop on the media node: %d %s", code, body)
+	if code, body := adminRequest(t, http.MethodPost, owner.url("/api/v1/recordings/"+info.ID+"/stop"), nil, &manifest); code != http.StatusOK {
+		t.Fatalf("stop through the owner: %d %s", code, body)
 	}
 	if len(manifest.Tracks) != 2 || manifest.Tracks[0].Packets == 0 || manifest.Tracks[1].Packets == 0 {
 		t.Fatalf("manifest tracks %+v, want alice's and bob's audio", manifest.Tracks)
+	}
+	if code, body := adminRequest(t, http.MethodPost, owner.url("/api/v1/recordings/0123@gone/stop"), nil, nil); code != http.StatusNotFound {
+		t.Fatalf("stop of a recording of a node not in the cluster: %d %s, want 404", code, body)
 	}
 }
 
@@ -454,4 +463,57 @@ func TestClusterRecordingBeforePlacement(t *testing.T) {
 		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].ID == info.ID && list.Recordings[0].StoppedAt != 0 &&
 			strings.Contains(logs.String(), "node=m")
 	})
+}
+
+// TestClusterRecordingMediaNodeKilled (D124): the media node recording a placed call is
+// killed (SIGKILL) mid-call: its recording's directory keeps a manifest naming both
+// users' audio files (stoppedAt 0: it never stopped) and each file reads as Ogg Opus up
+// to its last page written; the call ends for both users (D96) and the owner's list,
+// which reaches only live nodes, shows nothing of the dead node.
+func TestClusterRecordingMediaNodeKilled(t *testing.T) {
+	dir := t.TempDir()
+	owner, media := placedPair(t, nil, func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir, cfg.Recording.Calls = testAdminKey, t.TempDir(), true
+	}, "PARLEY_RECORDING_DIR="+dir)
+	alice, bob, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	var recDir string
+	eventually(t, 30*time.Second, "the media node writes both users' audio", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*@m", "*.ogg"))
+		grown := 0
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > 8192 {
+				grown++
+				recDir = filepath.Dir(f)
+			}
+		}
+		return grown == 2
+	})
+	media.kill()
+	body, err := os.ReadFile(filepath.Join(recDir, recording.ManifestFile))
+	var manifest recording.Info
+	if err != nil || json.Unmarshal(body, &manifest) != nil {
+		t.Fatalf("the killed node's manifest: %s %v", body, err)
+	}
+	if manifest.StoppedAt != 0 || manifest.RoomID != started.RoomID || len(manifest.Tracks) != 2 {
+		t.Fatalf("manifest %+v, want the running recording of room %s with two tracks", manifest, started.RoomID)
+	}
+	for _, tr := range manifest.Tracks {
+		data, err := os.ReadFile(filepath.Join(recDir, tr.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if length := mediaLength(t, tr, data); length <= 0 {
+			t.Fatalf("%s of %s plays %s", tr.File, tr.UserID, length)
+		}
+	}
+	ctx := ctxFor(t, 20*time.Second)
+	for _, c := range []*client.Conn{alice, bob} {
+		if _, err := client.WaitFor(ctx, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID }); err != nil {
+			t.Fatalf("%s: no onCallEnd after the media node was killed: %v", c.UserID(), err)
+		}
+	}
+	var list recordingList
+	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK || len(list.Recordings) != 0 {
+		t.Fatalf("the owner's list with the media node dead: %d %+v", code, list)
+	}
 }
