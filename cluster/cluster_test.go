@@ -52,6 +52,28 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// TestRoomPlacementDefault (D126): rooms are placed by load unless room_placement says
+// owner; the default and an empty value place them.
+func TestRoomPlacementDefault(t *testing.T) {
+	for _, tt := range []struct {
+		placement string
+		places    bool
+	}{{DefaultConfig().RoomPlacement, true}, {"", true}, {PlacementLoad, true}, {PlacementOwner, false}} {
+		cfg := DefaultConfig()
+		cfg.RedisURL, cfg.RoomPlacement = "redis://127.0.0.1:1/0", tt.placement
+		c, err := New(cfg, Self{}, nil, nil) // dials nothing
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.PlacesRooms(); got != tt.places {
+			t.Errorf("room_placement %q: PlacesRooms %v, want %v", tt.placement, got, tt.places)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestNodesSeeEachOtherAndDeath: registered nodes see each other with their load and
 // region; a node that stops heart-beating is gone within NodeTTL plus a beat (the gone
 // callback runs once), and one that closes is gone at the next beat.

@@ -29,9 +29,10 @@ type Config struct {
 	// ProfileTTL is how long a user's stored profile (nickname, avatar, multi-device
 	// flag) lives in Redis after the user last logged in or changed it; 0 keeps it forever.
 	ProfileTTL time.Duration `mapstructure:"profile_ttl"`
-	// RoomPlacement says where an app's rooms live (D95): PlacementOwner ("owner", the
-	// default) on the node that owns the app, PlacementLoad ("load") each on the least
-	// loaded live node when it is created, in the region of its first user's node.
+	// RoomPlacement says where an app's rooms live (D95): PlacementLoad ("load", the
+	// default; "" is the default too) each on the least loaded live node when it is
+	// created, in the region of its first user's node; PlacementOwner ("owner") on the
+	// node that owns the app (D97, D126).
 	RoomPlacement string `mapstructure:"room_placement"`
 }
 
@@ -45,9 +46,9 @@ const (
 const DefaultProfileTTL = 30 * 24 * time.Hour
 
 // DefaultConfig is a single node (no Redis), 1 s heartbeats, 3 s TTL, profiles kept 30
-// days after their user's last login or change, rooms on the app's owner.
+// days after their user's last login or change, rooms placed by load (D126).
 func DefaultConfig() Config {
-	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second, ProfileTTL: DefaultProfileTTL, RoomPlacement: PlacementOwner}
+	return Config{Heartbeat: time.Second, NodeTTL: 3 * time.Second, ProfileTTL: DefaultProfileTTL, RoomPlacement: PlacementLoad}
 }
 
 // Enabled reports whether a Redis URL is configured.

@@ -127,9 +127,9 @@ func (c *Cluster) Owns(app int) bool {
 	return c.held[strconv.Itoa(app)]
 }
 
-// PlacesRooms reports whether cluster.room_placement is "load": each room on the node
+// PlacesRooms reports whether cluster.room_placement is "load" (or "", the default, D126): each room on the node
 // PlaceRoom picks (D95), not on the app's owner.
-func (c *Cluster) PlacesRooms() bool { return c.cfg.RoomPlacement == PlacementLoad }
+func (c *Cluster) PlacesRooms() bool { return c.cfg.RoomPlacement != PlacementOwner }
 
 // PlaceRoom picks the media node of a new room (D95): the least loaded live node that is
 // not draining, one of region when there is one ("" prefers none), ties to the lower id;

@@ -19,10 +19,11 @@ const clusterNodes = 3
 // whose dial picks the nodes in turn, so the users of a test are spread over the nodes:
 // the first login takes the app to n0 (all nodes equally loaded, the lowest id wins, D51)
 // and the users of n1 and n2 are relayed to it. The stack's clock, records and service
-// are n0's, the owner's.
+// are n0's, the owner's. Its rooms stay on the owner (cluster.room_placement owner,
+// explicit since load is the default, D126); newPlacedClusterStack places them.
 func newClusterStack(t testing.TB, opts ...stackOption) *stack {
 	t.Helper()
-	nodes := newClusterNodes(t, clusterNodes, nil, opts...)
+	nodes := newClusterNodes(t, clusterNodes, func(c *cluster.Config) { c.RoomPlacement = cluster.PlacementOwner }, opts...)
 	nodes[0].nodes = nodes
 	return nodes[0]
 }

@@ -41,6 +41,11 @@
 //     both sides; it is taken after Service.mu, never before. A WHIP or WHEP POST that
 //     reaches a node which does not hold the room is redirected (307) to the one that
 //     does (whip_route.go, D119), on the request's goroutine.
+//   - recordings_cluster.go: the cluster's side of recording (D124, D125). The owner's
+//     requests to a media node (record, unrecord) go on one serial queue per node
+//     (placement.toNode); the media node hands them to Deps.Recorder on the inbox
+//     goroutine (it only queues). A list asks every live node in parallel on the
+//     caller's goroutine and waits for their answers, bounded by its context.
 //   - Verifier (auth.go, grant.go) is immutable after NewVerifier: it checks userSigs and
 //     room grants (HS256 JWTs signed with the app's secret; a grant carries typ "room",
 //     so neither is accepted as the other) and knows which apps have open_rooms.

@@ -44,6 +44,11 @@ func (pl *placement) hostRequest(from, key string, body []byte) {
 		pl.s.log.Warn("media request not decodable", "from", from, "error", err)
 		return
 	}
+	switch req.Op {
+	case opRecord, opUnrecord, opRecordings:
+		pl.hostNodeRequest(from, req) // recordings_cluster.go
+		return
+	}
 	pl.mu.Lock()
 	hp := pl.hosted[key]
 	if hp == nil && req.Op == opJoin && req.Room != nil {
@@ -192,24 +197,33 @@ func (hp *hostedParticipant) SendCandidate(target room.Target, c webrtc.ICECandi
 // fronts are (D53). A message that still fails is logged and dropped: the owner notices a
 // dead media node by its heartbeat, and this node a dead owner (ownerGone).
 func (pl *placement) toOwner(owner, kind, key string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		pl.s.log.Error("media message not encodable", "kind", kind, "error", err)
-		return
-	}
+	pl.toNode(owner, kind, key, func() any { return v }, func(err error) {
+		pl.s.log.Debug("media message not sent", "owner", owner, "kind", kind, "error", err)
+	})
+}
+
+// toNode queues the message build makes (on the queue, not the caller's goroutine) to
+// node behind the ones queued to it before, retried while Redis is unreachable; failed
+// (may be nil) hears of one that could not be sent.
+func (pl *placement) toNode(node, kind, key string, build func() any, failed func(error)) {
 	pl.mu.Lock()
 	if pl.outs == nil {
 		pl.outs = make(map[string]*serial)
 	}
-	q := pl.outs[owner]
+	q := pl.outs[node]
 	if q == nil {
 		q = &serial{count: &pl.s.effects}
-		pl.outs[owner] = q
+		pl.outs[node] = q
 	}
 	pl.mu.Unlock()
 	q.do(func() {
-		if err := pl.s.relays.sendRetrying(context.Background(), owner, kind, key, body); err != nil {
-			pl.s.log.Debug("media message not sent", "owner", owner, "kind", kind, "error", err)
+		body, err := json.Marshal(build())
+		if err != nil {
+			pl.s.log.Error("cluster message not encodable", "kind", kind, "error", err)
+			return
+		}
+		if err := pl.s.relays.sendRetrying(context.Background(), node, kind, key, body); err != nil && failed != nil {
+			failed(err)
 		}
 	})
 }
@@ -239,6 +253,7 @@ func (pl *placement) ownerGone(owner string) {
 	for _, hp := range ps {
 		hp.reqs.do(func() { _ = hp.leave() })
 	}
+	pl.unrecordOwner(owner) // recordings_cluster.go
 }
 
 // placementListener sends the events of rooms hosted for an owner to that owner and the

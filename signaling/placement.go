@@ -76,6 +76,7 @@ type mediaRequest struct {
 	Height int                      `json:"h,omitempty"`
 	Kind   room.TrackKind           `json:"kind,omitempty"`
 	Muted  bool                     `json:"muted,omitempty"`
+	Call   string                   `json:"call,omitempty"` // record, unrecord
 }
 
 // mediaResponse answers a mediaRequest; Err names the sentinel error (mediaErrors).
@@ -85,6 +86,7 @@ type mediaResponse struct {
 	Err   string                 `json:"err,omitempty"`
 	Msg   string                 `json:"msg,omitempty"`
 	Infos []room.ParticipantInfo `json:"infos,omitempty"` // the room's members after a join or leave
+	Recs  json.RawMessage        `json:"recs,omitempty"`  // recordings: the node's list
 }
 
 // mediaSignal is a server offer (SDP set) or candidate of a remote participant.
@@ -137,7 +139,8 @@ type placement struct {
 	n        uint64                        // owner: number of the last request
 	hosted   map[string]*hostedParticipant // media node: by key
 	hrooms   map[room.ID]*hostedRoom       // media node: rooms with hosted participants
-	outs     map[string]*serial            // media node: messages to each owner, in order
+	outs     map[string]*serial            // messages to each node, in order (toNode)
+	recorded map[room.ID]string            // media node: rooms recorded for a call, by owner (D124)
 	total    uint64                        // media node: participants ever hosted
 	leaves   serial                        // owner: leaves retried while Redis is unreachable
 	onPlaced func(room.ID, string)         // owner: Deps.RoomPlaced (set before use)

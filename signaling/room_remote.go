@@ -59,7 +59,15 @@ func (rp *remoteParticipant) call(req mediaRequest) (mediaResponse, error) {
 	if gone {
 		return mediaResponse{}, errMediaNodeLost
 	}
-	pl := rp.pl
+	ctx, cancel := context.WithTimeout(context.Background(), relayAnswerTimeout)
+	defer cancel()
+	return rp.pl.request(ctx, rp.node, rp.key, req, rp.lost)
+}
+
+// request sends req (about participant key, "" for the node itself) to node's inbox and
+// waits for its answer until ctx ends (a cluster error) or lost is closed
+// (errMediaNodeLost; nil never is).
+func (pl *placement) request(ctx context.Context, node, key string, req mediaRequest, lost <-chan struct{}) (mediaResponse, error) {
 	ch := make(chan mediaResponse, 1)
 	pl.mu.Lock()
 	pl.n++
@@ -78,18 +86,16 @@ func (rp *remoteParticipant) call(req mediaRequest) (mediaResponse, error) {
 	if err != nil {
 		return mediaResponse{}, err
 	}
-	if err := pl.s.relays.send(rp.node, kindMediaRequest, rp.key, body); err != nil {
+	if err := pl.s.relays.send(node, kindMediaRequest, key, body); err != nil {
 		return mediaResponse{}, fmt.Errorf("%w: %w", errClusterSend, clusterError(err)) // a 5002 on the wire
 	}
-	timeout := time.NewTimer(relayAnswerTimeout)
-	defer timeout.Stop()
 	select {
 	case r := <-ch:
 		return r, decodeMediaError(r)
-	case <-rp.lost:
+	case <-lost:
 		return mediaResponse{}, errMediaNodeLost
-	case <-timeout.C:
-		return mediaResponse{}, clusterError(fmt.Errorf("no answer from media node %s within %v", rp.node, relayAnswerTimeout))
+	case <-ctx.Done():
+		return mediaResponse{}, clusterError(fmt.Errorf("no answer from node %s: %w", node, ctx.Err()))
 	}
 }
 

@@ -58,6 +58,9 @@ type Deps struct {
 	// (D95), before the member that caused it joins there; it is called under no lock of
 	// the Service and must not block (recordings of this node follow the room, D122).
 	RoomPlaced func(id room.ID, node string)
+	// Recorder (may be nil) is this node's recorder as other nodes reach it: an owner's
+	// call recordings of rooms placed here, the admin API's list (recordings_cluster.go).
+	Recorder ClusterRecorder
 }
 
 // Hooks observe what the Service does. Calls come with the Service lock held: they must
@@ -93,8 +96,9 @@ type Service struct {
 	limits     *limiters // limits.go
 	server     *Server
 	dispatcher *Dispatcher[*session]
-	relays     relays    // connections relayed to or from other nodes (relay.go)
-	placement  placement // rooms on other nodes, and rooms hosted for other nodes (placement.go)
+	relays     relays          // connections relayed to or from other nodes (relay.go)
+	placement  placement       // rooms on other nodes, and rooms hosted for other nodes (placement.go)
+	recorder   ClusterRecorder // nil: no recorder reachable by other nodes (recordings_cluster.go)
 
 	mu        sync.Mutex
 	tenants   map[int]*tenant                 // by SDKAppID: one per configured app, made by NewService
@@ -191,6 +195,7 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	}
 	s.placement.s = s
 	s.placement.onPlaced = deps.RoomPlaced
+	s.recorder = deps.Recorder
 	var listener room.Listener = roomListener{s}
 	if deps.Cluster != nil {
 		listener = placementListener{pl: &s.placement, local: listener}

@@ -84,19 +84,30 @@ func (n *childNode) kill() {
 	<-n.exited
 }
 
-// clusterNode starts an in-process node of the cluster on redisURL.
-func clusterNode(t *testing.T, redisURL, id string) *running {
+// clusterNode starts an in-process node of the cluster on redisURL; edits change its
+// config.
+func clusterNode(t *testing.T, redisURL, id string, edits ...func(*configs.Config)) *running {
 	t.Helper()
 	cfg := testConfig(t)
 	cfg.Cluster.RedisURL, cfg.Cluster.NodeID, cfg.Cluster.Region = redisURL, id, "region-"+id
 	cfg.Cluster.Heartbeat, cfg.Cluster.NodeTTL = 200*time.Millisecond, 1500*time.Millisecond
 	cfg.Signaling.ReconnectGrace = 500 * time.Millisecond
 	cfg.Admin.APIKey = testAdminKey
+	for _, edit := range edits {
+		edit(&cfg)
+	}
 	return startServe(t, cfg)
 }
 
+// roomsOnOwner keeps an in-process node's rooms on the app's owner (cluster.room_placement
+// owner, explicit since load is the default, D126); ownerPlacementEnv does it for a child.
+func roomsOnOwner(cfg *configs.Config) { cfg.Cluster.RoomPlacement = cluster.PlacementOwner }
+
+const ownerPlacementEnv = "PARLEY_CLUSTER_ROOM_PLACEMENT=" + cluster.PlacementOwner
+
 // TestClusterNodeKilled kills (SIGKILL) a parley process of a cluster of two while a call
-// with media runs across them, and checks the survivors within a bounded time:
+// with media runs across them, and checks the survivors within a bounded time (rooms on
+// the app's owner, except for the media node's case):
 //   - the owner (the app's calls, rooms and media) killed: both users, relayed through the
 //     surviving node, get onCallEnd and close 4012, log in again and call each other;
 //   - a node that only relayed one user's signaling killed: the other user, on the owner,
@@ -104,8 +115,8 @@ func clusterNode(t *testing.T, redisURL, id string) *running {
 func TestClusterNodeKilled(t *testing.T) {
 	t.Run("owner", func(t *testing.T) {
 		redis := testservers.RunRedis(t)
-		owner := startChildNode(t, redis.URL, "a")
-		front := clusterNode(t, redis.URL, "b")
+		owner := startChildNode(t, redis.URL, "a", ownerPlacementEnv)
+		front := clusterNode(t, redis.URL, "b", roomsOnOwner)
 		alice, bob, started := callAcross(t, front, owner.wsURL(), front.wsURL(), front.wsURL())
 
 		owner.kill()
@@ -151,8 +162,8 @@ func TestClusterNodeKilled(t *testing.T) {
 	})
 	t.Run("front", func(t *testing.T) {
 		redis := testservers.RunRedis(t)
-		owner := clusterNode(t, redis.URL, "a")
-		front := startChildNode(t, redis.URL, "b")
+		owner := clusterNode(t, redis.URL, "a", roomsOnOwner)
+		front := startChildNode(t, redis.URL, "b", ownerPlacementEnv)
 		_, bob, started := callAcross(t, owner, owner.wsURL(), front.wsURL(), owner.wsURL())
 		wantPresence(t, owner, "alice", "b")
 

@@ -308,11 +308,12 @@ func mediaLength(t *testing.T, tr recording.TrackFile, body []byte) time.Duratio
 	return 0
 }
 
-// TestClusterRecordPlacedRoom (D122): with cluster.room_placement load a call's room is on
-// the media node; a recording started through the owner's admin API is answered there
-// (307, followed by the client) and records both users' audio; the media node, which
-// hosts the room, serves a start itself (409: the room is being recorded); stop and the
-// manifest are on the media node.
+// TestClusterRecordPlacedRoom (D122, D125): with cluster.room_placement load a call's room
+// is on the media node; a recording started through the owner's admin API is answered
+// there (307, followed by the client) and records both users' audio; the media node,
+// which hosts the room, serves a start itself (409: the room is being recorded). The
+// recording's id names the media node: the owner's list shows it, a stop sent to the
+// owner reaches the media node (307), and an id of a node not in the cluster answers 404.
 func TestClusterRecordPlacedRoom(t *testing.T) {
 	dir := t.TempDir()
 	owner, media := placedPair(t, nil, func(cfg *configs.Config) {
@@ -339,41 +340,105 @@ func TestClusterRecordPlacedRoom(t *testing.T) {
 		}
 		return grown == 2
 	})
+	var list recordingList
+	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK ||
+		len(list.Recordings) != 1 || list.Recordings[0].ID != info.ID || !strings.HasSuffix(info.ID, "@m") {
+		t.Fatalf("the owner's list: %d %+v, want recording %s of node m", code, list, info.ID)
+	}
 	var manifest recording.Info
-	if code, body := adminRequest(t, http.MethodPost, mediaAPI+"/"+info.ID+"/stop", nil, &manifest); code != http.StatusOK {
-		t.Fatalf("stop on the media node: %d %s", code, body)
+	if code, body := adminRequest(t, http.MethodPost, owner.url("/api/v1/recordings/"+info.ID+"/stop"), nil, &manifest); code != http.StatusOK {
+		t.Fatalf("stop through the owner: %d %s", code, body)
 	}
 	if len(manifest.Tracks) != 2 || manifest.Tracks[0].Packets == 0 || manifest.Tracks[1].Packets == 0 {
 		t.Fatalf("manifest tracks %+v, want alice's and bob's audio", manifest.Tracks)
 	}
+	if code, body := adminRequest(t, http.MethodPost, owner.url("/api/v1/recordings/0123@gone/stop"), nil, nil); code != http.StatusNotFound {
+		t.Fatalf("stop of a recording of a node not in the cluster: %d %s, want 404", code, body)
+	}
 }
 
-// TestClusterRecordEveryPlacedCall (D122): with recording.calls a call whose room the
-// owner placed on another node is not recorded in an empty room of the owner's (not
-// started, or stopped at placement): the owner says which node holds it.
+// TestClusterRecordEveryPlacedCall (D124, D125): with recording.calls on the app's owner,
+// a call whose room the owner placed on the media node is recorded there, from its begin
+// to its end, as on one node: the owner's list shows the recording (its id names the
+// media node) while it runs and once stopped, with alice's and bob's audio; the files,
+// downloaded through the owner (307 to the media node), are Ogg Opus as long as the call;
+// the media node sends recording_finished; the owner records nothing of its own.
 func TestClusterRecordEveryPlacedCall(t *testing.T) {
-	var logs testservers.SyncBuffer
-	owner, _ := placedPair(t, slog.New(slog.NewTextHandler(&logs, nil)), func(cfg *configs.Config) {
-		cfg.Admin.APIKey, cfg.Recording.Dir, cfg.Recording.Calls = testAdminKey, t.TempDir(), true
-	})
-	callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
-	// The call begins (the recorder's hook) before or after its first member's join
-	// places the room: the owner then either does not start (the room is placed already)
-	// or stops the recording it started at placement. Either way it names the node.
-	eventually(t, 20*time.Second, "the owner's warning naming the media node", func() bool {
-		out := logs.String()
-		return (strings.Contains(out, `msg="call not recorded: its room is on another node (D122)"`) ||
-			strings.Contains(out, `msg="recording stopped: its room is on another node (D122)"`)) &&
-			strings.Contains(out, "node=m")
-	})
-	var list struct{ Recordings []recording.Info }
-	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK {
-		t.Fatalf("the owner's recordings: %d", code)
-	}
-	for _, rec := range list.Recordings {
-		if rec.StoppedAt == 0 {
-			t.Fatalf("the owner still records %+v, want no running recording of a placed room", rec)
+	const secret = "cmd-webhook-secret-0123456789"
+	var mu sync.Mutex
+	var finished []recording.Info
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var env struct {
+			Event string         `json:"event"`
+			Data  recording.Info `json:"data"`
 		}
+		if json.Unmarshal(body, &env) == nil && env.Event == webhooks.EventRecordingFinished {
+			mu.Lock()
+			finished = append(finished, env.Data)
+			mu.Unlock()
+		}
+	}))
+	defer rcv.Close()
+	dir := t.TempDir()
+	owner, _ := placedPair(t, nil, func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir, cfg.Recording.Calls = testAdminKey, t.TempDir(), true
+	}, "PARLEY_ADMIN_API_KEY="+testAdminKey, "PARLEY_RECORDING_DIR="+dir,
+		"PARLEY_WEBHOOKS_URLS="+rcv.URL, "PARLEY_WEBHOOKS_SECRET="+secret)
+	api := owner.url("/api/v1/recordings")
+	alice, _, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	var list recordingList
+	eventually(t, 20*time.Second, "the owner's list shows the call's recording running on the media node", func() bool {
+		code, _ := adminRequest(t, http.MethodGet, api, nil, &list)
+		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].StoppedAt == 0
+	})
+	if rec := list.Recordings[0]; !strings.HasSuffix(rec.ID, "@m") || rec.RoomID != started.RoomID {
+		t.Fatalf("recording %+v, want one of room %s on node m", rec, started.RoomID)
+	}
+	id := list.Recordings[0].ID
+	eventually(t, 30*time.Second, "the media node writes both users' audio", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, id, "*.ogg"))
+		grown := 0
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > 8192 {
+				grown++
+			}
+		}
+		return grown == 2
+	})
+	time.Sleep(2 * time.Second) // more of the call, not a wait for something
+	if err := alice.Hangup(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the recording stopped at the call's end", func() bool {
+		code, _ := adminRequest(t, http.MethodGet, api, nil, &list)
+		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].StoppedAt != 0
+	})
+	got := list.Recordings[0]
+	if got.ID != id || got.SDKAppID != signaling.DevSDKAppID || len(got.Tracks) != 2 || len(list.Unreachable) != 0 {
+		t.Fatalf("list %+v, want recording %s with two tracks", list, id)
+	}
+	users := map[string]bool{}
+	for _, tr := range got.Tracks {
+		users[tr.UserID] = true
+		code, body := adminRequest(t, http.MethodGet, api+"/"+id+"/files/"+tr.File, nil, nil)
+		if code != http.StatusOK || tr.Kind != "audio" || tr.Packets == 0 {
+			t.Fatalf("track %+v: download through the owner %d", tr, code)
+		}
+		if length := mediaLength(t, tr, body); length < 2*time.Second {
+			t.Fatalf("%s plays %s, want at least the 2 s of call after both were heard", tr.File, length)
+		}
+	}
+	if !users["alice"] || !users["bob"] {
+		t.Fatalf("tracks %+v, want alice's and bob's audio", got.Tracks)
+	}
+	eventually(t, 20*time.Second, "recording_finished from the media node", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(finished) == 1 && finished[0].ID == id && len(finished[0].Tracks) == 2
+	})
+	if own := owner.srv.recorder.List(); len(own) != 0 {
+		t.Fatalf("the owner recorded %+v itself, want nothing", own)
 	}
 }
 
@@ -398,4 +463,57 @@ func TestClusterRecordingBeforePlacement(t *testing.T) {
 		return code == http.StatusOK && len(list.Recordings) == 1 && list.Recordings[0].ID == info.ID && list.Recordings[0].StoppedAt != 0 &&
 			strings.Contains(logs.String(), "node=m")
 	})
+}
+
+// TestClusterRecordingMediaNodeKilled (D124): the media node recording a placed call is
+// killed (SIGKILL) mid-call: its recording's directory keeps a manifest naming both
+// users' audio files (stoppedAt 0: it never stopped) and each file reads as Ogg Opus up
+// to its last page written; the call ends for both users (D96) and the owner's list,
+// which reaches only live nodes, shows nothing of the dead node.
+func TestClusterRecordingMediaNodeKilled(t *testing.T) {
+	dir := t.TempDir()
+	owner, media := placedPair(t, nil, func(cfg *configs.Config) {
+		cfg.Admin.APIKey, cfg.Recording.Dir, cfg.Recording.Calls = testAdminKey, t.TempDir(), true
+	}, "PARLEY_RECORDING_DIR="+dir)
+	alice, bob, started := callAcross(t, owner, owner.wsURL(), owner.wsURL(), owner.wsURL())
+	var recDir string
+	eventually(t, 30*time.Second, "the media node writes both users' audio", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*@m", "*.ogg"))
+		grown := 0
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > 8192 {
+				grown++
+				recDir = filepath.Dir(f)
+			}
+		}
+		return grown == 2
+	})
+	media.kill()
+	body, err := os.ReadFile(filepath.Join(recDir, recording.ManifestFile))
+	var manifest recording.Info
+	if err != nil || json.Unmarshal(body, &manifest) != nil {
+		t.Fatalf("the killed node's manifest: %s %v", body, err)
+	}
+	if manifest.StoppedAt != 0 || manifest.RoomID != started.RoomID || len(manifest.Tracks) != 2 {
+		t.Fatalf("manifest %+v, want the running recording of room %s with two tracks", manifest, started.RoomID)
+	}
+	for _, tr := range manifest.Tracks {
+		data, err := os.ReadFile(filepath.Join(recDir, tr.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if length := mediaLength(t, tr, data); length <= 0 {
+			t.Fatalf("%s of %s plays %s", tr.File, tr.UserID, length)
+		}
+	}
+	ctx := ctxFor(t, 20*time.Second)
+	for _, c := range []*client.Conn{alice, bob} {
+		if _, err := client.WaitFor(ctx, c, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID }); err != nil {
+			t.Fatalf("%s: no onCallEnd after the media node was killed: %v", c.UserID(), err)
+		}
+	}
+	var list recordingList
+	if code, _ := adminRequest(t, http.MethodGet, owner.url("/api/v1/recordings"), nil, &list); code != http.StatusOK || len(list.Recordings) != 0 {
+		t.Fatalf("the owner's list with the media node dead: %d %+v", code, list)
+	}
 }

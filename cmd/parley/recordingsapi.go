@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/room"
@@ -26,22 +30,32 @@ import (
 //
 // In a cluster a start is answered where the room's media are (D122): a node that does
 // not hold the room answers 307 to the node that does (the owner, or the room's media
-// node with cluster.room_placement load), as WHIP (D119); list, stop and files answer
-// for the recordings of the node asked, the one that answered the start.
+// node with cluster.room_placement load), as WHIP (D119). A recording's id ends in "@"
+// and its node's id (D125): stop and files of another node's recording answer 307 to
+// that node; the list of any node has every live node's recordings (asked over the
+// cluster, D125) and names the nodes that did not answer in "unreachable".
 type recordingsAPI struct {
-	auth  *callsAPI // its admin key check
-	rec   *recording.Recorder
-	route routeFunc
-	log   *slog.Logger
-	mux   *http.ServeMux
+	auth   *callsAPI // its admin key check
+	rec    *recording.Recorder
+	router recordingsRouter
+	log    *slog.Logger
+	mux    *http.ServeMux
 }
 
-// routeFunc says where a request about a room is served: "" here, else the URL to
-// redirect to, or an error with its HTTP status (signaling.Service.RouteHTTP).
-type routeFunc func(ctx context.Context, id room.ID, r *http.Request) (string, int, error)
+// recordingsRouter is what the API needs of the cluster (signaling.Service): where a
+// start (RouteHTTP) and a recording of a node (RouteNode) are served — "" here, else the
+// URL to redirect to, or an error with its HTTP status — and the other nodes' lists.
+type recordingsRouter interface {
+	RouteHTTP(ctx context.Context, id room.ID, r *http.Request) (string, int, error)
+	RouteNode(node string, r *http.Request) (string, int, error)
+	ClusterRecordings(ctx context.Context) (map[string]json.RawMessage, []string)
+}
 
-func newRecordingsAPI(auth *callsAPI, rec *recording.Recorder, route routeFunc, logger *slog.Logger) *recordingsAPI {
-	a := &recordingsAPI{auth: auth, rec: rec, route: route, log: logger, mux: http.NewServeMux()}
+// listTimeout bounds the wait for the other nodes' lists.
+const listTimeout = 5 * time.Second
+
+func newRecordingsAPI(auth *callsAPI, rec *recording.Recorder, router recordingsRouter, logger *slog.Logger) *recordingsAPI {
+	a := &recordingsAPI{auth: auth, rec: rec, router: router, log: logger, mux: http.NewServeMux()}
 	a.mux.HandleFunc("POST /api/v1/recordings", a.start)
 	a.mux.HandleFunc("GET /api/v1/recordings", a.list)
 	a.mux.HandleFunc("POST /api/v1/recordings/{id}/stop", a.stop)
@@ -86,14 +100,7 @@ func (a *recordingsAPI) start(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	to, status, err := a.route(r.Context(), id, r)
-	switch {
-	case err != nil:
-		writeJSONError(w, status, err.Error())
-		return
-	case to != "": // the room's media are on another node (D122)
-		w.Header().Set("Location", to)
-		writeJSONError(w, http.StatusTemporaryRedirect, "the room is served by "+to)
+	if redirected(w, "the room is served by ")(a.router.RouteHTTP(r.Context(), id, r)) { // D122
 		return
 	}
 	info, err := a.rec.Start(id)
@@ -112,11 +119,60 @@ func (a *recordingsAPI) start(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *recordingsAPI) list(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string][]recording.Info{"recordings": a.rec.List()})
+// redirected answers a request served elsewhere (to, or an error with its status) and
+// reports whether it did; what says what is served at to.
+func redirected(w http.ResponseWriter, what string) func(to string, status int, err error) bool {
+	return func(to string, status int, err error) bool {
+		switch {
+		case err != nil:
+			writeJSONError(w, status, err.Error())
+		case to != "":
+			w.Header().Set("Location", to)
+			writeJSONError(w, http.StatusTemporaryRedirect, what+to)
+		default:
+			return false
+		}
+		return true
+	}
+}
+
+// recordingList is the answer of GET /api/v1/recordings.
+type recordingList struct {
+	Recordings []recording.Info `json:"recordings"`
+	// Unreachable names the live nodes of a cluster that did not send their list in time.
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+func (a *recordingsAPI) list(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), listTimeout)
+	defer cancel()
+	others, missing := a.router.ClusterRecordings(ctx)
+	out := recordingList{Recordings: a.rec.List(), Unreachable: missing}
+	for node, body := range others {
+		var infos []recording.Info
+		if err := json.Unmarshal(body, &infos); err != nil {
+			a.log.Warn("recordings of a node not decodable", "node", node, "error", err)
+			out.Unreachable = append(out.Unreachable, node)
+			continue
+		}
+		out.Recordings = append(out.Recordings, infos...)
+	}
+	slices.Sort(out.Unreachable)
+	slices.SortStableFunc(out.Recordings, func(a, b recording.Info) int { return cmp.Compare(a.StartedAt, b.StartedAt) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// elsewhere answers a request about a recording of another node with 307 to it (D125)
+// and reports whether it did.
+func (a *recordingsAPI) elsewhere(w http.ResponseWriter, r *http.Request) bool {
+	_, node, _ := strings.Cut(r.PathValue("id"), "@")
+	return redirected(w, "the recording is on ")(a.router.RouteNode(node, r))
 }
 
 func (a *recordingsAPI) stop(w http.ResponseWriter, r *http.Request) {
+	if a.elsewhere(w, r) {
+		return
+	}
 	info, err := a.rec.Stop(r.PathValue("id"))
 	switch {
 	case errors.Is(err, recording.ErrUnknown):
@@ -130,6 +186,9 @@ func (a *recordingsAPI) stop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *recordingsAPI) file(w http.ResponseWriter, r *http.Request) {
+	if a.elsewhere(w, r) {
+		return
+	}
 	path, err := a.rec.File(r.PathValue("id"), r.PathValue("name"))
 	if err != nil {
 		writeJSONError(w, http.StatusNotFound, err.Error())
@@ -179,6 +238,24 @@ func (e *recorderEvents) RoomPlaced(id room.ID, node string) {
 	if r := e.rec.Load(); r != nil {
 		r.RoomPlaced(id, node)
 	}
+}
+
+// RecordCall records a call's room placed here by the app's owner (D124,
+// signaling.ClusterRecorder).
+func (e *recorderEvents) RecordCall(owner, callID string, id room.ID, on bool) {
+	if r := e.rec.Load(); r != nil {
+		r.RecordCall(owner, callID, id, on)
+	}
+}
+
+// Recordings is this node's list for another node's (D125, signaling.ClusterRecorder).
+func (e *recorderEvents) Recordings() json.RawMessage {
+	list := []recording.Info{}
+	if r := e.rec.Load(); r != nil {
+		list = r.List()
+	}
+	body, _ := json.Marshal(list)
+	return body
 }
 
 func (e *recorderEvents) RoomClosed(id room.ID) {

@@ -105,6 +105,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Logger:     logger,
 		Cluster:    s.cluster,
 		RoomPlaced: recEvents.RoomPlaced,
+		Recorder:   recEvents,
 	})
 	if err != nil {
 		return nil, err
@@ -139,9 +140,11 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 	}, logger.With("component", "recording")); err != nil {
 		return nil, err
 	}
-	s.recorder.Elsewhere = svc.RoomNode
+	if s.cluster != nil { // recordings where the rooms' media are (D122, D124, D125)
+		s.recorder.Node, s.recorder.Elsewhere, s.recorder.Remote = s.cluster.ID(), svc.RoomNode, svc.RecordCallOn
+	}
 	recEvents.rec.Store(s.recorder)
-	recordings := newRecordingsAPI(calls, s.recorder, svc.RouteHTTP, logger.With("component", "admin"))
+	recordings := newRecordingsAPI(calls, s.recorder, svc, logger.With("component", "admin"))
 	s.mux.Handle("/api/v1/recordings", recordings)
 	s.mux.Handle("/api/v1/recordings/", recordings)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

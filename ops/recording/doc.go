@@ -17,7 +17,12 @@
 // the rooms' event goroutines and only hand work to a goroutine the Recorder waits for.
 //
 // In a cluster a Recorder records the rooms of its node only (D122): the admin API starts
-// a recording where the room's media are; call hooks (CallBegan) and RoomPlaced, queued in
-// order on one goroutine (calls.go), skip or stop a recording whose room the owner placed
-// on another node (Elsewhere, set once before the first hook, names it).
+// a recording where the room's media are. Call hooks (CallBegan, CallEnded), RoomPlaced
+// and an owner's requests (RecordCall) are queued in order on one goroutine (calls.go):
+// on the app's owner a call whose room is placed on a media node (Elsewhere) is recorded
+// there through Remote, and a call recording started here before the placement moves
+// there (D124); on the media node RecordCall starts and stops the room's recording as the
+// hooks do on one node. A recording's id ends in "@" and Node (D125). A running
+// recording's manifest is on disk from its start (StoppedAt 0), so a killed node leaves
+// one naming its files.
 package recording

@@ -73,10 +73,18 @@ type Recorder struct {
 	queue    []func() // call hooks' work, in order (calls.go)
 	draining bool     // a goroutine runs queue
 
-	// Elsewhere (may be nil; set before the first call hook) names the node whose media
-	// hold a room when it is not this one: in a cluster with cluster.room_placement load
-	// a call's room may be on another node, which recording.calls does not record (D122).
+	// Cluster fields, set before the first Start or call hook (D122, D124, D125):
+	//
+	// Node is this node's cluster id ("" alone): a recording's id is then its random part,
+	// "@" and Node, so any node's admin API knows where it runs.
+	Node string
+	// Elsewhere (may be nil) names the node whose media hold a room when it is not this
+	// one: with cluster.room_placement load a call's room may be on a media node.
 	Elsewhere func(room.ID) string
+	// Remote (may be nil) asks media node node to start (on) or stop recording room id
+	// for call callID (recording.calls of a placed room, D124); it only queues.
+	Remote func(node, callID string, id room.ID, on bool)
+	remote map[room.ID]string // owner: rooms recorded for a call on a media node (calls.go)
 }
 
 // New builds a Recorder of the rooms of rooms; mediaAddr is the media engine's UDP
@@ -101,6 +109,7 @@ type recording struct {
 	id, dir string
 	room    room.ID
 	started time.Time
+	call    string // the call whose begin started it (recording.calls), "" by the API
 
 	attachMu sync.Mutex // one attach at a time
 	seen     map[*sfu.Receiver]bool
@@ -122,11 +131,18 @@ type viewerPair struct {
 
 // Start records room id from now: every track published there now and later, until
 // Stop or the room closes.
-func (r *Recorder) Start(id room.ID) (Info, error) {
+func (r *Recorder) Start(id room.ID) (Info, error) { return r.start(id, "") }
+
+// start is Start for call callID ("" by the API).
+func (r *Recorder) start(id room.ID, callID string) (Info, error) {
 	if r.cfg.Dir == "" {
 		return Info{}, ErrDisabled
 	}
-	rec := &recording{id: randomID(), room: id, started: time.Now(), seen: map[*sfu.Receiver]bool{}, counts: map[string]int{}}
+	recID := randomID()
+	if r.Node != "" {
+		recID += "@" + r.Node
+	}
+	rec := &recording{id: recID, room: id, call: callID, started: time.Now(), seen: map[*sfu.Receiver]bool{}, counts: map[string]int{}}
 	rec.dir = filepath.Join(r.cfg.Dir, rec.id)
 	r.mu.Lock()
 	switch {
@@ -149,6 +165,9 @@ func (r *Recorder) Start(id room.ID) (Info, error) {
 		r.mu.Unlock()
 		return Info{}, fmt.Errorf("recording directory: %w", err)
 	}
+	rec.mu.Lock()
+	rec.writeRunningManifest()
+	rec.mu.Unlock()
 	r.later(func() { r.attach(rec) })
 	r.log.Info("recording started", "recording", rec.id, "room", id.String())
 	return rec.info(), nil
@@ -312,6 +331,7 @@ func (rec *recording) record(queue int, userID string, track *webrtc.TrackRemote
 		return // the manifest lists what is recorded; the codec or the disk refused this one
 	}
 	rec.tracks = append(rec.tracks, t)
+	rec.writeRunningManifest()
 	rec.wg.Add(2)
 	go func() {
 		defer rec.wg.Done()
@@ -359,10 +379,7 @@ func (r *Recorder) Stop(recID string) (Info, error) {
 	for _, t := range rec.tracks {
 		info.Tracks = append(info.Tracks, t.manifestEntry())
 	}
-	body, err := json.MarshalIndent(info, "", "  ")
-	if err == nil {
-		err = os.WriteFile(filepath.Join(rec.dir, ManifestFile), body, 0o640)
-	}
+	err := writeManifest(rec.dir, info)
 	rec.mu.Lock()
 	rec.final = info
 	rec.mu.Unlock()
@@ -373,6 +390,35 @@ func (r *Recorder) Stop(recID string) (Info, error) {
 		return info, fmt.Errorf("write manifest: %w", err)
 	}
 	return info, nil
+}
+
+// writeRunningManifest writes the manifest of a running recording (StoppedAt 0), at its
+// start and as each track starts (rec.mu held): a node killed before Stop leaves a
+// manifest naming the files, each readable up to its last packet written (D125). A track's
+// StartOffsetMs is then when its first packet reached the recorder (pion's OnTrack).
+func (rec *recording) writeRunningManifest() {
+	info := rec.info()
+	for _, t := range rec.tracks {
+		e := t.manifestEntry()
+		if e.StartOffsetMs < 0 {
+			e.StartOffsetMs = time.Since(rec.started).Milliseconds()
+		}
+		info.Tracks = append(info.Tracks, e)
+	}
+	_ = writeManifest(rec.dir, info) // best effort: the final one reports a disk that fails
+}
+
+// writeManifest replaces dir's manifest with info at once (a new file renamed over it).
+func writeManifest(dir string, info Info) error {
+	body, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+ManifestFile)
+	if err := os.WriteFile(tmp, body, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, ManifestFile))
 }
 
 // forgetOld notes the recording recID stopped and drops the oldest stopped recordings
