@@ -47,7 +47,7 @@ const firstFramePollerJS = `(() => {
   const e = window.parleyDemo.engine;
   const now = () => performance.timeOrigin + performance.now();
   if (window.__ff) clearInterval(window.__ff.timer);
-  const ff = { begin: 0, pub: 0, sub: 0, cam: 0, enc: 0, avail: {}, track: {}, rtp: {}, audio: {}, video: {}, timer: 0 };
+  const ff = { begin: 0, pub: 0, sub: 0, cam: 0, mic: 0, enc: 0, avail: {}, track: {}, rtp: {}, audio: {}, video: {}, timer: 0 };
   window.__ff = ff;
   if (!window.__ffHooked) {
     window.__ffHooked = true;
@@ -65,6 +65,7 @@ const firstFramePollerJS = `(() => {
       if (!ff.pub && pcs.publisher.connectionState === 'connected') ff.pub = now();
       if (!ff.sub && pcs.subscriber.connectionState === 'connected') ff.sub = now();
       if (!ff.cam && pcs.publisher.getSenders().some((x) => x.track && x.track.kind === 'video')) ff.cam = now();
+      if (!ff.mic && pcs.publisher.getSenders().some((x) => x.track && x.track.kind === 'audio')) ff.mic = now();
       const s = await e.getStats();
       if (!s) return;
       const t = now();
@@ -99,6 +100,7 @@ type pageTimeline struct {
 	Pub   float64            `json:"pub"`
 	Sub   float64            `json:"sub"`
 	Cam   float64            `json:"cam"`
+	Mic   float64            `json:"mic"`
 	Enc   float64            `json:"enc"`
 	Avail map[string]float64 `json:"avail"`
 	Track map[string]float64 `json:"track"`
@@ -337,7 +339,8 @@ func ringUntilAccept(t *testing.T, srv *testServer, caller *browser, m ffMode, i
 	}
 	for _, b := range append([]*browser{caller}, invitees...) {
 		st := eval[ringingState](b, ringingStateJS)
-		if st.SendingTracks != 0 || st.PacketsSent != 0 {
+		// The ringing preview's camera is on the held video sender (all encodings inactive).
+		if st.PacketsSent != 0 || st.SendingTracks > map[bool]int{false: 0, true: 1}[m.preview] {
 			t.Fatalf("%s: a track is sent while ringing: %+v", b.name, st)
 		}
 		if n := srv.Held.count(b.name); n != 0 {
@@ -448,8 +451,9 @@ const keyframeStatsJS = `(async () => {
 })()`
 
 // logTimelines logs where the time of one call went, in ms from the call's first accept:
-// per page its onCallBegin, camera on its sender and first encoded frame; per page and
-// other member, that member's video track, first video packet and first decoded frame;
+// per page its onCallBegin, camera on its sender, first encoded frame and microphone on its
+// sender; per page and other member, that member's video track, first video packet, first
+// decoded frame and first audio packet;
 // and the pages' keyframe counters (keyframeStatsJS).
 func logTimelines(t *testing.T, first float64, bs []*browser, runs []firstFrameRun) {
 	t.Helper()
@@ -461,9 +465,9 @@ func logTimelines(t *testing.T, first float64, bs []*browser, runs []firstFrameR
 	}
 	for i, b := range bs {
 		tl := runs[i].tl
-		line := fmt.Sprintf("%s: begin %s cam %s enc %s;", b.name, at(tl.Begin), at(tl.Cam), at(tl.Enc))
+		line := fmt.Sprintf("%s: begin %s cam %s enc %s mic %s;", b.name, at(tl.Begin), at(tl.Cam), at(tl.Enc), at(tl.Mic))
 		for _, o := range slices.Sorted(maps.Keys(tl.Video)) {
-			line += fmt.Sprintf(" <-%s avail %s track %s rtp %s dec %s (%dp);", o, at(tl.Avail[o]), at(tl.Track[o]), at(tl.RTP[o]), at(tl.Video[o].T), tl.Video[o].H)
+			line += fmt.Sprintf(" <-%s avail %s track %s rtp %s dec %s (%dp) audio %s;", o, at(tl.Avail[o]), at(tl.Track[o]), at(tl.RTP[o]), at(tl.Video[o].T), tl.Video[o].H, at(tl.Audio[o]))
 		}
 		t.Logf("  %s [%s]", line, eval[string](b, keyframeStatsJS))
 	}

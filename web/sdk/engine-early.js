@@ -72,7 +72,7 @@ export class EarlyMediaPart {
   _publishOpenDevices() {
     const media = this._media;
     if (!media) return;
-    const tasks = [];
+    const tasks = [media.releaseVideo()];
     const tracks = { audio: this._local.audio, video: this._local.sentVideo };
     for (const kind of /** @type {('audio'|'video')[]} */ (['audio', 'video'])) {
       const track = tracks[kind];
