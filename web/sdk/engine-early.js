@@ -107,15 +107,16 @@ export class EarlyMediaPart {
 
   /**
    * The ringing preview after the call changed to call (null: no call): it becomes the
-   * call's camera when the call began for this user (the app closes it as any camera it
-   * opened), and is closed when the call ended before that or another call took its place.
-   * @param {{callId: string, began?: boolean}|null} call
+   * call's camera when the call began for this user as a video call (the app closes it as
+   * any camera it opened), and is closed when it began as an audio call (answered with
+   * voice), ended before, or another call took its place.
+   * @param {{callId: string, mediaType: number, began?: boolean}|null} call
    */
   _previewFollows(call) {
     const preview = this._preview;
     if (!preview || (call && call.callId === preview.callId && !call.began)) return;
     this._preview = null;
-    if (call && call.callId === preview.callId) return; // began: the call's camera now
+    if (call && call.callId === preview.callId && call.mediaType !== MediaType.AUDIO) return; // the call's camera now
     this._endPreview(preview);
   }
 
@@ -138,13 +139,15 @@ export class EarlyMediaPart {
   }
 
   /**
-   * Closes the preview's camera, unless the app opened another one meanwhile. It was never
-   * on a sender, so the server is not told.
+   * Closes the preview's camera, unless the app opened another one meanwhile, and takes it
+   * off a held video sender (D151). It was never sent, so the server is not told.
    * @param {MediaStreamTrack} track
    */
   _stopPreviewCamera(track) {
     if (this._local.video !== track) return;
     const taken = this._local.takeCamera();
+    const media = this._media;
+    if (media && media.videoHeld) media.setTrack('video', null).catch(() => {}); // a closed session's sender is gone with it
     if (taken) taken.stop();
     log.info('ringing preview closed');
   }

@@ -252,6 +252,7 @@ export class MediaSession {
   async setTrack(kind, track) {
     if (this._closed) return;
     const existing = this._transceivers[kind];
+    if (existing && track && existing.sender.track === track) return; // on it already (a held sender's preview, D151)
     if (existing) {
       for (const t of this._localStream.getTracks()) {
         if (t.kind === kind) this._localStream.removeTrack(t);
