@@ -123,8 +123,9 @@ export class ParleyCallEngine {
     /**
      * The early media session of a call that has not begun for this user (prepareCall
      * succeeded): accepted says whether the user's open devices may go on its senders (the
-     * caller: always, with ringingPreview at onCallBegin; an invitee: after accept); announce holds the openCamera/closeCamera
-     * and openMicrophone/closeMicrophone request to send when the call begins, by kind.
+     * caller: always, with ringingPreview at onCallBegin; an invitee: after accept);
+     * announce holds the openCamera/closeCamera and openMicrophone/closeMicrophone request
+     * to send when the call begins, by kind.
      * @type {{callId: string, accepted: boolean, announce: {audio?: string, video?: string}}|null}
      */
     this._prep = null;
