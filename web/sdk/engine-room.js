@@ -159,8 +159,8 @@ export class RoomPart {
       return;
     }
     // With ringingPreview nothing is accepted yet: the video sender is held (all encodings
-    // inactive) and takes the preview's camera at once, so that its encoder is set up
-    // before the call begins and nothing is sent (D151).
+    // inactive) and takes the preview's camera at once: nothing is sent, and the first
+    // encoded frame comes sooner after the accept (D151).
     const holdVideo = this._opts.ringingPreview && !this._prep.accepted;
     const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._local.sentVideo } : holdVideo ? { video: this._local.sentVideo } : {};
     media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks, holdVideo }).catch((err) => {

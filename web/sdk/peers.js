@@ -221,7 +221,7 @@ export class MediaSession {
     this._encodedLayers = SIMULCAST_LAYERS.length;
     /**
      * The video sender's encodings are all inactive until releaseVideo (prepare's
-     * holdVideo): a track on it runs the encoder's setup and sends nothing.
+     * holdVideo): a track on it sends nothing.
      */
     this._videoHeld = false;
     const config = {
@@ -277,7 +277,8 @@ export class MediaSession {
    * @param {{kinds: ('audio'|'video')[], videoWidth: number, tracks: {audio?: MediaStreamTrack|null, video?: MediaStreamTrack|null}, holdVideo?: boolean}} p
    *   videoWidth is the camera width to expect (it decides simulcast when there is no track yet);
    *   holdVideo makes every video encoding inactive until releaseVideo: a track put on the
-   *   sender meanwhile (setTrack) gets its encoder set up and sends nothing (D151)
+   *   sender meanwhile (setTrack) sends nothing, and its first frame is encoded sooner once
+   *   released (D151)
    * @returns {Promise<void>}
    */
   async prepare(p) {
