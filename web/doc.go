@@ -15,7 +15,9 @@
 // grant dev endpoint and its request parser). The browser tests (browser_test.go and the
 // others that use harness_test.go) drive headless Chromium against a full in-process
 // server inside a private network namespace; firstframe_test.go measures accept → first
-// decoded remote frame with the SDK's early media on and off. examples/other-origin (not
+// decoded remote frame with the SDK's early media on and off and with its ringing preview,
+// preview_test.go checks that preview's privacy (nothing sent while ringing, the camera
+// closed when the call ends unanswered). examples/other-origin (not
 // embedded) is an app page on its own origin that imports the SDK: otherorigin_test.go,
 // devices_test.go, callparams_test.go, callend_test.go and effects_test.go (background blur with MediaPipe's
 // model) call through it, tsc_test.go type-checks it and the declarations, and cors_test.go

@@ -75,7 +75,7 @@ func TestBrowserEarlyMediaFallback(t *testing.T) {
 	}
 	startPollers(alice, bob)
 	placeCall(alice, "bob")
-	ringUntilAccept(t, alice, false, bob) // checks that bob's SDK built no media session
+	ringUntilAccept(t, srv, alice, ffModes[1], bob) // checks that bob's SDK built no media session
 	for _, b := range bs {
 		if n := eval[int](b, `window.prepareCalls`); n != 1 {
 			t.Fatalf("%s's SDK sent prepareCall %d times, want 1", b.name, n)

@@ -16,10 +16,10 @@ import (
 )
 
 // Accept → first decoded remote frame, in Chromium through the SDK and the demo page, with
-// the SDK's early media on and off in the same run (issue 14). The figures are logged
-// (t.Logf) and go to docs/performance.md; the test fails only on functional errors: no
-// frame within firstFrameLimit, media before accept, a device opened while ringing, or an
-// early media session that did not connect.
+// the SDK's early media on and off and its ringing preview in the same run (issue 14). The
+// figures are logged (t.Logf) and go to docs/performance.md; the test fails only on
+// functional errors: no frame within firstFrameLimit, media before accept, a device opened
+// while ringing (without the preview), or an early media session that did not connect.
 
 const (
 	// firstFrameLimit is how long a page may take to decode every other member's video
@@ -47,7 +47,7 @@ const firstFramePollerJS = `(() => {
   const e = window.parleyDemo.engine;
   const now = () => performance.timeOrigin + performance.now();
   if (window.__ff) clearInterval(window.__ff.timer);
-  const ff = { begin: 0, pub: 0, sub: 0, cam: 0, enc: 0, avail: {}, track: {}, rtp: {}, audio: {}, video: {}, timer: 0 };
+  const ff = { begin: 0, pub: 0, sub: 0, cam: 0, mic: 0, enc: 0, avail: {}, track: {}, rtp: {}, audio: {}, video: {}, timer: 0 };
   window.__ff = ff;
   if (!window.__ffHooked) {
     window.__ffHooked = true;
@@ -65,6 +65,7 @@ const firstFramePollerJS = `(() => {
       if (!ff.pub && pcs.publisher.connectionState === 'connected') ff.pub = now();
       if (!ff.sub && pcs.subscriber.connectionState === 'connected') ff.sub = now();
       if (!ff.cam && pcs.publisher.getSenders().some((x) => x.track && x.track.kind === 'video')) ff.cam = now();
+      if (!ff.mic && pcs.publisher.getSenders().some((x) => x.track && x.track.kind === 'audio')) ff.mic = now();
       const s = await e.getStats();
       if (!s) return;
       const t = now();
@@ -99,6 +100,7 @@ type pageTimeline struct {
 	Pub   float64            `json:"pub"`
 	Sub   float64            `json:"sub"`
 	Cam   float64            `json:"cam"`
+	Mic   float64            `json:"mic"`
 	Enc   float64            `json:"enc"`
 	Avail map[string]float64 `json:"avail"`
 	Track map[string]float64 `json:"track"`
@@ -120,11 +122,15 @@ const acceptJS = `(() => {
 })()`
 
 // ringingStateJS describes a ringing page's media: whether a device is open, how many
-// publisher senders carry a track, and the early media session's connection states.
-const ringingStateJS = `(() => {
+// publisher senders carry a track, how many RTP packets the publisher sent, and the early
+// media session's connection states.
+const ringingStateJS = `(async () => {
   const e = window.parleyDemo.engine;
   const pcs = e._media ? e._media.peerConnections : null;
+  let packetsSent = 0;
+  if (pcs) (await pcs.publisher.getStats()).forEach((r) => { if (r.type === 'outbound-rtp') packetsSent += r.packetsSent || 0; });
   return {
+    packetsSent,
     deviceOpen: !!(e._local.audio || e._local.video),
     sendingTracks: pcs ? pcs.publisher.getSenders().filter((s) => s.track).length : 0,
     senders: pcs ? pcs.publisher.getSenders().length : 0,
@@ -135,6 +141,7 @@ const ringingStateJS = `(() => {
 })()`
 
 type ringingState struct {
+	PacketsSent   int    `json:"packetsSent"`
 	DeviceOpen    bool   `json:"deviceOpen"`
 	SendingTracks int    `json:"sendingTracks"`
 	Senders       int    `json:"senders"`
@@ -158,13 +165,14 @@ type firstFrameRun struct {
 var timelineSteps = [...]string{"begin", "pub up", "sub up", "video on", "audio in"}
 
 // TestBrowserAcceptToFirstFrame: 1v1 and 3-party video calls from the demo page, each
-// firstFrameCalls times with early media on and off (interleaved on, off, off, on, …).
-// 1v1: bob accepts after ringTime; both measure from that accept to the first decoded
-// frame of the other. Group: alice calls bob and carol, who accept one right after the
-// other; each invitee measures from its own accept to both others' first frames, alice
-// from the later accept. While ringing, an invitee has no device open and sends nothing;
-// with early media its PeerConnections (and the caller's) are connected; no page decodes
-// or receives anything before the accept.
+// firstFrameCalls times with early media on, off, and on with the ringing preview
+// (ffModes, interleaved). 1v1: bob accepts after ringTime; both measure from that accept
+// to the first decoded frame of the other. Group: alice calls bob and carol, who accept
+// one right after the other; each invitee measures from its own accept to both others'
+// first frames, alice from the later accept. While ringing, an invitee has no device open
+// (with the ringing preview: every page's camera is open), no page sends a packet and the
+// server receives none; with early media its PeerConnections (and the caller's) are
+// connected; no page decodes or receives anything before the accept.
 func TestBrowserAcceptToFirstFrame(t *testing.T) {
 	srv := startTestServer(t, true)
 	pages := newBrowsers(t, "alice", "bob", "carol")
@@ -175,10 +183,13 @@ func TestBrowserAcceptToFirstFrame(t *testing.T) {
 		query.Set("startBitrateKbps", kbps)
 		t.Logf("startBitrateKbps %s", kbps)
 	}
-	use := func(early bool, bs ...*browser) {
+	use := func(m ffMode, bs ...*browser) {
 		q := maps.Clone(query)
-		if !early {
+		if !m.early {
 			q.Set("earlyMedia", "0")
+		}
+		if m.preview {
+			q.Set("ringingPreview", "1")
 		}
 		page := srv.URL + labPath + "?" + q.Encode()
 		for _, b := range bs {
@@ -191,21 +202,22 @@ func TestBrowserAcceptToFirstFrame(t *testing.T) {
 
 	results := map[string][]firstFrameRun{}
 	record := func(key string, r firstFrameRun) { results[key] = append(results[key], r) }
-	for i := range 2 * firstFrameCalls {
-		early := i%4 == 0 || i%4 == 3 // on, off, off, on, …: as many of each, spread evenly
-		use(early, pages...)
-		label := modeLabel(early)
-		callee, caller := oneToOneCall(t, alice, bob, early)
-		t.Logf("1v1 call %d, early media %s: bob %.0f ms (%dp), alice %.0f ms (%dp)", i/2+1, label, callee.ms, callee.height, caller.ms, caller.height)
+	srv.Held.start()
+	for i := range len(ffModes) * firstFrameCalls {
+		m := ffModeOf(i)
+		use(m, pages...)
+		label := m.label
+		callee, caller := oneToOneCall(t, srv, alice, bob, m)
+		t.Logf("1v1 call %d, early media %s: bob %.0f ms (%dp), alice %.0f ms (%dp)", i/len(ffModes)+1, label, callee.ms, callee.height, caller.ms, caller.height)
 		record("1v1 callee "+label, callee)
 		record("1v1 caller "+label, caller)
 	}
-	for i := range 2 * firstFrameCalls {
-		early := i%4 == 0 || i%4 == 3
-		use(early, pages...)
-		label := modeLabel(early)
-		runs := groupCall(t, alice, bob, carol, early)
-		t.Logf("group call %d, early media %s: alice %.0f ms, bob %.0f ms, carol %.0f ms", i/2+1, label, runs[0].ms, runs[1].ms, runs[2].ms)
+	for i := range len(ffModes) * firstFrameCalls {
+		m := ffModeOf(i)
+		use(m, pages...)
+		label := m.label
+		runs := groupCall(t, srv, alice, bob, carol, m)
+		t.Logf("group call %d, early media %s: alice %.0f ms, bob %.0f ms, carol %.0f ms", i/len(ffModes)+1, label, runs[0].ms, runs[1].ms, runs[2].ms)
 		record("group caller "+label, runs[0])
 		record("group invitees "+label, runs[1])
 		record("group invitees "+label, runs[2])
@@ -237,20 +249,28 @@ func TestBrowserAcceptToFirstFrame(t *testing.T) {
 	checkNoErrors(t, pages...)
 }
 
-func modeLabel(early bool) string {
-	if early {
-		return "on"
-	}
-	return "off"
+// ffMode is how the pages' SDKs set up a call: early media on or off, and the ringing
+// preview (ringingPreview: the camera opens while the call rings, with early media).
+type ffMode struct {
+	label          string
+	early, preview bool
+}
+
+var ffModes = [...]ffMode{{"on", true, false}, {"off", false, false}, {"preview", true, true}}
+
+// ffModeOf is the mode of the i-th call: each round of len(ffModes) calls has every mode
+// once, in an order that rotates from round to round (as many of each, spread evenly).
+func ffModeOf(i int) ffMode {
+	return ffModes[(i+i/len(ffModes))%len(ffModes)]
 }
 
 // oneToOneCall has alice video-call bob, bob accept after ringTime, waits until both
 // decode each other, and hangs up. It returns bob's and alice's accept → first frame.
-func oneToOneCall(t *testing.T, alice, bob *browser, early bool) (callee, caller firstFrameRun) {
+func oneToOneCall(t *testing.T, srv *testServer, alice, bob *browser, m ffMode) (callee, caller firstFrameRun) {
 	t.Helper()
 	startPollers(alice, bob)
 	placeCall(alice, "bob")
-	ringUntilAccept(t, alice, early, bob)
+	ringUntilAccept(t, srv, alice, m, bob)
 	t0 := eval[float64](bob, acceptJS)
 	callee = waitFirstFrames(t, bob, t0, t0, "alice")
 	caller = waitFirstFrames(t, alice, t0, t0, "bob")
@@ -261,11 +281,11 @@ func oneToOneCall(t *testing.T, alice, bob *browser, early bool) (callee, caller
 // groupCall has alice video-call bob and carol, both accept after ringTime, one right
 // after the other; it waits until everyone decodes both others and everyone hangs up. It
 // returns alice's (from the later accept), bob's and carol's (from their own) times.
-func groupCall(t *testing.T, alice, bob, carol *browser, early bool) []firstFrameRun {
+func groupCall(t *testing.T, srv *testServer, alice, bob, carol *browser, m ffMode) []firstFrameRun {
 	t.Helper()
 	startPollers(alice, bob, carol)
 	placeCall(alice, "bob, carol")
-	ringUntilAccept(t, alice, early, bob, carol)
+	ringUntilAccept(t, srv, alice, m, bob, carol)
 	tBob := eval[float64](bob, acceptJS)
 	tCarol := eval[float64](carol, acceptJS)
 	first := math.Min(tBob, tCarol)
@@ -293,15 +313,21 @@ func placeCall(caller *browser, callees string) {
 }
 
 // ringUntilAccept waits until every invitee's page rings, checks that no invitee opened a
-// device or sends a track, and lets the call ring for ringTime; with early media it also
-// waits until the caller's and every invitee's publisher PeerConnection is connected.
-func ringUntilAccept(t *testing.T, caller *browser, early bool, invitees ...*browser) {
+// device (with the ringing preview: that every page's camera is open) and that no page
+// sends a track, and lets the call ring for ringTime; with early media it also waits until
+// the caller's and every invitee's publisher PeerConnection is connected. The server must
+// have received no media of anyone while ringing (srv.Held, once started).
+func ringUntilAccept(t *testing.T, srv *testServer, caller *browser, m ffMode, invitees ...*browser) {
 	t.Helper()
+	early := m.early
 	start := time.Now()
 	for _, b := range invitees {
 		waitFor[bool](b, "the ringing dialog", `document.getElementById('ringing').open`, 20*time.Second)
 	}
 	for _, b := range append([]*browser{caller}, invitees...) {
+		if m.preview {
+			waitFor[bool](b, "the ringing preview's camera", `(() => { const v = window.parleyDemo.engine._local.video; return !!v && v.readyState === 'live'; })()`, 20*time.Second)
+		}
 		if early {
 			waitFor[bool](b, "the early media session connected",
 				`(() => { const e = window.parleyDemo.engine; return !!e._media && e._media.peerConnections.publisher.connectionState === 'connected'; })()`,
@@ -311,10 +337,20 @@ func ringUntilAccept(t *testing.T, caller *browser, early bool, invitees ...*bro
 	if d := ringTime - time.Since(start); d > 0 {
 		time.Sleep(d) // the callee looks at the ringing dialog before answering
 	}
-	for _, b := range invitees {
+	for _, b := range append([]*browser{caller}, invitees...) {
 		st := eval[ringingState](b, ringingStateJS)
-		if st.DeviceOpen || st.SendingTracks != 0 {
-			t.Fatalf("%s: while ringing a device is open or a track is sent: %+v", b.name, st)
+		// The ringing preview's camera is on the held video sender (all encodings inactive).
+		if st.PacketsSent != 0 || st.SendingTracks > map[bool]int{false: 0, true: 1}[m.preview] {
+			t.Fatalf("%s: a track is sent while ringing: %+v", b.name, st)
+		}
+		if n := srv.Held.count(b.name); n != 0 {
+			t.Fatalf("%s: the server received %d of its tracks while the call rang", b.name, n)
+		}
+		if b == caller {
+			continue
+		}
+		if st.DeviceOpen != m.preview {
+			t.Fatalf("%s: while ringing a device is open = %v, want %v (ringing preview): %+v", b.name, st.DeviceOpen, m.preview, st)
 		}
 		if st.Early != early {
 			t.Fatalf("%s: early media session while ringing = %v, want %v: %+v", b.name, st.Early, early, st)
@@ -415,8 +451,9 @@ const keyframeStatsJS = `(async () => {
 })()`
 
 // logTimelines logs where the time of one call went, in ms from the call's first accept:
-// per page its onCallBegin, camera on its sender and first encoded frame; per page and
-// other member, that member's video track, first video packet and first decoded frame;
+// per page its onCallBegin, camera on its sender, first encoded frame and microphone on its
+// sender; per page and other member, that member's video track, first video packet, first
+// decoded frame and first audio packet;
 // and the pages' keyframe counters (keyframeStatsJS).
 func logTimelines(t *testing.T, first float64, bs []*browser, runs []firstFrameRun) {
 	t.Helper()
@@ -428,9 +465,9 @@ func logTimelines(t *testing.T, first float64, bs []*browser, runs []firstFrameR
 	}
 	for i, b := range bs {
 		tl := runs[i].tl
-		line := fmt.Sprintf("%s: begin %s cam %s enc %s;", b.name, at(tl.Begin), at(tl.Cam), at(tl.Enc))
+		line := fmt.Sprintf("%s: begin %s cam %s enc %s mic %s;", b.name, at(tl.Begin), at(tl.Cam), at(tl.Enc), at(tl.Mic))
 		for _, o := range slices.Sorted(maps.Keys(tl.Video)) {
-			line += fmt.Sprintf(" <-%s avail %s track %s rtp %s dec %s (%dp);", o, at(tl.Avail[o]), at(tl.Track[o]), at(tl.RTP[o]), at(tl.Video[o].T), tl.Video[o].H)
+			line += fmt.Sprintf(" <-%s avail %s track %s rtp %s dec %s (%dp) audio %s;", o, at(tl.Avail[o]), at(tl.Track[o]), at(tl.RTP[o]), at(tl.Video[o].T), tl.Video[o].H, at(tl.Audio[o]))
 		}
 		t.Logf("  %s [%s]", line, eval[string](b, keyframeStatsJS))
 	}

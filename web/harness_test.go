@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +45,9 @@ type testServer struct {
 	URL   string
 	WHIP  *signaling.WHIP
 	Rooms *room.Manager
+	// Held records the tracks the server received from early (ringing) call members,
+	// once a test turned it on (heldTracks.start).
+	Held *heldTracks
 }
 
 func startTestServer(t *testing.T, devMode bool) *testServer {
@@ -54,7 +59,8 @@ func startTestServer(t *testing.T, devMode bool) *testServer {
 // check and the SDK's CORS) are allowedOrigins.
 func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *testServer {
 	t.Helper()
-	logger := testLogger()
+	held := &heldTracks{next: testLogger().Handler(), rec: &heldRecord{users: map[string]int{}}}
+	logger := slog.New(held)
 	rtc := sfu.DefaultConfig()
 	rtc.UDPPort = 0
 	engine, err := sfu.NewEngine(rtc, logger)
@@ -110,7 +116,76 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 			t.Errorf("engine close: %v", err)
 		}
 	})
-	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms()}
+	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms(), Held: held}
+}
+
+// heldTracks is the test server's slog.Handler in front of testLogger's: once started it
+// counts, per user, the room's debug lines `early media timeline` with step `track
+// published` and held=true (room/timeline.go): a track whose first RTP packet reached the
+// server while that user's call had not begun for it. Other records pass on unchanged.
+type heldTracks struct {
+	next  slog.Handler
+	rec   *heldRecord
+	attrs []slog.Attr // of WithAttrs (the room's participant logger carries user=…)
+}
+
+type heldRecord struct {
+	on    atomic.Bool
+	mu    sync.Mutex
+	users map[string]int
+}
+
+// start turns the recording on (debug records are built from now on).
+func (h *heldTracks) start() { h.rec.on.Store(true) }
+
+// count is how many held tracks of userID the server received since start.
+func (h *heldTracks) count(userID string) int {
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	return h.rec.users[userID]
+}
+
+func (h *heldTracks) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.rec.on.Load() || h.next.Enabled(ctx, l)
+}
+
+func (h *heldTracks) Handle(ctx context.Context, r slog.Record) error {
+	if h.rec.on.Load() && r.Message == "early media timeline" {
+		var user, step string
+		var held bool
+		note := func(a slog.Attr) bool {
+			switch a.Key {
+			case "user":
+				user = a.Value.String()
+			case "step":
+				step = a.Value.String()
+			case "held":
+				held = a.Value.Kind() == slog.KindBool && a.Value.Bool()
+			}
+			return true
+		}
+		for _, a := range h.attrs {
+			note(a)
+		}
+		r.Attrs(note)
+		if step == room.StepTrackPublished && held {
+			h.rec.mu.Lock()
+			h.rec.users[user]++
+			h.rec.mu.Unlock()
+		}
+	}
+	if !h.next.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h *heldTracks) WithAttrs(as []slog.Attr) slog.Handler {
+	return &heldTracks{next: h.next.WithAttrs(as), rec: h.rec, attrs: append(slices.Clone(h.attrs), as...)}
+}
+
+func (h *heldTracks) WithGroup(name string) slog.Handler {
+	return &heldTracks{next: h.next.WithGroup(name), rec: h.rec, attrs: h.attrs}
 }
 
 // writeSineWAV writes a 48 kHz mono 16-bit WAV of a 440 Hz sine at −20 dBFS: Chromium's

@@ -16,6 +16,7 @@ export class CallsPart {
     const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: callParamsOf(params) });
     this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, params.mediaType);
+    this._startPreview(res.callId, params.mediaType);
     return res;
   }
 
@@ -36,6 +37,7 @@ export class CallsPart {
     const res = await this._request('calls', req);
     this._setCall({ callId: res.callId, roomId: res.roomId, mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, mediaType);
+    this._startPreview(res.callId, mediaType);
     return res;
   }
 
@@ -50,6 +52,7 @@ export class CallsPart {
     });
     this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
     this._prepareCall(res.callId, params.mediaType);
+    this._startPreview(res.callId, params.mediaType);
     return res;
   }
 
@@ -61,6 +64,7 @@ export class CallsPart {
     const params = {};
     if (opts && opts.mediaType) params.mediaType = opts.mediaType;
     const pending = this._request('accept', params);
+    this._previewAccepted(params.mediaType === MediaType.AUDIO);
     if (this._prep && !this._prep.accepted) {
       // The user accepted: the devices it opened may go on the early senders now (the
       // server forwards them once the call began for this user).

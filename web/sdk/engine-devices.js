@@ -60,7 +60,8 @@ export class DevicesPart {
   async _deviceChanged(kind, track, method) {
     const media = this._media;
     if (!media) return;
-    if (!track || !this._prep || this._prep.accepted) await media.setTrack(kind, track);
+    // A held video sender (ringingPreview, D151) takes the camera before accept: it sends nothing.
+    if (!track || !this._prep || this._prep.accepted || (kind === 'video' && media.videoHeld)) await media.setTrack(kind, track);
     if (this._prep) {
       this._prep.announce[kind] = method;
       return;

@@ -75,6 +75,7 @@ export class EventsPart {
         // Before the app hears of the call: prepareCall goes out ahead of an accept its
         // handler may send at once.
         this._prepareCall(params.callId, params.mediaType);
+        this._startPreview(params.callId, params.mediaType);
         break;
       case 'onCallBegin':
         this._setCall({ callId: params.callId, roomId: params.roomId, mediaType: params.mediaType, role: params.role, began: true });

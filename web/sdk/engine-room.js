@@ -158,8 +158,12 @@ export class RoomPart {
       this._publishOpenDevices();
       return;
     }
-    const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._local.sentVideo } : {};
-    media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks }).catch((err) => {
+    // With ringingPreview nothing is accepted yet: the video sender is held (all encodings
+    // inactive) and takes the preview's camera at once: nothing is sent, and the first
+    // encoded frame comes sooner after the accept (D151).
+    const holdVideo = this._opts.ringingPreview && !this._prep.accepted;
+    const tracks = this._prep.accepted ? { audio: this._local.audio, video: this._local.sentVideo } : holdVideo ? { video: this._local.sentVideo } : {};
+    media.prepare({ kinds: earlyKinds, videoWidth: this._local.targetSize({})[0], tracks, holdVideo }).catch((err) => {
       if (this._media === media) this._reportMediaError(err); // not for a session that ended meanwhile (D75)
     });
   }

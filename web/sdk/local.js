@@ -44,6 +44,8 @@ export class LocalMedia {
     /** @type {BackgroundEffect|null} the effect running on the open camera */
     this.effect = null;
     this._closed = false;
+    /** @type {Promise<MediaStreamTrack>|null} the camera capture under way (openCamera) */
+    this._cameraOpening = null;
   }
 
   /** @returns {MediaStreamTrack|null} the video to show and send: the effect's output, else the camera */
@@ -78,7 +80,11 @@ export class LocalMedia {
       const video = { ...size, ...this.prefs.video };
       if (params.deviceId) video.deviceId = { exact: params.deviceId };
       if (this.sendLimits.maxFramerate) video.frameRate = { ideal: this.sendLimits.maxFramerate };
-      this.video = await captureTrack({ video });
+      // One capture at a time: a second openCamera while the first one's capture runs (the
+      // app showing the ringing preview the engine is opening) gets the same camera.
+      if (!this._cameraOpening) this._cameraOpening = captureTrack({ video }).finally(() => { this._cameraOpening = null; });
+      const track = await this._cameraOpening;
+      if (!this.video || this.video.readyState === 'ended') this.video = track;
     }
     await this._applyEffect(false);
     this.showPreview();

@@ -130,6 +130,12 @@ export interface EngineOptions {
   earlyMedia?: boolean;
   /** where Chromium's send bandwidth estimate starts (default 1000; 0: the browser's own) */
   startBitrateKbps?: number;
+  /**
+   * open the camera of a video call while it rings (invitee: at onCallReceived; caller: once
+   * the call is placed), as a preview that is sent only once the call began for this user;
+   * closed when the call ends before (default false)
+   */
+  ringingPreview?: boolean;
 }
 
 export interface CurrentCall { callId: string; roomId: RoomId; mediaType: number; role: number }

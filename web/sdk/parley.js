@@ -54,10 +54,12 @@ export {
  * @typedef {{callId: string, roomId: RoomId}} CallStartResult
  * @typedef {{userId: string, resumeToken: string, iceServers: RTCIceServer[], expiresAt: number}} LoginResult
  * @typedef {HTMLElement|string} ViewElement an element or its id; a <video> is used as is, another element gets a <video> child
- * @typedef {{url: string, simulcast?: boolean, reconnect?: boolean, reconnectTimeoutMs?: number, requestTimeoutMs?: number, iceTransportPolicy?: RTCIceTransportPolicy, earlyMedia?: boolean, startBitrateKbps?: number}} EngineOptions
+ * @typedef {{url: string, simulcast?: boolean, reconnect?: boolean, reconnectTimeoutMs?: number, requestTimeoutMs?: number, iceTransportPolicy?: RTCIceTransportPolicy, earlyMedia?: boolean, startBitrateKbps?: number, ringingPreview?: boolean}} EngineOptions
  *   iceTransportPolicy 'relay' sends all media through the TURN servers of the login result (default 'all');
  *   earlyMedia connects the call's PeerConnections while it rings (default true);
- *   startBitrateKbps is where Chromium's send bandwidth estimate starts (default 1000; 0: the browser's own)
+ *   startBitrateKbps is where Chromium's send bandwidth estimate starts (default 1000; 0: the browser's own);
+ *   ringingPreview opens the camera of a video call while it rings (invitee: at onCallReceived; caller:
+ *   once the call is placed), sent only once the call began for this user, closed when it ends before (default false)
  */
 
 /** Default EngineOptions.startBitrateKbps. */
@@ -82,6 +84,9 @@ export class ParleyCallEngine {
     if (options.earlyMedia !== undefined && typeof options.earlyMedia !== 'boolean') {
       throw new ParleyError(ErrorCode.INVALID_PARAMS, 'createInstance: earlyMedia must be a boolean');
     }
+    if (options.ringingPreview !== undefined && typeof options.ringingPreview !== 'boolean') {
+      throw new ParleyError(ErrorCode.INVALID_PARAMS, 'createInstance: ringingPreview must be a boolean');
+    }
     const kbps = options.startBitrateKbps;
     if (kbps !== undefined && (typeof kbps !== 'number' || !Number.isFinite(kbps) || kbps < 0)) {
       throw new ParleyError(ErrorCode.INVALID_PARAMS, 'createInstance: startBitrateKbps must be a number >= 0');
@@ -93,7 +98,7 @@ export class ParleyCallEngine {
   constructor(options) {
     this._opts = {
       simulcast: true, reconnect: true, reconnectTimeoutMs: 30000, requestTimeoutMs: 15000,
-      earlyMedia: true, startBitrateKbps: DEFAULT_START_BITRATE_KBPS, ...options,
+      earlyMedia: true, startBitrateKbps: DEFAULT_START_BITRATE_KBPS, ringingPreview: false, ...options,
     };
     /** @type {Map<string, Set<Function>>} */
     this._handlers = new Map();
@@ -118,11 +123,19 @@ export class ParleyCallEngine {
     /**
      * The early media session of a call that has not begun for this user (prepareCall
      * succeeded): accepted says whether the user's open devices may go on its senders (the
-     * caller: always; an invitee: after accept); announce holds the openCamera/closeCamera
-     * and openMicrophone/closeMicrophone request to send when the call begins, by kind.
+     * caller: always, with ringingPreview at onCallBegin; an invitee: after accept);
+     * announce holds the openCamera/closeCamera and openMicrophone/closeMicrophone request
+     * to send when the call begins, by kind.
      * @type {{callId: string, accepted: boolean, announce: {audio?: string, video?: string}}|null}
      */
     this._prep = null;
+    /**
+     * The ringing preview (ringingPreview): the camera the engine opened for this call
+     * while it rings, until the call began for this user (then it is the call's camera) or
+     * ended (then it is closed).
+     * @type {{callId: string, stopped: boolean}|null}
+     */
+    this._preview = null;
     /**
      * The last call or room ended and no other started since: view requests have nothing to
      * act on and resolve without a request (D75).
@@ -240,6 +253,7 @@ export class ParleyCallEngine {
     if (call) this._ended = false;
     if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
     this._call = call;
+    this._previewFollows(call);
     const status = !call ? CallStatus.IDLE : call.began ? CallStatus.CONNECTED : CallStatus.WAITING;
     if (status === this._status) return;
     const previous = this._status;

@@ -219,6 +219,11 @@ export class MediaSession {
     this._sendLimits = opts.sendLimits || {};
     /** the encodedLayerCount the simulcast encodings are fitted to (_fitEncodings) */
     this._encodedLayers = SIMULCAST_LAYERS.length;
+    /**
+     * The video sender's encodings are all inactive until releaseVideo (prepare's
+     * holdVideo): a track on it sends nothing.
+     */
+    this._videoHeld = false;
     const config = {
       iceServers: opts.iceServers, iceTransportPolicy: opts.iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
     };
@@ -247,6 +252,7 @@ export class MediaSession {
   async setTrack(kind, track) {
     if (this._closed) return;
     const existing = this._transceivers[kind];
+    if (existing && track && existing.sender.track === track) return; // on it already (a held sender's preview, D151)
     if (existing) {
       for (const t of this._localStream.getTracks()) {
         if (t.kind === kind) this._localStream.removeTrack(t);
@@ -268,8 +274,11 @@ export class MediaSession {
    * none yet, and negotiates the publisher once, so ICE and DTLS finish before any device
    * is open. setTrack later puts the device's track on its sender (replaceTrack, no
    * renegotiation).
-   * @param {{kinds: ('audio'|'video')[], videoWidth: number, tracks: {audio?: MediaStreamTrack|null, video?: MediaStreamTrack|null}}} p
-   *   videoWidth is the camera width to expect (it decides simulcast when there is no track yet)
+   * @param {{kinds: ('audio'|'video')[], videoWidth: number, tracks: {audio?: MediaStreamTrack|null, video?: MediaStreamTrack|null}, holdVideo?: boolean}} p
+   *   videoWidth is the camera width to expect (it decides simulcast when there is no track yet);
+   *   holdVideo makes every video encoding inactive until releaseVideo: a track put on the
+   *   sender meanwhile (setTrack) sends nothing, and its first frame is encoded sooner once
+   *   released (D151)
    * @returns {Promise<void>}
    */
   async prepare(p) {
@@ -277,16 +286,38 @@ export class MediaSession {
     for (const kind of p.kinds) {
       if (this._transceivers[kind]) continue;
       const track = p.tracks[kind] || null;
-      this._addTransceiver(kind, track, track ? track.getSettings().width || 0 : p.videoWidth);
+      this._addTransceiver(kind, track, track ? track.getSettings().width || 0 : p.videoWidth, kind === 'video' && !!p.holdVideo);
     }
     await this.negotiatePublisher(false);
   }
 
+  /** @returns {boolean} whether the video sender's encodings are held inactive (prepare's holdVideo) */
+  get videoHeld() {
+    return this._videoHeld;
+  }
+
+  /**
+   * Ends prepare's holdVideo: every encoding of the video sender becomes active, as at a
+   * first publish (the server pauses again what nobody views, D76). No-op when not held.
+   * @returns {Promise<void>}
+   */
+  releaseVideo() {
+    if (!this._videoHeld) return Promise.resolve();
+    this._videoHeld = false;
+    return this._senderTransaction(async (sender) => {
+      const params = sender.getParameters();
+      if (!params.encodings || params.encodings.length === 0) return;
+      for (const enc of params.encodings) enc.active = true;
+      await sender.setParameters(params);
+    });
+  }
+
   /**
    * Adds the publisher transceiver of kind, sending track (or nothing yet when null);
-   * video at least SIMULCAST_MIN_WIDTH wide gets the simulcast layers.
+   * video at least SIMULCAST_MIN_WIDTH wide gets the simulcast layers; held video gets
+   * them all inactive (prepare's holdVideo).
    */
-  _addTransceiver(kind, track, width) {
+  _addTransceiver(kind, track, width, held = false) {
     if (track) this._localStream.addTrack(track);
     /** @type {RTCRtpTransceiverInit} */
     const init = { direction: 'sendonly', streams: [this._localStream] };
@@ -294,6 +325,10 @@ export class MediaSession {
       const simulcast = this._simulcast && width >= SIMULCAST_MIN_WIDTH;
       const limited = !!(this._sendLimits.maxBitrate || this._sendLimits.maxFramerate);
       if (simulcast || limited) init.sendEncodings = withSendLimits(simulcast ? SIMULCAST_LAYERS : [{}], this._sendLimits);
+      if (held) {
+        init.sendEncodings = (init.sendEncodings || [{}]).map((enc) => ({ ...enc, active: false }));
+        this._videoHeld = true;
+      }
     }
     this._transceivers[kind] = this._pub.pc.addTransceiver(track || kind, init);
   }
@@ -332,7 +367,7 @@ export class MediaSession {
       const count = size.width && size.height ? encodedLayerCount(size.width, size.height) : this._encodedLayers;
       if (count !== this._encodedLayers) {
         this._encodedLayers = count;
-        for (const enc of params.encodings) enc.active = true;
+        if (!this._videoHeld) for (const enc of params.encodings) enc.active = true; // held: releaseVideo resumes them
       }
       layers = fittedLayers(params.encodings.map((e) => e.rid), count);
     }
@@ -379,7 +414,7 @@ export class MediaSession {
    * @param {{rid: string, active: boolean}[]} layers
    */
   async _applySimulcastLayers(sender, layers) {
-    if (!Array.isArray(layers)) return;
+    if (!Array.isArray(layers) || this._videoHeld) return; // held: nothing may go out; releaseVideo resumes all
     const params = sender.getParameters();
     if (!params.encodings || params.encodings.length < 2) return;
     let changed = false;

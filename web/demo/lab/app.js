@@ -3,7 +3,9 @@
 // Uses only the public SDK (/sdk/parley.js). window.parleyDemo exposes the engine and the
 // received events for debugging (and for the browser tests). Options in the page's URL:
 // ?earlyMedia=0 turns the SDK's early media off, ?startBitrateKbps=N sets the SDK's
-// startBitrateKbps (for comparing accept → first frame).
+// startBitrateKbps (for comparing accept → first frame), ?ringingPreview=1 turns the SDK's
+// ringingPreview on (the camera opens while a video call rings; the page shows it once the
+// call is on).
 
 import { ErrorCode, MediaType, NetworkQuality, ParleyCallEngine } from '/sdk/parley.js';
 import { devPost, toast } from '../common.js';
@@ -26,6 +28,7 @@ const engine = ParleyCallEngine.createInstance({
   url: wsURL,
   earlyMedia: pageOptions.get('earlyMedia') !== '0',
   ...(pageOptions.has('startBitrateKbps') ? { startBitrateKbps: Number(pageOptions.get('startBitrateKbps')) } : {}),
+  ringingPreview: pageOptions.get('ringingPreview') === '1',
 });
 
 /** What the page shows: 'signin' | 'lobby' | 'incall'. */

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"testing"
+	"time"
+)
+
+// previewOpenJS is true once the page's camera is open and live; it keeps the track in
+// window.__previewTrack for checking later that it was stopped.
+const previewOpenJS = `(() => {
+  const v = window.parleyDemo.engine._local.video;
+  if (!v || v.readyState !== 'live') return false;
+  window.__previewTrack = v;
+  return true;
+})()`
+
+// previewClosedJS is true when the page's camera is closed and the preview's track stopped.
+const previewClosedJS = `window.parleyDemo.engine._local.video === null && window.__previewTrack.readyState === 'ended'`
+
+// TestBrowserRingingPreview: with the SDK's ringingPreview (the lab's ?ringingPreview=1)
+// a ringing video call opens the invitee's camera and the caller's while nothing is sent
+// (no packet leaves either page, the server receives none of their media), and the SDK
+// closes both cameras when the call ends without an accept: the callee rejects, the
+// caller cancels, the call times out (the server's minimum call timeout, 10 s).
+func TestBrowserRingingPreview(t *testing.T) {
+	srv := startTestServer(t, true)
+	srv.Held.start()
+	bs := newBrowsers(t, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	for _, b := range bs {
+		signInAt(b, srv.URL+labPath+"?ringingPreview=1", b.name)
+	}
+	tests := []struct {
+		name   string
+		place  func()
+		end    func()
+		reason string // bob's onCallCancelled reason
+	}{
+		{"callee rejects", func() { placeCall(alice, "bob") }, func() { eval[bool](bob, `(document.getElementById('reject').click(), true)`) }, "reject"},
+		{"caller cancels", func() { placeCall(alice, "bob") }, func() { eval[bool](alice, `(document.getElementById('hangup').click(), true)`) }, "cancel"},
+		{"call times out", func() {
+			eval[bool](alice, `(window.parleyDemo.engine.call({userId: 'bob', mediaType: 2, timeout: 10}).catch(() => {}), true)`)
+		}, func() {}, "timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := eval[int](bob, eventCountJS("onCallCancelled", ""))
+			tt.place()
+			waitFor[bool](bob, "the ringing dialog", `document.getElementById('ringing').open`, 20*time.Second)
+			for _, b := range bs {
+				waitFor[bool](b, "the ringing preview's camera", previewOpenJS, 20*time.Second)
+				waitFor[bool](b, "the early media session connected", earlyConnectedJS, 20*time.Second)
+			}
+			for _, b := range bs {
+				if st := eval[ringingState](b, ringingStateJS); st.PacketsSent != 0 {
+					t.Fatalf("%s sent %d packets while ringing: %+v", b.name, st.PacketsSent, st)
+				}
+				if n := srv.Held.count(b.name); n != 0 {
+					t.Fatalf("the server received %d tracks of %s while ringing", n, b.name)
+				}
+			}
+			tt.end()
+			waitFor[bool](bob, "onCallCancelled "+tt.reason, eventCountJS("onCallCancelled", `p.reason === '`+tt.reason+`'`)+` > 0 && `+eventCountJS("onCallCancelled", "")+` > `+itoa(before), 30*time.Second)
+			for _, b := range bs {
+				waitFor[bool](b, "the preview's camera closed", previewClosedJS, 20*time.Second)
+				waitFor[bool](b, "no call", `window.parleyDemo.engine.currentCall === null`, 20*time.Second)
+			}
+			for _, b := range bs {
+				if n := srv.Held.count(b.name); n != 0 {
+					t.Fatalf("the server received %d tracks of %s before an accept", n, b.name)
+				}
+			}
+			checkNoErrors(t, bs...)
+		})
+	}
+}
