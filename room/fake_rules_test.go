@@ -378,3 +378,48 @@ func TestSimulcastViewsOnFakes(t *testing.T) {
 	layered.wantLayers(sfu.WantedLayer{RID: "q", Wanted: true}, sfu.WantedLayer{RID: "h", Wanted: true}, sfu.WantedLayer{RID: "f", Wanted: false})
 	waitFor(t, 10*time.Second, "the layers event", func() bool { return f.l.has("77 layers alice q:true h:true f:false") })
 }
+
+// TestNegotiationCutShortByLeave: an offer that fails because the participant
+// left while it ran (its Peers closed under it) is ErrParticipantLeft — the leave, not the
+// SDP (D152); one that fails on its own stays the Peer's error.
+func TestNegotiationCutShortByLeave(t *testing.T) {
+	tests := []struct {
+		name      string
+		leave     bool
+		negotiate func(p *room.Participant) error
+	}{
+		{"offer, left meanwhile", true, func(p *room.Participant) error {
+			_, err := p.HandlePublisherOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: "alice session 1"})
+			return err
+		}},
+		{"offer, still in the room", false, func(p *room.Participant) error {
+			_, err := p.HandlePublisherOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: "alice session 1"})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRoom(t, room.Config{})
+			alice, _ := f.join("alice", room.JoinOptions{}, true)
+			pub := f.peers.pub("alice")
+			pub.mu.Lock()
+			pub.during = func() {
+				if tt.leave {
+					if err := alice.Leave(); err != nil {
+						t.Errorf("leave: %v", err)
+					}
+					return
+				}
+				pub.Close() // the Peer fails by itself; alice stays
+			}
+			pub.mu.Unlock()
+			err := tt.negotiate(alice)
+			if got := errors.Is(err, room.ErrParticipantLeft); got != tt.leave {
+				t.Fatalf("error %v: ErrParticipantLeft %v, want %v", err, got, tt.leave)
+			}
+			if !tt.leave && !errors.Is(err, sfu.ErrPeerClosed) {
+				t.Fatalf("error %v, want the Peer's own", err)
+			}
+		})
+	}
+}

@@ -111,6 +111,9 @@ type fakePublisher struct {
 	onTrack   func(room.UpTrack)
 	onRestart func()
 	tracks    []*fakeTrack
+	// during, when set, runs at the start of HandleOffer without the fake's lock (a leave
+	// racing the offer, TestNegotiationCutShortByLeave).
+	during func()
 }
 
 // RemoteSends is true for a kind the fake already publishes (a fake offer announces nothing
@@ -127,6 +130,12 @@ func (p *fakePublisher) RemoteSends(kind webrtc.RTPCodecType) bool {
 }
 
 func (p *fakePublisher) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	p.mu.Lock()
+	during := p.during
+	p.mu.Unlock()
+	if during != nil {
+		during()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

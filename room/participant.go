@@ -96,7 +96,7 @@ func (p *Participant) HandlePublisherOffer(offer webrtc.SessionDescription) (web
 	}
 	answer, err := pub.HandleOffer(offer)
 	if err != nil {
-		return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, err)
+		return webrtc.SessionDescription{}, fmt.Errorf("publisher offer from %q: %w", p.userID, p.leftDuring(err))
 	}
 	pub.MarkLocalDescriptionSent()
 	return answer, nil
@@ -113,7 +113,7 @@ func (p *Participant) HandleSubscriberAnswer(answer webrtc.SessionDescription) e
 		return fmt.Errorf("subscriber answer from %q: %w", p.userID, err)
 	}
 	if err := sub.HandleAnswer(answer); err != nil {
-		return fmt.Errorf("subscriber answer from %q: %w", p.userID, err)
+		return fmt.Errorf("subscriber answer from %q: %w", p.userID, p.leftDuring(err))
 	}
 	return nil
 }
@@ -150,9 +150,19 @@ func (p *Participant) AddICECandidate(target Target, c webrtc.ICECandidateInit) 
 		}
 	}
 	if err := peer.AddICECandidate(c); err != nil {
-		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, err)
+		return fmt.Errorf("candidate from %q for %v: %w", p.userID, target, p.leftDuring(err))
 	}
 	return nil
+}
+
+// leftDuring is err, or ErrParticipantLeft (naming err) when the participant left while
+// the negotiation ran: its Leave closed the Peer under the request (a call that ended
+// while its early offer was on the wire), so the failure is the leave, not the SDP (D152).
+func (p *Participant) leftDuring(err error) error {
+	if _, _, cerr := p.currentPeers(); errors.Is(cerr, ErrParticipantLeft) {
+		return fmt.Errorf("%w meanwhile (%v)", ErrParticipantLeft, err)
+	}
+	return err
 }
 
 // StartRemoteView subscribes to publisherUserID's video, now if it publishes and

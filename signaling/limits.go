@@ -313,13 +313,19 @@ func (k *keyedBuckets) len() int {
 }
 
 // mediaError is the wire error of a failed offer, answer or trickle: 4010 for too many
-// ICE candidates, else 4004 naming field (a denied candidate address included).
+// ICE candidates, 4002 when the participant left its room while the request ran (D152),
+// else 4004 naming field (a denied candidate address included).
 func mediaError(err error, field string) error {
 	if perr := (*protocol.Error)(nil); errors.As(err, &perr) {
 		return perr // a cluster error of a room on another node (5002)
 	}
 	if errors.Is(err, sfu.ErrTooManyCandidates) {
 		return protocol.FieldError(protocol.CodeTooManyCandidates, field, err.Error())
+	}
+	if errors.Is(err, room.ErrParticipantLeft) {
+		// The room was left while the request ran (its call ended): as for a request
+		// that came after the leave, not a fault of the SDP.
+		return protocol.NewError(protocol.CodeNotInRoom, err.Error())
 	}
 	return protocol.FieldError(protocol.CodeNegotiationFailed, field, err.Error())
 }
