@@ -303,27 +303,53 @@ func (f *feedbackFixture) record(n uint16, now time.Time) {
 
 // BenchmarkPublisherFeedbackRecord: one publisher packet through the socket stamp and the
 // feedback recorder (the per-packet work of twcc.go), with a feedback built every 100
-// packets as the feedback goroutine does.
+// packets as the feedback goroutine does. The arrivals come after the sender's start (its
+// recorder's clock), 1 ms apart.
 func BenchmarkPublisherFeedbackRecord(b *testing.B) {
 	f := newFeedbackFixture(b)
-	now := testNow
+	now := time.Unix(0, f.sender.startNs).Add(time.Second)
+	built := 0
 	b.ReportAllocs()
 	for k := 0; k < b.N; k++ {
 		f.record(uint16(k), now)
 		if k%100 == 99 {
 			f.sender.mu.Lock()
-			f.sender.recorder.BuildFeedbackPacket()
+			for f.sender.recorder.build() != nil {
+				built++
+			}
 			f.sender.mu.Unlock()
 		}
 		now = now.Add(time.Millisecond)
 	}
+	if b.N >= 100 && built == 0 {
+		b.Fatal("no feedback built")
+	}
+}
+
+// countingRTCPWriter takes feedback as pion's RTCP writer does (each packet's Marshal) and
+// counts its packets and bytes.
+type countingRTCPWriter struct{ packets, bytes int }
+
+func (w *countingRTCPWriter) Write(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+	for _, p := range pkts {
+		raw, err := p.Marshal()
+		if err != nil {
+			return 0, err
+		}
+		w.packets++
+		w.bytes += len(raw)
+	}
+	return 0, nil
 }
 
 // BenchmarkPublisherFeedbackBuild: the transport-wide feedback a publisher gets every
-// 100 ms, built (pion's twcc.Recorder) and marshalled (as pion's RTCP writer does) from
-// packets recorded 0.2–3 ms apart (no loss and one-byte deltas: run-length chunks, the
-// cheapest case), at three rates: a camera's packets per interval, ten times that, and
-// the end-to-end benchmark's. One op is one feedback; allocs/pkt is per recorded packet.
+// 100 ms, built and handed to an RTCP writer (feedbackSender.send: twccRecorder.build into
+// its buffer, Marshal returning it as pion's rtcp.Marshal calls it) from packets recorded
+// 0.2–3 ms apart (no loss, one-byte deltas), at three rates: a camera's packets per
+// interval, ten times that, and the end-to-end benchmark's. One op is one send (1, 1 and
+// 7 packets of ≤ 1200 bytes); allocs/pkt is per recorded packet. pion's
+// DTLSTransport.WriteRTCP, not measured here, then copies the bytes (rtcp.Marshal) and
+// encrypts them.
 //
 //	go test -run '^$' -bench BenchmarkPublisherFeedbackBuild -benchmem ./sfu/
 func BenchmarkPublisherFeedbackBuild(b *testing.B) {
@@ -333,6 +359,7 @@ func BenchmarkPublisherFeedbackBuild(b *testing.B) {
 			now := time.Unix(0, f.sender.startNs).Add(time.Second)
 			rng := rand.New(rand.NewPCG(1, 2))
 			n := uint16(0)
+			w := &countingRTCPWriter{}
 			var mallocs uint64
 			var ms runtime.MemStats
 			b.ReportAllocs()
@@ -346,18 +373,18 @@ func BenchmarkPublisherFeedbackBuild(b *testing.B) {
 				runtime.ReadMemStats(&ms)
 				before := ms.Mallocs
 				b.StartTimer()
-				f.sender.mu.Lock()
-				pkts := f.sender.recorder.BuildFeedbackPacket()
-				f.sender.mu.Unlock()
-				if _, err := rtcp.Marshal(pkts); err != nil {
-					b.Fatal(err)
-				}
+				f.sender.send(w)
 				b.StopTimer()
 				runtime.ReadMemStats(&ms)
 				mallocs += ms.Mallocs - before
 				b.StartTimer()
 			}
+			if w.packets < b.N {
+				b.Fatalf("%d feedback packets in %d sends", w.packets, b.N)
+			}
 			b.ReportMetric(float64(mallocs)/float64(b.N*per), "allocs/pkt")
+			b.ReportMetric(float64(w.packets)/float64(b.N), "fb-pkts/op")
+			b.ReportMetric(float64(w.bytes)/float64(w.packets), "B/fb-pkt")
 		})
 	}
 }
