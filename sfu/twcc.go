@@ -136,9 +136,9 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards the recorder's arrivals, pending, routes and ticks.closed
-	recorder *twccRecorder // its packet buffer: the feedback goroutine's (twccwriter.go)
-	pending  int           // packets recorded since the last feedback was built
+	mu       sync.Mutex       // guards the recorder's arrivals, pending, routes and ticks.closed
+	recorder *twccRecorder    // its packet buffer: the feedback goroutine's (twccwriter.go)
+	pending  int              // packets recorded since the last feedback was built
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	ticks    tickLoop
 

@@ -31,7 +31,7 @@ const (
 	twccMaxRange = 0x7FFE
 	// twccSeqOffset keeps unwrapped sequence numbers positive (a multiple of 1<<16, so the
 	// low 16 bits are the wire's).
-	twccSeqOffset = 1 << 32
+	twccSeqOffset    = 1 << 32
 	twccMaxRunLength = 0x1fff
 )
 

@@ -157,8 +157,8 @@ func TestTWCCWriterRoundTrip(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		name   string
-		phases [][]twccArrival
+		name      string
+		phases    [][]twccArrival
 		feedbacks int // per phase at least (0: any)
 	}{
 		{"in order, a camera's 100 ms", [][]twccArrival{arrivalsFrom(0, 30, 70_000, 3300, nil)}, 1},
