@@ -16,9 +16,12 @@ type twccArrival struct {
 }
 
 // buildAll builds feedback until there is none, copying each packet.
-func buildAll(r *twccRecorder) [][]byte {
+func buildAll(t testing.TB, r *twccRecorder) [][]byte {
 	var out [][]byte
 	for b := r.build(); b != nil; b = r.build() {
+		if len(out) > 1000 {
+			t.Fatalf("more than 1000 feedbacks, start %d, end %d", r.start, r.end)
+		}
 		out = append(out, append([]byte(nil), b...))
 	}
 	return out
@@ -118,7 +121,7 @@ func runFeedback(t testing.TB, phases [][]twccArrival, strict bool) [][][]byte {
 		for _, a := range phase {
 			r.record(2, a.seq, a.at)
 		}
-		pkts[i] = buildAll(r)
+		pkts[i] = buildAll(t, r)
 	}
 	checkFeedbacks(t, phases, pkts, strict)
 	return pkts
