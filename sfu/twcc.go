@@ -37,9 +37,9 @@ const (
 	twccFeedbackInterval = 100 * time.Millisecond
 	// twccFeedbackMaxPackets: feedback goes early, before the interval is over, once this
 	// many packets were recorded since the last one (D147). A feedback takes one or two
-	// bytes per packet and two per status chunk of 7–14 (pion's twcc.Recorder), so 500 keep
-	// it under 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate; a
-	// camera's 100 ms are 10–30 packets.
+	// bytes per packet and two per status chunk of 7–14 (twccwriter.go), so 500 keep it
+	// around 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate (the
+	// writer splits at twccMaxFeedbackBytes); a camera's 100 ms are 10–30 packets.
 	twccFeedbackMaxPackets = 500
 )
 
