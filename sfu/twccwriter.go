@@ -18,7 +18,7 @@ import (
 // build, on the feedback goroutine.
 
 const (
-	// twccRingBits sizes the arrival ring: the last 4096 sequence numbers (48 KiB). A
+	// twccRingBits sizes the arrival ring: the last 4096 sequence numbers (64 KiB). A
 	// feedback goes every 100 ms or once 500 packets wait (D147), so unreported arrivals
 	// stay far inside it.
 	twccRingBits = 12
