@@ -407,6 +407,34 @@ func BenchmarkPublisherFeedbackBuild(b *testing.B) {
 	}
 }
 
+// TestPublisherFeedbackSendDoesNotAllocate: building the feedback and handing it to the
+// RTCP writer allocate nothing either (pion's twcc.Recorder made 22–39 objects a feedback;
+// D155), with losses and large deltas mixing the status chunks, and the writer gets what
+// was recorded.
+func TestPublisherFeedbackSendDoesNotAllocate(t *testing.T) {
+	f := newFeedbackFixture(t)
+	w := &countingRTCPWriter{}
+	now := time.Unix(0, f.sender.startNs).Add(time.Second)
+	n := uint16(0)
+	send := func() {
+		for i := range 40 {
+			if i%5 != 2 {
+				f.record(n, now)
+			}
+			n++
+			now = now.Add(time.Duration(200+i%9*15_000) * time.Microsecond)
+		}
+		f.sender.send(w)
+	}
+	send()
+	if allocs := testing.AllocsPerRun(100, send); allocs != 0 {
+		t.Fatalf("%.1f allocations per feedback", allocs)
+	}
+	if w.packets < 101 || w.bytes < 101*40 {
+		t.Fatalf("%d feedback packets, %d bytes for 101 sends of 40 packets", w.packets, w.bytes)
+	}
+}
+
 // TestPublisherFeedbackRecordDoesNotAllocate: stamping and recording a packet allocate
 // nothing (building the feedback, every 100 ms, does).
 func TestPublisherFeedbackRecordDoesNotAllocate(t *testing.T) {
