@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
 	"github.com/parley-rtc/parley/internal/transportcc"
@@ -37,9 +37,9 @@ const (
 	twccFeedbackInterval = 100 * time.Millisecond
 	// twccFeedbackMaxPackets: feedback goes early, before the interval is over, once this
 	// many packets were recorded since the last one (D147). A feedback takes one or two
-	// bytes per packet and two per status chunk of 7–14 (pion's twcc.Recorder), so 500 keep
-	// it under 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate; a
-	// camera's 100 ms are 10–30 packets.
+	// bytes per packet and two per status chunk of 7–14 (twccwriter.go), so 500 keep it
+	// around 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate (the
+	// writer splits at twccMaxFeedbackBytes); a camera's 100 ms are 10–30 packets.
 	twccFeedbackMaxPackets = 500
 )
 
@@ -123,7 +123,7 @@ func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error
 		stamps:   f.stamps,
 		interval: f.interval,
 		startNs:  time.Now().UnixNano(),
-		recorder: twcc.NewRecorder(rand.Uint32()),
+		recorder: newTWCCRecorder(rand.Uint32()),
 		ticks:    newTickLoop(),
 	}, nil
 }
@@ -136,11 +136,16 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex // guards recorder, pending, routes and ticks.closed
-	recorder *twcc.Recorder
+	mu       sync.Mutex       // guards the recorder's arrivals, pending, routes and ticks.closed
+	recorder *twccRecorder    // its packet buffer: the feedback goroutine's (twccwriter.go)
 	pending  int              // packets recorded since the last feedback was built
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	ticks    tickLoop
+
+	// The feedback goroutine's: the packet handed to pion's RTCP writer (no rtcp.Packet
+	// built per feedback).
+	packet  twccPacket
+	packets [1]rtcp.Packet
 }
 
 // BindRTCPWriter starts the feedback goroutine (once per PeerConnection).
@@ -182,15 +187,33 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 	s.record(ssrc, tseq, at)
 }
 
-// send writes the feedback gathered since the last interval.
+// twccMaxFeedbacksPerSend bounds the feedback packets one send writes (each ≤
+// twccMaxFeedbackBytes); what is left goes at once on the next tick, which a full send
+// pokes.
+const twccMaxFeedbacksPerSend = 16
+
+// send writes the feedback gathered since the last one: one RTCP packet per datagram, as
+// many as the arrivals take (twccRecorder.build). The arrivals are recorded meanwhile;
+// the lock is not held while pion writes. No allocation here (pion's RTCP write path
+// copies and encrypts the packet).
 func (s *feedbackSender) send(w interceptor.RTCPWriter) {
-	s.mu.Lock()
-	pkts := s.recorder.BuildFeedbackPacket()
-	s.pending = 0
-	s.mu.Unlock()
-	if len(pkts) > 0 {
-		_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
+	for range twccMaxFeedbacksPerSend {
+		s.mu.Lock()
+		b := s.recorder.build()
+		s.packet.b, s.packet.ssrc[0] = b, s.recorder.mediaSSRC
+		s.pending = 0
+		s.mu.Unlock()
+		if b == nil {
+			return
+		}
+		if s.packets[0] == nil {
+			s.packets[0] = &s.packet
+		}
+		if _, err := w.Write(s.packets[:], nil); err != nil {
+			return // fails only once the PeerConnection is closing
+		}
 	}
+	s.ticks.poke()
 }
 
 // Close stops the feedback goroutine. Idempotent.

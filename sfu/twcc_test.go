@@ -242,9 +242,25 @@ func testFeedbackUnderHold(t *testing.T, hold func(t *testing.T, e *Engine, r *R
 func TestPublisherFeedbackSentEarlyWhenFull(t *testing.T) {
 	f := newFeedbackFixture(t)
 	f.sender.interval = time.Hour // only the early feedback can come
-	rec := &rtcpRecorder{}
+	// The writer's packet is valid during Write (it is the recorder's reused buffer), so
+	// it is checked there, as pion's RTCP writer marshals it there.
+	var mu sync.Mutex
+	var sizes []int
+	var bad error
 	f.sender.BindRTCPWriter(interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
-		return 0, rec.write(pkts)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range pkts {
+			raw, err := p.Marshal()
+			if err == nil {
+				_, err = pionStatuses(raw)
+			}
+			if err != nil && bad == nil {
+				bad = err
+			}
+			sizes = append(sizes, len(raw))
+		}
+		return 0, nil
 	}))
 	defer func() { _ = f.sender.Close() }()
 	now := time.Unix(0, f.sender.startNs).Add(time.Second)
@@ -255,14 +271,16 @@ func TestPublisherFeedbackSentEarlyWhenFull(t *testing.T) {
 			n++
 			now = now.Add(time.Duration(100+n%7*100) * time.Microsecond)
 		}
-		waitFor(t, func() bool { return rec.count() >= round })
+		waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) >= round })
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	sizes := make([]int, len(rec.pkts))
-	for i, p := range rec.pkts {
-		if sizes[i] = p.MarshalSize(); sizes[i] > 1200 {
-			t.Errorf("feedback %d: %d bytes, want ≤ 1200", i, sizes[i])
+	mu.Lock()
+	defer mu.Unlock()
+	if bad != nil {
+		t.Fatalf("pion refuses a feedback: %v", bad)
+	}
+	for i, size := range sizes {
+		if size > 1200 || size < 20 {
+			t.Errorf("feedback %d: %d bytes, want 20–1200", i, size)
 		}
 	}
 	t.Logf("feedback sizes: %v bytes", sizes)
@@ -303,27 +321,53 @@ func (f *feedbackFixture) record(n uint16, now time.Time) {
 
 // BenchmarkPublisherFeedbackRecord: one publisher packet through the socket stamp and the
 // feedback recorder (the per-packet work of twcc.go), with a feedback built every 100
-// packets as the feedback goroutine does.
+// packets as the feedback goroutine does. The arrivals come after the sender's start (its
+// recorder's clock), 1 ms apart.
 func BenchmarkPublisherFeedbackRecord(b *testing.B) {
 	f := newFeedbackFixture(b)
-	now := testNow
+	now := time.Unix(0, f.sender.startNs).Add(time.Second)
+	built := 0
 	b.ReportAllocs()
 	for k := 0; k < b.N; k++ {
 		f.record(uint16(k), now)
 		if k%100 == 99 {
 			f.sender.mu.Lock()
-			f.sender.recorder.BuildFeedbackPacket()
+			for f.sender.recorder.build() != nil {
+				built++
+			}
 			f.sender.mu.Unlock()
 		}
 		now = now.Add(time.Millisecond)
 	}
+	if b.N >= 100 && built == 0 {
+		b.Fatal("no feedback built")
+	}
+}
+
+// countingRTCPWriter takes feedback as pion's RTCP writer does (each packet's Marshal) and
+// counts its packets and bytes.
+type countingRTCPWriter struct{ packets, bytes int }
+
+func (w *countingRTCPWriter) Write(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+	for _, p := range pkts {
+		raw, err := p.Marshal()
+		if err != nil {
+			return 0, err
+		}
+		w.packets++
+		w.bytes += len(raw)
+	}
+	return 0, nil
 }
 
 // BenchmarkPublisherFeedbackBuild: the transport-wide feedback a publisher gets every
-// 100 ms, built (pion's twcc.Recorder) and marshalled (as pion's RTCP writer does) from
-// packets recorded 0.2–3 ms apart (no loss and one-byte deltas: run-length chunks, the
-// cheapest case), at three rates: a camera's packets per interval, ten times that, and
-// the end-to-end benchmark's. One op is one feedback; allocs/pkt is per recorded packet.
+// 100 ms, built and handed to an RTCP writer (feedbackSender.send: twccRecorder.build into
+// its buffer, Marshal returning it as pion's rtcp.Marshal calls it) from packets recorded
+// 0.2–3 ms apart (no loss, one-byte deltas), at three rates: a camera's packets per
+// interval, ten times that, and the end-to-end benchmark's. One op is one send (1, 1 and
+// 7 packets of ≤ 1200 bytes); allocs/pkt is per recorded packet. pion's
+// DTLSTransport.WriteRTCP, not measured here, then copies the bytes (rtcp.Marshal) and
+// encrypts them.
 //
 //	go test -run '^$' -bench BenchmarkPublisherFeedbackBuild -benchmem ./sfu/
 func BenchmarkPublisherFeedbackBuild(b *testing.B) {
@@ -333,6 +377,7 @@ func BenchmarkPublisherFeedbackBuild(b *testing.B) {
 			now := time.Unix(0, f.sender.startNs).Add(time.Second)
 			rng := rand.New(rand.NewPCG(1, 2))
 			n := uint16(0)
+			w := &countingRTCPWriter{}
 			var mallocs uint64
 			var ms runtime.MemStats
 			b.ReportAllocs()
@@ -346,19 +391,47 @@ func BenchmarkPublisherFeedbackBuild(b *testing.B) {
 				runtime.ReadMemStats(&ms)
 				before := ms.Mallocs
 				b.StartTimer()
-				f.sender.mu.Lock()
-				pkts := f.sender.recorder.BuildFeedbackPacket()
-				f.sender.mu.Unlock()
-				if _, err := rtcp.Marshal(pkts); err != nil {
-					b.Fatal(err)
-				}
+				f.sender.send(w)
 				b.StopTimer()
 				runtime.ReadMemStats(&ms)
 				mallocs += ms.Mallocs - before
 				b.StartTimer()
 			}
+			if w.packets < b.N {
+				b.Fatalf("%d feedback packets in %d sends", w.packets, b.N)
+			}
 			b.ReportMetric(float64(mallocs)/float64(b.N*per), "allocs/pkt")
+			b.ReportMetric(float64(w.packets)/float64(b.N), "fb-pkts/op")
+			b.ReportMetric(float64(w.bytes)/float64(w.packets), "B/fb-pkt")
 		})
+	}
+}
+
+// TestPublisherFeedbackSendDoesNotAllocate: building the feedback and handing it to the
+// RTCP writer allocate nothing either (pion's twcc.Recorder made 22–39 objects a feedback;
+// D155), with losses and large deltas mixing the status chunks, and the writer gets what
+// was recorded.
+func TestPublisherFeedbackSendDoesNotAllocate(t *testing.T) {
+	f := newFeedbackFixture(t)
+	w := &countingRTCPWriter{}
+	now := time.Unix(0, f.sender.startNs).Add(time.Second)
+	n := uint16(0)
+	send := func() {
+		for i := range 40 {
+			if i%5 != 2 {
+				f.record(n, now)
+			}
+			n++
+			now = now.Add(time.Duration(200+i%9*15_000) * time.Microsecond)
+		}
+		f.sender.send(w)
+	}
+	send()
+	if allocs := testing.AllocsPerRun(100, send); allocs != 0 {
+		t.Fatalf("%.1f allocations per feedback", allocs)
+	}
+	if w.packets < 101 || w.bytes < 101*40 {
+		t.Fatalf("%d feedback packets, %d bytes for 101 sends of 40 packets", w.packets, w.bytes)
 	}
 }
 

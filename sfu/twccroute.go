@@ -22,7 +22,7 @@ import (
 // (BindRemoteStream), so a stream's first packets, which arrive before that, are
 // recorded at the track as before, and so are packets over ICE-TCP and streams whose
 // route slot another SSRC holds. A packet the socket recorded is not recorded again at
-// the track (pion's recorder would report its range a second time).
+// the track (the recorder would report its range a second time).
 //
 // The route is taken on the SSRC alone, before SRTP authenticates the packet: a third
 // party that can send from the publisher's address with its SSRC can add numbers to its
@@ -108,7 +108,7 @@ func (s *feedbackSender) route(ssrc uint32, extID uint8) *feedbackRoute {
 // allocation.
 func (s *feedbackSender) record(ssrc uint32, tseq uint16, atNs int64) {
 	s.mu.Lock()
-	s.recorder.Record(ssrc, tseq, (atNs-s.startNs)/int64(time.Microsecond))
+	s.recorder.record(ssrc, tseq, (atNs-s.startNs)/int64(time.Microsecond))
 	s.pending++
 	full := s.pending == twccFeedbackMaxPackets
 	s.mu.Unlock()
