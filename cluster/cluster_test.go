@@ -33,6 +33,16 @@ func TestConfigValidate(t *testing.T) {
 		{"rooms by load", func(c *Config) { c.RoomPlacement = PlacementLoad }, ""},
 		{"rooms on owner", func(c *Config) { c.RoomPlacement = PlacementOwner }, ""},
 		{"bad room placement", func(c *Config) { c.RoomPlacement = "random" }, "cluster.room_placement"},
+		{"advertise url", func(c *Config) { c.AdvertiseURL = "https://n1.example.com:8443" }, ""},
+		{"advertise url with a path", func(c *Config) { c.AdvertiseURL = "http://lb.example.com/n1/" }, ""},
+		{"advertise ws url", func(c *Config) { c.AdvertiseURL = "ws://n1:7880/ws" }, "cluster.advertise_url"},
+		{"advertise no host", func(c *Config) { c.AdvertiseURL = "http:///x" }, "cluster.advertise_url"},
+		{"advertise no scheme", func(c *Config) { c.AdvertiseURL = "n1:7880" }, "cluster.advertise_url"},
+		{"advertise query", func(c *Config) { c.AdvertiseURL = "http://n1:7880/?a=1" }, "cluster.advertise_url"},
+		{"advertise fragment", func(c *Config) { c.AdvertiseURL = "http://n1:7880/#x" }, "cluster.advertise_url"},
+		{"advertise user", func(c *Config) { c.AdvertiseURL = "http://u:p@n1:7880" }, "cluster.advertise_url"},
+		{"advertise unspecified", func(c *Config) { c.AdvertiseURL = "http://0.0.0.0:7880" }, "cluster.advertise_url"},
+		{"advertise unspecified v6", func(c *Config) { c.AdvertiseURL = "http://[::]:7880" }, "cluster.advertise_url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +59,32 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := New(DefaultConfig(), Self{}, nil, nil); err == nil {
 		t.Fatal("New without cluster.redis_url succeeded")
+	}
+}
+
+// TestSignalingURL (D137, D138): the URL a node registers comes from cluster.advertise_url
+// when set (http → ws, https → wss, path /ws after its own), else from the bound
+// http.address, which is unreachable when its host is unspecified.
+func TestSignalingURL(t *testing.T) {
+	for _, tt := range []struct {
+		advertise, listen, want string
+		reachable               bool
+	}{
+		{"", "127.0.0.1:7880", "ws://127.0.0.1:7880/ws", true},
+		{"", "[::1]:7880", "ws://[::1]:7880/ws", true},
+		{"", "n1.internal:7880", "ws://n1.internal:7880/ws", true},
+		{"", "0.0.0.0:7880", "ws://0.0.0.0:7880/ws", false},
+		{"", "[::]:7880", "ws://[::]:7880/ws", false},
+		{"http://203.0.113.10:7891", "0.0.0.0:7880", "ws://203.0.113.10:7891/ws", true},
+		{"https://n1.example.com/", "[::]:7880", "wss://n1.example.com/ws", true},
+		{"https://lb.example.com/n1", "127.0.0.1:7880", "wss://lb.example.com/n1/ws", true},
+		{"http://[2001:db8::1]:7880", "0.0.0.0:7880", "ws://[2001:db8::1]:7880/ws", true},
+	} {
+		c := DefaultConfig()
+		c.AdvertiseURL = tt.advertise
+		if got, reachable := c.SignalingURL(tt.listen); got != tt.want || reachable != tt.reachable {
+			t.Errorf("advertise_url %q, listener %s: %s reachable %v, want %s %v", tt.advertise, tt.listen, got, reachable, tt.want, tt.reachable)
+		}
 	}
 }
 

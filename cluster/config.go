@@ -5,7 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,6 +38,11 @@ type Config struct {
 	// created, in the region of its first user's node; PlacementOwner ("owner") on the
 	// node that owns the app (D97, D126).
 	RoomPlacement string `mapstructure:"room_placement"`
+	// AdvertiseURL is the http:// or https:// base URL at which clients reach this node
+	// directly (its published port); the node registers its ws:// or wss:// form (path
+	// /ws) for the redirects other nodes answer (WHIP/WHEP to a placed room, a recording
+	// of this node). Empty derives it from the bound http.address (D137, D138).
+	AdvertiseURL string `mapstructure:"advertise_url"`
 }
 
 // Values of cluster.room_placement.
@@ -84,7 +93,55 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("cluster.room_placement %q: want %q or %q", c.RoomPlacement, PlacementOwner, PlacementLoad))
 	}
+	if c.AdvertiseURL != "" {
+		if _, err := wsURL(c.AdvertiseURL); err != nil {
+			errs = append(errs, fmt.Errorf("cluster.advertise_url %q: %w", c.AdvertiseURL, err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// SignalingURL is the URL of /ws the node registers: from AdvertiseURL when set (http →
+// ws, https → wss, its path with /ws appended), else ws://listen/ws with listen the bound
+// HTTP address (host:port). reachable is false when AdvertiseURL is empty and listen's
+// host is unspecified (0.0.0.0, ::): no client can use that URL (D137).
+func (c Config) SignalingURL(listen string) (u string, reachable bool) {
+	if c.AdvertiseURL != "" {
+		if u, err := wsURL(c.AdvertiseURL); err == nil {
+			return u, true
+		}
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		host = listen
+	}
+	ip, err := netip.ParseAddr(host)
+	return "ws://" + listen + "/ws", err != nil || !ip.IsUnspecified()
+}
+
+// wsURL is the signaling URL of the advertised base URL raw, or why raw is not one: a
+// scheme http or https, a host that names an address (not 0.0.0.0 or ::), no user
+// information, query or fragment.
+func wsURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("want an http:// or https:// URL")
+	case u.Hostname() == "":
+		return "", errors.New("no host")
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", errors.New("no user information, query or fragment allowed")
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.IsUnspecified() {
+		return "", fmt.Errorf("host %s is unspecified: clients cannot reach it", u.Hostname())
+	}
+	scheme := "ws"
+	if u.Scheme == "https" {
+		scheme = "wss"
+	}
+	return scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/") + "/ws", nil
 }
 
 // newNodeID is "n-" and 48 random bits in hex.

@@ -6,3 +6,6 @@ func (s *Service) SetBeforeJoin(fn func(userID string)) { s.beforeJoin = fn }
 
 // SetProfiles replaces the Service's ProfileStore (D54). Set it before any session exists.
 func (s *Service) SetProfiles(p ProfileStore) { s.profiles = p }
+
+// HTTPBase is httpBase: the base URL of a node's HTTP endpoints that redirects point at.
+func HTTPBase(signalingURL string) (string, error) { return httpBase(signalingURL) }

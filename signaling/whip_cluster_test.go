@@ -2,11 +2,13 @@ package signaling_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -85,5 +87,39 @@ func TestClusterPlacedWHIPAndWHEP(t *testing.T) {
 	}
 	if got := st.roomsOn(); got[0] != 1 || got[1]+got[2] != 0 {
 		t.Fatalf("rooms per node n0..n3 %v: want solo on n0, the owner, where its WHIP publisher is", got)
+	}
+}
+
+// TestClusterHTTPBase (D137, D138): the base URL that redirects to a node point at is its
+// registered signaling URL without /ws (a path before it kept), http for ws and https for
+// wss; a URL whose host is unspecified (a listener on 0.0.0.0 or [::] and no
+// cluster.advertise_url) or that is not ws(s) gives none: the redirect is a 503 naming
+// the key. Each cluster.advertise_url comes back as it was given (less a final slash).
+func TestClusterHTTPBase(t *testing.T) {
+	for _, tt := range []struct{ registered, want string }{
+		{"ws://127.0.0.1:7880/ws", "http://127.0.0.1:7880"},
+		{"wss://n1.example.com/ws", "https://n1.example.com"},
+		{"wss://lb.example.com/n1/ws", "https://lb.example.com/n1"},
+		{"ws://[2001:db8::1]:7880/ws", "http://[2001:db8::1]:7880"},
+		{"ws://0.0.0.0:7880/ws", ""},
+		{"ws://[::]:7880/ws", ""},
+		{"http://n1:7880/ws", ""},
+		{"", ""},
+	} {
+		got, err := signaling.HTTPBase(tt.registered)
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("%q: %q %v, want %q", tt.registered, got, err, tt.want)
+		}
+		if err != nil && strings.Contains(tt.registered, "://0.0.0.0") && !strings.Contains(err.Error(), "cluster.advertise_url") {
+			t.Errorf("%q: %v does not name cluster.advertise_url", tt.registered, err)
+		}
+	}
+	for _, advertise := range []string{"http://203.0.113.10:7891", "https://n1.example.com/", "https://lb.example.com/n1"} {
+		cfg := cluster.DefaultConfig()
+		cfg.AdvertiseURL = advertise
+		registered, _ := cfg.SignalingURL("0.0.0.0:7880")
+		if got, err := signaling.HTTPBase(registered); err != nil || got != strings.TrimSuffix(advertise, "/") {
+			t.Errorf("advertise_url %s registered as %s: redirects to %q (%v)", advertise, registered, got, err)
+		}
 	}
 }

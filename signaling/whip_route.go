@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -17,6 +18,11 @@ import (
 
 // errNoHTTPBase marks a node whose advertised signaling URL gives no HTTP address.
 var errNoHTTPBase = errors.New("the node advertises no ws:// or wss:// signaling URL")
+
+// errUnreachableNode marks a node that advertises the unspecified address of its listener
+// (http.address 0.0.0.0 or [::] without cluster.advertise_url): no client can follow a
+// redirect there (D137).
+var errUnreachableNode = errors.New("the node advertises an address no client can reach (set its cluster.advertise_url)")
 
 // RouteHTTP decides where an HTTP request about room id is served — a WHIP or WHEP
 // offer, or the admin API's start of a recording (D122, cmd/parley): "" here, else the
@@ -76,7 +82,8 @@ func (s *Service) RoomNode(id room.ID) string {
 
 // httpBase is the scheme and host of a node's HTTP endpoints, from its advertised
 // signaling URL (ws://host:port/ws → http://host:port; the WHIP and WHEP endpoints are
-// served next to /ws).
+// served next to /ws); an error when the URL is not ws:// or wss:// or its host is
+// unspecified.
 func httpBase(signalingURL string) (string, error) {
 	u, err := url.Parse(signalingURL)
 	if err != nil || u.Host == "" {
@@ -89,6 +96,9 @@ func httpBase(signalingURL string) (string, error) {
 		u.Scheme = "https"
 	default:
 		return "", fmt.Errorf("%w: %q", errNoHTTPBase, signalingURL)
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.IsUnspecified() {
+		return "", fmt.Errorf("%w: %q", errUnreachableNode, signalingURL)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/ws"), nil
 }

@@ -77,13 +77,20 @@ func (s *server) startCluster() error {
 	if a := s.engine.UDPAddr(); a != nil {
 		media = a.String()
 	}
-	s.cluster.Advertise("ws://"+s.listener.Addr().String()+"/ws", media)
+	signalingURL, reachable := s.cfg.Cluster.SignalingURL(s.listener.Addr().String())
+	if !reachable { // D137: a warning, not a refusal
+		s.logger.Warn("cluster.advertise_url is empty and http.address binds all interfaces: other nodes redirect "+
+			"clients (WHIP/WHEP to a room placed here, recordings of this node) to "+signalingURL+", which no client "+
+			"can reach; set cluster.advertise_url (PARLEY_CLUSTER_ADVERTISE_URL) to this node's published http(s) URL",
+			"advertised", signalingURL)
+	}
+	s.cluster.Advertise(signalingURL, media)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.cluster.Start(ctx); err != nil {
 		return fmt.Errorf("cluster.redis_url: %w", err)
 	}
-	s.logger.Info("cluster joined", "node", s.cluster.ID(), "region", s.cluster.Region())
+	s.logger.Info("cluster joined", "node", s.cluster.ID(), "region", s.cluster.Region(), "advertised", signalingURL)
 	return nil
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -80,7 +82,7 @@ func TestClusterComposeNodes(t *testing.T) {
 	if !strings.Contains(string(haproxy), "option httpchk GET /readyz") {
 		t.Error("haproxy.cluster.cfg does not check /readyz")
 	}
-	var ids, nodes []string
+	var ids, nodes, advertised []string
 	for _, svc := range composeClusterNodes(t, composeTestVars) {
 		name := svc.name
 		nodes = append(nodes, name)
@@ -100,7 +102,11 @@ func TestClusterComposeNodes(t *testing.T) {
 			t.Errorf("%s: media port %d/udp not published (%v)", name, cfg.RTC.UDPPort, svc.ports)
 		case !strings.Contains(string(haproxy), fmt.Sprintf("server %s %s:7880 check", name, name)):
 			t.Errorf("haproxy.cluster.cfg does not balance over %s", name)
+		case !advertisesPublishedPort(svc, cfg):
+			t.Errorf("%s: cluster.advertise_url %q is not http://localhost (PARLEY_PUBLIC_HOST's default) on a host port published to http.address %s (%v)",
+				name, cfg.Cluster.AdvertiseURL, cfg.HTTP.Address, svc.ports)
 		}
+		advertised = append(advertised, cfg.Cluster.AdvertiseURL)
 		ids = append(ids, cfg.Cluster.NodeID)
 		for k := range svc.env {
 			os.Unsetenv(k) // the next node starts from the same environment
@@ -110,6 +116,21 @@ func TestClusterComposeNodes(t *testing.T) {
 	if len(nodes) != 3 || len(slices.Compact(slices.Clone(ids))) != 3 {
 		t.Fatalf("nodes %v with ids %v, want three distinct", nodes, ids)
 	}
+	if slices.Sort(advertised); len(slices.Compact(advertised)) != 3 {
+		t.Fatalf("advertised URLs %v, want three distinct", advertised)
+	}
+}
+
+// advertisesPublishedPort reports whether node svc, configured as cfg, advertises
+// http://localhost:P (PARLEY_PUBLIC_HOST unset) with host port P published to the port of
+// its http.address (D139).
+func advertisesPublishedPort(svc composeNode, cfg configs.Config) bool {
+	u, err := url.Parse(cfg.Cluster.AdvertiseURL)
+	_, httpPort, err2 := net.SplitHostPort(cfg.HTTP.Address)
+	if err != nil || err2 != nil || u.Scheme != "http" || u.Hostname() != "localhost" || u.Port() == "" {
+		return false
+	}
+	return slices.Contains(svc.ports, u.Port()+":"+httpPort+"/tcp")
 }
 
 // composeTestVars are the variables an operator sets for docker-compose.cluster.yaml.

@@ -22,6 +22,7 @@ import (
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/ops/pgrecords"
+	"github.com/parley-rtc/parley/ops/recording"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -36,9 +37,10 @@ const (
 // services as child processes, redis-server, PostgreSQL and haproxy on
 // haproxy.cluster.cfg, all on 127.0.0.1.
 type composeCluster struct {
-	lb    *testservers.HAProxy
-	nodes map[string]*childNode // by compose service name (= cluster.node_id)
-	dsn   string                // the records database
+	lb         *testservers.HAProxy
+	nodes      map[string]*childNode // by compose service name (= cluster.node_id)
+	advertised map[string]string     // each node's cluster.advertise_url, by name
+	dsn        string                // the records database
 }
 
 // startComposeCluster starts the services of docker-compose.cluster.yaml as one host runs
@@ -48,7 +50,8 @@ type composeCluster struct {
 //   - the DNS names redis and postgres in PARLEY_CLUSTER_REDIS_URL and
 //     PARLEY_RECORDS_POSTGRES_DSN become the test servers' 127.0.0.1 ports (the DSN keeps
 //     its user and password; the test server trusts loopback);
-//   - each container's own address: http.address 0.0.0.0:7880, the media ports 7882-7884
+//   - each container's own address: http.address 0.0.0.0:7880 and its host port 789N in
+//     cluster.advertise_url (the host, localhost, stays), the media ports 7882-7884
 //     published on the host, and the sample's metrics.address 127.0.0.1:7881 (a port of
 //     each container's loopback) become free ports of 127.0.0.1; the sample's
 //     rtc.bind_address 0.0.0.0 and rtc.node_ip 10.0.0.5 (the host's private IP) become
@@ -75,17 +78,19 @@ func startComposeCluster(t *testing.T) *composeCluster {
 	for k, v := range composeTestVars {
 		vars[k] = v
 	}
-	cl := &composeCluster{nodes: make(map[string]*childNode)}
+	cl := &composeCluster{nodes: make(map[string]*childNode), advertised: make(map[string]string)}
 	addrs := make(map[string]string)
 	for _, svc := range composeClusterNodes(t, vars) {
 		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		dsn := rewriteHost(t, svc.env["PARLEY_RECORDS_POSTGRES_DSN"], pgDSN)
 		cl.dsn = dsn
+		cl.advertised[svc.name] = rewritePort(t, svc.env["PARLEY_CLUSTER_ADVERTISE_URL"], addr)
 		rewrites := map[string]string{
-			"PARLEY_HTTP_ADDRESS":         addr,
-			"PARLEY_RTC_UDP_PORT":         fmt.Sprint(freePort(t)),
-			"PARLEY_CLUSTER_REDIS_URL":    rewriteHost(t, svc.env["PARLEY_CLUSTER_REDIS_URL"], redis.URL),
-			"PARLEY_RECORDS_POSTGRES_DSN": dsn,
+			"PARLEY_HTTP_ADDRESS":          addr,
+			"PARLEY_CLUSTER_ADVERTISE_URL": cl.advertised[svc.name],
+			"PARLEY_RTC_UDP_PORT":          fmt.Sprint(freePort(t)),
+			"PARLEY_CLUSTER_REDIS_URL":     rewriteHost(t, svc.env["PARLEY_CLUSTER_REDIS_URL"], redis.URL),
+			"PARLEY_RECORDS_POSTGRES_DSN":  dsn,
 		}
 		env := []string{
 			fmt.Sprintf("PARLEY_METRICS_ADDRESS=127.0.0.1:%d", freePort(t)),
@@ -131,6 +136,19 @@ func rewriteHost(t *testing.T, rawURL, to string) string {
 	return u.String()
 }
 
+// rewritePort is rawURL with the port of addr (host:port): the compose file's advertised
+// URL (http://localhost:789N, PARLEY_PUBLIC_HOST unset) on the port the test node listens on.
+func rewritePort(t *testing.T, rawURL, addr string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	_, port, err2 := net.SplitHostPort(addr)
+	if err != nil || err2 != nil || u.Hostname() == "" {
+		t.Fatalf("rewrite the port of %q to %s's: %v %v", rawURL, addr, err, err2)
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
+}
+
 // replaceOnce replaces the one occurrence of old in s (the test fails when there is not
 // exactly one: the rewritten file changed).
 func replaceOnce(t *testing.T, s, old, new string) string {
@@ -139,6 +157,36 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 		t.Fatalf("haproxy.cluster.cfg has %q %d times, want once", old, n)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// redirectsToAdvertised checks that each node answers a request about another node's
+// recording (D125) with 307 to that node's advertise_url (D139), and that the URL reaches
+// that node.
+func (cl *composeCluster) redirectsToAdvertised(t *testing.T) {
+	t.Helper()
+	for from, n := range cl.nodes {
+		for to := range cl.nodes {
+			if from == to {
+				continue
+			}
+			var status int
+			var loc string
+			eventually(t, 20*time.Second, from+" seeing "+to, func() bool {
+				status, loc = recordingRedirect(t, "http://"+n.addr, to) // advertise_test.go
+				return status != http.StatusNotFound
+			})
+			if want := cl.advertised[to] + "/api/v1/recordings/0@" + to + "/stop"; status != http.StatusTemporaryRedirect || loc != want {
+				t.Fatalf("%s about %s's recording: %d to %q, want 307 to %q", from, to, status, loc, want)
+			}
+		}
+	}
+	// Sent again with the key: Go's client, like curl -L and browsers, drops Authorization
+	// on a redirect to another host (localhost here).
+	loc := cl.advertised["parley2"] + "/api/v1/recordings/0@parley2/stop"
+	code, body := adminRequest(t, http.MethodPost, loc, nil, nil)
+	if code != http.StatusNotFound || !strings.Contains(string(body), recording.ErrUnknown.Error()) {
+		t.Fatalf("POST %s: %d %s, want parley2's unknown recording", loc, code, body)
+	}
 }
 
 func (cl *composeCluster) wsURL() string { return "ws://" + cl.lb.Addr + "/ws" }
@@ -248,7 +296,9 @@ func mediaKeepsFlowing(t *testing.T, a, b *client.Conn) {
 // TestClusterBehindHAProxy runs the topology of docker-compose.cluster.yaml without
 // Docker (startComposeCluster): real redis-server, PostgreSQL, three parley processes
 // configured as the compose file configures them and haproxy on haproxy.cluster.cfg.
-// Through haproxy's port: three users' WebSockets land on three different nodes; a 1v1
+// Each node registers its compose advertise_url (http://localhost:<its port>): the other
+// nodes redirect requests about its recordings there. Through haproxy's port: three users'
+// WebSockets land on three different nodes; a 1v1
 // call across nodes carries media both ways; its records are in PostgreSQL and
 // GET /api/v1/calls through haproxy gives them from each of the three nodes. Then SIGTERM
 // (what `docker compose stop` sends) drains the node of a user in a second call: haproxy's
@@ -257,6 +307,7 @@ func mediaKeepsFlowing(t *testing.T, a, b *client.Conn) {
 // a new call is refused with 5001, its hangup ends the call — after which the node exits 0.
 func TestClusterBehindHAProxy(t *testing.T) {
 	cl := startComposeCluster(t)
+	cl.redirectsToAdvertised(t)
 	users := []string{"alice", "bob", "carol"}
 	conns := make(map[string]*client.Conn)
 	at := make(map[string]PresenceConnection)
