@@ -50,8 +50,9 @@ func qaMultiDeviceRinging(t *testing.T, newStack func(testing.TB, ...stackOption
 
 // TestQAOtherSessionIsNotInTheCall checks D4 with PROTOCOL.md §3 ("its other sessions are
 // not in the call"): a multi-device user's session that did not call, accept or join cannot
-// hang up, switch the media of, or invite into the call another of its sessions is in
-// (3003), whether that session dials or talks; the call and its events stay as they were.
+// hang up, switch the media of, invite into, or prepare (D162) the call another of its
+// sessions is in (3003), whether that session dials or talks; the call and its events stay
+// as they were.
 func TestQAOtherSessionIsNotInTheCall(t *testing.T) { qaOtherSessionIsNotInTheCall(t, newStack) }
 
 func qaOtherSessionIsNotInTheCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
@@ -72,6 +73,10 @@ func qaOtherSessionIsNotInTheCall(t *testing.T, newStack func(testing.TB, ...sta
 		{"switchCallMediaType", func() error { return alice2.SwitchCallMediaType(ctx, video) }},
 		{"inviteUser", func() error {
 			_, err := alice2.InviteUser(ctx, []string{carol.UserID()}, protocol.CallParams{})
+			return err
+		}},
+		{"prepareCall", func() error { // D162: it would enter the call's room early
+			_, err := alice2.PrepareCall(ctx, started.CallID)
 			return err
 		}},
 	}

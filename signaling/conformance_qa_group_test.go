@@ -97,3 +97,50 @@ func qaFullCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) 
 	must(t, alice.Hangup(ctx))
 	must(t, late.Hangup(ctx))
 }
+
+// TestQAJoinWhileRinging checks D161: a user ringing for a group call that enters it by
+// join or joinInGroupCall (a client that shows "join" on a call it is invited to) answers
+// its invitation: the others get onUserAccept as on an accept (D14), it gets onCallBegin
+// and no longer rings. A user ringing for another call gets 3006 as any busy user.
+func TestQAJoinWhileRinging(t *testing.T) { qaJoinWhileRinging(t, newStack) }
+
+func qaJoinWhileRinging(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qj", "alice", "bob", "carol", "dave", "erin", "frank")
+	alice, bob, carol, dave, erin, frank := us[0], us[1], us[2], us[3], us[4], us[5]
+	tr := newTracer(t)
+	started, err := alice.GroupCall(ctx, "qjg", []string{bob.UserID(), carol.UserID(), dave.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	_, err = erin.Call(ctx, frank.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	waitFor[protocol.CallReceivedEvent](t, frank, protocol.EventCallReceived, nil)
+	tr.expect(alice, ev(protocol.EventUserAccept, "userId", bob.UserID()), ev(protocol.EventCallBegin))
+
+	res, err := carol.Join(ctx, started.CallID)
+	must(t, err)
+	if res.CallID != started.CallID || res.RoomID != started.RoomID {
+		t.Fatalf("carol joined %+v, want %+v", res, started)
+	}
+	res, err = dave.JoinInGroupCall(ctx, started.RoomID, "qjg", video)
+	must(t, err)
+	if res.CallID != started.CallID {
+		t.Fatalf("dave joined %s, want %s", res.CallID, started.CallID)
+	}
+	tr.expect(alice, ev(protocol.EventUserAccept, "userId", carol.UserID()), ev(protocol.EventUserAccept, "userId", dave.UserID()))
+	tr.expect(carol, ev(protocol.EventCallReceived), ev(protocol.EventUserAccept, "userId", bob.UserID()),
+		ev(protocol.EventCallBegin, "callId", started.CallID, "mediaType", 1, "role", 2),
+		ev(protocol.EventUserAccept, "userId", dave.UserID()))
+	wantCode(t, carol.Accept(ctx, 0), protocol.CodeNoCallRinging)
+
+	_, err = frank.Join(ctx, started.CallID)
+	wantCode(t, err, protocol.CodeAlreadyInCall)
+	_, err = frank.JoinInGroupCall(ctx, started.RoomID, "qjg", audio)
+	wantCode(t, err, protocol.CodeAlreadyInCall)
+	must(t, frank.Reject(ctx))
+	for _, c := range []*client.Conn{alice, bob, carol} {
+		must(t, c.Hangup(ctx))
+	}
+	waitFor[protocol.CallEndEvent](t, dave, protocol.EventCallEnd, nil) // left alone (D16)
+}

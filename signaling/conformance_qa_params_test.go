@@ -12,7 +12,9 @@ import (
 // TestQAParamsOnTheWire sends params the way any client may write them (raw JSON over a
 // real WebSocket) and checks the documented code and data.field of PROTOCOL.md §2 and §7:
 // RoomId rules of spec §4 (int 1..2^31-1, string ≤ 64 bytes of the 89 characters, 123 ≠
-// "123"), userIds of D1, the timeout of D8, media types, invitee lists. A request that is
+// "123"), userIds of D1, the timeout of D8, media types, invitee lists. An integer beyond
+// what the member's type holds is out of its range, not of the wrong type: it gets the
+// member's range code (3001, 3008, 4001) as any other out-of-range value (D160). A request that is
 // accepted is answered with a result (and its call is hung up again).
 func TestQAParamsOnTheWire(t *testing.T) { qaParamsOnTheWire(t, newStack) }
 
@@ -44,6 +46,11 @@ func qaParamsOnTheWire(t *testing.T, newStack func(testing.TB, ...stackOption) *
 		{"timeout 9", call(`{"timeout":9}`), protocol.CodeInvalidTimeout, "params.timeout"},
 		{"timeout 601", call(`{"timeout":601}`), protocol.CodeInvalidTimeout, "params.timeout"},
 		{"timeout as a string", call(`{"timeout":"30"}`), protocol.CodeInvalidParams, "params.timeout"},
+		{"timeout beyond int64", call(`{"timeout":99999999999999999999}`), protocol.CodeInvalidTimeout, "params.timeout"},
+		{"negative timeout beyond int64", call(`{"timeout":-99999999999999999999}`), protocol.CodeInvalidTimeout, "params.timeout"},
+		{"media type beyond int64", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"qpbob","mediaType":99999999999999999999}}`, protocol.CodeInvalidMediaType, "mediaType"},
+		{"accept media type beyond int64", `{"jsonrpc":"2.0","id":1,"method":"accept","params":{"mediaType":99999999999999999999}}`, protocol.CodeInvalidMediaType, "mediaType"},
+		{"resultType beyond int64", `{"jsonrpc":"2.0","id":1,"method":"queryRecentCalls","params":{"resultType":99999999999999999999}}`, protocol.CodeInvalidParams, "resultType"},
 		{"unicode callee", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"b\u00f6b","mediaType":1}}`, protocol.CodeInvalidUserID, "userId"},
 		{"callee of 65 characters", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"` + strings.Repeat("b", 65) + `","mediaType":1}}`, protocol.CodeInvalidUserID, "userId"},
 		{"empty callee", `{"jsonrpc":"2.0","id":1,"method":"call","params":{"userId":"","mediaType":1}}`, protocol.CodeInvalidParams, "userId"},
@@ -55,6 +62,15 @@ func qaParamsOnTheWire(t *testing.T, newStack func(testing.TB, ...stackOption) *
 		{"joinInGroupCall room beyond int64", `{"jsonrpc":"2.0","id":1,"method":"joinInGroupCall","params":{"roomId":1e400,"groupId":"g","mediaType":1}}`, protocol.CodeInvalidParams, "roomId"},
 		{"params of a scalar", `{"jsonrpc":"2.0","id":1,"method":"logout","params":"x"}`, protocol.CodeInvalidRequest, ""},
 		{"params of an array (JSON-RPC by-position)", `{"jsonrpc":"2.0","id":1,"method":"setSelfInfo","params":["n",""]}`, protocol.CodeInvalidParams, "params"},
+		{"groupId of 128 bytes", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"` + strings.Repeat("g", 128) + `","mediaType":1,"userIdList":["qpbob"]}}`, 0, ""},
+		{"groupId of 129 bytes", `{"jsonrpc":"2.0","id":1,"method":"groupCall","params":{"groupId":"` + strings.Repeat("g", 129) + `","mediaType":1,"userIdList":["qpbob"]}}`, protocol.CodeInvalidParams, "groupId"},
+		{"chatGroupId of 129 bytes", `{"jsonrpc":"2.0","id":1,"method":"calls","params":{"chatGroupId":"` + strings.Repeat("g", 129) + `","mediaType":1,"userIdList":["qpbob"]}}`, protocol.CodeInvalidParams, "chatGroupId"},
+		{"callId of 129 bytes", `{"jsonrpc":"2.0","id":1,"method":"join","params":{"callId":"` + strings.Repeat("c", 129) + `"}}`, protocol.CodeInvalidParams, "callId"},
+		{"userData of 16384 bytes", call(`{"userData":"` + strings.Repeat("u", 16384) + `"}`), 0, ""},
+		{"userData of 16385 bytes", call(`{"userData":"` + strings.Repeat("u", 16385) + `"}`), protocol.CodeInvalidParams, "params.userData"},
+		{"offlinePushInfo over 16384 bytes", call(`{"offlinePushInfo":{"t":"` + strings.Repeat("o", 16384) + `"}}`), protocol.CodeInvalidParams, "params.offlinePushInfo"},
+		{"avatar of 2049 bytes", `{"jsonrpc":"2.0","id":1,"method":"setSelfInfo","params":{"avatar":"https://a/` + strings.Repeat("a", 2039) + `"}}`, protocol.CodeAvatarNotURL, "avatar"},
+		{"1001 record ids", `{"jsonrpc":"2.0","id":1,"method":"deleteRecordCalls","params":{"callIdList":["c"` + strings.Repeat(`,"c"`, 1000) + `]}}`, protocol.CodeInvalidParams, "callIdList"},
 		{"offlinePushInfo object", call(`{"offlinePushInfo":{"title":"t","desc":"d"}}`), 0, ""},
 		{"offlinePushInfo null is absent", call(`{"offlinePushInfo":null}`), 0, ""},
 		{"offlinePushInfo as a string", call(`{"offlinePushInfo":"x"}`), protocol.CodeInvalidParams, "params.offlinePushInfo"},

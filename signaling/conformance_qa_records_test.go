@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -102,4 +103,105 @@ func qaRecordsOrderAndFilters(t *testing.T, newStack func(testing.TB, ...stackOp
 			t.Fatalf("alice's records %+v, want her outgoing %s (bob's delete is his own)", left.Records, long.CallID)
 		}
 	})
+}
+
+// TestQARecordOfEachEnd checks D22 with PROTOCOL.md §4.2 queryRecentCalls for each way a
+// call ends for a user (D163): the caller's record is outgoing whether anyone answered or
+// not; an invitee or joiner that took part has an incoming record with the seconds it
+// talked; one that did not (the caller cancelled, it rejected, ignored or did not answer)
+// has a missed record of 0 seconds; every record names the call's caller, invitees,
+// scene, media type, group and room.
+func TestQARecordOfEachEnd(t *testing.T) { qaRecordOfEachEnd(t, newStack) }
+
+func qaRecordOfEachEnd(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Call.DefaultTimeout = 1200 * time.Millisecond })
+	ctx := ctxT(t, 60*time.Second)
+	type want struct {
+		role   protocol.Role
+		result protocol.CallResult
+		total  int64
+	}
+	out, in := protocol.CallResultOutgoing, protocol.CallResultIncoming
+	miss := protocol.CallResultMissed
+	caller, called := protocol.RoleCaller, protocol.RoleCalled
+	type endFunc = func(t *testing.T, alice, bob, carol, dave *client.Conn, started protocol.CallStartResult)
+	// ringing ends a 1v1 call with act once bob's invitation rings.
+	ringing := func(act func(alice, bob *client.Conn) error) endFunc {
+		return func(t *testing.T, alice, bob, _, _ *client.Conn, _ protocol.CallStartResult) {
+			waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
+			must(t, act(alice, bob))
+		}
+	}
+	unanswered := map[string]want{"alice": {caller, out, 0}, "bob": {called, miss, 0}}
+	tests := []struct {
+		name  string
+		group bool
+		// end drives the call of alice to bob (and carol in a group; dave joins) to its end.
+		end  endFunc
+		want map[string]want // by user name: alice, bob, carol, dave (absent: no record)
+	}{
+		{"cancel", false, ringing(func(alice, _ *client.Conn) error { return alice.Hangup(ctx) }), unanswered},
+		{"reject", false, ringing(func(_, bob *client.Conn) error { return bob.Reject(ctx) }), unanswered},
+		{"ignore", false, ringing(func(_, bob *client.Conn) error { return bob.Ignore(ctx) }), unanswered},
+		{"timeout", false, func(t *testing.T, alice, _, _, _ *client.Conn, _ protocol.CallStartResult) {
+			waitFor[protocol.CallCancelledEvent](t, alice, protocol.EventCallCancelled, nil)
+		}, unanswered},
+		{"hangup after talking", false, func(t *testing.T, alice, bob, _, _ *client.Conn, _ protocol.CallStartResult) {
+			accepted(t, alice, bob)
+			st.clock.Advance(7 * time.Second)
+			must(t, bob.Hangup(ctx))
+		}, map[string]want{"alice": {caller, out, 7}, "bob": {called, in, 7}}},
+		{"group: one talks, one rejects, one joins", true, func(t *testing.T, alice, bob, carol, dave *client.Conn, started protocol.CallStartResult) {
+			accepted(t, alice, bob)
+			must(t, carol.Reject(ctx)) // before the clock passes its 1.2 s
+			st.clock.Advance(2 * time.Second)
+			_, err := dave.Join(ctx, started.CallID)
+			must(t, err)
+			st.clock.Advance(3 * time.Second)
+			must(t, alice.Hangup(ctx))
+			must(t, bob.Hangup(ctx)) // dave is left alone: the call ends
+		}, map[string]want{"alice": {caller, out, 5}, "bob": {called, in, 5}, "carol": {called, miss, 0}, "dave": {called, in, 3}}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			us := st.users(t, "qx"+itoa(i), "alice", "bob", "carol", "dave")
+			byName := map[string]*client.Conn{"alice": us[0], "bob": us[1], "carol": us[2], "dave": us[3]}
+			alice, bob, carol := us[0], us[1], us[2]
+			invitees := []string{bob.UserID()}
+			var started protocol.CallStartResult
+			var err error
+			scene, group := protocol.SceneSingle, ""
+			if tc.group {
+				invitees = append(invitees, carol.UserID())
+				scene, group = protocol.SceneGroup, "qxg"+itoa(i)
+				started, err = alice.GroupCall(ctx, group, invitees, video, protocol.CallParams{})
+			} else {
+				started, err = alice.Call(ctx, bob.UserID(), video, protocol.CallParams{})
+			}
+			must(t, err)
+			tc.end(t, alice, bob, carol, us[3], started)
+			for name, c := range byName {
+				res, err := c.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+				must(t, err)
+				w, ok := tc.want[name]
+				if !ok {
+					if len(res.Records) != 0 {
+						t.Fatalf("%s has records %+v, want none", name, res.Records)
+					}
+					continue
+				}
+				if len(res.Records) != 1 {
+					t.Fatalf("%s has records %+v, want one", name, res.Records)
+				}
+				r := res.Records[0]
+				if r.CallID != started.CallID || r.UserID != c.UserID() || r.Caller != alice.UserID() || !slices.Equal(r.Invitees, invitees) ||
+					r.Scene != scene || r.MediaType != video || r.GroupID != group || r.RoomID != started.RoomID {
+					t.Fatalf("%s's record %+v, want call %s of %s to %v, scene %d, group %q, room %s", name, r, started.CallID, alice.UserID(), invitees, scene, group, started.RoomID)
+				}
+				if r.Role != w.role || r.Result != w.result || r.TotalTime != w.total {
+					t.Fatalf("%s's record: role %d result %d totalTime %d, want %d %d %d", name, r.Role, r.Result, r.TotalTime, w.role, w.result, w.total)
+				}
+			}
+		})
+	}
 }

@@ -46,6 +46,10 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 		s.mu.Unlock()
 		return protocol.CallStartResult{}, protocol.Errorf(protocol.CodeNoSuchCall, "callId %q: you are not dialing or ringing in it", p.CallID)
 	}
+	if err := sess.inUsersCall(t.machine, u, "prepareCall"); err != nil {
+		s.mu.Unlock() // the user dials or talks on another session: this one is not in the call (D162)
+		return protocol.CallStartResult{}, callError(err)
+	}
 	res := protocol.CallStartResult{CallID: p.CallID, RoomID: snap.RoomID}
 	if e := t.early[u.id]; st.State == call.InCall || e != nil {
 		s.mu.Unlock() // in the call already, or prepared on this or another device

@@ -148,6 +148,14 @@ func TestDecodeParams(t *testing.T) {
 	}
 	_, err := DecodeParams[plainErrParams](json.RawMessage(`{"n":4}`))
 	checkFieldError(t, err, protocol.CodeInvalidParams, "params")
+	// An integer beyond int64 is out of range (D160): Validate judges it as the largest or
+	// smallest int; unless that names the member, the error is -32602 naming the member.
+	_, err = DecodeParams[plainErrParams](json.RawMessage(`{"n":99999999999999999999}`))
+	checkFieldError(t, err, protocol.CodeInvalidParams, "n")
+	_, err = DecodeParams[plainErrParams](json.RawMessage(`{"n":-99999999999999999999}`))
+	checkFieldError(t, err, protocol.CodeInvalidParams, "n")
+	_, err = DecodeParams[nestedParams](json.RawMessage(`{"outer":{"inner":[1,99999999999999999999]}}`))
+	checkFieldError(t, err, protocol.CodeInvalidParams, "outer.inner")
 	p, err := DecodeParams[plainErrParams](json.RawMessage(`{"n":2,"extra":"ignored"}`))
 	if err != nil || p.N != 2 {
 		t.Fatalf("DecodeParams = %+v, %v", p, err)
@@ -180,6 +188,7 @@ func FuzzDecodeParams(f *testing.F) {
 		`{"roomId":{"intRoomId":"x"}}`, `{"roomId":1e400}`, `{"userId":"b","resolution":112,"width":-1}`,
 		`{"target":"publisher","sdp":{"type":"offer","sdp":"v=0"}}`, `{"begin":1.5,"end":-0}`,
 		`null`, `[]`, `{"a":`, `{"mediaType":1.0}`,
+		`{"mediaType":99999999999999999999}`, `{"params":{"timeout":-99999999999999999999}}`,
 	} {
 		f.Add([]byte(s))
 	}

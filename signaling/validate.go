@@ -1,9 +1,11 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -27,6 +29,17 @@ func DecodeParams[P any](raw json.RawMessage) (P, error) {
 		}
 		if err := json.Unmarshal(raw, &p); err != nil {
 			var zero P
+			if field, clamped, ok := clampOverflow(raw, reflect.TypeOf(p), err); ok {
+				// An integer beyond its Go type is out of range, not of the wrong type
+				// (D160): Validate judges the member at its type's limit, so a bounded
+				// member gets its range code (3001, 3008).
+				_, verr := DecodeParams[P](clamped)
+				var perr *protocol.Error
+				if errors.As(verr, &perr) && fieldOf(perr) == field {
+					return zero, perr
+				}
+				return zero, protocol.InvalidParams(field, "out of range")
+			}
 			return zero, paramsDecodeError(raw, reflect.TypeOf(p), err)
 		}
 	}
@@ -40,6 +53,93 @@ func DecodeParams[P any](raw json.RawMessage) (P, error) {
 		}
 	}
 	return p, nil
+}
+
+// clampOverflow recognizes err as an integer literal too large for its integer member
+// and returns that member's JSON path and raw with the literal replaced by the member
+// type's largest (or, for a negative literal, smallest) value. ok is false for any other
+// error and for a member inside an array (its path does not say which element).
+func clampOverflow(raw json.RawMessage, t reflect.Type, err error) (field string, clamped json.RawMessage, ok bool) {
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) || typeErr.Type == nil {
+		return "", nil, false
+	}
+	literal, isNumber := strings.CutPrefix(typeErr.Value, "number ")
+	if !isNumber || strings.ContainsAny(literal, ".eE") {
+		return "", nil, false
+	}
+	var limit string
+	negative := strings.HasPrefix(literal, "-")
+	switch k := typeErr.Type.Kind(); {
+	case k >= reflect.Int && k <= reflect.Int64:
+		bits := typeErr.Type.Bits()
+		if negative {
+			limit = strconv.FormatInt(-1<<(bits-1), 10)
+		} else {
+			limit = strconv.FormatInt(1<<(bits-1)-1, 10)
+		}
+	case k >= reflect.Uint && k <= reflect.Uint64 && !negative:
+		limit = strconv.FormatUint(1<<typeErr.Type.Bits()-1, 10)
+	default:
+		return "", nil, false
+	}
+	field = jsonFieldPath(t, typeErr.Field)
+	if field == "" {
+		return "", nil, false
+	}
+	var top map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&top) != nil {
+		return "", nil, false
+	}
+	parts := strings.Split(field, ".")
+	obj := top
+	for i, part := range parts {
+		key, found := foldKey(obj, part)
+		if !found {
+			return "", nil, false
+		}
+		if i == len(parts)-1 {
+			if n, isNum := obj[key].(json.Number); !isNum || n.String() != literal {
+				return "", nil, false // e.g. an element of an array
+			}
+			obj[key] = json.Number(limit)
+			break
+		}
+		next, isObj := obj[key].(map[string]any)
+		if !isObj {
+			return "", nil, false
+		}
+		obj = next
+	}
+	out, mErr := json.Marshal(top)
+	if mErr != nil {
+		return "", nil, false
+	}
+	return field, out, true
+}
+
+// foldKey finds the member of obj that encoding/json decodes for name: the exact key, else
+// one equal under case folding.
+func foldKey(obj map[string]any, name string) (string, bool) {
+	if _, ok := obj[name]; ok {
+		return name, true
+	}
+	for k := range obj {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// fieldOf is the data.field of a params error ("" if it names none).
+func fieldOf(perr *protocol.Error) string {
+	if d, ok := perr.Data.(protocol.FieldErrorData); ok {
+		return d.Field
+	}
+	return ""
 }
 
 // paramsDecodeError turns a json.Unmarshal error into a -32602 that names the field.
