@@ -80,8 +80,10 @@ func (a *callsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(CallsResponse{Calls: calls})
 }
 
-// parseCallsFilter reads sdkAppId (empty = every app), userId (empty = every user), begin and end (unix seconds),
-// result (0 any, 1 missed, 2 incoming, 3 outgoing) and limit (1..1000, default 1000).
+// parseCallsFilter reads sdkAppId (empty = every app), userId (empty = every user; else a valid
+// userId), begin and end (unix seconds),
+// result (0 any, 1 missed, 2 incoming, 3 outgoing) and limit (1..1000, default 1000), each at
+// most once.
 // A query string that does not parse is an error: r.URL.Query() would drop the pairs it
 // cannot read (";" separators, bad escapes) and so widen the filter to every user.
 func parseCallsFilter(r *http.Request) (records.Filter, error) {
@@ -89,16 +91,21 @@ func parseCallsFilter(r *http.Request) (records.Filter, error) {
 	if err != nil {
 		return records.Filter{}, fmt.Errorf("query string: %v (separate parameters with &, percent-encode other characters)", err)
 	}
-	for key := range q {
+	for key, vs := range q {
 		switch key {
 		case "sdkAppId", "userId", "begin", "end", "result", "limit":
 		default:
 			return records.Filter{}, fmt.Errorf("unknown parameter %q", key)
 		}
+		if len(vs) != 1 {
+			// Which one would count is a guess the caller should not have to make.
+			return records.Filter{}, fmt.Errorf("%s: given %d times", key, len(vs))
+		}
 	}
 	f := records.Filter{UserID: q.Get("userId")}
-	if len(f.UserID) > 256 {
-		return f, fmt.Errorf("userId: longer than 256 bytes")
+	if f.UserID != "" && !protocol.ValidUserID(f.UserID) {
+		// No call has such a member: say so rather than answer an empty list.
+		return f, fmt.Errorf("userId: want 1..%d characters of A-Z a-z 0-9 _ -", protocol.MaxUserIDLength)
 	}
 	if s := q.Get("sdkAppId"); s != "" {
 		n, err := strconv.Atoi(s)

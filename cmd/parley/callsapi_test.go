@@ -34,7 +34,7 @@ func FuzzCallsFilter(f *testing.F) {
 		if fl.Result < protocol.CallResultUnknown || fl.Result > protocol.CallResultOutgoing {
 			t.Fatalf("%q: result %d", query, fl.Result)
 		}
-		if fl.Limit < 0 || fl.Limit > records.MaxListLimit || len(fl.UserID) > 256 {
+		if fl.Limit < 0 || fl.Limit > records.MaxListLimit || (fl.UserID != "" && !protocol.ValidUserID(fl.UserID)) {
 			t.Fatalf("%q: limit %d, user %d bytes", query, fl.Limit, len(fl.UserID))
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func testRecordsSurviveRestartAndAdminAPI(t *testing.T, cfg configs.Config) {
 	}
 	// A query Go cannot parse (";" separator, bad escape) is refused, never answered
 	// unfiltered (url.Values would drop the userId pair).
-	for _, bad := range []string{"?result=9", "?begin=x", "?limit=0", "?begin=20&end=10", "?colour=blue", "?userId=alice;bob", "?userId=%zz", "?userId=alice&x;y", "?sdkAppId=0", "?sdkAppId=x"} {
+	for _, bad := range []string{"?result=9", "?begin=x", "?limit=0", "?begin=20&end=10", "?colour=blue", "?userId=alice;bob", "?userId=%zz", "?userId=alice&x;y", "?sdkAppId=0", "?sdkAppId=x", "?userId=a%20b", "?userId=" + strings.Repeat("a", protocol.MaxUserIDLength+1), "?userId=alice&userId=bob", "?limit=1&limit=2"} {
 		if code, _ := getCalls(t, second, bad, key); code != http.StatusBadRequest {
 			t.Errorf("GET /api/v1/calls%s: %d, want 400", bad, code)
 		}
