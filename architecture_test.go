@@ -115,8 +115,9 @@ func TestBenchTestImports(t *testing.T) {
 }
 
 // TestTestServersOnlyInTests: the test helpers internal/testservers (real redis-server and
-// PostgreSQL for tests) and internal/testhttp (the tests' HTTP request) are imported by
-// _test.go files only, never linked into a binary.
+// PostgreSQL for tests), internal/testhttp (the tests' HTTP request) and internal/testwait
+// (the tests' wait for a condition) are imported by _test.go files only, never linked into a
+// binary.
 func TestTestServersOnlyInTests(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "./...").CombinedOutput()
 	if err != nil {
@@ -125,7 +126,7 @@ func TestTestServersOnlyInTests(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ": ")
 		for _, imp := range strings.Fields(imports) {
-			if imp == module+"/internal/testservers" || imp == module+"/internal/testhttp" {
+			if imp == module+"/internal/testservers" || imp == module+"/internal/testhttp" || imp == module+"/internal/testwait" {
 				t.Errorf("%s imports %s outside its tests", pkg, imp)
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/internal/testwait"
 )
 
 // connectDirect wires a Publisher straight to a Subscriber (no server): the publisher's
@@ -64,13 +66,7 @@ func startDirect(t *testing.T, pubCfg PublisherConfig, subCfg SubscriberConfig) 
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, timeout, what, cond)
 }
 
 func trackOfKind(tracks []TrackStats, kind webrtc.RTPCodecType) (TrackStats, bool) {

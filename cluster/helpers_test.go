@@ -6,18 +6,13 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/internal/testwait"
 )
 
 // waitFor polls cond until it holds, failing the test after 20 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, 20*time.Second, what, cond)
 }
 
 // testConfig is a fast cluster config on r.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/internal/testwait"
 )
 
 var testNow = time.Unix(1_700_000_000, 0)
@@ -336,13 +338,7 @@ func TestSenderWriterGoroutine(t *testing.T) {
 // waitFor polls cond with a generous deadline.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, 20*time.Second, "the condition", cond)
 }
 
 // A DownTrack bound before its subscriber's DTLS is up misses the keyframe its bind asked

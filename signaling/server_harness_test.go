@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -26,13 +27,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // waitFor polls cond with a generous deadline (no timing assertions).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, what, cond)
 }
 
 // testEnv is a Server with a fake session layer built on a Dispatcher.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/signaling/protocol"
 	"github.com/pion/webrtc/v4"
 )
@@ -88,11 +89,5 @@ func remoteVideo(c *client.Conn, userID string) (client.TrackStats, bool) {
 // waitUntil polls cond until it holds, failing the test when ctx ends first.
 func waitUntil(t testing.TB, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	testwait.Until(t, ctx, what, cond)
 }

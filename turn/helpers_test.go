@@ -15,6 +15,8 @@ import (
 
 	pionturn "github.com/pion/turn/v5"
 	"go.uber.org/goleak"
+
+	"github.com/parley-rtc/parley/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -267,11 +269,5 @@ func (c *turnClient) allocateTCP(t *testing.T) tcpAllocation {
 // waitFor polls cond until true or a generous deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, what, cond)
 }

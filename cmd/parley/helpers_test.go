@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/configs"
+	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -183,11 +184,5 @@ func httpStatus(t *testing.T, url string, header http.Header) int {
 // eventually polls cond every 20 ms until it holds or d passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, d, what, cond)
 }
