@@ -94,6 +94,7 @@ type Cluster struct {
 	draining bool
 	alive    map[string]seen // nodes seen registered within NodeTTL, this one included
 	held     map[string]bool // SDKAppIDs whose lease this node holds (renewed and restored by beat)
+	pending  pendingRooms    // rooms PlaceRoom put on each node since its registration was read (D158)
 	gone     []func(id string)
 	lastBeat time.Time // last heartbeat that reached Redis
 	failing  bool      // the last heartbeat failed
@@ -136,7 +137,7 @@ func New(cfg Config, self Self, handler func(Message), logger *slog.Logger) (*Cl
 	return &Cluster{
 		cfg: cfg, self: self, rdb: redis.NewClient(opts), handler: handler,
 		log: logger.With("node", cfg.NodeID), alive: make(map[string]seen), held: make(map[string]bool),
-		presence: presenceTable{boot: newNodeID()[2:]},
+		presence: presenceTable{boot: newNodeID()[2:]}, pending: pendingRooms{width: cfg.Heartbeat / 4},
 	}, nil
 }
 
@@ -373,6 +374,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 			delete(c.alive, id)
 		}
 	}
+	c.pending.reconcile(c.alive)
 	if !draining {
 		c.held = make(map[string]bool, len(held))
 		for _, app := range held {

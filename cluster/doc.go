@@ -2,7 +2,8 @@
 // docs/decisions.md D50–D53): the node registry (each node's signaling URL, media address,
 // region, load and draining flag under a key with a TTL that a heartbeat renews), the
 // tenant ownership leases (which node runs an app's call machine and, unless rooms
-// are placed by load, its rooms: PlaceRoom picks a room's node, D95), each
+// are placed by load, its rooms: PlaceRoom picks a room's node, D95, and counts what it
+// placed on each node until that node's registration includes it, pending.go, D158), each
 // node's inbox (a Redis Stream other nodes append messages to, read in order), the
 // users' profile hashes (profile.go: read and written by the caller's goroutine) and the
 // users' presence hashes (presence.go, D100: which node holds each logged-in WebSocket;

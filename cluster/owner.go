@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -74,7 +75,7 @@ func (c *Cluster) Owner(ctx context.Context, app int) (Node, error) {
 		}
 		dead = cur // its registration expired or it drains: the lease is stale
 	}
-	cand, ok := c.placement(c.cfg.Region)
+	cand, ok := c.placement(c.cfg.Region, false)
 	if !ok {
 		return Node{}, fmt.Errorf("owner of app %d: %w", app, ErrNoNode)
 	}
@@ -133,23 +134,35 @@ func (c *Cluster) PlacesRooms() bool { return c.cfg.RoomPlacement != PlacementOw
 
 // PlaceRoom picks the media node of a new room (D95): the least loaded live node that is
 // not draining, one of region when there is one ("" prefers none), ties to the lower id;
-// false when no live node takes work. It reads the last heartbeat's view only.
-func (c *Cluster) PlaceRoom(region string) (Node, bool) { return c.placement(region) }
+// false when no live node takes work. It reads the last heartbeat's view, plus the rooms
+// it placed on each node since that node's registration was read (D158), and counts the
+// room it places.
+func (c *Cluster) PlaceRoom(region string) (Node, bool) { return c.placement(region, true) }
 
 // placement is the least loaded live node that is not draining, preferring region; ties
-// go to the lower id.
-func (c *Cluster) placement(region string) (Node, bool) {
+// go to the lower id. A node's load is its registered score plus the rooms placed on it
+// since (pendingRooms); room counts the placed room there.
+func (c *Cluster) placement(region string, room bool) (Node, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var best Node
+	bestScore := 0.0
 	found, bestLocal := false, false
-	for _, n := range c.Nodes() {
+	for _, s := range c.alive {
+		n := s.Node
 		if n.Draining {
 			continue
 		}
 		local := region != "" && n.Region == region
+		score := n.Load.score() + float64(c.pending.count(n.ID))
+		lower := score < bestScore || score == bestScore && n.ID < best.ID
 		switch {
-		case !found, local && !bestLocal, local == bestLocal && n.Load.score() < best.Load.score():
-			best, found, bestLocal = n, true, local
+		case !found, local && !bestLocal, local == bestLocal && lower:
+			best, bestScore, found, bestLocal = n, score, true, local
 		}
+	}
+	if found && room {
+		c.pending.add(best.ID, time.Now())
 	}
 	return best, found
 }
