@@ -49,8 +49,9 @@ func TestImportDirection(t *testing.T) {
 
 // TestClientsUseOnlyMessageTypes: the Go client and the web package may import signaling's
 // message types (signaling/protocol) and nothing else of the server (the client also the
-// socket timestamps it shares with sfu, internal/rxstamp, and the transport-cc extension
-// lookup, internal/transportcc, both importing nothing of the module); the bench harness and
+// socket timestamps it shares with sfu, internal/rxstamp, the transport-cc extension
+// lookup, internal/transportcc, and the transport-wide feedback writer, internal/twccfb,
+// all three importing nothing of the module); the bench harness and
 // its CLI speak the protocol too (signaling/protocol, the Go client) and mint their tokens
 // with signaling/token, never linking the server; signaling/token needs only the message
 // types.
@@ -59,9 +60,10 @@ func TestClientsUseOnlyMessageTypes(t *testing.T) {
 		pkg     string
 		allowed []string
 	}{
-		{"client", []string{"signaling/protocol", "internal/rxstamp", "internal/transportcc"}},
+		{"client", []string{"signaling/protocol", "internal/rxstamp", "internal/transportcc", "internal/twccfb"}},
 		{"internal/rxstamp", nil},
 		{"internal/transportcc", nil},
+		{"internal/twccfb", nil},
 		{"web", []string{"signaling/protocol"}},
 		{"bench", []string{"signaling/protocol", "signaling/token", "client"}},
 		{"cmd/parley-bench", []string{"signaling/protocol", "signaling/token", "client", "bench"}},

@@ -59,7 +59,8 @@
 // PeerConfig.TransportCC also transport-wide congestion control as browsers negotiate it:
 // the transport-wide-cc extension numbering what it sends and TWCC feedback on what it
 // receives; on loopback the PeerConnection owns its UDP socket and the feedback reports
-// the kernel's receive times, feedback.go, docs/decisions.md D116). The loss
+// the kernel's receive times, feedback.go, docs/decisions.md D116; the feedback is
+// written without allocating by the server's writer, internal/twccfb, D153). The loss
 // simulator drops after SRTP decryption, so it turns off SRTP replay protection (the
 // repairs reuse sequence numbers SRTP has already seen); it only drops packets of streams
 // that negotiated NACK, since other losses could never be repaired.

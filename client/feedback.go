@@ -10,13 +10,14 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
 	"github.com/parley-rtc/parley/internal/transportcc"
+	"github.com/parley-rtc/parley/internal/twccfb"
 )
 
 // TWCC feedback with the kernel's arrival times (docs/decisions.md, D116). The feedback
@@ -28,7 +29,8 @@ import (
 // datagrams with SO_TIMESTAMPNS (internal/rxstamp, as the server's socket does) and
 // notes each RTP packet's kernel receive time in an rxstamp.Table; the feedback sender
 // and the DownlinkShaper take a packet's arrival from there, and the time of the read
-// when the table has none (ICE over TCP or TURN, another OS).
+// when the table has none (ICE over TCP or TURN, another OS). The feedback is written by
+// the server's writer, internal/twccfb (D153): no allocation per feedback.
 
 // twccFeedbackInterval is how often feedback goes to the sender (pion's default).
 const twccFeedbackInterval = 100 * time.Millisecond
@@ -89,23 +91,29 @@ type feedbackFactory struct {
 
 func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 	return &feedbackSender{stamps: f.stamps, startNs: time.Now().UnixNano(),
-		recorder: twcc.NewRecorder(rand.Uint32()), done: make(chan struct{})}, nil
+		recorder: twccfb.NewRecorder(rand.Uint32()), done: make(chan struct{})}, nil
 }
 
 // feedbackSender records the transport-wide sequence number and arrival of every packet
 // received and sends them as TransportLayerCC feedback every twccFeedbackInterval (one
 // goroutine, started by BindRTCPWriter, ended by Close). Packets are recorded under mu
-// by the goroutines that read them.
+// by the goroutines that read them; the feedback goroutine builds each feedback under mu
+// into the recorder's buffer, which only it writes, and hands it to pion after unlocking.
 type feedbackSender struct {
 	interceptor.NoOp
 	stamps  *rxstamp.Table
 	startNs int64
 
-	mu       sync.Mutex // guards recorder and closed
-	recorder *twcc.Recorder
+	mu       sync.Mutex // guards the recorder's arrivals and closed
+	recorder *twccfb.Recorder
 	closed   bool
 	done     chan struct{}
 	wg       sync.WaitGroup
+
+	// The feedback goroutine's: the packet handed to pion's RTCP writer (no rtcp.Packet
+	// built per feedback, D157).
+	packet  twccfb.Packet
+	packets [1]rtcp.Packet
 }
 
 // BindRTCPWriter starts the feedback goroutine.
@@ -142,12 +150,17 @@ func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader i
 		if raw := h.GetExtension(id); raw == nil || ext.Unmarshal(raw) != nil {
 			return n, a, nil
 		}
-		at := arrival(s.stamps, b[:n], time.Now())
-		s.mu.Lock()
-		s.recorder.Record(ssrc, ext.TransportSequence, (at.UnixNano()-s.startNs)/int64(time.Microsecond))
-		s.mu.Unlock()
+		s.record(ssrc, ext.TransportSequence, arrival(s.stamps, b[:n], time.Now()))
 		return n, a, nil
 	})
+}
+
+// record notes that transport-wide number tseq of stream ssrc arrived at at. Any
+// goroutine; no allocation.
+func (s *feedbackSender) record(ssrc uint32, tseq uint16, at time.Time) {
+	s.mu.Lock()
+	s.recorder.Record(ssrc, tseq, (at.UnixNano()-s.startNs)/int64(time.Microsecond))
+	s.mu.Unlock()
 }
 
 func (s *feedbackSender) loop(w interceptor.RTCPWriter) {
@@ -160,11 +173,28 @@ func (s *feedbackSender) loop(w interceptor.RTCPWriter) {
 			return
 		case <-ticker.C:
 		}
+		s.send(w)
+	}
+}
+
+// send writes the feedback gathered since the last one: one RTCP packet of ≤
+// twccfb.MaxFeedbackBytes per Write, as many as the arrivals take (bounded by the
+// recorder's ring). The lock is not held while pion writes. No allocation (pion's RTCP
+// write path copies and encrypts the packet). Feedback goroutine only.
+func (s *feedbackSender) send(w interceptor.RTCPWriter) {
+	for {
 		s.mu.Lock()
-		pkts := s.recorder.BuildFeedbackPacket()
+		b := s.recorder.Build()
+		s.packet.Set(b, s.recorder.MediaSSRC())
 		s.mu.Unlock()
-		if len(pkts) > 0 {
-			_, _ = w.Write(pkts, nil) // fails only once the PeerConnection is closing
+		if b == nil {
+			return
+		}
+		if s.packets[0] == nil {
+			s.packets[0] = &s.packet
+		}
+		if _, err := w.Write(s.packets[:], nil); err != nil {
+			return // fails only once the PeerConnection is closing
 		}
 	}
 }

@@ -63,14 +63,7 @@ func TestFeedbackReportsKernelArrival(t *testing.T) {
 	fb := i.(*feedbackSender)
 	defer fb.Close()
 	sent := make(chan *rtcp.TransportLayerCC, 16)
-	fb.BindRTCPWriter(interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, a interceptor.Attributes) (int, error) {
-		for _, p := range pkts {
-			if cc, ok := p.(*rtcp.TransportLayerCC); ok {
-				sent <- cc
-			}
-		}
-		return 0, nil
-	}))
+	fb.BindRTCPWriter(feedbackWriter(t, sent))
 	reader := fb.BindRemoteStream(&interceptor.StreamInfo{SSRC: ssrc,
 		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: extID}}},
 		interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
@@ -131,6 +124,73 @@ func TestFeedbackReportsKernelArrival(t *testing.T) {
 	}
 	if gap := time.Duration(arrivals[1001]-arrivals[1000]) * time.Microsecond; gap >= wait/2 {
 		t.Fatalf("feedback reports the second packet %s after the first, want their arrival gap (sent back to back), not the %s the client took to read it", gap, wait)
+	}
+}
+
+// feedbackWriter is an RTCP writer that parses each transport-wide feedback written
+// (the bytes are valid only during Write) and sends it on sent.
+func feedbackWriter(t testing.TB, sent chan<- *rtcp.TransportLayerCC) interceptor.RTCPWriter {
+	return interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+		for _, p := range pkts {
+			raw, err := p.Marshal()
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			var cc rtcp.TransportLayerCC
+			if cc.Unmarshal(raw) == nil {
+				sent <- &cc
+			}
+		}
+		return 0, nil
+	})
+}
+
+// TestFeedbackSendDoesNotAllocate: building a feedback and handing it to the RTCP writer
+// allocates nothing (pion's twcc.Recorder, which the client used before D153, made 22–39
+// objects a feedback), with losses and large deltas mixing the status chunks; the writer
+// gets the recorded packets.
+func TestFeedbackSendDoesNotAllocate(t *testing.T) {
+	i, err := (&feedbackFactory{}).NewInterceptor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := i.(*feedbackSender)
+	defer fb.Close()
+	writes := 0
+	var last []byte
+	w := interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+		writes++
+		last, _ = pkts[0].Marshal()
+		return len(last), nil
+	})
+	now := time.Unix(0, fb.startNs).Add(time.Second)
+	n := uint16(0)
+	feedback := func() {
+		for k := range 40 {
+			if k%7 != 3 { // a loss now and then
+				fb.record(0x5678, n, now)
+			}
+			n++
+			now = now.Add(time.Millisecond + time.Duration(k%5)*20*time.Millisecond)
+		}
+		fb.send(w)
+	}
+	feedback() // the first feedback, outside the count
+	if allocs := testing.AllocsPerRun(50, feedback); allocs != 0 {
+		t.Fatalf("%.1f allocations per feedback, want none", allocs)
+	}
+	if writes < 51 {
+		t.Fatalf("%d feedback packets written in 51 feedbacks", writes)
+	}
+	var cc rtcp.TransportLayerCC
+	if err := cc.Unmarshal(last); err != nil {
+		t.Fatalf("the last feedback: %v", err)
+	}
+	arrivals := map[uint16]int64{}
+	feedbackArrivals(&cc, arrivals)
+	if cc.MediaSSRC != 0x5678 || len(arrivals) < 30 {
+		t.Fatalf("the last feedback: media SSRC %#x, %d packets reported received", cc.MediaSSRC, len(arrivals))
 	}
 }
 

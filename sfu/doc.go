@@ -103,8 +103,9 @@
 // goroutine read it), not as read by the track's goroutine; the mux's read goroutine
 // also records the transport-wide numbers of routed streams in arrival order
 // (twccroute.go), so a late track goroutine never makes a packet look lost. The
-// feedback is Parley's own (twccwriter.go: arrivals in a preallocated ring, packets of
-// ≤ 1200 bytes written into a reusable buffer; no allocation per packet or feedback).
+// feedback is Parley's own (internal/twccfb, shared with the Go client: arrivals in a
+// preallocated ring, packets of ≤ 1200 bytes written into a reusable buffer; no allocation
+// per packet or feedback).
 // Layer pausing (simulcast_pause.go): a simulcast Receiver reports through
 // OnWantedLayers which layers some DownTrack's wish needs (the lowest always).
 // Fast first frame (fastfirst.go): a new video DownTrack (single-layer or simulcast) starts

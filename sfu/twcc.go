@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
 	"github.com/parley-rtc/parley/internal/transportcc"
+	"github.com/parley-rtc/parley/internal/twccfb"
 )
 
 // Transport-wide congestion control feedback toward publishers
@@ -37,9 +38,9 @@ const (
 	twccFeedbackInterval = 100 * time.Millisecond
 	// twccFeedbackMaxPackets: feedback goes early, before the interval is over, once this
 	// many packets were recorded since the last one (D147). A feedback takes one or two
-	// bytes per packet and two per status chunk of 7–14 (twccwriter.go), so 500 keep it
+	// bytes per packet and two per status chunk of 7–14 (internal/twccfb), so 500 keep it
 	// around 1 200 bytes, within pion's 1460-byte receive MTU, whatever the rate (the
-	// writer splits at twccMaxFeedbackBytes); a camera's 100 ms are 10–30 packets.
+	// writer splits at twccfb.MaxFeedbackBytes); a camera's 100 ms are 10–30 packets.
 	twccFeedbackMaxPackets = 500
 )
 
@@ -123,7 +124,7 @@ func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error
 		stamps:   f.stamps,
 		interval: f.interval,
 		startNs:  time.Now().UnixNano(),
-		recorder: newTWCCRecorder(rand.Uint32()),
+		recorder: twccfb.NewRecorder(rand.Uint32()),
 		ticks:    newTickLoop(),
 	}, nil
 }
@@ -137,14 +138,14 @@ type feedbackSender struct {
 	startNs  int64
 
 	mu       sync.Mutex       // guards the recorder's arrivals, pending, routes and ticks.closed
-	recorder *twccRecorder    // its packet buffer: the feedback goroutine's (twccwriter.go)
+	recorder *twccfb.Recorder // its packet buffer: the feedback goroutine's
 	pending  int              // packets recorded since the last feedback was built
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
 	ticks    tickLoop
 
 	// The feedback goroutine's: the packet handed to pion's RTCP writer (no rtcp.Packet
 	// built per feedback).
-	packet  twccPacket
+	packet  twccfb.Packet
 	packets [1]rtcp.Packet
 }
 
@@ -188,19 +189,19 @@ func (s *feedbackSender) note(pkt []byte, ssrc uint32, extID uint8, now time.Tim
 }
 
 // twccMaxFeedbacksPerSend bounds the feedback packets one send writes (each ≤
-// twccMaxFeedbackBytes); what is left goes at once on the next tick, which a full send
+// twccfb.MaxFeedbackBytes); what is left goes at once on the next tick, which a full send
 // pokes.
 const twccMaxFeedbacksPerSend = 16
 
 // send writes the feedback gathered since the last one: one RTCP packet per datagram, as
-// many as the arrivals take (twccRecorder.build). The arrivals are recorded meanwhile;
+// many as the arrivals take (twccfb.Recorder.Build). The arrivals are recorded meanwhile;
 // the lock is not held while pion writes. No allocation here (pion's RTCP write path
 // copies and encrypts the packet).
 func (s *feedbackSender) send(w interceptor.RTCPWriter) {
 	for range twccMaxFeedbacksPerSend {
 		s.mu.Lock()
-		b := s.recorder.build()
-		s.packet.b, s.packet.ssrc[0] = b, s.recorder.mediaSSRC
+		b := s.recorder.Build()
+		s.packet.Set(b, s.recorder.MediaSSRC())
 		s.pending = 0
 		s.mu.Unlock()
 		if b == nil {

@@ -332,7 +332,7 @@ func BenchmarkPublisherFeedbackRecord(b *testing.B) {
 		f.record(uint16(k), now)
 		if k%100 == 99 {
 			f.sender.mu.Lock()
-			for f.sender.recorder.build() != nil {
+			for f.sender.recorder.Build() != nil {
 				built++
 			}
 			f.sender.mu.Unlock()
@@ -361,7 +361,7 @@ func (w *countingRTCPWriter) Write(pkts []rtcp.Packet, _ interceptor.Attributes)
 }
 
 // BenchmarkPublisherFeedbackBuild: the transport-wide feedback a publisher gets every
-// 100 ms, built and handed to an RTCP writer (feedbackSender.send: twccRecorder.build into
+// 100 ms, built and handed to an RTCP writer (feedbackSender.send: twccfb.Recorder.Build into
 // its buffer, Marshal returning it as pion's rtcp.Marshal calls it) from packets recorded
 // 0.2–3 ms apart (no loss, one-byte deltas), at three rates: a camera's packets per
 // interval, ten times that, and the end-to-end benchmark's. One op is one send (1, 1 and

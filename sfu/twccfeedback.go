@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/parley-rtc/parley/internal/twccfb"
 )
 
 // Transport-wide congestion control feedback from a subscriber (RTCP transport layer
@@ -16,19 +18,20 @@ import (
 // ErrMalformedFeedback: a transport-wide feedback packet could not be parsed.
 var ErrMalformedFeedback = errors.New("sfu: malformed transport-wide feedback")
 
+// The wire format, as the feedback writer toward publishers (internal/twccfb) writes it.
 const (
-	rtcpTypeTransportFeedback = 205
-	rtcpFormatTWCC            = 15
-	twccHeaderSize            = 20 // RTCP header, sender and media SSRC, base, count, reference time, fb count
-	twccDeltaUnitUs           = 250
-	twccReferenceUnitUs       = 64_000
+	rtcpTypeTransportFeedback = twccfb.TypeTransportFeedback
+	rtcpFormatTWCC            = twccfb.FormatTWCC
+	twccHeaderSize            = twccfb.HeaderSize
+	twccDeltaUnitUs           = twccfb.DeltaUnitUs
+	twccReferenceUnitUs       = twccfb.ReferenceUnitUs
 )
 
 // Packet status symbols.
 const (
-	twccNotReceived = 0
-	twccSmallDelta  = 1 // received, 1-byte delta
-	twccLargeDelta  = 2 // received, 2-byte signed delta
+	twccNotReceived = twccfb.NotReceived
+	twccSmallDelta  = twccfb.SmallDelta
+	twccLargeDelta  = twccfb.LargeDelta
 )
 
 // twccFeedback is one checked transport-wide feedback packet.

@@ -2,10 +2,13 @@ package sfu
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/parley-rtc/parley/internal/twccfb"
 )
 
 // twccStatus is one packet status as a feedback packet reports it.
@@ -96,6 +99,77 @@ var (
 		return &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedLargeDelta, Delta: us}
 	}
 )
+
+// TestParseTWCCReadsTheWriter: the feedback reader finds what pion's
+// rtcp.TransportLayerCC finds in every packet of the feedback writer toward publishers
+// (internal/twccfb, whose own tests check it with pion's parser only), with losses, large
+// and negative deltas, the sequence wrap and feedbacks split at 1 200 bytes.
+func TestParseTWCCReadsTheWriter(t *testing.T) {
+	type arrival struct {
+		seq uint16
+		at  int64 // µs
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var jittered, wrap []arrival
+	at := int64(1_000_000)
+	for i := range 3000 {
+		at += 200 + rng.Int64N(2800)
+		if i%5 != 0 {
+			jittered = append(jittered, arrival{uint16(i), at})
+		}
+	}
+	for i := range 20 {
+		if i != 7 {
+			wrap = append(wrap, arrival{65530 + uint16(i), 70_000 + int64(i)*1000})
+		}
+	}
+	tests := []struct {
+		name string
+		arr  []arrival
+	}{
+		{"3000 packets, every 5th lost", jittered},
+		{"wrap at 65535", wrap},
+		{"reordered, 2 s and 10 s deltas", []arrival{{0, 1000}, {2, 2000}, {1, 3000}, {3, 2_004_000}, {4, 12_004_000}, {5, 12_000_000}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := twccfb.NewRecorder(1)
+			for _, a := range tc.arr {
+				r.Record(2, a.seq, a.at)
+			}
+			statuses := 0
+			for raw := r.Build(); raw != nil; raw = r.Build() {
+				want, err := pionStatuses(raw)
+				if err != nil {
+					t.Fatalf("pion: %v", err)
+				}
+				got, err := ourStatuses(raw)
+				if err != nil {
+					t.Fatalf("parseTWCC: %v", err)
+				}
+				if len(got) != len(want) || len(got) == 0 {
+					t.Fatalf("%d statuses, pion %d", len(got), len(want))
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("status %d: %+v, pion %+v", i, got[i], want[i])
+					}
+				}
+				var p rtcp.TransportLayerCC
+				if err := p.Unmarshal(raw); err != nil {
+					t.Fatal(err)
+				}
+				if f, _ := parseTWCC(raw); f.reference != int64(p.ReferenceTime)*twccReferenceUnitUs {
+					t.Fatalf("reference %d µs, pion %d × 64 ms", f.reference, p.ReferenceTime)
+				}
+				statuses += len(got)
+			}
+			if statuses < len(tc.arr) {
+				t.Fatalf("%d statuses for %d arrivals", statuses, len(tc.arr))
+			}
+		})
+	}
+}
 
 // The feedback reader finds what pion's rtcp.TransportLayerCC finds, for each kind of
 // chunk and delta.

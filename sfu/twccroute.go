@@ -108,7 +108,7 @@ func (s *feedbackSender) route(ssrc uint32, extID uint8) *feedbackRoute {
 // allocation.
 func (s *feedbackSender) record(ssrc uint32, tseq uint16, atNs int64) {
 	s.mu.Lock()
-	s.recorder.record(ssrc, tseq, (atNs-s.startNs)/int64(time.Microsecond))
+	s.recorder.Record(ssrc, tseq, (atNs-s.startNs)/int64(time.Microsecond))
 	s.pending++
 	full := s.pending == twccFeedbackMaxPackets
 	s.mu.Unlock()
