@@ -35,7 +35,10 @@ func newClusterNodes(t testing.TB, n int, edit func(*cluster.Config), opts ...st
 	r := testservers.RunRedis(t)
 	nodes := make([]*stack, n)
 	for i := range nodes {
-		cfg := cluster.Config{RedisURL: r.URL, NodeID: fmt.Sprintf("n%d", i), Heartbeat: 200 * time.Millisecond, NodeTTL: 1500 * time.Millisecond}
+		// node_ttl as in production (3 s): with 1.5 s a node starved of CPU under -race on a
+		// busy machine could miss its beats long enough to count as dead for the others
+		// (its relayed sessions dropped, a later request then "log in first").
+		cfg := cluster.Config{RedisURL: r.URL, NodeID: fmt.Sprintf("n%d", i), Heartbeat: 200 * time.Millisecond, NodeTTL: 3 * time.Second}
 		if edit != nil {
 			edit(&cfg)
 		}
