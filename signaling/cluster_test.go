@@ -244,3 +244,36 @@ func TestClusterDrainingFrontRefusesLogins(t *testing.T) {
 	st.login(t, "wbob") // n2
 	st.wantSessionsOnOwner(t, 2)
 }
+
+// TestClusterFrontCountedDeadWhileAlive: the owner counts a live front as dead (its
+// heartbeats came late: NodeGone) and drops the connections it relayed, while the front and
+// its clients live on. The next request of such a client fails (5002) and its socket
+// closes with 1001, as at a lost keep-alive — not "log in first" to a client that is logged
+// in — and the client resumes its session over a new socket (D165).
+func TestClusterFrontCountedDeadWhileAlive(t *testing.T) {
+	st := newClusterStack(t)
+	ctx := ctxT(t, 30*time.Second)
+	bob := st.login(t, "fdbob") // the first dial goes to n1, a front of the owner n0
+	login, _ := bob.LoginResult()
+	st.service.NodeGone("n1") // n0 counts n1 as dead; n1 does not know
+
+	// The request fails (5002, or the close overtakes its answer), never with 1001.
+	if err := bob.SetSelfInfo(ctx, "Bob", ""); err == nil {
+		t.Fatal("a request of the dropped connection succeeded")
+	} else if perr, ok := protocolError(err); ok && perr.Code != protocol.CodeClusterUnavailable {
+		t.Fatalf("request of the dropped connection: %v, want 5002 or the close", err)
+	}
+	select {
+	case <-bob.Done():
+	case <-ctx.Done():
+		t.Fatal("the dropped connection's socket stayed open")
+	}
+	if code, reason := bob.CloseStatus(); code != 1001 {
+		t.Fatalf("closed with %d %q, want 1001", code, reason)
+	}
+	bob2 := st.dial(t)
+	if _, err := bob2.Resume(ctx, protocolDevApp, "fdbob", sig(t, "fdbob", time.Hour), login.ResumeToken, bob.LastSeq()); err != nil {
+		t.Fatalf("resume after the close: %v", err)
+	}
+	must(t, bob2.SetSelfInfo(ctx, "Bob", ""))
+}

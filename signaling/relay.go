@@ -31,6 +31,11 @@ const (
 // (its calls were ended for the client first): log in again, without a resumeToken.
 const closeOwnerLost = 4012
 
+// closeRelayLost closes a relayed connection the owner dropped while its front lived on
+// (D165): as a lost keep-alive, so the client reconnects and resumes (its session waits
+// for signaling.reconnect_grace).
+const closeRelayLost = 1001
+
 // relayRequest and relayResponse carry the number of the request on its connection: an
 // answer that comes after its request gave up waiting is dropped, not taken for the next.
 type relayRequest struct {

@@ -53,6 +53,11 @@ func (s *Service) ownerRequest(m cluster.Message) {
 	}
 	s.relays.mu.Lock()
 	rb := s.relays.backs[m.Conn]
+	if rb == nil && rr.N > 1 {
+		s.relays.mu.Unlock()
+		s.background.do(func() { s.relayLostHere(m, rr.N) }) // not on the inbox goroutine: it sends
+		return
+	}
 	if rb == nil {
 		if s.relays.backs == nil {
 			s.relays.backs = make(map[string]*relayBack)
@@ -70,6 +75,29 @@ func (s *Service) ownerRequest(m cluster.Message) {
 		return
 	}
 	rb.reqs.do(func() { rb.handle(rr.N, rr.Req) })
+}
+
+// relayLostHere answers a request of a connection this node dropped while its front lived
+// on (NodeGone: the front's heartbeats came too late, D165): the session here is in its
+// reconnect grace, and a new, empty connection would answer "log in first" to a client that
+// is logged in. The request fails with 5002 and the front closes the client's socket with
+// 1001, as at a lost keep-alive: the client reconnects and resumes its session.
+func (s *Service) relayLostHere(m cluster.Message, n uint64) {
+	s.log.Info("request of a relayed connection dropped here: closing it", "relay", m.Conn, "front", m.From)
+	resp, _ := json.Marshal(relayResponse{N: n, LoggedIn: true,
+		Error: protocol.NewError(protocol.CodeClusterUnavailable, "cluster: this connection was lost between nodes; reconnect")})
+	closing, _ := json.Marshal(relayClose{Code: closeRelayLost, Reason: "connection lost between nodes"})
+	ctx, cancel := context.WithTimeout(context.Background(), relayRetryMax)
+	defer cancel()
+	for _, msg := range []struct {
+		kind string
+		body []byte
+	}{{kindResponse, resp}, {kindClose, closing}} {
+		if err := s.relays.sendRetrying(ctx, m.From, msg.kind, m.Conn, msg.body); err != nil {
+			s.log.Info("relay lost", "kind", msg.kind, "error", err)
+			return
+		}
+	}
 }
 
 // handle runs one request and queues its answer behind the notifications it caused.
