@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,19 +55,47 @@ func freeTCPPort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// freeUDPPort is a UDP port that is free on TCP too: the server's media socket takes it
+// and its ICE-TCP listener the same number.
 func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for range 20 {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		l, terr := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+		_ = c.Close()
+		if terr == nil {
+			_ = l.Close()
+			return port, nil
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
+	return 0, errors.New("no port free on both UDP and TCP in 20 tries")
 }
+
+// errPortTaken: a port chosen free was taken by another process before the server bound it.
+var errPortTaken = errors.New("a port chosen free was taken before the server bound it")
+
+// portAttempts bounds the fresh choices of ports when one is taken meanwhile.
+const portAttempts = 5
 
 // startServer runs the parley binary on free ports (TURN off, warnings logged to a
 // temporary file, its own records database in a temporary directory rather than
-// ./parley.db, the per-user invitation limit raised) and waits for /healthz.
+// ./parley.db, the per-user invitation limit raised) and waits for /healthz. A port is
+// free when chosen but another process may take it before the server binds it (the media
+// port is free for UDP, its ICE-TCP listener wants the same number on TCP): then it starts
+// again on other ports.
 func startServer(ctx context.Context, bin string, extraArgs ...string) (*server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := startServerOnce(ctx, bin, extraArgs...)
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			return s, err
+		}
+	}
+}
+
+func startServerOnce(ctx context.Context, bin string, extraArgs ...string) (*server, error) {
 	bin, err := findServerBinary(bin)
 	if err != nil {
 		return nil, err
@@ -122,6 +151,10 @@ func startServer(ctx context.Context, bin string, extraArgs ...string) (*server,
 			s.exited <- err
 			_ = logFile.Close()
 			_ = os.RemoveAll(dataDir)
+			if log, rerr := os.ReadFile(s.logPath); rerr == nil && bytes.Contains(log, []byte("address already in use")) {
+				_ = os.Remove(s.logPath)
+				return nil, fmt.Errorf("server %s exited at start: %w", bin, errPortTaken)
+			}
 			return nil, fmt.Errorf("server %s exited at start (%v); log: %s", bin, err, s.logPath)
 		case <-ctx.Done():
 			_ = s.stop()
