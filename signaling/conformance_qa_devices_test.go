@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -97,4 +98,56 @@ func qaOtherSessionIsNotInTheCall(t *testing.T, newStack func(testing.TB, ...sta
 	tr.expect(alice1, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin, "callId", started.CallID),
 		ev(protocol.EventCallEnd, "callId", started.CallID, "userId", alice1.UserID()))
 	tr.expect(alice2)
+}
+
+// TestQAMultiDeviceTurnedOff checks D4 with D178: multi-device off means one session per
+// user, so enableMultiDeviceAbility(false) keeps the session that sent it and kicks the
+// user's others (onKickedOffline, close 4007), as a new login would. A ringing invitation
+// then rings on the remaining session only; a call another session was in ends for the
+// other side as when that session leaves (D28).
+func TestQAMultiDeviceTurnedOff(t *testing.T) { qaMultiDeviceTurnedOff(t, newStack) }
+
+func qaMultiDeviceTurnedOff(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	t.Run("while ringing", func(t *testing.T) {
+		alice, bob1, bob2, tr, started := callMultiDevice(ctx, t, st, "qmo1", video)
+		bob3 := st.login(t, bob1.UserID()) // the invitation rings on it too (D9)
+		must(t, bob2.EnableMultiDeviceAbility(ctx, false))
+		kicked(ctx, t, bob1)
+		kicked(ctx, t, bob3)
+		tr.expect(alice)
+		must(t, bob2.Accept(ctx, 0))
+		tr.expect(alice, ev(protocol.EventUserAccept, "userId", bob1.UserID()), ev(protocol.EventCallBegin, "callId", started.CallID))
+		tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID), ev(protocol.EventCallBegin, "callId", started.CallID))
+		bob4 := st.login(t, bob1.UserID()) // off now: a login kicks again
+		kicked(ctx, t, bob2)
+		tr.expect(bob4)
+	})
+	t.Run("another session in a call", func(t *testing.T) {
+		alice, bob1, bob2, tr, started := callMultiDevice(ctx, t, st, "qmo2", audio)
+		accepted(t, alice, bob1)
+		must(t, bob2.EnableMultiDeviceAbility(ctx, false))
+		kicked(ctx, t, bob1)
+		tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin),
+			ev(protocol.EventCallEnd, "callId", started.CallID, "userId", bob1.UserID()))
+		tr.expect(bob2, ev(protocol.EventCallReceived), ev(protocol.EventCallCancelled, "reason", "answeredElsewhere"))
+		_, err := alice.Call(ctx, bob1.UserID(), audio, protocol.CallParams{})
+		must(t, err)
+		tr.expect(bob2, ev(protocol.EventCallReceived))
+	})
+}
+
+// callMultiDevice logs in prefix+"alice" and prefix+"bob" on two sessions with
+// multi-device on, and has alice call bob.
+func callMultiDevice(ctx context.Context, t *testing.T, st *stack, prefix string, media protocol.MediaType) (alice, bob1, bob2 *client.Conn, tr *tracer, started protocol.CallStartResult) {
+	t.Helper()
+	us := st.users(t, prefix, "alice", "bob")
+	alice, bob1 = us[0], us[1]
+	tr = newTracer(t)
+	must(t, bob1.EnableMultiDeviceAbility(ctx, true))
+	bob2 = st.login(t, bob1.UserID())
+	started, err := alice.Call(ctx, bob1.UserID(), media, protocol.CallParams{})
+	must(t, err)
+	return alice, bob1, bob2, tr, started
 }

@@ -91,14 +91,7 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 	if u := t.users[p.UserID]; u != nil {
 		if !u.multiDevice {
 			stored = u.stored() // newer than the store's: its write may still be queued
-			for _, older := range append([]*session(nil), u.sessions...) {
-				older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
-				older.endWith(protocol.CodeKicked)
-				// A session whose socket is lost is not online: its ringing invitation
-				// goes on to this login, as to any invitee that logs in (D9, D110).
-				s.endSessionKeepingLocked(older, protocol.CancelReasonDisconnect, older.isDetached())
-				older.later(func() { older.closeConn(closeKicked, "logged in elsewhere") })
-			}
+			s.kickSessionsLocked(u, nil, "logged in elsewhere")
 		} else if max := s.cfg.Signaling.MaxSessionsPerUser; len(u.sessions) >= max {
 			return protocol.LoginResult{}, nil, protocol.Errorf(protocol.CodeTooManySessions,
 				"user %q already has %d sessions (signaling.max_sessions_per_user): log one out first", p.UserID, max)
@@ -116,6 +109,22 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 		sess.post(ev.Name, ev.Payload)
 	}
 	return sess.loginResult(now), sess, nil
+}
+
+// kickSessionsLocked kicks every session of u but keep (D4): each gets onKickedOffline,
+// its call ends for it as if it had left (D28), and its socket closes with 4007.
+func (s *Service) kickSessionsLocked(u *user, keep *session, why string) {
+	for _, older := range append([]*session(nil), u.sessions...) {
+		if older == keep {
+			continue
+		}
+		older.post(protocol.EventKickedOffline, protocol.KickedOfflineEvent{})
+		older.endWith(protocol.CodeKicked)
+		// A session whose socket is lost is not online: its ringing invitation goes on
+		// to the session that stays, as to any invitee that logs in (D9, D110).
+		s.endSessionKeepingLocked(older, protocol.CancelReasonDisconnect, older.isDetached())
+		older.later(func() { older.closeConn(closeKicked, why) })
+	}
 }
 
 func (sess *session) loginResult(now time.Time) protocol.LoginResult {
@@ -222,6 +231,11 @@ func (sess *session) enableMultiDevice(_ context.Context, p protocol.EnableMulti
 	s.mu.Lock()
 	if u := s.userLocked(sess); u != nil {
 		u.multiDevice = p.Enable
+		if !p.Enable {
+			// Off means one session per user (D4): the one that turned it off stays, as a
+			// new login would, and the others are kicked (D178).
+			s.kickSessionsLocked(u, sess, "multi-device turned off on another session")
+		}
 		s.storeProfileLocked(sess, u, func(ctx context.Context, app int, id string, sp StoredProfile) error {
 			return s.profiles.SaveMultiDevice(ctx, app, id, sp.MultiDevice)
 		})
