@@ -19,12 +19,23 @@ var errNoBearer = errors.New("no Authorization: Bearer <room grant>")
 
 // bearerGrant is the room grant of an HTTP request's Authorization header.
 func bearerGrant(r *http.Request) (string, error) {
-	scheme, grant, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	grant = strings.TrimSpace(grant)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || grant == "" {
+	grant, ok := BearerToken(r)
+	if !ok {
 		return "", errNoBearer
 	}
 	return grant, nil
+}
+
+// BearerToken is the token of r's "Authorization: Bearer <token>" header; ok is false
+// without one. The scheme is matched without regard to case (RFC 7235 §2.1) and blanks
+// around the token are dropped, for the WHIP/WHEP endpoints and the admin API alike.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
 }
 
 // grantHolder is who a verified room grant admits, to which room, with which rights.

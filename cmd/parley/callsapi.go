@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/parley-rtc/parley/ops/records"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -42,9 +42,10 @@ func newCallsAPI(apiKey string, store callLister, logger *slog.Logger) *callsAPI
 }
 
 // authorized compares the bearer token with the key in constant time (hashes of equal
-// length, so neither the key's length nor a matching prefix shows in the timing).
+// length, so neither the key's length nor a matching prefix shows in the timing). The
+// scheme is read as WHIP reads it: "bearer" in any case (RFC 7235).
 func (a *callsAPI) authorized(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token, ok := signaling.BearerToken(r)
 	got := sha256.Sum256([]byte(token))
 	match := subtle.ConstantTimeCompare(got[:], a.keyHash[:]) == 1
 	return a.enabled && ok && match

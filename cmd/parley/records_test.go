@@ -89,6 +89,9 @@ func testRecordsSurviveRestartAndAdminAPI(t *testing.T, cfg configs.Config) {
 		{"key without Bearer", testAdminKey, http.StatusUnauthorized},
 		{"empty bearer", "Bearer ", http.StatusUnauthorized},
 		{"right key", "Bearer " + testAdminKey, http.StatusOK},
+		{"scheme in lower case", "bearer " + testAdminKey, http.StatusOK}, // RFC 7235 §2.1
+		{"scheme in upper case", "BEARER " + testAdminKey, http.StatusOK},
+		{"key of another case", "Bearer " + strings.ToUpper(testAdminKey), http.StatusUnauthorized},
 	}
 	for _, tt := range auth {
 		if code, _ := getCalls(t, second, "?userId=alice", tt.header); code != tt.want {
