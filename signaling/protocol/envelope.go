@@ -45,14 +45,6 @@ type Notification struct {
 	Seq     uint64          `json:"seq,omitempty"`
 }
 
-// requestWire is what DecodeRequest reads before checking each member.
-type requestWire struct {
-	JSONRPC json.RawMessage `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  json.RawMessage `json:"method"`
-	Params  json.RawMessage `json:"params"`
-}
-
 // DecodeRequest reads one client message. On failure it returns the error to send back
 // (-32700 for malformed JSON, -32600 for anything that is not a single JSON-RPC 2.0 request
 // object, batches included) together with whatever id it could read (nil otherwise), so the
@@ -69,10 +61,16 @@ func DecodeRequest(data []byte) (Request, *Error) {
 	default:
 		return Request{}, NewError(CodeInvalidRequest, "a request must be a JSON object")
 	}
-	var w requestWire
-	if err := json.Unmarshal(trimmed, &w); err != nil {
+	// The members by their exact names: JSON-RPC member names are case-sensitive, and
+	// encoding/json would take "JSONRPC", "Method" or "ID" for them (a struct's fields
+	// match without regard to case). Other members are ignored.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &members); err != nil {
 		// Valid JSON that is an object always decodes into raw members.
 		return Request{}, NewError(CodeInvalidRequest, "")
+	}
+	w := struct{ JSONRPC, ID, Method, Params json.RawMessage }{
+		members["jsonrpc"], members["id"], members["method"], members["params"],
 	}
 	req := Request{}
 	if w.ID != nil {

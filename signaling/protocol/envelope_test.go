@@ -44,6 +44,12 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "object id", in: `{"jsonrpc":"2.0","id":{},"method":"x"}`, wantCode: CodeInvalidRequest},
 		{name: "bool id", in: `{"jsonrpc":"2.0","id":true,"method":"x"}`, wantCode: CodeInvalidRequest},
 		{name: "string params", in: `{"jsonrpc":"2.0","id":1,"method":"x","params":"a"}`, wantCode: CodeInvalidRequest, wantID: "1"},
+		// Member names are case-sensitive: another case is an unknown member, ignored.
+		{name: "JSONRPC in capitals", in: `{"JSONRPC":"2.0","id":1,"method":"x"}`, wantCode: CodeInvalidRequest, wantID: "1"},
+		{name: "Method capitalised", in: `{"jsonrpc":"2.0","id":1,"Method":"x"}`, wantCode: CodeInvalidRequest, wantID: "1"},
+		{name: "ID in capitals is no id", in: `{"jsonrpc":"2.0","ID":1,"method":"x"}`, wantMethod: "x"},
+		{name: "Params capitalised is no params", in: `{"jsonrpc":"2.0","id":1,"method":"x","Params":{"a":1}}`, wantID: "1", wantMethod: "x"},
+		{name: "exact name beside another case", in: `{"jsonrpc":"2.0","id":1,"method":"x","METHOD":"y"}`, wantID: "1", wantMethod: "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +215,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"jsonrpc":"2.0","method":"trickle","params":{"target":"publisher","candidate":{"candidate":""}}}`,
 		`[{"jsonrpc":"2.0","id":1,"method":"x"}]`, `{"jsonrpc":"2.0","id":{},"method":"x"}`,
 		`{"jsonrpc":`, ``, `null`, `"x"`, `{"id":null}`, "\x00\xff",
+		`{"JSONRPC":"2.0","ID":1,"Method":"x","method":"y"}`,
 	} {
 		f.Add([]byte(s))
 	}
