@@ -106,6 +106,9 @@ func qaOtherSessionIsNotInTheCall(t *testing.T, newStack func(testing.TB, ...sta
 // then rings on the remaining session only; a call another session was in ends for the
 // other side as when that session leaves (D28).
 func TestQAMultiDeviceTurnedOff(t *testing.T) { qaMultiDeviceTurnedOff(t, newStack) }
+func TestClusterQAMultiDeviceTurnedOff(t *testing.T) {
+	qaMultiDeviceTurnedOff(t, newClusterStack)
+}
 
 func qaMultiDeviceTurnedOff(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
