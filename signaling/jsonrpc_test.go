@@ -156,6 +156,11 @@ func TestDecodeParams(t *testing.T) {
 	checkFieldError(t, err, protocol.CodeInvalidParams, "n")
 	_, err = DecodeParams[nestedParams](json.RawMessage(`{"outer":{"inner":[1,99999999999999999999]}}`))
 	checkFieldError(t, err, protocol.CodeInvalidParams, "outer.inner")
+	// A number beyond float64 likewise (queryRecentCalls' begin and end).
+	_, err = DecodeParams[protocol.QueryRecentCallsParams](json.RawMessage(`{"end":1e309}`))
+	if perr := (*protocol.Error)(nil); !errors.As(err, &perr) || perr.Code != protocol.CodeInvalidParams || perr.Message != "end: out of range" {
+		t.Fatalf("end 1e309: %v, want -32602 \"end: out of range\"", err)
+	}
 	p, err := DecodeParams[plainErrParams](json.RawMessage(`{"n":2,"extra":"ignored"}`))
 	if err != nil || p.N != 2 {
 		t.Fatalf("DecodeParams = %+v, %v", p, err)

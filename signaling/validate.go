@@ -150,6 +150,10 @@ func paramsDecodeError(raw json.RawMessage, t reflect.Type, err error) *protocol
 		if field == "" {
 			field = "params"
 		}
+		if k := typeErr.Type.Kind(); (k == reflect.Float64 || k == reflect.Float32) && strings.HasPrefix(typeErr.Value, "number") {
+			// A number no float holds (1e309): out of range, not of the wrong type (D160).
+			return protocol.InvalidParams(field, "out of range")
+		}
 		return protocol.InvalidParams(field, "must be "+jsonTypeName(typeErr.Type)+", got "+typeErr.Value)
 	}
 	// An error from a custom UnmarshalJSON (e.g. RoomID) does not say where it happened:
