@@ -67,7 +67,8 @@ func (c *Conn) SetSelfInfo(ctx context.Context, nickname, avatar string) error {
 	return c.Request(ctx, protocol.MethodSetSelfInfo, protocol.SetSelfInfoParams{Nickname: nickname, Avatar: avatar}, nil)
 }
 
-// EnableMultiDeviceAbility turns the user's multi-device mode on or off.
+// EnableMultiDeviceAbility turns the user's multi-device mode on or off. Off kicks the
+// user's other sessions; this one stays (PROTOCOL.md §4.1).
 func (c *Conn) EnableMultiDeviceAbility(ctx context.Context, enable bool) error {
 	return c.Request(ctx, protocol.MethodEnableMultiDeviceAbility, protocol.EnableMultiDeviceAbilityParams{Enable: enable}, nil)
 }
