@@ -122,3 +122,39 @@ func qaRingingSurvivesAFreshLogin(t *testing.T, newStack func(testing.TB, ...sta
 	tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID), ev(protocol.EventCallBegin, "callId", started.CallID),
 		ev(protocol.EventCallEnd, "callId", started.CallID))
 }
+
+// TestQAResumeAfterTheGrace checks the Resume rule of PROTOCOL.md §1 with D28: a client
+// that comes back after signaling.reconnect_grace, with its resumeToken and lastSeq, gets
+// a new session, not an error: the result's resumeToken is not the one it sent, which is
+// how it learns that its call ended meanwhile (the other side heard it leave). Nothing of
+// the old session is replayed, and the user is idle.
+func TestQAResumeAfterTheGrace(t *testing.T) { qaResumeAfterTheGrace(t, newStack) }
+
+func qaResumeAfterTheGrace(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Signaling.ReconnectGrace = 300 * time.Millisecond })
+	ctx := ctxT(t, 30*time.Second)
+	us := st.users(t, "qg", "alice", "bob")
+	alice, bob := us[0], us[1]
+	tr := newTracer(t)
+	started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	old, _ := alice.LoginResult()
+	lastSeq := alice.LastSeq()
+	alice.Abort()
+	tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin))
+	waitFor(t, bob, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.UserID == alice.UserID() })
+
+	again := st.dial(t)
+	res, err := again.Resume(ctx, protocolDevApp, alice.UserID(), sig(t, alice.UserID(), time.Hour), old.ResumeToken, lastSeq)
+	must(t, err)
+	if res.ResumeToken == old.ResumeToken || res.ResumeToken == "" {
+		t.Fatalf("resume after the grace: token %q, want a new one (not %q)", res.ResumeToken, old.ResumeToken)
+	}
+	tr.expect(again)
+	wantCode(t, again.Hangup(ctx), protocol.CodeNotInCall)
+	_, err = again.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	tr.expect(bob, ev(protocol.EventCallEnd, "callId", started.CallID, "userId", alice.UserID()),
+		ev(protocol.EventCallReceived, "callerId", alice.UserID()))
+}
