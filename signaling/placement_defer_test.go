@@ -92,3 +92,42 @@ func TestClusterFirstOffersAtOnceMakeOneRoom(t *testing.T) {
 		t.Fatalf("owner %+v: want 3 rooms placed, one per call", ps)
 	}
 }
+
+// TestClusterPrepareCallPlacesTheWaitingRoom: a group call's first two members talk
+// without media (their room waits); an invitee's prepareCall, which needs a PeerConnection
+// at once, places the room and joins the waiting members there first; after its accept
+// all three hear each other in that one room.
+func TestClusterPrepareCallPlacesTheWaitingRoom(t *testing.T) {
+	st := newPlacedClusterStack(t)
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "p", "alice", "bob", "carol") // n1, n2, n0
+	alice, bob, carol := us[0], us[1], us[2]
+	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	if ps := st.service.PlacementStats(); ps.Unplaced != 1 || ps.Placed != 0 {
+		t.Fatalf("call begun without media: owner %+v, want its room waiting", ps)
+	}
+	_, err = alice.InviteUser(ctx, []string{carol.UserID()}, protocol.CallParams{})
+	must(t, err)
+	waitFor(t, carol, protocol.EventCallReceived, func(e protocol.CallReceivedEvent) bool { return e.CallID == started.CallID })
+	_, err = carol.PrepareCall(ctx, started.CallID)
+	must(t, err)
+	if ps, hosted := st.service.PlacementStats(), st.media.service.PlacementStats().Hosted; ps.Unplaced != 0 || ps.Placed != 1 || hosted != 3 {
+		t.Fatalf("after prepareCall: owner %+v, media node hosts %d; want the room placed with alice, bob and carol", ps, hosted)
+	}
+	must(t, carol.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	must(t, carol.Accept(ctx, 0))
+	for _, c := range []*client.Conn{alice, bob} {
+		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	}
+	if got := st.roomsOn(); got[3] != 1 || got[0]+got[1]+got[2] != 0 {
+		t.Fatalf("rooms per node n0..n3 %v: want the call's one room on n3", got)
+	}
+	hearEachOther(t, alice, bob)
+	hearEachOther(t, alice, carol)
+	hearEachOther(t, bob, carol)
+	must(t, alice.Hangup(ctx))
+	must(t, bob.Hangup(ctx))
+	waitFor(t, carol, protocol.EventCallEnd, func(e protocol.CallEndEvent) bool { return e.CallID == started.CallID })
+}
