@@ -34,7 +34,9 @@
 //     relayed there; the owner's sessions hold a participant (rooms.go): a
 //     *room.Participant of this node's room.Manager, or with cluster.room_placement
 //     "load" a remoteParticipant whose room runs on another node (placement.go, D95;
-//     its requests wait for the media node's answer on the caller's goroutine). The
+//     its requests wait for the media node's answer on the caller's goroutine), or a
+//     deferredParticipant of a call's room placed at its first media request
+//     (placement_defer.go, D187; that request joins the waiting members first). The
 //     media node hosts them (media_host.go): each hosted participant's requests run on
 //     its own serial queue, and its messages to an owner (answers, negotiation, room
 //     events) on one serial queue per owner, in order. placement.mu guards the maps of

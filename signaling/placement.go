@@ -142,6 +142,7 @@ type placement struct {
 	outs     map[string]*serial            // messages to each node, in order (toNode)
 	recorded map[room.ID]string            // media node: rooms recorded for a call, by owner (D124)
 	total    uint64                        // media node: participants ever hosted
+	placed   uint64                        // owner: rooms placed by load (PlacementStats)
 	leaves   serial                        // owner: leaves retried while Redis is unreachable
 	onPlaced func(room.ID, string)         // owner: Deps.RoomPlaced (set before use)
 }
@@ -151,6 +152,8 @@ type PlacementStats struct {
 	Remote      int    // participants of this node's sessions in rooms on other nodes
 	Hosted      int    // participants this node hosts for sessions of other nodes
 	HostedTotal uint64 // participants this node ever hosted
+	Unplaced    int    // call rooms with members whose media nobody negotiated yet (D187)
+	Placed      uint64 // rooms this owner ever placed by load (cluster.PlaceRoom)
 }
 
 // PlacementStats reads the counts (metrics, tests).
@@ -158,7 +161,14 @@ func (s *Service) PlacementStats() PlacementStats {
 	pl := &s.placement
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	return PlacementStats{Remote: len(pl.parts), Hosted: len(pl.hosted), HostedTotal: pl.total}
+	unplaced := 0
+	for _, r := range pl.rooms {
+		if r.unplaced {
+			unplaced++
+		}
+	}
+	return PlacementStats{Remote: len(pl.parts), Hosted: len(pl.hosted), HostedTotal: pl.total,
+		Unplaced: unplaced, Placed: pl.placed}
 }
 
 // placedRoom is where a room lives and how many members this owner joined to it.
@@ -166,38 +176,38 @@ type placedRoom struct {
 	node    string // "" on this node
 	members int
 	infos   []room.ParticipantInfo // remote: its members as last reported
+	// unplaced: a call's room whose members wait for the first media request to place it
+	// (placement_defer.go, D187); waiting are the members that joined it so, in join
+	// order (kept after the placement until each leaves).
+	unplaced bool
+	waiting  []*deferredParticipant
 }
 
 // place says where room id lives for a join by sess: node is "" for this node; placed
 // reports that the join is counted in the room's placement (release it when the member
 // leaves or the join fails). In a cluster with room placement on, a room nobody joined
 // yet through this owner (and not open here) goes to cluster.PlaceRoom in the region of
-// sess's front; its later members follow it there.
-func (pl *placement) place(id room.ID, sess *session) (node string, placed bool) {
+// sess's front; its later members follow it there. A call's room whose members wait
+// for media (D187) is placed now, and settle lists those members: the caller joins them
+// there (materialize), in their order, before sess's member.
+func (pl *placement) place(id room.ID, sess *session) (node string, placed bool, settle []*deferredParticipant) {
 	cl := pl.s.relays.cl
 	if cl == nil || !cl.PlacesRooms() {
-		return "", false
+		return "", false, nil
 	}
-	region := cl.Region()
-	if front := sess.frontNode(); front != "" {
-		if n, ok := cl.Node(front); ok {
-			region = n.Region
-		}
-	}
+	region := pl.regionOf(sess)
 	pl.mu.Lock()
 	r := pl.rooms[id]
-	fresh := r == nil
-	if fresh {
+	fresh := r == nil || r.unplaced
+	if r == nil {
 		r = &placedRoom{}
-		if _, open := pl.s.rooms.Room(id); !open {
-			if n, ok := cl.PlaceRoom(region); ok && n.ID != cl.ID() {
-				r.node = n.ID
-			}
-		}
 		if pl.rooms == nil {
 			pl.rooms = make(map[room.ID]*placedRoom)
 		}
 		pl.rooms[id] = r
+	}
+	if fresh {
+		settle = pl.settleLocked(id, r, region)
 	}
 	r.members++
 	node = r.node
@@ -205,7 +215,40 @@ func (pl *placement) place(id room.ID, sess *session) (node string, placed bool)
 	if fresh && node != "" && pl.onPlaced != nil {
 		pl.onPlaced(id, node)
 	}
-	return node, true
+	return node, true, settle
+}
+
+// settleLocked gives room r (new, or waiting for media) its place: here when it is open
+// here, else cluster.PlaceRoom's node in region; it returns the members that waited for
+// it (D187). Called with pl.mu held.
+func (pl *placement) settleLocked(id room.ID, r *placedRoom, region string) []*deferredParticipant {
+	cl := pl.s.relays.cl
+	r.unplaced = false
+	if _, open := pl.s.rooms.Room(id); !open {
+		if n, ok := cl.PlaceRoom(region); ok {
+			pl.placed++
+			if n.ID != cl.ID() {
+				r.node = n.ID
+			}
+		}
+	}
+	return append([]*deferredParticipant(nil), r.waiting...)
+}
+
+// regionOf is the region of the node that holds sess's client socket (placement prefers
+// it, D95).
+func (pl *placement) regionOf(sess *session) string {
+	cl := pl.s.relays.cl
+	region := cl.Region()
+	if sess == nil {
+		return region
+	}
+	if front := sess.frontNode(); front != "" {
+		if n, ok := cl.Node(front); ok {
+			region = n.Region
+		}
+	}
+	return region
 }
 
 // release forgets one member placed in room id (its join failed or it left).
@@ -220,13 +263,20 @@ func (pl *placement) release(id room.ID) {
 	}
 }
 
-// members is the membership of remote room id as last reported; false for a room that is
-// not on another node.
+// members is the membership of remote room id as last reported, or of a call's room
+// waiting for media (D187); false for a room that is on this node or unknown.
 func (pl *placement) members(id room.ID) ([]room.ParticipantInfo, bool) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	r := pl.rooms[id]
-	if r == nil || r.node == "" {
+	switch {
+	case r != nil && r.unplaced: // its members as they joined: nothing published (D187)
+		infos := make([]room.ParticipantInfo, 0, len(r.waiting))
+		for _, dp := range r.waiting {
+			infos = append(infos, room.ParticipantInfo{UserID: dp.userID})
+		}
+		return infos, true
+	case r == nil || r.node == "":
 		return nil, false
 	}
 	return r.infos, true
@@ -372,10 +422,14 @@ func (pl *placement) mediaNodeGone(node string) {
 		}
 	}
 	var rooms []room.ID
+	var members []lostMember
 	for id, r := range pl.rooms {
 		if r.node == node {
 			rooms = append(rooms, id)
 			delete(pl.rooms, id)
+			for _, dp := range r.waiting { // members that joined before media (D187)
+				members = append(members, lostMember{dp.sess, dp, id})
+			}
 		}
 	}
 	pl.mu.Unlock()
@@ -388,23 +442,24 @@ func (pl *placement) mediaNodeGone(node string) {
 		rp.gone = true
 		rp.mu.Unlock()
 		close(rp.lost)
+		members = append(members, lostMember{rp.sess, rp, rp.id})
 	}
 	s.mu.Lock()
-	for _, rp := range lost {
-		u := s.userLocked(rp.sess)
+	for _, m := range members {
+		u := s.userLocked(m.sess)
 		if u == nil {
 			continue
 		}
 		t := u.tenant
 		st := t.machine.UserState(u.id)
-		if snap, ok := t.machine.Snapshot(st.CallID); ok && st.State != call.Idle && snap.RoomID == roomIDToWire(rp.id) {
+		if snap, ok := t.machine.Snapshot(st.CallID); ok && st.State != call.Idle && snap.RoomID == roomIDToWire(m.id) {
 			if out, err := t.machine.Disconnect(s.now(), u.id, protocol.CancelReasonDisconnect); err == nil {
-				s.executeLocked(t, out, rp.sess)
+				s.executeLocked(t, out, m.sess)
 			}
 		}
-		sess := rp.sess
+		sess, held := m.sess, m.held
 		sess.later(func() {
-			if sess.holds(rp) {
+			if sess.holds(held) {
 				sess.exitRoom()
 			}
 		})
@@ -425,9 +480,22 @@ func (pl *placement) mediaNodeGone(node string) {
 	s.mu.Unlock()
 }
 
-// holds reports whether p is the session's participant.
+// lostMember is a session whose member of room id (held) was on a media node that died.
+type lostMember struct {
+	sess *session
+	held participant
+	id   room.ID
+}
+
+// holds reports whether p is the session's participant, or the one its deferred member
+// joined (D187).
 func (sess *session) holds(p participant) bool {
 	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	return sess.participant == p
+	cur := sess.participant
+	sess.mu.Unlock()
+	if cur == p {
+		return true
+	}
+	dp, ok := cur.(*deferredParticipant)
+	return ok && dp.current() == p
 }

@@ -28,10 +28,10 @@ func TestClusterPlacedConformance(t *testing.T) {
 		name string
 		body func(*testing.T, func(testing.TB, ...stackOption) *stack)
 	}{
-		{"SpecSingleCall", specSingleCall},
-		{"SpecGroupCall", specGroupCall},
+		{"SpecSingleCall", unplaced(specSingleCall)},
+		{"SpecGroupCall", unplaced(specGroupCall)},
 		{"SpecRoomEventsOfAGroupCall", specRoomEventsOfAGroupCall},
-		{"SpecSessionEndsDuringACall", specSessionEndsDuringACall},
+		{"SpecSessionEndsDuringACall", unplaced(specSessionEndsDuringACall)},
 		{"SpecRoomWithoutCall", specRoomWithoutCall},
 		{"SpecVoiceVolume", specVoiceVolume},
 		{"SpecNetworkQuality", specNetworkQuality},
@@ -45,17 +45,17 @@ func TestClusterPlacedConformance(t *testing.T) {
 		{"NewPeerConnectionsAfterAnEarlyStop", newPeerConnectionsAfterAnEarlyStop},
 		{"RightsSeparatePublishAndSubscribe", rightsSeparatePublishAndSubscribe},
 		{"StrangerCannotEnterACallRoom", strangerCannotEnterACallRoom},
-		{"MediaTypeSwitchAndVoiceAnswer", mediaTypeSwitchAndVoiceAnswer},
-		{"SpecTimeouts", specTimeouts},
-		{"SpecSessions", specSessions},
-		{"SpecErrors", specErrors},
-		{"GroupCallInviteRejectTimeoutJoin", groupCallInviteRejectTimeoutJoin},
-		{"BusyCancelIgnore", busyCancelIgnore},
-		{"KickAndMultiDevice", kickAndMultiDevice},
+		{"MediaTypeSwitchAndVoiceAnswer", unplaced(mediaTypeSwitchAndVoiceAnswer)},
+		{"SpecTimeouts", unplaced(specTimeouts)},
+		{"SpecSessions", unplaced(specSessions)},
+		{"SpecErrors", unplaced(specErrors)},
+		{"GroupCallInviteRejectTimeoutJoin", unplaced(groupCallInviteRejectTimeoutJoin)},
+		{"BusyCancelIgnore", unplaced(busyCancelIgnore)},
+		{"KickAndMultiDevice", unplaced(kickAndMultiDevice)},
 		{"OfflineInviteeGetsInvitationOnLogin", roomless(offlineInviteeGetsInvitationOnLogin)},
-		{"ResumeKeepsTheCall", resumeKeepsTheCall},
-		{"ResumeReplaysAfterLastSeq", resumeReplaysAfterLastSeq},
-		{"DisconnectEndsTheCallAfterGrace", disconnectEndsTheCallAfterGrace},
+		{"ResumeKeepsTheCall", unplaced(resumeKeepsTheCall)},
+		{"ResumeReplaysAfterLastSeq", unplaced(resumeReplaysAfterLastSeq)},
+		{"DisconnectEndsTheCallAfterGrace", unplaced(disconnectEndsTheCallAfterGrace)},
 		{"UserSigExpiryAndRelogin", roomless(userSigExpiryAndRelogin)},
 		{"CallsEntryPoint", roomless(callsEntryPoint)},
 		{"RoomGrantsGateJoinRoom", roomGrantsGateJoinRoom},
@@ -63,19 +63,37 @@ func TestClusterPlacedConformance(t *testing.T) {
 		{"TwoAppsAreIndependent", twoAppsAreIndependent},
 		{"LoginOfAnotherAppKeepsSessionsApart", roomless(loginOfAnotherAppKeepsSessionsApart)},
 		{"QAMultiDeviceRinging", roomless(qaMultiDeviceRinging)},
-		{"QAOtherSessionIsNotInTheCall", qaOtherSessionIsNotInTheCall},
-		{"QAInviteUserCarriesItsParams", qaInviteUserCarriesItsParams},
-		{"QAFullCall", qaFullCall},
+		{"QAOtherSessionIsNotInTheCall", unplaced(qaOtherSessionIsNotInTheCall)},
+		{"QAInviteUserCarriesItsParams", unplaced(qaInviteUserCarriesItsParams)},
+		{"QAFullCall", unplaced(qaFullCall)},
 		{"QAParamsOnTheWire", roomless(qaParamsOnTheWire)},
-		{"QAInviteUserIgnoresTheRoom", qaInviteUserIgnoresTheRoom},
-		{"QAMethodErrorLists", qaMethodErrorLists},
-		{"QARecordsOrderAndFilters", qaRecordsOrderAndFilters},
+		{"QAInviteUserIgnoresTheRoom", unplaced(qaInviteUserIgnoresTheRoom)},
+		{"QAMethodErrorLists", unplaced(qaMethodErrorLists)},
+		{"QARecordsOrderAndFilters", unplaced(qaRecordsOrderAndFilters)},
 		{"QALeaveRoomOfACall", qaLeaveRoomOfACall},
-		{"QARenewalIsALogin", qaRenewalIsALogin},
-		{"QAKickedSessionActsNoMore", qaKickedSessionActsNoMore},
-		{"QARingingSurvivesAFreshLogin", qaRingingSurvivesAFreshLogin},
+		{"QARenewalIsALogin", unplaced(qaRenewalIsALogin)},
+		{"QAKickedSessionActsNoMore", unplaced(qaKickedSessionActsNoMore)},
+		{"QARingingSurvivesAFreshLogin", unplaced(qaRingingSurvivesAFreshLogin)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.body(t, newPlacedClusterStack) })
+	}
+}
+
+// unplaced runs body, whose calls never negotiate media, on a placed cluster and checks
+// that none of their rooms was placed (D187): nothing counted by the owner, nobody hosted
+// by the media node.
+func unplaced(body func(*testing.T, func(testing.TB, ...stackOption) *stack)) func(*testing.T, func(testing.TB, ...stackOption) *stack) {
+	return func(t *testing.T, _ func(testing.TB, ...stackOption) *stack) {
+		body(t, func(tb testing.TB, opts ...stackOption) *stack {
+			tb.Helper()
+			st := newPlacedClusterStackRoomless(tb, opts...)
+			tb.Cleanup(func() { // before the stacks close (LIFO)
+				if placed, hosted := st.service.PlacementStats().Placed, st.media.service.PlacementStats().HostedTotal; placed != 0 || hosted != 0 {
+					tb.Errorf("calls without media placed %d rooms (media node hosted %d participants), want none", placed, hosted)
+				}
+			})
+			return st
+		})
 	}
 }
 
@@ -241,12 +259,12 @@ func TestClusterMediaNodeDeathEndsItsCalls(t *testing.T) {
 	again, err := bob.Call(ctx, alice.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
 	must(t, err)
 	accepted(t, bob, alice)
-	if got := st.roomsOn(); got[1] != 1 {
-		t.Fatalf("rooms per node n0..n3 %v: want the new call's room on n1", got)
-	}
 	for _, c := range []*client.Conn{alice, bob} {
 		must(t, c.StopMedia()) // the PeerConnections of the dead node's room
 		must(t, c.StartMedia(ctx, client.MediaOptions{Audio: true}))
+	}
+	if got := st.roomsOn(); got[1] != 1 { // placed at the first offer (D187)
+		t.Fatalf("rooms per node n0..n3 %v: want the new call's room on n1", got)
 	}
 	hearEachOther(t, alice, bob)
 	must(t, alice.Hangup(ctx))
@@ -255,6 +273,7 @@ func TestClusterMediaNodeDeathEndsItsCalls(t *testing.T) {
 
 // TestClusterPlacedOwnerDeath: when the owner dies, the fronts end its users' calls as
 // without placement (D50), and the media node drops the participants it hosted for it.
+// The room is placed at the first offer (D187), with both members.
 func TestClusterPlacedOwnerDeath(t *testing.T) {
 	st := newPlacedClusterStack(t)
 	ctx := ctxT(t, 60*time.Second)
@@ -263,6 +282,10 @@ func TestClusterPlacedOwnerDeath(t *testing.T) {
 	started, err := alice.Call(ctx, bob.UserID(), protocol.MediaTypeAudio, protocol.CallParams{})
 	must(t, err)
 	accepted(t, alice, bob)
+	if n := st.media.service.PlacementStats().Hosted; n != 0 {
+		t.Fatalf("the media node hosts %d participants before any offer, want 0", n)
+	}
+	must(t, alice.StartMedia(ctx, client.MediaOptions{Audio: true}))
 	if n := st.media.service.PlacementStats().Hosted; n != 2 {
 		t.Fatalf("the media node hosts %d participants, want 2", n)
 	}

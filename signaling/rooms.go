@@ -28,9 +28,28 @@ type participant interface {
 var _ participant = (*room.Participant)(nil)
 
 // joinRoom adds userID (signalled through sig) to room id where the room lives: on this
-// node's room.Manager, or on the media node the room was placed on (placement.go).
-func (s *Service) joinRoom(id room.ID, userID string, opts room.JoinOptions, sig *session) (participant, error) {
-	node, placed := s.placement.place(id, sig)
+// node's room.Manager, or on the media node the room was placed on (placement.go). With
+// deferred (a call member's join at the call's begin, D187) a room that placement would
+// place by load waits for its first media request instead: the member is a
+// deferredParticipant, joined where the room goes then (placement_defer.go).
+func (s *Service) joinRoom(id room.ID, userID string, opts room.JoinOptions, sig *session, deferred bool) (participant, error) {
+	if deferred && !opts.Early {
+		dp := &deferredParticipant{pl: &s.placement, id: id, userID: userID, opts: opts, sess: sig}
+		if waits, err := s.placement.wait(dp); err != nil || waits {
+			if err != nil {
+				return nil, err
+			}
+			return dp, nil
+		}
+	}
+	node, placed, settle := s.placement.place(id, sig)
+	s.placement.materialize(settle)
+	return s.joinAt(node, id, userID, opts, sig, placed)
+}
+
+// joinAt joins userID to room id on node ("" this node); placed: the join is counted in
+// the room's placement (placement.place), released when it fails or the member leaves.
+func (s *Service) joinAt(node string, id room.ID, userID string, opts room.JoinOptions, sig *session, placed bool) (participant, error) {
 	if node != "" {
 		return s.placement.joinRemote(node, id, userID, opts, sig)
 	}

@@ -350,14 +350,21 @@ func (sess *session) stopTimers() {
 // the session's app (tenant.roomID). In that room already: an early participant (prepared
 // while the call rang, early.go) becomes an ordinary one in place; otherwise a no-op.
 // acceptedAt (the server's accept) is the origin of the participant's call steps (D135).
+// In a cluster that places rooms by load, the room is placed at its first media request
+// (D187).
 func (sess *session) enterCallRoom(id room.ID, acceptedAt time.Time) error {
-	return sess.enterRoomWith(id, room.JoinOptions{Rights: room.FullRights, CloseWhenEmpty: true, AcceptedAt: acceptedAt})
+	return sess.enterRoom(id, room.JoinOptions{Rights: room.FullRights, CloseWhenEmpty: true, AcceptedAt: acceptedAt}, true)
 }
 
 // enterRoomWith joins room id with opts (rights D27, early, closing when empty), leaving
 // another room first. Joining the room it is in activates an early participant unless
 // opts ask for an early one again, and otherwise does nothing.
 func (sess *session) enterRoomWith(id room.ID, opts room.JoinOptions) error {
+	return sess.enterRoom(id, opts, false)
+}
+
+// enterRoom is enterRoomWith; deferred lets placement wait for media (Service.joinRoom).
+func (sess *session) enterRoom(id room.ID, opts room.JoinOptions, deferred bool) error {
 	sess.mu.Lock()
 	current, currentID, early := sess.participant, sess.roomID, sess.early
 	userID := sess.userID
@@ -379,7 +386,7 @@ func (sess *session) enterRoomWith(id room.ID, opts room.JoinOptions) error {
 	if hook := sess.svc.beforeJoin; hook != nil {
 		hook(userID)
 	}
-	p, err := sess.svc.joinRoom(id, userID, opts, sess)
+	p, err := sess.svc.joinRoom(id, userID, opts, sess, deferred)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ func (s *Service) RouteHTTP(ctx context.Context, id room.ID, r *http.Request) (s
 		return "", http.StatusServiceUnavailable, fmt.Errorf("cluster: %w", err)
 	}
 	pl := &s.placement
+	if owner.ID == cl.ID() {
+		pl.settleRoom(id) // a call's room waiting for media is placed now (D187)
+	}
 	target := owner.SignalingURL
 	pl.mu.Lock()
 	if owner.ID == cl.ID() {

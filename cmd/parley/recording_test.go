@@ -444,7 +444,8 @@ func TestClusterRecordEveryPlacedCall(t *testing.T) {
 
 // TestClusterRecordingBeforePlacement (D122): a recording started on the owner before its
 // room had a member (the owner serves it: no room is placed yet) stops, saying where the
-// room is, when the owner places the room on the media node at the call's begin.
+// room is, when the owner places the room on the media node at the call's first media
+// (D187).
 func TestClusterRecordingBeforePlacement(t *testing.T) {
 	var logs testservers.SyncBuffer
 	owner, _ := placedPair(t, slog.New(slog.NewTextHandler(&logs, nil)), func(cfg *configs.Config) {
@@ -457,6 +458,7 @@ func TestClusterRecordingBeforePlacement(t *testing.T) {
 	}
 	alice, bob := login(t, owner.wsURL(), "alice"), login(t, owner.wsURL(), "bob")
 	startCallWith(t, alice, bob, protocol.CallParams{RoomID: protocol.IntRoom(4242)})
+	mediaFlows(t, alice, bob)
 	eventually(t, 20*time.Second, "the owner's recording stopped, naming the media node", func() bool {
 		var list struct{ Recordings []recording.Info }
 		code, _ := adminRequest(t, http.MethodGet, api, nil, &list)
