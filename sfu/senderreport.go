@@ -90,13 +90,9 @@ func ntpShort(t time.Time) uint32 { return uint32(ntpTime(t) >> 16) }
 
 // senderReports writes a subscriber's sender reports; its Sender's goroutine owns it.
 type senderReports struct {
-	tracks func() []*DownTrack              // the Subscriber's DownTracks (copy on write)
-	write  func([]rtcp.Packet) (int, error) // pion's DTLSTransport.WriteRTCP
-	nextNs int64                            // when the next reports are due (UnixNano)
-
-	buf    [senderReportsPerPacket * senderReportSize]byte
-	packet twccfb.Packet
-	pkts   [1]rtcp.Packet
+	tracks func() []*DownTrack // the Subscriber's DownTracks (copy on write)
+	nextNs int64               // when the next reports are due (UnixNano)
+	out    rtcpCompound        // its write is pion's DTLSTransport.WriteRTCP
 }
 
 // send writes the reports of every DownTrack that has sent, when they are due at nowNs:
@@ -107,27 +103,13 @@ func (r *senderReports) send(nowNs int64) {
 		return
 	}
 	r.nextNs = nowNs + int64(senderReportInterval)
-	b := r.buf[:0]
 	for _, d := range r.tracks() {
 		bind := d.binding.Load()
 		if bind == nil || !d.sr.sent {
 			continue // RFC 3550 6.4: a source that has sent nothing sends no sender report
 		}
-		if len(b)+senderReportSize > len(r.buf) {
-			r.flush(b)
-			b = r.buf[:0]
-		}
-		b = appendSenderReport(b, bind.ssrc, &d.sr, d.codec.ClockRate, nowNs)
+		b := r.out.reserve(senderReportSize)
+		r.out.b = appendSenderReport(b, bind.ssrc, &d.sr, d.codec.ClockRate, nowNs)
 	}
-	r.flush(b)
-}
-
-// flush writes the reports in b as one compound RTCP packet.
-func (r *senderReports) flush(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	r.packet.Set(b, binary.BigEndian.Uint32(b[4:8]))
-	r.pkts[0] = &r.packet
-	_, _ = r.write(r.pkts[:]) // fails only once the PeerConnection is closing
+	r.out.flush()
 }

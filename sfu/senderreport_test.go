@@ -103,7 +103,7 @@ func TestSenderReportsCompound(t *testing.T) {
 			tracks := reportTracks(tt.tracks)
 			var writes int
 			seen := map[uint32]bool{}
-			r := &senderReports{tracks: func() []*DownTrack { return tracks }, write: func(p []rtcp.Packet) (int, error) {
+			r := &senderReports{tracks: func() []*DownTrack { return tracks }, out: rtcpCompound{write: func(p []rtcp.Packet) (int, error) {
 				writes++
 				raw, err := rtcp.Marshal(p) // as pion's DTLSTransport.WriteRTCP does
 				if err != nil {
@@ -124,7 +124,7 @@ func TestSenderReportsCompound(t *testing.T) {
 					seen[sr.SSRC] = true
 				}
 				return len(raw), nil
-			}}
+			}}}
 			now := time.Now().UnixNano()
 			r.send(now)
 			r.send(now + int64(senderReportInterval) - 1) // not due
@@ -142,7 +142,7 @@ func TestSenderReportsCompound(t *testing.T) {
 
 func TestSenderReportsAllocateNothing(t *testing.T) {
 	tracks := reportTracks(100)
-	r := &senderReports{tracks: func() []*DownTrack { return tracks }, write: func([]rtcp.Packet) (int, error) { return 0, nil }}
+	r := &senderReports{tracks: func() []*DownTrack { return tracks }, out: rtcpCompound{write: func([]rtcp.Packet) (int, error) { return 0, nil }}}
 	now := time.Now().UnixNano()
 	if n := testing.AllocsPerRun(100, func() {
 		now += int64(senderReportInterval)

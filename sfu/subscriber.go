@@ -66,7 +66,7 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	p.sender = newIdleSender(e.cfg.SenderQueueSize)
 	p.sender.reports = &senderReports{
 		tracks: func() []*DownTrack { return *p.rtcpTracks.Load() },
-		write:  p.pc.SCTP().Transport().WriteRTCP,
+		out:    rtcpCompound{write: p.pc.SCTP().Transport().WriteRTCP},
 	}
 	if e.batch != nil {
 		p.sender.afterRun = p.flushWrites
