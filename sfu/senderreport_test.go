@@ -2,12 +2,14 @@ package sfu
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -158,7 +160,7 @@ func TestSenderReportsAllocateNothing(t *testing.T) {
 // writes: sender reports come from the Sender's own counts (D174), where pion's
 // sender-report interceptor took the time and a lock per packet.
 func TestEngineChainHasNoPerPacketWriteHook(t *testing.T) {
-	factories, err := buildInterceptors(pionLoggerFactory{}, &arrivalStamps{})
+	factories, err := buildInterceptors(pionLoggerFactory{logger: slog.New(slog.DiscardHandler)}, &arrivalStamps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,4 +319,89 @@ func TestSenderReportsToPionClient(t *testing.T) {
 	if compared == 0 {
 		t.Fatal("no capture arrived on both tracks")
 	}
+}
+
+// benchTicker is a report.Ticker the benchmark ticks by hand.
+type benchTicker chan time.Time
+
+func (t benchTicker) Ch() <-chan time.Time { return t }
+func (t benchTicker) Stop()                {}
+
+// BenchmarkSenderReports: what sender reports cost a subscriber's PeerConnection with 8
+// streams, pion's interceptor against Parley's (D174), in the same binary. "packet": per
+// written packet (pion: the time and the stream's lock; Parley: plain counts, the time
+// every senderClockRefresh packets). "interval": one report interval, the reports built
+// and handed to an RTCP writer that marshals them as pion's DTLSTransport.WriteRTCP does
+// (pion: a report and a write per stream, on its own goroutine; Parley: one compound).
+func BenchmarkSenderReports(b *testing.B) {
+	const streams = 8
+	payload := make([]byte, 1000)
+	marshal := func(written *int) func([]rtcp.Packet) (int, error) {
+		return func(p []rtcp.Packet) (int, error) {
+			raw, err := rtcp.Marshal(p)
+			*written += len(p)
+			return len(raw), err
+		}
+	}
+	b.Run("pion/packet", func(b *testing.B) {
+		f, _ := report.NewSenderInterceptor()
+		i, _ := f.NewInterceptor("")
+		defer func() { _ = i.Close() }()
+		w := i.BindLocalStream(&interceptor.StreamInfo{SSRC: 1, ClockRate: 90000}, &countingRTPWriter{})
+		h := &rtp.Header{Version: 2, SSRC: 1}
+		b.ReportAllocs()
+		for b.Loop() {
+			h.SequenceNumber++
+			h.Timestamp = uint32(h.SequenceNumber/4) * 3000
+			_, _ = w.Write(h, payload, nil)
+		}
+	})
+	b.Run("parley/packet", func(b *testing.B) {
+		var s srState
+		var seq uint16
+		var now int64
+		b.ReportAllocs()
+		for b.Loop() {
+			if seq++; seq%senderClockRefresh == 0 {
+				now = time.Now().UnixNano()
+			}
+			s.onWrite(seq, uint32(seq/4)*3000, len(payload), now)
+		}
+	})
+	b.Run("pion/interval", func(b *testing.B) {
+		tick := make(benchTicker)
+		f, _ := report.NewSenderInterceptor(report.SenderTicker(func(time.Duration) report.Ticker { return tick }))
+		i, _ := f.NewInterceptor("")
+		var written int
+		done := make(chan struct{}, 1)
+		write := marshal(&written)
+		i.BindRTCPWriter(interceptor.RTCPWriterFunc(func(p []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+			n, err := write(p)
+			if written%streams == 0 {
+				done <- struct{}{}
+			}
+			return n, err
+		}))
+		for ssrc := uint32(1); ssrc <= streams; ssrc++ {
+			w := i.BindLocalStream(&interceptor.StreamInfo{SSRC: ssrc, ClockRate: 90000}, &countingRTPWriter{})
+			_, _ = w.Write(&rtp.Header{Version: 2, SSRC: ssrc, SequenceNumber: 1, Timestamp: 3000}, payload, nil)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			tick <- time.Now()
+			<-done
+		}
+		_ = i.Close()
+	})
+	b.Run("parley/interval", func(b *testing.B) {
+		tracks := reportTracks(streams)
+		var written int
+		r := &senderReports{tracks: func() []*DownTrack { return tracks }, out: rtcpCompound{write: marshal(&written)}}
+		now := time.Now().UnixNano()
+		b.ReportAllocs()
+		for b.Loop() {
+			now += int64(senderReportInterval)
+			r.send(now)
+		}
+	})
 }
