@@ -9,10 +9,13 @@
 //     and receiver reports toward publishers (Parley's own, nackreporter.go, nackgen.go,
 //     receiverreport.go, D113: sequence numbers read in place into a preallocated ring per
 //     stream, no allocation per packet; one goroutine per PeerConnection sends them every
-//     100 ms / 1 s), pion's sender reports, the TWCC header extension
+//     100 ms / 1 s, all streams' reports and NACKs in one compound write, D175), the TWCC
+//     header extension
 //     (Parley's own numbering into a buffer per stream, twccseq.go, which on a
 //     subscriber's PeerConnection also records each packet in the Peer's send history,
-//     congestion.go), outermost — no NACK responder, no pion congestion controller) and
+//     congestion.go), outermost — no NACK responder, no pion congestion controller, no
+//     sender-report interceptor: a subscriber's Sender writes its sender reports,
+//     senderreport.go, D174) and
 //     the one UDP socket all PeerConnections share
 //     through the ICE UDP mux (reads stamped with their arrival time, twcc.go; writes
 //     queued per destination and sent several per sendmmsg with rtc.batch_writes,
@@ -126,7 +129,8 @@
 //     DownTrack takes the Receiver's mutex, forwarding never does.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
 //     the report interceptors see it (nackreporter.go notes its sender reports there).
-//   - Publisher feedback goroutines (two per publisher PeerConnection, tickloop.go):
+//   - Publisher feedback goroutines (two per publisher PeerConnection, from its first
+//     remote stream, so none on a subscriber's, D176; tickloop.go):
 //     transport-wide feedback (twcc.go) and NACKs plus receiver reports
 //     (nackreporter.go). The latter shares each stream's nackLog and receptionStats with
 //     the Receiver read goroutine, which writes them per packet under the stream's own
@@ -157,7 +161,10 @@
 //     full queue drops, and so does the writer when the buffer slot was overwritten
 //     before it got there (DownTrack.overwritten); a video DownTrack then waits for the
 //     next keyframe after a throttled PLI, so a slow subscriber never delays the
-//     publisher or other subscribers.
+//     publisher or other subscribers. It also owns each DownTrack's sender-report counts
+//     (DownTrack.sr: packets, octets, the newest frame's timestamp and write time) and,
+//     after a run, once a second, writes the sender reports of all the Subscriber's
+//     DownTracks as one compound RTCP packet (senderreport.go, D174).
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds

@@ -45,6 +45,8 @@ type DownTrack struct {
 	nack *nackResponder
 	rtt  time.Duration
 
+	sr srState // the Sender goroutine's: what its sender reports say (senderreport.go)
+
 	downlink downlinkCounters // what the subscriber reports (linkstats.go)
 
 	// First packet queued (timeline.go): set once by the forwarding goroutine.
@@ -225,12 +227,4 @@ func (d *DownTrack) updateRTT(reports []rtcp.ReceptionReport, now time.Time) {
 			d.rtt = max(rtt, 10*time.Millisecond)
 		}
 	}
-}
-
-// ntpShort is the middle 32 bits of the NTP timestamp of t.
-func ntpShort(t time.Time) uint32 {
-	const ntpEpochOffset = 2208988800 // seconds from 1900 to 1970
-	secs := uint64(t.Unix()) + ntpEpochOffset
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return uint32((secs<<32 | frac) >> 16)
 }

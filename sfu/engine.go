@@ -10,7 +10,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -333,20 +332,16 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 // buildInterceptors is the explicit interceptor chain but its outermost one
 // (interceptorRegistry adds it): transport-wide-cc feedback with socket arrival times
 // (twcc.go), NACKs and receiver reports toward publishers (Parley's own, reading each
-// packet in place: nackreporter.go, D113), sender reports toward subscribers. No
-// NACK responder: DownTracks answer NACKs from the Receiver's buffer. No pion congestion
-// controller: a subscriber Peer runs its own (congestion.go).
+// packet in place: nackreporter.go, D113). No sender-report interceptor: a subscriber's
+// Sender sends its DownTracks' sender reports (senderreport.go, D174). No NACK responder:
+// DownTracks answer NACKs from the Receiver's buffer. No pion congestion controller: a
+// subscriber Peer runs its own (congestion.go).
 func buildInterceptors(loggerFactory pionLoggerFactory, stamps *arrivalStamps) ([]interceptor.Factory, error) {
-	senderReports, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(loggerFactory))
-	if err != nil {
-		return nil, err
-	}
 	return []interceptor.Factory{
 		// Transport-wide feedback toward publishers: without it a browser's send-side
 		// estimate has nothing to work with.
 		&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval},
 		&nackReporterFactory{policy: defaultNACKPolicy, logger: loggerFactory.logger},
-		senderReports,
 	}, nil
 }
 

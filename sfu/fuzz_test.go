@@ -209,7 +209,8 @@ func FuzzTransportSequence(f *testing.F) {
 // FuzzNACKReporter feeds raw bytes as a publisher's RTP packet and as its compound
 // RTCP to the NACK and receiver-report interceptor (nackreporter.go): no panic, and
 // the sequence number and timestamp it reads are pion's (for version 2: pion's parser does
-// not check the version, this one skips other versions).
+// not check the version, this one skips other versions), and pion parses the feedback it
+// writes.
 func FuzzNACKReporter(f *testing.F) {
 	f.Add(rtpBytes(65535, 90000, true, true, []byte{1, 2, 3}))
 	sr, err := rtcp.Marshal([]rtcp.Packet{
@@ -230,7 +231,17 @@ func FuzzNACKReporter(f *testing.F) {
 		s.onRTP(rtpBytes(1, 1, false, false, nil), 1)
 		s.onRTP(raw, 2)
 		pf.onRTCP(raw, 3)
-		_ = pf.feedback(s, 4, true, make([]uint16, 0, nackLogSize))
+		out := &rtcpCompound{write: func(p []rtcp.Packet) (int, error) { // what it writes, pion parses
+			raw, err := rtcp.Marshal(p)
+			if err == nil {
+				_, err = rtcp.Unmarshal(raw)
+			}
+			if err != nil {
+				t.Fatalf("feedback pion does not parse: %v", err)
+			}
+			return len(raw), nil
+		}}
+		pf.send(out, true, &nackScratch{}, 4)
 		seq, ts, ok := rtpSeqTimestamp(raw)
 		var h rtp.Header
 		if _, err := h.Unmarshal(raw); err == nil && h.Version == 2 && (!ok || seq != h.SequenceNumber || ts != h.Timestamp) {

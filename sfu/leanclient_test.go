@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -28,7 +29,8 @@ import (
 //     controller reads it), NACKs and receiver reports (nackreporter.go) — what the
 //     Engine sends its publishers;
 //   - sending, it numbers its packets for transport-wide feedback (twccseq.go) and sends
-//     sender reports (pion's, as the Engine does);
+//     sender reports (pion's interceptor: the Engine sends its own from its Senders,
+//     senderreport.go, which a client's track writer does not have);
 //
 // and, outermost, a ringNACKResponder answering the server's NACKs for what it sent.
 
@@ -44,6 +46,11 @@ func leanClientInterceptors(stamps *arrivalStamps, responder *ringNACKResponderF
 		if err != nil {
 			return nil, err
 		}
+		senderReports, err := report.NewSenderInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		factories = append(factories, senderReports)
 		registry := interceptorRegistry(factories, nil)
 		registry.Add(responder) // outermost: its resends are numbered anew, as a browser's are
 		return registry, nil

@@ -77,25 +77,48 @@ type nackReporter struct {
 	logger     *slog.Logger
 	senderSSRC uint32
 
-	mu      sync.Mutex // guards streams and ticks.closed
+	mu      sync.Mutex // guards streams, writer, started and ticks.closed
 	streams map[uint32]*receivedStream
+	writer  interceptor.RTCPWriter
+	started bool
 	ticks   tickLoop
 }
 
-// BindRTCPWriter starts the feedback goroutine (once per PeerConnection).
+// nackScratch is the feedback goroutine's: the streams, reports, missing sequence numbers
+// and NACK pairs of one send, reused.
+type nackScratch struct {
+	streams []*receivedStream
+	reports []rtcp.ReceptionReport
+	missing []uint16
+	pairs   []rtcp.NackPair
+}
+
+// BindRTCPWriter keeps the PeerConnection's RTCP writer for the feedback goroutine, which
+// the first remote stream starts (a subscriber's PeerConnection, which receives no
+// media, runs none).
 func (f *nackReporter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
-	var (
-		tick    int
-		streams []*receivedStream
-		missing = make([]uint16, 0, nackLogSize)
-	)
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.writer = w
+	f.mu.Unlock()
+	return w
+}
+
+// startLocked starts the feedback goroutine, once. Caller holds f.mu.
+func (f *nackReporter) startLocked() {
+	if f.started || f.writer == nil {
+		return
+	}
+	f.started = true
+	w := f.writer
+	var (
+		tick int
+		sc   = &nackScratch{missing: make([]uint16, 0, nackLogSize), pairs: make([]rtcp.NackPair, 0, nackLogSize)}
+		out  = &rtcpCompound{write: func(p []rtcp.Packet) (int, error) { return w.Write(p, nil) }}
+	)
 	f.ticks.startLocked(nackInterval, func() {
 		tick++
-		streams = f.send(w, tick%receiverReportTicks == 0, streams, missing)
+		f.send(out, tick%receiverReportTicks == 0, sc, time.Now().UnixNano())
 	})
-	return w
 }
 
 // BindRemoteStream accounts each packet of the stream as it is read.
@@ -108,6 +131,7 @@ func (f *nackReporter) BindRemoteStream(info *interceptor.StreamInfo, reader int
 	}
 	f.mu.Lock()
 	f.streams[info.SSRC] = s
+	f.startLocked()
 	f.mu.Unlock()
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
@@ -165,46 +189,49 @@ func (f *nackReporter) onRTCP(raw []byte, now int64) {
 	}
 }
 
-// send writes the NACKs (and, when report is set, the receiver reports) of every stream;
-// streams and missing are the feedback goroutine's scratch slices.
-func (f *nackReporter) send(w interceptor.RTCPWriter, report bool, streams []*receivedStream, missing []uint16) []*receivedStream {
+// send writes, at now, the receiver reports of every stream (when report is set) and the
+// NACKs of every stream with missing packets as one compound RTCP packet (more when they
+// take more than one datagram): the report first (RFC 3550 section 6.1), then the NACKs.
+// No allocation here once sc has grown (pion's write path copies and encrypts).
+func (f *nackReporter) send(out *rtcpCompound, report bool, sc *nackScratch, now int64) {
 	f.mu.Lock()
-	streams = streams[:0]
+	sc.streams = sc.streams[:0]
 	for _, s := range f.streams {
-		streams = append(streams, s)
+		sc.streams = append(sc.streams, s)
 	}
 	f.mu.Unlock()
-	now := time.Now().UnixNano()
-	for _, s := range streams {
-		pkts := f.feedback(s, now, report, missing)
-		if len(pkts) == 0 {
-			continue
+	if report {
+		sc.reports = sc.reports[:0]
+		for _, s := range sc.streams {
+			s.mu.Lock()
+			if s.rx.started {
+				sc.reports = append(sc.reports, s.rx.report(s.ssrc, now))
+			}
+			s.mu.Unlock()
 		}
-		if _, err := w.Write(pkts, nil); err != nil {
-			f.logger.Debug("publisher feedback not sent", "ssrc", s.ssrc, "err", err)
-		}
-	}
-	clear(streams) // hold no stream past its unbinding
-	return streams
-}
-
-// feedback is what stream s gets at now: a NACK for its missing packets and, when report
-// is set, a receiver report.
-func (f *nackReporter) feedback(s *receivedStream, now int64, report bool, scratch []uint16) []rtcp.Packet {
-	var pkts []rtcp.Packet
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if report && s.rx.started { // a compound starts with its report (RFC 3550 section 6.1)
-		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: f.senderSSRC, Reports: []rtcp.ReceptionReport{s.rx.report(s.ssrc, now)}})
-	}
-	if s.nack != nil {
-		if missing := s.nack.collect(now, scratch[:0]); len(missing) > 0 {
-			pkts = append(pkts, &rtcp.TransportLayerNack{
-				SenderSSRC: f.senderSSRC, MediaSSRC: s.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(missing),
-			})
+		for rs := sc.reports; len(rs) > 0; {
+			n := min(len(rs), maxReceptionReports)
+			b := out.reserve(rtcpHeaderSize + 4 + receptionReportSize*n)
+			out.b = appendReceiverReport(b, f.senderSSRC, rs[:n])
+			rs = rs[n:]
 		}
 	}
-	return pkts
+	for _, s := range sc.streams {
+		missing := sc.missing[:0]
+		s.mu.Lock()
+		if s.nack != nil {
+			missing = s.nack.collect(now, missing)
+		}
+		s.mu.Unlock()
+		for pairs := nackPairs(sc.pairs[:0], missing); len(pairs) > 0; {
+			n := min(len(pairs), (len(out.buf)-nackHeaderSize)/nackPairSize)
+			b := out.reserve(nackHeaderSize + nackPairSize*n)
+			out.b = appendNACK(b, f.senderSSRC, s.ssrc, pairs[:n])
+			pairs = pairs[n:]
+		}
+	}
+	out.flush()
+	clear(sc.streams) // hold no stream past its unbinding
 }
 
 // Close stops the feedback goroutine. Idempotent.

@@ -47,15 +47,7 @@ func TestSubscriberGoroutinesDoNotGrowWithTracks(t *testing.T) {
 		}
 	}))
 
-	sub, err := engine.NewSubscriber(SubscriberOptions{ID: "bob"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Close() })
-	var readers sync.WaitGroup
-	t.Cleanup(readers.Wait) // after the client closed (cleanups run last first)
-	client := newClientPC(t)
-	connectCandidates(t, client, sub)
+	sub, client, readers := subscribedClient(t, engine)
 	var received atomic.Int32 // tracks the client receives packets on
 	client.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		received.Add(1)
@@ -111,4 +103,21 @@ func TestSubscriberGoroutinesDoNotGrowWithTracks(t *testing.T) {
 		return true
 	})
 	t.Logf("media-plane goroutines with 1 subscribed track: %d, with 3: %d", base, last)
+}
+
+// subscribedClient makes subscriber Peer "bob" of engine and a pion client (pion's default
+// interceptors) connected to it; readers is for the goroutines reading the client, which
+// the test's cleanup waits for after the client closed.
+func subscribedClient(t *testing.T, engine *Engine) (*Subscriber, *webrtc.PeerConnection, *sync.WaitGroup) {
+	t.Helper()
+	sub, err := engine.NewSubscriber(SubscriberOptions{ID: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	readers := &sync.WaitGroup{}
+	t.Cleanup(readers.Wait) // after the client closed (cleanups run last first)
+	client := newClientPC(t)
+	connectCandidates(t, client, sub)
+	return sub, client, readers
 }

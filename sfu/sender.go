@@ -3,6 +3,7 @@ package sfu
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -26,7 +27,8 @@ type Sender struct {
 	closed bool         // no more enqueues; the writer exits
 	wake   chan struct{}
 
-	afterRun func() // nil, or called by the writer after each run of writes (Subscriber.flushWrites)
+	afterRun func()         // nil, or called by the writer after each run of writes (Subscriber.flushWrites)
+	reports  *senderReports // nil, or the sender reports the writer sends after a run when due (senderreport.go)
 
 	header  rtp.Header          // reused by the writer goroutine for every packet
 	payload [maxPacketSize]byte // writer goroutine: the payload being written
@@ -121,12 +123,19 @@ func (s *Sender) run() {
 		start, n := s.head, s.count
 		s.mu.Unlock()
 
+		var nowNs int64
 		for k := 0; k < n; k++ {
+			if k%senderClockRefresh == 0 {
+				nowNs = time.Now().UnixNano()
+			}
 			i := start + k
 			if i >= len(s.slots) {
 				i -= len(s.slots)
 			}
-			s.write(&s.slots[i])
+			s.write(&s.slots[i], nowNs)
+		}
+		if s.reports != nil {
+			s.reports.send(nowNs)
 		}
 		if s.afterRun != nil {
 			s.afterRun()
@@ -147,9 +156,9 @@ func (s *Sender) run() {
 	}
 }
 
-// write sends one slot with the reused header; a slot of an unbound DownTrack is skipped,
-// one whose buffer slot was overwritten is dropped.
-func (s *Sender) write(slot *senderSlot) {
+// write sends one slot with the reused header at nowNs; a slot of an unbound DownTrack is
+// skipped, one whose buffer slot was overwritten is dropped.
+func (s *Sender) write(slot *senderSlot, nowNs int64) {
 	b := slot.track.binding.Load()
 	if b == nil {
 		return
@@ -178,6 +187,7 @@ func (s *Sender) write(slot *senderSlot) {
 	if _, err := b.writer.WriteRTP(h, s.payload[:n]); err == nil {
 		s.forwardedPackets.Add(1)
 		s.forwardedBytes.Add(uint64(n))
+		slot.track.sr.onWrite(slot.seq, slot.ts, n, nowNs)
 	}
 }
 

@@ -64,6 +64,10 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	}
 	p.setRTCPTracksLocked() // empty; nothing else can see p yet
 	p.sender = newIdleSender(e.cfg.SenderQueueSize)
+	p.sender.reports = &senderReports{
+		tracks: func() []*DownTrack { return *p.rtcpTracks.Load() },
+		out:    rtcpCompound{write: p.pc.SCTP().Transport().WriteRTCP},
+	}
 	if e.batch != nil {
 		p.sender.afterRun = p.flushWrites
 		p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)

@@ -72,10 +72,20 @@ type rtcpRecorder struct {
 	pkts []rtcp.Packet
 }
 
+// write records p as pion's RTCP writer would send it: marshalled, so already-written
+// packets (rtcpCompound) are recorded as the packets they carry.
 func (r *rtcpRecorder) write(p []rtcp.Packet) error {
+	raw, err := rtcp.Marshal(p)
+	if err != nil {
+		return err
+	}
+	pkts, err := rtcp.Unmarshal(raw)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.pkts = append(r.pkts, p...)
+	r.pkts = append(r.pkts, pkts...)
 	return nil
 }
 
@@ -119,7 +129,7 @@ func drainSender(s *Sender) {
 	start, n := s.head, s.count
 	s.mu.Unlock()
 	for k := 0; k < n; k++ {
-		s.write(&s.slots[(start+k)%len(s.slots)])
+		s.write(&s.slots[(start+k)%len(s.slots)], time.Now().UnixNano())
 	}
 	s.mu.Lock()
 	s.head = (start + n) % len(s.slots)

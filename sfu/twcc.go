@@ -137,10 +137,12 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex       // guards the recorder's arrivals, pending, routes and ticks.closed
+	mu       sync.Mutex       // guards the recorder's arrivals, pending, routes, writer, started and ticks.closed
 	recorder *twccfb.Recorder // its packet buffer: the feedback goroutine's
 	pending  int              // packets recorded since the last feedback was built
 	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
+	writer   interceptor.RTCPWriter
+	started  bool // the feedback goroutine runs
 	ticks    tickLoop
 
 	// The feedback goroutine's: the packet handed to pion's RTCP writer (no rtcp.Packet
@@ -149,12 +151,24 @@ type feedbackSender struct {
 	packets [1]rtcp.Packet
 }
 
-// BindRTCPWriter starts the feedback goroutine (once per PeerConnection).
+// BindRTCPWriter keeps the PeerConnection's RTCP writer for the feedback goroutine, which
+// the first remote stream with transport-wide sequence numbers starts (a subscriber's
+// PeerConnection, which receives no media, runs none).
 func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ticks.startLocked(s.interval, func() { s.send(w) })
+	s.writer = w
 	return w
+}
+
+// startLocked starts the feedback goroutine, once. Caller holds s.mu.
+func (s *feedbackSender) startLocked() {
+	if s.started || s.writer == nil {
+		return
+	}
+	s.started = true
+	w := s.writer
+	s.ticks.startLocked(s.interval, func() { s.send(w) })
 }
 
 // BindRemoteStream records each packet of a stream that carries transport-wide
@@ -166,6 +180,9 @@ func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader i
 	}
 	ssrc := info.SSRC
 	route := s.route(ssrc, id) // from now on the socket records this stream (twccroute.go)
+	s.mu.Lock()
+	s.startLocked()
+	s.mu.Unlock()
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := reader.Read(b, a)
 		if err == nil {

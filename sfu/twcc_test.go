@@ -262,6 +262,9 @@ func TestPublisherFeedbackSentEarlyWhenFull(t *testing.T) {
 		}
 		return 0, nil
 	}))
+	f.sender.mu.Lock()
+	f.sender.startLocked() // as its first remote stream does
+	f.sender.mu.Unlock()
 	defer func() { _ = f.sender.Close() }()
 	now := time.Unix(0, f.sender.startNs).Add(time.Second)
 	n := 0
