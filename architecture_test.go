@@ -117,10 +117,11 @@ func TestBenchTestImports(t *testing.T) {
 }
 
 // TestTestServersOnlyInTests: the test helpers internal/testservers (real redis-server and
-// PostgreSQL for tests), internal/testhttp (the tests' HTTP request) and internal/testwait
-// (the tests' wait for a condition) are imported by _test.go files only, never linked into a
-// binary.
+// PostgreSQL for tests), internal/testhttp (the tests' HTTP request), internal/testwait
+// (the tests' wait for a condition) and internal/twcctest (the tests' reading of TWCC
+// feedback with pion) are imported by _test.go files only, never linked into a binary.
 func TestTestServersOnlyInTests(t *testing.T) {
+	testOnly := []string{"internal/testservers", "internal/testhttp", "internal/testwait", "internal/twcctest"}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "./...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
@@ -128,7 +129,7 @@ func TestTestServersOnlyInTests(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ": ")
 		for _, imp := range strings.Fields(imports) {
-			if imp == module+"/internal/testservers" || imp == module+"/internal/testhttp" || imp == module+"/internal/testwait" {
+			if slices.Contains(testOnly, strings.TrimPrefix(imp, module+"/")) {
 				t.Errorf("%s imports %s outside its tests", pkg, imp)
 			}
 		}
