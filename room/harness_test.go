@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -22,24 +23,7 @@ import (
 // opts change the configuration first.
 func startEngine(t *testing.T, opts ...func(*sfu.Config)) *sfu.Engine {
 	t.Helper()
-	cfg := sfu.DefaultConfig()
-	cfg.UDPPort = 0
-	for _, o := range opts {
-		o(&cfg)
-	}
-	engine, err := sfu.NewEngine(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := engine.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
-	})
-	return engine
+	return teststack.Engine(t, teststack.MediaConfig(opts...), nil)
 }
 
 // newManager returns a Manager closed at cleanup (before the engine, registered later).

@@ -1,0 +1,55 @@
+package teststack
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/call"
+)
+
+// MediaConfig is sfu's default configuration with UDPPort 0 (a port the system picks),
+// then changed by each of opts that is not nil, in order.
+func MediaConfig(opts ...func(*sfu.Config)) sfu.Config {
+	cfg := sfu.DefaultConfig()
+	cfg.UDPPort = 0
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	return cfg
+}
+
+// Engine makes and starts an sfu.Engine of cfg logging to logger (nil as sfu.NewEngine
+// takes it), and closes it at t's cleanup: after the cleanups registered later, such as
+// the service and HTTP server built on it. Failing to make or start it fails t.
+func Engine(t testing.TB, cfg sfu.Config, logger *slog.Logger) *sfu.Engine {
+	t.Helper()
+	engine, err := sfu.NewEngine(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := engine.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return engine
+}
+
+// ServiceConfig is the call service's configuration with every section at its defaults.
+func ServiceConfig() signaling.ServiceConfig {
+	return signaling.ServiceConfig{
+		Signaling: signaling.DefaultConfig(),
+		Auth:      signaling.DefaultAuthConfig(),
+		Call:      call.DefaultConfig(),
+		Room:      room.DefaultConfig(),
+		Limits:    signaling.DefaultLimitsConfig(),
+	}
+}
