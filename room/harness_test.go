@@ -282,33 +282,40 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 		})
 	})
 	if opts.publish {
-		w.pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-			w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetPublisher, c)) })
-		})
-		offer, err := w.pub.CreateOffer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		answered := make(chan webrtc.SessionDescription, 1)
-		w.toServer.send(func() {
-			answer, err := w.part.HandlePublisherOffer(offer)
-			if err != nil {
-				w.fail(err)
-				close(answered)
-				return
-			}
-			answered <- answer
-		})
-		w.pub.MarkLocalDescriptionSent()
-		answer, ok := <-answered
-		if !ok {
-			t.Fatalf("%s: publisher offer rejected: %v", userID, w.errors())
-		}
-		if err := w.pub.SetAnswer(answer); err != nil {
-			t.Fatal(err)
-		}
+		w.negotiatePublisher(t)
 	}
 	return w
+}
+
+// negotiatePublisher has w.pub's candidates go to the server, offers it to w's
+// participant through the toServer queue and applies the answer.
+func (w *wire) negotiatePublisher(t *testing.T) {
+	t.Helper()
+	w.pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetPublisher, c)) })
+	})
+	offer, err := w.pub.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan webrtc.SessionDescription, 1)
+	w.toServer.send(func() {
+		answer, err := w.part.HandlePublisherOffer(offer)
+		if err != nil {
+			w.fail(err)
+			close(answered)
+			return
+		}
+		answered <- answer
+	})
+	w.pub.MarkLocalDescriptionSent()
+	answer, ok := <-answered
+	if !ok {
+		t.Fatalf("%s: publisher offer rejected: %v", w.userID, w.errors())
+	}
+	if err := w.pub.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (w *wire) errors() []error {
