@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
@@ -52,4 +54,21 @@ func ServiceConfig() signaling.ServiceConfig {
 		Room:      room.DefaultConfig(),
 		Limits:    signaling.DefaultLimitsConfig(),
 	}
+}
+
+// GatheredOffer makes pc's offer (with opts, nil for none), sets it and waits until its
+// candidates are gathered, as a WHIP or WHEP client that does not trickle sends them in
+// the offer; it returns the local description's SDP. An error fails t.
+func GatheredOffer(t testing.TB, pc *webrtc.PeerConnection, opts *webrtc.OfferOptions) string {
+	t.Helper()
+	offer, err := pc.CreateOffer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return pc.LocalDescription().SDP
 }
