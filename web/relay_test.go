@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -79,12 +79,7 @@ func startRelayTestServer(t *testing.T) *relayServer {
 
 func freeLoopbackPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testservers.FreePort(t)
 }
 
 // relayEngineJS creates, on the page, an engine with iceTransportPolicy 'relay' that
