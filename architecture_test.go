@@ -93,7 +93,8 @@ func TestClientsUseOnlyMessageTypes(t *testing.T) {
 // start one in the test process (bench/server_test.go: sfu.Engine, signaling.Service,
 // room and call configs) and to check what the server saw (the engine's peers per node,
 // bench/nodes_test.go and transportcc_test.go; a grant checked by signaling's Verifier,
-// grant_test.go), and to serve that server's /metrics as cmd/parley does (ops/metrics: the
+// grant_test.go; the engine and service configuration every in-process server of the
+// tests starts from, internal/teststack), and to serve that server's /metrics as cmd/parley does (ops/metrics: the
 // bench reads the calls' server-side timeline from it, D135). The load they drive still
 // goes through the protocol only, since the
 // harness itself may import nothing of the server (TestClientsUseOnlyMessageTypes). Why
@@ -101,7 +102,7 @@ func TestClientsUseOnlyMessageTypes(t *testing.T) {
 // start it (minutes on a busy machine) and could then see the server only through
 // /metrics, not per PeerConnection. Anything beyond this list needs a reason here.
 func TestBenchTestImports(t *testing.T) {
-	allowed := []string{"bench", "client", "signaling/protocol", "signaling/token", "signaling", "signaling/call", "room", "sfu", "internal/testhttp", "ops/metrics"}
+	allowed := []string{"bench", "client", "signaling/protocol", "signaling/token", "signaling", "signaling/call", "room", "sfu", "internal/testhttp", "internal/teststack", "ops/metrics"}
 	for _, pkg := range []string{"bench", "cmd/parley-bench"} {
 		out, err := exec.Command("go", "list", "-f", `{{join .TestImports "\n"}}`+"\n"+`{{join .XTestImports "\n"}}`, "./"+pkg+"/").CombinedOutput()
 		if err != nil {
@@ -117,10 +118,12 @@ func TestBenchTestImports(t *testing.T) {
 }
 
 // TestTestServersOnlyInTests: the test helpers internal/testservers (real redis-server and
-// PostgreSQL for tests), internal/testhttp (the tests' HTTP request) and internal/testwait
-// (the tests' wait for a condition) are imported by _test.go files only, never linked into a
-// binary.
+// PostgreSQL for tests), internal/testhttp (the tests' HTTP request), internal/testwait
+// (the tests' wait for a condition), internal/twcctest (the tests' reading of TWCC
+// feedback with pion) and internal/teststack (the tests' media engine and service
+// configuration) are imported by _test.go files only, never linked into a binary.
 func TestTestServersOnlyInTests(t *testing.T) {
+	testOnly := []string{"internal/testservers", "internal/testhttp", "internal/testwait", "internal/twcctest", "internal/teststack"}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "./...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
@@ -128,7 +131,7 @@ func TestTestServersOnlyInTests(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ": ")
 		for _, imp := range strings.Fields(imports) {
-			if imp == module+"/internal/testservers" || imp == module+"/internal/testhttp" || imp == module+"/internal/testwait" {
+			if slices.Contains(testOnly, strings.TrimPrefix(imp, module+"/")) {
 				t.Errorf("%s imports %s outside its tests", pkg, imp)
 			}
 		}

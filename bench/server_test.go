@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/internal/teststack"
 	opsmetrics "github.com/parley-rtc/parley/ops/metrics"
-	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
-	"github.com/parley-rtc/parley/signaling/call"
 )
 
 func testLogger() *slog.Logger {
@@ -51,22 +50,8 @@ func startServerMetrics(t *testing.T) string {
 // startServerWith starts the server, with m's /metrics unless m is nil.
 func startServerWith(t *testing.T, m *opsmetrics.Metrics) (string, *sfu.Engine) {
 	t.Helper()
-	rtc := sfu.DefaultConfig()
-	rtc.UDPPort = 0
-	engine, err := sfu.NewEngine(rtc, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := signaling.ServiceConfig{
-		Signaling: signaling.DefaultConfig(),
-		Auth:      signaling.DefaultAuthConfig(),
-		Call:      call.DefaultConfig(),
-		Room:      room.DefaultConfig(),
-		Limits:    signaling.DefaultLimitsConfig(),
-	}
+	engine := teststack.Engine(t, teststack.MediaConfig(), testLogger()) // closed after the cleanup below
+	cfg := teststack.ServiceConfig()
 	cfg.Room.EmptyTimeout = time.Second
 	// A signaling-only pair repeats calls faster than one user's invitation limit allows
 	// (parley-bench --start-server raises it the same way).
@@ -91,9 +76,6 @@ func startServerWith(t *testing.T, m *opsmetrics.Metrics) (string, *sfu.Engine) 
 			t.Errorf("service close: %v", err)
 		}
 		srv.Close()
-		if err := engine.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
 	})
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", engine
 }

@@ -33,15 +33,14 @@ type fakeMember struct {
 	fc     *fakeConn
 	userID string
 
-	mu           sync.Mutex
-	pub, sub     *webrtc.PeerConnection
-	pubAnswered  bool
-	pubPending   []webrtc.ICECandidateInit
-	subOffered   bool // the first subscriber offer is on the wire
-	subPending   []webrtc.ICECandidateInit
-	offerPending bool // an offer awaits its answer
-	needOffer    bool // tracks changed meanwhile
-	offers       int
+	mu       sync.Mutex
+	pub, sub *webrtc.PeerConnection
+	// The local candidates of pub and sub, held (as a client holds its own, trickle.go)
+	// until the publisher answer, the first subscriber offer, is on the wire.
+	pubTrickle, subTrickle *trickle
+	offerPending           bool // an offer awaits its answer
+	needOffer              bool // tracks changed meanwhile
+	offers                 int
 }
 
 type fakeTrack struct {
@@ -181,21 +180,10 @@ func (s *fakeSFU) join(m *fakeMember) {
 		s.fail(err)
 		return
 	}
-	sub.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		m.mu.Lock()
-		if !m.subOffered {
-			m.subPending = append(m.subPending, c.ToJSON())
-			m.mu.Unlock()
-			return
-		}
-		m.mu.Unlock()
-		m.sendCandidate(protocol.TargetSubscriber, c.ToJSON())
-	})
+	subTrickle := newTrickle(sub)
+	subTrickle.setOnLocal(func(c webrtc.ICECandidateInit) { m.sendCandidate(protocol.TargetSubscriber, c) })
 	m.mu.Lock()
-	m.sub = sub
+	m.sub, m.subTrickle = sub, subTrickle
 	m.mu.Unlock()
 	s.mu.Lock()
 	s.members = append(s.members, m)
@@ -295,13 +283,9 @@ func (m *fakeMember) negotiate() {
 	m.fc.notify(protocol.MethodOffer, protocol.OfferParams{Target: protocol.TargetSubscriber, SDP: protocol.SessionDescription{Type: "offer", SDP: offer.SDP}})
 	m.mu.Lock()
 	m.offers++
-	m.subOffered = true
-	pending := m.subPending
-	m.subPending = nil
+	subTrickle := m.subTrickle
 	m.mu.Unlock()
-	for _, c := range pending {
-		m.sendCandidate(protocol.TargetSubscriber, c)
-	}
+	subTrickle.markLocalSent()
 }
 
 // publisherOffer answers the member's publisher offer.
@@ -315,22 +299,11 @@ func (m *fakeMember) publisherOffer(sdp string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-			if c == nil {
-				return
-			}
-			m.mu.Lock()
-			if !m.pubAnswered {
-				m.pubPending = append(m.pubPending, c.ToJSON())
-				m.mu.Unlock()
-				return
-			}
-			m.mu.Unlock()
-			m.sendCandidate(protocol.TargetPublisher, c.ToJSON())
-		})
+		pubTrickle := newTrickle(pc)
+		pubTrickle.setOnLocal(func(c webrtc.ICECandidateInit) { m.sendCandidate(protocol.TargetPublisher, c) })
 		pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { m.sfu.publish(m, remote) })
 		m.mu.Lock()
-		m.pub = pc
+		m.pub, m.pubTrickle = pc, pubTrickle
 		m.mu.Unlock()
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
@@ -349,12 +322,10 @@ func (m *fakeMember) publisherOffer(sdp string) (string, error) {
 // publisherAnswerSent releases the publisher candidates held until the answer was sent.
 func (m *fakeMember) publisherAnswerSent() {
 	m.mu.Lock()
-	m.pubAnswered = true
-	pending := m.pubPending
-	m.pubPending = nil
+	pubTrickle := m.pubTrickle
 	m.mu.Unlock()
-	for _, c := range pending {
-		m.sendCandidate(protocol.TargetPublisher, c)
+	if pubTrickle != nil {
+		pubTrickle.markLocalSent()
 	}
 }
 

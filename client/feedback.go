@@ -11,7 +11,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -110,10 +109,9 @@ type feedbackSender struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 
-	// The feedback goroutine's: the packet handed to pion's RTCP writer (no rtcp.Packet
+	// The feedback goroutine's: hands each feedback to pion's RTCP writer (no rtcp.Packet
 	// built per feedback, D157).
-	packet  twccfb.Packet
-	packets [1]rtcp.Packet
+	writer twccfb.Writer
 }
 
 // BindRTCPWriter starts the feedback goroutine.
@@ -182,20 +180,7 @@ func (s *feedbackSender) loop(w interceptor.RTCPWriter) {
 // recorder's ring). The lock is not held while pion writes. No allocation (pion's RTCP
 // write path copies and encrypts the packet). Feedback goroutine only.
 func (s *feedbackSender) send(w interceptor.RTCPWriter) {
-	for {
-		s.mu.Lock()
-		b := s.recorder.Build()
-		s.packet.Set(b, s.recorder.MediaSSRC())
-		s.mu.Unlock()
-		if b == nil {
-			return
-		}
-		if s.packets[0] == nil {
-			s.packets[0] = &s.packet
-		}
-		if _, err := w.Write(s.packets[:], nil); err != nil {
-			return // fails only once the PeerConnection is closing
-		}
+	for s.writer.WriteNext(w, &s.mu, s.recorder, nil) {
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestParseIVF(t *testing.T) {
 				for _, f := range v.frames {
 					got = append(got, f.ticks)
 				}
-				if !slicesEqual(got, tt.wantTicks) {
+				if !slices.Equal(got, tt.wantTicks) {
 					t.Errorf("ticks %v, want %v", got, tt.wantTicks)
 				}
 			}
@@ -81,18 +82,6 @@ func TestParseIVF(t *testing.T) {
 			}
 		})
 	}
-}
-
-func slicesEqual(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParseIVFRejects(t *testing.T) {
@@ -318,7 +307,7 @@ func TestParseOgg(t *testing.T) {
 				sizes = append(sizes, len(f.data))
 				ticks = append(ticks, f.ticks)
 			}
-			if len(sizes) != len(tt.wantSizes) || !slicesEqual(ticks, tt.wantTicks) {
+			if len(sizes) != len(tt.wantSizes) || !slices.Equal(ticks, tt.wantTicks) {
 				t.Fatalf("sizes %v ticks %v; want %v %v", sizes, ticks, tt.wantSizes, tt.wantTicks)
 			}
 			for i := range sizes {
@@ -439,7 +428,7 @@ func TestFilePlayer(t *testing.T) {
 				index = append(index, int(f.ticks/10))
 				p.advance()
 			}
-			if !slicesEqual(got, tt.want) || len(index) != len(tt.index) {
+			if !slices.Equal(got, tt.want) || len(index) != len(tt.index) {
 				t.Fatalf("ticks %v frames %v; want %v %v", got, index, tt.want, tt.index)
 			}
 			for i := range index {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -22,24 +23,7 @@ import (
 // opts change the configuration first.
 func startEngine(t *testing.T, opts ...func(*sfu.Config)) *sfu.Engine {
 	t.Helper()
-	cfg := sfu.DefaultConfig()
-	cfg.UDPPort = 0
-	for _, o := range opts {
-		o(&cfg)
-	}
-	engine, err := sfu.NewEngine(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := engine.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
-	})
-	return engine
+	return teststack.Engine(t, teststack.MediaConfig(opts...), nil)
 }
 
 // newManager returns a Manager closed at cleanup (before the engine, registered later).
@@ -298,33 +282,40 @@ func join(t *testing.T, m *room.Manager, id room.ID, userID string, opts wireOpt
 		})
 	})
 	if opts.publish {
-		w.pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-			w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetPublisher, c)) })
-		})
-		offer, err := w.pub.CreateOffer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		answered := make(chan webrtc.SessionDescription, 1)
-		w.toServer.send(func() {
-			answer, err := w.part.HandlePublisherOffer(offer)
-			if err != nil {
-				w.fail(err)
-				close(answered)
-				return
-			}
-			answered <- answer
-		})
-		w.pub.MarkLocalDescriptionSent()
-		answer, ok := <-answered
-		if !ok {
-			t.Fatalf("%s: publisher offer rejected: %v", userID, w.errors())
-		}
-		if err := w.pub.SetAnswer(answer); err != nil {
-			t.Fatal(err)
-		}
+		w.negotiatePublisher(t)
 	}
 	return w
+}
+
+// negotiatePublisher has w.pub's candidates go to the server, offers it to w's
+// participant through the toServer queue and applies the answer.
+func (w *wire) negotiatePublisher(t *testing.T) {
+	t.Helper()
+	w.pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+		w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetPublisher, c)) })
+	})
+	offer, err := w.pub.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan webrtc.SessionDescription, 1)
+	w.toServer.send(func() {
+		answer, err := w.part.HandlePublisherOffer(offer)
+		if err != nil {
+			w.fail(err)
+			close(answered)
+			return
+		}
+		answered <- answer
+	})
+	w.pub.MarkLocalDescriptionSent()
+	answer, ok := <-answered
+	if !ok {
+		t.Fatalf("%s: publisher offer rejected: %v", w.userID, w.errors())
+	}
+	if err := w.pub.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (w *wire) errors() []error {

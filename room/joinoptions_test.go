@@ -2,6 +2,7 @@ package room_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func TestParticipantsWithoutNegotiationCostNoPeer(t *testing.T) {
 	// Alice's mute is told; early bob's is not (nobody may hear of him). Nobody connected:
 	// no joins, no leaves; the room's close comes last.
 	waitFor(t, 10*time.Second, "the room to close", func() bool { return l.has("14 closed") })
-	if got, want := l.snapshot(), []string{"14 muted alice audio true", "14 closed"}; !equalStrings(got, want) {
+	if got, want := l.snapshot(), []string{"14 muted alice audio true", "14 closed"}; !slices.Equal(got, want) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package room_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,7 +205,7 @@ func TestParticipantStateAndErrors(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "mute events", func() bool { return len(l.snapshot()) == 3 })
 	wantEvents := []string{"3 muted alice audio true", "3 muted alice video true", "3 muted alice video false"}
-	if got := l.snapshot(); !equalStrings(got, wantEvents) {
+	if got := l.snapshot(); !slices.Equal(got, wantEvents) {
 		t.Fatalf("events %q, want %q", got, wantEvents)
 	}
 	if err := bob.Leave(); err != nil {
@@ -222,18 +223,6 @@ func TestParticipantStateAndErrors(t *testing.T) {
 	if err := bob.HandleSubscriberAnswer(webrtc.SessionDescription{}); !errors.Is(err, room.ErrParticipantLeft) {
 		t.Errorf("answer after leave: %v, want ErrParticipantLeft", err)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTargetAndKindNames(t *testing.T) {

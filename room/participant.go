@@ -176,12 +176,21 @@ func (p *Participant) StopRemoteView(publisherUserID string) error {
 	return p.setRemoteView(publisherUserID, false)
 }
 
-func (p *Participant) setRemoteView(publisherUserID string, view bool) error {
+// checkViewOf refuses a remote view request (what names it in the error) whose
+// publisherUserID is p itself (ErrOwnTracks) or empty (ErrInvalidUserID).
+func (p *Participant) checkViewOf(what, publisherUserID string) error {
 	if publisherUserID == p.userID {
-		return fmt.Errorf("remote view of %q by itself: %w", p.userID, ErrOwnTracks)
+		return fmt.Errorf("%s of %q by itself: %w", what, p.userID, ErrOwnTracks)
 	}
 	if publisherUserID == "" {
-		return fmt.Errorf("remote view by %q: %w", p.userID, ErrInvalidUserID)
+		return fmt.Errorf("%s by %q: %w", what, p.userID, ErrInvalidUserID)
+	}
+	return nil
+}
+
+func (p *Participant) setRemoteView(publisherUserID string, view bool) error {
+	if err := p.checkViewOf("remote view", publisherUserID); err != nil {
+		return err
 	}
 	r := p.room
 	r.mu.Lock()

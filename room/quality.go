@@ -17,11 +17,8 @@ type VideoSize struct {
 // single-layer tracks are unaffected. The wish applies to the current video and to
 // later ones until StopRemoteView, and may be given before StartRemoteView.
 func (p *Participant) SetRemoteViewQuality(publisherUserID string, width, height int) error {
-	if publisherUserID == p.userID {
-		return fmt.Errorf("remote view quality of %q by itself: %w", p.userID, ErrOwnTracks)
-	}
-	if publisherUserID == "" {
-		return fmt.Errorf("remote view quality by %q: %w", p.userID, ErrInvalidUserID)
+	if err := p.checkViewOf("remote view quality", publisherUserID); err != nil {
+		return err
 	}
 	r := p.room
 	r.mu.Lock()

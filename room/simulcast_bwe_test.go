@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
-	"github.com/parley-rtc/parley/room"
 )
 
 // TestSimulcastBandwidthAdaptation: two subscribers send transport-wide congestion
@@ -18,19 +17,8 @@ import (
 // delay-based estimate reads as a queue, so the climb back takes longer (seen: > 30 s at a
 // load average of 30 on 2 cores); the test is about adaptation, not its speed.
 func TestSimulcastBandwidthAdaptation(t *testing.T) {
-	engine := startEngine(t)
-	m := newManager(t, room.DefaultConfig(), engine, &recordingListener{})
-	id, err := room.NewStringID("simulcast-bwe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := join(t, m, id, "alice", wireOptions{})
-	publishSimulcast(t, alice)
-	r, _ := m.Room(id)
-	waitFor(t, 10*time.Second, "alice's video to be published", func() bool {
-		infos := r.Participants()
-		return len(infos) == 1 && infos[0].VideoPublished
-	})
+	m, id, alice := simulcastRoom(t, "simulcast-bwe", &recordingListener{})
+	waitVideoPublished(t, m, id)
 	bobLink, carolLink := &client.DownlinkShaper{}, &client.DownlinkShaper{}
 	bob := join(t, m, id, "bob", wireOptions{downlink: bobLink})
 	carol := join(t, m, id, "carol", wireOptions{downlink: carolLink})

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
-	"github.com/parley-rtc/parley/room"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -40,14 +39,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 //	go test -run TestSimulcastViewCycles -v ./room/
 func TestSimulcastViewCyclesAndSwitchTimes(t *testing.T) {
 	const cycles = 10
-	engine := startEngine(t)
-	m := newManager(t, room.DefaultConfig(), engine, &recordingListener{})
-	id, err := room.NewStringID("simulcast-cycles")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := join(t, m, id, "alice", wireOptions{})
-	publishSimulcast(t, alice)
+	m, id, alice := simulcastRoom(t, "simulcast-cycles", &recordingListener{})
 	bob := join(t, m, id, "bob", wireOptions{})
 	var first, switches []time.Duration
 	layerOf := func(i int) (int, int, int) { // wish and its layer

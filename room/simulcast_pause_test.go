@@ -3,23 +3,14 @@ package room_test
 import (
 	"testing"
 	"time"
-
-	"github.com/parley-rtc/parley/room"
 )
 
 // TestSimulcastUnusedLayersPause: with one subscriber asking for 320×180, the
 // publisher is told that only q is needed; when a second subscriber asks for 1280×720,
 // f is needed again (h stays unneeded); when that subscriber stops viewing, f is not.
 func TestSimulcastUnusedLayersPause(t *testing.T) {
-	engine := startEngine(t)
 	events := &recordingListener{}
-	m := newManager(t, room.DefaultConfig(), engine, events)
-	id, err := room.NewStringID("simulcast-pause")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := join(t, m, id, "alice", wireOptions{})
-	publishSimulcast(t, alice)
+	m, id, alice := simulcastRoom(t, "simulcast-pause", events)
 	bob := join(t, m, id, "bob", wireOptions{})
 	if err := bob.part.SetRemoteViewQuality("alice", 320, 180); err != nil {
 		t.Fatal(err)

@@ -29,37 +29,38 @@ func publishSimulcast(t *testing.T, w *wire) {
 			t.Errorf("simulcast publisher close: %v", err)
 		}
 	})
-	pub.OnICECandidate(func(c webrtc.ICECandidateInit) {
-		w.toServer.send(func() { w.fail(w.part.AddICECandidate(room.TargetPublisher, c)) })
-	})
-	offer, err := pub.CreateOffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	answered := make(chan webrtc.SessionDescription, 1)
-	w.toServer.send(func() {
-		answer, err := w.part.HandlePublisherOffer(offer)
-		if err != nil {
-			w.fail(err)
-			close(answered)
-			return
-		}
-		answered <- answer
-	})
-	pub.MarkLocalDescriptionSent()
-	answer, ok := <-answered
-	if !ok {
-		t.Fatalf("simulcast offer rejected: %v", w.errors())
-	}
-	if err := pub.SetAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
+	w.negotiatePublisher(t)
 	waitFor(t, 10*time.Second, "the simulcast publisher to connect", func() bool {
 		return pub.ConnectionState() == webrtc.PeerConnectionStateConnected
 	})
 	if err := pub.Start(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// simulcastRoom starts an engine and a room manager reporting to events, and has alice
+// join room name and publish three simulcast layers (publishSimulcast).
+func simulcastRoom(t *testing.T, name string, events room.Listener) (*room.Manager, room.ID, *wire) {
+	t.Helper()
+	m := newManager(t, room.DefaultConfig(), startEngine(t), events)
+	id, err := room.NewStringID(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := join(t, m, id, "alice", wireOptions{})
+	publishSimulcast(t, alice)
+	return m, id, alice
+}
+
+// waitVideoPublished waits until the room's one participant, its publisher, has its video
+// published.
+func waitVideoPublished(t *testing.T, m *room.Manager, id room.ID) {
+	t.Helper()
+	r, _ := m.Room(id)
+	waitFor(t, 10*time.Second, "alice's video to be published", func() bool {
+		infos := r.Participants()
+		return len(infos) == 1 && infos[0].VideoPublished
+	})
 }
 
 // videoLayers returns the simulcast stats of the video w receives from publisher.
@@ -85,19 +86,8 @@ func checkCleanVideo(t *testing.T, w *wire, publisher string) {
 // keyframe size and the synthetic layer tag); a changed wish switches at a keyframe
 // with no sequence gap and no break in the picture ID sequence.
 func TestSimulcastLayersFollowWishes(t *testing.T) {
-	engine := startEngine(t)
-	m := newManager(t, room.DefaultConfig(), engine, &recordingListener{})
-	id, err := room.NewStringID("simulcast")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := join(t, m, id, "alice", wireOptions{})
-	publishSimulcast(t, alice)
-	r, _ := m.Room(id)
-	waitFor(t, 10*time.Second, "alice's video to be published", func() bool {
-		infos := r.Participants()
-		return len(infos) == 1 && infos[0].VideoPublished
-	})
+	m, id, alice := simulcastRoom(t, "simulcast", &recordingListener{})
+	waitVideoPublished(t, m, id)
 
 	type viewer struct {
 		w          *wire

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 
 	"github.com/parley-rtc/parley/internal/rxstamp"
 	"github.com/parley-rtc/parley/internal/transportcc"
@@ -145,10 +144,9 @@ type feedbackSender struct {
 	started  bool // the feedback goroutine runs
 	ticks    tickLoop
 
-	// The feedback goroutine's: the packet handed to pion's RTCP writer (no rtcp.Packet
+	// The feedback goroutine's: hands each feedback to pion's RTCP writer (no rtcp.Packet
 	// built per feedback).
-	packet  twccfb.Packet
-	packets [1]rtcp.Packet
+	writer twccfb.Writer
 }
 
 // BindRTCPWriter keeps the PeerConnection's RTCP writer for the feedback goroutine, which
@@ -216,23 +214,16 @@ const twccMaxFeedbacksPerSend = 16
 // copies and encrypts the packet).
 func (s *feedbackSender) send(w interceptor.RTCPWriter) {
 	for range twccMaxFeedbacksPerSend {
-		s.mu.Lock()
-		b := s.recorder.Build()
-		s.packet.Set(b, s.recorder.MediaSSRC())
-		s.pending = 0
-		s.mu.Unlock()
-		if b == nil {
-			return
-		}
-		if s.packets[0] == nil {
-			s.packets[0] = &s.packet
-		}
-		if _, err := w.Write(s.packets[:], nil); err != nil {
-			return // fails only once the PeerConnection is closing
+		if !s.writer.WriteNext(w, &s.mu, s.recorder, s.builtLocked) {
+			return // all sent, or the PeerConnection is closing
 		}
 	}
 	s.ticks.poke()
 }
+
+// builtLocked notes that a feedback was built: the packets recorded since are counted
+// anew. Under mu.
+func (s *feedbackSender) builtLocked() { s.pending = 0 }
 
 // Close stops the feedback goroutine. Idempotent.
 func (s *feedbackSender) Close() error {

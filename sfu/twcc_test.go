@@ -14,6 +14,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/internal/twcctest"
 )
 
 // sendEvery calls send(n), n = 0, 1, 2, …, every interval on its own goroutine until send
@@ -253,7 +255,7 @@ func TestPublisherFeedbackSentEarlyWhenFull(t *testing.T) {
 		for _, p := range pkts {
 			raw, err := p.Marshal()
 			if err == nil {
-				_, err = pionStatuses(raw)
+				_, _, err = twcctest.PionStatuses(raw)
 			}
 			if err != nil && bad == nil {
 				bad = err

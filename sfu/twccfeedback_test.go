@@ -9,83 +9,28 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/parley-rtc/parley/internal/twccfb"
+	"github.com/parley-rtc/parley/internal/twcctest"
 )
 
-// twccStatus is one packet status as a feedback packet reports it.
-type twccStatus struct {
-	seq      uint16
-	received bool
-	offsetUs int64 // arrival minus the reference time
-}
-
 // ourStatuses walks raw with parseTWCC and twccIter.
-func ourStatuses(raw []byte) ([]twccStatus, error) {
+func ourStatuses(raw []byte) ([]twcctest.Status, error) {
 	f, err := parseTWCC(raw)
 	if err != nil {
 		return nil, err
 	}
-	var out []twccStatus
+	var out []twcctest.Status
 	it := f.iter()
 	for {
 		seq, received, arrival, ok := it.next()
 		if !ok {
 			return out, nil
 		}
-		st := twccStatus{seq: seq, received: received}
+		st := twcctest.Status{Seq: seq, Received: received}
 		if received {
-			st.offsetUs = arrival - f.reference
+			st.OffsetUs = arrival - f.reference
 		}
 		out = append(out, st)
 	}
-}
-
-// pionStatuses reads raw with pion's rtcp.TransportLayerCC.
-func pionStatuses(raw []byte) ([]twccStatus, error) {
-	var p rtcp.TransportLayerCC
-	if err := p.Unmarshal(raw); err != nil {
-		return nil, err
-	}
-	var out []twccStatus
-	seq, deltas, offset := p.BaseSequenceNumber, p.RecvDeltas, int64(0)
-	add := func(symbol uint16) {
-		if len(out) >= int(p.PacketStatusCount) {
-			return
-		}
-		st := twccStatus{seq: seq}
-		if symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta {
-			offset += deltas[0].Delta
-			deltas = deltas[1:]
-			st.received, st.offsetUs = true, offset
-		}
-		out = append(out, st)
-		seq++
-	}
-	for _, c := range p.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for range c.RunLength {
-				add(c.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				add(s)
-			}
-		}
-	}
-	return out, nil
-}
-
-func marshalTWCC(t testing.TB, p *rtcp.TransportLayerCC) []byte {
-	t.Helper()
-	p.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback}
-	size := p.MarshalSize()
-	p.Header.Padding = size%4 != 0
-	p.Header.Length = uint16((size+3)/4 - 1)
-	raw, err := p.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 var (
@@ -139,7 +84,7 @@ func TestParseTWCCReadsTheWriter(t *testing.T) {
 			}
 			statuses := 0
 			for raw := r.Build(); raw != nil; raw = r.Build() {
-				want, err := pionStatuses(raw)
+				_, want, err := twcctest.PionStatuses(raw)
 				if err != nil {
 					t.Fatalf("pion: %v", err)
 				}
@@ -202,8 +147,8 @@ func TestParseTWCCMatchesPion(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			raw := marshalTWCC(t, &tc.fb)
-			want, err := pionStatuses(raw)
+			raw := twcctest.Marshal(t, &tc.fb)
+			_, want, err := twcctest.PionStatuses(raw)
 			if err != nil {
 				t.Fatalf("pion: %v", err)
 			}
@@ -233,7 +178,7 @@ func TestParseTWCCMatchesPion(t *testing.T) {
 
 // Malformed feedback is refused with ErrMalformedFeedback, never read past its end.
 func TestParseTWCCRejectsMalformed(t *testing.T) {
-	good := marshalTWCC(t, &rtcp.TransportLayerCC{
+	good := twcctest.Marshal(t, &rtcp.TransportLayerCC{
 		BaseSequenceNumber: 1, PacketStatusCount: 2,
 		PacketChunks: []rtcp.PacketStatusChunk{twccRun(rtcp.TypeTCCPacketReceivedLargeDelta, 2)},
 		RecvDeltas:   []*rtcp.RecvDelta{twccLarge(250), twccLarge(500)},
@@ -285,12 +230,12 @@ func FuzzParseTWCC(f *testing.F) {
 	}
 	p := &Subscriber{rtcp: newPeerRTCP(), bw: newBandwidthController(newCongestionController(history), allocatorConfig{})}
 	p.setRTCPTracksLocked()
-	f.Add(marshalTWCC(f, &rtcp.TransportLayerCC{
+	f.Add(twcctest.Marshal(f, &rtcp.TransportLayerCC{
 		BaseSequenceNumber: 65534, PacketStatusCount: 3, ReferenceTime: 100,
 		PacketChunks: []rtcp.PacketStatusChunk{twccRun(rtcp.TypeTCCPacketReceivedSmallDelta, 3)},
 		RecvDeltas:   []*rtcp.RecvDelta{twccSmall(250), twccSmall(0), twccSmall(63750)},
 	}))
-	f.Add(marshalTWCC(f, &rtcp.TransportLayerCC{
+	f.Add(twcctest.Marshal(f, &rtcp.TransportLayerCC{
 		BaseSequenceNumber: 500, PacketStatusCount: 18, ReferenceTime: 0x800001,
 		PacketChunks: []rtcp.PacketStatusChunk{
 			&rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeOneBit, SymbolList: []uint16{1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
@@ -313,7 +258,7 @@ func FuzzParseTWCC(f *testing.F) {
 		if len(got) != fb.count {
 			t.Fatalf("%d statuses, count says %d", len(got), fb.count)
 		}
-		want, perr := pionStatuses(raw)
+		_, want, perr := twcctest.PionStatuses(raw)
 		if perr != nil || len(want) != len(got) {
 			return // pion refuses or reads some odd packets differently; ours is checked above
 		}

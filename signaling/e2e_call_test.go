@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -368,6 +369,20 @@ func offlineInviteeGetsInvitationOnLogin(t *testing.T, newStack func(testing.TB,
 	}
 }
 
+// audioCallBegun has caller call callee (audio), callee accept, and waits until the
+// call began for caller.
+func audioCallBegun(t *testing.T, ctx context.Context, caller, callee *client.Conn) {
+	t.Helper()
+	if _, err := caller.Call(ctx, callee.UserID(), protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallReceivedEvent](t, callee, protocol.EventCallReceived, nil)
+	if err := callee.Accept(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[protocol.CallBeginEvent](t, caller, protocol.EventCallBegin, nil)
+}
+
 // TestResumeKeepsTheCall: a dropped socket resumes within the grace period with its
 // resumeToken; the call goes on and events sent meanwhile are delivered.
 func TestResumeKeepsTheCall(t *testing.T)        { resumeKeepsTheCall(t, newStack) }
@@ -378,14 +393,7 @@ func resumeKeepsTheCall(t *testing.T, newStack func(testing.TB, ...stackOption) 
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	login, _ := bob.LoginResult()
-	if _, err := alice.Call(ctx, "bob", protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
-	if err := bob.Accept(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitFor[protocol.CallBeginEvent](t, alice, protocol.EventCallBegin, nil)
+	audioCallBegun(t, ctx, alice, bob)
 	_ = bob.Close() // the socket drops
 
 	if err := alice.SwitchCallMediaType(ctx, protocol.MediaTypeVideo); err != nil {
@@ -417,14 +425,7 @@ func resumeReplaysAfterLastSeq(t *testing.T, newStack func(testing.TB, ...stackO
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
 	login, _ := bob.LoginResult()
-	if _, err := alice.Call(ctx, "bob", protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
-	if err := bob.Accept(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitFor[protocol.CallBeginEvent](t, alice, protocol.EventCallBegin, nil)
+	audioCallBegun(t, ctx, alice, bob)
 	if err := alice.SwitchCallMediaType(ctx, protocol.MediaTypeVideo); err != nil {
 		t.Fatal(err)
 	}
@@ -475,14 +476,7 @@ func disconnectEndsTheCallAfterGrace(t *testing.T, newStack func(testing.TB, ...
 	st := newStack(t, func(c *signalingConfig) { c.Signaling.ReconnectGrace = 300 * time.Millisecond })
 	ctx := ctxT(t, 30*time.Second)
 	alice, bob := st.login(t, "alice"), st.login(t, "bob")
-	if _, err := alice.Call(ctx, "bob", protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor[protocol.CallReceivedEvent](t, bob, protocol.EventCallReceived, nil)
-	if err := bob.Accept(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitFor[protocol.CallBeginEvent](t, alice, protocol.EventCallBegin, nil)
+	audioCallBegun(t, ctx, alice, bob)
 	_ = bob.Close()
 	end := waitFor[protocol.CallEndEvent](t, alice, protocol.EventCallEnd, nil)
 	if end.UserID != "bob" {

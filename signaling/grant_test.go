@@ -242,17 +242,27 @@ func TestVerifierOpenRooms(t *testing.T) {
 	}
 }
 
-func FuzzVerifyRoomGrant(f *testing.F) {
-	v := testVerifier(f)
-	valid := mintTestGrant(f, "alice", protocol.IntRoom(123), bothRights)
-	validStr := mintTestGrant(f, "alice", protocol.StrRoom("123"), publishOnly)
+// grantSeeds returns the seeds both room grant fuzz targets start from (FuzzVerifyRoomGrant,
+// FuzzVerifyGrantAlone): valid, a grant of alice for integer room 123 with both rights;
+// validStr, one for string room "123" to publish; and all: those two, a userSig, an
+// unsigned grant, valid cut in half and extended, and three strings that are no grant.
+func grantSeeds(f *testing.F) (valid, validStr string, all []string) {
+	f.Helper()
+	valid = mintTestGrant(f, "alice", protocol.IntRoom(123), bothRights)
+	validStr = mintTestGrant(f, "alice", protocol.StrRoom("123"), publishOnly)
 	userSig, err := MintUserSig(testApp, []byte(testSecret), "alice", time.Hour, testNow)
 	if err != nil {
 		f.Fatal(err)
 	}
 	none := signClaims(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType,
 		jwt.MapClaims{"typ": "room", "sub": "alice", "app": testApp, "room": 123, "rights": []string{"publish"}, "exp": testNow.Add(time.Hour).Unix()})
-	for _, s := range []string{valid, validStr, userSig, none, valid[:len(valid)/2], valid + "x", "", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."} {
+	return valid, validStr, []string{valid, validStr, userSig, none, valid[:len(valid)/2], valid + "x", "", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."}
+}
+
+func FuzzVerifyRoomGrant(f *testing.F) {
+	v := testVerifier(f)
+	valid, validStr, seeds := grantSeeds(f)
+	for _, s := range seeds {
 		f.Add(s, "alice", testApp, int64(123), "")
 		f.Add(s, "alice", testApp, int64(0), "123")
 	}

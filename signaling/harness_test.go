@@ -19,10 +19,9 @@ import (
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/cluster"
 	"github.com/parley-rtc/parley/internal/testservers"
-	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
-	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -96,25 +95,8 @@ func newStackRTC(t testing.TB, rtcOpt func(*sfu.Config), opts ...stackOption) *s
 // buildStack is newStackRTC of a node that joins cluster cl (nil: a single node).
 func buildStack(t testing.TB, rtcOpt func(*sfu.Config), cl *cluster.Cluster, opts ...stackOption) *stack {
 	t.Helper()
-	rtc := sfu.DefaultConfig()
-	rtc.UDPPort = 0
-	if rtcOpt != nil {
-		rtcOpt(&rtc)
-	}
-	engine, err := sfu.NewEngine(rtc, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := signaling.ServiceConfig{
-		Signaling: signaling.DefaultConfig(),
-		Auth:      signaling.DefaultAuthConfig(),
-		Call:      call.DefaultConfig(),
-		Room:      room.DefaultConfig(),
-		Limits:    signaling.DefaultLimitsConfig(),
-	}
+	engine := teststack.Engine(t, teststack.MediaConfig(rtcOpt), testLogger()) // closed after the cleanup below
+	cfg := teststack.ServiceConfig()
 	cfg.Room.EmptyTimeout = time.Second
 	for _, o := range opts {
 		o(&cfg)
@@ -135,9 +117,6 @@ func buildStack(t testing.TB, rtcOpt func(*sfu.Config), cl *cluster.Cluster, opt
 			t.Errorf("service close: %v", err)
 		}
 		st.http.Close()
-		if err := engine.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
 	})
 	return st
 }

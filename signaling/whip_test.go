@@ -21,6 +21,7 @@ import (
 
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/internal/testhttp"
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -133,16 +134,7 @@ func loopbackPeerConnection(t *testing.T) *webrtc.PeerConnection {
 // trickle sends them in the offer).
 func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
 	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return pc.LocalDescription().SDP
+	return teststack.GatheredOffer(t, pc, nil)
 }
 
 // publishWHIP publishes into roomPath (the URL form of the RoomId) with bearer and
@@ -319,12 +311,7 @@ func TestWHIPICERestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	offer, err := pub.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
-	must(t, err)
-	gathered := webrtc.GatheringCompletePromise(pub.pc)
-	must(t, pub.pc.SetLocalDescription(offer))
-	<-gathered
-	local := pub.pc.LocalDescription().SDP
+	local := teststack.GatheredOffer(t, pub.pc, &webrtc.OfferOptions{ICERestart: true})
 	frag := sdpLines(local, "a=ice-ufrag:", "a=ice-pwd:") + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n" + sdpLines(local, "a=candidate:")
 	status, h, body := testhttp.Do(t, http.MethodPatch, pub.location, "application/trickle-ice-sdpfrag", "", frag, http.Header{"If-Match": {"*"}})
 	if status != http.StatusOK || h.Get("Content-Type") != "application/trickle-ice-sdpfrag" {

@@ -21,10 +21,9 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/room"
-	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
-	"github.com/parley-rtc/parley/signaling/call"
 )
 
 // chromiumPath is the browser the tests drive (Debian package chromium; `make test`
@@ -61,21 +60,8 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 	t.Helper()
 	held := &heldTracks{next: testLogger().Handler(), rec: &heldRecord{users: map[string]int{}}}
 	logger := slog.New(held)
-	rtc := sfu.DefaultConfig()
-	rtc.UDPPort = 0
-	engine, err := sfu.NewEngine(rtc, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := signaling.ServiceConfig{
-		Signaling: signaling.DefaultConfig(),
-		Auth:      signaling.DefaultAuthConfig(),
-		Call:      call.DefaultConfig(),
-		Room:      room.DefaultConfig(),
-	}
+	engine := teststack.Engine(t, teststack.MediaConfig(), logger) // closed after the cleanup below
+	cfg := teststack.ServiceConfig()
 	cfg.Auth.DevMode = devMode
 	cfg.Signaling.AllowedOrigins = allowedOrigins
 	if !devMode {
@@ -112,9 +98,6 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 			t.Errorf("signaling close: %v", err)
 		}
 		srv.Close()
-		if err := engine.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
 	})
 	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms(), Held: held}
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,10 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/parley-rtc/parley/room"
-	"github.com/parley-rtc/parley/sfu"
+	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/signaling"
-	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 	"github.com/parley-rtc/parley/turn"
 )
@@ -29,20 +27,8 @@ type relayServer struct {
 func startRelayTestServer(t *testing.T) *relayServer {
 	t.Helper()
 	logger := testLogger()
-	rtc := sfu.DefaultConfig()
-	rtc.UDPPort = 0
-	engine, err := sfu.NewEngine(rtc, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := engine.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
-	})
+	rtc := teststack.MediaConfig()
+	engine := teststack.Engine(t, rtc, logger)
 
 	tcfg := turn.DefaultConfig()
 	port := freeLoopbackPort(t)
@@ -64,12 +50,7 @@ func startRelayTestServer(t *testing.T) *relayServer {
 		}
 	})
 
-	cfg := signaling.ServiceConfig{
-		Signaling: signaling.DefaultConfig(),
-		Auth:      signaling.DefaultAuthConfig(),
-		Call:      call.DefaultConfig(),
-		Room:      room.DefaultConfig(),
-	}
+	cfg := teststack.ServiceConfig()
 	cfg.Auth.DevMode = true
 	iceServers := func(userID string, now time.Time) []protocol.ICEServer {
 		var out []protocol.ICEServer
@@ -98,12 +79,7 @@ func startRelayTestServer(t *testing.T) *relayServer {
 
 func freeLoopbackPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testservers.FreePort(t)
 }
 
 // relayEngineJS creates, on the page, an engine with iceTransportPolicy 'relay' that

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,7 +113,7 @@ func TestSDKDeclarationsMatchModule(t *testing.T) {
 			b, _ := json.Marshal(v)
 			want[k] = strings.Trim(string(b), `"`)
 		}
-		if !mapsEqual(got, want) {
+		if !maps.Equal(got, want) {
 			t.Errorf("enum %s: declared %v, module has %v", name, got, want)
 		}
 	}
@@ -240,16 +241,4 @@ func sameSet(t *testing.T, what string, got, want []string) {
 	if len(got) == 0 {
 		t.Errorf("%s: none found", what)
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

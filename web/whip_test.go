@@ -24,6 +24,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/parley-rtc/parley/internal/testhttp"
+	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling"
 )
@@ -66,16 +67,7 @@ func loopbackPeer(t *testing.T) *webrtc.PeerConnection {
 // resource's absolute URL.
 func offerSDP(t *testing.T, pc *webrtc.PeerConnection, endpoint, bearer string) string {
 	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	status, h, body := testhttp.Do(t, http.MethodPost, endpoint, "application/sdp", bearer, pc.LocalDescription().SDP, nil)
+	status, h, body := testhttp.Do(t, http.MethodPost, endpoint, "application/sdp", bearer, teststack.GatheredOffer(t, pc, nil), nil)
 	if status != http.StatusCreated || h.Get("Content-Type") != "application/sdp" {
 		t.Fatalf("POST %s: %d %q %s", endpoint, status, h.Get("Content-Type"), body)
 	}

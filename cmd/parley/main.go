@@ -1,17 +1,3 @@
-// Command parley is the Parley media server: a WebRTC SFU with a built-in call service.
-//
-//	parley [--config FILE] [--KEY=VALUE ...]      run the server (defaults serve 127.0.0.1:7880)
-//	parley --cpuprofile FILE [--cpuprofile-signal] ...
-//	                                              also write a CPU profile (to exit, or
-//	                                              between two SIGUSR1: docs/decisions.md D36)
-//	parley token --app ID --user ID [--ttl 1h]    print a userSig for development
-//	parley token --user ID --room ROOM [--rights publish,subscribe]
-//	                                              print a room grant for joinRoom
-//	parley healthcheck [--url URL]                exit 0 when the server answers /healthz
-//	parley help [COMMAND]                         print the usage (so does -h of each command)
-//
-// A bad flag or argument prints the error and the usage to stderr and exits 2; an unknown
-// command is refused the same way instead of starting the server.
 package main
 
 import (

@@ -49,12 +49,7 @@ func testConfig(t *testing.T) configs.Config {
 // freePort finds a port free for TCP (and most likely UDP) on 127.0.0.1.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testservers.FreePort(t)
 }
 
 func TestServeHealthAndCleanShutdown(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/signaling"
@@ -110,6 +112,39 @@ func videoCall(t *testing.T, ctx context.Context, caller, callee *client.Conn) {
 }
 
 // pathOf returns the selected path of one of c's PeerConnections.
+// checkCallMedia waits until alice and bob each received 100 packets of the other's
+// audio and video, none corrupted (with firstKeyframe, a video that did not start with a
+// keyframe fails t too), then checks the selected candidate pair of each of their four
+// PeerConnections: wantPath returns what the pair should have been when it is not ("":
+// it is).
+func checkCallMedia(t *testing.T, ctx context.Context, alice, bob *client.Conn, firstKeyframe bool, wantPath func(client.SelectedPath) string) {
+	t.Helper()
+	for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
+		me, other := pair[0], pair[1]
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+			tr, err := me.WaitRemoteTrack(ctx, other.UserID(), kind, 100)
+			if err != nil {
+				t.Fatalf("%s: %v", me.UserID(), err)
+			}
+			if tr.PayloadErrors != 0 {
+				t.Fatalf("%s: %s of %s has %d corrupted payloads", me.UserID(), kind, other.UserID(), tr.PayloadErrors)
+			}
+			if firstKeyframe && kind == webrtc.RTPCodecTypeVideo && !tr.FirstKeyframe {
+				t.Errorf("%s: video of %s did not start with a keyframe", me.UserID(), other.UserID())
+			}
+		}
+		for _, publisher := range []bool{true, false} {
+			path, ok := pathOf(me, publisher)
+			if !ok {
+				t.Fatalf("%s (publisher %v): no selected candidate pair", me.UserID(), publisher)
+			}
+			if want := wantPath(path); want != "" {
+				t.Fatalf("%s (publisher %v): selected %s, want %s", me.UserID(), publisher, describePath(path), want)
+			}
+		}
+	}
+}
+
 func pathOf(c *client.Conn, publisher bool) (client.SelectedPath, bool) {
 	if publisher {
 		if p := c.Publisher(); p != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,35 +39,15 @@ func TestRelayOnlyCallThroughTURN(t *testing.T) {
 			ctx := ctxFor(t, 60*time.Second)
 			videoCall(t, ctx, alice, bob)
 
-			for _, pair := range [][2]*client.Conn{{alice, bob}, {bob, alice}} {
-				me, other := pair[0], pair[1]
-				for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-					tr, err := me.WaitRemoteTrack(ctx, other.UserID(), kind, 100)
-					if err != nil {
-						t.Fatalf("%s: %v", me.UserID(), err)
-					}
-					if tr.PayloadErrors != 0 {
-						t.Fatalf("%s: %s of %s has %d corrupted payloads", me.UserID(), kind, other.UserID(), tr.PayloadErrors)
-					}
-					if kind == webrtc.RTPCodecTypeVideo && !tr.FirstKeyframe {
-						t.Errorf("%s: video of %s did not start with a keyframe", me.UserID(), other.UserID())
-					}
+			checkCallMedia(t, ctx, alice, bob, true, func(path client.SelectedPath) string {
+				if path.Local.Typ != webrtc.ICECandidateTypeRelay || path.LocalRelayProtocol != tt.relayProtocol {
+					return "a local relay over " + tt.relayProtocol
 				}
-				for _, publisher := range []bool{true, false} {
-					path, ok := pathOf(me, publisher)
-					if !ok {
-						t.Fatalf("%s (publisher %v): no selected candidate pair", me.UserID(), publisher)
-					}
-					if path.Local.Typ != webrtc.ICECandidateTypeRelay || path.LocalRelayProtocol != tt.relayProtocol {
-						t.Fatalf("%s (publisher %v): selected %s, want a local relay over %s",
-							me.UserID(), publisher, describePath(path), tt.relayProtocol)
-					}
-					if path.Remote.Typ != webrtc.ICECandidateTypeHost || int(path.Remote.Port) != r.srv.engine.UDPAddr().Port {
-						t.Fatalf("%s (publisher %v): selected %s, want the SFU's media port %d on the remote side",
-							me.UserID(), publisher, describePath(path), r.srv.engine.UDPAddr().Port)
-					}
+				if path.Remote.Typ != webrtc.ICECandidateTypeHost || int(path.Remote.Port) != r.srv.engine.UDPAddr().Port {
+					return fmt.Sprintf("the SFU's media port %d on the remote side", r.srv.engine.UDPAddr().Port)
 				}
-			}
+				return ""
+			})
 			after := r.srv.turn.Stats()
 			// Each client relays its publisher and subscriber connections: four allocations.
 			if n := after.AllocationsTotal - before.AllocationsTotal; n < 4 {

@@ -31,8 +31,9 @@ func missing(t testing.TB, what string) {
 	t.Skip(msg)
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago (the tests'
+// one way to find one; it may be taken again by the time it is used).
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -132,12 +133,12 @@ func (p *process) kill() {
 }
 
 // startRetrying calls try with a fresh free port until a server starts: the port can be
-// taken between freePort and the server's bind.
+// taken between FreePort and the server's bind.
 func startRetrying(t testing.TB, try func(port int) (*process, error)) (*process, int) {
 	t.Helper()
 	var err error
 	for range 3 {
-		port := freePort(t)
+		port := FreePort(t)
 		var p *process
 		if p, err = try(port); err == nil {
 			return p, port

@@ -7,52 +7,9 @@ import (
 	"testing"
 
 	"github.com/pion/rtcp"
+
+	"github.com/parley-rtc/parley/internal/twcctest"
 )
-
-// twccStatus is one packet status as a feedback packet reports it.
-type twccStatus struct {
-	seq      uint16
-	received bool
-	offsetUs int64 // arrival minus the reference time
-}
-
-// pionStatuses reads raw with pion's rtcp.TransportLayerCC: its reference time (µs) and
-// statuses.
-func pionStatuses(raw []byte) (int64, []twccStatus, error) {
-	var p rtcp.TransportLayerCC
-	if err := p.Unmarshal(raw); err != nil {
-		return 0, nil, err
-	}
-	var out []twccStatus
-	seq, deltas, offset := p.BaseSequenceNumber, p.RecvDeltas, int64(0)
-	add := func(symbol uint16) {
-		if len(out) >= int(p.PacketStatusCount) {
-			return
-		}
-		st := twccStatus{seq: seq}
-		if symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta {
-			offset += deltas[0].Delta
-			deltas = deltas[1:]
-			st.received, st.offsetUs = true, offset
-		}
-		out = append(out, st)
-		seq++
-	}
-	for _, c := range p.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for range c.RunLength {
-				add(c.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				add(s)
-			}
-		}
-	}
-	ref := int64(int32(p.ReferenceTime<<8) >> 8) // 24-bit signed
-	return ref * ReferenceUnitUs, out, nil
-}
 
 // twccArrival is one packet recorded by a Recorder in a test.
 type twccArrival struct {
@@ -104,7 +61,7 @@ func checkFeedbacks(t testing.TB, phases [][]twccArrival, pkts [][][]byte, stric
 			if len(raw) > MaxFeedbackBytes || len(raw)%4 != 0 {
 				t.Fatalf("%s: %d bytes", name, len(raw))
 			}
-			ref, ours, err := pionStatuses(raw)
+			ref, ours, err := twcctest.PionStatuses(raw)
 			if err != nil {
 				t.Fatalf("%s: pion's parser: %v", name, err)
 			}
@@ -120,24 +77,24 @@ func checkFeedbacks(t testing.TB, phases [][]twccArrival, pkts [][][]byte, stric
 			}
 			fbCount = int(p.FbPktCount)
 			for _, st := range ours {
-				at, ok := want[st.seq]
+				at, ok := want[st.Seq]
 				if !strict {
-					for _, a := range all[st.seq] {
-						if d := ref + st.offsetUs - a; d <= 125 && d >= -125 {
+					for _, a := range all[st.Seq] {
+						if d := ref + st.OffsetUs - a; d <= 125 && d >= -125 {
 							at = a
 						}
 					}
 				}
 				switch {
-				case st.received && !ok:
-					t.Fatalf("%s: %d reported received, never recorded", name, st.seq)
-				case st.received && (ref+st.offsetUs-at > 125 || at-(ref+st.offsetUs) > 125):
-					t.Fatalf("%s: %d reported at %d µs, arrived at %d", name, st.seq, ref+st.offsetUs, at)
-				case !st.received && ok:
-					t.Fatalf("%s: %d reported lost, recorded at %d", name, st.seq, at)
+				case st.Received && !ok:
+					t.Fatalf("%s: %d reported received, never recorded", name, st.Seq)
+				case st.Received && (ref+st.OffsetUs-at > 125 || at-(ref+st.OffsetUs) > 125):
+					t.Fatalf("%s: %d reported at %d µs, arrived at %d", name, st.Seq, ref+st.OffsetUs, at)
+				case !st.Received && ok:
+					t.Fatalf("%s: %d reported lost, recorded at %d", name, st.Seq, at)
 				}
-				if st.received {
-					reported[st.seq] = true
+				if st.Received {
+					reported[st.Seq] = true
 				}
 			}
 		}
@@ -239,9 +196,9 @@ func TestTWCCWriterBeyondTheRing(t *testing.T) {
 	pkts := runFeedback(t, [][]twccArrival{arr}, false)
 	received := 0
 	for _, raw := range pkts[0] {
-		_, st, _ := pionStatuses(raw)
+		_, st, _ := twcctest.PionStatuses(raw)
 		for _, s := range st {
-			if s.received {
+			if s.Received {
 				received++
 			}
 		}

@@ -15,7 +15,10 @@ import (
 // recordings, not all it ever made (recording.calls makes one per call, for as long as
 // the process runs). The older ones leave List and File (404) but keep their files; the
 // running ones and the newer stopped ones stay.
-func TestStoppedRecordingsAreBounded(t *testing.T) {
+// newTestRecorder is a Recorder with the default configuration writing into a fresh
+// directory (returned), over a room manager without an engine; closed at cleanup.
+func newTestRecorder(t *testing.T) (*Recorder, string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := DefaultConfig()
 	cfg.Dir = dir
@@ -24,6 +27,11 @@ func TestStoppedRecordingsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rec.Close() })
+	return rec, dir
+}
+
+func TestStoppedRecordingsAreBounded(t *testing.T) {
+	rec, dir := newTestRecorder(t)
 	var ids []string
 	for i := range MaxStoppedKept + 5 {
 		id, err := room.NewIntID(int64(i + 1))
@@ -70,14 +78,7 @@ func TestStoppedRecordingsAreBounded(t *testing.T) {
 // lists, nothing else: no path out of the recording's directory, no other recording's
 // id, no running recording.
 func TestFileRefusesOtherNames(t *testing.T) {
-	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Dir = dir
-	rec, err := New(cfg, room.NewManager(room.DefaultConfig(), nil, nil, nil), func() *net.UDPAddr { return nil }, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rec.Close() })
+	rec, dir := newTestRecorder(t)
 	a, _ := room.NewIntID(1)
 	b, _ := room.NewIntID(2)
 	stopped, err := rec.Start(a.InApp(7))
