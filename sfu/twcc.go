@@ -136,13 +136,13 @@ type feedbackSender struct {
 	interval time.Duration
 	startNs  int64
 
-	mu       sync.Mutex       // guards the recorder's arrivals, pending, routes, writer, started and ticks.closed
-	recorder *twccfb.Recorder // its packet buffer: the feedback goroutine's
-	pending  int              // packets recorded since the last feedback was built
-	routes   []*feedbackRoute // installed in stamps.routes (twccroute.go)
-	writer   interceptor.RTCPWriter
-	started  bool // the feedback goroutine runs
-	ticks    tickLoop
+	mu         sync.Mutex             // guards the recorder's arrivals, pending, routes, rtcpWriter, started and ticks.closed
+	recorder   *twccfb.Recorder       // its packet buffer: the feedback goroutine's
+	pending    int                    // packets recorded since the last feedback was built
+	routes     []*feedbackRoute       // installed in stamps.routes (twccroute.go)
+	rtcpWriter interceptor.RTCPWriter // the PeerConnection's, kept for the feedback goroutine
+	started    bool                   // the feedback goroutine runs
+	ticks      tickLoop
 
 	// The feedback goroutine's: hands each feedback to pion's RTCP writer (no rtcp.Packet
 	// built per feedback).
@@ -155,17 +155,17 @@ type feedbackSender struct {
 func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.writer = w
+	s.rtcpWriter = w
 	return w
 }
 
 // startLocked starts the feedback goroutine, once. Caller holds s.mu.
 func (s *feedbackSender) startLocked() {
-	if s.started || s.writer == nil {
+	if s.started || s.rtcpWriter == nil {
 		return
 	}
 	s.started = true
-	w := s.writer
+	w := s.rtcpWriter
 	s.ticks.startLocked(s.interval, func() { s.send(w) })
 }
 
