@@ -211,6 +211,9 @@ func (sess *session) logout(_ context.Context, _ protocol.Empty) (protocol.Empty
 // setSelfInfo sets the profile invitations carry (D5) and stores it beyond the user's
 // sessions (D54) before it answers.
 func (sess *session) setSelfInfo(_ context.Context, p protocol.SetSelfInfoParams) (protocol.Empty, error) {
+	if err := sess.checkProfileWriteRate(); err != nil {
+		return protocol.Empty{}, err
+	}
 	s := sess.svc
 	s.mu.Lock()
 	if u := s.userLocked(sess); u != nil {
@@ -227,6 +230,9 @@ func (sess *session) setSelfInfo(_ context.Context, p protocol.SetSelfInfoParams
 // enableMultiDevice turns the user's multi-device mode on or off (D4) and stores it beyond
 // the user's sessions (D54) before it answers.
 func (sess *session) enableMultiDevice(_ context.Context, p protocol.EnableMultiDeviceAbilityParams) (protocol.Empty, error) {
+	if err := sess.checkProfileWriteRate(); err != nil {
+		return protocol.Empty{}, err
+	}
 	s := sess.svc
 	s.mu.Lock()
 	if u := s.userLocked(sess); u != nil {

@@ -155,6 +155,9 @@ func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) 
 }
 
 func (sess *session) joinInGroupCall(_ context.Context, p protocol.JoinInGroupCallParams) (protocol.CallStartResult, error) {
+	if err := sess.checkRate(limitRoomJoins); err != nil {
+		return protocol.CallStartResult{}, err
+	}
 	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
 		return m.JoinInGroupCall(sess.svc.now(), u.profile, sess.id, p.RoomID, p.GroupID, p.MediaType)
 	})
@@ -165,6 +168,9 @@ func (sess *session) joinInGroupCall(_ context.Context, p protocol.JoinInGroupCa
 }
 
 func (sess *session) join(_ context.Context, p protocol.JoinParams) (protocol.CallStartResult, error) {
+	if err := sess.checkRate(limitRoomJoins); err != nil {
+		return protocol.CallStartResult{}, err
+	}
 	out, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
 		return m.Join(sess.svc.now(), u.profile, sess.id, p.CallID)
 	})
@@ -175,7 +181,7 @@ func (sess *session) join(_ context.Context, p protocol.JoinParams) (protocol.Ca
 }
 
 func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCallMediaTypeParams) (protocol.Empty, error) {
-	if err := sess.checkMediaSwitchRate(); err != nil {
+	if err := sess.checkRate(limitMediaSwitches); err != nil {
 		return protocol.Empty{}, err
 	}
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
@@ -188,6 +194,9 @@ func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCal
 }
 
 func (sess *session) queryRecentCalls(ctx context.Context, p protocol.QueryRecentCallsParams) (protocol.QueryRecentCallsResult, error) {
+	if err := sess.checkRecordRequestRate(); err != nil {
+		return protocol.QueryRecentCallsResult{}, err
+	}
 	app, userID := sess.identity()
 	recs, err := sess.svc.records.Query(ctx, app, userID, RecordQuery{Begin: p.Begin, End: p.End, Result: p.ResultType})
 	if err != nil {
@@ -197,6 +206,9 @@ func (sess *session) queryRecentCalls(ctx context.Context, p protocol.QueryRecen
 }
 
 func (sess *session) deleteRecordCalls(ctx context.Context, p protocol.DeleteRecordCallsParams) (protocol.DeleteRecordCallsResult, error) {
+	if err := sess.checkRecordRequestRate(); err != nil {
+		return protocol.DeleteRecordCallsResult{}, err
+	}
 	app, userID := sess.identity()
 	deleted, err := sess.svc.records.Delete(ctx, app, userID, p.CallIDList)
 	if err != nil {

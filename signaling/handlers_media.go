@@ -31,6 +31,9 @@ func (sess *session) joinRoom(_ context.Context, p protocol.JoinRoomParams) (pro
 	if sess.svc.Draining() {
 		return protocol.Empty{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
 	}
+	if err := sess.checkRate(limitRoomJoins); err != nil {
+		return protocol.Empty{}, err
+	}
 	app, _ := sess.identity()
 	id, err := roomIDFromWire(p.RoomID)
 	if err != nil {
@@ -76,6 +79,9 @@ func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Em
 // publishes. Without a quality it keeps the one an earlier setRemoteViewQuality set (an
 // SDK may start the view when the video appears, after the application chose a size).
 func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteViewParams) (protocol.Empty, error) {
+	if err := sess.checkRate(limitNegotiations); err != nil {
+		return protocol.Empty{}, err
+	}
 	part, _, err := sess.currentParticipant()
 	if err != nil {
 		return protocol.Empty{}, err
@@ -92,6 +98,9 @@ func (sess *session) startRemoteView(_ context.Context, p protocol.StartRemoteVi
 }
 
 func (sess *session) stopRemoteView(_ context.Context, p protocol.StopRemoteViewParams) (protocol.Empty, error) {
+	if err := sess.checkRate(limitNegotiations); err != nil {
+		return protocol.Empty{}, err
+	}
 	part, _, err := sess.currentParticipant()
 	if err != nil {
 		return protocol.Empty{}, err
@@ -125,7 +134,7 @@ func wantedSize(q protocol.VideoQuality) (width, height int) {
 // muteHandler reports the user's camera or microphone state (D19).
 func muteHandler(kind room.TrackKind, muted bool) HandlerFunc[*session, protocol.Empty, protocol.Empty] {
 	return func(_ context.Context, sess *session, _ protocol.Empty) (protocol.Empty, error) {
-		if err := sess.checkDeviceToggleRate(); err != nil {
+		if err := sess.checkRate(limitDeviceToggles); err != nil {
 			return protocol.Empty{}, err
 		}
 		part, _, err := sess.currentParticipant()
@@ -139,6 +148,9 @@ func muteHandler(kind room.TrackKind, muted bool) HandlerFunc[*session, protocol
 
 // offer negotiates the publisher PeerConnection (the client offers).
 func (sess *session) offer(_ context.Context, p protocol.OfferParams) (protocol.OfferResult, error) {
+	if err := sess.checkRate(limitNegotiations); err != nil {
+		return protocol.OfferResult{}, err
+	}
 	part, _, err := sess.currentParticipant()
 	if err != nil {
 		return protocol.OfferResult{}, err
@@ -164,7 +176,7 @@ func (sess *session) answer(_ context.Context, p protocol.AnswerParams) (protoco
 
 // trickle adds a client ICE candidate to one of its PeerConnections.
 func (sess *session) trickle(_ context.Context, p protocol.TrickleParams) (protocol.Empty, error) {
-	if err := sess.checkTrickleRate(); err != nil {
+	if err := sess.checkRate(limitTrickles); err != nil {
 		return protocol.Empty{}, err
 	}
 	part, _, err := sess.currentParticipant()

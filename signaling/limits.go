@@ -44,24 +44,54 @@ type LimitsConfig struct {
 	// other user of the room.
 	DeviceTogglesPerMinute int `mapstructure:"device_toggles_per_minute"`
 	DeviceTogglesBurst     int `mapstructure:"device_toggles_burst"`
+	// ProfileWritesPerMinute and ProfileWritesBurst bound setSelfInfo and
+	// enableMultiDeviceAbility per user (D180): each is a write to the profile store
+	// (Redis in a cluster).
+	ProfileWritesPerMinute int `mapstructure:"profile_writes_per_minute"`
+	ProfileWritesBurst     int `mapstructure:"profile_writes_burst"`
+	// RecordRequestsPerMinute and RecordRequestsBurst bound queryRecentCalls and
+	// deleteRecordCalls per user (D181): each is a query of the record store (up to 1000
+	// rows) or a delete in it.
+	RecordRequestsPerMinute int `mapstructure:"record_requests_per_minute"`
+	RecordRequestsBurst     int `mapstructure:"record_requests_burst"`
+	// NegotiationsPerMinute and NegotiationsBurst bound offer, startRemoteView and
+	// stopRemoteView per session (D182): each is PeerConnection work (an offer applied
+	// and answered, a subscription that renegotiates the subscriber PeerConnection).
+	NegotiationsPerMinute int `mapstructure:"negotiations_per_minute"`
+	NegotiationsBurst     int `mapstructure:"negotiations_burst"`
+	// RoomJoinsPerMinute and RoomJoinsBurst bound joinRoom, join and joinInGroupCall per
+	// session (D182): each entry is an event to everyone in the room and new
+	// PeerConnections, so a join/leave loop would flood the room.
+	RoomJoinsPerMinute int `mapstructure:"room_joins_per_minute"`
+	RoomJoinsBurst     int `mapstructure:"room_joins_burst"`
 }
 
 // DefaultLimitsConfig returns the defaults: 10 failed logins a minute per IP (burst 20),
 // 60 invitees a minute per user (burst 64), 50 trickles a second per session (burst 100),
 // 30 media type switches a minute per session (burst 10), 120 camera/microphone toggles a
-// minute per session (burst 20).
+// minute per session (burst 20), 60 profile writes a minute per user (burst 60), 120
+// record queries/deletes a minute per user (burst 60), 240 negotiations a minute per
+// session (burst 100), 60 room entries a minute per session (burst 20).
 func DefaultLimitsConfig() LimitsConfig {
 	return LimitsConfig{
-		FailedLoginsPerMinute:  10,
-		FailedLoginsBurst:      20,
-		InvitationsPerMinute:   60,
-		InvitationsBurst:       64,
-		TricklesPerSecond:      50,
-		TricklesBurst:          100,
-		MediaSwitchesPerMinute: 30,
-		MediaSwitchesBurst:     10,
-		DeviceTogglesPerMinute: 120,
-		DeviceTogglesBurst:     20,
+		FailedLoginsPerMinute:   10,
+		FailedLoginsBurst:       20,
+		InvitationsPerMinute:    60,
+		InvitationsBurst:        64,
+		TricklesPerSecond:       50,
+		TricklesBurst:           100,
+		MediaSwitchesPerMinute:  30,
+		MediaSwitchesBurst:      10,
+		DeviceTogglesPerMinute:  120,
+		DeviceTogglesBurst:      20,
+		ProfileWritesPerMinute:  60,
+		ProfileWritesBurst:      60,
+		RecordRequestsPerMinute: 120,
+		RecordRequestsBurst:     60,
+		NegotiationsPerMinute:   240,
+		NegotiationsBurst:       100,
+		RoomJoinsPerMinute:      60,
+		RoomJoinsBurst:          20,
 	}
 }
 
@@ -83,32 +113,49 @@ func (c LimitsConfig) Validate() error {
 	check("media_switches_burst", c.MediaSwitchesBurst, 1, 100_000)
 	check("device_toggles_per_minute", c.DeviceTogglesPerMinute, 1, 100_000)
 	check("device_toggles_burst", c.DeviceTogglesBurst, 1, 100_000)
+	check("profile_writes_per_minute", c.ProfileWritesPerMinute, 1, 100_000)
+	check("profile_writes_burst", c.ProfileWritesBurst, 1, 100_000)
+	check("record_requests_per_minute", c.RecordRequestsPerMinute, 1, 100_000)
+	check("record_requests_burst", c.RecordRequestsBurst, 1, 100_000)
+	check("negotiations_per_minute", c.NegotiationsPerMinute, 1, 100_000)
+	check("negotiations_burst", c.NegotiationsBurst, 1, 100_000)
+	check("room_joins_per_minute", c.RoomJoinsPerMinute, 1, 100_000)
+	check("room_joins_burst", c.RoomJoinsBurst, 1, 100_000)
 	return errors.Join(errs...)
 }
 
 // limiters holds the Service's rate limits and counts what they refuse.
 type limiters struct {
-	cfg          LimitsConfig
-	failedLogins *keyedBuckets // by client IP
-	invitations  *keyedBuckets // by userId
+	cfg            LimitsConfig
+	failedLogins   *keyedBuckets // by client IP
+	invitations    *keyedBuckets // by user (userKey)
+	profileWrites  *keyedBuckets // by user
+	recordRequests *keyedBuckets // by user
 
-	refusedLogins, refusedInvitations, refusedTrickles, refusedSwitches, refusedToggles atomic.Uint64
+	refusedLogins, refusedInvitations, refusedProfileWrites, refusedRecordRequests atomic.Uint64
+	refusedSession                                                                 [numSessionLimits]atomic.Uint64
 }
 
 func newLimiters(cfg LimitsConfig) *limiters {
 	return &limiters{
-		cfg:          cfg,
-		failedLogins: newKeyedBuckets(rate.Limit(float64(cfg.FailedLoginsPerMinute)/60), cfg.FailedLoginsBurst),
-		invitations:  newKeyedBuckets(rate.Limit(float64(cfg.InvitationsPerMinute)/60), cfg.InvitationsBurst),
+		cfg:            cfg,
+		failedLogins:   newKeyedBuckets(perMinute(cfg.FailedLoginsPerMinute), cfg.FailedLoginsBurst),
+		invitations:    newKeyedBuckets(perMinute(cfg.InvitationsPerMinute), cfg.InvitationsBurst),
+		profileWrites:  newKeyedBuckets(perMinute(cfg.ProfileWritesPerMinute), cfg.ProfileWritesBurst),
+		recordRequests: newKeyedBuckets(perMinute(cfg.RecordRequestsPerMinute), cfg.RecordRequestsBurst),
 	}
 }
+
+// perMinute is the rate of n tokens a minute.
+func perMinute(n int) rate.Limit { return rate.Limit(float64(n) / 60) }
 
 // LimitStats counts what the limits of the Service refused and how its connections
 // pushed back on pipelining clients (ops/metrics exposes them).
 type LimitStats struct {
-	// FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles: requests refused
-	// with 6001, by limit.
+	// FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles, ProfileWrites,
+	// RecordRequests, Negotiations, RoomJoins: requests refused with 6001, by limit.
 	FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles uint64
+	ProfileWrites, RecordRequests, Negotiations, RoomJoins            uint64
 	ServerStats
 }
 
@@ -117,12 +164,16 @@ type LimitStats struct {
 func (s *Service) LimitStats() LimitStats {
 	l := s.limits
 	return LimitStats{
-		FailedLogins:  l.refusedLogins.Load(),
-		Invitations:   l.refusedInvitations.Load(),
-		Trickles:      l.refusedTrickles.Load(),
-		MediaSwitches: l.refusedSwitches.Load(),
-		DeviceToggles: l.refusedToggles.Load(),
-		ServerStats:   s.server.Stats(),
+		FailedLogins:   l.refusedLogins.Load(),
+		Invitations:    l.refusedInvitations.Load(),
+		Trickles:       l.refusedSession[limitTrickles].Load(),
+		MediaSwitches:  l.refusedSession[limitMediaSwitches].Load(),
+		DeviceToggles:  l.refusedSession[limitDeviceToggles].Load(),
+		ProfileWrites:  l.refusedProfileWrites.Load(),
+		RecordRequests: l.refusedRecordRequests.Load(),
+		Negotiations:   l.refusedSession[limitNegotiations].Load(),
+		RoomJoins:      l.refusedSession[limitRoomJoins].Load(),
+		ServerStats:    s.server.Stats(),
 	}
 }
 
@@ -142,49 +193,82 @@ func (sess *session) loginFailed(now time.Time) {
 // checkInvitations takes n tokens (invitees) from the user's invitation bucket or
 // refuses the request without taking any.
 func (sess *session) checkInvitations(n int) error {
-	s := sess.svc
-	now := s.now()
+	l := sess.svc.limits
+	return sess.takeUserTokens(l.invitations, n, protocol.LimitInvitations, &l.refusedInvitations)
+}
+
+// checkProfileWriteRate takes a token from the user's profile-write bucket (D180).
+func (sess *session) checkProfileWriteRate() error {
+	l := sess.svc.limits
+	return sess.takeUserTokens(l.profileWrites, 1, protocol.LimitProfileWrites, &l.refusedProfileWrites)
+}
+
+// checkRecordRequestRate takes a token from the user's record-request bucket (D181).
+func (sess *session) checkRecordRequestRate() error {
+	l := sess.svc.limits
+	return sess.takeUserTokens(l.recordRequests, 1, protocol.LimitRecordRequests, &l.refusedRecordRequests)
+}
+
+// takeUserTokens takes n tokens from the bucket of the session's user in buckets, or
+// counts the refusal and returns the 6001 error of limit without taking any. A user is
+// (SDKAppID, userId): its sessions share the bucket, and a new login does not refill it.
+func (sess *session) takeUserTokens(buckets *keyedBuckets, n int, limit string, refused *atomic.Uint64) error {
+	now := sess.svc.now()
 	app, userID := sess.identity()
-	key := strconv.Itoa(app) + "/" + userID // a user is (SDKAppID, userId)
-	if err := take(s.limits.invitations.get(key, now, true), n, now, protocol.LimitInvitations); err != nil {
-		s.limits.refusedInvitations.Add(1)
+	if err := take(buckets.get(strconv.Itoa(app)+"/"+userID, now, true), n, now, limit); err != nil {
+		refused.Add(1)
 		return err
 	}
 	return nil
 }
 
-// checkTrickleRate takes a token from the session's trickle bucket.
-func (sess *session) checkTrickleRate() error {
-	l := sess.svc.limits
-	return sess.takeSessionToken(&sess.trickles, rate.Limit(l.cfg.TricklesPerSecond), l.cfg.TricklesBurst,
-		protocol.LimitTrickles, &l.refusedTrickles)
+// sessionLimit is one of the per-session rate limits; session.buckets holds its bucket.
+type sessionLimit int
+
+const (
+	limitTrickles      sessionLimit = iota // trickle
+	limitMediaSwitches                     // switchCallMediaType
+	limitDeviceToggles                     // openCamera, closeCamera, openMicrophone, closeMicrophone
+	limitNegotiations                      // offer, startRemoteView, stopRemoteView (D182)
+	limitRoomJoins                         // joinRoom, join, joinInGroupCall (D182)
+	numSessionLimits
+)
+
+// sessionLimitNames are the names of the per-session limits in 6001 errors.
+var sessionLimitNames = [numSessionLimits]string{
+	protocol.LimitTrickles, protocol.LimitMediaSwitches, protocol.LimitDeviceToggles,
+	protocol.LimitNegotiations, protocol.LimitRoomJoins,
 }
 
-// checkMediaSwitchRate takes a token from the session's switchCallMediaType bucket.
-func (sess *session) checkMediaSwitchRate() error {
-	l := sess.svc.limits
-	return sess.takeSessionToken(&sess.switches, rate.Limit(float64(l.cfg.MediaSwitchesPerMinute)/60), l.cfg.MediaSwitchesBurst,
-		protocol.LimitMediaSwitches, &l.refusedSwitches)
-}
-
-// checkDeviceToggleRate takes a token from the session's camera/microphone bucket.
-func (sess *session) checkDeviceToggleRate() error {
-	l := sess.svc.limits
-	return sess.takeSessionToken(&sess.toggles, rate.Limit(float64(l.cfg.DeviceTogglesPerMinute)/60), l.cfg.DeviceTogglesBurst,
-		protocol.LimitDeviceToggles, &l.refusedToggles)
-}
-
-// takeSessionToken takes a token from the session's bucket *b (made on first use, under
-// sess.mu) or counts the refusal and returns the 6001 error of limit.
-func (sess *session) takeSessionToken(b **rate.Limiter, r rate.Limit, burst int, limit string, refused *atomic.Uint64) error {
-	sess.mu.Lock()
-	if *b == nil {
-		*b = rate.NewLimiter(r, burst)
+// sessionRate is the refill rate and burst of the per-session limit k.
+func (c LimitsConfig) sessionRate(k sessionLimit) (rate.Limit, int) {
+	switch k {
+	case limitTrickles:
+		return rate.Limit(c.TricklesPerSecond), c.TricklesBurst
+	case limitMediaSwitches:
+		return perMinute(c.MediaSwitchesPerMinute), c.MediaSwitchesBurst
+	case limitDeviceToggles:
+		return perMinute(c.DeviceTogglesPerMinute), c.DeviceTogglesBurst
+	case limitNegotiations:
+		return perMinute(c.NegotiationsPerMinute), c.NegotiationsBurst
+	default:
+		return perMinute(c.RoomJoinsPerMinute), c.RoomJoinsBurst
 	}
-	bucket := *b
+}
+
+// checkRate takes a token from the session's bucket of limit k (made on first use, under
+// sess.mu) or counts the refusal and returns the 6001 error naming k.
+func (sess *session) checkRate(k sessionLimit) error {
+	l := sess.svc.limits
+	sess.mu.Lock()
+	b := sess.buckets[k]
+	if b == nil {
+		b = rate.NewLimiter(l.cfg.sessionRate(k))
+		sess.buckets[k] = b
+	}
 	sess.mu.Unlock()
-	if err := take(bucket, 1, sess.svc.now(), limit); err != nil {
-		refused.Add(1)
+	if err := take(b, 1, sess.svc.now(), sessionLimitNames[k]); err != nil {
+		l.refusedSession[k].Add(1)
 		return err
 	}
 	return nil

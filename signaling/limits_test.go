@@ -26,6 +26,14 @@ func TestLimitsConfigValidate(t *testing.T) {
 		{"media switch burst too big", func(c *LimitsConfig) { c.MediaSwitchesBurst = 100_001 }, "limits.media_switches_burst"},
 		{"zero device toggles", func(c *LimitsConfig) { c.DeviceTogglesPerMinute = 0 }, "limits.device_toggles_per_minute"},
 		{"device toggle burst too big", func(c *LimitsConfig) { c.DeviceTogglesBurst = 100_001 }, "limits.device_toggles_burst"},
+		{"zero profile writes", func(c *LimitsConfig) { c.ProfileWritesPerMinute = 0 }, "limits.profile_writes_per_minute"},
+		{"no profile write burst", func(c *LimitsConfig) { c.ProfileWritesBurst = 0 }, "limits.profile_writes_burst"},
+		{"record requests too many", func(c *LimitsConfig) { c.RecordRequestsPerMinute = 100_001 }, "limits.record_requests_per_minute"},
+		{"negative record request burst", func(c *LimitsConfig) { c.RecordRequestsBurst = -1 }, "limits.record_requests_burst"},
+		{"zero negotiations", func(c *LimitsConfig) { c.NegotiationsPerMinute = 0 }, "limits.negotiations_per_minute"},
+		{"negotiation burst too big", func(c *LimitsConfig) { c.NegotiationsBurst = 100_001 }, "limits.negotiations_burst"},
+		{"zero room joins", func(c *LimitsConfig) { c.RoomJoinsPerMinute = 0 }, "limits.room_joins_per_minute"},
+		{"no room join burst", func(c *LimitsConfig) { c.RoomJoinsBurst = 0 }, "limits.room_joins_burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,9 +64,7 @@ type session struct {
 	sigTimer    *time.Timer // fires at the userSig's exp (D2)
 	graceTimer  *time.Timer // fires at the end of the D2 grace, or of the reconnect grace
 
-	trickles *rate.Limiter // limits.trickles_per_second, made on the first trickle (limits.go)
-	switches *rate.Limiter // limits.media_switches_per_minute, made on the first switchCallMediaType
-	toggles  *rate.Limiter // limits.device_toggles_per_minute, made on the first camera/microphone request
+	buckets [numSessionLimits]*rate.Limiter // per-session rate limits, each made on first use (limits.go)
 }
 
 // sentNote is one encoded notification kept for a resume.

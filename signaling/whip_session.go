@@ -145,7 +145,7 @@ func (ws *whipSession) checkPatchRate() error {
 	if !errors.As(err, &limited) {
 		return err
 	}
-	ws.w.svc.limits.refusedTrickles.Add(1)
+	ws.w.svc.limits.refusedSession[limitTrickles].Add(1)
 	d, _ := limited.RateLimit()
 	return &retryAfterError{time.Duration(d.RetryAfterMs) * time.Millisecond,
 		errors.New("too many PATCHes of this session (limits.trickles_per_second)")}

@@ -155,11 +155,13 @@ func TestLimitMetrics(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Limits.FailedLoginsBurst = 1
 	cfg.Room.MaxPendingRemoteViews = 1
+	cfg.Limits.ProfileWritesBurst = 1
 	r := startServe(t, cfg)
 	series := func(limit string) string { return `parley_limit_refusals_total{limit="` + limit + `"}` }
 	idle := scrape(t, r)
 	for _, limit := range []string{"failed_logins", "invitations", "trickles", "login_timeout", "remote_views",
-		"pending_candidates", "remote_candidates", "denied_candidates"} {
+		"pending_candidates", "remote_candidates", "denied_candidates",
+		"media_switches", "device_toggles", "profile_writes", "record_requests", "negotiations", "room_joins"} {
 		if v, ok := idle[series(limit)]; !ok || v != 0 {
 			t.Errorf("idle server: %s = %v (present %v), want 0", series(limit), v, ok)
 		}
@@ -184,6 +186,12 @@ func TestLimitMetrics(t *testing.T) {
 	if err := alice.StartRemoteView(ctx, "ghost2", protocol.VideoQuality{}); !isCode(err, protocol.CodeTooManyRemoteViews) {
 		t.Fatalf("second pending wish: %v, want 4009", err)
 	}
+	if err := alice.SetSelfInfo(ctx, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.EnableMultiDeviceAbility(ctx, true); !isCode(err, protocol.CodeRateLimited) {
+		t.Fatalf("second profile write: %v, want 6001", err)
+	}
 	metadata := protocol.ICECandidate{Candidate: "candidate:1 1 udp 2130706431 169.254.169.254 80 typ host"}
 	err = alice.Request(ctx, protocol.MethodTrickle, protocol.TrickleParams{Target: protocol.TargetPublisher, Candidate: metadata}, nil)
 	if !isCode(err, protocol.CodeNegotiationFailed) {
@@ -200,7 +208,7 @@ func TestLimitMetrics(t *testing.T) {
 		}
 	}
 	after := scrape(t, r)
-	for limit, want := range map[string]float64{"failed_logins": 1, "remote_views": 1, "denied_candidates": 1, "invitations": 0} {
+	for limit, want := range map[string]float64{"failed_logins": 1, "remote_views": 1, "denied_candidates": 1, "invitations": 0, "profile_writes": 1} {
 		if got := after[series(limit)]; got != want {
 			t.Errorf("%s = %v, want %v", series(limit), got, want)
 		}

@@ -170,6 +170,10 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		{"trickles", st.Trickles},
 		{"media_switches", st.MediaSwitches},
 		{"device_toggles", st.DeviceToggles},
+		{"profile_writes", st.ProfileWrites},
+		{"record_requests", st.RecordRequests},
+		{"negotiations", st.Negotiations},
+		{"room_joins", st.RoomJoins},
 		{"login_timeout", st.LoginTimeouts},
 		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
 	} {

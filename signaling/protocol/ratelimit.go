@@ -7,11 +7,15 @@ import (
 
 // Names of the rate limits, in RateLimitData.Limit (PROTOCOL.md §7, Limits).
 const (
-	LimitFailedLogins  = "failedLogins"  // failed logins per client IP
-	LimitInvitations   = "invitations"   // invitees per user (call, groupCall, calls, inviteUser)
-	LimitTrickles      = "trickles"      // trickle requests per session
-	LimitMediaSwitches = "mediaSwitches" // switchCallMediaType requests per session
-	LimitDeviceToggles = "deviceToggles" // openCamera/closeCamera/openMicrophone/closeMicrophone per session
+	LimitFailedLogins   = "failedLogins"   // failed logins per client IP
+	LimitInvitations    = "invitations"    // invitees per user (call, groupCall, calls, inviteUser)
+	LimitTrickles       = "trickles"       // trickle requests per session
+	LimitMediaSwitches  = "mediaSwitches"  // switchCallMediaType requests per session
+	LimitDeviceToggles  = "deviceToggles"  // openCamera/closeCamera/openMicrophone/closeMicrophone per session
+	LimitProfileWrites  = "profileWrites"  // setSelfInfo/enableMultiDeviceAbility per user
+	LimitRecordRequests = "recordRequests" // queryRecentCalls/deleteRecordCalls per user
+	LimitNegotiations   = "negotiations"   // offer/startRemoteView/stopRemoteView per session
+	LimitRoomJoins      = "roomJoins"      // joinRoom/join/joinInGroupCall per session
 )
 
 // RateLimitData is the Data of a CodeRateLimited error: which limit was hit and how long
