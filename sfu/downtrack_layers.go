@@ -99,9 +99,13 @@ func (d *DownTrack) updateTargetLayer(now time.Time) {
 	if s.target.Swap(int32(next)) == int32(next) {
 		return
 	}
-	if s.current.Load() != int32(next) && d.isVideo {
+	l := d.receiver.layerAt(next)
+	if s.current.Load() != int32(next) && d.isVideo && l.lastKeyNs.Load() != now.UnixNano() {
 		// At once, even within pli_throttle when the layer's last keyframe came after the
-		// last request: that keyframe passed before this DownTrack wanted the layer.
-		d.receiver.layerAt(next).requestKeyframe(now, true)
+		// last request: that keyframe passed before this DownTrack wanted the layer. Not
+		// when the choice comes with the layer's keyframe (a layer's first packet, or its
+		// size changed): the packet at hand starts it, and a request would only make the
+		// publisher encode another one while every encoder of a call starts (D171).
+		l.requestKeyframe(now, true)
 	}
 }

@@ -559,3 +559,27 @@ func TestSimulcastSwitchKeyframeRequestsAndNoGap(t *testing.T) {
 		t.Fatalf("%d frames forwarded, want %d", frames, want)
 	}
 }
+
+// TestSimulcastFirstKeyframesAskForNoKeyframe: a DownTrack bound before the publisher's
+// first packets starts on the layers' first keyframes as they arrive, without asking the
+// publisher for another keyframe of any layer (D171).
+func TestSimulcastFirstKeyframesAskForNoKeyframe(t *testing.T) {
+	f := newSimFixture(t)
+	writer, sender := &fakeTrackWriter{}, newSender(1024)
+	dt := bindTestDownTrack(f.receiver, sender, writer)
+	f.step() // the first frame: a keyframe of every layer
+	if n := f.rtcp.count(); n != 0 {
+		t.Fatalf("%d keyframe requests with the first keyframes at hand, want 0", n)
+	}
+	for n := 0; n < 5; n++ {
+		f.step()
+	}
+	drainSender(sender)
+	layers := checkContinuity(t, "no wish", writer.snapshot())
+	if len(layers) == 0 || layers[len(layers)-1] != 2 || dt.CurrentLayer() != 2 {
+		t.Fatalf("received layers %v (current %d), want to end on f", layers, dt.CurrentLayer())
+	}
+	if n := f.rtcp.count(); n != 0 {
+		t.Fatalf("%d keyframe requests, want 0", n)
+	}
+}

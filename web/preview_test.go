@@ -1,6 +1,8 @@
 package web
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,4 +75,55 @@ func TestBrowserRingingPreview(t *testing.T) {
 			checkNoErrors(t, bs...)
 		})
 	}
+}
+
+// encodingLogJS records in the page, from now on, the simulcast encodings' active flags
+// of every video sender setParameters (rid:active, comma separated), in
+// window.__encodings.
+const encodingLogJS = `(() => {
+  window.__encodings = [];
+  if (window.__encodingsHooked) return true;
+  window.__encodingsHooked = true;
+  const set = RTCRtpSender.prototype.setParameters;
+  RTCRtpSender.prototype.setParameters = function (params, ...rest) {
+    if (this.track && this.track.kind === 'video' && params.encodings && params.encodings.length > 1) {
+      window.__encodings.push(params.encodings.map((e) => e.rid + ':' + (e.active !== false)).join(','));
+    }
+    return set.call(this, params, ...rest);
+  };
+  return true;
+})()`
+
+// TestBrowserRingingPreviewFullLayerLater: when a call with the ringing preview begins,
+// the held video sender starts its smaller simulcast layers (q, h) and the full-size one
+// (f) only in a later setParameters (D170), on both sides of a 1v1 call; both still
+// receive each other's video.
+func TestBrowserRingingPreviewFullLayerLater(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := newBrowsers(t, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	for _, b := range bs {
+		signInAt(b, srv.URL+labPath+"?ringingPreview=1", b.name)
+		eval[bool](b, encodingLogJS)
+	}
+	startPollers(alice, bob)
+	placeCall(alice, "bob")
+	waitFor[bool](bob, "the ringing dialog", `document.getElementById('ringing').open`, 20*time.Second)
+	for _, b := range bs {
+		waitFor[bool](b, "the ringing preview's camera", previewOpenJS, 20*time.Second)
+		waitFor[bool](b, "the early media session connected", earlyConnectedJS, 20*time.Second)
+	}
+	t0 := eval[float64](bob, acceptJS)
+	waitFirstFrames(t, bob, t0, t0, "alice")
+	waitFirstFrames(t, alice, t0, t0, "bob")
+	for _, b := range bs {
+		waitFor[bool](b, "the full layer activated", `window.__encodings.some((s) => s.includes('f:true'))`, 20*time.Second)
+		log := eval[[]string](b, `window.__encodings`)
+		first := slices.IndexFunc(log, func(s string) bool { return strings.Contains(s, ":true") })
+		if first < 0 || log[first] != "q:true,h:true,f:false" {
+			t.Fatalf("%s: the first encodings activated were %v, want q and h without f (all: %q)", b.name, log[max(first, 0):min(first+1, len(log))], log)
+		}
+	}
+	hangUpAll(alice, bob)
+	checkNoErrors(t, bs...)
 }

@@ -18,6 +18,12 @@ const SIMULCAST_LAYERS = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+/**
+ * How long after a held video sender is released (the call began with the ringing
+ * preview) its full-size simulcast layer starts: the smaller layers first (D170).
+ */
+const FULL_LAYER_DELAY_MS = 1000;
+
 /** A camera at least this wide is published as three simulcast layers. */
 export const SIMULCAST_MIN_WIDTH = 640;
 
@@ -224,6 +230,13 @@ export class MediaSession {
      * holdVideo): a track on it sends nothing.
      */
     this._videoHeld = false;
+    /**
+     * The simulcast layer releaseVideo starts later (rid), and whether it is still to be
+     * activated then (the server may pause it meanwhile); null when none waits.
+     * @type {{rid: string|undefined, active: boolean}|null}
+     */
+    this._deferred = null;
+    this._deferTimer = 0;
     const config = {
       iceServers: opts.iceServers, iceTransportPolicy: opts.iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
     };
@@ -297,8 +310,11 @@ export class MediaSession {
   }
 
   /**
-   * Ends prepare's holdVideo: every encoding of the video sender becomes active, as at a
-   * first publish (the server pauses again what nobody views, D76). No-op when not held.
+   * Ends prepare's holdVideo: the video sender's encodings become active, as at a first
+   * publish (the server pauses again what nobody views, D76) — all but the full-size
+   * simulcast layer, which follows FULL_LAYER_DELAY_MS later (D170): the first frames the
+   * others can start on are the small layers', and every member's encoder starts without
+   * the largest picture while all of them start at once. No-op when not held.
    * @returns {Promise<void>}
    */
   releaseVideo() {
@@ -307,9 +323,26 @@ export class MediaSession {
     return this._senderTransaction(async (sender) => {
       const params = sender.getParameters();
       if (!params.encodings || params.encodings.length === 0) return;
-      for (const enc of params.encodings) enc.active = true;
+      const size = sender.track ? sender.track.getSettings() : {};
+      const count = size.width && size.height ? encodedLayerCount(size.width, size.height) : this._encodedLayers;
+      // The full-size layer is the highest one Chromium encodes (fittedLayers); alone, a
+      // picture has nothing smaller to start on.
+      const full = params.encodings.length > 1 && count > 1 ? params.encodings[Math.min(count, params.encodings.length) - 1].rid : undefined;
+      for (const enc of params.encodings) enc.active = enc.rid !== full;
       await sender.setParameters(params);
+      if (full === undefined || this._closed) return;
+      this._deferred = { rid: full, active: true };
+      this._deferTimer = setTimeout(() => this._releaseDeferred(), FULL_LAYER_DELAY_MS);
     });
+  }
+
+  /** Activates the layer releaseVideo deferred, unless the server asked to pause it meanwhile. */
+  _releaseDeferred() {
+    const deferred = this._deferred;
+    this._deferred = null;
+    this._deferTimer = 0;
+    if (!deferred || !deferred.active) return;
+    this.setSimulcastLayers([{ rid: deferred.rid, active: true }]).catch(() => {}); // a closed session's sender is gone with it
   }
 
   /**
@@ -367,7 +400,8 @@ export class MediaSession {
       const count = size.width && size.height ? encodedLayerCount(size.width, size.height) : this._encodedLayers;
       if (count !== this._encodedLayers) {
         this._encodedLayers = count;
-        if (!this._videoHeld) for (const enc of params.encodings) enc.active = true; // held: releaseVideo resumes them
+        // held: releaseVideo resumes them; its deferred full layer follows at its time
+        if (!this._videoHeld) for (const enc of params.encodings) enc.active = !this._deferred || enc.rid !== this._deferred.rid;
       }
       layers = fittedLayers(params.encodings.map((e) => e.rid), count);
     }
@@ -420,6 +454,10 @@ export class MediaSession {
     let changed = false;
     for (const enc of params.encodings) {
       const want = layers.find((l) => l.rid === enc.rid);
+      if (want && this._deferred && this._deferred.rid === enc.rid) {
+        this._deferred.active = want.active; // releaseVideo's deferred layer: at its time
+        continue;
+      }
       if (want && enc.active !== want.active) {
         enc.active = want.active;
         changed = true;
@@ -519,6 +557,7 @@ export class MediaSession {
   close() {
     if (this._closed) return;
     this._closed = true;
+    clearTimeout(this._deferTimer);
     this._pub.close();
     this._sub.close();
   }
