@@ -73,6 +73,7 @@ type SessionHandler interface {
 type Conn struct {
 	id     uint64
 	ws     *websocket.Conn
+	bc     *batchConn // ws's socket: the writer gathers queued messages into one write
 	cfg    Config
 	logger *slog.Logger
 	remote string
@@ -105,11 +106,12 @@ type outMessage struct {
 	reply bool
 }
 
-func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
+func newConn(id uint64, ws *websocket.Conn, bc *batchConn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Conn{
 		id:      id,
 		ws:      ws,
+		bc:      bc,
 		cfg:     cfg,
 		logger:  logger.With("conn", id, "remote", remote),
 		remote:  remote,
@@ -418,14 +420,7 @@ func (c *Conn) writeLoop() {
 	for {
 		select {
 		case m := <-c.out:
-			if m.reply {
-				// Answered: count it off before its window slot frees, or the
-				// dispatcher and the reader could fill both in between and the count
-				// pass MaxPipelinedRequests for a moment.
-				c.pending.Add(-1)
-				<-c.replies
-			}
-			if err := c.write(m.b); err != nil {
+			if err := c.writeQueued(m); err != nil {
 				c.logger.Debug("write failed", "error", err)
 				c.abort(websocket.CloseAbnormalClosure, "")
 				c.writeClose()
@@ -443,6 +438,38 @@ func (c *Conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeQueued writes m and whatever else the queue holds already (up to writeBatchBytes)
+// in one socket write.
+func (c *Conn) writeQueued(m outMessage) error {
+	c.bc.begin()
+	err := c.writeOut(m)
+	for err == nil && c.bc.buffered() < writeBatchBytes {
+		select {
+		case m = <-c.out:
+			err = c.writeOut(m)
+			continue
+		default:
+		}
+		break
+	}
+	if ferr := c.bc.flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// writeOut writes one queued message (to the gathering buffer while batching).
+func (c *Conn) writeOut(m outMessage) error {
+	if m.reply {
+		// Answered: count it off before its window slot frees, or the dispatcher and
+		// the reader could fill both in between and the count pass
+		// MaxPipelinedRequests for a moment.
+		c.pending.Add(-1)
+		<-c.replies
+	}
+	return c.write(m.b)
 }
 
 func (c *Conn) write(b []byte) error {
