@@ -153,11 +153,7 @@ func (c *Conn) OnClose(fn func()) {
 // Notify queues a notification without blocking. If the write queue is full the client is
 // not reading: the connection is closed (1008) and ErrWriteQueueFull returned.
 func (c *Conn) Notify(method string, params any) error {
-	n, err := protocol.NewNotification(method, params)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(n)
+	b, err := protocol.EncodeNotification(method, params, 0)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", method, err)
 	}
@@ -376,22 +372,21 @@ func (c *Conn) handle(session SessionHandler, req protocol.Request) (result any,
 // (backpressure: the caller stops reading or dispatching). A result that cannot be
 // marshalled becomes -32603.
 func (c *Conn) respond(id json.RawMessage, result any, perr *protocol.Error) {
-	var resp protocol.Response
-	if perr != nil {
-		resp = protocol.NewErrorResponse(id, perr)
-	} else {
+	var b []byte
+	if perr == nil {
 		var err error
-		resp, err = protocol.NewResponse(id, result)
-		if err != nil {
+		if b, err = protocol.EncodeResponse(id, result); err != nil {
 			c.logger.Error("cannot marshal result", "error", err)
-			resp = protocol.NewErrorResponse(id, protocol.NewError(protocol.CodeInternalError, ""))
+			perr = protocol.NewError(protocol.CodeInternalError, "")
 		}
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		// Only a Data value of an error can fail here; send the error without it.
-		c.logger.Error("cannot marshal response", "error", err)
-		b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(resp.Error.Code, resp.Error.Message)))
+	if perr != nil {
+		var err error
+		if b, err = json.Marshal(protocol.NewErrorResponse(id, perr)); err != nil {
+			// Only a Data value of an error can fail here; send the error without it.
+			c.logger.Error("cannot marshal response", "error", err)
+			b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(perr.Code, perr.Message)))
+		}
 	}
 	select {
 	case <-c.closing:
