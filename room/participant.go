@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,13 @@ type Participant struct {
 	userID string
 	rights Rights // fixed at Join
 	sig    Signaller
-	log    *slog.Logger
 	peers  peerFactory
+
+	// baseLog is the Manager's logger; log() adds the user to it on first use, as most
+	// participants (every signaling-only call's) never log (D169).
+	baseLog *slog.Logger
+	logOnce sync.Once
+	userLog *slog.Logger
 
 	// room is set once by Room.add, before any callback can need it.
 	room *Room
@@ -60,7 +66,7 @@ func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) 
 		userID:     userID,
 		rights:     opts.Rights,
 		sig:        sig,
-		log:        m.log.With("user", userID),
+		baseLog:    m.log,
 		peers:      m.peers,
 		early:      opts.Early,
 		reserve:    reservedSections(userID, opts),
@@ -72,6 +78,12 @@ func newParticipant(m *Manager, userID string, opts JoinOptions, sig Signaller) 
 		wantVideo:  make(map[string]bool),
 		wantSize:   make(map[string]VideoSize),
 	}
+}
+
+// log is the participant's logger (the Manager's with the user).
+func (p *Participant) log() *slog.Logger {
+	p.logOnce.Do(func() { p.userLog = p.baseLog.With("user", p.userID) })
+	return p.userLog
 }
 
 // Rights are what the participant may do in the room.
@@ -333,7 +345,7 @@ func (p *Participant) subscribeLocked(rcv upTrack) {
 	dt, err := p.sub.AddDownTrack(rcv)
 	if err != nil {
 		// The track ended or this Peer closed meanwhile: nothing to forward.
-		p.log.Debug("add down track", "track", rcv.TrackID(), "publisher", rcv.StreamID(), "err", err)
+		p.log().Debug("add down track", "track", rcv.TrackID(), "publisher", rcv.StreamID(), "err", err)
 		return
 	}
 	p.downTracks[rcv] = dt
@@ -389,7 +401,7 @@ func (p *Participant) trackPublished(rcv upTrack) {
 	if !p.rights.Publish {
 		// No publish right: the track is not forwarded and nobody hears of it.
 		r.mu.Unlock()
-		p.log.Info("track refused: no publish right", "track", rcv.TrackID(), "kind", kind.String())
+		p.log().Info("track refused: no publish right", "track", rcv.TrackID(), "kind", kind.String())
 		_ = rcv.Close()
 		return
 	}
@@ -418,7 +430,7 @@ func (p *Participant) publishLocked(rcv upTrack, kind TrackKind) {
 	r.publishedLocked(p, rcv, kind)
 	user := p.userID
 	r.emitLocked(func(l Listener, id ID) { l.TrackPublished(id, user, kind) })
-	p.log.Debug("track published", "track", rcv.TrackID(), "kind", kind.String())
+	p.log().Debug("track published", "track", rcv.TrackID(), "kind", kind.String())
 }
 
 // watchLayers reports the simulcast layers of published track rcv that its subscribers
@@ -454,7 +466,7 @@ func (p *Participant) unpublishLocked(rcv upTrack, kind TrackKind) {
 }
 
 func (p *Participant) connectionStateChanged(state webrtc.PeerConnectionState) {
-	p.log.Debug("peer connection state", "state", state.String())
+	p.log().Debug("peer connection state", "state", state.String())
 	if state != webrtc.PeerConnectionStateConnected {
 		return
 	}
@@ -489,7 +501,7 @@ func (p *Participant) negotiateSubscriber(sub subscriberPeer) {
 	offer, err := sub.CreateOffer()
 	if err != nil {
 		if !errors.Is(err, sfu.ErrPeerClosed) && !errors.Is(err, sfu.ErrOfferPending) {
-			p.log.Warn("subscriber offer", "err", err)
+			p.log().Warn("subscriber offer", "err", err)
 		}
 		return
 	}

@@ -91,11 +91,11 @@ func (p *Participant) buildPeers(renew, withSub bool) (publisherPeer, error) {
 		p.watchNegotiation(sub)
 	}
 	if renew {
-		p.log.Info("client made new PeerConnections: peers renewed")
+		p.log().Info("client made new PeerConnections: peers renewed")
 	}
 	// Closing the old publisher ends its Receivers; trackEnded unpublishes them.
 	if err := closePeers(stalePub, staleSub); err != nil {
-		p.log.Debug("close replaced peers", "err", err)
+		p.log().Debug("close replaced peers", "err", err)
 	}
 	return pub, nil
 }
@@ -125,7 +125,7 @@ func (p *Participant) buildSubscriber() {
 	if err != nil {
 		r.mu.Unlock()
 		if !errors.Is(err, sfu.ErrEngineClosed) {
-			p.log.Warn("build subscriber peer", "err", err)
+			p.log().Warn("build subscriber peer", "err", err)
 		}
 		return
 	}
@@ -195,7 +195,7 @@ func (p *Participant) newSubscriberPeer(preConnect bool, reserve []sfu.ReservedS
 		if state == webrtc.PeerConnectionStateFailed && current() {
 			// The client's network changed or broke: offer new ICE credentials, which
 			// gathers afresh on both sides (the client restarts its publisher itself).
-			p.log.Info("subscriber connection failed, restarting ICE")
+			p.log().Info("subscriber connection failed, restarting ICE")
 			sub.RestartICE()
 		}
 		p.connectionStateChanged(state)

@@ -33,7 +33,7 @@ const (
 // timelineStep logs one step at time at; from any goroutine without room.mu (enteredAt
 // is fixed at Join, activatedAt atomic).
 func (p *Participant) timelineStep(step string, at time.Time, attrs ...any) {
-	if !p.log.Enabled(context.Background(), slog.LevelDebug) {
+	if !p.log().Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
 	args := make([]any, 0, 8+len(attrs))
@@ -41,7 +41,7 @@ func (p *Participant) timelineStep(step string, at time.Time, attrs ...any) {
 	if activated := p.activatedAt.Load(); activated != nil {
 		args = append(args, "sinceActivate", at.Sub(*activated).Round(time.Millisecond))
 	}
-	p.log.Debug("early media timeline", append(args, attrs...)...)
+	p.log().Debug("early media timeline", append(args, attrs...)...)
 }
 
 // watchConnectSteps logs peer's ICE and DTLS steps. The callback runs under pion's DTLS

@@ -73,6 +73,7 @@ type SessionHandler interface {
 type Conn struct {
 	id     uint64
 	ws     *websocket.Conn
+	bc     *batchConn // ws's socket: the writer gathers queued messages into one write
 	cfg    Config
 	logger *slog.Logger
 	remote string
@@ -105,11 +106,12 @@ type outMessage struct {
 	reply bool
 }
 
-func newConn(id uint64, ws *websocket.Conn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
+func newConn(id uint64, ws *websocket.Conn, bc *batchConn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Conn{
 		id:      id,
 		ws:      ws,
+		bc:      bc,
 		cfg:     cfg,
 		logger:  logger.With("conn", id, "remote", remote),
 		remote:  remote,
@@ -151,11 +153,7 @@ func (c *Conn) OnClose(fn func()) {
 // Notify queues a notification without blocking. If the write queue is full the client is
 // not reading: the connection is closed (1008) and ErrWriteQueueFull returned.
 func (c *Conn) Notify(method string, params any) error {
-	n, err := protocol.NewNotification(method, params)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(n)
+	b, err := protocol.EncodeNotification(method, params, 0)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", method, err)
 	}
@@ -374,22 +372,21 @@ func (c *Conn) handle(session SessionHandler, req protocol.Request) (result any,
 // (backpressure: the caller stops reading or dispatching). A result that cannot be
 // marshalled becomes -32603.
 func (c *Conn) respond(id json.RawMessage, result any, perr *protocol.Error) {
-	var resp protocol.Response
-	if perr != nil {
-		resp = protocol.NewErrorResponse(id, perr)
-	} else {
+	var b []byte
+	if perr == nil {
 		var err error
-		resp, err = protocol.NewResponse(id, result)
-		if err != nil {
+		if b, err = protocol.EncodeResponse(id, result); err != nil {
 			c.logger.Error("cannot marshal result", "error", err)
-			resp = protocol.NewErrorResponse(id, protocol.NewError(protocol.CodeInternalError, ""))
+			perr = protocol.NewError(protocol.CodeInternalError, "")
 		}
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		// Only a Data value of an error can fail here; send the error without it.
-		c.logger.Error("cannot marshal response", "error", err)
-		b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(resp.Error.Code, resp.Error.Message)))
+	if perr != nil {
+		var err error
+		if b, err = json.Marshal(protocol.NewErrorResponse(id, perr)); err != nil {
+			// Only a Data value of an error can fail here; send the error without it.
+			c.logger.Error("cannot marshal response", "error", err)
+			b, _ = json.Marshal(protocol.NewErrorResponse(id, protocol.NewError(perr.Code, perr.Message)))
+		}
 	}
 	select {
 	case <-c.closing:
@@ -418,14 +415,7 @@ func (c *Conn) writeLoop() {
 	for {
 		select {
 		case m := <-c.out:
-			if m.reply {
-				// Answered: count it off before its window slot frees, or the
-				// dispatcher and the reader could fill both in between and the count
-				// pass MaxPipelinedRequests for a moment.
-				c.pending.Add(-1)
-				<-c.replies
-			}
-			if err := c.write(m.b); err != nil {
+			if err := c.writeQueued(m); err != nil {
 				c.logger.Debug("write failed", "error", err)
 				c.abort(websocket.CloseAbnormalClosure, "")
 				c.writeClose()
@@ -443,6 +433,38 @@ func (c *Conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeQueued writes m and whatever else the queue holds already (up to writeBatchBytes)
+// in one socket write.
+func (c *Conn) writeQueued(m outMessage) error {
+	c.bc.begin()
+	err := c.writeOut(m)
+	for err == nil && c.bc.buffered() < writeBatchBytes {
+		select {
+		case m = <-c.out:
+			err = c.writeOut(m)
+			continue
+		default:
+		}
+		break
+	}
+	if ferr := c.bc.flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// writeOut writes one queued message (to the gathering buffer while batching).
+func (c *Conn) writeOut(m outMessage) error {
+	if m.reply {
+		// Answered: count it off before its window slot frees, or the dispatcher and
+		// the reader could fill both in between and the count pass
+		// MaxPipelinedRequests for a moment.
+		c.pending.Add(-1)
+		<-c.replies
+	}
+	return c.write(m.b)
 }
 
 func (c *Conn) write(b []byte) error {

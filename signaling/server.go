@@ -259,7 +259,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	hj := &batchHijacker{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		s.logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "error", err)
 		return // the upgrader has answered
@@ -274,7 +275,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.nextID++
-	c := newConn(s.nextID, ws, s.cfg, s.logger, r.RemoteAddr, &s.stats)
+	c := newConn(s.nextID, ws, hj.conn, s.cfg, s.logger, r.RemoteAddr, &s.stats)
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()

@@ -18,6 +18,13 @@ const DefaultQueueRecords = 10000
 // maxBatch is how many queued records one store.Add (one transaction) writes at most.
 const maxBatch = 500
 
+// gatherDelay is how long the writing goroutine lets records gather before it writes a
+// batch smaller than maxBatch: a transaction per call's records cost the signaling server
+// more CPU than everything else of a call setup (docs/performance.md, D166), one per
+// gatherDelay costs little. Query, Delete, List and Close do not wait for it (they kick
+// the writer), so only a crash loses more: the records of the last gatherDelay.
+const gatherDelay = 20 * time.Millisecond
+
 // writeAttempts and retryDelay: a failed batch is tried again twice, a second apart, so a
 // database restart or failover does not lose it, and a store that keeps failing (or is
 // down at shutdown) holds Close up only a few seconds.
@@ -45,9 +52,11 @@ type WriterStats struct {
 // them is written, so a user who just ended a call finds it in queryRecentCalls, as with
 // a synchronous store. Close writes what is queued, then closes the store.
 type Writer struct {
-	store Store
-	max   int
-	log   *slog.Logger
+	store  Store
+	max    int
+	log    *slog.Logger
+	gather time.Duration // gatherDelay (tests change it)
+	kick   chan struct{} // (capacity 1) ends the writer's gathering wait at once
 
 	mu       sync.Mutex
 	queue    [][]protocol.CallRecord // batches in Add order
@@ -55,6 +64,7 @@ type Writer struct {
 	added    uint64                  // batches accepted since New
 	done     uint64                  // batches written or dropped since New
 	progress chan struct{}           // closed (and replaced) when done advances
+	waiters  int                     // flushes waiting: the writer does not gather
 	running  bool                    // the writing goroutine exists
 	idle     chan struct{}           // closed when the goroutine ends; nil while none runs
 	closed   bool
@@ -69,7 +79,16 @@ func NewWriter(store Store, maxQueued int, logger *slog.Logger) *Writer {
 	if maxQueued <= 0 {
 		maxQueued = DefaultQueueRecords
 	}
-	return &Writer{store: store, max: maxQueued, log: logger, progress: make(chan struct{})}
+	return &Writer{store: store, max: maxQueued, log: logger, gather: gatherDelay,
+		kick: make(chan struct{}, 1), progress: make(chan struct{})}
+}
+
+// hurry ends the writer's gathering wait: someone waits for the queue to be written.
+func (w *Writer) hurry() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Add queues records and returns at once; ErrQueueFull (records dropped) when the queue
@@ -91,6 +110,9 @@ func (w *Writer) Add(_ context.Context, records []protocol.CallRecord) error {
 	w.queue = append(w.queue, records)
 	w.queued += len(records)
 	w.added++
+	if w.queued >= maxBatch {
+		w.hurry()
+	}
 	if !w.running {
 		w.running = true
 		w.idle = make(chan struct{})
@@ -99,11 +121,31 @@ func (w *Writer) Add(_ context.Context, records []protocol.CallRecord) error {
 	return nil
 }
 
-// run writes the queue until it is empty, then ends.
+// run writes the queue until it is empty, then ends. Before each batch it lets records
+// gather for w.gather unless a full batch waits, Close was called or someone was hurried.
 func (w *Writer) run(idle chan struct{}) {
 	defer close(idle)
+	var gathering *time.Timer
+	defer func() {
+		if gathering != nil {
+			gathering.Stop()
+		}
+	}()
 	for {
 		w.mu.Lock()
+		if w.queued < maxBatch && !w.closed && w.waiters == 0 && w.gather > 0 {
+			w.mu.Unlock()
+			if gathering == nil {
+				gathering = time.NewTimer(w.gather)
+			} else {
+				gathering.Reset(w.gather)
+			}
+			select {
+			case <-w.kick:
+			case <-gathering.C:
+			}
+			w.mu.Lock()
+		}
 		if len(w.queue) == 0 {
 			w.running = false
 			w.mu.Unlock()
@@ -156,6 +198,11 @@ func (w *Writer) write(batch []protocol.CallRecord) error {
 func (w *Writer) flush(ctx context.Context) error {
 	w.mu.Lock()
 	target := w.added
+	if w.done < target {
+		w.waiters++
+		defer func() { w.mu.Lock(); w.waiters--; w.mu.Unlock() }()
+		w.hurry()
+	}
 	for w.done < target {
 		ch := w.progress
 		w.mu.Unlock()
@@ -212,6 +259,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.hurry()
 	idle := w.idle
 	running := w.running
 	w.mu.Unlock()

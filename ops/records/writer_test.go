@@ -153,3 +153,66 @@ func TestWriterRetriesAFailedWrite(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// countingStore is a store that counts its Add calls (transactions).
+type countingStore struct {
+	records.Store
+	mu   sync.Mutex
+	adds int
+}
+
+func (c *countingStore) Add(ctx context.Context, recs []protocol.CallRecord) error {
+	c.mu.Lock()
+	c.adds++
+	c.mu.Unlock()
+	return c.Store.Add(ctx, recs)
+}
+
+func (c *countingStore) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.adds
+}
+
+// TestWriterGathersRecordsIntoOneTransaction: the records of many Adds are written in one
+// store.Add (one transaction) after the gathering delay (D166), and a Query or Close does
+// not wait for that delay: it has the queue written at once.
+func TestWriterGathersRecordsIntoOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	store := &countingStore{Store: open(t, sqlite, ":memory:")}
+	w := records.NewWriter(store, 0, quietLogger())
+	records.SetGather(w, time.Hour)
+	const n = 50
+	for i := range n {
+		if err := w.Add(ctx, []protocol.CallRecord{rec(fmt.Sprint("c", i), "alice", int64(i+1), protocol.CallResultOutgoing)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // a writer that did not gather would write now
+	if got := store.calls(); got != 0 {
+		t.Fatalf("%d store.Add calls while the records gather, want 0", got)
+	}
+	got, err := w.Query(ctx, appA, "alice", signaling.RecordQuery{})
+	if err != nil || len(got) != n {
+		t.Fatalf("Query during the gathering delay: %d records (%v), want %d", len(got), err, n)
+	}
+	if got := store.calls(); got != 1 {
+		t.Fatalf("%d store.Add calls for %d records, want 1", got, n)
+	}
+	if err := w.Add(ctx, []protocol.CallRecord{rec("last", "alice", n+1, protocol.CallResultOutgoing)}); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close waited for the gathering delay")
+	}
+	if s := w.Stats(); s.Written != n+1 || s.Queued != 0 || store.calls() != 2 {
+		t.Fatalf("after Close: stats %+v, %d store.Add calls", s, store.calls())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // Version is the value of the "jsonrpc" member of every message.
@@ -183,16 +184,70 @@ func NewNotification(method string, params any) (Notification, error) {
 	return Notification{JSONRPC: Version, Method: method, Params: raw}, nil
 }
 
-// EncodeNotification marshals a server notification numbered seq (0: no seq member).
+// EncodeNotification marshals a server notification numbered seq (0: no seq member). The
+// bytes are those json.Marshal makes of the Notification; only the params are run through
+// encoding/json (the envelope around them is written directly, D168).
 func EncodeNotification(method string, params any, seq uint64) ([]byte, error) {
 	n, err := NewNotification(method, params)
 	if err != nil {
 		return nil, err
 	}
-	n.Seq = seq
-	b, err := json.Marshal(n)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", method, err)
+	if !plainJSON(method) {
+		n.Seq = seq
+		b, err := json.Marshal(n)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", method, err)
+		}
+		return b, nil
 	}
-	return b, nil
+	b := make([]byte, 0, len(`{"jsonrpc":"2.0","method":"","params":,"seq":18446744073709551615}`)+len(method)+len(n.Params))
+	b = append(b, `{"jsonrpc":"`+Version+`","method":"`...)
+	b = append(b, method...)
+	b = append(b, `","params":`...)
+	b = append(b, n.Params...)
+	if seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, seq, 10)
+	}
+	return append(b, '}'), nil
+}
+
+// EncodeResponse marshals the response of id with result (nil becomes {}), the bytes
+// json.Marshal makes of NewResponse's Response (D168).
+func EncodeResponse(id json.RawMessage, result any) ([]byte, error) {
+	resp, err := NewResponse(id, result)
+	if err != nil {
+		return nil, err
+	}
+	if len(id) == 0 || !plainID(id) {
+		return json.Marshal(resp)
+	}
+	b := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(resp.Result))
+	b = append(b, `{"jsonrpc":"`+Version+`","id":`...)
+	b = append(b, id...)
+	b = append(b, `,"result":`...)
+	b = append(b, resp.Result...)
+	return append(b, '}'), nil
+}
+
+// plainJSON reports whether s is printable ASCII that encoding/json copies unchanged into
+// a string or a compacted raw value: no space, quote, backslash or HTML character.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainID reports whether a request id (a number, null or a string) is plainJSON inside
+// its quotes.
+func plainID(id json.RawMessage) bool {
+	s := string(id)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	return plainJSON(s)
 }
