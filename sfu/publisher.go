@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -197,8 +198,11 @@ func (p *Publisher) RemoteSends(kind webrtc.RTPCodecType) bool {
 	if desc == nil {
 		return false
 	}
-	parsed, err := desc.Unmarshal()
-	if err != nil {
+	// Parsed here from the SDP text: desc is pion's own description, and its Unmarshal
+	// caches the result in it, racing with pion's readers of that cache (the race
+	// detector caught it beside handleIncomingSSRC).
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(desc.SDP); err != nil {
 		return false
 	}
 	for _, md := range parsed.MediaDescriptions {
