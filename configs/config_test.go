@@ -89,6 +89,8 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{"zero record request burst (D181)", "limits:\n  record_requests_burst: 0\n", ErrInvalid, "limits.record_requests_burst"},
 		{"negotiations beyond the cap (D182)", "limits:\n  negotiations_per_minute: 100001\n", ErrInvalid, "limits.negotiations_per_minute"},
 		{"negative room join burst (D182)", "limits:\n  room_joins_burst: -1\n", ErrInvalid, "limits.room_joins_burst"},
+		{"zero logins (D193)", "limits:\n  logins_per_minute: 0\n", ErrInvalid, "limits.logins_per_minute"},
+		{"connection login burst beyond the cap (D193)", "limits:\n  connection_logins_burst: 100001\n", ErrInvalid, "limits.connection_logins_burst"},
 		{"bad deny cidr", "rtc:\n  deny_candidate_cidrs: [10.0.0.0/40]\n", ErrInvalid, "rtc.deny_candidate_cidrs"},
 		{"zero login timeout", "signaling:\n  login_timeout: 0s\n", ErrInvalid, "signaling.login_timeout"},
 		{"no stored profiles", "signaling:\n  max_stored_profiles: 0\n", ErrInvalid, "signaling.max_stored_profiles"},

@@ -236,7 +236,7 @@ func TestChurnLeavesNoGoroutines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("churn is long")
 	}
-	st := newStack(t, manyInvitations)
+	st := newStack(t, manyInvitations, manyLogins) // 1,000 logins of each user on one socket
 	ctx := ctxT(t, 5*time.Minute)
 	baseline := goroutines()
 	alice, bob := st.dial(t), st.dial(t)
@@ -287,7 +287,7 @@ func churnCycle(ctx context.Context, t testing.TB, alice, bob *client.Conn) {
 // BenchmarkCallSetup: login of two users, call, accept, hangup (events awaited), logout —
 // in process over loopback WebSockets. Reports setups/s.
 func BenchmarkCallSetup(b *testing.B) {
-	st := newStack(b, manyInvitations)
+	st := newStack(b, manyInvitations, manyLogins)
 	ctx := context.Background()
 	alice, bob := st.dial(b), st.dial(b)
 	b.ResetTimer()

@@ -37,13 +37,25 @@ func newDispatcher() *Dispatcher[*session] {
 func (sess *session) login(ctx context.Context, p protocol.LoginParams) (protocol.LoginResult, error) {
 	s := sess.svc
 	now := s.now()
-	if err := sess.checkLoginRate(now); err != nil {
-		return protocol.LoginResult{}, err
+	// A resume after a dropped connection is never refused for a rate (D193): it builds
+	// no session and kicks nobody, and its userSig is still verified. Every other login
+	// passes the client IP's failed-login gate, and once verified takes from the
+	// connection's and the user's login buckets before it reads the store.
+	resume := s.resumes(sess, p)
+	if !resume {
+		if err := sess.checkLoginRate(now); err != nil {
+			return protocol.LoginResult{}, err
+		}
 	}
 	claims, err := s.verifier.Verify(p.SDKAppID, p.UserID, p.UserSig, now)
 	if err != nil {
 		sess.loginFailed(now)
 		return protocol.LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if !resume {
+		if err := sess.takeLogin(claims.SDKAppID, p.UserID, now); err != nil {
+			return protocol.LoginResult{}, err
+		}
 	}
 	// The stored profile is read before the lock: it may wait on Redis (D54).
 	stored := s.loadProfile(ctx, claims.SDKAppID, p.UserID)
@@ -54,6 +66,26 @@ func (sess *session) login(ctx context.Context, p protocol.LoginParams) (protoco
 		<-acting.settled() // onSdkReady (and a resume's replay) before the result
 	}
 	return res, err
+}
+
+// resumes reports whether the login p on sess resumes a session (loginLocked's resume
+// case): sess is not logged in and p's resumeToken is that of a session of the same user
+// still waiting in the resume table.
+func (s *Service) resumes(sess *session, p protocol.LoginParams) bool {
+	if p.ResumeToken == "" {
+		return false
+	}
+	if _, current := sess.identity(); current != "" {
+		return false // a renewal on a logged-in session
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.resumable[p.ResumeToken]
+	if old == nil {
+		return false
+	}
+	app, userID := old.identity()
+	return app == p.SDKAppID && userID == p.UserID
 }
 
 // loginLocked is login under Service.mu; acting is the session whose queued notifications

@@ -126,6 +126,13 @@ func manyInvitations(c *signalingConfig) {
 	c.Limits.InvitationsPerMinute, c.Limits.InvitationsBurst = 100_000, 100_000
 }
 
+// manyLogins lifts limits.logins_* and limits.connection_logins_* for tests that log
+// in and out in a loop on one socket (D193).
+func manyLogins(c *signalingConfig) {
+	c.Limits.LoginsPerMinute, c.Limits.LoginsBurst = 100_000, 100_000
+	c.Limits.ConnectionLoginsPerMinute, c.Limits.ConnectionLoginsBurst = 100_000, 100_000
+}
+
 func ctxT(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)

@@ -64,6 +64,17 @@ type LimitsConfig struct {
 	// PeerConnections, so a join/leave loop would flood the room.
 	RoomJoinsPerMinute int `mapstructure:"room_joins_per_minute"`
 	RoomJoinsBurst     int `mapstructure:"room_joins_burst"`
+	// LoginsPerMinute and LoginsBurst bound the logins per user (D193) whose userSig
+	// verified: each reads the stored profile (Redis in a cluster), may kick the user's
+	// other sessions and builds session state. A resume (login with the resumeToken of
+	// a session waiting for it) takes no token and is never refused.
+	LoginsPerMinute int `mapstructure:"logins_per_minute"`
+	LoginsBurst     int `mapstructure:"logins_burst"`
+	// ConnectionLoginsPerMinute and ConnectionLoginsBurst bound the logins on one
+	// WebSocket connection (D193): a login/logout loop on one socket, whatever the users.
+	// A resume takes no token here either.
+	ConnectionLoginsPerMinute int `mapstructure:"connection_logins_per_minute"`
+	ConnectionLoginsBurst     int `mapstructure:"connection_logins_burst"`
 }
 
 // DefaultLimitsConfig returns the defaults: 10 failed logins a minute per IP (burst 20),
@@ -71,27 +82,32 @@ type LimitsConfig struct {
 // 30 media type switches a minute per session (burst 10), 120 camera/microphone toggles a
 // minute per session (burst 20), 60 profile writes a minute per user (burst 60), 120
 // record queries/deletes a minute per user (burst 60), 240 negotiations a minute per
-// session (burst 100), 60 room entries a minute per session (burst 20).
+// session (burst 100), 60 room entries a minute per session (burst 20), 60 logins a minute
+// per user (burst 60) and 10 a minute per connection (burst 10).
 func DefaultLimitsConfig() LimitsConfig {
 	return LimitsConfig{
-		FailedLoginsPerMinute:   10,
-		FailedLoginsBurst:       20,
-		InvitationsPerMinute:    60,
-		InvitationsBurst:        64,
-		TricklesPerSecond:       50,
-		TricklesBurst:           100,
-		MediaSwitchesPerMinute:  30,
-		MediaSwitchesBurst:      10,
-		DeviceTogglesPerMinute:  120,
-		DeviceTogglesBurst:      20,
-		ProfileWritesPerMinute:  60,
-		ProfileWritesBurst:      60,
-		RecordRequestsPerMinute: 120,
-		RecordRequestsBurst:     60,
-		NegotiationsPerMinute:   240,
-		NegotiationsBurst:       100,
-		RoomJoinsPerMinute:      60,
-		RoomJoinsBurst:          20,
+		FailedLoginsPerMinute:     10,
+		FailedLoginsBurst:         20,
+		InvitationsPerMinute:      60,
+		InvitationsBurst:          64,
+		TricklesPerSecond:         50,
+		TricklesBurst:             100,
+		MediaSwitchesPerMinute:    30,
+		MediaSwitchesBurst:        10,
+		DeviceTogglesPerMinute:    120,
+		DeviceTogglesBurst:        20,
+		ProfileWritesPerMinute:    60,
+		ProfileWritesBurst:        60,
+		RecordRequestsPerMinute:   120,
+		RecordRequestsBurst:       60,
+		NegotiationsPerMinute:     240,
+		NegotiationsBurst:         100,
+		RoomJoinsPerMinute:        60,
+		RoomJoinsBurst:            20,
+		LoginsPerMinute:           60,
+		LoginsBurst:               60,
+		ConnectionLoginsPerMinute: 10,
+		ConnectionLoginsBurst:     10,
 	}
 }
 
@@ -121,6 +137,10 @@ func (c LimitsConfig) Validate() error {
 	check("negotiations_burst", c.NegotiationsBurst, 1, 100_000)
 	check("room_joins_per_minute", c.RoomJoinsPerMinute, 1, 100_000)
 	check("room_joins_burst", c.RoomJoinsBurst, 1, 100_000)
+	check("logins_per_minute", c.LoginsPerMinute, 1, 100_000)
+	check("logins_burst", c.LoginsBurst, 1, 100_000)
+	check("connection_logins_per_minute", c.ConnectionLoginsPerMinute, 1, 100_000)
+	check("connection_logins_burst", c.ConnectionLoginsBurst, 1, 100_000)
 	return errors.Join(errs...)
 }
 
@@ -131,8 +151,10 @@ type limiters struct {
 	invitations    *keyedBuckets // by user (userKey)
 	profileWrites  *keyedBuckets // by user
 	recordRequests *keyedBuckets // by user
+	logins         *keyedBuckets // by user (D193)
 
 	refusedLogins, refusedInvitations, refusedProfileWrites, refusedRecordRequests atomic.Uint64
+	refusedUserLogins, refusedConnLogins                                           atomic.Uint64
 	refusedSession                                                                 [numSessionLimits]atomic.Uint64
 }
 
@@ -143,6 +165,7 @@ func newLimiters(cfg LimitsConfig) *limiters {
 		invitations:    newKeyedBuckets(perMinute(cfg.InvitationsPerMinute), cfg.InvitationsBurst),
 		profileWrites:  newKeyedBuckets(perMinute(cfg.ProfileWritesPerMinute), cfg.ProfileWritesBurst),
 		recordRequests: newKeyedBuckets(perMinute(cfg.RecordRequestsPerMinute), cfg.RecordRequestsBurst),
+		logins:         newKeyedBuckets(perMinute(cfg.LoginsPerMinute), cfg.LoginsBurst),
 	}
 }
 
@@ -153,9 +176,11 @@ func perMinute(n int) rate.Limit { return rate.Limit(float64(n) / 60) }
 // pushed back on pipelining clients (ops/metrics exposes them).
 type LimitStats struct {
 	// FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles, ProfileWrites,
-	// RecordRequests, Negotiations, RoomJoins: requests refused with 6001, by limit.
+	// RecordRequests, Negotiations, RoomJoins, Logins, ConnectionLogins: requests refused
+	// with 6001, by limit.
 	FailedLogins, Invitations, Trickles, MediaSwitches, DeviceToggles uint64
 	ProfileWrites, RecordRequests, Negotiations, RoomJoins            uint64
+	Logins, ConnectionLogins                                          uint64
 	ServerStats
 }
 
@@ -164,16 +189,18 @@ type LimitStats struct {
 func (s *Service) LimitStats() LimitStats {
 	l := s.limits
 	return LimitStats{
-		FailedLogins:   l.refusedLogins.Load(),
-		Invitations:    l.refusedInvitations.Load(),
-		Trickles:       l.refusedSession[limitTrickles].Load(),
-		MediaSwitches:  l.refusedSession[limitMediaSwitches].Load(),
-		DeviceToggles:  l.refusedSession[limitDeviceToggles].Load(),
-		ProfileWrites:  l.refusedProfileWrites.Load(),
-		RecordRequests: l.refusedRecordRequests.Load(),
-		Negotiations:   l.refusedSession[limitNegotiations].Load(),
-		RoomJoins:      l.refusedSession[limitRoomJoins].Load(),
-		ServerStats:    s.server.Stats(),
+		FailedLogins:     l.refusedLogins.Load(),
+		Invitations:      l.refusedInvitations.Load(),
+		Trickles:         l.refusedSession[limitTrickles].Load(),
+		MediaSwitches:    l.refusedSession[limitMediaSwitches].Load(),
+		DeviceToggles:    l.refusedSession[limitDeviceToggles].Load(),
+		ProfileWrites:    l.refusedProfileWrites.Load(),
+		RecordRequests:   l.refusedRecordRequests.Load(),
+		Negotiations:     l.refusedSession[limitNegotiations].Load(),
+		RoomJoins:        l.refusedSession[limitRoomJoins].Load(),
+		Logins:           l.refusedUserLogins.Load(),
+		ConnectionLogins: l.refusedConnLogins.Load(),
+		ServerStats:      s.server.Stats(),
 	}
 }
 
@@ -188,6 +215,27 @@ func (sess *session) checkLoginRate(now time.Time) error {
 // loginFailed takes a token from the client IP's failed-login bucket.
 func (sess *session) loginFailed(now time.Time) {
 	sess.svc.limits.failedLogins.get(sess.clientKey(), now, true).AllowN(now, 1)
+}
+
+// takeLogin takes a token of the connection's login bucket, then one of the user's
+// (app, userID) (D193), or counts the refusal and returns the 6001 error of the limit
+// met. A resume does not come here (login).
+func (sess *session) takeLogin(app int, userID string, now time.Time) error {
+	l := sess.svc.limits
+	sess.mu.Lock()
+	cs := sess.adapter
+	sess.mu.Unlock()
+	if cs != nil {
+		if err := take(cs.logins, 1, now, protocol.LimitConnLogins); err != nil {
+			l.refusedConnLogins.Add(1)
+			return err
+		}
+	}
+	if err := take(l.logins.get(strconv.Itoa(app)+"/"+userID, now, true), 1, now, protocol.LimitLogins); err != nil {
+		l.refusedUserLogins.Add(1)
+		return err
+	}
+	return nil
 }
 
 // checkInvitations takes n tokens (invitees) from the user's invitation bucket or

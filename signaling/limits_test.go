@@ -34,6 +34,10 @@ func TestLimitsConfigValidate(t *testing.T) {
 		{"negotiation burst too big", func(c *LimitsConfig) { c.NegotiationsBurst = 100_001 }, "limits.negotiations_burst"},
 		{"zero room joins", func(c *LimitsConfig) { c.RoomJoinsPerMinute = 0 }, "limits.room_joins_per_minute"},
 		{"no room join burst", func(c *LimitsConfig) { c.RoomJoinsBurst = 0 }, "limits.room_joins_burst"},
+		{"zero logins", func(c *LimitsConfig) { c.LoginsPerMinute = 0 }, "limits.logins_per_minute"},
+		{"login burst too big", func(c *LimitsConfig) { c.LoginsBurst = 100_001 }, "limits.logins_burst"},
+		{"zero connection logins", func(c *LimitsConfig) { c.ConnectionLoginsPerMinute = 0 }, "limits.connection_logins_per_minute"},
+		{"no connection login burst", func(c *LimitsConfig) { c.ConnectionLoginsBurst = 0 }, "limits.connection_logins_burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

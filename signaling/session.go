@@ -89,7 +89,8 @@ type connSession struct {
 	// (relay_front.go); relayed marks the owner's side of such a connection (relay_owner.go).
 	front   *relayFront
 	relayed bool
-	present presenceNote // what this connection recorded in the cluster's presence (presence.go)
+	present presenceNote  // what this connection recorded in the cluster's presence (presence.go)
+	logins  *rate.Limiter // limits.connection_logins_* of this connection (D193)
 }
 
 func (s *Service) newConnSession(c *Conn) SessionHandler {
@@ -98,7 +99,8 @@ func (s *Service) newConnSession(c *Conn) SessionHandler {
 
 // newWireSession adapts a connection (a WebSocket here, or one relayed from another node).
 func (s *Service) newWireSession(c wire) *connSession {
-	cs := &connSession{svc: s, conn: c}
+	l := s.limits.cfg
+	cs := &connSession{svc: s, conn: c, logins: rate.NewLimiter(perMinute(l.ConnectionLoginsPerMinute), l.ConnectionLoginsBurst)}
 	cs.sess = s.newSession(c, cs)
 	return cs
 }

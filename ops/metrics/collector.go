@@ -174,6 +174,8 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		{"record_requests", st.RecordRequests},
 		{"negotiations", st.Negotiations},
 		{"room_joins", st.RoomJoins},
+		{"logins", st.Logins},
+		{"connection_logins", st.ConnectionLogins},
 		{"login_timeout", st.LoginTimeouts},
 		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
 	} {

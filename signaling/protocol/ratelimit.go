@@ -7,15 +7,17 @@ import (
 
 // Names of the rate limits, in RateLimitData.Limit (PROTOCOL.md §7, Limits).
 const (
-	LimitFailedLogins   = "failedLogins"   // failed logins per client IP
-	LimitInvitations    = "invitations"    // invitees per user (call, groupCall, calls, inviteUser)
-	LimitTrickles       = "trickles"       // trickle requests per session
-	LimitMediaSwitches  = "mediaSwitches"  // switchCallMediaType requests per session
-	LimitDeviceToggles  = "deviceToggles"  // openCamera/closeCamera/openMicrophone/closeMicrophone per session
-	LimitProfileWrites  = "profileWrites"  // setSelfInfo/enableMultiDeviceAbility per user
-	LimitRecordRequests = "recordRequests" // queryRecentCalls/deleteRecordCalls per user
-	LimitNegotiations   = "negotiations"   // offer/startRemoteView/stopRemoteView per session
-	LimitRoomJoins      = "roomJoins"      // joinRoom/join/joinInGroupCall per session
+	LimitFailedLogins   = "failedLogins"     // failed logins per client IP
+	LimitInvitations    = "invitations"      // invitees per user (call, groupCall, calls, inviteUser)
+	LimitTrickles       = "trickles"         // trickle requests per session
+	LimitMediaSwitches  = "mediaSwitches"    // switchCallMediaType requests per session
+	LimitDeviceToggles  = "deviceToggles"    // openCamera/closeCamera/openMicrophone/closeMicrophone per session
+	LimitProfileWrites  = "profileWrites"    // setSelfInfo/enableMultiDeviceAbility per user
+	LimitRecordRequests = "recordRequests"   // queryRecentCalls/deleteRecordCalls per user
+	LimitNegotiations   = "negotiations"     // offer/startRemoteView/stopRemoteView per session
+	LimitRoomJoins      = "roomJoins"        // joinRoom/join/joinInGroupCall per session
+	LimitLogins         = "logins"           // logins per user, a resume excepted
+	LimitConnLogins     = "connectionLogins" // logins per connection, a resume excepted
 )
 
 // RateLimitData is the Data of a CodeRateLimited error: which limit was hit and how long
