@@ -23,7 +23,7 @@ type LimitsConfig struct {
 	// FailedLoginsPerMinute and FailedLoginsBurst bound failed logins (a userSig that
 	// does not verify) per client IP (IPv6: per /64), taken from the TCP connection (no
 	// proxy header is trusted). Once the bucket is empty every login from that IP, even
-	// with a valid userSig, is refused until a token refills.
+	// with a valid userSig, is refused until a token refills; a resume excepted (D193).
 	FailedLoginsPerMinute int `mapstructure:"failed_logins_per_minute"`
 	FailedLoginsBurst     int `mapstructure:"failed_logins_burst"`
 	// InvitationsPerMinute and InvitationsBurst bound the invitees per user: call,
