@@ -43,8 +43,11 @@ type TrackStats struct {
 	// sequence gap); FirstCompleteKeyframe is when the first one was complete.
 	CompleteKeyframes     uint64
 	FirstCompleteKeyframe time.Time
-	FirstKeyframe         bool   // the first video packet received started a keyframe
-	PLIsSent              uint64 // keyframe requests sent because the video did not start with one
+	// FirstKeyframe: the track's first video packet in sequence order started a keyframe
+	// (a packet lost on the way and repaired by a retransmission arrives after later ones:
+	// the first to arrive need not be the first one sent).
+	FirstKeyframe bool
+	PLIsSent      uint64 // keyframe requests sent because the video did not start with one
 	// Latencies counts the packets whose latency (receive time − the block's send time)
 	// was measured; when 0 (real media), LatencyMean and LatencyMax are absent, not 0.
 	Latencies      uint64
@@ -156,6 +159,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 	c.lastRTPSeq = pkt.SequenceNumber
 	ext := c.extRTPSeq
 	newest := first || ext > c.rtpSeqs.hi
+	earliest := first || ext < c.rtpSeqs.lo // the lowest sequence so far: it says FirstKeyframe
 	if !first && ext < c.rtpSeqs.hi {
 		st.OutOfOrder++
 	}
@@ -191,7 +195,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 		if err != nil {
 			return false
 		}
-		c.observeKeyframe(keyStart, first, ext, pkt.Marker, now)
+		c.observeKeyframe(keyStart, earliest, ext, pkt.Marker, now)
 		return keyStart
 	}
 	var block Synthetic
@@ -208,7 +212,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 	if video {
 		c.layers.observe(c.codec, pkt.Payload, block)
 		keyframeStart = block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart
-		c.observeKeyframe(keyframeStart, first, ext, pkt.Marker, now)
+		c.observeKeyframe(keyframeStart, earliest, ext, pkt.Marker, now)
 	}
 	c.blockSeqs.add(uint64(block.Seq))
 	st.FirstBlockSeq, st.LastBlockSeq = uint32(c.blockSeqs.lo), uint32(c.blockSeqs.hi)
@@ -233,10 +237,11 @@ func (c *trackCounter) classify(payload []byte) MediaSource {
 }
 
 // observeKeyframe counts a video packet toward keyframes: keyStart says it starts one,
-// first that it is the track's first packet, ext is its extended sequence number.
-func (c *trackCounter) observeKeyframe(keyStart, first bool, ext uint64, marker bool, now time.Time) {
+// earliest that no packet of a lower sequence number arrived before it, ext is its
+// extended sequence number.
+func (c *trackCounter) observeKeyframe(keyStart, earliest bool, ext uint64, marker bool, now time.Time) {
 	st := &c.stats
-	if first {
+	if earliest {
 		st.FirstKeyframe = keyStart
 	}
 	if keyStart {

@@ -103,3 +103,37 @@ func TestTrackCounterCompleteKeyframes(t *testing.T) {
 		t.Fatalf("keyframes %d complete %d first complete at %v; want 2, 1, %v", st.Keyframes, st.CompleteKeyframes, st.FirstCompleteKeyframe, at)
 	}
 }
+
+// FirstKeyframe is about the first packet in sequence order: a keyframe start lost on the
+// way and repaired by a retransmission after later packets arrived still starts the track.
+func TestTrackCounterFirstKeyframeInSequenceOrder(t *testing.T) {
+	key := make([]byte, 0, MaxPayloadSize)
+	var payloads [][]byte
+	err := packetizeFrame(key, videoFrame{number: 1, keyframe: true, size: 3000, firstSeq: 10, sentAtNs: 1}, vp8Codec{width: 640, height: 360},
+		func(payload []byte, _ bool) error {
+			payloads = append(payloads, append([]byte(nil), payload...))
+			return nil
+		})
+	if err != nil || len(payloads) < 3 {
+		t.Fatalf("%d payloads, %v", len(payloads), err)
+	}
+	for _, tt := range []struct {
+		name  string
+		order []int // indexes into payloads, in arrival order
+		want  bool
+	}{
+		{"in order", []int{0, 1, 2}, true},
+		{"start repaired after later packets", []int{1, 2, 0}, true},
+		{"start never arrived", []int{1, 2}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTrackCounter("v", "s", webrtc.RTPCodecTypeVideo, VideoCodecVP8, 0)
+			for _, i := range tt.order {
+				c.add(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(500 + i)}, Payload: payloads[i]}, fixedNow)
+			}
+			if got := c.snapshot().FirstKeyframe; got != tt.want {
+				t.Fatalf("FirstKeyframe %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -143,8 +143,18 @@ func qaRecordOfEachEnd(t *testing.T, newStack func(testing.TB, ...stackOption) *
 		{"cancel", false, ringing(func(alice, _ *client.Conn) error { return alice.Hangup(ctx) }), unanswered},
 		{"reject", false, ringing(func(_, bob *client.Conn) error { return bob.Reject(ctx) }), unanswered},
 		{"ignore", false, ringing(func(_, bob *client.Conn) error { return bob.Ignore(ctx) }), unanswered},
-		{"timeout", false, func(t *testing.T, alice, _, _, _ *client.Conn, _ protocol.CallStartResult) {
+		{"timeout", false, func(t *testing.T, alice, bob, _, _ *client.Conn, _ protocol.CallStartResult) {
 			waitFor[protocol.CallCancelledEvent](t, alice, protocol.EventCallCancelled, nil)
+			// A timer ended the call: its records are written on the service's background
+			// queue after the events went out, so they may land after onCallCancelled.
+			waitUntil(t, ctx, "the timeout's records", func() bool {
+				for _, c := range []*client.Conn{alice, bob} {
+					if res, err := c.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{}); err != nil || len(res.Records) == 0 {
+						return false
+					}
+				}
+				return true
+			})
 		}, unanswered},
 		{"hangup after talking", false, func(t *testing.T, alice, bob, _, _ *client.Conn, _ protocol.CallStartResult) {
 			accepted(t, alice, bob)

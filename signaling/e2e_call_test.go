@@ -490,24 +490,24 @@ func TestUserSigExpiryAndRelogin(t *testing.T)        { userSigExpiryAndRelogin(
 func TestClusterUserSigExpiryAndRelogin(t *testing.T) { userSigExpiryAndRelogin(t, newClusterStack) }
 
 func userSigExpiryAndRelogin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
-	st := newStack(t, func(c *signalingConfig) { c.Auth.SigExpiryGrace = 1500 * time.Millisecond })
-	ctx := ctxT(t, 30*time.Second)
+	st := newStack(t, func(c *signalingConfig) { c.Auth.SigExpiryGrace = shortSigGrace })
+	ctx := ctxT(t, 2*time.Minute)
 
 	short := st.dial(t)
-	if _, err := short.Login(ctx, protocolDevApp, "alice", sig(t, "alice", 1500*time.Millisecond)); err != nil {
+	if _, err := short.Login(ctx, protocolDevApp, "alice", sig(t, "alice", shortSigTTL)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor[protocol.UserSigExpiredEvent](t, short, protocol.EventUserSigExpired, nil)
 	if _, err := short.Login(ctx, protocolDevApp, "alice", sig(t, "alice", time.Hour)); err != nil {
 		t.Fatalf("re-login in grace: %v", err)
 	}
-	time.Sleep(2 * time.Second) // past the grace: the fresh userSig keeps it alive
+	time.Sleep(shortSigGrace + time.Second) // past the grace: the fresh userSig keeps it alive
 	if _, err := short.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{}); err != nil {
 		t.Fatalf("session closed despite a fresh userSig: %v", err)
 	}
 
 	lapsed := st.dial(t)
-	if _, err := lapsed.Login(ctx, protocolDevApp, "bob", sig(t, "bob", 1500*time.Millisecond)); err != nil {
+	if _, err := lapsed.Login(ctx, protocolDevApp, "bob", sig(t, "bob", shortSigTTL)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor[protocol.UserSigExpiredEvent](t, lapsed, protocol.EventUserSigExpired, nil)

@@ -140,6 +140,16 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
+// shortSigTTL is the life of a userSig a test lets expire: it is minted before the login
+// request and must outlast that login (and the requests the test makes before it expires)
+// on a busy CI machine, where one request may take seconds; 2 s once expired before the
+// server saw the login.
+const shortSigTTL = 8 * time.Second
+
+// shortSigGrace is auth.sig_expiry_grace for tests that act in the grace (a request after
+// onUserSigExpired must land before the grace ends, also under load).
+const shortSigGrace = 5 * time.Second
+
 func sig(t testing.TB, userID string, ttl time.Duration) string {
 	t.Helper()
 	s, err := signaling.MintUserSig(signaling.DevSDKAppID, []byte(signaling.DevSecret), userID, ttl, time.Now())

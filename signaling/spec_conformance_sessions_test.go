@@ -415,7 +415,7 @@ func TestClusterSpecSessionEndsDuringACall(t *testing.T) {
 
 func specSessionEndsDuringACall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) {
-		c.Auth.SigExpiryGrace = 1500 * time.Millisecond
+		c.Auth.SigExpiryGrace = shortSigGrace
 		c.Signaling.ReconnectGrace = 300 * time.Millisecond
 	})
 	ctx := ctxT(t, 60*time.Second)
@@ -423,7 +423,7 @@ func specSessionEndsDuringACall(t *testing.T, newStack func(testing.TB, ...stack
 	t.Run("D2 userSig expiry in a call", func(t *testing.T) {
 		tr := newTracer(t)
 		alice := st.dial(t)
-		_, err := alice.Login(ctx, protocolDevApp, "x1alice", sig(t, "x1alice", 2*time.Second))
+		_, err := alice.Login(ctx, protocolDevApp, "x1alice", sig(t, "x1alice", shortSigTTL))
 		must(t, err)
 		bob := st.login(t, "x1bob")
 		started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})

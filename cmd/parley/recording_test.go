@@ -168,10 +168,13 @@ func TestRecordEveryCall(t *testing.T) {
 // each other; real says whether the media are encoded by ffmpeg.
 func callWithMedia(t *testing.T, r *running) (alice, bob *client.Conn, started protocol.CallStartResult, real bool) {
 	t.Helper()
+	// The files first: encoding them (ffmpeg) took over a minute on a busy machine, and
+	// inside the media's deadline it left StartMedia none ("answering the pending
+	// subscriber offers: context deadline exceeded").
+	audio, video, real := testMediaFiles(t)
 	alice, bob = login(t, r.wsURL(), "alice"), login(t, r.wsURL(), "bob")
 	started = startCall(t, alice, bob)
 	ctx := ctxFor(t, 60*time.Second)
-	audio, video, real := testMediaFiles(t)
 	for _, c := range []*client.Conn{alice, bob} {
 		if err := c.StartMedia(ctx, client.MediaOptions{Audio: true, Video: true, AudioFile: audio, VideoFile: video}); err != nil {
 			t.Fatalf("%s: %v", c.UserID(), err)

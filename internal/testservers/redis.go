@@ -2,9 +2,11 @@ package testservers
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,8 +60,41 @@ func RunRedis(t testing.TB) *Redis {
 			}
 			r.p = nil
 		}
+		waitRedisProbes(redisProbeWait)
 	})
 	return r
+}
+
+// redisProbeFunc is go-redis's dial probe (internal/pool.(*ConnPool).tryDial): after
+// PoolSize failed dials (Redis stopped or restarting) a client's pool starts it; it sleeps
+// 1 s between dials and returns at its first wake after the client closed, or at the first
+// dial that works. Nothing outside go-redis can stop it early.
+const redisProbeFunc = "internal/pool.(*ConnPool).tryDial("
+
+// redisProbeWait bounds waitRedisProbes: a probe ends within its 1 s sleep plus one dial
+// (the clients' dial timeout) after its client closed, later on a starved machine.
+const redisProbeWait = 15 * time.Second
+
+// waitRedisProbes waits, at most d, until no goroutine is in go-redis's dial probe. The
+// Redis cleanup calls it: the test's clients were closed before (t.Cleanup runs last in,
+// first out), so their probes end by themselves, and the test leaves no go-redis goroutine
+// for goleak to find in the next test or in TestMain. Past d it gives up quietly and
+// goleak reports what is left.
+func waitRedisProbes(d time.Duration) {
+	for deadline := time.Now().Add(d); redisProbing() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// redisProbing reports whether a goroutine is in go-redis's dial probe.
+func redisProbing() bool {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	for n == len(buf) {
+		buf = make([]byte, 2*len(buf))
+		n = runtime.Stack(buf, true)
+	}
+	return bytes.Contains(buf[:n], []byte(redisProbeFunc))
 }
 
 func (r *Redis) start(port int) (*process, error) {
