@@ -32,6 +32,7 @@ func startServer(t *testing.T, edit func(*Config)) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Secret = testSecret
+	cfg.RelayPortMin, cfg.RelayPortMax = testRelayPortMin, testRelayPortMax
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -50,6 +51,13 @@ func startServer(t *testing.T, edit func(*Config)) *Server {
 	})
 	return s
 }
+
+// The relay ports of the test servers: a wide range, so that the random picks of pion's
+// port-range generator (10 tries) find free ports when other suites on the same machine
+// run TURN servers with relays on 127.0.0.1 at the same time (the default range, 41
+// ports, once ran out beside another suite: coturn's client got 508 Insufficient
+// Capacity).
+const testRelayPortMin, testRelayPortMax = 43000, 43999
 
 // testLogger writes to the test log at debug level when -v, else discards.
 func testLogger(t *testing.T) *slog.Logger {

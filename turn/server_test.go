@@ -51,8 +51,8 @@ func TestRelayDataOverEachTransport(t *testing.T) {
 				t.Fatalf("Allocate over %s: %v", tr, err)
 			}
 			relayAddr := relay.LocalAddr().(*net.UDPAddr)
-			if !relayAddr.IP.Equal(net.IPv4(127, 0, 0, 1)) || relayAddr.Port < 49160 || relayAddr.Port > 49200 {
-				t.Errorf("relay address %v: want 127.0.0.1:49160..49200", relayAddr)
+			if !relayAddr.IP.Equal(net.IPv4(127, 0, 0, 1)) || relayAddr.Port < testRelayPortMin || relayAddr.Port > testRelayPortMax {
+				t.Errorf("relay address %v: want 127.0.0.1:%d..%d", relayAddr, testRelayPortMin, testRelayPortMax)
 			}
 
 			const messages = 20

@@ -35,6 +35,8 @@ func startRelayTestServer(t *testing.T) *relayServer {
 	tcfg.UDPPort, tcfg.TCPPort = port, port
 	tcfg.TLSPort = 0 // Chromium accepts no self-signed certificate for turns:
 	tcfg.RelayIP = "127.0.0.1"
+	// A wide relay range: other suites on the machine may hold some of these ports.
+	tcfg.RelayPortMin, tcfg.RelayPortMax = 44000, 44999
 	// The relay may reach the SFU's media port, and no other port of its IP.
 	tcfg.ServerMediaAddresses = []string{fmt.Sprintf("%s:%d/udp", rtc.NodeIP, engine.UDPAddr().Port)}
 	turnServer, err := turn.New(tcfg, logger)
