@@ -192,6 +192,8 @@ func TestReceiverGetsSignedEventsInOrder(t *testing.T) {
 	if rcv.bad != 0 {
 		t.Fatalf("%d requests with a bad signature", rcv.bad)
 	}
+	// The receiver has every event; the sender counts a delivery once it read the answer.
+	waitUntil(t, "5 deliveries counted", func() bool { return d.Stats().Delivered == 5 })
 	if st := d.Stats(); st.Delivered != 5 || st.Retries != 0 || st.Dropped != 0 {
 		t.Fatalf("stats %+v", st)
 	}
