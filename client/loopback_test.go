@@ -94,7 +94,12 @@ func TestPublisherToSubscriberDirect(t *testing.T) {
 			pub, sub := startDirect(t, PublisherConfig{Peer: PeerConfig{Loopback: true}, StreamID: "alice", AudioLevel: 42, VoiceActivity: true, KeyframeInterval: 30,
 				VideoCodec: tt.codec, Width: 1920, Height: 1080, AudioPayloadSize: ReferenceAudioPayloadSize},
 				SubscriberConfig{Peer: PeerConfig{Loopback: true, DropRate: tt.dropRate, DropSeed: 7}})
-			waitFor(t, 10*time.Second, "2 s of media", func() bool { return pub.Stats().AudioPackets >= 100 })
+			// With loss, also until the simulator dropped a few packets: it drops each NACK-able
+			// (video) packet at random, and 2 s of video is few enough packets that none at
+			// all dropped happened (once in a make test).
+			waitFor(t, 20*time.Second, "2 s of media", func() bool {
+				return pub.Stats().AudioPackets >= 100 && (tt.dropRate == 0 || sub.Dropped() >= 3)
+			})
 			pub.Stop()
 			sent := pub.Stats()
 			// With loss, the last few packets may be dropped with nothing after them to
