@@ -9,6 +9,8 @@
 //	parley-bench suite --doc docs/benchmarks.md      the standard suite (make bench)
 //	parley-bench callsetup --duration 20s            call setup: early media off/on, signaling-only setups/s
 //	parley-bench --start-server --scenario c --cpuprofile c.pprof   a CPU profile of the server's window
+//	parley-bench --start-server --scenario calls --signaling-only --calls 8 --bench-cpuprofile b.pprof
+//	                                                 a CPU profile of the bench's own clients (the Go SDK)
 //	parley-bench --url ws://a:7880/ws --url ws://b:7880/ws --scenario calls --calls 20 --hold 3s
 //	parley-bench --start-server --nodes 2 --scenario calls --calls 20 --hold 3s   per-node CPU
 //	parley-bench --start-server --nodes 3 --cluster --scenario calls --signaling-only --calls 16

@@ -57,9 +57,11 @@ type options struct {
 	// window; signalProfile toggles the profile of servers given by pid.
 	cpuProfile    string
 	signalProfile bool
-	out           string
-	compare       string
-	quiet         bool
+	// benchProfile is where parley-bench writes a CPU profile of itself over the window.
+	benchProfile string
+	out          string
+	compare      string
+	quiet        bool
 }
 
 // size parses WIDTHxHEIGHT.
@@ -136,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.nodes, "nodes", 1, "with --start-server: start this many independent servers (one cluster with --cluster) and spread the load over them")
 	fs.BoolVar(&o.cfg.Cluster, "cluster", false, "the nodes are one cluster (cluster.redis_url): the two parties of each call and the members of a room go to different nodes; with --start-server, start a redis-server and join the nodes to it (needs redis-server on $PATH)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --start-server: the server writes a CPU profile of the measurement window to FILE (FILE.1, FILE.2 … with --nodes); read it with go tool pprof")
+	fs.StringVar(&o.benchProfile, "bench-cpuprofile", "", "parley-bench writes a CPU profile of itself (the simulated clients: the Go SDK) over the measurement window to FILE; read it with go tool pprof")
 	fs.BoolVar(&o.signalProfile, "signal-profile", false, "send SIGUSR1 to each --server-pid at the window's start and end: a server run with --cpuprofile FILE --cpuprofile-signal profiles the window (SIGUSR1 kills a process without that flag)")
 	fs.StringVar(&o.serverBin, "server-bin", "", "parley binary for --start-server (default: next to parley-bench, then $PATH)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
@@ -262,6 +265,13 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*bench.Report, e
 				return nil, err
 			}
 		}
+	}
+	if o.benchProfile != "" {
+		p := &benchProfile{path: o.benchProfile, stderr: stderr}
+		if err := p.hook(&o.cfg); err != nil {
+			return nil, err
+		}
+		defer p.stop()
 	}
 	return bench.Run(ctx, o.cfg)
 }

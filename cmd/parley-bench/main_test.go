@@ -277,3 +277,44 @@ func TestMarkdownOnlyThisRun(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchProfileChainsTheWindowHooks: --bench-cpuprofile starts the bench's profile
+// after the hooks already set (the servers' profiles) and stops it before theirs end; a
+// run that ends before its window leaves an empty file and no profile running.
+func TestBenchProfileChainsTheWindowHooks(t *testing.T) {
+	dir := t.TempDir()
+	var order []string
+	cfg := bench.Config{
+		WindowStart: func() { order = append(order, "server start") },
+		WindowEnd:   func() { order = append(order, "server end") },
+	}
+	p := &benchProfile{path: filepath.Join(dir, "bench.pprof"), stderr: io.Discard}
+	if err := p.hook(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.WindowStart()
+	if !p.started {
+		t.Fatal("the window's start did not start the bench's profile")
+	}
+	order = append(order, "profiling")
+	cfg.WindowEnd()
+	p.stop() // what runOnce defers: a no-op after the window's end
+	if want := []string{"server start", "profiling", "server end"}; !slices.Equal(order, want) {
+		t.Errorf("order %q, want %q", order, want)
+	}
+	if fi, err := os.Stat(p.path); err != nil || fi.Size() == 0 {
+		t.Errorf("profile %v, %v: want a written profile", fi, err)
+	}
+
+	early := &benchProfile{path: filepath.Join(dir, "early.pprof"), stderr: io.Discard}
+	if err := early.hook(&bench.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	early.stop()
+	if early.file != nil || early.started {
+		t.Error("stop before the window left the file open or a profile running")
+	}
+	if err := (&benchProfile{path: filepath.Join(dir, "missing", "x.pprof")}).hook(&bench.Config{}); err == nil {
+		t.Error("a profile path in a missing directory was accepted")
+	}
+}

@@ -47,13 +47,15 @@ func runReport(t *testing.T, path string, args ...string) (rep *bench.Report, st
 // TestStartedNodesWithProfile: --start-server --nodes 2 starts two parley processes, the
 // two calls go one to each (each node forwarded packets, counted by its own /metrics), the report
 // has each node's CPU and CPU-seconds per 1000 forwarded packets, and --cpuprofile makes
-// each server write a pprof profile of the window (SIGUSR1 at its start and end).
+// each server write a pprof profile of the window (SIGUSR1 at its start and end);
+// --bench-cpuprofile makes parley-bench write one of itself.
 func TestStartedNodesWithProfile(t *testing.T) {
 	bin := buildParley(t)
 	dir := t.TempDir()
 	profile, report := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "report.json")
+	benchProfile := filepath.Join(dir, "bench.pprof")
 	rep, stdout, stderr := runReport(t, report,
-		"--start-server", "--nodes", "2", "--server-bin", bin, "--cpuprofile", profile,
+		"--start-server", "--nodes", "2", "--server-bin", bin, "--cpuprofile", profile, "--bench-cpuprofile", benchProfile,
 		"--scenario", "calls", "--calls", "2", "--call-rate", "10", "--settle", "1s", "--duration", "3s")
 	// The calls last the whole run (no hold), so each node forwards through the window.
 	if len(rep.Failures) != 0 || rep.Calls == nil || rep.Calls.Succeeded != 2 {
@@ -74,20 +76,26 @@ func TestStartedNodesWithProfile(t *testing.T) {
 		t.Errorf("table without the second node:\n%s", stdout)
 	}
 	for i := range 2 {
-		path := profilePath(profile, i, 2)
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatalf("node %d wrote no profile: %v\nstderr:\n%s", i+1, err, stderr)
-		}
-		z, err := gzip.NewReader(f)
-		var data []byte
-		if err == nil {
-			data, err = io.ReadAll(z)
-		}
-		_ = f.Close()
-		if err != nil || len(data) == 0 {
-			t.Errorf("profile %s: %d bytes, %v", path, len(data), err)
-		}
+		checkProfile(t, profilePath(profile, i, 2), stderr)
+	}
+	checkProfile(t, benchProfile, stderr)
+}
+
+// checkProfile fails unless path holds a gzipped pprof profile with data.
+func checkProfile(t *testing.T, path, stderr string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("no profile: %v\nstderr:\n%s", err, stderr)
+	}
+	z, err := gzip.NewReader(f)
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(z)
+	}
+	_ = f.Close()
+	if err != nil || len(data) == 0 {
+		t.Errorf("profile %s: %d bytes, %v", path, len(data), err)
 	}
 }
 
