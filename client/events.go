@@ -45,14 +45,19 @@ type logEntry struct {
 type eventLog struct {
 	mu      sync.Mutex
 	limit   int
-	entries []logEntry
+	entries []logEntry // entries[i].Seq == entries[0].Seq+i
 	nextSeq uint64
-	changed chan struct{} // closed and replaced on every append and on close
-	closed  bool          // the reader ended: nothing more will come
+	// consumedBelow maps a name ("" = any) to a seq below which every logged event of that
+	// name is consumed, so take starts there instead of at the oldest entry: a wait costs
+	// the events since the last wait for its name, not the whole log (D200). Names whose
+	// seq fell out of the log are dropped when the log is halved.
+	consumedBelow map[string]uint64
+	changed       chan struct{} // closed and replaced on every append and on close
+	closed        bool          // the reader ended: nothing more will come
 }
 
 func newEventLog(limit int) *eventLog {
-	return &eventLog{limit: limit, changed: make(chan struct{})}
+	return &eventLog{limit: limit, consumedBelow: make(map[string]uint64), changed: make(chan struct{})}
 }
 
 func (l *eventLog) add(name string, params json.RawMessage, now time.Time) Event {
@@ -65,6 +70,11 @@ func (l *eventLog) add(name string, params json.RawMessage, now time.Time) Event
 		n := copy(l.entries, l.entries[len(l.entries)-keep:])
 		clear(l.entries[n:])
 		l.entries = l.entries[:n]
+		for name, seq := range l.consumedBelow {
+			if seq <= l.entries[0].Seq {
+				delete(l.consumedBelow, name)
+			}
+		}
 	}
 	l.entries = append(l.entries, logEntry{Event: ev})
 	close(l.changed)
@@ -97,16 +107,32 @@ func (l *eventLog) snapshot() []Event {
 func (l *eventLog) take(name string, match func(Event) bool) (Event, bool, <-chan struct{}, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := range l.entries {
+	start := 0
+	if len(l.entries) > 0 {
+		start = int(min(max(l.consumedBelow[name], l.entries[0].Seq)-l.entries[0].Seq, uint64(len(l.entries))))
+	}
+	// allConsumed: every entry of name before i is consumed, so consumedBelow may move to i.
+	allConsumed := true
+	for i := start; i < len(l.entries); i++ {
 		e := &l.entries[i]
-		if e.consumed || (name != "" && e.Name != name) {
+		if name != "" && e.Name != name {
 			continue
 		}
-		if match != nil && !match(e.Event) {
-			continue
+		if !e.consumed && (match == nil || match(e.Event)) {
+			e.consumed = true
+			if allConsumed {
+				l.consumedBelow[name] = e.Seq + 1
+			}
+			return e.Event, true, nil, false
 		}
-		e.consumed = true
-		return e.Event, true, nil, false
+		if !e.consumed {
+			allConsumed = false
+		} else if allConsumed {
+			l.consumedBelow[name] = e.Seq + 1
+		}
+	}
+	if allConsumed {
+		l.consumedBelow[name] = l.nextSeq + 1
 	}
 	return Event{}, false, l.changed, l.closed
 }
