@@ -272,22 +272,6 @@ func (c *Conn) forget(id uint64) bool {
 	return true
 }
 
-func encodeRequest(id json.RawMessage, method string, params any) ([]byte, error) {
-	req := protocol.Request{JSONRPC: protocol.Version, ID: id, Method: method}
-	if params != nil {
-		raw, err := json.Marshal(params)
-		if err != nil {
-			return nil, fmt.Errorf("client: %s: marshal params: %w", method, err)
-		}
-		req.Params = raw
-	}
-	msg, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("client: %s: marshal request: %w", method, err)
-	}
-	return msg, nil
-}
-
 func (c *Conn) write(msg []byte) error {
 	select {
 	case <-c.closing:
@@ -321,7 +305,7 @@ func (c *Conn) readLoop() {
 // handleMessage routes one server message: a response to its request, a notification to
 // the event log, the On handlers and (offer, trickle) the media worker.
 func (c *Conn) handleMessage(data []byte) {
-	msg, err := protocol.DecodeServerMessage(data)
+	msg, err := decodeServerMessage(data)
 	if err != nil {
 		c.log.Warn("undecodable server message", "err", err)
 		return
