@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -289,16 +290,23 @@ func (c *Conn) write(msg []byte) error {
 	return nil
 }
 
-// readLoop owns the socket's reads until it fails or closes.
+// readLoop owns the socket's reads until it fails or closes. Each message is read into
+// one reused buffer and handed on as an exact-size copy (the event log keeps it), instead
+// of websocket's ReadMessage, which allocates and clears 512 bytes or more per message.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
+	var buf bytes.Buffer
 	for {
-		_, data, err := c.ws.ReadMessage()
+		_, r, err := c.ws.NextReader()
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		c.handleMessage(data)
+		c.handleMessage(bytes.Clone(buf.Bytes()))
 	}
 }
 

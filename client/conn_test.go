@@ -467,3 +467,35 @@ func TestAbortDropsTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMessagesOfAnySizeUpToTheLimit: the reader reuses one buffer across messages, so a
+// large message followed by small ones leaves each intact (the event log keeps its own
+// copy), and a message over Options.MaxMessageBytes ends the connection with ErrClosed.
+func TestMessagesOfAnySizeUpToTheLimit(t *testing.T) {
+	big := strings.Repeat("x", 6000)
+	fs := newFakeServer(t, func(fc *fakeConn, req protocol.Request) {
+		switch req.Method {
+		case "emit":
+			fc.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: big})
+			fc.notify(protocol.EventUserJoin, protocol.UserJoinEvent{UserID: "b"})
+			fc.respond(req, "done")
+		case "flood":
+			fc.respond(req, strings.Repeat("y", 9000))
+		}
+	})
+	c := dial(t, fs, Options{MaxMessageBytes: 8000})
+	ctx := testContext(t)
+	var res string
+	if err := c.Request(ctx, "emit", nil, &res); err != nil || res != "done" {
+		t.Fatalf("emit: %q, %v", res, err)
+	}
+	for _, want := range []string{big, "b"} {
+		join, err := c.WaitUserJoin(ctx, "")
+		if err != nil || join.UserID != want {
+			t.Fatalf("onUserJoin of %d bytes, %v; want %d bytes", len(join.UserID), err, len(want))
+		}
+	}
+	if err := c.Request(ctx, "flood", nil, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a response over the limit: %v, want ErrClosed", err)
+	}
+}
