@@ -35,6 +35,8 @@ const (
 	defaultWriteTimeout     = 10 * time.Second
 	defaultMaxMessageBytes  = 4 << 20
 	defaultEventLogSize     = 4096
+	// keptReadBuffer is the largest read buffer the reader keeps between messages.
+	keptReadBuffer = 64 << 10
 	// closeHandshakeWait bounds how long Close waits for the server's close frame.
 	closeHandshakeWait = 2 * time.Second
 )
@@ -307,6 +309,9 @@ func (c *Conn) readLoop() {
 			return
 		}
 		c.handleMessage(bytes.Clone(buf.Bytes()))
+		if buf.Cap() > keptReadBuffer {
+			buf = bytes.Buffer{} // a rare large message does not pin its buffer
+		}
 	}
 }
 
