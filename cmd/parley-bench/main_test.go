@@ -264,6 +264,7 @@ func TestMarkdownOnlyThisRun(t *testing.T) {
 		"| c | 64/64 | 46000 | 200.0 | 75 % | 0.0163 | 61333 |",
 		"negotiate transport-wide congestion control",
 		"--cpuprofile c.pprof",
+		"--bench-cpuprofile bench.pprof",
 		"--nodes 2",
 		"--nodes 3 --cluster",
 	} {

@@ -49,6 +49,8 @@ func writeMarkdown(w *strings.Builder, o suiteOptions, runs []suiteRun, load str
 	fmt.Fprintf(w, "bin/parley-bench callsetup --duration 20s\n")
 	fmt.Fprintf(w, "# c with a CPU profile of the server during the window (go tool pprof -top bin/parley c.pprof):\n")
 	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario c --cpuprofile c.pprof --out c.json\n")
+	fmt.Fprintf(w, "# signaling-only calls with a CPU profile of parley-bench itself, i.e. its clients (the Go SDK):\n")
+	fmt.Fprintf(w, "bin/parley-bench --start-server --scenario calls --signaling-only --calls 8 --duration 15s --bench-cpuprofile bench.pprof\n")
 	fmt.Fprintf(w, "# calls over two independent servers (both parties of a call on one node), per-node CPU in the report:\n")
 	fmt.Fprintf(w, "bin/parley-bench --start-server --nodes 2 --scenario calls --calls 20 --call-video --hold 3s\n")
 	fmt.Fprintf(w, "bin/parley-bench --url ws://10.0.0.1:7880/ws --url ws://10.0.0.2:7880/ws --scenario calls --calls 20 --hold 3s\n")
