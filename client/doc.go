@@ -14,9 +14,11 @@
 // candidates until the remote description is set (the two trickle races).
 //
 // Goroutines and state:
-//   - Conn (conn.go, events.go, media.go, mediastate.go): the reader goroutine owns socket reads,
-//     completes pending requests (map by id under pendingMu) and appends notifications to
-//     the event log; the handler goroutine runs On handlers in order; the media worker
+//   - Conn (conn.go, envelope.go, events.go, media.go, mediastate.go): the reader goroutine owns socket reads
+//     (one reused buffer; the envelope the server writes is read without encoding/json,
+//     D201), completes pending requests (map by id under pendingMu) and appends
+//     notifications to the event log (a wait starts after the events its name already
+//     consumed, D200); the handler goroutine runs On handlers in order; the media worker
 //     goroutine applies the server's offer/trickle notifications one at a time and owns
 //     answering them. Writes are serialised by a mutex. Dial starts the three, Close ends
 //     them (and the media) and is idempotent.
