@@ -258,6 +258,8 @@ func FuzzCheckPublishOffer(f *testing.F) {
 	f.Add(offerWithSections(slices.Repeat([]string{"video 9 sendonly"}, MaxPublishSections+1)...))
 	f.Add(offerWithSections(slices.Repeat([]string{"video 0 sendonly"}, MaxOfferSections+1)...))
 	f.Add(offerWithSections("video 65536 sendonly", "audio -1 recvonly"))
+	f.Add(offerWithSections("video 9 sendonly rids=5"))
+	f.Add("v=0\r\nm=video 9 RTP/AVP 96\r\na=rid:\r\na=rid:x\r\na=rid:y send pt=96;max-width=1280\r\n")
 	f.Add("v=0\r\nm=video 9\r\n")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, offer string) {

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pion/sdp/v3"
 )
@@ -11,8 +12,8 @@ import (
 // maxPacketSize bytes: about 1.5 MB for a video track at the default) once its first
 // packet arrives, and an event plus a DownTrack per subscriber of the room; a 64 KiB
 // offer holds over a hundred such sections. Parley's clients publish one audio and one
-// video section (simulcast layers are rids of the one video section, capped at
-// maxLayers), so the caps leave room for a second of each and refuse the rest.
+// video section (simulcast layers are rids of the one video section, at most maxLayers
+// of them), so the caps leave room for a second of each and refuse the rest.
 const (
 	// MaxPublishSections bounds the audio and video sections of one offer that send
 	// (port not 0, direction sendrecv or sendonly).
@@ -23,8 +24,8 @@ const (
 )
 
 // checkPublishOffer refuses a publisher's offer with more than MaxOfferSections
-// m-sections or more than MaxPublishSections sending audio/video sections
-// (ErrTooManyTracks). An offer that does not parse passes: pion refuses it with its own
+// m-sections, more than MaxPublishSections sending audio/video sections or a section with
+// more than maxLayers send rids (ErrTooManyTracks). An offer that does not parse passes: pion refuses it with its own
 // error.
 func checkPublishOffer(offer string) error {
 	var desc sdp.SessionDescription
@@ -35,15 +36,34 @@ func checkPublishOffer(offer string) error {
 		return fmt.Errorf("%d m-sections in the offer, at most %d: %w", n, MaxOfferSections, ErrTooManyTracks)
 	}
 	sending := 0
-	for _, m := range desc.MediaDescriptions {
+	for i, m := range desc.MediaDescriptions {
 		if sendsMedia(m) {
 			sending++
+		}
+		if n := sendRIDs(m); n > maxLayers {
+			return fmt.Errorf("m-section %d offers %d simulcast rids, at most %d: %w", i, n, maxLayers, ErrTooManyTracks)
 		}
 	}
 	if sending > MaxPublishSections {
 		return fmt.Errorf("%d audio/video sections that send in the offer, at most %d: %w", sending, MaxPublishSections, ErrTooManyTracks)
 	}
 	return nil
+}
+
+// sendRIDs counts m's "a=rid:<id> send" lines. Only the first maxLayers rids of a track
+// are read (newSimulcastReceiver); pion would buffer the packets of any further rid,
+// unread, up to its per-stream limit.
+func sendRIDs(m *sdp.MediaDescription) int {
+	n := 0
+	for _, a := range m.Attributes {
+		if a.Key != "rid" {
+			continue
+		}
+		if f := strings.Fields(a.Value); len(f) >= 2 && f[1] == "send" {
+			n++
+		}
+	}
+	return n
 }
 
 // sendsMedia reports whether m is an audio or video section its sender sends on: a port

@@ -11,15 +11,24 @@ import (
 )
 
 // offerWithSections is an SDP offer with one m-section per entry of sections, each
-// "kind port direction" (e.g. "video 9 sendonly").
+// "kind port direction" (e.g. "video 9 sendonly"), optionally followed by "rids=N" or
+// "recvrids=N" for N a=rid lines of that direction.
 func offerWithSections(sections ...string) string {
 	var b strings.Builder
 	b.WriteString("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n")
 	for i, s := range sections {
-		var kind, dir string
+		var kind, dir, rids string
 		var port int
-		_, _ = fmt.Sscan(s, &kind, &port, &dir)
+		_, _ = fmt.Sscan(s, &kind, &port, &dir, &rids)
 		fmt.Fprintf(&b, "m=%s %d UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:%d\r\na=%s\r\n", kind, port, i, dir)
+		ridDir, n := "send", 0
+		if _, err := fmt.Sscanf(rids, "rids=%d", &n); err != nil {
+			ridDir = "recv"
+			_, _ = fmt.Sscanf(rids, "recvrids=%d", &n)
+		}
+		for r := range n {
+			fmt.Fprintf(&b, "a=rid:r%d %s\r\n", r, ridDir)
+		}
 	}
 	return b.String()
 }
@@ -39,6 +48,9 @@ func TestCheckPublishOffer(t *testing.T) {
 		{"application sections do not send", slices.Repeat([]string{"application 9 sendrecv"}, MaxOfferSections), false},
 		{"one section too many in all", slices.Repeat([]string{"video 0 sendonly"}, MaxOfferSections+1), true},
 		{"unparsable: left to pion", nil, false},
+		{"four simulcast rids", []string{"video 9 sendonly rids=4"}, false},
+		{"five simulcast rids", []string{"video 9 sendonly rids=5"}, true},
+		{"receive rids do not count", []string{"video 9 recvonly recvrids=9"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
