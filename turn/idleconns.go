@@ -51,10 +51,10 @@ func (t *closeTracker) checkIdle(c *trackedConn) {
 	}
 	onIdle := t.onIdle
 	t.mu.Unlock()
-	_ = c.Close()
-	if onIdle != nil {
+	if onIdle != nil { // counted before the close the client sees
 		onIdle(c.RemoteAddr())
 	}
+	_ = c.Close()
 }
 
 // allocationCreated is pion's OnAllocationCreated: a TCP/TLS connection holding an

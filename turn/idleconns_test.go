@@ -14,7 +14,7 @@ import (
 // and holds no allocation is closed after the allocate timeout and counted
 // (no_allocation); a connection holding an allocation stays open however quiet it is.
 func TestIdleClientConnectionsAreClosed(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	const idle = time.Second
 	s := startServer(t, allowLoopbackPeers, func(s *Server) { s.allocateTimeout = idle })
 	addrs := s.Addrs()
 
@@ -35,11 +35,15 @@ func TestIdleClientConnectionsAreClosed(t *testing.T) {
 	user, pass, _ := s.Credentials("grace", time.Now())
 	relays := map[transport]net.PacketConn{}
 	for _, tr := range []transport{overTCP, overTLS} {
-		relay, err := dialClient(t, s, tr, user, pass).allocate(t)
+		// A client allocates at once; on a machine so loaded that its request came later
+		// than idle after the connect, the server closed it as idle: dial again.
+		var err error
+		for try := 0; try < 3 && relays[tr] == nil; try++ {
+			relays[tr], err = dialClient(t, s, tr, user, pass).allocate(t)
+		}
 		if err != nil {
 			t.Fatalf("allocation over %s: %v", tr, err)
 		}
-		relays[tr] = relay
 	}
 
 	for name, c := range map[string]net.Conn{"tcp": tcp, "tls": tlsConn} {
@@ -48,8 +52,8 @@ func TestIdleClientConnectionsAreClosed(t *testing.T) {
 			t.Fatalf("silent %s connection: read %v, want EOF (closed by the server)", name, err)
 		}
 	}
-	if got := s.Stats().Refusals[RefusedNoAllocation]; got != 2 {
-		t.Fatalf("no_allocation refusals %d, want 2", got)
+	if got := s.Stats().Refusals[RefusedNoAllocation]; got < 2 {
+		t.Fatalf("no_allocation refusals %d, want at least the 2 silent connections", got)
 	}
 	time.Sleep(3 * idle) // the allocating clients were as quiet as the others
 	for tr, relay := range relays {
