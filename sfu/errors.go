@@ -21,6 +21,10 @@ var (
 	// ErrTooManyCandidates: a remote ICE candidate beyond rtc.max_pending_candidates
 	// (queued before the remote description) or rtc.max_remote_candidates.
 	ErrTooManyCandidates = errors.New("sfu: too many ICE candidates")
+	// ErrTooManyTracks: a publisher's offer with more sections than MaxOfferSections,
+	// more sending audio/video sections than MaxPublishSections or more simulcast rids in
+	// a section than its layers (offerlimits.go, D205).
+	ErrTooManyTracks = errors.New("sfu: too many media sections")
 	// ErrCandidateDenied: a remote ICE candidate's address is in rtc.deny_candidate_cidrs.
 	ErrCandidateDenied = errors.New("sfu: ICE candidate address denied")
 	// ErrInvalidReserve: SubscriberOptions.Reserve has more than MaxReservedSections entries or

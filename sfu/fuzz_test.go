@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -246,6 +247,24 @@ func FuzzNACKReporter(f *testing.F) {
 		var h rtp.Header
 		if _, err := h.Unmarshal(raw); err == nil && h.Version == 2 && (!ok || seq != h.SequenceNumber || ts != h.Timestamp) {
 			t.Fatalf("read seq %d ts %d ok %v, pion reads %d %d", seq, ts, ok, h.SequenceNumber, h.Timestamp)
+		}
+	})
+}
+
+// FuzzCheckPublishOffer: the offer bounds never panic, and refuse only with
+// ErrTooManyTracks.
+func FuzzCheckPublishOffer(f *testing.F) {
+	f.Add(offerWithSections("audio 9 sendonly", "video 9 sendrecv"))
+	f.Add(offerWithSections(slices.Repeat([]string{"video 9 sendonly"}, MaxPublishSections+1)...))
+	f.Add(offerWithSections(slices.Repeat([]string{"video 0 sendonly"}, MaxOfferSections+1)...))
+	f.Add(offerWithSections("video 65536 sendonly", "audio -1 recvonly"))
+	f.Add(offerWithSections("video 9 sendonly rids=5"))
+	f.Add("v=0\r\nm=video 9 RTP/AVP 96\r\na=rid:\r\na=rid:x\r\na=rid:y send pt=96;max-width=1280\r\n")
+	f.Add("v=0\r\nm=video 9\r\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, offer string) {
+		if err := checkPublishOffer(offer); err != nil && !errors.Is(err, ErrTooManyTracks) {
+			t.Fatalf("checkPublishOffer: %v", err)
 		}
 	})
 }

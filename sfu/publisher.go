@@ -34,6 +34,9 @@ func newPublisher(e *Engine, api *webrtc.API, cert webrtc.Certificate, id string
 // with new ICE credentials restarts ICE: the candidates gathered for it are held back
 // until MarkLocalDescriptionSent, and OnICERestart fires once the answer is set.
 func (p *Publisher) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	if err := checkPublishOffer(offer.SDP); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", err)
+	}
 	ufrag, session := iceUfrag(offer.SDP), sdpSession(offer.SDP)
 	sdp, candidates, err := p.screenDescription(offer.SDP)
 	if err != nil {

@@ -97,6 +97,7 @@ type Conn struct {
 	onClose      []func()
 	closeHandled bool
 	loggedIn     bool        // SetLoggedIn(true) since the last SetLoggedIn(false)
+	unlogged     bool        // counted in stats.pendingLogins (from the start until a login)
 	loginTimer   *time.Timer // closes the connection at the login deadline
 }
 
@@ -109,19 +110,20 @@ type outMessage struct {
 func newConn(id uint64, ws *websocket.Conn, bc *batchConn, cfg Config, logger *slog.Logger, remote string, stats *connStats) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Conn{
-		id:      id,
-		ws:      ws,
-		bc:      bc,
-		cfg:     cfg,
-		logger:  logger.With("conn", id, "remote", remote),
-		remote:  remote,
-		ctx:     ctx,
-		cancel:  cancel,
-		stats:   stats,
-		out:     make(chan outMessage, cfg.WriteQueueSize+replyWindow),
-		inbound: make(chan protocol.Request, inboundQueueSize),
-		replies: make(chan struct{}, replyWindow),
-		closing: make(chan struct{}),
+		id:       id,
+		ws:       ws,
+		bc:       bc,
+		cfg:      cfg,
+		logger:   logger.With("conn", id, "remote", remote),
+		remote:   remote,
+		ctx:      ctx,
+		cancel:   cancel,
+		stats:    stats,
+		out:      make(chan outMessage, cfg.WriteQueueSize+replyWindow),
+		inbound:  make(chan protocol.Request, inboundQueueSize),
+		replies:  make(chan struct{}, replyWindow),
+		closing:  make(chan struct{}),
+		unlogged: true, // the Server counted it before the upgrade
 	}
 }
 
@@ -533,6 +535,17 @@ func (c *Conn) runCloseHooks(session SessionHandler) {
 	}
 }
 
+// releasePending takes a connection that ends without a logged-in session out of the
+// pending count.
+func (c *Conn) releasePending() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unlogged {
+		c.unlogged = false
+		c.stats.pending.release(clientKeyOf(c.remote))
+	}
+}
+
 // SetLoggedIn tells the connection whether its session is logged in. Until it is (from
 // the start, and again after a logout) the connection must log in within
 // signaling.login_timeout, or it is closed with CloseLoginTimeout.
@@ -546,6 +559,14 @@ func (c *Conn) SetLoggedIn(loggedIn bool) {
 	if c.loginTimer != nil {
 		c.loginTimer.Stop()
 		c.loginTimer = nil
+	}
+	switch { // a login leaves the pending count, a logout joins it again
+	case loggedIn && c.unlogged:
+		c.unlogged = false
+		c.stats.pending.release(clientKeyOf(c.remote))
+	case !loggedIn && !c.unlogged:
+		c.unlogged = true
+		c.stats.pending.rejoin(clientKeyOf(c.remote))
 	}
 	if loggedIn {
 		return

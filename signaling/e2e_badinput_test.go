@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -180,6 +181,25 @@ func TestBadInput(t *testing.T) {
 			Target: protocol.TargetPublisher, SDP: protocol.SessionDescription{Type: "offer", SDP: "v=0 garbage"},
 		}, nil)
 		wantCode(t, err, protocol.CodeNegotiationFailed)
+		if err := alice.LeaveRoom(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stillServes(t)
+	})
+	t.Run("an offer sending more tracks than a publisher has", func(t *testing.T) {
+		// Each sending section would be a Receiver with its own NACK buffer (D205).
+		if err := joinRoomGranted(ctx, t, alice, protocol.IntRoom(4243)); err != nil {
+			t.Fatal(err)
+		}
+		offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
+			strings.Repeat("m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=sendonly\r\n", sfu.MaxPublishSections+1)
+		err := alice.Request(ctx, protocol.MethodOffer, protocol.OfferParams{
+			Target: protocol.TargetPublisher, SDP: protocol.SessionDescription{Type: "offer", SDP: offer},
+		}, nil)
+		wantField(t, err, protocol.CodeNegotiationFailed, "sdp")
+		if perr, _ := protocolError(err); !strings.Contains(perr.Message, "at most 4") {
+			t.Fatalf("message %q does not name the bound", perr.Message)
+		}
 		if err := alice.LeaveRoom(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -49,11 +49,18 @@ type Config struct {
 	// a single node keeps after their last session (D54); the least recently used goes
 	// first. A cluster keeps them in Redis instead (cluster.profile_ttl).
 	MaxStoredProfiles int `mapstructure:"max_stored_profiles"`
+	// MaxPendingLogins caps the sockets of the server that have no logged-in session (not
+	// yet, or again after a logout), each held up to LoginTimeout; an upgrade beyond it is
+	// answered 503 (D207). 0: no cap.
+	MaxPendingLogins int `mapstructure:"max_pending_logins"`
+	// MaxPendingLoginsPerIP is the same cap for one client IP (IPv6: its /64); leave it 0
+	// behind a reverse proxy, where every client has the proxy's IP.
+	MaxPendingLoginsPerIP int `mapstructure:"max_pending_logins_per_ip"`
 }
 
 // DefaultConfig returns the defaults: 64 KiB messages, ping every 20 s, 10 s pong timeout,
 // 10 s write timeout, 256 queued messages, 10 s reconnect grace, same-origin only, 10 s
-// to log in, the profiles of 100000 users kept.
+// to log in, the profiles of 100000 users kept, 2048 sockets not logged in (256 of one IP).
 func DefaultConfig() Config {
 	return Config{
 		MaxMessageBytes: 64 * 1024,
@@ -66,6 +73,9 @@ func DefaultConfig() Config {
 
 		MaxSessionsPerUser: 10,
 		MaxStoredProfiles:  100_000,
+		MaxPendingLogins:   2048,
+
+		MaxPendingLoginsPerIP: 256,
 	}
 }
 
@@ -92,6 +102,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSessionsPerUser < 1 || c.MaxSessionsPerUser > 1000 {
 		errs = append(errs, fmt.Errorf("signaling.max_sessions_per_user: must be 1..1000, got %d", c.MaxSessionsPerUser))
+	}
+	if c.MaxPendingLogins < 0 || c.MaxPendingLogins > 1_000_000 {
+		errs = append(errs, fmt.Errorf("signaling.max_pending_logins: must be 0..1000000 (0: no cap), got %d", c.MaxPendingLogins))
+	}
+	if c.MaxPendingLoginsPerIP < 0 || c.MaxPendingLoginsPerIP > 1_000_000 {
+		errs = append(errs, fmt.Errorf("signaling.max_pending_logins_per_ip: must be 0..1000000 (0: no cap), got %d", c.MaxPendingLoginsPerIP))
 	}
 	if c.MaxStoredProfiles < 1 || c.MaxStoredProfiles > 10_000_000 {
 		errs = append(errs, fmt.Errorf("signaling.max_stored_profiles: must be 1..10000000, got %d", c.MaxStoredProfiles))
@@ -139,9 +155,10 @@ type Server struct {
 
 // connStats are the Server's counters, updated by its connections.
 type connStats struct {
-	loginTimeouts atomic.Uint64 // connections closed with CloseLoginTimeout
-	pipelineWaits atomic.Uint64 // responses that waited for the reply window
-	pipelinePeak  atomic.Int64  // most requests one connection had read and not answered
+	loginTimeouts atomic.Uint64  // connections closed with CloseLoginTimeout
+	pipelineWaits atomic.Uint64  // responses that waited for the reply window
+	pipelinePeak  atomic.Int64   // most requests one connection had read and not answered
+	pending       pendingSockets // open connections without a logged-in session (D207)
 }
 
 // notePending raises the pipeline peak to n.
@@ -165,6 +182,11 @@ type ServerStats struct {
 	// PipelinePeak: the most requests one connection had read and not yet answered (at
 	// most MaxPipelinedRequests).
 	PipelinePeak int64
+	// PendingLogins: open connections without a logged-in session now.
+	PendingLogins int64
+	// PendingLoginRefusals: upgrades answered 503 because signaling.max_pending_logins
+	// connections had not logged in.
+	PendingLoginRefusals uint64
 }
 
 // Stats returns the Server's counters.
@@ -173,6 +195,9 @@ func (s *Server) Stats() ServerStats {
 		LoginTimeouts: s.stats.loginTimeouts.Load(),
 		PipelineWaits: s.stats.pipelineWaits.Load(),
 		PipelinePeak:  s.stats.pipelinePeak.Load(),
+
+		PendingLogins:        int64(s.stats.pending.count()),
+		PendingLoginRefusals: s.stats.pending.refused.Load(),
 	}
 }
 
@@ -259,9 +284,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	client := clientKeyOf(r.RemoteAddr)
+	if !s.stats.pending.acquire(client, s.cfg.MaxPendingLogins, s.cfg.MaxPendingLoginsPerIP) {
+		s.refusePending(w, r)
+		return
+	}
 	hj := &batchHijacker{ResponseWriter: w}
 	ws, err := s.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
+		s.stats.pending.release(client)
 		s.logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "error", err)
 		return // the upgrader has answered
 	}
@@ -269,6 +300,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.stats.pending.release(client)
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(s.cfg.WriteTimeout))
 		_ = ws.Close()
@@ -284,6 +316,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
+		c.releasePending()
 	}()
 
 	c.logger.Debug("connection open")
@@ -294,6 +327,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.serve(session)
 	c.logger.Debug("connection closed")
+}
+
+// refusePending answers an upgrade 503 while signaling.max_pending_logins sockets, or
+// signaling.max_pending_logins_per_ip of the client's IP, have not logged in: each costs about 30 KB and three goroutines until its login or its
+// login timeout, so without the cap one client could open sockets until memory or file
+// descriptors ran out (D207). The 1st, 2nd, 4th, 8th... refusal is logged.
+func (s *Server) refusePending(w http.ResponseWriter, r *http.Request) {
+	if n := s.stats.pending.refused.Add(1); n&(n-1) == 0 {
+		s.logger.Warn("websocket refused: too many sockets have not logged in",
+			"max_pending_logins", s.cfg.MaxPendingLogins, "max_pending_logins_per_ip", s.cfg.MaxPendingLoginsPerIP,
+			"remote", r.RemoteAddr, "refused_total", n)
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "too many connections waiting to log in, retry later", http.StatusServiceUnavailable)
 }
 
 // Drain tells every connected client that the server is going away (onServerDraining)

@@ -27,8 +27,9 @@ func TestMain(m *testing.M) {
 const testSecret = "parley-test-secret-0123456789"
 
 // startServer starts a TURN server on 127.0.0.1 with kernel-chosen listening ports; edit
-// adjusts the configuration first. The server is closed at the end of the test.
-func startServer(t *testing.T, edit func(*Config)) *Server {
+// adjusts the configuration first, tune the server before Start. The server is closed at
+// the end of the test.
+func startServer(t *testing.T, edit func(*Config), tune ...func(*Server)) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Secret = testSecret
@@ -41,6 +42,9 @@ func startServer(t *testing.T, edit func(*Config)) *Server {
 		t.Fatalf("New: %v", err)
 	}
 	s.anyPorts = true
+	for _, f := range tune {
+		f(s)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

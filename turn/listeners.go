@@ -17,10 +17,17 @@ type closeTracker struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
+	// byAddr finds a client connection by its remote address, the source address pion
+	// names in its allocation events (idleconns.go).
+	byAddr map[string]*trackedConn
+	// idle closes a client connection without an allocation that read nothing for this
+	// long (0: never); onIdle is told of each (idleconns.go).
+	idle   time.Duration
+	onIdle func(client net.Addr)
 }
 
 func newCloseTracker() *closeTracker {
-	return &closeTracker{conns: map[*trackedConn]struct{}{}}
+	return &closeTracker{conns: map[*trackedConn]struct{}{}, byAddr: map[string]*trackedConn{}}
 }
 
 func (t *closeTracker) add()  { t.wg.Add(1) }
@@ -99,6 +106,8 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 	l.tracker.add()
 	l.tracker.mu.Lock()
 	l.tracker.conns[tc] = struct{}{}
+	l.tracker.byAddr[conn.RemoteAddr().String()] = tc
+	l.tracker.armIdleLocked(tc)
 	l.tracker.mu.Unlock()
 	return tc, nil
 }
@@ -108,6 +117,15 @@ type trackedConn struct {
 	net.Conn
 	tracker *closeTracker
 	once    sync.Once
+	idleConn
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.lastRead.Store(time.Now().UnixNano())
+	}
+	return n, err
 }
 
 func (c *trackedConn) Close() error {
@@ -115,6 +133,12 @@ func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.tracker.mu.Lock()
 		delete(c.tracker.conns, c)
+		if key := c.RemoteAddr().String(); c.tracker.byAddr[key] == c {
+			delete(c.tracker.byAddr, key)
+		}
+		if c.timer != nil {
+			c.timer.Stop()
+		}
 		c.tracker.mu.Unlock()
 		c.tracker.done()
 	})

@@ -58,6 +58,9 @@ type Server struct {
 	now         func() time.Time
 	// anyPorts makes Start bind every enabled listener to a kernel-chosen port (tests).
 	anyPorts bool
+	// allocateTimeout closes idle TCP/TLS clients without an allocation (idleconns.go;
+	// tests shorten it).
+	allocateTimeout time.Duration
 
 	mu          sync.Mutex
 	started     bool
@@ -90,6 +93,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		policy:      policy,
 		quota:       newUserQuota(cfg.AllocationQuotaPerUser),
 		now:         time.Now,
+
+		allocateTimeout: allocateTimeout,
 	}
 	s.throttle = newLogThrottle(logger, refusalLogInterval, refusalLogBurst, func() time.Time { return s.now() })
 	if s.secret == "" {
@@ -120,6 +125,9 @@ func (s *Server) Start() (err error) {
 	}
 
 	tracker := newCloseTracker()
+	tracker.idle, tracker.onIdle = s.allocateTimeout, func(client net.Addr) {
+		s.refuse(RefusedNoAllocation, client, "no allocation and nothing sent for "+s.allocateTimeout.String())
+	}
 	var opened []io.Closer
 	defer func() {
 		if err != nil {
@@ -173,6 +181,10 @@ func (s *Server) Start() (err error) {
 		LoggerFactory:      pionLoggerFactory{throttle: s.throttle},
 		EventHandler: pionturn.EventHandler{
 			OnAuth: s.onAuth,
+			OnAllocationCreated: func(src, _ net.Addr, _, _, _ string, _ net.Addr, _ int) {
+				tracker.allocationCreated(src)
+			},
+			OnAllocationDeleted: func(src, _ net.Addr, _, _, _ string) { tracker.allocationDeleted(src) },
 		},
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
 			PacketConn:            newTrackedPacketConn(udpConn, tracker),

@@ -21,12 +21,16 @@ const (
 	RefusedPeer
 	// RefusedRelayPacket: a packet to or from a port a server media address does not allow.
 	RefusedRelayPacket
+	// RefusedNoAllocation: a TCP or TLS client connection closed because it held no
+	// allocation and sent nothing for 30 s (idleconns.go, D206).
+	RefusedNoAllocation
 
 	refusalReasonCount
 )
 
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
+	"no_allocation",
 }
 
 // String is the reason's metric label.

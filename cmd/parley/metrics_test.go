@@ -162,7 +162,7 @@ func TestLimitMetrics(t *testing.T) {
 	for _, limit := range []string{"failed_logins", "invitations", "trickles", "login_timeout", "remote_views",
 		"pending_candidates", "remote_candidates", "denied_candidates",
 		"media_switches", "device_toggles", "profile_writes", "record_requests", "negotiations", "room_joins",
-		"logins", "connection_logins"} {
+		"logins", "connection_logins", "pending_logins"} {
 		if v, ok := idle[series(limit)]; !ok || v != 0 {
 			t.Errorf("idle server: %s = %v (present %v), want 0", series(limit), v, ok)
 		}

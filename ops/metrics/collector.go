@@ -177,6 +177,7 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		{"logins", st.Logins},
 		{"connection_logins", st.ConnectionLogins},
 		{"login_timeout", st.LoginTimeouts},
+		{"pending_logins", st.PendingLoginRefusals},
 		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
 	} {
 		counter(c.limitRefusals, l.n, l.name)
