@@ -1,11 +1,9 @@
 package client
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -298,49 +296,48 @@ func (p *Publisher) sendSimulcastFrame(buf []byte, l *simulcastTrack, st *simulc
 	return nil
 }
 
-// LayerStats is what a Subscriber saw of the simulcast layers on one video track.
+// LayerStats is what a Subscriber saw of the simulcast layers on one video track. The
+// layer and numbering counts follow RTP sequence order: a packet that arrives after its
+// successors (lost and repaired by NACK, or reordered) is put in its place among the
+// last ones (docs/decisions.md D224); a missing frame start counts as a break while it
+// is missing.
 type LayerStats struct {
-	Packets       uint64 // packets sent as simulcast
-	Layer         int    // layer of the last such packet
-	LayerChanges  uint64 // times the layer differed from the previous packet's
+	Packets       uint64 // packets sent as simulcast (duplicates included)
+	Layer         int    // layer of the packet with the highest sequence number
+	LayerChanges  uint64 // packets whose layer differs from the previous packet's
 	BadSwitches   uint64 // layer changes not at the first packet of a keyframe
 	Width, Height int    // from the last VP8 keyframe header (0 for H.264)
 	Frames        [maxSimulcast]uint64
 	// PictureIDBreaks and TL0Breaks count the frame starts whose picture ID (TL0PICIDX)
-	// is not the previous frame start's + 1, in RTP sequence order: a frame start that
-	// arrives late (repaired by NACK after its successors came) is put in its place, and
-	// a break stands only while a frame start is missing (or the numbering is broken).
+	// is not the previous frame start's + 1.
 	PictureIDBreaks uint64
 	TL0Breaks       uint64
 }
 
-// maxFrameStarts bounds the frame starts a layerCounter keeps to place late ones: at
-// 30 frames a second, 17 s of video; a frame start older than all of them is not placed.
-const maxFrameStarts = 512
+// How many packets and frame starts a layerCounter keeps to place late ones: at f's
+// ~130 packets and 30 frames a second, 8 and 17 s; an older one is not placed.
+const (
+	maxOrderedPackets = 1024
+	maxFrameStarts    = 512
+)
 
-// frameStart is one VP8 frame start's numbering at its extended sequence number.
+// layerPacket is what a packet says for layer changes.
+type layerPacket struct {
+	layer    int
+	keyStart bool
+}
+
+// frameStart is one VP8 frame start's numbering.
 type frameStart struct {
-	seq uint64
 	pic uint16
 	tl0 uint8
 }
 
-// breaksBetween reports whether b, the frame start after a in sequence order, breaks the
-// picture ID and the TL0PICIDX numbering (1 each when it does).
-func breaksBetween(a, b frameStart) (pic, tl0 uint64) {
-	if b.pic != (a.pic+1)&0x7fff {
-		pic = 1
-	}
-	if b.tl0 != a.tl0+1 {
-		tl0 = 1
-	}
-	return pic, tl0
-}
-
 // layerCounter accumulates LayerStats; owned by the trackCounter (under its mutex).
 type layerCounter struct {
-	stats  LayerStats
-	starts []frameStart // the last maxFrameStarts frame starts, by sequence number
+	stats   LayerStats
+	packets seqOrder[layerPacket]
+	starts  seqOrder[frameStart]
 }
 
 // observe records one video packet of codec whose synthetic block parsed, seq its
@@ -358,14 +355,20 @@ func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic
 	st := &c.stats
 	start := block.Flags&FlagFrameStart != 0
 	keyStart := start && block.Flags&FlagKeyframe != 0
-	if st.Packets > 0 && layer != st.Layer {
-		st.LayerChanges++
-		if !keyStart {
-			st.BadSwitches++
-		}
-	}
 	st.Packets++
-	st.Layer = layer
+	if fresh {
+		c.packets.limit = maxOrderedPackets
+		c.packets.place(seq, layerPacket{layer: layer, keyStart: keyStart}, func(a, b layerPacket, sign int) {
+			if a.layer != b.layer {
+				add(&st.LayerChanges, sign)
+				if !b.keyStart {
+					add(&st.BadSwitches, sign)
+				}
+			}
+		})
+		newest, _ := c.packets.last()
+		st.Layer = newest.layer
+	}
 	if !start {
 		return
 	}
@@ -374,40 +377,19 @@ func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic
 		return
 	}
 	if fresh {
-		c.placeFrameStart(frameStart{seq: seq, pic: binary.BigEndian.Uint16(payload[2:]) & 0x7fff, tl0: payload[4]})
+		c.starts.limit = maxFrameStarts
+		c.starts.place(seq, frameStart{pic: binary.BigEndian.Uint16(payload[2:]) & 0x7fff, tl0: payload[4]}, func(a, b frameStart, sign int) {
+			if b.pic != (a.pic+1)&0x7fff {
+				add(&st.PictureIDBreaks, sign)
+			}
+			if b.tl0 != a.tl0+1 {
+				add(&st.TL0Breaks, sign)
+			}
+		})
 	}
 	if keyStart && len(payload) >= 5+vp8KeyframeHeader {
 		h := payload[5:]
 		st.Width = int(binary.LittleEndian.Uint16(h[6:]) & 0x3fff)
 		st.Height = int(binary.LittleEndian.Uint16(h[8:]) & 0x3fff)
-	}
-}
-
-// placeFrameStart puts f among the frame starts in sequence order and updates the break
-// counts: the pair it comes between no longer counts, its pairs with its neighbours do.
-func (c *layerCounter) placeFrameStart(f frameStart) {
-	i, found := slices.BinarySearchFunc(c.starts, f.seq, func(e frameStart, seq uint64) int { return cmp.Compare(e.seq, seq) })
-	if found || (i == 0 && len(c.starts) == maxFrameStarts) {
-		return
-	}
-	st := &c.stats
-	if i > 0 && i < len(c.starts) {
-		pic, tl0 := breaksBetween(c.starts[i-1], c.starts[i])
-		st.PictureIDBreaks -= pic
-		st.TL0Breaks -= tl0
-	}
-	if i > 0 {
-		pic, tl0 := breaksBetween(c.starts[i-1], f)
-		st.PictureIDBreaks += pic
-		st.TL0Breaks += tl0
-	}
-	if i < len(c.starts) {
-		pic, tl0 := breaksBetween(f, c.starts[i])
-		st.PictureIDBreaks += pic
-		st.TL0Breaks += tl0
-	}
-	c.starts = slices.Insert(c.starts, i, f)
-	if len(c.starts) > maxFrameStarts {
-		c.starts = append(c.starts[:0], c.starts[1:]...)
 	}
 }

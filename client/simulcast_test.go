@@ -102,6 +102,17 @@ func TestLayerCounter(t *testing.T) {
 	if st = c.stats; st.PictureIDBreaks != 1 || st.TL0Breaks != 1 {
 		t.Fatalf("after a duplicate: %+v", st)
 	}
+
+	// A clean switch to layer 2 at a keyframe; the last packet of layer 0 before it comes
+	// after the switch: no change of its own, and the layer is the newest packet's.
+	eight := frame(0, false, 8, 10)
+	eightAt := seq
+	seq += uint64(len(eight))
+	feed(frame(2, true, 9, 11))
+	feedAt(eightAt, eight)
+	if st = c.stats; st.LayerChanges != 3 || st.BadSwitches != 1 || st.Layer != 2 || st.PictureIDBreaks != 1 {
+		t.Fatalf("a late packet of the old layer: %+v, want 3 changes (one new), 1 bad switch, layer 2", st)
+	}
 }
 
 func TestValidateSimulcast(t *testing.T) {
