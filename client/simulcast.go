@@ -296,29 +296,54 @@ func (p *Publisher) sendSimulcastFrame(buf []byte, l *simulcastTrack, st *simulc
 	return nil
 }
 
-// LayerStats is what a Subscriber saw of the simulcast layers on one video track.
+// LayerStats is what a Subscriber saw of the simulcast layers on one video track. The
+// layer and numbering counts follow RTP sequence order: a packet that arrives after its
+// successors (lost and repaired by NACK, or reordered) is put in its place among the
+// last ones (docs/decisions.md D224); a missing frame start counts as a break while it
+// is missing.
 type LayerStats struct {
-	Packets         uint64 // packets sent as simulcast
-	Layer           int    // layer of the last such packet
-	LayerChanges    uint64 // times the layer differed from the previous packet's
-	BadSwitches     uint64 // layer changes not at the first packet of a keyframe
-	Width, Height   int    // from the last VP8 keyframe header (0 for H.264)
-	Frames          [maxSimulcast]uint64
-	PictureIDBreaks uint64 // frame starts whose picture ID is not the previous one + 1
-	TL0Breaks       uint64 // frame starts whose TL0PICIDX is not the previous one + 1
+	Packets       uint64 // packets sent as simulcast (duplicates included)
+	Layer         int    // layer of the packet with the highest sequence number
+	LayerChanges  uint64 // packets whose layer differs from the previous packet's
+	BadSwitches   uint64 // layer changes not at the first packet of a keyframe
+	Width, Height int    // from the last VP8 keyframe header (0 for H.264)
+	Frames        [maxSimulcast]uint64
+	// PictureIDBreaks and TL0Breaks count the frame starts whose picture ID (TL0PICIDX)
+	// is not the previous frame start's + 1.
+	PictureIDBreaks uint64
+	TL0Breaks       uint64
+}
+
+// How many packets and frame starts a layerCounter keeps to place late ones: at f's
+// ~130 packets and 30 frames a second, 8 and 17 s; an older one is not placed.
+const (
+	maxOrderedPackets = 1024
+	maxFrameStarts    = 512
+)
+
+// layerPacket is what a packet says for layer changes.
+type layerPacket struct {
+	layer    int
+	keyStart bool
+}
+
+// frameStart is one VP8 frame start's numbering.
+type frameStart struct {
+	pic uint16
+	tl0 uint8
 }
 
 // layerCounter accumulates LayerStats; owned by the trackCounter (under its mutex).
 type layerCounter struct {
-	stats       LayerStats
-	havePicture bool
-	lastPicture uint16
-	lastTL0     uint8
+	stats   LayerStats
+	packets seqOrder[layerPacket]
+	starts  seqOrder[frameStart]
 }
 
-// observe records one video packet of codec whose synthetic block parsed. Picture ID and
-// TL0PICIDX continuity and the picture size are VP8's (H.264 leaves them at zero).
-func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic) {
+// observe records one video packet of codec whose synthetic block parsed, seq its
+// extended RTP sequence number (fresh: not a duplicate). Picture ID and TL0PICIDX
+// continuity and the picture size are VP8's (H.264 leaves them at zero).
+func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic, seq uint64, fresh bool) {
 	layer := LayerOf(block)
 	if layer < 0 {
 		return
@@ -330,14 +355,20 @@ func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic
 	st := &c.stats
 	start := block.Flags&FlagFrameStart != 0
 	keyStart := start && block.Flags&FlagKeyframe != 0
-	if st.Packets > 0 && layer != st.Layer {
-		st.LayerChanges++
-		if !keyStart {
-			st.BadSwitches++
-		}
-	}
 	st.Packets++
-	st.Layer = layer
+	if fresh {
+		c.packets.limit = maxOrderedPackets
+		c.packets.place(seq, layerPacket{layer: layer, keyStart: keyStart}, func(a, b layerPacket, sign int) {
+			if a.layer != b.layer {
+				add(&st.LayerChanges, sign)
+				if !b.keyStart {
+					add(&st.BadSwitches, sign)
+				}
+			}
+		})
+		newest, _ := c.packets.last()
+		st.Layer = newest.layer
+	}
 	if !start {
 		return
 	}
@@ -345,17 +376,17 @@ func (c *layerCounter) observe(codec VideoCodec, payload []byte, block Synthetic
 	if !vp8 {
 		return
 	}
-	pic := binary.BigEndian.Uint16(payload[2:]) & 0x7fff
-	tl0 := payload[4]
-	if c.havePicture {
-		if pic != (c.lastPicture+1)&0x7fff {
-			st.PictureIDBreaks++
-		}
-		if tl0 != c.lastTL0+1 {
-			st.TL0Breaks++
-		}
+	if fresh {
+		c.starts.limit = maxFrameStarts
+		c.starts.place(seq, frameStart{pic: binary.BigEndian.Uint16(payload[2:]) & 0x7fff, tl0: payload[4]}, func(a, b frameStart, sign int) {
+			if b.pic != (a.pic+1)&0x7fff {
+				add(&st.PictureIDBreaks, sign)
+			}
+			if b.tl0 != a.tl0+1 {
+				add(&st.TL0Breaks, sign)
+			}
+		})
 	}
-	c.havePicture, c.lastPicture, c.lastTL0 = true, pic, tl0
 	if keyStart && len(payload) >= 5+vp8KeyframeHeader {
 		h := payload[5:]
 		st.Width = int(binary.LittleEndian.Uint16(h[6:]) & 0x3fff)

@@ -55,14 +55,19 @@ func TestLayerCounter(t *testing.T) {
 		}, vp8Codec{width: uint16(320 << layer), height: uint16(180 << layer)})
 	}
 	var c layerCounter
-	feed := func(pkts [][]byte) {
-		for _, p := range pkts {
+	var seq uint64 = 1 << 32
+	feedAt := func(first uint64, pkts [][]byte) {
+		for i, p := range pkts {
 			block, err := ParsePacketPayload(PayloadVideo, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.observe(VideoCodecVP8, p, block)
+			c.observe(VideoCodecVP8, p, block, first+uint64(i), true)
 		}
+	}
+	feed := func(pkts [][]byte) {
+		feedAt(seq, pkts)
+		seq += uint64(len(pkts))
 	}
 	feed(frame(1, true, 0x7ffe, 254))
 	feed(frame(1, false, 0x7fff, 255))
@@ -78,6 +83,35 @@ func TestLayerCounter(t *testing.T) {
 	st = c.stats
 	if st.BadSwitches != 1 || st.PictureIDBreaks != 1 || st.TL0Breaks != 1 {
 		t.Fatalf("broken sequence: %+v", st)
+	}
+
+	// Frames 6 and 7 of layer 0: 6's packets are lost and come after 7's (NACK). While
+	// 6's start is missing, 7 breaks the numbering; once it came, nothing does.
+	six, seven := frame(0, false, 6, 8), frame(0, false, 7, 9)
+	sixAt := seq
+	seq += uint64(len(six))
+	feed(seven)
+	if st = c.stats; st.PictureIDBreaks != 2 || st.TL0Breaks != 2 {
+		t.Fatalf("frame 6 missing: %+v", st)
+	}
+	feedAt(sixAt, six)
+	if st = c.stats; st.PictureIDBreaks != 1 || st.TL0Breaks != 1 {
+		t.Fatalf("frame 6 repaired after frame 7: %+v, want only the first break", st)
+	}
+	feedAt(sixAt, six[:1]) // a duplicate changes nothing
+	if st = c.stats; st.PictureIDBreaks != 1 || st.TL0Breaks != 1 {
+		t.Fatalf("after a duplicate: %+v", st)
+	}
+
+	// A clean switch to layer 2 at a keyframe; the last packet of layer 0 before it comes
+	// after the switch: no change of its own, and the layer is the newest packet's.
+	eight := frame(0, false, 8, 10)
+	eightAt := seq
+	seq += uint64(len(eight))
+	feed(frame(2, true, 9, 11))
+	feedAt(eightAt, eight)
+	if st = c.stats; st.LayerChanges != 3 || st.BadSwitches != 1 || st.Layer != 2 || st.PictureIDBreaks != 1 {
+		t.Fatalf("a late packet of the old layer: %+v, want 3 changes (one new), 1 bad switch, layer 2", st)
 	}
 }
 

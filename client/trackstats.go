@@ -210,7 +210,7 @@ func (c *trackCounter) add(pkt *rtp.Packet, now time.Time) (keyframeStart bool) 
 		return false
 	}
 	if video {
-		c.layers.observe(c.codec, pkt.Payload, block)
+		c.layers.observe(c.codec, pkt.Payload, block, ext, fresh)
 		keyframeStart = block.Flags&(FlagKeyframe|FlagFrameStart) == FlagKeyframe|FlagFrameStart
 		c.observeKeyframe(keyframeStart, earliest, ext, pkt.Marker, now)
 	}

@@ -356,11 +356,16 @@ func (c *Cluster) beat(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	if c.failing {
-		// Back after an outage (Redis may have restarted empty): every node known before
-		// gets NodeTTL from now to register again before it counts as gone.
+		// Back after an outage (Redis may have restarted empty): every node registered at
+		// the last beat before it gets NodeTTL from now to register again before it counts
+		// as gone. A node already missing then is not: the outage does not explain its
+		// absence, and short outages (a beat that took longer than Heartbeat on a loaded
+		// machine) must not keep a dead node alive.
 		for id, n := range c.alive {
-			n.at = now
-			c.alive[id] = n
+			if !n.at.Before(c.lastBeat) {
+				n.at = now
+				c.alive[id] = n
+			}
 		}
 		c.failing = false
 	}

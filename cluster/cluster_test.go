@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parley-rtc/parley/internal/testservers"
+	"github.com/parley-rtc/parley/internal/testwait"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -275,4 +279,45 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	if m := <-got; m.Kind != "after" {
 		t.Fatalf("got %+v", m)
 	}
+}
+
+// TestShortOutagesDoNotKeepADeadNodeAlive: a node that closed is declared gone although the
+// heartbeats of the others keep failing now and then (Redis paused for 300 ms every
+// 600 ms, longer than a beat may take). A beat back after an outage gives NodeTTL of grace
+// to the nodes registered before it, not to one already missing: that grace, renewed at
+// every short outage, kept a dead media node alive for as long as a loaded machine's beats
+// went on timing out (signaling's TestClusterMediaNodeDeathEndsItsCalls at load 40:
+// 'waiting for onCallEnd: context deadline exceeded').
+func TestShortOutagesDoNotKeepADeadNodeAlive(t *testing.T) {
+	r := testservers.RunRedis(t)
+	cfg := testConfig(r, "a", "x")
+	cfg.NodeTTL = 2 * time.Second
+	var mu sync.Mutex
+	var gone []string
+	a := startNode(t, cfg, Load{}, nil)
+	a.OnNodeGone(func(id string) { mu.Lock(); gone = append(gone, id); mu.Unlock() })
+	b := startNode(t, testConfig(r, "b", "x"), Load{}, nil)
+	waitFor(t, "a sees b", func() bool { _, ok := a.Node("b"); return ok })
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(opt)
+	defer admin.Close()
+	ctx := context.Background()
+	testwait.For(t, 10*cfg.NodeTTL, "a declares b gone", func() bool {
+		mu.Lock()
+		done := slices.Contains(gone, "b")
+		mu.Unlock()
+		if !done {
+			if err := admin.Do(ctx, "CLIENT", "PAUSE", 300, "ALL").Err(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(600 * time.Millisecond) // the outages' pace, not a wait for a result
+		}
+		return done
+	})
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,11 +50,15 @@ type bandwidthController struct {
 	videos  []*DownTrack
 	demands []videoDemand
 	current []int
+	held    []int // the rank of each video's held layer before this allocation
 }
 
-// videoLevel is the rank the allocator gave a video, and the wish it was fitted to.
+// videoLevel is the layer the allocator gave a video, and the wish it was fitted to. It is
+// kept as a layer index, not as a rank: ranks count the active layers only, so a rank
+// held while a smaller layer is inactive would name another layer once that layer comes
+// back (a subscriber on f, with q and h silent for a moment, was left on q).
 type videoLevel struct {
-	level   int
+	layer   int
 	wishGen uint32
 }
 
@@ -149,29 +154,62 @@ func (p *Subscriber) allocateBandwidth(now time.Time) {
 
 	b.demands = b.demands[:0]
 	b.current = b.current[:0]
+	b.held = b.held[:0]
 	for _, d := range b.videos {
 		var v videoDemand
 		gen := d.videoDemand(&v)
 		last, ok := b.levels[d]
 		v.fresh = !ok || last.wishGen != gen
+		rank := 0
+		if ok {
+			rank = v.rankOf(last.layer)
+		}
 		b.demands = append(b.demands, v)
-		b.current = append(b.current, last.level)
+		b.current = append(b.current, rank)
+		b.held = append(b.held, rank)
 	}
 	estimate := b.currentEstimate(now)
 	b.estimate.Store(estimate)
 	b.alloc.allocate(now, estimate, audio, b.demands, b.current)
 
-	clear(b.levels) // forget removed DownTracks
 	for i, d := range b.videos {
 		v := &b.demands[i]
-		b.levels[d] = videoLevel{level: b.current[i], wishGen: d.fwd.wishGen.Load()}
+		last, ok := b.levels[d]
+		if v.n > 0 && (!ok || b.current[i] != b.held[i]) {
+			// The allocator moved the video (or it is new): hold the layer of its new
+			// rank. Otherwise the layer it holds stays, also while that layer or a
+			// smaller one is inactive and the rank stands for another layer meanwhile.
+			last.layer = v.layers[b.current[i]]
+		}
+		last.wishGen = d.fwd.wishGen.Load()
+		b.levels[d] = last
 		switch {
 		case !b.alloc.known:
 			d.setLayerCap(-1, now) // no estimate ever: the wish decides
 		case v.n > 0:
-			d.setLayerCap(v.layers[b.current[i]], now)
+			d.setLayerCap(last.layer, now)
 		}
 	}
+	if len(b.levels) > len(b.videos) { // forget removed DownTracks
+		for d := range b.levels {
+			if !slices.Contains(b.videos, d) {
+				delete(b.levels, d)
+			}
+		}
+	}
+}
+
+// rankOf is the rank of the largest active layer not larger than layer (by index, the
+// publisher's order, smallest first), or 0 when every active one is larger: where a video
+// holding layer stands among the layers active now.
+func (v *videoDemand) rankOf(layer int) int {
+	rank := 0
+	for k := 0; k < v.n; k++ {
+		if v.layers[k] <= layer {
+			rank = k
+		}
+	}
+	return rank
 }
 
 // videoDemand fills v with what this simulcast DownTrack could use: the bitrate of each

@@ -20,6 +20,7 @@ type stabilityRun struct {
 	estimate   float64                     // bits per second, before noise
 	noise      float64                     // ± fraction, uniform, new every tick
 	fOff       func(at time.Duration) bool // the publisher stops sending f
+	lowOff     func(at time.Duration) bool // the publisher stops sending q and h
 	noFeedback func(at time.Duration) bool // no REMB arrives
 	fPackets   int                         // f's mean packets per frame when not the default
 }
@@ -49,7 +50,7 @@ type publisherSim struct {
 	rng      *rand.Rand
 	asked    [3]bool
 	seenPLIs int
-	fWasOff  bool
+	wasOff   [3]bool
 }
 
 // sendFrame sends one frame of every layer sending at at.
@@ -68,14 +69,16 @@ func (ps *publisherSim) sendFrame(t *testing.T, at time.Duration) {
 		if i == 2 && ps.run.fPackets > 0 {
 			mean = ps.run.fPackets
 		}
-		if i == 2 && ps.run.fOff != nil {
-			if ps.run.fOff(at) {
-				ps.fWasOff = true
-				continue
-			}
-			if ps.fWasOff { // a layer the publisher resumes starts with a keyframe
-				ps.asked[i], ps.fWasOff = true, false
-			}
+		off := ps.run.fOff
+		if i < 2 {
+			off = ps.run.lowOff
+		}
+		if off != nil && off(at) {
+			ps.wasOff[i] = true
+			continue
+		}
+		if ps.wasOff[i] { // a layer the publisher resumes starts with a keyframe
+			ps.asked[i], ps.wasOff[i] = true, false
 		}
 		n := max(1, mean+ps.rng.IntN(2*mean*4/10+1)-mean*4/10)
 		key := f.frame%60 == 10*i || ps.asked[i]
@@ -198,6 +201,32 @@ func TestLayerStabilityUnderSteadyEstimate(t *testing.T) {
 			// arrives; once, since the layer is not chosen again while it comes and goes.
 			if limit := layerInactiveAfter + layerCheckInterval + 3*simFrame; r.freezes > 1 || r.frozen > limit {
 				t.Errorf("%d freezes, %s in all, want at most one of at most %s", r.freezes, r.frozen, limit)
+			}
+		})
+	}
+}
+
+// TestLayerHeldWhileSmallerLayersPause: a subscriber on f whose downlink covers f stays on
+// f while the publisher's q and h stop for a moment (or seem to, when a stalled server
+// reads f first after the stall) and come back, with feedback arriving or missing
+// meanwhile. The allocator once held a rank, not a layer: with q and h inactive f was
+// rank 0, and when they came back rank 0 was q — the subscriber fell to q and climbed
+// back one step per 3 s, or stayed on q while the feedback was missing (seen in room's
+// TestSimulcastBandwidthAdaptation under load: carol, not limited, on q for 9 s).
+func TestLayerHeldWhileSmallerLayersPause(t *testing.T) {
+	lowOff := func(at time.Duration) bool { return at >= 5*time.Second && at < 6500*time.Millisecond }
+	tests := []struct {
+		name       string
+		noFeedback func(at time.Duration) bool
+	}{
+		{"feedback arrives", nil},
+		{"no feedback from the pause on", func(at time.Duration) bool { return at >= 5*time.Second }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := stabilityRun{estimate: 3_000_000, noise: 0.1, lowOff: lowOff, noFeedback: tc.noFeedback}.simulate(t, 15*time.Second)
+			if r.switches != 1 || len(r.layers) != 1 || r.layers[0] != 2 {
+				t.Fatalf("layers %v (%d switches; time on q/h/f %v), want f only", r.layers, r.switches, r.layerTime)
 			}
 		})
 	}

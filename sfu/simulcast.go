@@ -14,7 +14,8 @@ import (
 const (
 	bitrateWindow = 500 * time.Millisecond // bitrate measurement window
 	// layerInactiveAfter: a layer without a packet for this long (compared with the
-	// newest packet of any layer) is inactive: its subscribers move to another layer.
+	// newest packet of any layer) while another layer sent for this long is inactive:
+	// its subscribers move to another layer (layerActive).
 	layerInactiveAfter = time.Second
 	// layerSettle: a layer the publisher stopped on its own (while some subscriber wanted
 	// it: a browser drops its top layers when its own bandwidth estimate falls) counts as
@@ -36,10 +37,12 @@ const (
 // LayerInfo describes one simulcast layer of a published video track.
 type LayerInfo struct {
 	RID     string
-	Width   int  // from the last keyframe; 0 until one arrived
-	Height  int  // from the last keyframe; 0 until one arrived
-	Bitrate int  // measured, bits per second
-	Active  bool // packets arrived within 1 s of the newest packet of any layer
+	Width   int // from the last keyframe; 0 until one arrived
+	Height  int // from the last keyframe; 0 until one arrived
+	Bitrate int // measured, bits per second
+	// Active: packets arrived within 1 s of the newest packet of any layer, or within
+	// 2 s while no other layer sent alone for 1 s (a stall of the whole track).
+	Active bool
 	// Settling: active again after the publisher stopped it on its own; not chosen for
 	// subscribers until it has sent for 4 s (layerSettle).
 	Settling bool
@@ -146,7 +149,7 @@ func (r *Receiver) Layers() []LayerInfo {
 	newest := r.sim.newestPacket()
 	out := make([]LayerInfo, len(r.sim.layers))
 	for i, l := range r.sim.layers {
-		active := l.active(newest)
+		active := r.sim.layerActive(l, newest)
 		out[i] = LayerInfo{
 			RID: l.rid, Width: views[i].width, Height: views[i].height,
 			Bitrate: views[i].bitrate, Active: active, Settling: active && !views[i].active,
@@ -175,7 +178,7 @@ func (s *simulcastReceiver) layerViews(views *[maxLayers]layerView) int {
 func (s *simulcastReceiver) selectableMask(now int64) uint32 {
 	var active, settled uint32
 	for i, l := range s.layers {
-		if !l.active(now) {
+		if !s.layerActive(l, now) {
 			continue
 		}
 		active |= 1 << i
@@ -201,6 +204,32 @@ func (s *simulcastReceiver) newestPacket() int64 {
 func (l *layer) active(now int64) bool {
 	last := l.lastPacketNs.Load()
 	return last != 0 && now-last < int64(layerInactiveAfter)
+}
+
+// layerActive reports whether l counts as sending at now (the newest packet of any
+// layer): it sent within layerInactiveAfter, or, up to twice that, no other layer sent
+// for layerInactiveAfter through its silence. After a stall of the whole track (the
+// publisher's, or the server's read goroutines'), the layer read first makes the others'
+// last packets look old although nothing says they stopped; they stay active until
+// another layer has sent alone for layerInactiveAfter (sendingSinceNs), or until their
+// own silence reaches twice that, so that a layer that stopped while the others send at
+// a frame rate below 2 fps (gaps of trackPauseGap) still ends.
+func (s *simulcastReceiver) layerActive(l *layer, now int64) bool {
+	last := l.lastPacketNs.Load()
+	switch silent := now - last; {
+	case last == 0:
+		return false
+	case silent < int64(layerInactiveAfter):
+		return true
+	case silent >= 2*int64(layerInactiveAfter):
+		return false
+	}
+	for _, o := range s.layers {
+		if o != l && o.lastPacketNs.Load()-max(last, o.sendingSinceNs.Load()) >= int64(layerInactiveAfter) {
+			return false
+		}
+	}
+	return true
 }
 
 // noteArrival records a packet at now for activity and settling. Read goroutine.

@@ -88,12 +88,7 @@ func TestSimulcastResumedLayerSettles(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newSimFixture(t)
-			dt := bindTestDownTrack(f.receiver, newSender(4096), &fakeTrackWriter{})
-			dt.setWantedSize(1280, 720, f.now)
-			for n := 0; n < 10; n++ {
-				f.step()
-			}
+			f, dt := wishingFixture(t, 1280, 720)
 			dt.setWantedSize(tc.wishWhile[0], tc.wishWhile[1], f.now)
 			all := f.sources
 			f.sources = all[:2] // f stops
@@ -137,12 +132,7 @@ func TestSimulcastResumeAfterWholeTrackPause(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newSimFixture(t)
-			dt := bindTestDownTrack(f.receiver, newSender(4096), &fakeTrackWriter{})
-			dt.setWantedSize(1280, 720, f.now)
-			for n := 0; n < 10; n++ {
-				f.step()
-			}
+			f, dt := wishingFixture(t, 1280, 720)
 			f.stopped[2] = true
 			f.step() // f's last frame came one frame before q's and h's
 			if tc.othersSend {
@@ -199,4 +189,57 @@ func TestSimulcastStoppedLayerWantsItsReplacement(t *testing.T) {
 	if got := rec.last(); got != "q:on h:on f:off" {
 		t.Fatalf("after the switch to h: %q", got)
 	}
+}
+
+// TestSimulcastFirstLayerBackAfterAStallLeavesTheOthersActive: after a stall of the whole
+// track (publisher or server) of more than layerInactiveAfter, the layer read first makes
+// the others' last packets look old; they stay selectable, since no layer sent through
+// their silence, and the subscriber keeps its layer. A layer silent while another sends
+// for layerInactiveAfter is inactive as before. Under load, room's
+// TestSimulcastBandwidthAdaptation saw bob, held to h by his downlink, put on f for a
+// moment after such a stall (q and h inactive: f the only layer left).
+func TestSimulcastFirstLayerBackAfterAStallLeavesTheOthersActive(t *testing.T) {
+	tests := []struct {
+		name   string
+		stall  time.Duration // the whole track silent
+		fAlone int           // then f's frames (33 ms apart) without q and h
+		active bool          // q and h after them
+	}{
+		{"f read first after a stall of 1.2 s", 1200 * time.Millisecond, 1, true},
+		{"f alone 0.5 s after a stall of 1.2 s", 1200 * time.Millisecond, 16, true},
+		{"f alone 1 s after a stall of 1.2 s", 1200 * time.Millisecond, 32, false},
+		{"f alone 1 s", 0, 32, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, dt := wishingFixture(t, 320, 180)
+			if dt.TargetLayer() != 0 {
+				t.Fatalf("target %d before the stall, want 0", dt.TargetLayer())
+			}
+			f.stopped[0], f.stopped[1] = true, true
+			f.now = f.now.Add(tc.stall)
+			for n := 0; n < tc.fAlone; n++ {
+				f.step()
+			}
+			layers := f.receiver.Layers()
+			if layers[0].Active != tc.active || layers[1].Active != tc.active {
+				t.Fatalf("layers %+v: q and h active %v, want %v", layers, !tc.active, tc.active)
+			}
+			if want := map[bool]int{true: 0, false: 2}[tc.active]; dt.TargetLayer() != want {
+				t.Fatalf("target %d, want %d; layers %+v", dt.TargetLayer(), want, layers)
+			}
+		})
+	}
+}
+
+// wishingFixture is a simulcast fixture whose one DownTrack wishes w×h, after 10 frames
+// of every layer.
+func wishingFixture(t *testing.T, w, h int) (*simFixture, *DownTrack) {
+	f := newSimFixture(t)
+	dt := bindTestDownTrack(f.receiver, newSender(4096), &fakeTrackWriter{})
+	dt.setWantedSize(w, h, f.now)
+	for n := 0; n < 10; n++ {
+		f.step()
+	}
+	return f, dt
 }

@@ -124,11 +124,15 @@ func TestClusterGroupCallInviteRejectTimeoutJoin(t *testing.T) {
 }
 
 func groupCallInviteRejectTimeoutJoin(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
-	st := newStack(t, func(c *signalingConfig) { c.Call.DefaultTimeout = 1500 * time.Millisecond })
+	st := newStack(t)
 	alice, bob, carol, dave := st.login(t, "alice"), st.login(t, "bob"), st.login(t, "carol"), st.login(t, "dave")
 	ctx := ctxT(t, 60*time.Second)
+	// Invitations ring for the shortest time a call may ask for (10 s): bob's accept and
+	// carol's reject and accept must land while they ring, which on a loaded machine a
+	// shorter default (1.5 s) did not leave room for; dave's timeout takes that long.
+	ring := protocol.CallParams{Timeout: protocol.MinCallTimeout}
 
-	started, err := alice.GroupCall(ctx, "team", []string{"bob", "carol", "dave"}, protocol.MediaTypeAudio, protocol.CallParams{})
+	started, err := alice.GroupCall(ctx, "team", []string{"bob", "carol", "dave"}, protocol.MediaTypeAudio, ring)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,16 +162,18 @@ func groupCallInviteRejectTimeoutJoin(t *testing.T, newStack func(testing.TB, ..
 		waitFor(t, c, protocol.EventUserReject, func(e protocol.UserEvent) bool { return e.UserID == "carol" })
 	}
 
-	// dave never answers: after the 1.5 s default, everyone else hears onUserNoResponse.
+	// dave never answers: after his 10 s, everyone else hears onUserNoResponse.
 	for _, c := range []*client.Conn{alice, bob} {
-		waitFor(t, c, protocol.EventUserNoResponse, func(e protocol.UserEvent) bool { return e.UserID == "dave" })
+		if _, err := client.WaitFor(ctx, c, protocol.EventUserNoResponse, func(e protocol.UserEvent) bool { return e.UserID == "dave" }); err != nil {
+			t.Fatalf("%s: no onUserNoResponse of dave: %v", c.UserID(), err)
+		}
 	}
 	if c := waitFor[protocol.CallCancelledEvent](t, dave, protocol.EventCallCancelled, nil); c.Reason != protocol.CancelReasonTimeout {
 		t.Fatalf("dave: %+v", c)
 	}
 
 	// bob invites carol again; alice and bob see the invitee list.
-	res, err := bob.InviteUser(ctx, []string{"carol"}, protocol.CallParams{})
+	res, err := bob.InviteUser(ctx, []string{"carol"}, ring)
 	if err != nil || !slices.Equal(res.UserIDList, []string{"carol"}) {
 		t.Fatalf("inviteUser: %+v %v", res, err)
 	}
