@@ -254,6 +254,7 @@ export class ParleyCallEngine {
     if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
     this._call = call;
     this._previewFollows(call);
+    if (prev && !call) this._local.closeDevices(); // the call's devices end with it (D210)
     const status = !call ? CallStatus.IDLE : call.began ? CallStatus.CONNECTED : CallStatus.WAITING;
     if (status === this._status) return;
     const previous = this._status;
