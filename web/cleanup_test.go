@@ -25,7 +25,7 @@ const sdkPageJS = `(async (user) => {
   const sig = await res.json();
   const engine = ParleyCallEngine.createInstance({url: location.origin.replace('http', 'ws') + '/ws'});
   const events = [];
-  for (const name of ['onCallReceived', 'onCallBegin', 'onCallEnd', 'onCallCancelled', 'onKickedOffline', 'onError']) {
+  for (const name of ['onCallReceived', 'onCallBegin', 'onCallEnd', 'onCallCancelled', 'onUserLineBusy', 'onKickedOffline', 'onError']) {
     engine.on(name, (p) => events.push({name, p}));
   }
   window.app = {
