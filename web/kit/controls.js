@@ -194,12 +194,20 @@ export const controls = {
     this._fail(err);
   },
 
+  /**
+   * Shows text for TOAST_MS, also once the call screen closed (the element shows the toast
+   * alone while IDLE or minimized: a 1v1 call that ends as "bob is busy" says so, D212).
+   */
   _toast(text) {
     const el = this._ref.toast;
     el.textContent = text;
     el.hidden = false;
+    this.toggleAttribute('data-toast', true);
     clearTimeout(this._toastTimer);
-    this._toastTimer = setTimeout(() => { el.hidden = true; }, TOAST_MS);
+    this._toastTimer = setTimeout(() => {
+      el.hidden = true;
+      this.toggleAttribute('data-toast', false);
+    }, TOAST_MS);
     this._say(text);
   },
 

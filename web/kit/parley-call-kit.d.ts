@@ -50,6 +50,7 @@ export interface KitContact { userId: string; nickname?: string; avatar?: string
 
 export interface StatusChangedDetail { oldStatus: CallStatusValue; newStatus: CallStatusValue }
 export interface BeforeCallingDetail { type: number; role: 'caller' | 'callee'; userIdList: string[] }
+/** reason: 'ended' | 'cancelled' | 'missed' | 'rejected' | 'busy' | 'noResponse' | '' (own hangup or reject, kick, detach) */
 export interface AfterCallingDetail { reason: string }
 export interface MinimizedDetail { isMinimized: boolean }
 export interface KitErrorDetail { code?: number; message: string }

@@ -26,6 +26,8 @@ export { ParleyCallHistory } from './history.js';
 
 /** Volume (0..100) above which a tile shows its user as speaking. */
 const SPEAKING_VOLUME = 20;
+/** afterCalling reasons of a 1v1 call the other side did not take (the toast names the user). */
+const MEMBER_REASONS = ['rejected', 'noResponse', 'busy'];
 
 export class ParleyCallKit extends HTMLElement {
   static get observedAttributes() { return ['lang', 'allowed-minimized', 'allowed-full-screen']; }
@@ -388,7 +390,7 @@ export class ParleyCallKit extends HTMLElement {
     this._s.layout = s.layout;
     this._localTile();
     this._update();
-    if (reason) this._say(this._t(reason === 'missed' ? 'missed' : reason, { name }));
+    if (reason && !MEMBER_REASONS.includes(reason)) this._say(this._t(reason, { name })); // _memberGone said those
     const back = this._focusBefore;
     this._focusBefore = null;
     if (back && back.isConnected && typeof back.focus === 'function') back.focus();
@@ -440,7 +442,7 @@ export class ParleyCallKit extends HTMLElement {
     if (!m) return;
     if (why) this._toast(this._t(why, { name: this._nameOf(userId) }));
     if (!s.group) { // 1v1: the call is over (onCallCancelled / onCallEnd may follow)
-      if (why) this._end('');
+      if (why) this._end(why);
       return;
     }
     m.tile.remove();

@@ -23,7 +23,7 @@ export const KIT_CSS = `
   font-family: var(--parley-kit-font);
   color: var(--parley-kit-fg);
 }
-:host([data-status]:not([data-status="IDLE"])), :host([data-banner]) { display: block; }
+:host([data-status]:not([data-status="IDLE"])), :host([data-banner]), :host([data-toast]) { display: block; }
 :host([data-status]:not([data-status="IDLE"]):not([inline])) {
   position: fixed; inset: 0; z-index: var(--parley-kit-z-index);
 }
@@ -181,6 +181,11 @@ button:focus-visible, select:focus-visible, input:focus-visible, .mini:focus-vis
 .toast {
   position: absolute; left: 50%; top: 64px; transform: translateX(-50%); background: rgba(0, 0, 0, 0.75);
   padding: 8px 14px; border-radius: 8px; font-size: 0.9rem; z-index: 4;
+}
+/* No call screen (the call ended, or it is minimized): the toast alone, over the page (D212). */
+:host([data-toast][data-status="IDLE"]:not([data-banner])) { min-height: 0; height: 0; }
+:host([data-status="IDLE"]) .toast, :host([data-minimized]) .toast {
+  position: fixed; top: 16px; z-index: var(--parley-kit-z-index); color: #fff;
 }
 
 @media (max-width: 560px) {

@@ -13,6 +13,7 @@ function button(action, iconName, extra = '') {
 
 export const TEMPLATE = `
 <div class="sr-only" role="status" aria-live="polite" data-ref="live"></div>
+<div class="toast" data-ref="toast" role="alert" hidden></div>
 <section class="banner" data-ref="banner" role="alertdialog" aria-labelledby="banner-name" aria-describedby="banner-kind" hidden>
   <div class="avatar-big" data-ref="bannerAvatar"></div>
   <div class="text"><strong id="banner-name" data-ref="bannerName"></strong><span id="banner-kind" data-ref="bannerKind"></span></div>
@@ -66,7 +67,6 @@ export const TEMPLATE = `
     <div class="contacts" data-ref="contactList"></div>
     <form data-ref="inviteForm"><input data-ref="inviteInput" autocomplete="off"><button class="text-btn" type="submit" data-ref="inviteSend"></button></form>
   </div>
-  <div class="toast" data-ref="toast" role="alert" hidden></div>
 </section>
 <section class="mini" data-ref="mini" tabindex="0" role="group" hidden>
   <div class="mini-bar"><span class="duration" data-ref="miniDuration"></span>

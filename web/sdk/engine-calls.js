@@ -13,11 +13,7 @@ export class CallsPart {
    * @returns {Promise<import('./parley.js').CallStartResult>}
    */
   async call(params) {
-    const res = await this._request('call', { userId: params.userId, mediaType: params.mediaType, params: callParamsOf(params) });
-    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
-    this._prepareCall(res.callId, params.mediaType);
-    this._startPreview(res.callId, params.mediaType);
-    return res;
+    return this._placeCall('call', { userId: params.userId, mediaType: params.mediaType, params: callParamsOf(params) });
   }
 
   /**
@@ -34,11 +30,7 @@ export class CallsPart {
     const req = { userIdList: params.userIdList ?? params.userIDList, mediaType, params: callParamsOf(params) };
     const chatGroupId = params.chatGroupId ?? params.chatGroupID;
     if (chatGroupId) req.chatGroupId = chatGroupId;
-    const res = await this._request('calls', req);
-    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType, role: Role.CALLER });
-    this._prepareCall(res.callId, mediaType);
-    this._startPreview(res.callId, mediaType);
-    return res;
+    return this._placeCall('calls', req);
   }
 
   /**
@@ -47,12 +39,36 @@ export class CallsPart {
    * @returns {Promise<import('./parley.js').CallStartResult>}
    */
   async groupCall(params) {
-    const res = await this._request('groupCall', {
+    return this._placeCall('groupCall', {
       groupId: params.groupId, userIdList: params.userIdList, mediaType: params.mediaType, params: params.params || {},
     });
-    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLER });
-    this._prepareCall(res.callId, params.mediaType);
-    this._startPreview(res.callId, params.mediaType);
+  }
+
+  /**
+   * Sends a call start (call, calls, groupCall) and makes its call the current one. The
+   * server may send the call's first events — a busy callee's onUserLineBusy and
+   * onCallCancelled — before the result: they are held while the request is out and
+   * delivered after the app's `await` of this promise went on, so it knows the callId when
+   * they arrive (D211). A call already over then starts no early media or preview.
+   * @param {string} method
+   * @param {{mediaType: number}} req
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async _placeCall(method, req) {
+    this._dialing++;
+    let res;
+    try {
+      res = await this._request(method, req);
+    } finally {
+      this._dialing--;
+      if (this._dialing === 0 && this._held.length > 0) setTimeout(() => this._releaseHeld(), 0);
+    }
+    this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: req.mediaType, role: Role.CALLER });
+    const over = this._held.some((e) => (e.method === 'onCallCancelled' || e.method === 'onCallEnd') && e.params.callId === res.callId);
+    if (!over) {
+      this._prepareCall(res.callId, req.mediaType);
+      this._startPreview(res.callId, req.mediaType);
+    }
     return res;
   }
 

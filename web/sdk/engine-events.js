@@ -10,6 +10,12 @@ import { SdkErrorCode } from './rpc.js';
 /** Bound of the negotiation messages kept while no media session exists. */
 const MAX_EARLY_SIGNALS = 200;
 
+/** Events about a call (each carries its callId), held while a call is being placed (D211). */
+const CALL_EVENTS = new Set([
+  'onCallReceived', 'onCallCancelled', 'onCallBegin', 'onCallEnd', 'onCallMediaTypeChanged', 'onUserAccept',
+  'onUserReject', 'onUserNoResponse', 'onUserLineBusy', 'onGroupCallInviteeListUpdate',
+]);
+
 /** ParleyCallEngine's methods of this module (parley.js puts them on its prototype). */
 export class EventsPart {
   /**
@@ -62,6 +68,11 @@ export class EventsPart {
   }
 
   _notification(method, params) {
+    if (CALL_EVENTS.has(method) && (this._dialing > 0 || this._held.length > 0)) {
+      // A call start is out, or events held for it wait: keep the events' order (D211).
+      this._held.push({ method, params });
+      return;
+    }
     switch (method) {
       case 'offer':
       case 'trickle':
@@ -112,6 +123,14 @@ export class EventsPart {
       default:
     }
     this._emit(method, params);
+  }
+
+  /** Delivers the call events held while a call was being placed (D211). */
+  _releaseHeld() {
+    if (this._dialing > 0) return; // another call start went out: its result releases them
+    const held = this._held;
+    this._held = [];
+    for (const { method, params } of held) this._notification(method, params);
   }
 
   _applySignal(media, method, params) {

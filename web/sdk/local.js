@@ -235,6 +235,11 @@ export class LocalMedia {
   /** Stops both devices and the effect. Idempotent. */
   close() {
     this._closed = true;
+    this.closeDevices();
+  }
+
+  /** Stops both devices and the effect; later openCamera / openMicrophone open them again. */
+  closeDevices() {
     for (const track of [this.takeCamera(), this.takeMicrophone()]) {
       if (track) track.stop();
     }

@@ -143,6 +143,14 @@ export class ParleyCallEngine {
     this._ended = false;
     /** @type {{method: string, params: any}[]} negotiation messages that came before the media session */
     this._early = [];
+    /** call, calls or groupCall requests waiting for their result */
+    this._dialing = 0;
+    /**
+     * Call events that came while a call was being placed, before its result (a busy
+     * callee's onUserLineBusy, onCallCancelled): delivered after the result (D211).
+     * @type {{method: string, params: any}[]}
+     */
+    this._held = [];
     /** the user's camera, microphone and preview (local.js) */
     this._local = new LocalMedia({
       publish: (kind, track) => {
@@ -254,6 +262,7 @@ export class ParleyCallEngine {
     if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
     this._call = call;
     this._previewFollows(call);
+    if (prev && !call) this._local.closeDevices(); // the call's devices end with it (D210)
     const status = !call ? CallStatus.IDLE : call.began ? CallStatus.CONNECTED : CallStatus.WAITING;
     if (status === this._status) return;
     const previous = this._status;
@@ -267,6 +276,7 @@ export class ParleyCallEngine {
   destroyInstance() {
     if (this._destroyed) return;
     this._destroyed = true;
+    this._held = [];
     this._endMedia();
     this._setCall(null);
     this._local.close();
