@@ -283,7 +283,9 @@ func openRecords(ctx context.Context, cfg records.Config, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	return records.NewWriter(store, 0, logger), nil
+	w := records.NewWriter(store, 0, logger)
+	w.SetRetryFor(cfg.RetryFor)
+	return w, nil
 }
 
 // registerRecordsMetrics exposes the records Writer's counters (D48).
