@@ -26,8 +26,11 @@ var ErrInvalid = errors.New("invalid configuration")
 // Load builds the configuration from, later wins: the built-in defaults, the YAML file at
 // path (if path is not empty), the PARLEY_* environment (env lists are comma-separated),
 // and the flags in fs that were set on the command line (see RegisterFlags). The result
-// is validated.
+// is validated. A PARLEY_<SECTION>_… variable that names no key is an error (checkEnvKeys).
 func Load(path string, fs *pflag.FlagSet) (Config, error) {
+	if err := checkEnvKeys(os.Environ(), configLeaves()); err != nil {
+		return Config{}, err
+	}
 	return load(path, fs, os.LookupEnv)
 }
 
@@ -52,8 +55,7 @@ func load(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool))
 		if k.free {
 			continue // maps and lists of objects come from the file only
 		}
-		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(k.name, ".", "_"))
-		if val, ok := lookupEnv(env); ok {
+		if val, ok := lookupEnv(envName(k.name)); ok {
 			v.Set(k.name, val)
 		}
 	}
