@@ -12,6 +12,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/parley-rtc/parley/signaling"
 )
 
 // EnvPrefix is the prefix of environment variables: PARLEY_HTTP_ADDRESS sets http.address.
@@ -26,12 +28,20 @@ var ErrInvalid = errors.New("invalid configuration")
 // Load builds the configuration from, later wins: the built-in defaults, the YAML file at
 // path (if path is not empty), the PARLEY_* environment (env lists are comma-separated),
 // and the flags in fs that were set on the command line (see RegisterFlags). The result
-// is validated.
+// is validated. A PARLEY_<SECTION>_… variable that names no key is an error (checkEnvKeys).
 func Load(path string, fs *pflag.FlagSet) (Config, error) {
+	if err := checkEnvKeys(os.Environ(), configLeaves()); err != nil {
+		return Config{}, err
+	}
 	return load(path, fs, os.LookupEnv)
 }
 
 func load(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (Config, error) {
+	return loadWith(path, fs, lookupEnv, Config.Validate)
+}
+
+// loadWith is load with validate as the final check.
+func loadWith(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool), validate func(Config) error) (Config, error) {
 	cfg := Default()
 	leaves, prefixes := keysOf(reflect.TypeOf(cfg))
 
@@ -52,8 +62,7 @@ func load(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool))
 		if k.free {
 			continue // maps and lists of objects come from the file only
 		}
-		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(k.name, ".", "_"))
-		if val, ok := lookupEnv(env); ok {
+		if val, ok := lookupEnv(envName(k.name)); ok {
 			v.Set(k.name, val)
 		}
 	}
@@ -74,10 +83,22 @@ func load(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool))
 	}); err != nil {
 		return Config{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := validate(cfg); err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return cfg, nil
+}
+
+// LoadAuth is Load for a command that needs only the auth section (`parley token`): the
+// other sections are read but not checked, so a file whose records DSN or webhook secret
+// the server takes from its environment mints tokens without them. Unknown keys and
+// PARLEY_ variables are refused as by Load.
+func LoadAuth(path string) (signaling.AuthConfig, error) {
+	if err := checkEnvKeys(os.Environ(), configLeaves()); err != nil {
+		return signaling.AuthConfig{}, err
+	}
+	cfg, err := loadWith(path, nil, os.LookupEnv, func(c Config) error { return c.Auth.Validate() })
+	return cfg.Auth, err
 }
 
 // RegisterFlags defines one flag per configuration key on fs (e.g. --http.address,

@@ -12,6 +12,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 
 	"github.com/parley-rtc/parley/cluster"
@@ -183,7 +184,19 @@ func (r *relays) send(to, kind, key string, body []byte) error {
 	return r.cl.Send(ctx, to, cluster.Message{Kind: kind, Conn: key, Body: body})
 }
 
-// clusterError is the wire error of a failed cross-node step.
+// clusterError is the wire error of a failed cross-node step. Its message names the kind
+// of failure only: err's text carries Redis's address ("dial tcp 10.0.0.9:6379: connect:
+// connection refused") and node ids, the cluster's insides, which a client (before its
+// login has a session) is not told; the nodes log Redis failures themselves.
 func clusterError(err error) error {
-	return protocol.Errorf(protocol.CodeClusterUnavailable, "cluster: %v", err)
+	why := "the node that serves this request did not answer"
+	switch {
+	case errors.Is(err, cluster.ErrUnavailable):
+		why = "this node cannot reach the cluster's store"
+	case errors.Is(err, cluster.ErrNoNode):
+		why = "no live node takes this app"
+	case errors.Is(err, errOwnerLost):
+		why = "the node that owns this app is gone: log in again"
+	}
+	return protocol.Errorf(protocol.CodeClusterUnavailable, "cluster unavailable: %s; try again", why)
 }

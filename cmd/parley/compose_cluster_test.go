@@ -100,6 +100,10 @@ func TestClusterComposeNodes(t *testing.T) {
 			t.Errorf("%s: records.driver %q, want postgres (records shared by the nodes)", name, cfg.Records.Driver)
 		case !slices.Contains(svc.ports, fmt.Sprintf("%d:%d/udp", cfg.RTC.UDPPort, cfg.RTC.UDPPort)):
 			t.Errorf("%s: media port %d/udp not published (%v)", name, cfg.RTC.UDPPort, svc.ports)
+		case cfg.RTC.TCPPort == 0 && !slices.Contains(svc.ports, fmt.Sprintf("%d:%d/tcp", cfg.RTC.UDPPort, cfg.RTC.UDPPort)):
+			// rtc.tcp_port 0 advertises ICE over TCP on the UDP port's number: a client
+			// whose UDP is blocked is given that candidate and must reach it.
+			t.Errorf("%s: ICE-TCP port %d/tcp (rtc.tcp_port 0) not published (%v)", name, cfg.RTC.UDPPort, svc.ports)
 		case !strings.Contains(string(haproxy), fmt.Sprintf("server %s %s:7880 check", name, name)):
 			t.Errorf("haproxy.cluster.cfg does not balance over %s", name)
 		case !advertisesPublishedPort(svc, cfg):

@@ -234,6 +234,19 @@ func TestStartupLogsDemoURL(t *testing.T) {
 	}
 }
 
+// TestLogDurations: both log formats write a duration as Go does ("20s"); slog's JSON
+// handler alone would write nanoseconds (`"drain_timeout":20000000000` at shutdown).
+func TestLogDurations(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var buf bytes.Buffer
+		newLogger(configs.LogConfig{Level: "info", Format: format}, &buf).Info("shutting down", "drain_timeout", 20*time.Second)
+		want := map[string]string{"json": `"drain_timeout":"20s"`, "text": `drain_timeout=20s`}[format]
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%s log %q, want %s", format, buf.String(), want)
+		}
+	}
+}
+
 // TestDemoURL: a listener on every interface is announced through loopback.
 func TestDemoURL(t *testing.T) {
 	tests := []struct {

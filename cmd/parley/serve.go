@@ -85,6 +85,14 @@ func serve(ctx context.Context, cfg configs.Config, logger *slog.Logger, ready c
 func newLogger(cfg configs.LogConfig, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
 	if cfg.Format == "json" {
+		// A duration as Go writes it ("20s", "1.5ms"), as the text format does: slog's JSON
+		// handler writes nanoseconds ("drain_timeout":20000000000).
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

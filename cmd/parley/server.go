@@ -117,6 +117,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Help: "HTTP connections closed at accept because their IP had http.max_conns_per_ip open.",
 	}, func() float64 { return float64(s.connsRefused.Load()) }))
 	s.registerRecordsMetrics()
+	s.registerWebhooksMetrics()
 	s.mux.Handle("GET /ws", svc.Handler())
 	if cfg.WHIP.Enabled {
 		if s.whip, err = svc.NewWHIP(cfg.WHIP); err != nil {
@@ -283,7 +284,9 @@ func openRecords(ctx context.Context, cfg records.Config, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	return records.NewWriter(store, 0, logger), nil
+	w := records.NewWriter(store, 0, logger)
+	w.SetRetryFor(cfg.RetryFor)
+	return w, nil
 }
 
 // registerRecordsMetrics exposes the records Writer's counters (D48).
@@ -296,12 +299,29 @@ func (s *server) registerRecordsMetrics() {
 			Name: "parley_records_written_total", Help: "Call records the records store took.",
 		}, stat(func(w records.WriterStats) float64 { return float64(w.Written) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "parley_records_dropped_total", Help: "Call records lost: refused by a full write queue or failed three times.",
+			Name: "parley_records_dropped_total", Help: "Call records lost: refused by a full write queue, or by the store for records.retry_for.",
 		}, stat(func(w records.WriterStats) float64 { return float64(w.Dropped) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "parley_records_queued", Help: "Call records waiting to be written.",
 		}, stat(func(w records.WriterStats) float64 { return float64(w.Queued) })),
 	)
+}
+
+// registerWebhooksMetrics exposes the webhook Dispatcher's counters, over every URL (D226):
+// a receiver that fails shows only in logs otherwise.
+func (s *server) registerWebhooksMetrics() {
+	for _, c := range []struct {
+		name, help string
+		value      func(webhooks.Stats) uint64
+	}{
+		{"parley_webhooks_delivered_total", "Webhook events a receiver accepted (2xx).", func(w webhooks.Stats) uint64 { return w.Delivered }},
+		{"parley_webhooks_retries_total", "Webhook deliveries that failed (non-2xx or network error) and were tried again.", func(w webhooks.Stats) uint64 { return w.Retries }},
+		{"parley_webhooks_failed_total", "Webhook events given up after webhooks.max_attempts failed tries.", func(w webhooks.Stats) uint64 { return w.GivenUp }},
+		{"parley_webhooks_dropped_total", "Webhook events dropped by a full per-URL queue (webhooks.queue_size) or at shutdown.", func(w webhooks.Stats) uint64 { return w.Dropped }},
+	} {
+		s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(c.value(s.webhooks.Stats())) }))
+	}
 }
 
 // shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes

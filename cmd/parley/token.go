@@ -52,12 +52,12 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "token: --rights needs --room")
 		return 2
 	}
-	cfg, err := configs.Load(*configPath, nil)
+	auth, err := configs.LoadAuth(*configPath) // the auth section only: a server's DSN or webhook secret may be in its env
 	if err != nil {
 		fmt.Fprintf(stderr, "token: %v\n", err)
 		return 2
 	}
-	verifier, err := signaling.NewVerifier(cfg.Auth)
+	verifier, err := signaling.NewVerifier(auth)
 	if err != nil {
 		fmt.Fprintf(stderr, "token: %v\n", err)
 		return 2

@@ -119,3 +119,35 @@ func TestTokenFlagErrors(t *testing.T) {
 		t.Fatalf("token with --config: exit %d: %s", code, stderr.String())
 	}
 }
+
+// TestTokenReadsOnlyTheAuthSection: `parley token --config` with a server's file whose
+// database DSN and webhook secret the server takes from its environment (as README
+// advises) mints a userSig for the file's app; the file's keys are still checked.
+func TestTokenReadsOnlyTheAuthSection(t *testing.T) {
+	const secret = "a-production-like-secret-0123456789"
+	dir := t.TempDir()
+	server := filepath.Join(dir, "server.yaml")
+	body := "auth:\n  dev_mode: false\n  apps:\n    - sdk_app_id: 7\n      secret: " + secret +
+		"\nrecords:\n  driver: postgres\nwebhooks:\n  urls: [http://127.0.0.1:1/hook]\n"
+	typo := filepath.Join(dir, "typo.yaml")
+	for path, b := range map[string]string{server: body, typo: body + "cluster:\n  redis_uri: redis://r\n"} {
+		if err := os.WriteFile(path, []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"token", "--app", "7", "--user", "alice", "--config", server}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	verifier, err := signaling.NewVerifier(signaling.AuthConfig{Apps: []signaling.AppCredential{{SDKAppID: 7, Secret: secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifier.Verify(7, "alice", strings.TrimSpace(stdout.String()), time.Now()); err != nil {
+		t.Fatalf("the userSig does not verify with the file's secret: %v", err)
+	}
+	stderr.Reset()
+	if code := run([]string{"token", "--app", "7", "--user", "alice", "--config", typo}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "cluster.redis_uri") {
+		t.Fatalf("a file with an unknown key: exit %d, %q", code, stderr.String())
+	}
+}

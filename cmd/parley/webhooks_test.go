@@ -88,4 +88,16 @@ func TestWebhooksFollowACall(t *testing.T) {
 	if ended.CallID != started.CallID || ended.Result != "answered" || ended.TotalTime < 0 || ended.BeganAt == 0 || ended.Caller != "alice" {
 		t.Fatalf("call_ended %+v", ended)
 	}
+	// The delivery counters are metrics (D226): four events delivered, each after one
+	// failed attempt that was retried (the last one counted once the sender read the
+	// receiver's answer, which may come after the receiver held the event).
+	var m map[string]float64
+	eventually(t, 20*time.Second, "the webhook metrics", func() bool {
+		m = scrape(t, r)
+		return m["parley_webhooks_delivered_total"] == 4
+	})
+	if m["parley_webhooks_retries_total"] != 4 || m["parley_webhooks_failed_total"] != 0 || m["parley_webhooks_dropped_total"] != 0 {
+		t.Fatalf("webhook metrics: delivered %v retries %v failed %v dropped %v", m["parley_webhooks_delivered_total"],
+			m["parley_webhooks_retries_total"], m["parley_webhooks_failed_total"], m["parley_webhooks_dropped_total"])
+	}
 }

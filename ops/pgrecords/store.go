@@ -56,7 +56,7 @@ var _ records.Store = (*Store)(nil)
 // Open connects to the database of dsn and creates the schema if it is missing. The
 // pool's connections are made on demand; Close it when done.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	if err := (records.Config{Driver: records.DriverPostgres, PostgresDSN: dsn}).Validate(); err != nil {
+	if err := (records.Config{Driver: records.DriverPostgres, PostgresDSN: dsn, RetryFor: records.DefaultRetryFor}).Validate(); err != nil {
 		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)

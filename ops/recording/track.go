@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,7 @@ type trackRecorder struct {
 	started time.Time // the recording's start
 	isVP8   bool
 	out     rtpWriter
+	sizeAt  io.WriterAt // a VP8 IVF file whose header gets the first keyframe's size; nil after
 	queue   chan *rtp.Packet
 
 	packets, dropped atomic.Uint64
@@ -114,11 +116,15 @@ func newTrackRecorder(dir, userID string, n int, track *webrtc.TrackRemote, queu
 		_ = f.Close()
 		return nil, fmt.Errorf("record %s: %w", name, err)
 	}
-	return &trackRecorder{
+	t := &trackRecorder{
 		info:    TrackFile{UserID: userID, Kind: track.Kind().String(), Codec: codec.MimeType, File: name, StartOffsetMs: -1},
 		started: started, isVP8: ext == "ivf" && mime == strings.ToLower(webrtc.MimeTypeVP8),
 		out: out, queue: make(chan *rtp.Packet, queue),
-	}, nil
+	}
+	if t.isVP8 {
+		t.sizeAt = f
+	}
+	return t, nil
 }
 
 // closeBoth closes a pion writer and then its file (the writers given an io.Writer do
@@ -162,6 +168,11 @@ func (t *trackRecorder) read(next func() (*rtp.Packet, error)) {
 func (t *trackRecorder) write() {
 	var err error
 	for pkt := range t.queue {
+		if err == nil && t.sizeAt != nil {
+			if w, h, ok := vp8KeyframeSize(pkt.Payload); ok {
+				err, t.sizeAt = writeIVFSize(t.sizeAt, w, h), nil
+			}
+		}
 		if err == nil {
 			err = t.out.WriteRTP(pkt)
 		}
@@ -180,6 +191,29 @@ func (t *trackRecorder) manifestEntry() TrackFile {
 		info.StartOffsetMs = time.Unix(0, at).Sub(t.started).Milliseconds()
 	}
 	return info
+}
+
+// vp8KeyframeSize is the frame size a VP8 keyframe's first packet states (RFC 6386 §9.1:
+// after the 3-byte frame tag and the start code 9d 01 2a, 14 bits of width and of height).
+func vp8KeyframeSize(payload []byte) (w, h uint16, ok bool) {
+	var p codecs.VP8Packet
+	b, err := p.Unmarshal(payload)
+	if err != nil || p.S != 1 || p.PID != 0 || len(b) < 10 || b[0]&1 != 0 || b[3] != 0x9d || b[4] != 0x01 || b[5] != 0x2a {
+		return 0, 0, false
+	}
+	return binary.LittleEndian.Uint16(b[6:]) & 0x3fff, binary.LittleEndian.Uint16(b[8:]) & 0x3fff, true
+}
+
+// writeIVFSize puts the frame size into the IVF header (bytes 12–15), which pion's writer
+// fills with 640×480: ffprobe and players that trust the header report that size (D229).
+func writeIVFSize(f io.WriterAt, w, h uint16) error {
+	var b [4]byte
+	binary.LittleEndian.PutUint16(b[0:], w)
+	binary.LittleEndian.PutUint16(b[2:], h)
+	if _, err := f.WriteAt(b[:], 12); err != nil {
+		return fmt.Errorf("write the IVF header's frame size: %w", err)
+	}
+	return nil
 }
 
 // vp8KeyframeStart reports whether payload is the first packet of a VP8 keyframe.

@@ -1,13 +1,18 @@
 package recording
 
 import (
+	"encoding/binary"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
 )
 
 // countingWriter counts what reaches the disk.
@@ -99,5 +104,52 @@ func TestConfigValidate(t *testing.T) {
 		if (err == nil) != (tt.key == "") || (err != nil && !strings.Contains(err.Error(), tt.key)) {
 			t.Errorf("%s: %v, want an error naming %q", tt.name, err, tt.key)
 		}
+	}
+}
+
+// TestIVFHeaderHasTheKeyframeSize: a recorded VP8 track's IVF header states the size of its
+// first keyframe, not pion's 640×480 (ffprobe reported 640×480 for a 320×240 call, D229);
+// packets before it and later keyframes of another size leave it.
+func TestIVFHeaderHasTheKeyframeSize(t *testing.T) {
+	sized := func(w, h uint16) []byte {
+		p := append(vp8Payload(true), 0, 0, 0, 0)
+		binary.LittleEndian.PutUint16(p[7:], w)
+		binary.LittleEndian.PutUint16(p[9:], h)
+		return p
+	}
+	tests := []struct {
+		name         string
+		payloads     [][]byte
+		wantW, wantH uint16
+	}{
+		{"first keyframe", [][]byte{vp8Payload(false), sized(320, 240), vp8Payload(false), sized(1280, 720)}, 320, 240},
+		{"scaling bits ignored", [][]byte{sized(320|0xc000, 180|0x4000)}, 320, 180},
+		{"no keyframe", [][]byte{vp8Payload(false), vp8Payload(true)}, 640, 480}, // a start code too short to hold a size
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "v.ivf")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := ivfwriter.NewWith(f, ivfwriter.WithCodec(webrtc.MimeTypeVP8), ivfwriter.WithFrameRate(1, 90000), ivfwriter.WithDirectPTS())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &trackRecorder{queue: make(chan *rtp.Packet, len(tt.payloads)), isVP8: true, out: closeBoth{w, f}, sizeAt: f}
+			for i, p := range tt.payloads {
+				tr.queue <- &rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Timestamp: uint32(i) * 3000, Marker: true}, Payload: p}
+			}
+			close(tr.queue)
+			tr.write()
+			b, err := os.ReadFile(path)
+			if err != nil || len(b) < 32 {
+				t.Fatalf("read %s: %d bytes, %v", path, len(b), err)
+			}
+			if gw, gh := binary.LittleEndian.Uint16(b[12:]), binary.LittleEndian.Uint16(b[14:]); gw != tt.wantW || gh != tt.wantH {
+				t.Fatalf("IVF header size %dx%d, want %dx%d", gw, gh, tt.wantW, tt.wantH)
+			}
+		})
 	}
 }

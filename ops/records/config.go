@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -26,10 +27,16 @@ type Config struct {
 	// postgres://user:password@host:5432/db?sslmode=verify-full or key=value pairs, as
 	// libpq takes them; pgxpool's pool_max_conns is accepted too).
 	PostgresDSN string `mapstructure:"postgres_dsn"`
+	// RetryFor is how long a write the database refuses is retried (the wait doubling from
+	// 1 s to 15 s) before its records are dropped, counted and logged (D225): a PostgreSQL
+	// restart or failover takes seconds to a minute. Later records wait in the queue.
+	RetryFor time.Duration `mapstructure:"retry_for"`
 }
 
 // DefaultConfig keeps the history in SQLite, ./parley.db.
-func DefaultConfig() Config { return Config{Driver: DriverSQLite, SQLitePath: "parley.db"} }
+func DefaultConfig() Config {
+	return Config{Driver: DriverSQLite, SQLitePath: "parley.db", RetryFor: DefaultRetryFor}
+}
 
 // Validate checks the section; each error names its key. Only the chosen driver's key is
 // checked. An error about the DSN never repeats it (it may hold a password).
@@ -51,6 +58,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("records.driver: must be %q or %q, got %q", DriverSQLite, DriverPostgres, c.Driver)
+	}
+	if c.RetryFor < time.Second || c.RetryFor > 24*time.Hour {
+		return fmt.Errorf("records.retry_for: must be 1s..24h, got %s", c.RetryFor)
 	}
 	return nil
 }

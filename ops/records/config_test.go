@@ -3,6 +3,7 @@ package records_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-rtc/parley/ops/records"
 )
@@ -22,8 +23,10 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		{"no driver", records.Config{SQLitePath: "a.db"}, "records.driver"},
 		{"postgres without dsn", records.Config{Driver: "postgres", SQLitePath: "a.db"}, "records.postgres_dsn"},
 		{"postgres bad dsn", records.Config{Driver: "postgres", PostgresDSN: "postgres://u:" + password + "@h:99999999/db"}, "records.postgres_dsn"},
-		{"postgres url", records.Config{Driver: "postgres", PostgresDSN: "postgres://parley:pw@db:5432/parley?sslmode=verify-full"}, ""},
-		{"postgres key=value, no sqlite path", records.Config{Driver: "postgres", PostgresDSN: "host=db dbname=parley"}, ""},
+		{"postgres url", records.Config{Driver: "postgres", PostgresDSN: "postgres://parley:pw@db:5432/parley?sslmode=verify-full", RetryFor: time.Minute}, ""},
+		{"postgres key=value, no sqlite path", records.Config{Driver: "postgres", PostgresDSN: "host=db dbname=parley", RetryFor: time.Minute}, ""},
+		{"no retry time", records.Config{Driver: "sqlite", SQLitePath: "a.db"}, "records.retry_for"},
+		{"retry time too long", records.Config{Driver: "sqlite", SQLitePath: "a.db", RetryFor: 25 * time.Hour}, "records.retry_for"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

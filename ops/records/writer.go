@@ -25,13 +25,21 @@ const maxBatch = 500
 // the writer), so only a crash loses more: the records of the last gatherDelay.
 const gatherDelay = 20 * time.Millisecond
 
-// writeAttempts and retryDelay: a failed batch is tried again twice, a second apart, so a
-// database restart or failover does not lose it, and a store that keeps failing (or is
-// down at shutdown) holds Close up only a few seconds.
+// A failed batch is tried again after retryDelay, the wait doubling up to retryMaxDelay,
+// until the Writer's retry time (DefaultRetryFor, records.retry_for) has passed since its
+// first failure: a PostgreSQL restart or failover takes seconds to a minute, and the
+// records wait in the bounded queue meanwhile (D225). Once Close was called a batch gets
+// writeAttempts tries retryDelay apart (one once a batch was lost at Close), so a store that
+// is down at shutdown holds Close up only a few seconds.
 const (
 	writeAttempts = 3
 	retryDelay    = time.Second
+	retryMaxDelay = 15 * time.Second
 )
+
+// DefaultRetryFor is how long a Writer retries a batch the store refuses before it drops
+// it (records.retry_for).
+const DefaultRetryFor = 2 * time.Minute
 
 // ErrQueueFull is returned by Add when the Writer holds DefaultQueueRecords unwritten
 // records: the records are dropped (and counted) rather than delaying the caller.
@@ -40,7 +48,7 @@ var ErrQueueFull = errors.New("records: write queue full, records dropped")
 // WriterStats are a Writer's counters since it was made.
 type WriterStats struct {
 	Written uint64 // records the store took
-	Dropped uint64 // records refused by a full queue or lost after writeAttempts failures
+	Dropped uint64 // records refused by a full queue, or lost: refused by the store for the retry time
 	Queued  int    // records waiting now
 }
 
@@ -57,6 +65,12 @@ type Writer struct {
 	log    *slog.Logger
 	gather time.Duration // gatherDelay (tests change it)
 	kick   chan struct{} // (capacity 1) ends the writer's gathering wait at once
+
+	retryFor    time.Duration // a refused batch is retried this long (DefaultRetryFor)
+	retryDelay  time.Duration // first wait after a refusal (retryDelay; tests change it)
+	retryMax    time.Duration // longest wait between tries (retryMaxDelay)
+	closing     chan struct{} // closed by Close: a retry wait ends at once
+	lostAtClose bool          // a batch was lost after Close (only the writing goroutine)
 
 	mu       sync.Mutex
 	queue    [][]protocol.CallRecord // batches in Add order
@@ -80,7 +94,17 @@ func NewWriter(store Store, maxQueued int, logger *slog.Logger) *Writer {
 		maxQueued = DefaultQueueRecords
 	}
 	return &Writer{store: store, max: maxQueued, log: logger, gather: gatherDelay,
-		kick: make(chan struct{}, 1), progress: make(chan struct{})}
+		kick: make(chan struct{}, 1), progress: make(chan struct{}), closing: make(chan struct{}),
+		retryFor: DefaultRetryFor, retryDelay: retryDelay, retryMax: retryMaxDelay}
+}
+
+// SetRetryFor sets how long a batch the store refuses is retried before it is dropped
+// (records.retry_for; 0 = DefaultRetryFor). Call it before the first Add.
+func (w *Writer) SetRetryFor(d time.Duration) {
+	if d <= 0 {
+		d = DefaultRetryFor
+	}
+	w.retryFor = d
 }
 
 // hurry ends the writer's gathering wait: someone waits for the queue to be written.
@@ -176,22 +200,70 @@ func (w *Writer) run(idle chan struct{}) {
 	}
 }
 
-// write adds batch to the store, trying writeAttempts times; it logs a batch it loses.
+// write adds batch to the store, retrying a refusal (with a growing wait) for the retry
+// time, or writeAttempts times once the Writer is closing; it logs a batch it loses.
 func (w *Writer) write(batch []protocol.CallRecord) error {
-	var err error
-	for attempt := 1; attempt <= writeAttempts; attempt++ {
-		if attempt > 1 {
-			time.Sleep(retryDelay)
+	var first time.Time // the first refusal
+	wait := w.retryDelay
+	closingTries := 0
+	for attempt := 1; ; attempt++ {
+		err := w.store.Add(context.Background(), batch)
+		if err == nil || errors.Is(err, ErrClosed) {
+			if err == nil && attempt > 1 {
+				w.log.Info("store call records: written after retries", "records", len(batch), "attempts", attempt,
+					"waited", time.Since(first).Round(time.Millisecond).String())
+			}
+			return err
 		}
-		if err = w.store.Add(context.Background(), batch); err == nil || errors.Is(err, ErrClosed) {
-			break
+		if attempt == 1 {
+			first = time.Now()
 		}
-		w.log.Warn("store call records: will retry", "records", len(batch), "attempt", attempt, "error", err)
+		closing := w.isClosing()
+		if closing {
+			closingTries++
+		}
+		switch {
+		case closing && (w.lostAtClose || closingTries >= writeAttempts):
+			w.lostAtClose = true
+			w.log.Error("store call records: records lost at shutdown", "records", len(batch), "attempts", attempt, "error", err)
+			return err
+		case !closing && time.Since(first) >= w.retryFor:
+			w.log.Error("store call records: records lost", "records", len(batch), "attempts", attempt,
+				"retried_for", time.Since(first).Round(time.Millisecond).String(), "error", err)
+			return err
+		}
+		if closing {
+			wait = min(w.retryDelay, retryDelay)
+		}
+		w.log.Warn("store call records: will retry", "records", len(batch), "attempt", attempt,
+			"retry_in", wait.String(), "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-w.closingIfNot(closing):
+			t.Stop()
+		}
+		wait = min(2*wait, w.retryMax)
 	}
-	if err != nil {
-		w.log.Error("store call records: records lost", "records", len(batch), "error", err)
+}
+
+// isClosing reports whether Close was called.
+func (w *Writer) isClosing() bool {
+	select {
+	case <-w.closing:
+		return true
+	default:
+		return false
 	}
-	return err
+}
+
+// closingIfNot is w.closing while the Writer is not closing yet (Close ends a retry wait),
+// else nil (a wait at Close runs its course).
+func (w *Writer) closingIfNot(closing bool) <-chan struct{} {
+	if closing {
+		return nil
+	}
+	return w.closing
 }
 
 // flush waits until every batch added before it was written (or dropped), or ctx ends.
@@ -250,8 +322,8 @@ func (w *Writer) Stats() WriterStats {
 	return s
 }
 
-// Close refuses further Adds, waits until the queue is written (each batch at most
-// writeAttempts tries), then closes the store. Idempotent.
+// Close refuses further Adds, waits until the queue is written (a refused batch at most
+// writeAttempts more tries, one once a batch was lost), then closes the store. Idempotent.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -259,6 +331,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	close(w.closing)
 	w.hurry()
 	idle := w.idle
 	running := w.running

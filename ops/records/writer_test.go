@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/ops/records"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -62,6 +63,7 @@ type gatedStore struct {
 	opened   sync.Once
 	mu       sync.Mutex
 	failures int
+	refused  int // Adds that failed
 }
 
 // gatedWriter makes a Writer of maxQueued records over a gatedStore with a closed gate.
@@ -84,11 +86,20 @@ func (g *gatedStore) Add(ctx context.Context, recs []protocol.CallRecord) error 
 	g.mu.Lock()
 	fail := g.failures > 0
 	g.failures--
+	if fail {
+		g.refused++
+	}
 	g.mu.Unlock()
 	if fail {
 		return errors.New("database unavailable")
 	}
 	return g.Store.Add(ctx, recs)
+}
+
+func (g *gatedStore) refusals() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refused
 }
 
 // TestWriterQueueIsBounded: while the database holds a write up, Add still returns at
@@ -214,5 +225,67 @@ func TestWriterGathersRecordsIntoOneTransaction(t *testing.T) {
 	}
 	if s := w.Stats(); s.Written != n+1 || s.Queued != 0 || store.calls() != 2 {
 		t.Fatalf("after Close: stats %+v, %d store.Add calls", s, store.calls())
+	}
+}
+
+// TestWriterOutlastsADatabaseRestart: a database that refuses writes for longer than the
+// old three tries a second apart (a PostgreSQL restart took 4–5 s, D225) loses nothing: the
+// batch is retried for the retry time and written once the database is back; a database
+// down longer than the retry time has the batch dropped and counted.
+func TestWriterOutlastsADatabaseRestart(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		failures int
+		retryFor time.Duration
+		written  bool
+	}{
+		{"restart shorter than the retry time", 12, time.Minute, true},
+		{"down longer than the retry time", 1 << 30, 300 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, w := gatedWriter(t, tt.failures, 0)
+			records.SetRetryDelay(w, time.Millisecond, 20*time.Millisecond)
+			w.SetRetryFor(tt.retryFor)
+			store.open()
+			if err := w.Add(ctx, []protocol.CallRecord{rec("c1", "alice", 1000, protocol.CallResultOutgoing)}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.Query(ctx, appA, "alice", signaling.RecordQuery{})
+			if tt.written && (err != nil || len(got) != 1) {
+				t.Fatalf("after %d refusals: %v %v, want the record", tt.failures, ids(got), err)
+			}
+			want := records.WriterStats{Written: 1}
+			if !tt.written {
+				want = records.WriterStats{Dropped: 1}
+			}
+			if s := w.Stats(); s != want {
+				t.Fatalf("stats %+v, want %+v", s, want)
+			}
+		})
+	}
+}
+
+// TestWriterCloseEndsTheRetryWait: Close during a long retry wait does not wait for it: the
+// batch gets its last tries at once (writeAttempts, a second apart) and Close returns.
+func TestWriterCloseEndsTheRetryWait(t *testing.T) {
+	ctx := context.Background()
+	store, w := gatedWriter(t, 1<<30, 0)
+	records.SetRetryDelay(w, time.Hour, time.Hour)
+	store.open()
+	if err := w.Add(ctx, []protocol.CallRecord{rec("c1", "alice", 1000, protocol.CallResultOutgoing)}); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 10*time.Second, "the first refusal", func() bool { return store.refusals() > 0 })
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatal("Close waited for the hour-long retry wait")
+	}
+	if s := w.Stats(); s.Dropped != 1 || s.Written != 0 {
+		t.Fatalf("stats %+v, want the record dropped", s)
 	}
 }

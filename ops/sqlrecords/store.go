@@ -58,7 +58,7 @@ CREATE INDEX IF NOT EXISTS call_records_app_user_time ON call_records (sdk_app_i
 // Open opens (creating if needed) the database at path and its schema. It starts no
 // goroutine; Close it when done.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := (records.Config{Driver: records.DriverSQLite, SQLitePath: path}).Validate(); err != nil {
+	if err := (records.Config{Driver: records.DriverSQLite, SQLitePath: path, RetryFor: records.DefaultRetryFor}).Validate(); err != nil {
 		return nil, err
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
