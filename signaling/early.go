@@ -37,7 +37,7 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 	u := s.userLocked(sess)
 	if u == nil {
 		s.mu.Unlock()
-		return protocol.CallStartResult{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+		return protocol.CallStartResult{}, protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 	}
 	t := u.tenant
 	st := t.machine.UserState(u.id)

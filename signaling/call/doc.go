@@ -8,7 +8,9 @@
 // but one session of that user), the room joins and leaves to perform, the call records of
 // calls that ended, and summaries of calls that began or ended (for webhooks and metrics).
 // An input that returns an error changed nothing. The session layer carries out the Output;
-// it also arms one timer for NextDeadline and calls Tick when it fires.
+// it also arms one timer for NextDeadline and calls Tick when it fires, and before any
+// other input once that time has passed, so that no input finds an expired invitation
+// still ringing (D215).
 //
 // Ownership: a Machine owns all call state and all per-user call state (which call a user
 // is in and in what state, the ringing deadlines, the accepting session). It is not safe for
