@@ -80,7 +80,12 @@ func ringingCall(t *testing.T, st *stack, prefix string, media protocol.MediaTyp
 // finds the invitation gone, even when the server's timer has not fired yet (a busy
 // machine runs it late): the answer fails with 3002 (the caller's hangup with 3003), and
 // everyone gets the no-response events of the timeout, never an accept.
-func TestSpecDeadlineEndsTheRinging(t *testing.T) {
+func TestSpecDeadlineEndsTheRinging(t *testing.T) { specDeadlineEndsTheRinging(t, newStack) }
+func TestClusterSpecDeadlineEndsTheRinging(t *testing.T) {
+	specDeadlineEndsTheRinging(t, newClusterStack)
+}
+
+func specDeadlineEndsTheRinging(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	tests := []struct {
@@ -147,7 +152,10 @@ func TestSpecDeadlineEndsTheRinging(t *testing.T) {
 
 // TestSpecRaces runs two requests at once, in each of the ways two parties of a call can
 // cross, and checks that each party's events tell the outcome the request results say.
-func TestSpecRaces(t *testing.T) {
+func TestSpecRaces(t *testing.T)        { specRaces(t, newStack) }
+func TestClusterSpecRaces(t *testing.T) { specRaces(t, newClusterStack) }
+
+func specRaces(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 120*time.Second)
 
