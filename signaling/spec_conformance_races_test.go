@@ -90,22 +90,26 @@ func specDeadlineEndsTheRinging(t *testing.T, newStack func(testing.TB, ...stack
 	ctx := ctxT(t, 60*time.Second)
 	tests := []struct {
 		name string
-		act  func(caller, callee *client.Conn) error
+		act  func(caller, callee *client.Conn, callID string) error
 		code int
 	}{
-		{"accept", func(_, callee *client.Conn) error { return callee.Accept(ctx, 0) }, protocol.CodeNoCallRinging},
-		{"voice answer", func(_, callee *client.Conn) error { return callee.Accept(ctx, audio) }, protocol.CodeNoCallRinging},
-		{"reject", func(_, callee *client.Conn) error { return callee.Reject(ctx) }, protocol.CodeNoCallRinging},
-		{"ignore", func(_, callee *client.Conn) error { return callee.Ignore(ctx) }, protocol.CodeNoCallRinging},
-		{"the callee's hangup", func(_, callee *client.Conn) error { return callee.Hangup(ctx) }, protocol.CodeNotInCall},
-		{"the caller's hangup", func(caller, _ *client.Conn) error { return caller.Hangup(ctx) }, protocol.CodeNotInCall},
-		{"a switch of the media", func(caller, _ *client.Conn) error { return caller.SwitchCallMediaType(ctx, audio) }, protocol.CodeNotInCall},
+		{"accept", func(_, callee *client.Conn, _ string) error { return callee.Accept(ctx, 0) }, protocol.CodeNoCallRinging},
+		{"voice answer", func(_, callee *client.Conn, _ string) error { return callee.Accept(ctx, audio) }, protocol.CodeNoCallRinging},
+		{"reject", func(_, callee *client.Conn, _ string) error { return callee.Reject(ctx) }, protocol.CodeNoCallRinging},
+		{"ignore", func(_, callee *client.Conn, _ string) error { return callee.Ignore(ctx) }, protocol.CodeNoCallRinging},
+		{"the callee's hangup", func(_, callee *client.Conn, _ string) error { return callee.Hangup(ctx) }, protocol.CodeNotInCall},
+		{"the caller's hangup", func(caller, _ *client.Conn, _ string) error { return caller.Hangup(ctx) }, protocol.CodeNotInCall},
+		{"a switch of the media", func(caller, _ *client.Conn, _ string) error { return caller.SwitchCallMediaType(ctx, audio) }, protocol.CodeNotInCall},
+		{"media ready before the answer", func(_, callee *client.Conn, callID string) error {
+			_, err := callee.PrepareCall(ctx, callID)
+			return err
+		}, protocol.CodeNoSuchCall},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			alice, bob, tr, started := ringingCall(t, st, "dl"+itoa(i), video, protocol.CallParams{Timeout: 10})
 			st.clock.Advance(10 * time.Second) // the server's timer is still 10 real seconds away
-			wantCode(t, tc.act(alice, bob), tc.code)
+			wantCode(t, tc.act(alice, bob, started.CallID), tc.code)
 			tr.expect(alice, ev(protocol.EventUserNoResponse, "callId", started.CallID, "userId", bob.UserID()),
 				ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", alice.UserID(), "reason", "timeout", "role", 1, "mediaType", 2))
 			tr.expect(bob, ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", bob.UserID(), "reason", "timeout", "role", 2, "mediaType", 2))
