@@ -311,3 +311,40 @@ func TestSpecRoomIDRules(t *testing.T) {
 	tr.expect(bob, ev(protocol.EventCallBegin, "roomId", 123), ev(protocol.EventCallEnd, "roomId", 123))
 	tr.expect(dave, ev(protocol.EventCallBegin, "roomId", "123"), ev(protocol.EventCallEnd, "roomId", "123"))
 }
+
+// TestSpecGroupCallEmptiedWhileRinging checks D16 where everyone in a group call left
+// while invitees still ring: a group call ends only when fewer than two users are in it
+// and nobody rings, so it goes on (D216). The invitees still ring and hear each other's
+// answers, a user may join it, and the last one left in it alone hears its end.
+func TestSpecGroupCallEmptiedWhileRinging(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "ge", "alice", "bob", "carol", "dave", "erin")
+	alice, bob, carol, dave, erin := us[0], us[1], us[2], us[3], us[4]
+	tr := newTracer(t)
+	started, err := alice.GroupCall(ctx, "ge", []string{bob.UserID(), carol.UserID(), dave.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	id := started.CallID
+	accepted(t, alice, bob)
+	must(t, alice.Hangup(ctx))
+	must(t, bob.Hangup(ctx))
+	tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin), ev(protocol.EventCallEnd, "callId", id, "userId", bob.UserID()))
+	for _, c := range []*client.Conn{carol, dave} {
+		tr.expect(c, ev(protocol.EventCallReceived, "callId", id), ev(protocol.EventUserAccept, "userId", bob.UserID()))
+	}
+	must(t, carol.Reject(ctx))
+	tr.expect(carol, ev(protocol.EventCallCancelled, "callId", id, "userId", carol.UserID(), "reason", "reject"))
+	tr.expect(dave, ev(protocol.EventUserReject, "callId", id, "userId", carol.UserID()))
+	joined, err := erin.Join(ctx, id)
+	must(t, err)
+	if joined.CallID != id {
+		t.Fatalf("joined %+v", joined)
+	}
+	must(t, dave.Accept(ctx, 0))
+	tr.expect(erin, ev(protocol.EventCallBegin, "callId", id, "role", 2), ev(protocol.EventUserAccept, "userId", dave.UserID()))
+	tr.expect(dave, ev(protocol.EventCallBegin, "callId", id, "role", 2))
+	must(t, erin.Hangup(ctx))
+	tr.expect(dave, ev(protocol.EventCallEnd, "callId", id, "userId", erin.UserID()))
+	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin), ev(protocol.EventCallEnd, "userId", alice.UserID()))
+	wantCode(t, dave.Hangup(ctx), protocol.CodeNotInCall)
+}

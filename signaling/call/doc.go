@@ -22,7 +22,8 @@
 //   - a user is in at most one call (DIALING, RINGING or IN_CALL), and such a user is busy;
 //   - hangup while RINGING rejects; Disconnect acts as hangup, cancel or reject by state;
 //   - inviteUser in a 1v1 call turns it into a group call (Scene group, groupId unchanged);
-//   - a group call in which nobody is IN_CALL any more ends, cancelling ringing invitees;
+//   - a group call in which nobody is IN_CALL any more goes on while an invitee rings; an
+//     answer that leaves one user IN_CALL and nobody ringing ends it at once (D216);
 //   - after ignore the caller's onCallCancelled says "busy", so ignore and busy look the same
 //     to the caller (D11);
 //   - after a user called, accepted or joined on a session, that user's call events go to
