@@ -37,13 +37,17 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 	u := s.userLocked(sess)
 	if u == nil {
 		s.mu.Unlock()
-		return protocol.CallStartResult{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+		return protocol.CallStartResult{}, protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 	}
 	t := u.tenant
+	expired := s.expireDueLocked(t) // an invitation past its deadline is not prepared (D215)
 	st := t.machine.UserState(u.id)
 	snap, ok := t.machine.Snapshot(p.CallID)
 	if !ok || st.CallID != p.CallID || st.State == call.Idle {
 		s.mu.Unlock()
+		if expired {
+			<-sess.settled() // the timeout's events before the error they explain
+		}
 		return protocol.CallStartResult{}, protocol.Errorf(protocol.CodeNoSuchCall, "callId %q: you are not dialing or ringing in it", p.CallID)
 	}
 	if err := sess.inUsersCall(t.machine, u, "prepareCall"); err != nil {

@@ -18,7 +18,7 @@ func newDispatcher() *Dispatcher[*session] {
 			return err // kicked or expired: its socket closes next (D108)
 		}
 		if method != protocol.MethodLogin && !sess.loggedIn() {
-			return protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+			return protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 		}
 		return nil
 	})
@@ -99,6 +99,7 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 	if t == nil { // Verify accepts configured apps only, and every one has a tenant
 		return protocol.LoginResult{}, nil, fmt.Errorf("login: SDKAppID %d has no tenant: %w", claims.SDKAppID, ErrUnknownApp)
 	}
+	s.expireDueLocked(t) // the user's expired invitation is not handed over (D9, D215)
 	app, current := sess.identity()
 	switch {
 	case current != "" && (current != p.UserID || app != p.SDKAppID):

@@ -27,19 +27,24 @@ func registerCallMethods(d *Dispatcher[*session]) {
 
 // withMachine runs op on the call machine under the Service lock and queues its output on
 // the sessions' effects (effects.go); the session becomes the user's call session when
-// markCallSession is set. It returns once the session's own effects have run: no other
-// user's request waits for them.
+// markCallSession is set. Invitations whose timeout has run out expire first, so op never
+// finds one still ringing (D8, D215). It returns once the session's own effects have run
+// (those of the expiry too, also when op fails): no other user's request waits for them.
 func (sess *session) withMachine(markCallSession bool, op func(m *call.Machine, u *user) (call.Output, error)) (call.Output, error) {
 	s := sess.svc
 	s.mu.Lock()
 	u := s.userLocked(sess)
 	if u == nil {
 		s.mu.Unlock()
-		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 	}
+	expired := s.expireDueLocked(u.tenant)
 	out, err := op(u.tenant.machine, u)
 	if err != nil {
 		s.mu.Unlock()
+		if expired {
+			<-sess.settled() // the timeout's events before the error they explain
+		}
 		return call.Output{}, callError(err)
 	}
 	if markCallSession {

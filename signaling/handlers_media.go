@@ -64,9 +64,12 @@ func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Em
 	}
 	s := sess.svc
 	s.mu.Lock()
-	if u := s.userLocked(sess); u != nil && u.tenant.inCallRoomLocked(u.id, roomIDToWire(id)) {
-		if out, err := u.tenant.machine.Hangup(s.now(), u.id); err == nil {
-			s.executeLocked(u.tenant, out, sess)
+	if u := s.userLocked(sess); u != nil {
+		s.expireDueLocked(u.tenant) // D215
+		if u.tenant.inCallRoomLocked(u.id, roomIDToWire(id)) {
+			if out, err := u.tenant.machine.Hangup(s.now(), u.id); err == nil {
+				s.executeLocked(u.tenant, out, sess)
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -32,7 +32,7 @@ func (sess *session) roomRights(p protocol.JoinRoomParams) (room.Rights, error) 
 	defer s.mu.Unlock()
 	u := s.userLocked(sess)
 	if u == nil {
-		return room.Rights{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
+		return room.Rights{}, protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 	}
 	t := u.tenant
 	if t.roomHasCallLocked(p.RoomID) {

@@ -404,6 +404,7 @@ func (s *Service) endSessionKeepingLocked(sess *session, reason string, keepRing
 	if e := t.early[u.id]; e != nil && e.sess == sess {
 		delete(t.early, u.id) // its room is left below
 	}
+	s.expireDueLocked(t) // an invitation past its deadline times out, not "disconnect"
 	ringing := t.machine.UserState(u.id).State == call.Ringing
 	if s.sessionInCallLocked(u, sess) && !(keepRinging && ringing) {
 		out, err := t.machine.Disconnect(s.now(), u.id, reason)
@@ -425,6 +426,18 @@ func (s *Service) endSessionKeepingLocked(sess *session, reason string, keepRing
 	if len(u.sessions) == 0 {
 		delete(t.users, u.id)
 	}
+}
+
+// expireDueLocked carries out the ringing timeouts of t that are due at now, before another
+// input reaches t's machine: an invitation rings for exactly its timeout (D8), also when the
+// deadline timer runs late on a busy machine (D215). It reports whether one expired.
+func (s *Service) expireDueLocked(t *tenant) bool {
+	now := s.now()
+	if at, ok := t.machine.NextDeadline(); !ok || at.After(now) {
+		return false
+	}
+	s.executeLocked(t, t.machine.Tick(now), nil)
+	return true
 }
 
 // sessionInCallLocked reports whether the user's call ends when sess (one of u's sessions)

@@ -8,7 +8,9 @@
 // but one session of that user), the room joins and leaves to perform, the call records of
 // calls that ended, and summaries of calls that began or ended (for webhooks and metrics).
 // An input that returns an error changed nothing. The session layer carries out the Output;
-// it also arms one timer for NextDeadline and calls Tick when it fires.
+// it also arms one timer for NextDeadline and calls Tick when it fires, and before any
+// other input once that time has passed, so that no input finds an expired invitation
+// still ringing (D215).
 //
 // Ownership: a Machine owns all call state and all per-user call state (which call a user
 // is in and in what state, the ringing deadlines, the accepting session). It is not safe for
@@ -20,7 +22,8 @@
 //   - a user is in at most one call (DIALING, RINGING or IN_CALL), and such a user is busy;
 //   - hangup while RINGING rejects; Disconnect acts as hangup, cancel or reject by state;
 //   - inviteUser in a 1v1 call turns it into a group call (Scene group, groupId unchanged);
-//   - a group call in which nobody is IN_CALL any more ends, cancelling ringing invitees;
+//   - a group call in which nobody is IN_CALL any more goes on while an invitee rings; an
+//     answer that leaves one user IN_CALL and nobody ringing ends it at once (D216);
 //   - after ignore the caller's onCallCancelled says "busy", so ignore and busy look the same
 //     to the caller (D11);
 //   - after a user called, accepted or joined on a session, that user's call events go to

@@ -76,12 +76,14 @@ func (m *Machine) cancel(now time.Time, c *call, caller *member, out *Output, re
 	m.finish(now, c, out, OutcomeCancelled)
 }
 
-// settle ends c if a member's departure (by user by) left it over:
+// settle ends c if a member's departure (by user by), or an answer into a group call
+// nobody else is in any more, left it over:
 //   - INVITING with nobody ringing: the caller gets onCallCancelled(userId = caller, reason)
 //     (D10, D13, §5.3#4–#6);
 //   - ACTIVE 1v1 with fewer than two IN_CALL (D16);
-//   - ACTIVE group with fewer than two IN_CALL and nobody ringing (D16), or with nobody
-//     IN_CALL at all (ringing invitees then get onCallCancelled(userId = by, reason)).
+//   - ACTIVE group with fewer than two IN_CALL and nobody ringing (D16). While an invitee
+//     rings the group call goes on even with nobody IN_CALL: the invitees may still answer
+//     and meet there (D216).
 //
 // Users left IN_CALL get onCallEnd(userId = by) and leave the room.
 func (m *Machine) settle(now time.Time, c *call, out *Output, reason, by string) {
@@ -95,7 +97,7 @@ func (m *Machine) settle(now time.Time, c *call, out *Output, reason, by string)
 		m.finish(now, c, out, OutcomeUnanswered)
 	case Active:
 		inCall, ringing := c.count(InCall), c.count(Ringing)
-		if inCall >= 2 || (inCall == 1 && ringing > 0 && c.scene != protocol.SceneSingle) {
+		if inCall >= 2 || (ringing > 0 && c.scene != protocol.SceneSingle) {
 			return
 		}
 		for _, o := range c.members {

@@ -1,7 +1,6 @@
 package call
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -269,7 +268,7 @@ func TestGroupCallTransitions(t *testing.T) {
 			},
 		},
 		{
-			name: "G10 nobody left in call: ringing invitees are cancelled",
+			name: "G10 nobody left in call: the invitees still ring and may answer (D16, D216)",
 			setup: func(h *harness) {
 				h.group(0, alice, "bob", "carol", "dave")
 				h.accept(5, "bob", "")
@@ -278,17 +277,26 @@ func TestGroupCallTransitions(t *testing.T) {
 			act: func(m *Machine) (Output, error) { return m.Hangup(at(20), "bob") },
 			events: []Event{
 				ev("bob", nEnd, c1.end(roleCalled, 15, "bob")),
-				ev("carol", nCancelled, c1.cancelled("bob", "cancel", roleCalled)),
-				ev("dave", nCancelled, c1.cancelled("bob", "cancel", roleCalled)),
 			},
 			actions: []RoomAction{c1.leave("bob", "")},
 			check: func(t *testing.T, h *harness, out Output) {
-				if _, err := h.m.Reject(at(21), "carol", ""); !errors.Is(err, ErrNotRinging) {
-					t.Errorf("late reject: %v", err)
+				wantState(t, h.m, "carol", Ringing, c1.id)
+				out = h.ok(h.m.Reject(at(21), "carol", ""))
+				wantEvents(t, out.Events, []Event{
+					ev("dave", nReject, c1.user("carol")),
+					ev("carol", nCancelled, c1.cancelled("carol", "reject", roleCalled)),
+				})
+				// dave answers into a call nobody is in and nobody else rings: it ends at once.
+				out = h.ok(h.m.Accept(at(22), "dave", "", 0))
+				wantEvents(t, out.Events, []Event{
+					ev("dave", nBegin, c1.begin(roleCalled)),
+					ev("dave", nEnd, c1.end(roleCalled, 0, "dave")),
+				})
+				wantActions(t, out.Actions, []RoomAction{c1.join("dave", ""), c1.leave("dave", "")})
+				if len(out.Records) != 4 || len(out.Ended) != 1 {
+					t.Errorf("records = %+v, ended = %+v", out.Records, out.Ended)
 				}
-				if len(out.Records) != 4 {
-					t.Errorf("records = %+v", out.Records)
-				}
+				wantState(t, h.m, "dave", Idle, "")
 			},
 		},
 		{

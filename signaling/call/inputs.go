@@ -197,6 +197,9 @@ func (m *Machine) Accept(now time.Time, u, session string, mediaType protocol.Me
 	}
 	out.Events = append(out.Events, to(mem, protocol.EventCallBegin, c.begin(mem)))
 	out.Actions = append(out.Actions, c.roomAction(JoinRoom, mem))
+	// The last ringing invitee of a group call everyone else left answers into an empty
+	// call: fewer than two IN_CALL and nobody ringing, so it ends for u at once (D16, D216).
+	m.settle(now, c, &out, protocol.CancelReasonCancel, u)
 	return out, nil
 }
 
