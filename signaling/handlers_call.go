@@ -31,23 +31,23 @@ func registerCallMethods(d *Dispatcher[*session]) {
 // user's request waits for them.
 func (sess *session) withMachine(markCallSession bool, op func(m *call.Machine, u *user) (call.Output, error)) (call.Output, error) {
 	s := sess.svc
+	// Its own effects run on this goroutine at the settle, not on the queue's (D195).
+	sess.effects.hold()
+	defer sess.effects.settleHeld() // its room joined and its events sent before the result
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	u := s.userLocked(sess)
 	if u == nil {
-		s.mu.Unlock()
 		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "log in first")
 	}
 	out, err := op(u.tenant.machine, u)
 	if err != nil {
-		s.mu.Unlock()
 		return call.Output{}, callError(err)
 	}
 	if markCallSession {
 		u.callSession = sess.id
 	}
 	s.executeLocked(u.tenant, out, sess)
-	s.mu.Unlock()
-	<-sess.settled() // its room joined and its events sent before the result
 	return out, nil
 }
 

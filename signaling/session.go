@@ -118,7 +118,7 @@ func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) 
 		cs.syncPresence(ctx, req, err)
 		return result, err
 	}
-	<-cs.sess.settled()
+	cs.sess.settle()
 	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
 	cs.conn.SetLoggedIn(cs.sess.loggedIn())
 	cs.syncPresence(ctx, req, err)
@@ -164,6 +164,10 @@ func (sess *session) post(method string, params any) {
 
 // settled returns a channel closed when every effect queued so far has run.
 func (sess *session) settled() <-chan struct{} { return sess.effects.barrier() }
+
+// settle returns when every effect queued so far has run, running them on the caller's
+// goroutine when the session's queue is idle (effects.go, D195).
+func (sess *session) settle() { sess.effects.settle() }
 
 // ---- state ----
 
@@ -312,7 +316,10 @@ func (sess *session) retain(n sentNote) {
 		drop++
 	}
 	if drop > 0 {
-		sess.retained = append(sess.retained[:0], sess.retained[drop:]...)
+		// Slide the window instead of copying it down (a full window is 512 notes per
+		// notification); append moves the live notes to a new array when this one is used up.
+		clear(sess.retained[:drop])
+		sess.retained = sess.retained[drop:]
 	}
 }
 
