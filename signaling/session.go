@@ -84,7 +84,7 @@ func ephemeral(method string) bool {
 type connSession struct {
 	svc  *Service
 	conn wire
-	sess *session // read and written only by the connection's dispatch goroutine and HandleClose
+	sess *session // read and written only by the goroutine handling the connection's requests (one at a time) and HandleClose
 	// front is set on a connection whose tenant another node owns: its requests go there
 	// (relay_front.go); relayed marks the owner's side of such a connection (relay_owner.go).
 	front   *relayFront
@@ -123,6 +123,22 @@ func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) 
 	cs.conn.SetLoggedIn(cs.sess.loggedIn())
 	cs.syncPresence(ctx, req, err)
 	return result, err
+}
+
+// inlineMethods are the requests a connection may run on its reader goroutine (D196): the
+// call machine's inputs, which wait for nothing but the session's own effects (its call
+// room's join or leave), never on the client or another node.
+var inlineMethods = map[string]bool{
+	protocol.MethodCall: true, protocol.MethodGroupCall: true, protocol.MethodCalls: true,
+	protocol.MethodAccept: true, protocol.MethodReject: true, protocol.MethodIgnore: true,
+	protocol.MethodHangup: true, protocol.MethodInviteUser: true, protocol.MethodJoin: true,
+	protocol.MethodJoinInGroupCall: true, protocol.MethodSwitchCallMediaType: true,
+}
+
+// Inline lets the call machine's inputs run on the reader goroutine (Conn.InlineHandler),
+// on a single node: in a cluster a request may be relayed or wait on Redis.
+func (cs *connSession) Inline(req protocol.Request) bool {
+	return cs.front == nil && cs.svc.relays.cl == nil && inlineMethods[req.Method]
 }
 
 // HandleClose keeps a logged-in session for the reconnect grace, then logs it out.
