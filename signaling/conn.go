@@ -54,7 +54,8 @@ const CloseLoginTimeout = 4008
 type SessionHandler interface {
 	// HandleRequest runs one request and returns its result (marshalled into the response)
 	// or an error (see ResponseError). Requests of a connection are handled one at a time,
-	// in arrival order, on the connection's dispatch goroutine; ctx is the connection's
+	// in arrival order, on the connection's dispatch goroutine (or its reader's, see
+	// InlineHandler); ctx is the connection's
 	// context, cancelled when the connection closes. For a JSON-RPC notification (no id)
 	// the result is discarded.
 	HandleRequest(ctx context.Context, req protocol.Request) (any, error)
@@ -63,10 +64,22 @@ type SessionHandler interface {
 	HandleClose()
 }
 
+// InlineHandler is a SessionHandler that lets some requests run on the connection's
+// reader goroutine (D196): when nothing of the connection is queued for or running on
+// the dispatcher, a request for which Inline reports true is handled where it was read,
+// saving the hand-off to the dispatch goroutine. Only requests that never wait on the
+// client qualify: while one runs, the connection reads nothing (no ping, no close frame).
+// Requests still run one at a time, in arrival order.
+type InlineHandler interface {
+	SessionHandler
+	Inline(req protocol.Request) bool
+}
+
 // Conn is one WebSocket signaling connection.
 //
 // Goroutines: the reader (the HTTP handler's goroutine) reads and decodes messages and
-// answers malformed ones; the dispatcher runs SessionHandler.HandleRequest in order; the writer
+// answers malformed ones; the dispatcher runs SessionHandler.HandleRequest in order (the
+// reader runs those an InlineHandler allows itself when the dispatcher has none); the writer
 // owns every write to the socket (responses, notifications, pings, the close frame) and
 // drains a bounded queue. Notify, Close, OnClose, Context, RemoteAddr and ID are safe
 // from any goroutine.
@@ -87,6 +100,7 @@ type Conn struct {
 	replies chan struct{}         // one token per response in out (replyWindow)
 	closing chan struct{}         // closed once when the connection starts closing
 	pending atomic.Int64          // requests read and not yet answered
+	queued  atomic.Int64          // requests handed to the dispatcher and not yet handled
 
 	mu           sync.Mutex
 	closed       bool      // closing has been closed
@@ -259,7 +273,7 @@ func (c *Conn) serve(session SessionHandler) {
 	go func() { defer wg.Done(); defer close(writerDone); c.writeLoop() }()
 	go func() { defer wg.Done(); c.dispatchLoop(session) }()
 
-	unread := c.readLoop()
+	unread := c.readLoop(session)
 	<-writerDone
 	if unread {
 		c.linger()
@@ -272,7 +286,8 @@ func (c *Conn) serve(session SessionHandler) {
 
 // readLoop reads until the connection fails or closes. It reports whether the peer may
 // still be sending a message we stopped reading (an oversized one).
-func (c *Conn) readLoop() (unread bool) {
+func (c *Conn) readLoop(session SessionHandler) (unread bool) {
+	inline, _ := session.(InlineHandler)
 	for {
 		c.extendReadDeadline()
 		_, data, err := c.ws.ReadMessage()
@@ -287,6 +302,13 @@ func (c *Conn) readLoop() (unread bool) {
 			c.respond(req.ID, nil, perr)
 			continue
 		}
+		// The dispatcher's last request happened before its queued count fell to zero,
+		// so a request run here follows it (and sees what it did).
+		if inline != nil && c.queued.Load() == 0 && inline.Inline(req) {
+			c.dispatch(inline, req)
+			continue
+		}
+		c.queued.Add(1)
 		select {
 		case c.inbound <- req:
 		case <-c.closing:
@@ -335,28 +357,33 @@ func (c *Conn) dispatchLoop(session SessionHandler) {
 		case <-c.closing:
 			return
 		case req := <-c.inbound:
-			if session == nil {
-				continue
+			if session != nil {
+				c.dispatch(session, req)
 			}
-			result, err := c.handle(session, req)
-			if req.IsNotification() {
-				c.pending.Add(-1) // never answered
-				if err != nil {
-					c.logger.Debug("notification failed", "method", req.Method, "error", err)
-				}
-				continue
-			}
-			if err != nil {
-				wire, internal := ResponseError(err)
-				if internal {
-					c.logger.Error("handler failed", "method", req.Method, "error", err)
-				}
-				c.respond(req.ID, nil, wire)
-				continue
-			}
-			c.respond(req.ID, result, nil)
+			c.queued.Add(-1)
 		}
 	}
+}
+
+// dispatch handles one request and queues its response.
+func (c *Conn) dispatch(session SessionHandler, req protocol.Request) {
+	result, err := c.handle(session, req)
+	if req.IsNotification() {
+		c.pending.Add(-1) // never answered
+		if err != nil {
+			c.logger.Debug("notification failed", "method", req.Method, "error", err)
+		}
+		return
+	}
+	if err != nil {
+		wire, internal := ResponseError(err)
+		if internal {
+			c.logger.Error("handler failed", "method", req.Method, "error", err)
+		}
+		c.respond(req.ID, nil, wire)
+		return
+	}
+	c.respond(req.ID, result, nil)
 }
 
 // handle runs one request, turning a panic into an internal error.

@@ -80,7 +80,7 @@ func (sess *session) prepareCall(_ context.Context, p protocol.PrepareCallParams
 		joinErr = sess.enterRoomWith(id, opts)
 	})
 	s.mu.Unlock()
-	<-sess.settled()
+	sess.settle()
 	if joinErr != nil {
 		s.mu.Lock()
 		if e := t.early[u.id]; e != nil && e.sess == sess {

@@ -63,7 +63,7 @@ func (sess *session) login(ctx context.Context, p protocol.LoginParams) (protoco
 	res, acting, err := sess.loginLocked(p, claims, now, stored)
 	s.mu.Unlock()
 	if acting != nil {
-		<-acting.settled() // onSdkReady (and a resume's replay) before the result
+		acting.settle() // onSdkReady (and a resume's replay) before the result
 	}
 	return res, err
 }
@@ -233,7 +233,7 @@ func (sess *session) logout(_ context.Context, _ protocol.Empty) (protocol.Empty
 	s.mu.Lock()
 	s.endSessionLocked(sess, protocol.CancelReasonDisconnect)
 	s.mu.Unlock()
-	<-sess.settled() // the session hears its own call end before the result (D4)
+	sess.settle() // the session hears its own call end before the result (D4)
 	sess.mu.Lock()
 	sess.userID, sess.app = "", 0 // back to the login gate; the connection stays open
 	sess.ended = false
@@ -256,7 +256,7 @@ func (sess *session) setSelfInfo(_ context.Context, p protocol.SetSelfInfoParams
 		})
 	}
 	s.mu.Unlock()
-	<-sess.settled()
+	sess.settle()
 	return protocol.Empty{}, nil
 }
 
@@ -280,7 +280,7 @@ func (sess *session) enableMultiDevice(_ context.Context, p protocol.EnableMulti
 		})
 	}
 	s.mu.Unlock()
-	<-sess.settled()
+	sess.settle()
 	return protocol.Empty{}, nil
 }
 

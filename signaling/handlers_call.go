@@ -32,27 +32,24 @@ func registerCallMethods(d *Dispatcher[*session]) {
 // (those of the expiry too, also when op fails): no other user's request waits for them.
 func (sess *session) withMachine(markCallSession bool, op func(m *call.Machine, u *user) (call.Output, error)) (call.Output, error) {
 	s := sess.svc
+	// Its own effects run on this goroutine at the settle, not on the queue's (D195).
+	sess.effects.hold()
+	defer sess.effects.settleHeld() // its room joined and its events sent before the result
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	u := s.userLocked(sess)
 	if u == nil {
-		s.mu.Unlock()
 		return call.Output{}, protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 	}
-	expired := s.expireDueLocked(u.tenant)
+	s.expireDueLocked(u.tenant) // its events run at the settle, before the result or error
 	out, err := op(u.tenant.machine, u)
 	if err != nil {
-		s.mu.Unlock()
-		if expired {
-			<-sess.settled() // the timeout's events before the error they explain
-		}
 		return call.Output{}, callError(err)
 	}
 	if markCallSession {
 		u.callSession = sess.id
 	}
 	s.executeLocked(u.tenant, out, sess)
-	s.mu.Unlock()
-	<-sess.settled() // its room joined and its events sent before the result
 	return out, nil
 }
 

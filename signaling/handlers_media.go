@@ -73,7 +73,7 @@ func (sess *session) leaveRoom(_ context.Context, _ protocol.Empty) (protocol.Em
 		}
 	}
 	s.mu.Unlock()
-	<-sess.settled() // a hangup's events first
+	sess.settle() // a hangup's events first
 	sess.exitRoom()
 	return protocol.Empty{}, nil
 }

@@ -43,7 +43,13 @@ type testEnv struct {
 	floodErr       chan error // the error Notify returned in "flood"
 	hookRan        chan uint64
 	conns          chan *Conn
+	inline         func(method string) bool // set before dialing: sessions are InlineHandlers
 }
+
+// inlineTestSession is a testSession whose requests the connection may run on its reader.
+type inlineTestSession struct{ *testSession }
+
+func (s inlineTestSession) Inline(req protocol.Request) bool { return s.env.inline(req.Method) }
 
 type testSession struct {
 	env  *testEnv
@@ -86,6 +92,9 @@ func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
 	srv, err := NewServer(cfg, nil, func(c *Conn) SessionHandler {
 		c.OnClose(func() { env.hookRan <- c.ID() })
 		env.conns <- c
+		if env.inline != nil {
+			return inlineTestSession{&testSession{env: env, conn: c}}
+		}
 		return &testSession{env: env, conn: c}
 	})
 	if err != nil {

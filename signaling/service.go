@@ -490,12 +490,7 @@ func (ids idSource) AllocateRoomID() protocol.RoomID {
 // roomHasCallLocked reports whether a live call of the tenant uses room id (the machine
 // is called with Service.mu held, so this runs under it).
 func (t *tenant) roomHasCallLocked(id protocol.RoomID) bool {
-	for _, cid := range t.machine.CallIDs() {
-		if snap, ok := t.machine.Snapshot(cid); ok && snap.RoomID == id {
-			return true
-		}
-	}
-	return false
+	return t.machine.RoomInUse(id)
 }
 
 // inCallRoomLocked reports whether userID is IN_CALL in a call whose room is r.

@@ -84,7 +84,7 @@ func ephemeral(method string) bool {
 type connSession struct {
 	svc  *Service
 	conn wire
-	sess *session // read and written only by the connection's dispatch goroutine and HandleClose
+	sess *session // read and written only by the goroutine handling the connection's requests (one at a time) and HandleClose
 	// front is set on a connection whose tenant another node owns: its requests go there
 	// (relay_front.go); relayed marks the owner's side of such a connection (relay_owner.go).
 	front   *relayFront
@@ -118,11 +118,27 @@ func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) 
 		cs.syncPresence(ctx, req, err)
 		return result, err
 	}
-	<-cs.sess.settled()
+	cs.sess.settle()
 	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
 	cs.conn.SetLoggedIn(cs.sess.loggedIn())
 	cs.syncPresence(ctx, req, err)
 	return result, err
+}
+
+// inlineMethods are the requests a connection may run on its reader goroutine (D196): the
+// call machine's inputs, which wait for nothing but the session's own effects (its call
+// room's join or leave), never on the client or another node.
+var inlineMethods = map[string]bool{
+	protocol.MethodCall: true, protocol.MethodGroupCall: true, protocol.MethodCalls: true,
+	protocol.MethodAccept: true, protocol.MethodReject: true, protocol.MethodIgnore: true,
+	protocol.MethodHangup: true, protocol.MethodInviteUser: true, protocol.MethodJoin: true,
+	protocol.MethodJoinInGroupCall: true, protocol.MethodSwitchCallMediaType: true,
+}
+
+// Inline lets the call machine's inputs run on the reader goroutine (Conn.InlineHandler),
+// on a single node: in a cluster a request may be relayed or wait on Redis.
+func (cs *connSession) Inline(req protocol.Request) bool {
+	return cs.front == nil && cs.svc.relays.cl == nil && inlineMethods[req.Method]
 }
 
 // HandleClose keeps a logged-in session for the reconnect grace, then logs it out.
@@ -164,6 +180,10 @@ func (sess *session) post(method string, params any) {
 
 // settled returns a channel closed when every effect queued so far has run.
 func (sess *session) settled() <-chan struct{} { return sess.effects.barrier() }
+
+// settle returns when every effect queued so far has run, running them on the caller's
+// goroutine when the session's queue is idle (effects.go, D195).
+func (sess *session) settle() { sess.effects.settle() }
 
 // ---- state ----
 
@@ -312,7 +332,10 @@ func (sess *session) retain(n sentNote) {
 		drop++
 	}
 	if drop > 0 {
-		sess.retained = append(sess.retained[:0], sess.retained[drop:]...)
+		// Slide the window instead of copying it down (a full window is 512 notes per
+		// notification); append moves the live notes to a new array when this one is used up.
+		clear(sess.retained[:drop])
+		sess.retained = sess.retained[drop:]
 	}
 }
 

@@ -19,20 +19,42 @@ const Columns = "sdk_app_id, call_id, user_id, caller, invitees, scene, media_ty
 // EncodeColumns returns r's values for Columns: invitees (never null) and the room id (a
 // number or a string) as JSON text.
 func EncodeColumns(r protocol.CallRecord) ([]any, error) {
-	invitees := r.Invitees
-	if invitees == nil {
-		invitees = []string{}
-	}
-	inv, err := json.Marshal(invitees)
+	inv, err := inviteesJSON(r.Invitees)
 	if err != nil {
 		return nil, fmt.Errorf("add call record %s: %w", r.CallID, err)
 	}
-	room, err := json.Marshal(r.RoomID)
+	// RoomID's own encoding is already compact JSON: what json.Marshal would return.
+	room, err := r.RoomID.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("add call record %s: %w", r.CallID, err)
 	}
 	return []any{r.SDKAppID, r.CallID, r.UserID, r.Caller, string(inv), int(r.Scene), int(r.MediaType),
 		r.GroupID, string(room), int(r.Role), int(r.Result), r.BeginTime, r.TotalTime}, nil
+}
+
+// inviteesJSON is json.Marshal of invitees (nil as []), written directly when every user
+// id is printable ASCII that encoding/json copies unchanged (D198).
+func inviteesJSON(invitees []string) ([]byte, error) {
+	n := 2
+	for _, id := range invitees {
+		for i := 0; i < len(id); i++ {
+			if c := id[i]; c < ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return json.Marshal(invitees)
+			}
+		}
+		n += len(id) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, id := range invitees {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, id...)
+		b = append(b, '"')
+	}
+	return append(b, ']'), nil
 }
 
 // Row is what a driver scans a SELECT of Columns into; Record makes the record of it.

@@ -21,9 +21,10 @@ const maxBatch = 500
 // gatherDelay is how long the writing goroutine lets records gather before it writes a
 // batch smaller than maxBatch: a transaction per call's records cost the signaling server
 // more CPU than everything else of a call setup (docs/performance.md, D166), one per
-// gatherDelay costs little. Query, Delete, List and Close do not wait for it (they kick
-// the writer), so only a crash loses more: the records of the last gatherDelay.
-const gatherDelay = 20 * time.Millisecond
+// gatherDelay costs little (at 20 ms the transactions' own work was still a third of the
+// records' CPU; 100 ms, D198). Query, Delete, List and Close do not wait for it (they
+// kick the writer), so only a crash loses more: the records of the last gatherDelay.
+const gatherDelay = 100 * time.Millisecond
 
 // A failed batch is tried again after retryDelay, the wait doubling up to retryMaxDelay,
 // until the Writer's retry time (DefaultRetryFor, records.retry_for) has passed since its

@@ -17,7 +17,8 @@ import (
 
 // Store is a records.Store in SQLite.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	insert *sql.Stmt // the INSERT of one record, prepared once per connection (D198)
 }
 
 var _ records.Store = (*Store)(nil)
@@ -78,8 +79,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open call records %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	insert, err := db.PrepareContext(ctx, insertRecord)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open call records %s: prepare insert: %w", path, err)
+	}
+	return &Store{db: db, insert: insert}, nil
 }
+
+// insertRecord is the INSERT of one record's Columns.
+const insertRecord = `INSERT INTO call_records (` + records.Columns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // migrate adds the columns an older database lacks, then the indexes.
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -111,7 +121,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // Close closes the database. Idempotent.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	_ = s.insert.Close()
+	return s.db.Close()
+}
 
 // Add stores records in one transaction.
 func (s *Store) Add(ctx context.Context, recs []protocol.CallRecord) error {
@@ -123,11 +136,9 @@ func (s *Store) Add(ctx context.Context, recs []protocol.CallRecord) error {
 		return s.wrap("add call records", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_records (`+records.Columns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return s.wrap("add call records", err)
-	}
+	// The statement prepared at Open, on the transaction's connection: prepared there
+	// once, not once per transaction.
+	stmt := tx.StmtContext(ctx, s.insert)
 	defer stmt.Close()
 	for _, r := range recs {
 		values, err := records.EncodeColumns(r)

@@ -59,6 +59,9 @@ func (m *Machine) Snapshot(callID string) (Snapshot, bool) {
 	return c.snapshot(), true
 }
 
+// RoomInUse reports whether a call that is going on uses room id.
+func (m *Machine) RoomInUse(id protocol.RoomID) bool { return len(m.byRoom[id]) > 0 }
+
 // CallIDs lists the calls that are going on, in no particular order.
 func (m *Machine) CallIDs() []string {
 	ids := make([]string, 0, len(m.calls))

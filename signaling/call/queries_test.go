@@ -107,6 +107,9 @@ func TestQueriesAndNames(t *testing.T) {
 	if !ok || !reflect.DeepEqual(s, want) {
 		t.Errorf("snapshot\n got %+v\nwant %+v", s, want)
 	}
+	if !h.m.RoomInUse(protocol.IntRoom(1002)) || h.m.RoomInUse(protocol.IntRoom(1003)) {
+		t.Errorf("RoomInUse(1002) = %v, RoomInUse(1003) = %v", h.m.RoomInUse(protocol.IntRoom(1002)), h.m.RoomInUse(protocol.IntRoom(1003)))
+	}
 	if got := h.m.UserState("dave"); got != (UserStatus{State: InCall, CallID: "call-2", Session: "s9"}) {
 		t.Errorf("UserState = %+v", got)
 	}

@@ -49,7 +49,7 @@ type Notification struct {
 // DecodeRequest reads one client message. On failure it returns the error to send back
 // (-32700 for malformed JSON, -32600 for anything that is not a single JSON-RPC 2.0 request
 // object, batches included) together with whatever id it could read (nil otherwise), so the
-// error response can carry it.
+// error response can carry it. The request's raw members share data's bytes.
 func DecodeRequest(data []byte) (Request, *Error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if !json.Valid(trimmed) {
@@ -65,13 +65,14 @@ func DecodeRequest(data []byte) (Request, *Error) {
 	// The members by their exact names: JSON-RPC member names are case-sensitive, and
 	// encoding/json would take "JSONRPC", "Method" or "ID" for them (a struct's fields
 	// match without regard to case). Other members are ignored.
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &members); err != nil {
-		// Valid JSON that is an object always decodes into raw members.
-		return Request{}, NewError(CodeInvalidRequest, "")
-	}
-	w := struct{ JSONRPC, ID, Method, Params json.RawMessage }{
-		members["jsonrpc"], members["id"], members["method"], members["params"],
+	w, ok := envelopeMembers(trimmed)
+	if !ok {
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &members); err != nil {
+			// Valid JSON that is an object always decodes into raw members.
+			return Request{}, NewError(CodeInvalidRequest, "")
+		}
+		w = rawEnvelope{members["jsonrpc"], members["id"], members["method"], members["params"]}
 	}
 	req := Request{}
 	if w.ID != nil {
@@ -81,11 +82,11 @@ func DecodeRequest(data []byte) (Request, *Error) {
 		req.ID = w.ID
 	}
 	var version string
-	if w.JSONRPC == nil || json.Unmarshal(w.JSONRPC, &version) != nil || version != Version {
+	if w.JSONRPC == nil || unmarshalString(w.JSONRPC, &version) != nil || version != Version {
 		return req, NewError(CodeInvalidRequest, `jsonrpc must be "2.0"`)
 	}
 	req.JSONRPC = version
-	if w.Method == nil || json.Unmarshal(w.Method, &req.Method) != nil || req.Method == "" {
+	if w.Method == nil || unmarshalString(w.Method, &req.Method) != nil || req.Method == "" {
 		return req, NewError(CodeInvalidRequest, "method must be a non-empty string")
 	}
 	if w.Params != nil && !isNull(w.Params) {
