@@ -18,7 +18,7 @@ import (
 func TestLimitPendingLogins(t *testing.T) {
 	const max = 3
 	st := newStack(t, func(c *signalingConfig) { c.Signaling.MaxPendingLogins = max })
-	// (The per-IP cap, 256 by default, is above max: every test client is 127.0.0.1.)
+	// (The per-IP cap, 1024 by default, is above max: every test client is 127.0.0.1.)
 	ctx := ctxT(t, 60*time.Second)
 	bystander, quitter := st.login(t, "bystander"), st.login(t, "quitter")
 	stillServes := func() {

@@ -73,9 +73,9 @@ func DefaultConfig() Config {
 
 		MaxSessionsPerUser: 10,
 		MaxStoredProfiles:  100_000,
-		MaxPendingLogins:   2048,
+		MaxPendingLogins:   4096,
 
-		MaxPendingLoginsPerIP: 256,
+		MaxPendingLoginsPerIP: 1024,
 	}
 }
 
