@@ -16,8 +16,8 @@ import (
 //	go test -run xxx -bench BenchmarkSubscriberInterceptorWrite -benchmem ./sfu/
 func BenchmarkSubscriberInterceptorWrite(b *testing.B) {
 	factories := testInterceptorFactories(b)
-	b.Run("engine", func(b *testing.B) { benchmarkChainWrite(b, interceptorRegistry(factories, newSendHistory())) })
-	b.Run("without-history", func(b *testing.B) { benchmarkChainWrite(b, interceptorRegistry(factories, nil)) })
+	b.Run("engine", func(b *testing.B) { benchmarkChainWrite(b, interceptorRegistry(factories, newSendHistory(), nil)) })
+	b.Run("without-history", func(b *testing.B) { benchmarkChainWrite(b, interceptorRegistry(factories, nil, nil)) })
 }
 
 func testInterceptorFactories(tb testing.TB) []interceptor.Factory {
@@ -70,7 +70,7 @@ func chainWriter(tb testing.TB, registry *interceptor.Registry) (write func()) {
 // record each packet in the Peer's send history (congestion.go).
 func TestSubscriberInterceptorWriteAllocations(t *testing.T) {
 	history := newSendHistory()
-	write := chainWriter(t, interceptorRegistry(testInterceptorFactories(t), history))
+	write := chainWriter(t, interceptorRegistry(testInterceptorFactories(t), history, nil))
 	if allocs := testing.AllocsPerRun(1000, write); allocs != 0 {
 		t.Fatalf("%.1f allocations per written packet, want 0", allocs)
 	}

@@ -329,8 +329,9 @@ func (w *batchWriter) close(started bool) {
 }
 
 // rememberRemote records the remote address of a subscriber's selected candidate pair
-// (pion's ICE goroutine), where its Sender's writes go, and has the flushes restamp its
-// packets there (watch); nil for a pair over TCP.
+// (pion's ICE goroutine), where its Sender's writes go (the own RTP path's destination,
+// rtpout.go), and with rtc.batch_writes has the flushes restamp its packets there
+// (watch); nil for a pair over TCP.
 func (p *Subscriber) rememberRemote(pair *webrtc.ICECandidatePair) {
 	var next *netip.AddrPort
 	if pair != nil && pair.Remote != nil && pair.Remote.Protocol == webrtc.ICEProtocolUDP {
@@ -341,23 +342,23 @@ func (p *Subscriber) rememberRemote(pair *webrtc.ICECandidatePair) {
 	}
 	p.remoteMu.Lock()
 	defer p.remoteMu.Unlock()
-	if old := p.remote.Swap(next); old != nil {
+	if p.remoteGone {
+		return
+	}
+	if old := p.remote.Swap(next); old != nil && p.engine.batch != nil {
 		p.engine.batch.unwatch(*old, p.history)
 	}
-	if next != nil && !p.remoteGone {
+	if next != nil && p.engine.batch != nil {
 		p.engine.batch.watch(*next, p.history)
 	}
 }
 
 // forgetRemote unwatches the Subscriber's remote address for good (Close).
 func (p *Subscriber) forgetRemote() {
-	if p.engine.batch == nil {
-		return
-	}
 	p.remoteMu.Lock()
 	defer p.remoteMu.Unlock()
 	p.remoteGone = true
-	if old := p.remote.Swap(nil); old != nil {
+	if old := p.remote.Swap(nil); old != nil && p.engine.batch != nil {
 		p.engine.batch.unwatch(*old, p.history)
 	}
 }

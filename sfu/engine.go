@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -215,7 +216,7 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionL
 	if err != nil {
 		return apiParts{}, err
 	}
-	registry := interceptorRegistry(factories, nil)
+	registry := interceptorRegistry(factories, nil, nil)
 	settings := webrtc.SettingEngine{LoggerFactory: loggerFactory}
 	settings.SetICEUDPMux(mux)
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -346,14 +347,15 @@ func buildInterceptors(loggerFactory pionLoggerFactory, stamps *arrivalStamps) (
 }
 
 // interceptorRegistry is factories followed, outermost, by the TWCC header extension
-// (recording into history when not nil: a subscriber Peer's, twccseq.go). Nothing in
+// (recording into history when not nil: a subscriber Peer's, twccseq.go; counting with
+// next when not nil, the counter the subscriber's own RTP path shares, rtpout.go). Nothing in
 // the chain needs an Attributes map on the way out (the map pion's GCC made per packet,
 // which attributes.go reused until D90, went with it).
-func interceptorRegistry(factories []interceptor.Factory, history *sendHistory) *interceptor.Registry {
+func interceptorRegistry(factories []interceptor.Factory, history *sendHistory, next *atomic.Uint32) *interceptor.Registry {
 	registry := &interceptor.Registry{}
 	for _, f := range factories {
 		registry.Add(f)
 	}
-	registry.Add(twccNumberingFactory{history: history})
+	registry.Add(twccNumberingFactory{history: history, next: next})
 	return registry
 }

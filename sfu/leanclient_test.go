@@ -51,7 +51,7 @@ func leanClientInterceptors(stamps *arrivalStamps, responder *ringNACKResponderF
 			return nil, err
 		}
 		factories = append(factories, senderReports)
-		registry := interceptorRegistry(factories, nil)
+		registry := interceptorRegistry(factories, nil, nil)
 		registry.Add(responder) // outermost: its resends are numbered anew, as a browser's are
 		return registry, nil
 	}

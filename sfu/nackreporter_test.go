@@ -20,7 +20,7 @@ func publisherReadChain(tb testing.TB) (read interceptor.RTPReader, chain interc
 	if err != nil {
 		tb.Fatal(err)
 	}
-	chain, err = interceptorRegistry(factories, nil).Build("")
+	chain, err = interceptorRegistry(factories, nil, nil).Build("")
 	if err != nil {
 		tb.Fatal(err)
 	}

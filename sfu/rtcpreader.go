@@ -129,17 +129,23 @@ func (b *rtpStreamBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (
 	return b.Buffer.Write(p, a)
 }
 
-// subscriberAPI is the Engine's API with rtcp's buffer factory and an interceptor
-// registry whose transport-wide numbering records into history (congestion.go): the one
-// a subscriber Peer's PeerConnection is built from. It shares the Engine's codecs,
+// subscriberAPI is the Engine's API with rtcp's buffer factory, an interceptor
+// registry whose transport-wide numbering records into history (congestion.go) and
+// counts with next, and keys' DTLS hooks (dtlskeys.go; the server answers a viewer's
+// offer as the DTLS server, as it is toward clients answering its offers): the one a
+// subscriber Peer's PeerConnection is built from. It shares the Engine's codecs,
 // interceptor factories and settings (sockets, ICE); building it allocates a few small
 // objects.
-func (e *Engine) subscriberAPI(q *peerRTCP, history *sendHistory) *webrtc.API {
+func (e *Engine) subscriberAPI(q *peerRTCP, history *sendHistory, keys *dtlsKeys, next *atomic.Uint32) *webrtc.API {
 	settings := e.apiParts.settings
 	settings.BufferFactory = q.bufferFactory
+	if keys != nil {
+		keys.configure(&settings)
+		_ = settings.SetAnsweringDTLSRole(webrtc.DTLSRoleServer) // a valid role: no error
+	}
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(e.apiParts.media),
-		webrtc.WithInterceptorRegistry(interceptorRegistry(e.apiParts.factories, history)),
+		webrtc.WithInterceptorRegistry(interceptorRegistry(e.apiParts.factories, history, next)),
 		webrtc.WithSettingEngine(settings),
 	)
 }

@@ -29,6 +29,7 @@ type Sender struct {
 
 	afterRun func()         // nil, or called by the writer after each run of writes (Subscriber.flushWrites)
 	reports  *senderReports // nil, or the sender reports the writer sends after a run when due (senderreport.go)
+	out      *rtpOut        // nil, or the subscriber's own RTP write path (rtpout.go)
 
 	header  rtp.Header          // reused by the writer goroutine for every packet
 	payload [maxPacketSize]byte // writer goroutine: the payload being written
@@ -184,11 +185,28 @@ func (s *Sender) write(slot *senderSlot, nowNs int64) {
 	h.Extensions = h.Extensions[:0]
 	h.PaddingSize = 0
 	// A write error means the transport is closing; the Peer's state handling reports it.
-	if _, err := b.writer.WriteRTP(h, s.payload[:n]); err == nil {
+	if err := s.send(b, h, s.payload[:n]); err == nil {
 		s.forwardedPackets.Add(1)
 		s.forwardedBytes.Add(uint64(n))
 		slot.track.sr.onWrite(slot.seq, slot.ts, n, nowNs)
 	}
+}
+
+// send writes one packet through the subscriber's own path (rtpout.go) or pion's
+// (the binding's writer); nil without writing while neither can send yet (before the
+// DTLS handshake, where pion's writer drops packets as well).
+func (s *Sender) send(b *downTrackBinding, h *rtp.Header, payload []byte) error {
+	if s.out != nil {
+		own, drop := s.out.route()
+		switch {
+		case own:
+			return s.out.send(h, payload)
+		case drop:
+			return nil
+		}
+	}
+	_, err := b.writer.WriteRTP(h, payload)
+	return err
 }
 
 // close stops the writer (queued packets are discarded); the writer goroutine returns

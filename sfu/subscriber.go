@@ -39,6 +39,8 @@ type Subscriber struct {
 	remoteGone bool                           // Close unwatched remote; guarded by remoteMu
 	bw         *bandwidthController           // bandwidth.go; its goroutine starts with the first DownTrack
 	rtcp       *peerRTCP                      // the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
+	keys       *dtlsKeys                      // the SRTP keys learnt from the DTLS handshake (dtlskeys.go)
+	out        *rtpOut                        // the Sender's own RTP write path (rtpout.go)
 
 	rtcpTracks atomic.Pointer[[]*DownTrack] // the DownTracks, for the RTCP goroutine (copy on write)
 
@@ -57,9 +59,9 @@ type Subscriber struct {
 
 func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (*Subscriber, error) {
 	// Its own API: RTCP per PeerConnection (rtcpreader.go), send history (congestion.go).
-	rtcpQueue, history := newPeerRTCP(), newSendHistory()
-	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue, history: history}
-	if err := p.open(e, e.subscriberAPI(rtcpQueue, history), cert, opts.ID, "subscriber"); err != nil {
+	rtcpQueue, history, keys, next := newPeerRTCP(), newSendHistory(), &dtlsKeys{}, new(atomic.Uint32)
+	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue, history: history, keys: keys}
+	if err := p.open(e, e.subscriberAPI(rtcpQueue, history, keys, next), cert, opts.ID, "subscriber"); err != nil {
 		return nil, err
 	}
 	p.setRTCPTracksLocked() // empty; nothing else can see p yet
@@ -68,10 +70,12 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 		tracks: func() []*DownTrack { return *p.rtcpTracks.Load() },
 		out:    rtcpCompound{write: p.pc.SCTP().Transport().WriteRTCP},
 	}
+	p.out = p.newRTPOut(e, next)
+	p.sender.out = p.out
 	if e.batch != nil {
 		p.sender.afterRun = p.flushWrites
-		p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)
 	}
+	p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)
 	p.bw = newBandwidthController(newCongestionController(history), allocatorConfig{})
 	if opts.PreConnect {
 		if err := p.addPreConnectSections(opts.Reserve); err != nil {
@@ -170,6 +174,7 @@ func (p *Subscriber) HandleAnswer(answer webrtc.SessionDescription) error {
 	if err == nil {
 		p.noteRemoteDescription(sdp, candidates)
 		p.flushRemoteCandidates()
+		p.out.setCryptex(sdp)
 	}
 	p.mu.Lock()
 	p.offerPending = false
@@ -314,6 +319,7 @@ func (p *Subscriber) Close() error {
 	p.rtcp.close()
 	p.bw.close()
 	p.wg.Wait()
+	p.keys.forget()
 	p.engine.forgetPeer(p)
 	return err
 }

@@ -22,17 +22,25 @@ import (
 // Peer's congestion controller (congestion.go).
 type twccNumbering struct {
 	interceptor.NoOp
-	next    atomic.Uint32
-	history *sendHistory // nil: numbering only
+	next    *atomic.Uint32 // the PeerConnection's counter (a subscriber's own RTP path shares it, rtpout.go)
+	history *sendHistory   // nil: numbering only
 }
 
 // twccNumberingFactory makes one twccNumbering per PeerConnection (interceptor.Factory).
 // The Engine's registry has one without history; a subscriber Peer's API has one with
 // the Peer's history (Engine.subscriberAPI).
-type twccNumberingFactory struct{ history *sendHistory }
+// A subscriber's factory also has the counter its own RTP path numbers with (rtpout.go).
+type twccNumberingFactory struct {
+	history *sendHistory
+	next    *atomic.Uint32 // nil: a new counter per PeerConnection
+}
 
 func (f twccNumberingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &twccNumbering{history: f.history}, nil
+	next := f.next
+	if next == nil {
+		next = new(atomic.Uint32)
+	}
+	return &twccNumbering{history: f.history, next: next}, nil
 }
 
 // BindLocalStream numbers the stream's packets when it negotiated transport-wide-cc.

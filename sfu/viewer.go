@@ -30,6 +30,7 @@ func (p *Subscriber) AnswerViewer(offer webrtc.SessionDescription, receivers []*
 	}
 	p.noteRemoteDescription(sdp, candidates)
 	p.flushRemoteCandidates()
+	p.out.setCryptex(sdp)
 	var added []*DownTrack
 	if first {
 		for _, r := range receivers {

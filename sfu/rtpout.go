@@ -1,0 +1,195 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// rtpOut is a subscriber Sender's own RTP write path (decision D235): it numbers a
+// packet for transport-wide feedback (what the twccNumbering interceptor does on pion's
+// path, with the same counter and send history), seals it with the PeerConnection's
+// outbound SRTP context derived by dtlsKeys, and writes it with one syscall from the
+// Engine's UDP socket (through the stampingConn, so rtc.batch_writes queues it as it
+// queues pion's datagrams) to the remote address of the selected candidate pair. Pion's
+// interceptors, SRTP session, mux endpoint and ICE connection are skipped.
+//
+// Which path a PeerConnection takes is decided once, by its first packet sent after
+// the DTLS handshake, and kept: two SRTP contexts sealing the same SSRC with the same
+// keys would repeat counters (AES-GCM nonces). The own path is taken when the keys
+// were derived and the selected pair is UDP (the Engine's mux socket); otherwise pion's
+// path. Before the handshake packets are dropped, as pion drops them until its SRTP
+// session is up. On the own path, a later pair over TCP (an ICE restart) has its
+// packets dropped (unroutable) until a UDP pair is selected again.
+//
+// Fields below the atomics belong to the Sender's goroutine.
+type rtpOut struct {
+	keys    *dtlsKeys
+	remote  *atomic.Pointer[netip.AddrPort] // the selected UDP pair's remote address (Subscriber.rememberRemote)
+	write   func(b []byte, addr netip.AddrPort) (int, error)
+	history *sendHistory
+	next    *atomic.Uint32 // transport-wide sequence numbers, shared with the twccNumbering interceptor
+	// ready reports whether the DTLS handshake finished; pair whether a candidate pair
+	// is selected (known) and is UDP, on the Engine's socket.
+	ready func() bool
+	pair  func() (udp, known bool)
+
+	cryptex    atomic.Int32  // srtp.CryptexMode the remote description asks for (setCryptex)
+	own        atomic.Uint64 // packets sent on the own path
+	unroutable atomic.Uint64 // packets dropped on the own path: no UDP pair
+
+	mode    outMode
+	ctx     *srtp.Context
+	applied srtp.CryptexMode
+	ext     [2]byte
+	hdr     rtp.Header                       // EncryptRTP's parsed header, reused
+	buf     [maxPacketSize + rtpOutRoom]byte // the sealed datagram
+}
+
+// rtpOutRoom is what a packet may gain: the header with its extension, the
+// authentication tag, cryptex's empty extension header.
+const rtpOutRoom = 128
+
+type outMode uint8
+
+const (
+	outUndecided outMode = iota
+	outOwn
+	outPion
+)
+
+var errNoUDPPair = errors.New("no UDP candidate pair selected")
+
+// route tells where the next packet goes: own (send), pion's path (neither), or
+// nowhere (drop: before the handshake, where pion drops too). Sender goroutine.
+func (o *rtpOut) route() (own, drop bool) {
+	switch o.mode {
+	case outOwn:
+		return true, false
+	case outPion:
+		return false, false
+	}
+	ctx := o.keys.context()
+	if ctx == nil {
+		if o.keys.failed.Load() || o.ready() {
+			o.mode = outPion // keys are derived during the handshake or never
+			return false, false
+		}
+		return false, true
+	}
+	if !o.ready() {
+		return false, true
+	}
+	udp, known := o.pair()
+	switch {
+	case !known:
+		return false, true
+	case !udp:
+		o.mode = outPion
+		return false, false
+	}
+	if o.remote.Load() == nil {
+		return false, true // pion's pair change callback comes a little later
+	}
+	o.mode, o.ctx = outOwn, ctx
+	return true, false
+}
+
+// send numbers, seals and writes one packet (h is the Sender's reused header, payload
+// the rewritten payload). No allocation. Sender goroutine.
+func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
+	addr := o.remote.Load()
+	if addr == nil {
+		o.unroutable.Add(1)
+		return errNoUDPPair
+	}
+	if want := srtp.CryptexMode(o.cryptex.Load()); want != o.applied {
+		if err := o.ctx.UpdateOptions(srtp.Cryptex(want)); err != nil {
+			return fmt.Errorf("own rtp path: cryptex: %w", err)
+		}
+		o.applied = want
+	}
+	if id := uint8(o.history.extID.Load()); id != 0 {
+		seq := uint16(o.next.Add(1) - 1)
+		binary.BigEndian.PutUint16(o.ext[:], seq)
+		if err := h.SetExtension(id, o.ext[:]); err != nil {
+			return fmt.Errorf("transport-wide sequence number: %w", err)
+		}
+		o.history.record(seq, h.MarshalSize()+len(payload), o.history.clock())
+	}
+	n, err := h.MarshalTo(o.buf[:])
+	if err != nil {
+		return fmt.Errorf("own rtp path: %w", err)
+	}
+	if n+len(payload)+rtpOutRoom/2 > len(o.buf) {
+		return fmt.Errorf("own rtp path: packet of %d bytes: %w", n+len(payload), errPacketTooLarge)
+	}
+	n += copy(o.buf[n:], payload)
+	sealed, err := o.ctx.EncryptRTP(o.buf[:n], o.buf[:n], &o.hdr)
+	if err != nil {
+		return fmt.Errorf("own rtp path: seal: %w", err)
+	}
+	if _, err := o.write(sealed, *addr); err != nil {
+		return fmt.Errorf("own rtp path: %w", err)
+	}
+	o.own.Add(1)
+	return nil
+}
+
+var errPacketTooLarge = errors.New("too large")
+
+// newRTPOut is the own RTP path of Subscriber p (its keys, history and selected pair),
+// numbering with next (the twccNumbering interceptor's counter of p's PeerConnection).
+func (p *Subscriber) newRTPOut(e *Engine, next *atomic.Uint32) *rtpOut {
+	dtls := p.pc.SCTP().Transport()
+	ice := dtls.ICETransport()
+	return &rtpOut{
+		keys: p.keys, remote: &p.remote, write: e.stamping.WriteToAddrPort, history: p.history, next: next,
+		ready: func() bool { return dtls.State() == webrtc.DTLSTransportStateConnected },
+		pair: func() (udp, known bool) {
+			pair, err := ice.GetSelectedCandidatePair()
+			if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
+				return false, false
+			}
+			return pair.Local.Protocol == webrtc.ICEProtocolUDP && pair.Remote.Protocol == webrtc.ICEProtocolUDP, true
+		},
+	}
+}
+
+// setCryptex takes the outbound cryptex mode (RFC 9335) from a remote description
+// pion accepted, as pion does for its own context (webrtc's cryptexModeFromSDP with the
+// default policy): enabled when the session or an active RTP section declares it.
+func (o *rtpOut) setCryptex(description string) {
+	var parsed sdp.SessionDescription
+	if parsed.UnmarshalString(description) != nil {
+		return // pion accepted it, so it parses
+	}
+	mode := srtp.CryptexModeDisabled
+	if cryptexDeclared(&parsed) {
+		mode = srtp.CryptexModeEnabled
+	}
+	o.cryptex.Store(int32(mode))
+}
+
+func cryptexDeclared(d *sdp.SessionDescription) bool {
+	if _, ok := d.Attribute(sdp.AttrKeyCryptex); ok {
+		return true
+	}
+	for _, m := range d.MediaDescriptions {
+		_, bundleOnly := m.Attribute("bundle-only")
+		if (m.MediaName.Port.Value == 0 && !bundleOnly) || m.MediaName.Media == "application" {
+			continue
+		}
+		if _, ok := m.Attribute(sdp.AttrKeyCryptex); ok {
+			return true
+		}
+	}
+	return false
+}
