@@ -15,7 +15,10 @@ import (
 // publisher's feedback goroutine); no allocation (pion's write path copies and encrypts).
 type rtcpCompound struct {
 	write func([]rtcp.Packet) (int, error)
-	b     []byte // the packets written so far (buf[:len(b)])
+	// raw, when set, is offered the bytes first and reports whether it took them (a
+	// subscriber's own SRTCP path, rtpout.go); otherwise they go to write.
+	raw func(b []byte) bool
+	b   []byte // the packets written so far (buf[:len(b)])
 
 	buf    [twccfb.MaxFeedbackBytes]byte
 	packet twccfb.Packet
@@ -37,7 +40,7 @@ func (c *rtcpCompound) reserve(n int) []byte {
 // flush writes what is buffered as one compound packet; a failed write (the
 // PeerConnection is closing) is dropped.
 func (c *rtcpCompound) flush() {
-	if len(c.b) >= 8 {
+	if len(c.b) >= 8 && (c.raw == nil || !c.raw(c.b)) {
 		c.packet.Set(c.b, binary.BigEndian.Uint32(c.b[4:8]))
 		c.pkts[0] = &c.packet
 		_, _ = c.write(c.pkts[:])

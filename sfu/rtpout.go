@@ -7,10 +7,13 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parley-rtc/parley/internal/twccfb"
 )
 
 // rtpOut is a subscriber Sender's own RTP write path (decision D235): it numbers a
@@ -43,6 +46,7 @@ type rtpOut struct {
 
 	cryptex    atomic.Int32  // srtp.CryptexMode the remote description asks for (setCryptex)
 	own        atomic.Uint64 // packets sent on the own path
+	ownRTCP    atomic.Uint64 // RTCP compounds sent on the own path
 	unroutable atomic.Uint64 // packets dropped on the own path: no UDP pair
 
 	mode    outMode
@@ -51,6 +55,8 @@ type rtpOut struct {
 	ext     [2]byte
 	hdr     rtp.Header                       // EncryptRTP's parsed header, reused
 	buf     [maxPacketSize + rtpOutRoom]byte // the sealed datagram
+	rtcpHdr rtcp.Header                      // EncryptRTCP's parsed header, reused
+	rtcpBuf [twccfb.MaxFeedbackBytes + rtpOutRoom]byte
 }
 
 // rtpOutRoom is what a packet may gain: the header with its extension, the
@@ -144,6 +150,34 @@ func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
 }
 
 var errPacketTooLarge = errors.New("too large")
+
+// sendRTCP seals and writes the compound RTCP packet b (the sender reports, which the
+// Sender writes after a run: rtcpCompound.raw) when the PeerConnection took the own path,
+// or drops it while undecided (before the handshake); false: pion's path, which then
+// writes it. pion writes no RTCP of its own on a subscriber's PeerConnection (its
+// interceptors there write nothing, D174–D176), so its SRTCP context and ours never seal
+// under the same SSRC: the own context's SRTCP indices are the only ones for the
+// DownTracks' SSRCs. No allocation. Sender goroutine.
+func (o *rtpOut) sendRTCP(b []byte) bool {
+	switch o.mode {
+	case outPion:
+		return false
+	case outUndecided:
+		return true
+	}
+	addr := o.remote.Load()
+	if addr == nil {
+		return true
+	}
+	sealed, err := o.ctx.EncryptRTCP(o.rtcpBuf[:0], b, &o.rtcpHdr)
+	if err != nil {
+		return true
+	}
+	if _, err := o.write(sealed, *addr); err == nil {
+		o.ownRTCP.Add(1)
+	}
+	return true
+}
 
 // newRTPOut is the own RTP path of Subscriber p (its keys, history and selected pair),
 // numbering with next (the twccNumbering interceptor's counter of p's PeerConnection).

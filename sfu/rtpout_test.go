@@ -12,8 +12,9 @@ import (
 // handshake, written from the Engine's socket), with and without rtc.batch_writes, and
 // the pion client decrypts and plays all of it: the delivery gate counts what its track
 // read, its NACKs are answered, its transport-wide feedback reaches the congestion
-// controller about the numbers the own path gave, and its receiver reports (answering
-// the sender reports pion still writes) give the DownTrack an RTT. pion clients declare
+// controller about the numbers the own path gave, and its receiver reports give the
+// DownTrack an RTT: they answer the sender reports, which leave sealed by the own SRTCP
+// context. pion clients declare
 // cryptex (RFC 9335), so the header extension is sealed as they expect.
 func TestOwnRTPPathCarriesAllMedia(t *testing.T) {
 	for _, batch := range []bool{false, true} {
@@ -43,6 +44,9 @@ func TestOwnRTPPathCarriesAllMedia(t *testing.T) {
 			forwarded, own := sub.sender.forwardedPackets.Load(), sub.out.own.Load()
 			if forwarded == 0 || own != forwarded {
 				t.Fatalf("%d of %d forwarded packets went the own path, want all", own, forwarded)
+			}
+			if sub.out.ownRTCP.Load() == 0 {
+				t.Fatal("no sender report went the own path")
 			}
 			if n := sub.out.unroutable.Load(); n != 0 {
 				t.Fatalf("%d packets unroutable", n)

@@ -72,6 +72,7 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	}
 	p.out = p.newRTPOut(e, next)
 	p.sender.out = p.out
+	p.sender.reports.out.raw = p.out.sendRTCP
 	if e.batch != nil {
 		p.sender.afterRun = p.flushWrites
 	}
