@@ -164,7 +164,10 @@
 //     publisher or other subscribers. It also owns each DownTrack's sender-report counts
 //     (DownTrack.sr: packets, octets, the newest frame's timestamp and write time) and,
 //     after a run, once a second, writes the sender reports of all the Subscriber's
-//     DownTracks as one compound RTCP packet (senderreport.go, D174).
+//     DownTracks as one compound RTCP packet (senderreport.go, D174). It owns the
+//     Subscriber's own write path (rtpout.go, D235: its path decision, SRTP context and
+//     sealing buffers); the keys come from pion's DTLS goroutine through dtlsKeys (an
+//     atomic pointer), the destination from pion's ICE goroutine (Subscriber.remote).
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds

@@ -2,8 +2,11 @@ package sfu
 
 import (
 	"fmt"
+	"net/netip"
+	"sync/atomic"
 	"testing"
 
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 )
 
@@ -58,5 +61,134 @@ func TestOwnRTPPathCarriesAllMedia(t *testing.T) {
 				t.Fatal("rtc.batch_writes on, but nothing went through the batched writer")
 			}
 		})
+	}
+}
+
+// The path is decided by the first packet after the handshake and kept: before it
+// packets are dropped (pion's writer drops them too); no keys by then, or a pair over
+// TCP, mean pion's path for good, even when keys or a UDP pair come later; with keys and
+// a UDP pair the own path, also for good: a later pair over TCP makes its packets
+// unroutable instead of handing the SSRCs to pion's SRTP context.
+func TestRTPOutRouteIsDecidedOnce(t *testing.T) {
+	type step struct {
+		keys, failed, ready, known, udp, remote bool
+		want                                    string // own, pion, drop
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"own after the handshake", []step{
+			{want: "drop"},
+			{keys: true, want: "drop"},              // keys, handshake not finished
+			{keys: true, ready: true, want: "drop"}, // no pair known
+			{keys: true, ready: true, known: true, udp: true, want: "drop"}, // the pair callback comes later
+			{keys: true, ready: true, known: true, udp: true, remote: true, want: "own"},
+			{keys: true, ready: true, known: true, udp: false, remote: false, want: "own"}, // TCP later: still own
+		}},
+		{"pion without keys after the handshake", []step{
+			{ready: true, known: true, udp: true, remote: true, want: "pion"},
+			{keys: true, ready: true, known: true, udp: true, remote: true, want: "pion"},
+		}},
+		{"pion when the keys failed", []step{
+			{failed: true, want: "pion"},
+			{keys: true, ready: true, known: true, udp: true, remote: true, want: "pion"},
+		}},
+		{"pion on a TCP pair", []step{
+			{keys: true, ready: true, known: true, udp: false, want: "pion"},
+			{keys: true, ready: true, known: true, udp: true, remote: true, want: "pion"},
+		}},
+	}
+	ctx, err := srtp.CreateContext(make([]byte, 16), make([]byte, 12), srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var cur step
+			var remote atomic.Pointer[netip.AddrPort]
+			keys := &dtlsKeys{}
+			var wrote int
+			o := &rtpOut{keys: keys, remote: &remote, history: newSendHistory(), next: new(atomic.Uint32),
+				write: func(b []byte, _ netip.AddrPort) (int, error) { wrote++; return len(b), nil },
+				ready: func() bool { return cur.ready },
+				pair:  func() (bool, bool) { return cur.udp, cur.known },
+			}
+			addr := netip.MustParseAddrPort("127.0.0.1:5000")
+			for i, s := range tc.steps {
+				cur = s
+				if s.keys && keys.context() == nil {
+					keys.ctx.Store(ctx)
+				}
+				keys.failed.Store(s.failed)
+				remote.Store(nil)
+				if s.remote {
+					remote.Store(&addr)
+				}
+				own, drop := o.route()
+				got := "pion"
+				switch {
+				case own:
+					got = "own"
+				case drop:
+					got = "drop"
+				}
+				if got != s.want {
+					t.Fatalf("step %d: %s, want %s", i, got, s.want)
+				}
+				if own {
+					h := rtp.Header{Version: 2, SSRC: 1, SequenceNumber: uint16(i)}
+					err := o.send(&h, []byte{1, 2, 3})
+					if s.remote != (err == nil) {
+						t.Fatalf("step %d: send: %v", i, err)
+					}
+				}
+			}
+			if o.mode == outOwn && o.unroutable.Load() != 1 {
+				t.Fatalf("%d unroutable, want the packet sent on the TCP pair", o.unroutable.Load())
+			}
+		})
+	}
+}
+
+// The own path numbers, seals and writes a packet without allocating, sender reports
+// included (after the first packet of an SSRC, whose SRTP state srtp makes once).
+func TestRTPOutAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under -race are not the program's")
+	}
+	ctx, err := srtp.CreateContext(make([]byte, 16), make([]byte, 12), srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var remote atomic.Pointer[netip.AddrPort]
+	addr := netip.MustParseAddrPort("127.0.0.1:5000")
+	remote.Store(&addr)
+	history := newSendHistory()
+	history.allocate()
+	history.extID.Store(3)
+	o := &rtpOut{remote: &remote, history: history, next: new(atomic.Uint32), mode: outOwn, ctx: ctx,
+		write: func(b []byte, _ netip.AddrPort) (int, error) { return len(b), nil }}
+	o.cryptex.Store(int32(srtp.CryptexModeEnabled))
+	payload := make([]byte, 1100)
+	var h rtp.Header
+	sr := appendReceiverReport(nil, 1, nil) // any compound of SSRC 1
+	seq := uint16(0)
+	send := func() {
+		seq++
+		h = rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, SSRC: 1, Extensions: h.Extensions[:0]}
+		if err := o.send(&h, payload); err != nil {
+			t.Fatal(err)
+		}
+		if !o.sendRTCP(sr) {
+			t.Fatal("sendRTCP handed the report to pion on the own path")
+		}
+	}
+	send()
+	if n := testing.AllocsPerRun(200, send); n != 0 {
+		t.Fatalf("%.1f allocations per packet", n)
+	}
+	if o.own.Load() == 0 || o.ownRTCP.Load() == 0 {
+		t.Fatal("nothing written")
 	}
 }
