@@ -40,7 +40,8 @@ type rtpOut struct {
 	history *sendHistory
 	next    *atomic.Uint32 // transport-wide sequence numbers, shared with the twccNumbering interceptor
 	// ready reports whether the DTLS handshake finished; pair whether a candidate pair
-	// is selected (known) and is UDP, on the Engine's socket.
+	// is selected (known) and is UDP, on the Engine's socket (and then records its
+	// remote address in remote when the pair change callback has not yet).
 	ready func() bool
 	pair  func() (udp, known bool)
 
@@ -102,7 +103,7 @@ func (o *rtpOut) route() (own, drop bool) {
 		return false, false
 	}
 	if o.remote.Load() == nil {
-		return false, true // pion's pair change callback comes a little later
+		return false, true // the Subscriber is closing
 	}
 	o.mode, o.ctx = outOwn, ctx
 	return true, false
@@ -192,7 +193,11 @@ func (p *Subscriber) newRTPOut(e *Engine, next *atomic.Uint32) *rtpOut {
 			if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
 				return false, false
 			}
-			return pair.Local.Protocol == webrtc.ICEProtocolUDP && pair.Remote.Protocol == webrtc.ICEProtocolUDP, true
+			udp = pair.Local.Protocol == webrtc.ICEProtocolUDP && pair.Remote.Protocol == webrtc.ICEProtocolUDP
+			if udp && p.remote.Load() == nil {
+				p.rememberRemote(pair) // before pion's pair change callback, which may come later
+			}
+			return udp, true
 		},
 	}
 }

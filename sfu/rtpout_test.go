@@ -82,7 +82,7 @@ func TestRTPOutRouteIsDecidedOnce(t *testing.T) {
 			{want: "drop"},
 			{keys: true, want: "drop"},              // keys, handshake not finished
 			{keys: true, ready: true, want: "drop"}, // no pair known
-			{keys: true, ready: true, known: true, udp: true, want: "drop"}, // the pair callback comes later
+			{keys: true, ready: true, known: true, udp: true, want: "drop"}, // no remote address (closing)
 			{keys: true, ready: true, known: true, udp: true, remote: true, want: "own"},
 			{keys: true, ready: true, known: true, udp: false, remote: false, want: "own"}, // TCP later: still own
 		}},

@@ -321,6 +321,7 @@ func (p *Subscriber) Close() error {
 	p.bw.close()
 	p.wg.Wait()
 	p.keys.forget()
+	p.out.ctx = nil // the Sender has stopped: drop the keys
 	p.engine.forgetPeer(p)
 	return err
 }
