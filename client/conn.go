@@ -119,6 +119,7 @@ type Conn struct {
 	events   *eventLog
 	handlers *handlerDispatcher
 	media    *mediaState
+	views    remoteViews // the app's remote views, for switches of the call's media type (mediaswitch.go)
 
 	stateMu   sync.Mutex
 	login     protocol.LoginResult // last successful login (zero after Logout)
@@ -334,6 +335,8 @@ func (c *Conn) handleMessage(data []byte) {
 	switch ev.Name {
 	case protocol.MethodOffer, protocol.MethodTrickle, protocol.EventPublishLayersChanged:
 		c.media.enqueue(ev)
+	case protocol.EventCallBegin, protocol.EventCallEnd, protocol.EventCallCancelled, protocol.EventCallMediaTypeChanged:
+		c.trackCallEvent(ev)
 	}
 	c.handlers.enqueue(ev)
 }

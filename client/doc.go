@@ -20,8 +20,10 @@
 //     notifications to the event log (a wait starts after the events its name already
 //     consumed, D200); the handler goroutine runs On handlers in order; the media worker
 //     goroutine applies the server's offer/trickle notifications one at a time and owns
-//     answering them. Writes are serialised by a mutex. Dial starts the three, Close ends
-//     them (and the media) and is idempotent.
+//     answering them, and carries out a switch of the call's media type in the same order
+//     (mediaswitch.go: to audio the camera closes and the remote views stop, D241). Writes
+//     are serialised by a mutex. Dial starts the three, Close ends them (and the media)
+//     and is idempotent.
 //   - Publisher: one send goroutine per track (started by Start, ended by Stop/Close) owns
 //     that track's RTP sequence, timestamp, synthetic counters and file position (the simulcast one owns
 //     every layer's, and sends each layer's frame when the layer's own clock is due); one RTCP reader per

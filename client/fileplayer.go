@@ -102,6 +102,9 @@ func (p *Publisher) sendVideoFile() {
 	var frameNumber, packetSeq uint32
 	v := p.cfg.VideoFile
 	err := p.playFile(newFilePlayer(v.frames, v.period), videoClockRate, &p.keyframeWanted, func(f *mediaFrame, ticks int64) error {
+		if p.videoOff.Load() {
+			return nil // the camera is off (SetVideoSending): the frame is skipped
+		}
 		pkt.Timestamp = baseTS + uint32(ticks)
 		err := p.writeVideoFrame(buf, pkt, videoFrame{
 			number: frameNumber, keyframe: f.keyframe, size: len(f.data), data: f.data, firstSeq: packetSeq,

@@ -17,6 +17,7 @@ type mediaTask struct {
 	attach   *Subscriber
 	attached chan struct{} // closed once attach's pending messages are applied
 	gen      uint64
+	run      func() // work of a call event (mediaswitch.go), run in the worker's order
 }
 
 // mediaState owns the Conn's Publisher and Subscriber. The media worker goroutine (run)
@@ -85,6 +86,10 @@ func (m *mediaState) run(stop <-chan struct{}) {
 }
 
 func (m *mediaState) process(t mediaTask) {
+	if t.run != nil {
+		t.run()
+		return
+	}
 	if t.attach != nil {
 		m.mu.Lock()
 		if t.gen != m.gen {

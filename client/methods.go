@@ -184,36 +184,62 @@ func (c *Conn) JoinRoom(ctx context.Context, roomID protocol.RoomID) error {
 // grant on an app without open_rooms, 4007 a grant for another app, user or room (or
 // malformed), 4008 an expired one. Then call StartMedia.
 func (c *Conn) JoinRoomWithGrant(ctx context.Context, roomID protocol.RoomID, grant string) error {
+	c.views.reset()
 	return c.Request(ctx, protocol.MethodJoinRoom, protocol.JoinRoomParams{RoomID: roomID, RoomGrant: grant}, nil)
 }
 
 // LeaveRoom leaves the room (a hangup when it is the user's call room).
 func (c *Conn) LeaveRoom(ctx context.Context) error {
+	c.views.reset()
 	return c.Request(ctx, protocol.MethodLeaveRoom, nil, nil)
 }
 
-// StartRemoteView starts receiving userID's video at the wanted quality (zero = any).
+// StartRemoteView starts receiving userID's video at the wanted quality (zero = any). In
+// a call switched to audio the view is only recorded: it starts when the call switches
+// back to video (mediaswitch.go, D241).
 func (c *Conn) StartRemoteView(ctx context.Context, userID string, quality protocol.VideoQuality) error {
-	return c.Request(ctx, protocol.MethodStartRemoteView, protocol.StartRemoteViewParams{UserID: userID, VideoQuality: quality}, nil)
+	if c.views.held() {
+		c.views.set(userID, quality)
+		return nil
+	}
+	err := c.Request(ctx, protocol.MethodStartRemoteView, protocol.StartRemoteViewParams{UserID: userID, VideoQuality: quality}, nil)
+	if err == nil {
+		c.views.set(userID, quality)
+	}
+	return err
 }
 
-// StopRemoteView stops receiving userID's video.
+// StopRemoteView stops receiving userID's video (in a call switched to audio it is
+// stopped already: nothing is sent).
 func (c *Conn) StopRemoteView(ctx context.Context, userID string) error {
+	c.views.forget(userID)
+	if c.views.held() {
+		return nil
+	}
 	return c.Request(ctx, protocol.MethodStopRemoteView, protocol.StopRemoteViewParams{UserID: userID}, nil)
 }
 
 // SetRemoteViewQuality changes the wanted quality of userID's video.
 func (c *Conn) SetRemoteViewQuality(ctx context.Context, userID string, quality protocol.VideoQuality) error {
+	c.views.update(userID, quality)
+	if c.views.held() {
+		return nil
+	}
 	return c.Request(ctx, protocol.MethodSetRemoteViewQuality, protocol.SetRemoteViewQualityParams{UserID: userID, VideoQuality: quality}, nil)
 }
 
-// OpenCamera declares the camera on.
+// OpenCamera turns the camera on: the Publisher sends video again (from a keyframe) and
+// the server is told, so the others get onUserVideoAvailable(true).
 func (c *Conn) OpenCamera(ctx context.Context) error {
+	c.media.setVideoSending(true)
 	return c.Request(ctx, protocol.MethodOpenCamera, nil, nil)
 }
 
-// CloseCamera declares the camera off.
+// CloseCamera turns the camera off: the Publisher stops sending video (its track and
+// PeerConnection stay) and the server is told, so the others get
+// onUserVideoAvailable(false).
 func (c *Conn) CloseCamera(ctx context.Context) error {
+	c.media.setVideoSending(false)
 	return c.Request(ctx, protocol.MethodCloseCamera, nil, nil)
 }
 

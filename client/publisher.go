@@ -156,6 +156,7 @@ type Publisher struct {
 
 	audioPackets, videoPackets, videoFrames, keyframes, keyframeRequests, nacks atomic.Uint32
 	keyframeWanted                                                              atomic.Bool
+	videoOff                                                                    atomic.Bool // SetVideoSending(false): the video loops send nothing
 
 	mu       sync.Mutex
 	started  bool
@@ -484,6 +485,9 @@ func (p *Publisher) sendVideo() {
 		case <-p.stop:
 			return
 		case <-ticker.C:
+		}
+		if p.videoOff.Load() {
+			continue
 		}
 		keyframe := frame%uint32(p.cfg.KeyframeInterval) == 0 || p.keyframeWanted.Swap(false)
 		size := frameSize

@@ -236,7 +236,7 @@ func (p *Publisher) sendSimulcast() {
 			for !st.due.After(now) {
 				st.due = st.due.Add(st.interval)
 			}
-			if l.paused.Load() {
+			if l.paused.Load() || p.videoOff.Load() {
 				continue
 			}
 			if err := p.sendSimulcastFrame(buf, l, st, now.Sub(start), now.UnixNano()); err != nil {

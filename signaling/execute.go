@@ -12,7 +12,8 @@ import (
 
 // executeLocked carries out an output of t's machine. Under the lock it only updates the
 // registry and queues the work on the sessions' effects (effects.go): room joins and leaves
-// first (so a client that gets onCallBegin finds its room ready), then events; records
+// first (so a client that gets onCallBegin finds its room ready, and the others present
+// hear a leaving user's onUserLeave before the call's onCallEnd, D240), then events; records
 // are written from the acting session's queue (or the background one), hooks are told at
 // once (they only queue). Everything is stamped with t's app. by is the session whose
 // request produced out (nil for timers).
@@ -81,9 +82,10 @@ func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 }
 
 // leaveChain orders the room leaves of one machine output: each waits for the one before
-// it, so the room sees them in the machine's order (the user who hung up leaves first and
-// the others, still present, hear onUserLeave, D15). A leave only ever waits for one queued
-// earlier, so the queues cannot wait for each other in a circle.
+// it, so the room sees them in the machine's order (the user who hung up leaves first).
+// The others heard its onUserLeave already, when the output was carried out (D240). A
+// leave only ever waits for one queued earlier, so the queues cannot wait for each other
+// in a circle.
 type leaveChain struct{ last <-chan struct{} }
 
 // then queues leave on sess after the chain's previous leave.
@@ -102,6 +104,13 @@ func (c *leaveChain) then(sess *session, leave func()) {
 // roomActionLocked joins or leaves the call's room (in t's app) for the user's call
 // session.
 func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session, leaves *leaveChain) {
+	if a.Kind == call.LeaveRoom {
+		// The others present hear onUserLeave now, ahead of the call events of this output
+		// (the onCallEnd of the last one left), not when the room reports the leave (D240).
+		if id, err := t.roomID(a.RoomID); err == nil {
+			s.departLocked(id, a.UserID)
+		}
+	}
 	u := t.users[a.UserID]
 	if u == nil {
 		return

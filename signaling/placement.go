@@ -336,7 +336,7 @@ func (pl *placement) roomEvent(from string, body []byte) {
 	case r != nil && r.node == from:
 	case r == nil && (ev.Ev == evLeft || ev.Ev == evClosed):
 		// Late events of a room its members all left: onUserLeave still goes to those
-		// present (the other side of an ended call hears the leave, as on one node).
+		// present, as on one node (the sides of an ended call heard it already, D240).
 	default:
 		return // a room placed elsewhere since, or never through this node
 	}

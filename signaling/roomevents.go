@@ -85,12 +85,22 @@ func (l roomListener) ParticipantJoined(id room.ID, userID string) {
 	present[userID] = self
 }
 
-// ParticipantLeft: the other present users get onUserLeave (D15), even those leaving at
-// the same moment (both sides of an ended 1v1 call).
+// ParticipantLeft: the other present users get onUserLeave (D15). A user that left by
+// leaving its call was taken out of the present users already, when the call machine
+// decided it (Service.departLocked, D240): the room's later report of the leave finds it
+// gone and tells nobody again.
 func (l roomListener) ParticipantLeft(id room.ID, userID string) {
 	s := l.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.departLocked(id, userID)
+}
+
+// departLocked takes userID out of the present users of room id; the other present users
+// get onUserLeave(userID) on their queues, behind what was queued for them before. Nothing
+// happens when userID is not present (its media session never came up, or it was told
+// already).
+func (s *Service) departLocked(id room.ID, userID string) {
 	present := s.present[id]
 	if _, ok := present[userID]; !ok {
 		return

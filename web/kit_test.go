@@ -458,11 +458,19 @@ func TestKitGroupCall(t *testing.T) {
 	kitClick(alice, "fullscreen")
 	waitFor[bool](alice, "full screen left", `document.fullscreenElement === null && (`+kitButtonJS("fullscreen")+`).getAttribute('aria-label') === 'Enter full screen'`, kitWait)
 
-	for _, b := range bs {
+	// They hang up one by one; alice, left alone when bob leaves, hears bob leave and then
+	// the call end (D240), and her kit shows no tile of bob afterwards.
+	for _, b := range []*browser{dave, carol, bob} {
 		eval[bool](b, kitJS+`.hangup().then(() => true)`)
-	}
-	for _, b := range bs {
 		waitKitStatus(b, "IDLE")
+	}
+	waitKitStatus(alice, "IDLE")
+	heard := eval[string](alice, `window.parleyDemo.events.filter((e) => e.name === 'onCallEnd' || (e.name === 'onUserLeave' && e.payload.userId === 'bob')).map((e) => e.name).join(',')`)
+	if heard != "onUserLeave,onCallEnd" {
+		t.Errorf("alice heard %s of bob's leave and the end, want onUserLeave,onCallEnd", heard)
+	}
+	if eval[bool](alice, `!!`+tileJS("bob")) {
+		t.Error("alice's kit shows bob's tile after the call ended")
 	}
 	kitNoErrors(t, bs...)
 }

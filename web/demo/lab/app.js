@@ -416,8 +416,8 @@ function viewRemote(userId) {
 }
 
 engine.on('onUserVideoAvailable', async (ev) => {
-  // After onCallEnd the server still reports the others' tracks going away: the call's
-  // tiles are gone and stay gone.
+  // A track event after onCallEnd (the server sent the others' tracks going away then,
+  // before D240) finds the call's tiles gone, and they stay gone.
   if (state.view !== 'incall') return;
   const tile = tileFor(ev.userId);
   tile.classList.toggle('no-video', !ev.isVideoAvailable);
