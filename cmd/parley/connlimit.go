@@ -81,7 +81,8 @@ func remoteIP(c net.Conn) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// countedConn gives its slot back on the first Close.
+// countedConn gives its slot back on the first Close (requestConnLimiter's also at its
+// upgrade to a WebSocket).
 type countedConn struct {
 	net.Conn
 	once    sync.Once
