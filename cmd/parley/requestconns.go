@@ -62,17 +62,7 @@ func newRequestConnLimiter(ln net.Listener, perIP, total int, refused *atomic.Ui
 
 // Accept returns the next connection under both caps.
 func (l *requestConnLimiter) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		client := clientOf(c)
-		if l.acquire(client) {
-			return &countedConn{Conn: c, release: func() { l.release(client) }}, nil
-		}
-		l.refuse(c, client)
-	}
+	return acceptCounted(l.Listener, clientOf, l.acquire, l.release, l.refuse)
 }
 
 // ConnState is the HTTP server's hook: a connection upgraded to a WebSocket stops
