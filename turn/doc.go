@@ -10,7 +10,8 @@
 //     connections, ends allocations and waits for pion's goroutines to let go), Addrs, Stats.
 //   - Credentials / ICEServers: TURN REST API credentials as coturn's use-auth-secret
 //     understands them: username "<expiry unix time>:<userId>", password
-//     base64(HMAC-SHA1(secret, username)). Signaling puts ICEServers into the login result.
+//     base64(HMAC-SHA1(secret, username)). Signaling puts ICEServers into the login result,
+//     with "<SDKAppID>:<userId>" as the userId, so the quota counts a user of an app.
 //
 // # Credentials
 //

@@ -360,14 +360,15 @@ func (s *server) shutdown(ctx context.Context) error {
 	return s.closeErr
 }
 
-// iceServers are the TURN servers (with fresh REST credentials) a user gets at login.
-func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
+// iceServers are the TURN servers (with fresh REST credentials) a user gets at login;
+// turnUser is signaling.TURNUser(app, userId).
+func (s *server) iceServers(turnUser string, now time.Time) []protocol.ICEServer {
 	if s.turn == nil {
 		return nil
 	}
 	host := s.cfg.TURN.RelayIP
 	var out []protocol.ICEServer
-	for _, ice := range s.turn.ICEServers(userID, now, host) {
+	for _, ice := range s.turn.ICEServers(turnUser, now, host) {
 		out = append(out, protocol.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
 	}
 	return out
