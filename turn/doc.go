@@ -48,9 +48,9 @@
 // user ID authenticate hands pion is "<address bucket>|<userId>" (quota.go), so the relay
 // generator takes and gives back both slots with the relay socket, exactly, however many
 // connections of one address allocate at once; an allocation's slots return when it is
-// deleted (Refresh with lifetime 0) or expires. max_allocation_lifetime is the lifetime granted when a client asks for none
-// (pion caps requested lifetimes at one hour). Garbage on the listening ports is dropped by
-// pion's STUN parser; the server keeps serving.
+// deleted (Refresh with lifetime 0) or expires. max_allocation_lifetime is the lifetime
+// granted when a client asks for none (pion caps requested lifetimes at one hour). Garbage on
+// the listening ports is dropped by pion's STUN parser; the server keeps serving.
 //
 // # Ports (defaults)
 //

@@ -22,8 +22,9 @@ var (
 
 // relayGenerator is the pion RelayAddressGenerator of every listener. It wraps pion's port
 // range generator so that each allocation's relay socket holds a quota slot of its userId
-// and one of its client's address (conf.UserID is an allocationKey) until pion closes it, counts the relayed bytes, and checks the ports of the server's own
-// IPs per packet (UDP) and per connection (TCP). pion calls it from its request goroutines.
+// and one of its client's address (conf.UserID is an allocationKey, quota.go) until pion
+// closes it, counts the relayed bytes, and checks the ports of the server's own IPs per
+// packet (UDP) and per connection (TCP). pion calls it from its request goroutines.
 type relayGenerator struct {
 	inner   *pionturn.RelayAddressGeneratorPortRange
 	policy  *peerPolicy

@@ -47,8 +47,8 @@ type requestConnLimiter struct {
 	perIP, total int
 	refused      *atomic.Uint64 // parley_http_request_conns_refused_total
 	log          *slog.Logger
-	answering    chan struct{}
-	answers      sync.WaitGroup
+	answering    chan struct{} // one token per answer under way; Close takes them all
+	closeOnce    sync.Once
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
@@ -73,10 +73,15 @@ func (l *requestConnLimiter) ConnState(c net.Conn, state http.ConnState) {
 	}
 }
 
-// Close stops accepting and waits for the answers under way (each at most busyAnswerTime).
+// Close stops accepting and waits for the answers under way (each at most busyAnswerTime)
+// by taking every token: a connection refused afterwards is closed without an answer.
 func (l *requestConnLimiter) Close() error {
 	err := l.Listener.Close()
-	l.answers.Wait()
+	l.closeOnce.Do(func() {
+		for range maxBusyAnswers {
+			l.answering <- struct{}{}
+		}
+	})
 	return err
 }
 
@@ -115,9 +120,8 @@ func (l *requestConnLimiter) refuse(c net.Conn, client netip.Addr) {
 		_ = c.Close()
 		return
 	}
-	l.answers.Add(1)
 	go func() {
-		defer func() { <-l.answering; l.answers.Done() }()
+		defer func() { <-l.answering }()
 		_ = c.SetDeadline(time.Now().Add(busyAnswerTime))
 		if _, err := io.WriteString(c, busyAnswer); err == nil {
 			_, _ = io.CopyN(io.Discard, c, 64<<10) // until the client closes or the deadline
