@@ -74,7 +74,7 @@ func TestAllocationQuotaPerIP(t *testing.T) {
 func TestAllocationQuotaReleasedOnExpiry(t *testing.T) {
 	s := startServer(t, func(c *Config) {
 		c.AllocationQuotaPerUser, c.AllocationQuotaPerIP = 1, 1
-	}, func(s *Server) { s.cfg.MaxAllocationLifetime = 2 * time.Second })
+	}, func(s *Server) { s.cfg.MaxAllocationLifetime = 4 * time.Second }) // pion's client refreshes every 2 s
 	user, pass, _ := s.Credentials("ivan", time.Now())
 	gone := dialClient(t, s, overUDP, user, pass)
 	if _, err := gone.allocate(t); err != nil {
