@@ -1,12 +1,14 @@
 # Parley media server — multi-stage, static, non-root.
 #
 #   docker build -t parley .
-#   docker run --rm -p 7880:7880 -p 7882:7882/udp -p 7882:7882 -p 3478:3478/udp -p 3478:3478 \
-#     -p 5349:5349 -p 49160-49200:49160-49200/udp -v parley-data:/data \
+#   docker run --rm --network host -v parley-data:/data \
 #     -e PARLEY_ADMIN_API_KEY=... -e PARLEY_WEBHOOKS_SECRET=... parley
 #
 # The exposed ports are the configuration defaults (configs/parley.yaml); a test
-# (cmd/parley/dockerfile_test.go) keeps them equal.
+# (cmd/parley/dockerfile_test.go) keeps them equal. The TURN relay range is 16,384 ports
+# (49152-65535, D245): use host networking, or in bridge mode publish a smaller range and
+# set it with PARLEY_TURN_RELAY_PORT_MIN/MAX as configs/docker-compose.yaml does (Docker
+# maps a published range port by port).
 
 # Build stage: pinned Go toolchain, CGO disabled (the SQLite driver is pure Go).
 FROM golang:1.26.8-bookworm AS build
@@ -33,7 +35,7 @@ EXPOSE 7882/udp 7882/tcp
 # TURN over UDP and TCP, TURN over TLS
 EXPOSE 3478/udp 3478/tcp 5349/tcp
 # TURN relay range
-EXPOSE 49160-49200/udp
+EXPOSE 49152-65535/udp
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/parley", "healthcheck", "--url", "http://127.0.0.1:7880/healthz"]

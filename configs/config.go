@@ -76,6 +76,13 @@ type HTTPConfig struct {
 	// MaxConnsPerIP caps the open connections of one remote IP on http.address (WebSocket
 	// sessions included); more are closed at accept. 0 = no cap.
 	MaxConnsPerIP int `mapstructure:"max_conns_per_ip"`
+	// MaxRequestConnsPerIP caps the connections of one client (IPv4 address, IPv6 /64) on
+	// http.address that carry HTTP requests: every connection until it is upgraded to a
+	// WebSocket, idle keep-alive ones included; more get 503 with Retry-After at accept.
+	// 0 = no cap (behind a reverse proxy).
+	MaxRequestConnsPerIP int `mapstructure:"max_request_conns_per_ip"`
+	// MaxRequestConns caps the same connections of all clients; 0 = no cap.
+	MaxRequestConns int `mapstructure:"max_request_conns"`
 }
 
 // MetricsConfig places /metrics.
@@ -97,7 +104,8 @@ func Default() Config {
 		HTTP: HTTPConfig{
 			Address: "127.0.0.1:7880", DrainTimeout: 30 * time.Second,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-			IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+			IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10,
+			MaxRequestConnsPerIP: 2048, MaxRequestConns: 16384, // D247
 		},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		RTC:       sfu.DefaultConfig(),
@@ -165,6 +173,12 @@ func (c HTTPConfig) Validate() error {
 	}
 	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1<<20 {
 		errs = append(errs, fmt.Errorf("http.max_conns_per_ip: must be 0 (no cap)..1048576, got %d", c.MaxConnsPerIP))
+	}
+	if c.MaxRequestConnsPerIP < 0 || c.MaxRequestConnsPerIP > 1<<20 {
+		errs = append(errs, fmt.Errorf("http.max_request_conns_per_ip: must be 0 (no cap)..1048576, got %d", c.MaxRequestConnsPerIP))
+	}
+	if c.MaxRequestConns < 0 || c.MaxRequestConns > 1<<20 {
+		errs = append(errs, fmt.Errorf("http.max_request_conns: must be 0 (no cap)..1048576, got %d", c.MaxRequestConns))
 	}
 	return errors.Join(errs...)
 }

@@ -163,9 +163,10 @@ func (s *Service) kickSessionsLocked(u *user, keep *session, why string) {
 func (sess *session) loginResult(now time.Time) protocol.LoginResult {
 	sess.mu.Lock()
 	res := protocol.LoginResult{UserID: sess.userID, ResumeToken: sess.resumeToken, ExpiresAt: sess.sigExpires.Unix()}
+	app := sess.app
 	sess.mu.Unlock()
 	if sess.svc.iceServers != nil {
-		res.ICEServers = sess.svc.iceServers(res.UserID, now)
+		res.ICEServers = sess.svc.iceServers(TURNUser(app, res.UserID), now)
 	}
 	if res.ICEServers == nil {
 		res.ICEServers = []protocol.ICEServer{} // always an array on the wire, [] for none

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,14 +29,24 @@ type ServiceConfig struct {
 	Limits    LimitsConfig // zero: DefaultLimitsConfig
 }
 
+// TURNUser is the user name a user's TURN credentials carry, "<SDKAppID>:<userId>": TURN
+// quotas count allocations per user (turn.allocation_quota_per_user), and alice of one app
+// must not use up alice of another's (D248). The REST username is then
+// "<expiry>:<SDKAppID>:<userId>", which coturn's use-auth-secret accepts as well.
+func TURNUser(app int, userID string) string {
+	return strconv.Itoa(app) + ":" + userID
+}
+
 // Deps are the Service's collaborators. Engine is required; the rest have defaults.
 type Deps struct {
 	Engine *sfu.Engine
 	// Records stores the call history; nil keeps it in memory.
 	Records RecordStore
 	// ICEServers returns the ICE servers (TURN credentials) a logged-in user gets in the
-	// login result; nil gives none.
-	ICEServers func(userID string, now time.Time) []protocol.ICEServer
+	// login result (and a WHIP/WHEP client in its Link headers); nil gives none. turnUser
+	// is TURNUser(app, userId): the name TURN counts the user's allocations by, the same
+	// userId of two apps being two users (D248).
+	ICEServers func(turnUser string, now time.Time) []protocol.ICEServer
 	// Hooks observe calls and sessions (webhooks, metrics); nil ignores them.
 	Hooks Hooks
 	// RoomEvents observes room changes after the Service handled them (metrics, webhooks);
@@ -91,7 +102,7 @@ type Service struct {
 	rooms      *room.Manager
 	records    RecordStore
 	profiles   ProfileStore // read before mu, written from the sessions' effects (profiles.go)
-	iceServers func(string, time.Time) []protocol.ICEServer
+	iceServers func(turnUser string, now time.Time) []protocol.ICEServer
 	hooks      Hooks
 	limits     *limiters // limits.go
 	server     *Server

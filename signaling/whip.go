@@ -201,7 +201,7 @@ func (w *WHIP) created(rw http.ResponseWriter, ws *whipSession, answer string) {
 	h.Set("Location", w.sessionURL(ws))
 	h.Set("ETag", quoteETag(ws.currentETag()))
 	h.Set("Accept-Patch", mimeSDPFrag)
-	for _, link := range iceServerLinks(w.svc.iceServers, ws.user.userID, w.svc.now()) {
+	for _, link := range iceServerLinks(w.svc.iceServers, TURNUser(ws.user.app, ws.user.userID), w.svc.now()) {
 		h.Add("Link", link)
 	}
 	rw.WriteHeader(http.StatusCreated)
@@ -429,13 +429,13 @@ func quoteETag(tag string) string { return `"` + tag + `"` }
 
 // iceServerLinks are the Link headers (RFC 9725 §4.6) of the ICE servers (TURN with
 // REST credentials) a user gets, as the login result lists them.
-func iceServerLinks(servers func(string, time.Time) []protocol.ICEServer, userID string, now time.Time) []string {
+func iceServerLinks(servers func(string, time.Time) []protocol.ICEServer, turnUser string, now time.Time) []string {
 	if servers == nil {
 		return nil
 	}
 	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	var links []string
-	for _, s := range servers(userID, now) {
+	for _, s := range servers(turnUser, now) {
 		for _, u := range s.URLs {
 			link := "<" + u + `>; rel="ice-server"`
 			if s.Username != "" {

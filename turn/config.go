@@ -52,6 +52,9 @@ type Config struct {
 	CredentialTTL time.Duration `mapstructure:"credential_ttl"`
 	// AllocationQuotaPerUser is how many allocations one userId may hold at once.
 	AllocationQuotaPerUser int `mapstructure:"allocation_quota_per_user"`
+	// AllocationQuotaPerIP is how many allocations the clients of one address (an IPv4
+	// address, an IPv6 /64) may hold at once, whatever their userIds; 0 = no per-IP quota.
+	AllocationQuotaPerIP int `mapstructure:"allocation_quota_per_ip"`
 	// MaxAllocationLifetime is the lifetime of an allocation between refreshes
 	// (granted when the client asks for none or for more than pion's one-hour cap).
 	MaxAllocationLifetime time.Duration `mapstructure:"max_allocation_lifetime"`
@@ -80,10 +83,11 @@ func DefaultConfig() Config {
 		TLSPort:                5349,
 		DevSelfSigned:          true,
 		RelayIP:                "127.0.0.1",
-		RelayPortMin:           49160,
-		RelayPortMax:           49200,
+		RelayPortMin:           49152, // coturn's default range (D245)
+		RelayPortMax:           65535,
 		CredentialTTL:          12 * time.Hour,
 		AllocationQuotaPerUser: 10,
+		AllocationQuotaPerIP:   1024,
 		MaxAllocationLifetime:  time.Hour,
 	}
 }
@@ -139,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if c.AllocationQuotaPerUser < 1 {
 		bad("allocation_quota_per_user", "must be >= 1, got %d", c.AllocationQuotaPerUser)
+	}
+	if c.AllocationQuotaPerIP < 0 {
+		bad("allocation_quota_per_ip", "must be >= 0 (0: no per-IP quota), got %d", c.AllocationQuotaPerIP)
 	}
 	if c.MaxAllocationLifetime < time.Minute || c.MaxAllocationLifetime > maxPionAllocationLifetime {
 		bad("max_allocation_lifetime", "must be between 1m and %s, got %s", maxPionAllocationLifetime, c.MaxAllocationLifetime)

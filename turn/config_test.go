@@ -12,8 +12,8 @@ func TestDefaultConfigIsValid(t *testing.T) {
 		t.Fatalf("DefaultConfig().Validate() = %v", err)
 	}
 	if !cfg.Enabled || cfg.Realm != "parley" || cfg.UDPPort != 3478 || cfg.TCPPort != 3478 || cfg.TLSPort != 5349 ||
-		cfg.RelayPortMin != 49160 || cfg.RelayPortMax != 49200 || cfg.CredentialTTL != 12*time.Hour ||
-		cfg.AllocationQuotaPerUser != 10 || cfg.MaxAllocationLifetime != time.Hour || !cfg.DevSelfSigned ||
+		cfg.RelayPortMin != 49152 || cfg.RelayPortMax != 65535 || cfg.CredentialTTL != 12*time.Hour ||
+		cfg.AllocationQuotaPerUser != 10 || cfg.AllocationQuotaPerIP != 1024 || cfg.MaxAllocationLifetime != time.Hour || !cfg.DevSelfSigned ||
 		cfg.BindAddress != "127.0.0.1" || cfg.RelayIP != "127.0.0.1" || cfg.Secret != "" || len(cfg.StaticUsers) != 0 {
 		t.Errorf("unexpected defaults: %+v", cfg)
 	}
@@ -42,12 +42,14 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		{"relay ip garbage", func(c *Config) { c.RelayIP = "relay" }, "turn.relay_ip"},
 		{"relay bind address", func(c *Config) { c.RelayBindAddress = "x" }, "turn.relay_bind_address"},
 		{"relay bind any", func(c *Config) { c.RelayBindAddress = "0.0.0.0" }, ""},
-		{"relay min > max", func(c *Config) { c.RelayPortMin = 50000 }, "turn.relay_port_min: must be <= relay_port_max"},
+		{"relay min > max", func(c *Config) { c.RelayPortMax = 49000 }, "turn.relay_port_min: must be <= relay_port_max"},
 		{"relay max zero", func(c *Config) { c.RelayPortMax = 0 }, "turn.relay_port_max"},
 		{"short secret", func(c *Config) { c.Secret = "short" }, "turn.secret"},
 		{"good secret", func(c *Config) { c.Secret = strings.Repeat("s", 16) }, ""},
 		{"ttl zero", func(c *Config) { c.CredentialTTL = 0 }, "turn.credential_ttl"},
 		{"quota zero", func(c *Config) { c.AllocationQuotaPerUser = 0 }, "turn.allocation_quota_per_user"},
+		{"ip quota negative", func(c *Config) { c.AllocationQuotaPerIP = -1 }, "turn.allocation_quota_per_ip"},
+		{"ip quota off", func(c *Config) { c.AllocationQuotaPerIP = 0 }, ""},
 		{"lifetime too long", func(c *Config) { c.MaxAllocationLifetime = 2 * time.Hour }, "turn.max_allocation_lifetime"},
 		{"lifetime too short", func(c *Config) { c.MaxAllocationLifetime = time.Second }, "turn.max_allocation_lifetime"},
 		{"allow cidr", func(c *Config) { c.AllowCIDRs = []string{"10.0.0.0/8", "10.0.0.300/8"} }, "turn.allow_cidrs[1]"},

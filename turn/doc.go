@@ -10,7 +10,8 @@
 //     connections, ends allocations and waits for pion's goroutines to let go), Addrs, Stats.
 //   - Credentials / ICEServers: TURN REST API credentials as coturn's use-auth-secret
 //     understands them: username "<expiry unix time>:<userId>", password
-//     base64(HMAC-SHA1(secret, username)). Signaling puts ICEServers into the login result.
+//     base64(HMAC-SHA1(secret, username)). Signaling puts ICEServers into the login result,
+//     with "<SDKAppID>:<userId>" as the userId, so the quota counts a user of an app.
 //
 // # Credentials
 //
@@ -36,16 +37,26 @@
 // loopback, RFC 1918, CGNAT 100.64/10, link-local, multicast, unspecified, documentation,
 // benchmarking, reserved, unique-local fc00::/7 and the IPv4-embedding IPv6 transition
 // prefixes are refused. SetServerMediaAddresses replaces the list before Start (for media
-// ports known only once the SFU has bound them). Each userId holds at most
-// allocation_quota_per_user allocations (486 Allocation Quota Reached). max_allocation_lifetime is the lifetime granted when a client asks for none
-// (pion caps requested lifetimes at one hour). Garbage on the listening ports is dropped by
-// pion's STUN parser; the server keeps serving.
+// ports known only once the SFU has bound them).
+//
+// # Quotas
+//
+// Each userId holds at most allocation_quota_per_user allocations and the clients of one
+// address (an IPv4 address, an IPv6 /64) at most allocation_quota_per_ip, whatever their
+// userIds (486 Allocation Quota Reached, refusals "quota" and "ip_quota"); when no port of
+// the relay range can be bound the answer is 508 Insufficient Capacity ("capacity"). The
+// user ID authenticate hands pion is "<address bucket>|<userId>" (quota.go), so the relay
+// generator takes and gives back both slots with the relay socket, exactly, however many
+// connections of one address allocate at once; an allocation's slots return when it is
+// deleted (Refresh with lifetime 0) or expires. max_allocation_lifetime is the lifetime
+// granted when a client asks for none (pion caps requested lifetimes at one hour). Garbage on
+// the listening ports is dropped by pion's STUN parser; the server keeps serving.
 //
 // # Ports (defaults)
 //
 //	3478/udp, 3478/tcp  TURN              (udp_port, tcp_port)
 //	5349/tcp            TURN over TLS     (tls_port, 0 disables; self-signed unless cert_file/key_file)
-//	49160-49200/udp     relay addresses   (relay_port_min..relay_port_max, advertised as relay_ip)
+//	49152-65535/udp     relay addresses   (relay_port_min..relay_port_max, advertised as relay_ip)
 //
 // # Goroutines and state
 //
@@ -53,7 +64,7 @@
 // loop per client connection and one relay loop per allocation; they call back into
 // authenticate, quotaHandler, permissionHandler, onAuth and the relayGenerator concurrently.
 // Everything those callbacks touch is either fixed before Start (Config, secret, static
-// users, peerPolicy), atomic (counters behind Stats) or behind its own mutex (userQuota,
+// users, peerPolicy), atomic (counters behind Stats) or behind its own mutex (allocationQuota,
 // logThrottle, closeTracker). Server.mu guards only the lifecycle fields (started, closed,
 // pion server, addresses). TLS handshakes run in a goroutine per connection
 // (tlsHandshakeListener) with a 10 s bound, so a stalled client blocks nobody.

@@ -100,18 +100,26 @@ type turnClient struct {
 
 func dialClient(t *testing.T, s *Server, tr transport, username, password string) *turnClient {
 	t.Helper()
+	return dialClientFrom(t, s, tr, "127.0.0.1", username, password)
+}
+
+// dialClientFrom is dialClient from the loopback address local (127.0.0.2: another
+// client's IP; UDP and TCP only).
+func dialClientFrom(t *testing.T, s *Server, tr transport, local, username, password string) *turnClient {
+	t.Helper()
 	addrs := s.Addrs()
 	var conn net.PacketConn
 	var serverAddr string
 	switch tr {
 	case overUDP:
-		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		pc, err := net.ListenPacket("udp4", net.JoinHostPort(local, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		conn, serverAddr = pc, addrs.UDP.String()
 	case overTCP:
-		c, err := net.Dial("tcp4", addrs.TCP.String())
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		c, err := d.Dial("tcp4", addrs.TCP.String())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,59 +12,23 @@ import (
 
 // Relay errors returned to pion (which answers the client with an error response).
 var (
-	// ErrQuotaExceeded: the userId already holds its allocation quota.
+	// ErrQuotaExceeded: the userId or its address already holds its allocation quota.
 	ErrQuotaExceeded = errors.New("TURN allocation quota exceeded")
+	// ErrNoRelayPort: no port of the relay range could be bound (pion answers 508).
+	ErrNoRelayPort = errors.New("TURN relay port range exhausted")
 	// ErrPeerNotAllowed: the peer address is refused by the relay policy.
 	ErrPeerNotAllowed = errors.New("TURN peer address not allowed")
 )
 
-// userQuota counts live allocations per userId. Any goroutine may use it.
-type userQuota struct {
-	limit int
-	mu    sync.Mutex
-	held  map[string]int
-}
-
-func newUserQuota(limit int) *userQuota {
-	return &userQuota{limit: limit, held: map[string]int{}}
-}
-
-// hasRoom reports whether userID may make one more allocation (advisory: acquire decides).
-func (q *userQuota) hasRoom(userID string) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.held[userID] < q.limit
-}
-
-// acquire takes one slot for userID, or reports false when the quota is used up.
-func (q *userQuota) acquire(userID string) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.held[userID] >= q.limit {
-		return false
-	}
-	q.held[userID]++
-	return true
-}
-
-func (q *userQuota) release(userID string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.held[userID] <= 1 {
-		delete(q.held, userID)
-		return
-	}
-	q.held[userID]--
-}
-
 // relayGenerator is the pion RelayAddressGenerator of every listener. It wraps pion's port
 // range generator so that each allocation's relay socket holds a quota slot of its userId
-// until pion closes it, counts the relayed bytes, and checks the ports of the server's own
-// IPs per packet (UDP) and per connection (TCP). pion calls it from its request goroutines.
+// and one of its client's address (conf.UserID is an allocationKey, quota.go) until pion
+// closes it, counts the relayed bytes, and checks the ports of the server's own IPs per
+// packet (UDP) and per connection (TCP). pion calls it from its request goroutines.
 type relayGenerator struct {
 	inner   *pionturn.RelayAddressGeneratorPortRange
 	policy  *peerPolicy
-	quota   *userQuota
+	quota   *allocationQuota
 	stats   *counters
 	tracker *closeTracker
 	refuse  func(reason RefusalReason, client net.Addr, detail string)
@@ -78,32 +42,28 @@ func (g *relayGenerator) AllocatePacketConn(conf pionturn.AllocateListenerConfig
 	if conf.UserID == "" {
 		return g.inner.AllocatePacketConn(conf)
 	}
-	if !g.quota.acquire(conf.UserID) {
-		g.refuse(RefusedQuota, nil, "user "+conf.UserID)
-		return nil, nil, fmt.Errorf("user %q: %w", conf.UserID, ErrQuotaExceeded)
+	if err := g.acquire(conf.UserID); err != nil {
+		return nil, nil, err
 	}
 	conn, addr, err := g.inner.AllocatePacketConn(conf)
 	if err != nil {
-		g.quota.release(conf.UserID)
-		return nil, nil, err
+		return nil, nil, g.noPort(conf.UserID, err)
 	}
 	g.opened()
-	return &relayPacketConn{PacketConn: conn, gen: g, userID: conf.UserID}, addr, nil
+	return &relayPacketConn{PacketConn: conn, gen: g, key: conf.UserID}, addr, nil
 }
 
 // AllocateListener opens a TCP relay listener (RFC 6062 allocations).
 func (g *relayGenerator) AllocateListener(conf pionturn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
-	if !g.quota.acquire(conf.UserID) {
-		g.refuse(RefusedQuota, nil, "user "+conf.UserID)
-		return nil, nil, fmt.Errorf("user %q: %w", conf.UserID, ErrQuotaExceeded)
+	if err := g.acquire(conf.UserID); err != nil {
+		return nil, nil, err
 	}
 	ln, addr, err := g.inner.AllocateListener(conf)
 	if err != nil {
-		g.quota.release(conf.UserID)
-		return nil, nil, err
+		return nil, nil, g.noPort(conf.UserID, err)
 	}
 	g.opened()
-	return &relayListener{Listener: ln, gen: g, userID: conf.UserID}, addr, nil
+	return &relayListener{Listener: ln, gen: g, key: conf.UserID}, addr, nil
 }
 
 // AllocateConn dials a TCP peer for an RFC 6062 Connect request; pion has already checked
@@ -121,6 +81,23 @@ func (g *relayGenerator) AllocateConn(conf pionturn.AllocateConnConfig) (net.Con
 	return &relayedConn{Conn: conn, stats: g.stats}, nil
 }
 
+// acquire takes the quota slots of an allocation key (user and address bucket).
+func (g *relayGenerator) acquire(key string) error {
+	if reason, ok := g.quota.acquire(key); !ok {
+		g.refuse(reason, nil, "allocation "+key)
+		return fmt.Errorf("allocation %q: %w", key, ErrQuotaExceeded)
+	}
+	return nil
+}
+
+// noPort gives back the slots of an allocation whose relay socket could not be bound and
+// counts the refusal: pion answers 508 Insufficient Capacity.
+func (g *relayGenerator) noPort(key string, err error) error {
+	g.quota.release(key)
+	g.refuse(RefusedCapacity, nil, "allocation "+key+": "+err.Error())
+	return fmt.Errorf("%w: %w", ErrNoRelayPort, err)
+}
+
 func (g *relayGenerator) opened() {
 	g.stats.allocationsTotal.Add(1)
 	g.stats.allocationsActive.Add(1)
@@ -128,8 +105,8 @@ func (g *relayGenerator) opened() {
 }
 
 // closed runs once per relay socket, when pion closes it (allocation deleted or expired).
-func (g *relayGenerator) closed(userID string) {
-	g.quota.release(userID)
+func (g *relayGenerator) closed(key string) {
+	g.quota.release(key)
 	g.stats.allocationsActive.Add(-1)
 	g.tracker.done()
 }
@@ -139,7 +116,7 @@ func (g *relayGenerator) closed(userID string) {
 type relayPacketConn struct {
 	net.PacketConn
 	gen       *relayGenerator
-	userID    string
+	key       string
 	closeOnce sync.Once
 }
 
@@ -182,7 +159,7 @@ func (c *relayPacketConn) allowed(addr net.Addr) bool {
 
 func (c *relayPacketConn) Close() error {
 	err := c.PacketConn.Close()
-	c.closeOnce.Do(func() { c.gen.closed(c.userID) })
+	c.closeOnce.Do(func() { c.gen.closed(c.key) })
 	return err
 }
 
@@ -191,7 +168,7 @@ func (c *relayPacketConn) Close() error {
 type relayListener struct {
 	net.Listener
 	gen       *relayGenerator
-	userID    string
+	key       string
 	closeOnce sync.Once
 }
 
@@ -212,7 +189,7 @@ func (l *relayListener) Accept() (net.Conn, error) {
 
 func (l *relayListener) Close() error {
 	err := l.Listener.Close()
-	l.closeOnce.Do(func() { l.gen.closed(l.userID) })
+	l.closeOnce.Do(func() { l.gen.closed(l.key) })
 	return err
 }
 

@@ -29,12 +29,12 @@ func newRelayPair(tb testing.TB, mediaAddresses ...string) *relayPair {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	gen := &relayGenerator{policy: policy, quota: newUserQuota(1), stats: &counters{}, tracker: newCloseTracker()}
-	if !gen.quota.acquire("u") {
+	gen := &relayGenerator{policy: policy, quota: newAllocationQuota(1, 1), stats: &counters{}, tracker: newCloseTracker()}
+	if _, ok := gen.quota.acquire("127.0.0.1|u"); !ok {
 		tb.Fatal("quota")
 	}
 	gen.opened()
-	p := &relayPair{relay: &relayPacketConn{PacketConn: inner, gen: gen, userID: "u"}, peer: peer, gen: gen}
+	p := &relayPair{relay: &relayPacketConn{PacketConn: inner, gen: gen, key: "127.0.0.1|u"}, peer: peer, gen: gen}
 	tb.Cleanup(func() {
 		_ = p.relay.Close()
 		_ = peer.Close()
@@ -70,7 +70,9 @@ func TestRelayPacketConnCountsAndReleases(t *testing.T) {
 	if got := p.gen.stats.allocationsActive.Load(); got != 0 {
 		t.Errorf("active allocations after Close = %d, want 0", got)
 	}
-	if !p.gen.quota.acquire("u") || p.gen.quota.acquire("u") {
+	if _, ok := p.gen.quota.acquire("127.0.0.1|u"); !ok {
+		t.Error("Close did not release the quota slot")
+	} else if _, again := p.gen.quota.acquire("127.0.0.1|u"); again {
 		t.Error("Close did not release exactly one quota slot")
 	}
 }

@@ -36,6 +36,10 @@ const (
 	// refusalLogInterval and refusalLogBurst throttle refusal and pion log lines per key.
 	refusalLogInterval = 10 * time.Second
 	refusalLogBurst    = 5
+	// relayPortTries is how many random ports of the relay range an allocation tries to
+	// bind (pion's default is 10): with 90 % of the range held, 1.5 % of allocations find
+	// no port instead of 35 % (D245).
+	relayPortTries = 40
 )
 
 // ListenAddrs are the bound TURN listening addresses (nil until Start; TLS nil when disabled).
@@ -52,7 +56,7 @@ type Server struct {
 	secret      string
 	staticUsers map[string]string
 	policy      *peerPolicy
-	quota       *userQuota
+	quota       *allocationQuota
 	stats       counters
 	throttle    *logThrottle
 	now         func() time.Time
@@ -91,7 +95,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		secret:      cfg.Secret,
 		staticUsers: maps.Clone(cfg.StaticUsers),
 		policy:      policy,
-		quota:       newUserQuota(cfg.AllocationQuotaPerUser),
+		quota:       newAllocationQuota(cfg.AllocationQuotaPerUser, cfg.AllocationQuotaPerIP),
 		now:         time.Now,
 
 		allocateTimeout: allocateTimeout,
@@ -165,6 +169,7 @@ func (s *Server) Start() (err error) {
 			Address:      s.cfg.relayBindAddress(),
 			MinPort:      uint16(s.cfg.RelayPortMin), //nolint:gosec // Validate bounds it to 1..65535
 			MaxPort:      uint16(s.cfg.RelayPortMax), //nolint:gosec // Validate bounds it to 1..65535
+			MaxRetries:   relayPortTries,
 		},
 		policy:  s.policy,
 		quota:   s.quota,
@@ -321,12 +326,13 @@ func (s *Server) listenAddr(port int) string {
 }
 
 // authenticate is pion's AuthHandler: it returns the long-term key of a static user or of
-// a valid, unexpired TURN REST username. pion checks the request's MESSAGE-INTEGRITY with
+// a valid, unexpired TURN REST username, and as the user ID the allocationKey of the
+// client's address and the userId (quota.go). pion checks the request's MESSAGE-INTEGRITY with
 // the key (hmac.Equal, constant time); a mismatch is reported through onAuth. The key is
 // derived with the configured realm, so a request naming another realm fails integrity.
 func (s *Server) authenticate(ra *pionturn.RequestAttributes) (userID string, key []byte, ok bool) {
 	if password, static := s.staticUsers[ra.Username]; static {
-		return ra.Username, pionturn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
+		return allocationKey(ra.SrcAddr, ra.Username), pionturn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
 	}
 	userID, err := checkRESTUsername(ra.Username, s.now())
 	if err != nil {
@@ -338,7 +344,7 @@ func (s *Server) authenticate(ra *pionturn.RequestAttributes) (userID string, ke
 		return "", nil, false
 	}
 	password := restPassword(s.secret, ra.Username)
-	return userID, pionturn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
+	return allocationKey(ra.SrcAddr, userID), pionturn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
 }
 
 // onAuth counts requests whose MESSAGE-INTEGRITY did not match (wrong password/secret).
@@ -348,14 +354,15 @@ func (s *Server) onAuth(src, _ net.Addr, _, username, _, method string, verdict 
 	}
 }
 
-// quotaHandler answers 486 (Allocation Quota Reached) early; relayGenerator enforces
-// the quota exactly when the relay socket is taken.
-func (s *Server) quotaHandler(userID, _ string, src net.Addr) bool {
-	if s.quota.hasRoom(userID) {
-		return true
+// quotaHandler answers 486 (Allocation Quota Reached) when the user or the client's
+// address holds its quota; relayGenerator enforces both exactly when the relay socket is
+// taken (a request that passed here meanwhile gets 508). key is authenticate's user ID.
+func (s *Server) quotaHandler(key, _ string, src net.Addr) bool {
+	reason, ok := s.quota.check(key)
+	if !ok {
+		s.refuse(reason, src, "allocation "+key)
 	}
-	s.refuse(RefusedQuota, src, "user "+userID)
-	return false
+	return ok
 }
 
 // permissionHandler is pion's PermissionHandler (CreatePermission, ChannelBind, Connect).

@@ -330,7 +330,7 @@ func TestLifecycle(t *testing.T) {
 	})
 	t.Run("invalid config", func(t *testing.T) {
 		cfg := DefaultConfig()
-		cfg.RelayPortMin = 50000
+		cfg.RelayPortMax = 40000
 		if _, err := New(cfg, nil); err == nil || !strings.Contains(err.Error(), "turn.relay_port_min") {
 			t.Fatalf("New with bad config = %v, want turn.relay_port_min error", err)
 		}

@@ -15,7 +15,7 @@ const (
 	RefusedExpired
 	// RefusedBadCredentials: the message integrity did not match (wrong password or secret).
 	RefusedBadCredentials
-	// RefusedQuota: the userId already holds allocation_quota_per_user allocations.
+	// RefusedQuota: the userId already holds allocation_quota_per_user allocations (486).
 	RefusedQuota
 	// RefusedPeer: a permission, channel or connection towards a forbidden peer.
 	RefusedPeer
@@ -24,13 +24,19 @@ const (
 	// RefusedNoAllocation: a TCP or TLS client connection closed because it held no
 	// allocation and sent nothing for 30 s (idleconns.go, D206).
 	RefusedNoAllocation
+	// RefusedQuotaIP: the clients of the request's address (IPv4, IPv6 /64) already hold
+	// allocation_quota_per_ip allocations (486 Allocation Quota Reached, D246).
+	RefusedQuotaIP
+	// RefusedCapacity: no relay port of relay_port_min..relay_port_max could be bound
+	// (508 Insufficient Capacity, D245).
+	RefusedCapacity
 
 	refusalReasonCount
 )
 
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
-	"no_allocation",
+	"no_allocation", "ip_quota", "capacity",
 }
 
 // String is the reason's metric label.

@@ -31,20 +31,31 @@ func newPerIPListener(ln net.Listener, limit int, refused *atomic.Uint64, logger
 
 // Accept returns the next connection whose IP is under the cap.
 func (l *perIPListener) Accept() (net.Conn, error) {
+	return acceptCounted(l.Listener, remoteIP, l.acquire, l.release, l.refuse)
+}
+
+// refuse closes c; the 1st, 2nd, 4th, 8th... refusal is logged.
+func (l *perIPListener) refuse(c net.Conn, ip netip.Addr) {
+	_ = c.Close()
+	if n := l.refused.Add(1); n&(n-1) == 0 {
+		l.log.Warn("http connection refused: the IP has http.max_conns_per_ip open",
+			"remote", ip.String(), "max_conns_per_ip", l.limit, "refused_total", n)
+	}
+}
+
+// acceptCounted returns the next connection of ln whose client (key) acquire admits, as a
+// countedConn that releases the client's slot; refuse gets every other one.
+func acceptCounted(ln net.Listener, key func(net.Conn) netip.Addr, acquire func(netip.Addr) bool, release func(netip.Addr), refuse func(net.Conn, netip.Addr)) (net.Conn, error) {
 	for {
-		c, err := l.Listener.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c)
-		if l.acquire(ip) {
-			return &countedConn{Conn: c, release: func() { l.release(ip) }}, nil
+		client := key(c)
+		if acquire(client) {
+			return &countedConn{Conn: c, release: func() { release(client) }}, nil
 		}
-		_ = c.Close()
-		if n := l.refused.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th... refusal
-			l.log.Warn("http connection refused: the IP has http.max_conns_per_ip open",
-				"remote", ip.String(), "max_conns_per_ip", l.limit, "refused_total", n)
-		}
+		refuse(c, client)
 	}
 }
 
@@ -81,7 +92,8 @@ func remoteIP(c net.Conn) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// countedConn gives its slot back on the first Close.
+// countedConn gives its slot back on the first Close (requestConnLimiter's also at its
+// upgrade to a WebSocket).
 type countedConn struct {
 	net.Conn
 	once    sync.Once

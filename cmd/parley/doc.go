@@ -16,7 +16,8 @@
 // Files: main.go (commands and usage), serve.go (runServe: configuration, signals),
 // server.go (the server: assembly, start, shutdown), drain.go (the graceful drain and
 // /readyz), cluster.go and clustergauges.go (joining a cluster, its gauges), connlimit.go
-// (http.max_conns_per_ip), fanout.go (hooks and room events to several observers),
+// (http.max_conns_per_ip), requestconns.go (http.max_request_conns[_per_ip], D247),
+// fanout.go (hooks and room events to several observers),
 // callsapi.go, presenceapi.go, recordingsapi.go (the admin HTTP APIs), turn_media.go (the
 // TURN relay's media addresses), profile.go (--cpuprofile), token.go and healthcheck.go
 // (the other commands).
@@ -29,7 +30,7 @@
 // (sfu.Engine, signaling.Service, turn.Server, records.Writer, webhooks.Dispatcher,
 // recording.Recorder, cluster.Cluster) owns its own goroutines and state as its package
 // says. What several goroutines share here is guarded where it is declared: the
-// perIPListener's counts (its mu), the CPU profile's file and state (cpuProfile.mu), the
+// perIPListener's and requestConnLimiter's counts (their mu), the CPU profile's file and state (cpuProfile.mu), the
 // load probe the heartbeat goroutine reads (loadProbe.mu) and the refused-connection count
 // (atomic).
 package main

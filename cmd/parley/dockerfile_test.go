@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,7 +182,19 @@ func TestProductionConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Bridge mode publishes a part of the relay range, the one it sets (D245).
+	relay := regexp.MustCompile(`PARLEY_TURN_RELAY_PORT_MIN: "(\d+)"\s+PARLEY_TURN_RELAY_PORT_MAX: "(\d+)"`).FindStringSubmatch(string(compose))
+	if relay == nil {
+		t.Fatal("docker-compose.yaml sets no PARLEY_TURN_RELAY_PORT_MIN/MAX for its published relay range")
+	}
+	defaults := configs.Default().TURN
+	if lo, _ := strconv.Atoi(relay[1]); lo < defaults.RelayPortMin {
+		t.Errorf("docker-compose.yaml's relay range starts at %d, below the default %d", lo, defaults.RelayPortMin)
+	}
 	for _, port := range defaultPorts() {
+		if port == fmt.Sprintf("%d-%d/udp", defaults.RelayPortMin, defaults.RelayPortMax) {
+			port = relay[1] + "-" + relay[2] + "/udp"
+		}
 		number, proto, _ := strings.Cut(port, "/")
 		if !strings.Contains(string(compose), fmt.Sprintf("\"%s:%s/%s\"", number, number, proto)) {
 			t.Errorf("docker-compose.yaml does not publish %s", port)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/configs"
 	"github.com/parley-rtc/parley/internal/testservers"
 	"github.com/parley-rtc/parley/signaling"
@@ -170,18 +171,31 @@ func TestPerIPConnectionCap(t *testing.T) {
 	if status, _, err := third.exchange(get("/healthz"), 10*time.Second); status != 0 || isTimeout(err) {
 		t.Fatalf("third connection from 127.0.0.1: status %d, %v; want closed without an answer", status, err)
 	}
+	othersServed(t, addr, alice, "parley_http_conns_refused_total 1")
+
+	_ = second.Close()
+	eventuallyServed(t, addr, "127.0.0.1")
+}
+
+// othersServed checks, after a refusal, that 127.0.0.2 is served /metrics with the
+// counter line want in it and that the session alice still answers.
+func othersServed(t *testing.T, addr string, alice *client.Conn, want string) {
+	t.Helper()
 	other := rawDial(t, addr, "127.0.0.2")
 	status, body, err := other.exchange(get("/metrics"), 10*time.Second)
-	if status != http.StatusOK || !strings.Contains(body, "\nparley_http_conns_refused_total 1\n") {
-		t.Fatalf("127.0.0.2: %d %v, refused counter in %d bytes of metrics: want 200 and 1", status, err, len(body))
+	if status != http.StatusOK || !strings.Contains(body, "\n"+want+"\n") {
+		t.Fatalf("127.0.0.2: %d %v, %q in %d bytes of metrics: want 200 and the line", status, err, want, len(body))
 	}
 	if _, err := alice.QueryRecentCalls(ctxFor(t, 10*time.Second), protocol.QueryRecentCallsParams{}); err != nil {
 		t.Fatalf("alice's session after the refusal: %v", err)
 	}
+}
 
-	_ = second.Close()
-	eventually(t, 10*time.Second, "a new connection from 127.0.0.1 to be served", func() bool {
-		c := rawDial(t, addr, "127.0.0.1")
+// eventuallyServed waits until a new connection from localIP gets 200 for /healthz.
+func eventuallyServed(t *testing.T, addr, localIP string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "a new connection from "+localIP+" to be served", func() bool {
+		c := rawDial(t, addr, localIP)
 		defer c.Close()
 		status, _, _ := c.exchange(get("/healthz"), 5*time.Second)
 		return status == http.StatusOK

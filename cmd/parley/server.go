@@ -56,6 +56,7 @@ type server struct {
 	metricsHTTP     *http.Server // nil when /metrics is on the main listener
 	metricsListener net.Listener
 	connsRefused    atomic.Uint64 // connections closed at accept by http.max_conns_per_ip
+	requestRefused  atomic.Uint64 // connections answered 503 by http.max_request_conns[_per_ip]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,6 +117,10 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		Name: "parley_http_conns_refused_total",
 		Help: "HTTP connections closed at accept because their IP had http.max_conns_per_ip open.",
 	}, func() float64 { return float64(s.connsRefused.Load()) }))
+	s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_http_request_conns_refused_total",
+		Help: "HTTP connections answered 503 at accept because their client or the server had http.max_request_conns_per_ip or http.max_request_conns connections that carry requests (not WebSockets).",
+	}, func() float64 { return float64(s.requestRefused.Load()) }))
 	s.registerRecordsMetrics()
 	s.registerWebhooksMetrics()
 	s.mux.Handle("GET /ws", svc.Handler())
@@ -224,6 +229,10 @@ func (s *server) start() error {
 	}
 	if s.cfg.HTTP.MaxConnsPerIP > 0 {
 		ln = newPerIPListener(ln, s.cfg.HTTP.MaxConnsPerIP, &s.connsRefused, s.logger.With("component", "http"))
+	}
+	if c := s.cfg.HTTP; c.MaxRequestConnsPerIP > 0 || c.MaxRequestConns > 0 { // requestconns.go, D247
+		limiter := newRequestConnLimiter(ln, c.MaxRequestConnsPerIP, c.MaxRequestConns, &s.requestRefused, s.logger.With("component", "http"))
+		s.http.ConnState, ln = limiter.ConnState, limiter
 	}
 	s.listener = ln
 	s.logger.Info("http listening", "address", ln.Addr().String(),
@@ -351,14 +360,15 @@ func (s *server) shutdown(ctx context.Context) error {
 	return s.closeErr
 }
 
-// iceServers are the TURN servers (with fresh REST credentials) a user gets at login.
-func (s *server) iceServers(userID string, now time.Time) []protocol.ICEServer {
+// iceServers are the TURN servers (with fresh REST credentials) a user gets at login;
+// turnUser is signaling.TURNUser(app, userId).
+func (s *server) iceServers(turnUser string, now time.Time) []protocol.ICEServer {
 	if s.turn == nil {
 		return nil
 	}
 	host := s.cfg.TURN.RelayIP
 	var out []protocol.ICEServer
-	for _, ice := range s.turn.ICEServers(userID, now, host) {
+	for _, ice := range s.turn.ICEServers(turnUser, now, host) {
 		out = append(out, protocol.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
 	}
 	return out
