@@ -8,11 +8,12 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// A subscriber on the own path (D235), with and without rtc.batch_writes, whose network starts blocking UDP gets an ICE
+// A subscriber on the own path (D235) whose network starts blocking UDP gets an ICE
 // restart that can only end on an ICE-TCP pair; its media keeps arriving, decrypted by
 // the client, sealed by the same SRTP context (its counters go on, no nonce repeats)
-// and framed onto the TCP connection through the Engine's TCP mux (D250). Without that
-// the own path dropped those packets as unroutable.
+// and framed onto the TCP connection through the Engine's TCP mux (D250), with and
+// without rtc.batch_writes. Without that the own path dropped those packets as
+// unroutable.
 func TestOwnRTPPathFollowsICERestartOntoTCP(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("batch_writes=%v", batch), func(t *testing.T) { testOwnRTPPathOntoTCP(t, batch) })
