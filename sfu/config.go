@@ -79,6 +79,11 @@ type Config struct {
 	// decisions D58, D140–D142). Off by default: each datagram is written with its own
 	// syscall.
 	BatchWrites bool `mapstructure:"batch_writes"`
+	// OwnSRTP lets a subscriber's RTP and sender reports be sealed and sent by Parley
+	// with the keys of pion's DTLS handshake (rtpout.go, decisions D235, D250), on a
+	// UDP pair and, after a UDP start, on an ICE-TCP pair. Off: pion's SRTP session
+	// and ICE connection carry them for every subscriber, as before D235.
+	OwnSRTP bool `mapstructure:"own_srtp"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -100,6 +105,7 @@ func DefaultConfig() Config {
 		// Link-local addresses, which include the cloud metadata service 169.254.169.254,
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
+		OwnSRTP:            true,
 		// BatchWrites stays off: no gain on the reference loads (docs/performance.md,
 		// issue 16; decisions D58, D142).
 	}

@@ -167,7 +167,10 @@
 //     DownTracks as one compound RTCP packet (senderreport.go, D174). It owns the
 //     Subscriber's own write path (rtpout.go, D235: its path decision, SRTP context and
 //     sealing buffers); the keys come from pion's DTLS goroutine through dtlsKeys (an
-//     atomic pointer), the destination from pion's ICE goroutine (Subscriber.remote).
+//     atomic pointer), the destination from pion's ICE goroutine (Subscriber.remote,
+//     or on an ICE-TCP pair rtpOut.tcp: the connection the Engine's TCP mux, tcpConns in
+//     icetcpconns.go, gave the ICE agent, D250; the mux's record has its own mutex, taken
+//     by pion's goroutines and at a pair change, never per packet).
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds

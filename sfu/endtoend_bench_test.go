@@ -240,6 +240,8 @@ type loopbackCall struct {
 	video     *webrtc.TrackLocalStaticRTP
 	receiver  *Receiver
 	subs      []*Subscriber
+	clients   []*webrtc.PeerConnection // the subscribers' clients
+	reads     atomic.Uint64            // packets the subscribers' clients read from their tracks (decrypted)
 	gate      *deliveryGate
 	seq       uint16
 	pkt       rtp.Packet // reused by write (room for the transport-wide extension)
@@ -254,9 +256,12 @@ type loopbackCall struct {
 // callLoss makes a loopbackCall lose packets (tests): publisher picks published packets
 // whose first transmission the publishing client drops (ringNACKResponderFactory),
 // subscriber the packets whose first arrival at its socket each subscribing client drops
-// (lossyConn). nil picks none.
+// (lossyConn). nil picks none. udpBlocked, when not nil, gives each subscribing client
+// ICE over TCP besides UDP and a UDP socket that drops everything while it is true
+// (blockedConn).
 type callLoss struct {
 	publisher, subscriber func(seq uint16) bool
+	udpBlocked            *atomic.Bool
 }
 
 // newLoopbackCall connects a publisher and subscribers clients; every subscriber has
@@ -392,11 +397,20 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 			return lean(media, settings)
 		}
 	}
+	if blocked := c.loss.udpBlocked; blocked != nil {
+		mux, lean := blockableUDPMux(tb, blocked), setup
+		setup = func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
+			settings.SetICEUDPMux(mux)
+			settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+			return lean(media, settings)
+		}
+	}
 	client := newClientPCWithInterceptors(tb, webrtc.Configuration{}, setup)
+	c.clients = append(c.clients, client)
 	connectCandidates(tb, client, sub)
 	client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		c.readUntilClosed(receiver.Read, func() {}) // RTCP: the server's sender reports
-		c.readUntilClosed(track.Read, func() { c.gate.received(i) })
+		c.readUntilClosed(track.Read, func() { c.reads.Add(1); c.gate.received(i) })
 	})
 	if _, err := sub.AddDownTrack(c.receiver); err != nil {
 		tb.Fatal(err)

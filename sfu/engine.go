@@ -31,9 +31,9 @@ type Engine struct {
 	batch    *batchWriter  // nil unless rtc.batch_writes (batchwrite.go)
 	mux      ice.UDPMux
 	tcpLn    net.Listener // nil when ICE-TCP is disabled
-	tcpMux   ice.TCPMux
-	api      *webrtc.API // publishers' (subscribers get their own: subscriberAPI)
-	apiParts apiParts    // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
+	tcpMux   *tcpConns    // nil when ICE-TCP is disabled; pion's mux, remembering its connections (icetcpconns.go)
+	api      *webrtc.API  // publishers' (subscribers get their own: subscriberAPI)
+	apiParts apiParts     // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
 	peers    map[enginePeer]struct{}
 	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
@@ -84,20 +84,20 @@ func (e *Engine) Start() error {
 	}
 	mux := webrtc.NewICEUDPMux(loggerFactory.NewLogger("udpmux"), stamping)
 	var tcpLn net.Listener
-	var tcpMux ice.TCPMux
+	var tcpMux *tcpConns
 	if e.cfg.iceTCPEnabled() {
 		tcpAddr := &net.TCPAddr{IP: net.ParseIP(e.cfg.BindAddress), Port: e.cfg.iceTCPPort()}
 		if tcpLn, err = net.ListenTCP("tcp", tcpAddr); err != nil {
 			_ = mux.Close()
 			return fmt.Errorf("sfu engine: rtc.tcp_port: listen on %s: %w", tcpAddr, err)
 		}
-		tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{
+		tcpMux = newTCPConns(ice.NewTCPMuxDefault(ice.TCPMuxParams{
 			Listener:       tcpLn,
 			Logger:         loggerFactory.NewLogger("tcpmux"),
 			ReadBufferSize: iceTCPReadBufferPackets,
 			// A full write buffer drops packets instead of blocking the subscriber's Sender.
 			WriteBufferSize: iceTCPWriteBufferBytes,
-		})
+		}))
 	}
 	parts, err := e.buildAPI(mux, tcpMux, loggerFactory, stamps)
 	if err != nil {
@@ -207,7 +207,7 @@ func (e *Engine) forgetPeer(p enginePeer) {
 }
 
 // buildAPI assembles codecs, header extensions, interceptors and ICE settings.
-func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux ice.TCPMux, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (apiParts, error) {
+func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux *tcpConns, loggerFactory pionLoggerFactory, stamps *arrivalStamps) (apiParts, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
 		return apiParts{}, err

@@ -226,16 +226,54 @@ type lossyConn struct {
 // (after the client PeerConnections that tb closes later-registered cleanups for).
 func lossyUDPMux(tb testing.TB, drop func(seq uint16) bool, repaired *atomic.Uint64) ice.UDPMux {
 	tb.Helper()
+	return clientUDPMux(tb, func(conn *net.UDPConn) net.PacketConn {
+		return &lossyConn{UDPConn: conn, drop: drop, repaired: repaired}
+	})
+}
+
+// clientUDPMux is an ICE UDP mux on a socket on 127.0.0.1 that wrap wraps, closed at
+// the end of tb (after the client PeerConnections that tb closes later-registered
+// cleanups for).
+func clientUDPMux(tb testing.TB, wrap func(*net.UDPConn) net.PacketConn) ice.UDPMux {
+	tb.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	quiet := logging.NewDefaultLoggerFactory()
 	quiet.DefaultLogLevel = logging.LogLevelDisabled
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: quiet.NewLogger("lossy"),
-		UDPConn: &lossyConn{UDPConn: conn, drop: drop, repaired: repaired}})
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: quiet.NewLogger("client"), UDPConn: wrap(conn)})
 	tb.Cleanup(func() { _ = mux.Close() })
 	return mux
+}
+
+// blockedConn is a client's UDP socket on a network that may block UDP (tests): while
+// blocked is true, what arrives is thrown away and what is written goes nowhere.
+type blockedConn struct {
+	*net.UDPConn
+	blocked *atomic.Bool
+}
+
+// blockableUDPMux is clientUDPMux on a blockedConn.
+func blockableUDPMux(tb testing.TB, blocked *atomic.Bool) ice.UDPMux {
+	tb.Helper()
+	return clientUDPMux(tb, func(conn *net.UDPConn) net.PacketConn { return &blockedConn{UDPConn: conn, blocked: blocked} })
+}
+
+func (c *blockedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.UDPConn.ReadFrom(b)
+		if err != nil || !c.blocked.Load() {
+			return n, addr, err
+		}
+	}
+}
+
+func (c *blockedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.blocked.Load() {
+		return len(b), nil
+	}
+	return c.UDPConn.WriteTo(b, addr)
 }
 
 func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {

@@ -71,15 +71,15 @@ func newClientPCWithInterceptors(t testing.TB, config webrtc.Configuration, inte
 		t.Fatal(err)
 	}
 	settings := webrtc.SettingEngine{}
+	settings.SetIncludeLoopbackCandidate(true)
+	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4}) // interceptors may add TCP
+	settings.SetInterfaceFilter(func(n string) bool { return n == "lo" })
+	settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	registry, err := interceptors(media, &settings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings.SetIncludeLoopbackCandidate(true)
-	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	settings.SetInterfaceFilter(func(n string) bool { return n == "lo" })
-	settings.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry), webrtc.WithSettingEngine(settings))
 	pc, err := api.NewPeerConnection(config)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sync/atomic"
 
@@ -29,13 +30,17 @@ import (
 // keys would repeat counters (AES-GCM nonces). The own path is taken when the keys
 // were derived and the selected pair is UDP (the Engine's mux socket); otherwise pion's
 // path. Before the handshake packets are dropped, as pion drops them until its SRTP
-// session is up. On the own path, a later pair over TCP (an ICE restart) has its
-// packets dropped (unroutable) until a UDP pair is selected again.
+// session is up. On the own path, a later pair over ICE-TCP (an ICE restart onto a
+// network that blocks UDP) gets the same sealed packets, framed onto that pair's TCP
+// connection through the Engine's TCP mux (tcpConns, decision D250); they are dropped
+// (unroutable) only while no pair Parley can write to is selected. rtc.own_srtp off
+// takes pion's path for every PeerConnection.
 //
 // Fields below the atomics belong to the Sender's goroutine.
 type rtpOut struct {
 	keys    *dtlsKeys
 	remote  *atomic.Pointer[netip.AddrPort] // the selected UDP pair's remote address (Subscriber.rememberRemote)
+	tcp     atomic.Pointer[tcpRoute]        // the selected ICE-TCP pair's connection, when remote is nil (Subscriber.rememberTCP)
 	write   func(b []byte, addr netip.AddrPort) (int, error)
 	history *sendHistory
 	next    *atomic.Uint32 // transport-wide sequence numbers, shared with the twccNumbering interceptor
@@ -44,11 +49,13 @@ type rtpOut struct {
 	// remote address in remote when the pair change callback has not yet).
 	ready func() bool
 	pair  func() (udp, known bool)
+	log   *slog.Logger // the fall back to pion's path, once per PeerConnection
 
 	cryptex    atomic.Int32  // srtp.CryptexMode the remote description asks for (setCryptex)
 	own        atomic.Uint64 // packets sent on the own path
 	ownRTCP    atomic.Uint64 // RTCP compounds sent on the own path
-	unroutable atomic.Uint64 // packets dropped on the own path: no UDP pair
+	unroutable atomic.Uint64 // packets dropped on the own path: no pair to write to
+	overTCP    atomic.Uint64 // packets and RTCP compounds of own and ownRTCP written on an ICE-TCP pair
 
 	mode    outMode
 	ctx     *srtp.Context
@@ -72,7 +79,7 @@ const (
 	outPion
 )
 
-var errNoUDPPair = errors.New("no UDP candidate pair selected")
+var errNoPair = errors.New("no UDP or ICE-TCP candidate pair selected")
 
 // route tells where the next packet goes: own (send), pion's path (neither), or
 // nowhere (drop: before the handshake, where pion drops too). Sender goroutine.
@@ -86,7 +93,7 @@ func (o *rtpOut) route() (own, drop bool) {
 	ctx := o.keys.context()
 	if ctx == nil {
 		if o.keys.failed.Load() || o.ready() {
-			o.mode = outPion // keys are derived during the handshake or never
+			o.fallBack("no SRTP keys from the DTLS handshake") // derived during the handshake or never
 			return false, false
 		}
 		return false, true
@@ -99,7 +106,7 @@ func (o *rtpOut) route() (own, drop bool) {
 	case !known:
 		return false, true
 	case !udp:
-		o.mode = outPion
+		o.fallBack("the first selected candidate pair is ICE-TCP")
 		return false, false
 	}
 	if o.remote.Load() == nil {
@@ -109,13 +116,24 @@ func (o *rtpOut) route() (own, drop bool) {
 	return true, false
 }
 
+// fallBack decides pion's path for the PeerConnection's life and says why, once.
+func (o *rtpOut) fallBack(why string) {
+	o.mode = outPion
+	if o.log != nil {
+		o.log.Info("subscriber RTP goes through pion's SRTP session, not Parley's own write path (D235)", "reason", why)
+	}
+}
+
 // send numbers, seals and writes one packet (h is the Sender's reused header, payload
-// the rewritten payload). No allocation. Sender goroutine.
+// the rewritten payload). No allocation on a UDP pair. Sender goroutine.
 func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
 	addr := o.remote.Load()
+	var tcp *tcpRoute
 	if addr == nil {
-		o.unroutable.Add(1)
-		return errNoUDPPair
+		if tcp = o.tcp.Load(); tcp == nil {
+			o.unroutable.Add(1)
+			return errNoPair
+		}
 	}
 	if want := srtp.CryptexMode(o.cryptex.Load()); want != o.applied {
 		if err := o.ctx.UpdateOptions(srtp.Cryptex(want)); err != nil {
@@ -143,10 +161,23 @@ func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("own rtp path: seal: %w", err)
 	}
-	if _, err := o.write(sealed, *addr); err != nil {
+	if err := o.writeSealed(sealed, addr, tcp); err != nil {
 		return fmt.Errorf("own rtp path: %w", err)
 	}
 	o.own.Add(1)
+	return nil
+}
+
+// writeSealed writes a sealed datagram to the UDP address, or else on the TCP route.
+func (o *rtpOut) writeSealed(b []byte, addr *netip.AddrPort, tcp *tcpRoute) error {
+	if addr != nil {
+		_, err := o.write(b, *addr)
+		return err
+	}
+	if err := tcp.write(b); err != nil {
+		return err
+	}
+	o.overTCP.Add(1)
 	return nil
 }
 
@@ -166,15 +197,15 @@ func (o *rtpOut) sendRTCP(b []byte) bool {
 	case outUndecided:
 		return true
 	}
-	addr := o.remote.Load()
-	if addr == nil {
+	addr, tcp := o.remote.Load(), o.tcp.Load()
+	if addr == nil && tcp == nil {
 		return true
 	}
 	sealed, err := o.ctx.EncryptRTCP(o.rtcpBuf[:0], b, &o.rtcpHdr)
 	if err != nil {
 		return true
 	}
-	if _, err := o.write(sealed, *addr); err == nil {
+	if o.writeSealed(sealed, addr, tcp) == nil {
 		o.ownRTCP.Add(1)
 	}
 	return true
@@ -185,8 +216,8 @@ func (o *rtpOut) sendRTCP(b []byte) bool {
 func (p *Subscriber) newRTPOut(e *Engine, next *atomic.Uint32) *rtpOut {
 	dtls := p.pc.SCTP().Transport()
 	ice := dtls.ICETransport()
-	return &rtpOut{
-		keys: p.keys, remote: &p.remote, write: e.stamping.WriteToAddrPort, history: p.history, next: next,
+	o := &rtpOut{
+		keys: p.keys, remote: &p.remote, write: e.stamping.WriteToAddrPort, history: p.history, next: next, log: p.logger,
 		ready: func() bool { return dtls.State() == webrtc.DTLSTransportStateConnected },
 		pair: func() (udp, known bool) {
 			pair, err := ice.GetSelectedCandidatePair()
@@ -199,6 +230,45 @@ func (p *Subscriber) newRTPOut(e *Engine, next *atomic.Uint32) *rtpOut {
 			}
 			return udp, true
 		},
+	}
+	if !e.cfg.OwnSRTP {
+		o.mode = outPion // rtc.own_srtp off: a setting, not a fall back worth a line per PeerConnection
+	}
+	return o
+}
+
+// pairChanged follows pion's selected candidate pair: its UDP address (rememberRemote)
+// or its ICE-TCP connection (rememberTCP). pion's ICE goroutine.
+func (p *Subscriber) pairChanged(pair *webrtc.ICECandidatePair) {
+	p.rememberRemote(pair)
+	p.rememberTCP(pair)
+}
+
+// rememberTCP points the own path at the connection of an ICE-TCP pair: the packet
+// connection the Engine's TCP mux gave the local candidate (by the agent's current
+// ufrag, which an ICE restart changes, and the candidate's address), and the remote
+// address, which names the TCP connection there. Any other pair clears it.
+func (p *Subscriber) rememberTCP(pair *webrtc.ICECandidatePair) {
+	var next *tcpRoute
+	if mux := p.engine.tcpMux; mux != nil && pair != nil && pair.Local != nil && pair.Remote != nil &&
+		pair.Local.Protocol == webrtc.ICEProtocolTCP && pair.Remote.Protocol == webrtc.ICEProtocolTCP {
+		remote, errRemote := netip.ParseAddr(pair.Remote.Address)
+		local, _ := netip.ParseAddr(pair.Local.Address) // a NAT 1:1 address finds no key: conns tries all
+		params, errParams := p.pc.SCTP().Transport().ICETransport().GetLocalParameters()
+		if errRemote == nil && errParams == nil {
+			if conns := mux.conns(params.UsernameFragment, local); len(conns) > 0 {
+				next = &tcpRoute{conns: conns, addr: tcpRemote{netip.AddrPortFrom(remote.Unmap(), pair.Remote.Port).String()}}
+			}
+		}
+		if next == nil {
+			p.logger.Warn("own RTP path: no connection of the Engine's TCP mux for the selected ICE-TCP pair; its packets are dropped",
+				"local", pair.Local.Address, "remote", pair.Remote.Address)
+		}
+	}
+	p.remoteMu.Lock()
+	defer p.remoteMu.Unlock()
+	if !p.remoteGone {
+		p.out.tcp.Store(next)
 	}
 }
 

@@ -2,13 +2,27 @@ package sfu
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 )
+
+// rtc.own_srtp off: every subscriber's RTP goes through pion's SRTP session, and the
+// client reads it.
+func TestOwnSRTPOff(t *testing.T) {
+	c := newLoopbackCall(t, 1, func(cfg *Config) { cfg.OwnSRTP = false })
+	sub := c.subs[0]
+	before := c.reads.Load()
+	waitFor(t, func() bool { c.sendBursts(1); return c.reads.Load() > before })
+	if forwarded, own := sub.sender.forwardedPackets.Load(), sub.out.own.Load(); forwarded == 0 || own != 0 {
+		t.Fatalf("%d of %d forwarded packets went the own path, want none", own, forwarded)
+	}
+}
 
 // A subscriber's every RTP packet — first transmissions and the resends its NACKs ask
 // for — leaves through the Sender's own path (sealed with the keys learnt from the DTLS
@@ -66,13 +80,15 @@ func TestOwnRTPPathCarriesAllMedia(t *testing.T) {
 
 // The path is decided by the first packet after the handshake and kept: before it
 // packets are dropped (pion's writer drops them too); no keys by then, or a pair over
-// TCP, mean pion's path for good, even when keys or a UDP pair come later; with keys and
-// a UDP pair the own path, also for good: a later pair over TCP makes its packets
-// unroutable instead of handing the SSRCs to pion's SRTP context.
+// TCP, mean pion's path for good, even when keys or a UDP pair come later, and one log
+// line saying why; with keys and a UDP pair the own path, also for good: a later pair
+// over TCP without a TCP route makes its packets unroutable instead of handing the SSRCs
+// to pion's SRTP context (with one, TestRTPOutWritesOnTheTCPRoute).
 func TestRTPOutRouteIsDecidedOnce(t *testing.T) {
 	type step struct {
 		keys, failed, ready, known, udp, remote bool
 		want                                    string // own, pion, drop
+		why                                     string // the reason logged when it falls back to pion's path
 	}
 	cases := []struct {
 		name  string
@@ -87,15 +103,15 @@ func TestRTPOutRouteIsDecidedOnce(t *testing.T) {
 			{keys: true, ready: true, known: true, udp: false, remote: false, want: "own"}, // TCP later: still own
 		}},
 		{"pion without keys after the handshake", []step{
-			{ready: true, known: true, udp: true, remote: true, want: "pion"},
+			{ready: true, known: true, udp: true, remote: true, want: "pion", why: "no SRTP keys"},
 			{keys: true, ready: true, known: true, udp: true, remote: true, want: "pion"},
 		}},
 		{"pion when the keys failed", []step{
-			{failed: true, want: "pion"},
+			{failed: true, want: "pion", why: "no SRTP keys"},
 			{keys: true, ready: true, known: true, udp: true, remote: true, want: "pion"},
 		}},
 		{"pion on a TCP pair", []step{
-			{keys: true, ready: true, known: true, udp: false, want: "pion"},
+			{keys: true, ready: true, known: true, udp: false, want: "pion", why: "ICE-TCP"},
 			{keys: true, ready: true, known: true, udp: true, remote: true, want: "pion"},
 		}},
 	}
@@ -109,7 +125,9 @@ func TestRTPOutRouteIsDecidedOnce(t *testing.T) {
 			var remote atomic.Pointer[netip.AddrPort]
 			keys := &dtlsKeys{}
 			var wrote int
+			var logged strings.Builder
 			o := &rtpOut{keys: keys, remote: &remote, history: newSendHistory(), next: new(atomic.Uint32),
+				log:   slog.New(slog.NewTextHandler(&logged, nil)),
 				write: func(b []byte, _ netip.AddrPort) (int, error) { wrote++; return len(b), nil },
 				ready: func() bool { return cur.ready },
 				pair:  func() (bool, bool) { return cur.udp, cur.known },
@@ -135,6 +153,9 @@ func TestRTPOutRouteIsDecidedOnce(t *testing.T) {
 				}
 				if got != s.want {
 					t.Fatalf("step %d: %s, want %s", i, got, s.want)
+				}
+				if s.why != "" && (strings.Count(logged.String(), "reason=") != 1 || !strings.Contains(logged.String(), s.why)) {
+					t.Fatalf("step %d: logged %q, want the reason %q once", i, logged.String(), s.why)
 				}
 				if own {
 					h := rtp.Header{Version: 2, SSRC: 1, SequenceNumber: uint16(i)}

@@ -76,7 +76,7 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	if e.batch != nil {
 		p.sender.afterRun = p.flushWrites
 	}
-	p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.rememberRemote)
+	p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.pairChanged)
 	p.bw = newBandwidthController(newCongestionController(history), allocatorConfig{})
 	if opts.PreConnect {
 		if err := p.addPreConnectSections(opts.Reserve); err != nil {
@@ -316,6 +316,7 @@ func (p *Subscriber) Close() error {
 	}
 	err := p.closePC()
 	p.forgetRemote()
+	p.out.tcp.Store(nil)
 	p.sender.close()
 	p.rtcp.close()
 	p.bw.close()
