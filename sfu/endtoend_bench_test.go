@@ -254,9 +254,11 @@ type loopbackCall struct {
 // callLoss makes a loopbackCall lose packets (tests): publisher picks published packets
 // whose first transmission the publishing client drops (ringNACKResponderFactory),
 // subscriber the packets whose first arrival at its socket each subscribing client drops
-// (lossyConn). nil picks none.
+// (lossyConn). nil picks none. settings, when set, changes each subscribing client's
+// SettingEngine (its SRTP profiles, DTLS suites or role) before it is used.
 type callLoss struct {
 	publisher, subscriber func(seq uint16) bool
+	settings              func(*webrtc.SettingEngine)
 }
 
 // newLoopbackCall connects a publisher and subscribers clients; every subscriber has
@@ -390,6 +392,13 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 		setup = func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
 			settings.SetICEUDPMux(mux)
 			return lean(media, settings)
+		}
+	}
+	if change := c.loss.settings; change != nil {
+		inner := setup
+		setup = func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
+			change(settings)
+			return inner(media, settings)
 		}
 	}
 	client := newClientPCWithInterceptors(tb, webrtc.Configuration{}, setup)

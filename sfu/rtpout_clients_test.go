@@ -1,0 +1,94 @@
+package sfu
+
+import (
+	"testing"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Subscribing clients negotiate what real clients negotiate, and each reads the media:
+// every SRTP protection profile the server offers, alone and in another order than the
+// server's; the DTLS suites pion negotiates with the server's ECDSA certificate (SHA-256
+// and SHA-384 PRFs, GCM, CBC, ChaCha20; pion's DTLS server offers no CCM suite); the extended master secret refused or
+// required. Those take the own path with the profile and suite asked for. A client that
+// answers setup:passive makes the server the DTLS client: no keys, pion's path, and the
+// client still reads everything.
+func TestOwnRTPPathClientVariety(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(*webrtc.SettingEngine)
+		own     bool
+		profile srtp.ProtectionProfile // 0: not checked
+		suite   dtls.CipherSuiteID     // 0: not checked
+	}{
+		{"AES_CM_128_HMAC_SHA1_80 only", func(s *webrtc.SettingEngine) {
+			s.SetSRTPProtectionProfiles(dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+		}, true, srtp.ProtectionProfileAes128CmHmacSha1_80, 0},
+		{"AEAD_AES_128_GCM only", func(s *webrtc.SettingEngine) {
+			s.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM)
+		}, true, srtp.ProtectionProfileAeadAes128Gcm, 0},
+		{"AEAD_AES_256_GCM only", func(s *webrtc.SettingEngine) {
+			s.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_256_GCM)
+		}, true, srtp.ProtectionProfileAeadAes256Gcm, 0},
+		{"profiles reversed", func(s *webrtc.SettingEngine) {
+			s.SetSRTPProtectionProfiles(dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM)
+		}, true, 0, 0},
+		{"ECDHE_ECDSA_AES_256_GCM_SHA384", func(s *webrtc.SettingEngine) {
+			s.SetDTLSCipherSuites(dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
+		}, true, 0, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+		{"ECDHE_ECDSA_AES_128_GCM_SHA256", func(s *webrtc.SettingEngine) {
+			s.SetDTLSCipherSuites(dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+		}, true, 0, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+		{"ECDHE_ECDSA_AES_256_CBC_SHA", func(s *webrtc.SettingEngine) {
+			s.SetDTLSCipherSuites(dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA)
+		}, true, 0, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA},
+		{"ECDHE_ECDSA_CHACHA20_POLY1305", func(s *webrtc.SettingEngine) {
+			s.SetDTLSCipherSuites(dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)
+		}, true, 0, dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
+		{"SHA384 suite with AES_CM profile", func(s *webrtc.SettingEngine) {
+			s.SetDTLSCipherSuites(dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
+			s.SetSRTPProtectionProfiles(dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+		}, true, srtp.ProtectionProfileAes128CmHmacSha1_80, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+		{"extended master secret off", func(s *webrtc.SettingEngine) {
+			s.SetDTLSExtendedMasterSecret(dtls.DisableExtendedMasterSecret)
+		}, true, 0, 0},
+		{"extended master secret required", func(s *webrtc.SettingEngine) {
+			s.SetDTLSExtendedMasterSecret(dtls.RequireExtendedMasterSecret)
+		}, true, 0, 0},
+		{"answers setup:passive", func(s *webrtc.SettingEngine) {
+			if err := s.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+				t.Fatal(err)
+			}
+		}, false, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newLossyLoopbackCall(t, 1, callLoss{settings: tc.set})
+			sub := c.subs[0]
+			c.sendBursts(2)
+			forwarded, own := sub.sender.forwardedPackets.Load(), sub.out.own.Load()
+			if forwarded == 0 || c.gate.counts[0].Load() == 0 {
+				t.Fatalf("forwarded %d, the client read %d", forwarded, c.gate.counts[0].Load())
+			}
+			if lost := c.gate.lost; lost != 0 {
+				t.Fatalf("the client lost %d packets", lost)
+			}
+			switch {
+			case tc.own && own != forwarded:
+				t.Fatalf("%d of %d forwarded packets went the own path, want all", own, forwarded)
+			case !tc.own && own != 0:
+				t.Fatalf("%d of %d forwarded packets went the own path, want none", own, forwarded)
+			}
+			sub.keys.mu.Lock()
+			profile, suite := sub.keys.profile, sub.keys.suite
+			sub.keys.mu.Unlock()
+			if tc.profile != 0 && profile != tc.profile {
+				t.Fatalf("profile %v, want %v", profile, tc.profile)
+			}
+			if tc.suite != 0 && suite != uint16(tc.suite) {
+				t.Fatalf("suite %#x, want %#x", suite, uint16(tc.suite))
+			}
+		})
+	}
+}
