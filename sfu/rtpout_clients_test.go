@@ -92,3 +92,37 @@ func TestOwnRTPPathClientVariety(t *testing.T) {
 		})
 	}
 }
+
+// The own path seals with cryptex (RFC 9335) exactly when the client's description
+// declares it for the RTP it receives, as pion decides for its own context: at session
+// level, on the RTP sections, or only on the BUNDLE group's tag section, as RFC 9143
+// carries transport attributes in answers and later offers — also when that tag section is
+// a data channel's. A client whose SRTP context requires cryptex drops every packet sealed
+// without it.
+func TestRTPOutCryptexFromDescription(t *testing.T) {
+	const head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+	const app = "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+	const video = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n"
+	const rejected = "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=rtpmap:96 VP8/90000\r\n"
+	const cryptex = "a=cryptex\r\n"
+	for _, tc := range []struct {
+		name, sdp string
+		want      srtp.CryptexMode
+	}{
+		{"none", head + "a=group:BUNDLE 0 1\r\n" + app + video, srtp.CryptexModeDisabled},
+		{"session level", head + cryptex + "a=group:BUNDLE 0 1\r\n" + app + video, srtp.CryptexModeEnabled},
+		{"on the RTP section", head + "a=group:BUNDLE 0 1\r\n" + app + video + cryptex, srtp.CryptexModeEnabled},
+		{"on the data channel tag section", head + "a=group:BUNDLE 0 1\r\n" + app + cryptex + video, srtp.CryptexModeEnabled},
+		{"on a data channel outside the bundle", head + "a=group:BUNDLE 1\r\n" + app + cryptex + video, srtp.CryptexModeDisabled},
+		{"on a tag section the RTP is not bundled with", head + "a=group:BUNDLE 0\r\n" + app + cryptex + video, srtp.CryptexModeDisabled},
+		{"only on a rejected section", head + "a=group:BUNDLE 1\r\n" + video + rejected + cryptex, srtp.CryptexModeDisabled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o rtpOut
+			o.setCryptex(tc.sdp)
+			if got := srtp.CryptexMode(o.cryptex.Load()); got != tc.want {
+				t.Fatalf("cryptex mode %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
