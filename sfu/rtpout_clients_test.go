@@ -1,9 +1,14 @@
 package sfu
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/dtls/v3"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -124,5 +129,122 @@ func TestRTPOutCryptexFromDescription(t *testing.T) {
 				t.Fatalf("cryptex mode %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// The sender reports a client reads on the own path count what it received: bursts of
+// packets the client reads whole, and each report (written after a run of writes) counts
+// the packets read before its burst plus at most that burst; its octets are its packets
+// times the payload size, all payloads being of one size. Nothing is lost or resent on
+// loopback, so the counts are the client's.
+func TestOwnPathSenderReportCounts(t *testing.T) {
+	const payloadSize, burst = 300, 20
+	engine := newTestEngine(t)
+	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice-media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, receivers := publish(t, engine, video)
+	var seq uint16
+	write := func() {
+		seq++
+		payload := make([]byte, payloadSize)
+		copy(payload, vp8Payload(seq%8 == 1, seq))
+		_ = video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: true,
+			Timestamp: uint32(seq) * 3000}, Payload: payload})
+	}
+	stop := repeat(20*time.Millisecond, write)
+	var r *Receiver
+	select {
+	case r = <-receivers:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the published track did not arrive")
+	}
+	stop()
+
+	sub, client, readers := subscribedClient(t, engine)
+	var (
+		read atomic.Uint32
+		mu   sync.Mutex
+		srs  []rtcp.SenderReport
+	)
+	client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		readers.Add(2)
+		go func() {
+			defer readers.Done()
+			for {
+				p, _, err := track.ReadRTP()
+				if err != nil {
+					return
+				}
+				if len(p.Payload) != payloadSize {
+					t.Errorf("payload of %d bytes, want %d", len(p.Payload), payloadSize)
+				}
+				read.Add(1)
+			}
+		}()
+		go func() {
+			defer readers.Done()
+			for {
+				pkts, _, err := receiver.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, pkt := range pkts {
+					if sr, ok := pkt.(*rtcp.SenderReport); ok && sr.SSRC == uint32(track.SSRC()) {
+						mu.Lock()
+						srs = append(srs, *sr)
+						mu.Unlock()
+					}
+				}
+			}
+		}()
+	})
+	if _, err := sub.AddDownTrack(r); err != nil {
+		t.Fatal(err)
+	}
+	negotiate(t, sub, client)
+	// Keyframes until the client reads, then bursts read whole; boundaries holds the
+	// client's count after each.
+	waitFor(t, func() bool { write(); return read.Load() > 0 })
+	var boundaries []uint32
+	matched := 0
+	waitFor(t, func() bool {
+		before := read.Load()
+		for range burst {
+			write()
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for read.Load() < before+burst || sub.sender.forwardedPackets.Load() != uint64(read.Load()) {
+			if time.Now().After(deadline) {
+				return false // a packet lost on the way: no boundary
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		boundaries = append(boundaries, read.Load())
+		mu.Lock()
+		defer mu.Unlock()
+		matched = 0
+		for _, sr := range srs {
+			if sr.OctetCount != sr.PacketCount*payloadSize {
+				t.Fatalf("sender report: %d octets for %d packets of %d bytes", sr.OctetCount, sr.PacketCount, payloadSize)
+			}
+			if sr.PacketCount <= boundaries[0] {
+				continue // written before the bursts
+			}
+			// Written after a run of the burst that followed boundary b, before the next.
+			ok := false
+			for _, b := range boundaries {
+				ok = ok || (sr.PacketCount > b && sr.PacketCount <= b+burst)
+			}
+			if !ok {
+				t.Fatalf("a sender report counts %d packets; the client read %v after each burst of %d", sr.PacketCount, boundaries, burst)
+			}
+			matched++
+		}
+		return matched >= 2
+	})
+	if own, fwd := sub.out.own.Load(), sub.sender.forwardedPackets.Load(); own != fwd {
+		t.Fatalf("%d of %d packets went the own path", own, fwd)
 	}
 }
