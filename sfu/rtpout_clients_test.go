@@ -248,3 +248,30 @@ func TestOwnPathSenderReportCounts(t *testing.T) {
 		t.Fatalf("%d of %d packets went the own path", own, fwd)
 	}
 }
+
+// A DownTrack's outgoing sequence numbers wrap past 65535 on the own path (more than
+// 65,536 packets through one DownTrack, whatever its random start) and the client still
+// decrypts everything: the SRTP rollover counter goes to 1 on both sides. The first
+// arrival of the packets around the wrap is lost, so some are resent after newer ones
+// went out with the next rollover counter, and the resends are sealed with the old one.
+func TestOwnPathSequenceRollover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 70,000 packets")
+	}
+	nearWrap := func(seq uint16) bool { return seq >= 65533 || seq <= 2 }
+	c := newLossyLoopbackCall(t, 1, callLoss{subscriber: nearWrap})
+	sub := c.subs[0]
+	start := c.gate.counts[0].Load()
+	for c.gate.counts[0].Load()-start < 1<<16+1000 {
+		c.sendBursts(64)
+		if c.gate.lost != 0 {
+			t.Fatalf("the client lost %d packets after reading %d", c.gate.lost, c.gate.counts[0].Load()-start)
+		}
+	}
+	if n := c.repaired.Load(); n == 0 {
+		t.Fatal("no packet around the wrap was lost and resent")
+	}
+	if own, fwd := sub.out.own.Load(), sub.sender.forwardedPackets.Load(); own != fwd {
+		t.Fatalf("%d of %d packets went the own path", own, fwd)
+	}
+}
