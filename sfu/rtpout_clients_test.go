@@ -137,23 +137,37 @@ func TestRTPOutCryptexFromDescription(t *testing.T) {
 // the packets read before its burst plus at most that burst; its octets are its packets
 // times the payload size, all payloads being of one size. Nothing is lost or resent on
 // loopback, so the counts are the client's.
-func TestOwnPathSenderReportCounts(t *testing.T) {
-	const payloadSize, burst = 300, 20
+// ownPathCall is a publishing pion client sending one VP8 track of fixed-size payloads
+// and a subscriber whose plain pion client (pion's default interceptors) counts the
+// packets it reads and keeps the sender reports of the track.
+type ownPathCall struct {
+	sub    *Subscriber
+	client *webrtc.PeerConnection
+	write  func() // one packet, a keyframe every 8th
+	read   atomic.Uint32
+	mu     sync.Mutex
+	srs    []rtcp.SenderReport
+}
+
+// newOwnPathCall connects an ownPathCall, negotiated; it returns once the client read.
+func newOwnPathCall(t *testing.T, payloadSize int) *ownPathCall {
+	t.Helper()
 	engine := newTestEngine(t)
 	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice-media")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, receivers := publish(t, engine, video)
+	c := &ownPathCall{}
 	var seq uint16
-	write := func() {
+	c.write = func() {
 		seq++
 		payload := make([]byte, payloadSize)
 		copy(payload, vp8Payload(seq%8 == 1, seq))
 		_ = video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: true,
 			Timestamp: uint32(seq) * 3000}, Payload: payload})
 	}
-	stop := repeat(20*time.Millisecond, write)
+	stop := repeat(20*time.Millisecond, c.write)
 	var r *Receiver
 	select {
 	case r = <-receivers:
@@ -161,14 +175,9 @@ func TestOwnPathSenderReportCounts(t *testing.T) {
 		t.Fatal("the published track did not arrive")
 	}
 	stop()
-
-	sub, client, readers := subscribedClient(t, engine)
-	var (
-		read atomic.Uint32
-		mu   sync.Mutex
-		srs  []rtcp.SenderReport
-	)
-	client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	var readers *sync.WaitGroup
+	c.sub, c.client, readers = subscribedClient(t, engine)
+	c.client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		readers.Add(2)
 		go func() {
 			defer readers.Done()
@@ -180,7 +189,7 @@ func TestOwnPathSenderReportCounts(t *testing.T) {
 				if len(p.Payload) != payloadSize {
 					t.Errorf("payload of %d bytes, want %d", len(p.Payload), payloadSize)
 				}
-				read.Add(1)
+				c.read.Add(1)
 			}
 		}()
 		go func() {
@@ -192,40 +201,55 @@ func TestOwnPathSenderReportCounts(t *testing.T) {
 				}
 				for _, pkt := range pkts {
 					if sr, ok := pkt.(*rtcp.SenderReport); ok && sr.SSRC == uint32(track.SSRC()) {
-						mu.Lock()
-						srs = append(srs, *sr)
-						mu.Unlock()
+						c.mu.Lock()
+						c.srs = append(c.srs, *sr)
+						c.mu.Unlock()
 					}
 				}
 			}
 		}()
 	})
-	if _, err := sub.AddDownTrack(r); err != nil {
+	if _, err := c.sub.AddDownTrack(r); err != nil {
 		t.Fatal(err)
 	}
-	negotiate(t, sub, client)
-	// Keyframes until the client reads, then bursts read whole; boundaries holds the
-	// client's count after each.
-	waitFor(t, func() bool { write(); return read.Load() > 0 })
+	negotiate(t, c.sub, c.client)
+	waitFor(t, func() bool { c.write(); return c.read.Load() > 0 })
+	return c
+}
+
+// burst writes n packets and waits until the client read them all and every packet
+// forwarded was read; false when that took over 5 s (a packet lost on the way).
+func (c *ownPathCall) burst(n uint32) bool {
+	before := c.read.Load()
+	for range n {
+		c.write()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.read.Load() < before+n || c.sub.sender.forwardedPackets.Load() != uint64(c.read.Load()) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
+func TestOwnPathSenderReportCounts(t *testing.T) {
+	const payloadSize, burst = 300, 20
+	c := newOwnPathCall(t, payloadSize)
+	sub := c.sub
+	// Bursts read whole; boundaries holds the client's count after each.
 	var boundaries []uint32
 	matched := 0
 	waitFor(t, func() bool {
-		before := read.Load()
-		for range burst {
-			write()
+		if !c.burst(burst) {
+			return false // a packet lost on the way: no boundary
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for read.Load() < before+burst || sub.sender.forwardedPackets.Load() != uint64(read.Load()) {
-			if time.Now().After(deadline) {
-				return false // a packet lost on the way: no boundary
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		boundaries = append(boundaries, read.Load())
-		mu.Lock()
-		defer mu.Unlock()
+		boundaries = append(boundaries, c.read.Load())
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		matched = 0
-		for _, sr := range srs {
+		for _, sr := range c.srs {
 			if sr.OctetCount != sr.PacketCount*payloadSize {
 				t.Fatalf("sender report: %d octets for %d packets of %d bytes", sr.OctetCount, sr.PacketCount, payloadSize)
 			}
@@ -273,5 +297,30 @@ func TestOwnPathSequenceRollover(t *testing.T) {
 	}
 	if own, fwd := sub.out.own.Load(), sub.sender.forwardedPackets.Load(); own != fwd {
 		t.Fatalf("%d of %d packets went the own path", own, fwd)
+	}
+}
+
+// An ICE restart moves the own path to the client's new address: the client (pion,
+// no UDP mux) gathers new sockets for the restart, so its port changes, and it reads
+// everything sent after the restart on the same SRTP context (no new DTLS handshake).
+func TestOwnPathFollowsICERestart(t *testing.T) {
+	c := newOwnPathCall(t, 200)
+	if !c.burst(10) {
+		t.Fatal("the client did not read a burst before the restart")
+	}
+	before := *c.sub.remote.Load()
+	ctx := c.sub.out.ctx
+	c.sub.RestartICE()
+	negotiate(t, c.sub, c.client)
+	waitFor(t, func() bool {
+		now := c.sub.remote.Load()
+		return now != nil && *now != before
+	})
+	waitFor(t, func() bool { return c.burst(10) })
+	if c.sub.out.ctx != ctx {
+		t.Fatal("the restart changed the SRTP context")
+	}
+	if own, fwd := c.sub.out.own.Load(), c.sub.sender.forwardedPackets.Load(); own != fwd || c.sub.out.unroutable.Load() != 0 {
+		t.Fatalf("%d of %d packets went the own path, %d unroutable", own, fwd, c.sub.out.unroutable.Load())
 	}
 }
