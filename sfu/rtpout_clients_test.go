@@ -141,6 +141,8 @@ func TestRTPOutCryptexFromDescription(t *testing.T) {
 // and a subscriber whose plain pion client (pion's default interceptors) counts the
 // packets it reads and keeps the sender reports of the track.
 type ownPathCall struct {
+	engine *Engine
+	track  *Receiver // the published track
 	sub    *Subscriber
 	client *webrtc.PeerConnection
 	write  func() // one packet, a keyframe every 8th
@@ -150,9 +152,9 @@ type ownPathCall struct {
 }
 
 // newOwnPathCall connects an ownPathCall, negotiated; it returns once the client read.
-func newOwnPathCall(t *testing.T, payloadSize int) *ownPathCall {
+func newOwnPathCall(t *testing.T, payloadSize int, opts ...func(*Config)) *ownPathCall {
 	t.Helper()
-	engine := newTestEngine(t)
+	engine := newTestEngine(t, opts...)
 	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice-media")
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +177,7 @@ func newOwnPathCall(t *testing.T, payloadSize int) *ownPathCall {
 		t.Fatal("the published track did not arrive")
 	}
 	stop()
+	c.engine, c.track = engine, r
 	var readers *sync.WaitGroup
 	c.sub, c.client, readers = subscribedClient(t, engine)
 	c.client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
@@ -322,5 +325,73 @@ func TestOwnPathFollowsICERestart(t *testing.T) {
 	}
 	if own, fwd := c.sub.out.own.Load(), c.sub.sender.forwardedPackets.Load(); own != fwd || c.sub.out.unroutable.Load() != 0 {
 		t.Fatalf("%d of %d packets went the own path, %d unroutable", own, fwd, c.sub.out.unroutable.Load())
+	}
+}
+
+// Subscribers that come and go leave nothing of the own path behind: clients that read
+// media and clients that close as soon as ICE connects (in the DTLS handshake) alike,
+// once their Subscriber closed, its SRTP context and remote address are gone, the
+// batched writer watches no address of theirs, and the Engine holds no Peer of theirs
+// (their goroutines: goleak in TestMain); the first subscriber still reads.
+func TestOwnPathLeavesNothingBehind(t *testing.T) {
+	c := newOwnPathCall(t, 200, func(cfg *Config) { cfg.BatchWrites = true })
+	var subs []*Subscriber
+	for i := range 8 {
+		sub, client, _ := subscribedClient(t, c.engine)
+		subs = append(subs, sub)
+		var read atomic.Uint32
+		if i%2 == 1 {
+			client.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+				if s == webrtc.ICEConnectionStateConnected {
+					go client.Close() //nolint:errcheck // the test's cleanup closes it again
+				}
+			})
+		} else {
+			client.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+				for {
+					if _, _, err := track.ReadRTP(); err != nil {
+						return
+					}
+					read.Add(1)
+				}
+			})
+		}
+		if _, err := sub.AddDownTrack(c.track); err != nil {
+			t.Fatal(err)
+		}
+		negotiate(t, sub, client)
+		if i%2 == 1 {
+			waitFor(t, func() bool { return client.ConnectionState() == webrtc.PeerConnectionStateClosed })
+		} else {
+			waitFor(t, func() bool { c.write(); return read.Load() > 0 })
+			if sub.out.own.Load() == 0 {
+				t.Fatalf("subscriber %d: nothing went the own path", i)
+			}
+		}
+		_ = client.Close()
+		if err := sub.Close(); err != nil {
+			t.Fatalf("subscriber %d: close: %v", i, err)
+		}
+	}
+	for i, sub := range subs {
+		if sub.keys.context() != nil || sub.out.ctx != nil || sub.remote.Load() != nil {
+			t.Fatalf("subscriber %d keeps its SRTP context or remote address after Close", i)
+		}
+	}
+	watched := 0
+	for i := range c.engine.batch.shards {
+		s := &c.engine.batch.shards[i]
+		s.mu.Lock()
+		watched += len(s.sent)
+		s.mu.Unlock()
+	}
+	c.engine.mu.Lock()
+	peers := len(c.engine.peers)
+	c.engine.mu.Unlock()
+	if watched != 1 || peers != 2 {
+		t.Fatalf("%d addresses watched, %d peers, want the first subscriber's 1 and its 2 peers", watched, peers)
+	}
+	if !c.burst(10) {
+		t.Fatal("the first subscriber no longer reads")
 	}
 }
