@@ -143,6 +143,7 @@ func TestRTPOutCryptexFromDescription(t *testing.T) {
 type ownPathCall struct {
 	engine *Engine
 	track  *Receiver // the published track
+	down   *DownTrack
 	sub    *Subscriber
 	client *webrtc.PeerConnection
 	write  func() // one packet, a keyframe every 8th
@@ -212,7 +213,7 @@ func newOwnPathCall(t *testing.T, payloadSize int, opts ...func(*Config)) *ownPa
 			}
 		}()
 	})
-	if _, err := c.sub.AddDownTrack(r); err != nil {
+	if c.down, err = c.sub.AddDownTrack(r); err != nil {
 		t.Fatal(err)
 	}
 	negotiate(t, c.sub, c.client)
@@ -393,5 +394,52 @@ func TestOwnPathLeavesNothingBehind(t *testing.T) {
 	}
 	if !c.burst(10) {
 		t.Fatal("the first subscriber no longer reads")
+	}
+}
+
+// Tracks added and removed by renegotiation mid-call go through the PeerConnection's one
+// SRTP context: a second track's new SSRC is read next to the first, and after the first
+// is removed the second still is, all on the own path.
+func TestOwnPathRenegotiatedTracks(t *testing.T) {
+	c := newOwnPathCall(t, 200)
+	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam2", "carol-media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, receivers := publish(t, c.engine, video)
+	var seq uint16
+	write := func() {
+		seq++
+		payload := make([]byte, 200)
+		copy(payload, vp8Payload(seq%8 == 1, seq))
+		_ = video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: true,
+			Timestamp: uint32(seq) * 3000}, Payload: payload})
+	}
+	stop := repeat(20*time.Millisecond, write)
+	var second *Receiver
+	select {
+	case second = <-receivers:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the second published track did not arrive")
+	}
+	stop()
+	if _, err := c.sub.AddDownTrack(second); err != nil {
+		t.Fatal(err)
+	}
+	negotiate(t, c.sub, c.client)
+	// Only the second track is sent now: what the client reads is of its new SSRC.
+	before := c.read.Load()
+	waitFor(t, func() bool { write(); return c.read.Load() > before+10 })
+	if !c.burst(10) {
+		t.Fatal("the first track is no longer read")
+	}
+	if err := c.sub.RemoveDownTrack(c.down); err != nil {
+		t.Fatal(err)
+	}
+	negotiate(t, c.sub, c.client)
+	before = c.read.Load()
+	waitFor(t, func() bool { write(); return c.read.Load() > before+10 })
+	if own, fwd := c.sub.out.own.Load(), c.sub.sender.forwardedPackets.Load(); own != fwd {
+		t.Fatalf("%d of %d packets went the own path", own, fwd)
 	}
 }
