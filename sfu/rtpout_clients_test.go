@@ -1,17 +1,12 @@
 package sfu
 
 import (
-	"context"
-	"crypto/tls"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/dtls/v3"
-	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
@@ -21,8 +16,8 @@ import (
 // Subscribing clients negotiate what real clients negotiate, and each reads the media:
 // every SRTP protection profile the server offers, alone and in another order than the
 // server's; the DTLS suites pion negotiates with the server's ECDSA certificate (SHA-256
-// and SHA-384 PRFs, GCM, CBC, ChaCha20; pion's DTLS server offers no CCM suite); the extended master secret refused or
-// required. Those take the own path with the profile and suite asked for. A client that
+// and SHA-384 PRFs, GCM, CBC, ChaCha20; pion's DTLS server offers no CCM suite); the
+// extended master secret refused or required. Those take the own path with the profile and suite asked for. A client that
 // answers setup:passive makes the server the DTLS client: no keys, pion's path, and the
 // client still reads everything.
 func TestOwnRTPPathClientVariety(t *testing.T) {
@@ -157,68 +152,86 @@ type ownPathCall struct {
 	srs    []rtcp.SenderReport
 }
 
-// newOwnPathCall connects an ownPathCall, negotiated; it returns once the client read.
-func newOwnPathCall(t *testing.T, payloadSize int, opts ...func(*Config)) *ownPathCall {
+// publishVideo publishes a VP8 track of engine from a pion client (a publisher named
+// name) and returns its Receiver and write, which sends one packet of payloadSize bytes
+// (a keyframe every 8th).
+func publishVideo(t *testing.T, engine *Engine, name string, payloadSize int) (write func(), r *Receiver) {
 	t.Helper()
-	engine := newTestEngine(t, opts...)
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "alice-media")
+	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, name, name+"-media")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, receivers := publish(t, engine, video)
-	c := &ownPathCall{}
 	var seq uint16
-	c.write = func() {
+	write = func() {
 		seq++
 		payload := make([]byte, payloadSize)
 		copy(payload, vp8Payload(seq%8 == 1, seq))
 		_ = video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: true,
 			Timestamp: uint32(seq) * 3000}, Payload: payload})
 	}
-	stop := repeat(20*time.Millisecond, c.write)
-	var r *Receiver
+	stop := repeat(20*time.Millisecond, write)
+	defer stop()
 	select {
 	case r = <-receivers:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the published track did not arrive")
 	}
-	stop()
-	c.engine, c.track = engine, r
+	return write, r
+}
+
+// readClientTrack reads a client's track and its RTCP on two goroutines counted in
+// readers until the client closes, calling onRTP with every packet and onSR with every
+// sender report of the track.
+func readClientTrack(readers *sync.WaitGroup, track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, onRTP func(*rtp.Packet), onSR func(*rtcp.SenderReport)) {
+	readers.Add(2)
+	go func() {
+		defer readers.Done()
+		for {
+			p, _, err := track.ReadRTP()
+			if err != nil {
+				return
+			}
+			onRTP(p)
+		}
+	}()
+	go func() {
+		defer readers.Done()
+		for {
+			pkts, _, err := receiver.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, pkt := range pkts {
+				if sr, ok := pkt.(*rtcp.SenderReport); ok && sr.SSRC == uint32(track.SSRC()) {
+					onSR(sr)
+				}
+			}
+		}
+	}()
+}
+
+// newOwnPathCall connects an ownPathCall, negotiated; it returns once the client read.
+func newOwnPathCall(t *testing.T, payloadSize int, opts ...func(*Config)) *ownPathCall {
+	t.Helper()
+	c := &ownPathCall{engine: newTestEngine(t, opts...)}
+	c.write, c.track = publishVideo(t, c.engine, "cam", payloadSize)
 	var readers *sync.WaitGroup
-	c.sub, c.client, readers = subscribedClient(t, engine)
+	c.sub, c.client, readers = subscribedClient(t, c.engine)
 	c.client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-		readers.Add(2)
-		go func() {
-			defer readers.Done()
-			for {
-				p, _, err := track.ReadRTP()
-				if err != nil {
-					return
-				}
-				if len(p.Payload) != payloadSize {
-					t.Errorf("payload of %d bytes, want %d", len(p.Payload), payloadSize)
-				}
-				c.read.Add(1)
+		readClientTrack(readers, track, receiver, func(p *rtp.Packet) {
+			if len(p.Payload) != payloadSize {
+				t.Errorf("payload of %d bytes, want %d", len(p.Payload), payloadSize)
 			}
-		}()
-		go func() {
-			defer readers.Done()
-			for {
-				pkts, _, err := receiver.ReadRTCP()
-				if err != nil {
-					return
-				}
-				for _, pkt := range pkts {
-					if sr, ok := pkt.(*rtcp.SenderReport); ok && sr.SSRC == uint32(track.SSRC()) {
-						c.mu.Lock()
-						c.srs = append(c.srs, *sr)
-						c.mu.Unlock()
-					}
-				}
-			}
-		}()
+			c.read.Add(1)
+		}, func(sr *rtcp.SenderReport) {
+			c.mu.Lock()
+			c.srs = append(c.srs, *sr)
+			c.mu.Unlock()
+		})
 	})
-	if c.down, err = c.sub.AddDownTrack(r); err != nil {
+	var err error
+	if c.down, err = c.sub.AddDownTrack(c.track); err != nil {
 		t.Fatal(err)
 	}
 	negotiate(t, c.sub, c.client)
@@ -407,27 +420,7 @@ func TestOwnPathLeavesNothingBehind(t *testing.T) {
 // is removed the second still is, all on the own path.
 func TestOwnPathRenegotiatedTracks(t *testing.T) {
 	c := newOwnPathCall(t, 200)
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam2", "carol-media")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, receivers := publish(t, c.engine, video)
-	var seq uint16
-	write := func() {
-		seq++
-		payload := make([]byte, 200)
-		copy(payload, vp8Payload(seq%8 == 1, seq))
-		_ = video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: true,
-			Timestamp: uint32(seq) * 3000}, Payload: payload})
-	}
-	stop := repeat(20*time.Millisecond, write)
-	var second *Receiver
-	select {
-	case second = <-receivers:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the second published track did not arrive")
-	}
-	stop()
+	write, second := publishVideo(t, c.engine, "cam2", 200)
 	if _, err := c.sub.AddDownTrack(second); err != nil {
 		t.Fatal(err)
 	}
@@ -445,97 +438,6 @@ func TestOwnPathRenegotiatedTracks(t *testing.T) {
 	before = c.read.Load()
 	waitFor(t, func() bool { write(); return c.read.Load() > before+10 })
 	if own, fwd := c.sub.out.own.Load(), c.sub.sender.forwardedPackets.Load(); own != fwd {
-		t.Fatalf("%d of %d packets went the own path", own, fwd)
-	}
-}
-
-// injectingConn is a client's UDP socket that remembers where its datagrams came from
-// (the server), so a test can write what it likes to the server from the client's address.
-type injectingConn struct {
-	*net.UDPConn
-	server atomic.Pointer[net.UDPAddr]
-}
-
-func (c *injectingConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := c.UDPConn.ReadFrom(b)
-	if a, ok := addr.(*net.UDPAddr); ok && err == nil {
-		c.server.Store(a)
-	}
-	return n, addr, err
-}
-
-// writeOnly is a PacketConn (a spare socket that receives nothing) whose writes go to
-// the server through c, for a DTLS client whose ClientHello flights must reach the
-// server from the client's address.
-type writeOnly struct {
-	net.PacketConn
-	c *injectingConn
-}
-
-func (w *writeOnly) WriteTo(b []byte, _ net.Addr) (int, error) {
-	return w.c.WriteTo(b, w.c.server.Load())
-}
-
-// A client that sends the server a second DTLS handshake (a new ClientHello and its
-// retransmissions) and garbage DTLS records from its own address, after the first
-// handshake, changes nothing: the own path keeps the first handshake's keys and the client
-// keeps reading everything.
-func TestOwnPathSurvivesSecondHandshakeAndGarbage(t *testing.T) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inject := &injectingConn{UDPConn: conn}
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: inject})
-	t.Cleanup(func() { _ = mux.Close() })
-	c := newLossyLoopbackCall(t, 1, callLoss{settings: func(s *webrtc.SettingEngine) { s.SetICEUDPMux(mux) }})
-	sub := c.subs[0]
-	ctx := sub.keys.context()
-	if ctx == nil || sub.out.own.Load() == 0 || inject.server.Load() == nil {
-		t.Fatal("the subscriber is not on the own path")
-	}
-
-	cert, err := selfsign.GenerateSelfSigned()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spare, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spare.Close()
-	w := &writeOnly{PacketConn: spare, c: inject}
-	client, err := dtls.Client(w, inject.server.Load(), &dtls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM}, ExtendedMasterSecret: dtls.RequireExtendedMasterSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	go func() { _ = client.HandshakeContext(hctx) }()
-	for _, garbage := range [][]byte{
-		{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0},             // a truncated ClientHello, epoch 0
-		{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8}, // application data, epoch 1
-		{20, 0xfe, 0xfd, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1},                      // a ChangeCipherSpec, epoch 5
-		{63, 0xff, 0xff, 0xff},
-	} {
-		if _, err := inject.WriteTo(garbage, inject.server.Load()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 20 {
-		c.sendBursts(4)
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	_ = client.Close()
-	if c.gate.lost != 0 {
-		t.Fatalf("the client lost %d packets", c.gate.lost)
-	}
-	if sub.keys.context() != ctx {
-		t.Fatal("the SRTP context changed")
-	}
-	if own, fwd := sub.out.own.Load(), sub.sender.forwardedPackets.Load(); own != fwd {
 		t.Fatalf("%d of %d packets went the own path", own, fwd)
 	}
 }
