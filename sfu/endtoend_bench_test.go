@@ -240,6 +240,7 @@ type loopbackCall struct {
 	video     *webrtc.TrackLocalStaticRTP
 	receiver  *Receiver
 	subs      []*Subscriber
+	clients   []*webrtc.PeerConnection // the subscribing clients, as subs
 	gate      *deliveryGate
 	seq       uint16
 	pkt       rtp.Packet // reused by write (room for the transport-wide extension)
@@ -402,6 +403,7 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 		}
 	}
 	client := newClientPCWithInterceptors(tb, webrtc.Configuration{}, setup)
+	c.clients = append(c.clients, client)
 	connectCandidates(tb, client, sub)
 	client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		c.readUntilClosed(receiver.Read, func() {}) // RTCP: the server's sender reports

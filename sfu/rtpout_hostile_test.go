@@ -17,18 +17,45 @@ import (
 )
 
 // injectingConn is a client's UDP socket that remembers where its datagrams came from
-// (the server), so a test can write what it likes to the server from the client's address.
+// (the server), so a test can write what it likes to the server from the client's
+// address; while gone, it drops everything both ways (the client vanished).
 type injectingConn struct {
 	*net.UDPConn
 	server atomic.Pointer[net.UDPAddr]
+	gone   atomic.Bool
 }
 
 func (c *injectingConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := c.UDPConn.ReadFrom(b)
-	if a, ok := addr.(*net.UDPAddr); ok && err == nil {
-		c.server.Store(a)
+	for {
+		n, addr, err := c.UDPConn.ReadFrom(b)
+		if err == nil && c.gone.Load() {
+			continue
+		}
+		if a, ok := addr.(*net.UDPAddr); ok && err == nil {
+			c.server.Store(a)
+		}
+		return n, addr, err
 	}
-	return n, addr, err
+}
+
+func (c *injectingConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.gone.Load() {
+		return len(b), nil
+	}
+	return c.UDPConn.WriteTo(b, addr)
+}
+
+// injectingClient is a subscribing client's setting: its ICE runs on an injectingConn.
+func injectingClient(t *testing.T) (*injectingConn, func(*webrtc.SettingEngine)) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inject := &injectingConn{UDPConn: conn}
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: inject})
+	t.Cleanup(func() { _ = mux.Close() })
+	return inject, func(s *webrtc.SettingEngine) { s.SetICEUDPMux(mux) }
 }
 
 // writeOnly is a PacketConn (a spare socket that receives nothing) whose writes go to
@@ -48,14 +75,8 @@ func (w *writeOnly) WriteTo(b []byte, _ net.Addr) (int, error) {
 // handshake, changes nothing: the own path keeps the first handshake's keys and the client
 // keeps reading everything.
 func TestOwnPathSurvivesSecondHandshakeAndGarbage(t *testing.T) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inject := &injectingConn{UDPConn: conn}
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: inject})
-	t.Cleanup(func() { _ = mux.Close() })
-	c := newLossyLoopbackCall(t, 1, callLoss{settings: func(s *webrtc.SettingEngine) { s.SetICEUDPMux(mux) }})
+	inject, settings := injectingClient(t)
+	c := newLossyLoopbackCall(t, 1, callLoss{settings: settings})
 	sub := c.subs[0]
 	ctx := sub.keys.context()
 	if ctx == nil || sub.out.own.Load() == 0 || inject.server.Load() == nil {
@@ -176,4 +197,41 @@ func TestOwnPathViewerDTLSRoles(t *testing.T) {
 			<-done
 		})
 	}
+}
+
+// When the client stops answering (its consent to receive expires, RFC 7675: ICE failed
+// after ice_disconnected_timeout + ice_failed_timeout), the own path stops sending to its
+// address, as pion's path stops with pion's selected pair, until an ICE restart selects
+// a pair again; then the client reads again on the same context.
+func TestOwnPathStopsWhenConsentExpires(t *testing.T) {
+	inject, settings := injectingClient(t)
+	c := newLossyLoopbackCall(t, 1, callLoss{settings: settings}, func(cfg *Config) {
+		cfg.ICEKeepaliveInterval, cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 200*time.Millisecond, time.Second, time.Second
+	})
+	sub, client := c.subs[0], c.clients[0]
+	inject.gone.Store(true)
+	waitFor(t, func() bool { return sub.pc.ICEConnectionState() == webrtc.ICEConnectionStateFailed })
+	// What the Sender handles after that: sent (forwarded) or dropped as unroutable.
+	handled := func() uint64 { return sub.sender.forwardedPackets.Load() + sub.out.unroutable.Load() }
+	own, before := sub.out.own.Load(), handled()
+	waitFor(t, func() bool {
+		c.write(false)
+		time.Sleep(time.Millisecond)
+		return handled() > before+50
+	})
+	if sent := sub.out.own.Load() - own; sent != 0 {
+		t.Fatalf("%d packets sent to a client whose consent expired", sent)
+	}
+
+	inject.gone.Store(false)
+	read := c.gate.counts[0].Load()
+	waitFor(t, func() bool {
+		if sub.pc.ICEConnectionState() == webrtc.ICEConnectionStateFailed { // again, on a loaded machine
+			sub.RestartICE()
+			negotiate(t, sub, client)
+		}
+		c.write(false)
+		time.Sleep(time.Millisecond)
+		return c.gate.counts[0].Load() > read+20
+	})
 }
