@@ -240,7 +240,7 @@ type loopbackCall struct {
 	video     *webrtc.TrackLocalStaticRTP
 	receiver  *Receiver
 	subs      []*Subscriber
-	clients   []*webrtc.PeerConnection // the subscribers' clients
+	clients   []*webrtc.PeerConnection // the subscribers' clients, as subs
 	reads     atomic.Uint64            // packets the subscribers' clients read from their tracks (decrypted)
 	gate      *deliveryGate
 	seq       uint16
@@ -258,10 +258,12 @@ type loopbackCall struct {
 // subscriber the packets whose first arrival at its socket each subscribing client drops
 // (lossyConn). nil picks none. udpBlocked, when not nil, gives each subscribing client
 // ICE over TCP besides UDP and a UDP socket that drops everything while it is true
-// (blockedConn).
+// (blockedConn). settings, when set, changes each subscribing client's SettingEngine (its
+// SRTP profiles, DTLS suites or role) before it is used.
 type callLoss struct {
 	publisher, subscriber func(seq uint16) bool
 	udpBlocked            *atomic.Bool
+	settings              func(*webrtc.SettingEngine)
 }
 
 // newLoopbackCall connects a publisher and subscribers clients; every subscriber has
@@ -403,6 +405,13 @@ func (c *loopbackCall) addSubscriber(tb testing.TB, i int) {
 			settings.SetICEUDPMux(mux)
 			settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 			return lean(media, settings)
+		}
+	}
+	if change := c.loss.settings; change != nil {
+		inner := setup
+		setup = func(media *webrtc.MediaEngine, settings *webrtc.SettingEngine) (*interceptor.Registry, error) {
+			change(settings)
+			return inner(media, settings)
 		}
 	}
 	client := newClientPCWithInterceptors(tb, webrtc.Configuration{}, setup)

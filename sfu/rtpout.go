@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/pion/rtcp"
@@ -287,10 +289,17 @@ func (o *rtpOut) setCryptex(description string) {
 	o.cryptex.Store(int32(mode))
 }
 
+// cryptexDeclared reports whether d declares cryptex for its RTP: at session level, or on
+// an active RTP section, which also inherits it from the BUNDLE group's tag section
+// (RFC 9143 7.1.3: a transport attribute such as a=cryptex, RFC 9335, is carried only on
+// the tag section in answers and later offers, even when that section is m=application).
+// pion's cryptexNegotiatedInSDP decides the same for its own context; pion refuses a
+// description that declares it on some RTP sections and not others.
 func cryptexDeclared(d *sdp.SessionDescription) bool {
 	if _, ok := d.Attribute(sdp.AttrKeyCryptex); ok {
 		return true
 	}
+	tagged := bundleTagCryptex(d)
 	for _, m := range d.MediaDescriptions {
 		_, bundleOnly := m.Attribute("bundle-only")
 		if (m.MediaName.Port.Value == 0 && !bundleOnly) || m.MediaName.Media == "application" {
@@ -299,6 +308,29 @@ func cryptexDeclared(d *sdp.SessionDescription) bool {
 		if _, ok := m.Attribute(sdp.AttrKeyCryptex); ok {
 			return true
 		}
+		if mid, _ := m.Attribute(sdp.AttrKeyMID); tagged != nil && slices.Contains(tagged, mid) {
+			return true
+		}
 	}
 	return false
+}
+
+// bundleTagCryptex is the BUNDLE group's mids when its tag section (the first mid)
+// declares cryptex, else nil.
+func bundleTagCryptex(d *sdp.SessionDescription) []string {
+	group, _ := d.Attribute(sdp.AttrKeyGroup)
+	mids := strings.Fields(group)
+	if len(mids) < 2 || mids[0] != "BUNDLE" {
+		return nil
+	}
+	mids = mids[1:]
+	for _, m := range d.MediaDescriptions {
+		if mid, _ := m.Attribute(sdp.AttrKeyMID); mid == mids[0] {
+			if _, ok := m.Attribute(sdp.AttrKeyCryptex); ok {
+				return mids
+			}
+			return nil
+		}
+	}
+	return nil
 }

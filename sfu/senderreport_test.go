@@ -228,42 +228,22 @@ func TestSenderReportsToPionClient(t *testing.T) {
 		ts      = map[webrtc.RTPCodecType]map[uint16]uint32{} // capture n → RTP timestamp as received
 	)
 	client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-		kind, ssrc := track.Kind(), uint32(track.SSRC())
+		kind := track.Kind()
 		mu.Lock()
 		clock[kind], ts[kind] = float64(track.Codec().ClockRate), map[uint16]uint32{}
 		mu.Unlock()
-		readers.Add(2)
-		go func() {
-			defer readers.Done()
-			for {
-				p, _, err := track.ReadRTP()
-				if err != nil {
-					return
-				}
-				if n := len(p.Payload); n >= 3 {
-					mu.Lock()
-					ts[kind][uint16(p.Payload[n-2])<<8|uint16(p.Payload[n-1])] = p.Timestamp
-					mu.Unlock()
-				}
+		readClientTrack(readers, track, receiver, func(p *rtp.Packet) {
+			if n := len(p.Payload); n >= 3 {
+				mu.Lock()
+				ts[kind][uint16(p.Payload[n-2])<<8|uint16(p.Payload[n-1])] = p.Timestamp
+				mu.Unlock()
 			}
-		}()
-		go func() {
-			defer readers.Done()
-			for {
-				pkts, _, err := receiver.ReadRTCP()
-				if err != nil {
-					return
-				}
-				for _, pkt := range pkts {
-					if sr, ok := pkt.(*rtcp.SenderReport); ok && sr.SSRC == ssrc {
-						ntp := float64(sr.NTPTime>>32) - 2208988800 + float64(sr.NTPTime&0xFFFFFFFF)/(1<<32)
-						mu.Lock()
-						reports[kind] = report{ntp, float64(sr.RTPTime)}
-						mu.Unlock()
-					}
-				}
-			}
-		}()
+		}, func(sr *rtcp.SenderReport) {
+			ntp := float64(sr.NTPTime>>32) - 2208988800 + float64(sr.NTPTime&0xFFFFFFFF)/(1<<32)
+			mu.Lock()
+			reports[kind] = report{ntp, float64(sr.RTPTime)}
+			mu.Unlock()
+		})
 	})
 	for range 2 {
 		select {

@@ -17,12 +17,15 @@ const (
 )
 
 // watchConnectSteps registers pion's ICE connection and DTLS transport state callbacks
-// of t.pc (open). pion calls the DTLS one under the DTLS transport's lock: t.step only
+// of t.pc (open); the ICE one also runs t.iceFailed. pion calls the DTLS one under the DTLS transport's lock: t.step only
 // loads t.onStep (no lock) and calls it.
 func (t *transport) watchConnectSteps() {
 	t.pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
-		if s == webrtc.ICEConnectionStateConnected {
+		switch {
+		case s == webrtc.ICEConnectionStateConnected:
 			t.step(StepICEConnected)
+		case s == webrtc.ICEConnectionStateFailed && t.iceFailed != nil:
+			t.iceFailed()
 		}
 	})
 	if sctp := t.pc.SCTP(); sctp != nil && sctp.Transport() != nil {

@@ -34,6 +34,10 @@ type transport struct {
 	// DTLS transport lock.
 	onStep atomic.Pointer[func(step string)]
 
+	// iceFailed, set before open, runs when the ICE state turns failed (pion then drops
+	// its selected pair: the client's consent expired, RFC 7675).
+	iceFailed func()
+
 	mu             sync.Mutex
 	closed         bool
 	localSent      bool

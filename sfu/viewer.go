@@ -4,12 +4,20 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/pion/webrtc/v4"
 )
 
 // ErrNoOfferedSection is returned by AnswerViewer when the client's offer has no free
 // section of a track's kind: a viewer's answer cannot add sections.
 var ErrNoOfferedSection = errors.New("the offer has no free section of this kind")
+
+// ErrPassiveOffer is returned by AnswerViewer for a first offer with setup:passive (the
+// client asking to be the DTLS server; RFC 8842 5.2 wants actpass): a viewer's answer is
+// always setup:passive (D235), and pion would still take the DTLS client role the offer
+// leaves it, so both ends would wait for a ClientHello (D253).
+var ErrPassiveOffer = errors.New("a first offer must say setup:actpass (or active), not passive")
 
 // AnswerViewer answers a client's receive-only offer on a subscriber Peer (WHEP: the
 // client offers, the server answers and never offers). At the first offer each of
@@ -25,6 +33,9 @@ func (p *Subscriber) AnswerViewer(offer webrtc.SessionDescription, receivers []*
 	}
 	offer.SDP = sdp
 	first := p.pc.RemoteDescription() == nil
+	if first && offersDTLSServer(sdp) {
+		return webrtc.SessionDescription{}, nil, fmt.Errorf("answer viewer: %w", ErrPassiveOffer)
+	}
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, nil, fmt.Errorf("answer viewer: set remote description: %w", err)
 	}
@@ -68,4 +79,20 @@ func (p *Subscriber) addViewerDownTrack(r *Receiver) (*DownTrack, error) {
 		sender, err := p.pc.AddTrack(d)
 		return sender, false, err
 	})
+}
+
+// offersDTLSServer reports whether an offer asks to be the DTLS server (setup:passive):
+// the first setup attribute of its media sections, as pion reads a remote description's
+// DTLS role.
+func offersDTLSServer(description string) bool {
+	var parsed sdp.SessionDescription
+	if parsed.UnmarshalString(description) != nil {
+		return false
+	}
+	for _, m := range parsed.MediaDescriptions {
+		if v, ok := m.Attribute("setup"); ok {
+			return v == sdp.ConnectionRolePassive.String()
+		}
+	}
+	return false
 }
