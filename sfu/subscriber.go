@@ -61,9 +61,9 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	// Its own API: RTCP per PeerConnection (rtcpreader.go), send history (congestion.go).
 	rtcpQueue, history, keys, next := newPeerRTCP(), newSendHistory(), &dtlsKeys{}, new(atomic.Uint32)
 	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue, history: history, keys: keys}
-	// Consent expired: the own path stops sending as pion's does, until an ICE restart
-	// selects a pair again (rememberRemote) (D254).
-	p.iceFailed = func() { p.rememberRemote(nil) }
+	// Consent expired: the own path stops sending as pion's does, over UDP and ICE-TCP,
+	// until an ICE restart selects a pair again (pairChanged) (D254).
+	p.iceFailed = func() { p.pairChanged(nil) }
 	if err := p.open(e, e.subscriberAPI(rtcpQueue, history, keys, next), cert, opts.ID, "subscriber"); err != nil {
 		return nil, err
 	}
