@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -144,12 +143,9 @@ func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
 		o.applied = want
 	}
 	if id := uint8(o.history.extID.Load()); id != 0 {
-		seq := uint16(o.next.Add(1) - 1)
-		binary.BigEndian.PutUint16(o.ext[:], seq)
-		if err := h.SetExtension(id, o.ext[:]); err != nil {
-			return fmt.Errorf("transport-wide sequence number: %w", err)
+		if err := numberPacket(o.next, id, &o.ext, h, len(payload), o.history); err != nil {
+			return err
 		}
-		o.history.record(seq, h.MarshalSize()+len(payload), o.history.clock())
 	}
 	n, err := h.MarshalTo(o.buf[:])
 	if err != nil {

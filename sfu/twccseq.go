@@ -56,14 +56,26 @@ func (t *twccNumbering) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		history.extID.Store(uint32(id))
 	}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		seq := uint16(t.next.Add(1) - 1)
-		binary.BigEndian.PutUint16(value[:], seq)
-		if err := h.SetExtension(id, value[:]); err != nil {
-			return 0, fmt.Errorf("transport-wide sequence number: %w", err)
-		}
-		if history != nil {
-			history.record(seq, h.MarshalSize()+len(payload), history.clock())
+		if err := numberPacket(t.next, id, &value, h, len(payload), history); err != nil {
+			return 0, err
 		}
 		return w.Write(h, payload, a)
 	})
+}
+
+// numberPacket gives h the PeerConnection's next transport-wide sequence number (next)
+// in extension id, written into value (the caller's scratch, which h then references),
+// and notes the packet's size and send time in history (nil: numbering only). Both
+// write paths number this way: pion's (the interceptor above) and a subscriber's own
+// (rtpout.go), with the same counter. No allocation.
+func numberPacket(next *atomic.Uint32, id uint8, value *[2]byte, h *rtp.Header, payloadLen int, history *sendHistory) error {
+	seq := uint16(next.Add(1) - 1)
+	binary.BigEndian.PutUint16(value[:], seq)
+	if err := h.SetExtension(id, value[:]); err != nil {
+		return fmt.Errorf("transport-wide sequence number: %w", err)
+	}
+	if history != nil {
+		history.record(seq, h.MarshalSize()+payloadLen, history.clock())
+	}
+	return nil
 }
