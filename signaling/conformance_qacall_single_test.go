@@ -1,0 +1,163 @@
+package signaling_test
+
+// Scenario checks of 1v1 calls, busy users and late requests (QA round "qacall"). See
+// spec_conformance_test.go for the tracer.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/signaling/protocol"
+)
+
+// TestQACallBusyUsers checks D10 and the one-call-per-user rule of spec §5.1 for each way a
+// user can be busy: dialing, ringing, or in a call on one of its devices. The caller of the
+// busy user gets onUserLineBusy and onCallCancelled(reason "busy"); the busy user, on every
+// session, hears nothing, and the user's idle session cannot start or join another call
+// (3006).
+func TestQACallBusyUsers(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qbu", "alice", "bob", "carol", "dave", "erin")
+	alice, bob1, carol, dave, erin := us[0], us[1], us[2], us[3], us[4]
+	must(t, bob1.EnableMultiDeviceAbility(ctx, true))
+	bob2 := st.login(t, bob1.UserID())
+	tr := newTracer(t)
+	group, err := dave.GroupCall(ctx, "qbu-g", []string{erin.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, dave, erin)
+	tr.expect(dave, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin))
+	tr.expect(erin, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin))
+
+	states := []struct {
+		name  string
+		setup func(t *testing.T) (busy *client.Conn, done func())
+	}{
+		{"dialing", func(t *testing.T) (*client.Conn, func()) {
+			_, err := alice.Call(ctx, carol.UserID(), video, protocol.CallParams{})
+			must(t, err)
+			return alice, func() { must(t, alice.Hangup(ctx)) }
+		}},
+		{"ringing on both devices", func(t *testing.T) (*client.Conn, func()) {
+			_, err := alice.Call(ctx, bob1.UserID(), video, protocol.CallParams{})
+			must(t, err)
+			return bob1, func() { must(t, alice.Hangup(ctx)) }
+		}},
+		{"in a call on the other device", func(t *testing.T) (*client.Conn, func()) {
+			_, err := alice.Call(ctx, bob1.UserID(), video, protocol.CallParams{})
+			must(t, err)
+			accepted(t, alice, bob1)
+			return bob2, func() { must(t, alice.Hangup(ctx)) }
+		}},
+	}
+	for _, s := range states {
+		t.Run(s.name, func(t *testing.T) {
+			busy, done := s.setup(t)
+			for _, c := range []*client.Conn{alice, bob1, bob2, carol} {
+				barrier(t, c)
+				tr.seen[c] = c.LastSeq()
+			}
+			caller := carol
+			if busy == alice { // carol rings for alice: bob calls her
+				caller = bob1
+			}
+			started, err := caller.Call(ctx, busy.UserID(), audio, protocol.CallParams{})
+			must(t, err)
+			tr.expect(caller, ev(protocol.EventUserLineBusy, "callId", started.CallID, "userId", busy.UserID()),
+				ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", caller.UserID(), "reason", "busy"))
+			if busy == bob1 || busy == bob2 {
+				tr.expect(bob1)
+				tr.expect(bob2)
+				// The idle session of a busy user starts and joins nothing.
+				_, err = bob2.Call(ctx, dave.UserID(), audio, protocol.CallParams{})
+				wantCode(t, err, protocol.CodeAlreadyInCall)
+				_, err = bob2.Join(ctx, group.CallID)
+				wantCode(t, err, protocol.CodeAlreadyInCall)
+				_, err = bob2.JoinInGroupCall(ctx, group.RoomID, "qbu-g", audio)
+				wantCode(t, err, protocol.CodeAlreadyInCall)
+			} else {
+				tr.expect(busy)
+			}
+			done()
+		})
+	}
+	must(t, dave.Hangup(ctx))
+	waitFor[protocol.CallEndEvent](t, erin, protocol.EventCallEnd, nil)
+}
+
+// TestQACallMediaSwitchRules checks D18 beyond the basics: a switch to the call's current
+// type is accepted and changes nothing (no event); the dialing caller may switch, and the
+// call then begins, is recorded and ends with the new type; accept with video answers an
+// audio call with video.
+func TestQACallMediaSwitchRules(t *testing.T) {
+	alice, bob, tr := qaDuo(t, "qms")
+	ctx := ctxT(t, 60*time.Second)
+	started, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{})
+	must(t, err)
+	must(t, alice.SwitchCallMediaType(ctx, video)) // the current type: nothing happens
+	must(t, alice.SwitchCallMediaType(ctx, audio))
+	tr.expect(alice, ev(protocol.EventCallMediaTypeChanged, "callId", started.CallID, "oldMediaType", 2, "newMediaType", 1))
+	tr.expect(bob, ev(protocol.EventCallReceived, "mediaType", 2),
+		ev(protocol.EventCallMediaTypeChanged, "callId", started.CallID, "oldMediaType", 2, "newMediaType", 1))
+	must(t, bob.Accept(ctx, 0))
+	tr.expect(bob, ev(protocol.EventCallBegin, "mediaType", 1, "role", 2))
+	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin, "mediaType", 1, "role", 1))
+	must(t, bob.SwitchCallMediaType(ctx, audio))
+	tr.expect(alice)
+	tr.expect(bob)
+	must(t, bob.Hangup(ctx))
+	tr.expect(alice, ev(protocol.EventCallEnd, "mediaType", 1))
+	tr.expect(bob, ev(protocol.EventCallEnd, "mediaType", 1))
+	recs, err := alice.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+	must(t, err)
+	if len(recs.Records) != 1 || recs.Records[0].MediaType != audio {
+		t.Fatalf("alice's records %+v, want the call as audio", recs.Records)
+	}
+
+	started, err = alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	must(t, bob.Accept(ctx, video))
+	changed := ev(protocol.EventCallMediaTypeChanged, "callId", started.CallID, "oldMediaType", 1, "newMediaType", 2)
+	tr.expect(bob, ev(protocol.EventCallReceived, "mediaType", 1), changed, ev(protocol.EventCallBegin, "mediaType", 2))
+	tr.expect(alice, ev(protocol.EventUserAccept), changed, ev(protocol.EventCallBegin, "mediaType", 2))
+	must(t, alice.Hangup(ctx))
+}
+
+// TestQACallLateRequests checks what a request gets once its moment passed, as a slow UI
+// sends them: hangup twice, reject and accept after a cancel, ignore after an accept,
+// switch after the end, all with the documented codes and no events to anyone.
+func TestQACallLateRequests(t *testing.T) {
+	alice, bob, tr := qaDuo(t, "qlr")
+	ctx := ctxT(t, 60*time.Second)
+	_, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	must(t, alice.Hangup(ctx))
+	wantCode(t, alice.Hangup(ctx), protocol.CodeNotInCall)
+	wantCode(t, bob.Reject(ctx), protocol.CodeNoCallRinging)
+	wantCode(t, bob.Accept(ctx, 0), protocol.CodeNoCallRinging)
+	wantCode(t, bob.Ignore(ctx), protocol.CodeNoCallRinging)
+	tr.expect(alice, ev(protocol.EventCallCancelled, "reason", "cancel"))
+	tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallCancelled, "userId", alice.UserID(), "reason", "cancel"))
+
+	_, err = alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	wantCode(t, bob.Ignore(ctx), protocol.CodeNoCallRinging)
+	wantCode(t, bob.Reject(ctx), protocol.CodeNoCallRinging)
+	wantCode(t, bob.Accept(ctx, 0), protocol.CodeNoCallRinging)
+	wantCode(t, alice.Accept(ctx, 0), protocol.CodeNoCallRinging)
+	must(t, bob.Hangup(ctx))
+	wantCode(t, bob.Hangup(ctx), protocol.CodeNotInCall)
+	wantCode(t, alice.Hangup(ctx), protocol.CodeNotInCall)
+	wantCode(t, alice.SwitchCallMediaType(ctx, video), protocol.CodeNotInCall)
+	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin), ev(protocol.EventCallEnd, "userId", bob.UserID()))
+	tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin), ev(protocol.EventCallEnd, "userId", bob.UserID()))
+}
+
+// qaDuo starts a stack with the users prefix+"alice" and prefix+"bob" and a tracer.
+func qaDuo(t *testing.T, prefix string) (alice, bob *client.Conn, tr *tracer) {
+	t.Helper()
+	us := newStack(t, manyInvitations).users(t, prefix, "alice", "bob")
+	return us[0], us[1], newTracer(t)
+}
