@@ -18,7 +18,12 @@ import (
 // hung up while one user talks and invitees still ring: the call goes on for the one left,
 // it hears each invitee's reject and no-response, and the last of them ends the call for it
 // (onCallEnd naming that invitee); the caller, gone, hears none of it.
-func TestQACallLastAnswerEndsAGroupCall(t *testing.T) {
+func TestQACallLastAnswerEndsAGroupCall(t *testing.T) { qaCallLastAnswerEndsAGroupCall(t, newStack) }
+func TestClusterQACallLastAnswerEndsAGroupCall(t *testing.T) {
+	qaCallLastAnswerEndsAGroupCall(t, newClusterStack)
+}
+
+func qaCallLastAnswerEndsAGroupCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, func(c *signalingConfig) { c.Call.DefaultTimeout = 1200 * time.Millisecond })
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qle", "alice", "bob", "carol", "dave")
@@ -56,7 +61,10 @@ func TestQACallLastAnswerEndsAGroupCall(t *testing.T) {
 // goes on: the caller who hung up and an invitee who rejected are idle (another call rings
 // for them), an invitee who rejected can be invited again, and the caller who left can come
 // back by join, as the caller.
-func TestQACallLeftUsersAreFree(t *testing.T) {
+func TestQACallLeftUsersAreFree(t *testing.T)        { qaCallLeftUsersAreFree(t, newStack) }
+func TestClusterQACallLeftUsersAreFree(t *testing.T) { qaCallLeftUsersAreFree(t, newClusterStack) }
+
+func qaCallLeftUsersAreFree(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qlf", "alice", "bob", "carol", "dave", "erin")
@@ -110,12 +118,32 @@ func TestQACallLeftUsersAreFree(t *testing.T) {
 		ev(protocol.EventUserAccept, "userId", carol.UserID()))
 	must(t, dave.Reject(ctx))
 	tr.expect(dave, ev(protocol.EventCallCancelled, "callId", id, "userId", dave.UserID(), "reason", "reject"))
+
+	// D22: carol, who rejected and then took part, has an incoming record; the caller, who
+	// left and came back, an outgoing one; dave, who never answered, a missed one.
+	for _, want := range []struct {
+		c      *client.Conn
+		role   protocol.Role
+		result protocol.CallResult
+	}{{carol, protocol.RoleCalled, protocol.CallResultIncoming}, {alice, protocol.RoleCaller, protocol.CallResultOutgoing}, {dave, protocol.RoleCalled, protocol.CallResultMissed}} {
+		recs, err := want.c.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+		must(t, err)
+		i := slices.IndexFunc(recs.Records, func(r protocol.CallRecord) bool { return r.CallID == id })
+		if i < 0 || recs.Records[i].Role != want.role || recs.Records[i].Result != want.result {
+			t.Fatalf("%s: records %+v, want call %s with role %d and result %d", want.c.UserID(), recs.Records, id, want.role, want.result)
+		}
+	}
 }
 
 // TestQACallJoinNamesTheRoomExactly checks spec §4 (123 and "123" are different rooms) for
 // joinInGroupCall: the active group call in the string room "123" is found with "123" only,
 // the one in the integer room 124 with 124 only, and never with the other kind (3004).
-func TestQACallJoinNamesTheRoomExactly(t *testing.T) {
+func TestQACallJoinNamesTheRoomExactly(t *testing.T) { qaCallJoinNamesTheRoomExactly(t, newStack) }
+func TestClusterQACallJoinNamesTheRoomExactly(t *testing.T) {
+	qaCallJoinNamesTheRoomExactly(t, newClusterStack)
+}
+
+func qaCallJoinNamesTheRoomExactly(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qjr", "alice", "bob", "carol")
@@ -135,6 +163,8 @@ func TestQACallJoinNamesTheRoomExactly(t *testing.T) {
 				t.Fatalf("room %v, want %v", started.RoomID, tc.room)
 			}
 			accepted(t, alice, bob)
+			// The group call's own type is refused like any switch in a group call (D266).
+			wantCode(t, alice.SwitchCallMediaType(ctx, audio), protocol.CodeMediaSwitchNotAllowed)
 			_, err = carol.JoinInGroupCall(ctx, tc.miss, "qjr-g", audio)
 			wantCode(t, err, protocol.CodeNoSuchCall)
 			joined, err := carol.JoinInGroupCall(ctx, tc.room, "qjr-g", audio)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -16,7 +17,10 @@ import (
 // busy user gets onUserLineBusy and onCallCancelled(reason "busy"); the busy user, on every
 // session, hears nothing, and the user's idle session cannot start or join another call
 // (3006).
-func TestQACallBusyUsers(t *testing.T) {
+func TestQACallBusyUsers(t *testing.T)        { qaCallBusyUsers(t, newStack) }
+func TestClusterQACallBusyUsers(t *testing.T) { qaCallBusyUsers(t, newClusterStack) }
+
+func qaCallBusyUsers(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 	us := st.users(t, "qbu", "alice", "bob", "carol", "dave", "erin")
@@ -90,8 +94,11 @@ func TestQACallBusyUsers(t *testing.T) {
 // type is accepted and changes nothing (no event); the dialing caller may switch, and the
 // call then begins, is recorded and ends with the new type; accept with video answers an
 // audio call with video.
-func TestQACallMediaSwitchRules(t *testing.T) {
-	alice, bob, tr := qaDuo(t, "qms")
+func TestQACallMediaSwitchRules(t *testing.T)        { qaCallMediaSwitchRules(t, newStack) }
+func TestClusterQACallMediaSwitchRules(t *testing.T) { qaCallMediaSwitchRules(t, newClusterStack) }
+
+func qaCallMediaSwitchRules(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	alice, bob, tr := qaDuo(t, newStack, "qms")
 	ctx := ctxT(t, 60*time.Second)
 	started, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{})
 	must(t, err)
@@ -127,8 +134,11 @@ func TestQACallMediaSwitchRules(t *testing.T) {
 // TestQACallLateRequests checks what a request gets once its moment passed, as a slow UI
 // sends them: hangup twice, reject and accept after a cancel, ignore after an accept,
 // switch after the end, all with the documented codes and no events to anyone.
-func TestQACallLateRequests(t *testing.T) {
-	alice, bob, tr := qaDuo(t, "qlr")
+func TestQACallLateRequests(t *testing.T)        { qaCallLateRequests(t, newStack) }
+func TestClusterQACallLateRequests(t *testing.T) { qaCallLateRequests(t, newClusterStack) }
+
+func qaCallLateRequests(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	alice, bob, tr := qaDuo(t, newStack, "qlr")
 	ctx := ctxT(t, 60*time.Second)
 	_, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
 	must(t, err)
@@ -156,8 +166,71 @@ func TestQACallLateRequests(t *testing.T) {
 }
 
 // qaDuo starts a stack with the users prefix+"alice" and prefix+"bob" and a tracer.
-func qaDuo(t *testing.T, prefix string) (alice, bob *client.Conn, tr *tracer) {
+func qaDuo(t *testing.T, newStack func(testing.TB, ...stackOption) *stack, prefix string) (alice, bob *client.Conn, tr *tracer) {
 	t.Helper()
 	us := newStack(t, manyInvitations).users(t, prefix, "alice", "bob")
 	return us[0], us[1], newTracer(t)
+}
+
+// TestQACallLostSocketIsOffline checks D9 for an invitee whose only session lost its socket
+// and waits for a resume (a phone that went to the background): the user is not online, so
+// the invitation is reported to the invitee-offline hook (an app server pushes it) as well
+// as kept for the resume, which then delivers it. An invitee with another session online
+// is not reported.
+func TestQACallLostSocketIsOffline(t *testing.T) { qaCallLostSocketIsOffline(t, newStack) }
+func TestClusterQACallLostSocketIsOffline(t *testing.T) {
+	qaCallLostSocketIsOffline(t, newClusterStack)
+}
+
+func qaCallLostSocketIsOffline(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qlo", "alice", "bob", "carol")
+	alice, bob, carol := us[0], us[1], us[2]
+	tr := newTracer(t)
+	must(t, carol.EnableMultiDeviceAbility(ctx, true))
+	carol2 := st.login(t, carol.UserID())
+	for _, c := range []*client.Conn{bob, carol} {
+		c.Abort()
+	}
+	testwait.For(t, 10*time.Second, "the server to see both sockets lost", func() bool { return st.detachedSessions() == 2 })
+
+	started, err := alice.GroupCall(ctx, "qlo-g", []string{bob.UserID(), carol.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	if !st.offlineReported(started.CallID, bob.UserID()) {
+		t.Fatalf("no invitee-offline report for %s, whose only session lost its socket", bob.UserID())
+	}
+	if st.offlineReported(started.CallID, carol.UserID()) {
+		t.Fatalf("invitee-offline report for %s, who has a session online", carol.UserID())
+	}
+	tr.expect(carol2, ev(protocol.EventCallReceived, "callId", started.CallID))
+
+	login, _ := bob.LoginResult()
+	bob2 := st.dial(t)
+	_, err = bob2.Resume(ctx, protocolDevApp, bob.UserID(), sig(t, bob.UserID(), time.Hour), login.ResumeToken, bob.LastSeq())
+	must(t, err)
+	tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID))
+	must(t, bob2.Accept(ctx, 0))
+	must(t, alice.Hangup(ctx))
+	must(t, bob2.Hangup(ctx))
+	tr.expect(carol2, ev(protocol.EventUserAccept, "userId", bob.UserID()))
+}
+
+// detachedSessions sums the sessions waiting for a resume over st's nodes.
+func (st *stack) detachedSessions() int {
+	n := 0
+	for _, node := range st.all() {
+		n += node.service.DetachedSessions()
+	}
+	return n
+}
+
+// offlineReported reports whether a node of st reported invitee offline in callID (D9).
+func (st *stack) offlineReported(callID, invitee string) bool {
+	for _, node := range st.all() {
+		if node.offline.reported(callID, invitee) {
+			return true
+		}
+	}
+	return false
 }

@@ -58,10 +58,12 @@ func (s *Service) executeLocked(t *tenant, out call.Output, by *session) {
 
 // deliverLocked sends one event to the addressed sessions of its user. An invitation to a
 // user with no session is kept by the machine (PendingInvitations) and reported to the
-// InviteeOffline hook (D9).
+// InviteeOffline hook (D9). So is one that reached only sessions whose socket is lost: they
+// keep it for their resume, but the user is not online and an app server should push it
+// (D265).
 func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 	u := t.users[ev.To]
-	sent := 0
+	online := 0
 	if u != nil {
 		for _, sess := range u.sessions {
 			if ev.OnlySession != "" && sess.id != ev.OnlySession {
@@ -71,10 +73,12 @@ func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 				continue
 			}
 			sess.post(ev.Name, ev.Payload)
-			sent++
+			if !sess.isDetached() {
+				online++
+			}
 		}
 	}
-	if sent == 0 && ev.Name == protocol.EventCallReceived {
+	if online == 0 && ev.Name == protocol.EventCallReceived {
 		if inv, ok := ev.Payload.(protocol.CallReceivedEvent); ok {
 			s.hooks.InviteeOffline(t.app, inv.CallID, ev.To, inv)
 		}

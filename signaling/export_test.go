@@ -9,3 +9,17 @@ func (s *Service) SetProfiles(p ProfileStore) { s.profiles = p }
 
 // HTTPBase is httpBase: the base URL of a node's HTTP endpoints that redirects point at.
 func HTTPBase(signalingURL string) (string, error) { return httpBase(signalingURL) }
+
+// DetachedSessions is the number of logged-in sessions whose socket is lost and that wait
+// for a resume.
+func (s *Service) DetachedSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sess := range s.resumable {
+		if sess.isDetached() {
+			n++
+		}
+	}
+	return n
+}

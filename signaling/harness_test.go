@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/parley-rtc/parley/internal/teststack"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling"
+	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -66,6 +68,30 @@ type stack struct {
 	mux *http.ServeMux
 	// roomless marks a placed cluster whose test opens no room (its media node hosts nobody).
 	roomless bool
+	// offline lists the invitee-offline hook calls of this node (D9).
+	offline *offlineHooks
+}
+
+// offlineHooks records the service's InviteeOffline calls ("callId invitee"); the other
+// hooks are ignored.
+type offlineHooks struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (h *offlineHooks) CallBegan(call.CallSummary) {}
+func (h *offlineHooks) CallEnded(call.CallSummary) {}
+func (h *offlineHooks) InviteeOffline(_ int, callID, invitee string, _ protocol.CallReceivedEvent) {
+	h.mu.Lock()
+	h.calls = append(h.calls, callID+" "+invitee)
+	h.mu.Unlock()
+}
+
+// reported reports whether InviteeOffline was called for invitee in callID.
+func (h *offlineHooks) reported(callID, invitee string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Contains(h.calls, callID+" "+invitee)
 }
 
 type signalingConfig = signaling.ServiceConfig
@@ -101,8 +127,8 @@ func buildStack(t testing.TB, rtcOpt func(*sfu.Config), cl *cluster.Cluster, opt
 	for _, o := range opts {
 		o(&cfg)
 	}
-	st := &stack{t: t, engine: engine, clock: &testClock{}, records: signaling.NewMemoryRecords(0)}
-	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger(), Now: st.clock.Now, Records: st.records, Cluster: cl})
+	st := &stack{t: t, engine: engine, clock: &testClock{}, records: signaling.NewMemoryRecords(0), offline: &offlineHooks{}}
+	svc, err := signaling.NewService(cfg, signaling.Deps{Engine: engine, Logger: testLogger(), Now: st.clock.Now, Records: st.records, Cluster: cl, Hooks: st.offline})
 	if err != nil {
 		t.Fatal(err)
 	}
