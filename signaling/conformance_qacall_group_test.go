@@ -178,3 +178,47 @@ func qaCallJoinNamesTheRoomExactly(t *testing.T, newStack func(testing.TB, ...st
 		})
 	}
 }
+
+// TestQACallInviteeLists checks the userIdList rules of groupCall and inviteUser
+// (PROTOCOL.md §4.2): at most 32 entries, a repeated id included (3009, nobody is invited);
+// a repeated id is invited once; inviting only users already in the call (ringing or in
+// it) invites nobody: the result is an empty list and nobody hears of it.
+func TestQACallInviteeLists(t *testing.T) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qil", "alice", "bob", "carol", "dave")
+	alice, bob, carol, dave := us[0], us[1], us[2], us[3]
+	tr := newTracer(t)
+	long := []string{dave.UserID()}
+	for i := 0; i < protocol.MaxInvitees; i++ {
+		long = append(long, "qilu"+itoa(i%(protocol.MaxInvitees-1)))
+	}
+	_, err := alice.GroupCall(ctx, "qil-g", long, audio, protocol.CallParams{})
+	wantCode(t, err, protocol.CodeTooManyInvitees)
+	tr.expect(dave)
+
+	started, err := alice.GroupCall(ctx, "qil-g", []string{bob.UserID(), carol.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin))
+	tr.expect(carol, ev(protocol.EventCallReceived), ev(protocol.EventUserAccept))
+	res, err := bob.InviteUser(ctx, []string{carol.UserID(), alice.UserID(), carol.UserID()}, protocol.CallParams{})
+	must(t, err)
+	if res.UserIDList == nil || len(res.UserIDList) != 0 {
+		t.Fatalf("inviteUser of present users: %#v, want an empty list", res.UserIDList)
+	}
+	tr.expect(alice)
+	tr.expect(carol)
+	res, err = bob.InviteUser(ctx, []string{dave.UserID(), dave.UserID()}, protocol.CallParams{})
+	must(t, err)
+	if !slices.Equal(res.UserIDList, []string{dave.UserID()}) {
+		t.Fatalf("inviteUser of dave twice: %v, want [dave]", res.UserIDList)
+	}
+	tr.expect(dave, ev(protocol.EventCallReceived, "callId", started.CallID, "calleeIdList", []string{carol.UserID(), dave.UserID()}))
+	tr.expect(alice, ev(protocol.EventGroupCallInviteeListUpdate, "userIdList", []string{carol.UserID(), dave.UserID()}))
+	must(t, alice.Hangup(ctx))
+	must(t, bob.Hangup(ctx))
+	for _, c := range []*client.Conn{carol, dave} {
+		must(t, c.Reject(ctx))
+	}
+}
