@@ -234,3 +234,37 @@ func (st *stack) offlineReported(callID, invitee string) bool {
 	}
 	return false
 }
+
+// TestQACallSigGraceEndsTheRinging checks D28 for the way the spec-conformance tests of
+// leaving do not take: a userSig that expired and was not renewed within
+// auth.sig_expiry_grace (D2). A dialing caller's call is cancelled for its invitee, a
+// ringing invitee's is rejected for its caller, each with reason "disconnect"; the leaving
+// session hears its own end and closes with 4003.
+func TestQACallSigGraceEndsTheRinging(t *testing.T) {
+	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Auth.SigExpiryGrace = shortSigGrace })
+	ctx := ctxT(t, 60*time.Second)
+	short := func(userID string) *client.Conn {
+		c := st.dial(t)
+		_, err := c.Login(ctx, protocolDevApp, userID, sig(t, userID, shortSigTTL))
+		must(t, err)
+		return c
+	}
+	alice, dave := short("qsgalice"), short("qsgdave")
+	us := st.users(t, "qsg", "bob", "carol")
+	bob, carol := us[0], us[1]
+	tr := newTracer(t)
+	dialed, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{Timeout: protocol.MaxCallTimeout})
+	must(t, err)
+	rang, err := carol.Call(ctx, dave.UserID(), video, protocol.CallParams{Timeout: protocol.MaxCallTimeout})
+	must(t, err)
+	tr.expect(bob, ev(protocol.EventCallReceived, "callId", dialed.CallID))
+	for _, c := range []*client.Conn{alice, dave} {
+		closedWith(ctx, t, c, 4003)
+	}
+	tr.check(alice, ev(protocol.EventCallCancelled, "callId", dialed.CallID, "userId", alice.UserID(), "reason", "disconnect", "role", 1))
+	tr.expect(bob, ev(protocol.EventCallCancelled, "callId", dialed.CallID, "userId", alice.UserID(), "reason", "disconnect", "role", 2))
+	tr.check(dave, ev(protocol.EventCallReceived, "callId", rang.CallID),
+		ev(protocol.EventCallCancelled, "callId", rang.CallID, "userId", dave.UserID(), "reason", "disconnect", "role", 2))
+	tr.expect(carol, ev(protocol.EventUserReject, "callId", rang.CallID, "userId", dave.UserID()),
+		ev(protocol.EventCallCancelled, "callId", rang.CallID, "userId", carol.UserID(), "reason", "disconnect", "role", 1))
+}
