@@ -57,6 +57,7 @@ type Server struct {
 	staticUsers map[string]string
 	policy      *peerPolicy
 	quota       *allocationQuota
+	permissions *permissionCount
 	stats       counters
 	throttle    *logThrottle
 	now         func() time.Time
@@ -96,6 +97,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		staticUsers: maps.Clone(cfg.StaticUsers),
 		policy:      policy,
 		quota:       newAllocationQuota(cfg.AllocationQuotaPerUser, cfg.AllocationQuotaPerIP),
+		permissions: newPermissionCount(MaxPermissionsPerAllocation),
 		now:         time.Now,
 
 		allocateTimeout: allocateTimeout,
@@ -189,7 +191,16 @@ func (s *Server) Start() (err error) {
 			OnAllocationCreated: func(src, _ net.Addr, _, _, _ string, _ net.Addr, _ int) {
 				tracker.allocationCreated(src)
 			},
-			OnAllocationDeleted: func(src, _ net.Addr, _, _, _ string) { tracker.allocationDeleted(src) },
+			OnAllocationDeleted: func(src, _ net.Addr, _, _, _ string) {
+				tracker.allocationDeleted(src)
+				s.permissions.allocationDeleted(src)
+			},
+			OnPermissionCreated: func(src, _ net.Addr, _, _, _ string, _ net.Addr, peer net.IP) {
+				s.permissions.created(src, peer)
+			},
+			OnPermissionDeleted: func(src, _ net.Addr, _, _, _ string, _ net.Addr, peer net.IP) {
+				s.permissions.deleted(src, peer)
+			},
 		},
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
 			PacketConn:            newTrackedPacketConn(udpConn, tracker),
@@ -365,14 +376,20 @@ func (s *Server) quotaHandler(key, _ string, src net.Addr) bool {
 	return ok
 }
 
-// permissionHandler is pion's PermissionHandler (CreatePermission, ChannelBind, Connect).
+// permissionHandler is pion's PermissionHandler (CreatePermission, ChannelBind, Connect):
+// the peer must be allowed (policy.go) and the allocation may hold at most
+// MaxPermissionsPerAllocation peers (permissions.go, D270).
 func (s *Server) permissionHandler(client net.Addr, peer net.IP) bool {
-	ip, ok := netip.AddrFromSlice(peer)
-	if ok && s.policy.allowIP(ip) {
-		return true
+	ip, ok := peerAddr(peer)
+	if !ok || !s.policy.allowIP(ip) {
+		s.refuse(RefusedPeer, client, "peer "+peer.String())
+		return false
 	}
-	s.refuse(RefusedPeer, client, "peer "+peer.String())
-	return false
+	if !s.permissions.allow(client, ip) {
+		s.refuse(RefusedPermissions, client, fmt.Sprintf("peer %s: the allocation holds %d permissions", ip, MaxPermissionsPerAllocation))
+		return false
+	}
+	return true
 }
 
 // refuse counts a refusal and logs it (throttled per reason).

@@ -30,13 +30,16 @@ const (
 	// RefusedCapacity: no relay port of relay_port_min..relay_port_max could be bound
 	// (508 Insufficient Capacity, D245).
 	RefusedCapacity
+	// RefusedPermissions: the allocation already holds permissions for
+	// MaxPermissionsPerAllocation peers (403 Forbidden; pion answers a ChannelBind 401, D270).
+	RefusedPermissions
 
 	refusalReasonCount
 )
 
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
-	"no_allocation", "ip_quota", "capacity",
+	"no_allocation", "ip_quota", "capacity", "permissions",
 }
 
 // String is the reason's metric label.
