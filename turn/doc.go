@@ -51,7 +51,10 @@
 // deleted (Refresh with lifetime 0) or expires. max_allocation_lifetime is the lifetime
 // granted when a client asks for none (pion caps requested lifetimes at one hour). An
 // allocation holds permissions for at most MaxPermissionsPerAllocation peer IPs
-// (permissions.go, refusal "permissions", D270), so its maps and timers are bounded too. Garbage on
+// (permissions.go, refusal "permissions", D270), and a TCP allocation at most
+// MaxPeerConnsPerAllocation connections with peers, the allocations of one client address
+// MaxPeerConnsPerIP (peerconns.go, refusal "peer_connections", D271), so neither its maps and
+// timers nor its descriptors grow without bound. Garbage on
 // the listening ports is dropped by pion's STUN parser; the server keeps serving.
 //
 // # Ports (defaults)

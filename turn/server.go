@@ -58,6 +58,7 @@ type Server struct {
 	policy      *peerPolicy
 	quota       *allocationQuota
 	permissions *permissionCount
+	peerConns   *allocationQuota // peer connections of TCP allocations (peerconns.go)
 	stats       counters
 	throttle    *logThrottle
 	now         func() time.Time
@@ -98,6 +99,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		policy:      policy,
 		quota:       newAllocationQuota(cfg.AllocationQuotaPerUser, cfg.AllocationQuotaPerIP),
 		permissions: newPermissionCount(MaxPermissionsPerAllocation),
+		peerConns:   newPeerConnCount(),
 		now:         time.Now,
 
 		allocateTimeout: allocateTimeout,
@@ -175,6 +177,7 @@ func (s *Server) Start() (err error) {
 		},
 		policy:  s.policy,
 		quota:   s.quota,
+		conns:   s.peerConns,
 		stats:   &s.stats,
 		tracker: tracker,
 		refuse:  s.refuse,

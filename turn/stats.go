@@ -33,13 +33,17 @@ const (
 	// RefusedPermissions: the allocation already holds permissions for
 	// MaxPermissionsPerAllocation peers (403 Forbidden; pion answers a ChannelBind 401, D270).
 	RefusedPermissions
+	// RefusedPeerConns: a TCP allocation's Connect (447) or a peer's connection to its relay
+	// (closed) beyond MaxPeerConnsPerAllocation, or MaxPeerConnsPerIP of its client's
+	// address (D271).
+	RefusedPeerConns
 
 	refusalReasonCount
 )
 
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
-	"no_allocation", "ip_quota", "capacity", "permissions",
+	"no_allocation", "ip_quota", "capacity", "permissions", "peer_connections",
 }
 
 // String is the reason's metric label.
