@@ -66,15 +66,7 @@ func TestPeerConnectionsBounded(t *testing.T) {
 	if err := second.CreatePermissions(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	in, err := net.Dial("tcp4", second.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	_ = in.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := in.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
-		t.Fatalf("read from a peer connection beyond the bound: %v, want it closed", err)
-	}
+	dialClosed(t, second.Addr().String(), "a peer connection beyond the bound")
 	waitFor(t, "3 refusals counted", func() bool { return s.Stats().Refusals[RefusedPeerConns] == 3 })
 
 	if err := first.Close(); err != nil {
@@ -92,6 +84,20 @@ func TestPeerConnectionsBounded(t *testing.T) {
 	}
 	if got := accepted.Load(); got != 6 {
 		t.Fatalf("peers accepted %d connections, want 6 (the refused Connects dial nothing)", got)
+	}
+}
+
+// dialClosed dials addr over TCP and checks that the server closes the connection.
+func dialClosed(t *testing.T, addr, what string) {
+	t.Helper()
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Fatalf("%s: read %v, want it closed", what, err)
 	}
 }
 

@@ -136,6 +136,9 @@ func (s *Server) Start() (err error) {
 	tracker.idle, tracker.onIdle = s.allocateTimeout, func(client net.Addr) {
 		s.refuse(RefusedNoAllocation, client, "no allocation and nothing sent for "+s.allocateTimeout.String())
 	}
+	tracker.maxPerIP, tracker.onRefuse = s.cfg.MaxConnsPerIP, func(client net.Addr) {
+		s.refuse(RefusedConnsIP, client, fmt.Sprintf("the address holds turn.max_conns_per_ip (%d) connections", s.cfg.MaxConnsPerIP))
+	}
 	var opened []io.Closer
 	defer func() {
 		if err != nil {

@@ -37,6 +37,9 @@ const (
 	// (closed) beyond MaxPeerConnsPerAllocation, or MaxPeerConnsPerIP of its client's
 	// address (D271).
 	RefusedPeerConns
+	// RefusedConnsIP: a TCP or TLS connection to the TURN listeners closed at accept because
+	// the clients of its address hold max_conns_per_ip connections (D272).
+	RefusedConnsIP
 
 	refusalReasonCount
 )
@@ -44,6 +47,7 @@ const (
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
 	"no_allocation", "ip_quota", "capacity", "permissions", "peer_connections",
+	"ip_connections",
 }
 
 // String is the reason's metric label.
