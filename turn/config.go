@@ -59,6 +59,9 @@ type Config struct {
 	// IPv4 address, an IPv6 /64) may hold open to the TURN listeners at once, authenticated
 	// or not; 0 = no cap (D272).
 	MaxConnsPerIP int `mapstructure:"max_conns_per_ip"`
+	// MaxConns is how many TCP and TLS client connections all clients together may hold
+	// open to the TURN listeners at once; 0 = no cap (D272).
+	MaxConns int `mapstructure:"max_conns"`
 	// MaxAllocationLifetime is the lifetime of an allocation between refreshes
 	// (granted when the client asks for none or for more than pion's one-hour cap).
 	MaxAllocationLifetime time.Duration `mapstructure:"max_allocation_lifetime"`
@@ -93,6 +96,7 @@ func DefaultConfig() Config {
 		AllocationQuotaPerUser: 10,
 		AllocationQuotaPerIP:   1024,
 		MaxConnsPerIP:          2048,
+		MaxConns:               16384,
 		MaxAllocationLifetime:  time.Hour,
 	}
 }
@@ -154,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnsPerIP < 0 {
 		bad("max_conns_per_ip", "must be >= 0 (0: no cap), got %d", c.MaxConnsPerIP)
+	}
+	if c.MaxConns < 0 {
+		bad("max_conns", "must be >= 0 (0: no cap), got %d", c.MaxConns)
 	}
 	if c.MaxAllocationLifetime < time.Minute || c.MaxAllocationLifetime > maxPionAllocationLifetime {
 		bad("max_allocation_lifetime", "must be between 1m and %s, got %s", maxPionAllocationLifetime, c.MaxAllocationLifetime)

@@ -66,16 +66,31 @@ func TestClientConnectionsPerIP(t *testing.T) {
 	roundTrip(t, relay, echoPeer(t), []byte("served beside a full address"))
 
 	_ = held[0].Close()
-	waitFor(t, "a freed slot", func() bool {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
-		c, err := d.Dial("tcp4", s.Addrs().TCP.String())
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-		_, _ = c.Write(stunBinding())
-		_, err = c.Read(make([]byte, 1500))
-		return err == nil
-	})
+	waitFor(t, "a freed slot", func() bool { return servesBinding(s, "127.0.0.1") })
+}
+
+// servesBinding reports whether a new TCP connection from local gets a Binding answered.
+func servesBinding(s *Server, local string) bool {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := d.Dial("tcp4", s.Addrs().TCP.String())
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	_, _ = c.Write(stunBinding())
+	_, err = c.Read(make([]byte, 1500))
+	return err == nil
+}
+
+// All clients together hold at most turn.max_conns TCP and TLS connections (D272): beyond
+// it a connection of any address is closed at accept and counted; a closed one frees its
+// slot.
+func TestClientConnectionsServerWide(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 3, 0 })
+	held := []net.Conn{bindingConn(t, s, "127.0.0.1"), bindingConn(t, s, "127.0.0.1"), bindingConn(t, s, "127.0.0.2")}
+	dialClosed(t, s.Addrs().TCP.String(), "a fourth connection of the server")
+	waitFor(t, "a connections refusal", func() bool { return s.Stats().Refusals[RefusedConns] == 1 })
+	_ = held[2].Close()
+	waitFor(t, "a freed slot", func() bool { return servesBinding(s, "127.0.0.3") })
 }

@@ -55,7 +55,8 @@
 // MaxPeerConnsPerAllocation connections with peers, the allocations of one client address
 // MaxPeerConnsPerIP (peerconns.go, refusal "peer_connections", D271), so neither its maps and
 // timers nor its descriptors grow without bound. The TCP and TLS connections of one client
-// address are capped at max_conns_per_ip (listeners.go, refusal "ip_connections", D272). Garbage on
+// address are capped at max_conns_per_ip and those of all at max_conns (listeners.go,
+// refusals "ip_connections" and "connections", D272). Garbage on
 // the listening ports is dropped by pion's STUN parser; the server keeps serving.
 //
 // # Ports (defaults)

@@ -24,11 +24,12 @@ type closeTracker struct {
 	// long (0: never); onIdle is told of each (idleconns.go).
 	idle   time.Duration
 	onIdle func(client net.Addr)
-	// maxPerIP caps the open client connections of one address bucket (0: none, D272);
-	// perIP counts them; onRefuse is told of each connection closed for the cap.
-	maxPerIP int
-	perIP    map[string]int
-	onRefuse func(client net.Addr)
+	// maxPerIP caps the open client connections of one address bucket and maxConns those
+	// of all (0: none, D272); perIP counts them (conns holds them all); onRefuse is told of
+	// each connection closed for a cap, with the cap's reason.
+	maxPerIP, maxConns int
+	perIP              map[string]int
+	onRefuse           func(client net.Addr, reason RefusalReason)
 }
 
 func newCloseTracker() *closeTracker {
@@ -110,24 +111,28 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 			l.once.Do(l.tracker.done)
 			return nil, err
 		}
-		if tc := l.tracker.track(conn); tc != nil {
+		tc, refused := l.tracker.track(conn)
+		if tc != nil {
 			return tc, nil
 		}
 		_ = conn.Close()
 		if l.tracker.onRefuse != nil {
-			l.tracker.onRefuse(conn.RemoteAddr())
+			l.tracker.onRefuse(conn.RemoteAddr(), refused)
 		}
 	}
 }
 
-// track counts conn as a client connection of its address bucket, or returns nil when
-// the bucket holds maxPerIP already.
-func (t *closeTracker) track(conn net.Conn) *trackedConn {
+// track counts conn as a client connection of its address bucket, or returns nil and the
+// reason when all clients hold maxConns or the bucket maxPerIP already.
+func (t *closeTracker) track(conn net.Conn) (*trackedConn, RefusalReason) {
 	bucket := clientBucket(conn.RemoteAddr())
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.maxConns > 0 && len(t.conns) >= t.maxConns {
+		return nil, RefusedConns
+	}
 	if t.maxPerIP > 0 && t.perIP[bucket] >= t.maxPerIP {
-		return nil
+		return nil, RefusedConnsIP
 	}
 	t.perIP[bucket]++
 	tc := &trackedConn{Conn: conn, tracker: t, bucket: bucket}
@@ -135,7 +140,7 @@ func (t *closeTracker) track(conn net.Conn) *trackedConn {
 	t.conns[tc] = struct{}{}
 	t.byAddr[conn.RemoteAddr().String()] = tc
 	t.armIdleLocked(tc)
-	return tc
+	return tc, 0
 }
 
 // trackedConn is one client TCP/TLS connection.

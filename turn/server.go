@@ -136,8 +136,13 @@ func (s *Server) Start() (err error) {
 	tracker.idle, tracker.onIdle = s.allocateTimeout, func(client net.Addr) {
 		s.refuse(RefusedNoAllocation, client, "no allocation and nothing sent for "+s.allocateTimeout.String())
 	}
-	tracker.maxPerIP, tracker.onRefuse = s.cfg.MaxConnsPerIP, func(client net.Addr) {
-		s.refuse(RefusedConnsIP, client, fmt.Sprintf("the address holds turn.max_conns_per_ip (%d) connections", s.cfg.MaxConnsPerIP))
+	tracker.maxPerIP, tracker.maxConns = s.cfg.MaxConnsPerIP, s.cfg.MaxConns
+	tracker.onRefuse = func(client net.Addr, reason RefusalReason) {
+		detail := fmt.Sprintf("the address holds turn.max_conns_per_ip (%d) connections", s.cfg.MaxConnsPerIP)
+		if reason == RefusedConns {
+			detail = fmt.Sprintf("the server holds turn.max_conns (%d) connections", s.cfg.MaxConns)
+		}
+		s.refuse(reason, client, detail)
 	}
 	var opened []io.Closer
 	defer func() {

@@ -40,6 +40,8 @@ const (
 	// RefusedConnsIP: a TCP or TLS connection to the TURN listeners closed at accept because
 	// the clients of its address hold max_conns_per_ip connections (D272).
 	RefusedConnsIP
+	// RefusedConns: the same, because all clients together hold max_conns (D272).
+	RefusedConns
 
 	refusalReasonCount
 )
@@ -47,7 +49,7 @@ const (
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
 	"no_allocation", "ip_quota", "capacity", "permissions", "peer_connections",
-	"ip_connections",
+	"ip_connections", "connections",
 }
 
 // String is the reason's metric label.
