@@ -55,6 +55,13 @@ type Config struct {
 	// AllocationQuotaPerIP is how many allocations the clients of one address (an IPv4
 	// address, an IPv6 /64) may hold at once, whatever their userIds; 0 = no per-IP quota.
 	AllocationQuotaPerIP int `mapstructure:"allocation_quota_per_ip"`
+	// MaxConnsPerIP is how many TCP and TLS connections the clients of one address (an
+	// IPv4 address, an IPv6 /64) may hold open to the TURN listeners at once, authenticated
+	// or not; 0 = no cap (D272).
+	MaxConnsPerIP int `mapstructure:"max_conns_per_ip"`
+	// MaxConns is how many TCP and TLS client connections all clients together may hold
+	// open to the TURN listeners at once; 0 = no cap (D272).
+	MaxConns int `mapstructure:"max_conns"`
 	// MaxAllocationLifetime is the lifetime of an allocation between refreshes
 	// (granted when the client asks for none or for more than pion's one-hour cap).
 	MaxAllocationLifetime time.Duration `mapstructure:"max_allocation_lifetime"`
@@ -88,6 +95,8 @@ func DefaultConfig() Config {
 		CredentialTTL:          12 * time.Hour,
 		AllocationQuotaPerUser: 10,
 		AllocationQuotaPerIP:   1024,
+		MaxConnsPerIP:          2048,
+		MaxConns:               16384,
 		MaxAllocationLifetime:  time.Hour,
 	}
 }
@@ -146,6 +155,12 @@ func (c Config) Validate() error {
 	}
 	if c.AllocationQuotaPerIP < 0 {
 		bad("allocation_quota_per_ip", "must be >= 0 (0: no per-IP quota), got %d", c.AllocationQuotaPerIP)
+	}
+	if c.MaxConnsPerIP < 0 {
+		bad("max_conns_per_ip", "must be >= 0 (0: no cap), got %d", c.MaxConnsPerIP)
+	}
+	if c.MaxConns < 0 {
+		bad("max_conns", "must be >= 0 (0: no cap), got %d", c.MaxConns)
 	}
 	if c.MaxAllocationLifetime < time.Minute || c.MaxAllocationLifetime > maxPionAllocationLifetime {
 		bad("max_allocation_lifetime", "must be between 1m and %s, got %s", maxPionAllocationLifetime, c.MaxAllocationLifetime)

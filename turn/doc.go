@@ -49,7 +49,14 @@
 // generator takes and gives back both slots with the relay socket, exactly, however many
 // connections of one address allocate at once; an allocation's slots return when it is
 // deleted (Refresh with lifetime 0) or expires. max_allocation_lifetime is the lifetime
-// granted when a client asks for none (pion caps requested lifetimes at one hour). Garbage on
+// granted when a client asks for none (pion caps requested lifetimes at one hour). An
+// allocation holds permissions for at most MaxPermissionsPerAllocation peer IPs
+// (permissions.go, refusal "permissions", D270), and a TCP allocation at most
+// MaxPeerConnsPerAllocation connections with peers, the allocations of one client address
+// MaxPeerConnsPerIP (peerconns.go, refusal "peer_connections", D271), so neither its maps and
+// timers nor its descriptors grow without bound. The TCP and TLS connections of one client
+// address are capped at max_conns_per_ip and those of all at max_conns (listeners.go,
+// refusals "ip_connections" and "connections", D272). Garbage on
 // the listening ports is dropped by pion's STUN parser; the server keeps serving.
 //
 // # Ports (defaults)
@@ -65,7 +72,7 @@
 // authenticate, quotaHandler, permissionHandler, onAuth and the relayGenerator concurrently.
 // Everything those callbacks touch is either fixed before Start (Config, secret, static
 // users, peerPolicy), atomic (counters behind Stats) or behind its own mutex (allocationQuota,
-// logThrottle, closeTracker). Server.mu guards only the lifecycle fields (started, closed,
+// permissionCount, logThrottle, closeTracker). Server.mu guards only the lifecycle fields (started, closed,
 // pion server, addresses). TLS handshakes run in a goroutine per connection
 // (tlsHandshakeListener) with a 10 s bound, so a stalled client blocks nobody.
 //

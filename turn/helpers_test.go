@@ -271,6 +271,8 @@ func samePortSockets(t *testing.T) (net.PacketConn, net.Listener) {
 // tcpAllocation is a pion client's RFC 6062 TCP allocation.
 type tcpAllocation interface {
 	Dial(network, address string) (net.Conn, error)
+	Addr() net.Addr
+	CreatePermissions(addrs ...net.Addr) error
 	Close() error
 }
 

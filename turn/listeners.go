@@ -24,10 +24,16 @@ type closeTracker struct {
 	// long (0: never); onIdle is told of each (idleconns.go).
 	idle   time.Duration
 	onIdle func(client net.Addr)
+	// maxPerIP caps the open client connections of one address bucket and maxConns those
+	// of all (0: none, D272); perIP counts them (conns holds them all); onRefuse is told of
+	// each connection closed for a cap, with the cap's reason.
+	maxPerIP, maxConns int
+	perIP              map[string]int
+	onRefuse           func(client net.Addr, reason RefusalReason)
 }
 
 func newCloseTracker() *closeTracker {
-	return &closeTracker{conns: map[*trackedConn]struct{}{}, byAddr: map[string]*trackedConn{}}
+	return &closeTracker{conns: map[*trackedConn]struct{}{}, byAddr: map[string]*trackedConn{}, perIP: map[string]int{}}
 }
 
 func (t *closeTracker) add()  { t.wg.Add(1) }
@@ -96,26 +102,52 @@ func newTrackedListener(ln net.Listener, t *closeTracker) *trackedListener {
 	return &trackedListener{Listener: ln, tracker: t}
 }
 
+// Accept returns the next client connection within the per-address cap (D272); one beyond
+// it is closed at once, before pion reads from it.
 func (l *trackedListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err != nil {
-		l.once.Do(l.tracker.done)
-		return nil, err
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			l.once.Do(l.tracker.done)
+			return nil, err
+		}
+		tc, refused := l.tracker.track(conn)
+		if tc != nil {
+			return tc, nil
+		}
+		_ = conn.Close()
+		if l.tracker.onRefuse != nil {
+			l.tracker.onRefuse(conn.RemoteAddr(), refused)
+		}
 	}
-	tc := &trackedConn{Conn: conn, tracker: l.tracker}
-	l.tracker.add()
-	l.tracker.mu.Lock()
-	l.tracker.conns[tc] = struct{}{}
-	l.tracker.byAddr[conn.RemoteAddr().String()] = tc
-	l.tracker.armIdleLocked(tc)
-	l.tracker.mu.Unlock()
-	return tc, nil
+}
+
+// track counts conn as a client connection of its address bucket, or returns nil and the
+// reason when all clients hold maxConns or the bucket maxPerIP already.
+func (t *closeTracker) track(conn net.Conn) (*trackedConn, RefusalReason) {
+	bucket := clientBucket(conn.RemoteAddr())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.maxConns > 0 && len(t.conns) >= t.maxConns {
+		return nil, RefusedConns
+	}
+	if t.maxPerIP > 0 && t.perIP[bucket] >= t.maxPerIP {
+		return nil, RefusedConnsIP
+	}
+	t.perIP[bucket]++
+	tc := &trackedConn{Conn: conn, tracker: t, bucket: bucket}
+	t.add()
+	t.conns[tc] = struct{}{}
+	t.byAddr[conn.RemoteAddr().String()] = tc
+	t.armIdleLocked(tc)
+	return tc, 0
 }
 
 // trackedConn is one client TCP/TLS connection.
 type trackedConn struct {
 	net.Conn
 	tracker *closeTracker
+	bucket  string // clientBucket of the remote address
 	once    sync.Once
 	idleConn
 }
@@ -133,6 +165,7 @@ func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.tracker.mu.Lock()
 		delete(c.tracker.conns, c)
+		decrement(c.tracker.perIP, c.bucket)
 		if key := c.RemoteAddr().String(); c.tracker.byAddr[key] == c {
 			delete(c.tracker.byAddr, key)
 		}

@@ -18,6 +18,9 @@ var (
 	ErrNoRelayPort = errors.New("TURN relay port range exhausted")
 	// ErrPeerNotAllowed: the peer address is refused by the relay policy.
 	ErrPeerNotAllowed = errors.New("TURN peer address not allowed")
+	// ErrPeerConnLimit: the TCP allocation or its client's address holds its peer
+	// connections already (peerconns.go; pion answers a Connect 447).
+	ErrPeerConnLimit = errors.New("TURN peer connection limit reached")
 )
 
 // relayGenerator is the pion RelayAddressGenerator of every listener. It wraps pion's port
@@ -29,6 +32,7 @@ type relayGenerator struct {
 	inner   *pionturn.RelayAddressGeneratorPortRange
 	policy  *peerPolicy
 	quota   *allocationQuota
+	conns   *allocationQuota // peer connections of TCP allocations (peerconns.go)
 	stats   *counters
 	tracker *closeTracker
 	refuse  func(reason RefusalReason, client net.Addr, detail string)
@@ -63,7 +67,7 @@ func (g *relayGenerator) AllocateListener(conf pionturn.AllocateListenerConfig) 
 		return nil, nil, g.noPort(conf.UserID, err)
 	}
 	g.opened()
-	return &relayListener{Listener: ln, gen: g, key: conf.UserID}, addr, nil
+	return &relayListener{Listener: ln, gen: g, key: conf.UserID, relay: addr}, addr, nil
 }
 
 // AllocateConn dials a TCP peer for an RFC 6062 Connect request; pion has already checked
@@ -74,11 +78,32 @@ func (g *relayGenerator) AllocateConn(conf pionturn.AllocateConnConfig) (net.Con
 		g.refuse(RefusedPeer, nil, fmt.Sprintf("user %s connect to %v", conf.UserID, conf.RemoteAddr))
 		return nil, fmt.Errorf("connect to %v: %w", conf.RemoteAddr, ErrPeerNotAllowed)
 	}
+	key := peerConnKey(conf.LocalAddr, conf.UserID)
+	if !g.takeConn(key, conf.RemoteAddr) {
+		return nil, fmt.Errorf("connect to %v: %w", conf.RemoteAddr, ErrPeerConnLimit)
+	}
 	conn, err := g.inner.AllocateConn(conf)
 	if err != nil {
+		g.conns.release(key)
 		return nil, err
 	}
-	return &relayedConn{Conn: conn, stats: g.stats}, nil
+	return g.counted(conn, key), nil
+}
+
+// takeConn takes a peer connection slot of key (peerConnKey), or counts and logs the
+// refusal.
+func (g *relayGenerator) takeConn(key string, peer net.Addr) bool {
+	if _, ok := g.conns.acquire(key); ok {
+		return true
+	}
+	g.refuse(RefusedPeerConns, nil, fmt.Sprintf("allocation %s: peer %v beyond %d connections per allocation or %d per address",
+		key, peer, MaxPeerConnsPerAllocation, MaxPeerConnsPerIP))
+	return false
+}
+
+// counted wraps a peer connection holding key's slot, given back when pion closes it.
+func (g *relayGenerator) counted(conn net.Conn, key string) net.Conn {
+	return &countedConn{relayedConn: relayedConn{Conn: conn, stats: g.stats}, release: func() { g.conns.release(key) }}
 }
 
 // acquire takes the quota slots of an allocation key (user and address bucket).
@@ -169,9 +194,12 @@ type relayListener struct {
 	net.Listener
 	gen       *relayGenerator
 	key       string
+	relay     net.Addr // the allocation's relay address
 	closeOnce sync.Once
 }
 
+// Accept returns the next peer connection the policy allows and the allocation has a slot
+// for (peerconns.go); others are closed at once.
 func (l *relayListener) Accept() (net.Conn, error) {
 	for {
 		conn, err := l.Listener.Accept()
@@ -183,7 +211,12 @@ func (l *relayListener) Accept() (net.Conn, error) {
 			_ = conn.Close()
 			continue
 		}
-		return &relayedConn{Conn: conn, stats: l.gen.stats}, nil
+		key := peerConnKey(l.relay, l.key)
+		if !l.gen.takeConn(key, conn.RemoteAddr()) {
+			_ = conn.Close()
+			continue
+		}
+		return l.gen.counted(conn, key), nil
 	}
 }
 

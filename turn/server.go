@@ -57,6 +57,8 @@ type Server struct {
 	staticUsers map[string]string
 	policy      *peerPolicy
 	quota       *allocationQuota
+	permissions *permissionCount
+	peerConns   *allocationQuota // peer connections of TCP allocations (peerconns.go)
 	stats       counters
 	throttle    *logThrottle
 	now         func() time.Time
@@ -96,6 +98,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		staticUsers: maps.Clone(cfg.StaticUsers),
 		policy:      policy,
 		quota:       newAllocationQuota(cfg.AllocationQuotaPerUser, cfg.AllocationQuotaPerIP),
+		permissions: newPermissionCount(MaxPermissionsPerAllocation),
+		peerConns:   newPeerConnCount(),
 		now:         time.Now,
 
 		allocateTimeout: allocateTimeout,
@@ -131,6 +135,14 @@ func (s *Server) Start() (err error) {
 	tracker := newCloseTracker()
 	tracker.idle, tracker.onIdle = s.allocateTimeout, func(client net.Addr) {
 		s.refuse(RefusedNoAllocation, client, "no allocation and nothing sent for "+s.allocateTimeout.String())
+	}
+	tracker.maxPerIP, tracker.maxConns = s.cfg.MaxConnsPerIP, s.cfg.MaxConns
+	tracker.onRefuse = func(client net.Addr, reason RefusalReason) {
+		detail := fmt.Sprintf("the address holds turn.max_conns_per_ip (%d) connections", s.cfg.MaxConnsPerIP)
+		if reason == RefusedConns {
+			detail = fmt.Sprintf("the server holds turn.max_conns (%d) connections", s.cfg.MaxConns)
+		}
+		s.refuse(reason, client, detail)
 	}
 	var opened []io.Closer
 	defer func() {
@@ -173,6 +185,7 @@ func (s *Server) Start() (err error) {
 		},
 		policy:  s.policy,
 		quota:   s.quota,
+		conns:   s.peerConns,
 		stats:   &s.stats,
 		tracker: tracker,
 		refuse:  s.refuse,
@@ -189,7 +202,16 @@ func (s *Server) Start() (err error) {
 			OnAllocationCreated: func(src, _ net.Addr, _, _, _ string, _ net.Addr, _ int) {
 				tracker.allocationCreated(src)
 			},
-			OnAllocationDeleted: func(src, _ net.Addr, _, _, _ string) { tracker.allocationDeleted(src) },
+			OnAllocationDeleted: func(src, _ net.Addr, _, _, _ string) {
+				tracker.allocationDeleted(src)
+				s.permissions.allocationDeleted(src)
+			},
+			OnPermissionCreated: func(src, _ net.Addr, _, _, _ string, _ net.Addr, peer net.IP) {
+				s.permissions.created(src, peer)
+			},
+			OnPermissionDeleted: func(src, _ net.Addr, _, _, _ string, _ net.Addr, peer net.IP) {
+				s.permissions.deleted(src, peer)
+			},
 		},
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
 			PacketConn:            newTrackedPacketConn(udpConn, tracker),
@@ -365,14 +387,20 @@ func (s *Server) quotaHandler(key, _ string, src net.Addr) bool {
 	return ok
 }
 
-// permissionHandler is pion's PermissionHandler (CreatePermission, ChannelBind, Connect).
+// permissionHandler is pion's PermissionHandler (CreatePermission, ChannelBind, Connect):
+// the peer must be allowed (policy.go) and the allocation may hold at most
+// MaxPermissionsPerAllocation peers (permissions.go, D270).
 func (s *Server) permissionHandler(client net.Addr, peer net.IP) bool {
-	ip, ok := netip.AddrFromSlice(peer)
-	if ok && s.policy.allowIP(ip) {
-		return true
+	ip, ok := peerAddr(peer)
+	if !ok || !s.policy.allowIP(ip) {
+		s.refuse(RefusedPeer, client, "peer "+peer.String())
+		return false
 	}
-	s.refuse(RefusedPeer, client, "peer "+peer.String())
-	return false
+	if !s.permissions.allow(client, ip) {
+		s.refuse(RefusedPermissions, client, fmt.Sprintf("peer %s: the allocation holds %d permissions", ip, MaxPermissionsPerAllocation))
+		return false
+	}
+	return true
 }
 
 // refuse counts a refusal and logs it (throttled per reason).

@@ -30,13 +30,26 @@ const (
 	// RefusedCapacity: no relay port of relay_port_min..relay_port_max could be bound
 	// (508 Insufficient Capacity, D245).
 	RefusedCapacity
+	// RefusedPermissions: the allocation already holds permissions for
+	// MaxPermissionsPerAllocation peers (403 Forbidden; pion answers a ChannelBind 401, D270).
+	RefusedPermissions
+	// RefusedPeerConns: a TCP allocation's Connect (447) or a peer's connection to its relay
+	// (closed) beyond MaxPeerConnsPerAllocation, or MaxPeerConnsPerIP of its client's
+	// address (D271).
+	RefusedPeerConns
+	// RefusedConnsIP: a TCP or TLS connection to the TURN listeners closed at accept because
+	// the clients of its address hold max_conns_per_ip connections (D272).
+	RefusedConnsIP
+	// RefusedConns: the same, because all clients together hold max_conns (D272).
+	RefusedConns
 
 	refusalReasonCount
 )
 
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
-	"no_allocation", "ip_quota", "capacity",
+	"no_allocation", "ip_quota", "capacity", "permissions", "peer_connections",
+	"ip_connections", "connections",
 }
 
 // String is the reason's metric label.
