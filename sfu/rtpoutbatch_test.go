@@ -236,3 +236,37 @@ func TestSenderOwnBatchDoesNotAllocate(t *testing.T) {
 		t.Fatal("no sendmmsg")
 	}
 }
+
+// The Engine's socket is dual-stack when rtc.bind_address is a wildcard ("udp" on [::]):
+// a batch to an IPv4 client leaves from it too, coalesced.
+func TestOwnBatchFromADualStackSocket(t *testing.T) {
+	send, err := net.ListenUDP("udp", &net.UDPAddr{})
+	if err != nil {
+		t.Skipf("no dual-stack socket: %v", err)
+	}
+	defer send.Close()
+	_, recv := udpSockets(t, "udp4")
+	p := newOwnBatchPath(t, 8)
+	p.recv = recv
+	to := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	p.out.remote.Store(&to)
+	p.out.write = send.WriteToUDPAddrPort
+	p.out.batch = newOutBatch(newBatchConn(send, false), 8)
+	payload := make([]byte, 1000)
+	var h rtp.Header
+	for k := 0; k < 4; k++ {
+		h = rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: uint16(k), SSRC: 1, Extensions: h.Extensions[:0]}
+		if _, err := p.out.stage(&h, payload, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.out.flush(time.Now())
+	p.out.batch.reset()
+	seqs, _ := p.read(t, 4)
+	if seqs[3] != 3 || p.out.own.Load() != 4 {
+		t.Fatalf("read %v, %d written", seqs, p.out.own.Load())
+	}
+	if gsoSupported && p.out.batch.sink.segmented.Load() != 4 {
+		t.Fatalf("%d of 4 datagrams coalesced (GSO off: %v)", p.out.batch.sink.segmented.Load(), p.out.batch.sink.gsoOff.Load())
+	}
+}
