@@ -39,15 +39,7 @@ const ownBatchExtID = 3
 
 func newOwnBatchPath(t *testing.T, size int) *ownBatchPath {
 	t.Helper()
-	key, salt := make([]byte, 16), make([]byte, 12)
-	seal, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	open, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seal, open := srtpPair(t, make([]byte, 16), make([]byte, 12))
 	send, recv := udpSockets(t, "udp4")
 	to := recv.LocalAddr().(*net.UDPAddr).AddrPort()
 	remote := new(atomic.Pointer[netip.AddrPort])
@@ -83,6 +75,19 @@ func (p *ownBatchPath) read(t *testing.T, n int) (seqs, twcc []uint16) {
 		seqs, twcc = append(seqs, h.SequenceNumber), append(twcc, seq)
 	}
 	return seqs, twcc
+}
+
+// srtpPair is a sealing and an opening AES-128-GCM SRTP context of key and salt.
+func srtpPair(tb testing.TB, key, salt []byte) (seal, open *srtp.Context) {
+	tb.Helper()
+	seal, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if open, err = srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm); err != nil {
+		tb.Fatal(err)
+	}
+	return seal, open
 }
 
 // A Sender on the own path writes what its run has ready with one sendmmsg per batch
