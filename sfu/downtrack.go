@@ -38,12 +38,8 @@ type DownTrack struct {
 	overwritten atomic.Bool
 
 	// Layers' read goroutines (forwarder.go); next to each other, hot fields first.
-	// firstSentNs (timeline.go: the first packet queued, set once) is read with every
-	// forwarded packet, so it sits beside them: alone at the struct's end it cost a
-	// cache line of its own per DownTrack and packet (3 % of load c's CPU, D261).
-	history     *seqHistory
-	firstSentNs atomic.Int64
-	fwd         forwarder
+	history *seqHistory
+	fwd     forwarder
 
 	// RTCP goroutine.
 	nack *nackResponder
@@ -53,7 +49,8 @@ type DownTrack struct {
 
 	downlink downlinkCounters // what the subscriber reports (linkstats.go)
 
-	// First packet queued (timeline.go; firstSentNs above).
+	// First packet queued (timeline.go): set once by the forwarding goroutine.
+	firstSentNs atomic.Int64
 	firstFired  atomic.Bool
 	onFirstSent atomic.Pointer[func(time.Time)]
 }
