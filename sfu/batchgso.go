@@ -17,19 +17,19 @@ import (
 // gsoMaxBytes bounds one coalesced message (a UDP datagram's 64 KiB, headers included).
 const gsoMaxBytes = 65000
 
-// gsoShard is a shard's second set of messages, the coalesced ones; preallocated.
+// gsoShard is a datagramBatch's second set of messages, the coalesced ones; preallocated.
 type gsoShard struct {
-	msgs  []ipv4.Message // batchSize messages, each with batchSize buffer slots and a control buffer
+	msgs  []ipv4.Message // one per datagram, each with a buffer slot per datagram and a control buffer
 	oob   [][]byte
 	first []int // per coalesced message: the index of its first queued datagram
 	segs  []int // per coalesced message: how many datagrams it carries
 }
 
-func newGSOShard() gsoShard {
-	g := gsoShard{msgs: make([]ipv4.Message, batchSize), oob: make([][]byte, batchSize),
-		first: make([]int, batchSize), segs: make([]int, batchSize)}
+func newGSOShard(size int) gsoShard {
+	g := gsoShard{msgs: make([]ipv4.Message, size), oob: make([][]byte, size),
+		first: make([]int, size), segs: make([]int, size)}
 	for i := range g.msgs {
-		g.msgs[i].Buffers = make([][]byte, 0, batchSize)
+		g.msgs[i].Buffers = make([][]byte, 0, size)
 		g.oob[i] = make([]byte, gsoControlLen)
 	}
 	return g
@@ -38,11 +38,11 @@ func newGSOShard() gsoShard {
 // sameDestination reports whether two queued addresses are equal.
 func sameDestination(a, b *net.UDPAddr) bool { return a.Port == b.Port && a.IP.Equal(b.IP) }
 
-// coalesce groups s's queued datagrams into runs to one destination (all of the first's
+// coalesce groups d's datagrams into runs to one destination (all of the first's
 // size, the last of the run possibly shorter) and returns the messages to write: a run
 // of one is its datagram as queued, a longer one a single message with a UDP_SEGMENT
 // control message. No allocation.
-func (s *batchShard) coalesce() []ipv4.Message {
+func (s *datagramBatch) coalesce() []ipv4.Message {
 	g := &s.gso
 	k := 0
 	for i := 0; i < s.n; k++ {

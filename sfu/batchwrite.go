@@ -37,7 +37,7 @@ const (
 // mutex, which writers of other destinations share only when their addresses hash to
 // the same shard; the flush goroutine (run) takes each shard's mutex in turn.
 type batchWriter struct {
-	conn  batchConn
+	batchSink
 	want4 bool // the socket is IPv4: only IPv4 destinations are queued (else IPv6 ones)
 
 	shards [batchShards]batchShard
@@ -48,14 +48,6 @@ type batchWriter struct {
 	stopped chan struct{}
 	once    sync.Once
 	closed  atomic.Bool
-
-	gsoOff atomic.Bool // the kernel refused a coalesced write (batchgso.go): write datagram by datagram
-
-	// Counters (tests, docs): syscalls made, datagrams they wrote, and of those the ones
-	// sent in coalesced messages (UDP segmentation offload, batchgso.go).
-	batches   atomic.Uint64
-	packets   atomic.Uint64
-	segmented atomic.Uint64
 }
 
 // batchConn is what x/net's ipv4 and ipv6 PacketConns offer (sendmmsg on Linux).
@@ -70,14 +62,19 @@ func (c v6BatchConn) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
 	return c.c.WriteBatch(ms, flags)
 }
 
+// newBatchConn is conn's sendmmsg for its family (an IPv6 socket, dual-stack or not,
+// takes IPv4 destinations as well).
+func newBatchConn(conn *net.UDPConn, ipv4Socket bool) batchConn {
+	if ipv4Socket {
+		return ipv4.NewPacketConn(conn)
+	}
+	return v6BatchConn{ipv6.NewPacketConn(conn)}
+}
+
 type batchShard struct {
-	mu    sync.Mutex
-	msgs  []ipv4.Message // batchSize messages, each with one batchBufSize buffer and a *net.UDPAddr
-	bufs  [][]byte
-	addrs []net.UDPAddr
+	mu sync.Mutex
+	datagramBatch
 	stamp []queuedStamp // per message: the send history to restamp at the flush, or none
-	gso   gsoShard      // the messages coalesced for UDP segmentation offload (batchgso.go)
-	n     int           // queued datagrams
 
 	// sent maps the remote addresses of this shard's Subscribers to their send histories
 	// (watch, unwatch); nil until the first.
@@ -93,26 +90,12 @@ type queuedStamp struct {
 
 // newBatchWriter returns the queues of conn; it starts nothing (go w.run()).
 func newBatchWriter(conn *net.UDPConn, ipv4Socket bool) *batchWriter {
-	w := &batchWriter{want4: ipv4Socket,
+	w := &batchWriter{batchSink: batchSink{conn: newBatchConn(conn, ipv4Socket)}, want4: ipv4Socket,
 		pending: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
-	if ipv4Socket {
-		w.conn = ipv4.NewPacketConn(conn)
-	} else {
-		w.conn = v6BatchConn{ipv6.NewPacketConn(conn)}
-	}
 	for i := range w.shards {
 		s := &w.shards[i]
-		s.msgs = make([]ipv4.Message, batchSize)
-		s.bufs = make([][]byte, batchSize)
-		s.addrs = make([]net.UDPAddr, batchSize)
+		s.datagramBatch = newDatagramBatch(batchSize, batchBufSize)
 		s.stamp = make([]queuedStamp, batchSize)
-		s.gso = newGSOShard()
-		for j := range s.msgs {
-			s.bufs[j] = make([]byte, batchBufSize)
-			s.addrs[j].IP = make(net.IP, net.IPv6len)
-			s.msgs[j].Buffers = make([][]byte, 1)
-			s.msgs[j].Addr = &s.addrs[j]
-		}
 	}
 	return w
 }
@@ -169,15 +152,7 @@ func (w *batchWriter) write(b []byte, addr netip.AddrPort) {
 	s := w.shard(addr)
 	s.mu.Lock()
 	i := s.n
-	ua := &s.addrs[i]
-	if addr.Addr().Is4() {
-		a4 := addr.Addr().As4()
-		ua.IP = append(ua.IP[:0], a4[:]...)
-	} else {
-		a16 := addr.Addr().As16()
-		ua.IP = append(ua.IP[:0], a16[:]...)
-	}
-	ua.Port = int(addr.Port())
+	setUDPAddr(&s.addrs[i], addr)
 	s.msgs[i].Buffers[0] = s.bufs[i][:copy(s.bufs[i], b)]
 	// A Subscriber's RTP packet to its watched address is written by its Sender, which
 	// flushes the queue after its run: only other datagrams need the flush goroutine.
@@ -225,57 +200,7 @@ func (w *batchWriter) flushLocked(s *batchShard) {
 		st.history.restamp(st.seq, int64(now.Sub(st.history.base)))
 		*st = queuedStamp{}
 	}
-	if gsoSupported && !w.gsoOff.Load() {
-		w.writeCoalesced(s)
-	} else {
-		w.writeEach(s.msgs[:s.n])
-	}
-	s.n = 0
-}
-
-// writeEach writes one message per datagram.
-func (w *batchWriter) writeEach(ms []ipv4.Message) {
-	for len(ms) > 0 {
-		n, err := w.conn.WriteBatch(ms, 0)
-		w.batches.Add(1)
-		if n > 0 {
-			w.packets.Add(uint64(n))
-			ms = ms[n:]
-		}
-		if err != nil {
-			ms = ms[min(1, len(ms)):]
-		}
-	}
-}
-
-// writeCoalesced writes s's queued datagrams with runs to one destination coalesced
-// (batchgso.go). A refused coalesced message turns coalescing off for good and its
-// datagrams and the rest go one by one; a refused single datagram is dropped.
-func (w *batchWriter) writeCoalesced(s *batchShard) {
-	ms, g := s.coalesce(), &s.gso
-	for k := 0; k < len(ms); {
-		n, err := w.conn.WriteBatch(ms[k:], 0)
-		w.batches.Add(1)
-		var sent, segmented int
-		for _, c := range g.segs[k : k+max(n, 0)] {
-			sent += c
-			if c > 1 {
-				segmented += c
-			}
-		}
-		w.packets.Add(uint64(sent))
-		w.segmented.Add(uint64(segmented))
-		k += max(n, 0)
-		if err == nil || k >= len(ms) {
-			continue
-		}
-		if g.segs[k] > 1 {
-			w.gsoOff.Store(true)
-			w.writeEach(s.msgs[g.first[k]:s.n])
-			return
-		}
-		k++
-	}
+	w.writeAll(&s.datagramBatch)
 }
 
 func (w *batchWriter) flushAll() {

@@ -14,20 +14,29 @@ import (
 // the loopback address of network (udp4 or udp6; the test skips when it has none).
 func udpPair(t *testing.T, network string) (*batchWriter, *net.UDPConn, netip.AddrPort) {
 	t.Helper()
+	send, recv := udpSockets(t, network)
+	return newBatchWriter(send, network == "udp4"), recv, recv.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// udpSockets is a sending and a receiving socket on the loopback address of network,
+// closed at the test's end.
+func udpSockets(t *testing.T, network string) (send, recv *net.UDPConn) {
+	t.Helper()
+	var err error
 	loop := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
 	if network == "udp6" {
 		loop = &net.UDPAddr{IP: net.IPv6loopback}
 	}
-	send, err := net.ListenUDP(network, loop)
+	send, err = net.ListenUDP(network, loop)
 	if err != nil {
 		t.Skipf("no %s loopback: %v", network, err)
 	}
-	recv, err := net.ListenUDP(network, loop)
-	if err != nil {
+	if recv, err = net.ListenUDP(network, loop); err != nil {
+		_ = send.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = send.Close(); _ = recv.Close() })
-	return newBatchWriter(send, network == "udp4"), recv, recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	return send, recv
 }
 
 // readDatagrams reads n datagrams from conn and checks that datagram i is payload(i).

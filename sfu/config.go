@@ -19,6 +19,8 @@ const (
 	maxICETimeout      = 10 * time.Minute
 	maxBufferPackets   = 32768 // a power of two below 2^16, so slot = seq % size never aliases within a window
 	maxCandidatesLimit = 4096
+	defaultSendBatch   = 16 // 16 sealed datagrams of ≤ 1628 bytes: 26 KB per subscriber on the own path
+	maxSendBatch       = 64
 )
 
 // Config is the media plane's configuration, embedded under the key `rtc` in the root
@@ -84,6 +86,12 @@ type Config struct {
 	// UDP pair and, after a UDP start, on an ICE-TCP pair. Off: pion's SRTP session
 	// and ICE connection carry them for every subscriber, as before D235.
 	OwnSRTP bool `mapstructure:"own_srtp"`
+	// SendBatch is how many of a subscriber's packets its writer, on the own path over
+	// UDP, seals into one batch and writes with one sendmmsg when its run has that many
+	// ready (rtpoutbatch.go, decision D260); a run of one is one plain write, and nothing
+	// waits for more packets. 1: one write per packet. 1..64; unused with batch_writes,
+	// whose queues take the own path's datagrams instead.
+	SendBatch int `mapstructure:"send_batch"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -106,6 +114,7 @@ func DefaultConfig() Config {
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
 		OwnSRTP:            true,
+		SendBatch:          defaultSendBatch,
 		// BatchWrites stays off: no gain on the reference loads (docs/performance.md,
 		// issue 16; decisions D58, D142).
 	}
@@ -172,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.ICEKeepaliveInterval >= c.ICEDisconnectedTimeout {
 		add("ice_keepalive_interval", "must be shorter than ice_disconnected_timeout (%s), got %s", c.ICEDisconnectedTimeout, c.ICEKeepaliveInterval)
+	}
+	if c.SendBatch < 1 || c.SendBatch > maxSendBatch {
+		add("send_batch", "must be 1..%d, got %d", maxSendBatch, c.SendBatch)
 	}
 	if c.MaxRemoteCandidates < 1 || c.MaxRemoteCandidates > maxCandidatesLimit {
 		add("max_remote_candidates", "must be 1..%d, got %d", maxCandidatesLimit, c.MaxRemoteCandidates)

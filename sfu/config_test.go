@@ -40,6 +40,8 @@ func TestConfigValidate(t *testing.T) {
 		{"pending candidates zero", func(c *Config) { c.MaxPendingCandidates = 0 }, "rtc.max_pending_candidates"},
 		{"pending above total", func(c *Config) { c.MaxPendingCandidates = c.MaxRemoteCandidates + 1 }, "rtc.max_pending_candidates"},
 		{"total candidates too big", func(c *Config) { c.MaxRemoteCandidates = 4097 }, "rtc.max_remote_candidates"},
+		{"no send batch", func(c *Config) { c.SendBatch = 0 }, "rtc.send_batch"},
+		{"send batch too big", func(c *Config) { c.SendBatch = 65 }, "rtc.send_batch"},
 		{"deny cidr bad", func(c *Config) { c.DenyCandidateCIDRs = []string{"10.0.0.0/8", "10.0.0.0/33"} }, "rtc.deny_candidate_cidrs: entry 1"},
 		{"deny cidr with zone", func(c *Config) { c.DenyCandidateCIDRs = []string{"fe80::1%eth0"} }, "rtc.deny_candidate_cidrs: entry 0"},
 		{"deny single IPs and none", func(c *Config) { c.DenyCandidateCIDRs = []string{"127.0.0.1", "::1"} }, ""},

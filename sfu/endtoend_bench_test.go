@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -159,14 +159,7 @@ func BenchmarkSRTPFloor(b *testing.B) {
 	key, salt := make([]byte, 16), make([]byte, 12)
 	_, _ = rand.Read(key)
 	_, _ = rand.Read(salt)
-	enc, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dec, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
-	if err != nil {
-		b.Fatal(err)
-	}
+	enc, dec := srtpPair(b, key, salt)
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
@@ -463,9 +456,14 @@ func (c *loopbackCall) write(keyframe bool) {
 // benchBatchWrites sets rtc.batch_writes for the end-to-end benchmarks from
 // SFU_BENCH_BATCH_WRITES (1 on, 0 off; unset: the default), to compare both in one
 // binary (docs/performance.md, batched writes).
+// SFU_BENCH_SEND_BATCH sets rtc.send_batch likewise (1: one write per packet on the own
+// path; unset: the default).
 func benchBatchWrites(c *Config) {
 	if v := os.Getenv("SFU_BENCH_BATCH_WRITES"); v != "" {
 		c.BatchWrites = v == "1"
+	}
+	if v, err := strconv.Atoi(os.Getenv("SFU_BENCH_SEND_BATCH")); err == nil {
+		c.SendBatch = v
 	}
 }
 
@@ -489,6 +487,13 @@ func BenchmarkForwardEndToEnd(b *testing.B) {
 			}
 			c.gate.wait(sent)
 			m.end(b, sent*uint64(n), c.gate.lost)
+			var own, writes uint64
+			for _, p := range c.subs {
+				own, writes = own+p.out.own.Load(), writes+p.out.writes.Load()
+			}
+			if writes > 0 {
+				b.ReportMetric(float64(own)/float64(writes), "own-pkts/write")
+			}
 			if w := c.engine.batch; w != nil && w.batches.Load() > 0 {
 				b.ReportMetric(float64(w.packets.Load())/float64(w.batches.Load()), "pkts/write")
 				b.ReportMetric(float64(w.segmented.Load())/float64(max(w.packets.Load(), 1)), "coalesced/pkt")

@@ -29,13 +29,16 @@ type Engine struct {
 	conn     *net.UDPConn
 	stamping *stampingConn // conn as the mux reads it (twcc.go)
 	batch    *batchWriter  // nil unless rtc.batch_writes (batchwrite.go)
-	mux      ice.UDPMux
-	tcpLn    net.Listener // nil when ICE-TCP is disabled
-	tcpMux   *tcpConns    // nil when ICE-TCP is disabled; pion's mux, remembering its connections (icetcpconns.go)
-	api      *webrtc.API  // publishers' (subscribers get their own: subscriberAPI)
-	apiParts apiParts     // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
-	peers    map[enginePeer]struct{}
-	cert     webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
+	// sendBatch writes the own path's batches (rtpoutbatch.go); nil with rtc.batch_writes
+	// or rtc.send_batch 1.
+	sendBatch batchConn
+	mux       ice.UDPMux
+	tcpLn     net.Listener // nil when ICE-TCP is disabled
+	tcpMux    *tcpConns    // nil when ICE-TCP is disabled; pion's mux, remembering its connections (icetcpconns.go)
+	api       *webrtc.API  // publishers' (subscribers get their own: subscriberAPI)
+	apiParts  apiParts     // what api is built from; a subscriber Peer's API adds its RTCP buffers (rtcpreader.go)
+	peers     map[enginePeer]struct{}
+	cert      webrtc.Certificate // the DTLS certificate every PeerConnection shares (certificate.go)
 
 	closedTotals MediaTotals // what closed Peers counted (totals.go); guarded by mu
 
@@ -111,6 +114,9 @@ func (e *Engine) Start() error {
 		webrtc.WithSettingEngine(parts.settings))
 	e.conn, e.mux, e.tcpLn, e.tcpMux, e.api, e.apiParts, e.started = conn, mux, tcpLn, tcpMux, api, parts, true
 	e.stamping, e.batch = stamping, stamping.batch
+	if e.batch == nil && e.cfg.SendBatch > 1 {
+		e.sendBatch = newBatchConn(conn, ipv4Socket)
+	}
 	if e.batch != nil {
 		go e.batch.run()
 	}

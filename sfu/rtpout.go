@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +58,13 @@ type rtpOut struct {
 	ownRTCP    atomic.Uint64 // RTCP compounds sent on the own path
 	unroutable atomic.Uint64 // packets dropped on the own path: no pair to write to
 	overTCP    atomic.Uint64 // packets and RTCP compounds of own and ownRTCP written on an ICE-TCP pair
+	writes     atomic.Uint64 // writes (syscalls: sendto, sendmmsg, or one TCP frame) that carried own's packets
+
+	// batch is where the Sender stages a run's packets for one sendmmsg (rtpoutbatch.go,
+	// decision D260): made when the own path is decided, with batchConn; nil without.
+	batch     *outBatch
+	batchConn batchConn
+	batchSize int
 
 	mode    outMode
 	ctx     *srtp.Context
@@ -114,6 +122,9 @@ func (o *rtpOut) route() (own, drop bool) {
 		return false, true // the Subscriber is closing
 	}
 	o.mode, o.ctx = outOwn, ctx
+	if o.batchConn != nil && o.batchSize > 1 {
+		o.batch = newOutBatch(o.batchConn, o.batchSize) // once per PeerConnection
+	}
 	return true, false
 }
 
@@ -126,7 +137,8 @@ func (o *rtpOut) fallBack(why string) {
 }
 
 // send numbers, seals and writes one packet (h is the Sender's reused header, payload
-// the rewritten payload). No allocation on a UDP pair. Sender goroutine.
+// the rewritten payload). No allocation on a UDP pair. Sender goroutine. (A Sender
+// with a batch stages its UDP packets instead: stage, rtpoutbatch.go.)
 func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
 	addr := o.remote.Load()
 	var tcp *tcpRoute
@@ -136,34 +148,51 @@ func (o *rtpOut) send(h *rtp.Header, payload []byte) error {
 			return errNoPair
 		}
 	}
-	if want := srtp.CryptexMode(o.cryptex.Load()); want != o.applied {
-		if err := o.ctx.UpdateOptions(srtp.Cryptex(want)); err != nil {
-			return fmt.Errorf("own rtp path: cryptex: %w", err)
-		}
-		o.applied = want
-	}
-	if id := uint8(o.history.extID.Load()); id != 0 {
-		if err := numberPacket(o.next, id, &o.ext, h, len(payload), o.history); err != nil {
-			return err
-		}
-	}
-	n, err := h.MarshalTo(o.buf[:])
+	sealed, twcc, numbered, size, err := o.seal(o.buf[:], h, payload)
 	if err != nil {
-		return fmt.Errorf("own rtp path: %w", err)
+		return err
 	}
-	if n+len(payload)+rtpOutRoom/2 > len(o.buf) {
-		return fmt.Errorf("own rtp path: packet of %d bytes: %w", n+len(payload), errPacketTooLarge)
-	}
-	n += copy(o.buf[n:], payload)
-	sealed, err := o.ctx.EncryptRTP(o.buf[:n], o.buf[:n], &o.hdr)
-	if err != nil {
-		return fmt.Errorf("own rtp path: seal: %w", err)
+	if numbered {
+		o.history.record(twcc, size, o.history.clock())
 	}
 	if err := o.writeSealed(sealed, addr, tcp); err != nil {
 		return fmt.Errorf("own rtp path: %w", err)
 	}
+	o.writes.Add(1)
 	o.own.Add(1)
 	return nil
+}
+
+// seal numbers h with the next transport-wide sequence number (numbered: when the
+// extension is negotiated; twcc and size, header and payload before sealing, are what
+// the send history notes, which the caller does), marshals it and payload into buf
+// (len(buf) ≥ maxPacketSize+rtpOutRoom) and seals that in place. No allocation.
+func (o *rtpOut) seal(buf []byte, h *rtp.Header, payload []byte) (sealed []byte, twcc uint16, numbered bool, size int, err error) {
+	if want := srtp.CryptexMode(o.cryptex.Load()); want != o.applied {
+		if err := o.ctx.UpdateOptions(srtp.Cryptex(want)); err != nil {
+			return nil, 0, false, 0, fmt.Errorf("own rtp path: cryptex: %w", err)
+		}
+		o.applied = want
+	}
+	if id := uint8(o.history.extID.Load()); id != 0 {
+		if err := numberPacket(o.next, id, &o.ext, h, len(payload), nil); err != nil {
+			return nil, 0, false, 0, err
+		}
+		twcc, numbered = binary.BigEndian.Uint16(o.ext[:]), true
+	}
+	n, err := h.MarshalTo(buf)
+	if err != nil {
+		return nil, 0, false, 0, fmt.Errorf("own rtp path: %w", err)
+	}
+	if n+len(payload)+rtpOutRoom/2 > len(buf) {
+		return nil, 0, false, 0, fmt.Errorf("own rtp path: packet of %d bytes: %w", n+len(payload), errPacketTooLarge)
+	}
+	n += copy(buf[n:], payload)
+	sealed, err = o.ctx.EncryptRTP(buf[:n], buf[:n], &o.hdr)
+	if err != nil {
+		return nil, 0, false, 0, fmt.Errorf("own rtp path: seal: %w", err)
+	}
+	return sealed, twcc, numbered, n, nil
 }
 
 // writeSealed writes a sealed datagram to the UDP address, or else on the TCP route.
@@ -216,6 +245,7 @@ func (p *Subscriber) newRTPOut(e *Engine, next *atomic.Uint32) *rtpOut {
 	ice := dtls.ICETransport()
 	o := &rtpOut{
 		keys: p.keys, remote: &p.remote, write: e.stamping.WriteToAddrPort, history: p.history, next: next, log: p.logger,
+		batchConn: e.sendBatch, batchSize: e.cfg.SendBatch,
 		ready: func() bool { return dtls.State() == webrtc.DTLSTransportStateConnected },
 		pair: func() (udp, known bool) {
 			pair, err := ice.GetSelectedCandidatePair()

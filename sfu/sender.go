@@ -32,6 +32,7 @@ type Sender struct {
 	out      *rtpOut        // nil, or the subscriber's own RTP write path (rtpout.go)
 
 	header  rtp.Header          // reused by the writer goroutine for every packet
+	nowNs   int64               // writer goroutine: the run's clock, 0 until read (now)
 	payload [maxPacketSize]byte // writer goroutine: the payload being written
 
 	// Counters for metrics (stats.go): written by the writer goroutine (forwarded, and
@@ -124,19 +125,20 @@ func (s *Sender) run() {
 		start, n := s.head, s.count
 		s.mu.Unlock()
 
-		var nowNs int64
+		s.nowNs = 0
 		for k := 0; k < n; k++ {
 			if k%senderClockRefresh == 0 {
-				nowNs = time.Now().UnixNano()
+				s.nowNs = 0 // read again when next needed
 			}
 			i := start + k
 			if i >= len(s.slots) {
 				i -= len(s.slots)
 			}
-			s.write(&s.slots[i], nowNs)
+			s.write(&s.slots[i])
 		}
+		s.flushOwn()
 		if s.reports != nil {
-			s.reports.send(nowNs)
+			s.reports.send(s.now())
 		}
 		if s.afterRun != nil {
 			s.afterRun()
@@ -157,9 +159,19 @@ func (s *Sender) run() {
 	}
 }
 
-// write sends one slot with the reused header at nowNs; a slot of an unbound DownTrack is
-// skipped, one whose buffer slot was overwritten is dropped.
-func (s *Sender) write(slot *senderSlot, nowNs int64) {
+// now is the run's clock (Unix nanoseconds): read once, then again only every
+// senderClockRefresh packets (run) or at a flush of the own path's batch (flushOwn).
+func (s *Sender) now() int64 {
+	if s.nowNs == 0 {
+		s.nowNs = time.Now().UnixNano()
+	}
+	return s.nowNs
+}
+
+// write sends one slot with the reused header; a slot of an unbound DownTrack is
+// skipped, one whose buffer slot was overwritten is dropped. On the own path with a
+// batch the packet is sealed into the batch and counted when flushOwn writes it.
+func (s *Sender) write(slot *senderSlot) {
 	b := slot.track.binding.Load()
 	if b == nil {
 		return
@@ -184,12 +196,60 @@ func (s *Sender) write(slot *senderSlot, nowNs int64) {
 	h.ExtensionProfile = 0
 	h.Extensions = h.Extensions[:0]
 	h.PaddingSize = 0
+	if s.stage(slot, h, n) {
+		return
+	}
 	// A write error means the transport is closing; the Peer's state handling reports it.
 	if err := s.send(b, h, s.payload[:n]); err == nil {
-		s.forwardedPackets.Add(1)
-		s.forwardedBytes.Add(uint64(n))
-		slot.track.sr.onWrite(slot.seq, slot.ts, n, nowNs)
+		s.counted(slot.track, slot.seq, slot.ts, n, s.now())
 	}
+}
+
+// counted counts one written packet: the Sender's counters and its stream's sender
+// report state.
+func (s *Sender) counted(track *DownTrack, seq uint16, ts uint32, payload int, nowNs int64) {
+	s.forwardedPackets.Add(1)
+	s.forwardedBytes.Add(uint64(payload))
+	track.sr.onWrite(seq, ts, payload, nowNs)
+}
+
+// stage seals the packet into the own path's batch when the PeerConnection took the own
+// path with a batch (rtpoutbatch.go) and its pair is UDP; false: send writes it.
+func (s *Sender) stage(slot *senderSlot, h *rtp.Header, n int) bool {
+	o := s.out
+	if o == nil || o.batch == nil { // no batch: undecided, pion's path, or batching off
+		return false
+	}
+	to := o.remote.Load()
+	if to == nil { // ICE-TCP or no pair: send writes (or drops) it, after the staged ones
+		return false
+	}
+	if o.batch.full(*to) {
+		s.flushOwn()
+	}
+	q, err := o.stage(h, s.payload[:n], *to)
+	if err == nil {
+		q.track, q.seq, q.ts, q.payload = slot.track, slot.seq, slot.ts, n
+	}
+	return true
+}
+
+// flushOwn writes the own path's staged packets, if any, with the time of the write,
+// and counts those written.
+func (s *Sender) flushOwn() {
+	if s.out == nil || s.out.batch == nil || s.out.batch.n == 0 {
+		return
+	}
+	now := time.Now()
+	s.nowNs = now.UnixNano()
+	s.out.flush(now)
+	b := s.out.batch
+	for i := range b.queue[:b.n] {
+		if q := &b.queue[i]; b.sent[i] {
+			s.counted(q.track, q.seq, q.ts, q.payload, s.nowNs)
+		}
+	}
+	b.reset()
 }
 
 // send writes one packet through the subscriber's own path (rtpout.go) or pion's
@@ -200,6 +260,7 @@ func (s *Sender) send(b *downTrackBinding, h *rtp.Header, payload []byte) error 
 		own, drop := s.out.route()
 		switch {
 		case own:
+			s.flushOwn() // what was staged leaves first
 			return s.out.send(h, payload)
 		case drop:
 			return nil

@@ -129,8 +129,10 @@ func drainSender(s *Sender) {
 	start, n := s.head, s.count
 	s.mu.Unlock()
 	for k := 0; k < n; k++ {
-		s.write(&s.slots[(start+k)%len(s.slots)], time.Now().UnixNano())
+		s.nowNs = 0
+		s.write(&s.slots[(start+k)%len(s.slots)])
 	}
+	s.flushOwn()
 	s.mu.Lock()
 	s.head = (start + n) % len(s.slots)
 	s.count -= n

@@ -13,6 +13,8 @@ type MediaTotals struct {
 	ForwardedPackets uint64
 	ForwardedBytes   uint64
 	Dropped          uint64
+	// ForwardWrites is the subscribers' SenderStats.Writes.
+	ForwardWrites uint64
 	// NACKed and PLIs are what subscribers asked for (DownTrackStats).
 	NACKed uint64
 	PLIs   uint64
@@ -24,6 +26,7 @@ func (t *MediaTotals) add(o MediaTotals) {
 	t.ForwardedPackets += o.ForwardedPackets
 	t.ForwardedBytes += o.ForwardedBytes
 	t.Dropped += o.Dropped
+	t.ForwardWrites += o.ForwardWrites
 	t.NACKed += o.NACKed
 	t.PLIs += o.PLIs
 }
@@ -68,7 +71,8 @@ func (p *Subscriber) mediaTotals() MediaTotals {
 	defer p.mu.Unlock()
 	t := p.endedTotals
 	st := p.SenderStats()
-	t.add(MediaTotals{ForwardedPackets: st.ForwardedPackets, ForwardedBytes: st.ForwardedBytes, Dropped: st.Dropped})
+	t.add(MediaTotals{ForwardedPackets: st.ForwardedPackets, ForwardedBytes: st.ForwardedBytes, Dropped: st.Dropped,
+		ForwardWrites: st.Writes})
 	for d := range p.downTracks {
 		t.add(downTrackTotals(d))
 	}

@@ -21,7 +21,7 @@ type collector struct {
 
 	rooms, participants, peers, published, subscribed *prometheus.Desc
 	received, receivedBytes                           *prometheus.Desc
-	forwarded, forwardedBytes, dropped                *prometheus.Desc
+	forwarded, forwardedBytes, dropped, writes        *prometheus.Desc
 	nacks, plis                                       *prometheus.Desc
 	sessions, callsActive, draining                   *prometheus.Desc
 	appSessions, appCalls                             *prometheus.Desc
@@ -47,6 +47,7 @@ func newCollector(src Sources, m *Metrics) *collector {
 		receivedBytes:        d("parley_received_bytes_total", "RTP bytes received from publishers."),
 		forwarded:            d("parley_forwarded_packets_total", "RTP packets sent to subscribers, retransmissions included."),
 		forwardedBytes:       d("parley_forwarded_bytes_total", "RTP payload bytes sent to subscribers."),
+		writes:               d("parley_forward_writes_total", "Socket writes (sendto, sendmmsg, ICE-TCP frames) that carried the RTP packets Parley seals itself (rtc.own_srtp); with rtc.send_batch several per write."),
 		dropped:              d("parley_dropped_packets_total", "Packets a slow subscriber dropped: its full queue refused them, or the publisher's buffer overwrote them before they were written."),
 		nacks:                d("parley_nacks_total", "Packets subscribers asked for again (NACK)."),
 		plis:                 d("parley_plis_total", "Keyframe requests (PLI and FIR) from subscribers."),
@@ -69,7 +70,7 @@ func newCollector(src Sources, m *Metrics) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, desc := range []*prometheus.Desc{
 		c.rooms, c.participants, c.peers, c.published, c.subscribed, c.received, c.receivedBytes,
-		c.forwarded, c.forwardedBytes, c.dropped, c.nacks, c.plis, c.sessions, c.callsActive,
+		c.forwarded, c.forwardedBytes, c.dropped, c.writes, c.nacks, c.plis, c.sessions, c.callsActive,
 		c.draining, c.quality, c.turnAllocations, c.turnAllocationsTotal, c.turnRelayed, c.turnRefusals,
 		c.limitRefusals, c.pipelineWaits, c.appSessions, c.appCalls,
 	} {
@@ -153,6 +154,7 @@ func (c *collector) collectMedia(gauge func(*prometheus.Desc, float64, ...string
 	counter(c.forwarded, t.ForwardedPackets)
 	counter(c.forwardedBytes, t.ForwardedBytes)
 	counter(c.dropped, t.Dropped)
+	counter(c.writes, t.ForwardWrites)
 	counter(c.nacks, t.NACKed)
 	counter(c.plis, t.PLIs)
 }
