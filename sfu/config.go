@@ -84,6 +84,11 @@ type Config struct {
 	// UDP pair and, after a UDP start, on an ICE-TCP pair. Off: pion's SRTP session
 	// and ICE connection carry them for every subscriber, as before D235.
 	OwnSRTP bool `mapstructure:"own_srtp"`
+	// OwnSRTPInbound lets a publisher's RTP be decrypted and forwarded by the UDP
+	// socket's read goroutine with Parley's own SRTP context (rtpin.go, decision D255)
+	// instead of pion's SRTP session and the track's goroutine. Publishers' PeerConnections
+	// then answer as the DTLS server (as subscribers' do).
+	OwnSRTPInbound bool `mapstructure:"own_srtp_inbound"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -106,6 +111,7 @@ func DefaultConfig() Config {
 		// and the IPv6 metadata address of EC2.
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
 		OwnSRTP:            true,
+		OwnSRTPInbound:     true,
 		// BatchWrites stays off: no gain on the reference loads (docs/performance.md,
 		// issue 16; decisions D58, D142).
 	}

@@ -98,6 +98,8 @@ type layer struct {
 	uplink uplinkCounters // this layer's link statistics (linkstats.go)
 
 	keyframes keyframeMark // where the last keyframe starts (fastfirst.go); read goroutine
+
+	in inboundHandover // the hand-over to the socket goroutine (rtpin.go); track goroutine
 }
 
 // orderRIDs returns the rids smallest layer first: q, h, f when those are the names,
@@ -301,6 +303,7 @@ func (r *Receiver) attachLayer(track *webrtc.TrackRemote) bool {
 // Receiver.
 func (l *layer) readLoop() {
 	r := l.owner
+	write := l.writePacket
 	for {
 		n, _, err := l.track.Read(l.readBuf[:])
 		if err != nil {
@@ -308,8 +311,16 @@ func (l *layer) readLoop() {
 				"err", err, "malformed_packets", l.dropped)
 			break
 		}
-		_ = l.writePacket(l.readBuf[:n], time.Now())
+		pkt := l.readBuf[:n]
+		if l.in.process(pkt, write) {
+			continue // bound: the socket goroutine takes the layer (rtpin.go)
+		}
+		_ = write(pkt, time.Now())
+		if l.in.ready(r.in, pkt) {
+			l.in.bind(r.in, pkt, write)
+		}
 	}
+	l.in.end()
 	r.wg.Done()
 	if r.sim.running.Add(-1) == 0 {
 		r.finish()
