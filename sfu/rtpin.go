@@ -140,9 +140,9 @@ type publisherIn struct {
 
 	rtcp asyncRTCP // keyframe requests, written off the socket goroutine
 
-	taken     atomic.Uint64 // packets processed on the own path
-	rejected  atomic.Uint64 // packets that failed authentication or replayed
-	viaPion   atomic.Uint64 // packets of bound streams pion delivered (processed by the track goroutine)
+	taken    atomic.Uint64 // packets processed on the own path
+	rejected atomic.Uint64 // packets that failed authentication or replayed
+	viaPion  atomic.Uint64 // packets of bound streams pion delivered (processed by the track goroutine)
 
 	fellBack sync.Once
 }
