@@ -68,6 +68,12 @@ func (p *Publisher) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", err)
 	}
 	offer.SDP = sdp
+	if p.in != nil && p.pc.RemoteDescription() == nil && offersDTLSServer(sdp) {
+		// The own read path's publisher API answers as the DTLS server (setup:passive)
+		// whatever the offer says, while pion takes the client role a passive offer leaves
+		// it: both ends would wait for a ClientHello, as for WHEP viewers (D253).
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", ErrPassiveOffer)
+	}
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
 	}

@@ -2,13 +2,17 @@ package sfu
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -68,7 +72,7 @@ func TestOwnReadPathForwards(t *testing.T) {
 // is read.
 func TestOwnReadPathRollover(t *testing.T) {
 	for _, first := range []uint16{64000, 65300} {
-		c := newOwnPathCallFrom(t, newClientPC, first, 200)
+		c := newOwnPathCallFrom(t, newClientPC, first, 200, withOwnInbound(true))
 		pub := publisherOf(t, c.engine)
 		for i := range 40 { // 2000 packets, past the wrap
 			if !c.burst(50) {
@@ -119,7 +123,7 @@ func TestOwnReadPathRefusesForgedAndReplayed(t *testing.T) {
 			return registry, webrtc.RegisterDefaultInterceptors(media, registry)
 		})
 	}
-	c := newOwnPathCallFrom(t, client, 0, 200)
+	c := newOwnPathCallFrom(t, client, 0, 200, withOwnInbound(true))
 	pub := publisherOf(t, c.engine)
 	waitFor(t, func() bool { c.write(); return boundRoute(c.engine, c.track) != nil })
 	c.write()
@@ -148,7 +152,7 @@ func TestOwnReadPathRefusesForgedAndReplayed(t *testing.T) {
 // wait covers the socket goroutine (the race detector watches), the route is gone, and
 // the subscriber's DownTrack with it.
 func TestOwnReadPathPublisherCloseUnderLoad(t *testing.T) {
-	c := newOwnPathCall(t, 200)
+	c := newOwnPathCall(t, 200, withOwnInbound(true))
 	waitFor(t, func() bool { c.write(); return boundRoute(c.engine, c.track) != nil })
 	stop := repeat(time.Millisecond, func() { c.write(); c.write() })
 	defer stop()
@@ -168,7 +172,7 @@ func TestOwnReadPathPublisherCloseUnderLoad(t *testing.T) {
 // are taken again (those before the pair change go through pion and the track
 // goroutine), with the same keys.
 func TestOwnReadPathFollowsICERestart(t *testing.T) {
-	c := newOwnPathCall(t, 200)
+	c := newOwnPathCall(t, 200, withOwnInbound(true))
 	pub := publisherOf(t, c.engine)
 	waitFor(t, func() bool { c.write(); return boundRoute(c.engine, c.track) != nil })
 	before := *pub.in.remote.Load()
@@ -197,7 +201,7 @@ func TestOwnReadPathFollowsICERestart(t *testing.T) {
 // only media (pion's agent sends no keepalive while it hears the server's RTCP), stays
 // connected and every packet is taken on the own path.
 func TestOwnReadPathKeepsICEAlive(t *testing.T) {
-	c := newOwnPathCall(t, 200, func(cfg *Config) {
+	c := newOwnPathCall(t, 200, withOwnInbound(true), func(cfg *Config) {
 		cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepaliveInterval = time.Second, 2*time.Second, 300*time.Millisecond
 	})
 	pub := publisherOf(t, c.engine)
@@ -220,5 +224,122 @@ func TestOwnReadPathKeepsICEAlive(t *testing.T) {
 	}
 	if pub.in.taken.Load()-taken < 100 {
 		t.Fatalf("%d packets taken in 3 s", pub.in.taken.Load()-taken)
+	}
+}
+
+// With the own read path, a publisher's first offer that asks to be the DTLS server
+// (setup:passive) is refused with ErrPassiveOffer, as a WHEP viewer's is (D253): the
+// publisher API answers as the DTLS server, and pion would take the client role the
+// offer leaves it. Off, pion answers it as before.
+func TestOwnReadPathPassiveOffer(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		engine := newTestEngine(t, withOwnInbound(on))
+		pub, err := engine.NewPublisher("alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, offer := offerTracks(t, newClientPC(t))
+		offer.SDP = strings.ReplaceAll(offer.SDP, "a=setup:actpass", "a=setup:passive")
+		_, err = pub.HandleOffer(offer)
+		if on != errors.Is(err, ErrPassiveOffer) {
+			t.Fatalf("own read path %v: %v", on, err)
+		}
+		_ = pub.Close()
+	}
+}
+
+// A simulcast publisher's rid layers are bound one by one, each when its own first
+// packets arrived (here seconds apart): every layer ends up on the own read path with its
+// own route, and the later layers' packets reach their layers.
+func TestOwnReadPathSimulcastLayersBoundApart(t *testing.T) {
+	engine := newTestEngine(t, withOwnInbound(true))
+	rids := []string{"q", "h", "f"}
+	var layers []*webrtc.TrackLocalStaticRTP
+	for _, rid := range rids {
+		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+			"cam", "alice-media", webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers = append(layers, tr)
+	}
+	client := newClientPCWithInterceptors(t, webrtc.Configuration{}, func(media *webrtc.MediaEngine, _ *webrtc.SettingEngine) (*interceptor.Registry, error) {
+		for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI} {
+			if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+				return nil, err
+			}
+		}
+		registry := &interceptor.Registry{}
+		return registry, webrtc.RegisterDefaultInterceptors(media, registry)
+	})
+	sender, err := client.AddTrack(layers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers[1:] {
+		if err := sender.AddEncoding(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, receivers := publishFrom(t, engine, client)
+	// pion's sender does not write mid and rid: the test does, with the negotiated IDs.
+	var midID, ridID uint8
+	waitFor(t, func() bool {
+		for _, e := range sender.GetParameters().HeaderExtensions {
+			switch e.URI {
+			case sdp.SDESMidURI:
+				midID = uint8(e.ID)
+			case sdp.SDESRTPStreamIDURI:
+				ridID = uint8(e.ID)
+			}
+		}
+		return midID != 0 && ridID != 0
+	})
+	mid := []byte(client.GetTransceivers()[0].Mid())
+	var sending atomic.Int32
+	sending.Store(1)
+	var seq [3]uint16
+	stop := repeat(10*time.Millisecond, func() {
+		for i := range int(sending.Load()) {
+			seq[i]++
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq[i], Marker: true,
+				Timestamp: uint32(seq[i]) * 3000}, Payload: vp8Payload(seq[i]%8 == 1, seq[i])}
+			_ = p.Header.SetExtension(midID, mid)
+			_ = p.Header.SetExtension(ridID, []byte(rids[i]))
+			_ = layers[i].WriteRTP(p)
+		}
+	})
+	defer stop()
+	var r *Receiver
+	select {
+	case r = <-receivers:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the simulcast track did not arrive")
+	}
+	if !r.Simulcast() {
+		t.Fatal("not a simulcast Receiver")
+	}
+	bound := func(i int) bool {
+		l := r.sim.layers[i]
+		ssrc := l.ssrc.Load()
+		return ssrc != 0 && engine.stamping.stamps.inbound.slot(ssrc).Load() != nil
+	}
+	for n := 1; n <= len(rids); n++ {
+		sending.Store(int32(n))
+		waitFor(t, func() bool { return bound(n - 1) })
+		if n < len(rids) && bound(n) {
+			t.Fatalf("layer %d bound before it sent", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for i, l := range r.sim.layers {
+		before := l.lastPacketNs.Load()
+		waitFor(t, func() bool { return l.lastPacketNs.Load() > before })
+		if !bound(i) {
+			t.Fatalf("layer %s unbound", l.rid)
+		}
+	}
+	if pub.in.taken.Load() == 0 || pub.in.rejected.Load() != 0 {
+		t.Fatalf("%d taken, %d refused", pub.in.taken.Load(), pub.in.rejected.Load())
 	}
 }
