@@ -235,6 +235,18 @@ type inboundHandover struct {
 // first packets the socket goroutine decrypts must have the rollover counter it is given).
 const rolloverMargin = 1024
 
+// handle processes a packet pion delivered: with write at once, then tries the bind;
+// once bound, under the route's mutex (process). Track goroutine.
+func (h *inboundHandover) handle(in *publisherIn, pkt []byte, write func([]byte, time.Time) error) {
+	if h.process(pkt, write) {
+		return
+	}
+	_ = write(pkt, time.Now())
+	if h.ready(in, pkt) {
+		h.bind(in, pkt, write)
+	}
+}
+
 // ready follows the stream's sequence numbers through pkt, a packet the track goroutine
 // processed, and reports whether to try binding the stream now. Track goroutine.
 func (h *inboundHandover) ready(in *publisherIn, pkt []byte) bool {

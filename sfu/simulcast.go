@@ -311,14 +311,7 @@ func (l *layer) readLoop() {
 				"err", err, "malformed_packets", l.dropped)
 			break
 		}
-		pkt := l.readBuf[:n]
-		if l.in.process(pkt, write) {
-			continue // bound: the socket goroutine takes the layer (rtpin.go)
-		}
-		_ = write(pkt, time.Now())
-		if l.in.ready(r.in, pkt) {
-			l.in.bind(r.in, pkt, write)
-		}
+		l.in.handle(r.in, l.readBuf[:n], write) // or the socket goroutine, once bound (rtpin.go)
 	}
 	l.in.end()
 	r.wg.Done()
