@@ -302,20 +302,14 @@ func TestOwnReadPathSimulcastLayersBoundApart(t *testing.T) {
 	stop := repeat(10*time.Millisecond, func() {
 		for i := range int(sending.Load()) {
 			seq[i]++
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq[i], Marker: true,
-				Timestamp: uint32(seq[i]) * 3000}, Payload: vp8Payload(seq[i]%8 == 1, seq[i])}
+			p := vp8Packet(seq[i])
 			_ = p.Header.SetExtension(midID, mid)
 			_ = p.Header.SetExtension(ridID, []byte(rids[i]))
 			_ = layers[i].WriteRTP(p)
 		}
 	})
 	defer stop()
-	var r *Receiver
-	select {
-	case r = <-receivers:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the simulcast track did not arrive")
-	}
+	r := nextReceiver(t, receivers)
 	if !r.Simulcast() {
 		t.Fatal("not a simulcast Receiver")
 	}
@@ -341,5 +335,64 @@ func TestOwnReadPathSimulcastLayersBoundApart(t *testing.T) {
 	}
 	if pub.in.taken.Load() == 0 || pub.in.rejected.Load() != 0 {
 		t.Fatalf("%d taken, %d refused", pub.in.taken.Load(), pub.in.rejected.Load())
+	}
+}
+
+// A track the publisher adds by renegotiation mid-call is bound on its own, beside the
+// first, through the same keys; both go on being taken.
+func TestOwnReadPathRenegotiatedTrack(t *testing.T) {
+	c := newOwnPathCall(t, 200, withOwnInbound(true))
+	pub := publisherOf(t, c.engine)
+	waitFor(t, func() bool { c.write(); return boundRoute(c.engine, c.track) != nil })
+	second, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam2", "cam-media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	receivers := make(chan *Receiver, 1)
+	pub.OnTrack(func(r *Receiver) { receivers <- r })
+	if _, err := c.publisher.AddTrack(second); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := c.publisher.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.publisher.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	answerOffer(t, c.publisher, pub, offer)
+	var seq uint16
+	stop := repeat(10*time.Millisecond, func() {
+		seq++
+		_ = second.WriteRTP(vp8Packet(seq))
+	})
+	defer stop()
+	r2 := nextReceiver(t, receivers)
+	waitFor(t, func() bool { return boundRoute(c.engine, r2) != nil })
+	if !c.burst(20) || boundRoute(c.engine, c.track) == nil {
+		t.Fatal("the first track is no longer read on the own path")
+	}
+	before := r2.uplink.packets.Load()
+	waitFor(t, func() bool { return r2.uplink.packets.Load() > before+10 })
+	if n := pub.in.rejected.Load(); n != 0 {
+		t.Fatalf("%d packets refused", n)
+	}
+}
+
+// vp8Packet is the test publishers' packet seq: a VP8 frame, a keyframe every 8th.
+func vp8Packet(seq uint16) *rtp.Packet {
+	return &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: true, Timestamp: uint32(seq) * 3000},
+		Payload: vp8Payload(seq%8 == 1, seq)}
+}
+
+// nextReceiver is the next published track, within 20 s.
+func nextReceiver(t *testing.T, receivers <-chan *Receiver) *Receiver {
+	t.Helper()
+	select {
+	case r := <-receivers:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("the published track did not arrive")
+		return nil
 	}
 }
