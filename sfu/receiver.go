@@ -222,13 +222,13 @@ func (r *Receiver) readLoop() {
 	for {
 		n, _, err := r.track.Read(l.readBuf[:])
 		if err != nil {
+			l.in.end() // the socket goroutine is out: dropped is the track goroutine's again
 			r.logger.Debug("published track ended", "track", r.trackID, "stream", r.streamID,
 				"err", err, "malformed_packets", r.dropped)
 			break
 		}
 		l.in.handle(r.in, l.readBuf[:n], write) // or the socket goroutine, once bound (rtpin.go)
 	}
-	l.in.end()
 	r.wg.Done()
 	r.finish()
 }

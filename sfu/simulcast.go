@@ -307,13 +307,13 @@ func (l *layer) readLoop() {
 	for {
 		n, _, err := l.track.Read(l.readBuf[:])
 		if err != nil {
+			l.in.end() // the socket goroutine is out: dropped is the track goroutine's again
 			r.logger.Debug("simulcast layer ended", "track", r.trackID, "rid", l.rid,
 				"err", err, "malformed_packets", l.dropped)
 			break
 		}
 		l.in.handle(r.in, l.readBuf[:n], write) // or the socket goroutine, once bound (rtpin.go)
 	}
-	l.in.end()
 	r.wg.Done()
 	if r.sim.running.Add(-1) == 0 {
 		r.finish()
