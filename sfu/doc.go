@@ -124,9 +124,27 @@
 //   - Receiver read goroutine (one per published track): parses packets, writes the
 //     Receiver's packet buffer (its only writer: each slot a seqlock), and runs every
 //     DownTrack's forwarder (munger, keyframe waits, seq history writes) without a lock:
-//     it is the forwarder's only goroutine. The
+//     it is the forwarder's only goroutine — until the stream is bound to the own read
+//     path (rtc.own_srtp_inbound, rtpin.go, D255): then the UDP mux's read goroutine
+//     (below) does all of this for the stream's packets, and the read goroutine only
+//     processes what pion still delivers, holding the stream's route mutex, which the
+//     mux goroutine holds (TryLock, never waiting) while it processes one: one writer
+//     at a time. The
 //     DownTrack list is copy-on-write behind an atomic.Pointer; adding or removing a
 //     DownTrack takes the Receiver's mutex, forwarding never does.
+//   - UDP mux read goroutine (pion's, one per Engine; it calls stampingConn.ReadFromAddrPort):
+//     stamps arrivals and records socket-read transport-wide numbers (twcc.go,
+//     twccroute.go); with rtc.own_srtp_inbound it also decrypts the packets of bound
+//     publisher streams with each stream's own SRTP context (its only user), writes the
+//     stream's NACK log and reception statistics (under the stream's mutex, as the track
+//     goroutine did) and runs the Receiver's or layer's writePacket (buffer, statistics,
+//     fan-out to DownTracks) under the route's mutex; it never blocks and never writes to
+//     a socket: the Senders' enqueue does not block, keyframe requests of such a
+//     Receiver go to the Publisher's RTCP goroutine (asyncRTCP, one per publisher
+//     PeerConnection from its first bound stream), OnFirstPacketSent runs on a goroutine
+//     of its own. A track goroutine whose track ends unbinds the route (takes its mutex
+//     once) before the Receiver counts it stopped, so after Publisher.Close no goroutine
+//     touches the Receiver.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
 //     the report interceptors see it (nackreporter.go notes its sender reports there).
 //   - Publisher feedback goroutines (two per publisher PeerConnection, from its first

@@ -42,6 +42,28 @@ type dtlsKeys struct {
 
 	ctx    atomic.Pointer[srtp.Context] // the outbound SRTP context, once derived
 	failed atomic.Bool                  // no keys will come (client role, unknown suite or profile)
+
+	// inbound: derive the remote (client) write key and salt too, kept in in for the
+	// publisher's own read path (rtpin.go, D255); set before the PeerConnection is built.
+	inbound bool
+	in      atomic.Pointer[inboundKeys]
+}
+
+// inboundKeys is the client's SRTP write key and salt: each stream the own read path
+// takes gets its own context made from them (newContext), so no context is shared
+// between goroutines.
+type inboundKeys struct {
+	key, salt []byte
+	profile   srtp.ProtectionProfile
+}
+
+// srtpReplayWindow is the SRTP replay window of an inbound context, pion's session default.
+const srtpReplayWindow = 64
+
+// newContext is a fresh inbound SRTP context (replay protection on) with cryptex mode.
+func (i *inboundKeys) newContext(cryptex srtp.CryptexMode) (*srtp.Context, error) {
+	return srtp.CreateContext(i.key, i.salt, i.profile, srtp.SRTPReplayProtection(srtpReplayWindow),
+		srtp.Cryptex(cryptex))
 }
 
 // configure installs the hooks on s (a copy owned by one PeerConnection's API).
@@ -132,6 +154,13 @@ func (k *dtlsKeys) deriveLocked(line []byte) (*srtp.Context, bool) {
 	}
 	defer clear(material)
 	// client key, server key, client salt, server salt; the server writes with its own.
+	if k.inbound {
+		k.in.Store(&inboundKeys{
+			key:     append([]byte(nil), material[:keyLen]...),
+			salt:    append([]byte(nil), material[2*keyLen:2*keyLen+saltLen]...),
+			profile: k.profile,
+		})
+	}
 	serverKey := material[keyLen : 2*keyLen]
 	serverSalt := material[2*keyLen+saltLen:]
 	ctx, err := srtp.CreateContext(serverKey, serverSalt, k.profile)
@@ -163,5 +192,16 @@ func prfHash(suite uint16) prf.HashFunc {
 // context is the outbound SRTP context, nil until derived.
 func (k *dtlsKeys) context() *srtp.Context { return k.ctx.Load() }
 
-// forget drops the context (the Subscriber closed; its Sender has stopped).
-func (k *dtlsKeys) forget() { k.ctx.Store(nil) }
+// forget drops the context (the Subscriber closed; its Sender has stopped) and the
+// inbound keys (the Publisher closed).
+func (k *dtlsKeys) forget() {
+	k.ctx.Store(nil)
+	if in := k.in.Swap(nil); in != nil {
+		clear(in.key)
+		clear(in.salt)
+	}
+}
+
+// inKeys is the client's write key and salt, nil until derived (and without
+// inbound).
+func (k *dtlsKeys) inKeys() *inboundKeys { return k.in.Load() }

@@ -35,7 +35,7 @@ func TestDTLSKeysMatchPionExporter(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			keys := &dtlsKeys{}
+			keys := &dtlsKeys{inbound: true}
 			state := handshakeDTLS(t, keys, tc.suite, tc.profile, tc.ems)
 			ours := keys.context()
 			if ours == nil {
@@ -61,6 +61,36 @@ func TestDTLSKeysMatchPionExporter(t *testing.T) {
 				}
 				if !bytes.Equal(a, b) {
 					t.Fatalf("seq %d: sealed packets differ", seq)
+				}
+			}
+			// Inbound (the own read path, rtpin.go): what pion's client side seals, a context
+			// made from the remote key decrypts, across a rollover, and refuses a replay.
+			remote, err := srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, cfg.Profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := keys.inKeys()
+			if in == nil {
+				t.Fatal("no inbound keys derived")
+			}
+			ctx, err := in.newContext(srtp.CryptexModeDisabled)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for seq := uint16(65530); seq != 5; seq++ {
+				payload := bytes.Repeat([]byte{byte(seq)}, 300)
+				sealed, err := remote.EncryptRTP(nil, rtpBytes(seq, uint32(seq)*90, false, true, payload), &rtp.Header{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				again := append([]byte(nil), sealed...)
+				var h rtp.Header
+				dec, err := ctx.DecryptRTP(sealed[:0], sealed, &h) // in place, as the socket goroutine does
+				if err != nil || !bytes.Equal(dec[len(dec)-len(payload):], payload) {
+					t.Fatalf("seq %d: decrypting pion's packet: %v", seq, err)
+				}
+				if _, err := ctx.DecryptRTP(nil, again, &h); err == nil {
+					t.Fatalf("seq %d: a replayed packet was accepted", seq)
 				}
 			}
 		})

@@ -66,7 +66,8 @@ func TestLeanClientsSendFeedback(t *testing.T) {
 	})
 }
 
-// Forwarding end to end allocates nothing per packet but pion's RTCP writes at their
+// Forwarding end to end (on the own read path, rtpin.go, and the own write path)
+// allocates nothing per packet but pion's RTCP writes at their
 // interval (since D155 the transport-wide feedback itself allocates nothing; 0.006 per
 // delivered packet, 0.07–0.16 with pion's twcc.Recorder; docs/performance.md, "Own
 // transport-wide feedback writer"): with pion's default interceptors the clients allocated 6–8
@@ -78,12 +79,15 @@ func TestForwardEndToEndAllocations(t *testing.T) {
 		t.Skip("pion's packet pools (sync.Pool) drop items under -race")
 	}
 	const subscribers, bursts = 1, 100
-	c := newLoopbackCall(t, subscribers)
+	c := newLoopbackCall(t, subscribers, withOwnInbound(true))
 	c.sendBursts(10) // past start-up
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	c.sendBursts(bursts)
 	runtime.ReadMemStats(&after)
+	if c.pub.in == nil || c.pub.in.taken.Load() < bursts*benchBurst {
+		t.Fatal("the publisher's packets did not go the own read path (rtpin.go): it is not measured")
+	}
 	delivered := float64(bursts * benchBurst * subscribers)
 	if per := float64(after.Mallocs-before.Mallocs) / delivered; per > 1 {
 		t.Fatalf("%.2f allocations per delivered packet, want < 1", per)

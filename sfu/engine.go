@@ -79,6 +79,11 @@ func (e *Engine) Start() error {
 	if err != nil {
 		return fmt.Errorf("sfu engine: listen on %s: %w", addr, err)
 	}
+	if e.cfg.OwnSRTPInbound {
+		// The mux's read goroutine forwards publishers' packets itself (rtpin.go): the
+		// socket holds a burst that arrives meanwhile (the kernel caps it at rmem_max).
+		_ = conn.SetReadBuffer(ownInboundReadBuffer)
+	}
 	loggerFactory := pionLoggerFactory{logger: e.logger}
 	stamps := &arrivalStamps{} // arrival times for the publishers' feedback (twcc.go)
 	stamping := newStampingConn(conn, stamps)
@@ -253,6 +258,10 @@ func (e *Engine) buildAPI(mux ice.UDPMux, tcpMux *tcpConns, loggerFactory pionLo
 	}
 	return apiParts{media: media, registry: registry, factories: factories, settings: settings}, nil
 }
+
+// ownInboundReadBuffer is the UDP socket's receive buffer with rtc.own_srtp_inbound:
+// a keyframe's burst from every publisher while the read goroutine forwards.
+const ownInboundReadBuffer = 4 << 20
 
 // Payload types the server offers to subscribers (publishers' offers keep theirs).
 const (

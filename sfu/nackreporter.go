@@ -142,6 +142,13 @@ func (f *nackReporter) BindRemoteStream(info *interceptor.StreamInfo, reader int
 	})
 }
 
+// stream is the receive state of remote stream ssrc, nil when pion has not bound it.
+func (f *nackReporter) stream(ssrc uint32) *receivedStream {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.streams[ssrc]
+}
+
 // UnbindRemoteStream forgets the stream.
 func (f *nackReporter) UnbindRemoteStream(info *interceptor.StreamInfo) {
 	f.mu.Lock()

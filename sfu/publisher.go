@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pion/sdp/v3"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -18,12 +19,36 @@ type Publisher struct {
 	onTrack       func(*Receiver)
 	onICERestart  func()
 	receivers     map[*Receiver]struct{}
+	in            *publisherIn // the own read path (rtpin.go); nil with rtc.own_srtp_inbound off
 }
 
 func newPublisher(e *Engine, api *webrtc.API, cert webrtc.Certificate, id string) (*Publisher, error) {
 	p := &Publisher{receivers: make(map[*Receiver]struct{})}
+	if e.cfg.OwnSRTPInbound {
+		// Its own API: the DTLS hooks that learn the client's key (dtlskeys.go).
+		in := &publisherIn{
+			keys: &dtlsKeys{inbound: true}, routes: &e.stamping.stamps.inbound, fbs: &e.stamping.stamps.routes,
+			log: e.logger.With("peer", id, "role", "publisher"),
+		}
+		api = e.publisherAPI(in)
+		p.in = in
+		p.iceFailed = func() { in.rememberRemote(nil) } // consent expired: pion's path until a pair is selected again
+	}
 	if err := p.open(e, api, cert, id, "publisher"); err != nil {
 		return nil, err
+	}
+	if in := p.in; in != nil {
+		ice := p.pc.SCTP().Transport().ICETransport()
+		in.pair = func() *webrtc.ICECandidatePair {
+			pair, err := ice.GetSelectedCandidatePair()
+			if err != nil {
+				return nil
+			}
+			return pair
+		}
+		in.cryptex = func() srtp.CryptexMode { return cryptexOf(p.pc.RemoteDescription()) }
+		in.rtcp.write, in.rtcp.log = p.pc.WriteRTCP, p.logger
+		ice.OnSelectedCandidatePairChange(in.rememberRemote)
 	}
 	p.pc.OnTrack(p.handleRemoteTrack)
 	return p, nil
@@ -43,6 +68,12 @@ func (p *Publisher) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", err)
 	}
 	offer.SDP = sdp
+	if p.in != nil && p.pc.RemoteDescription() == nil && offersDTLSServer(sdp) {
+		// The own read path's publisher API answers as the DTLS server (setup:passive)
+		// whatever the offer says, while pion takes the client role a passive offer leaves
+		// it: both ends would wait for a ClientHello, as for WHEP viewers (D253).
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", ErrPassiveOffer)
+	}
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
 	}
@@ -125,6 +156,7 @@ func (p *Publisher) handleRemoteTrack(track *webrtc.TrackRemote, rtpReceiver *we
 		bufferPackets: size,
 		pliThrottle:   cfg.PLIThrottle,
 		writeRTCP:     p.pc.WriteRTCP,
+		in:            p.in,
 		logger:        p.logger.With("track", track.ID()),
 	})
 	r.track, r.rtpReceiver = track, rtpReceiver
@@ -188,6 +220,10 @@ func (p *Publisher) Close() error {
 	for _, r := range receivers {
 		_ = r.Close()
 		r.wait()
+	}
+	if p.in != nil {
+		p.in.rtcp.close()
+		p.in.keys.forget()
 	}
 	p.engine.forgetPeer(p)
 	return err

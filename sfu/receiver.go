@@ -28,6 +28,8 @@ type Receiver struct {
 	buffer     *packetBuffer
 	downTracks atomic.Pointer[[]*DownTrack]
 	writeRTCP  func([]rtcp.Packet) error // to the publisher; nil in unit tests
+	// in is the publisher's own read path (rtpin.go, D255); nil when off or in unit tests.
+	in *publisherIn
 	// one is the only layer of a single-layer track (its SSRC, PLI throttle, buffer and
 	// last keyframe): DownTracks forward it as a simulcast layer (forwarder.go, D80).
 	one *layer
@@ -56,6 +58,7 @@ type receiverParams struct {
 	bufferPackets     int
 	pliThrottle       time.Duration
 	writeRTCP         func([]rtcp.Packet) error
+	in                *publisherIn
 	logger            *slog.Logger
 }
 
@@ -70,6 +73,10 @@ func newReceiver(p receiverParams) *Receiver {
 		logger:    p.logger,
 		buffer:    newPacketBuffer(p.bufferPackets),
 		writeRTCP: p.writeRTCP,
+		in:        p.in,
+	}
+	if p.in != nil {
+		r.writeRTCP = p.in.rtcp.send // keyframe requests off the socket goroutine
 	}
 	r.one = &layer{owner: r, buffer: r.buffer}
 	r.one.pli.interval = p.pliThrottle
@@ -210,14 +217,17 @@ func (r *Receiver) start() {
 // stopped (wait returns) before finish runs the OnClose functions, so those may close
 // the publisher Peer without waiting for themselves.
 func (r *Receiver) readLoop() {
+	l := r.one
+	write := r.writePacket
 	for {
-		n, _, err := r.track.Read(r.one.readBuf[:])
+		n, _, err := r.track.Read(l.readBuf[:])
 		if err != nil {
+			l.in.end() // the socket goroutine is out: dropped is the track goroutine's again
 			r.logger.Debug("published track ended", "track", r.trackID, "stream", r.streamID,
 				"err", err, "malformed_packets", r.dropped)
 			break
 		}
-		_ = r.writePacket(r.one.readBuf[:n], time.Now())
+		l.in.handle(r.in, l.readBuf[:n], write) // or the socket goroutine, once bound (rtpin.go)
 	}
 	r.wg.Done()
 	r.finish()

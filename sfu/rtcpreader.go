@@ -150,6 +150,46 @@ func (e *Engine) subscriberAPI(q *peerRTCP, history *sendHistory, keys *dtlsKeys
 	)
 }
 
+// publisherAPI is the Engine's API with in's DTLS hooks (the server answers as the DTLS
+// server, so that dtlsKeys learns the client's write key) and interceptor factories that
+// record the NACK reporter and transport-wide feedback sender they make for the one
+// PeerConnection built from it (the own read path writes their streams' state, rtpin.go).
+func (e *Engine) publisherAPI(in *publisherIn) *webrtc.API {
+	settings := e.apiParts.settings
+	in.keys.configure(&settings)
+	_ = settings.SetAnsweringDTLSRole(webrtc.DTLSRoleServer) // a valid role: no error
+	factories := make([]interceptor.Factory, len(e.apiParts.factories))
+	for i, f := range e.apiParts.factories {
+		factories[i] = recordingFactory{Factory: f, made: func(x interceptor.Interceptor) {
+			switch x := x.(type) {
+			case *nackReporter:
+				in.nack.Store(x)
+			case *feedbackSender:
+				in.twcc.Store(x)
+			}
+		}}
+	}
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(e.apiParts.media),
+		webrtc.WithInterceptorRegistry(interceptorRegistry(factories, nil, nil)),
+		webrtc.WithSettingEngine(settings),
+	)
+}
+
+// recordingFactory passes each interceptor its Factory makes to made.
+type recordingFactory struct {
+	interceptor.Factory
+	made func(interceptor.Interceptor)
+}
+
+func (f recordingFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	x, err := f.Factory.NewInterceptor(id)
+	if err == nil {
+		f.made(x)
+	}
+	return x, err
+}
+
 // apiParts are what Engine.buildAPI assembled, kept to build subscribers' APIs.
 type apiParts struct {
 	media     *webrtc.MediaEngine

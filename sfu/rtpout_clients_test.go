@@ -141,15 +141,16 @@ func TestRTPOutCryptexFromDescription(t *testing.T) {
 // and a subscriber whose plain pion client (pion's default interceptors) counts the
 // packets it reads and keeps the sender reports of the track.
 type ownPathCall struct {
-	engine *Engine
-	track  *Receiver // the published track
-	down   *DownTrack
-	sub    *Subscriber
-	client *webrtc.PeerConnection
-	write  func() // one packet, a keyframe every 8th
-	read   atomic.Uint32
-	mu     sync.Mutex
-	srs    []rtcp.SenderReport
+	engine    *Engine
+	track     *Receiver // the published track
+	down      *DownTrack
+	sub       *Subscriber
+	client    *webrtc.PeerConnection
+	publisher *webrtc.PeerConnection // the publishing client
+	write     func()                 // one packet, a keyframe every 8th
+	read      atomic.Uint32
+	mu        sync.Mutex
+	srs       []rtcp.SenderReport
 }
 
 // publishVideo publishes a VP8 track of engine from a pion client (a publisher named
@@ -157,12 +158,18 @@ type ownPathCall struct {
 // (a keyframe every 8th).
 func publishVideo(t *testing.T, engine *Engine, name string, payloadSize int) (write func(), r *Receiver) {
 	t.Helper()
+	return publishVideoFrom(t, engine, newClientPC(t), name, payloadSize, 0)
+}
+
+// publishVideoFrom is publishVideo from client whose first sequence number is first+1.
+func publishVideoFrom(t *testing.T, engine *Engine, client *webrtc.PeerConnection, name string, payloadSize int, first uint16) (write func(), r *Receiver) {
+	t.Helper()
 	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, name, name+"-media")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, receivers := publish(t, engine, video)
-	var seq uint16
+	_, receivers := publishFrom(t, engine, client, video)
+	seq := first
 	write = func() {
 		seq++
 		payload := make([]byte, payloadSize)
@@ -214,8 +221,16 @@ func readClientTrack(readers *sync.WaitGroup, track *webrtc.TrackRemote, receive
 // newOwnPathCall connects an ownPathCall, negotiated; it returns once the client read.
 func newOwnPathCall(t *testing.T, payloadSize int, opts ...func(*Config)) *ownPathCall {
 	t.Helper()
+	return newOwnPathCallFrom(t, newClientPC, 0, payloadSize, opts...)
+}
+
+// newOwnPathCallFrom is newOwnPathCall whose publishing client (made by client on the
+// call's Engine) starts after sequence number first.
+func newOwnPathCallFrom(t *testing.T, client func(testing.TB) *webrtc.PeerConnection, first uint16, payloadSize int, opts ...func(*Config)) *ownPathCall {
+	t.Helper()
 	c := &ownPathCall{engine: newTestEngine(t, opts...)}
-	c.write, c.track = publishVideo(t, c.engine, "cam", payloadSize)
+	c.publisher = client(t)
+	c.write, c.track = publishVideoFrom(t, c.engine, c.publisher, "cam", payloadSize, first)
 	var readers *sync.WaitGroup
 	c.sub, c.client, readers = subscribedClient(t, c.engine)
 	c.client.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {

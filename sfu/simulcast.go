@@ -98,6 +98,8 @@ type layer struct {
 	uplink uplinkCounters // this layer's link statistics (linkstats.go)
 
 	keyframes keyframeMark // where the last keyframe starts (fastfirst.go); read goroutine
+
+	in inboundHandover // the hand-over to the socket goroutine (rtpin.go); track goroutine
 }
 
 // orderRIDs returns the rids smallest layer first: q, h, f when those are the names,
@@ -301,14 +303,16 @@ func (r *Receiver) attachLayer(track *webrtc.TrackRemote) bool {
 // Receiver.
 func (l *layer) readLoop() {
 	r := l.owner
+	write := l.writePacket
 	for {
 		n, _, err := l.track.Read(l.readBuf[:])
 		if err != nil {
+			l.in.end() // the socket goroutine is out: dropped is the track goroutine's again
 			r.logger.Debug("simulcast layer ended", "track", r.trackID, "rid", l.rid,
 				"err", err, "malformed_packets", l.dropped)
 			break
 		}
-		_ = l.writePacket(l.readBuf[:n], time.Now())
+		l.in.handle(r.in, l.readBuf[:n], write) // or the socket goroutine, once bound (rtpin.go)
 	}
 	r.wg.Done()
 	if r.sim.running.Add(-1) == 0 {

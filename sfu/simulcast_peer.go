@@ -34,6 +34,7 @@ func (p *Publisher) handleSimulcastTrack(track *webrtc.TrackRemote, rtpReceiver 
 			bufferPackets: p.engine.cfg.VideoBufferPackets,
 			pliThrottle:   p.engine.cfg.PLIThrottle,
 			writeRTCP:     p.pc.WriteRTCP,
+			in:            p.in,
 			logger:        p.logger.With("track", track.ID()),
 		}, orderRIDs(rids))
 		r.rtpReceiver = rtpReceiver

@@ -47,8 +47,9 @@ const (
 // number (rxstamp.Table, shared with the Go client SDK), and hands the packets of the
 // streams whose feedback the socket records to their routes.
 type arrivalStamps struct {
-	table  rxstamp.Table
-	routes feedbackRoutes // streams whose feedback the socket records (twccroute.go)
+	table   rxstamp.Table
+	routes  feedbackRoutes // streams whose feedback the socket records (twccroute.go)
+	inbound inboundRoutes  // streams the socket's goroutine decrypts and forwards (rtpin.go)
 }
 
 // record notes that datagram b arrived at now (UnixNano) when it is an RTP packet. No
@@ -83,14 +84,20 @@ func newStampingConn(conn *net.UDPConn, stamps *arrivalStamps) *stampingConn {
 
 // ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter).
 func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	if h := c.hold.Load(); h != nil {
-		(*h)()
-	}
-	n, addr, at, err := rxstamp.Read(c.UDPConn, c.kernel, b)
-	if err == nil {
+	for {
+		if h := c.hold.Load(); h != nil {
+			(*h)()
+		}
+		n, addr, at, err := rxstamp.Read(c.UDPConn, c.kernel, b)
+		if err != nil {
+			return n, addr, err
+		}
 		c.stamps.record(b[:n], at)
+		if !c.stamps.inbound.take(b[:n], addr) {
+			return n, addr, nil
+		}
+		// A bound publisher stream's packet, forwarded here (rtpin.go): read the next one.
 	}
-	return n, addr, err
 }
 
 // WriteToAddrPort writes one datagram (ice.AddrPortReaderWriter).
@@ -138,6 +145,7 @@ type feedbackSender struct {
 
 	mu         sync.Mutex             // guards the recorder's arrivals, pending, routes, rtcpWriter, started and ticks.closed
 	recorder   *twccfb.Recorder       // its packet buffer: the feedback goroutine's
+	streams    map[uint32]struct{}    // SSRCs of the streams with transport-wide numbers (wantsFeedback)
 	pending    int                    // packets recorded since the last feedback was built
 	routes     []*feedbackRoute       // installed in stamps.routes (twccroute.go)
 	rtcpWriter interceptor.RTCPWriter // the PeerConnection's, kept for the feedback goroutine
@@ -179,6 +187,10 @@ func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader i
 	ssrc := info.SSRC
 	route := s.route(ssrc, id) // from now on the socket records this stream (twccroute.go)
 	s.mu.Lock()
+	if s.streams == nil {
+		s.streams = make(map[uint32]struct{})
+	}
+	s.streams[ssrc] = struct{}{}
 	s.startLocked()
 	s.mu.Unlock()
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
@@ -188,6 +200,14 @@ func (s *feedbackSender) BindRemoteStream(info *interceptor.StreamInfo, reader i
 		}
 		return n, a, err
 	})
+}
+
+// wantsFeedback reports whether stream ssrc carries transport-wide sequence numbers.
+func (s *feedbackSender) wantsFeedback(ssrc uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.streams[ssrc]
+	return ok
 }
 
 // note records one packet read at now: at its socket arrival when known. No allocation.

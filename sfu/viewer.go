@@ -13,10 +13,11 @@ import (
 // section of a track's kind: a viewer's answer cannot add sections.
 var ErrNoOfferedSection = errors.New("the offer has no free section of this kind")
 
-// ErrPassiveOffer is returned by AnswerViewer for a first offer with setup:passive (the
-// client asking to be the DTLS server; RFC 8842 5.2 wants actpass): a viewer's answer is
-// always setup:passive (D235), and pion would still take the DTLS client role the offer
-// leaves it, so both ends would wait for a ClientHello (D253).
+// ErrPassiveOffer is returned by AnswerViewer, and by Publisher.HandleOffer with
+// rtc.own_srtp_inbound (D255), for a first offer with setup:passive (the client asking to
+// be the DTLS server; RFC 8842 5.2 wants actpass): such an answer is always
+// setup:passive (D235), and pion would still take the DTLS client role the offer leaves
+// it, so both ends would wait for a ClientHello (D253).
 var ErrPassiveOffer = errors.New("a first offer must say setup:actpass (or active), not passive")
 
 // AnswerViewer answers a client's receive-only offer on a subscriber Peer (WHEP: the
