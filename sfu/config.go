@@ -21,6 +21,7 @@ const (
 	maxCandidatesLimit = 4096
 	defaultSendBatch   = 16 // 16 sealed datagrams of ≤ 1628 bytes: 26 KB per subscriber on the own path
 	maxSendBatch       = 64
+	maxWriters         = 64
 )
 
 // Config is the media plane's configuration, embedded under the key `rtc` in the root
@@ -98,6 +99,12 @@ type Config struct {
 	// then answer as the DTLS server (as subscribers' do) and refuse a first offer with
 	// setup:passive (ErrPassiveOffer). Off by default (D255).
 	OwnSRTPInbound bool `mapstructure:"own_srtp_inbound"`
+	// Writers is how many writer goroutines of the Engine write for the subscribers on
+	// own_srtp (writerpool.go, decision D290), each subscriber's packets always by the
+	// same one, the UDP datagrams of several subscribers in one sendmmsg; a subscriber on
+	// pion's path or an ICE-TCP pair gets a goroutine of its own. 0: a goroutine per
+	// subscriber (the default). 0..maxWriters.
+	Writers int `mapstructure:"writers"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -192,6 +199,9 @@ func (c Config) Validate() error {
 	}
 	if c.SendBatch < 1 || c.SendBatch > maxSendBatch {
 		add("send_batch", "must be 1..%d, got %d", maxSendBatch, c.SendBatch)
+	}
+	if c.Writers < 0 || c.Writers > maxWriters {
+		add("writers", "must be 0..%d, got %d", maxWriters, c.Writers)
 	}
 	if c.MaxRemoteCandidates < 1 || c.MaxRemoteCandidates > maxCandidatesLimit {
 		add("max_remote_candidates", "must be 1..%d, got %d", maxCandidatesLimit, c.MaxRemoteCandidates)

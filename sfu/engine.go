@@ -32,6 +32,7 @@ type Engine struct {
 	// sendBatch writes the own path's batches (rtpoutbatch.go); nil with rtc.batch_writes
 	// or rtc.send_batch 1.
 	sendBatch batchConn
+	pool      *writerPool // nil unless rtc.writers (writerpool.go)
 	mux       ice.UDPMux
 	tcpLn     net.Listener // nil when ICE-TCP is disabled
 	tcpMux    *tcpConns    // nil when ICE-TCP is disabled; pion's mux, remembering its connections (icetcpconns.go)
@@ -125,6 +126,10 @@ func (e *Engine) Start() error {
 	if e.batch != nil {
 		go e.batch.run()
 	}
+	if e.cfg.Writers > 0 && e.cfg.OwnSRTP {
+		e.pool = newWriterPool(e.cfg.Writers, e.sendBatch, e.cfg.SendBatch)
+		e.pool.start()
+	}
 	tcpListening := "disabled"
 	if tcpLn != nil {
 		tcpListening = tcpLn.Addr().String()
@@ -183,12 +188,15 @@ func (e *Engine) Close() error {
 	for p := range e.peers {
 		peers = append(peers, p)
 	}
-	mux, tcpMux, batch := e.mux, e.tcpMux, e.batch
+	mux, tcpMux, batch, pool := e.mux, e.tcpMux, e.batch, e.pool
 	e.mu.Unlock()
 
 	var errs []error
 	for _, p := range peers {
 		errs = append(errs, p.Close())
+	}
+	if pool != nil {
+		pool.close()
 	}
 	if batch != nil {
 		batch.close(true)

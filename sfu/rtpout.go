@@ -65,6 +65,7 @@ type rtpOut struct {
 	batch     *outBatch
 	batchConn batchConn
 	batchSize int
+	shared    *outBatch // with rtc.writers: the pool writer's batch, which batch becomes (writerpool.go)
 
 	mode    outMode
 	ctx     *srtp.Context
@@ -122,7 +123,10 @@ func (o *rtpOut) route() (own, drop bool) {
 		return false, true // the Subscriber is closing
 	}
 	o.mode, o.ctx = outOwn, ctx
-	if o.batchConn != nil && o.batchSize > 1 {
+	switch {
+	case o.shared != nil:
+		o.batch = o.shared // its pool writer's (writerpool.go)
+	case o.batchConn != nil && o.batchSize > 1:
 		o.batch = newOutBatch(o.batchConn, o.batchSize) // once per PeerConnection
 	}
 	return true, false

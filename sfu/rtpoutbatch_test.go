@@ -138,28 +138,37 @@ func TestSenderWritesItsRunWithOneSendmmsg(t *testing.T) {
 	}
 }
 
-// A batch holds datagrams to one address: another address, or a full batch, needs a
-// flush first.
-func TestOutBatchFull(t *testing.T) {
-	a, b := netip.MustParseAddrPort("127.0.0.1:5000"), netip.MustParseAddrPort("127.0.0.1:5001")
-	o := newOwnBatchPath(t, 2).out
+// A batch holds datagrams to several addresses (a pool writer's, D290): each leaves
+// for its own, in one sendmmsg; only a full batch needs a flush first.
+func TestOutBatchMixesDestinations(t *testing.T) {
+	p := newOwnBatchPath(t, 3)
+	_, other := udpSockets(t, "udp4")
+	a, b := p.recv.LocalAddr().(*net.UDPAddr).AddrPort(), other.LocalAddr().(*net.UDPAddr).AddrPort()
 	h := rtp.Header{Version: 2, SSRC: 1}
-	if o.batch.full(a) {
-		t.Fatal("an empty batch is full")
+	for k, to := range []netip.AddrPort{a, b, a} {
+		if p.out.batch.full() {
+			t.Fatalf("full before datagram %d of 3", k)
+		}
+		h.SequenceNumber = uint16(k)
+		if _, err := p.out.stage(&h, []byte{1}, to); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := o.stage(&h, []byte{1}, a); err != nil {
-		t.Fatal(err)
+	if !p.out.batch.full() {
+		t.Fatal("three datagrams in a batch of three: not full")
 	}
-	if o.batch.full(a) || !o.batch.full(b) {
-		t.Fatalf("one datagram to %s: full for it %v, for %s %v", a, o.batch.full(a), b, o.batch.full(b))
+	p.out.batch.flush(time.Now())
+	p.out.batch.reset()
+	if seqs, _ := p.read(t, 2); seqs[0] != 0 || seqs[1] != 2 {
+		t.Fatalf("%s got %v, want [0 2]", a, seqs)
 	}
-	if _, err := o.stage(&h, []byte{1}, a); err != nil {
-		t.Fatal(err)
+	p.recv = other
+	if seqs, _ := p.read(t, 1); seqs[0] != 1 {
+		t.Fatalf("%s got %v, want [1]", b, seqs)
 	}
-	if !o.batch.full(a) {
-		t.Fatal("two datagrams in a batch of two: not full")
+	if p.batches.calls != 1 || p.out.own.Load() != 3 {
+		t.Fatalf("%d sendmmsg for %d datagrams, want 1 for 3", p.batches.calls, p.out.own.Load())
 	}
-	o.batch.reset()
 }
 
 // The congestion controller compares each packet's send time with its arrival time. The
@@ -185,7 +194,7 @@ func TestOwnBatchStampsTheActualSendTime(t *testing.T) {
 		}
 		time.Sleep(apart)
 	}
-	p.out.flush(time.Now())
+	p.out.batch.flush(time.Now())
 	p.out.batch.reset()
 	buf := make([]byte, 2048)
 	var lo, hi time.Duration
@@ -265,7 +274,7 @@ func TestOwnBatchFromADualStackSocket(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p.out.flush(time.Now())
+	p.out.batch.flush(time.Now())
 	p.out.batch.reset()
 	seqs, _ := p.read(t, 4)
 	if seqs[3] != 3 || p.out.own.Load() != 4 {

@@ -27,6 +27,18 @@ type Sender struct {
 	closed bool         // no more enqueues; the writer exits
 	wake   chan struct{}
 
+	// With rtc.writers (writerpool.go, decision D290) a pool writer writes for the Sender
+	// instead of a goroutine of its own: pool is that writer (nil: run writes, also after
+	// a hand-over); inPool says the Sender is on the writer's ready list or in its turn;
+	// released, made by a close meanwhile, is closed by the writer when it let go.
+	// Guarded by mu. nextReady links the ready list (guarded by the writer's mu); spawn
+	// starts run on a goroutine of the Subscriber's (the hand-over, under mu).
+	pool      *writer
+	inPool    bool
+	released  chan struct{}
+	nextReady *Sender
+	spawn     func()
+
 	afterRun func()         // nil, or called by the writer after each run of writes (Subscriber.flushWrites)
 	reports  *senderReports // nil, or the sender reports the writer sends after a run when due (senderreport.go)
 	out      *rtpOut        // nil, or the subscriber's own RTP write path (rtpout.go)
@@ -98,7 +110,18 @@ func (s *Sender) enqueue(track *DownTrack, buffer *packetBuffer, inSeq, seq uint
 	s.slots[i] = senderSlot{track: track, buffer: buffer, inSeq: inSeq, seq: seq, ts: ts, munge: m}
 	wasEmpty := s.count == 0
 	s.count++
+	w := s.pool
+	if w != nil {
+		wasEmpty = false // no wake of s.wake: nothing waits there
+		if s.inPool {
+			w = nil
+		}
+		s.inPool = true
+	}
 	s.mu.Unlock()
+	if w != nil {
+		w.ready(s) // wakes the writer only if it is parked
+	}
 	if wasEmpty {
 		select {
 		case s.wake <- struct{}{}:
@@ -125,37 +148,61 @@ func (s *Sender) run() {
 		start, n := s.head, s.count
 		s.mu.Unlock()
 
-		s.nowNs = 0
-		for k := 0; k < n; k++ {
-			if k%senderClockRefresh == 0 {
-				s.nowNs = 0 // read again when next needed
-			}
-			i := start + k
-			if i >= len(s.slots) {
-				i -= len(s.slots)
-			}
-			s.write(&s.slots[i])
-		}
+		s.writeRun(start, n)
 		s.flushOwn()
-		if s.reports != nil {
-			s.reports.send(s.now())
-		}
-		if s.afterRun != nil {
-			s.afterRun()
-		}
+		s.afterWrites()
+		s.freeWritten(start, n)
+	}
+}
 
-		s.mu.Lock()
-		for k := 0; k < n; k++ { // drop references to removed DownTracks and buffers
-			s.slots[(start+k)%len(s.slots)] = senderSlot{}
+// writeRun writes the n queued slots from start, with the run's clock, and returns how
+// many it wrote before one needs a goroutine of its own (handOver: only with a pool
+// writer).
+func (s *Sender) writeRun(start, n int) int {
+	s.nowNs = 0
+	for k := 0; k < n; k++ {
+		if k%senderClockRefresh == 0 {
+			s.nowNs = 0 // read again when next needed
 		}
-		s.head = (start + n) % len(s.slots)
-		s.count -= n
-		if s.count == 0 {
-			// Restart at slot 0 so a queue that keeps up reuses the same few,
-			// cache-warm slots instead of cycling through all of them.
-			s.head = 0
+		if s.pool != nil && s.handOver() {
+			return k
 		}
-		s.mu.Unlock()
+		i := start + k
+		if i >= len(s.slots) {
+			i -= len(s.slots)
+		}
+		s.write(&s.slots[i])
+	}
+	return n
+}
+
+// afterWrites sends the sender reports when due and calls afterRun.
+func (s *Sender) afterWrites() {
+	if s.reports != nil {
+		s.reports.send(s.now())
+	}
+	if s.afterRun != nil {
+		s.afterRun()
+	}
+}
+
+// freeWritten frees n written slots from start (the writer's; the queue keeps the rest).
+func (s *Sender) freeWritten(start, n int) {
+	s.mu.Lock()
+	s.freeLocked(start, n)
+	s.mu.Unlock()
+}
+
+func (s *Sender) freeLocked(start, n int) {
+	for k := 0; k < n; k++ { // drop references to removed DownTracks and buffers
+		s.slots[(start+k)%len(s.slots)] = senderSlot{}
+	}
+	s.head = (start + n) % len(s.slots)
+	s.count -= n
+	if s.count == 0 {
+		// Restart at slot 0 so a queue that keeps up reuses the same few,
+		// cache-warm slots instead of cycling through all of them.
+		s.head = 0
 	}
 }
 
@@ -224,32 +271,25 @@ func (s *Sender) stage(slot *senderSlot, h *rtp.Header, n int) bool {
 	if to == nil { // ICE-TCP or no pair: send writes (or drops) it, after the staged ones
 		return false
 	}
-	if o.batch.full(*to) {
+	if o.batch.full() {
 		s.flushOwn()
 	}
 	q, err := o.stage(h, s.payload[:n], *to)
 	if err == nil {
-		q.track, q.seq, q.ts, q.payload = slot.track, slot.seq, slot.ts, n
+		q.sender, q.track, q.seq, q.ts, q.payload = s, slot.track, slot.seq, slot.ts, n
 	}
 	return true
 }
 
 // flushOwn writes the own path's staged packets, if any, with the time of the write,
-// and counts those written.
+// and counts those written (the batch may be a pool writer's: each for its Sender).
 func (s *Sender) flushOwn() {
-	if s.out == nil || s.out.batch == nil || s.out.batch.n == 0 {
+	if s.out == nil {
 		return
 	}
-	now := time.Now()
-	s.nowNs = now.UnixNano()
-	s.out.flush(now)
-	b := s.out.batch
-	for i := range b.queue[:b.n] {
-		if q := &b.queue[i]; b.sent[i] {
-			s.counted(q.track, q.seq, q.ts, q.payload, s.nowNs)
-		}
+	if nowNs := s.out.batch.flushCounted(); nowNs != 0 {
+		s.nowNs = nowNs
 	}
-	b.reset()
 }
 
 // send writes one packet through the subscriber's own path (rtpout.go) or pion's
@@ -271,7 +311,8 @@ func (s *Sender) send(b *downTrackBinding, h *rtp.Header, payload []byte) error 
 }
 
 // close stops the writer (queued packets are discarded); the writer goroutine returns
-// after its current batch.
+// after its current batch, and a pool writer lets go of the Sender before close
+// returns.
 func (s *Sender) close() {
 	s.mu.Lock()
 	if s.closed {
@@ -279,10 +320,22 @@ func (s *Sender) close() {
 		return
 	}
 	s.closed = true
+	var wait chan struct{}
+	if s.pool != nil && s.inPool {
+		s.released = make(chan struct{})
+		wait = s.released
+	}
+	w := s.pool
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:
+	}
+	if wait != nil {
+		<-wait // its pool writer lets go of it (writerpool.go)
+	}
+	if w != nil {
+		w.assigned.Add(-1)
 	}
 }
 

@@ -100,11 +100,19 @@ func (p *Subscriber) startSendingLocked() {
 	}
 	p.sending = true
 	p.sender.reserve()
-	p.wg.Add(3)
-	go func() {
-		defer p.wg.Done()
-		p.sender.run()
-	}()
+	run := func() {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.sender.run()
+		}()
+	}
+	if pool := p.engine.pool; pool != nil {
+		pool.assign(p.sender, run) // its writer hands it over to run when it must (writerpool.go)
+	} else {
+		run()
+	}
+	p.wg.Add(2)
 	go p.runBandwidth()
 	go p.readRTCP()
 }

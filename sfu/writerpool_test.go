@@ -1,0 +1,212 @@
+package sfu
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/internal/testwait"
+)
+
+// turnAll gives every ready Sender of w its turns until the list is empty, then writes
+// what w staged: what run does between two parks, on the test's goroutine.
+func (w *writer) turnAll() {
+	for {
+		w.mu.Lock()
+		s := w.popLocked()
+		w.mu.Unlock()
+		if s == nil {
+			break
+		}
+		w.turn(s)
+	}
+	w.batch.flushCounted()
+}
+
+// readyList is w's ready list, first to last.
+func (w *writer) readyList() []*Sender {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var l []*Sender
+	for s := w.head; s != nil; s = s.nextReady {
+		l = append(l, s)
+	}
+	return l
+}
+
+// Packets fanned out to the Senders of a parked writer put each Sender on its ready list
+// once and wake the writer once, however many packets each got.
+func TestWriterPoolWakesAParkedWriterOnce(t *testing.T) {
+	f := newForwardFixture(3, 64)
+	pool := newWriterPool(1, nil, 1)
+	w := pool.writers[0]
+	for _, s := range f.senders {
+		pool.assign(s, func() { t.Error("handed over") })
+	}
+	w.parked = true // as run leaves it
+	for i := 0; i < 4; i++ {
+		f.writeAt(i)
+	}
+	if l := w.readyList(); len(l) != 3 || l[0] != f.senders[0] || l[1] != f.senders[1] || l[2] != f.senders[2] {
+		t.Fatalf("ready list %v, want the 3 Senders once each, in order", l)
+	}
+	if len(w.wake) != 1 {
+		t.Fatalf("%d wake-ups pending, want 1", len(w.wake))
+	}
+	pool.start()
+	for _, s := range f.senders {
+		testwait.For(t, 10*time.Second, "the writer writes 4 packets of each Sender", func() bool { return s.forwardedPackets.Load() == 4 })
+		s.close()
+	}
+	pool.close()
+	if n := w.assigned.Load(); n != 0 {
+		t.Fatalf("%d Senders still assigned after their close", n)
+	}
+}
+
+// A writer writes at most writerTurn packets of a Sender per turn, then the next ready
+// Sender's: one with a long queue does not hold up the others.
+func TestWriterPoolTurnsAreFair(t *testing.T) {
+	fa, fb := newForwardFixture(1, 256), newForwardFixture(1, 256)
+	a, b := fa.senders[0], fb.senders[0]
+	pool := newWriterPool(1, nil, 1)
+	w := pool.writers[0]
+	pool.assign(a, nil)
+	pool.assign(b, nil)
+	for i := 0; i < 2*writerTurn+8; i++ {
+		fa.writeAt(i)
+	}
+	fb.writeAt(0)
+	for _, step := range []struct {
+		next         *Sender
+		written      uint64 // the Sender's packets written after its turn
+		readyAfter   []*Sender
+		nameOfSender string
+	}{
+		{a, writerTurn, []*Sender{b, a}, "a"},
+		{b, 1, []*Sender{a}, "b"},
+		{a, 2 * writerTurn, []*Sender{a}, "a"},
+		{a, 2*writerTurn + 8, nil, "a"},
+	} {
+		w.mu.Lock()
+		s := w.popLocked()
+		w.mu.Unlock()
+		if s != step.next {
+			t.Fatalf("the writer turns to %p, want %s (%p)", s, step.nameOfSender, step.next)
+		}
+		w.turn(s)
+		if got := s.forwardedPackets.Load(); got != step.written {
+			t.Fatalf("%s: %d packets written after its turn, want %d", step.nameOfSender, got, step.written)
+		}
+		if l := w.readyList(); len(l) != len(step.readyAfter) || (len(l) > 0 && (l[0] != step.readyAfter[0] || l[len(l)-1] != step.readyAfter[len(l)-1])) {
+			t.Fatalf("after %s's turn the ready list is %v, want %v", step.nameOfSender, l, step.readyAfter)
+		}
+	}
+}
+
+// A Sender closed while on its writer's ready list is let go by the writer before close
+// returns, its packets unwritten.
+func TestWriterPoolCloseWaitsForTheWriter(t *testing.T) {
+	f := newForwardFixture(1, 64)
+	s := f.senders[0]
+	pool := newWriterPool(1, nil, 1)
+	pool.assign(s, nil)
+	f.writeAt(0)
+	closed := make(chan struct{})
+	go func() {
+		s.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("close returned while the Sender was on the ready list of a writer that has not run")
+	case <-time.After(50 * time.Millisecond):
+	}
+	pool.start()
+	<-closed
+	pool.close()
+	if n := s.forwardedPackets.Load(); n != 0 {
+		t.Fatalf("%d packets written after the close", n)
+	}
+	if s.inPool || pool.writers[0].assigned.Load() != 0 {
+		t.Fatalf("after close: in the pool %v, %d assigned", s.inPool, pool.writers[0].assigned.Load())
+	}
+}
+
+// A Sender whose PeerConnection took pion's path gets a goroutine of its own (spawn),
+// which writes what the writer left; its writer no longer knows it.
+func TestWriterPoolHandsOverPionsPath(t *testing.T) {
+	f := newForwardFixture(1, 64)
+	s := f.senders[0]
+	s.out = &rtpOut{mode: outPion}
+	pool := newWriterPool(1, nil, 1)
+	w := pool.writers[0]
+	var wg sync.WaitGroup
+	pool.assign(s, func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run()
+		}()
+	})
+	for i := 0; i < 3; i++ {
+		f.writeAt(i)
+	}
+	w.turnAll()
+	testwait.For(t, 10*time.Second, "the Sender's own goroutine writes its 3 packets", func() bool { return s.forwardedPackets.Load() == 3 })
+	f.writeAt(3)
+	testwait.For(t, 10*time.Second, "a later packet wakes the Sender's own goroutine", func() bool { return s.forwardedPackets.Load() == 4 })
+	if s.pool != nil || w.assigned.Load() != 0 || len(w.readyList()) != 0 {
+		t.Fatalf("after the hand-over: pool %p, %d assigned, ready %v", s.pool, w.assigned.Load(), w.readyList())
+	}
+	s.close()
+	wg.Wait()
+}
+
+// A writer puts the own path's UDP datagrams of several Senders into one sendmmsg, each
+// to its subscriber's address, counted for its Sender; without allocating.
+func TestWriterPoolBatchesAcrossSubscribers(t *testing.T) {
+	fa, fb := newForwardFixture(1, 64), newForwardFixture(1, 64)
+	pa, pb := newOwnBatchPath(t, 1), newOwnBatchPath(t, 1)
+	pool := newWriterPool(1, pa.batches, 16)
+	w := pool.writers[0]
+	for _, c := range []struct {
+		s *Sender
+		p *ownBatchPath
+	}{{fa.senders[0], pa}, {fb.senders[0], pb}} {
+		c.s.out = c.p.out
+		pool.assign(c.s, nil)
+		c.p.out.batch = c.p.out.shared // what route does on deciding the own path
+	}
+	i := 0
+	run := func() {
+		for k := 0; k < 2; k++ {
+			fa.writeAt(i)
+			fb.writeAt(i)
+			i++
+		}
+		w.turnAll()
+	}
+	run()
+	if pa.batches.calls != 1 {
+		t.Fatalf("%d sendmmsg for 2 subscribers' 4 datagrams, want 1", pa.batches.calls)
+	}
+	for _, c := range []struct {
+		name string
+		s    *Sender
+		p    *ownBatchPath
+	}{{"a", fa.senders[0], pa}, {"b", fb.senders[0], pb}} {
+		if seqs, _ := c.p.read(t, 2); seqs[1] != seqs[0]+1 {
+			t.Fatalf("%s received %v", c.name, seqs)
+		}
+		if c.s.forwardedPackets.Load() != 2 || c.p.out.own.Load() != 2 {
+			t.Fatalf("%s: %d forwarded, %d own, want 2", c.name, c.s.forwardedPackets.Load(), c.p.out.own.Load())
+		}
+	}
+	if raceEnabled {
+		return // x/net's sendmmsg headers come from a sync.Pool, which drops items under -race
+	}
+	if n := testing.AllocsPerRun(50, run); n != 0 {
+		t.Fatalf("%.1f allocations per 2 packets of 2 subscribers", n)
+	}
+}
