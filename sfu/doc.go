@@ -189,6 +189,17 @@
 //     or on an ICE-TCP pair rtpOut.tcp: the connection the Engine's TCP mux, tcpConns in
 //     icetcpconns.go, gave the ICE agent, D250; the mux's record has its own mutex, taken
 //     by pion's goroutines and at a pair change, never per packet).
+//     With rtc.writers (writerpool.go, D290) no goroutine per subscriber: the Engine's
+//     pool writers (rtc.writers goroutines) write for the Senders, each Sender assigned to
+//     one writer for its life, so the writer is its one owning goroutine and owns all of
+//     the above; the writer also owns its batch (outBatch), which holds the sealed
+//     datagrams of several of its Senders until it writes them (before it parks, or when
+//     full). Enqueue puts an idle Sender (Sender.inPool, under the Sender's mutex) on
+//     its writer's ready list (the writer's mutex, taken once per packet per idle
+//     Sender, never while holding a Sender's mutex) and wakes the writer only when it is
+//     parked. A Sender on pion's path or an ICE-TCP pair is handed over, under its
+//     mutex, to a writer goroutine of its own (the one above) for the rest of its life;
+//     Subscriber.Close waits until the writer let go of a Sender it had queued.
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds

@@ -457,8 +457,12 @@ func (c *loopbackCall) write(keyframe bool) {
 // SFU_BENCH_BATCH_WRITES (1 on, 0 off; unset: the default), to compare both in one
 // binary (docs/performance.md, batched writes).
 // SFU_BENCH_SEND_BATCH sets rtc.send_batch likewise (1: one write per packet on the own
-// path; unset: the default).
+// path; unset: the default), SFU_BENCH_WRITERS rtc.writers (0: a goroutine per
+// subscriber).
 func benchBatchWrites(c *Config) {
+	if v, err := strconv.Atoi(os.Getenv("SFU_BENCH_WRITERS")); err == nil {
+		c.Writers = v
+	}
 	if v := os.Getenv("SFU_BENCH_BATCH_WRITES"); v != "" {
 		c.BatchWrites = v == "1"
 	}

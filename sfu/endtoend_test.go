@@ -78,20 +78,41 @@ func TestForwardEndToEndAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("pion's packet pools (sync.Pool) drop items under -race")
 	}
-	const subscribers, bursts = 1, 100
-	c := newLoopbackCall(t, subscribers, withOwnInbound(true))
-	c.sendBursts(10) // past start-up
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	c.sendBursts(bursts)
-	runtime.ReadMemStats(&after)
-	if c.pub.in == nil || c.pub.in.taken.Load() < bursts*benchBurst {
-		t.Fatal("the publisher's packets did not go the own read path (rtpin.go): it is not measured")
-	}
-	delivered := float64(bursts * benchBurst * subscribers)
-	if per := float64(after.Mallocs-before.Mallocs) / delivered; per > 1 {
-		t.Fatalf("%.2f allocations per delivered packet, want < 1", per)
-	} else {
-		t.Logf("%.3f allocations per delivered packet", per)
+	for _, tc := range []struct {
+		name                 string
+		writers, subscribers int
+	}{
+		{"a goroutine per subscriber", 0, 1},
+		{"writer pool (rtc.writers)", 2, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const bursts = 100
+			c := newLoopbackCall(t, tc.subscribers, withOwnInbound(true), func(c *Config) { c.Writers = tc.writers })
+			c.sendBursts(10) // past start-up
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			c.sendBursts(bursts)
+			runtime.ReadMemStats(&after)
+			if c.pub.in == nil || c.pub.in.taken.Load() < bursts*benchBurst {
+				t.Fatal("the publisher's packets did not go the own read path (rtpin.go): it is not measured")
+			}
+			if pooled := c.engine.pool != nil; pooled != (tc.writers > 0) {
+				t.Fatalf("writer pool %v with rtc.writers %d", pooled, tc.writers)
+			} else if pooled {
+				var assigned int64
+				for _, w := range c.engine.pool.writers {
+					assigned += w.assigned.Load()
+				}
+				if assigned != int64(tc.subscribers) {
+					t.Fatalf("%d of %d subscribers written by the pool (the others handed over)", assigned, tc.subscribers)
+				}
+			}
+			delivered := float64(bursts * benchBurst * tc.subscribers)
+			if per := float64(after.Mallocs-before.Mallocs) / delivered; per > 1 {
+				t.Fatalf("%.2f allocations per delivered packet, want < 1", per)
+			} else {
+				t.Logf("%.3f allocations per delivered packet", per)
+			}
+		})
 	}
 }

@@ -67,12 +67,7 @@ func (p *writerPool) close() {
 	for _, w := range p.writers {
 		w.mu.Lock()
 		w.closed = true
-		wake := w.parked
-		w.parked = false
-		w.mu.Unlock()
-		if wake {
-			w.wake <- struct{}{}
-		}
+		w.unparkLocked()
 	}
 	for _, w := range p.writers {
 		<-w.done
@@ -112,6 +107,11 @@ func (w *writer) ready(s *Sender) {
 		w.tail.nextReady = s
 	}
 	w.tail = s
+	w.unparkLocked()
+}
+
+// unparkLocked unlocks w.mu and wakes run if it is parked.
+func (w *writer) unparkLocked() {
 	wake := w.parked
 	w.parked = false
 	w.mu.Unlock()
