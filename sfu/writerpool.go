@@ -143,6 +143,7 @@ func (w *writer) run() {
 		w.mu.Unlock()
 		switch {
 		case s != nil && closed:
+			w.batch.flushCounted()
 			w.letGo(s)
 		case s != nil:
 			w.turn(s)
@@ -171,6 +172,7 @@ func (w *writer) turn(s *Sender) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		w.batch.flushCounted() // its datagrams of an earlier turn: nothing of its after Close
 		w.letGo(s)
 		return
 	}
