@@ -1,7 +1,9 @@
 package sfu
 
 import (
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,5 +210,37 @@ func TestWriterPoolBatchesAcrossSubscribers(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(50, run); n != 0 {
 		t.Fatalf("%.1f allocations per 2 packets of 2 subscribers", n)
+	}
+}
+
+// A Sender leaves its writer when its writes may wait for a peer: pion's path, or the own
+// path on an ICE-TCP pair; not while undecided, on a UDP pair, or with no pair at all.
+func TestSenderHandOver(t *testing.T) {
+	udp := netip.MustParseAddrPort("127.0.0.1:5000")
+	for _, tc := range []struct {
+		name string
+		mode outMode
+		udp  bool
+		tcp  bool
+		want bool
+	}{
+		{"undecided", outUndecided, false, false, false},
+		{"own path over UDP", outOwn, true, false, false},
+		{"own path without a pair", outOwn, false, false, false},
+		{"own path over ICE-TCP", outOwn, false, true, true},
+		{"pion's path", outPion, false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &rtpOut{mode: tc.mode, remote: new(atomic.Pointer[netip.AddrPort])}
+			if tc.udp {
+				o.remote.Store(&udp)
+			}
+			if tc.tcp {
+				o.tcp.Store(&tcpRoute{})
+			}
+			if got := (&Sender{out: o}).handOver(); got != tc.want {
+				t.Fatalf("handOver = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
