@@ -483,19 +483,24 @@ export class ParleyCallKit extends HTMLElement {
     const engine = this._engine;
     const local = s.members.local();
     const mic = engine.openMicrophone({ audioProcessing: this._opts.audioProcessing }).then(() => { s.micOn = true; });
-    // The call may have become an audio call while the camera opened (the other side
-    // answered with voice): then it closes again.
-    const cam = s.mediaType === MediaType.VIDEO
-      ? engine.openCamera({ element: local.video }).then(() => {
-        if (this._s === s && s.mediaType === MediaType.VIDEO) s.camOn = true;
-        else return engine.closeCamera();
-      })
-      : Promise.resolve();
+    const cam = s.mediaType === MediaType.VIDEO ? this._openCamera(s) : Promise.resolve();
     s.devices = Promise.allSettled([mic, cam]).then((results) => {
       for (const r of results) if (r.status === 'rejected' && this._s === s) this._fail(r.reason);
       if (this._s === s) this._render();
     });
     return s.devices;
+  }
+
+  /**
+   * Opens the camera of call s into the local tile. The call may have become an audio call
+   * while the camera opened (the other side answered with voice): then it closes again.
+   */
+  _openCamera(s) {
+    const engine = this._engine;
+    return engine.openCamera({ element: s.members.local().video }).then(() => {
+      if (this._s === s && s.mediaType === MediaType.VIDEO) s.camOn = true;
+      else return engine.closeCamera();
+    });
   }
 
   /** Asks for every other member's video in a video call (kept by the SDK until media runs). */
@@ -522,7 +527,14 @@ export class ParleyCallKit extends HTMLElement {
     const s = this._s;
     if (ev.callId !== s.callId) return;
     s.mediaType = ev.newMediaType;
-    if (s.mediaType === MediaType.AUDIO) s.camOn = false; // the SDK closed the camera
+    if (s.mediaType === MediaType.AUDIO) {
+      s.camOn = false; // the SDK closed the camera
+    } else if (s.devices) {
+      // Back to video (D18: either side, both ways; D280): the camera opens again and the
+      // others' video is asked for. A ringing kit opens it at accept.
+      this._openCamera(s).then(() => this._render(), (err) => { if (this._s === s) this._fail(err); });
+      this._viewAll();
+    }
     this._update();
   }
 
