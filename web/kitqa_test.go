@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -10,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// mediaCounterJS, run in a document before its own scripts, counts what the page makes:
+// mediaCounterJS, run in a document before its own scripts (or by sdkPageJS), counts what the page makes:
 // window.mediaCounter.tracks (every capture track of getUserMedia) and .pcs (every
 // RTCPeerConnection). mediaLeftJS reads what is left of them.
 const mediaCounterJS = `(() => {
@@ -49,12 +50,25 @@ func countMedia(b *browser) {
 // kitHandlersJS counts the handlers registered on the demo page's engine.
 const kitHandlersJS = `[...window.parleyDemo.engine._handlers.values()].reduce((n, s) => n + s.size, 0)`
 
-// localPlayingJS: the kit's own tile shows a playing camera.
-func framesGrowJS(b *browser, userID string) {
+// waitFramesGrow waits until b's kit tile of userID plays video and decodes 10 more frames.
+func waitFramesGrow(b *browser, userID string) {
 	b.t.Helper()
 	v := fmt.Sprintf(`%s.querySelector('video')`, tileJS(userID))
 	n := waitFor[int](b, userID+"'s tile decoding", fmt.Sprintf(`(() => { const t = %s; return t && !t.classList.contains('no-video') && %s.videoWidth > 0 ? %s.getVideoPlaybackQuality().totalVideoFrames : 0; })()`, tileJS(userID), v, v), kitWait)
 	waitFor[bool](b, userID+"'s tile decoding more frames", fmt.Sprintf(`%s.getVideoPlaybackQuality().totalVideoFrames > %d + 10`, v, n), kitWait)
+}
+
+// kitVideoCall: caller's kit video-calls callee, whose kit accepts; both kits show the
+// call and decode the other's video.
+func kitVideoCall(caller, callee *browser) {
+	caller.t.Helper()
+	eval[bool](caller, fmt.Sprintf(`%s.call({userId: %q, type: 2}).then(() => true)`, kitJS, callee.name))
+	waitKitStatus(callee, "BE_INVITED")
+	kitClick(callee, "accept")
+	for _, pair := range [][2]*browser{{caller, callee}, {callee, caller}} {
+		waitKitStatus(pair[0], "CALLING_C2C_VIDEO")
+		waitFramesGrow(pair[0], pair[1].name)
+	}
 }
 
 // TestKitSwitchMediaTypeBothWays: a 1v1 video call through the kit goes to audio with the
@@ -73,17 +87,7 @@ func TestKitSwitchMediaTypeBothWays(t *testing.T) {
 	}
 	handlers := eval[int](alice, kitHandlersJS)
 
-	videoCall := func() {
-		t.Helper()
-		eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
-		waitKitStatus(bob, "BE_INVITED")
-		kitClick(bob, "accept")
-		for _, pair := range [][2]*browser{{alice, bob}, {bob, alice}} {
-			waitKitStatus(pair[0], "CALLING_C2C_VIDEO")
-			framesGrowJS(pair[0], pair[1].name)
-		}
-	}
-	videoCall()
+	kitVideoCall(alice, bob)
 
 	kitClick(alice, "toAudio")
 	for _, b := range bs {
@@ -95,7 +99,7 @@ func TestKitSwitchMediaTypeBothWays(t *testing.T) {
 		me, other := pair[0], pair[1]
 		waitKitStatus(me, "CALLING_C2C_VIDEO")
 		waitFor[bool](me, "the camera open again", `!!window.parleyDemo.engine._local.video && `+kitJS+`._s.camOn`, kitWait)
-		framesGrowJS(me, other.name)
+		waitFramesGrow(me, other.name)
 	}
 	kitClick(alice, "hangup")
 	for _, b := range bs {
@@ -103,7 +107,7 @@ func TestKitSwitchMediaTypeBothWays(t *testing.T) {
 	}
 
 	// The kit used a second time on the same page.
-	videoCall()
+	kitVideoCall(alice, bob)
 	kitClick(bob, "hangup")
 	for _, b := range bs {
 		waitKitStatus(b, "IDLE")
@@ -115,4 +119,127 @@ func TestKitSwitchMediaTypeBothWays(t *testing.T) {
 		t.Errorf("alice's engine has %d handlers after two calls, %d before", got, handlers)
 	}
 	kitNoErrors(t, alice, bob)
+}
+
+// denyCameraJS makes the page's getUserMedia refuse every request for a camera as a user
+// who blocked it does (NotAllowedError); the microphone still opens.
+const denyCameraJS = `(() => {
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => c && c.video
+    ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
+    : gum(c);
+  return true;
+})()`
+
+// TestKitCameraDenied: bob blocked his camera. He accepts alice's video call: his kit
+// reports the documented media device error (kitError, code -4, naming NotAllowedError)
+// once and shows it, the call goes on: alice hears bob and sees his avatar, bob sees and
+// hears alice, bob's camera button offers to turn the camera on; the call ends cleanly.
+func TestKitCameraDenied(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	eval[bool](bob, denyCameraJS)
+
+	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
+	waitKitStatus(bob, "BE_INVITED")
+	kitClick(bob, "accept")
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_C2C_VIDEO")
+	}
+	type kitErr struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	kitErrorsJS := `window.parleyDemo.events.filter((e) => e.name === 'kitError').map((e) => e.payload)`
+	waitFor[bool](bob, "the kit's error", kitErrorsJS+`.length > 0`, kitWait)
+	errs := eval[[]kitErr](bob, kitErrorsJS)
+	if len(errs) != 1 || errs[0].Code != -4 || !strings.Contains(errs[0].Message, "NotAllowedError") {
+		t.Errorf("bob's kit reported %+v, want one error of code -4 (MEDIA_DEVICE) naming NotAllowedError", errs)
+	}
+	waitHearing(t, alice)
+	waitHearing(t, bob)
+	waitFramesGrow(bob, "alice")
+	waitFor[bool](alice, "bob's avatar", tileJS("bob")+` && `+tileJS("bob")+`.classList.contains('no-video')`, kitWait)
+	waitFor[bool](bob, "the camera button offering the camera", `(`+kitButtonJS("camera")+`).getAttribute('aria-label') === 'Turn camera on'`, kitWait)
+	if got := eval[string](bob, `window.parleyDemo.engine._local.audio ? window.parleyDemo.engine._local.audio.readyState : 'none'`); got != "live" {
+		t.Errorf("bob's microphone: %s, want live", got)
+	}
+	kitClick(alice, "hangup")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+	checkNoErrors(t, alice)
+}
+
+// TestKitReloadMidCall: bob reloads the page in the middle of a video call and signs in
+// again. His new session replaces the old one (the server's duplicate login rule): the
+// call ends for alice (onUserLeave of bob, then onCallEnd; her kit back to IDLE) and bob's
+// new page is idle, not busy: alice's next call rings there and connects with video.
+func TestKitReloadMidCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	kitVideoCall(alice, bob)
+	kitSignIn(bob, srv.URL, "bob") // navigates: the page reloads
+	waitKitStatus(alice, "IDLE")
+	heard := eval[string](alice, `window.parleyDemo.events.filter((e) => e.name === 'onCallEnd' || (e.name === 'onUserLeave' && e.payload.userId === 'bob')).map((e) => e.name).join(',')`)
+	if heard != "onUserLeave,onCallEnd" {
+		t.Errorf("alice heard %s of bob's reload, want onUserLeave,onCallEnd", heard)
+	}
+	waitKitStatus(bob, "IDLE")
+	kitVideoCall(alice, bob)
+	kitClick(bob, "hangup")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+	kitNoErrors(t, alice, bob)
+}
+
+// TestBrowserSDKErrorCodes: what an app gets back from the SDK's methods used wrongly is a
+// ParleyError (an Error) with the code documented for it (signaling/PROTOCOL.md §7 and the
+// SDK's SdkErrorCode): before a login the methods fail with 1001 (not logged in) as the
+// server's do (D281; -1, "not connected", before), after destroyInstance with -7.
+func TestBrowserSDKErrorCodes(t *testing.T) {
+	srv := startTestServer(t, true)
+	b := newBrowsers(t, "alice")[0]
+	sdkPage(b, srv.URL, "alice")
+	eval[bool](b, `import('/sdk/parley.js').then(({ ParleyCallEngine }) => {
+	  window.fresh = ParleyCallEngine.createInstance({url: location.origin.replace('http', 'ws') + '/ws'});
+	  window.gone = ParleyCallEngine.createInstance({url: location.origin.replace('http', 'ws') + '/ws'});
+	  gone.destroyInstance();
+	  return true;
+	})`)
+	tests := []struct {
+		name, call string
+		code       int
+	}{
+		{"call before login", `fresh.call({userId: 'bob', mediaType: 2})`, 1001},
+		{"hangup before login", `fresh.hangup()`, 1001},
+		{"startRemoteView before login", `fresh.startRemoteView({userId: 'bob', element: document.body})`, 1001},
+		{"setSelfInfo before login", `fresh.setSelfInfo({nickname: 'A'})`, 1001},
+		{"call after destroyInstance", `gone.call({userId: 'bob', mediaType: 2})`, -7},
+		{"call yourself", `app.engine.call({userId: 'alice', mediaType: 2})`, 3005},
+		{"media type 3", `app.engine.call({userId: 'bob', mediaType: 3})`, 3008},
+		{"timeout 5 s", `app.engine.call({userId: 'bob', mediaType: 2, timeout: 5})`, 3001},
+		{"bad userId", `app.engine.call({userId: 'b o b', mediaType: 2})`, 1005},
+		{"no callee", `app.engine.calls({userIdList: [], mediaType: 2})`, 3010},
+		{"accept nothing ringing", `app.engine.accept()`, 3002},
+		{"hangup outside a call", `app.engine.hangup()`, 3003},
+		{"switch outside a call", `app.engine.switchCallMediaType(1)`, 3003},
+		{"join no call", `app.engine.join({callId: 'nope'})`, 3004},
+		{"startRemoteView outside a room", `app.engine.startRemoteView({userId: 'bob', element: document.body})`, 4002},
+		{"nickname too long", `app.engine.setSelfInfo({nickname: 'x'.repeat(600)})`, 2001},
+		{"avatar not a URL", `app.engine.setSelfInfo({avatar: 'notaurl'})`, 2002},
+		{"openCamera into no element", `app.engine.openCamera({element: '#nope'})`, -32602},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := eval[string](b, `(async () => { try { await `+tt.call+`; return 'resolved'; }
+			  catch (err) { return (err instanceof Error && err.name === 'ParleyError' ? '' : 'not a ParleyError ') + err.code + ' ' + err.message; } })()`)
+			if !strings.HasPrefix(got, fmt.Sprintf("%d ", tt.code)) {
+				t.Errorf("%s: %s, want code %d", tt.call, got, tt.code)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@
 // engine restarts ICE on its publisher PeerConnection. A part of ParleyCallEngine
 // (parley.js puts its methods on the engine's prototype); its state lives on the engine.
 
+import { ErrorCode } from './enums.js';
 import { log } from './log.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
 
@@ -23,8 +24,14 @@ export class ConnectionPart {
     this._emit('onConnectionStateChanged', { state: 'connected' });
   }
 
+  /**
+   * Sends a request. Before the first login (no socket yet) it fails as the server fails
+   * every method before a login: ErrorCode.NOT_LOGGED_IN (D281); after
+   * destroyInstance with SdkErrorCode.INVALID_STATE.
+   */
   _request(method, params) {
-    if (!this._rpc) return Promise.reject(new ParleyError(SdkErrorCode.NOT_CONNECTED, `${method}: log in first`));
+    if (this._destroyed) return Promise.reject(new ParleyError(SdkErrorCode.INVALID_STATE, `${method}: engine destroyed`));
+    if (!this._rpc) return Promise.reject(new ParleyError(ErrorCode.NOT_LOGGED_IN, `${method}: not logged in`));
     return this._rpc.request(method, params);
   }
 
