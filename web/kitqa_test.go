@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -239,6 +242,137 @@ func TestBrowserSDKErrorCodes(t *testing.T) {
 			  catch (err) { return (err instanceof Error && err.name === 'ParleyError' ? '' : 'not a ParleyError ') + err.code + ' ' + err.message; } })()`)
 			if !strings.HasPrefix(got, fmt.Sprintf("%d ", tt.code)) {
 				t.Errorf("%s: %s, want code %d", tt.call, got, tt.code)
+			}
+		})
+	}
+}
+
+// TestKitGroupSpeakerAndLeave: alice video-calls bob and carol through the kit; alice and
+// carol mute their microphones, so bob alone speaks: every kit's volume meters show bob
+// above zero and the muted two at zero, and the speaker view puts bob on top (on alice's
+// and carol's kits; bob's own shows one of the others). Carol hangs up: alice and bob hear
+// onUserLeave, her tile goes from their kits, the call goes on between the two with video.
+func TestKitGroupSpeakerAndLeave(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob", "carol")
+	alice, bob, carol := bs[0], bs[1], bs[2]
+	eval[bool](alice, kitJS+`.groupCall({userIdList: ['bob', 'carol'], type: 2}).then(() => true)`)
+	for _, b := range []*browser{bob, carol} {
+		waitKitStatus(b, "BE_INVITED")
+		kitClick(b, "accept")
+	}
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_GROUP_VIDEO")
+		for _, o := range bs {
+			if o != b {
+				waitFramesGrow(b, o.name)
+			}
+		}
+	}
+	for _, b := range []*browser{alice, carol} {
+		kitClick(b, "mic")
+		waitFor[bool](b, "the microphone muted", `(`+kitButtonJS("mic")+`).getAttribute('aria-label') === 'Unmute microphone'`, kitWait)
+	}
+	volumeJS := func(userID string) string {
+		return `Number(` + tileJS(userID) + `.querySelector('.volume').getAttribute('aria-valuenow'))`
+	}
+	for _, b := range bs {
+		waitFor[bool](b, "bob loud, alice and carol silent", volumeJS("bob")+` > 0 && `+volumeJS("alice")+` === 0 && `+volumeJS("carol")+` === 0`, kitWait)
+	}
+	for _, b := range []*browser{alice, carol} {
+		kitClick(b, "layout")
+		waitFor[bool](b, "bob on top of the speaker view", kitJS+`.shadowRoot.querySelector('.stage').classList.contains('speaker') && `+kitJS+`.shadowRoot.querySelector('.stage .tile.main').dataset.userId === 'bob'`, kitWait)
+	}
+
+	kitClick(carol, "hangup")
+	waitKitStatus(carol, "IDLE")
+	for _, b := range []*browser{alice, bob} {
+		waitFor[bool](b, "carol's tile gone", `!`+tileJS("carol"), kitWait)
+		if got := eval[int](b, eventCountJS("onUserLeave", "p.userId === 'carol'")); got != 1 {
+			t.Errorf("%s heard onUserLeave of carol %d times, want 1", b.name, got)
+		}
+		if got := eval[string](b, kitJS+`.status`); got != "CALLING_GROUP_VIDEO" {
+			t.Errorf("%s: the kit is %s after carol left, want CALLING_GROUP_VIDEO", b.name, got)
+		}
+		if n := eval[int](b, kitJS+`.shadowRoot.querySelectorAll('.stage .tile').length`); n != 2 {
+			t.Errorf("%s: %d tiles after carol left, want 2", b.name, n)
+		}
+	}
+	waitFramesGrow(alice, "bob")
+	waitFramesGrow(bob, "alice")
+	kitClick(bob, "hangup")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+	kitNoErrors(t, bs...)
+}
+
+// dropNetwork takes the namespace's loopback (the only network of the browsers and the
+// server, main_test.go) down for d and up again: every packet and connection attempt
+// between them fails meanwhile, as in a network outage.
+func dropNetwork(t *testing.T, d time.Duration) {
+	t.Helper()
+	if os.Getenv(netnsEnv) == "" {
+		t.Fatal("dropNetwork outside the test's private network namespace")
+	}
+	ip := func(state string) {
+		if out, err := exec.Command("ip", "link", "set", "lo", state).CombinedOutput(); err != nil {
+			t.Fatalf("ip link set lo %s: %v: %s", state, err, out)
+		}
+	}
+	ip("down")
+	time.Sleep(d) // the outage itself
+	ip("up")
+}
+
+// TestKitNetworkDrop: the network of a 1v1 kit video call drops. After 8 s (longer than
+// the server's ICE disconnected timeout, within the reconnect grace) the call is the same
+// call on both sides (no onCallEnd, the kits still in the call) and each side decodes the
+// other's video and hears the other again. After 45 s (past the server's keep-alive and
+// reconnect grace, so the server ended alice's session and the call) both kits are back to
+// IDLE, both pages heard onCallEnd (alice's SDK reports it itself, reason "disconnect",
+// D282), alice's devices are closed, and the next call works.
+func TestKitNetworkDrop(t *testing.T) {
+	tests := []struct {
+		name    string
+		outage  time.Duration
+		resumes bool
+	}{
+		{"8s resumes", 8 * time.Second, true},
+		{"45s ends", 45 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startTestServer(t, true)
+			bs := kitBrowsers(t, srv, "alice", "bob")
+			alice, bob := bs[0], bs[1]
+			kitVideoCall(alice, bob)
+			dropNetwork(t, tt.outage)
+			if !tt.resumes {
+				for _, b := range bs {
+					waitKitStatus(b, "IDLE")
+					waitFor[bool](b, "onCallEnd", eventCountJS("onCallEnd", "")+` === 1`, kitWait)
+					waitFor[bool](b, "the devices closed", `window.parleyDemo.engine._local.video === null && window.parleyDemo.engine._local.audio === null`, kitWait)
+				}
+				if got := eval[string](alice, `window.parleyDemo.events.find((e) => e.name === 'onCallEnd').payload.reason`); got != "disconnect" {
+					t.Errorf("alice's onCallEnd has reason %q, want disconnect", got)
+				}
+				kitVideoCall(alice, bob)
+			}
+			for _, pair := range [][2]*browser{{alice, bob}, {bob, alice}} {
+				me, other := pair[0], pair[1]
+				waitFramesGrow(me, other.name)
+				waitHearing(t, me)
+				if got := eval[string](me, kitJS+`.status`); got != "CALLING_C2C_VIDEO" {
+					t.Errorf("%s: the kit is %s after the outage", me.name, got)
+				}
+				if n := eval[int](me, eventCountJS("onCallEnd", "")); tt.resumes && n != 0 {
+					t.Errorf("%s: the call ended in the outage", me.name)
+				}
+			}
+			kitClick(alice, "hangup")
+			for _, b := range bs {
+				waitKitStatus(b, "IDLE")
 			}
 		})
 	}

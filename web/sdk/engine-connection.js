@@ -40,8 +40,7 @@ export class ConnectionPart {
     const resumable = this._opts.reconnect && this._credentials && this._session && ev.code < 4000;
     if (!resumable) {
       this._emit('onConnectionStateChanged', { state: 'disconnected', code: ev.code, reason: ev.reason });
-      this._endMedia();
-      this._setCall(null); // the session, and its call, are gone
+      this._loseCall(); // the session, and its call, are gone
       return;
     }
     this._emit('onConnectionStateChanged', { state: 'reconnecting', code: ev.code, reason: ev.reason });
@@ -62,8 +61,7 @@ export class ConnectionPart {
           this._session = res;
           if (res.resumeToken !== oldToken) {
             // The server no longer had the session: the call and room are gone.
-            this._endMedia();
-            this._setCall(null);
+            this._loseCall();
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
           } else if (this._media) {
             await this._media.restartIce();
@@ -71,14 +69,12 @@ export class ConnectionPart {
           return;
         } catch (err) {
           if (err.code > 0) { // the server refused the login (expired userSig, …)
-            this._endMedia();
-            this._setCall(null);
+            this._loseCall();
             this._reportError(err);
             return;
           }
           if (Date.now() + delay > deadline) {
-            this._endMedia();
-            this._setCall(null);
+            this._loseCall();
             this._emit('onConnectionStateChanged', { state: 'disconnected' });
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'could not reconnect'));
             return;

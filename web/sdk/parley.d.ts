@@ -198,7 +198,8 @@ export interface EngineEvents {
     reason: 'cancel' | 'reject' | 'timeout' | 'busy' | 'ignore' | 'answeredElsewhere' | 'rejectedElsewhere' | 'disconnect';
   };
   onCallBegin: { callId: string; roomId: RoomId; mediaType: MediaType; role: Role };
-  onCallEnd: { callId: string; roomId: RoomId; mediaType: MediaType; role: Role; totalTime: number; userId?: string };
+  /** reason 'disconnect' only when the SDK ends the call itself: its session is gone (web/README.md) */
+  onCallEnd: { callId: string; roomId: RoomId; mediaType: MediaType; role: Role; totalTime: number; userId?: string; reason?: string };
   onCallMediaTypeChanged: { callId: string; oldMediaType: MediaType; newMediaType: MediaType };
   onUserAccept: { callId: string; userId: string };
   onUserReject: { callId: string; userId: string };
