@@ -377,3 +377,83 @@ func TestKitNetworkDrop(t *testing.T) {
 		})
 	}
 }
+
+// TestKitSecondTabKicks: alice is in a kit video call with bob and signs in again in a
+// second tab (multi-device off): the first tab hears onKickedOffline, its kit goes back to
+// IDLE with its camera, microphone and PeerConnections closed and the page back to the
+// sign-in form; bob's kit ends the call (onCallEnd); the second tab then calls bob and both
+// see each other.
+func TestKitSecondTabKicks(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := newBrowsers(t, "alice", "bob", "alice-tab2")
+	alice, bob, tab2 := bs[0], bs[1], bs[2]
+	countMedia(alice)
+	kitSignIn(alice, srv.URL, "alice")
+	kitSignIn(bob, srv.URL, "bob")
+	kitVideoCall(alice, bob)
+
+	kitSignIn(tab2, srv.URL, "alice")
+	waitFor[bool](alice, "onKickedOffline", eventCountJS("onKickedOffline", "")+` === 1`, kitWait)
+	waitKitStatus(alice, "IDLE")
+	waitFor[bool](alice, "the sign-in form", `window.parleyDemo.state.view === 'signin'`, kitWait)
+	if !poll(alice, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
+		t.Errorf("the kicked tab holds %+v", eval[mediaLeft](alice, mediaLeftJS))
+	}
+	waitKitStatus(bob, "IDLE")
+	waitFor[bool](bob, "onCallEnd", eventCountJS("onCallEnd", "")+` === 1`, kitWait)
+
+	tab2.name = "alice" // the tile of the second tab is alice's
+	kitVideoCall(tab2, bob)
+	kitClick(bob, "hangup")
+	for _, b := range []*browser{tab2, bob} {
+		waitKitStatus(b, "IDLE")
+	}
+	kitNoErrors(t, bob, tab2)
+}
+
+// TestKitHangupWhileDevicesOpen: a kit call hung up while its camera and microphone are
+// still opening leaves no live capture track and no open PeerConnection: alice cancels in
+// the same task as her call, bob hangs up in the same task as his accept, and a video call
+// switched to audio while ringing connects as audio with no camera on either side.
+func TestKitHangupWhileDevicesOpen(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := newBrowsers(t, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	for _, b := range bs {
+		countMedia(b)
+		kitSignIn(b, srv.URL, b.name)
+	}
+	nothingLeft := func(what string) {
+		t.Helper()
+		for _, b := range bs {
+			waitKitStatus(b, "IDLE")
+			if !poll(b, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
+				t.Errorf("%s: %s holds %+v", what, b.name, eval[mediaLeft](b, mediaLeftJS))
+			}
+		}
+	}
+	eval[bool](alice, `(() => { const p = `+kitJS+`.call({userId: 'bob', type: 2}); `+kitJS+`.hangup(); return p.then(() => true, () => true); })()`)
+	nothingLeft("a call cancelled at once")
+
+	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
+	waitKitStatus(bob, "BE_INVITED")
+	eval[bool](bob, `(() => { const p = `+kitJS+`.accept(); `+kitJS+`.hangup(); return p.then(() => true, () => true); })()`)
+	nothingLeft("a call hung up at its accept")
+
+	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
+	waitKitStatus(bob, "BE_INVITED")
+	waitFor[bool](alice, "alice's preview", tilePlayingJS("alice"), kitWait)
+	kitClick(alice, "toAudio")
+	waitFor[bool](bob, "an audio call ringing", kitJS+`._s.mediaType === 1`, kitWait)
+	kitClick(bob, "accept")
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_C2C_AUDIO")
+		waitHearing(t, b)
+		if !poll(b, `window.parleyDemo.engine._local.video === null && mediaCounter.tracks.filter((t) => t.kind === 'video' && t.readyState === 'live').length === 0`, kitWait) {
+			t.Errorf("%s: a camera is live in the audio call", b.name)
+		}
+	}
+	kitClick(bob, "hangup")
+	nothingLeft("an audio call")
+	kitNoErrors(t, alice, bob)
+}
