@@ -50,6 +50,26 @@ func countMedia(b *browser) {
 	}))
 }
 
+// countedKitBrowsers is kitBrowsers whose pages count their media (countMedia).
+func countedKitBrowsers(t *testing.T, srv *testServer, names ...string) []*browser {
+	t.Helper()
+	bs := newBrowsers(t, names...)
+	for _, b := range bs {
+		countMedia(b)
+		kitSignIn(b, srv.URL, b.name)
+	}
+	return bs
+}
+
+// waitNothingLeft waits until b's page holds no open PeerConnection and no live capture
+// track (countMedia), and fails the test (after what) when it still does after kitWait.
+func waitNothingLeft(t *testing.T, b *browser, what string) {
+	t.Helper()
+	if !poll(b, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
+		t.Errorf("%s: %s holds %+v", what, b.name, eval[mediaLeft](b, mediaLeftJS))
+	}
+}
+
 // kitHandlersJS counts the handlers registered on the demo page's engine.
 const kitHandlersJS = `[...window.parleyDemo.engine._handlers.values()].reduce((n, s) => n + s.size, 0)`
 
@@ -82,12 +102,8 @@ func kitVideoCall(caller, callee *browser) {
 // track or engine handler is left over from the two calls.
 func TestKitSwitchMediaTypeBothWays(t *testing.T) {
 	srv := startTestServer(t, true)
-	bs := newBrowsers(t, "alice", "bob")
+	bs := countedKitBrowsers(t, srv, "alice", "bob")
 	alice, bob := bs[0], bs[1]
-	for _, b := range bs {
-		countMedia(b)
-		kitSignIn(b, srv.URL, b.name)
-	}
 	handlers := eval[int](alice, kitHandlersJS)
 
 	kitVideoCall(alice, bob)
@@ -114,9 +130,7 @@ func TestKitSwitchMediaTypeBothWays(t *testing.T) {
 	kitClick(bob, "hangup")
 	for _, b := range bs {
 		waitKitStatus(b, "IDLE")
-		if !poll(b, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
-			t.Errorf("%s: after two calls the page holds %+v", b.name, eval[mediaLeft](b, mediaLeftJS))
-		}
+		waitNothingLeft(t, b, "after two calls")
 	}
 	if got := eval[int](alice, kitHandlersJS); got != handlers {
 		t.Errorf("alice's engine has %d handlers after two calls, %d before", got, handlers)
@@ -396,9 +410,7 @@ func TestKitSecondTabKicks(t *testing.T) {
 	waitFor[bool](alice, "onKickedOffline", eventCountJS("onKickedOffline", "")+` === 1`, kitWait)
 	waitKitStatus(alice, "IDLE")
 	waitFor[bool](alice, "the sign-in form", `window.parleyDemo.state.view === 'signin'`, kitWait)
-	if !poll(alice, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
-		t.Errorf("the kicked tab holds %+v", eval[mediaLeft](alice, mediaLeftJS))
-	}
+	waitNothingLeft(t, alice, "kicked")
 	waitKitStatus(bob, "IDLE")
 	waitFor[bool](bob, "onCallEnd", eventCountJS("onCallEnd", "")+` === 1`, kitWait)
 
@@ -417,19 +429,13 @@ func TestKitSecondTabKicks(t *testing.T) {
 // switched to audio while ringing connects as audio with no camera on either side.
 func TestKitHangupWhileDevicesOpen(t *testing.T) {
 	srv := startTestServer(t, true)
-	bs := newBrowsers(t, "alice", "bob")
+	bs := countedKitBrowsers(t, srv, "alice", "bob")
 	alice, bob := bs[0], bs[1]
-	for _, b := range bs {
-		countMedia(b)
-		kitSignIn(b, srv.URL, b.name)
-	}
 	nothingLeft := func(what string) {
 		t.Helper()
 		for _, b := range bs {
 			waitKitStatus(b, "IDLE")
-			if !poll(b, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
-				t.Errorf("%s: %s holds %+v", what, b.name, eval[mediaLeft](b, mediaLeftJS))
-			}
+			waitNothingLeft(t, b, what)
 		}
 	}
 	eval[bool](alice, `(() => { const p = `+kitJS+`.call({userId: 'bob', type: 2}); `+kitJS+`.hangup(); return p.then(() => true, () => true); })()`)
@@ -456,4 +462,45 @@ func TestKitHangupWhileDevicesOpen(t *testing.T) {
 	kitClick(bob, "hangup")
 	nothingLeft("an audio call")
 	kitNoErrors(t, alice, bob)
+}
+
+// TestKitJoinGroupCall: carol rejects alice's group video call with bob, then joins it
+// while it runs with the kit's join({callId}) (TUICallKit's joinInGroupCall; D283): her kit
+// shows the group call with alice's and bob's video, theirs show hers; she hangs up and
+// their call goes on.
+func TestKitJoinGroupCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := kitBrowsers(t, srv, "alice", "bob", "carol")
+	alice, bob, carol := bs[0], bs[1], bs[2]
+	eval[bool](alice, kitJS+`.groupCall({userIdList: ['bob', 'carol'], type: 2}).then(() => true)`)
+	waitKitStatus(carol, "BE_INVITED")
+	kitClick(carol, "reject")
+	waitKitStatus(carol, "IDLE")
+	waitKitStatus(bob, "BE_INVITED")
+	kitClick(bob, "accept")
+	for _, b := range []*browser{alice, bob} {
+		waitKitStatus(b, "CALLING_GROUP_VIDEO")
+	}
+	callID := eval[string](alice, `window.parleyDemo.events.find((e) => e.name === 'onCallBegin').payload.callId`)
+
+	eval[bool](carol, fmt.Sprintf(`%s.join({callId: %q}).then(() => true)`, kitJS, callID))
+	for _, b := range bs {
+		waitKitStatus(b, "CALLING_GROUP_VIDEO")
+		for _, o := range bs {
+			if o != b {
+				waitFramesGrow(b, o.name)
+			}
+		}
+	}
+	kitClick(carol, "hangup")
+	waitKitStatus(carol, "IDLE")
+	for _, b := range []*browser{alice, bob} {
+		waitFor[bool](b, "carol's tile gone", `!`+tileJS("carol"), kitWait)
+	}
+	waitFramesGrow(alice, "bob")
+	kitClick(alice, "hangup")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+	kitNoErrors(t, bs...)
 }

@@ -14,6 +14,7 @@
 
 import { Bell } from './bell.js';
 import { controls } from './controls.js';
+import { joining } from './join.js';
 import { enterPictureInPicture, exitPictureInPicture, makeDraggable } from './float.js';
 import { languageKey, normalizeLanguage, translator } from './i18n.js';
 import { kitStyleSheet } from './styles.js';
@@ -351,11 +352,17 @@ export class ParleyCallKit extends HTMLElement {
     const s = this._s;
     if (ev.callId !== s.callId) return;
     this._bell.stop();
+    const joined = s.phase === 'joining';
     s.phase = 'calling';
     s.mediaType = ev.mediaType;
     if (!s.beganAt) s.beganAt = Date.now();
     if (!this._timer) this._timer = setInterval(() => this._tick(), 1000);
     this._update();
+    if (joined) { // join / joinInGroupCall: the devices and the views start here
+      this._openDevices();
+      this._viewAll();
+      this._focusFirst(this._ref.controls);
+    }
     this._say(this._t('connected'));
   }
 
@@ -602,6 +609,6 @@ export class ParleyCallKit extends HTMLElement {
   }
 }
 
-Object.assign(ParleyCallKit.prototype, controls);
+Object.assign(ParleyCallKit.prototype, controls, joining);
 
 if (!customElements.get('parley-call-kit')) customElements.define('parley-call-kit', ParleyCallKit);
