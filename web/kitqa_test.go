@@ -152,6 +152,7 @@ const denyCameraJS = `(() => {
 // reports the documented media device error (kitError, code -4, naming NotAllowedError)
 // once and shows it, the call goes on: alice hears bob and sees his avatar, bob sees and
 // hears alice, bob's camera button offers to turn the camera on; the call ends cleanly.
+// The same holds for the video call bob places next.
 func TestKitCameraDenied(t *testing.T) {
 	srv := startTestServer(t, true)
 	bs := kitBrowsers(t, srv, "alice", "bob")
@@ -183,6 +184,20 @@ func TestKitCameraDenied(t *testing.T) {
 		t.Errorf("bob's microphone: %s, want live", got)
 	}
 	kitClick(alice, "hangup")
+	for _, b := range bs {
+		waitKitStatus(b, "IDLE")
+	}
+
+	// Bob places a video call himself: the same error, the same audio call.
+	eval[bool](bob, kitJS+`.call({userId: 'alice', type: 2}).then(() => true)`)
+	waitFor[bool](bob, "the kit's second error", kitErrorsJS+`.length === 2 && `+kitErrorsJS+`[1].code === -4`, kitWait)
+	waitKitStatus(alice, "BE_INVITED")
+	kitClick(alice, "accept")
+	waitKitStatus(bob, "CALLING_C2C_VIDEO")
+	waitHearing(t, alice)
+	waitFramesGrow(bob, "alice")
+	waitFor[bool](alice, "bob's avatar", tileJS("bob")+` && `+tileJS("bob")+`.classList.contains('no-video')`, kitWait)
+	kitClick(bob, "hangup")
 	for _, b := range bs {
 		waitKitStatus(b, "IDLE")
 	}
