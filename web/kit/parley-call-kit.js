@@ -123,6 +123,13 @@ export class ParleyCallKit extends HTMLElement {
     on('onUserVoiceVolumeChanged', this._onVolume);
     on('onUserNetworkQualityChanged', this._onQuality);
     on('onKickedOffline', () => this._end(''));
+    on('onError', (e) => { // the browser ended a device (D284): the SDK closed it
+      if (!e.device || this._s.phase === 'idle') return;
+      if (e.device === 'camera') this._s.camOn = false;
+      else this._s.micOn = false;
+      this._fail(e);
+      this._render();
+    });
     on('onDeviceListUpdated', () => { if (this._s.panel === 'devices') this._fillDevicePanel(); });
     this._localTile();
   }

@@ -177,7 +177,8 @@ export interface PublishedStats { publisher: RTCStatsReport; subscriber: RTCStat
 /** Every event with its payload (PROTOCOL.md §5, plus the SDK's own). */
 export interface EngineEvents {
   onSdkReady: { userId: string };
-  onError: { code: number; message: string };
+  /** device: the camera or microphone the browser ended by itself (code -4, D284) */
+  onError: { code: number; message: string; device?: 'camera' | 'microphone' };
   onKickedOffline: Record<string, never>;
   onUserSigExpired: { graceSeconds: number };
   onUserJoin: { userId: string; roomId: RoomId };

@@ -158,6 +158,7 @@ export class ParleyCallEngine {
         return media && (!this._prep || this._prep.accepted) ? media.setTrack(kind, track) : Promise.resolve();
       },
       onError: (err) => this._reportError(err),
+      onEnded: (kind) => this._deviceEnded(kind),
     });
     /** the other users' tracks, audio and views (remote.js) */
     this._views = new RemoteViews((err) => this._reportError(err));
