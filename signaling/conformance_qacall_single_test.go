@@ -205,10 +205,7 @@ func qaCallLostSocketIsOffline(t *testing.T, newStack func(testing.TB, ...stackO
 	}
 	tr.expect(carol2, ev(protocol.EventCallReceived, "callId", started.CallID))
 
-	login, _ := bob.LoginResult()
-	bob2 := st.dial(t)
-	_, err = bob2.Resume(ctx, protocolDevApp, bob.UserID(), sig(t, bob.UserID(), time.Hour), login.ResumeToken, bob.LastSeq())
-	must(t, err)
+	bob2 := resumeSession(ctx, t, st, bob)
 	tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID))
 	must(t, bob2.Accept(ctx, 0))
 	must(t, alice.Hangup(ctx))

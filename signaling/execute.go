@@ -72,7 +72,7 @@ func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 			if ev.ExceptSession != "" && sess.id == ev.ExceptSession {
 				continue
 			}
-			sess.post(ev.Name, ev.Payload)
+			sess.postEvent(ev)
 			if !sess.isDetached() {
 				online++
 			}

@@ -79,7 +79,9 @@ func (m *Machine) PendingInvitations(now time.Time, u string) []Event {
 	if mem == nil || mem.state != Ringing || !now.Before(mem.deadline) {
 		return nil
 	}
-	return []Event{{To: u, Name: protocol.EventCallReceived, Payload: c.received(mem, now)}}
+	ev := c.invitation(mem, now)
+	ev.OnlySession = "" // to the session logging in, whichever it is
+	return []Event{ev}
 }
 
 // NextDeadline returns the earliest ringing deadline; false when nothing is ringing. Call

@@ -31,10 +31,7 @@ func TestPendingInvitations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.single(0, alice, "bob")
-			got := h.m.PendingInvitations(tt.now, tt.user)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got\n%swant\n%s", describeEvents(got), describeEvents(tt.want))
-			}
+			wantEvents(t, h.m.PendingInvitations(tt.now, tt.user), tt.want)
 		})
 	}
 }
@@ -149,5 +146,28 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if d, _ := m.NextDeadline(); !d.Equal(at(45)) {
 		t.Errorf("deadline %v, want %v", d, at(45))
+	}
+}
+
+// TestRemainingSeconds covers D285: the timeout of an onCallReceived is the time left
+// rounded up, never 0 while the invitation still rings (its timer may run late, D215).
+func TestRemainingSeconds(t *testing.T) {
+	deadline := t0.Add(30 * time.Second)
+	tests := []struct {
+		name string
+		now  time.Time
+		want int
+	}{
+		{"at the start", t0, 30},
+		{"a millisecond in", t0.Add(time.Millisecond), 30},
+		{"half way", t0.Add(15 * time.Second), 15},
+		{"the last millisecond", deadline.Add(-time.Millisecond), 1},
+		{"at the deadline, timer not yet run", deadline, 1},
+		{"past it, timer late", deadline.Add(2 * time.Second), 1},
+	}
+	for _, tc := range tests {
+		if got := RemainingSeconds(deadline, tc.now); got != tc.want {
+			t.Errorf("%s: RemainingSeconds = %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
