@@ -6,6 +6,7 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,4 +77,61 @@ func lastInvitationTimeout(t *testing.T, c *client.Conn, callID string) int {
 		t.Fatalf("%s: no onCallReceived of %s", c.UserID(), callID)
 	}
 	return timeout
+}
+
+// TestQACallRingingUserGoesOffline checks D286: a ringing user whose last online session
+// goes (a logout with another device's socket lost, or the only session's socket lost
+// after the invitation reached it) is reported to the invitee-offline hook then, so its
+// app server can push; each invitation once, also when a resumed session loses its socket
+// again.
+func TestQACallRingingUserGoesOffline(t *testing.T) { qaCallRingingUserGoesOffline(t, newStack) }
+func TestClusterQACallRingingUserGoesOffline(t *testing.T) {
+	qaCallRingingUserGoesOffline(t, newClusterStack)
+}
+
+func qaCallRingingUserGoesOffline(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "qgo", "alice", "bob", "carol", "dave")
+	alice, bob1, carol, dave := us[0], us[1], us[2], us[3]
+	must(t, bob1.EnableMultiDeviceAbility(ctx, true))
+	bob := bob1.UserID() // the client forgets it on logout
+	bob2 := st.login(t, bob)
+	bob2.Abort()
+	testwait.For(t, 10*time.Second, "the server to see bob2's socket lost", func() bool { return st.detachedSessions() == 1 })
+	params := protocol.CallParams{Timeout: protocol.MaxCallTimeout}
+	multi, err := alice.Call(ctx, bob, audio, params)
+	must(t, err)
+	single, err := carol.Call(ctx, dave.UserID(), audio, params)
+	must(t, err)
+	tr := newTracer(t)
+	tr.expect(bob1, ev(protocol.EventCallReceived, "callId", multi.CallID))
+	tr.expect(dave, ev(protocol.EventCallReceived, "callId", single.CallID))
+	reports := func(callID, invitee string, want int) {
+		t.Helper()
+		testwait.For(t, 10*time.Second, fmt.Sprintf("%d invitee-offline reports of %s", want, invitee), func() bool { return st.offlineReports(callID, invitee) >= want })
+		if got := st.offlineReports(callID, invitee); got != want {
+			t.Fatalf("%d invitee-offline reports of %s in %s, want %d", got, invitee, callID, want)
+		}
+	}
+	reports(multi.CallID, bob, 0) // bob1 is online
+	reports(single.CallID, dave.UserID(), 0)
+
+	must(t, bob1.Logout(ctx)) // bob2, whose socket is lost, is the only one left ringing
+	reports(multi.CallID, bob, 1)
+	dave.Abort()
+	reports(single.CallID, dave.UserID(), 1)
+
+	// Resumed and lost again: the same invitations are not reported twice.
+	for _, c := range []*client.Conn{bob2, dave} {
+		again := resumeSession(ctx, t, st, c)
+		barrier(t, again)
+		again.Abort()
+	}
+	testwait.For(t, 10*time.Second, "the server to see the resumed sockets lost", func() bool { return st.detachedSessions() == 2 })
+	barrier(t, alice)
+	reports(multi.CallID, bob, 1)
+	reports(single.CallID, dave.UserID(), 1)
+	must(t, alice.Hangup(ctx))
+	must(t, carol.Hangup(ctx))
 }

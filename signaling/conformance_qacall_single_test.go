@@ -224,12 +224,16 @@ func (st *stack) detachedSessions() int {
 
 // offlineReported reports whether a node of st reported invitee offline in callID (D9).
 func (st *stack) offlineReported(callID, invitee string) bool {
+	return st.offlineReports(callID, invitee) > 0
+}
+
+// offlineReports counts the reports of invitee offline in callID over st's nodes.
+func (st *stack) offlineReports(callID, invitee string) int {
+	n := 0
 	for _, node := range st.all() {
-		if node.offline.reported(callID, invitee) {
-			return true
-		}
+		n += node.offline.reports(callID, invitee)
 	}
-	return false
+	return n
 }
 
 // TestQACallSigGraceEndsTheRinging checks D28 for the way the spec-conformance tests of

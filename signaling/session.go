@@ -177,6 +177,11 @@ func (cs *connSession) HandleClose() {
 		return // not logged in, replaced by a resume, or already ended
 	}
 	s := cs.svc
+	s.mu.Lock()
+	if u := s.userLocked(sess); u != nil {
+		s.reportOfflineIfLostLocked(u.tenant, u.id) // its last online session (D286)
+	}
+	s.mu.Unlock()
 	grace := s.cfg.Signaling.ReconnectGrace
 	sess.setGraceTimer(s.afterFunc(grace, func() {
 		s.mu.Lock()

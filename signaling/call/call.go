@@ -22,6 +22,9 @@ type member struct {
 	// that stale heap entries are recognised).
 	deadline time.Time
 	timer    uint64
+	// offline is the timer of the invitation last reported offline (OfflineReport): each
+	// invitation is reported once.
+	offline uint64
 	// session is the session that called, accepted or joined ("" when unknown).
 	session string
 	began   time.Time

@@ -171,3 +171,40 @@ func TestRemainingSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestOfflineReport covers D286: the invitee-offline report of an invitation is handed out
+// once; a new invitation of the same user (re-invited after a reject) is reported anew.
+func TestOfflineReport(t *testing.T) {
+	h := newHarness(t)
+	h.group(0, alice, "bob", "carol")
+	h.accept(1, "carol", "")
+	steps := []struct {
+		name  string
+		act   func()
+		now   float64
+		user  string
+		first bool
+	}{
+		{"D286 a ringing invitee is reported", nil, 2, "bob", true},
+		{"D286 not twice", nil, 3, "bob", false},
+		{"D286 not a member in the call", nil, 3, "carol", false},
+		{"D286 not an idle user", nil, 3, "dave", false},
+		{"D286 re-invited after a reject: reported anew", func() {
+			h.ok(h.m.Reject(at(4), "bob", ""))
+			h.ok(h.m.InviteUser(at(5), carol, []string{"bob"}, 0))
+		}, 6, "bob", true},
+		{"D286 not after its deadline", nil, 40, "bob", false},
+	}
+	for _, s := range steps {
+		if s.act != nil {
+			s.act()
+		}
+		ev, first := h.m.OfflineReport(at(s.now), s.user)
+		if first != s.first {
+			t.Fatalf("%s: first = %v, want %v", s.name, first, s.first)
+		}
+		if first && (ev.Name != protocol.EventCallReceived || ev.To != s.user || ev.RingsUntil.IsZero()) {
+			t.Errorf("%s: event %+v, want the user's onCallReceived with its deadline", s.name, ev)
+		}
+	}
+}
