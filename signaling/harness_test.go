@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,11 +86,17 @@ func (h *offlineHooks) InviteeOffline(_ int, callID, invitee string, _ protocol.
 	h.mu.Unlock()
 }
 
-// reported reports whether InviteeOffline was called for invitee in callID.
-func (h *offlineHooks) reported(callID, invitee string) bool {
+// reports counts the InviteeOffline calls for invitee in callID.
+func (h *offlineHooks) reports(callID, invitee string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return slices.Contains(h.calls, callID+" "+invitee)
+	n := 0
+	for _, c := range h.calls {
+		if c == callID+" "+invitee {
+			n++
+		}
+	}
+	return n
 }
 
 type signalingConfig = signaling.ServiceConfig

@@ -437,6 +437,7 @@ func (s *Service) endSessionKeepingLocked(sess *session, reason string, keepRing
 	if len(u.sessions) == 0 {
 		delete(t.users, u.id)
 	}
+	s.reportOfflineIfLostLocked(t, u.id) // the others may all wait for a resume (D286)
 }
 
 // expireDueLocked carries out the ringing timeouts of t that are due at now, before another
