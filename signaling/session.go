@@ -462,8 +462,20 @@ func (sess *session) enterRoom(id room.ID, opts room.JoinOptions, deferred bool)
 		return err
 	}
 	sess.mu.Lock()
-	sess.participant, sess.roomID, sess.early = p, id, opts.Early
+	ended := sess.ended
+	if !ended {
+		sess.participant, sess.roomID, sess.early = p, id, opts.Early
+	}
 	sess.mu.Unlock()
+	if ended {
+		// The session ended while it joined (a login elsewhere during its joinRoom): the
+		// exit it queued found no participant, so this one leaves now or stays for good
+		// (D275).
+		if err := p.Leave(); err != nil {
+			sess.svc.log.Debug("leave room", "user", userID, "error", err)
+		}
+		return sess.endedError()
+	}
 	return nil
 }
 
@@ -474,6 +486,9 @@ func (sess *session) exitRoom() {
 	sess.participant, sess.roomID, sess.early = nil, room.ID{}, false
 	sess.mu.Unlock()
 	if p != nil {
+		if hook := sess.svc.beforeLeave; hook != nil {
+			hook(p.UserID())
+		}
 		if err := p.Leave(); err != nil {
 			sess.svc.log.Debug("leave room", "user", p.UserID(), "error", err)
 		}
