@@ -1,10 +1,11 @@
 package signaling_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -52,31 +53,22 @@ func TestQAKickedSessionActsNoMore(t *testing.T) { qaKickedSessionActsNoMore(t, 
 func qaKickedSessionActsNoMore(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	st.service.SetBeforeJoin(func(userID string) {
-		if userID == "qkalice" {
-			once.Do(func() { close(entered); <-release })
-		}
-	})
+	gate := newHookGate(t, "qkalice")
+	st.service.SetBeforeJoin(gate.Hook)
 	us := st.users(t, "qk", "alice", "bob", "carol")
 	alice, bob, carol := us[0], us[1], us[2]
 	tr := newTracer(t)
 	_, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
 	must(t, err)
 	must(t, bob.Accept(ctx, 0)) // alice's room join now waits in the hook
-	select {
-	case <-entered:
-	case <-ctx.Done():
-		t.Fatal("alice never joined the call's room")
-	}
+	gate.Wait(t, ctx, "alice's join of the call's room")
 	ghost := make(chan error, 1)
 	go func() {
 		_, err := alice.Call(ctx, carol.UserID(), audio, protocol.CallParams{})
 		ghost <- err
 	}()
 	alice2 := st.login(t, alice.UserID()) // kicks alice while her effects wait
-	close(release)
+	gate.Open()
 	err = <-ghost
 	if perr, ok := protocolError(err); err == nil || ok && perr.Code != protocol.CodeKicked {
 		t.Fatalf("the kicked session's call: %v, want 1007 or no answer", err)
@@ -157,4 +149,58 @@ func qaResumeAfterTheGrace(t *testing.T, newStack func(testing.TB, ...stackOptio
 	must(t, err)
 	tr.expect(bob, ev(protocol.EventCallEnd, "callId", started.CallID, "userId", alice.UserID()),
 		ev(protocol.EventCallReceived, "callerId", alice.UserID()))
+}
+
+// TestQANewSessionRejoinsAtOnce checks D4 with D275: a user whose new login kicked the
+// session that was in a room joins that room at once on the new session, even while the
+// kicked session's leave (a PeerConnection close, here held in a hook) has not run yet:
+// the join waits for it. Before, the join was refused with 4003 "already in that room on
+// another session" (TestLimitRequestRates/negotiations on a busy machine).
+func TestQANewSessionRejoinsAtOnce(t *testing.T) {
+	st := newStack(t)
+	ctx := ctxT(t, 60*time.Second)
+	gate := newHookGate(t, "qnalice")
+	st.service.SetBeforeLeave(gate.Hook)
+	rid := protocol.StrRoom("qn-room")
+	alice := st.login(t, "qnalice")
+	must(t, joinRoomGranted(ctx, t, alice, rid))
+	alice2 := st.login(t, alice.UserID()) // kicks alice: her leave waits in the hook
+	gate.Wait(t, ctx, "the kicked session's leave")
+	joined := joinRoomAsync(ctx, t, alice2, rid)
+	select {
+	case err := <-joined:
+		t.Fatalf("the new session's join answered while the kicked one was still in the room: %v", err)
+	case <-time.After(100 * time.Millisecond): // time for the join to reach the server
+	}
+	gate.Open()
+	if err := <-joined; err != nil {
+		t.Fatalf("the new session's join: %v", err)
+	}
+}
+
+// TestQAKickDuringJoinLeavesNoOneBehind checks D108 with D275: a session kicked while its
+// joinRoom request is joining (here held in a hook) does not stay in the room once the
+// join completes: its exit ran before it had a participant, so the join itself leaves.
+// Before, the dead session stayed in the room for good and the user's new session got 4003
+// for it.
+func TestQAKickDuringJoinLeavesNoOneBehind(t *testing.T) {
+	st, gate := newStack(t), newHookGate(t, "qdalice")
+	st.service.SetBeforeJoin(gate.Hook)
+	ctx, rid := ctxT(t, 60*time.Second), protocol.StrRoom("qd-room")
+	alice := st.login(t, "qdalice")
+	first := joinRoomAsync(ctx, t, alice, rid)
+	gate.Wait(t, ctx, "the first join")
+	alice2 := st.login(t, alice.UserID()) // kicks alice while she joins
+	gate.Open()
+	if err := <-first; err == nil {
+		t.Fatal("the kicked session's join succeeded")
+	}
+	id, err := room.NewStringID("qd-room")
+	must(t, err)
+	id = id.InApp(signaling.DevSDKAppID)
+	waitUntil(t, ctxT(t, 20*time.Second), "the kicked session out of the room", func() bool {
+		r, ok := st.service.Rooms().Room(id)
+		return !ok || r.Participant(alice.UserID()) == nil
+	})
+	must(t, joinRoomGranted(ctx, t, alice2, rid))
 }

@@ -205,10 +205,7 @@ func qaCallLostSocketIsOffline(t *testing.T, newStack func(testing.TB, ...stackO
 	}
 	tr.expect(carol2, ev(protocol.EventCallReceived, "callId", started.CallID))
 
-	login, _ := bob.LoginResult()
-	bob2 := st.dial(t)
-	_, err = bob2.Resume(ctx, protocolDevApp, bob.UserID(), sig(t, bob.UserID(), time.Hour), login.ResumeToken, bob.LastSeq())
-	must(t, err)
+	bob2 := resumeSession(ctx, t, st, bob)
 	tr.expect(bob2, ev(protocol.EventCallReceived, "callId", started.CallID))
 	must(t, bob2.Accept(ctx, 0))
 	must(t, alice.Hangup(ctx))
@@ -227,12 +224,16 @@ func (st *stack) detachedSessions() int {
 
 // offlineReported reports whether a node of st reported invitee offline in callID (D9).
 func (st *stack) offlineReported(callID, invitee string) bool {
+	return st.offlineReports(callID, invitee) > 0
+}
+
+// offlineReports counts the reports of invitee offline in callID over st's nodes.
+func (st *stack) offlineReports(callID, invitee string) int {
+	n := 0
 	for _, node := range st.all() {
-		if node.offline.reported(callID, invitee) {
-			return true
-		}
+		n += node.offline.reports(callID, invitee)
 	}
-	return false
+	return n
 }
 
 // TestQACallSigGraceEndsTheRinging checks D28 for the way the spec-conformance tests of

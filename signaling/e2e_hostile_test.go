@@ -80,6 +80,10 @@ func TestHostileClients(t *testing.T) {
 	st, healthy := newLimitStack(t, "calm", func(c *signalingConfig) {
 		c.Signaling.LoginTimeout = 2 * time.Second
 		c.Signaling.ReconnectGrace = 100 * time.Millisecond // a closed client's session ends at once
+		// A trickle flood is refused after its burst whatever its speed: at the default 50
+		// a second, a flood slowed to 20 ms a request (-race on a busy machine) never
+		// emptied the bucket; at 1 a second its 300 requests would need 200 s.
+		c.Limits.TricklesPerSecond = 1
 	})
 	ctx := ctxT(t, 3*time.Minute)
 	baseGoroutines, baseHeap := goroutines(), heapInuse()

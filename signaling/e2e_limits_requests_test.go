@@ -38,20 +38,20 @@ func TestLimitRequestRates(t *testing.T) {
 	})
 	ctx := ctxT(t, 2*time.Minute)
 	room := func(c *client.Conn) protocol.RoomID { return protocol.StrRoom("limits-" + c.UserID()) }
-	inRoomOnly := func(c *client.Conn) { must(t, joinRoomGranted(ctx, t, c, room(c))) }
+	inRoomOnly := func(t *testing.T, c *client.Conn) { must(t, joinRoomGranted(ctx, t, c, room(c))) }
 	tests := []struct {
 		name    string
 		limit   string
 		perUser bool
 		refused func(signaling.LimitStats) uint64
-		setup   func(c *client.Conn) // before the requests
+		setup   func(t *testing.T, c *client.Conn) // before the requests (t: the subtest's)
 		req     func(c *client.Conn, i int) error
 		other   func(c *client.Conn) error // another limit's method
 	}{
 		{
 			name: "profile writes", limit: protocol.LimitProfileWrites, perUser: true,
 			refused: func(s signaling.LimitStats) uint64 { return s.ProfileWrites },
-			setup:   func(*client.Conn) {},
+			setup:   func(*testing.T, *client.Conn) {},
 			req: func(c *client.Conn, i int) error {
 				if i%2 == 0 {
 					return c.SetSelfInfo(ctx, fmt.Sprint("nick", i), "")
@@ -66,7 +66,7 @@ func TestLimitRequestRates(t *testing.T) {
 		{
 			name: "record requests", limit: protocol.LimitRecordRequests, perUser: true,
 			refused: func(s signaling.LimitStats) uint64 { return s.RecordRequests },
-			setup:   func(*client.Conn) {},
+			setup:   func(*testing.T, *client.Conn) {},
 			req: func(c *client.Conn, i int) error {
 				if i%2 == 0 {
 					_, err := c.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
@@ -96,7 +96,7 @@ func TestLimitRequestRates(t *testing.T) {
 		{
 			name: "room joins", limit: protocol.LimitRoomJoins,
 			refused: func(s signaling.LimitStats) uint64 { return s.RoomJoins },
-			setup:   func(*client.Conn) {},
+			setup:   func(*testing.T, *client.Conn) {},
 			req: func(c *client.Conn, i int) error {
 				switch i % 3 {
 				case 0:
@@ -117,7 +117,7 @@ func TestLimitRequestRates(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			mallory, victim := st.login(t, fmt.Sprint("mallory", i)), st.login(t, fmt.Sprint("victim", i))
-			tc.setup(mallory)
+			tc.setup(t, mallory)
 			taken, limited := untilRateLimited(t, 3*burst, func(j int) error { return tc.req(mallory, j) })
 			if limited == nil || taken != burst {
 				t.Fatalf("%d requests taken before a refusal (%v), want the burst %d", taken, limited, burst)
@@ -128,13 +128,13 @@ func TestLimitRequestRates(t *testing.T) {
 			if err := tc.other(mallory); err != nil {
 				t.Fatalf("another limit's request of the limited user: %v", err)
 			}
-			tc.setup(victim)
+			tc.setup(t, victim)
 			if err := tc.req(victim, 0); err != nil {
 				t.Fatalf("another user's request: %v", err)
 			}
 			// A new session of the user (it kicks the old one: multi-device is off).
 			again := st.login(t, mallory.UserID())
-			tc.setup(again)
+			tc.setup(t, again)
 			if err := tc.req(again, 0); tc.perUser {
 				wantRateLimited(t, err, tc.limit)
 			} else if err != nil {
@@ -149,7 +149,7 @@ func TestLimitRequestRates(t *testing.T) {
 	st.clock.Advance(61 * time.Second)
 	for i, tc := range tests {
 		c := st.login(t, fmt.Sprint("mallory", i))
-		tc.setup(c)
+		tc.setup(t, c)
 		if err := tc.req(c, 0); err != nil {
 			t.Fatalf("%s after the refill: %v", tc.name, err)
 		}

@@ -72,16 +72,45 @@ func (s *Service) deliverLocked(t *tenant, ev call.Event) {
 			if ev.ExceptSession != "" && sess.id == ev.ExceptSession {
 				continue
 			}
-			sess.post(ev.Name, ev.Payload)
+			sess.postEvent(ev)
 			if !sess.isDetached() {
 				online++
 			}
 		}
 	}
 	if online == 0 && ev.Name == protocol.EventCallReceived {
-		if inv, ok := ev.Payload.(protocol.CallReceivedEvent); ok {
-			s.hooks.InviteeOffline(t.app, inv.CallID, ev.To, inv)
+		if _, first := t.machine.OfflineReport(s.now(), ev.To); first {
+			s.reportOfflineLocked(t, ev.To, ev.Payload)
 		}
+	}
+}
+
+// reportOfflineIfLostLocked reports userID's ringing invitation to the InviteeOffline hook
+// when the user still has sessions but none of them is online any more: its last online
+// session logged out, was ended or lost its socket while others wait for a resume (D286).
+// The machine lets each invitation be reported once (call.Machine.OfflineReport), here or
+// when it was issued. A user with no session left is not reported: its invitation was
+// turned down (D28) or a fresh login takes it over (D110).
+func (s *Service) reportOfflineIfLostLocked(t *tenant, userID string) {
+	u := t.users[userID]
+	if u == nil || len(u.sessions) == 0 || s.closed {
+		return
+	}
+	for _, sess := range u.sessions {
+		if !sess.isDetached() {
+			return
+		}
+	}
+	if ev, first := t.machine.OfflineReport(s.now(), userID); first {
+		s.reportOfflineLocked(t, userID, ev.Payload)
+	}
+}
+
+// reportOfflineLocked tells the InviteeOffline hook of invitation (an onCallReceived
+// payload) to userID.
+func (s *Service) reportOfflineLocked(t *tenant, userID string, invitation any) {
+	if inv, ok := invitation.(protocol.CallReceivedEvent); ok {
+		s.hooks.InviteeOffline(t.app, inv.CallID, userID, inv)
 	}
 }
 

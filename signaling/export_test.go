@@ -4,6 +4,10 @@ package signaling
 // PeerConnection build in tests). Set it before any session exists.
 func (s *Service) SetBeforeJoin(fn func(userID string)) { s.beforeJoin = fn }
 
+// SetBeforeLeave makes fn run before a session's participant leaves its room (a slow
+// PeerConnection close in tests). Set it before any session exists.
+func (s *Service) SetBeforeLeave(fn func(userID string)) { s.beforeLeave = fn }
+
 // SetProfiles replaces the Service's ProfileStore (D54). Set it before any session exists.
 func (s *Service) SetProfiles(p ProfileStore) { s.profiles = p }
 

@@ -139,7 +139,7 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 	sess.armExpiry(claims.ExpiresAt)
 	sess.post(protocol.EventSdkReady, protocol.SdkReadyEvent{UserID: p.UserID})
 	for _, ev := range t.machine.PendingInvitations(now, p.UserID) {
-		sess.post(ev.Name, ev.Payload)
+		sess.postEvent(ev)
 	}
 	return sess.loginResult(now), sess, nil
 }

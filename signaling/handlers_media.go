@@ -27,7 +27,7 @@ func registerMediaMethods(d *Dispatcher[*session]) {
 
 // joinRoom enters a room without a call (D23), with the rights the room allows (D27,
 // rights.go).
-func (sess *session) joinRoom(_ context.Context, p protocol.JoinRoomParams) (protocol.Empty, error) {
+func (sess *session) joinRoom(ctx context.Context, p protocol.JoinRoomParams) (protocol.Empty, error) {
 	if sess.svc.Draining() {
 		return protocol.Empty{}, protocol.NewError(protocol.CodeServerDraining, "the server is shutting down")
 	}
@@ -45,6 +45,10 @@ func (sess *session) joinRoom(_ context.Context, p protocol.JoinRoomParams) (pro
 	}
 	rights, err := sess.roomRights(p)
 	if err != nil {
+		return protocol.Empty{}, err
+	}
+	// The room may still hold the user's session that a login just kicked (D275).
+	if err := sess.svc.awaitExits(ctx, app, sess.UserID()); err != nil {
 		return protocol.Empty{}, err
 	}
 	if err := sess.enterRoomWith(id, room.JoinOptions{Rights: rights}); err != nil {

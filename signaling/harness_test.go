@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,11 +86,17 @@ func (h *offlineHooks) InviteeOffline(_ int, callID, invitee string, _ protocol.
 	h.mu.Unlock()
 }
 
-// reported reports whether InviteeOffline was called for invitee in callID.
-func (h *offlineHooks) reported(callID, invitee string) bool {
+// reports counts the InviteeOffline calls for invitee in callID.
+func (h *offlineHooks) reports(callID, invitee string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return slices.Contains(h.calls, callID+" "+invitee)
+	n := 0
+	for _, c := range h.calls {
+		if c == callID+" "+invitee {
+			n++
+		}
+	}
+	return n
 }
 
 type signalingConfig = signaling.ServiceConfig
@@ -279,8 +284,16 @@ func grant(t testing.TB, userID string, roomID protocol.RoomID, rights protocol.
 // publish and subscribe (D27).
 func joinRoomGranted(ctx context.Context, t testing.TB, c *client.Conn, roomID protocol.RoomID) error {
 	t.Helper()
+	return <-joinRoomAsync(ctx, t, c, roomID)
+}
+
+// joinRoomAsync sends joinRoomGranted from another goroutine; the channel gets its answer.
+func joinRoomAsync(ctx context.Context, t testing.TB, c *client.Conn, roomID protocol.RoomID) <-chan error {
+	t.Helper()
 	p := protocol.JoinRoomParams{RoomID: roomID, RoomGrant: grant(t, c.UserID(), roomID, protocol.RoomRights{Publish: true, Subscribe: true})}
-	return c.Request(ctx, protocol.MethodJoinRoom, p, nil)
+	answer := make(chan error, 1)
+	go func() { answer <- c.Request(ctx, protocol.MethodJoinRoom, p, nil) }()
+	return answer
 }
 
 // waitPublishing waits until c's publisher PeerConnection is connected and has sent more
@@ -299,3 +312,39 @@ func waitPublishing(t *testing.T, c *client.Conn, n uint32) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// hookGate holds the first run of a Service hook (SetBeforeJoin, SetBeforeLeave) for one
+// user until the test opens it: entered is closed once it holds. The gate opens at the
+// test's end at the latest (a cleanup registered after the stack's runs before its Close,
+// which would wait for the held effect).
+type hookGate struct {
+	user             string
+	entered, release chan struct{}
+	hold, open       sync.Once
+}
+
+func newHookGate(t testing.TB, userID string) *hookGate {
+	g := &hookGate{user: userID, entered: make(chan struct{}), release: make(chan struct{})}
+	t.Cleanup(g.Open)
+	return g
+}
+
+// Hook is the function to install.
+func (g *hookGate) Hook(userID string) {
+	if userID == g.user {
+		g.hold.Do(func() { close(g.entered); <-g.release })
+	}
+}
+
+// Wait returns once the hook holds, or fails the test when ctx ends first.
+func (g *hookGate) Wait(t testing.TB, ctx context.Context, what string) {
+	t.Helper()
+	select {
+	case <-g.entered:
+	case <-ctx.Done():
+		t.Fatalf("%s never started", what)
+	}
+}
+
+// Open lets the held hook (and every later one) go.
+func (g *hookGate) Open() { g.open.Do(func() { close(g.release) }) }

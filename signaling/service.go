@@ -125,6 +125,8 @@ type Service struct {
 	// beforeJoin, when set (tests: export_test.go), runs on a session's effects queue
 	// before it joins a room: it simulates a slow PeerConnection build.
 	beforeJoin func(userID string)
+	// beforeLeave, when set (tests), runs before a session's participant leaves its room.
+	beforeLeave func(userID string)
 
 	// volumesSent (under mu) is the last onUserVoiceVolumeChanged map each present user
 	// got, per room; made on first use (roomevents.go: D20, no repeated event).
@@ -138,7 +140,8 @@ type tenant struct {
 	machine  *call.Machine
 	users    map[string]*user
 	deadline *time.Timer
-	early    map[string]*earlyEntry // userId → its session prepared in a ringing call's room (early.go)
+	early    map[string]*earlyEntry     // userId → its session prepared in a ringing call's room (early.go)
+	exiting  map[string][]chan struct{} // userId → room exits of its ended sessions not yet run (exits.go)
 }
 
 // user is what the Service knows of one (SDKAppID, userId) across its sessions.
@@ -432,11 +435,12 @@ func (s *Service) endSessionKeepingLocked(sess *session, reason string, keepRing
 	if u.callSession == sess.id {
 		u.callSession = ""
 	}
-	sess.later(sess.exitRoom)
+	s.queueExitLocked(t, u.id, sess)
 	sess.stopTimers()
 	if len(u.sessions) == 0 {
 		delete(t.users, u.id)
 	}
+	s.reportOfflineIfLostLocked(t, u.id) // the others may all wait for a resume (D286)
 }
 
 // expireDueLocked carries out the ringing timeouts of t that are due at now, before another

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/parley-rtc/parley/room"
+	"github.com/parley-rtc/parley/signaling/call"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
 
@@ -67,10 +68,34 @@ type session struct {
 	buckets [numSessionLimits]*rate.Limiter // per-session rate limits, each made on first use (limits.go)
 }
 
-// sentNote is one encoded notification kept for a resume.
+// sentNote is one encoded notification kept for a resume. An invitation keeps its payload
+// and deadline too: its replay states the seconds left then, not the timeout it was sent
+// with.
 type sentNote struct {
-	seq   uint64
-	frame []byte
+	seq    uint64
+	frame  []byte
+	invite *keptInvitation
+}
+
+// keptInvitation is an onCallReceived kept for a resume, with the deadline of its ringing.
+type keptInvitation struct {
+	event protocol.CallReceivedEvent
+	until time.Time
+}
+
+// replayFrame is n's frame for a replay at now: an invitation is encoded again with the
+// seconds left (call.RemainingSeconds, as for an invitee logging in, D110).
+func (n sentNote) replayFrame(now time.Time) []byte {
+	if n.invite == nil {
+		return n.frame
+	}
+	ev := n.invite.event
+	ev.Timeout = call.RemainingSeconds(n.invite.until, now)
+	frame, err := protocol.EncodeNotification(protocol.EventCallReceived, ev, n.seq)
+	if err != nil {
+		return n.frame
+	}
+	return frame
 }
 
 // ephemeral notifications are periodic reports superseded by the next one: they are not
@@ -152,6 +177,11 @@ func (cs *connSession) HandleClose() {
 		return // not logged in, replaced by a resume, or already ended
 	}
 	s := cs.svc
+	s.mu.Lock()
+	if u := s.userLocked(sess); u != nil {
+		s.reportOfflineIfLostLocked(u.tenant, u.id) // its last online session (D286)
+	}
+	s.mu.Unlock()
 	grace := s.cfg.Signaling.ReconnectGrace
 	sess.setGraceTimer(s.afterFunc(grace, func() {
 		s.mu.Lock()
@@ -176,6 +206,18 @@ func (sess *session) later(fn func()) { sess.effects.do(fn) }
 // onCallBegin finds its room joined, and events keep the order the Service decided them.
 func (sess *session) post(method string, params any) {
 	sess.effects.do(func() { sess.notify(method, params) })
+}
+
+// postEvent is post for an event of the call machine; an invitation keeps its deadline for
+// a replay (sentNote.replayFrame).
+func (sess *session) postEvent(ev call.Event) {
+	inv, ok := ev.Payload.(protocol.CallReceivedEvent)
+	if !ok || ev.RingsUntil.IsZero() {
+		sess.post(ev.Name, ev.Payload)
+		return
+	}
+	kept := &keptInvitation{event: inv, until: ev.RingsUntil}
+	sess.effects.do(func() { sess.notifyKept(ev.Name, inv, kept) })
 }
 
 // settled returns a channel closed when every effect queued so far has run.
@@ -274,8 +316,9 @@ func (sess *session) attach(cs *connSession, lastSeq *uint64) {
 	if sess.evictedSeq > from {
 		cs.conn.Logger().Warn("resume: some notifications after lastSeq were no longer kept", "lastSeq", from, "lastEvicted", sess.evictedSeq)
 	}
+	now := sess.svc.now()
 	for _, n := range sess.retained {
-		if n.seq > from && cs.conn.enqueue(n.frame) == nil {
+		if n.seq > from && cs.conn.enqueue(n.replayFrame(now)) == nil {
 			sess.handedSeq = n.seq
 		}
 	}
@@ -290,6 +333,11 @@ func (sess *session) attach(cs *connSession, lastSeq *uint64) {
 // notify numbers and sends a notification; unless it is ephemeral, it is also kept for a
 // resume (the socket may be dead without anybody knowing yet, or gone already).
 func (sess *session) notify(method string, params any) {
+	sess.notifyKept(method, params, nil)
+}
+
+// notifyKept is notify; invite, if not nil, is kept with the note for its replay.
+func (sess *session) notifyKept(method string, params any, invite *keptInvitation) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	conn := sess.conn
@@ -304,7 +352,7 @@ func (sess *session) notify(method string, params any) {
 		return
 	}
 	if keep {
-		sess.retain(sentNote{seq: sess.seq, frame: frame})
+		sess.retain(sentNote{seq: sess.seq, frame: frame, invite: invite})
 	}
 	if conn == nil {
 		return
@@ -414,8 +462,20 @@ func (sess *session) enterRoom(id room.ID, opts room.JoinOptions, deferred bool)
 		return err
 	}
 	sess.mu.Lock()
-	sess.participant, sess.roomID, sess.early = p, id, opts.Early
+	ended := sess.ended
+	if !ended {
+		sess.participant, sess.roomID, sess.early = p, id, opts.Early
+	}
 	sess.mu.Unlock()
+	if ended {
+		// The session ended while it joined (a login elsewhere during its joinRoom): the
+		// exit it queued found no participant, so this one leaves now or stays for good
+		// (D275).
+		if err := p.Leave(); err != nil {
+			sess.svc.log.Debug("leave room", "user", userID, "error", err)
+		}
+		return sess.endedError()
+	}
 	return nil
 }
 
@@ -426,6 +486,9 @@ func (sess *session) exitRoom() {
 	sess.participant, sess.roomID, sess.early = nil, room.ID{}, false
 	sess.mu.Unlock()
 	if p != nil {
+		if hook := sess.svc.beforeLeave; hook != nil {
+			hook(p.UserID())
+		}
 		if err := p.Leave(); err != nil {
 			sess.svc.log.Debug("leave room", "user", p.UserID(), "error", err)
 		}

@@ -13,13 +13,8 @@ import (
 // engine reports in window.app.events and logs in as user with a dev userSig. The app
 // itself never closes a device: what is left open is the SDK's doing.
 const sdkPageJS = `(async (user) => {
-  const tracks = [], pcs = [];
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (c) => { const s = await gum(c); tracks.push(...s.getTracks()); return s; };
-  const PC = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (...a) { const pc = new PC(...a); pcs.push(pc); return pc; };
-  window.RTCPeerConnection.prototype = PC.prototype;
-  Object.setPrototypeOf(window.RTCPeerConnection, PC);
+  ` + mediaCounterJS + `;
+  const { tracks, pcs } = window.mediaCounter;
   const { ParleyCallEngine } = await import('/sdk/parley.js');
   const res = await fetch('/dev/usersig', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({userId: user})});
   const sig = await res.json();

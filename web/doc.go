@@ -31,5 +31,7 @@
 // The call kit (kit/, at /kit/, with the same CORS headers as /sdk/) is the
 // <parley-call-kit> and <parley-call-history> web components; the demo page at / is built
 // on it, and demo/lab/ (at /lab/) is the page of the SDK alone that the engine's browser
-// tests drive (labPath). kit_test.go drives the kit on the demo page.
+// tests drive (labPath). kit_test.go drives the kit on the demo page; kitqa_test.go and
+// sdkqa_test.go play an app developer's scenarios through it (media type switches, a
+// blocked camera, reloads, network outages, second tabs, joins, error codes).
 package web

@@ -331,6 +331,7 @@ func (s *server) registerWebhooksMetrics() {
 		s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 			func() float64 { return float64(c.value(s.webhooks.Stats())) }))
 	}
+	s.metrics.Registry().MustRegister(webhookDropsCollector{s.webhooks})
 }
 
 // shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes

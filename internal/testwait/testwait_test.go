@@ -58,6 +58,18 @@ func TestForAndUntil(t *testing.T) {
 			cancel()
 			Until(tb, ctx, "the thing", c)
 		}, 0, true},
+		{"poll holds after a few polls", func(tb testing.TB, c func() bool) {
+			if !Poll(context.Background(), c) {
+				tb.Fatalf("Poll false for the thing")
+			}
+		}, 5, false},
+		{"poll runs out without failing", func(tb testing.TB, c func() bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			if Poll(ctx, c) {
+				tb.Fatalf("Poll true for the thing")
+			}
+		}, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,8 +10,9 @@
 // Ownership: the Hooks and room.Listener methods run on the caller's goroutine (the
 // signaling Service with its lock held, or a room's event goroutine); they only marshal
 // the event and offer it to each URL's bounded queue, never blocking (a full queue drops
-// the event and counts it). One worker goroutine per URL owns that URL's deliveries: it
-// sends events in order and retries the head event with exponential backoff, so a
+// the newest event of the app holding the most, and counts it per app; queue.go, D287).
+// One worker goroutine per URL owns that URL's deliveries: it takes the apps in turn,
+// sends each app's events in order and retries an event with exponential backoff, so a
 // failing receiver delays only its own later events. Start starts the workers; Close
 // stops accepting and lets them flush until its context ends.
 package webhooks

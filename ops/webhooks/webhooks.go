@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -45,6 +46,9 @@ type Stats struct {
 	Retries   uint64 // failed attempts that were retried
 	GivenUp   uint64 // events dropped after max_attempts
 	Dropped   uint64 // events refused by a full queue (or after Close)
+	// DroppedByApp splits Dropped by the app (SDKAppID) whose event was dropped (D287);
+	// apps with no drop are absent.
+	DroppedByApp map[int]uint64
 }
 
 // Dispatcher sends events to the configured URLs. It implements signaling.Hooks and
@@ -72,6 +76,9 @@ type Dispatcher struct {
 	wg      sync.WaitGroup
 
 	delivered, retries, givenUp, dropped atomic.Uint64
+
+	dropsMu      sync.Mutex
+	droppedByApp map[int]uint64 // at most one entry per app that emits (the configured ones)
 }
 
 var (
@@ -79,12 +86,12 @@ var (
 	_ room.Listener   = (*Dispatcher)(nil)
 )
 
-// target is one URL with its queue; its worker goroutine is the only reader. shown is
-// the URL as logs and errors carry it (redactURL).
+// target is one URL with its queue, fair between apps (queue.go); its worker goroutine is
+// the only reader. shown is the URL as logs and errors carry it (redactURL).
 type target struct {
 	url   string
 	shown string
-	queue chan delivery
+	queue *fairQueue
 }
 
 type delivery struct {
@@ -107,9 +114,10 @@ func New(cfg Config, logger *slog.Logger) (*Dispatcher, error) {
 		client: &http.Client{Timeout: cfg.Timeout},
 		rooms:  make(map[room.ID]bool),
 		ctx:    ctx, cancel: cancel,
+		droppedByApp: make(map[int]uint64),
 	}
 	for _, u := range cfg.URLs {
-		d.targets = append(d.targets, &target{url: u, shown: redactURL(u), queue: make(chan delivery, cfg.QueueSize)})
+		d.targets = append(d.targets, &target{url: u, shown: redactURL(u), queue: newFairQueue(cfg.QueueSize)})
 	}
 	return d, nil
 }
@@ -139,7 +147,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	}
 	d.closed = true
 	for _, t := range d.targets {
-		close(t.queue)
+		t.queue.close()
 	}
 	d.lifeMu.Unlock()
 	done := make(chan struct{})
@@ -159,7 +167,21 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 
 // Stats returns the delivery counters.
 func (d *Dispatcher) Stats() Stats {
-	return Stats{Delivered: d.delivered.Load(), Retries: d.retries.Load(), GivenUp: d.givenUp.Load(), Dropped: d.dropped.Load()}
+	st := Stats{Delivered: d.delivered.Load(), Retries: d.retries.Load(), GivenUp: d.givenUp.Load(), Dropped: d.dropped.Load()}
+	d.dropsMu.Lock()
+	st.DroppedByApp = maps.Clone(d.droppedByApp)
+	d.dropsMu.Unlock()
+	return st
+}
+
+// drop counts an event of app that was dropped; it logs the 1st, 2nd, 4th, 8th... drop.
+func (d *Dispatcher) drop(t *target, event string, app int) {
+	d.dropsMu.Lock()
+	d.droppedByApp[app]++
+	d.dropsMu.Unlock()
+	if n := d.dropped.Add(1); n&(n-1) == 0 && t != nil {
+		d.log.Warn("webhook queue full: event dropped", "url", t.shown, "event", event, "app", app, "dropped_total", n)
+	}
 }
 
 // emit marshals one event and offers it to every URL's queue without blocking.
@@ -177,24 +199,29 @@ func (d *Dispatcher) emit(event string, app int, data any) {
 	defer d.lifeMu.Unlock()
 	for _, t := range d.targets {
 		if d.closed {
-			d.dropped.Add(1)
+			d.drop(nil, event, app)
 			continue
 		}
-		select {
-		case t.queue <- delivery{event: event, id: env.ID, body: body}:
-		default:
-			if n := d.dropped.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th... drop
-				d.log.Warn("webhook queue full: event dropped", "url", t.shown, "event", event, "dropped_total", n)
-			}
+		if victim, lost, dropped := t.queue.push(app, delivery{event: event, id: env.ID, body: body}); dropped {
+			d.drop(t, lost, victim)
 		}
 	}
 }
 
-// run is a URL's worker: events in order, each retried with backoff.
+// run is a URL's worker: each app's events in order, the apps in turn (queue.go), each
+// event retried with backoff.
 func (d *Dispatcher) run(t *target) {
 	defer d.wg.Done()
-	for del := range t.queue {
-		d.deliver(t, del)
+	for {
+		del, ok, done := t.queue.pop()
+		switch {
+		case ok:
+			d.deliver(t, del)
+		case done:
+			return
+		default:
+			<-t.queue.ready
+		}
 	}
 }
 

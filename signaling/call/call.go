@@ -22,6 +22,9 @@ type member struct {
 	// that stale heap entries are recognised).
 	deadline time.Time
 	timer    uint64
+	// offline is the timer of the invitation last reported offline (OfflineReport): each
+	// invitation is reported once.
+	offline uint64
 	// session is the session that called, accepted or joined ("" when unknown).
 	session string
 	began   time.Time
@@ -167,6 +170,13 @@ func (c *call) end(m *member, totalSeconds int64, by string) protocol.CallEndEve
 	return protocol.CallEndEvent{CallID: c.id, RoomID: c.room, MediaType: c.media, Role: m.role, TotalTime: totalSeconds, UserID: by}
 }
 
+// invitation is the onCallReceived event of ringing member m at now.
+func (c *call) invitation(m *member, now time.Time) Event {
+	ev := to(m, protocol.EventCallReceived, c.received(m, now))
+	ev.RingsUntil = m.deadline
+	return ev
+}
+
 // received is the onCallReceived payload for ringing member m at now.
 func (c *call) received(m *member, now time.Time) protocol.CallReceivedEvent {
 	return protocol.CallReceivedEvent{
@@ -181,15 +191,16 @@ func (c *call) received(m *member, now time.Time) protocol.CallReceivedEvent {
 		Role:            protocol.RoleCalled,
 		CallerNickname:  m.inviter.Nickname,
 		CallerAvatar:    m.inviter.Avatar,
-		Timeout:         remainingSeconds(m.deadline, now),
+		Timeout:         RemainingSeconds(m.deadline, now),
 		OfflinePushInfo: m.push,
 	}
 }
 
-// remainingSeconds rounds the time left up to whole seconds (callers only ask while the
-// deadline is ahead).
-func remainingSeconds(deadline, now time.Time) int {
-	return int((deadline.Sub(now) + time.Second - 1) / time.Second)
+// RemainingSeconds is the timeout of an onCallReceived sent at now for an invitation that
+// rings until deadline: the time left rounded up to whole seconds, and at least 1 — an
+// invitation that still rings (its timer may run late, D215) never says 0.
+func RemainingSeconds(deadline, now time.Time) int {
+	return max(1, int((deadline.Sub(now)+time.Second-1)/time.Second))
 }
 
 // roomAction is a join/leave of m.

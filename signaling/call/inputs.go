@@ -139,7 +139,7 @@ func (m *Machine) Call(now time.Time, req CallRequest) (Output, error) {
 		m.arm(c, mem, now.Add(ring))
 	}
 	for _, mem := range pending {
-		out.Events = append(out.Events, to(mem, protocol.EventCallReceived, c.received(mem, now)))
+		out.Events = append(out.Events, c.invitation(mem, now))
 	}
 	for _, b := range busy {
 		for _, o := range c.members {

@@ -87,7 +87,7 @@ func (m *Machine) InviteUserWith(now time.Time, inviter Profile, invitees []stri
 		c.noteInvited(v) // listed as invited; no record of its own (D10, D109)
 	}
 	for _, nm := range added {
-		out.Events = append(out.Events, to(nm, protocol.EventCallReceived, c.received(nm, now)))
+		out.Events = append(out.Events, c.invitation(nm, now))
 	}
 	for _, b := range busy {
 		for _, o := range c.members {

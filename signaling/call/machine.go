@@ -71,15 +71,39 @@ func (m *Machine) CallIDs() []string {
 	return ids
 }
 
+// OfflineReport returns u's ringing invitation as PendingInvitations does, for a report to
+// the invitee-offline hook (D9, D265, D286), and marks it reported: it returns each
+// invitation once (a new invitation of the same user is reported anew). false when u has
+// no invitation ringing at now or it was reported already.
+func (m *Machine) OfflineReport(now time.Time, u string) (Event, bool) {
+	mem, ev := m.ringingAt(now, u)
+	if mem == nil || mem.offline == mem.timer {
+		return Event{}, false
+	}
+	mem.offline = mem.timer
+	return ev, true
+}
+
 // PendingInvitations returns the onCallReceived event to deliver to a session of u that
 // logs in while u's invitation is still ringing (D9), with timeout = the remaining seconds
 // rounded up; nil when u has no invitation ringing at now.
 func (m *Machine) PendingInvitations(now time.Time, u string) []Event {
+	if mem, ev := m.ringingAt(now, u); mem != nil {
+		return []Event{ev}
+	}
+	return nil
+}
+
+// ringingAt is u's membership and onCallReceived (to any of its sessions) when u has an
+// invitation ringing at now; nil otherwise.
+func (m *Machine) ringingAt(now time.Time, u string) (*member, Event) {
 	c, mem := m.lookup(u)
 	if mem == nil || mem.state != Ringing || !now.Before(mem.deadline) {
-		return nil
+		return nil, Event{}
 	}
-	return []Event{{To: u, Name: protocol.EventCallReceived, Payload: c.received(mem, now)}}
+	ev := c.invitation(mem, now)
+	ev.OnlySession = "" // to the session logging in, whichever it is
+	return mem, ev
 }
 
 // NextDeadline returns the earliest ringing deadline; false when nothing is ringing. Call

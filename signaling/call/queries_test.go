@@ -31,10 +31,7 @@ func TestPendingInvitations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.single(0, alice, "bob")
-			got := h.m.PendingInvitations(tt.now, tt.user)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got\n%swant\n%s", describeEvents(got), describeEvents(tt.want))
-			}
+			wantEvents(t, h.m.PendingInvitations(tt.now, tt.user), tt.want)
 		})
 	}
 }
@@ -149,5 +146,65 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if d, _ := m.NextDeadline(); !d.Equal(at(45)) {
 		t.Errorf("deadline %v, want %v", d, at(45))
+	}
+}
+
+// TestRemainingSeconds covers D285: the timeout of an onCallReceived is the time left
+// rounded up, never 0 while the invitation still rings (its timer may run late, D215).
+func TestRemainingSeconds(t *testing.T) {
+	deadline := t0.Add(30 * time.Second)
+	tests := []struct {
+		name string
+		now  time.Time
+		want int
+	}{
+		{"at the start", t0, 30},
+		{"a millisecond in", t0.Add(time.Millisecond), 30},
+		{"half way", t0.Add(15 * time.Second), 15},
+		{"the last millisecond", deadline.Add(-time.Millisecond), 1},
+		{"at the deadline, timer not yet run", deadline, 1},
+		{"past it, timer late", deadline.Add(2 * time.Second), 1},
+	}
+	for _, tc := range tests {
+		if got := RemainingSeconds(deadline, tc.now); got != tc.want {
+			t.Errorf("%s: RemainingSeconds = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOfflineReport covers D286: the invitee-offline report of an invitation is handed out
+// once; a new invitation of the same user (re-invited after a reject) is reported anew.
+func TestOfflineReport(t *testing.T) {
+	h := newHarness(t)
+	h.group(0, alice, "bob", "carol")
+	h.accept(1, "carol", "")
+	steps := []struct {
+		name  string
+		act   func()
+		now   float64
+		user  string
+		first bool
+	}{
+		{"D286 a ringing invitee is reported", nil, 2, "bob", true},
+		{"D286 not twice", nil, 3, "bob", false},
+		{"D286 not a member in the call", nil, 3, "carol", false},
+		{"D286 not an idle user", nil, 3, "dave", false},
+		{"D286 re-invited after a reject: reported anew", func() {
+			h.ok(h.m.Reject(at(4), "bob", ""))
+			h.ok(h.m.InviteUser(at(5), carol, []string{"bob"}, 0))
+		}, 6, "bob", true},
+		{"D286 not after its deadline", nil, 40, "bob", false},
+	}
+	for _, s := range steps {
+		if s.act != nil {
+			s.act()
+		}
+		ev, first := h.m.OfflineReport(at(s.now), s.user)
+		if first != s.first {
+			t.Fatalf("%s: first = %v, want %v", s.name, first, s.first)
+		}
+		if first && (ev.Name != protocol.EventCallReceived || ev.To != s.user || ev.RingsUntil.IsZero()) {
+			t.Errorf("%s: event %+v, want the user's onCallReceived with its deadline", s.name, ev)
+		}
 	}
 }

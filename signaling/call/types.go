@@ -94,13 +94,16 @@ type CallRequest struct {
 }
 
 // Event is one notification to send. It goes to user To: to all of its sessions, or only
-// to OnlySession when set, or to all but ExceptSession when that is set.
+// to OnlySession when set, or to all but ExceptSession when that is set. RingsUntil is set
+// on an onCallReceived: the invitation's deadline, from which a replay of the event on a
+// resume states the seconds left (RemainingSeconds).
 type Event struct {
 	To            string
 	OnlySession   string
 	ExceptSession string
 	Name          string
 	Payload       any
+	RingsUntil    time.Time
 }
 
 // ActionKind says whether a RoomAction joins or leaves the room.

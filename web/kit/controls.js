@@ -140,6 +140,7 @@ export const controls = {
       invite: () => this._panel(s.panel === 'invite' ? '' : 'invite'),
       closeInvite: () => this._panel(''),
       toAudio: () => this._engine.switchCallMediaType(MediaType.AUDIO).catch((err) => this._fail(err)),
+      toVideo: () => this._engine.switchCallMediaType(MediaType.VIDEO).catch((err) => this._fail(err)),
       minimize: () => this.minimize(),
       restore: () => this.restore(),
       fullscreen: () => this.toggleFullScreen(),

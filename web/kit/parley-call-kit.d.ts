@@ -24,6 +24,8 @@ export interface KitEngine {
   accept(opts?: { mediaType?: MediaTypeValue }): Promise<unknown>;
   reject(): Promise<void>;
   hangup(): Promise<void>;
+  join(params: { callId: string }): Promise<{ callId: string }>;
+  joinInGroupCall(params: { groupId: string; roomId: number | string; mediaType: MediaTypeValue }): Promise<{ callId: string }>;
   inviteUser(params: { userIdList: string[]; params?: object }): Promise<unknown>;
   switchCallMediaType(mediaType: MediaTypeValue): Promise<unknown>;
   startRemoteView(params: { userId: string; element: HTMLElement | string }): Promise<void>;
@@ -60,6 +62,10 @@ export declare class ParleyCallKit extends HTMLElement {
   detach(): void;
   call(opts: { userId: string; type?: MediaTypeValue; params?: object }): Promise<{ callId: string }>;
   groupCall(opts: { userIdList: string[]; type?: MediaTypeValue; groupId?: string; params?: object }): Promise<{ callId: string }>;
+  /** Enters a running group call: by callId, or by groupId and roomId (D283). */
+  join(opts: { callId?: string; groupId?: string; roomId?: number | string; type?: MediaTypeValue }): Promise<{ callId: string }>;
+  /** TUICallKit's joinInGroupCall: join({groupId, roomId, type}). */
+  joinInGroupCall(opts: { groupId: string; roomId: number | string; type?: MediaTypeValue }): Promise<{ callId: string }>;
   accept(opts?: { voice?: boolean }): Promise<void>;
   reject(): Promise<void>;
   hangup(): Promise<void>;

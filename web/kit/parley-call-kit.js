@@ -14,6 +14,7 @@
 
 import { Bell } from './bell.js';
 import { controls } from './controls.js';
+import { joining } from './join.js';
 import { enterPictureInPicture, exitPictureInPicture, makeDraggable } from './float.js';
 import { languageKey, normalizeLanguage, translator } from './i18n.js';
 import { kitStyleSheet } from './styles.js';
@@ -122,6 +123,13 @@ export class ParleyCallKit extends HTMLElement {
     on('onUserVoiceVolumeChanged', this._onVolume);
     on('onUserNetworkQualityChanged', this._onQuality);
     on('onKickedOffline', () => this._end(''));
+    on('onError', (e) => { // the browser ended a device (D284): the SDK closed it
+      if (!e.device || this._s.phase === 'idle') return;
+      if (e.device === 'camera') this._s.camOn = false;
+      else this._s.micOn = false;
+      this._fail(e);
+      this._render();
+    });
     on('onDeviceListUpdated', () => { if (this._s.panel === 'devices') this._fillDevicePanel(); });
     this._localTile();
   }
@@ -351,11 +359,17 @@ export class ParleyCallKit extends HTMLElement {
     const s = this._s;
     if (ev.callId !== s.callId) return;
     this._bell.stop();
+    const joined = s.phase === 'joining';
     s.phase = 'calling';
     s.mediaType = ev.mediaType;
     if (!s.beganAt) s.beganAt = Date.now();
     if (!this._timer) this._timer = setInterval(() => this._tick(), 1000);
     this._update();
+    if (joined) { // join / joinInGroupCall: the devices and the views start here
+      this._openDevices();
+      this._viewAll();
+      this._focusFirst(this._ref.controls);
+    }
     this._say(this._t('connected'));
   }
 
@@ -483,19 +497,24 @@ export class ParleyCallKit extends HTMLElement {
     const engine = this._engine;
     const local = s.members.local();
     const mic = engine.openMicrophone({ audioProcessing: this._opts.audioProcessing }).then(() => { s.micOn = true; });
-    // The call may have become an audio call while the camera opened (the other side
-    // answered with voice): then it closes again.
-    const cam = s.mediaType === MediaType.VIDEO
-      ? engine.openCamera({ element: local.video }).then(() => {
-        if (this._s === s && s.mediaType === MediaType.VIDEO) s.camOn = true;
-        else return engine.closeCamera();
-      })
-      : Promise.resolve();
+    const cam = s.mediaType === MediaType.VIDEO ? this._openCamera(s) : Promise.resolve();
     s.devices = Promise.allSettled([mic, cam]).then((results) => {
       for (const r of results) if (r.status === 'rejected' && this._s === s) this._fail(r.reason);
       if (this._s === s) this._render();
     });
     return s.devices;
+  }
+
+  /**
+   * Opens the camera of call s into the local tile. The call may have become an audio call
+   * while the camera opened (the other side answered with voice): then it closes again.
+   */
+  _openCamera(s) {
+    const engine = this._engine;
+    return engine.openCamera({ element: s.members.local().video }).then(() => {
+      if (this._s === s && s.mediaType === MediaType.VIDEO) s.camOn = true;
+      else return engine.closeCamera();
+    });
   }
 
   /** Asks for every other member's video in a video call (kept by the SDK until media runs). */
@@ -522,7 +541,14 @@ export class ParleyCallKit extends HTMLElement {
     const s = this._s;
     if (ev.callId !== s.callId) return;
     s.mediaType = ev.newMediaType;
-    if (s.mediaType === MediaType.AUDIO) s.camOn = false; // the SDK closed the camera
+    if (s.mediaType === MediaType.AUDIO) {
+      s.camOn = false; // the SDK closed the camera
+    } else if (s.devices) {
+      // Back to video (D18: either side, both ways; D280): the camera opens again and the
+      // others' video is asked for. A ringing kit opens it at accept.
+      this._openCamera(s).then(() => this._render(), (err) => { if (this._s === s) this._fail(err); });
+      this._viewAll();
+    }
     this._update();
   }
 
@@ -590,6 +616,6 @@ export class ParleyCallKit extends HTMLElement {
   }
 }
 
-Object.assign(ParleyCallKit.prototype, controls);
+Object.assign(ParleyCallKit.prototype, controls, joining);
 
 if (!customElements.get('parley-call-kit')) customElements.define('parley-call-kit', ParleyCallKit);

@@ -101,6 +101,8 @@ export function renderKit(kit) {
   label(kit._btn('devices'), t('devices'));
   label(kit._btn('toAudio'), t('toAudio'));
   showAction(root, 'toAudio', video && !s.group);
+  label(kit._btn('toVideo'), t('toVideo'));
+  showAction(root, 'toVideo', !video && !s.group && s.phase === 'calling');
   label(kit._btn('invite'), t('invite'));
   showAction(root, 'invite', s.group && s.phase === 'calling');
   label(kit._btn('hangup'), t('hangup'));

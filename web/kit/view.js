@@ -52,6 +52,7 @@ export const TEMPLATE = `
     ${button('switchCamera', 'switchCam')}
     ${button('devices', 'settings')}
     ${button('toAudio', 'audio')}
+    ${button('toVideo', 'cam')}
     ${button('invite', 'addUser')}
     ${button('hangup', 'hangup', 'danger')}
   </div>

@@ -45,6 +45,24 @@ export class CallsPart {
   }
 
   /**
+   * Sends a request that starts or enters a call (call, calls, groupCall, join,
+   * joinInGroupCall) and holds the call events that arrive before its result until the
+   * app's `await` of it went on (D211, D283).
+   * @param {string} method
+   * @param {object} req
+   * @returns {Promise<import('./parley.js').CallStartResult>}
+   */
+  async _holdingEvents(method, req) {
+    this._dialing++;
+    try {
+      return await this._request(method, req);
+    } finally {
+      this._dialing--;
+      if (this._dialing === 0 && this._held.length > 0) setTimeout(() => this._releaseHeld(), 0);
+    }
+  }
+
+  /**
    * Sends a call start (call, calls, groupCall) and makes its call the current one. The
    * server may send the call's first events — a busy callee's onUserLineBusy and
    * onCallCancelled — before the result: they are held while the request is out and
@@ -55,14 +73,7 @@ export class CallsPart {
    * @returns {Promise<import('./parley.js').CallStartResult>}
    */
   async _placeCall(method, req) {
-    this._dialing++;
-    let res;
-    try {
-      res = await this._request(method, req);
-    } finally {
-      this._dialing--;
-      if (this._dialing === 0 && this._held.length > 0) setTimeout(() => this._releaseHeld(), 0);
-    }
+    const res = await this._holdingEvents(method, req);
     this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: req.mediaType, role: Role.CALLER });
     const over = this._held.some((e) => (e.method === 'onCallCancelled' || e.method === 'onCallEnd') && e.params.callId === res.callId);
     if (!over) {
@@ -126,7 +137,7 @@ export class CallsPart {
    * @returns {Promise<import('./parley.js').CallStartResult>}
    */
   async joinInGroupCall(params) {
-    const res = await this._request('joinInGroupCall', { roomId: params.roomId, groupId: params.groupId, mediaType: params.mediaType });
+    const res = await this._holdingEvents('joinInGroupCall', { roomId: params.roomId, groupId: params.groupId, mediaType: params.mediaType });
     this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: params.mediaType, role: Role.CALLED });
     return res;
   }
@@ -137,7 +148,7 @@ export class CallsPart {
    * @returns {Promise<import('./parley.js').CallStartResult>}
    */
   async join(params) {
-    const res = await this._request('join', { callId: params.callId });
+    const res = await this._holdingEvents('join', { callId: params.callId });
     this._setCall({ callId: res.callId, roomId: res.roomId, mediaType: MediaType.UNKNOWN, role: Role.CALLED });
     return res;
   }

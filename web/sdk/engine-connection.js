@@ -4,6 +4,7 @@
 // engine restarts ICE on its publisher PeerConnection. A part of ParleyCallEngine
 // (parley.js puts its methods on the engine's prototype); its state lives on the engine.
 
+import { ErrorCode } from './enums.js';
 import { log } from './log.js';
 import { ParleyError, RpcSocket, SdkErrorCode } from './rpc.js';
 
@@ -23,8 +24,14 @@ export class ConnectionPart {
     this._emit('onConnectionStateChanged', { state: 'connected' });
   }
 
+  /**
+   * Sends a request. Before the first login (no socket yet) it fails as the server fails
+   * every method before a login: ErrorCode.NOT_LOGGED_IN (D281); after
+   * destroyInstance with SdkErrorCode.INVALID_STATE.
+   */
   _request(method, params) {
-    if (!this._rpc) return Promise.reject(new ParleyError(SdkErrorCode.NOT_CONNECTED, `${method}: log in first`));
+    if (this._destroyed) return Promise.reject(new ParleyError(SdkErrorCode.INVALID_STATE, `${method}: engine destroyed`));
+    if (!this._rpc) return Promise.reject(new ParleyError(ErrorCode.NOT_LOGGED_IN, `${method}: not logged in`));
     return this._rpc.request(method, params);
   }
 
@@ -33,8 +40,7 @@ export class ConnectionPart {
     const resumable = this._opts.reconnect && this._credentials && this._session && ev.code < 4000;
     if (!resumable) {
       this._emit('onConnectionStateChanged', { state: 'disconnected', code: ev.code, reason: ev.reason });
-      this._endMedia();
-      this._setCall(null); // the session, and its call, are gone
+      this._loseCall(); // the session, and its call, are gone
       return;
     }
     this._emit('onConnectionStateChanged', { state: 'reconnecting', code: ev.code, reason: ev.reason });
@@ -55,8 +61,7 @@ export class ConnectionPart {
           this._session = res;
           if (res.resumeToken !== oldToken) {
             // The server no longer had the session: the call and room are gone.
-            this._endMedia();
-            this._setCall(null);
+            this._loseCall();
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
           } else if (this._media) {
             await this._media.restartIce();
@@ -64,14 +69,12 @@ export class ConnectionPart {
           return;
         } catch (err) {
           if (err.code > 0) { // the server refused the login (expired userSig, …)
-            this._endMedia();
-            this._setCall(null);
+            this._loseCall();
             this._reportError(err);
             return;
           }
           if (Date.now() + delay > deadline) {
-            this._endMedia();
-            this._setCall(null);
+            this._loseCall();
             this._emit('onConnectionStateChanged', { state: 'disconnected' });
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'could not reconnect'));
             return;

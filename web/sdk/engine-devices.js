@@ -30,6 +30,21 @@ export class DevicesPart {
   }
 
   /**
+   * The browser ended the camera's or the microphone's capture by itself (the permission
+   * revoked, the device unplugged or taken): the device closes as by closeCamera /
+   * closeMicrophone, so the others get onUserVideoAvailable / onUserAudioAvailable(false)
+   * instead of a frozen picture, and the app gets onError with SdkErrorCode.MEDIA_DEVICE and
+   * device 'camera' or 'microphone' (D284).
+   * @param {'audio'|'video'} kind
+   */
+  _deviceEnded(kind) {
+    const device = kind === 'video' ? 'camera' : 'microphone';
+    (kind === 'video' ? this.closeCamera() : this.closeMicrophone()).catch((err) => this._reportMediaError(err));
+    log.warn('onError', SdkErrorCode.MEDIA_DEVICE, `${device} ended`);
+    this._emit('onError', { code: SdkErrorCode.MEDIA_DEVICE, message: `the ${device} stopped (permission revoked, device unplugged or taken by another program)`, device });
+  }
+
+  /**
    * Opens the microphone and publishes it when in a room.
    * @param {{deviceId?: string, audioProcessing?: boolean}} [params] audioProcessing
    *   (default true) turns echo cancellation, noise suppression and gain control on or off

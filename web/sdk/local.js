@@ -16,13 +16,15 @@ const NO_SEGMENTATION = 'no segmentation model: pass {segmenter} (e.g. fromSelfi
 /** The user's devices and preview. */
 export class LocalMedia {
   /**
-   * @param {{publish: (kind: 'audio'|'video', track: MediaStreamTrack) => Promise<void>, onError: (err: ParleyError) => void}} opts
+   * @param {{publish: (kind: 'audio'|'video', track: MediaStreamTrack) => Promise<void>, onError: (err: ParleyError) => void, onEnded?: (kind: 'audio'|'video') => void}} opts
    *   publish puts a replacement track on kind's sender when the engine publishes that kind
-   *   now; onError reports a failure of the background effect
+   *   now; onError reports a failure of the background effect; onEnded that the browser
+   *   ended the open device's capture by itself (D284)
    */
   constructor(opts) {
     this._publish = opts.publish;
     this._onError = opts.onError;
+    this._onEnded = opts.onEnded || (() => {});
     /** @type {MediaStreamTrack|null} the microphone */
     this.audio = null;
     /** @type {MediaStreamTrack|null} the camera (before any effect) */
@@ -84,11 +86,24 @@ export class LocalMedia {
       // app showing the ringing preview the engine is opening) gets the same camera.
       if (!this._cameraOpening) this._cameraOpening = captureTrack({ video }).finally(() => { this._cameraOpening = null; });
       const track = await this._cameraOpening;
-      if (!this.video || this.video.readyState === 'ended') this.video = track;
+      if (!this.video || this.video.readyState === 'ended') this.video = this._watch('video', track);
     }
     await this._applyEffect(false);
     this.showPreview();
     return this.video;
+  }
+
+  /**
+   * Reports through onEnded when the browser ends track (the permission revoked, the device
+   * unplugged or taken by another program) while it is still kind's open device; a track
+   * stopped by the SDK fires no ended event.
+   * @param {'audio'|'video'} kind
+   * @param {MediaStreamTrack} track
+   * @returns {MediaStreamTrack} track
+   */
+  _watch(kind, track) {
+    track.addEventListener('ended', () => { if (this[kind] === track && !this._closed) this._onEnded(kind); }, { once: true });
+    return track;
   }
 
   /** @returns {MediaStreamTrack|null} the camera, now closed here (the caller stops it after unpublishing) */
@@ -113,7 +128,7 @@ export class LocalMedia {
       /** @type {MediaTrackConstraints} */
       const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, ...this.prefs.audio };
       if (params.deviceId) audio.deviceId = { exact: params.deviceId };
-      this.audio = await captureTrack({ audio });
+      this.audio = this._watch('audio', await captureTrack({ audio }));
     }
     return this.audio;
   }
@@ -168,7 +183,7 @@ export class LocalMedia {
       track.stop();
       return;
     }
-    this[kind] = track;
+    this[kind] = this._watch(kind, track);
     if (kind === 'video' && this.effect) {
       await this.effect.setSource(track); // the effect's output stays on the sender
     } else {

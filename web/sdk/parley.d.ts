@@ -177,7 +177,8 @@ export interface PublishedStats { publisher: RTCStatsReport; subscriber: RTCStat
 /** Every event with its payload (PROTOCOL.md §5, plus the SDK's own). */
 export interface EngineEvents {
   onSdkReady: { userId: string };
-  onError: { code: number; message: string };
+  /** device: the camera or microphone the browser ended by itself (code -4, D284) */
+  onError: { code: number; message: string; device?: 'camera' | 'microphone' };
   onKickedOffline: Record<string, never>;
   onUserSigExpired: { graceSeconds: number };
   onUserJoin: { userId: string; roomId: RoomId };
@@ -198,7 +199,8 @@ export interface EngineEvents {
     reason: 'cancel' | 'reject' | 'timeout' | 'busy' | 'ignore' | 'answeredElsewhere' | 'rejectedElsewhere' | 'disconnect';
   };
   onCallBegin: { callId: string; roomId: RoomId; mediaType: MediaType; role: Role };
-  onCallEnd: { callId: string; roomId: RoomId; mediaType: MediaType; role: Role; totalTime: number; userId?: string };
+  /** reason 'disconnect' only when the SDK ends the call itself: its session is gone (web/README.md) */
+  onCallEnd: { callId: string; roomId: RoomId; mediaType: MediaType; role: Role; totalTime: number; userId?: string; reason?: string };
   onCallMediaTypeChanged: { callId: string; oldMediaType: MediaType; newMediaType: MediaType };
   onUserAccept: { callId: string; userId: string };
   onUserReject: { callId: string; userId: string };

@@ -112,7 +112,7 @@ export class ParleyCallEngine {
     this._lastSeq = 0;
     this._reconnecting = false;
     this._destroyed = false;
-    /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean}|null} */
+    /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean, beganAt?: number}|null} */
     this._call = null;
     /** @type {string} the CallStatus last reported with onCallStatusChanged */
     this._status = CallStatus.IDLE;
@@ -158,6 +158,7 @@ export class ParleyCallEngine {
         return media && (!this._prep || this._prep.accepted) ? media.setTrack(kind, track) : Promise.resolve();
       },
       onError: (err) => this._reportError(err),
+      onEnded: (kind) => this._deviceEnded(kind),
     });
     /** the other users' tracks, audio and views (remote.js) */
     this._views = new RemoteViews((err) => this._reportError(err));
@@ -256,10 +257,30 @@ export class ParleyCallEngine {
    * began stays begun when a later result for the same call (join, call) sets it again.
    * @param {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean}|null} call
    */
+  /**
+   * Ends the call locally when the session that held it is gone for good (the socket closed
+   * and could not be resumed, a resume found the session ended, the server refused the new
+   * login): the server can no longer tell this client, so the SDK reports the end as the
+   * server reports a leaving party's to the others (D28): onCallEnd for a call that began
+   * for the user (totalTime in whole seconds since its onCallBegin), else onCallCancelled
+   * with userId = self; both with reason 'disconnect' (D282).
+   */
+  _loseCall() {
+    const call = this._call;
+    const userId = (this._session && this._session.userId) || (this._credentials && this._credentials.userId) || '';
+    this._endMedia();
+    this._setCall(null);
+    if (!call) return;
+    const base = { callId: call.callId, roomId: call.roomId, mediaType: call.mediaType, role: call.role, reason: 'disconnect' };
+    if (call.began) this._emit('onCallEnd', { ...base, totalTime: Math.floor((Date.now() - (call.beganAt || Date.now())) / 1000), userId });
+    else this._emit('onCallCancelled', { ...base, userId });
+  }
+
   _setCall(call) {
     const prev = this._call;
     if (call) this._ended = false;
-    if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true };
+    if (call && prev && prev.callId === call.callId && prev.began) call = { ...call, began: true, beganAt: prev.beganAt };
+    if (call && call.began && !call.beganAt) call = { ...call, beganAt: Date.now() };
     this._call = call;
     this._previewFollows(call);
     if (prev && !call) this._local.closeDevices(); // the call's devices end with it (D210)

@@ -11,7 +11,7 @@
  * @enum {number}
  */
 export const SdkErrorCode = Object.freeze({
-  /** The WebSocket is not open (never connected, or closed). */
+  /** The WebSocket is not open (still opening, or closed); before any login: ErrorCode.NOT_LOGGED_IN. */
   NOT_CONNECTED: -1,
   /** The WebSocket closed while a request was waiting for its response. */
   CONNECTION_LOST: -2,
