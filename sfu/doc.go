@@ -194,10 +194,10 @@
 //     one writer for its life, so the writer is its one owning goroutine and owns all of
 //     the above; the writer also owns its batch (outBatch), which holds the sealed
 //     datagrams of several of its Senders until it writes them (before it parks, or when
-//     full). Enqueue puts an idle Sender (Sender.inPool, under the Sender's mutex) on
-//     its writer's ready list (the writer's mutex, taken once per packet per idle
-//     Sender, never while holding a Sender's mutex) and wakes the writer only when it is
-//     parked. A Sender on pion's path or an ICE-TCP pair is handed over, under its
+//     full). Enqueue pushes an idle Sender (Sender.inPool, under the Sender's mutex) onto
+//     its writer's ready list (lock-free: a CAS on its head; the writer takes the whole
+//     list with one swap, owns what it took, and parks only after setting its parked
+//     flag and looking at the list again) and wakes the writer only when it is parked. A Sender on pion's path or an ICE-TCP pair is handed over, under its
 //     mutex, to a writer goroutine of its own (the one above) for the rest of its life;
 //     Subscriber.Close waits until the writer let go of a Sender it had queued.
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes

@@ -31,7 +31,8 @@ type Sender struct {
 	// instead of a goroutine of its own: pool is that writer (nil: run writes, also after
 	// a hand-over); inPool says the Sender is on the writer's ready list or in its turn;
 	// released, made by a close meanwhile, is closed by the writer when it let go.
-	// Guarded by mu. nextReady links the ready list (guarded by the writer's mu); spawn
+	// Guarded by mu. nextReady links the ready list (written by the one pushing the Sender
+	// before its CAS, then by the writer that took it: inPool keeps it on the list once); spawn
 	// starts run on a goroutine of the Subscriber's (the hand-over, under mu).
 	pool      *writer
 	inPool    bool

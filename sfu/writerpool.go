@@ -1,20 +1,18 @@
 package sfu
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // writerPool is rtc.writers (decision D290): a fixed number of writer goroutines owned by
 // the Engine that write for the subscribers' Senders instead of one goroutine per
 // Sender. A Sender is assigned to one writer for its life (assign: the least loaded),
 // so its state and its own path's (rtpout.go) still have exactly one owning goroutine.
-// An enqueue that finds its Sender idle puts it on its writer's ready list and wakes the
-// writer only if it is parked: a packet fanned out to many subscribers wakes each writer
-// at most once. The writer takes the ready Senders in turn, writes at most writerTurn
-// packets of each per turn (a Sender with more goes to the back of the list), stages the
-// own path's UDP datagrams of all of them in one batch (outBatch, each datagram with its
-// own destination) and writes what is staged before it parks.
+// An enqueue that finds its Sender idle pushes it onto its writer's ready list (no lock:
+// an atomic push) and wakes the writer only if it is parked: a packet fanned out to many
+// subscribers wakes each writer at most once. The writer takes the ready Senders in turn,
+// writes at most writerTurn packets of each per turn (a Sender with more goes to the back
+// of the list, behind those taken with it), stages the own path's UDP datagrams of all of
+// them in one batch (outBatch, each datagram with its own destination) and writes what is
+// staged before it parks.
 //
 // A Sender whose PeerConnection takes pion's path, or whose own path moves to an
 // ICE-TCP pair, is handed over to a goroutine of its Subscriber's (run) for the rest of
@@ -28,18 +26,26 @@ type writerPool struct {
 // next ready Sender.
 const writerTurn = 16
 
-// writer is one goroutine of the pool and its ready list.
+// writer is one goroutine of the pool and its ready list. The list takes no lock: the
+// forwarding goroutines push a Sender that goes idle→ready with a CAS on head (a stack
+// linked by Sender.nextReady), and the writer takes all of it with one swap and turns it
+// round (taken), so the Senders come first come first. A Sender is on it at most once
+// (Sender.inPool), so a push never allocates.
 type writer struct {
-	mu         sync.Mutex
-	head, tail *Sender // the ready list, linked by Sender.nextReady
-	parked     bool    // run waits on wake
-	closed     bool
-	wake       chan struct{}
-	done       chan struct{}
+	head   atomic.Pointer[Sender] // pushed, last first; writerStopped once run has returned
+	taken  *Sender                // taken off head, first first; only run's goroutine
+	parked atomic.Bool            // run waits on wake, or is about to
+	closed atomic.Bool
+	wake   chan struct{} // cap 1: a wake-up pending
+	done   chan struct{}
 
 	assigned atomic.Int64 // Senders assigned and not closed
 	batch    *outBatch    // the own path's staged datagrams; nil without a batch (rtc.send_batch 1, rtc.batch_writes)
 }
+
+// writerStopped is the head of a writer's ready list once its run returned: ready lets
+// go of a Sender instead of pushing it.
+var writerStopped = new(Sender)
 
 // newWriterPool makes n writers, staging through conn in batches of batchSize (no batch
 // without conn or with batchSize 1). It starts nothing (start).
@@ -65,9 +71,8 @@ func (p *writerPool) start() {
 // The Engine closes its Subscribers first.
 func (p *writerPool) close() {
 	for _, w := range p.writers {
-		w.mu.Lock()
-		w.closed = true
-		w.unparkLocked()
+		w.closed.Store(true)
+		w.unpark()
 	}
 	for _, w := range p.writers {
 		<-w.done
@@ -92,32 +97,47 @@ func (p *writerPool) assign(s *Sender, spawn func()) {
 	s.mu.Unlock()
 }
 
-// ready appends s (just marked inPool) to the ready list and wakes the writer if it is
-// parked. No allocation.
+// ready pushes s (just marked inPool) onto the ready list and wakes the writer if the
+// list was empty and the writer parked (a push onto a non-empty list finds it awake or
+// woken by the push that made the list non-empty). No lock, no allocation.
 func (w *writer) ready(s *Sender) {
-	w.mu.Lock()
-	if w.closed { // the Engine is closing: nothing writes any more
-		w.mu.Unlock()
-		w.letGo(s)
-		return
+	for {
+		old := w.head.Load()
+		if old == writerStopped { // the Engine closed the pool: nothing writes any more
+			w.letGo(s)
+			return
+		}
+		s.nextReady = old
+		if w.head.CompareAndSwap(old, s) {
+			if old == nil {
+				w.unpark()
+			}
+			return
+		}
 	}
-	if w.tail == nil {
-		w.head = s
-	} else {
-		w.tail.nextReady = s
-	}
-	w.tail = s
-	w.unparkLocked()
 }
 
-// unparkLocked unlocks w.mu and wakes run if it is parked.
-func (w *writer) unparkLocked() {
-	wake := w.parked
-	w.parked = false
-	w.mu.Unlock()
-	if wake {
-		w.wake <- struct{}{}
+// unpark wakes run if it parked: whoever turns parked from true to false sends the
+// wake-up (never blocking: one pending is enough).
+func (w *writer) unpark() {
+	if w.parked.Load() && w.parked.CompareAndSwap(true, false) {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// park waits for a push or close. No wake-up is lost: run says it parks, then looks at
+// the list again; a push after that look finds parked and wakes it, and one before it
+// is seen.
+func (w *writer) park() {
+	w.parked.Store(true)
+	if (w.head.Load() != nil || w.closed.Load()) && w.parked.CompareAndSwap(true, false) {
+		return
+	}
+	<-w.wake // sent by whoever turned parked to false (or pending already)
+	w.parked.Store(false)
 }
 
 // run is the writer goroutine: it takes the ready Senders in turn until close, writing
@@ -125,43 +145,51 @@ func (w *writer) unparkLocked() {
 func (w *writer) run() {
 	defer close(w.done)
 	for {
-		w.mu.Lock()
-		for w.head == nil && !w.closed {
-			if w.batch != nil && w.batch.n > 0 {
-				w.mu.Unlock()
-				w.batch.flushCounted() // before it parks
-				w.mu.Lock()
-				continue
-			}
-			w.parked = true
-			w.mu.Unlock()
-			<-w.wake
-			w.mu.Lock()
-		}
-		s := w.popLocked()
-		closed := w.closed
-		w.mu.Unlock()
+		s := w.pop()
 		switch {
-		case s != nil && closed:
+		case s != nil && w.closed.Load():
 			w.batch.flushCounted()
 			w.letGo(s)
 		case s != nil:
 			w.turn(s)
-		default:
-			w.batch.flushCounted()
+		case w.batch != nil && w.batch.n > 0:
+			w.batch.flushCounted() // before it parks
+		case w.closed.Load():
+			w.stop()
 			return
+		default:
+			w.park()
 		}
 	}
 }
 
-// popLocked takes the first ready Sender off the list; nil when it is empty.
-func (w *writer) popLocked() *Sender {
-	s := w.head
-	if s != nil {
-		w.head, s.nextReady = s.nextReady, nil
-		if w.head == nil {
-			w.tail = nil
+// stop lets go of the Senders pushed since run last looked and makes ready let go of
+// any later one.
+func (w *writer) stop() {
+	for s := w.head.Swap(writerStopped); s != nil; {
+		next := s.nextReady
+		s.nextReady = nil
+		w.letGo(s)
+		s = next
+	}
+}
+
+// pop takes the next ready Sender: the first of those taken, or else it takes the whole
+// list and turns it round; nil when none is ready. Only run's goroutine.
+func (w *writer) pop() *Sender {
+	if w.taken == nil {
+		var first *Sender
+		for s := w.head.Swap(nil); s != nil; {
+			next := s.nextReady
+			s.nextReady = first
+			first = s
+			s = next
 		}
+		w.taken = first
+	}
+	s := w.taken
+	if s != nil {
+		w.taken, s.nextReady = s.nextReady, nil
 	}
 	return s
 }

@@ -1,7 +1,9 @@
 package sfu
 
 import (
+	"context"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,25 +15,24 @@ import (
 // turnAll gives every ready Sender of w its turns until the list is empty, then writes
 // what w staged: what run does between two parks, on the test's goroutine.
 func (w *writer) turnAll() {
-	for {
-		w.mu.Lock()
-		s := w.popLocked()
-		w.mu.Unlock()
-		if s == nil {
-			break
-		}
+	for s := w.pop(); s != nil; s = w.pop() {
 		w.turn(s)
 	}
 	w.batch.flushCounted()
 }
 
-// readyList is w's ready list, first to last.
+// readyList is w's ready list, first to last: those taken, then those pushed since. Only
+// while nothing pushes or takes.
 func (w *writer) readyList() []*Sender {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var l []*Sender
-	for s := w.head; s != nil; s = s.nextReady {
+	var l, pushed []*Sender
+	for s := w.taken; s != nil; s = s.nextReady {
 		l = append(l, s)
+	}
+	for s := w.head.Load(); s != nil; s = s.nextReady {
+		pushed = append(pushed, s)
+	}
+	for i := len(pushed) - 1; i >= 0; i-- {
+		l = append(l, pushed[i])
 	}
 	return l
 }
@@ -45,7 +46,7 @@ func TestWriterPoolWakesAParkedWriterOnce(t *testing.T) {
 	for _, s := range f.senders {
 		pool.assign(s, func() { t.Error("handed over") })
 	}
-	w.parked = true // as run leaves it
+	w.parked.Store(true) // as run leaves it
 	for i := 0; i < 4; i++ {
 		f.writeAt(i)
 	}
@@ -90,9 +91,7 @@ func TestWriterPoolTurnsAreFair(t *testing.T) {
 		{a, 2 * writerTurn, []*Sender{a}, "a"},
 		{a, 2*writerTurn + 8, nil, "a"},
 	} {
-		w.mu.Lock()
-		s := w.popLocked()
-		w.mu.Unlock()
+		s := w.pop()
 		if s != step.next {
 			t.Fatalf("the writer turns to %p, want %s (%p)", s, step.nameOfSender, step.next)
 		}
@@ -242,5 +241,119 @@ func TestSenderHandOver(t *testing.T) {
 				t.Fatalf("handOver = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Several forwarding goroutines enqueue at once for the Senders of one running writer:
+// each packet is written once, in order, and a writer never stays parked with a ready
+// Sender (the bounded wait after each burst would run out).
+func TestWriterPoolConcurrentProducers(t *testing.T) {
+	const producers, sendersEach, rounds = 4, 3, 150
+	pool := newWriterPool(1, nil, 1)
+	w := pool.writers[0]
+	fixtures := make([]*forwardFixture, producers)
+	for p := range fixtures {
+		fixtures[p] = newForwardFixture(sendersEach, 256)
+		for _, s := range fixtures[p].senders {
+			pool.assign(s, func() { t.Error("handed over") })
+		}
+	}
+	pool.start()
+	written := make([]int, producers)
+	var wg sync.WaitGroup
+	for p, f := range fixtures {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				for range 1 + (r*7+p*5)%24 { // bursts of 1..24 packets
+					f.writeAt(written[p])
+					written[p]++
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ok := testwait.Poll(ctx, func() bool {
+					for _, s := range f.senders {
+						if s.forwardedPackets.Load() != uint64(written[p]) {
+							return false
+						}
+					}
+					return true
+				})
+				cancel()
+				if !ok {
+					t.Errorf("producer %d, round %d: the writer did not write its %d packets (parked %v, list empty %v)",
+						p, r, written[p], w.parked.Load(), w.head.Load() == nil)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	pool.close() // first: a writer left parked with a ready Sender lets go of it now
+	for p, f := range fixtures {
+		for k, d := range *f.receiver.downTracks.Load() {
+			got := d.binding.Load().writer.(*fakeTrackWriter).snapshot()
+			if len(got) != written[p] {
+				t.Errorf("producer %d, Sender %d: %d packets written, want %d", p, k, len(got), written[p])
+				continue
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].header.SequenceNumber != got[i-1].header.SequenceNumber+1 {
+					t.Errorf("producer %d, Sender %d: packet %d has seq %d after %d", p, k, i, got[i].header.SequenceNumber, got[i-1].header.SequenceNumber)
+					break
+				}
+			}
+		}
+		for _, s := range f.senders {
+			if n := s.dropped.Load(); n != 0 {
+				t.Errorf("producer %d: %d packets dropped", p, n)
+			}
+			s.close()
+		}
+	}
+}
+
+// A running writer woken by enqueues writes without allocating: the push, the take, the
+// park and the wake-up.
+func TestWriterPoolDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("x/net's sendmmsg headers come from a sync.Pool, which drops items under -race")
+	}
+	fa, fb := newForwardFixture(1, 64), newForwardFixture(1, 64)
+	pa, pb := newOwnBatchPath(t, 1), newOwnBatchPath(t, 1)
+	pool := newWriterPool(1, pa.batches, 16)
+	senders := []*Sender{fa.senders[0], fb.senders[0]}
+	for k, p := range []*ownBatchPath{pa, pb} {
+		senders[k].out = p.out
+		pool.assign(senders[k], nil)
+		p.out.batch = p.out.shared
+	}
+	pool.start()
+	defer pool.close()
+	i, stuck := 0, false
+	run := func() {
+		for k := 0; k < 2; k++ {
+			fa.writeAt(i)
+			fb.writeAt(i)
+			i++
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for _, s := range senders {
+			for s.forwardedPackets.Load() != uint64(i) && !stuck {
+				stuck = time.Now().After(deadline)
+				runtime.Gosched()
+			}
+		}
+	}
+	run() // the SSRCs' SRTP state, x/net's pooled headers
+	n := testing.AllocsPerRun(50, run)
+	if stuck {
+		t.Fatalf("the writer did not write the packets (parked %v)", pool.writers[0].parked.Load())
+	}
+	if n != 0 {
+		t.Fatalf("%.1f allocations per 2 packets of 2 subscribers through a running writer", n)
+	}
+	for _, s := range senders {
+		s.close()
 	}
 }
