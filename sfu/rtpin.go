@@ -58,7 +58,7 @@ type inboundRoutes struct {
 }
 
 func (t *inboundRoutes) slot(ssrc uint32) *atomic.Pointer[inboundRoute] {
-	return &t.slots[(uint64(ssrc)*0x9E3779B97F4A7C15)>>(64-routeSlotBits)]
+	return &t.slots[routeSlot(ssrc)]
 }
 
 // take processes datagram b read from addr when it belongs to a bound stream, and

@@ -48,7 +48,13 @@ type feedbackRoute struct {
 }
 
 func (t *feedbackRoutes) slot(ssrc uint32) *atomic.Pointer[feedbackRoute] {
-	return &t.slots[(uint64(ssrc)*0x9E3779B97F4A7C15)>>(64-routeSlotBits)]
+	return &t.slots[routeSlot(ssrc)]
+}
+
+// routeSlot is the slot of ssrc in a table of 1<<routeSlotBits routes (Fibonacci hashing),
+// shared by the socket goroutine's tables: feedback routes here, inbound routes (rtpin.go).
+func routeSlot(ssrc uint32) uint64 {
+	return (uint64(ssrc) * 0x9E3779B97F4A7C15) >> (64 - routeSlotBits)
 }
 
 // add installs r; false when its slot is taken (the stream is then recorded at its track).
