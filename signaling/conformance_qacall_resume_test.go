@@ -135,3 +135,88 @@ func qaCallRingingUserGoesOffline(t *testing.T, newStack func(testing.TB, ...sta
 	must(t, alice.Hangup(ctx))
 	must(t, carol.Hangup(ctx))
 }
+
+// TestQACallResumeCatchesUp checks the Resume rule of PROTOCOL.md §1 for what happens to a
+// call while a party's socket is lost (a phone in a tunnel, within the reconnect grace):
+// the resumed session hears exactly the call events it missed, in order, and is then in
+// the state they say. A ringing device of a multi-device user whose other device answered
+// hears answeredElsewhere and is not in the call; a ringing invitee whose caller cancelled
+// hears the cancel; a user in a call the other side hung up hears onCallEnd; a dialing
+// caller hears the accept, the begin and a media switch, and talks on.
+func TestQACallResumeCatchesUp(t *testing.T)        { qaCallResumeCatchesUp(t, newStack) }
+func TestClusterQACallResumeCatchesUp(t *testing.T) { qaCallResumeCatchesUp(t, newClusterStack) }
+
+func qaCallResumeCatchesUp(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	lose := func(c *client.Conn) {
+		t.Helper()
+		barrier(t, c)
+		before := st.detachedSessions()
+		c.Abort()
+		testwait.For(t, 10*time.Second, "the server to see "+c.UserID()+"'s socket lost", func() bool { return st.detachedSessions() == before+1 })
+	}
+	// calling starts a video call from prefix+"alice" to prefix+"bob".
+	calling := func(t *testing.T, prefix string) (alice, bob *client.Conn, tr *tracer, callID string) {
+		t.Helper()
+		us := st.users(t, prefix, "alice", "bob")
+		started, err := us[0].Call(ctx, us[1].UserID(), video, protocol.CallParams{})
+		must(t, err)
+		return us[0], us[1], newTracer(t), started.CallID
+	}
+
+	t.Run("answered on the other device", func(t *testing.T) {
+		us := st.users(t, "qca", "alice", "bob")
+		alice, bob1 := us[0], us[1]
+		must(t, bob1.EnableMultiDeviceAbility(ctx, true))
+		bob2 := st.login(t, bob1.UserID())
+		tr := newTracer(t)
+		started, err := alice.Call(ctx, bob1.UserID(), video, protocol.CallParams{})
+		must(t, err)
+		tr.expect(bob1, ev(protocol.EventCallReceived, "callId", started.CallID))
+		lose(bob1)
+		must(t, bob2.Accept(ctx, 0))
+		again := resumeSession(ctx, t, st, bob1)
+		tr.expect(again, ev(protocol.EventCallCancelled, "callId", started.CallID, "userId", bob1.UserID(), "reason", "answeredElsewhere"))
+		wantCode(t, again.Hangup(ctx), protocol.CodeNotInCall)
+		must(t, alice.Hangup(ctx))
+		tr.expect(bob2, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin), ev(protocol.EventCallEnd, "userId", alice.UserID()))
+		tr.expect(again)
+	})
+
+	t.Run("cancelled while ringing", func(t *testing.T) {
+		alice, bob, tr, id := calling(t, "qcc")
+		tr.expect(bob, ev(protocol.EventCallReceived, "callId", id))
+		lose(bob)
+		must(t, alice.Hangup(ctx))
+		again := resumeSession(ctx, t, st, bob)
+		tr.expect(again, ev(protocol.EventCallCancelled, "callId", id, "userId", alice.UserID(), "reason", "cancel"))
+		wantCode(t, again.Accept(ctx, 0), protocol.CodeNoCallRinging)
+	})
+
+	t.Run("hung up by the other side", func(t *testing.T) {
+		alice, bob, tr, id := calling(t, "qch")
+		accepted(t, alice, bob)
+		tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin))
+		lose(bob)
+		must(t, alice.Hangup(ctx))
+		again := resumeSession(ctx, t, st, bob)
+		tr.expect(again, ev(protocol.EventCallEnd, "callId", id, "userId", alice.UserID(), "role", 2))
+		wantCode(t, again.Hangup(ctx), protocol.CodeNotInCall)
+	})
+
+	t.Run("answered while dialing", func(t *testing.T) {
+		alice, bob, tr, id := calling(t, "qcd")
+		lose(alice)
+		must(t, bob.Accept(ctx, 0))
+		must(t, bob.SwitchCallMediaType(ctx, audio))
+		again := resumeSession(ctx, t, st, alice)
+		tr.expect(again, ev(protocol.EventUserAccept, "callId", id, "userId", bob.UserID()),
+			ev(protocol.EventCallBegin, "callId", id, "role", 1, "mediaType", 2),
+			ev(protocol.EventCallMediaTypeChanged, "callId", id, "oldMediaType", 2, "newMediaType", 1))
+		must(t, again.Hangup(ctx))
+		tr.expect(again, ev(protocol.EventCallEnd, "callId", id, "userId", alice.UserID(), "mediaType", 1))
+		tr.expect(bob, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin), ev(protocol.EventCallMediaTypeChanged),
+			ev(protocol.EventCallEnd, "userId", alice.UserID(), "mediaType", 1))
+	})
+}

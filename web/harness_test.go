@@ -47,6 +47,8 @@ type testServer struct {
 	// Held records the tracks the server received from early (ringing) call members,
 	// once a test turned it on (heldTracks.start).
 	Held *heldTracks
+	// Sessions is the number of logged-in sessions (signaling.Service.Sessions).
+	Sessions func() int
 }
 
 func startTestServer(t *testing.T, devMode bool) *testServer {
@@ -99,7 +101,7 @@ func startTestServerFor(t *testing.T, devMode bool, allowedOrigins []string) *te
 		}
 		srv.Close()
 	})
-	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms(), Held: held}
+	return &testServer{URL: srv.URL, WHIP: whip, Rooms: svc.Rooms(), Held: held, Sessions: svc.Sessions}
 }
 
 // heldTracks is the test server's slog.Handler in front of testLogger's: once started it

@@ -46,8 +46,9 @@ export class CallsPart {
 
   /**
    * Sends a request that starts or enters a call (call, calls, groupCall, join,
-   * joinInGroupCall) and holds the call events that arrive before its result until the
-   * app's `await` of it went on (D211, D283).
+   * joinInGroupCall, and the login of a reconnect, which may bring an invitation) and holds
+   * the call events that arrive before its result until the app's `await` of it went on
+   * (D211, D283, D320).
    * @param {string} method
    * @param {object} req
    * @returns {Promise<import('./parley.js').CallStartResult>}

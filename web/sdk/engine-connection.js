@@ -57,11 +57,19 @@ export class ConnectionPart {
       while (!this._destroyed) {
         try {
           await this._connect();
-          const res = await this._rpc.request('login', { ...this._credentials, resumeToken: oldToken, lastSeq: this._lastSeq });
+          const lost = this._call;
+          // The call events of the login (a new session's invitation, D9) are held until
+          // its result tells whether the session was resumed (D320).
+          const res = await this._holdingEvents('login', { ...this._credentials, resumeToken: oldToken, lastSeq: this._lastSeq });
           this._session = res;
           if (res.resumeToken !== oldToken) {
-            // The server no longer had the session: the call and room are gone.
-            this._loseCall();
+            // The server no longer had the session: its call and room are gone, except an
+            // invitation that still rings for the user: the new session got it again
+            // (held above, delivered next), so it is not lost, only its early media is.
+            const ringsOn = lost && !lost.began &&
+              this._held.some((e) => e.method === 'onCallReceived' && e.params.callId === lost.callId);
+            if (ringsOn) this._endMedia();
+            else this._loseCall();
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
           } else if (this._media) {
             await this._media.restartIce();
