@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -161,6 +162,15 @@ func qaRecordOfEachEnd(t *testing.T, newStack func(testing.TB, ...stackOption) *
 			st.clock.Advance(7 * time.Second)
 			must(t, bob.Hangup(ctx))
 		}, map[string]want{"alice": {caller, out, 7}, "bob": {called, in, 7}}},
+		// Leaving without acting (D28), as a session whose reconnect grace ran out leaves:
+		// the records are those of the matching action.
+		{"ringing invitee logs out", false, ringing(func(_, bob *client.Conn) error { return logoutAndBack(ctx, t, bob) }), unanswered},
+		{"logout while talking", false, func(t *testing.T, alice, bob, _, _ *client.Conn, _ protocol.CallStartResult) {
+			accepted(t, alice, bob)
+			st.clock.Advance(4 * time.Second)
+			must(t, logoutAndBack(ctx, t, alice))
+			waitFor[protocol.CallEndEvent](t, bob, protocol.EventCallEnd, nil)
+		}, map[string]want{"alice": {caller, out, 4}, "bob": {called, in, 4}}},
 		{"group: one talks, one rejects, one joins", true, func(t *testing.T, alice, bob, carol, dave *client.Conn, started protocol.CallStartResult) {
 			accepted(t, alice, bob)
 			must(t, carol.Reject(ctx)) // while she rings
@@ -221,4 +231,16 @@ func qaRecordOfEachEnd(t *testing.T, newStack func(testing.TB, ...stackOption) *
 			}
 		})
 	}
+}
+
+// logoutAndBack logs c out, which leaves its call without acting (D28), and logs the same
+// user in again on the same socket (PROTOCOL.md §4.1 logout).
+func logoutAndBack(ctx context.Context, t *testing.T, c *client.Conn) error {
+	t.Helper()
+	userID := c.UserID() // the client forgets it on logout
+	if err := c.Logout(ctx); err != nil {
+		return err
+	}
+	_, err := c.Login(ctx, protocolDevApp, userID, sig(t, userID, time.Hour))
+	return err
 }

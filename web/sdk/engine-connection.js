@@ -71,8 +71,10 @@ export class ConnectionPart {
             if (ringsOn) this._endMedia();
             else this._loseCall();
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
-          } else if (this._media) {
-            await this._media.restartIce();
+            this._releaseHeld();
+          } else {
+            this._releaseHeld(); // the replay first: a call that ended meanwhile restarts nothing
+            if (this._media) await this._media.restartIce();
           }
           return;
         } catch (err) {
