@@ -7,6 +7,8 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
+
+	"github.com/parley-rtc/parley/internal/testwait"
 )
 
 // TestKitLogoutMidCall: alice's app logs out in the middle of a kit video call: her kit
@@ -24,10 +26,12 @@ func TestKitLogoutMidCall(t *testing.T) {
 }
 
 // TestKitMultiDevice: bob is signed in on two tabs with the multi-device ability on. Alice's
-// call rings on both; the first tab accepts and the call connects with video there, the
-// second tab's kit goes back to IDLE without calling it missed (onCallCancelled, reason
-// answeredElsewhere). Alice's next call, rejected on the second tab, stops ringing on the
-// first as well.
+// call rings on both; one tab accepts and the call connects with video there, the other
+// tab's kit goes back to IDLE without calling it missed (onCallCancelled, reason
+// answeredElsewhere) and keeps no PeerConnection. Only one of the tabs connects early
+// (prepareCall: one session per user, PROTOCOL.md §4.2): the call is answered once on
+// that tab and once on the other, whose answer takes the early one out of the room first.
+// Alice's next call, rejected on the second tab, stops ringing on the first as well.
 func TestKitMultiDevice(t *testing.T) {
 	srv := startTestServer(t, true)
 	bs := newBrowsers(t, "alice", "bob", "bob-tab2")
@@ -41,22 +45,32 @@ func TestKitMultiDevice(t *testing.T) {
 		t.Fatalf("bob's first tab was kicked by the second with the multi-device ability on")
 	}
 	reasons := `(window.afterCalling = window.afterCalling || [], ` + kitJS + `.addEventListener('afterCalling', (e) => window.afterCalling.push(e.detail.reason)), true)`
+	eval[bool](bob, reasons)
 	eval[bool](tab2, reasons)
-
-	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
-	waitKitStatus(bob, "BE_INVITED")
-	waitKitStatus(tab2, "BE_INVITED")
-	kitClick(bob, "accept")
-	waitKitStatus(tab2, "IDLE")
-	if got := eval[string](tab2, `window.afterCalling.join()`); got == "missed" {
-		t.Errorf("the second tab calls the call answered on the first %q", got)
+	const prepared = `!!window.parleyDemo.engine._prep`
+	for _, early := range []bool{true, false} {
+		eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
+		waitKitStatus(bob, "BE_INVITED")
+		waitKitStatus(tab2, "BE_INVITED")
+		testwait.For(t, kitWait, "one of bob's tabs to connect early", func() bool { return eval[bool](bob, prepared) || eval[bool](tab2, prepared) })
+		accepting, other := bob, tab2
+		if eval[bool](bob, prepared) != early {
+			accepting, other = tab2, bob
+		}
+		eval[bool](other, `(window.afterCalling.length = 0, true)`)
+		kitClick(accepting, "accept")
+		waitKitStatus(other, "IDLE")
+		if got := eval[string](other, `window.afterCalling.join()`); got == "missed" {
+			t.Errorf("early %v: the tab that did not answer calls the call answered on the other %q", early, got)
+		}
+		waitFor[bool](other, "no PeerConnection on the tab that did not answer", `window.parleyDemo.engine._media === null`, kitWait)
+		waitKitStatus(alice, "CALLING_C2C_VIDEO")
+		waitKitStatus(accepting, "CALLING_C2C_VIDEO")
+		waitFramesGrow(alice, "bob")
+		waitFramesGrow(accepting, "alice")
+		kitClick(alice, "hangup")
+		waitKitStatus(accepting, "IDLE")
 	}
-	for _, pair := range [][2]*browser{{alice, bob}, {bob, alice}} {
-		waitKitStatus(pair[0], "CALLING_C2C_VIDEO")
-		waitFramesGrow(pair[0], pair[1].name)
-	}
-	kitClick(alice, "hangup")
-	waitKitStatus(bob, "IDLE")
 
 	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
 	waitKitStatus(bob, "BE_INVITED")
