@@ -7,6 +7,9 @@ import { MediaType } from './members.js';
 
 /** Server error code "not in a room" (signaling/PROTOCOL.md §7): the call ended meanwhile. */
 const NOT_IN_ROOM = 4002;
+/** Server error codes "no ringing invitation" and "not in a call": the call ended meanwhile. */
+const NO_CALL_RINGING = 3002;
+const NOT_IN_CALL = 3003;
 /** How long a toast stays. */
 const TOAST_MS = 4000;
 
@@ -192,6 +195,16 @@ export const controls = {
   /** Media requests that crossed the end of the call ("not in a room") are not errors. */
   _mediaFail(err) {
     if (err && err.code === NOT_IN_ROOM) return;
+    this._fail(err);
+  },
+
+  /**
+   * An accept, reject or hangup that crossed the end of its call on the wire is not an
+   * error either: the server answers it "no ringing invitation" or "not in a call" after
+   * the end event, which closed the call screen already (D321).
+   */
+  _callFail(err) {
+    if (err && (err.code === NO_CALL_RINGING || err.code === NOT_IN_CALL) && this._s.phase === 'idle') return;
     this._fail(err);
   },
 

@@ -236,7 +236,7 @@ export class ParleyCallKit extends HTMLElement {
       this._openDevices();
       await accepted;
     } catch (err) {
-      this._fail(err);
+      this._callFail(err);
       this._end('');
     }
   }
@@ -246,7 +246,7 @@ export class ParleyCallKit extends HTMLElement {
     if (this._s.phase !== 'ringing') return;
     const pending = this._engine.reject();
     this._end('');
-    await pending.catch((err) => this._fail(err));
+    await pending.catch((err) => this._callFail(err));
   }
 
   /** Hangs up (cancels while dialing, rejects while ringing). */
@@ -256,7 +256,7 @@ export class ParleyCallKit extends HTMLElement {
     if (s.phase === 'ringing') return this.reject();
     const pending = this._engine.hangup();
     this._end('');
-    await pending.catch((err) => this._fail(err));
+    await pending.catch((err) => this._callFail(err));
   }
 
   /** Shows the call as a float window (Picture-in-Picture, or the draggable mini view). */
