@@ -24,8 +24,8 @@ const resumeJS = `(() => {
 const keptErrorJS = `window.received.some((data) => JSON.parse(data).error !== undefined)`
 
 // TestKitLateAnswers: a click of the kit that crosses the end of the call on the wire — the
-// callee answers or rejects as the caller cancels, a party hangs up as the other does —
-// is not an error (D321): the server answers it 3002 or 3003 after the end event, the kit
+// callee answers or rejects as the caller cancels, a party hangs up or switches to video
+// as the other hangs up — is not an error (D321): the server answers it 3002 or 3003 after the end event, the kit
 // shows that end (the call screen closes) and reports no error (no kitError, no error
 // toast). Before, each showed "Error: … no ringing invitation" or "… not in a call".
 func TestKitLateAnswers(t *testing.T) {
@@ -48,10 +48,17 @@ func TestKitLateAnswers(t *testing.T) {
 			waitKitStatus(b, "IDLE")
 		}
 	}
-	cancel := func() {
-		kitClick(alice, "hangup")
-		waitKitStatus(alice, "IDLE")
+	// endBy has b end the call with a click and waits until the server handled it: b heard
+	// its own end event (the kit closes its screen before that).
+	endBy := func(b *browser, event string) func() {
+		return func() {
+			t.Helper()
+			n := eval[int](b, eventCountJS(event, ""))
+			kitClick(b, "hangup")
+			waitFor[bool](b, "the server's "+event, eventCountJS(event, "")+" > "+itoa(n), kitWait)
+		}
 	}
+	cancel := endBy(alice, "onCallCancelled")
 
 	ring()
 	crossing(bob, "accept", cancel)
@@ -60,9 +67,11 @@ func TestKitLateAnswers(t *testing.T) {
 	ring()
 	kitClick(bob, "accept")
 	waitKitStatus(alice, "CALLING_C2C_AUDIO")
-	crossing(alice, "hangup", func() {
-		kitClick(bob, "hangup")
-		waitKitStatus(bob, "IDLE")
-	})
+	bobHangsUp := endBy(bob, "onCallEnd")
+	crossing(alice, "hangup", bobHangsUp)
+	ring()
+	kitClick(bob, "accept")
+	waitKitStatus(alice, "CALLING_C2C_AUDIO")
+	crossing(alice, "toVideo", bobHangsUp)
 	kitNoErrors(t, alice, bob)
 }

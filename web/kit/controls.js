@@ -108,7 +108,7 @@ export const controls = {
     try {
       await this._engine.inviteUser({ userIdList: ids });
     } catch (err) {
-      this._fail(err);
+      this._callFail(err);
     }
   },
 
@@ -142,8 +142,8 @@ export const controls = {
       closeDevices: () => this._panel(''),
       invite: () => this._panel(s.panel === 'invite' ? '' : 'invite'),
       closeInvite: () => this._panel(''),
-      toAudio: () => this._engine.switchCallMediaType(MediaType.AUDIO).catch((err) => this._fail(err)),
-      toVideo: () => this._engine.switchCallMediaType(MediaType.VIDEO).catch((err) => this._fail(err)),
+      toAudio: () => this._engine.switchCallMediaType(MediaType.AUDIO).catch((err) => this._callFail(err)),
+      toVideo: () => this._engine.switchCallMediaType(MediaType.VIDEO).catch((err) => this._callFail(err)),
       minimize: () => this.minimize(),
       restore: () => this.restore(),
       fullscreen: () => this.toggleFullScreen(),
@@ -199,9 +199,10 @@ export const controls = {
   },
 
   /**
-   * An accept, reject or hangup that crossed the end of its call on the wire is not an
-   * error either: the server answers it "no ringing invitation" or "not in a call" after
-   * the end event, which closed the call screen already (D321).
+   * A call request (accept, reject, hangup, a media type switch, an invitation) that
+   * crossed the end of its call on the wire is not an error either: the server answers it
+   * "no ringing invitation" or "not in a call" after the end event, which closed the call
+   * screen already (D321).
    */
   _callFail(err) {
     if (err && (err.code === NO_CALL_RINGING || err.code === NOT_IN_CALL) && this._s.phase === 'idle') return;
