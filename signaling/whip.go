@@ -272,6 +272,11 @@ func (w *WHIP) start(ctx context.Context, client string, h grantHolder, offer, u
 	if status, err := w.admit(ws); err != nil {
 		return nil, "", status, err
 	}
+	// The room may still hold the user's WebSocket session that a login just ended (D317).
+	if err := w.svc.awaitExits(ctx, h.app, h.userID); err != nil {
+		w.end(ws, "gave up waiting")
+		return nil, "", http.StatusServiceUnavailable, err
+	}
 	ws.presence = w.svc.ingestSession(h.app, h.userID)
 	p, err := w.svc.rooms.JoinWith(ws.room, h.userID, room.JoinOptions{Rights: room.Rights{Publish: true}}, ingestSignaller{ws})
 	if err != nil {
