@@ -1,12 +1,14 @@
 package signaling_test
 
 import (
+	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/parley-rtc/parley/client"
 	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -82,4 +84,34 @@ func wantUpgradeRefused(t *testing.T, url, what string) {
 	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("%s: %v (response %+v), want 503 with Retry-After", what, err, resp)
 	}
+}
+
+// TestLimitSocketsPerIP: signaling.max_sockets_per_ip counts the sockets of one client IP
+// whether they logged in or not (D318): with three users logged in from 127.0.0.1 (no
+// pending login left to count), its fourth upgrade gets 503 with Retry-After, counted;
+// 127.0.0.2 connects and logs in meanwhile; a closed socket gives its slot back. Without
+// the cap a client with many users' userSigs held sockets without end.
+func TestLimitSocketsPerIP(t *testing.T) {
+	st := newStack(t, func(c *signalingConfig) { c.Signaling.MaxSocketsPerIP = 3 })
+	held := []*client.Conn{st.login(t, "sockalice"), st.login(t, "sockbob"), st.login(t, "sockcarol")}
+	wantUpgradeRefused(t, st.url, "the fourth socket of 127.0.0.1")
+	if n := st.service.LimitStats().SocketRefusals; n != 1 {
+		t.Fatalf("%d refusals counted, want 1", n)
+	}
+	d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).Dial(network, addr)
+	}}
+	ws, _, err := d.Dial(st.url, nil)
+	if err != nil {
+		t.Fatalf("127.0.0.2 beside 127.0.0.1's sockets: %v", err)
+	}
+	_ = ws.Close()
+	must(t, held[0].Close())
+	waitUntil(t, ctxT(t, 20*time.Second), "a slot back after a close", func() bool {
+		ws, _, err := websocket.DefaultDialer.Dial(st.url, nil)
+		if err == nil {
+			_ = ws.Close()
+		}
+		return err == nil
+	})
 }

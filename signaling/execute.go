@@ -162,10 +162,14 @@ func (s *Service) roomActionLocked(t *tenant, a call.RoomAction, by *session, le
 			return
 		}
 		earlyGone := t.takeEarlyLocked(u.id, sess, id)
-		acceptedAt := s.now() // the origin of the call's steps (D135)
+		exits := t.pendingExitsLocked(u.id) // of its sessions a login just kicked (D317)
+		acceptedAt := s.now()               // the origin of the call's steps (D135)
 		sess.later(func() {
 			if earlyGone != nil {
 				<-earlyGone // another device's early participant left the room first
+			}
+			if !awaitExitsFor(exits, callExitWait) {
+				s.log.Warn("call room join: an ended session's room exit took longer than the wait", "user", a.UserID, "call", a.CallID, "wait", callExitWait)
 			}
 			if err := sess.enterCallRoom(id, acceptedAt); err != nil {
 				s.log.Warn("call room join failed", "user", a.UserID, "call", a.CallID, "error", err)

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/parley-rtc/parley/internal/keyedrate"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -147,11 +147,11 @@ func (c LimitsConfig) Validate() error {
 // limiters holds the Service's rate limits and counts what they refuse.
 type limiters struct {
 	cfg            LimitsConfig
-	failedLogins   *keyedBuckets // by client IP
-	invitations    *keyedBuckets // by user (userKey)
-	profileWrites  *keyedBuckets // by user
-	recordRequests *keyedBuckets // by user
-	logins         *keyedBuckets // by user (D193)
+	failedLogins   *keyedrate.Buckets[string] // by client IP
+	invitations    *keyedrate.Buckets[string] // by user (userKey)
+	profileWrites  *keyedrate.Buckets[string] // by user
+	recordRequests *keyedrate.Buckets[string] // by user
+	logins         *keyedrate.Buckets[string] // by user (D193)
 
 	refusedLogins, refusedInvitations, refusedProfileWrites, refusedRecordRequests atomic.Uint64
 	refusedUserLogins, refusedConnLogins                                           atomic.Uint64
@@ -161,11 +161,11 @@ type limiters struct {
 func newLimiters(cfg LimitsConfig) *limiters {
 	return &limiters{
 		cfg:            cfg,
-		failedLogins:   newKeyedBuckets(perMinute(cfg.FailedLoginsPerMinute), cfg.FailedLoginsBurst),
-		invitations:    newKeyedBuckets(perMinute(cfg.InvitationsPerMinute), cfg.InvitationsBurst),
-		profileWrites:  newKeyedBuckets(perMinute(cfg.ProfileWritesPerMinute), cfg.ProfileWritesBurst),
-		recordRequests: newKeyedBuckets(perMinute(cfg.RecordRequestsPerMinute), cfg.RecordRequestsBurst),
-		logins:         newKeyedBuckets(perMinute(cfg.LoginsPerMinute), cfg.LoginsBurst),
+		failedLogins:   keyedrate.New[string](perMinute(cfg.FailedLoginsPerMinute), cfg.FailedLoginsBurst),
+		invitations:    keyedrate.New[string](perMinute(cfg.InvitationsPerMinute), cfg.InvitationsBurst),
+		profileWrites:  keyedrate.New[string](perMinute(cfg.ProfileWritesPerMinute), cfg.ProfileWritesBurst),
+		recordRequests: keyedrate.New[string](perMinute(cfg.RecordRequestsPerMinute), cfg.RecordRequestsBurst),
+		logins:         keyedrate.New[string](perMinute(cfg.LoginsPerMinute), cfg.LoginsBurst),
 	}
 }
 
@@ -214,7 +214,7 @@ func (sess *session) checkLoginRate(now time.Time) error {
 
 // loginFailed takes a token from the client IP's failed-login bucket.
 func (sess *session) loginFailed(now time.Time) {
-	sess.svc.limits.failedLogins.get(sess.clientKey(), now, true).AllowN(now, 1)
+	sess.svc.limits.failedLogins.Get(sess.clientKey(), now, true).AllowN(now, 1)
 }
 
 // takeLogin takes a token of the connection's login bucket, then one of the user's
@@ -231,7 +231,7 @@ func (sess *session) takeLogin(app int, userID string, now time.Time) error {
 			return err
 		}
 	}
-	if err := take(l.logins.get(strconv.Itoa(app)+"/"+userID, now, true), 1, now, protocol.LimitLogins); err != nil {
+	if err := take(l.logins.Get(strconv.Itoa(app)+"/"+userID, now, true), 1, now, protocol.LimitLogins); err != nil {
 		l.refusedUserLogins.Add(1)
 		return err
 	}
@@ -260,10 +260,10 @@ func (sess *session) checkRecordRequestRate() error {
 // takeUserTokens takes n tokens from the bucket of the session's user in buckets, or
 // counts the refusal and returns the 6001 error of limit without taking any. A user is
 // (SDKAppID, userId): its sessions share the bucket, and a new login does not refill it.
-func (sess *session) takeUserTokens(buckets *keyedBuckets, n int, limit string, refused *atomic.Uint64) error {
+func (sess *session) takeUserTokens(buckets *keyedrate.Buckets[string], n int, limit string, refused *atomic.Uint64) error {
 	now := sess.svc.now()
 	app, userID := sess.identity()
-	if err := take(buckets.get(strconv.Itoa(app)+"/"+userID, now, true), n, now, limit); err != nil {
+	if err := take(buckets.Get(strconv.Itoa(app)+"/"+userID, now, true), n, now, limit); err != nil {
 		refused.Add(1)
 		return err
 	}
@@ -326,7 +326,7 @@ func (sess *session) checkRate(k sessionLimit) error {
 // empty, with the wait until a token refills (WHIP and WHEP POSTs; checkLoginRate is the
 // WebSocket login's).
 func (l *limiters) checkFailedLogins(key string, now time.Time) (time.Duration, bool) {
-	b := l.failedLogins.get(key, now, false)
+	b := l.failedLogins.Get(key, now, false)
 	if b == nil {
 		return 0, true
 	}
@@ -375,73 +375,6 @@ func clientKeyOf(remote string) string {
 		return p.String()
 	}
 	return addr.String()
-}
-
-// Bounds of keyedBuckets: a sweep forgets the full buckets once the map holds
-// sweepAtLeast keys (or twice as many as after the last sweep); beyond maxBucketKeys
-// live buckets new keys share one overflow bucket.
-const (
-	sweepAtLeast  = 1024
-	maxBucketKeys = 100_000
-)
-
-// keyedBuckets is one token bucket per key, made on first use. A bucket that has
-// refilled completely equals a new one, so sweeps forget those and memory follows the
-// keys that were limited recently.
-type keyedBuckets struct {
-	limit rate.Limit
-	burst int
-
-	mu       sync.Mutex
-	buckets  map[string]*rate.Limiter
-	sweepAt  int
-	overflow *rate.Limiter
-}
-
-func newKeyedBuckets(limit rate.Limit, burst int) *keyedBuckets {
-	return &keyedBuckets{
-		limit: limit, burst: burst,
-		buckets:  make(map[string]*rate.Limiter),
-		sweepAt:  sweepAtLeast,
-		overflow: rate.NewLimiter(limit, burst),
-	}
-}
-
-// get returns key's bucket (the overflow bucket when the map is full); without create,
-// nil when key has none.
-func (k *keyedBuckets) get(key string, now time.Time, create bool) *rate.Limiter {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if b, ok := k.buckets[key]; ok {
-		return b
-	}
-	if !create {
-		if len(k.buckets) >= maxBucketKeys {
-			return k.overflow
-		}
-		return nil
-	}
-	if len(k.buckets) >= k.sweepAt {
-		for key, b := range k.buckets {
-			if b.TokensAt(now) >= float64(k.burst) {
-				delete(k.buckets, key)
-			}
-		}
-		k.sweepAt = max(sweepAtLeast, 2*len(k.buckets))
-	}
-	if len(k.buckets) >= maxBucketKeys {
-		return k.overflow
-	}
-	b := rate.NewLimiter(k.limit, k.burst)
-	k.buckets[key] = b
-	return b
-}
-
-// len is the number of keys with a bucket.
-func (k *keyedBuckets) len() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.buckets)
 }
 
 // mediaError is the wire error of a failed offer, answer or trickle: 4010 for too many

@@ -1,10 +1,8 @@
 package signaling
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestLimitsConfigValidate(t *testing.T) {
@@ -47,40 +45,6 @@ func TestLimitsConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.key)
 			}
 		})
-	}
-}
-
-// TestKeyedBucketsStayBounded: buckets that refilled are forgotten at the next sweep;
-// with maxBucketKeys buckets in use, new keys share the overflow bucket.
-func TestKeyedBucketsStayBounded(t *testing.T) {
-	k := newKeyedBuckets(1, 2) // one token a second, burst 2
-	t0 := time.Unix(1_700_000_000, 0)
-	for i := range sweepAtLeast {
-		k.get(fmt.Sprint("a", i), t0, true).AllowN(t0, 1)
-	}
-	if k.get("a0", t0, false) == nil || k.get("absent", t0, false) != nil {
-		t.Fatal("get without create")
-	}
-	if n := k.len(); n != sweepAtLeast {
-		t.Fatalf("%d buckets, want %d", n, sweepAtLeast)
-	}
-	// A second later every bucket is full again: the next new key sweeps them away.
-	t1 := t0.Add(time.Second)
-	k.get("b", t1, true).AllowN(t1, 1)
-	if n := k.len(); n != 1 {
-		t.Fatalf("%d buckets after the sweep, want 1", n)
-	}
-	for i := range maxBucketKeys {
-		k.get(fmt.Sprint("c", i), t1, true).AllowN(t1, 1)
-	}
-	if n := k.len(); n != maxBucketKeys {
-		t.Fatalf("%d buckets, want the cap %d", n, maxBucketKeys)
-	}
-	if b := k.get("one too many", t1, true); b != k.overflow {
-		t.Fatal("a key beyond the cap got its own bucket")
-	}
-	if b := k.get("looked up", t1, false); b != k.overflow {
-		t.Fatal("a lookup beyond the cap does not see the overflow bucket")
 	}
 }
 

@@ -56,11 +56,16 @@ type Config struct {
 	// MaxPendingLoginsPerIP is the same cap for one client IP (IPv6: its /64); leave it 0
 	// behind a reverse proxy, where every client has the proxy's IP.
 	MaxPendingLoginsPerIP int `mapstructure:"max_pending_logins_per_ip"`
+	// MaxSocketsPerIP caps the open sockets of one client IP (IPv6: its /64), logged in or
+	// not; an upgrade beyond it is answered 503 (D318). 0: no cap (leave it 0 behind a
+	// reverse proxy).
+	MaxSocketsPerIP int `mapstructure:"max_sockets_per_ip"`
 }
 
 // DefaultConfig returns the defaults: 64 KiB messages, ping every 20 s, 10 s pong timeout,
 // 10 s write timeout, 256 queued messages, 10 s reconnect grace, same-origin only, 10 s
-// to log in, the profiles of 100000 users kept, 2048 sockets not logged in (256 of one IP).
+// to log in, the profiles of 100000 users kept, 4096 sockets not logged in (1024 of one
+// IP), 2048 sockets of one IP in all.
 func DefaultConfig() Config {
 	return Config{
 		MaxMessageBytes: 64 * 1024,
@@ -76,6 +81,7 @@ func DefaultConfig() Config {
 		MaxPendingLogins:   4096,
 
 		MaxPendingLoginsPerIP: 1024,
+		MaxSocketsPerIP:       2048,
 	}
 }
 
@@ -108,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPendingLoginsPerIP < 0 || c.MaxPendingLoginsPerIP > 1_000_000 {
 		errs = append(errs, fmt.Errorf("signaling.max_pending_logins_per_ip: must be 0..1000000 (0: no cap), got %d", c.MaxPendingLoginsPerIP))
+	}
+	if c.MaxSocketsPerIP < 0 || c.MaxSocketsPerIP > 1_000_000 {
+		errs = append(errs, fmt.Errorf("signaling.max_sockets_per_ip: must be 0..1000000 (0: no cap), got %d", c.MaxSocketsPerIP))
 	}
 	if c.MaxStoredProfiles < 1 || c.MaxStoredProfiles > 10_000_000 {
 		errs = append(errs, fmt.Errorf("signaling.max_stored_profiles: must be 1..10000000, got %d", c.MaxStoredProfiles))
@@ -159,6 +168,7 @@ type connStats struct {
 	pipelineWaits atomic.Uint64  // responses that waited for the reply window
 	pipelinePeak  atomic.Int64   // most requests one connection had read and not answered
 	pending       pendingSockets // open connections without a logged-in session (D207)
+	sockets       pendingSockets // all open connections, by client IP (D318)
 }
 
 // notePending raises the pipeline peak to n.
@@ -187,6 +197,9 @@ type ServerStats struct {
 	// PendingLoginRefusals: upgrades answered 503 because signaling.max_pending_logins
 	// connections had not logged in.
 	PendingLoginRefusals uint64
+	// SocketRefusals: upgrades answered 503 because the client IP had
+	// signaling.max_sockets_per_ip sockets open (D318).
+	SocketRefusals uint64
 }
 
 // Stats returns the Server's counters.
@@ -198,6 +211,7 @@ func (s *Server) Stats() ServerStats {
 
 		PendingLogins:        int64(s.stats.pending.count()),
 		PendingLoginRefusals: s.stats.pending.refused.Load(),
+		SocketRefusals:       s.stats.sockets.refused.Load(),
 	}
 }
 
@@ -285,6 +299,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientKeyOf(r.RemoteAddr)
+	if !s.stats.sockets.acquire(client, 0, s.cfg.MaxSocketsPerIP) {
+		s.refuseSockets(w, r)
+		return
+	}
+	defer s.stats.sockets.release(client)
 	if !s.stats.pending.acquire(client, s.cfg.MaxPendingLogins, s.cfg.MaxPendingLoginsPerIP) {
 		s.refusePending(w, r)
 		return
@@ -327,6 +346,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.serve(session)
 	c.logger.Debug("connection closed")
+}
+
+// refuseSockets answers an upgrade 503 while the client's IP holds
+// signaling.max_sockets_per_ip sockets, logged in or not: a client with the userSigs of
+// many users (an app that hands them to anonymous viewers) could otherwise hold sockets,
+// each ~30 KB and three goroutines, until memory or descriptors ran out (D318). The 1st,
+// 2nd, 4th, 8th... refusal is logged.
+func (s *Server) refuseSockets(w http.ResponseWriter, r *http.Request) {
+	if n := s.stats.sockets.refused.Add(1); n&(n-1) == 0 {
+		s.logger.Warn("websocket refused: the client IP holds signaling.max_sockets_per_ip sockets",
+			"max_sockets_per_ip", s.cfg.MaxSocketsPerIP, "remote", r.RemoteAddr, "refused_total", n)
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "too many connections from this address (signaling.max_sockets_per_ip), retry later", http.StatusServiceUnavailable)
 }
 
 // refusePending answers an upgrade 503 while signaling.max_pending_logins sockets, or

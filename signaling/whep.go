@@ -30,10 +30,11 @@ import (
 // "high" (or no hint) is the largest.
 var layerSizes = map[string][2]int{"low": {320, 180}, "medium": {640, 360}, "high": {0, 0}, "": {0, 0}}
 
-// newSession is a session of kind ("whip", "whep") for the holder of a verified grant.
-func (w *WHIP) newSession(kind string, h grantHolder, offer, ufrag string) *whipSession {
+// newSession is a session of kind ("whip", "whep") for the holder of a verified grant,
+// a client at client (clientKeyOf).
+func (w *WHIP) newSession(kind, client string, h grantHolder, offer, ufrag string) *whipSession {
 	return &whipSession{
-		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, room: h.roomID(),
+		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, client: client, room: h.roomID(),
 		offer: offer, ufrag: ufrag, etag: randomHex(8),
 		patches: rate.NewLimiter(rate.Limit(w.svc.limits.cfg.TricklesPerSecond), w.svc.limits.cfg.TricklesBurst),
 	}
@@ -57,10 +58,10 @@ func (w *WHIP) view(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	holder, offer, ufrag, ok := w.readOffer(rw, r, wire, false)
-	if !ok || w.routed(rw, r, holder.roomID()) {
+	if !ok || w.routed(rw, r, holder.roomID()) || !w.takeOffer(rw, r) {
 		return
 	}
-	ws, answer, status, err := w.startViewer(r.Context(), holder, publisher, size, offer, ufrag)
+	ws, answer, status, err := w.startViewer(r.Context(), clientKeyOf(r.RemoteAddr), holder, publisher, size, offer, ufrag)
 	if err != nil {
 		httpError(rw, status, err.Error())
 		return
@@ -70,8 +71,8 @@ func (w *WHIP) view(rw http.ResponseWriter, r *http.Request) {
 
 // startViewer makes the viewer session of an offer: a PeerConnection that answers with
 // the publisher's current tracks.
-func (w *WHIP) startViewer(ctx context.Context, h grantHolder, publisher string, size [2]int, offer, ufrag string) (*whipSession, string, int, error) {
-	ws := w.newSession("whep", h, offer, ufrag)
+func (w *WHIP) startViewer(ctx context.Context, client string, h grantHolder, publisher string, size [2]int, offer, ufrag string) (*whipSession, string, int, error) {
+	ws := w.newSession("whep", client, h, offer, ufrag)
 	if status, err := w.admit(ws); err != nil {
 		return nil, "", status, err
 	}

@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/parley-rtc/parley/internal/keyedrate"
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/signaling/protocol"
 )
@@ -45,8 +47,12 @@ type WHIP struct {
 	mu       sync.Mutex
 	sessions map[string]*whipSession // by resource id
 	perUser  map[userKey]int
+	perIP    map[string]int             // by client IP (clientKeyOf)
+	offers   *keyedrate.Buckets[string] // whip.offers_per_minute per client IP; nil without a limit
 	closed   bool
-	wg       sync.WaitGroup
+
+	refusedOffers, refusedIP atomic.Uint64 // 429s of whip.offers_per_minute, whip.max_sessions_per_ip
+	wg                       sync.WaitGroup
 }
 
 // userKey is a user of an app.
@@ -62,7 +68,10 @@ func (s *Service) NewWHIP(cfg WHIPConfig) (*WHIP, error) {
 	}
 	w := &WHIP{
 		svc: s, cfg: cfg, log: s.log.With("component", "whip"), mux: http.NewServeMux(),
-		sessions: make(map[string]*whipSession), perUser: make(map[userKey]int),
+		sessions: make(map[string]*whipSession), perUser: make(map[userKey]int), perIP: make(map[string]int),
+	}
+	if cfg.OffersPerMinute > 0 {
+		w.offers = keyedrate.New[string](perMinute(cfg.OffersPerMinute), cfg.OffersBurst)
 	}
 	w.mux.HandleFunc("POST /whip/{room}", w.publish)
 	w.mux.HandleFunc("OPTIONS /whip/{room}", w.options)
@@ -108,6 +117,12 @@ func (w *WHIP) options(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
 	h.Set("Access-Control-Max-Age", "600")
 	rw.WriteHeader(http.StatusNoContent)
+}
+
+// Refusals counts the POSTs refused with 429 by whip.offers_per_minute and by
+// whip.max_sessions_per_ip (D315).
+func (w *WHIP) Refusals() (offers, perIP uint64) {
+	return w.refusedOffers.Load(), w.refusedIP.Load()
 }
 
 // Sessions is the number of open WHIP sessions.
@@ -156,10 +171,10 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	holder, offer, ufrag, ok := w.readOffer(rw, r, wire, true)
-	if !ok || w.routed(rw, r, holder.roomID()) {
+	if !ok || w.routed(rw, r, holder.roomID()) || !w.takeOffer(rw, r) {
 		return
 	}
-	ws, answer, status, err := w.start(r.Context(), holder, offer, ufrag)
+	ws, answer, status, err := w.start(r.Context(), clientKeyOf(r.RemoteAddr), holder, offer, ufrag)
 	if err != nil {
 		httpError(rw, status, err.Error())
 		return
@@ -221,7 +236,7 @@ func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID, publish bool) (g
 	}
 	h, status, err := w.checkGrant(r, wire, publish, now)
 	if status == http.StatusUnauthorized {
-		w.svc.limits.failedLogins.get(key, now, true).AllowN(now, 1)
+		w.svc.limits.failedLogins.Get(key, now, true).AllowN(now, 1)
 	}
 	return h, status, err
 }
@@ -252,10 +267,15 @@ func (w *WHIP) checkGrant(r *http.Request, wire protocol.RoomID, publish bool, n
 
 // start makes the session of an offer: its user joins the room with the publish right
 // only, the offer is applied and the answer (with the server's candidates) returned.
-func (w *WHIP) start(ctx context.Context, h grantHolder, offer, ufrag string) (*whipSession, string, int, error) {
-	ws := w.newSession("whip", h, offer, ufrag)
+func (w *WHIP) start(ctx context.Context, client string, h grantHolder, offer, ufrag string) (*whipSession, string, int, error) {
+	ws := w.newSession("whip", client, h, offer, ufrag)
 	if status, err := w.admit(ws); err != nil {
 		return nil, "", status, err
+	}
+	// The room may still hold the user's WebSocket session that a login just ended (D317).
+	if err := w.svc.awaitExits(ctx, h.app, h.userID); err != nil {
+		w.end(ws, "gave up waiting")
+		return nil, "", http.StatusServiceUnavailable, err
 	}
 	ws.presence = w.svc.ingestSession(h.app, h.userID)
 	p, err := w.svc.rooms.JoinWith(ws.room, h.userID, room.JoinOptions{Rights: room.Rights{Publish: true}}, ingestSignaller{ws})
@@ -281,7 +301,27 @@ func (w *WHIP) start(ctx context.Context, h grantHolder, offer, ufrag string) (*
 	return ws, answer, 0, nil
 }
 
-// admit reserves ws's place within whip.max_sessions and whip.max_sessions_per_user.
+// takeOffer takes a token of the client IP's whip.offers_per_minute bucket, or answers
+// 429 with Retry-After and returns false (D315). It comes after the grant was checked
+// (an invalid one takes a failed-login token instead) and before any PeerConnection work.
+func (w *WHIP) takeOffer(rw http.ResponseWriter, r *http.Request) bool {
+	if w.offers == nil {
+		return true
+	}
+	now := w.svc.now()
+	res := w.offers.Get(clientKeyOf(r.RemoteAddr), now, true).ReserveN(now, 1)
+	if wait := res.DelayFrom(now); wait > 0 || !res.OK() {
+		res.CancelAt(now)
+		w.refusedOffers.Add(1)
+		httpErr(rw, http.StatusTooManyRequests, &retryAfterError{wait, fmt.Errorf(
+			"too many offers from this address (whip.offers_per_minute %d, whip.offers_burst %d)", w.cfg.OffersPerMinute, w.cfg.OffersBurst)})
+		return false
+	}
+	return true
+}
+
+// admit reserves ws's place within whip.max_sessions, whip.max_sessions_per_user and
+// whip.max_sessions_per_ip.
 func (w *WHIP) admit(ws *whipSession) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -292,9 +332,13 @@ func (w *WHIP) admit(ws *whipSession) (int, error) {
 		return http.StatusServiceUnavailable, fmt.Errorf("the server has whip.max_sessions (%d) sessions", w.cfg.MaxSessions)
 	case w.perUser[ws.user] >= w.cfg.MaxSessionsPerUser:
 		return http.StatusTooManyRequests, fmt.Errorf("%q has whip.max_sessions_per_user (%d) sessions", ws.user.userID, w.cfg.MaxSessionsPerUser)
+	case w.cfg.MaxSessionsPerIP > 0 && w.perIP[ws.client] >= w.cfg.MaxSessionsPerIP:
+		w.refusedIP.Add(1)
+		return http.StatusTooManyRequests, fmt.Errorf("this address has whip.max_sessions_per_ip (%d) sessions", w.cfg.MaxSessionsPerIP)
 	}
 	w.sessions[ws.id] = ws
 	w.perUser[ws.user]++
+	w.perIP[ws.client]++
 	return 0, nil
 }
 
@@ -308,6 +352,9 @@ func (w *WHIP) end(ws *whipSession, reason string) {
 	delete(w.sessions, ws.id)
 	if w.perUser[ws.user]--; w.perUser[ws.user] <= 0 {
 		delete(w.perUser, ws.user)
+	}
+	if w.perIP[ws.client]--; w.perIP[ws.client] <= 0 {
+		delete(w.perIP, ws.client)
 	}
 	w.mu.Unlock()
 	if ws.presence != nil {

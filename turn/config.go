@@ -62,6 +62,13 @@ type Config struct {
 	// MaxConns is how many TCP and TLS client connections all clients together may hold
 	// open to the TURN listeners at once; 0 = no cap (D272).
 	MaxConns int `mapstructure:"max_conns"`
+	// RequestsPerSecondPerIP and RequestsBurstPerIP bound the STUN requests (Allocate,
+	// Refresh, CreatePermission, ChannelBind, Binding; authenticated or not) that the
+	// clients of one address (an IPv4 address, an IPv6 /64) send to the UDP listener:
+	// beyond them a request is dropped unanswered (D316). Relayed data is not counted.
+	// RequestsPerSecondPerIP 0 = no limit.
+	RequestsPerSecondPerIP int `mapstructure:"requests_per_second_per_ip"`
+	RequestsBurstPerIP     int `mapstructure:"requests_burst_per_ip"`
 	// MaxAllocationLifetime is the lifetime of an allocation between refreshes
 	// (granted when the client asks for none or for more than pion's one-hour cap).
 	MaxAllocationLifetime time.Duration `mapstructure:"max_allocation_lifetime"`
@@ -97,6 +104,8 @@ func DefaultConfig() Config {
 		AllocationQuotaPerIP:   1024,
 		MaxConnsPerIP:          2048,
 		MaxConns:               16384,
+		RequestsPerSecondPerIP: 200,
+		RequestsBurstPerIP:     1000,
 		MaxAllocationLifetime:  time.Hour,
 	}
 }
@@ -161,6 +170,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConns < 0 {
 		bad("max_conns", "must be >= 0 (0: no cap), got %d", c.MaxConns)
+	}
+	if c.RequestsPerSecondPerIP < 0 || c.RequestsPerSecondPerIP > 1_000_000 {
+		bad("requests_per_second_per_ip", "must be 0..1000000 (0: no limit), got %d", c.RequestsPerSecondPerIP)
+	}
+	if c.RequestsPerSecondPerIP > 0 && (c.RequestsBurstPerIP < 1 || c.RequestsBurstPerIP > 1_000_000) {
+		bad("requests_burst_per_ip", "must be 1..1000000, got %d", c.RequestsBurstPerIP)
 	}
 	if c.MaxAllocationLifetime < time.Minute || c.MaxAllocationLifetime > maxPionAllocationLifetime {
 		bad("max_allocation_lifetime", "must be between 1m and %s, got %s", maxPionAllocationLifetime, c.MaxAllocationLifetime)

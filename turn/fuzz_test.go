@@ -15,6 +15,7 @@ func FuzzServerDatagram(f *testing.F) {
 	cfg := DefaultConfig()
 	cfg.Secret = testSecret
 	cfg.StaticUsers = map[string]string{"fuzz": "fuzz-password"}
+	cfg.RequestsPerSecondPerIP = 0 // every datagram reaches pion, and the Binding after it is answered
 	s, err := New(cfg, nil)
 	if err != nil {
 		f.Fatal(err)

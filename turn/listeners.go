@@ -70,11 +70,15 @@ func (t *closeTracker) wait(timeout time.Duration) bool {
 }
 
 // trackedPacketConn is the TURN UDP listening socket; pion's read loop is over once
-// ReadFrom fails.
+// ReadFrom fails. With a limiter, it drops the STUN requests of a client address over
+// turn.requests_per_second_per_ip before pion sees them (D316), calling refused.
 type trackedPacketConn struct {
 	net.PacketConn
 	tracker *closeTracker
 	once    sync.Once
+	limiter *requestLimiter // nil: no limit
+	refused func(src net.Addr)
+	now     func() time.Time
 }
 
 func newTrackedPacketConn(pc net.PacketConn, t *closeTracker) *trackedPacketConn {
@@ -83,11 +87,17 @@ func newTrackedPacketConn(pc net.PacketConn, t *closeTracker) *trackedPacketConn
 }
 
 func (c *trackedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, addr, err := c.PacketConn.ReadFrom(p)
-	if err != nil {
-		c.once.Do(c.tracker.done)
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil {
+			c.once.Do(c.tracker.done)
+			return n, addr, err
+		}
+		if c.limiter == nil || c.limiter.allow(p[:n], addr, c.now()) {
+			return n, addr, nil
+		}
+		c.refused(addr)
 	}
-	return n, addr, err
 }
 
 // trackedListener is a TURN TCP listening socket; its accepted connections are tracked.

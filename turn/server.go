@@ -1,6 +1,7 @@
 package turn
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -214,7 +215,7 @@ func (s *Server) Start() (err error) {
 			},
 		},
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
-			PacketConn:            newTrackedPacketConn(udpConn, tracker),
+			PacketConn:            s.limitRequests(newTrackedPacketConn(udpConn, tracker)),
 			RelayAddressGenerator: gen,
 			PermissionHandler:     permission,
 		}},
@@ -404,6 +405,29 @@ func (s *Server) permissionHandler(client net.Addr, peer net.IP) bool {
 }
 
 // refuse counts a refusal and logs it (throttled per reason).
+// limitRequests gives the UDP listener turn.requests_per_second_per_ip (D316), when set.
+// A dropped request is counted; its log line is built only when the throttle lets one
+// through (a flood drops hundreds of thousands a second).
+func (s *Server) limitRequests(c *trackedPacketConn) *trackedPacketConn {
+	if s.cfg.RequestsPerSecondPerIP == 0 {
+		return c
+	}
+	c.limiter = newRequestLimiter(s.cfg.RequestsPerSecondPerIP, s.cfg.RequestsBurstPerIP)
+	c.now = s.now
+	c.refused = func(src net.Addr) {
+		s.stats.refusals[RefusedRequestRate].Add(1)
+		if !s.logger.Enabled(context.Background(), slog.LevelInfo) {
+			return
+		}
+		if ok, suppressed := s.throttle.allow(requestRateLogKey); ok {
+			s.logger.Info("turn: refused", "reason", RefusedRequestRate.String(), "client", src.String(),
+				"detail", fmt.Sprintf("the address sent more than turn.requests_per_second_per_ip (%d, burst %d) STUN requests", s.cfg.RequestsPerSecondPerIP, s.cfg.RequestsBurstPerIP),
+				"suppressed", suppressed)
+		}
+	}
+	return c
+}
+
 func (s *Server) refuse(reason RefusalReason, client net.Addr, detail string) {
 	s.stats.refusals[reason].Add(1)
 	attrs := []any{"reason", reason.String(), "detail", detail}

@@ -42,6 +42,9 @@ const (
 	RefusedConnsIP
 	// RefusedConns: the same, because all clients together hold max_conns (D272).
 	RefusedConns
+	// RefusedRequestRate: a STUN request to the UDP listener dropped unanswered because
+	// its address had used requests_per_second_per_ip / requests_burst_per_ip (D316).
+	RefusedRequestRate
 
 	refusalReasonCount
 )
@@ -49,7 +52,7 @@ const (
 var refusalReasonNames = [refusalReasonCount]string{
 	"malformed_username", "expired", "bad_credentials", "quota", "peer_not_allowed", "relay_packet_not_allowed",
 	"no_allocation", "ip_quota", "capacity", "permissions", "peer_connections",
-	"ip_connections", "connections",
+	"ip_connections", "connections", "request_rate",
 }
 
 // String is the reason's metric label.

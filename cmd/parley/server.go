@@ -130,6 +130,7 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		}
 		s.mux.Handle("/whip/", s.whip) // POST /whip/{roomId}, PATCH and DELETE /whip/sessions/{id} (docs/whip.md)
 		s.mux.Handle("/whep/", s.whip) // POST /whep/{roomId}/{userId}, PATCH and DELETE /whep/sessions/{id}
+		s.registerWHIPMetrics()
 	}
 	if cfg.Metrics.Address == "" {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
@@ -332,6 +333,23 @@ func (s *server) registerWebhooksMetrics() {
 			func() float64 { return float64(c.value(s.webhooks.Stats())) }))
 	}
 	s.metrics.Registry().MustRegister(webhookDropsCollector{s.webhooks})
+}
+
+// registerWHIPMetrics exposes the WHIP/WHEP sessions and the POSTs refused per client IP
+// (D315).
+func (s *server) registerWHIPMetrics() {
+	reg := s.metrics.Registry()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "parley_whip_sessions", Help: "Open WHIP and WHEP sessions (whip.max_sessions).",
+	}, func() float64 { return float64(s.whip.Sessions()) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_whip_offers_refused_total",
+		Help: "WHIP and WHEP POSTs answered 429 because their client IP had used whip.offers_per_minute/offers_burst.",
+	}, func() float64 { offers, _ := s.whip.Refusals(); return float64(offers) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_whip_ip_sessions_refused_total",
+		Help: "WHIP and WHEP POSTs answered 429 because their client IP had whip.max_sessions_per_ip sessions.",
+	}, func() float64 { _, ip := s.whip.Refusals(); return float64(ip) }))
 }
 
 // shutdown drains (drain.go: refuse new sessions, let calls end or end them), then closes

@@ -3,6 +3,7 @@ package testhttp
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,20 @@ const Timeout = 30 * time.Second
 // be built, sent or read within Timeout fails t.
 func Do(t testing.TB, method, url, contentType, bearer, body string, header http.Header) (int, http.Header, string) {
 	t.Helper()
+	return DoFrom(t, "", method, url, contentType, bearer, body, header)
+}
+
+// DoFrom is Do from the local address from (e.g. "127.0.0.2", to be another client IP
+// on loopback) over a connection of its own, closed after the answer; "" is Do.
+func DoFrom(t testing.TB, from, method, url, contentType, bearer, body string, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	httpClient := http.DefaultClient
+	if from != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		tr := &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		httpClient = &http.Client{Transport: tr}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	var rd io.Reader
@@ -37,7 +52,7 @@ func Do(t testing.TB, method, url, contentType, bearer, body string, header http
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

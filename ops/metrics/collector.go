@@ -180,6 +180,7 @@ func (c *collector) collectLimits(counter func(*prometheus.Desc, uint64, ...stri
 		{"connection_logins", st.ConnectionLogins},
 		{"login_timeout", st.LoginTimeouts},
 		{"pending_logins", st.PendingLoginRefusals},
+		{"ip_sockets", st.SocketRefusals},
 		{"remote_views", c.src.Service.Rooms().RemoteViewRefusals()},
 	} {
 		counter(c.limitRefusals, l.n, l.name)
