@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"time"
 )
 
@@ -97,13 +98,13 @@ type Config struct {
 	// socket's read goroutine with Parley's own SRTP context (rtpin.go, decision D255)
 	// instead of pion's SRTP session and the track's goroutine. Publishers' PeerConnections
 	// then answer as the DTLS server (as subscribers' do) and refuse a first offer with
-	// setup:passive (ErrPassiveOffer). Off by default (D255).
+	// setup:passive (ErrPassiveOffer). On by default (D306).
 	OwnSRTPInbound bool `mapstructure:"own_srtp_inbound"`
 	// Writers is how many writer goroutines of the Engine write for the subscribers on
 	// own_srtp (writerpool.go, decision D290), each subscriber's packets always by the
 	// same one, the UDP datagrams of several subscribers in one sendmmsg; a subscriber on
 	// pion's path or an ICE-TCP pair gets a goroutine of its own. 0: a goroutine per
-	// subscriber (the default). 0..maxWriters.
+	// subscriber. 0..maxWriters; the default is defaultWriters (D306).
 	Writers int `mapstructure:"writers"`
 }
 
@@ -128,12 +129,17 @@ func DefaultConfig() Config {
 		DenyCandidateCIDRs: []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"},
 		OwnSRTP:            true,
 		SendBatch:          defaultSendBatch,
-		// OwnSRTPInbound stays off: ≤ 10 % less CPU per forwarded packet on load c, none on
-		// b, and it puts every publisher's forwarding on one goroutine (D255).
+		Writers:            defaultWriters(),
+		OwnSRTPInbound:     true, // D306
 		// BatchWrites stays off: no gain on the reference loads (docs/performance.md,
 		// issue 16; decisions D58, D142).
 	}
 }
+
+// defaultWriters is rtc.writers' default: a writer per core the Go scheduler runs
+// goroutines on (GOMAXPROCS when the configuration is made), at most maxWriters (D306).
+// A fixed number would cap a larger server at that many cores' writes.
+func defaultWriters() int { return min(runtime.GOMAXPROCS(0), maxWriters) }
 
 // iceTCPEnabled reports whether ICE over TCP is accepted.
 func (c Config) iceTCPEnabled() bool { return c.TCPPort != -1 }

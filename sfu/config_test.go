@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,33 @@ func TestDefaultConfigValues(t *testing.T) {
 		c.VideoBufferPackets != 1024 || c.AudioBufferPackets != 256 ||
 		c.ICEDisconnectedTimeout != 5*time.Second || c.ICEFailedTimeout != 25*time.Second || c.ICEKeepaliveInterval != 2*time.Second {
 		t.Fatalf("DefaultConfig() = %+v", c)
+	}
+	// D306: the writer pool with a writer per GOMAXPROCS, and the own read path.
+	if c.Writers != min(runtime.GOMAXPROCS(0), maxWriters) || !c.OwnSRTPInbound {
+		t.Fatalf("writers %d (GOMAXPROCS %d), own_srtp_inbound %v", c.Writers, runtime.GOMAXPROCS(0), c.OwnSRTPInbound)
+	}
+}
+
+// An Engine with the defaults writes through a pool of rtc.writers writers; writers 0
+// gives each subscriber a goroutine of its own, as before D306.
+func TestEngineWriterPoolByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  func(*Config)
+		want int
+	}{
+		{"defaults", func(*Config) {}, DefaultConfig().Writers},
+		{"writers 0", func(c *Config) { c.Writers = 0 }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEngine(t, tc.opt)
+			got := 0
+			if e.pool != nil {
+				got = len(e.pool.writers)
+			}
+			if got != tc.want {
+				t.Fatalf("%d pool writers, want %d", got, tc.want)
+			}
+		})
 	}
 }

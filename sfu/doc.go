@@ -198,7 +198,8 @@
 //     its writer's ready list (lock-free: a CAS on its head; the writer takes the whole
 //     list with one swap, owns what it took, and parks only after setting its parked
 //     flag and looking at the list again) and wakes the writer only when it is parked. A Sender on pion's path or an ICE-TCP pair is handed over, under its
-//     mutex, to a writer goroutine of its own (the one above) for the rest of its life;
+//     mutex, to a writer goroutine of its own (the one above) for the rest of its life,
+//     at the first write that finds its path there (Sender.send; D305);
 //     Subscriber.Close waits until the writer let go of a Sender it had queued.
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each

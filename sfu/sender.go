@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,22 +158,21 @@ func (s *Sender) run() {
 }
 
 // writeRun writes the n queued slots from start, with the run's clock, and returns how
-// many it wrote before one needs a goroutine of its own (handOver: only with a pool
-// writer).
+// many it wrote before one needed a goroutine of its own (write: only with a pool
+// writer, once its path moved off UDP).
 func (s *Sender) writeRun(start, n int) int {
 	s.nowNs = 0
 	for k := 0; k < n; k++ {
 		if k%senderClockRefresh == 0 {
 			s.nowNs = 0 // read again when next needed
 		}
-		if s.pool != nil && s.handOver() {
-			return k
-		}
 		i := start + k
 		if i >= len(s.slots) {
 			i -= len(s.slots)
 		}
-		s.write(&s.slots[i])
+		if s.write(&s.slots[i]) {
+			return k
+		}
 	}
 	return n
 }
@@ -219,16 +219,18 @@ func (s *Sender) now() int64 {
 // write sends one slot with the reused header; a slot of an unbound DownTrack is
 // skipped, one whose buffer slot was overwritten is dropped. On the own path with a
 // batch the packet is sealed into the batch and counted when flushOwn writes it.
-func (s *Sender) write(slot *senderSlot) {
+// handOver: a pool writer's Sender whose path may now wait for a slow peer did not
+// write it (send, errHandOver); the slot stays for the Sender's own goroutine.
+func (s *Sender) write(slot *senderSlot) (handOver bool) {
 	b := slot.track.binding.Load()
 	if b == nil {
-		return
+		return false
 	}
 	n, _, marker, ok := slot.buffer.read(slot.inSeq, s.payload[:])
 	if !ok {
 		s.dropped.Add(1)
 		slot.track.overwritten.Store(true)
-		return
+		return false
 	}
 	slot.munge.apply(s.payload[:n])
 	h := &s.header
@@ -245,12 +247,16 @@ func (s *Sender) write(slot *senderSlot) {
 	h.Extensions = h.Extensions[:0]
 	h.PaddingSize = 0
 	if s.stage(slot, h, n) {
-		return
+		return false
 	}
 	// A write error means the transport is closing; the Peer's state handling reports it.
-	if err := s.send(b, h, s.payload[:n]); err == nil {
+	switch err := s.send(b, h, s.payload[:n]); err {
+	case nil:
 		s.counted(slot.track, slot.seq, slot.ts, n, s.now())
+	case errHandOver:
+		return true
 	}
+	return false
 }
 
 // counted counts one written packet: the Sender's counters and its stream's sender
@@ -295,21 +301,33 @@ func (s *Sender) flushOwn() {
 
 // send writes one packet through the subscriber's own path (rtpout.go) or pion's
 // (the binding's writer); nil without writing while neither can send yet (before the
-// DTLS handshake, where pion's writer drops packets as well).
+// DTLS handshake, where pion's writer drops packets as well). With a pool writer it
+// writes nothing and returns errHandOver once the path is one whose writes may wait for
+// a slow peer: pion's (decided by route, on the first packet or a fall back), or the
+// own path on an ICE-TCP pair (pairChanged). A packet staged on a UDP pair never gets
+// here (stage), so the pool's Senders pay no check per packet for it.
 func (s *Sender) send(b *downTrackBinding, h *rtp.Header, payload []byte) error {
 	if s.out != nil {
 		own, drop := s.out.route()
 		switch {
+		case own && s.pool != nil && s.out.remote.Load() == nil && s.out.tcp.Load() != nil:
+			return errHandOver
 		case own:
 			s.flushOwn() // what was staged leaves first
 			return s.out.send(h, payload)
 		case drop:
 			return nil
+		case s.pool != nil:
+			return errHandOver
 		}
 	}
 	_, err := b.writer.WriteRTP(h, payload)
 	return err
 }
+
+// errHandOver is send's answer to a pool writer when the Sender needs a goroutine of its
+// own (writerpool.go: writer.turn hands it over).
+var errHandOver = errors.New("sfu: the Sender's path may wait for its peer: it needs a goroutine of its own")
 
 // close stops the writer (queued packets are discarded); the writer goroutine returns
 // after its current batch, and a pool writer lets go of the Sender before close

@@ -195,7 +195,8 @@ func (w *writer) pop() *Sender {
 }
 
 // turn writes up to writerTurn of s's queued packets and puts s back on the list when
-// it has more, lets go of it when it closed, or hands it over (handOver).
+// it has more, lets go of it when it closed, or hands it over when a write found its
+// path moved to pion's or an ICE-TCP pair (Sender.send, errHandOver).
 func (w *writer) turn(s *Sender) {
 	s.mu.Lock()
 	if s.closed {
@@ -208,11 +209,12 @@ func (w *writer) turn(s *Sender) {
 	s.mu.Unlock()
 
 	written := s.writeRun(start, n)
-	handOver := written < n
+	handOver := written < n // send refused a packet: errHandOver
 	if handOver {
 		w.batch.flushCounted() // its staged packets are counted by this goroutine
+	} else {
+		s.afterWrites() // after a hand-over its goroutine sends the reports: they may go over ICE-TCP
 	}
-	s.afterWrites()
 
 	s.mu.Lock()
 	s.freeLocked(start, written)
@@ -257,20 +259,4 @@ func (w *writer) letGo(s *Sender) {
 	if released != nil {
 		close(released)
 	}
-}
-
-// handOver reports whether the Sender's writes may wait for a slow peer from now on:
-// its PeerConnection took pion's path, or its own path writes on an ICE-TCP pair.
-func (s *Sender) handOver() bool {
-	o := s.out
-	if o == nil {
-		return false
-	}
-	switch o.mode {
-	case outPion:
-		return true
-	case outOwn:
-		return o.remote.Load() == nil && o.tcp.Load() != nil
-	}
-	return false
 }

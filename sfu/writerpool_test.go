@@ -2,12 +2,15 @@ package sfu
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/srtp/v3"
 
 	"github.com/parley-rtc/parley/internal/testwait"
 )
@@ -143,13 +146,7 @@ func TestWriterPoolHandsOverPionsPath(t *testing.T) {
 	pool := newWriterPool(1, nil, 1)
 	w := pool.writers[0]
 	var wg sync.WaitGroup
-	pool.assign(s, func() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.run()
-		}()
-	})
+	pool.assign(s, runOnHandOver(s, &wg))
 	for i := 0; i < 3; i++ {
 		f.writeAt(i)
 	}
@@ -162,6 +159,18 @@ func TestWriterPoolHandsOverPionsPath(t *testing.T) {
 	}
 	s.close()
 	wg.Wait()
+}
+
+// runOnHandOver is a Sender's hand-over (spawn) as a Subscriber's: run on a goroutine
+// counted in wg.
+func runOnHandOver(s *Sender, wg *sync.WaitGroup) func() {
+	return func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run()
+		}()
+	}
 }
 
 // A writer puts the own path's UDP datagrams of several Senders into one sendmmsg, each
@@ -212,36 +221,136 @@ func TestWriterPoolBatchesAcrossSubscribers(t *testing.T) {
 	}
 }
 
-// A Sender leaves its writer when its writes may wait for a peer: pion's path, or the own
-// path on an ICE-TCP pair; not while undecided, on a UDP pair, or with no pair at all.
+// ownTestPath is an own path (rtpOut) decided for the own path over UDP to a fake
+// remote address, without a batch: udpWrites counts its UDP writes; move puts it on an
+// ICE-TCP pair whose connection takes the writes (overTCP).
+type ownTestPath struct {
+	out       *rtpOut
+	udp       netip.AddrPort
+	udpWrites atomic.Int64
+}
+
+func newOwnTestPath(t *testing.T) *ownTestPath {
+	t.Helper()
+	ctx, err := srtp.CreateContext(make([]byte, 16), make([]byte, 12), srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ownTestPath{udp: netip.MustParseAddrPort("127.0.0.1:5000")}
+	p.out = &rtpOut{remote: new(atomic.Pointer[netip.AddrPort]), history: newSendHistory(), next: new(atomic.Uint32),
+		mode: outOwn, ctx: ctx, keys: &dtlsKeys{}, ready: func() bool { return false },
+		write: func(b []byte, _ netip.AddrPort) (int, error) { p.udpWrites.Add(1); return len(b), nil }}
+	p.out.remote.Store(&p.udp)
+	return p
+}
+
+// moveToTCP selects an ICE-TCP pair, as pairChanged does: the UDP address goes, a TCP
+// route comes.
+func (p *ownTestPath) moveToTCP() {
+	const peer = "127.0.0.1:40000"
+	p.out.remote.Store(nil)
+	p.out.tcp.Store(&tcpRoute{conns: []net.PacketConn{&fakePacketConn{has: map[string]bool{peer: true}}}, addr: tcpRemote{peer}})
+}
+
+// A pool writer hands a Sender over to a goroutine of its own (spawn) at the write that
+// finds its path one that may wait for a peer: pion's (decided with the first packet, or
+// a fall back when the handshake gave no keys), or the own path on an ICE-TCP pair; and
+// writes nothing of it there. Not while undecided before the handshake (dropped), on a
+// UDP pair or with no pair at all (unroutable).
 func TestSenderHandOver(t *testing.T) {
-	udp := netip.MustParseAddrPort("127.0.0.1:5000")
 	for _, tc := range []struct {
 		name string
-		mode outMode
-		udp  bool
-		tcp  bool
+		path func(p *ownTestPath)
 		want bool
+		// where the 2 packets of the turn went: pion's writer, UDP, dropped unroutable
+		pion, udp, unroutable int
 	}{
-		{"undecided", outUndecided, false, false, false},
-		{"own path over UDP", outOwn, true, false, false},
-		{"own path without a pair", outOwn, false, false, false},
-		{"own path over ICE-TCP", outOwn, false, true, true},
-		{"pion's path", outPion, false, false, true},
+		{"undecided before the handshake", func(p *ownTestPath) { p.out.mode = outUndecided }, false, 0, 0, 0},
+		{"undecided, the handshake gave no keys", func(p *ownTestPath) {
+			p.out.mode = outUndecided
+			p.out.keys.failed.Store(true)
+		}, true, 0, 0, 0},
+		{"own path over UDP", func(*ownTestPath) {}, false, 0, 2, 0},
+		{"own path without a pair", func(p *ownTestPath) { p.out.remote.Store(nil) }, false, 0, 0, 2},
+		{"own path over ICE-TCP", (*ownTestPath).moveToTCP, true, 0, 0, 0},
+		{"pion's path", func(p *ownTestPath) { p.out.mode = outPion }, true, 0, 0, 0},
+		{"no own path", func(p *ownTestPath) { p.out = nil }, false, 2, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := &rtpOut{mode: tc.mode, remote: new(atomic.Pointer[netip.AddrPort])}
-			if tc.udp {
-				o.remote.Store(&udp)
+			f := newForwardFixture(1, 64)
+			s := f.senders[0]
+			p := newOwnTestPath(t)
+			tc.path(p)
+			s.out = p.out
+			pool := newWriterPool(1, nil, 1)
+			w := pool.writers[0]
+			spawned := -1 // the packets left for the Sender's own goroutine
+			pool.assign(s, func() { spawned = s.count })
+			f.writeAt(0)
+			f.writeAt(1)
+			w.turnAll()
+			if handedOver := spawned >= 0; handedOver != tc.want {
+				t.Fatalf("handed over: %v, want %v", handedOver, tc.want)
 			}
-			if tc.tcp {
-				o.tcp.Store(&tcpRoute{})
+			if tc.want && (spawned != 2 || s.pool != nil || w.assigned.Load() != 0) {
+				t.Fatalf("handed over with %d packets left (want 2), pool %p, %d assigned", spawned, s.pool, w.assigned.Load())
 			}
-			if got := (&Sender{out: o}).handOver(); got != tc.want {
-				t.Fatalf("handOver = %v, want %v", got, tc.want)
+			pion := len((*f.receiver.downTracks.Load())[0].binding.Load().writer.(*fakeTrackWriter).snapshot())
+			var unroutable, overTCP uint64
+			if p.out != nil {
+				unroutable, overTCP = p.out.unroutable.Load(), p.out.overTCP.Load()
 			}
+			if pion != tc.pion || p.udpWrites.Load() != int64(tc.udp) || unroutable != uint64(tc.unroutable) || overTCP != 0 {
+				t.Fatalf("the writer wrote %d on pion's path, %d on UDP, %d over TCP, dropped %d unroutable; want %d, %d, 0, %d",
+					pion, p.udpWrites.Load(), overTCP, unroutable, tc.pion, tc.udp, tc.unroutable)
+			}
+			s.close()
 		})
 	}
+}
+
+// The own path moving to an ICE-TCP pair in the middle of a writer's turn hands the
+// Sender over at the next packet: the writer wrote the packets before the move on UDP
+// and none over TCP; the Sender's own goroutine writes the rest over TCP.
+func TestSenderHandOverWhenThePairMovesToTCP(t *testing.T) {
+	f := newForwardFixture(1, 64)
+	s := f.senders[0]
+	p := newOwnTestPath(t)
+	s.out = p.out
+	write := p.out.write
+	p.out.write = func(b []byte, to netip.AddrPort) (int, error) {
+		n, err := write(b, to)
+		if p.udpWrites.Load() == 2 {
+			p.moveToTCP() // pion's ICE goroutine selects the TCP pair now
+		}
+		return n, err
+	}
+	pool := newWriterPool(1, nil, 1)
+	w := pool.writers[0]
+	var wg sync.WaitGroup
+	spawned, run := make(chan int, 1), runOnHandOver(s, &wg)
+	pool.assign(s, func() {
+		spawned <- s.count
+		run()
+	})
+	for i := 0; i < 5; i++ {
+		f.writeAt(i)
+	}
+	w.turnAll()
+	select {
+	case left := <-spawned:
+		if left != 3 {
+			t.Fatalf("handed over with %d packets left, want 3", left)
+		}
+	default:
+		t.Fatalf("not handed over: the writer wrote %d on UDP, %d over TCP", p.udpWrites.Load(), p.out.overTCP.Load())
+	}
+	testwait.For(t, 10*time.Second, "the Sender's own goroutine writes the 3 others over TCP", func() bool { return p.out.overTCP.Load() == 3 })
+	if p.udpWrites.Load() != 2 || s.forwardedPackets.Load() != 5 {
+		t.Fatalf("%d written on UDP (want 2), %d forwarded (want 5)", p.udpWrites.Load(), s.forwardedPackets.Load())
+	}
+	s.close()
+	wg.Wait()
 }
 
 // Several forwarding goroutines enqueue at once for the Senders of one running writer:
