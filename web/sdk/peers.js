@@ -176,6 +176,17 @@ class Leg {
   }
 
   async _addCandidate(c) {
+    // A candidate of an earlier ICE generation (e.g. for an answer the socket lost, D322)
+    // belongs to no description: Chromium refuses it.
+    const ufrag = c.usernameFragment || (/ ufrag (\S+)/.exec(c.candidate || '') || [])[1];
+    const desc = this.pc.remoteDescription;
+    if (ufrag && desc && !desc.sdp.includes(`a=ice-ufrag:${ufrag}\r\n`)) return;
+    if (c.sdpMid != null && desc && !desc.sdp.includes(`a=mid:${c.sdpMid}\r\n`)) {
+      // The offer taken back gave its mids away and the next one numbered anew, while the
+      // server names the first m-line's mid it knew: all media share one bundled
+      // transport, the first m-line's (max-bundle).
+      c = { candidate: c.candidate, sdpMLineIndex: 0, usernameFragment: ufrag };
+    }
     try {
       await this.pc.addIceCandidate(c.candidate ? c : null);
     } catch (err) {
@@ -217,6 +228,8 @@ export class MediaSession {
     this._onRemoteTrackGone = opts.onRemoteTrackGone;
     this._onError = opts.onError;
     this._closed = false;
+    /** a publisher offer was made (restartIce renegotiates from then on) */
+    this._offered = false;
     /** @type {MediaStream} the stream all published tracks belong to */
     this._localStream = new MediaStream();
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
@@ -478,6 +491,7 @@ export class MediaSession {
       try {
         leg.localSent = false;
         leg.remoteReady = false;
+        this._offered = true; // from now on a restart offers again, even if this one is lost
         const offer = await leg.pc.createOffer({ iceRestart });
         await leg.pc.setLocalDescription(offer);
         const pending = this._request('offer', { target: 'publisher', sdp: { type: 'offer', sdp: offer.sdp } });
@@ -492,6 +506,13 @@ export class MediaSession {
         // early offer was answered: the server tore the PeerConnection down first, D75):
         // there is nothing left to report.
         if (this._closed) return;
+        // An offer without its answer (the socket dropped with it) is taken back: the next
+        // offer, the resume's ICE restart, starts from a stable state. Chromium's ICE
+        // restart offered over a pending offer never checked its candidate pairs (D322).
+        if (leg.pc.signalingState === 'have-local-offer') {
+          await leg.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+          leg.remoteQueue = []; // the server's candidates for the lost answer
+        }
         throw asNegotiationError('publisher', err);
       }
     });
@@ -499,7 +520,7 @@ export class MediaSession {
 
   /** Restarts ICE on the publisher (the side this client offers on). */
   restartIce() {
-    if (this._closed || !this._pub.pc.localDescription) return Promise.resolve();
+    if (this._closed || !this._offered) return Promise.resolve();
     return this.negotiatePublisher(true).catch((err) => this._onError(err));
   }
 
