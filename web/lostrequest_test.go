@@ -35,6 +35,23 @@ const engineStateJS = `(() => {
 		sending: m && m._pub.pc.getSenders().map((s) => s.track && s.track.kind) });
 })()`
 
+// legsJS describes the ICE of the page's PeerConnections (shown when a test fails).
+const legsJS = `(async () => {
+	const m = window.parleyDemo.engine._media;
+	if (!m) return 'no media session';
+	const ufrag = (d) => d ? (d.sdp.match(/a=ice-ufrag:(\S+)/) || [])[1] : '-';
+	const out = {};
+	for (const [name, leg] of [['publisher', m._pub], ['subscriber', m._sub]]) {
+		const pairs = [];
+		(await leg.pc.getStats()).forEach((r) => {
+			if (r.type === 'candidate-pair') pairs.push(r.state + ' req=' + r.requestsSent + ' resp=' + r.responsesReceived);
+		});
+		out[name] = { ice: leg.pc.iceConnectionState, local: ufrag(leg.pc.localDescription), remote: ufrag(leg.pc.remoteDescription),
+			queued: leg.remoteQueue.length, remoteReady: leg.remoteReady, pairs };
+	}
+	return JSON.stringify(out);
+})()`
+
 // bothConnectedJS: the page's publisher and subscriber PeerConnections are connected.
 const bothConnectedJS = `(() => {
 	const m = window.parleyDemo.engine._media;
@@ -62,7 +79,7 @@ func TestBrowserResumeOverAnUnansweredOffer(t *testing.T) {
 		waitFor[int](b, "onCallBegin", eventCountJS("onCallBegin", ""), wait)
 	}
 	if !poll(bob, bothConnectedJS, wait) {
-		t.Fatalf("bob's PeerConnections did not connect after the resume: %s", eval[string](bob, engineStateJS))
+		t.Fatalf("bob's PeerConnections did not connect after the resume: %s %s", eval[string](bob, engineStateJS), eval[string](bob, legsJS))
 	}
 	waitHearing(t, alice)
 	waitHearing(t, bob)
@@ -126,7 +143,7 @@ func TestBrowserCallRequestsAcrossADrop(t *testing.T) {
 			waitFor[int](b, what+": onCallBegin", eventCountJS("onCallBegin", ""), wait)
 		}
 		if !poll(bob, bothConnectedJS, wait) {
-			t.Fatalf("%s: bob's PeerConnections did not connect: %s", what, eval[string](bob, engineStateJS))
+			t.Fatalf("%s: bob's PeerConnections did not connect: %s %s", what, eval[string](bob, engineStateJS), eval[string](bob, legsJS))
 		}
 		waitHearing(t, alice)
 		waitHearing(t, bob)

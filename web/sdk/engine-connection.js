@@ -53,6 +53,8 @@ export class ConnectionPart {
     let over;
     /** settles when this reconnect is over, the session resumed or not (_callRequest) */
     this._reconnected = new Promise((resolve) => { over = resolve; });
+    /** whether this reconnect resumed the session (_callRequest) */
+    this._resumed = false;
     const deadline = Date.now() + this._opts.reconnectTimeoutMs;
     let delay = 250;
     const oldToken = this._session.resumeToken;
@@ -76,6 +78,7 @@ export class ConnectionPart {
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
             this._releaseHeld();
           } else {
+            this._resumed = true;
             this._releaseHeld(); // the replay first: a call that ended meanwhile restarts nothing
             if (this._media) await this._media.restartIce();
           }
@@ -117,7 +120,6 @@ export class ConnectionPart {
    */
   async _callRequest(method, params) {
     const callId = this._call && this._call.callId;
-    const token = this._session && this._session.resumeToken;
     const tooLate = method === 'hangup' ? ErrorCode.NOT_IN_CALL : ErrorCode.NO_CALL_RINGING;
     let repeat = false;
     for (;;) {
@@ -130,9 +132,8 @@ export class ConnectionPart {
         if (!lost || !this._reconnecting || !callId) throw err;
       }
       await this._reconnected;
-      const resumed = !!this._session && this._session.resumeToken === token;
       if (!this._call || this._call.callId !== callId) {
-        if (!resumed) throw new ParleyError(SdkErrorCode.RESUME_FAILED, `${method}: the connection was lost and the session could not be resumed: the call ended`);
+        if (!this._resumed) throw new ParleyError(SdkErrorCode.RESUME_FAILED, `${method}: the connection was lost and the session could not be resumed: the call ended`);
         if (method === 'accept') throw new ParleyError(ErrorCode.NO_CALL_RINGING, 'accept: the call ended while the connection was lost');
         return {};
       }

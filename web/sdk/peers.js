@@ -176,7 +176,7 @@ class Leg {
   }
 
   async _addCandidate(c) {
-    // A candidate of an earlier ICE generation (e.g. for an answer the socket lost, D322)
+    // A candidate of an earlier ICE generation (e.g. for an answer the socket lost, D323)
     // belongs to no description: Chromium refuses it.
     const ufrag = c.usernameFragment || (/ ufrag (\S+)/.exec(c.candidate || '') || [])[1];
     const desc = this.pc.remoteDescription;
@@ -508,7 +508,7 @@ export class MediaSession {
         if (this._closed) return;
         // An offer without its answer (the socket dropped with it) is taken back: the next
         // offer, the resume's ICE restart, starts from a stable state. Chromium's ICE
-        // restart offered over a pending offer never checked its candidate pairs (D322).
+        // restart offered over a pending offer never checked its candidate pairs (D323).
         if (leg.pc.signalingState === 'have-local-offer') {
           await leg.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
           leg.remoteQueue = []; // the server's candidates for the lost answer
