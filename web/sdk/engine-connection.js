@@ -80,7 +80,10 @@ export class ConnectionPart {
           } else {
             this._resumed = true;
             this._releaseHeld(); // the replay first: a call that ended meanwhile restarts nothing
-            if (this._media) await this._media.restartIce();
+            if (this._media) {
+              await this._media.resendLostAnswer(); // the server's restart offer waits for it
+              await this._media.restartIce();
+            }
           }
           return;
         } catch (err) {

@@ -9,6 +9,7 @@
 // a time on a promise chain. For early media, prepare adds send transceivers before any
 // device is open; setTrack later fills them with replaceTrack, without renegotiating.
 
+import { ErrorCode } from './enums.js';
 import { ParleyError, SdkErrorCode } from './rpc.js';
 
 /** Simulcast layers, lowest first (rids q/h/f as the SFU expects). */
@@ -230,6 +231,8 @@ export class MediaSession {
     this._closed = false;
     /** a publisher offer was made (restartIce renegotiates from then on) */
     this._offered = false;
+    /** the subscriber's last answer was lost with the socket (resendLostAnswer) */
+    this._answerLost = false;
     /** @type {MediaStream} the stream all published tracks belong to */
     this._localStream = new MediaStream();
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
@@ -540,12 +543,30 @@ export class MediaSession {
         await leg.markRemoteReady();
         const answer = await leg.pc.createAnswer();
         await leg.pc.setLocalDescription(answer);
+        this._answerLost = false;
         const pending = this._request('answer', { target: 'subscriber', sdp: { type: 'answer', sdp: answer.sdp } });
         leg.markLocalSent();
         await pending;
       } catch (err) {
+        this._answerLost = isLost(err);
         throw asNegotiationError('subscriber', err);
       }
+    });
+  }
+
+  /**
+   * Sends the subscriber's last answer again when the socket dropped with it: the server
+   * waits for it before it offers again, its ICE restart too (D323). A server that had it
+   * refuses the copy, which changes nothing.
+   * @returns {Promise<void>}
+   */
+  resendLostAnswer() {
+    const leg = this._sub;
+    return leg.serial(async () => {
+      const desc = leg.pc.localDescription;
+      if (this._closed || !this._answerLost || !desc || desc.type !== 'answer') return;
+      this._answerLost = false;
+      await this._request('answer', { target: 'subscriber', sdp: { type: 'answer', sdp: desc.sdp } }).catch(() => {});
     });
   }
 
@@ -630,6 +651,11 @@ function withSendLimits(layers, limits) {
     if (limits.maxFramerate) enc.maxFramerate = limits.maxFramerate;
     return enc;
   });
+}
+
+/** @returns {boolean} whether err says the socket dropped with the request */
+function isLost(err) {
+  return !!err && (err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED || err.code === ErrorCode.NOT_LOGGED_IN);
 }
 
 /** Wraps a failure of a local WebRTC step (server errors keep their code). */
