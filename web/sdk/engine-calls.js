@@ -91,7 +91,7 @@ export class CallsPart {
   accept(opts) {
     const params = {};
     if (opts && opts.mediaType) params.mediaType = opts.mediaType;
-    const pending = this._request('accept', params);
+    const pending = this._callRequest('accept', params);
     this._previewAccepted(params.mediaType === MediaType.AUDIO);
     if (this._prep && !this._prep.accepted) {
       // The user accepted: the devices it opened may go on the early senders now (the
@@ -104,7 +104,9 @@ export class CallsPart {
 
   /** Rejects the ringing call. */
   async reject() {
-    await this._request('reject', {});
+    const callId = this._call && this._call.callId;
+    await this._callRequest('reject', {});
+    if (this._call && this._call.callId !== callId) return; // another call came meanwhile
     this._dropEarlyMedia();
     this._setCall(null);
   }
@@ -118,7 +120,9 @@ export class CallsPart {
 
   /** Leaves (or, before anyone accepted, cancels) the current call. */
   async hangup() {
-    await this._request('hangup', {});
+    const callId = this._call && this._call.callId;
+    await this._callRequest('hangup', {});
+    if (this._call && this._call.callId !== callId) return; // another call came meanwhile
     this._endMedia();
     this._setCall(null);
   }

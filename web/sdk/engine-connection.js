@@ -50,6 +50,11 @@ export class ConnectionPart {
   async _reconnect() {
     if (this._reconnecting) return;
     this._reconnecting = true;
+    let over;
+    /** settles when this reconnect is over, the session resumed or not (_callRequest) */
+    this._reconnected = new Promise((resolve) => { over = resolve; });
+    /** whether this reconnect resumed the session (_callRequest) */
+    this._resumed = false;
     const deadline = Date.now() + this._opts.reconnectTimeoutMs;
     let delay = 250;
     const oldToken = this._session.resumeToken;
@@ -73,8 +78,12 @@ export class ConnectionPart {
             this._reportError(new ParleyError(SdkErrorCode.RESUME_FAILED, 'reconnected, but the session had ended'));
             this._releaseHeld();
           } else {
+            this._resumed = true;
             this._releaseHeld(); // the replay first: a call that ended meanwhile restarts nothing
-            if (this._media) await this._media.restartIce();
+            if (this._media) {
+              await this._media.resendLostAnswer(); // the server's restart offer waits for it
+              await this._media.restartIce();
+            }
           }
           return;
         } catch (err) {
@@ -95,6 +104,44 @@ export class ConnectionPart {
       }
     } finally {
       this._reconnecting = false;
+      over();
+    }
+  }
+
+  /**
+   * Sends accept, reject or hangup of the current call so that a dropped socket neither
+   * loses nor repeats it (D322). When the request cannot go out (the engine reconnects) or
+   * its answer is lost with the socket, it waits for the reconnect, whose resume delivered
+   * what the server did meanwhile (the replay), and then: the call is over → a reject or
+   * hangup is done, an accept fails with NO_CALL_RINGING; an accept whose call began is
+   * done; otherwise it goes again once, and the server's "too late" answer (3002 / 3003)
+   * to the repeat means the first one was taken. When the session could not be resumed
+   * and the call is gone, it fails with RESUME_FAILED (the call was reported ended).
+   * @param {'accept'|'reject'|'hangup'} method
+   * @param {object} params
+   * @returns {Promise<object>}
+   */
+  async _callRequest(method, params) {
+    const callId = this._call && this._call.callId;
+    const tooLate = method === 'hangup' ? ErrorCode.NOT_IN_CALL : ErrorCode.NO_CALL_RINGING;
+    let repeat = false;
+    for (;;) {
+      try {
+        return await this._request(method, params);
+      } catch (err) {
+        if (repeat && err.code === tooLate && (method !== 'accept' || (!!this._call && this._call.callId === callId && this._call.began))) return {};
+        const lost = err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED ||
+          err.code === ErrorCode.NOT_LOGGED_IN;
+        if (!lost || !this._reconnecting || !callId) throw err;
+      }
+      await this._reconnected;
+      if (!this._call || this._call.callId !== callId) {
+        if (!this._resumed) throw new ParleyError(SdkErrorCode.RESUME_FAILED, `${method}: the connection was lost and the session could not be resumed: the call ended`);
+        if (method === 'accept') throw new ParleyError(ErrorCode.NO_CALL_RINGING, 'accept: the call ended while the connection was lost');
+        return {};
+      }
+      if (method === 'accept' && this._call.began) return {};
+      repeat = true;
     }
   }
 

@@ -60,10 +60,13 @@ export class EventsPart {
   /**
    * Reports a failure of the media session's own requests (offer, answer, trickle) unless
    * the server answered "not in a room": the call ended or the room was left while the
-   * request was on its way, which needs no attention.
+   * request was on its way, which needs no attention; nor does one the socket dropped
+   * under while the engine reconnects: the resume restarts ICE, which offers again (D323).
    */
   _reportMediaError(err) {
     if (err && err.code === ErrorCode.NOT_IN_ROOM) return;
+    const lost = err && (err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED);
+    if (lost && this._reconnecting) return;
     this._reportError(err);
   }
 

@@ -238,6 +238,11 @@ export declare class ParleyCallEngine {
     chatGroupId?: string; chatGroupID?: string; params?: CallParams;
   } & FlatCallParams): Promise<CallStartResult>;
   groupCall(params: { groupId: string; userIdList: string[]; mediaType: MediaType; params?: CallParams }): Promise<CallStartResult>;
+  /**
+   * accept, reject and hangup made while the engine reconnects, or whose answer the socket
+   * lost, settle after the reconnect: carried out once, or RESUME_FAILED when the session
+   * and its call are gone (README, “Call requests across a dropped socket”).
+   */
   accept(opts?: { mediaType?: MediaType }): Promise<object>;
   reject(): Promise<void>;
   ignore(): Promise<void>;

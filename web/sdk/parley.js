@@ -111,6 +111,9 @@ export class ParleyCallEngine {
     /** seq of the last notification received: sent as lastSeq when resuming */
     this._lastSeq = 0;
     this._reconnecting = false;
+    /** settles when the current reconnect is over (_callRequest) */
+    this._reconnected = Promise.resolve();
+    this._resumed = false;
     this._destroyed = false;
     /** @type {{callId: string, roomId: RoomId, mediaType: number, role: number, began?: boolean, beganAt?: number}|null} */
     this._call = null;

@@ -9,6 +9,7 @@
 // a time on a promise chain. For early media, prepare adds send transceivers before any
 // device is open; setTrack later fills them with replaceTrack, without renegotiating.
 
+import { ErrorCode } from './enums.js';
 import { ParleyError, SdkErrorCode } from './rpc.js';
 
 /** Simulcast layers, lowest first (rids q/h/f as the SFU expects). */
@@ -176,6 +177,17 @@ class Leg {
   }
 
   async _addCandidate(c) {
+    // A candidate of an earlier ICE generation (e.g. for an answer the socket lost, D323)
+    // belongs to no description: Chromium refuses it.
+    const ufrag = c.usernameFragment || (/ ufrag (\S+)/.exec(c.candidate || '') || [])[1];
+    const desc = this.pc.remoteDescription;
+    if (ufrag && desc && !desc.sdp.includes(`a=ice-ufrag:${ufrag}\r\n`)) return;
+    if (c.sdpMid != null && desc && !desc.sdp.includes(`a=mid:${c.sdpMid}\r\n`)) {
+      // The offer taken back gave its mids away and the next one numbered anew, while the
+      // server names the first m-line's mid it knew: all media share one bundled
+      // transport, the first m-line's (max-bundle).
+      c = { candidate: c.candidate, sdpMLineIndex: 0, usernameFragment: ufrag };
+    }
     try {
       await this.pc.addIceCandidate(c.candidate ? c : null);
     } catch (err) {
@@ -217,6 +229,10 @@ export class MediaSession {
     this._onRemoteTrackGone = opts.onRemoteTrackGone;
     this._onError = opts.onError;
     this._closed = false;
+    /** a publisher offer was made (restartIce renegotiates from then on) */
+    this._offered = false;
+    /** the subscriber's last answer was lost with the socket (resendLostAnswer) */
+    this._answerLost = false;
     /** @type {MediaStream} the stream all published tracks belong to */
     this._localStream = new MediaStream();
     /** @type {{audio: RTCRtpTransceiver|null, video: RTCRtpTransceiver|null}} */
@@ -478,6 +494,7 @@ export class MediaSession {
       try {
         leg.localSent = false;
         leg.remoteReady = false;
+        this._offered = true; // from now on a restart offers again, even if this one is lost
         const offer = await leg.pc.createOffer({ iceRestart });
         await leg.pc.setLocalDescription(offer);
         const pending = this._request('offer', { target: 'publisher', sdp: { type: 'offer', sdp: offer.sdp } });
@@ -492,6 +509,13 @@ export class MediaSession {
         // early offer was answered: the server tore the PeerConnection down first, D75):
         // there is nothing left to report.
         if (this._closed) return;
+        // An offer without its answer (the socket dropped with it) is taken back: the next
+        // offer, the resume's ICE restart, starts from a stable state. Chromium's ICE
+        // restart offered over a pending offer never checked its candidate pairs (D323).
+        if (leg.pc.signalingState === 'have-local-offer') {
+          await leg.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+          leg.remoteQueue = []; // the server's candidates for the lost answer
+        }
         throw asNegotiationError('publisher', err);
       }
     });
@@ -499,7 +523,7 @@ export class MediaSession {
 
   /** Restarts ICE on the publisher (the side this client offers on). */
   restartIce() {
-    if (this._closed || !this._pub.pc.localDescription) return Promise.resolve();
+    if (this._closed || !this._offered) return Promise.resolve();
     return this.negotiatePublisher(true).catch((err) => this._onError(err));
   }
 
@@ -519,12 +543,30 @@ export class MediaSession {
         await leg.markRemoteReady();
         const answer = await leg.pc.createAnswer();
         await leg.pc.setLocalDescription(answer);
+        this._answerLost = false;
         const pending = this._request('answer', { target: 'subscriber', sdp: { type: 'answer', sdp: answer.sdp } });
         leg.markLocalSent();
         await pending;
       } catch (err) {
+        this._answerLost = isLost(err);
         throw asNegotiationError('subscriber', err);
       }
+    });
+  }
+
+  /**
+   * Sends the subscriber's last answer again when the socket dropped with it: the server
+   * waits for it before it offers again, its ICE restart too (D323). A server that had it
+   * refuses the copy, which changes nothing.
+   * @returns {Promise<void>}
+   */
+  resendLostAnswer() {
+    const leg = this._sub;
+    return leg.serial(async () => {
+      const desc = leg.pc.localDescription;
+      if (this._closed || !this._answerLost || !desc || desc.type !== 'answer') return;
+      this._answerLost = false;
+      await this._request('answer', { target: 'subscriber', sdp: { type: 'answer', sdp: desc.sdp } }).catch(() => {});
     });
   }
 
@@ -609,6 +651,11 @@ function withSendLimits(layers, limits) {
     if (limits.maxFramerate) enc.maxFramerate = limits.maxFramerate;
     return enc;
   });
+}
+
+/** @returns {boolean} whether err says the socket dropped with the request */
+function isLost(err) {
+  return !!err && (err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED || err.code === ErrorCode.NOT_LOGGED_IN);
 }
 
 /** Wraps a failure of a local WebRTC step (server errors keep their code). */

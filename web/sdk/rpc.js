@@ -110,6 +110,13 @@ export class RpcSocket {
    * @returns {Promise<any>} the result, or a ParleyError
    */
   request(method, params) {
+    if (this._ws && this._ws.readyState === WebSocket.CLOSING && !this._closed) {
+      // Closing, its close event still to come: the request fails with the ones on the
+      // wire (CONNECTION_LOST), after the engine heard of the close (D322).
+      return new Promise((resolve, reject) => {
+        this._pending.set(this._nextId++, { resolve, reject, timer: 0, method });
+      });
+    }
     if (!this.isOpen) {
       return Promise.reject(new ParleyError(SdkErrorCode.NOT_CONNECTED, `${method}: not connected`));
     }
