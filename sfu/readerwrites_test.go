@@ -1,0 +1,314 @@
+package sfu
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-rtc/parley/internal/testwait"
+)
+
+// readerPool is a pool of n writers, parked as run leaves them (not started), whose
+// wake-ups the read goroutine may owe (turns per idle read), with the Senders of f
+// assigned in turn.
+func readerPool(t *testing.T, n, turns int, f *forwardFixture) (*writerPool, *readerWakes) {
+	t.Helper()
+	pool := newWriterPool(n, nil, 1)
+	h := pool.readerWrites(turns)
+	for i, s := range f.senders {
+		w := pool.writers[i%n]
+		w.assigned.Add(1)
+		s.mu.Lock()
+		s.pool, s.spawn = w, func() { t.Error("handed over") }
+		s.mu.Unlock()
+	}
+	for _, w := range pool.writers {
+		w.parked.Store(true)
+	}
+	return pool, h
+}
+
+func writtenBy(senders []*Sender) (n uint64) {
+	for _, s := range senders {
+		n += s.forwardedPackets.Load()
+	}
+	return n
+}
+
+// Packets fanned out while the read goroutine's window is open wake no writer; the
+// writers are owed to the read goroutine, which, idle, writes for them and leaves them
+// parked with no wake-up pending; busy, it wakes each once. With its window shut a push
+// wakes the writer itself, as before.
+func TestReaderWritesForTheWritersItMadeReady(t *testing.T) {
+	f := newForwardFixture(4, 64)
+	pool, h := readerPool(t, 2, 64, f)
+
+	h.open()
+	f.writeAt(0)
+	f.writeAt(1)
+	for i, w := range pool.writers {
+		if len(w.wake) != 0 || w.parked.Load() {
+			t.Fatalf("writer %d: %d wake-ups pending, parked %v; want its wake-up owed to the reader", i, len(w.wake), w.parked.Load())
+		}
+	}
+	h.write(h.shut()) // idle
+	if n := writtenBy(f.senders); n != 8 {
+		t.Fatalf("%d packets written by the idle reader, want 8", n)
+	}
+	for i, w := range pool.writers {
+		if len(w.wake) != 0 || !w.parked.Load() || w.head.Load() != nil || w.taken != nil {
+			t.Fatalf("writer %d after the reader's turns: %d wake-ups, parked %v, list empty %v", i, len(w.wake), w.parked.Load(), w.head.Load() == nil)
+		}
+	}
+	if got := h.inlineTurns.Load(); got != 4 {
+		t.Fatalf("%d inline turns counted, want 4", got)
+	}
+
+	h.open()
+	f.writeAt(2)
+	h.wake(h.shut()) // busy: another datagram waits
+	if n := writtenBy(f.senders); n != 8 {
+		t.Fatalf("the busy reader wrote (%d packets written, want 8)", n)
+	}
+	for i, w := range pool.writers {
+		if len(w.wake) != 1 || w.parked.Load() {
+			t.Fatalf("writer %d after a busy read: %d wake-ups pending, want 1", i, len(w.wake))
+		}
+		<-w.wake // as park: the writer took it; it writes and parks again
+		w.turnAll()
+		w.parked.Store(true)
+	}
+
+	f.writeAt(3) // window shut
+	for i, w := range pool.writers {
+		if len(w.wake) != 1 {
+			t.Fatalf("writer %d: a push outside the window left %d wake-ups pending, want 1", i, len(w.wake))
+		}
+	}
+}
+
+// The reader runs at most reader_turns turns per idle read and wakes a writer with
+// Senders left; a Sender that needs its own goroutine (pion's path) is never written by
+// the reader: its writer is woken to hand it over.
+func TestReaderTurnsAreBounded(t *testing.T) {
+	f := newForwardFixture(3, 64)
+	pool, h := readerPool(t, 1, 2, f)
+	w := pool.writers[0]
+	h.open()
+	f.writeAt(0)
+	h.write(h.shut())
+	if n := writtenBy(f.senders); n != 2 || len(w.wake) != 1 || w.taken != f.senders[2] {
+		t.Fatalf("after 2 turns: %d written, %d wake-ups, next %p; want 2, 1, the third Sender", n, len(w.wake), w.taken)
+	}
+	<-w.wake
+	w.turnAll()
+
+	p := newForwardFixture(2, 64)
+	pool, h = readerPool(t, 1, 64, p)
+	w = pool.writers[0]
+	p.senders[1].out = &rtpOut{mode: outPion}
+	spawned := make(chan struct{})
+	p.senders[1].spawn = func() { close(spawned) }
+	h.open()
+	p.writeAt(0)
+	h.write(h.shut())
+	if p.senders[0].forwardedPackets.Load() != 1 || p.senders[1].forwardedPackets.Load() != 0 || len(w.wake) != 1 {
+		t.Fatalf("written %d and %d (pion's path), %d wake-ups; want 1, 0 and the writer woken",
+			p.senders[0].forwardedPackets.Load(), p.senders[1].forwardedPackets.Load(), len(w.wake))
+	}
+	select {
+	case <-spawned:
+		t.Fatal("the reader handed the Sender over")
+	default:
+	}
+	<-w.wake
+	w.turnAll() // the writer hands it over
+	<-spawned
+}
+
+// A Sender closed while the reader runs its writer's turns is let go by the reader: its
+// close returns, nothing of it is written afterwards.
+func TestReaderLetsGoOfASenderClosedDuringItsTurns(t *testing.T) {
+	f := newForwardFixture(2, 64)
+	pool, h := readerPool(t, 1, 64, f)
+	a, b := f.senders[0], f.senders[1]
+	closed := make(chan struct{})
+	a.afterRun = func() { // inside a's turn on the reader
+		go func() {
+			b.close()
+			close(closed)
+		}()
+		testwait.For(t, 10*time.Second, "b's close started", func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return b.closed
+		})
+	}
+	h.open()
+	f.writeAt(0)
+	h.write(h.shut())
+	<-closed
+	if a.forwardedPackets.Load() != 1 || b.forwardedPackets.Load() != 0 || b.inPool {
+		t.Fatalf("written %d and %d (closed), in the pool %v; want 1, 0, false", a.forwardedPackets.Load(), b.forwardedPackets.Load(), b.inPool)
+	}
+	if w := pool.writers[0]; len(w.wake) != 0 || !w.parked.Load() {
+		t.Fatalf("writer after the reader's turns: %d wake-ups, parked %v", len(w.wake), w.parked.Load())
+	}
+}
+
+// A pool closed while the reader owes a writer its wake-up: the close waits until the
+// reader gives the writer back, which then stops and lets go of its Senders.
+func TestReaderOwedWriterStopsOnClose(t *testing.T) {
+	for _, idle := range []bool{true, false} {
+		f := newForwardFixture(2, 64)
+		pool, h := readerPool(t, 1, 64, f)
+		w := pool.writers[0]
+		w.parked.Store(false)
+		pool.start()
+		for { // until the running writer is blocked in park and a push is owed to the reader
+			testwait.For(t, 10*time.Second, "the writer parks", w.parked.Load)
+			time.Sleep(20 * time.Millisecond) // from parked to blocked on wake: a few instructions
+			h.open()
+			f.writeAt(0)
+			if !w.parked.Load() && h.head.Load() == w {
+				break
+			}
+			h.wake(h.shut()) // the writer was not blocked yet: again
+		}
+		done := make(chan struct{})
+		go func() {
+			pool.close()
+			close(done)
+		}()
+		select {
+		case <-done:
+			t.Fatalf("idle %v: the pool closed while the reader owed its writer's wake-up", idle)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if idle {
+			h.write(h.shut())
+		} else {
+			h.wake(h.shut())
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("idle %v: the pool did not close after the reader gave its writer back", idle)
+		}
+		for _, s := range f.senders {
+			if s.inPool {
+				t.Fatalf("idle %v: a Sender still in the pool after its close", idle)
+			}
+			s.close()
+		}
+	}
+}
+
+// A reader goroutine (windows around its fan-outs, idle or busy at random) and other
+// forwarding goroutines (which may owe their wake-ups to the reader's window) enqueue
+// for the Senders of two running writers: every packet is written once, in order, and no
+// wake-up is lost (each burst's wait is bounded; dropping the reader's owed writers, in
+// wake or write, fails it).
+func TestReaderWakesAreNotLost(t *testing.T) {
+	const producers, sendersEach, rounds = 3, 3, 120
+	fixtures := make([]*forwardFixture, producers)
+	all := newForwardFixture(0, 1)
+	for p := range fixtures {
+		fixtures[p] = newForwardFixture(sendersEach, 256)
+		all.senders = append(all.senders, fixtures[p].senders...)
+	}
+	pool, h := readerPool(t, 2, 3, all)
+	for _, w := range pool.writers {
+		w.parked.Store(false)
+	}
+	pool.start()
+	written := make([]int, producers)
+	var wg sync.WaitGroup
+	for p, f := range fixtures {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reader := p == 0
+			for r := 0; r < rounds; r++ {
+				for k := range 1 + (r*7+p*5)%12 {
+					if reader {
+						h.open()
+					}
+					f.writeAt(written[p])
+					written[p]++
+					if reader && (r+k)%3 == 0 {
+						h.wake(h.shut())
+					} else if reader {
+						h.write(h.shut())
+					}
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ok := testwait.Poll(ctx, func() bool { return writtenBy(f.senders) == uint64(written[p]*sendersEach) })
+				cancel()
+				if !ok {
+					t.Errorf("producer %d (reader %v), round %d: %d of %d packets written", p, reader, r, writtenBy(f.senders), written[p]*sendersEach)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow() // a writer left parked with its wake-up dropped would hold up the close
+	}
+	pool.close()
+	for p, f := range fixtures {
+		for k, d := range *f.receiver.downTracks.Load() {
+			got := d.binding.Load().writer.(*fakeTrackWriter).snapshot()
+			for i := 1; i < len(got); i++ {
+				if got[i].header.SequenceNumber != got[i-1].header.SequenceNumber+1 {
+					t.Errorf("producer %d, Sender %d: packet %d has seq %d after %d", p, k, i, got[i].header.SequenceNumber, got[i-1].header.SequenceNumber)
+					break
+				}
+			}
+		}
+		for _, s := range f.senders {
+			s.close()
+		}
+	}
+	if h.inlineTurns.Load() == 0 || h.woken.Load() == 0 {
+		t.Fatalf("inline turns %d, owed writers woken %d: both paths should have run", h.inlineTurns.Load(), h.woken.Load())
+	}
+}
+
+// The reader's window, the owed wake-up and its inline turns, sealed into the writer's
+// batch and written with sendmmsg, allocate nothing.
+func TestReaderWritesDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("x/net's sendmmsg headers come from a sync.Pool, which drops items under -race")
+	}
+	fa, fb := newForwardFixture(1, 64), newForwardFixture(1, 64)
+	pa, pb := newOwnBatchPath(t, 1), newOwnBatchPath(t, 1)
+	pool := newWriterPool(1, pa.batches, 16)
+	h := pool.readerWrites(64)
+	senders := []*Sender{fa.senders[0], fb.senders[0]}
+	for k, p := range []*ownBatchPath{pa, pb} {
+		senders[k].out = p.out
+		pool.assign(senders[k], func() { t.Error("handed over") })
+		p.out.batch = p.out.shared
+	}
+	w := pool.writers[0]
+	w.parked.Store(true) // as run leaves it
+	i := 0
+	run := func() {
+		h.open()
+		fa.writeAt(i)
+		fb.writeAt(i)
+		i++
+		h.write(h.shut())
+	}
+	run() // the SSRCs' SRTP state, x/net's pooled headers
+	n := testing.AllocsPerRun(50, run)
+	if n != 0 {
+		t.Fatalf("%.1f allocations per 2 packets fanned out and written by the reader", n)
+	}
+	if got := writtenBy(senders); got != uint64(2*i) || len(w.wake) != 0 {
+		t.Fatalf("%d packets written, %d wake-ups; want %d, 0", got, len(w.wake), 2*i)
+	}
+}
