@@ -1,8 +1,6 @@
 package sfu
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +25,23 @@ func readerPool(t *testing.T, n, turns int, f *forwardFixture) (*writerPool, *re
 		w.parked.Store(true)
 	}
 	return pool, h
+}
+
+// blocked runs f on a goroutine, fails t if f returns within 50 ms, and returns a
+// channel closed when f has returned.
+func blocked(t *testing.T, what string, f func()) <-chan struct{} {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		t.Fatalf("%s returned at once", what)
+	case <-time.After(50 * time.Millisecond):
+	}
+	return done
 }
 
 func writtenBy(senders []*Sender) (n uint64) {
@@ -176,16 +191,7 @@ func TestReaderOwedWriterStopsOnClose(t *testing.T) {
 			}
 			h.wake(h.shut()) // the writer was not blocked yet: again
 		}
-		done := make(chan struct{})
-		go func() {
-			pool.close()
-			close(done)
-		}()
-		select {
-		case <-done:
-			t.Fatalf("idle %v: the pool closed while the reader owed its writer's wake-up", idle)
-		case <-time.After(50 * time.Millisecond):
-		}
+		done := blocked(t, "the pool's close while the reader owes its writer's wake-up", pool.close)
 		if idle {
 			h.write(h.shut())
 		} else {
@@ -205,73 +211,36 @@ func TestReaderOwedWriterStopsOnClose(t *testing.T) {
 	}
 }
 
-// A reader goroutine (windows around its fan-outs, idle or busy at random) and other
+// A reader goroutine (windows around its fan-outs, idle or busy in turn) and other
 // forwarding goroutines (which may owe their wake-ups to the reader's window) enqueue
 // for the Senders of two running writers: every packet is written once, in order, and no
 // wake-up is lost (each burst's wait is bounded; dropping the reader's owed writers, in
 // wake or write, fails it).
 func TestReaderWakesAreNotLost(t *testing.T) {
-	const producers, sendersEach, rounds = 3, 3, 120
-	fixtures := make([]*forwardFixture, producers)
+	fixtures := make([]*forwardFixture, 3)
 	all := newForwardFixture(0, 1)
 	for p := range fixtures {
-		fixtures[p] = newForwardFixture(sendersEach, 256)
+		fixtures[p] = newForwardFixture(3, 256)
 		all.senders = append(all.senders, fixtures[p].senders...)
 	}
 	pool, h := readerPool(t, 2, 3, all)
 	for _, w := range pool.writers {
-		w.parked.Store(false)
+		w.parked.Store(false) // run parks them
 	}
 	pool.start()
-	written := make([]int, producers)
-	var wg sync.WaitGroup
-	for p, f := range fixtures {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reader := p == 0
-			for r := 0; r < rounds; r++ {
-				for k := range 1 + (r*7+p*5)%12 {
-					if reader {
-						h.open()
-					}
-					f.writeAt(written[p])
-					written[p]++
-					if reader && (r+k)%3 == 0 {
-						h.wake(h.shut())
-					} else if reader {
-						h.write(h.shut())
-					}
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				ok := testwait.Poll(ctx, func() bool { return writtenBy(f.senders) == uint64(written[p]*sendersEach) })
-				cancel()
-				if !ok {
-					t.Errorf("producer %d (reader %v), round %d: %d of %d packets written", p, reader, r, writtenBy(f.senders), written[p]*sendersEach)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow() // a writer left parked with its wake-up dropped would hold up the close
-	}
-	pool.close()
-	for p, f := range fixtures {
-		for k, d := range *f.receiver.downTracks.Load() {
-			got := d.binding.Load().writer.(*fakeTrackWriter).snapshot()
-			for i := 1; i < len(got); i++ {
-				if got[i].header.SequenceNumber != got[i-1].header.SequenceNumber+1 {
-					t.Errorf("producer %d, Sender %d: packet %d has seq %d after %d", p, k, i, got[i].header.SequenceNumber, got[i-1].header.SequenceNumber)
-					break
-				}
-			}
+	produceConcurrently(t, pool, fixtures, 120, 12, func(p, r, k int, write func()) {
+		if p != 0 { // not the reader
+			write()
+			return
 		}
-		for _, s := range f.senders {
-			s.close()
+		h.open()
+		write()
+		if (r+k)%3 == 0 {
+			h.wake(h.shut()) // busy
+		} else {
+			h.write(h.shut()) // idle
 		}
-	}
+	})
 	if h.inlineTurns.Load() == 0 || h.woken.Load() == 0 {
 		t.Fatalf("inline turns %d, owed writers woken %d: both paths should have run", h.inlineTurns.Load(), h.woken.Load())
 	}
@@ -283,16 +252,8 @@ func TestReaderWritesDoNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("x/net's sendmmsg headers come from a sync.Pool, which drops items under -race")
 	}
-	fa, fb := newForwardFixture(1, 64), newForwardFixture(1, 64)
-	pa, pb := newOwnBatchPath(t, 1), newOwnBatchPath(t, 1)
-	pool := newWriterPool(1, pa.batches, 16)
+	pool, fa, fb, senders := batchedPool(t)
 	h := pool.readerWrites(64)
-	senders := []*Sender{fa.senders[0], fb.senders[0]}
-	for k, p := range []*ownBatchPath{pa, pb} {
-		senders[k].out = p.out
-		pool.assign(senders[k], func() { t.Error("handed over") })
-		p.out.batch = p.out.shared
-	}
 	w := pool.writers[0]
 	w.parked.Store(true) // as run leaves it
 	i := 0
