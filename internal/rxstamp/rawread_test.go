@@ -102,3 +102,41 @@ func TestReaderDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%.1f allocations per read, want 0", allocs)
 	}
 }
+
+// The sender's address is the net package's, on an IPv4 socket and on a dual-stack one
+// (where an IPv4 sender is v4-mapped).
+func TestReaderAddressesAsTheNetPackage(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("raw reads on Linux only")
+	}
+	for _, bind := range []string{"127.0.0.1", "::"} {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind)})
+		if err != nil {
+			t.Skipf("%s: %v", bind, err)
+		}
+		src := listenLoopback(t, "udp4")
+		to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), conn.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+		r := NewReader(conn, false)
+		buf := make([]byte, 64)
+		var want netip.AddrPort
+		for _, raw := range []bool{false, true} {
+			if _, err := src.WriteToUDPAddrPort([]byte("x"), to); err != nil {
+				t.Fatal(err)
+			}
+			var from netip.AddrPort
+			if raw {
+				_, from, _, err = r.Read(buf)
+			} else {
+				_, from, _, err = Read(conn, false, buf)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw && from != want {
+				t.Errorf("bound to %s: Reader gives %v, the net package %v", bind, from, want)
+			}
+			want = from
+		}
+		_ = conn.Close()
+	}
+}
