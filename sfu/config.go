@@ -23,6 +23,8 @@ const (
 	defaultSendBatch   = 16 // 16 sealed datagrams of ≤ 1628 bytes: 26 KB per subscriber on the own path
 	maxSendBatch       = 64
 	maxWriters         = 64
+	maxReaderTurns     = 1024
+	defaultReaderTurns = 64
 )
 
 // Config is the media plane's configuration, embedded under the key `rtc` in the root
@@ -106,6 +108,12 @@ type Config struct {
 	// pion's path or an ICE-TCP pair gets a goroutine of its own. 0: a goroutine per
 	// subscriber. 0..maxWriters; the default is defaultWriters (D306).
 	Writers int `mapstructure:"writers"`
+	// ReaderTurns, with own_srtp_inbound and writers: when the UDP socket's read goroutine
+	// finds no datagram waiting after it forwarded some, it writes for the pool writers it
+	// made ready (at most this many turns of writerTurn packets) instead of waking them
+	// (readerwrites.go, decision D300); a busy reader wakes them as before. 0: always wake.
+	// 0..maxReaderTurns.
+	ReaderTurns int `mapstructure:"reader_turns"`
 }
 
 // DefaultConfig returns the configuration of a working local server.
@@ -131,6 +139,7 @@ func DefaultConfig() Config {
 		SendBatch:          defaultSendBatch,
 		Writers:            defaultWriters(),
 		OwnSRTPInbound:     true, // D306
+		ReaderTurns:        defaultReaderTurns,
 		// BatchWrites stays off: no gain on the reference loads (docs/performance.md,
 		// issue 16; decisions D58, D142).
 	}
@@ -208,6 +217,9 @@ func (c Config) Validate() error {
 	}
 	if c.Writers < 0 || c.Writers > maxWriters {
 		add("writers", "must be 0..%d, got %d", maxWriters, c.Writers)
+	}
+	if c.ReaderTurns < 0 || c.ReaderTurns > maxReaderTurns {
+		add("reader_turns", "must be 0..%d, got %d", maxReaderTurns, c.ReaderTurns)
 	}
 	if c.MaxRemoteCandidates < 1 || c.MaxRemoteCandidates > maxCandidatesLimit {
 		add("max_remote_candidates", "must be 1..%d, got %d", maxCandidatesLimit, c.MaxRemoteCandidates)

@@ -201,6 +201,13 @@
 //     mutex, to a writer goroutine of its own (the one above) for the rest of its life,
 //     at the first write that finds its path there (Sender.send; D305);
 //     Subscriber.Close waits until the writer let go of a Sender it had queued.
+//     With rtc.reader_turns as well (and rtc.own_srtp_inbound; readerwrites.go, D300) a
+//     parked writer that the UDP mux read goroutine's fan-out makes ready is not woken
+//     at once: its wake-up is owed to the read goroutine, which wakes it when its next
+//     read finds a datagram waiting, or else (EAGAIN, before it waits) runs the writer's
+//     turns itself, bounded, and leaves it parked. While the wake-up is owed the writer
+//     goroutine stays blocked, so the read goroutine is then the writer's one owning
+//     goroutine (its ready list, turns, batch) and the Senders still have exactly one.
 //   - Batch flush goroutine (one per Engine, rtc.batch_writes; batchwrite.go): writes
 //     every non-empty write queue batchFlushInterval after one became non-empty. Each
 //     queue (one of 64, chosen by destination address) has its own mutex: a writer holds

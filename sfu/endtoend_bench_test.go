@@ -458,7 +458,8 @@ func (c *loopbackCall) write(keyframe bool) {
 // binary (docs/performance.md, batched writes).
 // SFU_BENCH_SEND_BATCH sets rtc.send_batch likewise (1: one write per packet on the own
 // path; unset: the default), SFU_BENCH_WRITERS rtc.writers (0: a goroutine per
-// subscriber).
+// subscriber), SFU_BENCH_OWN_INBOUND rtc.own_srtp_inbound (1 on, 0 off),
+// SFU_BENCH_READER_TURNS rtc.reader_turns (0: the read goroutine always wakes the writers).
 func benchBatchWrites(c *Config) {
 	if v, err := strconv.Atoi(os.Getenv("SFU_BENCH_WRITERS")); err == nil {
 		c.Writers = v
@@ -468,6 +469,12 @@ func benchBatchWrites(c *Config) {
 	}
 	if v, err := strconv.Atoi(os.Getenv("SFU_BENCH_SEND_BATCH")); err == nil {
 		c.SendBatch = v
+	}
+	if v := os.Getenv("SFU_BENCH_OWN_INBOUND"); v != "" {
+		c.OwnSRTPInbound = v == "1"
+	}
+	if v, err := strconv.Atoi(os.Getenv("SFU_BENCH_READER_TURNS")); err == nil {
+		c.ReaderTurns = v
 	}
 }
 

@@ -106,6 +106,11 @@ func TestForwardEndToEndAllocations(t *testing.T) {
 				if assigned != int64(tc.subscribers) {
 					t.Fatalf("%d of %d subscribers written by the pool (the others handed over)", assigned, tc.subscribers)
 				}
+				if h := c.engine.stamping.wakes.Load(); h == nil || h.inlineTurns.Load()+h.woken.Load() == 0 {
+					t.Fatal("the read goroutine neither wrote for the writers nor woke them (rtc.reader_turns, readerwrites.go)")
+				} else {
+					t.Logf("read goroutine: %d inline turns, %d writers woken", h.inlineTurns.Load(), h.woken.Load())
+				}
 			}
 			delivered := float64(bursts * benchBurst * tc.subscribers)
 			if per := float64(after.Mallocs-before.Mallocs) / delivered; per > 1 {

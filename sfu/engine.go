@@ -128,6 +128,9 @@ func (e *Engine) Start() error {
 	}
 	if e.cfg.Writers > 0 && e.cfg.OwnSRTP {
 		e.pool = newWriterPool(e.cfg.Writers, e.sendBatch, e.cfg.SendBatch)
+		if e.cfg.OwnSRTPInbound && e.cfg.ReaderTurns > 0 {
+			stamping.wakes.Store(e.pool.readerWrites(e.cfg.ReaderTurns))
+		}
 		e.pool.start()
 	}
 	tcpListening := "disabled"

@@ -76,14 +76,72 @@ type stampingConn struct {
 	kernel bool                   // SO_TIMESTAMPNS is on: datagrams carry the kernel's receive time
 	hold   atomic.Pointer[func()] // tests: runs before each read (holds the read goroutine)
 	batch  *batchWriter           // nil unless rtc.batch_writes (batchwrite.go)
+
+	// rx reads with raw recvmsg calls (Linux; nil elsewhere: rxstamp.Read); reading is
+	// held by the goroutine reading through it. wakes, with rtc.reader_turns, is the
+	// pool writers' wake-ups the read goroutine may owe (readerwrites.go); owed is what
+	// an idle read took of them, for the reading goroutine.
+	rx      *rxstamp.Reader
+	reading sync.Mutex
+	wakes   atomic.Pointer[readerWakes]
+	owed    *writer
 }
 
 func newStampingConn(conn *net.UDPConn, stamps *arrivalStamps) *stampingConn {
-	return &stampingConn{UDPConn: conn, stamps: stamps, kernel: rxstamp.Enable(conn)}
+	c := &stampingConn{UDPConn: conn, stamps: stamps, kernel: rxstamp.Enable(conn)}
+	if c.rx = rxstamp.NewReader(conn, c.kernel); c.rx != nil {
+		c.rx.Idle = c.idle
+	}
+	return c
 }
 
-// ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter).
+// ReadFromAddrPort reads one datagram and stamps it (ice.AddrPortReaderWriter). A
+// publisher's packet of a bound stream is forwarded here (rtpin.go) and the next one read;
+// with rtc.reader_turns the writers that forwarding made ready are woken when the next
+// datagram is already waiting, and written for here when none is (readerwrites.go).
 func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	if c.rx == nil || !c.reading.TryLock() {
+		return c.readNet(b)
+	}
+	defer c.reading.Unlock()
+	for {
+		wakes := c.wakes.Load() // set once, after the mux started reading
+		if h := c.hold.Load(); h != nil {
+			wakes.wake(wakes.shut())
+			(*h)()
+		}
+		n, addr, at, err := c.rx.Read(b)
+		if err == rxstamp.ErrIdle { //nolint:errorlint // a sentinel, never wrapped
+			owed := c.owed
+			c.owed = nil
+			wakes.write(owed)
+			continue
+		}
+		wakes.wake(wakes.shut()) // another datagram, or the end: the writers run themselves
+		if err != nil {
+			return n, addr, err
+		}
+		c.stamps.record(b[:n], at)
+		opened := wakes.open()
+		if !c.stamps.inbound.take(b[:n], addr) {
+			if opened {
+				wakes.wake(wakes.shut())
+			}
+			return n, addr, nil
+		}
+	}
+}
+
+// idle is rx's Idle: true when the read goroutine owes writers their wake-ups (owed);
+// it then writes for them (ReadFromAddrPort) before it waits.
+func (c *stampingConn) idle() bool {
+	c.owed = c.wakes.Load().shut()
+	return c.owed != nil
+}
+
+// readNet reads through the net package (no raw reads here, or another goroutine reads
+// through rx): ReadFromAddrPort without the writers' wake-ups.
+func (c *stampingConn) readNet(b []byte) (int, netip.AddrPort, error) {
 	for {
 		if h := c.hold.Load(); h != nil {
 			(*h)()

@@ -41,6 +41,9 @@ type writer struct {
 
 	assigned atomic.Int64 // Senders assigned and not closed
 	batch    *outBatch    // the own path's staged datagrams; nil without a batch (rtc.send_batch 1, rtc.batch_writes)
+
+	owner    *readerWakes // nil, or the read goroutine a wake-up may be owed to (readerwrites.go)
+	nextOwed *writer      // links readerWakes' owed writers
 }
 
 // writerStopped is the head of a writer's ready list once its run returned: ready lets
@@ -118,13 +121,22 @@ func (w *writer) ready(s *Sender) {
 }
 
 // unpark wakes run if it parked: whoever turns parked from true to false sends the
-// wake-up (never blocking: one pending is enough).
+// wake-up (never blocking: one pending is enough), or owes it to the read goroutine
+// while that forwards (readerwrites.go), which then sends it or writes for run.
 func (w *writer) unpark() {
 	if w.parked.Load() && w.parked.CompareAndSwap(true, false) {
-		select {
-		case w.wake <- struct{}{}:
-		default:
+		if w.owner != nil && w.owner.owe(w) {
+			return
 		}
+		w.signal()
+	}
+}
+
+// signal sends the wake-up of the one who turned parked false.
+func (w *writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
 }
 

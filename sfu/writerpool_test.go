@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
@@ -357,27 +358,42 @@ func TestSenderHandOverWhenThePairMovesToTCP(t *testing.T) {
 // each packet is written once, in order, and a writer never stays parked with a ready
 // Sender (the bounded wait after each burst would run out).
 func TestWriterPoolConcurrentProducers(t *testing.T) {
-	const producers, sendersEach, rounds = 4, 3, 150
 	pool := newWriterPool(1, nil, 1)
-	w := pool.writers[0]
-	fixtures := make([]*forwardFixture, producers)
+	fixtures := make([]*forwardFixture, 4)
 	for p := range fixtures {
-		fixtures[p] = newForwardFixture(sendersEach, 256)
+		fixtures[p] = newForwardFixture(3, 256)
 		for _, s := range fixtures[p].senders {
 			pool.assign(s, func() { t.Error("handed over") })
 		}
 	}
 	pool.start()
-	written := make([]int, producers)
+	produceConcurrently(t, pool, fixtures, 150, 24, nil)
+}
+
+// produceConcurrently runs a forwarding goroutine per fixture whose Senders the running
+// pool writes for: rounds bursts of 1..maxBurst packets each (through around, when set:
+// around(producer, round, k, write) must call write once), each burst's writing waited
+// for (10 s at most); then it closes the pool and checks that every packet was written
+// once, in order, none dropped, and closes the Senders.
+func produceConcurrently(t *testing.T, pool *writerPool, fixtures []*forwardFixture, rounds, maxBurst int, around func(p, r, k int, write func())) {
+	t.Helper()
+	written := make([]int, len(fixtures))
 	var wg sync.WaitGroup
 	for p, f := range fixtures {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			write := func() {
+				f.writeAt(written[p])
+				written[p]++
+			}
 			for r := 0; r < rounds; r++ {
-				for range 1 + (r*7+p*5)%24 { // bursts of 1..24 packets
-					f.writeAt(written[p])
-					written[p]++
+				for k := range 1 + (r*7+p*5)%maxBurst {
+					if around != nil {
+						around(p, r, k, write)
+					} else {
+						write()
+					}
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				ok := testwait.Poll(ctx, func() bool {
@@ -390,15 +406,21 @@ func TestWriterPoolConcurrentProducers(t *testing.T) {
 				})
 				cancel()
 				if !ok {
-					t.Errorf("producer %d, round %d: the writer did not write its %d packets (parked %v, list empty %v)",
-						p, r, written[p], w.parked.Load(), w.head.Load() == nil)
+					var state []string
+					for _, w := range pool.writers {
+						state = append(state, fmt.Sprintf("parked %v, list empty %v", w.parked.Load(), w.head.Load() == nil))
+					}
+					t.Errorf("producer %d, round %d: the writers did not write its %d packets (%v)", p, r, written[p], state)
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	pool.close() // first: a writer left parked with a ready Sender lets go of it now
+	if t.Failed() {
+		t.FailNow() // a writer left parked with a ready Sender would hold up the close
+	}
+	pool.close()
 	for p, f := range fixtures {
 		for k, d := range *f.receiver.downTracks.Load() {
 			got := d.binding.Load().writer.(*fakeTrackWriter).snapshot()
@@ -422,21 +444,28 @@ func TestWriterPoolConcurrentProducers(t *testing.T) {
 	}
 }
 
-// A running writer woken by enqueues writes without allocating: the push, the take, the
-// park and the wake-up.
-func TestWriterPoolDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("x/net's sendmmsg headers come from a sync.Pool, which drops items under -race")
-	}
+// batchedPool is a writer pool of one writer (not started) with a batch of 16 for two
+// subscribers on the own path over UDP, each with a Receiver of its own (fa, fb).
+func batchedPool(t *testing.T) (*writerPool, *forwardFixture, *forwardFixture, []*Sender) {
 	fa, fb := newForwardFixture(1, 64), newForwardFixture(1, 64)
 	pa, pb := newOwnBatchPath(t, 1), newOwnBatchPath(t, 1)
 	pool := newWriterPool(1, pa.batches, 16)
 	senders := []*Sender{fa.senders[0], fb.senders[0]}
 	for k, p := range []*ownBatchPath{pa, pb} {
 		senders[k].out = p.out
-		pool.assign(senders[k], nil)
+		pool.assign(senders[k], func() { t.Error("handed over") })
 		p.out.batch = p.out.shared
 	}
+	return pool, fa, fb, senders
+}
+
+// A running writer woken by enqueues writes without allocating: the push, the take, the
+// park and the wake-up.
+func TestWriterPoolDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("x/net's sendmmsg headers come from a sync.Pool, which drops items under -race")
+	}
+	pool, fa, fb, senders := batchedPool(t)
 	pool.start()
 	defer pool.close()
 	i, stuck := 0, false

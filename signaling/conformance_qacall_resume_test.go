@@ -152,9 +152,9 @@ func qaCallResumeCatchesUp(t *testing.T, newStack func(testing.TB, ...stackOptio
 	lose := func(c *client.Conn) {
 		t.Helper()
 		barrier(t, c)
-		before := st.detachedSessions()
+		before := st.detachedSessionsOf(c.UserID()) // the earlier subtests' sessions end at any moment
 		c.Abort()
-		testwait.For(t, 10*time.Second, "the server to see "+c.UserID()+"'s socket lost", func() bool { return st.detachedSessions() == before+1 })
+		testwait.For(t, 10*time.Second, "the server to see "+c.UserID()+"'s socket lost", func() bool { return st.detachedSessionsOf(c.UserID()) == before+1 })
 	}
 	// calling starts a video call from prefix+"alice" to prefix+"bob".
 	calling := func(t *testing.T, prefix string) (alice, bob *client.Conn, tr *tracer, callID string) {

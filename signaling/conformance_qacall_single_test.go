@@ -214,10 +214,13 @@ func qaCallLostSocketIsOffline(t *testing.T, newStack func(testing.TB, ...stackO
 }
 
 // detachedSessions sums the sessions waiting for a resume over st's nodes.
-func (st *stack) detachedSessions() int {
+func (st *stack) detachedSessions() int { return st.detachedSessionsOf("") }
+
+// detachedSessionsOf is detachedSessions of one user ("": of everyone) over st's nodes.
+func (st *stack) detachedSessionsOf(userID string) int {
 	n := 0
 	for _, node := range st.all() {
-		n += node.service.DetachedSessions()
+		n += node.service.DetachedSessionsOf(userID)
 	}
 	return n
 }

@@ -16,12 +16,17 @@ func HTTPBase(signalingURL string) (string, error) { return httpBase(signalingUR
 
 // DetachedSessions is the number of logged-in sessions whose socket is lost and that wait
 // for a resume.
-func (s *Service) DetachedSessions() int {
+func (s *Service) DetachedSessions() int { return s.DetachedSessionsOf("") }
+
+// DetachedSessionsOf is DetachedSessions of one user ("": of everyone). A test that waits
+// for one socket's loss counts its user's: other sessions detached earlier in the test
+// leave the count when their grace ends, at any moment.
+func (s *Service) DetachedSessionsOf(userID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, sess := range s.resumable {
-		if sess.isDetached() {
+		if sess.isDetached() && (userID == "" || sess.UserID() == userID) {
 			n++
 		}
 	}
