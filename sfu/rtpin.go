@@ -109,6 +109,7 @@ func (r *inboundRoute) take(b []byte, addr netip.AddrPort) bool {
 		r.pub.rejected.Add(1)
 		return true
 	}
+	r.pub.taken.Add(1) // before the fan-out: a woken writer may deliver it before this returns
 	now := time.Now()
 	r.stream.onRTP(dec, now.UnixNano())
 	if r.fb != nil {
@@ -116,7 +117,6 @@ func (r *inboundRoute) take(b []byte, addr netip.AddrPort) bool {
 	}
 	_ = r.write(dec, now)
 	r.mu.Unlock()
-	r.pub.taken.Add(1)
 	return true
 }
 
