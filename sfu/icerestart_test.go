@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,14 +37,19 @@ func newRecordingSubscriber(t *testing.T, e *Engine) (sub *Subscriber, fired *at
 	t.Cleanup(func() { _ = sub.Close() })
 	fired = &atomic.Int32{}
 	sub.OnNegotiationNeeded(func() { fired.Add(1) })
+	return sub, fired, recordCandidates(sub)
+}
+
+// recordCandidates records the local candidates peer delivers; the function returns them.
+func recordCandidates(peer candidatePeer) func() []webrtc.ICECandidateInit {
 	var mu sync.Mutex
 	var delivered []webrtc.ICECandidateInit
-	sub.OnICECandidate(func(c webrtc.ICECandidateInit) {
+	peer.OnICECandidate(func(c webrtc.ICECandidateInit) {
 		mu.Lock()
 		delivered = append(delivered, c)
 		mu.Unlock()
 	})
-	return sub, fired, func() []webrtc.ICECandidateInit {
+	return func() []webrtc.ICECandidateInit {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]webrtc.ICECandidateInit(nil), delivered...)
@@ -101,5 +107,48 @@ func TestSubscriberRestartICE(t *testing.T) {
 	waitFor(t, func() bool { return fired.Load() == 3 })
 	if again := negotiate(); iceUfrag(again.SDP) != iceUfrag(restart.SDP) {
 		t.Fatalf("a renegotiation after the restart changed ufrag %q to %q", iceUfrag(restart.SDP), iceUfrag(again.SDP))
+	}
+}
+
+// TestPublisherRestartICEHoldsCandidates: an offer that restarts ICE gets an answer
+// whose new candidates all wait for MarkLocalDescriptionSent, also those pion gathers
+// while it applies the offer (a client drops a candidate whose ufrag it does not know yet,
+// and one gathered after the answer was made is in no description): none goes out
+// before, and they go out after it with the restart's ufrag.
+func TestPublisherRestartICEHoldsCandidates(t *testing.T) {
+	e := newTestEngine(t)
+	pub, err := e.NewPublisher("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	recorded := recordCandidates(pub)
+	client, offer := publishingClient(t)
+	answerOffer(t, client, pub, offer)
+	gathered := func() bool { return pub.pc.ICEGatheringState() == webrtc.ICEGatheringStateComplete }
+	waitFor(t, func() bool { return len(recorded()) > 0 && gathered() })
+	before := len(recorded())
+
+	restart, err := client.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SetLocalDescription(restart); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := pub.HandleOffer(restart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, gathered)
+	if got := len(recorded()); got != before {
+		t.Fatalf("%d candidates of the restart went out before its answer", got-before)
+	}
+	pub.MarkLocalDescriptionSent()
+	waitFor(t, func() bool { return len(recorded()) > before })
+	for _, c := range recorded()[before:] {
+		if !strings.Contains(c.Candidate, " ufrag "+iceUfrag(answer.SDP)) {
+			t.Fatalf("candidate %q after the restart, want ufrag %s", c.Candidate, iceUfrag(answer.SDP))
+		}
 	}
 }

@@ -74,26 +74,22 @@ func (p *Publisher) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 		// it: both ends would wait for a ClientHello, as for WHEP viewers (D253).
 		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: %w", ErrPassiveOffer)
 	}
-	if err := p.pc.SetRemoteDescription(offer); err != nil {
-		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
-	}
-	p.noteRemoteDescription(sdp, candidates)
-	p.flushRemoteCandidates()
-	answer, err := p.pc.CreateAnswer(nil)
-	if err != nil {
-		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: create answer: %w", err)
-	}
+	// Held back before pion restarts ICE (in SetRemoteDescription, which gathers at once):
+	// a candidate of the restart that went out before the answer would carry a ufrag the
+	// client does not know yet, and the client drops it (and if the answer was made before
+	// the candidate was gathered, the client never learns it: the restart cannot complete).
 	p.mu.Lock()
 	restart := p.remoteUfrag != "" && ufrag != p.remoteUfrag
 	if restart {
 		p.localSent = false // the restart's candidates follow the answer
 	}
 	p.mu.Unlock()
-	if err := p.pc.SetLocalDescription(answer); err != nil {
+	answer, err := p.applyOffer(offer, sdp, candidates)
+	if err != nil {
 		if restart {
 			p.MarkLocalDescriptionSent()
 		}
-		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set local description: %w", err)
+		return webrtc.SessionDescription{}, err
 	}
 	p.mu.Lock()
 	p.remoteUfrag = ufrag
@@ -105,6 +101,23 @@ func (p *Publisher) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 		if onRestart != nil {
 			onRestart()
 		}
+	}
+	return answer, nil
+}
+
+// applyOffer sets the screened offer, makes the answer and sets it (HandleOffer).
+func (p *Publisher) applyOffer(offer webrtc.SessionDescription, sdp string, candidates int) (webrtc.SessionDescription, error) {
+	if err := p.pc.SetRemoteDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set remote description: %w", err)
+	}
+	p.noteRemoteDescription(sdp, candidates)
+	p.flushRemoteCandidates()
+	answer, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: create answer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(answer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("handle offer: set local description: %w", err)
 	}
 	return answer, nil
 }

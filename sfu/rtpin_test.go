@@ -199,7 +199,8 @@ func TestOwnReadPathFollowsICERestart(t *testing.T) {
 // Media that bypasses pion's ICE connection does not let the publisher's connection go
 // disconnected: a call three times the disconnected timeout long, a client that sends
 // only media (pion's agent sends no keepalive while it hears the server's RTCP), stays
-// connected and every packet is taken on the own path.
+// connected, every packet written arrives and the own path takes most of them (how many
+// the client writes in the 3 s depends on the machine's load, not on the server).
 func TestOwnReadPathKeepsICEAlive(t *testing.T) {
 	c := newOwnPathCall(t, 200, withOwnInbound(true), func(cfg *Config) {
 		cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepaliveInterval = time.Second, 2*time.Second, 300*time.Millisecond
@@ -212,9 +213,11 @@ func TestOwnReadPathKeepsICEAlive(t *testing.T) {
 		}
 	})
 	waitFor(t, func() bool { c.write(); return boundRoute(c.engine, c.track) != nil })
-	taken := pub.in.taken.Load()
+	taken, viaPion := pub.in.taken.Load(), pub.in.viaPion.Load()
+	written := uint64(0)
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		c.write()
+		written++
 	}
 	if s := left.Load(); s != nil {
 		t.Fatalf("the publisher went %v while media flowed", s)
@@ -222,8 +225,9 @@ func TestOwnReadPathKeepsICEAlive(t *testing.T) {
 	if pub.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		t.Fatalf("publisher %v", pub.ConnectionState())
 	}
-	if pub.in.taken.Load()-taken < 100 {
-		t.Fatalf("%d packets taken in 3 s", pub.in.taken.Load()-taken)
+	waitFor(t, func() bool { return pub.in.taken.Load()-taken+pub.in.viaPion.Load()-viaPion >= written })
+	if got := pub.in.taken.Load() - taken; got < written/2 {
+		t.Fatalf("%d of %d packets taken on the own path", got, written)
 	}
 }
 
