@@ -548,6 +548,7 @@ export class MediaSession {
         leg.markLocalSent();
         await pending;
       } catch (err) {
+        if (isAnsweredAlready(err)) return; // an offer the resume replayed after its answer had reached the server
         this._answerLost = isLost(err);
         throw asNegotiationError('subscriber', err);
       }
@@ -654,6 +655,15 @@ function withSendLimits(layers, limits) {
 }
 
 /** @returns {boolean} whether err says the socket dropped with the request */
+/**
+ * Whether err is the server's answer to a subscriber answer when its offer was answered
+ * already (4004, sfu's "no offer awaits an answer"): a copy of an offer that reached the
+ * page again across a resume; the server keeps the answer it has, nothing is wrong.
+ */
+function isAnsweredAlready(err) {
+  return !!err && err.code === ErrorCode.NEGOTIATION_FAILED && /no offer awaits an answer/.test(String(err.message));
+}
+
 function isLost(err) {
   return !!err && (err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED || err.code === ErrorCode.NOT_LOGGED_IN);
 }
