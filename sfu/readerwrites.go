@@ -149,8 +149,7 @@ func (w *writer) inline(budget int) (int, bool) {
 		w.signal()
 		return budget, true
 	}
-	w.parked.Store(true) // as park does: a push after the look below wakes w
-	if (w.head.Load() != nil || w.closed.Load()) && w.parked.CompareAndSwap(true, false) {
+	if !w.markParked() { // as park does: a push after its look wakes w
 		w.signal()
 		return budget, true
 	}

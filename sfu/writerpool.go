@@ -144,12 +144,19 @@ func (w *writer) signal() {
 // the list again; a push after that look finds parked and wakes it, and one before it
 // is seen.
 func (w *writer) park() {
-	w.parked.Store(true)
-	if (w.head.Load() != nil || w.closed.Load()) && w.parked.CompareAndSwap(true, false) {
+	if !w.markParked() {
 		return
 	}
 	<-w.wake // sent by whoever turned parked to false (or pending already)
 	w.parked.Store(false)
+}
+
+// markParked says the writer parks and looks at the list again: false when a push or a
+// close came first (it took parked back and must run on), true when it is parked and a
+// later push or close wakes it.
+func (w *writer) markParked() bool {
+	w.parked.Store(true)
+	return !((w.head.Load() != nil || w.closed.Load()) && w.parked.CompareAndSwap(true, false))
 }
 
 // run is the writer goroutine: it takes the ready Senders in turn until close, writing
