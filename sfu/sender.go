@@ -331,7 +331,10 @@ var errHandOver = errors.New("sfu: the Sender's path may wait for its peer: it n
 
 // close stops the writer (queued packets are discarded); the writer goroutine returns
 // after its current batch, and a pool writer lets go of the Sender before close
-// returns.
+// returns. An idle Sender of a pool that stages into its writer's shared batch is put on
+// the writer's list once more: packets of an earlier turn may still wait in that batch,
+// and the writer writes and counts them before it lets go, so the Subscriber's totals
+// fold in after them.
 func (s *Sender) close() {
 	s.mu.Lock()
 	if s.closed {
@@ -340,12 +343,18 @@ func (s *Sender) close() {
 	}
 	s.closed = true
 	var wait chan struct{}
-	if s.pool != nil && s.inPool {
+	push := false
+	if s.pool != nil && (s.inPool || s.out != nil && s.out.shared != nil) {
 		s.released = make(chan struct{})
 		wait = s.released
+		push = !s.inPool
+		s.inPool = true
 	}
 	w := s.pool
 	s.mu.Unlock()
+	if push {
+		w.ready(s)
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

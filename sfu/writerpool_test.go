@@ -117,16 +117,7 @@ func TestWriterPoolCloseWaitsForTheWriter(t *testing.T) {
 	pool := newWriterPool(1, nil, 1)
 	pool.assign(s, nil)
 	f.writeAt(0)
-	closed := make(chan struct{})
-	go func() {
-		s.close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-		t.Fatal("close returned while the Sender was on the ready list of a writer that has not run")
-	case <-time.After(50 * time.Millisecond):
-	}
+	closed := closeWaiting(t, s, "close returned while the Sender was on the ready list of a writer that has not run")
 	pool.start()
 	<-closed
 	pool.close()
@@ -136,6 +127,54 @@ func TestWriterPoolCloseWaitsForTheWriter(t *testing.T) {
 	if s.inPool || pool.writers[0].assigned.Load() != 0 {
 		t.Fatalf("after close: in the pool %v, %d assigned", s.inPool, pool.writers[0].assigned.Load())
 	}
+}
+
+// Closing a Sender that went idle with datagrams still staged in its writer's shared
+// batch waits until the writer wrote and counted them: the Subscriber folds its counters
+// into the Engine's totals after its Sender closed, and a packet counted later was lost
+// from them (TestEngineTotalsKeepClosedPeers saw 8 of 40 missing once).
+func TestWriterPoolCloseCountsStagedPackets(t *testing.T) {
+	f := newForwardFixture(1, 64)
+	p := newOwnBatchPath(t, 1)
+	pool := newWriterPool(1, p.batches, 16)
+	w := pool.writers[0]
+	s := f.senders[0]
+	s.out = p.out
+	pool.assign(s, nil)
+	p.out.batch = p.out.shared
+	for i := 0; i < 3; i++ {
+		f.writeAt(i)
+	}
+	w.turn(w.pop()) // staged, not written: the Sender is idle with 3 datagrams in w's batch
+	if s.inPool || w.batch.n != 3 {
+		t.Fatalf("after the turn: in the pool %v, %d staged, want idle with 3", s.inPool, w.batch.n)
+	}
+	closed := closeWaiting(t, s, "close returned while its staged datagrams were neither written nor counted")
+	pool.start()
+	<-closed
+	if n := s.forwardedPackets.Load(); n != 3 {
+		t.Fatalf("%d packets counted when close returned, want the 3 staged", n)
+	}
+	pool.close()
+	p.read(t, 3)
+}
+
+// closeWaiting closes s on a goroutine of its own, fails with why when the close returns
+// within 50 ms (it must wait for a writer that has not run), and returns the channel
+// closed when it returned.
+func closeWaiting(t *testing.T, s *Sender, why string) <-chan struct{} {
+	t.Helper()
+	closed := make(chan struct{})
+	go func() {
+		s.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal(why)
+	case <-time.After(50 * time.Millisecond):
+	}
+	return closed
 }
 
 // A Sender whose PeerConnection took pion's path gets a goroutine of its own (spawn),
