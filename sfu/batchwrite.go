@@ -270,11 +270,31 @@ func (p *Subscriber) rememberRemote(pair *webrtc.ICECandidatePair) {
 	if p.remoteGone {
 		return
 	}
-	if old := p.remote.Swap(next); old != nil && p.engine.batch != nil {
+	old := p.remote.Swap(next)
+	if old != nil && p.engine.batch != nil {
 		p.engine.batch.unwatch(*old, p.history)
 	}
 	if next != nil && p.engine.batch != nil {
 		p.engine.batch.watch(*next, p.history)
+	}
+	p.routeRTCP(old, next)
+}
+
+// routeRTCP moves the Subscriber's own SRTCP route (rtcpin.go) from the remote address
+// old to next (nil: none). Caller holds remoteMu.
+func (p *Subscriber) routeRTCP(old, next *netip.AddrPort) {
+	if p.rtcpIn == nil {
+		return
+	}
+	var from, to netip.AddrPort
+	if old != nil {
+		from = *old
+	}
+	if next != nil {
+		to = *next
+	}
+	if from != to {
+		p.engine.stamping.stamps.rtcpIn.move(p.rtcpIn, from, to)
 	}
 }
 
@@ -283,8 +303,13 @@ func (p *Subscriber) forgetRemote() {
 	p.remoteMu.Lock()
 	defer p.remoteMu.Unlock()
 	p.remoteGone = true
-	if old := p.remote.Swap(nil); old != nil && p.engine.batch != nil {
+	old := p.remote.Swap(nil)
+	if old != nil && p.engine.batch != nil {
 		p.engine.batch.unwatch(*old, p.history)
+	}
+	p.routeRTCP(old, nil)
+	if p.rtcpIn != nil {
+		p.rtcpIn.close()
 	}
 }
 

@@ -98,7 +98,8 @@ type Config struct {
 	SendBatch int `mapstructure:"send_batch"`
 	// OwnSRTPInbound lets a publisher's RTP be decrypted and forwarded by the UDP
 	// socket's read goroutine with Parley's own SRTP context (rtpin.go, decision D255)
-	// instead of pion's SRTP session and the track's goroutine. Publishers' PeerConnections
+	// instead of pion's SRTP session and the track's goroutine, and a subscriber's SRTCP
+	// decrypted there and queued for its RTCP goroutine (rtcpin.go, D325). Publishers' PeerConnections
 	// then answer as the DTLS server (as subscribers' do) and refuse a first offer with
 	// setup:passive (ErrPassiveOffer). On by default (D306).
 	OwnSRTPInbound bool `mapstructure:"own_srtp_inbound"`

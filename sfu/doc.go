@@ -157,7 +157,10 @@
 //     whatever the number of its tracks; rtcpreader.go): pion's SRTCP session goroutine
 //     writes every RTCP packet the subscriber sends, tagged with the SSRC it is addressed
 //     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
-//     its own SettingEngine.BufferFactory); this goroutine reads it, feeds transport-wide
+//     its own SettingEngine.BufferFactory) — with rtc.own_srtp_inbound the UDP mux read
+//     goroutine does, for the SRTCP from the subscriber's selected UDP address, with the
+//     route's own context, scratch buffers and mutex (rtcpin.go, D325); the Subscriber's
+//     pair changes and Close move or end the route (Subscriber.remoteMu); this goroutine reads it, feeds transport-wide
 //     feedback to the Subscriber's congestion controller (it owns the estimator; the send
 //     history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
 //     to its SSRC (a copy-on-write list, Subscriber.rtcpTracks). It owns every DownTrack's NACK
@@ -200,7 +203,9 @@
 //     flag and looking at the list again) and wakes the writer only when it is parked. A Sender on pion's path or an ICE-TCP pair is handed over, under its
 //     mutex, to a writer goroutine of its own (the one above) for the rest of its life,
 //     at the first write that finds its path there (Sender.send; D305);
-//     Subscriber.Close waits until the writer let go of a Sender it had queued.
+//     Subscriber.Close waits until the writer let go of a Sender it had queued or that
+//     left datagrams in the writer's batch (written and counted before the Subscriber's
+//     counters fold into the Engine's totals).
 //     With rtc.reader_turns as well (and rtc.own_srtp_inbound; readerwrites.go, D300) a
 //     parked writer that the UDP mux read goroutine's fan-out makes ready is not woken
 //     at once: its wake-up is owed to the read goroutine, which wakes it when its next

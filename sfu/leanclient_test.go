@@ -240,9 +240,7 @@ func clientUDPMux(tb testing.TB, wrap func(*net.UDPConn) net.PacketConn) ice.UDP
 	if err != nil {
 		tb.Fatal(err)
 	}
-	quiet := logging.NewDefaultLoggerFactory()
-	quiet.DefaultLogLevel = logging.LogLevelDisabled
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: quiet.NewLogger("client"), UDPConn: wrap(conn)})
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: quietLoggers().NewLogger("client"), UDPConn: wrap(conn)})
 	tb.Cleanup(func() { _ = mux.Close() })
 	return mux
 }
@@ -295,4 +293,12 @@ func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		return n, addr, nil
 	}
+}
+
+// quietLoggers is a pion logger factory that logs nothing (tests whose pion parts report
+// the errors of their closing).
+func quietLoggers() *logging.DefaultLoggerFactory {
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled
+	return quiet
 }

@@ -40,6 +40,7 @@ type Subscriber struct {
 	bw         *bandwidthController           // bandwidth.go; its goroutine starts with the first DownTrack
 	rtcp       *peerRTCP                      // the RTCP queue (rtcpreader.go); its goroutine starts with the first DownTrack
 	keys       *dtlsKeys                      // the SRTP keys learnt from the DTLS handshake (dtlskeys.go)
+	rtcpIn     *rtcpInbound                   // rtc.own_srtp_inbound: its SRTCP read on the socket's goroutine (rtcpin.go); else nil
 	out        *rtpOut                        // the Sender's own RTP write path (rtpout.go)
 
 	rtcpTracks atomic.Pointer[[]*DownTrack] // the DownTracks, for the RTCP goroutine (copy on write)
@@ -59,8 +60,11 @@ type Subscriber struct {
 
 func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (*Subscriber, error) {
 	// Its own API: RTCP per PeerConnection (rtcpreader.go), send history (congestion.go).
-	rtcpQueue, history, keys, next := newPeerRTCP(), newSendHistory(), &dtlsKeys{}, new(atomic.Uint32)
+	rtcpQueue, history, keys, next := newPeerRTCP(), newSendHistory(), &dtlsKeys{inbound: e.cfg.OwnSRTPInbound}, new(atomic.Uint32)
 	p := &Subscriber{downTracks: make(map[*DownTrack]struct{}), rtcp: rtcpQueue, history: history, keys: keys}
+	if e.cfg.OwnSRTPInbound {
+		p.rtcpIn = &rtcpInbound{keys: keys, queue: rtcpQueue}
+	}
 	// Consent expired: the own path stops sending as pion's does, over UDP and ICE-TCP,
 	// until an ICE restart selects a pair again (pairChanged) (D254).
 	p.iceFailed = func() { p.pairChanged(nil) }

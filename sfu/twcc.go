@@ -50,6 +50,13 @@ type arrivalStamps struct {
 	table   rxstamp.Table
 	routes  feedbackRoutes // streams whose feedback the socket records (twccroute.go)
 	inbound inboundRoutes  // streams the socket's goroutine decrypts and forwards (rtpin.go)
+	rtcpIn  rtcpRoutes     // subscribers whose SRTCP the socket's goroutine decrypts and queues (rtcpin.go)
+}
+
+// take processes datagram b from addr on the socket's goroutine when it is a bound
+// publisher stream's SRTP (rtpin.go) or a routed subscriber's SRTCP (rtcpin.go).
+func (a *arrivalStamps) take(b []byte, addr netip.AddrPort) bool {
+	return a.inbound.take(b, addr) || a.rtcpIn.take(b, addr)
 }
 
 // record notes that datagram b arrived at now (UnixNano) when it is an RTP packet. No
@@ -123,7 +130,7 @@ func (c *stampingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 		}
 		c.stamps.record(b[:n], at)
 		opened := wakes.open()
-		if !c.stamps.inbound.take(b[:n], addr) {
+		if !c.stamps.take(b[:n], addr) {
 			if opened {
 				wakes.wake(wakes.shut())
 			}
@@ -151,7 +158,7 @@ func (c *stampingConn) readNet(b []byte) (int, netip.AddrPort, error) {
 			return n, addr, err
 		}
 		c.stamps.record(b[:n], at)
-		if !c.stamps.inbound.take(b[:n], addr) {
+		if !c.stamps.take(b[:n], addr) {
 			return n, addr, nil
 		}
 		// A bound publisher stream's packet, forwarded here (rtpin.go): read the next one.
