@@ -1,11 +1,13 @@
 package signaling_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-rtc/parley/client"
+	"github.com/parley-rtc/parley/internal/testhttp"
 	"github.com/parley-rtc/parley/internal/testwait"
 	"github.com/parley-rtc/parley/signaling"
 	"github.com/parley-rtc/parley/signaling/protocol"
@@ -21,14 +23,17 @@ func withQuotas(sessions, rooms int) stackOption {
 	}
 }
 
-// appSessions is the number of sessions the node counts for app (Service.Apps).
+// appSessions is the number of sessions st's nodes count for app (Service.Apps).
 func (st *stack) appSessions(app int) int {
-	for _, a := range st.service.Apps() {
-		if a.SDKAppID == app {
-			return a.Sessions
+	n := 0
+	for _, node := range st.all() {
+		for _, a := range node.service.Apps() {
+			if a.SDKAppID == app {
+				n += a.Sessions
+			}
 		}
 	}
-	return -1
+	return n
 }
 
 // waitAppSessions waits until the node counts n sessions of the development app.
@@ -41,7 +46,11 @@ func (st *stack) waitAppSessions(t *testing.T, n int) {
 // a socket that stays usable; another app is not affected; a resume, and a login that
 // kicks the user's session, are not refused; logout, kick and a socket lost past
 // signaling.reconnect_grace free their places, and a login/logout loop leaks none (D326).
-func TestAppSessionQuota(t *testing.T) {
+// In a cluster the app's owner counts the sessions of every front.
+func TestAppSessionQuota(t *testing.T)        { appSessionQuota(t, newStack) }
+func TestClusterAppSessionQuota(t *testing.T) { appSessionQuota(t, newClusterStack) }
+
+func appSessionQuota(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, withQuotas(2, 0), manyLogins, func(c *signalingConfig) { c.Signaling.ReconnectGrace = 300 * time.Millisecond })
 	ctx := ctxT(t, 60*time.Second)
 	login := func(c *client.Conn, user string) error {
@@ -87,9 +96,6 @@ func TestAppSessionQuota(t *testing.T) {
 	st.waitAppSessions(t, 1)
 	must(t, alice.Logout(ctx))
 	st.waitAppSessions(t, 0)
-	if n := st.service.Sessions(); n != 1 { // otherApp's carol
-		t.Fatalf("Sessions() = %d, want 1", n)
-	}
 }
 
 // TestAppRoomQuota: auth.apps[].max_rooms refuses opening a room beyond it with 4011,
@@ -165,4 +171,29 @@ func TestRoomMaxParticipants(t *testing.T) {
 	if _, err := carol.GroupCall(ctx, "quota-group", []string{"dave"}, protocol.MediaTypeAudio, protocol.CallParams{}); err != nil {
 		t.Fatalf("a group call of two: %v", err)
 	}
+}
+
+// TestWHIPQuotas: a WHIP publish that would open a room beyond auth.apps[].max_rooms, or
+// enter a room that has room.max_participants participants, is refused with 429 naming
+// the key (D327, D328).
+func TestWHIPQuotas(t *testing.T) {
+	st := newStack(t, withQuotas(0, 1), func(c *signalingConfig) { c.Room.MaxParticipants = 2 })
+	ctx := ctxT(t, 30*time.Second)
+	_, base := st.whipServer(t, signaling.DefaultWHIPConfig())
+	pc, _, _ := newWHIPPeer(t)
+	t.Cleanup(func() { _ = pc.Close() })
+	offer := gatheredOffer(t, pc)
+	open, other := protocol.IntRoom(900), protocol.IntRoom(901)
+	alice, bob := st.login(t, "alice"), st.login(t, "bob")
+	must(t, joinRoomGranted(ctx, t, alice, open))
+	post := func(rid protocol.RoomID, path, key string) {
+		t.Helper()
+		status, _, body := testhttp.Do(t, http.MethodPost, base+"/whip/"+path, "application/sdp", grant(t, "obs", rid, protocol.RoomRights{Publish: true}), offer, nil)
+		if status != http.StatusTooManyRequests || !strings.Contains(body, key) {
+			t.Fatalf("POST /whip/%s: %d %s, want 429 naming %s", path, status, body, key)
+		}
+	}
+	post(other, "901", "auth.apps[].max_rooms")
+	must(t, joinRoomGranted(ctx, t, bob, open))
+	post(open, "900", "room.max_participants")
 }
