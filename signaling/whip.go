@@ -278,11 +278,14 @@ func (w *WHIP) start(ctx context.Context, client string, h grantHolder, offer, u
 		return nil, "", http.StatusServiceUnavailable, err
 	}
 	ws.presence = w.svc.ingestSession(h.app, h.userID)
-	p, err := w.svc.rooms.JoinWith(ws.room, h.userID, room.JoinOptions{Rights: room.Rights{Publish: true}}, ingestSignaller{ws})
+	p, err := w.svc.rooms.JoinWith(ws.room, h.userID, room.JoinOptions{Rights: room.Rights{Publish: true}, MaxAppRooms: w.svc.maxRooms(h.app)}, ingestSignaller{ws})
 	if err != nil {
 		w.end(ws, "join failed")
-		if errors.Is(err, room.ErrAlreadyInRoom) {
+		switch {
+		case errors.Is(err, room.ErrAlreadyInRoom):
 			return nil, "", http.StatusConflict, fmt.Errorf("%q is in room %s already", h.userID, h.room)
+		case errors.Is(err, room.ErrRoomQuota), errors.Is(err, room.ErrRoomFull):
+			return nil, "", http.StatusTooManyRequests, roomJoinError(err) // D327, D328
 		}
 		return nil, "", http.StatusServiceUnavailable, fmt.Errorf("join room %s: %v", h.room, err)
 	}
