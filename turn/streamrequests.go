@@ -12,6 +12,11 @@ import (
 // streamFrameHead is the most of a frame streamLimitedConn looks at: a STUN header.
 const streamFrameHead = 20
 
+// streamReadSize is what streamLimitedConn reads at once while it looks for a frame
+// (pion's own read buffer, its inbound MTU): a flood of small requests is skipped at one
+// read per 1600 bytes, not one per request.
+const streamReadSize = 1600
+
 // streamFrame reads the frame at the start of b, the bytes of a TURN TCP/TLS stream read so
 // far from a frame boundary, as pion's STUNConn frames the stream: b holds at least 9
 // bytes; with 20 or more and the magic cookie it is a STUN message of 20 + its length;
@@ -64,12 +69,12 @@ type streamLimitedConn struct {
 	now     func() time.Time
 	bound   atomic.Bool // pion bound the connection to a peer's (ConnectionBind success)
 
-	mu    sync.Mutex
-	head  [streamFrameHead]byte // bytes read from a frame's start, not yet handed on
-	nhead int
-	pass  int  // bytes of the current frame still to hand on
-	skip  int  // bytes of the current dropped frame still to discard
-	raw   bool // not TURN framing: everything passes (pion ends the connection)
+	mu       sync.Mutex
+	buf      [streamReadSize]byte // buf[off:end]: read from a frame's start, not yet handed on
+	off, end int
+	pass     int  // bytes of the current frame still to hand on
+	skip     int  // bytes of the current dropped frame still to discard
+	raw      bool // not TURN framing: everything passes (pion ends the connection)
 }
 
 // stunConnectionBindSuccess is the message type of a ConnectionBind success answer.
@@ -114,9 +119,9 @@ func (c *streamLimitedConn) Read(p []byte) (int, error) {
 			}
 			var n int
 			var err error
-			if c.nhead > 0 {
-				n = copy(p[:want], c.head[:c.nhead])
-				c.nhead = copy(c.head[:], c.head[n:c.nhead])
+			if c.off < c.end {
+				n = copy(p[:want], c.buf[c.off:c.end])
+				c.consume(n)
 			} else {
 				n, err = c.Conn.Read(p[:want])
 			}
@@ -125,9 +130,9 @@ func (c *streamLimitedConn) Read(p []byte) (int, error) {
 			}
 			return n, err
 		case c.skip > 0:
-			if c.nhead > 0 {
-				d := min(c.skip, c.nhead)
-				c.nhead = copy(c.head[:], c.head[d:c.nhead])
+			if c.off < c.end {
+				d := min(c.skip, c.end-c.off)
+				c.consume(d)
 				c.skip -= d
 				continue
 			}
@@ -137,13 +142,17 @@ func (c *streamLimitedConn) Read(p []byte) (int, error) {
 				return 0, err
 			}
 		default:
-			size, request, more, bad := streamFrame(c.head[:c.nhead])
+			size, request, more, bad := streamFrame(c.buf[c.off:c.end])
 			switch {
 			case bad:
 				c.raw = true
 			case more:
-				n, err := c.Conn.Read(c.head[c.nhead:])
-				c.nhead += n
+				if c.end == len(c.buf) { // under a header's bytes at the end: move them to the start
+					c.end = copy(c.buf[:], c.buf[c.off:c.end])
+					c.off = 0
+				}
+				n, err := c.Conn.Read(c.buf[c.end:])
+				c.end += n
 				if err != nil {
 					return 0, err
 				}
@@ -154,5 +163,13 @@ func (c *streamLimitedConn) Read(p []byte) (int, error) {
 				c.pass = size
 			}
 		}
+	}
+}
+
+// consume hands on or discards the first n buffered bytes.
+func (c *streamLimitedConn) consume(n int) {
+	c.off += n
+	if c.off == c.end {
+		c.off, c.end = 0, 0
 	}
 }
