@@ -68,7 +68,7 @@ func startServerWith(t *testing.T, m *opsmetrics.Metrics) (string, *sfu.Engine) 
 	mux.Handle("GET /ws", svc.Handler())
 	if m != nil {
 		m.Attach(opsmetrics.Sources{Engine: engine, Service: svc})
-		mux.Handle("GET /metrics", m.Handler())
+		mux.Handle("GET /metrics", m.Handler(opsmetrics.Limits{}))
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -102,7 +102,7 @@ func TestProbeScrapesUncompressed(t *testing.T) {
 	var asked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked = append(asked, r.Header.Get("Accept-Encoding"))
-		m.Handler().ServeHTTP(w, r)
+		m.Handler(opsmetrics.Limits{}).ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	got, err := newServerProbe(0, srv.URL+"/metrics").scrape(runCtx(t, 10*time.Second))
