@@ -8,6 +8,10 @@ func (s *Service) SetBeforeJoin(fn func(userID string)) { s.beforeJoin = fn }
 // PeerConnection close in tests). Set it before any session exists.
 func (s *Service) SetBeforeLeave(fn func(userID string)) { s.beforeLeave = fn }
 
+// SetBeforeRequest makes fn run before each request of a session, in its turn (a slow
+// request in tests). Set it before any session exists.
+func (s *Service) SetBeforeRequest(fn func(userID, method string)) { s.beforeRequest = fn }
+
 // SetProfiles replaces the Service's ProfileStore (D54). Set it before any session exists.
 func (s *Service) SetProfiles(p ProfileStore) { s.profiles = p }
 

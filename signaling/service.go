@@ -127,6 +127,9 @@ type Service struct {
 	beforeJoin func(userID string)
 	// beforeLeave, when set (tests), runs before a session's participant leaves its room.
 	beforeLeave func(userID string)
+	// beforeRequest, when set (tests), runs before each request of a session, in its turn
+	// (D340): it simulates a slow request.
+	beforeRequest func(userID, method string)
 
 	// volumesSent (under mu) is the last onUserVoiceVolumeChanged map each present user
 	// got, per room; made on first use (roomevents.go: D20, no repeated event).

@@ -35,14 +35,20 @@ const (
 // signaling.reconnect_grace so that a client can resume (login with its resumeToken).
 //
 // Concurrency: mu guards the fields below it. Requests of the session run one at a time
-// on its connection's dispatch goroutine; sfu goroutines call the room.Signaller methods;
-// timers call back on their own goroutines.
+// (its connection's dispatch goroutine, or reader's, holding the turn: after a resume the
+// old connection's last request may still run); sfu goroutines call the room.Signaller
+// methods; timers call back on their own goroutines.
 type session struct {
 	svc *Service
 	id  string
 	// effects carries out, in order, what the Service decided for this session: room joins
 	// and leaves, notifications (post), closing the socket (effects.go).
 	effects serial
+	// turn holds a token while one of the session's requests runs (capacity 1). One
+	// connection's requests run one at a time anyway; the turn keeps that true across a
+	// resume: the new connection's requests wait for the one the old connection still runs
+	// (D340).
+	turn chan struct{}
 
 	mu          sync.Mutex
 	conn        wire         // the connection now speaking for the session (nil while detached)
@@ -143,12 +149,48 @@ func (cs *connSession) HandleRequest(ctx context.Context, req protocol.Request) 
 		cs.syncPresence(ctx, req, err)
 		return result, err
 	}
-	cs.sess.settle()
-	result, err := cs.svc.dispatcher.Dispatch(ctx, cs.sess, req)
+	sess := cs.sess // a resume's login makes cs.sess the resumed session: the turn is this one's
+	if err := sess.takeTurn(ctx, cs.conn); err != nil {
+		return nil, err
+	}
+	defer sess.giveTurn()
+	if hook := cs.svc.beforeRequest; hook != nil {
+		hook(sess.UserID(), req.Method)
+	}
+	sess.settle()
+	result, err := cs.svc.dispatcher.Dispatch(ctx, sess, req)
 	cs.conn.SetLoggedIn(cs.sess.loggedIn())
 	cs.syncPresence(ctx, req, err)
 	return result, err
 }
+
+// errResumedElsewhere answers a request a connection read after its session was resumed
+// on another connection (the client never reads it: that connection is being closed).
+var errResumedElsewhere = protocol.NewError(protocol.CodeKicked, "the session was resumed on another connection")
+
+// takeTurn waits until no other request of the session runs (D340): after a resume, the
+// new connection's first request waits for the old connection's last. A request of a
+// connection the session has left (a resume moved it on) is refused instead: it was read
+// before the drop, and running it after the new connection's would undo what they did
+// (an offer the client took back applied over the one it sent next).
+func (sess *session) takeTurn(ctx context.Context, conn wire) error {
+	select {
+	case sess.turn <- struct{}{}:
+	case <-ctx.Done():
+		return errResumedElsewhere // only a connection that closes stops waiting
+	}
+	sess.mu.Lock()
+	moved := sess.conn != nil && sess.conn != conn
+	sess.mu.Unlock()
+	if moved {
+		<-sess.turn
+		return errResumedElsewhere
+	}
+	return nil
+}
+
+// giveTurn ends the request that took the turn.
+func (sess *session) giveTurn() { <-sess.turn }
 
 // inlineMethods are the requests a connection may run on its reader goroutine (D196): the
 // call machine's inputs, which wait for nothing but the session's own effects (its call
@@ -194,7 +236,7 @@ func (cs *connSession) HandleClose() {
 
 // newSession is a fresh, not yet logged-in session of connection c.
 func (s *Service) newSession(c wire, cs *connSession) *session {
-	sess := &session{svc: s, id: randomHex(8), conn: c, adapter: cs}
+	sess := &session{svc: s, id: randomHex(8), conn: c, adapter: cs, turn: make(chan struct{}, 1)}
 	sess.effects.count = &s.effects
 	return sess
 }
