@@ -147,10 +147,11 @@
 //     touches the Receiver.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
 //     the report interceptors see it (nackreporter.go notes its sender reports there).
-//   - Publisher feedback goroutines (two per publisher PeerConnection, from its first
-//     remote stream, so none on a subscriber's, D176; tickloop.go):
-//     transport-wide feedback (twcc.go) and NACKs plus receiver reports
-//     (nackreporter.go). The latter shares each stream's nackLog and receptionStats with
+//   - Publisher feedback goroutine (one per publisher PeerConnection, from its first
+//     remote stream, so none on a subscriber's, D176; tickloop.go): every 100 ms it sends
+//     the transport-wide feedback (twcc.go, also at once when the sender pokes it) and
+//     the NACKs plus receiver reports (nackreporter.go), one wake-up for both (D334);
+//     each sender keeps its own mutex. The NACK reporter shares each stream's nackLog and receptionStats with
 //     the Receiver read goroutine, which writes them per packet under the stream's own
 //     mutex.
 //   - Subscriber RTCP goroutine (one per subscriber Peer, from its first DownTrack,

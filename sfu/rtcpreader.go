@@ -161,11 +161,9 @@ func (e *Engine) publisherAPI(in *publisherIn) *webrtc.API {
 	factories := make([]interceptor.Factory, len(e.apiParts.factories))
 	for i, f := range e.apiParts.factories {
 		factories[i] = recordingFactory{Factory: f, made: func(x interceptor.Interceptor) {
-			switch x := x.(type) {
-			case *nackReporter:
-				in.nack.Store(x)
-			case *feedbackSender:
-				in.twcc.Store(x)
+			if x, ok := x.(*publisherFeedback); ok {
+				in.nack.Store(x.nack)
+				in.twcc.Store(x.twcc)
 			}
 		}}
 	}
