@@ -93,7 +93,9 @@
 // allocation) and runs a GCC-style estimator (delay trend with adaptive threshold and
 // AIMD, loss-based bound); the bandwidth goroutine reads its estimate (an atomic) while
 // feedback arrives, and the subscriber's REMB (the lower wins). A
-// per-subscriber-Peer goroutine ticks every 200 ms (and at once when a wish changes):
+// per-subscriber-Peer goroutine ticks every 200 ms while the Peer has a simulcast video
+// (none for an audio-only subscriber, whose DownlinkEstimate is read on demand, D335),
+// and at once when a wish changes or such a video is added:
 // the pure bandwidthAllocator reserves audio, fits a new or changed wish at once to the
 // estimate, steps video down when the estimate stays under 80 % of the use for 400 ms,
 // up one rank at a time when the estimate has covered the step for 3 s without a break
@@ -223,7 +225,8 @@
 //     watched addresses (a Subscriber's remote address → its send history) is written by
 //     pion's ICE goroutine and Close (watch, unwatch) and read by writers, under the
 //     queue's mutex; the flush restamps send-history slots with atomic stores (D140).
-//   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
+//   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack; it ticks only
+//     while the Peer has a simulcast video, D335): owns the allocator and the levels;
 //     reads the estimate and the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.
 //   - Publisher and Subscriber: the mutex of their transport (one per PeerConnection)
