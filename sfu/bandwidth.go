@@ -33,7 +33,8 @@ const (
 )
 
 // bandwidthController is a subscriber Peer's downlink state. The feedback atomics are
-// written by the DownTracks' RTCP goroutines; the rest belongs to the bandwidth goroutine.
+// written by the Peer's RTCP goroutine and, for transport-wide feedback on the own SRTCP
+// path, the socket's read goroutine (D336); the rest belongs to the bandwidth goroutine.
 type bandwidthController struct {
 	cc *congestionController // nil: REMB only (tests)
 
@@ -86,8 +87,8 @@ func (b *bandwidthController) wake() {
 	}
 }
 
-// noteTWCC records that transport-wide feedback arrived (the RTCP goroutine fed it to
-// cc, rtcpreader.go).
+// noteTWCC records that transport-wide feedback arrived (onTransportFeedback fed it to
+// cc).
 func (b *bandwidthController) noteTWCC(now time.Time) { b.lastTWCCNs.Store(now.UnixNano()) }
 
 // noteREMB records a REMB from the subscriber.
@@ -303,10 +304,29 @@ func (p *Subscriber) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
 // noteTransportFeedback feeds one transport-wide feedback packet (read in place) to the
 // subscriber's congestion controller. RTCP goroutine.
 func (p *Subscriber) noteTransportFeedback(pkt []byte, now time.Time) {
-	if p.bw == nil || p.bw.cc == nil {
-		return
+	if p.bw != nil {
+		p.bw.onTransportFeedback(pkt, now)
 	}
-	if p.bw.cc.onFeedback(pkt, now) == nil {
-		p.bw.noteTWCC(now)
+}
+
+// onTransportFeedback feeds one transport-wide feedback packet (read in place) to the
+// congestion controller. RTCP goroutine; no allocation.
+func (b *bandwidthController) onTransportFeedback(pkt []byte, now time.Time) {
+	if b.cc != nil && b.cc.onFeedback(pkt, now) == nil {
+		b.noteTWCC(now)
 	}
+}
+
+// tryTransportFeedback is onTransportFeedback on the socket's read goroutine for the
+// SRTCP it takes (rtcpin.go, D336): false when the RTCP goroutine feeds the controller
+// at this moment (the packet then goes to it) or there is none. No allocation.
+func (b *bandwidthController) tryTransportFeedback(pkt []byte, now time.Time) bool {
+	if b.cc == nil {
+		return false
+	}
+	fed, err := b.cc.tryFeedback(pkt, now)
+	if fed && err == nil {
+		b.noteTWCC(now)
+	}
+	return fed
 }

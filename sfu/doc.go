@@ -89,7 +89,8 @@
 // subscriber Peer runs its own send-side congestion control (decision D90): the
 // transport-wide numbering interceptor records each sent packet's number, size and send
 // time in the Peer's preallocated ring (sendHistory, 16 KiB, made when its first stream
-// is bound); its RTCP goroutine reads the transport-wide feedback in place (no
+// is bound); the socket's read goroutine (D336) or its RTCP goroutine reads the
+// transport-wide feedback in place (no
 // allocation) and runs a GCC-style estimator (delay trend with adaptive threshold and
 // AIMD, loss-based bound); the bandwidth goroutine reads its estimate (an atomic) while
 // feedback arrives, and the subscriber's REMB (the lower wins). A
@@ -162,10 +163,13 @@
 //     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
 //     its own SettingEngine.BufferFactory) — with rtc.own_srtp_inbound the UDP mux read
 //     goroutine does, for the SRTCP from the subscriber's selected UDP address, with the
-//     route's own context, scratch buffers and mutex (rtcpin.go, D325); the Subscriber's
+//     route's own context, scratch buffers and mutex (rtcpin.go, D325), and it feeds
+//     that SRTCP's transport-wide feedback to the congestion controller itself instead of
+//     queueing it (D336); the Subscriber's
 //     pair changes and Close move or end the route (Subscriber.remoteMu); this goroutine reads it, feeds transport-wide
-//     feedback to the Subscriber's congestion controller (it owns the estimator; the send
-//     history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
+//     feedback that came through pion to the Subscriber's congestion controller (the
+//     estimator is under the controller's own mutex, one per Subscriber, as two goroutines
+//     feed it; the send history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
 //     to its SSRC (a copy-on-write list, Subscriber.rtcpTracks). It owns every DownTrack's NACK
 //     responder and RTT estimate; reads the seq history (atomics) and checks the Receiver
 //     buffer (lock-free); enqueues resends on the Sender.
