@@ -117,7 +117,7 @@ func TestBandwidthGoroutineTicksOnlyForVideo(t *testing.T) {
 
 	p.bw.noteREMB(700_000, time.Now())
 	p.bw.wake() // a wish changed somewhere: one allocation, no ticks after it
-	time.Sleep(3 * bandwidthTick)
+	waitFor(t, func() bool { return p.bw.estimate.Load() == 700_000 })
 	p.bw.noteREMB(650_000, time.Now())
 	time.Sleep(3 * bandwidthTick)
 	if got := p.bw.estimate.Load(); got != 700_000 {
