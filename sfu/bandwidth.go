@@ -167,9 +167,9 @@ func (p *Subscriber) runBandwidth() {
 }
 
 // resume brings the allocator to where its ticks would have left it while the goroutine
-// was idle: with no video an allocation changes only its timers (cleared, a probe's trial
-// ended, allocate) and whether an estimate was ever known, which it was when feedback came
-// in the meantime. Bandwidth goroutine.
+// was idle: with no video an allocation changes only its timers (cleared, or a probe's
+// trial ended: one empty allocation at now does that) and whether an estimate was ever
+// known, which it was when feedback came in the meantime. Bandwidth goroutine.
 func (b *bandwidthController) resume(now time.Time) {
 	if (b.cc != nil && b.lastTWCCNs.Load() > b.idleNs) || (b.lastREMBNs.Load() > b.idleNs && b.rembBps.Load() > 0) {
 		b.alloc.known = true

@@ -10,9 +10,9 @@ import (
 // D90): the transport-wide numbering interceptor (twccseq.go) records every packet the
 // Peer's Sender writes — transport-wide sequence number, size, send time — in the Peer's
 // sendHistory, a preallocated ring; the socket's read goroutine (or the Peer's RTCP
-// goroutine, D336) reads the subscriber's transport-wide feedback in place (twccfeedback.go), looks each acknowledged packet up
-// in the ring and runs the GCC-style estimator (gcc.go); the bandwidth goroutine reads
-// the estimate (an atomic). Nothing here allocates per packet or per feedback.
+// goroutine, D336) reads the subscriber's transport-wide feedback in place
+// (twccfeedback.go), looks each acknowledged packet up in the ring and runs the
+// GCC-style estimator (gcc.go); the bandwidth goroutine reads the estimate (an atomic). Nothing here allocates per packet or per feedback.
 
 // sendHistorySize is how many sent packets the ring remembers (a power of two): at
 // 1000 packets a second about a second, several times the feedback interval plus RTT.
