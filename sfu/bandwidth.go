@@ -15,8 +15,10 @@ import (
 // both arrive the lower wins. The Peer's bandwidth goroutine
 // ticks every bandwidthTick (and at once when a wish changes), gathers what each video
 // DownTrack could use, lets the pure bandwidthAllocator (allocator.go) decide the rank of
-// each and caps each DownTrack at the layer of its rank (setLayerCap). Nothing here runs
-// per packet.
+// each and caps each DownTrack at the layer of its rank (setLayerCap). A Peer without a
+// simulcast video (an audio-only subscriber) has nothing to allocate: its goroutine does
+// not tick until a wish changes or such a video comes (both wake it), and its estimate is
+// read on demand meanwhile (D335). Nothing here runs per packet.
 
 const (
 	// bandwidthTick is how often a subscriber Peer reallocates its downlink.
@@ -31,7 +33,8 @@ const (
 )
 
 // bandwidthController is a subscriber Peer's downlink state. The feedback atomics are
-// written by the DownTracks' RTCP goroutines; the rest belongs to the bandwidth goroutine.
+// written by the Peer's RTCP goroutine and, for transport-wide feedback on the own SRTCP
+// path, the socket's read goroutine (D336); the rest belongs to the bandwidth goroutine.
 type bandwidthController struct {
 	cc *congestionController // nil: REMB only (tests)
 
@@ -39,6 +42,7 @@ type bandwidthController struct {
 	rembBps    atomic.Int64
 	lastREMBNs atomic.Int64
 	estimate   atomic.Int64 // the last estimate allocated, bits per second; 0 unknown
+	idle       atomic.Bool  // the goroutine does not tick (no simulcast video): estimate is not kept
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -51,6 +55,7 @@ type bandwidthController struct {
 	demands []videoDemand
 	current []int
 	held    []int // the rank of each video's held layer before this allocation
+	idleNs  int64 // when the goroutine stopped ticking (0: from its start)
 }
 
 // videoLevel is the layer the allocator gave a video, and the wish it was fitted to. It is
@@ -63,13 +68,15 @@ type videoLevel struct {
 }
 
 func newBandwidthController(cc *congestionController, cfg allocatorConfig) *bandwidthController {
-	return &bandwidthController{
+	b := &bandwidthController{
 		cc:     cc,
 		stop:   make(chan struct{}),
 		wakeup: make(chan struct{}, 1),
 		alloc:  newBandwidthAllocator(cfg),
 		levels: make(map[*DownTrack]videoLevel),
 	}
+	b.idle.Store(true) // until a simulcast video's wake-up
+	return b
 }
 
 // wake makes the bandwidth goroutine allocate now (a wish changed). Never blocks.
@@ -80,8 +87,8 @@ func (b *bandwidthController) wake() {
 	}
 }
 
-// noteTWCC records that transport-wide feedback arrived (the RTCP goroutine fed it to
-// cc, rtcpreader.go).
+// noteTWCC records that transport-wide feedback arrived (onTransportFeedback fed it to
+// cc).
 func (b *bandwidthController) noteTWCC(now time.Time) { b.lastTWCCNs.Store(now.UnixNano()) }
 
 // noteREMB records a REMB from the subscriber.
@@ -111,33 +118,68 @@ func (b *bandwidthController) currentEstimate(now time.Time) int64 {
 func (b *bandwidthController) close() { b.stopOnce.Do(func() { close(b.stop) }) }
 
 // DownlinkEstimate is the subscriber's downlink estimate in bits per second as last
-// allocated (0: unknown — no congestion control feedback arrives — or a publisher Peer).
+// allocated, or, while the bandwidth goroutine does not tick (no simulcast video, D335),
+// as it stands now (0: unknown — no congestion control feedback arrives — or a publisher
+// Peer). Any goroutine; atomics only.
 func (p *Subscriber) DownlinkEstimate() int64 {
 	if p.bw == nil {
 		return 0
 	}
+	if p.bw.idle.Load() {
+		return p.bw.currentEstimate(time.Now())
+	}
 	return p.bw.estimate.Load()
 }
 
-// runBandwidth is the bandwidth goroutine of a subscriber Peer.
+// runBandwidth is the bandwidth goroutine of a subscriber Peer. It ticks only while the
+// Peer has a simulcast video to allocate (D335): an allocation that finds none stops the
+// ticker, and a wake-up (a simulcast DownTrack added, a wish changed) that finds one
+// starts it again.
 func (p *Subscriber) runBandwidth() {
 	defer p.wg.Done()
 	ticker := time.NewTicker(bandwidthTick)
+	ticker.Stop() // idle until a simulcast video's wake-up
 	defer ticker.Stop()
+	b := p.bw
 	for {
+		var now time.Time
 		select {
-		case <-p.bw.stop:
+		case <-b.stop:
 			return
-		case now := <-ticker.C:
-			p.allocateBandwidth(now)
-		case <-p.bw.wakeup:
-			p.allocateBandwidth(time.Now())
+		case now = <-ticker.C:
+		case <-b.wakeup:
+			now = time.Now()
+		}
+		idle := b.idle.Load()
+		if idle {
+			b.resume(now)
+		}
+		switch videos := p.allocateBandwidth(now); {
+		case videos == 0 && !idle:
+			ticker.Stop()
+			b.idleNs = now.UnixNano()
+			b.idle.Store(true)
+		case videos > 0 && idle:
+			ticker.Reset(bandwidthTick)
+			b.idle.Store(false) // after allocateBandwidth stored the estimate
 		}
 	}
 }
 
-// allocateBandwidth shares the current estimate among the video DownTracks.
-func (p *Subscriber) allocateBandwidth(now time.Time) {
+// resume brings the allocator to where its ticks would have left it while the goroutine
+// was idle: with no video an allocation changes only its timers (cleared, or a probe's
+// trial ended: one empty allocation at now does that) and whether an estimate was ever
+// known, which it was when feedback came in the meantime. Bandwidth goroutine.
+func (b *bandwidthController) resume(now time.Time) {
+	if (b.cc != nil && b.lastTWCCNs.Load() > b.idleNs) || (b.lastREMBNs.Load() > b.idleNs && b.rembBps.Load() > 0) {
+		b.alloc.known = true
+	}
+	b.alloc.allocate(now, b.currentEstimate(now), 0, nil, nil)
+}
+
+// allocateBandwidth shares the current estimate among the video DownTracks and returns
+// how many there are (simulcast ones: the only ones it caps).
+func (p *Subscriber) allocateBandwidth(now time.Time) int {
 	b := p.bw
 	b.videos = b.videos[:0]
 	audio := 0
@@ -197,6 +239,7 @@ func (p *Subscriber) allocateBandwidth(now time.Time) {
 			}
 		}
 	}
+	return len(b.videos)
 }
 
 // rankOf is the rank of the largest active layer not larger than layer (by index, the
@@ -261,10 +304,29 @@ func (p *Subscriber) noteBandwidthFeedback(pkt rtcp.Packet, now time.Time) {
 // noteTransportFeedback feeds one transport-wide feedback packet (read in place) to the
 // subscriber's congestion controller. RTCP goroutine.
 func (p *Subscriber) noteTransportFeedback(pkt []byte, now time.Time) {
-	if p.bw == nil || p.bw.cc == nil {
-		return
+	if p.bw != nil {
+		p.bw.onTransportFeedback(pkt, now)
 	}
-	if p.bw.cc.onFeedback(pkt, now) == nil {
-		p.bw.noteTWCC(now)
+}
+
+// onTransportFeedback feeds one transport-wide feedback packet (read in place) to the
+// congestion controller. RTCP goroutine; no allocation.
+func (b *bandwidthController) onTransportFeedback(pkt []byte, now time.Time) {
+	if b.cc != nil && b.cc.onFeedback(pkt, now) == nil {
+		b.noteTWCC(now)
 	}
+}
+
+// tryTransportFeedback is onTransportFeedback on the socket's read goroutine for the
+// SRTCP it takes (rtcpin.go, D336): false when the RTCP goroutine feeds the controller
+// at this moment (the packet then goes to it) or there is none. No allocation.
+func (b *bandwidthController) tryTransportFeedback(pkt []byte, now time.Time) bool {
+	if b.cc == nil {
+		return false
+	}
+	fed, err := b.cc.tryFeedback(pkt, now)
+	if fed && err == nil {
+		b.noteTWCC(now)
+	}
+	return fed
 }

@@ -103,3 +103,74 @@ func TestDispatchFeedsCongestionController(t *testing.T) {
 		t.Fatalf("%.1f allocations per transport-wide feedback packet, want 0", allocs)
 	}
 }
+
+// A subscriber without a simulcast video has nothing to allocate: its bandwidth goroutine
+// does not tick and DownlinkEstimate reads the estimate as it stands (D335); a simulcast
+// DownTrack's wake-up starts the ticks, which go on by themselves until it is gone.
+func TestBandwidthGoroutineTicksOnlyForVideo(t *testing.T) {
+	f := newSimFixture(t)
+	audio := &DownTrack{}
+	p := &Subscriber{downTracks: map[*DownTrack]struct{}{audio: {}}, bw: newBandwidthController(nil, allocatorConfig{})}
+	p.wg.Add(1)
+	go p.runBandwidth()
+	defer func() { p.bw.close(); p.wg.Wait() }()
+
+	p.bw.noteREMB(700_000, time.Now())
+	p.bw.wake() // a wish changed somewhere: one allocation, no ticks after it
+	waitFor(t, func() bool { return p.bw.estimate.Load() == 700_000 })
+	p.bw.noteREMB(650_000, time.Now())
+	time.Sleep(3 * bandwidthTick)
+	if got := p.bw.estimate.Load(); got != 700_000 {
+		t.Errorf("allocated estimate %d without a video, want the woken allocation's 700000 and no tick after it", got)
+	}
+	if got := p.DownlinkEstimate(); got != 650_000 {
+		t.Errorf("DownlinkEstimate %d without a video, want the current 650000", got)
+	}
+
+	video := bindTestDownTrack(f.receiver, newSender(64), &fakeTrackWriter{})
+	video.peer = p
+	p.mu.Lock()
+	p.downTracks[video] = struct{}{}
+	p.mu.Unlock()
+	p.bw.wake() // as AddDownTrack does for a simulcast DownTrack
+	waitFor(t, func() bool { return !p.bw.idle.Load() })
+	p.bw.noteREMB(600_000, time.Now())
+	waitFor(t, func() bool { return p.bw.estimate.Load() == 600_000 && p.DownlinkEstimate() == 600_000 }) // ticked
+
+	p.mu.Lock()
+	delete(p.downTracks, video)
+	p.mu.Unlock()
+	waitFor(t, func() bool { return p.bw.idle.Load() })
+	p.bw.noteREMB(500_000, time.Now())
+	if got := p.DownlinkEstimate(); got != 500_000 {
+		t.Errorf("DownlinkEstimate %d once the video is gone, want the current 500000", got)
+	}
+}
+
+// When the goroutine starts ticking again, the allocator is where the ticks it skipped
+// would have left it: an estimate was known when feedback came meanwhile, even if it is
+// stale by now (its levels are then held, not set to the wish).
+func TestBandwidthResumeKnowsEarlierFeedback(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name      string
+		feedback  func(b *bandwidthController)
+		wantKnown bool
+	}{
+		{"no feedback", func(*bandwidthController) {}, false},
+		{"a REMB while idle", func(b *bandwidthController) { b.noteREMB(800_000, t0.Add(time.Second)) }, true},
+		{"a REMB of 0", func(b *bandwidthController) { b.noteREMB(0, t0.Add(time.Second)) }, false},
+		{"transport-wide feedback while idle", func(b *bandwidthController) { b.noteTWCC(t0.Add(time.Second)) }, true},
+		{"feedback before the idle time", func(b *bandwidthController) { b.noteTWCC(t0.Add(-time.Second)) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBandwidthController(newCongestionController(newSendHistory()), allocatorConfig{})
+			b.idleNs = t0.UnixNano()
+			tc.feedback(b)
+			b.resume(t0.Add(10 * time.Second)) // every estimate stale by now
+			if b.alloc.known != tc.wantKnown {
+				t.Errorf("known %v, want %v", b.alloc.known, tc.wantKnown)
+			}
+		})
+	}
+}

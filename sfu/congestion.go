@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -8,10 +9,10 @@ import (
 // Send-side congestion control of a subscriber PeerConnection, Parley's own (decision
 // D90): the transport-wide numbering interceptor (twccseq.go) records every packet the
 // Peer's Sender writes — transport-wide sequence number, size, send time — in the Peer's
-// sendHistory, a preallocated ring; the Peer's RTCP goroutine reads the subscriber's
-// transport-wide feedback in place (twccfeedback.go), looks each acknowledged packet up
-// in the ring and runs the GCC-style estimator (gcc.go); the bandwidth goroutine reads
-// the estimate (an atomic). Nothing here allocates per packet or per feedback.
+// sendHistory, a preallocated ring; the socket's read goroutine (or the Peer's RTCP
+// goroutine, D336) reads the subscriber's transport-wide feedback in place
+// (twccfeedback.go), looks each acknowledged packet up in the ring and runs the
+// GCC-style estimator (gcc.go); the bandwidth goroutine reads the estimate (an atomic). Nothing here allocates per packet or per feedback.
 
 // sendHistorySize is how many sent packets the ring remembers (a power of two): at
 // 1000 packets a second about a second, several times the feedback interval plus RTT.
@@ -102,16 +103,20 @@ func (h *sendHistory) lookup(seq uint16) (sentNs int64, size int, ok bool) {
 	return sentNs, int(m & 0xffff), true
 }
 
-// congestionController is a subscriber Peer's send history and estimator.
+// congestionController is a subscriber Peer's send history and estimator. Its feedback
+// comes from two goroutines (D336): the socket's read goroutine for the SRTCP it takes
+// from the subscriber's selected UDP address (rtcpin.go), the Peer's RTCP goroutine for
+// what comes through pion (before the route has keys, ICE-TCP, rtc.own_srtp_inbound off).
+// mu, the Peer's own, serialises them.
 type congestionController struct {
 	history *sendHistory
 	target  atomic.Int64 // the estimate, bits per second (read by the bandwidth goroutine)
 
-	// RTCP goroutine.
+	mu       sync.Mutex
 	est      gccEstimator
 	highest  uint16 // highest transport-wide sequence number acknowledged so far
 	started  bool
-	rejected uint64 // malformed feedback packets (logged when the RTCP goroutine ends)
+	rejected atomic.Uint64 // malformed feedback packets (logged when the RTCP goroutine ends)
 }
 
 func newCongestionController(history *sendHistory) *congestionController {
@@ -123,11 +128,28 @@ func newCongestionController(history *sendHistory) *congestionController {
 
 // onFeedback takes one transport-wide feedback packet (one RTCP packet, not a compound)
 // received at now. Statuses of packets acknowledged before, or no longer in the history,
-// are skipped. RTCP goroutine; no allocation.
+// are skipped. Any goroutine; no allocation.
 func (c *congestionController) onFeedback(pkt []byte, now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.feedLocked(pkt, now)
+}
+
+// tryFeedback is onFeedback unless another goroutine feeds the controller now (false:
+// nothing done). The socket's read goroutine, which never waits (D336).
+func (c *congestionController) tryFeedback(pkt []byte, now time.Time) (bool, error) {
+	if !c.mu.TryLock() {
+		return false, nil
+	}
+	defer c.mu.Unlock()
+	return true, c.feedLocked(pkt, now)
+}
+
+// feedLocked is onFeedback's work. Caller holds mu.
+func (c *congestionController) feedLocked(pkt []byte, now time.Time) error {
 	f, err := parseTWCC(pkt)
 	if err != nil {
-		c.rejected++
+		c.rejected.Add(1)
 		return err
 	}
 	c.est.begin(now)

@@ -89,11 +89,14 @@
 // subscriber Peer runs its own send-side congestion control (decision D90): the
 // transport-wide numbering interceptor records each sent packet's number, size and send
 // time in the Peer's preallocated ring (sendHistory, 16 KiB, made when its first stream
-// is bound); its RTCP goroutine reads the transport-wide feedback in place (no
+// is bound); the socket's read goroutine (D336) or its RTCP goroutine reads the
+// transport-wide feedback in place (no
 // allocation) and runs a GCC-style estimator (delay trend with adaptive threshold and
 // AIMD, loss-based bound); the bandwidth goroutine reads its estimate (an atomic) while
 // feedback arrives, and the subscriber's REMB (the lower wins). A
-// per-subscriber-Peer goroutine ticks every 200 ms (and at once when a wish changes):
+// per-subscriber-Peer goroutine ticks every 200 ms while the Peer has a simulcast video
+// (none for an audio-only subscriber, whose DownlinkEstimate is read on demand, D335),
+// and at once when a wish changes or such a video is added:
 // the pure bandwidthAllocator reserves audio, fits a new or changed wish at once to the
 // estimate, steps video down when the estimate stays under 80 % of the use for 400 ms,
 // up one rank at a time when the estimate has covered the step for 3 s without a break
@@ -147,10 +150,11 @@
 //     touches the Receiver.
 //   - Receiver RTCP goroutine (one per published track): drains the publisher's RTCP so
 //     the report interceptors see it (nackreporter.go notes its sender reports there).
-//   - Publisher feedback goroutines (two per publisher PeerConnection, from its first
-//     remote stream, so none on a subscriber's, D176; tickloop.go):
-//     transport-wide feedback (twcc.go) and NACKs plus receiver reports
-//     (nackreporter.go). The latter shares each stream's nackLog and receptionStats with
+//   - Publisher feedback goroutine (one per publisher PeerConnection, from its first
+//     remote stream, so none on a subscriber's, D176; tickloop.go): every 100 ms it sends
+//     the transport-wide feedback (twcc.go, also at once when the sender pokes it) and
+//     the NACKs plus receiver reports (nackreporter.go), one wake-up for both (D334);
+//     each sender keeps its own mutex. The NACK reporter shares each stream's nackLog and receptionStats with
 //     the Receiver read goroutine, which writes them per packet under the stream's own
 //     mutex.
 //   - Subscriber RTCP goroutine (one per subscriber Peer, from its first DownTrack,
@@ -159,10 +163,13 @@
 //     to, into the Peer's one bounded queue (the subscriber's PeerConnection is built with
 //     its own SettingEngine.BufferFactory) — with rtc.own_srtp_inbound the UDP mux read
 //     goroutine does, for the SRTCP from the subscriber's selected UDP address, with the
-//     route's own context, scratch buffers and mutex (rtcpin.go, D325); the Subscriber's
+//     route's own context, scratch buffers and mutex (rtcpin.go, D325), and it feeds
+//     that SRTCP's transport-wide feedback to the congestion controller itself instead of
+//     queueing it (D336); the Subscriber's
 //     pair changes and Close move or end the route (Subscriber.remoteMu); this goroutine reads it, feeds transport-wide
-//     feedback to the Subscriber's congestion controller (it owns the estimator; the send
-//     history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
+//     feedback that came through pion to the Subscriber's congestion controller (the
+//     estimator is under the controller's own mutex, one per Subscriber, as two goroutines
+//     feed it; the send history's slots are atomics the Sender writes) and hands each packet to the DownTrack bound
 //     to its SSRC (a copy-on-write list, Subscriber.rtcpTracks). It owns every DownTrack's NACK
 //     responder and RTT estimate; reads the seq history (atomics) and checks the Receiver
 //     buffer (lock-free); enqueues resends on the Sender.
@@ -222,7 +229,8 @@
 //     watched addresses (a Subscriber's remote address → its send history) is written by
 //     pion's ICE goroutine and Close (watch, unwatch) and read by writers, under the
 //     queue's mutex; the flush restamps send-history slots with atomic stores (D140).
-//   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack): owns the allocator and the levels;
+//   - Bandwidth goroutine (one per subscriber Peer, from its first DownTrack; it ticks only
+//     while the Peer has a simulcast video, D335): owns the allocator and the levels;
 //     reads the estimate and the feedback atomics the subscriber RTCP goroutine writes, and
 //     the DownTrack set under the Peer's mutex.
 //   - Publisher and Subscriber: the mutex of their transport (one per PeerConnection)

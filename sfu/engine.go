@@ -363,13 +363,19 @@ func registerCodecs(media *webrtc.MediaEngine) error {
 // Sender sends its DownTracks' sender reports (senderreport.go, D174). No NACK responder:
 // DownTracks answer NACKs from the Receiver's buffer. No pion congestion controller: a
 // subscriber Peer runs its own (congestion.go).
+// The feedback sender and the NACK reporter of a PeerConnection share one goroutine
+// (publisherFeedbackFactory, D334).
 func buildInterceptors(loggerFactory pionLoggerFactory, stamps *arrivalStamps) ([]interceptor.Factory, error) {
-	return []interceptor.Factory{
+	feedback, err := newPublisherFeedbackFactory(
 		// Transport-wide feedback toward publishers: without it a browser's send-side
 		// estimate has nothing to work with.
 		&feedbackFactory{stamps: stamps, interval: twccFeedbackInterval},
 		&nackReporterFactory{policy: defaultNACKPolicy, logger: loggerFactory.logger},
-	}, nil
+	)
+	if err != nil {
+		return nil, err
+	}
+	return []interceptor.Factory{feedback}, nil
 }
 
 // interceptorRegistry is factories followed, outermost, by the TWCC header extension

@@ -26,13 +26,19 @@ type nackReporterFactory struct {
 }
 
 func (f *nackReporterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return f.newReporter(newTickLoop(nackInterval)), nil
+}
+
+// newReporter makes a nackReporter that ticks on loop (publisherFeedbackFactory shares it
+// with the PeerConnection's transport-wide feedback sender).
+func (f *nackReporterFactory) newReporter(loop *tickLoop) *nackReporter {
 	return &nackReporter{
 		policy:     f.policy,
 		logger:     f.logger,
 		senderSSRC: rand.Uint32(),
 		streams:    make(map[uint32]*receivedStream),
-		ticks:      newTickLoop(),
-	}, nil
+		ticks:      loop.join(),
+	}
 }
 
 // receivedStream is the receive state of one remote stream: written by the stream's
@@ -70,18 +76,21 @@ func rtpSeqTimestamp(pkt []byte) (seq uint16, ts uint32, ok bool) {
 
 // nackReporter sends NACKs and receiver reports for the streams a publisher sends.
 // The stream map is guarded by mu; each stream's state by its own lock; the feedback
-// goroutine (one per PeerConnection, started by BindRTCPWriter) owns the scratch slices.
+// goroutine (one per PeerConnection, shared with the transport-wide feedback sender,
+// tickloop.go, D334; it ticks the reporter from its first remote stream) owns the scratch
+// slices.
 type nackReporter struct {
 	interceptor.NoOp
 	policy     nackPolicy
 	logger     *slog.Logger
 	senderSSRC uint32
 
-	mu      sync.Mutex // guards streams, writer, started and ticks.closed
+	ticks *tickMember // the feedback goroutine's (tickloop.go)
+
+	mu      sync.Mutex // guards streams, writer and started
 	streams map[uint32]*receivedStream
 	writer  interceptor.RTCPWriter
 	started bool
-	ticks   tickLoop
 }
 
 // nackScratch is the feedback goroutine's: the streams, reports, missing sequence numbers
@@ -103,7 +112,7 @@ func (f *nackReporter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCP
 	return w
 }
 
-// startLocked starts the feedback goroutine, once. Caller holds f.mu.
+// startLocked has the feedback goroutine tick the reporter, once. Caller holds f.mu.
 func (f *nackReporter) startLocked() {
 	if f.started || f.writer == nil {
 		return
@@ -115,7 +124,7 @@ func (f *nackReporter) startLocked() {
 		sc   = &nackScratch{missing: make([]uint16, 0, nackLogSize), pairs: make([]rtcp.NackPair, 0, nackLogSize)}
 		out  = &rtcpCompound{write: func(p []rtcp.Packet) (int, error) { return w.Write(p, nil) }}
 	)
-	f.ticks.startLocked(nackInterval, func() {
+	f.ticks.start(func() {
 		tick++
 		f.send(out, tick%receiverReportTicks == 0, sc, time.Now().UnixNano())
 	})
@@ -241,11 +250,10 @@ func (f *nackReporter) send(out *rtcpCompound, report bool, sc *nackScratch, now
 	clear(sc.streams) // hold no stream past its unbinding
 }
 
-// Close stops the feedback goroutine. Idempotent.
+// Close stops the reporter's feedback ticks. Idempotent.
 func (f *nackReporter) Close() error {
-	f.mu.Lock()
-	f.ticks.stopLocked()
-	f.mu.Unlock()
-	f.ticks.wait()
+	if f.ticks != nil {
+		f.ticks.stop()
+	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
@@ -23,7 +24,9 @@ import (
 // made from the client's write key that dtlsKeys derived, split and queued exactly as
 // pion's SRTCP session queues it (each packet of the compound tagged with each SSRC it is
 // addressed to; a packet addressed to none goes with the compound's SSRCs). One wake-up,
-// the RTCP goroutine's, instead of four. Everything else — STUN, DTLS, SRTP, addresses
+// the RTCP goroutine's, instead of four — and none for transport-wide feedback, which the
+// socket's goroutine feeds to the Subscriber's congestion controller itself (D336: on
+// load b ≈ 300 a second, most of what subscribers send) instead of queueing it. Everything else — STUN, DTLS, SRTP, addresses
 // no subscriber selected, RTCP before the keys are known, ICE-TCP — stays on pion's path.
 //
 // From its first packet on (the context is made then), every SRTCP packet from the
@@ -39,8 +42,10 @@ import (
 //
 // On the socket goroutine, per packet: the table lookup (an atomic load and a short scan),
 // the route's mutex (TryLock; Close holds it to end the route), decryption into the
-// route's buffer, the split (pion's allocation-free raw parsing), the queue's writes. No
-// allocation once the route's slices have grown to the largest compound.
+// route's buffer, the split (pion's allocation-free raw parsing), the queue's writes, and
+// for transport-wide feedback the congestion controller's work (its mutex, the estimator:
+// what the RTCP goroutine did with it). No allocation once the route's slices have grown
+// to the largest compound.
 
 // rtcpRouteBits sizes the Engine's table of subscribers' SRTCP routes.
 const rtcpRouteBits = 12
@@ -113,6 +118,7 @@ func (t *rtcpRoutes) take(b []byte, addr netip.AddrPort) bool {
 type rtcpInbound struct {
 	keys  *dtlsKeys
 	queue *peerRTCP
+	bw    *bandwidthController // takes the transport-wide feedback here (D336); nil: queued with the rest
 
 	mu     sync.Mutex // held by the socket goroutine while it processes a packet; Close ends the route under it
 	closed bool
@@ -159,7 +165,16 @@ func (in *rtcpInbound) take(b []byte) bool {
 	}
 	in.taken.Add(1)
 	allKnown := false
+	var now time.Time
 	for _, pkt := range in.raws {
+		if in.bw != nil && isTWCC(pkt) { // the congestion controller's, not the RTCP goroutine's (D336)
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if in.bw.tryTransportFeedback(pkt, now) {
+				continue
+			}
+		}
 		if in.dests, err = pkt.ParseDestinationSSRC(in.dests[:0]); err != nil {
 			continue // as pion's session: the compound's other packets still go
 		}

@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -235,20 +237,126 @@ func TestRTCPRoutesMove(t *testing.T) {
 // Taking a subscriber's SRTCP allocates nothing once the route's slices have grown.
 func TestRTCPInDoesNotAllocate(t *testing.T) {
 	f := newRTCPInFixture(t)
-	const n = 200
-	packets := make([][]byte, n+1)
+	packets := make([][]byte, 201)
 	for i := range packets {
 		packets[i] = f.sealed(t, testCompound()...)
 	}
+	if allocs := takeAllocs(t, f.in, packets); allocs != 0 {
+		t.Fatalf("%.2f allocations per packet", allocs)
+	}
+}
+
+// takeAllocs is the allocations per take of each of packets but the last (AllocsPerRun
+// runs once more), each taken once.
+func takeAllocs(t *testing.T, in *rtcpInbound, packets [][]byte) float64 {
+	t.Helper()
 	i := 0
-	allocs := testing.AllocsPerRun(n, func() {
-		if !f.in.take(packets[i]) {
+	return testing.AllocsPerRun(len(packets)-1, func() {
+		if !in.take(packets[i]) {
 			t.Fatal("not taken")
 		}
 		i++
 	})
-	if allocs != 0 {
-		t.Fatalf("%.2f allocations per packet", allocs)
+}
+
+// transportFeedback is the subscriber's transport-wide feedback on packets from..from+9
+// of history (recorded as sent 5 ms apart, received 20 ms later), as pion's recorder
+// builds it.
+func transportFeedback(tb testing.TB, history *sendHistory, rec *twcc.Recorder, from uint16) rtcp.Packet {
+	tb.Helper()
+	for seq := from; seq < from+10; seq++ {
+		history.record(seq, 1200, int64(seq)*int64(5*time.Millisecond))
+		rec.Record(1, seq, int64(seq)*5000+20_000)
+	}
+	pkts := rec.BuildFeedbackPacket()
+	if len(pkts) != 1 {
+		tb.Fatalf("%d feedback packets, want 1", len(pkts))
+	}
+	return pkts[0]
+}
+
+// The route feeds transport-wide feedback to the subscriber's congestion controller on
+// the socket's goroutine and queues only the rest (D336): a feedback alone wakes no RTCP
+// goroutine, unless that goroutine holds the controller at the moment. Neither allocates.
+func TestRTCPInFeedsTransportFeedback(t *testing.T) {
+	f := newRTCPInFixture(t)
+	history := newSendHistory()
+	history.allocate()
+	cc := newCongestionController(history)
+	f.in.bw = newBandwidthController(cc, allocatorConfig{})
+	rec := twcc.NewRecorder(1)
+
+	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: 2}
+	if !f.in.take(f.sealed(t, transportFeedback(t, history, rec, 0), pli)) {
+		t.Fatal("not taken")
+	}
+	if ssrcs, pkts := queued(t, f.in.queue); !slices.Equal(ssrcs, []uint32{2}) || len(pkts) != 1 || isTWCC(pkts[0]) {
+		t.Fatalf("queued %x %x, want the PLI only", ssrcs, pkts)
+	}
+	if cc.highest != 9 || f.in.bw.lastTWCCNs.Load() == 0 {
+		t.Fatalf("controller acknowledged up to %d, feedback noted at %d; want 9 and a time", cc.highest, f.in.bw.lastTWCCNs.Load())
+	}
+	if !f.in.take(f.sealed(t, transportFeedback(t, history, rec, 10))) {
+		t.Fatal("not taken")
+	}
+	if n := f.in.queue.queue.Count(); n != 0 || cc.highest != 19 {
+		t.Fatalf("%d entries queued for a feedback alone, controller up to %d; want none, 19", n, cc.highest)
+	}
+
+	const n = 100
+	packets := make([][]byte, n+1)
+	for i := range packets {
+		packets[i] = f.sealed(t, transportFeedback(t, history, rec, uint16(20+10*i)))
+	}
+	if allocs := takeAllocs(t, f.in, packets); allocs != 0 {
+		t.Fatalf("%.2f allocations per transport-wide feedback", allocs)
+	}
+	if want := uint16(20 + 10*n + 9); cc.highest != want {
+		t.Fatalf("controller acknowledged up to %d, want %d", cc.highest, want)
+	}
+
+	// While the RTCP goroutine feeds the controller, the socket's goroutine does not
+	// wait for it: the feedback goes to the RTCP goroutine's queue.
+	cc.mu.Lock()
+	taken := f.in.take(f.sealed(t, transportFeedback(t, history, rec, 2000)))
+	cc.mu.Unlock()
+	if ssrcs, pkts := queued(t, f.in.queue); !taken || len(pkts) != 1 || !isTWCC(pkts[0]) || ssrcs[0] != 1 {
+		t.Fatalf("taken %v, queued %x %x while the controller was busy; want the feedback queued", taken, ssrcs, pkts)
+	}
+}
+
+// The controller takes feedback from the socket's goroutine and the RTCP goroutine at
+// once (pion's path before the route has keys, or what the socket's goroutine queued):
+// its own mutex (the race detector checks).
+func TestCongestionControllerTwoFeeders(t *testing.T) {
+	history := newSendHistory()
+	history.allocate()
+	b := newBandwidthController(newCongestionController(history), allocatorConfig{})
+	rec := twcc.NewRecorder(1)
+	var raws [][]byte
+	for i := range 40 {
+		raw, err := transportFeedback(t, history, rec, uint16(10*i)).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < len(raws); i += 2 {
+				if g == 1 && b.tryTransportFeedback(raws[i], time.Now()) { // as the socket's goroutine
+					continue
+				}
+				b.onTransportFeedback(raws[i], time.Now()) // as the RTCP goroutine
+			}
+		}()
+	}
+	wg.Wait()
+	if b.lastTWCCNs.Load() == 0 || b.cc.rejected.Load() != 0 {
+		t.Fatalf("feedback noted at %d, %d rejected; want a time and none", b.lastTWCCNs.Load(), b.cc.rejected.Load())
 	}
 }
 

@@ -161,11 +161,9 @@ func (e *Engine) publisherAPI(in *publisherIn) *webrtc.API {
 	factories := make([]interceptor.Factory, len(e.apiParts.factories))
 	for i, f := range e.apiParts.factories {
 		factories[i] = recordingFactory{Factory: f, made: func(x interceptor.Interceptor) {
-			switch x := x.(type) {
-			case *nackReporter:
-				in.nack.Store(x)
-			case *feedbackSender:
-				in.twcc.Store(x)
+			if x, ok := x.(*publisherFeedback); ok {
+				in.nack.Store(x.nack)
+				in.twcc.Store(x.twcc)
 			}
 		}}
 	}
@@ -206,8 +204,8 @@ func (p *Subscriber) readRTCP() {
 	for {
 		n, _, err := q.queue.Read(q.buf[:], nil)
 		if err != nil {
-			if p.bw != nil && p.bw.cc != nil && p.bw.cc.rejected > 0 {
-				p.logger.Debug("subscriber RTCP ended", "malformed_feedback", p.bw.cc.rejected)
+			if p.bw != nil && p.bw.cc != nil && p.bw.cc.rejected.Load() > 0 {
+				p.logger.Debug("subscriber RTCP ended", "malformed_feedback", p.bw.cc.rejected.Load())
 			}
 			if in := p.rtcpIn; in != nil && in.rejected.Load() > 0 {
 				p.logger.Debug("subscriber SRTCP refused on the own read path", "taken", in.taken.Load(), "rejected", in.rejected.Load())

@@ -15,11 +15,18 @@ import (
 // mediaPlaneGoroutines counts the goroutines running the sfu package's code (the test's
 // own goroutines and callbacks excluded).
 func mediaPlaneGoroutines() int {
+	return countGoroutines(func(g []byte) bool {
+		return bytes.Contains(g, []byte("parley/sfu.")) && !bytes.Contains(g, []byte("parley/sfu.Test"))
+	})
+}
+
+// countGoroutines counts the goroutines whose stack trace match accepts.
+func countGoroutines(match func(stack []byte) bool) int {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	count := 0
 	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		if bytes.Contains(g, []byte("parley/sfu.")) && !bytes.Contains(g, []byte("parley/sfu.Test")) {
+		if match(g) {
 			count++
 		}
 	}

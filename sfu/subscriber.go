@@ -85,6 +85,9 @@ func newSubscriber(e *Engine, cert webrtc.Certificate, opts SubscriberOptions) (
 	}
 	p.pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(p.pairChanged)
 	p.bw = newBandwidthController(newCongestionController(history), allocatorConfig{})
+	if p.rtcpIn != nil {
+		p.rtcpIn.bw = p.bw // before any route: the pair changes come after open
+	}
 	if opts.PreConnect {
 		if err := p.addPreConnectSections(opts.Reserve); err != nil {
 			_ = p.pc.Close()

@@ -27,7 +27,7 @@ import (
 // link (docs/decisions.md, "Publisher bandwidth feedback under load"). Packets without
 // a socket stamp (ICE over TCP) are stamped when read, as before. The feedback is built
 // and sent every twccFeedbackInterval (or once twccFeedbackMaxPackets wait) by one
-// goroutine per PeerConnection; packets are recorded under a mutex by the goroutine that
+// goroutine per PeerConnection, the one that sends its NACKs too (tickloop.go, D334); packets are recorded under a mutex by the goroutine that
 // reads them (no hand-off to that goroutine, which would hold up the reader when it runs
 // late).
 
@@ -191,31 +191,36 @@ type feedbackFactory struct {
 }
 
 func (f *feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return f.newSender(newTickLoop(f.interval)), nil
+}
+
+// newSender makes a feedbackSender that ticks on loop (publisherFeedbackFactory shares
+// it with the PeerConnection's NACK reporter).
+func (f *feedbackFactory) newSender(loop *tickLoop) *feedbackSender {
 	return &feedbackSender{
 		stamps:   f.stamps,
-		interval: f.interval,
 		startNs:  time.Now().UnixNano(),
 		recorder: twccfb.NewRecorder(rand.Uint32()),
-		ticks:    newTickLoop(),
-	}, nil
+		ticks:    loop.join(),
+	}
 }
 
 // feedbackSender records the transport-wide sequence number and arrival time of every
 // packet a publisher sends and returns them as TransportLayerCC feedback.
 type feedbackSender struct {
 	interceptor.NoOp
-	stamps   *arrivalStamps
-	interval time.Duration
-	startNs  int64
+	stamps  *arrivalStamps
+	startNs int64
+	ticks   *tickMember // the feedback goroutine's (tickloop.go)
 
-	mu         sync.Mutex             // guards the recorder's arrivals, pending, routes, rtcpWriter, started and ticks.closed
+	mu         sync.Mutex             // guards the recorder's arrivals, pending, routes, rtcpWriter, started and closed
 	recorder   *twccfb.Recorder       // its packet buffer: the feedback goroutine's
 	streams    map[uint32]struct{}    // SSRCs of the streams with transport-wide numbers (wantsFeedback)
 	pending    int                    // packets recorded since the last feedback was built
 	routes     []*feedbackRoute       // installed in stamps.routes (twccroute.go)
 	rtcpWriter interceptor.RTCPWriter // the PeerConnection's, kept for the feedback goroutine
-	started    bool                   // the feedback goroutine runs
-	ticks      tickLoop
+	started    bool                   // the feedback goroutine ticks this sender
+	closed     bool
 
 	// The feedback goroutine's: hands each feedback to pion's RTCP writer (no rtcp.Packet
 	// built per feedback).
@@ -232,14 +237,14 @@ func (s *feedbackSender) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RT
 	return w
 }
 
-// startLocked starts the feedback goroutine, once. Caller holds s.mu.
+// startLocked has the feedback goroutine tick the sender, once. Caller holds s.mu.
 func (s *feedbackSender) startLocked() {
 	if s.started || s.rtcpWriter == nil {
 		return
 	}
 	s.started = true
 	w := s.rtcpWriter
-	s.ticks.startLocked(s.interval, func() { s.send(w) })
+	s.ticks.start(func() { s.send(w) })
 }
 
 // BindRemoteStream records each packet of a stream that carries transport-wide
@@ -310,17 +315,18 @@ func (s *feedbackSender) send(w interceptor.RTCPWriter) {
 // anew. Under mu.
 func (s *feedbackSender) builtLocked() { s.pending = 0 }
 
-// Close stops the feedback goroutine. Idempotent.
+// Close stops the sender's feedback ticks. Idempotent.
 func (s *feedbackSender) Close() error {
 	s.mu.Lock()
-	if s.ticks.stopLocked() {
+	if !s.closed {
+		s.closed = true
 		for _, r := range s.routes {
 			s.stamps.routes.remove(r)
 		}
 		s.routes = nil
 	}
 	s.mu.Unlock()
-	s.ticks.wait()
+	s.ticks.stop()
 	return nil
 }
 

@@ -243,7 +243,7 @@ func testFeedbackUnderHold(t *testing.T, hold func(t *testing.T, e *Engine, r *R
 // 1460-byte receive MTU.
 func TestPublisherFeedbackSentEarlyWhenFull(t *testing.T) {
 	f := newFeedbackFixture(t)
-	f.sender.interval = time.Hour // only the early feedback can come
+	f.sender.ticks.loop.interval = time.Hour // only the early feedback can come
 	// The writer's packet is valid during Write (it is the recorder's reused buffer), so
 	// it is checked there, as pion's RTCP writer marshals it there.
 	var mu sync.Mutex

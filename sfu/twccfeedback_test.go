@@ -208,8 +208,8 @@ func TestParseTWCCRejectsMalformed(t *testing.T) {
 			if _, err := parseTWCC(tc.raw); !errors.Is(err, ErrMalformedFeedback) {
 				t.Fatalf("error %v, want ErrMalformedFeedback", err)
 			}
-			if err := cc.onFeedback(tc.raw, testNow); !errors.Is(err, ErrMalformedFeedback) || cc.rejected != uint64(i+1) {
-				t.Fatalf("congestion controller: error %v, %d rejected; want ErrMalformedFeedback, %d", err, cc.rejected, i+1)
+			if err := cc.onFeedback(tc.raw, testNow); !errors.Is(err, ErrMalformedFeedback) || cc.rejected.Load() != uint64(i+1) {
+				t.Fatalf("congestion controller: error %v, %d rejected; want ErrMalformedFeedback, %d", err, cc.rejected.Load(), i+1)
 			}
 		})
 	}

@@ -101,7 +101,7 @@ func (s *feedbackSender) route(ssrc uint32, extID uint8) *feedbackRoute {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ticks.closed {
+	if s.closed {
 		s.stamps.routes.remove(r)
 		return nil
 	}
