@@ -195,3 +195,70 @@ func TestBrowserCallRequestsAcrossADrop(t *testing.T) {
 	waitFor[int](alice, what+": onCallCancelled", eventCountJS("onCallCancelled", ""), wait)
 	checkNoErrors(t, alice)
 }
+
+// dropFirstGenerationJS makes the page lose every publisher candidate, its own and the
+// server's, until it offers new ICE credentials: both sides' candidates of the first
+// generation never arrive. It counts the publisher offers.
+const dropFirstGenerationJS = `(() => {
+	const e = window.parleyDemo.engine;
+	const proto = Object.getPrototypeOf(e);
+	const ufrag = (sdp) => (sdp.match(/a=ice-ufrag:(\S+)/) || [])[1];
+	window.stall = { first: null, restarted: false, offers: 0, dropped: 0 };
+	const s = window.stall;
+	const request = proto._request;
+	e._request = function (method, params) {
+		if (method === 'offer' && params.target === 'publisher') {
+			s.offers++;
+			const u = ufrag(params.sdp.sdp);
+			if (s.first === null) s.first = u;
+			else if (u !== s.first) s.restarted = true;
+		}
+		if (method === 'trickle' && params.target === 'publisher' && !s.restarted) {
+			s.dropped++;
+			return Promise.resolve({});
+		}
+		return request.call(this, method, params);
+	};
+	const apply = proto._applySignal;
+	e._applySignal = function (media, method, params) {
+		if (method === 'trickle' && params.target === 'publisher' && !s.restarted) {
+			s.dropped++;
+			return;
+		}
+		return apply.call(this, media, method, params);
+	};
+	return true;
+})()`
+
+// TestBrowserICEStallRestarts: every publisher candidate of alice's first ICE generation
+// is lost, hers and the server's (D341). Her publisher's ICE stays "new": no candidate
+// pair ever forms, and the browser would wait forever. The SDK restarts ICE once the
+// publisher has stalled for a while; the new generation's candidates arrive, and bob
+// hears alice. Before, the call began and alice was never heard.
+func TestBrowserICEStallRestarts(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := signedInBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	const wait = 45 * time.Second
+	eval[bool](alice, dropFirstGenerationJS)
+	alice.do(chromedp.SetValue(chromedp.CSS("#callee"), "bob"), chromedp.Click(chromedp.CSS("#call-audio")))
+	waitFor[bool](bob, "the ringing dialog", `document.getElementById('ringing').open`, wait)
+	bob.do(chromedp.Click(chromedp.CSS("#accept")))
+	for _, b := range bs {
+		waitFor[int](b, "onCallBegin", eventCountJS("onCallBegin", ""), wait)
+	}
+	if !poll(alice, bothConnectedJS, wait) {
+		t.Fatalf("alice's PeerConnections did not connect: %s %s %s", eval[string](alice, engineStateJS), eval[string](alice, legsJS),
+			eval[string](alice, `JSON.stringify(window.stall)`))
+	}
+	if !eval[bool](alice, `window.stall.restarted && window.stall.dropped > 0`) {
+		t.Fatalf("the page never restarted ICE, or lost no candidate: %s", eval[string](alice, `JSON.stringify(window.stall)`))
+	}
+	waitHearing(t, bob)
+	waitHearing(t, alice)
+	eval[bool](alice, `(async () => { await window.parleyDemo.engine.hangup(); return true; })()`)
+	for _, b := range bs {
+		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", ""), wait)
+	}
+	checkNoErrors(t, alice, bob)
+}

@@ -25,6 +25,15 @@ const SIMULCAST_LAYERS = [
  */
 const FULL_LAYER_DELAY_MS = 1000;
 
+/**
+ * How long a PeerConnection may stay at ICE "new" with its remote description set before
+ * the session restarts ICE (D341): no candidate pair was ever formed, so candidates of one
+ * side never reached the other, and nothing else would ever change that.
+ */
+const ICE_STALL_MS = 8000;
+/** Restarts for a stall in a row, before a connection: then it is left to the app. */
+const MAX_STALL_RESTARTS = 3;
+
 /** A camera at least this wide is published as three simulcast layers. */
 export const SIMULCAST_MIN_WIDTH = 640;
 
@@ -260,8 +269,13 @@ export class MediaSession {
     this._pub = new Leg('publisher', config, send, opts.onError);
     this._sub = new Leg('subscriber', config, send, opts.onError);
     this._sub.pc.ontrack = (ev) => this._remoteTrack(ev);
+    /** the ICE stall check's timer (_watchStall) and the restarts it made in a row */
+    this._stallTimer = 0;
+    this._stallRestarts = 0;
     this._pub.pc.oniceconnectionstatechange = () => {
-      if (this._pub.pc.iceConnectionState === 'failed') this.restartIce();
+      const state = this._pub.pc.iceConnectionState;
+      if (state === 'connected' || state === 'completed') this._stallRestarts = 0;
+      if (state === 'failed') this.restartIce();
     };
   }
 
@@ -504,6 +518,7 @@ export class MediaSession {
         const answer = result.sdp || {};
         await leg.pc.setRemoteDescription({ type: answer.type, sdp: withStartBitrate(answer.sdp, this._startBitrateKbps) });
         await leg.markRemoteReady();
+        this._watchStall();
       } catch (err) {
         // The session ended while the offer was on the wire (a call cancelled while its
         // early offer was answered: the server tore the PeerConnection down first, D75):
@@ -519,6 +534,25 @@ export class MediaSession {
         throw asNegotiationError('publisher', err);
       }
     });
+  }
+
+  /**
+   * Restarts ICE when a PeerConnection is still at ICE "new" ICE_STALL_MS after the
+   * publisher's answer (D341): its remote description is set, yet no candidate pair
+   * formed, so one side's candidates never reached the other (a server or a browser that
+   * dropped them, a message lost with the socket). The restart gathers and trickles anew on
+   * both PeerConnections (the server restarts the subscriber with the publisher). At most
+   * MAX_STALL_RESTARTS in a row; a connection starts the count again.
+   */
+  _watchStall() {
+    clearTimeout(this._stallTimer);
+    this._stallTimer = setTimeout(() => {
+      if (this._closed || this._stallRestarts >= MAX_STALL_RESTARTS) return;
+      const stalled = [this._pub, this._sub].some((leg) => leg.pc.remoteDescription && leg.pc.iceConnectionState === 'new');
+      if (!stalled) return;
+      this._stallRestarts++;
+      this.restartIce();
+    }, ICE_STALL_MS);
   }
 
   /** Restarts ICE on the publisher (the side this client offers on). */
@@ -601,6 +635,7 @@ export class MediaSession {
     if (this._closed) return;
     this._closed = true;
     clearTimeout(this._deferTimer);
+    clearTimeout(this._stallTimer);
     this._pub.close();
     this._sub.close();
   }
