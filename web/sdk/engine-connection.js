@@ -109,15 +109,16 @@ export class ConnectionPart {
   }
 
   /**
-   * Sends accept, reject or hangup of the current call so that a dropped socket neither
-   * loses nor repeats it (D322). When the request cannot go out (the engine reconnects) or
-   * its answer is lost with the socket, it waits for the reconnect, whose resume delivered
-   * what the server did meanwhile (the replay), and then: the call is over → a reject or
-   * hangup is done, an accept fails with NO_CALL_RINGING; an accept whose call began is
-   * done; otherwise it goes again once, and the server's "too late" answer (3002 / 3003)
-   * to the repeat means the first one was taken. When the session could not be resumed
-   * and the call is gone, it fails with RESUME_FAILED (the call was reported ended).
-   * @param {'accept'|'reject'|'hangup'} method
+   * Sends accept, reject, ignore or hangup of the current call so that a dropped socket
+   * neither loses nor repeats it (D322; ignore as reject, D329). When the request cannot go
+   * out (the engine reconnects) or its answer is lost with the socket, it waits for the
+   * reconnect, whose resume delivered what the server did meanwhile (the replay), and then:
+   * the call is over → a reject, ignore or hangup is done, an accept fails with
+   * NO_CALL_RINGING; an accept whose call began is done; otherwise it goes again once, and
+   * the server's "too late" answer (3002 / 3003) to the repeat means the first one was
+   * taken. When the session could not be resumed and the call is gone, it fails with
+   * RESUME_FAILED (the call was reported ended).
+   * @param {'accept'|'reject'|'ignore'|'hangup'} method
    * @param {object} params
    * @returns {Promise<object>}
    */
@@ -130,9 +131,7 @@ export class ConnectionPart {
         return await this._request(method, params);
       } catch (err) {
         if (repeat && err.code === tooLate && (method !== 'accept' || (!!this._call && this._call.callId === callId && this._call.began))) return {};
-        const lost = err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED ||
-          err.code === ErrorCode.NOT_LOGGED_IN;
-        if (!lost || !this._reconnecting || !callId) throw err;
+        if (!lostWithSocket(err) || !this._reconnecting || !callId) throw err;
       }
       await this._reconnected;
       if (!this._call || this._call.callId !== callId) {
@@ -149,6 +148,17 @@ export class ConnectionPart {
   _networkChanged() {
     if (this._media && this._rpc && this._rpc.isOpen) this._media.restartIce();
   }
+}
+
+/**
+ * Whether err says that a request could not go out or lost its answer with the socket
+ * (the engine may be reconnecting: D322).
+ * @param {{code?: number}} err
+ * @returns {boolean}
+ */
+export function lostWithSocket(err) {
+  return err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED ||
+    err.code === ErrorCode.NOT_LOGGED_IN;
 }
 
 function sleep(ms) {

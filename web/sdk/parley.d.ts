@@ -239,9 +239,9 @@ export declare class ParleyCallEngine {
   } & FlatCallParams): Promise<CallStartResult>;
   groupCall(params: { groupId: string; userIdList: string[]; mediaType: MediaType; params?: CallParams }): Promise<CallStartResult>;
   /**
-   * accept, reject and hangup made while the engine reconnects, or whose answer the socket
-   * lost, settle after the reconnect: carried out once, or RESUME_FAILED when the session
-   * and its call are gone (README, “Call requests across a dropped socket”).
+   * accept, reject, ignore and hangup made while the engine reconnects, or whose answer the
+   * socket lost, settle after the reconnect: carried out once, or RESUME_FAILED when the
+   * session and its call are gone (README, “Call requests across a dropped socket”).
    */
   accept(opts?: { mediaType?: MediaType }): Promise<object>;
   reject(): Promise<void>;
