@@ -80,6 +80,7 @@ export class ConnectionPart {
           } else {
             this._resumed = true;
             this._releaseHeld(); // the replay first: a call that ended meanwhile restarts nothing
+            this._announceDevices(); // the device changes the server missed (D330)
             if (this._media) {
               await this._media.resendLostAnswer(); // the server's restart offer waits for it
               await this._media.restartIce();
@@ -152,7 +153,7 @@ export class ConnectionPart {
 
 /**
  * Whether err says that a request could not go out or lost its answer with the socket
- * (the engine may be reconnecting: D322).
+ * (the engine may be reconnecting: D322, D330).
  * @param {{code?: number}} err
  * @returns {boolean}
  */
@@ -161,6 +162,7 @@ export function lostWithSocket(err) {
     err.code === ErrorCode.NOT_LOGGED_IN;
 }
 
-function sleep(ms) {
+/** @param {number} ms */
+export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -58,8 +58,8 @@ export class EarlyMediaPart {
     if (!prep || prep.callId !== callId || !this._media) return;
     this._prep = null;
     this._publishOpenDevices();
-    for (const method of Object.values(prep.announce)) {
-      this._request(method, {}).catch((err) => this._reportMediaError(err));
+    for (const [kind, method] of Object.entries(prep.announce)) {
+      this._announce(/** @type {'audio'|'video'} */ (kind), method).catch((err) => this._reportMediaError(err));
     }
   }
 
