@@ -14,15 +14,18 @@ import (
 	opsmetrics "github.com/parley-rtc/parley/ops/metrics"
 )
 
-// checkLoopbackLoss fails when the window lost more than 1 % of its packets. Loopback
+// checkLoopbackLoss fails when the window lost more than 3 % of its packets. Loopback
 // loses nothing by itself, but the kernel drops datagrams a starved process does not read
 // in time (`RcvbufErrors`), and a packet lost in the window's last NACK round trip is
 // repaired only after the window's end: with two hogs beside the suite, 4 of 1,444
-// packets (0.28 %) counted as lost that way, with 166 datagrams dropped by the kernel.
+// packets (0.28 %) counted as lost that way, with 166 datagrams dropped by the kernel;
+// with three other suites beside it (a browser suite among them, the machine 100 % busy)
+// 16 of 1,536 (1.04 %). A server that stopped repairing loss loses far more; repair
+// itself is checked by sfu's TestLeanClientsSendFeedback (clients that drop packets).
 func checkLoopbackLoss(t *testing.T, rep *Report) {
 	t.Helper()
-	if rep.LossPercent > 1 || rep.LostPackets*100 > rep.ExpectedPackets {
-		t.Errorf("loss on loopback: %d packets (%.3f %%), want ≤ 1 %%", rep.LostPackets, rep.LossPercent)
+	if rep.LossPercent > 3 || rep.LostPackets*100 > 3*rep.ExpectedPackets {
+		t.Errorf("loss on loopback: %d packets (%.3f %%), want ≤ 3 %%", rep.LostPackets, rep.LossPercent)
 	}
 }
 

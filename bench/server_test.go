@@ -68,7 +68,7 @@ func startServerWith(t *testing.T, m *opsmetrics.Metrics) (string, *sfu.Engine) 
 	mux.Handle("GET /ws", svc.Handler())
 	if m != nil {
 		m.Attach(opsmetrics.Sources{Engine: engine, Service: svc})
-		mux.Handle("GET /metrics", m.Handler())
+		mux.Handle("GET /metrics", m.Handler(opsmetrics.Limits{}))
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -92,4 +92,27 @@ func runCtx(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// The probe scrapes /metrics uncompressed (compressing a scrape a second would be the
+// probe's work in the measured server's CPU) and still reads what a real metrics
+// handler serves.
+func TestProbeScrapesUncompressed(t *testing.T) {
+	m := opsmetrics.New()
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.Header.Get("Accept-Encoding"))
+		m.Handler(opsmetrics.Limits{}).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	got, err := newServerProbe(0, srv.URL+"/metrics").scrape(runCtx(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != "identity" {
+		t.Fatalf("Accept-Encoding %q, want identity", asked)
+	}
+	if _, ok := got.sum("go_goroutines"); !ok {
+		t.Fatal("go_goroutines not read from the scrape")
+	}
 }

@@ -90,6 +90,13 @@ type MetricsConfig struct {
 	// Address is host:port of a listener that serves only GET /metrics; empty serves
 	// /metrics on http.address instead.
 	Address string `mapstructure:"address"`
+	// ScrapesPerMinute refills each client's scrape bucket (IPv4 address, IPv6 /64, from
+	// the connection; loopback clients exempt) and ScrapesBurst is its size; a scrape
+	// beyond gets 429 with Retry-After. 0: no limit (D331).
+	ScrapesPerMinute int `mapstructure:"scrapes_per_minute"`
+	ScrapesBurst     int `mapstructure:"scrapes_burst"`
+	// MaxInFlight caps the scrapes served at once (all clients); one more gets 503. 0: no cap.
+	MaxInFlight int `mapstructure:"max_in_flight"`
 }
 
 // LogConfig selects the log level and format.
@@ -107,6 +114,7 @@ func Default() Config {
 			IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10,
 			MaxRequestConnsPerIP: 2048, MaxRequestConns: 16384, // D247
 		},
+		Metrics:   MetricsConfig{ScrapesPerMinute: 120, ScrapesBurst: 10, MaxInFlight: 4}, // D331
 		Log:       LogConfig{Level: "info", Format: "text"},
 		RTC:       sfu.DefaultConfig(),
 		Room:      room.DefaultConfig(),
@@ -185,13 +193,22 @@ func (c HTTPConfig) Validate() error {
 
 // Validate checks the metrics section.
 func (c MetricsConfig) Validate() error {
-	if c.Address == "" {
-		return nil
+	var errs []error
+	if c.Address != "" {
+		if err := validListenAddress(c.Address); err != nil {
+			errs = append(errs, fmt.Errorf("metrics.address: %w (or empty to serve /metrics on http.address)", err))
+		}
 	}
-	if err := validListenAddress(c.Address); err != nil {
-		return fmt.Errorf("metrics.address: %w (or empty to serve /metrics on http.address)", err)
+	if c.ScrapesPerMinute < 0 || c.ScrapesPerMinute > 60000 {
+		errs = append(errs, fmt.Errorf("metrics.scrapes_per_minute: must be 0 (no limit)..60000, got %d", c.ScrapesPerMinute))
 	}
-	return nil
+	if c.ScrapesPerMinute > 0 && (c.ScrapesBurst < 1 || c.ScrapesBurst > 10000) {
+		errs = append(errs, fmt.Errorf("metrics.scrapes_burst: must be 1..10000 with metrics.scrapes_per_minute set, got %d", c.ScrapesBurst))
+	}
+	if c.MaxInFlight < 0 || c.MaxInFlight > 1024 {
+		errs = append(errs, fmt.Errorf("metrics.max_in_flight: must be 0 (no cap)..1024, got %d", c.MaxInFlight))
+	}
+	return errors.Join(errs...)
 }
 
 // validListenAddress accepts host:port with an IP or "localhost" (or no host: every

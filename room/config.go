@@ -18,7 +18,14 @@ type Config struct {
 	// SetRemoteViewQuality) for users who are not in the room (1..1024); one more is
 	// refused with ErrTooManyRemoteViews. Wishes for users in the room are not counted.
 	MaxPendingRemoteViews int `mapstructure:"max_pending_remote_views"`
+	// MaxParticipants caps the participants of one room on this node (early ones
+	// included); a join beyond is refused with ErrRoomFull. 0 (the default) is no cap,
+	// else 2..MaxRoomParticipants (D328).
+	MaxParticipants int `mapstructure:"max_participants"`
 }
+
+// MaxRoomParticipants is the largest room.max_participants.
+const MaxRoomParticipants = 10000
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
@@ -45,6 +52,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPendingRemoteViews < 1 || c.MaxPendingRemoteViews > 1024 {
 		errs = append(errs, fmt.Errorf("room.max_pending_remote_views: must be 1..1024, got %d", c.MaxPendingRemoteViews))
+	}
+	if c.MaxParticipants != 0 && (c.MaxParticipants < 2 || c.MaxParticipants > MaxRoomParticipants) {
+		errs = append(errs, fmt.Errorf("room.max_participants: must be 0 (no cap) or 2..%d, got %d", MaxRoomParticipants, c.MaxParticipants))
 	}
 	return errors.Join(errs...)
 }

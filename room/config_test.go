@@ -25,6 +25,12 @@ func TestConfigValidate(t *testing.T) {
 		{"quality too long", func(c *Config) { c.QualityInterval = 61 * time.Second }, "room.quality_interval"},
 		{"no pending remote views", func(c *Config) { c.MaxPendingRemoteViews = 0 }, "room.max_pending_remote_views: must be 1..1024"},
 		{"too many pending remote views", func(c *Config) { c.MaxPendingRemoteViews = 1025 }, "room.max_pending_remote_views"},
+		{"participants uncapped", func(c *Config) { c.MaxParticipants = 0 }, ""},
+		{"participants at lower bound", func(c *Config) { c.MaxParticipants = 2 }, ""},
+		{"participants at upper bound", func(c *Config) { c.MaxParticipants = 10000 }, ""},
+		{"one participant", func(c *Config) { c.MaxParticipants = 1 }, "room.max_participants: must be 0 (no cap) or 2..10000, got 1"},
+		{"negative participants", func(c *Config) { c.MaxParticipants = -1 }, "room.max_participants"},
+		{"too many participants", func(c *Config) { c.MaxParticipants = 10001 }, "room.max_participants"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,9 +22,10 @@ type Manager struct {
 	steps    StepObserver // call participants' steps (calltimeline.go); set before the first Join
 	log      *slog.Logger
 
-	mu     sync.Mutex // guards rooms and closed; taken before any Room.mu
-	rooms  map[ID]*Room
-	closed bool
+	mu       sync.Mutex // guards rooms, appRooms and closed; taken before any Room.mu
+	rooms    map[ID]*Room
+	appRooms map[int]int // open rooms per app (ID.App), for JoinOptions.MaxAppRooms (D327)
+	closed   bool
 
 	eventGoroutines sync.WaitGroup // one per room ever opened
 	builds          sync.WaitGroup // subscriber Peers built in the background (peers.go)
@@ -48,7 +49,7 @@ func newManagerWith(cfg Config, peers peerFactory, listener Listener, logger *sl
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, peers: peers, listener: listener, log: logger, rooms: make(map[ID]*Room)}
+	return &Manager{cfg: cfg, peers: peers, listener: listener, log: logger, rooms: make(map[ID]*Room), appRooms: make(map[int]int)}
 }
 
 // JoinOptions say how a participant joins (Manager.JoinWith).
@@ -74,6 +75,10 @@ type JoinOptions struct {
 	// the accept, the origin of the participant's call steps (calltimeline.go); zero for
 	// a join that is no call's, or an early one (ActivateAt gives it then).
 	AcceptedAt time.Time `json:",omitzero"`
+	// MaxAppRooms (> 0): a join that would open a room while the room's app (ID.App)
+	// already has this many open rooms on this Manager is refused with ErrRoomQuota; a
+	// join of an open room is not (auth.apps[].max_rooms, D327). 0 is no quota.
+	MaxAppRooms int `json:",omitzero"`
 }
 
 // Join adds userID to the room id with every right (FullRights), creating the room on
@@ -91,7 +96,8 @@ func (m *Manager) JoinWithRights(id ID, userID string, rights Rights, sig Signal
 // JoinWith adds userID to the room id as opts say, creating the room on first join.
 // It builds no PeerConnection: the participant's Peers are built when its client first
 // negotiates, or when the room has something to send it (peers.go). ErrAlreadyInRoom
-// when userID is in that room already.
+// when userID is in that room already, ErrRoomFull when the room has
+// room.max_participants participants, ErrRoomQuota beyond opts.MaxAppRooms.
 func (m *Manager) JoinWith(id ID, userID string, opts JoinOptions, sig Signaller) (*Participant, error) {
 	if id.IsZero() {
 		return nil, fmt.Errorf("join: %w", ErrInvalidRoomID)
@@ -108,8 +114,13 @@ func (m *Manager) JoinWith(id ID, userID string, opts JoinOptions, sig Signaller
 	}
 	r, ok := m.rooms[id]
 	if !ok {
+		if n := m.appRooms[id.App()]; opts.MaxAppRooms > 0 && n >= opts.MaxAppRooms {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("join room %s: app %d has %d open rooms on this node: %w", id, id.App(), n, ErrRoomQuota)
+		}
 		r = newRoom(m, id)
 		m.rooms[id] = r
+		m.appRooms[id.App()]++
 		r.start()
 	}
 	err := r.add(p, opts.CloseWhenEmpty)
@@ -141,14 +152,33 @@ func (m *Manager) Rooms() int {
 	return len(m.rooms)
 }
 
+// AppRooms returns how many rooms of app (ID.App) are open: what JoinOptions.MaxAppRooms
+// counts.
+func (m *Manager) AppRooms(app int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.appRooms[app]
+}
+
+// forgetLocked drops the closed room r from the open rooms. Caller holds m.mu.
+func (m *Manager) forgetLocked(r *Room) {
+	if m.rooms[r.id] != r {
+		return
+	}
+	delete(m.rooms, r.id)
+	if m.appRooms[r.id.App()]--; m.appRooms[r.id.App()] <= 0 {
+		delete(m.appRooms, r.id.App())
+	}
+}
+
 // closeIfStillEmpty closes r unless someone joined since it became empty at generation
 // gen: the empty-timeout callback, and Leave of the last participant of a room that
 // closes when empty.
 func (m *Manager) closeIfStillEmpty(r *Room, gen uint64) {
 	m.mu.Lock()
 	closed := r.closeIfEmpty(gen)
-	if closed && m.rooms[r.id] == r {
-		delete(m.rooms, r.id)
+	if closed {
+		m.forgetLocked(r)
 	}
 	m.mu.Unlock()
 	if closed {
@@ -180,7 +210,7 @@ func (m *Manager) Close() error {
 		}
 		m.mu.Lock()
 		r.forceClose()
-		delete(m.rooms, r.id)
+		m.forgetLocked(r)
 		m.mu.Unlock()
 	}
 	m.eventGoroutines.Wait() // rooms closed here and earlier by their empty timeout

@@ -105,6 +105,9 @@ func (r *Room) add(p *Participant, closeWhenEmpty bool) error {
 	if r.findLocked(p.userID) != nil {
 		return fmt.Errorf("join room %s as %q: %w", r.id, p.userID, ErrAlreadyInRoom)
 	}
+	if max := r.manager.cfg.MaxParticipants; max > 0 && len(r.participants) >= max {
+		return fmt.Errorf("join room %s as %q: %d participants (room.max_participants): %w", r.id, p.userID, max, ErrRoomFull)
+	}
 	if r.emptyTimer != nil {
 		r.emptyTimer.Stop()
 		r.emptyTimer = nil

@@ -29,6 +29,11 @@ var (
 	// PeerConnection starts with the client's first offer, the subscriber one with the
 	// server's first offer).
 	ErrNotNegotiated = errors.New("peer connection not negotiated yet")
+	// ErrRoomFull: the room already has room.max_participants participants (D328).
+	ErrRoomFull = errors.New("room full")
+	// ErrRoomQuota: the join would open a room beyond its app's JoinOptions.MaxAppRooms
+	// open rooms on this Manager (D327).
+	ErrRoomQuota = errors.New("app room quota reached")
 )
 
 // Target names one of a participant's two PeerConnections.

@@ -66,6 +66,12 @@ func (i *inboundKeys) newContext(cryptex srtp.CryptexMode) (*srtp.Context, error
 		srtp.Cryptex(cryptex))
 }
 
+// newRTCPContext is a fresh inbound SRTCP context (replay protection on): a subscriber's
+// own SRTCP read path (rtcpin.go, D325).
+func (i *inboundKeys) newRTCPContext() (*srtp.Context, error) {
+	return srtp.CreateContext(i.key, i.salt, i.profile, srtp.SRTCPReplayProtection(srtpReplayWindow))
+}
+
 // configure installs the hooks on s (a copy owned by one PeerConnection's API).
 func (k *dtlsKeys) configure(s *webrtc.SettingEngine) {
 	s.SetDTLSKeyLogWriter(k)

@@ -28,6 +28,7 @@ type forwarder struct {
 	layered      bool         // a simulcast Receiver: wishes, caps and mu apply
 	video        bool         // a (re)start waits for a keyframe; audio starts at any packet
 	firstAsked   bool         // the keyframe request of the first packet went out
+	sentAny      bool         // a packet was queued and noted (timeline.go), so sendPacket reads no shared line for it
 	targetWaited int32        // the target layer that could not start at its last packet, -1 none (fastfirst.go)
 	m            munger
 
@@ -241,7 +242,8 @@ func (d *DownTrack) sendPacket(l *layer, p *rtpPacket, now time.Time) bool {
 	}
 	f.m.commit(&r, p, now.UnixNano())
 	d.history.putLayer(r.seq, p.SequenceNumber, uint8(l.index), r.ts)
-	if d.firstSentNs.Load() == 0 {
+	if !f.sentAny {
+		f.sentAny = true
 		d.noteFirstSent(now) // timeline.go: once per DownTrack
 	}
 	return true

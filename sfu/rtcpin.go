@@ -142,7 +142,7 @@ func (in *rtcpInbound) take(b []byte) bool {
 		if keys == nil {
 			return false // before the handshake's keys, or the server was the DTLS client
 		}
-		ctx, err := srtp.CreateContext(keys.key, keys.salt, keys.profile, srtp.SRTCPReplayProtection(srtpReplayWindow))
+		ctx, err := keys.newRTCPContext()
 		if err != nil {
 			return false
 		}

@@ -209,6 +209,9 @@ func (p *Subscriber) readRTCP() {
 			if p.bw != nil && p.bw.cc != nil && p.bw.cc.rejected > 0 {
 				p.logger.Debug("subscriber RTCP ended", "malformed_feedback", p.bw.cc.rejected)
 			}
+			if in := p.rtcpIn; in != nil && in.rejected.Load() > 0 {
+				p.logger.Debug("subscriber SRTCP refused on the own read path", "taken", in.taken.Load(), "rejected", in.rejected.Load())
+			}
 			return
 		}
 		if n < 4 {

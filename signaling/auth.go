@@ -43,6 +43,14 @@ type AppCredential struct {
 	// OpenRooms lets any logged-in user of the app join any of its rooms with joinRoom,
 	// without a room grant (development only; default false).
 	OpenRooms bool `mapstructure:"open_rooms"`
+	// MaxSessions caps the app's logged-in sessions on this node (a session waiting for
+	// its resume included); a login beyond is refused with 1009, a resume never (D326).
+	// 0 (the default) is no cap.
+	MaxSessions int `mapstructure:"max_sessions"`
+	// MaxRooms caps the app's open rooms on this node; a joinRoom, WHIP publish or call
+	// that would open one more is refused with 4011, joining an open room never (D327).
+	// 0 (the default) is no cap.
+	MaxRooms int `mapstructure:"max_rooms"`
 }
 
 // AuthConfig is the `auth` section of the root configuration.
@@ -84,6 +92,12 @@ func (c AuthConfig) Validate() error {
 		seen[app.SDKAppID] = i
 		if len(app.Secret) < MinSecretBytes {
 			errs = append(errs, fmt.Errorf("%s.secret: must be at least %d bytes, got %d", key, MinSecretBytes, len(app.Secret)))
+		}
+		if app.MaxSessions < 0 {
+			errs = append(errs, fmt.Errorf("%s.max_sessions: must be >= 0 (0: no cap), got %d", key, app.MaxSessions))
+		}
+		if app.MaxRooms < 0 {
+			errs = append(errs, fmt.Errorf("%s.max_rooms: must be >= 0 (0: no cap), got %d", key, app.MaxRooms))
 		}
 		if app.Secret == DevSecret && !c.DevMode {
 			errs = append(errs, fmt.Errorf("%s.secret: the built-in development secret needs auth.dev_mode: true", key))

@@ -155,6 +155,11 @@ func TestAuthConfigValidate(t *testing.T) {
 	if err := DefaultAuthConfig().Validate(); err != nil {
 		t.Fatalf("default config invalid: %v", err)
 	}
+	quotas := DefaultAuthConfig()
+	quotas.Apps[0].MaxSessions, quotas.Apps[0].MaxRooms = 1, 1
+	if err := quotas.Validate(); err != nil {
+		t.Fatalf("quotas of 1 invalid: %v", err)
+	}
 	tests := []struct {
 		name    string
 		mutate  func(*AuthConfig)
@@ -166,6 +171,8 @@ func TestAuthConfigValidate(t *testing.T) {
 			c.Apps = append(c.Apps, AppCredential{SDKAppID: 5, Secret: strings.Repeat("s", 31)})
 		}, "auth.apps[1].secret"},
 		{"zero id", func(c *AuthConfig) { c.Apps[0].SDKAppID = 0 }, "auth.apps[0].sdk_app_id"},
+		{"negative max_sessions", func(c *AuthConfig) { c.Apps[0].MaxSessions = -1 }, "auth.apps[0].max_sessions: must be >= 0"},
+		{"negative max_rooms", func(c *AuthConfig) { c.Apps[0].MaxRooms = -1 }, "auth.apps[0].max_rooms: must be >= 0"},
 		{"duplicate id", func(c *AuthConfig) { c.Apps = append(c.Apps, AppCredential{SDKAppID: DevSDKAppID, Secret: testSecret}) }, "auth.apps[1].sdk_app_id"},
 		{"dev secret outside dev mode", func(c *AuthConfig) { c.DevMode = false }, "auth.apps[0].secret"},
 		{"negative grace", func(c *AuthConfig) { c.SigExpiryGrace = -time.Second }, "auth.sig_expiry_grace"},

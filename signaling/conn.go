@@ -468,7 +468,7 @@ func (c *Conn) releasePending() {
 	defer c.mu.Unlock()
 	if c.unlogged {
 		c.unlogged = false
-		c.stats.pending.release(clientKeyOf(c.remote))
+		c.stats.pending.release(ClientKeyOf(c.remote))
 	}
 }
 
@@ -489,10 +489,10 @@ func (c *Conn) SetLoggedIn(loggedIn bool) {
 	switch { // a login leaves the pending count, a logout joins it again
 	case loggedIn && c.unlogged:
 		c.unlogged = false
-		c.stats.pending.release(clientKeyOf(c.remote))
+		c.stats.pending.release(ClientKeyOf(c.remote))
 	case !loggedIn && !c.unlogged:
 		c.unlogged = true
-		c.stats.pending.rejoin(clientKeyOf(c.remote))
+		c.stats.pending.rejoin(ClientKeyOf(c.remote))
 	}
 	if loggedIn {
 		return

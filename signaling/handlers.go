@@ -121,6 +121,9 @@ func (sess *session) loginLocked(p protocol.LoginParams, claims Claims, now time
 		}
 	}
 
+	if err := t.sessionQuotaLocked(p.UserID); err != nil {
+		return protocol.LoginResult{}, nil, err
+	}
 	if u := t.users[p.UserID]; u != nil {
 		if !u.multiDevice {
 			stored = u.stored() // newer than the store's: its write may still be queued

@@ -70,6 +70,9 @@ func (sess *session) startCall(req call.CallRequest, params protocol.CallParams)
 		if err := s.roomFreeLocked(u.tenant, req.RoomID); err != nil {
 			return call.Output{}, err
 		}
+		if err := s.roomQuotaLocked(u.tenant); err != nil {
+			return call.Output{}, err
+		}
 		req.Caller = u.profile
 		req.Session = sess.id
 		return m.Call(s.now(), req)

@@ -51,11 +51,11 @@ func (sess *session) joinRoom(ctx context.Context, p protocol.JoinRoomParams) (p
 	if err := sess.svc.awaitExits(ctx, app, sess.UserID()); err != nil {
 		return protocol.Empty{}, err
 	}
-	if err := sess.enterRoomWith(id, room.JoinOptions{Rights: rights}); err != nil {
+	if err := sess.enterRoomWith(id, room.JoinOptions{Rights: rights, MaxAppRooms: sess.svc.maxRooms(app)}); err != nil {
 		if errors.Is(err, room.ErrAlreadyInRoom) {
 			return protocol.Empty{}, protocol.NewError(protocol.CodeAlreadyInRoom, "this user is already in that room on another session")
 		}
-		return protocol.Empty{}, err
+		return protocol.Empty{}, roomJoinError(err)
 	}
 	return protocol.Empty{}, nil
 }

@@ -322,7 +322,7 @@ func (sess *session) checkRate(k sessionLimit) error {
 	return nil
 }
 
-// checkFailedLogins refuses a client (key: clientKeyOf) whose failed-login bucket is
+// checkFailedLogins refuses a client (key: ClientKeyOf) whose failed-login bucket is
 // empty, with the wait until a token refills (WHIP and WHEP POSTs; checkLoginRate is the
 // WebSocket login's).
 func (l *limiters) checkFailedLogins(key string, now time.Time) (time.Duration, bool) {
@@ -359,12 +359,13 @@ func (sess *session) clientKey() string {
 	if conn == nil {
 		return ""
 	}
-	return clientKeyOf(conn.RemoteAddr())
+	return ClientKeyOf(conn.RemoteAddr())
 }
 
-// clientKeyOf is the bucket key of a client at remote ("ip:port"): the IP, or its /64
-// for IPv6.
-func clientKeyOf(remote string) string {
+// ClientKeyOf is the bucket key of a client at remote ("ip:port", as
+// http.Request.RemoteAddr): the IP, or its /64 for IPv6. Signaling's per-IP limits and
+// the /metrics scrape limit (ops/metrics, D331) share it.
+func ClientKeyOf(remote string) string {
 	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
 		return remote

@@ -350,6 +350,8 @@ var mediaSentinels = map[string]error{
 	"target":            room.ErrInvalidTarget,
 	"notNegotiated":     room.ErrNotNegotiated,
 	"tooManyViews":      room.ErrTooManyRemoteViews,
+	"roomFull":          room.ErrRoomFull,
+	"roomQuota":         room.ErrRoomQuota,
 	"closed":            room.ErrManagerClosed,
 	"invalidRoom":       room.ErrInvalidRoomID,
 	"invalidUser":       room.ErrInvalidUserID,

@@ -6,7 +6,7 @@ import (
 )
 
 // pendingSockets counts the open connections without a logged-in session, in all and by
-// client (clientKeyOf: the IP, or the /64 of an IPv6 address), and refuses new ones
+// client (ClientKeyOf: the IP, or the /64 of an IPv6 address), and refuses new ones
 // beyond signaling.max_pending_logins and signaling.max_pending_logins_per_ip (D207). A
 // second one counts every open connection by client for signaling.max_sockets_per_ip
 // (D318).

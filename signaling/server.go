@@ -298,7 +298,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	client := clientKeyOf(r.RemoteAddr)
+	client := ClientKeyOf(r.RemoteAddr)
 	if !s.stats.sockets.acquire(client, 0, s.cfg.MaxSocketsPerIP) {
 		s.refuseSockets(w, r)
 		return

@@ -142,6 +142,12 @@ type tenant struct {
 	deadline *time.Timer
 	early    map[string]*earlyEntry     // userId → its session prepared in a ringing call's room (early.go)
 	exiting  map[string][]chan struct{} // userId → room exits of its ended sessions not yet run (exits.go)
+	// sessions counts the sessions of users (the sum of len(user.sessions)) for
+	// maxSessions; maxSessions and maxRooms are auth.apps[] max_sessions and max_rooms,
+	// set by NewService and read without the lock (D326, D327).
+	sessions    int
+	maxSessions int
+	maxRooms    int
 }
 
 // user is what the Service knows of one (SDKAppID, userId) across its sessions.
@@ -219,9 +225,11 @@ func NewService(cfg ServiceConfig, deps Deps) (*Service, error) {
 	}
 	s.rooms = room.NewManager(cfg.Room, deps.Engine, listener, logger.With("component", "room"))
 	s.rooms.SetStepObserver(deps.CallSteps)
+	callCfg := callConfigFor(cfg.Call, cfg.Room)
 	for _, app := range cfg.Auth.Apps {
-		t := &tenant{app: app.SDKAppID, users: make(map[string]*user), early: make(map[string]*earlyEntry)}
-		t.machine = call.New(cfg.Call, idSource{s, t})
+		t := &tenant{app: app.SDKAppID, users: make(map[string]*user), early: make(map[string]*earlyEntry),
+			maxSessions: app.MaxSessions, maxRooms: app.MaxRooms}
+		t.machine = call.New(callCfg, idSource{s, t})
 		s.tenants[app.SDKAppID] = t
 	}
 	s.dispatcher = newDispatcher()
@@ -255,9 +263,7 @@ func (s *Service) Sessions() int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, t := range s.tenants {
-		for _, u := range t.users {
-			n += len(u.sessions)
-		}
+		n += t.sessions
 	}
 	return n
 }
@@ -275,11 +281,7 @@ func (s *Service) Apps() []AppLoad {
 	defer s.mu.Unlock()
 	out := make([]AppLoad, 0, len(s.tenants))
 	for _, t := range s.tenants {
-		a := AppLoad{SDKAppID: t.app, Calls: len(t.machine.CallIDs())}
-		for _, u := range t.users {
-			a.Sessions += len(u.sessions)
-		}
-		out = append(out, a)
+		out = append(out, AppLoad{SDKAppID: t.app, Sessions: t.sessions, Calls: len(t.machine.CallIDs())})
 	}
 	slices.SortFunc(out, func(x, y AppLoad) int { return x.SDKAppID - y.SDKAppID })
 	return out
@@ -394,6 +396,7 @@ func (s *Service) registerLocked(t *tenant, sess *session, p StoredProfile) *use
 		t.users[sess.userID] = u
 	}
 	u.sessions = append(u.sessions, sess)
+	t.sessions++
 	s.resumable[sess.resumeToken] = sess
 	return u
 }
@@ -429,6 +432,7 @@ func (s *Service) endSessionKeepingLocked(sess *session, reason string, keepRing
 	for i, other := range u.sessions {
 		if other == sess {
 			u.sessions = append(u.sessions[:i], u.sessions[i+1:]...)
+			t.sessions--
 			break
 		}
 	}

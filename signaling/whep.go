@@ -31,7 +31,7 @@ import (
 var layerSizes = map[string][2]int{"low": {320, 180}, "medium": {640, 360}, "high": {0, 0}, "": {0, 0}}
 
 // newSession is a session of kind ("whip", "whep") for the holder of a verified grant,
-// a client at client (clientKeyOf).
+// a client at client (ClientKeyOf).
 func (w *WHIP) newSession(kind, client string, h grantHolder, offer, ufrag string) *whipSession {
 	return &whipSession{
 		w: w, kind: kind, id: randomHex(16), user: userKey{h.app, h.userID}, client: client, room: h.roomID(),
@@ -61,7 +61,7 @@ func (w *WHIP) view(rw http.ResponseWriter, r *http.Request) {
 	if !ok || w.routed(rw, r, holder.roomID()) || !w.takeOffer(rw, r) {
 		return
 	}
-	ws, answer, status, err := w.startViewer(r.Context(), clientKeyOf(r.RemoteAddr), holder, publisher, size, offer, ufrag)
+	ws, answer, status, err := w.startViewer(r.Context(), ClientKeyOf(r.RemoteAddr), holder, publisher, size, offer, ufrag)
 	if err != nil {
 		httpError(rw, status, err.Error())
 		return

@@ -47,7 +47,7 @@ type WHIP struct {
 	mu       sync.Mutex
 	sessions map[string]*whipSession // by resource id
 	perUser  map[userKey]int
-	perIP    map[string]int             // by client IP (clientKeyOf)
+	perIP    map[string]int             // by client IP (ClientKeyOf)
 	offers   *keyedrate.Buckets[string] // whip.offers_per_minute per client IP; nil without a limit
 	closed   bool
 
@@ -174,7 +174,7 @@ func (w *WHIP) publish(rw http.ResponseWriter, r *http.Request) {
 	if !ok || w.routed(rw, r, holder.roomID()) || !w.takeOffer(rw, r) {
 		return
 	}
-	ws, answer, status, err := w.start(r.Context(), clientKeyOf(r.RemoteAddr), holder, offer, ufrag)
+	ws, answer, status, err := w.start(r.Context(), ClientKeyOf(r.RemoteAddr), holder, offer, ufrag)
 	if err != nil {
 		httpError(rw, status, err.Error())
 		return
@@ -229,7 +229,7 @@ func (w *WHIP) created(rw http.ResponseWriter, ws *whipSession, answer string) {
 // IP's failed-login bucket (limits.failed_logins_per_minute, as a WebSocket login whose
 // userSig fails); an IP whose bucket is empty gets 429 until a token refills.
 func (w *WHIP) authorize(r *http.Request, wire protocol.RoomID, publish bool) (grantHolder, int, error) {
-	key, now := clientKeyOf(r.RemoteAddr), w.svc.now()
+	key, now := ClientKeyOf(r.RemoteAddr), w.svc.now()
 	if wait, ok := w.svc.limits.checkFailedLogins(key, now); !ok {
 		return grantHolder{}, http.StatusTooManyRequests, &retryAfterError{wait,
 			errors.New("too many requests without a valid room grant from this address (limits.failed_logins_per_minute)")}
@@ -278,11 +278,14 @@ func (w *WHIP) start(ctx context.Context, client string, h grantHolder, offer, u
 		return nil, "", http.StatusServiceUnavailable, err
 	}
 	ws.presence = w.svc.ingestSession(h.app, h.userID)
-	p, err := w.svc.rooms.JoinWith(ws.room, h.userID, room.JoinOptions{Rights: room.Rights{Publish: true}}, ingestSignaller{ws})
+	p, err := w.svc.rooms.JoinWith(ws.room, h.userID, room.JoinOptions{Rights: room.Rights{Publish: true}, MaxAppRooms: w.svc.maxRooms(h.app)}, ingestSignaller{ws})
 	if err != nil {
 		w.end(ws, "join failed")
-		if errors.Is(err, room.ErrAlreadyInRoom) {
+		switch {
+		case errors.Is(err, room.ErrAlreadyInRoom):
 			return nil, "", http.StatusConflict, fmt.Errorf("%q is in room %s already", h.userID, h.room)
+		case errors.Is(err, room.ErrRoomQuota), errors.Is(err, room.ErrRoomFull):
+			return nil, "", http.StatusTooManyRequests, roomJoinError(err) // D327, D328
 		}
 		return nil, "", http.StatusServiceUnavailable, fmt.Errorf("join room %s: %v", h.room, err)
 	}
@@ -309,7 +312,7 @@ func (w *WHIP) takeOffer(rw http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	now := w.svc.now()
-	res := w.offers.Get(clientKeyOf(r.RemoteAddr), now, true).ReserveN(now, 1)
+	res := w.offers.Get(ClientKeyOf(r.RemoteAddr), now, true).ReserveN(now, 1)
 	if wait := res.DelayFrom(now); wait > 0 || !res.OK() {
 		res.CancelAt(now)
 		w.refusedOffers.Add(1)

@@ -28,7 +28,7 @@ type whipSession struct {
 	kind     string // "whip" or "whep": the first segment of its resource's path
 	id       string // the resource id: 128 random bits, the capability PATCH and DELETE need
 	user     userKey
-	client   string   // the client's IP (clientKeyOf): whip.max_sessions_per_ip
+	client   string   // the client's IP (ClientKeyOf): whip.max_sessions_per_ip
 	room     room.ID  // in the user's app
 	presence *session // WHIP: the publisher's stand-in in the room events
 

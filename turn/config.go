@@ -64,8 +64,9 @@ type Config struct {
 	MaxConns int `mapstructure:"max_conns"`
 	// RequestsPerSecondPerIP and RequestsBurstPerIP bound the STUN requests (Allocate,
 	// Refresh, CreatePermission, ChannelBind, Binding; authenticated or not) that the
-	// clients of one address (an IPv4 address, an IPv6 /64) send to the UDP listener:
-	// beyond them a request is dropped unanswered (D316). Relayed data is not counted.
+	// clients of one address (an IPv4 address, an IPv6 /64) send to the UDP listener and
+	// over their TCP and TLS connections, together: beyond them a request is dropped
+	// unanswered (D316, D332). Relayed data is not counted.
 	// RequestsPerSecondPerIP 0 = no limit.
 	RequestsPerSecondPerIP int `mapstructure:"requests_per_second_per_ip"`
 	RequestsBurstPerIP     int `mapstructure:"requests_burst_per_ip"`

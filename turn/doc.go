@@ -57,9 +57,10 @@
 // timers nor its descriptors grow without bound. The TCP and TLS connections of one client
 // address are capped at max_conns_per_ip and those of all at max_conns (listeners.go,
 // refusals "ip_connections" and "connections", D272). The STUN requests one client address
-// sends to the UDP listener are bounded by requests_per_second_per_ip and
-// requests_burst_per_ip: one over them is dropped before pion reads it (requestrate.go,
-// refusal "request_rate", D316); ChannelData and indications are never counted. Garbage on
+// sends to the UDP listener and over its TCP and TLS connections are bounded by
+// requests_per_second_per_ip and requests_burst_per_ip: one over them is dropped before
+// pion reads it (requestrate.go, refusal "request_rate", D316; in a stream skipped whole,
+// streamrequests.go, D332); ChannelData and indications are never counted. Garbage on
 // the listening ports is dropped by pion's STUN parser; the server keeps serving.
 //
 // # Ports (defaults)

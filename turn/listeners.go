@@ -100,11 +100,13 @@ func (c *trackedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
-// trackedListener is a TURN TCP listening socket; its accepted connections are tracked.
+// trackedListener is a TURN TCP listening socket; its accepted connections are tracked,
+// and handed to pion through limit when set (limitStream, D332).
 type trackedListener struct {
 	net.Listener
 	tracker *closeTracker
 	once    sync.Once
+	limit   func(net.Conn) net.Conn
 }
 
 func newTrackedListener(ln net.Listener, t *closeTracker) *trackedListener {
@@ -122,6 +124,9 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		tc, refused := l.tracker.track(conn)
+		if tc != nil && l.limit != nil {
+			return l.limit(tc), nil
+		}
 		if tc != nil {
 			return tc, nil
 		}
@@ -189,7 +194,9 @@ func (c *trackedConn) Close() error {
 }
 
 // tlsHandshakeListener completes each TLS handshake in its own goroutine, bounded by
-// timeout, before handing the *tls.Conn to pion (which type-asserts *tls.Conn). A client
+// timeout, before handing the connection to pion through limit (limitStream over the
+// plain stream, D332: then not a *tls.Conn, so pion neither repeats the handshake nor
+// hands its state to authenticate, which does not use it). A client
 // that fails or stalls the handshake is closed here: it neither blocks other clients nor
 // leaks its socket (pion does not close a connection whose handshake fails).
 type tlsHandshakeListener struct {
@@ -197,18 +204,20 @@ type tlsHandshakeListener struct {
 	config  *tls.Config
 	timeout time.Duration
 
-	ready     chan *tls.Conn
+	limit     func(net.Conn) net.Conn
+	ready     chan net.Conn
 	closing   chan struct{}
 	closeOnce sync.Once
 	loops     sync.WaitGroup
 }
 
-func newTLSHandshakeListener(inner net.Listener, config *tls.Config, timeout time.Duration) *tlsHandshakeListener {
+func newTLSHandshakeListener(inner net.Listener, config *tls.Config, timeout time.Duration, limit func(net.Conn) net.Conn) *tlsHandshakeListener {
 	return &tlsHandshakeListener{
 		inner:   inner,
 		config:  config,
 		timeout: timeout,
-		ready:   make(chan *tls.Conn),
+		limit:   limit,
+		ready:   make(chan net.Conn),
 		closing: make(chan struct{}),
 	}
 }
@@ -242,7 +251,7 @@ func (l *tlsHandshakeListener) handshake(raw net.Conn) {
 		return
 	}
 	select {
-	case l.ready <- conn:
+	case l.ready <- l.limit(conn):
 	case <-l.closing:
 		_ = conn.Close()
 	}

@@ -15,13 +15,15 @@ import (
 const stunMagicCookie = 0x2112A442
 
 // requestLimiter bounds the STUN requests that each client address (an IPv4 address, an
-// IPv6 /64) sends to the UDP listener: turn.requests_per_second_per_ip refills its bucket,
-// turn.requests_burst_per_ip holds (D316). Indications and ChannelData (a client's relayed
-// data) are never counted. pion answers every request on the listener's one read goroutine
-// (an unauthenticated Allocate with a 401 and a fresh nonce, an authenticated one after an
-// HMAC of the credential), so a request over the limit is dropped before pion parses it,
-// silently, as a lost datagram the client retransmits. Used by that read goroutine only
-// (the buckets have their own lock).
+// IPv6 /64) sends: turn.requests_per_second_per_ip refills its bucket,
+// turn.requests_burst_per_ip holds (D316), over the UDP listener and every TCP/TLS
+// connection of the address together (D332). Indications and ChannelData (a client's
+// relayed data) are never counted. pion answers every request (an unauthenticated Allocate
+// with a 401 and a fresh nonce, an authenticated one after an HMAC of the credential), so
+// a request over the limit is dropped before pion parses it: silently, as a lost datagram
+// the client retransmits over UDP, or skipped whole in a stream (streamLimitedConn). Used
+// by the UDP read goroutine and the connections' goroutines (the buckets have their own
+// lock).
 type requestLimiter struct {
 	buckets *keyedrate.Buckets[netip.Prefix]
 }
@@ -39,6 +41,11 @@ func (l *requestLimiter) allow(b []byte, src net.Addr, now time.Time) bool {
 	if !ok {
 		return true
 	}
+	return l.allowKey(key, now)
+}
+
+// allowKey takes a token of key's bucket, if it has one.
+func (l *requestLimiter) allowKey(key netip.Prefix, now time.Time) bool {
 	return l.buckets.Get(key, now, true).AllowN(now, 1)
 }
 

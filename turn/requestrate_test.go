@@ -33,8 +33,14 @@ func floodRequests(t *testing.T, s *Server, local string, n int, mk func() []byt
 		}
 		time.Sleep(100 * time.Microsecond) // stay within the socket buffers: count the limit's drops, not the kernel's
 	}
+	return countAnswers(c)
+}
+
+// countAnswers counts the packets (or, through pion's STUNConn, a stream's frames) c reads
+// until a second passes without one.
+func countAnswers(c net.PacketConn) int {
 	answered := 0
-	buf := make([]byte, 1500)
+	buf := make([]byte, 1600)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		if _, _, err := c.ReadFrom(buf); err != nil {

@@ -192,6 +192,12 @@ func (s *Server) Start() (err error) {
 		refuse:  s.refuse,
 	}
 	permission := s.permissionHandler
+	limiter, refused := s.requestLimits()
+	udpTracked := newTrackedPacketConn(udpConn, tracker)
+	udpTracked.limiter, udpTracked.now, udpTracked.refused = limiter, s.now, refused
+	limitStreams := func(c net.Conn) net.Conn { return limitStream(c, limiter, s.now, refused) }
+	tcpTracked := newTrackedListener(tcpListener, tracker)
+	tcpTracked.limit = limitStreams
 	serverCfg := pionturn.ServerConfig{
 		Realm:              s.cfg.Realm,
 		AuthHandler:        s.authenticate,
@@ -215,12 +221,12 @@ func (s *Server) Start() (err error) {
 			},
 		},
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
-			PacketConn:            s.limitRequests(newTrackedPacketConn(udpConn, tracker)),
+			PacketConn:            udpTracked,
 			RelayAddressGenerator: gen,
 			PermissionHandler:     permission,
 		}},
 		ListenerConfigs: []pionturn.ListenerConfig{{
-			Listener:              newTrackedListener(tcpListener, tracker),
+			Listener:              tcpTracked,
 			RelayAddressGenerator: gen,
 			PermissionHandler:     permission,
 		}},
@@ -230,7 +236,7 @@ func (s *Server) Start() (err error) {
 		tlsListener = newTLSHandshakeListener(newTrackedListener(tlsRaw, tracker), &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			MinVersion:   tls.VersionTLS12,
-		}, tlsHandshakeTimeout)
+		}, tlsHandshakeTimeout, limitStreams)
 		serverCfg.ListenerConfigs = append(serverCfg.ListenerConfigs, pionturn.ListenerConfig{
 			Listener:              tlsListener,
 			RelayAddressGenerator: gen,
@@ -404,17 +410,15 @@ func (s *Server) permissionHandler(client net.Addr, peer net.IP) bool {
 	return true
 }
 
-// refuse counts a refusal and logs it (throttled per reason).
-// limitRequests gives the UDP listener turn.requests_per_second_per_ip (D316), when set.
-// A dropped request is counted; its log line is built only when the throttle lets one
-// through (a flood drops hundreds of thousands a second).
-func (s *Server) limitRequests(c *trackedPacketConn) *trackedPacketConn {
+// requestLimits is turn.requests_per_second_per_ip (D316) for every listener, UDP and the
+// TCP/TLS connections alike (D332): one limiter (nil when 0) and its refusal, counted and
+// logged (the line built only when the throttle lets one through: a flood drops hundreds of
+// thousands a second).
+func (s *Server) requestLimits() (*requestLimiter, func(src net.Addr)) {
 	if s.cfg.RequestsPerSecondPerIP == 0 {
-		return c
+		return nil, nil
 	}
-	c.limiter = newRequestLimiter(s.cfg.RequestsPerSecondPerIP, s.cfg.RequestsBurstPerIP)
-	c.now = s.now
-	c.refused = func(src net.Addr) {
+	refused := func(src net.Addr) {
 		s.stats.refusals[RefusedRequestRate].Add(1)
 		if !s.logger.Enabled(context.Background(), slog.LevelInfo) {
 			return
@@ -425,9 +429,10 @@ func (s *Server) limitRequests(c *trackedPacketConn) *trackedPacketConn {
 				"suppressed", suppressed)
 		}
 	}
-	return c
+	return newRequestLimiter(s.cfg.RequestsPerSecondPerIP, s.cfg.RequestsBurstPerIP), refused
 }
 
+// refuse counts a refusal and logs it (throttled per reason).
 func (s *Server) refuse(reason RefusalReason, client net.Addr, detail string) {
 	s.stats.refusals[reason].Add(1)
 	attrs := []any{"reason", reason.String(), "detail", detail}

@@ -132,11 +132,14 @@ func newServer(cfg configs.Config, logger *slog.Logger) (_ *server, err error) {
 		s.mux.Handle("/whep/", s.whip) // POST /whep/{roomId}/{userId}, PATCH and DELETE /whep/sessions/{id}
 		s.registerWHIPMetrics()
 	}
+	scrapes := s.metrics.Handler(metrics.Limits{ // D331: on either listener
+		ScrapesPerMinute: cfg.Metrics.ScrapesPerMinute, ScrapesBurst: cfg.Metrics.ScrapesBurst, MaxInFlight: cfg.Metrics.MaxInFlight,
+	})
 	if cfg.Metrics.Address == "" {
-		s.mux.Handle("GET /metrics", s.metrics.Handler())
+		s.mux.Handle("GET /metrics", scrapes)
 	} else {
 		metricsMux := http.NewServeMux()
-		metricsMux.Handle("GET /metrics", s.metrics.Handler())
+		metricsMux.Handle("GET /metrics", scrapes)
 		s.metricsHTTP = newHTTPServer(cfg.HTTP, metricsMux, logger)
 	}
 	calls := newCallsAPI(cfg.Admin.APIKey, s.records, logger.With("component", "admin"))

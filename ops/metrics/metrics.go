@@ -1,13 +1,12 @@
 package metrics
 
 import (
-	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-rtc/parley/room"
 	"github.com/parley-rtc/parley/sfu"
@@ -39,6 +38,8 @@ type Metrics struct {
 
 	qualityMu sync.Mutex
 	quality   map[room.ID][]room.UserQuality // latest report per open room
+
+	scrapesRefused atomic.Uint64 // parley_metrics_scrapes_refused_total (limit.go)
 }
 
 var (
@@ -92,6 +93,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.callsBegan, m.callsEnded, m.callSetup, m.inviteeOffline, callTimeline,
+		m.scrapesRefusedCounter(),
 	)
 	return m
 }
@@ -99,11 +101,6 @@ func New() *Metrics {
 // Attach registers the scrape-time collector over src. Call it once.
 func (m *Metrics) Attach(src Sources) {
 	m.registry.MustRegister(newCollector(src, m))
-}
-
-// Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
 // Registry is the underlying registry (tests gather from it).

@@ -24,6 +24,7 @@ const (
 	CodeAlreadyLoggedIn = 1006 // login on a session that is logged in as another user
 	CodeKicked          = 1007 // the session was replaced by a newer login of the same user
 	CodeTooManySessions = 1008 // the user already has auth.max_sessions_per_user sessions
+	CodeAppSessionQuota = 1009 // the app already has auth.apps[].max_sessions sessions on this node
 
 	// Profile (2xxx).
 	CodeNicknameTooLong = 2001 // nickname longer than 500 bytes (or not valid UTF-8)
@@ -53,6 +54,8 @@ const (
 	CodeRoomGrantExpired   = 4008 // roomGrant exp is in the past
 	CodeTooManyRemoteViews = 4009 // more remote-view wishes than the room allows
 	CodeTooManyCandidates  = 4010 // more ICE candidates queued or trickled than a PeerConnection takes
+	CodeAppRoomQuota       = 4011 // a new room beyond the app's auth.apps[].max_rooms open rooms on this node
+	CodeRoomFull           = 4012 // the room already has room.max_participants participants
 
 	// Server (5xxx).
 	CodeServerDraining = 5001 // the server is shutting down and takes no new calls or rooms
@@ -98,6 +101,9 @@ var codeMessages = map[int]string{
 	CodeUnknownUser:           "unknown user",
 	CodeServerDraining:        "server draining",
 	CodeTooManySessions:       "too many sessions",
+	CodeAppSessionQuota:       "app session quota reached",
+	CodeAppRoomQuota:          "app room quota reached",
+	CodeRoomFull:              "room full",
 	CodeRoomInUse:             "room in use",
 	CodeRoomForbidden:         "room forbidden",
 	CodeRoomGrantInvalid:      "room grant invalid",
