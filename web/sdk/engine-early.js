@@ -100,7 +100,7 @@ export class EarlyMediaPart {
     this.openCamera({}).then((track) => {
       if (preview.stopped) this._stopPreviewCamera(track); // the call ended while the camera opened
     }, (err) => {
-      log.warn('ringing preview: camera', err && err.message ? err.message : err);
+      if (!preview.stopped) log.warn('ringing preview: camera', err && err.message ? err.message : err); // stopped: the call's end closed it (D333)
       if (this._preview === preview) this._preview = null;
     });
   }
