@@ -35,12 +35,6 @@ const mediaLeftJS = `({openPCs: mediaCounter.pcs.filter((pc) => pc.signalingStat
   madePCs: mediaCounter.pcs.length,
   live: mediaCounter.tracks.filter((t) => t.readyState === 'live').map((t) => t.kind).sort().join(',')})`
 
-type mediaLeft struct {
-	OpenPCs int    `json:"openPCs"`
-	MadePCs int    `json:"madePCs"`
-	Live    string `json:"live"`
-}
-
 // countMedia runs mediaCounterJS in every document b opens from now on.
 func countMedia(b *browser) {
 	b.t.Helper()
@@ -62,13 +56,28 @@ func countedKitBrowsers(t *testing.T, srv *testServer, names ...string) []*brows
 }
 
 // waitNothingLeft waits until b's page holds no open PeerConnection and no live capture
-// track (countMedia), and fails the test (after what) when it still does after kitWait.
+// track (countMedia), and fails the test (after what, with the page's kit and engine
+// state) when it still does after kitWait.
 func waitNothingLeft(t *testing.T, b *browser, what string) {
 	t.Helper()
 	if !poll(b, `(() => { const m = `+mediaLeftJS+`; return m.openPCs === 0 && m.live === ''; })()`, kitWait) {
-		t.Errorf("%s: %s holds %+v", what, b.name, eval[mediaLeft](b, mediaLeftJS))
+		t.Errorf("%s: %s holds what its page shows: %s", what, b.name, eval[string](b, kitEngineStateJS))
 	}
 }
+
+// kitEngineStateJS is, as JSON, what a test that failed on a kit page wants to know: the
+// kit's call state, the engine's call, early media and devices (each track's state, a
+// capture under way, whether the preview element shows a stream) and what the page holds.
+const kitEngineStateJS = `JSON.stringify((() => {
+  const k = window.parleyDemo.kit._s, e = window.parleyDemo.engine, l = e._local;
+  const track = (t) => t ? t.kind + ' ' + t.readyState + ' ' + t.id : null;
+  return {kit: {phase: k.phase, callId: k.callId, mediaType: k.mediaType, camOn: k.camOn, micOn: k.micOn},
+    engine: {call: e._call, status: e._status, prep: e._prep, media: !!e._media, reconnecting: e._reconnecting,
+      unannounced: [...e._unannounced], preview: e._preview},
+    devices: {video: track(l.video), audio: track(l.audio), opening: {video: !!(l._opening && l._opening.video), audio: !!(l._opening && l._opening.audio)},
+      view: l.view ? track(l.view.srcObject && l.view.srcObject.getVideoTracks()[0]) : 'none'},
+    page: ` + mediaLeftJS + `};
+})())`
 
 // kitHandlersJS counts the handlers registered on the demo page's engine.
 const kitHandlersJS = `[...window.parleyDemo.engine._handlers.values()].reduce((n, s) => n + s.size, 0)`
@@ -463,7 +472,12 @@ func TestKitHangupWhileDevicesOpen(t *testing.T) {
 
 	eval[bool](alice, kitJS+`.call({userId: 'bob', type: 2}).then(() => true)`)
 	waitKitStatus(bob, "BE_INVITED")
-	waitFor[bool](alice, "alice's preview", tilePlayingJS("alice"), kitWait)
+	// While the call rings each look that finds no preview keeps the page's state: after the
+	// call's timeout the kit is idle again and its state says nothing about the preview.
+	previewJS := `(() => { if (` + tilePlayingJS("alice") + `) return true; if (` + kitJS + `._s.phase === 'dialing') window.lastRingingState = ` + kitEngineStateJS + `; return false; })()`
+	if !poll(alice, previewJS, kitWait) {
+		t.Fatalf("alice's preview does not play in the third call; her page while it rang: %s; now: %s", eval[string](alice, `window.lastRingingState || 'none'`), eval[string](alice, kitEngineStateJS))
+	}
 	kitClick(alice, "toAudio")
 	waitFor[bool](bob, "an audio call ringing", kitJS+`._s.mediaType === 1`, kitWait)
 	kitClick(bob, "accept")

@@ -58,6 +58,16 @@ const bothConnectedJS = `(() => {
 	return !!m && m._pub.pc.connectionState === 'connected' && m._sub.pc.connectionState === 'connected';
 })()`
 
+// ringBob clears both pages' events and has alice audio-call bob on the lab page; it returns
+// once bob's ringing dialog is open.
+func ringBob(alice, bob *browser, what string) {
+	for _, b := range []*browser{alice, bob} {
+		eval[bool](b, `(window.parleyDemo.events.length = 0, true)`)
+	}
+	alice.do(chromedp.SetValue(chromedp.CSS("#callee"), "bob"), chromedp.Click(chromedp.CSS("#call-audio")))
+	waitFor[bool](bob, what+": the ringing dialog", `document.getElementById('ringing').open`, 30*time.Second)
+}
+
 // TestBrowserResumeOverAnUnansweredOffer: the socket drops with a publisher offer on the
 // wire (D322). bob's SDK offers on its publisher as alice's call rings (early media), and
 // the socket drops before the answer; the SDK resumes the session and restarts ICE. bob
@@ -129,14 +139,6 @@ func TestBrowserCallRequestsAcrossADrop(t *testing.T) {
 			t.Fatalf("%s: bob's page reports %s (%s)", what, got, eval[string](bob, engineStateJS))
 		}
 	}
-	ring := func(what string) {
-		t.Helper()
-		for _, b := range bs {
-			eval[bool](b, `(window.parleyDemo.events.length = 0, true)`)
-		}
-		alice.do(chromedp.SetValue(chromedp.CSS("#callee"), "bob"), click("call-audio"))
-		waitFor[bool](bob, what+": the ringing dialog", `document.getElementById('ringing').open`, wait)
-	}
 	began := func(what string) {
 		t.Helper()
 		for _, b := range bs {
@@ -157,7 +159,7 @@ func TestBrowserCallRequestsAcrossADrop(t *testing.T) {
 	}
 	for _, way := range []string{"the answer lost", "the socket down"} {
 		what := "accept, " + way
-		ring(what)
+		ringBob(alice, bob, what)
 		ways[way](click("accept"), "onCallBegin")
 		began(what)
 		noErrors(what)
@@ -165,13 +167,13 @@ func TestBrowserCallRequestsAcrossADrop(t *testing.T) {
 		idle(what)
 
 		what = "reject, " + way
-		ring(what)
+		ringBob(alice, bob, what)
 		ways[way](click("reject"), "onUserReject")
 		waitFor[int](alice, what+": onCallCancelled", eventCountJS("onCallCancelled", ""), wait)
 		idle(what)
 
 		what = "hangup, " + way
-		ring(what)
+		ringBob(alice, bob, what)
 		bob.do(click("accept"))
 		began(what)
 		ways[way](click("hangup"), "onCallEnd")
@@ -183,7 +185,7 @@ func TestBrowserCallRequestsAcrossADrop(t *testing.T) {
 
 	// Accept while offline beyond the reconnect grace: no session to carry it out.
 	what := "accept after the grace"
-	ring(what)
+	ringBob(alice, bob, what)
 	eval[bool](bob, goOfflineJS(false))
 	waitFor[int](bob, what+": the reconnecting state", eventCountJS("onConnectionStateChanged", `p.state === 'reconnecting'`), wait)
 	bob.do(click("accept"))

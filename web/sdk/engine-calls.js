@@ -111,9 +111,14 @@ export class CallsPart {
     this._setCall(null);
   }
 
-  /** Ignores the ringing call (the caller sees the line busy). */
+  /**
+   * Ignores the ringing call (the caller sees the line busy). Across a dropped socket as
+   * reject (D322, D329).
+   */
   async ignore() {
-    await this._request('ignore', {});
+    const callId = this._call && this._call.callId;
+    await this._callRequest('ignore', {});
+    if (this._call && this._call.callId !== callId) return; // another call came meanwhile
     this._dropEarlyMedia();
     this._setCall(null);
   }

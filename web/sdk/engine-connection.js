@@ -80,6 +80,7 @@ export class ConnectionPart {
           } else {
             this._resumed = true;
             this._releaseHeld(); // the replay first: a call that ended meanwhile restarts nothing
+            this._announceDevices(); // the device changes the server missed (D330)
             if (this._media) {
               await this._media.resendLostAnswer(); // the server's restart offer waits for it
               await this._media.restartIce();
@@ -109,15 +110,16 @@ export class ConnectionPart {
   }
 
   /**
-   * Sends accept, reject or hangup of the current call so that a dropped socket neither
-   * loses nor repeats it (D322). When the request cannot go out (the engine reconnects) or
-   * its answer is lost with the socket, it waits for the reconnect, whose resume delivered
-   * what the server did meanwhile (the replay), and then: the call is over → a reject or
-   * hangup is done, an accept fails with NO_CALL_RINGING; an accept whose call began is
-   * done; otherwise it goes again once, and the server's "too late" answer (3002 / 3003)
-   * to the repeat means the first one was taken. When the session could not be resumed
-   * and the call is gone, it fails with RESUME_FAILED (the call was reported ended).
-   * @param {'accept'|'reject'|'hangup'} method
+   * Sends accept, reject, ignore or hangup of the current call so that a dropped socket
+   * neither loses nor repeats it (D322; ignore as reject, D329). When the request cannot go
+   * out (the engine reconnects) or its answer is lost with the socket, it waits for the
+   * reconnect, whose resume delivered what the server did meanwhile (the replay), and then:
+   * the call is over → a reject, ignore or hangup is done, an accept fails with
+   * NO_CALL_RINGING; an accept whose call began is done; otherwise it goes again once, and
+   * the server's "too late" answer (3002 / 3003) to the repeat means the first one was
+   * taken. When the session could not be resumed and the call is gone, it fails with
+   * RESUME_FAILED (the call was reported ended).
+   * @param {'accept'|'reject'|'ignore'|'hangup'} method
    * @param {object} params
    * @returns {Promise<object>}
    */
@@ -130,9 +132,7 @@ export class ConnectionPart {
         return await this._request(method, params);
       } catch (err) {
         if (repeat && err.code === tooLate && (method !== 'accept' || (!!this._call && this._call.callId === callId && this._call.began))) return {};
-        const lost = err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED ||
-          err.code === ErrorCode.NOT_LOGGED_IN;
-        if (!lost || !this._reconnecting || !callId) throw err;
+        if (!lostWithSocket(err) || !this._reconnecting || !callId) throw err;
       }
       await this._reconnected;
       if (!this._call || this._call.callId !== callId) {
@@ -151,6 +151,18 @@ export class ConnectionPart {
   }
 }
 
-function sleep(ms) {
+/**
+ * Whether err says that a request could not go out or lost its answer with the socket
+ * (the engine may be reconnecting: D322, D330).
+ * @param {{code?: number}} err
+ * @returns {boolean}
+ */
+export function lostWithSocket(err) {
+  return err.code === SdkErrorCode.CONNECTION_LOST || err.code === SdkErrorCode.NOT_CONNECTED ||
+    err.code === ErrorCode.NOT_LOGGED_IN;
+}
+
+/** @param {number} ms */
+export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,6 +5,7 @@
 
 import { cameraChoice, canSelectSpeaker, checkDeviceType, checkRenderParams, listDevices } from './devices.js';
 import { ErrorCode } from './enums.js';
+import { lostWithSocket, sleep } from './engine-connection.js';
 import { log, parseLogLevel, setLevel } from './log.js';
 import { ParleyError, SdkErrorCode } from './rpc.js';
 
@@ -81,9 +82,64 @@ export class DevicesPart {
       this._prep.announce[kind] = method;
       return;
     }
-    await this._request(method, {}).catch((err) => {
+    await this._announce(kind, method).catch((err) => {
       if (track || err.code !== ErrorCode.NOT_IN_ROOM) throw err;
     });
+  }
+
+  /**
+   * Tells the server kind's device state with method (openCamera, closeCamera,
+   * openMicrophone, closeMicrophone). A request that could not go out or lost its answer
+   * while the engine reconnects is not an error: the server may have missed it, so the
+   * resume tells it the device's state of then (_announceDevices, D330).
+   * @param {'audio'|'video'} kind
+   * @param {string} method
+   */
+  async _announce(kind, method) {
+    const media = this._media;
+    try {
+      await this._request(method, {});
+    } catch (err) {
+      if (!lostWithSocket(err) || !this._reconnecting) throw err;
+      if (media && this._media === media) this._unannounced.add(kind);
+    }
+  }
+
+  /**
+   * The session was resumed: brings the server to the page's device state for each kind
+   * whose announce was lost while reconnecting (D330) — one request per device, its state
+   * now, however often it was toggled meanwhile. A RATE_LIMITED answer (the server's
+   * limits.device_toggles_per_minute) is retried after its retryAfterMs, with the state of
+   * then; the call's end stops it.
+   */
+  _announceDevices() {
+    const kinds = [...this._unannounced];
+    this._unannounced.clear();
+    const media = this._media;
+    if (!media || this._prep) return;
+    for (const kind of kinds) {
+      this._announceState(media, kind).catch((err) => {
+        if (this._media === media) this._reportMediaError(err);
+      });
+    }
+  }
+
+  /**
+   * @param {import('./peers.js').MediaSession} media the session the state is announced in
+   * @param {'audio'|'video'} kind
+   */
+  async _announceState(media, kind) {
+    while (this._media === media) {
+      const on = kind === 'video' ? !!this._local.sentVideo : !!this._local.audio;
+      const method = kind === 'video' ? (on ? 'openCamera' : 'closeCamera') : (on ? 'openMicrophone' : 'closeMicrophone');
+      try {
+        await this._announce(kind, method);
+        return;
+      } catch (err) {
+        if (err.code !== ErrorCode.RATE_LIMITED) throw err;
+        await sleep(Math.max(err.data && err.data.retryAfterMs || 0, 100));
+      }
+    }
   }
 
   /**

@@ -58,8 +58,8 @@ export class EarlyMediaPart {
     if (!prep || prep.callId !== callId || !this._media) return;
     this._prep = null;
     this._publishOpenDevices();
-    for (const method of Object.values(prep.announce)) {
-      this._request(method, {}).catch((err) => this._reportMediaError(err));
+    for (const [kind, method] of Object.entries(prep.announce)) {
+      this._announce(/** @type {'audio'|'video'} */ (kind), method).catch((err) => this._reportMediaError(err));
     }
   }
 
@@ -100,7 +100,7 @@ export class EarlyMediaPart {
     this.openCamera({}).then((track) => {
       if (preview.stopped) this._stopPreviewCamera(track); // the call ended while the camera opened
     }, (err) => {
-      log.warn('ringing preview: camera', err && err.message ? err.message : err);
+      if (!preview.stopped) log.warn('ringing preview: camera', err && err.message ? err.message : err); // stopped: the call's end closed it (D333)
       if (this._preview === preview) this._preview = null;
     });
   }

@@ -172,6 +172,7 @@ export class RoomPart {
     this._ended = true;
     this._early = [];
     this._prep = null;
+    this._unannounced.clear();
     if (this._media) this._media.close();
     this._media = null;
     this._roomKey = null;

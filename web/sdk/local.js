@@ -46,8 +46,14 @@ export class LocalMedia {
     /** @type {BackgroundEffect|null} the effect running on the open camera */
     this.effect = null;
     this._closed = false;
-    /** @type {Promise<MediaStreamTrack>|null} the camera capture under way (openCamera) */
-    this._cameraOpening = null;
+    /**
+     * The capture under way per device (openCamera, openMicrophone), shared by the opens
+     * made while it runs.
+     * @type {{audio: Promise<MediaStreamTrack>|null, video: Promise<MediaStreamTrack>|null}}
+     */
+    this._opening = { audio: null, video: null };
+    /** counts closeDevices: a capture started before the last one belongs to a call that ended */
+    this._generation = 0;
   }
 
   /** @returns {MediaStreamTrack|null} the video to show and send: the effect's output, else the camera */
@@ -82,15 +88,41 @@ export class LocalMedia {
       const video = { ...size, ...this.prefs.video };
       if (params.deviceId) video.deviceId = { exact: params.deviceId };
       if (this.sendLimits.maxFramerate) video.frameRate = { ideal: this.sendLimits.maxFramerate };
-      // One capture at a time: a second openCamera while the first one's capture runs (the
-      // app showing the ringing preview the engine is opening) gets the same camera.
-      if (!this._cameraOpening) this._cameraOpening = captureTrack({ video }).finally(() => { this._cameraOpening = null; });
-      const track = await this._cameraOpening;
-      if (!this.video || this.video.readyState === 'ended') this.video = this._watch('video', track);
+      await this._capture('video', video);
     }
     await this._applyEffect(false);
     this.showPreview();
     return this.video;
+  }
+
+  /**
+   * Opens kind's device, one capture at a time: an open made while another one's capture
+   * runs (the app showing the ringing preview the engine is opening) gets the same device.
+   * A capture that closeDevices overtook (the call it was opened for ended while it ran,
+   * D210) is stopped when it arrives and fails with INVALID_STATE: no device stays on after
+   * its call, and the next call's open, which starts a capture of its own, never gets a
+   * device that the ended call's opener holds too and may close (D333).
+   * @param {'audio'|'video'} kind
+   * @param {MediaTrackConstraints} constraints
+   * @returns {Promise<MediaStreamTrack>} kind's open device
+   */
+  async _capture(kind, constraints) {
+    const generation = this._generation;
+    let opening = this._opening[kind];
+    if (!opening) {
+      const capture = captureTrack({ [kind]: constraints });
+      const done = () => { if (this._opening[kind] === capture) this._opening[kind] = null; };
+      capture.then(done, done);
+      this._opening[kind] = opening = capture;
+    }
+    const track = await opening;
+    if (generation !== this._generation || this._closed) {
+      track.stop();
+      const device = kind === 'video' ? 'camera' : 'microphone';
+      throw new ParleyError(SdkErrorCode.INVALID_STATE, `open ${device}: closed while it opened (its call ended, D210, or the engine was destroyed)`);
+    }
+    if (!this[kind] || this[kind].readyState === 'ended') this[kind] = this._watch(kind, track);
+    return this[kind];
   }
 
   /**
@@ -128,7 +160,7 @@ export class LocalMedia {
       /** @type {MediaTrackConstraints} */
       const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing, ...this.prefs.audio };
       if (params.deviceId) audio.deviceId = { exact: params.deviceId };
-      this.audio = this._watch('audio', await captureTrack({ audio }));
+      return this._capture('audio', audio);
     }
     return this.audio;
   }
@@ -253,8 +285,13 @@ export class LocalMedia {
     this.closeDevices();
   }
 
-  /** Stops both devices and the effect; later openCamera / openMicrophone open them again. */
+  /**
+   * Stops both devices and the effect, and a capture under way when it arrives (_capture);
+   * later openCamera / openMicrophone open them again.
+   */
   closeDevices() {
+    this._generation++;
+    this._opening = { audio: null, video: null };
     for (const track of [this.takeCamera(), this.takeMicrophone()]) {
       if (track) track.stop();
     }

@@ -240,9 +240,9 @@ export declare class ParleyCallEngine {
   } & FlatCallParams): Promise<CallStartResult>;
   groupCall(params: { groupId: string; userIdList: string[]; mediaType: MediaType; params?: CallParams }): Promise<CallStartResult>;
   /**
-   * accept, reject and hangup made while the engine reconnects, or whose answer the socket
-   * lost, settle after the reconnect: carried out once, or RESUME_FAILED when the session
-   * and its call are gone (README, “Call requests across a dropped socket”).
+   * accept, reject, ignore and hangup made while the engine reconnects, or whose answer the
+   * socket lost, settle after the reconnect: carried out once, or RESUME_FAILED when the
+   * session and its call are gone (README, “Call requests across a dropped socket”).
    */
   accept(opts?: { mediaType?: MediaType }): Promise<object>;
   reject(): Promise<void>;
@@ -261,6 +261,11 @@ export declare class ParleyCallEngine {
   startRemoteView(params: { userId: string; element: ViewElement; resolution?: Resolution; callback?: ViewCallbacks }): Promise<void>;
   stopRemoteView(params: { userId: string }): Promise<void>;
   setRemoteViewQuality(params: { userId: string; resolution?: Resolution; width?: number; height?: number }): Promise<object>;
+  /**
+   * The device methods tell the server the device's state; made while the engine
+   * reconnects they resolve, and the resumed session gets the page's state of then
+   * (README, “Device state across a dropped socket”).
+   */
   openCamera(params?: { element?: ViewElement; deviceId?: string; width?: number; height?: number; exact?: boolean }): Promise<MediaStreamTrack>;
   closeCamera(): Promise<void>;
   openMicrophone(params?: { deviceId?: string; audioProcessing?: boolean }): Promise<MediaStreamTrack>;

@@ -133,6 +133,12 @@ export class ParleyCallEngine {
      */
     this._prep = null;
     /**
+     * The device kinds whose announce (openCamera, closeMicrophone, …) of the current media
+     * session was lost while reconnecting: the resume tells the server their state (D330).
+     * @type {Set<'audio'|'video'>}
+     */
+    this._unannounced = new Set();
+    /**
      * The ringing preview (ringingPreview): the camera the engine opened for this call
      * while it rings, until the call began for this user (then it is the call's camera) or
      * ended (then it is closed).
