@@ -325,3 +325,91 @@ func (st *stack) callSummaries(callID string) (began, ended []call.CallSummary) 
 	}
 	return began, ended
 }
+
+// TestBBExpiredUserSigStartsNothing checks D2 (spec §9: in the grace after its userSig
+// expired "a call in progress continues") with D337: a session in the grace goes on with
+// the call and room it has, may answer an invitation and read its records, but starts
+// nothing new on the expired userSig — no call, invitation, join or room — and changes
+// nothing of the account (profile, multi-device flag, records): 1003, nobody hears of it,
+// until a login renews it.
+func TestBBExpiredUserSigStartsNothing(t *testing.T) { bbExpiredUserSigStartsNothing(t, newStack) }
+func TestClusterBBExpiredUserSigStartsNothing(t *testing.T) {
+	bbExpiredUserSigStartsNothing(t, newClusterStack)
+}
+
+func bbExpiredUserSigStartsNothing(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations, func(c *signalingConfig) { c.Auth.Apps[0].OpenRooms = true })
+	ctx := ctxT(t, 90*time.Second)
+	us := st.users(t, "bbx", "bob", "carol", "dave", "erin")
+	bob, carol, dave, erin := us[0], us[1], us[2], us[3]
+	alice := st.dial(t)
+	_, err := alice.Login(ctx, protocolDevApp, "bbxalice", sig(t, "bbxalice", shortSigTTL))
+	must(t, err)
+	tr := newTracer(t)
+	group, err := dave.GroupCall(ctx, "bbx-g", []string{erin.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, dave, erin) // an active group call alice could join
+	started, err := alice.Call(ctx, bob.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, alice, bob)
+	waitFor[protocol.UserSigExpiredEvent](t, alice, protocol.EventUserSigExpired, nil)
+
+	expired := []struct {
+		name string
+		do   func() error
+	}{
+		{"call", func() error { _, err := alice.Call(ctx, carol.UserID(), audio, protocol.CallParams{}); return err }},
+		{"groupCall", func() error {
+			_, err := alice.GroupCall(ctx, "bbx-h", []string{carol.UserID()}, audio, protocol.CallParams{})
+			return err
+		}},
+		{"calls", func() error {
+			_, err := alice.Calls(ctx, []string{carol.UserID()}, audio, protocol.CallParams{})
+			return err
+		}},
+		{"inviteUser", func() error {
+			_, err := alice.InviteUser(ctx, []string{carol.UserID()}, protocol.CallParams{})
+			return err
+		}},
+		{"join", func() error { _, err := alice.Join(ctx, group.CallID); return err }},
+		{"joinInGroupCall", func() error { _, err := alice.JoinInGroupCall(ctx, group.RoomID, "bbx-g", audio); return err }},
+		{"joinRoom", func() error { return alice.JoinRoom(ctx, protocol.StrRoom("bbx-room")) }},
+		{"setSelfInfo", func() error { return alice.SetSelfInfo(ctx, "Alice", "") }},
+		{"enableMultiDeviceAbility", func() error { return alice.EnableMultiDeviceAbility(ctx, true) }},
+		{"deleteRecordCalls", func() error { _, err := alice.DeleteRecordCalls(ctx, []string{started.CallID}); return err }},
+	}
+	check := func(phase string) {
+		for _, e := range expired {
+			wantCodeNamed(t, phase+": "+e.name, e.do(), protocol.CodeUserSigExpired)
+		}
+	}
+	check("in a call")
+	// The call in progress goes on: a switch, a device toggle, the hangup.
+	must(t, alice.SwitchCallMediaType(ctx, video))
+	must(t, alice.CloseMicrophone(ctx))
+	must(t, alice.Hangup(ctx))
+	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin),
+		ev(protocol.EventCallMediaTypeChanged, "newMediaType", 2), ev(protocol.EventCallEnd, "callId", started.CallID))
+	check("idle")
+	recs, err := alice.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+	must(t, err)
+	if len(recs.Records) != 1 || recs.Records[0].CallID != started.CallID {
+		t.Fatalf("alice's records %+v, want the call, kept", recs.Records)
+	}
+	// An invitation still reaches it, and it may answer.
+	second, err := bob.Call(ctx, alice.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	must(t, alice.Accept(ctx, 0))
+	must(t, alice.Hangup(ctx))
+	tr.expect(alice, ev(protocol.EventCallReceived, "callId", second.CallID), ev(protocol.EventCallBegin), ev(protocol.EventCallEnd))
+	tr.expect(carol)
+	tr.expect(dave, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin))
+
+	// A renewal lifts it.
+	_, err = alice.Login(ctx, protocolDevApp, "bbxalice", sig(t, "bbxalice", time.Hour))
+	must(t, err)
+	_, err = alice.Call(ctx, carol.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	tr.expect(carol, ev(protocol.EventCallReceived, "callerId", alice.UserID()))
+	must(t, alice.Hangup(ctx))
+}
