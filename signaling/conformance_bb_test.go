@@ -9,6 +9,7 @@ package signaling_test
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -412,4 +413,74 @@ func bbExpiredUserSigStartsNothing(t *testing.T, newStack func(testing.TB, ...st
 	must(t, err)
 	tr.expect(carol, ev(protocol.EventCallReceived, "callerId", alice.UserID()))
 	must(t, alice.Hangup(ctx))
+}
+
+// TestBBStaleCallIDActsOnNothing checks D25 with D338 for requests that name a call that is
+// not the user's current one, as a late click of an app's call screen does: an accept,
+// reject or ignore sent for a call that was cancelled meanwhile while the next one rings
+// (3002), a hangup, media switch or invitation for a call that ended while the user is in
+// the next one, or for another user's call (3003). Each is refused, the current call and
+// everybody in it hear nothing of it, and the same request naming the current call acts.
+func TestBBStaleCallIDActsOnNothing(t *testing.T) { bbStaleCallIDActsOnNothing(t, newStack) }
+func TestClusterBBStaleCallIDActsOnNothing(t *testing.T) {
+	bbStaleCallIDActsOnNothing(t, newClusterStack)
+}
+
+func bbStaleCallIDActsOnNothing(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "bbc", "alice", "bob", "carol", "dave", "erin")
+	alice, bob, carol, dave, erin := us[0], us[1], us[2], us[3], us[4]
+	tr := newTracer(t)
+	naming := func(c *client.Conn, method, callID string, more ...any) error {
+		p := map[string]any{"callId": callID}
+		for i := 0; i < len(more); i += 2 {
+			p[more[i].(string)] = more[i+1]
+		}
+		return c.Request(ctx, method, p, nil)
+	}
+	first, err := alice.Call(ctx, bob.UserID(), video, protocol.CallParams{})
+	must(t, err)
+	must(t, alice.Hangup(ctx))
+	second, err := carol.Call(ctx, bob.UserID(), video, protocol.CallParams{})
+	must(t, err)
+	tr.expect(bob, ev(protocol.EventCallReceived, "callId", first.CallID), ev(protocol.EventCallCancelled, "callId", first.CallID),
+		ev(protocol.EventCallReceived, "callId", second.CallID))
+	tr.expect(alice, ev(protocol.EventCallCancelled, "callId", first.CallID))
+
+	// The second call rings: answers naming the first one are late.
+	for _, m := range []string{protocol.MethodAccept, protocol.MethodReject, protocol.MethodIgnore} {
+		wantCodeNamed(t, m+" of the cancelled call", naming(bob, m, first.CallID), protocol.CodeNoCallRinging)
+	}
+	wantCodeNamed(t, "accept with audio of the cancelled call", naming(bob, protocol.MethodAccept, first.CallID, "mediaType", 1), protocol.CodeNoCallRinging)
+	wantCodeNamed(t, "hangup of the cancelled call", naming(bob, protocol.MethodHangup, first.CallID), protocol.CodeNotInCall)
+	wantCodeNamed(t, "switch of the cancelled call", naming(bob, protocol.MethodSwitchCallMediaType, first.CallID, "mediaType", 1), protocol.CodeNotInCall)
+	tr.expect(bob)
+	tr.expect(carol)
+	must(t, naming(bob, protocol.MethodAccept, second.CallID))
+	tr.expect(bob, ev(protocol.EventCallBegin, "callId", second.CallID, "mediaType", 2))
+	tr.expect(carol, ev(protocol.EventUserAccept, "callId", second.CallID), ev(protocol.EventCallBegin, "callId", second.CallID))
+
+	// In the second call: requests naming the first, or dave's call with erin, do nothing.
+	third, err := dave.Call(ctx, erin.UserID(), audio, protocol.CallParams{})
+	must(t, err)
+	accepted(t, dave, erin)
+	for _, other := range []string{first.CallID, third.CallID} {
+		wantCodeNamed(t, "hangup of "+other, naming(bob, protocol.MethodHangup, other), protocol.CodeNotInCall)
+		wantCodeNamed(t, "switch of "+other, naming(bob, protocol.MethodSwitchCallMediaType, other, "mediaType", 1), protocol.CodeNotInCall)
+		wantCodeNamed(t, "inviteUser into "+other, naming(bob, protocol.MethodInviteUser, other, "userIdList", []string{alice.UserID()}), protocol.CodeNotInCall)
+	}
+	wantCodeNamed(t, "a callId of 129 bytes", naming(bob, protocol.MethodHangup, strings.Repeat("c", 129)), protocol.CodeInvalidParams)
+	for _, c := range []*client.Conn{alice, bob, carol} {
+		tr.expect(c)
+	}
+	tr.expect(dave, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin, "callId", third.CallID))
+	tr.expect(erin, ev(protocol.EventCallReceived), ev(protocol.EventCallBegin, "callId", third.CallID))
+
+	must(t, naming(bob, protocol.MethodSwitchCallMediaType, second.CallID, "mediaType", 1))
+	must(t, naming(bob, protocol.MethodHangup, second.CallID))
+	changed := ev(protocol.EventCallMediaTypeChanged, "callId", second.CallID, "newMediaType", 1)
+	tr.expect(bob, changed, ev(protocol.EventCallEnd, "callId", second.CallID, "userId", bob.UserID()))
+	tr.expect(carol, changed, ev(protocol.EventCallEnd, "callId", second.CallID, "userId", bob.UserID()))
+	must(t, dave.Hangup(ctx))
 }
