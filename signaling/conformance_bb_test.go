@@ -484,3 +484,43 @@ func bbStaleCallIDActsOnNothing(t *testing.T, newStack func(testing.TB, ...stack
 	tr.expect(carol, changed, ev(protocol.EventCallEnd, "callId", second.CallID, "userId", bob.UserID()))
 	must(t, dave.Hangup(ctx))
 }
+
+// TestBBReinvitedCallerIsCalled checks spec §5.1 (a RINGING user's role is Called) with D17
+// and D339 for the caller of a group call who hung up and is invited back by a participant:
+// every event of that invitation says role 2 — the invitation, the onCallCancelled of its
+// reject, and, invited again and answering, onCallBegin and onCallEnd — as for any
+// invitee; the caller's record of the call stays outgoing (D163: she made it).
+func TestBBReinvitedCallerIsCalled(t *testing.T) { bbReinvitedCallerIsCalled(t, newStack) }
+
+func bbReinvitedCallerIsCalled(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
+	st := newStack(t, manyInvitations)
+	ctx := ctxT(t, 60*time.Second)
+	us := st.users(t, "bbr", "alice", "bob", "carol")
+	alice, bob, carol := us[0], us[1], us[2]
+	tr := newTracer(t)
+	started, err := alice.GroupCall(ctx, "bbr-g", []string{bob.UserID(), carol.UserID()}, audio, protocol.CallParams{})
+	must(t, err)
+	id := started.CallID
+	accepted(t, alice, bob)
+	must(t, carol.Accept(ctx, 0))
+	must(t, alice.Hangup(ctx))
+	tr.expect(alice, ev(protocol.EventUserAccept), ev(protocol.EventCallBegin, "role", 1), ev(protocol.EventUserAccept),
+		ev(protocol.EventCallEnd, "callId", id, "role", 1))
+	invited := ev(protocol.EventCallReceived, "callId", id, "callerId", bob.UserID(), "role", 2)
+	_, err = bob.InviteUser(ctx, []string{alice.UserID()}, protocol.CallParams{})
+	must(t, err)
+	must(t, alice.Reject(ctx))
+	tr.expect(alice, invited, ev(protocol.EventCallCancelled, "callId", id, "userId", alice.UserID(), "reason", "reject", "role", 2))
+	_, err = carol.InviteUser(ctx, []string{alice.UserID()}, protocol.CallParams{})
+	must(t, err)
+	must(t, alice.Accept(ctx, 0))
+	must(t, alice.Hangup(ctx))
+	tr.expect(alice, ev(protocol.EventCallReceived, "callId", id, "callerId", carol.UserID(), "role", 2),
+		ev(protocol.EventCallBegin, "callId", id, "role", 2), ev(protocol.EventCallEnd, "callId", id, "role", 2))
+	must(t, bob.Hangup(ctx))
+	recs, err := alice.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{})
+	must(t, err)
+	if len(recs.Records) != 1 || recs.Records[0].Role != protocol.RoleCaller || recs.Records[0].Result != protocol.CallResultOutgoing {
+		t.Fatalf("alice's records %+v, want the call as her outgoing one", recs.Records)
+	}
+}
