@@ -491,6 +491,9 @@ func bbStaleCallIDActsOnNothing(t *testing.T, newStack func(testing.TB, ...stack
 // reject, and, invited again and answering, onCallBegin and onCallEnd — as for any
 // invitee; the caller's record of the call stays outgoing (D163: she made it).
 func TestBBReinvitedCallerIsCalled(t *testing.T) { bbReinvitedCallerIsCalled(t, newStack) }
+func TestClusterBBReinvitedCallerIsCalled(t *testing.T) {
+	bbReinvitedCallerIsCalled(t, newClusterStack)
+}
 
 func bbReinvitedCallerIsCalled(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
