@@ -13,7 +13,8 @@ import (
 // invitee's hangup is a reject"): whichever way one session of a multi-device user turns
 // an invitation down, that session hears its own reason and the user's other sessions hear
 // "rejectedElsewhere"; the caller sees the decline once.
-func TestQAMultiDeviceRinging(t *testing.T) { qaMultiDeviceRinging(t, newStack) }
+func TestQAMultiDeviceRinging(t *testing.T)        { qaMultiDeviceRinging(t, newStack) }
+func TestClusterQAMultiDeviceRinging(t *testing.T) { qaMultiDeviceRinging(t, newClusterStack) }
 
 func qaMultiDeviceRinging(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
@@ -55,6 +56,9 @@ func qaMultiDeviceRinging(t *testing.T, newStack func(testing.TB, ...stackOption
 // sessions is in (3003), whether that session dials or talks; the call and its events stay
 // as they were.
 func TestQAOtherSessionIsNotInTheCall(t *testing.T) { qaOtherSessionIsNotInTheCall(t, newStack) }
+func TestClusterQAOtherSessionIsNotInTheCall(t *testing.T) {
+	qaOtherSessionIsNotInTheCall(t, newClusterStack)
+}
 
 func qaOtherSessionIsNotInTheCall(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)

@@ -20,6 +20,10 @@ func newDispatcher() *Dispatcher[*session] {
 		if method != protocol.MethodLogin && !sess.loggedIn() {
 			return protocol.NewError(protocol.CodeNotLoggedIn, "not logged in: log in first")
 		}
+		if needsLiveSig[method] && sess.sigLapsed(sess.svc.now()) {
+			return protocol.NewError(protocol.CodeUserSigExpired,
+				"userSig expired: log in again with a fresh userSig; until then only the call and room in progress go on")
+		}
 		return nil
 	})
 	reg(d, protocol.MethodLogin, (*session).login)
@@ -175,6 +179,25 @@ func (sess *session) loginResult(now time.Time) protocol.LoginResult {
 		res.ICEServers = []protocol.ICEServer{} // always an array on the wire, [] for none
 	}
 	return res
+}
+
+// needsLiveSig are the methods a session whose userSig expired does not get in the grace
+// before its end (D2, D337): they start a call, an invitation, or entering a call or room
+// the session is not in, or change the account (profile, multi-device flag — turning it
+// off kicks the user's other sessions —, records). Login renews; everything else (the call
+// and room in progress, answering an invitation, reading records) goes on.
+var needsLiveSig = map[string]bool{
+	protocol.MethodCall: true, protocol.MethodGroupCall: true, protocol.MethodCalls: true,
+	protocol.MethodInviteUser: true, protocol.MethodJoin: true, protocol.MethodJoinInGroupCall: true,
+	protocol.MethodJoinRoom: true, protocol.MethodSetSelfInfo: true,
+	protocol.MethodEnableMultiDeviceAbility: true, protocol.MethodDeleteRecordCalls: true,
+}
+
+// sigLapsed reports whether the session's userSig expired at now and no login renewed it.
+func (sess *session) sigLapsed(now time.Time) bool {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return !sess.sigExpires.IsZero() && !now.Before(sess.sigExpires)
 }
 
 // armExpiry schedules onUserSigExpired at exp and the logout at exp + grace (D2). A later

@@ -97,27 +97,39 @@ func (sess *session) calls(_ context.Context, p protocol.CallsParams) (protocol.
 
 func (sess *session) accept(_ context.Context, p protocol.AcceptParams) (protocol.Empty, error) {
 	_, err := sess.withMachine(true, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := namesUsersCall(m, u, "accept", p.CallID, call.ErrNotRinging); err != nil {
+			return call.Output{}, err
+		}
 		return m.Accept(sess.svc.now(), u.id, sess.id, p.MediaType)
 	})
 	return protocol.Empty{}, err
 }
 
-func (sess *session) reject(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+func (sess *session) reject(_ context.Context, p protocol.CallIDParams) (protocol.Empty, error) {
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := namesUsersCall(m, u, "reject", p.CallID, call.ErrNotRinging); err != nil {
+			return call.Output{}, err
+		}
 		return m.Reject(sess.svc.now(), u.id, sess.id)
 	})
 	return protocol.Empty{}, err
 }
 
-func (sess *session) ignore(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+func (sess *session) ignore(_ context.Context, p protocol.CallIDParams) (protocol.Empty, error) {
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := namesUsersCall(m, u, "ignore", p.CallID, call.ErrNotRinging); err != nil {
+			return call.Output{}, err
+		}
 		return m.Ignore(sess.svc.now(), u.id, sess.id)
 	})
 	return protocol.Empty{}, err
 }
 
-func (sess *session) hangup(_ context.Context, _ protocol.Empty) (protocol.Empty, error) {
+func (sess *session) hangup(_ context.Context, p protocol.CallIDParams) (protocol.Empty, error) {
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := namesUsersCall(m, u, "hangup", p.CallID, call.ErrNotInCall); err != nil {
+			return call.Output{}, err
+		}
 		if err := sess.inUsersCall(m, u, "hangup"); err != nil {
 			return call.Output{}, err
 		}
@@ -138,11 +150,29 @@ func (sess *session) inUsersCall(m *call.Machine, u *user, op string) error {
 	return nil
 }
 
+// namesUsersCall fails with notIt (call.ErrNotRinging: 3002 for an answer,
+// call.ErrNotInCall: 3003 otherwise) when the request names a callId that is not u's
+// current call: it was made for a call that ended while it was on its way (a late click),
+// or for someone else's, and must not act on the call u is in or rings for now (D338). A
+// request without a callId acts on the current call.
+func namesUsersCall(m *call.Machine, u *user, op, callID string, notIt error) error {
+	if callID == "" {
+		return nil
+	}
+	if st := m.UserState(u.id); st.State == call.Idle || st.CallID != callID {
+		return fmt.Errorf("%s by %s of call %q, which is not the user's current call: %w", op, u.id, callID, notIt)
+	}
+	return nil
+}
+
 func (sess *session) inviteUser(_ context.Context, p protocol.InviteUserParams) (protocol.InviteUserResult, error) {
 	if err := sess.checkInvitations(len(p.UserIDList)); err != nil {
 		return protocol.InviteUserResult{}, err
 	}
 	out, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := namesUsersCall(m, u, "inviteUser", p.CallID, call.ErrNotInCall); err != nil {
+			return call.Output{}, err
+		}
 		if err := sess.inUsersCall(m, u, "inviteUser"); err != nil {
 			return call.Output{}, err
 		}
@@ -190,6 +220,9 @@ func (sess *session) switchCallMediaType(_ context.Context, p protocol.SwitchCal
 		return protocol.Empty{}, err
 	}
 	_, err := sess.withMachine(false, func(m *call.Machine, u *user) (call.Output, error) {
+		if err := namesUsersCall(m, u, "switchCallMediaType", p.CallID, call.ErrNotInCall); err != nil {
+			return call.Output{}, err
+		}
 		if err := sess.inUsersCall(m, u, "switchCallMediaType"); err != nil {
 			return call.Output{}, err
 		}

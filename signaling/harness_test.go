@@ -71,15 +71,42 @@ type stack struct {
 	offline *offlineHooks
 }
 
-// offlineHooks records the service's InviteeOffline calls ("callId invitee"); the other
-// hooks are ignored.
+// offlineHooks records the service's InviteeOffline calls ("callId invitee") and the
+// call summaries behind the call_began / call_ended webhooks (D22).
 type offlineHooks struct {
-	mu    sync.Mutex
-	calls []string
+	mu           sync.Mutex
+	calls        []string
+	began, ended []call.CallSummary
 }
 
-func (h *offlineHooks) CallBegan(call.CallSummary) {}
-func (h *offlineHooks) CallEnded(call.CallSummary) {}
+func (h *offlineHooks) CallBegan(s call.CallSummary) {
+	h.mu.Lock()
+	h.began = append(h.began, s)
+	h.mu.Unlock()
+}
+
+func (h *offlineHooks) CallEnded(s call.CallSummary) {
+	h.mu.Lock()
+	h.ended = append(h.ended, s)
+	h.mu.Unlock()
+}
+
+// summaries returns the began and ended summaries of callID so far.
+func (h *offlineHooks) summaries(callID string) (began, ended []call.CallSummary) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.began {
+		if s.CallID == callID {
+			began = append(began, s)
+		}
+	}
+	for _, s := range h.ended {
+		if s.CallID == callID {
+			ended = append(ended, s)
+		}
+	}
+	return began, ended
+}
 func (h *offlineHooks) InviteeOffline(_ int, callID, invitee string, _ protocol.CallReceivedEvent) {
 	h.mu.Lock()
 	h.calls = append(h.calls, callID+" "+invitee)

@@ -356,8 +356,14 @@ func specTimeouts(t *testing.T, newStack func(testing.TB, ...stackOption) *stack
 			ev(protocol.EventCallCancelled, "userId", alice.UserID(), "reason", "timeout"))
 		bob := st.login(t, "t4bob")
 		tr.expect(bob)
-		recs, err := bob.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{ResultType: protocol.CallResultMissed})
-		must(t, err)
+		// A timer ended the call: its records are written on the service's background queue
+		// after the events went out, so they may land after alice's onCallCancelled.
+		var recs protocol.QueryRecentCallsResult
+		waitUntil(t, ctx, "bob's record of the call", func() bool {
+			var err error
+			recs, err = bob.QueryRecentCalls(ctx, protocol.QueryRecentCallsParams{ResultType: protocol.CallResultMissed})
+			return err == nil && len(recs.Records) > 0
+		})
 		if len(recs.Records) != 1 || recs.Records[0].Result != protocol.CallResultMissed || recs.Records[0].Caller != alice.UserID() {
 			t.Fatalf("bob's missed calls: %+v (D22)", recs.Records)
 		}

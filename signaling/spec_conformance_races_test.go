@@ -414,7 +414,12 @@ func TestSpecRingingTimerRacesAnAnswer(t *testing.T) {
 // TestSpecMultiDeviceCombinations checks D4 where a multi-device user's sessions act at
 // once or one of them is in a call: the user is in one call at a time and never twice in
 // its room, and its sessions' crossing answers give one outcome.
-func TestSpecMultiDeviceCombinations(t *testing.T) {
+func TestSpecMultiDeviceCombinations(t *testing.T) { specMultiDeviceCombinations(t, newStack) }
+func TestClusterSpecMultiDeviceCombinations(t *testing.T) {
+	specMultiDeviceCombinations(t, newClusterStack)
+}
+
+func specMultiDeviceCombinations(t *testing.T, newStack func(testing.TB, ...stackOption) *stack) {
 	st := newStack(t, manyInvitations)
 	ctx := ctxT(t, 60*time.Second)
 

@@ -70,8 +70,11 @@ func (m *Machine) InviteUserWith(now time.Time, inviter Profile, invitees []stri
 	added := make([]*member, 0, len(fresh))
 	for _, v := range fresh {
 		c.noteInvited(v)
-		p := c.participation(v, protocol.RoleCalled)
-		nm := &member{user: v, state: Ringing, role: p.role, inviter: inviter, userData: c.userData, push: c.push}
+		// A ringing invitee is Called (spec §5.1), the caller of the call who left and is
+		// invited back too: every event of its invitation says so (D339). Its record keeps
+		// the role it had first (c.participation).
+		c.participation(v, protocol.RoleCalled)
+		nm := &member{user: v, state: Ringing, role: protocol.RoleCalled, inviter: inviter, userData: c.userData, push: c.push}
 		if inv.UserData != "" {
 			nm.userData = inv.UserData
 		}

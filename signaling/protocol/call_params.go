@@ -150,25 +150,55 @@ func (p CallsParams) Validate() error {
 // (D18); 0/absent keeps the call's type.
 type AcceptParams struct {
 	MediaType MediaType `json:"mediaType,omitempty"`
+	// CallID, when set, names the invitation answered: another call (one that ended while
+	// the answer was on its way, and another rings now) is refused (D338).
+	CallID string `json:"callId,omitempty"`
 }
 
-// Validate checks the optional media type.
+// Validate checks the optional media type and callId.
 func (p AcceptParams) Validate() error {
+	if err := checkOptionalCallID(p.CallID); err != nil {
+		return err
+	}
 	if p.MediaType == 0 {
 		return nil
 	}
 	return checkMediaType("mediaType", p.MediaType)
 }
 
+// CallIDParams are the params of "reject", "ignore" and "hangup": an optional callId that
+// names the call the request is for; a request naming another call than the user's
+// current one is refused and acts on nothing (D338). Without it the request acts on the
+// current call.
+type CallIDParams struct {
+	CallID string `json:"callId,omitempty"`
+}
+
+// Validate checks the optional callId.
+func (p CallIDParams) Validate() error { return checkOptionalCallID(p.CallID) }
+
+// checkOptionalCallID checks a callId that may be absent.
+func checkOptionalCallID(id string) error {
+	if id == "" {
+		return nil
+	}
+	return checkOpaqueID("callId", id, MaxCallIDLength)
+}
+
 // InviteUserParams are the params of "inviteUser" (D17). Params.RoomID is ignored.
 type InviteUserParams struct {
 	UserIDList []string   `json:"userIdList"`
 	Params     CallParams `json:"params"`
+	// CallID, when set, names the inviter's call (D338).
+	CallID string `json:"callId,omitempty"`
 }
 
 // Validate checks the invitees and the call params but not params.roomId, which inviteUser
 // ignores (D6: invitees join the inviter's room).
 func (p InviteUserParams) Validate() error {
+	if err := checkOptionalCallID(p.CallID); err != nil {
+		return err
+	}
 	if err := checkInvitees("userIdList", p.UserIDList); err != nil {
 		return err
 	}
@@ -224,10 +254,15 @@ func (p PrepareCallParams) Validate() error {
 // SwitchCallMediaTypeParams are the params of "switchCallMediaType" (D18).
 type SwitchCallMediaTypeParams struct {
 	MediaType MediaType `json:"mediaType"`
+	// CallID, when set, names the call to switch (D338).
+	CallID string `json:"callId,omitempty"`
 }
 
-// Validate checks the media type.
+// Validate checks the media type and the optional callId.
 func (p SwitchCallMediaTypeParams) Validate() error {
+	if err := checkOptionalCallID(p.CallID); err != nil {
+		return err
+	}
 	return checkMediaType("mediaType", p.MediaType)
 }
 

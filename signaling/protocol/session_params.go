@@ -67,6 +67,6 @@ type EnableMultiDeviceAbilityParams struct {
 	Enable bool `json:"enable"`
 }
 
-// Empty is the params of methods without params (logout, reject, ignore, hangup, leaveRoom,
+// Empty is the params of methods without params (logout, leaveRoom,
 // openCamera, …) and the result of methods without a result.
 type Empty struct{}
