@@ -264,3 +264,57 @@ func TestBrowserICEStallRestarts(t *testing.T) {
 	}
 	checkNoErrors(t, alice, bob)
 }
+
+// sentCallIDsJS records the callId of every call request the page sends, by method.
+const sentCallIDsJS = `(() => {
+	const proto = Object.getPrototypeOf(window.parleyDemo.engine);
+	const request = proto._request;
+	window.sentCallIds = [];
+	proto._request = function (method, params) {
+		if (['accept', 'reject', 'ignore', 'hangup', 'inviteUser', 'switchCallMediaType'].includes(method)) {
+			window.sentCallIds.push(method + ':' + (params.callId || '-'));
+		}
+		return request.call(this, method, params);
+	};
+	return true;
+})()`
+
+// TestBrowserCallRequestsNameTheirCall: the SDK's accept, switchCallMediaType and hangup
+// name the call they are for (D338), so one that reaches the server after its call ended
+// does not act on the user's next call.
+func TestBrowserCallRequestsNameTheirCall(t *testing.T) {
+	srv := startTestServer(t, true)
+	bs := signedInBrowsers(t, srv, "alice", "bob")
+	alice, bob := bs[0], bs[1]
+	const wait = 30 * time.Second
+	for _, b := range bs {
+		eval[bool](b, sentCallIDsJS)
+	}
+	alice.do(chromedp.SetValue(chromedp.CSS("#callee"), "bob"), chromedp.Click(chromedp.CSS("#call-audio")))
+	waitFor[bool](bob, "the ringing dialog", `document.getElementById('ringing').open`, wait)
+	callID := eval[string](bob, `window.parleyDemo.events.find((e) => e.name === 'onCallReceived').payload.callId`)
+	bob.do(chromedp.Click(chromedp.CSS("#accept")))
+	for _, b := range bs {
+		waitFor[int](b, "onCallBegin", eventCountJS("onCallBegin", ""), wait)
+	}
+	eval[bool](bob, `(async () => { await window.parleyDemo.engine.switchCallMediaType(2); return true; })()`)
+	for _, b := range bs {
+		waitFor[int](b, "onCallMediaTypeChanged", eventCountJS("onCallMediaTypeChanged", ""), wait)
+	}
+	eval[bool](alice, `(async () => { await window.parleyDemo.engine.hangup(); return true; })()`)
+	for _, b := range bs {
+		waitFor[int](b, "onCallEnd", eventCountJS("onCallEnd", ""), wait)
+	}
+	for _, c := range []struct {
+		b    *browser
+		want string
+	}{
+		{bob, "accept:" + callID + ",switchCallMediaType:" + callID},
+		{alice, "hangup:" + callID},
+	} {
+		if got := eval[string](c.b, `window.sentCallIds.join(',')`); got != c.want {
+			t.Errorf("the page sent %s, want %s", got, c.want)
+		}
+	}
+	checkNoErrors(t, alice, bob)
+}

@@ -138,7 +138,7 @@ export class CallsPart {
    * @returns {Promise<{userIdList: string[]}>}
    */
   inviteUser(params) {
-    return this._request('inviteUser', { userIdList: params.userIdList, params: params.params || {} });
+    return this._request('inviteUser', { userIdList: params.userIdList, params: params.params || {}, ...this._callIdParam() });
   }
 
   /**
@@ -169,7 +169,12 @@ export class CallsPart {
    */
   switchCallMediaType(mediaType) {
     const m = typeof mediaType === 'object' ? mediaType.mediaType : mediaType;
-    return this._request('switchCallMediaType', { mediaType: m });
+    return this._request('switchCallMediaType', { mediaType: m, ...this._callIdParam() });
+  }
+
+  /** {callId} of the current call, which a call request names (D338); {} without one. */
+  _callIdParam() {
+    return this._call && this._call.callId ? { callId: this._call.callId } : {};
   }
 
   /**

@@ -125,6 +125,9 @@ export class ConnectionPart {
    */
   async _callRequest(method, params) {
     const callId = this._call && this._call.callId;
+    // The request names the call it is for: one that reaches the server after that call
+    // ended does not act on the user's next call (D338).
+    if (callId) params = { ...params, callId };
     const tooLate = method === 'hangup' ? ErrorCode.NOT_IN_CALL : ErrorCode.NO_CALL_RINGING;
     let repeat = false;
     for (;;) {
